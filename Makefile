@@ -1,0 +1,39 @@
+# Common flows. `make demo` and `make test` install dependencies, configure
+# and build first, so each works on a fresh Debian 12 machine.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build test test-all test-asan demo bench format clean
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest -L fast --output-on-failure -j $(JOBS) --timeout 600
+
+test-all: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1800
+
+test-asan:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DENCLAVE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+
+demo: build
+	bash scripts/demo.sh $(BUILD)/src/cli/enclave
+
+bench: build
+	bash bench/run.sh $(BUILD)
+
+format:
+	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,65 @@
+// Files: whole-file reads, atomic writes (temp file + fsync + rename, so a
+// reader sees the complete old file or the complete new one, never a part),
+// and read-only memory maps.
+// Thread safety: distinct objects may be used from distinct threads; one
+// AtomicFile or MappedFile is not safe to share while it is being written.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace enclave {
+
+// Reads a whole file. Throws Error(kNotFound) if it is missing, Error(kIo) on
+// read failure, Error(kInvalidInput) if it is larger than max_bytes.
+std::string read_file(const std::filesystem::path& path,
+                      std::uint64_t max_bytes = std::uint64_t{1} << 32);
+
+// Writes data to path atomically (temp file in the same folder, fsync,
+// rename, fsync of the folder). Throws Error(kIo) and leaves no temp file on failure.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data);
+
+// Streaming form of write_file_atomic: write() appends, commit() publishes.
+// If the object is destroyed without commit(), the temp file is removed and
+// the destination is untouched.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::filesystem::path path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, std::size_t n);
+  void write(std::string_view s) { write(s.data(), s.size()); }
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path temp_path_;
+  int fd_ = -1;
+};
+
+// A read-only memory map of a whole file. Empty files map to an empty span.
+// Throws Error(kNotFound) / Error(kIo).
+class MappedFile {
+ public:
+  explicit MappedFile(const std::filesystem::path& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
+  std::size_t size() const { return size_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace enclave
