@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-all test-asan demo bench format clean
+.PHONY: all deps configure build test test-fast test-asan demo bench format clean
 
 all: build
 
@@ -18,10 +18,10 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	cd $(BUILD) && ctest -L fast --output-on-failure -j $(JOBS) --timeout 600
-
-test-all: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1800
+
+test-fast: build
+	cd $(BUILD) && ctest -L fast --output-on-failure -j $(JOBS) --timeout 600
 
 test-asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DENCLAVE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"

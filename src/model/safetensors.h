@@ -8,6 +8,22 @@
 // duplicate keys, known dtypes, non-negative integer shapes with checked
 // multiplication, offsets that tile the data region exactly (no gaps, no
 // overlap, no trailing or missing bytes).
+//
+// Format notes (what the reference implementation, huggingface/safetensors,
+// writes and what we accept):
+// - The header starts with '{' (no BOM, no leading spaces) and may end with
+//   spaces: the reference writer pads it so 8 + N is a multiple of 8. Raw NUL
+//   bytes anywhere in the header are rejected (nlohmann would stop at them).
+// - Tensor entries hold exactly "dtype", "shape" and "data_offsets"; offsets
+//   are relative to the data region. Keys may appear in any order; tensors()
+//   lists them in data order. `[]` is a scalar, a 0 dim an empty tensor
+//   (begin == end).
+// - Dtypes the format defines but we do not load (F8_*, F6_*, F4, U16, U32,
+//   U64, C64) give Error(kUnsupported); unknown names give kInvalidInput.
+// - Data is 8-byte aligned at the start of the data region only; a tensor that
+//   follows one of a smaller dtype may be unaligned, so read it with memcpy or
+//   copy it (the reference writer sorts by dtype to avoid this; we keep the
+//   caller's order).
 // Thread safety: a SafetensorsFile is immutable after open and may be read
 // from many threads.
 #pragma once

@@ -17,6 +17,7 @@
 namespace enclave {
 
 using TokenId = std::int32_t;
+struct SpecialTokenConfig;  // text/special_tokens.h
 
 class Tokenizer {
  public:
@@ -60,9 +61,25 @@ class Tokenizer {
 // Error(kUnsupported) for tokenizer models other than BPE.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir);
 
+// The ids that end generation for a tokenizer with these settings: its EOS,
+// generation_config.json's eos_token_id(s), and the chat template's
+// turn-end token ("<|eot_id|>" for llama3, "<|im_end|>" for chatml) when it
+// is in the vocabulary. No duplicates, in that order. Throws
+// Error(kInvalidInput) for a generation_config id outside the vocabulary.
+std::vector<TokenId> default_stop_ids(const Tokenizer& tokenizer, const SpecialTokenConfig& specials);
+
 // Incremental decoder for streaming: feed ids one at a time, get the text that
 // is complete so far (holds back bytes of an unfinished UTF-8 character and a
 // pending SentencePiece leading space as needed).
+// It decodes a short window of recent ids twice, with and without the ids not
+// yet emitted, and emits the difference (as text-generation-inference does),
+// so the cost per id stays constant and decoders that treat the first piece
+// specially (Strip, Metaspace) see the same first piece both times. Text
+// ending in U+FFFD is held back until later ids complete the character.
+// Concatenating everything push() and flush() return gives decode(ids) with
+// skip_special=true, except where a SentencePiece byte-fallback run turns
+// invalid after part of it was emitted (flush then emits one U+FFFD).
+// Thread safety: one StreamDecoder per stream; the tokenizer must outlive it.
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
@@ -72,9 +89,13 @@ class StreamDecoder {
   std::string flush();
 
  private:
+  std::string advance(bool final);
+
   const Tokenizer& tokenizer_;
   std::vector<TokenId> ids_;
-  std::size_t emitted_bytes_ = 0;
+  std::size_t prefix_offset_ = 0;  // window start: ids before it are settled
+  std::size_t read_offset_ = 0;    // ids_[prefix_offset_, read_offset_) are fully emitted
+  std::size_t emitted_bytes_ = 0;  // bytes emitted beyond the text of those ids
 };
 
 }  // namespace enclave

@@ -1,0 +1,68 @@
+// `enclave model init` and `enclave model inspect`.
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "model/engine.h"
+
+namespace enclave::cli {
+namespace {
+
+struct InitFlags {
+  std::string preset;
+  std::string out;
+  std::uint64_t seed = 0;
+  bool json = false;
+};
+
+struct InspectFlags {
+  std::string dir;
+  bool json = false;
+};
+
+}  // namespace
+
+void register_model(CLI::App& app) {
+  CLI::App* model = app.add_subcommand("model", "Create and inspect models (Hugging Face layout)");
+  model->require_subcommand(1);
+
+  auto init = std::make_shared<InitFlags>();
+  CLI::App* init_cmd = model->add_subcommand("init", "Create a randomly initialised Llama model");
+  init_cmd->add_option("--preset", init->preset, "Model size: tiny (tests) or small (~100M, benchmarks)")
+      ->required()
+      ->check(CLI::IsMember({"tiny", "small"}));
+  init_cmd->add_option("--out", init->out, "Output directory (must not exist or be empty)")->required();
+  init_cmd->add_option("--seed", init->seed, "Random seed")->capture_default_str();
+  init_cmd->add_flag("--json", init->json, "Print the summary as JSON");
+  init_cmd->callback([init] {
+    init_model(init->preset, init->out, init->seed);
+    nlohmann::json summary = inspect_model(init->out);
+    if (init->json) {
+      std::cout << summary.dump() << "\n";
+    } else {
+      fmt::print("created {} model in {} ({} parameters, seed {})\n", init->preset, init->out,
+                 summary.value("n_parameters", std::int64_t{0}), init->seed);
+    }
+  });
+
+  auto inspect = std::make_shared<InspectFlags>();
+  CLI::App* inspect_cmd = model->add_subcommand("inspect", "Show a model's architecture, size, dtypes and tokenizer");
+  inspect_cmd->add_option("dir", inspect->dir, "Model directory")->required();
+  inspect_cmd->add_flag("--json", inspect->json, "Print as JSON");
+  inspect_cmd->callback([inspect] {
+    nlohmann::json summary = inspect_model(inspect->dir);
+    if (inspect->json) {
+      std::cout << summary.dump(2) << "\n";
+    } else {
+      std::cout << format_inspect(summary);
+    }
+  });
+
+}
+
+}  // namespace enclave::cli

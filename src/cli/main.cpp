@@ -1,0 +1,44 @@
+// Entry point of the `enclave` binary: registers the subcommands and maps
+// errors to one stderr line and an exit code, in this one place.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "cli/version.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Enclave: the LLM lifecycle in one program, for networks that cannot reach the cloud."};
+  app.name("enclave");
+  app.set_version_flag("--version", std::string(enclave::cli::version_string()));
+  app.require_subcommand(1);
+  enclave::cli::register_model(app);
+  enclave::cli::register_generate(app);
+  enclave::cli::register_score(app);
+  enclave::cli::register_tokenize(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "enclave: error: {} (see --help)\n", e.what());
+    return 64;
+  } catch (const enclave::cli::ExitStatus& e) {
+    return e.code;
+  } catch (const enclave::Error& e) {
+    fmt::print(stderr, "enclave: error: {}\n", e.what());
+    return enclave::exit_code_for(e.kind());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "enclave: error: {}\n", e.what());
+    return 70;
+  }
+  return 0;
+}

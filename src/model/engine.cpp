@@ -1,0 +1,178 @@
+#include "model/engine.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "core/error.h"
+#include "model/generation.h"
+#include "model/lora.h"
+#include "model/transformer.h"
+#include "model/weight_files.h"
+#include "model/weights.h"
+
+namespace enclave {
+
+struct Engine::Impl {
+  ModelConfig config;
+  Transformer model{nullptr};
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::optional<ChatTemplate> chat_template;
+  std::vector<TokenId> stop_ids;  // tokenizer stop ids + config eos ids
+  std::int64_t n_parameters = 0;
+  std::shared_ptr<LoraAdapter> adapter;  // null without --adapter
+};
+
+namespace {
+
+// Positions scored per lm_head chunk, so (T, V) fp32 logits of a long
+// sequence never exist at once.
+constexpr std::int64_t kScoreChunk = 256;
+
+void apply_threads(int threads) {
+  if (threads <= 0) return;
+  torch::set_num_threads(threads);
+  // Inter-op threads can be set once per process, before any parallel work.
+  static std::once_flag once;
+  std::call_once(once, [threads] {
+    try {
+      torch::set_num_interop_threads(threads);
+    } catch (const c10::Error&) {
+      // Already started by earlier torch work; the intra-op setting above is what matters.
+    }
+  });
+}
+
+torch::Tensor ids_tensor(const std::vector<TokenId>& tokens, const torch::Device& device) {
+  return torch::tensor(std::vector<std::int64_t>(tokens.begin(), tokens.end()), torch::kInt64)
+      .view({1, static_cast<std::int64_t>(tokens.size())})
+      .to(device);
+}
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir, const EngineOptions& options) {
+  if (!std::filesystem::is_directory(dir)) {
+    fail(ErrorKind::kNotFound, "{}: model directory does not exist", dir.string());
+  }
+  const torch::Dtype dtype = parse_compute_dtype(options.dtype);
+  const torch::Device device = parse_device(options.device);
+  if (options.threads < 0) fail_input("threads: must be >= 0, got {}", options.threads);
+  apply_threads(options.threads);
+
+  auto impl = std::make_unique<Impl>();
+  const std::filesystem::path config_path = dir / "config.json";
+  if (!std::filesystem::exists(config_path)) {
+    fail(ErrorKind::kNotFound, "{}: missing config.json", dir.string());
+  }
+  impl->config = load_model_config(config_path);
+  WeightFiles files(dir);
+  {
+    c10::InferenceMode inference;
+    impl->model = Transformer(impl->config, dtype);
+    load_weights(*impl->model, files, LoadOptions{.device = device, .allow_mmap = true});
+  }
+  for (const auto& p : impl->model->parameters()) impl->n_parameters += p.numel();
+  // Outside InferenceMode: adapter tensors are ordinary tensors.
+  if (!options.adapter.empty()) impl->adapter = LoraAdapter::attach_saved(*impl->model, options.adapter);
+
+  try {
+    impl->tokenizer = load_tokenizer(dir);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kNotFound) throw;  // a malformed tokenizer is an error; none is fine
+  }
+  if (impl->tokenizer) {
+    impl->chat_template = load_chat_template(dir);
+    impl->stop_ids = impl->tokenizer->stop_ids();
+  }
+  for (std::int64_t id : impl->config.eos_token_ids) {
+    if (std::find(impl->stop_ids.begin(), impl->stop_ids.end(), id) == impl->stop_ids.end()) {
+      impl->stop_ids.push_back(static_cast<TokenId>(id));
+    }
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const ModelConfig& Engine::config() const { return impl_->config; }
+const Tokenizer* Engine::tokenizer() const { return impl_->tokenizer.get(); }
+const std::optional<ChatTemplate>& Engine::chat_template() const { return impl_->chat_template; }
+std::int64_t Engine::n_parameters() const { return impl_->n_parameters; }
+
+std::vector<double> Engine::score(const std::vector<TokenId>& tokens) const {
+  validate_tokens(tokens, impl_->config, "score");
+  c10::InferenceMode inference;
+  TransformerImpl& model = *impl_->model;
+  const std::int64_t n = static_cast<std::int64_t>(tokens.size());
+  torch::Tensor ids = ids_tensor(tokens, model.device());
+  torch::Tensor hidden = model.forward_hidden(ids).select(0, 0);  // (T, C)
+  std::vector<double> out;
+  out.reserve(n - 1);
+  for (std::int64_t begin = 0; begin < n - 1; begin += kScoreChunk) {
+    const std::int64_t end = std::min(begin + kScoreChunk, n - 1);
+    torch::Tensor logprobs = torch::log_softmax(model.logits(hidden.slice(0, begin, end)).to(torch::kFloat32), -1);
+    torch::Tensor next = ids.select(0, 0).slice(0, begin + 1, end + 1).unsqueeze(1);
+    torch::Tensor picked = logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
+    const double* p = picked.data_ptr<double>();
+    out.insert(out.end(), p, p + picked.numel());
+  }
+  return out;
+}
+
+std::vector<Engine::SequenceScores> Engine::score_batch(const std::vector<std::vector<TokenId>>& sequences) const {
+  std::vector<SequenceScores> out(sequences.size());
+  if (sequences.empty()) return out;
+  std::int64_t T = 0;
+  for (const auto& s : sequences) {
+    validate_tokens(s, impl_->config, "score_batch");
+    T = std::max<std::int64_t>(T, static_cast<std::int64_t>(s.size()));
+  }
+  const std::int64_t B = static_cast<std::int64_t>(sequences.size());
+  std::vector<std::int64_t> flat(static_cast<std::size_t>(B * T), 0);  // pad id 0: any valid id works
+  for (std::int64_t b = 0; b < B; ++b) std::copy(sequences[b].begin(), sequences[b].end(), flat.begin() + b * T);
+  c10::InferenceMode inference;
+  TransformerImpl& model = *impl_->model;
+  torch::Tensor ids = torch::tensor(flat, torch::kInt64).view({B, T}).to(model.device());
+  torch::Tensor hidden = model.forward_hidden(ids);  // (B, T, C)
+  for (std::int64_t b = 0; b < B; ++b) {
+    const std::int64_t n = static_cast<std::int64_t>(sequences[b].size());
+    SequenceScores& row = out[b];
+    for (std::int64_t begin = 0; begin < n - 1; begin += kScoreChunk) {
+      const std::int64_t end = std::min(begin + kScoreChunk, n - 1);
+      torch::Tensor logprobs =
+          torch::log_softmax(model.logits(hidden[b].slice(0, begin, end)).to(torch::kFloat32), -1);
+      torch::Tensor next = ids[b].slice(0, begin + 1, end + 1).unsqueeze(1);
+      torch::Tensor picked = logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
+      torch::Tensor greedy = logprobs.argmax(-1).eq(next.squeeze(1)).to(torch::kCPU, torch::kUInt8).contiguous();
+      const double* p = picked.data_ptr<double>();
+      const std::uint8_t* g = greedy.data_ptr<std::uint8_t>();
+      row.logprobs.insert(row.logprobs.end(), p, p + picked.numel());
+      row.greedy.insert(row.greedy.end(), g, g + greedy.numel());
+    }
+  }
+  return out;
+}
+
+std::vector<float> Engine::last_logits(const std::vector<TokenId>& tokens) const {
+  validate_tokens(tokens, impl_->config, "logits");
+  c10::InferenceMode inference;
+  TransformerImpl& model = *impl_->model;
+  torch::Tensor hidden = model.forward_hidden(ids_tensor(tokens, model.device()));
+  torch::Tensor logits = model.logits(hidden.select(1, hidden.size(1) - 1)).select(0, 0);
+  logits = logits.to(torch::kCPU, torch::kFloat32).contiguous();
+  const float* p = logits.data_ptr<float>();
+  return std::vector<float>(p, p + logits.numel());
+}
+
+GenerateResult Engine::generate(const std::vector<TokenId>& prompt, const GenerateOptions& options,
+                                const std::function<void(std::string_view)>& on_text) const {
+  if (!impl_->tokenizer) {
+    fail_input("generate: the model directory has no tokenizer (tokenizer.json or tokenizer.model)");
+  }
+  return generate_tokens(*impl_->model, *impl_->tokenizer, prompt, options, impl_->stop_ids, on_text);
+}
+
+}  // namespace enclave

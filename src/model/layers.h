@@ -1,0 +1,67 @@
+// The elementary layers of a Llama-like model: Linear and Embedding without
+// random initialisation (weights come from a checkpoint or from an explicit
+// init), RMSNorm and the SwiGLU MLP. Parameter names match Hugging Face
+// (`weight`, `bias`, `gate_proj`, ...) so named_parameters() of the whole
+// model are exactly the checkpoint's tensor names.
+// Parameters are created with torch::empty on the CPU in the compute dtype
+// (uninitialised; untouched pages cost no memory) and replaced by the loader.
+// Thread safety: forward is const in effect; modules are not safe to mutate
+// (load, train) while another thread runs forward.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "model/config.h"
+
+namespace enclave {
+
+// A term added to a Linear's output: the hook LoRA (model/lora.h) uses.
+// forward returns the addition for input x, or an undefined tensor when the
+// adapter is switched off.
+class LinearAdapter {
+ public:
+  virtual ~LinearAdapter() = default;
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+};
+
+// y = x @ weight^T + bias (+ adapter(x)); weight: (out, in).
+class LinearImpl : public torch::nn::Module {
+ public:
+  LinearImpl(std::int64_t in_features, std::int64_t out_features, bool bias, torch::Dtype dtype);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight_;
+  torch::Tensor bias_;  // undefined when the layer has no bias
+  std::shared_ptr<LinearAdapter> adapter_;  // null: a plain linear layer
+};
+TORCH_MODULE(Linear);
+
+// Token ids (B, T) int64 -> (B, T, C); weight: (V, C).
+class EmbeddingImpl : public torch::nn::Module {
+ public:
+  EmbeddingImpl(std::int64_t n_vocab, std::int64_t dim, torch::Dtype dtype);
+  torch::Tensor forward(const torch::Tensor& ids);
+  torch::Tensor weight_;
+};
+TORCH_MODULE(Embedding);
+
+// RMSNorm (Zhang & Sennrich 2019) computed in float32 as HF LlamaRMSNorm:
+// weight * (x / sqrt(mean(x^2) + eps)).to(x.dtype).
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(std::int64_t dim, double eps, torch::Dtype dtype);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight_;
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+// SwiGLU MLP (Shazeer 2020): down(silu(gate(x)) * up(x)).
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(const ModelConfig& config, torch::Dtype dtype);
+  torch::Tensor forward(const torch::Tensor& x);
+  Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+}  // namespace enclave

@@ -1,0 +1,286 @@
+"""Black-box tests of the `enclave` binary: success paths of model init,
+inspect, tokenize, score and generate, and the rule that bad input ends with
+a non-zero exit code and ONE stderr line naming the file (or flag) and the
+cause, never a crash, a stack trace or an internal error.
+
+    /usr/bin/python3 tests/cli_test.py --enclave build/src/cli/enclave --workdir /tmp/cli [-k pattern]
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+import make_model  # noqa: E402
+import safetensors_io  # noqa: E402
+
+ENCLAVE = None
+WORKDIR = None
+EXIT_INTERNAL = 70  # main.cpp: an error that was not an enclave::Error
+
+
+def run(*args, timeout=300):
+    return subprocess.run([ENCLAVE, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def fresh_dir(name):
+    path = os.path.join(WORKDIR, name)
+    if os.path.exists(path):
+        shutil.rmtree(path)
+    return path
+
+
+def bytes_to_unicode():
+    """GPT-2's byte <-> printable character table used by byte-level BPE vocabularies."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def decode_pieces(pieces):
+    """The texts that `pieces` spell under the byte-level and the SentencePiece
+    conventions (special tokens such as <s> or <|begin_of_text|> dropped)."""
+    body = [p for p in pieces if not (p.startswith("<") and p.endswith(">") and not p.startswith("<0x"))]
+    texts = []
+    inverse = {c: b for b, c in bytes_to_unicode().items()}
+    if all(ch in inverse for p in body for ch in p):
+        texts.append(bytes(inverse[ch] for p in body for ch in p).decode("utf-8", errors="replace"))
+    sp = bytearray()
+    for p in body:
+        if len(p) == 6 and p.startswith("<0x") and p.endswith(">"):
+            sp.append(int(p[3:5], 16))
+        else:
+            sp += p.replace("▁", " ").encode("utf-8")
+    text = sp.decode("utf-8", errors="replace")
+    texts += [text, text[1:] if text.startswith(" ") else text]
+    return texts
+
+
+class CliTestCase(unittest.TestCase):
+    # One model made by `enclave model init`, shared by the success tests, and
+    # one made by make_model.py (no tokenizer) that error tests copy and break.
+    tiny = None
+    plain = None
+
+    @classmethod
+    def setUpClass(cls):
+        if CliTestCase.tiny is None:
+            CliTestCase.tiny = fresh_dir("tiny")
+            p = run("model", "init", "--preset", "tiny", "--out", CliTestCase.tiny, "--seed", "1")
+            if p.returncode != 0:
+                raise RuntimeError(f"enclave model init failed ({p.returncode}): {p.stderr}")
+            CliTestCase.plain = fresh_dir("plain")
+            make_model.make_model(CliTestCase.plain, seed=11, vocab=200)
+
+    def expect_error(self, args, *must_contain):
+        p = run(*args)
+        cmd = "enclave " + " ".join(map(str, args))
+        self.assertNotEqual(p.returncode, 0, f"{cmd}: exit code 0, expected an error; stdout {p.stdout[:200]!r}")
+        self.assertGreater(p.returncode, 0, f"{cmd}: killed by signal {-p.returncode}; stderr {p.stderr[-500:]!r}")
+        self.assertNotEqual(p.returncode, EXIT_INTERNAL, f"{cmd}: internal error instead of a typed one: {p.stderr!r}")
+        err = p.stderr.strip()
+        self.assertTrue(err, f"{cmd}: nothing on stderr")
+        self.assertNotIn("\n", err, f"{cmd}: stderr is not one line:\n{p.stderr}")
+        for word in must_contain:
+            self.assertIn(str(word).lower(), err.lower(), f"{cmd}: stderr does not mention {word!r}: {err}")
+        self.assertEqual(p.stdout, "", f"{cmd}: printed to stdout on failure")
+        return err
+
+    def broken_copy(self, name):
+        path = fresh_dir(name)
+        shutil.copytree(self.plain, path)
+        return path
+
+    def expect_ok(self, *args):
+        p = run(*args)
+        self.assertEqual(p.returncode, 0, f"enclave {' '.join(map(str, args))}: exit {p.returncode}: {p.stderr}")
+        return p
+
+    def vocab_size(self, model_dir):
+        with open(os.path.join(model_dir, "config.json")) as f:
+            return json.load(f)["vocab_size"]
+
+
+class ErrorTest(CliTestCase):
+    def test_missing_model_dir(self):
+        missing = os.path.join(WORKDIR, "no-such-model")
+        self.expect_error(["score", "--model", missing, "--tokens", "1,2"], "no-such-model")
+
+    def test_config_not_json(self):
+        d = self.broken_copy("config-not-json")
+        with open(os.path.join(d, "config.json"), "w") as f:
+            f.write('{"hidden_size": 64,, oops')
+        self.expect_error(["score", "--model", d, "--tokens", "1,2"], "config.json")
+
+    def test_config_missing_hidden_size(self):
+        d = self.broken_copy("config-no-hidden")
+        path = os.path.join(d, "config.json")
+        with open(path) as f:
+            config = json.load(f)
+        del config["hidden_size"]
+        with open(path, "w") as f:
+            json.dump(config, f)
+        self.expect_error(["score", "--model", d, "--tokens", "1,2"], "config.json", "hidden_size")
+
+    def test_unknown_architecture(self):
+        d = self.broken_copy("config-gpt2")
+        path = os.path.join(d, "config.json")
+        with open(path) as f:
+            config = json.load(f)
+        config["architectures"] = ["GPT2LMHeadModel"]
+        config["model_type"] = "gpt2"
+        with open(path, "w") as f:
+            json.dump(config, f)
+        self.expect_error(["score", "--model", d, "--tokens", "1,2"], "config.json", "GPT2LMHeadModel")
+
+    def test_truncated_safetensors(self):
+        src = os.path.join(self.plain, "model.safetensors")
+        size = os.path.getsize(src)
+        with open(src, "rb") as f:
+            (header_len,) = struct.unpack("<Q", f.read(8))
+        for label, keep in [("data", size - 1000), ("header", 8 + header_len // 2), ("length", 5)]:
+            with self.subTest(truncated_in=label):
+                d = self.broken_copy(f"truncated-{label}")
+                os.truncate(os.path.join(d, "model.safetensors"), keep)
+                self.expect_error(["score", "--model", d, "--tokens", "1,2"], "model.safetensors")
+
+    def test_tensor_with_wrong_shape(self):
+        d = self.broken_copy("wrong-shape")
+        path = os.path.join(d, "model.safetensors")
+        tensors, meta = safetensors_io.load(path)
+        name = "model.layers.1.mlp.up_proj.weight"
+        tensors[name] = tensors[name].t().contiguous()
+        safetensors_io.save(path, tensors, meta)
+        self.expect_error(["score", "--model", d, "--tokens", "1,2"], name, "shape")
+
+    def test_missing_tensor(self):
+        d = self.broken_copy("missing-tensor")
+        path = os.path.join(d, "model.safetensors")
+        tensors, meta = safetensors_io.load(path)
+        del tensors["model.layers.0.self_attn.k_proj.weight"]
+        safetensors_io.save(path, tensors, meta)
+        self.expect_error(["score", "--model", d, "--tokens", "1,2"], "model.layers.0.self_attn.k_proj.weight")
+
+    def test_index_names_missing_shard(self):
+        d = fresh_dir("missing-shard")
+        make_model.make_model(d, seed=12, shards=2)
+        os.remove(os.path.join(d, "model-00002-of-00002.safetensors"))
+        self.expect_error(["score", "--model", d, "--tokens", "1,2"], "model-00002-of-00002.safetensors")
+
+    def test_token_id_out_of_vocab(self):
+        vocab = self.vocab_size(self.plain)
+        self.expect_error(["score", "--model", self.plain, "--tokens", f"1,2,{vocab + 50}"], str(vocab + 50))
+
+    def test_token_list_not_numbers(self):
+        self.expect_error(["score", "--model", self.plain, "--tokens", "abc"], "--tokens", "abc")
+
+    def test_unknown_flag(self):
+        self.expect_error(["score", "--model", self.plain, "--tokens", "1,2", "--no-such-flag"], "--no-such-flag")
+
+    def test_init_refuses_non_empty_dir(self):
+        self.expect_error(["model", "init", "--preset", "tiny", "--out", self.plain, "--seed", "1"], "plain")
+
+
+class ModelTest(CliTestCase):
+    def test_init_same_seed_gives_identical_bytes(self):
+        a, b, c = fresh_dir("init-a"), fresh_dir("init-b"), fresh_dir("init-c")
+        self.expect_ok("model", "init", "--preset", "tiny", "--out", a, "--seed", "7")
+        self.expect_ok("model", "init", "--preset", "tiny", "--out", b, "--seed", "7")
+        self.expect_ok("model", "init", "--preset", "tiny", "--out", c, "--seed", "8")
+        for name in ("config.json", "model.safetensors"):
+            with open(os.path.join(a, name), "rb") as fa, open(os.path.join(b, name), "rb") as fb:
+                self.assertEqual(fa.read(), fb.read(), f"{name} differs for the same seed")
+        with open(os.path.join(a, "model.safetensors"), "rb") as fa, open(os.path.join(c, "model.safetensors"), "rb") as fc:
+            self.assertNotEqual(fa.read(), fc.read(), "seeds 7 and 8 gave the same weights")
+        tensors, meta = safetensors_io.load(os.path.join(a, "model.safetensors"))
+        self.assertEqual(meta.get("format"), "pt")
+
+    def test_inspect_text(self):
+        p = self.expect_ok("model", "inspect", self.tiny)
+        self.assertIn("LlamaForCausalLM", p.stdout)
+
+    def test_inspect_json_counts_parameters(self):
+        for d in (self.tiny, self.plain):
+            with self.subTest(model=os.path.basename(d)):
+                p = self.expect_ok("model", "inspect", d, "--json")
+                summary = json.loads(p.stdout)
+                tensors, _ = safetensors_io.load(os.path.join(d, "model.safetensors"))
+                self.assertEqual(summary.get("n_parameters"), sum(t.numel() for t in tensors.values()))
+
+    def test_inspect_json_sharded_bf16(self):
+        d = fresh_dir("inspect-sharded")
+        make_model.make_model(d, seed=13, shards=3, dtype="BF16", arch="qwen2", tie=True)
+        summary = json.loads(self.expect_ok("model", "inspect", d, "--json").stdout)
+        total = 0
+        for i in range(3):
+            tensors, _ = safetensors_io.load(os.path.join(d, f"model-0000{i + 1}-of-00003.safetensors"))
+            total += sum(t.numel() for t in tensors.values())
+        self.assertEqual(summary.get("n_parameters"), total)
+
+
+class TextTest(CliTestCase):
+    def test_tokenize_json_round_trips(self):
+        text = "Hello 한국어 👍"
+        p = self.expect_ok("tokenize", "--model", self.tiny, "--text", text, "--json")
+        out = json.loads(p.stdout)
+        tokens = out["tokens"]
+        self.assertTrue(tokens and all(isinstance(t, int) for t in tokens))
+        self.assertTrue(all(0 <= t < self.vocab_size(self.tiny) for t in tokens))
+        if "pieces" in out:
+            self.assertEqual(len(out["pieces"]), len(tokens))
+            self.assertIn(text, decode_pieces(out["pieces"]), f"pieces {out['pieces']} do not spell {text!r}")
+
+    def test_score_text_json(self):
+        p = self.expect_ok("score", "--model", self.tiny, "--text", "hello world", "--json")
+        self.assertEqual(p.stdout.count("\n"), 1, "stdout must be one JSON line")
+        out = json.loads(p.stdout)
+        self.assertGreaterEqual(len(out["tokens"]), 2)
+        self.assertEqual(len(out["logprobs"]), len(out["tokens"]) - 1)
+        self.assertTrue(all(math.isfinite(v) and v <= 0 for v in out["logprobs"]), out["logprobs"])
+
+    def test_generate_is_deterministic_for_a_seed(self):
+        args = ["generate", "--model", self.tiny, "--prompt", "Hi", "--max-tokens", "8", "--seed", "3",
+                "--temperature", "0.8"]
+        first = self.expect_ok(*args)
+        second = self.expect_ok(*args)
+        self.assertEqual(first.stdout, second.stdout)
+        self.assertIn("tokens/s", first.stderr)
+        self.assertNotIn("tokens/s", first.stdout)
+
+    def test_generate_chat(self):
+        p = self.expect_ok("generate", "--model", self.tiny, "--prompt", "Hi", "--chat", "--max-tokens", "8",
+                           "--seed", "1")
+        self.assertIn("tokens/s", p.stderr)
+        self.assertNotIn("tokens/s", p.stdout)
+
+
+def main():
+    global ENCLAVE, WORKDIR
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--enclave", required=True)
+    ap.add_argument("--workdir", required=True)
+    a, rest = ap.parse_known_args()
+    if not os.access(a.enclave, os.X_OK):
+        print(f"cli_test: enclave binary not found or not executable: {a.enclave}", file=sys.stderr)
+        return 1
+    ENCLAVE = os.path.abspath(a.enclave)
+    WORKDIR = os.path.abspath(a.workdir)
+    os.makedirs(WORKDIR, exist_ok=True)
+    result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Golden test: `enclave score --tokens ... --json` against an independent
+re-implementation of the Hugging Face Transformers forward pass
+(tests/reference/hf_llama.py), on random-weight models written the way
+`save_pretrained` writes them (tests/reference/make_model.py).
+
+For each case it prints the largest absolute difference of the n-1
+log-probabilities ("golden llama-gqa-f32: maxdiff 3.1e-06") and fails above
+1e-4 (fp32). Cases marked bf16 also run `--dtype bf16` and compare the mean
+absolute difference with the fp32 reference; the limit is 0.05 or twice the
+error of the reference itself computing in bf16, whichever is larger.
+
+    /usr/bin/python3 tests/golden_test.py --enclave build/src/cli/enclave --workdir /tmp/golden
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+import hf_llama  # noqa: E402
+import make_model  # noqa: E402
+
+F32_MAX_DIFF = 1e-4
+BF16_MEAN_DIFF = 0.05
+
+LLAMA3_ROPE = {
+    "rope_type": "llama3",
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 64,
+}
+
+# name -> (make_model arguments, number of tokens, also check --dtype bf16).
+# A "init" entry is a model made by `enclave model init` instead.
+CASES = {
+    "llama-gqa-f32": (dict(arch="llama", heads=8, kv_heads=2), 32, True),
+    "llama-gqa-bf16-weights": (dict(arch="llama", heads=8, kv_heads=2, dtype="BF16"), 32, True),
+    "qwen2-bias-tied": (dict(arch="qwen2", hidden=96, heads=4, kv_heads=2, layers=3, vocab=256, tie=True), 40, False),
+    "llama3-rope-scaling": (
+        dict(arch="llama", heads=4, kv_heads=1, rope_theta=500000.0, rope_scaling=LLAMA3_ROPE, max_pos=1024),
+        200, False),
+    "llama-linear-rope": (dict(arch="llama", heads=4, kv_heads=4, rope_scaling={"type": "linear", "factor": 2.0}), 40,
+                          False),
+    "llama-head-dim": (dict(arch="llama", hidden=64, heads=4, kv_heads=2, head_dim=32), 32, False),
+    "qwen2-head-dim": (dict(arch="qwen2", hidden=64, heads=4, kv_heads=2, head_dim=24), 24, False),
+    "llama-attention-mlp-bias": (dict(arch="llama", heads=4, kv_heads=2, attention_bias=True, mlp_bias=True), 24,
+                                 False),
+    "llama-sharded": (dict(arch="llama", layers=3, heads=8, kv_heads=4, vocab=300, shards=3), 32, False),
+    "mistral": (dict(arch="mistral", hidden=128, heads=8, kv_heads=2, vocab=150), 32, False),
+    "mistral-sliding-window": (dict(arch="mistral", heads=4, kv_heads=2, sliding_window=8), 40, False),
+    "qwen2-sliding-window-layers": (
+        dict(arch="qwen2", layers=3, heads=4, kv_heads=2, use_sliding_window=True, sliding_window=8,
+             max_window_layers=1), 40, False),
+    "enclave-init-tiny": ("init", 24, False),
+}
+
+
+def run_score(enclave, model_dir, tokens, dtype):
+    cmd = [enclave, "score", "--model", model_dir, "--tokens", ",".join(map(str, tokens)), "--dtype", dtype, "--json"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
+    try:
+        out = json.loads(p.stdout)
+    except json.JSONDecodeError as e:
+        raise RuntimeError(f"stdout is not one JSON object ({e}): {p.stdout[:200]!r}") from None
+    if out.get("tokens") != tokens:
+        raise RuntimeError(f"'tokens' {out.get('tokens')} differs from the input {tokens}")
+    logprobs = out.get("logprobs")
+    if not isinstance(logprobs, list) or len(logprobs) != len(tokens) - 1:
+        raise RuntimeError(f"expected {len(tokens) - 1} logprobs, got {logprobs!r:.200}")
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) and v <= 0 for v in logprobs):
+        raise RuntimeError("logprobs must be finite and <= 0")
+    return logprobs
+
+
+def make_case_model(name, spec, model_dir, enclave):
+    if os.path.exists(model_dir):
+        shutil.rmtree(model_dir)
+    if spec == "init":
+        cmd = [enclave, "model", "init", "--preset", "tiny", "--out", model_dir, "--seed", "1"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
+        return
+    args = dict(spec)
+    shards = args.pop("shards", 1)
+    make_model.make_model(model_dir, seed=sum(map(ord, name)), shards=shards, **args)
+
+
+def case_tokens(name, model_dir, n):
+    with open(os.path.join(model_dir, "config.json")) as f:
+        vocab = json.load(f)["vocab_size"]
+    g = torch.Generator().manual_seed(len(name) * 7919 + n)
+    return torch.randint(0, vocab, (n,), generator=g).tolist()
+
+
+def check_case(name, enclave, workdir):
+    """Runs one case; returns a list of failure strings (empty when it passes)."""
+    spec, n_tokens, check_bf16 = CASES[name]
+    model_dir = os.path.join(workdir, name)
+    make_case_model(name, spec, model_dir, enclave)
+    tokens = case_tokens(name, model_dir, n_tokens)
+    ref = hf_llama.token_logprobs(hf_llama.load_model(model_dir, torch.float32), tokens)
+    if enclave is None:
+        print(f"golden {name}: reference only, mean logprob {sum(ref) / len(ref):.4f}")
+        return []
+    failures = []
+    got = run_score(enclave, model_dir, tokens, "f32")
+    diffs = [abs(a - b) for a, b in zip(got, ref)]
+    worst = max(range(len(diffs)), key=diffs.__getitem__)
+    verdict = "ok" if diffs[worst] <= F32_MAX_DIFF else "FAIL"
+    print(f"golden {name}: maxdiff {diffs[worst]:.2e} ({len(diffs)} logprobs, worst at position {worst + 1}: "
+          f"enclave {got[worst]:.6f} reference {ref[worst]:.6f}) {verdict}")
+    if verdict != "ok":
+        failures.append(f"{name}: maxdiff {diffs[worst]:.2e} > {F32_MAX_DIFF}")
+    if check_bf16:
+        ref_bf16 = hf_llama.token_logprobs(hf_llama.load_model(model_dir, torch.bfloat16), tokens)
+        ref_err = sum(abs(a - b) for a, b in zip(ref_bf16, ref)) / len(ref)
+        got_bf16 = run_score(enclave, model_dir, tokens, "bf16")
+        err = sum(abs(a - b) for a, b in zip(got_bf16, ref)) / len(ref)
+        limit = max(BF16_MEAN_DIFF, 2 * ref_err)
+        verdict = "ok" if err <= limit else "FAIL"
+        print(f"golden {name} --dtype bf16: mean abs diff {err:.4f} vs the fp32 reference "
+              f"(reference in bf16: {ref_err:.4f}; limit {limit:.4f}) {verdict}")
+        if verdict != "ok":
+            failures.append(f"{name} bf16: mean abs diff {err:.4f} > {limit:.4f}")
+    return failures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--enclave", help="path of the enclave binary")
+    ap.add_argument("--workdir", required=True, help="scratch directory for the generated models")
+    ap.add_argument("--case", default="", help="only cases whose name matches this regex")
+    ap.add_argument("--reference-only", action="store_true", help="run the reference without the enclave binary")
+    a = ap.parse_args()
+    if not a.reference_only and not (a.enclave and os.access(a.enclave, os.X_OK)):
+        print(f"golden: enclave binary not found or not executable: {a.enclave}", file=sys.stderr)
+        return 1
+    enclave = None if a.reference_only else os.path.abspath(a.enclave)
+    os.makedirs(a.workdir, exist_ok=True)
+    torch.set_num_threads(1)  # tiny models; threads only add noise on a shared machine
+    names = [n for n in CASES if re.search(a.case, n)]
+    if not names:
+        print(f"golden: no case matches '{a.case}'", file=sys.stderr)
+        return 1
+    if enclave is None:
+        names = [n for n in names if CASES[n][0] != "init"]
+    failures = []
+    start = time.monotonic()
+    for name in names:
+        try:
+            failures += check_case(name, enclave, a.workdir)
+        except Exception as e:  # report every case, not just the first broken one
+            print(f"golden {name}: ERROR {e}")
+            failures.append(f"{name}: {e}")
+    print(f"golden: {len(names) - len({f.split(':')[0].split(' ')[0] for f in failures})}/{len(names)} cases passed "
+          f"in {time.monotonic() - start:.1f} s")
+    for f in failures:
+        print(f"FAILED {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
