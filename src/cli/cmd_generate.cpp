@@ -49,8 +49,8 @@ void run_generate(const GenerateFlags& flags) {
   engine_options.dtype = flags.compute.dtype;
   engine_options.device = flags.compute.device;
   engine_options.threads = flags.compute.threads;
-  engine_options.adapter = flags.adapter;
-  std::unique_ptr<Engine> engine = Engine::load(flags.model, engine_options);
+  if (!flags.adapter.empty()) engine_options.adapter = resolve_model(flags.adapter).string();
+  std::unique_ptr<Engine> engine = Engine::load(resolve_model(flags.model), engine_options);
   std::vector<TokenId> prompt = prompt_tokens(*engine, flags);
 
   GenerateResult result = engine->generate(prompt, flags.options, [](std::string_view piece) {
@@ -73,7 +73,7 @@ void register_generate(CLI::App& app) {
   auto flags = std::make_shared<GenerateFlags>();
   SamplingParams& s = flags->options.sampling;
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt, streamed to stdout");
-  cmd->add_option("--model", flags->model, "Model directory")->required();
+  cmd->add_option("--model", flags->model, "Model directory or registry reference (name, name@3, name:alias)")->required();
   cmd->add_option("--prompt", flags->prompt, "Prompt text")->required();
   cmd->add_flag("--chat", flags->chat, "Wrap the prompt in the model's chat template as a user turn");
   cmd->add_option("--system", flags->system, "System message (with --chat)");

@@ -52,10 +52,10 @@ void register_model(CLI::App& app) {
 
   auto inspect = std::make_shared<InspectFlags>();
   CLI::App* inspect_cmd = model->add_subcommand("inspect", "Show a model's architecture, size, dtypes and tokenizer");
-  inspect_cmd->add_option("dir", inspect->dir, "Model directory")->required();
+  inspect_cmd->add_option("dir", inspect->dir, "Model directory or registry reference (name, name@3, name:alias)")->required();
   inspect_cmd->add_flag("--json", inspect->json, "Print as JSON");
   inspect_cmd->callback([inspect] {
-    nlohmann::json summary = inspect_model(inspect->dir);
+    nlohmann::json summary = inspect_model(resolve_model(inspect->dir));
     if (inspect->json) {
       std::cout << summary.dump(2) << "\n";
     } else {

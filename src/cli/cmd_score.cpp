@@ -31,8 +31,8 @@ void run_score(const ScoreFlags& flags) {
   options.dtype = flags.compute.dtype;
   options.device = flags.compute.device;
   options.threads = flags.compute.threads;
-  options.adapter = flags.adapter;
-  std::unique_ptr<Engine> engine = Engine::load(flags.model, options);
+  if (!flags.adapter.empty()) options.adapter = resolve_model(flags.adapter).string();
+  std::unique_ptr<Engine> engine = Engine::load(resolve_model(flags.model), options);
 
   std::vector<TokenId> ids;
   if (flags.use_tokens) {
@@ -71,7 +71,7 @@ void run_score(const ScoreFlags& flags) {
 void register_score(CLI::App& app) {
   auto flags = std::make_shared<ScoreFlags>();
   CLI::App* cmd = app.add_subcommand("score", "Log-probability of each token given the ones before it");
-  cmd->add_option("--model", flags->model, "Model directory")->required();
+  cmd->add_option("--model", flags->model, "Model directory or registry reference (name, name@3, name:alias)")->required();
   auto* text = cmd->add_option("--text", flags->text, "Text to score (tokenized with BOS)");
   auto* tokens = cmd->add_option("--tokens", flags->tokens, "Token ids to score, e.g. 1,2,3");
   text->excludes(tokens);

@@ -24,12 +24,12 @@ struct TokenizeFlags {
 void register_tokenize(CLI::App& app) {
   auto flags = std::make_shared<TokenizeFlags>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Turn text into token ids with a model's tokenizer");
-  cmd->add_option("--model", flags->model, "Model directory")->required();
+  cmd->add_option("--model", flags->model, "Model directory or registry reference (name, name@3, name:alias)")->required();
   cmd->add_option("--text", flags->text, "Text to tokenize")->required();
   cmd->add_flag("--no-special", flags->no_special, "Do not add BOS/EOS tokens");
   cmd->add_flag("--json", flags->json, "Print as JSON");
   cmd->callback([flags] {
-    std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(flags->model);
+    std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(resolve_model(flags->model));
     std::vector<TokenId> ids = tokenizer->encode(flags->text, !flags->no_special);
     if (flags->json) {
       nlohmann::json out;

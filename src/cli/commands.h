@@ -18,6 +18,15 @@ void register_generate(CLI::App& app);  // generate
 void register_score(CLI::App& app);     // score
 void register_tokenize(CLI::App& app);  // tokenize
 
+// The store (src/store): workspace, artifacts, runs, registry, lineage, audit.
+void register_init(CLI::App& app);      // init [DIR], and the global --workspace flag
+void register_store(CLI::App& app);     // store verify | gc
+void register_runs(CLI::App& app);      // runs list | show | compare | exec | log
+void register_models(CLI::App& app);    // models register | list | show | alias | tag | path
+void register_datasets(CLI::App& app);  // datasets: the same verbs
+void register_lineage(CLI::App& app);   // lineage REF [--up|--down]
+void register_audit(CLI::App& app);     // audit list | verify
+
 // Thrown by a command that finished its work but must end with a non-zero
 // exit status without an error message; main.cpp returns code.
 struct ExitStatus {
@@ -34,5 +43,20 @@ struct ComputeFlags {
   int threads = 0;
 };
 void add_compute_flags(CLI::App& cmd, ComputeFlags& flags);
+
+// Adds --workspace to a store subcommand. The workspace is taken from it,
+// else from `enclave --workspace DIR ...`, else $ENCLAVE_HOME, else by
+// walking up from the current directory.
+void add_workspace_flag(CLI::App& cmd, std::string& workspace);
+// The --workspace value in force: the subcommand's own flag, else the
+// global one, else "" (then $ENCLAVE_HOME or the walk up decide).
+std::string workspace_flag(const std::string& workspace);
+// The root of the workspace those flags select (absolute). Throws
+// Error(kNotFound) saying how to create one.
+std::filesystem::path workspace_root(const std::string& workspace);
+// The directory of a model argument: a directory as it is, else a registry
+// reference (name, name@3, name:alias) in the workspace selected as above,
+// its bytes checked before use.
+std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace = "");
 
 }  // namespace enclave::cli

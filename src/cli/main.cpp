@@ -19,6 +19,13 @@ int main(int argc, char** argv) {
   enclave::cli::register_generate(app);
   enclave::cli::register_score(app);
   enclave::cli::register_tokenize(app);
+  enclave::cli::register_init(app);
+  enclave::cli::register_store(app);
+  enclave::cli::register_runs(app);
+  enclave::cli::register_models(app);
+  enclave::cli::register_datasets(app);
+  enclave::cli::register_lineage(app);
+  enclave::cli::register_audit(app);
 
   try {
     app.parse(argc, argv);

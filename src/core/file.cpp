@@ -89,18 +89,22 @@ AtomicFile::~AtomicFile() {
   }
 }
 
-void AtomicFile::write(const void* data, std::size_t n) {
-  ENCLAVE_CHECK(fd_ >= 0);
+void write_all(int fd, const void* data, std::size_t n, const std::filesystem::path& path) {
   const char* p = static_cast<const char*>(data);
   while (n > 0) {
-    ssize_t w = ::write(fd_, p, n);
+    ssize_t w = ::write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      fail_errno(temp_path_, "write failed");
+      fail_errno(path, "write failed");
     }
     p += w;
     n -= static_cast<std::size_t>(w);
   }
+}
+
+void AtomicFile::write(const void* data, std::size_t n) {
+  ENCLAVE_CHECK(fd_ >= 0);
+  write_all(fd_, data, n, temp_path_);
 }
 
 void AtomicFile::commit() {

@@ -23,6 +23,10 @@ std::string read_file(const std::filesystem::path& path,
 // rename, fsync of the folder). Throws Error(kIo) and leaves no temp file on failure.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data);
 
+// Writes all n bytes to fd, retrying short writes and EINTR. Throws
+// Error(kIo) naming path.
+void write_all(int fd, const void* data, std::size_t n, const std::filesystem::path& path);
+
 // Streaming form of write_file_atomic: write() appends, commit() publishes.
 // If the object is destroyed without commit(), the temp file is removed and
 // the destination is untouched.

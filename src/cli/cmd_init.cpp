@@ -1,0 +1,86 @@
+// `enclave init [DIR]`, and how every store command finds its workspace
+// (--workspace on the command or before it, $ENCLAVE_HOME, or walking up).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "store/registry.h"
+#include "store/workspace.h"
+
+namespace enclave::cli {
+namespace {
+
+// `enclave --workspace DIR <command>`: set while parsing, read by callbacks.
+std::string& global_workspace() {
+  static std::string value;
+  return value;
+}
+
+struct InitFlags {
+  std::string dir;
+  std::string workspace;
+  bool json = false;
+};
+
+}  // namespace
+
+void add_workspace_flag(CLI::App& cmd, std::string& workspace) {
+  cmd.add_option("--workspace", workspace,
+                 "Workspace folder (default: $ENCLAVE_HOME, else the nearest parent folder holding .enclave)");
+}
+
+std::string workspace_flag(const std::string& workspace) {
+  return workspace.empty() ? global_workspace() : workspace;
+}
+
+std::filesystem::path workspace_root(const std::string& workspace) {
+  store::FindOptions find;
+  find.workspace = workspace_flag(workspace);
+  return store::find_workspace(find);
+}
+
+std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace) {
+  store::ResolveOptions options;
+  options.find.workspace = workspace_flag(workspace);
+  return store::resolve_model_ref(ref, options);
+}
+
+void register_init(CLI::App& app) {
+  app.add_option("--workspace", global_workspace(),
+                 "Workspace for store commands (default: $ENCLAVE_HOME, else found by walking up)");
+
+  auto flags = std::make_shared<InitFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "init", "Create a workspace: DIR/.enclave with the metadata database and the object store");
+  cmd->add_option("dir", flags->dir, "Folder to make a workspace (default: --workspace, $ENCLAVE_HOME or .)");
+  add_workspace_flag(*cmd, flags->workspace);
+  cmd->add_flag("--json", flags->json, "Print the result as JSON");
+  cmd->callback([flags] {
+    std::string dir = flags->dir.empty() ? workspace_flag(flags->workspace) : flags->dir;
+    if (dir.empty()) {
+      const char* home = std::getenv("ENCLAVE_HOME");
+      dir = home != nullptr && *home != '\0' ? home : ".";
+    }
+    store::InitResult result = store::init_workspace(dir);
+    if (flags->json) {
+      nlohmann::json j = {{"root", result.root.string()},
+                          {"dot_dir", (result.root / store::kDotDir).string()},
+                          {"created", result.created},
+                          {"schema_version", result.schema_version}};
+      std::cout << j.dump(2) << "\n";
+    } else if (result.created) {
+      fmt::print("initialized Enclave workspace in {} (schema version {})\n",
+                 (result.root / store::kDotDir).string(), result.schema_version);
+    } else {
+      fmt::print("{} is already an Enclave workspace (schema version {})\n", result.root.string(),
+                 result.schema_version);
+    }
+  });
+}
+
+}  // namespace enclave::cli

@@ -1,0 +1,71 @@
+// `enclave store verify` and `enclave store gc`.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "store/gc.h"
+#include "store/verify.h"
+
+namespace enclave::cli {
+namespace {
+
+struct VerifyFlags {
+  std::string workspace;
+  bool json = false;
+};
+
+struct GcFlags {
+  std::string workspace;
+  bool dry_run = false;
+  bool json = false;
+};
+
+}  // namespace
+
+void register_store(CLI::App& app) {
+  CLI::App* store_cmd = app.add_subcommand("store", "Check and clean the content-addressed object store");
+  store_cmd->require_subcommand(1);
+
+  auto verify = std::make_shared<VerifyFlags>();
+  CLI::App* verify_cmd = store_cmd->add_subcommand(
+      "verify", "Re-hash every stored object and check artifacts, checkouts and the database; "
+                "corrupt objects are quarantined and the exit code is non-zero");
+  add_workspace_flag(*verify_cmd, verify->workspace);
+  verify_cmd->add_flag("--json", verify->json, "Print the report as JSON");
+  verify_cmd->callback([verify] {
+    store::Workspace workspace(workspace_root(verify->workspace));
+    store::VerifyReport report = store::verify_store(workspace, {.show_progress = !verify->json});
+    if (verify->json) {
+      std::cout << store::verify_report_json(report).dump(2) << "\n";
+    } else {
+      std::cout << store::format_verify_report(report);
+    }
+    std::cout.flush();
+    if (!report.ok()) {
+      fail(ErrorKind::kIo, "store verify: {} problem(s) in {}", report.problems.size(),
+           workspace.root().string());
+    }
+  });
+
+  auto gc = std::make_shared<GcFlags>();
+  CLI::App* gc_cmd = store_cmd->add_subcommand(
+      "gc", "Remove objects, artifacts and checkouts nothing refers to, and abandoned temp files");
+  add_workspace_flag(*gc_cmd, gc->workspace);
+  gc_cmd->add_flag("--dry-run", gc->dry_run, "Report what would be removed, remove nothing");
+  gc_cmd->add_flag("--json", gc->json, "Print the report as JSON");
+  gc_cmd->callback([gc] {
+    store::Workspace workspace(workspace_root(gc->workspace));
+    store::GcReport report = store::collect_garbage(workspace, {.dry_run = gc->dry_run});
+    if (gc->json) {
+      std::cout << store::gc_report_json(report).dump(2) << "\n";
+    } else {
+      std::cout << store::format_gc_report(report);
+    }
+  });
+}
+
+}  // namespace enclave::cli

@@ -1,0 +1,230 @@
+#include "store/audit.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hash.h"
+#include "store/clock.h"
+#include "store/process_info.h"
+
+namespace enclave::store {
+namespace {
+
+const std::string kGenesis(64, '0');
+
+AuditEntry read_entry(Statement& q) {
+  AuditEntry e;
+  e.seq = q.int64(0);
+  e.time = q.text(1);
+  e.user = q.text(2);
+  e.action = q.text(3);
+  e.object = q.text(4);
+  e.details = q.text(5);
+  e.prev_hash = q.text(6);
+  e.hash = q.text(7);
+  return e;
+}
+
+constexpr const char* kColumns = "seq, time, user, action, object, details, prev_hash, hash";
+
+}  // namespace
+
+std::string audit_entry_hash(const AuditEntry& entry) {
+  // A JSON array gives every field an unambiguous boundary.
+  nlohmann::json fields = {entry.seq,    entry.time,    entry.user,     entry.action,
+                           entry.object, entry.details, entry.prev_hash};
+  return sha256_hex(fields.dump());
+}
+
+namespace {
+
+// A copy of the head outside the database, so that deleting the newest
+// entries and rewinding audit_head through SQLite is still caught. Written
+// after the commit, it may lag the log (a crash in between, or two writers
+// finishing out of order) but never runs ahead of it.
+std::filesystem::path anchor_path(const Db& db) { return db.path().parent_path() / "audit.head"; }
+
+struct Anchor {
+  std::int64_t seq = 0;
+  std::string hash;
+};
+
+std::optional<Anchor> read_anchor(const Db& db) {
+  std::error_code ec;
+  if (!std::filesystem::exists(anchor_path(db), ec)) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(read_file(anchor_path(db)), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer() || !j.contains("hash") ||
+      !j["hash"].is_string()) {
+    return Anchor{-1, ""};
+  }
+  return Anchor{j["seq"].get<std::int64_t>(), j["hash"].get<std::string>()};
+}
+
+void write_anchor(const Db& db, std::int64_t seq, const std::string& hash) {
+  std::optional<Anchor> current = read_anchor(db);
+  if (current && current->seq >= seq) return;
+  write_file_atomic(anchor_path(db), nlohmann::json{{"seq", seq}, {"hash", hash}}.dump() + "\n");
+}
+
+}  // namespace
+
+void append_audit(Db& db, std::string_view action, std::string_view object,
+                  const nlohmann::json& details) {
+  ENCLAVE_CHECK(db.in_transaction());
+  AuditEntry e;
+  e.prev_hash = kGenesis;
+  e.seq = 1;
+  {
+    Statement last(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (last.step()) {
+      e.seq = last.int64(0) + 1;
+      e.prev_hash = last.text(1);
+    }
+  }
+  e.time = format_time(now_unix());
+  e.user = os_user();
+  e.action = std::string(action);
+  e.object = std::string(object);
+  e.details = details.dump();
+  e.hash = audit_entry_hash(e);
+  Statement insert(db,
+                   "INSERT INTO audit_log (seq, time, user, action, object, details, prev_hash, hash)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  insert.bind(1, e.seq).bind(2, e.time).bind(3, e.user).bind(4, e.action).bind(5, e.object);
+  insert.bind(6, e.details).bind(7, e.prev_hash).bind(8, e.hash).run();
+  Statement head(db,
+                 "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)"
+                 " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
+  head.bind(1, e.seq).bind(2, e.hash).run();
+  const Db* dbp = &db;
+  db.after_commit([dbp, seq = e.seq, hash = e.hash] { write_anchor(*dbp, seq, hash); });
+}
+
+std::vector<AuditEntry> list_audit(Db& db, const AuditQuery& query) {
+  std::string sql = fmt::format("SELECT {} FROM audit_log", kColumns);
+  if (!query.action.empty()) sql += " WHERE action = ?1";
+  sql += " ORDER BY seq DESC";
+  if (query.limit > 0) sql += fmt::format(" LIMIT {}", query.limit);
+  Statement q(db, sql);
+  if (!query.action.empty()) q.bind(1, query.action);
+  std::vector<AuditEntry> out;
+  while (q.step()) out.push_back(read_entry(q));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+AuditReport verify_audit(Db& db) {
+  AuditReport report;
+  // Read before the snapshot: whatever the anchor names was committed by then.
+  const std::optional<Anchor> anchor = read_anchor(db);
+  ReadTransaction snapshot(db);
+  Statement q(db, fmt::format("SELECT {} FROM audit_log ORDER BY seq", kColumns));
+  std::int64_t expected = 1;
+  std::string prev = kGenesis;
+  while (q.step()) {
+    AuditEntry e = read_entry(q);
+    ++report.n_entries;
+    if (e.seq != expected) {
+      report.problems.push_back(
+          {e.seq, e.seq > expected
+                      ? fmt::format("entries {}..{} are missing (deleted)", expected, e.seq - 1)
+                      : fmt::format("sequence number goes back (expected {})", expected)});
+    }
+    if (e.prev_hash != prev) {
+      report.problems.push_back(
+          {e.seq, "previous-entry hash does not match the entry before it (an entry was inserted, "
+                  "deleted or rewritten before this one)"});
+    }
+    if (audit_entry_hash(e) != e.hash) {
+      report.problems.push_back({e.seq, "contents do not match the entry's hash (edited)"});
+    }
+    prev = e.hash;
+    expected = e.seq + 1;
+  }
+  Statement head(db, "SELECT seq, hash FROM audit_head WHERE id = 1");
+  if (head.step()) {
+    std::int64_t head_seq = head.int64(0);
+    std::string head_hash = head.text(1);
+    if (head_seq != expected - 1 || head_hash != prev) {
+      report.problems.push_back(
+          {head_seq, fmt::format("the log ends at entry {} but its head records entry {} (newest "
+                                 "entries deleted, or entries appended behind the log's back)",
+                                 expected - 1, head_seq)});
+    }
+  } else if (report.n_entries > 0) {
+    report.problems.push_back({0, "the audit head record is missing"});
+  }
+  if (anchor) {
+    if (anchor->seq < 0) {
+      report.problems.push_back({0, fmt::format("{} is not a valid audit anchor", anchor_path(db).string())});
+    } else if (anchor->seq > expected - 1) {
+      report.problems.push_back(
+          {anchor->seq, fmt::format("the log ends at entry {} but {} records entry {} (newest entries deleted)",
+                                    expected - 1, anchor_path(db).filename().string(), anchor->seq)});
+    } else if (anchor->seq > 0) {
+      Statement at(db, "SELECT hash FROM audit_log WHERE seq = ?1");
+      at.bind(1, anchor->seq);
+      if (!at.step() || at.text(0) != anchor->hash) {
+        report.problems.push_back(
+            {anchor->seq, fmt::format("entry {} does not match the hash recorded in {} (rewritten)",
+                                      anchor->seq, anchor_path(db).filename().string())});
+      }
+    }
+  }
+  report.head_hash = prev;
+  return report;
+}
+
+nlohmann::json audit_entries_json(const std::vector<AuditEntry>& entries) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const AuditEntry& e : entries) {
+    nlohmann::json details = nlohmann::json::parse(e.details, nullptr, /*allow_exceptions=*/false);
+    if (details.is_discarded()) details = e.details;
+    out.push_back({{"seq", e.seq},
+                   {"time", e.time},
+                   {"user", e.user},
+                   {"action", e.action},
+                   {"object", e.object},
+                   {"details", details},
+                   {"prev_hash", e.prev_hash},
+                   {"hash", e.hash}});
+  }
+  return out;
+}
+
+std::string format_audit_entries(const std::vector<AuditEntry>& entries) {
+  if (entries.empty()) return "no audit entries\n";
+  std::string out = fmt::format("{:>5}  {:<24}  {:<12}  {:<10}  {}\n", "SEQ", "TIME", "USER", "ACTION", "OBJECT");
+  for (const AuditEntry& e : entries) {
+    out += fmt::format("{:>5}  {:<24}  {:<12}  {:<10}  {}", e.seq, e.time, e.user, e.action, e.object);
+    if (e.details != "{}") out += "  " + e.details;
+    out += "\n";
+  }
+  return out;
+}
+
+nlohmann::json audit_report_json(const AuditReport& report) {
+  nlohmann::json problems = nlohmann::json::array();
+  for (const AuditProblem& p : report.problems) problems.push_back({{"seq", p.seq}, {"reason", p.reason}});
+  return {{"ok", report.ok()},
+          {"n_entries", report.n_entries},
+          {"head_hash", report.head_hash},
+          {"problems", problems}};
+}
+
+std::string format_audit_report(const AuditReport& report) {
+  if (report.ok()) {
+    return fmt::format("audit log OK: {} entries, head {}\n", report.n_entries, report.head_hash);
+  }
+  std::string out = fmt::format("audit log BROKEN: {} problem(s) in {} entries\n",
+                                report.problems.size(), report.n_entries);
+  for (const AuditProblem& p : report.problems) out += fmt::format("  entry {}: {}\n", p.seq, p.reason);
+  return out;
+}
+
+}  // namespace enclave::store

@@ -1,0 +1,36 @@
+// Lineage: the graph of runs, registry versions and artifacts, walked
+// upstream (what produced this: runs, their params, the datasets and base
+// models they read, transitively) or downstream (everything derived from it).
+// Edges come from runs' recorded inputs and outputs and from each version's
+// producing run; a node met twice is shown once and then referred to.
+// Thread safety: operates on one Db; see db.h.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "store/db.h"
+
+namespace enclave::store {
+
+enum class LineageDirection { kUp, kDown, kBoth };
+
+struct LineageOptions {
+  LineageDirection direction = LineageDirection::kBoth;
+  std::string kind;   // "model", "dataset" or empty (try both) for a name reference
+  int max_depth = 64;  // deeper nodes are cut off with "truncated": true
+};
+
+// ref: "run:12", an artifact digest "sha256:...", or a registry reference
+// ("name", "name@3", "name:alias"). Returns {root, upstream?: [...],
+// downstream?: [...]}, each node {type, ..., role?, children: [...]}.
+// Throws Error(kNotFound) for an unknown ref, Error(kInvalidInput) for a
+// name that is both a model and a dataset when kind is empty.
+nlohmann::json lineage(Db& db, std::string_view ref, const LineageOptions& options = {});
+
+// The same as an indented tree.
+std::string format_lineage(const nlohmann::json& graph);
+
+}  // namespace enclave::store

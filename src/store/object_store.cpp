@@ -1,0 +1,307 @@
+#include "store/object_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hash.h"
+#include "store/clock.h"
+
+namespace enclave::store {
+namespace {
+
+constexpr std::size_t kChunk = std::size_t{1} << 20;
+
+[[noreturn]] void fail_errno(const std::filesystem::path& path, std::string_view what, int err) {
+  ErrorKind kind = (err == ENOENT || err == ENOTDIR) ? ErrorKind::kNotFound : ErrorKind::kIo;
+  fail(kind, "{}: {}: {}", path.string(), what, std::strerror(err));
+}
+
+bool is_hex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+void check_hex(std::string_view hex) {
+  if (hex.size() != 64 || !is_hex(hex)) {
+    fail_input("object name '{}': expected 64 lowercase hex characters", hex.substr(0, 80));
+  }
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Opens a stored blob read-only without following a symlink planted in its place.
+int open_object(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ELOOP) fail_input("{}: object is a symbolic link; refusing to follow it", path.string());
+    fail_errno(path, "cannot open object", err);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail_input("{}: object is not a regular file", path.string());
+  }
+  return fd;
+}
+
+// Reads up to n bytes, retrying on EINTR; returns 0 at end of file.
+std::size_t read_some(int fd, char* buf, std::size_t n, const std::filesystem::path& path) {
+  for (;;) {
+    ssize_t got = ::read(fd, buf, n);
+    if (got >= 0) return static_cast<std::size_t>(got);
+    if (errno != EINTR) fail_errno(path, "read failed", errno);
+  }
+}
+
+std::string hash_fd(int fd, const std::filesystem::path& path, Progress* progress) {
+  Sha256 hash;
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  for (;;) {
+    std::size_t n = read_some(fd, buf.get(), kChunk, path);
+    if (n == 0) break;
+    hash.update(buf.get(), n);
+    if (progress != nullptr) progress->advance(n);
+  }
+  return hash.finish_hex();
+}
+
+std::string random_suffix() {
+  std::random_device rd;
+  return fmt::format("{}-{:08x}{:08x}", ::getpid(), rd(), rd());
+}
+
+}  // namespace
+
+void fsync_dir(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // best effort: some filesystems refuse to open folders
+  ::fsync(fd);
+  ::close(fd);
+}
+
+LockedTempFile::LockedTempFile(const std::filesystem::path& tmp_dir, std::string_view prefix) {
+  path_ = tmp_dir / fmt::format("{}-{}", prefix, random_suffix());
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd_ < 0) fail_errno(path_, "cannot create temp file", errno);
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd_);
+    ::unlink(path_.c_str());
+    fd_ = -1;
+    fail_errno(path_, "cannot lock temp file", err);
+  }
+}
+
+LockedTempFile::~LockedTempFile() {
+  if (fd_ >= 0) {
+    ::unlink(path_.c_str());
+    ::close(fd_);
+  }
+}
+
+void LockedTempFile::write(const void* data, std::size_t n) {
+  ENCLAVE_CHECK(fd_ >= 0);
+  write_all(fd_, data, n, path_);
+}
+
+bool LockedTempFile::publish(const std::filesystem::path& dest) {
+  ENCLAVE_CHECK(fd_ >= 0);
+  if (::fsync(fd_) != 0) fail_errno(path_, "fsync failed", errno);
+  if (::fchmod(fd_, 0444) != 0) fail_errno(path_, "chmod failed", errno);
+  std::filesystem::path parent = dest.parent_path();
+  if (::mkdir(parent.c_str(), 0755) == 0) {
+    fsync_dir(parent.parent_path());
+  } else if (errno != EEXIST) {
+    fail_errno(parent, "cannot create folder", errno);
+  }
+  // Keep an existing blob of the same size (same name = same content); one of
+  // another size is damaged and the rename below replaces it.
+  struct stat existing {};
+  struct stat mine {};
+  if (::lstat(dest.c_str(), &existing) == 0 && S_ISREG(existing.st_mode) &&
+      ::fstat(fd_, &mine) == 0 && existing.st_size == mine.st_size) {
+    return false;
+  }
+  if (::rename(path_.c_str(), dest.c_str()) != 0) fail_errno(dest, "rename failed", errno);
+  fsync_dir(parent);
+  ::close(fd_);  // releases the lock; the file now lives at dest
+  fd_ = -1;
+  return true;
+}
+
+bool temp_is_abandoned(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return errno == ELOOP;  // a symlink in tmp/ is never ours: remove it
+  bool abandoned = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  ::close(fd);
+  return abandoned;
+}
+
+ObjectStore::ObjectStore(std::filesystem::path dot_dir)
+    : objects_dir_(dot_dir / "objects"),
+      tmp_dir_(dot_dir / "tmp"),
+      quarantine_dir_(dot_dir / "quarantine") {}
+
+std::filesystem::path ObjectStore::path_of(std::string_view hex) const {
+  check_hex(hex);
+  return objects_dir_ / "sha256" / std::string(hex.substr(0, 2)) / std::string(hex);
+}
+
+bool ObjectStore::contains(std::string_view hex) const {
+  struct stat st {};
+  return ::lstat(path_of(hex).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+ObjectStore::PutResult ObjectStore::put_file(const std::filesystem::path& src, Progress* progress) {
+  int in_fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in_fd < 0) fail_errno(src, "cannot open", errno);
+  Fd in(in_fd);
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0) fail_errno(src, "cannot stat", errno);
+  if (!S_ISREG(st.st_mode)) fail_input("{}: not a regular file", src.string());
+  ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  LockedTempFile temp(tmp_dir_, "obj");
+  Sha256 hash;
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  PutResult result;
+  for (;;) {
+    std::size_t n = read_some(in.get(), buf.get(), kChunk, src);
+    if (n == 0) break;
+    hash.update(buf.get(), n);
+    temp.write(buf.get(), n);
+    result.size += n;
+    if (progress != nullptr) progress->advance(n);
+  }
+  result.hex = hash.finish_hex();
+  result.existed = !temp.publish(path_of(result.hex));
+  return result;
+}
+
+ObjectStore::PutResult ObjectStore::put_bytes(std::string_view data) {
+  PutResult result;
+  result.hex = sha256_hex(data);
+  result.size = data.size();
+  if (contains(result.hex)) {
+    result.existed = true;
+    return result;
+  }
+  LockedTempFile temp(tmp_dir_, "obj");
+  temp.write(data.data(), data.size());
+  result.existed = !temp.publish(path_of(result.hex));
+  return result;
+}
+
+std::string ObjectStore::rehash(std::string_view hex, Progress* progress) const {
+  std::filesystem::path path = path_of(hex);
+  Fd fd(open_object(path));
+  return hash_fd(fd.get(), path, progress);
+}
+
+void ObjectStore::check(std::string_view hex, Progress* progress) {
+  std::string actual = rehash(hex, progress);
+  if (actual != hex) {
+    std::filesystem::path moved = quarantine(hex);
+    fail(ErrorKind::kIo, "{}: stored object is corrupt (its bytes hash to {}); moved to {}",
+         path_of(hex).string(), actual, moved.string());
+  }
+}
+
+std::string ObjectStore::read_verified(std::string_view hex, std::uint64_t max_bytes) {
+  std::filesystem::path path = path_of(hex);
+  Fd fd(open_object(path));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) fail_errno(path, "cannot stat", errno);
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    fail_input("{}: object is {} bytes, more than the limit of {}", path.string(), st.st_size,
+               max_bytes);
+  }
+  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < data.size()) {
+    std::size_t n = read_some(fd.get(), data.data() + done, data.size() - done, path);
+    if (n == 0) break;
+    done += n;
+  }
+  data.resize(done);
+  std::string actual = sha256_hex(data);
+  if (actual != hex) {
+    std::filesystem::path moved = quarantine(hex);
+    fail(ErrorKind::kIo, "{}: stored object is corrupt (its bytes hash to {}); moved to {}",
+         path.string(), actual, moved.string());
+  }
+  return data;
+}
+
+std::filesystem::path ObjectStore::quarantine(std::string_view hex) {
+  std::filesystem::path from = path_of(hex);
+  std::filesystem::path to =
+      quarantine_dir_ / fmt::format("{}.{}", hex, static_cast<std::int64_t>(now_unix() * 1000));
+  if (::rename(from.c_str(), to.c_str()) != 0) fail_errno(from, "cannot move to quarantine", errno);
+  return to;
+}
+
+std::filesystem::path ObjectStore::find_quarantined(std::string_view hex) const {
+  check_hex(hex);
+  std::string prefix = std::string(hex) + ".";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(quarantine_dir_, ec)) {
+    if (entry.path().filename().string().starts_with(prefix)) return entry.path();
+  }
+  return {};
+}
+
+ObjectStore::Listing ObjectStore::list() const {
+  Listing out;
+  std::error_code ec;
+  for (const auto& top : std::filesystem::directory_iterator(objects_dir_, ec)) {
+    if (top.path().filename() != "sha256" || !top.is_directory() || top.is_symlink()) {
+      out.strays.push_back(top.path());
+      continue;
+    }
+    for (const auto& fan : std::filesystem::directory_iterator(top.path())) {
+      std::string prefix = fan.path().filename().string();
+      if (prefix.size() != 2 || !is_hex(prefix) || fan.is_symlink() || !fan.is_directory()) {
+        out.strays.push_back(fan.path());
+        continue;
+      }
+      for (const auto& entry : std::filesystem::directory_iterator(fan.path())) {
+        std::string name = entry.path().filename().string();
+        if (name.size() == 64 && is_hex(name) && name.compare(0, 2, prefix) == 0 &&
+            entry.is_regular_file() && !entry.is_symlink()) {
+          out.objects.push_back(name);
+        } else {
+          out.strays.push_back(entry.path());
+        }
+      }
+    }
+  }
+  if (ec) fail(ErrorKind::kIo, "{}: cannot list: {}", objects_dir_.string(), ec.message());
+  return out;
+}
+
+}  // namespace enclave::store

@@ -1,0 +1,104 @@
+// ObjectStore: immutable blobs named by the sha256 of their bytes, under
+// .enclave/objects/sha256/<first 2 hex>/<64 hex>. A blob is written to a temp
+// file in .enclave/tmp (hashed while it is copied), fsynced, made read-only
+// and renamed into place, then the folder is fsynced: a reader sees the whole
+// blob or nothing, and identical content is stored once. Reads check the hash
+// and never hand out bytes that do not match; a mismatching blob is moved to
+// .enclave/quarantine so it cannot be served again.
+// Objects are never followed through symlinks (O_NOFOLLOW).
+// Thread safety: safe from several threads and processes at once; the
+// filesystem's atomic rename is the only coordination blobs need.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/progress.h"
+
+namespace enclave::store {
+
+class ObjectStore {
+ public:
+  // dot_dir is the workspace's .enclave folder; objects/, tmp/ and
+  // quarantine/ must exist under it.
+  explicit ObjectStore(std::filesystem::path dot_dir);
+
+  struct PutResult {
+    std::string hex;          // sha256 of the content
+    std::uint64_t size = 0;
+    bool existed = false;     // the blob was already stored (nothing was added)
+  };
+
+  // Copies the regular file at src into the store. progress, if given,
+  // advances by bytes copied. Throws Error(kNotFound) if src is missing,
+  // Error(kInvalidInput) if it is not a regular file, Error(kIo) on a read or
+  // write failure (ENOSPC included); nothing is left behind on failure.
+  PutResult put_file(const std::filesystem::path& src, Progress* progress = nullptr);
+  PutResult put_bytes(std::string_view data);
+
+  bool contains(std::string_view hex) const;
+  std::filesystem::path path_of(std::string_view hex) const;
+
+  // Reads a whole blob and checks its hash. A missing blob throws
+  // Error(kNotFound); a mismatch quarantines it and throws Error(kIo) saying
+  // it is corrupt; over max_bytes throws Error(kInvalidInput).
+  std::string read_verified(std::string_view hex, std::uint64_t max_bytes = 1u << 30);
+  // Streams a blob and checks its hash, with the same failures.
+  void check(std::string_view hex, Progress* progress = nullptr);
+  // The sha256 of the bytes actually on disk, without acting on a mismatch.
+  std::string rehash(std::string_view hex, Progress* progress = nullptr) const;
+  // Moves the blob to quarantine/<hex>.<time> (so a good copy can be stored
+  // again) and returns where it went.
+  std::filesystem::path quarantine(std::string_view hex);
+  // Where a quarantined copy of the blob lies, or an empty path.
+  std::filesystem::path find_quarantined(std::string_view hex) const;
+
+  struct Listing {
+    std::vector<std::string> objects;              // hex names of blob files
+    std::vector<std::filesystem::path> strays;     // anything else found under objects/
+  };
+  Listing list() const;
+
+  const std::filesystem::path& objects_dir() const { return objects_dir_; }
+  const std::filesystem::path& tmp_dir() const { return tmp_dir_; }
+  const std::filesystem::path& quarantine_dir() const { return quarantine_dir_; }
+
+ private:
+  std::filesystem::path objects_dir_;
+  std::filesystem::path tmp_dir_;
+  std::filesystem::path quarantine_dir_;
+};
+
+// A temp file in tmp/, created O_EXCL and held under an exclusive flock while
+// open, so gc can tell an abandoned temp file (no lock: its writer died) from
+// one being written. The destructor removes the file unless it was published.
+class LockedTempFile {
+ public:
+  LockedTempFile(const std::filesystem::path& tmp_dir, std::string_view prefix);
+  ~LockedTempFile();
+  LockedTempFile(const LockedTempFile&) = delete;
+  LockedTempFile& operator=(const LockedTempFile&) = delete;
+
+  int fd() const { return fd_; }
+  const std::filesystem::path& path() const { return path_; }
+  void write(const void* data, std::size_t n);
+  // fsync, chmod 0444 and rename to dest; if dest already exists the temp is
+  // dropped and false is returned (someone stored the same blob).
+  bool publish(const std::filesystem::path& dest);
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+// True if nobody holds a lock on the temp file or folder at path (its writer
+// exited or was killed). A temp whose lock is held is being written.
+bool temp_is_abandoned(const std::filesystem::path& path);
+
+// fsync of a folder, so a rename or new entry in it survives power loss.
+void fsync_dir(const std::filesystem::path& dir);
+
+}  // namespace enclave::store

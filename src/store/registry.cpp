@@ -1,0 +1,352 @@
+#include "store/registry.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "store/artifacts.h"
+#include "store/audit.h"
+#include "store/clock.h"
+#include "store/names.h"
+#include "store/process_info.h"
+
+namespace enclave::store {
+namespace {
+
+constexpr const char* kVersionColumns =
+    "id, kind, name, version, artifact, run_id, source, created_at, created_by";
+
+std::string what_name(RegistryKind kind) { return fmt::format("{} name", to_string(kind)); }
+
+VersionInfo read_version(Db& db, Statement& q) {
+  VersionInfo v;
+  v.id = q.int64(0);
+  v.kind = q.text(1) == "dataset" ? RegistryKind::kDataset : RegistryKind::kModel;
+  v.name = q.text(2);
+  v.version = q.int64(3);
+  v.artifact = q.text(4);
+  v.run_id = q.optional_int64(5);
+  v.source = q.text(6);
+  v.created_at = q.real(7);
+  v.created_by = q.text(8);
+  Statement aliases(db, "SELECT alias FROM registry_aliases WHERE version_id = ?1 ORDER BY alias");
+  aliases.bind(1, v.id);
+  while (aliases.step()) v.aliases.push_back(aliases.text(0));
+  Statement tags(db, "SELECT key, value FROM registry_tags WHERE version_id = ?1 ORDER BY key");
+  tags.bind(1, v.id);
+  while (tags.step()) v.tags[tags.text(0)] = tags.text(1);
+  return v;
+}
+
+VersionInfo version_by_id(Db& db, std::int64_t id) {
+  Statement q(db, fmt::format("SELECT {} FROM registry_versions WHERE id = ?1", kVersionColumns));
+  q.bind(1, id);
+  ENCLAVE_CHECK(q.step());
+  return read_version(db, q);
+}
+
+std::vector<std::string> registered_names(Db& db, RegistryKind kind) {
+  Statement q(db, "SELECT name FROM registry_names WHERE kind = ?1 ORDER BY name LIMIT 20");
+  q.bind(1, to_string(kind));
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.text(0));
+  return out;
+}
+
+std::int64_t latest_version(Db& db, RegistryKind kind, const std::string& name) {
+  Statement q(db, "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE kind = ?1 AND name = ?2");
+  q.bind(1, to_string(kind)).bind(2, name);
+  q.step();
+  return q.int64(0);
+}
+
+std::string object_label(RegistryKind kind, std::string_view ref) {
+  return fmt::format("{} {}", to_string(kind), ref);
+}
+
+}  // namespace
+
+std::string_view to_string(RegistryKind kind) { return kind == RegistryKind::kDataset ? "dataset" : "model"; }
+
+VersionInfo register_version(Workspace& workspace, const RegisterOptions& options) {
+  validate_name(options.name, what_name(options.kind));
+  std::filesystem::path source = std::filesystem::absolute(options.source).lexically_normal();
+  std::error_code ec;
+  if (!std::filesystem::exists(source, ec)) {
+    fail(ErrorKind::kNotFound, "{}: no such file or folder to register", options.source.string());
+  }
+  Db& db = workspace.db();
+  if (options.from_run) {
+    Statement run(db, "SELECT 1 FROM runs WHERE id = ?1");
+    run.bind(1, *options.from_run);
+    if (!run.step()) fail(ErrorKind::kNotFound, "--from-run {}: no such run in this workspace", *options.from_run);
+  }
+  StoreLock lock(workspace, StoreLock::Mode::kShared);
+  Artifact artifact = stage_artifact(workspace, source, options.show_progress);
+  WriteTransaction tx(db);
+  double now = now_unix();
+  std::string kind(to_string(options.kind));
+  Statement name(db, "INSERT OR IGNORE INTO registry_names (kind, name, created_at) VALUES (?1, ?2, ?3)");
+  name.bind(1, kind).bind(2, options.name).bind(3, now).run();
+  std::int64_t version = latest_version(db, options.kind, options.name) + 1;
+  record_artifact(db, workspace.objects(), artifact);
+  Statement insert(db,
+                   "INSERT INTO registry_versions (kind, name, version, artifact, run_id, source,"
+                   " created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  insert.bind(1, kind)
+      .bind(2, options.name)
+      .bind(3, version)
+      .bind(4, artifact.digest)
+      .bind(5, options.from_run)
+      .bind(6, source.string())
+      .bind(7, now)
+      .bind(8, os_user())
+      .run();
+  std::int64_t id = db.last_insert_rowid();
+  nlohmann::json details = {{"artifact", artifact.digest}, {"source", source.string()}, {"size", artifact.size}};
+  if (options.from_run) details["run"] = *options.from_run;
+  append_audit(db, "register", object_label(options.kind, fmt::format("{}@{}", options.name, version)), details);
+  tx.commit();
+  return version_by_id(db, id);
+}
+
+VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref) {
+  VersionRef r = parse_version_ref(ref, to_string(kind));
+  std::string k(to_string(kind));
+  std::int64_t latest = latest_version(db, kind, r.name);
+  if (latest == 0) {
+    std::vector<std::string> names = registered_names(db, kind);
+    fail(ErrorKind::kNotFound, "{} '{}' is not registered ({})", k, r.name,
+         names.empty() ? fmt::format("no {}s yet", k) : fmt::format("known: {}", fmt::join(names, ", ")));
+  }
+  std::int64_t version = latest;
+  if (r.version) {
+    if (*r.version > latest) {
+      fail(ErrorKind::kNotFound, "{} {}: no version {} (latest is {}@{})", k, r.name, *r.version, r.name, latest);
+    }
+    version = *r.version;
+  } else if (r.alias && *r.alias != "latest") {
+    Statement a(db,
+                "SELECT v.version FROM registry_aliases a JOIN registry_versions v ON v.id = a.version_id"
+                " WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3");
+    a.bind(1, k).bind(2, r.name).bind(3, *r.alias);
+    if (!a.step()) fail(ErrorKind::kNotFound, "{} {}: no alias '{}'", k, r.name, *r.alias);
+    version = a.int64(0);
+  }
+  Statement q(db, fmt::format("SELECT {} FROM registry_versions WHERE kind = ?1 AND name = ?2 AND version = ?3",
+                              kVersionColumns));
+  q.bind(1, k).bind(2, r.name).bind(3, version);
+  if (!q.step()) fail(ErrorKind::kNotFound, "{} {}@{} not found", k, r.name, version);
+  return read_version(db, q);
+}
+
+VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view ref, std::string_view alias) {
+  validate_name(alias, "alias");
+  if (alias == "latest") fail_input("alias 'latest' is reserved: it always means the newest version");
+  Db& db = workspace.db();
+  WriteTransaction tx(db);
+  VersionInfo v = resolve_version(db, kind, ref);
+  std::string k(to_string(kind));
+  nlohmann::json from = nullptr;
+  {
+    Statement old(db,
+                  "SELECT v.version FROM registry_aliases a JOIN registry_versions v ON v.id = a.version_id"
+                  " WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3");
+    old.bind(1, k).bind(2, v.name).bind(3, alias);
+    if (old.step()) from = old.int64(0);
+  }
+  Statement upsert(db,
+                   "INSERT INTO registry_aliases (kind, name, alias, version_id, updated_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, name, alias)"
+                   " DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at");
+  upsert.bind(1, k).bind(2, v.name).bind(3, alias).bind(4, v.id).bind(5, now_unix()).run();
+  append_audit(db, "alias", object_label(kind, fmt::format("{}:{}", v.name, alias)),
+               {{"to", v.version}, {"from", from}});
+  tx.commit();
+  return version_by_id(db, v.id);
+}
+
+VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view ref,
+                     const std::vector<std::string>& set, const std::vector<std::string>& remove) {
+  if (set.empty() && remove.empty()) fail_input("tag: give KEY=VALUE to set or --remove KEY");
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const std::string& item : set) {
+    std::size_t eq = item.find('=');
+    std::string key = item.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    validate_name(key, "tag key");
+    validate_tag_value(value, fmt::format("tag '{}' value", key));
+    pairs.emplace_back(key, value);
+  }
+  for (const std::string& key : remove) validate_name(key, "tag key");
+  Db& db = workspace.db();
+  WriteTransaction tx(db);
+  VersionInfo v = resolve_version(db, kind, ref);
+  Statement upsert(db,
+                   "INSERT INTO registry_tags (version_id, key, value) VALUES (?1, ?2, ?3)"
+                   " ON CONFLICT(version_id, key) DO UPDATE SET value = excluded.value");
+  nlohmann::json details = {{"set", nlohmann::json::object()}, {"removed", nlohmann::json::array()}};
+  for (const auto& [key, value] : pairs) {
+    upsert.reset();
+    upsert.bind(1, v.id).bind(2, key).bind(3, value).run();
+    details["set"][key] = value;
+  }
+  Statement erase(db, "DELETE FROM registry_tags WHERE version_id = ?1 AND key = ?2");
+  for (const std::string& key : remove) {
+    erase.reset();
+    erase.bind(1, v.id).bind(2, key).run();
+    if (db.changes() == 0) fail(ErrorKind::kNotFound, "{} {}: no tag '{}' to remove", to_string(kind), v.ref(), key);
+    details["removed"].push_back(key);
+  }
+  append_audit(db, "tag", object_label(kind, v.ref()), details);
+  tx.commit();
+  return version_by_id(db, v.id);
+}
+
+nlohmann::json version_json(const VersionInfo& v) {
+  return {{"id", v.id},
+          {"kind", to_string(v.kind)},
+          {"name", v.name},
+          {"version", v.version},
+          {"ref", v.ref()},
+          {"artifact", v.artifact},
+          {"run_id", v.run_id ? nlohmann::json(*v.run_id) : nlohmann::json(nullptr)},
+          {"source", v.source},
+          {"created_at", format_time(v.created_at)},
+          {"created_by", v.created_by},
+          {"aliases", v.aliases},
+          {"tags", v.tags}};
+}
+
+nlohmann::json list_registry(Db& db, RegistryKind kind) {
+  ReadTransaction snapshot(db);
+  Statement q(db,
+              "SELECT n.name, MAX(v.version), COUNT(v.id) FROM registry_names n"
+              " JOIN registry_versions v ON v.kind = n.kind AND v.name = n.name"
+              " WHERE n.kind = ?1 GROUP BY n.name ORDER BY n.name");
+  q.bind(1, to_string(kind));
+  nlohmann::json out = nlohmann::json::array();
+  while (q.step()) {
+    VersionInfo latest = resolve_version(db, kind, fmt::format("{}@{}", q.text(0), q.int64(1)));
+    nlohmann::json entry = {{"name", q.text(0)}, {"latest_version", q.int64(1)}, {"n_versions", q.int64(2)}};
+    Statement aliases(db,
+                      "SELECT a.alias, v.version FROM registry_aliases a JOIN registry_versions v"
+                      " ON v.id = a.version_id WHERE a.kind = ?1 AND a.name = ?2 ORDER BY a.alias");
+    aliases.bind(1, to_string(kind)).bind(2, q.text(0));
+    entry["aliases"] = nlohmann::json::object();
+    while (aliases.step()) entry["aliases"][aliases.text(0)] = aliases.int64(1);
+    entry["latest"] = version_json(latest);
+    if (auto a = find_artifact(db, latest.artifact)) entry["latest"]["size"] = a->size;
+    out.push_back(entry);
+  }
+  return out;
+}
+
+std::string format_registry_list(const nlohmann::json& names, RegistryKind kind) {
+  if (names.empty()) return fmt::format("no {}s registered\n", to_string(kind));
+  std::string out = fmt::format("{:<32}  {:>8}  {:>10}  {:<24}  {}\n", "NAME", "VERSIONS", "SIZE", "UPDATED", "ALIASES");
+  for (const auto& e : names) {
+    std::string aliases;
+    for (const auto& [alias, version] : e["aliases"].items()) {
+      aliases += fmt::format("{}{}->@{}", aliases.empty() ? "" : " ", alias, version.get<std::int64_t>());
+    }
+    out += fmt::format("{:<32}  {:>8}  {:>10}  {:<24}  {}\n", e["name"].get<std::string>(),
+                       e["n_versions"].get<std::int64_t>(),
+                       format_bytes(e["latest"].value("size", std::uint64_t{0})),
+                       e["latest"]["created_at"].get<std::string>(), aliases);
+  }
+  return out;
+}
+
+nlohmann::json show_registry(Db& db, RegistryKind kind, std::string_view ref) {
+  ReadTransaction snapshot(db);
+  VersionRef r = parse_version_ref(ref, to_string(kind));
+  if (r.version || r.alias) {
+    VersionInfo v = resolve_version(db, kind, ref);
+    nlohmann::json out = version_json(v);
+    if (auto a = find_artifact(db, v.artifact)) out["artifact_info"] = artifact_json(*a, /*with_files=*/true);
+    return out;
+  }
+  VersionInfo latest = resolve_version(db, kind, ref);
+  Statement q(db, fmt::format("SELECT {} FROM registry_versions WHERE kind = ?1 AND name = ?2 ORDER BY version",
+                              kVersionColumns));
+  q.bind(1, to_string(kind)).bind(2, r.name);
+  nlohmann::json versions = nlohmann::json::array();
+  while (q.step()) {
+    VersionInfo v = read_version(db, q);
+    nlohmann::json j = version_json(v);
+    if (auto a = find_artifact(db, v.artifact)) {
+      j["size"] = a->size;
+      j["n_files"] = a->n_files;
+    }
+    versions.push_back(j);
+  }
+  return {{"kind", to_string(kind)}, {"name", r.name}, {"latest_version", latest.version}, {"versions", versions}};
+}
+
+std::string format_registry_show(const nlohmann::json& s) {
+  std::string out;
+  auto version_lines = [&out](const nlohmann::json& v) {
+    out += fmt::format("{} {}\n", v["kind"].get<std::string>(), v["ref"].get<std::string>());
+    out += fmt::format("  artifact  {}\n", v["artifact"].get<std::string>());
+    out += fmt::format("  created   {} by {}\n", v["created_at"].get<std::string>(), v["created_by"].get<std::string>());
+    if (!v["source"].get<std::string>().empty()) out += fmt::format("  source    {}\n", v["source"].get<std::string>());
+    if (!v["run_id"].is_null()) out += fmt::format("  run       {}\n", v["run_id"].get<std::int64_t>());
+    if (!v["aliases"].empty()) {
+      out += fmt::format("  aliases   {}\n", fmt::join(v["aliases"].get<std::vector<std::string>>(), ", "));
+    }
+    for (const auto& [k, value] : v["tags"].items()) {
+      out += fmt::format("  tag       {}={}\n", k, value.get<std::string>());
+    }
+  };
+  if (s.contains("versions")) {
+    out += fmt::format("{} {} ({} versions, latest @{})\n", s["kind"].get<std::string>(), s["name"].get<std::string>(),
+                       s["versions"].size(), s["latest_version"].get<std::int64_t>());
+    for (const auto& v : s["versions"]) {
+      std::string line = fmt::format("  @{:<4} {}  {:>10}  {}", v["version"].get<std::int64_t>(),
+                                     v["created_at"].get<std::string>(), format_bytes(v.value("size", std::uint64_t{0})),
+                                     v["artifact"].get<std::string>().substr(0, 19));
+      if (!v["run_id"].is_null()) line += fmt::format("  run {}", v["run_id"].get<std::int64_t>());
+      if (!v["aliases"].empty()) {
+        line += fmt::format("  [{}]", fmt::join(v["aliases"].get<std::vector<std::string>>(), ", "));
+      }
+      out += line + "\n";
+    }
+    return out;
+  }
+  version_lines(s);
+  if (s.contains("artifact_info")) {
+    const auto& a = s["artifact_info"];
+    out += fmt::format("  size      {} in {} file(s)\n", format_bytes(a["size"].get<std::uint64_t>()),
+                       a["n_files"].get<std::int64_t>());
+    for (const auto& f : a["files"]) {
+      out += fmt::format("    {:<40} {:>10}  {}\n", f["path"].get<std::string>(),
+                         format_bytes(f["size"].get<std::uint64_t>()), f["sha256"].get<std::string>().substr(0, 12));
+    }
+  }
+  return out;
+}
+
+std::filesystem::path version_path(Workspace& workspace, RegistryKind kind, std::string_view ref, bool verify) {
+  VersionInfo v = resolve_version(workspace.db(), kind, ref);
+  return checkout_artifact(workspace, v.artifact, {.verify = verify});
+}
+
+std::filesystem::path resolve_model_ref(const std::string& ref, const ResolveOptions& options) {
+  if (ref.empty()) fail_input("model reference is empty");
+  std::error_code ec;
+  if (std::filesystem::is_directory(ref, ec)) return std::filesystem::absolute(ref).lexically_normal();
+  if (ref.find('/') != std::string::npos || ref.front() == '.' || ref.front() == '~') {
+    fail(ErrorKind::kNotFound, "{}: no such model folder", ref);
+  }
+  std::unique_ptr<Workspace> workspace;
+  try {
+    workspace = Workspace::open(options.find);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kNotFound) throw;
+    fail(ErrorKind::kNotFound, "model '{}': not a folder, and no workspace to look it up in ({})", printable(ref),
+         e.what());
+  }
+  return version_path(*workspace, RegistryKind::kModel, ref, options.verify);
+}
+
+}  // namespace enclave::store

@@ -1,0 +1,102 @@
+// The registry: named, versioned models and datasets. A version (name@3) is
+// an immutable pointer to an artifact and to the run that made it (if any),
+// with where it was imported from, when and by whom. Aliases ("production",
+// "staging", any name) point at one version of a name and can move; tags are
+// key=value labels on a version. Every change appends to the audit log in the
+// same transaction.
+//
+// References: "name" (latest version), "name@3", "name:alias" ("name:latest"
+// is the latest). resolve_model_ref also takes a directory, so every command
+// that takes a model accepts either.
+// Thread safety: see workspace.h.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/workspace.h"
+
+namespace enclave::store {
+
+enum class RegistryKind { kModel, kDataset };
+std::string_view to_string(RegistryKind kind);  // "model", "dataset"
+
+struct VersionInfo {
+  std::int64_t id = 0;
+  RegistryKind kind = RegistryKind::kModel;
+  std::string name;
+  std::int64_t version = 0;
+  std::string artifact;  // "sha256:..."
+  std::optional<std::int64_t> run_id;
+  std::string source;  // absolute path it was registered from
+  double created_at = 0;
+  std::string created_by;
+  std::vector<std::string> aliases;
+  std::map<std::string, std::string> tags;
+
+  std::string ref() const { return name + "@" + std::to_string(version); }
+};
+
+struct RegisterOptions {
+  RegistryKind kind = RegistryKind::kModel;
+  std::string name;
+  std::filesystem::path source;        // file or folder to store
+  std::optional<std::int64_t> from_run;  // the run that produced it
+  bool show_progress = false;
+};
+
+// Stores source and records it as the next version of name (creating the
+// name on first use). Throws Error(kInvalidInput) for a bad name,
+// Error(kNotFound) for a missing source or run.
+VersionInfo register_version(Workspace& workspace, const RegisterOptions& options);
+
+// The version a reference names. Throws Error(kInvalidInput) for a bad
+// reference, Error(kNotFound) naming what is missing.
+VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref);
+
+// Points alias at the version ref names (moving it if it pointed elsewhere).
+// "latest" is reserved. Returns the version.
+VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view ref, std::string_view alias);
+
+// Sets tags ("key=value", or "key" for an empty value) and removes keys on
+// the version ref names. Returns the version.
+VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view ref,
+                     const std::vector<std::string>& set, const std::vector<std::string>& remove);
+
+// Names with their latest version, version count and aliases.
+nlohmann::json list_registry(Db& db, RegistryKind kind);
+std::string format_registry_list(const nlohmann::json& names, RegistryKind kind);
+
+// A name (all versions) or one version (name@3, name:alias) with its
+// artifact's size and files.
+nlohmann::json show_registry(Db& db, RegistryKind kind, std::string_view ref);
+std::string format_registry_show(const nlohmann::json& shown);
+
+nlohmann::json version_json(const VersionInfo& v);
+
+// The stored version's checkout (folder, or file for a single-file dataset),
+// its bytes checked against their hashes unless verify is false.
+std::filesystem::path version_path(Workspace& workspace, RegistryKind kind, std::string_view ref,
+                                   bool verify = true);
+
+struct ResolveOptions {
+  FindOptions find;    // which workspace, for registry references
+  bool verify = true;  // check a stored model's bytes before handing it out
+};
+
+// The directory of a model reference: an existing directory is used as it is
+// (the Hugging Face convention); otherwise "name", "name@3" or "name:alias"
+// is looked up in the workspace and its checkout returned. Where a folder and
+// a model share a name, write ./name for the folder and name:latest for the
+// model. Throws Error(kNotFound) if neither exists, Error(kInvalidInput) for a
+// malformed reference.
+std::filesystem::path resolve_model_ref(const std::string& ref, const ResolveOptions& options = {});
+
+}  // namespace enclave::store

@@ -1,0 +1,185 @@
+#include "store/schema.h"
+
+#include <array>
+#include <string_view>
+
+#include "core/error.h"
+#include "store/clock.h"
+
+namespace enclave::store {
+namespace {
+
+// Times are REAL seconds since the epoch, except in the audit log, whose
+// hashed text must not depend on float formatting.
+constexpr std::string_view kMigration1 = R"sql(
+CREATE TABLE artifacts (
+  digest TEXT PRIMARY KEY CHECK (length(digest) = 71 AND substr(digest, 1, 7) = 'sha256:'),
+  kind TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+  size INTEGER NOT NULL CHECK (size >= 0),
+  n_files INTEGER NOT NULL CHECK (n_files >= 0),
+  created_at REAL NOT NULL
+);
+-- The files of an artifact: one row for a file artifact, one per file for a
+-- directory (whose own digest is that of its manifest object).
+CREATE TABLE artifact_files (
+  artifact TEXT NOT NULL REFERENCES artifacts(digest) ON DELETE CASCADE,
+  path TEXT NOT NULL,
+  object TEXT NOT NULL CHECK (length(object) = 64),
+  size INTEGER NOT NULL CHECK (size >= 0),
+  executable INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (artifact, path)
+);
+CREATE INDEX artifact_files_object ON artifact_files(object);
+
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  command TEXT NOT NULL DEFAULT '[]',
+  params TEXT NOT NULL DEFAULT '{}',
+  program_version TEXT NOT NULL DEFAULT '',
+  build_id TEXT NOT NULL DEFAULT '',
+  host TEXT NOT NULL DEFAULT '',
+  boot_id TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  pid_start INTEGER NOT NULL DEFAULT 0,
+  user TEXT NOT NULL DEFAULT '',
+  cwd TEXT NOT NULL DEFAULT '',
+  seed INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'killed')),
+  message TEXT NOT NULL DEFAULT '',
+  started_at REAL NOT NULL,
+  ended_at REAL,
+  heartbeat_at REAL NOT NULL,
+  log_path TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_status ON runs(status);
+
+CREATE TABLE metrics (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  key TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  value REAL,  -- NULL stands for NaN, which SQLite cannot store
+  time REAL NOT NULL
+);
+CREATE INDEX metrics_run_key_step ON metrics(run_id, key, step);
+
+CREATE TABLE registry_names (
+  kind TEXT NOT NULL CHECK (kind IN ('model', 'dataset')),
+  name TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE registry_versions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  artifact TEXT NOT NULL REFERENCES artifacts(digest),
+  run_id INTEGER REFERENCES runs(id),
+  source TEXT NOT NULL DEFAULT '',
+  created_at REAL NOT NULL,
+  created_by TEXT NOT NULL DEFAULT '',
+  UNIQUE (kind, name, version),
+  FOREIGN KEY (kind, name) REFERENCES registry_names(kind, name)
+);
+CREATE INDEX registry_versions_artifact ON registry_versions(artifact);
+CREATE INDEX registry_versions_run ON registry_versions(run_id);
+CREATE TRIGGER registry_versions_immutable BEFORE UPDATE ON registry_versions
+BEGIN SELECT RAISE(ABORT, 'registry versions are immutable'); END;
+CREATE TABLE registry_aliases (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  version_id INTEGER NOT NULL REFERENCES registry_versions(id),
+  updated_at REAL NOT NULL,
+  PRIMARY KEY (kind, name, alias)
+);
+CREATE TABLE registry_tags (
+  version_id INTEGER NOT NULL REFERENCES registry_versions(id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (version_id, key)
+);
+
+-- What a run read and wrote: an artifact or a registry version, never both.
+CREATE TABLE run_io (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  direction TEXT NOT NULL CHECK (direction IN ('input', 'output')),
+  role TEXT NOT NULL DEFAULT '',
+  artifact TEXT REFERENCES artifacts(digest),
+  version_id INTEGER REFERENCES registry_versions(id),
+  CHECK ((artifact IS NULL) <> (version_id IS NULL))
+);
+CREATE INDEX run_io_run ON run_io(run_id);
+CREATE INDEX run_io_artifact ON run_io(artifact);
+CREATE INDEX run_io_version ON run_io(version_id);
+
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  user TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+-- Guards against accidents; a deliberate edit is caught by `audit verify`.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+-- The last entry, so deleting the newest entries is detected too.
+CREATE TABLE audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations = {kMigration1};
+
+bool has_version_table(Db& db) {
+  Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  return q.step();
+}
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+int schema_version(Db& db) {
+  if (!has_version_table(db)) return 0;
+  Statement q(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  q.step();
+  return static_cast<int>(q.int64(0));
+}
+
+void migrate(Db& db) {
+  int current = schema_version(db);
+  if (current > latest_schema_version()) {
+    fail(ErrorKind::kUnsupported,
+         "{}: schema version {} is newer than this program understands ({}); upgrade enclave",
+         db.path().string(), current, latest_schema_version());
+  }
+  while (current < latest_schema_version()) {
+    WriteTransaction tx(db);
+    // Another process may have migrated while we waited for the lock.
+    current = schema_version(db);
+    if (current >= latest_schema_version()) break;
+    if (current == 0) {
+      db.exec(
+          "CREATE TABLE IF NOT EXISTS schema_version ("
+          " version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)");
+    }
+    db.exec(kMigrations[static_cast<std::size_t>(current)]);
+    Statement insert(db, "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)");
+    insert.bind(1, current + 1).bind(2, now_unix()).run();
+    tx.commit();
+    ++current;
+  }
+}
+
+}  // namespace enclave::store

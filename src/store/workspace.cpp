@@ -1,0 +1,172 @@
+#include "store/workspace.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "core/error.h"
+#include "store/audit.h"
+#include "store/runs.h"
+#include "store/schema.h"
+
+namespace enclave::store {
+namespace {
+
+constexpr const char* kSubdirs[] = {"objects", "objects/sha256", "tmp", "checkouts", "logs",
+                                    "quarantine"};
+
+// SQLite's WAL needs shared memory and POSIX locks that network filesystems
+// do not provide reliably (sqlite.org/wal.html): refuse instead of corrupting.
+void refuse_network_fs(const std::filesystem::path& dir) {
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0) return;
+  const char* name = nullptr;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0x6969: name = "NFS"; break;
+    case 0x517B: name = "SMB"; break;
+    case 0xFF534D42: name = "CIFS"; break;
+    case 0xFE534D42: name = "SMB2"; break;
+    case 0x5346414F: name = "AFS"; break;
+    case 0x73757245: name = "Coda"; break;
+    default: return;
+  }
+  fail(ErrorKind::kUnsupported,
+       "{}: workspace is on a network filesystem ({}); SQLite WAL mode needs a local disk",
+       dir.string(), name);
+}
+
+bool is_workspace(const std::filesystem::path& root) {
+  struct stat st {};
+  return ::lstat((root / kDotDir / "enclave.db").c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::filesystem::path absolute_clean(const std::filesystem::path& p) {
+  return std::filesystem::absolute(p).lexically_normal();
+}
+
+// An explicit location may name the root or its .enclave folder.
+std::filesystem::path explicit_root(const std::filesystem::path& given, std::string_view source) {
+  std::filesystem::path p = absolute_clean(given);
+  if (p.filename().empty()) p = p.parent_path();
+  if (p.filename() == kDotDir && is_workspace(p.parent_path())) return p.parent_path();
+  if (is_workspace(p)) return p;
+  fail(ErrorKind::kNotFound, "{} ({}): not an Enclave workspace (no {}/enclave.db); run `enclave init {}`",
+       p.string(), source, kDotDir, given.string());
+}
+
+// The database path, once the folder is known to be on a local disk.
+std::filesystem::path checked_db_path(const std::filesystem::path& root) {
+  refuse_network_fs(root);
+  return root / kDotDir / "enclave.db";
+}
+
+}  // namespace
+
+void ensure_real_dir(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) fail_input("{}: is a symbolic link; refusing to use it", path.string());
+    if (!S_ISDIR(st.st_mode)) fail_input("{}: exists and is not a folder", path.string());
+    return;
+  }
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    fail(ErrorKind::kIo, "{}: cannot create folder: {}", path.string(), std::strerror(errno));
+  }
+}
+
+InitResult init_workspace(const std::filesystem::path& dir) {
+  InitResult result;
+  result.root = absolute_clean(dir);
+  if (result.root.filename().empty()) result.root = result.root.parent_path();
+  std::error_code ec;
+  if (std::filesystem::exists(result.root, ec) && !std::filesystem::is_directory(result.root, ec)) {
+    fail_input("{}: exists and is not a folder", result.root.string());
+  }
+  std::filesystem::create_directories(result.root, ec);
+  if (ec) fail(ErrorKind::kIo, "{}: cannot create folder: {}", result.root.string(), ec.message());
+  refuse_network_fs(result.root);
+  result.created = !is_workspace(result.root);
+  std::filesystem::path dot = result.root / kDotDir;
+  ensure_real_dir(dot);
+  for (const char* sub : kSubdirs) ensure_real_dir(dot / sub);
+  fsync_dir(result.root);
+  {
+    DbOptions options;
+    options.create = true;
+    Db db(dot / "enclave.db", options);
+    migrate(db);
+    result.schema_version = schema_version(db);
+    if (result.created) {
+      WriteTransaction tx(db);
+      append_audit(db, "init", result.root.string(),
+                   {{"schema_version", result.schema_version}});
+      tx.commit();
+    }
+  }
+  return result;
+}
+
+std::filesystem::path find_workspace(const FindOptions& options) {
+  if (!options.workspace.empty()) return explicit_root(options.workspace, "--workspace");
+  if (options.use_env) {
+    const char* home = std::getenv("ENCLAVE_HOME");
+    if (home != nullptr && *home != '\0') return explicit_root(home, "ENCLAVE_HOME");
+  }
+  std::filesystem::path start =
+      options.start.empty() ? std::filesystem::current_path() : absolute_clean(options.start);
+  for (std::filesystem::path p = start;; p = p.parent_path()) {
+    if (is_workspace(p)) return p;
+    if (p == p.parent_path()) break;
+  }
+  fail(ErrorKind::kNotFound,
+       "no Enclave workspace in {} or any parent folder; run `enclave init`, or pass "
+       "--workspace DIR or set ENCLAVE_HOME",
+       start.string());
+}
+
+Workspace::Workspace(const std::filesystem::path& root, DbOptions db_options)
+    : root_(explicit_root(root, "workspace")),
+      db_(checked_db_path(root_), db_options),
+      objects_(root_ / kDotDir) {
+  ensure_real_dir(dot_dir());
+  for (const char* sub : kSubdirs) ensure_real_dir(dot_dir() / sub);
+  migrate(db_);
+  fail_dead_runs(db_);
+}
+
+std::unique_ptr<Workspace> Workspace::open(const FindOptions& options) {
+  return std::make_unique<Workspace>(find_workspace(options));
+}
+
+StoreLock::StoreLock(const Workspace& workspace, Mode mode, std::chrono::milliseconds timeout) {
+  std::filesystem::path path = workspace.gc_lock_path();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd_ < 0) fail(ErrorKind::kIo, "{}: cannot open lock file: {}", path.string(), std::strerror(errno));
+  int op = (mode == Mode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (::flock(fd_, op) != 0) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() >= deadline) {
+      int err = errno;
+      ::close(fd_);
+      fd_ = -1;
+      fail(ErrorKind::kIo, "{}: cannot take the store lock ({}): {}", path.string(),
+           mode == Mode::kShared ? "shared" : "exclusive",
+           err == EWOULDBLOCK ? "another process holds it (gc or a store write in progress)"
+                              : std::strerror(err));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+StoreLock::~StoreLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace enclave::store

@@ -1,0 +1,697 @@
+"""Black-box tests of the store commands of the `enclave` binary: init and
+workspace discovery, the model and dataset registry, runs, lineage, the audit
+log, `store verify` and `store gc`; bad names; two processes logging at once;
+SIGKILL while storing or running; a tampered audit entry; a flipped byte in a
+stored object.
+
+    /usr/bin/python3 tests/store_cli_test.py --enclave build/src/cli/enclave --workdir /tmp/store-cli [-k pattern]
+
+StoreCliTest is fast; StoreFaultTest kills processes and stores larger data.
+"""
+
+import argparse
+import glob
+import json
+import re
+import os
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+ENCLAVE = None
+WORKDIR = None
+EXIT_INTERNAL = 70  # main.cpp: an error that was not an enclave::Error
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("ENCLAVE_HOME", "ENCLAVE_RUN_ID")}
+    env.update(extra)
+    return env
+
+
+def run(*args, cwd=None, env=None, timeout=300):
+    return subprocess.run([ENCLAVE, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=env if env is not None else clean_env(), timeout=timeout)
+
+
+def fresh_dir(name):
+    path = os.path.join(WORKDIR, name)
+    if os.path.exists(path):
+        for root, dirs, _ in os.walk(path):  # blobs and their folders may be read-only
+            for d in dirs:
+                os.chmod(os.path.join(root, d), 0o755)
+        shutil.rmtree(path)
+    os.makedirs(path)
+    return path
+
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+
+
+def make_model_dir(path, flavour="a", size=4096):
+    write(os.path.join(path, "config.json"), json.dumps({"hidden_size": 8, "flavour": flavour}))
+    write(os.path.join(path, "model.safetensors"), (flavour.encode() * size)[:size])
+    write(os.path.join(path, "tokenizer.json"), '{"model": {}}')
+    write(os.path.join(path, "sub", "extra.txt"), "extra " + flavour)
+    return path
+
+
+def read_tree(path):
+    out = {}
+    for root, _, files in os.walk(path):
+        for f in files:
+            p = os.path.join(root, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, path)] = fh.read()
+    return out
+
+
+def list_files(path):
+    out = set()
+    for root, dirs, files in os.walk(path):
+        out.update(os.path.relpath(os.path.join(root, x), path) for x in dirs + files)
+    return out
+
+
+def objects_of(ws):
+    return sorted(os.path.basename(p) for p in glob.glob(os.path.join(ws, ".enclave", "objects", "sha256", "*", "*")))
+
+
+class StoreCase(unittest.TestCase):
+    """Commands run with ENCLAVE_HOME set to the test's workspace unless env= says otherwise."""
+
+    def setUp(self):
+        self.env = clean_env()
+
+    def ok(self, *args, cwd=None, env=None):
+        p = run(*args, cwd=cwd, env=env if env is not None else self.env)
+        self.assertEqual(p.returncode, 0, f"enclave {' '.join(map(str, args))}: exit {p.returncode}: {p.stderr}")
+        return p
+
+    def ok_json(self, *args, cwd=None, env=None):
+        return json.loads(self.ok(*args, "--json", cwd=cwd, env=env).stdout)
+
+    def expect_error(self, args, *must_contain, code=None, cwd=None, env=None, stdout_empty=True):
+        p = run(*args, cwd=cwd, env=env if env is not None else self.env)
+        cmd = "enclave " + " ".join(map(repr, args))
+        self.assertNotEqual(p.returncode, 0, f"{cmd}: exit code 0, expected an error; stdout {p.stdout[:300]!r}")
+        self.assertGreater(p.returncode, 0, f"{cmd}: killed by signal {-p.returncode}; stderr {p.stderr[-500:]!r}")
+        self.assertNotEqual(p.returncode, EXIT_INTERNAL, f"{cmd}: internal error: {p.stderr!r}")
+        if code is not None:
+            self.assertEqual(p.returncode, code, f"{cmd}: stderr {p.stderr!r}")
+        # `runs exec` announces its run before the program starts; the error is the rest.
+        err = "\n".join(l for l in p.stderr.strip().splitlines() if not re.fullmatch(r"enclave: run \d+ started", l))
+        self.assertTrue(err, f"{cmd}: nothing on stderr")
+        self.assertNotIn("\n", err, f"{cmd}: stderr is not one line:\n{p.stderr}")
+        self.assertTrue(err.startswith("enclave: error:"), err)
+        for word in must_contain:
+            self.assertIn(str(word).lower(), err.lower(), f"{cmd}: stderr does not mention {word!r}: {err}")
+        if stdout_empty:
+            self.assertEqual(p.stdout, "", f"{cmd}: printed to stdout on failure")
+        return p
+
+    def workspace(self, name):
+        ws = fresh_dir(name)
+        self.ok("init", ws)
+        self.env = clean_env(ENCLAVE_HOME=ws)
+        return ws
+
+    def exec_run(self, ws, *args, script="true", expect_code=0):
+        p = run("runs", "exec", "--workspace", ws, *args, "--", "sh", "-c", script)
+        self.assertEqual(p.returncode, expect_code, p.stderr)
+        for line in p.stderr.splitlines():
+            if line.startswith("enclave: run ") and line.endswith(" started"):
+                return int(line.split()[2]), p
+        self.fail(f"no 'run N started' line: {p.stderr!r}")
+
+
+class StoreCliTest(StoreCase):
+    def test_init_creates_wal_database_and_objects(self):
+        ws = fresh_dir("init")
+        target = os.path.join(ws, "new", "project")
+        j = self.ok_json("init", target)
+        self.assertTrue(j["created"])
+        self.assertEqual(j["root"], target)
+        self.assertTrue(os.path.isfile(os.path.join(target, ".enclave", "enclave.db")))
+        self.assertTrue(os.path.isdir(os.path.join(target, ".enclave", "objects")))
+        db = sqlite3.connect(os.path.join(target, ".enclave", "enclave.db"))
+        self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
+        versions = [r[0] for r in db.execute("SELECT version FROM schema_version")]
+        self.assertEqual(versions, list(range(1, j["schema_version"] + 1)))
+        db.close()
+        again = self.ok_json("init", target)
+        self.assertFalse(again["created"])
+        self.assertIn("already", self.ok("init", target).stdout)
+        # init in the current folder, and a text summary
+        here = fresh_dir("init-here")
+        self.assertIn(".enclave", self.ok("init", cwd=here).stdout)
+        self.assertTrue(os.path.isfile(os.path.join(here, ".enclave", "enclave.db")))
+
+    def test_init_refuses_a_file_and_a_symlinked_dot_dir(self):
+        base = fresh_dir("init-bad")
+        write(os.path.join(base, "file"), "x")
+        self.expect_error(["init", os.path.join(base, "file")], "not a folder")
+        os.makedirs(os.path.join(base, "elsewhere"))
+        os.makedirs(os.path.join(base, "ws"))
+        os.symlink(os.path.join(base, "elsewhere"), os.path.join(base, "ws", ".enclave"))
+        self.expect_error(["init", os.path.join(base, "ws")], "symbolic link")
+        self.assertEqual(os.listdir(os.path.join(base, "elsewhere")), [])
+
+    def test_workspace_is_found_by_walking_up_flag_and_env(self):
+        ws = self.workspace("find")
+        deep = os.path.join(ws, "a", "b", "c")
+        os.makedirs(deep)
+        make_model_dir(os.path.join(ws, "m"))
+        self.env = clean_env()  # no ENCLAVE_HOME: found by walking up from cwd
+        self.ok("models", "register", "m", os.path.join(ws, "m"), cwd=deep)
+        names = lambda j: [e["name"] for e in j]  # noqa: E731
+        self.assertEqual(names(self.ok_json("models", "list", cwd=deep)), ["m"])
+        elsewhere = fresh_dir("find-elsewhere")
+        self.assertEqual(names(self.ok_json("models", "list", "--workspace", ws, cwd=elsewhere)), ["m"])
+        self.assertEqual(names(json.loads(self.ok("--workspace", ws, "models", "list", "--json", cwd=elsewhere).stdout)),
+                         ["m"])
+        self.assertEqual(names(self.ok_json("models", "list", cwd=elsewhere, env=clean_env(ENCLAVE_HOME=ws))), ["m"])
+        # --workspace may name the .enclave folder itself
+        self.assertEqual(names(self.ok_json("models", "list", "--workspace", os.path.join(ws, ".enclave"))), ["m"])
+        self.expect_error(["models", "list"], "enclave init", code=2, cwd=elsewhere)
+        self.expect_error(["models", "list", "--workspace", elsewhere], "enclave init", code=2)
+        self.expect_error(["runs", "list"], "enclave init", code=2, cwd=elsewhere,
+                          env=clean_env(ENCLAVE_HOME=os.path.join(elsewhere, "nope")))
+
+    def test_models_register_list_show_alias_tag_path(self):
+        ws = self.workspace("models")
+        src1 = make_model_dir(os.path.join(ws, "src1"), "a")
+        src2 = make_model_dir(os.path.join(ws, "src2"), "b")
+        v1 = self.ok_json("models", "register", "llama", src1)
+        self.assertEqual((v1["name"], v1["version"], v1["ref"]), ("llama", 1, "llama@1"))
+        self.assertRegex(v1["artifact"], r"^sha256:[0-9a-f]{64}$")
+        text = self.ok("models", "register", "llama", src2).stdout
+        self.assertIn("llama@2", text)
+
+        listing = self.ok_json("models", "list")
+        self.assertEqual(len(listing), 1)
+        self.assertEqual((listing[0]["name"], listing[0]["latest_version"], listing[0]["n_versions"]), ("llama", 2, 2))
+        self.assertIn("llama", self.ok("models", "list").stdout)
+
+        shown = self.ok_json("models", "show", "llama")
+        self.assertEqual([v["version"] for v in shown["versions"]], [1, 2])
+        one = self.ok_json("models", "show", "llama@1")
+        self.assertEqual(one["artifact"], v1["artifact"])
+        self.assertEqual(sorted(f["path"] for f in one["artifact_info"]["files"]),
+                         ["config.json", "model.safetensors", "sub/extra.txt", "tokenizer.json"])
+        self.assertIn("model.safetensors", self.ok("models", "show", "llama@1").stdout)
+
+        moved = self.ok_json("models", "alias", "llama@1", "production")
+        self.assertEqual(moved["aliases"], ["production"])
+        self.assertIn("llama:staging -> llama@2", self.ok("models", "alias", "llama@2", "staging").stdout)
+        self.ok("models", "alias", "llama@2", "production")  # moving an alias
+        self.assertEqual(self.ok_json("models", "show", "llama:production")["version"], 2)
+        self.expect_error(["models", "alias", "llama@1", "latest"], "reserved", code=1)
+        self.expect_error(["models", "alias", "llama@9", "x"], "no version 9", code=2)
+
+        tagged = self.ok_json("models", "tag", "llama@1", "stage=candidate", "owner=nlp")
+        self.assertEqual(tagged["tags"], {"owner": "nlp", "stage": "candidate"})
+        tagged = self.ok_json("models", "tag", "llama@1", "--remove", "owner")
+        self.assertEqual(tagged["tags"], {"stage": "candidate"})
+        self.expect_error(["models", "tag", "llama@1", "--remove", "nope"], "nope", code=2)
+
+        # path: a stored version's folder holds exactly the registered files
+        p1 = self.ok("models", "path", "llama@1").stdout.strip()
+        self.assertEqual(read_tree(p1), read_tree(src1))
+        self.assertEqual(read_tree(self.ok("models", "path", "llama").stdout.strip()), read_tree(src2))
+        self.assertEqual(read_tree(self.ok("models", "path", "llama:production").stdout.strip()), read_tree(src2))
+        self.assertEqual(self.ok("models", "path", "llama:latest").stdout.strip(),
+                         self.ok("models", "path", "llama@2").stdout.strip())
+        self.assertTrue(p1.startswith(os.path.join(ws, ".enclave")), p1)
+        # a plain folder is a model reference too
+        self.assertEqual(self.ok("models", "path", src1).stdout.strip(), src1)
+        self.expect_error(["models", "path", "nobody"], "nobody", code=2)
+        self.expect_error(["models", "path", "llama@3"], "no version 3", code=2)
+        self.expect_error(["models", "show", "llama:nope"], "nope", code=2)
+
+        # versions are immutable: the database refuses an update
+        db = sqlite3.connect(os.path.join(ws, ".enclave", "enclave.db"))
+        with self.assertRaises(sqlite3.DatabaseError):
+            db.execute("UPDATE registry_versions SET artifact = artifact WHERE version = 1")
+        db.close()
+
+        actions = [e["action"] for e in self.ok_json("audit", "list")]
+        self.assertEqual(actions, ["init", "register", "register", "alias", "alias", "alias", "tag", "tag"])
+
+    def test_model_commands_take_registry_references(self):
+        ws = self.workspace("refs")
+        src = os.path.join(ws, "tiny")
+        self.ok("model", "init", "--preset", "tiny", "--out", src, "--seed", "3")
+        self.ok("models", "register", "tiny", src)
+        self.ok("models", "alias", "tiny@1", "production")
+        by_dir = self.ok_json("score", "--model", src, "--text", "hello there")
+        for ref in ("tiny", "tiny@1", "tiny:production"):
+            self.assertEqual(self.ok_json("score", "--model", ref, "--text", "hello there"), by_dir)
+        self.assertEqual(self.ok_json("tokenize", "--model", "tiny:production", "--text", "hello"),
+                         self.ok_json("tokenize", "--model", src, "--text", "hello"))
+        self.assertEqual(self.ok_json("model", "inspect", "tiny@1")["n_parameters"],
+                         self.ok_json("model", "inspect", src)["n_parameters"])
+        gen = ["--prompt", "Once", "--max-tokens", "5", "--temperature", "0"]
+        self.assertEqual(self.ok("generate", "--model", "tiny:production", *gen).stdout,
+                         self.ok("generate", "--model", src, *gen).stdout)
+        self.expect_error(["score", "--model", "tiny@7", "--text", "x"], "no version 7", code=2)
+        self.expect_error(["generate", "--model", "nobody", "--prompt", "x"], "nobody", code=2)
+
+    def test_identical_content_is_stored_once(self):
+        ws = self.workspace("dedup")
+        src = make_model_dir(os.path.join(ws, "src"), size=100000)
+        copy = os.path.join(ws, "copy")
+        shutil.copytree(src, copy)
+        a = self.ok_json("models", "register", "m", src)
+        before = objects_of(ws)
+        b = self.ok_json("models", "register", "m2", copy)
+        self.assertEqual(a["artifact"], b["artifact"])
+        self.assertEqual(objects_of(ws), before)
+        # 4 files + 1 manifest
+        self.assertEqual(len(before), 5)
+
+    def test_datasets_share_the_verbs(self):
+        ws = self.workspace("datasets")
+        write(os.path.join(ws, "train.jsonl"), '{"text": "hello"}\n')
+        folder = os.path.join(ws, "corpus")
+        write(os.path.join(folder, "a.jsonl"), '{"text": "a"}\n')
+        write(os.path.join(folder, "b.jsonl"), '{"text": "b"}\n')
+        single = self.ok_json("datasets", "register", "chat", os.path.join(ws, "train.jsonl"))
+        self.assertEqual(single["kind"], "dataset")
+        self.ok("datasets", "register", "chat", folder)
+        self.assertEqual([d["name"] for d in self.ok_json("datasets", "list")], ["chat"])
+        self.assertEqual(self.ok_json("models", "list"), [])
+        self.ok("datasets", "alias", "chat@1", "golden")
+        self.assertEqual(self.ok_json("datasets", "show", "chat:golden")["version"], 1)
+        self.ok("datasets", "tag", "chat@2", "source=wiki")
+        self.assertEqual(self.ok_json("datasets", "show", "chat@2")["tags"], {"source": "wiki"})
+        path = self.ok("datasets", "path", "chat@1").stdout.strip()
+        with open(path) as f:
+            self.assertEqual(f.read(), '{"text": "hello"}\n')
+        self.assertEqual(read_tree(self.ok("datasets", "path", "chat").stdout.strip()), read_tree(folder))
+        self.expect_error(["models", "show", "chat"], "not registered", code=2)
+
+    def test_bad_names_are_rejected_and_nothing_is_written_outside(self):
+        ws = self.workspace("badnames")
+        src = make_model_dir(os.path.join(ws, "src"))
+        parent = os.path.dirname(ws)
+        before_parent = set(os.listdir(parent))
+        before_ws = list_files(ws)
+        bad = ["a/b", "../evil", "..", "a..b", "/etc/passwd", "/tmp/x", "", "x" * 200, "bad\x01name",
+               "new\nline", "tab\tname", "back\\slash", "%2e%2e%2f", "C:\\x", "name#frag", ".hidden", "-flag"]
+        for name in bad:
+            with self.subTest(name=name):
+                self.expect_error(["models", "register", "--", name, src] if name.startswith("-")
+                                  else ["models", "register", name, src], code=1)
+                self.expect_error(["datasets", "register", name, src] if not name.startswith("-")
+                                  else ["datasets", "register", "--", name, src], code=1)
+        self.ok("models", "register", "good", src)
+        for alias in ["a/b", "..", "/abs", "x\x7f", "", "y" * 200]:
+            with self.subTest(alias=alias):
+                self.expect_error(["models", "alias", "good@1", alias], code=1)
+        for tag in ["a/b=1", "../k=v", "k=v\x01"]:
+            with self.subTest(tag=tag):
+                self.expect_error(["models", "tag", "good@1", tag], code=1)
+        for ref in ["good@0", "good@-1", "good@x", "good@1@2", "good:", "good:../x", "../good"]:
+            with self.subTest(ref=ref):
+                self.expect_error(["datasets", "path", ref])
+                self.expect_error(["models", "show", ref])
+        # NUL cannot travel in argv; names.cpp's unit tests cover it.
+        self.assertEqual(set(os.listdir(parent)), before_parent)
+        after = list_files(ws)
+        self.assertTrue(all(p.startswith(".enclave") for p in after - before_ws), after - before_ws)
+        self.assertEqual([e["name"] for e in self.ok_json("models", "list")], ["good"])
+        self.assertEqual(self.ok_json("datasets", "list"), [])
+
+    def test_runs_exec_list_show_compare(self):
+        ws = self.workspace("runs")
+        r1, p = self.exec_run(ws, "--name", "lr-small", "--param", "lr=0.001", "--param", "optim=adamw",
+                              "--seed", "7", script="echo hello-stdout; echo hello-stderr >&2; "
+                              f"{ENCLAVE} runs log --metric loss=2.5 --metric acc=0.5; "
+                              f"{ENCLAVE} runs log --metric loss=1.5 --param epochs=3")
+        self.assertIn("hello-stdout", p.stdout)
+        self.assertIn("hello-stderr", p.stderr)
+        r2, _ = self.exec_run(ws, "--name", "lr-big", "--param", "lr=0.01", "--param", "optim=adamw",
+                              script=f"{ENCLAVE} runs log --metric loss=0.9 --step 5")
+        runs = self.ok_json("runs", "list")
+        self.assertEqual([r["id"] for r in runs], [r2, r1])
+        self.assertEqual(runs[1]["metrics"], {"acc": 0.5, "loss": 1.5})
+        self.assertEqual(runs[0]["status"], "finished")
+        self.assertIn("lr-small", self.ok("runs", "list").stdout)
+        self.assertEqual(len(self.ok_json("runs", "list", "--limit", "1")), 1)
+        self.assertEqual(self.ok_json("runs", "list", "--status", "failed"), [])
+        self.assertEqual(len(self.ok_json("runs", "list", "--kind", "exec")), 2)
+
+        shown = self.ok_json("runs", "show", str(r1), "--series", "--log")
+        self.assertEqual(shown["params"], {"lr": 0.001, "optim": "adamw", "epochs": 3})
+        self.assertEqual(shown["seed"], 7)
+        self.assertEqual(shown["command"][:2], ["sh", "-c"])
+        self.assertEqual(shown["metrics"]["loss"]["n"], 2)
+        self.assertEqual([pt[:2] for pt in shown["metrics"]["loss"]["series"]], [[0, 2.5], [1, 1.5]])
+        self.assertIn("hello-stdout", shown["log"])
+        self.assertIn("hello-stderr", shown["log"])
+        for field in ("program_version", "build_id", "host", "user", "started_at", "ended_at"):
+            self.assertTrue(shown[field], field)
+        text = self.ok("runs", "show", f"run:{r1}", "--log").stdout
+        self.assertIn("params", text)
+        self.assertIn("hello-stdout", text)
+
+        cmp = self.ok_json("runs", "compare", str(r1), str(r2))
+        params = {row["key"]: row for row in cmp["params"]}
+        self.assertTrue(params["lr"]["differs"])
+        self.assertFalse(params["optim"]["differs"])
+        self.assertEqual(params["epochs"]["values"], [3, None])
+        metrics = {row["key"]: row for row in cmp["metrics"]}
+        self.assertEqual(metrics["loss"]["values"], [1.5, 0.9])
+        text = self.ok("runs", "compare", str(r1), str(r2)).stdout
+        self.assertRegex(text, r"\*\s*lr")
+        self.assertNotRegex(text, r"\*\s*optim")
+
+        self.expect_error(["runs", "show", "999"], "999", code=2)
+        self.expect_error(["runs", "show", "abc"], "abc", code=1)
+        self.expect_error(["runs", "compare", str(r1), "999"], "999", code=2)
+        self.expect_error(["runs", "log", "--run", str(r1), "--metric", "loss=1"], "finished", code=1)
+        self.expect_error(["runs", "log", "--metric", "loss=1"], "ENCLAVE_RUN_ID", code=1, env=clean_env())
+        self.expect_error(["runs", "log", "--run", str(r1), "--metric", "loss=abc"], "not a number", code=1)
+        self.expect_error(["runs", "log", "--run", str(r1), "--metric", "noequals"], "KEY=VALUE", code=1)
+
+    def test_runs_exec_records_failure_and_passes_the_exit_code(self):
+        ws = self.workspace("runs-fail")
+        rid, _ = self.exec_run(ws, script="echo partial; exit 3", expect_code=3)
+        shown = self.ok_json("runs", "show", str(rid))
+        self.assertEqual(shown["status"], "failed")
+        self.assertIn("exited with code 3", shown["message"])
+        rid, _ = self.exec_run(ws, script="kill -TERM $$", expect_code=128 + 15)
+        self.assertEqual(self.ok_json("runs", "show", str(rid))["status"], "killed")
+        self.expect_error(["runs", "exec", "--workspace", ws, "--", "no-such-program-xyz"], "no-such-program-xyz",
+                          code=2)
+        self.assertEqual(self.ok_json("runs", "list", "--status", "failed")[0]["id"], rid + 1)
+        self.expect_error(["runs", "exec", "--workspace", ws, "--output", os.path.join(ws, "never"), "--", "true"],
+                          "never", code=2)
+        self.expect_error(["runs", "exec", "--workspace", ws, "--input-model", "nobody", "--", "true"], "nobody",
+                          code=2)
+
+    def test_lineage_up_and_down(self):
+        ws = self.workspace("lineage")
+        write(os.path.join(ws, "data", "train.jsonl"), '{"text": "x"}\n')
+        make_model_dir(os.path.join(ws, "base"))
+        self.ok("datasets", "register", "corpus", os.path.join(ws, "data"))
+        self.ok("models", "register", "base", os.path.join(ws, "base"))
+        out = os.path.join(ws, "out")
+        rid, _ = self.exec_run(ws, "--kind", "train", "--name", "sft", "--param", "lr=0.0003",
+                               "--input-dataset", "corpus@1", "--input-model", "base", "--output", out,
+                               script=f"mkdir -p {out} && cp -r {ws}/base/. {out}/ && echo tuned >> {out}/config.json")
+        self.ok("models", "register", "tuned", out, "--from-run", str(rid))
+        self.ok("models", "alias", "tuned@1", "production")
+        rid2, _ = self.exec_run(ws, "--kind", "eval", "--input-model", "tuned:production")
+
+        up = self.ok_json("lineage", "tuned", "--up")
+        self.assertNotIn("downstream", up)
+        self.assertEqual(up["root"]["ref"], "tuned@1")
+        run_node = up["upstream"][0]
+        self.assertEqual((run_node["type"], run_node["id"], run_node["kind"]), ("run", rid, "train"))
+        self.assertEqual(run_node["params"], {"lr": 0.0003})
+        parents = {(c["type"], c.get("ref")) for c in run_node["children"]}
+        self.assertIn(("dataset", "corpus@1"), parents)
+        self.assertIn(("model", "base@1"), parents)
+
+        down = self.ok_json("lineage", "corpus", "--down")
+        self.assertNotIn("upstream", down)
+
+        def walk(nodes):
+            for n in nodes:
+                yield n
+                yield from walk(n.get("children", []))
+
+        found = {(n["type"], n.get("ref", n.get("id"))) for n in walk(down["downstream"])}
+        self.assertIn(("run", rid), found)
+        self.assertIn(("model", "tuned@1"), found)
+        self.assertIn(("run", rid2), found)  # transitive: the eval of the tuned model
+
+        both = self.ok_json("lineage", "tuned@1")
+        self.assertIn("upstream", both)
+        self.assertIn("downstream", both)
+        tree = self.ok("lineage", "tuned:production").stdout
+        self.assertIn("upstream", tree)
+        self.assertIn("└── ", tree)
+        self.assertIn("corpus@1", tree)
+        run_tree = self.ok_json("lineage", f"run:{rid}")
+        self.assertEqual(run_tree["root"]["type"], "run")
+        self.expect_error(["lineage", "nothing"], "nothing", code=2)
+        self.expect_error(["lineage", "run:999"], "999", code=2)
+        self.expect_error(["lineage", "sha256:xyz"], code=1)
+
+    def test_audit_list_and_verify(self):
+        ws = self.workspace("audit")
+        make_model_dir(os.path.join(ws, "m"))
+        self.ok("models", "register", "m", os.path.join(ws, "m"))
+        self.ok("models", "alias", "m@1", "production")
+        entries = self.ok_json("audit", "list")
+        self.assertEqual([e["action"] for e in entries], ["init", "register", "alias"])
+        self.assertEqual(entries[1]["object"], "model m@1")
+        self.assertEqual(entries[1]["prev_hash"], entries[0]["hash"])
+        self.assertTrue(all(e["user"] and e["time"] for e in entries))
+        self.assertEqual(len(self.ok_json("audit", "list", "--limit", "1")), 1)
+        self.assertEqual([e["action"] for e in self.ok_json("audit", "list", "--action", "alias")], ["alias"])
+        self.assertIn("register", self.ok("audit", "list").stdout)
+        report = self.ok_json("audit", "verify")
+        self.assertTrue(report["ok"])
+        self.assertEqual(report["n_entries"], 3)
+        self.assertIn("OK", self.ok("audit", "verify").stdout)
+
+    def test_store_verify_and_gc(self):
+        ws = self.workspace("verify-gc")
+        make_model_dir(os.path.join(ws, "m"))
+        self.ok("models", "register", "m", os.path.join(ws, "m"))
+        self.ok("models", "path", "m")
+        report = self.ok_json("store", "verify")
+        self.assertTrue(report["ok"])
+        self.assertEqual((report["n_objects"], report["n_artifacts"]), (5, 1))
+        self.assertIn("store OK", self.ok("store", "verify").stdout)
+        live = objects_of(ws)
+
+        # garbage: an unreferenced blob (as a killed writer leaves) and an abandoned temp file
+        import hashlib
+        data = b"orphan blob"
+        hexd = hashlib.sha256(data).hexdigest()
+        write(os.path.join(ws, ".enclave", "objects", "sha256", hexd[:2], hexd), data)
+        write(os.path.join(ws, ".enclave", "tmp", "obj-123-abandoned"), b"half")
+        dry = self.ok_json("store", "gc", "--dry-run")
+        self.assertEqual((dry["objects"], dry["temp_files"], dry["dry_run"]), (1, 1, True))
+        self.assertIn(hexd, objects_of(ws))
+        done = self.ok_json("store", "gc")
+        self.assertEqual((done["objects"], done["temp_files"]), (1, 1))
+        self.assertEqual(objects_of(ws), live)
+        self.assertEqual(os.listdir(os.path.join(ws, ".enclave", "tmp")), [])
+        self.assertIn("removed 0", self.ok("store", "gc").stdout)
+        self.assertEqual([e["action"] for e in self.ok_json("audit", "list", "--action", "gc")], ["gc", "gc"])
+        self.assertTrue(self.ok_json("store", "verify")["ok"])
+        self.assertEqual(read_tree(self.ok("models", "path", "m").stdout.strip()), read_tree(os.path.join(ws, "m")))
+
+    def test_help_lists_the_store_commands(self):
+        text = self.ok("--help").stdout
+        for command in ("init", "store", "runs", "models", "datasets", "lineage", "audit"):
+            self.assertIn(command, text)
+        self.assertIn("register", self.ok("models", "--help").stdout)
+
+
+class StoreFaultTest(StoreCase):
+    def test_two_processes_logging_at_once_lose_nothing(self):
+        ws = self.workspace("concurrent")
+        n_points, n_runs = 25, 3
+        script = (f"i=0; while [ $i -lt {n_points} ]; do "
+                  f"{ENCLAVE} runs log --metric loss=$i --metric acc=$i --step $i || exit 9; i=$((i+1)); done")
+        procs = []
+        for _ in range(n_runs * 2):
+            procs.append(subprocess.Popen([ENCLAVE, "runs", "exec", "--workspace", ws, "--", "sh", "-c", script],
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                          env=clean_env()))
+        for p in procs:
+            _, err = p.communicate(timeout=600)
+            self.assertEqual(p.returncode, 0, err)
+        runs = self.ok_json("runs", "list", "--limit", "0")
+        self.assertEqual(len(runs), n_runs * 2)
+        db = sqlite3.connect(os.path.join(ws, ".enclave", "enclave.db"))
+        self.assertEqual(db.execute("SELECT COUNT(*) FROM metrics").fetchone()[0], n_runs * 2 * n_points * 2)
+        per_run = db.execute("SELECT run_id, COUNT(DISTINCT key || step) FROM metrics GROUP BY run_id").fetchall()
+        db.close()
+        self.assertEqual(sorted(c for _, c in per_run), [n_points * 2] * (n_runs * 2))
+        self.assertTrue(all(r["status"] == "finished" for r in runs))
+        self.assertTrue(self.ok_json("audit", "verify")["ok"])
+
+    def test_sigkill_while_storing_leaves_the_store_consistent(self):
+        ws = self.workspace("kill-store")
+        big = os.path.join(WORKDIR, "kill-store-src")
+        if not os.path.isdir(big):
+            os.makedirs(big)
+            block = os.urandom(1 << 20)
+            for i in range(48):
+                write(os.path.join(big, f"shard-{i:02d}.bin"), block * 4 + i.to_bytes(4, "little"))
+        outcomes = []
+        for attempt, delay in enumerate([0.05, 0.2, 0.4, 0.8, 1.5]):
+            p = subprocess.Popen([ENCLAVE, "models", "register", "big", big, "--workspace", ws],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+            time.sleep(delay)
+            p.send_signal(signal.SIGKILL)
+            p.communicate()
+            outcomes.append(p.returncode)
+            verify = self.ok_json("store", "verify")
+            self.assertTrue(verify["ok"], verify)
+            listed = self.ok_json("models", "list")
+            registered = listed[0]["n_versions"] if listed else 0
+            # a version is either fully there (its files all readable) or absent
+            if registered:
+                path = self.ok("models", "path", f"big@{registered}").stdout.strip()
+                self.assertEqual(len(os.listdir(path)), 48)
+            self.assertTrue(self.ok_json("audit", "verify")["ok"])
+        self.assertIn(-signal.SIGKILL, outcomes, "no attempt was killed mid-way; make the data larger")
+        gc = self.ok_json("store", "gc")
+        self.assertEqual(os.listdir(os.path.join(ws, ".enclave", "tmp")), [])
+        self.assertTrue(self.ok_json("store", "verify")["ok"])
+        db = sqlite3.connect(os.path.join(ws, ".enclave", "enclave.db"))
+        self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        referenced = {r[0] for r in db.execute("SELECT object FROM artifact_files")}
+        referenced |= {r[0][7:] for r in db.execute("SELECT digest FROM artifacts WHERE kind = 'dir'")}
+        db.close()
+        self.assertEqual(set(objects_of(ws)), referenced, f"gc left unreferenced objects: {gc}")
+
+    def test_sigkill_during_a_run_marks_it_failed_on_next_open(self):
+        ws = self.workspace("kill-run")
+        marker = os.path.join(ws, "child.pid")
+        p = subprocess.Popen([ENCLAVE, "runs", "exec", "--workspace", ws, "--", "sh", "-c",
+                              f"echo $$ > {marker}; exec sleep 60"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+        deadline = time.time() + 60
+        while not os.path.exists(marker) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(os.path.exists(marker), "the command never started")
+        db = sqlite3.connect(os.path.join(ws, ".enclave", "enclave.db"))
+        self.assertEqual(db.execute("SELECT status FROM runs").fetchone()[0], "running")
+        db.close()
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        runs = self.ok_json("runs", "list")
+        self.assertEqual(runs[0]["status"], "failed")
+        shown = self.ok_json("runs", "show", str(runs[0]["id"]))
+        self.assertIn("died", shown["message"])
+        # the orphaned command was stopped with its owner
+        with open(marker) as f:
+            child = int(f.read())
+        deadline = time.time() + 10
+        while time.time() < deadline and os.path.exists(f"/proc/{child}"):
+            time.sleep(0.05)
+        self.assertFalse(os.path.exists(f"/proc/{child}"), "the command outlived its killed owner")
+
+    def tamper_copy(self, ws, name, *sql):
+        copy = fresh_dir(name)
+        shutil.rmtree(copy)
+        shutil.copytree(ws, copy)
+        db = sqlite3.connect(os.path.join(copy, ".enclave", "enclave.db"))
+        db.execute("DROP TRIGGER audit_log_no_update")
+        db.execute("DROP TRIGGER audit_log_no_delete")
+        for statement in sql:
+            db.execute(statement)
+        db.commit()
+        db.close()
+        return copy
+
+    def test_tampered_audit_entry_is_detected(self):
+        ws = self.workspace("tamper")
+        make_model_dir(os.path.join(ws, "m"))
+        self.ok("models", "register", "m", os.path.join(ws, "m"))
+        for alias in ("a1", "a2", "a3"):
+            self.ok("models", "alias", "m@1", alias)
+        self.assertTrue(self.ok_json("audit", "verify")["ok"])
+        cases = {
+            "edited": ["UPDATE audit_log SET user = 'mallory' WHERE seq = 2"],
+            "deleted": ["DELETE FROM audit_log WHERE seq = 3"],
+            "deleted-newest": ["DELETE FROM audit_log WHERE seq = 5",
+                               "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_log WHERE seq = 4)"],
+            "inserted": ["UPDATE audit_log SET seq = seq + 100 WHERE seq >= 3",
+                         "UPDATE audit_log SET seq = seq - 99 WHERE seq >= 100",
+                         "INSERT INTO audit_log SELECT 3, time, user, 'alias', 'model m:evil', details, hash, hash "
+                         "FROM audit_log WHERE seq = 2"],
+            "appended": ["INSERT INTO audit_log SELECT 6, time, user, 'alias', 'model m:evil', details, hash, hash "
+                         "FROM audit_log WHERE seq = 5"],
+        }
+        for name, sql in cases.items():
+            with self.subTest(case=name):
+                copy = self.tamper_copy(ws, "tamper-" + name, *sql)
+                p = self.expect_error(["audit", "verify", "--workspace", copy], "audit", code=3, stdout_empty=False)
+                self.assertIn("BROKEN", p.stdout)
+                report = json.loads(run("audit", "verify", "--json", "--workspace", copy).stdout)
+                self.assertFalse(report["ok"])
+                self.assertTrue(report["problems"])
+
+    def test_flipped_byte_is_caught_and_never_served(self):
+        ws = self.workspace("flip")
+        src = make_model_dir(os.path.join(ws, "m"), size=50000)
+        v = self.ok_json("models", "register", "m", src)
+        files = self.ok_json("models", "show", "m@1")["artifact_info"]["files"]
+        weights = next(f["sha256"] for f in files if f["path"] == "model.safetensors")
+        blob = os.path.join(ws, ".enclave", "objects", "sha256", weights[:2], weights)
+        os.chmod(blob, 0o644)
+        with open(blob, "r+b") as f:
+            f.seek(1234)
+            byte = f.read(1)
+            f.seek(1234)
+            f.write(bytes([byte[0] ^ 0x01]))
+
+        # reading the model checks the hash first: no path printed, a clear error
+        p = self.expect_error(["models", "path", "m@1"], "corrupt", code=3)
+        self.assertEqual(p.stdout, "")
+        p = self.expect_error(["store", "verify"], "problem", code=3, stdout_empty=False)
+        self.assertIn(weights, p.stdout)
+        report = json.loads(run("store", "verify", "--json", "--workspace", ws).stdout)
+        self.assertFalse(report["ok"])
+        self.assertTrue(any(weights in pr["detail"] or weights in pr["target"] for pr in report["problems"]))
+        self.assertTrue(os.listdir(os.path.join(ws, ".enclave", "quarantine")))
+        self.expect_error(["models", "path", "m"], "quarantine")
+
+        # registering the same content again heals the store
+        self.ok("models", "register", "m", src)
+        self.assertEqual(self.ok_json("models", "show", "m@2")["artifact"], v["artifact"])
+        self.assertTrue(self.ok_json("store", "verify")["ok"])
+        self.assertEqual(read_tree(self.ok("models", "path", "m@1").stdout.strip()), read_tree(src))
+
+    def test_flip_after_checkout_is_caught_by_verify(self):
+        ws = self.workspace("flip-verify")
+        src = make_model_dir(os.path.join(ws, "m"), size=50000)
+        self.ok("models", "register", "m", src)
+        path = self.ok("models", "path", "m").stdout.strip()
+        target = os.path.join(path, "config.json")
+        os.chmod(target, 0o644)  # the checkout is hard-linked to the blob: this damages both
+        with open(target, "r+b") as f:
+            f.write(b"X")
+        p = self.expect_error(["store", "verify"], "problem", code=3, stdout_empty=False)
+        self.assertIn("corrupt-object", p.stdout)
+        self.expect_error(["models", "path", "m"])
+
+
+def main():
+    global ENCLAVE, WORKDIR
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--enclave", required=True)
+    ap.add_argument("--workdir", required=True)
+    a, rest = ap.parse_known_args()
+    if not os.access(a.enclave, os.X_OK):
+        print(f"store_cli_test: enclave binary not found or not executable: {a.enclave}", file=sys.stderr)
+        return 1
+    ENCLAVE = os.path.abspath(a.enclave)
+    WORKDIR = os.path.abspath(a.workdir)
+    os.makedirs(WORKDIR, exist_ok=True)
+    result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
