@@ -63,6 +63,7 @@ void register_model(CLI::App& app) {
     }
   });
 
+  register_model_upscale(*model);  // cmd_upscale.cpp
 }
 
 }  // namespace enclave::cli

@@ -13,7 +13,7 @@
 
 namespace enclave::cli {
 
-void register_model(CLI::App& app);     // model init | inspect
+void register_model(CLI::App& app);     // model init | inspect | upscale
 void register_generate(CLI::App& app);  // generate
 void register_score(CLI::App& app);     // score
 void register_tokenize(CLI::App& app);  // tokenize
@@ -26,6 +26,25 @@ void register_models(CLI::App& app);    // models register | list | show | alias
 void register_datasets(CLI::App& app);  // datasets: the same verbs
 void register_lineage(CLI::App& app);   // lineage REF [--up|--down]
 void register_audit(CLI::App& app);     // audit list | verify
+
+// Merging (src/merge).
+void register_merge(CLI::App& app);           // merge --config FILE --out NAME
+void register_model_upscale(CLI::App& model);  // model upscale, added by register_model
+
+// Where `merge` and `model upscale` put their result (cmd_merge.cpp): --out
+// NAME registers the next version of a model, --out-dir DIR writes a plain
+// folder; plus --shard-gb, --workspace and --json.
+struct MergeOutputFlags {
+  std::string out;
+  std::string out_dir;
+  std::string workspace;
+  double shard_gb = 5.0;
+  bool json = false;
+  std::uint64_t max_shard_bytes() const;  // shard_gb in bytes, at least 1
+};
+void add_merge_output_flags(CLI::App& cmd, MergeOutputFlags& flags);
+// Throws Error(kInvalidInput) naming `command` unless --out or --out-dir is given.
+void require_merge_output(const MergeOutputFlags& flags, const std::string& command);
 
 // Thrown by a command that finished its work but must end with a non-zero
 // exit status without an error message; main.cpp returns code.

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   enclave::cli::register_datasets(app);
   enclave::cli::register_lineage(app);
   enclave::cli::register_audit(app);
+  enclave::cli::register_merge(app);
 
   try {
     app.parse(argc, argv);

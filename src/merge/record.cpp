@@ -1,0 +1,126 @@
+#include "merge/record.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <functional>
+#include <random>
+
+#include "core/error.h"
+#include "merge/upscale.h"
+#include "store/names.h"
+#include "store/runs.h"
+
+namespace enclave::merge {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Removes the scratch folder however the merge ends.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const fs::path& parent) {
+    std::random_device rd;
+    path_ = parent / fmt::format("merge-{:08x}{:08x}", rd(), rd());
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// argv of this process, for runs started without an explicit command.
+std::vector<std::string> own_command_line() {
+  // /proc files report size 0, so read to the end rather than by size.
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string arg; std::getline(in, arg, '\0');) out.push_back(arg);
+  return out;
+}
+
+using MergeFn = std::function<MergeResult(const MergeOptions&)>;
+
+StoredMerge record_merge(std::string_view kind, const nlohmann::json& params, const MergeFn& merge,
+                         MergeOptions options, const StoreTarget& target) {
+  store::validate_name(target.name, "model name");
+  auto workspace = store::Workspace::open(target.workspace);
+  options.resolve = store_resolver(target.workspace);
+
+  store::Run run(workspace->root(), {.kind = std::string(kind),
+                                     .name = target.name,
+                                     .command = target.command.empty() ? own_command_line() : target.command,
+                                     .params = params,
+                                     .seed = static_cast<std::int64_t>(options.seed),
+                                     .program_version = target.program_version,
+                                     .build_id = target.build_id});
+  if (!target.config_file.empty()) run.log_input(target.config_file, "merge_config");
+
+  ScratchDir scratch(workspace->tmp_dir());
+  options.out_dir = scratch.path() / "model";
+  StoredMerge out;
+  out.merge = merge(options);
+
+  for (const MergeInput& in : out.merge.inputs) {
+    std::error_code ec;
+    if (fs::is_directory(in.ref, ec)) {
+      run.log_input(in.dir, in.role);
+    } else {
+      run.log_input_version(store::resolve_version(workspace->db(), store::RegistryKind::kModel, in.ref).id,
+                            in.role);
+    }
+  }
+  run.log_metric("seconds", out.merge.seconds, 0);
+  run.log_metric("n_bytes", static_cast<double>(out.merge.n_bytes), 0);
+  run.log_metric("n_layer", static_cast<double>(out.merge.config.n_layer), 0);
+
+  out.version = store::register_version(*workspace, {.kind = store::RegistryKind::kModel,
+                                                     .name = target.name,
+                                                     .source = options.out_dir,
+                                                     .from_run = run.id(),
+                                                     .show_progress = options.show_progress});
+  run.log_output_version(out.version.id, "model");
+  run.finish(store::RunStatus::kFinished);
+  out.run_id = run.id();
+  out.merge.out_dir.clear();  // the scratch copy is gone; the version's checkout is the model
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json stored_json(const StoredMerge& stored) {
+  nlohmann::json out = result_json(stored.merge);
+  out["version"] = store::version_json(stored.version);
+  out["run_id"] = stored.run_id;
+  out.erase("out_dir");  // a scratch folder, gone once stored
+  return out;
+}
+
+ModelResolver store_resolver(const store::FindOptions& workspace) {
+  return [workspace](const std::string& ref) {
+    return store::resolve_model_ref(ref, {.find = workspace});
+  };
+}
+
+StoredMerge merge_to_store(const MergeConfig& config, MergeOptions options, const StoreTarget& target) {
+  const nlohmann::json params = {{"merge_config", to_json(config)}, {"seed", options.seed}};
+  return record_merge("merge", params, [&config](const MergeOptions& o) { return run_merge(config, o); },
+                      std::move(options), target);
+}
+
+StoredMerge upscale_to_store(const std::string& model_ref, std::int64_t drop, std::optional<DType> dtype,
+                             MergeOptions options, const StoreTarget& target) {
+  nlohmann::json params = {{"model", model_ref}, {"drop", drop}};
+  if (dtype) params["dtype"] = torch_dtype_name(*dtype);
+  return record_merge("upscale", params,
+                      [&](const MergeOptions& o) { return upscale_model(model_ref, drop, dtype, o); },
+                      std::move(options), target);
+}
+
+}  // namespace enclave::merge
