@@ -115,10 +115,14 @@ void add_show(CLI::App& parent, RegistryKind kind) {
   cmd->callback([flags, kind] {
     store::Workspace workspace(workspace_root(flags->workspace));
     nlohmann::json shown = store::show_registry(workspace.db(), kind, flags->ref);
+    // A dataset version made by a data step also shows its report.
+    const bool one_dataset_version = kind == RegistryKind::kDataset && !shown.contains("versions");
     if (flags->json) {
+      if (one_dataset_version) shown["report"] = dataset_report_json(flags->workspace, flags->ref);
       std::cout << shown.dump(2) << "\n";
     } else {
       std::cout << store::format_registry_show(shown);
+      if (one_dataset_version) std::cout << dataset_report_text(flags->workspace, flags->ref);
     }
   });
 }

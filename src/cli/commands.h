@@ -5,6 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -45,6 +46,13 @@ struct MergeOutputFlags {
 void add_merge_output_flags(CLI::App& cmd, MergeOutputFlags& flags);
 // Throws Error(kInvalidInput) naming `command` unless --out or --out-dir is given.
 void require_merge_output(const MergeOutputFlags& flags, const std::string& command);
+
+// Data preparation (src/data).
+void register_data(CLI::App& app);  // data ingest | normalize | filter | dedup | pii | decontaminate | split | format | run
+// The report.json of dataset version ref (null if it has none), and the same
+// as lines for `enclave datasets show` ("" if none). In cmd_data.cpp.
+nlohmann::json dataset_report_json(const std::string& workspace, const std::string& ref);
+std::string dataset_report_text(const std::string& workspace, const std::string& ref);
 
 // Thrown by a command that finished its work but must end with a non-zero
 // exit status without an error message; main.cpp returns code.

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   enclave::cli::register_runs(app);
   enclave::cli::register_models(app);
   enclave::cli::register_datasets(app);
+  enclave::cli::register_data(app);
   enclave::cli::register_lineage(app);
   enclave::cli::register_audit(app);
   enclave::cli::register_merge(app);

@@ -1,0 +1,50 @@
+// Readers: the text of one document file, in Markdown-flavoured plain text
+// (headings as "#", list items as "- ", tables as Markdown tables), with
+// metadata about where its parts came from. PDFs are read through
+// pdf_reader.h (child processes) and pdf_layout.h; JSONL is streamed by the
+// ingest (ingest.h). Each reader throws Error(kInvalidInput) naming the file
+// and the reason for a corrupt, encrypted or hostile file, which the ingest
+// reports and skips.
+// Thread safety: stateless; safe from any thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "data/markdown.h"
+#include "data/safe_zip.h"
+
+namespace enclave::data {
+
+struct ExtractedText {
+  std::string text;
+  nlohmann::json meta = nlohmann::json::object();
+};
+
+// Decodes file bytes to UTF-8: UTF-8 (BOM dropped), UTF-16 with a BOM, and
+// CP949/EUC-KR (common in older Korean documents) when the bytes are not
+// UTF-8 but decode cleanly as CP949; anything else keeps its valid UTF-8
+// parts with U+FFFD for the rest. `encoding` receives the name used.
+std::string decode_text_bytes(std::string_view bytes, std::string* encoding = nullptr);
+
+// .txt and .md. meta: "encoding"; for Markdown also "sections" (the
+// headings, in order).
+ExtractedText read_text_file(const std::filesystem::path& path, bool markdown,
+                             std::uint64_t max_bytes = std::uint64_t{1} << 30);
+
+// .docx through SafeZip and pugixml: paragraphs, headings (Heading1..9
+// styles, Title) as "#", list paragraphs as "- ", tables as Markdown tables.
+// XML with a DOCTYPE or entity declarations is refused (entity expansion,
+// XXE); no external resource is ever read. meta: "sections", "tables".
+ExtractedText read_docx(const std::filesystem::path& path, const ZipLimits& limits = {});
+
+// .html/.htm through gumbo: script, style and other non-content elements
+// dropped, block elements separated, headings "#", lists "- ", tables as
+// Markdown. meta: "title", "sections", "tables".
+ExtractedText read_html(const std::filesystem::path& path, std::uint64_t max_bytes = std::uint64_t{256} << 20);
+
+}  // namespace enclave::data

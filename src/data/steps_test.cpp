@@ -1,0 +1,180 @@
+// The data steps end to end on a scratch workspace: every step writes a new
+// dataset version with its parent, params and report.
+#include "data/steps.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "data/dataset_store.h"
+#include "data/test_documents.h"
+#include "store/registry.h"
+#include "store/workspace.h"
+#include "text/bpe_trainer.h"
+
+namespace enclave::data {
+namespace {
+
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+class StepsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = testing::fresh_dir("steps");
+    store::init_workspace(root_);
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  StepResult run(const std::string& step, const std::string& in, nlohmann::json params) {
+    return run_step({.step = step, .params = std::move(params), .input = in, .output = "corpus",
+                     .workspace = root_.string(), .threads = 2});
+  }
+  std::filesystem::path version_dir(const std::string& ref) {
+    store::Workspace ws(root_);
+    return store::version_path(ws, store::RegistryKind::kDataset, ref);
+  }
+
+  std::filesystem::path root_;
+};
+
+const std::string kGood =
+    "The committee reviewed the quarterly budget and approved funding for three new projects this year.";
+
+TEST_F(StepsTest, ChainWritesVersionsWithParentsAndReports) {
+  const auto docs = root_ / "docs";
+  testing::write_bytes(docs / "a.txt", "ＦＵＬＬ width  text about the annual hiring plan and new office space.");
+  testing::write_bytes(docs / "b.txt", kGood);
+  testing::write_bytes(docs / "e.txt", "The committee reviewed the quarterly budget and approved funding for "
+                                       "three new projects this spring.");  // near duplicate of b.txt
+  testing::write_bytes(docs / "c.txt", "buy now buy now buy now buy now buy now buy now");
+  testing::write_bytes(docs / "d.jsonl",
+                       "{\"text\":\"" + kGood + "\"}\n"
+                       "{\"text\":\"Contact kim@example.com or 010-1234-5678 about the quarterly budget review.\"}\n"
+                       "{\"text\":\"What is the capital of France? The answer everyone knows is Paris of course.\"}\n");
+  testing::write_bytes(docs / "bad.docx", "not a zip");
+
+  StepResult ingest = run("ingest", "", {{"paths", {docs.string()}}});
+  EXPECT_EQ(ingest.version.ref(), "corpus@1");
+  EXPECT_EQ(ingest.report["documents_out"], 7);
+  EXPECT_EQ(ingest.report["skipped_files"].size(), 1u);
+  EXPECT_TRUE(ingest.report["parent"].is_null());
+
+  StepResult norm = run("normalize", "corpus@1", nlohmann::json::object());
+  EXPECT_EQ(norm.report["parent"], "corpus@1");
+  EXPECT_EQ(norm.report["documents_changed"], 1);
+  auto lines = read_lines(version_dir("corpus@2") / "data.jsonl");
+  ASSERT_EQ(lines.size(), 7u);
+  EXPECT_NE(lines[0].find("FULL width text about"), std::string::npos);
+
+  StepResult filtered = run("filter", "corpus@2", {{"keep_rejected", true}});
+  EXPECT_EQ(filtered.report["removed"]["top_ngram:2"], 1);
+  EXPECT_EQ(filtered.report["documents_out"], 6);
+  auto rejected = read_lines(version_dir("corpus@3") / "rejected.jsonl");
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_NE(rejected[0].find("\"rejected_by\":\"top_ngram:2\""), std::string::npos);
+
+  StepResult dedup = run("dedup", "corpus@3", {{"threshold", 0.7}});
+  EXPECT_EQ(dedup.report["duplicates"]["exact"], 1);  // the first JSONL record repeats b.txt
+  EXPECT_EQ(dedup.report["duplicates"]["near"], 1);   // e.txt
+  EXPECT_EQ(dedup.report["duplicates"]["clusters"], 1);
+  EXPECT_EQ(dedup.report["duplicates"]["largest_cluster"], 3);
+  EXPECT_EQ(dedup.report["documents_out"], 4);
+  auto dups = read_lines(version_dir("corpus@4") / "duplicates.jsonl");
+  ASSERT_EQ(dups.size(), 2u);
+  EXPECT_NE(dups[0].find("\"kind\":\"exact\""), std::string::npos);
+  EXPECT_NE(dups[1].find("\"kind\":\"near\""), std::string::npos);
+
+  StepResult pii = run("pii", "corpus@4", {{"mode", "redact"}});
+  EXPECT_EQ(pii.report["pii"]["EMAIL"], 1);
+  EXPECT_EQ(pii.report["pii"]["PHONE"], 1);
+  lines = read_lines(version_dir("corpus@5") / "data.jsonl");
+  const std::string all = [&] {
+    std::string s;
+    for (const auto& l : lines) s += l;
+    return s;
+  }();
+  EXPECT_NE(all.find("<EMAIL> or <PHONE>"), std::string::npos);
+  EXPECT_EQ(all.find("kim@example.com"), std::string::npos);
+
+  testing::write_bytes(root_ / "eval.jsonl", "{\"question\":\"What is the capital of France?\",\"answer\":\"Paris\"}\n");
+  StepResult decon = run("decontaminate", "corpus@5", {{"eval", {(root_ / "eval.jsonl").string()}}, {"ngram", 5}});
+  EXPECT_EQ(decon.report["removed"]["contaminated"], 1);
+
+  StepResult split = run("split", "corpus@6", {{"train", 0.5}, {"validation", 0.5}, {"test", 0}});
+  EXPECT_EQ(split.report["splits"]["train"].get<int>() + split.report["splits"]["validation"].get<int>(), 3);
+  EXPECT_FALSE(std::filesystem::exists(version_dir("corpus@7") / "test.jsonl"));
+  // Deterministic: the same split again puts every record in the same place.
+  StepResult again = run("split", "corpus@6", {{"train", 0.5}, {"validation", 0.5}, {"test", 0}});
+  EXPECT_EQ(read_lines(version_dir("corpus@7") / "train.jsonl"), read_lines(version_dir("corpus@8") / "train.jsonl"));
+
+  StepResult formatted = run("format", "corpus@7", {{"to", "text"}});
+  EXPECT_EQ(formatted.report["documents_out"], 3);
+  for (const auto& l : read_lines(version_dir("corpus@9") / "train.jsonl")) {
+    EXPECT_EQ(parse_json(l, "train.jsonl").size(), 1u) << l;
+  }
+
+  // The report travels in the version and the lineage in the run.
+  store::Workspace ws(root_);
+  auto report = read_dataset_report(ws, "corpus@3");
+  ASSERT_TRUE(report);
+  EXPECT_EQ((*report)["step"], "filter");
+  EXPECT_EQ((*report)["parent"], "corpus@2");
+  EXPECT_EQ((*report)["params"]["keep_rejected"], true);
+  auto v3 = store::resolve_version(ws.db(), store::RegistryKind::kDataset, "corpus@3");
+  EXPECT_EQ(v3.run_id, filtered.run_id);
+  const std::string shown = format_dataset_report(*report);
+  EXPECT_NE(shown.find("removed     top_ngram:2=1"), std::string::npos) << shown;
+}
+
+TEST_F(StepsTest, FormatValidatesRecordsAndTokenLengths) {
+  std::filesystem::create_directories(root_ / "tok");
+  write_default_tokenizer(root_ / "tok", 300);
+  testing::write_bytes(root_ / "chat.jsonl",
+                       R"({"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello there"}]})" "\n"
+                       R"({"messages":[{"role":"user","content":"hi"},{"role":"user","content":"again"}]})" "\n"
+                       R"({"messages":[{"role":"user","content":"  "},{"role":"assistant","content":"x"}]})" "\n"
+                       R"({"messages":[{"role":"robot","content":"beep"},{"role":"assistant","content":"x"}]})" "\n"
+                       R"({"prompt":"Translate: cat","completion":"고양이"})" "\n"
+                       R"({"messages":[{"role":"user","content":"long"},{"role":"assistant","content":")" +
+                           std::string(400, 'z') + R"("}]})" "\n");
+  run("ingest", "", {{"paths", {(root_ / "chat.jsonl").string()}}});
+  StepResult r = run("format", "corpus@1",
+                     {{"to", "messages"}, {"tokenizer", (root_ / "tok").string()}, {"max_tokens", 100}});
+  EXPECT_EQ(r.report["documents_out"], 2);
+  EXPECT_EQ(r.report["removed"]["invalid"], 4);
+  auto invalid = read_lines(version_dir("corpus@2") / "invalid.jsonl");
+  ASSERT_EQ(invalid.size(), 4u);
+  EXPECT_NE(invalid[0].find("two 'user' turns in a row"), std::string::npos);
+  EXPECT_NE(invalid[1].find("empty turn"), std::string::npos);
+  EXPECT_NE(invalid[2].find("unknown role 'robot'"), std::string::npos);
+  EXPECT_NE(invalid[3].find("over the limit of 100"), std::string::npos);
+  auto out = read_lines(version_dir("corpus@2") / "data.jsonl");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1], R"({"messages":[{"content":"Translate: cat","role":"user"},{"content":"고양이","role":"assistant"}]})");
+
+  StepResult pref = run("format", "corpus@1", {{"to", "prompt/chosen/rejected"}});
+  EXPECT_EQ(pref.report["documents_out"], 0);
+}
+
+TEST_F(StepsTest, BadRequestsFailWithoutWritingAVersion) {
+  testing::write_bytes(root_ / "a.txt", kGood);
+  run("ingest", "", {{"paths", {(root_ / "a.txt").string()}}});
+  EXPECT_THROW(run("filter", "corpus@1", {{"min_wordz", 3}}), Error);
+  EXPECT_THROW(run("split", "corpus@1", {{"train", 0.9}, {"validation", 0.9}}), Error);
+  EXPECT_THROW(run("pii", "corpus@1", {{"mode", "shred"}}), Error);
+  EXPECT_THROW(run("frobnicate", "corpus@1", {}), Error);
+  EXPECT_THROW(run("dedup", "missing@1", {}), Error);
+  EXPECT_THROW(run("ingest", "", {{"paths", {(root_ / "nope").string()}}}), Error);
+  store::Workspace ws(root_);
+  EXPECT_THROW(store::resolve_version(ws.db(), store::RegistryKind::kDataset, "corpus@2"), Error);
+}
+
+}  // namespace
+}  // namespace enclave::data

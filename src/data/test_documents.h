@@ -1,0 +1,49 @@
+// Test-only builders for the document fixtures the reader tests need: tiny
+// PDFs (Helvetica text at given positions, optionally encrypted, compressed
+// or with a cyclic page tree), ZIP containers with arbitrary entries
+// (including hostile names and symlinks) and DOCX files around a body XML.
+// Compiled into enclave_data_test only.
+// Thread safety: stateless.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace enclave::data::testing {
+
+struct TestText {
+  double x = 72;
+  double y = 72;  // from the top of the page, in points
+  double size = 11;
+  std::string text;  // Latin-1 range only (standard 14 font)
+};
+using TestPage = std::vector<TestText>;
+
+struct PdfBuildOptions {
+  bool encrypted = false;        // an /Encrypt dictionary whose user password is not empty
+  bool compress = false;         // FlateDecode content streams
+  std::string raw_content;       // replaces every page's content stream when set
+  bool cyclic_page_tree = false; // /Pages lists itself as a kid
+};
+
+std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& options = {});
+
+struct ZipEntry {
+  std::string name;
+  std::string data;
+  bool symlink = false;
+};
+void write_zip(const std::filesystem::path& path, const std::vector<ZipEntry>& entries);
+
+// A DOCX whose word/document.xml holds body_xml inside w:document/w:body.
+std::vector<ZipEntry> docx_entries(const std::string& body_xml);
+std::string docx_paragraph(const std::string& text, const std::string& style = "");
+std::string docx_table(const std::vector<std::vector<std::string>>& rows);
+
+// A fresh empty folder under the temp directory, named for the test.
+std::filesystem::path fresh_dir(const std::string& name);
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
+}  // namespace enclave::data::testing
