@@ -27,6 +27,7 @@ void register_models(CLI::App& app);    // models register | list | show | alias
 void register_datasets(CLI::App& app);  // datasets: the same verbs
 void register_lineage(CLI::App& app);   // lineage REF [--up|--down]
 void register_audit(CLI::App& app);     // audit list | verify
+void register_eval(CLI::App& app);      // eval run | compare | gate | tasks
 
 // Merging (src/merge).
 void register_merge(CLI::App& app);           // merge --config FILE --out NAME
@@ -55,7 +56,8 @@ nlohmann::json dataset_report_json(const std::string& workspace, const std::stri
 std::string dataset_report_text(const std::string& workspace, const std::string& ref);
 
 // Thrown by a command that finished its work but must end with a non-zero
-// exit status without an error message; main.cpp returns code.
+// exit status without an error message (a failed quality gate); main.cpp
+// returns code.
 struct ExitStatus {
   int code = 1;
 };

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   enclave::cli::register_lineage(app);
   enclave::cli::register_audit(app);
   enclave::cli::register_merge(app);
+  enclave::cli::register_eval(app);
 
   try {
     app.parse(argc, argv);

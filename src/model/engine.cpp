@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "model/generation.h"
+#include "model/kv_cache.h"
 #include "model/lora.h"
 #include "model/transformer.h"
 #include "model/weight_files.h"
@@ -152,6 +153,53 @@ std::vector<Engine::SequenceScores> Engine::score_batch(const std::vector<std::v
       row.logprobs.insert(row.logprobs.end(), p, p + picked.numel());
       row.greedy.insert(row.greedy.end(), g, g + greedy.numel());
     }
+  }
+  return out;
+}
+
+std::vector<Engine::SequenceScores> Engine::score_continuations(
+    const std::vector<TokenId>& context, const std::vector<std::vector<TokenId>>& continuations) const {
+  std::vector<SequenceScores> out(continuations.size());
+  if (continuations.empty()) return out;
+  validate_tokens(context, impl_->config, "score_continuations");
+  std::size_t longest = 0;
+  for (const auto& c : continuations) {
+    if (c.empty()) fail_input("score_continuations: empty continuation");
+    std::vector<TokenId> whole(context);
+    whole.insert(whole.end(), c.begin(), c.end());
+    validate_tokens(whole, impl_->config, "score_continuations");
+    longest = std::max(longest, c.size());
+  }
+  c10::InferenceMode inference;
+  TransformerImpl& model = *impl_->model;
+  const torch::Device device = model.device();
+  const auto n_context = static_cast<std::int64_t>(context.size());
+  KvCache cache(impl_->config, /*batch=*/1, n_context + static_cast<std::int64_t>(longest),
+                torch::dtype(model.dtype()).device(device));
+  torch::Tensor hidden = model.forward_hidden(ids_tensor(context, device), &cache, 0);  // (1, T, C)
+  // log P(first continuation token | context), shared by all continuations.
+  torch::Tensor first = torch::log_softmax(model.logits(hidden[0][n_context - 1]).to(torch::kFloat32), -1)
+                            .to(torch::kCPU)
+                            .contiguous();
+  const float* first_lp = first.data_ptr<float>();
+  const auto first_argmax = first.argmax().item<std::int64_t>();
+  for (std::size_t i = 0; i < continuations.size(); ++i) {
+    const std::vector<TokenId>& c = continuations[i];
+    SequenceScores& row = out[i];
+    row.logprobs.push_back(first_lp[c[0]]);
+    row.greedy.push_back(first_argmax == c[0] ? 1 : 0);
+    if (c.size() < 2) continue;
+    // The continuation's tokens after the cached context; a later
+    // continuation overwrites the cache positions past the context.
+    const std::vector<TokenId> head(c.begin(), c.end() - 1);
+    torch::Tensor h = model.forward_hidden(ids_tensor(head, device), &cache, n_context).select(0, 0);  // (L-1, C)
+    torch::Tensor logprobs = torch::log_softmax(model.logits(h).to(torch::kFloat32), -1);
+    torch::Tensor next = ids_tensor(std::vector<TokenId>(c.begin() + 1, c.end()), device).select(0, 0).unsqueeze(1);
+    torch::Tensor picked = logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
+    torch::Tensor greedy = logprobs.argmax(-1).eq(next.squeeze(1)).to(torch::kCPU, torch::kUInt8).contiguous();
+    row.logprobs.insert(row.logprobs.end(), picked.data_ptr<double>(), picked.data_ptr<double>() + picked.numel());
+    row.greedy.insert(row.greedy.end(), greedy.data_ptr<std::uint8_t>(),
+                      greedy.data_ptr<std::uint8_t>() + greedy.numel());
   }
   return out;
 }

@@ -91,6 +91,17 @@ class Engine {
   };
   std::vector<SequenceScores> score_batch(const std::vector<std::vector<TokenId>>& sequences) const;
 
+  // Scores several continuations of one shared context, running the context
+  // once and keeping its keys and values in a KV cache (as generation does),
+  // so the choices of a multiple-choice question cost their own tokens only.
+  // result[i].logprobs[j] = log P(continuations[i][j] | context +
+  // continuations[i][0..j)), what score(context + continuations[i]) gives for
+  // those positions (up to float reassociation); greedy as in score_batch.
+  // Throws Error(kInvalidInput) for an empty context or continuation, a bad
+  // id, or context + continuation longer than max_position_embeddings.
+  std::vector<SequenceScores> score_continuations(const std::vector<TokenId>& context,
+                                                  const std::vector<std::vector<TokenId>>& continuations) const;
+
   // Generates a continuation of prompt, streaming decoded text pieces through
   // on_text (may be empty). Stops at max_tokens or when the context
   // (max_position_embeddings) is full ("length"), at a tokenizer/config stop

@@ -1,0 +1,120 @@
+#include "eval/evaluate.h"
+
+#include "core/error.h"
+#include "eval/report.h"
+#include "store/registry.h"
+
+namespace enclave::eval {
+namespace fs = std::filesystem;
+namespace {
+
+SuiteResult evaluate_model(const std::string& ref, const Suite& suite, const EvalCommon& c) {
+  const fs::path dir = store::resolve_model_ref(ref, {.find = c.harness.workspace});
+  std::unique_ptr<Engine> engine = Engine::load(dir, c.engine);
+  return run_suite(*engine, suite, c.harness);
+}
+
+nlohmann::json run_params(const Suite& suite, const EvalCommon& c) {
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const SuiteEntry& e : suite.entries) {
+    nlohmann::json t = task_to_json(e.task);
+    if (e.task.source == "builtin") t["dataset"] = {{"builtin", e.task.name}};
+    t["weight"] = e.weight;
+    tasks.push_back(std::move(t));
+  }
+  const HarnessOptions& h = c.harness;
+  nlohmann::json params = {{"suite", suite.name},
+                           {"suite_source", suite.source},
+                           {"batch_size", h.batch_size},
+                           {"dtype", c.engine.dtype},
+                           {"device", c.engine.device},
+                           {"tasks", tasks}};
+  if (h.limit) params["limit"] = *h.limit;
+  if (h.num_fewshot) params["num_fewshot"] = *h.num_fewshot;
+  if (h.chat_template) params["chat_template"] = *h.chat_template;
+  return params;
+}
+
+RecordTarget target_of(const EvalCommon& c) {
+  RecordTarget t = c.record;
+  t.workspace = c.harness.workspace;
+  return t;
+}
+
+std::unique_ptr<EvalRecorder> open_recorder(const EvalCommon& c, const std::string& kind, const std::string& name,
+                                            nlohmann::json params, std::string& reason) {
+  if (c.no_record) {
+    reason = "--no-record";
+    return nullptr;
+  }
+  return EvalRecorder::open_if_workspace(target_of(c), kind, name, std::move(params), reason);
+}
+
+}  // namespace
+
+EvalRunOutcome run_eval(const EvalRunOptions& o) {
+  const Suite suite = load_suite(o.common.suite);
+  EvalRunOutcome out;
+  std::unique_ptr<EvalRecorder> rec =
+      open_recorder(o.common, "eval", suite.name + " " + o.model, run_params(suite, o.common), out.not_recorded);
+  if (rec) rec->log_model(o.model, "model");
+  out.result = evaluate_model(o.model, suite, o.common);
+  if (rec) {
+    rec->log_results(out.result);
+    rec->log_output_json(suite_result_json(out.result), "results");
+    rec->finish();
+    out.run_id = rec->run_id();
+  }
+  return out;
+}
+
+Comparison run_compare(const CompareOptions& o) {
+  const Suite suite = load_suite(o.common.suite);
+  // Interval settings are checked before hours of evaluation, not after.
+  if (o.bootstrap.n_resamples < 10) fail_input("--bootstrap must be >= 10, got {}", o.bootstrap.n_resamples);
+  if (!(o.bootstrap.confidence > 0 && o.bootstrap.confidence < 1)) {
+    fail_input("--confidence must be in (0, 1), got {}", o.bootstrap.confidence);
+  }
+  const SuiteResult a = evaluate_model(o.model_a, suite, o.common);
+  const SuiteResult b = evaluate_model(o.model_b, suite, o.common);
+  Comparison c = compare_results(a, b, o.bootstrap);
+  c.model_a = o.model_a;
+  c.model_b = o.model_b;
+  return c;
+}
+
+GateOutcome run_gate(const GateOptions& o) {
+  const std::vector<GateRule> rules = load_gate_rules(o.rules);
+  if (needs_baseline(rules) && o.baseline.empty()) {
+    fail_input("{}: regression and delta rules need --baseline", o.rules.string());
+  }
+  const Suite suite = load_suite(o.common.suite);
+  GateOutcome out;
+  nlohmann::json params = run_params(suite, o.common);
+  params["rules"] = nlohmann::json::array();
+  for (const GateRule& r : rules) params["rules"].push_back(r.text);
+  std::unique_ptr<EvalRecorder> rec = open_recorder(o.common, "gate", "gate " + suite.name + " " + o.model,
+                                                    std::move(params), out.not_recorded);
+  if (rec) {
+    rec->log_model(o.model, "model");
+    if (!o.baseline.empty()) rec->log_model(o.baseline, "baseline");
+    rec->log_input_file(o.rules, "gate_rules");
+  }
+  out.candidate = evaluate_model(o.model, suite, o.common);
+  if (!o.baseline.empty()) out.baseline = evaluate_model(o.baseline, suite, o.common);
+  out.report = evaluate_gate(rules, out.candidate, out.baseline ? &*out.baseline : nullptr);
+  if (rec) {
+    rec->log_results(out.candidate);
+    if (out.baseline) rec->log_results(*out.baseline, "baseline/");
+    rec->log_metric("gate/passed", out.report.passed() ? 1.0 : 0.0);
+    rec->log_params({{"gate_passed", out.report.passed()}, {"failed_rules", out.report.failed_rules}});
+    nlohmann::json results = {{"gate", gate_report_json(out.report)}, {"candidate", suite_result_json(out.candidate)}};
+    if (out.baseline) results["baseline"] = suite_result_json(*out.baseline);
+    rec->log_output_json(results, "results");
+    rec->finish();
+    out.run_id = rec->run_id();
+  }
+  return out;
+}
+
+}  // namespace enclave::eval

@@ -1,0 +1,74 @@
+// The three evaluation commands as library calls (the CLI only parses flags):
+//   run_eval     one model on a suite; prints nothing; records a run
+//   run_compare  two models on the same suite, with bootstrap intervals
+//   run_gate     a candidate (and baseline) against gate rules; records a run
+// Models are references resolved like every command's --model: a directory
+// (Hugging Face layout) or a registry reference (name, name@3, name:alias).
+// Models are loaded one at a time, so comparing two large models never holds
+// both in memory.
+// Thread safety: one call per thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eval/compare.h"
+#include "eval/gate.h"
+#include "eval/harness.h"
+#include "eval/record.h"
+#include "eval/suite.h"
+#include "model/engine.h"
+
+namespace enclave::eval {
+
+struct EvalCommon {
+  std::string suite;        // file, built-in suite or task name
+  HarnessOptions harness;   // harness.workspace also selects the store for recording and refs
+  EngineOptions engine;
+  RecordTarget record;      // record.workspace is taken from harness.workspace
+  bool no_record = false;
+};
+
+struct EvalRunOptions {
+  std::string model;
+  EvalCommon common;
+};
+
+struct EvalRunOutcome {
+  SuiteResult result;
+  std::optional<std::int64_t> run_id;  // none when not recorded
+  std::string not_recorded;            // why, when not recorded
+};
+
+EvalRunOutcome run_eval(const EvalRunOptions& options);
+
+struct CompareOptions {
+  std::string model_a;
+  std::string model_b;
+  EvalCommon common;
+  BootstrapOptions bootstrap;
+};
+
+Comparison run_compare(const CompareOptions& options);
+
+struct GateOptions {
+  std::string model;
+  std::string baseline;  // may be empty when no rule needs it
+  std::filesystem::path rules;
+  EvalCommon common;
+};
+
+struct GateOutcome {
+  GateReport report;
+  SuiteResult candidate;
+  std::optional<SuiteResult> baseline;
+  std::optional<std::int64_t> run_id;
+  std::string not_recorded;
+};
+
+// Throws Error(kInvalidInput) for malformed rules (before any model runs) or
+// regression rules without a baseline.
+GateOutcome run_gate(const GateOptions& options);
+
+}  // namespace enclave::eval

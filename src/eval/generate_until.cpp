@@ -1,0 +1,70 @@
+// generate_until: the model's greedy answer (by default) up to a stop string
+// or max_gen_toks, filtered (strip by default), scored against every target
+// the document gives; a document's score is its best over the targets.
+#include <re2/re2.h>
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "eval/evaluators.h"
+#include "eval/template.h"
+#include "eval/text_metrics.h"
+
+namespace enclave::eval {
+namespace {
+
+// The document with every string quoted for RE2, so `{{field}}` in a regex
+// pattern matches the field's text literally.
+nlohmann::json quote_strings(const nlohmann::json& value) {
+  if (value.is_string()) return re2::RE2::QuoteMeta(value.get<std::string>());
+  if (value.is_structured()) {
+    nlohmann::json out = value;
+    for (auto& item : out) item = quote_strings(item);
+    return out;
+  }
+  return value;
+}
+
+double score_one(const MetricSpec& m, const std::string& answer, const std::string& target,
+                 const nlohmann::json& doc, std::string_view what) {
+  if (m.name == "exact_match") return exact_match(answer, target, m.match);
+  if (m.name == "contains") return contains_match(answer, target, m.match);
+  if (m.name == "regex") return regex_match(answer, render_template(m.pattern, quote_strings(doc), what));
+  if (m.name == "token_f1") return token_f1(answer, target);
+  if (m.name == "rouge_l") return rouge_l(answer, target);
+  if (m.name == "chrf") return chrf(answer, target);
+  fail(ErrorKind::kInternal, "generate_until: no scorer for metric '{}'", m.name);
+}
+
+}  // namespace
+
+void evaluate_generate_until(const TaskRun& run, TaskResult& result) {
+  auto progress = make_progress(run, run.docs.docs.size(), "docs");
+  for (std::size_t i = 0; i < run.docs.docs.size(); ++i) {
+    const std::string what = fmt::format("task '{}': document {}", run.task.name, i);
+    const nlohmann::json& doc = run.docs.docs[i];
+    const std::vector<std::string> targets = render_targets(run.task.doc_to_target, doc, what);
+    const std::string raw = generate_answer(run, i);
+    const std::string answer = apply_filter(run.task.filter, raw);
+    nlohmann::json scores = nlohmann::json::object();
+    for (std::size_t k = 0; k < run.metrics.size(); ++k) {
+      const MetricSpec& m = run.metrics[k];
+      double best = 0;
+      for (const std::string& target : targets) best = std::max(best, score_one(m, answer, target, doc, what));
+      result.metrics[k].add(best);
+      scores[m.name] = best;
+    }
+    if (run.options.keep_samples) {
+      result.samples.push_back({{"doc", i},
+                                {"prompt", run.prompts.context(i)},
+                                {"response", raw},
+                                {"filtered", answer},
+                                {"targets", targets},
+                                {"scores", scores}});
+    }
+    progress->advance();
+  }
+  progress->finish();
+}
+
+}  // namespace enclave::eval

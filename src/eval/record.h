@@ -1,0 +1,70 @@
+// Recording evaluations in the workspace store: `eval run` and `eval gate`
+// each leave a run (kind "eval" or "gate") whose inputs are the evaluated
+// model's registry version (role "model"; "baseline" for the gate's
+// baseline) and any dataset versions the tasks read, whose params hold the
+// suite, options and resolved task configs, whose metrics are
+// "<task>/<metric>" and "<task>/<metric>_stderr" (step 0) plus
+// "suite/score", and whose output artifact "results" is the results JSON. So
+// `enclave runs show`, `enclave lineage MODEL --down` and `enclave runs
+// compare` find them. A model given as a plain directory is recorded by path
+// in the params (it is not copied into the store).
+// Thread safety: one recorder per thread; it owns its workspace connection.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eval/suite.h"
+#include "store/runs.h"
+#include "store/workspace.h"
+
+namespace enclave::eval {
+
+struct RecordTarget {
+  store::FindOptions workspace;
+  std::vector<std::string> command;  // argv
+  std::string program_version;
+};
+
+class EvalRecorder {
+ public:
+  // Starts a run (status running); if the process dies or an exception
+  // unwinds past the recorder, the run ends as failed.
+  EvalRecorder(const RecordTarget& target, std::string kind, std::string name, nlohmann::json params);
+  ~EvalRecorder();
+  EvalRecorder(const EvalRecorder&) = delete;
+  EvalRecorder& operator=(const EvalRecorder&) = delete;
+
+  // Opens a recorder when a workspace can be found; nullptr (and why in
+  // reason) when none exists and none was named explicitly. An explicitly
+  // named workspace that is missing throws Error(kNotFound).
+  static std::unique_ptr<EvalRecorder> open_if_workspace(const RecordTarget& target, std::string kind,
+                                                         std::string name, nlohmann::json params,
+                                                         std::string& reason);
+
+  // Records the model reference as an input: its registry version when it
+  // names one, else its path in the params.
+  void log_model(const std::string& ref, const std::string& role);
+  // Metrics of every task (prefix "" for the evaluated model) and the
+  // dataset versions the tasks read.
+  void log_results(const SuiteResult& result, const std::string& prefix = "");
+  void log_params(const nlohmann::json& params);
+  void log_metric(const std::string& key, double value);
+  // Stores the file as an input artifact (e.g. the gate rules).
+  void log_input_file(const std::filesystem::path& path, const std::string& role);
+  // Stores json as the output artifact `role` (a file <role>.json).
+  void log_output_json(const nlohmann::json& json, const std::string& role);
+  void finish();
+
+  std::int64_t run_id() const;
+
+ private:
+  std::unique_ptr<store::Workspace> workspace_;
+  std::unique_ptr<store::Run> run_;
+};
+
+}  // namespace enclave::eval
