@@ -246,6 +246,75 @@ class DataCli(unittest.TestCase):
         self.assertEqual(results[5]["report"]["documents_out"], 1)
         self.assertEqual(results[5]["report"]["recipe"]["step_index"], 5)
 
+    def ingest_records(self, name, texts):
+        """A dataset NAME@1 of JSONL records with these texts; returns its records."""
+        path = os.path.join(self.root, name + ".jsonl")
+        write(path, "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts))
+        self.assertEqual(self.data_json("ingest", path, "--out", name)["version"], name + "@1")
+        return self.records(name + "@1")
+
+    def test_pii_report_and_drop(self):
+        korean = "홍길동 주민등록번호 900101-1234568, 연락처 010-1234-5678, 메일 hong@example.co.kr 로 " + GOOD_KO
+        english = "Mail a@b.com and c@d.org, card 4111 1111 1111 1111. " + GOOD_EN
+        source = self.ingest_records("piicli", [korean, english, GOOD_EN])
+        expected = {"EMAIL": 3, "PHONE": 1, "RRN": 1, "BRN": 0, "CARD": 1, "IP": 0, "ACCOUNT": 0}
+
+        # report: every document and every character unchanged, PII counted per type
+        rep = self.data_json("pii", "--in", "piicli@1", "--out", "piicli", "--mode", "report")
+        self.assertEqual(rep["report"]["pii"], expected)
+        self.assertEqual(rep["report"]["documents_with_pii"], 2)
+        self.assertEqual(rep["report"]["documents_out"], 3)
+        self.assertEqual(rep["report"]["chars_out"], rep["report"]["chars_in"])
+        self.assertEqual(rep["report"].get("removed", {}), {})
+        self.assertEqual(rep["report"]["params"]["mode"], "report")
+        self.assertEqual([(d["id"], d["text"]) for d in self.records(rep["version"])],
+                         [(d["id"], d["text"]) for d in source])
+        shown = run("datasets", "show", rep["version"], "--workspace", self.ws)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        pii_line = [l for l in shown.stdout.splitlines() if "pii found" in l]
+        self.assertEqual(len(pii_line), 1, shown.stdout)
+        for kind, n in expected.items():
+            self.assertIn("%s=%d" % (kind, n), pii_line[0])
+        only_email = self.data_json("pii", "--in", "piicli@1", "--out", "piicli", "--mode", "report", "--types", "email")
+        self.assertEqual(only_email["report"]["pii"], dict({k: 0 for k in expected}, EMAIL=3))
+        self.assertEqual(only_email["report"]["documents_with_pii"], 2)
+
+        # drop on its own: documents with PII go, the rest stay as they were
+        drop = self.data_json("pii", "--in", "piicli@1", "--out", "piicli", "--mode", "drop")
+        self.assertEqual(drop["report"]["removed"], {"pii": 2})
+        self.assertEqual(drop["report"]["documents_out"], 1)
+        self.assertEqual(drop["report"]["pii"], expected)
+        self.assertEqual([d["text"] for d in self.records(drop["version"])], [GOOD_EN])
+        cards = self.data_json("pii", "--in", "piicli@1", "--out", "piicli", "--mode", "drop", "--types", "card")
+        self.assertEqual(cards["report"]["removed"], {"pii": 1})
+        kept = [d["text"] for d in self.records(cards["version"])]
+        self.assertEqual(kept, [korean, GOOD_EN])  # kept documents are not redacted by drop
+
+    def test_filter_script_flags(self):
+        han = "大韓民國 憲法 第一條 大韓民國은 民主共和國이다"  # 18 Han letters, 3 Hangul
+        mixed = "Enclave 문서는 회사의 데이터를 안전하게 정리한다"  # 7 Latin letters, 18 Hangul
+        self.ingest_records("scripts", [GOOD_EN, GOOD_KO, han, mixed])
+
+        def kept(result):
+            return [d["text"] for d in self.records(result["version"])]
+
+        r = self.data_json("filter", "--in", "scripts@1", "--out", "scripts", "--min-script", "hangul=0.5")
+        self.assertEqual(r["report"]["removed"], {"script_min:hangul": 2})
+        self.assertEqual(r["report"]["params"]["script_min"], {"hangul": 0.5})
+        self.assertEqual(kept(r), [GOOD_KO, mixed])
+        r = self.data_json("filter", "--in", "scripts@1", "--out", "scripts", "--max-script", "han=0.3")
+        self.assertEqual(r["report"]["removed"], {"script_max:han": 1})
+        self.assertEqual(r["report"]["params"]["script_max"], {"han": 0.3})
+        self.assertEqual(kept(r), [GOOD_EN, GOOD_KO, mixed])
+        r = self.data_json("filter", "--in", "scripts@1", "--out", "scripts", "--min-script", "han=0.5")
+        self.assertEqual(r["report"]["removed"], {"script_min:han": 3})
+        self.assertEqual(kept(r), [han])
+        r = self.data_json("filter", "--in", "scripts@1", "--out", "scripts", "--min-script", "hangul=0.5",
+                           "--min-script", "latin=0.2", "--max-script", "han=0.3")
+        self.assertEqual(r["report"]["removed"], {"script_min:hangul": 2, "script_min:latin": 1})
+        self.assertEqual(r["report"]["params"]["script_min"], {"hangul": 0.5, "latin": 0.2})
+        self.assertEqual(kept(r), [mixed])
+
     def test_bad_input_is_one_line(self):
         cases = [
             (("data", "filter", "--in", "nosuch@1", "--out", "x"), 2),
@@ -257,6 +326,9 @@ class DataCli(unittest.TestCase):
             (("data", "ingest", os.path.join(self.root, "nope"), "--out", "x"), 2),
             (("data", "run", os.path.join(self.root, "nope.yaml")), 2),
             (("data", "filter", "--out", "x"), 64),
+            (("data", "filter", "--in", "scratch@1", "--out", "x", "--min-script", "cyrillic=0.5"), 1),
+            (("data", "filter", "--in", "scratch@1", "--out", "x", "--min-script", "hangul"), 1),
+            (("data", "filter", "--in", "scratch@1", "--out", "x", "--max-script", "han=lots"), 1),
         ]
         # its own dataset, so the order of the tests does not matter
         run("data", "ingest", self.docs, "--out", "scratch", "--workspace", self.ws) if not self._has("scratch") else None

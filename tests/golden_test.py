@@ -9,6 +9,11 @@ log-probabilities ("golden llama-gqa-f32: maxdiff 3.1e-06") and fails above
 absolute difference with the fp32 reference; the limit is 0.05 or twice the
 error of the reference itself computing in bf16, whichever is larger.
 
+The "saved-by" cases score a directory written by Enclave's own saver
+(`enclave model upscale --out-dir`), read by the reference with its own
+safetensors parser, so they also check that what Enclave writes is what
+Hugging Face would load.
+
     /usr/bin/python3 tests/golden_test.py --enclave build/src/cli/enclave --workdir /tmp/golden
 """
 
@@ -27,6 +32,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
 import hf_llama  # noqa: E402
 import make_model  # noqa: E402
+import safetensors_io  # noqa: E402
 
 F32_MAX_DIFF = 1e-4
 BF16_MEAN_DIFF = 0.05
@@ -39,15 +45,22 @@ LLAMA3_ROPE = {
     "original_max_position_embeddings": 64,
 }
 
+QWEN2_TIED = dict(arch="qwen2", hidden=96, heads=4, kv_heads=2, layers=3, vocab=256, tie=True)
+LLAMA3_SCALED = dict(arch="llama", heads=4, kv_heads=1, rope_theta=500000.0, rope_scaling=LLAMA3_ROPE, max_pos=1024)
+
 # name -> (make_model arguments, number of tokens, also check --dtype bf16).
-# A "init" entry is a model made by `enclave model init` instead.
+# A "init" entry is a model made by `enclave model init` instead. An entry
+# with "upscale" is a model written by Enclave's own saver: make_model
+# writes the source, `enclave model upscale --drop D --out-dir` writes the
+# model that is scored, and its tensors and config are checked against the
+# source first (see check_upscaled).
 CASES = {
     "llama-gqa-f32": (dict(arch="llama", heads=8, kv_heads=2), 32, True),
     "llama-gqa-bf16-weights": (dict(arch="llama", heads=8, kv_heads=2, dtype="BF16"), 32, True),
-    "qwen2-bias-tied": (dict(arch="qwen2", hidden=96, heads=4, kv_heads=2, layers=3, vocab=256, tie=True), 40, False),
-    "llama3-rope-scaling": (
-        dict(arch="llama", heads=4, kv_heads=1, rope_theta=500000.0, rope_scaling=LLAMA3_ROPE, max_pos=1024),
-        200, False),
+    "qwen2-bias-tied": (QWEN2_TIED, 40, False),
+    "qwen2-bias-tied-bf16-weights": (dict(QWEN2_TIED, dtype="BF16"), 40, True),
+    "llama3-rope-scaling": (LLAMA3_SCALED, 200, False),
+    "llama3-rope-scaling-bf16-weights": (dict(LLAMA3_SCALED, dtype="BF16"), 200, True),
     "llama-linear-rope": (dict(arch="llama", heads=4, kv_heads=4, rope_scaling={"type": "linear", "factor": 2.0}), 40,
                           False),
     "llama-head-dim": (dict(arch="llama", hidden=64, heads=4, kv_heads=2, head_dim=32), 32, False),
@@ -61,7 +74,19 @@ CASES = {
         dict(arch="qwen2", layers=3, heads=4, kv_heads=2, use_sliding_window=True, sliding_window=8,
              max_window_layers=1), 40, False),
     "enclave-init-tiny": ("init", 24, False),
+    "qwen2-tied-saved-by-upscale": (dict(QWEN2_TIED, upscale=dict(drop=1)), 32, False),
+    "qwen2-tied-saved-by-upscale-bf16": (dict(QWEN2_TIED, upscale=dict(drop=1, dtype="bfloat16")), 32, False),
 }
+
+# config.json fields the forward pass depends on; a saved model must keep
+# them as the source had them (num_hidden_layers is checked separately).
+FORWARD_CONFIG_KEYS = (
+    "architectures", "model_type", "hidden_size", "intermediate_size", "num_attention_heads",
+    "num_key_value_heads", "head_dim", "hidden_act", "rms_norm_eps", "rope_theta", "rope_scaling",
+    "max_position_embeddings", "vocab_size", "tie_word_embeddings", "attention_bias", "mlp_bias",
+    "use_sliding_window", "sliding_window", "max_window_layers",
+)
+_STORED_DTYPE = {None: None, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def run_score(enclave, model_dir, tokens, dtype):
@@ -83,18 +108,100 @@ def run_score(enclave, model_dir, tokens, dtype):
     return logprobs
 
 
+def run_enclave(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
+
+
+def needs_enclave(spec):
+    """True for models that only the enclave binary can write."""
+    return spec == "init" or "upscale" in spec
+
+
+def upscaled_names(n_layer, drop):
+    """{name in the upscaled model: name in the source} for the layer tensors'
+    prefixes: new layers [0, n-D) are source [0, n-D), new [n-D, 2(n-D)) are
+    source [D, n) (SOLAR depth up-scaling)."""
+    kept = n_layer - drop
+    return {new: (new if new < kept else new - kept + drop) for new in range(2 * kept)}
+
+
+def check_upscaled(source_dir, model_dir, drop, stored_dtype):
+    """Checks the directory Enclave saved against its source with this file's
+    own reader: the config keeps every forward-pass field, the tensors are the
+    source's under their new layer names, bit for bit (after the cast to
+    --dtype, if given, which must round like torch's .to()), and the
+    safetensors files carry HF's __metadata__ {"format": "pt"} where present.
+    Raises RuntimeError naming the first difference."""
+    with open(os.path.join(source_dir, "config.json")) as f:
+        src_config = json.load(f)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        out_config = json.load(f)
+    for key in FORWARD_CONFIG_KEYS:
+        if key in src_config and out_config.get(key, "<absent>") != src_config[key]:
+            raise RuntimeError(f"{model_dir}/config.json: '{key}' is {out_config.get(key, '<absent>')!r}, "
+                               f"the source has {src_config[key]!r}")
+    n_layer = src_config["num_hidden_layers"]
+    if out_config.get("num_hidden_layers") != 2 * (n_layer - drop):
+        raise RuntimeError(f"{model_dir}/config.json: num_hidden_layers is {out_config.get('num_hidden_layers')}, "
+                           f"expected 2 * ({n_layer} - {drop})")
+    for file in os.listdir(model_dir):
+        if file.endswith(".safetensors"):
+            _, meta = safetensors_io.load(os.path.join(model_dir, file))
+            if meta and meta.get("format") != "pt":
+                raise RuntimeError(f"{model_dir}/{file}: __metadata__ format {meta.get('format')!r}, "
+                                   f"transformers only loads 'pt'")
+    src = hf_llama.load_state_dict(source_dir)
+    out = hf_llama.load_state_dict(model_dir)
+    expected = {}
+    layer_map = upscaled_names(n_layer, drop)
+    for name, t in src.items():
+        if not name.startswith("model.layers."):
+            expected[name] = t
+    for new, old in layer_map.items():
+        prefix = f"model.layers.{old}."
+        for name, t in src.items():
+            if name.startswith(prefix):
+                expected[f"model.layers.{new}.{name[len(prefix):]}"] = t
+    if src_config.get("tie_word_embeddings") and "lm_head.weight" in out:
+        # save_pretrained leaves it out; a copy equal to the embeddings is harmless.
+        expected["lm_head.weight"] = src["model.embed_tokens.weight"]
+    missing, extra = sorted(set(expected) - set(out)), sorted(set(out) - set(expected))
+    if missing or extra:
+        raise RuntimeError(f"{model_dir}: tensors missing {missing[:5]}, unexpected {extra[:5]}")
+    for name, want in expected.items():
+        want = want.to(stored_dtype) if stored_dtype is not None else want
+        got = out[name]
+        if got.dtype != want.dtype or got.shape != want.shape:
+            raise RuntimeError(f"{model_dir}: tensor '{name}' is {got.dtype} {list(got.shape)}, "
+                               f"expected {want.dtype} {list(want.shape)}")
+        if not torch.equal(got, want):
+            diff = (got.float() - want.float()).abs().max().item()
+            raise RuntimeError(f"{model_dir}: tensor '{name}' differs from the source, maxdiff {diff:.3e}")
+
+
 def make_case_model(name, spec, model_dir, enclave):
     if os.path.exists(model_dir):
         shutil.rmtree(model_dir)
     if spec == "init":
-        cmd = [enclave, "model", "init", "--preset", "tiny", "--out", model_dir, "--seed", "1"]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        if p.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
+        run_enclave([enclave, "model", "init", "--preset", "tiny", "--out", model_dir, "--seed", "1"])
         return
     args = dict(spec)
     shards = args.pop("shards", 1)
-    make_model.make_model(model_dir, seed=sum(map(ord, name)), shards=shards, **args)
+    upscale = args.pop("upscale", None)
+    if upscale is None:
+        make_model.make_model(model_dir, seed=sum(map(ord, name)), shards=shards, **args)
+        return
+    source_dir = model_dir + "-source"
+    if os.path.exists(source_dir):
+        shutil.rmtree(source_dir)
+    make_model.make_model(source_dir, seed=sum(map(ord, name)), shards=shards, **args)
+    cmd = [enclave, "model", "upscale", "--model", source_dir, "--drop", str(upscale["drop"]), "--out-dir", model_dir]
+    if upscale.get("dtype"):
+        cmd += ["--dtype", upscale["dtype"]]
+    run_enclave(cmd)
+    check_upscaled(source_dir, model_dir, upscale["drop"], _STORED_DTYPE[upscale.get("dtype")])
 
 
 def case_tokens(name, model_dir, n):
@@ -155,7 +262,7 @@ def main():
         print(f"golden: no case matches '{a.case}'", file=sys.stderr)
         return 1
     if enclave is None:
-        names = [n for n in names if CASES[n][0] != "init"]
+        names = [n for n in names if not needs_enclave(CASES[n][0])]
     failures = []
     start = time.monotonic()
     for name in names:

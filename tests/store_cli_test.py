@@ -497,11 +497,121 @@ class StoreCliTest(StoreCase):
         self.assertTrue(self.ok_json("store", "verify")["ok"])
         self.assertEqual(read_tree(self.ok("models", "path", "m").stdout.strip()), read_tree(os.path.join(ws, "m")))
 
+    def test_models_delete_and_alias_delete(self):
+        ws = self.workspace("delete")
+        src1 = make_model_dir(os.path.join(ws, "src1"), "a")
+        src2 = make_model_dir(os.path.join(ws, "src2"), "b")
+        v1 = self.ok_json("models", "register", "llama", src1)
+        self.ok("models", "register", "llama", src2)
+        self.ok("models", "alias", "llama@1", "production")
+        self.ok("models", "alias", "llama@2", "staging")
+        p1 = self.ok("models", "path", "llama@1").stdout.strip()
+        before = objects_of(ws)
+        rid, _ = self.exec_run(ws, "--kind", "eval", "--input-model", "llama@1")
+
+        d = self.ok_json("models", "delete", "llama@1")
+        self.assertEqual((d["ref"], d["artifact"], d["aliases"]), ("llama@1", v1["artifact"], []))
+        self.assertEqual(d["aliases_removed"], ["production"])
+        self.assertFalse(d["content_still_referenced"])
+        self.assertTrue(d["deleted_at"] and d["deleted_by"])
+
+        # list and show hide it; the latest and the other alias are untouched
+        listing = self.ok_json("models", "list")
+        self.assertEqual((listing[0]["n_versions"], listing[0]["latest_version"]), (1, 2))
+        self.assertEqual(listing[0]["aliases"], {"staging": 2})
+        self.assertEqual([v["version"] for v in self.ok_json("models", "show", "llama")["versions"]], [2])
+        self.assertEqual(read_tree(self.ok("models", "path", "llama").stdout.strip()), read_tree(src2))
+
+        # it no longer resolves, with a clear error and exit 2
+        self.expect_error(["models", "path", "llama@1"], "llama@1", "deleted", code=2)
+        self.expect_error(["models", "show", "llama@1"], "llama@1", "deleted", code=2)
+        self.expect_error(["models", "show", "llama:production"], "production", code=2)
+        self.expect_error(["models", "alias", "llama@1", "production"], "deleted", code=2)
+        self.expect_error(["runs", "exec", "--workspace", ws, "--input-model", "llama@1", "--", "true"], "deleted",
+                          code=2)
+
+        # bad references
+        self.expect_error(["models", "delete", "llama"], "explicit version", code=1)
+        self.expect_error(["models", "delete", "llama:staging"], "explicit version", code=1)
+        self.expect_error(["models", "delete", "../llama@2"], code=1)
+        self.expect_error(["models", "delete", "llama@x"], code=1)
+        self.expect_error(["models", "delete", "llama@1"], "deleted", code=2)
+        self.expect_error(["models", "delete", "llama@9"], "no version 9", code=2)
+        self.expect_error(["models", "delete", "nobody@1"], "nobody", code=2)
+        self.expect_error(["datasets", "delete", "llama@2"], "llama", code=2)
+
+        # lineage still shows it, marked deleted
+        up = self.ok_json("lineage", f"run:{rid}", "--up")
+        node = up["upstream"][0]
+        self.assertEqual((node["ref"], node["deleted"]), ("llama@1", True))
+        self.assertIn("deleted", self.ok("lineage", f"run:{rid}").stdout)
+        down = self.ok_json("lineage", "llama@1", "--down")
+        self.assertTrue(down["root"]["deleted"])
+        self.assertEqual(down["downstream"][0]["id"], rid)
+        self.assertIn("llama@1 (deleted)", self.ok("runs", "show", str(rid)).stdout)
+
+        # gc reclaims its content (tokenizer.json is shared with llama@2) and its checkout
+        gc = self.ok_json("store", "gc")
+        self.assertEqual((gc["artifacts"], gc["objects"], gc["checkouts"]), (1, 4, 1))
+        self.assertEqual(len(objects_of(ws)), len(before) - 4)
+        self.assertFalse(os.path.exists(p1))
+        self.assertTrue(self.ok_json("store", "verify")["ok"])
+        self.assertEqual(read_tree(self.ok("models", "path", "llama@2").stdout.strip()), read_tree(src2))
+        self.assertEqual(self.ok_json("lineage", f"run:{rid}", "--up")["upstream"][0]["ref"], "llama@1")
+        self.assertIn("removed 0", self.ok("store", "gc").stdout)
+
+        # removing an alias
+        un = self.ok_json("models", "alias", "--delete", "llama", "staging")
+        self.assertEqual((un["ref"], un["aliases"]), ("llama@2", []))
+        self.expect_error(["models", "show", "llama:staging"], "staging", code=2)
+        self.expect_error(["models", "alias", "--delete", "llama", "staging"], "staging", code=2)
+        self.expect_error(["models", "alias", "--delete", "llama", "latest"], "reserved", code=1)
+        self.expect_error(["models", "alias", "--delete", "llama@2", "x"], "not a version", code=1)
+        self.expect_error(["models", "alias", "--delete", "nobody", "x"], "nobody", code=2)
+        self.ok("models", "alias", "llama@2", "production")
+        self.assertIn("llama:production removed (was llama@2)",
+                      self.ok("models", "alias", "--delete", "llama", "production").stdout)
+
+        # the audit log records each change and stays intact
+        deletes = self.ok_json("audit", "list", "--action", "delete")
+        self.assertEqual([e["object"] for e in deletes], ["model llama@1"])
+        self.assertEqual(deletes[0]["details"]["aliases_removed"], ["production"])
+        unaliases = self.ok_json("audit", "list", "--action", "unalias")
+        self.assertEqual([e["object"] for e in unaliases], ["model llama:staging", "model llama:production"])
+        self.assertIn("delete", self.ok("audit", "list").stdout)
+        self.assertTrue(self.ok_json("audit", "verify")["ok"])
+
+    def test_datasets_delete_keeps_shared_content_and_numbers(self):
+        ws = self.workspace("datasets-delete")
+        write(os.path.join(ws, "a.jsonl"), '{"text": "a"}\n')
+        write(os.path.join(ws, "b.jsonl"), '{"text": "b"}\n')
+        self.ok("datasets", "register", "chat", os.path.join(ws, "a.jsonl"))
+        self.ok("datasets", "register", "chat", os.path.join(ws, "b.jsonl"))
+        self.ok("datasets", "register", "copy", os.path.join(ws, "a.jsonl"))  # same content as chat@1
+        text = self.ok("datasets", "delete", "chat@1").stdout
+        self.assertIn("deleted dataset chat@1", text)
+        self.assertIn("still used", text)
+        gc = self.ok_json("store", "gc")
+        self.assertEqual((gc["artifacts"], gc["objects"]), (0, 0))
+        with open(self.ok("datasets", "path", "copy").stdout.strip()) as f:
+            self.assertEqual(f.read(), '{"text": "a"}\n')
+        self.expect_error(["datasets", "path", "chat@1"], "deleted", code=2)
+        self.assertIn("store gc", self.ok("datasets", "delete", "chat@2").stdout)
+        self.assertEqual([d["name"] for d in self.ok_json("datasets", "list")], ["copy"])
+        self.expect_error(["datasets", "show", "chat"], "every version has been deleted", code=2)
+        self.assertEqual(self.ok_json("store", "gc")["objects"], 1)
+        self.assertEqual(self.ok_json("datasets", "register", "chat", os.path.join(ws, "b.jsonl"))["version"], 3)
+        self.assertEqual(self.ok_json("store", "verify")["n_artifacts"], 2)
+        self.assertTrue(self.ok_json("audit", "verify")["ok"])
+        self.assertEqual(len(self.ok_json("audit", "list", "--action", "delete")), 2)
+
     def test_help_lists_the_store_commands(self):
         text = self.ok("--help").stdout
         for command in ("init", "store", "runs", "models", "datasets", "lineage", "audit"):
             self.assertIn(command, text)
         self.assertIn("register", self.ok("models", "--help").stdout)
+        self.assertIn("delete", self.ok("models", "--help").stdout)
+        self.assertIn("delete", self.ok("datasets", "--help").stdout)
 
 
 class StoreFaultTest(StoreCase):

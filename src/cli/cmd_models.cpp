@@ -1,5 +1,6 @@
 // `enclave models ...` and `enclave datasets ...`: register, list, show,
-// alias, tag and path, the same verbs over the two kinds of the registry.
+// alias (and alias --delete), tag, path and delete, the same verbs over the
+// two kinds of the registry.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -35,6 +36,7 @@ struct AliasFlags {
   std::string workspace;
   std::string ref;
   std::string alias;
+  bool remove = false;
   bool json = false;
 };
 
@@ -130,13 +132,23 @@ void add_show(CLI::App& parent, RegistryKind kind) {
 void add_alias(CLI::App& parent, RegistryKind kind) {
   auto flags = std::make_shared<AliasFlags>();
   CLI::App* cmd = parent.add_subcommand(
-      "alias", "Point ALIAS (production, staging, any name) at a version, moving it if it exists");
-  cmd->add_option("ref", flags->ref, "The version: NAME@VERSION (NAME alone: the latest)")->required();
+      "alias",
+      "Point ALIAS (production, staging, any name) at a version, moving it if it exists; --delete NAME ALIAS "
+      "removes it");
+  cmd->add_option("ref", flags->ref, "The version: NAME@VERSION (NAME alone: the latest); with --delete, NAME")
+      ->required();
   cmd->add_option("alias", flags->alias, "Alias name")->required();
+  cmd->add_flag("--delete", flags->remove, "Remove ALIAS from NAME (the version it pointed at is kept)");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print the version as JSON");
   cmd->callback([flags, kind] {
     store::Workspace workspace(workspace_root(flags->workspace));
+    if (flags->remove) {
+      store::VersionInfo v = store::remove_alias(workspace, kind, flags->ref, flags->alias);
+      print_version(v, flags->json,
+                    fmt::format("{} {}:{} removed (was {})", store::to_string(kind), v.name, flags->alias, v.ref()));
+      return;
+    }
     store::VersionInfo v = store::set_alias(workspace, kind, flags->ref, flags->alias);
     print_version(v, flags->json,
                   fmt::format("{} {}:{} -> {}", store::to_string(kind), v.name, flags->alias, v.ref()));
@@ -186,6 +198,31 @@ void add_path(CLI::App& parent, RegistryKind kind) {
   });
 }
 
+void add_delete(CLI::App& parent, RegistryKind kind) {
+  std::string k(store::to_string(kind));
+  auto flags = std::make_shared<RefFlags>();
+  CLI::App* cmd = parent.add_subcommand(
+      "delete", fmt::format("Delete a {} version: it stops resolving and its aliases go; lineage keeps it, and "
+                            "`enclave store gc` reclaims its content",
+                            k));
+  cmd->add_option("ref", flags->ref, "The version: NAME@VERSION (always explicit)")->required();
+  add_workspace_flag(*cmd, flags->workspace);
+  cmd->add_flag("--json", flags->json, "Print the deleted version as JSON");
+  cmd->callback([flags, kind] {
+    store::Workspace workspace(workspace_root(flags->workspace));
+    store::DeletedVersion d = store::delete_version(workspace, kind, flags->ref);
+    if (flags->json) {
+      std::cout << store::deleted_version_json(d).dump(2) << "\n";
+      return;
+    }
+    std::string text = fmt::format("deleted {} {}", store::to_string(kind), d.version.ref());
+    if (!d.aliases_removed.empty()) text += fmt::format(" (aliases removed: {})", fmt::join(d.aliases_removed, ", "));
+    text += d.content_still_referenced ? "; its content is still used elsewhere and stays"
+                                       : "; run `enclave store gc` to reclaim its content";
+    std::cout << text << "\n";
+  });
+}
+
 void register_registry(CLI::App& app, RegistryKind kind) {
   bool model = kind == RegistryKind::kModel;
   CLI::App* cmd = app.add_subcommand(
@@ -199,6 +236,7 @@ void register_registry(CLI::App& app, RegistryKind kind) {
   add_alias(*cmd, kind);
   add_tag(*cmd, kind);
   add_path(*cmd, kind);
+  add_delete(*cmd, kind);
 }
 
 }  // namespace

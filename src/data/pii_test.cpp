@@ -31,6 +31,55 @@ TEST(PiiChecks, ResidentRegistrationNumber) {
   EXPECT_EQ(check_rrn("900101123456", 2025), RrnCheck::kInvalid);
 }
 
+// The gender digit G of YYMMDD-G... gives the century, and every digit is
+// one: 1-4 Koreans (1,2: 1900s, 3,4: 2000s), 5-8 foreigners (5,6: 1900s,
+// 7,8: 2000s), 9 and 0 the 1800s. So a date decides validity per century.
+TEST(PiiChecks, ResidentRegistrationGenderDigitSetsTheCentury) {
+  for (int g = 0; g <= 9; ++g) {
+    const bool c2000 = g == 3 || g == 4 || g == 7 || g == 8;
+    const std::string tail = std::to_string(g) + "234567";
+    // 1 January 85: 1885 or 1985, but 2085 is in the future.
+    EXPECT_EQ(check_rrn("850101" + tail, 2025) != RrnCheck::kInvalid, !c2000) << "G=" << g;
+    // 1 January 05: 1805, 1905 and 2005 all possible.
+    EXPECT_NE(check_rrn("050101" + tail, 2025), RrnCheck::kInvalid) << "G=" << g;
+    // 29 February 00: only 2000 is a leap year (1800 and 1900 are not).
+    EXPECT_EQ(check_rrn("000229" + tail, 2025) != RrnCheck::kInvalid, c2000) << "G=" << g;
+    // 29 February 04: 1804, 1904 and 2004 are all leap years.
+    EXPECT_NE(check_rrn("040229" + tail, 2025), RrnCheck::kInvalid) << "G=" << g;
+  }
+  // The future is judged against the current year, not a fixed one.
+  EXPECT_EQ(check_rrn("2601013234567", 2025), RrnCheck::kInvalid);
+  EXPECT_NE(check_rrn("2601013234567", 2026), RrnCheck::kInvalid);
+  EXPECT_NE(check_rrn("2601011234567", 2025), RrnCheck::kInvalid);  // 1926
+}
+
+// A bare 13-digit number with a possible birth date is an RRN even when its
+// check digit does not match (numbers issued from October 2020 carry none),
+// but with less confidence than the hyphenated form or a matching check
+// digit: a caller can raise min_confidence to leave such numbers alone.
+TEST(Pii, BareThirteenDigitsWithoutCheckDigit) {
+  const std::string bare = "번호 9001011234567 확인";  // check digit would be 8
+  auto m = find_pii(bare, {.current_year = 2025});
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].type, PiiType::kRrn);
+  EXPECT_DOUBLE_EQ(m[0].confidence, 0.6);
+  EXPECT_EQ(redact(bare), "번호 <RRN> 확인");
+  EXPECT_EQ(redact_pii(bare, {.min_confidence = 0.7, .current_year = 2025}).text, bare);
+
+  m = find_pii("번호 900101-1234567 확인", {.current_year = 2025});
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_DOUBLE_EQ(m[0].confidence, 0.9);
+  m = find_pii("번호 9001011234568 확인", {.current_year = 2025});  // matching check digit
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_DOUBLE_EQ(m[0].confidence, 0.98);
+
+  // No possible birth date, no RRN, bare or hyphenated.
+  for (const char* text : {"번호 8502301234567 확인", "번호 850230-1234567 확인", "번호 8501013234567 확인",
+                           "번호 850101-3234567 확인"}) {
+    EXPECT_EQ(redact(text), text);
+  }
+}
+
 TEST(PiiChecks, BusinessNumber) {
   EXPECT_TRUE(business_number_valid("2208162517"));
   EXPECT_FALSE(business_number_valid("2208162518"));

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
+#include "data/test_documents.h"
 
 namespace enclave::data {
 namespace {
@@ -112,6 +116,155 @@ TEST(QualityFilter, NgramRepetition) {
                           "follow here",
                           d),
             "duplicate_ngram:5");
+}
+
+// A distinct five-letter word for each i, starting with `lead`.
+std::string five_letter_word(char lead, int i) {
+  std::string w(1, lead);
+  for (int k = 0; k < 4; ++k, i /= 26) w += static_cast<char>('a' + i % 26);
+  return w;
+}
+
+// n_filler distinct filler words with a run of n_repeated distinct words
+// written twice among them: the only repetition in the text. Every word has
+// five letters, so a run of n words holds 5n of the 5 * (2n + n_filler)
+// word characters.
+std::string text_with_repeated_run(int n_repeated, int n_filler) {
+  std::vector<std::string> run, out;
+  for (int i = 0; i < n_repeated; ++i) run.push_back(five_letter_word('r', i));
+  int next = 0;
+  auto filler = [&](int count) {
+    for (int i = 0; i < count; ++i) out.push_back(five_letter_word('f', next++));
+  };
+  filler(n_filler / 3);
+  out.insert(out.end(), run.begin(), run.end());
+  filler(n_filler / 3);
+  out.insert(out.end(), run.begin(), run.end());
+  filler(n_filler - 2 * (n_filler / 3));
+  std::string text;
+  for (const auto& w : out) text += (text.empty() ? "" : " ") + w;
+  return text;
+}
+
+// top_ngram:3 and :4 at their default thresholds (0.18, 0.16): a 3- or
+// 4-gram written twice is judged just above and just below its threshold,
+// while the shorter n-grams inside it stay under theirs.
+TEST(QualityFilter, TopNgramThreeAndFour) {
+  const FilterConfig defaults;
+  for (int n : {3, 4}) {
+    const double limit = *defaults.max_top_ngram[n - 2];
+    // The run appears twice, so the top n-gram holds 2 * 5n characters.
+    const int words_above = static_cast<int>(std::floor(2.0 * n / (limit + 0.03)));
+    const int words_below = static_cast<int>(std::ceil(2.0 * n / (limit - 0.03)));
+    const std::string above = text_with_repeated_run(n, words_above - 2 * n);
+    const std::string below = text_with_repeated_run(n, words_below - 2 * n);
+    const TextStats s = compute_text_stats(above);
+    ASSERT_EQ(s.n_word_chars, 5 * words_above);
+    EXPECT_EQ(s.top_ngram_chars[n - 2], 10 * n) << "n=" << n;
+    EXPECT_GT(s.ratio(s.top_ngram_chars[n - 2], s.n_word_chars), limit);
+    // The (n-1)-grams inside the run repeat too, with fewer characters.
+    EXPECT_EQ(s.top_ngram_chars[n - 3], 10 * (n - 1));
+    EXPECT_LT(s.ratio(s.top_ngram_chars[n - 3], s.n_word_chars), *defaults.max_top_ngram[n - 3]);
+    if (n < 4) EXPECT_EQ(s.top_ngram_chars[n - 1], 0) << "no (n+1)-gram repeats";
+    EXPECT_EQ(check_quality(above, defaults), "top_ngram:" + std::to_string(n));
+    EXPECT_EQ(check_quality(below, defaults), "") << "n=" << n;
+    FilterConfig off;
+    off.max_top_ngram[n - 2] = std::nullopt;
+    EXPECT_EQ(check_quality(above, off), "") << "n=" << n;
+  }
+}
+
+// duplicate_ngram:6..10 at their default thresholds (0.14 .. 0.10): a run of
+// n words written twice puts 5n characters (the second copy) in repeated
+// n-grams and none in repeated (n+1)-grams. The rules for shorter n-grams,
+// which the run also trips, and top_ngram are turned off.
+TEST(QualityFilter, DuplicateNgramSixToTen) {
+  for (int n = 6; n <= 10; ++n) {
+    FilterConfig c;
+    c.max_top_ngram = {std::nullopt, std::nullopt, std::nullopt};
+    for (int m = 5; m < n; ++m) c.max_duplicate_ngram[m - 5] = std::nullopt;
+    const double limit = *c.max_duplicate_ngram[n - 5];
+    EXPECT_NEAR(limit, 0.15 - 0.01 * (n - 5), 1e-12);
+    const int words_above = static_cast<int>(std::floor(n / (limit + 0.02)));
+    const int words_below = static_cast<int>(std::ceil(n / (limit - 0.02)));
+    const std::string above = text_with_repeated_run(n, words_above - 2 * n);
+    const std::string below = text_with_repeated_run(n, words_below - 2 * n);
+    const TextStats s = compute_text_stats(above);
+    EXPECT_EQ(s.dup_ngram_chars[n - 5], 5 * n) << "n=" << n;
+    EXPECT_GT(s.ratio(s.dup_ngram_chars[n - 5], s.n_word_chars), limit);
+    if (n < 10) EXPECT_EQ(s.dup_ngram_chars[n - 4], 0) << "n=" << n;
+    EXPECT_EQ(check_quality(above, c), "duplicate_ngram:" + std::to_string(n));
+    EXPECT_EQ(check_quality(below, c), "") << "n=" << n;
+    c.max_duplicate_ngram[n - 5] = std::nullopt;
+    EXPECT_EQ(check_quality(above, c), "") << "n=" << n;
+  }
+}
+
+TEST(QualityFilter, ScriptMinLatinAndHan) {
+  FilterConfig latin;
+  latin.script_min[Script::kLatin] = 0.8;
+  EXPECT_EQ(check_quality(good_text(), latin), "");
+  EXPECT_EQ(check_quality("회사는 올해 새로운 연구 과제를 시작했다", latin), "script_min:latin");
+  EXPECT_EQ(check_quality("漢字 文書 內容", latin), "script_min:latin");
+  EXPECT_EQ(check_quality("Enclave 문서", latin), "script_min:latin");  // 7 of 9 letters Latin: 0.78
+  latin.script_min[Script::kLatin] = 0.75;
+  EXPECT_EQ(check_quality("Enclave 문서", latin), "");
+
+  FilterConfig han;
+  han.script_min[Script::kHan] = 0.8;
+  EXPECT_EQ(check_quality("大韓民國 憲法 第一條", han), "");
+  EXPECT_EQ(check_quality(good_text(), han), "script_min:han");
+  EXPECT_EQ(check_quality("大韓民國 憲法 국민", han), "script_min:han");  // 6 of 8 letters Han: 0.75
+  han.script_min[Script::kHan] = 0.7;
+  EXPECT_EQ(check_quality("大韓民國 憲法 국민", han), "");
+  // Digits are not letters: they do not dilute the share.
+  FilterConfig only_han;
+  only_han.script_min[Script::kHan] = 1.0;
+  EXPECT_EQ(check_quality("大韓民國 憲法 第1條 制定", only_han), "");
+  EXPECT_EQ(check_quality("大韓民國 憲法 국민", only_han), "script_min:han");
+
+  // Both minima at once: each is judged, in script order.
+  FilterConfig both;
+  both.script_min[Script::kHangul] = 0.5;
+  both.script_min[Script::kLatin] = 0.2;
+  EXPECT_EQ(check_quality("회사는 올해 새로운 연구 과제를 시작했다", both), "script_min:latin");
+  EXPECT_EQ(check_quality(good_text(), both), "script_min:hangul");
+  EXPECT_EQ(check_quality("Enclave 문서는 회사의 데이터를 안전하게 정리한다", both), "");
+}
+
+TEST(QualityFilter, WordListFiles) {
+  const auto dir = testing::fresh_dir("quality_filter_word_files");
+  const std::string blocked = (dir / "blocked.txt").string();
+  const std::string required = (dir / "required.txt").string();
+  testing::write_bytes(blocked, "# words that remove a document\n  Casino \n\n도박\nLOTTERY\r\n");
+  testing::write_bytes(required, "the\nand\n\nof\n");
+
+  FilterConfig b = filter_config_from_json({{"blocked_words_file", blocked}}, "test");
+  // Comments and blank lines skipped, spaces trimmed, ASCII case folded.
+  EXPECT_EQ(to_json(b)["blocked_words"], nlohmann::json({"casino", "lottery", "도박"}));
+  EXPECT_EQ(check_quality("Win the lottery tonight and every night", b), "blocked_words");
+  EXPECT_EQ(check_quality("불법 도박은 처벌 대상이다", b), "blocked_words");
+  EXPECT_EQ(check_quality(good_text(), b), "");
+  // max_blocked_words counts distinct listed words.
+  FilterConfig b1 = filter_config_from_json({{"blocked_words_file", blocked}, {"max_blocked_words", 1}}, "test");
+  EXPECT_EQ(check_quality("casino night, casino day, casino week", b1), "");
+  EXPECT_EQ(check_quality("casino night and lottery day at last", b1), "blocked_words");
+
+  FilterConfig r = filter_config_from_json({{"required_words_file", required}, {"min_required_words", 2}}, "test");
+  EXPECT_EQ(r.required_words.size(), 3u);
+  EXPECT_EQ(check_quality(good_text(), r), "");  // "the" and "and"
+  EXPECT_EQ(check_quality("회사는 올해 새로운 연구 과제를 시작했다", r), "required_words");
+  EXPECT_EQ(check_quality("The budget was approved today", r), "required_words");  // only "the"
+  // A file adds to the inline list.
+  FilterConfig merged = filter_config_from_json(
+      {{"required_words", {"budget"}}, {"required_words_file", required}, {"min_required_words", 4}}, "test");
+  EXPECT_EQ(merged.required_words.size(), 4u);
+  EXPECT_EQ(check_quality("The budget of the office and the staff", merged), "");
+  EXPECT_EQ(check_quality("The budget and the plan for today", merged), "required_words");  // no "of"
+
+  EXPECT_THROW(filter_config_from_json({{"blocked_words_file", (dir / "missing.txt").string()}}, "test"), Error);
+  EXPECT_THROW(filter_config_from_json({{"required_words_file", 3}}, "test"), Error);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(QualityFilter, WordLists) {

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "data/dataset_store.h"
 #include "data/test_documents.h"
+#include "data/training_format.h"
 #include "store/registry.h"
 #include "store/workspace.h"
 #include "text/bpe_trainer.h"
@@ -161,6 +162,83 @@ TEST_F(StepsTest, FormatValidatesRecordsAndTokenLengths) {
 
   StepResult pref = run("format", "corpus@1", {{"to", "prompt/chosen/rejected"}});
   EXPECT_EQ(pref.report["documents_out"], 0);
+}
+
+// prompt/completion and prompt/chosen/rejected records, as strings and as
+// conversations (TRL's conversational form: the completion, chosen and
+// rejected turns are the assistant's), come out as rows of their format.
+TEST_F(StepsTest, FormatWritesPromptCompletionAndPreferenceRows) {
+  testing::write_bytes(
+      root_ / "pairs.jsonl",
+      R"({"prompt":"Translate to Korean: cat","completion":"고양이"})" "\n"
+      R"({"prompt":"Capital of France?","chosen":"Paris.","rejected":"London."})" "\n"
+      R"({"prompt":[{"role":"user","content":"Say hi"}],"completion":[{"role":"assistant","content":"Hi!"}]})" "\n"
+      R"({"prompt":[{"role":"user","content":"2+2?"}],"chosen":[{"role":"assistant","content":"4"}],)"
+      R"("rejected":[{"role":"assistant","content":"5"}]})" "\n"
+      R"({"prompt":"Same?","chosen":"yes","rejected":"yes"})" "\n"
+      R"({"prompt":"Answer me","completion":"   "})" "\n"
+      R"({"prompt":[{"role":"user","content":"Hi"}],"completion":[{"role":"user","content":"Hi again"}]})" "\n");
+  run("ingest", "", {{"paths", {(root_ / "pairs.jsonl").string()}}});
+
+  StepResult pc = run("format", "corpus@1", {{"to", "prompt/completion"}});
+  EXPECT_EQ(pc.report["documents_out"], 2);
+  EXPECT_EQ(pc.report["removed"]["invalid"], 5);
+  auto rows = read_lines(version_dir("corpus@2") / "data.jsonl");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], R"({"completion":"고양이","prompt":"Translate to Korean: cat"})");
+  EXPECT_EQ(rows[1], R"({"completion":[{"content":"Hi!","role":"assistant"}],)"
+                     R"("prompt":[{"content":"Say hi","role":"user"}]})");
+  auto invalid = read_lines(version_dir("corpus@2") / "invalid.jsonl");
+  ASSERT_EQ(invalid.size(), 5u);
+  EXPECT_NE(invalid[0].find("missing 'completion'"), std::string::npos) << invalid[0];
+  EXPECT_NE(invalid[3].find("empty 'completion'"), std::string::npos) << invalid[3];
+  EXPECT_NE(invalid[4].find("completion[0]"), std::string::npos) << invalid[4];
+
+  StepResult pref = run("format", "corpus@1", {{"to", "prompt/chosen/rejected"}});
+  EXPECT_EQ(pref.report["documents_out"], 2);
+  rows = read_lines(version_dir("corpus@3") / "data.jsonl");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], R"({"chosen":"Paris.","prompt":"Capital of France?","rejected":"London."})");
+  EXPECT_EQ(rows[1], R"({"chosen":[{"content":"4","role":"assistant"}],"prompt":[{"content":"2+2?","role":"user"}],)"
+                     R"("rejected":[{"content":"5","role":"assistant"}]})");
+  invalid = read_lines(version_dir("corpus@3") / "invalid.jsonl");
+  ASSERT_EQ(invalid.size(), 5u);
+  EXPECT_NE(invalid[1].find("missing 'chosen'"), std::string::npos) << invalid[1];
+  EXPECT_NE(invalid[2].find("'chosen' and 'rejected' are the same"), std::string::npos) << invalid[2];
+}
+
+// Bug: answers given as lists of turns were checked like whole
+// conversations, so a completion opening with the assistant was rejected
+// ("must start with the user") and one opening with the user accepted.
+TEST(TrainingFormat, ConversationalAnswersStartWithTheAssistant) {
+  auto format = [](TrainingFormat to, std::string extra) {
+    Document doc;
+    doc.text = "unused";
+    doc.extra = std::move(extra);
+    return format_record(doc, {.to = to});
+  };
+  const std::string prompt = R"("prompt":[{"role":"system","content":"Be brief"},{"role":"user","content":"Hi"}])";
+  auto ok = format(TrainingFormat::kPromptCompletion,
+                   prompt + R"(,"completion":[{"role":"assistant","content":"Hello"}])");
+  EXPECT_EQ(ok.error, "");
+  EXPECT_FALSE(ok.line.empty());
+  auto user_answer = format(TrainingFormat::kPromptCompletion,
+                            prompt + R"(,"completion":[{"role":"user","content":"Hello"}])");
+  EXPECT_EQ(user_answer.error, "completion[0]: an answer must start with the assistant");
+  auto system_answer = format(TrainingFormat::kPromptCompletion,
+                              prompt + R"(,"completion":[{"role":"system","content":"x"}])");
+  EXPECT_EQ(system_answer.error, "completion[0]: system turn in an answer");
+  auto assistant_prompt = format(TrainingFormat::kPromptCompletion,
+                                 R"("prompt":[{"role":"assistant","content":"Hi"}],"completion":"Hello")");
+  EXPECT_EQ(assistant_prompt.error, "prompt[0]: the conversation must start with the user");
+  auto pref = format(TrainingFormat::kPreference,
+                     prompt + R"(,"chosen":[{"role":"assistant","content":"Hello"}],)"
+                              R"("rejected":[{"role":"assistant","content":"Go away"}])");
+  EXPECT_EQ(pref.error, "");
+  auto pref_user = format(TrainingFormat::kPreference,
+                          prompt + R"(,"chosen":[{"role":"assistant","content":"Hello"}],)"
+                                   R"("rejected":[{"role":"user","content":"Go away"}])");
+  EXPECT_EQ(pref_user.error, "rejected[0]: an answer must start with the assistant");
 }
 
 TEST_F(StepsTest, BadRequestsFailWithoutWritingAVersion) {

@@ -39,8 +39,15 @@ struct Invalid {
 
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
+// Who speaks first in a list of turns. A conversation or a prompt opens
+// with the user (after an optional system turn); a completion, chosen or
+// rejected answer continues the prompt, so it opens with the assistant, as
+// in TRL's conversational prompt/completion and preference formats.
+enum class Opener { kUser, kAssistant };
+
 // Validates a conversation; returns its text for length checks.
-std::string check_messages(const nlohmann::json& messages, std::string_view field, bool must_end_with_assistant) {
+std::string check_messages(const nlohmann::json& messages, std::string_view field, Opener opener,
+                           bool must_end_with_assistant) {
   if (!messages.is_array() || messages.empty()) invalid(fmt::format("'{}' must be a non-empty list of turns", field));
   std::string text;
   std::string previous;
@@ -57,9 +64,15 @@ std::string check_messages(const nlohmann::json& messages, std::string_view fiel
     }
     const std::string content = turn["content"].get<std::string>();
     if (blank(content)) invalid(fmt::format("{}[{}]: empty turn", field, i));
+    if (role == "system" && opener == Opener::kAssistant) {
+      invalid(fmt::format("{}[{}]: system turn in an answer", field, i));
+    }
     if (role == "system" && i != 0) invalid(fmt::format("{}[{}]: system turn after the start", field, i));
-    if (role != "system" && previous.empty() && role != "user") {
+    if (role != "system" && previous.empty() && opener == Opener::kUser && role != "user") {
       invalid(fmt::format("{}[{}]: the conversation must start with the user", field, i));
+    }
+    if (previous.empty() && opener == Opener::kAssistant && role != "assistant") {
+      invalid(fmt::format("{}[{}]: an answer must start with the assistant", field, i));
     }
     if (role == previous && role != "tool") invalid(fmt::format("{}[{}]: two '{}' turns in a row", field, i, role));
     if (role != "system") previous = role;
@@ -72,7 +85,8 @@ std::string check_messages(const nlohmann::json& messages, std::string_view fiel
   return text;
 }
 
-// A prompt/completion-like field: non-empty string or a list of turns.
+// A prompt/completion-like field: non-empty string or a list of turns
+// (the prompt's opened by the user, an answer's by the assistant).
 std::string check_part(const nlohmann::json& record, std::string_view field) {
   if (!record.contains(field)) invalid(fmt::format("missing '{}'", field));
   const auto& v = record[std::string(field)];
@@ -80,7 +94,7 @@ std::string check_part(const nlohmann::json& record, std::string_view field) {
     if (blank(v.get<std::string>())) invalid(fmt::format("empty '{}'", field));
     return v.get<std::string>();
   }
-  if (v.is_array()) return check_messages(v, field, false);
+  if (v.is_array()) return check_messages(v, field, field == "prompt" ? Opener::kUser : Opener::kAssistant, false);
   invalid(fmt::format("'{}' must be a string or a list of turns", field));
 }
 
@@ -106,7 +120,7 @@ FormattedRecord format_record(const Document& doc, const FormatOptions& options)
                                 {{"role", "assistant"}, {"content", fields["completion"]}}};
         }
         if (!fields.contains("messages")) invalid("no 'messages' (nor 'prompt' and 'completion') in the record");
-        text = check_messages(fields["messages"], "messages", true);
+        text = check_messages(fields["messages"], "messages", Opener::kUser, true);
         record = {{"messages", fields["messages"]}};
         break;
       case TrainingFormat::kPromptCompletion:

@@ -8,7 +8,10 @@
 // or, where the format allows, its text (text format) or prompt/completion
 // pairs (messages). Conversations must use the roles system, user, assistant
 // and tool, start (after an optional system turn) with the user, not repeat
-// a speaker, have no empty turn and end with the assistant. With a
+// a speaker, have no empty turn and end with the assistant. A prompt may be
+// such a list of turns (not required to end with the assistant); then the
+// completion, chosen and rejected answers are lists that start with the
+// assistant and hold no system turn (TRL's conversational form). With a
 // tokenizer, the record's length in tokens must lie in [min_tokens, max_tokens].
 // Thread safety: format_record is safe from many threads (the tokenizer's
 // encode is const).

@@ -235,10 +235,14 @@ Artifact stage_artifact(Workspace& workspace, const std::filesystem::path& src, 
 void record_artifact(Db& db, ObjectStore& objects, const Artifact& artifact) {
   ENCLAVE_CHECK(db.in_transaction());
   std::string hex = parse_digest(artifact.digest);
+  bool purged = false;
   {
-    Statement exists(db, "SELECT 1 FROM artifacts WHERE digest = ?1");
+    Statement exists(db, "SELECT purged_at IS NOT NULL FROM artifacts WHERE digest = ?1");
     exists.bind(1, artifact.digest);
-    if (exists.step()) return;
+    if (exists.step()) {
+      if (exists.int64(0) == 0) return;
+      purged = true;  // content reclaimed by gc, stored again now: restore its files
+    }
   }
   // Write order: blobs first, rows last. A blob missing here was removed
   // behind our back; recording it would publish an artifact that cannot be read.
@@ -249,15 +253,20 @@ void record_artifact(Db& db, ObjectStore& objects, const Artifact& artifact) {
   };
   if (artifact.kind == ArtifactKind::kDir) require(hex);
   for (const ArtifactFile& f : artifact.files) require(f.object);
-  Statement insert(db,
-                   "INSERT INTO artifacts (digest, kind, size, n_files, created_at)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5)");
-  insert.bind(1, artifact.digest)
-      .bind(2, to_string(artifact.kind))
-      .bind(3, static_cast<std::int64_t>(artifact.size))
-      .bind(4, artifact.n_files)
-      .bind(5, artifact.created_at)
-      .run();
+  if (purged) {
+    Statement restore(db, "UPDATE artifacts SET purged_at = NULL WHERE digest = ?1");
+    restore.bind(1, artifact.digest).run();
+  } else {
+    Statement insert(db,
+                     "INSERT INTO artifacts (digest, kind, size, n_files, created_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5)");
+    insert.bind(1, artifact.digest)
+        .bind(2, to_string(artifact.kind))
+        .bind(3, static_cast<std::int64_t>(artifact.size))
+        .bind(4, artifact.n_files)
+        .bind(5, artifact.created_at)
+        .run();
+  }
   Statement file(db,
                  "INSERT INTO artifact_files (artifact, path, object, size, executable)"
                  " VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -282,7 +291,7 @@ Artifact store_artifact(Workspace& workspace, const std::filesystem::path& src, 
 }
 
 std::optional<Artifact> find_artifact(Db& db, std::string_view digest) {
-  Statement q(db, "SELECT digest, kind, size, n_files, created_at FROM artifacts WHERE digest = ?1");
+  Statement q(db, "SELECT digest, kind, size, n_files, created_at, purged_at FROM artifacts WHERE digest = ?1");
   q.bind(1, digest);
   if (!q.step()) return std::nullopt;
   Artifact a;
@@ -291,6 +300,7 @@ std::optional<Artifact> find_artifact(Db& db, std::string_view digest) {
   a.size = static_cast<std::uint64_t>(q.int64(2));
   a.n_files = q.int64(3);
   a.created_at = q.real(4);
+  a.purged = !q.is_null(5);
   Statement files(db,
                   "SELECT path, object, size, executable FROM artifact_files WHERE artifact = ?1"
                   " ORDER BY path");
@@ -307,6 +317,10 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
   std::string hex = parse_digest(digest);
   std::optional<Artifact> artifact = find_artifact(workspace.db(), digest);
   if (!artifact) fail(ErrorKind::kNotFound, "artifact {} is not in this workspace", digest);
+  if (artifact->purged) {
+    fail(ErrorKind::kNotFound, "artifact {}: its content was removed by `enclave store gc` after the versions "
+                               "naming it were deleted", digest);
+  }
   // Paths come from the database; never trust them to stay inside the checkout.
   for (const ArtifactFile& f : artifact->files) validate_relative_path(f.path, digest);
   if (artifact->kind == ArtifactKind::kDir) {
@@ -365,6 +379,7 @@ nlohmann::json artifact_json(const Artifact& artifact, bool with_files) {
                         {"size", artifact.size},
                         {"n_files", artifact.n_files},
                         {"created_at", format_time(artifact.created_at)}};
+  if (artifact.purged) out["purged"] = true;
   if (with_files) {
     nlohmann::json files = nlohmann::json::array();
     for (const ArtifactFile& f : artifact.files) {

@@ -47,6 +47,10 @@ struct Artifact {
   std::int64_t n_files = 0;
   double created_at = 0;
   std::vector<ArtifactFile> files;  // sorted by path
+  // gc reclaimed the content after every registry version naming it was
+  // deleted: the row stays for them and for lineage, files is empty and the
+  // artifact cannot be checked out. Recording the same content again restores it.
+  bool purged = false;
 };
 
 // Writes the blobs of the file or directory at src (and a directory's
@@ -58,8 +62,9 @@ struct Artifact {
 Artifact stage_artifact(Workspace& workspace, const std::filesystem::path& src,
                         bool show_progress = false);
 
-// Inserts the rows of a staged artifact if it is not recorded yet. Must run
-// inside a WriteTransaction; throws Error(kIo) if a blob went missing.
+// Inserts the rows of a staged artifact if it is not recorded yet (or was
+// purged by gc). Must run inside a WriteTransaction; throws Error(kIo) if a
+// blob went missing.
 void record_artifact(Db& db, ObjectStore& objects, const Artifact& artifact);
 
 // stage_artifact + record_artifact in one transaction, under the store lock.
@@ -85,7 +90,8 @@ struct CheckoutOptions {
 // The checkout of a recorded artifact: the directory for a directory
 // artifact, the file for a file artifact. A checkout that no longer matches
 // is rebuilt; a corrupt blob is quarantined and Error(kIo) thrown, so wrong
-// bytes are never handed out. Error(kNotFound) if the artifact is unknown.
+// bytes are never handed out. Error(kNotFound) if the artifact is unknown or
+// purged.
 std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view digest,
                                         const CheckoutOptions& options = {});
 

@@ -1,8 +1,9 @@
 // The audit log: every change to a workspace (init, register, alias move,
-// tag, gc, ...) appended with its time, OS user, action, object and the hash
-// of the previous entry, so editing, inserting or deleting an entry breaks
-// the chain and `enclave audit verify` reports where. audit_head keeps the
-// newest entry's hash, which catches deleting the newest entries too.
+// unalias, tag, delete, gc, ...) appended with its time, OS user, action,
+// object and the hash of the previous entry, so editing, inserting or
+// deleting an entry breaks the chain and `enclave audit verify` reports
+// where. audit_head keeps the newest entry's hash, which catches deleting the
+// newest entries too.
 // The chain proves integrity against edits through SQLite, not against an
 // attacker who rewrites the whole chain and head: for that, keep the head
 // hash (`enclave audit list --json`) somewhere else as well.
@@ -24,7 +25,7 @@ struct AuditEntry {
   std::int64_t seq = 0;
   std::string time;  // ISO 8601 UTC
   std::string user;
-  std::string action;   // "init", "register", "alias", "tag", "gc", ...
+  std::string action;   // "init", "register", "alias", "unalias", "tag", "delete", "gc", ...
   std::string object;   // what changed: "model llama@3", a workspace path
   std::string details;  // JSON object text
   std::string prev_hash;

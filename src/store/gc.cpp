@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "store/artifacts.h"
 #include "store/audit.h"
+#include "store/clock.h"
 #include "store/names.h"
 
 namespace enclave::store {
@@ -30,23 +31,34 @@ GcReport collect_garbage(Workspace& workspace, const GcOptions& options) {
   ObjectStore& objects = workspace.objects();
   WriteTransaction tx(db);
 
-  // Artifacts nobody refers to (run_io and registry_versions are the only
-  // references); their artifact_files rows go with them (ON DELETE CASCADE).
-  const char* unreferenced =
-      " FROM artifacts WHERE digest NOT IN (SELECT artifact FROM run_io WHERE artifact IS NOT NULL)"
-      " AND digest NOT IN (SELECT artifact FROM registry_versions)";
+  // Artifacts nobody alive refers to (run_io and live registry_versions are
+  // the only references). Those no row names at all are deleted, their
+  // artifact_files rows with them (ON DELETE CASCADE); those that only
+  // deleted versions name keep their row for those versions' foreign key and
+  // for lineage, but lose their files (purged), which frees the blobs below.
+  const std::string unreferenced =
+      " FROM artifacts WHERE purged_at IS NULL"
+      " AND digest NOT IN (SELECT artifact FROM run_io WHERE artifact IS NOT NULL)"
+      " AND digest NOT IN (SELECT artifact FROM registry_versions WHERE deleted_at IS NULL)";
+  const std::string named_by_deleted = " AND digest IN (SELECT artifact FROM registry_versions)";
   {
-    Statement count(db, std::string("SELECT COUNT(*)") + unreferenced);
+    Statement count(db, "SELECT COUNT(*)" + unreferenced);
     count.step();
     report.n_artifacts = count.int64(0);
   }
-  if (!options.dry_run && report.n_artifacts > 0) db.exec(std::string("DELETE") + unreferenced);
+  if (!options.dry_run && report.n_artifacts > 0) {
+    db.exec("DELETE FROM artifact_files WHERE artifact IN (SELECT digest" + unreferenced + named_by_deleted + ")");
+    Statement purge(db, "UPDATE artifacts SET purged_at = ?1 WHERE digest IN (SELECT digest" + unreferenced +
+                            named_by_deleted + ")");
+    purge.bind(1, now_unix()).run();
+    db.exec("DELETE" + unreferenced);
+  }
 
   std::set<std::string> live;
   {
     Statement files(db, "SELECT DISTINCT object FROM artifact_files");
     while (files.step()) live.insert(files.text(0));
-    Statement dirs(db, "SELECT digest FROM artifacts WHERE kind = 'dir'");
+    Statement dirs(db, "SELECT digest FROM artifacts WHERE kind = 'dir' AND purged_at IS NULL");
     while (dirs.step()) live.insert(parse_digest(dirs.text(0)));
   }
   std::vector<std::filesystem::path> doomed;
@@ -63,7 +75,7 @@ GcReport collect_garbage(Workspace& workspace, const GcOptions& options) {
     std::string digest = "sha256:" + entry.path().filename().string();
     bool known = false;
     if (is_digest(digest)) {
-      Statement q(db, "SELECT 1 FROM artifacts WHERE digest = ?1");
+      Statement q(db, "SELECT 1 FROM artifacts WHERE digest = ?1 AND purged_at IS NULL");
       q.bind(1, digest);
       known = q.step();
     }

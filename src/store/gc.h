@@ -1,6 +1,8 @@
 // `enclave store gc`: removes what nothing refers to. Blobs that no recorded
 // artifact names (left by a process killed between writing a blob and
-// committing its row), artifacts that no run or registry version names,
+// committing its row), artifacts that no run or live registry version names
+// (an artifact only deleted versions name keeps its row, marked purged, and
+// loses its files; see registry.h),
 // checkouts of artifacts no longer recorded, and temp files whose writer is
 // gone (its flock is free). gc holds the store lock exclusively, so it never
 // deletes a blob that a live writer has stored but not yet recorded, and it
@@ -24,7 +26,7 @@ struct GcOptions {
 struct GcReport {
   std::int64_t n_objects = 0;  // blobs removed
   std::uint64_t bytes = 0;     // their size
-  std::int64_t n_artifacts = 0;
+  std::int64_t n_artifacts = 0;  // artifact records removed or purged
   std::int64_t n_checkouts = 0;
   std::int64_t n_temp = 0;
   bool dry_run = false;

@@ -46,16 +46,25 @@ class Walker {
       nlohmann::json params = nlohmann::json::parse(q.text(4), nullptr, false);
       j["params"] = params.is_discarded() ? nlohmann::json::object() : params;
     } else if (n.type == NodeId::Type::kVersion) {
-      Statement q(db_, "SELECT kind, name, version, artifact, source, run_id FROM registry_versions WHERE id = ?1");
+      Statement q(db_,
+                  "SELECT kind, name, version, artifact, source, run_id, deleted_at, deleted_by"
+                  " FROM registry_versions WHERE id = ?1");
       q.bind(1, n.id);
       if (!q.step()) fail(ErrorKind::kNotFound, "registry version {} not found", n.id);
       j = {{"type", q.text(0)}, {"id", n.id}, {"ref", fmt::format("{}@{}", q.text(1), q.int64(2))},
            {"artifact", q.text(3)}, {"source", q.text(4)}};
+      // A deleted version stays in the graph: the runs that used it did.
+      if (!q.is_null(6)) {
+        j["deleted"] = true;
+        j["deleted_at"] = format_time(q.real(6));
+        j["deleted_by"] = q.text(7);
+      }
     } else {
       j = {{"type", "artifact"}, {"digest", n.digest}};
       if (auto a = find_artifact(db_, n.digest)) {
         j["kind"] = to_string(a->kind);
         j["size"] = a->size;
+        if (a->purged) j["purged"] = true;
       }
     }
     if (!n.role.empty()) j["role"] = n.role;
@@ -168,16 +177,18 @@ NodeId resolve_root(Db& db, std::string_view ref, const std::string& kind) {
   if (!kind.empty()) {
     if (kind != "model" && kind != "dataset") fail_input("--kind '{}': expected model or dataset", printable(kind));
     RegistryKind k = kind == "model" ? RegistryKind::kModel : RegistryKind::kDataset;
-    return {NodeId::Type::kVersion, resolve_version(db, k, ref).id};
+    return {NodeId::Type::kVersion, resolve_version(db, k, ref, /*include_deleted=*/true).id};
   }
+  // A deleted version is still found by its explicit name@N: its history
+  // outlives it.
   std::optional<VersionInfo> model, dataset;
   try {
-    model = resolve_version(db, RegistryKind::kModel, ref);
+    model = resolve_version(db, RegistryKind::kModel, ref, /*include_deleted=*/true);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kNotFound) throw;
   }
   try {
-    dataset = resolve_version(db, RegistryKind::kDataset, ref);
+    dataset = resolve_version(db, RegistryKind::kDataset, ref, /*include_deleted=*/true);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kNotFound) throw;
   }
@@ -205,9 +216,13 @@ std::string node_line(const nlohmann::json& n) {
   } else if (type == "artifact") {
     out = fmt::format("artifact {}", n["digest"].get<std::string>());
     if (n.contains("size")) out += fmt::format(" ({}, {})", n["kind"].get<std::string>(), format_bytes(n["size"].get<std::uint64_t>()));
+    if (n.value("purged", false)) out += " (content removed by gc)";
   } else {
     out = fmt::format("{} {}  {}", type, n["ref"].get<std::string>(), n["artifact"].get<std::string>().substr(0, 19));
     if (!n["source"].get<std::string>().empty()) out += fmt::format("  from {}", n["source"].get<std::string>());
+    if (n.value("deleted", false)) {
+      out += fmt::format("  (deleted {} by {})", n["deleted_at"].get<std::string>(), n["deleted_by"].get<std::string>());
+    }
   }
   if (n.contains("role")) out += fmt::format(" [{}]", n["role"].get<std::string>());
   if (n.value("seen_above", false)) out += " (see above)";

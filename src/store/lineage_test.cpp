@@ -106,5 +106,23 @@ TEST_F(LineageTest, DepthIsBounded) {
   EXPECT_TRUE(g["upstream"][0]["children"].empty());
 }
 
+TEST_F(LineageTest, DeletedVersionStaysInLineageMarkedDeleted) {
+  delete_version(*ws_, RegistryKind::kDataset, "docs@1");
+  nlohmann::json g = lineage(ws_->db(), "tuned", {.direction = LineageDirection::kUp});
+  const auto& docs = g["upstream"][0]["children"][0];
+  EXPECT_EQ(docs["ref"], "docs@1");
+  EXPECT_TRUE(docs.value("deleted", false));
+  EXPECT_TRUE(docs.contains("deleted_at"));
+  EXPECT_EQ(docs["children"][0]["id"], data_run_);  // and what made it
+  EXPECT_NE(format_lineage(g).find("docs@1"), std::string::npos);
+  EXPECT_NE(format_lineage(g).find("(deleted "), std::string::npos) << format_lineage(g);
+  // By its explicit name@N it is still a root; "docs" (latest) is gone.
+  nlohmann::json down = lineage(ws_->db(), "docs@1", {.direction = LineageDirection::kDown});
+  EXPECT_TRUE(down["root"].value("deleted", false));
+  EXPECT_EQ(down["downstream"][0]["id"], train_run_);
+  EXPECT_THROW(lineage(ws_->db(), "docs"), Error);
+  EXPECT_FALSE(g["upstream"][0]["children"][1].contains("deleted"));  // base@1 is untouched
+}
+
 }  // namespace
 }  // namespace enclave::store

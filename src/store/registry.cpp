@@ -13,7 +13,7 @@ namespace enclave::store {
 namespace {
 
 constexpr const char* kVersionColumns =
-    "id, kind, name, version, artifact, run_id, source, created_at, created_by";
+    "id, kind, name, version, artifact, run_id, source, created_at, created_by, deleted_at, deleted_by";
 
 std::string what_name(RegistryKind kind) { return fmt::format("{} name", to_string(kind)); }
 
@@ -28,6 +28,8 @@ VersionInfo read_version(Db& db, Statement& q) {
   v.source = q.text(6);
   v.created_at = q.real(7);
   v.created_by = q.text(8);
+  if (!q.is_null(9)) v.deleted_at = q.real(9);
+  v.deleted_by = q.text(10);
   Statement aliases(db, "SELECT alias FROM registry_aliases WHERE version_id = ?1 ORDER BY alias");
   aliases.bind(1, v.id);
   while (aliases.step()) v.aliases.push_back(aliases.text(0));
@@ -44,16 +46,25 @@ VersionInfo version_by_id(Db& db, std::int64_t id) {
   return read_version(db, q);
 }
 
+// Names with at least one live version.
 std::vector<std::string> registered_names(Db& db, RegistryKind kind) {
-  Statement q(db, "SELECT name FROM registry_names WHERE kind = ?1 ORDER BY name LIMIT 20");
+  Statement q(db,
+              "SELECT DISTINCT name FROM registry_versions WHERE kind = ?1 AND deleted_at IS NULL"
+              " ORDER BY name LIMIT 20");
   q.bind(1, to_string(kind));
   std::vector<std::string> out;
   while (q.step()) out.push_back(q.text(0));
   return out;
 }
 
-std::int64_t latest_version(Db& db, RegistryKind kind, const std::string& name) {
-  Statement q(db, "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE kind = ?1 AND name = ?2");
+// The newest version number of name, 0 if none. Deleted versions count when
+// numbering new ones (numbers are never reused) but not as "latest".
+enum class Deleted { kSkip, kCount };
+std::int64_t latest_version(Db& db, RegistryKind kind, const std::string& name, Deleted deleted) {
+  Statement q(db, deleted == Deleted::kCount
+                      ? "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE kind = ?1 AND name = ?2"
+                      : "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE kind = ?1 AND name = ?2"
+                        " AND deleted_at IS NULL");
   q.bind(1, to_string(kind)).bind(2, name);
   q.step();
   return q.int64(0);
@@ -87,7 +98,7 @@ VersionInfo register_version(Workspace& workspace, const RegisterOptions& option
   std::string kind(to_string(options.kind));
   Statement name(db, "INSERT OR IGNORE INTO registry_names (kind, name, created_at) VALUES (?1, ?2, ?3)");
   name.bind(1, kind).bind(2, options.name).bind(3, now).run();
-  std::int64_t version = latest_version(db, options.kind, options.name) + 1;
+  std::int64_t version = latest_version(db, options.kind, options.name, Deleted::kCount) + 1;
   record_artifact(db, workspace.objects(), artifact);
   Statement insert(db,
                    "INSERT INTO registry_versions (kind, name, version, artifact, run_id, source,"
@@ -109,25 +120,28 @@ VersionInfo register_version(Workspace& workspace, const RegisterOptions& option
   return version_by_id(db, id);
 }
 
-VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref) {
+VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref, bool include_deleted) {
   VersionRef r = parse_version_ref(ref, to_string(kind));
   std::string k(to_string(kind));
-  std::int64_t latest = latest_version(db, kind, r.name);
-  if (latest == 0) {
+  const std::int64_t newest = latest_version(db, kind, r.name, Deleted::kCount);
+  const std::int64_t latest = latest_version(db, kind, r.name, Deleted::kSkip);
+  if (latest == 0 && (newest == 0 || !r.version)) {
+    if (newest > 0) fail(ErrorKind::kNotFound, "{} '{}': every version has been deleted", k, r.name);
     std::vector<std::string> names = registered_names(db, kind);
     fail(ErrorKind::kNotFound, "{} '{}' is not registered ({})", k, r.name,
          names.empty() ? fmt::format("no {}s yet", k) : fmt::format("known: {}", fmt::join(names, ", ")));
   }
   std::int64_t version = latest;
   if (r.version) {
-    if (*r.version > latest) {
-      fail(ErrorKind::kNotFound, "{} {}: no version {} (latest is {}@{})", k, r.name, *r.version, r.name, latest);
+    if (*r.version > newest) {
+      fail(ErrorKind::kNotFound, "{} {}: no version {} ({})", k, r.name, *r.version,
+           latest > 0 ? fmt::format("latest is {}@{}", r.name, latest) : "every version has been deleted");
     }
     version = *r.version;
   } else if (r.alias && *r.alias != "latest") {
     Statement a(db,
                 "SELECT v.version FROM registry_aliases a JOIN registry_versions v ON v.id = a.version_id"
-                " WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3");
+                " WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3 AND v.deleted_at IS NULL");
     a.bind(1, k).bind(2, r.name).bind(3, *r.alias);
     if (!a.step()) fail(ErrorKind::kNotFound, "{} {}: no alias '{}'", k, r.name, *r.alias);
     version = a.int64(0);
@@ -136,7 +150,13 @@ VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref) {
                               kVersionColumns));
   q.bind(1, k).bind(2, r.name).bind(3, version);
   if (!q.step()) fail(ErrorKind::kNotFound, "{} {}@{} not found", k, r.name, version);
-  return read_version(db, q);
+  VersionInfo v = read_version(db, q);
+  if (v.deleted_at && !include_deleted) {
+    fail(ErrorKind::kNotFound, "{} {} was deleted on {} by {}{}", k, v.ref(), format_time(*v.deleted_at),
+         v.deleted_by.empty() ? "(unknown)" : v.deleted_by,
+         latest > 0 ? fmt::format(" (latest is {}@{})", r.name, latest) : "");
+  }
+  return v;
 }
 
 VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view ref, std::string_view alias) {
@@ -163,6 +183,64 @@ VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view 
                {{"to", v.version}, {"from", from}});
   tx.commit();
   return version_by_id(db, v.id);
+}
+
+VersionInfo remove_alias(Workspace& workspace, RegistryKind kind, std::string_view name, std::string_view alias) {
+  std::string k(to_string(kind));
+  if (name.find_first_of("@:") != std::string_view::npos) {
+    VersionRef r = parse_version_ref(name, k);
+    fail_input("{} '{}': an alias belongs to a name, not a version; give '{}'", k, printable(name), r.name);
+  }
+  validate_name(name, what_name(kind));
+  validate_name(alias, "alias");
+  if (alias == "latest") fail_input("alias 'latest' is reserved: it always means the newest version and is not stored");
+  Db& db = workspace.db();
+  WriteTransaction tx(db);
+  Statement q(db,
+              "SELECT a.version_id FROM registry_aliases a WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3");
+  q.bind(1, k).bind(2, name).bind(3, alias);
+  if (!q.step()) {
+    if (latest_version(db, kind, std::string(name), Deleted::kSkip) == 0) {
+      resolve_version(db, kind, name);  // throws: names what is missing
+    }
+    fail(ErrorKind::kNotFound, "{} {}: no alias '{}' to remove", k, name, alias);
+  }
+  VersionInfo v = version_by_id(db, q.int64(0));
+  Statement erase(db, "DELETE FROM registry_aliases WHERE kind = ?1 AND name = ?2 AND alias = ?3");
+  erase.bind(1, k).bind(2, name).bind(3, alias).run();
+  append_audit(db, "unalias", object_label(kind, fmt::format("{}:{}", name, alias)), {{"from", v.version}});
+  tx.commit();
+  return version_by_id(db, v.id);
+}
+
+DeletedVersion delete_version(Workspace& workspace, RegistryKind kind, std::string_view ref) {
+  std::string k(to_string(kind));
+  VersionRef r = parse_version_ref(ref, k);
+  if (!r.version) {
+    fail_input("{} '{}': delete takes an explicit version, such as {}@1 (see `enclave {}s show {}`)", k,
+               printable(ref), r.name, k, r.name);
+  }
+  Db& db = workspace.db();
+  WriteTransaction tx(db);
+  VersionInfo v = resolve_version(db, kind, ref);
+  Statement mark(db, "UPDATE registry_versions SET deleted_at = ?1, deleted_by = ?2 WHERE id = ?3");
+  mark.bind(1, now_unix()).bind(2, os_user()).bind(3, v.id).run();
+  Statement unalias(db, "DELETE FROM registry_aliases WHERE version_id = ?1");
+  unalias.bind(1, v.id).run();
+  DeletedVersion out;
+  out.aliases_removed = v.aliases;
+  {
+    Statement users(db,
+                    "SELECT 1 FROM registry_versions WHERE artifact = ?1 AND deleted_at IS NULL"
+                    " UNION ALL SELECT 1 FROM run_io WHERE artifact = ?1 LIMIT 1");
+    users.bind(1, v.artifact);
+    out.content_still_referenced = users.step();
+  }
+  append_audit(db, "delete", object_label(kind, v.ref()),
+               {{"artifact", v.artifact}, {"aliases_removed", v.aliases}});
+  tx.commit();
+  out.version = version_by_id(db, v.id);
+  return out;
 }
 
 VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view ref,
@@ -203,25 +281,37 @@ VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view r
 }
 
 nlohmann::json version_json(const VersionInfo& v) {
-  return {{"id", v.id},
-          {"kind", to_string(v.kind)},
-          {"name", v.name},
-          {"version", v.version},
-          {"ref", v.ref()},
-          {"artifact", v.artifact},
-          {"run_id", v.run_id ? nlohmann::json(*v.run_id) : nlohmann::json(nullptr)},
-          {"source", v.source},
-          {"created_at", format_time(v.created_at)},
-          {"created_by", v.created_by},
-          {"aliases", v.aliases},
-          {"tags", v.tags}};
+  nlohmann::json out = {{"id", v.id},
+                        {"kind", to_string(v.kind)},
+                        {"name", v.name},
+                        {"version", v.version},
+                        {"ref", v.ref()},
+                        {"artifact", v.artifact},
+                        {"run_id", v.run_id ? nlohmann::json(*v.run_id) : nlohmann::json(nullptr)},
+                        {"source", v.source},
+                        {"created_at", format_time(v.created_at)},
+                        {"created_by", v.created_by},
+                        {"aliases", v.aliases},
+                        {"tags", v.tags}};
+  if (v.deleted_at) {
+    out["deleted_at"] = format_time(*v.deleted_at);
+    out["deleted_by"] = v.deleted_by;
+  }
+  return out;
+}
+
+nlohmann::json deleted_version_json(const DeletedVersion& d) {
+  nlohmann::json out = version_json(d.version);
+  out["aliases_removed"] = d.aliases_removed;
+  out["content_still_referenced"] = d.content_still_referenced;
+  return out;
 }
 
 nlohmann::json list_registry(Db& db, RegistryKind kind) {
   ReadTransaction snapshot(db);
   Statement q(db,
               "SELECT n.name, MAX(v.version), COUNT(v.id) FROM registry_names n"
-              " JOIN registry_versions v ON v.kind = n.kind AND v.name = n.name"
+              " JOIN registry_versions v ON v.kind = n.kind AND v.name = n.name AND v.deleted_at IS NULL"
               " WHERE n.kind = ?1 GROUP BY n.name ORDER BY n.name");
   q.bind(1, to_string(kind));
   nlohmann::json out = nlohmann::json::array();
@@ -267,7 +357,8 @@ nlohmann::json show_registry(Db& db, RegistryKind kind, std::string_view ref) {
     return out;
   }
   VersionInfo latest = resolve_version(db, kind, ref);
-  Statement q(db, fmt::format("SELECT {} FROM registry_versions WHERE kind = ?1 AND name = ?2 ORDER BY version",
+  Statement q(db, fmt::format("SELECT {} FROM registry_versions WHERE kind = ?1 AND name = ?2"
+                              " AND deleted_at IS NULL ORDER BY version",
                               kVersionColumns));
   q.bind(1, to_string(kind)).bind(2, r.name);
   nlohmann::json versions = nlohmann::json::array();

@@ -5,6 +5,13 @@
 // key=value labels on a version. Every change appends to the audit log in the
 // same transaction.
 //
+// Deleting a version is soft (as MLflow users expect of a registry that keeps
+// lineage): the version stops resolving, leaves lists and loses its aliases,
+// but its row stays so runs that used it and `enclave lineage` still show it,
+// marked deleted. Its number is never reused. Its content is then referenced
+// only by the deleted row, so `enclave store gc` reclaims it unless another
+// version or a run still names the same artifact.
+//
 // References: "name" (latest version), "name@3", "name:alias" ("name:latest"
 // is the latest). resolve_model_ref also takes a directory, so every command
 // that takes a model accepts either.
@@ -40,6 +47,8 @@ struct VersionInfo {
   std::string created_by;
   std::vector<std::string> aliases;
   std::map<std::string, std::string> tags;
+  std::optional<double> deleted_at;  // set once the version is deleted
+  std::string deleted_by;
 
   std::string ref() const { return name + "@" + std::to_string(version); }
 };
@@ -58,28 +67,55 @@ struct RegisterOptions {
 VersionInfo register_version(Workspace& workspace, const RegisterOptions& options);
 
 // The version a reference names. Throws Error(kInvalidInput) for a bad
-// reference, Error(kNotFound) naming what is missing.
-VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref);
+// reference, Error(kNotFound) naming what is missing. Deleted versions never
+// count as the latest and carry no aliases; "name@3" naming a deleted version
+// is Error(kNotFound) saying when and by whom it was deleted, unless
+// include_deleted (for lineage and history, which must still find it).
+VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref, bool include_deleted = false);
 
 // Points alias at the version ref names (moving it if it pointed elsewhere).
 // "latest" is reserved. Returns the version.
 VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view ref, std::string_view alias);
+
+// Removes alias from name. "latest" is reserved and cannot be removed.
+// Returns the version the alias pointed at. Throws Error(kInvalidInput) for a
+// bad name or alias (a version reference such as "name@3" included: aliases
+// belong to names), Error(kNotFound) if the name or the alias does not exist.
+VersionInfo remove_alias(Workspace& workspace, RegistryKind kind, std::string_view name, std::string_view alias);
+
+struct DeletedVersion {
+  VersionInfo version;  // as it is now: deleted_at set, no aliases
+  std::vector<std::string> aliases_removed;
+  // Another live version or a run still names the same artifact, so gc will
+  // keep the content.
+  bool content_still_referenced = false;
+};
+
+// Marks the version ref names deleted and removes the aliases pointing at it,
+// with a "delete" audit entry, in one transaction. ref must name the version
+// explicitly ("name@3"): Error(kInvalidInput) for "name" or "name:alias", so a
+// moving pointer never decides what is deleted. Error(kNotFound) for an
+// unknown or already deleted version.
+DeletedVersion delete_version(Workspace& workspace, RegistryKind kind, std::string_view ref);
 
 // Sets tags ("key=value", or "key" for an empty value) and removes keys on
 // the version ref names. Returns the version.
 VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view ref,
                      const std::vector<std::string>& set, const std::vector<std::string>& remove);
 
-// Names with their latest version, version count and aliases.
+// Names with their latest version, version count and aliases; deleted
+// versions are left out, and a name whose versions are all deleted too.
 nlohmann::json list_registry(Db& db, RegistryKind kind);
 std::string format_registry_list(const nlohmann::json& names, RegistryKind kind);
 
-// A name (all versions) or one version (name@3, name:alias) with its
+// A name (all live versions) or one version (name@3, name:alias) with its
 // artifact's size and files.
 nlohmann::json show_registry(Db& db, RegistryKind kind, std::string_view ref);
 std::string format_registry_show(const nlohmann::json& shown);
 
+// A version as JSON; "deleted_at" and "deleted_by" appear only on a deleted one.
 nlohmann::json version_json(const VersionInfo& v);
+nlohmann::json deleted_version_json(const DeletedVersion& d);
 
 // The stored version's checkout (folder, or file for a single-file dataset),
 // its bytes checked against their hashes unless verify is false.

@@ -141,5 +141,119 @@ TEST_F(RegistryTest, ResolveModelRefTakesFoldersAndReferences) {
   EXPECT_THROW(resolve_model_ref("llama", options), Error);
 }
 
+TEST_F(RegistryTest, DeletedVersionStopsResolvingAndKeepsItsNumber) {
+  reg("llama", "m1");
+  reg("llama", "m2");
+  reg("other", "m1");  // same content as llama@1
+  set_alias(*ws_, RegistryKind::kModel, "llama@2", "production");
+  set_alias(*ws_, RegistryKind::kModel, "llama@1", "staging");
+  DeletedVersion d = delete_version(*ws_, RegistryKind::kModel, "llama@2");
+  EXPECT_EQ(d.version.ref(), "llama@2");
+  ASSERT_TRUE(d.version.deleted_at.has_value());
+  EXPECT_FALSE(d.version.deleted_by.empty());
+  EXPECT_TRUE(d.version.aliases.empty());
+  EXPECT_EQ(d.aliases_removed, std::vector<std::string>{"production"});
+  EXPECT_FALSE(d.content_still_referenced);
+
+  Db& db = ws_->db();
+  EXPECT_EQ(resolve_version(db, RegistryKind::kModel, "llama").version, 1);  // latest skips it
+  EXPECT_EQ(resolve_version(db, RegistryKind::kModel, "llama:latest").version, 1);
+  EXPECT_EQ(resolve_version(db, RegistryKind::kModel, "llama:staging").version, 1);
+  try {
+    resolve_version(db, RegistryKind::kModel, "llama@2");
+    ADD_FAILURE() << "a deleted version resolved";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("llama@2 was deleted"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(resolve_version(db, RegistryKind::kModel, "llama:production"), Error);  // its alias went too
+  EXPECT_EQ(resolve_version(db, RegistryKind::kModel, "llama@2", /*include_deleted=*/true).version, 2);
+  EXPECT_THROW(version_path(*ws_, RegistryKind::kModel, "llama@2"), Error);
+
+  nlohmann::json list = list_registry(db, RegistryKind::kModel);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["n_versions"], 1);
+  EXPECT_EQ(list[0]["latest_version"], 1);
+  EXPECT_EQ(list[0]["aliases"], (nlohmann::json{{"staging", 1}}));
+  EXPECT_EQ(show_registry(db, RegistryKind::kModel, "llama")["versions"].size(), 1u);
+
+  // Numbers are never reused; the database refuses undeleting or editing.
+  EXPECT_EQ(reg("llama", "m2").version, 3);
+  EXPECT_THROW(db.exec("UPDATE registry_versions SET deleted_at = NULL WHERE version = 2"), Error);
+  EXPECT_THROW(db.exec("UPDATE registry_versions SET deleted_by = 'x' WHERE version = 2"), Error);
+  EXPECT_THROW(db.exec("UPDATE registry_versions SET artifact = artifact WHERE version = 2"), Error);
+
+  // Content another version shares is reported as staying.
+  EXPECT_TRUE(delete_version(*ws_, RegistryKind::kModel, "llama@1").content_still_referenced);
+  EXPECT_EQ(resolve_version(db, RegistryKind::kModel, "llama").version, 3);
+
+  std::vector<AuditEntry> deletes = list_audit(db, {.action = "delete"});
+  ASSERT_EQ(deletes.size(), 2u);
+  EXPECT_EQ(deletes[0].object, "model llama@2");
+  EXPECT_EQ(nlohmann::json::parse(deletes[0].details)["aliases_removed"], nlohmann::json::array({"production"}));
+  EXPECT_TRUE(verify_audit(db).ok());
+}
+
+TEST_F(RegistryTest, DeleteTakesOnlyAnExplicitLiveVersion) {
+  reg("llama", "m1");
+  set_alias(*ws_, RegistryKind::kModel, "llama@1", "production");
+  auto kind_of = [&](const std::string& ref, RegistryKind kind = RegistryKind::kModel) {
+    try {
+      delete_version(*ws_, kind, ref);
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    return ErrorKind::kInternal;  // did not throw
+  };
+  EXPECT_EQ(kind_of("llama"), ErrorKind::kInvalidInput);  // "latest" would pick it for you
+  EXPECT_EQ(kind_of("llama:production"), ErrorKind::kInvalidInput);
+  EXPECT_EQ(kind_of("llama@x"), ErrorKind::kInvalidInput);
+  EXPECT_EQ(kind_of("../llama@1"), ErrorKind::kInvalidInput);
+  EXPECT_EQ(kind_of("llama@9"), ErrorKind::kNotFound);
+  EXPECT_EQ(kind_of("nobody@1"), ErrorKind::kNotFound);
+  EXPECT_EQ(kind_of("llama@1", RegistryKind::kDataset), ErrorKind::kNotFound);  // kinds are separate
+  delete_version(*ws_, RegistryKind::kModel, "llama@1");
+  EXPECT_EQ(kind_of("llama@1"), ErrorKind::kNotFound);  // already deleted
+  // A name whose every version is deleted leaves the list and says why.
+  EXPECT_EQ(list_registry(ws_->db(), RegistryKind::kModel).size(), 0u);
+  try {
+    resolve_version(ws_->db(), RegistryKind::kModel, "llama");
+    ADD_FAILURE() << "resolved a name with no live version";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("every version has been deleted"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(list_audit(ws_->db(), {.action = "delete"}).size(), 1u);  // failures append nothing
+}
+
+TEST_F(RegistryTest, AliasCanBeRemoved) {
+  reg("llama", "m1");
+  reg("llama", "m2");
+  set_alias(*ws_, RegistryKind::kModel, "llama@1", "production");
+  VersionInfo v = remove_alias(*ws_, RegistryKind::kModel, "llama", "production");
+  EXPECT_EQ(v.version, 1);
+  EXPECT_TRUE(v.aliases.empty());
+  EXPECT_THROW(resolve_version(ws_->db(), RegistryKind::kModel, "llama:production"), Error);
+  EXPECT_EQ(resolve_version(ws_->db(), RegistryKind::kModel, "llama@1").version, 1);  // the version stays
+  auto kind_of = [&](const std::string& name, const std::string& alias) {
+    try {
+      remove_alias(*ws_, RegistryKind::kModel, name, alias);
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    return ErrorKind::kInternal;
+  };
+  EXPECT_EQ(kind_of("llama", "production"), ErrorKind::kNotFound);  // already gone
+  EXPECT_EQ(kind_of("nobody", "production"), ErrorKind::kNotFound);
+  EXPECT_EQ(kind_of("llama", "latest"), ErrorKind::kInvalidInput);
+  EXPECT_EQ(kind_of("llama@1", "production"), ErrorKind::kInvalidInput);
+  EXPECT_EQ(kind_of("llama", "../x"), ErrorKind::kInvalidInput);
+  std::vector<AuditEntry> entries = list_audit(ws_->db(), {.action = "unalias"});
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].object, "model llama:production");
+  EXPECT_EQ(entries[0].details, R"({"from":1})");
+  EXPECT_TRUE(verify_audit(ws_->db()).ok());
+}
+
 }  // namespace
 }  // namespace enclave::store

@@ -72,7 +72,7 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::s
 
 nlohmann::json io_list(Db& db, std::int64_t id, const char* direction) {
   Statement q(db,
-              "SELECT io.role, io.artifact, v.id, v.kind, v.name, v.version, v.artifact"
+              "SELECT io.role, io.artifact, v.id, v.kind, v.name, v.version, v.artifact, v.deleted_at IS NOT NULL"
               " FROM run_io io LEFT JOIN registry_versions v ON v.id = io.version_id"
               " WHERE io.run_id = ?1 AND io.direction = ?2 ORDER BY io.id");
   q.bind(1, id).bind(2, direction);
@@ -91,6 +91,7 @@ nlohmann::json io_list(Db& db, std::int64_t id, const char* direction) {
                       {"name", q.text(4)},
                       {"version", q.int64(5)},
                       {"artifact", q.text(6)}};
+      if (q.int64(7) != 0) e["version"]["deleted"] = true;
     }
     out.push_back(e);
   }
@@ -103,6 +104,7 @@ std::string io_text(const nlohmann::json& e) {
     const auto& v = e["version"];
     out = fmt::format("{} {}@{}", v["kind"].get<std::string>(), v["name"].get<std::string>(),
                       v["version"].get<std::int64_t>());
+    if (v.value("deleted", false)) out += " (deleted)";
   } else {
     out = fmt::format("artifact {}", e["artifact"].get<std::string>());
     if (e.contains("size")) {
@@ -183,11 +185,14 @@ nlohmann::json show_run(Db& db, std::int64_t id, bool series) {
   r["inputs"] = io_list(db, id, "input");
   r["outputs"] = io_list(db, id, "output");
   {
-    Statement v(db, "SELECT kind, name, version FROM registry_versions WHERE run_id = ?1 ORDER BY id");
+    Statement v(db,
+                "SELECT kind, name, version, deleted_at IS NOT NULL FROM registry_versions WHERE run_id = ?1"
+                " ORDER BY id");
     v.bind(1, id);
     nlohmann::json registered = nlohmann::json::array();
     while (v.step()) {
       registered.push_back({{"kind", v.text(0)}, {"name", v.text(1)}, {"version", v.int64(2)}});
+      if (v.int64(3) != 0) registered.back()["deleted"] = true;
     }
     r["registered"] = registered;
   }
@@ -253,8 +258,8 @@ std::string format_run(const nlohmann::json& r) {
   if (!r["registered"].empty()) {
     out += "registered\n";
     for (const auto& v : r["registered"]) {
-      out += fmt::format("  {} {}@{}\n", v["kind"].get<std::string>(), v["name"].get<std::string>(),
-                         v["version"].get<std::int64_t>());
+      out += fmt::format("  {} {}@{}{}\n", v["kind"].get<std::string>(), v["name"].get<std::string>(),
+                         v["version"].get<std::int64_t>(), v.value("deleted", false) ? " (deleted)" : "");
     }
   }
   if (!r["metrics"].empty()) {

@@ -139,7 +139,29 @@ CREATE TABLE audit_head (
 );
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kMigration1};
+// Deleting a registry version is soft: the row stays (runs' inputs and the
+// lineage graph still name it) but is marked deleted, which hides it from
+// references, lists and gc's idea of what is alive. The immutability
+// trigger is narrowed so the one allowed change is marking a version deleted,
+// once. An artifact whose only users are deleted versions keeps its row (the
+// deleted versions' foreign key needs it) when gc reclaims its content:
+// purged_at is set and its artifact_files rows go.
+constexpr std::string_view kMigration2 = R"sql(
+ALTER TABLE registry_versions ADD COLUMN deleted_at REAL;
+ALTER TABLE registry_versions ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
+DROP TRIGGER registry_versions_immutable;
+CREATE TRIGGER registry_versions_immutable
+BEFORE UPDATE OF id, kind, name, version, artifact, run_id, source, created_at, created_by ON registry_versions
+BEGIN SELECT RAISE(ABORT, 'registry versions are immutable'); END;
+CREATE TRIGGER registry_versions_delete_once
+BEFORE UPDATE OF deleted_at, deleted_by ON registry_versions
+WHEN OLD.deleted_at IS NOT NULL OR NEW.deleted_at IS NULL
+BEGIN SELECT RAISE(ABORT, 'a deleted registry version stays deleted'); END;
+CREATE INDEX registry_versions_live ON registry_versions(kind, name, deleted_at);
+ALTER TABLE artifacts ADD COLUMN purged_at REAL;
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kMigration1, kMigration2};
 
 bool has_version_table(Db& db) {
   Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");

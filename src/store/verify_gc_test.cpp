@@ -10,6 +10,7 @@
 #include "store/audit.h"
 #include "store/gc.h"
 #include "store/registry.h"
+#include "store/runs.h"
 #include "store/store_testing.h"
 #include "store/verify.h"
 
@@ -145,6 +146,63 @@ TEST_F(VerifyGcTest, KillDuringStoreLeavesStoreConsistent) {
   EXPECT_EQ(r.n_temp_files, 0);
   std::printf("kill rounds: %d of %d registrations completed before the kill (span %d us)\n", completed, kRounds,
               span_us);
+}
+
+TEST_F(VerifyGcTest, GcReclaimsADeletedVersionsContentAndKeepsItsRow) {
+  testing::write_model_dir(dir_ / "other", "other");
+  VersionInfo v = register_version(*ws_, {.name = "m", .source = dir_ / "m"});
+  register_version(*ws_, {.name = "m", .source = dir_ / "other"});
+  std::filesystem::path checkout = version_path(*ws_, RegistryKind::kModel, "m@1");
+  std::size_t objects_before = ws_->objects().list().objects.size();
+  delete_version(*ws_, RegistryKind::kModel, "m@1");
+  GcReport r = collect_garbage(*ws_);
+  EXPECT_EQ(r.n_artifacts, 1);
+  EXPECT_EQ(r.n_checkouts, 1);
+  // tokenizer.json is the same in both folders, so m@2 keeps that blob.
+  EXPECT_EQ(r.n_objects, 4);
+  EXPECT_EQ(ws_->objects().list().objects.size(), objects_before - 4);
+  EXPECT_FALSE(std::filesystem::exists(checkout));
+  std::optional<Artifact> a = find_artifact(ws_->db(), v.artifact);
+  ASSERT_TRUE(a.has_value());  // the deleted version still names it
+  EXPECT_TRUE(a->purged);
+  EXPECT_TRUE(a->files.empty());
+  EXPECT_THROW(checkout_artifact(*ws_, v.artifact), Error);
+  VerifyReport clean = verify_store(*ws_);
+  EXPECT_TRUE(clean.ok()) << format_verify_report(clean);
+  EXPECT_EQ(collect_garbage(*ws_).n_artifacts, 0);  // nothing more to do
+  EXPECT_EQ(testing::read_text(version_path(*ws_, RegistryKind::kModel, "m") / "config.json"),
+            testing::read_text(dir_ / "other/config.json"));
+  // Registering the same content again restores the artifact.
+  VersionInfo again = register_version(*ws_, {.name = "m", .source = dir_ / "m"});
+  EXPECT_EQ(again.version, 3);
+  EXPECT_EQ(again.artifact, v.artifact);
+  EXPECT_FALSE(find_artifact(ws_->db(), v.artifact)->purged);
+  EXPECT_EQ(testing::read_text(version_path(*ws_, RegistryKind::kModel, "m@3") / "config.json"),
+            testing::read_text(dir_ / "m/config.json"));
+  EXPECT_TRUE(verify_store(*ws_).ok());
+  EXPECT_TRUE(verify_audit(ws_->db()).ok());
+}
+
+TEST_F(VerifyGcTest, GcKeepsDeletedContentThatAVersionOrARunStillUses) {
+  VersionInfo a = register_version(*ws_, {.name = "a", .source = dir_ / "m"});
+  register_version(*ws_, {.name = "b", .source = dir_ / "m"});
+  testing::write_text(dir_ / "data.jsonl", "{\"text\": \"x\"}\n");
+  VersionInfo d = register_version(*ws_, {.kind = RegistryKind::kDataset, .name = "d", .source = dir_ / "data.jsonl"});
+  {
+    store::Run run(ws_->root(), {.kind = "data"});
+    run.log_output(dir_ / "data.jsonl");
+    run.finish();
+  }
+  std::size_t objects_before = ws_->objects().list().objects.size();
+  delete_version(*ws_, RegistryKind::kModel, "a@1");
+  delete_version(*ws_, RegistryKind::kDataset, "d@1");
+  GcReport r = collect_garbage(*ws_);
+  EXPECT_EQ(r.n_artifacts, 0);
+  EXPECT_EQ(r.n_objects, 0);
+  EXPECT_EQ(ws_->objects().list().objects.size(), objects_before);
+  EXPECT_FALSE(find_artifact(ws_->db(), a.artifact)->purged);
+  EXPECT_FALSE(find_artifact(ws_->db(), d.artifact)->purged);
+  EXPECT_NO_THROW(version_path(*ws_, RegistryKind::kModel, "b@1"));
 }
 
 }  // namespace

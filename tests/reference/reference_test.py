@@ -67,6 +67,8 @@ class SafetensorsTest(unittest.TestCase):
             "trailing bytes": good + b"\0" * 8,
             "not json": struct.pack("<Q", 8) + b"{not js}",
             "wrong size": good.replace(b'"shape":[4]', b'"shape":[5]'),
+            "header not starting with {": struct.pack("<Q", n) + b" " + good[8 : 7 + n] + good[8 + n :],
+            "header over 100 MB": struct.pack("<Q", 100_000_008) + good[8:],
         }
         for name, data in cases.items():
             with self.subTest(name):

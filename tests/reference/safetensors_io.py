@@ -23,6 +23,7 @@ _DTYPES = {
     "BF16": (torch.bfloat16, 2),
 }
 _NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
+MAX_HEADER_SIZE = 100_000_000  # safetensors' MAX_HEADER_SIZE
 
 
 class SafetensorsError(ValueError):
@@ -45,8 +46,14 @@ def parse(data, what="<bytes>"):
     if len(data) < 8:
         raise SafetensorsError(f"{what}: file is {len(data)} bytes, shorter than the 8-byte header length")
     (n,) = struct.unpack("<Q", data[:8])
+    # The Rust reader (what transformers calls) refuses both of these, so a
+    # file Enclave writes must pass them too.
+    if n > MAX_HEADER_SIZE:
+        raise SafetensorsError(f"{what}: header length {n} is over the {MAX_HEADER_SIZE}-byte limit")
     if n > len(data) - 8:
         raise SafetensorsError(f"{what}: header length {n} runs past the end of the file")
+    if data[8:9] != b"{":
+        raise SafetensorsError(f"{what}: header does not start with '{{'")
     try:
         header = json.loads(data[8 : 8 + n].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
