@@ -64,6 +64,7 @@ void register_model(CLI::App& app) {
   });
 
   register_model_upscale(*model);  // cmd_upscale.cpp
+  register_model_merge_lora(*model);  // cmd_merge_lora.cpp
 }
 
 }  // namespace enclave::cli

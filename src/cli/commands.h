@@ -29,9 +29,18 @@ void register_lineage(CLI::App& app);   // lineage REF [--up|--down]
 void register_audit(CLI::App& app);     // audit list | verify
 void register_eval(CLI::App& app);      // eval run | compare | gate | tasks
 
+// Thrown by a command that finished its work but must end with a non-zero
+// exit status without an error message (a failed quality gate); main.cpp
+// returns code.
+struct ExitStatus {
+  int code = 1;
+};
+
 // Merging (src/merge).
 void register_merge(CLI::App& app);           // merge --config FILE --out NAME
 void register_model_upscale(CLI::App& model);  // model upscale, added by register_model
+void register_model_merge_lora(CLI::App& model);  // model merge-lora, added by register_model
+void register_train(CLI::App& app);  // train pretrain | sft | dpo | sdpo | tasks | eval-tasks
 
 // Where `merge` and `model upscale` put their result (cmd_merge.cpp): --out
 // NAME registers the next version of a model, --out-dir DIR writes a plain
@@ -48,30 +57,18 @@ void add_merge_output_flags(CLI::App& cmd, MergeOutputFlags& flags);
 // Throws Error(kInvalidInput) naming `command` unless --out or --out-dir is given.
 void require_merge_output(const MergeOutputFlags& flags, const std::string& command);
 
+// Serving (src/serve): the OpenAI-compatible server, its keys, request log
+// and feedback.
+void register_serve(CLI::App& app);     // serve, api-keys add
+void register_monitor(CLI::App& app);   // monitor requests
+void register_feedback(CLI::App& app);  // feedback export
+
 // Data preparation (src/data).
 void register_data(CLI::App& app);  // data ingest | normalize | filter | dedup | pii | decontaminate | split | format | run
 // The report.json of dataset version ref (null if it has none), and the same
 // as lines for `enclave datasets show` ("" if none). In cmd_data.cpp.
 nlohmann::json dataset_report_json(const std::string& workspace, const std::string& ref);
 std::string dataset_report_text(const std::string& workspace, const std::string& ref);
-
-// Thrown by a command that finished its work but must end with a non-zero
-// exit status without an error message (a failed quality gate); main.cpp
-// returns code.
-struct ExitStatus {
-  int code = 1;
-};
-
-// Parses "1,2,3" into ids; throws Error(kInvalidInput) naming `flag` and the bad item.
-std::vector<std::int32_t> parse_token_list(const std::string& text, const std::string& flag);
-
-// Adds --dtype, --device and --threads to a subcommand that runs the model.
-struct ComputeFlags {
-  std::string dtype = "f32";
-  std::string device = "cpu";
-  int threads = 0;
-};
-void add_compute_flags(CLI::App& cmd, ComputeFlags& flags);
 
 // Adds --workspace to a store subcommand. The workspace is taken from it,
 // else from `enclave --workspace DIR ...`, else $ENCLAVE_HOME, else by
@@ -87,5 +84,16 @@ std::filesystem::path workspace_root(const std::string& workspace);
 // reference (name, name@3, name:alias) in the workspace selected as above,
 // its bytes checked before use.
 std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace = "");
+
+// Parses "1,2,3" into ids; throws Error(kInvalidInput) naming `flag` and the bad item.
+std::vector<std::int32_t> parse_token_list(const std::string& text, const std::string& flag);
+
+// Adds --dtype, --device and --threads to a subcommand that runs the model.
+struct ComputeFlags {
+  std::string dtype = "f32";
+  std::string device = "cpu";
+  int threads = 0;
+};
+void add_compute_flags(CLI::App& cmd, ComputeFlags& flags);
 
 }  // namespace enclave::cli

@@ -28,7 +28,11 @@ int main(int argc, char** argv) {
   enclave::cli::register_lineage(app);
   enclave::cli::register_audit(app);
   enclave::cli::register_merge(app);
+  enclave::cli::register_train(app);
   enclave::cli::register_eval(app);
+  enclave::cli::register_serve(app);
+  enclave::cli::register_monitor(app);
+  enclave::cli::register_feedback(app);
 
   try {
     app.parse(argc, argv);

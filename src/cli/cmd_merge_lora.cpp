@@ -1,0 +1,51 @@
+// `enclave model merge-lora --base REF --adapter DIR --out DIR`: folds a
+// PEFT LoRA adapter into its base model (W += scaling * B A) and writes a
+// plain Hugging Face model directory, as PEFT's merge_and_unload does.
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "model/config.h"
+#include "model/lora.h"
+#include "store/registry.h"
+
+namespace enclave::cli {
+namespace {
+
+struct MergeLoraFlags {
+  std::string base;
+  std::string adapter;
+  std::string out;
+  std::string dtype;
+  std::string workspace;
+};
+
+}  // namespace
+
+void register_model_merge_lora(CLI::App& model) {
+  auto flags = std::make_shared<MergeLoraFlags>();
+  CLI::App* cmd = model.add_subcommand("merge-lora", "Merge a LoRA adapter (PEFT format) into its base model");
+  cmd->add_option("--base", flags->base, "Base model: registry reference or directory")->required();
+  cmd->add_option("--adapter", flags->adapter, "Adapter: directory with adapter_config.json, or a registry reference")
+      ->required();
+  cmd->add_option("--out", flags->out, "Output model directory (must not exist or be empty)")->required();
+  cmd->add_option("--dtype", flags->dtype, "Stored dtype (default: the base's torch_dtype)")
+      ->check(CLI::IsMember({"f32", "bf16", "f16"}));
+  add_workspace_flag(*cmd, flags->workspace);
+  cmd->callback([flags] {
+    store::ResolveOptions resolve{.find = {.workspace = workspace_flag(flags->workspace)}};
+    const std::filesystem::path base = store::resolve_model_ref(flags->base, resolve);
+    const std::filesystem::path adapter = store::resolve_model_ref(flags->adapter, resolve);
+    std::string dtype = flags->dtype;
+    if (dtype.empty()) {
+      const std::string stored = load_model_config(base / "config.json").torch_dtype;
+      dtype = stored == "bfloat16" ? "bf16" : stored == "float16" ? "f16" : "f32";
+    }
+    merge_lora(base, adapter, flags->out, dtype);
+    fmt::print("merged {} into {} -> {} ({})\n", adapter.string(), base.string(), flags->out, dtype);
+  });
+}
+
+}  // namespace enclave::cli

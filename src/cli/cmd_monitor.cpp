@@ -1,0 +1,75 @@
+// `enclave monitor requests`: list and filter the server's request log.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "serve/request_log.h"
+#include "store/clock.h"
+
+namespace enclave::cli {
+namespace {
+
+struct RequestsFlags {
+  std::string workspace;
+  std::string since;
+  serve::RequestFilter filter;
+  int status = 0;
+  bool json = false;
+};
+
+// "90s", "30m", "12h", "7d" or plain seconds -> seconds.
+double parse_duration(const std::string& text) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || value < 0 || text.empty()) {
+    fail_input("--since '{}': expected a duration such as 90s, 30m, 12h or 7d", text);
+  }
+  const std::string unit(ptr, end);
+  if (unit.empty() || unit == "s") return value;
+  if (unit == "m") return value * 60;
+  if (unit == "h") return value * 3600;
+  if (unit == "d") return value * 86400;
+  fail_input("--since '{}': unknown unit '{}' (s, m, h, d)", text, unit);
+}
+
+void run_requests(RequestsFlags& flags) {
+  serve::RequestFilter filter = flags.filter;
+  if (!flags.since.empty()) filter.since = store::now_unix() - parse_duration(flags.since);
+  if (flags.status != 0) filter.status = flags.status;
+  const std::vector<serve::RequestRecord> records = serve::query_requests(workspace_root(flags.workspace), filter);
+  if (flags.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : records) out.push_back(serve::request_json(r));
+    fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    fmt::print("{}", serve::format_requests(records));
+  }
+}
+
+}  // namespace
+
+void register_monitor(CLI::App& app) {
+  CLI::App* monitor = app.add_subcommand("monitor", "Look at what the served models are doing");
+  monitor->require_subcommand(1);
+  auto flags = std::make_shared<RequestsFlags>();
+  CLI::App* cmd = monitor->add_subcommand("requests", "List served requests, newest first (from the request log)");
+  cmd->add_option("--since", flags->since, "Only requests this recent: 90s, 30m, 12h, 7d");
+  cmd->add_option("--model", flags->filter.model, "Only this model name or version (name@3)");
+  cmd->add_option("--key", flags->filter.key_id, "Only requests made with this API key id");
+  cmd->add_option("--status", flags->status, "Only this HTTP status")->check(CLI::Range(100, 599));
+  cmd->add_option("--finish", flags->filter.finish_reason, "Only this finish reason")
+      ->check(CLI::IsMember({"stop", "length", "cancelled", "timeout", "error"}));
+  cmd->add_option("--limit", flags->filter.limit, "Most rows (0: all)")->check(CLI::Range(0, 1 << 30))
+      ->capture_default_str();
+  cmd->add_flag("--json", flags->json, "Print JSON (full prompts and completions)");
+  add_workspace_flag(*cmd, flags->workspace);
+  cmd->callback([flags] { run_requests(*flags); });
+}
+
+}  // namespace enclave::cli

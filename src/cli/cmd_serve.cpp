@@ -1,0 +1,120 @@
+// `enclave serve`: the OpenAI-compatible server (src/serve/server.h), and
+// `enclave api-keys add`, which makes a key for its --api-keys file.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "serve/auth.h"
+#include "serve/server.h"
+
+namespace enclave::cli {
+namespace {
+
+struct ServeFlags {
+  serve::ServeOptions options;
+  std::vector<std::string> adapters;
+  std::string api_keys;
+  std::string workspace;
+  bool no_request_log = false;
+  bool no_redact = false;
+  ComputeFlags compute;
+};
+
+struct KeyFlags {
+  std::string file;
+  std::string id;
+  std::vector<std::string> scopes{"infer"};
+  int requests_per_minute = 0;
+};
+
+void run_serve(ServeFlags& flags) {
+  serve::ServeOptions options = flags.options;
+  for (const std::string& spec : flags.adapters) {
+    const std::size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      fail_input("--adapter '{}': expected NAME=DIR", spec);
+    }
+    if (!options.adapters.emplace(spec.substr(0, eq), spec.substr(eq + 1)).second) {
+      fail_input("--adapter: the name '{}' is given twice", spec.substr(0, eq));
+    }
+  }
+  options.api_keys = flags.api_keys;
+  options.workspace = workspace_flag(flags.workspace);
+  options.request_log = !flags.no_request_log;
+  options.redact = !flags.no_redact;
+  options.engine.dtype = flags.compute.dtype;
+  options.engine.device = flags.compute.device;
+  options.engine.threads = flags.compute.threads;
+  serve::run_server(options);
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  serve::ServeOptions& o = flags->options;
+  CLI::App* cmd = app.add_subcommand("serve", "Serve a model through an OpenAI-compatible HTTP API");
+  cmd->add_option("--model", o.model_ref, "Model directory or registry reference (name, name@3, name:alias)")
+      ->required();
+  cmd->add_option("--adapter", flags->adapters,
+                  "LoRA adapter served as model NAME: NAME=DIR (PEFT layout; repeatable)");
+  cmd->add_option("--host", o.host, "Address to listen on (beyond loopback only with --api-keys)")
+      ->capture_default_str();
+  cmd->add_option("--port", o.port, "Port (0: any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
+  cmd->add_option("--api-keys", flags->api_keys, "Keys file (hashed keys with scopes; see `enclave api-keys add`)");
+  cmd->add_option("--max-concurrency", o.max_concurrency, "Sequences decoded together in the batch")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--max-queue", o.max_queue, "Requests that may wait for a slot; more get 503")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--ctx", o.ctx, "Tokens per sequence, prompt + output (0: the model's context)")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--max-body-bytes", o.max_body_bytes, "Largest request body; larger get 413")
+      ->check(CLI::Range(1024, 1 << 30))
+      ->capture_default_str();
+  cmd->add_option("--max-tokens-limit", o.max_tokens_limit, "Largest max_tokens a request may ask for")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--default-max-tokens", o.default_max_tokens, "max_tokens of chat requests that set none")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", o.request_timeout_seconds, "Seconds a request may take, waiting included")
+      ->check(CLI::Range(0.01, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--retention-days", o.retention_days, "Days the request log keeps a request (0: forever)")
+      ->check(CLI::Range(0.0, 36500.0))
+      ->capture_default_str();
+  cmd->add_option("--watch-seconds", o.watch_seconds,
+                  "Poll a registry reference this often and reload when it moves (0: off)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  cmd->add_flag("--no-request-log", flags->no_request_log, "Do not store requests in the workspace");
+  cmd->add_flag("--no-redact", flags->no_redact, "Store prompts and completions without PII redaction");
+  add_workspace_flag(*cmd, flags->workspace);
+  add_compute_flags(*cmd, flags->compute);
+  cmd->callback([flags] { run_serve(*flags); });
+
+  auto keys = std::make_shared<KeyFlags>();
+  CLI::App* api_keys = app.add_subcommand("api-keys", "Manage the API keys file of `enclave serve --api-keys`");
+  api_keys->require_subcommand(1);
+  CLI::App* add = api_keys->add_subcommand("add", "Create a key; prints it once, stores only its sha256");
+  add->add_option("--file", keys->file, "Keys file (created if missing)")->required();
+  add->add_option("--id", keys->id, "Name of the key (shown in logs and metrics)")->required();
+  add->add_option("--scope", keys->scopes, "infer and/or admin (repeatable)")->capture_default_str();
+  add->add_option("--requests-per-minute", keys->requests_per_minute, "Rate limit (0: none)")
+      ->check(CLI::Range(0, 1000000000));
+  add->callback([keys] {
+    const std::string key = serve::add_api_key(keys->file, keys->id, keys->scopes, keys->requests_per_minute);
+    fmt::print("{}\n", key);
+    fmt::print(stderr, "api key '{}' added to {}; the key above is not stored and cannot be shown again\n",
+               keys->id, keys->file);
+  });
+}
+
+}  // namespace enclave::cli

@@ -1,0 +1,200 @@
+// `enclave train pretrain|sft|dpo|sdpo`: every key of the training config
+// (train/train_config.h) is a flag and a YAML key; flags override --config.
+// `enclave train tasks` writes the synthetic skill data of the learning
+// demo; `enclave train eval-tasks` scores a model on it (exact match,
+// preference accuracy).
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/version.h"
+#include "core/error.h"
+#include "merge/yaml_json.h"
+#include "model/engine.h"
+#include "store/registry.h"
+#include "train/skill_eval.h"
+#include "train/skill_tasks.h"
+#include "train/train_command.h"
+
+namespace enclave::cli {
+namespace {
+
+struct TrainFlags {
+  std::string config_file;
+  std::string workspace;
+  bool json = false;
+  std::map<std::string, std::string> values;  // key -> flag text, for the flags given
+  std::map<std::string, CLI::Option*> options;
+};
+
+// The command line as the kernel has it: recorded with the run and re-run by
+// the data-parallel launcher.
+std::vector<std::string> command_line() {
+  // Streamed: procfs files report size 0, so read_file would see nothing.
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> argv;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\0') {
+      argv.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return argv;
+}
+
+void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& help) {
+  auto flags = std::make_shared<TrainFlags>();
+  CLI::App* cmd = train.add_subcommand(std::string(train::to_string(mode)), help);
+  cmd->add_option("--config", flags->config_file, "YAML file with any of the keys below (flags win)");
+  add_workspace_flag(*cmd, flags->workspace);
+  cmd->add_flag("--json", flags->json, "Print the result as JSON");
+  for (const train::ConfigField& field : train::config_fields()) {
+    std::string help_text = field.help;
+    if (!field.choices.empty()) help_text += fmt::format(" ({})", fmt::join(field.choices, "|"));
+    CLI::Option* opt = cmd->add_option(train::flag_name(field.key), flags->values[field.key], help_text);
+    switch (field.type) {
+      case train::FieldType::kInt: opt->type_name("INT"); break;
+      case train::FieldType::kNumber: opt->type_name("FLOAT"); break;
+      case train::FieldType::kBool: opt->type_name("[BOOL]")->expected(0, 1); break;
+      case train::FieldType::kStringList: opt->type_name("A,B,..."); break;
+      case train::FieldType::kString: break;
+    }
+    if (field.key == "resume") opt->expected(0, 1);  // bare --resume: the latest checkpoint
+    flags->options[field.key] = opt;
+  }
+  cmd->callback([flags, mode] {
+    nlohmann::json values = nlohmann::json::object();
+    if (!flags->config_file.empty()) values = read_yaml_file(flags->config_file);
+    if (values.is_null()) values = nlohmann::json::object();
+    if (!values.is_object()) fail_input("{}: expected a mapping of training keys", flags->config_file);
+    for (const train::ConfigField& field : train::config_fields()) {
+      if (flags->options[field.key]->count() == 0) continue;
+      const std::string& text = flags->values[field.key];
+      values[field.key] = field.key == "resume" && text.empty() ? nlohmann::json("latest")
+                                                                : train::parse_flag_value(field, text);
+    }
+    train::TrainCommand command;
+    command.config = train::config_from_json(mode, values, flags->config_file.empty() ? "flags" : flags->config_file);
+    command.workspace.workspace = workspace_flag(flags->workspace);
+    command.argv = command_line();
+    command.program_version = std::string(version_string());
+    command.config_file = flags->config_file;
+    train::TrainCommandResult result = train::run_train_command(command);
+    if (result.run_id == 0) {  // a launcher or a worker: its processes printed what mattered
+      if (result.exit_code != 0) std::exit(result.exit_code);
+      return;
+    }
+    nlohmann::json summary = {{"run_id", result.run_id},
+                              {"steps", result.train.steps},
+                              {"final_loss", result.train.losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.train.losses.back())},
+                              {"interrupted", result.train.interrupted},
+                              {"early_stopped", result.train.early_stopped},
+                              {"adapter", result.train.adapter},
+                              {"seconds", result.train.seconds},
+                              {"tokens", result.train.tokens}};
+    for (const auto& [key, value] : result.train.final_eval) summary[key] = value;
+    if (result.train.interrupted) {
+      summary["checkpoint"] = result.train.last_checkpoint.string();
+    } else {
+      summary["model"] = result.version.ref();
+    }
+    if (flags->json) {
+      std::cout << summary.dump() << "\n";
+    } else if (result.train.interrupted) {
+      fmt::print("interrupted after {} steps (run {}); checkpoint {}\n", result.train.steps, result.run_id,
+                 result.train.last_checkpoint.string());
+    } else {
+      fmt::print("trained {} {}: {} steps, final loss {:.4f}, {:.0f}s; registered {} {} (run {})\n",
+                 train::to_string(mode), result.train.adapter ? "LoRA adapter" : "model", result.train.steps,
+                 result.train.losses.empty() ? 0.0 : result.train.losses.back(), result.train.seconds,
+                 result.train.adapter ? "adapter" : "model", result.version.ref(), result.run_id);
+    }
+    if (result.exit_code != 0) std::exit(result.exit_code);
+  });
+}
+
+struct TasksFlags {
+  std::string out;
+  train::SkillDataOptions options;
+};
+
+struct EvalTasksFlags {
+  std::string model;
+  std::string adapter;
+  std::string data;
+  std::string workspace;
+  int max_tokens = 24;
+  bool json = false;
+  ComputeFlags compute;
+};
+
+void run_eval_tasks(const EvalTasksFlags& flags) {
+  store::ResolveOptions resolve{.find = {.workspace = workspace_flag(flags.workspace)}};
+  EngineOptions options;
+  options.dtype = flags.compute.dtype;
+  options.device = flags.compute.device;
+  options.threads = flags.compute.threads;
+  if (!flags.adapter.empty()) options.adapter = store::resolve_model_ref(flags.adapter, resolve).string();
+  std::unique_ptr<Engine> engine = Engine::load(store::resolve_model_ref(flags.model, resolve), options);
+  std::vector<train::Record> records = train::read_jsonl(flags.data);
+  const bool pairs = records.front().value.contains("chosen");
+  train::SkillScore score = pairs ? train::preference_accuracy(*engine, records)
+                                  : train::exact_match(*engine, records, flags.max_tokens);
+  const std::string metric = pairs ? "preference_accuracy" : "exact_match";
+  if (flags.json) {
+    nlohmann::json out = {{"metric", metric}, {"accuracy", score.accuracy()}, {"correct", score.correct}, {"n", score.n}};
+    for (const auto& [skill, cn] : score.by_skill) out["by_skill"][skill] = {{"correct", cn.first}, {"n", cn.second}};
+    std::cout << out.dump() << "\n";
+  } else {
+    std::cout << train::format_score(metric == "exact_match" ? "exact match" : "preference accuracy", score) << "\n";
+  }
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  CLI::App* train = app.add_subcommand("train", "Train models: pretrain, SFT, DPO, sDPO; full or LoRA");
+  train->require_subcommand(1);
+  add_train_mode(*train, train::TrainMode::kPretrain, "Pretrain on {\"text\"} records packed into fixed-length sequences");
+  add_train_mode(*train, train::TrainMode::kSft,
+                 "Supervised fine-tuning on {\"messages\"} or {\"prompt\",\"completion\"} (loss on the answers)");
+  add_train_mode(*train, train::TrainMode::kDpo, "Direct preference optimisation on {\"prompt\",\"chosen\",\"rejected\"}");
+  add_train_mode(*train, train::TrainMode::kSdpo, "Stepwise DPO: ordered chunks, each trained against the previous result");
+
+  auto tasks = std::make_shared<TasksFlags>();
+  CLI::App* tasks_cmd = train->add_subcommand("tasks", "Write the synthetic skill tasks (English and Korean) of the learning demo");
+  tasks_cmd->add_option("--out", tasks->out, "Folder for pretrain/sft/sft_eval/dpo/dpo_eval .jsonl")->required();
+  tasks_cmd->add_option("--seed", tasks->options.seed, "Seed")->capture_default_str();
+  tasks_cmd->add_option("--n-pretrain", tasks->options.n_pretrain, "Solved tasks in the pretraining text")->capture_default_str();
+  tasks_cmd->add_option("--n-sft", tasks->options.n_sft, "SFT chat records")->capture_default_str();
+  tasks_cmd->add_option("--n-eval", tasks->options.n_eval, "Held-out chat records")->capture_default_str();
+  tasks_cmd->add_option("--n-dpo", tasks->options.n_dpo, "Preference pairs")->capture_default_str();
+  tasks_cmd->add_option("--n-dpo-eval", tasks->options.n_dpo_eval, "Held-out preference pairs")->capture_default_str();
+  tasks_cmd->callback([tasks] {
+    train::SkillDataFiles files = train::write_skill_datasets(tasks->out, tasks->options);
+    fmt::print("wrote {}, {}, {}, {}, {}\n", files.pretrain.string(), files.sft.string(), files.sft_eval.string(),
+               files.dpo.string(), files.dpo_eval.string());
+  });
+
+  auto eval = std::make_shared<EvalTasksFlags>();
+  CLI::App* eval_cmd = train->add_subcommand(
+      "eval-tasks", "Exact match (chat records) or preference accuracy (pairs) of a model on skill data");
+  eval_cmd->add_option("--model", eval->model, "Model reference or directory")->required();
+  eval_cmd->add_option("--adapter", eval->adapter, "LoRA adapter (reference or directory) on top of the model");
+  eval_cmd->add_option("--data", eval->data, "JSONL of chat records or preference pairs")->required();
+  eval_cmd->add_option("--max-tokens", eval->max_tokens, "Most tokens generated per answer")->capture_default_str();
+  eval_cmd->add_flag("--json", eval->json, "Print as JSON");
+  add_workspace_flag(*eval_cmd, eval->workspace);
+  add_compute_flags(*eval_cmd, eval->compute);
+  eval_cmd->callback([eval] { run_eval_tasks(*eval); });
+}
+
+}  // namespace enclave::cli

@@ -1,0 +1,272 @@
+#include "model/batch_decoder.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "model/generation.h"  // validate_tokens
+#include "model/lora.h"
+#include "model/rope.h"
+#include "model/transformer.h"
+#include "model/weight_files.h"
+#include "model/weights.h"
+
+namespace enclave {
+
+struct BatchDecoder::Impl {
+  ModelConfig config;
+  Transformer model{nullptr};
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::optional<ChatTemplate> chat_template;
+  std::vector<TokenId> stop_ids;
+  std::shared_ptr<LoraAdapter> adapter;  // null without one
+  torch::Tensor inv_freq;  // (head_dim / 2) float32 on the model's device
+  int n_slots = 0;
+  int max_len = 0;
+  // Per layer: (n_slots, n_kv_head, max_len, head_dim) in the compute dtype.
+  std::vector<torch::Tensor> k_cache;
+  std::vector<torch::Tensor> v_cache;
+  std::vector<int> lengths;  // tokens cached per slot
+  std::vector<bool> in_use;
+
+  // The rows' tokens (N, T) sit at cache positions [starts[n], starts[n] + T)
+  // of their slots; returns the final-norm hidden state of each row's last
+  // position: (N, C).
+  torch::Tensor forward(const std::vector<int>& slots, const torch::Tensor& tokens, const std::vector<int>& starts);
+  std::vector<float> logits_of(const torch::Tensor& last_hidden);
+};
+
+namespace {
+
+torch::TensorOptions int64_on(const torch::Device& device) {
+  return torch::TensorOptions().dtype(torch::kInt64).device(device);
+}
+
+}  // namespace
+
+// Attention runs over the contiguous slot range [lo, hi) that holds every
+// row, as views of the cache (no copy); slots in the range that are not rows
+// get zero queries and see only key 0, and their outputs are dropped.
+torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots, const torch::Tensor& tokens,
+                                          const std::vector<int>& starts) {
+  const torch::Device device = model->device();
+  const std::int64_t N = tokens.size(0);
+  const std::int64_t T = tokens.size(1);
+  const std::int64_t n_head = config.n_head;
+  const std::int64_t n_kv = config.n_kv_head;
+  const std::int64_t hd = config.head_dim;
+  const std::int64_t group = n_head / n_kv;
+  const int lo = *std::min_element(slots.begin(), slots.end());
+  const int hi = *std::max_element(slots.begin(), slots.end()) + 1;
+  const std::int64_t R = hi - lo;
+  const int S = *std::max_element(starts.begin(), starts.end()) + static_cast<int>(T);
+  bool dense = R == N;  // rows are exactly slots lo, lo+1, ... in order
+  for (std::int64_t n = 0; dense && n < N; ++n) dense = slots[n] == lo + n;
+
+  std::vector<std::int64_t> row_of_slot(R, -1);
+  for (std::int64_t n = 0; n < N; ++n) row_of_slot[slots[n] - lo] = n;
+  // Per range row: the position of its first query (inactive rows: 0, T = 1 pad).
+  std::vector<std::int64_t> range_start(R, 0);
+  for (std::int64_t n = 0; n < N; ++n) range_start[slots[n] - lo] = starts[n];
+  torch::Tensor q_pos = torch::tensor(range_start, torch::kInt64).to(device).view({R, 1, 1, 1}) +
+                        torch::arange(T, int64_on(device)).view({1, 1, T, 1});
+  torch::Tensor k_pos = torch::arange(S, int64_on(device)).view({1, 1, 1, S});
+  torch::Tensor active = torch::tensor(std::vector<std::int64_t>(row_of_slot.begin(), row_of_slot.end()), torch::kInt64)
+                             .to(device)
+                             .view({R, 1, 1, 1}) >= 0;
+  // mask: (R, 1, T, S) causal within each row's own sequence; a range row
+  // that is not an input sees key 0 only, so its softmax has no empty row.
+  torch::Tensor pad = active.logical_not() & (k_pos == 0);
+  torch::Tensor causal = ((k_pos <= q_pos) & active) | pad;
+  torch::Tensor mask = causal;
+  if (config.sliding_window) {
+    mask = ((k_pos <= q_pos) & ((q_pos - k_pos) < *config.sliding_window) & active) | pad;
+  }
+
+  torch::Tensor row_slots = torch::tensor(std::vector<std::int64_t>(slots.begin(), slots.end()), torch::kInt64).to(device);
+  torch::Tensor row_starts = torch::tensor(std::vector<std::int64_t>(starts.begin(), starts.end()), torch::kInt64).to(device);
+  torch::Tensor positions = row_starts.view({N, 1}) + torch::arange(T, int64_on(device)).view({1, T});  // (N, T)
+  auto [cos, sin] = rope_cos_sin(inv_freq, positions, model->dtype());
+  torch::Tensor range_rows = (row_slots - lo).view({N});
+
+  torch::Tensor x = model->model_->embed_tokens_(tokens);  // (N, T, C)
+  std::int64_t index = 0;
+  for (const auto& module : *model->model_->layers_) {
+    auto* layer = module->as<DecoderLayerImpl>();
+    auto& attn = *layer->self_attn_;
+    const torch::Tensor& layer_mask =
+        (config.sliding_window && index < config.first_sliding_layer) ? causal : mask;
+    torch::Tensor h = layer->input_layernorm_(x);
+    // h: (N, T, C) -> q: (N, n_head, T, hd), k/v: (N, n_kv, T, hd)
+    torch::Tensor q = attn.q_proj_(h).view({N, T, n_head, hd}).transpose(1, 2);
+    torch::Tensor k = attn.k_proj_(h).view({N, T, n_kv, hd}).transpose(1, 2);
+    torch::Tensor v = attn.v_proj_(h).view({N, T, n_kv, hd}).transpose(1, 2);
+    q = apply_rope(q, cos, sin);
+    k = apply_rope(k, cos, sin);
+    torch::Tensor& kc = k_cache[index];
+    torch::Tensor& vc = v_cache[index];
+    if (T == 1) {
+      using torch::indexing::Slice;
+      kc.index_put_({row_slots, Slice(), row_starts}, k.squeeze(2));
+      vc.index_put_({row_slots, Slice(), row_starts}, v.squeeze(2));
+    } else {
+      for (std::int64_t n = 0; n < N; ++n) {
+        kc[slots[n]].slice(1, starts[n], starts[n] + T).copy_(k[n]);
+        vc[slots[n]].slice(1, starts[n], starts[n] + T).copy_(v[n]);
+      }
+    }
+    torch::Tensor keys = kc.slice(0, lo, hi).slice(2, 0, S);  // (R, n_kv, S, hd)
+    torch::Tensor values = vc.slice(0, lo, hi).slice(2, 0, S);
+    torch::Tensor q_range = q;
+    if (!dense) q_range = torch::zeros({R, n_head, T, hd}, q.options()).index_copy_(0, range_rows, q);
+
+    // As AttentionImpl: a group's query heads folded into rows of one matmul.
+    torch::Tensor qg = q_range.reshape({R, n_kv, group * T, hd});
+    torch::Tensor scores = torch::matmul(qg, keys.transpose(-2, -1)) * std::pow(static_cast<double>(hd), -0.5);
+    scores = scores.to(torch::kFloat32)
+                 .view({R, n_kv, group, T, S})
+                 .masked_fill(layer_mask.view({R, 1, 1, T, S}).logical_not(), -std::numeric_limits<float>::infinity());
+    torch::Tensor probs = torch::softmax(scores, -1).to(x.scalar_type()).view({R, n_kv, group * T, S});
+    torch::Tensor out = torch::matmul(probs, values).view({R, n_head, T, hd});
+    if (!dense) out = out.index_select(0, range_rows);
+    out = out.transpose(1, 2).reshape({N, T, n_head * hd});
+    torch::Tensor mid = x + attn.o_proj_(out);
+    x = mid + layer->mlp_(layer->post_attention_layernorm_(mid));
+    ++index;
+  }
+  return model->model_->norm_(x.select(1, T - 1));  // (N, C)
+}
+
+std::vector<float> BatchDecoder::Impl::logits_of(const torch::Tensor& last_hidden) {
+  torch::Tensor logits = model->logits(last_hidden).to(torch::kCPU, torch::kFloat32).contiguous();
+  const float* p = logits.data_ptr<float>();
+  return std::vector<float>(p, p + logits.numel());
+}
+
+BatchDecoder::BatchDecoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BatchDecoder::~BatchDecoder() = default;
+
+std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& dir, const EngineOptions& engine,
+                                                 const BatchDecoderOptions& options) {
+  if (!std::filesystem::is_directory(dir)) {
+    fail(ErrorKind::kNotFound, "{}: model directory does not exist", dir.string());
+  }
+  if (options.n_slots < 1) fail_input("batch decoder: n_slots must be >= 1, got {}", options.n_slots);
+  const torch::Dtype dtype = parse_compute_dtype(engine.dtype);
+  const torch::Device device = parse_device(engine.device);
+  if (engine.threads < 0) fail_input("threads: must be >= 0, got {}", engine.threads);
+  if (engine.threads > 0) torch::set_num_threads(engine.threads);
+  if (!std::filesystem::exists(dir / "config.json")) {
+    fail(ErrorKind::kNotFound, "{}: missing config.json", dir.string());
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->config = load_model_config(dir / "config.json");
+  const ModelConfig& c = impl->config;
+  if (options.max_len < 0 || options.max_len > c.max_position_embeddings) {
+    fail_input("batch decoder: max_len {} must be in [0, {}] (the model's max_position_embeddings)",
+               options.max_len, c.max_position_embeddings);
+  }
+  impl->tokenizer = load_tokenizer(dir);
+  impl->chat_template = load_chat_template(dir);
+  impl->stop_ids = impl->tokenizer->stop_ids();
+  for (std::int64_t id : c.eos_token_ids) {
+    if (std::find(impl->stop_ids.begin(), impl->stop_ids.end(), id) == impl->stop_ids.end()) {
+      impl->stop_ids.push_back(static_cast<TokenId>(id));
+    }
+  }
+  impl->n_slots = options.n_slots;
+  impl->max_len = options.max_len > 0 ? options.max_len : static_cast<int>(c.max_position_embeddings);
+  impl->lengths.assign(impl->n_slots, 0);
+  impl->in_use.assign(impl->n_slots, false);
+
+  c10::InferenceMode inference;
+  impl->model = Transformer(c, dtype);
+  load_weights(*impl->model, WeightFiles(dir), LoadOptions{.device = device, .allow_mmap = true});
+  if (!options.adapter.empty()) impl->adapter = LoraAdapter::attach_saved(*impl->model, options.adapter);
+  impl->inv_freq = rope_inv_freq(c).to(device);
+  const auto cache_options = torch::dtype(dtype).device(device);
+  for (std::int64_t i = 0; i < c.n_layer; ++i) {
+    impl->k_cache.push_back(torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+    impl->v_cache.push_back(torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+  }
+  return std::unique_ptr<BatchDecoder>(new BatchDecoder(std::move(impl)));
+}
+
+const ModelConfig& BatchDecoder::config() const { return impl_->config; }
+const Tokenizer& BatchDecoder::tokenizer() const { return *impl_->tokenizer; }
+const std::optional<ChatTemplate>& BatchDecoder::chat_template() const { return impl_->chat_template; }
+const std::vector<TokenId>& BatchDecoder::stop_ids() const { return impl_->stop_ids; }
+int BatchDecoder::n_slots() const { return impl_->n_slots; }
+int BatchDecoder::max_len() const { return impl_->max_len; }
+
+std::optional<int> BatchDecoder::acquire() {
+  for (int s = 0; s < impl_->n_slots; ++s) {
+    if (!impl_->in_use[s]) {
+      impl_->in_use[s] = true;
+      impl_->lengths[s] = 0;
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
+void BatchDecoder::release(int slot) {
+  ENCLAVE_CHECK(slot >= 0 && slot < impl_->n_slots);
+  impl_->in_use[slot] = false;
+  impl_->lengths[slot] = 0;
+}
+
+int BatchDecoder::length(int slot) const {
+  ENCLAVE_CHECK(slot >= 0 && slot < impl_->n_slots);
+  return impl_->lengths[slot];
+}
+
+std::vector<float> BatchDecoder::prefill(int slot, std::span<const TokenId> prompt) {
+  ENCLAVE_CHECK(slot >= 0 && slot < impl_->n_slots && impl_->in_use[slot]);
+  validate_tokens(prompt, impl_->config, "prefill: prompt");
+  if (static_cast<int>(prompt.size()) > impl_->max_len) {
+    fail_input("prefill: prompt of {} tokens exceeds the context of {} tokens", prompt.size(), impl_->max_len);
+  }
+  c10::InferenceMode inference;
+  const std::int64_t T = static_cast<std::int64_t>(prompt.size());
+  torch::Tensor ids =
+      torch::tensor(std::vector<std::int64_t>(prompt.begin(), prompt.end()), torch::kInt64).view({1, T}).to(
+          impl_->model->device());
+  impl_->lengths[slot] = 0;
+  std::vector<float> logits = impl_->logits_of(impl_->forward({slot}, ids, {0}));
+  impl_->lengths[slot] = static_cast<int>(T);
+  return logits;
+}
+
+std::vector<float> BatchDecoder::step(std::span<const StepInput> inputs) {
+  if (inputs.empty()) return {};
+  std::vector<int> slots;
+  std::vector<int> starts;
+  std::vector<std::int64_t> tokens;
+  std::vector<bool> seen(impl_->n_slots, false);
+  for (const StepInput& in : inputs) {
+    ENCLAVE_CHECK(in.slot >= 0 && in.slot < impl_->n_slots && impl_->in_use[in.slot] && !seen[in.slot]);
+    seen[in.slot] = true;
+    if (in.token < 0 || in.token >= impl_->config.vocab_size) {
+      fail_input("step: token {} is outside the vocabulary [0, {})", in.token, impl_->config.vocab_size);
+    }
+    if (impl_->lengths[in.slot] >= impl_->max_len) {
+      fail_input("step: slot {} is full ({} tokens, the context)", in.slot, impl_->max_len);
+    }
+    slots.push_back(in.slot);
+    starts.push_back(impl_->lengths[in.slot]);
+    tokens.push_back(in.token);
+  }
+  c10::InferenceMode inference;
+  const std::int64_t N = static_cast<std::int64_t>(inputs.size());
+  torch::Tensor ids = torch::tensor(tokens, torch::kInt64).view({N, 1}).to(impl_->model->device());
+  std::vector<float> logits = impl_->logits_of(impl_->forward(slots, ids, starts));
+  for (int s : slots) ++impl_->lengths[s];
+  return logits;
+}
+
+}  // namespace enclave

@@ -1,0 +1,220 @@
+#include "model/batch_decoder.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "model/safetensors.h"
+#include "model/engine.h"
+#include "model/sampling.h"
+
+namespace enclave {
+namespace {
+
+std::filesystem::path make_temp_dir(const std::string& name) {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("enclave-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// A PEFT LoRA adapter on q_proj and v_proj of every layer, r = 2, with
+// non-zero B so the adapted model differs from the base.
+void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c) {
+  std::filesystem::create_directories(dir);
+  write_file_atomic(dir / "adapter_config.json",
+                    R"({"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]})");
+  const std::int64_t r = 2;
+  std::vector<std::vector<float>> data;
+  std::vector<TensorToWrite> tensors;
+  auto add = [&](const std::string& name, std::vector<std::int64_t> shape) {
+    std::vector<float>& v = data.emplace_back(static_cast<std::size_t>(shape[0] * shape[1]));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.05f * static_cast<float>((i * 37 + name.size()) % 11) - 0.25f;
+  };
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> specs;
+  for (std::int64_t l = 0; l < c.n_layer; ++l) {
+    for (const auto& [module, out] : {std::pair<std::string, std::int64_t>{"q_proj", c.n_head * c.head_dim},
+                                      std::pair<std::string, std::int64_t>{"v_proj", c.n_kv_head * c.head_dim}}) {
+      const std::string base = fmt::format("base_model.model.model.layers.{}.self_attn.{}", l, module);
+      specs.push_back({base + ".lora_A.weight", {r, c.hidden_size}});
+      specs.push_back({base + ".lora_B.weight", {out, r}});
+    }
+  }
+  data.reserve(specs.size());
+  for (const auto& [name, shape] : specs) add(name, shape);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    tensors.push_back({specs[i].first, DType::kF32, specs[i].second,
+                       std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data[i].data()),
+                                                     data[i].size() * sizeof(float))});
+  }
+  write_safetensors(dir / "adapter_model.safetensors", tensors);
+}
+
+double max_diff(const std::vector<float>& a, std::span<const float> b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
+  return m;
+}
+
+class BatchDecoderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::filesystem::path(make_temp_dir("batch-decoder"));
+    init_model("tiny", *dir_, /*seed=*/3);
+    engine_ = Engine::load(*dir_, {}).release();
+  }
+  static void TearDownTestSuite() {
+    delete engine_;
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::vector<TokenId> prompt(int n, int salt) {
+    std::vector<TokenId> p;
+    for (int i = 0; i < n; ++i) p.push_back(static_cast<TokenId>((i * 53 + salt * 31 + 7) % 1000 + 10));
+    return p;
+  }
+  static std::filesystem::path* dir_;
+  static Engine* engine_;
+};
+std::filesystem::path* BatchDecoderTest::dir_ = nullptr;
+Engine* BatchDecoderTest::engine_ = nullptr;
+
+TEST_F(BatchDecoderTest, PrefillMatchesEngineLogits) {
+  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 2, .max_len = 64});
+  const int slot = decoder->acquire().value();
+  std::vector<TokenId> p = prompt(9, 1);
+  std::vector<float> logits = decoder->prefill(slot, p);
+  const double diff = max_diff(engine_->last_logits(p), logits);
+  std::printf("prefill logits max diff %.3g\n", diff);
+  EXPECT_LT(diff, 1e-4);
+  EXPECT_EQ(decoder->length(slot), 9);
+}
+
+// Rows of different lengths in non-adjacent slots, joining at different
+// steps, must each see exactly their own sequence.
+TEST_F(BatchDecoderTest, InterleavedRowsMatchSequentialForward) {
+  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 4, .max_len = 64});
+  const int a = decoder->acquire().value();
+  const int gap = decoder->acquire().value();
+  const int b = decoder->acquire().value();
+  decoder->release(gap);
+  std::vector<TokenId> seq_a = prompt(5, 2);
+  std::vector<TokenId> seq_b = prompt(11, 3);
+  decoder->prefill(a, seq_a);
+  double worst = 0;
+  for (int i = 0; i < 6; ++i) {
+    std::vector<BatchDecoder::StepInput> inputs;
+    const TokenId next_a = static_cast<TokenId>(100 + i);
+    inputs.push_back({a, next_a});
+    seq_a.push_back(next_a);
+    if (i == 2) decoder->prefill(b, seq_b);
+    const bool with_b = i >= 2;
+    if (with_b) {
+      const TokenId next_b = static_cast<TokenId>(300 + 7 * i);
+      inputs.insert(inputs.begin(), {b, next_b});  // rows out of slot order
+      seq_b.push_back(next_b);
+    }
+    std::vector<float> logits = decoder->step(inputs);
+    const std::size_t V = static_cast<std::size_t>(decoder->config().vocab_size);
+    ASSERT_EQ(logits.size(), inputs.size() * V);
+    for (std::size_t r = 0; r < inputs.size(); ++r) {
+      const std::vector<TokenId>& seq = inputs[r].slot == a ? seq_a : seq_b;
+      std::span<const float> row(logits.data() + r * V, V);
+      worst = std::max(worst, max_diff(engine_->last_logits(seq), row));
+    }
+  }
+  std::printf("interleaved step logits max diff %.3g\n", worst);
+  EXPECT_LT(worst, 1e-4);
+  EXPECT_EQ(decoder->length(a), 11);
+  EXPECT_EQ(decoder->length(b), 15);
+}
+
+TEST_F(BatchDecoderTest, GreedyDecodingMatchesEngineGenerate) {
+  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 1, .max_len = 0});
+  EXPECT_EQ(decoder->max_len(), engine_->config().max_position_embeddings);
+  std::vector<TokenId> p = prompt(7, 4);
+  GenerateOptions options;
+  options.max_tokens = 12;
+  options.sampling.temperature = 0;
+  options.ignore_eos = true;
+  GenerateResult expected = engine_->generate(p, options, nullptr);
+
+  const int slot = decoder->acquire().value();
+  std::vector<float> logits = decoder->prefill(slot, p);
+  Sampler sampler(options.sampling);
+  std::vector<TokenId> history = p;
+  std::vector<TokenId> got;
+  for (int i = 0; i < options.max_tokens; ++i) {
+    const TokenId t = sampler.sample(logits, history);
+    got.push_back(t);
+    history.push_back(t);
+    if (i + 1 < options.max_tokens) logits = decoder->step(std::vector<BatchDecoder::StepInput>{{slot, t}});
+  }
+  EXPECT_EQ(got, expected.tokens);
+}
+
+TEST_F(BatchDecoderTest, AdapterMatchesEngineWithTheSameAdapter) {
+  const std::filesystem::path adapter = *dir_ / "adapter";
+  write_test_adapter(adapter, engine_->config());
+  EngineOptions with_adapter;
+  with_adapter.adapter = adapter.string();
+  auto adapted_engine = Engine::load(*dir_, with_adapter);
+  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 2, .max_len = 64, .adapter = adapter});
+  std::vector<TokenId> p = prompt(6, 5);
+  const int slot = decoder->acquire().value();
+  std::vector<float> logits = decoder->prefill(slot, p);
+  const double diff = max_diff(adapted_engine->last_logits(p), logits);
+  const double from_base = max_diff(engine_->last_logits(p), logits);
+  std::printf("adapter prefill max diff %.3g (vs base %.3g)\n", diff, from_base);
+  EXPECT_LT(diff, 1e-4);
+  EXPECT_GT(from_base, 1e-3);  // the adapter changes the model
+  p.push_back(77);
+  logits = decoder->step(std::vector<BatchDecoder::StepInput>{{slot, 77}});
+  EXPECT_LT(max_diff(adapted_engine->last_logits(p), logits), 1e-4);
+  std::filesystem::remove_all(adapter);
+}
+
+TEST_F(BatchDecoderTest, SlotsAreHandedOutLowestFirstUntilFull) {
+  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 2, .max_len = 8});
+  EXPECT_EQ(decoder->acquire(), 0);
+  EXPECT_EQ(decoder->acquire(), 1);
+  EXPECT_EQ(decoder->acquire(), std::nullopt);
+  decoder->release(0);
+  EXPECT_EQ(decoder->acquire(), 0);
+}
+
+TEST_F(BatchDecoderTest, RejectsBadInput) {
+  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 1, .max_len = 8});
+  const int slot = decoder->acquire().value();
+  EXPECT_THROW(decoder->prefill(slot, std::vector<TokenId>{}), Error);
+  EXPECT_THROW(decoder->prefill(slot, std::vector<TokenId>{5, 100000}), Error);
+  EXPECT_THROW(decoder->prefill(slot, prompt(9, 0)), Error);  // longer than max_len
+  decoder->prefill(slot, prompt(8, 0));
+  try {
+    decoder->step(std::vector<BatchDecoder::StepInput>{{slot, 5}});
+    FAIL() << "a full slot must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("full"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(decoder->step(std::vector<BatchDecoder::StepInput>{{slot, -1}}), Error);
+}
+
+TEST_F(BatchDecoderTest, RejectsBadOptionsAndMissingModel) {
+  EXPECT_THROW(BatchDecoder::load(*dir_, {}, {.n_slots = 0}), Error);
+  EXPECT_THROW(BatchDecoder::load(*dir_, {}, {.n_slots = 1, .max_len = 1 << 20}), Error);
+  try {
+    BatchDecoder::load(*dir_ / "missing", {}, {});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
+  }
+}
+
+}  // namespace
+}  // namespace enclave

@@ -1,0 +1,174 @@
+#include "serve/auth.h"
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hash.h"
+#include "core/json.h"
+
+namespace enclave::serve {
+namespace {
+
+constexpr const char* kFormat = "enclave-api-keys";
+constexpr std::int64_t kVersion = 1;
+
+bool is_hex64(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+bool valid_id(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+         });
+}
+
+// Equal-length comparison whose time does not depend on where they differ.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+void apply_scopes(ApiKey& key, const std::vector<std::string>& scopes, const std::string& where) {
+  for (const std::string& s : scopes) {
+    if (s == "infer") {
+      key.infer = true;
+    } else if (s == "admin") {
+      key.admin = true;
+    } else {
+      fail_input("{}: unknown scope '{}' (expected infer or admin)", where, s);
+    }
+  }
+}
+
+nlohmann::json key_json(const ApiKey& key) {
+  nlohmann::json scopes = nlohmann::json::array();
+  if (key.infer) scopes.push_back("infer");
+  if (key.admin) scopes.push_back("admin");
+  return {{"id", key.id}, {"sha256", key.sha256}, {"scopes", scopes}, {"requests_per_minute", key.requests_per_minute}};
+}
+
+}  // namespace
+
+ApiKeys ApiKeys::from_json_text(std::string_view text, std::string_view what) {
+  const nlohmann::json doc = parse_json(text, what);
+  const std::string w(what);
+  if (!doc.is_object()) fail_input("{}: expected a JSON object", w);
+  if (json_string(doc, "format", w) != kFormat) fail_input("{}: field 'format': expected '{}'", w, kFormat);
+  const std::int64_t version = json_int(doc, "version", w);
+  if (version != kVersion) fail_input("{}: field 'version': {} is not supported (expected {})", w, version, kVersion);
+  auto keys = doc.find("keys");
+  if (keys == doc.end() || !keys->is_array()) fail_input("{}: field 'keys': expected an array", w);
+  ApiKeys out;
+  std::set<std::string> ids;
+  std::set<std::string> hashes;
+  for (std::size_t i = 0; i < keys->size(); ++i) {
+    const nlohmann::json& k = (*keys)[i];
+    const std::string at = fmt::format("{}: keys[{}]", w, i);
+    if (!k.is_object()) fail_input("{}: expected an object", at);
+    ApiKey key;
+    key.id = json_string(k, "id", at);
+    if (!valid_id(key.id)) fail_input("{}: field 'id': '{}' is not 1..128 of [A-Za-z0-9._-]", at, key.id);
+    if (!ids.insert(key.id).second) fail_input("{}: field 'id': '{}' appears twice", at, key.id);
+    key.sha256 = json_string(k, "sha256", at);
+    if (!is_hex64(key.sha256)) fail_input("{}: field 'sha256': expected 64 lowercase hex digits", at);
+    if (!hashes.insert(key.sha256).second) fail_input("{}: field 'sha256': the same key appears twice", at);
+    auto scopes = k.find("scopes");
+    if (scopes == k.end() || !scopes->is_array() || scopes->empty()) {
+      fail_input("{}: field 'scopes': expected a non-empty array of \"infer\" / \"admin\"", at);
+    }
+    std::vector<std::string> names;
+    for (const nlohmann::json& s : *scopes) {
+      if (!s.is_string()) fail_input("{}: field 'scopes': expected strings", at);
+      names.push_back(s.get<std::string>());
+    }
+    apply_scopes(key, names, at + ": field 'scopes'");
+    const std::int64_t rpm = json_int(k, "requests_per_minute", at, 0);
+    if (rpm < 0 || rpm > 1'000'000'000) fail_input("{}: field 'requests_per_minute': {} is out of range", at, rpm);
+    key.requests_per_minute = static_cast<int>(rpm);
+    out.keys_.push_back(std::move(key));
+  }
+  return out;
+}
+
+ApiKeys ApiKeys::load(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) fail(ErrorKind::kNotFound, "{}: API keys file not found", path.string());
+  return from_json_text(read_file(path), path.string());
+}
+
+const ApiKey* ApiKeys::authenticate(std::string_view presented) const {
+  if (presented.empty()) return nullptr;
+  const std::string hash = sha256_hex(presented);
+  const ApiKey* found = nullptr;
+  for (const ApiKey& key : keys_) {
+    if (constant_time_equal(hash, key.sha256)) found = &key;  // no early exit
+  }
+  return found;
+}
+
+std::optional<std::string> bearer_token(std::string_view authorization) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (authorization.size() <= kPrefix.size()) return std::nullopt;
+  std::string scheme(authorization.substr(0, kPrefix.size()));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (scheme != "bearer ") return std::nullopt;
+  std::string_view token = authorization.substr(kPrefix.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) return std::nullopt;
+  return std::string(token);
+}
+
+std::string add_api_key(const std::filesystem::path& path, const std::string& id,
+                        const std::vector<std::string>& scopes, int requests_per_minute) {
+  nlohmann::json doc = {{"format", kFormat}, {"version", kVersion}, {"keys", nlohmann::json::array()}};
+  if (std::filesystem::exists(path)) {
+    ApiKeys::load(path);  // validates
+    doc = parse_json(read_file(path), path.string());
+  }
+  for (const nlohmann::json& k : doc["keys"]) {
+    if (k["id"] == id) fail_input("{}: a key with id '{}' already exists", path.string(), id);
+  }
+  ApiKey key;
+  key.id = id;
+  if (!valid_id(id)) fail_input("key id '{}' is not 1..128 of [A-Za-z0-9._-]", id);
+  apply_scopes(key, scopes, "scopes");
+  if (!key.infer && !key.admin) fail_input("scopes: at least one of infer, admin is required");
+  if (requests_per_minute < 0) fail_input("requests per minute: must be >= 0, got {}", requests_per_minute);
+  key.requests_per_minute = requests_per_minute;
+  std::random_device random;  // /dev/urandom on Linux
+  std::string secret = "sk-enclave-";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 48; ++i) secret += kHex[random() & 15];
+  key.sha256 = sha256_hex(secret);
+  doc["keys"].push_back(key_json(key));
+  write_file_atomic(path, doc.dump(2) + "\n");
+  return secret;
+}
+
+std::optional<double> RateLimiter::acquire(const std::string& key_id, int per_minute, Clock::time_point now) {
+  if (per_minute <= 0) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  const double capacity = per_minute;
+  const double rate = per_minute / 60.0;  // tokens per second
+  auto [it, inserted] = buckets_.try_emplace(key_id, Bucket{capacity, now});
+  Bucket& b = it->second;
+  if (!inserted) {
+    const double elapsed = std::chrono::duration<double>(now - b.updated).count();
+    b.tokens = std::min(capacity, b.tokens + std::max(0.0, elapsed) * rate);
+    b.updated = now;
+  }
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    return std::nullopt;
+  }
+  return (1.0 - b.tokens) / rate;
+}
+
+}  // namespace enclave::serve

@@ -1,0 +1,45 @@
+// Feedback becomes data: `enclave feedback export --out NAME` turns rated and
+// corrected requests from the request log into a new version of dataset NAME
+// in the TRL formats, so the next SFT or DPO run can use it:
+//   sft.jsonl         {"messages": [...prompt turns, {"role": "assistant",
+//                      "content": <correction>}]} per corrected request
+//   preference.jsonl  {"prompt", "chosen", "rejected"} for one prompt: a
+//                      correction or a positively rated answer (rating > 0)
+//                      over a negatively rated answer (rating < 0) or the
+//                      answer that was corrected. Chat prompts use TRL's
+//                      conversational form (message lists), completions text.
+// The export is a run (kind "feedback-export") whose inputs are the model
+// versions that served those requests, so lineage leads from the dataset
+// back to the model it came from. A request's latest rating and latest
+// correction count.
+// Thread safety: opens its own connections; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace enclave::serve {
+
+struct FeedbackExportOptions {
+  std::string name;                  // dataset name
+  std::vector<std::string> command;  // recorded in the run
+  int max_pairs_per_prompt = 16;
+};
+
+struct FeedbackExportResult {
+  std::string dataset_ref;  // "name@3"
+  std::int64_t run_id = 0;
+  int n_sft = 0;
+  int n_preference = 0;
+  int n_requests = 0;  // requests with usable feedback
+};
+
+// Throws Error(kNotFound) if the workspace has no request log,
+// Error(kInvalidInput) for a bad dataset name or when no request has a
+// rating or correction to export.
+FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root,
+                                     const FeedbackExportOptions& options);
+
+}  // namespace enclave::serve

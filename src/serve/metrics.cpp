@@ -1,0 +1,127 @@
+#include "serve/metrics.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace enclave::serve {
+namespace {
+
+std::string bound_text(double b) { return fmt::format("{}", b); }
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
+
+void Histogram::observe(double value) {
+  const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
+  ++counts_[static_cast<std::size_t>(it - bounds_.begin())];
+  sum_ += value;
+  ++count_;
+}
+
+std::string Histogram::render(std::string_view name) const {
+  std::string out;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += counts_[i];
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bound_text(bounds_[i]), cumulative);
+  }
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, count_);
+  out += fmt::format("{}_sum {}\n{}_count {}\n", name, sum_, name, count_);
+  return out;
+}
+
+Metrics::Metrics()
+    : ttft_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
+      tpot_({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}),
+      duration_({0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}) {}
+
+void Metrics::count_request(std::string_view endpoint, int status) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{std::string(endpoint), status}];
+}
+
+void Metrics::add_tokens(std::int64_t prompt_tokens, std::int64_t completion_tokens) {
+  std::lock_guard lock(mutex_);
+  prompt_tokens_ += static_cast<std::uint64_t>(std::max<std::int64_t>(prompt_tokens, 0));
+  completion_tokens_ += static_cast<std::uint64_t>(std::max<std::int64_t>(completion_tokens, 0));
+}
+
+void Metrics::count_finish(std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  ++finishes_[std::string(reason)];
+}
+
+void Metrics::observe_time_to_first_token(double seconds) {
+  std::lock_guard lock(mutex_);
+  ttft_.observe(seconds);
+}
+void Metrics::observe_time_per_output_token(double seconds) {
+  std::lock_guard lock(mutex_);
+  tpot_.observe(seconds);
+}
+void Metrics::observe_request_duration(double seconds) {
+  std::lock_guard lock(mutex_);
+  duration_.observe(seconds);
+}
+void Metrics::set_queue_depth(int n) {
+  std::lock_guard lock(mutex_);
+  queue_depth_ = n;
+}
+void Metrics::set_active_sequences(int n) {
+  std::lock_guard lock(mutex_);
+  active_ = n;
+}
+void Metrics::count_reload(bool ok) {
+  std::lock_guard lock(mutex_);
+  ++(ok ? reloads_ok_ : reloads_failed_);
+}
+
+std::uint64_t Metrics::requests_with_status(int status) const {
+  std::lock_guard lock(mutex_);
+  std::uint64_t n = 0;
+  for (const auto& [key, count] : requests_) {
+    if (key.second == status) n += count;
+  }
+  return n;
+}
+
+std::string Metrics::render() const {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  out += "# HELP enclave_requests_total HTTP requests by endpoint and status code.\n";
+  out += "# TYPE enclave_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    out += fmt::format("enclave_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, count);
+  }
+  out += "# HELP enclave_prompt_tokens_total Prompt tokens processed.\n# TYPE enclave_prompt_tokens_total counter\n";
+  out += fmt::format("enclave_prompt_tokens_total {}\n", prompt_tokens_);
+  out += "# HELP enclave_completion_tokens_total Tokens generated.\n";
+  out += "# TYPE enclave_completion_tokens_total counter\n";
+  out += fmt::format("enclave_completion_tokens_total {}\n", completion_tokens_);
+  out += "# HELP enclave_finished_total Generations by finish reason.\n# TYPE enclave_finished_total counter\n";
+  for (const auto& [reason, count] : finishes_) {
+    out += fmt::format("enclave_finished_total{{reason=\"{}\"}} {}\n", reason, count);
+  }
+  out += "# HELP enclave_time_to_first_token_seconds From arrival to the first generated token.\n";
+  out += "# TYPE enclave_time_to_first_token_seconds histogram\n";
+  out += ttft_.render("enclave_time_to_first_token_seconds");
+  out += "# HELP enclave_time_per_output_token_seconds Time between consecutive tokens of a sequence.\n";
+  out += "# TYPE enclave_time_per_output_token_seconds histogram\n";
+  out += tpot_.render("enclave_time_per_output_token_seconds");
+  out += "# HELP enclave_request_duration_seconds Generation requests from arrival to the last byte.\n";
+  out += "# TYPE enclave_request_duration_seconds histogram\n";
+  out += duration_.render("enclave_request_duration_seconds");
+  out += "# HELP enclave_queue_depth Requests waiting for a batch slot.\n# TYPE enclave_queue_depth gauge\n";
+  out += fmt::format("enclave_queue_depth {}\n", queue_depth_);
+  out += "# HELP enclave_active_sequences Sequences in the running batch.\n";
+  out += "# TYPE enclave_active_sequences gauge\n";
+  out += fmt::format("enclave_active_sequences {}\n", active_);
+  out += "# HELP enclave_model_reloads_total Hot reloads by result.\n# TYPE enclave_model_reloads_total counter\n";
+  out += fmt::format("enclave_model_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_);
+  out += fmt::format("enclave_model_reloads_total{{result=\"failed\"}} {}\n", reloads_failed_);
+  return out;
+}
+
+}  // namespace enclave::serve

@@ -1,0 +1,158 @@
+#include "serve/model_host.h"
+
+#include "core/error.h"
+#include "store/names.h"
+#include "store/registry.h"
+#include "store/workspace.h"
+
+namespace enclave::serve {
+namespace {
+
+struct Source {
+  std::filesystem::path dir;
+  std::string id;
+  std::string version;
+  std::optional<std::int64_t> version_id;
+};
+
+Source resolve(const std::string& ref, const std::string& workspace) {
+  Source s;
+  if (std::filesystem::is_directory(ref)) {
+    s.dir = std::filesystem::absolute(ref).lexically_normal();
+    s.id = s.dir.filename().string();
+    if (s.id.empty()) s.id = s.dir.parent_path().filename().string();
+    s.version = s.dir.string();
+    return s;
+  }
+  std::unique_ptr<store::Workspace> ws = store::Workspace::open({.workspace = workspace});
+  store::VersionInfo v = store::resolve_version(ws->db(), store::RegistryKind::kModel, ref);
+  s.dir = store::version_path(*ws, store::RegistryKind::kModel, v.ref());
+  s.id = v.name;
+  s.version = v.ref();
+  s.version_id = v.id;
+  return s;
+}
+
+bool is_registry_ref(const std::string& ref) { return !std::filesystem::is_directory(ref); }
+
+}  // namespace
+
+ModelHost::ModelHost(ModelHostOptions options) : options_(std::move(options)), ref_(options_.model_ref) {
+  for (const auto& [name, dir] : options_.adapters) {
+    store::validate_name(name, "adapter name");
+    if (!std::filesystem::is_directory(dir)) {
+      fail(ErrorKind::kNotFound, "adapter '{}': {}: not a directory", name, dir.string());
+    }
+  }
+  loaded_ = load(ref_);
+  if (options_.watch_seconds > 0 && is_registry_ref(ref_)) {
+    watcher_ = std::thread([this] { watch_loop(); });
+  }
+}
+
+ModelHost::~ModelHost() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+ModelHost::Loaded ModelHost::load(const std::string& ref) const {
+  Source source = resolve(ref, options_.workspace);
+  Loaded out;
+  out.base = std::make_shared<LoadedModel>();
+  out.base->id = source.id;
+  out.base->version = source.version;
+  out.base->version_id = source.version_id;
+  out.base->decoder = BatchDecoder::load(source.dir, options_.engine, options_.decoder);
+  for (const auto& [name, dir] : options_.adapters) {
+    BatchDecoderOptions decoder = options_.decoder;
+    decoder.adapter = dir;
+    auto adapted = std::make_shared<LoadedModel>();
+    adapted->id = name;
+    adapted->version = source.version + "+" + name;
+    adapted->version_id = source.version_id;
+    adapted->decoder = BatchDecoder::load(source.dir, options_.engine, decoder);
+    out.adapters[name] = std::move(adapted);
+  }
+  return out;
+}
+
+std::shared_ptr<LoadedModel> ModelHost::find(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  if (name.empty() || name == loaded_.base->id || name == ref_ || name == loaded_.base->version) return loaded_.base;
+  auto it = loaded_.adapters.find(name);
+  return it == loaded_.adapters.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<LoadedModel>> ModelHost::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<LoadedModel>> out{loaded_.base};
+  for (const auto& [name, model] : loaded_.adapters) out.push_back(model);
+  return out;
+}
+
+ReloadResult ModelHost::reload(const std::string& new_ref) {
+  std::lock_guard reloading(reload_mutex_);
+  std::string ref;
+  {
+    std::lock_guard lock(mutex_);
+    ref = new_ref.empty() ? ref_ : new_ref;
+  }
+  Loaded fresh = load(ref);  // the slow part, while the old models keep serving
+  ReloadResult result;
+  {
+    std::lock_guard lock(mutex_);
+    result.previous = loaded_.base->version;
+    result.current = fresh.base->version;
+    result.changed = result.previous != result.current;
+    loaded_ = std::move(fresh);
+    ref_ = ref;
+  }
+  return result;
+}
+
+void ModelHost::on_watch_result(std::function<void(bool, const std::string&)> callback) {
+  std::lock_guard lock(mutex_);
+  watch_callback_ = std::move(callback);
+}
+
+std::optional<std::int64_t> ModelHost::current_registry_version(const std::string& ref) const {
+  std::unique_ptr<store::Workspace> ws = store::Workspace::open({.workspace = options_.workspace});
+  return store::resolve_version(ws->db(), store::RegistryKind::kModel, ref).id;
+}
+
+void ModelHost::watch_loop() {
+  const auto interval = std::chrono::duration<double>(options_.watch_seconds);
+  std::unique_lock lock(mutex_);
+  while (!watch_cv_.wait_for(lock, interval, [&] { return stop_; })) {
+    const std::string ref = ref_;
+    const std::optional<std::int64_t> serving = loaded_.base->version_id;
+    lock.unlock();
+    bool ok = true;
+    std::string message;
+    bool attempted = false;
+    try {
+      if (current_registry_version(ref) != serving) {
+        attempted = true;
+        ReloadResult r = reload();
+        message = fmt::format("reloaded {}: {} -> {}", ref, r.previous, r.current);
+      }
+    } catch (const std::exception& e) {
+      attempted = true;
+      ok = false;
+      message = fmt::format("reload of {} failed: {}", ref, e.what());
+    }
+    lock.lock();
+    if (attempted && watch_callback_) {
+      auto callback = watch_callback_;
+      lock.unlock();
+      callback(ok, message);
+      lock.lock();
+    }
+  }
+}
+
+}  // namespace enclave::serve

@@ -1,0 +1,68 @@
+// Parsing and validating the bodies of POST /v1/completions and
+// /v1/chat/completions (OpenAI API reference, "Create completion" and
+// "Create chat completion"). Every field we honour is type- and range-
+// checked and a bad one is a 400 naming it (RELIABILITY.md 28); fields we
+// do not implement are refused when set to a non-default value (n > 1,
+// best_of, tools) rather than silently ignored; unknown fields are ignored,
+// as OpenAI clients send extras.
+// Thread safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "text/chat_template.h"
+
+namespace enclave::serve {
+
+enum class Endpoint { kCompletions, kChatCompletions };
+
+struct CompletionRequest {
+  Endpoint endpoint = Endpoint::kCompletions;
+  std::string model;                  // "" = the default model
+  std::string prompt;                 // completions
+  std::vector<ChatMessage> messages;  // chat
+  std::optional<int> max_tokens;      // none: the server's default
+  double temperature = 1.0;
+  double top_p = 1.0;
+  std::vector<std::string> stop;
+  std::optional<std::uint64_t> seed;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  // Logprobs of each output token, with this many alternatives (chat:
+  // logprobs=true + top_logprobs 0..20; completions: logprobs 0..5).
+  bool logprobs = false;
+  int top_logprobs = 0;
+  std::string user;
+};
+
+// Hard limits of one request that do not depend on the prompt.
+struct RequestLimits {
+  int max_tokens = 4096;     // largest max_tokens accepted
+  int max_stop = 4;          // stop strings
+  int max_stop_bytes = 256;  // each
+  int max_messages = 1024;
+};
+
+// Parses a request body (already parsed JSON). Throws ApiException(400)
+// naming the field for a missing prompt/messages, a wrong type or a value
+// out of range: max_tokens < 1 or above limits, temperature outside [0, 2],
+// top_p outside (0, 1], n != 1, NaN, more than max_stop stop strings, an
+// empty stop string, a role other than system/user/assistant.
+CompletionRequest parse_completion_request(const nlohmann::json& body, Endpoint endpoint,
+                                           const RequestLimits& limits);
+
+// The request body text parsed as JSON (strict: duplicate keys and deep
+// nesting refused); ApiException(400) for anything that is not a JSON object.
+nlohmann::json parse_body(std::string_view body);
+
+// The prompt text as the log and feedback export keep it: the prompt of a
+// completion, or the messages as a JSON array of {role, content}.
+std::string prompt_record(const CompletionRequest& request);
+
+}  // namespace enclave::serve

@@ -1,0 +1,129 @@
+#include "serve/openai_request.h"
+
+#include <gtest/gtest.h>
+
+#include "serve/api_error.h"
+#include "serve/openai_response.h"
+
+namespace enclave::serve {
+namespace {
+
+CompletionRequest chat(const std::string& body) {
+  return parse_completion_request(parse_body(body), Endpoint::kChatCompletions, RequestLimits{});
+}
+CompletionRequest completion(const std::string& body) {
+  return parse_completion_request(parse_body(body), Endpoint::kCompletions, RequestLimits{});
+}
+
+// The 400 a body gets, with the field it names.
+std::string rejected_param(const std::string& body, Endpoint endpoint = Endpoint::kCompletions) {
+  try {
+    parse_completion_request(parse_body(body), endpoint, RequestLimits{});
+  } catch (const ApiException& e) {
+    EXPECT_EQ(e.error().status, 400) << body;
+    EXPECT_EQ(e.error().type, "invalid_request_error");
+    return e.error().param;
+  }
+  ADD_FAILURE() << "accepted: " << body;
+  return "";
+}
+
+TEST(OpenAiRequest, ParsesAChatRequestWithEveryField) {
+  CompletionRequest r = chat(R"({"model": "m", "messages": [{"role": "system", "content": "be brief"},
+      {"role": "user", "content": [{"type": "text", "text": "hi "}, {"type": "text", "text": "there"}]}],
+      "max_tokens": 7, "temperature": 0, "top_p": 0.5, "stop": ["\n", "END"], "seed": 42, "stream": true,
+      "stream_options": {"include_usage": true}, "logprobs": true, "top_logprobs": 3, "user": "u1",
+      "frequency_penalty": 0})");
+  EXPECT_EQ(r.model, "m");
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[1].content, "hi there");
+  EXPECT_EQ(r.max_tokens, 7);
+  EXPECT_EQ(r.temperature, 0);
+  EXPECT_EQ(r.top_p, 0.5);
+  EXPECT_EQ(r.stop, (std::vector<std::string>{"\n", "END"}));
+  EXPECT_EQ(r.seed, 42u);
+  EXPECT_TRUE(r.stream && r.include_usage && r.logprobs);
+  EXPECT_EQ(r.top_logprobs, 3);
+}
+
+TEST(OpenAiRequest, ParsesACompletionRequestAndDefaults) {
+  CompletionRequest r = completion(R"({"prompt": ["once upon"], "stop": "x", "logprobs": 2, "unknown": 1})");
+  EXPECT_EQ(r.prompt, "once upon");
+  EXPECT_EQ(r.stop, std::vector<std::string>{"x"});
+  EXPECT_FALSE(r.max_tokens.has_value());
+  EXPECT_EQ(r.temperature, 1.0);
+  EXPECT_TRUE(r.logprobs);
+  EXPECT_EQ(r.top_logprobs, 2);
+  EXPECT_EQ(completion(R"({"prompt": "a", "max_completion_tokens": 3})").max_tokens, 3);
+}
+
+TEST(OpenAiRequest, RejectsOutOfRangeAndMistypedFields) {
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "max_tokens": -1})"), "max_tokens");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "max_tokens": 0})"), "max_tokens");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "max_tokens": 1e9})"), "max_tokens");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "max_tokens": 2.5})"), "max_tokens");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "max_tokens": "9"})"), "max_tokens");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "temperature": 1e6})"), "temperature");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "temperature": -0.1})"), "temperature");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "top_p": -1})"), "top_p");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "top_p": 0})"), "top_p");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "n": 1000000})"), "n");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "stop": ["a", "b", "c", "d", "e"]})"), "stop");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "stop": [""]})"), "stop");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "stop": [1]})"), "stop");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "logprobs": 6})"), "logprobs");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "stream": "yes"})"), "stream");
+  EXPECT_EQ(rejected_param(R"({"prompt": 5})"), "prompt");
+  EXPECT_EQ(rejected_param(R"({"prompt": ["a", "b"]})"), "prompt");
+  EXPECT_EQ(rejected_param(R"({"max_tokens": 5})"), "prompt");
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "tools": []})"), "tools");
+}
+
+TEST(OpenAiRequest, RejectsBadMessages) {
+  const Endpoint c = Endpoint::kChatCompletions;
+  EXPECT_EQ(rejected_param(R"({"messages": []})", c), "messages");
+  EXPECT_EQ(rejected_param(R"({"messages": "hi"})", c), "messages");
+  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "tool", "content": "x"}]})", c), "messages[0].role");
+  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "user"}]})", c), "messages[0].content");
+  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", c),
+            "messages[0].content[0]");
+  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "user", "content": "x"}], "top_logprobs": 21,
+      "logprobs": true})", c), "top_logprobs");
+}
+
+TEST(OpenAiRequest, RejectsBodiesThatAreNotJsonObjects) {
+  for (const char* body : {"", "{", "[1]", "nul", R"({"a": 1, "a": 2})", "\"text\""}) {
+    try {
+      parse_body(body);
+      ADD_FAILURE() << "accepted: " << body;
+    } catch (const ApiException& e) {
+      EXPECT_EQ(e.error().status, 400);
+    }
+  }
+  EXPECT_THROW(parse_body(std::string(100, '[') + std::string(100, ']')), ApiException);
+}
+
+TEST(OpenAiResponse, ShapesFollowTheOpenAiApi) {
+  ResponseHead head{"chatcmpl-1", 5, "tiny", Endpoint::kChatCompletions};
+  nlohmann::json r = completion_response(head, "hello", FinishReason::kLength, false, {}, 3, 2);
+  EXPECT_EQ(r["object"], "chat.completion");
+  EXPECT_EQ(r["choices"][0]["message"]["content"], "hello");
+  EXPECT_EQ(r["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(r["usage"]["total_tokens"], 5);
+  nlohmann::json chunk = stream_chunk(head, "he", true, false, {}, nullptr);
+  EXPECT_EQ(chunk["object"], "chat.completion.chunk");
+  EXPECT_EQ(chunk["choices"][0]["delta"]["role"], "assistant");
+  EXPECT_TRUE(chunk["choices"][0]["finish_reason"].is_null());
+  EXPECT_EQ(sse_event({{"a", 1}}), "data: {\"a\":1}\n\n");
+  ApiError e = bad_request("bad", "top_p");
+  EXPECT_EQ(error_json(e)["error"]["param"], "top_p");
+  EXPECT_TRUE(error_json(e)["error"]["code"].is_null());
+  head.endpoint = Endpoint::kCompletions;
+  TokenLogprob lp{"\xe2", -0.5, {{"a", -0.1}}};  // a partial UTF-8 byte token
+  nlohmann::json c = completion_response(head, "x", FinishReason::kStop, true, {lp}, 1, 1);
+  EXPECT_EQ(c["choices"][0]["logprobs"]["token_logprobs"][0], -0.5);
+  EXPECT_NO_THROW(c.dump());
+}
+
+}  // namespace
+}  // namespace enclave::serve

@@ -1,0 +1,144 @@
+#include "serve/request_log.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "data/pii.h"
+#include "serve/feedback_export.h"
+#include "store/clock.h"
+#include "store/registry.h"
+#include "store/workspace.h"
+
+namespace enclave::serve {
+namespace {
+
+class RequestLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("enclave-request-log-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(root_);
+    store::init_workspace(root_);
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  static RequestRecord record(const std::string& id, const std::string& prompt, const std::string& completion,
+                              double age_days = 0) {
+    RequestRecord r;
+    r.id = id;
+    r.created_at = store::now_unix() - age_days * 86400;
+    r.key_id = "app";
+    r.endpoint = "completions";
+    r.model = "tiny";
+    r.model_version = "tiny@1";
+    r.prompt = prompt;
+    r.completion = completion;
+    r.prompt_tokens = 3;
+    r.completion_tokens = 2;
+    r.finish_reason = "stop";
+    return r;
+  }
+  std::filesystem::path root_;
+};
+
+TEST_F(RequestLogTest, StoresRedactedRecordsAndFiltersThem) {
+  {
+    RequestLog log(root_, {.redactor = [](std::string_view t) { return data::redact_pii(t).text; }});
+    log.record(record("cmpl-1", "mail kim@example.com please", "done"));
+    RequestRecord other = record("cmpl-2", "hi", "there");
+    other.key_id = "ops";
+    other.status = 500;
+    other.finish_reason = "error";
+    log.record(other);
+    log.flush();
+  }
+  std::vector<RequestRecord> all = query_requests(root_, {});
+  ASSERT_EQ(all.size(), 2u);
+  const RequestRecord& first = all[0].id == "cmpl-1" ? all[0] : all[1];
+  EXPECT_EQ(first.prompt, "mail <EMAIL> please");
+  EXPECT_EQ(first.model_version, "tiny@1");
+  EXPECT_EQ(query_requests(root_, {.key_id = "ops"}).size(), 1u);
+  EXPECT_EQ(query_requests(root_, {.status = 500}).size(), 1u);
+  EXPECT_EQ(query_requests(root_, {.model = "tiny@1"}).size(), 2u);
+  EXPECT_EQ(query_requests(root_, {.finish_reason = "length"}).size(), 0u);
+  EXPECT_EQ(query_requests(root_, {.limit = 1}).size(), 1u);
+  EXPECT_NE(format_requests(all).find("cmpl-2"), std::string::npos);
+}
+
+TEST_F(RequestLogTest, DropsRecordsPastTheRetentionPeriod) {
+  RequestLog log(root_, {.retention_days = 30});
+  log.record(record("old", "a", "b", /*age_days=*/40));
+  log.record(record("new", "a", "b", /*age_days=*/1));
+  log.flush();
+  EXPECT_EQ(log.purge_expired(), 1);
+  std::vector<RequestRecord> left = query_requests(root_, {});
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].id, "new");
+}
+
+TEST_F(RequestLogTest, FeedbackNeedsAKnownRequestAndAValidRating) {
+  RequestLog log(root_, {});
+  log.record(record("cmpl-1", "p", "c"));
+  try {
+    log.add_feedback({.request_id = "cmpl-missing", .rating = 1.0});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
+  }
+  EXPECT_THROW(log.add_feedback({.request_id = "cmpl-1", .rating = 2.0}), Error);
+  EXPECT_THROW(log.add_feedback({.request_id = "cmpl-1", .rating = std::nan("")}), Error);
+  EXPECT_THROW(log.add_feedback({.request_id = "cmpl-1"}), Error);
+  log.add_feedback({.request_id = "cmpl-1", .rating = -0.5});
+  log.add_feedback({.request_id = "cmpl-1", .correction = "better"});
+  auto rows = requests_with_feedback(root_);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].second.size(), 2u);
+}
+
+TEST_F(RequestLogTest, ExportTurnsFeedbackIntoADatasetVersionWithLineage) {
+  {
+    RequestLog log(root_, {});
+    RequestRecord chat = record("chatcmpl-1", R"([{"role":"user","content":"capital of France?"}])", "Lyon");
+    chat.endpoint = "chat.completions";
+    log.record(chat);
+    log.record(record("cmpl-a", "2+2=", "4"));
+    log.record(record("cmpl-b", "2+2=", "5"));
+    log.record(record("cmpl-c", "unrated", "x"));
+    log.add_feedback({.request_id = "chatcmpl-1", .rating = -1.0, .correction = "Paris"});
+    log.add_feedback({.request_id = "cmpl-a", .rating = 1.0});
+    log.add_feedback({.request_id = "cmpl-b", .rating = -1.0});
+  }
+  FeedbackExportResult r = export_feedback(root_, {.name = "feedback", .command = {"enclave", "feedback"}});
+  EXPECT_EQ(r.dataset_ref, "feedback@1");
+  EXPECT_EQ(r.n_sft, 1);
+  EXPECT_EQ(r.n_preference, 2);  // Paris over Lyon, "4" over "5"
+  store::Workspace ws(root_);
+  const std::filesystem::path dir = store::version_path(ws, store::RegistryKind::kDataset, "feedback@1");
+  const std::string sft = read_file(dir / "sft.jsonl");
+  EXPECT_NE(sft.find(R"({"content":"Paris","role":"assistant"})"), std::string::npos) << sft;
+  const std::string pref = read_file(dir / "preference.jsonl");
+  EXPECT_NE(pref.find(R"("chosen":"4","prompt":"2+2=","rejected":"5")"), std::string::npos) << pref;
+  EXPECT_NE(pref.find(R"("chosen":[{"content":"Paris","role":"assistant"}])"), std::string::npos) << pref;
+  EXPECT_THROW(export_feedback(root_, {.name = "../bad"}), Error);
+}
+
+TEST_F(RequestLogTest, ExportWithoutUsableFeedbackFails) {
+  {
+    RequestLog log(root_, {});
+    log.record(record("cmpl-1", "p", "c"));
+  }
+  EXPECT_THROW(export_feedback(root_, {.name = "feedback"}), Error);
+  std::filesystem::remove_all(root_ / ".enclave" / "serve");
+  try {
+    query_requests(root_, {});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
+  }
+}
+
+}  // namespace
+}  // namespace enclave::serve

@@ -1,0 +1,351 @@
+#include "serve/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "model/stop_strings.h"
+#include "serve/api_error.h"
+#include "serve/metrics.h"
+
+namespace enclave::serve {
+namespace {
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Log-probabilities of the raw model distribution (before temperature and
+// top-p, as vLLM reports them): the chosen token and the top k.
+TokenLogprob token_logprob(const Tokenizer& tokenizer, TokenId token, const float* logits, std::size_t n_vocab,
+                           int top_k) {
+  const double max = *std::max_element(logits, logits + n_vocab);
+  double sum = 0;
+  for (std::size_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
+  const double log_z = max + std::log(sum);
+  TokenLogprob out;
+  out.token = tokenizer.decode({token}, /*skip_special=*/false);
+  out.logprob = logits[token] - log_z;
+  if (top_k > 0) {
+    std::vector<TokenId> ids(n_vocab);
+    std::iota(ids.begin(), ids.end(), 0);
+    const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(top_k), n_vocab);
+    std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(),
+                      [&](TokenId a, TokenId b) { return logits[a] > logits[b]; });
+    for (std::size_t i = 0; i < k; ++i) {
+      out.top.emplace_back(tokenizer.decode({ids[i]}, false), logits[ids[i]] - log_z);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kCancelled:
+      return "cancelled";
+    case FinishReason::kTimeout:
+      return "timeout";
+    case FinishReason::kError:
+      return "error";
+  }
+  return "error";
+}
+
+// --- Sequence ---
+
+Sequence::Update Sequence::wait(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, timeout, [&] { return !text_.empty() || !logprobs_.empty() || finished_; });
+  Update u;
+  u.text = std::move(text_);
+  text_.clear();
+  u.logprobs = std::move(logprobs_);
+  logprobs_.clear();
+  u.finished = finished_;
+  u.reason = reason_;
+  u.error = error_;
+  return u;
+}
+
+int Sequence::n_generated() const {
+  std::lock_guard lock(mutex_);
+  return n_generated_;
+}
+
+double Sequence::time_to_first_token() const {
+  std::lock_guard lock(mutex_);
+  return ttft_;
+}
+
+void Sequence::publish(std::string text, std::vector<TokenLogprob> logprobs) {
+  {
+    std::lock_guard lock(mutex_);
+    text_ += text;
+    for (TokenLogprob& lp : logprobs) logprobs_.push_back(std::move(lp));
+  }
+  cv_.notify_all();
+}
+
+void Sequence::finish(FinishReason reason, std::string error) {
+  {
+    std::lock_guard lock(mutex_);
+    if (finished_) return;
+    finished_ = true;
+    reason_ = reason;
+    error_ = std::move(error);
+  }
+  cv_.notify_all();
+}
+
+// --- Scheduler ---
+
+struct Scheduler::Running {
+  Running(std::shared_ptr<Sequence> s, int slot_index)
+      : seq(std::move(s)),
+        model(seq->request().model.get()),
+        slot(slot_index),
+        sampler(seq->request().sampling),
+        filter(seq->request().stop),
+        decoder(model->decoder->tokenizer()),
+        history(seq->request().prompt) {}
+
+  std::shared_ptr<Sequence> seq;
+  LoadedModel* model;
+  int slot;
+  Sampler sampler;
+  StopStringFilter filter;
+  StreamDecoder decoder;
+  std::vector<TokenId> history;
+  TokenId last = 0;
+  int n_generated = 0;
+  int budget = 0;
+  Clock::time_point last_token;
+  bool done = false;
+};
+
+Scheduler::Scheduler(SchedulerOptions options, Metrics* metrics) : options_(options), metrics_(metrics) {
+  if (options_.max_concurrency < 1) fail_input("max-concurrency: must be >= 1, got {}", options_.max_concurrency);
+  if (options_.max_queue < 1) fail_input("max-queue: must be >= 1, got {}", options_.max_queue);
+  thread_ = std::thread([this] { loop(); });
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  for (auto& run : running_) {
+    if (!run->done) end(*run, FinishReason::kError, "server shutting down");
+  }
+  for (auto& seq : queue_) seq->finish(FinishReason::kError, "server shutting down");
+}
+
+std::shared_ptr<Sequence> Scheduler::submit(SequenceRequest request) {
+  ENCLAVE_CHECK(request.model && request.model->decoder);
+  auto seq = std::make_shared<Sequence>(std::move(request));
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_) throw ApiException(overloaded("the server is shutting down", 1));
+    // Requests that free slots will take at the next step do not wait, so
+    // they do not count against max_queue.
+    const int free_slots = std::max(0, options_.max_concurrency - n_active_.load());
+    if (static_cast<int>(queue_.size()) >= options_.max_queue + free_slots) {
+      throw ApiException(overloaded(
+          fmt::format("the server is busy: {} requests are already waiting; retry later", queue_.size()), 1));
+    }
+    queue_.push_back(seq);
+    if (metrics_ != nullptr) metrics_->set_queue_depth(static_cast<int>(queue_.size()));
+  }
+  cv_.notify_all();
+  return seq;
+}
+
+int Scheduler::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(queue_.size());
+}
+
+int Scheduler::active() const { return n_active_.load(); }
+
+void Scheduler::loop() {
+  while (true) {
+    std::vector<std::shared_ptr<Sequence>> admitted;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty() || !running_.empty(); });
+      if (stop_) return;
+      const Clock::time_point now = Clock::now();
+      for (auto it = queue_.begin(); it != queue_.end();) {
+        if ((*it)->cancelled()) {
+          (*it)->finish(FinishReason::kCancelled);
+        } else if (now >= (*it)->request().deadline) {
+          (*it)->finish(FinishReason::kTimeout, "timed out waiting for a batch slot");
+        } else {
+          ++it;
+          continue;
+        }
+        if (metrics_ != nullptr) metrics_->count_finish(to_string((*it)->reason_));
+        it = queue_.erase(it);
+      }
+      while (!queue_.empty() && static_cast<int>(running_.size() + admitted.size()) < options_.max_concurrency) {
+        admitted.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      if (metrics_ != nullptr) metrics_->set_queue_depth(static_cast<int>(queue_.size()));
+    }
+    admit(admitted);
+
+    const Clock::time_point now = Clock::now();
+    for (auto& run : running_) {
+      if (run->done) continue;
+      if (run->seq->cancelled()) {
+        end(*run, FinishReason::kCancelled);
+      } else if (now >= run->seq->request().deadline) {
+        end(*run, FinishReason::kTimeout, "request timed out");
+      }
+    }
+    std::vector<LoadedModel*> models;
+    for (auto& run : running_) {
+      if (!run->done && std::find(models.begin(), models.end(), run->model) == models.end()) {
+        models.push_back(run->model);
+      }
+    }
+    for (LoadedModel* model : models) step_model(model);
+    drop_finished();
+  }
+}
+
+void Scheduler::admit(std::vector<std::shared_ptr<Sequence>>& admitted) {
+  for (std::shared_ptr<Sequence>& seq : admitted) {
+    BatchDecoder& decoder = *seq->request().model->decoder;
+    std::optional<int> slot = decoder.acquire();
+    if (!slot) {
+      // Every slot of this model is held (only possible across a reload, when
+      // the old model's sequences still run): wait for the next round.
+      std::lock_guard lock(mutex_);
+      queue_.push_front(seq);
+      continue;
+    }
+    auto run = std::make_unique<Running>(seq, *slot);
+    const SequenceRequest& req = seq->request();
+    run->budget = std::min(req.max_tokens, decoder.max_len() - static_cast<int>(req.prompt.size()));
+    ++n_active_;
+    std::vector<float> logits;
+    try {
+      if (run->budget <= 0) {
+        end(*run, FinishReason::kLength);
+      } else {
+        logits = decoder.prefill(*slot, req.prompt);
+        emit(*run, run->sampler.sample(logits, run->history), logits.data());
+      }
+    } catch (const std::exception& e) {
+      end(*run, FinishReason::kError, e.what());
+    }
+    running_.push_back(std::move(run));
+  }
+  if (metrics_ != nullptr) metrics_->set_active_sequences(static_cast<int>(running_.size()));
+}
+
+void Scheduler::step_model(LoadedModel* model) {
+  std::vector<Running*> rows;
+  std::vector<BatchDecoder::StepInput> inputs;
+  for (auto& run : running_) {
+    if (run->done || run->model != model) continue;
+    rows.push_back(run.get());
+    inputs.push_back({run->slot, run->last});
+  }
+  if (rows.empty()) return;
+  std::vector<float> logits;
+  try {
+    logits = model->decoder->step(inputs);
+  } catch (const std::exception& e) {
+    for (Running* run : rows) end(*run, FinishReason::kError, e.what());
+    return;
+  }
+  const std::size_t V = logits.size() / rows.size();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    Running& run = *rows[r];
+    const float* row = logits.data() + r * V;
+    try {
+      emit(run, run.sampler.sample(std::span<const float>(row, V), run.history), row);
+    } catch (const std::exception& e) {
+      end(run, FinishReason::kError, e.what());
+    }
+  }
+}
+
+bool Scheduler::emit(Running& run, TokenId token, const float* logits) {
+  const Clock::time_point now = Clock::now();
+  Sequence& seq = *run.seq;
+  const SequenceRequest& req = seq.request();
+  const BatchDecoder& decoder = *run.model->decoder;
+  if (run.n_generated == 0) {
+    const double ttft = seconds_between(req.arrival, now);
+    {
+      std::lock_guard lock(seq.mutex_);
+      seq.ttft_ = ttft;
+    }
+    if (metrics_ != nullptr) metrics_->observe_time_to_first_token(ttft);
+  } else if (metrics_ != nullptr) {
+    metrics_->observe_time_per_output_token(seconds_between(run.last_token, now));
+  }
+  run.last_token = now;
+  ++run.n_generated;
+  {
+    std::lock_guard lock(seq.mutex_);
+    seq.n_generated_ = run.n_generated;
+  }
+  run.history.push_back(token);
+  run.last = token;
+
+  const std::vector<TokenId>& stop_ids = decoder.stop_ids();
+  if (std::find(stop_ids.begin(), stop_ids.end(), token) != stop_ids.end()) {
+    seq.publish(run.filter.push(run.decoder.flush()) + run.filter.flush(), {});
+    end(run, FinishReason::kStop);
+    return false;
+  }
+  std::vector<TokenLogprob> logprobs;
+  if (req.logprobs) {
+    logprobs.push_back(token_logprob(decoder.tokenizer(), token, logits,
+                                     static_cast<std::size_t>(decoder.config().vocab_size), req.top_logprobs));
+  }
+  std::string text = run.filter.push(run.decoder.push(token));
+  if (!run.filter.stopped() && run.n_generated >= run.budget) {
+    text += run.filter.push(run.decoder.flush());
+    text += run.filter.flush();
+    seq.publish(std::move(text), std::move(logprobs));
+    end(run, run.filter.stopped() ? FinishReason::kStop : FinishReason::kLength);
+    return false;
+  }
+  seq.publish(std::move(text), std::move(logprobs));
+  if (run.filter.stopped()) {
+    end(run, FinishReason::kStop);
+    return false;
+  }
+  return true;
+}
+
+void Scheduler::end(Running& run, FinishReason reason, const std::string& error) {
+  if (run.done) return;
+  run.done = true;
+  --n_active_;  // before the reader can see the end, so submit counts the slot free
+  run.model->decoder->release(run.slot);
+  run.seq->finish(reason, error);
+  if (metrics_ != nullptr) metrics_->count_finish(to_string(reason));
+}
+
+void Scheduler::drop_finished() {
+  std::erase_if(running_, [](const std::unique_ptr<Running>& run) { return run->done; });
+  if (metrics_ != nullptr) metrics_->set_active_sequences(static_cast<int>(running_.size()));
+}
+
+}  // namespace enclave::serve

@@ -1,0 +1,84 @@
+// Server: `enclave serve`, an OpenAI-compatible HTTP endpoint (as llama.cpp's
+// server and vLLM are) over the scheduler, with the operational parts a
+// production endpoint needs:
+//   POST /v1/chat/completions, /v1/completions (stream: true as SSE ending in
+//        "data: [DONE]"), GET /v1/models, POST /v1/feedback,
+//   GET /health (the only public path), GET /metrics (Prometheus text),
+//   POST /admin/reload (admin scope).
+// Security: with --api-keys every path but /health needs a key (Bearer) with
+// the right scope, keys in the query string are refused, and each key has a
+// rate limit (429 + Retry-After). Without keys the server refuses to listen
+// on anything but loopback and refuses foreign Host headers (DNS
+// rebinding). Limits: body size (413 before buffering), prompt against the
+// context and max_tokens (400), a bounded queue (503 + Retry-After), a
+// timeout per request, slow-client read timeouts. A streaming client that
+// disconnects cancels its generation. Errors use the OpenAI error shape.
+// Every generation is written to the workspace's request log (request_log.h),
+// PII-redacted by default.
+// Thread safety: start/stop from one thread; handlers run on the HTTP pool.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "model/engine.h"  // EngineOptions
+
+namespace enclave::serve {
+
+class Metrics;
+
+struct ServeOptions {
+  std::string model_ref;
+  std::map<std::string, std::filesystem::path> adapters;  // --adapter NAME=DIR
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (see Server::port)
+  std::filesystem::path api_keys;  // empty: no keys, loopback only
+  int max_concurrency = 8;
+  int max_queue = 64;
+  int ctx = 0;  // tokens per sequence; 0 = the model's context
+  std::size_t max_body_bytes = 1 << 20;
+  int max_tokens_limit = 4096;    // largest max_tokens a request may ask
+  int default_max_tokens = 256;   // chat requests without max_tokens (completions: 16, as OpenAI)
+  double request_timeout_seconds = 300;
+  std::string workspace;     // for registry references and the request log
+  bool request_log = true;   // off also when no workspace is found
+  bool redact = true;        // PII redaction of the request log
+  double retention_days = 30;
+  double watch_seconds = 10;  // poll a registry reference for a new version; 0 = off
+  EngineOptions engine;
+  bool quiet = false;  // no startup / reload lines on stderr
+};
+
+class Server {
+ public:
+  // Loads the model(s), the keys and the request log; checks the host
+  // policy. Throws Error(kInvalidInput) for a non-loopback host without
+  // --api-keys or bad limits, and as ModelHost / ApiKeys::load.
+  explicit Server(ServeOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the socket; returns the port (useful with port 0). Throws
+  // Error(kIo) if the address cannot be bound.
+  int bind();
+  // Serves until stop() (bind() first). Returns when stopped.
+  void serve();
+  // Stops accepting, finishes nothing new; safe from another thread or a
+  // signal-waiting thread.
+  void stop();
+
+  int port() const;
+  Metrics& metrics();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// bind + print "listening on http://HOST:PORT" + serve until SIGINT/SIGTERM.
+void run_server(const ServeOptions& options);
+
+}  // namespace enclave::serve

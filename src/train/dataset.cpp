@@ -1,0 +1,277 @@
+#include "train/dataset.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "core/error.h"
+#include "core/json.h"
+
+namespace enclave::train {
+namespace {
+
+using nlohmann::json;
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+const json& field(const Record& r, const char* key) {
+  auto it = r.value.find(key);
+  if (it == r.value.end()) fail_input("{}: missing field '{}'", r.where, key);
+  return *it;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+void append(std::vector<TokenId>& ids, std::vector<std::uint8_t>& targets, const std::vector<TokenId>& piece,
+            bool target) {
+  ids.insert(ids.end(), piece.begin(), piece.end());
+  targets.insert(targets.end(), piece.size(), target ? 1 : 0);
+}
+
+}  // namespace
+
+std::int64_t SequenceExample::n_targets() const {
+  std::int64_t n = 0;
+  for (std::uint8_t t : targets) n += t != 0;
+  return n;
+}
+
+std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t max_line_bytes) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) {
+    if (!std::filesystem::exists(path)) fail(ErrorKind::kNotFound, "{}: no such data file", path.string());
+    fail(ErrorKind::kIo, "{}: cannot open", path.string());
+  }
+  if (std::filesystem::is_directory(path)) fail_input("{}: is a folder, expected a JSONL file", path.string());
+  std::vector<Record> records;
+  std::string line;
+  std::size_t line_no = 0;
+  bool too_long = false;
+  auto finish_line = [&] {
+    ++line_no;
+    const std::string where = fmt::format("{}:{}", path.string(), line_no);
+    if (too_long) fail_input("{}: line longer than {} bytes", where, max_line_bytes);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_no == 1 && starts_with(line, "\xEF\xBB\xBF")) {
+      fail_input("{}: file starts with a UTF-8 byte-order mark; save it without one", where);
+    }
+    if (line.find_first_not_of(" \t") != std::string::npos) {
+      json value = parse_json(line, where);
+      if (!value.is_object()) fail_input("{}: expected a JSON object, got {}", where, json_type_name(value));
+      records.push_back({std::move(value), where});
+    }
+    line.clear();
+  };
+  char buffer[1 << 16];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (buffer[i] == '\n') {
+        finish_line();
+      } else if (line.size() < max_line_bytes) {
+        line.push_back(buffer[i]);
+      } else {
+        too_long = true;  // reported at the end of the line, memory stays bounded
+      }
+    }
+  }
+  if (std::ferror(file.get())) fail(ErrorKind::kIo, "{}: read error", path.string());
+  if (!line.empty() || too_long) finish_line();
+  if (records.empty()) fail_input("{}: no records", path.string());
+  return records;
+}
+
+std::vector<ChatMessage> parse_messages(const json& value, const std::string& where) {
+  if (!value.is_array() || value.empty()) fail_input("{}: 'messages' must be a non-empty list", where);
+  std::vector<ChatMessage> messages;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const std::string what = fmt::format("{}: message {}", where, i);
+    const json& m = value[i];
+    if (!m.is_object()) fail_input("{}: expected an object with role and content", what);
+    messages.push_back({json_string(m, "role", what), json_string(m, "content", what)});
+  }
+  return messages;
+}
+
+ExampleBuilder::ExampleBuilder(const Tokenizer& tokenizer, std::optional<ChatTemplate> chat_template,
+                               std::int64_t max_length)
+    : tokenizer_(tokenizer), chat_template_(std::move(chat_template)), max_length_(max_length) {
+  if (max_length < 2) fail_input("max_length: {} must be at least 2", max_length);
+}
+
+std::vector<TokenId> ExampleBuilder::encode_segment(const std::string& text) const {
+  // Rendered templates carry their own BOS text and special markers.
+  return tokenizer_.encode(text, /*add_special=*/false, /*parse_special=*/true);
+}
+
+const ChatTemplate& ExampleBuilder::require_template(const std::string& where) const {
+  if (!chat_template_) {
+    fail_input("{}: conversational record, but the model's tokenizer_config.json has no chat_template", where);
+  }
+  return *chat_template_;
+}
+
+std::vector<SequenceExample> ExampleBuilder::pretrain(const std::vector<Record>& records, BuildStats* stats) const {
+  std::vector<TokenId> stream;
+  for (const Record& r : records) {
+    const json& text = field(r, "text");
+    if (!text.is_string()) fail_input("{}: field 'text': expected a string, got {}", r.where, json_type_name(text));
+    std::vector<TokenId> ids = tokenizer_.encode(text.get<std::string>(), /*add_special=*/true);
+    stream.insert(stream.end(), ids.begin(), ids.end());
+    if (tokenizer_.eos_id()) stream.push_back(*tokenizer_.eos_id());
+  }
+  std::vector<SequenceExample> out;
+  for (std::size_t begin = 0; begin + 1 < stream.size(); begin += static_cast<std::size_t>(max_length_)) {
+    const std::size_t end = std::min(stream.size(), begin + static_cast<std::size_t>(max_length_));
+    SequenceExample e;
+    e.ids.assign(stream.begin() + static_cast<std::ptrdiff_t>(begin), stream.begin() + static_cast<std::ptrdiff_t>(end));
+    e.targets.assign(e.ids.size(), 1);
+    e.targets[0] = 0;
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) fail_input("{}: the texts hold fewer than 2 tokens", records.front().where);
+  if (stats != nullptr) {
+    stats->n_records += static_cast<std::int64_t>(records.size());
+    stats->n_sequences += static_cast<std::int64_t>(out.size());
+    stats->n_tokens += static_cast<std::int64_t>(stream.size());
+  }
+  return out;
+}
+
+SequenceExample ExampleBuilder::messages_example(const json& value, const std::string& where) const {
+  const ChatTemplate& tmpl = require_template(where);
+  const std::vector<ChatMessage> messages = parse_messages(value, where);
+  const std::string full = render_chat(tmpl, messages, /*add_generation_prompt=*/false);
+  SequenceExample e;
+  std::size_t done = 0;  // characters of `full` already tokenised
+  bool any = false;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].role != "assistant") continue;
+    if (i == 0) fail_input("{}: message 0: an assistant turn needs a prompt before it", where);
+    const std::vector<ChatMessage> before(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(i));
+    const std::vector<ChatMessage> upto(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    const std::string prompt = render_chat(tmpl, before, /*add_generation_prompt=*/true);
+    const std::string turn = render_chat(tmpl, upto, /*add_generation_prompt=*/false);
+    if (!starts_with(turn, prompt) || !starts_with(full, turn) || prompt.size() < done) {
+      fail(ErrorKind::kUnsupported, "{}: the {} chat template does not render turns as prefixes of the conversation",
+           where, chat_family_name(tmpl.family));
+    }
+    append(e.ids, e.targets, encode_segment(full.substr(done, prompt.size() - done)), false);
+    append(e.ids, e.targets, encode_segment(turn.substr(prompt.size())), true);
+    done = turn.size();
+    any = true;
+  }
+  if (!any) fail_input("{}: 'messages' has no assistant turn to learn from", where);
+  if (done < full.size()) append(e.ids, e.targets, encode_segment(full.substr(done)), false);
+  if (!e.targets.empty()) e.targets[0] = 0;
+  return e;
+}
+
+std::vector<TokenId> ExampleBuilder::prompt_ids(const json& prompt, const std::string& where) const {
+  if (prompt.is_string()) return tokenizer_.encode(prompt.get<std::string>(), /*add_special=*/true);
+  if (prompt.is_array()) {
+    return encode_segment(render_chat(require_template(where), parse_messages(prompt, where),
+                                      /*add_generation_prompt=*/true));
+  }
+  fail_input("{}: field 'prompt': expected a string or a list of messages, got {}", where, json_type_name(prompt));
+}
+
+std::pair<std::vector<TokenId>, std::vector<TokenId>> ExampleBuilder::prompt_completion(const json& prompt,
+                                                                                        const json& completion,
+                                                                                        const std::string& where) const {
+  if (!completion.is_string() && !completion.is_array()) {
+    fail_input("{}: completion: expected a string or a list of messages, got {}", where, json_type_name(completion));
+  }
+  std::vector<TokenId> prompt_tokens = prompt_ids(prompt, where);
+  std::vector<TokenId> completion_tokens;
+  if (prompt.is_string()) {
+    if (!completion.is_string()) fail_input("{}: a plain-text prompt needs a plain-text completion", where);
+    completion_tokens = tokenizer_.encode(completion.get<std::string>(), /*add_special=*/false);
+    if (tokenizer_.eos_id()) completion_tokens.push_back(*tokenizer_.eos_id());
+    return {prompt_tokens, completion_tokens};
+  }
+  const ChatTemplate& tmpl = require_template(where);
+  std::vector<ChatMessage> messages = parse_messages(prompt, where);
+  const std::string prompt_text = render_chat(tmpl, messages, /*add_generation_prompt=*/true);
+  if (completion.is_string()) {
+    messages.push_back({"assistant", completion.get<std::string>()});
+  } else {
+    for (ChatMessage& m : parse_messages(completion, where)) messages.push_back(std::move(m));
+  }
+  const std::string full = render_chat(tmpl, messages, /*add_generation_prompt=*/false);
+  if (!starts_with(full, prompt_text)) {
+    fail(ErrorKind::kUnsupported, "{}: the {} chat template does not render the prompt as a prefix", where,
+         chat_family_name(tmpl.family));
+  }
+  completion_tokens = encode_segment(full.substr(prompt_text.size()));
+  return {prompt_tokens, completion_tokens};
+}
+
+std::vector<SequenceExample> ExampleBuilder::sft(const std::vector<Record>& records, BuildStats* stats) const {
+  std::vector<SequenceExample> out;
+  BuildStats local;
+  for (const Record& r : records) {
+    SequenceExample e;
+    if (r.value.contains("messages")) {
+      e = messages_example(r.value["messages"], r.where);
+    } else if (r.value.contains("prompt") && r.value.contains("completion")) {
+      auto [p, c] = prompt_completion(r.value["prompt"], r.value["completion"], r.where);
+      append(e.ids, e.targets, p, false);
+      append(e.ids, e.targets, c, true);
+      e.targets[0] = 0;
+    } else {
+      fail_input("{}: expected an sft record: {{\"messages\": [...]}} or {{\"prompt\", \"completion\"}}", r.where);
+    }
+    ++local.n_records;
+    if (static_cast<std::int64_t>(e.ids.size()) > max_length_) {
+      e.ids.resize(static_cast<std::size_t>(max_length_));
+      e.targets.resize(static_cast<std::size_t>(max_length_));
+      ++local.n_truncated;
+    }
+    if (e.n_targets() == 0) continue;  // truncation left nothing to learn
+    local.n_tokens += static_cast<std::int64_t>(e.ids.size());
+    out.push_back(std::move(e));
+  }
+  if (out.empty()) fail_input("{}: no record has a completion within max_length {}", records.front().where, max_length_);
+  local.n_sequences = static_cast<std::int64_t>(out.size());
+  if (stats != nullptr) *stats = local;
+  return out;
+}
+
+std::vector<PreferenceExample> ExampleBuilder::preference(const std::vector<Record>& records,
+                                                          BuildStats* stats) const {
+  std::vector<PreferenceExample> out;
+  BuildStats local;
+  const std::size_t max_len = static_cast<std::size_t>(max_length_);
+  for (const Record& r : records) {
+    const json& prompt = field(r, "prompt");
+    PreferenceExample e;
+    std::tie(e.prompt, e.chosen) = prompt_completion(prompt, field(r, "chosen"), r.where + " (chosen)");
+    e.rejected = prompt_completion(prompt, field(r, "rejected"), r.where + " (rejected)").second;
+    if (e.chosen.empty() || e.rejected.empty()) fail_input("{}: chosen and rejected must not be empty", r.where);
+    e.record = r.value;
+    ++local.n_records;
+    const std::size_t longest = std::max(e.chosen.size(), e.rejected.size());
+    if (e.prompt.size() + longest > max_len) {
+      ++local.n_truncated;
+      // Keep the end of a long prompt (half the budget at most), then cut the completions.
+      const std::size_t keep_prompt = std::min(e.prompt.size(), std::max<std::size_t>(1, max_len / 2));
+      if (e.prompt.size() > keep_prompt) e.prompt.erase(e.prompt.begin(), e.prompt.end() - static_cast<std::ptrdiff_t>(keep_prompt));
+      const std::size_t room = max_len - e.prompt.size();
+      if (e.chosen.size() > room) e.chosen.resize(room);
+      if (e.rejected.size() > room) e.rejected.resize(room);
+    }
+    local.n_tokens += static_cast<std::int64_t>(2 * e.prompt.size() + e.chosen.size() + e.rejected.size());
+    out.push_back(std::move(e));
+  }
+  local.n_sequences = static_cast<std::int64_t>(out.size());
+  if (stats != nullptr) *stats = local;
+  return out;
+}
+
+}  // namespace enclave::train

@@ -1,0 +1,537 @@
+#include "train/train.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "model/lora.h"
+#include "model/save.h"
+#include "model/staged_dir.h"
+#include "model/weights.h"
+#include "train/adamw.h"
+#include "train/batching.h"
+#include "train/checkpoint.h"
+#include "train/distributed.h"
+#include "train/grad_checkpoint.h"
+#include "train/objectives.h"
+#include "train/schedule.h"
+#include "train/sdpo.h"
+
+namespace enclave::train {
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Matmuls in bf16 with fp32 weights (Precision::kBf16Autocast).
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool on) : on_(on) {
+    if (!on_) return;
+    previous_ = at::autocast::is_cpu_enabled();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(previous_);
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_;
+  bool previous_ = false;
+};
+
+// Settings a resumed run must share with the checkpoint's, or the losses
+// would not continue the same curve.
+constexpr const char* kResumeKeys[] = {"batch_size", "max_steps", "epochs", "seed", "lora", "lora_r",
+                                       "lora_target_modules", "precision", "max_length", "lr", "lr_scheduler",
+                                       "warmup_steps", "loss_type", "beta", "sdpo_chunks", "sdpo_split"};
+
+// Everything the loop works on.
+class Trainer {
+ public:
+  Trainer(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
+          const TrainCallbacks& callbacks, const DistOptions& dist);
+  TrainResult run(const std::filesystem::path& output_dir);
+
+ private:
+  void load_model();
+  void load_data();
+  void resume_from(const std::filesystem::path& checkpoint);
+  std::int64_t phase_steps(std::size_t phase) const;
+  void set_reference(DpoObjective& objective, const std::vector<std::size_t>& indices, bool base_model);
+  std::vector<double> reduce(std::vector<double> values);
+  void all_reduce_grads();
+  std::map<std::string, double> evaluate();
+  void save_checkpoint(const DataOrder& order, const AdamW& optimizer);
+  void save_output(const std::filesystem::path& output_dir);
+  void message(const std::string& text) const {
+    if (callbacks_.on_message && dist_.rank == 0) callbacks_.on_message(text);
+  }
+
+  TrainConfig config_;
+  std::filesystem::path model_dir_;
+  TrainData data_;
+  TrainCallbacks callbacks_;
+  DistOptions dist_;
+  std::unique_ptr<ProcessGroup> group_;
+  torch::Device device_{torch::kCPU};
+
+  Transformer model_{nullptr};
+  std::shared_ptr<LoraAdapter> lora_;
+  std::vector<std::pair<std::string, torch::Tensor>> trainable_;
+  std::unique_ptr<Objective> objective_;
+  std::unique_ptr<Objective> eval_objective_;
+  std::vector<std::vector<std::size_t>> phases_;  // example indices of each phase (sdpo chunks)
+  std::vector<std::int64_t> chunk_of_file_;
+
+  // Position (restored on resume).
+  std::int64_t step_ = 0;
+  std::size_t phase_ = 0;
+  std::int64_t phase_step_ = 0;
+  DataPosition data_position_;
+  std::map<std::string, torch::Tensor> optimizer_state_;  // from a checkpoint, for the resumed phase
+  double best_eval_ = std::numeric_limits<double>::infinity();
+  std::int64_t evals_without_improvement_ = 0;
+  TrainResult result_;
+};
+
+Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
+                 const TrainCallbacks& callbacks, const DistOptions& dist)
+    : config_(config), model_dir_(model_dir), data_(data), callbacks_(callbacks), dist_(dist) {
+  resolve_defaults(config_);
+  if (config_.threads > 0) torch::set_num_threads(static_cast<int>(config_.threads));
+  device_ = parse_device(config_.device);
+  if (dist_.world_size > 1) group_ = std::make_unique<ProcessGroup>(dist_);
+  load_model();
+  load_data();
+  if (!config_.resume.empty()) resume_from(resolve_resume(config_.resume, config_.checkpoint_dir));
+}
+
+void Trainer::load_model() {
+  const ModelConfig mc = load_model_config(model_dir_ / "config.json");
+  const torch::Dtype dtype = config_.precision == Precision::kBf16 ? torch::kBFloat16 : torch::kFloat32;
+  model_ = Transformer(mc, dtype);
+  load_weights(*model_, WeightFiles(model_dir_), LoadOptions{.device = device_, .allow_mmap = false});
+  for (const auto& p : model_->parameters()) result_.n_parameters += p.numel();
+  if (config_.lora) {
+    for (auto& p : model_->parameters()) p.requires_grad_(false);
+    LoraConfig lc;
+    lc.r = config_.lora_r;
+    lc.alpha = config_.lora_alpha;
+    lc.dropout = config_.lora_dropout;
+    lc.target_modules = config_.lora_target_modules;
+    lc.use_rslora = config_.use_rslora;
+    lc.base_model_name_or_path = config_.model;
+    lora_ = LoraAdapter::attach_new(*model_, lc, config_.seed);
+    lora_->set_training(true);
+    trainable_ = lora_->named_parameters();
+  } else {
+    for (const auto& item : model_->named_parameters()) trainable_.emplace_back(item.key(), item.value());
+  }
+  for (const auto& [name, t] : trainable_) result_.n_trainable += t.numel();
+  result_.adapter = config_.lora;
+  set_gradient_checkpointing(*model_, config_.gradient_checkpointing);
+}
+
+void Trainer::load_data() {
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(model_dir_);
+  ExampleBuilder builder(*tokenizer, load_chat_template(model_dir_), config_.max_length);
+  BuildStats stats;
+  auto build = [&](const std::vector<Record>& records) -> std::unique_ptr<Objective> {
+    switch (config_.mode) {
+      case TrainMode::kPretrain: return std::make_unique<LmObjective>(builder.pretrain(records, &stats));
+      case TrainMode::kSft: return std::make_unique<LmObjective>(builder.sft(records, &stats));
+      case TrainMode::kDpo:
+      case TrainMode::kSdpo: break;
+    }
+    return std::make_unique<DpoObjective>(builder.preference(records, &stats), config_.beta, config_.loss_type,
+                                          config_.label_smoothing);
+  };
+  if (config_.mode == TrainMode::kSdpo && config_.sdpo_split == SdpoSplit::kFiles) {
+    std::vector<Record> all;
+    for (std::size_t f = 0; f < data_.chunk_files.size(); ++f) {
+      for (Record& r : read_jsonl(data_.chunk_files[f])) {
+        all.push_back(std::move(r));
+        chunk_of_file_.push_back(static_cast<std::int64_t>(f));
+      }
+    }
+    objective_ = build(all);
+  } else {
+    objective_ = build(read_jsonl(data_.train_file));
+  }
+  message(fmt::format("data: {} records -> {} sequences, {} tokens, {} truncated at max_length {}", stats.n_records,
+                      stats.n_sequences, stats.n_tokens, stats.n_truncated, config_.max_length));
+  if (!data_.eval_file.empty()) eval_objective_ = build(read_jsonl(data_.eval_file));
+}
+
+std::int64_t Trainer::phase_steps(std::size_t phase) const {
+  if (config_.max_steps > 0) {
+    const auto n = static_cast<std::int64_t>(phases_.size());
+    // sDPO shares max_steps between its chunks, the first ones taking the remainder.
+    return config_.max_steps / n + (static_cast<std::int64_t>(phase) < config_.max_steps % n ? 1 : 0);
+  }
+  const double examples = static_cast<double>(phases_.at(phase).size()) * config_.epochs;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(examples / static_cast<double>(config_.batch_size))));
+}
+
+std::vector<double> Trainer::reduce(std::vector<double> values) {
+  if (!group_) return values;
+  torch::Tensor t = torch::tensor(values, torch::kFloat64);
+  group_->all_reduce_sum({t});
+  return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+}
+
+void Trainer::all_reduce_grads() {
+  if (!group_) return;
+  std::map<torch::ScalarType, std::vector<torch::Tensor>> by_dtype;
+  for (auto& [name, p] : trainable_) {
+    // A process whose share never touched a parameter still takes part.
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    by_dtype[p.grad().scalar_type()].push_back(p.grad());
+  }
+  for (auto& [dtype, grads] : by_dtype) group_->all_reduce_sum(grads);
+}
+
+void Trainer::set_reference(DpoObjective& objective, const std::vector<std::size_t>& indices, bool base_model) {
+  torch::NoGradGuard no_grad;
+  AutocastScope autocast(config_.precision == Precision::kBf16Autocast);
+  if (lora_) {
+    lora_->set_training(false);
+    lora_->set_enabled(!base_model);  // the frozen base is the reference, no second copy
+  }
+  torch::Tensor reference = torch::zeros({static_cast<std::int64_t>(objective.size()), 2}, torch::kFloat64);
+  const std::vector<std::size_t> mine = shard_batch(indices, dist_.rank, dist_.world_size);
+  for (const auto& micro : micro_batches(mine, [&](std::size_t i) { return objective.cost(i); }, config_.micro_batch_tokens)) {
+    torch::Tensor lp = objective.logps(*model_, micro).to(torch::kCPU, torch::kFloat64);
+    std::vector<std::int64_t> rows(micro.begin(), micro.end());
+    reference.index_copy_(0, torch::tensor(rows, torch::kInt64), lp);
+  }
+  if (group_) group_->all_reduce_sum({reference});  // each row is non-zero on one process only
+  objective.set_reference(reference.to(torch::kFloat32));
+  if (lora_) {
+    lora_->set_enabled(true);
+    lora_->set_training(true);
+  }
+}
+
+std::map<std::string, double> Trainer::evaluate() {
+  std::map<std::string, double> out;
+  if (!eval_objective_) return out;
+  torch::NoGradGuard no_grad;
+  AutocastScope autocast(config_.precision == Precision::kBf16Autocast);
+  if (lora_) lora_->set_training(false);
+  std::vector<std::size_t> all(eval_objective_->size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const double normaliser = eval_objective_->normaliser(all);
+  std::vector<double> sums(eval_objective_->sum_names().size(), 0.0);
+  const std::vector<std::size_t> mine = shard_batch(all, dist_.rank, dist_.world_size);
+  for (const auto& micro :
+       micro_batches(mine, [&](std::size_t i) { return eval_objective_->cost(i); }, config_.micro_batch_tokens)) {
+    std::vector<double> s = eval_objective_->run(*model_, micro, normaliser);
+    for (std::size_t i = 0; i < s.size(); ++i) sums[i] += s[i];
+  }
+  sums = reduce(sums);
+  for (const auto& [key, value] : eval_objective_->metrics(sums, normaliser)) out["eval/" + key] = value;
+  if (lora_) lora_->set_training(true);
+  return out;
+}
+
+void Trainer::resume_from(const std::filesystem::path& checkpoint) {
+  const json state = read_trainer_state(checkpoint);
+  const std::string what = (checkpoint / kTrainerStateFile).string();
+  if (state["mode"] != to_string(config_.mode)) {
+    fail_input("{}: checkpoint of `train {}`, cannot resume `train {}`", what, state["mode"].get<std::string>(),
+               to_string(config_.mode));
+  }
+  const json now = to_json(config_);
+  for (const char* key : kResumeKeys) {
+    if (state["config"].value(key, json()) != now[key]) {
+      fail_input("{}: setting '{}' was {} in the checkpoint but is {} now; resume with the same settings", what, key,
+                 state["config"].value(key, json()).dump(), now[key].dump());
+    }
+  }
+  step_ = state["step"].get<std::int64_t>();
+  phase_ = state.value("phase", std::size_t{0});
+  phase_step_ = state.value("phase_step", std::int64_t{0});
+  data_position_ = {state["data"].value("epoch", std::int64_t{0}), state["data"].value("index", std::int64_t{0})};
+  best_eval_ = state.value("best_eval", std::numeric_limits<double>::infinity());
+  evals_without_improvement_ = state.value("evals_without_improvement", std::int64_t{0});
+  torch::NoGradGuard no_grad;
+  if (lora_) {
+    lora_->load_files(checkpoint);
+  } else {
+    std::map<std::string, torch::Tensor> weights = load_tensor_file(checkpoint / "model.safetensors");
+    for (auto& [name, p] : trainable_) {
+      auto it = weights.find(name);
+      if (it == weights.end() || it->second.sizes() != p.sizes()) {
+        fail_input("{}: tensor '{}' is missing or mis-shaped", (checkpoint / "model.safetensors").string(), name);
+      }
+      p.copy_(it->second);
+    }
+  }
+  optimizer_state_ = load_tensor_file(checkpoint / "optimizer.safetensors");
+  std::map<std::string, torch::Tensor> extra = load_tensor_file(checkpoint / "state.safetensors");
+  phases_.clear();
+  for (std::size_t k = 0; extra.count(fmt::format("phase/{}", k)) != 0; ++k) {
+    torch::Tensor t = extra[fmt::format("phase/{}", k)];
+    phases_.emplace_back(t.data_ptr<std::int64_t>(), t.data_ptr<std::int64_t>() + t.numel());
+  }
+  if (phases_.empty() || phase_ >= phases_.size()) fail_input("{}: checkpoint has no data phases", what);
+  if (auto it = extra.find("reference"); it != extra.end()) {
+    dynamic_cast<DpoObjective&>(*objective_).set_reference(it->second);
+  }
+  if (auto it = extra.find("eval_reference"); it != extra.end() && eval_objective_) {
+    dynamic_cast<DpoObjective&>(*eval_objective_).set_reference(it->second);
+  }
+  if (auto it = extra.find("rng"); it != extra.end()) {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(it->second);
+  }
+  result_.start_step = step_;
+  message(fmt::format("resumed from {} at step {}", checkpoint.string(), step_));
+}
+
+void Trainer::save_checkpoint(const DataOrder& order, const AdamW& optimizer) {
+  if (config_.checkpoint_dir.empty()) {
+    message("no checkpoint_dir set: checkpoint not written");
+    return;
+  }
+  const std::filesystem::path dir = std::filesystem::path(config_.checkpoint_dir) / checkpoint_name(step_);
+  if (dist_.rank == 0 && !std::filesystem::exists(dir)) {
+    std::filesystem::create_directories(dir.parent_path());
+    StagedDir staged(dir);
+    if (lora_) {
+      lora_->save_files(staged.path());
+    } else {
+      std::map<std::string, torch::Tensor> weights(trainable_.begin(), trainable_.end());
+      save_tensor_file(staged.path() / "model.safetensors", weights);
+    }
+    save_tensor_file(staged.path() / "optimizer.safetensors", optimizer.state());
+    std::map<std::string, torch::Tensor> extra;
+    for (std::size_t k = 0; k < phases_.size(); ++k) {
+      std::vector<std::int64_t> ids(phases_[k].begin(), phases_[k].end());
+      extra[fmt::format("phase/{}", k)] = torch::tensor(ids, torch::kInt64);
+    }
+    if (auto* dpo = dynamic_cast<DpoObjective*>(objective_.get())) extra["reference"] = dpo->reference();
+    if (auto* dpo = dynamic_cast<DpoObjective*>(eval_objective_.get())) extra["eval_reference"] = dpo->reference();
+    {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      extra["rng"] = gen.get_state();
+    }
+    save_tensor_file(staged.path() / "state.safetensors", extra);
+    const DataPosition pos = order.position();
+    json state = {{"format_version", kCheckpointFormatVersion},
+                  {"mode", to_string(config_.mode)},
+                  {"step", step_},
+                  {"phase", phase_},
+                  {"phase_step", phase_step_},
+                  {"data", {{"epoch", pos.epoch}, {"index", pos.index}}},
+                  {"evals_without_improvement", evals_without_improvement_},
+                  {"config", to_json(config_)}};
+    if (std::isfinite(best_eval_)) state["best_eval"] = best_eval_;
+    write_file_atomic(staged.path() / kTrainerStateFile, state.dump(2) + "\n");
+    staged.commit();
+    prune_checkpoints(config_.checkpoint_dir, config_.keep_checkpoints);
+    if (callbacks_.on_checkpoint) callbacks_.on_checkpoint(dir, step_);
+  }
+  if (group_) group_->barrier();
+  result_.last_checkpoint = dir;
+}
+
+void Trainer::save_output(const std::filesystem::path& output_dir) {
+  if (dist_.rank != 0) return;
+  if (lora_) {
+    StagedDir staged(output_dir);
+    lora_->save_files(staged.path());
+    staged.commit();
+  } else {
+    save_model(*model_, output_dir, SaveOptions{.dtype = config_.save_dtype, .copy_files_from = model_dir_});
+  }
+}
+
+TrainResult Trainer::run(const std::filesystem::path& output_dir) {
+  auto* dpo = dynamic_cast<DpoObjective*>(objective_.get());
+  auto* eval_dpo = dynamic_cast<DpoObjective*>(eval_objective_.get());
+  const bool resumed = !phases_.empty();
+  if (!resumed) {
+    if (config_.mode == TrainMode::kSdpo) {
+      std::vector<std::size_t> all(objective_->size());
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+      if (config_.sdpo_split == SdpoSplit::kMargin) set_reference(*dpo, all, /*base_model=*/true);
+      std::vector<double> margins;
+      if (config_.sdpo_split == SdpoSplit::kMargin) {
+        torch::Tensor ref = dpo->reference().to(torch::kFloat64);
+        torch::Tensor m = (ref.select(1, 0) - ref.select(1, 1)).contiguous();
+        margins.assign(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
+      }
+      phases_ = sdpo_chunks(config_, dpo->examples(), margins, chunk_of_file_);
+    } else {
+      std::vector<std::size_t> all(objective_->size());
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+      phases_ = {all};
+    }
+  }
+  std::int64_t total_steps = 0;
+  for (std::size_t k = 0; k < phases_.size(); ++k) total_steps += phase_steps(k);
+  const Clock::time_point start = Clock::now();
+  std::vector<torch::Tensor> params;
+  for (auto& [name, p] : trainable_) params.push_back(p);
+  const bool autocast = config_.precision == Precision::kBf16Autocast;
+
+  for (; phase_ < phases_.size(); ++phase_) {
+    const std::vector<std::size_t>& phase = phases_[phase_];
+    const std::int64_t steps = phase_steps(phase_);
+    DataOrder order(phase.size(), mix(config_.seed, phase_));
+    AdamW optimizer(trainable_, AdamWOptions{config_.adam_beta1, config_.adam_beta2, config_.adam_epsilon, config_.weight_decay});
+    const bool continuing = !optimizer_state_.empty();
+    if (continuing) {
+      order.seek(data_position_);
+      optimizer.load_state(optimizer_state_, "optimizer.safetensors");
+      optimizer_state_.clear();
+    } else {
+      phase_step_ = 0;
+      // Each phase's reference is the model as the phase starts; phase 0's is the base.
+      if (dpo) set_reference(*dpo, phase, /*base_model=*/phase_ == 0);
+      if (eval_dpo) {
+        std::vector<std::size_t> all(eval_dpo->size());
+        for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+        set_reference(*eval_dpo, all, /*base_model=*/phase_ == 0);
+      }
+      if (phases_.size() > 1) message(fmt::format("sdpo: chunk {}/{} with {} pairs", phase_ + 1, phases_.size(), phase.size()));
+    }
+    const LrSchedule schedule(*config_.lr, config_.lr_scheduler, config_.warmup_steps, steps, config_.min_lr_ratio);
+    for (; phase_step_ < steps; ++phase_step_) {
+      std::vector<std::size_t> batch;
+      for (std::size_t i : order.next(static_cast<std::size_t>(config_.batch_size))) batch.push_back(phase[i]);
+      const double normaliser = objective_->normaliser(batch);
+      std::int64_t tokens = 0;
+      for (std::size_t i : batch) tokens += objective_->tokens(i);
+      torch::manual_seed(mix(mix(config_.seed, static_cast<std::uint64_t>(step_)), static_cast<std::uint64_t>(dist_.rank)));
+      std::vector<double> sums(objective_->sum_names().size(), 0.0);
+      {
+        AutocastScope scope(autocast);
+        const std::vector<std::size_t> mine = shard_batch(batch, dist_.rank, dist_.world_size);
+        for (const auto& micro :
+             micro_batches(mine, [&](std::size_t i) { return objective_->cost(i); }, config_.micro_batch_tokens)) {
+          std::vector<double> s = objective_->run(*model_, micro, normaliser);
+          for (std::size_t i = 0; i < s.size(); ++i) sums[i] += s[i];
+        }
+      }
+      all_reduce_grads();
+      sums.push_back(g_stop_requested.load() ? 1.0 : 0.0);
+      sums = reduce(sums);
+      bool stop = sums.back() > 0;
+      sums.pop_back();
+      const double grad_norm = clip_grad_norm(params, config_.max_grad_norm);
+      const double lr = schedule.lr_at(phase_step_);
+      optimizer.step(lr);
+      optimizer.zero_grad();
+      ++step_;
+
+      StepReport report;
+      report.step = step_;
+      report.total_steps = total_steps;
+      report.extra = objective_->metrics(sums, normaliser);
+      report.loss = report.extra["loss"];
+      report.extra.erase("loss");
+      report.lr = lr;
+      report.grad_norm = grad_norm;
+      report.tokens = tokens;
+      report.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+      report.tokens_per_s = report.elapsed_s > 0 ? static_cast<double>(result_.tokens + tokens) / report.elapsed_s : 0;
+      result_.tokens += tokens;
+      result_.losses.push_back(report.loss);
+      if (callbacks_.on_step && dist_.rank == 0) callbacks_.on_step(report);
+
+      // Alone, a stop requested during this step's callback takes effect now;
+      // data-parallel processes agree on it in the next step's reduction.
+      if (dist_.world_size == 1 && g_stop_requested.load()) stop = true;
+      const bool last = step_ == total_steps;
+      if (config_.eval_every > 0 && step_ % config_.eval_every == 0 && !last) {
+        std::map<std::string, double> eval = evaluate();
+        if (!eval.empty()) {
+          if (callbacks_.on_eval && dist_.rank == 0) callbacks_.on_eval(step_, eval);
+          if (eval["eval/loss"] < best_eval_) {
+            best_eval_ = eval["eval/loss"];
+            evals_without_improvement_ = 0;
+          } else if (config_.early_stopping_patience > 0 &&
+                     ++evals_without_improvement_ >= config_.early_stopping_patience) {
+            message(fmt::format("early stopping at step {}: eval/loss has not improved on {:.6g} for {} evaluations",
+                                step_, best_eval_, evals_without_improvement_));
+            result_.early_stopped = true;
+          }
+        }
+      }
+      if (stop || (config_.save_every > 0 && step_ % config_.save_every == 0)) {
+        ++phase_step_;  // the checkpoint holds the position after this step
+        save_checkpoint(order, optimizer);
+        --phase_step_;
+      }
+      if (stop) {
+        result_.interrupted = true;
+        break;
+      }
+      if (result_.early_stopped) break;
+    }
+    if (result_.interrupted || result_.early_stopped) break;
+  }
+  result_.steps = step_;
+  result_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (result_.interrupted) return result_;
+  result_.final_eval = evaluate();
+  if (!result_.final_eval.empty() && callbacks_.on_eval && dist_.rank == 0) callbacks_.on_eval(step_, result_.final_eval);
+  if (lora_) lora_->set_training(false);
+  save_output(output_dir);
+  if (group_) group_->barrier();
+  return result_;
+}
+
+}  // namespace
+
+TrainResult train(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
+                  const std::filesystem::path& output_dir, const TrainCallbacks& callbacks, const DistOptions& dist) {
+  Trainer trainer(config, model_dir, data, callbacks, dist);
+  return trainer.run(output_dir);
+}
+
+void request_stop() { g_stop_requested.store(true); }
+void clear_stop_request() { g_stop_requested.store(false); }
+
+std::filesystem::path resolve_resume(const std::string& resume, const std::filesystem::path& checkpoint_dir) {
+  if (resume != "latest") {
+    read_trainer_state(resume);
+    return resume;
+  }
+  std::vector<std::filesystem::path> all = list_checkpoints(checkpoint_dir);
+  if (all.empty()) {
+    fail(ErrorKind::kNotFound, "resume latest: no checkpoint in {}", checkpoint_dir.empty() ? "(no checkpoint_dir)" : checkpoint_dir.string());
+  }
+  return all.back();
+}
+
+}  // namespace enclave::train

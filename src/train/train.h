@@ -1,0 +1,102 @@
+// The training loop behind `enclave train pretrain|sft|dpo|sdpo`, without
+// the store: load the model (full weights or base + new LoRA adapter), read
+// and tokenise the data, then per optimiser step: take batch_size examples
+// (this process's share when data parallel), run them in micro-batches of
+// at most micro_batch_tokens padded tokens accumulating gradients, all-reduce
+// gradients across processes, clip, AdamW with the scheduled lr. Validation
+// loss every eval_every steps, checkpoints every save_every steps (and on
+// request_stop, e.g. Ctrl-C), resume from a checkpoint exactly.
+//
+// DPO's reference log-probs are computed once per phase with the model as
+// it stands at the phase start (with LoRA: adapters disabled), cached and
+// checkpointed, so no second copy of the model is held. sDPO (Kim et al.
+// 2024, "sDPO: Don't Use Your Data All at Once", the SOLAR alignment recipe)
+// runs one DPO phase per chunk, each starting from the previous phase's
+// model, which also becomes its reference.
+//
+// Torch-free header (the CLI and the store layer include it).
+// Thread safety: one train() per process; request_stop() may be called from
+// a signal handler.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "train/train_config.h"
+
+namespace enclave::train {
+
+// Data files, already resolved to paths.
+struct TrainData {
+  std::filesystem::path train_file;
+  std::vector<std::filesystem::path> chunk_files;  // sdpo with sdpo_split=files
+  std::filesystem::path eval_file;                 // empty: no validation
+};
+
+// This process's place in a data-parallel job (world_size 1: alone).
+struct DistOptions {
+  int rank = 0;
+  int world_size = 1;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+};
+
+struct StepReport {
+  std::int64_t step = 0;  // 1-based count of optimiser steps done
+  std::int64_t total_steps = 0;
+  double loss = 0;
+  double lr = 0;
+  double grad_norm = 0;
+  double tokens_per_s = 0;
+  std::int64_t tokens = 0;  // tokens in this step, all processes
+  double elapsed_s = 0;     // since the start of this process's loop
+  std::map<std::string, double> extra;  // DPO: rewards/chosen, rewards/accuracies, ...
+};
+
+struct TrainCallbacks {
+  std::function<void(const StepReport&)> on_step;
+  // Validation metrics ("eval/loss", ...) after `step` steps.
+  std::function<void(std::int64_t step, const std::map<std::string, double>&)> on_eval;
+  std::function<void(const std::filesystem::path& checkpoint, std::int64_t step)> on_checkpoint;
+  std::function<void(const std::string& message)> on_message;  // notes for the log
+};
+
+struct TrainResult {
+  std::int64_t steps = 0;      // optimiser steps done in total (including before a resume)
+  std::int64_t start_step = 0;  // where this process started (resume)
+  std::vector<double> losses;  // one per step this process ran
+  bool interrupted = false;    // stopped by request_stop; a checkpoint was written
+  bool early_stopped = false;
+  std::filesystem::path last_checkpoint;
+  bool adapter = false;  // output_dir holds a PEFT adapter, not a model
+  std::map<std::string, double> final_eval;
+  std::int64_t tokens = 0;
+  double seconds = 0;
+  std::int64_t n_parameters = 0;
+  std::int64_t n_trainable = 0;
+};
+
+// Trains and, unless interrupted, writes the result to output_dir (rank 0
+// only): a model directory (HF layout, tokenizer files copied) or a PEFT
+// adapter directory. output_dir must not exist or be empty. Throws
+// Error(kInvalidInput) for bad data or settings, Error(kNotFound) for
+// missing files, and what Engine::load throws for a bad model.
+TrainResult train(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
+                  const std::filesystem::path& output_dir, const TrainCallbacks& callbacks,
+                  const DistOptions& dist = {});
+
+// Asks a running train() to checkpoint and return after the current step.
+// Async-signal-safe.
+void request_stop();
+// Clears a pending request (tests run several trainings in one process).
+void clear_stop_request();
+
+// The checkpoint folder `resume` names: itself, or with "latest" the newest
+// in checkpoint_dir. Throws Error(kNotFound) when there is none.
+std::filesystem::path resolve_resume(const std::string& resume, const std::filesystem::path& checkpoint_dir);
+
+}  // namespace enclave::train

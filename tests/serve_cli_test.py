@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+"""Black-box tests of `enclave serve`: a real server on a free loopback port,
+spoken to over HTTP with the standard library only. Covers every endpoint,
+SSE streaming, stop strings, keys (401/403), rate limits (429), the bounded
+queue (503), body limits (413), bad JSON and parameters (400), a client
+disconnecting mid-stream, concurrent == sequential with the same seed, the
+request log with PII redaction (`enclave monitor requests`), feedback and
+`enclave feedback export`, and hot reload of a registry alias.
+
+Usage: serve_cli_test.py --enclave BUILD/src/cli/enclave --workdir DIR
+"""
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+ENCLAVE = None
+WORK = None
+KEYS = {"infer": "sk-test-infer", "admin": "sk-test-admin", "limited": "sk-test-limited"}
+
+
+def run(*args, check=True, timeout=300):
+    p = subprocess.run([ENCLAVE, *args], capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"enclave {' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
+    return p
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`enclave serve` in a subprocess, always stopped (context manager)."""
+
+    def __init__(self, *args):
+        self.port = free_port()
+        self.log = open(os.path.join(WORK, f"serve-{self.port}.log"), "w")
+        self.proc = subprocess.Popen([ENCLAVE, "serve", "--port", str(self.port), *args],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}: {self.output()}")
+            try:
+                if request(self, "GET", "/health")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("server did not come up in 120 s")
+
+    def output(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def request(server, method, path, body=None, key="infer", headers=None, raw=None, timeout=120):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    h = dict(headers or {})
+    if key:
+        h["Authorization"] = f"Bearer {KEYS.get(key, key)}"
+    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    if data is not None:
+        h["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=h)
+    resp = conn.getresponse()
+    text = resp.read().decode("utf-8", "replace")
+    conn.close()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = text
+    return resp.status, parsed, resp
+
+
+def stream(server, path, body, key="infer"):
+    """POST with stream: true; returns (status, [events], raw)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    conn.request("POST", path, body=json.dumps({**body, "stream": True}),
+                 headers={"Authorization": f"Bearer {KEYS[key]}", "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    raw = resp.read().decode("utf-8", "replace")
+    conn.close()
+    events = [line[len("data: "):] for line in raw.split("\n") if line.startswith("data: ")]
+    return resp.status, events, raw
+
+
+def assert_error(status, body, expected, param=None):
+    assert status == expected, f"expected {expected}, got {status}: {body}"
+    assert isinstance(body, dict) and "error" in body, f"not an OpenAI error: {body}"
+    err = body["error"]
+    for field in ("message", "type", "param", "code"):
+        assert field in err, f"error without '{field}': {body}"
+    if param is not None:
+        assert err["param"] == param, f"param {err['param']!r} != {param!r}: {body}"
+
+
+def metric(server, name):
+    status, text, _ = request(server, "GET", "/metrics")
+    assert status == 200, text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+PROMPT = "The quick brown fox jumps over the lazy dog"
+CHAT = [{"role": "user", "content": "Tell me about the fox."}]
+
+
+# --- the tests, each taking the keyed server ---
+
+def test_health_is_public_and_everything_else_needs_a_key(s):
+    assert request(s, "GET", "/health", key=None)[0] == 200
+    for method, path in (("GET", "/v1/models"), ("GET", "/metrics"), ("POST", "/v1/completions")):
+        status, body, _ = request(s, method, path, body={"prompt": "x"}, key=None)
+        assert_error(status, body, 401)
+    assert_error(*request(s, "GET", "/v1/models", key="sk-wrong")[:2], 401)
+    assert_error(*request(s, "GET", "/v1/models", key="")[:2], 401)
+    status, body, _ = request(s, "GET", f"/v1/models?api_key={KEYS['infer']}", key=None)
+    assert_error(status, body, 401)
+    assert_error(*request(s, "POST", "/admin/reload", key="infer")[:2], 403)
+
+
+def test_models_lists_the_served_model(s):
+    status, body, _ = request(s, "GET", "/v1/models")
+    assert status == 200 and body["object"] == "list", body
+    assert [m["id"] for m in body["data"]] == ["tiny", "fox"], body
+    assert body["data"][0]["root"].startswith("tiny@"), body
+
+
+def test_adapter_is_chosen_by_model(s):
+    req = {"prompt": PROMPT, "max_tokens": 12, "temperature": 0}
+    base = request(s, "POST", "/v1/completions", {**req, "model": "tiny"})[1]
+    fox = request(s, "POST", "/v1/completions", {**req, "model": "fox"})[1]
+    assert fox["model"] == "fox" and base["model"] == "tiny", (fox, base)
+    assert fox["choices"][0]["text"] != base["choices"][0]["text"], (fox, base)
+    again = request(s, "POST", "/v1/completions", {**req, "model": "fox"})[1]
+    assert again["choices"][0]["text"] == fox["choices"][0]["text"]
+
+
+def test_completion_has_openai_fields_and_seed_repeats(s):
+    req = {"model": "tiny", "prompt": PROMPT, "max_tokens": 12, "temperature": 0.9, "seed": 7}
+    status, a, resp = request(s, "POST", "/v1/completions", req)
+    assert status == 200, a
+    assert a["object"] == "text_completion" and a["id"].startswith("cmpl-"), a
+    assert a["choices"][0]["finish_reason"] in ("stop", "length"), a
+    u = a["usage"]
+    assert u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"] and u["completion_tokens"] <= 12, a
+    assert resp.getheader("X-Request-Id") == a["id"]
+    b = request(s, "POST", "/v1/completions", req)[1]
+    assert a["choices"][0]["text"] == b["choices"][0]["text"], (a, b)
+
+
+def test_chat_completion_and_stream_agree(s):
+    req = {"model": "tiny", "messages": CHAT, "max_tokens": 16, "temperature": 0.7, "seed": 3}
+    status, whole, _ = request(s, "POST", "/v1/chat/completions", req)
+    assert status == 200 and whole["object"] == "chat.completion", whole
+    assert whole["choices"][0]["message"]["role"] == "assistant", whole
+    status, events, raw = stream(s, "/v1/chat/completions", {**req, "stream_options": {"include_usage": True}})
+    assert status == 200, raw
+    assert events[-1] == "[DONE]", raw
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks), raw
+    assert chunks[0]["choices"][0]["delta"].get("role") == "assistant", raw
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == whole["choices"][0]["message"]["content"], (text, whole)
+    finals = [c for c in chunks if c["choices"] and c["choices"][0]["finish_reason"]]
+    assert len(finals) == 1, raw
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == whole["usage"][
+        "completion_tokens"], raw
+
+
+def test_completion_stream(s):
+    status, events, raw = stream(s, "/v1/completions", {"prompt": PROMPT, "max_tokens": 8, "seed": 1})
+    assert status == 200 and events[-1] == "[DONE]", raw
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all(c["object"] == "text_completion" for c in chunks), raw
+    assert chunks[-1]["choices"][0]["finish_reason"] in ("stop", "length"), raw
+
+
+def test_stop_strings_cut_the_text(s):
+    req = {"prompt": PROMPT, "max_tokens": 30, "temperature": 0}
+    full = request(s, "POST", "/v1/completions", req)[1]["choices"][0]["text"]
+    assert len(full) >= 6, full
+    stop = full[len(full) // 2:len(full) // 2 + 3]
+    cut = request(s, "POST", "/v1/completions", {**req, "stop": [stop]})[1]["choices"][0]
+    assert cut["text"] == full[:full.index(stop)], (cut, full, stop)
+    assert cut["finish_reason"] == "stop", cut
+    status, events, raw = stream(s, "/v1/completions", {**req, "stop": stop})
+    streamed = "".join(json.loads(e)["choices"][0]["text"] for e in events[:-1])
+    assert streamed == cut["text"], (streamed, cut)
+
+
+def test_logprobs(s):
+    req = {"messages": CHAT, "max_tokens": 4, "temperature": 0, "logprobs": True, "top_logprobs": 2}
+    body = request(s, "POST", "/v1/chat/completions", req)[1]
+    content = body["choices"][0]["logprobs"]["content"]
+    assert len(content) >= 1, body
+    for t in content:
+        assert t["logprob"] <= 0 and len(t["top_logprobs"]) == 2, t
+    body = request(s, "POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 3, "logprobs": 1})[1]
+    lp = body["choices"][0]["logprobs"]
+    assert len(lp["tokens"]) == len(lp["token_logprobs"]) >= 1, body
+
+
+def test_bad_requests_get_400(s):
+    assert_error(*request(s, "POST", "/v1/completions", raw="{not json")[:2], 400)
+    assert_error(*request(s, "POST", "/v1/completions", raw='{"prompt": "a", "prompt": "b"}')[:2], 400)
+    assert_error(*request(s, "POST", "/v1/completions", raw="[" * 200 + "]" * 200)[:2], 400)
+    for field, value in (("temperature", 5), ("temperature", -1), ("top_p", -1), ("max_tokens", -1),
+                         ("max_tokens", 10 ** 9), ("n", 1000000), ("stop", [""])):
+        status, body, _ = request(s, "POST", "/v1/completions", {"prompt": "a", field: value})
+        assert_error(status, body, 400, param=field)
+    status, body, _ = request(s, "POST", "/v1/completions", raw='{"prompt": "a", "temperature": NaN}')
+    assert_error(status, body, 400)
+    long_prompt = " ".join(["word"] * 400)  # over --ctx 256 tokens, under the body limit
+    status, body, _ = request(s, "POST", "/v1/completions", {"prompt": long_prompt})
+    assert_error(status, body, 400)
+    assert body["error"]["code"] == "context_length_exceeded", body
+    status, body, _ = request(s, "POST", "/v1/completions", {"prompt": "a", "max_tokens": 300})
+    assert_error(status, body, 400, param="max_tokens")
+    assert_error(*request(s, "POST", "/v1/chat/completions", {"messages": []})[:2], 400, param="messages")
+    assert_error(*request(s, "POST", "/v1/completions", {"model": "nope", "prompt": "a"})[:2], 404, param="model")
+    assert_error(*request(s, "GET", "/v2/unknown")[:2], 404)
+
+
+def test_oversized_body_gets_413(s):
+    status, body, _ = request(s, "POST", "/v1/completions", raw=json.dumps({"prompt": "x" * 10000}))
+    assert_error(status, body, 413)
+
+
+def test_rate_limit_gives_429_with_retry_after(s):
+    statuses = []
+    for _ in range(3):
+        status, body, resp = request(s, "GET", "/v1/models", key="limited")
+        statuses.append(status)
+    assert statuses == [200, 200, 429], statuses
+    assert_error(status, body, 429)
+    assert int(resp.getheader("Retry-After")) >= 1, resp.getheaders()
+
+
+def open_stream(s, max_tokens=200):
+    """Starts a greedy stream and reads its first event; returns the connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
+    conn.request("POST", "/v1/completions",
+                 body=json.dumps({"prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0, "stream": True}),
+                 headers={"Authorization": f"Bearer {KEYS['infer']}", "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    first = resp.readline()
+    assert first.startswith(b"data: "), first
+    return conn, resp
+
+
+def test_full_queue_gives_503(s):
+    # --max-concurrency 2 --max-queue 1: two running, one waiting, the next refused.
+    running = [open_stream(s), open_stream(s)]
+    waiting = {}
+
+    def third():
+        waiting["status"] = request(s, "POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 2})[0]
+
+    t = threading.Thread(target=third)
+    t.start()
+    deadline = time.time() + 10
+    while metric(s, "enclave_queue_depth") < 1 and time.time() < deadline:
+        time.sleep(0.02)
+    status, body, resp = request(s, "POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 2})
+    for conn, _ in running:
+        conn.close()
+    t.join()
+    assert_error(status, body, 503)
+    assert resp.getheader("Retry-After") is not None
+    assert waiting["status"] == 200, waiting
+
+
+def test_client_disconnect_cancels_generation(s):
+    before = metric(s, 'enclave_finished_total{reason="cancelled"}')
+    conn, resp = open_stream(s, max_tokens=220)
+    resp.readline()
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    deadline = time.time() + 20
+    while metric(s, 'enclave_finished_total{reason="cancelled"}') <= before and time.time() < deadline:
+        time.sleep(0.05)
+    assert metric(s, 'enclave_finished_total{reason="cancelled"}') > before
+    assert request(s, "GET", "/health", key=None)[0] == 200
+
+
+def test_concurrent_requests_match_sequential(s):
+    # Three at once on 2 slots + 1 queue place: the third joins the running
+    # batch when the shortest leaves it.
+    reqs = [{"prompt": f"{PROMPT} {i}", "max_tokens": 6 + 12 * i, "temperature": 0.8, "seed": 50 + i}
+            for i in range(3)]
+    sequential = [request(s, "POST", "/v1/completions", r)[1]["choices"][0]["text"] for r in reqs]
+    results = [None] * len(reqs)
+
+    def worker(i):
+        status, body, _ = request(s, "POST", "/v1/completions", reqs[i])
+        results[i] = body["choices"][0]["text"] if status == 200 else (status, body)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(reqs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == sequential, (results, sequential)
+
+
+def test_metrics_are_prometheus_text(s):
+    status, text, resp = request(s, "GET", "/metrics")
+    assert status == 200 and resp.getheader("Content-Type").startswith("text/plain"), resp.getheaders()
+    for series in ("enclave_requests_total{", "enclave_prompt_tokens_total", "enclave_completion_tokens_total",
+                   "enclave_time_to_first_token_seconds_bucket", "enclave_time_per_output_token_seconds_bucket",
+                   "enclave_queue_depth", "enclave_active_sequences"):
+        assert series in text, series
+    assert metric(s, 'enclave_requests_total{endpoint="completions",status="200"}') >= 1
+
+
+def test_request_log_is_redacted_and_listed(s):
+    body = request(s, "POST", "/v1/completions", {"prompt": "write to kim.minsu@example.com", "max_tokens": 2})[1]
+    deadline = time.time() + 10
+    rows = []
+    while time.time() < deadline:
+        p = run("monitor", "requests", "--workspace", os.path.join(WORK, "ws"), "--json", "--limit", "0")
+        rows = [r for r in json.loads(p.stdout) if r["id"] == body["id"]]
+        if rows:
+            break
+        time.sleep(0.2)
+    assert rows, "request not in the log"
+    assert "example.com" not in rows[0]["prompt"] and "<EMAIL>" in rows[0]["prompt"], rows[0]
+    assert rows[0]["key_id"] == "infer" and rows[0]["model_version"].startswith("tiny@"), rows[0]
+    table = run("monitor", "requests", "--workspace", os.path.join(WORK, "ws"), "--since", "1h", "--key", "infer")
+    assert body["id"] in table.stdout, table.stdout
+    bad = run("monitor", "requests", "--workspace", os.path.join(WORK, "ws"), "--since", "yesterday", check=False)
+    assert bad.returncode != 0 and "--since" in bad.stderr, bad.stderr
+
+
+def test_feedback_and_export(s):
+    good = request(s, "POST", "/v1/completions", {"prompt": "2+2=", "max_tokens": 3, "seed": 1})[1]
+    bad = request(s, "POST", "/v1/completions", {"prompt": "2+2=", "max_tokens": 3, "seed": 2})[1]
+    chat = request(s, "POST", "/v1/chat/completions", {"messages": CHAT, "max_tokens": 3})[1]
+    assert request(s, "POST", "/v1/feedback", {"id": good["id"], "rating": 1})[0] == 200
+    assert request(s, "POST", "/v1/feedback", {"id": bad["id"], "rating": -1})[0] == 200
+    assert request(s, "POST", "/v1/feedback", {"id": chat["id"], "correction": "A fox is a small canid."})[0] == 200
+    assert_error(*request(s, "POST", "/v1/feedback", {"id": "cmpl-unknown", "rating": 1})[:2], 404, param="id")
+    assert_error(*request(s, "POST", "/v1/feedback", {"id": good["id"], "rating": 5})[:2], 400, param="rating")
+    assert_error(*request(s, "POST", "/v1/feedback", {"id": good["id"]})[:2], 400)
+    p = run("feedback", "export", "--out", "feedback", "--workspace", os.path.join(WORK, "ws"), "--json")
+    result = json.loads(p.stdout)
+    assert result["dataset"] == "feedback@1" and result["n_sft"] == 1, result
+    expected_pairs = 1 if good["choices"][0]["text"] != bad["choices"][0]["text"] else 0
+    assert result["n_preference"] == 1 + expected_pairs, result  # + the corrected chat answer
+    lineage = run("lineage", "feedback@1", "--workspace", os.path.join(WORK, "ws"), check=False)
+    if lineage.returncode == 0:
+        assert "tiny@" in lineage.stdout, lineage.stdout
+
+
+def test_watched_alias_reloads_by_itself(s):
+    ws = os.path.join(WORK, "ws")
+    run("models", "register", "tiny", os.path.join(WORK, "tiny2"), "--workspace", ws)
+    run("models", "alias", "tiny@2", "production", "--workspace", ws)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if request(s, "GET", "/health", key=None)[1]["models"] == ["tiny@2", "tiny@2+fox"]:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the server did not follow the alias to tiny@2")
+
+
+def test_hot_reload_keeps_requests_in_flight(s):
+    conn, resp = open_stream(s, max_tokens=150)
+    status, body, _ = request(s, "POST", "/admin/reload", {"model": "tiny@1"}, key="admin")
+    assert status == 200 and body == {"previous": "tiny@2", "current": "tiny@1", "changed": True}, body
+    rest = resp.read().decode()
+    conn.close()
+    assert rest.rstrip().endswith("data: [DONE]") and '"finish_reason"' in rest, rest[-300:]
+    models = request(s, "GET", "/v1/models")[1]
+    assert models["data"][0]["root"] == "tiny@1", models
+    assert request(s, "POST", "/v1/completions", {"prompt": "a", "max_tokens": 2})[0] == 200
+    assert_error(*request(s, "POST", "/admin/reload", {"model": "missing-model"}, key="admin")[:2], 404)
+    assert request(s, "GET", "/v1/models")[1]["data"][0]["root"] == "tiny@1"
+
+
+def test_without_keys_only_loopback(_):
+    model = os.path.join(WORK, "tiny")
+    p = run("serve", "--model", model, "--host", "0.0.0.0", "--port", str(free_port()), check=False, timeout=120)
+    assert p.returncode != 0 and "api-keys" in p.stderr, p.stderr
+    with Server("--model", model, "--no-request-log") as open_server:
+        assert request(open_server, "GET", "/v1/models", key=None)[0] == 200
+        status, body, _ = request(open_server, "GET", "/v1/models", key=None, headers={"Host": "evil.example:80"})
+        assert_error(status, body, 403)
+
+
+TESTS = [test_health_is_public_and_everything_else_needs_a_key, test_models_lists_the_served_model,
+         test_adapter_is_chosen_by_model,
+         test_completion_has_openai_fields_and_seed_repeats, test_chat_completion_and_stream_agree,
+         test_completion_stream, test_stop_strings_cut_the_text, test_logprobs, test_bad_requests_get_400,
+         test_oversized_body_gets_413, test_rate_limit_gives_429_with_retry_after, test_full_queue_gives_503,
+         test_client_disconnect_cancels_generation, test_concurrent_requests_match_sequential,
+         test_metrics_are_prometheus_text, test_request_log_is_redacted_and_listed, test_feedback_and_export,
+         test_watched_alias_reloads_by_itself, test_hot_reload_keeps_requests_in_flight,
+         test_without_keys_only_loopback]
+
+
+def write_adapter(path, n_layer=4, hidden=256, q_out=256, v_out=128, r=2):
+    """A PEFT LoRA adapter for the tiny preset (q_proj, v_proj), non-zero B."""
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "r": r, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]}, f)
+    header, blobs, offset = {}, [], 0
+    for layer in range(n_layer):
+        for module, out in (("q_proj", q_out), ("v_proj", v_out)):
+            for part, shape in (("lora_A", [r, hidden]), ("lora_B", [out, r])):
+                n = shape[0] * shape[1]
+                blob = struct.pack(f"<{n}f", *[0.05 * ((i * 37 + layer) % 11) - 0.25 for i in range(n)])
+                name = f"base_model.model.model.layers.{layer}.self_attn.{module}.{part}.weight"
+                header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
+                blobs.append(blob)
+                offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(os.path.join(path, "adapter_model.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def setup():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    ws = os.path.join(WORK, "ws")
+    run("init", ws)
+    run("model", "init", "--preset", "tiny", "--out", os.path.join(WORK, "tiny"), "--seed", "1")
+    run("model", "init", "--preset", "tiny", "--out", os.path.join(WORK, "tiny2"), "--seed", "2")
+    run("models", "register", "tiny", os.path.join(WORK, "tiny"), "--workspace", ws)
+    run("models", "alias", "tiny@1", "production", "--workspace", ws)
+    keys = [{"id": "infer", "sha256": hashlib.sha256(KEYS["infer"].encode()).hexdigest(), "scopes": ["infer"]},
+            {"id": "admin", "sha256": hashlib.sha256(KEYS["admin"].encode()).hexdigest(), "scopes": ["admin"]},
+            {"id": "limited", "sha256": hashlib.sha256(KEYS["limited"].encode()).hexdigest(), "scopes": ["infer"],
+             "requests_per_minute": 2}]
+    write_adapter(os.path.join(WORK, "fox-adapter"))
+    path = os.path.join(WORK, "keys.json")
+    with open(path, "w") as f:
+        json.dump({"format": "enclave-api-keys", "version": 1, "keys": keys}, f)
+    return ws, path
+
+
+def main():
+    global ENCLAVE, WORK
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--enclave", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("-k", default="", help="run only tests whose name contains this")
+    args = ap.parse_args()
+    ENCLAVE, WORK = os.path.abspath(args.enclave), os.path.abspath(args.workdir)
+    ws, keys = setup()
+    passed = failed = 0
+    with Server("--model", "tiny:production", "--workspace", ws, "--api-keys", keys, "--max-concurrency", "2",
+                "--max-queue", "1", "--ctx", "256", "--max-body-bytes", "4096", "--watch-seconds", "0.5",
+                "--max-tokens-limit", "1000", "--adapter", "fox=" + os.path.join(WORK, "fox-adapter")) as server:
+        for test in TESTS:
+            if args.k not in test.__name__:
+                continue
+            start = time.time()
+            try:
+                test(server)
+                passed += 1
+                print(f"PASS {test.__name__} ({time.time() - start:.1f}s)", flush=True)
+            except Exception:
+                failed += 1
+                print(f"FAIL {test.__name__}\n{traceback.format_exc()}", flush=True)
+        if failed:
+            print("--- server output ---\n" + server.output()[-4000:])
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Black-box tests of `enclave train` and `enclave model merge-lora`: runs
+recorded in the store with params, per-step metrics and lineage; YAML config
+with flags winning; LoRA adapters usable by score/generate and equal to their
+merge; DPO starting at log 2; Ctrl-C writing a checkpoint that --resume
+continues exactly; 2-process data parallel matching 1 process; bad input
+giving one clear stderr line.
+
+    /usr/bin/python3 tests/train_cli_test.py --enclave build/src/cli/enclave --workdir /tmp/train_cli [-k pattern]
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+ENCLAVE = None
+WORKDIR = None
+
+
+def run(*args, timeout=600, env=None):
+    return subprocess.run([ENCLAVE, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def ok(*args, **kw):
+    r = run(*args, **kw)
+    if r.returncode != 0:
+        raise AssertionError(f"enclave {' '.join(map(str, args))} failed ({r.returncode}):\n{r.stderr}")
+    return r
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TrainCliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = os.path.join(WORKDIR, "ws")
+        if os.path.exists(WORKDIR):
+            shutil.rmtree(WORKDIR)
+        os.makedirs(WORKDIR)
+        ok("init", cls.root)
+        cls.ws = ["--workspace", cls.root]
+        cls.base_dir = os.path.join(WORKDIR, "tiny")
+        ok("model", "init", "--preset", "tiny", "--out", cls.base_dir, "--seed", "3")
+        ok("models", "register", "base", cls.base_dir, *cls.ws)
+        cls.data = os.path.join(WORKDIR, "data")
+        ok("train", "tasks", "--out", cls.data, "--n-pretrain", "80", "--n-sft", "64", "--n-eval", "8",
+           "--n-dpo", "32", "--n-dpo-eval", "8")
+        cls.common = ["--batch-size", "4", "--threads", "1", "--max-length", "128", *cls.ws]
+
+    def train(self, mode, *args, expect=0):
+        r = run("train", mode, "--model", "base", *self.common, "--json", *args)
+        self.assertEqual(r.returncode, expect, r.stderr)
+        return json.loads(r.stdout.strip().splitlines()[-1]) if expect == 0 else r
+
+    def series(self, run_id, key):
+        shown = json.loads(ok("runs", "show", str(run_id), "--series", "--json", *self.ws).stdout)
+        return shown, [point[1] for point in shown["metrics"][key]["series"]]
+
+    def test_sft_records_run_metrics_and_lineage(self):
+        out = self.train("sft", "--data", os.path.join(self.data, "sft.jsonl"), "--out", "sft-model",
+                         "--max-steps", "4", "--lr", "1e-3")
+        self.assertEqual(out["steps"], 4)
+        self.assertEqual(out["model"], "sft-model@1")
+        shown, losses = self.series(out["run_id"], "loss")
+        self.assertEqual(shown["kind"], "train")
+        self.assertEqual(shown["status"], "finished")
+        self.assertEqual(len(losses), 4)
+        for key in ("lr", "grad_norm", "tokens_per_s"):
+            self.assertEqual(shown["metrics"][key]["n"], 4, key)
+        params = shown["params"]
+        self.assertEqual(params["mode"], "sft")
+        self.assertEqual(params["max_steps"], 4)
+        self.assertAlmostEqual(params["lr"], 1e-3)
+        self.assertEqual(params["batch_size"], 4)
+        lineage = ok("lineage", "sft-model@1", "--up", *self.ws).stdout
+        self.assertIn("base@1", lineage)
+        self.assertIn("sft.jsonl", lineage)
+        # The registered model loads and generates.
+        path = ok("models", "path", "sft-model@1", *self.ws).stdout.strip()
+        ok("generate", "--model", path, "--prompt", "Reverse: a b", "--max-tokens", "4")
+
+    def test_yaml_config_with_flags_winning_and_bad_keys(self):
+        cfg = os.path.join(WORKDIR, "train.yaml")
+        with open(cfg, "w") as f:
+            f.write("max_steps: 3\nlr: 0.001\nlr_scheduler: linear\nwarmup_steps: 1\n")
+        out = self.train("sft", "--config", cfg, "--data", os.path.join(self.data, "sft.jsonl"), "--out", "yaml-model",
+                         "--max-steps", "2")
+        self.assertEqual(out["steps"], 2)
+        shown, lrs = self.series(out["run_id"], "lr")
+        self.assertEqual(shown["params"]["lr_scheduler"], "linear")
+        self.assertAlmostEqual(lrs[0], 1e-3)
+        with open(cfg, "w") as f:
+            f.write("max_step: 3\n")
+        r = self.train("sft", "--config", cfg, "--data", os.path.join(self.data, "sft.jsonl"), "--out", "x", expect=1)
+        self.assertIn("unknown key 'max_step'", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_lora_adapter_scores_like_its_merge(self):
+        out = self.train("sft", "--data", os.path.join(self.data, "sft.jsonl"), "--out", "lora-adapter",
+                         "--max-steps", "3", "--lora", "--lora-r", "4", "--lr", "5e-3")
+        self.assertTrue(out["adapter"])
+        adapter = ok("models", "path", "lora-adapter@1", *self.ws).stdout.strip()
+        with open(os.path.join(adapter, "adapter_config.json")) as f:
+            config = json.load(f)
+        self.assertEqual(config["peft_type"], "LORA")
+        self.assertEqual(config["r"], 4)
+        merged = os.path.join(WORKDIR, "merged")
+        shutil.rmtree(merged, ignore_errors=True)
+        ok("model", "merge-lora", "--base", "base", "--adapter", adapter, "--out", merged, *self.ws)
+        text = "Count the letters: a b c"
+        with_adapter = json.loads(ok("score", "--model", self.base_dir, "--adapter", adapter, "--text", text, "--json").stdout)
+        merged_scores = json.loads(ok("score", "--model", merged, "--text", text, "--json").stdout)
+        base_scores = json.loads(ok("score", "--model", self.base_dir, "--text", text, "--json").stdout)
+        diff = max(abs(a - b) for a, b in zip(with_adapter["logprobs"], merged_scores["logprobs"]))
+        moved = max(abs(a - b) for a, b in zip(with_adapter["logprobs"], base_scores["logprobs"]))
+        print(f"merge-lora vs base+adapter: max logprob diff {diff:.3g} (adapter moved them by {moved:.3g})")
+        self.assertLess(diff, 1e-4)
+        self.assertGreater(moved, 1e-4)
+        ok("generate", "--model", self.base_dir, "--adapter", adapter, "--prompt", "Hi", "--max-tokens", "3")
+        r = run("model", "merge-lora", "--base", "base", "--adapter", self.base_dir, "--out", merged + "2", *self.ws)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("adapter_config.json", r.stderr)
+
+    def test_dpo_starts_at_log2_and_logs_rewards(self):
+        out = self.train("dpo", "--data", os.path.join(self.data, "dpo.jsonl"), "--out", "dpo-model",
+                         "--max-steps", "3", "--lr", "1e-4", "--beta", "0.1")
+        shown, losses = self.series(out["run_id"], "loss")
+        self.assertAlmostEqual(losses[0], math.log(2), places=5)
+        for key in ("rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins"):
+            self.assertIn(key, shown["metrics"])
+        out = self.train("sdpo", "--data", os.path.join(self.data, "dpo.jsonl"), "--out", "sdpo-model",
+                         "--max-steps", "4", "--lr", "1e-4", "--sdpo-split", "field", "--sdpo-field", "difficulty")
+        self.assertEqual(out["steps"], 4)
+
+    def test_ctrl_c_checkpoints_and_resume_continues_exactly(self):
+        sft = os.path.join(self.data, "sft.jsonl")
+        args = ["--data", sft, "--max-steps", "12", "--lr", "1e-3", "--save-every", "100", "--log-every", "1"]
+        whole = self.train("sft", *args, "--out", "whole")
+        _, whole_losses = self.series(whole["run_id"], "loss")
+
+        ckpt = os.path.join(WORKDIR, "ckpt")
+        cmd = [ENCLAVE, "train", "sft", "--model", "base", *self.common, *args, "--out", "resumed",
+               "--checkpoint-dir", ckpt]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for line in proc.stderr:
+            if line.startswith("step 4/"):
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 130, err)
+        checkpoints = sorted(os.listdir(ckpt))
+        self.assertEqual(len(checkpoints), 1, checkpoints)
+        stopped = int(checkpoints[0].split("-")[1])
+        self.assertGreaterEqual(stopped, 4)
+        killed = json.loads(ok("runs", "list", "--json", *self.ws).stdout)[0]
+        self.assertEqual(killed["status"], "killed")
+
+        out = self.train("sft", *args, "--out", "resumed", "--checkpoint-dir", ckpt, "--resume")
+        self.assertEqual(out["steps"], 12)
+        shown = json.loads(ok("runs", "show", str(out["run_id"]), "--series", "--json", *self.ws).stdout)
+        points = shown["metrics"]["loss"]["series"]
+        self.assertEqual([p[0] for p in points], list(range(stopped + 1, 13)))
+        diff = max(abs(p[1] - whole_losses[p[0] - 1]) for p in points)
+        print(f"resume after SIGINT at step {stopped}: max loss diff vs uninterrupted {diff:.3g}")
+        self.assertLess(diff, 1e-6)
+
+    def test_two_process_data_parallel_matches_one_process(self):
+        args = ["--data", os.path.join(self.data, "sft.jsonl"), "--max-steps", "4", "--lr", "1e-3"]
+        single = self.train("sft", *args, "--out", "dp1")
+        double = self.train("sft", *args, "--out", "dp2", "--nproc", "2", "--master-port", str(free_port()))
+        _, a = self.series(single["run_id"], "loss")
+        _, b = self.series(double["run_id"], "loss")
+        self.assertEqual(len(b), 4)
+        diff = max(abs(x - y) for x, y in zip(a, b))
+        print(f"2-process vs 1-process loss curve: max diff {diff:.3g}")
+        self.assertLess(diff, 1e-4)
+
+    def test_bad_input_gives_one_line(self):
+        bad = os.path.join(WORKDIR, "bad.jsonl")
+        with open(bad, "w") as f:
+            f.write('{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]}\n{"messages": \n')
+        cases = [
+            (["sft", "--data", bad, "--out", "b1"], 1, "bad.jsonl:2"),
+            (["sft", "--data", os.path.join(WORKDIR, "missing.jsonl"), "--out", "b2"], 2, "missing.jsonl"),
+            (["sft", "--data", bad, "--out", "b3", "--batch-size", "x"], 1, "--batch-size"),
+            (["dpo", "--data", os.path.join(self.data, "sft.jsonl"), "--out", "b4"], 1, "missing field 'prompt'"),
+            (["sft", "--data", bad, "--out", "bad name!"], 1, "model name"),
+        ]
+        for args, code, text in cases:
+            r = run("train", args[0], "--model", "base", *self.ws, *args[1:])
+            self.assertEqual(r.returncode, code, f"{args}: {r.stderr}")
+            self.assertIn(text, r.stderr, args)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+def main():
+    global ENCLAVE, WORKDIR
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--enclave", required=True)
+    parser.add_argument("--workdir", required=True)
+    args, rest = parser.parse_known_args()
+    ENCLAVE = os.path.abspath(args.enclave)
+    WORKDIR = os.path.abspath(args.workdir)
+    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
