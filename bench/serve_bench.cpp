@@ -86,7 +86,10 @@ Sample stream_one(int port, int i, int max_tokens) {
   httplib::Error error = httplib::Error::Success;
   const bool sent = client.send(req, res, error);
   s.latency = std::chrono::duration<double>(Clock::now() - start).count();
-  if (!sent || res.status != 200 || received.find("data: [DONE]") == std::string::npos) return s;
+  if (!sent || res.status != 200 || received.find("data: [DONE]") == std::string::npos ||
+      received.find("data: {\"error\"") != std::string::npos) {
+    return s;  // no answer, or an error event in the stream
+  }
   // The usage chunk: the last event before [DONE].
   std::istringstream lines(received);
   for (std::string line; std::getline(lines, line);) {

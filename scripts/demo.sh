@@ -70,7 +70,9 @@ for model in ("skills-chat", "dpo"):
     r = post("/v1/chat/completions", {"model": model, "temperature": 0, "max_tokens": 24,
                                       "messages": [{"role": "user", "content": "Reverse: c a t"}]})
     print(f"POST /v1/chat/completions model={model}: {r['choices'][0]['message']['content']!r} usage={r['usage']}")
-    post("/v1/feedback", {"id": r["id"], "rating": 1 if model == "dpo" else -1})
+    # A reviewer's verdict; a correction becomes an SFT record on export.
+    verdict = {"rating": 1} if model == "dpo" else {"rating": -1, "correction": "t a c"}
+    post("/v1/feedback", {"id": r["id"], **verdict})
 metrics = urllib.request.urlopen(base + "/metrics").read().decode()
 print("GET /metrics (excerpt):")
 print("\n".join(l for l in metrics.splitlines() if l.startswith("enclave_requests_total") or l.startswith("enclave_prompt_tokens") or l.startswith("enclave_completion_tokens")))

@@ -419,15 +419,46 @@ def test_without_keys_only_loopback(_):
     assert p.returncode != 0 and "api-keys" in p.stderr, p.stderr
     with Server("--model", model, "--no-request-log") as open_server:
         assert request(open_server, "GET", "/v1/models", key=None)[0] == 200
-        status, body, _ = request(open_server, "GET", "/v1/models", key=None, headers={"Host": "evil.example:80"})
-        assert_error(status, body, 403)
+        for host in ("evil.example:80", "127.0.0.1.evil.example", "127.0.0.1.nip.io:8080", "127.0.0.256"):
+            status, body, _ = request(open_server, "GET", "/v1/models", key=None, headers={"Host": host})
+            assert_error(status, body, 403)
+        for host in ("127.0.0.1:8080", "localhost", "[::1]:80", "127.1.2.3"):
+            assert request(open_server, "GET", "/v1/models", key=None, headers={"Host": host})[0] == 200, host
+
+
+def raw_post(server, head, body=b""):
+    """Sends a hand-written POST (headers as given) and returns the status line."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return reply.split(b"\r\n")[0].decode()
+
+
+def test_bodies_without_length_get_411(s):
+    auth = f"Authorization: Bearer {KEYS['infer']}\r\n"
+    # A chunked body that would go on forever is refused before it is read.
+    head = ("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n")
+    assert " 411 " in raw_post(s, head, b"100000\r\n" + b"x" * 4096), "chunked body accepted"
+    head = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "Connection: close\r\n"
+    assert " 411 " in raw_post(s, head, b'{"prompt": "x"}'), "body without Content-Length accepted"
+    # The same request with a length is served.
+    body = b'{"prompt": "x", "max_tokens": 1}'
+    head = ("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n")
+    assert " 200 " in raw_post(s, head, body)
 
 
 TESTS = [test_health_is_public_and_everything_else_needs_a_key, test_models_lists_the_served_model,
          test_adapter_is_chosen_by_model,
          test_completion_has_openai_fields_and_seed_repeats, test_chat_completion_and_stream_agree,
          test_completion_stream, test_stop_strings_cut_the_text, test_logprobs, test_bad_requests_get_400,
-         test_oversized_body_gets_413, test_rate_limit_gives_429_with_retry_after, test_full_queue_gives_503,
+         test_oversized_body_gets_413, test_bodies_without_length_get_411, test_rate_limit_gives_429_with_retry_after, test_full_queue_gives_503,
          test_client_disconnect_cancels_generation, test_concurrent_requests_match_sequential,
          test_metrics_are_prometheus_text, test_request_log_is_redacted_and_listed, test_feedback_and_export,
          test_watched_alias_reloads_by_itself, test_hot_reload_keeps_requests_in_flight,

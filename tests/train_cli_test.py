@@ -143,6 +143,30 @@ class TrainCliTest(unittest.TestCase):
                          "--max-steps", "4", "--lr", "1e-4", "--sdpo-split", "field", "--sdpo-field", "difficulty")
         self.assertEqual(out["steps"], 4)
 
+    def test_sdpo_over_dataset_versions_in_order(self):
+        # Chunks given as dataset versions, easy first: no --data needed, and
+        # lineage leads back to each chunk's dataset version.
+        with open(os.path.join(self.data, "dpo.jsonl")) as f:
+            records = [json.loads(line) for line in f]
+        cut = sorted(r["difficulty"] for r in records)[len(records) // 2]
+        for name, keep in (("prefs-easy", lambda d: d < cut), ("prefs-hard", lambda d: d >= cut)):
+            path = os.path.join(WORKDIR, name + ".jsonl")
+            with open(path, "w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in records if keep(r["difficulty"]))
+            ok("datasets", "register", name, path, *self.ws)
+        files = ["--sdpo-split", "files", "--sdpo-files", "prefs-easy@1,prefs-hard@1", "--lr", "1e-4"]
+        out = self.train("sdpo", "--out", "sdpo-files", "--max-steps", "2", *files)
+        self.assertEqual(out["steps"], 2)
+        up = json.loads(ok("lineage", "sdpo-files@1", "--up", "--json", *self.ws).stdout)
+        text = json.dumps(up)
+        self.assertIn("prefs-easy@1", text)
+        self.assertIn("prefs-hard@1", text)
+        # Fewer steps than chunks: refused with the reason, nothing registered.
+        r = self.train("sdpo", "--out", "sdpo-too-short", "--max-steps", "1", *files, expect=1)
+        last = r.stderr.strip().splitlines()[-1]
+        self.assertTrue(last.startswith("enclave: error: sdpo: max_steps 1") and "2 chunks" in last, r.stderr)
+        self.assertNotIn("sdpo-too-short", ok("models", "list", *self.ws).stdout)
+
     def test_ctrl_c_checkpoints_and_resume_continues_exactly(self):
         sft = os.path.join(self.data, "sft.jsonl")
         args = ["--data", sft, "--max-steps", "12", "--lr", "1e-3", "--save-every", "100", "--log-every", "1"]

@@ -26,9 +26,26 @@ namespace {
 constexpr auto kStreamPoll = std::chrono::milliseconds(100);
 constexpr double kKeepAliveSeconds = 1.0;  // SSE comment while nothing happens: finds gone clients
 
+// A loopback name or address: "localhost", "::1" or a dotted 127.x.y.z
+// whose parts are all numbers (so "127.0.0.1.evil.example", a name that
+// can resolve anywhere, is not one).
 bool is_loopback_host(std::string host) {
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost" || host == "::1") return true;
+  if (host.rfind("127.", 0) != 0) return false;
+  int parts = 0;
+  std::size_t start = 0;
+  while (start <= host.size()) {
+    const std::size_t end = std::min(host.find('.', start), host.size());
+    const std::string_view part(host.data() + start, end - start);
+    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string_view::npos ||
+        std::stoi(std::string(part)) > 255) {
+      return false;
+    }
+    ++parts;
+    start = end + 1;
+  }
+  return parts == 4;
 }
 
 // The host part of a Host header ("127.0.0.1:8080", "[::1]:80", "localhost").
@@ -326,6 +343,12 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
     state->record.ttft_seconds = state->seq->time_to_first_token();
     state->record.latency_seconds = seconds_since(state->arrival);
     state->record.finish_reason = std::string(to_string(reason));
+    // The HTTP status went out as 200 with the first byte; the log keeps
+    // what became of the request, so `monitor requests --status` finds
+    // failed streams (499: the client went away, as nginx logs it).
+    if (reason == FinishReason::kTimeout) state->record.status = 504;
+    if (reason == FinishReason::kError) state->record.status = 500;
+    if (reason == FinishReason::kCancelled) state->record.status = 499;
     log_request(state->record);
   };
   res.set_header("Cache-Control", "no-cache");
@@ -491,6 +514,20 @@ void Server::Impl::routes() {
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     metrics.count_request(endpoint_label(req.path), res.status);
+  });
+  // The body limit is only checked against Content-Length, so a chunked
+  // body, or one read until the connection closes, could grow without
+  // bound: both are refused before any of the body is read.
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "POST") return httplib::Server::HandlerResponse::Unhandled;
+    if (req.has_header("Transfer-Encoding") || !req.has_header("Content-Length")) {
+      ApiError e = bad_request("request bodies must have a Content-Length (chunked bodies are not accepted)");
+      e.status = 411;
+      send_error(res, e);
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   http.set_payload_max_length(options.max_body_bytes);
   http.set_read_timeout(30, 0);  // slowloris: a request must arrive within this

@@ -1,9 +1,12 @@
 // Data-parallel communication for training: a c10d process group over a
 // TCPStore rendezvous (PyTorch's own distributed engine, as torchrun sets
 // it up): node 0 hosts the store at master_addr:master_port, every process
-// connects with its global rank, and the group is Gloo on CPU (NCCL would be
-// chosen for CUDA tensors in a CUDA build of libtorch). Gradients are
-// all-reduced as one flat buffer per step.
+// connects with its global rank, and the group is Gloo. Gradients are
+// all-reduced as one flat buffer per step. With --device cuda each process
+// of a machine takes card local_rank (train.cpp); the group stays Gloo,
+// which c10d also runs on CUDA tensors. NCCL is not wired in: Debian's
+// libtorch is CPU-only, so a NCCL group could be neither built nor tested
+// here.
 // Gloo's network interface: $GLOO_SOCKET_IFNAME if set, loopback when the
 // master is local, else the interface of this host's name.
 // Thread safety: one group per process, used by the training thread only.

@@ -65,9 +65,12 @@ class AutocastScope {
 
 // Settings a resumed run must share with the checkpoint's, or the losses
 // would not continue the same curve.
-constexpr const char* kResumeKeys[] = {"batch_size", "max_steps", "epochs", "seed", "lora", "lora_r",
-                                       "lora_target_modules", "precision", "max_length", "lr", "lr_scheduler",
-                                       "warmup_steps", "loss_type", "beta", "sdpo_chunks", "sdpo_split"};
+constexpr const char* kResumeKeys[] = {
+    "batch_size",   "max_steps",  "epochs",       "seed",          "lora",          "lora_r",
+    "lora_alpha",   "use_rslora", "lora_dropout", "lora_target_modules",            "precision",
+    "max_length",   "lr",         "lr_scheduler", "warmup_steps",  "min_lr_ratio",  "weight_decay",
+    "adam_beta1",   "adam_beta2", "adam_epsilon", "max_grad_norm", "loss_type",     "beta",
+    "label_smoothing", "sdpo_chunks", "sdpo_split", "sdpo_field"};
 
 // Everything the loop works on.
 class Trainer {
@@ -124,6 +127,11 @@ Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_d
   resolve_defaults(config_);
   if (config_.threads > 0) torch::set_num_threads(static_cast<int>(config_.threads));
   device_ = parse_device(config_.device);
+  // Data parallel on GPUs: each process of a machine takes its own card, as
+  // torchrun's LOCAL_RANK does, unless the device names one.
+  if (device_.is_cuda() && !device_.has_index() && dist_.world_size > 1) {
+    device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist_.rank % config_.nproc));
+  }
   if (dist_.world_size > 1) group_ = std::make_unique<ProcessGroup>(dist_);
   load_model();
   load_data();
@@ -390,6 +398,10 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
         margins.assign(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
       }
       phases_ = sdpo_chunks(config_, dpo->examples(), margins, chunk_of_file_);
+      if (config_.max_steps > 0 && config_.max_steps < static_cast<std::int64_t>(phases_.size())) {
+        fail_input("sdpo: max_steps {} is fewer than the {} chunks; each chunk needs at least one step",
+                   config_.max_steps, phases_.size());
+      }
     } else {
       std::vector<std::size_t> all(objective_->size());
       for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;

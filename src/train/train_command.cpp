@@ -109,10 +109,11 @@ class ProgressLine {
     if (drawn_) std::fputc('\n', stderr);
   }
   void step(const StepReport& r) {
-    const double eta = r.step > 0 ? r.elapsed_s / static_cast<double>(r.step - first_step_ + 1) *
-                                        static_cast<double>(r.total_steps - r.step)
-                                  : 0;
+    // elapsed_s counts from this process's first step (a resumed run starts
+    // past step 1), so the rate is over the steps this process ran.
     if (first_step_ == 0) first_step_ = r.step;
+    const double eta = r.elapsed_s / static_cast<double>(r.step - first_step_ + 1) *
+                       static_cast<double>(r.total_steps - r.step);
     std::string line = fmt::format("step {}/{} loss {:.4f} lr {:.2e} grad {:.3f} {:.0f} tok/s ETA {}", r.step,
                                    r.total_steps, r.loss, r.lr, r.grad_norm, r.tokens_per_s, format_duration(eta));
     if (auto it = r.extra.find("rewards/accuracies"); it != r.extra.end()) {

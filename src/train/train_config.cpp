@@ -325,7 +325,10 @@ TrainConfig config_from_json(TrainMode mode, const json& values, std::string_vie
       fail_input("{}: {}", what, e.what());
     }
   }
+  // sDPO over given files reads them instead of `data`.
+  const bool data_from_files = config.sdpo_split == SdpoSplit::kFiles && !config.sdpo_files.empty();
   for (const char* key : {"model", "data", "out"}) {
+    if (data_from_files && std::string_view(key) == "data") continue;
     if (find_binding(key)->get(config).get<std::string>().empty()) {
       fail_input("{}: '{}' is required (flag {})", what, key, flag_name(key));
     }
