@@ -3,7 +3,8 @@
 # (reverse, uppercase, count letters, simple arithmetic; English and Korean):
 #   1. pretrain a tiny randomly initialised model on solved tasks written as text,
 #   2. SFT it on chat records: exact match on held-out prompts rises from ~0,
-#   3. DPO (LoRA) on preference pairs: preference accuracy on held-out pairs rises.
+#   3. DPO (LoRA) on the SFT model's own mistakes paired with the right
+#      answers: preference accuracy on held-out pairs rises from ~0.
 # Every step is a run in the workspace store, with lineage from the final
 # adapter back to the random model and the data. About five minutes on 2
 # cores: training runs in bf16 autocast (fp32 weights, bf16 matrix products),
@@ -41,17 +42,22 @@ step "SFT on chat records (loss on the answers only)" \
 step "Exact match after SFT" \
   "$enclave" train eval-tasks --model skills-chat --data "$work/data/sft_eval.jsonl" "${ws[@]}"
 
-step "Preference accuracy before DPO (held-out pairs)" \
-  "$enclave" train eval-tasks --model skills-chat --data "$work/data/dpo_eval.jsonl" "${ws[@]}"
-step "DPO with a LoRA adapter (reference: the SFT model, adapters off).
-   eval/rewards/accuracies is TRL's preference accuracy on the held-out pairs:
-   the share whose chosen answer gained on the rejected one against the
-   reference; it starts at 0 (policy = reference) and rises" \
-  "$enclave" train dpo --model skills-chat --data "$work/data/dpo.jsonl" --eval-data "$work/data/dpo_eval.jsonl" \
-  --out skills-dpo --lora --lora-r 16 --lr 3e-4 --beta 0.1 --batch-size 16 --epochs 1 "${common[@]}"
+step "The SFT model's own mistakes become preference pairs (chosen: the right
+   answer, rejected: the model's), on the DPO prompts for training" \
+  "$enclave" train eval-tasks --model skills-chat --data "$work/data/dpo.jsonl" --mistakes "$work/data/mistakes.jsonl" \
+  --threads "$threads" "${ws[@]}"
+step "... and on the held-out prompts for evaluation" \
+  "$enclave" train eval-tasks --model skills-chat --data "$work/data/sft_eval.jsonl" \
+  --mistakes "$work/data/mistakes_eval.jsonl" --threads "$threads" "${ws[@]}"
+step "Preference accuracy before DPO on the held-out pairs (the model prefers its own answers)" \
+  "$enclave" train eval-tasks --model skills-chat --data "$work/data/mistakes_eval.jsonl" "${ws[@]}"
+step "DPO with a LoRA adapter (reference: the SFT model, adapters off)" \
+  "$enclave" train dpo --model skills-chat --data "$work/data/mistakes.jsonl" \
+  --eval-data "$work/data/mistakes_eval.jsonl" --out skills-dpo --lora --lora-r 16 --lr 1e-3 --beta 0.5 \
+  --batch-size 16 --epochs 8 "${common[@]}"
 adapter=$("$enclave" models path skills-dpo "${ws[@]}")
-step "Preference accuracy of the policy after DPO (SFT already ranks most pairs right)" \
-  "$enclave" train eval-tasks --model skills-chat --adapter "$adapter" --data "$work/data/dpo_eval.jsonl" "${ws[@]}"
+step "Preference accuracy after DPO on the held-out pairs" \
+  "$enclave" train eval-tasks --model skills-chat --adapter "$adapter" --data "$work/data/mistakes_eval.jsonl" "${ws[@]}"
 step "Exact match with the DPO adapter" \
   "$enclave" train eval-tasks --model skills-chat --adapter "$adapter" --data "$work/data/sft_eval.jsonl" "${ws[@]}"
 step "Where did the adapter come from?" "$enclave" lineage skills-dpo --up "${ws[@]}"

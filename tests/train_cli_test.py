@@ -167,6 +167,37 @@ class TrainCliTest(unittest.TestCase):
         self.assertTrue(last.startswith("enclave: error: sdpo: max_steps 1") and "2 chunks" in last, r.stderr)
         self.assertNotIn("sdpo-too-short", ok("models", "list", *self.ws).stdout)
 
+    def test_mistakes_become_preference_pairs(self):
+        # A random model answers wrongly: each wrong answer becomes a pair
+        # whose chosen turn is the reference and rejected turn the model's.
+        sft_eval = os.path.join(self.data, "sft_eval.jsonl")
+        with open(sft_eval) as f:
+            answers = {}
+            for line in f:
+                r = json.loads(line)
+                answers[json.dumps(r["messages"][:-1])] = r["messages"][-1]["content"]
+        mistakes = os.path.join(WORKDIR, "mistakes.jsonl")
+        score = json.loads(ok("train", "eval-tasks", "--model", "base", "--data", sft_eval, "--max-tokens", "6",
+                              "--mistakes", mistakes, "--json", *self.ws).stdout)
+        with open(mistakes) as f:
+            pairs = [json.loads(line) for line in f]
+        self.assertGreater(len(pairs), 0)
+        self.assertLessEqual(len(pairs), score["n"] - score["correct"])
+        for p in pairs:
+            self.assertEqual(p["prompt"][-1]["role"], "user")
+            self.assertEqual(p["chosen"], [{"role": "assistant", "content": answers[json.dumps(p["prompt"])]}])
+            self.assertEqual(p["rejected"][0]["role"], "assistant")
+            self.assertNotEqual(p["rejected"][0]["content"].strip(), p["chosen"][0]["content"].strip())
+            self.assertIn("skill", p)
+        # Preference pairs in: their chosen turn is the reference answer.
+        from_pairs = os.path.join(WORKDIR, "mistakes_from_pairs.jsonl")
+        ok("train", "eval-tasks", "--model", "base", "--data", os.path.join(self.data, "dpo_eval.jsonl"),
+           "--max-tokens", "6", "--mistakes", from_pairs, *self.ws)
+        self.assertTrue(os.path.getsize(from_pairs) > 0)
+        # The pairs are DPO data as they stand.
+        out = self.train("dpo", "--data", mistakes, "--out", "dpo-on-mistakes", "--max-steps", "1", "--lr", "1e-4")
+        self.assertEqual(out["steps"], 1)
+
     def test_ctrl_c_checkpoints_and_resume_continues_exactly(self):
         sft = os.path.join(self.data, "sft.jsonl")
         args = ["--data", sft, "--max-steps", "12", "--lr", "1e-3", "--save-every", "100", "--log-every", "1"]

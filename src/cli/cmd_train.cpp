@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/version.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "merge/yaml_json.h"
 #include "model/engine.h"
 #include "store/registry.h"
@@ -132,6 +133,7 @@ struct EvalTasksFlags {
   std::string data;
   std::string workspace;
   int max_tokens = 24;
+  std::string mistakes;
   bool json = false;
   ComputeFlags compute;
 };
@@ -145,9 +147,18 @@ void run_eval_tasks(const EvalTasksFlags& flags) {
   if (!flags.adapter.empty()) options.adapter = store::resolve_model_ref(flags.adapter, resolve).string();
   std::unique_ptr<Engine> engine = Engine::load(store::resolve_model_ref(flags.model, resolve), options);
   std::vector<train::Record> records = train::read_jsonl(flags.data);
-  const bool pairs = records.front().value.contains("chosen");
+  // Pairs are scored by preference accuracy, unless --mistakes asks for
+  // answers: then their chosen turn is the reference.
+  const bool pairs = records.front().value.contains("chosen") && flags.mistakes.empty();
+  std::vector<nlohmann::json> mistakes;
   train::SkillScore score = pairs ? train::preference_accuracy(*engine, records)
-                                  : train::exact_match(*engine, records, flags.max_tokens);
+                                  : train::exact_match(*engine, records, flags.max_tokens,
+                                                       flags.mistakes.empty() ? nullptr : &mistakes);
+  if (!flags.mistakes.empty()) {
+    std::string text;
+    for (const nlohmann::json& m : mistakes) text += m.dump() + "\n";
+    write_file_atomic(flags.mistakes, text);
+  }
   const std::string metric = pairs ? "preference_accuracy" : "exact_match";
   if (flags.json) {
     nlohmann::json out = {{"metric", metric}, {"accuracy", score.accuracy()}, {"correct", score.correct}, {"n", score.n}};
@@ -191,6 +202,8 @@ void register_train(CLI::App& app) {
   eval_cmd->add_option("--adapter", eval->adapter, "LoRA adapter (reference or directory) on top of the model");
   eval_cmd->add_option("--data", eval->data, "JSONL of chat records or preference pairs")->required();
   eval_cmd->add_option("--max-tokens", eval->max_tokens, "Most tokens generated per answer")->capture_default_str();
+  eval_cmd->add_option("--mistakes", eval->mistakes,
+                       "Generate answers and write each wrong one as a preference pair (chosen: the reference, rejected: the model's) to this JSONL");
   eval_cmd->add_flag("--json", eval->json, "Print as JSON");
   add_workspace_flag(*eval_cmd, eval->workspace);
   add_compute_flags(*eval_cmd, eval->compute);

@@ -39,22 +39,43 @@ double completion_logp(const Engine& engine, const std::vector<TokenId>& prompt,
 
 }  // namespace
 
-SkillScore exact_match(const Engine& engine, const std::vector<Record>& records, int max_tokens) {
+SkillScore exact_match(const Engine& engine, const std::vector<Record>& records, int max_tokens,
+                       std::vector<nlohmann::json>* mistakes) {
   ExampleBuilder builder(require_tokenizer(engine), engine.chat_template(), engine.config().max_position_embeddings);
   SkillScore score;
   GenerateOptions options;
   options.max_tokens = max_tokens;
   options.sampling.temperature = 0;
   for (const Record& r : records) {
-    const auto it = r.value.find("messages");
-    if (it == r.value.end() || !it->is_array() || it->size() < 2 || (*it).back().value("role", "") != "assistant") {
+    // A chat record, or a preference pair whose chosen answer is the reference.
+    nlohmann::json prompt;
+    if (const auto pair = r.value.find("chosen"); pair != r.value.end()) {
+      if (!pair->is_array() || pair->size() != 1 || !r.value.contains("prompt") || !r.value["prompt"].is_array()) {
+        fail_input("{}: expected {{\"prompt\": [turns], \"chosen\": [assistant]}}", r.where);
+      }
+      prompt = r.value["prompt"];
+      prompt.push_back(pair->at(0));
+    } else if (const auto it = r.value.find("messages"); it != r.value.end() && it->is_array()) {
+      prompt = *it;
+    }
+    if (prompt.size() < 2 || !prompt.back().is_object() || prompt.back().value("role", "") != "assistant") {
       fail_input("{}: expected {{\"messages\": [..., user, assistant]}} with the answer last", r.where);
     }
-    nlohmann::json prompt = *it;
     const std::string answer = prompt.back().value("content", "");
     prompt.erase(prompt.size() - 1);
     GenerateResult result = engine.generate(builder.prompt_ids(prompt, r.where), options, {});
-    add(score, r, trim(result.text) == trim(answer));
+    const std::string given = trim(result.text);
+    const bool correct = given == trim(answer);
+    add(score, r, correct);
+    if (mistakes != nullptr && !correct && !given.empty()) {
+      nlohmann::json pair = {{"prompt", prompt},
+                             {"chosen", nlohmann::json::array({{{"role", "assistant"}, {"content", answer}}})},
+                             {"rejected", nlohmann::json::array({{{"role", "assistant"}, {"content", given}}})}};
+      for (const char* key : {"skill", "language"}) {
+        if (r.value.contains(key)) pair[key] = r.value[key];
+      }
+      mistakes->push_back(std::move(pair));
+    }
   }
   return score;
 }

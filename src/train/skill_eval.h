@@ -23,10 +23,16 @@ struct SkillScore {
   double accuracy() const { return n > 0 ? static_cast<double>(correct) / n : 0.0; }
 };
 
-// Records whose last message is the assistant's answer. Throws
+// Records whose last message is the assistant's answer (or preference pairs,
+// whose single chosen turn is taken as the reference answer). Throws
 // Error(kInvalidInput) naming a record of another shape, or a model without
-// tokenizer or chat template.
-SkillScore exact_match(const Engine& engine, const std::vector<Record>& records, int max_tokens = 24);
+// tokenizer or chat template. With mistakes, each wrong (non-empty) answer
+// is appended as an on-policy preference pair: {"prompt": [turns before the
+// answer], "chosen": [the reference answer], "rejected": [the model's
+// answer]}, plus the record's "skill" and "language", the data a reviewer's
+// corrections give DPO.
+SkillScore exact_match(const Engine& engine, const std::vector<Record>& records, int max_tokens = 24,
+                       std::vector<nlohmann::json>* mistakes = nullptr);
 // {"prompt", "chosen", "rejected"} records.
 SkillScore preference_accuracy(const Engine& engine, const std::vector<Record>& records);
 
