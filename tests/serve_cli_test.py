@@ -318,6 +318,22 @@ def test_client_disconnect_cancels_generation(s):
     assert request(s, "GET", "/health", key=None)[0] == 200
 
 
+def test_client_disconnect_cancels_a_non_streaming_generation(s):
+    before = metric(s, 'enclave_finished_total{reason="cancelled"}')
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=120)
+    conn.request("POST", "/v1/completions",
+                 body=json.dumps({"prompt": PROMPT, "max_tokens": 220, "temperature": 0}),
+                 headers={"Authorization": f"Bearer {KEYS['infer']}", "Content-Type": "application/json"})
+    time.sleep(0.05)  # the request is on its way; nobody will wait for the answer
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    deadline = time.time() + 20
+    while metric(s, 'enclave_finished_total{reason="cancelled"}') <= before and time.time() < deadline:
+        time.sleep(0.05)
+    assert metric(s, 'enclave_finished_total{reason="cancelled"}') > before, "generation ran on for nobody"
+    assert request(s, "GET", "/health", key=None)[0] == 200
+
+
 def test_concurrent_requests_match_sequential(s):
     # Three at once on 2 slots + 1 queue place: the third joins the running
     # batch when the shortest leaves it.
@@ -459,7 +475,8 @@ TESTS = [test_health_is_public_and_everything_else_needs_a_key, test_models_list
          test_completion_has_openai_fields_and_seed_repeats, test_chat_completion_and_stream_agree,
          test_completion_stream, test_stop_strings_cut_the_text, test_logprobs, test_bad_requests_get_400,
          test_oversized_body_gets_413, test_bodies_without_length_get_411, test_rate_limit_gives_429_with_retry_after, test_full_queue_gives_503,
-         test_client_disconnect_cancels_generation, test_concurrent_requests_match_sequential,
+         test_client_disconnect_cancels_generation, test_client_disconnect_cancels_a_non_streaming_generation,
+         test_concurrent_requests_match_sequential,
          test_metrics_are_prometheus_text, test_request_log_is_redacted_and_listed, test_feedback_and_export,
          test_watched_alias_reloads_by_itself, test_hot_reload_keeps_requests_in_flight,
          test_without_keys_only_loopback]

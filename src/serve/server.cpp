@@ -11,6 +11,7 @@
 #include "data/pii.h"
 #include "serve/api_error.h"
 #include "serve/auth.h"
+#include "serve/client_watch.h"
 #include "serve/metrics.h"
 #include "serve/model_host.h"
 #include "serve/openai_request.h"
@@ -293,10 +294,12 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
     std::string text;
     std::vector<TokenLogprob> logprobs;
     Sequence::Update u;
+    const ClientWatch client(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
     do {
-      u = seq->wait(std::chrono::milliseconds(1000));
+      u = seq->wait(kStreamPoll);
       text += u.text;
       for (TokenLogprob& lp : u.logprobs) logprobs.push_back(std::move(lp));
+      if (!u.finished && client.gone()) seq->cancel();  // nobody will read the answer
     } while (!u.finished);
     record.completion = text;
     record.completion_tokens = seq->n_generated();
@@ -311,7 +314,12 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
       e.type = "timeout";
       throw ApiException(e);
     }
-    if (u.reason == FinishReason::kError || u.reason == FinishReason::kCancelled) {
+    if (u.reason == FinishReason::kCancelled) {
+      record.status = 499;  // the client went away (nginx's code); nobody reads this reply
+      log_request(std::move(record));
+      throw ApiException(server_error("cancelled: the client closed the connection"));
+    }
+    if (u.reason == FinishReason::kError) {
       record.status = 500;
       log_request(std::move(record));
       throw ApiException(server_error("generation failed: " + u.error));
