@@ -12,6 +12,7 @@
 #include "serve/api_error.h"
 #include "serve/auth.h"
 #include "serve/client_watch.h"
+#include "serve/connection_pool.h"
 #include "serve/metrics.h"
 #include "serve/model_host.h"
 #include "serve/openai_request.h"
@@ -543,7 +544,9 @@ void Server::Impl::routes() {
   http.set_keep_alive_timeout(5);
   const std::size_t threads =
       std::min<std::size_t>(512, static_cast<std::size_t>(options.max_concurrency + options.max_queue) + 8);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Connections beyond the threads wait in a bounded backlog (one per
+  // thread); past it the server stops accepting until one is served.
+  http.new_task_queue = [threads] { return new ConnectionPool(threads, /*max_pending=*/threads); };
 }
 
 Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

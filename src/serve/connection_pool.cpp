@@ -1,0 +1,57 @@
+#include "serve/connection_pool.h"
+
+namespace enclave::serve {
+
+ConnectionPool::ConnectionPool(std::size_t n_threads, std::size_t max_pending) : max_pending_(max_pending) {
+  for (std::size_t i = 0; i < n_threads; ++i) threads_.emplace_back([this] { work(); });
+}
+
+ConnectionPool::~ConnectionPool() { shutdown(); }
+
+void ConnectionPool::enqueue(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_ && pending_.size() < max_pending_) {
+      pending_.push_back(std::move(fn));
+      ready_.notify_one();
+      return;
+    }
+    ++n_overflow_;
+  }
+  fn();  // the backlog is full: serve it here and stop accepting meanwhile
+}
+
+void ConnectionPool::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+std::size_t ConnectionPool::n_overflow() const {
+  std::lock_guard lock(mutex_);
+  return n_overflow_;
+}
+
+void ConnectionPool::work() {
+  for (;;) {
+    std::function<void()> fn;
+    {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+      // Connections already accepted are still served when stopping.
+      if (pending_.empty()) return;
+      fn = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    fn();
+  }
+}
+
+}  // namespace enclave::serve
