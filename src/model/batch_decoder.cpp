@@ -158,7 +158,7 @@ std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& di
   const torch::Dtype dtype = parse_compute_dtype(engine.dtype);
   const torch::Device device = parse_device(engine.device);
   if (engine.threads < 0) fail_input("threads: must be >= 0, got {}", engine.threads);
-  if (engine.threads > 0) torch::set_num_threads(engine.threads);
+  apply_compute_threads(engine.threads);
   if (!std::filesystem::exists(dir / "config.json")) {
     fail(ErrorKind::kNotFound, "{}: missing config.json", dir.string());
   }
@@ -172,12 +172,7 @@ std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& di
   }
   impl->tokenizer = load_tokenizer(dir);
   impl->chat_template = load_chat_template(dir);
-  impl->stop_ids = impl->tokenizer->stop_ids();
-  for (std::int64_t id : c.eos_token_ids) {
-    if (std::find(impl->stop_ids.begin(), impl->stop_ids.end(), id) == impl->stop_ids.end()) {
-      impl->stop_ids.push_back(static_cast<TokenId>(id));
-    }
-  }
+  impl->stop_ids = stop_token_ids(impl->tokenizer.get(), c);
   impl->n_slots = options.n_slots;
   impl->max_len = options.max_len > 0 ? options.max_len : static_cast<int>(c.max_position_embeddings);
   impl->lengths.assign(impl->n_slots, 0);

@@ -31,20 +31,6 @@ namespace {
 // sequence never exist at once.
 constexpr std::int64_t kScoreChunk = 256;
 
-void apply_threads(int threads) {
-  if (threads <= 0) return;
-  torch::set_num_threads(threads);
-  // Inter-op threads can be set once per process, before any parallel work.
-  static std::once_flag once;
-  std::call_once(once, [threads] {
-    try {
-      torch::set_num_interop_threads(threads);
-    } catch (const c10::Error&) {
-      // Already started by earlier torch work; the intra-op setting above is what matters.
-    }
-  });
-}
-
 torch::Tensor ids_tensor(const std::vector<TokenId>& tokens, const torch::Device& device) {
   return torch::tensor(std::vector<std::int64_t>(tokens.begin(), tokens.end()), torch::kInt64)
       .view({1, static_cast<std::int64_t>(tokens.size())})
@@ -63,7 +49,7 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir, const Eng
   const torch::Dtype dtype = parse_compute_dtype(options.dtype);
   const torch::Device device = parse_device(options.device);
   if (options.threads < 0) fail_input("threads: must be >= 0, got {}", options.threads);
-  apply_threads(options.threads);
+  apply_compute_threads(options.threads);
 
   auto impl = std::make_unique<Impl>();
   const std::filesystem::path config_path = dir / "config.json";
@@ -86,16 +72,32 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir, const Eng
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kNotFound) throw;  // a malformed tokenizer is an error; none is fine
   }
-  if (impl->tokenizer) {
-    impl->chat_template = load_chat_template(dir);
-    impl->stop_ids = impl->tokenizer->stop_ids();
-  }
-  for (std::int64_t id : impl->config.eos_token_ids) {
-    if (std::find(impl->stop_ids.begin(), impl->stop_ids.end(), id) == impl->stop_ids.end()) {
-      impl->stop_ids.push_back(static_cast<TokenId>(id));
-    }
-  }
+  if (impl->tokenizer) impl->chat_template = load_chat_template(dir);
+  impl->stop_ids = stop_token_ids(impl->tokenizer.get(), impl->config);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+void apply_compute_threads(int threads) {
+  if (threads <= 0) return;
+  torch::set_num_threads(threads);
+  // Inter-op threads can be set once per process, before any parallel work.
+  static std::once_flag once;
+  std::call_once(once, [threads] {
+    try {
+      torch::set_num_interop_threads(threads);
+    } catch (const c10::Error&) {
+      // Already started by earlier torch work; the intra-op setting above is what matters.
+    }
+  });
+}
+
+std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfig& config) {
+  std::vector<TokenId> ids;
+  if (tokenizer != nullptr) ids = tokenizer->stop_ids();
+  for (std::int64_t id : config.eos_token_ids) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(static_cast<TokenId>(id));
+  }
+  return ids;
 }
 
 const ModelConfig& Engine::config() const { return impl_->config; }

@@ -120,6 +120,13 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
+// Shared by Engine and BatchDecoder. torch's intra-op threads (and, once per
+// process, its inter-op threads); 0 leaves the library default.
+void apply_compute_threads(int threads);
+// The ids that end a generation: the tokenizer's stop tokens (none without
+// a tokenizer) and config.json's eos_token_id(s), each once.
+std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfig& config);
+
 // Summary for `enclave model inspect`, read from config.json and safetensors
 // headers without loading weights: architecture, model_type, n_parameters,
 // per-dtype tensor counts/bytes, n_layer/hidden/heads/kv heads/head_dim/vocab/
