@@ -3,7 +3,8 @@
 #   1. the engine: create a tiny model, inspect it, tokenize, score, generate;
 #   2. the learning demonstration (scripts/learning_demo.sh): pretrain, SFT
 #      and DPO on synthetic skill tasks, every step a run in the store;
-#   3. a quality gate against the starting model on the general suite;
+#   3. a quality gate: the SFT model against its pretrained base on general
+#      English text (bits per byte), then promotion to production;
 #   4. serving: the aligned model behind the OpenAI API, a request, the
 #      metrics and the request log; feedback turned into a dataset.
 # Usage: scripts/demo.sh [path/to/enclave]
