@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-fast test-asan demo bench format clean
+.PHONY: all deps configure build test test-fast test-asan demo bench format format-check clean
 
 all: build
 
@@ -32,8 +32,13 @@ demo: build
 bench: build
 	bash bench/run.sh $(BUILD)
 
+FORMAT_FILES = find src tests bench \( -name '*.cpp' -o -name '*.h' \) -print0
+
 format:
-	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+	$(FORMAT_FILES) | xargs -0 clang-format -i
+
+format-check:
+	$(FORMAT_FILES) | xargs -0 clang-format --dry-run --Werror
 
 clean:
 	rm -rf $(BUILD)

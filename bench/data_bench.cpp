@@ -49,11 +49,16 @@ Args parse_args(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const char* v = argv[i + 1];
-    if (flag == "--docs") a.docs = std::strtoull(v, nullptr, 10);
-    else if (flag == "--dup-fraction") a.dup_fraction = std::atof(v);
-    else if (flag == "--threads") a.threads = std::atoi(v);
-    else if (flag == "--threshold") a.threshold = std::atof(v);
-    else if (flag == "--seed") a.seed = std::strtoull(v, nullptr, 10);
+    if (flag == "--docs")
+      a.docs = std::strtoull(v, nullptr, 10);
+    else if (flag == "--dup-fraction")
+      a.dup_fraction = std::atof(v);
+    else if (flag == "--threads")
+      a.threads = std::atoi(v);
+    else if (flag == "--threshold")
+      a.threshold = std::atof(v);
+    else if (flag == "--seed")
+      a.seed = std::strtoull(v, nullptr, 10);
     else {
       fmt::print(stderr, "data_bench: unknown flag {}\n", flag);
       std::exit(64);
@@ -64,8 +69,9 @@ Args parse_args(int argc, char** argv) {
 
 // A mixed Korean/English vocabulary of made-up but word-like tokens.
 std::vector<std::string> make_vocab(std::mt19937_64& rng) {
-  static const char* kSyllables[] = {"가", "나", "다", "라", "마", "바", "사", "아", "자", "차", "카", "타", "파",
-                                     "하", "회", "의", "는", "을", "에", "서", "고", "로", "한", "국", "연", "구"};
+  static const char* kSyllables[] = {"가", "나", "다", "라", "마", "바", "사", "아", "자",
+                                     "차", "카", "타", "파", "하", "회", "의", "는", "을",
+                                     "에", "서", "고", "로", "한", "국", "연", "구"};
   static const char* kLetters = "abcdefghijklmnopqrstuvwxyz";
   std::vector<std::string> vocab;
   for (int i = 0; i < 20000; ++i) {
@@ -73,7 +79,8 @@ std::vector<std::string> make_vocab(std::mt19937_64& rng) {
     const int len = 2 + static_cast<int>(rng() % 6);
     const bool korean = i % 3 == 0;
     for (int k = 0; k < (korean ? len / 2 + 1 : len); ++k) {
-      w += korean ? kSyllables[rng() % std::size(kSyllables)] : std::string(1, kLetters[rng() % 26]);
+      w +=
+          korean ? kSyllables[rng() % std::size(kSyllables)] : std::string(1, kLetters[rng() % 26]);
     }
     vocab.push_back(w);
   }
@@ -101,10 +108,12 @@ Corpus make_corpus(const Args& args) {
       w = words[from];
       // 1 to 3 word substitutions per 100 words: Jaccard of char 5-grams ~0.85-0.95.
       const std::size_t edits = 1 + rng() % std::max<std::size_t>(1, w.size() * 3 / 100);
-      for (std::size_t e = 0; e < edits; ++e) w[rng() % w.size()] = static_cast<std::uint32_t>(rng() % vocab.size());
+      for (std::size_t e = 0; e < edits; ++e)
+        w[rng() % w.size()] = static_cast<std::uint32_t>(rng() % vocab.size());
     } else {
       const std::size_t n = 60 + rng() % 120;
-      for (std::size_t k = 0; k < n; ++k) w.push_back(static_cast<std::uint32_t>(rng() % vocab.size()));
+      for (std::size_t k = 0; k < n; ++k)
+        w.push_back(static_cast<std::uint32_t>(rng() % vocab.size()));
     }
     std::string text;
     for (std::size_t k = 0; k < w.size(); ++k) {
@@ -119,7 +128,9 @@ Corpus make_corpus(const Args& args) {
   return c;
 }
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 void bench_normalize_filter(const Corpus& c, int threads) {
   WorkerPool pool(threads);
@@ -133,10 +144,13 @@ void bench_normalize_filter(const Corpus& c, int threads) {
   const double s = seconds_since(start);
   const double docs_s = static_cast<double>(c.docs.size()) / s;
   const double mb_s = static_cast<double>(c.bytes) / 1e6 / s;
-  fmt::print("normalize+filter  threads {:>2}  {:>9.0f} docs/s  {:>7.1f} MB/s  per core {:>9.0f} docs/s {:>6.1f} MB/s  "
-             "kept {:.1f}%\n",
-             pool.size(), docs_s, mb_s, docs_s / pool.size(), mb_s / pool.size(),
-             100.0 * static_cast<double>(std::count(kept.begin(), kept.end(), 1)) / static_cast<double>(kept.size()));
+  fmt::print(
+      "normalize+filter  threads {:>2}  {:>9.0f} docs/s  {:>7.1f} MB/s  per core {:>9.0f} docs/s "
+      "{:>6.1f} MB/s  "
+      "kept {:.1f}%\n",
+      pool.size(), docs_s, mb_s, docs_s / pool.size(), mb_s / pool.size(),
+      100.0 * static_cast<double>(std::count(kept.begin(), kept.end(), 1)) /
+          static_cast<double>(kept.size()));
 }
 
 double exact_jaccard(const std::string& a, const std::string& b, const DedupConfig& config) {
@@ -156,7 +170,8 @@ void bench_dedup(const Corpus& c, int threads, double threshold) {
   WorkerPool pool(threads);
   const std::size_t batch = 8192;
   std::vector<Fingerprint> fps(batch);
-  std::vector<std::int64_t> removed_as(c.docs.size(), -2);  // -2 kept, else index of the kept document
+  std::vector<std::int64_t> removed_as(c.docs.size(),
+                                       -2);  // -2 kept, else index of the kept document
   const auto start = Clock::now();
   double fingerprint_s = 0;
   for (std::size_t begin = 0; begin < c.docs.size(); begin += batch) {
@@ -165,12 +180,14 @@ void bench_dedup(const Corpus& c, int threads, double threshold) {
     pool.for_each(n, [&](std::size_t i, int) { fps[i] = dedup.fingerprint(c.docs[begin + i]); });
     fingerprint_s += seconds_since(t);
     for (std::size_t i = 0; i < n; ++i) {
-      if (auto m = dedup.add(begin + i, fps[i])) removed_as[begin + i] = static_cast<std::int64_t>(m->kept);
+      if (auto m = dedup.add(begin + i, fps[i]))
+        removed_as[begin + i] = static_cast<std::int64_t>(m->kept);
     }
   }
   const double s = seconds_since(start);
   // Ground truth: a planted copy is a true duplicate of its original.
-  std::size_t planted = 0, planted_above = 0, found = 0, found_above = 0, removed = 0, true_removed = 0;
+  std::size_t planted = 0, planted_above = 0, found = 0, found_above = 0, removed = 0,
+              true_removed = 0;
   std::vector<double> planted_j;
   for (std::size_t i = 0; i < c.docs.size(); ++i) {
     const bool is_copy = c.original[i] >= 0;
@@ -178,7 +195,8 @@ void bench_dedup(const Corpus& c, int threads, double threshold) {
     removed += was_removed;
     if (was_removed) {
       // Right if it is a copy matched to its original or to another copy of it.
-      const std::int64_t root = c.original[removed_as[i]] >= 0 ? c.original[removed_as[i]] : removed_as[i];
+      const std::int64_t root =
+          c.original[removed_as[i]] >= 0 ? c.original[removed_as[i]] : removed_as[i];
       true_removed += is_copy && root == c.original[i];
     }
     if (!is_copy) continue;
@@ -193,23 +211,30 @@ void bench_dedup(const Corpus& c, int threads, double threshold) {
   std::sort(planted_j.begin(), planted_j.end());
   const double docs_s = static_cast<double>(c.docs.size()) / s;
   const double mb_s = static_cast<double>(c.bytes) / 1e6 / s;
-  fmt::print("minhash dedup     threads {:>2}  {:>9.0f} docs/s  {:>7.1f} MB/s  per core {:>9.0f} docs/s {:>6.1f} MB/s  "
-             "(fingerprints {:.0f}% of the time)\n",
-             pool.size(), docs_s, mb_s, docs_s / pool.size(), mb_s / pool.size(), 100 * fingerprint_s / s);
+  fmt::print(
+      "minhash dedup     threads {:>2}  {:>9.0f} docs/s  {:>7.1f} MB/s  per core {:>9.0f} docs/s "
+      "{:>6.1f} MB/s  "
+      "(fingerprints {:.0f}% of the time)\n",
+      pool.size(), docs_s, mb_s, docs_s / pool.size(), mb_s / pool.size(), 100 * fingerprint_s / s);
   {
-    const double precision = removed ? static_cast<double>(true_removed) / static_cast<double>(removed) : 1.0;
+    const double precision =
+        removed ? static_cast<double>(true_removed) / static_cast<double>(removed) : 1.0;
     const double recall = planted ? static_cast<double>(found) / static_cast<double>(planted) : 1.0;
     const double recall_above =
         planted_above ? static_cast<double>(found_above) / static_cast<double>(planted_above) : 1.0;
-    fmt::print("  planted pairs {}, exact Jaccard min {:.3f} median {:.3f}; {} at or above {:.2f}\n", planted,
-               planted_j.empty() ? 0 : planted_j.front(), planted_j.empty() ? 0 : planted_j[planted_j.size() / 2],
-               planted_above, threshold);
-    fmt::print("  removed {}: precision {:.4f}, recall {:.4f} (all planted), {:.4f} (planted with J >= {:.2f})\n",
-               removed, precision, recall, recall_above, threshold);
-    fmt::print("  LSH {} bands x {} rows: candidate probability {:.4f} at J=0.85, {:.4f} at J=0.5\n",
-               config.minhash.bands, config.minhash.rows(),
-               enclave::data::lsh_candidate_probability(0.85, config.minhash.bands, config.minhash.rows()),
-               enclave::data::lsh_candidate_probability(0.5, config.minhash.bands, config.minhash.rows()));
+    fmt::print(
+        "  planted pairs {}, exact Jaccard min {:.3f} median {:.3f}; {} at or above {:.2f}\n",
+        planted, planted_j.empty() ? 0 : planted_j.front(),
+        planted_j.empty() ? 0 : planted_j[planted_j.size() / 2], planted_above, threshold);
+    fmt::print(
+        "  removed {}: precision {:.4f}, recall {:.4f} (all planted), {:.4f} (planted with J >= "
+        "{:.2f})\n",
+        removed, precision, recall, recall_above, threshold);
+    fmt::print(
+        "  LSH {} bands x {} rows: candidate probability {:.4f} at J=0.85, {:.4f} at J=0.5\n",
+        config.minhash.bands, config.minhash.rows(),
+        enclave::data::lsh_candidate_probability(0.85, config.minhash.bands, config.minhash.rows()),
+        enclave::data::lsh_candidate_probability(0.5, config.minhash.bands, config.minhash.rows()));
   }
 }
 
@@ -220,25 +245,31 @@ void bench_reference(const Corpus& c, double threshold) {
   std::vector<std::vector<std::uint64_t>> sets(n);
   const auto start = Clock::now();
   for (std::size_t i = 0; i < n; ++i) {
-    sets[i] = enclave::data::shingle_hashes(c.docs[i], config.minhash.shingle, config.minhash.ngram);
+    sets[i] =
+        enclave::data::shingle_hashes(c.docs[i], config.minhash.shingle, config.minhash.ngram);
   }
   std::size_t pairs = 0, similar = 0;
   std::vector<std::uint64_t> both;
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = i + 1; j < n; ++j) {
       both.clear();
-      std::set_intersection(sets[i].begin(), sets[i].end(), sets[j].begin(), sets[j].end(), std::back_inserter(both));
-      const double jac = static_cast<double>(both.size()) / static_cast<double>(sets[i].size() + sets[j].size() - both.size());
+      std::set_intersection(sets[i].begin(), sets[i].end(), sets[j].begin(), sets[j].end(),
+                            std::back_inserter(both));
+      const double jac = static_cast<double>(both.size()) /
+                         static_cast<double>(sets[i].size() + sets[j].size() - both.size());
       similar += jac >= threshold;
       ++pairs;
     }
   }
   const double s = seconds_since(start);
   const double docs_s = static_cast<double>(n) / s;
-  fmt::print("reference: exact all-pairs Jaccard, 1 thread, {} docs ({} pairs, {} similar): {:.1f} s, {:.0f} docs/s; "
-             "at {} docs it would take ~{:.0f} h\n",
-             n, pairs, similar, s, docs_s, c.docs.size(),
-             s * (static_cast<double>(c.docs.size()) / n) * (static_cast<double>(c.docs.size()) / n) / 3600);
+  fmt::print(
+      "reference: exact all-pairs Jaccard, 1 thread, {} docs ({} pairs, {} similar): {:.1f} s, "
+      "{:.0f} docs/s; "
+      "at {} docs it would take ~{:.0f} h\n",
+      n, pairs, similar, s, docs_s, c.docs.size(),
+      s * (static_cast<double>(c.docs.size()) / n) * (static_cast<double>(c.docs.size()) / n) /
+          3600);
 }
 
 }  // namespace
@@ -248,8 +279,11 @@ int main(int argc, char** argv) {
   const int all = enclave::data::resolve_threads(args.threads);
   const auto t = Clock::now();
   const Corpus corpus = make_corpus(args);
-  fmt::print("corpus: {} documents, {:.1f} MB, {:.0f}% planted near-duplicates, generated in {:.1f} s; {} threads\n",
-             corpus.docs.size(), static_cast<double>(corpus.bytes) / 1e6, args.dup_fraction * 100, seconds_since(t), all);
+  fmt::print(
+      "corpus: {} documents, {:.1f} MB, {:.0f}% planted near-duplicates, generated in {:.1f} s; {} "
+      "threads\n",
+      corpus.docs.size(), static_cast<double>(corpus.bytes) / 1e6, args.dup_fraction * 100,
+      seconds_since(t), all);
   bench_normalize_filter(corpus, 1);
   if (all > 1) bench_normalize_filter(corpus, all);
   if (all > 1) bench_dedup(corpus, 1, args.threshold);

@@ -64,7 +64,9 @@ Args parse(int argc, char** argv) {
         pos = end + 1;
       }
     } else {
-      fmt::print(stderr, "usage: eval_bench [--preset tiny|small] [--threads N] [--shots K] [--batches 1,8]\n");
+      fmt::print(
+          stderr,
+          "usage: eval_bench [--preset tiny|small] [--threads N] [--shots K] [--batches 1,8]\n");
       std::exit(64);
     }
   }
@@ -80,8 +82,10 @@ std::vector<LoglikelihoodRequest> mc_requests(const Engine& engine, int shots) {
                           engine.config().max_position_embeddings);
     for (std::size_t i = 0; i < docs.docs.size(); ++i) {
       const std::string context = prompts.context(i);
-      for (const std::string& choice : render_choices(task.doc_to_choice, docs.docs[i], task.name)) {
-        ContinuationTokens t = prompts.continuation_tokens(context, prompts.answer_delimiter() + choice);
+      for (const std::string& choice :
+           render_choices(task.doc_to_choice, docs.docs[i], task.name)) {
+        ContinuationTokens t =
+            prompts.continuation_tokens(context, prompts.answer_delimiter() + choice);
         out.push_back({std::move(t.tokens), t.n_continuation});
       }
     }
@@ -94,16 +98,20 @@ std::vector<LoglikelihoodRequest> mc_requests(const Engine& engine, int shots) {
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
   const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / fmt::format("enclave-eval-bench-{}-{}", args.preset, std::random_device{}());
+      std::filesystem::temp_directory_path() /
+      fmt::format("enclave-eval-bench-{}-{}", args.preset, std::random_device{}());
   init_model(args.preset, dir, 1);
   std::unique_ptr<Engine> engine = Engine::load(dir, {.threads = args.threads});
   const std::vector<LoglikelihoodRequest> requests = mc_requests(*engine, args.shots);
   std::size_t tokens = 0;
   for (const auto& r : requests) tokens += r.tokens.size();
-  fmt::print("preset {} ({} parameters), {} choices, {:.1f} tokens per choice on average, {} few-shot examples\n",
-             args.preset, engine->n_parameters(), requests.size(), static_cast<double>(tokens) / requests.size(),
-             args.shots);
-  score_requests(*engine, std::vector<LoglikelihoodRequest>(requests.begin(), requests.begin() + 8), {});  // warm up
+  fmt::print(
+      "preset {} ({} parameters), {} choices, {:.1f} tokens per choice on average, {} few-shot "
+      "examples\n",
+      args.preset, engine->n_parameters(), requests.size(),
+      static_cast<double>(tokens) / requests.size(), args.shots);
+  score_requests(*engine, std::vector<LoglikelihoodRequest>(requests.begin(), requests.begin() + 8),
+                 {});  // warm up
 
   struct Mode {
     std::string name;
@@ -111,24 +119,29 @@ int main(int argc, char** argv) {
   };
   std::vector<Mode> modes;
   for (int batch : args.batches) {
-    modes.push_back({batch == 1 ? "one at a time" : fmt::format("batch {}", batch), {.batch_size = batch}});
+    modes.push_back(
+        {batch == 1 ? "one at a time" : fmt::format("batch {}", batch), {.batch_size = batch}});
   }
   modes.push_back({"shared prefix", {.batch_size = 8, .share_prefix = true}});
   std::vector<LoglikelihoodResult> reference;
   double reference_rate = 0;
-  fmt::print("{:<14}  {:>8}  {:>10}  {:>8}  {:>10}\n", "path", "seconds", "choices/s", "vs first", "max |diff|");
+  fmt::print("{:<14}  {:>8}  {:>10}  {:>8}  {:>10}\n", "path", "seconds", "choices/s", "vs first",
+             "max |diff|");
   for (const Mode& mode : modes) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<LoglikelihoodResult> results = score_requests(*engine, requests, mode.options);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double rate = static_cast<double>(requests.size()) / seconds;
     if (reference.empty()) {
       reference = results;
       reference_rate = rate;
     }
     double diff = 0;
-    for (std::size_t i = 0; i < results.size(); ++i) diff = std::max(diff, std::abs(results[i].logprob - reference[i].logprob));
-    fmt::print("{:<14}  {:>8.2f}  {:>10.1f}  {:>7.2f}x  {:>10.3g}\n", mode.name, seconds, rate, rate / reference_rate, diff);
+    for (std::size_t i = 0; i < results.size(); ++i)
+      diff = std::max(diff, std::abs(results[i].logprob - reference[i].logprob));
+    fmt::print("{:<14}  {:>8.2f}  {:>10.1f}  {:>7.2f}x  {:>10.3g}\n", mode.name, seconds, rate,
+               rate / reference_rate, diff);
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

@@ -10,12 +10,12 @@
 // same run copies one model file (read + write, no fsync) as a reference for
 // the bytes a merge must at least move.
 //
-// Usage: merge_bench [--preset small] [--methods linear,ties,dare_ties,slerp,upscale] [--work DIR] [--keep]
+// Usage: merge_bench [--preset small] [--methods linear,ties,dare_ties,slerp,upscale] [--work DIR]
+// [--keep]
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -87,17 +87,23 @@ void copy_file_plain(const fs::path& from, const fs::path& to) {
 std::string merge_yaml(const std::string& method, const fs::path& a, const fs::path& b) {
   const std::string A = a.string(), B = b.string();
   if (method == "linear") {
-    return fmt::format("merge_method: linear\nmodels: [{{model: {}, parameters: {{weight: 0.5}}}}, "
-                       "{{model: {}, parameters: {{weight: 0.5}}}}]\n", A, B);
+    return fmt::format(
+        "merge_method: linear\nmodels: [{{model: {}, parameters: {{weight: 0.5}}}}, "
+        "{{model: {}, parameters: {{weight: 0.5}}}}]\n",
+        A, B);
   }
   if (method == "slerp") {
-    return fmt::format("merge_method: slerp\nbase_model: {}\nmodels: [{{model: {}}}, {{model: {}}}]\n"
-                       "parameters: {{t: [0, 0.5, 1]}}\n", A, A, B);
+    return fmt::format(
+        "merge_method: slerp\nbase_model: {}\nmodels: [{{model: {}}}, {{model: {}}}]\n"
+        "parameters: {{t: [0, 0.5, 1]}}\n",
+        A, A, B);
   }
   if (method == "ties" || method == "dare_ties") {
     // One task model over the other as base: deltas, trimming or random drops.
-    return fmt::format("merge_method: {}\nbase_model: {}\nmodels: [{{model: {}, parameters: {{weight: 1, density: "
-                       "0.5}}}}]\n", method, A, B);
+    return fmt::format(
+        "merge_method: {}\nbase_model: {}\nmodels: [{{model: {}, parameters: {{weight: 1, density: "
+        "0.5}}}}]\n",
+        method, A, B);
   }
   throw std::runtime_error("unknown method " + method);
 }
@@ -127,7 +133,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--keep") {
       keep = true;
     } else {
-      std::fprintf(stderr, "usage: merge_bench [--preset small] [--methods %s] [--work DIR] [--keep]\n",
+      std::fprintf(stderr,
+                   "usage: merge_bench [--preset small] [--methods %s] [--work DIR] [--keep]\n",
                    methods.c_str());
       return 64;
     }
@@ -138,7 +145,8 @@ int main(int argc, char** argv) {
   // Made in children too, so this process stays small and its children's
   // peaks measure only their own work.
   for (const auto& [dir, seed] : {std::pair{a, 1}, std::pair{b, 2}}) {
-    if (!in_child([&] { enclave::init_model(preset, dir, static_cast<std::uint64_t>(seed)); }).ok) return 1;
+    if (!in_child([&] { enclave::init_model(preset, dir, static_cast<std::uint64_t>(seed)); }).ok)
+      return 1;
   }
   const double model_mb = file_mb(a / "model.safetensors");
   // Streaming memory scales with the largest tensor, not with the model.
@@ -148,15 +156,20 @@ int main(int argc, char** argv) {
     largest_mb = std::max(largest_mb, static_cast<double>(ref.info->n_bytes()) / 1e6);
   }
   const ChildResult idle = in_child([] {});
-  const ChildResult copy = in_child([&] { copy_file_plain(a / "model.safetensors", work / "copy.safetensors"); });
+  const ChildResult copy =
+      in_child([&] { copy_file_plain(a / "model.safetensors", work / "copy.safetensors"); });
   fs::remove(work / "copy.safetensors");
 
-  fmt::print("merge_bench: two '{}' models of {:.0f} MB each (F32, largest tensor {:.0f} MB), page cache warm\n",
-             preset, model_mb, largest_mb);
-  fmt::print("baseline: idle child peak {:.0f} MB; copying one model file takes {:.2f} s ({:.0f} MB/s), "
-             "peak {:.0f} MB\n\n", idle.peak_mb, copy.seconds, model_mb / copy.seconds, copy.peak_mb);
-  fmt::print("{:<10} {:>8} {:>9} {:>11} {:>10} {:>14} {:>14}\n", "method", "inputs", "time s", "x file copy",
-             "peak MB", "peak-idle MB", "(peak-idle)/model");
+  fmt::print(
+      "merge_bench: two '{}' models of {:.0f} MB each (F32, largest tensor {:.0f} MB), page cache "
+      "warm\n",
+      preset, model_mb, largest_mb);
+  fmt::print(
+      "baseline: idle child peak {:.0f} MB; copying one model file takes {:.2f} s ({:.0f} MB/s), "
+      "peak {:.0f} MB\n\n",
+      idle.peak_mb, copy.seconds, model_mb / copy.seconds, copy.peak_mb);
+  fmt::print("{:<10} {:>8} {:>9} {:>11} {:>10} {:>14} {:>14}\n", "method", "inputs", "time s",
+             "x file copy", "peak MB", "peak-idle MB", "(peak-idle)/model");
   for (const std::string& method : split(methods)) {
     const fs::path out = work / ("out_" + method);
     fs::remove_all(out);
@@ -165,12 +178,14 @@ int main(int argc, char** argv) {
     if (method == "upscale") {
       n_inputs = 1;
       r = in_child([&] {
-        enclave::merge::upscale_model(a.string(), 2, std::nullopt, {.out_dir = out, .show_progress = false});
+        enclave::merge::upscale_model(a.string(), 2, std::nullopt,
+                                      {.out_dir = out, .show_progress = false});
       });
     } else {
       const std::string yaml = merge_yaml(method, a, b);
       r = in_child([&] {
-        const auto config = enclave::merge::parse_merge_config(enclave::parse_yaml(yaml, method), method);
+        const auto config =
+            enclave::merge::parse_merge_config(enclave::parse_yaml(yaml, method), method);
         enclave::merge::run_merge(config, {.out_dir = out, .seed = 1, .show_progress = false});
       });
     }
@@ -179,12 +194,14 @@ int main(int argc, char** argv) {
       continue;
     }
     const double extra = r.peak_mb - idle.peak_mb;
-    fmt::print("{:<10} {:>8} {:>9.2f} {:>11.1f} {:>10.0f} {:>14.0f} {:>14.2f}\n", method, n_inputs, r.seconds,
-               r.seconds / copy.seconds, r.peak_mb, extra, extra / model_mb);
+    fmt::print("{:<10} {:>8} {:>9.2f} {:>11.1f} {:>10.0f} {:>14.0f} {:>14.2f}\n", method, n_inputs,
+               r.seconds, r.seconds / copy.seconds, r.peak_mb, extra, extra / model_mb);
     if (!keep) fs::remove_all(out);
   }
-  fmt::print("\nA merge that loads both inputs and builds the output in memory needs ~{:.0f} MB (3 models).\n",
-             3 * model_mb);
+  fmt::print(
+      "\nA merge that loads both inputs and builds the output in memory needs ~{:.0f} MB (3 "
+      "models).\n",
+      3 * model_mb);
   if (!keep) fs::remove_all(work);
   return 0;
 }

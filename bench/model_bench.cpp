@@ -8,9 +8,8 @@
 // the cache, norms, RoPE, sampling, dispatch and allocation.
 //
 // Usage: model_bench [--presets tiny,small] [--prompt 128] [--decode 64] [--work DIR]
-#include <torch/torch.h>
-
 #include <fmt/format.h>
+#include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
@@ -35,10 +34,16 @@ double matmul_ms_per_token(const enclave::ModelConfig& c, torch::Dtype dtype, in
   auto opts = torch::TensorOptions().dtype(dtype);
   const std::int64_t q_dim = c.n_head * c.head_dim;
   const std::int64_t kv_dim = c.n_kv_head * c.head_dim;
-  struct Shape { std::int64_t out, in; };
-  std::vector<Shape> per_layer = {{q_dim, c.hidden_size}, {kv_dim, c.hidden_size}, {kv_dim, c.hidden_size},
-                                  {c.hidden_size, q_dim},  {c.intermediate_size, c.hidden_size},
-                                  {c.intermediate_size, c.hidden_size}, {c.hidden_size, c.intermediate_size}};
+  struct Shape {
+    std::int64_t out, in;
+  };
+  std::vector<Shape> per_layer = {{q_dim, c.hidden_size},
+                                  {kv_dim, c.hidden_size},
+                                  {kv_dim, c.hidden_size},
+                                  {c.hidden_size, q_dim},
+                                  {c.intermediate_size, c.hidden_size},
+                                  {c.intermediate_size, c.hidden_size},
+                                  {c.hidden_size, c.intermediate_size}};
   std::vector<torch::Tensor> weights;
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     for (const Shape& s : per_layer) weights.push_back(torch::randn({s.out, s.in}, opts) * 0.02);
@@ -49,7 +54,8 @@ double matmul_ms_per_token(const enclave::ModelConfig& c, torch::Dtype dtype, in
 
   torch::NoGradGuard no_grad;
   auto run_once = [&] {
-    for (std::size_t i = 0; i < weights.size(); ++i) (void)torch::nn::functional::linear(inputs[i], weights[i]);
+    for (std::size_t i = 0; i < weights.size(); ++i)
+      (void)torch::nn::functional::linear(inputs[i], weights[i]);
   };
   run_once();  // warm-up
   auto start = Clock::now();
@@ -72,24 +78,28 @@ Row measure(const fs::path& dir, const std::string& preset, const std::string& d
   const auto& config = engine->config();
   std::int64_t vocab = static_cast<std::int64_t>(engine->tokenizer()->vocab_size());
   std::vector<enclave::TokenId> prompt;
-  for (int i = 0; i < n_prompt; ++i) prompt.push_back(static_cast<enclave::TokenId>((i * 7919 + 13) % vocab));
+  for (int i = 0; i < n_prompt; ++i)
+    prompt.push_back(static_cast<enclave::TokenId>((i * 7919 + 13) % vocab));
 
   enclave::GenerateOptions gen;
   gen.max_tokens = n_decode;
   gen.ignore_eos = true;
   gen.sampling.temperature = 0.0;
-  (void)engine->generate(prompt, {.max_tokens = 4, .sampling = gen.sampling, .stop = {}, .ignore_eos = true},
-                         nullptr);  // warm-up
+  (void)engine->generate(
+      prompt, {.max_tokens = 4, .sampling = gen.sampling, .stop = {}, .ignore_eos = true},
+      nullptr);  // warm-up
   enclave::GenerateResult best;
   for (int rep = 0; rep < 2; ++rep) {
     auto r = engine->generate(prompt, gen, nullptr);
-    if (rep == 0 || r.decode_seconds / r.n_generated < best.decode_seconds / best.n_generated) best = r;
+    if (rep == 0 || r.decode_seconds / r.n_generated < best.decode_seconds / best.n_generated)
+      best = r;
   }
   Row row{preset, dtype, threads, 0, 0, 0, 0};
   row.prefill_tps = best.n_prompt_tokens / best.prompt_seconds;
   row.decode_tps = best.n_generated / best.decode_seconds;
   row.decode_ms = 1000.0 * best.decode_seconds / best.n_generated;
-  row.matmul_ms = matmul_ms_per_token(config, dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32, 20);
+  row.matmul_ms =
+      matmul_ms_per_token(config, dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32, 20);
   return row;
 }
 
@@ -114,11 +124,18 @@ int main(int argc, char** argv) {
   fs::path work = fs::temp_directory_path() / "enclave_model_bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--presets") presets = argv[i + 1];
-    else if (flag == "--prompt") n_prompt = std::stoi(argv[i + 1]);
-    else if (flag == "--decode") n_decode = std::stoi(argv[i + 1]);
-    else if (flag == "--work") work = argv[i + 1];
-    else { fmt::print(stderr, "unknown flag {}\n", flag); return 64; }
+    if (flag == "--presets")
+      presets = argv[i + 1];
+    else if (flag == "--prompt")
+      n_prompt = std::stoi(argv[i + 1]);
+    else if (flag == "--decode")
+      n_decode = std::stoi(argv[i + 1]);
+    else if (flag == "--work")
+      work = argv[i + 1];
+    else {
+      fmt::print(stderr, "unknown flag {}\n", flag);
+      return 64;
+    }
   }
   try {
     std::vector<Row> rows;
@@ -137,14 +154,15 @@ int main(int argc, char** argv) {
       }
     }
     fmt::print("prompt {} tokens, decode {} tokens (greedy, KV cache)\n\n", n_prompt, n_decode);
-    fmt::print("{:<6} {:<5} {:>7} | {:>13} | {:>12} {:>13} | {:>13} {:>12} {:>7}\n", "preset", "dtype",
-               "threads", "prefill tok/s", "decode tok/s", "decode ms/tok", "matmul ms/tok", "other ms/tok",
-               "other");
+    fmt::print("{:<6} {:<5} {:>7} | {:>13} | {:>12} {:>13} | {:>13} {:>12} {:>7}\n", "preset",
+               "dtype", "threads", "prefill tok/s", "decode tok/s", "decode ms/tok",
+               "matmul ms/tok", "other ms/tok", "other");
     for (const Row& r : rows) {
       double other = r.decode_ms - r.matmul_ms;
-      fmt::print("{:<6} {:<5} {:>7} | {:>13.1f} | {:>12.1f} {:>13.2f} | {:>13.2f} {:>12.2f} {:>6.0f}%\n", r.preset,
-                 r.dtype, r.threads, r.prefill_tps, r.decode_tps, r.decode_ms, r.matmul_ms, other,
-                 100.0 * other / r.decode_ms);
+      fmt::print(
+          "{:<6} {:<5} {:>7} | {:>13.1f} | {:>12.1f} {:>13.2f} | {:>13.2f} {:>12.2f} {:>6.0f}%\n",
+          r.preset, r.dtype, r.threads, r.prefill_tps, r.decode_tps, r.decode_ms, r.matmul_ms,
+          other, 100.0 * other / r.decode_ms);
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "model_bench: {}\n", e.what());

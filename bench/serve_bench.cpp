@@ -10,18 +10,17 @@
 //   serve_bench [--model DIR] [--requests 200] [--concurrency 1,4,8,16]
 //               [--max-tokens 32] [--threads 0]
 // Without --model a tiny model is initialised in a temporary folder.
+#include <fmt/format.h>
 #include <httplib.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -58,13 +57,16 @@ double percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-std::string prompt_of(int i) { return fmt::format("Request {}: the quick brown fox jumps over the lazy dog", i); }
+std::string prompt_of(int i) {
+  return fmt::format("Request {}: the quick brown fox jumps over the lazy dog", i);
+}
 
 Sample stream_one(int port, int i, int max_tokens) {
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(300, 0);
-  nlohmann::json body = {{"prompt", prompt_of(i)}, {"max_tokens", max_tokens}, {"temperature", 0.8},
-                         {"seed", i},           {"stream", true},          {"stream_options", {{"include_usage", true}}}};
+  nlohmann::json body = {{"prompt", prompt_of(i)}, {"max_tokens", max_tokens},
+                         {"temperature", 0.8},     {"seed", i},
+                         {"stream", true},         {"stream_options", {{"include_usage", true}}}};
   httplib::Request req;
   req.method = "POST";
   req.path = "/v1/completions";
@@ -95,7 +97,8 @@ Sample stream_one(int port, int i, int max_tokens) {
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("data: {", 0) != 0) continue;
     nlohmann::json event = nlohmann::json::parse(line.substr(6), nullptr, false);
-    if (event.is_object() && event.contains("usage")) s.tokens = event["usage"]["completion_tokens"].get<int>();
+    if (event.is_object() && event.contains("usage"))
+      s.tokens = event["usage"]["completion_tokens"].get<int>();
   }
   s.ok = true;
   return s;
@@ -126,7 +129,8 @@ Row run_server_level(int port, int concurrency, int n_requests, int max_tokens) 
   return row;
 }
 
-Row run_one_at_a_time(const std::filesystem::path& model, int n_requests, int max_tokens, int threads) {
+Row run_one_at_a_time(const std::filesystem::path& model, int n_requests, int max_tokens,
+                      int threads) {
   enclave::EngineOptions options;
   options.threads = threads;
   std::unique_ptr<enclave::Engine> engine = enclave::Engine::load(model, options);
@@ -140,11 +144,11 @@ Row run_one_at_a_time(const std::filesystem::path& model, int n_requests, int ma
     const Clock::time_point t0 = Clock::now();
     bool first = true;
     double ttft = 0;
-    enclave::GenerateResult r = engine->generate(engine->tokenizer()->encode(prompt_of(i), true), g,
-                                                 [&](std::string_view) {
-                                                   if (first) ttft = std::chrono::duration<double>(Clock::now() - t0).count();
-                                                   first = false;
-                                                 });
+    enclave::GenerateResult r =
+        engine->generate(engine->tokenizer()->encode(prompt_of(i), true), g, [&](std::string_view) {
+          if (first) ttft = std::chrono::duration<double>(Clock::now() - t0).count();
+          first = false;
+        });
     row.tokens += r.n_generated;
     row.ttft.push_back(first ? std::chrono::duration<double>(Clock::now() - t0).count() : ttft);
     row.latency.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
@@ -155,10 +159,12 @@ Row run_one_at_a_time(const std::filesystem::path& model, int n_requests, int ma
 
 void print_row(const Row& r, double reference_tokens_per_second) {
   const double tps = r.tokens / r.seconds;
-  fmt::print("{:<14} {:>4} {:>8} {:>6} {:>8.2f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.2f}x\n", r.mode,
-             r.concurrency, r.requests, r.errors, r.requests / r.seconds, tps, 1000 * percentile(r.ttft, 0.5),
-             1000 * percentile(r.ttft, 0.99), 1000 * percentile(r.latency, 0.5), 1000 * percentile(r.latency, 0.99),
-             reference_tokens_per_second > 0 ? tps / reference_tokens_per_second : 1.0);
+  fmt::print(
+      "{:<14} {:>4} {:>8} {:>6} {:>8.2f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.2f}x\n",
+      r.mode, r.concurrency, r.requests, r.errors, r.requests / r.seconds, tps,
+      1000 * percentile(r.ttft, 0.5), 1000 * percentile(r.ttft, 0.99),
+      1000 * percentile(r.latency, 0.5), 1000 * percentile(r.latency, 0.99),
+      reference_tokens_per_second > 0 ? tps / reference_tokens_per_second : 1.0);
 }
 
 }  // namespace
@@ -173,13 +179,15 @@ int main(int argc, char** argv) {
   app.add_option("--model", model, "Model directory (default: a fresh tiny model)");
   app.add_option("--requests", n_requests, "Requests per level")->check(CLI::Range(1, 100000));
   app.add_option("--concurrency", levels, "Client concurrency levels")->delimiter(',');
-  app.add_option("--max-tokens", max_tokens, "max_tokens of each request")->check(CLI::Range(1, 4096));
+  app.add_option("--max-tokens", max_tokens, "max_tokens of each request")
+      ->check(CLI::Range(1, 4096));
   app.add_option("--threads", threads, "Torch threads (0: default)")->check(CLI::Range(0, 1024));
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::path temp;
   if (model.empty()) {
-    temp = std::filesystem::temp_directory_path() / fmt::format("enclave-serve-bench-{}", ::getpid());
+    temp =
+        std::filesystem::temp_directory_path() / fmt::format("enclave-serve-bench-{}", ::getpid());
     std::filesystem::remove_all(temp);
     enclave::init_model("tiny", temp, /*seed=*/1);
     model = temp.string();
@@ -196,11 +204,13 @@ int main(int argc, char** argv) {
     options.watch_seconds = 0;
     options.engine.threads = threads;
 
-    fmt::print("serve_bench: {} requests per level, max_tokens {}, model {}\n", n_requests, max_tokens, model);
-    fmt::print("{:<14} {:>4} {:>8} {:>6} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "mode", "conc", "requests",
-               "errors", "req/s", "tok/s", "ttft p50", "ttft p99", "lat p50", "lat p99", "vs 1-at-a");
-    fmt::print("{:<14} {:>4} {:>8} {:>6} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "", "", "", "", "", "",
-               "(ms)", "(ms)", "(ms)", "(ms)", "(tok/s)");
+    fmt::print("serve_bench: {} requests per level, max_tokens {}, model {}\n", n_requests,
+               max_tokens, model);
+    fmt::print("{:<14} {:>4} {:>8} {:>6} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "mode",
+               "conc", "requests", "errors", "req/s", "tok/s", "ttft p50", "ttft p99", "lat p50",
+               "lat p99", "vs 1-at-a");
+    fmt::print("{:<14} {:>4} {:>8} {:>6} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "", "", "",
+               "", "", "", "(ms)", "(ms)", "(ms)", "(ms)", "(tok/s)");
     const Row reference = run_one_at_a_time(model, n_requests, max_tokens, threads);
     const double reference_tps = reference.tokens / reference.seconds;
     print_row(reference, reference_tps);

@@ -78,7 +78,8 @@ void make_files(const fs::path& dir, std::int64_t mb, int n_files) {
     std::ofstream out(dir / fmt::format("shard-{:03}.bin", f), std::ios::binary);
     for (std::int64_t m = 0; m < per_file; ++m) {
       for (auto& v : block) v = rng();
-      out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(block.size() * 8));
+      out.write(reinterpret_cast<const char*>(block.data()),
+                static_cast<std::streamsize>(block.size() * 8));
     }
   }
 }
@@ -96,15 +97,18 @@ void bench_metrics(const fs::path& root, std::int64_t n_points) {
     double logged = seconds_since(log_start);
     run.finish();
     double total = seconds_since(log_start);
-    fmt::print("metrics: {} points logged in {:.3f} s ({:.0f} points/s); durable after finish: {:.3f} s "
-               "({:.0f} points/s)\n",
-               n_points, logged, static_cast<double>(n_points) / logged, total,
-               static_cast<double>(n_points) / total);
+    fmt::print(
+        "metrics: {} points logged in {:.3f} s ({:.0f} points/s); durable after finish: {:.3f} s "
+        "({:.0f} points/s)\n",
+        n_points, logged, static_cast<double>(n_points) / logged, total,
+        static_cast<double>(n_points) / total);
   }
-  fmt::print("metrics: run {} with start and close of the workspace: {:.3f} s\n", id, seconds_since(start));
+  fmt::print("metrics: run {} with start and close of the workspace: {:.3f} s\n", id,
+             seconds_since(start));
 }
 
-void bench_artifacts(enclave::store::Workspace& ws, const fs::path& work, std::int64_t mb, int n_files) {
+void bench_artifacts(enclave::store::Workspace& ws, const fs::path& work, std::int64_t mb,
+                     int n_files) {
   fs::path src = work / "src";
   fs::path copy = work / "copy";
   fmt::print("artifacts: writing {} MB in {} files to {}\n", mb, n_files, src.string());
@@ -135,10 +139,14 @@ void bench_artifacts(enclave::store::Workspace& ws, const fs::path& work, std::i
   fmt::print("artifacts: {} ({:.2f} GB, {} files)\n", a.digest, gb, a.n_files);
   fmt::print("  {:<34} {:>8.2f} s {:>8.2f} GB/s\n", "cp -r", cp_s, gb / cp_s);
   fmt::print("  {:<34} {:>8.2f} s {:>8.2f} GB/s\n", "cp -r && sync", cp_sync_s, gb / cp_sync_s);
-  fmt::print("  {:<34} {:>8.2f} s {:>8.2f} GB/s\n", "store (hash + write + fsync)", store_s, gb / store_s);
-  fmt::print("  {:<34} {:>8.2f} s {:>8.2f} GB/s\n", "store again (already stored)", again_s, gb / again_s);
-  fmt::print("artifacts: store / cp = {:.2f}x, store / (cp + sync) = {:.2f}x (target: within 1.5x of cp)\n",
-             store_s / cp_s, store_s / cp_sync_s);
+  fmt::print("  {:<34} {:>8.2f} s {:>8.2f} GB/s\n", "store (hash + write + fsync)", store_s,
+             gb / store_s);
+  fmt::print("  {:<34} {:>8.2f} s {:>8.2f} GB/s\n", "store again (already stored)", again_s,
+             gb / again_s);
+  fmt::print(
+      "artifacts: store / cp = {:.2f}x, store / (cp + sync) = {:.2f}x (target: within 1.5x of "
+      "cp)\n",
+      store_s / cp_s, store_s / cp_sync_s);
 }
 
 }  // namespace

@@ -33,7 +33,9 @@ struct Shape {
   std::int64_t seq;
 };
 
-Shape shape_of(const std::string& preset) { return preset == "tiny" ? Shape{8, 256} : Shape{4, 256}; }
+Shape shape_of(const std::string& preset) {
+  return preset == "tiny" ? Shape{8, 256} : Shape{4, 256};
+}
 
 // Random words: enough text for every step's batch after packing.
 void write_corpus(const fs::path& path, std::int64_t tokens_needed) {
@@ -58,8 +60,8 @@ struct Measure {
   double final_loss = 0;
 };
 
-Measure measure(const fs::path& model, const fs::path& data, const fs::path& out, Precision precision, bool lora,
-                Shape shape, int steps, int warmup, int threads) {
+Measure measure(const fs::path& model, const fs::path& data, const fs::path& out,
+                Precision precision, bool lora, Shape shape, int steps, int warmup, int threads) {
   enclave::train::TrainConfig c;
   c.mode = enclave::train::TrainMode::kPretrain;
   c.model = model.string();
@@ -81,18 +83,20 @@ Measure measure(const fs::path& model, const fs::path& data, const fs::path& out
     if (r.step > warmup) timed_tokens += r.tokens;
   };
   fs::remove_all(out);
-  enclave::train::TrainResult result = enclave::train::train(c, model, {.train_file = data}, out, callbacks);
+  enclave::train::TrainResult result =
+      enclave::train::train(c, model, {.train_file = data}, out, callbacks);
   fs::remove_all(out);
   const double seconds = stamps.back() - stamps.at(static_cast<std::size_t>(warmup) - 1);
   return {static_cast<double>(timed_tokens) / seconds, result.losses.back()};
 }
 
-double python_reference(const std::string& python, const fs::path& model, Shape shape, int steps, int warmup,
-                        int threads, const std::string& precision) {
+double python_reference(const std::string& python, const fs::path& model, Shape shape, int steps,
+                        int warmup, int threads, const std::string& precision) {
   const fs::path script = fs::path(ENCLAVE_SOURCE_DIR) / "bench" / "train_reference.py";
-  const std::string cmd = fmt::format("{} {} --model {} --batch {} --seq {} --steps {} --warmup {} --threads {} --precision {}",
-                                      python, script.string(), model.string(), shape.batch, shape.seq, steps, warmup,
-                                      threads, precision);
+  const std::string cmd = fmt::format(
+      "{} {} --model {} --batch {} --seq {} --steps {} --warmup {} --threads {} --precision {}",
+      python, script.string(), model.string(), shape.batch, shape.seq, steps, warmup, threads,
+      precision);
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return 0;
   std::string output;
@@ -135,8 +139,8 @@ int main(int argc, char** argv) {
   }
   const int warmup = 2;
   fs::create_directories(work);
-  fmt::print("{:<6} {:<14} {:<5} {:>12} {:>14} {:>10}\n", "preset", "precision", "mode", "tokens/s", "pytorch tok/s",
-             "ratio");
+  fmt::print("{:<6} {:<14} {:<5} {:>12} {:>14} {:>10}\n", "preset", "precision", "mode", "tokens/s",
+             "pytorch tok/s", "ratio");
   for (const std::string& preset : presets) {
     const fs::path model = work / ("model-" + preset);
     if (!fs::exists(model / "config.json")) {
@@ -158,10 +162,13 @@ int main(int argc, char** argv) {
                           {Precision::kF32, "f32", true, nullptr},
                           {Precision::kBf16Autocast, "bf16-autocast", true, nullptr}};
     for (const Case& k : cases) {
-      Measure m = measure(model, data, work / "out", k.precision, k.lora, shape, steps, warmup, threads);
-      double reference = k.python ? python_reference(python, model, shape, steps, warmup, threads, k.python) : 0;
-      fmt::print("{:<6} {:<14} {:<5} {:>12.0f} {:>14} {:>10}\n", preset, k.name, k.lora ? "lora" : "full",
-                 m.tokens_per_s, reference > 0 ? fmt::format("{:.0f}", reference) : "-",
+      Measure m =
+          measure(model, data, work / "out", k.precision, k.lora, shape, steps, warmup, threads);
+      double reference =
+          k.python ? python_reference(python, model, shape, steps, warmup, threads, k.python) : 0;
+      fmt::print("{:<6} {:<14} {:<5} {:>12.0f} {:>14} {:>10}\n", preset, k.name,
+                 k.lora ? "lora" : "full", m.tokens_per_s,
+                 reference > 0 ? fmt::format("{:.0f}", reference) : "-",
                  reference > 0 ? fmt::format("{:.2f}x", m.tokens_per_s / reference) : "-");
       std::fflush(stdout);
     }

@@ -26,14 +26,16 @@ struct VerifyFlags {
 }  // namespace
 
 void register_audit(CLI::App& app) {
-  CLI::App* audit = app.add_subcommand("audit", "The hash-chained log of every change to the workspace");
+  CLI::App* audit =
+      app.add_subcommand("audit", "The hash-chained log of every change to the workspace");
   audit->require_subcommand(1);
 
   auto list = std::make_shared<ListFlags>();
   CLI::App* list_cmd = audit->add_subcommand("list", "Audit entries, oldest first");
   list_cmd->add_option("--limit", list->limit, "Only the newest N entries (0: all)")
       ->check(CLI::NonNegativeNumber);
-  list_cmd->add_option("--action", list->action, "Only entries of this action (register, alias, tag, gc, ...)");
+  list_cmd->add_option("--action", list->action,
+                       "Only entries of this action (register, alias, tag, gc, ...)");
   add_workspace_flag(*list_cmd, list->workspace);
   list_cmd->add_flag("--json", list->json, "Print as JSON, with each entry's hash");
   list_cmd->callback([list] {
@@ -49,7 +51,8 @@ void register_audit(CLI::App& app) {
 
   auto verify = std::make_shared<VerifyFlags>();
   CLI::App* verify_cmd = audit->add_subcommand(
-      "verify", "Check the hash chain: an edited, inserted or deleted entry gives a non-zero exit code");
+      "verify",
+      "Check the hash chain: an edited, inserted or deleted entry gives a non-zero exit code");
   add_workspace_flag(*verify_cmd, verify->workspace);
   verify_cmd->add_flag("--json", verify->json, "Print the report as JSON");
   verify_cmd->callback([verify] {

@@ -43,21 +43,29 @@ struct EvalFlags {
 };
 
 void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
-  cmd.add_option("--suite", f.suite, "Suite or task YAML file, or a built-in suite/task (see `enclave eval tasks`)")
+  cmd.add_option("--suite", f.suite,
+                 "Suite or task YAML file, or a built-in suite/task (see `enclave eval tasks`)")
       ->required();
-  f.limit_opt = cmd.add_option("--limit", f.limit, "Documents per task: a count, or a fraction below 1")
-                    ->check(CLI::PositiveNumber);
-  f.fewshot_opt = cmd.add_option("--num-fewshot", f.num_fewshot, "Few-shot examples per prompt (overrides tasks)")
+  f.limit_opt =
+      cmd.add_option("--limit", f.limit, "Documents per task: a count, or a fraction below 1")
+          ->check(CLI::PositiveNumber);
+  f.fewshot_opt = cmd.add_option("--num-fewshot", f.num_fewshot,
+                                 "Few-shot examples per prompt (overrides tasks)")
                       ->check(CLI::Range(0, 1000));
-  cmd.add_option("--batch-size", f.batch_size, "Sequences per forward pass when scoring (1: one at a time)")
+  cmd.add_option("--batch-size", f.batch_size,
+                 "Sequences per forward pass when scoring (1: one at a time)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   cmd.add_flag("--no-prefix-sharing", f.no_prefix_sharing,
-               "Score every choice with its whole prompt (default: a question's choices share one context run)");
-  auto* chat = cmd.add_flag("--chat-template", f.chat, "Render prompts with the model's chat template");
-  auto* no_chat = cmd.add_flag("--no-chat-template", f.no_chat, "Plain prompts even where a task asks for chat");
+               "Score every choice with its whole prompt (default: a question's choices share one "
+               "context run)");
+  auto* chat =
+      cmd.add_flag("--chat-template", f.chat, "Render prompts with the model's chat template");
+  auto* no_chat = cmd.add_flag("--no-chat-template", f.no_chat,
+                               "Plain prompts even where a task asks for chat");
   chat->excludes(no_chat);
-  cmd.add_option("--samples", f.samples, "Write every document's prompt, answer and scores to this JSONL file");
+  cmd.add_option("--samples", f.samples,
+                 "Write every document's prompt, answer and scores to this JSONL file");
   if (records) cmd.add_flag("--no-record", f.no_record, "Do not record a run in the workspace");
   cmd.add_flag("--json", f.json, "Print the results as JSON");
   add_workspace_flag(cmd, f.workspace);
@@ -71,7 +79,8 @@ eval::EvalCommon common_of(const EvalFlags& f, std::vector<std::string> command)
   c.harness.share_prefix = !f.no_prefix_sharing;
   if (f.limit_opt->count() > 0) {
     if (f.limit >= 1 && f.limit != static_cast<double>(static_cast<std::int64_t>(f.limit))) {
-      fail_input("--limit: a count must be a whole number (a fraction must be below 1), got {}", f.limit);
+      fail_input("--limit: a count must be a whole number (a fraction must be below 1), got {}",
+                 f.limit);
     }
     c.harness.limit = f.limit;
   }
@@ -107,14 +116,16 @@ void write_samples(const std::string& path, const std::vector<const eval::SuiteR
 }
 
 void print_not_recorded(const std::string& why) {
-  if (!why.empty() && why != "--no-record") fmt::print(stderr, "note: results not recorded: {}\n", why);
+  if (!why.empty() && why != "--no-record")
+    fmt::print(stderr, "note: results not recorded: {}\n", why);
 }
 
 std::vector<std::string> argv_of(std::initializer_list<std::string> head, const EvalFlags& f) {
   std::vector<std::string> argv(head);
   argv.insert(argv.end(), {"--suite", f.suite, "--batch-size", std::to_string(f.batch_size)});
   if (f.limit_opt->count() > 0) argv.insert(argv.end(), {"--limit", fmt::format("{}", f.limit)});
-  if (f.fewshot_opt->count() > 0) argv.insert(argv.end(), {"--num-fewshot", std::to_string(f.num_fewshot)});
+  if (f.fewshot_opt->count() > 0)
+    argv.insert(argv.end(), {"--num-fewshot", std::to_string(f.num_fewshot)});
   if (f.no_prefix_sharing) argv.push_back("--no-prefix-sharing");
   if (f.chat) argv.push_back("--chat-template");
   if (f.no_chat) argv.push_back("--no-chat-template");
@@ -125,13 +136,16 @@ std::vector<std::string> argv_of(std::initializer_list<std::string> head, const 
 void register_run(CLI::App& eval) {
   auto flags = std::make_shared<EvalFlags>();
   auto model = std::make_shared<std::string>();
-  CLI::App* cmd = eval.add_subcommand("run", "Evaluate a model on a suite and record the results as a run");
-  cmd->add_option("--model", *model, "Model directory or reference (name, name@3, name:alias)")->required();
+  CLI::App* cmd =
+      eval.add_subcommand("run", "Evaluate a model on a suite and record the results as a run");
+  cmd->add_option("--model", *model, "Model directory or reference (name, name@3, name:alias)")
+      ->required();
   add_eval_flags(*cmd, *flags, /*records=*/true);
   cmd->callback([flags, model] {
     const EvalFlags& f = *flags;
     eval::EvalRunOutcome out = eval::run_eval(
-        {.model = *model, .common = common_of(f, argv_of({"enclave", "eval", "run", "--model", *model}, f))});
+        {.model = *model,
+         .common = common_of(f, argv_of({"enclave", "eval", "run", "--model", *model}, f))});
     if (!f.samples.empty()) write_samples(f.samples, {&out.result}, {});
     if (f.json) {
       nlohmann::json j = eval::suite_result_json(out.result);
@@ -150,9 +164,11 @@ void register_compare(CLI::App& eval) {
   auto flags = std::make_shared<EvalFlags>();
   auto models = std::make_shared<std::vector<std::string>>();
   auto bootstrap = std::make_shared<eval::BootstrapOptions>();
-  CLI::App* cmd = eval.add_subcommand(
-      "compare", "Compare model B with model A on a suite: per-task deltas, paired bootstrap intervals, verdicts");
-  cmd->add_option("models", *models, "REF_A REF_B (A: the reference, e.g. production; B: the candidate)")
+  CLI::App* cmd = eval.add_subcommand("compare",
+                                      "Compare model B with model A on a suite: per-task deltas, "
+                                      "paired bootstrap intervals, verdicts");
+  cmd->add_option("models", *models,
+                  "REF_A REF_B (A: the reference, e.g. production; B: the candidate)")
       ->required()
       ->expected(2);
   cmd->add_option("--bootstrap", bootstrap->n_resamples, "Bootstrap resamples")
@@ -184,17 +200,21 @@ void register_gate(CLI::App& eval) {
   auto o = std::make_shared<eval::GateOptions>();
   auto rules = std::make_shared<std::string>();
   CLI::App* cmd = eval.add_subcommand(
-      "gate", fmt::format("Check a candidate against quality-gate rules: exit 0 when every rule holds, {} when one "
-                          "fails; recorded as a run",
-                          kGateFailedExit));
+      "gate",
+      fmt::format(
+          "Check a candidate against quality-gate rules: exit 0 when every rule holds, {} when one "
+          "fails; recorded as a run",
+          kGateFailedExit));
   cmd->add_option("--model", o->model, "Candidate model (directory or reference)")->required();
-  cmd->add_option("--baseline", o->baseline, "Baseline model for regression()/delta() rules, e.g. name:production");
+  cmd->add_option("--baseline", o->baseline,
+                  "Baseline model for regression()/delta() rules, e.g. name:production");
   cmd->add_option("--rules", *rules, "Gate rules (YAML)")->required();
   add_eval_flags(*cmd, *flags, /*records=*/true);
   cmd->callback([flags, o, rules] {
     const EvalFlags& f = *flags;
     o->rules = *rules;
-    std::vector<std::string> argv = argv_of({"enclave", "eval", "gate", "--model", o->model, "--rules", *rules}, f);
+    std::vector<std::string> argv =
+        argv_of({"enclave", "eval", "gate", "--model", o->model, "--rules", *rules}, f);
     if (!o->baseline.empty()) argv.insert(argv.end(), {"--baseline", o->baseline});
     o->common = common_of(f, std::move(argv));
     eval::GateOutcome out = eval::run_gate(*o);
@@ -222,7 +242,8 @@ void register_gate(CLI::App& eval) {
     if (!out.report.passed()) {
       std::string list;
       for (const std::string& rule : out.report.failed_rules) list += "\n  " + rule;
-      fmt::print(stderr, "enclave: gate failed: {} rule(s) do not hold:{}\n", out.report.failed_rules.size(), list);
+      fmt::print(stderr, "enclave: gate failed: {} rule(s) do not hold:{}\n",
+                 out.report.failed_rules.size(), list);
       throw ExitStatus{kGateFailedExit};
     }
   });
@@ -232,8 +253,10 @@ void register_tasks(CLI::App& eval) {
   auto write_dir = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto instructions = std::make_shared<bool>(false);
-  CLI::App* cmd = eval.add_subcommand("tasks", "List the built-in suites and tasks, or write them out as files");
-  cmd->add_option("--write", *write_dir, "Write task YAML, JSONL data and suite files into this (new) folder");
+  CLI::App* cmd = eval.add_subcommand(
+      "tasks", "List the built-in suites and tasks, or write them out as files");
+  cmd->add_option("--write", *write_dir,
+                  "Write task YAML, JSONL data and suite files into this (new) folder");
   cmd->add_flag("--instructions", *instructions, "List the verifiable instruction ids instead");
   cmd->add_flag("--json", *json, "Print as JSON");
   cmd->callback([write_dir, json, instructions] {
@@ -243,8 +266,8 @@ void register_tasks(CLI::App& eval) {
     }
     if (!write_dir->empty()) {
       const auto files = eval::write_builtin_tasks(*write_dir);
-      fmt::print("wrote {} files to {} (suites: {}/general.yaml, {}/skills.yaml)\n", files.size(), *write_dir,
-                 *write_dir, *write_dir);
+      fmt::print("wrote {} files to {} (suites: {}/general.yaml, {}/skills.yaml)\n", files.size(),
+                 *write_dir, *write_dir, *write_dir);
       return;
     }
     nlohmann::json list = nlohmann::json::array();
@@ -253,7 +276,8 @@ void register_tasks(CLI::App& eval) {
       const eval::Suite builtin = *eval::builtin_suite(suite);
       for (const eval::SuiteEntry& e : builtin.entries) {
         std::string metrics;
-        for (const eval::MetricSpec& m : eval::effective_metrics(e.task)) metrics += (metrics.empty() ? "" : ",") + m.name;
+        for (const eval::MetricSpec& m : eval::effective_metrics(e.task))
+          metrics += (metrics.empty() ? "" : ",") + m.name;
         list.push_back({{"suite", suite},
                         {"task", e.task.name},
                         {"output_type", eval::to_string(e.task.output_type)},
@@ -266,7 +290,8 @@ void register_tasks(CLI::App& eval) {
     if (*json) {
       std::cout << list.dump(2) << "\n";
     } else {
-      fmt::print("{}", eval::format_table({"suite", "task", "output_type", "docs", "metrics"}, rows));
+      fmt::print("{}",
+                 eval::format_table({"suite", "task", "output_type", "docs", "metrics"}, rows));
     }
   });
 }
@@ -274,7 +299,8 @@ void register_tasks(CLI::App& eval) {
 }  // namespace
 
 void register_eval(CLI::App& app) {
-  CLI::App* eval = app.add_subcommand("eval", "Evaluate models: suites, comparisons and quality gates");
+  CLI::App* eval =
+      app.add_subcommand("eval", "Evaluate models: suites, comparisons and quality gates");
   eval->require_subcommand(1);
   register_run(*eval);
   register_compare(*eval);

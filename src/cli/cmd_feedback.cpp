@@ -1,8 +1,8 @@
 // `enclave feedback export`: rated and corrected requests -> a dataset version.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -21,21 +21,31 @@ struct ExportFlags {
 }  // namespace
 
 void register_feedback(CLI::App& app) {
-  CLI::App* feedback = app.add_subcommand("feedback", "Turn feedback on served answers into training data");
+  CLI::App* feedback =
+      app.add_subcommand("feedback", "Turn feedback on served answers into training data");
   feedback->require_subcommand(1);
   auto flags = std::make_shared<ExportFlags>();
-  CLI::App* cmd = feedback->add_subcommand(
-      "export", "Corrections -> SFT messages, good/bad answers -> prompt/chosen/rejected, as a new dataset version");
-  cmd->add_option("--out", flags->options.name, "Dataset name (a new version is registered)")->required();
-  cmd->add_option("--max-pairs", flags->options.max_pairs_per_prompt, "Preference pairs per prompt at most")
+  CLI::App* cmd = feedback->add_subcommand("export",
+                                           "Corrections -> SFT messages, good/bad answers -> "
+                                           "prompt/chosen/rejected, as a new dataset version");
+  cmd->add_option("--out", flags->options.name, "Dataset name (a new version is registered)")
+      ->required();
+  cmd->add_option("--max-pairs", flags->options.max_pairs_per_prompt,
+                  "Preference pairs per prompt at most")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print the result as JSON");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->callback([flags] {
-    flags->options.command = {"enclave", "feedback", "export", "--out", flags->options.name, "--max-pairs",
+    flags->options.command = {"enclave",
+                              "feedback",
+                              "export",
+                              "--out",
+                              flags->options.name,
+                              "--max-pairs",
                               std::to_string(flags->options.max_pairs_per_prompt)};
-    serve::FeedbackExportResult r = serve::export_feedback(workspace_root(flags->workspace), flags->options);
+    serve::FeedbackExportResult r =
+        serve::export_feedback(workspace_root(flags->workspace), flags->options);
     if (flags->json) {
       fmt::print("{}\n", nlohmann::json{{"dataset", r.dataset_ref},
                                         {"run", r.run_id},
@@ -44,8 +54,10 @@ void register_feedback(CLI::App& app) {
                                         {"n_requests", r.n_requests}}
                              .dump(2));
     } else {
-      fmt::print("dataset {}: {} SFT examples, {} preference pairs from {} requests with feedback (run {})\n",
-                 r.dataset_ref, r.n_sft, r.n_preference, r.n_requests, r.run_id);
+      fmt::print(
+          "dataset {}: {} SFT examples, {} preference pairs from {} requests with feedback (run "
+          "{})\n",
+          r.dataset_ref, r.n_sft, r.n_preference, r.n_requests, r.run_id);
     }
   });
 }

@@ -61,10 +61,11 @@ void run_generate(const GenerateFlags& flags) {
   std::fflush(stdout);
 
   auto rate = [](int n, double seconds) { return seconds > 0 ? n / seconds : 0.0; };
-  fmt::print(stderr, "prompt: {} tokens, {:.1f} tokens/s | generation: {} tokens, {:.1f} tokens/s | finish: {}\n",
-             result.n_prompt_tokens, rate(result.n_prompt_tokens, result.prompt_seconds),
-             result.n_generated, rate(result.n_generated, result.decode_seconds),
-             result.finish_reason);
+  fmt::print(
+      stderr,
+      "prompt: {} tokens, {:.1f} tokens/s | generation: {} tokens, {:.1f} tokens/s | finish: {}\n",
+      result.n_prompt_tokens, rate(result.n_prompt_tokens, result.prompt_seconds),
+      result.n_generated, rate(result.n_generated, result.decode_seconds), result.finish_reason);
 }
 
 }  // namespace
@@ -73,9 +74,12 @@ void register_generate(CLI::App& app) {
   auto flags = std::make_shared<GenerateFlags>();
   SamplingParams& s = flags->options.sampling;
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt, streamed to stdout");
-  cmd->add_option("--model", flags->model, "Model directory or registry reference (name, name@3, name:alias)")->required();
+  cmd->add_option("--model", flags->model,
+                  "Model directory or registry reference (name, name@3, name:alias)")
+      ->required();
   cmd->add_option("--prompt", flags->prompt, "Prompt text")->required();
-  cmd->add_flag("--chat", flags->chat, "Wrap the prompt in the model's chat template as a user turn");
+  cmd->add_flag("--chat", flags->chat,
+                "Wrap the prompt in the model's chat template as a user turn");
   cmd->add_option("--system", flags->system, "System message (with --chat)");
   cmd->add_option("--max-tokens", flags->options.max_tokens, "Most tokens to generate")
       ->check(CLI::Range(1, 1 << 20))
@@ -83,19 +87,23 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--temperature", s.temperature, "Sampling temperature (0: greedy)")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
-  cmd->add_option("--top-p", s.top_p, "Nucleus sampling: keep the smallest set with this probability")
+  cmd->add_option("--top-p", s.top_p,
+                  "Nucleus sampling: keep the smallest set with this probability")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--top-k", s.top_k, "Keep the k most likely tokens (0: all)")
       ->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--min-p", s.min_p, "Drop tokens below min-p times the top probability")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--repetition-penalty", s.repetition_penalty, "Penalty for tokens already seen (1: none)")
+  cmd->add_option("--repetition-penalty", s.repetition_penalty,
+                  "Penalty for tokens already seen (1: none)")
       ->check(CLI::Range(0.01, 100.0));
   cmd->add_option("--seed", s.seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--stop", flags->options.stop, "Stop when this text appears (repeatable)");
-  cmd->add_flag("--ignore-eos", flags->options.ignore_eos, "Keep going past end-of-sequence tokens");
-  cmd->add_option("--adapter", flags->adapter, "LoRA adapter directory (PEFT format) applied on top of the model");
+  cmd->add_flag("--ignore-eos", flags->options.ignore_eos,
+                "Keep going past end-of-sequence tokens");
+  cmd->add_option("--adapter", flags->adapter,
+                  "LoRA adapter directory (PEFT format) applied on top of the model");
   add_compute_flags(*cmd, flags->compute);
   cmd->callback([flags] { run_generate(*flags); });
 }

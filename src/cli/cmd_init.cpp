@@ -1,11 +1,11 @@
 // `enclave init [DIR]`, and how every store command finds its workspace
 // (--workspace on the command or before it, $ENCLAVE_HOME, or walking up).
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
@@ -30,8 +30,9 @@ struct InitFlags {
 }  // namespace
 
 void add_workspace_flag(CLI::App& cmd, std::string& workspace) {
-  cmd.add_option("--workspace", workspace,
-                 "Workspace folder (default: $ENCLAVE_HOME, else the nearest parent folder holding .enclave)");
+  cmd.add_option(
+      "--workspace", workspace,
+      "Workspace folder (default: $ENCLAVE_HOME, else the nearest parent folder holding .enclave)");
 }
 
 std::string workspace_flag(const std::string& workspace) {
@@ -57,7 +58,8 @@ void register_init(CLI::App& app) {
   auto flags = std::make_shared<InitFlags>();
   CLI::App* cmd = app.add_subcommand(
       "init", "Create a workspace: DIR/.enclave with the metadata database and the object store");
-  cmd->add_option("dir", flags->dir, "Folder to make a workspace (default: --workspace, $ENCLAVE_HOME or .)");
+  cmd->add_option("dir", flags->dir,
+                  "Folder to make a workspace (default: --workspace, $ENCLAVE_HOME or .)");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print the result as JSON");
   cmd->callback([flags] {

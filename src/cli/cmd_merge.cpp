@@ -30,9 +30,10 @@ struct MergeFlags {
 }  // namespace
 
 void add_merge_output_flags(CLI::App& cmd, MergeOutputFlags& flags) {
-  CLI::Option* out = cmd.add_option("--out", flags.out, "Register the result as the next version of this model");
-  CLI::Option* out_dir =
-      cmd.add_option("--out-dir", flags.out_dir, "Write the result to this folder instead (must not exist)");
+  CLI::Option* out =
+      cmd.add_option("--out", flags.out, "Register the result as the next version of this model");
+  CLI::Option* out_dir = cmd.add_option("--out-dir", flags.out_dir,
+                                        "Write the result to this folder instead (must not exist)");
   out->excludes(out_dir);
   cmd.add_option("--shard-gb", flags.shard_gb, "Largest safetensors shard, in GB")
       ->capture_default_str()
@@ -54,10 +55,12 @@ void require_merge_output(const MergeOutputFlags& flags, const std::string& comm
 
 void register_merge(CLI::App& app) {
   auto flags = std::make_shared<MergeFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "merge", "Merge models from a mergekit-style YAML config (linear, slerp, task_arithmetic, ties, dare_ties, "
-               "dare_linear, passthrough)");
-  cmd->add_option("--config", flags->config, "Merge config (YAML, close to mergekit's)")->required();
+  CLI::App* cmd = app.add_subcommand("merge",
+                                     "Merge models from a mergekit-style YAML config (linear, "
+                                     "slerp, task_arithmetic, ties, dare_ties, "
+                                     "dare_linear, passthrough)");
+  cmd->add_option("--config", flags->config, "Merge config (YAML, close to mergekit's)")
+      ->required();
   cmd->add_option("--seed", flags->seed, "Seed of DARE's random drops")->capture_default_str();
   add_merge_output_flags(*cmd, flags->output);
   cmd->callback([flags] {
@@ -74,14 +77,17 @@ void register_merge(CLI::App& app) {
         .max_shard_bytes = output.max_shard_bytes(),
     };
     if (!output.out.empty()) {
-      const merge::StoredMerge stored = merge::merge_to_store(
-          config, std::move(options),
-          {.name = output.out, .workspace = find, .program_version = std::string(version_string()),
-           .config_file = config_path});
+      const merge::StoredMerge stored =
+          merge::merge_to_store(config, std::move(options),
+                                {.name = output.out,
+                                 .workspace = find,
+                                 .program_version = std::string(version_string()),
+                                 .config_file = config_path});
       if (output.json) {
         std::cout << merge::stored_json(stored).dump(2) << "\n";
       } else {
-        fmt::print("{} (run {})\n", merge::format_result(stored.merge, stored.version.ref()), stored.run_id);
+        fmt::print("{} (run {})\n", merge::format_result(stored.merge, stored.version.ref()),
+                   stored.run_id);
       }
       return;
     }

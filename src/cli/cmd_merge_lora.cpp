@@ -26,11 +26,14 @@ struct MergeLoraFlags {
 
 void register_model_merge_lora(CLI::App& model) {
   auto flags = std::make_shared<MergeLoraFlags>();
-  CLI::App* cmd = model.add_subcommand("merge-lora", "Merge a LoRA adapter (PEFT format) into its base model");
+  CLI::App* cmd =
+      model.add_subcommand("merge-lora", "Merge a LoRA adapter (PEFT format) into its base model");
   cmd->add_option("--base", flags->base, "Base model: registry reference or directory")->required();
-  cmd->add_option("--adapter", flags->adapter, "Adapter: directory with adapter_config.json, or a registry reference")
+  cmd->add_option("--adapter", flags->adapter,
+                  "Adapter: directory with adapter_config.json, or a registry reference")
       ->required();
-  cmd->add_option("--out", flags->out, "Output model directory (must not exist or be empty)")->required();
+  cmd->add_option("--out", flags->out, "Output model directory (must not exist or be empty)")
+      ->required();
   cmd->add_option("--dtype", flags->dtype, "Stored dtype (default: the base's torch_dtype)")
       ->check(CLI::IsMember({"f32", "bf16", "f16"}));
   add_workspace_flag(*cmd, flags->workspace);
@@ -44,7 +47,8 @@ void register_model_merge_lora(CLI::App& model) {
       dtype = stored == "bfloat16" ? "bf16" : stored == "float16" ? "f16" : "f32";
     }
     merge_lora(base, adapter, flags->out, dtype);
-    fmt::print("merged {} into {} -> {} ({})\n", adapter.string(), base.string(), flags->out, dtype);
+    fmt::print("merged {} into {} -> {} ({})\n", adapter.string(), base.string(), flags->out,
+               dtype);
   });
 }
 

@@ -33,10 +33,13 @@ void register_model(CLI::App& app) {
 
   auto init = std::make_shared<InitFlags>();
   CLI::App* init_cmd = model->add_subcommand("init", "Create a randomly initialised Llama model");
-  init_cmd->add_option("--preset", init->preset, "Model size: tiny (tests) or small (~100M, benchmarks)")
+  init_cmd
+      ->add_option("--preset", init->preset,
+                   "Model size: tiny (tests) or small (~100M, benchmarks)")
       ->required()
       ->check(CLI::IsMember({"tiny", "small"}));
-  init_cmd->add_option("--out", init->out, "Output directory (must not exist or be empty)")->required();
+  init_cmd->add_option("--out", init->out, "Output directory (must not exist or be empty)")
+      ->required();
   init_cmd->add_option("--seed", init->seed, "Random seed")->capture_default_str();
   init_cmd->add_flag("--json", init->json, "Print the summary as JSON");
   init_cmd->callback([init] {
@@ -51,8 +54,12 @@ void register_model(CLI::App& app) {
   });
 
   auto inspect = std::make_shared<InspectFlags>();
-  CLI::App* inspect_cmd = model->add_subcommand("inspect", "Show a model's architecture, size, dtypes and tokenizer");
-  inspect_cmd->add_option("dir", inspect->dir, "Model directory or registry reference (name, name@3, name:alias)")->required();
+  CLI::App* inspect_cmd =
+      model->add_subcommand("inspect", "Show a model's architecture, size, dtypes and tokenizer");
+  inspect_cmd
+      ->add_option("dir", inspect->dir,
+                   "Model directory or registry reference (name, name@3, name:alias)")
+      ->required();
   inspect_cmd->add_flag("--json", inspect->json, "Print as JSON");
   inspect_cmd->callback([inspect] {
     nlohmann::json summary = inspect_model(resolve_model(inspect->dir));
@@ -63,7 +70,7 @@ void register_model(CLI::App& app) {
     }
   });
 
-  register_model_upscale(*model);  // cmd_upscale.cpp
+  register_model_upscale(*model);     // cmd_upscale.cpp
   register_model_merge_lora(*model);  // cmd_merge_lora.cpp
 }
 

@@ -67,9 +67,11 @@ void add_register(CLI::App& parent, RegistryKind kind) {
   auto flags = std::make_shared<RegisterFlags>();
   CLI::App* cmd = parent.add_subcommand(
       "register", fmt::format("Store a {} folder (or file) as the next version of NAME", k));
-  cmd->add_option("name", flags->name, fmt::format("{} name: letters, digits, '.', '_', '-'", k))->required();
-  cmd->add_option("path", flags->source, kind == RegistryKind::kModel ? "Model folder (Hugging Face layout)"
-                                                                     : "Dataset file or folder")
+  cmd->add_option("name", flags->name, fmt::format("{} name: letters, digits, '.', '_', '-'", k))
+      ->required();
+  cmd->add_option("path", flags->source,
+                  kind == RegistryKind::kModel ? "Model folder (Hugging Face layout)"
+                                               : "Dataset file or folder")
       ->required();
   cmd->add_option("--from-run", flags->from_run, "The run that produced it (12 or run:12)");
   add_workspace_flag(*cmd, flags->workspace);
@@ -84,16 +86,19 @@ void add_register(CLI::App& parent, RegistryKind kind) {
     store::Workspace workspace(workspace_root(flags->workspace));
     store::VersionInfo v = store::register_version(workspace, options);
     std::optional<store::Artifact> a = store::find_artifact(workspace.db(), v.artifact);
-    std::string size = a ? fmt::format(" ({} in {} file(s))", store::format_bytes(a->size), a->n_files) : "";
-    print_version(v, flags->json, fmt::format("registered {} {}: {}{}", store::to_string(kind), v.ref(),
-                                              v.artifact, size));
+    std::string size =
+        a ? fmt::format(" ({} in {} file(s))", store::format_bytes(a->size), a->n_files) : "";
+    print_version(
+        v, flags->json,
+        fmt::format("registered {} {}: {}{}", store::to_string(kind), v.ref(), v.artifact, size));
   });
 }
 
 void add_list(CLI::App& parent, RegistryKind kind) {
   auto flags = std::make_shared<RefFlags>();
   CLI::App* cmd = parent.add_subcommand(
-      "list", fmt::format("Registered {}s with their latest version and aliases", store::to_string(kind)));
+      "list",
+      fmt::format("Registered {}s with their latest version and aliases", store::to_string(kind)));
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print as JSON");
   cmd->callback([flags, kind] {
@@ -131,14 +136,16 @@ void add_show(CLI::App& parent, RegistryKind kind) {
 
 void add_alias(CLI::App& parent, RegistryKind kind) {
   auto flags = std::make_shared<AliasFlags>();
-  CLI::App* cmd = parent.add_subcommand(
-      "alias",
-      "Point ALIAS (production, staging, any name) at a version, moving it if it exists; --delete NAME ALIAS "
-      "removes it");
-  cmd->add_option("ref", flags->ref, "The version: NAME@VERSION (NAME alone: the latest); with --delete, NAME")
+  CLI::App* cmd = parent.add_subcommand("alias",
+                                        "Point ALIAS (production, staging, any name) at a version, "
+                                        "moving it if it exists; --delete NAME ALIAS "
+                                        "removes it");
+  cmd->add_option("ref", flags->ref,
+                  "The version: NAME@VERSION (NAME alone: the latest); with --delete, NAME")
       ->required();
   cmd->add_option("alias", flags->alias, "Alias name")->required();
-  cmd->add_flag("--delete", flags->remove, "Remove ALIAS from NAME (the version it pointed at is kept)");
+  cmd->add_flag("--delete", flags->remove,
+                "Remove ALIAS from NAME (the version it pointed at is kept)");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print the version as JSON");
   cmd->callback([flags, kind] {
@@ -146,12 +153,14 @@ void add_alias(CLI::App& parent, RegistryKind kind) {
     if (flags->remove) {
       store::VersionInfo v = store::remove_alias(workspace, kind, flags->ref, flags->alias);
       print_version(v, flags->json,
-                    fmt::format("{} {}:{} removed (was {})", store::to_string(kind), v.name, flags->alias, v.ref()));
+                    fmt::format("{} {}:{} removed (was {})", store::to_string(kind), v.name,
+                                flags->alias, v.ref()));
       return;
     }
     store::VersionInfo v = store::set_alias(workspace, kind, flags->ref, flags->alias);
-    print_version(v, flags->json,
-                  fmt::format("{} {}:{} -> {}", store::to_string(kind), v.name, flags->alias, v.ref()));
+    print_version(
+        v, flags->json,
+        fmt::format("{} {}:{} -> {}", store::to_string(kind), v.name, flags->alias, v.ref()));
   });
 }
 
@@ -160,7 +169,8 @@ void add_tag(CLI::App& parent, RegistryKind kind) {
   CLI::App* cmd = parent.add_subcommand("tag", "Set KEY=VALUE tags on a version, or remove them");
   cmd->add_option("ref", flags->ref, "The version: NAME, NAME@VERSION or NAME:ALIAS")->required();
   cmd->add_option("tags", flags->set, "KEY=VALUE (or KEY for an empty value)");
-  cmd->add_option("--remove", flags->remove, "Remove the tag KEY (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--remove", flags->remove, "Remove the tag KEY (repeatable)")
+      ->allow_extra_args(false);
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print the version as JSON");
   cmd->callback([flags, kind] {
@@ -169,16 +179,18 @@ void add_tag(CLI::App& parent, RegistryKind kind) {
     std::string tags;
     for (const auto& [key, value] : v.tags) tags += fmt::format(" {}={}", key, value);
     print_version(v, flags->json,
-                  fmt::format("{} {} tags:{}", store::to_string(kind), v.ref(), tags.empty() ? " (none)" : tags));
+                  fmt::format("{} {} tags:{}", store::to_string(kind), v.ref(),
+                              tags.empty() ? " (none)" : tags));
   });
 }
 
 void add_path(CLI::App& parent, RegistryKind kind) {
   auto flags = std::make_shared<PathFlags>();
   CLI::App* cmd = parent.add_subcommand(
-      "path", kind == RegistryKind::kModel
-                  ? "Print the folder of a model: a folder as given, or a stored NAME, NAME@3, NAME:alias"
-                  : "Print the stored folder (or file) of a dataset version");
+      "path",
+      kind == RegistryKind::kModel
+          ? "Print the folder of a model: a folder as given, or a stored NAME, NAME@3, NAME:alias"
+          : "Print the stored folder (or file) of a dataset version");
   cmd->add_option("ref", flags->ref, "NAME, NAME@VERSION or NAME:ALIAS")->required();
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--no-verify", flags->no_verify,
@@ -202,9 +214,11 @@ void add_delete(CLI::App& parent, RegistryKind kind) {
   std::string k(store::to_string(kind));
   auto flags = std::make_shared<RefFlags>();
   CLI::App* cmd = parent.add_subcommand(
-      "delete", fmt::format("Delete a {} version: it stops resolving and its aliases go; lineage keeps it, and "
-                            "`enclave store gc` reclaims its content",
-                            k));
+      "delete",
+      fmt::format(
+          "Delete a {} version: it stops resolving and its aliases go; lineage keeps it, and "
+          "`enclave store gc` reclaims its content",
+          k));
   cmd->add_option("ref", flags->ref, "The version: NAME@VERSION (always explicit)")->required();
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print the deleted version as JSON");
@@ -216,7 +230,8 @@ void add_delete(CLI::App& parent, RegistryKind kind) {
       return;
     }
     std::string text = fmt::format("deleted {} {}", store::to_string(kind), d.version.ref());
-    if (!d.aliases_removed.empty()) text += fmt::format(" (aliases removed: {})", fmt::join(d.aliases_removed, ", "));
+    if (!d.aliases_removed.empty())
+      text += fmt::format(" (aliases removed: {})", fmt::join(d.aliases_removed, ", "));
     text += d.content_still_referenced ? "; its content is still used elsewhere and stays"
                                        : "; run `enclave store gc` to reclaim its content";
     std::cout << text << "\n";

@@ -1,9 +1,9 @@
 // `enclave monitor requests`: list and filter the server's request log.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
@@ -42,7 +42,8 @@ void run_requests(RequestsFlags& flags) {
   serve::RequestFilter filter = flags.filter;
   if (!flags.since.empty()) filter.since = store::now_unix() - parse_duration(flags.since);
   if (flags.status != 0) filter.status = flags.status;
-  const std::vector<serve::RequestRecord> records = serve::query_requests(workspace_root(flags.workspace), filter);
+  const std::vector<serve::RequestRecord> records =
+      serve::query_requests(workspace_root(flags.workspace), filter);
   if (flags.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : records) out.push_back(serve::request_json(r));
@@ -58,14 +59,16 @@ void register_monitor(CLI::App& app) {
   CLI::App* monitor = app.add_subcommand("monitor", "Look at what the served models are doing");
   monitor->require_subcommand(1);
   auto flags = std::make_shared<RequestsFlags>();
-  CLI::App* cmd = monitor->add_subcommand("requests", "List served requests, newest first (from the request log)");
+  CLI::App* cmd = monitor->add_subcommand(
+      "requests", "List served requests, newest first (from the request log)");
   cmd->add_option("--since", flags->since, "Only requests this recent: 90s, 30m, 12h, 7d");
   cmd->add_option("--model", flags->filter.model, "Only this model name or version (name@3)");
   cmd->add_option("--key", flags->filter.key_id, "Only requests made with this API key id");
   cmd->add_option("--status", flags->status, "Only this HTTP status")->check(CLI::Range(100, 599));
   cmd->add_option("--finish", flags->filter.finish_reason, "Only this finish reason")
       ->check(CLI::IsMember({"stop", "length", "cancelled", "timeout", "error"}));
-  cmd->add_option("--limit", flags->filter.limit, "Most rows (0: all)")->check(CLI::Range(0, 1 << 30))
+  cmd->add_option("--limit", flags->filter.limit, "Most rows (0: all)")
+      ->check(CLI::Range(0, 1 << 30))
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print JSON (full prompts and completions)");
   add_workspace_flag(*cmd, flags->workspace);

@@ -65,7 +65,8 @@ struct LogFlags {
 };
 
 // "KEY=VALUE" -> (key, value); `flag` names the option in errors.
-std::pair<std::string, std::string> split_assignment(const std::string& item, std::string_view flag) {
+std::pair<std::string, std::string> split_assignment(const std::string& item,
+                                                     std::string_view flag) {
   std::size_t eq = item.find('=');
   if (eq == std::string::npos || eq == 0) {
     fail_input("{} '{}': expected KEY=VALUE", flag, store::printable(item));
@@ -116,18 +117,20 @@ std::string run_log_text(const std::filesystem::path& dot_dir, const nlohmann::j
 
 void register_list(CLI::App& runs) {
   auto flags = std::make_shared<ListFlags>();
-  CLI::App* cmd = runs.add_subcommand("list", "List runs, newest first, with their last metric values");
+  CLI::App* cmd =
+      runs.add_subcommand("list", "List runs, newest first, with their last metric values");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_option("--kind", flags->kind, "Only runs of this kind (train, data, eval, exec, ...)");
   cmd->add_option("--status", flags->status, "Only runs with this status")
       ->check(CLI::IsMember({"running", "finished", "failed", "killed"}));
-  cmd->add_option("--limit", flags->limit, "At most this many runs (0: all)")->check(CLI::NonNegativeNumber)
+  cmd->add_option("--limit", flags->limit, "At most this many runs (0: all)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print as JSON");
   cmd->callback([flags] {
     store::Workspace workspace(workspace_root(flags->workspace));
-    nlohmann::json runs_json =
-        store::list_runs(workspace.db(), {.kind = flags->kind, .status = flags->status, .limit = flags->limit});
+    nlohmann::json runs_json = store::list_runs(
+        workspace.db(), {.kind = flags->kind, .status = flags->status, .limit = flags->limit});
     if (flags->json) {
       std::cout << runs_json.dump(2) << "\n";
     } else {
@@ -138,7 +141,8 @@ void register_list(CLI::App& runs) {
 
 void register_show(CLI::App& runs) {
   auto flags = std::make_shared<ShowFlags>();
-  CLI::App* cmd = runs.add_subcommand("show", "Everything about one run: command, params, inputs, outputs, metrics");
+  CLI::App* cmd = runs.add_subcommand(
+      "show", "Everything about one run: command, params, inputs, outputs, metrics");
   cmd->add_option("id", flags->id, "Run id (12 or run:12)")->required();
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--series", flags->series, "Include every metric point (JSON)");
@@ -186,12 +190,19 @@ void register_exec(CLI::App& runs) {
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_option("--kind", flags->kind, "Run kind shown in lists")->capture_default_str();
   cmd->add_option("--name", flags->name, "Run name shown in lists");
-  cmd->add_option("--param", flags->params, "Param KEY=VALUE (repeatable; VALUE is JSON or text)")->allow_extra_args(false);
+  cmd->add_option("--param", flags->params, "Param KEY=VALUE (repeatable; VALUE is JSON or text)")
+      ->allow_extra_args(false);
   cmd->add_option("--seed", flags->seed, "Random seed to record");
-  cmd->add_option("--input", flags->inputs, "File or folder the program reads (stored; repeatable)")->allow_extra_args(false);
-  cmd->add_option("--input-model", flags->input_models, "Registered model it reads: name, name@3, name:alias")->allow_extra_args(false);
-  cmd->add_option("--input-dataset", flags->input_datasets, "Registered dataset it reads")->allow_extra_args(false);
-  cmd->add_option("--output", flags->outputs, "File or folder it writes (stored on success; repeatable)")->allow_extra_args(false);
+  cmd->add_option("--input", flags->inputs, "File or folder the program reads (stored; repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--input-model", flags->input_models,
+                  "Registered model it reads: name, name@3, name:alias")
+      ->allow_extra_args(false);
+  cmd->add_option("--input-dataset", flags->input_datasets, "Registered dataset it reads")
+      ->allow_extra_args(false);
+  cmd->add_option("--output", flags->outputs,
+                  "File or folder it writes (stored on success; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("command", flags->command, "The program and its arguments, after --")->required();
   cmd->callback([flags] {
     store::ExecOptions options;
@@ -206,7 +217,9 @@ void register_exec(CLI::App& runs) {
     options.outputs.assign(flags->outputs.begin(), flags->outputs.end());
     options.input_models = flags->input_models;
     options.input_datasets = flags->input_datasets;
-    options.on_started = [](std::int64_t id) { fmt::print(stderr, "enclave: run {} started\n", id); };
+    options.on_started = [](std::int64_t id) {
+      fmt::print(stderr, "enclave: run {} started\n", id);
+    };
     store::ExecResult result = store::exec_run(options);
     fmt::print(stderr, "enclave: run {} {}{}\n", result.run_id, store::to_string(result.status),
                result.exit_code == 0 ? "" : fmt::format(" (exit code {})", result.exit_code));
@@ -221,25 +234,31 @@ void register_exec(CLI::App& runs) {
 void register_log(CLI::App& runs) {
   auto flags = std::make_shared<LogFlags>();
   CLI::App* cmd = runs.add_subcommand(
-      "log", "Add metric points or params to a running run (default: $ENCLAVE_RUN_ID, set by runs exec)");
+      "log",
+      "Add metric points or params to a running run (default: $ENCLAVE_RUN_ID, set by runs exec)");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_option("--run", flags->run, "Run id (default: $ENCLAVE_RUN_ID)");
-  cmd->add_option("--metric", flags->metrics, "Metric point KEY=VALUE (repeatable)")->allow_extra_args(false);
-  cmd->add_option("--step", flags->step, "Step of the points (default: one past each key's last step)");
-  cmd->add_option("--param", flags->params, "Param KEY=VALUE (repeatable; VALUE is JSON or text)")->allow_extra_args(false);
+  cmd->add_option("--metric", flags->metrics, "Metric point KEY=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--step", flags->step,
+                  "Step of the points (default: one past each key's last step)");
+  cmd->add_option("--param", flags->params, "Param KEY=VALUE (repeatable; VALUE is JSON or text)")
+      ->allow_extra_args(false);
   cmd->add_flag("--json", flags->json, "Print the points written as JSON");
   cmd->callback([flags] {
     std::string run_text = flags->run;
     if (run_text.empty()) {
       const char* env = std::getenv("ENCLAVE_RUN_ID");
       if (env == nullptr || *env == '\0') {
-        fail_input("runs log: no run given: pass --run ID, or call it from a program started by "
-                   "`enclave runs exec` (which sets $ENCLAVE_RUN_ID)");
+        fail_input(
+            "runs log: no run given: pass --run ID, or call it from a program started by "
+            "`enclave runs exec` (which sets $ENCLAVE_RUN_ID)");
       }
       run_text = env;
     }
     std::int64_t id = store::parse_run_id(run_text);
-    if (flags->metrics.empty() && flags->params.empty()) fail_input("runs log: give --metric KEY=VALUE or --param KEY=VALUE");
+    if (flags->metrics.empty() && flags->params.empty())
+      fail_input("runs log: give --metric KEY=VALUE or --param KEY=VALUE");
     store::RunUpdate update;
     for (const std::string& item : flags->metrics) {
       auto [key, text] = split_assignment(item, "--metric");
@@ -250,8 +269,10 @@ void register_log(CLI::App& runs) {
     std::vector<store::MetricPoint> points = store::log_to_run(workspace.db(), id, update);
     if (flags->json) {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& p : points) out.push_back({{"key", p.key}, {"step", p.step}, {"value", p.value}});
-      std::cout << nlohmann::json({{"run", id}, {"points", out}, {"params", update.params}}).dump(2) << "\n";
+      for (const auto& p : points)
+        out.push_back({{"key", p.key}, {"step", p.step}, {"value", p.value}});
+      std::cout << nlohmann::json({{"run", id}, {"points", out}, {"params", update.params}}).dump(2)
+                << "\n";
     }
   });
 }
@@ -259,7 +280,8 @@ void register_log(CLI::App& runs) {
 }  // namespace
 
 void register_runs(CLI::App& app) {
-  CLI::App* runs = app.add_subcommand("runs", "Recorded runs: what ran, with which params, inputs and results");
+  CLI::App* runs =
+      app.add_subcommand("runs", "Recorded runs: what ran, with which params, inputs and results");
   runs->require_subcommand(1);
   register_list(*runs);
   register_show(*runs);

@@ -1,11 +1,11 @@
 // `enclave score`: log-probabilities of each token given the ones before it,
 // the building block of perplexity and evaluation.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
@@ -39,7 +39,8 @@ void run_score(const ScoreFlags& flags) {
     ids = parse_token_list(flags.tokens, "--tokens");
   } else {
     if (engine->tokenizer() == nullptr) {
-      fail(ErrorKind::kNotFound, "{}: no tokenizer.json or tokenizer.model; use --tokens", flags.model);
+      fail(ErrorKind::kNotFound, "{}: no tokenizer.json or tokenizer.model; use --tokens",
+           flags.model);
     }
     ids = engine->tokenizer()->encode(flags.text, /*add_special=*/true);
   }
@@ -70,13 +71,17 @@ void run_score(const ScoreFlags& flags) {
 
 void register_score(CLI::App& app) {
   auto flags = std::make_shared<ScoreFlags>();
-  CLI::App* cmd = app.add_subcommand("score", "Log-probability of each token given the ones before it");
-  cmd->add_option("--model", flags->model, "Model directory or registry reference (name, name@3, name:alias)")->required();
+  CLI::App* cmd =
+      app.add_subcommand("score", "Log-probability of each token given the ones before it");
+  cmd->add_option("--model", flags->model,
+                  "Model directory or registry reference (name, name@3, name:alias)")
+      ->required();
   auto* text = cmd->add_option("--text", flags->text, "Text to score (tokenized with BOS)");
   auto* tokens = cmd->add_option("--tokens", flags->tokens, "Token ids to score, e.g. 1,2,3");
   text->excludes(tokens);
   cmd->add_flag("--json", flags->json, R"(Print {"tokens":[...],"logprobs":[...]})");
-  cmd->add_option("--adapter", flags->adapter, "LoRA adapter directory (PEFT format) applied on top of the model");
+  cmd->add_option("--adapter", flags->adapter,
+                  "LoRA adapter directory (PEFT format) applied on top of the model");
   add_compute_flags(*cmd, flags->compute);
   cmd->callback([flags, text, tokens] {
     if (text->count() == 0 && tokens->count() == 0) fail_input("score: give --text or --tokens");

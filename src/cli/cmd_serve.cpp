@@ -58,15 +58,20 @@ void run_serve(ServeFlags& flags) {
 void register_serve(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
   serve::ServeOptions& o = flags->options;
-  CLI::App* cmd = app.add_subcommand("serve", "Serve a model through an OpenAI-compatible HTTP API");
-  cmd->add_option("--model", o.model_ref, "Model directory or registry reference (name, name@3, name:alias)")
+  CLI::App* cmd =
+      app.add_subcommand("serve", "Serve a model through an OpenAI-compatible HTTP API");
+  cmd->add_option("--model", o.model_ref,
+                  "Model directory or registry reference (name, name@3, name:alias)")
       ->required();
   cmd->add_option("--adapter", flags->adapters,
                   "LoRA adapter served as model NAME: NAME=DIR (PEFT layout; repeatable)");
   cmd->add_option("--host", o.host, "Address to listen on (beyond loopback only with --api-keys)")
       ->capture_default_str();
-  cmd->add_option("--port", o.port, "Port (0: any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
-  cmd->add_option("--api-keys", flags->api_keys, "Keys file (hashed keys with scopes; see `enclave api-keys add`)");
+  cmd->add_option("--port", o.port, "Port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--api-keys", flags->api_keys,
+                  "Keys file (hashed keys with scopes; see `enclave api-keys add`)");
   cmd->add_option("--max-concurrency", o.max_concurrency, "Sequences decoded together in the batch")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -78,41 +83,52 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--max-body-bytes", o.max_body_bytes, "Largest request body; larger get 413")
       ->check(CLI::Range(1024, 1 << 30))
       ->capture_default_str();
-  cmd->add_option("--max-tokens-limit", o.max_tokens_limit, "Largest max_tokens a request may ask for")
+  cmd->add_option("--max-tokens-limit", o.max_tokens_limit,
+                  "Largest max_tokens a request may ask for")
       ->check(CLI::Range(1, 1 << 24))
       ->capture_default_str();
-  cmd->add_option("--default-max-tokens", o.default_max_tokens, "max_tokens of chat requests that set none")
+  cmd->add_option("--default-max-tokens", o.default_max_tokens,
+                  "max_tokens of chat requests that set none")
       ->check(CLI::Range(1, 1 << 24))
       ->capture_default_str();
-  cmd->add_option("--request-timeout", o.request_timeout_seconds, "Seconds a request may take, waiting included")
+  cmd->add_option("--request-timeout", o.request_timeout_seconds,
+                  "Seconds a request may take, waiting included")
       ->check(CLI::Range(0.01, 86400.0))
       ->capture_default_str();
-  cmd->add_option("--retention-days", o.retention_days, "Days the request log keeps a request (0: forever)")
+  cmd->add_option("--retention-days", o.retention_days,
+                  "Days the request log keeps a request (0: forever)")
       ->check(CLI::Range(0.0, 36500.0))
       ->capture_default_str();
   cmd->add_option("--watch-seconds", o.watch_seconds,
                   "Poll a registry reference this often and reload when it moves (0: off)")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
-  cmd->add_flag("--no-request-log", flags->no_request_log, "Do not store requests in the workspace");
-  cmd->add_flag("--no-redact", flags->no_redact, "Store prompts and completions without PII redaction");
+  cmd->add_flag("--no-request-log", flags->no_request_log,
+                "Do not store requests in the workspace");
+  cmd->add_flag("--no-redact", flags->no_redact,
+                "Store prompts and completions without PII redaction");
   add_workspace_flag(*cmd, flags->workspace);
   add_compute_flags(*cmd, flags->compute);
   cmd->callback([flags] { run_serve(*flags); });
 
   auto keys = std::make_shared<KeyFlags>();
-  CLI::App* api_keys = app.add_subcommand("api-keys", "Manage the API keys file of `enclave serve --api-keys`");
+  CLI::App* api_keys =
+      app.add_subcommand("api-keys", "Manage the API keys file of `enclave serve --api-keys`");
   api_keys->require_subcommand(1);
-  CLI::App* add = api_keys->add_subcommand("add", "Create a key; prints it once, stores only its sha256");
+  CLI::App* add =
+      api_keys->add_subcommand("add", "Create a key; prints it once, stores only its sha256");
   add->add_option("--file", keys->file, "Keys file (created if missing)")->required();
   add->add_option("--id", keys->id, "Name of the key (shown in logs and metrics)")->required();
-  add->add_option("--scope", keys->scopes, "infer and/or admin (repeatable)")->capture_default_str();
+  add->add_option("--scope", keys->scopes, "infer and/or admin (repeatable)")
+      ->capture_default_str();
   add->add_option("--requests-per-minute", keys->requests_per_minute, "Rate limit (0: none)")
       ->check(CLI::Range(0, 1000000000));
   add->callback([keys] {
-    const std::string key = serve::add_api_key(keys->file, keys->id, keys->scopes, keys->requests_per_minute);
+    const std::string key =
+        serve::add_api_key(keys->file, keys->id, keys->scopes, keys->requests_per_minute);
     fmt::print("{}\n", key);
-    fmt::print(stderr, "api key '{}' added to {}; the key above is not stored and cannot be shown again\n",
+    fmt::print(stderr,
+               "api key '{}' added to {}; the key above is not stored and cannot be shown again\n",
                keys->id, keys->file);
   });
 }

@@ -27,13 +27,15 @@ struct GcFlags {
 }  // namespace
 
 void register_store(CLI::App& app) {
-  CLI::App* store_cmd = app.add_subcommand("store", "Check and clean the content-addressed object store");
+  CLI::App* store_cmd =
+      app.add_subcommand("store", "Check and clean the content-addressed object store");
   store_cmd->require_subcommand(1);
 
   auto verify = std::make_shared<VerifyFlags>();
   CLI::App* verify_cmd = store_cmd->add_subcommand(
-      "verify", "Re-hash every stored object and check artifacts, checkouts and the database; "
-                "corrupt objects are quarantined and the exit code is non-zero");
+      "verify",
+      "Re-hash every stored object and check artifacts, checkouts and the database; "
+      "corrupt objects are quarantined and the exit code is non-zero");
   add_workspace_flag(*verify_cmd, verify->workspace);
   verify_cmd->add_flag("--json", verify->json, "Print the report as JSON");
   verify_cmd->callback([verify] {

@@ -1,9 +1,9 @@
 // `enclave tokenize`: text -> token ids with the model's own tokenizer.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
@@ -23,8 +23,11 @@ struct TokenizeFlags {
 
 void register_tokenize(CLI::App& app) {
   auto flags = std::make_shared<TokenizeFlags>();
-  CLI::App* cmd = app.add_subcommand("tokenize", "Turn text into token ids with a model's tokenizer");
-  cmd->add_option("--model", flags->model, "Model directory or registry reference (name, name@3, name:alias)")->required();
+  CLI::App* cmd =
+      app.add_subcommand("tokenize", "Turn text into token ids with a model's tokenizer");
+  cmd->add_option("--model", flags->model,
+                  "Model directory or registry reference (name, name@3, name:alias)")
+      ->required();
   cmd->add_option("--text", flags->text, "Text to tokenize")->required();
   cmd->add_flag("--no-special", flags->no_special, "Do not add BOS/EOS tokens");
   cmd->add_flag("--json", flags->json, "Print as JSON");
@@ -44,8 +47,9 @@ void register_tokenize(CLI::App& app) {
     }
     fmt::print("{} tokens\n", ids.size());
     for (TokenId id : ids) {
-      fmt::print("{:>8}  {}\n", id, nlohmann::json(tokenizer->id_to_piece(id))
-                                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      fmt::print("{:>8}  {}\n", id,
+                 nlohmann::json(tokenizer->id_to_piece(id))
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   });
 }

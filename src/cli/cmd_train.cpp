@@ -54,19 +54,30 @@ std::vector<std::string> command_line() {
 void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& help) {
   auto flags = std::make_shared<TrainFlags>();
   CLI::App* cmd = train.add_subcommand(std::string(train::to_string(mode)), help);
-  cmd->add_option("--config", flags->config_file, "YAML file with any of the keys below (flags win)");
+  cmd->add_option("--config", flags->config_file,
+                  "YAML file with any of the keys below (flags win)");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print the result as JSON");
   for (const train::ConfigField& field : train::config_fields()) {
     std::string help_text = field.help;
     if (!field.choices.empty()) help_text += fmt::format(" ({})", fmt::join(field.choices, "|"));
-    CLI::Option* opt = cmd->add_option(train::flag_name(field.key), flags->values[field.key], help_text);
+    CLI::Option* opt =
+        cmd->add_option(train::flag_name(field.key), flags->values[field.key], help_text);
     switch (field.type) {
-      case train::FieldType::kInt: opt->type_name("INT"); break;
-      case train::FieldType::kNumber: opt->type_name("FLOAT"); break;
-      case train::FieldType::kBool: opt->type_name("[BOOL]")->expected(0, 1); break;
-      case train::FieldType::kStringList: opt->type_name("A,B,..."); break;
-      case train::FieldType::kString: break;
+      case train::FieldType::kInt:
+        opt->type_name("INT");
+        break;
+      case train::FieldType::kNumber:
+        opt->type_name("FLOAT");
+        break;
+      case train::FieldType::kBool:
+        opt->type_name("[BOOL]")->expected(0, 1);
+        break;
+      case train::FieldType::kStringList:
+        opt->type_name("A,B,...");
+        break;
+      case train::FieldType::kString:
+        break;
     }
     if (field.key == "resume") opt->expected(0, 1);  // bare --resume: the latest checkpoint
     flags->options[field.key] = opt;
@@ -75,15 +86,18 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
     nlohmann::json values = nlohmann::json::object();
     if (!flags->config_file.empty()) values = read_yaml_file(flags->config_file);
     if (values.is_null()) values = nlohmann::json::object();
-    if (!values.is_object()) fail_input("{}: expected a mapping of training keys", flags->config_file);
+    if (!values.is_object())
+      fail_input("{}: expected a mapping of training keys", flags->config_file);
     for (const train::ConfigField& field : train::config_fields()) {
       if (flags->options[field.key]->count() == 0) continue;
       const std::string& text = flags->values[field.key];
-      values[field.key] = field.key == "resume" && text.empty() ? nlohmann::json("latest")
-                                                                : train::parse_flag_value(field, text);
+      values[field.key] = field.key == "resume" && text.empty()
+                              ? nlohmann::json("latest")
+                              : train::parse_flag_value(field, text);
     }
     train::TrainCommand command;
-    command.config = train::config_from_json(mode, values, flags->config_file.empty() ? "flags" : flags->config_file);
+    command.config = train::config_from_json(
+        mode, values, flags->config_file.empty() ? "flags" : flags->config_file);
     command.workspace.workspace = workspace_flag(flags->workspace);
     command.argv = command_line();
     command.program_version = std::string(version_string());
@@ -93,14 +107,16 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
       if (result.exit_code != 0) std::exit(result.exit_code);
       return;
     }
-    nlohmann::json summary = {{"run_id", result.run_id},
-                              {"steps", result.train.steps},
-                              {"final_loss", result.train.losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.train.losses.back())},
-                              {"interrupted", result.train.interrupted},
-                              {"early_stopped", result.train.early_stopped},
-                              {"adapter", result.train.adapter},
-                              {"seconds", result.train.seconds},
-                              {"tokens", result.train.tokens}};
+    nlohmann::json summary = {
+        {"run_id", result.run_id},
+        {"steps", result.train.steps},
+        {"final_loss", result.train.losses.empty() ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(result.train.losses.back())},
+        {"interrupted", result.train.interrupted},
+        {"early_stopped", result.train.early_stopped},
+        {"adapter", result.train.adapter},
+        {"seconds", result.train.seconds},
+        {"tokens", result.train.tokens}};
     for (const auto& [key, value] : result.train.final_eval) summary[key] = value;
     if (result.train.interrupted) {
       summary["checkpoint"] = result.train.last_checkpoint.string();
@@ -110,13 +126,14 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
     if (flags->json) {
       std::cout << summary.dump() << "\n";
     } else if (result.train.interrupted) {
-      fmt::print("interrupted after {} steps (run {}); checkpoint {}\n", result.train.steps, result.run_id,
-                 result.train.last_checkpoint.string());
+      fmt::print("interrupted after {} steps (run {}); checkpoint {}\n", result.train.steps,
+                 result.run_id, result.train.last_checkpoint.string());
     } else {
       fmt::print("trained {} {}: {} steps, final loss {:.4f}, {:.0f}s; registered {} {} (run {})\n",
-                 train::to_string(mode), result.train.adapter ? "LoRA adapter" : "model", result.train.steps,
-                 result.train.losses.empty() ? 0.0 : result.train.losses.back(), result.train.seconds,
-                 result.train.adapter ? "adapter" : "model", result.version.ref(), result.run_id);
+                 train::to_string(mode), result.train.adapter ? "LoRA adapter" : "model",
+                 result.train.steps, result.train.losses.empty() ? 0.0 : result.train.losses.back(),
+                 result.train.seconds, result.train.adapter ? "adapter" : "model",
+                 result.version.ref(), result.run_id);
     }
     if (result.exit_code != 0) std::exit(result.exit_code);
   });
@@ -144,16 +161,19 @@ void run_eval_tasks(const EvalTasksFlags& flags) {
   options.dtype = flags.compute.dtype;
   options.device = flags.compute.device;
   options.threads = flags.compute.threads;
-  if (!flags.adapter.empty()) options.adapter = store::resolve_model_ref(flags.adapter, resolve).string();
-  std::unique_ptr<Engine> engine = Engine::load(store::resolve_model_ref(flags.model, resolve), options);
+  if (!flags.adapter.empty())
+    options.adapter = store::resolve_model_ref(flags.adapter, resolve).string();
+  std::unique_ptr<Engine> engine =
+      Engine::load(store::resolve_model_ref(flags.model, resolve), options);
   std::vector<train::Record> records = train::read_jsonl(flags.data);
   // Pairs are scored by preference accuracy, unless --mistakes asks for
   // answers: then their chosen turn is the reference.
   const bool pairs = records.front().value.contains("chosen") && flags.mistakes.empty();
   std::vector<nlohmann::json> mistakes;
-  train::SkillScore score = pairs ? train::preference_accuracy(*engine, records)
-                                  : train::exact_match(*engine, records, flags.max_tokens,
-                                                       flags.mistakes.empty() ? nullptr : &mistakes);
+  train::SkillScore score = pairs
+                                ? train::preference_accuracy(*engine, records)
+                                : train::exact_match(*engine, records, flags.max_tokens,
+                                                     flags.mistakes.empty() ? nullptr : &mistakes);
   if (!flags.mistakes.empty()) {
     std::string text;
     for (const nlohmann::json& m : mistakes) text += m.dump() + "\n";
@@ -161,49 +181,72 @@ void run_eval_tasks(const EvalTasksFlags& flags) {
   }
   const std::string metric = pairs ? "preference_accuracy" : "exact_match";
   if (flags.json) {
-    nlohmann::json out = {{"metric", metric}, {"accuracy", score.accuracy()}, {"correct", score.correct}, {"n", score.n}};
-    for (const auto& [skill, cn] : score.by_skill) out["by_skill"][skill] = {{"correct", cn.first}, {"n", cn.second}};
+    nlohmann::json out = {{"metric", metric},
+                          {"accuracy", score.accuracy()},
+                          {"correct", score.correct},
+                          {"n", score.n}};
+    for (const auto& [skill, cn] : score.by_skill)
+      out["by_skill"][skill] = {{"correct", cn.first}, {"n", cn.second}};
     std::cout << out.dump() << "\n";
   } else {
-    std::cout << train::format_score(metric == "exact_match" ? "exact match" : "preference accuracy", score) << "\n";
+    std::cout << train::format_score(
+                     metric == "exact_match" ? "exact match" : "preference accuracy", score)
+              << "\n";
   }
 }
 
 }  // namespace
 
 void register_train(CLI::App& app) {
-  CLI::App* train = app.add_subcommand("train", "Train models: pretrain, SFT, DPO, sDPO; full or LoRA");
+  CLI::App* train =
+      app.add_subcommand("train", "Train models: pretrain, SFT, DPO, sDPO; full or LoRA");
   train->require_subcommand(1);
-  add_train_mode(*train, train::TrainMode::kPretrain, "Pretrain on {\"text\"} records packed into fixed-length sequences");
+  add_train_mode(*train, train::TrainMode::kPretrain,
+                 "Pretrain on {\"text\"} records packed into fixed-length sequences");
   add_train_mode(*train, train::TrainMode::kSft,
-                 "Supervised fine-tuning on {\"messages\"} or {\"prompt\",\"completion\"} (loss on the answers)");
-  add_train_mode(*train, train::TrainMode::kDpo, "Direct preference optimisation on {\"prompt\",\"chosen\",\"rejected\"}");
-  add_train_mode(*train, train::TrainMode::kSdpo, "Stepwise DPO: ordered chunks, each trained against the previous result");
+                 "Supervised fine-tuning on {\"messages\"} or {\"prompt\",\"completion\"} (loss on "
+                 "the answers)");
+  add_train_mode(*train, train::TrainMode::kDpo,
+                 "Direct preference optimisation on {\"prompt\",\"chosen\",\"rejected\"}");
+  add_train_mode(*train, train::TrainMode::kSdpo,
+                 "Stepwise DPO: ordered chunks, each trained against the previous result");
 
   auto tasks = std::make_shared<TasksFlags>();
-  CLI::App* tasks_cmd = train->add_subcommand("tasks", "Write the synthetic skill tasks (English and Korean) of the learning demo");
-  tasks_cmd->add_option("--out", tasks->out, "Folder for pretrain/sft/sft_eval/dpo/dpo_eval .jsonl")->required();
+  CLI::App* tasks_cmd = train->add_subcommand(
+      "tasks", "Write the synthetic skill tasks (English and Korean) of the learning demo");
+  tasks_cmd->add_option("--out", tasks->out, "Folder for pretrain/sft/sft_eval/dpo/dpo_eval .jsonl")
+      ->required();
   tasks_cmd->add_option("--seed", tasks->options.seed, "Seed")->capture_default_str();
-  tasks_cmd->add_option("--n-pretrain", tasks->options.n_pretrain, "Solved tasks in the pretraining text")->capture_default_str();
+  tasks_cmd
+      ->add_option("--n-pretrain", tasks->options.n_pretrain,
+                   "Solved tasks in the pretraining text")
+      ->capture_default_str();
   tasks_cmd->add_option("--n-sft", tasks->options.n_sft, "SFT chat records")->capture_default_str();
-  tasks_cmd->add_option("--n-eval", tasks->options.n_eval, "Held-out chat records")->capture_default_str();
+  tasks_cmd->add_option("--n-eval", tasks->options.n_eval, "Held-out chat records")
+      ->capture_default_str();
   tasks_cmd->add_option("--n-dpo", tasks->options.n_dpo, "Preference pairs")->capture_default_str();
-  tasks_cmd->add_option("--n-dpo-eval", tasks->options.n_dpo_eval, "Held-out preference pairs")->capture_default_str();
+  tasks_cmd->add_option("--n-dpo-eval", tasks->options.n_dpo_eval, "Held-out preference pairs")
+      ->capture_default_str();
   tasks_cmd->callback([tasks] {
     train::SkillDataFiles files = train::write_skill_datasets(tasks->out, tasks->options);
-    fmt::print("wrote {}, {}, {}, {}, {}\n", files.pretrain.string(), files.sft.string(), files.sft_eval.string(),
-               files.dpo.string(), files.dpo_eval.string());
+    fmt::print("wrote {}, {}, {}, {}, {}\n", files.pretrain.string(), files.sft.string(),
+               files.sft_eval.string(), files.dpo.string(), files.dpo_eval.string());
   });
 
   auto eval = std::make_shared<EvalTasksFlags>();
   CLI::App* eval_cmd = train->add_subcommand(
-      "eval-tasks", "Exact match (chat records) or preference accuracy (pairs) of a model on skill data");
+      "eval-tasks",
+      "Exact match (chat records) or preference accuracy (pairs) of a model on skill data");
   eval_cmd->add_option("--model", eval->model, "Model reference or directory")->required();
-  eval_cmd->add_option("--adapter", eval->adapter, "LoRA adapter (reference or directory) on top of the model");
-  eval_cmd->add_option("--data", eval->data, "JSONL of chat records or preference pairs")->required();
-  eval_cmd->add_option("--max-tokens", eval->max_tokens, "Most tokens generated per answer")->capture_default_str();
+  eval_cmd->add_option("--adapter", eval->adapter,
+                       "LoRA adapter (reference or directory) on top of the model");
+  eval_cmd->add_option("--data", eval->data, "JSONL of chat records or preference pairs")
+      ->required();
+  eval_cmd->add_option("--max-tokens", eval->max_tokens, "Most tokens generated per answer")
+      ->capture_default_str();
   eval_cmd->add_option("--mistakes", eval->mistakes,
-                       "Generate answers and write each wrong one as a preference pair (chosen: the reference, rejected: the model's) to this JSONL");
+                       "Generate answers and write each wrong one as a preference pair (chosen: "
+                       "the reference, rejected: the model's) to this JSONL");
   eval_cmd->add_flag("--json", eval->json, "Print as JSON");
   add_workspace_flag(*eval_cmd, eval->workspace);
   add_compute_flags(*eval_cmd, eval->compute);

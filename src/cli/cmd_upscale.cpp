@@ -31,11 +31,14 @@ struct UpscaleFlags {
 void register_model_upscale(CLI::App& model) {
   auto flags = std::make_shared<UpscaleFlags>();
   CLI::App* cmd = model.add_subcommand(
-      "upscale", "Depth up-scaling (SOLAR): stack layers [0, n-D) and [D, n) of a model into 2(n-D) layers");
+      "upscale",
+      "Depth up-scaling (SOLAR): stack layers [0, n-D) and [D, n) of a model into 2(n-D) layers");
   cmd->add_option("--model", flags->model, "Model: folder, name, name@3 or name:alias")->required();
-  cmd->add_option("--drop", flags->drop, "Layers D dropped from the end of one copy and the start of the other")
+  cmd->add_option("--drop", flags->drop,
+                  "Layers D dropped from the end of one copy and the start of the other")
       ->required();
-  cmd->add_option("--dtype", flags->dtype, "Stored dtype: float32, bfloat16 or float16 (default: the model's)");
+  cmd->add_option("--dtype", flags->dtype,
+                  "Stored dtype: float32, bfloat16 or float16 (default: the model's)");
   add_merge_output_flags(*cmd, flags->output);
   cmd->callback([flags] {
     const MergeOutputFlags& output = flags->output;
@@ -43,7 +46,8 @@ void register_model_upscale(CLI::App& model) {
     std::optional<DType> dtype;
     if (!flags->dtype.empty()) {
       dtype = merge::storage_dtype_from_name(flags->dtype);
-      if (!dtype) fail_input("--dtype: '{}' is not one of float32, bfloat16, float16", flags->dtype);
+      if (!dtype)
+        fail_input("--dtype: '{}' is not one of float32, bfloat16, float16", flags->dtype);
     }
     const store::FindOptions find{.workspace = workspace_flag(output.workspace)};
     merge::MergeOptions options{.resolve = merge::store_resolver(find),
@@ -52,9 +56,11 @@ void register_model_upscale(CLI::App& model) {
     std::string destination;
     nlohmann::json summary;
     if (!output.out.empty()) {
-      merge::StoredMerge stored = merge::upscale_to_store(
-          flags->model, flags->drop, dtype, std::move(options),
-          {.name = output.out, .workspace = find, .program_version = std::string(version_string())});
+      merge::StoredMerge stored =
+          merge::upscale_to_store(flags->model, flags->drop, dtype, std::move(options),
+                                  {.name = output.out,
+                                   .workspace = find,
+                                   .program_version = std::string(version_string())});
       summary = merge::stored_json(stored);
       destination = fmt::format("{} (run {})", stored.version.ref(), stored.run_id);
       result = std::move(stored.merge);
@@ -68,9 +74,10 @@ void register_model_upscale(CLI::App& model) {
       std::cout << summary.dump(2) << "\n";
     } else {
       // 2(n - D) layers came from n.
-      fmt::print("upscaled {} from {} to {} layers (drop {}) into {}: {} tensors, {:.1f} MB, {:.2f} s\n",
-                 flags->model, result.config.n_layer / 2 + flags->drop, result.config.n_layer, flags->drop,
-                 destination, result.n_tensors, static_cast<double>(result.n_bytes) / 1e6, result.seconds);
+      fmt::print(
+          "upscaled {} from {} to {} layers (drop {}) into {}: {} tensors, {:.1f} MB, {:.2f} s\n",
+          flags->model, result.config.n_layer / 2 + flags->drop, result.config.n_layer, flags->drop,
+          destination, result.n_tensors, static_cast<double>(result.n_bytes) / 1e6, result.seconds);
     }
   });
 }

@@ -5,10 +5,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -37,8 +36,8 @@ struct ExitStatus {
 };
 
 // Merging (src/merge).
-void register_merge(CLI::App& app);           // merge --config FILE --out NAME
-void register_model_upscale(CLI::App& model);  // model upscale, added by register_model
+void register_merge(CLI::App& app);               // merge --config FILE --out NAME
+void register_model_upscale(CLI::App& model);     // model upscale, added by register_model
 void register_model_merge_lora(CLI::App& model);  // model merge-lora, added by register_model
 void register_train(CLI::App& app);  // train pretrain | sft | dpo | sdpo | tasks | eval-tasks
 
@@ -64,7 +63,8 @@ void register_monitor(CLI::App& app);   // monitor requests
 void register_feedback(CLI::App& app);  // feedback export
 
 // Data preparation (src/data).
-void register_data(CLI::App& app);  // data ingest | normalize | filter | dedup | pii | decontaminate | split | format | run
+void register_data(CLI::App& app);  // data ingest | normalize | filter | dedup | pii |
+                                    // decontaminate | split | format | run
 // The report.json of dataset version ref (null if it has none), and the same
 // as lines for `enclave datasets show` ("" if none). In cmd_data.cpp.
 nlohmann::json dataset_report_json(const std::string& workspace, const std::string& ref);

@@ -1,8 +1,8 @@
 // Entry point of the `enclave` binary: registers the subcommands and maps
 // errors to one stderr line and an exit code, in this one place.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 
@@ -11,7 +11,8 @@
 #include "core/error.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Enclave: the LLM lifecycle in one program, for networks that cannot reach the cloud."};
+  CLI::App app{
+      "Enclave: the LLM lifecycle in one program, for networks that cannot reach the cloud."};
   app.name("enclave");
   app.set_version_flag("--version", std::string(enclave::cli::version_string()));
   app.require_subcommand(1);

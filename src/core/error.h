@@ -49,11 +49,11 @@ int exit_code_for(ErrorKind kind);
 
 }  // namespace enclave
 
-#define ENCLAVE_CHECK(cond)                                                          \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      throw ::enclave::Error(::enclave::ErrorKind::kInternal,                       \
-                             ::fmt::format("internal check failed: {} at {}:{}", #cond, \
-                                           __FILE__, __LINE__));                    \
-    }                                                                               \
+#define ENCLAVE_CHECK(cond)                                                                \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
+      throw ::enclave::Error(                                                              \
+          ::enclave::ErrorKind::kInternal,                                                 \
+          ::fmt::format("internal check failed: {} at {}:{}", #cond, __FILE__, __LINE__)); \
+    }                                                                                      \
   } while (0)

@@ -12,9 +12,10 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_dir() {
-  fs::path dir = fs::temp_directory_path() /
-                 ("enclave_file_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                  "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::path dir =
+      fs::temp_directory_path() /
+      ("enclave_file_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+       "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

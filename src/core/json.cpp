@@ -103,20 +103,23 @@ double json_number(const json& obj, std::string_view key, std::string_view what,
 }
 std::string json_string(const json& obj, std::string_view key, std::string_view what) {
   const json& v = require_field(obj, key, what);
-  if (!v.is_string()) fail_input("{}: field '{}': expected a string, got {}", what, key, v.type_name());
+  if (!v.is_string())
+    fail_input("{}: field '{}': expected a string, got {}", what, key, v.type_name());
   return v.get<std::string>();
 }
 std::string json_string(const json& obj, std::string_view key, std::string_view what,
                         std::string fallback) {
   const json* v = find_field(obj, key, what);
   if (v == nullptr) return fallback;
-  if (!v->is_string()) fail_input("{}: field '{}': expected a string, got {}", what, key, v->type_name());
+  if (!v->is_string())
+    fail_input("{}: field '{}': expected a string, got {}", what, key, v->type_name());
   return v->get<std::string>();
 }
 bool json_bool(const json& obj, std::string_view key, std::string_view what, bool fallback) {
   const json* v = find_field(obj, key, what);
   if (v == nullptr) return fallback;
-  if (!v->is_boolean()) fail_input("{}: field '{}': expected true or false, got {}", what, key, v->type_name());
+  if (!v->is_boolean())
+    fail_input("{}: field '{}': expected true or false, got {}", what, key, v->type_name());
   return v->get<bool>();
 }
 

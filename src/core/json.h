@@ -5,9 +5,8 @@
 // Thread safety: stateless; safe from any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 

@@ -35,8 +35,8 @@ std::string format_progress(const ProgressLine& line) {
   if (line.finished) {
     out += fmt::format(" in {}", format_duration(line.elapsed_s));
   } else if (line.total > line.done && rate > 0) {
-    out += fmt::format(" ETA {}",
-                       format_duration(static_cast<double>(line.total - line.done) / rate));
+    out +=
+        fmt::format(" ETA {}", format_duration(static_cast<double>(line.total - line.done) / rate));
   }
   return out;
 }

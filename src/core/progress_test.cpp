@@ -38,8 +38,7 @@ TEST(ProgressFormatTest, LineWithTotalShowsPercentRateAndEta) {
 
 TEST(ProgressFormatTest, UnknownTotalAndNoTimeYet) {
   EXPECT_EQ(format_progress({"reading", 7, 0, "files", 0.0, false}), "reading 7 files");
-  EXPECT_EQ(format_progress({"reading", 7, 0, "files", 2.0, false}),
-            "reading 7 files 3.5 files/s");
+  EXPECT_EQ(format_progress({"reading", 7, 0, "files", 2.0, false}), "reading 7 files 3.5 files/s");
   // Nothing done yet: no rate to extrapolate, so no ETA.
   EXPECT_EQ(format_progress({"x", 0, 10, "items", 1.0, false}), "x 0/10 items (0%) 0.0 items/s");
 }
@@ -124,12 +123,14 @@ TEST(ProgressTest, ConcurrentUpdatesCountExactlyAndNeverInterleave) {
   std::string out = contents(f);
   std::fclose(f);
   // Every drawn segment is one whole line.
-  std::regex segment(R"(work [0-9]+/160000 items \([0-9]+%\)( [0-9.]+ items/s)?( ETA \S+| in \S+)?\x1b\[K\n?)");
+  std::regex segment(
+      R"(work [0-9]+/160000 items \([0-9]+%\)( [0-9.]+ items/s)?( ETA \S+| in \S+)?\x1b\[K\n?)");
   std::size_t pos = 0, n_segments = 0;
   while (pos < out.size()) {
     ASSERT_EQ(out[pos], '\r') << out.substr(pos, 80);
     std::size_t next = out.find('\r', pos + 1);
-    std::string seg = out.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+    std::string seg =
+        out.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
     EXPECT_TRUE(std::regex_match(seg, segment)) << seg;
     ++n_segments;
     pos = next == std::string::npos ? out.size() : next;

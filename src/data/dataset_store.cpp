@@ -1,10 +1,9 @@
 #include "data/dataset_store.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <random>
@@ -31,7 +30,8 @@ InputDataset open_dataset(store::Workspace& workspace, std::string_view ref) {
   } else {
     for (const auto& entry : std::filesystem::directory_iterator(in.dir)) {
       const std::string name = entry.path().filename().string();
-      if (entry.is_regular_file() && name.ends_with(".jsonl") && !is_side_file(name)) in.splits.push_back(name);
+      if (entry.is_regular_file() && name.ends_with(".jsonl") && !is_side_file(name))
+        in.splits.push_back(name);
     }
     std::sort(in.splits.begin(), in.splits.end());
   }
@@ -44,7 +44,8 @@ InputDataset open_dataset(store::Workspace& workspace, std::string_view ref) {
 StagingDir::StagingDir(const store::Workspace& workspace) {
   std::random_device rd;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate = workspace.tmp_dir() / fmt::format("data-{:016x}", (std::uint64_t{rd()} << 32) | rd());
+    auto candidate =
+        workspace.tmp_dir() / fmt::format("data-{:016x}", (std::uint64_t{rd()} << 32) | rd());
     std::error_code ec;
     if (std::filesystem::create_directory(candidate, ec)) {
       path_ = candidate;
@@ -52,7 +53,8 @@ StagingDir::StagingDir(const store::Workspace& workspace) {
     }
     if (ec) fail(ErrorKind::kIo, "{}: cannot create: {}", candidate.string(), ec.message());
   }
-  if (path_.empty()) fail(ErrorKind::kIo, "{}: cannot create a staging folder", workspace.tmp_dir().string());
+  if (path_.empty())
+    fail(ErrorKind::kIo, "{}: cannot create a staging folder", workspace.tmp_dir().string());
   fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     std::filesystem::remove_all(path_);
@@ -66,7 +68,8 @@ StagingDir::~StagingDir() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::optional<nlohmann::json> read_dataset_report(store::Workspace& workspace, std::string_view ref) {
+std::optional<nlohmann::json> read_dataset_report(store::Workspace& workspace,
+                                                  std::string_view ref) {
   const auto dir = store::version_path(workspace, store::RegistryKind::kDataset, ref);
   const auto path = dir / kReportFile;
   if (!std::filesystem::is_regular_file(path)) return std::nullopt;
@@ -85,17 +88,22 @@ std::string number(const nlohmann::json& j, std::string_view key) {
 std::string format_dataset_report(const nlohmann::json& r) {
   std::string out = "  report\n";
   out += fmt::format("    step        {}\n", r.value("step", std::string("?")));
-  if (r.contains("parent") && r["parent"].is_string()) out += fmt::format("    parent      {}\n", r["parent"].get<std::string>());
+  if (r.contains("parent") && r["parent"].is_string())
+    out += fmt::format("    parent      {}\n", r["parent"].get<std::string>());
   if (r.contains("recipe") && r["recipe"].is_object()) {
-    out += fmt::format("    recipe      {} (step {})\n", r["recipe"].value("file", std::string("?")),
-                       r["recipe"].value("step_index", 0) + 1);
+    out +=
+        fmt::format("    recipe      {} (step {})\n", r["recipe"].value("file", std::string("?")),
+                    r["recipe"].value("step_index", 0) + 1);
   }
-  out += fmt::format("    documents   {} in, {} out\n", number(r, "documents_in"), number(r, "documents_out"));
-  out += fmt::format("    characters  {} in, {} out\n", number(r, "chars_in"), number(r, "chars_out"));
+  out += fmt::format("    documents   {} in, {} out\n", number(r, "documents_in"),
+                     number(r, "documents_out"));
+  out +=
+      fmt::format("    characters  {} in, {} out\n", number(r, "chars_in"), number(r, "chars_out"));
   auto counts = [&](std::string_view key, std::string_view label) {
     if (!r.contains(key) || !r[key].is_object() || r[key].empty()) return;
     std::string line;
-    for (const auto& [k, v] : r[key].items()) line += fmt::format("{}{}={}", line.empty() ? "" : ", ", k, v.dump());
+    for (const auto& [k, v] : r[key].items())
+      line += fmt::format("{}{}={}", line.empty() ? "" : ", ", k, v.dump());
     out += fmt::format("    {:<11} {}\n", label, line);
   };
   counts("removed", "removed");
@@ -106,7 +114,8 @@ std::string format_dataset_report(const nlohmann::json& r) {
   if (r.contains("skipped_files") && r["skipped_files"].is_array() && !r["skipped_files"].empty()) {
     out += fmt::format("    skipped     {} file(s)\n", r["skipped_files"].size());
     for (const auto& s : r["skipped_files"]) {
-      out += fmt::format("      {}: {}\n", s.value("path", std::string()), s.value("reason", std::string()));
+      out += fmt::format("      {}: {}\n", s.value("path", std::string()),
+                         s.value("reason", std::string()));
     }
   }
   if (r.contains("params")) out += fmt::format("    params      {}\n", r["params"].dump());

@@ -14,9 +14,8 @@
 // Thread safety: see store/workspace.h.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +35,9 @@ bool is_side_file(std::string_view file_name);
 
 struct InputDataset {
   store::VersionInfo version;
-  std::filesystem::path dir;        // the checkout (read-only)
-  std::vector<std::string> splits;  // record files, e.g. {"data.jsonl"} or {"test.jsonl", "train.jsonl", ...}
+  std::filesystem::path dir;  // the checkout (read-only)
+  std::vector<std::string>
+      splits;  // record files, e.g. {"data.jsonl"} or {"test.jsonl", "train.jsonl", ...}
 };
 
 // Resolves ref ("name", "name@3", "name:alias") and checks it out. Throws
@@ -61,7 +61,8 @@ class StagingDir {
 };
 
 // The report.json of a stored dataset version, or nullopt if it has none.
-std::optional<nlohmann::json> read_dataset_report(store::Workspace& workspace, std::string_view ref);
+std::optional<nlohmann::json> read_dataset_report(store::Workspace& workspace,
+                                                  std::string_view ref);
 
 // A report as lines for `enclave datasets show`: step, parent, documents and
 // characters in and out, removals per rule, duplicates, PII by type, splits,

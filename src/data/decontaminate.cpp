@@ -1,9 +1,9 @@
 #include "data/decontaminate.h"
 
-#include <nlohmann/json.hpp>
 #include <xxhash.h>
 
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -61,8 +61,10 @@ void collect_strings(const nlohmann::json& j, std::vector<std::string>& out) {
 
 ContaminationIndex::ContaminationIndex(int ngram, int min_short_words)
     : ngram_(ngram), min_short_words_(min_short_words) {
-  if (ngram < 1 || ngram > 1000) fail_input("decontaminate: 'ngram' must be 1..1000, got {}", ngram);
-  if (min_short_words < 1) fail_input("decontaminate: 'min_short_words' must be >= 1, got {}", min_short_words);
+  if (ngram < 1 || ngram > 1000)
+    fail_input("decontaminate: 'ngram' must be 1..1000, got {}", ngram);
+  if (min_short_words < 1)
+    fail_input("decontaminate: 'min_short_words' must be >= 1, got {}", min_short_words);
 }
 
 void ContaminationIndex::add_text(std::string_view text) {
@@ -89,7 +91,8 @@ void ContaminationIndex::add_file(const std::filesystem::path& path) {
   while (reader.next(line)) {
     if (line.too_long) fail_input("{}: line {}: too long", path.string(), line.number);
     if (line.text.find_first_not_of(" \t") == std::string_view::npos) continue;
-    const nlohmann::json record = parse_json(line.text, fmt::format("{}: line {}", path.string(), line.number));
+    const nlohmann::json record =
+        parse_json(line.text, fmt::format("{}: line {}", path.string(), line.number));
     std::vector<std::string> strings;
     collect_strings(record, strings);
     for (const auto& s : strings) add_text(s);

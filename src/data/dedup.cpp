@@ -15,7 +15,8 @@ DedupConfig dedup_config_from_json(const nlohmann::json& params, std::string_vie
   if (!params.is_object()) fail_input("{}: expected an object of dedup settings", what);
   for (const auto& [key, v] : params.items()) {
     auto need_int = [&] {
-      if (!v.is_number_integer()) fail_input("{}: '{}': expected an integer, got {}", what, key, v.type_name());
+      if (!v.is_number_integer())
+        fail_input("{}: '{}': expected an integer, got {}", what, key, v.type_name());
       return v.get<std::int64_t>();
     };
     if (key == "exact" || key == "near") {

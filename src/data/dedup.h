@@ -14,9 +14,8 @@
 // from one thread, in document order.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -75,15 +74,18 @@ class Deduplicator {
 
  private:
   struct ExactHash {
-    std::size_t operator()(const ExactKey& k) const { return static_cast<std::size_t>(k.lo ^ (k.hi * 31)); }
+    std::size_t operator()(const ExactKey& k) const {
+      return static_cast<std::size_t>(k.lo ^ (k.hi * 31));
+    }
   };
 
   DedupConfig config_;
   MinHasher hasher_;
   std::unordered_map<ExactKey, std::size_t, ExactHash> exact_;
-  std::unordered_map<std::uint64_t, std::uint32_t> buckets_;  // band key (salted by band) -> kept slot
-  std::vector<std::uint32_t> kept_signatures_;                // num_perm per kept slot
-  std::vector<std::size_t> kept_index_;                       // kept slot -> document index
+  std::unordered_map<std::uint64_t, std::uint32_t>
+      buckets_;                                 // band key (salted by band) -> kept slot
+  std::vector<std::uint32_t> kept_signatures_;  // num_perm per kept slot
+  std::vector<std::size_t> kept_index_;         // kept slot -> document index
   std::size_t n_kept_ = 0;
 };
 

@@ -16,11 +16,13 @@ namespace enclave::data {
 namespace {
 
 std::vector<std::string> random_words(int n, std::mt19937& rng) {
-  static const char* kVocab[] = {"data", "model", "train", "token", "layer", "weight", "graph", "report", "budget",
-                                 "office", "policy", "review", "quality", "network", "server", "client", "document",
-                                 "회사", "예산", "보고서", "정책", "검토", "품질", "문서", "서버", "고객", "계획"};
+  static const char* kVocab[] = {
+      "data",   "model",  "train",  "token",   "layer",   "weight", "graph",  "report",   "budget",
+      "office", "policy", "review", "quality", "network", "server", "client", "document", "회사",
+      "예산",   "보고서", "정책",   "검토",    "품질",    "문서",   "서버",   "고객",     "계획"};
   std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) out.push_back(kVocab[rng() % std::size(kVocab)] + std::to_string(rng() % 50));
+  for (int i = 0; i < n; ++i)
+    out.push_back(kVocab[rng() % std::size(kVocab)] + std::to_string(rng() % 50));
   return out;
 }
 
@@ -70,7 +72,8 @@ double exact_jaccard(const std::set<std::string>& x, const std::set<std::string>
 // A copy of words whose last k words are replaced by fresh ones, with k
 // chosen so that the exact character 5-gram Jaccard is as close to target
 // as possible (it falls as k grows). Returns the copy and that Jaccard.
-std::pair<std::string, double> variant_at(const std::vector<std::string>& words, double target, std::mt19937& rng) {
+std::pair<std::string, double> variant_at(const std::vector<std::string>& words, double target,
+                                          std::mt19937& rng) {
   const std::string base = join(words);
   const auto base_shingles = char_shingles(base, 5);
   const auto fresh = letter_words(static_cast<int>(words.size()), rng);
@@ -106,7 +109,8 @@ TEST(MinHash, EstimateTracksJaccard) {
     auto other = words;
     for (int e = 0; e < edits; ++e) other[rng() % other.size()] = random_words(1, rng)[0];
     const double j = true_jaccard(join(words), join(other), c);
-    const double est = estimate_similarity(hasher.signature(join(words)), hasher.signature(join(other)));
+    const double est =
+        estimate_similarity(hasher.signature(join(words)), hasher.signature(join(other)));
     max_diff = std::max(max_diff, std::abs(j - est));
   }
   std::printf("minhash estimate vs exact Jaccard: max diff %.4f\n", max_diff);
@@ -114,7 +118,8 @@ TEST(MinHash, EstimateTracksJaccard) {
 }
 
 TEST(MinHash, CandidateCurve) {
-  EXPECT_NEAR(lsh_candidate_probability(0.9, 16, 8), 1.0 - std::pow(1 - std::pow(0.9, 8), 16), 1e-12);
+  EXPECT_NEAR(lsh_candidate_probability(0.9, 16, 8), 1.0 - std::pow(1 - std::pow(0.9, 8), 16),
+              1e-12);
   EXPECT_GT(lsh_candidate_probability(0.9, 16, 8), 0.99);
   EXPECT_LT(lsh_candidate_probability(0.3, 16, 8), 0.01);
 }
@@ -133,7 +138,8 @@ TEST(Dedup, FindsNearDuplicatesAtTheThreshold) {
     near[rng() % near.size()] = "changed";  // one word edited: similarity ~0.97
     const double j_near = true_jaccard(base, join(near), config.minhash);
     auto far = words;
-    for (std::size_t i = 0; i < far.size(); i += 2) far[i] = random_words(1, rng)[0];  // half the words: ~0.3
+    for (std::size_t i = 0; i < far.size(); i += 2)
+      far[i] = random_words(1, rng)[0];  // half the words: ~0.3
     const double j_far = true_jaccard(base, join(far), config.minhash);
     ASSERT_GT(j_near, 0.9);
     ASSERT_LT(j_far, 0.6);
@@ -144,7 +150,8 @@ TEST(Dedup, FindsNearDuplicatesAtTheThreshold) {
     ++far_total;
     if (f) ++far_found;
   }
-  std::printf("near duplicates found %d/%d, false matches %d/%d\n", near_found, near_total, far_found, far_total);
+  std::printf("near duplicates found %d/%d, false matches %d/%d\n", near_found, near_total,
+              far_found, far_total);
   EXPECT_GE(near_found, near_total - 1);
   EXPECT_EQ(far_found, 0);
 }
@@ -174,9 +181,11 @@ TEST(Dedup, ThresholdSeparatesJaccard085From070) {
     ASSERT_NEAR(j_far, 0.70, 0.015);
 
     const std::size_t kept = index;
-    ASSERT_FALSE(dedup.add(index++, dedup.fingerprint(base))) << "pair " << pair << ": unrelated documents are kept";
+    ASSERT_FALSE(dedup.add(index++, dedup.fingerprint(base)))
+        << "pair " << pair << ": unrelated documents are kept";
     const auto f = dedup.add(index++, dedup.fingerprint(far));
-    EXPECT_FALSE(f) << "pair " << pair << ": Jaccard " << j_far << " matched at similarity " << f->similarity;
+    EXPECT_FALSE(f) << "pair " << pair << ": Jaccard " << j_far << " matched at similarity "
+                    << f->similarity;
     const auto m = dedup.add(index++, dedup.fingerprint(near));
     ASSERT_TRUE(m) << "pair " << pair << ": Jaccard " << j_near << " not found";
     EXPECT_EQ(m->kind, DuplicateKind::kNear);
@@ -188,8 +197,10 @@ TEST(Dedup, ThresholdSeparatesJaccard085From070) {
     max_far = std::max(max_far, est_far);
     max_diff = std::max(max_diff, std::abs(est_far - j_far));
   }
-  std::printf("threshold 0.8: lowest estimate of J~0.85 pairs %.3f, highest of J~0.70 pairs %.3f, maxdiff %.3f\n",
-              min_near, max_far, max_diff);
+  std::printf(
+      "threshold 0.8: lowest estimate of J~0.85 pairs %.3f, highest of J~0.70 pairs %.3f, maxdiff "
+      "%.3f\n",
+      min_near, max_far, max_diff);
   EXPECT_LT(max_diff, 0.06);
 }
 
@@ -243,10 +254,13 @@ TEST(Dedup, ExactIgnoresCaseAndSpacing) {
 }
 
 TEST(Dedup, ConfigValidation) {
-  EXPECT_EQ(dedup_config_from_json({{"num_perm", 64}, {"bands", 8}, {"shingle", "word"}}, "t").minhash.rows(), 8);
-  for (const auto& bad : {nlohmann::json{{"num_perm", 100}, {"bands", 16}}, nlohmann::json{{"threshold", 1.5}},
-                          nlohmann::json{{"shingle", "byte"}}, nlohmann::json{{"ngram", 0}},
-                          nlohmann::json{{"bogus", 1}}, nlohmann::json{{"num_perm", "many"}}}) {
+  EXPECT_EQ(dedup_config_from_json({{"num_perm", 64}, {"bands", 8}, {"shingle", "word"}}, "t")
+                .minhash.rows(),
+            8);
+  for (const auto& bad :
+       {nlohmann::json{{"num_perm", 100}, {"bands", 16}}, nlohmann::json{{"threshold", 1.5}},
+        nlohmann::json{{"shingle", "byte"}}, nlohmann::json{{"ngram", 0}},
+        nlohmann::json{{"bogus", 1}}, nlohmann::json{{"num_perm", "many"}}}) {
     EXPECT_THROW(dedup_config_from_json(bad, "t"), Error) << bad.dump();
   }
 }

@@ -1,7 +1,8 @@
 #include "data/document.h"
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -13,7 +14,8 @@ constexpr std::size_t kMaxDepth = 64;
 
 std::string_view get_string(simdjson::dom::element value, std::string_view key) {
   std::string_view out;
-  if (value.get_string().get(out) != simdjson::SUCCESS) fail_input("field '{}': expected a string", key);
+  if (value.get_string().get(out) != simdjson::SUCCESS)
+    fail_input("field '{}': expected a string", key);
   return out;
 }
 
@@ -84,13 +86,27 @@ void append_json_string(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         out += "\\u00";
         out += kHex[c >> 4];
@@ -134,10 +150,11 @@ void map_strings(nlohmann::json& j, std::string (*fn)(void*, std::string_view), 
 
 }  // namespace
 
-std::string map_json_strings_impl(std::string_view members, std::string (*fn)(void*, std::string_view),
-                                  void* ctx) {
+std::string map_json_strings_impl(std::string_view members,
+                                  std::string (*fn)(void*, std::string_view), void* ctx) {
   if (members.empty()) return {};
-  nlohmann::json j = nlohmann::json::parse("{" + std::string(members) + "}", nullptr, /*allow_exceptions=*/false);
+  nlohmann::json j =
+      nlohmann::json::parse("{" + std::string(members) + "}", nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) fail_input("record fields are not valid JSON");
   map_strings(j, fn, ctx);
   std::string dumped = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -23,8 +23,8 @@ namespace enclave::data {
 struct Document {
   std::string id;
   std::string text;
-  std::string source;  // path the document came from (relative to the ingest root)
-  std::string type;    // "txt", "md", "jsonl", "pdf", "docx", "html"
+  std::string source;       // path the document came from (relative to the ingest root)
+  std::string type;         // "txt", "md", "jsonl", "pdf", "docx", "html"
   std::string meta = "{}";  // raw JSON object: pages, sections, line, ...
   // Raw JSON members of the original record besides the ones above, without
   // the surrounding braces ("\"messages\":[…],\"lang\":\"ko\""); empty if none.
@@ -74,8 +74,8 @@ template <typename F>
 std::string map_json_strings(std::string_view members, F&& f) {
   using Fn = std::remove_reference_t<F>;
   return map_json_strings_impl(
-      members, [](void* ctx, std::string_view s) -> std::string { return (*static_cast<Fn*>(ctx))(s); },
-      &f);
+      members,
+      [](void* ctx, std::string_view s) -> std::string { return (*static_cast<Fn*>(ctx))(s); }, &f);
 }
 
 }  // namespace enclave::data

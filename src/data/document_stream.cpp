@@ -48,8 +48,9 @@ void OutputFile::close() {
   file_.commit();
 }
 
-StreamStats stream_documents(const std::filesystem::path& input, const std::vector<OutputFile*>& outputs,
-                             OutputFile* side, DocumentStep& step, WorkerPool& pool, Progress* progress,
+StreamStats stream_documents(const std::filesystem::path& input,
+                             const std::vector<OutputFile*>& outputs, OutputFile* side,
+                             DocumentStep& step, WorkerPool& pool, Progress* progress,
                              std::uint64_t* index) {
   StreamStats stats;
   LineReader reader(input);
@@ -99,7 +100,8 @@ StreamStats stream_documents(const std::filesystem::path& input, const std::vect
   };
   Line line;
   while (reader.next(line)) {
-    if (line.too_long) fail_input("{}: line {}: longer than the line limit", input.string(), line.number);
+    if (line.too_long)
+      fail_input("{}: line {}: longer than the line limit", input.string(), line.number);
     if (line.text.empty()) continue;
     lines.emplace_back(line.text);
     numbers.push_back(line.number);

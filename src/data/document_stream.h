@@ -24,12 +24,12 @@ namespace enclave::data {
 
 // What becomes of one document.
 struct DocOutcome {
-  int output = 0;     // index of the output file it goes to; -1 drops it
-  std::string rule;   // why it was dropped (counted in StreamStats::removed)
-  std::string line;   // written instead of the document's own JSONL when non-empty
-  std::string side;   // a line for the side file (rejects, duplicates, ...) when non-empty
+  int output = 0;    // index of the output file it goes to; -1 drops it
+  std::string rule;  // why it was dropped (counted in StreamStats::removed)
+  std::string line;  // written instead of the document's own JSONL when non-empty
+  std::string side;  // a line for the side file (rejects, duplicates, ...) when non-empty
   std::int64_t chars_out = -1;  // characters of the written text; -1: count doc.text
-  std::any scratch;   // what process() leaves for decide() (dedup: the fingerprint)
+  std::any scratch;             // what process() leaves for decide() (dedup: the fingerprint)
 };
 
 class DocumentStep {
@@ -58,8 +58,9 @@ class OutputFile;
 // lines; may be null). *index is the running document index passed to
 // decide() and is advanced. Throws Error(kInvalidInput) naming file and line
 // for a record that is not a valid document.
-StreamStats stream_documents(const std::filesystem::path& input, const std::vector<OutputFile*>& outputs,
-                             OutputFile* side, DocumentStep& step, WorkerPool& pool, Progress* progress,
+StreamStats stream_documents(const std::filesystem::path& input,
+                             const std::vector<OutputFile*>& outputs, OutputFile* side,
+                             DocumentStep& step, WorkerPool& pool, Progress* progress,
                              std::uint64_t* index);
 
 // A JSONL file written through a buffer and published atomically by close();

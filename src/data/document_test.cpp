@@ -10,8 +10,9 @@ namespace {
 TEST(Document, RoundTripKeepsFieldsAndExtra) {
   DocumentParser parser;
   Document doc;
-  parser.parse(R"({"id":"a1","text":"안녕\n\"hi\"","source":"x.jsonl","type":"jsonl","meta":{"line":3},"messages":[{"role":"user","content":"q"}]})",
-               doc);
+  parser.parse(
+      R"({"id":"a1","text":"안녕\n\"hi\"","source":"x.jsonl","type":"jsonl","meta":{"line":3},"messages":[{"role":"user","content":"q"}]})",
+      doc);
   EXPECT_EQ(doc.id, "a1");
   EXPECT_EQ(doc.text, "안녕\n\"hi\"");
   EXPECT_EQ(doc.meta, R"({"line":3})");
@@ -32,11 +33,13 @@ TEST(Document, EscapesControlCharacters) {
 TEST(Document, RejectsBadRecords) {
   DocumentParser parser;
   Document doc;
-  for (const char* bad : {"", "[1,2]", "{\"text\":1}", "{\"id\":\"x\"}", "{\"text\":\"a\",\"meta\":[]}",
-                          "{\"text\":\"a\"", "{\"text\":NaN}", "{\"text\":\"\xff\"}"}) {
+  for (const char* bad :
+       {"", "[1,2]", "{\"text\":1}", "{\"id\":\"x\"}", "{\"text\":\"a\",\"meta\":[]}",
+        "{\"text\":\"a\"", "{\"text\":NaN}", "{\"text\":\"\xff\"}"}) {
     EXPECT_THROW(parser.parse(bad, doc), Error) << bad;
   }
-  std::string deep = "{\"text\":\"a\",\"x\":" + std::string(1000, '[') + std::string(1000, ']') + "}";
+  std::string deep =
+      "{\"text\":\"a\",\"x\":" + std::string(1000, '[') + std::string(1000, ']') + "}";
   EXPECT_THROW(parser.parse(deep, doc), Error);
 }
 

@@ -1,5 +1,4 @@
 #include <pugixml.hpp>
-
 #include <string>
 #include <vector>
 
@@ -17,7 +16,8 @@ int heading_level(const pugi::xml_node& paragraph) {
   if (style == "Title") return 1;
   for (const char* prefix : {"Heading", "heading", "제목"}) {
     const std::string p(prefix);
-    if (style.size() == p.size() + 1 && style.starts_with(p) && style.back() >= '1' && style.back() <= '9') {
+    if (style.size() == p.size() + 1 && style.starts_with(p) && style.back() >= '1' &&
+        style.back() <= '9') {
       return style.back() - '0';
     }
   }
@@ -123,13 +123,15 @@ ExtractedText read_docx(const std::filesystem::path& path, const ZipLimits& limi
   if (!xml) fail_input("{}: not a DOCX file (no word/document.xml)", path.string());
   // OOXML never declares a DTD; one here is an entity-expansion or XXE attempt.
   if (xml->find("<!DOCTYPE") != std::string::npos || xml->find("<!ENTITY") != std::string::npos) {
-    fail_input("{}: word/document.xml declares a DTD or entities (refused: entity expansion)", path.string());
+    fail_input("{}: word/document.xml declares a DTD or entities (refused: entity expansion)",
+               path.string());
   }
   pugi::xml_document doc;
   const pugi::xml_parse_result parsed =
       doc.load_buffer(xml->data(), xml->size(), pugi::parse_default);
   if (!parsed) {
-    fail_input("{}: word/document.xml: {} at byte {}", path.string(), parsed.description(), parsed.offset);
+    fail_input("{}: word/document.xml: {} at byte {}", path.string(), parsed.description(),
+               parsed.offset);
   }
   const pugi::xml_node body = doc.child("w:document").child("w:body");
   if (!body) fail_input("{}: word/document.xml has no w:document/w:body", path.string());

@@ -20,9 +20,9 @@ namespace {
 constexpr int kMaxNesting = 5000;
 
 bool is_void_tag(std::string_view name) {
-  static const std::string_view kVoid[] = {"area", "base", "br", "col", "embed", "hr", "img", "input",
-                                           "link", "meta", "param", "source", "track", "wbr", "p", "li",
-                                           "td", "th", "tr", "option", "dt", "dd"};
+  static const std::string_view kVoid[] = {
+      "area",   "base",  "br",  "col", "embed", "hr", "img", "input", "link",   "meta", "param",
+      "source", "track", "wbr", "p",   "li",    "td", "th",  "tr",    "option", "dt",   "dd"};
   return std::find(std::begin(kVoid), std::end(kVoid), name) != std::end(kVoid);
 }
 
@@ -50,9 +50,18 @@ int naive_nesting(std::string_view html) {
 
 bool skipped(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_TEMPLATE:
-    case GUMBO_TAG_SVG: case GUMBO_TAG_MATH: case GUMBO_TAG_IFRAME: case GUMBO_TAG_OBJECT:
-    case GUMBO_TAG_EMBED: case GUMBO_TAG_CANVAS: case GUMBO_TAG_SELECT: case GUMBO_TAG_BUTTON:
+    case GUMBO_TAG_SCRIPT:
+    case GUMBO_TAG_STYLE:
+    case GUMBO_TAG_NOSCRIPT:
+    case GUMBO_TAG_TEMPLATE:
+    case GUMBO_TAG_SVG:
+    case GUMBO_TAG_MATH:
+    case GUMBO_TAG_IFRAME:
+    case GUMBO_TAG_OBJECT:
+    case GUMBO_TAG_EMBED:
+    case GUMBO_TAG_CANVAS:
+    case GUMBO_TAG_SELECT:
+    case GUMBO_TAG_BUTTON:
     case GUMBO_TAG_HEAD:
       return true;
     default:
@@ -62,13 +71,37 @@ bool skipped(GumboTag tag) {
 
 bool is_block(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_MAIN:
-    case GUMBO_TAG_HEADER: case GUMBO_TAG_FOOTER: case GUMBO_TAG_NAV: case GUMBO_TAG_ASIDE: case GUMBO_TAG_UL:
-    case GUMBO_TAG_OL: case GUMBO_TAG_LI: case GUMBO_TAG_BLOCKQUOTE: case GUMBO_TAG_PRE: case GUMBO_TAG_H1:
-    case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4: case GUMBO_TAG_H5: case GUMBO_TAG_H6:
-    case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_FIGURE: case GUMBO_TAG_FIGCAPTION:
-    case GUMBO_TAG_HR: case GUMBO_TAG_ADDRESS: case GUMBO_TAG_FORM: case GUMBO_TAG_FIELDSET:
-    case GUMBO_TAG_BODY: case GUMBO_TAG_HTML:
+    case GUMBO_TAG_P:
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_ARTICLE:
+    case GUMBO_TAG_MAIN:
+    case GUMBO_TAG_HEADER:
+    case GUMBO_TAG_FOOTER:
+    case GUMBO_TAG_NAV:
+    case GUMBO_TAG_ASIDE:
+    case GUMBO_TAG_UL:
+    case GUMBO_TAG_OL:
+    case GUMBO_TAG_LI:
+    case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_PRE:
+    case GUMBO_TAG_H1:
+    case GUMBO_TAG_H2:
+    case GUMBO_TAG_H3:
+    case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5:
+    case GUMBO_TAG_H6:
+    case GUMBO_TAG_DL:
+    case GUMBO_TAG_DT:
+    case GUMBO_TAG_DD:
+    case GUMBO_TAG_FIGURE:
+    case GUMBO_TAG_FIGCAPTION:
+    case GUMBO_TAG_HR:
+    case GUMBO_TAG_ADDRESS:
+    case GUMBO_TAG_FORM:
+    case GUMBO_TAG_FIELDSET:
+    case GUMBO_TAG_BODY:
+    case GUMBO_TAG_HTML:
       return true;
     default:
       return false;
@@ -77,13 +110,20 @@ bool is_block(GumboTag tag) {
 
 int heading_level(GumboTag tag) {
   switch (tag) {
-    case GUMBO_TAG_H1: return 1;
-    case GUMBO_TAG_H2: return 2;
-    case GUMBO_TAG_H3: return 3;
-    case GUMBO_TAG_H4: return 4;
-    case GUMBO_TAG_H5: return 5;
-    case GUMBO_TAG_H6: return 6;
-    default: return 0;
+    case GUMBO_TAG_H1:
+      return 1;
+    case GUMBO_TAG_H2:
+      return 2;
+    case GUMBO_TAG_H3:
+      return 3;
+    case GUMBO_TAG_H4:
+      return 4;
+    case GUMBO_TAG_H5:
+      return 5;
+    case GUMBO_TAG_H6:
+      return 6;
+    default:
+      return 0;
   }
 }
 
@@ -117,7 +157,8 @@ struct HtmlWriter {
   // Text of a subtree on one line (table cells).
   void inline_text(const GumboNode* node, std::string& out, int depth) {
     if (depth > kMaxNesting) return;
-    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA || node->type == GUMBO_NODE_WHITESPACE) {
+    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA ||
+        node->type == GUMBO_NODE_WHITESPACE) {
       append_collapsed(out, node->v.text.text);
       return;
     }
@@ -152,7 +193,8 @@ struct HtmlWriter {
       const GumboVector& cells = tr->v.element.children;
       for (unsigned i = 0; i < cells.length; ++i) {
         const auto* c = static_cast<const GumboNode*>(cells.data[i]);
-        if (c->type != GUMBO_NODE_ELEMENT || (c->v.element.tag != GUMBO_TAG_TD && c->v.element.tag != GUMBO_TAG_TH)) {
+        if (c->type != GUMBO_NODE_ELEMENT ||
+            (c->v.element.tag != GUMBO_TAG_TD && c->v.element.tag != GUMBO_TAG_TH)) {
           continue;
         }
         std::string text;
@@ -170,7 +212,8 @@ struct HtmlWriter {
 
   void walk(const GumboNode* node, int depth, bool pre) {
     if (depth > kMaxNesting) return;
-    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA || node->type == GUMBO_NODE_WHITESPACE) {
+    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA ||
+        node->type == GUMBO_NODE_WHITESPACE) {
       if (pre) {
         current += node->v.text.text;
       } else {
@@ -208,7 +251,8 @@ struct HtmlWriter {
       if (heading_level(node->v.element.tag) > 0) {
         std::string title = current;
         while (!title.empty() && title.back() == ' ') title.pop_back();
-        if (!title.empty()) sections.push_back(title.substr(std::min(title.size(), title.find_first_not_of(' '))));
+        if (!title.empty())
+          sections.push_back(title.substr(std::min(title.size(), title.find_first_not_of(' '))));
       }
       flush();
     }
@@ -238,7 +282,8 @@ std::string find_title(const GumboNode* node, int depth) {
 
 ExtractedText read_html(const std::filesystem::path& path, std::uint64_t max_bytes) {
   const std::string html = decode_text_bytes(read_file(path, max_bytes));
-  if (naive_nesting(html) > kMaxNesting) fail_input("{}: elements nested deeper than {}", path.string(), kMaxNesting);
+  if (naive_nesting(html) > kMaxNesting)
+    fail_input("{}: elements nested deeper than {}", path.string(), kMaxNesting);
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 100;
   std::unique_ptr<GumboOutput, void (*)(GumboOutput*)> output(

@@ -1,7 +1,6 @@
 #include "data/ingest.h"
 
 #include <simdjson.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,12 +19,18 @@ namespace enclave::data {
 
 std::string_view to_string(FileType type) {
   switch (type) {
-    case FileType::kTxt: return "txt";
-    case FileType::kMd: return "md";
-    case FileType::kJsonl: return "jsonl";
-    case FileType::kPdf: return "pdf";
-    case FileType::kDocx: return "docx";
-    case FileType::kHtml: return "html";
+    case FileType::kTxt:
+      return "txt";
+    case FileType::kMd:
+      return "md";
+    case FileType::kJsonl:
+      return "jsonl";
+    case FileType::kPdf:
+      return "pdf";
+    case FileType::kDocx:
+      return "docx";
+    case FileType::kHtml:
+      return "html";
   }
   return "txt";
 }
@@ -45,9 +50,14 @@ std::optional<FileType> file_type_of(const std::filesystem::path& path) {
 nlohmann::json to_json(const IngestReport& r) {
   nlohmann::json skipped = nlohmann::json::array();
   for (const auto& s : r.skipped) skipped.push_back({{"path", s.path}, {"reason", s.reason}});
-  return {{"files", r.files},          {"skipped_files", skipped},   {"ignored_files", r.ignored_files},
-          {"documents", r.documents},  {"chars", r.chars},           {"bad_lines", r.bad_lines},
-          {"bad_line_examples", r.bad_line_examples}, {"bytes_read", r.bytes_read}};
+  return {{"files", r.files},
+          {"skipped_files", skipped},
+          {"ignored_files", r.ignored_files},
+          {"documents", r.documents},
+          {"chars", r.chars},
+          {"bad_lines", r.bad_lines},
+          {"bad_line_examples", r.bad_line_examples},
+          {"bytes_read", r.bytes_read}};
 }
 
 namespace {
@@ -69,7 +79,8 @@ std::int64_t count_chars(std::string_view s) {
 simdjson::dom::parser& thread_parser() {
   thread_local simdjson::dom::parser parser = [] {
     simdjson::dom::parser p;
-    if (p.allocate(1 << 16, 64) != simdjson::SUCCESS) fail(ErrorKind::kIo, "out of memory allocating the JSON parser");
+    if (p.allocate(1 << 16, 64) != simdjson::SUCCESS)
+      fail(ErrorKind::kIo, "out of memory allocating the JSON parser");
     return p;
   }();
   return parser;
@@ -77,7 +88,8 @@ simdjson::dom::parser& thread_parser() {
 
 std::string join_turns(simdjson::dom::element messages) {
   simdjson::dom::array turns;
-  if (messages.get_array().get(turns) != simdjson::SUCCESS) fail_input("field 'messages': expected an array");
+  if (messages.get_array().get(turns) != simdjson::SUCCESS)
+    fail_input("field 'messages': expected an array");
   std::string out;
   for (auto turn : turns) {
     std::string_view content;
@@ -98,12 +110,14 @@ std::string field_text(simdjson::dom::element value, std::string_view key) {
   fail_input("field '{}': expected a string or a list of messages", key);
 }
 
-std::vector<std::filesystem::path> expand_paths(const std::vector<std::filesystem::path>& paths, IngestReport& report) {
+std::vector<std::filesystem::path> expand_paths(const std::vector<std::filesystem::path>& paths,
+                                                IngestReport& report) {
   std::vector<std::filesystem::path> files;
   for (const auto& arg : paths) {
     std::error_code ec;
     const auto status = std::filesystem::symlink_status(arg, ec);
-    if (ec || !std::filesystem::exists(status)) fail(ErrorKind::kNotFound, "{}: no such file or folder", arg.string());
+    if (ec || !std::filesystem::exists(status))
+      fail(ErrorKind::kNotFound, "{}: no such file or folder", arg.string());
     if (std::filesystem::is_directory(status)) {
       std::vector<std::filesystem::path> found;
       auto it = std::filesystem::recursive_directory_iterator(
@@ -116,7 +130,8 @@ std::vector<std::filesystem::path> expand_paths(const std::vector<std::filesyste
         }
         const auto st = it->symlink_status(ec);
         if (std::filesystem::is_symlink(st)) {
-          if (file_type_of(it->path())) report.skipped.push_back({it->path().string(), "symbolic link (not followed)"});
+          if (file_type_of(it->path()))
+            report.skipped.push_back({it->path().string(), "symbolic link (not followed)"});
           continue;
         }
         if (std::filesystem::is_regular_file(st)) found.push_back(it->path());
@@ -138,18 +153,28 @@ struct FileResult {
   ExtractedText extracted;
 };
 
-void read_one(const std::filesystem::path& path, FileType type, const IngestOptions& options, FileResult& r) {
+void read_one(const std::filesystem::path& path, FileType type, const IngestOptions& options,
+              FileResult& r) {
   try {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
     if (ec) fail(ErrorKind::kIo, "cannot read: {}", ec.message());
     if (size > options.max_file_bytes) fail_input("larger than {} bytes", options.max_file_bytes);
     switch (type) {
-      case FileType::kTxt: r.extracted = read_text_file(path, false, options.max_file_bytes); break;
-      case FileType::kMd: r.extracted = read_text_file(path, true, options.max_file_bytes); break;
-      case FileType::kDocx: r.extracted = read_docx(path, options.zip); break;
-      case FileType::kHtml: r.extracted = read_html(path, options.max_file_bytes); break;
-      default: ENCLAVE_CHECK(false);
+      case FileType::kTxt:
+        r.extracted = read_text_file(path, false, options.max_file_bytes);
+        break;
+      case FileType::kMd:
+        r.extracted = read_text_file(path, true, options.max_file_bytes);
+        break;
+      case FileType::kDocx:
+        r.extracted = read_docx(path, options.zip);
+        break;
+      case FileType::kHtml:
+        r.extracted = read_html(path, options.max_file_bytes);
+        break;
+      default:
+        ENCLAVE_CHECK(false);
     }
   } catch (const Error& e) {
     r.error = e.what();
@@ -167,8 +192,8 @@ class Ingester {
 
   IngestReport run() {
     const auto files = expand_paths(options_.paths, report_);
-    Progress progress({.label = "ingesting", .total = files.size(), .unit = "files"},
-                      stderr, options_.show_progress && isatty(2));
+    Progress progress({.label = "ingesting", .total = files.size(), .unit = "files"}, stderr,
+                      options_.show_progress && isatty(2));
     std::vector<std::pair<std::filesystem::path, FileType>> batch;
     for (const auto& f : files) {
       auto type = file_type_of(f);
@@ -198,7 +223,8 @@ class Ingester {
     sink_(std::move(doc));
   }
 
-  void flush_batch(std::vector<std::pair<std::filesystem::path, FileType>>& batch, Progress& progress) {
+  void flush_batch(std::vector<std::pair<std::filesystem::path, FileType>>& batch,
+                   Progress& progress) {
     if (batch.empty()) return;
     std::vector<FileResult> results(batch.size());
     // PDFs first, in child processes, while the pool's threads are idle.
@@ -300,10 +326,12 @@ class Ingester {
     Line line;
     try {
       while (reader->next(line)) {
-        if (!line.too_long && line.text.find_first_not_of(" \t") == std::string_view::npos) continue;
+        if (!line.too_long && line.text.find_first_not_of(" \t") == std::string_view::npos)
+          continue;
         lines.emplace_back(line.text);
         numbers.push_back(line.number);
-        errors.push_back(line.too_long ? fmt::format("line longer than {} bytes", options_.max_line_bytes) : "");
+        errors.push_back(
+            line.too_long ? fmt::format("line longer than {} bytes", options_.max_line_bytes) : "");
         if (lines.size() >= kLineBatch) flush();
       }
       flush();
@@ -329,7 +357,8 @@ class Ingester {
 
 }  // namespace
 
-Document document_from_record(std::string_view line, std::string_view field, std::uint64_t line_number) {
+Document document_from_record(std::string_view line, std::string_view field,
+                              std::uint64_t line_number) {
   simdjson::padded_string padded(line);
   simdjson::dom::element root;
   if (auto err = thread_parser().parse(padded).get(root); err) {
@@ -342,7 +371,8 @@ Document document_from_record(std::string_view line, std::string_view field, std
   // The text field, following a dotted path.
   simdjson::dom::element text_value;
   bool found = root.at_key(top).get(text_value) == simdjson::SUCCESS;
-  std::string_view rest = top.size() < field.size() ? field.substr(top.size() + 1) : std::string_view();
+  std::string_view rest =
+      top.size() < field.size() ? field.substr(top.size() + 1) : std::string_view();
   while (found && !rest.empty()) {
     const std::string_view key = rest.substr(0, rest.find('.'));
     found = text_value.at_key(key).get(text_value) == simdjson::SUCCESS;
@@ -350,7 +380,8 @@ Document document_from_record(std::string_view line, std::string_view field, std
   }
   if (found) {
     std::string_view s;
-    if (text_value.get_string().get(s) != simdjson::SUCCESS) fail_input("field '{}': expected a string", field);
+    if (text_value.get_string().get(s) != simdjson::SUCCESS)
+      fail_input("field '{}': expected a string", field);
     doc.text = s;
   } else {
     simdjson::dom::element v;
@@ -360,7 +391,8 @@ Document document_from_record(std::string_view line, std::string_view field, std
       doc.text = field_text(v, "prompt");
       for (const char* answer : {"completion", "chosen"}) {
         simdjson::dom::element a;
-        if (obj.at_key(answer).get(a) == simdjson::SUCCESS) doc.text += "\n\n" + field_text(a, answer);
+        if (obj.at_key(answer).get(a) == simdjson::SUCCESS)
+          doc.text += "\n\n" + field_text(a, answer);
       }
     } else {
       fail_input("field '{}': missing", field);

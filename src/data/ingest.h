@@ -11,12 +11,11 @@
 // Thread safety: ingest() uses its own worker pool; call it from one thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,8 +55,8 @@ struct IngestReport {
   std::vector<Skipped> skipped;
   std::int64_t ignored_files = 0;  // unknown extensions
   std::int64_t documents = 0;
-  std::int64_t chars = 0;          // code points of text written
-  std::int64_t bad_lines = 0;      // JSONL lines skipped
+  std::int64_t chars = 0;                      // code points of text written
+  std::int64_t bad_lines = 0;                  // JSONL lines skipped
   std::vector<std::string> bad_line_examples;  // "file:line: reason", at most 20
   std::uint64_t bytes_read = 0;
 };
@@ -72,6 +71,7 @@ IngestReport ingest(const IngestOptions& options, const std::function<void(Docum
 // record's "id" (if a string) and "meta" (if an object) are kept, meta gets
 // "line" (when line_number > 0), other fields travel as extra. Throws
 // Error(kInvalidInput) with the reason for a bad record.
-Document document_from_record(std::string_view line, std::string_view field, std::uint64_t line_number = 0);
+Document document_from_record(std::string_view line, std::string_view field,
+                              std::uint64_t line_number = 0);
 
 }  // namespace enclave::data

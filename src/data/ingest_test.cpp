@@ -26,15 +26,19 @@ TEST(Ingest, ReadsEveryTypeAndSkipsBadFiles) {
                        "not json\n"
                        "{\"body\":\"no text field\"}\n"
                        "\n"
-                       "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"hello\"}]}\n"
-                       "{\"text\":\"" + std::string(3000, 'x') + "\"}\n"
-                       "{\"id\":\"keep-me\",\"text\":\"last\",\"meta\":{\"origin\":\"crm\"}}");
+                       "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":"
+                       "\"assistant\",\"content\":\"hello\"}]}\n"
+                       "{\"text\":\"" +
+                           std::string(3000, 'x') +
+                           "\"}\n"
+                           "{\"id\":\"keep-me\",\"text\":\"last\",\"meta\":{\"origin\":\"crm\"}}");
   testing::write_zip(dir / "d.docx", testing::docx_entries(testing::docx_paragraph("docx body")));
   auto evil = testing::docx_entries(testing::docx_paragraph("evil"));
   evil.push_back({"../escape.txt", "x"});
   testing::write_zip(dir / "e.docx", evil);
   testing::write_bytes(dir / "f.pdf", testing::make_pdf({{{72, 72, 11, "pdf body text."}}}));
-  testing::write_bytes(dir / "g.pdf", testing::make_pdf({{{72, 72, 11, "secret"}}}, {.encrypted = true}));
+  testing::write_bytes(dir / "g.pdf",
+                       testing::make_pdf({{{72, 72, 11, "secret"}}}, {.encrypted = true}));
   testing::write_bytes(dir / "h.html", "<p>html body</p>");
   testing::write_bytes(dir / "notes.bin", "binary");
   testing::write_bytes(dir / "empty.txt", "  \n");
@@ -49,8 +53,9 @@ TEST(Ingest, ReadsEveryTypeAndSkipsBadFiles) {
 
   std::vector<std::string> texts;
   for (const auto& d : docs) texts.push_back(d.text);
-  EXPECT_EQ(texts, (std::vector<std::string>{"plain text file", "first", "hi\n\nhello", "last", "docx body",
-                                             "pdf body text.", "html body", "# Heading\n\nbody"}));
+  EXPECT_EQ(texts, (std::vector<std::string>{"plain text file", "first", "hi\n\nhello", "last",
+                                             "docx body", "pdf body text.", "html body",
+                                             "# Heading\n\nbody"}));
   EXPECT_EQ(report.documents, 8);
   EXPECT_EQ(report.files["txt"], 1);
   EXPECT_EQ(report.files["jsonl"], 1);
@@ -59,8 +64,10 @@ TEST(Ingest, ReadsEveryTypeAndSkipsBadFiles) {
   EXPECT_EQ(report.bad_lines, 3);
   ASSERT_EQ(report.bad_line_examples.size(), 3u) << to_json(report).dump();
   EXPECT_NE(report.bad_line_examples[0].find("c.jsonl:2: invalid JSON"), std::string::npos);
-  EXPECT_NE(report.bad_line_examples[1].find("c.jsonl:3: field 'text': missing"), std::string::npos);
-  EXPECT_NE(report.bad_line_examples[2].find("c.jsonl:6: line longer than 1000 bytes"), std::string::npos);
+  EXPECT_NE(report.bad_line_examples[1].find("c.jsonl:3: field 'text': missing"),
+            std::string::npos);
+  EXPECT_NE(report.bad_line_examples[2].find("c.jsonl:6: line longer than 1000 bytes"),
+            std::string::npos);
   EXPECT_NE(skipped_reason(report, "e.docx").find("escapes the archive"), std::string::npos);
   EXPECT_EQ(skipped_reason(report, "g.pdf"), "encrypted (password required)");
   EXPECT_EQ(skipped_reason(report, "empty.txt"), "no text");

@@ -36,7 +36,8 @@ bool LineReader::fill() {
   if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
   const std::size_t n = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
   if (n == 0) {
-    if (std::ferror(file_)) fail(ErrorKind::kIo, "{}: read failed: {}", path_.string(), std::strerror(errno));
+    if (std::ferror(file_))
+      fail(ErrorKind::kIo, "{}: read failed: {}", path_.string(), std::strerror(errno));
     eof_ = true;
     return false;
   }
@@ -49,7 +50,8 @@ bool LineReader::next(Line& line) {
   std::size_t scanned = 0;  // bytes after begin_ known to hold no newline
   for (;;) {
     const char* start = buffer_.data() + begin_;
-    const auto* nl = static_cast<const char*>(std::memchr(start + scanned, '\n', end_ - begin_ - scanned));
+    const auto* nl =
+        static_cast<const char*>(std::memchr(start + scanned, '\n', end_ - begin_ - scanned));
     if (nl != nullptr || (eof_ && end_ > begin_)) {
       std::size_t len = nl != nullptr ? static_cast<std::size_t>(nl - start) : end_ - begin_;
       begin_ += len + (nl != nullptr ? 1 : 0);

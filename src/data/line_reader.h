@@ -15,7 +15,7 @@
 namespace enclave::data {
 
 struct Line {
-  std::string_view text;  // valid until the next call to next()
+  std::string_view text;     // valid until the next call to next()
   std::uint64_t number = 0;  // 1-based
   bool too_long = false;     // text is empty; the line had more than max_line_bytes
 };

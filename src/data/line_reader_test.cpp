@@ -19,7 +19,9 @@ std::filesystem::path write_temp(const std::string& name, const std::string& con
 }
 
 TEST(LineReader, StripsBomAndCrlfAndReadsLastLine) {
-  auto path = write_temp("bom", "\xEF\xBB\xBF" "one\r\ntwo\n\nthree");
+  auto path = write_temp("bom",
+                         "\xEF\xBB\xBF"
+                         "one\r\ntwo\n\nthree");
   LineReader reader(path);
   std::vector<std::string> lines;
   Line line;

@@ -25,7 +25,8 @@ std::string markdown_table(const std::vector<std::vector<std::string>>& rows) {
   std::string out;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     out += "|";
-    for (std::size_t c = 0; c < width; ++c) out += " " + (c < rows[r].size() ? cell(rows[r][c]) : "") + " |";
+    for (std::size_t c = 0; c < width; ++c)
+      out += " " + (c < rows[r].size() ? cell(rows[r][c]) : "") + " |";
     out += "\n";
     if (r == 0) {
       out += "|";
@@ -48,7 +49,8 @@ nlohmann::json markdown_sections(std::string_view text) {
     while (hashes < line.size() && line[hashes] == '#') ++hashes;
     if (hashes >= 1 && hashes <= 6 && hashes < line.size() && line[hashes] == ' ') {
       std::string_view title = line.substr(hashes + 1);
-      while (!title.empty() && (title.back() == ' ' || title.back() == '\r')) title.remove_suffix(1);
+      while (!title.empty() && (title.back() == ' ' || title.back() == '\r'))
+        title.remove_suffix(1);
       if (!title.empty()) out.push_back(std::string(title));
     }
     pos = end + 1;

@@ -13,18 +13,24 @@
 namespace enclave::data {
 
 void validate(const MinHashConfig& c, std::string_view what) {
-  if (c.num_perm < 1 || c.num_perm > 1024) fail_input("{}: 'num_perm' must be 1..1024, got {}", what, c.num_perm);
+  if (c.num_perm < 1 || c.num_perm > 1024)
+    fail_input("{}: 'num_perm' must be 1..1024, got {}", what, c.num_perm);
   if (c.bands < 1 || c.num_perm % c.bands != 0) {
     fail_input("{}: 'bands' must divide num_perm ({}), got {}", what, c.num_perm, c.bands);
   }
-  if (!(c.threshold > 0 && c.threshold <= 1)) fail_input("{}: 'threshold' must be in (0, 1], got {}", what, c.threshold);
+  if (!(c.threshold > 0 && c.threshold <= 1))
+    fail_input("{}: 'threshold' must be in (0, 1], got {}", what, c.threshold);
   if (c.ngram < 1 || c.ngram > 64) fail_input("{}: 'ngram' must be 1..64, got {}", what, c.ngram);
 }
 
 nlohmann::json to_json(const MinHashConfig& c) {
-  return {{"num_perm", c.num_perm}, {"bands", c.bands},   {"rows", c.rows()},
-          {"threshold", c.threshold}, {"shingle", c.shingle == ShingleKind::kChar ? "char" : "word"},
-          {"ngram", c.ngram},       {"seed", c.seed}};
+  return {{"num_perm", c.num_perm},
+          {"bands", c.bands},
+          {"rows", c.rows()},
+          {"threshold", c.threshold},
+          {"shingle", c.shingle == ShingleKind::kChar ? "char" : "word"},
+          {"ngram", c.ngram},
+          {"seed", c.seed}};
 }
 
 double lsh_candidate_probability(double s, int bands, int rows) {
@@ -82,9 +88,13 @@ std::vector<std::uint64_t> shingle_hashes(std::string_view text, ShingleKind kin
     std::vector<std::uint64_t> words;
     std::size_t pos = 0;
     while (pos < text.size()) {
-      while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\n' || text[pos] == '\t' || text[pos] == '\r')) ++pos;
+      while (pos < text.size() &&
+             (text[pos] == ' ' || text[pos] == '\n' || text[pos] == '\t' || text[pos] == '\r'))
+        ++pos;
       std::size_t end = pos;
-      while (end < text.size() && !(text[end] == ' ' || text[end] == '\n' || text[end] == '\t' || text[end] == '\r')) ++end;
+      while (end < text.size() &&
+             !(text[end] == ' ' || text[end] == '\n' || text[end] == '\t' || text[end] == '\r'))
+        ++end;
       if (end > pos) words.push_back(XXH3_64bits(text.data() + pos, end - pos));
       pos = end;
     }
@@ -136,7 +146,8 @@ std::vector<std::uint64_t> MinHasher::band_keys(const std::vector<std::uint32_t>
   return keys;
 }
 
-double estimate_similarity(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+double estimate_similarity(const std::vector<std::uint32_t>& a,
+                           const std::vector<std::uint32_t>& b) {
   if (a.empty() || a.size() != b.size()) return 0;
   std::size_t equal = 0;
   for (std::size_t i = 0; i < a.size(); ++i) equal += a[i] == b[i];

@@ -15,9 +15,8 @@
 // Thread safety: a MinHasher is immutable; signature() is safe from any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
 
@@ -68,7 +67,8 @@ class MinHasher {
 };
 
 // Fraction of equal slots: the estimate of the Jaccard similarity.
-double estimate_similarity(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b);
+double estimate_similarity(const std::vector<std::uint32_t>& a,
+                           const std::vector<std::uint32_t>& b);
 
 // The 64-bit hashes of the shingles of text (the set MinHash summarises).
 std::vector<std::uint64_t> shingle_hashes(std::string_view text, ShingleKind kind, int ngram);

@@ -15,7 +15,8 @@ const icu::Normalizer2& nfkc_instance() {
   static const icu::Normalizer2* instance = [] {
     UErrorCode status = U_ZERO_ERROR;
     const icu::Normalizer2* n = icu::Normalizer2::getNFKCInstance(status);
-    if (U_FAILURE(status) || n == nullptr) fail(ErrorKind::kInternal, "ICU: no NFKC data: {}", u_errorName(status));
+    if (U_FAILURE(status) || n == nullptr)
+      fail(ErrorKind::kInternal, "ICU: no NFKC data: {}", u_errorName(status));
     return n;
   }();
   return *instance;
@@ -41,8 +42,17 @@ bool is_invisible(char32_t c) {
   if (c < 0x20) return c != '\t' && c != '\n' && c != '\r';
   if (c >= 0x7F && c <= 0x9F) return true;
   switch (c) {
-    case 0x00AD: case 0x200B: case 0x200E: case 0x200F: case 0x2060: case 0xFEFF:
-    case 0x202A: case 0x202B: case 0x202C: case 0x202D: case 0x202E:
+    case 0x00AD:
+    case 0x200B:
+    case 0x200E:
+    case 0x200F:
+    case 0x2060:
+    case 0xFEFF:
+    case 0x202A:
+    case 0x202B:
+    case 0x202C:
+    case 0x202D:
+    case 0x202E:
       return true;
     default:
       return false;

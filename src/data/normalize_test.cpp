@@ -14,11 +14,17 @@ TEST(Normalize, NfkcFoldsCompatibilityForms) {
 }
 
 TEST(Normalize, RepairsInvalidUtf8) {
-  EXPECT_EQ(normalize_text("a\xff" "b\xE0\x80"), "a\uFFFDb\uFFFD\uFFFD");
+  EXPECT_EQ(normalize_text("a\xff"
+                           "b\xE0\x80"),
+            "a\uFFFDb\uFFFD\uFFFD");
 }
 
 TEST(Normalize, DropsControlAndInvisibleCharacters) {
-  EXPECT_EQ(normalize_text(std::string("a\x00" "b\x07" "c\u200Bd\uFEFFe\u00ADf", 18)), "abcdef");
+  EXPECT_EQ(normalize_text(std::string("a\x00"
+                                       "b\x07"
+                                       "c\u200Bd\uFEFFe\u00ADf",
+                                       18)),
+            "abcdef");
 }
 
 TEST(Normalize, TidiesWhitespace) {

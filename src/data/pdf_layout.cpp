@@ -50,8 +50,9 @@ std::vector<Line> build_lines(const PdfPage& page) {
   for (const auto& w : page.words) {
     if (!w.text.empty() && w.y1 > w.y0) words.push_back(&w);
   }
-  std::stable_sort(words.begin(), words.end(),
-                   [](const PdfWord* a, const PdfWord* b) { return a->y0 + a->y1 < b->y0 + b->y1; });
+  std::stable_sort(words.begin(), words.end(), [](const PdfWord* a, const PdfWord* b) {
+    return a->y0 + a->y1 < b->y0 + b->y1;
+  });
   std::vector<std::vector<const PdfWord*>> groups;
   std::vector<std::pair<double, double>> ranges;
   for (const PdfWord* w : words) {
@@ -73,7 +74,8 @@ std::vector<Line> build_lines(const PdfPage& page) {
   }
   std::vector<Line> lines;
   for (auto& g : groups) {
-    std::stable_sort(g.begin(), g.end(), [](const PdfWord* a, const PdfWord* b) { return a->x0 < b->x0; });
+    std::stable_sort(g.begin(), g.end(),
+                     [](const PdfWord* a, const PdfWord* b) { return a->x0 < b->x0; });
     std::vector<double> heights;
     for (const PdfWord* w : g) heights.push_back(w->y1 - w->y0);
     const double h = median(heights);
@@ -121,10 +123,12 @@ std::string line_key(const std::string& text) {
 }
 
 bool is_page_number(const std::string& key) {
-  static const char* kForms[] = {"#", "- # -", "-#-", "page #", "# / #", "#/#", "page # of #", "p. #", "— # —"};
+  static const char* kForms[] = {"#",   "- # -",       "-#-",  "page #", "# / #",
+                                 "#/#", "page # of #", "p. #", "— # —"};
   std::string k = key;
   // Collapse digit runs: "##" -> "#".
-  k.erase(std::unique(k.begin(), k.end(), [](char a, char b) { return a == '#' && b == '#'; }), k.end());
+  k.erase(std::unique(k.begin(), k.end(), [](char a, char b) { return a == '#' && b == '#'; }),
+          k.end());
   return std::any_of(std::begin(kForms), std::end(kForms), [&](const char* f) { return k == f; });
 }
 
@@ -133,7 +137,8 @@ constexpr double kMarginBand = 0.12;
 
 // Drops running headers/footers and page numbers; returns how many lines.
 int drop_headers_footers(std::vector<std::vector<Line>>& pages, const std::vector<PdfPage>& sizes) {
-  const auto n_pages = static_cast<int>(std::count_if(pages.begin(), pages.end(), [](auto& p) { return !p.empty(); }));
+  const auto n_pages = static_cast<int>(
+      std::count_if(pages.begin(), pages.end(), [](auto& p) { return !p.empty(); }));
   if (n_pages < 2) return 0;
   const int needed = std::max(2, (n_pages + 1) / 2);
   std::vector<std::vector<bool>> drop(pages.size());
@@ -147,7 +152,8 @@ int drop_headers_footers(std::vector<std::vector<Line>>& pages, const std::vecto
         if (static_cast<int>(lines.size()) <= depth) return -1;
         const int i = from_bottom ? static_cast<int>(lines.size()) - 1 - depth : depth;
         const double h = sizes[p].height > 0 ? sizes[p].height : 792;
-        const bool in_margin = from_bottom ? lines[i].y1 > (1 - kMarginBand) * h : lines[i].y0 < kMarginBand * h;
+        const bool in_margin =
+            from_bottom ? lines[i].y1 > (1 - kMarginBand) * h : lines[i].y0 < kMarginBand * h;
         return in_margin ? i : -1;
       };
       for (std::size_t p = 0; p < pages.size(); ++p) {
@@ -183,7 +189,8 @@ bool aligned_row(const Line& first, const Line& row) {
     const Cell& a = first.cells[c];
     const Cell& b = row.cells[c];
     const bool overlap = std::min(a.x1, b.x1) > std::max(a.x0, b.x0);
-    if (!overlap && std::abs(a.x0 - b.x0) > tolerance && std::abs(a.x1 - b.x1) > tolerance) return false;
+    if (!overlap && std::abs(a.x0 - b.x0) > tolerance && std::abs(a.x1 - b.x1) > tolerance)
+      return false;
   }
   return true;
 }
@@ -200,8 +207,10 @@ std::string table_text(const std::vector<const Line*>& rows) {
 bool ends_sentence(std::string_view text) {
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   if (text.empty()) return true;
-  static const std::string_view kEnds[] = {".", "!", "?", ":", ";", "\"", "'", ")", "\u3002", "\u201D", "\u2019"};
-  return std::any_of(std::begin(kEnds), std::end(kEnds), [&](std::string_view e) { return text.ends_with(e); });
+  static const std::string_view kEnds[] = {".", "!", "?",      ":",      ";",     "\"",
+                                           "'", ")", "\u3002", "\u201D", "\u2019"};
+  return std::any_of(std::begin(kEnds), std::end(kEnds),
+                     [&](std::string_view e) { return text.ends_with(e); });
 }
 
 bool starts_lower(std::string_view text) {
@@ -216,8 +225,8 @@ void join_text(std::string& paragraph, const std::string& next) {
     return;
   }
   const std::size_t n = paragraph.size();
-  if (n >= 2 && paragraph[n - 1] == '-' && std::isalpha(static_cast<unsigned char>(paragraph[n - 2])) &&
-      starts_lower(next)) {
+  if (n >= 2 && paragraph[n - 1] == '-' &&
+      std::isalpha(static_cast<unsigned char>(paragraph[n - 2])) && starts_lower(next)) {
     paragraph.pop_back();
     paragraph += next;
     return;
@@ -258,7 +267,8 @@ std::vector<Block> page_blocks(const std::vector<Line>& lines, bool tables, int*
     if (in_table[i]) {
       std::vector<const Line*> rows;
       std::size_t j = i;
-      while (j < lines.size() && in_table[j] && (j == i || aligned_row(lines[i], lines[j]))) rows.push_back(&lines[j++]);
+      while (j < lines.size() && in_table[j] && (j == i || aligned_row(lines[i], lines[j])))
+        rows.push_back(&lines[j++]);
       blocks.push_back({BlockKind::kTable, table_text(rows)});
       ++*n_tables;
       paragraph = nullptr;
@@ -300,8 +310,8 @@ PdfText layout_pdf_text(const std::vector<PdfPage>& pages, const PdfLayoutOption
     std::vector<Block> page = page_blocks(lines[p], options.tables, &out.n_tables);
     if (page.empty()) continue;
     std::size_t first = 0;
-    if (!blocks.empty() && page[0].kind == BlockKind::kParagraph && blocks.back().kind == BlockKind::kParagraph &&
-        !ends_sentence(blocks.back().text)) {
+    if (!blocks.empty() && page[0].kind == BlockKind::kParagraph &&
+        blocks.back().kind == BlockKind::kParagraph && !ends_sentence(blocks.back().text)) {
       // A paragraph cut by the page break continues on this page.
       starts[p] = {blocks.size() - 1, blocks.back().text.size() + 1};
       join_text(blocks.back().text, page[0].text);
@@ -320,9 +330,11 @@ PdfText layout_pdf_text(const std::vector<PdfPage>& pages, const PdfLayoutOption
   out.page_offsets.assign(pages.size(), out.text.size());
   for (std::size_t p = pages.size(); p-- > 0;) {
     if (starts[p].first != std::string::npos) {
-      out.page_offsets[p] = std::min(out.text.size(), block_offsets[starts[p].first] + starts[p].second);
+      out.page_offsets[p] =
+          std::min(out.text.size(), block_offsets[starts[p].first] + starts[p].second);
     } else if (p + 1 < pages.size()) {
-      out.page_offsets[p] = out.page_offsets[p + 1];  // an empty page starts where the next one does
+      out.page_offsets[p] =
+          out.page_offsets[p + 1];  // an empty page starts where the next one does
     }
   }
   return out;

@@ -37,10 +37,10 @@ struct PdfLayoutOptions {
 };
 
 struct PdfText {
-  std::string text;                        // paragraphs separated by blank lines
-  std::vector<std::size_t> page_offsets;   // byte offset in text where each page starts
+  std::string text;                       // paragraphs separated by blank lines
+  std::vector<std::size_t> page_offsets;  // byte offset in text where each page starts
   int n_tables = 0;
-  int n_dropped_lines = 0;                 // headers, footers and page numbers
+  int n_dropped_lines = 0;  // headers, footers and page numbers
 };
 
 PdfText layout_pdf_text(const std::vector<PdfPage>& pages, const PdfLayoutOptions& options = {});

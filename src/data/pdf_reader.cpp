@@ -1,21 +1,20 @@
 #include "data/pdf_reader.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
+#include <poppler-document.h>
+#include <poppler-global.h>
+#include <poppler-page.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <poppler-document.h>
-#include <poppler-global.h>
-#include <poppler-page.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <fmt/format.h>
 #include <memory>
 
 namespace enclave::data {
@@ -42,7 +41,9 @@ class ChildWriter {
     if (buffer_.size() >= (1 << 16)) flush();
   }
   template <typename T>
-  void value(T v) { bytes(&v, sizeof(v)); }
+  void value(T v) {
+    bytes(&v, sizeof(v));
+  }
   void flush() {
     std::size_t off = 0;
     while (off < buffer_.size()) {
@@ -147,13 +148,14 @@ std::string decode_pages(const std::string& data, std::vector<PdfPage>& pages) {
     if (tag != 'P') return "corrupt output from the PDF reader";
     PdfPage page;
     std::uint32_t n = 0;
-    if (!in.value(page.width) || !in.value(page.height) || !in.value(n)) return "truncated output from the PDF reader";
+    if (!in.value(page.width) || !in.value(page.height) || !in.value(n))
+      return "truncated output from the PDF reader";
     for (std::uint32_t i = 0; i < n; ++i) {
       PdfWord w;
       std::uint32_t len = 0;
       std::uint8_t space = 0;
-      if (!in.value(len) || !in.bytes(w.text, len) || !in.value(w.x0) || !in.value(w.y0) || !in.value(w.x1) ||
-          !in.value(w.y1) || !in.value(space)) {
+      if (!in.value(len) || !in.bytes(w.text, len) || !in.value(w.x0) || !in.value(w.y0) ||
+          !in.value(w.x1) || !in.value(w.y1) || !in.value(space)) {
         return "truncated output from the PDF reader";
       }
       w.space_after = space != 0;
@@ -170,13 +172,20 @@ std::string exit_reason(int status, const PdfLimits& limits) {
     return fmt::format("PDF reader crashed (signal {})", sig);
   }
   switch (WEXITSTATUS(status)) {
-    case kOk: return "";
-    case kCannotOpen: return "not a readable PDF (corrupt or truncated)";
-    case kEncrypted: return "encrypted (password required)";
-    case kTooMuchText: return fmt::format("more than {} bytes of text", limits.max_text_bytes);
-    case kTooManyPages: return fmt::format("more than {} pages", limits.max_pages);
-    case kCrashed: return "PDF reader failed (out of memory or malformed objects)";
-    default: return fmt::format("PDF reader exited with status {}", WEXITSTATUS(status));
+    case kOk:
+      return "";
+    case kCannotOpen:
+      return "not a readable PDF (corrupt or truncated)";
+    case kEncrypted:
+      return "encrypted (password required)";
+    case kTooMuchText:
+      return fmt::format("more than {} bytes of text", limits.max_text_bytes);
+    case kTooManyPages:
+      return fmt::format("more than {} pages", limits.max_pages);
+    case kCrashed:
+      return "PDF reader failed (out of memory or malformed objects)";
+    default:
+      return fmt::format("PDF reader exited with status {}", WEXITSTATUS(status));
   }
 }
 
@@ -212,7 +221,8 @@ std::vector<PdfExtraction> extract_pdf_words(const std::vector<std::filesystem::
     while (next < files.size() && static_cast<int>(running.size()) < std::max(1, parallel)) {
       int fds[2];
       if (pipe2(fds, O_CLOEXEC) != 0) {
-        results[next++].error = fmt::format("cannot start the PDF reader: {}", std::strerror(errno));
+        results[next++].error =
+            fmt::format("cannot start the PDF reader: {}", std::strerror(errno));
         continue;
       }
       const pid_t pid = fork();
@@ -223,7 +233,8 @@ std::vector<PdfExtraction> extract_pdf_words(const std::vector<std::filesystem::
       close(fds[1]);
       if (pid < 0) {
         close(fds[0]);
-        results[next++].error = fmt::format("cannot start the PDF reader: {}", std::strerror(errno));
+        results[next++].error =
+            fmt::format("cannot start the PDF reader: {}", std::strerror(errno));
         continue;
       }
       running.push_back({pid, fds[0], next++, std::chrono::steady_clock::now() + timeout, {}, {}});
@@ -238,7 +249,8 @@ std::vector<PdfExtraction> extract_pdf_words(const std::vector<std::filesystem::
     }
     const auto wait_ms = std::max<std::int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count() + 1);
-    const int ready = poll(polls.data(), polls.size(), static_cast<int>(std::min<std::int64_t>(wait_ms, 1000)));
+    const int ready =
+        poll(polls.data(), polls.size(), static_cast<int>(std::min<std::int64_t>(wait_ms, 1000)));
     if (ready < 0 && errno != EINTR) break;
     now = std::chrono::steady_clock::now();
     std::vector<Child> still;

@@ -19,15 +19,17 @@
 namespace enclave::data {
 
 struct PdfLimits {
-  double timeout_s = 60;                              // wall time per file
-  std::uint64_t max_memory_bytes = std::uint64_t{4} << 30;  // address space of the child; 0: no limit
+  double timeout_s = 60;  // wall time per file
+  std::uint64_t max_memory_bytes = std::uint64_t{4}
+                                   << 30;  // address space of the child; 0: no limit
   std::uint64_t max_text_bytes = std::uint64_t{256} << 20;  // words and boxes sent back
   int max_pages = 20000;
 };
 
 struct PdfExtraction {
   std::vector<PdfPage> pages;
-  std::string error;  // non-empty: the file is skipped for this reason ("encrypted", "timed out after 60s", ...)
+  std::string error;  // non-empty: the file is skipped for this reason ("encrypted", "timed out
+                      // after 60s", ...)
 };
 
 // Extracts the words of every file, running up to `parallel` children at

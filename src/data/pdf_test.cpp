@@ -45,12 +45,14 @@ TEST(PdfLayout, RejoinsBrokenLinesAndUndoesHyphenation) {
                           {"A second paragraph starts after a gap.", 160}});
   PdfText out = layout_pdf_text({page});
   EXPECT_EQ(out.text,
-            "The quarterly report describes how the company expanded its operations in the region and hired new "
+            "The quarterly report describes how the company expanded its operations in the region "
+            "and hired new "
             "engineers for the research team.\n\nA second paragraph starts after a gap.");
 }
 
 TEST(PdfLayout, KeepsHyphenBeforeCapitalOrDigit) {
-  PdfPage page = page_of({{"the Seoul-", 100}, {"Busan line and the COVID-", 112}, {"19 report", 124}});
+  PdfPage page =
+      page_of({{"the Seoul-", 100}, {"Busan line and the COVID-", 112}, {"19 report", 124}});
   EXPECT_EQ(layout_pdf_text({page}).text, "the Seoul- Busan line and the COVID- 19 report");
 }
 
@@ -62,7 +64,9 @@ TEST(PdfLayout, DropsRunningHeadersFootersAndPageNumbers) {
                              {"Page " + std::to_string(p) + " of 3", 760}}));
   }
   PdfText out = layout_pdf_text(pages);
-  EXPECT_EQ(out.text, "Body text of page 1 ends here.\n\nBody text of page 2 ends here.\n\nBody text of page 3 ends here.");
+  EXPECT_EQ(out.text,
+            "Body text of page 1 ends here.\n\nBody text of page 2 ends here.\n\nBody text of page "
+            "3 ends here.");
   EXPECT_EQ(out.n_dropped_lines, 6);
   ASSERT_EQ(out.page_offsets.size(), 3u);
   EXPECT_EQ(out.page_offsets[0], 0u);
@@ -80,7 +84,9 @@ TEST(PdfLayout, JoinsParagraphAcrossPageBreak) {
 TEST(PdfLayout, ColumnsBecomeMarkdownTable) {
   PdfPage page = page_of({{"Staff list follows.", 80}});
   for (auto [row, y] : std::vector<std::pair<std::vector<std::string>, double>>{
-           {{"Name", "Team", "Year"}, 120}, {{"Kim Minsu", "Research", "2021"}, 134}, {{"Lee", "Sales", "2019"}, 148}}) {
+           {{"Name", "Team", "Year"}, 120},
+           {{"Kim Minsu", "Research", "2021"}, 134},
+           {{"Lee", "Sales", "2019"}, 148}}) {
     double x = 72;
     for (const auto& cell : row) {
       auto w = line_words(cell, x, y);
@@ -90,7 +96,8 @@ TEST(PdfLayout, ColumnsBecomeMarkdownTable) {
   }
   PdfText out = layout_pdf_text({page});
   EXPECT_EQ(out.text,
-            "Staff list follows.\n\n| Name | Team | Year |\n| --- | --- | --- |\n| Kim Minsu | Research | 2021 |\n"
+            "Staff list follows.\n\n| Name | Team | Year |\n| --- | --- | --- |\n| Kim Minsu | "
+            "Research | 2021 |\n"
             "| Lee | Sales | 2019 |");
   EXPECT_EQ(out.n_tables, 1);
 }
@@ -109,9 +116,15 @@ TEST(PdfReader, ExtractsRealPdfThroughPoppler) {
     pages.push_back({{72, 40, 9, "Quarterly Review - Confidential"},
                      {72, 100, 11, "Revenue grew in every region this quarter and the"},
                      {72, 114, 11, "team expects further growth as new products ship."},
-                     {72, 150, 11, "Name"}, {250, 150, 11, "Region"}, {400, 150, 11, "Sales"},
-                     {72, 164, 11, "Park"}, {250, 164, 11, "Seoul"}, {400, 164, 11, "120"},
-                     {72, 178, 11, "Choi"}, {250, 178, 11, "Busan"}, {400, 178, 11, "95"},
+                     {72, 150, 11, "Name"},
+                     {250, 150, 11, "Region"},
+                     {400, 150, 11, "Sales"},
+                     {72, 164, 11, "Park"},
+                     {250, 164, 11, "Seoul"},
+                     {400, 164, 11, "120"},
+                     {72, 178, 11, "Choi"},
+                     {250, 178, 11, "Busan"},
+                     {400, 178, 11, "95"},
                      {300, 750, 9, std::to_string(p)}});
   }
   const auto path = write_pdf("report.pdf", pages);
@@ -121,10 +134,13 @@ TEST(PdfReader, ExtractsRealPdfThroughPoppler) {
   ASSERT_EQ(results[0].pages.size(), 3u);
   PdfText out = layout_pdf_text(results[0].pages);
   const std::string para =
-      "Revenue grew in every region this quarter and the team expects further growth as new products ship.";
+      "Revenue grew in every region this quarter and the team expects further growth as new "
+      "products ship.";
   const std::string table =
-      "| Name | Region | Sales |\n| --- | --- | --- |\n| Park | Seoul | 120 |\n| Choi | Busan | 95 |";
-  EXPECT_EQ(out.text, para + "\n\n" + table + "\n\n" + para + "\n\n" + table + "\n\n" + para + "\n\n" + table);
+      "| Name | Region | Sales |\n| --- | --- | --- |\n| Park | Seoul | 120 |\n| Choi | Busan | 95 "
+      "|";
+  EXPECT_EQ(out.text, para + "\n\n" + table + "\n\n" + para + "\n\n" + table + "\n\n" + para +
+                          "\n\n" + table);
   EXPECT_EQ(out.n_tables, 3);
   EXPECT_EQ(out.text.find("Confidential"), std::string::npos);
 }
@@ -140,11 +156,13 @@ TEST(PdfReader, ReportsBadFilesWithoutThrowing) {
   std::string ops;
   for (int row = 0; row < 90; ++row) {
     for (int col = 0; col < 3; ++col) {
-      ops += fmt::format("BT /F1 8 Tf {} {} Td (bombbombbombbombbombbombbombbombbombbombbomb) Tj ET\n",
-                         10 + col * 200, 20 + row * 8);
+      ops +=
+          fmt::format("BT /F1 8 Tf {} {} Td (bombbombbombbombbombbombbombbombbombbombbomb) Tj ET\n",
+                      10 + col * 200, 20 + row * 8);
     }
   }
-  const auto bomb = write_pdf("bomb.pdf", std::vector<TestPage>(40), {.compress = true, .raw_content = ops});
+  const auto bomb =
+      write_pdf("bomb.pdf", std::vector<TestPage>(40), {.compress = true, .raw_content = ops});
   PdfLimits limits;
   limits.max_text_bytes = 256 << 10;
   limits.timeout_s = 20;
@@ -155,13 +173,15 @@ TEST(PdfReader, ReportsBadFilesWithoutThrowing) {
   EXPECT_LE(results[2].pages.size(), 1u) << results[2].error;
   EXPECT_TRUE(results[3].error.find("bytes of text") != std::string::npos ||
               results[3].error.find("timed out") != std::string::npos)
-      << results[3].error << " words: " << (results[3].pages.empty() ? 0 : results[3].pages[0].words.size());
+      << results[3].error
+      << " words: " << (results[3].pages.empty() ? 0 : results[3].pages[0].words.size());
   EXPECT_TRUE(results[3].pages.empty());
 }
 
 TEST(PdfReader, TimesOut) {
   std::string ops;
-  for (int i = 0; i < 200000; ++i) ops += "BT /F1 11 Tf 72 700 Td (slow slow slow slow slow slow slow slow) Tj ET\n";
+  for (int i = 0; i < 200000; ++i)
+    ops += "BT /F1 11 Tf 72 700 Td (slow slow slow slow slow slow slow slow) Tj ET\n";
   const auto slow = write_pdf("slow.pdf", {{}}, {.compress = true, .raw_content = ops});
   PdfLimits limits;
   limits.timeout_s = 0.05;

@@ -16,13 +16,20 @@ namespace enclave::data {
 
 std::string_view to_string(PiiType type) {
   switch (type) {
-    case PiiType::kEmail: return "EMAIL";
-    case PiiType::kPhone: return "PHONE";
-    case PiiType::kRrn: return "RRN";
-    case PiiType::kBusinessNumber: return "BRN";
-    case PiiType::kCard: return "CARD";
-    case PiiType::kIpAddress: return "IP";
-    case PiiType::kBankAccount: return "ACCOUNT";
+    case PiiType::kEmail:
+      return "EMAIL";
+    case PiiType::kPhone:
+      return "PHONE";
+    case PiiType::kRrn:
+      return "RRN";
+    case PiiType::kBusinessNumber:
+      return "BRN";
+    case PiiType::kCard:
+      return "CARD";
+    case PiiType::kIpAddress:
+      return "IP";
+    case PiiType::kBankAccount:
+      return "ACCOUNT";
   }
   return "PII";
 }
@@ -119,7 +126,8 @@ struct Span {
   std::size_t begin = 0, end = 0;
 
   bool seps_all(std::string_view allowed) const {
-    return std::all_of(seps.begin(), seps.end(), [&](char c) { return allowed.find(c) != std::string_view::npos; });
+    return std::all_of(seps.begin(), seps.end(),
+                       [&](char c) { return allowed.find(c) != std::string_view::npos; });
   }
   bool same_seps() const {
     return std::all_of(seps.begin(), seps.end(), [&](char c) { return c == seps.front(); });
@@ -138,7 +146,8 @@ bool has_account_keyword(std::string_view text, std::size_t begin) {
 
 bool known_account_layout(const std::vector<int>& l) {
   static const std::vector<std::vector<int>> kLayouts = {
-      {6, 2, 6}, {3, 2, 6}, {3, 3, 6}, {4, 3, 6}, {3, 6, 5}, {3, 4, 4, 2}, {3, 6, 2, 3}, {3, 2, 4, 3}, {4, 2, 7},
+      {6, 2, 6},    {3, 2, 6},    {3, 3, 6},    {4, 3, 6}, {3, 6, 5},
+      {3, 4, 4, 2}, {3, 6, 2, 3}, {3, 2, 4, 3}, {4, 2, 7},
   };
   return std::find(kLayouts.begin(), kLayouts.end(), l) != kLayouts.end();
 }
@@ -146,16 +155,21 @@ bool known_account_layout(const std::vector<int>& l) {
 // Korean number in national form (leading 0): mobile, Seoul, regional, 070.
 bool korean_phone_digits(std::string_view d) {
   if (d.size() < 9 || d.size() > 11 || d[0] != '0') return false;
-  if (d[1] == '1') return (d[2] == '0' || d[2] == '1' || d[2] == '6' || d[2] == '7' || d[2] == '8' || d[2] == '9') &&
-                          d.size() >= 10;
+  if (d[1] == '1')
+    return (d[2] == '0' || d[2] == '1' || d[2] == '6' || d[2] == '7' || d[2] == '8' ||
+            d[2] == '9') &&
+           d.size() >= 10;
   if (d[1] == '2') return d.size() == 9 || d.size() == 10;
   if (d[1] >= '3' && d[1] <= '6') return d[2] >= '1' && d[2] <= '5' && d.size() >= 10;
   if (d[1] == '7') return d[2] == '0' && d.size() == 11;
   return false;
 }
 
-void number_candidates(std::string_view text, const Span& s, int current_year, std::vector<PiiMatch>& out) {
-  auto add = [&](PiiType type, double confidence) { out.push_back({type, s.begin, s.end, confidence}); };
+void number_candidates(std::string_view text, const Span& s, int current_year,
+                       std::vector<PiiMatch>& out) {
+  auto add = [&](PiiType type, double confidence) {
+    out.push_back({type, s.begin, s.end, confidence});
+  };
   const std::size_t nd = s.digits.size();
   const auto& l = s.layout;
   // RRN: YYMMDD-GNNNNNN, or 13 digits plain.
@@ -169,14 +183,16 @@ void number_candidates(std::string_view text, const Span& s, int current_year, s
   }
   // Cards: 13-19 digits, plain or in groups of four (Amex/Diners 4-6-5/4-6-4).
   if (nd >= 13 && nd <= 19 && s.same_seps() && s.seps_all("- ") && !s.plus && !s.paren) {
-    bool layout_ok = l.size() == 1 || l == std::vector<int>{4, 6, 5} || l == std::vector<int>{4, 6, 4};
+    bool layout_ok =
+        l.size() == 1 || l == std::vector<int>{4, 6, 5} || l == std::vector<int>{4, 6, 4};
     if (!layout_ok) {
       layout_ok = true;
       for (std::size_t i = 0; i < l.size(); ++i) {
         if (i + 1 < l.size() ? l[i] != 4 : (l[i] < 1 || l[i] > 4)) layout_ok = false;
       }
     }
-    const bool repeated = std::all_of(s.digits.begin(), s.digits.end(), [&](char c) { return c == s.digits[0]; });
+    const bool repeated =
+        std::all_of(s.digits.begin(), s.digits.end(), [&](char c) { return c == s.digits[0]; });
     if (layout_ok && !repeated && luhn_valid(s.digits)) add(PiiType::kCard, 0.9);
   }
   // Phones.
@@ -192,11 +208,14 @@ void number_candidates(std::string_view text, const Span& s, int current_year, s
     const bool plain = l.size() == 1;
     const bool grouped = l.size() == 3 && l[1] >= 3 && l[1] <= 4 && l[2] == 4;
     if (grouped || (plain && s.digits[1] == '1')) add(PiiType::kPhone, grouped ? 0.9 : 0.8);
-  } else if (l == std::vector<int>{4, 4} && s.seps_all("-") && s.digits[0] == '1' && s.digits[1] >= '5') {
+  } else if (l == std::vector<int>{4, 4} && s.seps_all("-") && s.digits[0] == '1' &&
+             s.digits[1] >= '5') {
     add(PiiType::kPhone, 0.8);  // 1588-1234 style representative numbers
   } else if (l == std::vector<int>{3, 3, 4} && s.digits[0] != '0' && s.digits[0] != '1') {
-    if (s.paren && s.seps.front() == ')') add(PiiType::kPhone, 0.8);
-    else if (s.same_seps() && s.seps_all("-.")) add(PiiType::kPhone, 0.55);
+    if (s.paren && s.seps.front() == ')')
+      add(PiiType::kPhone, 0.8);
+    else if (s.same_seps() && s.seps_all("-."))
+      add(PiiType::kPhone, 0.55);
   }
   // IPv4.
   if (l.size() == 4 && s.seps_all(".") && !s.plus && !s.paren &&
@@ -206,7 +225,8 @@ void number_candidates(std::string_view text, const Span& s, int current_year, s
     if (inet_pton(AF_INET, ip.c_str(), &addr) == 1) add(PiiType::kIpAddress, 0.9);
   }
   // Bank accounts: hyphenated groups, a bank's layout or an "account" word near.
-  if (l.size() >= 3 && l.size() <= 4 && nd >= 10 && nd <= 14 && s.seps_all("-") && !s.plus && !s.paren) {
+  if (l.size() >= 3 && l.size() <= 4 && nd >= 10 && nd <= 14 && s.seps_all("-") && !s.plus &&
+      !s.paren) {
     if (has_account_keyword(text, s.begin)) {
       add(PiiType::kBankAccount, 0.9);
     } else if (known_account_layout(l)) {
@@ -228,7 +248,8 @@ const RE2& ipv6_re() {
 
 bool is_hex(char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 
-void regex_candidates(std::string_view text, const RE2& re, PiiType type, std::vector<PiiMatch>& out) {
+void regex_candidates(std::string_view text, const RE2& re, PiiType type,
+                      std::vector<PiiMatch>& out) {
   re2::StringPiece input(text.data(), text.size());
   std::size_t pos = 0;
   re2::StringPiece m;
@@ -244,14 +265,16 @@ void regex_candidates(std::string_view text, const RE2& re, PiiType type, std::v
       if (end < text.size() && is_alnum(text[end])) continue;
       out.push_back({type, begin, end, 0.95});
     } else {
-      if ((begin > 0 && (is_hex(text[begin - 1]) || text[begin - 1] == ':' || text[begin - 1] == '.')) ||
+      if ((begin > 0 &&
+           (is_hex(text[begin - 1]) || text[begin - 1] == ':' || text[begin - 1] == '.')) ||
           (end < text.size() && (is_alnum(text[end]) || text[end] == ':'))) {
         continue;
       }
       const std::string ip(m.data(), m.size());
       const auto hex = std::count_if(ip.begin(), ip.end(), is_hex);
       in6_addr addr{};
-      if (hex >= 3 && inet_pton(AF_INET6, ip.c_str(), &addr) == 1) out.push_back({type, begin, end, 0.85});
+      if (hex >= 3 && inet_pton(AF_INET6, ip.c_str(), &addr) == 1)
+        out.push_back({type, begin, end, 0.85});
     }
   }
 }
@@ -269,8 +292,10 @@ std::vector<PiiMatch> find_pii(std::string_view text, const PiiOptions& options)
   std::vector<PiiMatch> candidates;
   const int year = options.current_year > 0 ? options.current_year : this_year();
   const bool has_digit = std::any_of(text.begin(), text.end(), is_digit);
-  if (text.find('@') != std::string_view::npos) regex_candidates(text, email_re(), PiiType::kEmail, candidates);
-  if (text.find(':') != std::string_view::npos) regex_candidates(text, ipv6_re(), PiiType::kIpAddress, candidates);
+  if (text.find('@') != std::string_view::npos)
+    regex_candidates(text, email_re(), PiiType::kEmail, candidates);
+  if (text.find(':') != std::string_view::npos)
+    regex_candidates(text, ipv6_re(), PiiType::kIpAddress, candidates);
   if (has_digit) {
     for (const Run& run : digit_runs(text)) {
       for (std::size_t i = 0; i < run.groups.size(); ++i) {
@@ -308,7 +333,8 @@ std::vector<PiiMatch> find_pii(std::string_view text, const PiiOptions& options)
     taken.emplace(m.begin, m.end);
     chosen.push_back(m);
   }
-  std::sort(chosen.begin(), chosen.end(), [](const PiiMatch& a, const PiiMatch& b) { return a.begin < b.begin; });
+  std::sort(chosen.begin(), chosen.end(),
+            [](const PiiMatch& a, const PiiMatch& b) { return a.begin < b.begin; });
   return chosen;
 }
 

@@ -27,7 +27,7 @@ namespace enclave::data {
 enum class PiiType { kEmail, kPhone, kRrn, kBusinessNumber, kCard, kIpAddress, kBankAccount };
 inline constexpr int kNumPiiTypes = 7;
 inline constexpr std::array<PiiType, kNumPiiTypes> kAllPiiTypes{
-    PiiType::kEmail, PiiType::kPhone, PiiType::kRrn,       PiiType::kBusinessNumber,
+    PiiType::kEmail, PiiType::kPhone,     PiiType::kRrn,        PiiType::kBusinessNumber,
     PiiType::kCard,  PiiType::kIpAddress, PiiType::kBankAccount};
 
 // "EMAIL", "PHONE", "RRN", "BRN", "CARD", "IP", "ACCOUNT".

@@ -43,10 +43,24 @@ RrnCheck check_rrn(std::string_view d, int current_year) {
   const int gender = d[6] - '0';
   int century = 0;
   switch (gender) {
-    case 1: case 2: case 5: case 6: century = 1900; break;
-    case 3: case 4: case 7: case 8: century = 2000; break;
-    case 9: case 0: century = 1800; break;
-    default: return RrnCheck::kInvalid;
+    case 1:
+    case 2:
+    case 5:
+    case 6:
+      century = 1900;
+      break;
+    case 3:
+    case 4:
+    case 7:
+    case 8:
+      century = 2000;
+      break;
+    case 9:
+    case 0:
+      century = 1800;
+      break;
+    default:
+      return RrnCheck::kInvalid;
   }
   const int year = century + two(d, 0);
   const int month = two(d, 2);

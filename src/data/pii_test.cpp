@@ -21,7 +21,8 @@ TEST(PiiChecks, Luhn) {
 
 TEST(PiiChecks, ResidentRegistrationNumber) {
   EXPECT_EQ(check_rrn("9001011234568", 2025), RrnCheck::kValidChecksum);
-  EXPECT_EQ(check_rrn("9001011234567", 2025), RrnCheck::kValidNoCheck);  // post-2020 style: no check digit
+  EXPECT_EQ(check_rrn("9001011234567", 2025),
+            RrnCheck::kValidNoCheck);  // post-2020 style: no check digit
   EXPECT_EQ(check_rrn("9913411234567", 2025), RrnCheck::kInvalid);       // month 13
   EXPECT_EQ(check_rrn("9002301234567", 2025), RrnCheck::kInvalid);       // 30 February
   EXPECT_EQ(check_rrn("0002294234567", 2025), RrnCheck::kValidNoCheck);  // 29 Feb 2000 (leap)
@@ -74,8 +75,8 @@ TEST(Pii, BareThirteenDigitsWithoutCheckDigit) {
   EXPECT_DOUBLE_EQ(m[0].confidence, 0.98);
 
   // No possible birth date, no RRN, bare or hyphenated.
-  for (const char* text : {"번호 8502301234567 확인", "번호 850230-1234567 확인", "번호 8501013234567 확인",
-                           "번호 850101-3234567 확인"}) {
+  for (const char* text : {"번호 8502301234567 확인", "번호 850230-1234567 확인",
+                           "번호 8501013234567 확인", "번호 850101-3234567 확인"}) {
     EXPECT_EQ(redact(text), text);
   }
 }
@@ -88,16 +89,20 @@ TEST(PiiChecks, BusinessNumber) {
 TEST(Pii, KoreanText) {
   EXPECT_EQ(redact("홍길동의 주민등록번호는 900101-1234568이고 연락처는 010-1234-5678입니다."),
             "홍길동의 주민등록번호는 <RRN>이고 연락처는 <PHONE>입니다.");
-  EXPECT_EQ(redact("신규 번호 900101-1234567 (2020년 10월 이후 발급)"), "신규 번호 <RRN> (2020년 10월 이후 발급)");
+  EXPECT_EQ(redact("신규 번호 900101-1234567 (2020년 10월 이후 발급)"),
+            "신규 번호 <RRN> (2020년 10월 이후 발급)");
   EXPECT_EQ(redact("사업자등록번호 220-81-62517, 대표전화 1588-1234, 서울 02-123-4567"),
             "사업자등록번호 <BRN>, 대표전화 <PHONE>, 서울 <PHONE>");
-  EXPECT_EQ(redact("입금 계좌: 신한은행 110-123-456789 예금주 홍길동"), "입금 계좌: 신한은행 <ACCOUNT> 예금주 홍길동");
-  EXPECT_EQ(redact("문의: hong.gildong@example.co.kr로 메일 주세요"), "문의: <EMAIL>로 메일 주세요");
+  EXPECT_EQ(redact("입금 계좌: 신한은행 110-123-456789 예금주 홍길동"),
+            "입금 계좌: 신한은행 <ACCOUNT> 예금주 홍길동");
+  EXPECT_EQ(redact("문의: hong.gildong@example.co.kr로 메일 주세요"),
+            "문의: <EMAIL>로 메일 주세요");
   EXPECT_EQ(redact("국제전화 +82 10-9876-5432"), "국제전화 <PHONE>");
 }
 
 TEST(Pii, EnglishText) {
-  EXPECT_EQ(redact("Mail user+tag@mail.example.com or call +1 (555) 123-4567."), "Mail <EMAIL> or call <PHONE>.");
+  EXPECT_EQ(redact("Mail user+tag@mail.example.com or call +1 (555) 123-4567."),
+            "Mail <EMAIL> or call <PHONE>.");
   EXPECT_EQ(redact("London office: +44 20 7946 0958"), "London office: <PHONE>");
   EXPECT_EQ(redact("Card 4111 1111 1111 1111 exp 12/27"), "Card <CARD> exp 12/27");
   EXPECT_EQ(redact("server 192.168.0.1 and 2001:db8::1 are down"), "server <IP> and <IP> are down");
@@ -106,15 +111,15 @@ TEST(Pii, EnglishText) {
 
 TEST(Pii, FalsePositivesStayUntouched) {
   const char* clean[] = {
-      "주문번호 9913411234567 확인",         // 13 digits, impossible birth date (month 13), fails Luhn
-      "카드번호 4111 1111 1111 1112 오류",   // 16 digits failing Luhn
+      "주문번호 9913411234567 확인",  // 13 digits, impossible birth date (month 13), fails Luhn
+      "카드번호 4111 1111 1111 1112 오류",  // 16 digits failing Luhn
       "4111111111111112",
-      "사업자 220-81-62518",                 // BRN with a wrong check digit
-      "released v1.2.3.4 and 999.1.1.1",     // not IPs
-      "meeting at 12:30:45 on 2024-01-15",   // time and date
+      "사업자 220-81-62518",                     // BRN with a wrong check digit
+      "released v1.2.3.4 and 999.1.1.1",         // not IPs
+      "meeting at 12:30:45 on 2024-01-15",       // time and date
       "ID123-45-67890 and ABC4111111111111111",  // numbers inside words
       "예산 1,234,567원, 증가율 12.5%",
-      "12345678901234",                      // 14 digits: no RRN inside
+      "12345678901234",  // 14 digits: no RRN inside
       "population 51 million in 2024",
   };
   for (const char* text : clean) {

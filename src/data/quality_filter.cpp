@@ -22,9 +22,11 @@ Script parse_script(std::string_view name, std::string_view what) {
   fail_input("{}: unknown script '{}' (expected hangul, latin or han)", what, name);
 }
 
-std::optional<double> threshold(const nlohmann::json& value, std::string_view what, std::string_view key) {
+std::optional<double> threshold(const nlohmann::json& value, std::string_view what,
+                                std::string_view key) {
   if (value.is_null()) return std::nullopt;
-  if (!value.is_number()) fail_input("{}: '{}': expected a number or null, got {}", what, key, value.type_name());
+  if (!value.is_number())
+    fail_input("{}: '{}': expected a number or null, got {}", what, key, value.type_name());
   const double v = value.get<double>();
   if (!(v >= 0)) fail_input("{}: '{}': must be >= 0, got {}", what, key, v);
   return v;
@@ -36,17 +38,20 @@ std::string fold(std::string_view word) {
   return out;
 }
 
-std::unordered_set<std::string> word_list(const nlohmann::json& value, std::string_view what, std::string_view key) {
+std::unordered_set<std::string> word_list(const nlohmann::json& value, std::string_view what,
+                                          std::string_view key) {
   if (!value.is_array()) fail_input("{}: '{}': expected an array of strings", what, key);
   std::unordered_set<std::string> out;
   for (const auto& w : value) {
-    if (!w.is_string() || w.get<std::string>().empty()) fail_input("{}: '{}': expected non-empty strings", what, key);
+    if (!w.is_string() || w.get<std::string>().empty())
+      fail_input("{}: '{}': expected non-empty strings", what, key);
     out.insert(fold(w.get<std::string>()));
   }
   return out;
 }
 
-std::unordered_set<std::string> word_file(const nlohmann::json& value, std::string_view what, std::string_view key) {
+std::unordered_set<std::string> word_file(const nlohmann::json& value, std::string_view what,
+                                          std::string_view key) {
   if (!value.is_string()) fail_input("{}: '{}': expected a file path", what, key);
   const std::string text = read_file(value.get<std::string>(), std::uint64_t{64} << 20);
   std::unordered_set<std::string> out;
@@ -63,7 +68,9 @@ std::unordered_set<std::string> word_file(const nlohmann::json& value, std::stri
   return out;
 }
 
-nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+nlohmann::json opt(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
 
 // The words of text, stripped of surrounding ASCII punctuation and folded.
 std::vector<std::string> folded_words(std::string_view text) {
@@ -84,7 +91,8 @@ std::vector<std::string> folded_words(std::string_view text) {
 
 // Distinct listed words present. A non-ASCII entry also matches as a word
 // prefix, since Korean attaches particles to the word ("회사" in "회사의").
-int count_listed(const std::vector<std::string>& words, const std::unordered_set<std::string>& list) {
+int count_listed(const std::vector<std::string>& words,
+                 const std::unordered_set<std::string>& list) {
   std::unordered_set<std::string_view> found;
   for (const auto& w : words) {
     if (list.contains(w)) {
@@ -92,7 +100,8 @@ int count_listed(const std::vector<std::string>& words, const std::unordered_set
       continue;
     }
     for (const auto& entry : list) {
-      const bool ascii = std::all_of(entry.begin(), entry.end(), [](char c) { return (c & 0x80) == 0; });
+      const bool ascii =
+          std::all_of(entry.begin(), entry.end(), [](char c) { return (c & 0x80) == 0; });
       if (!ascii && w.starts_with(entry)) found.insert(entry);
     }
   }
@@ -126,14 +135,16 @@ FilterConfig filter_config_from_json(const nlohmann::json& params, std::string_v
     if (auto it = scalars.find(key); it != scalars.end()) {
       *it->second = threshold(value, what, key);
     } else if (key == "script_min" || key == "script_max") {
-      if (!value.is_object()) fail_input("{}: '{}': expected an object like {{\"hangul\": 0.5}}", what, key);
+      if (!value.is_object())
+        fail_input("{}: '{}': expected an object like {{\"hangul\": 0.5}}", what, key);
       auto& target = key == "script_min" ? c.script_min : c.script_max;
       for (const auto& [name, v] : value.items()) {
         auto t = threshold(v, what, key + "." + name);
         if (t) target[parse_script(name, what)] = *t;
       }
     } else if (key == "max_top_ngram" || key == "max_duplicate_ngram") {
-      if (!value.is_object()) fail_input("{}: '{}': expected an object like {{\"2\": 0.2}}", what, key);
+      if (!value.is_object())
+        fail_input("{}: '{}': expected an object like {{\"2\": 0.2}}", what, key);
       const bool top = key == "max_top_ngram";
       for (const auto& [n_text, v] : value.items()) {
         const int lo = top ? 2 : 5;
@@ -148,7 +159,10 @@ FilterConfig filter_config_from_json(const nlohmann::json& params, std::string_v
           fail_input("{}: '{}': n-gram size '{}' must be {}..{}", what, key, n_text, lo, hi);
         }
         auto t = threshold(v, what, key + "." + n_text);
-        if (top) c.max_top_ngram[n - 2] = t; else c.max_duplicate_ngram[n - 5] = t;
+        if (top)
+          c.max_top_ngram[n - 2] = t;
+        else
+          c.max_duplicate_ngram[n - 5] = t;
       }
     } else if (key == "required_words" || key == "blocked_words") {
       (key == "required_words" ? c.required_words : c.blocked_words) = word_list(value, what, key);
@@ -186,7 +200,8 @@ nlohmann::json to_json(const FilterConfig& c) {
       {"max_repeated_paragraph_chars", opt(c.max_repeated_paragraph_chars)},
       {"min_required_words", c.min_required_words},
       {"max_blocked_words", c.max_blocked_words},
-      {"required_words", std::vector<std::string>(c.required_words.begin(), c.required_words.end())},
+      {"required_words",
+       std::vector<std::string>(c.required_words.begin(), c.required_words.end())},
       {"blocked_words", std::vector<std::string>(c.blocked_words.begin(), c.blocked_words.end())},
   };
   for (auto* key : {"required_words", "blocked_words"}) {
@@ -219,7 +234,8 @@ std::string check_quality(std::string_view text, const TextStats& s, const Filte
   }
   if (above(c.max_symbol_ratio, s.ratio(s.n_symbols, s.n_non_space))) return "symbol_ratio";
   if (above(c.max_digit_ratio, s.ratio(s.n_digits, s.n_non_space))) return "digit_ratio";
-  if (s.n_words > 0 && below(c.min_alpha_words, s.ratio(s.n_alpha_words, s.n_words))) return "alpha_words";
+  if (s.n_words > 0 && below(c.min_alpha_words, s.ratio(s.n_alpha_words, s.n_words)))
+    return "alpha_words";
   for (const auto& [script, min] : c.script_min) {
     if (s.ratio(s.n_script_letters[static_cast<int>(script)], s.n_letters) < min) {
       return fmt::format("script_min:{}", to_string(script));
@@ -233,8 +249,10 @@ std::string check_quality(std::string_view text, const TextStats& s, const Filte
   if (above(c.max_bullet_lines, s.ratio(s.n_bullet_lines, s.n_lines))) return "bullet_lines";
   if (above(c.max_ellipsis_lines, s.ratio(s.n_ellipsis_lines, s.n_lines))) return "ellipsis_lines";
   if (above(c.max_repeated_lines, s.ratio(s.n_dup_lines, s.n_lines))) return "repeated_lines";
-  if (above(c.max_repeated_line_chars, s.ratio(s.n_dup_line_chars, s.n_chars))) return "repeated_line_chars";
-  if (above(c.max_repeated_paragraphs, s.ratio(s.n_dup_paragraphs, s.n_paragraphs))) return "repeated_paragraphs";
+  if (above(c.max_repeated_line_chars, s.ratio(s.n_dup_line_chars, s.n_chars)))
+    return "repeated_line_chars";
+  if (above(c.max_repeated_paragraphs, s.ratio(s.n_dup_paragraphs, s.n_paragraphs)))
+    return "repeated_paragraphs";
   if (above(c.max_repeated_paragraph_chars, s.ratio(s.n_dup_paragraph_chars, s.n_chars))) {
     return "repeated_paragraph_chars";
   }

@@ -26,10 +26,9 @@
 // safe from any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +77,7 @@ std::string check_quality(std::string_view text, const FilterConfig& config);
 
 // The same judgement on precomputed stats (words for the word-list rules
 // come from text).
-std::string check_quality(std::string_view text, const TextStats& stats, const FilterConfig& config);
+std::string check_quality(std::string_view text, const TextStats& stats,
+                          const FilterConfig& config);
 
 }  // namespace enclave::data

@@ -15,7 +15,8 @@ namespace {
 
 // A varied English paragraph that passes the default rules.
 std::string good_text() {
-  return "The committee reviewed the quarterly budget and approved funding for three new projects.\n"
+  return "The committee reviewed the quarterly budget and approved funding for three new "
+         "projects.\n"
          "Members discussed hiring plans, office space and the timeline for the product launch.\n"
          "Several questions about travel costs were deferred until the next regular meeting.";
 }
@@ -28,7 +29,8 @@ std::string words(int n, const std::string& word) {
 
 TEST(QualityFilter, GoodTextPasses) {
   EXPECT_EQ(check_quality(good_text(), FilterConfig{}), "");
-  EXPECT_EQ(check_quality("회사는 올해 새로운 연구 과제 세 건에 예산을 배정했다. 회의에서는 채용 계획과 일정이 논의되었다.",
+  EXPECT_EQ(check_quality("회사는 올해 새로운 연구 과제 세 건에 예산을 배정했다. 회의에서는 채용 "
+                          "계획과 일정이 논의되었다.",
                           FilterConfig{}),
             "");
 }
@@ -50,12 +52,14 @@ TEST(QualityFilter, LengthRules) {
 
 TEST(QualityFilter, MeanWordLength) {
   EXPECT_EQ(check_quality("a b c d e f g h i j k l m", FilterConfig{}), "mean_word_length");
-  EXPECT_EQ(check_quality("Supercalifragilisticexpialidocious antidisestablishmentarianism", FilterConfig{}),
+  EXPECT_EQ(check_quality("Supercalifragilisticexpialidocious antidisestablishmentarianism",
+                          FilterConfig{}),
             "mean_word_length");
 }
 
 TEST(QualityFilter, SymbolAndDigitRatios) {
-  EXPECT_EQ(check_quality("### $$$ @@@ +++ === the report ~~~ ^^^", FilterConfig{}), "symbol_ratio");
+  EXPECT_EQ(check_quality("### $$$ @@@ +++ === the report ~~~ ^^^", FilterConfig{}),
+            "symbol_ratio");
   EXPECT_EQ(check_quality("total 1234567 and 98765432 plus 55555", FilterConfig{}), "digit_ratio");
 }
 
@@ -77,42 +81,53 @@ TEST(QualityFilter, ScriptRatios) {
 }
 
 TEST(QualityFilter, BulletAndEllipsisLines) {
-  EXPECT_EQ(check_quality("• first item here\n• second item here\n• third item here\n• fourth item here",
+  EXPECT_EQ(
+      check_quality("• first item here\n• second item here\n• third item here\n• fourth item here",
+                    FilterConfig{}),
+      "bullet_lines");
+  EXPECT_EQ(check_quality("read the rest of it...\nclick here for more…\nthis one is complete.",
                           FilterConfig{}),
-            "bullet_lines");
-  EXPECT_EQ(check_quality("read the rest of it...\nclick here for more…\nthis one is complete.", FilterConfig{}),
             "ellipsis_lines");
 }
 
 TEST(QualityFilter, RepeatedLinesAndParagraphs) {
   FilterConfig c;
-  EXPECT_EQ(check_quality("Subscribe to our newsletter\nSubscribe to our newsletter\nSubscribe to our newsletter\n"
-                          "Real content sits on this line",
-                          c),
-            "repeated_lines");
+  EXPECT_EQ(
+      check_quality(
+          "Subscribe to our newsletter\nSubscribe to our newsletter\nSubscribe to our newsletter\n"
+          "Real content sits on this line",
+          c),
+      "repeated_lines");
   c.max_repeated_lines = std::nullopt;
   c.max_top_ngram = {std::nullopt, std::nullopt, std::nullopt};
-  EXPECT_EQ(check_quality("a fairly long repeated line of boilerplate\na fairly long repeated line of boilerplate\nshort unique line", c),
+  EXPECT_EQ(check_quality("a fairly long repeated line of boilerplate\na fairly long repeated line "
+                          "of boilerplate\nshort unique line",
+                          c),
             "repeated_line_chars");
   FilterConfig p;
   p.max_repeated_lines = p.max_repeated_line_chars = std::nullopt;
   p.max_top_ngram = {std::nullopt, std::nullopt, std::nullopt};
   p.max_duplicate_ngram = {};
-  EXPECT_EQ(check_quality("Same paragraph here.\nWith two lines.\n\nSame paragraph here.\nWith two lines.\n\n"
-                          "Other words entirely.",
-                          p),
+  EXPECT_EQ(check_quality(
+                "Same paragraph here.\nWith two lines.\n\nSame paragraph here.\nWith two lines.\n\n"
+                "Other words entirely.",
+                p),
             "repeated_paragraphs");
   p.max_repeated_paragraphs = std::nullopt;
-  EXPECT_EQ(check_quality("Repeated block of text that is long.\n\nRepeated block of text that is long.\n\nShort tail.", p),
+  EXPECT_EQ(check_quality("Repeated block of text that is long.\n\nRepeated block of text that is "
+                          "long.\n\nShort tail.",
+                          p),
             "repeated_paragraph_chars");
 }
 
 TEST(QualityFilter, NgramRepetition) {
   FilterConfig c;
-  EXPECT_EQ(check_quality("buy now buy now buy now buy now the best shoes in town today", c), "top_ngram:2");
+  EXPECT_EQ(check_quality("buy now buy now buy now buy now the best shoes in town today", c),
+            "top_ngram:2");
   FilterConfig d;
   d.max_top_ngram = {std::nullopt, std::nullopt, std::nullopt};
-  EXPECT_EQ(check_quality("alpha beta gamma delta epsilon zeta alpha beta gamma delta epsilon zeta unique tail words "
+  EXPECT_EQ(check_quality("alpha beta gamma delta epsilon zeta alpha beta gamma delta epsilon zeta "
+                          "unique tail words "
                           "follow here",
                           d),
             "duplicate_ngram:5");
@@ -206,7 +221,8 @@ TEST(QualityFilter, ScriptMinLatinAndHan) {
   EXPECT_EQ(check_quality(good_text(), latin), "");
   EXPECT_EQ(check_quality("회사는 올해 새로운 연구 과제를 시작했다", latin), "script_min:latin");
   EXPECT_EQ(check_quality("漢字 文書 內容", latin), "script_min:latin");
-  EXPECT_EQ(check_quality("Enclave 문서", latin), "script_min:latin");  // 7 of 9 letters Latin: 0.78
+  EXPECT_EQ(check_quality("Enclave 문서", latin),
+            "script_min:latin");  // 7 of 9 letters Latin: 0.78
   latin.script_min[Script::kLatin] = 0.75;
   EXPECT_EQ(check_quality("Enclave 문서", latin), "");
 
@@ -214,7 +230,8 @@ TEST(QualityFilter, ScriptMinLatinAndHan) {
   han.script_min[Script::kHan] = 0.8;
   EXPECT_EQ(check_quality("大韓民國 憲法 第一條", han), "");
   EXPECT_EQ(check_quality(good_text(), han), "script_min:han");
-  EXPECT_EQ(check_quality("大韓民國 憲法 국민", han), "script_min:han");  // 6 of 8 letters Han: 0.75
+  EXPECT_EQ(check_quality("大韓民國 憲法 국민", han),
+            "script_min:han");  // 6 of 8 letters Han: 0.75
   han.script_min[Script::kHan] = 0.7;
   EXPECT_EQ(check_quality("大韓民國 憲法 국민", han), "");
   // Digits are not letters: they do not dilute the share.
@@ -246,42 +263,52 @@ TEST(QualityFilter, WordListFiles) {
   EXPECT_EQ(check_quality("불법 도박은 처벌 대상이다", b), "blocked_words");
   EXPECT_EQ(check_quality(good_text(), b), "");
   // max_blocked_words counts distinct listed words.
-  FilterConfig b1 = filter_config_from_json({{"blocked_words_file", blocked}, {"max_blocked_words", 1}}, "test");
+  FilterConfig b1 =
+      filter_config_from_json({{"blocked_words_file", blocked}, {"max_blocked_words", 1}}, "test");
   EXPECT_EQ(check_quality("casino night, casino day, casino week", b1), "");
   EXPECT_EQ(check_quality("casino night and lottery day at last", b1), "blocked_words");
 
-  FilterConfig r = filter_config_from_json({{"required_words_file", required}, {"min_required_words", 2}}, "test");
+  FilterConfig r = filter_config_from_json(
+      {{"required_words_file", required}, {"min_required_words", 2}}, "test");
   EXPECT_EQ(r.required_words.size(), 3u);
   EXPECT_EQ(check_quality(good_text(), r), "");  // "the" and "and"
   EXPECT_EQ(check_quality("회사는 올해 새로운 연구 과제를 시작했다", r), "required_words");
   EXPECT_EQ(check_quality("The budget was approved today", r), "required_words");  // only "the"
   // A file adds to the inline list.
-  FilterConfig merged = filter_config_from_json(
-      {{"required_words", {"budget"}}, {"required_words_file", required}, {"min_required_words", 4}}, "test");
+  FilterConfig merged = filter_config_from_json({{"required_words", {"budget"}},
+                                                 {"required_words_file", required},
+                                                 {"min_required_words", 4}},
+                                                "test");
   EXPECT_EQ(merged.required_words.size(), 4u);
   EXPECT_EQ(check_quality("The budget of the office and the staff", merged), "");
-  EXPECT_EQ(check_quality("The budget and the plan for today", merged), "required_words");  // no "of"
+  EXPECT_EQ(check_quality("The budget and the plan for today", merged),
+            "required_words");  // no "of"
 
-  EXPECT_THROW(filter_config_from_json({{"blocked_words_file", (dir / "missing.txt").string()}}, "test"), Error);
+  EXPECT_THROW(
+      filter_config_from_json({{"blocked_words_file", (dir / "missing.txt").string()}}, "test"),
+      Error);
   EXPECT_THROW(filter_config_from_json({{"required_words_file", 3}}, "test"), Error);
   std::filesystem::remove_all(dir);
 }
 
 TEST(QualityFilter, WordLists) {
-  FilterConfig c = filter_config_from_json({{"required_words", {"the", "and", "of"}}, {"min_required_words", 2}},
-                                           "test");
+  FilterConfig c = filter_config_from_json(
+      {{"required_words", {"the", "and", "of"}}, {"min_required_words", 2}}, "test");
   EXPECT_EQ(check_quality(good_text(), c), "");
   EXPECT_EQ(check_quality("회사는 올해 새로운 연구 과제를 시작했다", c), "required_words");
   FilterConfig b = filter_config_from_json({{"blocked_words", {"casino", "도박"}}}, "test");
   EXPECT_EQ(check_quality("Visit our Casino tonight for great prizes", b), "blocked_words");
-  EXPECT_EQ(check_quality("불법 도박은 처벌 대상이다", b), "blocked_words");  // prefix match with particle
+  EXPECT_EQ(check_quality("불법 도박은 처벌 대상이다", b),
+            "blocked_words");  // prefix match with particle
   EXPECT_EQ(check_quality(good_text(), b), "");
 }
 
 TEST(QualityFilter, ConfigFromJsonAndBack) {
-  FilterConfig c = filter_config_from_json(
-      {{"min_chars", 10}, {"max_symbol_ratio", nullptr}, {"script_min", {{"hangul", 0.5}}}, {"max_top_ngram", {{"3", 0.5}}}},
-      "recipe.yaml: filter");
+  FilterConfig c = filter_config_from_json({{"min_chars", 10},
+                                            {"max_symbol_ratio", nullptr},
+                                            {"script_min", {{"hangul", 0.5}}},
+                                            {"max_top_ngram", {{"3", 0.5}}}},
+                                           "recipe.yaml: filter");
   EXPECT_EQ(c.min_chars, 10);
   EXPECT_FALSE(c.max_symbol_ratio);
   EXPECT_EQ(c.script_min.at(Script::kHangul), 0.5);
@@ -293,10 +320,11 @@ TEST(QualityFilter, ConfigFromJsonAndBack) {
 }
 
 TEST(QualityFilter, ConfigRejectsBadValues) {
-  for (const auto& bad : {nlohmann::json{{"min_char", 1}}, nlohmann::json{{"min_chars", "ten"}},
-                          nlohmann::json{{"min_chars", -1}}, nlohmann::json{{"script_min", {{"cyrillic", 0.5}}}},
-                          nlohmann::json{{"max_top_ngram", {{"7", 0.5}}}}, nlohmann::json{{"blocked_words", "x"}},
-                          nlohmann::json::array()}) {
+  for (const auto& bad :
+       {nlohmann::json{{"min_char", 1}}, nlohmann::json{{"min_chars", "ten"}},
+        nlohmann::json{{"min_chars", -1}}, nlohmann::json{{"script_min", {{"cyrillic", 0.5}}}},
+        nlohmann::json{{"max_top_ngram", {{"7", 0.5}}}}, nlohmann::json{{"blocked_words", "x"}},
+        nlohmann::json::array()}) {
     EXPECT_THROW(filter_config_from_json(bad, "test"), Error) << bad.dump();
   }
 }
@@ -315,10 +343,12 @@ TEST(TextStats, MarkdownTableSyntaxIsNotCountedAsWords) {
   const TextStats s = compute_text_stats("| Name | Team |\n| --- | :---: |\n| Kim | R-D |");
   EXPECT_EQ(s.n_words, 4);  // Name Team Kim R-D, and nothing of the rules and pipes
   EXPECT_EQ(s.n_alpha_words, 4);
-  EXPECT_EQ(check_quality("Staff by team is listed below for the whole company.\n\n| Name | Team |\n| --- | --- |\n"
-                          "| Kim | Research |\n| Lee | Sales |",
-                          FilterConfig{}),
-            "");
+  EXPECT_EQ(
+      check_quality(
+          "Staff by team is listed below for the whole company.\n\n| Name | Team |\n| --- | --- |\n"
+          "| Kim | Research |\n| Lee | Sales |",
+          FilterConfig{}),
+      "");
 }
 
 }  // namespace

@@ -8,10 +8,9 @@
 // Thread safety: stateless; safe from any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -45,6 +44,7 @@ ExtractedText read_docx(const std::filesystem::path& path, const ZipLimits& limi
 // .html/.htm through gumbo: script, style and other non-content elements
 // dropped, block elements separated, headings "#", lists "- ", tables as
 // Markdown. meta: "title", "sections", "tables".
-ExtractedText read_html(const std::filesystem::path& path, std::uint64_t max_bytes = std::uint64_t{256} << 20);
+ExtractedText read_html(const std::filesystem::path& path,
+                        std::uint64_t max_bytes = std::uint64_t{256} << 20);
 
 }  // namespace enclave::data

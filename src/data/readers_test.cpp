@@ -1,8 +1,9 @@
 // DOCX, HTML and plain-text readers, including hostile containers.
+#include "data/readers.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "data/readers.h"
 #include "data/test_documents.h"
 
 namespace enclave::data {
@@ -37,13 +38,17 @@ std::string docx_error(const std::filesystem::path& path, const ZipLimits& limit
 TEST(Docx, ParagraphsHeadingsListsAndTables) {
   const std::string body =
       docx_paragraph("연간 보고서", "Heading1") + docx_paragraph("올해 매출은 증가했다.") +
-      "<w:p><w:pPr><w:numPr><w:ilvl w:val=\"0\"/></w:numPr></w:pPr><w:r><w:t>first point</w:t></w:r></w:p>" +
-      docx_table({{"이름", "부서", "입사"}, {"김민수", "연구|개발", "2021"}, {"이영희", "영업", "2019"}}) +
-      docx_paragraph("Details", "Heading2") + "<w:p><w:r><w:t>a</w:t><w:tab/><w:t>b</w:t></w:r></w:p>";
+      "<w:p><w:pPr><w:numPr><w:ilvl w:val=\"0\"/></w:numPr></w:pPr><w:r><w:t>first "
+      "point</w:t></w:r></w:p>" +
+      docx_table(
+          {{"이름", "부서", "입사"}, {"김민수", "연구|개발", "2021"}, {"이영희", "영업", "2019"}}) +
+      docx_paragraph("Details", "Heading2") +
+      "<w:p><w:r><w:t>a</w:t><w:tab/><w:t>b</w:t></w:r></w:p>";
   ExtractedText out = read_docx(make_docx("good.docx", docx_entries(body)));
   EXPECT_EQ(out.text,
             "# 연간 보고서\n\n올해 매출은 증가했다.\n\n- first point\n\n"
-            "| 이름 | 부서 | 입사 |\n| --- | --- | --- |\n| 김민수 | 연구\\|개발 | 2021 |\n| 이영희 | 영업 | 2019 |\n\n"
+            "| 이름 | 부서 | 입사 |\n| --- | --- | --- |\n| 김민수 | 연구\\|개발 | 2021 |\n| "
+            "이영희 | 영업 | 2019 |\n\n"
             "## Details\n\na\tb");
   EXPECT_EQ(out.meta["sections"], nlohmann::json({"연간 보고서", "Details"}));
   EXPECT_EQ(out.meta["tables"], 1);
@@ -55,17 +60,24 @@ TEST(Docx, HostileArchivesAreRefused) {
     e.insert(e.end(), extra.begin(), extra.end());
     return e;
   };
-  EXPECT_NE(docx_error(make_docx("dotdot.docx", with({{"../x", "evil"}}))).find("escapes the archive"),
+  EXPECT_NE(
+      docx_error(make_docx("dotdot.docx", with({{"../x", "evil"}}))).find("escapes the archive"),
+      std::string::npos);
+  EXPECT_NE(
+      docx_error(make_docx("nested_dotdot.docx", with({{"word/../../x", "evil"}}))).find("escapes"),
+      std::string::npos);
+  EXPECT_NE(docx_error(make_docx("abs.docx", with({{"/etc/passwd", "evil"}}))).find("absolute"),
             std::string::npos);
-  EXPECT_NE(docx_error(make_docx("nested_dotdot.docx", with({{"word/../../x", "evil"}}))).find("escapes"),
+  EXPECT_NE(docx_error(make_docx("backslash.docx", with({{"..\\x", "evil"}}))).find("backslash"),
             std::string::npos);
-  EXPECT_NE(docx_error(make_docx("abs.docx", with({{"/etc/passwd", "evil"}}))).find("absolute"), std::string::npos);
-  EXPECT_NE(docx_error(make_docx("backslash.docx", with({{"..\\x", "evil"}}))).find("backslash"), std::string::npos);
-  EXPECT_NE(docx_error(make_docx("drive.docx", with({{"C:/x", "evil"}}))).find("drive"), std::string::npos);
-  EXPECT_NE(docx_error(make_docx("link.docx", with({{"word/link", "/etc/passwd", true}}))).find("symlink"),
+  EXPECT_NE(docx_error(make_docx("drive.docx", with({{"C:/x", "evil"}}))).find("drive"),
+            std::string::npos);
+  EXPECT_NE(docx_error(make_docx("link.docx", with({{"word/link", "/etc/passwd", true}})))
+                .find("symlink"),
             std::string::npos);
   // Zip bomb: 64 MiB of zeros compress ~1000:1.
-  EXPECT_NE(docx_error(make_docx("bomb.docx", with({{"word/media/bomb.bin", std::string(64 << 20, '\0')}})))
+  EXPECT_NE(docx_error(make_docx("bomb.docx",
+                                 with({{"word/media/bomb.bin", std::string(64 << 20, '\0')}})))
                 .find("zip bomb"),
             std::string::npos);
   // A member that inflates past the per-entry cap, whatever the header says.
@@ -82,20 +94,26 @@ TEST(Docx, EntityExpansionAndBadXmlAreRefused) {
   const std::string laughs =
       R"(<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>)"
       R"(<w:document xmlns:w="x"><w:body><w:p><w:r><w:t>&lol2;</w:t></w:r></w:p></w:body></w:document>)";
-  EXPECT_NE(docx_error(make_docx("laughs.docx", {{"word/document.xml", laughs}})).find("entity expansion"),
+  EXPECT_NE(docx_error(make_docx("laughs.docx", {{"word/document.xml", laughs}}))
+                .find("entity expansion"),
             std::string::npos);
   const std::string xxe =
       R"(<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><w:document xmlns:w="x"><w:body>)"
       R"(<w:p><w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>)";
-  EXPECT_NE(docx_error(make_docx("xxe.docx", {{"word/document.xml", xxe}})).find("entity expansion"),
+  EXPECT_NE(
+      docx_error(make_docx("xxe.docx", {{"word/document.xml", xxe}})).find("entity expansion"),
+      std::string::npos);
+  EXPECT_NE(
+      docx_error(make_docx("broken.docx", {{"word/document.xml", "<w:document><w:body><w:p>"}}))
+          .find("word/document.xml"),
+      std::string::npos);
+  EXPECT_NE(docx_error(make_docx("nodoc.docx", {{"hello.txt", "hi"}})).find("not a DOCX"),
             std::string::npos);
-  EXPECT_NE(docx_error(make_docx("broken.docx", {{"word/document.xml", "<w:document><w:body><w:p>"}})).find("word/document.xml"),
-            std::string::npos);
-  EXPECT_NE(docx_error(make_docx("nodoc.docx", {{"hello.txt", "hi"}})).find("not a DOCX"), std::string::npos);
   std::string deep;
   for (int i = 0; i < 5000; ++i) deep += "<w:tbl><w:tr><w:tc>";
   for (int i = 0; i < 5000; ++i) deep += "</w:tc></w:tr></w:tbl>";
-  EXPECT_NE(docx_error(make_docx("deep.docx", docx_entries(deep))).find("nested deeper"), std::string::npos);
+  EXPECT_NE(docx_error(make_docx("deep.docx", docx_entries(deep))).find("nested deeper"),
+            std::string::npos);
   const auto garbage = dir() / "garbage.docx";
   testing::write_bytes(garbage, "PK\x03\x04 definitely not a zip");
   EXPECT_NE(docx_error(garbage).find("not a readable ZIP"), std::string::npos);
@@ -103,15 +121,17 @@ TEST(Docx, EntityExpansionAndBadXmlAreRefused) {
 
 TEST(Html, ExtractsContentNotChrome) {
   const auto path = dir() / "page.html";
-  testing::write_bytes(path,
-                       "<html><head><title>사내 공지</title><style>p{color:red}</style></head><body>"
-                       "<script>var x = 1;</script><h1>공지 사항</h1><p>다음 주   월요일은\n휴무입니다.</p>"
-                       "<ul><li>one</li><li>two</li></ul>"
-                       "<table><thead><tr><th>A</th><th>B</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr>"
-                       "</tbody></table><p>line<br>break &amp; entity</p></body></html>");
+  testing::write_bytes(
+      path,
+      "<html><head><title>사내 공지</title><style>p{color:red}</style></head><body>"
+      "<script>var x = 1;</script><h1>공지 사항</h1><p>다음 주   월요일은\n휴무입니다.</p>"
+      "<ul><li>one</li><li>two</li></ul>"
+      "<table><thead><tr><th>A</th><th>B</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr>"
+      "</tbody></table><p>line<br>break &amp; entity</p></body></html>");
   ExtractedText out = read_html(path);
   EXPECT_EQ(out.text,
-            "# 공지 사항\n\n다음 주 월요일은 휴무입니다.\n\n- one\n\n- two\n\n| A | B |\n| --- | --- |\n| 1 | 2 |\n\n"
+            "# 공지 사항\n\n다음 주 월요일은 휴무입니다.\n\n- one\n\n- two\n\n| A | B |\n| --- | "
+            "--- |\n| 1 | 2 |\n\n"
             "line\nbreak & entity");
   EXPECT_EQ(out.meta["title"], "사내 공지");
   EXPECT_EQ(out.meta["sections"], nlohmann::json({"공지 사항"}));
@@ -129,10 +149,12 @@ TEST(TextReader, DecodesKoreanLegacyEncodingsAndRepairs) {
   std::string encoding;
   EXPECT_EQ(decode_text_bytes("\xC7\xD1\xB1\xB9\xBE\xEE", &encoding), "한국어");  // CP949
   EXPECT_EQ(encoding, "cp949");
-  EXPECT_EQ(decode_text_bytes(std::string("\xFF\xFE\x5C\xD5\x6D\xAD", 6), &encoding), "한국");  // UTF-16LE
+  EXPECT_EQ(decode_text_bytes(std::string("\xFF\xFE\x5C\xD5\x6D\xAD", 6), &encoding),
+            "한국");  // UTF-16LE
   EXPECT_EQ(encoding, "utf-16");
   EXPECT_EQ(decode_text_bytes("\xEF\xBB\xBFplain", &encoding), "plain");
-  EXPECT_EQ(decode_text_bytes("ok \xB0", &encoding), "ok \uFFFD");  // a lead byte with no trail byte
+  EXPECT_EQ(decode_text_bytes("ok \xB0", &encoding),
+            "ok \uFFFD");  // a lead byte with no trail byte
   const auto md = dir() / "notes.md";
   testing::write_bytes(md, "# Title\n\ntext\n\n## Part two\nmore\n");
   ExtractedText out = read_text_file(md, true);

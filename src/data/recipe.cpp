@@ -1,8 +1,7 @@
 #include "data/recipe.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <charconv>
 
@@ -23,8 +22,11 @@ class YamlToJson {
   explicit YamlToJson(std::string_view what) : what_(what) {}
 
   nlohmann::json convert(const YAML::Node& node, int depth) {
-    if (++n_nodes_ > kMaxNodes) fail_input("{}: expands to more than {} nodes (aliases?)", what_, kMaxNodes);
-    if (depth > kMaxDepth) fail_input("{}: line {}: nested deeper than {} levels", what_, node.Mark().line + 1, kMaxDepth);
+    if (++n_nodes_ > kMaxNodes)
+      fail_input("{}: expands to more than {} nodes (aliases?)", what_, kMaxNodes);
+    if (depth > kMaxDepth)
+      fail_input("{}: line {}: nested deeper than {} levels", what_, node.Mark().line + 1,
+                 kMaxDepth);
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null:
@@ -39,9 +41,11 @@ class YamlToJson {
       case YAML::NodeType::Map: {
         nlohmann::json out = nlohmann::json::object();
         for (const auto& item : node) {
-          if (!item.first.IsScalar()) fail_input("{}: line {}: keys must be strings", what_, item.first.Mark().line + 1);
+          if (!item.first.IsScalar())
+            fail_input("{}: line {}: keys must be strings", what_, item.first.Mark().line + 1);
           const std::string key = item.first.Scalar();
-          if (out.contains(key)) fail_input("{}: line {}: duplicate key '{}'", what_, item.first.Mark().line + 1, key);
+          if (out.contains(key))
+            fail_input("{}: line {}: duplicate key '{}'", what_, item.first.Mark().line + 1, key);
           out[key] = convert(item.second, depth + 1);
         }
         return out;
@@ -56,11 +60,13 @@ class YamlToJson {
     if (s == "true") return true;
     if (s == "false") return false;
     std::int64_t i = 0;
-    if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), i); ec == std::errc() && end == s.data() + s.size()) {
+    if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+        ec == std::errc() && end == s.data() + s.size()) {
       return i;
     }
     double d = 0;
-    if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d); ec == std::errc() && end == s.data() + s.size()) {
+    if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        ec == std::errc() && end == s.data() + s.size()) {
       return d;
     }
     return s;
@@ -97,7 +103,8 @@ void resolve_paths(nlohmann::json& params, const std::filesystem::path& base) {
   }
   if (params.contains("tokenizer") && params["tokenizer"].is_string()) {
     const auto candidate = base / params["tokenizer"].get<std::string>();
-    if (std::filesystem::is_directory(candidate)) params["tokenizer"] = candidate.lexically_normal().string();
+    if (std::filesystem::is_directory(candidate))
+      params["tokenizer"] = candidate.lexically_normal().string();
   }
 }
 
@@ -110,13 +117,16 @@ Recipe parse_recipe(std::string_view text, std::string_view what) {
   r.source = j;
   for (const auto& [key, value] : j.items()) {
     if (key == "output" || key == "input") {
-      if (!value.is_string() || value.get<std::string>().empty()) fail_input("{}: '{}' must be a name", what, key);
+      if (!value.is_string() || value.get<std::string>().empty())
+        fail_input("{}: '{}' must be a name", what, key);
       (key == "output" ? r.output : r.input) = value.get<std::string>();
     } else if (key == "threads") {
-      if (!value.is_number_integer() || value.get<std::int64_t>() < 0) fail_input("{}: 'threads' must be >= 0", what);
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 0)
+        fail_input("{}: 'threads' must be >= 0", what);
       r.threads = value.get<int>();
     } else if (key == "steps") {
-      if (!value.is_array() || value.empty()) fail_input("{}: 'steps' must list at least one step", what);
+      if (!value.is_array() || value.empty())
+        fail_input("{}: 'steps' must list at least one step", what);
       for (std::size_t i = 0; i < value.size(); ++i) {
         const auto& item = value[i];
         RecipeStep step;
@@ -134,9 +144,11 @@ Recipe parse_recipe(std::string_view text, std::string_view what) {
         }
         const auto& names = step_names();
         if (std::find(names.begin(), names.end(), step.step) == names.end()) {
-          fail_input("{}: steps[{}]: unknown step '{}' (expected {})", what, i, step.step, fmt::join(names, ", "));
+          fail_input("{}: steps[{}]: unknown step '{}' (expected {})", what, i, step.step,
+                     fmt::join(names, ", "));
         }
-        if (step.step == "ingest" && i != 0) fail_input("{}: steps[{}]: ingest can only be the first step", what, i);
+        if (step.step == "ingest" && i != 0)
+          fail_input("{}: steps[{}]: ingest can only be the first step", what, i);
         r.steps.push_back(std::move(step));
       }
     } else {
@@ -146,8 +158,10 @@ Recipe parse_recipe(std::string_view text, std::string_view what) {
   if (r.output.empty()) fail_input("{}: 'output' (the dataset name to write) is required", what);
   if (r.steps.empty()) fail_input("{}: 'steps' is required", what);
   const bool starts_with_ingest = r.steps.front().step == "ingest";
-  if (starts_with_ingest && !r.input.empty()) fail_input("{}: 'input' and a first ingest step exclude each other", what);
-  if (!starts_with_ingest && r.input.empty()) fail_input("{}: 'input' is required unless the first step is ingest", what);
+  if (starts_with_ingest && !r.input.empty())
+    fail_input("{}: 'input' and a first ingest step exclude each other", what);
+  if (!starts_with_ingest && r.input.empty())
+    fail_input("{}: 'input' is required unless the first step is ingest", what);
   return r;
 }
 

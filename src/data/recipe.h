@@ -19,9 +19,8 @@
 // Thread safety: run_recipe runs steps one after another on the caller's thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -34,17 +34,18 @@ steps:
 
 TEST(Recipe, RejectsBadRecipes) {
   const char* bad[] = {
-      "steps: [normalize]\ninput: a",                                   // no output
-      "output: x\nsteps: [normalize]",                                  // no input
-      "output: x\ninput: a\nsteps: [normalize, ingest]",                // ingest later
-      "output: x\ninput: a\nsteps: [shred]",                            // unknown step
-      "output: x\ninput: a\nsteps: [normalize]\nextra: 1",              // unknown key
-      "output: x\noutput: y\ninput: a\nsteps: [normalize]",             // duplicate key
-      "output: x\ninput: a\nsteps: [{filter: 3}]",                      // settings not a mapping
-      "output: [x\n",                                                   // invalid YAML
-      "a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+      "steps: [normalize]\ninput: a",                        // no output
+      "output: x\nsteps: [normalize]",                       // no input
+      "output: x\ninput: a\nsteps: [normalize, ingest]",     // ingest later
+      "output: x\ninput: a\nsteps: [shred]",                 // unknown step
+      "output: x\ninput: a\nsteps: [normalize]\nextra: 1",   // unknown key
+      "output: x\noutput: y\ninput: a\nsteps: [normalize]",  // duplicate key
+      "output: x\ninput: a\nsteps: [{filter: 3}]",           // settings not a mapping
+      "output: [x\n",                                        // invalid YAML
+      "a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c "
+      "[*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
       "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-      "f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",                           // billion laughs
+      "f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",  // billion laughs
   };
   for (const char* text : bad) EXPECT_THROW(parse_recipe(text, "recipe.yaml"), Error) << text;
 }
@@ -53,13 +54,15 @@ TEST(Recipe, RunsTheChainWithRelativePaths) {
   const auto root = testing::fresh_dir("recipe");
   store::init_workspace(root);
   testing::write_bytes(root / "project" / "docs" / "a.txt",
-                       "회사는 올해 새로운 연구 과제 세 건에 예산을 배정했다. 회의에서는 채용 계획과 일정이 논의되었다.");
+                       "회사는 올해 새로운 연구 과제 세 건에 예산을 배정했다. 회의에서는 채용 "
+                       "계획과 일정이 논의되었다.");
   testing::write_bytes(root / "project" / "docs" / "b.txt", "short");
   testing::write_bytes(root / "project" / "recipe.yaml",
                        "output: corpus\nsteps:\n  - ingest: {paths: [docs]}\n  - normalize\n"
                        "  - filter: {min_words: 3}\n  - pii\n");
   const auto recipe_path = root / "project" / "recipe.yaml";
-  auto results = run_recipe(read_recipe(recipe_path), recipe_path, {.workspace = root.string(), .threads = 1});
+  auto results =
+      run_recipe(read_recipe(recipe_path), recipe_path, {.workspace = root.string(), .threads = 1});
   ASSERT_EQ(results.size(), 4u);
   EXPECT_EQ(results[3].version.ref(), "corpus@4");
   EXPECT_EQ(results[2].report["removed"]["min_words"], 1);

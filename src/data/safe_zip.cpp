@@ -25,7 +25,8 @@ std::string unsafe_entry_name_reason(std::string_view name) {
   return "";
 }
 
-SafeZip::SafeZip(const std::filesystem::path& path, const ZipLimits& limits) : path_(path), limits_(limits) {
+SafeZip::SafeZip(const std::filesystem::path& path, const ZipLimits& limits)
+    : path_(path), limits_(limits) {
   int code = 0;
   archive_ = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
   if (archive_ == nullptr) {
@@ -53,7 +54,8 @@ SafeZip::SafeZip(const std::filesystem::path& path, const ZipLimits& limits) : p
       }
       zip_uint8_t opsys = 0;
       zip_uint32_t attributes = 0;
-      if (zip_file_get_external_attributes(archive_, static_cast<zip_uint64_t>(i), 0, &opsys, &attributes) == 0 &&
+      if (zip_file_get_external_attributes(archive_, static_cast<zip_uint64_t>(i), 0, &opsys,
+                                           &attributes) == 0 &&
           opsys == ZIP_OPSYS_UNIX && S_ISLNK(attributes >> 16)) {
         fail_input("{}: entry '{}' is a symlink", path.string(), name);
       }
@@ -62,10 +64,12 @@ SafeZip::SafeZip(const std::filesystem::path& path, const ZipLimits& limits) : p
       }
       total += st.size;
       if (total > limits_.max_total_bytes) {
-        fail_input("{}: entries inflate to more than {} bytes (zip bomb?)", path.string(), limits_.max_total_bytes);
+        fail_input("{}: entries inflate to more than {} bytes (zip bomb?)", path.string(),
+                   limits_.max_total_bytes);
       }
       if (st.size > (std::uint64_t{1} << 20) &&
-          static_cast<double>(st.size) > limits_.max_ratio * static_cast<double>(std::max<zip_uint64_t>(st.comp_size, 1))) {
+          static_cast<double>(st.size) >
+              limits_.max_ratio * static_cast<double>(std::max<zip_uint64_t>(st.comp_size, 1))) {
         fail_input("{}: entry '{}' has compression ratio {}:1 (zip bomb?)", path.string(), name,
                    st.size / std::max<zip_uint64_t>(st.comp_size, 1));
       }
@@ -87,7 +91,8 @@ std::optional<std::string> SafeZip::read(std::string_view name) {
   const zip_int64_t index = zip_name_locate(archive_, key.c_str(), ZIP_FL_ENC_RAW);
   if (index < 0) return std::nullopt;
   zip_file_t* file = zip_fopen_index(archive_, static_cast<zip_uint64_t>(index), 0);
-  if (file == nullptr) fail_input("{}: entry '{}': cannot open: {}", path_.string(), key, zip_strerror(archive_));
+  if (file == nullptr)
+    fail_input("{}: entry '{}': cannot open: {}", path_.string(), key, zip_strerror(archive_));
   std::string out;
   char buf[1 << 16];
   for (;;) {
@@ -101,7 +106,8 @@ std::optional<std::string> SafeZip::read(std::string_view name) {
     out.append(buf, static_cast<std::size_t>(n));
     if (out.size() > limits_.max_entry_bytes) {
       zip_fclose(file);
-      fail_input("{}: entry '{}' inflates past {} bytes (zip bomb?)", path_.string(), key, limits_.max_entry_bytes);
+      fail_input("{}: entry '{}' inflates past {} bytes (zip bomb?)", path_.string(), key,
+                 limits_.max_entry_bytes);
     }
   }
   zip_fclose(file);

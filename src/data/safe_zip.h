@@ -22,8 +22,8 @@ namespace enclave::data {
 
 struct ZipLimits {
   std::uint64_t max_entries = 10000;
-  std::uint64_t max_total_bytes = std::uint64_t{512} << 20;   // declared, all entries
-  std::uint64_t max_entry_bytes = std::uint64_t{256} << 20;   // actually read, one entry
+  std::uint64_t max_total_bytes = std::uint64_t{512} << 20;  // declared, all entries
+  std::uint64_t max_entry_bytes = std::uint64_t{256} << 20;  // actually read, one entry
   double max_ratio = 200;  // uncompressed / compressed, for entries over 1 MiB
 };
 

@@ -3,10 +3,9 @@
 // Thread safety: one StepContext per step run.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -18,9 +17,9 @@ namespace enclave::data {
 
 struct StepContext {
   const nlohmann::json& params;
-  std::string what;                  // "data filter": prefix of error messages
+  std::string what;                     // "data filter": prefix of error messages
   const InputDataset* input = nullptr;  // null for ingest
-  std::filesystem::path out_dir;     // staging folder the step writes into
+  std::filesystem::path out_dir;        // staging folder the step writes into
   WorkerPool& pool;
   bool show_progress = false;
   std::filesystem::path workspace_root;
@@ -28,7 +27,8 @@ struct StepContext {
 };
 
 // Throws Error(kInvalidInput) "<what>: unknown setting 'k' (expected a, b)".
-void check_keys(const nlohmann::json& params, std::string_view what, std::initializer_list<std::string_view> keys);
+void check_keys(const nlohmann::json& params, std::string_view what,
+                std::initializer_list<std::string_view> keys);
 
 // Streams every split of the input through step into same-named files in
 // out_dir (side lines into side_name when given), and records documents and

@@ -1,5 +1,4 @@
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -23,8 +22,9 @@ struct StepEntry {
 };
 
 constexpr StepEntry kSteps[] = {
-    {"ingest", step_ingest}, {"normalize", step_normalize},         {"filter", step_filter},
-    {"dedup", step_dedup},   {"pii", step_pii},                     {"decontaminate", step_decontaminate},
+    {"ingest", step_ingest}, {"normalize", step_normalize},
+    {"filter", step_filter}, {"dedup", step_dedup},
+    {"pii", step_pii},       {"decontaminate", step_decontaminate},
     {"split", step_split},   {"format", step_format},
 };
 
@@ -39,12 +39,14 @@ const std::vector<std::string_view>& step_names() {
   return names;
 }
 
-void check_keys(const nlohmann::json& params, std::string_view what, std::initializer_list<std::string_view> keys) {
+void check_keys(const nlohmann::json& params, std::string_view what,
+                std::initializer_list<std::string_view> keys) {
   if (!params.is_object()) fail_input("{}: settings must be a mapping of names to values", what);
   for (const auto& [key, value] : params.items()) {
     bool known = false;
     for (auto k : keys) known = known || k == key;
-    if (!known) fail_input("{}: unknown setting '{}' (expected {})", what, key, fmt::join(keys, ", "));
+    if (!known)
+      fail_input("{}: unknown setting '{}' (expected {})", what, key, fmt::join(keys, ", "));
   }
 }
 
@@ -65,7 +67,8 @@ StreamStats stream_splits(StepContext& ctx, DocumentStep& step, std::string_view
   Progress progress({.label = ctx.what, .unit = "docs"}, stderr, ctx.show_progress && isatty(2));
   for (const auto& split : ctx.input->splits) {
     OutputFile out(ctx.out_dir / split);
-    total += stream_documents(ctx.input->dir / split, {&out}, side.get(), step, ctx.pool, &progress, &index);
+    total += stream_documents(ctx.input->dir / split, {&out}, side.get(), step, ctx.pool, &progress,
+                              &index);
     out.close();
   }
   if (side) side->close();
@@ -96,8 +99,10 @@ StepResult run_step(const StepRequest& request) {
   const std::string what = fmt::format("data {}", request.step);
   if (request.output.empty()) fail_input("{}: an output dataset name is required (--out)", what);
   const bool needs_input = request.step != "ingest";
-  if (needs_input && request.input.empty()) fail_input("{}: an input dataset is required (--in)", what);
-  const nlohmann::json params = request.params.is_null() ? nlohmann::json::object() : request.params;
+  if (needs_input && request.input.empty())
+    fail_input("{}: an input dataset is required (--in)", what);
+  const nlohmann::json params =
+      request.params.is_null() ? nlohmann::json::object() : request.params;
 
   auto workspace = store::Workspace::open({.workspace = request.workspace});
   std::optional<InputDataset> input;
@@ -116,11 +121,13 @@ StepResult run_step(const StepRequest& request) {
     if (input) run.log_input_version(input->version.id, "input");
     StagingDir staging(*workspace);
     WorkerPool pool(request.threads);
-    StepContext ctx{params, what, input ? &*input : nullptr, staging.path(), pool, request.show_progress,
+    StepContext ctx{params,           what, input ? &*input : nullptr,
+                    staging.path(),   pool, request.show_progress,
                     workspace->root()};
     const auto start = std::chrono::steady_clock::now();
     entry->fn(ctx);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     nlohmann::json report = {
         {"format", kReportFormat},
@@ -137,15 +144,19 @@ StepResult run_step(const StepRequest& request) {
     report.update(ctx.report);
     write_file_atomic(staging.path() / kReportFile, report.dump(2) + "\n");
 
-    store::VersionInfo version = store::register_version(
-        *workspace, {.kind = store::RegistryKind::kDataset, .name = request.output, .source = staging.path(),
-                     .from_run = run.id()});
+    store::VersionInfo version =
+        store::register_version(*workspace, {.kind = store::RegistryKind::kDataset,
+                                             .name = request.output,
+                                             .source = staging.path(),
+                                             .from_run = run.id()});
     run.log_output_version(version.id, "output");
     for (const char* key : {"documents_in", "documents_out", "chars_in", "chars_out"}) {
-      if (report.contains(key) && report[key].is_number()) run.log_metric(key, report[key].get<double>(), 0);
+      if (report.contains(key) && report[key].is_number())
+        run.log_metric(key, report[key].get<double>(), 0);
     }
-    run.log_params({{"report", {{"version", version.ref()},
-                                {"documents_out", report.value("documents_out", std::int64_t{0})}}}});
+    run.log_params({{"report",
+                     {{"version", version.ref()},
+                      {"documents_out", report.value("documents_out", std::int64_t{0})}}}});
     run.finish(store::RunStatus::kFinished);
     return {version, run.id(), report};
   } catch (const std::exception& e) {
@@ -156,13 +167,15 @@ StepResult run_step(const StepRequest& request) {
 
 std::string format_step_summary(const StepResult& r) {
   const auto& j = r.report;
-  std::string line = fmt::format("{} (run {}, {}): {} -> {} documents", r.version.ref(), r.run_id,
-                                 j.value("step", std::string()), j.value("documents_in", std::int64_t{0}),
-                                 j.value("documents_out", std::int64_t{0}));
+  std::string line =
+      fmt::format("{} (run {}, {}): {} -> {} documents", r.version.ref(), r.run_id,
+                  j.value("step", std::string()), j.value("documents_in", std::int64_t{0}),
+                  j.value("documents_out", std::int64_t{0}));
   auto append = [&](std::string_view key, std::string_view label) {
     if (!j.contains(key) || !j[key].is_object() || j[key].empty()) return;
     std::string parts;
-    for (const auto& [k, v] : j[key].items()) parts += fmt::format("{}{}={}", parts.empty() ? "" : ", ", k, v.dump());
+    for (const auto& [k, v] : j[key].items())
+      parts += fmt::format("{}{}={}", parts.empty() ? "" : ", ", k, v.dump());
     line += fmt::format("; {} {}", label, parts);
   };
   append("removed", "removed");

@@ -11,15 +11,15 @@
 //   pii            mode "redact"|"drop"|"report", types [..], min_confidence 0.5
 //   decontaminate  eval [files], ngram 13, min_short_words 8
 //   split          train 0.9, validation 0.05, test 0.05, seed "enclave", key "id"|"text"
-//   format         to (text|messages|prompt/completion|prompt/chosen/rejected), tokenizer, max_tokens, min_tokens
+//   format         to (text|messages|prompt/completion|prompt/chosen/rejected), tokenizer,
+//   max_tokens, min_tokens
 //
 // Thread safety: run_step opens its own workspace and worker pool; call it
 // from one thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,7 +54,8 @@ const std::vector<std::string_view>& step_names();
 // recorded as failed and no version is written.
 StepResult run_step(const StepRequest& request);
 
-// One line for the terminal: "corpus@3 (run 12, filter): 1000 -> 950 documents, removed min_words=30, ...".
+// One line for the terminal: "corpus@3 (run 12, filter): 1000 -> 950 documents, removed
+// min_words=30, ...".
 std::string format_step_summary(const StepResult& result);
 
 }  // namespace enclave::data

@@ -15,9 +15,11 @@
 namespace enclave::data {
 
 void step_ingest(StepContext& ctx) {
-  check_keys(ctx.params, ctx.what, {"paths", "field", "max_file_mb", "pdf_timeout_s", "pdf_memory_mb"});
+  check_keys(ctx.params, ctx.what,
+             {"paths", "field", "max_file_mb", "pdf_timeout_s", "pdf_memory_mb"});
   IngestOptions options;
-  if (!ctx.params.contains("paths") || !ctx.params["paths"].is_array() || ctx.params["paths"].empty()) {
+  if (!ctx.params.contains("paths") || !ctx.params["paths"].is_array() ||
+      ctx.params["paths"].empty()) {
     fail_input("{}: 'paths' must list at least one file or folder", ctx.what);
   }
   for (const auto& p : ctx.params["paths"]) {
@@ -25,11 +27,13 @@ void step_ingest(StepContext& ctx) {
     options.paths.emplace_back(p.get<std::string>());
   }
   options.jsonl_field = json_string(ctx.params, "field", ctx.what, "text");
-  options.max_file_bytes = static_cast<std::uint64_t>(json_int(ctx.params, "max_file_mb", ctx.what, 1024)) << 20;
+  options.max_file_bytes =
+      static_cast<std::uint64_t>(json_int(ctx.params, "max_file_mb", ctx.what, 1024)) << 20;
   options.pdf.timeout_s = json_number(ctx.params, "pdf_timeout_s", ctx.what, 60);
-  options.pdf.max_memory_bytes = static_cast<std::uint64_t>(json_int(ctx.params, "pdf_memory_mb", ctx.what, 4096))
-                                 << 20;
-  if (options.max_file_bytes == 0 || options.pdf.timeout_s <= 0) fail_input("{}: limits must be positive", ctx.what);
+  options.pdf.max_memory_bytes =
+      static_cast<std::uint64_t>(json_int(ctx.params, "pdf_memory_mb", ctx.what, 4096)) << 20;
+  if (options.max_file_bytes == 0 || options.pdf.timeout_s <= 0)
+    fail_input("{}: limits must be positive", ctx.what);
   options.threads = ctx.pool.size();
   options.show_progress = ctx.show_progress;
   OutputFile out(ctx.out_dir / "data.jsonl");
@@ -61,7 +65,8 @@ class NormalizeStep : public DocumentStep {
   void process(Document& doc, DocOutcome& out, int) override {
     std::string text = normalize_text(doc.text, options_);
     if (!doc.extra.empty()) {
-      doc.extra = map_json_strings(doc.extra, [&](std::string_view s) { return normalize_text(s, options_); });
+      doc.extra = map_json_strings(doc.extra,
+                                   [&](std::string_view s) { return normalize_text(s, options_); });
     }
     if (text != doc.text) changed_.fetch_add(1, std::memory_order_relaxed);
     doc.text = std::move(text);
@@ -79,7 +84,8 @@ class NormalizeStep : public DocumentStep {
 
 class FilterStep : public DocumentStep {
  public:
-  FilterStep(FilterConfig config, bool keep_rejected) : config_(std::move(config)), keep_rejected_(keep_rejected) {}
+  FilterStep(FilterConfig config, bool keep_rejected)
+      : config_(std::move(config)), keep_rejected_(keep_rejected) {}
   void process(Document& doc, DocOutcome& out, int) override {
     std::string rule = check_quality(doc.text, config_);
     if (rule.empty()) return;
@@ -98,7 +104,9 @@ enum class PiiMode { kRedact, kDrop, kReport };
 class PiiStep : public DocumentStep {
  public:
   PiiStep(PiiOptions options, PiiMode mode, int workers)
-      : options_(options), mode_(mode), counts_(static_cast<std::size_t>(workers)),
+      : options_(options),
+        mode_(mode),
+        counts_(static_cast<std::size_t>(workers)),
         docs_with_pii_(static_cast<std::size_t>(workers), 0) {}
   void process(Document& doc, DocOutcome& out, int worker) override {
     PiiCounts found;
@@ -133,7 +141,7 @@ class PiiStep : public DocumentStep {
  private:
   PiiOptions options_;
   PiiMode mode_;
-  std::vector<PiiCounts> counts_;           // per worker: no locks on the hot path
+  std::vector<PiiCounts> counts_;  // per worker: no locks on the hot path
   std::vector<std::int64_t> docs_with_pii_;
 };
 
@@ -147,7 +155,8 @@ void step_normalize(StepContext& ctx) {
   NormalizeStep step(options);
   stream_splits(ctx, step);
   ctx.report["documents_changed"] = step.changed();
-  ctx.report["params"] = {{"nfkc", options.nfkc}, {"controls", options.controls}, {"whitespace", options.whitespace}};
+  ctx.report["params"] = {
+      {"nfkc", options.nfkc}, {"controls", options.controls}, {"whitespace", options.whitespace}};
 }
 
 void step_filter(StepContext& ctx) {
@@ -197,7 +206,8 @@ void step_pii(StepContext& ctx) {
   }
   ctx.report["pii"] = counts;
   ctx.report["documents_with_pii"] = step.docs_with_pii();
-  ctx.report["params"] = {{"mode", mode_name}, {"types", types}, {"min_confidence", options.min_confidence}};
+  ctx.report["params"] = {
+      {"mode", mode_name}, {"types", types}, {"min_confidence", options.min_confidence}};
 }
 
 }  // namespace enclave::data

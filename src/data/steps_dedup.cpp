@@ -21,7 +21,9 @@ class DedupStep : public DocumentStep {
  public:
   explicit DedupStep(const DedupConfig& config) : dedup_(config) {}
 
-  void process(Document& doc, DocOutcome& out, int) override { out.scratch = dedup_.fingerprint(doc.text); }
+  void process(Document& doc, DocOutcome& out, int) override {
+    out.scratch = dedup_.fingerprint(doc.text);
+  }
 
   void decide(std::uint64_t index, Document& doc, DocOutcome& out) override {
     const auto& fp = std::any_cast<const Fingerprint&>(out.scratch);
@@ -53,22 +55,28 @@ class DedupStep : public DocumentStep {
       largest = std::max(largest, n + 1);
       by_size.emplace_back(n, kept);
     }
-    std::sort(by_size.begin(), by_size.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    std::sort(by_size.begin(), by_size.end(), [](auto& a, auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
     nlohmann::json samples = nlohmann::json::array();
     for (std::size_t i = 0; i < by_size.size() && i < kClusterSamples; ++i) {
       const auto& members = clusters_.at(by_size[i].second);
-      samples.push_back({{"kept", members.front()},
-                         {"size", by_size[i].first + 1},
-                         {"removed", std::vector<std::string>(members.begin() + 1, members.end())}});
+      samples.push_back(
+          {{"kept", members.front()},
+           {"size", by_size[i].first + 1},
+           {"removed", std::vector<std::string>(members.begin() + 1, members.end())}});
     }
-    return {{"clusters", cluster_sizes_.size()}, {"largest_cluster", largest}, {"largest_clusters", samples}};
+    return {{"clusters", cluster_sizes_.size()},
+            {"largest_cluster", largest},
+            {"largest_clusters", samples}};
   }
 
  private:
   Deduplicator dedup_;
   std::unordered_map<std::uint64_t, std::string> kept_ids_;
-  std::unordered_map<std::uint64_t, std::vector<std::string>> clusters_;  // kept index -> kept id, sample of removed
-  std::unordered_map<std::uint64_t, std::int64_t> cluster_sizes_;         // kept index -> removed count
+  std::unordered_map<std::uint64_t, std::vector<std::string>>
+      clusters_;  // kept index -> kept id, sample of removed
+  std::unordered_map<std::uint64_t, std::int64_t> cluster_sizes_;  // kept index -> removed count
 };
 
 class DecontaminateStep : public DocumentStep {
@@ -104,7 +112,8 @@ void step_decontaminate(StepContext& ctx) {
   check_keys(ctx.params, ctx.what, {"eval", "ngram", "min_short_words"});
   const int ngram = static_cast<int>(json_int(ctx.params, "ngram", ctx.what, 13));
   const int min_short = static_cast<int>(json_int(ctx.params, "min_short_words", ctx.what, 8));
-  if (!ctx.params.contains("eval") || !ctx.params["eval"].is_array() || ctx.params["eval"].empty()) {
+  if (!ctx.params.contains("eval") || !ctx.params["eval"].is_array() ||
+      ctx.params["eval"].empty()) {
     fail_input("{}: 'eval' must list at least one evaluation file", ctx.what);
   }
   ContaminationIndex index(ngram, min_short);

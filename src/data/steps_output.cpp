@@ -26,7 +26,8 @@ class SplitStep : public DocumentStep {
       : bounds_(std::move(bounds)), seed_(std::move(seed)), by_text_(by_text) {}
   void process(Document& doc, DocOutcome& out, int) override {
     const std::string_view key = by_text_ ? std::string_view(doc.text) : std::string_view(doc.id);
-    const std::uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), XXH3_64bits(seed_.data(), seed_.size()));
+    const std::uint64_t h =
+        XXH3_64bits_withSeed(key.data(), key.size(), XXH3_64bits(seed_.data(), seed_.size()));
     // The top 53 bits as a fraction in [0, 1).
     const double u = static_cast<double>(h >> 11) / 9007199254740992.0;
     std::size_t bucket = 0;
@@ -77,16 +78,19 @@ void step_split(StepContext& ctx) {
   const double test = json_number(ctx.params, "test", ctx.what, 0.05);
   const std::string seed = json_string(ctx.params, "seed", ctx.what, "enclave");
   const std::string key = json_string(ctx.params, "key", ctx.what, "id");
-  if (key != "id" && key != "text") fail_input("{}: 'key' must be id or text, got '{}'", ctx.what, key);
+  if (key != "id" && key != "text")
+    fail_input("{}: 'key' must be id or text, got '{}'", ctx.what, key);
   if (train < 0 || validation < 0 || test < 0 || std::abs(train + validation + test - 1.0) > 1e-6) {
-    fail_input("{}: train, validation and test must be >= 0 and add up to 1 (got {}, {}, {})", ctx.what, train,
-               validation, test);
+    fail_input("{}: train, validation and test must be >= 0 and add up to 1 (got {}, {}, {})",
+               ctx.what, train, validation, test);
   }
   if (ctx.input->splits.size() != 1) {
-    fail_input("{}: {} is already split into {} files", ctx.what, ctx.input->version.ref(), ctx.input->splits.size());
+    fail_input("{}: {} is already split into {} files", ctx.what, ctx.input->version.ref(),
+               ctx.input->splits.size());
   }
   std::vector<std::pair<std::string, double>> parts;
-  for (auto [name, fraction] : {std::pair{"train", train}, {"validation", validation}, {"test", test}}) {
+  for (auto [name, fraction] :
+       {std::pair{"train", train}, {"validation", validation}, {"test", test}}) {
     if (fraction > 0) parts.emplace_back(name, fraction);
   }
   std::vector<double> bounds;
@@ -101,8 +105,8 @@ void step_split(StepContext& ctx) {
   }
   SplitStep step(bounds, seed, key == "text");
   std::uint64_t index = 0;
-  StreamStats stats =
-      stream_documents(ctx.input->dir / ctx.input->splits.front(), outputs, nullptr, step, ctx.pool, nullptr, &index);
+  StreamStats stats = stream_documents(ctx.input->dir / ctx.input->splits.front(), outputs, nullptr,
+                                       step, ctx.pool, nullptr, &index);
   nlohmann::json splits = nlohmann::json::object();
   for (std::size_t i = 0; i < files.size(); ++i) {
     splits[parts[i].first] = files[i]->lines();
@@ -110,13 +114,15 @@ void step_split(StepContext& ctx) {
   }
   report_stats(ctx, stats);
   ctx.report["splits"] = splits;
-  ctx.report["params"] = {{"train", train}, {"validation", validation}, {"test", test}, {"seed", seed}, {"key", key}};
+  ctx.report["params"] = {
+      {"train", train}, {"validation", validation}, {"test", test}, {"seed", seed}, {"key", key}};
 }
 
 void step_format(StepContext& ctx) {
   check_keys(ctx.params, ctx.what, {"to", "tokenizer", "max_tokens", "min_tokens"});
   if (!ctx.params.contains("to")) {
-    fail_input("{}: 'to' is required (text, messages, prompt/completion or prompt/chosen/rejected)", ctx.what);
+    fail_input("{}: 'to' is required (text, messages, prompt/completion or prompt/chosen/rejected)",
+               ctx.what);
   }
   FormatOptions options;
   options.to = parse_training_format(json_string(ctx.params, "to", ctx.what));
@@ -128,18 +134,19 @@ void step_format(StepContext& ctx) {
   }
   std::unique_ptr<Tokenizer> tokenizer;
   if (!tokenizer_ref.empty()) {
-    tokenizer = load_tokenizer(
-        store::resolve_model_ref(tokenizer_ref, {.find = {.workspace = ctx.workspace_root.string()}}));
+    tokenizer = load_tokenizer(store::resolve_model_ref(
+        tokenizer_ref, {.find = {.workspace = ctx.workspace_root.string()}}));
     options.tokenizer = tokenizer.get();
   }
   FormatStep step(options);
   stream_splits(ctx, step, "invalid.jsonl");
   ctx.report["invalid"] = step.reasons();
   ctx.report["invalid_examples"] = step.examples();
-  ctx.report["params"] = {{"to", to_string(options.to)},
-                          {"tokenizer", tokenizer_ref.empty() ? nlohmann::json() : nlohmann::json(tokenizer_ref)},
-                          {"max_tokens", options.max_tokens},
-                          {"min_tokens", options.min_tokens}};
+  ctx.report["params"] = {
+      {"to", to_string(options.to)},
+      {"tokenizer", tokenizer_ref.empty() ? nlohmann::json() : nlohmann::json(tokenizer_ref)},
+      {"max_tokens", options.max_tokens},
+      {"min_tokens", options.min_tokens}};
 }
 
 }  // namespace enclave::data

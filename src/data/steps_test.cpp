@@ -34,8 +34,12 @@ class StepsTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(root_); }
 
   StepResult run(const std::string& step, const std::string& in, nlohmann::json params) {
-    return run_step({.step = step, .params = std::move(params), .input = in, .output = "corpus",
-                     .workspace = root_.string(), .threads = 2});
+    return run_step({.step = step,
+                     .params = std::move(params),
+                     .input = in,
+                     .output = "corpus",
+                     .workspace = root_.string(),
+                     .threads = 2});
   }
   std::filesystem::path version_dir(const std::string& ref) {
     store::Workspace ws(root_);
@@ -46,19 +50,24 @@ class StepsTest : public ::testing::Test {
 };
 
 const std::string kGood =
-    "The committee reviewed the quarterly budget and approved funding for three new projects this year.";
+    "The committee reviewed the quarterly budget and approved funding for three new projects this "
+    "year.";
 
 TEST_F(StepsTest, ChainWritesVersionsWithParentsAndReports) {
   const auto docs = root_ / "docs";
-  testing::write_bytes(docs / "a.txt", "ＦＵＬＬ width  text about the annual hiring plan and new office space.");
+  testing::write_bytes(docs / "a.txt",
+                       "ＦＵＬＬ width  text about the annual hiring plan and new office space.");
   testing::write_bytes(docs / "b.txt", kGood);
-  testing::write_bytes(docs / "e.txt", "The committee reviewed the quarterly budget and approved funding for "
-                                       "three new projects this spring.");  // near duplicate of b.txt
+  testing::write_bytes(docs / "e.txt",
+                       "The committee reviewed the quarterly budget and approved funding for "
+                       "three new projects this spring.");  // near duplicate of b.txt
   testing::write_bytes(docs / "c.txt", "buy now buy now buy now buy now buy now buy now");
-  testing::write_bytes(docs / "d.jsonl",
-                       "{\"text\":\"" + kGood + "\"}\n"
-                       "{\"text\":\"Contact kim@example.com or 010-1234-5678 about the quarterly budget review.\"}\n"
-                       "{\"text\":\"What is the capital of France? The answer everyone knows is Paris of course.\"}\n");
+  testing::write_bytes(docs / "d.jsonl", "{\"text\":\"" + kGood +
+                                             "\"}\n"
+                                             "{\"text\":\"Contact kim@example.com or 010-1234-5678 "
+                                             "about the quarterly budget review.\"}\n"
+                                             "{\"text\":\"What is the capital of France? The "
+                                             "answer everyone knows is Paris of course.\"}\n");
   testing::write_bytes(docs / "bad.docx", "not a zip");
 
   StepResult ingest = run("ingest", "", {{"paths", {docs.string()}}});
@@ -104,16 +113,21 @@ TEST_F(StepsTest, ChainWritesVersionsWithParentsAndReports) {
   EXPECT_NE(all.find("<EMAIL> or <PHONE>"), std::string::npos);
   EXPECT_EQ(all.find("kim@example.com"), std::string::npos);
 
-  testing::write_bytes(root_ / "eval.jsonl", "{\"question\":\"What is the capital of France?\",\"answer\":\"Paris\"}\n");
-  StepResult decon = run("decontaminate", "corpus@5", {{"eval", {(root_ / "eval.jsonl").string()}}, {"ngram", 5}});
+  testing::write_bytes(root_ / "eval.jsonl",
+                       "{\"question\":\"What is the capital of France?\",\"answer\":\"Paris\"}\n");
+  StepResult decon =
+      run("decontaminate", "corpus@5", {{"eval", {(root_ / "eval.jsonl").string()}}, {"ngram", 5}});
   EXPECT_EQ(decon.report["removed"]["contaminated"], 1);
 
   StepResult split = run("split", "corpus@6", {{"train", 0.5}, {"validation", 0.5}, {"test", 0}});
-  EXPECT_EQ(split.report["splits"]["train"].get<int>() + split.report["splits"]["validation"].get<int>(), 3);
+  EXPECT_EQ(
+      split.report["splits"]["train"].get<int>() + split.report["splits"]["validation"].get<int>(),
+      3);
   EXPECT_FALSE(std::filesystem::exists(version_dir("corpus@7") / "test.jsonl"));
   // Deterministic: the same split again puts every record in the same place.
   StepResult again = run("split", "corpus@6", {{"train", 0.5}, {"validation", 0.5}, {"test", 0}});
-  EXPECT_EQ(read_lines(version_dir("corpus@7") / "train.jsonl"), read_lines(version_dir("corpus@8") / "train.jsonl"));
+  EXPECT_EQ(read_lines(version_dir("corpus@7") / "train.jsonl"),
+            read_lines(version_dir("corpus@8") / "train.jsonl"));
 
   StepResult formatted = run("format", "corpus@7", {{"to", "text"}});
   EXPECT_EQ(formatted.report["documents_out"], 3);
@@ -137,17 +151,26 @@ TEST_F(StepsTest, ChainWritesVersionsWithParentsAndReports) {
 TEST_F(StepsTest, FormatValidatesRecordsAndTokenLengths) {
   std::filesystem::create_directories(root_ / "tok");
   write_default_tokenizer(root_ / "tok", 300);
-  testing::write_bytes(root_ / "chat.jsonl",
-                       R"({"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello there"}]})" "\n"
-                       R"({"messages":[{"role":"user","content":"hi"},{"role":"user","content":"again"}]})" "\n"
-                       R"({"messages":[{"role":"user","content":"  "},{"role":"assistant","content":"x"}]})" "\n"
-                       R"({"messages":[{"role":"robot","content":"beep"},{"role":"assistant","content":"x"}]})" "\n"
-                       R"({"prompt":"Translate: cat","completion":"고양이"})" "\n"
-                       R"({"messages":[{"role":"user","content":"long"},{"role":"assistant","content":")" +
-                           std::string(400, 'z') + R"("}]})" "\n");
+  testing::write_bytes(
+      root_ / "chat.jsonl",
+      R"({"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello there"}]})"
+      "\n"
+      R"({"messages":[{"role":"user","content":"hi"},{"role":"user","content":"again"}]})"
+      "\n"
+      R"({"messages":[{"role":"user","content":"  "},{"role":"assistant","content":"x"}]})"
+      "\n"
+      R"({"messages":[{"role":"robot","content":"beep"},{"role":"assistant","content":"x"}]})"
+      "\n"
+      R"({"prompt":"Translate: cat","completion":"고양이"})"
+      "\n"
+      R"({"messages":[{"role":"user","content":"long"},{"role":"assistant","content":")" +
+          std::string(400, 'z') +
+          R"("}]})"
+          "\n");
   run("ingest", "", {{"paths", {(root_ / "chat.jsonl").string()}}});
-  StepResult r = run("format", "corpus@1",
-                     {{"to", "messages"}, {"tokenizer", (root_ / "tok").string()}, {"max_tokens", 100}});
+  StepResult r =
+      run("format", "corpus@1",
+          {{"to", "messages"}, {"tokenizer", (root_ / "tok").string()}, {"max_tokens", 100}});
   EXPECT_EQ(r.report["documents_out"], 2);
   EXPECT_EQ(r.report["removed"]["invalid"], 4);
   auto invalid = read_lines(version_dir("corpus@2") / "invalid.jsonl");
@@ -158,7 +181,9 @@ TEST_F(StepsTest, FormatValidatesRecordsAndTokenLengths) {
   EXPECT_NE(invalid[3].find("over the limit of 100"), std::string::npos);
   auto out = read_lines(version_dir("corpus@2") / "data.jsonl");
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[1], R"({"messages":[{"content":"Translate: cat","role":"user"},{"content":"고양이","role":"assistant"}]})");
+  EXPECT_EQ(
+      out[1],
+      R"({"messages":[{"content":"Translate: cat","role":"user"},{"content":"고양이","role":"assistant"}]})");
 
   StepResult pref = run("format", "corpus@1", {{"to", "prompt/chosen/rejected"}});
   EXPECT_EQ(pref.report["documents_out"], 0);
@@ -170,14 +195,21 @@ TEST_F(StepsTest, FormatValidatesRecordsAndTokenLengths) {
 TEST_F(StepsTest, FormatWritesPromptCompletionAndPreferenceRows) {
   testing::write_bytes(
       root_ / "pairs.jsonl",
-      R"({"prompt":"Translate to Korean: cat","completion":"고양이"})" "\n"
-      R"({"prompt":"Capital of France?","chosen":"Paris.","rejected":"London."})" "\n"
-      R"({"prompt":[{"role":"user","content":"Say hi"}],"completion":[{"role":"assistant","content":"Hi!"}]})" "\n"
+      R"({"prompt":"Translate to Korean: cat","completion":"고양이"})"
+      "\n"
+      R"({"prompt":"Capital of France?","chosen":"Paris.","rejected":"London."})"
+      "\n"
+      R"({"prompt":[{"role":"user","content":"Say hi"}],"completion":[{"role":"assistant","content":"Hi!"}]})"
+      "\n"
       R"({"prompt":[{"role":"user","content":"2+2?"}],"chosen":[{"role":"assistant","content":"4"}],)"
-      R"("rejected":[{"role":"assistant","content":"5"}]})" "\n"
-      R"({"prompt":"Same?","chosen":"yes","rejected":"yes"})" "\n"
-      R"({"prompt":"Answer me","completion":"   "})" "\n"
-      R"({"prompt":[{"role":"user","content":"Hi"}],"completion":[{"role":"user","content":"Hi again"}]})" "\n");
+      R"("rejected":[{"role":"assistant","content":"5"}]})"
+      "\n"
+      R"({"prompt":"Same?","chosen":"yes","rejected":"yes"})"
+      "\n"
+      R"({"prompt":"Answer me","completion":"   "})"
+      "\n"
+      R"({"prompt":[{"role":"user","content":"Hi"}],"completion":[{"role":"user","content":"Hi again"}]})"
+      "\n");
   run("ingest", "", {{"paths", {(root_ / "pairs.jsonl").string()}}});
 
   StepResult pc = run("format", "corpus@1", {{"to", "prompt/completion"}});
@@ -199,12 +231,15 @@ TEST_F(StepsTest, FormatWritesPromptCompletionAndPreferenceRows) {
   rows = read_lines(version_dir("corpus@3") / "data.jsonl");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0], R"({"chosen":"Paris.","prompt":"Capital of France?","rejected":"London."})");
-  EXPECT_EQ(rows[1], R"({"chosen":[{"content":"4","role":"assistant"}],"prompt":[{"content":"2+2?","role":"user"}],)"
-                     R"("rejected":[{"content":"5","role":"assistant"}]})");
+  EXPECT_EQ(
+      rows[1],
+      R"({"chosen":[{"content":"4","role":"assistant"}],"prompt":[{"content":"2+2?","role":"user"}],)"
+      R"("rejected":[{"content":"5","role":"assistant"}]})");
   invalid = read_lines(version_dir("corpus@3") / "invalid.jsonl");
   ASSERT_EQ(invalid.size(), 5u);
   EXPECT_NE(invalid[1].find("missing 'chosen'"), std::string::npos) << invalid[1];
-  EXPECT_NE(invalid[2].find("'chosen' and 'rejected' are the same"), std::string::npos) << invalid[2];
+  EXPECT_NE(invalid[2].find("'chosen' and 'rejected' are the same"), std::string::npos)
+      << invalid[2];
 }
 
 // Bug: answers given as lists of turns were checked like whole
@@ -217,7 +252,8 @@ TEST(TrainingFormat, ConversationalAnswersStartWithTheAssistant) {
     doc.extra = std::move(extra);
     return format_record(doc, {.to = to});
   };
-  const std::string prompt = R"("prompt":[{"role":"system","content":"Be brief"},{"role":"user","content":"Hi"}])";
+  const std::string prompt =
+      R"("prompt":[{"role":"system","content":"Be brief"},{"role":"user","content":"Hi"}])";
   auto ok = format(TrainingFormat::kPromptCompletion,
                    prompt + R"(,"completion":[{"role":"assistant","content":"Hello"}])");
   EXPECT_EQ(ok.error, "");
@@ -228,8 +264,9 @@ TEST(TrainingFormat, ConversationalAnswersStartWithTheAssistant) {
   auto system_answer = format(TrainingFormat::kPromptCompletion,
                               prompt + R"(,"completion":[{"role":"system","content":"x"}])");
   EXPECT_EQ(system_answer.error, "completion[0]: system turn in an answer");
-  auto assistant_prompt = format(TrainingFormat::kPromptCompletion,
-                                 R"("prompt":[{"role":"assistant","content":"Hi"}],"completion":"Hello")");
+  auto assistant_prompt =
+      format(TrainingFormat::kPromptCompletion,
+             R"("prompt":[{"role":"assistant","content":"Hi"}],"completion":"Hello")");
   EXPECT_EQ(assistant_prompt.error, "prompt[0]: the conversation must start with the user");
   auto pref = format(TrainingFormat::kPreference,
                      prompt + R"(,"chosen":[{"role":"assistant","content":"Hello"}],)"

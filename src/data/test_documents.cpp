@@ -2,10 +2,9 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zip.h>
 #include <zlib.h>
-
-#include <unistd.h>
 
 #include <fstream>
 #include <stdexcept>
@@ -26,8 +25,8 @@ std::string pdf_string(const std::string& text) {
 std::string deflate(const std::string& data) {
   uLongf size = compressBound(data.size());
   std::string out(size, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()),
-                data.size(), 9) != Z_OK) {
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &size,
+                reinterpret_cast<const Bytef*>(data.data()), data.size(), 9) != Z_OK) {
     throw std::runtime_error("zlib compress failed");
   }
   out.resize(size);
@@ -40,7 +39,8 @@ std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& 
   std::vector<std::string> objects;  // objects[i] is object i+1
   objects.push_back("<< /Type /Catalog /Pages 2 0 R >>");
   objects.push_back("");  // pages, filled below
-  objects.push_back("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
+  objects.push_back(
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
   std::string kids;
   for (std::size_t p = 0; p < pages.size(); ++p) {
     std::string content;
@@ -48,8 +48,8 @@ std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& 
       content = options.raw_content;
     } else {
       for (const auto& t : pages[p]) {
-        content += fmt::format("BT /F1 {} Tf {:.2f} {:.2f} Td {} Tj ET\n", t.size, t.x, 792 - t.y - t.size,
-                               pdf_string(t.text));
+        content += fmt::format("BT /F1 {} Tf {:.2f} {:.2f} Td {} Tj ET\n", t.size, t.x,
+                               792 - t.y - t.size, pdf_string(t.text));
       }
     }
     std::string stream_dict;
@@ -61,10 +61,11 @@ std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& 
     }
     objects.push_back(stream_dict + "\nstream\n" + content + "\nendstream");
     const std::size_t content_id = objects.size();
-    objects.push_back(fmt::format(
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-        "/Contents {} 0 R >>",
-        content_id));
+    objects.push_back(
+        fmt::format("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << "
+                    "/F1 3 0 R >> >> "
+                    "/Contents {} 0 R >>",
+                    content_id));
     kids += fmt::format("{} 0 R ", objects.size());
   }
   if (options.cyclic_page_tree) kids += "2 0 R ";
@@ -72,10 +73,12 @@ std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& 
   std::string trailer_extra;
   if (options.encrypted) {
     const std::string filler(64, 'A');
-    objects.push_back(fmt::format("<< /Filter /Standard /V 1 /R 2 /O <{}> /U <{}> /P -44 >>", filler, filler));
-    trailer_extra = fmt::format(" /Encrypt {} 0 R /ID [<0123456789ABCDEF0123456789ABCDEF> "
-                                "<0123456789ABCDEF0123456789ABCDEF>]",
-                                objects.size());
+    objects.push_back(
+        fmt::format("<< /Filter /Standard /V 1 /R 2 /O <{}> /U <{}> /P -44 >>", filler, filler));
+    trailer_extra = fmt::format(
+        " /Encrypt {} 0 R /ID [<0123456789ABCDEF0123456789ABCDEF> "
+        "<0123456789ABCDEF0123456789ABCDEF>]",
+        objects.size());
   }
   std::string out = "%PDF-1.4\n%\xE2\xE3\xCF\xD3\n";
   std::vector<std::size_t> offsets;
@@ -86,8 +89,8 @@ std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& 
   const std::size_t xref = out.size();
   out += fmt::format("xref\n0 {}\n0000000000 65535 f \n", objects.size() + 1);
   for (std::size_t o : offsets) out += fmt::format("{:010d} 00000 n \n", o);
-  out += fmt::format("trailer\n<< /Size {} /Root 1 0 R{} >>\nstartxref\n{}\n%%EOF\n", objects.size() + 1,
-                     trailer_extra, xref);
+  out += fmt::format("trailer\n<< /Size {} /Root 1 0 R{} >>\nstartxref\n{}\n%%EOF\n",
+                     objects.size() + 1, trailer_extra, xref);
   return out;
 }
 
@@ -98,7 +101,8 @@ void write_zip(const std::filesystem::path& path, const std::vector<ZipEntry>& e
   if (z == nullptr) throw std::runtime_error("zip_open failed");
   for (const auto& e : entries) {
     zip_source_t* src = zip_source_buffer(z, e.data.data(), e.data.size(), 0);
-    const zip_int64_t index = zip_file_add(z, e.name.c_str(), src, ZIP_FL_ENC_RAW | ZIP_FL_OVERWRITE);
+    const zip_int64_t index =
+        zip_file_add(z, e.name.c_str(), src, ZIP_FL_ENC_RAW | ZIP_FL_OVERWRITE);
     if (index < 0) {
       zip_source_free(src);
       throw std::runtime_error("zip_file_add failed: " + std::string(zip_strerror(z)));
@@ -138,7 +142,8 @@ std::string docx_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::filesystem::path fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("enclave_data_test_" + name + "_" + std::to_string(getpid()));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("enclave_data_test_" + name + "_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

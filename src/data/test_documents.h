@@ -22,10 +22,10 @@ struct TestText {
 using TestPage = std::vector<TestText>;
 
 struct PdfBuildOptions {
-  bool encrypted = false;        // an /Encrypt dictionary whose user password is not empty
-  bool compress = false;         // FlateDecode content streams
-  std::string raw_content;       // replaces every page's content stream when set
-  bool cyclic_page_tree = false; // /Pages lists itself as a kid
+  bool encrypted = false;         // an /Encrypt dictionary whose user password is not empty
+  bool compress = false;          // FlateDecode content streams
+  std::string raw_content;        // replaces every page's content stream when set
+  bool cyclic_page_tree = false;  // /Pages lists itself as a kid
 };
 
 std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& options = {});

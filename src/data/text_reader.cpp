@@ -51,7 +51,8 @@ std::string decode_text_bytes(std::string_view bytes, std::string* encoding) {
   return sanitize_utf8(bytes);
 }
 
-ExtractedText read_text_file(const std::filesystem::path& path, bool markdown, std::uint64_t max_bytes) {
+ExtractedText read_text_file(const std::filesystem::path& path, bool markdown,
+                             std::uint64_t max_bytes) {
   ExtractedText out;
   std::string encoding;
   out.text = decode_text_bytes(read_file(path, max_bytes), &encoding);

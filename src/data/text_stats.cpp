@@ -14,22 +14,27 @@ namespace enclave::data {
 
 std::string_view to_string(Script script) {
   switch (script) {
-    case Script::kHangul: return "hangul";
-    case Script::kLatin: return "latin";
-    case Script::kHan: return "han";
-    case Script::kOther: return "other";
+    case Script::kHangul:
+      return "hangul";
+    case Script::kLatin:
+      return "latin";
+    case Script::kHan:
+      return "han";
+    case Script::kOther:
+      return "other";
   }
   return "other";
 }
 
 Script script_of(char32_t c) {
   if (c < 0x80) return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ? Script::kLatin : Script::kOther;
-  if ((c >= 0xAC00 && c <= 0xD7A3) || (c >= 0x1100 && c <= 0x11FF) || (c >= 0x3130 && c <= 0x318F) ||
-      (c >= 0xA960 && c <= 0xA97F) || (c >= 0xD7B0 && c <= 0xD7FF)) {
+  if ((c >= 0xAC00 && c <= 0xD7A3) || (c >= 0x1100 && c <= 0x11FF) ||
+      (c >= 0x3130 && c <= 0x318F) || (c >= 0xA960 && c <= 0xA97F) ||
+      (c >= 0xD7B0 && c <= 0xD7FF)) {
     return Script::kHangul;
   }
-  if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0xF900 && c <= 0xFAFF) ||
-      (c >= 0x20000 && c <= 0x3134F)) {
+  if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+      (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x3134F)) {
     return Script::kHan;
   }
   UErrorCode status = U_ZERO_ERROR;
@@ -66,8 +71,20 @@ bool is_symbol(char32_t c) {
 
 bool is_bullet(char32_t c) {
   switch (c) {
-    case 0x2022: case 0x25CF: case 0x25CB: case 0x25E6: case 0x25AA: case 0x25AB: case 0x25A0:
-    case 0x25A1: case 0x2023: case 0x2043: case 0x2013: case '-': case '*': case 0x00B7:
+    case 0x2022:
+    case 0x25CF:
+    case 0x25CB:
+    case 0x25E6:
+    case 0x25AA:
+    case 0x25AB:
+    case 0x25A0:
+    case 0x25A1:
+    case 0x2023:
+    case 0x2043:
+    case 0x2013:
+    case '-':
+    case '*':
+    case 0x00B7:
       return true;
     default:
       return false;
@@ -83,16 +100,19 @@ std::int64_t count_code_points(std::string_view s) {
 }
 
 // Lines (or paragraphs) equal to an earlier one: count and characters.
-void count_duplicate_blocks(std::string_view text, std::string_view separator, std::int64_t* n_blocks,
-                            std::int64_t* n_dup, std::int64_t* n_dup_chars) {
+void count_duplicate_blocks(std::string_view text, std::string_view separator,
+                            std::int64_t* n_blocks, std::int64_t* n_dup,
+                            std::int64_t* n_dup_chars) {
   std::unordered_set<std::uint64_t> seen;
   std::size_t pos = 0;
   while (pos <= text.size()) {
     std::size_t end = text.find(separator, pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view block = text.substr(pos, end - pos);
-    while (!block.empty() && (block.front() == ' ' || block.front() == '\n')) block.remove_prefix(1);
-    while (!block.empty() && (block.back() == ' ' || block.back() == '\n' || block.back() == '\r')) block.remove_suffix(1);
+    while (!block.empty() && (block.front() == ' ' || block.front() == '\n'))
+      block.remove_prefix(1);
+    while (!block.empty() && (block.back() == ' ' || block.back() == '\n' || block.back() == '\r'))
+      block.remove_suffix(1);
     if (!block.empty()) {
       ++*n_blocks;
       if (!seen.insert(hash_bytes(block)).second) {
@@ -104,7 +124,8 @@ void count_duplicate_blocks(std::string_view text, std::string_view separator, s
   }
 }
 
-std::uint64_t ngram_hash(const std::vector<std::uint64_t>& words, std::size_t start, std::size_t n) {
+std::uint64_t ngram_hash(const std::vector<std::uint64_t>& words, std::size_t start,
+                         std::size_t n) {
   std::uint64_t h = 0x9E3779B97F4A7C15ull * (n + 1);
   for (std::size_t k = 0; k < n; ++k) h = (h ^ words[start + k]) * 0x100000001B3ull + (h >> 29);
   return h;
@@ -120,7 +141,8 @@ void ngram_stats(const std::vector<std::uint64_t>& words, const std::vector<std:
   };
   for (std::size_t n = 2; n <= 4; ++n) {
     if (w < n) break;
-    std::unordered_map<std::uint64_t, std::pair<std::int64_t, std::size_t>> counts;  // hash -> (count, first)
+    std::unordered_map<std::uint64_t, std::pair<std::int64_t, std::size_t>>
+        counts;  // hash -> (count, first)
     counts.reserve(w);
     std::int64_t best = 0;
     std::size_t best_start = 0;
@@ -162,9 +184,9 @@ TextStats compute_text_stats(std::string_view text) {
   std::int64_t word_len = 0;
   bool word_has_letter = false;
   bool word_is_table_rule = true;  // only | - : so far: Markdown table syntax, not a word
-  bool line_start = true;      // no non-space seen on this line yet
-  std::size_t line_last = 0;   // end of the last non-space code point on this line
-  std::size_t line_begin = 0;  // start of its first non-space code point
+  bool line_start = true;          // no non-space seen on this line yet
+  std::size_t line_last = 0;       // end of the last non-space code point on this line
+  std::size_t line_begin = 0;      // start of its first non-space code point
   auto end_line = [&] {
     if (line_start) return;
     ++stats.n_lines;
@@ -227,7 +249,8 @@ TextStats compute_text_stats(std::string_view text) {
   end_line();
   std::int64_t unused = 0;
   count_duplicate_blocks(text, "\n", &unused, &stats.n_dup_lines, &stats.n_dup_line_chars);
-  count_duplicate_blocks(text, "\n\n", &stats.n_paragraphs, &stats.n_dup_paragraphs, &stats.n_dup_paragraph_chars);
+  count_duplicate_blocks(text, "\n\n", &stats.n_paragraphs, &stats.n_dup_paragraphs,
+                         &stats.n_dup_paragraph_chars);
   ngram_stats(word_hashes, word_lengths, stats);
   return stats;
 }

@@ -21,19 +21,19 @@ std::string_view to_string(Script script);  // "hangul", "latin", "han", "other"
 Script script_of(char32_t c);
 
 struct TextStats {
-  std::int64_t n_chars = 0;          // code points
+  std::int64_t n_chars = 0;  // code points
   std::int64_t n_words = 0;
-  std::int64_t n_word_chars = 0;     // code points inside words
-  std::int64_t n_non_space = 0;      // code points that are not whitespace
-  std::int64_t n_symbols = 0;        // Unicode symbols (S*) and '#'
+  std::int64_t n_word_chars = 0;  // code points inside words
+  std::int64_t n_non_space = 0;   // code points that are not whitespace
+  std::int64_t n_symbols = 0;     // Unicode symbols (S*) and '#'
   std::int64_t n_digits = 0;
   std::int64_t n_letters = 0;
-  std::int64_t n_alpha_words = 0;    // words with at least one letter
+  std::int64_t n_alpha_words = 0;  // words with at least one letter
   std::array<std::int64_t, kNumScripts> n_script_letters{};
-  std::int64_t n_lines = 0;          // non-empty lines
-  std::int64_t n_bullet_lines = 0;   // starting with a bullet: • ● ○ ◦ ▪ ▫ ■ □ ‣ ⁃ – - * ·
-  std::int64_t n_ellipsis_lines = 0; // ending with "..." or "…"
-  std::int64_t n_dup_lines = 0;      // lines equal to an earlier line
+  std::int64_t n_lines = 0;  // non-empty lines
+  std::int64_t n_bullet_lines = 0;  // starting with a bullet: • ● ○ ◦ ▪ ▫ ■ □ ‣ ⁃ – - * ·
+  std::int64_t n_ellipsis_lines = 0;  // ending with "..." or "…"
+  std::int64_t n_dup_lines = 0;       // lines equal to an earlier line
   std::int64_t n_dup_line_chars = 0;
   std::int64_t n_paragraphs = 0;
   std::int64_t n_dup_paragraphs = 0;
@@ -44,7 +44,9 @@ struct TextStats {
   std::array<std::int64_t, 6> dup_ngram_chars{};
 
   double mean_word_length() const { return n_words ? double(n_word_chars) / double(n_words) : 0; }
-  double ratio(std::int64_t part, std::int64_t whole) const { return whole ? double(part) / double(whole) : 0; }
+  double ratio(std::int64_t part, std::int64_t whole) const {
+    return whole ? double(part) / double(whole) : 0;
+  }
 };
 
 TextStats compute_text_stats(std::string_view text);

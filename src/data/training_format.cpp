@@ -1,8 +1,8 @@
 #include "data/training_format.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "data/document_stream.h"
@@ -12,18 +12,25 @@ namespace enclave::data {
 TrainingFormat parse_training_format(std::string_view name) {
   if (name == "text") return TrainingFormat::kText;
   if (name == "messages" || name == "chat") return TrainingFormat::kMessages;
-  if (name == "prompt/completion" || name == "prompt-completion") return TrainingFormat::kPromptCompletion;
+  if (name == "prompt/completion" || name == "prompt-completion")
+    return TrainingFormat::kPromptCompletion;
   if (name == "prompt/chosen/rejected" || name == "preference") return TrainingFormat::kPreference;
-  fail_input("unknown training format '{}' (expected text, messages, prompt/completion or prompt/chosen/rejected)",
-             name);
+  fail_input(
+      "unknown training format '{}' (expected text, messages, prompt/completion or "
+      "prompt/chosen/rejected)",
+      name);
 }
 
 std::string_view to_string(TrainingFormat format) {
   switch (format) {
-    case TrainingFormat::kText: return "text";
-    case TrainingFormat::kMessages: return "messages";
-    case TrainingFormat::kPromptCompletion: return "prompt/completion";
-    case TrainingFormat::kPreference: return "prompt/chosen/rejected";
+    case TrainingFormat::kText:
+      return "text";
+    case TrainingFormat::kMessages:
+      return "messages";
+    case TrainingFormat::kPromptCompletion:
+      return "prompt/completion";
+    case TrainingFormat::kPreference:
+      return "prompt/chosen/rejected";
   }
   return "text";
 }
@@ -48,13 +55,15 @@ enum class Opener { kUser, kAssistant };
 // Validates a conversation; returns its text for length checks.
 std::string check_messages(const nlohmann::json& messages, std::string_view field, Opener opener,
                            bool must_end_with_assistant) {
-  if (!messages.is_array() || messages.empty()) invalid(fmt::format("'{}' must be a non-empty list of turns", field));
+  if (!messages.is_array() || messages.empty())
+    invalid(fmt::format("'{}' must be a non-empty list of turns", field));
   std::string text;
   std::string previous;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const auto& turn = messages[i];
     if (!turn.is_object()) invalid(fmt::format("{}[{}]: expected an object", field, i));
-    if (!turn.contains("role") || !turn["role"].is_string()) invalid(fmt::format("{}[{}]: missing 'role'", field, i));
+    if (!turn.contains("role") || !turn["role"].is_string())
+      invalid(fmt::format("{}[{}]: missing 'role'", field, i));
     const std::string role = turn["role"].get<std::string>();
     if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
       invalid(fmt::format("{}[{}]: unknown role '{}'", field, i, role));
@@ -67,14 +76,16 @@ std::string check_messages(const nlohmann::json& messages, std::string_view fiel
     if (role == "system" && opener == Opener::kAssistant) {
       invalid(fmt::format("{}[{}]: system turn in an answer", field, i));
     }
-    if (role == "system" && i != 0) invalid(fmt::format("{}[{}]: system turn after the start", field, i));
+    if (role == "system" && i != 0)
+      invalid(fmt::format("{}[{}]: system turn after the start", field, i));
     if (role != "system" && previous.empty() && opener == Opener::kUser && role != "user") {
       invalid(fmt::format("{}[{}]: the conversation must start with the user", field, i));
     }
     if (previous.empty() && opener == Opener::kAssistant && role != "assistant") {
       invalid(fmt::format("{}[{}]: an answer must start with the assistant", field, i));
     }
-    if (role == previous && role != "tool") invalid(fmt::format("{}[{}]: two '{}' turns in a row", field, i, role));
+    if (role == previous && role != "tool")
+      invalid(fmt::format("{}[{}]: two '{}' turns in a row", field, i, role));
     if (role != "system") previous = role;
     text += content;
     text += '\n';
@@ -94,7 +105,8 @@ std::string check_part(const nlohmann::json& record, std::string_view field) {
     if (blank(v.get<std::string>())) invalid(fmt::format("empty '{}'", field));
     return v.get<std::string>();
   }
-  if (v.is_array()) return check_messages(v, field, field == "prompt" ? Opener::kUser : Opener::kAssistant, false);
+  if (v.is_array())
+    return check_messages(v, field, field == "prompt" ? Opener::kUser : Opener::kAssistant, false);
   invalid(fmt::format("'{}' must be a string or a list of turns", field));
 }
 
@@ -103,8 +115,8 @@ std::string check_part(const nlohmann::json& record, std::string_view field) {
 FormattedRecord format_record(const Document& doc, const FormatOptions& options) {
   FormattedRecord out;
   try {
-    nlohmann::json fields = doc.extra.empty() ? nlohmann::json::object()
-                                              : nlohmann::json::parse("{" + doc.extra + "}");
+    nlohmann::json fields =
+        doc.extra.empty() ? nlohmann::json::object() : nlohmann::json::parse("{" + doc.extra + "}");
     nlohmann::json record;
     std::string text;  // what the length checks measure
     switch (options.to) {
@@ -114,12 +126,14 @@ FormattedRecord format_record(const Document& doc, const FormatOptions& options)
         text = doc.text;
         break;
       case TrainingFormat::kMessages:
-        if (!fields.contains("messages") && fields.contains("prompt") && fields.contains("completion") &&
-            fields["prompt"].is_string() && fields["completion"].is_string()) {
+        if (!fields.contains("messages") && fields.contains("prompt") &&
+            fields.contains("completion") && fields["prompt"].is_string() &&
+            fields["completion"].is_string()) {
           fields["messages"] = {{{"role", "user"}, {"content", fields["prompt"]}},
                                 {{"role", "assistant"}, {"content", fields["completion"]}}};
         }
-        if (!fields.contains("messages")) invalid("no 'messages' (nor 'prompt' and 'completion') in the record");
+        if (!fields.contains("messages"))
+          invalid("no 'messages' (nor 'prompt' and 'completion') in the record");
         text = check_messages(fields["messages"], "messages", Opener::kUser, true);
         record = {{"messages", fields["messages"]}};
         break;
@@ -133,13 +147,16 @@ FormattedRecord format_record(const Document& doc, const FormatOptions& options)
         const std::string rejected = check_part(fields, "rejected");
         if (fields["chosen"] == fields["rejected"]) invalid("'chosen' and 'rejected' are the same");
         text += "\n" + (chosen.size() > rejected.size() ? chosen : rejected);
-        record = {{"prompt", fields["prompt"]}, {"chosen", fields["chosen"]}, {"rejected", fields["rejected"]}};
+        record = {{"prompt", fields["prompt"]},
+                  {"chosen", fields["chosen"]},
+                  {"rejected", fields["rejected"]}};
         break;
       }
     }
     out.chars = count_code_points(text);
     if (options.tokenizer != nullptr) {
-      out.tokens = static_cast<std::int64_t>(options.tokenizer->encode(text, /*add_special=*/true, false).size());
+      out.tokens = static_cast<std::int64_t>(
+          options.tokenizer->encode(text, /*add_special=*/true, false).size());
       if (options.max_tokens > 0 && out.tokens > options.max_tokens) {
         invalid(fmt::format("{} tokens, over the limit of {}", out.tokens, options.max_tokens));
       }

@@ -40,8 +40,8 @@ struct FormatOptions {
 };
 
 struct FormattedRecord {
-  std::string line;   // the JSONL record when valid
-  std::string error;  // why the record is invalid ("turn 2: empty content")
+  std::string line;          // the JSONL record when valid
+  std::string error;         // why the record is invalid ("turn 2: empty content")
   std::int64_t tokens = -1;  // -1 without a tokenizer
   std::int64_t chars = 0;    // characters of the text fields
 };

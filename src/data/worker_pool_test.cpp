@@ -23,9 +23,11 @@ TEST(WorkerPool, RunsEveryItemOnceAcrossManyLoops) {
 
 TEST(WorkerPool, RethrowsTheFirstError) {
   WorkerPool pool(3);
-  EXPECT_THROW(pool.for_each(100, [](std::size_t i, int) {
-    if (i == 37) throw std::runtime_error("boom");
-  }), std::runtime_error);
+  EXPECT_THROW(pool.for_each(100,
+                             [](std::size_t i, int) {
+                               if (i == 37) throw std::runtime_error("boom");
+                             }),
+               std::runtime_error);
   std::atomic<int> n{0};
   pool.for_each(10, [&](std::size_t, int) { ++n; });
   EXPECT_EQ(n.load(), 10);

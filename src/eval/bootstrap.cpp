@@ -20,14 +20,19 @@ double quantile(const std::vector<double>& sorted, double q) {
 
 }  // namespace
 
-PairedInterval paired_bootstrap(const MetricSamples& a, const MetricSamples& b, const BootstrapOptions& options) {
+PairedInterval paired_bootstrap(const MetricSamples& a, const MetricSamples& b,
+                                const BootstrapOptions& options) {
   if (a.size() != b.size()) {
-    fail_input("bootstrap: metric '{}' has {} documents for A and {} for B; both models must see the same documents",
-               a.name, a.size(), b.size());
+    fail_input(
+        "bootstrap: metric '{}' has {} documents for A and {} for B; both models must see the same "
+        "documents",
+        a.name, a.size(), b.size());
   }
   if (a.size() == 0) fail_input("bootstrap: metric '{}' has no documents", a.name);
-  if (a.aggregation != b.aggregation) fail_input("bootstrap: metric '{}' aggregates differently for A and B", a.name);
-  if (options.n_resamples < 10) fail_input("bootstrap: n_resamples must be >= 10, got {}", options.n_resamples);
+  if (a.aggregation != b.aggregation)
+    fail_input("bootstrap: metric '{}' aggregates differently for A and B", a.name);
+  if (options.n_resamples < 10)
+    fail_input("bootstrap: n_resamples must be >= 10, got {}", options.n_resamples);
   if (!(options.confidence > 0 && options.confidence < 1)) {
     fail_input("bootstrap: confidence must be in (0, 1), got {}", options.confidence);
   }
@@ -59,9 +64,12 @@ PairedInterval paired_bootstrap(const MetricSamples& a, const MetricSamples& b, 
 
 std::string_view to_string(Verdict verdict) {
   switch (verdict) {
-    case Verdict::kBetter: return "better";
-    case Verdict::kWorse: return "worse";
-    case Verdict::kNoSignificantDifference: return "no significant difference";
+    case Verdict::kBetter:
+      return "better";
+    case Verdict::kWorse:
+      return "worse";
+    case Verdict::kNoSignificantDifference:
+      return "no significant difference";
   }
   return "?";
 }

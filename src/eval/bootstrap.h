@@ -31,7 +31,8 @@ struct PairedInterval {
 // Throws Error(kInvalidInput) if a and b differ in size or aggregation, are
 // empty, or options are out of range (n_resamples < 10, confidence outside
 // (0, 1)).
-PairedInterval paired_bootstrap(const MetricSamples& a, const MetricSamples& b, const BootstrapOptions& options);
+PairedInterval paired_bootstrap(const MetricSamples& a, const MetricSamples& b,
+                                const BootstrapOptions& options);
 
 enum class Verdict { kBetter, kWorse, kNoSignificantDifference };
 // "better", "worse", "no significant difference".

@@ -36,11 +36,13 @@ void set_generation(TaskSpec& t, const std::string& answer_cue, int max_gen_toks
 std::vector<TaskSpec> skills_tasks() {
   std::vector<TaskSpec> out;
   std::uint64_t stream = 0;
-  for (Skill skill : {Skill::kReverse, Skill::kUppercase, Skill::kCountLetters, Skill::kArithmetic}) {
+  for (Skill skill :
+       {Skill::kReverse, Skill::kUppercase, Skill::kCountLetters, Skill::kArithmetic}) {
     for (Language lang : {Language::kEnglish, Language::kKorean}) {
       SkillSplits docs = make_skill_docs(skill, lang, kSkillTrain, kSkillTest, kSeed + ++stream);
-      TaskSpec t = base_task(fmt::format("skills.{}_{}", skill_name(skill), language_code(lang)),
-                             OutputType::kGenerateUntil, std::move(docs.test), std::move(docs.train));
+      TaskSpec t =
+          base_task(fmt::format("skills.{}_{}", skill_name(skill), language_code(lang)),
+                    OutputType::kGenerateUntil, std::move(docs.test), std::move(docs.train));
       set_generation(t, lang == Language::kKorean ? "답:" : "Answer:", 16);
       t.doc_to_target = "{{answer}}";
       t.metrics = {{.name = "exact_match"}, {.name = "chrf"}};
@@ -58,17 +60,20 @@ std::vector<TaskSpec> general_tasks() {
     const std::uint64_t s = kSeed + (ko ? 100 : 200);
     for (auto [name, docs] : {std::pair{"sequence", make_sequence_docs(lang, kGeneralDocs, s + 1)},
                               std::pair{"compare", make_compare_docs(lang, kGeneralDocs, s + 2)}}) {
-      TaskSpec t = base_task(fmt::format("general.{}_{}", name, suffix), OutputType::kMultipleChoice, std::move(docs));
+      TaskSpec t = base_task(fmt::format("general.{}_{}", name, suffix),
+                             OutputType::kMultipleChoice, std::move(docs));
       t.doc_to_text = ko ? "질문: {{question}}\n답:" : "Question: {{question}}\nAnswer:";
       t.doc_to_choice = "{{choices}}";
       t.doc_to_target = "{{answer}}";
       out.push_back(std::move(t));
     }
-    TaskSpec copy = base_task("general.copy_" + suffix, OutputType::kGenerateUntil, make_copy_docs(lang, kGeneralDocs, s + 3));
+    TaskSpec copy = base_task("general.copy_" + suffix, OutputType::kGenerateUntil,
+                              make_copy_docs(lang, kGeneralDocs, s + 3));
     set_generation(copy, ko ? "답:" : "Answer:", 16);
     copy.doc_to_target = "{{answer}}";
     out.push_back(std::move(copy));
-    TaskSpec text = base_task("general.text_" + suffix, OutputType::kPerplexity, make_text_docs(lang, kGeneralDocs, s + 4));
+    TaskSpec text = base_task("general.text_" + suffix, OutputType::kPerplexity,
+                              make_text_docs(lang, kGeneralDocs, s + 4));
     text.doc_to_target = "{{text}}";
     // Bits per byte first: it is the primary metric gates look at, and unlike
     // perplexity it does not depend on the tokenizer.
@@ -91,12 +96,14 @@ std::vector<TaskSpec> suite_tasks(std::string_view name) {
 
 std::string jsonl(const std::vector<nlohmann::json>& docs) {
   std::string out;
-  for (const auto& d : docs) out += d.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict) + "\n";
+  for (const auto& d : docs)
+    out += d.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict) + "\n";
   return out;
 }
 
 void write_new(const fs::path& path, std::string_view data, std::vector<fs::path>& written) {
-  if (fs::exists(path)) fail_input("{}: already exists; write the task files into a new folder", path.string());
+  if (fs::exists(path))
+    fail_input("{}: already exists; write the task files into a new folder", path.string());
   fs::create_directories(path.parent_path());
   write_file_atomic(path, data);
   written.push_back(path);

@@ -10,7 +10,8 @@
 
 namespace enclave::eval {
 
-Comparison compare_results(const SuiteResult& a, const SuiteResult& b, const BootstrapOptions& options) {
+Comparison compare_results(const SuiteResult& a, const SuiteResult& b,
+                           const BootstrapOptions& options) {
   if (a.tasks.size() != b.tasks.size()) {
     fail_input("compare: suite results have {} and {} tasks", a.tasks.size(), b.tasks.size());
   }
@@ -21,8 +22,8 @@ Comparison compare_results(const SuiteResult& a, const SuiteResult& b, const Boo
     const TaskResult& ta = a.tasks[t];
     const TaskResult& tb = b.tasks[t];
     if (ta.task != tb.task || ta.n_docs != tb.n_docs || ta.metrics.size() != tb.metrics.size()) {
-      fail_input("compare: task '{}' ({} documents) does not match task '{}' ({} documents)", ta.task, ta.n_docs,
-                 tb.task, tb.n_docs);
+      fail_input("compare: task '{}' ({} documents) does not match task '{}' ({} documents)",
+                 ta.task, ta.n_docs, tb.task, tb.n_docs);
     }
     for (std::size_t m = 0; m < ta.metrics.size(); ++m) {
       CompareRow row;
@@ -72,17 +73,21 @@ std::string format_comparison(const Comparison& c) {
   for (const CompareRow& r : c.rows) {
     rows.push_back({r.task, r.metric, format_value(r.interval.a), format_value(r.interval.b),
                     fmt::format("{:+.4f}", r.interval.delta),
-                    fmt::format("[{:+.4f}, {:+.4f}]", r.interval.low, r.interval.high), std::string(to_string(r.verdict))});
+                    fmt::format("[{:+.4f}, {:+.4f}]", r.interval.low, r.interval.high),
+                    std::string(to_string(r.verdict))});
     if (r.primary) {
       better += r.verdict == Verdict::kBetter;
       worse += r.verdict == Verdict::kWorse;
     }
   }
-  std::string out = format_table(
-      {"task", "metric", "A", "B", "delta", fmt::format("{:.0f}% CI", c.bootstrap.confidence * 100), "verdict"}, rows);
-  out += fmt::format("A = {}, B = {}; on the primary metric B is better on {} and worse on {} of {} tasks\n", c.model_a,
-                     c.model_b, better, worse, std::count_if(c.rows.begin(), c.rows.end(),
-                                                             [](const CompareRow& r) { return r.primary; }));
+  std::string out =
+      format_table({"task", "metric", "A", "B", "delta",
+                    fmt::format("{:.0f}% CI", c.bootstrap.confidence * 100), "verdict"},
+                   rows);
+  out += fmt::format(
+      "A = {}, B = {}; on the primary metric B is better on {} and worse on {} of {} tasks\n",
+      c.model_a, c.model_b, better, worse,
+      std::count_if(c.rows.begin(), c.rows.end(), [](const CompareRow& r) { return r.primary; }));
   return out;
 }
 

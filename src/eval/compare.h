@@ -6,7 +6,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -34,7 +33,8 @@ struct Comparison {
 
 // Throws Error(kInvalidInput) if the results do not hold the same tasks,
 // metrics and document counts.
-Comparison compare_results(const SuiteResult& a, const SuiteResult& b, const BootstrapOptions& options);
+Comparison compare_results(const SuiteResult& a, const SuiteResult& b,
+                           const BootstrapOptions& options);
 
 nlohmann::json comparison_json(const Comparison& comparison);
 std::string format_comparison(const Comparison& comparison);

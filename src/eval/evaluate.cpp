@@ -23,12 +23,9 @@ nlohmann::json run_params(const Suite& suite, const EvalCommon& c) {
     tasks.push_back(std::move(t));
   }
   const HarnessOptions& h = c.harness;
-  nlohmann::json params = {{"suite", suite.name},
-                           {"suite_source", suite.source},
-                           {"batch_size", h.batch_size},
-                           {"dtype", c.engine.dtype},
-                           {"device", c.engine.device},
-                           {"tasks", tasks}};
+  nlohmann::json params = {{"suite", suite.name},        {"suite_source", suite.source},
+                           {"batch_size", h.batch_size}, {"dtype", c.engine.dtype},
+                           {"device", c.engine.device},  {"tasks", tasks}};
   if (h.limit) params["limit"] = *h.limit;
   if (h.num_fewshot) params["num_fewshot"] = *h.num_fewshot;
   if (h.chat_template) params["chat_template"] = *h.chat_template;
@@ -41,8 +38,9 @@ RecordTarget target_of(const EvalCommon& c) {
   return t;
 }
 
-std::unique_ptr<EvalRecorder> open_recorder(const EvalCommon& c, const std::string& kind, const std::string& name,
-                                            nlohmann::json params, std::string& reason) {
+std::unique_ptr<EvalRecorder> open_recorder(const EvalCommon& c, const std::string& kind,
+                                            const std::string& name, nlohmann::json params,
+                                            std::string& reason) {
   if (c.no_record) {
     reason = "--no-record";
     return nullptr;
@@ -55,8 +53,8 @@ std::unique_ptr<EvalRecorder> open_recorder(const EvalCommon& c, const std::stri
 EvalRunOutcome run_eval(const EvalRunOptions& o) {
   const Suite suite = load_suite(o.common.suite);
   EvalRunOutcome out;
-  std::unique_ptr<EvalRecorder> rec =
-      open_recorder(o.common, "eval", suite.name + " " + o.model, run_params(suite, o.common), out.not_recorded);
+  std::unique_ptr<EvalRecorder> rec = open_recorder(o.common, "eval", suite.name + " " + o.model,
+                                                    run_params(suite, o.common), out.not_recorded);
   if (rec) rec->log_model(o.model, "model");
   out.result = evaluate_model(o.model, suite, o.common);
   if (rec) {
@@ -71,7 +69,8 @@ EvalRunOutcome run_eval(const EvalRunOptions& o) {
 Comparison run_compare(const CompareOptions& o) {
   const Suite suite = load_suite(o.common.suite);
   // Interval settings are checked before hours of evaluation, not after.
-  if (o.bootstrap.n_resamples < 10) fail_input("--bootstrap must be >= 10, got {}", o.bootstrap.n_resamples);
+  if (o.bootstrap.n_resamples < 10)
+    fail_input("--bootstrap must be >= 10, got {}", o.bootstrap.n_resamples);
   if (!(o.bootstrap.confidence > 0 && o.bootstrap.confidence < 1)) {
     fail_input("--confidence must be in (0, 1), got {}", o.bootstrap.confidence);
   }
@@ -93,8 +92,8 @@ GateOutcome run_gate(const GateOptions& o) {
   nlohmann::json params = run_params(suite, o.common);
   params["rules"] = nlohmann::json::array();
   for (const GateRule& r : rules) params["rules"].push_back(r.text);
-  std::unique_ptr<EvalRecorder> rec = open_recorder(o.common, "gate", "gate " + suite.name + " " + o.model,
-                                                    std::move(params), out.not_recorded);
+  std::unique_ptr<EvalRecorder> rec = open_recorder(
+      o.common, "gate", "gate " + suite.name + " " + o.model, std::move(params), out.not_recorded);
   if (rec) {
     rec->log_model(o.model, "model");
     if (!o.baseline.empty()) rec->log_model(o.baseline, "baseline");
@@ -107,8 +106,10 @@ GateOutcome run_gate(const GateOptions& o) {
     rec->log_results(out.candidate);
     if (out.baseline) rec->log_results(*out.baseline, "baseline/");
     rec->log_metric("gate/passed", out.report.passed() ? 1.0 : 0.0);
-    rec->log_params({{"gate_passed", out.report.passed()}, {"failed_rules", out.report.failed_rules}});
-    nlohmann::json results = {{"gate", gate_report_json(out.report)}, {"candidate", suite_result_json(out.candidate)}};
+    rec->log_params(
+        {{"gate_passed", out.report.passed()}, {"failed_rules", out.report.failed_rules}});
+    nlohmann::json results = {{"gate", gate_report_json(out.report)},
+                              {"candidate", suite_result_json(out.candidate)}};
     if (out.baseline) results["baseline"] = suite_result_json(*out.baseline);
     rec->log_output_json(results, "results");
     rec->finish();

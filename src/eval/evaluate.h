@@ -23,10 +23,10 @@
 namespace enclave::eval {
 
 struct EvalCommon {
-  std::string suite;        // file, built-in suite or task name
-  HarnessOptions harness;   // harness.workspace also selects the store for recording and refs
+  std::string suite;       // file, built-in suite or task name
+  HarnessOptions harness;  // harness.workspace also selects the store for recording and refs
   EngineOptions engine;
-  RecordTarget record;      // record.workspace is taken from harness.workspace
+  RecordTarget record;  // record.workspace is taken from harness.workspace
   bool no_record = false;
 };
 

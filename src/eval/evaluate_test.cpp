@@ -20,9 +20,12 @@ class EvaluateTest : public ::testing::Test {
   void SetUp() override {
     store::init_workspace(dir_.path());
     store::Workspace ws(dir_.path());
-    store::register_version(ws, {.kind = store::RegistryKind::kModel, .name = "tiny", .source = testing::tiny_model_dir()});
+    store::register_version(
+        ws,
+        {.kind = store::RegistryKind::kModel, .name = "tiny", .source = testing::tiny_model_dir()});
     init_model("tiny", dir_ / "other", 6);
-    store::register_version(ws, {.kind = store::RegistryKind::kModel, .name = "tiny", .source = dir_ / "other"});
+    store::register_version(
+        ws, {.kind = store::RegistryKind::kModel, .name = "tiny", .source = dir_ / "other"});
   }
   EvalCommon common(const std::string& suite) {
     EvalCommon c;
@@ -56,13 +59,15 @@ TEST_F(EvaluateTest, RunIsRecordedAgainstTheModelVersion) {
   off.no_record = true;
   EXPECT_FALSE(run_eval({.model = "tiny@1", .common = off}).run_id);
   // A plain directory is evaluated too; recorded by path.
-  EvalRunOutcome by_dir = run_eval({.model = testing::tiny_model_dir().string(), .common = common("general.compare_en")});
+  EvalRunOutcome by_dir = run_eval(
+      {.model = testing::tiny_model_dir().string(), .common = common("general.compare_en")});
   ASSERT_TRUE(by_dir.run_id);
   EXPECT_NE(store::show_run(ws.db(), *by_dir.run_id).dump().find("model_path"), std::string::npos);
 }
 
 TEST_F(EvaluateTest, SameModelComparesAsNoDifference) {
-  CompareOptions o{.model_a = "tiny@1", .model_b = "tiny@1", .common = common("general.compare_en")};
+  CompareOptions o{
+      .model_a = "tiny@1", .model_b = "tiny@1", .common = common("general.compare_en")};
   Comparison c = run_compare(o);
   for (const CompareRow& r : c.rows) {
     EXPECT_EQ(r.interval.delta, 0.0);
@@ -76,23 +81,34 @@ TEST_F(EvaluateTest, SameModelComparesAsNoDifference) {
 }
 
 TEST_F(EvaluateTest, GatePassesAndFailsAndIsRecorded) {
-  write_text(dir_ / "pass.yaml", "rules:\n  - 'general.compare_en.acc >= 0'\n  - 'regression(general.*) <= 0.0'\n");
+  write_text(dir_ / "pass.yaml",
+             "rules:\n  - 'general.compare_en.acc >= 0'\n  - 'regression(general.*) <= 0.0'\n");
   write_text(dir_ / "fail.yaml", "rules:\n  - 'general.compare_en.acc > 1'\n");
-  GateOutcome pass = run_gate({.model = "tiny@1", .baseline = "tiny@1", .rules = dir_ / "pass.yaml",
+  GateOutcome pass = run_gate({.model = "tiny@1",
+                               .baseline = "tiny@1",
+                               .rules = dir_ / "pass.yaml",
                                .common = common("general.compare_en")});
   EXPECT_TRUE(pass.report.passed()) << format_gate_report(pass.report);
   ASSERT_TRUE(pass.run_id);
-  GateOutcome fail = run_gate({.model = "tiny@1", .rules = dir_ / "fail.yaml", .common = common("general.compare_en")});
+  GateOutcome fail = run_gate(
+      {.model = "tiny@1", .rules = dir_ / "fail.yaml", .common = common("general.compare_en")});
   EXPECT_FALSE(fail.report.passed());
   store::Workspace ws(dir_.path());
   nlohmann::json run = store::show_run(ws.db(), *fail.run_id);
   EXPECT_EQ(run["kind"], "gate");
   EXPECT_EQ(run["metrics"]["gate/passed"]["last"].get<double>(), 0.0);
-  EXPECT_EQ(store::show_run(ws.db(), *pass.run_id)["metrics"]["gate/passed"]["last"].get<double>(), 1.0);
+  EXPECT_EQ(store::show_run(ws.db(), *pass.run_id)["metrics"]["gate/passed"]["last"].get<double>(),
+            1.0);
   // A regression rule without a baseline is refused before any model runs.
-  EXPECT_THROW(run_gate({.model = "tiny@1", .rules = dir_ / "pass.yaml", .common = common("general.compare_en")}), Error);
+  EXPECT_THROW(
+      run_gate(
+          {.model = "tiny@1", .rules = dir_ / "pass.yaml", .common = common("general.compare_en")}),
+      Error);
   write_text(dir_ / "bad.yaml", "rules:\n  - 'acc >>= 1'\n");
-  EXPECT_THROW(run_gate({.model = "tiny@1", .rules = dir_ / "bad.yaml", .common = common("general.compare_en")}), Error);
+  EXPECT_THROW(
+      run_gate(
+          {.model = "tiny@1", .rules = dir_ / "bad.yaml", .common = common("general.compare_en")}),
+      Error);
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ void evaluate_instruction_following(const TaskRun& run, TaskResult& result);
 void evaluate_judge(const TaskRun& run, TaskResult& result);
 
 // A progress line "<task> i/n unit" on the terminal when show_progress.
-std::unique_ptr<Progress> make_progress(const TaskRun& run, std::uint64_t total, const std::string& unit);
+std::unique_ptr<Progress> make_progress(const TaskRun& run, std::uint64_t total,
+                                        const std::string& unit);
 
 // Generates the answer to a prompt with the task's generation settings
 // (greedy by default, stop strings, max_gen_toks), the prompt left-truncated

@@ -16,10 +16,14 @@ namespace {
 
 std::string_view op_text(GateRule::Op op) {
   switch (op) {
-    case GateRule::Op::kGe: return ">=";
-    case GateRule::Op::kLe: return "<=";
-    case GateRule::Op::kGt: return ">";
-    case GateRule::Op::kLt: return "<";
+    case GateRule::Op::kGe:
+      return ">=";
+    case GateRule::Op::kLe:
+      return "<=";
+    case GateRule::Op::kGt:
+      return ">";
+    case GateRule::Op::kLt:
+      return "<";
   }
   return "?";
 }
@@ -33,18 +37,23 @@ GateRule::Op parse_op(std::string_view text) {
 
 bool holds(double value, GateRule::Op op, double threshold) {
   switch (op) {
-    case GateRule::Op::kGe: return value >= threshold;
-    case GateRule::Op::kLe: return value <= threshold;
-    case GateRule::Op::kGt: return value > threshold;
-    case GateRule::Op::kLt: return value < threshold;
+    case GateRule::Op::kGe:
+      return value >= threshold;
+    case GateRule::Op::kLe:
+      return value <= threshold;
+    case GateRule::Op::kGt:
+      return value > threshold;
+    case GateRule::Op::kLt:
+      return value < threshold;
   }
   return false;
 }
 
 std::string rule_text(const GateRule& r) {
-  const std::string lhs = r.measure == GateRule::Measure::kValue        ? r.selector
-                          : r.measure == GateRule::Measure::kRegression ? "regression(" + r.selector + ")"
-                                                                        : "delta(" + r.selector + ")";
+  const std::string lhs = r.measure == GateRule::Measure::kValue ? r.selector
+                          : r.measure == GateRule::Measure::kRegression
+                              ? "regression(" + r.selector + ")"
+                              : "delta(" + r.selector + ")";
   return fmt::format("{} {} {}", lhs, op_text(r.op), r.threshold);
 }
 
@@ -125,9 +134,12 @@ GateRule parse_gate_rule(const nlohmann::json& value, std::string_view what) {
     std::string plain;
     std::string op;
     std::string number;
-    if (!re2::RE2::FullMatch(value.get<std::string>(), grammar, &fn, &inner, &plain, &op, &number)) {
-      fail_input("{}: rule '{}' is not 'SELECTOR OP NUMBER' or 'regression(SELECTOR) OP NUMBER' (OP: >=, <=, >, <)",
-                 what, value.get<std::string>());
+    if (!re2::RE2::FullMatch(value.get<std::string>(), grammar, &fn, &inner, &plain, &op,
+                             &number)) {
+      fail_input(
+          "{}: rule '{}' is not 'SELECTOR OP NUMBER' or 'regression(SELECTOR) OP NUMBER' (OP: >=, "
+          "<=, >, <)",
+          what, value.get<std::string>());
     }
     r.measure = fn == "regression" ? GateRule::Measure::kRegression
                 : fn == "delta"    ? GateRule::Measure::kDelta
@@ -145,7 +157,8 @@ GateRule parse_gate_rule(const nlohmann::json& value, std::string_view what) {
       }
     }
     r.selector = json_string(value, "metric", what);
-    const int n = static_cast<int>(value.contains("min")) + static_cast<int>(value.contains("max")) +
+    const int n = static_cast<int>(value.contains("min")) +
+                  static_cast<int>(value.contains("max")) +
                   static_cast<int>(value.contains("max_regression"));
     if (n != 1) fail_input("{}: give exactly one of min, max, max_regression", what);
     if (value.contains("min")) {
@@ -169,12 +182,14 @@ GateRule parse_gate_rule(const nlohmann::json& value, std::string_view what) {
 }
 
 std::vector<GateRule> parse_gate_rules(const nlohmann::json& root, std::string_view what) {
-  if (!root.is_object() || !root.contains("rules")) fail_input("{}: expected a mapping with 'rules'", what);
+  if (!root.is_object() || !root.contains("rules"))
+    fail_input("{}: expected a mapping with 'rules'", what);
   for (const auto& [key, value] : root.items()) {
     if (key != "rules" && key != "description") fail_input("{}: unknown field '{}'", what, key);
   }
   const nlohmann::json& list = root["rules"];
-  if (!list.is_array() || list.empty()) fail_input("{}: field 'rules': expected a non-empty list", what);
+  if (!list.is_array() || list.empty())
+    fail_input("{}: field 'rules': expected a non-empty list", what);
   std::vector<GateRule> rules;
   for (std::size_t i = 0; i < list.size(); ++i) {
     rules.push_back(parse_gate_rule(list[i], fmt::format("{}: rules[{}]", what, i)));
@@ -208,17 +223,22 @@ GateReport evaluate_gate(const std::vector<GateRule>& rules, const SuiteResult& 
     int failures = 0;
     for (const Selected& s : selected) {
       const MetricSamples& m = s.task->metrics[s.metric];
-      GateCheck check{.rule = rule.text, .task = s.task->task, .metric = m.name, .candidate = aggregate(m)};
+      GateCheck check{
+          .rule = rule.text, .task = s.task->task, .metric = m.name, .candidate = aggregate(m)};
       check.measured = check.candidate;
       if (rule.measure != GateRule::Measure::kValue) {
         const TaskResult* base = find_task(*baseline, s.task->task);
         const MetricSamples* bm = base != nullptr ? base->find(m.name) : nullptr;
-        if (bm == nullptr) fail(ErrorKind::kInternal, "gate: baseline has no {}.{}", s.task->task, m.name);
+        if (bm == nullptr)
+          fail(ErrorKind::kInternal, "gate: baseline has no {}.{}", s.task->task, m.name);
         check.baseline = aggregate(*bm);
         const double delta = check.candidate - *check.baseline;
-        check.measured = rule.measure == GateRule::Measure::kDelta ? delta : (m.higher_is_better ? -delta : delta);
+        check.measured = rule.measure == GateRule::Measure::kDelta
+                             ? delta
+                             : (m.higher_is_better ? -delta : delta);
       }
-      check.passed = std::isfinite(check.measured) && holds(check.measured, rule.op, rule.threshold);
+      check.passed =
+          std::isfinite(check.measured) && holds(check.measured, rule.op, rule.threshold);
       if (!check.passed) ++failures;
       report.checks.push_back(check);
     }
@@ -226,7 +246,8 @@ GateReport evaluate_gate(const std::vector<GateRule>& rules, const SuiteResult& 
       std::string which;
       for (const GateCheck& c : report.checks) {
         if (c.rule == rule.text && !c.passed) {
-          which += fmt::format("{}{}.{} = {}", which.empty() ? "" : ", ", c.task, c.metric, format_value(c.measured));
+          which += fmt::format("{}{}.{} = {}", which.empty() ? "" : ", ", c.task, c.metric,
+                               format_value(c.measured));
         }
       }
       report.failed_rules.push_back(fmt::format("{}: {}", rule.text, which));
@@ -253,9 +274,11 @@ std::string format_gate_report(const GateReport& report) {
   std::vector<std::vector<std::string>> rows;
   for (const GateCheck& c : report.checks) {
     rows.push_back({c.rule, c.task + "." + c.metric, format_value(c.candidate),
-                    c.baseline ? format_value(*c.baseline) : "-", format_value(c.measured), c.passed ? "pass" : "FAIL"});
+                    c.baseline ? format_value(*c.baseline) : "-", format_value(c.measured),
+                    c.passed ? "pass" : "FAIL"});
   }
-  std::string out = format_table({"rule", "metric", "candidate", "baseline", "measured", "result"}, rows);
+  std::string out =
+      format_table({"rule", "metric", "candidate", "baseline", "measured", "result"}, rows);
   if (report.passed()) {
     out += "gate passed\n";
   } else {

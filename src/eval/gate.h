@@ -19,9 +19,8 @@
 // Thread safety: stateless; safe from any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "eval/error_testing.h"
 #include "eval/compare.h"
+#include "eval/error_testing.h"
 #include "merge/yaml_json.h"
 
 namespace enclave::eval {
@@ -51,7 +51,8 @@ TEST(GateTest, ParsesRules) {
   EXPECT_EQ(r.text, "regression(general.*) <= 0.02");
   r = parse_gate_rule(nlohmann::json{{"metric", "x.bits_per_byte"}, {"max", 3}}, "r");
   EXPECT_EQ(r.op, GateRule::Op::kLe);
-  EXPECT_EQ(parse_gate_rule("delta(skills.*.exact_match) > -1e-3", "r").measure, GateRule::Measure::kDelta);
+  EXPECT_EQ(parse_gate_rule("delta(skills.*.exact_match) > -1e-3", "r").measure,
+            GateRule::Measure::kDelta);
 
   auto err = [](const nlohmann::json& rule) {
     return testing::error_message([&] { parse_gate_rule(rule, "gate.yaml: rules[2]"); });
@@ -61,8 +62,10 @@ TEST(GateTest, ParsesRules) {
   EXPECT_NE(err("improve(domain) >= 1").find("not 'SELECTOR"), std::string::npos);
   EXPECT_NE(err(">= 1").find("not 'SELECTOR"), std::string::npos);
   EXPECT_NE(err("a.acc >= 1e999").find("not a usable number"), std::string::npos);
-  EXPECT_NE(err(nlohmann::json{{"metric", "a"}, {"min", 1}, {"max", 2}}).find("exactly one"), std::string::npos);
-  EXPECT_NE(err(nlohmann::json{{"metric", "a"}, {"minimum", 1}}).find("unknown field"), std::string::npos);
+  EXPECT_NE(err(nlohmann::json{{"metric", "a"}, {"min", 1}, {"max", 2}}).find("exactly one"),
+            std::string::npos);
+  EXPECT_NE(err(nlohmann::json{{"metric", "a"}, {"minimum", 1}}).find("unknown field"),
+            std::string::npos);
   EXPECT_NE(err(42).find("expected a rule"), std::string::npos);
   EXPECT_THROW(parse_gate_rules(parse_yaml("rules: []", "g"), "g"), Error);
   EXPECT_THROW(parse_gate_rules(parse_yaml("rule: ['a.acc >= 1']", "g"), "g"), Error);
@@ -97,7 +100,8 @@ rules:
   GateReport worse = evaluate_gate(rules, results(-0.1), &baseline);
   EXPECT_FALSE(worse.passed());
   ASSERT_EQ(worse.failed_rules.size(), 1u);
-  EXPECT_NE(worse.failed_rules[0].find("general.a.acc = 0.1000"), std::string::npos) << worse.failed_rules[0];
+  EXPECT_NE(worse.failed_rules[0].find("general.a.acc = 0.1000"), std::string::npos)
+      << worse.failed_rules[0];
   EXPECT_NE(worse.failed_rules[0].find("general.text.bits_per_byte = 0.1000"), std::string::npos);
   // Better is never a regression.
   EXPECT_TRUE(evaluate_gate(rules, results(0.1), &baseline).passed());
@@ -109,8 +113,10 @@ rules:
   EXPECT_FALSE(none.passed());
   EXPECT_NE(none.failed_rules[0].find("selects no task metric"), std::string::npos);
   // A metric named explicitly; and the task's primary metric by task name.
-  EXPECT_TRUE(evaluate_gate({parse_gate_rule("domain.acc_norm <= 0.25", "r")}, results(0), nullptr).passed());
-  EXPECT_TRUE(evaluate_gate({parse_gate_rule("domain >= 0.75", "r")}, results(0), nullptr).passed());
+  EXPECT_TRUE(evaluate_gate({parse_gate_rule("domain.acc_norm <= 0.25", "r")}, results(0), nullptr)
+                  .passed());
+  EXPECT_TRUE(
+      evaluate_gate({parse_gate_rule("domain >= 0.75", "r")}, results(0), nullptr).passed());
   EXPECT_THROW(evaluate_gate(rules, results(0), nullptr), Error);  // regression without a baseline
   nlohmann::json j = gate_report_json(worse);
   EXPECT_EQ(j["passed"], false);

@@ -9,9 +9,8 @@
 // Thread safety: stateless; safe from any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "eval/skill_docs.h"  // Language
@@ -19,7 +18,8 @@
 namespace enclave::eval {
 
 // {"question", "choices", "answer" (index)}
-std::vector<nlohmann::json> make_sequence_docs(Language language, std::size_t n, std::uint64_t seed);
+std::vector<nlohmann::json> make_sequence_docs(Language language, std::size_t n,
+                                               std::uint64_t seed);
 // {"question", "choices", "answer" (index)}
 std::vector<nlohmann::json> make_compare_docs(Language language, std::size_t n, std::uint64_t seed);
 // {"prompt", "answer"}

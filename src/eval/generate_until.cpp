@@ -29,7 +29,8 @@ double score_one(const MetricSpec& m, const std::string& answer, const std::stri
                  const nlohmann::json& doc, std::string_view what) {
   if (m.name == "exact_match") return exact_match(answer, target, m.match);
   if (m.name == "contains") return contains_match(answer, target, m.match);
-  if (m.name == "regex") return regex_match(answer, render_template(m.pattern, quote_strings(doc), what));
+  if (m.name == "regex")
+    return regex_match(answer, render_template(m.pattern, quote_strings(doc), what));
   if (m.name == "token_f1") return token_f1(answer, target);
   if (m.name == "rouge_l") return rouge_l(answer, target);
   if (m.name == "chrf") return chrf(answer, target);
@@ -50,7 +51,8 @@ void evaluate_generate_until(const TaskRun& run, TaskResult& result) {
     for (std::size_t k = 0; k < run.metrics.size(); ++k) {
       const MetricSpec& m = run.metrics[k];
       double best = 0;
-      for (const std::string& target : targets) best = std::max(best, score_one(m, answer, target, doc, what));
+      for (const std::string& target : targets)
+        best = std::max(best, score_one(m, answer, target, doc, what));
       result.metrics[k].add(best);
       scores[m.name] = best;
     }

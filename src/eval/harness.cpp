@@ -38,7 +38,8 @@ MetricSamples* metric_slot(std::vector<MetricSamples>& metrics, std::string_view
   return nullptr;
 }
 
-std::unique_ptr<Progress> make_progress(const TaskRun& run, std::uint64_t total, const std::string& unit) {
+std::unique_ptr<Progress> make_progress(const TaskRun& run, std::uint64_t total,
+                                        const std::string& unit) {
   ProgressOptions options{.label = run.task.name, .total = total, .unit = unit};
   if (run.options.show_progress) return std::make_unique<Progress>(options);
   return std::make_unique<Progress>(options, stderr, /*draw=*/false);
@@ -59,7 +60,8 @@ std::string generate_answer(const TaskRun& run, std::size_t doc_index) {
 TaskResult run_task(const Engine& engine, const TaskSpec& task, const HarnessOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (engine.tokenizer() == nullptr) {
-    fail(ErrorKind::kNotFound, "task '{}': the model has no tokenizer (tokenizer.json or tokenizer.model)", task.name);
+    fail(ErrorKind::kNotFound,
+         "task '{}': the model has no tokenizer (tokenizer.json or tokenizer.model)", task.name);
   }
   TaskDocs docs = load_task_docs(task, {.workspace = options.workspace, .limit = options.limit});
   TaskResult result;
@@ -72,17 +74,30 @@ TaskResult run_task(const Engine& engine, const TaskSpec& task, const HarnessOpt
   result.data_sha256 = docs.data_sha256;
   result.dataset_version_id = docs.dataset_version_id;
 
-  PromptBuilder prompts(task, docs, *engine.tokenizer(), engine.chat_template(), result.chat_template,
-                        result.num_fewshot, engine.config().max_position_embeddings);
+  PromptBuilder prompts(task, docs, *engine.tokenizer(), engine.chat_template(),
+                        result.chat_template, result.num_fewshot,
+                        engine.config().max_position_embeddings);
   TaskRun run{engine, task, docs, prompts, options, effective_metrics(task)};
   result.metrics = make_metric_samples(run.metrics);
   switch (task.output_type) {
-    case OutputType::kMultipleChoice: evaluate_multiple_choice(run, result); break;
-    case OutputType::kLoglikelihood: evaluate_loglikelihood(run, result); break;
-    case OutputType::kPerplexity: evaluate_perplexity(run, result); break;
-    case OutputType::kGenerateUntil: evaluate_generate_until(run, result); break;
-    case OutputType::kInstructionFollowing: evaluate_instruction_following(run, result); break;
-    case OutputType::kJudge: evaluate_judge(run, result); break;
+    case OutputType::kMultipleChoice:
+      evaluate_multiple_choice(run, result);
+      break;
+    case OutputType::kLoglikelihood:
+      evaluate_loglikelihood(run, result);
+      break;
+    case OutputType::kPerplexity:
+      evaluate_perplexity(run, result);
+      break;
+    case OutputType::kGenerateUntil:
+      evaluate_generate_until(run, result);
+      break;
+    case OutputType::kInstructionFollowing:
+      evaluate_instruction_following(run, result);
+      break;
+    case OutputType::kJudge:
+      evaluate_judge(run, result);
+      break;
   }
   for (const MetricSamples& m : result.metrics) ENCLAVE_CHECK(m.size() == result.n_docs);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

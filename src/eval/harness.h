@@ -7,9 +7,8 @@
 // Thread safety: one run_task at a time per engine.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,11 +21,11 @@
 namespace enclave::eval {
 
 struct HarnessOptions {
-  int batch_size = 8;                 // sequences per forward pass when scoring; 1: Engine::score
-                                      // one sequence at a time, exactly the path of `enclave score`
-  bool share_prefix = true;           // choices of one question share one context run (batch_size > 1)
-  std::optional<double> limit;        // overrides each task's limit
-  std::optional<int> num_fewshot;     // overrides each task's num_fewshot
+  int batch_size = 8;              // sequences per forward pass when scoring; 1: Engine::score
+                                   // one sequence at a time, exactly the path of `enclave score`
+  bool share_prefix = true;        // choices of one question share one context run (batch_size > 1)
+  std::optional<double> limit;     // overrides each task's limit
+  std::optional<int> num_fewshot;  // overrides each task's num_fewshot
   std::optional<bool> chat_template;  // overrides each task's chat_template
   bool keep_samples = false;          // keep per-document prompts, answers and scores
   bool show_progress = false;         // a progress line on the terminal
@@ -41,7 +40,8 @@ struct TaskResult {
   std::size_t n_available = 0;
   int num_fewshot = 0;
   bool chat_template = false;
-  std::vector<MetricSamples> metrics;   // in the task's metric order; the first is the primary metric
+  std::vector<MetricSamples>
+      metrics;  // in the task's metric order; the first is the primary metric
   std::vector<nlohmann::json> samples;  // per document, when keep_samples
   std::string data_sha256;
   std::optional<std::int64_t> dataset_version_id;

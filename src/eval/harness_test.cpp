@@ -31,7 +31,10 @@ double sum_tail(const std::vector<double>& logprobs, std::size_t n) {
 
 TEST(ScoreBatchTest, AgreesWithScore) {
   const Engine& engine = tiny_engine();
-  std::vector<std::vector<TokenId>> seqs = {{1, 50, 60, 70, 80, 90, 100}, {1, 7}, {1, 300, 301}, {5},
+  std::vector<std::vector<TokenId>> seqs = {{1, 50, 60, 70, 80, 90, 100},
+                                            {1, 7},
+                                            {1, 300, 301},
+                                            {5},
                                             {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}};
   std::vector<Engine::SequenceScores> batch = engine.score_batch(seqs);
   ASSERT_EQ(batch.size(), seqs.size());
@@ -40,21 +43,25 @@ TEST(ScoreBatchTest, AgreesWithScore) {
     std::vector<double> one = engine.score(seqs[i]);
     ASSERT_EQ(one.size(), batch[i].logprobs.size());
     ASSERT_EQ(batch[i].greedy.size(), one.size());
-    for (std::size_t j = 0; j < one.size(); ++j) max_diff = std::max(max_diff, std::abs(one[j] - batch[i].logprobs[j]));
+    for (std::size_t j = 0; j < one.size(); ++j)
+      max_diff = std::max(max_diff, std::abs(one[j] - batch[i].logprobs[j]));
   }
   std::printf("score_batch vs score: max diff %.3g\n", max_diff);
   EXPECT_LT(max_diff, 1e-4);
   // greedy[j] says whether tokens[j+1] is the argmax after tokens[0..j].
   const std::vector<TokenId>& s = seqs[0];
   for (std::size_t j = 0; j + 1 < s.size(); ++j) {
-    std::vector<float> logits = engine.last_logits(std::vector<TokenId>(s.begin(), s.begin() + j + 1));
-    const auto argmax = static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    std::vector<float> logits =
+        engine.last_logits(std::vector<TokenId>(s.begin(), s.begin() + j + 1));
+    const auto argmax =
+        static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     EXPECT_EQ(batch[0].greedy[j] != 0, argmax == s[j + 1]) << j;
   }
   std::vector<TokenId> greedy_seq = {1};
   for (int k = 0; k < 4; ++k) {
     std::vector<float> logits = engine.last_logits(greedy_seq);
-    greedy_seq.push_back(static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
+    greedy_seq.push_back(
+        static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin()));
   }
   std::vector<Engine::SequenceScores> g = engine.score_batch({greedy_seq});
   for (std::uint8_t flag : g[0].greedy) EXPECT_EQ(flag, 1);
@@ -65,7 +72,8 @@ TEST(ScoreBatchTest, AgreesWithScore) {
 TEST(ScoreBatchTest, ContinuationsAgreeWithScore) {
   const Engine& engine = tiny_engine();
   const std::vector<TokenId> context = {1, 40, 41, 42, 43, 44, 45, 46};
-  const std::vector<std::vector<TokenId>> continuations = {{7}, {300, 301, 302}, {9, 10}, {500, 2, 3, 4, 5, 6}};
+  const std::vector<std::vector<TokenId>> continuations = {
+      {7}, {300, 301, 302}, {9, 10}, {500, 2, 3, 4, 5, 6}};
   std::vector<Engine::SequenceScores> shared = engine.score_continuations(context, continuations);
   ASSERT_EQ(shared.size(), continuations.size());
   double max_diff = 0;
@@ -96,7 +104,8 @@ TEST(ScorerTest, RollingWindowsScoreEveryTokenOnce) {
   for (const auto& w : windows) {
     EXPECT_LE(w.tokens.size(), 8u);
     EXPECT_EQ(w.n_continuation + 1, w.tokens.size());
-    for (std::size_t k = w.tokens.size() - w.n_continuation; k < w.tokens.size(); ++k) ++scored[w.tokens[k] - 1];
+    for (std::size_t k = w.tokens.size() - w.n_continuation; k < w.tokens.size(); ++k)
+      ++scored[w.tokens[k] - 1];
   }
   EXPECT_EQ(scored[0], 0);  // the first token has nothing to be predicted from
   for (std::size_t i = 1; i < tokens.size(); ++i) EXPECT_EQ(scored[i], 1) << i;
@@ -118,7 +127,9 @@ class HarnessTest : public ::testing::Test {
 };
 
 std::vector<nlohmann::json> mc_docs() {
-  return {{{"q", "Which day comes after Monday?"}, {"choices", {"Tuesday", "Friday", "Sunday"}}, {"a", 0}},
+  return {{{"q", "Which day comes after Monday?"},
+           {"choices", {"Tuesday", "Friday", "Sunday"}},
+           {"a", 0}},
           {{"q", "2 + 2 ="}, {"choices", {"3", "4", "22", "five"}}, {"a", 1}},
           {{"q", "하늘의 색은?"}, {"choices", {"파란색", "초록색"}}, {"a", "파란색"}},
           {{"q", "The opposite of hot is"}, {"choices", {"cold", "warm"}}, {"a", 0}},
@@ -136,9 +147,11 @@ TEST_F(HarnessTest, MultipleChoiceMatchesEngineScore) {
     bool share_prefix;
     const char* name;
   };
-  for (const Path& path : {Path{1, true, "one at a time"}, Path{4, false, "batched"}, Path{4, true, "shared prefix"}}) {
+  for (const Path& path : {Path{1, true, "one at a time"}, Path{4, false, "batched"},
+                           Path{4, true, "shared prefix"}}) {
     const int batch = path.batch;
-    TaskResult r = run_task(engine, t, {.batch_size = batch, .share_prefix = path.share_prefix, .keep_samples = true});
+    TaskResult r = run_task(
+        engine, t, {.batch_size = batch, .share_prefix = path.share_prefix, .keep_samples = true});
     ASSERT_EQ(r.samples.size(), 5u);
     double max_diff = 0;
     double acc = 0;
@@ -163,7 +176,8 @@ TEST_F(HarnessTest, MultipleChoiceMatchesEngineScore) {
       acc += best == s["gold"].get<std::size_t>();
       acc_norm += best_norm == s["gold"].get<std::size_t>();
     }
-    std::printf("multiple choice, %s: loglikelihoods vs Engine::score max diff %.3g\n", path.name, max_diff);
+    std::printf("multiple choice, %s: loglikelihoods vs Engine::score max diff %.3g\n", path.name,
+                max_diff);
     EXPECT_LT(max_diff, 1e-4);
     EXPECT_DOUBLE_EQ(aggregate(*r.find("acc")), acc / 5);
     EXPECT_DOUBLE_EQ(aggregate(*r.find("acc_norm")), acc_norm / 5);
@@ -172,7 +186,8 @@ TEST_F(HarnessTest, MultipleChoiceMatchesEngineScore) {
     const auto& req = r.samples[0]["requests"][0];
     const auto tokens = req["tokens"].get<std::vector<TokenId>>();
     const std::size_t n = req["n_continuation"].get<std::size_t>();
-    EXPECT_EQ(engine.tokenizer()->decode(std::vector<TokenId>(tokens.end() - n, tokens.end())), " Tuesday");
+    EXPECT_EQ(engine.tokenizer()->decode(std::vector<TokenId>(tokens.end() - n, tokens.end())),
+              " Tuesday");
   }
 }
 
@@ -194,7 +209,8 @@ TEST_F(HarnessTest, LoglikelihoodAndPerplexityByHand) {
     n_tokens += static_cast<double>(n);
     n_bytes += static_cast<double>(docs[i]["cont"].get<std::string>().size() + 1);  // " " + target
   }
-  EXPECT_NEAR(aggregate(*r.find("perplexity")), std::exp(-sum_ll / n_tokens), 1e-6 * std::exp(-sum_ll / n_tokens));
+  EXPECT_NEAR(aggregate(*r.find("perplexity")), std::exp(-sum_ll / n_tokens),
+              1e-6 * std::exp(-sum_ll / n_tokens));
   EXPECT_NEAR(aggregate(*r.find("bits_per_byte")), -sum_ll / (std::log(2.0) * n_bytes), 1e-6);
   EXPECT_EQ(aggregate(*r.find("acc")), 0.0);  // a random model does not guess whole continuations
 
@@ -219,7 +235,8 @@ TEST_F(HarnessTest, LoglikelihoodAndPerplexityByHand) {
 
 TEST_F(HarnessTest, FewShotIsDeterministicAndNeverShowsTheDocument) {
   std::vector<nlohmann::json> docs;
-  for (int i = 0; i < 12; ++i) docs.push_back({{"q", "question " + std::to_string(i)}, {"a", "answer" + std::to_string(i)}});
+  for (int i = 0; i < 12; ++i)
+    docs.push_back({{"q", "question " + std::to_string(i)}, {"a", "answer" + std::to_string(i)}});
   TaskSpec t = task(OutputType::kGenerateUntil, docs);
   t.doc_to_text = "Q: {{q}}\nA:";
   t.doc_to_target = "{{a}}";
@@ -239,7 +256,8 @@ TEST_F(HarnessTest, FewShotIsDeterministicAndNeverShowsTheDocument) {
   EXPECT_NE(a, contexts(99));
   for (std::size_t i = 0; i < a.size(); ++i) {
     const std::string own = "Q: question " + std::to_string(i) + "\nA:";
-    EXPECT_EQ(a[i].find(own), a[i].size() - own.size()) << "document " << i << " appears only at the end";
+    EXPECT_EQ(a[i].find(own), a[i].size() - own.size())
+        << "document " << i << " appears only at the end";
     EXPECT_EQ(std::count(a[i].begin(), a[i].end(), 'Q'), 4);
   }
   EXPECT_EQ(a[0].substr(0, 3), "Q: ");
@@ -259,7 +277,8 @@ TEST_F(HarnessTest, FewShotIsDeterministicAndNeverShowsTheDocument) {
 
 TEST_F(HarnessTest, GenerateUntilMatchesEngineGenerate) {
   const Engine& engine = tiny_engine();
-  std::vector<nlohmann::json> docs = {{{"q", "Say yes"}, {"a", "?"}}, {{"q", "Say no"}, {"a", "zzz-never"}}};
+  std::vector<nlohmann::json> docs = {{{"q", "Say yes"}, {"a", "?"}},
+                                      {{"q", "Say no"}, {"a", "zzz-never"}}};
   TaskSpec t = task(OutputType::kGenerateUntil, docs);
   t.doc_to_text = "{{q}}:";
   t.doc_to_target = "{{a}}";
@@ -269,7 +288,8 @@ TEST_F(HarnessTest, GenerateUntilMatchesEngineGenerate) {
   GenerateOptions g;
   g.max_tokens = 8;
   g.sampling.temperature = 0;
-  const std::string answer0 = engine.generate(engine.tokenizer()->encode("Say yes:", true), g, {}).text;
+  const std::string answer0 =
+      engine.generate(engine.tokenizer()->encode("Say yes:", true), g, {}).text;
   docs[0]["a"] = apply_filter({}, answer0);
   if (docs[0]["a"] == "") docs[0]["a"] = " ";  // keep the target non-empty after strip
   write_jsonl(dir_ / "data.jsonl", docs);
@@ -283,7 +303,9 @@ TEST_F(HarnessTest, GenerateUntilMatchesEngineGenerate) {
 
 TEST_F(HarnessTest, InstructionFollowingScoresTheResponses) {
   std::vector<nlohmann::json> docs = {
-      {{"prompt", "Write in lowercase."}, {"instruction_id_list", {"change_case:english_lowercase"}}, {"kwargs", {nlohmann::json::object()}}},
+      {{"prompt", "Write in lowercase."},
+       {"instruction_id_list", {"change_case:english_lowercase"}},
+       {"kwargs", {nlohmann::json::object()}}},
       {{"prompt", "No commas, at least 2 words."},
        {"instruction_id_list", {"punctuation:no_comma", "length_constraints:number_words"}},
        {"kwargs", {nlohmann::json::object(), {{"num_words", 2}, {"relation", "at least"}}}}}};
@@ -335,7 +357,8 @@ TEST_F(HarnessTest, LimitsAndBadDocuments) {
 TEST_F(HarnessTest, ChatTemplateWrapsThePrompt) {
   const Engine& engine = tiny_engine();
   ASSERT_TRUE(engine.chat_template().has_value());
-  std::vector<nlohmann::json> docs = {{{"q", "Hello?"}, {"a", "Hi"}}, {{"q", "Bye?"}, {"a", "Bye"}}};
+  std::vector<nlohmann::json> docs = {{{"q", "Hello?"}, {"a", "Hi"}},
+                                      {{"q", "Bye?"}, {"a", "Bye"}}};
   TaskSpec t = task(OutputType::kGenerateUntil, docs);
   t.doc_to_text = "{{q}}";
   t.doc_to_target = "{{a}}";
@@ -343,8 +366,8 @@ TEST_F(HarnessTest, ChatTemplateWrapsThePrompt) {
   t.generation.max_gen_toks = 4;
   TaskResult r = run_task(engine, t, {.chat_template = true, .keep_samples = true});
   const std::string prompt = r.samples[0]["prompt"];
-  const std::string expected =
-      render_chat(*engine.chat_template(), {{"user", "Bye?"}, {"assistant", "Bye"}, {"user", "Hello?"}}, true);
+  const std::string expected = render_chat(
+      *engine.chat_template(), {{"user", "Bye?"}, {"assistant", "Bye"}, {"user", "Hello?"}}, true);
   EXPECT_EQ(prompt, expected);
   EXPECT_TRUE(r.chat_template);
 }

@@ -12,7 +12,8 @@ namespace enclave::eval {
 void evaluate_instruction_following(const TaskRun& run, TaskResult& result) {
   std::vector<std::vector<Instruction>> per_doc;
   for (std::size_t i = 0; i < run.docs.docs.size(); ++i) {
-    per_doc.push_back(instructions_of(run.docs.docs[i], fmt::format("task '{}': document {}", run.task.name, i)));
+    per_doc.push_back(
+        instructions_of(run.docs.docs[i], fmt::format("task '{}': document {}", run.task.name, i)));
   }
   MetricSamples* prompt_strict = metric_slot(result.metrics, "prompt_level_strict_acc");
   MetricSamples* inst_strict = metric_slot(result.metrics, "inst_level_strict_acc");
@@ -37,8 +38,10 @@ void evaluate_instruction_following(const TaskRun& run, TaskResult& result) {
     if (prompt_loose != nullptr) prompt_loose->add(n_loose == per_doc[i].size() ? 1.0 : 0.0);
     if (inst_loose != nullptr) inst_loose->add(static_cast<double>(n_loose), n);
     if (run.options.keep_samples) {
-      result.samples.push_back(
-          {{"doc", i}, {"prompt", run.prompts.context(i)}, {"response", response}, {"instructions", checks}});
+      result.samples.push_back({{"doc", i},
+                                {"prompt", run.prompts.context(i)},
+                                {"response", response},
+                                {"instructions", checks}});
     }
     progress->advance();
   }

@@ -25,11 +25,16 @@ nlohmann::json clean_kwargs(const nlohmann::json& kwargs) {
   return out;
 }
 
-std::int64_t int_arg(const nlohmann::json& kw, const char* key) { return json_int(kw, key, "kwargs"); }
-std::string string_arg(const nlohmann::json& kw, const char* key) { return json_string(kw, key, "kwargs"); }
+std::int64_t int_arg(const nlohmann::json& kw, const char* key) {
+  return json_int(kw, key, "kwargs");
+}
+std::string string_arg(const nlohmann::json& kw, const char* key) {
+  return json_string(kw, key, "kwargs");
+}
 
 // "less than" N or "at least" N.
-bool compare(const nlohmann::json& kw, const char* relation_key, std::int64_t actual, std::int64_t n) {
+bool compare(const nlohmann::json& kw, const char* relation_key, std::int64_t actual,
+             std::int64_t n) {
   const std::string relation = string_arg(kw, relation_key);
   return relation == "less than" ? actual < n : actual >= n;
 }
@@ -46,7 +51,9 @@ std::int64_t count_matches(const re2::RE2& re, std::string_view text) {
   return n;
 }
 
-std::string case_insensitive_literal(std::string_view word) { return "(?i)" + re2::RE2::QuoteMeta(std::string(word)); }
+std::string case_insensitive_literal(std::string_view word) {
+  return "(?i)" + re2::RE2::QuoteMeta(std::string(word));
+}
 
 std::int64_t count_sentences(std::string_view text) {
   std::u32string cps = to_code_points(text);
@@ -59,8 +66,10 @@ std::int64_t count_sentences(std::string_view text) {
   for (std::size_t i = 0; i < cps.size(); ++i) {
     const char32_t c = cps[i];
     current.push_back(c);
-    const bool ender = c == U'.' || c == U'!' || c == U'?' || c == U'。' || c == U'！' || c == U'？';
-    const bool boundary = i + 1 == cps.size() || cps[i + 1] == U' ' || cps[i + 1] == U'\n' || cps[i + 1] == U'\t';
+    const bool ender =
+        c == U'.' || c == U'!' || c == U'?' || c == U'。' || c == U'！' || c == U'？';
+    const bool boundary =
+        i + 1 == cps.size() || cps[i + 1] == U' ' || cps[i + 1] == U'\n' || cps[i + 1] == U'\t';
     if (ender && boundary) close();
   }
   close();
@@ -130,7 +139,8 @@ std::int64_t count_nonblank_spans(const re2::RE2& re, std::string_view text) {
 bool highlights_ok(const nlohmann::json& kw, std::string_view text) {
   static const re2::RE2 single(R"((\*[^\n\*]*\*))");
   static const re2::RE2 dbl(R"((\*\*[^\n\*]*\*\*))");
-  return count_nonblank_spans(single, text) + count_nonblank_spans(dbl, text) >= int_arg(kw, "num_highlights");
+  return count_nonblank_spans(single, text) + count_nonblank_spans(dbl, text) >=
+         int_arg(kw, "num_highlights");
 }
 
 bool postscript_ok(const nlohmann::json& kw, std::string_view text) {
@@ -150,8 +160,8 @@ bool postscript_ok(const nlohmann::json& kw, std::string_view text) {
 const std::map<std::string, Script>& language_scripts() {
   static const std::map<std::string, Script> scripts = [] {
     std::map<std::string, Script> m;
-    for (const char* code : {"en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "fi", "pl", "cs", "ro", "hu",
-                             "tr", "id", "vi", "sw", "tl", "ms"}) {
+    for (const char* code : {"en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "fi",
+                             "pl", "cs", "ro", "hu", "tr", "id", "vi", "sw", "tl", "ms"}) {
       m[code] = Script::kLatin;
     }
     for (const char* code : {"ru", "uk", "bg", "sr", "mk", "kk"}) m[code] = Script::kCyrillic;
@@ -171,8 +181,8 @@ bool language_ok(const nlohmann::json& kw, std::string_view text) {
   if (want == Script::kKana) {
     // Japanese mixes kanji and kana; any kana with mostly Han/kana letters counts.
     const std::u32string cps = to_code_points(text);
-    const bool has_kana =
-        std::any_of(cps.begin(), cps.end(), [](char32_t c) { return script_of(c) == Script::kKana; });
+    const bool has_kana = std::any_of(cps.begin(), cps.end(),
+                                      [](char32_t c) { return script_of(c) == Script::kKana; });
     return (got == Script::kKana || got == Script::kHan) && has_kana;
   }
   return got == want;
@@ -190,29 +200,46 @@ const std::map<std::string, Kind, std::less<>>& kinds() {
   static const std::map<std::string, Kind, std::less<>> k = {
       {"length_constraints:number_words",
        {[](const auto& kw, auto t) {
-          return compare(kw, "relation", static_cast<std::int64_t>(word_tokens(t).size()), int_arg(kw, "num_words"));
+          return compare(kw, "relation", static_cast<std::int64_t>(word_tokens(t).size()),
+                         int_arg(kw, "num_words"));
         },
-        {"num_words"}, {}, {}, true}},
+        {"num_words"},
+        {},
+        {},
+        true}},
       {"length_constraints:number_sentences",
-       {[](const auto& kw, auto t) { return compare(kw, "relation", count_sentences(t), int_arg(kw, "num_sentences")); },
-        {"num_sentences"}, {}, {}, true}},
+       {[](const auto& kw, auto t) {
+          return compare(kw, "relation", count_sentences(t), int_arg(kw, "num_sentences"));
+        },
+        {"num_sentences"},
+        {},
+        {},
+        true}},
       {"length_constraints:number_paragraphs", {paragraphs_ok, {"num_paragraphs"}, {}, {}, false}},
       {"length_constraints:number_characters",
        {[](const auto& kw, auto t) {
-          return compare(kw, "relation", static_cast<std::int64_t>(to_code_points(t).size()), int_arg(kw, "num_chars"));
+          return compare(kw, "relation", static_cast<std::int64_t>(to_code_points(t).size()),
+                         int_arg(kw, "num_chars"));
         },
-        {"num_chars"}, {}, {}, true}},
+        {"num_chars"},
+        {},
+        {},
+        true}},
       {"keywords:existence",
        {[](const auto& kw, auto t) {
           for (const auto& word : kw["keywords"]) {
-            if (!re2::RE2::PartialMatch(re2::StringPiece(t.data(), t.size()),
-                                        re2::RE2(case_insensitive_literal(word.template get<std::string>())))) {
+            if (!re2::RE2::PartialMatch(
+                    re2::StringPiece(t.data(), t.size()),
+                    re2::RE2(case_insensitive_literal(word.template get<std::string>())))) {
               return false;
             }
           }
           return true;
         },
-        {}, {}, {"keywords"}, false}},
+        {},
+        {},
+        {"keywords"},
+        false}},
       {"keywords:forbidden_words",
        {[](const auto& kw, auto t) {
           for (const auto& word : kw["forbidden_words"]) {
@@ -226,14 +253,21 @@ const std::map<std::string, Kind, std::less<>>& kinds() {
           }
           return true;
         },
-        {}, {}, {"forbidden_words"}, false}},
+        {},
+        {},
+        {"forbidden_words"},
+        false}},
       {"keywords:frequency",
        {[](const auto& kw, auto t) {
           re2::RE2 re(case_insensitive_literal(string_arg(kw, "keyword")));
           return compare(kw, "relation", count_matches(re, t), int_arg(kw, "frequency"));
         },
-        {"frequency"}, {"keyword"}, {}, true}},
-      {"detectable_format:json_format", {[](const auto&, auto t) { return json_ok(t); }, {}, {}, {}, false}},
+        {"frequency"},
+        {"keyword"},
+        {},
+        true}},
+      {"detectable_format:json_format",
+       {[](const auto&, auto t) { return json_ok(t); }, {}, {}, {}, false}},
       {"detectable_format:number_bullet_lists", {bullets_ok, {"num_bullets"}, {}, {}, false}},
       {"detectable_format:title",
        {[](const auto&, auto t) {
@@ -245,42 +279,71 @@ const std::map<std::string, Kind, std::less<>>& kinds() {
           }
           return false;
         },
-        {}, {}, {}, false}},
-      {"detectable_format:number_highlighted_sections", {highlights_ok, {"num_highlights"}, {}, {}, false}},
+        {},
+        {},
+        {},
+        false}},
+      {"detectable_format:number_highlighted_sections",
+       {highlights_ok, {"num_highlights"}, {}, {}, false}},
       {"change_case:english_lowercase",
-       {[](const auto&, auto t) { return to_lower(t) == t && to_upper(t) != t; }, {}, {}, {}, false}},
+       {[](const auto&, auto t) { return to_lower(t) == t && to_upper(t) != t; },
+        {},
+        {},
+        {},
+        false}},
       {"change_case:english_capital",
-       {[](const auto&, auto t) { return to_upper(t) == t && to_lower(t) != t; }, {}, {}, {}, false}},
+       {[](const auto&, auto t) { return to_upper(t) == t && to_lower(t) != t; },
+        {},
+        {},
+        {},
+        false}},
       {"startend:start_checker",
        {[](const auto& kw, auto t) {
-          return lower_ascii_safe(strip(t)).rfind(lower_ascii_safe(strip(string_arg(kw, "start_phrase"))), 0) == 0;
+          return lower_ascii_safe(strip(t)).rfind(
+                     lower_ascii_safe(strip(string_arg(kw, "start_phrase"))), 0) == 0;
         },
-        {}, {"start_phrase"}, {}, false}},
+        {},
+        {"start_phrase"},
+        {},
+        false}},
       {"startend:end_checker",
        {[](const auto& kw, auto t) {
           const std::string s = lower_ascii_safe(strip(t));
           const std::string end = lower_ascii_safe(strip(string_arg(kw, "end_phrase")));
           return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
         },
-        {}, {"end_phrase"}, {}, false}},
+        {},
+        {"end_phrase"},
+        {},
+        false}},
       {"startend:quotation",
        {[](const auto&, auto t) {
           const std::string s = strip(t);
           return s.size() > 1 && s.front() == '"' && s.back() == '"';
         },
-        {}, {}, {}, false}},
+        {},
+        {},
+        {},
+        false}},
       {"punctuation:no_comma",
        {[](const auto&, auto t) {
-          return t.find(',') == std::string_view::npos && t.find("\xEF\xBC\x8C") == std::string_view::npos &&
+          return t.find(',') == std::string_view::npos &&
+                 t.find("\xEF\xBC\x8C") == std::string_view::npos &&
                  t.find("\xE3\x80\x81") == std::string_view::npos;
         },
-        {}, {}, {}, false}},
+        {},
+        {},
+        {},
+        false}},
       {"detectable_content:number_placeholders",
        {[](const auto& kw, auto t) {
           static const re2::RE2 placeholder(R"(\[[^\]]*?\])");
           return count_matches(placeholder, t) >= int_arg(kw, "num_placeholders");
         },
-        {"num_placeholders"}, {}, {}, false}},
+        {"num_placeholders"},
+        {},
+        {},
+        false}},
       {"detectable_content:postscript", {postscript_ok, {}, {"postscript_marker"}, {}, false}},
       {"language:response_language", {language_ok, {}, {"language"}, {}, false}},
   };
@@ -290,7 +353,8 @@ const std::map<std::string, Kind, std::less<>>& kinds() {
 const Kind& kind_of(const Instruction& instruction, std::string_view what) {
   auto it = kinds().find(instruction.id);
   if (it == kinds().end()) {
-    fail_input("{}: unknown instruction '{}' (see `enclave eval tasks --instructions`)", what, instruction.id);
+    fail_input("{}: unknown instruction '{}' (see `enclave eval tasks --instructions`)", what,
+               instruction.id);
   }
   return it->second;
 }
@@ -332,7 +396,8 @@ void validate_instruction(const Instruction& instruction, std::string_view what)
   }
   if (instruction.id == "language:response_language") {
     const std::string language = json_string(kw, "language", ctx);
-    if (language_scripts().count(language) == 0) fail_input("{}: language '{}' is not supported", ctx, language);
+    if (language_scripts().count(language) == 0)
+      fail_input("{}: language '{}' is not supported", ctx, language);
   }
 }
 
@@ -347,7 +412,8 @@ std::vector<std::string> loose_variants(std::string_view response) {
   std::size_t pos = 0;
   while (true) {
     std::size_t end = response.find('\n', pos);
-    lines.emplace_back(response.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
+    lines.emplace_back(
+        response.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
     if (end == std::string_view::npos) break;
     pos = end + 1;
   }
@@ -364,8 +430,10 @@ std::vector<std::string> loose_variants(std::string_view response) {
   std::string remove_first = join(std::min<std::size_t>(1, n), n);
   std::string remove_last = join(0, n > 0 ? n - 1 : 0);
   std::string remove_both = n >= 2 ? join(1, n - 1) : std::string();
-  return {std::string(response), no_stars(std::string(response)), remove_first, remove_last, remove_both,
-          no_stars(remove_first), no_stars(remove_last), no_stars(remove_both)};
+  return {std::string(response), no_stars(std::string(response)),
+          remove_first,          remove_last,
+          remove_both,           no_stars(remove_first),
+          no_stars(remove_last), no_stars(remove_both)};
 }
 
 bool follows_loose(const Instruction& instruction, std::string_view response) {
@@ -382,14 +450,16 @@ std::vector<Instruction> instructions_of(const nlohmann::json& doc, std::string_
   const nlohmann::json& ids = doc["instruction_id_list"];
   const nlohmann::json kwargs = doc.contains("kwargs") ? doc["kwargs"] : nlohmann::json::array();
   if (!kwargs.is_array() || (!kwargs.empty() && kwargs.size() != ids.size())) {
-    fail_input("{}: field 'kwargs' must be a list with one mapping per instruction ({} instructions)", what,
-               ids.size());
+    fail_input(
+        "{}: field 'kwargs' must be a list with one mapping per instruction ({} instructions)",
+        what, ids.size());
   }
   if (ids.empty()) fail_input("{}: field 'instruction_id_list' is empty", what);
   std::vector<Instruction> out;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (!ids[i].is_string()) fail_input("{}: instruction_id_list[{}]: expected a string", what, i);
-    Instruction inst{ids[i].get<std::string>(), kwargs.empty() ? nlohmann::json::object() : kwargs[i]};
+    Instruction inst{ids[i].get<std::string>(),
+                     kwargs.empty() ? nlohmann::json::object() : kwargs[i]};
     if (!inst.kwargs.is_object()) fail_input("{}: kwargs[{}]: expected a mapping", what, i);
     validate_instruction(inst, fmt::format("{}: instruction {}", what, i));
     out.push_back(std::move(inst));

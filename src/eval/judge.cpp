@@ -19,7 +19,8 @@ class EngineJudge : public JudgeBackend {
         engine_(Engine::load(dir_, options.engine)),
         max_tokens_(spec.max_tokens) {
     if (engine_->tokenizer() == nullptr) {
-      fail(ErrorKind::kNotFound, "judge model {}: no tokenizer.json or tokenizer.model", dir_.string());
+      fail(ErrorKind::kNotFound, "judge model {}: no tokenizer.json or tokenizer.model",
+           dir_.string());
     }
   }
 
@@ -33,9 +34,11 @@ class EngineJudge : public JudgeBackend {
     }
     const std::int64_t room = engine_->config().max_position_embeddings - max_tokens_;
     if (static_cast<std::int64_t>(prompt.size()) > room) {
-      fail_input("judge model {}: the rubric prompt has {} tokens; with max_tokens {} it needs more than the "
-                 "context of {}",
-                 dir_.string(), prompt.size(), max_tokens_, engine_->config().max_position_embeddings);
+      fail_input(
+          "judge model {}: the rubric prompt has {} tokens; with max_tokens {} it needs more than "
+          "the "
+          "context of {}",
+          dir_.string(), prompt.size(), max_tokens_, engine_->config().max_position_embeddings);
     }
     GenerateOptions options;
     options.max_tokens = max_tokens_;
@@ -63,15 +66,18 @@ std::optional<double> to_number(const std::string& text) {
 // Defined in judge_http.cpp (keeps cpp-httplib out of this file).
 std::unique_ptr<JudgeBackend> make_http_judge(const JudgeSpec& spec);
 
-std::unique_ptr<JudgeBackend> make_judge_backend(const JudgeSpec& spec, const JudgeBackendOptions& options) {
+std::unique_ptr<JudgeBackend> make_judge_backend(const JudgeSpec& spec,
+                                                 const JudgeBackendOptions& options) {
   if (!spec.url.empty()) return make_http_judge(spec);
   return std::make_unique<EngineJudge>(spec, options);
 }
 
 std::string default_single_rubric(const JudgeSpec& spec) {
   return fmt::format(
-      "Act as an impartial judge and rate the quality of the assistant's answer to the question below. "
-      "Consider correctness, helpfulness, relevance and level of detail. Explain briefly, then give your rating "
+      "Act as an impartial judge and rate the quality of the assistant's answer to the question "
+      "below. "
+      "Consider correctness, helpfulness, relevance and level of detail. Explain briefly, then "
+      "give your rating "
       "from {} to {} in exactly this format: \"Rating: [[{}]]\".\n\n"
       "[Question]\n{{{{prompt}}}}\n\n[The Start of the Assistant's Answer]\n{{{{response}}}}\n"
       "[The End of the Assistant's Answer]",
@@ -79,12 +85,16 @@ std::string default_single_rubric(const JudgeSpec& spec) {
 }
 
 std::string default_pairwise_rubric() {
-  return "Act as an impartial judge and compare the two assistants' answers to the question below. Do not let "
-         "the order of the answers, their length or the assistants' names influence you. Explain briefly, then "
-         "give your verdict in exactly this format: \"[[A]]\" if assistant A is better, \"[[B]]\" if assistant B "
+  return "Act as an impartial judge and compare the two assistants' answers to the question below. "
+         "Do not let "
+         "the order of the answers, their length or the assistants' names influence you. Explain "
+         "briefly, then "
+         "give your verdict in exactly this format: \"[[A]]\" if assistant A is better, \"[[B]]\" "
+         "if assistant B "
          "is better, \"[[C]]\" for a tie.\n\n"
          "[Question]\n{{prompt}}\n\n"
-         "[The Start of Assistant A's Answer]\n{{response_a}}\n[The End of Assistant A's Answer]\n\n"
+         "[The Start of Assistant A's Answer]\n{{response_a}}\n[The End of Assistant A's "
+         "Answer]\n\n"
          "[The Start of Assistant B's Answer]\n{{response_b}}\n[The End of Assistant B's Answer]";
 }
 
@@ -97,7 +107,8 @@ std::optional<double> parse_judge_score(std::string_view reply, const JudgeSpec&
   } else {
     static const re2::RE2 brackets(R"(\[\[\s*(-?\d+(?:\.\d+)?)\s*\]\])");
     static const re2::RE2 rating(R"((?i)rating\s*:?\s*(-?\d+(?:\.\d+)?))");
-    found = re2::RE2::PartialMatch(input, brackets, &captured) || re2::RE2::PartialMatch(input, rating, &captured);
+    found = re2::RE2::PartialMatch(input, brackets, &captured) ||
+            re2::RE2::PartialMatch(input, rating, &captured);
   }
   if (!found) return std::nullopt;
   std::optional<double> value = to_number(captured);

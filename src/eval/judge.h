@@ -45,7 +45,8 @@ struct JudgeBackendOptions {
 // Loads the local judge or prepares the HTTP client. Throws Error(kNotFound)
 // for a missing model, Error(kInvalidInput) for a URL that is not http(s)://
 // or an api_key_env variable that is not set.
-std::unique_ptr<JudgeBackend> make_judge_backend(const JudgeSpec& spec, const JudgeBackendOptions& options);
+std::unique_ptr<JudgeBackend> make_judge_backend(const JudgeSpec& spec,
+                                                 const JudgeBackendOptions& options);
 
 // The built-in rubrics (used when the task gives none).
 std::string default_single_rubric(const JudgeSpec& spec);

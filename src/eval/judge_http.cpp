@@ -17,7 +17,9 @@ class HttpJudge : public JudgeBackend {
  public:
   explicit HttpJudge(const JudgeSpec& spec) : spec_(spec) {
     const std::string& url = spec.url;
-    const std::size_t scheme_end = url.rfind("https://", 0) == 0 ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0;
+    const std::size_t scheme_end = url.rfind("https://", 0) == 0  ? 8
+                                   : url.rfind("http://", 0) == 0 ? 7
+                                                                  : 0;
     if (scheme_end == 0) fail_input("judge url '{}': expected http(s)://host[:port]/v1", url);
     const std::size_t slash = url.find('/', scheme_end);
     host_ = url.substr(0, slash);
@@ -25,7 +27,8 @@ class HttpJudge : public JudgeBackend {
     std::string path = slash == std::string::npos ? "" : url.substr(slash);
     while (!path.empty() && path.back() == '/') path.pop_back();
     const std::string endpoint = "/chat/completions";
-    path_ = path.size() >= endpoint.size() && path.compare(path.size() - endpoint.size(), endpoint.size(), endpoint) == 0
+    path_ = path.size() >= endpoint.size() &&
+                    path.compare(path.size() - endpoint.size(), endpoint.size(), endpoint) == 0
                 ? path
                 : path + endpoint;
     if (!spec.api_key_env.empty()) {
@@ -39,7 +42,8 @@ class HttpJudge : public JudgeBackend {
 
   std::string complete(const std::string& message) override {
     httplib::Client client(host_);
-    const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(spec_.timeout_s * 1000));
+    const auto timeout =
+        std::chrono::milliseconds(static_cast<std::int64_t>(spec_.timeout_s * 1000));
     client.set_connection_timeout(timeout);
     client.set_read_timeout(timeout);
     client.set_write_timeout(timeout);
@@ -51,16 +55,19 @@ class HttpJudge : public JudgeBackend {
     if (!spec_.api_model.empty()) body["model"] = spec_.api_model;
     const std::string where = host_ + path_;
     httplib::Result res =
-        client.Post(path_, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
-    if (!res) fail(ErrorKind::kIo, "judge {}: request failed: {}", where, httplib::to_string(res.error()));
+        client.Post(path_, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
+    if (!res)
+      fail(ErrorKind::kIo, "judge {}: request failed: {}", where, httplib::to_string(res.error()));
     if (res->status != 200) {
       fail(ErrorKind::kIo, "judge {}: HTTP {}: {}", where, res->status, res->body.substr(0, 200));
     }
     const nlohmann::json reply = parse_json(res->body, fmt::format("judge {} reply", where));
     if (!reply.is_object() || !reply.contains("choices") || !reply["choices"].is_array() ||
-        reply["choices"].empty() || !reply["choices"][0].is_object() || !reply["choices"][0].contains("message") ||
-        !reply["choices"][0]["message"].is_object()) {
-      fail_input("judge {} reply: expected an OpenAI chat completion with choices[0].message", where);
+        reply["choices"].empty() || !reply["choices"][0].is_object() ||
+        !reply["choices"][0].contains("message") || !reply["choices"][0]["message"].is_object()) {
+      fail_input("judge {} reply: expected an OpenAI chat completion with choices[0].message",
+                 where);
     }
     const nlohmann::json& msg = reply["choices"][0]["message"];
     if (!msg.contains("content") || !msg["content"].is_string()) {
@@ -80,6 +87,8 @@ class HttpJudge : public JudgeBackend {
 
 }  // namespace
 
-std::unique_ptr<JudgeBackend> make_http_judge(const JudgeSpec& spec) { return std::make_unique<HttpJudge>(spec); }
+std::unique_ptr<JudgeBackend> make_http_judge(const JudgeSpec& spec) {
+  return std::make_unique<HttpJudge>(spec);
+}
 
 }  // namespace enclave::eval

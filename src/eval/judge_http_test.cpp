@@ -23,24 +23,26 @@ class FakeOpenAi {
   // reply(message) gives the assistant's content for a user message.
   explicit FakeOpenAi(std::function<std::string(const std::string&)> reply, int status = 200)
       : reply_(std::move(reply)), status_(status) {
-    server_.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-      ++requests_;
-      last_auth_ = req.get_header_value("Authorization");
-      nlohmann::json body = nlohmann::json::parse(req.body);
-      last_body_ = body;
-      if (status_ != 200) {
-        res.status = status_;
-        res.set_content(R"({"error": {"message": "overloaded"}})", "application/json");
-        return;
-      }
-      const std::string content = reply_(body["messages"][0]["content"].get<std::string>());
-      nlohmann::json out = {{"id", "chatcmpl-1"},
-                            {"object", "chat.completion"},
-                            {"choices", {{{"index", 0},
-                                          {"message", {{"role", "assistant"}, {"content", content}}},
-                                          {"finish_reason", "stop"}}}}};
-      res.set_content(out.dump(), "application/json");
-    });
+    server_.Post(
+        "/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+          ++requests_;
+          last_auth_ = req.get_header_value("Authorization");
+          nlohmann::json body = nlohmann::json::parse(req.body);
+          last_body_ = body;
+          if (status_ != 200) {
+            res.status = status_;
+            res.set_content(R"({"error": {"message": "overloaded"}})", "application/json");
+            return;
+          }
+          const std::string content = reply_(body["messages"][0]["content"].get<std::string>());
+          nlohmann::json out = {{"id", "chatcmpl-1"},
+                                {"object", "chat.completion"},
+                                {"choices",
+                                 {{{"index", 0},
+                                   {"message", {{"role", "assistant"}, {"content", content}}},
+                                   {"finish_reason", "stop"}}}}};
+          res.set_content(out.dump(), "application/json");
+        });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -89,7 +91,8 @@ TEST_F(JudgeHttpTest, SingleScoresThroughTheServer) {
     return msg.find("2+2") != std::string::npos ? "Correct. Rating: [[9]]" : "Fine. Rating: [[5]]";
   });
   ::setenv("ENCLAVE_TEST_JUDGE_KEY", "sk-local-test", 1);
-  TaskSpec t = judge_task({.url = server.url(), .api_model = "judge-1", .api_key_env = "ENCLAVE_TEST_JUDGE_KEY"});
+  TaskSpec t = judge_task(
+      {.url = server.url(), .api_model = "judge-1", .api_key_env = "ENCLAVE_TEST_JUDGE_KEY"});
   TaskResult r = run_task(testing::tiny_engine(), t, {.keep_samples = true});
   EXPECT_EQ(server.requests(), 3);
   EXPECT_EQ(server.last_auth(), "Bearer sk-local-test");
@@ -149,7 +152,8 @@ TEST_F(JudgeHttpTest, LocalModelJudge) {
   const double norm = aggregate(*r.find("score_norm"));
   EXPECT_GE(norm, 0.0);
   EXPECT_LE(norm, 1.0);
-  EXPECT_THROW(run_task(testing::tiny_engine(), judge_task({.model = (dir_ / "nope").string()}), {}), Error);
+  EXPECT_THROW(
+      run_task(testing::tiny_engine(), judge_task({.model = (dir_ / "nope").string()}), {}), Error);
 }
 
 }  // namespace

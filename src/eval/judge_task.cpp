@@ -10,10 +10,11 @@ namespace enclave::eval {
 
 void evaluate_judge(const TaskRun& run, TaskResult& result) {
   const JudgeSpec& spec = run.task.judge;
-  std::unique_ptr<JudgeBackend> judge =
-      make_judge_backend(spec, {.workspace = run.options.workspace, .engine = run.options.judge_engine});
-  const std::string rubric =
-      !spec.rubric.empty() ? spec.rubric : spec.pairwise ? default_pairwise_rubric() : default_single_rubric(spec);
+  std::unique_ptr<JudgeBackend> judge = make_judge_backend(
+      spec, {.workspace = run.options.workspace, .engine = run.options.judge_engine});
+  const std::string rubric = !spec.rubric.empty() ? spec.rubric
+                             : spec.pairwise      ? default_pairwise_rubric()
+                                                  : default_single_rubric(spec);
   MetricSamples* score = metric_slot(result.metrics, "score");
   MetricSamples* score_norm = metric_slot(result.metrics, "score_norm");
   MetricSamples* win_rate = metric_slot(result.metrics, "win_rate");
@@ -21,7 +22,8 @@ void evaluate_judge(const TaskRun& run, TaskResult& result) {
   if ((score != nullptr || score_norm != nullptr) && spec.pairwise) {
     fail_input("task '{}': metrics score/score_norm need judge mode single", run.task.name);
   }
-  if (win_rate != nullptr && !spec.pairwise) fail_input("task '{}': metric win_rate needs judge mode pairwise", run.task.name);
+  if (win_rate != nullptr && !spec.pairwise)
+    fail_input("task '{}': metric win_rate needs judge mode pairwise", run.task.name);
 
   auto progress = make_progress(run, run.docs.docs.size(), "docs");
   for (std::size_t i = 0; i < run.docs.docs.size(); ++i) {
@@ -37,9 +39,11 @@ void evaluate_judge(const TaskRun& run, TaskResult& result) {
       const std::string reply = judge->complete(render_template(rubric, fields, what + ": rubric"));
       const std::optional<double> rating = parse_judge_score(reply, spec);
       invalid = !rating;
-      const double value = rating.value_or(spec.min_score);  // unreadable counts as the lowest rating
+      const double value =
+          rating.value_or(spec.min_score);  // unreadable counts as the lowest rating
       if (score != nullptr) score->add(value);
-      if (score_norm != nullptr) score_norm->add((value - spec.min_score) / (spec.max_score - spec.min_score));
+      if (score_norm != nullptr)
+        score_norm->add((value - spec.min_score) / (spec.max_score - spec.min_score));
       sample["judge_reply"] = reply;
       sample["rating"] = rating ? nlohmann::json(*rating) : nlohmann::json();
     } else {
@@ -49,8 +53,10 @@ void evaluate_judge(const TaskRun& run, TaskResult& result) {
       const std::string first = judge->complete(render_template(rubric, fields, what + ": rubric"));
       fields["response_a"] = reference;
       fields["response_b"] = answer;
-      const std::string second = judge->complete(render_template(rubric, fields, what + ": rubric"));
-      const double outcome = pairwise_outcome(parse_pairwise_vote(first), parse_pairwise_vote(second), invalid);
+      const std::string second =
+          judge->complete(render_template(rubric, fields, what + ": rubric"));
+      const double outcome =
+          pairwise_outcome(parse_pairwise_vote(first), parse_pairwise_vote(second), invalid);
       if (win_rate != nullptr) win_rate->add(outcome);
       sample["judge_replies"] = {first, second};
       sample["outcome"] = outcome;

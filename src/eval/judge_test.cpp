@@ -41,7 +41,8 @@ TEST(JudgeTest, PairwiseVotesAndPositionSwap) {
 
 TEST(JudgeTest, DefaultRubricsRender) {
   JudgeSpec spec;
-  nlohmann::json fields = {{"prompt", "Why?"}, {"response", "Because."}, {"response_a", "A"}, {"response_b", "B"}};
+  nlohmann::json fields = {
+      {"prompt", "Why?"}, {"response", "Because."}, {"response_a", "A"}, {"response_b", "B"}};
   const std::string single = render_template(default_single_rubric(spec), fields, "rubric");
   EXPECT_NE(single.find("Why?"), std::string::npos);
   EXPECT_NE(single.find("Because."), std::string::npos);

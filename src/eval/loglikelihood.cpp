@@ -18,7 +18,8 @@ void evaluate_loglikelihood(const TaskRun& run, TaskResult& result) {
   std::vector<std::size_t> n_bytes;
   for (std::size_t i = 0; i < run.docs.docs.size(); ++i) {
     const std::string what = fmt::format("task '{}': document {}", run.task.name, i);
-    const std::string target = render_targets(run.task.doc_to_target, run.docs.docs[i], what).front();
+    const std::string target =
+        render_targets(run.task.doc_to_target, run.docs.docs[i], what).front();
     const std::string continuation = run.prompts.answer_delimiter() + target;
     ContinuationTokens t = run.prompts.continuation_tokens(run.prompts.context(i), continuation);
     requests.push_back({std::move(t.tokens), t.n_continuation});
@@ -26,16 +27,18 @@ void evaluate_loglikelihood(const TaskRun& run, TaskResult& result) {
   }
   MetricSamples* acc = metric_slot(result.metrics, "acc");
   auto progress = make_progress(run, requests.size(), "docs");
-  std::vector<LoglikelihoodResult> scores = score_requests(
-      run.engine, requests,
-      {.batch_size = run.options.batch_size, .need_greedy = acc != nullptr, .progress = progress.get()});
+  std::vector<LoglikelihoodResult> scores = score_requests(run.engine, requests,
+                                                           {.batch_size = run.options.batch_size,
+                                                            .need_greedy = acc != nullptr,
+                                                            .progress = progress.get()});
   progress->finish();
   MetricSamples* ppl = metric_slot(result.metrics, "perplexity");
   MetricSamples* bpb = metric_slot(result.metrics, "bits_per_byte");
   for (std::size_t i = 0; i < scores.size(); ++i) {
     const LoglikelihoodResult& s = scores[i];
     if (ppl != nullptr) ppl->add(s.logprob, static_cast<double>(s.n_tokens));
-    if (bpb != nullptr) bpb->add(s.logprob, static_cast<double>(std::max<std::size_t>(1, n_bytes[i])));
+    if (bpb != nullptr)
+      bpb->add(s.logprob, static_cast<double>(std::max<std::size_t>(1, n_bytes[i])));
     if (acc != nullptr) acc->add(s.greedy ? 1.0 : 0.0);
     if (run.options.keep_samples) {
       result.samples.push_back({{"doc", i},
@@ -64,8 +67,8 @@ void evaluate_perplexity(const TaskRun& run, TaskResult& result) {
   }
   first_window.push_back(requests.size());
   auto progress = make_progress(run, requests.size(), "windows");
-  std::vector<LoglikelihoodResult> scores =
-      score_requests(run.engine, requests, {.batch_size = run.options.batch_size, .progress = progress.get()});
+  std::vector<LoglikelihoodResult> scores = score_requests(
+      run.engine, requests, {.batch_size = run.options.batch_size, .progress = progress.get()});
   progress->finish();
   MetricSamples* ppl = metric_slot(result.metrics, "perplexity");
   MetricSamples* bpb = metric_slot(result.metrics, "bits_per_byte");
@@ -79,7 +82,8 @@ void evaluate_perplexity(const TaskRun& run, TaskResult& result) {
     if (ppl != nullptr) ppl->add(ll, static_cast<double>(n_tokens));
     if (bpb != nullptr) bpb->add(ll, static_cast<double>(n_bytes[i]));
     if (run.options.keep_samples) {
-      result.samples.push_back({{"doc", i}, {"loglikelihood", ll}, {"n_tokens", n_tokens}, {"n_bytes", n_bytes[i]}});
+      result.samples.push_back(
+          {{"doc", i}, {"loglikelihood", ll}, {"n_tokens", n_tokens}, {"n_bytes", n_bytes[i]}});
     }
   }
 }

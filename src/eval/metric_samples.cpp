@@ -13,9 +13,12 @@ namespace {
 double finish(Aggregation aggregation, double sum_value, double sum_weight) {
   if (sum_weight <= 0) return std::numeric_limits<double>::quiet_NaN();
   switch (aggregation) {
-    case Aggregation::kMean: return sum_value / sum_weight;
-    case Aggregation::kPerplexity: return std::exp(-sum_value / sum_weight);
-    case Aggregation::kBitsPerByte: return -sum_value / (std::numbers::ln2 * sum_weight);
+    case Aggregation::kMean:
+      return sum_value / sum_weight;
+    case Aggregation::kPerplexity:
+      return std::exp(-sum_value / sum_weight);
+    case Aggregation::kBitsPerByte:
+      return -sum_value / (std::numbers::ln2 * sum_weight);
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -24,9 +27,12 @@ double finish(Aggregation aggregation, double sum_value, double sum_weight) {
 
 std::string_view to_string(Aggregation aggregation) {
   switch (aggregation) {
-    case Aggregation::kMean: return "mean";
-    case Aggregation::kPerplexity: return "perplexity";
-    case Aggregation::kBitsPerByte: return "bits_per_byte";
+    case Aggregation::kMean:
+      return "mean";
+    case Aggregation::kPerplexity:
+      return "perplexity";
+    case Aggregation::kBitsPerByte:
+      return "bits_per_byte";
   }
   return "?";
 }
@@ -54,7 +60,8 @@ double aggregate(const MetricSamples& m, std::span<const std::size_t> indices) {
 double standard_error(const MetricSamples& m, std::uint64_t seed, int n_resamples) {
   const std::size_t n = m.size();
   if (n < 2) return 0.0;
-  const bool unit_weights = std::all_of(m.weights.begin(), m.weights.end(), [](double w) { return w == 1.0; });
+  const bool unit_weights =
+      std::all_of(m.weights.begin(), m.weights.end(), [](double w) { return w == 1.0; });
   if (m.aggregation == Aggregation::kMean && unit_weights) {
     const double mean = aggregate(m);
     double ss = 0;

@@ -29,7 +29,8 @@ void evaluate_multiple_choice(const TaskRun& run, TaskResult& result) {
     d.first_request = requests.size();
     const std::string context = run.prompts.context(i);
     for (const std::string& choice : d.choices) {
-      ContinuationTokens t = run.prompts.continuation_tokens(context, run.prompts.answer_delimiter() + choice);
+      ContinuationTokens t =
+          run.prompts.continuation_tokens(context, run.prompts.answer_delimiter() + choice);
       requests.push_back({std::move(t.tokens), t.n_continuation});
     }
     docs.push_back(std::move(d));

@@ -10,12 +10,14 @@
 
 namespace enclave::eval {
 
-std::vector<std::size_t> select_fewshot(std::size_t pool_size, int k, std::uint64_t seed, std::size_t doc_index,
-                                        std::optional<std::size_t> exclude) {
+std::vector<std::size_t> select_fewshot(std::size_t pool_size, int k, std::uint64_t seed,
+                                        std::size_t doc_index, std::optional<std::size_t> exclude) {
   if (k <= 0) return {};
   const std::size_t n = pool_size - (exclude && *exclude < pool_size ? 1 : 0);
   if (static_cast<std::size_t>(k) > n) {
-    fail_input("num_fewshot {} needs at least {} other documents in the few-shot pool, which has {}", k, k, n);
+    fail_input(
+        "num_fewshot {} needs at least {} other documents in the few-shot pool, which has {}", k, k,
+        n);
   }
   Rng rng(mix_seed(seed, doc_index));
   std::vector<std::size_t> out;
@@ -44,8 +46,8 @@ std::vector<std::size_t> select_fewshot(std::size_t pool_size, int k, std::uint6
   return out;
 }
 
-std::size_t gold_index(const TaskSpec& task, const nlohmann::json& doc, const std::vector<std::string>& choices,
-                       std::string_view what) {
+std::size_t gold_index(const TaskSpec& task, const nlohmann::json& doc,
+                       const std::vector<std::string>& choices, std::string_view what) {
   const std::string target = render_targets(task.doc_to_target, doc, what).front();
   auto it = std::find(choices.begin(), choices.end(), target);
   if (it != choices.end()) return static_cast<std::size_t>(it - choices.begin());
@@ -53,9 +55,11 @@ std::size_t gold_index(const TaskSpec& task, const nlohmann::json& doc, const st
   auto [ptr, ec] = std::from_chars(target.data(), target.data() + target.size(), index);
   if (ec == std::errc() && ptr == target.data() + target.size() && !target.empty()) {
     if (index < choices.size()) return index;
-    fail_input("{}: doc_to_target is index {} but there are {} choices", what, index, choices.size());
+    fail_input("{}: doc_to_target is index {} but there are {} choices", what, index,
+               choices.size());
   }
-  fail_input("{}: doc_to_target '{}' is neither one of the choices nor a choice index", what, target);
+  fail_input("{}: doc_to_target '{}' is neither one of the choices nor a choice index", what,
+             target);
 }
 
 PromptBuilder::PromptBuilder(const TaskSpec& task, const TaskDocs& docs, const Tokenizer& tokenizer,
@@ -70,8 +74,10 @@ PromptBuilder::PromptBuilder(const TaskSpec& task, const TaskDocs& docs, const T
       max_tokens_(max_tokens),
       answer_delimiter_(chat ? std::string() : task.target_delimiter) {
   if (chat && !tmpl) {
-    fail_input("task '{}': chat_template is on but the model has no chat template in tokenizer_config.json",
-               task.name);
+    fail_input(
+        "task '{}': chat_template is on but the model has no chat template in "
+        "tokenizer_config.json",
+        task.name);
   }
   if (num_fewshot > 0 && task.doc_to_target.is_null()) {
     fail_input("task '{}': few-shot examples need doc_to_target", task.name);
@@ -92,15 +98,16 @@ std::string PromptBuilder::context(std::size_t i) const {
   const std::vector<std::size_t> shots =
       select_fewshot(docs_.fewshot_pool.size(), num_fewshot_, task_.fewshot_seed, i,
                      docs_.fewshot_from_docs ? std::optional<std::size_t>(i) : std::nullopt);
-  const std::string description = task_.description.empty() ? "" : render_template(task_.description, doc, what);
+  const std::string description =
+      task_.description.empty() ? "" : render_template(task_.description, doc, what);
   if (!chat_) {
     std::string out;
     if (!description.empty()) out += description + task_.fewshot_delimiter;
     for (std::size_t s : shots) {
       const nlohmann::json& ex = docs_.fewshot_pool[s];
       const std::string ex_what = fmt::format("task '{}': few-shot document {}", task_.name, s);
-      out += render_template(task_.doc_to_text, ex, ex_what) + task_.target_delimiter + example_target(ex, ex_what) +
-             task_.fewshot_delimiter;
+      out += render_template(task_.doc_to_text, ex, ex_what) + task_.target_delimiter +
+             example_target(ex, ex_what) + task_.fewshot_delimiter;
     }
     out += render_template(task_.doc_to_text, doc, what);
     return out;
@@ -125,19 +132,22 @@ std::vector<TokenId> PromptBuilder::encode_text(const std::string& text) const {
   // continuation; a document's text does not end the sequence.
   const auto eos = tokenizer_.eos_id();
   if (eos && ids.size() > 1 && ids.back() == *eos && !text.empty()) {
-    std::vector<TokenId> plain = tokenizer_.encode(text, /*add_special=*/false, /*parse_special=*/false);
+    std::vector<TokenId> plain =
+        tokenizer_.encode(text, /*add_special=*/false, /*parse_special=*/false);
     if (plain.empty() || plain.back() != *eos) ids.pop_back();
   }
   if (ids.empty()) {
     // Nothing to condition on: start from BOS, else EOS, as lm-eval does.
     if (tokenizer_.bos_id()) return {*tokenizer_.bos_id()};
     if (eos) return {*eos};
-    fail_input("task '{}': the tokenizer has neither BOS nor EOS to score the first token from", task_.name);
+    fail_input("task '{}': the tokenizer has neither BOS nor EOS to score the first token from",
+               task_.name);
   }
   return ids;
 }
 
-std::vector<TokenId> PromptBuilder::truncate_left(std::vector<TokenId> ids, std::int64_t limit) const {
+std::vector<TokenId> PromptBuilder::truncate_left(std::vector<TokenId> ids,
+                                                  std::int64_t limit) const {
   if (limit < 1) limit = 1;
   if (static_cast<std::int64_t>(ids.size()) <= limit) return ids;
   ids.erase(ids.begin(), ids.end() - limit);
@@ -155,9 +165,11 @@ std::vector<TokenId> PromptBuilder::document_tokens(const std::string& text) con
   } else if (tokenizer_.eos_id()) {
     ids.push_back(*tokenizer_.eos_id());
   } else {
-    fail_input("task '{}': the tokenizer has neither BOS nor EOS to score the first token from", task_.name);
+    fail_input("task '{}': the tokenizer has neither BOS nor EOS to score the first token from",
+               task_.name);
   }
-  std::vector<TokenId> body = tokenizer_.encode(text, /*add_special=*/false, /*parse_special=*/false);
+  std::vector<TokenId> body =
+      tokenizer_.encode(text, /*add_special=*/false, /*parse_special=*/false);
   ids.insert(ids.end(), body.begin(), body.end());
   return ids;
 }
@@ -179,15 +191,17 @@ ContinuationTokens PromptBuilder::continuation_tokens(const std::string& context
     out.n_continuation = whole.size() - ctx_ids.size();
     out.tokens = std::move(whole);
   } else {
-    std::vector<TokenId> cont_ids = tokenizer_.encode(cont, /*add_special=*/false, /*parse_special=*/false);
+    std::vector<TokenId> cont_ids =
+        tokenizer_.encode(cont, /*add_special=*/false, /*parse_special=*/false);
     out.n_continuation = cont_ids.size();
     out.tokens = std::move(ctx_ids);
     out.tokens.insert(out.tokens.end(), cont_ids.begin(), cont_ids.end());
   }
-  if (out.n_continuation == 0) fail_input("task '{}': continuation '{}' encodes to no tokens", task_.name, continuation);
+  if (out.n_continuation == 0)
+    fail_input("task '{}': continuation '{}' encodes to no tokens", task_.name, continuation);
   if (static_cast<std::int64_t>(out.n_continuation) >= max_tokens_) {
-    fail_input("task '{}': continuation of {} tokens does not fit the model's context of {}", task_.name,
-               out.n_continuation, max_tokens_);
+    fail_input("task '{}': continuation of {} tokens does not fit the model's context of {}",
+               task_.name, out.n_continuation, max_tokens_);
   }
   if (static_cast<std::int64_t>(out.tokens.size()) > max_tokens_) {
     out.tokens.erase(out.tokens.begin(), out.tokens.end() - max_tokens_);

@@ -29,8 +29,8 @@ namespace enclave::eval {
 
 // k distinct indices in [0, pool_size), skipping `exclude`, chosen by
 // (seed, doc_index). Throws Error(kInvalidInput) if the pool is too small.
-std::vector<std::size_t> select_fewshot(std::size_t pool_size, int k, std::uint64_t seed, std::size_t doc_index,
-                                        std::optional<std::size_t> exclude);
+std::vector<std::size_t> select_fewshot(std::size_t pool_size, int k, std::uint64_t seed,
+                                        std::size_t doc_index, std::optional<std::size_t> exclude);
 
 // A context and a continuation as token ids: tokens = context + continuation,
 // the continuation being the last n_continuation ids.
@@ -44,7 +44,8 @@ class PromptBuilder {
   // chat: render with tmpl (must be set when chat is true). max_tokens: the
   // model's context length, for left truncation.
   PromptBuilder(const TaskSpec& task, const TaskDocs& docs, const Tokenizer& tokenizer,
-                const std::optional<ChatTemplate>& tmpl, bool chat, int num_fewshot, std::int64_t max_tokens);
+                const std::optional<ChatTemplate>& tmpl, bool chat, int num_fewshot,
+                std::int64_t max_tokens);
 
   // The context text for evaluation document i.
   std::string context(std::size_t i) const;
@@ -57,7 +58,8 @@ class PromptBuilder {
   // The context is cut from the left if the whole does not fit. Throws
   // Error(kInvalidInput) for an empty continuation or one longer than the
   // model's context.
-  ContinuationTokens continuation_tokens(const std::string& context, const std::string& continuation) const;
+  ContinuationTokens continuation_tokens(const std::string& context,
+                                         const std::string& continuation) const;
 
   // A whole text to score from its first token: BOS (else EOS) then the
   // text's ids, not truncated (perplexity scores long texts in windows).
@@ -91,7 +93,7 @@ class PromptBuilder {
 // The index of the gold choice of a multiple-choice document: doc_to_target
 // renders to a choice's text, or else to an integer index. Throws
 // Error(kInvalidInput) naming the document otherwise.
-std::size_t gold_index(const TaskSpec& task, const nlohmann::json& doc, const std::vector<std::string>& choices,
-                       std::string_view what);
+std::size_t gold_index(const TaskSpec& task, const nlohmann::json& doc,
+                       const std::vector<std::string>& choices, std::string_view what);
 
 }  // namespace enclave::eval

@@ -12,19 +12,22 @@
 namespace enclave::eval {
 namespace fs = std::filesystem;
 
-EvalRecorder::EvalRecorder(const RecordTarget& target, std::string kind, std::string name, nlohmann::json params)
+EvalRecorder::EvalRecorder(const RecordTarget& target, std::string kind, std::string name,
+                           nlohmann::json params)
     : workspace_(store::Workspace::open(target.workspace)) {
-  run_ = std::make_unique<store::Run>(workspace_->root(), store::RunOptions{.kind = std::move(kind),
-                                                                             .name = std::move(name),
-                                                                             .command = target.command,
-                                                                             .params = std::move(params),
-                                                                             .program_version = target.program_version});
+  run_ = std::make_unique<store::Run>(workspace_->root(),
+                                      store::RunOptions{.kind = std::move(kind),
+                                                        .name = std::move(name),
+                                                        .command = target.command,
+                                                        .params = std::move(params),
+                                                        .program_version = target.program_version});
 }
 
 EvalRecorder::~EvalRecorder() = default;
 
-std::unique_ptr<EvalRecorder> EvalRecorder::open_if_workspace(const RecordTarget& target, std::string kind,
-                                                              std::string name, nlohmann::json params,
+std::unique_ptr<EvalRecorder> EvalRecorder::open_if_workspace(const RecordTarget& target,
+                                                              std::string kind, std::string name,
+                                                              nlohmann::json params,
                                                               std::string& reason) {
   if (target.workspace.workspace.empty()) {
     try {
@@ -35,7 +38,8 @@ std::unique_ptr<EvalRecorder> EvalRecorder::open_if_workspace(const RecordTarget
       return nullptr;
     }
   }
-  return std::make_unique<EvalRecorder>(target, std::move(kind), std::move(name), std::move(params));
+  return std::make_unique<EvalRecorder>(target, std::move(kind), std::move(name),
+                                        std::move(params));
 }
 
 std::int64_t EvalRecorder::run_id() const { return run_->id(); }
@@ -46,7 +50,8 @@ void EvalRecorder::log_model(const std::string& ref, const std::string& role) {
     run_->log_params({{role + "_path", fs::absolute(ref).string()}});
     return;
   }
-  const store::VersionInfo version = store::resolve_version(workspace_->db(), store::RegistryKind::kModel, ref);
+  const store::VersionInfo version =
+      store::resolve_version(workspace_->db(), store::RegistryKind::kModel, ref);
   run_->log_input_version(version.id, role);
   run_->log_params({{role, version.ref()}});
 }
@@ -58,16 +63,21 @@ void EvalRecorder::log_results(const SuiteResult& result, const std::string& pre
       run_->log_metric(key, aggregate(m), 0);
       run_->log_metric(key + "_stderr", standard_error(m), 0);
     }
-    if (prefix.empty() && t.dataset_version_id) run_->log_input_version(*t.dataset_version_id, "dataset");
+    if (prefix.empty() && t.dataset_version_id)
+      run_->log_input_version(*t.dataset_version_id, "dataset");
   }
   run_->log_metric(prefix + "suite/score", result.score, 0);
 }
 
 void EvalRecorder::log_params(const nlohmann::json& params) { run_->log_params(params); }
 
-void EvalRecorder::log_metric(const std::string& key, double value) { run_->log_metric(key, value, 0); }
+void EvalRecorder::log_metric(const std::string& key, double value) {
+  run_->log_metric(key, value, 0);
+}
 
-void EvalRecorder::log_input_file(const fs::path& path, const std::string& role) { run_->log_input(path, role); }
+void EvalRecorder::log_input_file(const fs::path& path, const std::string& role) {
+  run_->log_input(path, role);
+}
 
 void EvalRecorder::log_output_json(const nlohmann::json& json, const std::string& role) {
   std::random_device rd;
@@ -75,7 +85,8 @@ void EvalRecorder::log_output_json(const nlohmann::json& json, const std::string
   fs::create_directories(dir);
   const fs::path file = dir / (role + ".json");
   try {
-    write_file_atomic(file, json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    write_file_atomic(file,
+                      json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     run_->log_output(file, role);
   } catch (...) {
     std::error_code ec;

@@ -11,10 +11,9 @@
 // Thread safety: one recorder per thread; it owns its workspace connection.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -34,7 +33,8 @@ class EvalRecorder {
  public:
   // Starts a run (status running); if the process dies or an exception
   // unwinds past the recorder, the run ends as failed.
-  EvalRecorder(const RecordTarget& target, std::string kind, std::string name, nlohmann::json params);
+  EvalRecorder(const RecordTarget& target, std::string kind, std::string name,
+               nlohmann::json params);
   ~EvalRecorder();
   EvalRecorder(const EvalRecorder&) = delete;
   EvalRecorder& operator=(const EvalRecorder&) = delete;
@@ -42,8 +42,9 @@ class EvalRecorder {
   // Opens a recorder when a workspace can be found; nullptr (and why in
   // reason) when none exists and none was named explicitly. An explicitly
   // named workspace that is missing throws Error(kNotFound).
-  static std::unique_ptr<EvalRecorder> open_if_workspace(const RecordTarget& target, std::string kind,
-                                                         std::string name, nlohmann::json params,
+  static std::unique_ptr<EvalRecorder> open_if_workspace(const RecordTarget& target,
+                                                         std::string kind, std::string name,
+                                                         nlohmann::json params,
                                                          std::string& reason);
 
   // Records the model reference as an input: its registry version when it

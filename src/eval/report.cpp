@@ -11,14 +11,19 @@ namespace {
 // Display width of UTF-8 text: code points (Korean task names stay aligned
 // well enough; no East Asian width tables here).
 std::size_t width(const std::string& s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
 }  // namespace
 
-nlohmann::json json_metric_value(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+nlohmann::json json_metric_value(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
 
-std::string format_value(double value) { return std::isnan(value) ? "nan" : fmt::format("{:.4f}", value); }
+std::string format_value(double value) {
+  return std::isnan(value) ? "nan" : fmt::format("{:.4f}", value);
+}
 
 nlohmann::json task_result_json(const TaskResult& r) {
   nlohmann::json metrics = nlohmann::json::object();
@@ -47,22 +52,29 @@ nlohmann::json suite_result_json(const SuiteResult& r) {
     t["weight"] = r.weights[i];
     tasks.push_back(std::move(t));
   }
-  return {{"suite", r.suite}, {"score", json_metric_value(r.score)}, {"seconds", r.seconds}, {"tasks", tasks}};
+  return {{"suite", r.suite},
+          {"score", json_metric_value(r.score)},
+          {"seconds", r.seconds},
+          {"tasks", tasks}};
 }
 
-std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+std::string format_table(const std::vector<std::string>& header,
+                         const std::vector<std::vector<std::string>>& rows) {
   // Columns of numbers are right-aligned, text columns left-aligned.
   std::vector<bool> numeric(header.size(), true);
   for (const auto& row : rows) {
     for (std::size_t c = 0; c < row.size() && c < numeric.size(); ++c) {
       const std::string& v = row[c];
-      const bool number = !v.empty() && (v == "-" || v == "nan" || v.find_first_not_of("+-0123456789.e[], x%") == std::string::npos);
+      const bool number =
+          !v.empty() && (v == "-" || v == "nan" ||
+                         v.find_first_not_of("+-0123456789.e[], x%") == std::string::npos);
       numeric[c] = numeric[c] && number;
     }
   }
   std::vector<std::size_t> widths(header.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
-    for (std::size_t c = 0; c < row.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], width(row[c]));
+    for (std::size_t c = 0; c < row.size() && c < widths.size(); ++c)
+      widths[c] = std::max(widths[c], width(row[c]));
   };
   measure(header);
   for (const auto& row : rows) measure(row);
@@ -89,8 +101,8 @@ std::string format_results_table(const SuiteResult& r) {
     }
   }
   std::string out = format_table({"task", "metric", "value", "stderr"}, rows);
-  out += fmt::format("suite {}: score {} over {} tasks in {:.1f}s\n", r.suite, format_value(r.score), r.tasks.size(),
-                     r.seconds);
+  out += fmt::format("suite {}: score {} over {} tasks in {:.1f}s\n", r.suite,
+                     format_value(r.score), r.tasks.size(), r.seconds);
   return out;
 }
 

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "eval/suite.h"
@@ -21,7 +20,8 @@ std::string format_results_table(const SuiteResult& result);
 
 // Aligned columns (numbers right, text left); used by the run, compare,
 // gate and task tables.
-std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+std::string format_table(const std::vector<std::string>& header,
+                         const std::vector<std::vector<std::string>>& rows);
 
 // A metric value for JSON: the number, or null when it is NaN or infinite
 // (JSON has no NaN).

@@ -25,8 +25,8 @@ struct LoglikelihoodRequest {
 };
 
 struct LoglikelihoodResult {
-  double logprob = 0;     // sum over the continuation's tokens (nats)
-  bool greedy = false;    // every continuation token was the argmax (only with need_greedy)
+  double logprob = 0;   // sum over the continuation's tokens (nats)
+  bool greedy = false;  // every continuation token was the argmax (only with need_greedy)
   std::size_t n_tokens = 0;
 };
 
@@ -34,18 +34,21 @@ struct ScoreOptions {
   int batch_size = 8;
   std::int64_t max_batch_tokens = 32768;
   bool need_greedy = false;  // computes greedy (batched path, also for batch_size 1)
-  bool share_prefix = false;  // score requests with equal contexts together (ignored for batch_size 1)
+  bool share_prefix =
+      false;  // score requests with equal contexts together (ignored for batch_size 1)
   Progress* progress = nullptr;  // advanced by one per request
 };
 
 // Results in request order. Throws Error(kInvalidInput) for a request with no
 // context or no continuation, and whatever the engine throws.
-std::vector<LoglikelihoodResult> score_requests(const Engine& engine, const std::vector<LoglikelihoodRequest>& requests,
+std::vector<LoglikelihoodResult> score_requests(const Engine& engine,
+                                                const std::vector<LoglikelihoodRequest>& requests,
                                                 const ScoreOptions& options);
 
 // Splits a token sequence longer than the context into requests that score
 // every token after the first exactly once: window k feeds tokens
 // [start - 1, start + max_len - 1) and scores all but its first token.
-std::vector<LoglikelihoodRequest> rolling_windows(const std::vector<TokenId>& tokens, std::int64_t max_len);
+std::vector<LoglikelihoodRequest> rolling_windows(const std::vector<TokenId>& tokens,
+                                                  std::int64_t max_len);
 
 }  // namespace enclave::eval

@@ -89,15 +89,21 @@ nlohmann::json make_doc(Skill skill, Language language, const std::string& input
 
 std::string_view skill_name(Skill skill) {
   switch (skill) {
-    case Skill::kReverse: return "reverse";
-    case Skill::kUppercase: return "uppercase";
-    case Skill::kCountLetters: return "count_letters";
-    case Skill::kArithmetic: return "arithmetic";
+    case Skill::kReverse:
+      return "reverse";
+    case Skill::kUppercase:
+      return "uppercase";
+    case Skill::kCountLetters:
+      return "count_letters";
+    case Skill::kArithmetic:
+      return "arithmetic";
   }
   return "?";
 }
 
-std::string_view language_code(Language language) { return language == Language::kKorean ? "ko" : "en"; }
+std::string_view language_code(Language language) {
+  return language == Language::kKorean ? "ko" : "en";
+}
 
 SkillSplits make_skill_docs(Skill skill, Language language, std::size_t n_train, std::size_t n_test,
                             std::uint64_t seed) {

@@ -6,9 +6,8 @@
 // Thread safety: stateless; safe from any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
 
@@ -17,7 +16,7 @@ namespace enclave::eval {
 enum class Skill { kReverse, kUppercase, kCountLetters, kArithmetic };
 enum class Language { kEnglish, kKorean };
 
-std::string_view skill_name(Skill skill);        // "reverse", "uppercase", "count_letters", "arithmetic"
+std::string_view skill_name(Skill skill);  // "reverse", "uppercase", "count_letters", "arithmetic"
 std::string_view language_code(Language language);  // "en", "ko"
 
 struct SkillSplits {

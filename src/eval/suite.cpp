@@ -19,16 +19,19 @@ TaskSpec resolve_task(const std::string& ref, const fs::path& base_dir, std::str
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) return load_task_file(path);
   if (std::optional<TaskSpec> builtin = builtin_task(ref)) return *builtin;
-  fail(ErrorKind::kNotFound, "{}: task '{}' is neither a file ({}) nor a built-in task (see `enclave eval tasks`)",
-       what, ref, path.string());
+  fail(ErrorKind::kNotFound,
+       "{}: task '{}' is neither a file ({}) nor a built-in task (see `enclave eval tasks`)", what,
+       ref, path.string());
 }
 
 }  // namespace
 
 Suite parse_suite(const nlohmann::json& root, const fs::path& base_dir, std::string_view what) {
-  if (!root.is_object()) fail_input("{}: expected a mapping with 'tasks', got {}", what, json_type_name(root));
+  if (!root.is_object())
+    fail_input("{}: expected a mapping with 'tasks', got {}", what, json_type_name(root));
   for (const auto& [key, value] : root.items()) {
-    if (key != "suite" && key != "tasks" && key != "description") fail_input("{}: unknown field '{}'", what, key);
+    if (key != "suite" && key != "tasks" && key != "description")
+      fail_input("{}: unknown field '{}'", what, key);
   }
   Suite suite;
   suite.source = std::string(what);
@@ -46,7 +49,8 @@ Suite parse_suite(const nlohmann::json& root, const fs::path& base_dir, std::str
       entry.task = resolve_task(item.get<std::string>(), base_dir, ctx);
     } else if (item.is_object()) {
       for (const auto& [key, value] : item.items()) {
-        if (key != "task" && key != "weight" && key != "name" && key != "limit" && key != "num_fewshot") {
+        if (key != "task" && key != "weight" && key != "name" && key != "limit" &&
+            key != "num_fewshot") {
           fail_input("{}: unknown field '{}'", ctx, key);
         }
       }
@@ -63,7 +67,8 @@ Suite parse_suite(const nlohmann::json& root, const fs::path& base_dir, std::str
       }
       if (item.contains("num_fewshot")) {
         const std::int64_t shots = json_int(item, "num_fewshot", ctx);
-        if (shots < 0 || shots > 1000) fail_input("{}: field 'num_fewshot': must be in [0, 1000]", ctx);
+        if (shots < 0 || shots > 1000)
+          fail_input("{}: field 'num_fewshot': must be in [0, 1000]", ctx);
         entry.task.num_fewshot = static_cast<int>(shots);
       }
     } else {
@@ -95,7 +100,8 @@ Suite load_suite(const std::string& spec) {
   }
   std::string names;
   for (const std::string& n : builtin_suite_names()) names += (names.empty() ? "" : ", ") + n;
-  fail(ErrorKind::kNotFound, "suite '{}': no such file, and not a built-in suite ({}) or task (see `enclave eval tasks`)",
+  fail(ErrorKind::kNotFound,
+       "suite '{}': no such file, and not a built-in suite ({}) or task (see `enclave eval tasks`)",
        spec, names);
 }
 

@@ -16,9 +16,8 @@
 // Thread safety: stateless functions; values are plain.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -43,7 +42,8 @@ struct Suite {
 // files (unknown keys, weights <= 0, duplicate task names) naming the file.
 Suite load_suite(const std::string& spec);
 // Parses a suite from its YAML value; base_dir resolves task paths.
-Suite parse_suite(const nlohmann::json& value, const std::filesystem::path& base_dir, std::string_view what);
+Suite parse_suite(const nlohmann::json& value, const std::filesystem::path& base_dir,
+                  std::string_view what);
 
 struct SuiteResult {
   std::string suite;

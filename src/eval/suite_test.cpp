@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "eval/error_testing.h"
 #include "eval/builtin_tasks.h"
+#include "eval/error_testing.h"
 #include "eval/eval_testing.h"
 #include "eval/instructions.h"
 #include "eval/task_docs.h"
@@ -95,13 +95,15 @@ TEST(BuiltinTasksTest, WrittenFilesLoadToTheSameTasks) {
       EXPECT_EQ(ja, jb) << a.name;
       TaskDocs da = load_task_docs(a);
       EXPECT_EQ(da.docs, b.dataset.docs) << a.name;
-      if (!b.dataset.fewshot_docs.empty()) EXPECT_EQ(da.fewshot_pool, b.dataset.fewshot_docs) << a.name;
+      if (!b.dataset.fewshot_docs.empty())
+        EXPECT_EQ(da.fewshot_pool, b.dataset.fewshot_docs) << a.name;
     }
   }
 }
 
 TEST(YamlWriterTest, RoundTrips) {
-  nlohmann::json v = nlohmann::json::parse(R"({"a": "x: y # z", "b": [1, 2.5, true, null, "", "한국어\n줄"],
+  nlohmann::json v =
+      nlohmann::json::parse(R"({"a": "x: y # z", "b": [1, 2.5, true, null, "", "한국어\n줄"],
     "c": {"d": [], "e": {}, "f": [{"g": 1, "h": [["x"]]}]}, "weird key": "'\"\\"})");
   EXPECT_EQ(parse_yaml(to_yaml(v), "y"), v) << to_yaml(v);
 }
@@ -110,7 +112,8 @@ TEST(SuiteTest, ParsesSuiteFilesAndRejectsBadOnes) {
   ScratchDir dir;
   write_text(dir / "data.jsonl", "{\"q\": \"x\", \"a\": \"y\"}\n");
   write_text(dir / "tasks/own.yaml",
-             "task: own\ndataset: ../data.jsonl\noutput_type: generate_until\ndoc_to_text: '{{q}}'\ndoc_to_target: '{{a}}'\n");
+             "task: own\ndataset: ../data.jsonl\noutput_type: generate_until\ndoc_to_text: "
+             "'{{q}}'\ndoc_to_target: '{{a}}'\n");
   write_text(dir / "suite.yaml", R"(
 suite: release
 tasks:
@@ -135,12 +138,15 @@ tasks:
     write_text(dir / "bad.yaml", yaml);
     return testing::error_message([&] { load_suite((dir / "bad.yaml").string()); });
   };
-  EXPECT_NE(err("tasks: [general.copy_en, general.copy_en]\n").find("appears twice"), std::string::npos);
+  EXPECT_NE(err("tasks: [general.copy_en, general.copy_en]\n").find("appears twice"),
+            std::string::npos);
   EXPECT_NE(err("tasks: [{task: general.copy_en, weight: 0}]\n").find("weight"), std::string::npos);
-  EXPECT_NE(err("tasks: [{task: general.copy_en, wieght: 2}]\n").find("unknown field 'wieght'"), std::string::npos);
+  EXPECT_NE(err("tasks: [{task: general.copy_en, wieght: 2}]\n").find("unknown field 'wieght'"),
+            std::string::npos);
   EXPECT_NE(err("tasks: [no_such_task]\n").find("neither a file"), std::string::npos);
   EXPECT_NE(err("tasks: []\n").find("non-empty"), std::string::npos);
-  EXPECT_NE(err("suite: x\nextra: 1\ntasks: [general.copy_en]\n").find("unknown field 'extra'"), std::string::npos);
+  EXPECT_NE(err("suite: x\nextra: 1\ntasks: [general.copy_en]\n").find("unknown field 'extra'"),
+            std::string::npos);
   try {
     load_suite("no-such-suite");
     FAIL();
@@ -161,7 +167,8 @@ TEST(SuiteTest, RunsAndScores) {
   EXPECT_DOUBLE_EQ(r.score, (a + 3 * b) / 4);
   // Perplexity tasks do not enter the score.
   TaskResult ppl;
-  ppl.metrics.push_back(MetricSamples{.name = "perplexity", .aggregation = Aggregation::kPerplexity, .higher_is_better = false});
+  ppl.metrics.push_back(MetricSamples{
+      .name = "perplexity", .aggregation = Aggregation::kPerplexity, .higher_is_better = false});
   ppl.metrics[0].add(-1, 1);
   EXPECT_DOUBLE_EQ(suite_score({r.tasks[0], ppl}, {1, 1}), a);
 }

@@ -20,7 +20,8 @@ constexpr std::uint64_t kMaxJsonlBytes = std::uint64_t{2} << 30;
 fs::path split_file(const fs::path& location, const std::string& split, std::string_view what) {
   std::error_code ec;
   if (!fs::is_directory(location, ec)) {
-    if (!fs::exists(location, ec)) fail(ErrorKind::kNotFound, "{}: dataset {} does not exist", what, location.string());
+    if (!fs::exists(location, ec))
+      fail(ErrorKind::kNotFound, "{}: dataset {} does not exist", what, location.string());
     return location;
   }
   fs::path file = location / (split + ".jsonl");
@@ -32,8 +33,8 @@ fs::path split_file(const fs::path& location, const std::string& split, std::str
   std::sort(found.begin(), found.end());
   std::string list;
   for (const auto& s : found) list += (list.empty() ? "" : ", ") + s;
-  fail(ErrorKind::kNotFound, "{}: split '{}' not found: no {} (splits here: {})", what, split, file.string(),
-       list.empty() ? "none" : list);
+  fail(ErrorKind::kNotFound, "{}: split '{}' not found: no {} (splits here: {})", what, split,
+       file.string(), list.empty() ? "none" : list);
 }
 
 }  // namespace
@@ -41,7 +42,8 @@ fs::path split_file(const fs::path& location, const std::string& split, std::str
 std::vector<nlohmann::json> read_jsonl(const fs::path& path, std::uint64_t max_docs) {
   const std::string text = read_file(path, kMaxJsonlBytes);
   if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) {
-    fail_input("{}: line 1: starts with a UTF-8 byte order mark; save the file without it", path.string());
+    fail_input("{}: line 1: starts with a UTF-8 byte order mark; save the file without it",
+               path.string());
   }
   std::vector<nlohmann::json> docs;
   std::size_t pos = 0;
@@ -56,7 +58,8 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& path, std::uint64_t max_d
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     const std::string where = fmt::format("{}: line {}", path.string(), line_no);
     nlohmann::json doc = parse_json(line, where);
-    if (!doc.is_object()) fail_input("{}: expected a JSON object, got {}", where, json_type_name(doc));
+    if (!doc.is_object())
+      fail_input("{}: expected a JSON object, got {}", where, json_type_name(doc));
     if (docs.size() >= max_docs) fail_input("{}: more than {} documents", path.string(), max_docs);
     docs.push_back(std::move(doc));
   }
@@ -65,7 +68,8 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& path, std::uint64_t max_d
 
 std::size_t apply_limit(std::size_t n, std::optional<double> limit) {
   if (!limit) return n;
-  if (*limit < 1) return std::min(n, static_cast<std::size_t>(std::ceil(*limit * static_cast<double>(n))));
+  if (*limit < 1)
+    return std::min(n, static_cast<std::size_t>(std::ceil(*limit * static_cast<double>(n))));
   return std::min(n, static_cast<std::size_t>(*limit));
 }
 
@@ -84,7 +88,8 @@ TaskDocs load_task_docs(const TaskSpec& task, const DocsOptions& options) {
     fs::path location = ds.path;
     if (!ds.ref.empty()) {
       auto workspace = store::Workspace::open(options.workspace);
-      out.dataset_version_id = store::resolve_version(workspace->db(), store::RegistryKind::kDataset, ds.ref).id;
+      out.dataset_version_id =
+          store::resolve_version(workspace->db(), store::RegistryKind::kDataset, ds.ref).id;
       location = store::version_path(*workspace, store::RegistryKind::kDataset, ds.ref);
     }
     const fs::path file = split_file(location, ds.split, what);
@@ -97,7 +102,8 @@ TaskDocs load_task_docs(const TaskSpec& task, const DocsOptions& options) {
   }
   if (docs.empty()) fail_input("{}: split '{}' has no documents", what, ds.split);
   out.n_available = docs.size();
-  if (out.fewshot_from_docs) out.fewshot_pool = docs;  // the whole split, so the limit does not shrink the pool
+  if (out.fewshot_from_docs)
+    out.fewshot_pool = docs;  // the whole split, so the limit does not shrink the pool
   docs.resize(apply_limit(docs.size(), options.limit ? options.limit : task.limit));
   out.docs = std::move(docs);
   return out;

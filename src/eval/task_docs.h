@@ -8,10 +8,9 @@
 // workspace when it needs one).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,8 +30,8 @@ struct TaskDocs {
 };
 
 struct DocsOptions {
-  store::FindOptions workspace;     // for dataset references
-  std::optional<double> limit;      // overrides the task's limit
+  store::FindOptions workspace;  // for dataset references
+  std::optional<double> limit;   // overrides the task's limit
   std::uint64_t max_docs = 10'000'000;
 };
 
@@ -43,7 +42,8 @@ TaskDocs load_task_docs(const TaskSpec& task, const DocsOptions& options = {});
 // Reads a JSONL file of objects. Throws Error(kInvalidInput) naming the file
 // and line for a line that is not a JSON object, a BOM, or more than max_docs
 // documents; Error(kNotFound) if it is missing.
-std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path, std::uint64_t max_docs = 10'000'000);
+std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path,
+                                       std::uint64_t max_docs = 10'000'000);
 
 // How many of n documents a limit keeps: a count (>= 1) or a fraction (< 1).
 std::size_t apply_limit(std::size_t n, std::optional<double> limit);

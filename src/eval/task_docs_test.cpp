@@ -16,7 +16,8 @@ using store::testing::write_text;
 
 TEST(TaskDocsTest, ReadsJsonlStrictly) {
   ScratchDir dir;
-  write_text(dir / "ok.jsonl", "{\"a\": 1}\r\n\n   \n{\"a\": \"한국어\"}");  // CRLF, blank lines, no final newline
+  write_text(dir / "ok.jsonl",
+             "{\"a\": 1}\r\n\n   \n{\"a\": \"한국어\"}");  // CRLF, blank lines, no final newline
   std::vector<nlohmann::json> docs = read_jsonl(dir / "ok.jsonl");
   ASSERT_EQ(docs.size(), 2u);
   EXPECT_EQ(docs[1]["a"], "한국어");
@@ -27,12 +28,16 @@ TEST(TaskDocsTest, ReadsJsonlStrictly) {
   };
   EXPECT_NE(err("\xEF\xBB\xBF{\"a\": 1}\n").find("byte order mark"), std::string::npos);
   EXPECT_NE(err("{\"a\": 1}\n{\"a\": \n").find("bad.jsonl: line 2"), std::string::npos);
-  EXPECT_NE(err("{\"a\": 1}\n[1, 2]\n").find("line 2: expected a JSON object, got array"), std::string::npos);
+  EXPECT_NE(err("{\"a\": 1}\n[1, 2]\n").find("line 2: expected a JSON object, got array"),
+            std::string::npos);
   EXPECT_NE(err("{\"a\": 1, \"a\": 2}\n").find("line 1"), std::string::npos);  // duplicate key
   EXPECT_NE(err("{\"a\": NaN}\n").find("line 1"), std::string::npos);
   EXPECT_NE(err("{\"a\": \"\xC3\x28\"}\n").find("line 1"), std::string::npos);  // invalid UTF-8
-  EXPECT_NE(err(std::string(100000, '[') + "\n").find("line 1"), std::string::npos);  // deep nesting
-  EXPECT_NE(testing::error_message([&] { read_jsonl(dir / "ok.jsonl", 1); }).find("more than 1 documents"),
+  EXPECT_NE(err(std::string(100000, '[') + "\n").find("line 1"),
+            std::string::npos);  // deep nesting
+  EXPECT_NE(testing::error_message([&] {
+              read_jsonl(dir / "ok.jsonl", 1);
+            }).find("more than 1 documents"),
             std::string::npos);
   try {
     read_jsonl(dir / "missing.jsonl");
@@ -69,7 +74,8 @@ TEST(TaskDocsTest, SplitsLimitsAndFewShotPools) {
   EXPECT_NE(missing.find("test, train"), std::string::npos) << missing;
   write_text(dir / "empty.jsonl", "\n");
   t.dataset.path = dir / "empty.jsonl";
-  EXPECT_NE(testing::error_message([&] { load_task_docs(t); }).find("no documents"), std::string::npos);
+  EXPECT_NE(testing::error_message([&] { load_task_docs(t); }).find("no documents"),
+            std::string::npos);
   EXPECT_EQ(apply_limit(10, std::nullopt), 10u);
   EXPECT_EQ(apply_limit(10, 20.0), 10u);
   EXPECT_EQ(apply_limit(10, 0.01), 1u);

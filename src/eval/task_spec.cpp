@@ -29,23 +29,38 @@ constexpr OutputTypeName kOutputTypes[] = {
 };
 
 const std::set<std::string, std::less<>> kTaskKeys = {
-    "task", "dataset", "dataset_path", "test_split", "fewshot_split", "output_type", "description",
-    "doc_to_text", "doc_to_target", "doc_to_choice", "target_delimiter", "fewshot_delimiter", "num_fewshot",
-    "fewshot_seed", "limit", "chat_template", "generation_kwargs", "metric_list", "filter", "filter_list", "judge"};
+    "task",          "dataset",           "dataset_path",
+    "test_split",    "fewshot_split",     "output_type",
+    "description",   "doc_to_text",       "doc_to_target",
+    "doc_to_choice", "target_delimiter",  "fewshot_delimiter",
+    "num_fewshot",   "fewshot_seed",      "limit",
+    "chat_template", "generation_kwargs", "metric_list",
+    "filter",        "filter_list",       "judge"};
 // lm-evaluation-harness bookkeeping keys: accepted so its files load, ignored.
-const std::set<std::string, std::less<>> kIgnoredKeys = {"tag", "group", "metadata", "dataset_name",
-                                                         "dataset_kwargs", "should_decontaminate",
-                                                         "doc_to_decontamination_query", "repeats"};
+const std::set<std::string, std::less<>> kIgnoredKeys = {"tag",
+                                                         "group",
+                                                         "metadata",
+                                                         "dataset_name",
+                                                         "dataset_kwargs",
+                                                         "should_decontaminate",
+                                                         "doc_to_decontamination_query",
+                                                         "repeats"};
 
 std::vector<std::string_view> metric_names(OutputType type) {
   switch (type) {
-    case OutputType::kMultipleChoice: return {"acc", "acc_norm"};
-    case OutputType::kLoglikelihood: return {"perplexity", "acc", "bits_per_byte"};
-    case OutputType::kPerplexity: return {"perplexity", "bits_per_byte"};
-    case OutputType::kGenerateUntil: return {"exact_match", "contains", "regex", "token_f1", "rouge_l", "chrf"};
+    case OutputType::kMultipleChoice:
+      return {"acc", "acc_norm"};
+    case OutputType::kLoglikelihood:
+      return {"perplexity", "acc", "bits_per_byte"};
+    case OutputType::kPerplexity:
+      return {"perplexity", "bits_per_byte"};
+    case OutputType::kGenerateUntil:
+      return {"exact_match", "contains", "regex", "token_f1", "rouge_l", "chrf"};
     case OutputType::kInstructionFollowing:
-      return {"prompt_level_strict_acc", "inst_level_strict_acc", "prompt_level_loose_acc", "inst_level_loose_acc"};
-    case OutputType::kJudge: return {"score", "score_norm", "win_rate", "judge_invalid"};
+      return {"prompt_level_strict_acc", "inst_level_strict_acc", "prompt_level_loose_acc",
+              "inst_level_loose_acc"};
+    case OutputType::kJudge:
+      return {"score", "score_norm", "win_rate", "judge_invalid"};
   }
   return {};
 }
@@ -53,7 +68,8 @@ std::vector<std::string_view> metric_names(OutputType type) {
 void check_keys(const nlohmann::json& obj, const std::set<std::string, std::less<>>& known,
                 const std::set<std::string, std::less<>>& ignored, std::string_view what) {
   for (const auto& [key, value] : obj.items()) {
-    if (known.count(key) == 0 && ignored.count(key) == 0) fail_input("{}: unknown field '{}'", what, key);
+    if (known.count(key) == 0 && ignored.count(key) == 0)
+      fail_input("{}: unknown field '{}'", what, key);
   }
 }
 
@@ -67,25 +83,30 @@ void check_regex(std::string_view pattern, std::string_view what) {
 std::vector<std::string> string_list(const nlohmann::json& value, std::string_view what) {
   std::vector<std::string> out;
   if (value.is_string()) return {value.get<std::string>()};
-  if (!value.is_array()) fail_input("{}: expected a list of strings, got {}", what, json_type_name(value));
+  if (!value.is_array())
+    fail_input("{}: expected a list of strings, got {}", what, json_type_name(value));
   for (std::size_t i = 0; i < value.size(); ++i) {
-    if (!value[i].is_string()) fail_input("{}[{}]: expected a string, got {}", what, i, json_type_name(value[i]));
+    if (!value[i].is_string())
+      fail_input("{}[{}]: expected a string, got {}", what, i, json_type_name(value[i]));
     out.push_back(value[i].get<std::string>());
   }
   return out;
 }
 
-void parse_dataset(const nlohmann::json& root, const fs::path& base_dir, std::string_view what, DatasetSpec& out) {
+void parse_dataset(const nlohmann::json& root, const fs::path& base_dir, std::string_view what,
+                   DatasetSpec& out) {
   auto set_location = [&](const std::string& text, bool is_ref) {
     if (text.empty()) fail_input("{}: field 'dataset': empty", what);
     fs::path candidate = fs::path(text).is_absolute() ? fs::path(text) : base_dir / text;
     std::error_code ec;
     if (!is_ref && fs::exists(candidate, ec)) {
       out.path = candidate;
-    } else if (is_ref || (text.find('/') == std::string::npos && fs::path(text).extension() != ".jsonl")) {
+    } else if (is_ref ||
+               (text.find('/') == std::string::npos && fs::path(text).extension() != ".jsonl")) {
       out.ref = text;  // not a file here: a registry reference, resolved when the task runs
     } else {
-      fail(ErrorKind::kNotFound, "{}: field 'dataset': {} does not exist", what, candidate.string());
+      fail(ErrorKind::kNotFound, "{}: field 'dataset': {} does not exist", what,
+           candidate.string());
     }
   };
   const std::string ctx = fmt::format("{}: field 'dataset'", what);
@@ -99,18 +120,21 @@ void parse_dataset(const nlohmann::json& root, const fs::path& base_dir, std::st
     set_location(ds->get<std::string>(), false);
   } else if (ds->is_object()) {
     check_keys(*ds, {"path", "ref", "split", "fewshot_split"}, {}, ctx);
-    if (ds->contains("path") == ds->contains("ref")) fail_input("{}: give exactly one of 'path' and 'ref'", ctx);
+    if (ds->contains("path") == ds->contains("ref"))
+      fail_input("{}: give exactly one of 'path' and 'ref'", ctx);
     if (ds->contains("path")) {
       const std::string p = json_string(*ds, "path", ctx);
       out.path = fs::path(p).is_absolute() ? fs::path(p) : base_dir / p;
-      if (!fs::exists(out.path)) fail(ErrorKind::kNotFound, "{}: path {} does not exist", ctx, out.path.string());
+      if (!fs::exists(out.path))
+        fail(ErrorKind::kNotFound, "{}: path {} does not exist", ctx, out.path.string());
     } else {
       out.ref = json_string(*ds, "ref", ctx);
     }
     out.split = json_string(*ds, "split", ctx, out.split);
     out.fewshot_split = json_string(*ds, "fewshot_split", ctx, out.fewshot_split);
   } else {
-    fail_input("{}: expected a path, a dataset reference or a mapping, got {}", ctx, json_type_name(*ds));
+    fail_input("{}: expected a path, a dataset reference or a mapping, got {}", ctx,
+               json_type_name(*ds));
   }
   out.split = json_string(root, "test_split", what, out.split);
   out.fewshot_split = json_string(root, "fewshot_split", what, out.fewshot_split);
@@ -129,13 +153,15 @@ GenerationSpec parse_generation(const nlohmann::json& root, std::string_view wha
     if (s.empty()) fail_input("{}.until: empty stop string", ctx);
   }
   g.max_gen_toks = static_cast<int>(json_int(kw, "max_gen_toks", ctx, g.max_gen_toks));
-  if (g.max_gen_toks < 1 || g.max_gen_toks > 1 << 20) fail_input("{}.max_gen_toks: must be in [1, 1048576]", ctx);
+  if (g.max_gen_toks < 1 || g.max_gen_toks > 1 << 20)
+    fail_input("{}.max_gen_toks: must be in [1, 1048576]", ctx);
   const bool do_sample = json_bool(kw, "do_sample", ctx, false);
   g.temperature = json_number(kw, "temperature", ctx, do_sample ? 1.0 : 0.0);
   if (!do_sample && kw.contains("temperature") && g.temperature != 0) {
     fail_input("{}: temperature {} needs do_sample: true", ctx, g.temperature);
   }
-  if (g.temperature < 0 || g.temperature > 100) fail_input("{}.temperature: must be in [0, 100]", ctx);
+  if (g.temperature < 0 || g.temperature > 100)
+    fail_input("{}.temperature: must be in [0, 100]", ctx);
   g.top_p = json_number(kw, "top_p", ctx, g.top_p);
   if (!(g.top_p > 0 && g.top_p <= 1)) fail_input("{}.top_p: must be in (0, 1]", ctx);
   g.seed = static_cast<std::uint64_t>(json_int(kw, "seed", ctx, static_cast<std::int64_t>(g.seed)));
@@ -147,15 +173,17 @@ MetricSpec parse_metric(const nlohmann::json& value, OutputType type, std::strin
   if (value.is_string()) {
     m.name = value.get<std::string>();
   } else if (value.is_object()) {
-    check_keys(value, {"metric", "ignore_case", "ignore_punctuation", "ignore_whitespace", "regexes_to_ignore",
-                       "pattern"},
+    check_keys(value,
+               {"metric", "ignore_case", "ignore_punctuation", "ignore_whitespace",
+                "regexes_to_ignore", "pattern"},
                {"aggregation", "higher_is_better"}, what);
     m.name = json_string(value, "metric", what);
     m.match.ignore_case = json_bool(value, "ignore_case", what, false);
     m.match.ignore_punctuation = json_bool(value, "ignore_punctuation", what, false);
     m.match.ignore_whitespace = json_bool(value, "ignore_whitespace", what, false);
     if (value.contains("regexes_to_ignore")) {
-      m.match.regexes_to_ignore = string_list(value["regexes_to_ignore"], fmt::format("{}.regexes_to_ignore", what));
+      m.match.regexes_to_ignore =
+          string_list(value["regexes_to_ignore"], fmt::format("{}.regexes_to_ignore", what));
     }
     m.pattern = json_string(value, "pattern", what, "");
   } else {
@@ -165,8 +193,8 @@ MetricSpec parse_metric(const nlohmann::json& value, OutputType type, std::strin
   if (std::find(names.begin(), names.end(), m.name) == names.end()) {
     std::string list;
     for (auto n : names) list += (list.empty() ? "" : ", ") + std::string(n);
-    fail_input("{}: metric '{}' is not available for output_type {} (available: {})", what, m.name, to_string(type),
-               list);
+    fail_input("{}: metric '{}' is not available for output_type {} (available: {})", what, m.name,
+               to_string(type), list);
   }
   if (m.name == "regex") {
     if (m.pattern.empty()) fail_input("{}: metric 'regex' needs a 'pattern'", what);
@@ -186,7 +214,9 @@ FilterStep parse_filter_step(const nlohmann::json& value, std::string_view what)
     if (name == "lowercase") return {.kind = FilterStep::Kind::kLowercase};
     if (name == "uppercase") return {.kind = FilterStep::Kind::kUppercase};
     if (name == "take_first_line") return {.kind = FilterStep::Kind::kTakeFirstLine};
-    fail_input("{}: unknown filter '{}' (strip, lowercase, uppercase, take_first_line, {{regex: P}})", what, name);
+    fail_input(
+        "{}: unknown filter '{}' (strip, lowercase, uppercase, take_first_line, {{regex: P}})",
+        what, name);
   }
   if (!value.is_object()) fail_input("{}: expected a filter name or {{regex: P, group: N}}", what);
   check_keys(value, {"regex", "group"}, {}, what);
@@ -196,7 +226,8 @@ FilterStep parse_filter_step(const nlohmann::json& value, std::string_view what)
   step.group = static_cast<int>(json_int(value, "group", what, 0));
   re2::RE2 re(step.pattern);
   if (step.group < 0 || step.group > re.NumberOfCapturingGroups()) {
-    fail_input("{}: group {} but the regex has {} groups", what, step.group, re.NumberOfCapturingGroups());
+    fail_input("{}: group {} but the regex has {} groups", what, step.group,
+               re.NumberOfCapturingGroups());
   }
   return step;
 }
@@ -205,7 +236,8 @@ FilterStep parse_filter_step(const nlohmann::json& value, std::string_view what)
 // lowercase, uppercase, remove_whitespace.
 std::vector<FilterStep> parse_filter_list(const nlohmann::json& value, std::string_view what) {
   if (!value.is_array() || value.size() != 1) {
-    fail(ErrorKind::kUnsupported, "{}: only a filter_list with exactly one entry is supported", what);
+    fail(ErrorKind::kUnsupported, "{}: only a filter_list with exactly one entry is supported",
+         what);
   }
   const std::string ctx = fmt::format("{}[0]", what);
   const nlohmann::json& entry = value[0];
@@ -225,7 +257,8 @@ std::vector<FilterStep> parse_filter_list(const nlohmann::json& value, std::stri
     } else if (function == "remove_whitespace") {
       steps.push_back({.kind = FilterStep::Kind::kStrip});
     } else if (function == "regex") {
-      FilterStep step{.kind = FilterStep::Kind::kRegex, .pattern = json_string(f, "regex_pattern", fctx)};
+      FilterStep step{.kind = FilterStep::Kind::kRegex,
+                      .pattern = json_string(f, "regex_pattern", fctx)};
       check_regex(step.pattern, fctx);
       step.group = re2::RE2(step.pattern).NumberOfCapturingGroups() > 0 ? 1 : 0;
       steps.push_back(step);
@@ -239,33 +272,39 @@ std::vector<FilterStep> parse_filter_list(const nlohmann::json& value, std::stri
 JudgeSpec parse_judge(const nlohmann::json& value, std::string_view what) {
   const std::string ctx = fmt::format("{}: field 'judge'", what);
   if (!value.is_object()) fail_input("{}: expected a mapping", ctx);
-  check_keys(value, {"model", "url", "api_model", "api_key_env", "mode", "rubric", "reference", "score_regex",
-                     "min_score", "max_score", "max_tokens", "timeout_s"},
+  check_keys(value,
+             {"model", "url", "api_model", "api_key_env", "mode", "rubric", "reference",
+              "score_regex", "min_score", "max_score", "max_tokens", "timeout_s"},
              {}, ctx);
   JudgeSpec j;
   j.model = json_string(value, "model", ctx, "");
   j.url = json_string(value, "url", ctx, "");
-  if (j.model.empty() == j.url.empty()) fail_input("{}: give exactly one of 'model' and 'url'", ctx);
+  if (j.model.empty() == j.url.empty())
+    fail_input("{}: give exactly one of 'model' and 'url'", ctx);
   j.api_model = json_string(value, "api_model", ctx, "");
   j.api_key_env = json_string(value, "api_key_env", ctx, "");
   const std::string mode = json_string(value, "mode", ctx, "single");
-  if (mode != "single" && mode != "pairwise") fail_input("{}.mode: expected single or pairwise, got '{}'", ctx, mode);
+  if (mode != "single" && mode != "pairwise")
+    fail_input("{}.mode: expected single or pairwise, got '{}'", ctx, mode);
   j.pairwise = mode == "pairwise";
   j.rubric = json_string(value, "rubric", ctx, "");
   check_template(j.rubric, ctx + ".rubric");
   j.reference = json_string(value, "reference", ctx, "");
   check_template(j.reference, ctx + ".reference");
-  if (j.pairwise && j.reference.empty()) fail_input("{}: pairwise mode needs 'reference' (the answer to compare with)", ctx);
+  if (j.pairwise && j.reference.empty())
+    fail_input("{}: pairwise mode needs 'reference' (the answer to compare with)", ctx);
   j.score_regex = json_string(value, "score_regex", ctx, "");
   if (!j.score_regex.empty()) {
     check_regex(j.score_regex, ctx + ".score_regex");
-    if (re2::RE2(j.score_regex).NumberOfCapturingGroups() < 1) fail_input("{}.score_regex: needs a capture group", ctx);
+    if (re2::RE2(j.score_regex).NumberOfCapturingGroups() < 1)
+      fail_input("{}.score_regex: needs a capture group", ctx);
   }
   j.min_score = json_number(value, "min_score", ctx, j.min_score);
   j.max_score = json_number(value, "max_score", ctx, j.max_score);
   if (!(j.max_score > j.min_score)) fail_input("{}: max_score must be greater than min_score", ctx);
   j.max_tokens = static_cast<int>(json_int(value, "max_tokens", ctx, j.max_tokens));
-  if (j.max_tokens < 1 || j.max_tokens > 1 << 16) fail_input("{}.max_tokens: must be in [1, 65536]", ctx);
+  if (j.max_tokens < 1 || j.max_tokens > 1 << 16)
+    fail_input("{}.max_tokens: must be in [1, 65536]", ctx);
   j.timeout_s = json_number(value, "timeout_s", ctx, j.timeout_s);
   if (!(j.timeout_s > 0)) fail_input("{}.timeout_s: must be > 0", ctx);
   return j;
@@ -284,19 +323,22 @@ OutputType parse_output_type(std::string_view name, std::string_view what) {
   for (const auto& entry : kOutputTypes) {
     if (entry.name == name) return entry.type;
   }
-  fail_input("{}: unknown output_type '{}' (multiple_choice, loglikelihood, perplexity, generate_until, "
-             "instruction_following, judge)",
-             what, name);
+  fail_input(
+      "{}: unknown output_type '{}' (multiple_choice, loglikelihood, perplexity, generate_until, "
+      "instruction_following, judge)",
+      what, name);
 }
 
 TaskSpec parse_task(const nlohmann::json& root, const fs::path& base_dir, std::string_view what) {
-  if (!root.is_object()) fail_input("{}: expected a mapping of task fields, got {}", what, json_type_name(root));
+  if (!root.is_object())
+    fail_input("{}: expected a mapping of task fields, got {}", what, json_type_name(root));
   check_keys(root, kTaskKeys, kIgnoredKeys, what);
   TaskSpec t;
   t.source = std::string(what);
   t.name = json_string(root, "task", what);
   if (t.name.empty()) fail_input("{}: field 'task': empty", what);
-  t.output_type = parse_output_type(json_string(root, "output_type", what), fmt::format("{}: field 'output_type'", what));
+  t.output_type = parse_output_type(json_string(root, "output_type", what),
+                                    fmt::format("{}: field 'output_type'", what));
   parse_dataset(root, base_dir, what, t.dataset);
   t.description = json_string(root, "description", what, "");
   check_template(t.description, fmt::format("{}: description", what));
@@ -314,10 +356,11 @@ TaskSpec parse_task(const nlohmann::json& root, const fs::path& base_dir, std::s
                  json_type_name(t.doc_to_target));
     }
   }
-  const bool needs_target = t.output_type == OutputType::kMultipleChoice ||
-                            t.output_type == OutputType::kLoglikelihood ||
-                            t.output_type == OutputType::kPerplexity || t.output_type == OutputType::kGenerateUntil;
-  if (needs_target && t.doc_to_target.is_null()) fail_input("{}: missing field 'doc_to_target'", what);
+  const bool needs_target =
+      t.output_type == OutputType::kMultipleChoice || t.output_type == OutputType::kLoglikelihood ||
+      t.output_type == OutputType::kPerplexity || t.output_type == OutputType::kGenerateUntil;
+  if (needs_target && t.doc_to_target.is_null())
+    fail_input("{}: missing field 'doc_to_target'", what);
   if (root.contains("doc_to_choice")) {
     t.doc_to_choice = root["doc_to_choice"];
     if (t.output_type != OutputType::kMultipleChoice) {
@@ -332,14 +375,16 @@ TaskSpec parse_task(const nlohmann::json& root, const fs::path& base_dir, std::s
   t.target_delimiter = json_string(root, "target_delimiter", what, t.target_delimiter);
   t.fewshot_delimiter = json_string(root, "fewshot_delimiter", what, t.fewshot_delimiter);
   const std::int64_t shots = json_int(root, "num_fewshot", what, 0);
-  if (shots < 0 || shots > 1000) fail_input("{}: field 'num_fewshot': must be in [0, 1000], got {}", what, shots);
+  if (shots < 0 || shots > 1000)
+    fail_input("{}: field 'num_fewshot': must be in [0, 1000], got {}", what, shots);
   t.num_fewshot = static_cast<int>(shots);
   t.fewshot_seed = static_cast<std::uint64_t>(json_int(root, "fewshot_seed", what, 1234));
   if (root.contains("limit") && !root["limit"].is_null()) {
     const double limit = json_number(root, "limit", what);
     if (!(limit > 0)) fail_input("{}: field 'limit': must be > 0, got {}", what, limit);
     if (limit >= 1 && limit != static_cast<double>(static_cast<std::int64_t>(limit))) {
-      fail_input("{}: field 'limit': a count must be a whole number, a fraction below 1; got {}", what, limit);
+      fail_input("{}: field 'limit': a count must be a whole number, a fraction below 1; got {}",
+                 what, limit);
     }
     t.limit = limit;
   }
@@ -347,12 +392,15 @@ TaskSpec parse_task(const nlohmann::json& root, const fs::path& base_dir, std::s
   t.generation = parse_generation(root, what);
   if (root.contains("metric_list")) {
     const nlohmann::json& list = root["metric_list"];
-    if (!list.is_array() || list.empty()) fail_input("{}: field 'metric_list': expected a non-empty list", what);
+    if (!list.is_array() || list.empty())
+      fail_input("{}: field 'metric_list': expected a non-empty list", what);
     for (std::size_t i = 0; i < list.size(); ++i) {
-      t.metrics.push_back(parse_metric(list[i], t.output_type, fmt::format("{}: metric_list[{}]", what, i)));
+      t.metrics.push_back(
+          parse_metric(list[i], t.output_type, fmt::format("{}: metric_list[{}]", what, i)));
     }
   }
-  if (root.contains("filter") && root.contains("filter_list")) fail_input("{}: give 'filter' or 'filter_list'", what);
+  if (root.contains("filter") && root.contains("filter_list"))
+    fail_input("{}: give 'filter' or 'filter_list'", what);
   if (root.contains("filter")) {
     const nlohmann::json& steps = root["filter"];
     if (!steps.is_array()) fail_input("{}: field 'filter': expected a list of steps", what);
@@ -363,7 +411,8 @@ TaskSpec parse_task(const nlohmann::json& root, const fs::path& base_dir, std::s
     t.filter = parse_filter_list(root["filter_list"], fmt::format("{}: filter_list", what));
   }
   if (root.contains("judge")) {
-    if (t.output_type != OutputType::kJudge) fail_input("{}: field 'judge' is only for output_type judge", what);
+    if (t.output_type != OutputType::kJudge)
+      fail_input("{}: field 'judge' is only for output_type judge", what);
     t.judge = parse_judge(root["judge"], what);
   } else if (t.output_type == OutputType::kJudge) {
     fail_input("{}: output_type judge needs a 'judge' mapping", what);
@@ -397,8 +446,8 @@ nlohmann::json task_to_json(const TaskSpec& t) {
   if (t.limit) j["limit"] = *t.limit;
   if (t.chat_template) j["chat_template"] = true;
   const GenerationSpec& g = t.generation;
-  if (t.output_type == OutputType::kGenerateUntil || t.output_type == OutputType::kInstructionFollowing ||
-      t.output_type == OutputType::kJudge) {
+  if (t.output_type == OutputType::kGenerateUntil ||
+      t.output_type == OutputType::kInstructionFollowing || t.output_type == OutputType::kJudge) {
     nlohmann::json kw = {{"until", g.until}, {"max_gen_toks", g.max_gen_toks}};
     if (g.temperature > 0) {
       kw["do_sample"] = true;
@@ -425,11 +474,21 @@ nlohmann::json task_to_json(const TaskSpec& t) {
     nlohmann::json steps = nlohmann::json::array();
     for (const FilterStep& s : t.filter) {
       switch (s.kind) {
-        case FilterStep::Kind::kStrip: steps.push_back("strip"); break;
-        case FilterStep::Kind::kLowercase: steps.push_back("lowercase"); break;
-        case FilterStep::Kind::kUppercase: steps.push_back("uppercase"); break;
-        case FilterStep::Kind::kTakeFirstLine: steps.push_back("take_first_line"); break;
-        case FilterStep::Kind::kRegex: steps.push_back({{"regex", s.pattern}, {"group", s.group}}); break;
+        case FilterStep::Kind::kStrip:
+          steps.push_back("strip");
+          break;
+        case FilterStep::Kind::kLowercase:
+          steps.push_back("lowercase");
+          break;
+        case FilterStep::Kind::kUppercase:
+          steps.push_back("uppercase");
+          break;
+        case FilterStep::Kind::kTakeFirstLine:
+          steps.push_back("take_first_line");
+          break;
+        case FilterStep::Kind::kRegex:
+          steps.push_back({{"regex", s.pattern}, {"group", s.group}});
+          break;
       }
     }
     j["filter"] = steps;
@@ -456,10 +515,14 @@ nlohmann::json task_to_json(const TaskSpec& t) {
 std::vector<MetricSpec> effective_metrics(const TaskSpec& task) {
   if (!task.metrics.empty()) return task.metrics;
   switch (task.output_type) {
-    case OutputType::kMultipleChoice: return {{.name = "acc"}, {.name = "acc_norm"}};
-    case OutputType::kLoglikelihood: return {{.name = "perplexity"}, {.name = "acc"}, {.name = "bits_per_byte"}};
-    case OutputType::kPerplexity: return {{.name = "perplexity"}, {.name = "bits_per_byte"}};
-    case OutputType::kGenerateUntil: return {{.name = "exact_match"}};
+    case OutputType::kMultipleChoice:
+      return {{.name = "acc"}, {.name = "acc_norm"}};
+    case OutputType::kLoglikelihood:
+      return {{.name = "perplexity"}, {.name = "acc"}, {.name = "bits_per_byte"}};
+    case OutputType::kPerplexity:
+      return {{.name = "perplexity"}, {.name = "bits_per_byte"}};
+    case OutputType::kGenerateUntil:
+      return {{.name = "exact_match"}};
     case OutputType::kInstructionFollowing:
       return {{.name = "prompt_level_strict_acc"},
               {.name = "inst_level_strict_acc"},
@@ -477,10 +540,18 @@ std::string apply_filter(const std::vector<FilterStep>& filter, std::string_view
   std::string out(text);
   for (const FilterStep& step : filter) {
     switch (step.kind) {
-      case FilterStep::Kind::kStrip: out = strip(out); break;
-      case FilterStep::Kind::kLowercase: out = to_lower(out); break;
-      case FilterStep::Kind::kUppercase: out = to_upper(out); break;
-      case FilterStep::Kind::kTakeFirstLine: out = out.substr(0, out.find('\n')); break;
+      case FilterStep::Kind::kStrip:
+        out = strip(out);
+        break;
+      case FilterStep::Kind::kLowercase:
+        out = to_lower(out);
+        break;
+      case FilterStep::Kind::kUppercase:
+        out = to_upper(out);
+        break;
+      case FilterStep::Kind::kTakeFirstLine:
+        out = out.substr(0, out.find('\n'));
+        break;
       case FilterStep::Kind::kRegex: {
         re2::RE2 re(step.pattern);
         const int n_args = re.NumberOfCapturingGroups() + 1;

@@ -29,10 +29,9 @@
 // Thread safety: stateless functions; TaskSpec is a plain value.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,10 +54,10 @@ std::string_view to_string(OutputType type);
 OutputType parse_output_type(std::string_view name, std::string_view what);
 
 struct DatasetSpec {
-  std::filesystem::path path;   // file or folder (absolute once loaded from a file)
-  std::string ref;              // registry dataset reference
+  std::filesystem::path path;  // file or folder (absolute once loaded from a file)
+  std::string ref;             // registry dataset reference
   std::string split = "test";
-  std::string fewshot_split;    // empty: the evaluation split, minus the document itself
+  std::string fewshot_split;  // empty: the evaluation split, minus the document itself
   // Documents held in memory (the built-in tasks); used when path and ref are empty.
   std::vector<nlohmann::json> docs;
   std::vector<nlohmann::json> fewshot_docs;
@@ -67,15 +66,15 @@ struct DatasetSpec {
 struct GenerationSpec {
   std::vector<std::string> until;  // stop strings
   int max_gen_toks = 256;
-  double temperature = 0.0;        // 0: greedy (the default, as lm-eval)
+  double temperature = 0.0;  // 0: greedy (the default, as lm-eval)
   double top_p = 1.0;
   std::uint64_t seed = 1234;
 };
 
 struct MetricSpec {
-  std::string name;      // exact_match, contains, regex, token_f1, rouge_l, chrf, acc, ...
-  MatchOptions match;    // exact_match, contains
-  std::string pattern;   // regex: a template, so it may use {{fields}}
+  std::string name;     // exact_match, contains, regex, token_f1, rouge_l, chrf, acc, ...
+  MatchOptions match;   // exact_match, contains
+  std::string pattern;  // regex: a template, so it may use {{fields}}
 };
 
 // One step of the output filter.
@@ -106,7 +105,8 @@ struct TaskSpec {
   std::string source;  // the file it came from, or "builtin"
   DatasetSpec dataset;
   OutputType output_type = OutputType::kGenerateUntil;
-  std::string description;  // text before the few-shot examples (system message with a chat template)
+  std::string
+      description;  // text before the few-shot examples (system message with a chat template)
   std::string doc_to_text;
   nlohmann::json doc_to_target;  // template string, or an integer choice index
   nlohmann::json doc_to_choice;  // template string or list of templates
@@ -125,7 +125,8 @@ struct TaskSpec {
 // Parses a task from its YAML/JSON value. base_dir resolves relative dataset
 // paths. Throws Error(kInvalidInput) naming `what` and the field for missing
 // or mistyped fields, unknown keys, bad templates and bad regexes.
-TaskSpec parse_task(const nlohmann::json& value, const std::filesystem::path& base_dir, std::string_view what);
+TaskSpec parse_task(const nlohmann::json& value, const std::filesystem::path& base_dir,
+                    std::string_view what);
 
 // Reads a task file (YAML). Errors name the file.
 TaskSpec load_task_file(const std::filesystem::path& path);

@@ -95,63 +95,85 @@ doc_to_choice: ["yes", "no"]
   EXPECT_EQ(metrics[0].name, "acc");
   EXPECT_EQ(metrics[1].name, "acc_norm");
 
-  TaskSpec ref = parse_task(parse_yaml("task: p\ndataset: wiki@2\noutput_type: perplexity\ndoc_to_target: '{{text}}'\n", "t"),
-                            dir_.path(), "t");
+  TaskSpec ref = parse_task(
+      parse_yaml("task: p\ndataset: wiki@2\noutput_type: perplexity\ndoc_to_target: '{{text}}'\n",
+                 "t"),
+      dir_.path(), "t");
   EXPECT_EQ(ref.dataset.ref, "wiki@2");
   EXPECT_EQ(effective_metrics(ref)[0].name, "perplexity");
-  TaskSpec lm = parse_task(parse_yaml("task: p\ndataset_path: data.jsonl\ntest_split: dev\noutput_type: loglikelihood\n"
-                                      "doc_to_text: '{{q}}'\ndoc_to_target: '{{a}}'\n",
-                                      "t"),
-                           dir_.path(), "t");
+  TaskSpec lm = parse_task(
+      parse_yaml("task: p\ndataset_path: data.jsonl\ntest_split: dev\noutput_type: loglikelihood\n"
+                 "doc_to_text: '{{q}}'\ndoc_to_target: '{{a}}'\n",
+                 "t"),
+      dir_.path(), "t");
   EXPECT_EQ(lm.dataset.split, "dev");
 }
 
 TEST_F(TaskSpecTest, RejectsBadFilesNamingTheField) {
-  const std::string base = "task: x\ndataset: data.jsonl\noutput_type: generate_until\ndoc_to_text: '{{q}}'\n"
-                           "doc_to_target: '{{a}}'\n";
+  const std::string base =
+      "task: x\ndataset: data.jsonl\noutput_type: generate_until\ndoc_to_text: '{{q}}'\n"
+      "doc_to_target: '{{a}}'\n";
   auto err = [&](const std::string& yaml) { return error_of(yaml, dir_.path()); };
-  EXPECT_NE(err(base + "num_fewshots: 3\n").find("unknown field 'num_fewshots'"), std::string::npos);
-  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: essay\n").find("unknown output_type 'essay'"),
+  EXPECT_NE(err(base + "num_fewshots: 3\n").find("unknown field 'num_fewshots'"),
             std::string::npos);
-  EXPECT_NE(err("task: x\noutput_type: generate_until\ndoc_to_text: a\ndoc_to_target: b\n").find("missing field 'dataset'"),
+  EXPECT_NE(
+      err("task: x\ndataset: data.jsonl\noutput_type: essay\n").find("unknown output_type 'essay'"),
+      std::string::npos);
+  EXPECT_NE(err("task: x\noutput_type: generate_until\ndoc_to_text: a\ndoc_to_target: b\n")
+                .find("missing field 'dataset'"),
             std::string::npos);
   EXPECT_NE(err("dataset: data.jsonl\n").find("'task'"), std::string::npos);
   EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: generate_until\ndoc_to_target: a\n")
                 .find("missing field 'doc_to_text'"),
             std::string::npos);
-  EXPECT_NE(err(base + "metric_list: [acc]\n").find("metric 'acc' is not available"), std::string::npos);
-  EXPECT_NE(err(base + "metric_list: [{metric: regex}]\n").find("needs a 'pattern'"), std::string::npos);
-  EXPECT_NE(err(base + "metric_list: [{metric: exact_match, regexes_to_ignore: ['(']}]\n").find("regex '('"),
+  EXPECT_NE(err(base + "metric_list: [acc]\n").find("metric 'acc' is not available"),
+            std::string::npos);
+  EXPECT_NE(err(base + "metric_list: [{metric: regex}]\n").find("needs a 'pattern'"),
+            std::string::npos);
+  EXPECT_NE(err(base + "metric_list: [{metric: exact_match, regexes_to_ignore: ['(']}]\n")
+                .find("regex '('"),
             std::string::npos);
   EXPECT_NE(err(base + "num_fewshot: -1\n").find("num_fewshot"), std::string::npos);
   EXPECT_NE(err(base + "limit: 1.5\n").find("whole number"), std::string::npos);
   EXPECT_NE(err(base + "limit: 0\n").find("limit"), std::string::npos);
-  EXPECT_NE(err(base + "doc_to_choice: '{{c}}'\n").find("only for output_type multiple_choice"), std::string::npos);
-  EXPECT_NE(err(base + "generation_kwargs: {until: ['']}\n").find("empty stop string"), std::string::npos);
-  EXPECT_NE(err(base + "generation_kwargs: {temperature: 0.7}\n").find("needs do_sample"), std::string::npos);
-  EXPECT_NE(err(base + "generation_kwargs: {max_gen_toks: 0}\n").find("max_gen_toks"), std::string::npos);
+  EXPECT_NE(err(base + "doc_to_choice: '{{c}}'\n").find("only for output_type multiple_choice"),
+            std::string::npos);
+  EXPECT_NE(err(base + "generation_kwargs: {until: ['']}\n").find("empty stop string"),
+            std::string::npos);
+  EXPECT_NE(err(base + "generation_kwargs: {temperature: 0.7}\n").find("needs do_sample"),
+            std::string::npos);
+  EXPECT_NE(err(base + "generation_kwargs: {max_gen_toks: 0}\n").find("max_gen_toks"),
+            std::string::npos);
   EXPECT_NE(err(base + "filter: [{regex: 'a', group: 2}]\n").find("group 2"), std::string::npos);
   EXPECT_NE(err(base + "filter: [shout]\n").find("unknown filter 'shout'"), std::string::npos);
   EXPECT_NE(err(base + "dataset_path: data.jsonl\n").find("not both"), std::string::npos);
-  EXPECT_NE(err("task: x\ndataset: nope/missing.jsonl\noutput_type: generate_until\ndoc_to_text: a\ndoc_to_target: b\n")
+  EXPECT_NE(err("task: x\ndataset: nope/missing.jsonl\noutput_type: generate_until\ndoc_to_text: "
+                "a\ndoc_to_target: b\n")
                 .find("does not exist"),
             std::string::npos);
-  EXPECT_NE(err("task: x\ndataset: missing.jsonl\noutput_type: generate_until\ndoc_to_text: a\ndoc_to_target: b\n")
+  EXPECT_NE(err("task: x\ndataset: missing.jsonl\noutput_type: generate_until\ndoc_to_text: "
+                "a\ndoc_to_target: b\n")
                 .find("does not exist"),
             std::string::npos);
-  EXPECT_NE(err(base + "doc_to_text: '{{q'\n").find("duplicate"), std::string::npos);  // YAML duplicate key
-  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: generate_until\ndoc_to_text: '{{q'\ndoc_to_target: a\n")
+  EXPECT_NE(err(base + "doc_to_text: '{{q'\n").find("duplicate"),
+            std::string::npos);  // YAML duplicate key
+  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: generate_until\ndoc_to_text: "
+                "'{{q'\ndoc_to_target: a\n")
                 .find("no closing"),
             std::string::npos);
-  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: multiple_choice\ndoc_to_text: a\ndoc_to_target: 0\n")
+  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: multiple_choice\ndoc_to_text: "
+                "a\ndoc_to_target: 0\n")
                 .find("missing field 'doc_to_choice'"),
             std::string::npos);
-  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: judge\ndoc_to_text: a\n").find("needs a 'judge'"),
+  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: judge\ndoc_to_text: a\n")
+                .find("needs a 'judge'"),
             std::string::npos);
-  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: judge\ndoc_to_text: a\njudge: {mode: single}\n")
+  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: judge\ndoc_to_text: a\njudge: {mode: "
+                "single}\n")
                 .find("exactly one of 'model' and 'url'"),
             std::string::npos);
-  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: judge\ndoc_to_text: a\njudge: {url: 'http://h/v1', mode: pairwise}\n")
+  EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: judge\ndoc_to_text: a\njudge: {url: "
+                "'http://h/v1', mode: pairwise}\n")
                 .find("needs 'reference'"),
             std::string::npos);
   EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: judge\ndoc_to_text: a\n"
@@ -159,7 +181,8 @@ TEST_F(TaskSpecTest, RejectsBadFilesNamingTheField) {
                 .find("capture group"),
             std::string::npos);
   EXPECT_NE(err("- a\n- b\n").find("expected a mapping"), std::string::npos);
-  EXPECT_NE(err(base + "filter_list: [{name: a, filter: [{function: majority_vote}]}]\n").find("majority_vote"),
+  EXPECT_NE(err(base + "filter_list: [{name: a, filter: [{function: majority_vote}]}]\n")
+                .find("majority_vote"),
             std::string::npos);
 }
 

@@ -9,15 +9,15 @@ namespace enclave::eval {
 namespace {
 
 struct PathStep {
-  std::string key;          // object key, or empty for an index
-  std::int64_t index = 0;   // array index (negative counts from the end)
+  std::string key;         // object key, or empty for an index
+  std::int64_t index = 0;  // array index (negative counts from the end)
   bool is_index = false;
 };
 
 bool is_name_char(char c) {
   const auto u = static_cast<unsigned char>(c);
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-         u >= 0x80;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || u >= 0x80;
 }
 
 std::string_view trim(std::string_view s) {
@@ -30,8 +30,8 @@ std::vector<PathStep> parse_path(std::string_view path, std::string_view what) {
   std::vector<PathStep> steps;
   std::size_t i = 0;
   auto bad = [&](std::string_view why) {
-    fail_input("{}: placeholder '{{{{{}}}}}': {} (templates support field paths like a.b[0] only)", what, path,
-               why);
+    fail_input("{}: placeholder '{{{{{}}}}}': {} (templates support field paths like a.b[0] only)",
+               what, path, why);
   };
   if (path.empty()) bad("empty");
   while (i < path.size()) {
@@ -57,7 +57,8 @@ std::vector<PathStep> parse_path(std::string_view path, std::string_view what) {
     }
     std::size_t start = i;
     while (i < path.size() && is_name_char(path[i])) ++i;
-    if (i == start) bad(fmt::format("unexpected character '{}'", path[i < path.size() ? i : path.size() - 1]));
+    if (i == start)
+      bad(fmt::format("unexpected character '{}'", path[i < path.size() ? i : path.size() - 1]));
     steps.push_back({.key = std::string(path.substr(start, i - start))});
   }
   return steps;
@@ -88,13 +89,15 @@ std::string_view single_placeholder(std::string_view tmpl) {
   std::string_view t = trim(tmpl);
   if (t.size() < 4 || t.substr(0, 2) != "{{" || t.substr(t.size() - 2) != "}}") return {};
   std::string_view inner = t.substr(2, t.size() - 4);
-  if (inner.find("{{") != std::string_view::npos || inner.find("}}") != std::string_view::npos) return {};
+  if (inner.find("{{") != std::string_view::npos || inner.find("}}") != std::string_view::npos)
+    return {};
   return trim(inner);
 }
 
 }  // namespace
 
-const nlohmann::json& lookup_field(const nlohmann::json& doc, std::string_view path, std::string_view what) {
+const nlohmann::json& lookup_field(const nlohmann::json& doc, std::string_view path,
+                                   std::string_view what) {
   const nlohmann::json* node = &doc;
   for (const PathStep& step : parse_path(path, what)) {
     if (step.is_index) {
@@ -103,11 +106,13 @@ const nlohmann::json& lookup_field(const nlohmann::json& doc, std::string_view p
       }
       const auto n = static_cast<std::int64_t>(node->size());
       const std::int64_t i = step.index < 0 ? n + step.index : step.index;
-      if (i < 0 || i >= n) fail_input("{}: field '{}': index {} outside a list of {}", what, path, step.index, n);
+      if (i < 0 || i >= n)
+        fail_input("{}: field '{}': index {} outside a list of {}", what, path, step.index, n);
       node = &(*node)[static_cast<std::size_t>(i)];
     } else {
       if (!node->is_object()) {
-        fail_input("{}: field '{}': cannot take '{}' of a {}", what, path, step.key, json_type_name(*node));
+        fail_input("{}: field '{}': cannot take '{}' of a {}", what, path, step.key,
+                   json_type_name(*node));
       }
       auto it = node->find(step.key);
       if (it == node->end()) fail_input("{}: field '{}' is missing from the document", what, path);
@@ -124,7 +129,8 @@ std::string value_to_text(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string render_template(std::string_view tmpl, const nlohmann::json& doc, std::string_view what) {
+std::string render_template(std::string_view tmpl, const nlohmann::json& doc,
+                            std::string_view what) {
   std::string out;
   scan(
       tmpl, what, [&](std::string_view text) { out.append(text); },
@@ -148,11 +154,12 @@ std::vector<std::string> render_choices(const nlohmann::json& spec, const nlohma
   } else if (spec.is_string()) {
     std::string_view path = single_placeholder(spec.get_ref<const std::string&>());
     if (path.empty()) {
-      fail_input("{}: expected a list of templates or one placeholder naming a list, got '{}'", what,
-                 spec.get<std::string>());
+      fail_input("{}: expected a list of templates or one placeholder naming a list, got '{}'",
+                 what, spec.get<std::string>());
     }
     const nlohmann::json& value = lookup_field(doc, path, what);
-    if (!value.is_array()) fail_input("{}: field '{}' is a {}, expected a list", what, path, json_type_name(value));
+    if (!value.is_array())
+      fail_input("{}: field '{}' is a {}, expected a list", what, path, json_type_name(value));
     for (const auto& item : value) choices.push_back(value_to_text(item));
   } else {
     fail_input("{}: expected a list of templates or a string, got {}", what, json_type_name(spec));
@@ -164,7 +171,8 @@ std::vector<std::string> render_choices(const nlohmann::json& spec, const nlohma
 std::vector<std::string> render_targets(const nlohmann::json& spec, const nlohmann::json& doc,
                                         std::string_view what) {
   if (spec.is_number_integer()) return {value_to_text(spec)};
-  if (!spec.is_string()) fail_input("{}: expected a template string, got {}", what, json_type_name(spec));
+  if (!spec.is_string())
+    fail_input("{}: expected a template string, got {}", what, json_type_name(spec));
   std::string_view path = single_placeholder(spec.get_ref<const std::string&>());
   if (!path.empty()) {
     const nlohmann::json& value = lookup_field(doc, path, what);

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,10 +19,12 @@ namespace enclave::eval {
 // ("reverse.yaml: doc_to_text"). Throws Error(kInvalidInput) for an
 // unterminated `{{`, a placeholder that is not a field path, or a field
 // missing from (or null in) doc, naming the field.
-std::string render_template(std::string_view tmpl, const nlohmann::json& doc, std::string_view what);
+std::string render_template(std::string_view tmpl, const nlohmann::json& doc,
+                            std::string_view what);
 
 // The value a path ("a.b[2]") names in doc; errors as render_template.
-const nlohmann::json& lookup_field(const nlohmann::json& doc, std::string_view path, std::string_view what);
+const nlohmann::json& lookup_field(const nlohmann::json& doc, std::string_view path,
+                                   std::string_view what);
 
 // A value as text, the way render_template writes it.
 std::string value_to_text(const nlohmann::json& value);

@@ -17,7 +17,8 @@ const nlohmann::json kDoc = nlohmann::json::parse(R"({
 TEST(TemplateTest, SubstitutesFields) {
   EXPECT_EQ(render_template("Q: {{question}}\nA:", kDoc, "t"), "Q: What is 2 + 3?\nA:");
   EXPECT_EQ(render_template("{{ answer }}|{{ok}}|{{ratio}}", kDoc, "t"), "5|true|0.25");
-  EXPECT_EQ(render_template("{{meta.source}} {{meta.tags[1]}} {{choices[-1]}}", kDoc, "t"), "gen b 6");
+  EXPECT_EQ(render_template("{{meta.source}} {{meta.tags[1]}} {{choices[-1]}}", kDoc, "t"),
+            "gen b 6");
   EXPECT_EQ(render_template("{{한국어}}!", kDoc, "t"), "안녕!");
   EXPECT_EQ(render_template("[{{empty}}]", kDoc, "t"), "[]");
   EXPECT_EQ(render_template("{{choices}}", kDoc, "t"), R"(["4","5","6"])");

@@ -43,12 +43,16 @@ std::string normalize_for_match(std::string_view text, const MatchOptions& optio
   return out;
 }
 
-double exact_match(std::string_view answer, std::string_view reference, const MatchOptions& options) {
-  return normalize_for_match(answer, options) == normalize_for_match(reference, options) ? 1.0 : 0.0;
+double exact_match(std::string_view answer, std::string_view reference,
+                   const MatchOptions& options) {
+  return normalize_for_match(answer, options) == normalize_for_match(reference, options) ? 1.0
+                                                                                         : 0.0;
 }
 
-double contains_match(std::string_view answer, std::string_view reference, const MatchOptions& options) {
-  return normalize_for_match(answer, options).find(normalize_for_match(reference, options)) != std::string::npos
+double contains_match(std::string_view answer, std::string_view reference,
+                      const MatchOptions& options) {
+  return normalize_for_match(answer, options).find(normalize_for_match(reference, options)) !=
+                 std::string::npos
              ? 1.0
              : 0.0;
 }
@@ -124,8 +128,10 @@ double chrf(std::string_view answer, std::string_view reference) {
     };
     const auto ca = ngrams(a);
     const auto cr = ngrams(r);
-    const double n_hyp = a.size() >= static_cast<std::size_t>(n) ? static_cast<double>(a.size() - n + 1) : 0;
-    const double n_ref = r.size() >= static_cast<std::size_t>(n) ? static_cast<double>(r.size() - n + 1) : 0;
+    const double n_hyp =
+        a.size() >= static_cast<std::size_t>(n) ? static_cast<double>(a.size() - n + 1) : 0;
+    const double n_ref =
+        r.size() >= static_cast<std::size_t>(n) ? static_cast<double>(r.size() - n + 1) : 0;
     double n_match = 0;
     for (const auto& [gram, count] : ca) {
       auto it = cr.find(gram);

@@ -22,7 +22,7 @@ namespace enclave::eval {
 struct MatchOptions {
   bool ignore_case = false;
   bool ignore_punctuation = false;
-  bool ignore_whitespace = false;  // removes all whitespace before comparing
+  bool ignore_whitespace = false;              // removes all whitespace before comparing
   std::vector<std::string> regexes_to_ignore;  // RE2 patterns removed first
 };
 
@@ -30,8 +30,10 @@ struct MatchOptions {
 void check_match_options(const MatchOptions& options, std::string_view what);
 
 std::string normalize_for_match(std::string_view text, const MatchOptions& options);
-double exact_match(std::string_view answer, std::string_view reference, const MatchOptions& options);
-double contains_match(std::string_view answer, std::string_view reference, const MatchOptions& options);
+double exact_match(std::string_view answer, std::string_view reference,
+                   const MatchOptions& options);
+double contains_match(std::string_view answer, std::string_view reference,
+                      const MatchOptions& options);
 // Throws Error(kInvalidInput) for a pattern RE2 rejects.
 double regex_match(std::string_view answer, std::string_view pattern);
 double token_f1(std::string_view answer, std::string_view reference);

@@ -49,10 +49,12 @@ TEST(TextMetricsTest, TokenF1ByHand) {
 TEST(TextMetricsTest, RougeLByHand) {
   // answer [the, cat, was, found, under, the, bed] (7), reference [the, cat,
   // was, under, the, bed] (6): LCS 6, P = 6/7, R = 1, F = 2*(6/7)/(1+6/7) = 12/13.
-  EXPECT_NEAR(rouge_l("The cat was found under the bed", "the cat was under the bed"), 12.0 / 13.0, 1e-12);
+  EXPECT_NEAR(rouge_l("The cat was found under the bed", "the cat was under the bed"), 12.0 / 13.0,
+              1e-12);
   // [a, b, c, d] vs [a, c, e]: LCS [a, c] = 2, P = 1/2, R = 2/3, F = 2*(1/3)/(7/6) = 4/7.
   EXPECT_NEAR(rouge_l("a b c d", "a c e"), 4.0 / 7.0, 1e-12);
-  EXPECT_NEAR(rouge_l("서울은 한국의 수도", "서울은 수도"), 2 * (2.0 / 3) * 1 / (2.0 / 3 + 1), 1e-12);
+  EXPECT_NEAR(rouge_l("서울은 한국의 수도", "서울은 수도"), 2 * (2.0 / 3) * 1 / (2.0 / 3 + 1),
+              1e-12);
   EXPECT_EQ(rouge_l("", "a"), 0.0);
   EXPECT_EQ(rouge_l("x y", "a b"), 0.0);
 }
@@ -73,7 +75,8 @@ TEST(TextMetricsTest, ChrFByHand) {
 TEST(UnicodeOpsTest, CaseWordsAndScripts) {
   EXPECT_EQ(to_upper("straße 한국"), "STRASSE 한국");
   EXPECT_EQ(to_lower("ÀB"), "àb");
-  EXPECT_EQ(word_tokens("Hello, 세계! don't 42"), (std::vector<std::string>{"Hello", "세계", "don", "t", "42"}));
+  EXPECT_EQ(word_tokens("Hello, 세계! don't 42"),
+            (std::vector<std::string>{"Hello", "세계", "don", "t", "42"}));
   EXPECT_EQ(split_whitespace("  a \t b\n"), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(strip(" \n x y \t"), "x y");
   EXPECT_EQ(remove_punctuation("a,b.c!「d」"), "abcd");

@@ -1,9 +1,9 @@
 #include "eval/unicode_ops.h"
 
-#include <unicode/uchar.h>
-#include <unicode/uscript.h>
 #include <unicode/locid.h>
+#include <unicode/uchar.h>
 #include <unicode/unistr.h>
+#include <unicode/uscript.h>
 
 #include <map>
 
@@ -21,7 +21,8 @@ bool is_word_char(char32_t c) {
 
 std::string to_case(std::string_view text, bool upper) {
   std::string clean = sanitize_utf8(text);
-  icu::UnicodeString s = icu::UnicodeString::fromUTF8(icu::StringPiece(clean.data(), static_cast<int32_t>(clean.size())));
+  icu::UnicodeString s = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(clean.data(), static_cast<int32_t>(clean.size())));
   if (upper) {
     s.toUpper(icu::Locale::getRoot());
   } else {
@@ -39,7 +40,8 @@ std::string to_upper(std::string_view text) { return to_case(text, /*upper=*/tru
 
 bool is_punctuation(char32_t c) {
   if (c < 0x80) {
-    return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
+    return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') ||
+           (c >= '{' && c <= '~');
   }
   return u_ispunct(static_cast<UChar32>(c)) != 0;
 }
@@ -114,15 +116,23 @@ Script script_of(char32_t c) {
   UScriptCode code = uscript_getScript(static_cast<UChar32>(c), &status);
   if (U_FAILURE(status)) return Script::kOther;
   switch (code) {
-    case USCRIPT_LATIN: return Script::kLatin;
-    case USCRIPT_HANGUL: return Script::kHangul;
-    case USCRIPT_HAN: return Script::kHan;
+    case USCRIPT_LATIN:
+      return Script::kLatin;
+    case USCRIPT_HANGUL:
+      return Script::kHangul;
+    case USCRIPT_HAN:
+      return Script::kHan;
     case USCRIPT_HIRAGANA:
-    case USCRIPT_KATAKANA: return Script::kKana;
-    case USCRIPT_CYRILLIC: return Script::kCyrillic;
-    case USCRIPT_ARABIC: return Script::kArabic;
-    case USCRIPT_GREEK: return Script::kGreek;
-    default: return Script::kOther;
+    case USCRIPT_KATAKANA:
+      return Script::kKana;
+    case USCRIPT_CYRILLIC:
+      return Script::kCyrillic;
+    case USCRIPT_ARABIC:
+      return Script::kArabic;
+    case USCRIPT_GREEK:
+      return Script::kGreek;
+    default:
+      return Script::kOther;
   }
 }
 

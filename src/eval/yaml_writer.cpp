@@ -6,20 +6,24 @@ namespace {
 bool plain_key(const std::string& key) {
   if (key.empty()) return false;
   for (char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '-' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
     if (!ok) return false;
   }
   return true;
 }
 
-std::string scalar(const nlohmann::json& v) { return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict); }
+std::string scalar(const nlohmann::json& v) {
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
+}
 
 bool is_block(const nlohmann::json& v) { return v.is_structured() && !v.empty(); }
 
 void write(const nlohmann::json& v, int indent, std::string& out);
 
-void write_key(const std::string& key, std::string& out) { out += plain_key(key) ? key : scalar(key); }
+void write_key(const std::string& key, std::string& out) {
+  out += plain_key(key) ? key : scalar(key);
+}
 
 void write_object(const nlohmann::json& v, int indent, std::string& out, bool first_inline) {
   bool first = true;

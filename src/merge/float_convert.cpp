@@ -11,14 +11,18 @@ namespace enclave::merge {
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
 
 bool is_float_dtype(DType dtype) {
-  return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16 || dtype == DType::kF64;
+  return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16 ||
+         dtype == DType::kF64;
 }
 
-float bf16_to_f32(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
+float bf16_to_f32(std::uint16_t bits) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
+}
 
 std::uint16_t f32_to_bf16(float value) {
   const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
-  if (std::isnan(value)) return static_cast<std::uint16_t>((bits >> 16) | 0x0040);  // stay a (quiet) NaN
+  if (std::isnan(value))
+    return static_cast<std::uint16_t>((bits >> 16) | 0x0040);  // stay a (quiet) NaN
   // Round to nearest, ties to even: add 0x7FFF plus the lowest kept bit.
   const std::uint32_t rounding = 0x7FFF + ((bits >> 16) & 1);
   return static_cast<std::uint16_t>((bits + rounding) >> 16);
@@ -53,7 +57,8 @@ std::uint16_t f32_to_f16(float value) {
   // Re-bias the exponent (127 -> 15) and round the 23-bit mantissa to 10 bits.
   std::uint32_t h = ((abits >> 23) - 112) << 10 | ((abits >> 13) & 0x3FF);
   const std::uint32_t rest = abits & 0x1FFF;
-  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) ++h;  // may carry into the exponent, which is right
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+    ++h;  // may carry into the exponent, which is right
   return sign | static_cast<std::uint16_t>(h);
 }
 
@@ -64,8 +69,8 @@ void to_f32(DType dtype, std::span<const std::uint8_t> bytes, std::span<float> o
   }
   const std::size_t size = dtype_size(dtype);
   if (bytes.size() != out.size() * size) {
-    fail_input("tensor data is {} bytes, expected {} for {} elements of {}", bytes.size(), out.size() * size,
-               out.size(), dtype_safetensors_name(dtype));
+    fail_input("tensor data is {} bytes, expected {} for {} elements of {}", bytes.size(),
+               out.size() * size, out.size(), dtype_safetensors_name(dtype));
   }
   const std::uint8_t* p = bytes.data();
   switch (dtype) {

@@ -31,8 +31,8 @@ TEST(FloatConvert, F16KnownValues) {
   EXPECT_EQ(f32_to_f16(65504.0f), 0x7BFF);
   EXPECT_EQ(f32_to_f16(65519.0f), 0x7BFF);
   EXPECT_EQ(f32_to_f16(65520.0f), 0x7C00);  // rounds to infinity
-  EXPECT_EQ(f32_to_f16(0x1p-24f), 0x0001);   // smallest subnormal
-  EXPECT_EQ(f32_to_f16(0x1p-26f), 0x0000);   // below half of it
+  EXPECT_EQ(f32_to_f16(0x1p-24f), 0x0001);  // smallest subnormal
+  EXPECT_EQ(f32_to_f16(0x1p-26f), 0x0000);  // below half of it
   EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
   EXPECT_EQ(f16_to_f32(0x0001), 0x1p-24f);
   EXPECT_EQ(f16_to_f32(0x7C00), std::numeric_limits<float>::infinity());
@@ -77,13 +77,15 @@ TEST(FloatConvert, BuffersConvertEveryDtypeIncludingUnaligned) {
   const std::vector<float> values = {0.5f, -1.25f, 3.0f, 1e-3f};
   for (DType dtype : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16}) {
     std::vector<std::uint8_t> storage(values.size() * dtype_size(dtype) + 1);
-    std::span<std::uint8_t> bytes(storage.data() + 1, storage.size() - 1);  // deliberately unaligned
+    std::span<std::uint8_t> bytes(storage.data() + 1,
+                                  storage.size() - 1);  // deliberately unaligned
     from_f32(values, dtype, bytes);
     std::vector<float> back(values.size());
     to_f32(dtype, bytes, back);
     for (std::size_t i = 0; i < values.size(); ++i) {
       const double tolerance = dtype == DType::kBF16 ? 1e-2 : (dtype == DType::kF16 ? 1e-3 : 0.0);
-      EXPECT_NEAR(back[i], values[i], std::fabs(values[i]) * tolerance) << dtype_safetensors_name(dtype);
+      EXPECT_NEAR(back[i], values[i], std::fabs(values[i]) * tolerance)
+          << dtype_safetensors_name(dtype);
     }
   }
 }

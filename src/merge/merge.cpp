@@ -21,11 +21,13 @@ namespace fs = std::filesystem;
 namespace {
 
 // Files copied from the tokenizer source, and from the reference model.
-constexpr const char* kTokenizerSideFiles[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                               "tokenizer.model"};
+constexpr const char* kTokenizerSideFiles[] = {"tokenizer.json", "tokenizer_config.json",
+                                               "special_tokens_map.json", "tokenizer.model"};
 constexpr const char* kModelSideFiles[] = {"generation_config.json"};
 
-std::span<const std::uint8_t> source_bytes(const TensorSource& s) { return s.ref->file->data(*s.ref->info); }
+std::span<const std::uint8_t> source_bytes(const TensorSource& s) {
+  return s.ref->file->data(*s.ref->info);
+}
 
 // Drops the mapped input pages of a tensor from this process once it is
 // merged, so the resident size does not grow to the size of the inputs. The
@@ -54,10 +56,13 @@ std::vector<float> read_f32(const TensorSource& s) {
 
 Sparsification sparsification_of(MergeMethod method) {
   switch (method) {
-    case MergeMethod::kTies: return Sparsification::kMagnitude;
+    case MergeMethod::kTies:
+      return Sparsification::kMagnitude;
     case MergeMethod::kDareTies:
-    case MergeMethod::kDareLinear: return Sparsification::kRandom;
-    default: return Sparsification::kNone;
+    case MergeMethod::kDareLinear:
+      return Sparsification::kRandom;
+    default:
+      return Sparsification::kNone;
   }
 }
 
@@ -70,7 +75,8 @@ void copy_if_present(const fs::path& from_dir, const char* name, const fs::path&
 
 }  // namespace
 
-std::vector<float> merge_tensor(const MergePlan& plan, const PlannedTensor& tensor, std::uint64_t merge_seed) {
+std::vector<float> merge_tensor(const MergePlan& plan, const PlannedTensor& tensor,
+                                std::uint64_t merge_seed) {
   std::uint64_t n = 1;
   for (std::int64_t d : tensor.shape) n *= static_cast<std::uint64_t>(d);
   std::vector<float> out(n);
@@ -116,13 +122,15 @@ std::vector<float> merge_tensor(const MergePlan& plan, const PlannedTensor& tens
           continue;
         }
         models.push_back(read_f32(s));
-        inputs.push_back({.weight = s.weight, .density = s.density,
+        inputs.push_back({.weight = s.weight,
+                          .density = s.density,
                           .seed = tensor_seed(merge_seed, tensor.name, s.model)});
       }
       for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i].model = models[i];
       const TaskArithmeticOptions options{
           .sparsification = sparsification_of(plan.method),
-          .sign_consensus = plan.method == MergeMethod::kTies || plan.method == MergeMethod::kDareTies,
+          .sign_consensus =
+              plan.method == MergeMethod::kTies || plan.method == MergeMethod::kDareTies,
           .normalize = plan.normalize,
           .rescale = plan.rescale,
           .lambda = tensor.lambda,
@@ -147,20 +155,23 @@ MergeResult run_merge(const MergeConfig& config, const MergeOptions& options) {
   }
   ShardedTensorWriter writer(staged.path(), std::move(specs), options.max_shard_bytes);
 
-  Progress progress(ProgressOptions{.label = "merging", .total = plan.tensors.size(), .unit = "tensors"});
+  Progress progress(
+      ProgressOptions{.label = "merging", .total = plan.tensors.size(), .unit = "tensors"});
   const bool draw = options.show_progress;
   std::vector<std::uint8_t> bytes;
   for (const TensorSpec& spec : writer.write_order()) {
     const PlannedTensor& t = *by_name.at(spec.name);
     const TensorSource& first = t.sources[0];
-    if (plan.method == MergeMethod::kPassthrough && first.scale == 1.0 && first.ref->info->dtype == t.dtype) {
+    if (plan.method == MergeMethod::kPassthrough && first.scale == 1.0 &&
+        first.ref->info->dtype == t.dtype) {
       // Stacking layers copies bytes: exact, and no conversion work.
       writer.write(source_bytes(first));
     } else {
       const std::vector<float> merged = merge_tensor(plan, t, options.seed);
       if (t.dtype == DType::kF32) {
         // Already the stored form (little-endian f32): no second buffer.
-        writer.write({reinterpret_cast<const std::uint8_t*>(merged.data()), merged.size() * sizeof(float)});
+        writer.write(
+            {reinterpret_cast<const std::uint8_t*>(merged.data()), merged.size() * sizeof(float)});
       } else {
         bytes.resize(spec.n_bytes());
         from_f32(merged, t.dtype, bytes);
@@ -174,9 +185,12 @@ MergeResult run_merge(const MergeConfig& config, const MergeOptions& options) {
   if (draw) progress.finish();
 
   write_file_atomic(staged.path() / "config.json", plan.out_config_json.dump(2) + "\n");
-  for (const char* name : kTokenizerSideFiles) copy_if_present(plan.tokenizer_dir, name, staged.path());
-  for (const char* name : kModelSideFiles) copy_if_present(plan.side_files_dir, name, staged.path());
-  if (!options.config_text.empty()) write_file_atomic(staged.path() / "merge_config.yaml", options.config_text);
+  for (const char* name : kTokenizerSideFiles)
+    copy_if_present(plan.tokenizer_dir, name, staged.path());
+  for (const char* name : kModelSideFiles)
+    copy_if_present(plan.side_files_dir, name, staged.path());
+  if (!options.config_text.empty())
+    write_file_atomic(staged.path() / "merge_config.yaml", options.config_text);
   staged.commit();
 
   MergeResult result;
@@ -199,7 +213,8 @@ MergeResult run_merge(const MergeConfig& config, const MergeOptions& options) {
 
 nlohmann::json result_json(const MergeResult& r) {
   nlohmann::json inputs = nlohmann::json::array();
-  for (const MergeInput& in : r.inputs) inputs.push_back({{"ref", in.ref}, {"dir", in.dir.string()}, {"role", in.role}});
+  for (const MergeInput& in : r.inputs)
+    inputs.push_back({{"ref", in.ref}, {"dir", in.dir.string()}, {"role", in.role}});
   return {{"out_dir", r.out_dir.string()},
           {"method", method_name(r.method)},
           {"n_layer", r.config.n_layer},
@@ -213,9 +228,10 @@ nlohmann::json result_json(const MergeResult& r) {
 
 std::string format_result(const MergeResult& r, std::string_view destination) {
   const std::size_t n = r.inputs.size();
-  return fmt::format("{} merge of {} model{} into {}: {} layers, {} tensors, {:.1f} MB in {} file{}, {:.2f} s",
-                     method_name(r.method), n, n == 1 ? "" : "s", destination, r.config.n_layer, r.n_tensors,
-                     static_cast<double>(r.n_bytes) / 1e6, r.n_shards, r.n_shards == 1 ? "" : "s", r.seconds);
+  return fmt::format(
+      "{} merge of {} model{} into {}: {} layers, {} tensors, {:.1f} MB in {} file{}, {:.2f} s",
+      method_name(r.method), n, n == 1 ? "" : "s", destination, r.config.n_layer, r.n_tensors,
+      static_cast<double>(r.n_bytes) / 1e6, r.n_shards, r.n_shards == 1 ? "" : "s", r.seconds);
 }
 
 }  // namespace enclave::merge

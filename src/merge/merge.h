@@ -11,10 +11,9 @@
 // Thread safety: one merge per call; the function holds no global state.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,13 +25,13 @@
 namespace enclave::merge {
 
 struct MergeOptions {
-  std::filesystem::path out_dir;  // must not exist or be an empty directory
-  ModelResolver resolve;          // model ref -> directory; empty: refs are directories
+  std::filesystem::path out_dir;             // must not exist or be an empty directory
+  ModelResolver resolve;                     // model ref -> directory; empty: refs are directories
   std::string config_name = "merge config";  // names the config in errors ("merge.yaml")
-  std::string config_text;        // written as merge_config.yaml when non-empty
-  std::uint64_t seed = 0;         // DARE drop masks
+  std::string config_text;                   // written as merge_config.yaml when non-empty
+  std::uint64_t seed = 0;                    // DARE drop masks
   std::uint64_t max_shard_bytes = 5'000'000'000;  // HF's default "5GB"
-  bool show_progress = true;      // on a terminal only (core/progress.h)
+  bool show_progress = true;                      // on a terminal only (core/progress.h)
 };
 
 struct MergeInput {
@@ -60,7 +59,8 @@ MergeResult run_merge(const MergeConfig& config, const MergeOptions& options);
 
 // One output tensor computed from its plan entry, as float32 (exposed for
 // tests and the benchmark). `merge_seed` seeds DARE.
-std::vector<float> merge_tensor(const MergePlan& plan, const PlannedTensor& tensor, std::uint64_t merge_seed);
+std::vector<float> merge_tensor(const MergePlan& plan, const PlannedTensor& tensor,
+                                std::uint64_t merge_seed);
 
 // A short JSON summary ({out_dir, method, n_layer, n_tensors, n_bytes, ...}).
 nlohmann::json result_json(const MergeResult& result);

@@ -1,9 +1,9 @@
 // MergeConfig: a merge recipe in YAML close to mergekit's
 // (https://github.com/arcee-ai/mergekit, docs/merge_methods.md):
 //
-//   merge_method: ties            # linear slerp task_arithmetic ties dare_ties dare_linear passthrough
-//   base_model: llama-base        # a model ref ("name", "name@3", "name:alias") or a directory
-//   models:                       # every layer of each model ...
+//   merge_method: ties            # linear slerp task_arithmetic ties dare_ties dare_linear
+//   passthrough base_model: llama-base        # a model ref ("name", "name@3", "name:alias") or a
+//   directory models:                       # every layer of each model ...
 //     - model: llama-ko
 //       parameters: {weight: 0.6, density: [1, 0.5]}
 //   slices:                       # ... or stacked layer ranges (one of the two)
@@ -21,10 +21,9 @@
 // Thread safety: plain values; functions are stateless.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,7 +35,15 @@
 
 namespace enclave::merge {
 
-enum class MergeMethod { kLinear, kSlerp, kTaskArithmetic, kTies, kDareTies, kDareLinear, kPassthrough };
+enum class MergeMethod {
+  kLinear,
+  kSlerp,
+  kTaskArithmetic,
+  kTies,
+  kDareTies,
+  kDareLinear,
+  kPassthrough
+};
 
 // "linear", "slerp", "task_arithmetic", "ties", "dare_ties", "dare_linear", "passthrough".
 std::string_view method_name(MergeMethod method);
@@ -46,7 +53,7 @@ std::optional<MergeMethod> method_from_name(std::string_view name);
 bool is_task_arithmetic(MergeMethod method);
 
 struct SourceSpec {
-  std::string model;  // ref or directory, as written
+  std::string model;                                                 // ref or directory, as written
   std::optional<std::pair<std::int64_t, std::int64_t>> layer_range;  // [begin, end); slices only
   Parameters parameters;
 };
@@ -59,10 +66,10 @@ struct SliceSpec {
 struct MergeConfig {
   MergeMethod method = MergeMethod::kLinear;
   std::optional<std::string> base_model;
-  std::vector<SourceSpec> models;  // `models:` form; empty when `slices:` is used
-  std::vector<SliceSpec> slices;   // `slices:` form; empty when `models:` is used
-  Parameters parameters;           // top level
-  std::optional<DType> dtype;      // stored dtype of the output; nullopt: the base's
+  std::vector<SourceSpec> models;               // `models:` form; empty when `slices:` is used
+  std::vector<SliceSpec> slices;                // `slices:` form; empty when `models:` is used
+  Parameters parameters;                        // top level
+  std::optional<DType> dtype;                   // stored dtype of the output; nullopt: the base's
   std::optional<std::string> tokenizer_source;  // "base" or a model ref
 };
 

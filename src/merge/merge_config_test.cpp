@@ -8,7 +8,9 @@
 namespace enclave::merge {
 namespace {
 
-MergeConfig parse(std::string_view yaml) { return parse_merge_config(parse_yaml(yaml, "merge.yaml"), "merge.yaml"); }
+MergeConfig parse(std::string_view yaml) {
+  return parse_merge_config(parse_yaml(yaml, "merge.yaml"), "merge.yaml");
+}
 
 // The error message of a config that must be rejected; checks the kind.
 std::string error_of(std::string_view yaml, ErrorKind kind = ErrorKind::kInvalidInput) {
@@ -22,7 +24,8 @@ std::string error_of(std::string_view yaml, ErrorKind kind = ErrorKind::kInvalid
   return "";
 }
 
-#define EXPECT_HAS(haystack, needle) EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
+#define EXPECT_HAS(haystack, needle) \
+  EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
 
 TEST(MergeConfig, ParsesTiesModelsForm) {
   const MergeConfig c = parse(R"(
@@ -99,50 +102,65 @@ TEST(MergeConfig, RejectsUnknownMethod) {
   const std::string e = error_of("merge_method: average\nmodels: [{model: a}]\n");
   EXPECT_HAS(e, "merge.yaml: field 'merge_method': unknown method 'average'");
   EXPECT_HAS(error_of("models: [{model: a}]\n"), "missing field 'merge_method'");
-  EXPECT_HAS(error_of("merge_method: 3\nmodels: [{model: a}]\n"), "field 'merge_method': expected a string");
+  EXPECT_HAS(error_of("merge_method: 3\nmodels: [{model: a}]\n"),
+             "field 'merge_method': expected a string");
 }
 
 TEST(MergeConfig, RejectsMissingBaseModel) {
   for (const char* method : {"slerp", "ties", "dare_ties", "dare_linear", "task_arithmetic"}) {
-    EXPECT_HAS(error_of(fmt::format("merge_method: {}\nmodels: [{{model: a}}, {{model: b}}]\n", method)),
-               "field 'base_model': required");
+    EXPECT_HAS(
+        error_of(fmt::format("merge_method: {}\nmodels: [{{model: a}}, {{model: b}}]\n", method)),
+        "field 'base_model': required");
   }
 }
 
 TEST(MergeConfig, RejectsModelsAndSlicesTogetherOrNeither) {
   EXPECT_HAS(error_of("merge_method: linear\n"), "found neither");
-  EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: a}]\nslices: [{sources: [{model: a, layer_range: [0, "
+  EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: a}]\nslices: [{sources: [{model: a, "
+                      "layer_range: [0, "
                       "1]}]}]\n"),
              "found both");
-  EXPECT_HAS(error_of("merge_method: linear\nmodels: []\n"), "field 'models': expected a non-empty list");
-  EXPECT_HAS(error_of("merge_method: linear\nslices: [{sources: []}]\n"), "field 'slices[0].sources'");
+  EXPECT_HAS(error_of("merge_method: linear\nmodels: []\n"),
+             "field 'models': expected a non-empty list");
+  EXPECT_HAS(error_of("merge_method: linear\nslices: [{sources: []}]\n"),
+             "field 'slices[0].sources'");
 }
 
 TEST(MergeConfig, RejectsBadLayerRanges) {
   auto with_range = [](const std::string& range) {
-    return "merge_method: passthrough\nslices:\n  - sources:\n      - model: a\n        layer_range: " + range + "\n";
+    return "merge_method: passthrough\nslices:\n  - sources:\n      - model: a\n        "
+           "layer_range: " +
+           range + "\n";
   };
-  EXPECT_HAS(error_of(with_range("[4, 2]")), "field 'slices[0].sources[0].layer_range': end 2 must be greater");
+  EXPECT_HAS(error_of(with_range("[4, 2]")),
+             "field 'slices[0].sources[0].layer_range': end 2 must be greater");
   EXPECT_HAS(error_of(with_range("[-1, 2]")), "begin -1 is negative");
   EXPECT_HAS(error_of(with_range("[0, 2, 4]")), "expected two integers");
   EXPECT_HAS(error_of(with_range("[0.5, 2]")), "expected two integers");
   EXPECT_HAS(error_of(with_range("first")), "expected two integers");
-  EXPECT_HAS(error_of("merge_method: passthrough\nslices: [{sources: [{model: a}]}]\n"), "missing 'layer_range'");
+  EXPECT_HAS(error_of("merge_method: passthrough\nslices: [{sources: [{model: a}]}]\n"),
+             "missing 'layer_range'");
   EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: a, layer_range: [0, 2]}]\n"),
              "unknown field 'models[0].layer_range'");
 }
 
 TEST(MergeConfig, RejectsBadParameters) {
-  EXPECT_HAS(error_of("merge_method: ties\nbase_model: b\nmodels: [{model: a, parameters: {weight: 1, density: "
-                      "1.5}}]\n"),
-             "field 'models[0].parameters.density': 1.5 is outside [0, 1]");
-  EXPECT_HAS(error_of("merge_method: ties\nbase_model: b\nmodels: [{model: a, parameters: {wieght: 1}}]\n"),
-             "field 'models[0].parameters.wieght': unknown parameter for merge_method 'ties'");
-  EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: a, parameters: {normalize: true}}]\n"),
-             "top-level 'parameters'");
+  EXPECT_HAS(
+      error_of(
+          "merge_method: ties\nbase_model: b\nmodels: [{model: a, parameters: {weight: 1, density: "
+          "1.5}}]\n"),
+      "field 'models[0].parameters.density': 1.5 is outside [0, 1]");
+  EXPECT_HAS(
+      error_of(
+          "merge_method: ties\nbase_model: b\nmodels: [{model: a, parameters: {wieght: 1}}]\n"),
+      "field 'models[0].parameters.wieght': unknown parameter for merge_method 'ties'");
+  EXPECT_HAS(
+      error_of("merge_method: linear\nmodels: [{model: a, parameters: {normalize: true}}]\n"),
+      "top-level 'parameters'");
   EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: a}]\nparameters: {normalize: 1}\n"),
              "field 'parameters.normalize': expected true or false");
-  EXPECT_HAS(error_of("merge_method: slerp\nbase_model: a\nmodels: [{model: a}, {model: b}]\nparameters: {t: 2}\n"),
+  EXPECT_HAS(error_of("merge_method: slerp\nbase_model: a\nmodels: [{model: a}, {model: "
+                      "b}]\nparameters: {t: 2}\n"),
              "field 'parameters.t': 2 is outside [0, 1]");
   EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: a, parameters: [1]}]\n"),
              "field 'models[0].parameters': expected a mapping");
@@ -156,9 +174,12 @@ TEST(MergeConfig, RejectsUnknownAndUnsupportedFields) {
   EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: a}]\ntokenizer_source: union\n",
                       ErrorKind::kUnsupported),
              "field 'tokenizer_source': 'union'");
-  EXPECT_HAS(error_of("merge_method: linear\nmodules: {}\n", ErrorKind::kUnsupported), "field 'modules'");
-  EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: ''}]\n"), "field 'models[0].model': must not be empty");
-  EXPECT_HAS(error_of("merge_method: linear\nmodels: [{parameters: {weight: 1}}]\n"), "missing 'model'");
+  EXPECT_HAS(error_of("merge_method: linear\nmodules: {}\n", ErrorKind::kUnsupported),
+             "field 'modules'");
+  EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: ''}]\n"),
+             "field 'models[0].model': must not be empty");
+  EXPECT_HAS(error_of("merge_method: linear\nmodels: [{parameters: {weight: 1}}]\n"),
+             "missing 'model'");
   EXPECT_HAS(error_of("- merge_method: linear\n"), "expected a mapping at the top level");
 }
 

@@ -67,7 +67,8 @@ class MergeTest : public ::testing::Test {
     return d;
   }
 
-  static void expect_same_model(const fs::path& got, const fs::path& want, double tolerance, const char* what) {
+  static void expect_same_model(const fs::path& got, const fs::path& want, double tolerance,
+                                const char* what) {
     const double d = model_diff(got, want);
     std::printf("%s: max diff %.3g\n", what, d);
     EXPECT_LE(d, tolerance) << what;
@@ -99,42 +100,53 @@ TEST_F(MergeTest, LinearMergeOfAModelWithItselfIsTheIdentity) {
   const std::string copy = (*dir_ / "a_copy").string();
   const MergeResult r = merge(
       "merge_method: linear\nmodels:\n  - {model: $a, parameters: {weight: 0.3}}\n"
-      "  - {model: " + copy + ", parameters: {weight: 0.7}}\n",
+      "  - {model: " +
+          copy + ", parameters: {weight: 0.7}}\n",
       "linear_self");
   EXPECT_EQ(r.inputs.size(), 2u);
   expect_same_model(*dir_ / "linear_self", *dir_ / "a", 0.0, "linear(a, copy of a)");
-  merge("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 2}}, {model: $a, parameters: {weight: [1, 5]}}]\n",
-        "linear_self2");
+  merge(
+      "merge_method: linear\nmodels: [{model: $a, parameters: {weight: 2}}, {model: $a, "
+      "parameters: {weight: [1, 5]}}]\n",
+      "linear_self2");
   expect_same_model(*dir_ / "linear_self2", *dir_ / "a", 0.0, "linear(a, a) with a gradient");
   // The output is a model directory with the inputs' tokenizer and the recipe.
-  EXPECT_EQ(read_file(*dir_ / "linear_self" / "tokenizer.json"), read_file(*dir_ / "a" / "tokenizer.json"));
+  EXPECT_EQ(read_file(*dir_ / "linear_self" / "tokenizer.json"),
+            read_file(*dir_ / "a" / "tokenizer.json"));
   EXPECT_TRUE(fs::exists(*dir_ / "linear_self" / "merge_config.yaml"));
   EXPECT_TRUE(fs::exists(*dir_ / "linear_self" / "generation_config.json"));
 }
 
 TEST_F(MergeTest, LinearWeightsMixTheModels) {
-  merge("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, {model: $b, parameters: {weight: 3}}]\n",
-        "linear_mix");
+  merge(
+      "merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, {model: $b, "
+      "parameters: {weight: 3}}]\n",
+      "linear_mix");
   const std::string name = "model.layers.1.self_attn.o_proj.weight";
   const std::vector<float> a = read_tensor(*dir_ / "a", name), b = read_tensor(*dir_ / "b", name);
   std::vector<float> want(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) want[i] = static_cast<float>((1.0 * a[i] + 3.0 * b[i]) / 4.0);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    want[i] = static_cast<float>((1.0 * a[i] + 3.0 * b[i]) / 4.0);
   const double d = max_abs_diff(read_tensor(*dir_ / "linear_mix", name), want);
   std::printf("linear 1:3: max diff %.3g\n", d);
   EXPECT_EQ(d, 0.0);
 }
 
 TEST_F(MergeTest, SlerpEndpointsReturnTheModels) {
-  const std::string slerp = "merge_method: slerp\nbase_model: $a\nmodels: [{model: $a}, {model: $b}]\n";
+  const std::string slerp =
+      "merge_method: slerp\nbase_model: $a\nmodels: [{model: $a}, {model: $b}]\n";
   merge(slerp + "parameters: {t: 0}\n", "slerp0");
   expect_same_model(*dir_ / "slerp0", *dir_ / "a", 0.0, "slerp t=0");
   merge(slerp + "parameters: {t: 1}\n", "slerp1");
   expect_same_model(*dir_ / "slerp1", *dir_ / "b", 0.0, "slerp t=1");
   // t per tensor group: attention from b, everything else from a.
   merge(slerp + "parameters: {t: [{filter: self_attn, value: 1}, {value: 0}]}\n", "slerp_groups");
-  const std::string attn = "model.layers.2.self_attn.v_proj.weight", mlp = "model.layers.2.mlp.up_proj.weight";
-  EXPECT_EQ(max_abs_diff(read_tensor(*dir_ / "slerp_groups", attn), read_tensor(*dir_ / "b", attn)), 0.0);
-  EXPECT_EQ(max_abs_diff(read_tensor(*dir_ / "slerp_groups", mlp), read_tensor(*dir_ / "a", mlp)), 0.0);
+  const std::string attn = "model.layers.2.self_attn.v_proj.weight",
+                    mlp = "model.layers.2.mlp.up_proj.weight";
+  EXPECT_EQ(max_abs_diff(read_tensor(*dir_ / "slerp_groups", attn), read_tensor(*dir_ / "b", attn)),
+            0.0);
+  EXPECT_EQ(max_abs_diff(read_tensor(*dir_ / "slerp_groups", mlp), read_tensor(*dir_ / "a", mlp)),
+            0.0);
   // Halfway lies strictly between.
   merge(slerp + "parameters: {t: 0.5}\n", "slerp_half");
   EXPECT_GT(model_diff(*dir_ / "slerp_half", *dir_ / "a"), 0.0);
@@ -143,18 +155,21 @@ TEST_F(MergeTest, SlerpEndpointsReturnTheModels) {
 }
 
 TEST_F(MergeTest, TaskArithmeticOfTheBaseIsTheBase) {
-  merge("merge_method: task_arithmetic\nbase_model: $base\nmodels: [{model: $base}, "
-        "{model: $base, parameters: {weight: 0.8}}]\n",
-        "ta_base");
+  merge(
+      "merge_method: task_arithmetic\nbase_model: $base\nmodels: [{model: $base}, "
+      "{model: $base, parameters: {weight: 0.8}}]\n",
+      "ta_base");
   expect_same_model(*dir_ / "ta_base", *dir_ / "base", 0.0, "task_arithmetic(base)");
 }
 
 // TIES on real tensors against the definition recomputed here from the stored
 // values: trim each delta to its top 50%, elect signs, disjoint mean.
 TEST_F(MergeTest, TiesMatchesTheDefinitionOnRealTensors) {
-  merge("merge_method: ties\nbase_model: $base\nmodels:\n  - {model: $a, parameters: {weight: 1, density: 0.5}}\n"
-        "  - {model: $b, parameters: {weight: 0.5, density: 0.5}}\n",
-        "ties");
+  merge(
+      "merge_method: ties\nbase_model: $base\nmodels:\n  - {model: $a, parameters: {weight: 1, "
+      "density: 0.5}}\n"
+      "  - {model: $b, parameters: {weight: 0.5, density: 0.5}}\n",
+      "ties");
   const std::string name = "model.layers.0.mlp.down_proj.weight";
   const auto base = read_tensor(*dir_ / "base", name), a = read_tensor(*dir_ / "a", name),
              b = read_tensor(*dir_ / "b", name);
@@ -181,20 +196,24 @@ TEST_F(MergeTest, TiesMatchesTheDefinitionOnRealTensors) {
 }
 
 TEST_F(MergeTest, DareWithOneSeedIsReproducible) {
-  const std::string dare = "merge_method: dare_ties\nbase_model: $base\nmodels:\n"
-                           "  - {model: $a, parameters: {weight: 1, density: 0.3}}\n"
-                           "  - {model: $b, parameters: {weight: 1, density: 0.3}}\n";
+  const std::string dare =
+      "merge_method: dare_ties\nbase_model: $base\nmodels:\n"
+      "  - {model: $a, parameters: {weight: 1, density: 0.3}}\n"
+      "  - {model: $b, parameters: {weight: 1, density: 0.3}}\n";
   merge(dare, "dare1", /*seed=*/7);
   merge(dare, "dare2", /*seed=*/7);
   merge(dare, "dare3", /*seed=*/8);
-  EXPECT_EQ(read_file(*dir_ / "dare1" / "model.safetensors"), read_file(*dir_ / "dare2" / "model.safetensors"));
+  EXPECT_EQ(read_file(*dir_ / "dare1" / "model.safetensors"),
+            read_file(*dir_ / "dare2" / "model.safetensors"));
   EXPECT_GT(model_diff(*dir_ / "dare1", *dir_ / "dare3"), 0.0);
   expect_runs(*dir_ / "dare1");
 
   // dare_linear against its definition: drop with the per-tensor seed, rescale, add.
-  merge("merge_method: dare_linear\nbase_model: $base\nmodels: [{model: $a, parameters: {weight: 0.5, density: "
-        "0.4}}]\n",
-        "dare_linear", 7);
+  merge(
+      "merge_method: dare_linear\nbase_model: $base\nmodels: [{model: $a, parameters: {weight: "
+      "0.5, density: "
+      "0.4}}]\n",
+      "dare_linear", 7);
   const std::string name = "model.layers.3.self_attn.q_proj.weight";
   const auto base = read_tensor(*dir_ / "base", name), a = read_tensor(*dir_ / "a", name);
   std::vector<float> delta(a.size());
@@ -209,9 +228,10 @@ TEST_F(MergeTest, DareWithOneSeedIsReproducible) {
 }
 
 TEST_F(MergeTest, Bf16OutputAndShardsLoad) {
-  const MergeResult r = merge("merge_method: linear\ndtype: bfloat16\nmodels: [{model: $a, parameters: {weight: 1}}, "
-                              "{model: $b, parameters: {weight: 1}}]\n",
-                              "bf16_sharded", 0, /*max_shard_bytes=*/2'000'000);
+  const MergeResult r = merge(
+      "merge_method: linear\ndtype: bfloat16\nmodels: [{model: $a, parameters: {weight: 1}}, "
+      "{model: $b, parameters: {weight: 1}}]\n",
+      "bf16_sharded", 0, /*max_shard_bytes=*/2'000'000);
   EXPECT_GT(r.n_shards, 1);
   EXPECT_TRUE(fs::exists(*dir_ / "bf16_sharded" / "model.safetensors.index.json"));
   EXPECT_FALSE(fs::exists(*dir_ / "bf16_sharded" / "model.safetensors"));
@@ -246,9 +266,10 @@ TEST_F(MergeTest, FailedMergeLeavesNothingBehind) {
     EXPECT_EQ(entry.path().filename().string().find("failed"), std::string::npos) << entry.path();
   }
   // An existing non-empty folder is never overwritten.
-  EXPECT_THROW(run_merge(config("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}]\n"),
-                         {.out_dir = *dir_ / "a", .show_progress = false}),
-               Error);
+  EXPECT_THROW(
+      run_merge(config("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}]\n"),
+                {.out_dir = *dir_ / "a", .show_progress = false}),
+      Error);
 }
 
 }  // namespace

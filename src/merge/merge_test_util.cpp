@@ -17,7 +17,8 @@ namespace enclave::merge::testing {
 namespace fs = std::filesystem;
 
 TempDir::TempDir(const std::string& name) {
-  path_ = fs::temp_directory_path() / fmt::format("enclave_merge_{}_{:08x}", name, std::random_device{}());
+  path_ = fs::temp_directory_path() /
+          fmt::format("enclave_merge_{}_{:08x}", name, std::random_device{}());
   fs::remove_all(path_);
   fs::create_directories(path_);
 }
@@ -62,7 +63,8 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 std::string with_model_dirs(std::string yaml, const fs::path& dir, std::vector<std::string> names) {
-  std::sort(names.begin(), names.end(), [](const auto& x, const auto& y) { return x.size() > y.size(); });
+  std::sort(names.begin(), names.end(),
+            [](const auto& x, const auto& y) { return x.size() > y.size(); });
   for (const std::string& name : names) {
     const std::string needle = "$" + name;
     for (std::size_t at; (at = yaml.find(needle)) != std::string::npos;) {

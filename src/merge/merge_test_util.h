@@ -44,9 +44,11 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
 
 // yaml with each "$name" replaced by the path dir/name; longer names first,
 // so "$base" is never read as "$b" followed by "ase".
-std::string with_model_dirs(std::string yaml, const std::filesystem::path& dir, std::vector<std::string> names);
+std::string with_model_dirs(std::string yaml, const std::filesystem::path& dir,
+                            std::vector<std::string> names);
 
 // Writes text to dir/name and returns the path.
-std::filesystem::path write_text(const std::filesystem::path& dir, const std::string& name, const std::string& text);
+std::filesystem::path write_text(const std::filesystem::path& dir, const std::string& name,
+                                 const std::string& text);
 
 }  // namespace enclave::merge::testing

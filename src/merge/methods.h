@@ -26,8 +26,9 @@ namespace enclave::merge {
 // out = sum_i weights[i] * tensors[i] (/ sum of weights when normalize).
 // Throws Error(kInvalidInput) naming `tensor_name` when normalising weights
 // that sum to zero.
-void linear_merge(const std::vector<std::span<const float>>& tensors, const std::vector<double>& weights,
-                  bool normalize, std::span<float> out, std::string_view tensor_name);
+void linear_merge(const std::vector<std::span<const float>>& tensors,
+                  const std::vector<double>& weights, bool normalize, std::span<float> out,
+                  std::string_view tensor_name);
 
 // Spherical linear interpolation over the whole tensor, as mergekit's slerp:
 // the angle comes from the normalised tensors, the result mixes the

@@ -19,7 +19,8 @@ using Vec = std::vector<float>;
 double max_diff(const Vec& a, const Vec& b) {
   EXPECT_EQ(a.size(), b.size());
   double d = 0;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) d = std::max(d, std::fabs(double(a[i]) - b[i]));
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+    d = std::max(d, std::fabs(double(a[i]) - b[i]));
   return d;
 }
 
@@ -107,21 +108,25 @@ TEST(Ties, HandComputedExample) {
   // Sum of weighted deltas [-0.5, -1, 0, 0, 4] elects [-, -, +, +, +].
   // Agreeing: [B, A, none, none, A+B]; disjoint mean: [-1.5, -2, 0, 0, 2].
   Vec out(5);
-  task_arithmetic_merge(base, {{.model = a, .density = 0.6}, {.model = b, .density = 0.6}},
-                        {.sparsification = Sparsification::kMagnitude, .sign_consensus = true, .normalize = true},
-                        out);
+  task_arithmetic_merge(
+      base, {{.model = a, .density = 0.6}, {.model = b, .density = 0.6}},
+      {.sparsification = Sparsification::kMagnitude, .sign_consensus = true, .normalize = true},
+      out);
   expect_close(out, {-1.0f, -1.5f, 0.5f, 0.5f, 2.5f}, 1e-7, "ties normalised");
   // Without normalising the agreeing deltas add up.
-  task_arithmetic_merge(base, {{.model = a, .density = 0.6}, {.model = b, .density = 0.6}},
-                        {.sparsification = Sparsification::kMagnitude, .sign_consensus = true, .normalize = false},
-                        out);
+  task_arithmetic_merge(
+      base, {{.model = a, .density = 0.6}, {.model = b, .density = 0.6}},
+      {.sparsification = Sparsification::kMagnitude, .sign_consensus = true, .normalize = false},
+      out);
   expect_close(out, {-1.0f, -1.5f, 0.5f, 0.5f, 4.5f}, 1e-7, "ties unnormalised");
   // Weights scale the deltas before the election.
-  task_arithmetic_merge(base, {{.model = a, .weight = 3.0, .density = 0.6}, {.model = b, .weight = 1.0, .density = 0.6}},
-                        {.sparsification = Sparsification::kMagnitude, .sign_consensus = true, .normalize = true},
-                        out);
-  // wd A = [3, -6, 0, 0, 9], wd B = [-1.5, 1, 0, 0, 1]; sums [1.5, -5, 0, 0, 10] elect [+, -, +, +, +].
-  // Index 0: A agrees -> 3 / 3 = 1; index 1: A -> -6 / 3 = -2; index 4: (9 + 1) / 4 = 2.5.
+  task_arithmetic_merge(
+      base,
+      {{.model = a, .weight = 3.0, .density = 0.6}, {.model = b, .weight = 1.0, .density = 0.6}},
+      {.sparsification = Sparsification::kMagnitude, .sign_consensus = true, .normalize = true},
+      out);
+  // wd A = [3, -6, 0, 0, 9], wd B = [-1.5, 1, 0, 0, 1]; sums [1.5, -5, 0, 0, 10] elect [+, -, +, +,
+  // +]. Index 0: A agrees -> 3 / 3 = 1; index 1: A -> -6 / 3 = -2; index 4: (9 + 1) / 4 = 2.5.
   expect_close(out, {1.5f, -1.5f, 0.5f, 0.5f, 3.0f}, 1e-7, "ties weighted");
 }
 
@@ -132,9 +137,11 @@ TEST(TaskArithmetic, HandComputed) {
   // base + 1.0 * ((a - base) * 0.5 + (b - base) * 2) = base + [0.5, 3.5, 0].
   task_arithmetic_merge(base, {{.model = a, .weight = 0.5}, {.model = b, .weight = 2.0}}, {}, out);
   expect_close(out, {1.5f, 4.5f, 1.0f}, 0.0, "task arithmetic");
-  task_arithmetic_merge(base, {{.model = a, .weight = 0.5}, {.model = b, .weight = 2.0}}, {.lambda = 0.5}, out);
+  task_arithmetic_merge(base, {{.model = a, .weight = 0.5}, {.model = b, .weight = 2.0}},
+                        {.lambda = 0.5}, out);
   expect_close(out, {1.25f, 2.75f, 1.0f}, 0.0, "task arithmetic lambda 0.5");
-  task_arithmetic_merge(base, {{.model = a, .weight = 0.5}, {.model = b, .weight = 2.0}}, {.normalize = true}, out);
+  task_arithmetic_merge(base, {{.model = a, .weight = 0.5}, {.model = b, .weight = 2.0}},
+                        {.normalize = true}, out);
   expect_close(out, {1.2f, 2.4f, 1.0f}, 1e-7, "task arithmetic normalised");
 }
 
@@ -142,7 +149,8 @@ TEST(TaskArithmetic, HandComputed) {
 std::vector<bool> expected_mask(std::size_t n, double density, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<bool> keep(n);
-  for (std::size_t i = 0; i < n; ++i) keep[i] = static_cast<double>(rng() >> 11) / 9007199254740992.0 < density;
+  for (std::size_t i = 0; i < n; ++i)
+    keep[i] = static_cast<double>(rng() >> 11) / 9007199254740992.0 < density;
   return keep;
 }
 
@@ -205,10 +213,12 @@ TEST(Dare, TiesAndLinearMergesByHand) {
   Vec out(8);
   task_arithmetic_merge(base, inputs, {.sparsification = Sparsification::kRandom}, out);
   expect_close(out, linear, 0.0, "dare_linear");
-  task_arithmetic_merge(base, inputs, {.sparsification = Sparsification::kRandom, .sign_consensus = true}, out);
+  task_arithmetic_merge(base, inputs,
+                        {.sparsification = Sparsification::kRandom, .sign_consensus = true}, out);
   expect_close(out, ties, 0.0, "dare_ties");
   Vec again(8);
-  task_arithmetic_merge(base, inputs, {.sparsification = Sparsification::kRandom, .sign_consensus = true}, again);
+  task_arithmetic_merge(base, inputs,
+                        {.sparsification = Sparsification::kRandom, .sign_consensus = true}, again);
   expect_close(again, out, 0.0, "dare_ties reproducible");
 }
 

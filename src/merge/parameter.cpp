@@ -19,9 +19,11 @@ double gradient_value(const std::vector<double>& values, double t) {
   return (1 - frac) * values[i0] + frac * values[i1];
 }
 
-std::optional<double> evaluate_setting(const ParameterSetting& setting, std::string_view tensor_name, double t) {
+std::optional<double> evaluate_setting(const ParameterSetting& setting,
+                                       std::string_view tensor_name, double t) {
   for (const ParameterCondition& c : setting.conditions) {
-    if (c.filter.empty() || c.filter == "*" || tensor_name.find(c.filter) != std::string_view::npos) {
+    if (c.filter.empty() || c.filter == "*" ||
+        tensor_name.find(c.filter) != std::string_view::npos) {
       return gradient_value(c.values, t);
     }
   }
@@ -31,7 +33,8 @@ std::optional<double> evaluate_setting(const ParameterSetting& setting, std::str
 namespace {
 
 double parse_number(const json& v, std::string_view what, std::string_view field) {
-  if (!v.is_number()) fail_input("{}: field '{}': expected a number, got {}", what, field, v.type_name());
+  if (!v.is_number())
+    fail_input("{}: field '{}': expected a number, got {}", what, field, v.type_name());
   const double d = v.get<double>();
   if (!std::isfinite(d)) fail_input("{}: field '{}': {} is not a finite number", what, field, d);
   return d;
@@ -40,12 +43,13 @@ double parse_number(const json& v, std::string_view what, std::string_view field
 std::vector<double> parse_values(const json& v, std::string_view what, std::string_view field) {
   if (v.is_number()) return {parse_number(v, what, field)};
   if (!v.is_array()) {
-    fail_input("{}: field '{}': expected a number or a list of numbers (a gradient), got {}", what, field,
-               v.type_name());
+    fail_input("{}: field '{}': expected a number or a list of numbers (a gradient), got {}", what,
+               field, v.type_name());
   }
   if (v.empty()) fail_input("{}: field '{}': a gradient needs at least one value", what, field);
   std::vector<double> out;
-  for (std::size_t i = 0; i < v.size(); ++i) out.push_back(parse_number(v[i], what, fmt::format("{}[{}]", field, i)));
+  for (std::size_t i = 0; i < v.size(); ++i)
+    out.push_back(parse_number(v[i], what, fmt::format("{}[{}]", field, i)));
   return out;
 }
 
@@ -53,16 +57,19 @@ ParameterCondition parse_condition(const json& v, std::string_view what, const s
   ParameterCondition c;
   for (const auto& [key, item] : v.items()) {
     if (key != "filter" && key != "value") {
-      fail_input("{}: field '{}': unknown key '{}' (a condition has 'filter' and 'value')", what, field, key);
+      fail_input("{}: field '{}': unknown key '{}' (a condition has 'filter' and 'value')", what,
+                 field, key);
     }
   }
   if (v.contains("filter") && !v["filter"].is_null()) {
     if (!v["filter"].is_string()) {
-      fail_input("{}: field '{}.filter': expected a string, got {}", what, field, v["filter"].type_name());
+      fail_input("{}: field '{}.filter': expected a string, got {}", what, field,
+                 v["filter"].type_name());
     }
     c.filter = v["filter"].get<std::string>();
   }
-  if (!v.contains("value") || v["value"].is_null()) fail_input("{}: field '{}': missing 'value'", what, field);
+  if (!v.contains("value") || v["value"].is_null())
+    fail_input("{}: field '{}': missing 'value'", what, field);
   c.values = parse_values(v["value"], what, field + ".value");
   return c;
 }
@@ -78,7 +85,8 @@ ParameterSetting parse_setting(const json& value, std::string_view what, std::st
     for (std::size_t i = 0; i < value.size(); ++i) {
       const std::string item = fmt::format("{}[{}]", f, i);
       if (!value[i].is_object()) {
-        fail_input("{}: field '{}': expected a condition {{filter, value}}, got {}", what, item, value[i].type_name());
+        fail_input("{}: field '{}': expected a condition {{filter, value}}, got {}", what, item,
+                   value[i].type_name());
       }
       s.conditions.push_back(parse_condition(value[i], what, item));
     }
@@ -94,8 +102,9 @@ std::vector<double> all_values(const ParameterSetting& setting) {
   return out;
 }
 
-std::optional<double> lookup_parameter(const std::vector<const Parameters*>& levels, std::string_view name,
-                                       std::string_view tensor_name, double t) {
+std::optional<double> lookup_parameter(const std::vector<const Parameters*>& levels,
+                                       std::string_view name, std::string_view tensor_name,
+                                       double t) {
   for (const Parameters* level : levels) {
     if (level == nullptr) continue;
     auto it = level->numeric.find(name);
@@ -106,7 +115,9 @@ std::optional<double> lookup_parameter(const std::vector<const Parameters*>& lev
 }
 
 json to_json(const ParameterSetting& setting) {
-  auto values_json = [](const std::vector<double>& v) { return v.size() == 1 ? json(v[0]) : json(v); };
+  auto values_json = [](const std::vector<double>& v) {
+    return v.size() == 1 ? json(v[0]) : json(v);
+  };
   if (setting.conditions.size() == 1 && setting.conditions[0].filter.empty()) {
     return values_json(setting.conditions[0].values);
   }

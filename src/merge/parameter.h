@@ -12,9 +12,8 @@
 // Thread safety: plain values; functions are stateless.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,21 +42,24 @@ double gradient_value(const std::vector<double>& values, double t);
 
 // The value of a setting for `tensor_name` at gradient position t; nullopt
 // when no condition matches.
-std::optional<double> evaluate_setting(const ParameterSetting& setting, std::string_view tensor_name, double t);
+std::optional<double> evaluate_setting(const ParameterSetting& setting,
+                                       std::string_view tensor_name, double t);
 
 // Parses one setting. `field` names it in errors ("merge.yaml: field
 // 'models[0].parameters.weight': ..."). Values must be finite numbers; an
 // empty list, a condition without `value`, or an unknown key in a condition
 // is an error (kInvalidInput).
-ParameterSetting parse_setting(const nlohmann::json& value, std::string_view what, std::string_view field);
+ParameterSetting parse_setting(const nlohmann::json& value, std::string_view what,
+                               std::string_view field);
 
 // Every number a setting can produce (for range checks).
 std::vector<double> all_values(const ParameterSetting& setting);
 
 // The first level (most specific first) that holds `name` and whose
 // conditions match; nullopt if none does.
-std::optional<double> lookup_parameter(const std::vector<const Parameters*>& levels, std::string_view name,
-                                       std::string_view tensor_name, double t);
+std::optional<double> lookup_parameter(const std::vector<const Parameters*>& levels,
+                                       std::string_view name, std::string_view tensor_name,
+                                       double t);
 
 nlohmann::json to_json(const ParameterSetting& setting);
 nlohmann::json to_json(const Parameters& parameters);

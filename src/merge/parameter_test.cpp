@@ -13,14 +13,15 @@ TEST(Parameter, GradientInterpolatesLikeMergekit) {
   const std::vector<double> g = {0.0, 0.5, 0.3, 0.7, 1.0};
   EXPECT_DOUBLE_EQ(gradient_value(g, 0.0), 0.0);
   EXPECT_DOUBLE_EQ(gradient_value(g, 1.0), 1.0);
-  EXPECT_DOUBLE_EQ(gradient_value(g, 0.25), 0.5);  // exactly on anchor 1
+  EXPECT_DOUBLE_EQ(gradient_value(g, 0.25), 0.5);     // exactly on anchor 1
   EXPECT_NEAR(gradient_value(g, 0.375), 0.4, 1e-12);  // halfway between 0.5 and 0.3
   EXPECT_DOUBLE_EQ(gradient_value({0.7}, 0.3), 0.7);
 }
 
 TEST(Parameter, FiltersPickTheFirstMatch) {
   const ParameterSetting s = parse_setting(
-      json::parse(R"([{"filter": "self_attn", "value": [0, 1]}, {"filter": "mlp", "value": 0.25}, {"value": 0.5}])"),
+      json::parse(
+          R"([{"filter": "self_attn", "value": [0, 1]}, {"filter": "mlp", "value": 0.25}, {"value": 0.5}])"),
       "m.yaml", "parameters.t");
   EXPECT_DOUBLE_EQ(*evaluate_setting(s, "model.layers.3.self_attn.q_proj.weight", 0.5), 0.5);
   EXPECT_DOUBLE_EQ(*evaluate_setting(s, "model.layers.3.self_attn.q_proj.weight", 1.0), 1.0);
@@ -47,7 +48,9 @@ void expect_error(const json& v, const std::string& needle) {
     ADD_FAILURE() << "no error for " << v.dump();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("m.yaml: field 'models[0].parameters.weight"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("m.yaml: field 'models[0].parameters.weight"),
+              std::string::npos)
+        << e.what();
   }
 }
 

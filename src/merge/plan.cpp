@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 fs::path resolve_model_directory(const std::string& ref) {
   std::error_code ec;
   if (!fs::is_directory(ref, ec)) {
-    fail(ErrorKind::kNotFound, "model '{}': no such directory (model names need a workspace: enclave init)", ref);
+    fail(ErrorKind::kNotFound,
+         "model '{}': no such directory (model names need a workspace: enclave init)", ref);
   }
   if (!fs::exists(fs::path(ref) / "config.json", ec)) {
     fail(ErrorKind::kNotFound, "model '{}': directory has no config.json", ref);
@@ -60,7 +61,9 @@ std::vector<std::pair<std::string_view, std::string>> shape_fields(const ModelCo
           {"mlp_bias", c.mlp_bias ? "true" : "false"}};
 }
 
-std::string shape_text(const std::vector<std::int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
 
 std::string tokenizer_fingerprint(const fs::path& dir) {
   std::string out;
@@ -94,7 +97,8 @@ class Planner {
     build_out_config();
     plan_tensors();
     choose_tokenizer();
-    const bool normalize_default = c_.method == MergeMethod::kLinear || c_.method == MergeMethod::kTies;
+    const bool normalize_default =
+        c_.method == MergeMethod::kLinear || c_.method == MergeMethod::kTies;
     plan_.normalize = switch_value("normalize", normalize_default);
     plan_.rescale = switch_value("rescale", true);
     return std::move(plan_);
@@ -130,10 +134,13 @@ class Planner {
 
   std::string model_name(std::size_t index) const {
     const InputModel& m = plan_.models[index];
-    return m.ref == m.dir.string() ? fmt::format("'{}'", m.ref) : fmt::format("'{}' ({})", m.ref, m.dir.string());
+    return m.ref == m.dir.string() ? fmt::format("'{}'", m.ref)
+                                   : fmt::format("'{}' ({})", m.ref, m.dir.string());
   }
 
-  bool needs_base() const { return c_.method == MergeMethod::kSlerp || is_task_arithmetic(c_.method); }
+  bool needs_base() const {
+    return c_.method == MergeMethod::kSlerp || is_task_arithmetic(c_.method);
+  }
 
   void build_slices() {
     if (!c_.models.empty()) {
@@ -147,14 +154,18 @@ class Planner {
         base_included |= plan_.base == m;
         slice.sources.push_back({m, 0, &c_.models[i].parameters, field});
       }
-      if (needs_base() && !base_included) slice.sources.push_back({*plan_.base, 0, nullptr, "base_model"});
+      if (needs_base() && !base_included)
+        slice.sources.push_back({*plan_.base, 0, nullptr, "base_model"});
       slice.n_layers = plan_.models[slice.sources[0].model].config.n_layer;
       for (const Source& s : slice.sources) {
         const std::int64_t n = plan_.models[s.model].config.n_layer;
         if (n != slice.n_layers) {
-          fail_input("{}: field '{}': model {} has {} layers but {} has {}; models of different depth need "
-                     "'slices' with layer_range", what_, s.field, model_name(s.model), n,
-                     model_name(slice.sources[0].model), slice.n_layers);
+          fail_input(
+              "{}: field '{}': model {} has {} layers but {} has {}; models of different depth "
+              "need "
+              "'slices' with layer_range",
+              what_, s.field, model_name(s.model), n, model_name(slice.sources[0].model),
+              slice.n_layers);
         }
       }
       slices_.push_back(std::move(slice));
@@ -172,15 +183,17 @@ class Planner {
         const auto [begin, end] = *src.layer_range;
         const std::int64_t n_layer = plan_.models[m].config.n_layer;
         if (end > n_layer) {
-          fail_input("{}: field '{}.layer_range': end {} is past the {} layers of model {}", what_, field, end,
-                     n_layer, model_name(m));
+          fail_input("{}: field '{}.layer_range': end {} is past the {} layers of model {}", what_,
+                     field, end, n_layer, model_name(m));
         }
         if (j == 0) {
           slice.n_layers = end - begin;
         } else if (end - begin != slice.n_layers) {
-          fail_input("{}: field '{}.layer_range': covers {} layers but {}.sources[0] covers {}; the sources of a "
-                     "slice must have the same number of layers", what_, field, end - begin, slice.field,
-                     slice.n_layers);
+          fail_input(
+              "{}: field '{}.layer_range': covers {} layers but {}.sources[0] covers {}; the "
+              "sources of a "
+              "slice must have the same number of layers",
+              what_, field, end - begin, slice.field, slice.n_layers);
         }
         slice.sources.push_back({m, begin, &src.parameters, field});
       }
@@ -195,9 +208,12 @@ class Planner {
       const auto actual = shape_fields(plan_.models[i].config);
       for (std::size_t f = 0; f < expected.size(); ++f) {
         if (actual[f].second != expected[f].second) {
-          fail_input("{}: model {} is not compatible with {}: config.json field '{}' is {} in the first but {} "
-                     "in the second; merged models must share their architecture and shapes", what_,
-                     model_name(i), model_name(ref), expected[f].first, actual[f].second, expected[f].second);
+          fail_input(
+              "{}: model {} is not compatible with {}: config.json field '{}' is {} in the first "
+              "but {} "
+              "in the second; merged models must share their architecture and shapes",
+              what_, model_name(i), model_name(ref), expected[f].first, actual[f].second,
+              expected[f].second);
         }
       }
     }
@@ -208,19 +224,22 @@ class Planner {
     for (const Slice& slice : slices_) {
       const std::size_t n = slice.sources.size();
       if (c_.method == MergeMethod::kPassthrough && n != 1) {
-        fail_input("{}: field '{}': passthrough takes exactly one source per slice, found {}", what_,
-                   slice.field, n);
+        fail_input("{}: field '{}': passthrough takes exactly one source per slice, found {}",
+                   what_, slice.field, n);
       }
       if (c_.method == MergeMethod::kSlerp && n != 2) {
-        fail_input("{}: field '{}': slerp takes exactly two models (the base_model and one other), found {}",
-                   what_, slice.field, n);
+        fail_input(
+            "{}: field '{}': slerp takes exactly two models (the base_model and one other), found "
+            "{}",
+            what_, slice.field, n);
       }
       if (needs_base()) {
         bool found = false;
         for (const Source& s : slice.sources) found |= s.model == *plan_.base;
         if (!found) {
-          fail_input("{}: field '{}': must include the base_model '{}' (merge_method {} works from it)", what_,
-                     slice.field, *c_.base_model, method);
+          fail_input(
+              "{}: field '{}': must include the base_model '{}' (merge_method {} works from it)",
+              what_, slice.field, *c_.base_model, method);
         }
       }
     }
@@ -253,8 +272,8 @@ class Planner {
     ENCLAVE_CHECK(false);
   }
 
-  std::optional<double> parameter(const std::vector<const Parameters*>& levels, std::string_view name,
-                                  std::string_view tensor, double t) const {
+  std::optional<double> parameter(const std::vector<const Parameters*>& levels,
+                                  std::string_view name, std::string_view tensor, double t) const {
     return lookup_parameter(levels, name, tensor, t);
   }
 
@@ -292,12 +311,16 @@ class Planner {
       if (c_.method == MergeMethod::kSlerp) {
         auto v = parameter(global, "t", p.name, t);
         if (!v) {
-          fail_input("{}: field 'parameters.t': no value for tensor '{}' (slerp needs t for every tensor; add an "
-                     "unfiltered fallback)", what_, p.name);
+          fail_input(
+              "{}: field 'parameters.t': no value for tensor '{}' (slerp needs t for every tensor; "
+              "add an "
+              "unfiltered fallback)",
+              what_, p.name);
         }
         out.t = *v;
       }
-      if (is_task_arithmetic(c_.method)) out.lambda = parameter(global, "lambda", p.name, t).value_or(1.0);
+      if (is_task_arithmetic(c_.method))
+        out.lambda = parameter(global, "lambda", p.name, t).value_or(1.0);
       out.dtype = output_dtype(out);
       plan_.tensors.push_back(std::move(out));
     }
@@ -311,25 +334,27 @@ class Planner {
     out.is_base = plan_.base == s.model;
     out.ref = m.weights->find(name);
     if (out.ref == nullptr) {
-      fail(ErrorKind::kNotFound, "{}: model {} has no tensor '{}' (needed by '{}')", what_, model_name(s.model),
-           name, s.field);
+      fail(ErrorKind::kNotFound, "{}: model {} has no tensor '{}' (needed by '{}')", what_,
+           model_name(s.model), name, s.field);
     }
     const TensorInfo& info = *out.ref->info;
     if (!is_float_dtype(info.dtype)) {
-      fail_input("{}: model {}: tensor '{}' in {} is {}, not a float type that can be merged", what_,
-                 model_name(s.model), name, WeightFiles::describe(*out.ref), dtype_safetensors_name(info.dtype));
+      fail_input("{}: model {}: tensor '{}' in {} is {}, not a float type that can be merged",
+                 what_, model_name(s.model), name, WeightFiles::describe(*out.ref),
+                 dtype_safetensors_name(info.dtype));
     }
     if (info.shape != shape) {
-      fail_input("{}: model {}: tensor '{}' in {} has shape {}, expected {}; the shapes do not match", what_,
-                 model_name(s.model), name, WeightFiles::describe(*out.ref), shape_text(info.shape),
-                 shape_text(shape));
+      fail_input(
+          "{}: model {}: tensor '{}' in {} has shape {}, expected {}; the shapes do not match",
+          what_, model_name(s.model), name, WeightFiles::describe(*out.ref), shape_text(info.shape),
+          shape_text(shape));
     }
     const std::vector<const Parameters*> levels = {s.parameters, slice.parameters, &c_.parameters};
     auto required = [&](std::string_view param) {
       auto v = parameter(levels, param, name, t);
       if (!v) {
-        fail_input("{}: field '{}': no '{}' for tensor '{}' (merge_method {} needs a {} per model)", what_, s.field,
-                   param, name, method_name(c_.method), param);
+        fail_input("{}: field '{}': no '{}' for tensor '{}' (merge_method {} needs a {} per model)",
+                   what_, s.field, param, name, method_name(c_.method), param);
       }
       return *v;
     };
@@ -365,7 +390,8 @@ class Planner {
     if (c_.tokenizer_source) {
       fs::path dir;
       if (*c_.tokenizer_source == "base") {
-        if (!plan_.base) fail_input("{}: field 'tokenizer_source': 'base' needs a base_model", what_);
+        if (!plan_.base)
+          fail_input("{}: field 'tokenizer_source': 'base' needs a base_model", what_);
         dir = plan_.models[*plan_.base].dir;
       } else {
         try {
@@ -375,15 +401,17 @@ class Planner {
         }
       }
       if (!has_tokenizer(dir)) {
-        fail_input("{}: field 'tokenizer_source': '{}' ({}) has no tokenizer.json or tokenizer.model", what_,
-                   *c_.tokenizer_source, dir.string());
+        fail_input(
+            "{}: field 'tokenizer_source': '{}' ({}) has no tokenizer.json or tokenizer.model",
+            what_, *c_.tokenizer_source, dir.string());
       }
       std::error_code ec;
       if (fs::exists(dir / "config.json", ec)) {
         const std::int64_t vocab = load_model_config(dir / "config.json").vocab_size;
         if (vocab != plan_.out_config.vocab_size) {
-          fail_input("{}: field 'tokenizer_source': '{}' has vocab_size {} but the merged model has {}", what_,
-                     *c_.tokenizer_source, vocab, plan_.out_config.vocab_size);
+          fail_input(
+              "{}: field 'tokenizer_source': '{}' has vocab_size {} but the merged model has {}",
+              what_, *c_.tokenizer_source, vocab, plan_.out_config.vocab_size);
         }
       }
       plan_.tokenizer_dir = dir;
@@ -393,12 +421,14 @@ class Planner {
     const std::string expected = tokenizer_fingerprint(plan_.models[reference_].dir);
     for (std::size_t i = 0; i < plan_.models.size(); ++i) {
       if (tokenizer_fingerprint(plan_.models[i].dir) != expected) {
-        fail_input("{}: the tokenizers of {} and {} differ (tokenizer.json / tokenizer.model); set "
-                   "field 'tokenizer_source' to 'base' or the model whose tokenizer the result should use",
-                   what_, model_name(reference_), model_name(i));
+        fail_input(
+            "{}: the tokenizers of {} and {} differ (tokenizer.json / tokenizer.model); set "
+            "field 'tokenizer_source' to 'base' or the model whose tokenizer the result should use",
+            what_, model_name(reference_), model_name(i));
       }
     }
-    if (has_tokenizer(plan_.models[reference_].dir)) plan_.tokenizer_dir = plan_.models[reference_].dir;
+    if (has_tokenizer(plan_.models[reference_].dir))
+      plan_.tokenizer_dir = plan_.models[reference_].dir;
   }
 
   bool switch_value(std::string_view name, bool fallback) const {
@@ -418,7 +448,8 @@ class Planner {
 
 }  // namespace
 
-MergePlan plan_merge(const MergeConfig& config, const ModelResolver& resolve, std::string_view what) {
+MergePlan plan_merge(const MergeConfig& config, const ModelResolver& resolve,
+                     std::string_view what) {
   const ModelResolver& resolver = resolve ? resolve : ModelResolver(resolve_model_directory);
   return Planner(config, resolver, what).run();
 }

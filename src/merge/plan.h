@@ -21,12 +21,11 @@
 // mapped while it lives.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,7 +53,7 @@ struct InputModel {
 };
 
 struct TensorSource {
-  std::size_t model = 0;        // index into MergePlan::models
+  std::size_t model = 0;           // index into MergePlan::models
   const WeightRef* ref = nullptr;  // the stored tensor (kept alive by the plan's WeightFiles)
   bool is_base = false;
   double weight = 1.0;   // linear, task arithmetic family
@@ -75,12 +74,13 @@ struct MergePlan {
   MergeMethod method = MergeMethod::kLinear;
   std::vector<InputModel> models;
   std::optional<std::size_t> base;  // index into models
-  nlohmann::json out_config_json;   // the reference config.json with num_hidden_layers and dtype updated
+  nlohmann::json
+      out_config_json;  // the reference config.json with num_hidden_layers and dtype updated
   ModelConfig out_config;
   std::vector<PlannedTensor> tensors;  // in parameter_shapes(out_config) order
   bool normalize = false;
   bool rescale = true;
-  std::filesystem::path tokenizer_dir;   // tokenizer files come from here; empty if no input has any
+  std::filesystem::path tokenizer_dir;  // tokenizer files come from here; empty if no input has any
   std::string tokenizer_ref;  // tokenizer_source as written when it names a model; empty otherwise
   std::filesystem::path side_files_dir;  // generation_config.json comes from here
 };
@@ -88,6 +88,7 @@ struct MergePlan {
 // Plans a merge. `what` names the config in errors ("merge.yaml"). Throws
 // Error(kInvalidInput) for incompatible models or bad fields,
 // Error(kNotFound) for missing models or tensors.
-MergePlan plan_merge(const MergeConfig& config, const ModelResolver& resolve, std::string_view what);
+MergePlan plan_merge(const MergeConfig& config, const ModelResolver& resolve,
+                     std::string_view what);
 
 }  // namespace enclave::merge

@@ -19,7 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-#define EXPECT_HAS(haystack, needle) EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
+#define EXPECT_HAS(haystack, needle) \
+  EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
 
 class PlanTest : public ::testing::Test {
  protected:
@@ -39,8 +40,8 @@ class PlanTest : public ::testing::Test {
   }
 
   static MergePlan plan(const std::string& yaml) {
-    return plan_merge(parse_merge_config(parse_yaml(with_models(yaml), "merge.yaml"), "merge.yaml"), {},
-                      "merge.yaml");
+    return plan_merge(parse_merge_config(parse_yaml(with_models(yaml), "merge.yaml"), "merge.yaml"),
+                      {}, "merge.yaml");
   }
 
   // The message of a plan that must fail; checks the error kind.
@@ -169,13 +170,15 @@ slices:
 
 TEST_F(PlanTest, RejectsMismatchedArchitectures) {
   variant("c", {{"architectures", {"MistralForCausalLM"}}, {"model_type", "mistral"}});
-  std::string e = error_of("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
-                           "{model: $c, parameters: {weight: 1}}]\n");
+  std::string e = error_of(
+      "merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
+      "{model: $c, parameters: {weight: 1}}]\n");
   EXPECT_HAS(e, "is not compatible with");
   EXPECT_HAS(e, "field 'architectures'");
   EXPECT_HAS(e, "MistralForCausalLM");
   variant("c", {{"hidden_size", 128}, {"head_dim", 16}});
-  e = error_of("merge_method: ties\nbase_model: $a\nmodels: [{model: $c, parameters: {weight: 1}}]\n");
+  e = error_of(
+      "merge_method: ties\nbase_model: $a\nmodels: [{model: $c, parameters: {weight: 1}}]\n");
   EXPECT_HAS(e, "field 'hidden_size' is 128 in the first but 256 in the second");
 }
 
@@ -187,17 +190,19 @@ TEST_F(PlanTest, RejectsMismatchedTensorShapesAndMissingTensors) {
   ModelConfig narrow = preset_config("tiny");
   narrow.intermediate_size = 512;
   write_random_weights(narrow, c / "model.safetensors", 3);
-  std::string e = error_of("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
-                           "{model: $c, parameters: {weight: 1}}]\n");
+  std::string e = error_of(
+      "merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
+      "{model: $c, parameters: {weight: 1}}]\n");
   EXPECT_HAS(e, "tensor 'model.layers.0.mlp.gate_proj.weight'");
   EXPECT_HAS(e, "has shape [512, 256], expected [688, 256]");
 
   ModelConfig shallow = preset_config("tiny");
   shallow.n_layer = 3;
   write_random_weights(shallow, c / "model.safetensors", 3);
-  e = error_of("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
-               "{model: $c, parameters: {weight: 1}}]\n",
-               ErrorKind::kNotFound);
+  e = error_of(
+      "merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
+      "{model: $c, parameters: {weight: 1}}]\n",
+      ErrorKind::kNotFound);
   EXPECT_HAS(e, "has no tensor 'model.layers.3.");
   EXPECT_HAS(e, "models[1]");
 }
@@ -212,48 +217,61 @@ TEST_F(PlanTest, RejectsDifferentTokenizersUnlessTokenizerSourceIsGiven) {
   tok.replace(tok.find(eos), eos.size(), "<|eot_id|>");
   write_file_atomic(c / "tokenizer.json", tok);
 
-  const std::string models = "models: [{model: $a, parameters: {weight: 1}}, {model: $c, parameters: {weight: 1}}]\n";
+  const std::string models =
+      "models: [{model: $a, parameters: {weight: 1}}, {model: $c, parameters: {weight: 1}}]\n";
   std::string e = error_of("merge_method: linear\n" + models);
   EXPECT_HAS(e, "tokenizers of");
   EXPECT_HAS(e, "field 'tokenizer_source'");
 
   EXPECT_EQ(plan("merge_method: linear\ntokenizer_source: $c\n" + models).tokenizer_dir, c);
-  EXPECT_EQ(plan("merge_method: linear\nbase_model: $a\ntokenizer_source: base\n" + models).tokenizer_dir,
-            *dir_ / "a");
+  EXPECT_EQ(
+      plan("merge_method: linear\nbase_model: $a\ntokenizer_source: base\n" + models).tokenizer_dir,
+      *dir_ / "a");
   e = error_of("merge_method: linear\ntokenizer_source: base\n" + models);
   EXPECT_HAS(e, "field 'tokenizer_source': 'base' needs a base_model");
-  e = error_of("merge_method: linear\ntokenizer_source: " + (*dir_ / "missing").string() + "\n" + models,
-               ErrorKind::kNotFound);
+  e = error_of(
+      "merge_method: linear\ntokenizer_source: " + (*dir_ / "missing").string() + "\n" + models,
+      ErrorKind::kNotFound);
   EXPECT_HAS(e, "field 'tokenizer_source'");
   // A folder with no tokenizer cannot be the source.
   fs::create_directories(*dir_ / "empty");
   write_file_atomic(*dir_ / "empty" / "config.json", read_file(*dir_ / "a" / "config.json"));
-  e = error_of("merge_method: linear\ntokenizer_source: " + (*dir_ / "empty").string() + "\n" + models);
+  e = error_of("merge_method: linear\ntokenizer_source: " + (*dir_ / "empty").string() + "\n" +
+               models);
   EXPECT_HAS(e, "has no tokenizer.json or tokenizer.model");
 }
 
 TEST_F(PlanTest, RejectsBadLayerRanges) {
-  std::string e = error_of("merge_method: passthrough\nslices: [{sources: [{model: $a, layer_range: [2, 9]}]}]\n");
+  std::string e = error_of(
+      "merge_method: passthrough\nslices: [{sources: [{model: $a, layer_range: [2, 9]}]}]\n");
   EXPECT_HAS(e, "field 'slices[0].sources[0].layer_range': end 9 is past the 4 layers");
-  e = error_of("merge_method: linear\nslices: [{sources: [{model: $a, layer_range: [0, 2], parameters: {weight: 1}}, "
-               "{model: $b, layer_range: [0, 3], parameters: {weight: 1}}]}]\n");
+  e = error_of(
+      "merge_method: linear\nslices: [{sources: [{model: $a, layer_range: [0, 2], parameters: "
+      "{weight: 1}}, "
+      "{model: $b, layer_range: [0, 3], parameters: {weight: 1}}]}]\n");
   EXPECT_HAS(e, "field 'slices[0].sources[1].layer_range': covers 3 layers");
 }
 
 TEST_F(PlanTest, RejectsWrongSourceCountsAndMissingBase) {
-  const std::string slice2 = "slices: [{sources: [{model: $a, layer_range: [0, 4]}, {model: $b, layer_range: [0, 4]}]}]\n";
-  EXPECT_HAS(error_of("merge_method: passthrough\n" + slice2), "passthrough takes exactly one source");
+  const std::string slice2 =
+      "slices: [{sources: [{model: $a, layer_range: [0, 4]}, {model: $b, layer_range: [0, 4]}]}]\n";
+  EXPECT_HAS(error_of("merge_method: passthrough\n" + slice2),
+             "passthrough takes exactly one source");
   variant("c", nlohmann::json::object());
-  EXPECT_HAS(error_of("merge_method: slerp\nbase_model: $a\nparameters: {t: 0.5}\nmodels: [{model: $a}, {model: $b}, "
+  EXPECT_HAS(error_of("merge_method: slerp\nbase_model: $a\nparameters: {t: 0.5}\nmodels: [{model: "
+                      "$a}, {model: $b}, "
                       "{model: $c}]\n"),
              "slerp takes exactly two models");
-  EXPECT_HAS(error_of("merge_method: ties\nbase_model: $a\nslices: [{sources: [{model: $b, layer_range: [0, 4], "
+  EXPECT_HAS(error_of("merge_method: ties\nbase_model: $a\nslices: [{sources: [{model: $b, "
+                      "layer_range: [0, 4], "
                       "parameters: {weight: 1}}]}]\n"),
              "must include the base_model");
   EXPECT_HAS(error_of("merge_method: slerp\nbase_model: $a\nmodels: [{model: $a}, {model: $b}]\n"),
              "field 'parameters.t': no value for tensor");
-  EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, {model: $b}]\n"),
-             "field 'models[1]': no 'weight' for tensor");
+  EXPECT_HAS(
+      error_of(
+          "merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, {model: $b}]\n"),
+      "field 'models[1]': no 'weight' for tensor");
 }
 
 TEST_F(PlanTest, RejectsModelsOfDifferentDepthAndMissingModels) {
@@ -264,9 +282,10 @@ TEST_F(PlanTest, RejectsModelsOfDifferentDepthAndMissingModels) {
   EXPECT_HAS(error_of("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
                       "{model: $c, parameters: {weight: 1}}]\n"),
              "has 5 layers but");
-  const std::string e = error_of("merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
-                                 "{model: ./no/such/model, parameters: {weight: 1}}]\n",
-                                 ErrorKind::kNotFound);
+  const std::string e = error_of(
+      "merge_method: linear\nmodels: [{model: $a, parameters: {weight: 1}}, "
+      "{model: ./no/such/model, parameters: {weight: 1}}]\n",
+      ErrorKind::kNotFound);
   EXPECT_HAS(e, "merge.yaml: field 'models[1].model'");
   EXPECT_HAS(e, "./no/such/model");
 }

@@ -53,13 +53,14 @@ StoredMerge record_merge(std::string_view kind, const nlohmann::json& params, co
   auto workspace = store::Workspace::open(target.workspace);
   options.resolve = store_resolver(target.workspace);
 
-  store::Run run(workspace->root(), {.kind = std::string(kind),
-                                     .name = target.name,
-                                     .command = target.command.empty() ? own_command_line() : target.command,
-                                     .params = params,
-                                     .seed = static_cast<std::int64_t>(options.seed),
-                                     .program_version = target.program_version,
-                                     .build_id = target.build_id});
+  store::Run run(workspace->root(),
+                 {.kind = std::string(kind),
+                  .name = target.name,
+                  .command = target.command.empty() ? own_command_line() : target.command,
+                  .params = params,
+                  .seed = static_cast<std::int64_t>(options.seed),
+                  .program_version = target.program_version,
+                  .build_id = target.build_id});
   if (!target.config_file.empty()) run.log_input(target.config_file, "merge_config");
 
   ScratchDir scratch(workspace->tmp_dir());
@@ -72,8 +73,8 @@ StoredMerge record_merge(std::string_view kind, const nlohmann::json& params, co
     if (fs::is_directory(in.ref, ec)) {
       run.log_input(in.dir, in.role);
     } else {
-      run.log_input_version(store::resolve_version(workspace->db(), store::RegistryKind::kModel, in.ref).id,
-                            in.role);
+      run.log_input_version(
+          store::resolve_version(workspace->db(), store::RegistryKind::kModel, in.ref).id, in.role);
     }
   }
   run.log_metric("seconds", out.merge.seconds, 0);
@@ -108,19 +109,23 @@ ModelResolver store_resolver(const store::FindOptions& workspace) {
   };
 }
 
-StoredMerge merge_to_store(const MergeConfig& config, MergeOptions options, const StoreTarget& target) {
+StoredMerge merge_to_store(const MergeConfig& config, MergeOptions options,
+                           const StoreTarget& target) {
   const nlohmann::json params = {{"merge_config", to_json(config)}, {"seed", options.seed}};
-  return record_merge("merge", params, [&config](const MergeOptions& o) { return run_merge(config, o); },
-                      std::move(options), target);
+  return record_merge(
+      "merge", params, [&config](const MergeOptions& o) { return run_merge(config, o); },
+      std::move(options), target);
 }
 
-StoredMerge upscale_to_store(const std::string& model_ref, std::int64_t drop, std::optional<DType> dtype,
-                             MergeOptions options, const StoreTarget& target) {
+StoredMerge upscale_to_store(const std::string& model_ref, std::int64_t drop,
+                             std::optional<DType> dtype, MergeOptions options,
+                             const StoreTarget& target) {
   nlohmann::json params = {{"model", model_ref}, {"drop", drop}};
   if (dtype) params["dtype"] = torch_dtype_name(*dtype);
-  return record_merge("upscale", params,
-                      [&](const MergeOptions& o) { return upscale_model(model_ref, drop, dtype, o); },
-                      std::move(options), target);
+  return record_merge(
+      "upscale", params,
+      [&](const MergeOptions& o) { return upscale_model(model_ref, drop, dtype, o); },
+      std::move(options), target);
 }
 
 }  // namespace enclave::merge

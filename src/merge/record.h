@@ -25,9 +25,10 @@
 namespace enclave::merge {
 
 struct StoreTarget {
-  std::string name;                 // model name to register (validated like every store name)
-  store::FindOptions workspace;     // which workspace
-  std::vector<std::string> command;  // argv recorded with the run; empty: this process's (/proc/self/cmdline)
+  std::string name;              // model name to register (validated like every store name)
+  store::FindOptions workspace;  // which workspace
+  std::vector<std::string>
+      command;  // argv recorded with the run; empty: this process's (/proc/self/cmdline)
   std::string program_version;
   std::string build_id;
   std::filesystem::path config_file;  // recorded as input "merge_config" when non-empty
@@ -50,10 +51,12 @@ ModelResolver store_resolver(const store::FindOptions& workspace);
 // registers the result. Throws Error(kInvalidInput) for a bad name before
 // any work, Error(kNotFound) without a workspace, and whatever run_merge
 // throws.
-StoredMerge merge_to_store(const MergeConfig& config, MergeOptions options, const StoreTarget& target);
+StoredMerge merge_to_store(const MergeConfig& config, MergeOptions options,
+                           const StoreTarget& target);
 
 // The same for depth up-scaling (upscale.h).
-StoredMerge upscale_to_store(const std::string& model_ref, std::int64_t drop, std::optional<DType> dtype,
-                             MergeOptions options, const StoreTarget& target);
+StoredMerge upscale_to_store(const std::string& model_ref, std::int64_t drop,
+                             std::optional<DType> dtype, MergeOptions options,
+                             const StoreTarget& target);
 
 }  // namespace enclave::merge

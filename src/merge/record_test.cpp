@@ -42,17 +42,21 @@ class RecordTest : public ::testing::Test {
             .config_file = config_file};
   }
 
-  static MergeOptions options(std::uint64_t seed = 0) { return {.seed = seed, .show_progress = false}; }
+  static MergeOptions options(std::uint64_t seed = 0) {
+    return {.seed = seed, .show_progress = false};
+  }
 
   // The upstream inputs of a version's producing run, as "role ref-or-artifact".
   std::vector<std::string> upstream_inputs(const std::string& ref) {
     store::Workspace ws(dir_ / "ws");
-    const nlohmann::json g = store::lineage(ws.db(), ref, {.direction = store::LineageDirection::kUp});
+    const nlohmann::json g =
+        store::lineage(ws.db(), ref, {.direction = store::LineageDirection::kUp});
     EXPECT_EQ(g["upstream"].size(), 1u) << g.dump(2);
     std::vector<std::string> out;
     for (const auto& child : g["upstream"][0]["children"]) {
       out.push_back(child.value("role", "") + " " +
-                    (child["type"] == "artifact" ? std::string("artifact") : child["ref"].get<std::string>()));
+                    (child["type"] == "artifact" ? std::string("artifact")
+                                                 : child["ref"].get<std::string>()));
     }
     return out;
   }
@@ -73,13 +77,15 @@ TEST_F(RecordTest, MergeIsRegisteredWithLineageToEveryInputAndTheConfig) {
   EXPECT_EQ(stored.merge.inputs.size(), 3u);
 
   // The stored model is a working model.
-  const fs::path model = store::resolve_model_ref("merged", {.find = {.workspace = (dir_ / "ws").string()}});
+  const fs::path model =
+      store::resolve_model_ref("merged", {.find = {.workspace = (dir_ / "ws").string()}});
   auto engine = Engine::load(model, {});
   EXPECT_EQ(engine->config().n_layer, 4);
 
   std::vector<std::string> inputs = upstream_inputs("merged@1");
   std::sort(inputs.begin(), inputs.end());
-  const std::vector<std::string> want = {"merge_config artifact", "model alpha@1", "model artifact", "model beta@1"};
+  const std::vector<std::string> want = {"merge_config artifact", "model alpha@1", "model artifact",
+                                         "model beta@1"};
   EXPECT_EQ(inputs, want);
 
   store::Workspace ws(dir_ / "ws");
@@ -89,7 +95,8 @@ TEST_F(RecordTest, MergeIsRegisteredWithLineageToEveryInputAndTheConfig) {
   EXPECT_EQ(run["params"]["merge_config"]["merge_method"], "ties");
   EXPECT_EQ(run["outputs"][0]["version"]["name"], "merged");
   // Downstream of an input reaches the merged model.
-  const nlohmann::json down = store::lineage(ws.db(), "alpha@1", {.direction = store::LineageDirection::kDown});
+  const nlohmann::json down =
+      store::lineage(ws.db(), "alpha@1", {.direction = store::LineageDirection::kDown});
   EXPECT_NE(down.dump().find("merged@1"), std::string::npos) << down.dump(2);
 
   // A second merge under the same name is version 2; the scratch copies are gone.
@@ -99,10 +106,11 @@ TEST_F(RecordTest, MergeIsRegisteredWithLineageToEveryInputAndTheConfig) {
 }
 
 TEST_F(RecordTest, TokenizerSourceIsAnInputToo) {
-  const MergeConfig config = parse_merge_config(
-      parse_yaml("merge_method: linear\ntokenizer_source: beta\nmodels: [{model: alpha, parameters: {weight: 1}}]\n",
-                 "m.yaml"),
-      "m.yaml");
+  const MergeConfig config =
+      parse_merge_config(parse_yaml("merge_method: linear\ntokenizer_source: beta\nmodels: "
+                                    "[{model: alpha, parameters: {weight: 1}}]\n",
+                                    "m.yaml"),
+                         "m.yaml");
   const StoredMerge stored = merge_to_store(config, options(), target("retok"));
   ASSERT_EQ(stored.merge.inputs.size(), 2u);
   EXPECT_EQ(stored.merge.inputs[1].role, "tokenizer");
@@ -112,14 +120,16 @@ TEST_F(RecordTest, TokenizerSourceIsAnInputToo) {
 }
 
 TEST_F(RecordTest, UpscaleIsRegisteredWithLineageToItsModel) {
-  const StoredMerge stored = upscale_to_store("alpha", 1, std::nullopt, options(), target("alpha-dus"));
+  const StoredMerge stored =
+      upscale_to_store("alpha", 1, std::nullopt, options(), target("alpha-dus"));
   EXPECT_EQ(stored.merge.config.n_layer, 6);
   EXPECT_EQ(upstream_inputs("alpha-dus"), std::vector<std::string>{"model alpha@1"});
   store::Workspace ws(dir_ / "ws");
   const nlohmann::json run = store::show_run(ws.db(), stored.run_id);
   EXPECT_EQ(run["kind"], "upscale");
   EXPECT_EQ(run["params"]["drop"], 1);
-  const fs::path model = store::resolve_model_ref("alpha-dus", {.find = {.workspace = (dir_ / "ws").string()}});
+  const fs::path model =
+      store::resolve_model_ref("alpha-dus", {.find = {.workspace = (dir_ / "ws").string()}});
   EXPECT_EQ(load_model_config(model / "config.json").n_layer, 6);
 }
 
@@ -143,7 +153,9 @@ TEST_F(RecordTest, FailuresLeaveAFailedRunAndNoVersion) {
 
   // An unknown model reference names the field.
   const MergeConfig bad = parse_merge_config(
-      parse_yaml("merge_method: linear\nmodels: [{model: gamma, parameters: {weight: 1}}]\n", "m.yaml"), "m.yaml");
+      parse_yaml("merge_method: linear\nmodels: [{model: gamma, parameters: {weight: 1}}]\n",
+                 "m.yaml"),
+      "m.yaml");
   MergeOptions o = options();
   o.config_name = "m.yaml";
   try {

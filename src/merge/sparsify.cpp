@@ -21,8 +21,8 @@ void trim_by_magnitude(std::span<float> delta, double density) {
   std::vector<float> magnitudes(n);
   for (std::size_t i = 0; i < n; ++i) magnitudes[i] = std::fabs(delta[i]);
   // The k-th largest magnitude is the threshold.
-  std::nth_element(magnitudes.begin(), magnitudes.begin() + static_cast<std::ptrdiff_t>(k - 1), magnitudes.end(),
-                   std::greater<float>());
+  std::nth_element(magnitudes.begin(), magnitudes.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                   magnitudes.end(), std::greater<float>());
   const float threshold = magnitudes[k - 1];
   std::size_t above = 0;
   for (float v : delta) above += std::fabs(v) > threshold ? 1 : 0;
@@ -53,7 +53,8 @@ void drop_random(std::span<float> delta, double density, std::uint64_t seed, boo
   }
 }
 
-std::uint64_t tensor_seed(std::uint64_t merge_seed, std::string_view tensor_name, std::uint64_t model_index) {
+std::uint64_t tensor_seed(std::uint64_t merge_seed, std::string_view tensor_name,
+                          std::uint64_t model_index) {
   std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a offset basis
   for (unsigned char c : tensor_name) {
     h ^= c;

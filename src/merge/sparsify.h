@@ -35,9 +35,12 @@ void drop_random(std::span<float> delta, double density, std::uint64_t seed, boo
 
 // The seed of one tensor of one input model: a splitmix64 mix of the merge
 // seed, the FNV-1a hash of the output tensor name and the model's index.
-std::uint64_t tensor_seed(std::uint64_t merge_seed, std::string_view tensor_name, std::uint64_t model_index);
+std::uint64_t tensor_seed(std::uint64_t merge_seed, std::string_view tensor_name,
+                          std::uint64_t model_index);
 
 // One uniform draw in [0, 1) from a raw 64-bit generator output, as used above.
-inline double unit_interval(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+inline double unit_interval(std::uint64_t bits) {
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
 
 }  // namespace enclave::merge

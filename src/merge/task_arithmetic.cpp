@@ -34,9 +34,14 @@ void task_arithmetic_merge(std::span<const float> base, const std::vector<TaskVe
     d.resize(n);
     for (std::size_t j = 0; j < n; ++j) d[j] = inputs[i].model[j] - base[j];
     switch (options.sparsification) {
-      case Sparsification::kNone: break;
-      case Sparsification::kMagnitude: trim_by_magnitude(d, inputs[i].density); break;
-      case Sparsification::kRandom: drop_random(d, inputs[i].density, inputs[i].seed, options.rescale); break;
+      case Sparsification::kNone:
+        break;
+      case Sparsification::kMagnitude:
+        trim_by_magnitude(d, inputs[i].density);
+        break;
+      case Sparsification::kRandom:
+        drop_random(d, inputs[i].density, inputs[i].seed, options.rescale);
+        break;
     }
   }
 

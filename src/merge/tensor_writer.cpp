@@ -1,9 +1,9 @@
 #include "merge/tensor_writer.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.h"
@@ -18,13 +18,15 @@ std::uint64_t TensorSpec::n_bytes() const {
 }
 
 ShardedTensorWriter::ShardedTensorWriter(std::filesystem::path dir, std::vector<TensorSpec> tensors,
-                                         std::uint64_t max_shard_bytes, std::map<std::string, std::string> metadata)
+                                         std::uint64_t max_shard_bytes,
+                                         std::map<std::string, std::string> metadata)
     : dir_(std::move(dir)), metadata_(std::move(metadata)) {
   if (tensors.empty()) fail_input("{}: no tensors to write", dir_.string());
   if (max_shard_bytes == 0) fail_input("max_shard_bytes must be positive");
   std::set<std::string> names;
   for (const TensorSpec& t : tensors) {
-    if (!names.insert(t.name).second) fail_input("{}: duplicate tensor name '{}'", dir_.string(), t.name);
+    if (!names.insert(t.name).second)
+      fail_input("{}: duplicate tensor name '{}'", dir_.string(), t.name);
     for (std::int64_t d : t.shape) {
       if (d < 0) fail_input("{}: tensor '{}' has a negative dim", dir_.string(), t.name);
     }
@@ -43,12 +45,14 @@ ShardedTensorWriter::ShardedTensorWriter(std::filesystem::path dir, std::vector<
     groups.back().push_back(std::move(t));
   }
   for (std::size_t s = 0; s < groups.size(); ++s) {
-    std::stable_sort(groups[s].begin(), groups[s].end(), [](const TensorSpec& a, const TensorSpec& b) {
-      return dtype_size(a.dtype) > dtype_size(b.dtype);
-    });
+    std::stable_sort(groups[s].begin(), groups[s].end(),
+                     [](const TensorSpec& a, const TensorSpec& b) {
+                       return dtype_size(a.dtype) > dtype_size(b.dtype);
+                     });
     Shard shard;
-    shard.file_name = groups.size() == 1 ? std::string(kSafetensorsSingle)
-                                         : fmt::format("model-{:05d}-of-{:05d}.safetensors", s + 1, groups.size());
+    shard.file_name = groups.size() == 1
+                          ? std::string(kSafetensorsSingle)
+                          : fmt::format("model-{:05d}-of-{:05d}.safetensors", s + 1, groups.size());
     shard.begin = order_.size();
     for (TensorSpec& t : groups[s]) order_.push_back(std::move(t));
     shard.end = order_.size();
@@ -65,7 +69,9 @@ void ShardedTensorWriter::open_shard(std::size_t s) {
   for (std::size_t i = shard.begin; i < shard.end; ++i) {
     const TensorSpec& t = order_[i];
     const std::uint64_t end = offset + t.n_bytes();
-    header[t.name] = {{"dtype", dtype_safetensors_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, end}}};
+    header[t.name] = {{"dtype", dtype_safetensors_name(t.dtype)},
+                      {"shape", t.shape},
+                      {"data_offsets", {offset, end}}};
     offset = end;
   }
   if (!metadata_.empty()) header["__metadata__"] = metadata_;
@@ -101,7 +107,8 @@ void ShardedTensorWriter::finish() {
   if (shards_.size() == 1) return;
   nlohmann::json weight_map = nlohmann::json::object();
   for (const Shard& shard : shards_) {
-    for (std::size_t i = shard.begin; i < shard.end; ++i) weight_map[order_[i].name] = shard.file_name;
+    for (std::size_t i = shard.begin; i < shard.end; ++i)
+      weight_map[order_[i].name] = shard.file_name;
   }
   nlohmann::json index = {{"metadata", {{"total_size", total_bytes_}}}, {"weight_map", weight_map}};
   write_file_atomic(dir_ / kSafetensorsIndex, index.dump(2) + "\n");

@@ -37,7 +37,8 @@ class ShardedTensorWriter {
  public:
   // Plans the shards. Throws Error(kInvalidInput) for no tensors, a
   // duplicate name, a negative dim or zero max_shard_bytes.
-  ShardedTensorWriter(std::filesystem::path dir, std::vector<TensorSpec> tensors, std::uint64_t max_shard_bytes,
+  ShardedTensorWriter(std::filesystem::path dir, std::vector<TensorSpec> tensors,
+                      std::uint64_t max_shard_bytes,
                       std::map<std::string, std::string> metadata = {{"format", "pt"}});
   ~ShardedTensorWriter();
   ShardedTensorWriter(const ShardedTensorWriter&) = delete;

@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 class TensorWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / fmt::format("enclave_tensor_writer_{}", std::random_device{}());
+    dir_ =
+        fs::temp_directory_path() / fmt::format("enclave_tensor_writer_{}", std::random_device{}());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -58,7 +59,10 @@ TEST_F(TensorWriterTest, SingleFileReadsBackWithTheReader) {
 }
 
 TEST_F(TensorWriterTest, ShardsWithAnIndexLikeSavePretrained) {
-  write({{"t1", DType::kF32, {100}}, {"t2", DType::kF32, {100}}, {"t3", DType::kF32, {300}}, {"t4", DType::kF32, {10}}},
+  write({{"t1", DType::kF32, {100}},
+         {"t2", DType::kF32, {100}},
+         {"t3", DType::kF32, {300}},
+         {"t4", DType::kF32, {10}}},
         /*max_shard=*/800);
   EXPECT_EQ(n_shards_, 3u);  // [t1 t2] [t3 (alone, over the limit)] [t4]
   const nlohmann::json index = read_json_file(dir_ / "model.safetensors.index.json");
@@ -72,7 +76,8 @@ TEST_F(TensorWriterTest, ShardsWithAnIndexLikeSavePretrained) {
 
 TEST_F(TensorWriterTest, RejectsBadSpecs) {
   EXPECT_THROW(ShardedTensorWriter(dir_, {}, 100), Error);
-  EXPECT_THROW(ShardedTensorWriter(dir_, {{"a", DType::kF32, {1}}, {"a", DType::kF32, {1}}}, 100), Error);
+  EXPECT_THROW(ShardedTensorWriter(dir_, {{"a", DType::kF32, {1}}, {"a", DType::kF32, {1}}}, 100),
+               Error);
   EXPECT_THROW(ShardedTensorWriter(dir_, {{"a", DType::kF32, {-1}}}, 100), Error);
   EXPECT_THROW(ShardedTensorWriter(dir_, {{"a", DType::kF32, {1}}}, 0), Error);
 }

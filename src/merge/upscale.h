@@ -20,12 +20,12 @@ namespace enclave::merge {
 
 // The passthrough config for model_ref with n_layer layers. Throws
 // Error(kInvalidInput) naming `drop` unless 0 <= drop < n_layer.
-MergeConfig depth_upscale_config(const std::string& model_ref, std::int64_t n_layer, std::int64_t drop,
-                                 std::optional<DType> dtype = std::nullopt);
+MergeConfig depth_upscale_config(const std::string& model_ref, std::int64_t n_layer,
+                                 std::int64_t drop, std::optional<DType> dtype = std::nullopt);
 
 // Resolves the model (options.resolve), reads its layer count and runs the
 // merge above into options.out_dir.
-MergeResult upscale_model(const std::string& model_ref, std::int64_t drop, std::optional<DType> dtype,
-                          const MergeOptions& options);
+MergeResult upscale_model(const std::string& model_ref, std::int64_t drop,
+                          std::optional<DType> dtype, const MergeOptions& options);
 
 }  // namespace enclave::merge

@@ -22,11 +22,13 @@ using testing::read_tensor;
 using testing::TempDir;
 
 constexpr const char* kLayerTensors[] = {
-    "input_layernorm.weight",  "self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
-    "self_attn.o_proj.weight", "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
-    "mlp.down_proj.weight"};
+    "input_layernorm.weight",  "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+    "self_attn.v_proj.weight", "self_attn.o_proj.weight", "post_attention_layernorm.weight",
+    "mlp.gate_proj.weight",    "mlp.up_proj.weight",      "mlp.down_proj.weight"};
 
-std::string layer(std::int64_t i, const char* suffix) { return fmt::format("model.layers.{}.{}", i, suffix); }
+std::string layer(std::int64_t i, const char* suffix) {
+  return fmt::format("model.layers.{}.{}", i, suffix);
+}
 
 MergeOptions options(const fs::path& out) { return {.out_dir = out, .show_progress = false}; }
 
@@ -56,7 +58,8 @@ TEST(Upscale, TensorsEqualTheirSourcesAndTheModelRuns) {
   TempDir dir("upscale");
   testing::make_tiny_model(dir / "m", 21);
   const std::int64_t n = 4, drop = 1;
-  const MergeResult r = upscale_model((dir / "m").string(), drop, std::nullopt, options(dir / "up"));
+  const MergeResult r =
+      upscale_model((dir / "m").string(), drop, std::nullopt, options(dir / "up"));
   const std::int64_t n_out = 2 * (n - drop);
   EXPECT_EQ(r.config.n_layer, n_out);
   const ModelConfig c = load_model_config(dir / "up" / "config.json");
@@ -74,7 +77,8 @@ TEST(Upscale, TensorsEqualTheirSourcesAndTheModelRuns) {
     }
   }
   for (const char* name : {"model.embed_tokens.weight", "model.norm.weight"}) {
-    worst = std::max(worst, max_abs_diff(read_tensor(dir / "up", name), read_tensor(dir / "m", name)));
+    worst =
+        std::max(worst, max_abs_diff(read_tensor(dir / "up", name), read_tensor(dir / "m", name)));
   }
   std::printf("upscale 4 -> 6 layers: max diff to sources %.3g\n", worst);
   EXPECT_EQ(worst, 0.0);
@@ -87,7 +91,8 @@ TEST(Upscale, TensorsEqualTheirSourcesAndTheModelRuns) {
 
   auto engine = Engine::load(dir / "up", {});
   EXPECT_EQ(engine->config().n_layer, n_out);
-  const std::vector<TokenId> tokens = engine->tokenizer()->encode("Depth up-scaling stacks layers.");
+  const std::vector<TokenId> tokens =
+      engine->tokenizer()->encode("Depth up-scaling stacks layers.");
   for (double lp : engine->score(tokens)) EXPECT_TRUE(std::isfinite(lp));
   GenerateOptions g;
   g.max_tokens = 6;
@@ -106,7 +111,8 @@ TEST(Upscale, DropZeroDoublesAndDtypeConverts) {
   EXPECT_EQ(files.find(layer(7, "mlp.down_proj.weight"))->info->dtype, DType::kBF16);
   EXPECT_THROW(upscale_model((dir / "m").string(), 4, std::nullopt, options(dir / "up4")), Error);
   EXPECT_FALSE(fs::exists(dir / "up4"));
-  EXPECT_THROW(upscale_model((dir / "missing").string(), 1, std::nullopt, options(dir / "up5")), Error);
+  EXPECT_THROW(upscale_model((dir / "missing").string(), 1, std::nullopt, options(dir / "up5")),
+               Error);
 }
 
 }  // namespace

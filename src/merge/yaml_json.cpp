@@ -116,9 +116,11 @@ nlohmann::json parse_yaml(std::string_view text, std::string_view what, YamlLimi
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's own guard (its message is just "bad file").
-    fail_input("{}: line {}: nested deeper than yaml-cpp's limit of {} levels", what, e.mark.line + 1, e.depth());
+    fail_input("{}: line {}: nested deeper than yaml-cpp's limit of {} levels", what,
+               e.mark.line + 1, e.depth());
   } catch (const YAML::Exception& e) {
-    fail_input("{}: line {}, column {}: invalid YAML: {}", what, e.mark.line + 1, e.mark.column + 1, e.msg);
+    fail_input("{}: line {}, column {}: invalid YAML: {}", what, e.mark.line + 1, e.mark.column + 1,
+               e.msg);
   }
   if (docs.empty()) return nullptr;
   if (docs.size() > 1) fail_input("{}: holds {} YAML documents, expected one", what, docs.size());

@@ -11,16 +11,15 @@
 // Thread safety: stateless; safe from any thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 namespace enclave {
 
 struct YamlLimits {
-  int max_depth = 64;                 // nesting of mappings and sequences
+  int max_depth = 64;                  // nesting of mappings and sequences
   std::int64_t max_nodes = 1'000'000;  // after alias expansion
 };
 

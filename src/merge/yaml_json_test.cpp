@@ -23,7 +23,8 @@ std::string error_of(std::string_view text, YamlLimits limits = {}) {
 
 TEST(YamlJson, ScalarsFollowTheCoreSchema) {
   auto doc = parse_yaml(
-      "i: 42\nneg: -3\nf: 0.5\ne: 1e-3\nb: true\nB: False\nn: ~\nempty:\ns: hello\nq: '7'\ndq: \"true\"\n"
+      "i: 42\nneg: -3\nf: 0.5\ne: 1e-3\nb: true\nB: False\nn: ~\nempty:\ns: hello\nq: '7'\ndq: "
+      "\"true\"\n"
       "inf: .inf\nlist: [1, 2.5, x]\nnested: {a: [1, {b: 2}]}\n",
       "m.yaml");
   EXPECT_EQ(doc["i"], 42);

@@ -20,14 +20,15 @@ namespace enclave {
 // first n_pad[b] indices), and inside the sliding window (0 <= q - k <
 // window) when there is one. A pad query sees itself so no row is empty.
 // n_pad: (B) int64 or undefined (no padding). Returns bool (B, 1, T, S).
-torch::Tensor attention_mask(std::int64_t batch, std::int64_t n_query, std::int64_t start, const torch::Tensor& n_pad,
-                             std::optional<std::int64_t> sliding_window, const torch::Device& device);
+torch::Tensor attention_mask(std::int64_t batch, std::int64_t n_query, std::int64_t start,
+                             const torch::Tensor& n_pad, std::optional<std::int64_t> sliding_window,
+                             const torch::Device& device);
 
 // RoPE positions of those tokens: index - n_pad[b], clamped at 0 for pads,
 // so each row's first real token is position 0 (as HF generate does).
 // Returns (B, T) int64.
-torch::Tensor token_positions(std::int64_t batch, std::int64_t n_query, std::int64_t start, const torch::Tensor& n_pad,
-                              const torch::Device& device);
+torch::Tensor token_positions(std::int64_t batch, std::int64_t n_query, std::int64_t start,
+                              const torch::Tensor& n_pad, const torch::Device& device);
 
 class AttentionImpl : public torch::nn::Module {
  public:

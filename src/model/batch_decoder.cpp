@@ -23,7 +23,7 @@ struct BatchDecoder::Impl {
   std::optional<ChatTemplate> chat_template;
   std::vector<TokenId> stop_ids;
   std::shared_ptr<LoraAdapter> adapter;  // null without one
-  torch::Tensor inv_freq;  // (head_dim / 2) float32 on the model's device
+  torch::Tensor inv_freq;                // (head_dim / 2) float32 on the model's device
   int n_slots = 0;
   int max_len = 0;
   // Per layer: (n_slots, n_kv_head, max_len, head_dim) in the compute dtype.
@@ -35,7 +35,8 @@ struct BatchDecoder::Impl {
   // The rows' tokens (N, T) sit at cache positions [starts[n], starts[n] + T)
   // of their slots; returns the final-norm hidden state of each row's last
   // position: (N, C).
-  torch::Tensor forward(const std::vector<int>& slots, const torch::Tensor& tokens, const std::vector<int>& starts);
+  torch::Tensor forward(const std::vector<int>& slots, const torch::Tensor& tokens,
+                        const std::vector<int>& starts);
   std::vector<float> logits_of(const torch::Tensor& last_hidden);
 };
 
@@ -50,7 +51,8 @@ torch::TensorOptions int64_on(const torch::Device& device) {
 // Attention runs over the contiguous slot range [lo, hi) that holds every
 // row, as views of the cache (no copy); slots in the range that are not rows
 // get zero queries and see only key 0, and their outputs are dropped.
-torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots, const torch::Tensor& tokens,
+torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
+                                          const torch::Tensor& tokens,
                                           const std::vector<int>& starts) {
   const torch::Device device = model->device();
   const std::int64_t N = tokens.size(0);
@@ -74,9 +76,11 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots, const t
   torch::Tensor q_pos = torch::tensor(range_start, torch::kInt64).to(device).view({R, 1, 1, 1}) +
                         torch::arange(T, int64_on(device)).view({1, 1, T, 1});
   torch::Tensor k_pos = torch::arange(S, int64_on(device)).view({1, 1, 1, S});
-  torch::Tensor active = torch::tensor(std::vector<std::int64_t>(row_of_slot.begin(), row_of_slot.end()), torch::kInt64)
-                             .to(device)
-                             .view({R, 1, 1, 1}) >= 0;
+  torch::Tensor active =
+      torch::tensor(std::vector<std::int64_t>(row_of_slot.begin(), row_of_slot.end()),
+                    torch::kInt64)
+          .to(device)
+          .view({R, 1, 1, 1}) >= 0;
   // mask: (R, 1, T, S) causal within each row's own sequence; a range row
   // that is not an input sees key 0 only, so its softmax has no empty row.
   torch::Tensor pad = active.logical_not() & (k_pos == 0);
@@ -86,9 +90,14 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots, const t
     mask = ((k_pos <= q_pos) & ((q_pos - k_pos) < *config.sliding_window) & active) | pad;
   }
 
-  torch::Tensor row_slots = torch::tensor(std::vector<std::int64_t>(slots.begin(), slots.end()), torch::kInt64).to(device);
-  torch::Tensor row_starts = torch::tensor(std::vector<std::int64_t>(starts.begin(), starts.end()), torch::kInt64).to(device);
-  torch::Tensor positions = row_starts.view({N, 1}) + torch::arange(T, int64_on(device)).view({1, T});  // (N, T)
+  torch::Tensor row_slots =
+      torch::tensor(std::vector<std::int64_t>(slots.begin(), slots.end()), torch::kInt64)
+          .to(device);
+  torch::Tensor row_starts =
+      torch::tensor(std::vector<std::int64_t>(starts.begin(), starts.end()), torch::kInt64)
+          .to(device);
+  torch::Tensor positions =
+      row_starts.view({N, 1}) + torch::arange(T, int64_on(device)).view({1, T});  // (N, T)
   auto [cos, sin] = rope_cos_sin(inv_freq, positions, model->dtype());
   torch::Tensor range_rows = (row_slots - lo).view({N});
 
@@ -121,15 +130,19 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots, const t
     torch::Tensor keys = kc.slice(0, lo, hi).slice(2, 0, S);  // (R, n_kv, S, hd)
     torch::Tensor values = vc.slice(0, lo, hi).slice(2, 0, S);
     torch::Tensor q_range = q;
-    if (!dense) q_range = torch::zeros({R, n_head, T, hd}, q.options()).index_copy_(0, range_rows, q);
+    if (!dense)
+      q_range = torch::zeros({R, n_head, T, hd}, q.options()).index_copy_(0, range_rows, q);
 
     // As AttentionImpl: a group's query heads folded into rows of one matmul.
     torch::Tensor qg = q_range.reshape({R, n_kv, group * T, hd});
-    torch::Tensor scores = torch::matmul(qg, keys.transpose(-2, -1)) * std::pow(static_cast<double>(hd), -0.5);
+    torch::Tensor scores =
+        torch::matmul(qg, keys.transpose(-2, -1)) * std::pow(static_cast<double>(hd), -0.5);
     scores = scores.to(torch::kFloat32)
                  .view({R, n_kv, group, T, S})
-                 .masked_fill(layer_mask.view({R, 1, 1, T, S}).logical_not(), -std::numeric_limits<float>::infinity());
-    torch::Tensor probs = torch::softmax(scores, -1).to(x.scalar_type()).view({R, n_kv, group * T, S});
+                 .masked_fill(layer_mask.view({R, 1, 1, T, S}).logical_not(),
+                              -std::numeric_limits<float>::infinity());
+    torch::Tensor probs =
+        torch::softmax(scores, -1).to(x.scalar_type()).view({R, n_kv, group * T, S});
     torch::Tensor out = torch::matmul(probs, values).view({R, n_head, T, hd});
     if (!dense) out = out.index_select(0, range_rows);
     out = out.transpose(1, 2).reshape({N, T, n_head * hd});
@@ -149,12 +162,14 @@ std::vector<float> BatchDecoder::Impl::logits_of(const torch::Tensor& last_hidde
 BatchDecoder::BatchDecoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BatchDecoder::~BatchDecoder() = default;
 
-std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& dir, const EngineOptions& engine,
+std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& dir,
+                                                 const EngineOptions& engine,
                                                  const BatchDecoderOptions& options) {
   if (!std::filesystem::is_directory(dir)) {
     fail(ErrorKind::kNotFound, "{}: model directory does not exist", dir.string());
   }
-  if (options.n_slots < 1) fail_input("batch decoder: n_slots must be >= 1, got {}", options.n_slots);
+  if (options.n_slots < 1)
+    fail_input("batch decoder: n_slots must be >= 1, got {}", options.n_slots);
   const torch::Dtype dtype = parse_compute_dtype(engine.dtype);
   const torch::Device device = parse_device(engine.device);
   if (engine.threads < 0) fail_input("threads: must be >= 0, got {}", engine.threads);
@@ -174,26 +189,32 @@ std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& di
   impl->chat_template = load_chat_template(dir);
   impl->stop_ids = stop_token_ids(impl->tokenizer.get(), c);
   impl->n_slots = options.n_slots;
-  impl->max_len = options.max_len > 0 ? options.max_len : static_cast<int>(c.max_position_embeddings);
+  impl->max_len =
+      options.max_len > 0 ? options.max_len : static_cast<int>(c.max_position_embeddings);
   impl->lengths.assign(impl->n_slots, 0);
   impl->in_use.assign(impl->n_slots, false);
 
   c10::InferenceMode inference;
   impl->model = Transformer(c, dtype);
   load_weights(*impl->model, WeightFiles(dir), LoadOptions{.device = device, .allow_mmap = true});
-  if (!options.adapter.empty()) impl->adapter = LoraAdapter::attach_saved(*impl->model, options.adapter);
+  if (!options.adapter.empty())
+    impl->adapter = LoraAdapter::attach_saved(*impl->model, options.adapter);
   impl->inv_freq = rope_inv_freq(c).to(device);
   const auto cache_options = torch::dtype(dtype).device(device);
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    impl->k_cache.push_back(torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
-    impl->v_cache.push_back(torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+    impl->k_cache.push_back(
+        torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+    impl->v_cache.push_back(
+        torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
   }
   return std::unique_ptr<BatchDecoder>(new BatchDecoder(std::move(impl)));
 }
 
 const ModelConfig& BatchDecoder::config() const { return impl_->config; }
 const Tokenizer& BatchDecoder::tokenizer() const { return *impl_->tokenizer; }
-const std::optional<ChatTemplate>& BatchDecoder::chat_template() const { return impl_->chat_template; }
+const std::optional<ChatTemplate>& BatchDecoder::chat_template() const {
+  return impl_->chat_template;
+}
 const std::vector<TokenId>& BatchDecoder::stop_ids() const { return impl_->stop_ids; }
 int BatchDecoder::n_slots() const { return impl_->n_slots; }
 int BatchDecoder::max_len() const { return impl_->max_len; }
@@ -224,13 +245,15 @@ std::vector<float> BatchDecoder::prefill(int slot, std::span<const TokenId> prom
   ENCLAVE_CHECK(slot >= 0 && slot < impl_->n_slots && impl_->in_use[slot]);
   validate_tokens(prompt, impl_->config, "prefill: prompt");
   if (static_cast<int>(prompt.size()) > impl_->max_len) {
-    fail_input("prefill: prompt of {} tokens exceeds the context of {} tokens", prompt.size(), impl_->max_len);
+    fail_input("prefill: prompt of {} tokens exceeds the context of {} tokens", prompt.size(),
+               impl_->max_len);
   }
   c10::InferenceMode inference;
   const std::int64_t T = static_cast<std::int64_t>(prompt.size());
   torch::Tensor ids =
-      torch::tensor(std::vector<std::int64_t>(prompt.begin(), prompt.end()), torch::kInt64).view({1, T}).to(
-          impl_->model->device());
+      torch::tensor(std::vector<std::int64_t>(prompt.begin(), prompt.end()), torch::kInt64)
+          .view({1, T})
+          .to(impl_->model->device());
   impl_->lengths[slot] = 0;
   std::vector<float> logits = impl_->logits_of(impl_->forward({slot}, ids, {0}));
   impl_->lengths[slot] = static_cast<int>(T);
@@ -244,10 +267,12 @@ std::vector<float> BatchDecoder::step(std::span<const StepInput> inputs) {
   std::vector<std::int64_t> tokens;
   std::vector<bool> seen(impl_->n_slots, false);
   for (const StepInput& in : inputs) {
-    ENCLAVE_CHECK(in.slot >= 0 && in.slot < impl_->n_slots && impl_->in_use[in.slot] && !seen[in.slot]);
+    ENCLAVE_CHECK(in.slot >= 0 && in.slot < impl_->n_slots && impl_->in_use[in.slot] &&
+                  !seen[in.slot]);
     seen[in.slot] = true;
     if (in.token < 0 || in.token >= impl_->config.vocab_size) {
-      fail_input("step: token {} is outside the vocabulary [0, {})", in.token, impl_->config.vocab_size);
+      fail_input("step: token {} is outside the vocabulary [0, {})", in.token,
+                 impl_->config.vocab_size);
     }
     if (impl_->lengths[in.slot] >= impl_->max_len) {
       fail_input("step: slot {} is full ({} tokens, the context)", in.slot, impl_->max_len);

@@ -26,8 +26,8 @@
 namespace enclave {
 
 struct BatchDecoderOptions {
-  int n_slots = 8;   // sequences that can be in the batch at once
-  int max_len = 0;   // tokens per slot (prompt + output); 0 = the model's context
+  int n_slots = 8;  // sequences that can be in the batch at once
+  int max_len = 0;  // tokens per slot (prompt + output); 0 = the model's context
   // PEFT LoRA adapter directory applied on top (model/lora.h), "" = none.
   // Weights are memory-mapped, so decoders of one base with different
   // adapters share the base's pages and each costs only its cache.
@@ -41,7 +41,8 @@ class BatchDecoder {
   // Engine::load (and like LoraAdapter::attach_saved for a bad adapter);
   // Error(kInvalidInput) for a directory without a tokenizer,
   // n_slots < 1, or max_len < 0 or above the model's context.
-  static std::unique_ptr<BatchDecoder> load(const std::filesystem::path& dir, const EngineOptions& engine,
+  static std::unique_ptr<BatchDecoder> load(const std::filesystem::path& dir,
+                                            const EngineOptions& engine,
                                             const BatchDecoderOptions& options);
   ~BatchDecoder();
   BatchDecoder(const BatchDecoder&) = delete;

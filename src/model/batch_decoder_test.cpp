@@ -9,16 +9,16 @@
 
 #include "core/error.h"
 #include "core/file.h"
-#include "model/safetensors.h"
 #include "model/engine.h"
+#include "model/safetensors.h"
 #include "model/sampling.h"
 
 namespace enclave {
 namespace {
 
 std::filesystem::path make_temp_dir(const std::string& name) {
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("enclave-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("enclave-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -27,20 +27,24 @@ std::filesystem::path make_temp_dir(const std::string& name) {
 // non-zero B so the adapted model differs from the base.
 void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c) {
   std::filesystem::create_directories(dir);
-  write_file_atomic(dir / "adapter_config.json",
-                    R"({"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]})");
+  write_file_atomic(
+      dir / "adapter_config.json",
+      R"({"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]})");
   const std::int64_t r = 2;
   std::vector<std::vector<float>> data;
   std::vector<TensorToWrite> tensors;
   auto add = [&](const std::string& name, std::vector<std::int64_t> shape) {
     std::vector<float>& v = data.emplace_back(static_cast<std::size_t>(shape[0] * shape[1]));
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.05f * static_cast<float>((i * 37 + name.size()) % 11) - 0.25f;
+    for (std::size_t i = 0; i < v.size(); ++i)
+      v[i] = 0.05f * static_cast<float>((i * 37 + name.size()) % 11) - 0.25f;
   };
   std::vector<std::pair<std::string, std::vector<std::int64_t>>> specs;
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
-    for (const auto& [module, out] : {std::pair<std::string, std::int64_t>{"q_proj", c.n_head * c.head_dim},
-                                      std::pair<std::string, std::int64_t>{"v_proj", c.n_kv_head * c.head_dim}}) {
-      const std::string base = fmt::format("base_model.model.model.layers.{}.self_attn.{}", l, module);
+    for (const auto& [module, out] :
+         {std::pair<std::string, std::int64_t>{"q_proj", c.n_head * c.head_dim},
+          std::pair<std::string, std::int64_t>{"v_proj", c.n_kv_head * c.head_dim}}) {
+      const std::string base =
+          fmt::format("base_model.model.model.layers.{}.self_attn.{}", l, module);
       specs.push_back({base + ".lora_A.weight", {r, c.hidden_size}});
       specs.push_back({base + ".lora_B.weight", {out, r}});
     }
@@ -48,9 +52,10 @@ void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c) 
   data.reserve(specs.size());
   for (const auto& [name, shape] : specs) add(name, shape);
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    tensors.push_back({specs[i].first, DType::kF32, specs[i].second,
-                       std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data[i].data()),
-                                                     data[i].size() * sizeof(float))});
+    tensors.push_back(
+        {specs[i].first, DType::kF32, specs[i].second,
+         std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data[i].data()),
+                                       data[i].size() * sizeof(float))});
   }
   write_safetensors(dir / "adapter_model.safetensors", tensors);
 }
@@ -58,7 +63,8 @@ void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c) 
 double max_diff(const std::vector<float>& a, std::span<const float> b) {
   EXPECT_EQ(a.size(), b.size());
   double m = 0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::abs(double(a[i]) - b[i]));
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    m = std::max(m, std::abs(double(a[i]) - b[i]));
   return m;
 }
 
@@ -76,7 +82,8 @@ class BatchDecoderTest : public ::testing::Test {
   }
   static std::vector<TokenId> prompt(int n, int salt) {
     std::vector<TokenId> p;
-    for (int i = 0; i < n; ++i) p.push_back(static_cast<TokenId>((i * 53 + salt * 31 + 7) % 1000 + 10));
+    for (int i = 0; i < n; ++i)
+      p.push_back(static_cast<TokenId>((i * 53 + salt * 31 + 7) % 1000 + 10));
     return p;
   }
   static std::filesystem::path* dir_;
@@ -154,7 +161,8 @@ TEST_F(BatchDecoderTest, GreedyDecodingMatchesEngineGenerate) {
     const TokenId t = sampler.sample(logits, history);
     got.push_back(t);
     history.push_back(t);
-    if (i + 1 < options.max_tokens) logits = decoder->step(std::vector<BatchDecoder::StepInput>{{slot, t}});
+    if (i + 1 < options.max_tokens)
+      logits = decoder->step(std::vector<BatchDecoder::StepInput>{{slot, t}});
   }
   EXPECT_EQ(got, expected.tokens);
 }

@@ -29,9 +29,11 @@ std::int64_t positive_int(const json& doc, std::string_view key, std::string_vie
   return v;
 }
 
-double positive_number(const json& doc, std::string_view key, std::string_view what, double fallback) {
+double positive_number(const json& doc, std::string_view key, std::string_view what,
+                       double fallback) {
   double v = json_number(doc, key, what, fallback);
-  if (!std::isfinite(v) || v <= 0) fail_input("{}: field '{}': must be a positive finite number, got {}", what, key, v);
+  if (!std::isfinite(v) || v <= 0)
+    fail_input("{}: field '{}': must be a positive finite number, got {}", what, key, v);
   return v;
 }
 
@@ -49,7 +51,8 @@ std::string architecture_of(const json& doc, std::string_view what) {
     if (type == "llama") return "LlamaForCausalLM";
     if (type == "mistral") return "MistralForCausalLM";
     if (type == "qwen2") return "Qwen2ForCausalLM";
-    fail(ErrorKind::kUnsupported, "{}: field 'model_type': unsupported model type '{}'", what, type);
+    fail(ErrorKind::kUnsupported, "{}: field 'model_type': unsupported model type '{}'", what,
+         type);
   }
   if (!it->is_array() || it->empty() || !(*it)[0].is_string()) {
     fail_input("{}: field 'architectures': expected a non-empty list of strings", what);
@@ -68,7 +71,9 @@ RopeScaling parse_rope_scaling(const json& doc, std::string_view what) {
   RopeScaling out;
   auto it = doc.find("rope_scaling");
   if (it == doc.end() || it->is_null()) return out;
-  if (!it->is_object()) fail_input("{}: field 'rope_scaling': expected an object or null, got {}", what, it->type_name());
+  if (!it->is_object())
+    fail_input("{}: field 'rope_scaling': expected an object or null, got {}", what,
+               it->type_name());
   const json& rs = *it;
   std::string sub = std::string(what) + ": rope_scaling";
   std::string type;
@@ -96,7 +101,8 @@ RopeScaling parse_rope_scaling(const json& doc, std::string_view what) {
     }
     return out;
   }
-  fail(ErrorKind::kUnsupported, "{}: field 'rope_type': unsupported rope scaling '{}' (supported: default, linear, llama3)",
+  fail(ErrorKind::kUnsupported,
+       "{}: field 'rope_type': unsupported rope scaling '{}' (supported: default, linear, llama3)",
        sub, type);
 }
 
@@ -112,7 +118,8 @@ std::optional<std::int64_t> parse_sliding_window(const json& doc, const std::str
   return positive_int(doc, "sliding_window", what, kMaxPositions);
 }
 
-std::vector<std::int64_t> parse_token_ids(const json& doc, std::string_view key, std::string_view what) {
+std::vector<std::int64_t> parse_token_ids(const json& doc, std::string_view key,
+                                          std::string_view what) {
   auto it = doc.find(std::string(key));
   if (it == doc.end() || it->is_null()) return {};
   std::vector<std::int64_t> out;
@@ -140,7 +147,8 @@ ModelConfig parse_model_config(const json& doc, std::string_view what) {
 
   std::string act = json_string(doc, "hidden_act", what, "silu");
   if (act != "silu") {
-    fail(ErrorKind::kUnsupported, "{}: field 'hidden_act': unsupported activation '{}' (only silu)", what, act);
+    fail(ErrorKind::kUnsupported, "{}: field 'hidden_act': unsupported activation '{}' (only silu)",
+         what, act);
   }
 
   c.vocab_size = positive_int(doc, "vocab_size", what, kMaxVocab);
@@ -157,17 +165,19 @@ ModelConfig parse_model_config(const json& doc, std::string_view what) {
     c.head_dim = positive_int(doc, "head_dim", what, kMaxHeadDim);
   } else {
     if (c.hidden_size % c.n_head != 0) {
-      fail_input("{}: field 'num_attention_heads': {} does not divide hidden_size {}", what, c.n_head,
-                 c.hidden_size);
+      fail_input("{}: field 'num_attention_heads': {} does not divide hidden_size {}", what,
+                 c.n_head, c.hidden_size);
     }
     c.head_dim = c.hidden_size / c.n_head;
   }
-  if (c.head_dim % 2 != 0) fail_input("{}: field 'head_dim': {} must be even for rotary embeddings", what, c.head_dim);
+  if (c.head_dim % 2 != 0)
+    fail_input("{}: field 'head_dim': {} must be even for rotary embeddings", what, c.head_dim);
 
   c.rms_norm_eps = positive_number(doc, "rms_norm_eps", what, 1e-6);
   c.rope_theta = positive_number(doc, "rope_theta", what, 10000.0);
   c.rope_scaling = parse_rope_scaling(doc, what);
-  c.max_position_embeddings = positive_int(doc, "max_position_embeddings", what, kMaxPositions, 2048);
+  c.max_position_embeddings =
+      positive_int(doc, "max_position_embeddings", what, kMaxPositions, 2048);
   c.tie_word_embeddings = json_bool(doc, "tie_word_embeddings", what, false);
 
   // As in HF: Llama reads attention_bias/mlp_bias, Qwen2 always has q/k/v
@@ -179,7 +189,8 @@ ModelConfig parse_model_config(const json& doc, std::string_view what) {
     c.mlp_bias = json_bool(doc, "mlp_bias", what, false);
   }
   c.sliding_window = parse_sliding_window(doc, c.architecture, what);
-  if (c.sliding_window && c.architecture == "Qwen2ForCausalLM" && doc.contains("max_window_layers")) {
+  if (c.sliding_window && c.architecture == "Qwen2ForCausalLM" &&
+      doc.contains("max_window_layers")) {
     c.first_sliding_layer = json_int(doc, "max_window_layers", what);
     if (c.first_sliding_layer < 0) fail_input("{}: field 'max_window_layers': must be >= 0", what);
   }
@@ -219,11 +230,12 @@ json to_json(const ModelConfig& c) {
       j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", c.rope_scaling.factor}};
       break;
     case RopeScalingType::kLlama3:
-      j["rope_scaling"] = {{"rope_type", "llama3"},
-                           {"factor", c.rope_scaling.factor},
-                           {"low_freq_factor", c.rope_scaling.low_freq_factor},
-                           {"high_freq_factor", c.rope_scaling.high_freq_factor},
-                           {"original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings}};
+      j["rope_scaling"] = {
+          {"rope_type", "llama3"},
+          {"factor", c.rope_scaling.factor},
+          {"low_freq_factor", c.rope_scaling.low_freq_factor},
+          {"high_freq_factor", c.rope_scaling.high_freq_factor},
+          {"original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings}};
       break;
   }
   j["max_position_embeddings"] = c.max_position_embeddings;
@@ -256,7 +268,8 @@ std::vector<ParameterShape> parameter_shapes(const ModelConfig& c) {
   const std::int64_t I = c.intermediate_size;
   std::vector<ParameterShape> out;
   out.push_back({"model.embed_tokens.weight", {c.vocab_size, C}});
-  auto linear = [&](const std::string& name, std::int64_t in, std::int64_t out_features, bool bias) {
+  auto linear = [&](const std::string& name, std::int64_t in, std::int64_t out_features,
+                    bool bias) {
     out.push_back({name + ".weight", {out_features, in}});
     if (bias) out.push_back({name + ".bias", {out_features}});
   };

@@ -7,10 +7,9 @@
 // Thread safety: plain values; load_model_config is stateless.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,8 +23,8 @@ enum class RopeScalingType { kNone, kLinear, kLlama3 };
 struct RopeScaling {
   RopeScalingType type = RopeScalingType::kNone;
   double factor = 1.0;
-  double low_freq_factor = 1.0;   // llama3 only
-  double high_freq_factor = 4.0;  // llama3 only
+  double low_freq_factor = 1.0;                          // llama3 only
+  double high_freq_factor = 4.0;                         // llama3 only
   std::int64_t original_max_position_embeddings = 8192;  // llama3 only
 };
 

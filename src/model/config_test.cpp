@@ -26,7 +26,8 @@ void expect_error(const json& doc, ErrorKind kind, const std::vector<std::string
     ADD_FAILURE() << "no error for " << doc.dump();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), kind) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
   }
 }
 
@@ -101,8 +102,11 @@ TEST(ConfigTest, LlamaAttentionBiasAppliesToAllProjections) {
 
 TEST(ConfigTest, RopeScalingVariants) {
   json j = llama_json();
-  j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
-                       {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
+  j["rope_scaling"] = {{"rope_type", "llama3"},
+                       {"factor", 8.0},
+                       {"low_freq_factor", 1.0},
+                       {"high_freq_factor", 4.0},
+                       {"original_max_position_embeddings", 8192}};
   ModelConfig c = parse_model_config(j, "config.json");
   EXPECT_EQ(c.rope_scaling.type, RopeScalingType::kLlama3);
   EXPECT_DOUBLE_EQ(c.rope_scaling.factor, 8.0);
@@ -174,8 +178,11 @@ TEST(ConfigTest, ToJsonRoundTrips) {
     j.erase("model_type");
     j["sliding_window"] = 64;
     j["use_sliding_window"] = true;
-    j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
-                         {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
+    j["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", 8.0},
+                         {"low_freq_factor", 1.0},
+                         {"high_freq_factor", 4.0},
+                         {"original_max_position_embeddings", 8192}};
     ModelConfig a = parse_model_config(j, "config.json");
     ModelConfig b = parse_model_config(to_json(a), "to_json");
     EXPECT_EQ(to_json(a), to_json(b)) << arch;

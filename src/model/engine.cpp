@@ -42,7 +42,8 @@ torch::Tensor ids_tensor(const std::vector<TokenId>& tokens, const torch::Device
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
-std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir, const EngineOptions& options) {
+std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir,
+                                     const EngineOptions& options) {
   if (!std::filesystem::is_directory(dir)) {
     fail(ErrorKind::kNotFound, "{}: model directory does not exist", dir.string());
   }
@@ -65,7 +66,8 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir, const Eng
   }
   for (const auto& p : impl->model->parameters()) impl->n_parameters += p.numel();
   // Outside InferenceMode: adapter tensors are ordinary tensors.
-  if (!options.adapter.empty()) impl->adapter = LoraAdapter::attach_saved(*impl->model, options.adapter);
+  if (!options.adapter.empty())
+    impl->adapter = LoraAdapter::attach_saved(*impl->model, options.adapter);
 
   try {
     impl->tokenizer = load_tokenizer(dir);
@@ -116,16 +118,19 @@ std::vector<double> Engine::score(const std::vector<TokenId>& tokens) const {
   out.reserve(n - 1);
   for (std::int64_t begin = 0; begin < n - 1; begin += kScoreChunk) {
     const std::int64_t end = std::min(begin + kScoreChunk, n - 1);
-    torch::Tensor logprobs = torch::log_softmax(model.logits(hidden.slice(0, begin, end)).to(torch::kFloat32), -1);
+    torch::Tensor logprobs =
+        torch::log_softmax(model.logits(hidden.slice(0, begin, end)).to(torch::kFloat32), -1);
     torch::Tensor next = ids.select(0, 0).slice(0, begin + 1, end + 1).unsqueeze(1);
-    torch::Tensor picked = logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
+    torch::Tensor picked =
+        logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
     const double* p = picked.data_ptr<double>();
     out.insert(out.end(), p, p + picked.numel());
   }
   return out;
 }
 
-std::vector<Engine::SequenceScores> Engine::score_batch(const std::vector<std::vector<TokenId>>& sequences) const {
+std::vector<Engine::SequenceScores> Engine::score_batch(
+    const std::vector<std::vector<TokenId>>& sequences) const {
   std::vector<SequenceScores> out(sequences.size());
   if (sequences.empty()) return out;
   std::int64_t T = 0;
@@ -134,8 +139,10 @@ std::vector<Engine::SequenceScores> Engine::score_batch(const std::vector<std::v
     T = std::max<std::int64_t>(T, static_cast<std::int64_t>(s.size()));
   }
   const std::int64_t B = static_cast<std::int64_t>(sequences.size());
-  std::vector<std::int64_t> flat(static_cast<std::size_t>(B * T), 0);  // pad id 0: any valid id works
-  for (std::int64_t b = 0; b < B; ++b) std::copy(sequences[b].begin(), sequences[b].end(), flat.begin() + b * T);
+  std::vector<std::int64_t> flat(static_cast<std::size_t>(B * T),
+                                 0);  // pad id 0: any valid id works
+  for (std::int64_t b = 0; b < B; ++b)
+    std::copy(sequences[b].begin(), sequences[b].end(), flat.begin() + b * T);
   c10::InferenceMode inference;
   TransformerImpl& model = *impl_->model;
   torch::Tensor ids = torch::tensor(flat, torch::kInt64).view({B, T}).to(model.device());
@@ -148,8 +155,10 @@ std::vector<Engine::SequenceScores> Engine::score_batch(const std::vector<std::v
       torch::Tensor logprobs =
           torch::log_softmax(model.logits(hidden[b].slice(0, begin, end)).to(torch::kFloat32), -1);
       torch::Tensor next = ids[b].slice(0, begin + 1, end + 1).unsqueeze(1);
-      torch::Tensor picked = logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
-      torch::Tensor greedy = logprobs.argmax(-1).eq(next.squeeze(1)).to(torch::kCPU, torch::kUInt8).contiguous();
+      torch::Tensor picked =
+          logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
+      torch::Tensor greedy =
+          logprobs.argmax(-1).eq(next.squeeze(1)).to(torch::kCPU, torch::kUInt8).contiguous();
       const double* p = picked.data_ptr<double>();
       const std::uint8_t* g = greedy.data_ptr<std::uint8_t>();
       row.logprobs.insert(row.logprobs.end(), p, p + picked.numel());
@@ -160,7 +169,8 @@ std::vector<Engine::SequenceScores> Engine::score_batch(const std::vector<std::v
 }
 
 std::vector<Engine::SequenceScores> Engine::score_continuations(
-    const std::vector<TokenId>& context, const std::vector<std::vector<TokenId>>& continuations) const {
+    const std::vector<TokenId>& context,
+    const std::vector<std::vector<TokenId>>& continuations) const {
   std::vector<SequenceScores> out(continuations.size());
   if (continuations.empty()) return out;
   validate_tokens(context, impl_->config, "score_continuations");
@@ -180,9 +190,10 @@ std::vector<Engine::SequenceScores> Engine::score_continuations(
                 torch::dtype(model.dtype()).device(device));
   torch::Tensor hidden = model.forward_hidden(ids_tensor(context, device), &cache, 0);  // (1, T, C)
   // log P(first continuation token | context), shared by all continuations.
-  torch::Tensor first = torch::log_softmax(model.logits(hidden[0][n_context - 1]).to(torch::kFloat32), -1)
-                            .to(torch::kCPU)
-                            .contiguous();
+  torch::Tensor first =
+      torch::log_softmax(model.logits(hidden[0][n_context - 1]).to(torch::kFloat32), -1)
+          .to(torch::kCPU)
+          .contiguous();
   const float* first_lp = first.data_ptr<float>();
   const auto first_argmax = first.argmax().item<std::int64_t>();
   for (std::size_t i = 0; i < continuations.size(); ++i) {
@@ -194,12 +205,17 @@ std::vector<Engine::SequenceScores> Engine::score_continuations(
     // The continuation's tokens after the cached context; a later
     // continuation overwrites the cache positions past the context.
     const std::vector<TokenId> head(c.begin(), c.end() - 1);
-    torch::Tensor h = model.forward_hidden(ids_tensor(head, device), &cache, n_context).select(0, 0);  // (L-1, C)
+    torch::Tensor h =
+        model.forward_hidden(ids_tensor(head, device), &cache, n_context).select(0, 0);  // (L-1, C)
     torch::Tensor logprobs = torch::log_softmax(model.logits(h).to(torch::kFloat32), -1);
-    torch::Tensor next = ids_tensor(std::vector<TokenId>(c.begin() + 1, c.end()), device).select(0, 0).unsqueeze(1);
-    torch::Tensor picked = logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
-    torch::Tensor greedy = logprobs.argmax(-1).eq(next.squeeze(1)).to(torch::kCPU, torch::kUInt8).contiguous();
-    row.logprobs.insert(row.logprobs.end(), picked.data_ptr<double>(), picked.data_ptr<double>() + picked.numel());
+    torch::Tensor next =
+        ids_tensor(std::vector<TokenId>(c.begin() + 1, c.end()), device).select(0, 0).unsqueeze(1);
+    torch::Tensor picked =
+        logprobs.gather(1, next).squeeze(1).to(torch::kCPU, torch::kFloat64).contiguous();
+    torch::Tensor greedy =
+        logprobs.argmax(-1).eq(next.squeeze(1)).to(torch::kCPU, torch::kUInt8).contiguous();
+    row.logprobs.insert(row.logprobs.end(), picked.data_ptr<double>(),
+                        picked.data_ptr<double>() + picked.numel());
     row.greedy.insert(row.greedy.end(), greedy.data_ptr<std::uint8_t>(),
                       greedy.data_ptr<std::uint8_t>() + greedy.numel());
   }
@@ -220,9 +236,11 @@ std::vector<float> Engine::last_logits(const std::vector<TokenId>& tokens) const
 GenerateResult Engine::generate(const std::vector<TokenId>& prompt, const GenerateOptions& options,
                                 const std::function<void(std::string_view)>& on_text) const {
   if (!impl_->tokenizer) {
-    fail_input("generate: the model directory has no tokenizer (tokenizer.json or tokenizer.model)");
+    fail_input(
+        "generate: the model directory has no tokenizer (tokenizer.json or tokenizer.model)");
   }
-  return generate_tokens(*impl_->model, *impl_->tokenizer, prompt, options, impl_->stop_ids, on_text);
+  return generate_tokens(*impl_->model, *impl_->tokenizer, prompt, options, impl_->stop_ids,
+                         on_text);
 }
 
 }  // namespace enclave

@@ -10,12 +10,11 @@
 // (the server's scheduler does). load/inspect_model/init_model are stateless.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,10 +28,10 @@
 namespace enclave {
 
 struct EngineOptions {
-  std::string dtype = "f32";  // compute dtype: "f32" | "bf16"
+  std::string dtype = "f32";   // compute dtype: "f32" | "bf16"
   std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
   int threads = 0;             // torch intra-op threads; 0 = torch's default
-  std::string adapter;         // PEFT LoRA adapter directory applied on top (model/lora.h); "" = none
+  std::string adapter;  // PEFT LoRA adapter directory applied on top (model/lora.h); "" = none
 };
 
 struct GenerateOptions {
@@ -60,7 +59,8 @@ class Engine {
   // Throws Error(kNotFound) for a missing directory/config/weights file,
   // Error(kInvalidInput) for malformed files, a missing/extra/mis-shaped
   // tensor or bad options, Error(kUnsupported) for an unknown architecture.
-  static std::unique_ptr<Engine> load(const std::filesystem::path& dir, const EngineOptions& options);
+  static std::unique_ptr<Engine> load(const std::filesystem::path& dir,
+                                      const EngineOptions& options);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -99,8 +99,9 @@ class Engine {
   // those positions (up to float reassociation); greedy as in score_batch.
   // Throws Error(kInvalidInput) for an empty context or continuation, a bad
   // id, or context + continuation longer than max_position_embeddings.
-  std::vector<SequenceScores> score_continuations(const std::vector<TokenId>& context,
-                                                  const std::vector<std::vector<TokenId>>& continuations) const;
+  std::vector<SequenceScores> score_continuations(
+      const std::vector<TokenId>& context,
+      const std::vector<std::vector<TokenId>>& continuations) const;
 
   // Generates a continuation of prompt, streaming decoded text pieces through
   // on_text (may be empty). Stops at max_tokens or when the context
@@ -143,6 +144,7 @@ std::string format_inspect(const nlohmann::json& summary);
 // normal(0, 0.02) (HF initializer_range), norms ones; the same seed gives
 // byte-identical files. Throws Error(kInvalidInput) for an unknown preset or
 // an out_dir that exists and is not empty.
-void init_model(const std::string& preset, const std::filesystem::path& out_dir, std::uint64_t seed);
+void init_model(const std::string& preset, const std::filesystem::path& out_dir,
+                std::uint64_t seed);
 
 }  // namespace enclave

@@ -21,12 +21,14 @@ namespace enclave {
 // Throws Error(kInvalidInput) for an empty prompt, an id outside the
 // vocabulary, a prompt longer than the context, max_tokens < 0, bad
 // sampling params or an empty stop string.
-GenerateResult generate_tokens(TransformerImpl& model, const Tokenizer& tokenizer, std::span<const TokenId> prompt,
-                               const GenerateOptions& options, std::span<const TokenId> stop_ids,
+GenerateResult generate_tokens(TransformerImpl& model, const Tokenizer& tokenizer,
+                               std::span<const TokenId> prompt, const GenerateOptions& options,
+                               std::span<const TokenId> stop_ids,
                                const std::function<void(std::string_view)>& on_text);
 
 // Checks ids for a forward pass: non-empty, each in [0, vocab_size), at most
 // max_position_embeddings long. `what` names the caller in errors.
-void validate_tokens(std::span<const TokenId> tokens, const ModelConfig& config, std::string_view what);
+void validate_tokens(std::span<const TokenId> tokens, const ModelConfig& config,
+                     std::string_view what);
 
 }  // namespace enclave

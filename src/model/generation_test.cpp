@@ -99,9 +99,11 @@ TEST_F(GenerationTest, GreedyFollowsArgmaxOfLastLogits) {
 }
 
 TEST_F(GenerationTest, SeededSamplingIsReproducibleAndStreams) {
-  GenerateOptions options{.max_tokens = 12, .sampling = {.temperature = 1.0, .seed = 5}, .ignore_eos = true};
+  GenerateOptions options{
+      .max_tokens = 12, .sampling = {.temperature = 1.0, .seed = 5}, .ignore_eos = true};
   std::string streamed;
-  GenerateResult a = engine_->generate(prompt(), options, [&](std::string_view s) { streamed += s; });
+  GenerateResult a =
+      engine_->generate(prompt(), options, [&](std::string_view s) { streamed += s; });
   GenerateResult b = engine_->generate(prompt(), options, nullptr);
   options.sampling.seed = 6;
   GenerateResult c = engine_->generate(prompt(), options, nullptr);
@@ -115,14 +117,16 @@ TEST_F(GenerationTest, SeededSamplingIsReproducibleAndStreams) {
 }
 
 TEST_F(GenerationTest, StopStringEndsGenerationAndIsNotEmitted) {
-  GenerateOptions options{.max_tokens = 24, .sampling = {.temperature = 1.0, .seed = 9}, .ignore_eos = true};
+  GenerateOptions options{
+      .max_tokens = 24, .sampling = {.temperature = 1.0, .seed = 9}, .ignore_eos = true};
   GenerateResult full = engine_->generate(prompt(), options, nullptr);
   ASSERT_GE(full.text.size(), 8u) << full.text;
   // A stop string taken from the middle of the unconstrained output.
   const std::string stop = full.text.substr(full.text.size() / 2, 3);
   options.stop = {stop};
   std::string streamed;
-  GenerateResult cut = engine_->generate(prompt(), options, [&](std::string_view s) { streamed += s; });
+  GenerateResult cut =
+      engine_->generate(prompt(), options, [&](std::string_view s) { streamed += s; });
   EXPECT_EQ(cut.finish_reason, "stop");
   EXPECT_EQ(cut.text, full.text.substr(0, full.text.find(stop)));
   EXPECT_EQ(streamed, cut.text);
@@ -159,8 +163,9 @@ TEST_F(GenerationTest, MaxTokensAndContextLimits) {
   EXPECT_THROW(engine_->generate(prompt(), {.stop = {""}}, nullptr), Error);
   // Only 2 positions are left in the 2048 context.
   std::vector<TokenId> long_prompt(2046, 17);
-  GenerateResult clamped =
-      engine_->generate(long_prompt, {.max_tokens = 10, .sampling = {.temperature = 0.0}, .ignore_eos = true}, nullptr);
+  GenerateResult clamped = engine_->generate(
+      long_prompt, {.max_tokens = 10, .sampling = {.temperature = 0.0}, .ignore_eos = true},
+      nullptr);
   EXPECT_EQ(clamped.n_generated, 2);
   EXPECT_EQ(clamped.finish_reason, "length");
 }

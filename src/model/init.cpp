@@ -41,7 +41,8 @@ class NormalSource {
 };
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && std::string_view(s).substr(s.size() - suffix.size()) == suffix;
+  return s.size() >= suffix.size() &&
+         std::string_view(s).substr(s.size() - suffix.size()) == suffix;
 }
 
 }  // namespace
@@ -75,8 +76,8 @@ ModelConfig preset_config(const std::string& preset) {
   return c;
 }
 
-void write_random_weights(const ModelConfig& config, const std::filesystem::path& file, std::uint64_t seed,
-                          const RandomInit& init) {
+void write_random_weights(const ModelConfig& config, const std::filesystem::path& file,
+                          std::uint64_t seed, const RandomInit& init) {
   NormalSource normal(seed);
   std::vector<ParameterShape> shapes = parameter_shapes(config);
   std::vector<std::vector<float>> data(shapes.size());
@@ -100,12 +101,14 @@ void write_random_weights(const ModelConfig& config, const std::filesystem::path
     }
     tensors.push_back(TensorToWrite{
         p.name, DType::kF32, p.shape,
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(values.data()), values.size() * 4)});
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(values.data()),
+                                      values.size() * 4)});
   }
   write_safetensors(file, tensors, {{"format", "pt"}});
 }
 
-void init_model(const std::string& preset, const std::filesystem::path& out_dir, std::uint64_t seed) {
+void init_model(const std::string& preset, const std::filesystem::path& out_dir,
+                std::uint64_t seed) {
   ModelConfig config = preset_config(preset);
   StagedDir staged(out_dir);
   write_default_tokenizer(staged.path(), static_cast<std::size_t>(config.vocab_size));

@@ -19,7 +19,7 @@ namespace enclave {
 ModelConfig preset_config(const std::string& preset);
 
 struct RandomInit {
-  double std = 0.02;          // HF initializer_range
+  double std = 0.02;           // HF initializer_range
   bool random_biases = false;  // HF zeroes biases; tests want them non-zero
   bool random_norms = false;   // HF sets norm weights to one
 };
@@ -27,7 +27,7 @@ struct RandomInit {
 // Writes every tensor of parameter_shapes(config) as F32 into `file`
 // (__metadata__ {"format": "pt"}): weights ~ normal(0, std), norms one,
 // biases zero unless `init` asks for random ones.
-void write_random_weights(const ModelConfig& config, const std::filesystem::path& file, std::uint64_t seed,
-                          const RandomInit& init = {});
+void write_random_weights(const ModelConfig& config, const std::filesystem::path& file,
+                          std::uint64_t seed, const RandomInit& init = {});
 
 }  // namespace enclave

@@ -26,14 +26,16 @@ TEST(InitTest, SameSeedGivesByteIdenticalFiles) {
   init_model("tiny", root / "b", 3);
   init_model("tiny", root / "c", 4);
   auto a = files_of(root / "a");
-  EXPECT_TRUE(a.count("config.json") && a.count("model.safetensors") && a.count("generation_config.json") &&
-              a.count("tokenizer.json"));
+  EXPECT_TRUE(a.count("config.json") && a.count("model.safetensors") &&
+              a.count("generation_config.json") && a.count("tokenizer.json"));
   EXPECT_EQ(a, files_of(root / "b"));
   auto c = files_of(root / "c");
   EXPECT_NE(a["model.safetensors"], c["model.safetensors"]);
   EXPECT_EQ(a["config.json"], c["config.json"]);
   // Nothing but the three model directories is left in the parent.
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(root.path()), std::filesystem::directory_iterator()), 3);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(root.path()),
+                          std::filesystem::directory_iterator()),
+            3);
 }
 
 TEST(InitTest, TinyModelLoadsAndInspects) {

@@ -16,8 +16,10 @@ using nlohmann::json;
 
 std::string rope_scaling_text(const RopeScaling& rs) {
   switch (rs.type) {
-    case RopeScalingType::kNone: return "none";
-    case RopeScalingType::kLinear: return fmt::format("linear x{}", rs.factor);
+    case RopeScalingType::kNone:
+      return "none";
+    case RopeScalingType::kLinear:
+      return fmt::format("linear x{}", rs.factor);
     case RopeScalingType::kLlama3:
       return fmt::format("llama3 x{} (low {}, high {}, original {})", rs.factor, rs.low_freq_factor,
                          rs.high_freq_factor, rs.original_max_position_embeddings);
@@ -36,7 +38,8 @@ std::string human_bytes(double bytes) {
     bytes /= 1024;
     ++u;
   }
-  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u]) : fmt::format("{:.1f} {}", bytes, units[u]);
+  return u == 0 ? fmt::format("{:.0f} {}", bytes, units[u])
+                : fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
 std::string value_text(const json& v) {
@@ -53,7 +56,8 @@ json inspect_model(const std::filesystem::path& dir) {
     fail(ErrorKind::kNotFound, "{}: model directory does not exist", dir.string());
   }
   const std::filesystem::path config_path = dir / "config.json";
-  if (!std::filesystem::exists(config_path)) fail(ErrorKind::kNotFound, "{}: missing config.json", dir.string());
+  if (!std::filesystem::exists(config_path))
+    fail(ErrorKind::kNotFound, "{}: missing config.json", dir.string());
   const ModelConfig c = load_model_config(config_path);
   WeightFiles files(dir);
 
@@ -125,13 +129,15 @@ std::string format_inspect(const json& s) {
   add("model type", "model_type");
   if (s.contains("n_parameters")) {
     const double n = s["n_parameters"].get<double>();
-    rows.emplace_back("parameters", n >= 1e9   ? fmt::format("{:.2f}B ({})", n / 1e9, s["n_parameters"].dump())
-                                    : n >= 1e6 ? fmt::format("{:.1f}M ({})", n / 1e6, s["n_parameters"].dump())
-                                               : s["n_parameters"].dump());
+    rows.emplace_back("parameters",
+                      n >= 1e9   ? fmt::format("{:.2f}B ({})", n / 1e9, s["n_parameters"].dump())
+                      : n >= 1e6 ? fmt::format("{:.1f}M ({})", n / 1e6, s["n_parameters"].dump())
+                                 : s["n_parameters"].dump());
   }
   if (s.contains("n_bytes")) {
-    rows.emplace_back("weights", fmt::format("{} in {} file(s)", human_bytes(s["n_bytes"].get<double>()),
-                                             s.value("n_files", 0)));
+    rows.emplace_back("weights",
+                      fmt::format("{} in {} file(s)", human_bytes(s["n_bytes"].get<double>()),
+                                  s.value("n_files", 0)));
   }
   if (s.contains("dtypes")) {
     for (const auto& [dtype, entry] : s["dtypes"].items()) {
@@ -154,9 +160,10 @@ std::string format_inspect(const json& s) {
   add("tied embeddings", "tied_embeddings");
   if (s.contains("tokenizer")) {
     const json& t = s["tokenizer"];
-    rows.emplace_back("tokenizer", t.is_object() ? fmt::format("{} ({} tokens)", t.value("kind", "?"),
-                                                               t.value("vocab_size", 0))
-                                                 : "none");
+    rows.emplace_back("tokenizer", t.is_object()
+                                       ? fmt::format("{} ({} tokens)", t.value("kind", "?"),
+                                                     t.value("vocab_size", 0))
+                                       : "none");
   }
   add("chat template", "chat_template");
 

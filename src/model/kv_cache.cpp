@@ -19,7 +19,8 @@ KvCache::KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max
 }
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::append(std::int64_t layer, std::int64_t start,
-                                                        const torch::Tensor& k, const torch::Tensor& v) {
+                                                        const torch::Tensor& k,
+                                                        const torch::Tensor& v) {
   const std::int64_t end = start + k.size(2);
   ENCLAVE_CHECK(layer >= 0 && layer < static_cast<std::int64_t>(k_.size()));
   ENCLAVE_CHECK(start >= 0 && end <= max_len_ && k.size(0) == batch_);

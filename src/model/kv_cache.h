@@ -18,13 +18,14 @@ namespace enclave {
 class KvCache {
  public:
   // Throws Error(kInvalidInput) if batch or max_len is not positive.
-  KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max_len, const torch::TensorOptions& options);
+  KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max_len,
+          const torch::TensorOptions& options);
 
   // Stores k, v: (B, n_kv_head, T, head_dim) at cache positions [start,
   // start + T) of `layer` and returns views of positions [0, start + T).
   // ENCLAVE_CHECK fails if it would run past max_len (callers check first).
-  std::pair<torch::Tensor, torch::Tensor> append(std::int64_t layer, std::int64_t start, const torch::Tensor& k,
-                                                 const torch::Tensor& v);
+  std::pair<torch::Tensor, torch::Tensor> append(std::int64_t layer, std::int64_t start,
+                                                 const torch::Tensor& k, const torch::Tensor& v);
 
   std::int64_t batch() const { return batch_; }
   std::int64_t max_len() const { return max_len_; }

@@ -2,8 +2,10 @@
 
 namespace enclave {
 
-LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool bias, torch::Dtype dtype) {
-  weight_ = register_parameter("weight", torch::empty({out_features, in_features}, torch::dtype(dtype)));
+LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool bias,
+                       torch::Dtype dtype) {
+  weight_ =
+      register_parameter("weight", torch::empty({out_features, in_features}, torch::dtype(dtype)));
   if (bias) bias_ = register_parameter("bias", torch::empty({out_features}, torch::dtype(dtype)));
 }
 
@@ -19,7 +21,9 @@ EmbeddingImpl::EmbeddingImpl(std::int64_t n_vocab, std::int64_t dim, torch::Dtyp
   weight_ = register_parameter("weight", torch::empty({n_vocab, dim}, torch::dtype(dtype)));
 }
 
-torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) { return torch::embedding(weight_, ids); }
+torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) {
+  return torch::embedding(weight_, ids);
+}
 
 RMSNormImpl::RMSNormImpl(std::int64_t dim, double eps, torch::Dtype dtype) : eps_(eps) {
   weight_ = register_parameter("weight", torch::ones({dim}, torch::dtype(dtype)));
@@ -32,9 +36,12 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
 }
 
 MlpImpl::MlpImpl(const ModelConfig& c, torch::Dtype dtype) {
-  gate_proj_ = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, dtype));
-  up_proj_ = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, dtype));
-  down_proj_ = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias, dtype));
+  gate_proj_ =
+      register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, dtype));
+  up_proj_ =
+      register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, dtype));
+  down_proj_ =
+      register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias, dtype));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {

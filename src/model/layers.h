@@ -30,7 +30,7 @@ class LinearImpl : public torch::nn::Module {
   LinearImpl(std::int64_t in_features, std::int64_t out_features, bool bias, torch::Dtype dtype);
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight_;
-  torch::Tensor bias_;  // undefined when the layer has no bias
+  torch::Tensor bias_;                      // undefined when the layer has no bias
   std::shared_ptr<LinearAdapter> adapter_;  // null: a plain linear layer
 };
 TORCH_MODULE(Linear);

@@ -38,11 +38,13 @@ bool targeted(const LoraConfig& config, const std::string& name) {
 }
 
 // Rejects a PEFT option that changes the computation unless it has its neutral value.
-void require_neutral(const json& doc, const char* key, const json& neutral, const std::string& what) {
+void require_neutral(const json& doc, const char* key, const json& neutral,
+                     const std::string& what) {
   auto it = doc.find(key);
   if (it == doc.end() || it->is_null() || *it == neutral) return;
   if (neutral.is_object() && it->is_object() && it->empty()) return;
-  fail(ErrorKind::kUnsupported, "{}: field '{}': {} is not supported (LoRA without it only)", what, key, it->dump());
+  fail(ErrorKind::kUnsupported, "{}: field '{}': {} is not supported (LoRA without it only)", what,
+       key, it->dump());
 }
 
 }  // namespace
@@ -76,37 +78,46 @@ struct LoraAdapter::Layer : LinearAdapter {
 
 LoraConfig read_adapter_config(const std::filesystem::path& dir) {
   const std::filesystem::path path = dir / kAdapterConfigFile;
-  if (!std::filesystem::exists(path)) fail(ErrorKind::kNotFound, "{}: missing {}", dir.string(), kAdapterConfigFile);
+  if (!std::filesystem::exists(path))
+    fail(ErrorKind::kNotFound, "{}: missing {}", dir.string(), kAdapterConfigFile);
   const json doc = read_json_file(path);
   const std::string what = path.string();
   if (!doc.is_object()) fail_input("{}: expected a JSON object", what);
   const std::string type = json_string(doc, "peft_type", what, "LORA");
-  if (type != "LORA") fail(ErrorKind::kUnsupported, "{}: field 'peft_type': '{}' is not supported (LORA only)", what, type);
+  if (type != "LORA")
+    fail(ErrorKind::kUnsupported, "{}: field 'peft_type': '{}' is not supported (LORA only)", what,
+         type);
   LoraConfig c;
   c.r = json_int(doc, "r", what);
   if (c.r < 1 || c.r > 65536) fail_input("{}: field 'r': {} is outside [1, 65536]", what, c.r);
   c.alpha = json_number(doc, "lora_alpha", what, 8.0);
-  if (!(c.alpha > 0) || !std::isfinite(c.alpha)) fail_input("{}: field 'lora_alpha': must be positive", what);
+  if (!(c.alpha > 0) || !std::isfinite(c.alpha))
+    fail_input("{}: field 'lora_alpha': must be positive", what);
   c.dropout = json_number(doc, "lora_dropout", what, 0.0);
-  if (!(c.dropout >= 0 && c.dropout < 1)) fail_input("{}: field 'lora_dropout': {} is outside [0, 1)", what, c.dropout);
+  if (!(c.dropout >= 0 && c.dropout < 1))
+    fail_input("{}: field 'lora_dropout': {} is outside [0, 1)", what, c.dropout);
   c.use_rslora = json_bool(doc, "use_rslora", what, false);
-  c.base_model_name_or_path = doc.contains("base_model_name_or_path") && doc["base_model_name_or_path"].is_string()
-                                  ? doc["base_model_name_or_path"].get<std::string>()
-                                  : "";
+  c.base_model_name_or_path =
+      doc.contains("base_model_name_or_path") && doc["base_model_name_or_path"].is_string()
+          ? doc["base_model_name_or_path"].get<std::string>()
+          : "";
   auto targets = doc.find("target_modules");
-  if (targets == doc.end() || targets->is_null()) fail_input("{}: field 'target_modules' is missing", what);
+  if (targets == doc.end() || targets->is_null())
+    fail_input("{}: field 'target_modules' is missing", what);
   if (targets->is_string()) {
     c.target_modules.clear();
     c.target_regex = targets->get<std::string>();
     try {
       std::regex check(c.target_regex);
     } catch (const std::regex_error&) {
-      fail_input("{}: field 'target_modules': '{}' is not a valid regular expression", what, c.target_regex);
+      fail_input("{}: field 'target_modules': '{}' is not a valid regular expression", what,
+                 c.target_regex);
     }
   } else if (targets->is_array() && !targets->empty()) {
     c.target_modules.clear();
     for (const json& t : *targets) {
-      if (!t.is_string()) fail_input("{}: field 'target_modules': expected strings, got {}", what, json_type_name(t));
+      if (!t.is_string())
+        fail_input("{}: field 'target_modules': expected strings, got {}", what, json_type_name(t));
       c.target_modules.push_back(t.get<std::string>());
     }
   } else {
@@ -156,21 +167,23 @@ LoraAdapter::LoraAdapter(TransformerImpl& model, LoraConfig config)
     layer->scaling = config_.scaling();
     layer->dropout = config_.dropout;
     layer->state = state_;
-    const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(linear->weight_.device());
+    const auto options =
+        torch::TensorOptions().dtype(torch::kFloat32).device(linear->weight_.device());
     layer->a = torch::zeros({config_.r, linear->weight_.size(1)}, options);
     layer->b = torch::zeros({linear->weight_.size(0), config_.r}, options);
     layers_.push_back(layer);
   }
   if (layers_.empty()) {
-    fail_input("lora: no Linear layer matches target_modules [{}]{}", fmt::join(config_.target_modules, ", "),
+    fail_input("lora: no Linear layer matches target_modules [{}]{}",
+               fmt::join(config_.target_modules, ", "),
                config_.target_regex.empty() ? "" : " / regex '" + config_.target_regex + "'");
   }
   // Attach only once every layer is built, so a failure leaves the model untouched.
   for (auto& layer : layers_) layer->linear.lock()->adapter_ = layer;
 }
 
-std::shared_ptr<LoraAdapter> LoraAdapter::attach_new(TransformerImpl& model, const LoraConfig& config,
-                                                     std::uint64_t seed) {
+std::shared_ptr<LoraAdapter> LoraAdapter::attach_new(TransformerImpl& model,
+                                                     const LoraConfig& config, std::uint64_t seed) {
   std::shared_ptr<LoraAdapter> adapter(new LoraAdapter(model, config));
   torch::NoGradGuard no_grad;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -184,7 +197,8 @@ std::shared_ptr<LoraAdapter> LoraAdapter::attach_new(TransformerImpl& model, con
   return adapter;
 }
 
-std::shared_ptr<LoraAdapter> LoraAdapter::attach_saved(TransformerImpl& model, const std::filesystem::path& dir) {
+std::shared_ptr<LoraAdapter> LoraAdapter::attach_saved(TransformerImpl& model,
+                                                       const std::filesystem::path& dir) {
   LoraConfig config = read_adapter_config(dir);
   std::shared_ptr<LoraAdapter> adapter(new LoraAdapter(model, config));
   adapter->load_tensors(dir);
@@ -200,26 +214,31 @@ void LoraAdapter::load_tensors(const std::filesystem::path& dir) {
   torch::NoGradGuard no_grad;
   for (auto& layer : layers_) {
     for (auto* slot : {&layer->a, &layer->b}) {
-      const std::string name = std::string(kPeftPrefix) + layer->name + (slot == &layer->a ? ".lora_A.weight" : ".lora_B.weight");
+      const std::string name = std::string(kPeftPrefix) + layer->name +
+                               (slot == &layer->a ? ".lora_A.weight" : ".lora_B.weight");
       expected.insert(name);
       const TensorInfo* info = file->find(name);
-      if (info == nullptr) fail_input("{}: missing tensor '{}' (shape {})", path.string(), name, format_shape(slot->sizes()));
+      if (info == nullptr)
+        fail_input("{}: missing tensor '{}' (shape {})", path.string(), name,
+                   format_shape(slot->sizes()));
       if (c10::IntArrayRef(info->shape) != slot->sizes()) {
-        fail_input("{}: tensor '{}': expected shape {}, got {}", path.string(), name, format_shape(slot->sizes()),
-                   format_shape(info->shape));
+        fail_input("{}: tensor '{}': expected shape {}, got {}", path.string(), name,
+                   format_shape(slot->sizes()), format_shape(info->shape));
       }
       if (info->dtype != DType::kF32 && info->dtype != DType::kBF16 && info->dtype != DType::kF16) {
-        fail_input("{}: tensor '{}': dtype {} is not a float type", path.string(), name, dtype_safetensors_name(info->dtype));
+        fail_input("{}: tensor '{}': dtype {} is not a float type", path.string(), name,
+                   dtype_safetensors_name(info->dtype));
       }
       // In place: optimisers hold these tensors (load_files restores a checkpoint).
-      slot->copy_(load_tensor(WeightRef{file, info}, torch::kFloat32, slot->device(), /*allow_mmap=*/false));
+      slot->copy_(load_tensor(WeightRef{file, info}, torch::kFloat32, slot->device(),
+                              /*allow_mmap=*/false));
       if (!slot->requires_grad()) slot->requires_grad_(true);
     }
   }
   for (const TensorInfo& info : file->tensors()) {
     if (expected.count(info.name) == 0) {
-      fail_input("{}: unexpected tensor '{}': no adapted module of that name (target_modules [{}])", path.string(),
-                 info.name, fmt::join(config_.target_modules, ", "));
+      fail_input("{}: unexpected tensor '{}': no adapted module of that name (target_modules [{}])",
+                 path.string(), info.name, fmt::join(config_.target_modules, ", "));
     }
   }
 }
@@ -251,7 +270,8 @@ void LoraAdapter::save_files(const std::filesystem::path& dir) const {
   for (const auto& [name, t] : named_parameters()) {
     torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     host.push_back(c);
-    tensors.push_back({name, DType::kF32, std::vector<std::int64_t>(c.sizes().begin(), c.sizes().end()),
+    tensors.push_back({name, DType::kF32,
+                       std::vector<std::int64_t>(c.sizes().begin(), c.sizes().end()),
                        std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(c.data_ptr()),
                                                      static_cast<std::size_t>(c.numel()) * 4)});
   }
@@ -273,7 +293,8 @@ void LoraAdapter::merge_and_detach() {
 
 void LoraAdapter::detach() {
   for (auto& layer : layers_) {
-    if (std::shared_ptr<LinearImpl> linear = layer->linear.lock(); linear && linear->adapter_ == layer) {
+    if (std::shared_ptr<LinearImpl> linear = layer->linear.lock();
+        linear && linear->adapter_ == layer) {
       linear->adapter_.reset();
     }
   }
@@ -282,11 +303,14 @@ void LoraAdapter::detach() {
 
 void merge_lora(const std::filesystem::path& base_dir, const std::filesystem::path& adapter_dir,
                 const std::filesystem::path& out_dir, const std::string& save_dtype) {
-  if (!std::filesystem::is_directory(base_dir)) fail(ErrorKind::kNotFound, "{}: base model directory does not exist", base_dir.string());
-  if (!std::filesystem::is_directory(adapter_dir)) fail(ErrorKind::kNotFound, "{}: adapter directory does not exist", adapter_dir.string());
+  if (!std::filesystem::is_directory(base_dir))
+    fail(ErrorKind::kNotFound, "{}: base model directory does not exist", base_dir.string());
+  if (!std::filesystem::is_directory(adapter_dir))
+    fail(ErrorKind::kNotFound, "{}: adapter directory does not exist", adapter_dir.string());
   const ModelConfig config = load_model_config(base_dir / "config.json");
   Transformer model(config, torch::kFloat32);
-  load_weights(*model, WeightFiles(base_dir), LoadOptions{.device = torch::kCPU, .allow_mmap = false});
+  load_weights(*model, WeightFiles(base_dir),
+               LoadOptions{.device = torch::kCPU, .allow_mmap = false});
   std::shared_ptr<LoraAdapter> adapter = LoraAdapter::attach_saved(*model, adapter_dir);
   adapter->merge_and_detach();
   save_model(*model, out_dir, SaveOptions{.dtype = save_dtype, .copy_files_from = base_dir});

@@ -16,11 +16,11 @@
 // another thread meanwhile. set_enabled/set_training are plain flags.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,7 +63,8 @@ class LoraAdapter {
   // The adapter saved in dir, checked against the model: every expected
   // tensor present with shape (r, in) / (out, r), no extra tensor. Throws
   // like read_adapter_config and Error(kInvalidInput) naming the tensor.
-  static std::shared_ptr<LoraAdapter> attach_saved(TransformerImpl& model, const std::filesystem::path& dir);
+  static std::shared_ptr<LoraAdapter> attach_saved(TransformerImpl& model,
+                                                   const std::filesystem::path& dir);
   // Detaches from the model (if not merged).
   ~LoraAdapter();
   LoraAdapter(const LoraAdapter&) = delete;

@@ -52,13 +52,15 @@ TEST_F(LoraTest, ZeroInitialisedBGivesBaseLogits) {
   lc.r = 4;
   lc.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
   auto adapter = LoraAdapter::attach_new(*model, lc, 1);
-  EXPECT_EQ(adapter->named_parameters().size(), 2u * 7u * static_cast<std::size_t>(config_.n_layer));
+  EXPECT_EQ(adapter->named_parameters().size(),
+            2u * 7u * static_cast<std::size_t>(config_.n_layer));
   const double diff = max_abs_diff(logits_of(model), base);
   std::printf("zero-B adapter vs base: max diff %.3g\n", diff);
   EXPECT_EQ(diff, 0.0);
   // A is PEFT's kaiming-uniform: within +-1/sqrt(in), not all zero.
   const torch::Tensor a = adapter->named_parameters()[0].second;
-  EXPECT_LE(a.abs().max().item<double>(), 1.0 / std::sqrt(static_cast<double>(config_.hidden_size)) + 1e-7);
+  EXPECT_LE(a.abs().max().item<double>(),
+            1.0 / std::sqrt(static_cast<double>(config_.hidden_size)) + 1e-7);
   EXPECT_GT(a.abs().max().item<double>(), 0.0);
 }
 
@@ -144,7 +146,8 @@ TEST_F(LoraTest, BadAdapterFilesAreRejected) {
   const std::string weights = read_file(dir_ / "good" / kAdapterWeightsFile);
   const std::string good = read_file(dir_ / "good" / kAdapterConfigFile);
 
-  auto expect_error = [&](const std::string& name, const std::string& config, ErrorKind kind, const std::string& part) {
+  auto expect_error = [&](const std::string& name, const std::string& config, ErrorKind kind,
+                          const std::string& part) {
     const std::filesystem::path d = dir_ / name;
     write(d / kAdapterConfigFile, config);
     write(d / kAdapterWeightsFile, weights);
@@ -168,13 +171,15 @@ TEST_F(LoraTest, BadAdapterFilesAreRejected) {
   expect_error("bias", with("bias", "all"), ErrorKind::kUnsupported, "bias");
   expect_error("rank0", with("r", 0), ErrorKind::kInvalidInput, "'r'");
   expect_error("rank_mismatch", with("r", 4), ErrorKind::kInvalidInput, "expected shape");
-  expect_error("no_match", with("target_modules", nlohmann::json::array({"w_pack"})), ErrorKind::kInvalidInput,
-               "no Linear layer");
-  expect_error("extra", with("target_modules", nlohmann::json::array({"q_proj"})), ErrorKind::kInvalidInput,
-               "unexpected tensor");
-  expect_error("missing", with("target_modules", nlohmann::json::array({"q_proj", "v_proj", "k_proj"})),
+  expect_error("no_match", with("target_modules", nlohmann::json::array({"w_pack"})),
+               ErrorKind::kInvalidInput, "no Linear layer");
+  expect_error("extra", with("target_modules", nlohmann::json::array({"q_proj"})),
+               ErrorKind::kInvalidInput, "unexpected tensor");
+  expect_error("missing",
+               with("target_modules", nlohmann::json::array({"q_proj", "v_proj", "k_proj"})),
                ErrorKind::kInvalidInput, "missing tensor");
-  expect_error("bad_regex", with("target_modules", "(["), ErrorKind::kInvalidInput, "regular expression");
+  expect_error("bad_regex", with("target_modules", "(["), ErrorKind::kInvalidInput,
+               "regular expression");
   try {
     read_adapter_config(dir_ / "nowhere");
     ADD_FAILURE() << "missing config accepted";
@@ -184,7 +189,8 @@ TEST_F(LoraTest, BadAdapterFilesAreRejected) {
   // A failed attach leaves the model without adapters.
   Transformer m = load_model(dir_ / "base", config_);
   torch::Tensor base = logits_of(m);
-  write(dir_ / "missing2" / kAdapterConfigFile, with("target_modules", nlohmann::json::array({"q_proj", "v_proj", "k_proj"})));
+  write(dir_ / "missing2" / kAdapterConfigFile,
+        with("target_modules", nlohmann::json::array({"q_proj", "v_proj", "k_proj"})));
   write(dir_ / "missing2" / kAdapterWeightsFile, weights);
   EXPECT_THROW(LoraAdapter::attach_saved(*m, dir_ / "missing2"), Error);
   EXPECT_EQ(max_abs_diff(logits_of(m), base), 0.0);
@@ -197,7 +203,8 @@ TEST_F(LoraTest, RegexTargetsMatchWholeNames) {
   lc.target_regex = R"(model\.layers\.1\.self_attn\.(q|v)_proj)";
   auto adapter = LoraAdapter::attach_new(*model, lc, 6);
   ASSERT_EQ(adapter->named_parameters().size(), 4u);
-  EXPECT_EQ(adapter->named_parameters()[0].first, "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight");
+  EXPECT_EQ(adapter->named_parameters()[0].first,
+            "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight");
 }
 
 }  // namespace

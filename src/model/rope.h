@@ -19,10 +19,12 @@ torch::Tensor rope_inv_freq(const ModelConfig& config);
 // cos, sin for positions (B, T) int64 -> each (B, 1, T, head_dim) in `dtype`,
 // computed in float32 and then cast (as HF does). inv_freq is on the
 // positions' device.
-std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& inv_freq, const torch::Tensor& positions,
+std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& inv_freq,
+                                                     const torch::Tensor& positions,
                                                      torch::Dtype dtype);
 
 // x: (B, H, T, head_dim) -> x * cos + rotate_half(x) * sin.
-torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
+torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos,
+                         const torch::Tensor& sin);
 
 }  // namespace enclave

@@ -18,7 +18,9 @@ TEST(RopeTest, DefaultInvFreq) {
   torch::Tensor inv = rope_inv_freq(rope_config());
   ASSERT_EQ(inv.numel(), 4);
   for (int i = 0; i < 4; ++i) {
-    EXPECT_FLOAT_EQ(inv[i].item<float>(), static_cast<float>(1.0 / std::pow(10000.0, 2.0 * i / 8.0))) << i;
+    EXPECT_FLOAT_EQ(inv[i].item<float>(),
+                    static_cast<float>(1.0 / std::pow(10000.0, 2.0 * i / 8.0)))
+        << i;
   }
 }
 
@@ -26,7 +28,8 @@ TEST(RopeTest, LinearScalingDividesByFactor) {
   ModelConfig c = rope_config();
   c.rope_scaling = {.type = RopeScalingType::kLinear, .factor = 4.0};
   torch::Tensor inv = rope_inv_freq(c);
-  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(inv[i].item<float>(), static_cast<float>(std::pow(10000.0, -i / 4.0) / 4.0));
+  for (int i = 0; i < 4; ++i)
+    EXPECT_FLOAT_EQ(inv[i].item<float>(), static_cast<float>(std::pow(10000.0, -i / 4.0) / 4.0));
 }
 
 TEST(RopeTest, Llama3ScalingByHand) {
@@ -65,8 +68,10 @@ TEST(RopeTest, CosSinAndRotation) {
   EXPECT_TRUE(torch::allclose(y.norm(2, -1), x.norm(2, -1), 1e-5, 1e-5));
   // Pair (j, j + 4) rotates by the angle: y_j = x_j cos - x_{j+4} sin.
   const float a = std::cos(0.3f), b = std::sin(0.3f);
-  EXPECT_NEAR(y[0][1][1][1].item<float>(), x[0][1][1][1].item<float>() * a - x[0][1][1][5].item<float>() * b, 1e-5);
-  EXPECT_NEAR(y[0][1][1][5].item<float>(), x[0][1][1][5].item<float>() * a + x[0][1][1][1].item<float>() * b, 1e-5);
+  EXPECT_NEAR(y[0][1][1][1].item<float>(),
+              x[0][1][1][1].item<float>() * a - x[0][1][1][5].item<float>() * b, 1e-5);
+  EXPECT_NEAR(y[0][1][1][5].item<float>(),
+              x[0][1][1][5].item<float>() * a + x[0][1][1][1].item<float>() * b, 1e-5);
 }
 
 }  // namespace

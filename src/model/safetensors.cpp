@@ -77,9 +77,10 @@ DType parse_dtype(const json& value, std::string_view what, std::string_view nam
       kUnsupportedDTypes.end()) {
     fail(ErrorKind::kUnsupported, "{}: tensor '{}': dtype {} is not supported yet", what, name, s);
   }
-  fail_input("{}: tensor '{}': unknown dtype {} (expected F64, F32, F16, BF16, I64, I32, I16, "
-             "I8, U8 or BOOL)",
-             what, name, quoted(value));
+  fail_input(
+      "{}: tensor '{}': unknown dtype {} (expected F64, F32, F16, BF16, I64, I32, I16, "
+      "I8, U8 or BOOL)",
+      what, name, quoted(value));
 }
 
 std::vector<std::int64_t> parse_shape(const json& value, std::string_view what,
@@ -126,9 +127,10 @@ TensorInfo parse_tensor(const std::string& name, const json& value, std::string_
   const json& offsets = value["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned()) {
-    fail_input("{}: tensor '{}': data_offsets is {}, expected [begin, end] with non-negative "
-               "integers",
-               what, name, quoted(offsets));
+    fail_input(
+        "{}: tensor '{}': data_offsets is {}, expected [begin, end] with non-negative "
+        "integers",
+        what, name, quoted(offsets));
   }
   info.offset_begin = offsets[0].get<std::uint64_t>();
   info.offset_end = offsets[1].get<std::uint64_t>();
@@ -138,14 +140,14 @@ TensorInfo parse_tensor(const std::string& name, const json& value, std::string_
   }
   if (info.offset_end - info.offset_begin != n_bytes) {
     fail_input("{}: tensor '{}': data_offsets [{}, {}] hold {} bytes but {} shape [{}] needs {}",
-               what, name, info.offset_begin, info.offset_end,
-               info.offset_end - info.offset_begin, dtype_safetensors_name(info.dtype),
-               fmt::join(info.shape, ", "), n_bytes);
+               what, name, info.offset_begin, info.offset_end, info.offset_end - info.offset_begin,
+               dtype_safetensors_name(info.dtype), fmt::join(info.shape, ", "), n_bytes);
   }
   if (info.offset_end > data_size) {
-    fail_input("{}: tensor '{}': data_offsets [{}, {}] run past the end of the data ({} bytes); "
-               "is the file truncated?",
-               what, name, info.offset_begin, info.offset_end, data_size);
+    fail_input(
+        "{}: tensor '{}': data_offsets [{}, {}] run past the end of the data ({} bytes); "
+        "is the file truncated?",
+        what, name, info.offset_begin, info.offset_end, data_size);
   }
   return info;
 }

@@ -62,7 +62,8 @@ struct SafetensorsHeader {
   std::map<std::string, std::string> metadata;
   std::uint64_t data_start = 0;  // file offset of the data region (8 + N)
 };
-SafetensorsHeader parse_safetensors(std::span<const std::uint8_t> file_bytes, std::string_view what);
+SafetensorsHeader parse_safetensors(std::span<const std::uint8_t> file_bytes,
+                                    std::string_view what);
 
 // A memory-mapped, validated safetensors file.
 class SafetensorsFile {

@@ -63,8 +63,8 @@ void expect_error(std::string_view file, std::string_view expected) {
 
 // One U8 tensor entry: "name":{"dtype":"U8","shape":[n],"data_offsets":[b,e]}.
 std::string u8(std::string_view name, int n, int begin, int end) {
-  return fmt::format(R"("{}":{{"dtype":"U8","shape":[{}],"data_offsets":[{},{}]}})", name, n,
-                     begin, end);
+  return fmt::format(R"("{}":{{"dtype":"U8","shape":[{}],"data_offsets":[{},{}]}})", name, n, begin,
+                     end);
 }
 
 class SafetensorsFileTest : public ::testing::Test {
@@ -111,13 +111,14 @@ TEST_F(SafetensorsFileTest, RoundTripsEveryDtypeScalarZeroSizeAndMetadata) {
     // Odd shapes so a mixed-up stride or size shows.
     std::vector<std::int64_t> shape = {static_cast<std::int64_t>(i + 1), 3};
     buffers.push_back(pattern(dtype_size(dtypes[i]) * (i + 1) * 3, static_cast<std::uint8_t>(i)));
-    tensors.push_back({fmt::format("layers.{}.{}", i, dtype_safetensors_name(dtypes[i])),
-                       dtypes[i], shape, buffers.back()});
+    tensors.push_back({fmt::format("layers.{}.{}", i, dtype_safetensors_name(dtypes[i])), dtypes[i],
+                       shape, buffers.back()});
   }
   buffers.push_back(pattern(4, 99));
   tensors.push_back({"scalar", DType::kF32, {}, buffers.back()});
   tensors.push_back({"empty", DType::kBF16, {0, 5}, {}});
-  tensors.push_back({"after_empty", DType::kU8, {1}, std::span<const std::uint8_t>(buffers[0]).first(1)});
+  tensors.push_back(
+      {"after_empty", DType::kU8, {1}, std::span<const std::uint8_t>(buffers[0]).first(1)});
   const std::map<std::string, std::string> metadata = {{"format", "pt"}, {"note", "ü \"quoted\""}};
 
   const fs::path path = dir_ / "model.safetensors";
@@ -170,8 +171,7 @@ TEST_F(SafetensorsFileTest, WriterMatchesReferenceLayoutByteForByte) {
   std::string data(reinterpret_cast<const char*>(values.data()), 24);
   const std::string expected = make_file(header, data);
 
-  write_safetensors(dir_ / "a.safetensors",
-                    {{"attn0", DType::kF32, {1, 1, 2, 3}, as_bytes(data)}});
+  write_safetensors(dir_ / "a.safetensors", {{"attn0", DType::kF32, {1, 1, 2, 3}, as_bytes(data)}});
   EXPECT_EQ(read_file(dir_ / "a.safetensors"), expected);
   SafetensorsFile file(dir_ / "a.safetensors");
   EXPECT_EQ(file.tensors().at(0).n_bytes(), 24u);
@@ -251,8 +251,8 @@ TEST(SafetensorsParseTest, AcceptsScalarZeroSizePaddingAndAnyKeyOrder) {
   EXPECT_EQ(h.metadata.at("k"), "v");
   EXPECT_EQ(h.data_start, 8 + header.size());
   // null metadata is treated as absent, as the reference reader does.
-  EXPECT_TRUE(parse_safetensors(as_bytes(make_file(R"({"__metadata__":null})")), kWhat)
-                  .metadata.empty());
+  EXPECT_TRUE(
+      parse_safetensors(as_bytes(make_file(R"({"__metadata__":null})")), kWhat).metadata.empty());
 }
 
 // RELIABILITY.md case 1.
@@ -291,9 +291,8 @@ TEST(SafetensorsParseTest, RejectsHeaderThatIsNotUtf8JsonObject) {
 
 // Case 3.
 TEST(SafetensorsParseTest, RejectsOverlapsGapsAndEndBeforeStart) {
-  EXPECT_EQ(
-      tensor_error(R"({"dtype":"F32","shape":[1],"data_offsets":[10,4]})", 16),
-      "model.safetensors: tensor 't': data_offsets [10, 4] end before start");
+  EXPECT_EQ(tensor_error(R"({"dtype":"F32","shape":[1],"data_offsets":[10,4]})", 16),
+            "model.safetensors: tensor 't': data_offsets [10, 4] end before start");
   expect_error(
       make_file(R"({"model.layers.3.mlp.up_proj.weight":{"dtype":"F32","shape":[1],)"
                 R"("data_offsets":[10,4]}})"),
@@ -336,15 +335,15 @@ TEST(SafetensorsParseTest, RejectsTrailingAndMissingBytes) {
 // Case 5.
 TEST(SafetensorsParseTest, RejectsShapesWhoseSizeOverflows) {
   // 2^64-2 does not even fit a signed dim.
-  EXPECT_NE(tensor_error(R"({"dtype":"U8","shape":[2,18446744073709551614],"data_offsets":[0,0]})",
-                         0)
-                .find("shape[1] is 18446744073709551614, expected a non-negative integer"),
-            std::string::npos);
+  EXPECT_NE(
+      tensor_error(R"({"dtype":"U8","shape":[2,18446744073709551614],"data_offsets":[0,0]})", 0)
+          .find("shape[1] is 18446744073709551614, expected a non-negative integer"),
+      std::string::npos);
   // Element count 2^64 overflows.
-  EXPECT_EQ(tensor_error(R"({"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,0]})",
-                         0),
-            "model.safetensors: tensor 't': shape [4294967296, 4294967296] of U8 is too large "
-            "(byte size overflows 64 bits)");
+  EXPECT_EQ(
+      tensor_error(R"({"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,0]})", 0),
+      "model.safetensors: tensor 't': shape [4294967296, 4294967296] of U8 is too large "
+      "(byte size overflows 64 bits)");
   // Element count fits (2^64-2) but times 4 bytes does not.
   EXPECT_NE(
       tensor_error(R"({"dtype":"F32","shape":[9223372036854775807,2],"data_offsets":[0,0]})", 0)
@@ -352,8 +351,7 @@ TEST(SafetensorsParseTest, RejectsShapesWhoseSizeOverflows) {
       std::string::npos);
   // A product that wraps to exactly the offsets given must not pass:
   // 2^62 * 4 bytes = 2^64 wraps to 0.
-  EXPECT_NE(tensor_error(R"({"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]})",
-                         0)
+  EXPECT_NE(tensor_error(R"({"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]})", 0)
                 .find("overflows 64 bits"),
             std::string::npos);
 }
@@ -371,9 +369,8 @@ TEST(SafetensorsParseTest, RejectsByteSizeThatDisagreesWithShape) {
 // Case 7.
 TEST(SafetensorsParseTest, RejectsBadDtypesDimsOffsetsAndMetadata) {
   auto entry = [](std::string_view dtype, std::string_view shape, std::string_view offsets) {
-    return tensor_error(fmt::format(R"({{"dtype":{},"shape":{},"data_offsets":{}}})", dtype,
-                                    shape, offsets),
-                        4);
+    return tensor_error(
+        fmt::format(R"({{"dtype":{},"shape":{},"data_offsets":{}}})", dtype, shape, offsets), 4);
   };
   EXPECT_EQ(entry(R"("F17")", "[1]", "[0,4]"),
             "model.safetensors: tensor 't': unknown dtype \"F17\" (expected F64, F32, F16, BF16, "
@@ -390,8 +387,8 @@ TEST(SafetensorsParseTest, RejectsBadDtypesDimsOffsetsAndMetadata) {
   EXPECT_NE(entry(R"("U8")", "4", "[0,4]").find("field 'shape': expected an array of integers"),
             std::string::npos);
   EXPECT_NE(entry(R"("U8")", "[[4]]", "[0,4]").find("shape[0] is [4]"), std::string::npos);
-  for (std::string_view bad : {"[0]", "[0,4,4]", "[-1,3]", "[0,4.0]", R"(["0",4])", "{}", "4",
-                               "null"}) {
+  for (std::string_view bad :
+       {"[0]", "[0,4,4]", "[-1,3]", "[0,4.0]", R"(["0",4])", "{}", "4", "null"}) {
     EXPECT_NE(entry(R"("U8")", "[4]", bad).find("expected [begin, end] with non-negative"),
               std::string::npos)
         << bad;
@@ -438,8 +435,8 @@ TEST(SafetensorsParseTest, RejectsDuplicateNamesAndKeys) {
 
 // Case 9.
 TEST(SafetensorsParseTest, RejectsDeepNestingWithoutCrashing) {
-  std::string deep = R"({"__metadata__":)" + std::string(100000, '[') +
-                     std::string(100000, ']') + "}";
+  std::string deep =
+      R"({"__metadata__":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
   expect_error(make_file(deep), "header: JSON nested deeper than 8 levels");
   std::string deep_shape = R"({"t":{"dtype":"U8","shape":)" + std::string(20, '[') + "1" +
                            std::string(20, ']') + R"(,"data_offsets":[0,1]}})";
@@ -450,7 +447,8 @@ TEST(SafetensorsParseTest, RejectsDeepNestingWithoutCrashing) {
 TEST_F(SafetensorsFileTest, EveryTruncationGivesACleanError) {
   std::vector<std::uint8_t> a = pattern(24, 1), b = pattern(6, 2);
   write_safetensors(dir_ / "m.safetensors",
-                    {{"a", DType::kF32, {2, 3}, a}, {"b", DType::kBF16, {3}, b},
+                    {{"a", DType::kF32, {2, 3}, a},
+                     {"b", DType::kBF16, {3}, b},
                      {"s", DType::kI8, {}, std::span<const std::uint8_t>(b).first(1)}},
                     {{"format", "pt"}});
   const std::string full = read_file(dir_ / "m.safetensors");

@@ -13,17 +13,23 @@ void validate_sampling(const SamplingParams& p) {
   if (!std::isfinite(p.temperature) || p.temperature < 0) {
     fail_input("sampling: temperature must be a finite number >= 0, got {}", p.temperature);
   }
-  if (!(p.top_p > 0 && p.top_p <= 1)) fail_input("sampling: top_p must be in (0, 1], got {}", p.top_p);
+  if (!(p.top_p > 0 && p.top_p <= 1))
+    fail_input("sampling: top_p must be in (0, 1], got {}", p.top_p);
   if (p.top_k < 0) fail_input("sampling: top_k must be >= 0, got {}", p.top_k);
-  if (!(p.min_p >= 0 && p.min_p <= 1)) fail_input("sampling: min_p must be in [0, 1], got {}", p.min_p);
+  if (!(p.min_p >= 0 && p.min_p <= 1))
+    fail_input("sampling: min_p must be in [0, 1], got {}", p.min_p);
   if (!std::isfinite(p.repetition_penalty) || p.repetition_penalty <= 0) {
-    fail_input("sampling: repetition_penalty must be a finite number > 0, got {}", p.repetition_penalty);
+    fail_input("sampling: repetition_penalty must be a finite number > 0, got {}",
+               p.repetition_penalty);
   }
 }
 
-Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) { validate_sampling(params); }
+Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {
+  validate_sampling(params);
+}
 
-std::vector<double> Sampler::penalized(std::span<const float> logits, std::span<const TokenId> history) const {
+std::vector<double> Sampler::penalized(std::span<const float> logits,
+                                       std::span<const TokenId> history) const {
   ENCLAVE_CHECK(!logits.empty());
   std::vector<double> out(logits.begin(), logits.end());
   if (params_.repetition_penalty != 1.0) {
@@ -31,13 +37,15 @@ std::vector<double> Sampler::penalized(std::span<const float> logits, std::span<
     for (TokenId id : history) {
       if (id < 0 || static_cast<std::size_t>(id) >= out.size() || seen[id]) continue;
       seen[id] = true;
-      out[id] = out[id] > 0 ? out[id] / params_.repetition_penalty : out[id] * params_.repetition_penalty;
+      out[id] =
+          out[id] > 0 ? out[id] / params_.repetition_penalty : out[id] * params_.repetition_penalty;
     }
   }
   return out;
 }
 
-std::vector<double> Sampler::distribution(std::span<const float> logits, std::span<const TokenId> history) const {
+std::vector<double> Sampler::distribution(std::span<const float> logits,
+                                          std::span<const TokenId> history) const {
   std::vector<double> scores = penalized(logits, history);
   const std::size_t n = scores.size();
   std::vector<double> probs(n, 0.0);
@@ -49,7 +57,9 @@ std::vector<double> Sampler::distribution(std::span<const float> logits, std::sp
 
   // Candidate ids; sorted best first (ties: lower id first) only when top-k
   // or top-p needs the order, since a full sort per token is costly.
-  auto better = [&](TokenId a, TokenId b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); };
+  auto better = [&](TokenId a, TokenId b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  };
   std::vector<TokenId> cand(n);
   std::iota(cand.begin(), cand.end(), 0);
   if (params_.top_k > 0 && static_cast<std::size_t>(params_.top_k) < n) {
@@ -74,7 +84,8 @@ std::vector<double> Sampler::distribution(std::span<const float> logits, std::sp
     // Keep the smallest prefix whose probability reaches top_p (at least one).
     double cumulative = 0;
     std::size_t count = 0;
-    while (count < cand.size() && (count == 0 || cumulative < params_.top_p)) cumulative += p[count++];
+    while (count < cand.size() && (count == 0 || cumulative < params_.top_p))
+      cumulative += p[count++];
     cand.resize(count);
     p = softmax(cand);
   }

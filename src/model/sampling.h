@@ -45,10 +45,12 @@ class Sampler {
 
   // The processed distribution sample() draws from: probabilities over the
   // vocabulary (0 for filtered tokens), for tests and logprob reporting.
-  std::vector<double> distribution(std::span<const float> logits, std::span<const TokenId> history) const;
+  std::vector<double> distribution(std::span<const float> logits,
+                                   std::span<const TokenId> history) const;
 
  private:
-  std::vector<double> penalized(std::span<const float> logits, std::span<const TokenId> history) const;
+  std::vector<double> penalized(std::span<const float> logits,
+                                std::span<const TokenId> history) const;
   // Uniform double in [0, 1) from 53 random bits (portable, unlike
   // std::uniform_real_distribution whose algorithm varies by library).
   double uniform();

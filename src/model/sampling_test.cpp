@@ -18,7 +18,9 @@ std::vector<float> random_logits(std::uint64_t seed, std::size_t n = 200) {
   return v;
 }
 
-TokenId argmax(const std::vector<float>& v) { return static_cast<TokenId>(std::max_element(v.begin(), v.end()) - v.begin()); }
+TokenId argmax(const std::vector<float>& v) {
+  return static_cast<TokenId>(std::max_element(v.begin(), v.end()) - v.begin());
+}
 
 TEST(SamplingTest, GreedyIsArgmax) {
   Sampler s({.temperature = 0.0});
@@ -62,7 +64,8 @@ TEST(SamplingTest, TopPKeepsSmallestSetReachingP) {
 
 TEST(SamplingTest, MinPDropsTokensBelowFractionOfTop) {
   std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
-  auto p = Sampler({.temperature = 1.0, .min_p = 0.25}).distribution(logits, {});  // threshold 0.125
+  auto p =
+      Sampler({.temperature = 1.0, .min_p = 0.25}).distribution(logits, {});  // threshold 0.125
   EXPECT_GT(p[2], 0.0);
   EXPECT_EQ(p[3], 0.0);
   EXPECT_NEAR(p[0], 0.5 / 0.95, 1e-6);
@@ -78,7 +81,8 @@ TEST(SamplingTest, RepetitionPenaltyFollowsHf) {
   std::vector<float> logits = {2.0f, -1.0f, 0.5f};
   // Token 0 (positive) is divided, token 1 (negative) multiplied, token 2 untouched;
   // a repeated id is penalised once.
-  auto p = Sampler({.temperature = 1.0, .repetition_penalty = 2.0}).distribution(logits, std::vector<TokenId>{0, 1, 0});
+  auto p = Sampler({.temperature = 1.0, .repetition_penalty = 2.0})
+               .distribution(logits, std::vector<TokenId>{0, 1, 0});
   const double e0 = std::exp(1.0), e1 = std::exp(-2.0), e2 = std::exp(0.5);
   const double z = e0 + e1 + e2;
   EXPECT_NEAR(p[0], e0 / z, 1e-12);
@@ -86,7 +90,9 @@ TEST(SamplingTest, RepetitionPenaltyFollowsHf) {
   EXPECT_NEAR(p[2], e2 / z, 1e-12);
   // Greedy also sees the penalty (HF applies processors before argmax).
   std::vector<float> close = {1.0f, 0.9f};
-  EXPECT_EQ(Sampler({.temperature = 0.0, .repetition_penalty = 1.5}).sample(close, std::vector<TokenId>{0}), 1);
+  EXPECT_EQ(Sampler({.temperature = 0.0, .repetition_penalty = 1.5})
+                .sample(close, std::vector<TokenId>{0}),
+            1);
 }
 
 TEST(SamplingTest, SeededDrawsAreReproducibleAndFollowTheDistribution) {
@@ -108,11 +114,18 @@ TEST(SamplingTest, SeededDrawsAreReproducibleAndFollowTheDistribution) {
 TEST(SamplingTest, BadParamsRejected) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  std::vector<SamplingParams> bad = {
-      {.temperature = -0.1}, {.temperature = nan}, {.temperature = inf}, {.top_k = -1},
-      {.top_p = 0.0},        {.top_p = 1.5},       {.top_p = nan},       {.min_p = -0.1},
-      {.min_p = 1.1},        {.repetition_penalty = 0.0}, {.repetition_penalty = -1.0},
-      {.repetition_penalty = nan}};
+  std::vector<SamplingParams> bad = {{.temperature = -0.1},
+                                     {.temperature = nan},
+                                     {.temperature = inf},
+                                     {.top_k = -1},
+                                     {.top_p = 0.0},
+                                     {.top_p = 1.5},
+                                     {.top_p = nan},
+                                     {.min_p = -0.1},
+                                     {.min_p = 1.1},
+                                     {.repetition_penalty = 0.0},
+                                     {.repetition_penalty = -1.0},
+                                     {.repetition_penalty = nan}};
   for (const SamplingParams& p : bad) {
     try {
       validate_sampling(p);

@@ -26,7 +26,8 @@ StoredDtype stored_dtype(const std::string& name) {
 
 }  // namespace
 
-void save_model(TransformerImpl& model, const std::filesystem::path& out_dir, const SaveOptions& options) {
+void save_model(TransformerImpl& model, const std::filesystem::path& out_dir,
+                const SaveOptions& options) {
   const StoredDtype stored = stored_dtype(options.dtype);
   if (options.max_shard_bytes == 0) fail_input("save: max_shard_bytes must be positive");
   StagedDir staged(out_dir);
@@ -46,7 +47,8 @@ void save_model(TransformerImpl& model, const std::filesystem::path& out_dir, co
   std::uint64_t shard_bytes = 0;
   std::uint64_t total_bytes = 0;
   for (const auto& item : model.named_parameters(/*recurse=*/true)) {
-    const std::uint64_t bytes = static_cast<std::uint64_t>(item.value().numel()) * dtype_size(stored.dtype);
+    const std::uint64_t bytes =
+        static_cast<std::uint64_t>(item.value().numel()) * dtype_size(stored.dtype);
     if (!shards.back().empty() && shard_bytes + bytes > options.max_shard_bytes) {
       shards.emplace_back();
       shard_bytes = 0;
@@ -59,9 +61,10 @@ void save_model(TransformerImpl& model, const std::filesystem::path& out_dir, co
   torch::NoGradGuard no_grad;
   nlohmann::json weight_map = nlohmann::json::object();
   for (std::size_t s = 0; s < shards.size(); ++s) {
-    const std::string file_name = shards.size() == 1 ? std::string(kSafetensorsSingle)
-                                                     : fmt::format("model-{:05d}-of-{:05d}.safetensors", s + 1,
-                                                                   shards.size());
+    const std::string file_name =
+        shards.size() == 1
+            ? std::string(kSafetensorsSingle)
+            : fmt::format("model-{:05d}-of-{:05d}.safetensors", s + 1, shards.size());
     // Converted copies live only while their shard is written.
     std::vector<torch::Tensor> host;
     std::vector<TensorToWrite> tensors;
@@ -69,14 +72,16 @@ void save_model(TransformerImpl& model, const std::filesystem::path& out_dir, co
       torch::Tensor t = e.tensor.detach().to(torch::kCPU, stored.torch).contiguous();
       host.push_back(t);
       std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
-      tensors.push_back({e.name, stored.dtype, shape,
-                         std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(t.data_ptr()), e.bytes)});
+      tensors.push_back(
+          {e.name, stored.dtype, shape,
+           std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(t.data_ptr()), e.bytes)});
       weight_map[e.name] = file_name;
     }
     write_safetensors(staged.path() / file_name, tensors, {{"format", "pt"}});
   }
   if (shards.size() > 1) {
-    nlohmann::json index = {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}};
+    nlohmann::json index = {{"metadata", {{"total_size", total_bytes}}},
+                            {"weight_map", weight_map}};
     write_file_atomic(staged.path() / kSafetensorsIndex, index.dump(2) + "\n");
   }
 

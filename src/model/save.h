@@ -17,9 +17,9 @@
 namespace enclave {
 
 struct SaveOptions {
-  std::string dtype = "f32";                          // stored dtype: "f32" | "bf16" | "f16"
-  std::uint64_t max_shard_bytes = 5'000'000'000;     // HF's default "5GB"
-  std::filesystem::path copy_files_from;             // tokenizer etc.; empty = none
+  std::string dtype = "f32";                      // stored dtype: "f32" | "bf16" | "f16"
+  std::uint64_t max_shard_bytes = 5'000'000'000;  // HF's default "5GB"
+  std::filesystem::path copy_files_from;          // tokenizer etc.; empty = none
 };
 
 // Files copied from SaveOptions::copy_files_from when present.
@@ -29,6 +29,7 @@ inline constexpr const char* kModelSideFiles[] = {"tokenizer.json", "tokenizer_c
 
 // Throws Error(kInvalidInput) for a bad dtype, zero max_shard_bytes or an
 // out_dir that exists and is not empty; Error(kIo) on write failure.
-void save_model(TransformerImpl& model, const std::filesystem::path& out_dir, const SaveOptions& options);
+void save_model(TransformerImpl& model, const std::filesystem::path& out_dir,
+                const SaveOptions& options);
 
 }  // namespace enclave

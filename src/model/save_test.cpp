@@ -37,7 +37,8 @@ TEST_F(SaveTest, F32RoundTripGivesIdenticalLogits) {
   auto b = Engine::load(root_ / "out", {});
   std::vector<float> la = a->last_logits(prompt()), lb = b->last_logits(prompt());
   double diff = 0;
-  for (std::size_t i = 0; i < la.size(); ++i) diff = std::max(diff, static_cast<double>(std::abs(la[i] - lb[i])));
+  for (std::size_t i = 0; i < la.size(); ++i)
+    diff = std::max(diff, static_cast<double>(std::abs(la[i] - lb[i])));
   std::printf("saved f32 vs source: max diff %g\n", diff);
   EXPECT_EQ(diff, 0.0);
   EXPECT_NE(b->tokenizer(), nullptr);
@@ -50,13 +51,15 @@ TEST_F(SaveTest, ShardsWhenLargerThanTheLimit) {
   save_model(*m, root_ / "sharded", {.max_shard_bytes = 2'000'000});
   nlohmann::json index = read_json_file(root_ / "sharded" / "model.safetensors.index.json");
   std::set<std::string> shards;
-  for (const auto& [name, shard] : index["weight_map"].items()) shards.insert(shard.get<std::string>());
+  for (const auto& [name, shard] : index["weight_map"].items())
+    shards.insert(shard.get<std::string>());
   EXPECT_GT(shards.size(), 2u);
   EXPECT_TRUE(shards.count("model-00001-of-0000" + std::to_string(shards.size()) + ".safetensors"));
   auto a = Engine::load(root_ / "src", {});
   auto b = Engine::load(root_ / "sharded", {});
   EXPECT_EQ(a->score(prompt()), b->score(prompt()));
-  EXPECT_EQ(inspect_model(root_ / "sharded")["n_parameters"], inspect_model(root_ / "src")["n_parameters"]);
+  EXPECT_EQ(inspect_model(root_ / "sharded")["n_parameters"],
+            inspect_model(root_ / "src")["n_parameters"]);
 }
 
 TEST_F(SaveTest, Bf16SaveLoadsClose) {

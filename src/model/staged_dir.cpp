@@ -23,8 +23,10 @@ void fsync_dir(const fs::path& dir) {
 StagedDir::StagedDir(fs::path out_dir) : out_dir_(std::move(out_dir)) {
   std::error_code ec;
   if (fs::exists(out_dir_, ec)) {
-    if (!fs::is_directory(out_dir_, ec)) fail_input("{}: exists and is not a directory", out_dir_.string());
-    if (!fs::is_empty(out_dir_, ec)) fail_input("{}: directory is not empty; refusing to overwrite", out_dir_.string());
+    if (!fs::is_directory(out_dir_, ec))
+      fail_input("{}: exists and is not a directory", out_dir_.string());
+    if (!fs::is_empty(out_dir_, ec))
+      fail_input("{}: directory is not empty; refusing to overwrite", out_dir_.string());
   }
   fs::path parent = fs::absolute(out_dir_).parent_path();
   fs::create_directories(parent, ec);
@@ -61,11 +63,13 @@ void StagedDir::commit() {
   fsync_dir(staging_);
   // An empty destination directory may be replaced (rename needs it gone).
   if (fs::exists(out_dir_, ec)) {
-    if (!fs::is_empty(out_dir_, ec)) fail_input("{}: directory is not empty; refusing to overwrite", out_dir_.string());
+    if (!fs::is_empty(out_dir_, ec))
+      fail_input("{}: directory is not empty; refusing to overwrite", out_dir_.string());
     fs::remove(out_dir_, ec);
   }
   fs::rename(staging_, out_dir_, ec);
-  if (ec) fail(ErrorKind::kIo, "{}: cannot publish model directory: {}", out_dir_.string(), ec.message());
+  if (ec)
+    fail(ErrorKind::kIo, "{}: cannot publish model directory: {}", out_dir_.string(), ec.message());
   committed_ = true;
   fsync_dir(fs::absolute(out_dir_).parent_path());
 }

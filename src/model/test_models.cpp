@@ -13,7 +13,8 @@ namespace enclave::testing {
 namespace fs = std::filesystem;
 
 TempDir::TempDir(const std::string& name) {
-  path_ = fs::temp_directory_path() / ("enclave_model_test_" + std::to_string(::getpid()) + "_" + name);
+  path_ =
+      fs::temp_directory_path() / ("enclave_model_test_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(path_);
   fs::create_directories(path_);
 }
@@ -26,7 +27,9 @@ TempDir::~TempDir() {
 ModelConfig tiny_config(const std::string& architecture) {
   ModelConfig c;
   c.architecture = architecture;
-  c.model_type = architecture == "Qwen2ForCausalLM" ? "qwen2" : architecture == "MistralForCausalLM" ? "mistral" : "llama";
+  c.model_type = architecture == "Qwen2ForCausalLM"     ? "qwen2"
+                 : architecture == "MistralForCausalLM" ? "mistral"
+                                                        : "llama";
   c.vocab_size = 96;
   c.hidden_size = 64;
   c.intermediate_size = 80;
@@ -43,7 +46,8 @@ ModelConfig tiny_config(const std::string& architecture) {
   return c;
 }
 
-void write_test_model(const fs::path& dir, const ModelConfig& config, std::uint64_t seed, const RandomInit& init) {
+void write_test_model(const fs::path& dir, const ModelConfig& config, std::uint64_t seed,
+                      const RandomInit& init) {
   fs::create_directories(dir);
   write_file_atomic(dir / "config.json", to_json(config).dump(2));
   write_random_weights(config, dir / "model.safetensors", seed, init);
@@ -62,7 +66,8 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor reference_logits(const fs::path& dir, const ModelConfig& c, const std::vector<std::int64_t>& tokens) {
+torch::Tensor reference_logits(const fs::path& dir, const ModelConfig& c,
+                               const std::vector<std::int64_t>& tokens) {
   SafetensorsFile file(dir / "model.safetensors");
   auto W = [&](const std::string& name) {
     const TensorInfo* info = file.find(name);
@@ -105,14 +110,17 @@ torch::Tensor reference_logits(const fs::path& dir, const ModelConfig& c, const 
     k = k * cos + rotate_half(k) * sin;
     k = k.repeat_interleave(c.n_head / c.n_kv_head, 0);
     v = v.repeat_interleave(c.n_head / c.n_kv_head, 0);
-    torch::Tensor att = torch::softmax(torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(hd)) + mask, -1);
+    torch::Tensor att =
+        torch::softmax(torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(hd)) + mask, -1);
     torch::Tensor o = torch::matmul(att, v).transpose(0, 1).reshape({T, c.n_head * hd});
     x = x + linear(o, p + ".self_attn.o_proj");
     h = rms_norm(x, W(p + ".post_attention_layernorm.weight"), c.rms_norm_eps);
-    x = x + linear(torch::silu(linear(h, p + ".mlp.gate_proj")) * linear(h, p + ".mlp.up_proj"), p + ".mlp.down_proj");
+    x = x + linear(torch::silu(linear(h, p + ".mlp.gate_proj")) * linear(h, p + ".mlp.up_proj"),
+                   p + ".mlp.down_proj");
   }
   x = rms_norm(x, W("model.norm.weight"), c.rms_norm_eps);
-  return torch::matmul(x, W(c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight").t());
+  return torch::matmul(
+      x, W(c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight").t());
 }
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {

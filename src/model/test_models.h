@@ -33,8 +33,10 @@ class TempDir {
 ModelConfig tiny_config(const std::string& architecture = "LlamaForCausalLM");
 
 // Writes config.json + model.safetensors (F32) into dir (created if needed).
-void write_test_model(const std::filesystem::path& dir, const ModelConfig& config, std::uint64_t seed,
-                      const RandomInit& init = {.std = 0.1, .random_biases = true, .random_norms = true});
+void write_test_model(const std::filesystem::path& dir, const ModelConfig& config,
+                      std::uint64_t seed,
+                      const RandomInit& init = {
+                          .std = 0.1, .random_biases = true, .random_norms = true});
 
 // Logits (T, V) float64 of the model in dir for one sequence, computed by the
 // plain reference implementation (supports default rope only).

@@ -5,16 +5,19 @@
 
 namespace enclave {
 
-DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, std::int64_t layer_index, torch::Dtype dtype) {
-  input_layernorm_ = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, dtype));
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, std::int64_t layer_index,
+                                   torch::Dtype dtype) {
+  input_layernorm_ =
+      register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, dtype));
   self_attn_ = register_module("self_attn", Attention(c, layer_index, dtype));
   post_attention_layernorm_ =
       register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, dtype));
   mlp_ = register_module("mlp", Mlp(c, dtype));
 }
 
-torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                        const torch::Tensor& mask, KvCache* cache, std::int64_t start) {
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
+                                        const torch::Tensor& sin, const torch::Tensor& mask,
+                                        KvCache* cache, std::int64_t start) {
   torch::Tensor h = x + self_attn_(input_layernorm_(x), cos, sin, mask, cache, start);
   return h + mlp_(post_attention_layernorm_(h));
 }
@@ -30,7 +33,8 @@ TransformerImpl::TransformerImpl(const ModelConfig& config, torch::Dtype dtype)
     : config_(config), dtype_(dtype), inv_freq_(rope_inv_freq(config)) {
   model_ = register_module("model", DecoderStack(config, dtype));
   if (!config.tie_word_embeddings) {
-    lm_head_ = register_module("lm_head", Linear(config.hidden_size, config.vocab_size, /*bias=*/false, dtype));
+    lm_head_ = register_module(
+        "lm_head", Linear(config.hidden_size, config.vocab_size, /*bias=*/false, dtype));
   }
 }
 
@@ -40,8 +44,8 @@ torch::Tensor TransformerImpl::output_weight() const {
   return lm_head_ ? lm_head_->weight_ : model_->embed_tokens_->weight_;
 }
 
-torch::Tensor TransformerImpl::forward_hidden(const torch::Tensor& tokens, KvCache* cache, std::int64_t start,
-                                              const torch::Tensor& n_pad) {
+torch::Tensor TransformerImpl::forward_hidden(const torch::Tensor& tokens, KvCache* cache,
+                                              std::int64_t start, const torch::Tensor& n_pad) {
   ENCLAVE_CHECK(tokens.dim() == 2);
   ENCLAVE_CHECK(cache != nullptr || start == 0);
   const std::int64_t B = tokens.size(0);
@@ -69,10 +73,12 @@ torch::Tensor TransformerImpl::forward_hidden(const torch::Tensor& tokens, KvCac
   return model_->norm_(x);
 }
 
-torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) { return torch::linear(hidden, output_weight()); }
+torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
+  return torch::linear(hidden, output_weight());
+}
 
-torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KvCache* cache, std::int64_t start,
-                                       const torch::Tensor& n_pad) {
+torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KvCache* cache,
+                                       std::int64_t start, const torch::Tensor& n_pad) {
   return logits(forward_hidden(tokens, cache, start, n_pad));
 }
 
@@ -91,8 +97,8 @@ torch::Device parse_device(const std::string& name) {
   }
   if (device.is_cuda()) {
     if (!torch::cuda::is_available()) {
-      fail(ErrorKind::kUnsupported, "device: '{}' requested but CUDA is not available in this build or machine",
-           name);
+      fail(ErrorKind::kUnsupported,
+           "device: '{}' requested but CUDA is not available in this build or machine", name);
     }
     if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
       fail_input("device: '{}': only {} CUDA device(s) present", name, torch::cuda::device_count());

@@ -55,13 +55,13 @@ class TransformerImpl : public torch::nn::Module {
   // (B, T, C). With a cache, the tokens sit at cache indices [start, start +
   // T) and attend to everything before them; without one start must be 0.
   // n_pad: (B) int64 count of left-pad tokens per row, or undefined.
-  torch::Tensor forward_hidden(const torch::Tensor& tokens, KvCache* cache = nullptr, std::int64_t start = 0,
-                               const torch::Tensor& n_pad = {});
+  torch::Tensor forward_hidden(const torch::Tensor& tokens, KvCache* cache = nullptr,
+                               std::int64_t start = 0, const torch::Tensor& n_pad = {});
   // hidden: (..., C) -> logits (..., V) in the compute dtype.
   torch::Tensor logits(const torch::Tensor& hidden);
   // forward_hidden then logits: (B, T, V).
-  torch::Tensor forward(const torch::Tensor& tokens, KvCache* cache = nullptr, std::int64_t start = 0,
-                        const torch::Tensor& n_pad = {});
+  torch::Tensor forward(const torch::Tensor& tokens, KvCache* cache = nullptr,
+                        std::int64_t start = 0, const torch::Tensor& n_pad = {});
 
   const ModelConfig& config() const { return config_; }
   torch::Dtype dtype() const { return dtype_; }
@@ -74,9 +74,9 @@ class TransformerImpl : public torch::nn::Module {
 
   // Training hook: when set, forward_hidden without a cache runs each layer
   // through it (gradient checkpointing, train/grad_checkpoint.h).
-  using LayerRunner = std::function<torch::Tensor(DecoderLayerImpl& layer, const torch::Tensor& x,
-                                                  const torch::Tensor& cos, const torch::Tensor& sin,
-                                                  const torch::Tensor& mask)>;
+  using LayerRunner = std::function<torch::Tensor(
+      DecoderLayerImpl& layer, const torch::Tensor& x, const torch::Tensor& cos,
+      const torch::Tensor& sin, const torch::Tensor& mask)>;
   LayerRunner layer_runner_;
 
  private:

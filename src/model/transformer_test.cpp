@@ -17,7 +17,9 @@ Transformer load(const std::filesystem::path& dir, torch::Dtype dtype = torch::k
   return m;
 }
 
-torch::Tensor ids_of(const std::vector<std::int64_t>& ids) { return torch::tensor(ids, torch::kInt64).view({1, -1}); }
+torch::Tensor ids_of(const std::vector<std::int64_t>& ids) {
+  return torch::tensor(ids, torch::kInt64).view({1, -1});
+}
 
 std::vector<std::int64_t> sequence(std::int64_t n, std::int64_t vocab, std::int64_t salt = 0) {
   std::vector<std::int64_t> out;
@@ -38,7 +40,8 @@ TEST(TransformerTest, ParameterNamesAndShapesAreTheCheckpoints) {
       ASSERT_EQ(params.size(), expected.size());
       for (std::size_t i = 0; i < expected.size(); ++i) {
         EXPECT_EQ(params[i].key(), expected[i].name);
-        EXPECT_EQ(params[i].value().sizes(), c10::IntArrayRef(expected[i].shape)) << expected[i].name;
+        EXPECT_EQ(params[i].value().sizes(), c10::IntArrayRef(expected[i].shape))
+            << expected[i].name;
       }
     }
   }
@@ -85,8 +88,8 @@ TEST(TransformerTest, MatchesPlainFloat64Reference) {
     }
     torch::Tensor ref = testing::reference_logits(dir.path(), v.config, ids);
     double diff = testing::max_abs_diff(ours, ref);
-    std::printf("%-20s vs float64 reference: max diff %.3g (logit scale %.3g)\n", v.name.c_str(), diff,
-                ref.abs().max().item<double>());
+    std::printf("%-20s vs float64 reference: max diff %.3g (logit scale %.3g)\n", v.name.c_str(),
+                diff, ref.abs().max().item<double>());
     EXPECT_LT(diff, 1e-4) << v.name;
   }
 }
@@ -157,7 +160,8 @@ TEST(TransformerTest, LeftPaddedBatchEqualsUnbatched) {
     torch::Tensor ref_b = m->forward(ids_of(b2)).select(0, 0);
     double diff = std::max({testing::max_abs_diff(batched[0], ref_a.slice(0, 0, 9)),
                             testing::max_abs_diff(batched[1].slice(0, pad), ref_b.slice(0, 0, 5)),
-                            testing::max_abs_diff(step[0][0], ref_a[9]), testing::max_abs_diff(step[1][0], ref_b[5])});
+                            testing::max_abs_diff(step[0][0], ref_a[9]),
+                            testing::max_abs_diff(step[1][0], ref_b[5])});
     std::printf("%-20s left-padded batch vs unbatched: max diff %.3g\n", v.name.c_str(), diff);
     EXPECT_LT(diff, 1e-5) << v.name;
     EXPECT_FALSE(torch::isnan(batched).any().item<bool>());
@@ -178,7 +182,8 @@ TEST(TransformerTest, Bf16CloseToF32) {
   const double diff = testing::max_abs_diff(a, b);
   const double scale = a.abs().max().item<double>();
   const double agree = (a.argmax(-1) == b.argmax(-1)).to(torch::kFloat32).mean().item<double>();
-  std::printf("bf16 vs f32: max diff %.3g, logit scale %.3g, top-1 agreement %.2f\n", diff, scale, agree);
+  std::printf("bf16 vs f32: max diff %.3g, logit scale %.3g, top-1 agreement %.2f\n", diff, scale,
+              agree);
   EXPECT_LT(diff, 0.05 * scale);
   EXPECT_GE(agree, 0.9);
 }

@@ -6,11 +6,13 @@
 namespace enclave {
 
 void validate_shard_name(std::string_view name, std::string_view what) {
-  if (name.empty() || name.find('/') != std::string_view::npos || name.find('\\') != std::string_view::npos ||
-      name.find("..") != std::string_view::npos || name.find('\0') != std::string_view::npos) {
-    fail_input("{}: field 'weight_map': shard file name '{}' must be a plain file name in the model "
-               "directory (no '/', '\\' or '..')",
-               what, name);
+  if (name.empty() || name.find('/') != std::string_view::npos ||
+      name.find('\\') != std::string_view::npos || name.find("..") != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos) {
+    fail_input(
+        "{}: field 'weight_map': shard file name '{}' must be a plain file name in the model "
+        "directory (no '/', '\\' or '..')",
+        what, name);
   }
 }
 
@@ -19,12 +21,13 @@ WeightFiles::WeightFiles(const std::filesystem::path& dir) {
   const std::filesystem::path single_path = dir / kSafetensorsSingle;
   if (!std::filesystem::exists(index_path)) {
     if (!std::filesystem::exists(single_path)) {
-      fail(ErrorKind::kNotFound, "{}: no {} or {} in the model directory", dir.string(), kSafetensorsSingle,
-           kSafetensorsIndex);
+      fail(ErrorKind::kNotFound, "{}: no {} or {} in the model directory", dir.string(),
+           kSafetensorsSingle, kSafetensorsIndex);
     }
     auto file = std::make_shared<const SafetensorsFile>(single_path);
     files_.push_back(file);
-    for (const TensorInfo& info : file->tensors()) tensors_.emplace(info.name, WeightRef{file, &info});
+    for (const TensorInfo& info : file->tensors())
+      tensors_.emplace(info.name, WeightRef{file, &info});
     return;
   }
 
@@ -38,8 +41,8 @@ WeightFiles::WeightFiles(const std::filesystem::path& dir) {
   std::map<std::string, std::shared_ptr<const SafetensorsFile>, std::less<>> shards;
   for (const auto& [name, shard] : map_it->items()) {
     if (!shard.is_string()) {
-      fail_input("{}: field 'weight_map': entry '{}': expected a file name string, got {}", what, name,
-                 shard.type_name());
+      fail_input("{}: field 'weight_map': entry '{}': expected a file name string, got {}", what,
+                 name, shard.type_name());
     }
     const std::string shard_name = shard.get<std::string>();
     validate_shard_name(shard_name, what);
@@ -47,7 +50,8 @@ WeightFiles::WeightFiles(const std::filesystem::path& dir) {
     if (it == shards.end()) {
       const std::filesystem::path shard_path = dir / shard_name;
       if (!std::filesystem::exists(shard_path)) {
-        fail(ErrorKind::kNotFound, "{}: tensor '{}': shard file '{}' does not exist", what, name, shard_name);
+        fail(ErrorKind::kNotFound, "{}: tensor '{}': shard file '{}' does not exist", what, name,
+             shard_name);
       }
       auto file = std::make_shared<const SafetensorsFile>(shard_path);
       files_.push_back(file);
@@ -55,7 +59,8 @@ WeightFiles::WeightFiles(const std::filesystem::path& dir) {
     }
     const TensorInfo* info = it->second->find(name);
     if (info == nullptr) {
-      fail_input("{}: tensor '{}': listed in weight_map but missing from shard '{}'", what, name, shard_name);
+      fail_input("{}: tensor '{}': listed in weight_map but missing from shard '{}'", what, name,
+                 shard_name);
     }
     tensors_.emplace(name, WeightRef{it->second, info});
   }

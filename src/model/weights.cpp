@@ -10,23 +10,36 @@ namespace enclave {
 
 torch::Dtype torch_dtype_of(DType dtype) {
   switch (dtype) {
-    case DType::kF64: return torch::kFloat64;
-    case DType::kF32: return torch::kFloat32;
-    case DType::kF16: return torch::kFloat16;
-    case DType::kBF16: return torch::kBFloat16;
-    case DType::kI64: return torch::kInt64;
-    case DType::kI32: return torch::kInt32;
-    case DType::kI16: return torch::kInt16;
-    case DType::kI8: return torch::kInt8;
-    case DType::kU8: return torch::kUInt8;
-    case DType::kBool: return torch::kBool;
+    case DType::kF64:
+      return torch::kFloat64;
+    case DType::kF32:
+      return torch::kFloat32;
+    case DType::kF16:
+      return torch::kFloat16;
+    case DType::kBF16:
+      return torch::kBFloat16;
+    case DType::kI64:
+      return torch::kInt64;
+    case DType::kI32:
+      return torch::kInt32;
+    case DType::kI16:
+      return torch::kInt16;
+    case DType::kI8:
+      return torch::kInt8;
+    case DType::kU8:
+      return torch::kUInt8;
+    case DType::kBool:
+      return torch::kBool;
   }
   fail(ErrorKind::kUnsupported, "dtype {} has no torch equivalent", static_cast<int>(dtype));
 }
 
-std::string format_shape(c10::IntArrayRef shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+std::string format_shape(c10::IntArrayRef shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
 
-torch::Tensor load_tensor(const WeightRef& ref, torch::Dtype dtype, const torch::Device& device, bool allow_mmap) {
+torch::Tensor load_tensor(const WeightRef& ref, torch::Dtype dtype, const torch::Device& device,
+                          bool allow_mmap) {
   const TensorInfo& info = *ref.info;
   std::span<const std::uint8_t> bytes = ref.file->data(info);
   const torch::Dtype stored = torch_dtype_of(info.dtype);
@@ -51,7 +64,8 @@ torch::Tensor load_tensor(const WeightRef& ref, torch::Dtype dtype, const torch:
 namespace {
 
 bool is_float(DType dtype) {
-  return dtype == DType::kF32 || dtype == DType::kBF16 || dtype == DType::kF16 || dtype == DType::kF64;
+  return dtype == DType::kF32 || dtype == DType::kBF16 || dtype == DType::kF16 ||
+         dtype == DType::kF64;
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -74,16 +88,18 @@ void load_weights(TransformerImpl& model, const WeightFiles& files, const LoadOp
     expected.insert(name);
     const WeightRef* ref = files.find(name);
     if (ref == nullptr) {
-      fail_input("{}: missing tensor '{}' (expected shape {})", source, name, format_shape(param.sizes()));
+      fail_input("{}: missing tensor '{}' (expected shape {})", source, name,
+                 format_shape(param.sizes()));
     }
     const TensorInfo& info = *ref->info;
     const std::string file = WeightFiles::describe(*ref);
     if (!is_float(info.dtype)) {
-      fail_input("{}: tensor '{}': dtype {} is not a float type", file, name, dtype_safetensors_name(info.dtype));
+      fail_input("{}: tensor '{}': dtype {} is not a float type", file, name,
+                 dtype_safetensors_name(info.dtype));
     }
     if (c10::IntArrayRef(info.shape) != param.sizes()) {
-      fail_input("{}: tensor '{}': expected shape {}, got {}", file, name, format_shape(param.sizes()),
-                 format_shape(info.shape));
+      fail_input("{}: tensor '{}': expected shape {}, got {}", file, name,
+                 format_shape(param.sizes()), format_shape(info.shape));
     }
     torch::NoGradGuard no_grad;
     param.set_data(load_tensor(*ref, model.dtype(), options.device, options.allow_mmap));
@@ -94,8 +110,8 @@ void load_weights(TransformerImpl& model, const WeightFiles& files, const LoadOp
     // lm_head.weight, which HF ignores as well.
     if (ends_with(name, "rotary_emb.inv_freq")) continue;
     if (name == "lm_head.weight" && model.config().tie_word_embeddings) continue;
-    fail_input("{}: unexpected tensor '{}' (shape {}) not used by {}", WeightFiles::describe(ref), name,
-               format_shape(ref.info->shape), model.config().architecture);
+    fail_input("{}: unexpected tensor '{}' (shape {}) not used by {}", WeightFiles::describe(ref),
+               name, format_shape(ref.info->shape), model.config().architecture);
   }
 }
 

@@ -33,7 +33,8 @@ void load_weights(TransformerImpl& model, const WeightFiles& files, const LoadOp
 
 // One stored tensor as a torch tensor of `dtype` on `device` (a view of the
 // map when allow_mmap and no conversion is needed, else a copy).
-torch::Tensor load_tensor(const WeightRef& ref, torch::Dtype dtype, const torch::Device& device, bool allow_mmap);
+torch::Tensor load_tensor(const WeightRef& ref, torch::Dtype dtype, const torch::Device& device,
+                          bool allow_mmap);
 
 // kF32 -> torch::kFloat32 ...; Error(kUnsupported) for dtypes torch lacks.
 torch::Dtype torch_dtype_of(DType dtype);

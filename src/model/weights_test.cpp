@@ -36,7 +36,9 @@ void write_all(const std::filesystem::path& path, const std::vector<RawTensor>& 
 
 // Converts an F32 raw tensor to `dtype` (BF16/F16) through torch.
 RawTensor convert(const RawTensor& t, torch::Dtype dtype, DType stored) {
-  torch::Tensor f = torch::from_blob(const_cast<std::uint8_t*>(t.bytes.data()), t.shape, torch::kFloat32).to(dtype);
+  torch::Tensor f =
+      torch::from_blob(const_cast<std::uint8_t*>(t.bytes.data()), t.shape, torch::kFloat32)
+          .to(dtype);
   auto* p = static_cast<const std::uint8_t*>(f.data_ptr());
   return {t.name, stored, t.shape, std::vector<std::uint8_t>(p, p + f.nbytes())};
 }
@@ -54,19 +56,23 @@ torch::Tensor logits_of(Transformer& m, std::vector<std::int64_t> ids = {1, 5, 9
 }
 
 // Expects load to throw kind with all needles in the message.
-void expect_load_error(const std::filesystem::path& dir, ErrorKind kind, const std::vector<std::string>& needles) {
+void expect_load_error(const std::filesystem::path& dir, ErrorKind kind,
+                       const std::vector<std::string>& needles) {
   try {
     load(dir);
     ADD_FAILURE() << "loaded without error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), kind) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
   }
 }
 
 class WeightsTest : public ::testing::Test {
  protected:
-  WeightsTest() : dir_("weights") { testing::write_test_model(dir_.path(), testing::tiny_config(), 7); }
+  WeightsTest() : dir_("weights") {
+    testing::write_test_model(dir_.path(), testing::tiny_config(), 7);
+  }
   std::filesystem::path file() const { return dir_ / "model.safetensors"; }
   TempDir dir_;
 };
@@ -84,17 +90,20 @@ TEST_F(WeightsTest, F32IsMemoryMappedNotCopied) {
   // Loading into a module from the same WeightFiles shares the map itself.
   Transformer m2(load_model_config(dir_ / "config.json"), torch::kFloat32);
   load_weights(*m2, files, {});
-  EXPECT_EQ(m2->named_parameters()["model.layers.1.mlp.up_proj.weight"].data_ptr(), static_cast<const void*>(bytes.data()));
+  EXPECT_EQ(m2->named_parameters()["model.layers.1.mlp.up_proj.weight"].data_ptr(),
+            static_cast<const void*>(bytes.data()));
   Transformer m3(load_model_config(dir_ / "config.json"), torch::kFloat32);
   load_weights(*m3, files, {.allow_mmap = false});
-  EXPECT_NE(m3->named_parameters()["model.layers.1.mlp.up_proj.weight"].data_ptr(), static_cast<const void*>(bytes.data()));
+  EXPECT_NE(m3->named_parameters()["model.layers.1.mlp.up_proj.weight"].data_ptr(),
+            static_cast<const void*>(bytes.data()));
 }
 
 TEST_F(WeightsTest, ShardedIndexLoadsTheSameModel) {
   Transformer single = load(dir_.path());
   torch::Tensor expected = logits_of(single);
   auto tensors = read_all(file());
-  std::vector<RawTensor> a(tensors.begin(), tensors.begin() + 5), b(tensors.begin() + 5, tensors.end());
+  std::vector<RawTensor> a(tensors.begin(), tensors.begin() + 5),
+      b(tensors.begin() + 5, tensors.end());
   TempDir sharded("sharded");
   std::filesystem::copy_file(dir_ / "config.json", sharded / "config.json");
   write_all(sharded / "model-00001-of-00002.safetensors", a);
@@ -113,25 +122,31 @@ TEST_F(WeightsTest, ShardedIndexLoadsTheSameModel) {
   nlohmann::json bad = index;
   bad["weight_map"]["model.norm.weight"] = "../model-00001-of-00002.safetensors";
   write_file_atomic(sharded / "model.safetensors.index.json", bad.dump());
-  expect_load_error(sharded.path(), ErrorKind::kInvalidInput, {"model.safetensors.index.json", "shard file name"});
+  expect_load_error(sharded.path(), ErrorKind::kInvalidInput,
+                    {"model.safetensors.index.json", "shard file name"});
   bad = index;
   bad["weight_map"]["model.norm.weight"] = "model-00003-of-00003.safetensors";
   write_file_atomic(sharded / "model.safetensors.index.json", bad.dump());
-  expect_load_error(sharded.path(), ErrorKind::kNotFound, {"model.norm.weight", "model-00003-of-00003"});
+  expect_load_error(sharded.path(), ErrorKind::kNotFound,
+                    {"model.norm.weight", "model-00003-of-00003"});
   bad = index;
   bad["weight_map"]["model.norm.weight"] = "model-00001-of-00002.safetensors";
   write_file_atomic(sharded / "model.safetensors.index.json", bad.dump());
-  expect_load_error(sharded.path(), ErrorKind::kInvalidInput, {"model.norm.weight", "missing from shard"});
+  expect_load_error(sharded.path(), ErrorKind::kInvalidInput,
+                    {"model.norm.weight", "missing from shard"});
   write_file_atomic(sharded / "model.safetensors.index.json", R"({"weight_map": []})");
   expect_load_error(sharded.path(), ErrorKind::kInvalidInput, {"weight_map"});
 }
 
 TEST_F(WeightsTest, MissingTensorNamesFileTensorAndShape) {
   auto tensors = read_all(file());
-  std::erase_if(tensors, [](const RawTensor& t) { return t.name == "model.layers.1.self_attn.k_proj.weight"; });
+  std::erase_if(tensors, [](const RawTensor& t) {
+    return t.name == "model.layers.1.self_attn.k_proj.weight";
+  });
   write_all(file(), tensors);
-  expect_load_error(dir_.path(), ErrorKind::kInvalidInput,
-                    {"model.safetensors", "missing tensor 'model.layers.1.self_attn.k_proj.weight'", "[32, 64]"});
+  expect_load_error(
+      dir_.path(), ErrorKind::kInvalidInput,
+      {"model.safetensors", "missing tensor 'model.layers.1.self_attn.k_proj.weight'", "[32, 64]"});
 }
 
 TEST_F(WeightsTest, MisShapedTensorNamesExpectedAndActual) {
@@ -141,19 +156,22 @@ TEST_F(WeightsTest, MisShapedTensorNamesExpectedAndActual) {
   }
   write_all(file(), tensors);
   expect_load_error(dir_.path(), ErrorKind::kInvalidInput,
-                    {"model.safetensors", "model.layers.0.mlp.down_proj.weight", "expected shape [64, 80], got [80, 64]"});
+                    {"model.safetensors", "model.layers.0.mlp.down_proj.weight",
+                     "expected shape [64, 80], got [80, 64]"});
 }
 
 TEST_F(WeightsTest, ExtraTensorRejectedButRotaryBufferIgnored) {
   auto tensors = read_all(file());
   std::vector<float> inv(8, 1.0f);
   auto* p = reinterpret_cast<const std::uint8_t*>(inv.data());
-  tensors.push_back({"model.layers.0.self_attn.rotary_emb.inv_freq", DType::kF32, {8}, {p, p + 32}});
+  tensors.push_back(
+      {"model.layers.0.self_attn.rotary_emb.inv_freq", DType::kF32, {8}, {p, p + 32}});
   write_all(file(), tensors);
   EXPECT_NO_THROW(load(dir_.path()));
   tensors.push_back({"model.layers.0.self_attn.extra.weight", DType::kF32, {8}, {p, p + 32}});
   write_all(file(), tensors);
-  expect_load_error(dir_.path(), ErrorKind::kInvalidInput, {"unexpected tensor 'model.layers.0.self_attn.extra.weight'"});
+  expect_load_error(dir_.path(), ErrorKind::kInvalidInput,
+                    {"unexpected tensor 'model.layers.0.self_attn.extra.weight'"});
 }
 
 TEST_F(WeightsTest, NonFloatTensorRejected) {
@@ -167,7 +185,8 @@ TEST_F(WeightsTest, NonFloatTensorRejected) {
 
 TEST_F(WeightsTest, Bf16AndF16StoredWeightsLoad) {
   auto tensors = read_all(file());
-  for (auto [dtype, stored] : {std::pair{torch::kBFloat16, DType::kBF16}, std::pair{torch::kFloat16, DType::kF16}}) {
+  for (auto [dtype, stored] :
+       {std::pair{torch::kBFloat16, DType::kBF16}, std::pair{torch::kFloat16, DType::kF16}}) {
     // Reference: the same values rounded to the low precision, stored as F32.
     std::vector<RawTensor> low, rounded;
     for (const RawTensor& t : tensors) {
@@ -182,7 +201,8 @@ TEST_F(WeightsTest, Bf16AndF16StoredWeightsLoad) {
     write_all(file(), rounded);
     Transformer from_f32 = load(dir_.path());
     double diff = testing::max_abs_diff(logits_of(from_low), logits_of(from_f32));
-    std::printf("%s-stored vs f32-stored (same values): max diff %g\n", dtype_safetensors_name(stored).data(), diff);
+    std::printf("%s-stored vs f32-stored (same values): max diff %g\n",
+                dtype_safetensors_name(stored).data(), diff);
     EXPECT_EQ(diff, 0.0);
   }
 }

@@ -3,7 +3,8 @@
 namespace enclave::serve {
 namespace {
 
-ApiError make(int status, std::string type, std::string message, std::string param = "", std::string code = "") {
+ApiError make(int status, std::string type, std::string message, std::string param = "",
+              std::string code = "") {
   ApiError e;
   e.status = status;
   e.type = std::move(type);
@@ -16,7 +17,8 @@ ApiError make(int status, std::string type, std::string message, std::string par
 }  // namespace
 
 nlohmann::json error_json(const ApiError& error) {
-  nlohmann::json body = {{"message", error.message}, {"type", error.type}, {"param", nullptr}, {"code", nullptr}};
+  nlohmann::json body = {
+      {"message", error.message}, {"type", error.type}, {"param", nullptr}, {"code", nullptr}};
   if (!error.param.empty()) body["param"] = error.param;
   if (!error.code.empty()) body["code"] = error.code;
   return {{"error", body}};
@@ -28,7 +30,9 @@ ApiError bad_request(std::string message, std::string param, std::string code) {
 ApiError unauthorized(std::string message) {
   return make(401, "authentication_error", std::move(message), "", "invalid_api_key");
 }
-ApiError forbidden(std::string message) { return make(403, "permission_error", std::move(message)); }
+ApiError forbidden(std::string message) {
+  return make(403, "permission_error", std::move(message));
+}
 ApiError not_found(std::string message, std::string param) {
   return make(404, "not_found_error", std::move(message), std::move(param));
 }
@@ -73,7 +77,8 @@ ApiError for_status(int status) {
     case 416:
       return make(416, "invalid_request_error", "range not satisfiable");
     default:
-      return make(status, status >= 500 ? "server_error" : "invalid_request_error", "request failed");
+      return make(status, status >= 500 ? "server_error" : "invalid_request_error",
+                  "request failed");
   }
 }
 

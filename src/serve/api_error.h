@@ -7,7 +7,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -18,16 +17,17 @@ namespace enclave::serve {
 
 struct ApiError {
   int status = 500;
-  std::string type;     // "invalid_request_error", "authentication_error", ...
+  std::string type;  // "invalid_request_error", "authentication_error", ...
   std::string message;
-  std::string param;    // the request field at fault, or ""
-  std::string code;     // "context_length_exceeded", "rate_limit_exceeded", ... or ""
+  std::string param;                  // the request field at fault, or ""
+  std::string code;                   // "context_length_exceeded", "rate_limit_exceeded", ... or ""
   std::optional<double> retry_after;  // seconds, sent as Retry-After (429, 503)
 };
 
 class ApiException : public std::runtime_error {
  public:
-  explicit ApiException(ApiError error) : std::runtime_error(error.message), error_(std::move(error)) {}
+  explicit ApiException(ApiError error)
+      : std::runtime_error(error.message), error_(std::move(error)) {}
   const ApiError& error() const { return error_; }
 
  private:
@@ -39,13 +39,13 @@ nlohmann::json error_json(const ApiError& error);
 
 // The usual shapes, by status.
 ApiError bad_request(std::string message, std::string param = "", std::string code = "");  // 400
-ApiError unauthorized(std::string message);                                                 // 401
-ApiError forbidden(std::string message);                                                    // 403
-ApiError not_found(std::string message, std::string param = "");                            // 404
-ApiError too_large(std::string message);                                                    // 413
-ApiError rate_limited(std::string message, double retry_after);                             // 429
-ApiError overloaded(std::string message, double retry_after);                               // 503
-ApiError server_error(std::string message);                                                 // 500
+ApiError unauthorized(std::string message);                                                // 401
+ApiError forbidden(std::string message);                                                   // 403
+ApiError not_found(std::string message, std::string param = "");                           // 404
+ApiError too_large(std::string message);                                                   // 413
+ApiError rate_limited(std::string message, double retry_after);                            // 429
+ApiError overloaded(std::string message, double retry_after);                              // 503
+ApiError server_error(std::string message);                                                // 500
 
 // An enclave::Error met while serving: kInvalidInput -> 400, kNotFound ->
 // 404, the rest -> 500 (message kept: it names the file or field).

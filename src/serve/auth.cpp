@@ -23,8 +23,8 @@ bool is_hex64(std::string_view s) {
 
 bool valid_id(std::string_view id) {
   return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-         });
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
 }
 
 // Equal-length comparison whose time does not depend on where they differ.
@@ -51,7 +51,10 @@ nlohmann::json key_json(const ApiKey& key) {
   nlohmann::json scopes = nlohmann::json::array();
   if (key.infer) scopes.push_back("infer");
   if (key.admin) scopes.push_back("admin");
-  return {{"id", key.id}, {"sha256", key.sha256}, {"scopes", scopes}, {"requests_per_minute", key.requests_per_minute}};
+  return {{"id", key.id},
+          {"sha256", key.sha256},
+          {"scopes", scopes},
+          {"requests_per_minute", key.requests_per_minute}};
 }
 
 }  // namespace
@@ -60,9 +63,11 @@ ApiKeys ApiKeys::from_json_text(std::string_view text, std::string_view what) {
   const nlohmann::json doc = parse_json(text, what);
   const std::string w(what);
   if (!doc.is_object()) fail_input("{}: expected a JSON object", w);
-  if (json_string(doc, "format", w) != kFormat) fail_input("{}: field 'format': expected '{}'", w, kFormat);
+  if (json_string(doc, "format", w) != kFormat)
+    fail_input("{}: field 'format': expected '{}'", w, kFormat);
   const std::int64_t version = json_int(doc, "version", w);
-  if (version != kVersion) fail_input("{}: field 'version': {} is not supported (expected {})", w, version, kVersion);
+  if (version != kVersion)
+    fail_input("{}: field 'version': {} is not supported (expected {})", w, version, kVersion);
   auto keys = doc.find("keys");
   if (keys == doc.end() || !keys->is_array()) fail_input("{}: field 'keys': expected an array", w);
   ApiKeys out;
@@ -74,11 +79,14 @@ ApiKeys ApiKeys::from_json_text(std::string_view text, std::string_view what) {
     if (!k.is_object()) fail_input("{}: expected an object", at);
     ApiKey key;
     key.id = json_string(k, "id", at);
-    if (!valid_id(key.id)) fail_input("{}: field 'id': '{}' is not 1..128 of [A-Za-z0-9._-]", at, key.id);
+    if (!valid_id(key.id))
+      fail_input("{}: field 'id': '{}' is not 1..128 of [A-Za-z0-9._-]", at, key.id);
     if (!ids.insert(key.id).second) fail_input("{}: field 'id': '{}' appears twice", at, key.id);
     key.sha256 = json_string(k, "sha256", at);
-    if (!is_hex64(key.sha256)) fail_input("{}: field 'sha256': expected 64 lowercase hex digits", at);
-    if (!hashes.insert(key.sha256).second) fail_input("{}: field 'sha256': the same key appears twice", at);
+    if (!is_hex64(key.sha256))
+      fail_input("{}: field 'sha256': expected 64 lowercase hex digits", at);
+    if (!hashes.insert(key.sha256).second)
+      fail_input("{}: field 'sha256': the same key appears twice", at);
     auto scopes = k.find("scopes");
     if (scopes == k.end() || !scopes->is_array() || scopes->empty()) {
       fail_input("{}: field 'scopes': expected a non-empty array of \"infer\" / \"admin\"", at);
@@ -90,7 +98,8 @@ ApiKeys ApiKeys::from_json_text(std::string_view text, std::string_view what) {
     }
     apply_scopes(key, names, at + ": field 'scopes'");
     const std::int64_t rpm = json_int(k, "requests_per_minute", at, 0);
-    if (rpm < 0 || rpm > 1'000'000'000) fail_input("{}: field 'requests_per_minute': {} is out of range", at, rpm);
+    if (rpm < 0 || rpm > 1'000'000'000)
+      fail_input("{}: field 'requests_per_minute': {} is out of range", at, rpm);
     key.requests_per_minute = static_cast<int>(rpm);
     out.keys_.push_back(std::move(key));
   }
@@ -98,7 +107,8 @@ ApiKeys ApiKeys::from_json_text(std::string_view text, std::string_view what) {
 }
 
 ApiKeys ApiKeys::load(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) fail(ErrorKind::kNotFound, "{}: API keys file not found", path.string());
+  if (!std::filesystem::exists(path))
+    fail(ErrorKind::kNotFound, "{}: API keys file not found", path.string());
   return from_json_text(read_file(path), path.string());
 }
 
@@ -116,7 +126,8 @@ std::optional<std::string> bearer_token(std::string_view authorization) {
   constexpr std::string_view kPrefix = "Bearer ";
   if (authorization.size() <= kPrefix.size()) return std::nullopt;
   std::string scheme(authorization.substr(0, kPrefix.size()));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (scheme != "bearer ") return std::nullopt;
   std::string_view token = authorization.substr(kPrefix.size());
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
@@ -127,7 +138,8 @@ std::optional<std::string> bearer_token(std::string_view authorization) {
 
 std::string add_api_key(const std::filesystem::path& path, const std::string& id,
                         const std::vector<std::string>& scopes, int requests_per_minute) {
-  nlohmann::json doc = {{"format", kFormat}, {"version", kVersion}, {"keys", nlohmann::json::array()}};
+  nlohmann::json doc = {
+      {"format", kFormat}, {"version", kVersion}, {"keys", nlohmann::json::array()}};
   if (std::filesystem::exists(path)) {
     ApiKeys::load(path);  // validates
     doc = parse_json(read_file(path), path.string());
@@ -140,7 +152,8 @@ std::string add_api_key(const std::filesystem::path& path, const std::string& id
   if (!valid_id(id)) fail_input("key id '{}' is not 1..128 of [A-Za-z0-9._-]", id);
   apply_scopes(key, scopes, "scopes");
   if (!key.infer && !key.admin) fail_input("scopes: at least one of infer, admin is required");
-  if (requests_per_minute < 0) fail_input("requests per minute: must be >= 0, got {}", requests_per_minute);
+  if (requests_per_minute < 0)
+    fail_input("requests per minute: must be >= 0, got {}", requests_per_minute);
   key.requests_per_minute = requests_per_minute;
   std::random_device random;  // /dev/urandom on Linux
   std::string secret = "sk-enclave-";
@@ -152,7 +165,8 @@ std::string add_api_key(const std::filesystem::path& path, const std::string& id
   return secret;
 }
 
-std::optional<double> RateLimiter::acquire(const std::string& key_id, int per_minute, Clock::time_point now) {
+std::optional<double> RateLimiter::acquire(const std::string& key_id, int per_minute,
+                                           Clock::time_point now) {
   if (per_minute <= 0) return std::nullopt;
   std::lock_guard lock(mutex_);
   const double capacity = per_minute;

@@ -72,7 +72,8 @@ class RateLimiter {
   using Clock = std::chrono::steady_clock;
   // nullopt: allowed (a token was taken). Otherwise the seconds until the
   // next token, for Retry-After. per_minute <= 0 is unlimited.
-  std::optional<double> acquire(const std::string& key_id, int per_minute, Clock::time_point now = Clock::now());
+  std::optional<double> acquire(const std::string& key_id, int per_minute,
+                                Clock::time_point now = Clock::now());
 
  private:
   struct Bucket {

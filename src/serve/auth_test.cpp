@@ -15,15 +15,16 @@ std::string keys_text(const std::string& entries) {
   return R"({"format": "enclave-api-keys", "version": 1, "keys": [)" + entries + "]}";
 }
 
-std::string entry(const std::string& id, const std::string& key, const std::string& scopes = R"(["infer"])",
-                  int rpm = 0) {
-  return fmt::format(R"({{"id": "{}", "sha256": "{}", "scopes": {}, "requests_per_minute": {}}})", id,
-                     sha256_hex(key), scopes, rpm);
+std::string entry(const std::string& id, const std::string& key,
+                  const std::string& scopes = R"(["infer"])", int rpm = 0) {
+  return fmt::format(R"({{"id": "{}", "sha256": "{}", "scopes": {}, "requests_per_minute": {}}})",
+                     id, sha256_hex(key), scopes, rpm);
 }
 
 TEST(ApiKeys, AuthenticatesByHashAndChecksScopes) {
   ApiKeys keys = ApiKeys::from_json_text(
-      keys_text(entry("app", "secret-1") + "," + entry("ops", "secret-2", R"(["admin"])")), "keys.json");
+      keys_text(entry("app", "secret-1") + "," + entry("ops", "secret-2", R"(["admin"])")),
+      "keys.json");
   EXPECT_EQ(keys.size(), 2u);
   const ApiKey* app = keys.authenticate("secret-1");
   ASSERT_NE(app, nullptr);
@@ -46,8 +47,10 @@ TEST(ApiKeys, RejectsMalformedFiles) {
            std::string(R"({"format": "enclave-api-keys", "version": 2, "keys": []})"),
            std::string(R"({"format": "enclave-api-keys", "version": 1})"),
            keys_text(R"({"id": "a", "sha256": "abc", "scopes": ["infer"]})"),
-           keys_text(R"({"id": "a", "sha256": ")" + std::string(64, 'A') + R"(", "scopes": ["infer"]})"),
-           keys_text(R"({"id": "../x", "sha256": ")" + sha256_hex("k") + R"(", "scopes": ["infer"]})"),
+           keys_text(R"({"id": "a", "sha256": ")" + std::string(64, 'A') +
+                     R"(", "scopes": ["infer"]})"),
+           keys_text(R"({"id": "../x", "sha256": ")" + sha256_hex("k") +
+                     R"(", "scopes": ["infer"]})"),
            keys_text(good + "," + entry("a", "other")),
            keys_text(good + "," + entry("b", "k")),
            keys_text(entry("a", "k", R"(["root"])")),
@@ -60,8 +63,8 @@ TEST(ApiKeys, RejectsMalformedFiles) {
 }
 
 TEST(ApiKeys, AddedKeysAreStoredOnlyAsHashes) {
-  const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("enclave-keys-" + std::to_string(::getpid()) + ".json");
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("enclave-keys-" + std::to_string(::getpid()) + ".json");
   std::filesystem::remove(path);
   const std::string key = add_api_key(path, "app", {"infer"}, 10);
   const std::string admin = add_api_key(path, "ops", {"infer", "admin"}, 0);
@@ -95,7 +98,7 @@ TEST(RateLimiter, AllowsABurstThenRefillsAtTheRate) {
   EXPECT_FALSE(limiter.acquire("a", 2, t0));
   std::optional<double> wait = limiter.acquire("a", 2, t0);
   ASSERT_TRUE(wait);
-  EXPECT_NEAR(*wait, 30.0, 1e-6);  // 2 per minute: one token every 30 s
+  EXPECT_NEAR(*wait, 30.0, 1e-6);             // 2 per minute: one token every 30 s
   EXPECT_FALSE(limiter.acquire("b", 2, t0));  // keys have separate buckets
   EXPECT_FALSE(limiter.acquire("a", 2, t0 + std::chrono::seconds(31)));
   EXPECT_TRUE(limiter.acquire("a", 2, t0 + std::chrono::seconds(31)));

@@ -34,8 +34,8 @@ bool same_address(const sockaddr_storage& a, const std::string& addr, int port) 
 
 }  // namespace
 
-ClientWatch::ClientWatch(const std::string& local_addr, int local_port, const std::string& remote_addr,
-                         int remote_port) {
+ClientWatch::ClientWatch(const std::string& local_addr, int local_port,
+                         const std::string& remote_addr, int remote_port) {
   if (local_port <= 0 || remote_port <= 0) return;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
@@ -50,7 +50,8 @@ ClientWatch::ClientWatch(const std::string& local_addr, int local_port, const st
         ::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
       continue;
     }
-    if (same_address(local, local_addr, local_port) && same_address(peer, remote_addr, remote_port)) {
+    if (same_address(local, local_addr, local_port) &&
+        same_address(peer, remote_addr, remote_port)) {
       fd_ = static_cast<int>(fd);
       return;
     }

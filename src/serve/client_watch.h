@@ -16,7 +16,8 @@ class ClientWatch {
  public:
   // Finds the socket; if none matches (not Linux, addresses unknown), gone()
   // is always false and the generation runs to its end as before.
-  ClientWatch(const std::string& local_addr, int local_port, const std::string& remote_addr, int remote_port);
+  ClientWatch(const std::string& local_addr, int local_port, const std::string& remote_addr,
+              int remote_port);
 
   bool found() const { return fd_ >= 0; }
   // True once the peer has closed the connection. Never blocks.

@@ -2,7 +2,8 @@
 
 namespace enclave::serve {
 
-ConnectionPool::ConnectionPool(std::size_t n_threads, std::size_t max_pending) : max_pending_(max_pending) {
+ConnectionPool::ConnectionPool(std::size_t n_threads, std::size_t max_pending)
+    : max_pending_(max_pending) {
   for (std::size_t i = 0; i < n_threads; ++i) threads_.emplace_back([this] { work(); });
 }
 

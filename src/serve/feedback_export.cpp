@@ -1,11 +1,10 @@
 #include "serve/feedback_export.h"
 
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
-
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -93,9 +92,11 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
     for (const std::string& chosen : g.chosen) {
       for (const std::string& rejected : g.rejected) {
         if (chosen == rejected || pairs >= options.max_pairs_per_prompt) continue;
-        const nlohmann::json prompt = is_chat(*g.first) ? prompt_messages(*g.first) : nlohmann::json(g.first->prompt);
-        preference += jsonl_line(
-            {{"prompt", prompt}, {"chosen", answer(*g.first, chosen)}, {"rejected", answer(*g.first, rejected)}});
+        const nlohmann::json prompt =
+            is_chat(*g.first) ? prompt_messages(*g.first) : nlohmann::json(g.first->prompt);
+        preference += jsonl_line({{"prompt", prompt},
+                                  {"chosen", answer(*g.first, chosen)},
+                                  {"rejected", answer(*g.first, rejected)}});
         ++pairs;
         ++result.n_preference;
       }
@@ -103,8 +104,10 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
   }
   result.n_requests = static_cast<int>(judged.size());
   if (result.n_sft == 0 && result.n_preference == 0) {
-    fail_input("feedback export: no corrections and no pair of a good and a bad answer to one prompt yet "
-               "({} requests with feedback)", judged.size());
+    fail_input(
+        "feedback export: no corrections and no pair of a good and a bad answer to one prompt yet "
+        "({} requests with feedback)",
+        judged.size());
   }
 
   store::Workspace workspace(workspace_root);
@@ -132,8 +135,11 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
                         {"max_pairs_per_prompt", options.max_pairs_per_prompt}};
   store::Run run(workspace_root, run_options);
   for (std::int64_t version_id : model_versions) run.log_input_version(version_id, "served_model");
-  store::VersionInfo version = store::register_version(
-      workspace, {.kind = store::RegistryKind::kDataset, .name = options.name, .source = staging, .from_run = run.id()});
+  store::VersionInfo version =
+      store::register_version(workspace, {.kind = store::RegistryKind::kDataset,
+                                          .name = options.name,
+                                          .source = staging,
+                                          .from_run = run.id()});
   run.log_output_version(version.id, "dataset");
   run.finish(store::RunStatus::kFinished);
   result.dataset_ref = version.ref();

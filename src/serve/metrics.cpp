@@ -11,7 +11,8 @@ std::string bound_text(double b) { return fmt::format("{}", b); }
 
 }  // namespace
 
-Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
 
 void Histogram::observe(double value) {
   const auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);
@@ -93,32 +94,45 @@ std::string Metrics::render() const {
   out += "# HELP enclave_requests_total HTTP requests by endpoint and status code.\n";
   out += "# TYPE enclave_requests_total counter\n";
   for (const auto& [key, count] : requests_) {
-    out += fmt::format("enclave_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, count);
+    out += fmt::format("enclave_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first,
+                       key.second, count);
   }
-  out += "# HELP enclave_prompt_tokens_total Prompt tokens processed.\n# TYPE enclave_prompt_tokens_total counter\n";
+  out +=
+      "# HELP enclave_prompt_tokens_total Prompt tokens processed.\n# TYPE "
+      "enclave_prompt_tokens_total counter\n";
   out += fmt::format("enclave_prompt_tokens_total {}\n", prompt_tokens_);
   out += "# HELP enclave_completion_tokens_total Tokens generated.\n";
   out += "# TYPE enclave_completion_tokens_total counter\n";
   out += fmt::format("enclave_completion_tokens_total {}\n", completion_tokens_);
-  out += "# HELP enclave_finished_total Generations by finish reason.\n# TYPE enclave_finished_total counter\n";
+  out +=
+      "# HELP enclave_finished_total Generations by finish reason.\n# TYPE enclave_finished_total "
+      "counter\n";
   for (const auto& [reason, count] : finishes_) {
     out += fmt::format("enclave_finished_total{{reason=\"{}\"}} {}\n", reason, count);
   }
   out += "# HELP enclave_time_to_first_token_seconds From arrival to the first generated token.\n";
   out += "# TYPE enclave_time_to_first_token_seconds histogram\n";
   out += ttft_.render("enclave_time_to_first_token_seconds");
-  out += "# HELP enclave_time_per_output_token_seconds Time between consecutive tokens of a sequence.\n";
+  out +=
+      "# HELP enclave_time_per_output_token_seconds Time between consecutive tokens of a "
+      "sequence.\n";
   out += "# TYPE enclave_time_per_output_token_seconds histogram\n";
   out += tpot_.render("enclave_time_per_output_token_seconds");
-  out += "# HELP enclave_request_duration_seconds Generation requests from arrival to the last byte.\n";
+  out +=
+      "# HELP enclave_request_duration_seconds Generation requests from arrival to the last "
+      "byte.\n";
   out += "# TYPE enclave_request_duration_seconds histogram\n";
   out += duration_.render("enclave_request_duration_seconds");
-  out += "# HELP enclave_queue_depth Requests waiting for a batch slot.\n# TYPE enclave_queue_depth gauge\n";
+  out +=
+      "# HELP enclave_queue_depth Requests waiting for a batch slot.\n# TYPE enclave_queue_depth "
+      "gauge\n";
   out += fmt::format("enclave_queue_depth {}\n", queue_depth_);
   out += "# HELP enclave_active_sequences Sequences in the running batch.\n";
   out += "# TYPE enclave_active_sequences gauge\n";
   out += fmt::format("enclave_active_sequences {}\n", active_);
-  out += "# HELP enclave_model_reloads_total Hot reloads by result.\n# TYPE enclave_model_reloads_total counter\n";
+  out +=
+      "# HELP enclave_model_reloads_total Hot reloads by result.\n# TYPE "
+      "enclave_model_reloads_total counter\n";
   out += fmt::format("enclave_model_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_);
   out += fmt::format("enclave_model_reloads_total{{result=\"failed\"}} {}\n", reloads_failed_);
   return out;

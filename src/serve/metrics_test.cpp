@@ -28,11 +28,12 @@ TEST(Metrics, RendersEverySeries) {
   m.set_queue_depth(3);
   m.set_active_sequences(2);
   const std::string text = m.render();
-  for (const char* line : {"enclave_requests_total{endpoint=\"completions\",status=\"200\"} 2",
-                           "enclave_requests_total{endpoint=\"completions\",status=\"429\"} 1",
-                           "enclave_prompt_tokens_total 10", "enclave_completion_tokens_total 4",
-                           "enclave_time_to_first_token_seconds_count 1", "enclave_queue_depth 3",
-                           "enclave_active_sequences 2", "# TYPE enclave_time_per_output_token_seconds histogram"}) {
+  for (const char* line :
+       {"enclave_requests_total{endpoint=\"completions\",status=\"200\"} 2",
+        "enclave_requests_total{endpoint=\"completions\",status=\"429\"} 1",
+        "enclave_prompt_tokens_total 10", "enclave_completion_tokens_total 4",
+        "enclave_time_to_first_token_seconds_count 1", "enclave_queue_depth 3",
+        "enclave_active_sequences 2", "# TYPE enclave_time_per_output_token_seconds histogram"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line;
   }
   EXPECT_EQ(m.requests_with_status(200), 2u);

@@ -37,7 +37,8 @@ bool is_registry_ref(const std::string& ref) { return !std::filesystem::is_direc
 
 }  // namespace
 
-ModelHost::ModelHost(ModelHostOptions options) : options_(std::move(options)), ref_(options_.model_ref) {
+ModelHost::ModelHost(ModelHostOptions options)
+    : options_(std::move(options)), ref_(options_.model_ref) {
   for (const auto& [name, dir] : options_.adapters) {
     store::validate_name(name, "adapter name");
     if (!std::filesystem::is_directory(dir)) {
@@ -82,7 +83,8 @@ ModelHost::Loaded ModelHost::load(const std::string& ref) const {
 
 std::shared_ptr<LoadedModel> ModelHost::find(const std::string& name) const {
   std::lock_guard lock(mutex_);
-  if (name.empty() || name == loaded_.base->id || name == ref_ || name == loaded_.base->version) return loaded_.base;
+  if (name.empty() || name == loaded_.base->id || name == ref_ || name == loaded_.base->version)
+    return loaded_.base;
   auto it = loaded_.adapters.find(name);
   return it == loaded_.adapters.end() ? nullptr : it->second;
 }

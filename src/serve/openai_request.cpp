@@ -37,7 +37,8 @@ std::optional<std::int64_t> integer(const nlohmann::json& body, const char* key)
   if (v->is_number_integer()) return v->get<std::int64_t>();
   if (v->is_number_float()) {
     const double d = v->get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9e15) return static_cast<std::int64_t>(d);
+    if (std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9e15)
+      return static_cast<std::int64_t>(d);
   }
   reject(key, "expected an integer, got " + (v->is_number() ? v->dump() : json_type_name(*v)));
 }
@@ -64,7 +65,8 @@ std::string message_content(const nlohmann::json& content, const std::string& pa
   for (std::size_t i = 0; i < content.size(); ++i) {
     const nlohmann::json& part = content[i];
     const std::string at = fmt::format("{}[{}]", param, i);
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+        !part["text"].is_string()) {
       reject(at, "only {\"type\": \"text\", \"text\": \"...\"} parts are supported");
     }
     text += part["text"].get<std::string>();
@@ -77,7 +79,8 @@ std::vector<ChatMessage> parse_messages(const nlohmann::json& body, const Reques
   if (v == nullptr) reject("messages", "required");
   if (!v->is_array() || v->empty()) reject("messages", "expected a non-empty array");
   if (static_cast<int>(v->size()) > limits.max_messages) {
-    reject("messages", fmt::format("{} messages, more than the limit of {}", v->size(), limits.max_messages));
+    reject("messages",
+           fmt::format("{} messages, more than the limit of {}", v->size(), limits.max_messages));
   }
   std::vector<ChatMessage> messages;
   for (std::size_t i = 0; i < v->size(); ++i) {
@@ -92,7 +95,8 @@ std::vector<ChatMessage> parse_messages(const nlohmann::json& body, const Reques
     }
     const nlohmann::json* content = field(m, "content");
     if (content == nullptr) reject(at + ".content", "required");
-    messages.push_back({r == "developer" ? "system" : r, message_content(*content, at + ".content")});
+    messages.push_back(
+        {r == "developer" ? "system" : r, message_content(*content, at + ".content")});
   }
   return messages;
 }
@@ -121,12 +125,14 @@ std::vector<std::string> parse_stop(const nlohmann::json& body, const RequestLim
     reject("stop", "expected a string or an array of strings");
   }
   if (static_cast<int>(stop.size()) > limits.max_stop) {
-    reject("stop", fmt::format("{} stop strings, more than the limit of {}", stop.size(), limits.max_stop));
+    reject("stop",
+           fmt::format("{} stop strings, more than the limit of {}", stop.size(), limits.max_stop));
   }
   for (const std::string& s : stop) {
     if (s.empty()) reject("stop", "stop strings must not be empty");
     if (static_cast<int>(s.size()) > limits.max_stop_bytes) {
-      reject("stop", fmt::format("a stop string of {} bytes exceeds {}", s.size(), limits.max_stop_bytes));
+      reject("stop",
+             fmt::format("a stop string of {} bytes exceeds {}", s.size(), limits.max_stop_bytes));
     }
   }
   return stop;
@@ -159,7 +165,8 @@ CompletionRequest parse_completion_request(const nlohmann::json& body, Endpoint 
   if (!max_tokens) max_tokens = integer(body, "max_tokens");
   if (max_tokens) {
     if (*max_tokens < 1 || *max_tokens > limits.max_tokens) {
-      reject("max_tokens", fmt::format("{} is out of range [1, {}]", *max_tokens, limits.max_tokens));
+      reject("max_tokens",
+             fmt::format("{} is out of range [1, {}]", *max_tokens, limits.max_tokens));
     }
     r.max_tokens = static_cast<int>(*max_tokens);
   }
@@ -176,7 +183,8 @@ CompletionRequest parse_completion_request(const nlohmann::json& body, Endpoint 
   if (field(body, "tools") != nullptr) reject("tools", "tool calls are not supported");
   if (boolean(body, "echo")) reject("echo", "echo is not supported");
   r.stop = parse_stop(body, limits);
-  if (std::optional<std::int64_t> seed = integer(body, "seed")) r.seed = static_cast<std::uint64_t>(*seed);
+  if (std::optional<std::int64_t> seed = integer(body, "seed"))
+    r.seed = static_cast<std::uint64_t>(*seed);
   r.stream = boolean(body, "stream");
   if (const nlohmann::json* so = field(body, "stream_options")) {
     if (!so->is_object()) reject("stream_options", "expected an object");
@@ -185,7 +193,8 @@ CompletionRequest parse_completion_request(const nlohmann::json& body, Endpoint 
   if (endpoint == Endpoint::kChatCompletions) {
     r.logprobs = boolean(body, "logprobs");
     if (std::optional<std::int64_t> top = integer(body, "top_logprobs")) {
-      if (*top < 0 || *top > 20) reject("top_logprobs", fmt::format("{} is out of range [0, 20]", *top));
+      if (*top < 0 || *top > 20)
+        reject("top_logprobs", fmt::format("{} is out of range [0, 20]", *top));
       if (!r.logprobs) reject("top_logprobs", "needs logprobs: true");
       r.top_logprobs = static_cast<int>(*top);
     }
@@ -201,7 +210,8 @@ CompletionRequest parse_completion_request(const nlohmann::json& body, Endpoint 
 std::string prompt_record(const CompletionRequest& request) {
   if (request.endpoint == Endpoint::kCompletions) return request.prompt;
   nlohmann::json messages = nlohmann::json::array();
-  for (const ChatMessage& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+  for (const ChatMessage& m : request.messages)
+    messages.push_back({{"role", m.role}, {"content", m.content}});
   return messages.dump();
 }
 

@@ -29,7 +29,8 @@ std::string rejected_param(const std::string& body, Endpoint endpoint = Endpoint
 }
 
 TEST(OpenAiRequest, ParsesAChatRequestWithEveryField) {
-  CompletionRequest r = chat(R"({"model": "m", "messages": [{"role": "system", "content": "be brief"},
+  CompletionRequest r =
+      chat(R"({"model": "m", "messages": [{"role": "system", "content": "be brief"},
       {"role": "user", "content": [{"type": "text", "text": "hi "}, {"type": "text", "text": "there"}]}],
       "max_tokens": 7, "temperature": 0, "top_p": 0.5, "stop": ["\n", "END"], "seed": 42, "stream": true,
       "stream_options": {"include_usage": true}, "logprobs": true, "top_logprobs": 3, "user": "u1",
@@ -47,7 +48,8 @@ TEST(OpenAiRequest, ParsesAChatRequestWithEveryField) {
 }
 
 TEST(OpenAiRequest, ParsesACompletionRequestAndDefaults) {
-  CompletionRequest r = completion(R"({"prompt": ["once upon"], "stop": "x", "logprobs": 2, "unknown": 1})");
+  CompletionRequest r =
+      completion(R"({"prompt": ["once upon"], "stop": "x", "logprobs": 2, "unknown": 1})");
   EXPECT_EQ(r.prompt, "once upon");
   EXPECT_EQ(r.stop, std::vector<std::string>{"x"});
   EXPECT_FALSE(r.max_tokens.has_value());
@@ -83,12 +85,16 @@ TEST(OpenAiRequest, RejectsBadMessages) {
   const Endpoint c = Endpoint::kChatCompletions;
   EXPECT_EQ(rejected_param(R"({"messages": []})", c), "messages");
   EXPECT_EQ(rejected_param(R"({"messages": "hi"})", c), "messages");
-  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "tool", "content": "x"}]})", c), "messages[0].role");
+  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "tool", "content": "x"}]})", c),
+            "messages[0].role");
   EXPECT_EQ(rejected_param(R"({"messages": [{"role": "user"}]})", c), "messages[0].content");
-  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", c),
-            "messages[0].content[0]");
+  EXPECT_EQ(
+      rejected_param(R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})", c),
+      "messages[0].content[0]");
   EXPECT_EQ(rejected_param(R"({"messages": [{"role": "user", "content": "x"}], "top_logprobs": 21,
-      "logprobs": true})", c), "top_logprobs");
+      "logprobs": true})",
+                           c),
+            "top_logprobs");
 }
 
 TEST(OpenAiRequest, RejectsBodiesThatAreNotJsonObjects) {

@@ -11,7 +11,8 @@ nlohmann::json byte_list(const std::string& s) {
 
 // Token texts may be partial UTF-8 (a byte token); JSON needs valid text.
 std::string safe_text(const std::string& s) {
-  std::string quoted = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string quoted =
+      nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return nlohmann::json::parse(quoted).get<std::string>();
 }
 
@@ -20,15 +21,19 @@ nlohmann::json chat_logprobs(const std::vector<TokenLogprob>& logprobs) {
   for (const TokenLogprob& lp : logprobs) {
     nlohmann::json top = nlohmann::json::array();
     for (const auto& [token, logprob] : lp.top) {
-      top.push_back({{"token", safe_text(token)}, {"logprob", logprob}, {"bytes", byte_list(token)}});
+      top.push_back(
+          {{"token", safe_text(token)}, {"logprob", logprob}, {"bytes", byte_list(token)}});
     }
-    content.push_back(
-        {{"token", safe_text(lp.token)}, {"logprob", lp.logprob}, {"bytes", byte_list(lp.token)}, {"top_logprobs", top}});
+    content.push_back({{"token", safe_text(lp.token)},
+                       {"logprob", lp.logprob},
+                       {"bytes", byte_list(lp.token)},
+                       {"top_logprobs", top}});
   }
   return {{"content", content}};
 }
 
-nlohmann::json completion_logprobs(const std::vector<TokenLogprob>& logprobs, std::size_t text_offset) {
+nlohmann::json completion_logprobs(const std::vector<TokenLogprob>& logprobs,
+                                   std::size_t text_offset) {
   nlohmann::json tokens = nlohmann::json::array();
   nlohmann::json token_logprobs = nlohmann::json::array();
   nlohmann::json top_logprobs = nlohmann::json::array();
@@ -43,13 +48,17 @@ nlohmann::json completion_logprobs(const std::vector<TokenLogprob>& logprobs, st
     offsets.push_back(offset);
     offset += lp.token.size();
   }
-  return {{"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top_logprobs},
+  return {{"tokens", tokens},
+          {"token_logprobs", token_logprobs},
+          {"top_logprobs", top_logprobs},
           {"text_offset", offsets}};
 }
 
-nlohmann::json logprobs_for(Endpoint endpoint, bool want, const std::vector<TokenLogprob>& logprobs) {
+nlohmann::json logprobs_for(Endpoint endpoint, bool want,
+                            const std::vector<TokenLogprob>& logprobs) {
   if (!want) return nullptr;
-  return endpoint == Endpoint::kChatCompletions ? chat_logprobs(logprobs) : completion_logprobs(logprobs, 0);
+  return endpoint == Endpoint::kChatCompletions ? chat_logprobs(logprobs)
+                                                : completion_logprobs(logprobs, 0);
 }
 
 }  // namespace
@@ -64,9 +73,10 @@ std::string_view openai_finish_reason(FinishReason reason) {
   return reason == FinishReason::kStop ? "stop" : "length";
 }
 
-nlohmann::json completion_response(const ResponseHead& head, const std::string& text, FinishReason reason,
-                                   bool want_logprobs, const std::vector<TokenLogprob>& logprobs,
-                                   int prompt_tokens, int completion_tokens) {
+nlohmann::json completion_response(const ResponseHead& head, const std::string& text,
+                                   FinishReason reason, bool want_logprobs,
+                                   const std::vector<TokenLogprob>& logprobs, int prompt_tokens,
+                                   int completion_tokens) {
   nlohmann::json choice = {{"index", 0},
                            {"finish_reason", openai_finish_reason(reason)},
                            {"logprobs", logprobs_for(head.endpoint, want_logprobs, logprobs)}};
@@ -84,12 +94,14 @@ nlohmann::json completion_response(const ResponseHead& head, const std::string& 
           {"usage", usage_json(prompt_tokens, completion_tokens)}};
 }
 
-nlohmann::json stream_chunk(const ResponseHead& head, const std::string& text, bool first, bool want_logprobs,
-                            const std::vector<TokenLogprob>& logprobs, const char* finish) {
+nlohmann::json stream_chunk(const ResponseHead& head, const std::string& text, bool first,
+                            bool want_logprobs, const std::vector<TokenLogprob>& logprobs,
+                            const char* finish) {
   const bool chat = head.endpoint == Endpoint::kChatCompletions;
-  nlohmann::json choice = {{"index", 0},
-                           {"logprobs", logprobs_for(head.endpoint, want_logprobs && !logprobs.empty(), logprobs)},
-                           {"finish_reason", finish == nullptr ? nlohmann::json(nullptr) : nlohmann::json(finish)}};
+  nlohmann::json choice = {
+      {"index", 0},
+      {"logprobs", logprobs_for(head.endpoint, want_logprobs && !logprobs.empty(), logprobs)},
+      {"finish_reason", finish == nullptr ? nlohmann::json(nullptr) : nlohmann::json(finish)}};
   if (chat) {
     nlohmann::json delta = nlohmann::json::object();
     if (first) delta["role"] = "assistant";
@@ -105,7 +117,8 @@ nlohmann::json stream_chunk(const ResponseHead& head, const std::string& text, b
           {"choices", nlohmann::json::array({choice})}};
 }
 
-nlohmann::json stream_usage_chunk(const ResponseHead& head, int prompt_tokens, int completion_tokens) {
+nlohmann::json stream_usage_chunk(const ResponseHead& head, int prompt_tokens,
+                                  int completion_tokens) {
   const bool chat = head.endpoint == Endpoint::kChatCompletions;
   return {{"id", head.id},
           {"object", chat ? "chat.completion.chunk" : "text_completion"},

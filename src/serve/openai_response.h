@@ -5,7 +5,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,7 +15,7 @@
 namespace enclave::serve {
 
 struct ResponseHead {
-  std::string id;  // "chatcmpl-..." / "cmpl-..."
+  std::string id;            // "chatcmpl-..." / "cmpl-..."
   std::int64_t created = 0;  // unix seconds
   std::string model;
   Endpoint endpoint = Endpoint::kCompletions;
@@ -30,16 +29,19 @@ std::string_view openai_finish_reason(FinishReason reason);
 
 // A whole (non-streamed) response. logprobs: one per output token, or
 // empty with want_logprobs false.
-nlohmann::json completion_response(const ResponseHead& head, const std::string& text, FinishReason reason,
-                                   bool want_logprobs, const std::vector<TokenLogprob>& logprobs,
-                                   int prompt_tokens, int completion_tokens);
+nlohmann::json completion_response(const ResponseHead& head, const std::string& text,
+                                   FinishReason reason, bool want_logprobs,
+                                   const std::vector<TokenLogprob>& logprobs, int prompt_tokens,
+                                   int completion_tokens);
 
 // One streamed chunk carrying text (and its tokens' logprobs); the first
 // chat chunk carries the role. finish: nullptr until the last chunk.
-nlohmann::json stream_chunk(const ResponseHead& head, const std::string& text, bool first, bool want_logprobs,
-                            const std::vector<TokenLogprob>& logprobs, const char* finish);
+nlohmann::json stream_chunk(const ResponseHead& head, const std::string& text, bool first,
+                            bool want_logprobs, const std::vector<TokenLogprob>& logprobs,
+                            const char* finish);
 // The extra last chunk of stream_options.include_usage: no choices, usage.
-nlohmann::json stream_usage_chunk(const ResponseHead& head, int prompt_tokens, int completion_tokens);
+nlohmann::json stream_usage_chunk(const ResponseHead& head, int prompt_tokens,
+                                  int completion_tokens);
 
 // "data: <json>\n\n".
 std::string sse_event(const nlohmann::json& payload);

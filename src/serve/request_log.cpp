@@ -48,7 +48,8 @@ constexpr const char* kColumns =
 
 std::unique_ptr<store::Db> open_db(const std::filesystem::path& path, bool create) {
   if (!create && !std::filesystem::exists(path)) {
-    fail(ErrorKind::kNotFound, "{}: no request log yet (start `enclave serve` in this workspace)", path.string());
+    fail(ErrorKind::kNotFound, "{}: no request log yet (start `enclave serve` in this workspace)",
+         path.string());
   }
   auto db = std::make_unique<store::Db>(path, store::DbOptions{.create = create});
   db->exec(kSchema);
@@ -56,11 +57,13 @@ std::unique_ptr<store::Db> open_db(const std::filesystem::path& path, bool creat
   if (get.step()) {
     const std::string v = get.text(0);
     if (v != std::to_string(kFormatVersion)) {
-      fail_input("{}: request log format version {} is not supported (expected {})", path.string(), v,
-                 kFormatVersion);
+      fail_input("{}: request log format version {} is not supported (expected {})", path.string(),
+                 v, kFormatVersion);
     }
   } else {
-    db->prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('format_version', ?1)").bind(1, kFormatVersion).run();
+    db->prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('format_version', ?1)")
+        .bind(1, kFormatVersion)
+        .run();
   }
   return db;
 }
@@ -123,7 +126,8 @@ void RequestLog::record(RequestRecord record) {
 void RequestLog::flush() {
   std::unique_lock lock(mutex_);
   drained_.wait(lock, [&] { return (queue_.empty() && writing_ == 0) || !writer_error_.empty(); });
-  if (!writer_error_.empty()) fail(ErrorKind::kIo, "{}: request log writer failed: {}", path_.string(), writer_error_);
+  if (!writer_error_.empty())
+    fail(ErrorKind::kIo, "{}: request log writer failed: {}", path_.string(), writer_error_);
 }
 
 void RequestLog::writer_loop() {
@@ -133,7 +137,8 @@ void RequestLog::writer_loop() {
   while (true) {
     cv_.wait_for(lock, std::chrono::seconds(60), [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty() && stop_) break;
-    std::vector<RequestRecord> batch(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    std::vector<RequestRecord> batch(std::make_move_iterator(queue_.begin()),
+                                     std::make_move_iterator(queue_.end()));
     queue_.clear();
     writing_ = batch.size();
     lock.unlock();
@@ -142,12 +147,20 @@ void RequestLog::writer_loop() {
       if (!db) db = open_db(path_, /*create=*/true);
       if (!batch.empty()) {
         store::WriteTransaction tx(*db);
-        store::Statement insert(*db, fmt::format("INSERT OR REPLACE INTO requests ({}) VALUES "
-                                                 "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                                                 kColumns));
+        store::Statement insert(
+            *db, fmt::format("INSERT OR REPLACE INTO requests ({}) VALUES "
+                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                             kColumns));
         for (const RequestRecord& r : batch) {
-          insert.bind(1, r.id).bind(2, r.created_at).bind(3, r.key_id).bind(4, r.endpoint).bind(5, r.model);
-          insert.bind(6, r.model_version).bind(7, r.model_version_id).bind(8, r.prompt).bind(9, r.completion);
+          insert.bind(1, r.id)
+              .bind(2, r.created_at)
+              .bind(3, r.key_id)
+              .bind(4, r.endpoint)
+              .bind(5, r.model);
+          insert.bind(6, r.model_version)
+              .bind(7, r.model_version_id)
+              .bind(8, r.prompt)
+              .bind(9, r.completion);
           insert.bind(10, r.prompt_tokens).bind(11, r.completion_tokens).bind(12, r.ttft_seconds);
           insert.bind(13, r.latency_seconds).bind(14, r.finish_reason).bind(15, r.status);
           insert.run();
@@ -175,17 +188,22 @@ void RequestLog::add_feedback(FeedbackRecord feedback) {
   if (feedback.rating && !(*feedback.rating >= -1.0 && *feedback.rating <= 1.0)) {
     fail_input("rating: {} is out of range [-1, 1]", *feedback.rating);
   }
-  if (!feedback.rating && !feedback.correction) fail_input("feedback needs a rating, a correction or both");
-  if (feedback.correction && options_.redactor) feedback.correction = options_.redactor(*feedback.correction);
+  if (!feedback.rating && !feedback.correction)
+    fail_input("feedback needs a rating, a correction or both");
+  if (feedback.correction && options_.redactor)
+    feedback.correction = options_.redactor(*feedback.correction);
   flush();  // the request may still be queued
   std::unique_ptr<store::Db> db = open_db(path_, /*create=*/false);
   store::Statement find(*db, "SELECT 1 FROM requests WHERE id = ?1");
   find.bind(1, feedback.request_id);
-  if (!find.step()) fail(ErrorKind::kNotFound, "no request with id '{}' in the request log", feedback.request_id);
-  store::Statement insert(*db,
-                          "INSERT INTO feedback(request_id, created_at, key_id, rating, correction) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5)");
-  insert.bind(1, feedback.request_id).bind(2, feedback.created_at > 0 ? feedback.created_at : store::now_unix());
+  if (!find.step())
+    fail(ErrorKind::kNotFound, "no request with id '{}' in the request log", feedback.request_id);
+  store::Statement insert(
+      *db,
+      "INSERT INTO feedback(request_id, created_at, key_id, rating, correction) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  insert.bind(1, feedback.request_id)
+      .bind(2, feedback.created_at > 0 ? feedback.created_at : store::now_unix());
   insert.bind(3, feedback.key_id).bind(4, feedback.rating).bind(5, feedback.correction);
   insert.run();
 }
@@ -195,7 +213,8 @@ std::int64_t RequestLog::purge_expired() {
   std::unique_ptr<store::Db> db = open_db(path_, /*create=*/true);
   const double cutoff = store::now_unix() - options_.retention_days * 86400.0;
   store::WriteTransaction tx(*db);
-  db->prepare("DELETE FROM feedback WHERE request_id IN (SELECT id FROM requests WHERE created_at < ?1)")
+  db->prepare(
+        "DELETE FROM feedback WHERE request_id IN (SELECT id FROM requests WHERE created_at < ?1)")
       .bind(1, cutoff)
       .run();
   db->prepare("DELETE FROM requests WHERE created_at < ?1").bind(1, cutoff).run();
@@ -204,7 +223,8 @@ std::int64_t RequestLog::purge_expired() {
   return n;
 }
 
-std::vector<RequestRecord> query_requests(const std::filesystem::path& workspace_root, const RequestFilter& filter) {
+std::vector<RequestRecord> query_requests(const std::filesystem::path& workspace_root,
+                                          const RequestFilter& filter) {
   std::unique_ptr<store::Db> db = open_db(RequestLog::db_path(workspace_root), /*create=*/false);
   std::string sql = fmt::format("SELECT {} FROM requests WHERE created_at >= ?1", kColumns);
   if (!filter.model.empty()) sql += " AND (model = ?2 OR model_version = ?2)";
@@ -228,19 +248,22 @@ std::vector<std::pair<RequestRecord, std::vector<FeedbackRecord>>> requests_with
     const std::filesystem::path& workspace_root) {
   std::unique_ptr<store::Db> db = open_db(RequestLog::db_path(workspace_root), /*create=*/false);
   std::string columns;
-  for (std::string_view c : {"r.id", "r.created_at", "r.key_id", "r.endpoint", "r.model", "r.model_version",
-                             "r.model_version_id", "r.prompt", "r.completion", "r.prompt_tokens",
-                             "r.completion_tokens", "r.ttft", "r.latency", "r.finish_reason", "r.status"}) {
+  for (std::string_view c :
+       {"r.id", "r.created_at", "r.key_id", "r.endpoint", "r.model", "r.model_version",
+        "r.model_version_id", "r.prompt", "r.completion", "r.prompt_tokens", "r.completion_tokens",
+        "r.ttft", "r.latency", "r.finish_reason", "r.status"}) {
     columns += (columns.empty() ? "" : ", ") + std::string(c);
   }
-  store::Statement s(*db, fmt::format("SELECT {}, f.created_at, f.key_id, f.rating, f.correction FROM requests r "
-                                      "JOIN feedback f ON f.request_id = r.id "
-                                      "ORDER BY r.created_at, r.id, f.created_at DESC, f.id DESC",
-                                      columns));
+  store::Statement s(
+      *db, fmt::format("SELECT {}, f.created_at, f.key_id, f.rating, f.correction FROM requests r "
+                       "JOIN feedback f ON f.request_id = r.id "
+                       "ORDER BY r.created_at, r.id, f.created_at DESC, f.id DESC",
+                       columns));
   std::vector<std::pair<RequestRecord, std::vector<FeedbackRecord>>> out;
   while (s.step()) {
     RequestRecord r = read_record(s);
-    if (out.empty() || out.back().first.id != r.id) out.emplace_back(std::move(r), std::vector<FeedbackRecord>{});
+    if (out.empty() || out.back().first.id != r.id)
+      out.emplace_back(std::move(r), std::vector<FeedbackRecord>{});
     FeedbackRecord f;
     f.request_id = out.back().first.id;
     f.created_at = s.real(15);
@@ -271,17 +294,19 @@ nlohmann::json request_json(const RequestRecord& r) {
 }
 
 std::string format_requests(const std::vector<RequestRecord>& records) {
-  std::string out = fmt::format("{:<24} {:<30} {:<12} {:<16} {:>6} {:<9} {:>6} {:>6} {:>8} {:>8}  {}\n", "time",
-                                "id", "key", "model", "status", "finish", "in", "out", "ttft", "latency", "prompt");
+  std::string out = fmt::format(
+      "{:<24} {:<30} {:<12} {:<16} {:>6} {:<9} {:>6} {:>6} {:>8} {:>8}  {}\n", "time", "id", "key",
+      "model", "status", "finish", "in", "out", "ttft", "latency", "prompt");
   for (const RequestRecord& r : records) {
     std::string prompt = r.prompt.substr(0, 40);
     for (char& c : prompt) {
       if (c == '\n' || c == '\r' || c == '\t') c = ' ';
     }
-    out += fmt::format("{:<24} {:<30} {:<12} {:<16} {:>6} {:<9} {:>6} {:>6} {:>7.3f}s {:>7.3f}s  {}\n",
-                       store::format_time(r.created_at), r.id, r.key_id.empty() ? "-" : r.key_id, r.model_version,
-                       r.status, r.finish_reason, r.prompt_tokens, r.completion_tokens, r.ttft_seconds,
-                       r.latency_seconds, prompt);
+    out +=
+        fmt::format("{:<24} {:<30} {:<12} {:<16} {:>6} {:<9} {:>6} {:>6} {:>7.3f}s {:>7.3f}s  {}\n",
+                    store::format_time(r.created_at), r.id, r.key_id.empty() ? "-" : r.key_id,
+                    r.model_version, r.status, r.finish_reason, r.prompt_tokens,
+                    r.completion_tokens, r.ttft_seconds, r.latency_seconds, prompt);
   }
   return out;
 }

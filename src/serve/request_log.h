@@ -14,14 +14,13 @@
 // reads opens its own connection.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,14 +33,14 @@ namespace enclave::serve {
 using Redactor = std::function<std::string(std::string_view)>;
 
 struct RequestRecord {
-  std::string id;  // "chatcmpl-...", "cmpl-..."
-  double created_at = 0;  // seconds since the epoch
-  std::string key_id;     // "" without API keys
-  std::string endpoint;   // "chat.completions" | "completions"
-  std::string model;      // the name requested
+  std::string id;             // "chatcmpl-...", "cmpl-..."
+  double created_at = 0;      // seconds since the epoch
+  std::string key_id;         // "" without API keys
+  std::string endpoint;       // "chat.completions" | "completions"
+  std::string model;          // the name requested
   std::string model_version;  // "name@3" or the directory
   std::optional<std::int64_t> model_version_id;
-  std::string prompt;      // completion prompt, or chat messages as JSON
+  std::string prompt;  // completion prompt, or chat messages as JSON
   std::string completion;
   int prompt_tokens = 0;
   int completion_tokens = 0;
@@ -119,7 +118,8 @@ class RequestLog {
 // Reading the log of a workspace (for `enclave monitor requests` and the
 // feedback export); they open the database read-write but change nothing.
 // Throws Error(kNotFound) if the workspace has no request log yet.
-std::vector<RequestRecord> query_requests(const std::filesystem::path& workspace_root, const RequestFilter& filter);
+std::vector<RequestRecord> query_requests(const std::filesystem::path& workspace_root,
+                                          const RequestFilter& filter);
 // Every request that has feedback, with its feedback (latest first within a
 // request), oldest request first.
 std::vector<std::pair<RequestRecord, std::vector<FeedbackRecord>>> requests_with_feedback(

@@ -25,8 +25,8 @@ class RequestLogTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(root_); }
 
-  static RequestRecord record(const std::string& id, const std::string& prompt, const std::string& completion,
-                              double age_days = 0) {
+  static RequestRecord record(const std::string& id, const std::string& prompt,
+                              const std::string& completion, double age_days = 0) {
     RequestRecord r;
     r.id = id;
     r.created_at = store::now_unix() - age_days * 86400;
@@ -46,7 +46,8 @@ class RequestLogTest : public ::testing::Test {
 
 TEST_F(RequestLogTest, StoresRedactedRecordsAndFiltersThem) {
   {
-    RequestLog log(root_, {.redactor = [](std::string_view t) { return data::redact_pii(t).text; }});
+    RequestLog log(root_,
+                   {.redactor = [](std::string_view t) { return data::redact_pii(t).text; }});
     log.record(record("cmpl-1", "mail kim@example.com please", "done"));
     RequestRecord other = record("cmpl-2", "hi", "there");
     other.key_id = "ops";
@@ -101,7 +102,8 @@ TEST_F(RequestLogTest, FeedbackNeedsAKnownRequestAndAValidRating) {
 TEST_F(RequestLogTest, ExportTurnsFeedbackIntoADatasetVersionWithLineage) {
   {
     RequestLog log(root_, {});
-    RequestRecord chat = record("chatcmpl-1", R"([{"role":"user","content":"capital of France?"}])", "Lyon");
+    RequestRecord chat =
+        record("chatcmpl-1", R"([{"role":"user","content":"capital of France?"}])", "Lyon");
     chat.endpoint = "chat.completions";
     log.record(chat);
     log.record(record("cmpl-a", "2+2=", "4"));
@@ -111,17 +113,20 @@ TEST_F(RequestLogTest, ExportTurnsFeedbackIntoADatasetVersionWithLineage) {
     log.add_feedback({.request_id = "cmpl-a", .rating = 1.0});
     log.add_feedback({.request_id = "cmpl-b", .rating = -1.0});
   }
-  FeedbackExportResult r = export_feedback(root_, {.name = "feedback", .command = {"enclave", "feedback"}});
+  FeedbackExportResult r =
+      export_feedback(root_, {.name = "feedback", .command = {"enclave", "feedback"}});
   EXPECT_EQ(r.dataset_ref, "feedback@1");
   EXPECT_EQ(r.n_sft, 1);
   EXPECT_EQ(r.n_preference, 2);  // Paris over Lyon, "4" over "5"
   store::Workspace ws(root_);
-  const std::filesystem::path dir = store::version_path(ws, store::RegistryKind::kDataset, "feedback@1");
+  const std::filesystem::path dir =
+      store::version_path(ws, store::RegistryKind::kDataset, "feedback@1");
   const std::string sft = read_file(dir / "sft.jsonl");
   EXPECT_NE(sft.find(R"({"content":"Paris","role":"assistant"})"), std::string::npos) << sft;
   const std::string pref = read_file(dir / "preference.jsonl");
   EXPECT_NE(pref.find(R"("chosen":"4","prompt":"2+2=","rejected":"5")"), std::string::npos) << pref;
-  EXPECT_NE(pref.find(R"("chosen":[{"content":"Paris","role":"assistant"}])"), std::string::npos) << pref;
+  EXPECT_NE(pref.find(R"("chosen":[{"content":"Paris","role":"assistant"}])"), std::string::npos)
+      << pref;
   EXPECT_THROW(export_feedback(root_, {.name = "../bad"}), Error);
 }
 

@@ -18,8 +18,8 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 
 // Log-probabilities of the raw model distribution (before temperature and
 // top-p, as vLLM reports them): the chosen token and the top k.
-TokenLogprob token_logprob(const Tokenizer& tokenizer, TokenId token, const float* logits, std::size_t n_vocab,
-                           int top_k) {
+TokenLogprob token_logprob(const Tokenizer& tokenizer, TokenId token, const float* logits,
+                           std::size_t n_vocab, int top_k) {
   const double max = *std::max_element(logits, logits + n_vocab);
   double sum = 0;
   for (std::size_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
@@ -130,8 +130,10 @@ struct Scheduler::Running {
   bool done = false;
 };
 
-Scheduler::Scheduler(SchedulerOptions options, Metrics* metrics) : options_(options), metrics_(metrics) {
-  if (options_.max_concurrency < 1) fail_input("max-concurrency: must be >= 1, got {}", options_.max_concurrency);
+Scheduler::Scheduler(SchedulerOptions options, Metrics* metrics)
+    : options_(options), metrics_(metrics) {
+  if (options_.max_concurrency < 1)
+    fail_input("max-concurrency: must be >= 1, got {}", options_.max_concurrency);
   if (options_.max_queue < 1) fail_input("max-queue: must be >= 1, got {}", options_.max_queue);
   thread_ = std::thread([this] { loop(); });
 }
@@ -159,8 +161,10 @@ std::shared_ptr<Sequence> Scheduler::submit(SequenceRequest request) {
     // they do not count against max_queue.
     const int free_slots = std::max(0, options_.max_concurrency - n_active_.load());
     if (static_cast<int>(queue_.size()) >= options_.max_queue + free_slots) {
-      throw ApiException(overloaded(
-          fmt::format("the server is busy: {} requests are already waiting; retry later", queue_.size()), 1));
+      throw ApiException(
+          overloaded(fmt::format("the server is busy: {} requests are already waiting; retry later",
+                                 queue_.size()),
+                     1));
     }
     queue_.push_back(seq);
     if (metrics_ != nullptr) metrics_->set_queue_depth(static_cast<int>(queue_.size()));
@@ -196,7 +200,8 @@ void Scheduler::loop() {
         if (metrics_ != nullptr) metrics_->count_finish(to_string((*it)->reason_));
         it = queue_.erase(it);
       }
-      while (!queue_.empty() && static_cast<int>(running_.size() + admitted.size()) < options_.max_concurrency) {
+      while (!queue_.empty() &&
+             static_cast<int>(running_.size() + admitted.size()) < options_.max_concurrency) {
         admitted.push_back(queue_.front());
         queue_.pop_front();
       }
@@ -316,7 +321,8 @@ bool Scheduler::emit(Running& run, TokenId token, const float* logits) {
   std::vector<TokenLogprob> logprobs;
   if (req.logprobs) {
     logprobs.push_back(token_logprob(decoder.tokenizer(), token, logits,
-                                     static_cast<std::size_t>(decoder.config().vocab_size), req.top_logprobs));
+                                     static_cast<std::size_t>(decoder.config().vocab_size),
+                                     req.top_logprobs));
   }
   std::string text = run.filter.push(run.decoder.push(token));
   if (!run.filter.stopped() && run.n_generated >= run.budget) {

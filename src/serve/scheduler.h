@@ -36,8 +36,8 @@ class Metrics;
 
 // A model ready to serve: the base (or base + adapter) in a BatchDecoder.
 struct LoadedModel {
-  std::string id;       // the name requests use in "model" and /v1/models shows
-  std::string version;  // what was loaded: "name@3" or the directory
+  std::string id;                          // the name requests use in "model" and /v1/models shows
+  std::string version;                     // what was loaded: "name@3" or the directory
   std::optional<std::int64_t> version_id;  // registry version row, if any
   std::unique_ptr<BatchDecoder> decoder;
 };

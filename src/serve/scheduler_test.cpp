@@ -48,8 +48,9 @@ class SchedulerTest : public ::testing::Test {
     m->decoder = BatchDecoder::load(*dir_, {}, {.n_slots = n_slots, .max_len = max_len});
     return m;
   }
-  static SequenceRequest request(const std::shared_ptr<LoadedModel>& model, const std::string& prompt,
-                                 int max_tokens, std::uint64_t seed, double temperature = 0.8) {
+  static SequenceRequest request(const std::shared_ptr<LoadedModel>& model,
+                                 const std::string& prompt, int max_tokens, std::uint64_t seed,
+                                 double temperature = 0.8) {
     SequenceRequest r;
     r.model = model;
     r.prompt = model->decoder->tokenizer().encode(prompt, true);
@@ -66,11 +67,12 @@ TEST_F(SchedulerTest, ConcurrentSequencesGiveTheSameTextAsSequentialOnes) {
   auto model = load(4);
   Metrics metrics;
   Scheduler scheduler({.max_concurrency = 4, .max_queue = 16}, &metrics);
-  const std::vector<std::string> prompts = {"The quick brown fox", "Once upon a time", "In the beginning",
-                                            "Data is", "A model", "Hello"};
+  const std::vector<std::string> prompts = {
+      "The quick brown fox", "Once upon a time", "In the beginning", "Data is", "A model", "Hello"};
   std::vector<Outcome> sequential;
   for (std::size_t i = 0; i < prompts.size(); ++i) {
-    sequential.push_back(collect(*scheduler.submit(request(model, prompts[i], 8 + 5 * i, 100 + i))));
+    sequential.push_back(
+        collect(*scheduler.submit(request(model, prompts[i], 8 + 5 * i, 100 + i))));
   }
   std::vector<std::shared_ptr<Sequence>> running;
   for (std::size_t i = 0; i < prompts.size(); ++i) {
@@ -119,7 +121,8 @@ TEST_F(SchedulerTest, CancelledAndExpiredSequencesLeaveTheBatch) {
   Outcome expired = collect(*scheduler.submit(long_request));
   EXPECT_EQ(expired.reason, FinishReason::kTimeout);
   // The slot is freed right after the reader sees the end.
-  for (int i = 0; i < 100 && scheduler.active() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && scheduler.active() != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(scheduler.active(), 0);
 }
 

@@ -32,7 +32,8 @@ constexpr double kKeepAliveSeconds = 1.0;  // SSE comment while nothing happens:
 // whose parts are all numbers (so "127.0.0.1.evil.example", a name that
 // can resolve anywhere, is not one).
 bool is_loopback_host(std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host == "localhost" || host == "::1") return true;
   if (host.rfind("127.", 0) != 0) return false;
   int parts = 0;
@@ -40,7 +41,8 @@ bool is_loopback_host(std::string host) {
   while (start <= host.size()) {
     const std::size_t end = std::min(host.find('.', start), host.size());
     const std::string_view part(host.data() + start, end - start);
-    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string_view::npos ||
+    if (part.empty() || part.size() > 3 ||
+        part.find_first_not_of("0123456789") != std::string_view::npos ||
         std::stoi(std::string(part)) > 255) {
       return false;
     }
@@ -58,7 +60,8 @@ std::string host_of(const std::string& header) {
 
 std::string random_id(std::string_view prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  static constexpr char kAlphabet[] =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   std::string id(prefix);
   for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % 62];
   return id;
@@ -71,21 +74,27 @@ std::uint64_t random_seed() {
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
 }
 
 void send_error(httplib::Response& res, const ApiError& error) {
   if (error.retry_after) {
-    res.set_header("Retry-After", std::to_string(static_cast<long>(std::ceil(std::max(*error.retry_after, 1.0)))));
+    res.set_header("Retry-After",
+                   std::to_string(static_cast<long>(std::ceil(std::max(*error.retry_after, 1.0)))));
   }
   send_json(res, error.status, error_json(error));
 }
 
 std::string endpoint_label(const std::string& path) {
   static const std::map<std::string, std::string> kLabels = {
-      {"/v1/chat/completions", "chat.completions"}, {"/v1/completions", "completions"},
-      {"/v1/models", "models"},  {"/v1/feedback", "feedback"},  {"/health", "health"},
-      {"/metrics", "metrics"},   {"/admin/reload", "reload"}};
+      {"/v1/chat/completions", "chat.completions"},
+      {"/v1/completions", "completions"},
+      {"/v1/models", "models"},
+      {"/v1/feedback", "feedback"},
+      {"/health", "health"},
+      {"/metrics", "metrics"},
+      {"/admin/reload", "reload"}};
   auto it = kLabels.find(path);
   return it == kLabels.end() ? "other" : it->second;
 }
@@ -122,12 +131,16 @@ struct Server::Impl {
 
 Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   if (options.api_keys.empty() && !is_loopback_host(options.host)) {
-    fail_input("--host {}: refusing to listen beyond loopback without --api-keys (anyone on the network could "
-               "use the model)", options.host);
+    fail_input(
+        "--host {}: refusing to listen beyond loopback without --api-keys (anyone on the network "
+        "could "
+        "use the model)",
+        options.host);
   }
   if (options.max_body_bytes < 1024) fail_input("max body size must be at least 1024 bytes");
   if (options.request_timeout_seconds <= 0) fail_input("request timeout must be positive");
-  if (options.default_max_tokens < 1 || options.max_tokens_limit < 1) fail_input("max_tokens limits must be >= 1");
+  if (options.default_max_tokens < 1 || options.max_tokens_limit < 1)
+    fail_input("max_tokens limits must be >= 1");
   if (!options.api_keys.empty()) keys = ApiKeys::load(options.api_keys);
   limits.max_tokens = options.max_tokens_limit;
 
@@ -145,7 +158,8 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
     if (!options.quiet) std::fprintf(stderr, "enclave serve: %s\n", message.c_str());
   });
   scheduler = std::make_unique<Scheduler>(
-      SchedulerOptions{.max_concurrency = options.max_concurrency, .max_queue = options.max_queue}, &metrics);
+      SchedulerOptions{.max_concurrency = options.max_concurrency, .max_queue = options.max_queue},
+      &metrics);
 
   if (options.request_log) {
     std::optional<std::filesystem::path> root;
@@ -170,30 +184,34 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
 const ApiKey* Server::Impl::authorize(const httplib::Request& req, Scope scope) {
   for (const char* param : {"api_key", "key", "token", "access_token"}) {
     if (req.has_param(param)) {
-      throw ApiException(unauthorized("API keys in the URL are refused (they end up in logs); send "
-                                      "'Authorization: Bearer KEY'"));
+      throw ApiException(
+          unauthorized("API keys in the URL are refused (they end up in logs); send "
+                       "'Authorization: Bearer KEY'"));
     }
   }
   if (!keys) {
     if (!is_loopback_host(host_of(req.get_header_value("Host")))) {
-      throw ApiException(forbidden("Host header is not a loopback name; this server has no API keys and only "
-                                   "answers local clients"));
+      throw ApiException(
+          forbidden("Host header is not a loopback name; this server has no API keys and only "
+                    "answers local clients"));
     }
     return nullptr;
   }
   std::optional<std::string> token = bearer_token(req.get_header_value("Authorization"));
   const ApiKey* key = token ? keys->authenticate(*token) : nullptr;
   if (key == nullptr) {
-    throw ApiException(unauthorized(token ? "invalid API key" : "missing API key: send 'Authorization: Bearer KEY'"));
+    throw ApiException(unauthorized(token ? "invalid API key"
+                                          : "missing API key: send 'Authorization: Bearer KEY'"));
   }
   if (!key->allows(scope)) {
     throw ApiException(forbidden(fmt::format("key '{}' lacks the '{}' scope", key->id,
                                              scope == Scope::kAdmin ? "admin" : "infer")));
   }
   if (std::optional<double> wait = limiter.acquire(key->id, key->requests_per_minute)) {
-    throw ApiException(rate_limited(
-        fmt::format("rate limit of {} requests per minute reached for key '{}'", key->requests_per_minute, key->id),
-        *wait));
+    throw ApiException(
+        rate_limited(fmt::format("rate limit of {} requests per minute reached for key '{}'",
+                                 key->requests_per_minute, key->id),
+                     *wait));
   }
   return key;
 }
@@ -217,22 +235,27 @@ void Server::Impl::models(httplib::Response& res) {
   send_json(res, 200, {{"object", "list"}, {"data", data}});
 }
 
-void Server::Impl::generate(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
+void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
+                            Endpoint endpoint) {
   const Clock::time_point arrival = Clock::now();
   const ApiKey* key = authorize(req, Scope::kInfer);
-  const CompletionRequest request = parse_completion_request(parse_body(req.body), endpoint, limits);
+  const CompletionRequest request =
+      parse_completion_request(parse_body(req.body), endpoint, limits);
   std::shared_ptr<LoadedModel> model = host->find(request.model);
   if (!model) {
-    throw ApiException(not_found(fmt::format("model '{}' does not exist (see GET /v1/models)", request.model), "model"));
+    throw ApiException(not_found(
+        fmt::format("model '{}' does not exist (see GET /v1/models)", request.model), "model"));
   }
   const BatchDecoder& decoder = *model->decoder;
   const Tokenizer& tokenizer = decoder.tokenizer();
   std::vector<TokenId> prompt;
   if (endpoint == Endpoint::kChatCompletions) {
     if (!decoder.chat_template()) {
-      throw ApiException(bad_request("this model has no chat template; use /v1/completions", "messages"));
+      throw ApiException(
+          bad_request("this model has no chat template; use /v1/completions", "messages"));
     }
-    prompt = tokenizer.encode(render_chat(*decoder.chat_template(), request.messages, true), false, true);
+    prompt = tokenizer.encode(render_chat(*decoder.chat_template(), request.messages, true), false,
+                              true);
   } else {
     prompt = tokenizer.encode(request.prompt, /*add_special=*/true);
   }
@@ -241,18 +264,19 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
   if (n_prompt == 0) throw ApiException(bad_request("the prompt is empty", "prompt"));
   if (n_prompt >= ctx) {
     throw ApiException(bad_request(
-        fmt::format("this model's maximum context length is {} tokens; the prompt has {}", ctx, n_prompt),
+        fmt::format("this model's maximum context length is {} tokens; the prompt has {}", ctx,
+                    n_prompt),
         endpoint == Endpoint::kChatCompletions ? "messages" : "prompt", "context_length_exceeded"));
   }
   int max_tokens = 0;
   if (request.max_tokens) {
     max_tokens = *request.max_tokens;
     if (n_prompt + max_tokens > ctx) {
-      throw ApiException(bad_request(
-          fmt::format("this model's maximum context length is {} tokens; you requested {} ({} in the prompt, {} "
-                      "for the completion)",
-                      ctx, n_prompt + max_tokens, n_prompt, max_tokens),
-          "max_tokens", "context_length_exceeded"));
+      throw ApiException(bad_request(fmt::format("this model's maximum context length is {} "
+                                                 "tokens; you requested {} ({} in the prompt, {} "
+                                                 "for the completion)",
+                                                 ctx, n_prompt + max_tokens, n_prompt, max_tokens),
+                                     "max_tokens", "context_length_exceeded"));
     }
   } else {
     const int fallback = endpoint == Endpoint::kCompletions ? 16 : options.default_max_tokens;
@@ -270,8 +294,9 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
   seq_request.logprobs = request.logprobs;
   seq_request.top_logprobs = request.top_logprobs;
   seq_request.arrival = arrival;
-  seq_request.deadline = arrival + std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(options.request_timeout_seconds));
+  seq_request.deadline =
+      arrival + std::chrono::duration_cast<Clock::duration>(
+                    std::chrono::duration<double>(options.request_timeout_seconds));
   std::shared_ptr<Sequence> seq = scheduler->submit(std::move(seq_request));
 
   ResponseHead head;
@@ -310,7 +335,8 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
     if (u.reason == FinishReason::kTimeout) {
       record.status = 504;
       log_request(std::move(record));
-      ApiError e = server_error(fmt::format("request timed out after {} s", options.request_timeout_seconds));
+      ApiError e = server_error(
+          fmt::format("request timed out after {} s", options.request_timeout_seconds));
       e.status = 504;
       e.type = "timeout";
       throw ApiException(e);
@@ -326,7 +352,8 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
       throw ApiException(server_error("generation failed: " + u.error));
     }
     send_json(res, 200,
-              completion_response(head, text, u.reason, request.logprobs, logprobs, n_prompt, seq->n_generated()));
+              completion_response(head, text, u.reason, request.logprobs, logprobs, n_prompt,
+                                  seq->n_generated()));
     log_request(std::move(record));
     return;
   }
@@ -375,9 +402,10 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
         Sequence::Update u = state->seq->wait(kStreamPoll);
         state->record.completion += u.text;
         if (!u.text.empty() || !u.logprobs.empty() || (state->first && !u.finished)) {
-          if (!u.text.empty() || !u.logprobs.empty() || state->head.endpoint == Endpoint::kChatCompletions) {
-            if (!write(sse_event(stream_chunk(state->head, u.text, state->first, state->request.logprobs,
-                                              u.logprobs, nullptr)))) {
+          if (!u.text.empty() || !u.logprobs.empty() ||
+              state->head.endpoint == Endpoint::kChatCompletions) {
+            if (!write(sse_event(stream_chunk(state->head, u.text, state->first,
+                                              state->request.logprobs, u.logprobs, nullptr)))) {
               return false;
             }
             state->first = false;
@@ -389,12 +417,15 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
         finish_log(u.reason);
         if (u.reason == FinishReason::kError || u.reason == FinishReason::kTimeout ||
             u.reason == FinishReason::kCancelled) {
-          ApiError e = server_error(u.reason == FinishReason::kTimeout ? "request timed out"
-                                                                        : "generation failed: " + u.error);
+          ApiError e =
+              server_error(u.reason == FinishReason::kTimeout ? "request timed out"
+                                                              : "generation failed: " + u.error);
           if (!write(sse_event(error_json(e)))) return false;
         } else {
           const std::string reason(openai_finish_reason(u.reason));
-          if (!write(sse_event(stream_chunk(state->head, "", state->first, false, {}, reason.c_str())))) return false;
+          if (!write(sse_event(
+                  stream_chunk(state->head, "", state->first, false, {}, reason.c_str()))))
+            return false;
           if (state->request.include_usage &&
               !write(sse_event(stream_usage_chunk(state->head, state->record.prompt_tokens,
                                                   state->seq->n_generated())))) {
@@ -420,24 +451,31 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
 void Server::Impl::feedback(const httplib::Request& req, httplib::Response& res) {
   const ApiKey* key = authorize(req, Scope::kInfer);
   const nlohmann::json body = parse_body(req.body);
-  if (!log) throw ApiException(server_error("the request log is off (no workspace), so feedback cannot be stored"));
+  if (!log)
+    throw ApiException(
+        server_error("the request log is off (no workspace), so feedback cannot be stored"));
   FeedbackRecord f;
   auto id = body.find("id");
   if (id == body.end() || !id->is_string() || id->get<std::string>().empty()) {
-    throw ApiException(bad_request("'id': expected the id of a completion (\"chatcmpl-...\")", "id"));
+    throw ApiException(
+        bad_request("'id': expected the id of a completion (\"chatcmpl-...\")", "id"));
   }
   f.request_id = id->get<std::string>();
   f.key_id = key ? key->id : "";
   if (auto rating = body.find("rating"); rating != body.end() && !rating->is_null()) {
-    if (!rating->is_number()) throw ApiException(bad_request("'rating': expected a number in [-1, 1]", "rating"));
+    if (!rating->is_number())
+      throw ApiException(bad_request("'rating': expected a number in [-1, 1]", "rating"));
     const double r = rating->get<double>();
     if (!(r >= -1.0 && r <= 1.0)) {
-      throw ApiException(bad_request(fmt::format("'rating': {} is out of range [-1, 1]", r), "rating"));
+      throw ApiException(
+          bad_request(fmt::format("'rating': {} is out of range [-1, 1]", r), "rating"));
     }
     f.rating = r;
   }
-  if (auto correction = body.find("correction"); correction != body.end() && !correction->is_null()) {
-    if (!correction->is_string()) throw ApiException(bad_request("'correction': expected a string", "correction"));
+  if (auto correction = body.find("correction");
+      correction != body.end() && !correction->is_null()) {
+    if (!correction->is_string())
+      throw ApiException(bad_request("'correction': expected a string", "correction"));
     f.correction = correction->get<std::string>();
   }
   if (!f.rating && !f.correction) {
@@ -458,7 +496,8 @@ void Server::Impl::reload(const httplib::Request& req, httplib::Response& res) {
   if (!req.body.empty()) {
     const nlohmann::json body = parse_body(req.body);
     if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
-      if (!m->is_string()) throw ApiException(bad_request("'model': expected a model reference", "model"));
+      if (!m->is_string())
+        throw ApiException(bad_request("'model': expected a model reference", "model"));
       ref = m->get<std::string>();
     }
   }
@@ -470,7 +509,9 @@ void Server::Impl::reload(const httplib::Request& req, httplib::Response& res) {
     throw;
   }
   metrics.count_reload(true);
-  if (!options.quiet) std::fprintf(stderr, "enclave serve: reloaded %s -> %s\n", r.previous.c_str(), r.current.c_str());
+  if (!options.quiet)
+    std::fprintf(stderr, "enclave serve: reloaded %s -> %s\n", r.previous.c_str(),
+                 r.current.c_str());
   send_json(res, 200, {{"previous", r.previous}, {"current", r.current}, {"changed", r.changed}});
 }
 
@@ -489,38 +530,42 @@ void Server::Impl::routes() {
     };
   };
   http.Get("/health", guarded([this](const httplib::Request&, httplib::Response& res) {
-    nlohmann::json versions = nlohmann::json::array();
-    for (const auto& m : host->all()) versions.push_back(m->version);
-    send_json(res, 200, {{"status", "ok"}, {"models", versions}});
-  }));
+             nlohmann::json versions = nlohmann::json::array();
+             for (const auto& m : host->all()) versions.push_back(m->version);
+             send_json(res, 200, {{"status", "ok"}, {"models", versions}});
+           }));
   http.Get("/v1/models", guarded([this](const httplib::Request& req, httplib::Response& res) {
-    authorize(req, Scope::kInfer);
-    models(res);
-  }));
+             authorize(req, Scope::kInfer);
+             models(res);
+           }));
   http.Get("/metrics", guarded([this](const httplib::Request& req, httplib::Response& res) {
-    authorize(req, Scope::kInfer);
-    res.set_content(metrics.render(), "text/plain; version=0.0.4");
-  }));
+             authorize(req, Scope::kInfer);
+             res.set_content(metrics.render(), "text/plain; version=0.0.4");
+           }));
   http.Post("/v1/completions", guarded([this](const httplib::Request& req, httplib::Response& res) {
-    generate(req, res, Endpoint::kCompletions);
-  }));
-  http.Post("/v1/chat/completions", guarded([this](const httplib::Request& req, httplib::Response& res) {
-    generate(req, res, Endpoint::kChatCompletions);
-  }));
-  http.Post("/v1/feedback",
-            guarded([this](const httplib::Request& req, httplib::Response& res) { feedback(req, res); }));
-  http.Post("/admin/reload",
-            guarded([this](const httplib::Request& req, httplib::Response& res) { reload(req, res); }));
+              generate(req, res, Endpoint::kCompletions);
+            }));
+  http.Post("/v1/chat/completions",
+            guarded([this](const httplib::Request& req, httplib::Response& res) {
+              generate(req, res, Endpoint::kChatCompletions);
+            }));
+  http.Post("/v1/feedback", guarded([this](const httplib::Request& req, httplib::Response& res) {
+              feedback(req, res);
+            }));
+  http.Post("/admin/reload", guarded([this](const httplib::Request& req, httplib::Response& res) {
+              reload(req, res);
+            }));
   // Statuses the HTTP layer sets by itself (413, 404, 400) get the same shape.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    send_error(res, for_status(res.status));
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    send_error(res, server_error("internal error"));
-  });
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        send_error(res, for_status(res.status));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, server_error("internal error"));
+      });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     metrics.count_request(endpoint_label(req.path), res.status);
   });
@@ -530,7 +575,8 @@ void Server::Impl::routes() {
   http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     if (req.method != "POST") return httplib::Server::HandlerResponse::Unhandled;
     if (req.has_header("Transfer-Encoding") || !req.has_header("Content-Length")) {
-      ApiError e = bad_request("request bodies must have a Content-Length (chunked bodies are not accepted)");
+      ApiError e = bad_request(
+          "request bodies must have a Content-Length (chunked bodies are not accepted)");
       e.status = 411;
       send_error(res, e);
       res.set_header("Connection", "close");
@@ -539,11 +585,11 @@ void Server::Impl::routes() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http.set_payload_max_length(options.max_body_bytes);
-  http.set_read_timeout(30, 0);  // slowloris: a request must arrive within this
+  http.set_read_timeout(30, 0);   // slowloris: a request must arrive within this
   http.set_write_timeout(30, 0);  // a client that stops reading is dropped
   http.set_keep_alive_timeout(5);
-  const std::size_t threads =
-      std::min<std::size_t>(512, static_cast<std::size_t>(options.max_concurrency + options.max_queue) + 8);
+  const std::size_t threads = std::min<std::size_t>(
+      512, static_cast<std::size_t>(options.max_concurrency + options.max_queue) + 8);
   // Connections beyond the threads wait in a bounded backlog (one per
   // thread); past it the server stops accepting until one is served.
   http.new_task_queue = [threads] { return new ConnectionPool(threads, /*max_pending=*/threads); };
@@ -563,8 +609,8 @@ int Server::bind() {
     if (s.port < 0) fail(ErrorKind::kIo, "cannot listen on {}: no free port", s.options.host);
   } else {
     if (!s.http.bind_to_port(s.options.host, s.options.port)) {
-      fail(ErrorKind::kIo, "cannot listen on {}:{} (in use, or not an address of this machine)", s.options.host,
-           s.options.port);
+      fail(ErrorKind::kIo, "cannot listen on {}:{} (in use, or not an address of this machine)",
+           s.options.host, s.options.port);
     }
     s.port = s.options.port;
   }

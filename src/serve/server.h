@@ -33,18 +33,18 @@ struct ServeOptions {
   std::string model_ref;
   std::map<std::string, std::filesystem::path> adapters;  // --adapter NAME=DIR
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port (see Server::port)
+  int port = 8080;                 // 0: any free port (see Server::port)
   std::filesystem::path api_keys;  // empty: no keys, loopback only
   int max_concurrency = 8;
   int max_queue = 64;
   int ctx = 0;  // tokens per sequence; 0 = the model's context
   std::size_t max_body_bytes = 1 << 20;
-  int max_tokens_limit = 4096;    // largest max_tokens a request may ask
-  int default_max_tokens = 256;   // chat requests without max_tokens (completions: 16, as OpenAI)
+  int max_tokens_limit = 4096;   // largest max_tokens a request may ask
+  int default_max_tokens = 256;  // chat requests without max_tokens (completions: 16, as OpenAI)
   double request_timeout_seconds = 300;
-  std::string workspace;     // for registry references and the request log
-  bool request_log = true;   // off also when no workspace is found
-  bool redact = true;        // PII redaction of the request log
+  std::string workspace;    // for registry references and the request log
+  bool request_log = true;  // off also when no workspace is found
+  bool redact = true;       // PII redaction of the request log
   double retention_days = 30;
   double watch_seconds = 10;  // poll a registry reference for a new version; 0 = off
   EngineOptions engine;

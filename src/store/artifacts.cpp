@@ -53,15 +53,18 @@ std::vector<SourceFile> list_source_files(const std::filesystem::path& root) {
       struct stat st {};
       if (::stat(p.c_str(), &st) != 0) fail_input("{}: broken symbolic link", p.string());
       if (S_ISDIR(st.st_mode)) {
-        fail_input("{}: symbolic link to a folder is not supported; copy the folder instead", p.string());
+        fail_input("{}: symbolic link to a folder is not supported; copy the folder instead",
+                   p.string());
       }
-      if (!S_ISREG(st.st_mode)) fail_input("{}: links to something that is not a regular file", p.string());
+      if (!S_ISREG(st.st_mode))
+        fail_input("{}: links to something that is not a regular file", p.string());
     } else if (!S_ISREG(lst.st_mode)) {
       fail_input("{}: not a regular file or folder (device, socket or pipe)", p.string());
     }
     out.push_back({rel, p});
   }
-  std::sort(out.begin(), out.end(), [](const SourceFile& a, const SourceFile& b) { return a.rel < b.rel; });
+  std::sort(out.begin(), out.end(),
+            [](const SourceFile& a, const SourceFile& b) { return a.rel < b.rel; });
   return out;
 }
 
@@ -128,8 +131,8 @@ void place_blob(ObjectStore& objects, const ArtifactFile& f, const std::filesyst
            "content again to restore it",
            f.path, f.object, moved.string());
     }
-    fail(ErrorKind::kNotFound, "file '{}': stored object {} is missing; run `enclave store verify`", f.path,
-         f.object);
+    fail(ErrorKind::kNotFound, "file '{}': stored object {} is missing; run `enclave store verify`",
+         f.path, f.object);
   }
   objects.check(f.object);
   std::filesystem::path src = objects.path_of(f.object);
@@ -142,7 +145,9 @@ void place_blob(ObjectStore& objects, const ArtifactFile& f, const std::filesyst
 
 }  // namespace
 
-std::string_view to_string(ArtifactKind kind) { return kind == ArtifactKind::kDir ? "dir" : "file"; }
+std::string_view to_string(ArtifactKind kind) {
+  return kind == ArtifactKind::kDir ? "dir" : "file";
+}
 
 std::string format_bytes(std::uint64_t bytes) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB"};
@@ -158,20 +163,25 @@ std::string format_bytes(std::uint64_t bytes) {
 std::string manifest_text(const std::vector<ArtifactFile>& files) {
   nlohmann::json list = nlohmann::json::array();
   for (const ArtifactFile& f : files) {
-    list.push_back({{"path", f.path}, {"sha256", f.object}, {"size", f.size}, {"executable", f.executable}});
+    list.push_back(
+        {{"path", f.path}, {"sha256", f.object}, {"size", f.size}, {"executable", f.executable}});
   }
-  nlohmann::json manifest = {{"format", kManifestFormat}, {"version", kManifestVersion}, {"files", list}};
+  nlohmann::json manifest = {
+      {"format", kManifestFormat}, {"version", kManifestVersion}, {"files", list}};
   return manifest.dump();
 }
 
 std::vector<ArtifactFile> parse_manifest(std::string_view text, std::string_view what) {
   nlohmann::json m = parse_json(text, what);
   if (!m.is_object()) fail_input("{}: manifest is not a JSON object", what);
-  if (json_string(m, "format", what) != kManifestFormat) fail_input("{}: field 'format': not an Enclave manifest", what);
+  if (json_string(m, "format", what) != kManifestFormat)
+    fail_input("{}: field 'format': not an Enclave manifest", what);
   if (json_int(m, "version", what) != kManifestVersion) {
-    fail(ErrorKind::kUnsupported, "{}: manifest version {} is not supported", what, m["version"].dump());
+    fail(ErrorKind::kUnsupported, "{}: manifest version {} is not supported", what,
+         m["version"].dump());
   }
-  if (!m.contains("files") || !m["files"].is_array()) fail_input("{}: field 'files': expected an array", what);
+  if (!m.contains("files") || !m["files"].is_array())
+    fail_input("{}: field 'files': expected an array", what);
   std::vector<ArtifactFile> out;
   for (const auto& entry : m["files"]) {
     if (!entry.is_object()) fail_input("{}: field 'files': entries must be objects", what);
@@ -192,7 +202,8 @@ std::vector<ArtifactFile> parse_manifest(std::string_view text, std::string_view
   return out;
 }
 
-Artifact stage_artifact(Workspace& workspace, const std::filesystem::path& src, bool show_progress) {
+Artifact stage_artifact(Workspace& workspace, const std::filesystem::path& src,
+                        bool show_progress) {
   struct stat st {};
   if (::stat(src.c_str(), &st) != 0) {
     fail(errno == ENOENT ? ErrorKind::kNotFound : ErrorKind::kIo, "{}: cannot store: {}",
@@ -204,8 +215,9 @@ Artifact stage_artifact(Workspace& workspace, const std::filesystem::path& src, 
   if (S_ISREG(st.st_mode)) {
     std::string name = src.filename().string();
     validate_relative_path(name, fmt::format("{}: file name", src.string()));
-    Progress progress({.label = "storing", .total = static_cast<std::uint64_t>(st.st_size), .unit = "bytes"},
-                      stderr, show_progress && ::isatty(STDERR_FILENO) == 1);
+    Progress progress(
+        {.label = "storing", .total = static_cast<std::uint64_t>(st.st_size), .unit = "bytes"},
+        stderr, show_progress && ::isatty(STDERR_FILENO) == 1);
     ObjectStore::PutResult put = objects.put_file(src, &progress);
     progress.finish();
     a.kind = ArtifactKind::kFile;
@@ -281,7 +293,8 @@ void record_artifact(Db& db, ObjectStore& objects, const Artifact& artifact) {
   }
 }
 
-Artifact store_artifact(Workspace& workspace, const std::filesystem::path& src, bool show_progress) {
+Artifact store_artifact(Workspace& workspace, const std::filesystem::path& src,
+                        bool show_progress) {
   StoreLock lock(workspace, StoreLock::Mode::kShared);
   Artifact a = stage_artifact(workspace, src, show_progress);
   WriteTransaction tx(workspace.db());
@@ -291,7 +304,9 @@ Artifact store_artifact(Workspace& workspace, const std::filesystem::path& src, 
 }
 
 std::optional<Artifact> find_artifact(Db& db, std::string_view digest) {
-  Statement q(db, "SELECT digest, kind, size, n_files, created_at, purged_at FROM artifacts WHERE digest = ?1");
+  Statement q(
+      db,
+      "SELECT digest, kind, size, n_files, created_at, purged_at FROM artifacts WHERE digest = ?1");
   q.bind(1, digest);
   if (!q.step()) return std::nullopt;
   Artifact a;
@@ -318,8 +333,10 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
   std::optional<Artifact> artifact = find_artifact(workspace.db(), digest);
   if (!artifact) fail(ErrorKind::kNotFound, "artifact {} is not in this workspace", digest);
   if (artifact->purged) {
-    fail(ErrorKind::kNotFound, "artifact {}: its content was removed by `enclave store gc` after the versions "
-                               "naming it were deleted", digest);
+    fail(ErrorKind::kNotFound,
+         "artifact {}: its content was removed by `enclave store gc` after the versions "
+         "naming it were deleted",
+         digest);
   }
   // Paths come from the database; never trust them to stay inside the checkout.
   for (const ArtifactFile& f : artifact->files) validate_relative_path(f.path, digest);
@@ -359,7 +376,8 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
     }
     if (::rename(temp.c_str(), dest.c_str()) != 0) {
       if (errno != EEXIST && errno != ENOTEMPTY) {
-        fail(ErrorKind::kIo, "{}: cannot publish checkout: {}", dest.string(), std::strerror(errno));
+        fail(ErrorKind::kIo, "{}: cannot publish checkout: {}", dest.string(),
+             std::strerror(errno));
       }
       remove_tree(temp);  // another process published the same checkout first
     }

@@ -127,17 +127,22 @@ TEST_F(ArtifactsTest, ManifestParserRejectsBadInput) {
       "{\"format\": \"other\", \"version\": 1, \"files\": []}",
       "{\"format\": \"enclave.manifest\", \"version\": 2, \"files\": []}",
       "{\"format\": \"enclave.manifest\", \"version\": 1}",
-      "{\"format\": \"enclave.manifest\", \"version\": 1, \"files\": [{\"path\": \"../x\", \"sha256\": "
+      "{\"format\": \"enclave.manifest\", \"version\": 1, \"files\": [{\"path\": \"../x\", "
+      "\"sha256\": "
       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", \"size\": 1}]}",
-      "{\"format\": \"enclave.manifest\", \"version\": 1, \"files\": [{\"path\": \"x\", \"sha256\": \"zz\", "
+      "{\"format\": \"enclave.manifest\", \"version\": 1, \"files\": [{\"path\": \"x\", "
+      "\"sha256\": \"zz\", "
       "\"size\": 1}]}",
-      "{\"format\": \"enclave.manifest\", \"version\": 1, \"files\": [{\"path\": \"x\", \"sha256\": "
+      "{\"format\": \"enclave.manifest\", \"version\": 1, \"files\": [{\"path\": \"x\", "
+      "\"sha256\": "
       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", \"size\": -1}]}",
-      "{\"format\": \"enclave.manifest\", \"format\": \"enclave.manifest\", \"version\": 1, \"files\": []}",
+      "{\"format\": \"enclave.manifest\", \"format\": \"enclave.manifest\", \"version\": 1, "
+      "\"files\": []}",
       "not json",
   };
   for (const char* text : bad) EXPECT_THROW(parse_manifest(text, "manifest"), Error) << text;
-  std::vector<ArtifactFile> files = {{"a", std::string(64, 'a'), 1, false}, {"b/c", std::string(64, 'b'), 2, true}};
+  std::vector<ArtifactFile> files = {{"a", std::string(64, 'a'), 1, false},
+                                     {"b/c", std::string(64, 'b'), 2, true}};
   std::vector<ArtifactFile> back = parse_manifest(manifest_text(files), "manifest");
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[1].path, "b/c");

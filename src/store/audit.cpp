@@ -57,9 +57,10 @@ struct Anchor {
 std::optional<Anchor> read_anchor(const Db& db) {
   std::error_code ec;
   if (!std::filesystem::exists(anchor_path(db), ec)) return std::nullopt;
-  nlohmann::json j = nlohmann::json::parse(read_file(anchor_path(db)), nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer() || !j.contains("hash") ||
-      !j["hash"].is_string()) {
+  nlohmann::json j =
+      nlohmann::json::parse(read_file(anchor_path(db)), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer() ||
+      !j.contains("hash") || !j["hash"].is_string()) {
     return Anchor{-1, ""};
   }
   return Anchor{j["seq"].get<std::int64_t>(), j["hash"].get<std::string>()};
@@ -92,9 +93,10 @@ void append_audit(Db& db, std::string_view action, std::string_view object,
   e.object = std::string(object);
   e.details = details.dump();
   e.hash = audit_entry_hash(e);
-  Statement insert(db,
-                   "INSERT INTO audit_log (seq, time, user, action, object, details, prev_hash, hash)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  Statement insert(
+      db,
+      "INSERT INTO audit_log (seq, time, user, action, object, details, prev_hash, hash)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   insert.bind(1, e.seq).bind(2, e.time).bind(3, e.user).bind(4, e.action).bind(5, e.object);
   insert.bind(6, e.details).bind(7, e.prev_hash).bind(8, e.hash).run();
   Statement head(db,
@@ -137,8 +139,9 @@ AuditReport verify_audit(Db& db) {
     }
     if (e.prev_hash != prev) {
       report.problems.push_back(
-          {e.seq, "previous-entry hash does not match the entry before it (an entry was inserted, "
-                  "deleted or rewritten before this one)"});
+          {e.seq,
+           "previous-entry hash does not match the entry before it (an entry was inserted, "
+           "deleted or rewritten before this one)"});
     }
     if (audit_entry_hash(e) != e.hash) {
       report.problems.push_back({e.seq, "contents do not match the entry's hash (edited)"});
@@ -161,11 +164,13 @@ AuditReport verify_audit(Db& db) {
   }
   if (anchor) {
     if (anchor->seq < 0) {
-      report.problems.push_back({0, fmt::format("{} is not a valid audit anchor", anchor_path(db).string())});
+      report.problems.push_back(
+          {0, fmt::format("{} is not a valid audit anchor", anchor_path(db).string())});
     } else if (anchor->seq > expected - 1) {
       report.problems.push_back(
-          {anchor->seq, fmt::format("the log ends at entry {} but {} records entry {} (newest entries deleted)",
-                                    expected - 1, anchor_path(db).filename().string(), anchor->seq)});
+          {anchor->seq,
+           fmt::format("the log ends at entry {} but {} records entry {} (newest entries deleted)",
+                       expected - 1, anchor_path(db).filename().string(), anchor->seq)});
     } else if (anchor->seq > 0) {
       Statement at(db, "SELECT hash FROM audit_log WHERE seq = ?1");
       at.bind(1, anchor->seq);
@@ -199,9 +204,11 @@ nlohmann::json audit_entries_json(const std::vector<AuditEntry>& entries) {
 
 std::string format_audit_entries(const std::vector<AuditEntry>& entries) {
   if (entries.empty()) return "no audit entries\n";
-  std::string out = fmt::format("{:>5}  {:<24}  {:<12}  {:<10}  {}\n", "SEQ", "TIME", "USER", "ACTION", "OBJECT");
+  std::string out =
+      fmt::format("{:>5}  {:<24}  {:<12}  {:<10}  {}\n", "SEQ", "TIME", "USER", "ACTION", "OBJECT");
   for (const AuditEntry& e : entries) {
-    out += fmt::format("{:>5}  {:<24}  {:<12}  {:<10}  {}", e.seq, e.time, e.user, e.action, e.object);
+    out +=
+        fmt::format("{:>5}  {:<24}  {:<12}  {:<10}  {}", e.seq, e.time, e.user, e.action, e.object);
     if (e.details != "{}") out += "  " + e.details;
     out += "\n";
   }
@@ -210,7 +217,8 @@ std::string format_audit_entries(const std::vector<AuditEntry>& entries) {
 
 nlohmann::json audit_report_json(const AuditReport& report) {
   nlohmann::json problems = nlohmann::json::array();
-  for (const AuditProblem& p : report.problems) problems.push_back({{"seq", p.seq}, {"reason", p.reason}});
+  for (const AuditProblem& p : report.problems)
+    problems.push_back({{"seq", p.seq}, {"reason", p.reason}});
   return {{"ok", report.ok()},
           {"n_entries", report.n_entries},
           {"head_hash", report.head_hash},
@@ -223,7 +231,8 @@ std::string format_audit_report(const AuditReport& report) {
   }
   std::string out = fmt::format("audit log BROKEN: {} problem(s) in {} entries\n",
                                 report.problems.size(), report.n_entries);
-  for (const AuditProblem& p : report.problems) out += fmt::format("  entry {}: {}\n", p.seq, p.reason);
+  for (const AuditProblem& p : report.problems)
+    out += fmt::format("  entry {}: {}\n", p.seq, p.reason);
   return out;
 }
 

@@ -10,9 +10,8 @@
 // Thread safety: operates on one Db; see db.h.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -25,7 +25,8 @@ class AuditTest : public ::testing::Test {
   }
   // What an attacker with the database file can do: drop the guard triggers.
   void tamper(const std::string& sql) {
-    ws_->db().exec("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;");
+    ws_->db().exec(
+        "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;");
     ws_->db().exec(sql);
   }
   ScratchDir dir_;
@@ -93,17 +94,21 @@ TEST_F(AuditTest, DetectsAnInsertedEntry) {
   fake.action = "alias";
   fake.prev_hash = entries.back().hash;
   fake.hash = audit_entry_hash(fake);
-  tamper(fmt::format("INSERT INTO audit_log VALUES (6, '{}', '{}', 'alias', '{}', '{}', '{}', '{}')", fake.time,
-                     fake.user, fake.object, fake.details, fake.prev_hash, fake.hash));
+  tamper(
+      fmt::format("INSERT INTO audit_log VALUES (6, '{}', '{}', 'alias', '{}', '{}', '{}', '{}')",
+                  fake.time, fake.user, fake.object, fake.details, fake.prev_hash, fake.hash));
   EXPECT_FALSE(verify_audit(ws_->db()).ok());
 }
 
 TEST_F(AuditTest, DetectsAnEntryInsertedInTheMiddle) {
   tamper("UPDATE audit_log SET seq = seq + 10 WHERE seq >= 3");
-  AuditEntry fake{3, "2024-01-01T00:00:00.000Z", "mallory", "alias", "model m:prod", "{}", std::string(64, '0'), ""};
+  AuditEntry fake{3,    "2024-01-01T00:00:00.000Z", "mallory", "alias", "model m:prod",
+                  "{}", std::string(64, '0'),       ""};
   fake.hash = audit_entry_hash(fake);
-  tamper(fmt::format("INSERT INTO audit_log VALUES (3, '{}', 'mallory', 'alias', 'model m:prod', '{{}}', '{}', '{}')",
-                     fake.time, fake.prev_hash, fake.hash));
+  tamper(
+      fmt::format("INSERT INTO audit_log VALUES (3, '{}', 'mallory', 'alias', 'model m:prod', "
+                  "'{{}}', '{}', '{}')",
+                  fake.time, fake.prev_hash, fake.hash));
   AuditReport r = verify_audit(ws_->db());
   EXPECT_FALSE(r.ok());
   EXPECT_GE(r.problems.size(), 2u) << format_audit_report(r);

@@ -20,7 +20,7 @@ std::string format_time(double unix_seconds) {
   auto whole = static_cast<std::time_t>(std::floor(unix_seconds));
   int ms = static_cast<int>((unix_seconds - static_cast<double>(whole)) * 1000.0);
   if (ms > 999) ms = 999;
-  std::tm tm {};
+  std::tm tm{};
   gmtime_r(&whole, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);

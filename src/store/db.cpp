@@ -17,7 +17,8 @@ bool is_busy(int rc) { return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLIT
 Db::Db(const std::filesystem::path& path, DbOptions options) : path_(path), options_(options) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
-    if (S_ISLNK(st.st_mode)) fail_input("{}: is a symbolic link; refusing to open it", path.string());
+    if (S_ISLNK(st.st_mode))
+      fail_input("{}: is a symbolic link; refusing to open it", path.string());
   } else if (!options.create) {
     fail(ErrorKind::kNotFound, "{}: workspace database not found", path.string());
   }
@@ -54,7 +55,8 @@ Db::~Db() {
 void Db::fail_sqlite(int rc, std::string_view what) const {
   std::string reason = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   if (is_busy(rc)) {
-    fail(ErrorKind::kIo, "{}: {}: database is busy: another process held the lock for more than {} ms",
+    fail(ErrorKind::kIo,
+         "{}: {}: database is busy: another process held the lock for more than {} ms",
          path_.string(), what, options_.busy_timeout.count());
   }
   ErrorKind kind = (rc & 0xff) == SQLITE_CONSTRAINT ? ErrorKind::kInvalidInput : ErrorKind::kIo;
@@ -85,7 +87,8 @@ void Db::after_commit(std::function<void()> fn) {
 bool Db::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 Statement::Statement(Db& db, std::string_view sql) : db_(&db) {
-  int rc = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  int rc =
+      sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
   if (rc != SQLITE_OK) db.fail_sqlite(rc, fmt::format("prepare '{}'", sql.substr(0, 60)));
 }
 
@@ -110,7 +113,8 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  int rc =
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK) db_->fail_sqlite(rc, "bind");
   return *this;
 }
@@ -140,7 +144,9 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
-bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
 
 std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
 

@@ -47,9 +47,10 @@ GcReport collect_garbage(Workspace& workspace, const GcOptions& options) {
     report.n_artifacts = count.int64(0);
   }
   if (!options.dry_run && report.n_artifacts > 0) {
-    db.exec("DELETE FROM artifact_files WHERE artifact IN (SELECT digest" + unreferenced + named_by_deleted + ")");
-    Statement purge(db, "UPDATE artifacts SET purged_at = ?1 WHERE digest IN (SELECT digest" + unreferenced +
-                            named_by_deleted + ")");
+    db.exec("DELETE FROM artifact_files WHERE artifact IN (SELECT digest" + unreferenced +
+            named_by_deleted + ")");
+    Statement purge(db, "UPDATE artifacts SET purged_at = ?1 WHERE digest IN (SELECT digest" +
+                            unreferenced + named_by_deleted + ")");
     purge.bind(1, now_unix()).run();
     db.exec("DELETE" + unreferenced);
   }
@@ -90,8 +91,11 @@ GcReport collect_garbage(Workspace& workspace, const GcOptions& options) {
   }
   if (options.dry_run) return report;
   append_audit(db, "gc", workspace.root().string(),
-               {{"objects", report.n_objects}, {"bytes", report.bytes}, {"artifacts", report.n_artifacts},
-                {"checkouts", report.n_checkouts}, {"temp_files", report.n_temp}});
+               {{"objects", report.n_objects},
+                {"bytes", report.bytes},
+                {"artifacts", report.n_artifacts},
+                {"checkouts", report.n_checkouts},
+                {"temp_files", report.n_temp}});
   // Rows first, files after the commit: a crash in between leaves only
   // unreferenced files for the next gc, never a row naming a missing blob.
   // The exclusive store lock keeps writers from referring to them meanwhile.
@@ -102,14 +106,16 @@ GcReport collect_garbage(Workspace& workspace, const GcOptions& options) {
 }
 
 nlohmann::json gc_report_json(const GcReport& report) {
-  return {{"dry_run", report.dry_run},       {"objects", report.n_objects},     {"bytes", report.bytes},
-          {"artifacts", report.n_artifacts}, {"checkouts", report.n_checkouts}, {"temp_files", report.n_temp}};
+  return {{"dry_run", report.dry_run},       {"objects", report.n_objects},
+          {"bytes", report.bytes},           {"artifacts", report.n_artifacts},
+          {"checkouts", report.n_checkouts}, {"temp_files", report.n_temp}};
 }
 
 std::string format_gc_report(const GcReport& report) {
-  return fmt::format("{} {} unreferenced object(s) ({}), {} artifact record(s), {} checkout(s), {} temp file(s)\n",
-                     report.dry_run ? "would remove" : "removed", report.n_objects, format_bytes(report.bytes),
-                     report.n_artifacts, report.n_checkouts, report.n_temp);
+  return fmt::format(
+      "{} {} unreferenced object(s) ({}), {} artifact record(s), {} checkout(s), {} temp file(s)\n",
+      report.dry_run ? "would remove" : "removed", report.n_objects, format_bytes(report.bytes),
+      report.n_artifacts, report.n_checkouts, report.n_temp);
 }
 
 }  // namespace enclave::store

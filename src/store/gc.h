@@ -10,9 +10,8 @@
 // Thread safety: see workspace.h.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "store/workspace.h"
@@ -24,8 +23,8 @@ struct GcOptions {
 };
 
 struct GcReport {
-  std::int64_t n_objects = 0;  // blobs removed
-  std::uint64_t bytes = 0;     // their size
+  std::int64_t n_objects = 0;    // blobs removed
+  std::uint64_t bytes = 0;       // their size
   std::int64_t n_artifacts = 0;  // artifact records removed or purged
   std::int64_t n_checkouts = 0;
   std::int64_t n_temp = 0;

@@ -23,9 +23,12 @@ struct NodeId {
 
   std::string key() const {
     switch (type) {
-      case Type::kRun: return fmt::format("run:{}", id);
-      case Type::kVersion: return fmt::format("version:{}", id);
-      case Type::kArtifact: return digest;
+      case Type::kRun:
+        return fmt::format("run:{}", id);
+      case Type::kVersion:
+        return fmt::format("version:{}", id);
+      case Type::kArtifact:
+        return digest;
     }
     return "";
   }
@@ -41,8 +44,8 @@ class Walker {
       Statement q(db_, "SELECT kind, name, status, started_at, params FROM runs WHERE id = ?1");
       q.bind(1, n.id);
       if (!q.step()) fail(ErrorKind::kNotFound, "run {} not found in this workspace", n.id);
-      j = {{"type", "run"}, {"id", n.id}, {"kind", q.text(0)}, {"name", q.text(1)}, {"status", q.text(2)},
-           {"started_at", format_time(q.real(3))}};
+      j = {{"type", "run"},     {"id", n.id},          {"kind", q.text(0)},
+           {"name", q.text(1)}, {"status", q.text(2)}, {"started_at", format_time(q.real(3))}};
       nlohmann::json params = nlohmann::json::parse(q.text(4), nullptr, false);
       j["params"] = params.is_discarded() ? nlohmann::json::object() : params;
     } else if (n.type == NodeId::Type::kVersion) {
@@ -51,8 +54,11 @@ class Walker {
                   " FROM registry_versions WHERE id = ?1");
       q.bind(1, n.id);
       if (!q.step()) fail(ErrorKind::kNotFound, "registry version {} not found", n.id);
-      j = {{"type", q.text(0)}, {"id", n.id}, {"ref", fmt::format("{}@{}", q.text(1), q.int64(2))},
-           {"artifact", q.text(3)}, {"source", q.text(4)}};
+      j = {{"type", q.text(0)},
+           {"id", n.id},
+           {"ref", fmt::format("{}@{}", q.text(1), q.int64(2))},
+           {"artifact", q.text(3)},
+           {"source", q.text(4)}};
       // A deleted version stays in the graph: the runs that used it did.
       if (!q.is_null(6)) {
         j["deleted"] = true;
@@ -123,18 +129,31 @@ class Walker {
     using T = NodeId::Type;
     std::vector<NodeId> out;
     if (n.type == T::kRun) {
-      append(out, query("SELECT version_id, role FROM run_io WHERE run_id = ?1 AND direction = 'input'"
-                        " AND version_id IS NOT NULL ORDER BY id", n, T::kVersion));
-      append(out, query("SELECT artifact, role FROM run_io WHERE run_id = ?1 AND direction = 'input'"
-                        " AND artifact IS NOT NULL ORDER BY id", n, T::kArtifact));
+      append(out,
+             query("SELECT version_id, role FROM run_io WHERE run_id = ?1 AND direction = 'input'"
+                   " AND version_id IS NOT NULL ORDER BY id",
+                   n, T::kVersion));
+      append(out,
+             query("SELECT artifact, role FROM run_io WHERE run_id = ?1 AND direction = 'input'"
+                   " AND artifact IS NOT NULL ORDER BY id",
+                   n, T::kArtifact));
     } else if (n.type == T::kVersion) {
-      append(out, query("SELECT run_id, NULL FROM registry_versions WHERE id = ?1 AND run_id IS NOT NULL", n, T::kRun));
-      append(out, query("SELECT DISTINCT io.run_id, NULL FROM run_io io, registry_versions v WHERE v.id = ?1"
-                        " AND io.direction = 'output' AND (io.version_id = v.id OR io.artifact = v.artifact)"
-                        " ORDER BY io.run_id", n, T::kRun));
+      append(
+          out,
+          query("SELECT run_id, NULL FROM registry_versions WHERE id = ?1 AND run_id IS NOT NULL",
+                n, T::kRun));
+      append(
+          out,
+          query(
+              "SELECT DISTINCT io.run_id, NULL FROM run_io io, registry_versions v WHERE v.id = ?1"
+              " AND io.direction = 'output' AND (io.version_id = v.id OR io.artifact = v.artifact)"
+              " ORDER BY io.run_id",
+              n, T::kRun));
     } else {
-      append(out, query("SELECT DISTINCT run_id, NULL FROM run_io WHERE artifact = ?1 AND direction = 'output'"
-                        " ORDER BY run_id", n, T::kRun));
+      append(out, query("SELECT DISTINCT run_id, NULL FROM run_io WHERE artifact = ?1 AND "
+                        "direction = 'output'"
+                        " ORDER BY run_id",
+                        n, T::kRun));
     }
     return out;
   }
@@ -144,20 +163,32 @@ class Walker {
     using T = NodeId::Type;
     std::vector<NodeId> out;
     if (n.type == T::kRun) {
-      append(out, query("SELECT id, NULL FROM registry_versions WHERE run_id = ?1 ORDER BY id", n, T::kVersion));
-      append(out, query("SELECT version_id, role FROM run_io WHERE run_id = ?1 AND direction = 'output'"
-                        " AND version_id IS NOT NULL ORDER BY id", n, T::kVersion));
-      append(out, query("SELECT artifact, role FROM run_io WHERE run_id = ?1 AND direction = 'output'"
-                        " AND artifact IS NOT NULL ORDER BY id", n, T::kArtifact));
+      append(out, query("SELECT id, NULL FROM registry_versions WHERE run_id = ?1 ORDER BY id", n,
+                        T::kVersion));
+      append(out,
+             query("SELECT version_id, role FROM run_io WHERE run_id = ?1 AND direction = 'output'"
+                   " AND version_id IS NOT NULL ORDER BY id",
+                   n, T::kVersion));
+      append(out,
+             query("SELECT artifact, role FROM run_io WHERE run_id = ?1 AND direction = 'output'"
+                   " AND artifact IS NOT NULL ORDER BY id",
+                   n, T::kArtifact));
     } else if (n.type == T::kVersion) {
-      append(out, query("SELECT DISTINCT io.run_id, io.role FROM run_io io, registry_versions v WHERE v.id = ?1"
-                        " AND io.direction = 'input' AND (io.version_id = v.id OR io.artifact = v.artifact)"
-                        " ORDER BY io.run_id", n, T::kRun));
+      append(
+          out,
+          query("SELECT DISTINCT io.run_id, io.role FROM run_io io, registry_versions v WHERE v.id "
+                "= ?1"
+                " AND io.direction = 'input' AND (io.version_id = v.id OR io.artifact = v.artifact)"
+                " ORDER BY io.run_id",
+                n, T::kRun));
     } else {
-      append(out, query("SELECT DISTINCT io.run_id, io.role FROM run_io io LEFT JOIN registry_versions v"
-                        " ON v.id = io.version_id WHERE io.direction = 'input'"
-                        " AND (io.artifact = ?1 OR v.artifact = ?1) ORDER BY io.run_id", n, T::kRun));
-      append(out, query("SELECT id, NULL FROM registry_versions WHERE artifact = ?1 ORDER BY id", n, T::kVersion));
+      append(out,
+             query("SELECT DISTINCT io.run_id, io.role FROM run_io io LEFT JOIN registry_versions v"
+                   " ON v.id = io.version_id WHERE io.direction = 'input'"
+                   " AND (io.artifact = ?1 OR v.artifact = ?1) ORDER BY io.run_id",
+                   n, T::kRun));
+      append(out, query("SELECT id, NULL FROM registry_versions WHERE artifact = ?1 ORDER BY id", n,
+                        T::kVersion));
     }
     return out;
   }
@@ -171,11 +202,13 @@ NodeId resolve_root(Db& db, std::string_view ref, const std::string& kind) {
   if (ref.starts_with("run:")) return {NodeId::Type::kRun, parse_run_id(ref)};
   if (ref.starts_with("sha256:")) {
     parse_digest(ref);
-    if (!find_artifact(db, ref)) fail(ErrorKind::kNotFound, "artifact {} is not in this workspace", ref);
+    if (!find_artifact(db, ref))
+      fail(ErrorKind::kNotFound, "artifact {} is not in this workspace", ref);
     return {NodeId::Type::kArtifact, 0, std::string(ref)};
   }
   if (!kind.empty()) {
-    if (kind != "model" && kind != "dataset") fail_input("--kind '{}': expected model or dataset", printable(kind));
+    if (kind != "model" && kind != "dataset")
+      fail_input("--kind '{}': expected model or dataset", printable(kind));
     RegistryKind k = kind == "model" ? RegistryKind::kModel : RegistryKind::kDataset;
     return {NodeId::Type::kVersion, resolve_version(db, k, ref, /*include_deleted=*/true).id};
   }
@@ -193,11 +226,13 @@ NodeId resolve_root(Db& db, std::string_view ref, const std::string& kind) {
     if (e.kind() != ErrorKind::kNotFound) throw;
   }
   if (model && dataset) {
-    fail_input("'{}' is both a model and a dataset; pass --kind model or --kind dataset", printable(ref));
+    fail_input("'{}' is both a model and a dataset; pass --kind model or --kind dataset",
+               printable(ref));
   }
   if (model) return {NodeId::Type::kVersion, model->id};
   if (dataset) return {NodeId::Type::kVersion, dataset->id};
-  fail(ErrorKind::kNotFound, "'{}' is not a registered model or dataset, a run (run:ID) or an artifact (sha256:...)",
+  fail(ErrorKind::kNotFound,
+       "'{}' is not a registered model or dataset, a run (run:ID) or an artifact (sha256:...)",
        printable(ref));
 }
 
@@ -206,22 +241,30 @@ std::string node_line(const nlohmann::json& n) {
   std::string out;
   if (type == "run") {
     out = fmt::format("run {} {}", n["id"].get<std::int64_t>(), n["kind"].get<std::string>());
-    if (!n["name"].get<std::string>().empty()) out += fmt::format(" \"{}\"", n["name"].get<std::string>());
-    out += fmt::format(" {} {}", n["status"].get<std::string>(), n["started_at"].get<std::string>());
+    if (!n["name"].get<std::string>().empty())
+      out += fmt::format(" \"{}\"", n["name"].get<std::string>());
+    out +=
+        fmt::format(" {} {}", n["status"].get<std::string>(), n["started_at"].get<std::string>());
     std::string params;
     for (const auto& [k, v] : n["params"].items()) {
-      params += fmt::format("{}{}={}", params.empty() ? "" : " ", k, v.is_string() ? v.get<std::string>() : v.dump());
+      params += fmt::format("{}{}={}", params.empty() ? "" : " ", k,
+                            v.is_string() ? v.get<std::string>() : v.dump());
     }
     if (!params.empty()) out += "  params: " + params;
   } else if (type == "artifact") {
     out = fmt::format("artifact {}", n["digest"].get<std::string>());
-    if (n.contains("size")) out += fmt::format(" ({}, {})", n["kind"].get<std::string>(), format_bytes(n["size"].get<std::uint64_t>()));
+    if (n.contains("size"))
+      out += fmt::format(" ({}, {})", n["kind"].get<std::string>(),
+                         format_bytes(n["size"].get<std::uint64_t>()));
     if (n.value("purged", false)) out += " (content removed by gc)";
   } else {
-    out = fmt::format("{} {}  {}", type, n["ref"].get<std::string>(), n["artifact"].get<std::string>().substr(0, 19));
-    if (!n["source"].get<std::string>().empty()) out += fmt::format("  from {}", n["source"].get<std::string>());
+    out = fmt::format("{} {}  {}", type, n["ref"].get<std::string>(),
+                      n["artifact"].get<std::string>().substr(0, 19));
+    if (!n["source"].get<std::string>().empty())
+      out += fmt::format("  from {}", n["source"].get<std::string>());
     if (n.value("deleted", false)) {
-      out += fmt::format("  (deleted {} by {})", n["deleted_at"].get<std::string>(), n["deleted_by"].get<std::string>());
+      out += fmt::format("  (deleted {} by {})", n["deleted_at"].get<std::string>(),
+                         n["deleted_by"].get<std::string>());
     }
   }
   if (n.contains("role")) out += fmt::format(" [{}]", n["role"].get<std::string>());
@@ -234,7 +277,8 @@ void tree(const nlohmann::json& nodes, const std::string& indent, std::string& o
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     bool last = i + 1 == nodes.size();
     out += indent + (last ? "└── " : "├── ") + node_line(nodes[i]) + "\n";
-    if (nodes[i].contains("children")) tree(nodes[i]["children"], indent + (last ? "    " : "│   "), out);
+    if (nodes[i].contains("children"))
+      tree(nodes[i]["children"], indent + (last ? "    " : "│   "), out);
   }
 }
 

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -19,7 +18,7 @@ enum class LineageDirection { kUp, kDown, kBoth };
 
 struct LineageOptions {
   LineageDirection direction = LineageDirection::kBoth;
-  std::string kind;   // "model", "dataset" or empty (try both) for a name reference
+  std::string kind;    // "model", "dataset" or empty (try both) for a name reference
   int max_depth = 64;  // deeper nodes are cut off with "truncated": true
 };
 

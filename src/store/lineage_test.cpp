@@ -30,7 +30,9 @@ class LineageTest : public ::testing::Test {
       data.finish();
       data_run_ = data.id();
     }
-    docs_ = register_version(*ws_, {.kind = RegistryKind::kDataset, .name = "docs", .source = dir_ / "clean.jsonl",
+    docs_ = register_version(*ws_, {.kind = RegistryKind::kDataset,
+                                    .name = "docs",
+                                    .source = dir_ / "clean.jsonl",
                                     .from_run = data_run_});
     {
       store::Run train(ws_->root(), {.kind = "train", .name = "sft", .params = {{"lr", 0.001}}});
@@ -39,7 +41,8 @@ class LineageTest : public ::testing::Test {
       train.finish();
       train_run_ = train.id();
     }
-    tuned_ = register_version(*ws_, {.name = "tuned", .source = dir_ / "tuned", .from_run = train_run_});
+    tuned_ =
+        register_version(*ws_, {.name = "tuned", .source = dir_ / "tuned", .from_run = train_run_});
     {
       store::Run eval(ws_->root(), {.kind = "eval"});
       eval.log_input_version(tuned_.id, "model");
@@ -81,7 +84,8 @@ TEST_F(LineageTest, DownstreamReachesEverythingDerived) {
   EXPECT_EQ(tuned["ref"], "tuned@1");
   EXPECT_EQ(tuned["children"][0]["id"], eval_run_);
   // From the raw file's artifact all the way down.
-  nlohmann::json raw = lineage(ws_->db(), "run:" + std::to_string(data_run_), {.direction = LineageDirection::kDown});
+  nlohmann::json raw = lineage(ws_->db(), "run:" + std::to_string(data_run_),
+                               {.direction = LineageDirection::kDown});
   EXPECT_EQ(raw["downstream"][0]["ref"], "docs@1");
 }
 
@@ -95,13 +99,15 @@ TEST_F(LineageTest, BothDirectionsAndBadReferences) {
   EXPECT_THROW(lineage(ws_->db(), "a/b"), Error);
   EXPECT_THROW(lineage(ws_->db(), "docs", {.kind = "weights"}), Error);
   // A name that is both a model and a dataset needs --kind.
-  register_version(*ws_, {.kind = RegistryKind::kDataset, .name = "tuned", .source = dir_ / "raw.jsonl"});
+  register_version(*ws_,
+                   {.kind = RegistryKind::kDataset, .name = "tuned", .source = dir_ / "raw.jsonl"});
   EXPECT_THROW(lineage(ws_->db(), "tuned"), Error);
   EXPECT_EQ(lineage(ws_->db(), "tuned", {.kind = "model"})["root"]["type"], "model");
 }
 
 TEST_F(LineageTest, DepthIsBounded) {
-  nlohmann::json g = lineage(ws_->db(), "tuned", {.direction = LineageDirection::kUp, .max_depth = 1});
+  nlohmann::json g =
+      lineage(ws_->db(), "tuned", {.direction = LineageDirection::kUp, .max_depth = 1});
   EXPECT_TRUE(g["upstream"][0].value("truncated", false));
   EXPECT_TRUE(g["upstream"][0]["children"].empty());
 }

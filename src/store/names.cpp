@@ -22,7 +22,8 @@ bool is_hex_lower(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= '
 std::string describe_char(unsigned char c) {
   if (c == 0) return "a NUL byte is not allowed";
   if (is_control(c)) return fmt::format("control character \\x{:02x} is not allowed", c);
-  if (c == '/' || c == '\\') return fmt::format("'{}' is not allowed (names are not paths)", static_cast<char>(c));
+  if (c == '/' || c == '\\')
+    return fmt::format("'{}' is not allowed (names are not paths)", static_cast<char>(c));
   if (c >= 0x80) return "non-ASCII characters are not allowed";
   return fmt::format("'{}' is not allowed", static_cast<char>(c));
 }
@@ -63,7 +64,8 @@ void validate_name(std::string_view name, std::string_view what) {
 }
 
 void validate_tag_value(std::string_view value, std::string_view what) {
-  if (value.size() > 1024) fail_input("{}: {} bytes, more than the limit of 1024", what, value.size());
+  if (value.size() > 1024)
+    fail_input("{}: {} bytes, more than the limit of 1024", what, value.size());
   for (unsigned char c : value) {
     if (is_control(c)) fail_input("{} '{}': {}", what, printable(value), describe_char(c));
   }
@@ -72,7 +74,8 @@ void validate_tag_value(std::string_view value, std::string_view what) {
 void validate_relative_path(std::string_view path, std::string_view what) {
   if (path.empty()) fail_input("{}: empty path", what);
   if (path.size() > 4096) fail_input("{}: path of {} bytes is too long", what, path.size());
-  if (path.front() == '/') fail_input("{} '{}': absolute paths are not allowed", what, printable(path));
+  if (path.front() == '/')
+    fail_input("{} '{}': absolute paths are not allowed", what, printable(path));
   for (unsigned char c : path) {
     if (c == 0 || is_control(c) || c == '\\') {
       fail_input("{} '{}': {}", what, printable(path), describe_char(c));

@@ -17,10 +17,28 @@ TEST(Names, AcceptsOrdinaryNames) {
 }
 
 TEST(Names, RejectsPathsAndControlCharacters) {
-  const std::string bad[] = {"",        "a/b",      "../x",     "..",       "/abs",     "a\\b",
-                             "C:\\x",   "%2e%2e%2f", "%252e",   "a..b",     ".hidden",  "-flag",
-                             "_x",      "a b",      "a#frag",   "a@1",      "a:b",      "caf\xc3\xa9",
-                             "tab\tx",  "new\nline", "del\x7f", std::string("nul\0x", 5),
+  const std::string bad[] = {"",
+                             "a/b",
+                             "../x",
+                             "..",
+                             "/abs",
+                             "a\\b",
+                             "C:\\x",
+                             "%2e%2e%2f",
+                             "%252e",
+                             "a..b",
+                             ".hidden",
+                             "-flag",
+                             "_x",
+                             "a b",
+                             "a#frag",
+                             "a@1",
+                             "a:b",
+                             "caf\xc3\xa9",
+                             "tab\tx",
+                             "new\nline",
+                             "del\x7f",
+                             std::string("nul\0x", 5),
                              std::string(kMaxNameLength + 1, 'x')};
   for (const std::string& name : bad) {
     EXPECT_THROW(validate_name(name, "model name"), Error) << printable(name);
@@ -58,8 +76,9 @@ TEST(Names, ParsesVersionReferences) {
 }
 
 TEST(Names, RejectsBadVersionReferences) {
-  for (const char* ref : {"llama@", "llama@0", "llama@-1", "llama@01", "llama@1.5", "llama@x", "llama@1:prod",
-                          "llama:", "llama:a/b", "@3", ":prod", "a/b@1", "llama@99999999999999999999"}) {
+  for (const char* ref :
+       {"llama@", "llama@0", "llama@-1", "llama@01", "llama@1.5", "llama@x", "llama@1:prod",
+        "llama:", "llama:a/b", "@3", ":prod", "a/b@1", "llama@99999999999999999999"}) {
     EXPECT_THROW(parse_version_ref(ref, "model"), Error) << ref;
   }
 }
@@ -68,8 +87,9 @@ TEST(Names, Digests) {
   std::string hex(64, 'a');
   EXPECT_EQ(parse_digest("sha256:" + hex), hex);
   EXPECT_TRUE(is_digest("sha256:" + hex));
-  for (const std::string& bad : {std::string("sha256:") + std::string(63, 'a'), "sha256:" + std::string(64, 'A'),
-                                 "md5:" + hex, hex, "sha256:" + std::string(63, 'a') + "g", std::string()}) {
+  for (const std::string& bad :
+       {std::string("sha256:") + std::string(63, 'a'), "sha256:" + std::string(64, 'A'),
+        "md5:" + hex, hex, "sha256:" + std::string(63, 'a') + "g", std::string()}) {
     EXPECT_THROW(parse_digest(bad), Error) << bad;
   }
 }
@@ -78,9 +98,10 @@ TEST(Names, RelativePaths) {
   for (const char* ok : {"config.json", "a/b/c.txt", "weird name.txt", "..a", "a..b/c"}) {
     EXPECT_NO_THROW(validate_relative_path(ok, "manifest")) << ok;
   }
-  for (const std::string& bad : {std::string(""), std::string("/etc/passwd"), std::string("../x"), std::string("a/../../x"),
-                                 std::string("a//b"), std::string("./a"), std::string("a/"), std::string("a\\b"),
-                                 std::string("a\nb"), std::string("a\0b", 3), std::string(5000, 'a')}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("/etc/passwd"), std::string("../x"), std::string("a/../../x"),
+        std::string("a//b"), std::string("./a"), std::string("a/"), std::string("a\\b"),
+        std::string("a\nb"), std::string("a\0b", 3), std::string(5000, 'a')}) {
     EXPECT_THROW(validate_relative_path(bad, "manifest"), Error) << printable(bad);
   }
 }

@@ -57,7 +57,8 @@ int open_object(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     int err = errno;
-    if (err == ELOOP) fail_input("{}: object is a symbolic link; refusing to follow it", path.string());
+    if (err == ELOOP)
+      fail_input("{}: object is a symbolic link; refusing to follow it", path.string());
     fail_errno(path, "cannot open object", err);
   }
   struct stat st {};

@@ -27,9 +27,9 @@ class ObjectStore {
   explicit ObjectStore(std::filesystem::path dot_dir);
 
   struct PutResult {
-    std::string hex;          // sha256 of the content
+    std::string hex;  // sha256 of the content
     std::uint64_t size = 0;
-    bool existed = false;     // the blob was already stored (nothing was added)
+    bool existed = false;  // the blob was already stored (nothing was added)
   };
 
   // Copies the regular file at src into the store. progress, if given,
@@ -57,8 +57,8 @@ class ObjectStore {
   std::filesystem::path find_quarantined(std::string_view hex) const;
 
   struct Listing {
-    std::vector<std::string> objects;              // hex names of blob files
-    std::vector<std::filesystem::path> strays;     // anything else found under objects/
+    std::vector<std::string> objects;           // hex names of blob files
+    std::vector<std::filesystem::path> strays;  // anything else found under objects/
   };
   Listing list() const;
 

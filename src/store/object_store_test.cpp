@@ -31,7 +31,8 @@ TEST_F(ObjectStoreTest, PutFileNamesBlobBySha256AndStoresOnce) {
   EXPECT_EQ(store.list().objects.size(), 1u);
   EXPECT_EQ(testing::read_text(store.path_of(first.hex)), "hello");
   // Blobs are read-only and nothing is left in tmp/.
-  EXPECT_EQ(std::filesystem::status(store.path_of(first.hex)).permissions() & std::filesystem::perms::owner_write,
+  EXPECT_EQ(std::filesystem::status(store.path_of(first.hex)).permissions() &
+                std::filesystem::perms::owner_write,
             std::filesystem::perms::none);
   EXPECT_TRUE(std::filesystem::is_empty(store.tmp_dir()));
 }

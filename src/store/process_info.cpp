@@ -59,8 +59,10 @@ Liveness process_liveness(const ProcessIdentity& process) {
   if (process.pid <= 0) return Liveness::kDead;
   if (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno == ESRCH) return Liveness::kDead;
   std::int64_t start = pid_start_ticks(process.pid);
-  if (start == 0) return Liveness::kDead;  // gone between kill() and reading /proc, or a zombie reaped
-  if (process.start_ticks != 0 && start != process.start_ticks) return Liveness::kDead;  // pid reused
+  if (start == 0)
+    return Liveness::kDead;  // gone between kill() and reading /proc, or a zombie reaped
+  if (process.start_ticks != 0 && start != process.start_ticks)
+    return Liveness::kDead;  // pid reused
   // A zombie (killed, not yet reaped by its parent) is dead for our purpose.
   std::string stat = read_first_line(("/proc/" + std::to_string(process.pid) + "/stat").c_str());
   std::size_t close = stat.rfind(')');

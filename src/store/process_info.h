@@ -13,7 +13,7 @@ namespace enclave::store {
 
 struct ProcessIdentity {
   std::string host;
-  std::string boot_id;          // /proc/sys/kernel/random/boot_id; empty if unknown
+  std::string boot_id;  // /proc/sys/kernel/random/boot_id; empty if unknown
   std::int64_t pid = 0;
   std::int64_t start_ticks = 0;  // field 22 of /proc/<pid>/stat; 0 if unknown
 };

@@ -13,7 +13,8 @@ namespace enclave::store {
 namespace {
 
 constexpr const char* kVersionColumns =
-    "id, kind, name, version, artifact, run_id, source, created_at, created_by, deleted_at, deleted_by";
+    "id, kind, name, version, artifact, run_id, source, created_at, created_by, deleted_at, "
+    "deleted_by";
 
 std::string what_name(RegistryKind kind) { return fmt::format("{} name", to_string(kind)); }
 
@@ -61,10 +62,12 @@ std::vector<std::string> registered_names(Db& db, RegistryKind kind) {
 // numbering new ones (numbers are never reused) but not as "latest".
 enum class Deleted { kSkip, kCount };
 std::int64_t latest_version(Db& db, RegistryKind kind, const std::string& name, Deleted deleted) {
-  Statement q(db, deleted == Deleted::kCount
-                      ? "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE kind = ?1 AND name = ?2"
-                      : "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE kind = ?1 AND name = ?2"
-                        " AND deleted_at IS NULL");
+  Statement q(
+      db,
+      deleted == Deleted::kCount
+          ? "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE kind = ?1 AND name = ?2"
+          : "SELECT COALESCE(MAX(version), 0) FROM registry_versions WHERE kind = ?1 AND name = ?2"
+            " AND deleted_at IS NULL");
   q.bind(1, to_string(kind)).bind(2, name);
   q.step();
   return q.int64(0);
@@ -76,7 +79,9 @@ std::string object_label(RegistryKind kind, std::string_view ref) {
 
 }  // namespace
 
-std::string_view to_string(RegistryKind kind) { return kind == RegistryKind::kDataset ? "dataset" : "model"; }
+std::string_view to_string(RegistryKind kind) {
+  return kind == RegistryKind::kDataset ? "dataset" : "model";
+}
 
 VersionInfo register_version(Workspace& workspace, const RegisterOptions& options) {
   validate_name(options.name, what_name(options.kind));
@@ -89,14 +94,16 @@ VersionInfo register_version(Workspace& workspace, const RegisterOptions& option
   if (options.from_run) {
     Statement run(db, "SELECT 1 FROM runs WHERE id = ?1");
     run.bind(1, *options.from_run);
-    if (!run.step()) fail(ErrorKind::kNotFound, "--from-run {}: no such run in this workspace", *options.from_run);
+    if (!run.step())
+      fail(ErrorKind::kNotFound, "--from-run {}: no such run in this workspace", *options.from_run);
   }
   StoreLock lock(workspace, StoreLock::Mode::kShared);
   Artifact artifact = stage_artifact(workspace, source, options.show_progress);
   WriteTransaction tx(db);
   double now = now_unix();
   std::string kind(to_string(options.kind));
-  Statement name(db, "INSERT OR IGNORE INTO registry_names (kind, name, created_at) VALUES (?1, ?2, ?3)");
+  Statement name(
+      db, "INSERT OR IGNORE INTO registry_names (kind, name, created_at) VALUES (?1, ?2, ?3)");
   name.bind(1, kind).bind(2, options.name).bind(3, now).run();
   std::int64_t version = latest_version(db, options.kind, options.name, Deleted::kCount) + 1;
   record_artifact(db, workspace.objects(), artifact);
@@ -113,9 +120,11 @@ VersionInfo register_version(Workspace& workspace, const RegisterOptions& option
       .bind(8, os_user())
       .run();
   std::int64_t id = db.last_insert_rowid();
-  nlohmann::json details = {{"artifact", artifact.digest}, {"source", source.string()}, {"size", artifact.size}};
+  nlohmann::json details = {
+      {"artifact", artifact.digest}, {"source", source.string()}, {"size", artifact.size}};
   if (options.from_run) details["run"] = *options.from_run;
-  append_audit(db, "register", object_label(options.kind, fmt::format("{}@{}", options.name, version)), details);
+  append_audit(db, "register",
+               object_label(options.kind, fmt::format("{}@{}", options.name, version)), details);
   tx.commit();
   return version_by_id(db, id);
 }
@@ -126,58 +135,68 @@ VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref, boo
   const std::int64_t newest = latest_version(db, kind, r.name, Deleted::kCount);
   const std::int64_t latest = latest_version(db, kind, r.name, Deleted::kSkip);
   if (latest == 0 && (newest == 0 || !r.version)) {
-    if (newest > 0) fail(ErrorKind::kNotFound, "{} '{}': every version has been deleted", k, r.name);
+    if (newest > 0)
+      fail(ErrorKind::kNotFound, "{} '{}': every version has been deleted", k, r.name);
     std::vector<std::string> names = registered_names(db, kind);
     fail(ErrorKind::kNotFound, "{} '{}' is not registered ({})", k, r.name,
-         names.empty() ? fmt::format("no {}s yet", k) : fmt::format("known: {}", fmt::join(names, ", ")));
+         names.empty() ? fmt::format("no {}s yet", k)
+                       : fmt::format("known: {}", fmt::join(names, ", ")));
   }
   std::int64_t version = latest;
   if (r.version) {
     if (*r.version > newest) {
       fail(ErrorKind::kNotFound, "{} {}: no version {} ({})", k, r.name, *r.version,
-           latest > 0 ? fmt::format("latest is {}@{}", r.name, latest) : "every version has been deleted");
+           latest > 0 ? fmt::format("latest is {}@{}", r.name, latest)
+                      : "every version has been deleted");
     }
     version = *r.version;
   } else if (r.alias && *r.alias != "latest") {
-    Statement a(db,
-                "SELECT v.version FROM registry_aliases a JOIN registry_versions v ON v.id = a.version_id"
-                " WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3 AND v.deleted_at IS NULL");
+    Statement a(
+        db,
+        "SELECT v.version FROM registry_aliases a JOIN registry_versions v ON v.id = a.version_id"
+        " WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3 AND v.deleted_at IS NULL");
     a.bind(1, k).bind(2, r.name).bind(3, *r.alias);
     if (!a.step()) fail(ErrorKind::kNotFound, "{} {}: no alias '{}'", k, r.name, *r.alias);
     version = a.int64(0);
   }
-  Statement q(db, fmt::format("SELECT {} FROM registry_versions WHERE kind = ?1 AND name = ?2 AND version = ?3",
-                              kVersionColumns));
+  Statement q(
+      db,
+      fmt::format("SELECT {} FROM registry_versions WHERE kind = ?1 AND name = ?2 AND version = ?3",
+                  kVersionColumns));
   q.bind(1, k).bind(2, r.name).bind(3, version);
   if (!q.step()) fail(ErrorKind::kNotFound, "{} {}@{} not found", k, r.name, version);
   VersionInfo v = read_version(db, q);
   if (v.deleted_at && !include_deleted) {
-    fail(ErrorKind::kNotFound, "{} {} was deleted on {} by {}{}", k, v.ref(), format_time(*v.deleted_at),
-         v.deleted_by.empty() ? "(unknown)" : v.deleted_by,
+    fail(ErrorKind::kNotFound, "{} {} was deleted on {} by {}{}", k, v.ref(),
+         format_time(*v.deleted_at), v.deleted_by.empty() ? "(unknown)" : v.deleted_by,
          latest > 0 ? fmt::format(" (latest is {}@{})", r.name, latest) : "");
   }
   return v;
 }
 
-VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view ref, std::string_view alias) {
+VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view ref,
+                      std::string_view alias) {
   validate_name(alias, "alias");
-  if (alias == "latest") fail_input("alias 'latest' is reserved: it always means the newest version");
+  if (alias == "latest")
+    fail_input("alias 'latest' is reserved: it always means the newest version");
   Db& db = workspace.db();
   WriteTransaction tx(db);
   VersionInfo v = resolve_version(db, kind, ref);
   std::string k(to_string(kind));
   nlohmann::json from = nullptr;
   {
-    Statement old(db,
-                  "SELECT v.version FROM registry_aliases a JOIN registry_versions v ON v.id = a.version_id"
-                  " WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3");
+    Statement old(
+        db,
+        "SELECT v.version FROM registry_aliases a JOIN registry_versions v ON v.id = a.version_id"
+        " WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3");
     old.bind(1, k).bind(2, v.name).bind(3, alias);
     if (old.step()) from = old.int64(0);
   }
-  Statement upsert(db,
-                   "INSERT INTO registry_aliases (kind, name, alias, version_id, updated_at)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, name, alias)"
-                   " DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at");
+  Statement upsert(
+      db,
+      "INSERT INTO registry_aliases (kind, name, alias, version_id, updated_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, name, alias)"
+      " DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at");
   upsert.bind(1, k).bind(2, v.name).bind(3, alias).bind(4, v.id).bind(5, now_unix()).run();
   append_audit(db, "alias", object_label(kind, fmt::format("{}:{}", v.name, alias)),
                {{"to", v.version}, {"from", from}});
@@ -185,19 +204,23 @@ VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view 
   return version_by_id(db, v.id);
 }
 
-VersionInfo remove_alias(Workspace& workspace, RegistryKind kind, std::string_view name, std::string_view alias) {
+VersionInfo remove_alias(Workspace& workspace, RegistryKind kind, std::string_view name,
+                         std::string_view alias) {
   std::string k(to_string(kind));
   if (name.find_first_of("@:") != std::string_view::npos) {
     VersionRef r = parse_version_ref(name, k);
-    fail_input("{} '{}': an alias belongs to a name, not a version; give '{}'", k, printable(name), r.name);
+    fail_input("{} '{}': an alias belongs to a name, not a version; give '{}'", k, printable(name),
+               r.name);
   }
   validate_name(name, what_name(kind));
   validate_name(alias, "alias");
-  if (alias == "latest") fail_input("alias 'latest' is reserved: it always means the newest version and is not stored");
+  if (alias == "latest")
+    fail_input("alias 'latest' is reserved: it always means the newest version and is not stored");
   Db& db = workspace.db();
   WriteTransaction tx(db);
   Statement q(db,
-              "SELECT a.version_id FROM registry_aliases a WHERE a.kind = ?1 AND a.name = ?2 AND a.alias = ?3");
+              "SELECT a.version_id FROM registry_aliases a WHERE a.kind = ?1 AND a.name = ?2 AND "
+              "a.alias = ?3");
   q.bind(1, k).bind(2, name).bind(3, alias);
   if (!q.step()) {
     if (latest_version(db, kind, std::string(name), Deleted::kSkip) == 0) {
@@ -208,7 +231,8 @@ VersionInfo remove_alias(Workspace& workspace, RegistryKind kind, std::string_vi
   VersionInfo v = version_by_id(db, q.int64(0));
   Statement erase(db, "DELETE FROM registry_aliases WHERE kind = ?1 AND name = ?2 AND alias = ?3");
   erase.bind(1, k).bind(2, name).bind(3, alias).run();
-  append_audit(db, "unalias", object_label(kind, fmt::format("{}:{}", name, alias)), {{"from", v.version}});
+  append_audit(db, "unalias", object_label(kind, fmt::format("{}:{}", name, alias)),
+               {{"from", v.version}});
   tx.commit();
   return version_by_id(db, v.id);
 }
@@ -217,8 +241,9 @@ DeletedVersion delete_version(Workspace& workspace, RegistryKind kind, std::stri
   std::string k(to_string(kind));
   VersionRef r = parse_version_ref(ref, k);
   if (!r.version) {
-    fail_input("{} '{}': delete takes an explicit version, such as {}@1 (see `enclave {}s show {}`)", k,
-               printable(ref), r.name, k, r.name);
+    fail_input(
+        "{} '{}': delete takes an explicit version, such as {}@1 (see `enclave {}s show {}`)", k,
+        printable(ref), r.name, k, r.name);
   }
   Db& db = workspace.db();
   WriteTransaction tx(db);
@@ -262,7 +287,8 @@ VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view r
   Statement upsert(db,
                    "INSERT INTO registry_tags (version_id, key, value) VALUES (?1, ?2, ?3)"
                    " ON CONFLICT(version_id, key) DO UPDATE SET value = excluded.value");
-  nlohmann::json details = {{"set", nlohmann::json::object()}, {"removed", nlohmann::json::array()}};
+  nlohmann::json details = {{"set", nlohmann::json::object()},
+                            {"removed", nlohmann::json::array()}};
   for (const auto& [key, value] : pairs) {
     upsert.reset();
     upsert.bind(1, v.id).bind(2, key).bind(3, value).run();
@@ -272,7 +298,8 @@ VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view r
   for (const std::string& key : remove) {
     erase.reset();
     erase.bind(1, v.id).bind(2, key).run();
-    if (db.changes() == 0) fail(ErrorKind::kNotFound, "{} {}: no tag '{}' to remove", to_string(kind), v.ref(), key);
+    if (db.changes() == 0)
+      fail(ErrorKind::kNotFound, "{} {}: no tag '{}' to remove", to_string(kind), v.ref(), key);
     details["removed"].push_back(key);
   }
   append_audit(db, "tag", object_label(kind, v.ref()), details);
@@ -309,15 +336,17 @@ nlohmann::json deleted_version_json(const DeletedVersion& d) {
 
 nlohmann::json list_registry(Db& db, RegistryKind kind) {
   ReadTransaction snapshot(db);
-  Statement q(db,
-              "SELECT n.name, MAX(v.version), COUNT(v.id) FROM registry_names n"
-              " JOIN registry_versions v ON v.kind = n.kind AND v.name = n.name AND v.deleted_at IS NULL"
-              " WHERE n.kind = ?1 GROUP BY n.name ORDER BY n.name");
+  Statement q(
+      db,
+      "SELECT n.name, MAX(v.version), COUNT(v.id) FROM registry_names n"
+      " JOIN registry_versions v ON v.kind = n.kind AND v.name = n.name AND v.deleted_at IS NULL"
+      " WHERE n.kind = ?1 GROUP BY n.name ORDER BY n.name");
   q.bind(1, to_string(kind));
   nlohmann::json out = nlohmann::json::array();
   while (q.step()) {
     VersionInfo latest = resolve_version(db, kind, fmt::format("{}@{}", q.text(0), q.int64(1)));
-    nlohmann::json entry = {{"name", q.text(0)}, {"latest_version", q.int64(1)}, {"n_versions", q.int64(2)}};
+    nlohmann::json entry = {
+        {"name", q.text(0)}, {"latest_version", q.int64(1)}, {"n_versions", q.int64(2)}};
     Statement aliases(db,
                       "SELECT a.alias, v.version FROM registry_aliases a JOIN registry_versions v"
                       " ON v.id = a.version_id WHERE a.kind = ?1 AND a.name = ?2 ORDER BY a.alias");
@@ -333,11 +362,13 @@ nlohmann::json list_registry(Db& db, RegistryKind kind) {
 
 std::string format_registry_list(const nlohmann::json& names, RegistryKind kind) {
   if (names.empty()) return fmt::format("no {}s registered\n", to_string(kind));
-  std::string out = fmt::format("{:<32}  {:>8}  {:>10}  {:<24}  {}\n", "NAME", "VERSIONS", "SIZE", "UPDATED", "ALIASES");
+  std::string out = fmt::format("{:<32}  {:>8}  {:>10}  {:<24}  {}\n", "NAME", "VERSIONS", "SIZE",
+                                "UPDATED", "ALIASES");
   for (const auto& e : names) {
     std::string aliases;
     for (const auto& [alias, version] : e["aliases"].items()) {
-      aliases += fmt::format("{}{}->@{}", aliases.empty() ? "" : " ", alias, version.get<std::int64_t>());
+      aliases +=
+          fmt::format("{}{}->@{}", aliases.empty() ? "" : " ", alias, version.get<std::int64_t>());
     }
     out += fmt::format("{:<32}  {:>8}  {:>10}  {:<24}  {}\n", e["name"].get<std::string>(),
                        e["n_versions"].get<std::int64_t>(),
@@ -353,7 +384,8 @@ nlohmann::json show_registry(Db& db, RegistryKind kind, std::string_view ref) {
   if (r.version || r.alias) {
     VersionInfo v = resolve_version(db, kind, ref);
     nlohmann::json out = version_json(v);
-    if (auto a = find_artifact(db, v.artifact)) out["artifact_info"] = artifact_json(*a, /*with_files=*/true);
+    if (auto a = find_artifact(db, v.artifact))
+      out["artifact_info"] = artifact_json(*a, /*with_files=*/true);
     return out;
   }
   VersionInfo latest = resolve_version(db, kind, ref);
@@ -371,7 +403,10 @@ nlohmann::json show_registry(Db& db, RegistryKind kind, std::string_view ref) {
     }
     versions.push_back(j);
   }
-  return {{"kind", to_string(kind)}, {"name", r.name}, {"latest_version", latest.version}, {"versions", versions}};
+  return {{"kind", to_string(kind)},
+          {"name", r.name},
+          {"latest_version", latest.version},
+          {"versions", versions}};
 }
 
 std::string format_registry_show(const nlohmann::json& s) {
@@ -379,26 +414,33 @@ std::string format_registry_show(const nlohmann::json& s) {
   auto version_lines = [&out](const nlohmann::json& v) {
     out += fmt::format("{} {}\n", v["kind"].get<std::string>(), v["ref"].get<std::string>());
     out += fmt::format("  artifact  {}\n", v["artifact"].get<std::string>());
-    out += fmt::format("  created   {} by {}\n", v["created_at"].get<std::string>(), v["created_by"].get<std::string>());
-    if (!v["source"].get<std::string>().empty()) out += fmt::format("  source    {}\n", v["source"].get<std::string>());
-    if (!v["run_id"].is_null()) out += fmt::format("  run       {}\n", v["run_id"].get<std::int64_t>());
+    out += fmt::format("  created   {} by {}\n", v["created_at"].get<std::string>(),
+                       v["created_by"].get<std::string>());
+    if (!v["source"].get<std::string>().empty())
+      out += fmt::format("  source    {}\n", v["source"].get<std::string>());
+    if (!v["run_id"].is_null())
+      out += fmt::format("  run       {}\n", v["run_id"].get<std::int64_t>());
     if (!v["aliases"].empty()) {
-      out += fmt::format("  aliases   {}\n", fmt::join(v["aliases"].get<std::vector<std::string>>(), ", "));
+      out += fmt::format("  aliases   {}\n",
+                         fmt::join(v["aliases"].get<std::vector<std::string>>(), ", "));
     }
     for (const auto& [k, value] : v["tags"].items()) {
       out += fmt::format("  tag       {}={}\n", k, value.get<std::string>());
     }
   };
   if (s.contains("versions")) {
-    out += fmt::format("{} {} ({} versions, latest @{})\n", s["kind"].get<std::string>(), s["name"].get<std::string>(),
-                       s["versions"].size(), s["latest_version"].get<std::int64_t>());
+    out += fmt::format("{} {} ({} versions, latest @{})\n", s["kind"].get<std::string>(),
+                       s["name"].get<std::string>(), s["versions"].size(),
+                       s["latest_version"].get<std::int64_t>());
     for (const auto& v : s["versions"]) {
       std::string line = fmt::format("  @{:<4} {}  {:>10}  {}", v["version"].get<std::int64_t>(),
-                                     v["created_at"].get<std::string>(), format_bytes(v.value("size", std::uint64_t{0})),
+                                     v["created_at"].get<std::string>(),
+                                     format_bytes(v.value("size", std::uint64_t{0})),
                                      v["artifact"].get<std::string>().substr(0, 19));
       if (!v["run_id"].is_null()) line += fmt::format("  run {}", v["run_id"].get<std::int64_t>());
       if (!v["aliases"].empty()) {
-        line += fmt::format("  [{}]", fmt::join(v["aliases"].get<std::vector<std::string>>(), ", "));
+        line +=
+            fmt::format("  [{}]", fmt::join(v["aliases"].get<std::vector<std::string>>(), ", "));
       }
       out += line + "\n";
     }
@@ -407,17 +449,20 @@ std::string format_registry_show(const nlohmann::json& s) {
   version_lines(s);
   if (s.contains("artifact_info")) {
     const auto& a = s["artifact_info"];
-    out += fmt::format("  size      {} in {} file(s)\n", format_bytes(a["size"].get<std::uint64_t>()),
-                       a["n_files"].get<std::int64_t>());
+    out +=
+        fmt::format("  size      {} in {} file(s)\n", format_bytes(a["size"].get<std::uint64_t>()),
+                    a["n_files"].get<std::int64_t>());
     for (const auto& f : a["files"]) {
       out += fmt::format("    {:<40} {:>10}  {}\n", f["path"].get<std::string>(),
-                         format_bytes(f["size"].get<std::uint64_t>()), f["sha256"].get<std::string>().substr(0, 12));
+                         format_bytes(f["size"].get<std::uint64_t>()),
+                         f["sha256"].get<std::string>().substr(0, 12));
     }
   }
   return out;
 }
 
-std::filesystem::path version_path(Workspace& workspace, RegistryKind kind, std::string_view ref, bool verify) {
+std::filesystem::path version_path(Workspace& workspace, RegistryKind kind, std::string_view ref,
+                                   bool verify) {
   VersionInfo v = resolve_version(workspace.db(), kind, ref);
   return checkout_artifact(workspace, v.artifact, {.verify = verify});
 }
@@ -425,7 +470,8 @@ std::filesystem::path version_path(Workspace& workspace, RegistryKind kind, std:
 std::filesystem::path resolve_model_ref(const std::string& ref, const ResolveOptions& options) {
   if (ref.empty()) fail_input("model reference is empty");
   std::error_code ec;
-  if (std::filesystem::is_directory(ref, ec)) return std::filesystem::absolute(ref).lexically_normal();
+  if (std::filesystem::is_directory(ref, ec))
+    return std::filesystem::absolute(ref).lexically_normal();
   if (ref.find('/') != std::string::npos || ref.front() == '.' || ref.front() == '~') {
     fail(ErrorKind::kNotFound, "{}: no such model folder", ref);
   }
@@ -434,8 +480,8 @@ std::filesystem::path resolve_model_ref(const std::string& ref, const ResolveOpt
     workspace = Workspace::open(options.find);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kNotFound) throw;
-    fail(ErrorKind::kNotFound, "model '{}': not a folder, and no workspace to look it up in ({})", printable(ref),
-         e.what());
+    fail(ErrorKind::kNotFound, "model '{}': not a folder, and no workspace to look it up in ({})",
+         printable(ref), e.what());
   }
   return version_path(*workspace, RegistryKind::kModel, ref, options.verify);
 }

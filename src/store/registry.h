@@ -18,11 +18,10 @@
 // Thread safety: see workspace.h.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,7 +55,7 @@ struct VersionInfo {
 struct RegisterOptions {
   RegistryKind kind = RegistryKind::kModel;
   std::string name;
-  std::filesystem::path source;        // file or folder to store
+  std::filesystem::path source;          // file or folder to store
   std::optional<std::int64_t> from_run;  // the run that produced it
   bool show_progress = false;
 };
@@ -71,17 +70,20 @@ VersionInfo register_version(Workspace& workspace, const RegisterOptions& option
 // count as the latest and carry no aliases; "name@3" naming a deleted version
 // is Error(kNotFound) saying when and by whom it was deleted, unless
 // include_deleted (for lineage and history, which must still find it).
-VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref, bool include_deleted = false);
+VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref,
+                            bool include_deleted = false);
 
 // Points alias at the version ref names (moving it if it pointed elsewhere).
 // "latest" is reserved. Returns the version.
-VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view ref, std::string_view alias);
+VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view ref,
+                      std::string_view alias);
 
 // Removes alias from name. "latest" is reserved and cannot be removed.
 // Returns the version the alias pointed at. Throws Error(kInvalidInput) for a
 // bad name or alias (a version reference such as "name@3" included: aliases
 // belong to names), Error(kNotFound) if the name or the alias does not exist.
-VersionInfo remove_alias(Workspace& workspace, RegistryKind kind, std::string_view name, std::string_view alias);
+VersionInfo remove_alias(Workspace& workspace, RegistryKind kind, std::string_view name,
+                         std::string_view alias);
 
 struct DeletedVersion {
   VersionInfo version;  // as it is now: deleted_at set, no aliases

@@ -24,7 +24,8 @@ class RegistryTest : public ::testing::Test {
     testing::write_model_dir(dir_ / "m1", "a");
     testing::write_model_dir(dir_ / "m2", "b");
   }
-  VersionInfo reg(const std::string& name, const std::string& src, RegistryKind kind = RegistryKind::kModel) {
+  VersionInfo reg(const std::string& name, const std::string& src,
+                  RegistryKind kind = RegistryKind::kModel) {
     return register_version(*ws_, {.kind = kind, .name = name, .source = dir_ / src});
   }
   ScratchDir dir_;
@@ -61,7 +62,8 @@ TEST_F(RegistryTest, AliasesMoveAndTagsChange) {
   EXPECT_THROW(set_alias(*ws_, RegistryKind::kModel, "llama@1", "../prod"), Error);
   EXPECT_THROW(resolve_version(ws_->db(), RegistryKind::kModel, "llama:staging"), Error);
 
-  VersionInfo v = set_tags(*ws_, RegistryKind::kModel, "llama@1", {"stage=candidate", "reviewed"}, {});
+  VersionInfo v =
+      set_tags(*ws_, RegistryKind::kModel, "llama@1", {"stage=candidate", "reviewed"}, {});
   EXPECT_EQ(v.tags.at("stage"), "candidate");
   EXPECT_EQ(v.tags.at("reviewed"), "");
   v = set_tags(*ws_, RegistryKind::kModel, "llama@1", {}, {"reviewed"});
@@ -73,7 +75,8 @@ TEST_F(RegistryTest, AliasesMoveAndTagsChange) {
   std::vector<AuditEntry> audit = list_audit(ws_->db());
   std::vector<std::string> actions;
   for (const auto& e : audit) actions.push_back(e.action);
-  EXPECT_EQ(actions, (std::vector<std::string>{"init", "register", "register", "alias", "alias", "tag", "tag"}));
+  EXPECT_EQ(actions, (std::vector<std::string>{"init", "register", "register", "alias", "alias",
+                                               "tag", "tag"}));
   EXPECT_EQ(audit[4].details, R"({"from":1,"to":2})");
 }
 
@@ -93,9 +96,10 @@ TEST_F(RegistryTest, BadNamesAreRejectedAndNothingIsWrittenOutside) {
   };
   std::set<std::string> before = snapshot();
   std::int64_t objects_before = static_cast<std::int64_t>(ws_->objects().list().objects.size());
-  for (const std::string& name : {std::string("../escape"), std::string("/abs"), std::string("a/b"),
-                                  std::string("x\0y", 3), std::string("ctl\x1b[31m"), std::string(""),
-                                  std::string(300, 'n'), std::string(".."), std::string("%2e%2e%2f")}) {
+  for (const std::string& name :
+       {std::string("../escape"), std::string("/abs"), std::string("a/b"), std::string("x\0y", 3),
+        std::string("ctl\x1b[31m"), std::string(""), std::string(300, 'n'), std::string(".."),
+        std::string("%2e%2e%2f")}) {
     EXPECT_THROW(reg(name, "m1"), Error) << printable(name);
   }
   EXPECT_EQ(snapshot(), before);
@@ -104,22 +108,26 @@ TEST_F(RegistryTest, BadNamesAreRejectedAndNothingIsWrittenOutside) {
 }
 
 TEST_F(RegistryTest, FromRunMustExistAndIsRecorded) {
-  EXPECT_THROW(register_version(*ws_, {.name = "llama", .source = dir_ / "m1", .from_run = 42}), Error);
+  EXPECT_THROW(register_version(*ws_, {.name = "llama", .source = dir_ / "m1", .from_run = 42}),
+               Error);
   store::Run run(ws_->root(), {.kind = "train"});
   run.finish();
-  VersionInfo v = register_version(*ws_, {.name = "llama", .source = dir_ / "m1", .from_run = run.id()});
+  VersionInfo v =
+      register_version(*ws_, {.name = "llama", .source = dir_ / "m1", .from_run = run.id()});
   EXPECT_EQ(v.run_id, run.id());
   EXPECT_EQ(v.source, (dir_ / "m1").string());
 }
 
 TEST_F(RegistryTest, DatasetsMayBeSingleFiles) {
   testing::write_text(dir_ / "train.jsonl", "{\"text\": \"x\"}\n");
-  VersionInfo v = register_version(*ws_, {.kind = RegistryKind::kDataset, .name = "docs", .source = dir_ / "train.jsonl"});
+  VersionInfo v = register_version(
+      *ws_, {.kind = RegistryKind::kDataset, .name = "docs", .source = dir_ / "train.jsonl"});
   std::filesystem::path p = version_path(*ws_, RegistryKind::kDataset, "docs@1");
   EXPECT_EQ(p.filename(), "train.jsonl");
   EXPECT_EQ(testing::read_text(p), "{\"text\": \"x\"}\n");
   EXPECT_EQ(show_registry(ws_->db(), RegistryKind::kDataset, "docs")["versions"].size(), 1u);
-  EXPECT_EQ(show_registry(ws_->db(), RegistryKind::kDataset, "docs@1")["artifact_info"]["n_files"], 1);
+  EXPECT_EQ(show_registry(ws_->db(), RegistryKind::kDataset, "docs@1")["artifact_info"]["n_files"],
+            1);
 }
 
 TEST_F(RegistryTest, ResolveModelRefTakesFoldersAndReferences) {
@@ -131,7 +139,8 @@ TEST_F(RegistryTest, ResolveModelRefTakesFoldersAndReferences) {
   EXPECT_EQ(stored, ws_->checkouts_dir() / v.artifact.substr(7));
   EXPECT_EQ(resolve_model_ref("llama@1", options), stored);
   EXPECT_EQ(resolve_model_ref("llama:prod", options), stored);
-  EXPECT_EQ(testing::read_text(stored / "config.json"), testing::read_text(dir_ / "m1/config.json"));
+  EXPECT_EQ(testing::read_text(stored / "config.json"),
+            testing::read_text(dir_ / "m1/config.json"));
   EXPECT_EQ(resolve_model_ref((dir_ / "m2").string(), options), dir_ / "m2");
   EXPECT_THROW(resolve_model_ref("./does-not-exist", options), Error);
   EXPECT_THROW(resolve_model_ref("unknown", options), Error);
@@ -166,8 +175,10 @@ TEST_F(RegistryTest, DeletedVersionStopsResolvingAndKeepsItsNumber) {
     EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
     EXPECT_NE(std::string(e.what()).find("llama@2 was deleted"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(resolve_version(db, RegistryKind::kModel, "llama:production"), Error);  // its alias went too
-  EXPECT_EQ(resolve_version(db, RegistryKind::kModel, "llama@2", /*include_deleted=*/true).version, 2);
+  EXPECT_THROW(resolve_version(db, RegistryKind::kModel, "llama:production"),
+               Error);  // its alias went too
+  EXPECT_EQ(resolve_version(db, RegistryKind::kModel, "llama@2", /*include_deleted=*/true).version,
+            2);
   EXPECT_THROW(version_path(*ws_, RegistryKind::kModel, "llama@2"), Error);
 
   nlohmann::json list = list_registry(db, RegistryKind::kModel);
@@ -181,7 +192,8 @@ TEST_F(RegistryTest, DeletedVersionStopsResolvingAndKeepsItsNumber) {
   EXPECT_EQ(reg("llama", "m2").version, 3);
   EXPECT_THROW(db.exec("UPDATE registry_versions SET deleted_at = NULL WHERE version = 2"), Error);
   EXPECT_THROW(db.exec("UPDATE registry_versions SET deleted_by = 'x' WHERE version = 2"), Error);
-  EXPECT_THROW(db.exec("UPDATE registry_versions SET artifact = artifact WHERE version = 2"), Error);
+  EXPECT_THROW(db.exec("UPDATE registry_versions SET artifact = artifact WHERE version = 2"),
+               Error);
 
   // Content another version shares is reported as staying.
   EXPECT_TRUE(delete_version(*ws_, RegistryKind::kModel, "llama@1").content_still_referenced);
@@ -190,7 +202,8 @@ TEST_F(RegistryTest, DeletedVersionStopsResolvingAndKeepsItsNumber) {
   std::vector<AuditEntry> deletes = list_audit(db, {.action = "delete"});
   ASSERT_EQ(deletes.size(), 2u);
   EXPECT_EQ(deletes[0].object, "model llama@2");
-  EXPECT_EQ(nlohmann::json::parse(deletes[0].details)["aliases_removed"], nlohmann::json::array({"production"}));
+  EXPECT_EQ(nlohmann::json::parse(deletes[0].details)["aliases_removed"],
+            nlohmann::json::array({"production"}));
   EXPECT_TRUE(verify_audit(db).ok());
 }
 
@@ -211,7 +224,8 @@ TEST_F(RegistryTest, DeleteTakesOnlyAnExplicitLiveVersion) {
   EXPECT_EQ(kind_of("../llama@1"), ErrorKind::kInvalidInput);
   EXPECT_EQ(kind_of("llama@9"), ErrorKind::kNotFound);
   EXPECT_EQ(kind_of("nobody@1"), ErrorKind::kNotFound);
-  EXPECT_EQ(kind_of("llama@1", RegistryKind::kDataset), ErrorKind::kNotFound);  // kinds are separate
+  EXPECT_EQ(kind_of("llama@1", RegistryKind::kDataset),
+            ErrorKind::kNotFound);  // kinds are separate
   delete_version(*ws_, RegistryKind::kModel, "llama@1");
   EXPECT_EQ(kind_of("llama@1"), ErrorKind::kNotFound);  // already deleted
   // A name whose every version is deleted leaves the list and says why.
@@ -221,7 +235,8 @@ TEST_F(RegistryTest, DeleteTakesOnlyAnExplicitLiveVersion) {
     ADD_FAILURE() << "resolved a name with no live version";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
-    EXPECT_NE(std::string(e.what()).find("every version has been deleted"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("every version has been deleted"), std::string::npos)
+        << e.what();
   }
   EXPECT_EQ(list_audit(ws_->db(), {.action = "delete"}).size(), 1u);  // failures append nothing
 }
@@ -234,7 +249,8 @@ TEST_F(RegistryTest, AliasCanBeRemoved) {
   EXPECT_EQ(v.version, 1);
   EXPECT_TRUE(v.aliases.empty());
   EXPECT_THROW(resolve_version(ws_->db(), RegistryKind::kModel, "llama:production"), Error);
-  EXPECT_EQ(resolve_version(ws_->db(), RegistryKind::kModel, "llama@1").version, 1);  // the version stays
+  EXPECT_EQ(resolve_version(ws_->db(), RegistryKind::kModel, "llama@1").version,
+            1);  // the version stays
   auto kind_of = [&](const std::string& name, const std::string& alias) {
     try {
       remove_alias(*ws_, RegistryKind::kModel, name, alias);

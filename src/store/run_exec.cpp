@@ -63,7 +63,8 @@ class SignalForwarding {
 class Pipe {
  public:
   Pipe() {
-    if (::pipe2(fds_, O_CLOEXEC) != 0) fail(ErrorKind::kIo, "cannot create a pipe: {}", std::strerror(errno));
+    if (::pipe2(fds_, O_CLOEXEC) != 0)
+      fail(ErrorKind::kIo, "cannot create a pipe: {}", std::strerror(errno));
   }
   ~Pipe() {
     close_read();
@@ -157,7 +158,8 @@ ExecResult exec_run(const ExecOptions& options) {
   }
   for (const auto& path : options.inputs) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) fail(ErrorKind::kNotFound, "--input {}: no such file or folder", path.string());
+    if (!std::filesystem::exists(path, ec))
+      fail(ErrorKind::kNotFound, "--input {}: no such file or folder", path.string());
   }
   // Resolve references before the run exists, so a typo records nothing.
   std::vector<std::pair<std::int64_t, std::string>> versions;
@@ -167,7 +169,8 @@ ExecResult exec_run(const ExecOptions& options) {
       versions.emplace_back(resolve_version(workspace.db(), RegistryKind::kModel, ref).id, "model");
     }
     for (const std::string& ref : options.input_datasets) {
-      versions.emplace_back(resolve_version(workspace.db(), RegistryKind::kDataset, ref).id, "dataset");
+      versions.emplace_back(resolve_version(workspace.db(), RegistryKind::kDataset, ref).id,
+                            "dataset");
     }
   }
 
@@ -190,7 +193,9 @@ ExecResult exec_run(const ExecOptions& options) {
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t pid = ::fork();
-  if (pid < 0) fail(ErrorKind::kIo, "cannot start '{}': fork failed: {}", options.argv.front(), std::strerror(errno));
+  if (pid < 0)
+    fail(ErrorKind::kIo, "cannot start '{}': fork failed: {}", options.argv.front(),
+         std::strerror(errno));
   if (pid == 0) {
     // Child: only async-signal-safe calls from here to exec.
     struct sigaction dfl {};
@@ -212,7 +217,8 @@ ExecResult exec_run(const ExecOptions& options) {
   exec_status.close_write();
 
   int exec_errno = 0;
-  bool exec_failed = ::read(exec_status.read_fd(), &exec_errno, sizeof exec_errno) == sizeof exec_errno;
+  bool exec_failed =
+      ::read(exec_status.read_fd(), &exec_errno, sizeof exec_errno) == sizeof exec_errno;
   // Only once the program really runs: a failed start is one error line.
   if (options.on_started && !exec_failed) options.on_started(run.id());
   std::optional<Error> pump_error;
@@ -226,9 +232,11 @@ ExecResult exec_run(const ExecOptions& options) {
   }
   g_child = 0;
   if (exec_failed) {
-    std::string message = fmt::format("cannot run '{}': {}", options.argv.front(), std::strerror(exec_errno));
+    std::string message =
+        fmt::format("cannot run '{}': {}", options.argv.front(), std::strerror(exec_errno));
     run.finish(RunStatus::kFailed, message);
-    fail(exec_errno == ENOENT ? ErrorKind::kNotFound : ErrorKind::kIo, "{} (run {} marked failed)", message, run.id());
+    fail(exec_errno == ENOENT ? ErrorKind::kNotFound : ErrorKind::kIo, "{} (run {} marked failed)",
+         message, run.id());
   }
   if (pump_error) throw *pump_error;
 
@@ -236,19 +244,22 @@ ExecResult exec_run(const ExecOptions& options) {
     int sig = WTERMSIG(status);
     result.exit_code = 128 + sig;
     result.status = RunStatus::kKilled;
-    run.finish(RunStatus::kKilled, fmt::format("'{}' was killed by {}", options.argv.front(), signal_name(sig)));
+    run.finish(RunStatus::kKilled,
+               fmt::format("'{}' was killed by {}", options.argv.front(), signal_name(sig)));
     return result;
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   if (result.exit_code != 0) {
     result.status = RunStatus::kFailed;
-    run.finish(RunStatus::kFailed, fmt::format("'{}' exited with code {}", options.argv.front(), result.exit_code));
+    run.finish(RunStatus::kFailed,
+               fmt::format("'{}' exited with code {}", options.argv.front(), result.exit_code));
     return result;
   }
   for (const auto& path : options.outputs) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
-      std::string message = fmt::format("--output {}: the command finished but did not create it", path.string());
+      std::string message =
+          fmt::format("--output {}: the command finished but did not create it", path.string());
       run.finish(RunStatus::kFailed, message);
       fail(ErrorKind::kNotFound, "{} (run {} marked failed)", message, run.id());
     }

@@ -45,7 +45,8 @@ TEST_F(RunExecTest, SuccessfulCommandRecordsInputsOutputsAndLog) {
   VersionInfo base;
   {
     Workspace ws(dir_.path());
-    base = register_version(ws, {.kind = RegistryKind::kModel, .name = "base", .source = dir_ / "base"});
+    base = register_version(
+        ws, {.kind = RegistryKind::kModel, .name = "base", .source = dir_ / "base"});
   }
   std::filesystem::path out = dir_ / "out";
   ExecOptions o = options({"sh", "-c",
@@ -90,7 +91,8 @@ TEST_F(RunExecTest, NonZeroExitFailsTheRunAndSkipsOutputs) {
   EXPECT_TRUE(result.outputs.empty());
   nlohmann::json r = show(result.run_id);
   EXPECT_EQ(r["status"], "failed");
-  EXPECT_NE(r["message"].get<std::string>().find("exited with code 3"), std::string::npos) << r["message"];
+  EXPECT_NE(r["message"].get<std::string>().find("exited with code 3"), std::string::npos)
+      << r["message"];
   EXPECT_TRUE(r["outputs"].empty());
 }
 
@@ -109,7 +111,8 @@ TEST_F(RunExecTest, MissingProgramOrOutputFailsTheRunWithAClearError) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
-    EXPECT_NE(std::string(e.what()).find("enclave-no-such-program-xyz"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("enclave-no-such-program-xyz"), std::string::npos)
+        << e.what();
   }
   EXPECT_EQ(show(1)["status"], "failed");
 
@@ -140,7 +143,8 @@ TEST_F(RunExecTest, BadArgumentsRecordNoRun) {
 }
 
 TEST_F(RunExecTest, LogToRunAddsMetricsWithNextStepsAndMergesParams) {
-  store::Run run(dir_.path(), {.kind = "exec", .params = {{"lr", 0.1}, {"optim", {{"beta1", 0.9}}}}});
+  store::Run run(dir_.path(),
+                 {.kind = "exec", .params = {{"lr", 0.1}, {"optim", {{"beta1", 0.9}}}}});
   Workspace ws(dir_.path());
   RunUpdate first;
   first.metrics = {{"loss", 3.0, std::nullopt}, {"loss", 2.0, std::nullopt}, {"acc", 0.5, 10}};

@@ -35,19 +35,21 @@ nlohmann::json run_summary(Statement& q) {
   double started = q.real(4);
   std::optional<double> ended;
   if (!q.is_null(5)) ended = q.real(5);
-  nlohmann::json r = {{"id", q.int64(0)},
-                      {"kind", q.text(1)},
-                      {"name", q.text(2)},
-                      {"status", q.text(3)},
-                      {"started_at", format_time(started)},
-                      {"ended_at", ended ? nlohmann::json(format_time(*ended)) : nlohmann::json(nullptr)},
-                      {"duration_s", ended ? nlohmann::json(*ended - started) : nlohmann::json(nullptr)}};
+  nlohmann::json r = {
+      {"id", q.int64(0)},
+      {"kind", q.text(1)},
+      {"name", q.text(2)},
+      {"status", q.text(3)},
+      {"started_at", format_time(started)},
+      {"ended_at", ended ? nlohmann::json(format_time(*ended)) : nlohmann::json(nullptr)},
+      {"duration_s", ended ? nlohmann::json(*ended - started) : nlohmann::json(nullptr)}};
   return r;
 }
 
 nlohmann::json final_metrics(Db& db, std::int64_t id) {
   // SQLite takes the bare column `value` from the row holding MAX(step).
-  Statement q(db, "SELECT key, value, MAX(step) FROM metrics WHERE run_id = ?1 GROUP BY key ORDER BY key");
+  Statement q(
+      db, "SELECT key, value, MAX(step) FROM metrics WHERE run_id = ?1 GROUP BY key ORDER BY key");
   q.bind(1, id);
   nlohmann::json out = nlohmann::json::object();
   while (q.step()) out[q.text(0)] = metric_value(q, 1);
@@ -62,7 +64,8 @@ std::string value_text(const nlohmann::json& v) {
 }
 
 // {"optim": {"lr": 1}} -> {"optim.lr": 1}, so nested params compare key by key.
-void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::string, nlohmann::json>& out) {
+void flatten(const nlohmann::json& j, const std::string& prefix,
+             std::map<std::string, nlohmann::json>& out) {
   if (j.is_object() && !j.empty()) {
     for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
   } else {
@@ -72,7 +75,8 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::s
 
 nlohmann::json io_list(Db& db, std::int64_t id, const char* direction) {
   Statement q(db,
-              "SELECT io.role, io.artifact, v.id, v.kind, v.name, v.version, v.artifact, v.deleted_at IS NOT NULL"
+              "SELECT io.role, io.artifact, v.id, v.kind, v.name, v.version, v.artifact, "
+              "v.deleted_at IS NOT NULL"
               " FROM run_io io LEFT JOIN registry_versions v ON v.id = io.version_id"
               " WHERE io.run_id = ?1 AND io.direction = ?2 ORDER BY io.id");
   q.bind(1, id).bind(2, direction);
@@ -108,10 +112,12 @@ std::string io_text(const nlohmann::json& e) {
   } else {
     out = fmt::format("artifact {}", e["artifact"].get<std::string>());
     if (e.contains("size")) {
-      out += fmt::format(" ({}, {})", e["kind"].get<std::string>(), format_bytes(e["size"].get<std::uint64_t>()));
+      out += fmt::format(" ({}, {})", e["kind"].get<std::string>(),
+                         format_bytes(e["size"].get<std::uint64_t>()));
     }
   }
-  if (!e["role"].get<std::string>().empty()) out += fmt::format(" [{}]", e["role"].get<std::string>());
+  if (!e["role"].get<std::string>().empty())
+    out += fmt::format(" [{}]", e["role"].get<std::string>());
   return out;
 }
 
@@ -144,8 +150,8 @@ nlohmann::json list_runs(Db& db, const RunFilter& filter) {
 
 std::string format_runs_list(const nlohmann::json& runs) {
   if (runs.empty()) return "no runs\n";
-  std::string out = fmt::format("{:>5}  {:<10}  {:<20}  {:<9}  {:<24}  {:>8}  {}\n", "ID", "KIND", "NAME",
-                                "STATUS", "STARTED", "TIME", "METRICS");
+  std::string out = fmt::format("{:>5}  {:<10}  {:<20}  {:<9}  {:<24}  {:>8}  {}\n", "ID", "KIND",
+                                "NAME", "STATUS", "STARTED", "TIME", "METRICS");
   for (const auto& r : runs) {
     std::string metrics;
     int shown = 0;
@@ -156,10 +162,12 @@ std::string format_runs_list(const nlohmann::json& runs) {
       }
       metrics += fmt::format("{}{}={}", metrics.empty() ? "" : " ", k, value_text(v));
     }
-    std::string duration = r["duration_s"].is_null() ? "-" : format_elapsed(r["duration_s"].get<double>());
-    out += fmt::format("{:>5}  {:<10}  {:<20}  {:<9}  {:<24}  {:>8}  {}\n", r["id"].get<std::int64_t>(),
-                       r["kind"].get<std::string>(), r["name"].get<std::string>(),
-                       r["status"].get<std::string>(), r["started_at"].get<std::string>(), duration, metrics);
+    std::string duration =
+        r["duration_s"].is_null() ? "-" : format_elapsed(r["duration_s"].get<double>());
+    out += fmt::format("{:>5}  {:<10}  {:<20}  {:<9}  {:<24}  {:>8}  {}\n",
+                       r["id"].get<std::int64_t>(), r["kind"].get<std::string>(),
+                       r["name"].get<std::string>(), r["status"].get<std::string>(),
+                       r["started_at"].get<std::string>(), duration, metrics);
   }
   return out;
 }
@@ -186,7 +194,8 @@ nlohmann::json show_run(Db& db, std::int64_t id, bool series) {
   r["outputs"] = io_list(db, id, "output");
   {
     Statement v(db,
-                "SELECT kind, name, version, deleted_at IS NOT NULL FROM registry_versions WHERE run_id = ?1"
+                "SELECT kind, name, version, deleted_at IS NOT NULL FROM registry_versions WHERE "
+                "run_id = ?1"
                 " ORDER BY id");
     v.bind(1, id);
     nlohmann::json registered = nlohmann::json::array();
@@ -210,7 +219,9 @@ nlohmann::json show_run(Db& db, std::int64_t id, bool series) {
   nlohmann::json last = final_metrics(db, id);
   for (auto& [k, m] : metrics.items()) m["last"] = last.value(k, nlohmann::json(nullptr));
   if (series) {
-    Statement points(db, "SELECT key, step, value, time FROM metrics WHERE run_id = ?1 ORDER BY key, step, time");
+    Statement points(
+        db,
+        "SELECT key, step, value, time FROM metrics WHERE run_id = ?1 ORDER BY key, step, time");
     points.bind(1, id);
     while (points.step()) {
       metrics[points.text(0)]["series"].push_back(
@@ -222,9 +233,10 @@ nlohmann::json show_run(Db& db, std::int64_t id, bool series) {
 }
 
 std::string format_run(const nlohmann::json& r) {
-  std::string out = fmt::format("run {}  {}  {}  {}\n", r["id"].get<std::int64_t>(), r["kind"].get<std::string>(),
-                                r["name"].get<std::string>().empty() ? "-" : r["name"].get<std::string>(),
-                                r["status"].get<std::string>());
+  std::string out =
+      fmt::format("run {}  {}  {}  {}\n", r["id"].get<std::int64_t>(), r["kind"].get<std::string>(),
+                  r["name"].get<std::string>().empty() ? "-" : r["name"].get<std::string>(),
+                  r["status"].get<std::string>());
   auto line = [&out](std::string_view label, const std::string& value) {
     if (!value.empty()) out += fmt::format("  {:<9} {}\n", label, value);
   };
@@ -238,9 +250,11 @@ std::string format_run(const nlohmann::json& r) {
   for (const auto& arg : r["command"]) command += (command.empty() ? "" : " ") + value_text(arg);
   line("command", command);
   line("program", r["program_version"].get<std::string>() +
-                      (r["build_id"].get<std::string>().empty() ? "" : " (build " + r["build_id"].get<std::string>() + ")"));
-  line("host", fmt::format("{} (pid {}, user {})", r["host"].get<std::string>(), r["pid"].get<std::int64_t>(),
-                           r["user"].get<std::string>()));
+                      (r["build_id"].get<std::string>().empty()
+                           ? ""
+                           : " (build " + r["build_id"].get<std::string>() + ")"));
+  line("host", fmt::format("{} (pid {}, user {})", r["host"].get<std::string>(),
+                           r["pid"].get<std::int64_t>(), r["user"].get<std::string>()));
   if (!r["seed"].is_null()) line("seed", std::to_string(r["seed"].get<std::int64_t>()));
   line("message", r["message"].get<std::string>());
   line("log", r["log_path"].get<std::string>());
@@ -258,16 +272,18 @@ std::string format_run(const nlohmann::json& r) {
   if (!r["registered"].empty()) {
     out += "registered\n";
     for (const auto& v : r["registered"]) {
-      out += fmt::format("  {} {}@{}{}\n", v["kind"].get<std::string>(), v["name"].get<std::string>(),
-                         v["version"].get<std::int64_t>(), v.value("deleted", false) ? " (deleted)" : "");
+      out += fmt::format("  {} {}@{}{}\n", v["kind"].get<std::string>(),
+                         v["name"].get<std::string>(), v["version"].get<std::int64_t>(),
+                         v.value("deleted", false) ? " (deleted)" : "");
     }
   }
   if (!r["metrics"].empty()) {
-    out += fmt::format("metrics\n  {:<24} {:>12} {:>10} {:>12} {:>12} {:>8}\n", "KEY", "LAST", "STEP", "MIN", "MAX", "N");
+    out += fmt::format("metrics\n  {:<24} {:>12} {:>10} {:>12} {:>12} {:>8}\n", "KEY", "LAST",
+                       "STEP", "MIN", "MAX", "N");
     for (const auto& [k, m] : r["metrics"].items()) {
       out += fmt::format("  {:<24} {:>12} {:>10} {:>12} {:>12} {:>8}\n", k, value_text(m["last"]),
-                         m["last_step"].get<std::int64_t>(), value_text(m["min"]), value_text(m["max"]),
-                         m["n"].get<std::int64_t>());
+                         m["last_step"].get<std::int64_t>(), value_text(m["min"]),
+                         value_text(m["max"]), m["n"].get<std::int64_t>());
     }
   }
   return out;
@@ -280,7 +296,8 @@ nlohmann::json compare_runs(Db& db, const std::vector<std::int64_t>& ids) {
   std::vector<nlohmann::json> metrics(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     nlohmann::json r = show_run(db, ids[i]);
-    runs.push_back({{"id", r["id"]}, {"kind", r["kind"]}, {"name", r["name"]}, {"status", r["status"]}});
+    runs.push_back(
+        {{"id", r["id"]}, {"kind", r["kind"]}, {"name", r["name"]}, {"status", r["status"]}});
     flatten(r["params"], "", params[i]);
     for (const auto& [k, m] : r["metrics"].items()) metrics[i][k] = m["last"];
   }
@@ -289,7 +306,8 @@ nlohmann::json compare_runs(Db& db, const std::vector<std::int64_t>& ids) {
     for (const std::string& key : keys) {
       nlohmann::json values = nlohmann::json::array();
       for (std::size_t i = 0; i < ids.size(); ++i) values.push_back(value_of(i, key));
-      bool differs = std::any_of(values.begin(), values.end(), [&](const nlohmann::json& v) { return v != values[0]; });
+      bool differs = std::any_of(values.begin(), values.end(),
+                                 [&](const nlohmann::json& v) { return v != values[0]; });
       rows.push_back({{"key", key}, {"values", values}, {"differs", differs}});
     }
     return rows;
@@ -312,7 +330,9 @@ nlohmann::json compare_runs(Db& db, const std::vector<std::int64_t>& ids) {
       },
       param_keys);
   out["metrics"] = side_by_side(
-      [&](std::size_t i, const std::string& k) { return metrics[i].value(k, nlohmann::json(nullptr)); },
+      [&](std::size_t i, const std::string& k) {
+        return metrics[i].value(k, nlohmann::json(nullptr));
+      },
       metric_keys);
   return out;
 }
@@ -328,13 +348,15 @@ std::string format_compare(const nlohmann::json& c) {
   widen(c["metrics"]);
   width = std::min<std::size_t>(width, 40);
   std::string out = fmt::format("  {:<{}}", "", width);
-  for (const auto& r : c["runs"]) out += fmt::format("  {:>14}", fmt::format("run {}", r["id"].get<std::int64_t>()));
+  for (const auto& r : c["runs"])
+    out += fmt::format("  {:>14}", fmt::format("run {}", r["id"].get<std::int64_t>()));
   out += "\n";
   auto section = [&](const char* title, const nlohmann::json& rows) {
     out += fmt::format("{}\n", title);
     if (rows.empty()) out += "  (none)\n";
     for (const auto& row : rows) {
-      out += fmt::format("{} {:<{}}", row["differs"].get<bool>() ? "*" : " ", row["key"].get<std::string>(), width);
+      out += fmt::format("{} {:<{}}", row["differs"].get<bool>() ? "*" : " ",
+                         row["key"].get<std::string>(), width);
       for (const auto& v : row["values"]) out += fmt::format("  {:>14}", value_text(v));
       out += "\n";
     }

@@ -3,9 +3,8 @@
 // Thread safety: operates on one Db; see db.h.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -14,8 +13,8 @@
 namespace enclave::store {
 
 struct RunFilter {
-  std::string kind;    // empty: any
-  std::string status;  // empty: any; else running|finished|failed|killed
+  std::string kind;         // empty: any
+  std::string status;       // empty: any; else running|finished|failed|killed
   std::int64_t limit = 50;  // newest first; 0 = all
 };
 

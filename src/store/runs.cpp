@@ -22,7 +22,8 @@ void validate_metric_key(std::string_view key) {
     fail_input("metric key '{}': must be 1 to 250 characters", printable(key));
   }
   for (unsigned char c : key) {
-    if (c < 0x20 || c == 0x7f) fail_input("metric key '{}': control characters are not allowed", printable(key));
+    if (c < 0x20 || c == 0x7f)
+      fail_input("metric key '{}': control characters are not allowed", printable(key));
   }
 }
 
@@ -31,7 +32,8 @@ void validate_role(std::string_view role) {
 }
 
 void insert_metrics(Db& db, std::int64_t run_id, const std::vector<MetricPoint>& points) {
-  Statement insert(db, "INSERT INTO metrics (run_id, key, step, value, time) VALUES (?1, ?2, ?3, ?4, ?5)");
+  Statement insert(
+      db, "INSERT INTO metrics (run_id, key, step, value, time) VALUES (?1, ?2, ?3, ?4, ?5)");
   for (const MetricPoint& p : points) {
     insert.reset();
     insert.bind(1, run_id).bind(2, p.key).bind(3, p.step);
@@ -55,10 +57,14 @@ void merge_params(Db& db, std::int64_t run_id, const nlohmann::json& params) {
 
 std::string_view to_string(RunStatus status) {
   switch (status) {
-    case RunStatus::kRunning: return "running";
-    case RunStatus::kFinished: return "finished";
-    case RunStatus::kFailed: return "failed";
-    case RunStatus::kKilled: return "killed";
+    case RunStatus::kRunning:
+      return "running";
+    case RunStatus::kFinished:
+      return "finished";
+    case RunStatus::kFailed:
+      return "failed";
+    case RunStatus::kKilled:
+      return "killed";
   }
   return "failed";
 }
@@ -97,10 +103,11 @@ std::vector<std::int64_t> fail_dead_runs(Db& db, std::chrono::seconds stale_afte
       double heartbeat = q.real(5);
       Liveness live = process_liveness(p);
       if (live == Liveness::kDead) {
-        dead.push_back({q.int64(0),
-                        fmt::format("process {} on {} died without finishing the run (last heartbeat {})",
-                                    p.pid, p.host, format_time(heartbeat)),
-                        heartbeat});
+        dead.push_back(
+            {q.int64(0),
+             fmt::format("process {} on {} died without finishing the run (last heartbeat {})",
+                         p.pid, p.host, format_time(heartbeat)),
+             heartbeat});
       } else if (live == Liveness::kUnknown &&
                  now - heartbeat > static_cast<double>(stale_after.count())) {
         dead.push_back({q.int64(0),
@@ -134,7 +141,8 @@ std::vector<MetricPoint> log_to_run(Db& db, std::int64_t run_id, const RunUpdate
     q.bind(1, run_id);
     if (!q.step()) fail(ErrorKind::kNotFound, "run {} not found in this workspace", run_id);
     if (q.text(0) != "running") {
-      fail_input("run {} is {}: metrics and params can only be added to a running run", run_id, q.text(0));
+      fail_input("run {} is {}: metrics and params can only be added to a running run", run_id,
+                 q.text(0));
     }
   }
   std::vector<MetricPoint> points;
@@ -152,7 +160,8 @@ std::vector<MetricPoint> log_to_run(Db& db, std::int64_t run_id, const RunUpdate
       }
       last.reset();
       last.bind(1, run_id).bind(2, m.key);
-      if (last.step() && !last.is_null(0)) prev = std::max(prev.value_or(last.int64(0)), last.int64(0));
+      if (last.step() && !last.is_null(0))
+        prev = std::max(prev.value_or(last.int64(0)), last.int64(0));
       last.reset();
       step = prev ? *prev + 1 : 0;
     }
@@ -173,10 +182,11 @@ Run::Run(const std::filesystem::path& workspace_root, RunOptions options)
   double now = now_unix();
   Db& db = workspace_->db();
   WriteTransaction tx(db);
-  Statement insert(db,
-                   "INSERT INTO runs (kind, name, command, params, program_version, build_id, host,"
-                   " boot_id, pid, pid_start, user, cwd, seed, status, started_at, heartbeat_at)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'running', ?14, ?14)");
+  Statement insert(
+      db,
+      "INSERT INTO runs (kind, name, command, params, program_version, build_id, host,"
+      " boot_id, pid, pid_start, user, cwd, seed, status, started_at, heartbeat_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'running', ?14, ?14)");
   std::error_code ec;
   insert.bind(1, options_.kind)
       .bind(2, options_.name)
@@ -229,7 +239,8 @@ void Run::heartbeat_loop() {
       // Points logged just before a long pause become durable here.
       flush_locked_with(*db);
       if (std::chrono::steady_clock::now() >= next_beat) {
-        Statement beat(*db, "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1 AND status = 'running'");
+        Statement beat(*db,
+                       "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1 AND status = 'running'");
         beat.bind(1, id_).bind(2, now_unix()).run();
         next_beat = std::chrono::steady_clock::now() + options_.heartbeat_interval;
       }
@@ -249,7 +260,8 @@ void Run::log_params(const nlohmann::json& params) {
   tx.commit();
 }
 
-void Run::log_metric(std::string_view key, double value, std::int64_t step, std::optional<double> time) {
+void Run::log_metric(std::string_view key, double value, std::int64_t step,
+                     std::optional<double> time) {
   validate_metric_key(key);
   bool due = false;
   {
@@ -282,7 +294,8 @@ void Run::flush_locked_with(Db& db) {
   } catch (...) {
     // Put the points back in front so nothing is lost if the caller retries.
     std::lock_guard<std::mutex> lock(buffer_mutex_);
-    batch.insert(batch.end(), std::make_move_iterator(buffer_.begin()), std::make_move_iterator(buffer_.end()));
+    batch.insert(batch.end(), std::make_move_iterator(buffer_.begin()),
+                 std::make_move_iterator(buffer_.end()));
     buffer_.swap(batch);
     throw;
   }
@@ -303,7 +316,8 @@ void Run::record_io(Direction direction, std::string_view role, const std::strin
   insert.bind(5, version_id).run();
 }
 
-Artifact Run::log_path_artifact(Direction direction, const std::filesystem::path& path, std::string_view role) {
+Artifact Run::log_path_artifact(Direction direction, const std::filesystem::path& path,
+                                std::string_view role) {
   validate_role(role);
   std::lock_guard<std::mutex> lock(mutex_);
   StoreLock store_lock(*workspace_, StoreLock::Mode::kShared);
@@ -323,8 +337,8 @@ Artifact Run::log_output(const std::filesystem::path& path, std::string_view rol
   return log_path_artifact(Direction::kOutput, path, role);
 }
 
-void Run::log_reference(Direction direction, std::string_view role, std::optional<std::string> digest,
-                        std::optional<std::int64_t> version_id) {
+void Run::log_reference(Direction direction, std::string_view role,
+                        std::optional<std::string> digest, std::optional<std::int64_t> version_id) {
   validate_role(role);
   if (digest) parse_digest(*digest);
   std::lock_guard<std::mutex> lock(mutex_);
@@ -336,7 +350,8 @@ void Run::log_reference(Direction direction, std::string_view role, std::optiona
   if (version_id) {
     Statement q(db, "SELECT 1 FROM registry_versions WHERE id = ?1");
     q.bind(1, *version_id);
-    if (!q.step()) fail(ErrorKind::kNotFound, "registry version id {} is not in this workspace", *version_id);
+    if (!q.step())
+      fail(ErrorKind::kNotFound, "registry version id {} is not in this workspace", *version_id);
   }
   record_io(direction, role, digest ? &*digest : nullptr, version_id);
   tx.commit();
@@ -361,7 +376,8 @@ void Run::log_output_version(std::int64_t version_id, std::string_view role) {
 void Run::log_text(std::string_view text) {
   std::lock_guard<std::mutex> lock(mutex_);
   int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) fail(ErrorKind::kIo, "{}: cannot open run log: {}", log_path_.string(), std::strerror(errno));
+  if (fd < 0)
+    fail(ErrorKind::kIo, "{}: cannot open run log: {}", log_path_.string(), std::strerror(errno));
   std::size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);

@@ -21,14 +21,13 @@
 // serialised); it owns its own database connections.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -162,6 +161,7 @@ std::chrono::seconds default_stale_after();
 
 // Marks runs still "running" whose process is gone as failed, with the
 // reason in message; returns their ids. Workspace's constructor calls it.
-std::vector<std::int64_t> fail_dead_runs(Db& db, std::chrono::seconds stale_after = default_stale_after());
+std::vector<std::int64_t> fail_dead_runs(Db& db,
+                                         std::chrono::seconds stale_after = default_stale_after());
 
 }  // namespace enclave::store

@@ -44,8 +44,13 @@ TEST_F(RunsTest, RecordsEverythingAboutARun) {
   testing::write_model_dir(dir_ / "out");
   std::int64_t id = 0;
   {
-    store::Run run(dir_.path(), {.kind = "train", .name = "sft", .command = {"enclave", "train", "--lr", "3e-4"},
-                          .params = {{"lr", 3e-4}}, .seed = 42, .program_version = "0.1.0", .build_id = "abc"});
+    store::Run run(dir_.path(), {.kind = "train",
+                                 .name = "sft",
+                                 .command = {"enclave", "train", "--lr", "3e-4"},
+                                 .params = {{"lr", 3e-4}},
+                                 .seed = 42,
+                                 .program_version = "0.1.0",
+                                 .build_id = "abc"});
     id = run.id();
     run.log_params({{"epochs", 3}, {"optim", {{"beta1", 0.9}}}});
     run.log_input(dir_ / "data.jsonl", "train_data");
@@ -73,14 +78,16 @@ TEST_F(RunsTest, RecordsEverythingAboutARun) {
   EXPECT_EQ(r["inputs"][0]["role"], "train_data");
   ASSERT_EQ(r["outputs"].size(), 1u);
   EXPECT_FALSE(r["ended_at"].is_null());
-  EXPECT_EQ(testing::read_text(ws.dot_dir() / r["log_path"].get<std::string>()), "step 9 loss 1.0\n");
+  EXPECT_EQ(testing::read_text(ws.dot_dir() / r["log_path"].get<std::string>()),
+            "step 9 loss 1.0\n");
   std::string text = format_run(r);
   EXPECT_NE(text.find("optim.beta1 = 0.9"), std::string::npos) << text;
 }
 
 TEST_F(RunsTest, RejectsBadInput) {
   EXPECT_THROW(store::Run(dir_.path(), {.kind = "a/b"}), Error);
-  EXPECT_THROW(store::Run(dir_.path(), {.kind = "train", .params = nlohmann::json::array()}), Error);
+  EXPECT_THROW(store::Run(dir_.path(), {.kind = "train", .params = nlohmann::json::array()}),
+               Error);
   store::Run run(dir_.path(), {.kind = "train"});
   EXPECT_THROW(run.log_metric("", 1.0, 0), Error);
   EXPECT_THROW(run.log_metric("bad\nkey", 1.0, 0), Error);
@@ -104,7 +111,9 @@ TEST_F(RunsTest, RunDroppedWithoutFinishIsFailed) {
 }
 
 TEST_F(RunsTest, MetricsAreDurableAfterFlushAndBatchedBefore) {
-  store::Run run(dir_.path(), {.kind = "train", .metric_flush_interval = std::chrono::hours(1), .metric_flush_points = 1000});
+  store::Run run(dir_.path(), {.kind = "train",
+                               .metric_flush_interval = std::chrono::hours(1),
+                               .metric_flush_points = 1000});
   for (int i = 0; i < 999; ++i) run.log_metric("loss", i, i);
   EXPECT_EQ(count("SELECT COUNT(*) FROM metrics"), 0);
   run.log_metric("loss", 999, 999);
@@ -168,7 +177,8 @@ TEST_F(RunsTest, KilledButUnreapedProcessCountsAsDead) {
 TEST_F(RunsTest, RunFromAnotherHostFailsOnlyWhenItsHeartbeatIsStale) {
   Workspace ws(dir_.path());
   double now = now_unix();
-  for (auto [name, heartbeat] : {std::pair<const char*, double>{"fresh", now}, {"stale", now - 3600}}) {
+  for (auto [name, heartbeat] :
+       {std::pair<const char*, double>{"fresh", now}, {"stale", now - 3600}}) {
     Statement insert(ws.db(),
                      "INSERT INTO runs (kind, name, status, host, pid, started_at, heartbeat_at)"
                      " VALUES ('train', ?1, 'running', 'some-other-host', 1, ?2, ?3)");
@@ -183,8 +193,9 @@ TEST_F(RunsTest, RunFromAnotherHostFailsOnlyWhenItsHeartbeatIsStale) {
 }
 
 TEST_F(RunsTest, HeartbeatKeepsALongRunFresh) {
-  store::Run run(dir_.path(), {.kind = "train", .heartbeat_interval = std::chrono::milliseconds(50),
-                        .metric_flush_interval = std::chrono::milliseconds(50)});
+  store::Run run(dir_.path(), {.kind = "train",
+                               .heartbeat_interval = std::chrono::milliseconds(50),
+                               .metric_flush_interval = std::chrono::milliseconds(50)});
   Workspace ws(dir_.path());
   auto heartbeat = [&] {
     Statement q(ws.db(), "SELECT heartbeat_at FROM runs WHERE id = ?1");
@@ -212,7 +223,9 @@ TEST_F(RunsTest, TwoProcessesLoggingAtOnceLoseNothing) {
       int rc = 0;
       try {
         for (int r = 0; r < kRuns; ++r) {
-          store::Run run(dir_.path(), {.kind = "train", .name = fmt::format("child{}-{}", c, r), .metric_flush_points = 37});
+          store::Run run(dir_.path(), {.kind = "train",
+                                       .name = fmt::format("child{}-{}", c, r),
+                                       .metric_flush_points = 37});
           for (int i = 0; i < kPoints; ++i) run.log_metric(i % 2 ? "loss" : "acc", i, i);
           run.log_params({{"child", c}});
           run.finish();
@@ -232,7 +245,8 @@ TEST_F(RunsTest, TwoProcessesLoggingAtOnceLoseNothing) {
   }
   EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 2 * kRuns);
   EXPECT_EQ(count("SELECT COUNT(*) FROM metrics"), 2 * kRuns * kPoints);
-  EXPECT_EQ(count("SELECT COUNT(DISTINCT run_id || key || step) FROM metrics"), 2 * kRuns * kPoints);
+  EXPECT_EQ(count("SELECT COUNT(DISTINCT run_id || key || step) FROM metrics"),
+            2 * kRuns * kPoints);
 }
 
 TEST_F(RunsTest, ListAndCompare) {

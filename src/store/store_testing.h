@@ -16,7 +16,8 @@ namespace enclave::store::testing {
 class ScratchDir {
  public:
   ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "enclave-store-test-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "enclave-store-test-XXXXXX").string();
     char* made = ::mkdtemp(tmpl.data());
     if (made == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = made;

@@ -23,8 +23,8 @@ void check_database(Db& db, VerifyReport& report) {
   Statement fk(db, "PRAGMA foreign_key_check");
   while (fk.step()) {
     report.problems.push_back({"database", db.path().string(),
-                               fmt::format("table {} row {} references a missing row in {}", fk.text(0),
-                                           fk.int64(1), fk.text(2))});
+                               fmt::format("table {} row {} references a missing row in {}",
+                                           fk.text(0), fk.int64(1), fk.text(2))});
   }
 }
 
@@ -32,7 +32,8 @@ std::uint64_t total_bytes(const ObjectStore& objects, const std::vector<std::str
   std::uint64_t total = 0;
   for (const std::string& hex : hexes) {
     struct stat st {};
-    if (::lstat(objects.path_of(hex).c_str(), &st) == 0) total += static_cast<std::uint64_t>(st.st_size);
+    if (::lstat(objects.path_of(hex).c_str(), &st) == 0)
+      total += static_cast<std::uint64_t>(st.st_size);
   }
   return total;
 }
@@ -50,8 +51,9 @@ VerifyReport verify_store(Workspace& workspace, const VerifyOptions& options) {
   for (const auto& stray : listing.strays) {
     report.problems.push_back({"stray", stray.string(), "unexpected entry in the object store"});
   }
-  Progress progress({.label = "verifying", .total = total_bytes(objects, listing.objects), .unit = "bytes"},
-                    stderr, options.show_progress && ::isatty(STDERR_FILENO) == 1);
+  Progress progress(
+      {.label = "verifying", .total = total_bytes(objects, listing.objects), .unit = "bytes"},
+      stderr, options.show_progress && ::isatty(STDERR_FILENO) == 1);
   std::set<std::string> good;
   for (const std::string& hex : listing.objects) {
     ++report.n_objects;
@@ -70,7 +72,8 @@ VerifyReport verify_store(Workspace& workspace, const VerifyOptions& options) {
       continue;
     }
     std::string detail = fmt::format("content hashes to {}", actual);
-    if (options.quarantine) detail += fmt::format("; moved to {}", objects.quarantine(hex).string());
+    if (options.quarantine)
+      detail += fmt::format("; moved to {}", objects.quarantine(hex).string());
     report.problems.push_back({"corrupt-object", hex, detail});
   }
   progress.finish();
@@ -90,13 +93,15 @@ VerifyReport verify_store(Workspace& workspace, const VerifyOptions& options) {
     std::string hex = parse_digest(digest);
     for (const ArtifactFile& f : a->files) {
       if (!good.contains(f.object)) {
-        report.problems.push_back({"missing-object", digest, fmt::format("file '{}': blob {} is missing or corrupt",
-                                                                         printable(f.path), f.object)});
+        report.problems.push_back(
+            {"missing-object", digest,
+             fmt::format("file '{}': blob {} is missing or corrupt", printable(f.path), f.object)});
       }
     }
     if (a->kind == ArtifactKind::kFile) {
       if (a->files.size() != 1 || a->files[0].object != hex) {
-        report.problems.push_back({"bad-manifest", digest, "file artifact does not name its own blob"});
+        report.problems.push_back(
+            {"bad-manifest", digest, "file artifact does not name its own blob"});
       }
       continue;
     }
@@ -111,7 +116,9 @@ VerifyReport verify_store(Workspace& workspace, const VerifyOptions& options) {
         same = listed[i].path == a->files[i].path && listed[i].object == a->files[i].object &&
                listed[i].size == a->files[i].size;
       }
-      if (!same) report.problems.push_back({"bad-manifest", digest, "recorded files differ from the manifest"});
+      if (!same)
+        report.problems.push_back(
+            {"bad-manifest", digest, "recorded files differ from the manifest"});
     } catch (const Error& e) {
       report.problems.push_back({"bad-manifest", digest, e.what()});
     }
@@ -130,14 +137,16 @@ VerifyReport verify_store(Workspace& workspace, const VerifyOptions& options) {
       struct stat cst {};
       struct stat ost {};
       if (::lstat(p.c_str(), &cst) != 0) {
-        report.problems.push_back({"checkout", p.string(), "file missing from checkout (it is rebuilt on next use)"});
+        report.problems.push_back(
+            {"checkout", p.string(), "file missing from checkout (it is rebuilt on next use)"});
         continue;
       }
-      bool linked = ::lstat(objects.path_of(f.object).c_str(), &ost) == 0 && cst.st_ino == ost.st_ino &&
-                    cst.st_dev == ost.st_dev;
+      bool linked = ::lstat(objects.path_of(f.object).c_str(), &ost) == 0 &&
+                    cst.st_ino == ost.st_ino && cst.st_dev == ost.st_dev;
       if (linked && good.contains(f.object)) continue;
       if (!S_ISREG(cst.st_mode) || sha256_file_hex(p) != f.object) {
-        report.problems.push_back({"checkout", p.string(), "content does not match the stored file (rebuilt on next use)"});
+        report.problems.push_back({"checkout", p.string(),
+                                   "content does not match the stored file (rebuilt on next use)"});
       }
     }
   }
@@ -166,9 +175,11 @@ std::string format_verify_report(const VerifyReport& report) {
   for (const VerifyProblem& p : report.problems) {
     out += fmt::format("{}: {}: {}\n", p.kind, p.target, p.detail);
   }
-  out += fmt::format("{}: {} objects ({}), {} artifacts checked, {} problem(s)", report.ok() ? "store OK" : "store CORRUPT",
-                     report.n_objects, format_bytes(report.bytes_hashed), report.n_artifacts, report.problems.size());
-  if (report.n_temp_files > 0) out += fmt::format("; {} leftover temp file(s), run `enclave store gc`", report.n_temp_files);
+  out += fmt::format("{}: {} objects ({}), {} artifacts checked, {} problem(s)",
+                     report.ok() ? "store OK" : "store CORRUPT", report.n_objects,
+                     format_bytes(report.bytes_hashed), report.n_artifacts, report.problems.size());
+  if (report.n_temp_files > 0)
+    out += fmt::format("; {} leftover temp file(s), run `enclave store gc`", report.n_temp_files);
   return out + "\n";
 }
 

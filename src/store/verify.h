@@ -6,9 +6,8 @@
 // Thread safety: see workspace.h.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,7 +16,8 @@
 namespace enclave::store {
 
 struct VerifyProblem {
-  std::string kind;    // "corrupt-object", "missing-object", "bad-manifest", "checkout", "database", "stray"
+  std::string
+      kind;  // "corrupt-object", "missing-object", "bad-manifest", "checkout", "database", "stray"
   std::string target;  // object hex, artifact digest, path
   std::string detail;
 };

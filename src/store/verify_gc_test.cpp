@@ -85,9 +85,7 @@ TEST_F(VerifyGcTest, GcWaitsForWritersInFlight) {
   Workspace other(ws_->root());
   // gc in this process must not slip in while the writer holds the lock.
   EXPECT_THROW(
-      {
-        StoreLock gc_lock(other, StoreLock::Mode::kExclusive, std::chrono::milliseconds(50));
-      },
+      { StoreLock gc_lock(other, StoreLock::Mode::kExclusive, std::chrono::milliseconds(50)); },
       Error);
 }
 
@@ -96,14 +94,16 @@ TEST_F(VerifyGcTest, GcWaitsForWritersInFlight) {
 // gc then removes what the killed writer left.
 TEST_F(VerifyGcTest, KillDuringStoreLeavesStoreConsistent) {
   for (int i = 0; i < 20; ++i) {
-    testing::write_text(dir_ / "big" / fmt::format("shard-{:03}.bin", i), std::string(256 * 1024, static_cast<char>('a' + i)));
+    testing::write_text(dir_ / "big" / fmt::format("shard-{:03}.bin", i),
+                        std::string(256 * 1024, static_cast<char>('a' + i)));
   }
   testing::write_text(dir_ / "big/round.txt", "first");
   // Time one registration so the kills spread over the whole of one.
   auto start = std::chrono::steady_clock::now();
   register_version(*ws_, {.name = "big", .source = dir_ / "big"});
-  int span_us = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+  int span_us = static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count());
   std::mt19937 rng(1234);
   int completed = 0;
   constexpr int kRounds = 16;
@@ -144,8 +144,8 @@ TEST_F(VerifyGcTest, KillDuringStoreLeavesStoreConsistent) {
   VerifyReport r = verify_store(ws);
   EXPECT_TRUE(r.ok()) << format_verify_report(r);
   EXPECT_EQ(r.n_temp_files, 0);
-  std::printf("kill rounds: %d of %d registrations completed before the kill (span %d us)\n", completed, kRounds,
-              span_us);
+  std::printf("kill rounds: %d of %d registrations completed before the kill (span %d us)\n",
+              completed, kRounds, span_us);
 }
 
 TEST_F(VerifyGcTest, GcReclaimsADeletedVersionsContentAndKeepsItsRow) {
@@ -187,7 +187,8 @@ TEST_F(VerifyGcTest, GcKeepsDeletedContentThatAVersionOrARunStillUses) {
   VersionInfo a = register_version(*ws_, {.name = "a", .source = dir_ / "m"});
   register_version(*ws_, {.name = "b", .source = dir_ / "m"});
   testing::write_text(dir_ / "data.jsonl", "{\"text\": \"x\"}\n");
-  VersionInfo d = register_version(*ws_, {.kind = RegistryKind::kDataset, .name = "d", .source = dir_ / "data.jsonl"});
+  VersionInfo d = register_version(
+      *ws_, {.kind = RegistryKind::kDataset, .name = "d", .source = dir_ / "data.jsonl"});
   {
     store::Run run(ws_->root(), {.kind = "data"});
     run.log_output(dir_ / "data.jsonl");

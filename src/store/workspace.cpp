@@ -19,8 +19,8 @@
 namespace enclave::store {
 namespace {
 
-constexpr const char* kSubdirs[] = {"objects", "objects/sha256", "tmp", "checkouts", "logs",
-                                    "quarantine"};
+constexpr const char* kSubdirs[] = {"objects",   "objects/sha256", "tmp",
+                                    "checkouts", "logs",           "quarantine"};
 
 // SQLite's WAL needs shared memory and POSIX locks that network filesystems
 // do not provide reliably (sqlite.org/wal.html): refuse instead of corrupting.
@@ -29,13 +29,26 @@ void refuse_network_fs(const std::filesystem::path& dir) {
   if (::statfs(dir.c_str(), &fs) != 0) return;
   const char* name = nullptr;
   switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0x6969: name = "NFS"; break;
-    case 0x517B: name = "SMB"; break;
-    case 0xFF534D42: name = "CIFS"; break;
-    case 0xFE534D42: name = "SMB2"; break;
-    case 0x5346414F: name = "AFS"; break;
-    case 0x73757245: name = "Coda"; break;
-    default: return;
+    case 0x6969:
+      name = "NFS";
+      break;
+    case 0x517B:
+      name = "SMB";
+      break;
+    case 0xFF534D42:
+      name = "CIFS";
+      break;
+    case 0xFE534D42:
+      name = "SMB2";
+      break;
+    case 0x5346414F:
+      name = "AFS";
+      break;
+    case 0x73757245:
+      name = "Coda";
+      break;
+    default:
+      return;
   }
   fail(ErrorKind::kUnsupported,
        "{}: workspace is on a network filesystem ({}); SQLite WAL mode needs a local disk",
@@ -57,8 +70,9 @@ std::filesystem::path explicit_root(const std::filesystem::path& given, std::str
   if (p.filename().empty()) p = p.parent_path();
   if (p.filename() == kDotDir && is_workspace(p.parent_path())) return p.parent_path();
   if (is_workspace(p)) return p;
-  fail(ErrorKind::kNotFound, "{} ({}): not an Enclave workspace (no {}/enclave.db); run `enclave init {}`",
-       p.string(), source, kDotDir, given.string());
+  fail(ErrorKind::kNotFound,
+       "{} ({}): not an Enclave workspace (no {}/enclave.db); run `enclave init {}`", p.string(),
+       source, kDotDir, given.string());
 }
 
 // The database path, once the folder is known to be on a local disk.
@@ -72,7 +86,8 @@ std::filesystem::path checked_db_path(const std::filesystem::path& root) {
 void ensure_real_dir(const std::filesystem::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
-    if (S_ISLNK(st.st_mode)) fail_input("{}: is a symbolic link; refusing to use it", path.string());
+    if (S_ISLNK(st.st_mode))
+      fail_input("{}: is a symbolic link; refusing to use it", path.string());
     if (!S_ISDIR(st.st_mode)) fail_input("{}: exists and is not a folder", path.string());
     return;
   }
@@ -105,8 +120,7 @@ InitResult init_workspace(const std::filesystem::path& dir) {
     result.schema_version = schema_version(db);
     if (result.created) {
       WriteTransaction tx(db);
-      append_audit(db, "init", result.root.string(),
-                   {{"schema_version", result.schema_version}});
+      append_audit(db, "init", result.root.string(), {{"schema_version", result.schema_version}});
       tx.commit();
     }
   }
@@ -148,7 +162,8 @@ std::unique_ptr<Workspace> Workspace::open(const FindOptions& options) {
 StoreLock::StoreLock(const Workspace& workspace, Mode mode, std::chrono::milliseconds timeout) {
   std::filesystem::path path = workspace.gc_lock_path();
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd_ < 0) fail(ErrorKind::kIo, "{}: cannot open lock file: {}", path.string(), std::strerror(errno));
+  if (fd_ < 0)
+    fail(ErrorKind::kIo, "{}: cannot open lock file: {}", path.string(), std::strerror(errno));
   int op = (mode == Mode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (::flock(fd_, op) != 0) {

@@ -39,8 +39,8 @@ struct InitResult {
 InitResult init_workspace(const std::filesystem::path& dir);
 
 struct FindOptions {
-  std::string workspace;  // --workspace: used as is when non-empty
-  bool use_env = true;    // consult $ENCLAVE_HOME when workspace is empty
+  std::string workspace;        // --workspace: used as is when non-empty
+  bool use_env = true;          // consult $ENCLAVE_HOME when workspace is empty
   std::filesystem::path start;  // where to walk up from; empty: current directory
 };
 

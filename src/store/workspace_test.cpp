@@ -36,7 +36,8 @@ TEST(Workspace, InitCreatesLayoutAndIsIdempotent) {
   InitResult first = init_workspace(dir / "ws");
   EXPECT_TRUE(first.created);
   EXPECT_EQ(first.schema_version, latest_schema_version());
-  for (const char* sub : {".enclave/enclave.db", ".enclave/objects", ".enclave/tmp", ".enclave/checkouts"}) {
+  for (const char* sub :
+       {".enclave/enclave.db", ".enclave/objects", ".enclave/tmp", ".enclave/checkouts"}) {
     EXPECT_TRUE(std::filesystem::exists(dir / "ws" / sub)) << sub;
   }
   InitResult second = init_workspace(dir / "ws");
@@ -56,8 +57,10 @@ TEST(Workspace, DatabaseUsesWalAndForeignKeys) {
   ASSERT_TRUE(fk.step());
   EXPECT_EQ(fk.int64(0), 1);
   // A dangling reference is refused.
-  EXPECT_THROW(ws.db().exec("INSERT INTO metrics (run_id, key, step, value, time) VALUES (999, 'x', 0, 1, 0)"),
-               Error);
+  EXPECT_THROW(
+      ws.db().exec(
+          "INSERT INTO metrics (run_id, key, step, value, time) VALUES (999, 'x', 0, 1, 0)"),
+      Error);
 }
 
 TEST(Workspace, FindsByWalkingUpExplicitPathAndEnv) {
@@ -140,7 +143,8 @@ TEST(Workspace, StoreLockExcludesGcWhileWritersHoldIt) {
   Workspace ws(dir.path());
   StoreLock writer(ws, StoreLock::Mode::kShared);
   StoreLock other_writer(ws, StoreLock::Mode::kShared);
-  EXPECT_THROW(StoreLock gc(ws, StoreLock::Mode::kExclusive, std::chrono::milliseconds(100)), Error);
+  EXPECT_THROW(StoreLock gc(ws, StoreLock::Mode::kExclusive, std::chrono::milliseconds(100)),
+               Error);
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ AddedVocabulary AddedVocabulary::from_json(const JsonField& list) {
     e.object();
     AddedToken t;
     const std::int64_t id = e["id"].integer();
-    if (id < 0 || id > kMaxTokenId) e["id"].fail(fmt::format("id {} outside [0, {}]", id, kMaxTokenId));
+    if (id < 0 || id > kMaxTokenId)
+      e["id"].fail(fmt::format("id {} outside [0, {}]", id, kMaxTokenId));
     t.id = static_cast<TokenId>(id);
     t.content = e["content"].string();
     if (t.content.empty()) e["content"].fail("empty token");
@@ -65,11 +66,13 @@ const AddedToken* AddedVocabulary::find(std::string_view content) const {
   return it == by_content_.end() ? nullptr : &tokens_[static_cast<std::size_t>(it->second)];
 }
 
-std::vector<AddedVocabulary::Segment> AddedVocabulary::split(std::string_view text, bool parse_special) const {
+std::vector<AddedVocabulary::Segment> AddedVocabulary::split(std::string_view text,
+                                                             bool parse_special) const {
   std::vector<Segment> out;
   std::size_t text_start = 0;  // start of the pending plain-text segment
   auto emit_text = [&](std::size_t end) {
-    if (end > text_start) out.push_back({text.substr(text_start, end - text_start), text_start, std::nullopt});
+    if (end > text_start)
+      out.push_back({text.substr(text_start, end - text_start), text_start, std::nullopt});
   };
   for (std::size_t pos = 0; pos < text.size();) {
     const AddedToken* hit = nullptr;

@@ -56,7 +56,7 @@ class AddedVocabulary {
 
  private:
   std::vector<AddedToken> tokens_;
-  PieceMap by_content_;                         // content -> index in tokens_
+  PieceMap by_content_;  // content -> index in tokens_
   std::unordered_map<TokenId, std::size_t> by_id_;
   std::array<std::vector<std::size_t>, 256> by_first_byte_;  // longest first
 };

@@ -16,13 +16,16 @@ BpeModel BpeModel::from_json(const JsonField& model) {
   if (!type.is_null() && type.string() != "BPE") {
     type.fail_unsupported("tokenizer model '" + type.string() + "' is not supported (only BPE)");
   }
-  if (type.is_null() && !model.has("merges")) type.fail("missing (and no 'merges', so not a BPE model)");
+  if (type.is_null() && !model.has("merges"))
+    type.fail("missing (and no 'merges', so not a BPE model)");
   const JsonField dropout = model["dropout"];
-  if (!dropout.is_null() && !(dropout.value().is_number() && dropout.value().get<double>() == 0.0)) {
+  if (!dropout.is_null() &&
+      !(dropout.value().is_number() && dropout.value().get<double>() == 0.0)) {
     dropout.fail_unsupported("BPE dropout is a training option; expected null");
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    if (!model[key].string_or("").empty()) model[key].fail_unsupported("subword prefixes/suffixes are not supported");
+    if (!model[key].string_or("").empty())
+      model[key].fail_unsupported("subword prefixes/suffixes are not supported");
   }
 
   BpeModel m;
@@ -37,7 +40,8 @@ BpeModel BpeModel::from_json(const JsonField& model) {
   }
   m.byte_ids_.fill(-1);
   for (int b = 0; b < 256; ++b) {
-    if (std::optional<TokenId> id = m.piece_to_id(fmt::format("<0x{:02X}>", b))) m.byte_ids_[b] = *id;
+    if (std::optional<TokenId> id = m.piece_to_id(fmt::format("<0x{:02X}>", b)))
+      m.byte_ids_[b] = *id;
   }
   return m;
 }
@@ -48,7 +52,8 @@ void BpeModel::read_vocab(const JsonField& vocab) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     const JsonField entry = vocab[it.key()];
     const std::int64_t id = entry.integer();
-    if (id < 0 || id > kMaxTokenId) entry.fail(fmt::format("id {} outside [0, {}]", id, kMaxTokenId));
+    if (id < 0 || id > kMaxTokenId)
+      entry.fail(fmt::format("id {} outside [0, {}]", id, kMaxTokenId));
     const auto uid = static_cast<std::size_t>(id);
     if (uid >= pieces_.size()) {
       pieces_.resize(uid + 1);
@@ -104,7 +109,8 @@ std::optional<TokenId> BpeModel::piece_to_id(std::string_view piece) const {
 }
 
 const std::string* BpeModel::id_to_piece(TokenId id) const {
-  if (id < 0 || static_cast<std::size_t>(id) >= pieces_.size() || !has_piece_[static_cast<std::size_t>(id)]) {
+  if (id < 0 || static_cast<std::size_t>(id) >= pieces_.size() ||
+      !has_piece_[static_cast<std::size_t>(id)]) {
     return nullptr;
   }
   return &pieces_[static_cast<std::size_t>(id)];
@@ -197,11 +203,13 @@ void BpeModel::encode_word(std::string_view word, std::vector<TokenId>& out) con
     if (left.next >= 0) symbols[static_cast<std::size_t>(left.next)].prev = top.pos;
     if (left.prev >= 0) {
       const Symbol& before = symbols[static_cast<std::size_t>(left.prev)];
-      if (const Merge* pm = find_merge(before.id, left.id)) queue.push({pm->rank, left.prev, pm->result});
+      if (const Merge* pm = find_merge(before.id, left.id))
+        queue.push({pm->rank, left.prev, pm->result});
     }
     if (left.next >= 0) {
       const Symbol& after = symbols[static_cast<std::size_t>(left.next)];
-      if (const Merge* nm = find_merge(left.id, after.id)) queue.push({nm->rank, top.pos, nm->result});
+      if (const Merge* nm = find_merge(left.id, after.id))
+        queue.push({nm->rank, top.pos, nm->result});
     }
   }
   for (const Symbol& s : symbols) {

@@ -63,7 +63,8 @@ class BpeModel {
     TokenId result;
   };
   static std::uint64_t pair_key(TokenId a, TokenId b) {
-    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(a)) << 32) | static_cast<std::uint32_t>(b);
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(a)) << 32) |
+           static_cast<std::uint32_t>(b);
   }
   void read_vocab(const JsonField& vocab);
   void read_merges(const JsonField& merges);

@@ -21,14 +21,17 @@ Ids encode(const BpeModel& m, std::string_view word) {
   return out;
 }
 
-const std::string kVocab = R"("vocab": {"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5, "aa": 6})";
+const std::string kVocab =
+    R"("vocab": {"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5, "aa": 6})";
 
 TEST(Bpe, AppliesLowestRankFirst) {
-  const BpeModel bc_first = parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": ["b c", "a b", "a bc"]})");
+  const BpeModel bc_first =
+      parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": ["b c", "a b", "a bc"]})");
   EXPECT_EQ(encode(bc_first, "abc"), (Ids{5}));
   EXPECT_EQ(encode(bc_first, "abcab"), (Ids{5, 3}));
   EXPECT_EQ(bc_first.n_merges(), 3u);
-  const BpeModel ab_first = parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": [["a", "b"], ["b", "c"]]})");
+  const BpeModel ab_first =
+      parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": [["a", "b"], ["b", "c"]]})");
   EXPECT_EQ(encode(ab_first, "abc"), (Ids{3, 2}));  // no "ab c" merge: stuck after ab
   EXPECT_EQ(encode(ab_first, "bcab"), (Ids{4, 3}));
 }
@@ -40,28 +43,43 @@ TEST(Bpe, EqualRanksMergeLeftmostFirst) {
 }
 
 TEST(Bpe, IgnoreMergesUsesWholeWord) {
-  EXPECT_EQ(encode(parse(R"({"type": "BPE", "ignore_merges": true, )" + kVocab + R"(, "merges": []})"), "abc"),
-            (Ids{5}));
-  EXPECT_EQ(encode(parse(R"({"type": "BPE", "ignore_merges": false, )" + kVocab + R"(, "merges": []})"), "abc"),
-            (Ids{0, 1, 2}));
+  EXPECT_EQ(
+      encode(parse(R"({"type": "BPE", "ignore_merges": true, )" + kVocab + R"(, "merges": []})"),
+             "abc"),
+      (Ids{5}));
+  EXPECT_EQ(
+      encode(parse(R"({"type": "BPE", "ignore_merges": false, )" + kVocab + R"(, "merges": []})"),
+             "abc"),
+      (Ids{0, 1, 2}));
 }
 
 TEST(Bpe, UnknownCharacters) {
-  const std::string vocab = R"("vocab": {"<unk>": 0, "x": 1, "y": 2, "<0xC3>": 3, "<0xA9>": 4}, "merges": [])";
-  EXPECT_EQ(encode(parse(R"({"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", )" + vocab + "}"), "xéy"),
+  const std::string vocab =
+      R"("vocab": {"<unk>": 0, "x": 1, "y": 2, "<0xC3>": 3, "<0xA9>": 4}, "merges": [])";
+  EXPECT_EQ(encode(parse(R"({"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", )" +
+                         vocab + "}"),
+                   "xéy"),
             (Ids{1, 3, 4, 2}));
   // No byte pieces for 한 (ED 95 9C): falls back to unk.
-  EXPECT_EQ(encode(parse(R"({"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", )" + vocab + "}"), "x한"),
+  EXPECT_EQ(encode(parse(R"({"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", )" +
+                         vocab + "}"),
+                   "x한"),
             (Ids{1, 0}));
-  EXPECT_EQ(encode(parse(R"({"type": "BPE", "fuse_unk": true, "unk_token": "<unk>", )" + vocab + "}"), "ééyé"),
-            (Ids{0, 2, 0}));
-  EXPECT_EQ(encode(parse(R"({"type": "BPE", "fuse_unk": false, "unk_token": "<unk>", )" + vocab + "}"), "ééy"),
-            (Ids{0, 0, 2}));
-  EXPECT_EQ(encode(parse(R"({"type": "BPE", )" + vocab + "}"), "xéy"), (Ids{1, 2}));  // dropped, as HF
+  EXPECT_EQ(
+      encode(parse(R"({"type": "BPE", "fuse_unk": true, "unk_token": "<unk>", )" + vocab + "}"),
+             "ééyé"),
+      (Ids{0, 2, 0}));
+  EXPECT_EQ(
+      encode(parse(R"({"type": "BPE", "fuse_unk": false, "unk_token": "<unk>", )" + vocab + "}"),
+             "ééy"),
+      (Ids{0, 0, 2}));
+  EXPECT_EQ(encode(parse(R"({"type": "BPE", )" + vocab + "}"), "xéy"),
+            (Ids{1, 2}));  // dropped, as HF
 }
 
 TEST(Bpe, PiecesWithSpacesInArrayMerges) {
-  const BpeModel m = parse(R"({"type": "BPE", "vocab": {"a": 0, " ": 1, "a ": 2}, "merges": [["a", " "]]})");
+  const BpeModel m =
+      parse(R"({"type": "BPE", "vocab": {"a": 0, " ": 1, "a ": 2}, "merges": [["a", " "]]})");
   EXPECT_EQ(encode(m, "a a"), (Ids{2, 0}));
   EXPECT_EQ(m.piece_to_id("a "), 2);
   EXPECT_EQ(*m.id_to_piece(2), "a ");
@@ -72,37 +90,45 @@ TEST(Bpe, PiecesWithSpacesInArrayMerges) {
 TEST(Bpe, BadInput) {
   expect_error([] { parse(R"({"type": "WordPiece", "vocab": {}})"); }, ErrorKind::kUnsupported,
                {"tokenizer.json", "model.type", "WordPiece"});
-  expect_error([] { parse(R"({"type": "Unigram", "vocab": []})"); }, ErrorKind::kUnsupported, {"model.type"});
-  expect_error([] { parse(R"({"vocab": {"a": 0}})"); }, ErrorKind::kInvalidInput, {"model.type", "missing"});
-  expect_error([] { parse(R"({"type": "BPE", "merges": []})"); }, ErrorKind::kInvalidInput, {"model.vocab", "missing"});
+  expect_error([] { parse(R"({"type": "Unigram", "vocab": []})"); }, ErrorKind::kUnsupported,
+               {"model.type"});
+  expect_error([] { parse(R"({"vocab": {"a": 0}})"); }, ErrorKind::kInvalidInput,
+               {"model.type", "missing"});
+  expect_error([] { parse(R"({"type": "BPE", "merges": []})"); }, ErrorKind::kInvalidInput,
+               {"model.vocab", "missing"});
   expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": ["a b", "a z"]})"); },
                ErrorKind::kInvalidInput, {"model.merges[1]", "'z'"});
-  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": ["c a"]})"); }, ErrorKind::kInvalidInput,
-               {"model.merges[0]", "'ca'"});
-  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": ["a  b"]})"); }, ErrorKind::kInvalidInput,
-               {"model.merges[0]", "one space"});
-  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": [7]})"); }, ErrorKind::kInvalidInput,
-               {"model.merges[0]", "number"});
-  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": [["a"]]})"); }, ErrorKind::kInvalidInput,
-               {"model.merges[0]", "pair"});
-  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": "a b"})"); }, ErrorKind::kInvalidInput,
-               {"model.merges", "expected an array"});
-  expect_error([] { parse(R"({"type": "BPE", "vocab": {"a": "0"}, "merges": []})"); }, ErrorKind::kInvalidInput,
-               {"model.vocab.a", "expected an integer"});
+  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": ["c a"]})"); },
+               ErrorKind::kInvalidInput, {"model.merges[0]", "'ca'"});
+  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": ["a  b"]})"); },
+               ErrorKind::kInvalidInput, {"model.merges[0]", "one space"});
+  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": [7]})"); },
+               ErrorKind::kInvalidInput, {"model.merges[0]", "number"});
+  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": [["a"]]})"); },
+               ErrorKind::kInvalidInput, {"model.merges[0]", "pair"});
+  expect_error([] { parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": "a b"})"); },
+               ErrorKind::kInvalidInput, {"model.merges", "expected an array"});
+  expect_error([] { parse(R"({"type": "BPE", "vocab": {"a": "0"}, "merges": []})"); },
+               ErrorKind::kInvalidInput, {"model.vocab.a", "expected an integer"});
   expect_error([] { parse(R"({"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []})"); },
                ErrorKind::kInvalidInput, {"model.vocab.b", "also used by 'a'"});
-  expect_error([] { parse(R"({"type": "BPE", "vocab": {"a": -1}, "merges": []})"); }, ErrorKind::kInvalidInput,
-               {"model.vocab.a", "outside"});
+  expect_error([] { parse(R"({"type": "BPE", "vocab": {"a": -1}, "merges": []})"); },
+               ErrorKind::kInvalidInput, {"model.vocab.a", "outside"});
   expect_error([] { parse(R"({"type": "BPE", "vocab": {"a": 2000000000}, "merges": []})"); },
                ErrorKind::kInvalidInput, {"model.vocab.a", "outside"});
-  expect_error([] { parse(R"({"type": "BPE", "vocab": ["a"], "merges": []})"); }, ErrorKind::kInvalidInput,
-               {"model.vocab", "expected an object"});
-  expect_error([] { parse(R"({"type": "BPE", "unk_token": "<unk>", )" + kVocab + R"(, "merges": []})"); },
-               ErrorKind::kInvalidInput, {"model.unk_token", "<unk>"});
+  expect_error([] { parse(R"({"type": "BPE", "vocab": ["a"], "merges": []})"); },
+               ErrorKind::kInvalidInput, {"model.vocab", "expected an object"});
+  expect_error(
+      [] { parse(R"({"type": "BPE", "unk_token": "<unk>", )" + kVocab + R"(, "merges": []})"); },
+      ErrorKind::kInvalidInput, {"model.unk_token", "<unk>"});
   expect_error([] { parse(R"({"type": "BPE", "dropout": 0.1, )" + kVocab + R"(, "merges": []})"); },
                ErrorKind::kUnsupported, {"model.dropout"});
-  expect_error([] { parse(R"({"type": "BPE", "continuing_subword_prefix": "##", )" + kVocab + R"(, "merges": []})"); },
-               ErrorKind::kUnsupported, {"model.continuing_subword_prefix"});
+  expect_error(
+      [] {
+        parse(R"({"type": "BPE", "continuing_subword_prefix": "##", )" + kVocab +
+              R"(, "merges": []})");
+      },
+      ErrorKind::kUnsupported, {"model.continuing_subword_prefix"});
 }
 
 }  // namespace

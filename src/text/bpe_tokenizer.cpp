@@ -14,7 +14,8 @@ namespace {
 constexpr std::uint64_t kMaxTokenizerJsonBytes = std::uint64_t{1} << 30;
 }  // namespace
 
-BpeTokenizer::BpeTokenizer(const nlohmann::json& doc, const std::string& file, const SpecialTokenConfig& specials) {
+BpeTokenizer::BpeTokenizer(const nlohmann::json& doc, const std::string& file,
+                           const SpecialTokenConfig& specials) {
   const JsonField root(doc, file);
   root.object();
   const JsonField model = root["model"];
@@ -28,11 +29,13 @@ BpeTokenizer::BpeTokenizer(const nlohmann::json& doc, const std::string& file, c
   byte_level_ = pre_tokenizer_.is_byte_level() || decoder_.is_byte_level();
 
   vocab_size_ = model_.id_limit();
-  for (const AddedToken& t : added_.tokens()) vocab_size_ = std::max(vocab_size_, static_cast<std::size_t>(t.id) + 1);
+  for (const AddedToken& t : added_.tokens())
+    vocab_size_ = std::max(vocab_size_, static_cast<std::size_t>(t.id) + 1);
   for (const std::vector<TokenId>* ids : {&post.prefix, &post.suffix}) {
     for (TokenId id : *ids) {
       if (static_cast<std::size_t>(id) >= vocab_size_) {
-        root["post_processor"].fail("special token id " + std::to_string(id) + " is outside the vocabulary");
+        root["post_processor"].fail("special token id " + std::to_string(id) +
+                                    " is outside the vocabulary");
       }
     }
   }
@@ -58,8 +61,10 @@ std::optional<TokenId> BpeTokenizer::resolve_special(const std::optional<std::st
   if (text && !text->empty()) {
     std::optional<TokenId> id = piece_to_id(*text);
     if (!id) {
-      fail_input("tokenizer_config.json/special_tokens_map.json: field '{}': '{}' is not in the vocabulary", field,
-                 *text);
+      fail_input(
+          "tokenizer_config.json/special_tokens_map.json: field '{}': '{}' is not in the "
+          "vocabulary",
+          field, *text);
     }
     return id;
   }
@@ -67,7 +72,8 @@ std::optional<TokenId> BpeTokenizer::resolve_special(const std::optional<std::st
   return std::nullopt;
 }
 
-std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_special,
+                                          bool parse_special) const {
   const std::string clean = sanitize_utf8(text);
   std::vector<TokenId> ids;
   if (add_special) ids = prefix_;
@@ -122,7 +128,8 @@ std::unique_ptr<Tokenizer> parse_bpe_tokenizer(std::string_view json_text, const
 
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& tokenizer_json,
                                               const SpecialTokenConfig& specials) {
-  return parse_bpe_tokenizer(read_file(tokenizer_json, kMaxTokenizerJsonBytes), tokenizer_json.string(), specials);
+  return parse_bpe_tokenizer(read_file(tokenizer_json, kMaxTokenizerJsonBytes),
+                             tokenizer_json.string(), specials);
 }
 
 }  // namespace enclave

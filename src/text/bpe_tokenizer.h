@@ -36,7 +36,8 @@ class BpeTokenizer final : public Tokenizer {
   // field for malformed content or a BOS/EOS text missing from the
   // vocabulary, Error(kUnsupported) for a model type or pipeline step we do
   // not implement.
-  BpeTokenizer(const nlohmann::json& doc, const std::string& file, const SpecialTokenConfig& specials);
+  BpeTokenizer(const nlohmann::json& doc, const std::string& file,
+               const SpecialTokenConfig& specials);
 
   std::vector<TokenId> encode(std::string_view text, bool add_special = true,
                               bool parse_special = true) const override;
@@ -50,7 +51,8 @@ class BpeTokenizer final : public Tokenizer {
   std::string kind() const override { return byte_level_ ? "bpe-byte-level" : "bpe-sentencepiece"; }
 
  private:
-  std::optional<TokenId> resolve_special(const std::optional<std::string>& text, const std::vector<TokenId>& from_template,
+  std::optional<TokenId> resolve_special(const std::optional<std::string>& text,
+                                         const std::vector<TokenId>& from_template,
                                          std::string_view field) const;
 
   BpeModel model_;

@@ -1,9 +1,9 @@
 #include "text/bpe_tokenizer.h"
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 #include "text/byte_level.h"
 #include "text/chat_sp_testing.h"
@@ -18,8 +18,8 @@ using testing::expect_error;
 using Ids = std::vector<TokenId>;
 
 json special_token(int id, const std::string& content, bool special = true) {
-  return {{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-          {"rstrip", false},   {"normalized", false}, {"special", special}};
+  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", false}, {"normalized", false}, {"special", special}};
 }
 
 // A Llama 2 layout tokenizer.json written by hand: <unk> <s> </s>, 256 byte
@@ -27,37 +27,42 @@ json special_token(int id, const std::string& content, bool special = true) {
 json llama2_tokenizer() {
   json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}};
   for (int b = 0; b < 256; ++b) vocab[fmt::format("<0x{:02X}>", b)] = 3 + b;
-  const std::vector<std::string> pieces = {"▁", "H", "e", "l", "o", "w", "r", "d", "ll", "He", "▁w",
-                                           "or", "Hell", "▁Hell", "▁wor", "Hello", "▁Hello", "▁worl", "▁world"};
+  const std::vector<std::string> pieces = {
+      "▁",  "H",  "e",    "l",     "o",    "w",     "r",      "d",     "ll",    "He",
+      "▁w", "or", "Hell", "▁Hell", "▁wor", "Hello", "▁Hello", "▁worl", "▁world"};
   for (std::size_t i = 0; i < pieces.size(); ++i) vocab[pieces[i]] = 259 + static_cast<int>(i);
-  return {
-      {"version", "1.0"},
-      {"added_tokens", {special_token(0, "<unk>"), special_token(1, "<s>"), special_token(2, "</s>")}},
-      {"normalizer",
-       {{"type", "Sequence"},
-        {"normalizers",
-         {{{"type", "Prepend"}, {"prepend", "▁"}}, {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "▁"}}}}}},
-      {"pre_tokenizer", nullptr},
-      {"post_processor",
-       {{"type", "TemplateProcessing"},
-        {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
-        {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
-      {"decoder",
-       {{"type", "Sequence"},
-        {"decoders",
-         {{{"type", "Replace"}, {"pattern", {{"String", "▁"}}}, {"content", " "}},
-          {{"type", "ByteFallback"}},
-          {{"type", "Fuse"}},
-          {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
-      {"model",
-       {{"type", "BPE"},
-        {"dropout", nullptr},
-        {"unk_token", "<unk>"},
-        {"fuse_unk", true},
-        {"byte_fallback", true},
-        {"vocab", vocab},
-        {"merges",
-         {"l l", "H e", "▁ w", "o r", "He ll", "▁ Hell", "▁w or", "Hell o", "▁Hell o", "▁wor l", "▁worl d"}}}}};
+  return {{"version", "1.0"},
+          {"added_tokens",
+           {special_token(0, "<unk>"), special_token(1, "<s>"), special_token(2, "</s>")}},
+          {"normalizer",
+           {{"type", "Sequence"},
+            {"normalizers",
+             {{{"type", "Prepend"}, {"prepend", "▁"}},
+              {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "▁"}}}}}},
+          {"pre_tokenizer", nullptr},
+          {"post_processor",
+           {{"type", "TemplateProcessing"},
+            {"single",
+             {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+              {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+            {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
+          {"decoder",
+           {{"type", "Sequence"},
+            {"decoders",
+             {{{"type", "Replace"}, {"pattern", {{"String", "▁"}}}, {"content", " "}},
+              {{"type", "ByteFallback"}},
+              {{"type", "Fuse"}},
+              {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
+          {"model",
+           {{"type", "BPE"},
+            {"dropout", nullptr},
+            {"unk_token", "<unk>"},
+            {"fuse_unk", true},
+            {"byte_fallback", true},
+            {"vocab", vocab},
+            {"merges",
+             {"l l", "H e", "▁ w", "o r", "He ll", "▁ Hell", "▁w or", "Hell o", "▁Hell o", "▁wor l",
+              "▁worl d"}}}}};
 }
 
 // A GPT-2 layout tokenizer.json: 256 byte symbols (id = byte) and merges for
@@ -66,11 +71,13 @@ json gpt2_tokenizer() {
   json vocab = json::object();
   for (int b = 0; b < 256; ++b) vocab[byte_level_char(static_cast<std::uint8_t>(b))] = b;
   const std::vector<std::pair<std::string, std::string>> merges = {
-      {"Ġ", "w"}, {"o", "r"}, {"Ġw", "or"}, {"l", "d"}, {"Ġwor", "ld"}, {"H", "e"}, {"l", "l"}, {"He", "ll"}, {"Hell", "o"}};
+      {"Ġ", "w"}, {"o", "r"}, {"Ġw", "or"}, {"l", "d"},   {"Ġwor", "ld"},
+      {"H", "e"}, {"l", "l"}, {"He", "ll"}, {"Hell", "o"}};
   json merge_list = json::array();
   int next = 256;
   for (const auto& [a, b] : merges) {
-    vocab[a + b] = next++;  // 256 Ġw, 257 or, 258 Ġwor, 259 ld, 260 Ġworld, 261 He, 262 ll, 263 Hell, 264 Hello
+    vocab[a + b] = next++;  // 256 Ġw, 257 or, 258 Ġwor, 259 ld, 260 Ġworld, 261 He, 262 ll, 263
+                            // Hell, 264 Hello
     merge_list.push_back(a + " " + b);
   }
   json mask = special_token(266, "<mask>");
@@ -81,7 +88,11 @@ json gpt2_tokenizer() {
   tok["single_word"] = true;
   return {{"added_tokens", {special_token(265, "<|endoftext|>"), mask, x, tok}},
           {"normalizer", nullptr},
-          {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+          {"pre_tokenizer",
+           {{"type", "ByteLevel"},
+            {"add_prefix_space", false},
+            {"trim_offsets", true},
+            {"use_regex", true}}},
           {"post_processor", {{"type", "ByteLevel"}, {"trim_offsets", false}}},
           {"decoder", {{"type", "ByteLevel"}}},
           {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merge_list}}}};
@@ -123,11 +134,13 @@ TEST(BpeTokenizer, Llama2LayoutGivesExpectedIds) {
 TEST(BpeTokenizer, MistralMetaspaceLayout) {
   json doc = llama2_tokenizer();
   doc["normalizer"] = nullptr;
-  doc["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "first"}, {"split", false}};
+  doc["pre_tokenizer"] = {
+      {"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "first"}, {"split", false}};
   doc["decoder"] = {{"type", "Sequence"},
-                    {"decoders", {{{"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "first"}},
-                                  {{"type", "ByteFallback"}},
-                                  {{"type", "Fuse"}}}}};
+                    {"decoders",
+                     {{{"type", "Metaspace"}, {"replacement", "▁"}, {"prepend_scheme", "first"}},
+                      {{"type", "ByteFallback"}},
+                      {{"type", "Fuse"}}}}};
   auto t = make(doc);
   EXPECT_EQ(t->bos_id(), 1);  // from the template
   EXPECT_EQ(t->encode("Hello world"), (Ids{1, 275, 277}));
@@ -202,31 +215,40 @@ TEST(BpeTokenizer, SpecialTokenSettings) {
   EXPECT_EQ(chat->stop_ids(), (Ids{265, 2, 0, 269}));
 
   specials.bos_token = "<|begin_of_text|>";
-  expect_error([&] { make(doc, specials); }, ErrorKind::kInvalidInput, {"bos_token", "<|begin_of_text|>"});
+  expect_error([&] { make(doc, specials); }, ErrorKind::kInvalidInput,
+               {"bos_token", "<|begin_of_text|>"});
   specials.bos_token.reset();
   specials.generation_eos_ids = {5000};
-  expect_error([&] { make(doc, specials); }, ErrorKind::kInvalidInput, {"generation_config.json", "5000"});
+  expect_error([&] { make(doc, specials); }, ErrorKind::kInvalidInput,
+               {"generation_config.json", "5000"});
 }
 
 TEST(BpeTokenizer, MalformedFiles) {
   auto bad = [](const std::string& text) { parse_bpe_tokenizer(text, "model/tokenizer.json", {}); };
-  expect_error([&] { bad("{not json"); }, ErrorKind::kInvalidInput, {"model/tokenizer.json", "invalid JSON"});
-  expect_error([&] { bad("[]"); }, ErrorKind::kInvalidInput, {"model/tokenizer.json", "expected an object"});
-  expect_error([&] { bad(R"({"version": "1.0"})"); }, ErrorKind::kInvalidInput, {"model/tokenizer.json", "'model'"});
-  expect_error([&] { bad(R"({"model": {"type": "BPE", "vocab": {}}, "model": {}})"); }, ErrorKind::kInvalidInput,
-               {"duplicate"});
+  expect_error([&] { bad("{not json"); }, ErrorKind::kInvalidInput,
+               {"model/tokenizer.json", "invalid JSON"});
+  expect_error([&] { bad("[]"); }, ErrorKind::kInvalidInput,
+               {"model/tokenizer.json", "expected an object"});
+  expect_error([&] { bad(R"({"version": "1.0"})"); }, ErrorKind::kInvalidInput,
+               {"model/tokenizer.json", "'model'"});
+  expect_error([&] { bad(R"({"model": {"type": "BPE", "vocab": {}}, "model": {}})"); },
+               ErrorKind::kInvalidInput, {"duplicate"});
   expect_error([&] { bad(R"({"model": {"type": "WordLevel", "vocab": {}, "unk_token": "x"}})"); },
                ErrorKind::kUnsupported, {"model/tokenizer.json", "model.type", "WordLevel"});
 
   json doc = gpt2_tokenizer();
   doc["model"]["merges"].push_back("Hello zz");
-  expect_error([&] { make(doc); }, ErrorKind::kInvalidInput, {"model/tokenizer.json", "model.merges[9]", "'zz'"});
+  expect_error([&] { make(doc); }, ErrorKind::kInvalidInput,
+               {"model/tokenizer.json", "model.merges[9]", "'zz'"});
   doc = gpt2_tokenizer();
-  doc["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "[a-z]+"}}}, {"behavior", "Isolated"}};
-  expect_error([&] { make(doc); }, ErrorKind::kUnsupported, {"pre_tokenizer.pattern.Regex", "[a-z]+"});
+  doc["pre_tokenizer"] = {
+      {"type", "Split"}, {"pattern", {{"Regex", "[a-z]+"}}}, {"behavior", "Isolated"}};
+  expect_error([&] { make(doc); }, ErrorKind::kUnsupported,
+               {"pre_tokenizer.pattern.Regex", "[a-z]+"});
   doc = gpt2_tokenizer();
   doc["added_tokens"][1].erase("content");
-  expect_error([&] { make(doc); }, ErrorKind::kInvalidInput, {"added_tokens[1].content", "missing"});
+  expect_error([&] { make(doc); }, ErrorKind::kInvalidInput,
+               {"added_tokens[1].content", "missing"});
   doc = gpt2_tokenizer();
   doc["added_tokens"] = {{"not", "a list"}};
   expect_error([&] { make(doc); }, ErrorKind::kInvalidInput, {"added_tokens", "expected an array"});
@@ -235,7 +257,8 @@ TEST(BpeTokenizer, MalformedFiles) {
   expect_error([&] { make(doc); }, ErrorKind::kInvalidInput, {"added_tokens[4].id", "twice"});
   doc = llama2_tokenizer();
   doc["post_processor"]["single"][0]["SpecialToken"]["id"] = "<bos>";
-  expect_error([&] { make(doc); }, ErrorKind::kInvalidInput, {"post_processor.single[0].SpecialToken.id", "<bos>"});
+  expect_error([&] { make(doc); }, ErrorKind::kInvalidInput,
+               {"post_processor.single[0].SpecialToken.id", "<bos>"});
   doc = llama2_tokenizer();
   doc["post_processor"]["special_tokens"]["<s>"]["ids"] = {100000};
   expect_error([&] { make(doc); }, ErrorKind::kInvalidInput, {"post_processor", "100000"});
@@ -249,12 +272,14 @@ TEST(BpeTokenizer, MalformedFiles) {
 TEST(LoadTokenizer, FindsTheFilesOfAModelDirectory) {
   testing::ScratchDir dir("load_tokenizer");
   expect_error([&] { load_tokenizer(dir.path() / "missing"); }, ErrorKind::kNotFound, {"missing"});
-  expect_error([&] { load_tokenizer(dir.path()); }, ErrorKind::kNotFound, {"tokenizer.json or tokenizer.model"});
+  expect_error([&] { load_tokenizer(dir.path()); }, ErrorKind::kNotFound,
+               {"tokenizer.json or tokenizer.model"});
   dir.write("tokenizer.json", "{\"model\": 3}");
   expect_error([&] { load_tokenizer(dir.path()); }, ErrorKind::kInvalidInput,
                {(dir.path() / "tokenizer.json").string(), "'model'"});
   dir.write("tokenizer.json", llama2_tokenizer().dump());
-  dir.write("tokenizer_config.json", R"({"bos_token": {"content": "<s>"}, "eos_token": "</s>", "add_bos_token": false})");
+  dir.write("tokenizer_config.json",
+            R"({"bos_token": {"content": "<s>"}, "eos_token": "</s>", "add_bos_token": false})");
   auto t = load_tokenizer(dir.path());
   EXPECT_EQ(t->kind(), "bpe-sentencepiece");
   EXPECT_EQ(t->eos_id(), 2);

@@ -1,9 +1,8 @@
 #include "text/bpe_trainer.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -19,9 +18,12 @@ namespace enclave {
 
 const char* const kLlama3ChatTemplate =
     "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
-    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + "
-    "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}"
+    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim "
+    "+ "
+    "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ "
+    "content }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ "
+    "'<|start_header_id|>assistant<|end_header_id|>\n\n' }}"
     "{% endif %}";
 
 namespace {
@@ -36,21 +38,24 @@ struct Word {
 
 struct PairHash {
   std::size_t operator()(const Pair& p) const {
-    return std::hash<std::uint64_t>{}((static_cast<std::uint64_t>(p.first) << 32) | static_cast<std::uint32_t>(p.second));
+    return std::hash<std::uint64_t>{}((static_cast<std::uint64_t>(p.first) << 32) |
+                                      static_cast<std::uint32_t>(p.second));
   }
 };
 
 struct Candidate {
   std::int64_t count;
   Pair pair;
-  bool operator<(const Candidate& o) const {  // the queue pops the largest: most frequent, then smallest pair
+  bool operator<(
+      const Candidate& o) const {  // the queue pops the largest: most frequent, then smallest pair
     return count != o.count ? count < o.count : pair > o.pair;
   }
 };
 
 class Trainer {
  public:
-  Trainer(const std::vector<std::string>& corpus, std::size_t n_symbols_max, std::size_t min_frequency)
+  Trainer(const std::vector<std::string>& corpus, std::size_t n_symbols_max,
+          std::size_t min_frequency)
       : n_symbols_max_(n_symbols_max), min_frequency_(static_cast<std::int64_t>(min_frequency)) {
     std::map<std::string, std::int64_t> counts;  // ordered: word order must not depend on hashing
     for (const std::string& doc : corpus) {
@@ -114,7 +119,8 @@ class Trainer {
   }
 
   void merge(const Pair& pair) {
-    const int result = add_piece(pieces_[static_cast<std::size_t>(pair.first)] + pieces_[static_cast<std::size_t>(pair.second)]);
+    const int result = add_piece(pieces_[static_cast<std::size_t>(pair.first)] +
+                                 pieces_[static_cast<std::size_t>(pair.second)]);
     merges_.push_back(pair);
     std::vector<int> where = std::move(pair_words_[pair]);
     pair_words_.erase(pair);
@@ -160,21 +166,23 @@ class Trainer {
 };
 
 ordered_json added_token_json(int id, const std::string& content) {
-  return {{"id", id},         {"content", content}, {"single_word", false}, {"lstrip", false},
-          {"rstrip", false},  {"normalized", false}, {"special", true}};
+  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", false}, {"normalized", false}, {"special", true}};
 }
 
 }  // namespace
 
-std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const BpeTrainOptions& opts) {
+std::string train_byte_level_bpe(const std::vector<std::string>& corpus,
+                                 const BpeTrainOptions& opts) {
   const std::size_t n_special = opts.special_tokens.size();
   if (opts.vocab_size < 256 + n_special) {
-    fail_input("BPE training: vocab_size {} cannot hold 256 byte symbols and {} special tokens", opts.vocab_size,
-               n_special);
+    fail_input("BPE training: vocab_size {} cannot hold 256 byte symbols and {} special tokens",
+               opts.vocab_size, n_special);
   }
   std::set<std::string> seen;
   for (const std::string& t : opts.special_tokens) {
-    if (t.empty() || !seen.insert(t).second) fail_input("BPE training: special token '{}' is empty or repeated", t);
+    if (t.empty() || !seen.insert(t).second)
+      fail_input("BPE training: special token '{}' is empty or repeated", t);
   }
   if (!opts.bos_token.empty() && seen.count(opts.bos_token) == 0) {
     fail_input("BPE training: bos_token '{}' is not one of the special tokens", opts.bos_token);
@@ -188,7 +196,8 @@ std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const B
   for (std::size_t id = 0; id < pieces.size(); ++id) vocab[pieces[id]] = id;
   ordered_json merges = ordered_json::array();
   for (const Pair& m : trainer.merges()) {
-    merges.push_back(pieces[static_cast<std::size_t>(m.first)] + " " + pieces[static_cast<std::size_t>(m.second)]);
+    merges.push_back(pieces[static_cast<std::size_t>(m.first)] + " " +
+                     pieces[static_cast<std::size_t>(m.second)]);
   }
   ordered_json added = ordered_json::array();
   int bos_id = -1;
@@ -201,16 +210,18 @@ std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const B
   ordered_json post = nullptr;
   if (bos_id >= 0) {
     const ordered_json bos_item = {{"SpecialToken", {{"id", opts.bos_token}, {"type_id", 0}}}};
-    post = {{"type", "TemplateProcessing"},
-            {"single", ordered_json::array({bos_item, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})},
-            {"pair", ordered_json::array({bos_item,
-                                          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
-                                          {{"SpecialToken", {{"id", opts.bos_token}, {"type_id", 1}}}},
-                                          {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}})},
-            {"special_tokens",
-             {{opts.bos_token,
-               {{"id", opts.bos_token}, {"ids", ordered_json::array({bos_id})},
-                {"tokens", ordered_json::array({opts.bos_token})}}}}}};
+    post = {
+        {"type", "TemplateProcessing"},
+        {"single", ordered_json::array({bos_item, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})},
+        {"pair", ordered_json::array({bos_item,
+                                      {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                                      {{"SpecialToken", {{"id", opts.bos_token}, {"type_id", 1}}}},
+                                      {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}})},
+        {"special_tokens",
+         {{opts.bos_token,
+           {{"id", opts.bos_token},
+            {"ids", ordered_json::array({bos_id})},
+            {"tokens", ordered_json::array({opts.bos_token})}}}}}};
   }
 
   ordered_json doc = {
@@ -222,16 +233,21 @@ std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const B
       {"pre_tokenizer",
        {{"type", "Sequence"},
         {"pretokenizers",
-         ordered_json::array({{{"type", "Split"},
-                               {"pattern", {{"Regex", std::string(split_pattern_regex(SplitPattern::kLlama3))}}},
-                               {"behavior", "Isolated"},
-                               {"invert", false}},
-                              {{"type", "ByteLevel"},
-                               {"add_prefix_space", false},
-                               {"trim_offsets", true},
-                               {"use_regex", false}}})}}},
+         ordered_json::array(
+             {{{"type", "Split"},
+               {"pattern", {{"Regex", std::string(split_pattern_regex(SplitPattern::kLlama3))}}},
+               {"behavior", "Isolated"},
+               {"invert", false}},
+              {{"type", "ByteLevel"},
+               {"add_prefix_space", false},
+               {"trim_offsets", true},
+               {"use_regex", false}}})}}},
       {"post_processor", post},
-      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"decoder",
+       {{"type", "ByteLevel"},
+        {"add_prefix_space", true},
+        {"trim_offsets", true},
+        {"use_regex", true}}},
       {"model",
        {{"type", "BPE"},
         {"dropout", nullptr},
@@ -261,13 +277,14 @@ void write_default_tokenizer(const std::filesystem::path& dir, std::size_t vocab
                                                    {"normalized", false},     {"rstrip", false},
                                                    {"single_word", false},    {"special", true}};
   }
-  const ordered_json config = {{"added_tokens_decoder", decoder},
-                               {"bos_token", bos},
-                               {"chat_template", kLlama3ChatTemplate},
-                               {"clean_up_tokenization_spaces", false},
-                               {"eos_token", eos},
-                               {"model_input_names", ordered_json::array({"input_ids", "attention_mask"})},
-                               {"tokenizer_class", "PreTrainedTokenizerFast"}};
+  const ordered_json config = {
+      {"added_tokens_decoder", decoder},
+      {"bos_token", bos},
+      {"chat_template", kLlama3ChatTemplate},
+      {"clean_up_tokenization_spaces", false},
+      {"eos_token", eos},
+      {"model_input_names", ordered_json::array({"input_ids", "attention_mask"})},
+      {"tokenizer_class", "PreTrainedTokenizerFast"}};
   const ordered_json special_map = {{"bos_token", bos}, {"eos_token", eos}};
 
   write_file_atomic(dir / "tokenizer.json", tokenizer_json);

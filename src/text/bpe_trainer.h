@@ -23,8 +23,9 @@ namespace enclave {
 struct BpeTrainOptions {
   // Total ids including the special tokens.
   std::size_t vocab_size = 1024;
-  std::vector<std::string> special_tokens = {"<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
-                                             "<|end_header_id|>", "<|eot_id|>"};
+  std::vector<std::string> special_tokens = {"<|begin_of_text|>", "<|end_of_text|>",
+                                             "<|start_header_id|>", "<|end_header_id|>",
+                                             "<|eot_id|>"};
   // The special token the post-processor puts before every sequence; "" for none.
   std::string bos_token = "<|begin_of_text|>";
   std::size_t min_frequency = 2;
@@ -33,7 +34,8 @@ struct BpeTrainOptions {
 // Returns tokenizer.json text. Throws Error(kInvalidInput) if vocab_size
 // cannot hold the 256 byte symbols plus the special tokens, a special token
 // is empty or repeated, or bos_token is not one of them.
-std::string train_byte_level_bpe(const std::vector<std::string>& corpus, const BpeTrainOptions& opts);
+std::string train_byte_level_bpe(const std::vector<std::string>& corpus,
+                                 const BpeTrainOptions& opts);
 
 // Trains on the built-in corpus (default_corpus.h) and writes
 // dir/tokenizer.json, tokenizer_config.json (bos <|begin_of_text|>, eos

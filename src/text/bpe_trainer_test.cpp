@@ -1,9 +1,9 @@
 #include "text/bpe_trainer.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "core/json.h"
 #include "text/bpe_tokenizer.h"
@@ -23,7 +23,8 @@ TEST(BpeTrainer, DefaultCorpusIsSizedAndVaried) {
   bytes = all.size();
   EXPECT_GE(bytes, 20000u);
   EXPECT_LE(bytes, 40000u);
-  for (const char* must : {"안녕하세요", "👍🏽", "👨‍👩‍👧‍👦", "int main()", "def ", "SELECT", "3.14159265"}) {
+  for (const char* must : {"안녕하세요", "👍🏽", "👨‍👩‍👧‍👦", "int main()",
+                           "def ", "SELECT", "3.14159265"}) {
     EXPECT_NE(all.find(must), std::string::npos) << must;
   }
 }
@@ -33,7 +34,8 @@ TEST(BpeTrainer, DeterministicFastAndLoadable) {
   opts.vocab_size = 1024;
   const auto start = std::chrono::steady_clock::now();
   const std::string a = train_byte_level_bpe(default_corpus(), opts);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("trained vocab 1024 on the default corpus in %.3f s\n", seconds);
   EXPECT_LT(seconds, 2.0);
   EXPECT_EQ(train_byte_level_bpe(default_corpus(), opts), a);
@@ -61,7 +63,8 @@ TEST(BpeTrainer, LargeVocabularyStopsWhenPairsRunOut) {
   auto t = parse_bpe_tokenizer(train_byte_level_bpe(default_corpus(), opts), "trained", {});
   EXPECT_LE(t->vocab_size(), 8192u);
   EXPECT_GT(t->vocab_size(), 1024u);
-  for (std::string text : {"한국어 문장과 emoji 👍🏽 👨‍👩‍👧", "  spaces\t\ttabs\r\nnewlines \n", "\xFF\xFE"}) {
+  for (std::string text : {"한국어 문장과 emoji 👍🏽 👨‍👩‍👧",
+                           "  spaces\t\ttabs\r\nnewlines \n", "\xFF\xFE"}) {
     std::string expected = text == "\xFF\xFE" ? "\xEF\xBF\xBD\xEF\xBF\xBD" : text;
     EXPECT_EQ(t->decode(t->encode(text)), expected);
   }
@@ -88,15 +91,18 @@ TEST(BpeTrainer, WriteDefaultTokenizerMakesALoadableDirectory) {
 TEST(BpeTrainer, BadOptions) {
   BpeTrainOptions opts;
   opts.vocab_size = 260;
-  expect_error([&] { train_byte_level_bpe({"x"}, opts); }, ErrorKind::kInvalidInput, {"vocab_size 260"});
+  expect_error([&] { train_byte_level_bpe({"x"}, opts); }, ErrorKind::kInvalidInput,
+               {"vocab_size 260"});
   opts.vocab_size = 300;
   opts.special_tokens = {"<a>", "<a>"};
-  expect_error([&] { train_byte_level_bpe({"x"}, opts); }, ErrorKind::kInvalidInput, {"<a>", "repeated"});
+  expect_error([&] { train_byte_level_bpe({"x"}, opts); }, ErrorKind::kInvalidInput,
+               {"<a>", "repeated"});
   opts.special_tokens = {"<a>"};
   expect_error([&] { train_byte_level_bpe({"x"}, opts); }, ErrorKind::kInvalidInput,
                {"bos_token", "<|begin_of_text|>"});
   testing::ScratchDir dir("default_tokenizer_bad");
-  expect_error([&] { write_default_tokenizer(dir.path(), 100); }, ErrorKind::kInvalidInput, {"vocab_size 100"});
+  expect_error([&] { write_default_tokenizer(dir.path(), 100); }, ErrorKind::kInvalidInput,
+               {"vocab_size 100"});
 }
 
 }  // namespace

@@ -68,10 +68,12 @@ void decode_byte_fallback(std::vector<std::string>& pieces) {
 }
 
 // Strips up to `start` leading and `stop` trailing copies of `content`.
-std::string strip_piece(const std::string& piece, const std::string& content, std::size_t start, std::size_t stop) {
+std::string strip_piece(const std::string& piece, const std::string& content, std::size_t start,
+                        std::size_t stop) {
   std::size_t first = 0;
   std::size_t last = piece.size();
-  for (std::size_t i = 0; i < start && piece.compare(first, content.size(), content) == 0 && first < last; ++i) {
+  for (std::size_t i = 0;
+       i < start && piece.compare(first, content.size(), content) == 0 && first < last; ++i) {
     first += content.size();
   }
   for (std::size_t i = 0; i < stop && last >= first + content.size() &&
@@ -108,14 +110,16 @@ void Decoder::parse_into(const JsonField& field, std::vector<Step>& steps) {
   } else if (type == "ByteLevel") {
     steps.push_back({Kind::kByteLevel, {}, {}});
   } else if (type == "Replace") {
-    steps.push_back({Kind::kReplace, read_string_pattern(field["pattern"]), field["content"].string()});
+    steps.push_back(
+        {Kind::kReplace, read_string_pattern(field["pattern"]), field["content"].string()});
   } else if (type == "ByteFallback") {
     steps.push_back({Kind::kByteFallback, {}, {}});
   } else if (type == "Fuse") {
     steps.push_back({Kind::kFuse, {}, {}});
   } else if (type == "Strip") {
     Step s{Kind::kStrip, field["content"].string(), {}};
-    if (s.a.empty() || utf8_sequence_length(s.a, 0) != s.a.size()) field["content"].fail("expected one character");
+    if (s.a.empty() || utf8_sequence_length(s.a, 0) != s.a.size())
+      field["content"].fail("expected one character");
     s.start = read_count(field["start"]);
     s.stop = read_count(field["stop"]);
     steps.push_back(std::move(s));

@@ -38,8 +38,8 @@ class Decoder {
     std::string a;  // Replace: pattern; Strip: content; Metaspace: replacement
     std::string b;  // Replace: content
     std::size_t start = 0;
-    std::size_t stop = 0;    // Strip
-    bool prepend = false;    // Metaspace: prepend_scheme is not "never"
+    std::size_t stop = 0;  // Strip
+    bool prepend = false;  // Metaspace: prepend_scheme is not "never"
   };
   static void parse_into(const JsonField& field, std::vector<Step>& steps);
   static void apply(const Step& step, std::vector<std::string>& pieces);

@@ -35,35 +35,45 @@ TEST(Decoders, Llama2Sequence) {
 }
 
 TEST(Decoders, ByteLevel) {
-  const Decoder d = parse(R"({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true})");
+  const Decoder d = parse(
+      R"({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true})");
   EXPECT_TRUE(d.is_byte_level());
   EXPECT_EQ(d.decode({"Hello", "Ġworld", "Ċ", "<|eot_id|>"}), "Hello world\n<|eot_id|>");
   EXPECT_EQ(d.decode({"í", "ķ", "ľ"}), "한");  // ED 95 9C
-  EXPECT_EQ(d.decode({"í", "ķ"}), kFffd);       // truncated: one U+FFFD (maximal subpart)
+  EXPECT_EQ(d.decode({"í", "ķ"}), kFffd);      // truncated: one U+FFFD (maximal subpart)
   EXPECT_EQ(d.decode({"âĸģ"}), "▁");           // a piece made of byte chars
-  EXPECT_EQ(d.decode({"▁x"}), "▁x");            // outside the alphabet: kept as is
+  EXPECT_EQ(d.decode({"▁x"}), "▁x");           // outside the alphabet: kept as is
 }
 
 TEST(Decoders, MetaspaceStripAndNone) {
-  const Decoder m = parse(R"({"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true})");
+  const Decoder m = parse(
+      R"({"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true})");
   EXPECT_EQ(m.decode({"▁Hey", "▁▁friend"}), "Hey  friend");
   EXPECT_EQ(m.decode({"▁a▁b", "▁c"}), "ab c");  // HF drops every ▁ of the first piece
-  const Decoder never = parse(R"({"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never"})");
+  const Decoder never =
+      parse(R"({"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never"})");
   EXPECT_EQ(never.decode({"▁Hey"}), " Hey");
-  EXPECT_EQ(parse(R"({"type": "Strip", "content": " ", "start": 1, "stop": 2})").decode({"  x   ", " y"}), " x y");
+  EXPECT_EQ(
+      parse(R"({"type": "Strip", "content": " ", "start": 1, "stop": 2})").decode({"  x   ", " y"}),
+      " x y");
   EXPECT_EQ(parse("null").decode({"a", "b"}), "a b");
 }
 
 TEST(Decoders, BadInput) {
   expect_error([] { parse(R"({"type": "WordPiece", "prefix": "##"})"); }, ErrorKind::kUnsupported,
                {"tokenizer.json", "decoder.type", "WordPiece"});
-  expect_error([] { parse(R"({"type": "Strip", "content": "ab", "start": 1, "stop": 0})"); }, ErrorKind::kInvalidInput,
-               {"decoder.content", "one character"});
+  expect_error([] { parse(R"({"type": "Strip", "content": "ab", "start": 1, "stop": 0})"); },
+               ErrorKind::kInvalidInput, {"decoder.content", "one character"});
   expect_error([] { parse(R"({"type": "Strip", "content": " ", "start": -1, "stop": 0})"); },
                ErrorKind::kInvalidInput, {"decoder.start"});
-  expect_error([] { parse(R"({"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"Regex": "x"}, "content": ""}]})"); },
-               ErrorKind::kUnsupported, {"decoder.decoders[0].pattern.Regex"});
-  expect_error([] { parse(R"({"decoders": []})"); }, ErrorKind::kInvalidInput, {"decoder.type", "missing"});
+  expect_error(
+      [] {
+        parse(
+            R"({"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"Regex": "x"}, "content": ""}]})");
+      },
+      ErrorKind::kUnsupported, {"decoder.decoders[0].pattern.Regex"});
+  expect_error([] { parse(R"({"decoders": []})"); }, ErrorKind::kInvalidInput,
+               {"decoder.type", "missing"});
 }
 
 }  // namespace

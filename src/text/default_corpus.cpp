@@ -5,7 +5,8 @@
 namespace enclave {
 
 namespace {
-constexpr const char* kDocProse = R"corpus(The lighthouse keeper rose before dawn, as she had done for eleven years, and climbed the ninety-two steps with a thermos of tea in one hand and a notebook in the other.
+constexpr const char* kDocProse =
+    R"corpus(The lighthouse keeper rose before dawn, as she had done for eleven years, and climbed the ninety-two steps with a thermos of tea in one hand and a notebook in the other.
 Every morning she wrote down the same four things: the wind, the swell, the color of the sky, and the number of boats that had passed in the night.
 Nobody had asked her to keep these notes. The lamp had been automatic for a decade, and the coast guard read its instruments from a screen two hundred kilometers away.
 Still, she believed that a place is known only by the people who pay attention to it, and attention, she said, is a habit before it is a skill.
@@ -63,7 +64,8 @@ Can a second person reproduce your result from the notes you left? Can you, six 
 If the answer to any of these is "I don't know," that is not a reason to panic. It is a reason to write a test.
 )corpus";
 
-constexpr const char* kDocProse2 = R"corpus(Dear Ms. Okafor, thank you for your letter of 14 March. I have checked the invoice you mentioned and you are right: the second line was charged twice.
+constexpr const char* kDocProse2 =
+    R"corpus(Dear Ms. Okafor, thank you for your letter of 14 March. I have checked the invoice you mentioned and you are right: the second line was charged twice.
 A corrected invoice is attached. The difference, 312.50 euros, will be refunded to the account you used for the original payment within five working days.
 Please accept our apologies for the trouble. If anything else looks wrong, reply to this message and I will look into it personally.
 With kind regards, Daniel Reyes, Accounts Department.
@@ -249,7 +251,8 @@ att = (q @ q.transpose(-2, -1)) * (1.0 / math.sqrt(8))
 att = att.masked_fill(mask[:, :, :16, :16] == 0, float("-inf")).softmax(dim=-1)
 )corpus";
 
-constexpr const char* kDocNumbers = R"corpus(Order 10482: 3 x widget A at 4.99 = 14.97; 1 x cable (2 m) at 7.50; shipping 5.00; total 27.47 EUR, paid 2024-05-03 14:22 UTC.
+constexpr const char* kDocNumbers =
+    R"corpus(Order 10482: 3 x widget A at 4.99 = 14.97; 1 x cable (2 m) at 7.50; shipping 5.00; total 27.47 EUR, paid 2024-05-03 14:22 UTC.
 Order 10483: 12 x bolt M8x40 at 0.35 = 4.20; 12 x nut M8 at 0.10 = 1.20; total 5.40 EUR, paid 2024-05-03 15:01 UTC.
 Population (thousands): 1990 4,512; 2000 4,887; 2010 5,263; 2020 5,611; growth 1990-2020: 24.4%.
 Phone: +1 (555) 010-2938. Room 4B, floor 3. Postcode 10115. Flight LH 2471 departs 07:35 from gate A12.
@@ -292,7 +295,8 @@ Status: ✅ tests passed, ⚠️ 2 warnings, ❌ 0 failures
 좋아요 👍 감사합니다 😊
 )corpus";
 
-constexpr const char* kDocProse3 = R"corpus(The old bridge was built in 1887 from local granite, and for most of its life it carried carts, then trams, then buses, then nothing at all.
+constexpr const char* kDocProse3 =
+    R"corpus(The old bridge was built in 1887 from local granite, and for most of its life it carried carts, then trams, then buses, then nothing at all.
 When the new road opened upstream, the town argued for a decade about whether to repair the bridge or pull it down.
 In the end a group of volunteers raised the money to repair it for people on foot and on bicycles, and now it is the busiest crossing in town.
 On summer evenings people stand in the middle and watch the swifts, and nobody remembers that the argument was ever serious.
@@ -327,13 +331,7 @@ The crew, who had seen everything, handed out paper bags and peppermints with th
 
 const std::vector<std::string>& default_corpus() {
   static const std::vector<std::string> corpus = {
-      kDocProse,
-      kDocProse2,
-      kDocCode,
-      kDocNumbers,
-      kDocKorean,
-      kDocEmoji,
-      kDocProse3,
+      kDocProse, kDocProse2, kDocCode, kDocNumbers, kDocKorean, kDocEmoji, kDocProse3,
   };
   return corpus;
 }

@@ -20,7 +20,8 @@ JsonField JsonField::operator[](std::string_view key) const {
 
 JsonField JsonField::operator[](std::size_t index) const {
   std::string path = path_ + "[" + std::to_string(index) + "]";
-  if (!value_->is_array() || index >= value_->size()) return JsonField(kNull, file_, std::move(path));
+  if (!value_->is_array() || index >= value_->size())
+    return JsonField(kNull, file_, std::move(path));
   return JsonField((*value_)[index], file_, std::move(path));
 }
 
@@ -61,7 +62,8 @@ std::string JsonField::string() const {
 
 std::int64_t JsonField::integer() const {
   if (value_->is_number_unsigned()) {
-    if (value_->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) fail("integer out of range");
+    if (value_->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+      fail("integer out of range");
     return static_cast<std::int64_t>(value_->get<std::uint64_t>());
   }
   if (value_->is_number_integer()) return value_->get<std::int64_t>();

@@ -7,9 +7,8 @@
 // is safe to copy and use from many threads while the document lives.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -22,17 +22,20 @@ const icu::Normalizer2& icu_normalizer(const char* name, UNormalization2Mode mod
 }
 
 std::string icu_normalize(std::string_view text, const icu::Normalizer2& normalizer) {
-  const icu::UnicodeString in = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  const icu::UnicodeString in = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
   UErrorCode status = U_ZERO_ERROR;
   const icu::UnicodeString out = normalizer.normalize(in, status);
-  if (U_FAILURE(status)) fail(ErrorKind::kInternal, "ICU normalization failed: {}", u_errorName(status));
+  if (U_FAILURE(status))
+    fail(ErrorKind::kInternal, "ICU normalization failed: {}", u_errorName(status));
   std::string result;
   out.toUTF8String(result);
   return result;
 }
 
 std::string lowercase(std::string_view text) {
-  icu::UnicodeString s = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  icu::UnicodeString s = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
   s.toLower(icu::Locale::getRoot());
   std::string result;
   s.toUTF8String(result);
@@ -78,7 +81,8 @@ std::string read_string_pattern(const JsonField& pattern) {
     return s;
   }
   if (pattern.has("Regex")) {
-    pattern["Regex"].fail_unsupported("regex pattern '" + pattern["Regex"].string_or("") + "' is not supported here");
+    pattern["Regex"].fail_unsupported("regex pattern '" + pattern["Regex"].string_or("") +
+                                      "' is not supported here");
   }
   pattern.fail("expected {\"String\": ...} or {\"Regex\": ...}");
 }
@@ -98,7 +102,8 @@ void Normalizer::parse_into(const JsonField& field, std::vector<Step>& steps) {
   } else if (type == "Prepend") {
     steps.push_back({Kind::kPrepend, field["prepend"].string(), {}});
   } else if (type == "Replace") {
-    steps.push_back({Kind::kReplace, read_string_pattern(field["pattern"]), field["content"].string()});
+    steps.push_back(
+        {Kind::kReplace, read_string_pattern(field["pattern"]), field["content"].string()});
   } else if (type == "NFC") {
     steps.push_back({Kind::kNfc, {}, {}});
   } else if (type == "NFD") {
@@ -110,7 +115,11 @@ void Normalizer::parse_into(const JsonField& field, std::vector<Step>& steps) {
   } else if (type == "Lowercase") {
     steps.push_back({Kind::kLowercase, {}, {}});
   } else if (type == "Strip") {
-    steps.push_back({Kind::kStrip, {}, {}, field["strip_left"].boolean_or(true), field["strip_right"].boolean_or(true)});
+    steps.push_back({Kind::kStrip,
+                     {},
+                     {},
+                     field["strip_left"].boolean_or(true),
+                     field["strip_right"].boolean_or(true)});
   } else {
     field["type"].fail_unsupported("normalizer type '" + type + "' is not supported");
   }

@@ -35,8 +35,9 @@ TEST(Normalizers, UnicodeForms) {
   EXPECT_EQ(parse(R"({"type": "NFKD"})").normalize("\u00e9\u2460"), "e\u03011");
   // Lowercase handles final sigma as Rust's to_lowercase does.
   EXPECT_EQ(parse(R"({"type": "Lowercase"})").normalize("HELLO Ä ΣΑΣ"), "hello ä σας");
-  EXPECT_EQ(parse(R"({"type": "Strip", "strip_left": true, "strip_right": false})").normalize(" \t x \n"),
-            "x \n");
+  EXPECT_EQ(
+      parse(R"({"type": "Strip", "strip_left": true, "strip_right": false})").normalize(" \t x \n"),
+      "x \n");
 }
 
 TEST(Normalizers, BadInput) {
@@ -44,12 +45,14 @@ TEST(Normalizers, BadInput) {
                {"tokenizer.json", "normalizer.type", "BertNormalizer"});
   expect_error([] { parse(R"({"type": "Replace", "pattern": {"Regex": " +"}, "content": "▁"})"); },
                ErrorKind::kUnsupported, {"normalizer.pattern.Regex", " +"});
-  expect_error([] { parse(R"({"type": "Prepend"})"); }, ErrorKind::kInvalidInput, {"normalizer.prepend", "missing"});
-  expect_error([] { parse(R"({"type": "Sequence", "normalizers": {"type": "NFC"}})"); }, ErrorKind::kInvalidInput,
-               {"normalizer.normalizers", "expected an array"});
-  expect_error([] { parse(R"({"type": "Sequence", "normalizers": [{"type": 3}]})"); }, ErrorKind::kInvalidInput,
-               {"normalizer.normalizers[0].type", "expected a string"});
-  expect_error([] { parse(R"("NFC")"); }, ErrorKind::kInvalidInput, {"normalizer", "expected an object"});
+  expect_error([] { parse(R"({"type": "Prepend"})"); }, ErrorKind::kInvalidInput,
+               {"normalizer.prepend", "missing"});
+  expect_error([] { parse(R"({"type": "Sequence", "normalizers": {"type": "NFC"}})"); },
+               ErrorKind::kInvalidInput, {"normalizer.normalizers", "expected an array"});
+  expect_error([] { parse(R"({"type": "Sequence", "normalizers": [{"type": 3}]})"); },
+               ErrorKind::kInvalidInput, {"normalizer.normalizers[0].type", "expected a string"});
+  expect_error([] { parse(R"("NFC")"); }, ErrorKind::kInvalidInput,
+               {"normalizer", "expected an object"});
   expect_error([] { parse(R"({"type": "Replace", "pattern": {"String": ""}, "content": "x"})"); },
                ErrorKind::kInvalidInput, {"normalizer.pattern.String", "empty"});
 }

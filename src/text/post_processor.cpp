@@ -27,13 +27,15 @@ PostProcessor parse_template(const JsonField& field) {
     item.object();
     if (item.has("Sequence")) {
       const std::string id = item["Sequence"]["id"].string();
-      if (id != "A") item["Sequence"]["id"].fail("a single-sequence template can only use $A, got $" + id);
+      if (id != "A")
+        item["Sequence"]["id"].fail("a single-sequence template can only use $A, got $" + id);
       if (seen_sequence) item.fail("$A appears twice");
       seen_sequence = true;
     } else if (item.has("SpecialToken")) {
       const std::string name = item["SpecialToken"]["id"].string();
       const JsonField entry = specials[name];
-      if (entry.is_null()) item["SpecialToken"]["id"].fail("'" + name + "' is not in special_tokens");
+      if (entry.is_null())
+        item["SpecialToken"]["id"].fail("'" + name + "' is not in special_tokens");
       std::vector<TokenId> ids = read_ids(entry["ids"]);
       std::vector<TokenId>& target = seen_sequence ? p.suffix : p.prefix;
       target.insert(target.end(), ids.begin(), ids.end());

@@ -43,7 +43,9 @@ SplitBehavior parse_behavior(const JsonField& field) {
   field.fail("unknown split behavior '" + b + "'");
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 }  // namespace
 
@@ -169,7 +171,8 @@ void PreTokenizer::parse_into(const JsonField& field, std::vector<Step>& steps) 
         field["prepend_scheme"].fail("expected always, first or never, got '" + scheme + "'");
       }
     } else {
-      step.prepend = field["add_prefix_space"].boolean_or(true) ? Prepend::kAlways : Prepend::kNever;
+      step.prepend =
+          field["add_prefix_space"].boolean_or(true) ? Prepend::kAlways : Prepend::kNever;
     }
   } else if (type == "Digits") {
     step.kind = Kind::kDigits;
@@ -183,17 +186,19 @@ void PreTokenizer::parse_into(const JsonField& field, std::vector<Step>& steps) 
 void PreTokenizer::apply(const Step& step, std::vector<Piece>& pieces) {
   std::vector<Piece> out;
   out.reserve(pieces.size());
-  auto split_piece = [&out](const Piece& piece, const std::vector<ByteRange>& matches, SplitBehavior behavior,
-                            bool invert) {
+  auto split_piece = [&out](const Piece& piece, const std::vector<ByteRange>& matches,
+                            SplitBehavior behavior, bool invert) {
     for (const ByteRange& r : split_by_matches(piece.text.size(), matches, behavior, invert)) {
-      out.push_back({piece.text.substr(r.first, r.second - r.first), piece.at_start && r.first == 0});
+      out.push_back(
+          {piece.text.substr(r.first, r.second - r.first), piece.at_start && r.first == 0});
     }
   };
   for (Piece& piece : pieces) {
     switch (step.kind) {
       case Kind::kSplit: {
-        const std::vector<ByteRange> matches =
-            step.regex ? find_split_matches(*step.regex, piece.text) : literal_matches(piece.text, step.literal);
+        const std::vector<ByteRange> matches = step.regex
+                                                   ? find_split_matches(*step.regex, piece.text)
+                                                   : literal_matches(piece.text, step.literal);
         split_piece(piece, matches, step.behavior, step.invert);
         break;
       }
@@ -201,7 +206,8 @@ void PreTokenizer::apply(const Step& step, std::vector<Piece>& pieces) {
         if (step.flag && !starts_with(piece.text, " ")) piece.text.insert(0, " ");
         const std::size_t first = out.size();
         if (step.use_regex) {
-          split_piece(piece, find_split_matches(SplitPattern::kGpt2, piece.text), SplitBehavior::kIsolated, false);
+          split_piece(piece, find_split_matches(SplitPattern::kGpt2, piece.text),
+                      SplitBehavior::kIsolated, false);
         } else if (!piece.text.empty()) {
           out.push_back(std::move(piece));
         }
@@ -210,10 +216,12 @@ void PreTokenizer::apply(const Step& step, std::vector<Piece>& pieces) {
       }
       case Kind::kMetaspace: {
         piece.text = replace_all(piece.text, " ", step.literal);
-        const bool prepend = step.prepend == Prepend::kAlways || (step.prepend == Prepend::kFirst && piece.at_start);
+        const bool prepend =
+            step.prepend == Prepend::kAlways || (step.prepend == Prepend::kFirst && piece.at_start);
         if (prepend && !starts_with(piece.text, step.literal)) piece.text.insert(0, step.literal);
         if (step.flag) {
-          split_piece(piece, literal_matches(piece.text, step.literal), SplitBehavior::kMergedWithNext, false);
+          split_piece(piece, literal_matches(piece.text, step.literal),
+                      SplitBehavior::kMergedWithNext, false);
         } else if (!piece.text.empty()) {
           out.push_back(std::move(piece));
         }
@@ -228,7 +236,8 @@ void PreTokenizer::apply(const Step& step, std::vector<Piece>& pieces) {
   pieces = std::move(out);
 }
 
-std::vector<std::string> PreTokenizer::pre_tokenize(std::string_view text, bool at_text_start) const {
+std::vector<std::string> PreTokenizer::pre_tokenize(std::string_view text,
+                                                    bool at_text_start) const {
   std::vector<Piece> pieces;
   if (!text.empty()) pieces.push_back({std::string(text), at_text_start});
   for (const Step& step : steps_) apply(step, pieces);

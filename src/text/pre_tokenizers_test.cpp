@@ -28,10 +28,14 @@ Pieces split_countdown(SplitBehavior behavior, bool invert = false) {
 
 TEST(PreTokenizers, SplitBehaviorsMatchHuggingFaceDocs) {
   EXPECT_EQ(split_countdown(SplitBehavior::kRemoved), (Pieces{"the", "final", "countdown"}));
-  EXPECT_EQ(split_countdown(SplitBehavior::kIsolated), (Pieces{"the", "-", "final", "-", "-", "countdown"}));
-  EXPECT_EQ(split_countdown(SplitBehavior::kMergedWithPrevious), (Pieces{"the-", "final-", "-", "countdown"}));
-  EXPECT_EQ(split_countdown(SplitBehavior::kMergedWithNext), (Pieces{"the", "-final", "-", "-countdown"}));
-  EXPECT_EQ(split_countdown(SplitBehavior::kContiguous), (Pieces{"the", "-", "final", "--", "countdown"}));
+  EXPECT_EQ(split_countdown(SplitBehavior::kIsolated),
+            (Pieces{"the", "-", "final", "-", "-", "countdown"}));
+  EXPECT_EQ(split_countdown(SplitBehavior::kMergedWithPrevious),
+            (Pieces{"the-", "final-", "-", "countdown"}));
+  EXPECT_EQ(split_countdown(SplitBehavior::kMergedWithNext),
+            (Pieces{"the", "-final", "-", "-countdown"}));
+  EXPECT_EQ(split_countdown(SplitBehavior::kContiguous),
+            (Pieces{"the", "-", "final", "--", "countdown"}));
   EXPECT_EQ(split_countdown(SplitBehavior::kRemoved, /*invert=*/true), (Pieces{"-", "-", "-"}));
 }
 
@@ -41,26 +45,33 @@ TEST(PreTokenizers, Llama3Layout) {
        "behavior": "Isolated", "invert": false},
       {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]})");
   EXPECT_TRUE(p.is_byte_level());
-  EXPECT_EQ(p.pre_tokenize("Hello world 2024\n", true), (Pieces{"Hello", "Ġworld", "Ġ", "202", "4", "Ċ"}));
+  EXPECT_EQ(p.pre_tokenize("Hello world 2024\n", true),
+            (Pieces{"Hello", "Ġworld", "Ġ", "202", "4", "Ċ"}));
 }
 
 TEST(PreTokenizers, Gpt2ByteLevel) {
-  const PreTokenizer p = parse(R"({"type": "ByteLevel", "add_prefix_space": true, "use_regex": true})");
+  const PreTokenizer p =
+      parse(R"({"type": "ByteLevel", "add_prefix_space": true, "use_regex": true})");
   EXPECT_EQ(p.pre_tokenize("Hello world", true), (Pieces{"ĠHello", "Ġworld"}));
   EXPECT_EQ(p.pre_tokenize(" é", true), (Pieces{"ĠÃ©"}));
 }
 
 TEST(PreTokenizers, Metaspace) {
   const std::string base = R"({"type": "Metaspace", "replacement": "▁", )";
-  EXPECT_EQ(parse(base + R"("prepend_scheme": "always", "split": true})").pre_tokenize("Hello  world", false),
+  EXPECT_EQ(parse(base + R"("prepend_scheme": "always", "split": true})")
+                .pre_tokenize("Hello  world", false),
             (Pieces{"▁Hello", "▁", "▁world"}));
-  EXPECT_EQ(parse(base + R"("prepend_scheme": "first", "split": false})").pre_tokenize("Hello world", true),
+  EXPECT_EQ(parse(base + R"("prepend_scheme": "first", "split": false})")
+                .pre_tokenize("Hello world", true),
             (Pieces{"▁Hello▁world"}));
-  EXPECT_EQ(parse(base + R"("prepend_scheme": "first", "split": false})").pre_tokenize("Hello world", false),
+  EXPECT_EQ(parse(base + R"("prepend_scheme": "first", "split": false})")
+                .pre_tokenize("Hello world", false),
             (Pieces{"Hello▁world"}));
-  EXPECT_EQ(parse(base + R"("prepend_scheme": "never", "split": false})").pre_tokenize(" x", true), (Pieces{"▁x"}));
+  EXPECT_EQ(parse(base + R"("prepend_scheme": "never", "split": false})").pre_tokenize(" x", true),
+            (Pieces{"▁x"}));
   // The older format: add_prefix_space instead of prepend_scheme.
-  EXPECT_EQ(parse(base + R"("add_prefix_space": true})").pre_tokenize("a b", false), (Pieces{"▁a", "▁b"}));
+  EXPECT_EQ(parse(base + R"("add_prefix_space": true})").pre_tokenize("a b", false),
+            (Pieces{"▁a", "▁b"}));
 }
 
 TEST(PreTokenizers, DigitsAndStringSplit) {
@@ -68,27 +79,40 @@ TEST(PreTokenizers, DigitsAndStringSplit) {
             (Pieces{"ab", "1", "2", "c"}));
   EXPECT_EQ(parse(R"({"type": "Digits", "individual_digits": false})").pre_tokenize("ab12c", true),
             (Pieces{"ab", "12", "c"}));
-  EXPECT_EQ(parse(R"({"type": "Split", "pattern": {"String": ", "}, "behavior": "Removed"})").pre_tokenize("a, b, c", true),
+  EXPECT_EQ(parse(R"({"type": "Split", "pattern": {"String": ", "}, "behavior": "Removed"})")
+                .pre_tokenize("a, b, c", true),
             (Pieces{"a", "b", "c"}));
   EXPECT_EQ(parse("null").pre_tokenize("one word", true), (Pieces{"one word"}));
   EXPECT_TRUE(parse("null").pre_tokenize("", true).empty());
 }
 
 TEST(PreTokenizers, BadInput) {
-  expect_error([] { parse(R"({"type": "Split", "pattern": {"Regex": "\\w+|[^\\w\\s]+"}, "behavior": "Isolated"})"); },
-               ErrorKind::kUnsupported, {"tokenizer.json", "pre_tokenizer.pattern.Regex", "\\w+|[^\\w\\s]+"});
+  expect_error(
+      [] {
+        parse(
+            R"({"type": "Split", "pattern": {"Regex": "\\w+|[^\\w\\s]+"}, "behavior": "Isolated"})");
+      },
+      ErrorKind::kUnsupported,
+      {"tokenizer.json", "pre_tokenizer.pattern.Regex", "\\w+|[^\\w\\s]+"});
   expect_error([] { parse(R"({"type": "Whitespace"})"); }, ErrorKind::kUnsupported,
                {"pre_tokenizer.type", "Whitespace"});
-  expect_error([] { parse(R"({"type": "Split", "pattern": {"String": "-"}, "behavior": "Sideways"})"); },
-               ErrorKind::kInvalidInput, {"pre_tokenizer.behavior", "Sideways"});
+  expect_error(
+      [] { parse(R"({"type": "Split", "pattern": {"String": "-"}, "behavior": "Sideways"})"); },
+      ErrorKind::kInvalidInput, {"pre_tokenizer.behavior", "Sideways"});
   expect_error([] { parse(R"({"type": "Split", "pattern": "-", "behavior": "Removed"})"); },
                ErrorKind::kInvalidInput, {"pre_tokenizer.pattern", "expected an object"});
-  expect_error([] { parse(R"({"type": "Metaspace", "replacement": "", "prepend_scheme": "always"})"); },
-               ErrorKind::kInvalidInput, {"pre_tokenizer.replacement"});
-  expect_error([] { parse(R"({"type": "Metaspace", "replacement": "▁", "prepend_scheme": "sometimes"})"); },
-               ErrorKind::kInvalidInput, {"pre_tokenizer.prepend_scheme", "sometimes"});
-  expect_error([] { parse(R"({"type": "Sequence", "pretokenizers": [{"type": "ByteLevel", "use_regex": "yes"}]})"); },
-               ErrorKind::kInvalidInput, {"pre_tokenizer.pretokenizers[0].use_regex"});
+  expect_error(
+      [] { parse(R"({"type": "Metaspace", "replacement": "", "prepend_scheme": "always"})"); },
+      ErrorKind::kInvalidInput, {"pre_tokenizer.replacement"});
+  expect_error(
+      [] { parse(R"({"type": "Metaspace", "replacement": "▁", "prepend_scheme": "sometimes"})"); },
+      ErrorKind::kInvalidInput, {"pre_tokenizer.prepend_scheme", "sometimes"});
+  expect_error(
+      [] {
+        parse(
+            R"({"type": "Sequence", "pretokenizers": [{"type": "ByteLevel", "use_regex": "yes"}]})");
+      },
+      ErrorKind::kInvalidInput, {"pre_tokenizer.pretokenizers[0].use_regex"});
 }
 
 }  // namespace

@@ -161,7 +161,8 @@ class SentencePieceTokenizer final : public Tokenizer {
     if (run.empty()) return;
     std::string text;
     std::string error;
-    if (!processor_->decode(run, &text, &error)) fail_input("{}: SentencePiece decode failed: {}", what_, error);
+    if (!processor_->decode(run, &text, &error))
+      fail_input("{}: SentencePiece decode failed: {}", what_, error);
     if (!at_start && strips_leading_space_ &&
         processor_->id_to_piece(run.front()).starts_with(kSpaceSymbol)) {
       out += ' ';

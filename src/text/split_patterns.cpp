@@ -69,7 +69,8 @@ class Matcher {
   std::size_t letters_with_prefix(std::size_t i) const {
     std::size_t j = i;
     if (!is_letter(cps_[j])) {
-      if (is_cr_or_lf(cps_[j]) || is_number(cps_[j]) || j + 1 >= n_ || !is_letter(cps_[j + 1])) return 0;
+      if (is_cr_or_lf(cps_[j]) || is_number(cps_[j]) || j + 1 >= n_ || !is_letter(cps_[j + 1]))
+        return 0;
       ++j;
     }
     while (j < n_ && is_letter(cps_[j])) ++j;

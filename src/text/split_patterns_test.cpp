@@ -46,17 +46,22 @@ TEST(SplitPatterns, Llama3) {
 }
 
 TEST(SplitPatterns, Qwen2SplitsDigitsOneByOne) {
-  EXPECT_EQ(split(SplitPattern::kQwen2, kSample),
-            (Pieces{"Hello", " world", "'s", " ", " ", "1", "2", "3", "4", "5", "6", " !!\n\n", " x"}));
+  EXPECT_EQ(
+      split(SplitPattern::kQwen2, kSample),
+      (Pieces{"Hello", " world", "'s", " ", " ", "1", "2", "3", "4", "5", "6", " !!\n\n", " x"}));
 }
 
 TEST(SplitPatterns, UnicodeClasses) {
   // Hangul syllables are letters; the ideographic space is whitespace;
   // emoji are neither letters nor numbers.
-  EXPECT_EQ(split(SplitPattern::kLlama3, "한국어 문장\u3000ok"), (Pieces{"한국어", " 문장", "\u3000ok"}));
-  EXPECT_EQ(split(SplitPattern::kGpt2, "한국어 👍🏽👍 x"), (Pieces{"한국어", " 👍🏽👍", " x"}));
-  EXPECT_EQ(split(SplitPattern::kLlama3, "Ⅻ٣٤"), (Pieces{"Ⅻ٣٤"}));  // \p{N} covers Nl and other scripts' digits
-  EXPECT_EQ(split(SplitPattern::kLlama3, "👨‍👩‍👧!\n"), (Pieces{"👨‍👩‍👧!\n"}));
+  EXPECT_EQ(split(SplitPattern::kLlama3, "한국어 문장\u3000ok"),
+            (Pieces{"한국어", " 문장", "\u3000ok"}));
+  EXPECT_EQ(split(SplitPattern::kGpt2, "한국어 👍🏽👍 x"),
+            (Pieces{"한국어", " 👍🏽👍", " x"}));
+  EXPECT_EQ(split(SplitPattern::kLlama3, "Ⅻ٣٤"),
+            (Pieces{"Ⅻ٣٤"}));  // \p{N} covers Nl and other scripts' digits
+  EXPECT_EQ(split(SplitPattern::kLlama3, "👨‍👩‍👧!\n"),
+            (Pieces{"👨‍👩‍👧!\n"}));
 }
 
 TEST(SplitPatterns, RecognisesOnlyTheKnownRegexes) {

@@ -3,10 +3,9 @@
 // black-box test tests/spm_module_test.py compares them with what the
 // torch-linked `enclave tokenize` gets, which only works if the SentencePiece
 // module is kept apart from libtorch's protobuf (spm_processor.h).
-#include <nlohmann/json.hpp>
-
 #include <exception>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "text/chat_sp_testing.h"
 #include "text/tokenizer.h"

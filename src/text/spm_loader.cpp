@@ -62,7 +62,8 @@ const Module& module() {
       if (m.create == nullptr) m.error = fmt::format("{} has no enclave_spm_create", path.string());
       return;
     }
-    m.error = fmt::format("the SentencePiece module {} was not found (looked in: {})", kModuleName, tried);
+    m.error = fmt::format("the SentencePiece module {} was not found (looked in: {})", kModuleName,
+                          tried);
   });
   return m;
 }
@@ -74,7 +75,8 @@ std::unique_ptr<SpmProcessor> load_spm_processor(const std::string& bytes, std::
   if (m.create == nullptr) fail(ErrorKind::kUnsupported, "{}: {}", what, m.error);
   std::unique_ptr<SpmProcessor> processor(m.create());
   std::string error;
-  if (!processor->load(bytes, &error)) fail_input("{}: not a valid SentencePiece model: {}", what, error);
+  if (!processor->load(bytes, &error))
+    fail_input("{}: not a valid SentencePiece model: {}", what, error);
   return processor;
 }
 

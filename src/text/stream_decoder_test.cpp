@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "text/bpe_trainer.h"
 #include "text/bpe_tokenizer.h"
+#include "text/bpe_trainer.h"
 #include "text/byte_level.h"
 #include "text/chat_sp_testing.h"
 #include "text/tokenizer.h"
@@ -19,8 +19,9 @@ const Tokenizer& trained() {
   static const std::unique_ptr<Tokenizer> t = [] {
     BpeTrainOptions opts;
     opts.vocab_size = 1024;
-    return parse_bpe_tokenizer(train_byte_level_bpe({"Hello world, hello stream. 안녕하세요 👍"}, opts),
-                               "trained/tokenizer.json", {});
+    return parse_bpe_tokenizer(
+        train_byte_level_bpe({"Hello world, hello stream. 안녕하세요 👍"}, opts),
+        "trained/tokenizer.json", {});
   }();
   return *t;
 }
@@ -75,7 +76,8 @@ TEST(StreamDecoder, InvalidBytesBecomeReplacementCharacters) {
   ids.push_back(*trained().piece_to_id(byte_level_char(0xFF)));
   for (TokenId id : byte_ids(trained(), "b\xE2\x82")) ids.push_back(id);
   const std::vector<std::string> chunks = stream(trained(), ids);
-  EXPECT_EQ(join(chunks), "a" + std::string(kReplacementChar) + "b" + std::string(kReplacementChar));
+  EXPECT_EQ(join(chunks),
+            "a" + std::string(kReplacementChar) + "b" + std::string(kReplacementChar));
   EXPECT_EQ(join(chunks), trained().decode(ids));
   EXPECT_EQ(chunks.back(), std::string(kReplacementChar));  // the truncated € only at flush
 }
@@ -86,15 +88,18 @@ TEST(StreamDecoder, SentencePieceSpacesSurviveSkippedSpecialTokens) {
   testing::ScratchDir dir("stream_sp");
   const std::string vocab_json = [] {
     std::string v = R"({"<unk>": 0, "<s>": 1, "</s>": 2)";
-    for (int b = 0; b < 256; ++b) v += ", \"<0x" + std::string(1, "0123456789ABCDEF"[b / 16]) + "0123456789ABCDEF"[b % 16] + ">\": " + std::to_string(3 + b);
+    for (int b = 0; b < 256; ++b)
+      v += ", \"<0x" + std::string(1, "0123456789ABCDEF"[b / 16]) + "0123456789ABCDEF"[b % 16] +
+           ">\": " + std::to_string(3 + b);
     v += R"(, "▁Hello": 259, "▁world": 260, "▁": 261})";
     return v;
   }();
-  const std::string doc = R"({"added_tokens": [{"id": 1, "content": "<s>", "special": true}, {"id": 2, "content": "</s>", "special": true}],
+  const std::string doc =
+      R"({"added_tokens": [{"id": 1, "content": "<s>", "special": true}, {"id": 2, "content": "</s>", "special": true}],
     "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}, {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
     "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
     "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", "merges": [], "vocab": )" +
-                          vocab_json + "}}";
+      vocab_json + "}}";
   auto t = parse_bpe_tokenizer(doc, "sp/tokenizer.json", {});
   const Ids ids = {1, 259, 2, 260, 261, 3 + 0xF0, 3 + 0x9F, 3 + 0x91, 3 + 0x8D, 260};
   const std::vector<std::string> chunks = stream(*t, ids);
@@ -110,7 +115,8 @@ TEST(StreamDecoder, CostPerTokenStaysConstant) {
   const Ids ids = trained().encode(text, false);
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(join(stream(trained(), ids)), trained().decode(ids));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("streamed %zu tokens in %.3f s\n", ids.size(), seconds);
   EXPECT_LT(seconds, 2.0);  // a decoder that re-decoded everything would be quadratic
 }

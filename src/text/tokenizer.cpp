@@ -29,7 +29,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
   return load_sentencepiece_tokenizer(sp_file, specials);
 }
 
-std::vector<TokenId> default_stop_ids(const Tokenizer& tokenizer, const SpecialTokenConfig& specials) {
+std::vector<TokenId> default_stop_ids(const Tokenizer& tokenizer,
+                                      const SpecialTokenConfig& specials) {
   std::vector<TokenId> ids;
   auto add = [&ids](TokenId id) {
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
@@ -37,8 +38,9 @@ std::vector<TokenId> default_stop_ids(const Tokenizer& tokenizer, const SpecialT
   if (tokenizer.eos_id()) add(*tokenizer.eos_id());
   for (std::int64_t id : specials.generation_eos_ids) {
     if (id < 0 || static_cast<std::uint64_t>(id) >= tokenizer.vocab_size()) {
-      fail_input("generation_config.json: field 'eos_token_id': id {} is outside the tokenizer's {} ids", id,
-                 tokenizer.vocab_size());
+      fail_input(
+          "generation_config.json: field 'eos_token_id': id {} is outside the tokenizer's {} ids",
+          id, tokenizer.vocab_size());
     }
     add(static_cast<TokenId>(id));
   }

@@ -66,7 +66,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
 // turn-end token ("<|eot_id|>" for llama3, "<|im_end|>" for chatml) when it
 // is in the vocabulary. No duplicates, in that order. Throws
 // Error(kInvalidInput) for a generation_config id outside the vocabulary.
-std::vector<TokenId> default_stop_ids(const Tokenizer& tokenizer, const SpecialTokenConfig& specials);
+std::vector<TokenId> default_stop_ids(const Tokenizer& tokenizer,
+                                      const SpecialTokenConfig& specials);
 
 // Incremental decoder for streaming: feed ids one at a time, get the text that
 // is complete so far (holds back bytes of an unfinished UTF-8 character and a

@@ -5,10 +5,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -20,7 +20,8 @@ namespace enclave::testing {
 // Owns parsed documents so the JsonFields handed out stay valid.
 class JsonDocs {
  public:
-  JsonField parse(const std::string& text, const std::string& file = "tokenizer.json", const std::string& path = "") {
+  JsonField parse(const std::string& text, const std::string& file = "tokenizer.json",
+                  const std::string& path = "") {
     docs_.push_back(std::make_unique<nlohmann::json>(nlohmann::json::parse(text)));
     return JsonField(*docs_.back(), file, path);
   }
@@ -30,7 +31,8 @@ class JsonDocs {
 };
 
 // Runs f, expects an Error of `kind` whose message contains every fragment.
-inline void expect_error(const std::function<void()>& f, ErrorKind kind, const std::vector<std::string>& fragments) {
+inline void expect_error(const std::function<void()>& f, ErrorKind kind,
+                         const std::vector<std::string>& fragments) {
   try {
     f();
     ADD_FAILURE() << "expected an error mentioning " << (fragments.empty() ? "" : fragments[0]);

@@ -146,7 +146,8 @@ CodePoints decode_code_points(std::string_view text) {
 std::size_t trailing_replacement_bytes(std::string_view s) {
   std::size_t n = 0;
   while (s.size() >= n + kReplacementChar.size() &&
-         s.substr(s.size() - n - kReplacementChar.size(), kReplacementChar.size()) == kReplacementChar) {
+         s.substr(s.size() - n - kReplacementChar.size(), kReplacementChar.size()) ==
+             kReplacementChar) {
     n += kReplacementChar.size();
   }
   return n;

@@ -10,7 +10,8 @@ namespace {
 const std::string kFffd(kReplacementChar);
 
 TEST(Utf8, ValidTextIsUnchanged) {
-  for (std::string s : {"", "plain ascii", "한국어", "👍🏽 👨‍👩‍👧", "\x7F", "\xF4\x8F\xBF\xBF"}) {
+  for (std::string s :
+       {"", "plain ascii", "한국어", "👍🏽 👨‍👩‍👧", "\x7F", "\xF4\x8F\xBF\xBF"}) {
     EXPECT_TRUE(is_valid_utf8(s)) << s;
     EXPECT_EQ(sanitize_utf8(s), s);
   }
@@ -19,14 +20,17 @@ TEST(Utf8, ValidTextIsUnchanged) {
 // Expected values follow Unicode's "maximal subpart" practice (and Rust's
 // String::from_utf8_lossy, which Hugging Face uses).
 TEST(Utf8, SanitizeReplacesMaximalSubparts) {
-  EXPECT_EQ(sanitize_utf8("a\xFF" "b"), "a" + kFffd + "b");
-  EXPECT_EQ(sanitize_utf8("\xC0\xAF"), kFffd + kFffd);                  // overlong lead is never valid
-  EXPECT_EQ(sanitize_utf8("\xE2\x82"), kFffd);                          // truncated 3-byte sequence
+  EXPECT_EQ(sanitize_utf8("a\xFF"
+                          "b"),
+            "a" + kFffd + "b");
+  EXPECT_EQ(sanitize_utf8("\xC0\xAF"), kFffd + kFffd);  // overlong lead is never valid
+  EXPECT_EQ(sanitize_utf8("\xE2\x82"), kFffd);          // truncated 3-byte sequence
   EXPECT_EQ(sanitize_utf8("\xE2\x82x"), kFffd + "x");
-  EXPECT_EQ(sanitize_utf8("\xF0\x9F\x91"), kFffd);                      // truncated emoji
-  EXPECT_EQ(sanitize_utf8("\xED\xA0\x80"), kFffd + kFffd + kFffd);      // surrogate: ED A0 is ill-formed
+  EXPECT_EQ(sanitize_utf8("\xF0\x9F\x91"), kFffd);  // truncated emoji
+  EXPECT_EQ(sanitize_utf8("\xED\xA0\x80"),
+            kFffd + kFffd + kFffd);  // surrogate: ED A0 is ill-formed
   EXPECT_EQ(sanitize_utf8("\xF4\x90\x80\x80"), kFffd + kFffd + kFffd + kFffd);  // above U+10FFFF
-  EXPECT_EQ(sanitize_utf8("\x80\x80"), kFffd + kFffd);                  // lone continuation bytes
+  EXPECT_EQ(sanitize_utf8("\x80\x80"), kFffd + kFffd);  // lone continuation bytes
   EXPECT_EQ(sanitize_utf8(std::string("a\0b", 3)), std::string("a\0b", 3));
   EXPECT_FALSE(is_valid_utf8("\xE2\x82"));
 }
@@ -59,7 +63,9 @@ TEST(ByteLevel, MatchesGpt2Table) {
   EXPECT_EQ(byte_level_char(0xAD), "\xC5\x83");  // Ń U+0143, the last remapped byte
   EXPECT_EQ(byte_level_char(0xE9), "\xC3\xA9");  // é maps to itself
   EXPECT_EQ(byte_level_char(0x00), "\xC4\x80");  // Ā U+0100
-  EXPECT_EQ(to_byte_level("a b\n"), "a\xC4\xA0" "b\xC4\x8A");
+  EXPECT_EQ(to_byte_level("a b\n"),
+            "a\xC4\xA0"
+            "b\xC4\x8A");
 }
 
 TEST(ByteLevel, RoundTripsEveryByte) {

@@ -7,11 +7,13 @@
 
 namespace enclave::train {
 
-AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWOptions options) : options_(options) {
+AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWOptions options)
+    : options_(options) {
   torch::NoGradGuard no_grad;
   for (auto& [name, p] : params) {
     ENCLAVE_CHECK(p.requires_grad());
-    Slot s{name, p, {}, torch::zeros_like(p, torch::kFloat32), torch::zeros_like(p, torch::kFloat32)};
+    Slot s{
+        name, p, {}, torch::zeros_like(p, torch::kFloat32), torch::zeros_like(p, torch::kFloat32)};
     if (p.scalar_type() != torch::kFloat32) s.master = p.detach().to(torch::kFloat32).clone();
     slots_.push_back(std::move(s));
   }
@@ -60,8 +62,8 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& state, const 
     auto it = state.find(key);
     if (it == state.end()) fail_input("{}: missing optimiser tensor '{}'", what, key);
     if (it->second.sizes() != into.sizes()) {
-      fail_input("{}: optimiser tensor '{}': expected shape {}, got {}", what, key, format_shape(into.sizes()),
-                 format_shape(it->second.sizes()));
+      fail_input("{}: optimiser tensor '{}': expected shape {}, got {}", what, key,
+                 format_shape(into.sizes()), format_shape(it->second.sizes()));
     }
     into.copy_(it->second);
   };
@@ -74,7 +76,8 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& state, const 
     }
   }
   auto it = state.find("step");
-  if (it == state.end() || it->second.numel() != 1) fail_input("{}: missing optimiser step count", what);
+  if (it == state.end() || it->second.numel() != 1)
+    fail_input("{}: missing optimiser step count", what);
   n_steps_ = it->second.to(torch::kInt64).item<std::int64_t>();
 }
 

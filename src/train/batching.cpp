@@ -17,7 +17,8 @@ void DataOrder::build_permutation() {
   permutation_.resize(n_);
   std::iota(permutation_.begin(), permutation_.end(), std::size_t{0});
   // Fisher-Yates with our own draws: std::shuffle differs across standard libraries.
-  std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(position_.epoch) + 1);
+  std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(position_.epoch) +
+                      1);
   for (std::size_t i = n_; i > 1; --i) {
     const std::size_t j = static_cast<std::size_t>(rng() % i);
     std::swap(permutation_[i - 1], permutation_[j]);
@@ -40,25 +41,27 @@ std::vector<std::size_t> DataOrder::next(std::size_t n) {
 
 void DataOrder::seek(DataPosition position) {
   if (position.epoch < 0 || position.index < 0 || position.index > static_cast<std::int64_t>(n_)) {
-    fail_input("data position (epoch {}, index {}) is outside a data set of {} examples", position.epoch,
-               position.index, n_);
+    fail_input("data position (epoch {}, index {}) is outside a data set of {} examples",
+               position.epoch, position.index, n_);
   }
   position_ = position;
   build_permutation();
 }
 
-std::vector<std::size_t> shard_batch(const std::vector<std::size_t>& batch, int rank, int world_size) {
+std::vector<std::size_t> shard_batch(const std::vector<std::size_t>& batch, int rank,
+                                     int world_size) {
   ENCLAVE_CHECK(world_size >= 1 && rank >= 0 && rank < world_size);
   std::vector<std::size_t> out;
-  for (std::size_t i = static_cast<std::size_t>(rank); i < batch.size(); i += static_cast<std::size_t>(world_size)) {
+  for (std::size_t i = static_cast<std::size_t>(rank); i < batch.size();
+       i += static_cast<std::size_t>(world_size)) {
     out.push_back(batch[i]);
   }
   return out;
 }
 
-std::vector<std::vector<std::size_t>> micro_batches(const std::vector<std::size_t>& batch,
-                                                    const std::function<std::int64_t(std::size_t)>& length,
-                                                    std::int64_t token_budget) {
+std::vector<std::vector<std::size_t>> micro_batches(
+    const std::vector<std::size_t>& batch, const std::function<std::int64_t(std::size_t)>& length,
+    std::int64_t token_budget) {
   std::vector<std::size_t> sorted = batch;
   std::stable_sort(sorted.begin(), sorted.end(),
                    [&](std::size_t a, std::size_t b) { return length(a) > length(b); });
@@ -67,7 +70,8 @@ std::vector<std::vector<std::size_t>> micro_batches(const std::vector<std::size_
   for (std::size_t index : sorted) {
     const std::int64_t len = length(index);
     // Sorted longest first, so the group's first row sets its padded length.
-    if (!groups.empty() && static_cast<std::int64_t>(groups.back().size() + 1) * longest <= token_budget) {
+    if (!groups.empty() &&
+        static_cast<std::int64_t>(groups.back().size() + 1) * longest <= token_budget) {
       groups.back().push_back(index);
       continue;
     }

@@ -41,13 +41,14 @@ class DataOrder {
 };
 
 // Items rank, rank + world, rank + 2 * world, ... of batch.
-std::vector<std::size_t> shard_batch(const std::vector<std::size_t>& batch, int rank, int world_size);
+std::vector<std::size_t> shard_batch(const std::vector<std::size_t>& batch, int rank,
+                                     int world_size);
 
 // Splits batch into groups whose rows x longest length stays within
 // token_budget (an example longer than the budget gets a group of its own).
 // Longest first, so similar lengths share a group; stable for equal lengths.
-std::vector<std::vector<std::size_t>> micro_batches(const std::vector<std::size_t>& batch,
-                                                    const std::function<std::int64_t(std::size_t)>& length,
-                                                    std::int64_t token_budget);
+std::vector<std::vector<std::size_t>> micro_batches(
+    const std::vector<std::size_t>& batch, const std::function<std::int64_t(std::size_t)>& length,
+    std::int64_t token_budget);
 
 }  // namespace enclave::train

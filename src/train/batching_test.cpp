@@ -35,8 +35,10 @@ TEST(Batching, ShardsInterleaveAndMicroBatchesRespectTheBudget) {
   EXPECT_EQ(shard_batch(batch, 1, 2), (std::vector<std::size_t>{1, 3}));
 
   std::vector<std::int64_t> lengths = {10, 40, 20, 5, 100};
-  auto groups = micro_batches(batch, [&](std::size_t i) { return lengths[i]; }, 60);
-  // Longest first: [4] alone (over budget), then [1] (40; 2 x 40 > 60), then [2, 0, 3] (3 x 20 = 60).
+  auto groups = micro_batches(
+      batch, [&](std::size_t i) { return lengths[i]; }, 60);
+  // Longest first: [4] alone (over budget), then [1] (40; 2 x 40 > 60), then [2, 0, 3] (3 x 20 =
+  // 60).
   ASSERT_EQ(groups.size(), 3u);
   EXPECT_EQ(groups[0], (std::vector<std::size_t>{4}));
   EXPECT_EQ(groups[1], (std::vector<std::size_t>{1}));

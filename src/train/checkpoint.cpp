@@ -16,15 +16,24 @@ namespace {
 
 DType stored_dtype(torch::Dtype t, const std::string& name) {
   switch (t) {
-    case torch::kFloat32: return DType::kF32;
-    case torch::kFloat64: return DType::kF64;
-    case torch::kBFloat16: return DType::kBF16;
-    case torch::kFloat16: return DType::kF16;
-    case torch::kInt64: return DType::kI64;
-    case torch::kInt32: return DType::kI32;
-    case torch::kUInt8: return DType::kU8;
-    case torch::kBool: return DType::kBool;
-    default: break;
+    case torch::kFloat32:
+      return DType::kF32;
+    case torch::kFloat64:
+      return DType::kF64;
+    case torch::kBFloat16:
+      return DType::kBF16;
+    case torch::kFloat16:
+      return DType::kF16;
+    case torch::kInt64:
+      return DType::kI64;
+    case torch::kInt32:
+      return DType::kI32;
+    case torch::kUInt8:
+      return DType::kU8;
+    case torch::kBool:
+      return DType::kBool;
+    default:
+      break;
   }
   fail(ErrorKind::kInternal, "checkpoint: tensor '{}' has a dtype safetensors cannot hold", name);
 }
@@ -42,7 +51,8 @@ std::int64_t step_of(const std::filesystem::path& p) {
 
 }  // namespace
 
-void save_tensor_file(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors) {
+void save_tensor_file(const std::filesystem::path& path,
+                      const std::map<std::string, torch::Tensor>& tensors) {
   std::vector<torch::Tensor> host;
   std::vector<TensorToWrite> items;
   host.reserve(tensors.size());
@@ -50,9 +60,10 @@ void save_tensor_file(const std::filesystem::path& path, const std::map<std::str
     torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
     host.push_back(c);
     const DType dtype = stored_dtype(c.scalar_type(), name);
-    items.push_back({name, dtype, std::vector<std::int64_t>(c.sizes().begin(), c.sizes().end()),
-                     std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(c.data_ptr()),
-                                                   static_cast<std::size_t>(c.numel()) * dtype_size(dtype))});
+    items.push_back(
+        {name, dtype, std::vector<std::int64_t>(c.sizes().begin(), c.sizes().end()),
+         std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(c.data_ptr()),
+                                       static_cast<std::size_t>(c.numel()) * dtype_size(dtype))});
   }
   write_safetensors(path, items, {{"format", "pt"}});
 }
@@ -79,13 +90,15 @@ std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path&
       out.push_back(entry.path());
     }
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return step_of(a) < step_of(b); });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return step_of(a) < step_of(b); });
   return out;
 }
 
 void prune_checkpoints(const std::filesystem::path& dir, std::int64_t keep) {
   std::vector<std::filesystem::path> all = list_checkpoints(dir);
-  for (std::size_t i = 0; i + static_cast<std::size_t>(std::max<std::int64_t>(keep, 1)) < all.size(); ++i) {
+  for (std::size_t i = 0;
+       i + static_cast<std::size_t>(std::max<std::int64_t>(keep, 1)) < all.size(); ++i) {
     std::filesystem::remove_all(all[i]);
   }
 }
@@ -93,18 +106,21 @@ void prune_checkpoints(const std::filesystem::path& dir, std::int64_t keep) {
 nlohmann::json read_trainer_state(const std::filesystem::path& checkpoint) {
   const std::filesystem::path path = checkpoint / kTrainerStateFile;
   if (!std::filesystem::exists(path)) {
-    fail(ErrorKind::kNotFound, "{}: not a training checkpoint (no {})", checkpoint.string(), kTrainerStateFile);
+    fail(ErrorKind::kNotFound, "{}: not a training checkpoint (no {})", checkpoint.string(),
+         kTrainerStateFile);
   }
   nlohmann::json state = read_json_file(path);
   const std::string what = path.string();
   if (!state.is_object()) fail_input("{}: expected a JSON object", what);
   const std::int64_t version = json_int(state, "format_version", what);
   if (version != kCheckpointFormatVersion) {
-    fail_input("{}: field 'format_version': {} is not supported (expected {})", what, version, kCheckpointFormatVersion);
+    fail_input("{}: field 'format_version': {} is not supported (expected {})", what, version,
+               kCheckpointFormatVersion);
   }
   json_int(state, "step", what);
   json_string(state, "mode", what);
-  if (!state.contains("config") || !state["config"].is_object()) fail_input("{}: field 'config' is missing", what);
+  if (!state.contains("config") || !state["config"].is_object())
+    fail_input("{}: field 'config' is missing", what);
   return state;
 }
 

@@ -11,11 +11,11 @@
 // Thread safety: stateless functions; one writer per checkpoint_dir.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -26,7 +26,8 @@ inline constexpr const char* kTrainerStateFile = "trainer_state.json";
 
 // Writes tensors (contiguous CPU copies are made) as a safetensors file.
 // Supports float32/64, bfloat16, float16, int64/32, uint8 and bool.
-void save_tensor_file(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors);
+void save_tensor_file(const std::filesystem::path& path,
+                      const std::map<std::string, torch::Tensor>& tensors);
 // Reads every tensor of a safetensors file (copies, CPU). Throws like
 // SafetensorsFile.
 std::map<std::string, torch::Tensor> load_tensor_file(const std::filesystem::path& path);

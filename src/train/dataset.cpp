@@ -27,8 +27,8 @@ bool starts_with(const std::string& s, const std::string& prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
 }
 
-void append(std::vector<TokenId>& ids, std::vector<std::uint8_t>& targets, const std::vector<TokenId>& piece,
-            bool target) {
+void append(std::vector<TokenId>& ids, std::vector<std::uint8_t>& targets,
+            const std::vector<TokenId>& piece, bool target) {
   ids.insert(ids.end(), piece.begin(), piece.end());
   targets.insert(targets.end(), piece.size(), target ? 1 : 0);
 }
@@ -44,10 +44,12 @@ std::int64_t SequenceExample::n_targets() const {
 std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t max_line_bytes) {
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) {
-    if (!std::filesystem::exists(path)) fail(ErrorKind::kNotFound, "{}: no such data file", path.string());
+    if (!std::filesystem::exists(path))
+      fail(ErrorKind::kNotFound, "{}: no such data file", path.string());
     fail(ErrorKind::kIo, "{}: cannot open", path.string());
   }
-  if (std::filesystem::is_directory(path)) fail_input("{}: is a folder, expected a JSONL file", path.string());
+  if (std::filesystem::is_directory(path))
+    fail_input("{}: is a folder, expected a JSONL file", path.string());
   std::vector<Record> records;
   std::string line;
   std::size_t line_no = 0;
@@ -62,7 +64,8 @@ std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t ma
     }
     if (line.find_first_not_of(" \t") != std::string::npos) {
       json value = parse_json(line, where);
-      if (!value.is_object()) fail_input("{}: expected a JSON object, got {}", where, json_type_name(value));
+      if (!value.is_object())
+        fail_input("{}: expected a JSON object, got {}", where, json_type_name(value));
       records.push_back({std::move(value), where});
     }
     line.clear();
@@ -87,7 +90,8 @@ std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t ma
 }
 
 std::vector<ChatMessage> parse_messages(const json& value, const std::string& where) {
-  if (!value.is_array() || value.empty()) fail_input("{}: 'messages' must be a non-empty list", where);
+  if (!value.is_array() || value.empty())
+    fail_input("{}: 'messages' must be a non-empty list", where);
   std::vector<ChatMessage> messages;
   for (std::size_t i = 0; i < value.size(); ++i) {
     const std::string what = fmt::format("{}: message {}", where, i);
@@ -98,8 +102,8 @@ std::vector<ChatMessage> parse_messages(const json& value, const std::string& wh
   return messages;
 }
 
-ExampleBuilder::ExampleBuilder(const Tokenizer& tokenizer, std::optional<ChatTemplate> chat_template,
-                               std::int64_t max_length)
+ExampleBuilder::ExampleBuilder(const Tokenizer& tokenizer,
+                               std::optional<ChatTemplate> chat_template, std::int64_t max_length)
     : tokenizer_(tokenizer), chat_template_(std::move(chat_template)), max_length_(max_length) {
   if (max_length < 2) fail_input("max_length: {} must be at least 2", max_length);
 }
@@ -111,25 +115,31 @@ std::vector<TokenId> ExampleBuilder::encode_segment(const std::string& text) con
 
 const ChatTemplate& ExampleBuilder::require_template(const std::string& where) const {
   if (!chat_template_) {
-    fail_input("{}: conversational record, but the model's tokenizer_config.json has no chat_template", where);
+    fail_input(
+        "{}: conversational record, but the model's tokenizer_config.json has no chat_template",
+        where);
   }
   return *chat_template_;
 }
 
-std::vector<SequenceExample> ExampleBuilder::pretrain(const std::vector<Record>& records, BuildStats* stats) const {
+std::vector<SequenceExample> ExampleBuilder::pretrain(const std::vector<Record>& records,
+                                                      BuildStats* stats) const {
   std::vector<TokenId> stream;
   for (const Record& r : records) {
     const json& text = field(r, "text");
-    if (!text.is_string()) fail_input("{}: field 'text': expected a string, got {}", r.where, json_type_name(text));
+    if (!text.is_string())
+      fail_input("{}: field 'text': expected a string, got {}", r.where, json_type_name(text));
     std::vector<TokenId> ids = tokenizer_.encode(text.get<std::string>(), /*add_special=*/true);
     stream.insert(stream.end(), ids.begin(), ids.end());
     if (tokenizer_.eos_id()) stream.push_back(*tokenizer_.eos_id());
   }
   std::vector<SequenceExample> out;
-  for (std::size_t begin = 0; begin + 1 < stream.size(); begin += static_cast<std::size_t>(max_length_)) {
+  for (std::size_t begin = 0; begin + 1 < stream.size();
+       begin += static_cast<std::size_t>(max_length_)) {
     const std::size_t end = std::min(stream.size(), begin + static_cast<std::size_t>(max_length_));
     SequenceExample e;
-    e.ids.assign(stream.begin() + static_cast<std::ptrdiff_t>(begin), stream.begin() + static_cast<std::ptrdiff_t>(end));
+    e.ids.assign(stream.begin() + static_cast<std::ptrdiff_t>(begin),
+                 stream.begin() + static_cast<std::ptrdiff_t>(end));
     e.targets.assign(e.ids.size(), 1);
     e.targets[0] = 0;
     out.push_back(std::move(e));
@@ -143,7 +153,8 @@ std::vector<SequenceExample> ExampleBuilder::pretrain(const std::vector<Record>&
   return out;
 }
 
-SequenceExample ExampleBuilder::messages_example(const json& value, const std::string& where) const {
+SequenceExample ExampleBuilder::messages_example(const json& value,
+                                                 const std::string& where) const {
   const ChatTemplate& tmpl = require_template(where);
   const std::vector<ChatMessage> messages = parse_messages(value, where);
   const std::string full = render_chat(tmpl, messages, /*add_generation_prompt=*/false);
@@ -153,13 +164,16 @@ SequenceExample ExampleBuilder::messages_example(const json& value, const std::s
   for (std::size_t i = 0; i < messages.size(); ++i) {
     if (messages[i].role != "assistant") continue;
     if (i == 0) fail_input("{}: message 0: an assistant turn needs a prompt before it", where);
-    const std::vector<ChatMessage> before(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(i));
-    const std::vector<ChatMessage> upto(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+    const std::vector<ChatMessage> before(messages.begin(),
+                                          messages.begin() + static_cast<std::ptrdiff_t>(i));
+    const std::vector<ChatMessage> upto(messages.begin(),
+                                        messages.begin() + static_cast<std::ptrdiff_t>(i) + 1);
     const std::string prompt = render_chat(tmpl, before, /*add_generation_prompt=*/true);
     const std::string turn = render_chat(tmpl, upto, /*add_generation_prompt=*/false);
     if (!starts_with(turn, prompt) || !starts_with(full, turn) || prompt.size() < done) {
-      fail(ErrorKind::kUnsupported, "{}: the {} chat template does not render turns as prefixes of the conversation",
-           where, chat_family_name(tmpl.family));
+      fail(ErrorKind::kUnsupported,
+           "{}: the {} chat template does not render turns as prefixes of the conversation", where,
+           chat_family_name(tmpl.family));
     }
     append(e.ids, e.targets, encode_segment(full.substr(done, prompt.size() - done)), false);
     append(e.ids, e.targets, encode_segment(turn.substr(prompt.size())), true);
@@ -172,25 +186,28 @@ SequenceExample ExampleBuilder::messages_example(const json& value, const std::s
   return e;
 }
 
-std::vector<TokenId> ExampleBuilder::prompt_ids(const json& prompt, const std::string& where) const {
+std::vector<TokenId> ExampleBuilder::prompt_ids(const json& prompt,
+                                                const std::string& where) const {
   if (prompt.is_string()) return tokenizer_.encode(prompt.get<std::string>(), /*add_special=*/true);
   if (prompt.is_array()) {
     return encode_segment(render_chat(require_template(where), parse_messages(prompt, where),
                                       /*add_generation_prompt=*/true));
   }
-  fail_input("{}: field 'prompt': expected a string or a list of messages, got {}", where, json_type_name(prompt));
+  fail_input("{}: field 'prompt': expected a string or a list of messages, got {}", where,
+             json_type_name(prompt));
 }
 
-std::pair<std::vector<TokenId>, std::vector<TokenId>> ExampleBuilder::prompt_completion(const json& prompt,
-                                                                                        const json& completion,
-                                                                                        const std::string& where) const {
+std::pair<std::vector<TokenId>, std::vector<TokenId>> ExampleBuilder::prompt_completion(
+    const json& prompt, const json& completion, const std::string& where) const {
   if (!completion.is_string() && !completion.is_array()) {
-    fail_input("{}: completion: expected a string or a list of messages, got {}", where, json_type_name(completion));
+    fail_input("{}: completion: expected a string or a list of messages, got {}", where,
+               json_type_name(completion));
   }
   std::vector<TokenId> prompt_tokens = prompt_ids(prompt, where);
   std::vector<TokenId> completion_tokens;
   if (prompt.is_string()) {
-    if (!completion.is_string()) fail_input("{}: a plain-text prompt needs a plain-text completion", where);
+    if (!completion.is_string())
+      fail_input("{}: a plain-text prompt needs a plain-text completion", where);
     completion_tokens = tokenizer_.encode(completion.get<std::string>(), /*add_special=*/false);
     if (tokenizer_.eos_id()) completion_tokens.push_back(*tokenizer_.eos_id());
     return {prompt_tokens, completion_tokens};
@@ -205,14 +222,15 @@ std::pair<std::vector<TokenId>, std::vector<TokenId>> ExampleBuilder::prompt_com
   }
   const std::string full = render_chat(tmpl, messages, /*add_generation_prompt=*/false);
   if (!starts_with(full, prompt_text)) {
-    fail(ErrorKind::kUnsupported, "{}: the {} chat template does not render the prompt as a prefix", where,
-         chat_family_name(tmpl.family));
+    fail(ErrorKind::kUnsupported, "{}: the {} chat template does not render the prompt as a prefix",
+         where, chat_family_name(tmpl.family));
   }
   completion_tokens = encode_segment(full.substr(prompt_text.size()));
   return {prompt_tokens, completion_tokens};
 }
 
-std::vector<SequenceExample> ExampleBuilder::sft(const std::vector<Record>& records, BuildStats* stats) const {
+std::vector<SequenceExample> ExampleBuilder::sft(const std::vector<Record>& records,
+                                                 BuildStats* stats) const {
   std::vector<SequenceExample> out;
   BuildStats local;
   for (const Record& r : records) {
@@ -225,7 +243,9 @@ std::vector<SequenceExample> ExampleBuilder::sft(const std::vector<Record>& reco
       append(e.ids, e.targets, c, true);
       e.targets[0] = 0;
     } else {
-      fail_input("{}: expected an sft record: {{\"messages\": [...]}} or {{\"prompt\", \"completion\"}}", r.where);
+      fail_input(
+          "{}: expected an sft record: {{\"messages\": [...]}} or {{\"prompt\", \"completion\"}}",
+          r.where);
     }
     ++local.n_records;
     if (static_cast<std::int64_t>(e.ids.size()) > max_length_) {
@@ -237,7 +257,9 @@ std::vector<SequenceExample> ExampleBuilder::sft(const std::vector<Record>& reco
     local.n_tokens += static_cast<std::int64_t>(e.ids.size());
     out.push_back(std::move(e));
   }
-  if (out.empty()) fail_input("{}: no record has a completion within max_length {}", records.front().where, max_length_);
+  if (out.empty())
+    fail_input("{}: no record has a completion within max_length {}", records.front().where,
+               max_length_);
   local.n_sequences = static_cast<std::int64_t>(out.size());
   if (stats != nullptr) *stats = local;
   return out;
@@ -251,22 +273,27 @@ std::vector<PreferenceExample> ExampleBuilder::preference(const std::vector<Reco
   for (const Record& r : records) {
     const json& prompt = field(r, "prompt");
     PreferenceExample e;
-    std::tie(e.prompt, e.chosen) = prompt_completion(prompt, field(r, "chosen"), r.where + " (chosen)");
+    std::tie(e.prompt, e.chosen) =
+        prompt_completion(prompt, field(r, "chosen"), r.where + " (chosen)");
     e.rejected = prompt_completion(prompt, field(r, "rejected"), r.where + " (rejected)").second;
-    if (e.chosen.empty() || e.rejected.empty()) fail_input("{}: chosen and rejected must not be empty", r.where);
+    if (e.chosen.empty() || e.rejected.empty())
+      fail_input("{}: chosen and rejected must not be empty", r.where);
     e.record = r.value;
     ++local.n_records;
     const std::size_t longest = std::max(e.chosen.size(), e.rejected.size());
     if (e.prompt.size() + longest > max_len) {
       ++local.n_truncated;
       // Keep the end of a long prompt (half the budget at most), then cut the completions.
-      const std::size_t keep_prompt = std::min(e.prompt.size(), std::max<std::size_t>(1, max_len / 2));
-      if (e.prompt.size() > keep_prompt) e.prompt.erase(e.prompt.begin(), e.prompt.end() - static_cast<std::ptrdiff_t>(keep_prompt));
+      const std::size_t keep_prompt =
+          std::min(e.prompt.size(), std::max<std::size_t>(1, max_len / 2));
+      if (e.prompt.size() > keep_prompt)
+        e.prompt.erase(e.prompt.begin(), e.prompt.end() - static_cast<std::ptrdiff_t>(keep_prompt));
       const std::size_t room = max_len - e.prompt.size();
       if (e.chosen.size() > room) e.chosen.resize(room);
       if (e.rejected.size() > room) e.rejected.resize(room);
     }
-    local.n_tokens += static_cast<std::int64_t>(2 * e.prompt.size() + e.chosen.size() + e.rejected.size());
+    local.n_tokens +=
+        static_cast<std::int64_t>(2 * e.prompt.size() + e.chosen.size() + e.rejected.size());
     out.push_back(std::move(e));
   }
   local.n_sequences = static_cast<std::int64_t>(out.size());

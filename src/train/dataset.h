@@ -13,10 +13,9 @@
 // Torch-free. Thread safety: stateless functions; a builder is immutable.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,7 +35,8 @@ struct Record {
 // Error(kInvalidInput) naming the file and line for a byte-order mark,
 // invalid JSON or UTF-8, a value that is not an object, a line longer than
 // max_line_bytes (without reading it whole) or a file without records.
-std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t max_line_bytes = 64u << 20);
+std::vector<Record> read_jsonl(const std::filesystem::path& path,
+                               std::size_t max_line_bytes = 64u << 20);
 
 // A token sequence for next-token loss: targets[i] != 0 means ids[i] is
 // predicted from ids[0..i) and counts in the loss (targets[0] is always 0).
@@ -65,19 +65,23 @@ class ExampleBuilder {
  public:
   // max_length: the sequence length of pretrain packing and the cut for the
   // other formats (>= 2). The template is needed only for message lists.
-  ExampleBuilder(const Tokenizer& tokenizer, std::optional<ChatTemplate> chat_template, std::int64_t max_length);
+  ExampleBuilder(const Tokenizer& tokenizer, std::optional<ChatTemplate> chat_template,
+                 std::int64_t max_length);
 
   // Each record must hold a string "text". Error(kInvalidInput) naming the record otherwise.
-  std::vector<SequenceExample> pretrain(const std::vector<Record>& records, BuildStats* stats = nullptr) const;
+  std::vector<SequenceExample> pretrain(const std::vector<Record>& records,
+                                        BuildStats* stats = nullptr) const;
   // Records of the {"messages"} or {"prompt","completion"} form (mixed is fine).
-  std::vector<SequenceExample> sft(const std::vector<Record>& records, BuildStats* stats = nullptr) const;
-  std::vector<PreferenceExample> preference(const std::vector<Record>& records, BuildStats* stats = nullptr) const;
+  std::vector<SequenceExample> sft(const std::vector<Record>& records,
+                                   BuildStats* stats = nullptr) const;
+  std::vector<PreferenceExample> preference(const std::vector<Record>& records,
+                                            BuildStats* stats = nullptr) const;
 
   // The prompt and completion token ids of one prompt/completion pair (the
   // completion ends with EOS or the end-of-turn token); used by evaluation.
-  std::pair<std::vector<TokenId>, std::vector<TokenId>> prompt_completion(const nlohmann::json& prompt,
-                                                                          const nlohmann::json& completion,
-                                                                          const std::string& where) const;
+  std::pair<std::vector<TokenId>, std::vector<TokenId>> prompt_completion(
+      const nlohmann::json& prompt, const nlohmann::json& completion,
+      const std::string& where) const;
   // The prompt alone, ready for generation (conversational prompts end with
   // the assistant header).
   std::vector<TokenId> prompt_ids(const nlohmann::json& prompt, const std::string& where) const;

@@ -16,7 +16,8 @@ using nlohmann::json;
 class DatasetTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("enclave-dataset-test-" + std::to_string(::getpid())));
+    dir_ = new fs::path(fs::temp_directory_path() /
+                        ("enclave-dataset-test-" + std::to_string(::getpid())));
     fs::create_directories(*dir_);
     write_default_tokenizer(*dir_, 1024);
     tokenizer_ = load_tokenizer(*dir_).release();
@@ -65,21 +66,35 @@ TEST_F(DatasetTest, ReadsJsonlWithBlankLinesAndCrlf) {
 }
 
 TEST_F(DatasetTest, RejectsBadJsonlNamingTheLine) {
-  EXPECT_NE(error_of([&] { read_jsonl(write("bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \n")); }).find("bad.jsonl:2"),
+  EXPECT_NE(error_of([&] {
+              read_jsonl(write("bad.jsonl", "{\"text\": \"a\"}\n{\"text\": \n"));
+            }).find("bad.jsonl:2"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { read_jsonl(write("bom.jsonl", "\xEF\xBB\xBF{\"text\": \"a\"}\n")); }).find("byte-order mark"),
+  EXPECT_NE(error_of([&] {
+              read_jsonl(write("bom.jsonl", "\xEF\xBB\xBF{\"text\": \"a\"}\n"));
+            }).find("byte-order mark"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { read_jsonl(write("arr.jsonl", "[1, 2]\n")); }).find("expected a JSON object"),
+  EXPECT_NE(
+      error_of([&] { read_jsonl(write("arr.jsonl", "[1, 2]\n")); }).find("expected a JSON object"),
+      std::string::npos);
+  EXPECT_NE(error_of([&] {
+              read_jsonl(write("utf8.jsonl", "{\"text\": \"\xff\"}\n"));
+            }).find("utf8.jsonl:1"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { read_jsonl(write("utf8.jsonl", "{\"text\": \"\xff\"}\n")); }).find("utf8.jsonl:1"),
+  EXPECT_NE(
+      error_of([&] { read_jsonl(write("nan.jsonl", "{\"text\": NaN}\n")); }).find("nan.jsonl:1"),
+      std::string::npos);
+  EXPECT_NE(error_of([&] {
+              read_jsonl(write("deep.jsonl", std::string(5000, '[') + "\n"));
+            }).find("deep.jsonl:1"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { read_jsonl(write("nan.jsonl", "{\"text\": NaN}\n")); }).find("nan.jsonl:1"), std::string::npos);
-  EXPECT_NE(error_of([&] { read_jsonl(write("deep.jsonl", std::string(5000, '[') + "\n")); }).find("deep.jsonl:1"),
+  EXPECT_NE(error_of([&] {
+              read_jsonl(write("long.jsonl", "{\"text\": \"" + std::string(5000, 'x') + "\"}\n"),
+                         1000);
+            }).find("longer than 1000 bytes"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { read_jsonl(write("long.jsonl", "{\"text\": \"" + std::string(5000, 'x') + "\"}\n"), 1000); })
-                .find("longer than 1000 bytes"),
+  EXPECT_NE(error_of([&] { read_jsonl(write("empty.jsonl", "\n\n")); }).find("no records"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { read_jsonl(write("empty.jsonl", "\n\n")); }).find("no records"), std::string::npos);
   try {
     read_jsonl(*dir_ / "missing.jsonl");
     ADD_FAILURE();
@@ -89,7 +104,8 @@ TEST_F(DatasetTest, RejectsBadJsonlNamingTheLine) {
 }
 
 TEST_F(DatasetTest, PretrainPacksDocumentsWithEosIntoFixedLengths) {
-  std::vector<Record> records = {{json{{"text", "Hello world."}}, "r1"}, {json{{"text", "Another line here."}}, "r2"}};
+  std::vector<Record> records = {{json{{"text", "Hello world."}}, "r1"},
+                                 {json{{"text", "Another line here."}}, "r2"}};
   BuildStats stats;
   std::vector<SequenceExample> seqs = builder(8).pretrain(records, &stats);
   ASSERT_GE(seqs.size(), 2u);
@@ -101,7 +117,10 @@ TEST_F(DatasetTest, PretrainPacksDocumentsWithEosIntoFixedLengths) {
   EXPECT_EQ(all.front(), *tokenizer_->bos_id());
   EXPECT_EQ(std::count(all.begin(), all.end(), *tokenizer_->eos_id()), 2);
   EXPECT_EQ(stats.n_tokens, static_cast<std::int64_t>(all.size()));
-  EXPECT_NE(error_of([&] { builder().pretrain({{json{{"text", 3}}, "r9"}}); }).find("r9: field 'text'"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              builder().pretrain({{json{{"text", 3}}, "r9"}});
+            }).find("r9: field 'text'"),
+            std::string::npos);
 }
 
 TEST_F(DatasetTest, SftMessagesTrainOnlyOnAssistantTurns) {
@@ -117,7 +136,8 @@ TEST_F(DatasetTest, SftMessagesTrainOnlyOnAssistantTurns) {
 }
 
 TEST_F(DatasetTest, SftPromptCompletionTrainsOnTheCompletionAndEos) {
-  std::vector<SequenceExample> seqs = builder().sft({{json{{"prompt", "2 + 2 ="}, {"completion", " 4"}}, "r1"}});
+  std::vector<SequenceExample> seqs =
+      builder().sft({{json{{"prompt", "2 + 2 ="}, {"completion", " 4"}}, "r1"}});
   EXPECT_EQ(targets_text(seqs[0]), " 4<|end_of_text|>");
   // Conversational prompt/completion uses the template.
   json conv = {{"prompt", json::array({{{"role", "user"}, {"content", "Hi"}}})},
@@ -126,25 +146,33 @@ TEST_F(DatasetTest, SftPromptCompletionTrainsOnTheCompletionAndEos) {
 }
 
 TEST_F(DatasetTest, SftRejectsMalformedRecords) {
-  auto sft_error = [&](const json& record) { return error_of([&] { builder().sft({{record, "data.jsonl:7"}}); }); };
-  EXPECT_NE(sft_error(json{{"text", "x"}}).find("data.jsonl:7: expected an sft record"), std::string::npos);
-  EXPECT_NE(sft_error(json{{"messages", json::array()}}).find("non-empty list"), std::string::npos);
-  EXPECT_NE(sft_error(json{{"messages", json::array({{{"role", "user"}}})}}).find("content"), std::string::npos);
-  EXPECT_NE(sft_error(json{{"messages", json::array({{{"role", "user"}, {"content", "x"}}})}}).find("no assistant turn"),
+  auto sft_error = [&](const json& record) {
+    return error_of([&] { builder().sft({{record, "data.jsonl:7"}}); });
+  };
+  EXPECT_NE(sft_error(json{{"text", "x"}}).find("data.jsonl:7: expected an sft record"),
             std::string::npos);
-  EXPECT_NE(sft_error(json{{"messages", json::array({{{"role", "assistant"}, {"content", "x"}}})}}).find("needs a prompt"),
+  EXPECT_NE(sft_error(json{{"messages", json::array()}}).find("non-empty list"), std::string::npos);
+  EXPECT_NE(sft_error(json{{"messages", json::array({{{"role", "user"}}})}}).find("content"),
+            std::string::npos);
+  EXPECT_NE(sft_error(json{{"messages", json::array({{{"role", "user"}, {"content", "x"}}})}})
+                .find("no assistant turn"),
+            std::string::npos);
+  EXPECT_NE(sft_error(json{{"messages", json::array({{{"role", "assistant"}, {"content", "x"}}})}})
+                .find("needs a prompt"),
             std::string::npos);
   EXPECT_NE(sft_error(json{{"messages", json::array({{{"role", "robot"}, {"content", "x"}},
-                                                      {{"role", "assistant"}, {"content", "y"}}})}})
+                                                     {{"role", "assistant"}, {"content", "y"}}})}})
                 .find("robot"),
             std::string::npos);
-  EXPECT_NE(sft_error(json{{"prompt", "x"}, {"completion", 5}}).find("completion"), std::string::npos);
+  EXPECT_NE(sft_error(json{{"prompt", "x"}, {"completion", 5}}).find("completion"),
+            std::string::npos);
 }
 
 TEST_F(DatasetTest, SftTruncatesAtMaxLengthAndDropsRecordsLeftWithoutTargets) {
   BuildStats stats;
-  std::vector<Record> records = {{json{{"prompt", std::string(200, 'a')}, {"completion", "b"}}, "r1"},
-                                 {json{{"prompt", "a"}, {"completion", std::string(200, 'b')}}, "r2"}};
+  std::vector<Record> records = {
+      {json{{"prompt", std::string(200, 'a')}, {"completion", "b"}}, "r1"},
+      {json{{"prompt", "a"}, {"completion", std::string(200, 'b')}}, "r2"}};
   std::vector<SequenceExample> seqs = builder(16).sft(records, &stats);
   ASSERT_EQ(seqs.size(), 1u);
   EXPECT_EQ(seqs[0].ids.size(), 16u);
@@ -156,13 +184,16 @@ TEST_F(DatasetTest, PreferencePairsShareThePrompt) {
                {"chosen", json::array({{{"role", "assistant"}, {"content", "3"}}})},
                {"rejected", json::array({{{"role", "assistant"}, {"content", "4"}}})},
                {"difficulty", 2}};
-  std::vector<PreferenceExample> pairs = builder().preference({{conv, "r1"}, {json{{"prompt", "x"}, {"chosen", "y"}, {"rejected", "z"}}, "r2"}});
+  std::vector<PreferenceExample> pairs = builder().preference(
+      {{conv, "r1"}, {json{{"prompt", "x"}, {"chosen", "y"}, {"rejected", "z"}}, "r2"}});
   ASSERT_EQ(pairs.size(), 2u);
   EXPECT_EQ(tokenizer_->decode(pairs[0].chosen, false), "3<|eot_id|>");
   EXPECT_EQ(tokenizer_->decode(pairs[0].rejected, false), "4<|eot_id|>");
   EXPECT_EQ(pairs[0].record["difficulty"], 2);
   EXPECT_EQ(tokenizer_->decode(pairs[1].chosen, false), "y<|end_of_text|>");
-  EXPECT_NE(error_of([&] { builder().preference({{json{{"prompt", "x"}, {"chosen", "y"}}, "r3"}}); }).find("r3: missing field 'rejected'"),
+  EXPECT_NE(error_of([&] {
+              builder().preference({{json{{"prompt", "x"}, {"chosen", "y"}}, "r3"}});
+            }).find("r3: missing field 'rejected'"),
             std::string::npos);
 }
 

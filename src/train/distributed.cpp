@@ -1,9 +1,8 @@
 #include "train/distributed.h"
 
+#include <cstdlib>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-
-#include <cstdlib>
 
 #include "core/error.h"
 
@@ -17,7 +16,8 @@ struct ProcessGroup::Impl {
 namespace {
 
 std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master_addr) {
-  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname != '\0') {
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+      ifname != nullptr && *ifname != '\0') {
     return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
   }
   if (master_addr == "localhost" || master_addr.rfind("127.", 0) == 0) {
@@ -41,11 +41,12 @@ ProcessGroup::ProcessGroup(const DistOptions& options, std::chrono::milliseconds
     impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
     auto group_options = c10d::ProcessGroupGloo::Options::create(timeout);
     group_options->devices.push_back(gloo_device(options.master_addr));
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, options.rank, options.world_size,
-                                                               group_options);
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, options.rank,
+                                                               options.world_size, group_options);
   } catch (const c10::Error& e) {
-    fail(ErrorKind::kIo, "distributed rendezvous at {}:{} (rank {} of {}) failed: {}", options.master_addr,
-         options.master_port, options.rank, options.world_size, e.what_without_backtrace());
+    fail(ErrorKind::kIo, "distributed rendezvous at {}:{} (rank {} of {}) failed: {}",
+         options.master_addr, options.master_port, options.rank, options.world_size,
+         e.what_without_backtrace());
   }
 }
 
@@ -60,8 +61,8 @@ void ProcessGroup::all_reduce_sum(const std::vector<torch::Tensor>& tensors) {
   try {
     impl_->group->allreduce(buffers)->wait();
   } catch (const c10::Error& e) {
-    fail(ErrorKind::kIo, "distributed all-reduce (rank {} of {}) failed: {}", options_.rank, options_.world_size,
-         e.what_without_backtrace());
+    fail(ErrorKind::kIo, "distributed all-reduce (rank {} of {}) failed: {}", options_.rank,
+         options_.world_size, e.what_without_backtrace());
   }
   std::int64_t offset = 0;
   for (const torch::Tensor& t : tensors) {
@@ -76,8 +77,8 @@ void ProcessGroup::barrier() {
   try {
     impl_->group->barrier()->wait();
   } catch (const c10::Error& e) {
-    fail(ErrorKind::kIo, "distributed barrier (rank {} of {}) failed: {}", options_.rank, options_.world_size,
-         e.what_without_backtrace());
+    fail(ErrorKind::kIo, "distributed barrier (rank {} of {}) failed: {}", options_.rank,
+         options_.world_size, e.what_without_backtrace());
   }
 }
 

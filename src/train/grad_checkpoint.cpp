@@ -24,8 +24,9 @@ void set_rng_state(const torch::Tensor& state) {
 }
 
 struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& cos,
-                               const torch::Tensor& sin, const torch::Tensor& mask, DecoderLayerImpl* layer) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& cos, const torch::Tensor& sin,
+                               const torch::Tensor& mask, DecoderLayerImpl* layer) {
     ctx->saved_data["layer"] = reinterpret_cast<std::int64_t>(layer);
     ctx->saved_data["rng"] = rng_state();
     ctx->save_for_backward({x, cos, sin, mask});
@@ -58,8 +59,9 @@ void set_gradient_checkpointing(TransformerImpl& model, bool enabled) {
     model.layer_runner_ = nullptr;
     return;
   }
-  model.layer_runner_ = [](DecoderLayerImpl& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                           const torch::Tensor& sin, const torch::Tensor& mask) {
+  model.layer_runner_ = [](DecoderLayerImpl& layer, const torch::Tensor& x,
+                           const torch::Tensor& cos, const torch::Tensor& sin,
+                           const torch::Tensor& mask) {
     if (!torch::GradMode::is_enabled()) return layer.forward(x, cos, sin, mask, nullptr, 0);
     // The layer's weights are not inputs of the function: with a frozen
     // embedding (LoRA) the input must require grad or backward never runs.

@@ -13,7 +13,8 @@ struct Picked {
   torch::Tensor rows;
 };
 
-Picked pick_targets(TransformerImpl& model, const torch::Tensor& ids, const torch::Tensor& targets) {
+Picked pick_targets(TransformerImpl& model, const torch::Tensor& ids,
+                    const torch::Tensor& targets) {
   ENCLAVE_CHECK(ids.dim() == 2 && targets.sizes() == ids.sizes());
   const std::int64_t B = ids.size(0);
   const std::int64_t T = ids.size(1);
@@ -34,13 +35,15 @@ torch::Tensor picked_logps(TransformerImpl& model, const Picked& p) {
 
 }  // namespace
 
-SequenceLogps sequence_logps(TransformerImpl& model, const torch::Tensor& ids, const torch::Tensor& targets) {
+SequenceLogps sequence_logps(TransformerImpl& model, const torch::Tensor& ids,
+                             const torch::Tensor& targets) {
   Picked p = pick_targets(model, ids, targets);
   torch::Tensor logps = picked_logps(model, p);
   const std::int64_t B = ids.size(0);
   auto opts = torch::TensorOptions().device(ids.device());
   torch::Tensor sum = torch::zeros({B}, opts.dtype(torch::kFloat32)).index_add(0, p.rows, logps);
-  torch::Tensor count = torch::zeros({B}, opts.dtype(torch::kInt64)).index_add(0, p.rows, torch::ones_like(p.rows));
+  torch::Tensor count =
+      torch::zeros({B}, opts.dtype(torch::kInt64)).index_add(0, p.rows, torch::ones_like(p.rows));
   return {sum, count};
 }
 
@@ -54,14 +57,15 @@ std::pair<torch::Tensor, std::int64_t> lm_loss_sum(TransformerImpl& model, const
 }
 
 DpoLoss dpo_loss(const torch::Tensor& policy_chosen, const torch::Tensor& policy_rejected,
-                 const torch::Tensor& reference_chosen, const torch::Tensor& reference_rejected, double beta,
-                 DpoLossType type, double label_smoothing) {
+                 const torch::Tensor& reference_chosen, const torch::Tensor& reference_rejected,
+                 double beta, DpoLossType type, double label_smoothing) {
   torch::Tensor h = (policy_chosen - policy_rejected) - (reference_chosen - reference_rejected);
   DpoLoss out;
   if (type == DpoLossType::kIpo) {
     out.losses = (h - 1.0 / (2.0 * beta)).pow(2);
   } else {
-    out.losses = -torch::log_sigmoid(beta * h) * (1.0 - label_smoothing) - torch::log_sigmoid(-beta * h) * label_smoothing;
+    out.losses = -torch::log_sigmoid(beta * h) * (1.0 - label_smoothing) -
+                 torch::log_sigmoid(-beta * h) * label_smoothing;
   }
   out.chosen_rewards = (beta * (policy_chosen - reference_chosen)).detach();
   out.rejected_rewards = (beta * (policy_rejected - reference_rejected)).detach();

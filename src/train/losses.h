@@ -27,7 +27,8 @@ struct SequenceLogps {
   torch::Tensor sum;
   torch::Tensor count;
 };
-SequenceLogps sequence_logps(TransformerImpl& model, const torch::Tensor& ids, const torch::Tensor& targets);
+SequenceLogps sequence_logps(TransformerImpl& model, const torch::Tensor& ids,
+                             const torch::Tensor& targets);
 
 // Sum over all target tokens of -log p (fp32 scalar) and their count.
 std::pair<torch::Tensor, std::int64_t> lm_loss_sum(TransformerImpl& model, const torch::Tensor& ids,
@@ -41,7 +42,7 @@ struct DpoLoss {
 // All inputs (B) fp32: sequence log-probs (sums, or means for IPO) of the
 // policy and the reference.
 DpoLoss dpo_loss(const torch::Tensor& policy_chosen, const torch::Tensor& policy_rejected,
-                 const torch::Tensor& reference_chosen, const torch::Tensor& reference_rejected, double beta,
-                 DpoLossType type, double label_smoothing);
+                 const torch::Tensor& reference_chosen, const torch::Tensor& reference_rejected,
+                 double beta, DpoLossType type, double label_smoothing);
 
 }  // namespace enclave::train

@@ -23,22 +23,26 @@ class LossesTest : public ::testing::Test {
  protected:
   LossesTest() { testing::write_small_model(dir_ / "m", 5); }
   testing::ScratchDir dir_;
-  torch::Tensor ids_ = torch::tensor({{1, 40, 41, 42, 43, 44}, {1, 50, 51, 52, 0, 0}}, torch::kInt64);
+  torch::Tensor ids_ =
+      torch::tensor({{1, 40, 41, 42, 43, 44}, {1, 50, 51, 52, 0, 0}}, torch::kInt64);
   torch::Tensor targets_ = torch::tensor({{0, 0, 1, 1, 1, 1}, {0, 1, 1, 1, 0, 0}}, torch::kBool);
 };
 
 TEST_F(LossesTest, MaskedLossesMatchFullLogSoftmax) {
   Transformer model = load_small(dir_ / "m");
   torch::NoGradGuard no_grad;
-  torch::Tensor logp = torch::log_softmax(model->forward(ids_).to(torch::kFloat64), -1);  // (B, T, V)
+  torch::Tensor logp =
+      torch::log_softmax(model->forward(ids_).to(torch::kFloat64), -1);  // (B, T, V)
   double expected_sum[2] = {0, 0};
   for (int b = 0; b < 2; ++b) {
     for (int t = 1; t < 6; ++t) {
-      if (targets_[b][t].item<bool>()) expected_sum[b] += logp[b][t - 1][ids_[b][t].item<std::int64_t>()].item<double>();
+      if (targets_[b][t].item<bool>())
+        expected_sum[b] += logp[b][t - 1][ids_[b][t].item<std::int64_t>()].item<double>();
     }
   }
   SequenceLogps s = sequence_logps(*model, ids_, targets_);
-  const double diff = std::max(std::abs(s.sum[0].item<double>() - expected_sum[0]), std::abs(s.sum[1].item<double>() - expected_sum[1]));
+  const double diff = std::max(std::abs(s.sum[0].item<double>() - expected_sum[0]),
+                               std::abs(s.sum[1].item<double>() - expected_sum[1]));
   std::printf("sequence_logps vs full log_softmax: max diff %.3g\n", diff);
   EXPECT_LT(diff, 1e-4);
   EXPECT_EQ(s.count[0].item<std::int64_t>(), 4);
@@ -59,7 +63,8 @@ TEST(DpoLoss, MatchesTheFormulas) {
   EXPECT_NEAR(s.chosen_rewards[0].item<double>(), 0.25, 1e-6);
   EXPECT_NEAR(s.rejected_rewards[0].item<double>(), -0.25, 1e-6);
   DpoLoss smooth = dpo_loss(pc, pr, rc, rr, beta, DpoLossType::kSigmoid, 0.1);
-  EXPECT_NEAR(smooth.losses[0].item<double>(), 0.9 * std::log1p(std::exp(-0.5)) + 0.1 * std::log1p(std::exp(0.5)), 1e-6);
+  EXPECT_NEAR(smooth.losses[0].item<double>(),
+              0.9 * std::log1p(std::exp(-0.5)) + 0.1 * std::log1p(std::exp(0.5)), 1e-6);
   DpoLoss ipo = dpo_loss(pc, pr, rc, rr, beta, DpoLossType::kIpo, 0.0);
   EXPECT_NEAR(ipo.losses[0].item<double>(), 0.0, 1e-6);  // (1 - 1 / (2 * 0.5))^2
   EXPECT_NEAR(ipo.losses[1].item<double>(), 2.25, 1e-6);
@@ -103,19 +108,26 @@ TEST_F(LossesTest, GradientCheckpointingGivesTheSameGradients) {
   };
   std::vector<torch::Tensor> plain = grads(false), checkpointed = grads(true);
   double diff = 0;
-  for (std::size_t i = 0; i < plain.size(); ++i) diff = std::max(diff, (plain[i] - checkpointed[i]).abs().max().item<double>());
+  for (std::size_t i = 0; i < plain.size(); ++i)
+    diff = std::max(diff, (plain[i] - checkpointed[i]).abs().max().item<double>());
   std::printf("gradient checkpointing vs plain: max grad diff %.3g\n", diff);
   EXPECT_LT(diff, 1e-6);
 }
 
 TEST(AdamW, MatchesTorchAdamWAndSkipsDecayOnVectors) {
   torch::manual_seed(0);
-  torch::Tensor w = torch::randn({3, 4}).requires_grad_(true), b = torch::randn({4}).requires_grad_(true);
-  torch::Tensor w2 = w.detach().clone().requires_grad_(true), b2 = b.detach().clone().requires_grad_(true);
+  torch::Tensor w = torch::randn({3, 4}).requires_grad_(true),
+                b = torch::randn({4}).requires_grad_(true);
+  torch::Tensor w2 = w.detach().clone().requires_grad_(true),
+                b2 = b.detach().clone().requires_grad_(true);
   AdamW ours({{"w", w}, {"b", b}}, AdamWOptions{.weight_decay = 0.1});
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(std::vector<torch::Tensor>{w2}, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(0.01).weight_decay(0.1)));
-  groups.emplace_back(std::vector<torch::Tensor>{b2}, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(0.01).weight_decay(0.0)));
+  groups.emplace_back(std::vector<torch::Tensor>{w2},
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(0.01).weight_decay(0.1)));
+  groups.emplace_back(std::vector<torch::Tensor>{b2},
+                      std::make_unique<torch::optim::AdamWOptions>(
+                          torch::optim::AdamWOptions(0.01).weight_decay(0.0)));
   torch::optim::AdamW reference(std::move(groups), torch::optim::AdamWOptions(0.01));
   for (int step = 0; step < 5; ++step) {
     torch::Tensor x = torch::randn({2, 3});
@@ -126,7 +138,8 @@ TEST(AdamW, MatchesTorchAdamWAndSkipsDecayOnVectors) {
     reference.step();
     reference.zero_grad();
   }
-  const double diff = std::max((w - w2).abs().max().item<double>(), (b - b2).abs().max().item<double>());
+  const double diff =
+      std::max((w - w2).abs().max().item<double>(), (b - b2).abs().max().item<double>());
   std::printf("AdamW vs torch::optim::AdamW after 5 steps: max diff %.3g\n", diff);
   EXPECT_LT(diff, 1e-6);
   EXPECT_EQ(ours.n_steps(), 5);

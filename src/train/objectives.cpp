@@ -15,7 +15,8 @@ struct Row {
 
 // Right-pads rows with id 0 (never a target; causal attention keeps real
 // tokens from seeing pads) into ids (B, T) int64 and targets (B, T) bool.
-std::pair<torch::Tensor, torch::Tensor> pad_rows(const std::vector<Row>& rows, const torch::Device& device) {
+std::pair<torch::Tensor, torch::Tensor> pad_rows(const std::vector<Row>& rows,
+                                                 const torch::Device& device) {
   std::size_t longest = 0;
   for (const Row& r : rows) longest = std::max(longest, r.ids.size());
   const auto B = static_cast<std::int64_t>(rows.size());
@@ -67,7 +68,8 @@ double LmObjective::normaliser(const std::vector<std::size_t>& global_batch) con
   return static_cast<double>(std::max<std::int64_t>(n, 1));
 }
 
-std::vector<double> LmObjective::run(TransformerImpl& model, const std::vector<std::size_t>& micro, double normaliser) {
+std::vector<double> LmObjective::run(TransformerImpl& model, const std::vector<std::size_t>& micro,
+                                     double normaliser) {
   std::vector<Row> rows;
   for (std::size_t i : micro) {
     const SequenceExample& e = examples_.at(i);
@@ -89,7 +91,8 @@ DpoObjective::DpoObjective(std::vector<PreferenceExample> examples, double beta,
 
 std::int64_t DpoObjective::cost(std::size_t index) const {
   const PreferenceExample& e = examples_.at(index);
-  return 2 * static_cast<std::int64_t>(e.prompt.size() + std::max(e.chosen.size(), e.rejected.size()));
+  return 2 *
+         static_cast<std::int64_t>(e.prompt.size() + std::max(e.chosen.size(), e.rejected.size()));
 }
 
 std::int64_t DpoObjective::tokens(std::size_t index) const {
@@ -102,7 +105,8 @@ double DpoObjective::normaliser(const std::vector<std::size_t>& global_batch) co
 }
 
 std::vector<std::string> DpoObjective::sum_names() const {
-  return {"loss", "rewards/chosen", "rewards/rejected", "rewards/accuracies", "logps/chosen", "logps/rejected"};
+  return {"loss",         "rewards/chosen", "rewards/rejected", "rewards/accuracies",
+          "logps/chosen", "logps/rejected"};
 }
 
 torch::Tensor DpoObjective::logps(TransformerImpl& model, const std::vector<std::size_t>& micro) {
@@ -119,17 +123,20 @@ torch::Tensor DpoObjective::logps(TransformerImpl& model, const std::vector<std:
 }
 
 void DpoObjective::set_reference(torch::Tensor reference) {
-  ENCLAVE_CHECK(reference.dim() == 2 && reference.size(0) == static_cast<std::int64_t>(examples_.size()));
+  ENCLAVE_CHECK(reference.dim() == 2 &&
+                reference.size(0) == static_cast<std::int64_t>(examples_.size()));
   reference_ = reference.to(torch::kCPU, torch::kFloat32).contiguous();
 }
 
-std::vector<double> DpoObjective::run(TransformerImpl& model, const std::vector<std::size_t>& micro, double normaliser) {
+std::vector<double> DpoObjective::run(TransformerImpl& model, const std::vector<std::size_t>& micro,
+                                      double normaliser) {
   ENCLAVE_CHECK(reference_.defined());
   torch::Tensor policy = logps(model, micro);
   std::vector<std::int64_t> index(micro.begin(), micro.end());
-  torch::Tensor ref = reference_.index_select(0, torch::tensor(index, torch::kInt64)).to(policy.device());
-  DpoLoss d = dpo_loss(policy.select(1, 0), policy.select(1, 1), ref.select(1, 0), ref.select(1, 1), beta_, type_,
-                       label_smoothing_);
+  torch::Tensor ref =
+      reference_.index_select(0, torch::tensor(index, torch::kInt64)).to(policy.device());
+  DpoLoss d = dpo_loss(policy.select(1, 0), policy.select(1, 1), ref.select(1, 0), ref.select(1, 1),
+                       beta_, type_, label_smoothing_);
   torch::Tensor loss = d.losses.sum() / normaliser;
   if (torch::GradMode::is_enabled()) loss.backward();
   torch::Tensor p = policy.detach();
@@ -141,7 +148,8 @@ std::vector<double> DpoObjective::run(TransformerImpl& model, const std::vector<
           p.select(1, 1).sum().item<double>()};
 }
 
-std::map<std::string, double> DpoObjective::metrics(const std::vector<double>& sums, double normaliser) const {
+std::map<std::string, double> DpoObjective::metrics(const std::vector<double>& sums,
+                                                    double normaliser) const {
   std::map<std::string, double> out;
   const std::vector<std::string> names = sum_names();
   out["loss"] = sums.at(0);

@@ -37,9 +37,11 @@ class Objective {
   // Names of the sums `run` returns (entry 0: "loss").
   virtual std::vector<std::string> sum_names() const = 0;
   // Forward (and backward when grad mode is on) over the micro-batch.
-  virtual std::vector<double> run(TransformerImpl& model, const std::vector<std::size_t>& micro, double normaliser) = 0;
+  virtual std::vector<double> run(TransformerImpl& model, const std::vector<std::size_t>& micro,
+                                  double normaliser) = 0;
   // Report metrics from global sums: {"loss", ...}.
-  virtual std::map<std::string, double> metrics(const std::vector<double>& sums, double normaliser) const;
+  virtual std::map<std::string, double> metrics(const std::vector<double>& sums,
+                                                double normaliser) const;
 };
 
 class LmObjective : public Objective {
@@ -50,7 +52,8 @@ class LmObjective : public Objective {
   std::int64_t tokens(std::size_t index) const override;
   double normaliser(const std::vector<std::size_t>& global_batch) const override;
   std::vector<std::string> sum_names() const override { return {"loss"}; }
-  std::vector<double> run(TransformerImpl& model, const std::vector<std::size_t>& micro, double normaliser) override;
+  std::vector<double> run(TransformerImpl& model, const std::vector<std::size_t>& micro,
+                          double normaliser) override;
 
  private:
   std::vector<SequenceExample> examples_;
@@ -58,14 +61,17 @@ class LmObjective : public Objective {
 
 class DpoObjective : public Objective {
  public:
-  DpoObjective(std::vector<PreferenceExample> examples, double beta, DpoLossType type, double label_smoothing);
+  DpoObjective(std::vector<PreferenceExample> examples, double beta, DpoLossType type,
+               double label_smoothing);
   std::size_t size() const override { return examples_.size(); }
   std::int64_t cost(std::size_t index) const override;
   std::int64_t tokens(std::size_t index) const override;
   double normaliser(const std::vector<std::size_t>& global_batch) const override;
   std::vector<std::string> sum_names() const override;
-  std::vector<double> run(TransformerImpl& model, const std::vector<std::size_t>& micro, double normaliser) override;
-  std::map<std::string, double> metrics(const std::vector<double>& sums, double normaliser) const override;
+  std::vector<double> run(TransformerImpl& model, const std::vector<std::size_t>& micro,
+                          double normaliser) override;
+  std::map<std::string, double> metrics(const std::vector<double>& sums,
+                                        double normaliser) const override;
 
   // Sequence log-probs (chosen, rejected) of the examples under the model as
   // it is (no grad): (n, 2) fp32, the values `run` would use as policy.

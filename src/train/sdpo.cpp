@@ -9,10 +9,9 @@
 
 namespace enclave::train {
 
-std::vector<std::vector<std::size_t>> sdpo_chunks(const TrainConfig& config,
-                                                  const std::vector<PreferenceExample>& examples,
-                                                  const std::vector<double>& margins,
-                                                  const std::vector<std::int64_t>& file_of_example) {
+std::vector<std::vector<std::size_t>> sdpo_chunks(
+    const TrainConfig& config, const std::vector<PreferenceExample>& examples,
+    const std::vector<double>& margins, const std::vector<std::int64_t>& file_of_example) {
   const std::size_t n = examples.size();
   std::vector<std::vector<std::size_t>> chunks;
   switch (config.sdpo_split) {
@@ -22,7 +21,8 @@ std::vector<std::vector<std::size_t>> sdpo_chunks(const TrainConfig& config,
       if (k > n) fail_input("sdpo_chunks: {} chunks but only {} preference pairs", k, n);
       std::vector<std::size_t> order(n);
       std::iota(order.begin(), order.end(), std::size_t{0});
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return margins[a] > margins[b]; });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::size_t a, std::size_t b) { return margins[a] > margins[b]; });
       for (std::size_t c = 0; c < k; ++c) {
         chunks.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(c * n / k),
                             order.begin() + static_cast<std::ptrdiff_t>((c + 1) * n / k));
@@ -35,18 +35,20 @@ std::vector<std::vector<std::size_t>> sdpo_chunks(const TrainConfig& config,
       for (std::size_t i = 0; i < n; ++i) {
         const nlohmann::json& record = examples[i].record;
         auto it = record.find(config.sdpo_field);
-        if (it == record.end()) fail_input("preference record {}: missing sdpo_field '{}'", i + 1, config.sdpo_field);
+        if (it == record.end())
+          fail_input("preference record {}: missing sdpo_field '{}'", i + 1, config.sdpo_field);
         if (it->is_number()) {
           by_number[it->get<double>()].push_back(i);
         } else if (it->is_string()) {
           by_text[it->get<std::string>()].push_back(i);
         } else {
-          fail_input("preference record {}: field '{}': expected a number or a string, got {}", i + 1,
-                     config.sdpo_field, json_type_name(*it));
+          fail_input("preference record {}: field '{}': expected a number or a string, got {}",
+                     i + 1, config.sdpo_field, json_type_name(*it));
         }
       }
       if (!by_number.empty() && !by_text.empty()) {
-        fail_input("sdpo_field '{}': mixes numbers and strings; use one kind so the order is clear", config.sdpo_field);
+        fail_input("sdpo_field '{}': mixes numbers and strings; use one kind so the order is clear",
+                   config.sdpo_field);
       }
       for (auto& [value, indices] : by_number) chunks.push_back(std::move(indices));
       for (auto& [value, indices] : by_text) chunks.push_back(std::move(indices));
@@ -56,9 +58,11 @@ std::vector<std::vector<std::size_t>> sdpo_chunks(const TrainConfig& config,
       ENCLAVE_CHECK(file_of_example.size() == n);
       const std::int64_t n_files = static_cast<std::int64_t>(config.sdpo_files.size());
       chunks.resize(static_cast<std::size_t>(n_files));
-      for (std::size_t i = 0; i < n; ++i) chunks.at(static_cast<std::size_t>(file_of_example[i])).push_back(i);
+      for (std::size_t i = 0; i < n; ++i)
+        chunks.at(static_cast<std::size_t>(file_of_example[i])).push_back(i);
       for (std::int64_t f = 0; f < n_files; ++f) {
-        if (chunks[static_cast<std::size_t>(f)].empty()) fail_input("{}: no preference pairs", config.sdpo_files[static_cast<std::size_t>(f)]);
+        if (chunks[static_cast<std::size_t>(f)].empty())
+          fail_input("{}: no preference pairs", config.sdpo_files[static_cast<std::size_t>(f)]);
       }
       break;
     }

@@ -9,7 +9,8 @@ namespace {
 
 std::vector<PreferenceExample> examples_with(const std::vector<nlohmann::json>& records) {
   std::vector<PreferenceExample> out;
-  for (const auto& r : records) out.push_back({.prompt = {1}, .chosen = {2}, .rejected = {3}, .record = r});
+  for (const auto& r : records)
+    out.push_back({.prompt = {1}, .chosen = {2}, .rejected = {3}, .record = r});
   return out;
 }
 
@@ -33,14 +34,16 @@ TEST(SdpoChunks, FieldSplitOrdersValues) {
   TrainConfig c;
   c.sdpo_split = SdpoSplit::kField;
   c.sdpo_field = "level";
-  auto chunks = sdpo_chunks(c, examples_with({{{"level", 3}}, {{"level", 1}}, {{"level", 3}}, {{"level", 2}}}), {}, {});
+  auto chunks = sdpo_chunks(
+      c, examples_with({{{"level", 3}}, {{"level", 1}}, {{"level", 3}}, {{"level", 2}}}), {}, {});
   ASSERT_EQ(chunks.size(), 3u);
   EXPECT_EQ(chunks[0], (std::vector<std::size_t>{1}));
   EXPECT_EQ(chunks[1], (std::vector<std::size_t>{3}));
   EXPECT_EQ(chunks[2], (std::vector<std::size_t>{0, 2}));
   EXPECT_THROW(sdpo_chunks(c, examples_with({{{"level", 1}}, {{"other", 1}}}), {}, {}), Error);
   EXPECT_THROW(sdpo_chunks(c, examples_with({{{"level", 1}}, {{"level", "hard"}}}), {}, {}), Error);
-  EXPECT_THROW(sdpo_chunks(c, examples_with({{{"level", nlohmann::json::array()}}}), {}, {}), Error);
+  EXPECT_THROW(sdpo_chunks(c, examples_with({{{"level", nlohmann::json::array()}}}), {}, {}),
+               Error);
 }
 
 TEST(SdpoChunks, FileSplitKeepsTheGivenOrderAndRefusesAnEmptyFile) {

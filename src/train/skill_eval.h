@@ -31,8 +31,8 @@ struct SkillScore {
 // answer], "chosen": [the reference answer], "rejected": [the model's
 // answer]}, plus the record's "skill" and "language", the data a reviewer's
 // corrections give DPO.
-SkillScore exact_match(const Engine& engine, const std::vector<Record>& records, int max_tokens = 24,
-                       std::vector<nlohmann::json>* mistakes = nullptr);
+SkillScore exact_match(const Engine& engine, const std::vector<Record>& records,
+                       int max_tokens = 24, std::vector<nlohmann::json>* mistakes = nullptr);
 // {"prompt", "chosen", "rejected"} records.
 SkillScore preference_accuracy(const Engine& engine, const std::vector<Record>& records);
 

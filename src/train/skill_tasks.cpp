@@ -1,8 +1,8 @@
 #include "train/skill_tasks.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
@@ -14,7 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kKoreanSyllables[] = {"가", "나", "다", "라", "마", "바", "사", "아", "자", "차", "카", "타", "파", "하"};
+const char* const kKoreanSyllables[] = {"가", "나", "다", "라", "마", "바", "사",
+                                        "아", "자", "차", "카", "타", "파", "하"};
 
 class Generator {
  public:
@@ -23,13 +24,20 @@ class Generator {
   SkillTask next() {
     // 7 (skill, language) kinds, equally likely.
     switch (uniform(0, 6)) {
-      case 0: return reverse_en();
-      case 1: return uppercase_en();
-      case 2: return count_en();
-      case 3: return arithmetic(/*korean=*/false);
-      case 4: return reverse_ko();
-      case 5: return count_ko();
-      default: return arithmetic(/*korean=*/true);
+      case 0:
+        return reverse_en();
+      case 1:
+        return uppercase_en();
+      case 2:
+        return count_en();
+      case 3:
+        return arithmetic(/*korean=*/false);
+      case 4:
+        return reverse_ko();
+      case 5:
+        return count_ko();
+      default:
+        return arithmetic(/*korean=*/true);
     }
   }
 
@@ -40,12 +48,15 @@ class Generator {
     const int n = uniform(2, 4);
     std::vector<std::string> out;
     for (int i = 0; i < n; ++i) {
-      out.push_back(korean ? kKoreanSyllables[uniform(0, 13)] : std::string(1, static_cast<char>('a' + uniform(0, 25))));
+      out.push_back(korean ? kKoreanSyllables[uniform(0, 13)]
+                           : std::string(1, static_cast<char>('a' + uniform(0, 25))));
     }
     return out;
   }
 
-  static std::string spaced(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, " ")); }
+  static std::string spaced(const std::vector<std::string>& items) {
+    return fmt::format("{}", fmt::join(items, " "));
+  }
 
   // The reversal, and a wrong answer that differs from it.
   std::pair<std::string, std::string> reversal(std::vector<std::string> items) {
@@ -61,7 +72,8 @@ class Generator {
   SkillTask reverse_en() {
     std::vector<std::string> l = letters(false);
     auto [answer, wrong] = reversal(l);
-    return {"reverse", "en", "Reverse: " + spaced(l), answer, wrong, static_cast<int>(l.size()) - 1};
+    return {"reverse", "en",  "Reverse: " + spaced(l),
+            answer,    wrong, static_cast<int>(l.size()) - 1};
   }
 
   SkillTask reverse_ko() {
@@ -75,17 +87,22 @@ class Generator {
     std::vector<std::string> upper = l;
     for (std::string& s : upper) s[0] = static_cast<char>(s[0] - 'a' + 'A');
     std::vector<std::string> wrong = upper;
-    wrong[static_cast<std::size_t>(uniform(0, static_cast<int>(l.size()) - 1))] = l[0] == "x" ? "y" : "x";
+    wrong[static_cast<std::size_t>(uniform(0, static_cast<int>(l.size()) - 1))] =
+        l[0] == "x" ? "y" : "x";
     if (wrong == upper) wrong.back() = l.back();
-    return {"uppercase", "en", "Uppercase: " + spaced(l), spaced(upper), spaced(wrong), static_cast<int>(l.size()) - 1};
+    return {"uppercase",   "en",          "Uppercase: " + spaced(l),
+            spaced(upper), spaced(wrong), static_cast<int>(l.size()) - 1};
   }
 
-  std::string off_by_one(int value) { return std::to_string(value == 0 || uniform(0, 1) == 1 ? value + 1 : value - 1); }
+  std::string off_by_one(int value) {
+    return std::to_string(value == 0 || uniform(0, 1) == 1 ? value + 1 : value - 1);
+  }
 
   SkillTask count_en() {
     std::vector<std::string> l = letters(false);
     const int n = static_cast<int>(l.size());
-    return {"count", "en", "Count the letters: " + spaced(l), std::to_string(n), off_by_one(n), n - 1};
+    return {"count",           "en",          "Count the letters: " + spaced(l),
+            std::to_string(n), off_by_one(n), n - 1};
   }
 
   SkillTask count_ko() {
@@ -101,14 +118,17 @@ class Generator {
     const int value = add ? a + b : a - b;
     std::string prompt = korean ? fmt::format("{} {} {}는?", a, add ? "더하기" : "빼기", b)
                                 : fmt::format("What is {} {} {}?", a, add ? '+' : '-', b);
-    return {"arithmetic", korean ? "ko" : "en", prompt, std::to_string(value), off_by_one(value), value >= 10 ? 2 : 1};
+    return {"arithmetic",          korean ? "ko" : "en", prompt,
+            std::to_string(value), off_by_one(value),    value >= 10 ? 2 : 1};
   }
 
   std::mt19937_64 rng_;
 };
 
 json user(const std::string& text) { return json::array({{{"role", "user"}, {"content", text}}}); }
-json assistant(const std::string& text) { return json::array({{{"role", "assistant"}, {"content", text}}}); }
+json assistant(const std::string& text) {
+  return json::array({{{"role", "assistant"}, {"content", text}}});
+}
 
 void write_records(const std::filesystem::path& path, const std::vector<json>& records) {
   std::string text;
@@ -127,25 +147,29 @@ std::vector<SkillTask> generate_skill_tasks(std::size_t n, std::uint64_t seed) {
     SkillTask t = gen.next();
     if (seen.insert(t.prompt).second) out.push_back(std::move(t));
   }
-  if (out.size() < n) fail_input("skill tasks: only {} distinct prompts found, {} requested", out.size(), n);
+  if (out.size() < n)
+    fail_input("skill tasks: only {} distinct prompts found, {} requested", out.size(), n);
   return out;
 }
 
 SkillDataFiles write_skill_datasets(const std::filesystem::path& dir, const SkillDataOptions& o) {
   const std::size_t n_held_out = o.n_eval + o.n_dpo_eval;
   // One pool of distinct prompts: held-out ones first, then training ones.
-  const std::vector<SkillTask> pool = generate_skill_tasks(n_held_out + std::max({o.n_pretrain, o.n_sft, o.n_dpo}), o.seed);
-  const std::vector<SkillTask> held_out(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n_held_out));
+  const std::vector<SkillTask> pool =
+      generate_skill_tasks(n_held_out + std::max({o.n_pretrain, o.n_sft, o.n_dpo}), o.seed);
+  const std::vector<SkillTask> held_out(pool.begin(),
+                                        pool.begin() + static_cast<std::ptrdiff_t>(n_held_out));
   std::vector<SkillTask> train(pool.begin() + static_cast<std::ptrdiff_t>(n_held_out), pool.end());
   std::mt19937_64 rng(o.seed + 1);
   auto sample = [&](std::size_t n) {
     std::shuffle(train.begin(), train.end(), rng);
-    return std::vector<SkillTask>(train.begin(), train.begin() + static_cast<std::ptrdiff_t>(std::min(n, train.size())));
+    return std::vector<SkillTask>(
+        train.begin(), train.begin() + static_cast<std::ptrdiff_t>(std::min(n, train.size())));
   };
 
   std::filesystem::create_directories(dir);
-  SkillDataFiles files{dir / "pretrain.jsonl", dir / "sft.jsonl", dir / "sft_eval.jsonl", dir / "dpo.jsonl",
-                       dir / "dpo_eval.jsonl"};
+  SkillDataFiles files{dir / "pretrain.jsonl", dir / "sft.jsonl", dir / "sft_eval.jsonl",
+                       dir / "dpo.jsonl", dir / "dpo_eval.jsonl"};
   std::vector<json> docs;
   std::string doc;
   int in_doc = 0;
@@ -161,13 +185,15 @@ SkillDataFiles write_skill_datasets(const std::filesystem::path& dir, const Skil
   write_records(files.pretrain, docs);
 
   auto chat = [](const SkillTask& t) {
-    return json{{"messages", json::array({{{"role", "user"}, {"content", t.prompt}}, {{"role", "assistant"}, {"content", t.answer}}})},
+    return json{{"messages", json::array({{{"role", "user"}, {"content", t.prompt}},
+                                          {{"role", "assistant"}, {"content", t.answer}}})},
                 {"skill", t.skill},
                 {"language", t.language}};
   };
   auto pair = [](const SkillTask& t) {
-    return json{{"prompt", user(t.prompt)}, {"chosen", assistant(t.answer)}, {"rejected", assistant(t.wrong)},
-                {"skill", t.skill}, {"language", t.language}, {"difficulty", t.difficulty}};
+    return json{{"prompt", user(t.prompt)},       {"chosen", assistant(t.answer)},
+                {"rejected", assistant(t.wrong)}, {"skill", t.skill},
+                {"language", t.language},         {"difficulty", t.difficulty}};
   };
   std::vector<json> sft, sft_eval, dpo, dpo_eval;
   for (const SkillTask& t : sample(o.n_sft)) sft.push_back(chat(t));

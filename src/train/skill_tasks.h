@@ -51,6 +51,7 @@ struct SkillDataFiles {
 // ({"prompt": [user], "chosen": [assistant], "rejected": [assistant],
 // "skill", "difficulty"}) into dir (created). Held-out prompts appear in no
 // training file. Throws Error(kIo) on write failure.
-SkillDataFiles write_skill_datasets(const std::filesystem::path& dir, const SkillDataOptions& options);
+SkillDataFiles write_skill_datasets(const std::filesystem::path& dir,
+                                    const SkillDataOptions& options);
 
 }  // namespace enclave::train

@@ -65,12 +65,33 @@ class AutocastScope {
 
 // Settings a resumed run must share with the checkpoint's, or the losses
 // would not continue the same curve.
-constexpr const char* kResumeKeys[] = {
-    "batch_size",   "max_steps",  "epochs",       "seed",          "lora",          "lora_r",
-    "lora_alpha",   "use_rslora", "lora_dropout", "lora_target_modules",            "precision",
-    "max_length",   "lr",         "lr_scheduler", "warmup_steps",  "min_lr_ratio",  "weight_decay",
-    "adam_beta1",   "adam_beta2", "adam_epsilon", "max_grad_norm", "loss_type",     "beta",
-    "label_smoothing", "sdpo_chunks", "sdpo_split", "sdpo_field"};
+constexpr const char* kResumeKeys[] = {"batch_size",
+                                       "max_steps",
+                                       "epochs",
+                                       "seed",
+                                       "lora",
+                                       "lora_r",
+                                       "lora_alpha",
+                                       "use_rslora",
+                                       "lora_dropout",
+                                       "lora_target_modules",
+                                       "precision",
+                                       "max_length",
+                                       "lr",
+                                       "lr_scheduler",
+                                       "warmup_steps",
+                                       "min_lr_ratio",
+                                       "weight_decay",
+                                       "adam_beta1",
+                                       "adam_beta2",
+                                       "adam_epsilon",
+                                       "max_grad_norm",
+                                       "loss_type",
+                                       "beta",
+                                       "label_smoothing",
+                                       "sdpo_chunks",
+                                       "sdpo_split",
+                                       "sdpo_field"};
 
 // Everything the loop works on.
 class Trainer {
@@ -84,7 +105,8 @@ class Trainer {
   void load_data();
   void resume_from(const std::filesystem::path& checkpoint);
   std::int64_t phase_steps(std::size_t phase) const;
-  void set_reference(DpoObjective& objective, const std::vector<std::size_t>& indices, bool base_model);
+  void set_reference(DpoObjective& objective, const std::vector<std::size_t>& indices,
+                     bool base_model);
   std::vector<double> reduce(std::vector<double> values);
   void all_reduce_grads();
   std::map<std::string, double> evaluate();
@@ -115,14 +137,15 @@ class Trainer {
   std::size_t phase_ = 0;
   std::int64_t phase_step_ = 0;
   DataPosition data_position_;
-  std::map<std::string, torch::Tensor> optimizer_state_;  // from a checkpoint, for the resumed phase
+  std::map<std::string, torch::Tensor>
+      optimizer_state_;  // from a checkpoint, for the resumed phase
   double best_eval_ = std::numeric_limits<double>::infinity();
   std::int64_t evals_without_improvement_ = 0;
   TrainResult result_;
 };
 
-Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
-                 const TrainCallbacks& callbacks, const DistOptions& dist)
+Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_dir,
+                 const TrainData& data, const TrainCallbacks& callbacks, const DistOptions& dist)
     : config_(config), model_dir_(model_dir), data_(data), callbacks_(callbacks), dist_(dist) {
   resolve_defaults(config_);
   if (config_.threads > 0) torch::set_num_threads(static_cast<int>(config_.threads));
@@ -130,7 +153,8 @@ Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_d
   // Data parallel on GPUs: each process of a machine takes its own card, as
   // torchrun's LOCAL_RANK does, unless the device names one.
   if (device_.is_cuda() && !device_.has_index() && dist_.world_size > 1) {
-    device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist_.rank % config_.nproc));
+    device_ =
+        torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist_.rank % config_.nproc));
   }
   if (dist_.world_size > 1) group_ = std::make_unique<ProcessGroup>(dist_);
   load_model();
@@ -140,9 +164,11 @@ Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_d
 
 void Trainer::load_model() {
   const ModelConfig mc = load_model_config(model_dir_ / "config.json");
-  const torch::Dtype dtype = config_.precision == Precision::kBf16 ? torch::kBFloat16 : torch::kFloat32;
+  const torch::Dtype dtype =
+      config_.precision == Precision::kBf16 ? torch::kBFloat16 : torch::kFloat32;
   model_ = Transformer(mc, dtype);
-  load_weights(*model_, WeightFiles(model_dir_), LoadOptions{.device = device_, .allow_mmap = false});
+  load_weights(*model_, WeightFiles(model_dir_),
+               LoadOptions{.device = device_, .allow_mmap = false});
   for (const auto& p : model_->parameters()) result_.n_parameters += p.numel();
   if (config_.lora) {
     for (auto& p : model_->parameters()) p.requires_grad_(false);
@@ -157,7 +183,8 @@ void Trainer::load_model() {
     lora_->set_training(true);
     trainable_ = lora_->named_parameters();
   } else {
-    for (const auto& item : model_->named_parameters()) trainable_.emplace_back(item.key(), item.value());
+    for (const auto& item : model_->named_parameters())
+      trainable_.emplace_back(item.key(), item.value());
   }
   for (const auto& [name, t] : trainable_) result_.n_trainable += t.numel();
   result_.adapter = config_.lora;
@@ -170,13 +197,16 @@ void Trainer::load_data() {
   BuildStats stats;
   auto build = [&](const std::vector<Record>& records) -> std::unique_ptr<Objective> {
     switch (config_.mode) {
-      case TrainMode::kPretrain: return std::make_unique<LmObjective>(builder.pretrain(records, &stats));
-      case TrainMode::kSft: return std::make_unique<LmObjective>(builder.sft(records, &stats));
+      case TrainMode::kPretrain:
+        return std::make_unique<LmObjective>(builder.pretrain(records, &stats));
+      case TrainMode::kSft:
+        return std::make_unique<LmObjective>(builder.sft(records, &stats));
       case TrainMode::kDpo:
-      case TrainMode::kSdpo: break;
+      case TrainMode::kSdpo:
+        break;
     }
-    return std::make_unique<DpoObjective>(builder.preference(records, &stats), config_.beta, config_.loss_type,
-                                          config_.label_smoothing);
+    return std::make_unique<DpoObjective>(builder.preference(records, &stats), config_.beta,
+                                          config_.loss_type, config_.label_smoothing);
   };
   if (config_.mode == TrainMode::kSdpo && config_.sdpo_split == SdpoSplit::kFiles) {
     std::vector<Record> all;
@@ -190,8 +220,9 @@ void Trainer::load_data() {
   } else {
     objective_ = build(read_jsonl(data_.train_file));
   }
-  message(fmt::format("data: {} records -> {} sequences, {} tokens, {} truncated at max_length {}", stats.n_records,
-                      stats.n_sequences, stats.n_tokens, stats.n_truncated, config_.max_length));
+  message(fmt::format("data: {} records -> {} sequences, {} tokens, {} truncated at max_length {}",
+                      stats.n_records, stats.n_sequences, stats.n_tokens, stats.n_truncated,
+                      config_.max_length));
   if (!data_.eval_file.empty()) eval_objective_ = build(read_jsonl(data_.eval_file));
 }
 
@@ -199,10 +230,12 @@ std::int64_t Trainer::phase_steps(std::size_t phase) const {
   if (config_.max_steps > 0) {
     const auto n = static_cast<std::int64_t>(phases_.size());
     // sDPO shares max_steps between its chunks, the first ones taking the remainder.
-    return config_.max_steps / n + (static_cast<std::int64_t>(phase) < config_.max_steps % n ? 1 : 0);
+    return config_.max_steps / n +
+           (static_cast<std::int64_t>(phase) < config_.max_steps % n ? 1 : 0);
   }
   const double examples = static_cast<double>(phases_.at(phase).size()) * config_.epochs;
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(examples / static_cast<double>(config_.batch_size))));
+  return std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::ceil(examples / static_cast<double>(config_.batch_size))));
 }
 
 std::vector<double> Trainer::reduce(std::vector<double> values) {
@@ -223,16 +256,19 @@ void Trainer::all_reduce_grads() {
   for (auto& [dtype, grads] : by_dtype) group_->all_reduce_sum(grads);
 }
 
-void Trainer::set_reference(DpoObjective& objective, const std::vector<std::size_t>& indices, bool base_model) {
+void Trainer::set_reference(DpoObjective& objective, const std::vector<std::size_t>& indices,
+                            bool base_model) {
   torch::NoGradGuard no_grad;
   AutocastScope autocast(config_.precision == Precision::kBf16Autocast);
   if (lora_) {
     lora_->set_training(false);
     lora_->set_enabled(!base_model);  // the frozen base is the reference, no second copy
   }
-  torch::Tensor reference = torch::zeros({static_cast<std::int64_t>(objective.size()), 2}, torch::kFloat64);
+  torch::Tensor reference =
+      torch::zeros({static_cast<std::int64_t>(objective.size()), 2}, torch::kFloat64);
   const std::vector<std::size_t> mine = shard_batch(indices, dist_.rank, dist_.world_size);
-  for (const auto& micro : micro_batches(mine, [&](std::size_t i) { return objective.cost(i); }, config_.micro_batch_tokens)) {
+  for (const auto& micro : micro_batches(
+           mine, [&](std::size_t i) { return objective.cost(i); }, config_.micro_batch_tokens)) {
     torch::Tensor lp = objective.logps(*model_, micro).to(torch::kCPU, torch::kFloat64);
     std::vector<std::int64_t> rows(micro.begin(), micro.end());
     reference.index_copy_(0, torch::tensor(rows, torch::kInt64), lp);
@@ -256,13 +292,15 @@ std::map<std::string, double> Trainer::evaluate() {
   const double normaliser = eval_objective_->normaliser(all);
   std::vector<double> sums(eval_objective_->sum_names().size(), 0.0);
   const std::vector<std::size_t> mine = shard_batch(all, dist_.rank, dist_.world_size);
-  for (const auto& micro :
-       micro_batches(mine, [&](std::size_t i) { return eval_objective_->cost(i); }, config_.micro_batch_tokens)) {
+  for (const auto& micro : micro_batches(
+           mine, [&](std::size_t i) { return eval_objective_->cost(i); },
+           config_.micro_batch_tokens)) {
     std::vector<double> s = eval_objective_->run(*model_, micro, normaliser);
     for (std::size_t i = 0; i < s.size(); ++i) sums[i] += s[i];
   }
   sums = reduce(sums);
-  for (const auto& [key, value] : eval_objective_->metrics(sums, normaliser)) out["eval/" + key] = value;
+  for (const auto& [key, value] : eval_objective_->metrics(sums, normaliser))
+    out["eval/" + key] = value;
   if (lora_) lora_->set_training(true);
   return out;
 }
@@ -271,31 +309,35 @@ void Trainer::resume_from(const std::filesystem::path& checkpoint) {
   const json state = read_trainer_state(checkpoint);
   const std::string what = (checkpoint / kTrainerStateFile).string();
   if (state["mode"] != to_string(config_.mode)) {
-    fail_input("{}: checkpoint of `train {}`, cannot resume `train {}`", what, state["mode"].get<std::string>(),
-               to_string(config_.mode));
+    fail_input("{}: checkpoint of `train {}`, cannot resume `train {}`", what,
+               state["mode"].get<std::string>(), to_string(config_.mode));
   }
   const json now = to_json(config_);
   for (const char* key : kResumeKeys) {
     if (state["config"].value(key, json()) != now[key]) {
-      fail_input("{}: setting '{}' was {} in the checkpoint but is {} now; resume with the same settings", what, key,
-                 state["config"].value(key, json()).dump(), now[key].dump());
+      fail_input(
+          "{}: setting '{}' was {} in the checkpoint but is {} now; resume with the same settings",
+          what, key, state["config"].value(key, json()).dump(), now[key].dump());
     }
   }
   step_ = state["step"].get<std::int64_t>();
   phase_ = state.value("phase", std::size_t{0});
   phase_step_ = state.value("phase_step", std::int64_t{0});
-  data_position_ = {state["data"].value("epoch", std::int64_t{0}), state["data"].value("index", std::int64_t{0})};
+  data_position_ = {state["data"].value("epoch", std::int64_t{0}),
+                    state["data"].value("index", std::int64_t{0})};
   best_eval_ = state.value("best_eval", std::numeric_limits<double>::infinity());
   evals_without_improvement_ = state.value("evals_without_improvement", std::int64_t{0});
   torch::NoGradGuard no_grad;
   if (lora_) {
     lora_->load_files(checkpoint);
   } else {
-    std::map<std::string, torch::Tensor> weights = load_tensor_file(checkpoint / "model.safetensors");
+    std::map<std::string, torch::Tensor> weights =
+        load_tensor_file(checkpoint / "model.safetensors");
     for (auto& [name, p] : trainable_) {
       auto it = weights.find(name);
       if (it == weights.end() || it->second.sizes() != p.sizes()) {
-        fail_input("{}: tensor '{}' is missing or mis-shaped", (checkpoint / "model.safetensors").string(), name);
+        fail_input("{}: tensor '{}' is missing or mis-shaped",
+                   (checkpoint / "model.safetensors").string(), name);
       }
       p.copy_(it->second);
     }
@@ -307,7 +349,8 @@ void Trainer::resume_from(const std::filesystem::path& checkpoint) {
     torch::Tensor t = extra[fmt::format("phase/{}", k)];
     phases_.emplace_back(t.data_ptr<std::int64_t>(), t.data_ptr<std::int64_t>() + t.numel());
   }
-  if (phases_.empty() || phase_ >= phases_.size()) fail_input("{}: checkpoint has no data phases", what);
+  if (phases_.empty() || phase_ >= phases_.size())
+    fail_input("{}: checkpoint has no data phases", what);
   if (auto it = extra.find("reference"); it != extra.end()) {
     dynamic_cast<DpoObjective&>(*objective_).set_reference(it->second);
   }
@@ -328,7 +371,8 @@ void Trainer::save_checkpoint(const DataOrder& order, const AdamW& optimizer) {
     message("no checkpoint_dir set: checkpoint not written");
     return;
   }
-  const std::filesystem::path dir = std::filesystem::path(config_.checkpoint_dir) / checkpoint_name(step_);
+  const std::filesystem::path dir =
+      std::filesystem::path(config_.checkpoint_dir) / checkpoint_name(step_);
   if (dist_.rank == 0 && !std::filesystem::exists(dir)) {
     std::filesystem::create_directories(dir.parent_path());
     StagedDir staged(dir);
@@ -344,8 +388,10 @@ void Trainer::save_checkpoint(const DataOrder& order, const AdamW& optimizer) {
       std::vector<std::int64_t> ids(phases_[k].begin(), phases_[k].end());
       extra[fmt::format("phase/{}", k)] = torch::tensor(ids, torch::kInt64);
     }
-    if (auto* dpo = dynamic_cast<DpoObjective*>(objective_.get())) extra["reference"] = dpo->reference();
-    if (auto* dpo = dynamic_cast<DpoObjective*>(eval_objective_.get())) extra["eval_reference"] = dpo->reference();
+    if (auto* dpo = dynamic_cast<DpoObjective*>(objective_.get()))
+      extra["reference"] = dpo->reference();
+    if (auto* dpo = dynamic_cast<DpoObjective*>(eval_objective_.get()))
+      extra["eval_reference"] = dpo->reference();
     {
       at::Generator gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
@@ -378,7 +424,8 @@ void Trainer::save_output(const std::filesystem::path& output_dir) {
     lora_->save_files(staged.path());
     staged.commit();
   } else {
-    save_model(*model_, output_dir, SaveOptions{.dtype = config_.save_dtype, .copy_files_from = model_dir_});
+    save_model(*model_, output_dir,
+               SaveOptions{.dtype = config_.save_dtype, .copy_files_from = model_dir_});
   }
 }
 
@@ -399,8 +446,9 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
       }
       phases_ = sdpo_chunks(config_, dpo->examples(), margins, chunk_of_file_);
       if (config_.max_steps > 0 && config_.max_steps < static_cast<std::int64_t>(phases_.size())) {
-        fail_input("sdpo: max_steps {} is fewer than the {} chunks; each chunk needs at least one step",
-                   config_.max_steps, phases_.size());
+        fail_input(
+            "sdpo: max_steps {} is fewer than the {} chunks; each chunk needs at least one step",
+            config_.max_steps, phases_.size());
       }
     } else {
       std::vector<std::size_t> all(objective_->size());
@@ -419,7 +467,8 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
     const std::vector<std::size_t>& phase = phases_[phase_];
     const std::int64_t steps = phase_steps(phase_);
     DataOrder order(phase.size(), mix(config_.seed, phase_));
-    AdamW optimizer(trainable_, AdamWOptions{config_.adam_beta1, config_.adam_beta2, config_.adam_epsilon, config_.weight_decay});
+    AdamW optimizer(trainable_, AdamWOptions{config_.adam_beta1, config_.adam_beta2,
+                                             config_.adam_epsilon, config_.weight_decay});
     const bool continuing = !optimizer_state_.empty();
     if (continuing) {
       order.seek(data_position_);
@@ -434,22 +483,28 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
         for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
         set_reference(*eval_dpo, all, /*base_model=*/phase_ == 0);
       }
-      if (phases_.size() > 1) message(fmt::format("sdpo: chunk {}/{} with {} pairs", phase_ + 1, phases_.size(), phase.size()));
+      if (phases_.size() > 1)
+        message(fmt::format("sdpo: chunk {}/{} with {} pairs", phase_ + 1, phases_.size(),
+                            phase.size()));
     }
-    const LrSchedule schedule(*config_.lr, config_.lr_scheduler, config_.warmup_steps, steps, config_.min_lr_ratio);
+    const LrSchedule schedule(*config_.lr, config_.lr_scheduler, config_.warmup_steps, steps,
+                              config_.min_lr_ratio);
     for (; phase_step_ < steps; ++phase_step_) {
       std::vector<std::size_t> batch;
-      for (std::size_t i : order.next(static_cast<std::size_t>(config_.batch_size))) batch.push_back(phase[i]);
+      for (std::size_t i : order.next(static_cast<std::size_t>(config_.batch_size)))
+        batch.push_back(phase[i]);
       const double normaliser = objective_->normaliser(batch);
       std::int64_t tokens = 0;
       for (std::size_t i : batch) tokens += objective_->tokens(i);
-      torch::manual_seed(mix(mix(config_.seed, static_cast<std::uint64_t>(step_)), static_cast<std::uint64_t>(dist_.rank)));
+      torch::manual_seed(mix(mix(config_.seed, static_cast<std::uint64_t>(step_)),
+                             static_cast<std::uint64_t>(dist_.rank)));
       std::vector<double> sums(objective_->sum_names().size(), 0.0);
       {
         AutocastScope scope(autocast);
         const std::vector<std::size_t> mine = shard_batch(batch, dist_.rank, dist_.world_size);
-        for (const auto& micro :
-             micro_batches(mine, [&](std::size_t i) { return objective_->cost(i); }, config_.micro_batch_tokens)) {
+        for (const auto& micro : micro_batches(
+                 mine, [&](std::size_t i) { return objective_->cost(i); },
+                 config_.micro_batch_tokens)) {
           std::vector<double> s = objective_->run(*model_, micro, normaliser);
           for (std::size_t i = 0; i < s.size(); ++i) sums[i] += s[i];
         }
@@ -475,7 +530,9 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
       report.grad_norm = grad_norm;
       report.tokens = tokens;
       report.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
-      report.tokens_per_s = report.elapsed_s > 0 ? static_cast<double>(result_.tokens + tokens) / report.elapsed_s : 0;
+      report.tokens_per_s = report.elapsed_s > 0
+                                ? static_cast<double>(result_.tokens + tokens) / report.elapsed_s
+                                : 0;
       result_.tokens += tokens;
       result_.losses.push_back(report.loss);
       if (callbacks_.on_step && dist_.rank == 0) callbacks_.on_step(report);
@@ -493,8 +550,10 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
             evals_without_improvement_ = 0;
           } else if (config_.early_stopping_patience > 0 &&
                      ++evals_without_improvement_ >= config_.early_stopping_patience) {
-            message(fmt::format("early stopping at step {}: eval/loss has not improved on {:.6g} for {} evaluations",
-                                step_, best_eval_, evals_without_improvement_));
+            message(
+                fmt::format("early stopping at step {}: eval/loss has not improved on {:.6g} for "
+                            "{} evaluations",
+                            step_, best_eval_, evals_without_improvement_));
             result_.early_stopped = true;
           }
         }
@@ -516,7 +575,8 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
   result_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (result_.interrupted) return result_;
   result_.final_eval = evaluate();
-  if (!result_.final_eval.empty() && callbacks_.on_eval && dist_.rank == 0) callbacks_.on_eval(step_, result_.final_eval);
+  if (!result_.final_eval.empty() && callbacks_.on_eval && dist_.rank == 0)
+    callbacks_.on_eval(step_, result_.final_eval);
   if (lora_) lora_->set_training(false);
   save_output(output_dir);
   if (group_) group_->barrier();
@@ -525,8 +585,9 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
 
 }  // namespace
 
-TrainResult train(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
-                  const std::filesystem::path& output_dir, const TrainCallbacks& callbacks, const DistOptions& dist) {
+TrainResult train(const TrainConfig& config, const std::filesystem::path& model_dir,
+                  const TrainData& data, const std::filesystem::path& output_dir,
+                  const TrainCallbacks& callbacks, const DistOptions& dist) {
   Trainer trainer(config, model_dir, data, callbacks, dist);
   return trainer.run(output_dir);
 }
@@ -534,14 +595,16 @@ TrainResult train(const TrainConfig& config, const std::filesystem::path& model_
 void request_stop() { g_stop_requested.store(true); }
 void clear_stop_request() { g_stop_requested.store(false); }
 
-std::filesystem::path resolve_resume(const std::string& resume, const std::filesystem::path& checkpoint_dir) {
+std::filesystem::path resolve_resume(const std::string& resume,
+                                     const std::filesystem::path& checkpoint_dir) {
   if (resume != "latest") {
     read_trainer_state(resume);
     return resume;
   }
   std::vector<std::filesystem::path> all = list_checkpoints(checkpoint_dir);
   if (all.empty()) {
-    fail(ErrorKind::kNotFound, "resume latest: no checkpoint in {}", checkpoint_dir.empty() ? "(no checkpoint_dir)" : checkpoint_dir.string());
+    fail(ErrorKind::kNotFound, "resume latest: no checkpoint in {}",
+         checkpoint_dir.empty() ? "(no checkpoint_dir)" : checkpoint_dir.string());
   }
   return all.back();
 }

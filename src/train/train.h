@@ -52,8 +52,8 @@ struct StepReport {
   double lr = 0;
   double grad_norm = 0;
   double tokens_per_s = 0;
-  std::int64_t tokens = 0;  // tokens in this step, all processes
-  double elapsed_s = 0;     // since the start of this process's loop
+  std::int64_t tokens = 0;              // tokens in this step, all processes
+  double elapsed_s = 0;                 // since the start of this process's loop
   std::map<std::string, double> extra;  // DPO: rewards/chosen, rewards/accuracies, ...
 };
 
@@ -66,10 +66,10 @@ struct TrainCallbacks {
 };
 
 struct TrainResult {
-  std::int64_t steps = 0;      // optimiser steps done in total (including before a resume)
+  std::int64_t steps = 0;       // optimiser steps done in total (including before a resume)
   std::int64_t start_step = 0;  // where this process started (resume)
-  std::vector<double> losses;  // one per step this process ran
-  bool interrupted = false;    // stopped by request_stop; a checkpoint was written
+  std::vector<double> losses;   // one per step this process ran
+  bool interrupted = false;     // stopped by request_stop; a checkpoint was written
   bool early_stopped = false;
   std::filesystem::path last_checkpoint;
   bool adapter = false;  // output_dir holds a PEFT adapter, not a model
@@ -85,9 +85,9 @@ struct TrainResult {
 // adapter directory. output_dir must not exist or be empty. Throws
 // Error(kInvalidInput) for bad data or settings, Error(kNotFound) for
 // missing files, and what Engine::load throws for a bad model.
-TrainResult train(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
-                  const std::filesystem::path& output_dir, const TrainCallbacks& callbacks,
-                  const DistOptions& dist = {});
+TrainResult train(const TrainConfig& config, const std::filesystem::path& model_dir,
+                  const TrainData& data, const std::filesystem::path& output_dir,
+                  const TrainCallbacks& callbacks, const DistOptions& dist = {});
 
 // Asks a running train() to checkpoint and return after the current step.
 // Async-signal-safe.
@@ -97,6 +97,7 @@ void clear_stop_request();
 
 // The checkpoint folder `resume` names: itself, or with "latest" the newest
 // in checkpoint_dir. Throws Error(kNotFound) when there is none.
-std::filesystem::path resolve_resume(const std::string& resume, const std::filesystem::path& checkpoint_dir);
+std::filesystem::path resolve_resume(const std::string& resume,
+                                     const std::filesystem::path& checkpoint_dir);
 
 }  // namespace enclave::train

@@ -60,7 +60,8 @@ int launch_workers(const TrainCommand& command) {
   const TrainConfig& c = command.config;
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).rfind(std::string(kLocalRankEnv) + "=", 0) != 0) env_strings.emplace_back(*e);
+    if (std::string_view(*e).rfind(std::string(kLocalRankEnv) + "=", 0) != 0)
+      env_strings.emplace_back(*e);
   }
   SignalScope forward(forward_signal);
   g_children.clear();
@@ -104,7 +105,8 @@ int launch_workers(const TrainCommand& command) {
 
 class ProgressLine {
  public:
-  explicit ProgressLine(std::int64_t log_every) : log_every_(log_every), terminal_(::isatty(STDERR_FILENO) == 1) {}
+  explicit ProgressLine(std::int64_t log_every)
+      : log_every_(log_every), terminal_(::isatty(STDERR_FILENO) == 1) {}
   ~ProgressLine() {
     if (drawn_) std::fputc('\n', stderr);
   }
@@ -114,8 +116,9 @@ class ProgressLine {
     if (first_step_ == 0) first_step_ = r.step;
     const double eta = r.elapsed_s / static_cast<double>(r.step - first_step_ + 1) *
                        static_cast<double>(r.total_steps - r.step);
-    std::string line = fmt::format("step {}/{} loss {:.4f} lr {:.2e} grad {:.3f} {:.0f} tok/s ETA {}", r.step,
-                                   r.total_steps, r.loss, r.lr, r.grad_norm, r.tokens_per_s, format_duration(eta));
+    std::string line =
+        fmt::format("step {}/{} loss {:.4f} lr {:.2e} grad {:.3f} {:.0f} tok/s ETA {}", r.step,
+                    r.total_steps, r.loss, r.lr, r.grad_norm, r.tokens_per_s, format_duration(eta));
     if (auto it = r.extra.find("rewards/accuracies"); it != r.extra.end()) {
       line += fmt::format(" acc {:.2f} margin {:.3f}", it->second, r.extra.at("rewards/margins"));
     }
@@ -152,7 +155,8 @@ ResolvedModel resolve_model(const TrainCommand& command, store::Workspace& works
   out.dir = store::resolve_model_ref(command.config.model, {.find = command.workspace});
   std::error_code ec;
   if (!fs::is_directory(command.config.model, ec)) {
-    out.version = store::resolve_version(workspace.db(), store::RegistryKind::kModel, command.config.model);
+    out.version =
+        store::resolve_version(workspace.db(), store::RegistryKind::kModel, command.config.model);
   }
   return out;
 }
@@ -184,7 +188,8 @@ fs::path resolve_data_ref(store::Workspace& workspace, const std::string& ref,
                           std::optional<store::VersionInfo>* version) {
   std::error_code ec;
   if (fs::is_regular_file(ref, ec)) return ref;
-  if (fs::is_directory(ref, ec)) fail_input("data '{}': is a folder; give a JSONL file or a dataset reference", ref);
+  if (fs::is_directory(ref, ec))
+    fail_input("data '{}': is a folder; give a JSONL file or a dataset reference", ref);
   store::VersionInfo v;
   try {
     v = store::resolve_version(workspace.db(), store::RegistryKind::kDataset, ref);
@@ -200,10 +205,12 @@ fs::path resolve_data_ref(store::Workspace& workspace, const std::string& ref,
   if (fs::exists(path / "train.jsonl")) return path / "train.jsonl";
   std::vector<fs::path> jsonl;
   for (const auto& entry : fs::recursive_directory_iterator(path)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".jsonl") jsonl.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".jsonl")
+      jsonl.push_back(entry.path());
   }
   if (jsonl.size() != 1) {
-    fail(ErrorKind::kNotFound, "dataset {}: expected one .jsonl file (or train.jsonl), found {}", v.ref(), jsonl.size());
+    fail(ErrorKind::kNotFound, "dataset {}: expected one .jsonl file (or train.jsonl), found {}",
+         v.ref(), jsonl.size());
   }
   return jsonl.front();
 }
@@ -219,7 +226,8 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
     return out;
   }
   const std::int64_t local_rank = local_env != nullptr ? std::strtoll(local_env, nullptr, 10) : 0;
-  if (local_rank < 0 || local_rank >= config.nproc) fail_input("{}: {} is outside [0, {})", kLocalRankEnv, local_rank, config.nproc);
+  if (local_rank < 0 || local_rank >= config.nproc)
+    fail_input("{}: {} is outside [0, {})", kLocalRankEnv, local_rank, config.nproc);
   DistOptions dist;
   dist.rank = static_cast<int>(config.node_rank * config.nproc + local_rank);
   dist.world_size = static_cast<int>(config.nnodes * config.nproc);
@@ -230,7 +238,8 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
   }
 
   auto workspace = store::Workspace::open(command.workspace);
-  if (config.checkpoint_dir.empty()) config.checkpoint_dir = (workspace->root() / "checkpoints" / config.out).string();
+  if (config.checkpoint_dir.empty())
+    config.checkpoint_dir = (workspace->root() / "checkpoints" / config.out).string();
   const ResolvedModel model = resolve_model(command, *workspace);
   std::optional<store::VersionInfo> data_version, eval_version;
   std::vector<std::optional<store::VersionInfo>> chunk_versions;
@@ -243,7 +252,8 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
   } else {
     data.train_file = resolve_data_ref(*workspace, config.data, &data_version);
   }
-  if (!config.eval_data.empty()) data.eval_file = resolve_data_ref(*workspace, config.eval_data, &eval_version);
+  if (!config.eval_data.empty())
+    data.eval_file = resolve_data_ref(*workspace, config.eval_data, &eval_version);
 
   SignalScope signals(on_stop_signal);
   if (dist.rank != 0) {
@@ -265,7 +275,8 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
   } else {
     run.log_input(model.dir, "base_model");
   }
-  auto log_data = [&](const std::optional<store::VersionInfo>& v, const fs::path& file, const char* role) {
+  auto log_data = [&](const std::optional<store::VersionInfo>& v, const fs::path& file,
+                      const char* role) {
     if (v) {
       run.log_input_version(v->id, role);
     } else {
@@ -273,7 +284,8 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
     }
   };
   if (!data.train_file.empty()) log_data(data_version, data.train_file, "train_data");
-  for (std::size_t i = 0; i < data.chunk_files.size(); ++i) log_data(chunk_versions[i], data.chunk_files[i], "train_data");
+  for (std::size_t i = 0; i < data.chunk_files.size(); ++i)
+    log_data(chunk_versions[i], data.chunk_files[i], "train_data");
   if (!data.eval_file.empty()) log_data(eval_version, data.eval_file, "eval_data");
   if (!command.config_file.empty()) run.log_input(command.config_file, "train_config");
 
@@ -313,10 +325,12 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
   out.train = train(config, model.dir, data, output, callbacks, dist);
   run.log_metric("train/seconds", out.train.seconds, out.train.steps);
   run.log_metric("train/tokens", static_cast<double>(out.train.tokens), out.train.steps);
-  run.log_params({{"n_parameters", out.train.n_parameters}, {"n_trainable", out.train.n_trainable}});
+  run.log_params(
+      {{"n_parameters", out.train.n_parameters}, {"n_trainable", out.train.n_trainable}});
   if (out.train.interrupted) {
-    const std::string why = fmt::format("interrupted at step {}; checkpoint {}; continue with --resume latest",
-                                        out.train.steps, out.train.last_checkpoint.string());
+    const std::string why =
+        fmt::format("interrupted at step {}; checkpoint {}; continue with --resume latest",
+                    out.train.steps, out.train.last_checkpoint.string());
     progress.note(why);
     run.finish(store::RunStatus::kKilled, why);
     out.exit_code = 130;
@@ -328,8 +342,10 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
                                                      .from_run = run.id()});
   std::vector<std::string> tags = {"type=" + std::string(out.train.adapter ? "adapter" : "model"),
                                    "train=" + std::string(to_string(config.mode))};
-  if (out.train.adapter) tags.push_back("base=" + (model.version ? model.version->ref() : model.dir.string()));
-  out.version = store::set_tags(*workspace, store::RegistryKind::kModel, out.version.ref(), tags, {});
+  if (out.train.adapter)
+    tags.push_back("base=" + (model.version ? model.version->ref() : model.dir.string()));
+  out.version =
+      store::set_tags(*workspace, store::RegistryKind::kModel, out.version.ref(), tags, {});
   run.log_output_version(out.version.id, out.train.adapter ? "adapter" : "model");
   run.finish(store::RunStatus::kFinished);
   return out;

@@ -16,10 +16,9 @@
 // Torch-free. Thread safety: one command per process (installs signal handlers).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,9 +32,9 @@ namespace enclave::train {
 inline constexpr const char* kLocalRankEnv = "ENCLAVE_TRAIN_LOCAL_RANK";
 
 struct TrainCommand {
-  TrainConfig config;                 // as parsed; defaults are resolved here
+  TrainConfig config;  // as parsed; defaults are resolved here
   store::FindOptions workspace;
-  std::vector<std::string> argv;      // the full command line (re-run by the launcher)
+  std::vector<std::string> argv;  // the full command line (re-run by the launcher)
   std::string program_version;
   std::filesystem::path config_file;  // recorded as input "train_config" when set
 };

@@ -20,13 +20,18 @@ using nlohmann::json;
 template <typename E>
 using EnumNames = std::vector<std::pair<E, const char*>>;
 
-const EnumNames<TrainMode> kModes = {
-    {TrainMode::kPretrain, "pretrain"}, {TrainMode::kSft, "sft"}, {TrainMode::kDpo, "dpo"}, {TrainMode::kSdpo, "sdpo"}};
-const EnumNames<LrScheduler> kSchedulers = {
-    {LrScheduler::kCosine, "cosine"}, {LrScheduler::kLinear, "linear"}, {LrScheduler::kConstant, "constant"}};
-const EnumNames<DpoLossType> kLossTypes = {{DpoLossType::kSigmoid, "sigmoid"}, {DpoLossType::kIpo, "ipo"}};
-const EnumNames<Precision> kPrecisions = {
-    {Precision::kF32, "f32"}, {Precision::kBf16, "bf16"}, {Precision::kBf16Autocast, "bf16-autocast"}};
+const EnumNames<TrainMode> kModes = {{TrainMode::kPretrain, "pretrain"},
+                                     {TrainMode::kSft, "sft"},
+                                     {TrainMode::kDpo, "dpo"},
+                                     {TrainMode::kSdpo, "sdpo"}};
+const EnumNames<LrScheduler> kSchedulers = {{LrScheduler::kCosine, "cosine"},
+                                            {LrScheduler::kLinear, "linear"},
+                                            {LrScheduler::kConstant, "constant"}};
+const EnumNames<DpoLossType> kLossTypes = {{DpoLossType::kSigmoid, "sigmoid"},
+                                           {DpoLossType::kIpo, "ipo"}};
+const EnumNames<Precision> kPrecisions = {{Precision::kF32, "f32"},
+                                          {Precision::kBf16, "bf16"},
+                                          {Precision::kBf16Autocast, "bf16-autocast"}};
 const EnumNames<SdpoSplit> kSplits = {
     {SdpoSplit::kMargin, "margin"}, {SdpoSplit::kField, "field"}, {SdpoSplit::kFiles, "files"}};
 
@@ -61,7 +66,9 @@ struct Binding {
   std::function<json(const TrainConfig&)> get;
 };
 
-std::string where(std::string_view what, std::string_view key) { return fmt::format("{}: key '{}'", what, key); }
+std::string where(std::string_view what, std::string_view key) {
+  return fmt::format("{}: key '{}'", what, key);
+}
 
 std::int64_t as_int(const json& v, std::string_view context) {
   if (v.is_number_integer()) return v.get<std::int64_t>();
@@ -69,7 +76,8 @@ std::int64_t as_int(const json& v, std::string_view context) {
     double d = v.get<double>();
     if (std::floor(d) == d && std::abs(d) < 9e15) return static_cast<std::int64_t>(d);
   }
-  fail_input("{}: expected an integer, got {}", context, v.is_string() ? "'" + v.get<std::string>() + "'" : json_type_name(v));
+  fail_input("{}: expected an integer, got {}", context,
+             v.is_string() ? "'" + v.get<std::string>() + "'" : json_type_name(v));
 }
 
 double as_number(const json& v, std::string_view context) {
@@ -82,7 +90,8 @@ double as_number(const json& v, std::string_view context) {
 }
 
 template <typename T>
-Binding int_field(const char* key, T TrainConfig::*member, std::int64_t min, std::int64_t max, const char* help) {
+Binding int_field(const char* key, T TrainConfig::*member, std::int64_t min, std::int64_t max,
+                  const char* help) {
   return {{key, FieldType::kInt, help, {}},
           [=](TrainConfig& c, const json& v) {
             std::int64_t x = as_int(v, key);
@@ -92,7 +101,8 @@ Binding int_field(const char* key, T TrainConfig::*member, std::int64_t min, std
           [=](const TrainConfig& c) { return json(c.*member); }};
 }
 
-Binding number_field(const char* key, double TrainConfig::*member, double min, double max, const char* help) {
+Binding number_field(const char* key, double TrainConfig::*member, double min, double max,
+                     const char* help) {
   return {{key, FieldType::kNumber, help, {}},
           [=](TrainConfig& c, const json& v) {
             double x = as_number(v, key);
@@ -115,20 +125,24 @@ Binding string_field(const char* key, std::string TrainConfig::*member, const ch
 Binding bool_field(const char* key, bool TrainConfig::*member, const char* help) {
   return {{key, FieldType::kBool, help, {}},
           [=](TrainConfig& c, const json& v) {
-            if (!v.is_boolean()) fail_input("{}: expected true or false, got {}", key, json_type_name(v));
+            if (!v.is_boolean())
+              fail_input("{}: expected true or false, got {}", key, json_type_name(v));
             c.*member = v.get<bool>();
           },
           [=](const TrainConfig& c) { return json(c.*member); }};
 }
 
-Binding list_field(const char* key, std::vector<std::string> TrainConfig::*member, const char* help) {
+Binding list_field(const char* key, std::vector<std::string> TrainConfig::*member,
+                   const char* help) {
   return {{key, FieldType::kStringList, help, {}},
           [=](TrainConfig& c, const json& v) {
-            if (!v.is_array()) fail_input("{}: expected a list of strings, got {}", key, json_type_name(v));
+            if (!v.is_array())
+              fail_input("{}: expected a list of strings, got {}", key, json_type_name(v));
             std::vector<std::string> items;
             for (const json& item : v) {
-              if (!item.is_string()) fail_input("{}: expected a list of strings, got an item of type {}", key,
-                                                json_type_name(item));
+              if (!item.is_string())
+                fail_input("{}: expected a list of strings, got an item of type {}", key,
+                           json_type_name(item));
               items.push_back(item.get<std::string>());
             }
             c.*member = std::move(items);
@@ -137,7 +151,8 @@ Binding list_field(const char* key, std::vector<std::string> TrainConfig::*membe
 }
 
 template <typename E>
-Binding enum_field(const char* key, E TrainConfig::*member, const EnumNames<E>& names, const char* help) {
+Binding enum_field(const char* key, E TrainConfig::*member, const EnumNames<E>& names,
+                   const char* help) {
   return {{key, FieldType::kString, help, names_of(names)},
           [=, &names](TrainConfig& c, const json& v) {
             if (!v.is_string()) fail_input("{}: expected a string, got {}", key, json_type_name(v));
@@ -150,11 +165,18 @@ constexpr std::int64_t kBig = std::numeric_limits<std::int32_t>::max();
 
 const std::vector<Binding>& bindings() {
   static const std::vector<Binding> table = {
-      string_field("model", &TrainConfig::model, "Base model: a registry reference (name, name@3, name:alias) or a directory"),
-      string_field("data", &TrainConfig::data, "Training data: a dataset reference or a JSONL file"),
-      string_field("eval_data", &TrainConfig::eval_data, "Held-out data (dataset reference or JSONL) for validation loss"),
-      string_field("out", &TrainConfig::out, "Name to register the trained model (or adapter) under"),
-      {{"lr", FieldType::kNumber, "Peak learning rate (default: pretrain 3e-4, sft 2e-5, dpo 5e-7; x10 with LoRA)", {}},
+      string_field("model", &TrainConfig::model,
+                   "Base model: a registry reference (name, name@3, name:alias) or a directory"),
+      string_field("data", &TrainConfig::data,
+                   "Training data: a dataset reference or a JSONL file"),
+      string_field("eval_data", &TrainConfig::eval_data,
+                   "Held-out data (dataset reference or JSONL) for validation loss"),
+      string_field("out", &TrainConfig::out,
+                   "Name to register the trained model (or adapter) under"),
+      {{"lr",
+        FieldType::kNumber,
+        "Peak learning rate (default: pretrain 3e-4, sft 2e-5, dpo 5e-7; x10 with LoRA)",
+        {}},
        [](TrainConfig& c, const json& v) {
          double x = as_number(v, "lr");
          if (!(x > 0) || x > 10) fail_input("lr: {} is outside (0, 10]", x);
@@ -163,29 +185,41 @@ const std::vector<Binding>& bindings() {
        [](const TrainConfig& c) { return c.lr ? json(*c.lr) : json(nullptr); }},
       enum_field("lr_scheduler", &TrainConfig::lr_scheduler, kSchedulers, "Decay after warmup"),
       int_field("warmup_steps", &TrainConfig::warmup_steps, 0, kBig, "Linear warmup steps"),
-      number_field("min_lr_ratio", &TrainConfig::min_lr_ratio, 0, 1, "Final learning rate as a fraction of lr"),
-      number_field("weight_decay", &TrainConfig::weight_decay, 0, 10, "AdamW weight decay (not on norms and biases)"),
+      number_field("min_lr_ratio", &TrainConfig::min_lr_ratio, 0, 1,
+                   "Final learning rate as a fraction of lr"),
+      number_field("weight_decay", &TrainConfig::weight_decay, 0, 10,
+                   "AdamW weight decay (not on norms and biases)"),
       number_field("adam_beta1", &TrainConfig::adam_beta1, 0, 0.999999, "AdamW beta1"),
       number_field("adam_beta2", &TrainConfig::adam_beta2, 0, 0.999999999, "AdamW beta2"),
       number_field("adam_epsilon", &TrainConfig::adam_epsilon, 1e-30, 1, "AdamW epsilon"),
-      number_field("max_grad_norm", &TrainConfig::max_grad_norm, 0, 1e9, "Clip the global gradient norm (0: off)"),
-      int_field("batch_size", &TrainConfig::batch_size, 1, kBig, "Examples per optimiser step, over all processes"),
+      number_field("max_grad_norm", &TrainConfig::max_grad_norm, 0, 1e9,
+                   "Clip the global gradient norm (0: off)"),
+      int_field("batch_size", &TrainConfig::batch_size, 1, kBig,
+                "Examples per optimiser step, over all processes"),
       int_field("micro_batch_tokens", &TrainConfig::micro_batch_tokens, 1, kBig,
                 "Padded tokens per forward pass; larger batches accumulate gradients"),
-      int_field("max_length", &TrainConfig::max_length, 2, kBig, "Sequence length (pretrain packing; truncation otherwise)"),
+      int_field("max_length", &TrainConfig::max_length, 2, kBig,
+                "Sequence length (pretrain packing; truncation otherwise)"),
       int_field("max_steps", &TrainConfig::max_steps, 0, kBig, "Optimiser steps (0: use epochs)"),
-      number_field("epochs", &TrainConfig::epochs, 1e-9, 1e6, "Passes over the data when max_steps is 0"),
+      number_field("epochs", &TrainConfig::epochs, 1e-9, 1e6,
+                   "Passes over the data when max_steps is 0"),
       enum_field("precision", &TrainConfig::precision, kPrecisions, "Compute precision"),
       bool_field("gradient_checkpointing", &TrainConfig::gradient_checkpointing,
                  "Recompute layer activations in the backward pass to save memory"),
-      string_field("save_dtype", &TrainConfig::save_dtype, "Dtype of the saved weights", {"f32", "bf16"}),
-      int_field("eval_every", &TrainConfig::eval_every, 0, kBig, "Validation loss every N steps (0: at the end)"),
+      string_field("save_dtype", &TrainConfig::save_dtype, "Dtype of the saved weights",
+                   {"f32", "bf16"}),
+      int_field("eval_every", &TrainConfig::eval_every, 0, kBig,
+                "Validation loss every N steps (0: at the end)"),
       int_field("early_stopping_patience", &TrainConfig::early_stopping_patience, 0, kBig,
                 "Stop after N evaluations without a better validation loss (0: off)"),
-      int_field("save_every", &TrainConfig::save_every, 0, kBig, "Checkpoint every N steps (0: only on Ctrl-C)"),
-      int_field("keep_checkpoints", &TrainConfig::keep_checkpoints, 1, kBig, "Checkpoints to keep (oldest removed)"),
-      string_field("checkpoint_dir", &TrainConfig::checkpoint_dir, "Checkpoint folder (default <workspace>/checkpoints/<out>)"),
-      string_field("resume", &TrainConfig::resume, "Resume from a checkpoint folder, or 'latest' in checkpoint_dir"),
+      int_field("save_every", &TrainConfig::save_every, 0, kBig,
+                "Checkpoint every N steps (0: only on Ctrl-C)"),
+      int_field("keep_checkpoints", &TrainConfig::keep_checkpoints, 1, kBig,
+                "Checkpoints to keep (oldest removed)"),
+      string_field("checkpoint_dir", &TrainConfig::checkpoint_dir,
+                   "Checkpoint folder (default <workspace>/checkpoints/<out>)"),
+      string_field("resume", &TrainConfig::resume,
+                   "Resume from a checkpoint folder, or 'latest' in checkpoint_dir"),
       {{"seed", FieldType::kInt, "Seed for data order, LoRA init and dropout", {}},
        [](TrainConfig& c, const json& v) {
          std::int64_t x = as_int(v, "seed");
@@ -193,28 +227,40 @@ const std::vector<Binding>& bindings() {
          c.seed = static_cast<std::uint64_t>(x);
        },
        [](const TrainConfig& c) { return json(c.seed); }},
-      int_field("threads", &TrainConfig::threads, 0, 1024, "CPU threads per process (0: library default)"),
+      int_field("threads", &TrainConfig::threads, 0, 1024,
+                "CPU threads per process (0: library default)"),
       string_field("device", &TrainConfig::device, "cpu, cuda or cuda:N"),
-      int_field("log_every", &TrainConfig::log_every, 1, kBig, "Progress line every N steps when not on a terminal"),
+      int_field("log_every", &TrainConfig::log_every, 1, kBig,
+                "Progress line every N steps when not on a terminal"),
       bool_field("lora", &TrainConfig::lora, "Train a LoRA adapter instead of all weights"),
       int_field("lora_r", &TrainConfig::lora_r, 1, 65536, "LoRA rank"),
-      number_field("lora_alpha", &TrainConfig::lora_alpha, 1e-9, 1e9, "LoRA alpha (scaling alpha/r, or alpha/sqrt(r))"),
-      number_field("lora_dropout", &TrainConfig::lora_dropout, 0, 0.999, "Dropout on the LoRA input"),
-      list_field("lora_target_modules", &TrainConfig::lora_target_modules,
-                 "Linear layers to adapt (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)"),
+      number_field("lora_alpha", &TrainConfig::lora_alpha, 1e-9, 1e9,
+                   "LoRA alpha (scaling alpha/r, or alpha/sqrt(r))"),
+      number_field("lora_dropout", &TrainConfig::lora_dropout, 0, 0.999,
+                   "Dropout on the LoRA input"),
+      list_field(
+          "lora_target_modules", &TrainConfig::lora_target_modules,
+          "Linear layers to adapt (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)"),
       bool_field("use_rslora", &TrainConfig::use_rslora, "rsLoRA scaling alpha/sqrt(r)"),
-      number_field("beta", &TrainConfig::beta, 1e-9, 1e6, "DPO beta (strength of the pull to the reference)"),
+      number_field("beta", &TrainConfig::beta, 1e-9, 1e6,
+                   "DPO beta (strength of the pull to the reference)"),
       enum_field("loss_type", &TrainConfig::loss_type, kLossTypes, "DPO loss"),
-      number_field("label_smoothing", &TrainConfig::label_smoothing, 0, 0.4999, "DPO label smoothing (conservative DPO)"),
-      int_field("sdpo_chunks", &TrainConfig::sdpo_chunks, 1, 1024, "sDPO: number of ordered chunks"),
+      number_field("label_smoothing", &TrainConfig::label_smoothing, 0, 0.4999,
+                   "DPO label smoothing (conservative DPO)"),
+      int_field("sdpo_chunks", &TrainConfig::sdpo_chunks, 1, 1024,
+                "sDPO: number of ordered chunks"),
       enum_field("sdpo_split", &TrainConfig::sdpo_split, kSplits,
                  "sDPO: split easy-to-hard by reference margin, by a field, or by files"),
-      string_field("sdpo_field", &TrainConfig::sdpo_field, "sDPO: record field whose values order the chunks"),
-      list_field("sdpo_files", &TrainConfig::sdpo_files, "sDPO: JSONL files, one per chunk, in order"),
+      string_field("sdpo_field", &TrainConfig::sdpo_field,
+                   "sDPO: record field whose values order the chunks"),
+      list_field("sdpo_files", &TrainConfig::sdpo_files,
+                 "sDPO: JSONL files, one per chunk, in order"),
       int_field("nproc", &TrainConfig::nproc, 1, 1024, "Data-parallel processes on this machine"),
       int_field("nnodes", &TrainConfig::nnodes, 1, 65536, "Machines taking part"),
-      int_field("node_rank", &TrainConfig::node_rank, 0, 65535, "This machine's index (0 hosts the rendezvous)"),
-      string_field("master_addr", &TrainConfig::master_addr, "Address of node 0's rendezvous store"),
+      int_field("node_rank", &TrainConfig::node_rank, 0, 65535,
+                "This machine's index (0 hosts the rendezvous)"),
+      string_field("master_addr", &TrainConfig::master_addr,
+                   "Address of node 0's rendezvous store"),
       int_field("master_port", &TrainConfig::master_port, 1, 65535, "Port of the rendezvous store"),
   };
   return table;
@@ -292,31 +338,40 @@ json parse_flag_value(const ConfigField& field, std::string_view text) {
       if (text == "true" || text == "1" || text.empty()) return true;
       if (text == "false" || text == "0") return false;
       fail_input("{}: '{}' is not true or false", flag, text);
-    case FieldType::kStringList: return split_list(text);
-    case FieldType::kString: return std::string(text);
+    case FieldType::kStringList:
+      return split_list(text);
+    case FieldType::kString:
+      return std::string(text);
   }
   return nullptr;
 }
 
 TrainConfig config_from_json(TrainMode mode, const json& values, std::string_view what) {
-  if (!values.is_object()) fail_input("{}: expected a mapping of keys, got {}", what, json_type_name(values));
+  if (!values.is_object())
+    fail_input("{}: expected a mapping of keys, got {}", what, json_type_name(values));
   TrainConfig config;
   config.mode = mode;
   for (const auto& [key, value] : values.items()) {
     if (key == "mode") {  // stored params carry it; it must agree with the subcommand
       if (!value.is_string() || value.get<std::string>() != to_string(mode)) {
-        fail_input("{}: key 'mode': {} does not match `train {}`", what, value.dump(), to_string(mode));
+        fail_input("{}: key 'mode': {} does not match `train {}`", what, value.dump(),
+                   to_string(mode));
       }
       continue;
     }
     const Binding* b = find_binding(key);
-    if (b == nullptr) fail_input("{}: unknown key '{}' (see `enclave train {} --help`)", what, key, to_string(mode));
+    if (b == nullptr)
+      fail_input("{}: unknown key '{}' (see `enclave train {} --help`)", what, key,
+                 to_string(mode));
     if (value.is_null()) continue;  // "key:" with no value keeps the default
     if (!b->field.choices.empty()) {
-      if (!value.is_string()) fail_input("{}: expected one of {}", where(what, key), fmt::join(b->field.choices, ", "));
+      if (!value.is_string())
+        fail_input("{}: expected one of {}", where(what, key), fmt::join(b->field.choices, ", "));
       const std::string text = value.get<std::string>();
-      if (std::find(b->field.choices.begin(), b->field.choices.end(), text) == b->field.choices.end()) {
-        fail_input("{}: '{}' is not one of {}", where(what, key), text, fmt::join(b->field.choices, ", "));
+      if (std::find(b->field.choices.begin(), b->field.choices.end(), text) ==
+          b->field.choices.end()) {
+        fail_input("{}: '{}' is not one of {}", where(what, key), text,
+                   fmt::join(b->field.choices, ", "));
       }
     }
     try {
@@ -347,7 +402,8 @@ void resolve_defaults(TrainConfig& c) {
   }
   if (c.mode == TrainMode::kSdpo) {
     if (c.sdpo_split == SdpoSplit::kFiles) {
-      if (c.sdpo_files.empty()) fail_input("sdpo_split=files needs sdpo_files (one JSONL per chunk)");
+      if (c.sdpo_files.empty())
+        fail_input("sdpo_split=files needs sdpo_files (one JSONL per chunk)");
       c.sdpo_chunks = static_cast<std::int64_t>(c.sdpo_files.size());
     } else if (!c.sdpo_files.empty()) {
       fail_input("sdpo_files is given but sdpo_split is not 'files'");
@@ -356,10 +412,13 @@ void resolve_defaults(TrainConfig& c) {
       fail_input("sdpo_split=field needs sdpo_field (the record field that orders the chunks)");
     }
   }
-  if (c.lora && c.lora_target_modules.empty()) fail_input("lora_target_modules: give at least one module");
-  if (c.node_rank >= c.nnodes) fail_input("node_rank: {} must be below nnodes {}", c.node_rank, c.nnodes);
+  if (c.lora && c.lora_target_modules.empty())
+    fail_input("lora_target_modules: give at least one module");
+  if (c.node_rank >= c.nnodes)
+    fail_input("node_rank: {} must be below nnodes {}", c.node_rank, c.nnodes);
   if (c.batch_size < c.nproc * c.nnodes) {
-    fail_input("batch_size: {} is smaller than the {} processes sharing it", c.batch_size, c.nproc * c.nnodes);
+    fail_input("batch_size: {} is smaller than the {} processes sharing it", c.batch_size,
+               c.nproc * c.nnodes);
   }
 }
 

@@ -10,9 +10,8 @@
 // Torch-free. Thread safety: plain values; functions are stateless.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,7 +48,7 @@ struct TrainConfig {
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_epsilon = 1e-8;
-  double max_grad_norm = 1.0;  // 0: no clipping
+  double max_grad_norm = 1.0;              // 0: no clipping
   std::int64_t batch_size = 8;             // examples per optimiser step (all processes)
   std::int64_t micro_batch_tokens = 4096;  // padded tokens per forward pass
   std::int64_t max_length = 512;           // packing length (pretrain), truncation (others)
@@ -59,9 +58,9 @@ struct TrainConfig {
   bool gradient_checkpointing = false;
   std::string save_dtype = "f32";  // dtype of the saved model: f32 | bf16
   // Evaluation and checkpoints.
-  std::int64_t eval_every = 0;  // 0: evaluate only at the end (when eval_data is set)
+  std::int64_t eval_every = 0;               // 0: evaluate only at the end (when eval_data is set)
   std::int64_t early_stopping_patience = 0;  // evaluations without improvement; 0: off
-  std::int64_t save_every = 0;  // 0: no periodic checkpoints
+  std::int64_t save_every = 0;               // 0: no periodic checkpoints
   std::int64_t keep_checkpoints = 2;
   std::string checkpoint_dir;  // default: <workspace>/checkpoints/<out>
   std::string resume;          // "", "latest" or a checkpoint directory
@@ -75,7 +74,7 @@ struct TrainConfig {
   std::int64_t lora_r = 8;
   double lora_alpha = 16.0;
   double lora_dropout = 0.0;
-  std::vector<std::string> lora_target_modules = {"q_proj", "k_proj", "v_proj", "o_proj",
+  std::vector<std::string> lora_target_modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                   "gate_proj", "up_proj", "down_proj"};
   bool use_rslora = false;
   // DPO / sDPO.
@@ -97,9 +96,9 @@ struct TrainConfig {
 // One settable key: its type for YAML checks and flag parsing.
 enum class FieldType { kInt, kNumber, kString, kBool, kStringList };
 struct ConfigField {
-  std::string key;   // "lora_r"
+  std::string key;  // "lora_r"
   FieldType type;
-  std::string help;  // shown by --help
+  std::string help;                  // shown by --help
   std::vector<std::string> choices;  // allowed values of a string field; empty: any
 };
 

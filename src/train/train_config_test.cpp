@@ -64,18 +64,28 @@ TEST(TrainConfig, RejectsBadInput) {
     v[key] = value;
     return v;
   };
-  EXPECT_NE(error_of(TrainMode::kSft, with("learning_rate", 1e-4)).find("unknown key 'learning_rate'"), std::string::npos);
+  EXPECT_NE(
+      error_of(TrainMode::kSft, with("learning_rate", 1e-4)).find("unknown key 'learning_rate'"),
+      std::string::npos);
   EXPECT_NE(error_of(TrainMode::kSft, with("lr", -1)).find("lr"), std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSft, with("batch_size", "eight")).find("expected an integer"), std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSft, with("batch_size", 0)).find("outside"), std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSft, with("max_steps", 1.5)).find("expected an integer"), std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSft, with("lr_scheduler", "exp")).find("not one of"), std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSft, with("lora", "yes")).find("true or false"), std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSft, with("lora_target_modules", json::array({1}))).find("list of strings"),
+  EXPECT_NE(error_of(TrainMode::kSft, with("batch_size", "eight")).find("expected an integer"),
             std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSft, with("label_smoothing", 0.7)).find("outside"), std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSdpo, with("sdpo_split", "files")).find("sdpo_files"), std::string::npos);
-  EXPECT_NE(error_of(TrainMode::kSdpo, with("sdpo_split", "field")).find("sdpo_field"), std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSft, with("batch_size", 0)).find("outside"), std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSft, with("max_steps", 1.5)).find("expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSft, with("lr_scheduler", "exp")).find("not one of"),
+            std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSft, with("lora", "yes")).find("true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSft, with("lora_target_modules", json::array({1})))
+                .find("list of strings"),
+            std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSft, with("label_smoothing", 0.7)).find("outside"),
+            std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSdpo, with("sdpo_split", "files")).find("sdpo_files"),
+            std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSdpo, with("sdpo_split", "field")).find("sdpo_field"),
+            std::string::npos);
   EXPECT_NE(error_of(TrainMode::kSft, with("node_rank", 2)).find("nnodes"), std::string::npos);
   EXPECT_NE(error_of(TrainMode::kSft, json::array()).find("mapping"), std::string::npos);
   json no_out = minimal();
@@ -94,7 +104,8 @@ TEST(TrainConfig, FlagsParseToTypedValues) {
   EXPECT_EQ(parse_flag_value(field("batch_size"), "16"), json(16));
   EXPECT_EQ(parse_flag_value(field("lr"), "3e-4"), json(3e-4));
   EXPECT_EQ(parse_flag_value(field("lora"), "false"), json(false));
-  EXPECT_EQ(parse_flag_value(field("lora_target_modules"), "q_proj, v_proj"), json({"q_proj", "v_proj"}));
+  EXPECT_EQ(parse_flag_value(field("lora_target_modules"), "q_proj, v_proj"),
+            json({"q_proj", "v_proj"}));
   EXPECT_THROW(parse_flag_value(field("batch_size"), "16x"), Error);
   EXPECT_THROW(parse_flag_value(field("lr"), "nan"), Error);
   EXPECT_THROW(parse_flag_value(field("lora"), "maybe"), Error);

@@ -37,7 +37,8 @@ class TrainTest : public ::testing::Test {
   }
   TrainData data(const std::string& file) { return TrainData{.train_file = dir_ / file}; }
   // Trains and collects every step's report.
-  TrainResult run(const TrainConfig& c, const TrainData& d, const fs::path& out, std::vector<StepReport>* steps = nullptr,
+  TrainResult run(const TrainConfig& c, const TrainData& d, const fs::path& out,
+                  std::vector<StepReport>* steps = nullptr,
                   std::function<void(const StepReport&)> extra = nullptr) {
     TrainCallbacks callbacks;
     callbacks.on_step = [&](const StepReport& r) {
@@ -80,7 +81,8 @@ TEST_F(TrainTest, MicroBatchingDoesNotChangeTheLossCurve) {
   c.micro_batch_tokens = 30;  // one example per micro-batch
   TrainResult split = run(c, data("sft.jsonl"), dir_ / "b");
   double diff = 0;
-  for (std::size_t i = 0; i < 4; ++i) diff = std::max(diff, std::abs(whole.losses[i] - split.losses[i]));
+  for (std::size_t i = 0; i < 4; ++i)
+    diff = std::max(diff, std::abs(whole.losses[i] - split.losses[i]));
   std::printf("accumulated vs one batch: max loss diff %.3g\n", diff);
   EXPECT_LT(diff, 1e-4);
 }
@@ -96,8 +98,9 @@ TEST_F(TrainTest, LoraTrainsAnAdapterThatLoadsOnTheBase) {
   // frozen); larger weights leave room to learn.
   testing::write_small_model(dir_ / "base", 3, 0.2);
   TrainResult r = run(c, data("sft.jsonl"), dir_ / "adapter");
-  std::printf("lora sft: loss %.4f -> %.4f, %lld of %lld parameters trained\n", mean(r.losses, 0, 3),
-              mean(r.losses, 12, 15), static_cast<long long>(r.n_trainable), static_cast<long long>(r.n_parameters));
+  std::printf("lora sft: loss %.4f -> %.4f, %lld of %lld parameters trained\n",
+              mean(r.losses, 0, 3), mean(r.losses, 12, 15), static_cast<long long>(r.n_trainable),
+              static_cast<long long>(r.n_parameters));
   EXPECT_TRUE(r.adapter);
   EXPECT_LT(mean(r.losses, 12, 15), 0.85 * mean(r.losses, 0, 3));
   EXPECT_LT(r.n_trainable, r.n_parameters / 4);
@@ -107,7 +110,8 @@ TEST_F(TrainTest, LoraTrainsAnAdapterThatLoadsOnTheBase) {
   auto base = Engine::load(dir_ / "base", EngineOptions{});
   std::vector<float> a = engine->last_logits({1, 40, 41}), b = base->last_logits({1, 40, 41});
   double diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, static_cast<double>(std::abs(a[i] - b[i])));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff = std::max(diff, static_cast<double>(std::abs(a[i] - b[i])));
   EXPECT_GT(diff, 1e-3);  // the adapter changed the model; the base files did not
 }
 
@@ -120,9 +124,10 @@ TEST_F(TrainTest, DpoStartsAtLog2AndRewardAccuracyRises) {
     c.beta = 0.1;
     std::vector<StepReport> steps;
     run(c, data("pairs.jsonl"), dir_ / (lora ? "dpo_lora" : "dpo"), &steps);
-    std::printf("dpo%s: loss %.6f (log 2 = %.6f) -> %.4f, accuracy %.2f -> %.2f, margin %.3f\n", lora ? " lora" : "",
-                steps.front().loss, std::log(2.0), steps.back().loss, steps.front().extra["rewards/accuracies"],
-                steps.back().extra["rewards/accuracies"], steps.back().extra["rewards/margins"]);
+    std::printf("dpo%s: loss %.6f (log 2 = %.6f) -> %.4f, accuracy %.2f -> %.2f, margin %.3f\n",
+                lora ? " lora" : "", steps.front().loss, std::log(2.0), steps.back().loss,
+                steps.front().extra["rewards/accuracies"], steps.back().extra["rewards/accuracies"],
+                steps.back().extra["rewards/margins"]);
     EXPECT_NEAR(steps.front().loss, std::log(2.0), 1e-6);
     // Policy and reference agree up to float rounding at the start (batch shapes differ).
     EXPECT_LT(std::abs(steps.front().extra["rewards/chosen"]), 1e-5);
@@ -143,7 +148,8 @@ TEST_F(TrainTest, SdpoMakesEachChunksStartTheNextReference) {
   run(c, data("pairs.jsonl"), dir_ / "sdpo", &steps);
   ASSERT_EQ(steps.size(), 10u);
   // Chunk 2 starts at step 6 against the model chunk 1 produced: loss log 2 again.
-  std::printf("sdpo: chunk 1 %.4f -> %.4f, chunk 2 starts at %.6f\n", steps[0].loss, steps[4].loss, steps[5].loss);
+  std::printf("sdpo: chunk 1 %.4f -> %.4f, chunk 2 starts at %.6f\n", steps[0].loss, steps[4].loss,
+              steps[5].loss);
   EXPECT_NEAR(steps[0].loss, std::log(2.0), 1e-6);
   EXPECT_LT(steps[4].loss, std::log(2.0) - 0.05);
   EXPECT_NEAR(steps[5].loss, std::log(2.0), 1e-6);
@@ -171,21 +177,25 @@ TEST_F(TrainTest, ResumeGivesTheSameLossesAsAnUninterruptedRun) {
     fs::remove_all(c.checkpoint_dir);
 
     // Interrupted after step 5 (as Ctrl-C does), then resumed from the latest checkpoint.
-    TrainResult first = run(c, data("sft.jsonl"), dir_ / ("first_" + tag), nullptr, [](const StepReport& r) {
-      if (r.step == 5) request_stop();
-    });
+    TrainResult first =
+        run(c, data("sft.jsonl"), dir_ / ("first_" + tag), nullptr, [](const StepReport& r) {
+          if (r.step == 5) request_stop();
+        });
     clear_stop_request();
     EXPECT_TRUE(first.interrupted);
     EXPECT_EQ(first.steps, 5);
     EXPECT_FALSE(fs::exists(dir_ / ("first_" + tag)));
-    EXPECT_EQ(list_checkpoints(c.checkpoint_dir).size(), 2u);  // step 4 and the interrupt's step 5; step 2 pruned
+    EXPECT_EQ(list_checkpoints(c.checkpoint_dir).size(),
+              2u);  // step 4 and the interrupt's step 5; step 2 pruned
     c.resume = "latest";
     TrainResult second = run(c, data("sft.jsonl"), dir_ / ("second_" + tag));
     ASSERT_EQ(second.start_step, 5);
     ASSERT_EQ(second.losses.size(), 3u);
     double diff = 0;
-    for (std::size_t i = 0; i < 3; ++i) diff = std::max(diff, std::abs(second.losses[i] - whole.losses[5 + i]));
-    for (std::size_t i = 0; i < 5; ++i) diff = std::max(diff, std::abs(first.losses[i] - whole.losses[i]));
+    for (std::size_t i = 0; i < 3; ++i)
+      diff = std::max(diff, std::abs(second.losses[i] - whole.losses[5 + i]));
+    for (std::size_t i = 0; i < 5; ++i)
+      diff = std::max(diff, std::abs(first.losses[i] - whole.losses[i]));
     std::printf("resume (%s): max loss diff vs uninterrupted %.3g\n", tag.c_str(), diff);
     EXPECT_EQ(diff, 0.0);
     EXPECT_TRUE(fs::exists(dir_ / ("second_" + tag)));
@@ -220,7 +230,9 @@ TEST_F(TrainTest, EvalEveryAndEarlyStopping) {
   c.eval_every = 2;
   std::vector<std::pair<std::int64_t, double>> evals;
   TrainCallbacks callbacks;
-  callbacks.on_eval = [&](std::int64_t step, const std::map<std::string, double>& m) { evals.emplace_back(step, m.at("eval/loss")); };
+  callbacks.on_eval = [&](std::int64_t step, const std::map<std::string, double>& m) {
+    evals.emplace_back(step, m.at("eval/loss"));
+  };
   TrainData d = data("sft.jsonl");
   d.eval_file = dir_ / "eval.jsonl";
   train(c, dir_ / "base", d, dir_ / "e1", callbacks);
@@ -245,7 +257,8 @@ TEST_F(TrainTest, Bf16ModesTrain) {
     c.max_steps = 12;
     c.gradient_checkpointing = true;
     TrainResult r = run(c, data("sft.jsonl"), dir_ / (p == Precision::kBf16 ? "bf16" : "autocast"));
-    std::printf("%s: loss %.4f -> %.4f\n", p == Precision::kBf16 ? "bf16 + fp32 master" : "bf16 autocast",
+    std::printf("%s: loss %.4f -> %.4f\n",
+                p == Precision::kBf16 ? "bf16 + fp32 master" : "bf16 autocast",
                 mean(r.losses, 0, 3), mean(r.losses, 9, 12));
     EXPECT_TRUE(std::isfinite(r.losses.back()));
     EXPECT_LT(mean(r.losses, 9, 12), 0.8 * mean(r.losses, 0, 3));
@@ -259,7 +272,9 @@ TEST_F(TrainTest, BadDataIsReportedWithTheRecord) {
     run(c, data("bad.jsonl"), dir_ / "x");
     ADD_FAILURE();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("bad.jsonl:1: missing field 'rejected'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bad.jsonl:1: missing field 'rejected'"),
+              std::string::npos)
+        << e.what();
   }
   TrainConfig s = config(TrainMode::kSft, "pairs.jsonl");
   EXPECT_THROW(run(s, data("pairs.jsonl"), dir_ / "y"), Error);

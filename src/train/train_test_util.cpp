@@ -14,7 +14,8 @@
 namespace enclave::train::testing {
 
 ScratchDir::ScratchDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "enclave-train-test-XXXXXX").string();
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "enclave-train-test-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }
@@ -59,7 +60,9 @@ std::vector<nlohmann::json> echo_sft_records(int n) {
   std::vector<nlohmann::json> out;
   for (int i = 0; i < n; ++i) {
     const std::string w = words[i % 6];
-    out.push_back({{"messages", {{{"role", "user"}, {"content", "Say " + w}}, {{"role", "assistant"}, {"content", w}}}}});
+    out.push_back(
+        {{"messages",
+          {{{"role", "user"}, {"content", "Say " + w}}, {{"role", "assistant"}, {"content", w}}}}});
   }
   return out;
 }
