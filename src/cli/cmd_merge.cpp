@@ -15,8 +15,8 @@
 #include "cli/version.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/yaml.h"
 #include "merge/record.h"
-#include "merge/yaml_json.h"
 
 namespace enclave::cli {
 namespace {

@@ -16,7 +16,7 @@
 #include "cli/version.h"
 #include "core/error.h"
 #include "core/file.h"
-#include "merge/yaml_json.h"
+#include "core/yaml.h"
 #include "model/engine.h"
 #include "store/registry.h"
 #include "train/skill_eval.h"

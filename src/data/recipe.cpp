@@ -1,90 +1,20 @@
 #include "data/recipe.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
-#include <charconv>
+#include <algorithm>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/yaml.h"
 
 namespace enclave::data {
 
 namespace {
 
-constexpr int kMaxDepth = 32;
-constexpr std::int64_t kMaxNodes = 100000;
-
-// YAML to JSON for recipes. TODO(lead): merge/yaml_json.h does the same for
-// merge configs; it belongs in core, and this should then call it.
-class YamlToJson {
- public:
-  explicit YamlToJson(std::string_view what) : what_(what) {}
-
-  nlohmann::json convert(const YAML::Node& node, int depth) {
-    if (++n_nodes_ > kMaxNodes)
-      fail_input("{}: expands to more than {} nodes (aliases?)", what_, kMaxNodes);
-    if (depth > kMaxDepth)
-      fail_input("{}: line {}: nested deeper than {} levels", what_, node.Mark().line + 1,
-                 kMaxDepth);
-    switch (node.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        return nullptr;
-      case YAML::NodeType::Scalar:
-        return node.Tag() == "!" ? nlohmann::json(node.Scalar()) : plain(node.Scalar());
-      case YAML::NodeType::Sequence: {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& item : node) out.push_back(convert(item, depth + 1));
-        return out;
-      }
-      case YAML::NodeType::Map: {
-        nlohmann::json out = nlohmann::json::object();
-        for (const auto& item : node) {
-          if (!item.first.IsScalar())
-            fail_input("{}: line {}: keys must be strings", what_, item.first.Mark().line + 1);
-          const std::string key = item.first.Scalar();
-          if (out.contains(key))
-            fail_input("{}: line {}: duplicate key '{}'", what_, item.first.Mark().line + 1, key);
-          out[key] = convert(item.second, depth + 1);
-        }
-        return out;
-      }
-    }
-    return nullptr;
-  }
-
- private:
-  static nlohmann::json plain(const std::string& s) {
-    if (s.empty() || s == "~" || s == "null") return nullptr;
-    if (s == "true") return true;
-    if (s == "false") return false;
-    std::int64_t i = 0;
-    if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
-        ec == std::errc() && end == s.data() + s.size()) {
-      return i;
-    }
-    double d = 0;
-    if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-        ec == std::errc() && end == s.data() + s.size()) {
-      return d;
-    }
-    return s;
-  }
-
-  std::string_view what_;
-  std::int64_t n_nodes_ = 0;
-};
-
-nlohmann::json load_yaml(std::string_view text, std::string_view what) {
-  try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.size() != 1) fail_input("{}: expected one YAML document, found {}", what, docs.size());
-    return YamlToJson(what).convert(docs[0], 0);
-  } catch (const YAML::Exception& e) {
-    fail_input("{}: line {}: invalid YAML: {}", what, e.mark.line + 1, e.msg);
-  }
-}
+// A recipe is a short hand-written list of steps; these bounds are far above
+// any real one and far below what could hurt.
+constexpr YamlLimits kRecipeLimits{.max_depth = 32, .max_nodes = 100'000};
 
 // Settings that name files, made relative to the recipe's folder.
 void resolve_paths(nlohmann::json& params, const std::filesystem::path& base) {
@@ -111,7 +41,7 @@ void resolve_paths(nlohmann::json& params, const std::filesystem::path& base) {
 }  // namespace
 
 Recipe parse_recipe(std::string_view text, std::string_view what) {
-  const nlohmann::json j = load_yaml(text, what);
+  const nlohmann::json j = parse_yaml(text, what, kRecipeLimits);
   if (!j.is_object()) fail_input("{}: a recipe is a mapping with 'output' and 'steps'", what);
   Recipe r;
   r.source = j;

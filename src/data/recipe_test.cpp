@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "core/error.h"
 #include "data/dataset_store.h"
 #include "data/test_documents.h"
@@ -48,6 +50,25 @@ TEST(Recipe, RejectsBadRecipes) {
       "f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",  // billion laughs
   };
   for (const char* text : bad) EXPECT_THROW(parse_recipe(text, "recipe.yaml"), Error) << text;
+}
+
+TEST(Recipe, YamlErrorsNameFileLineAndReason) {
+  try {
+    parse_recipe("output: x\ninput: a\noutput: y\nsteps: [normalize]\n", "recipe.yaml");
+    FAIL() << "duplicate key accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("recipe.yaml: line 3, column 1: duplicate key 'output'"),
+              std::string::npos)
+        << e.what();
+  }
+  std::string deep = "output: x\ninput: a\nsteps: " + std::string(40, '[') + std::string(40, ']');
+  try {
+    parse_recipe(deep, "recipe.yaml");
+    FAIL() << "deep nesting accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nested deeper than 32 levels"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Recipe, RunsTheChainWithRelativePaths) {

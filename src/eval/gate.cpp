@@ -8,8 +8,8 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/yaml.h"
 #include "eval/report.h"
-#include "merge/yaml_json.h"
 
 namespace enclave::eval {
 namespace {

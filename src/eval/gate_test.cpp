@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/yaml.h"
 #include "eval/compare.h"
 #include "eval/error_testing.h"
-#include "merge/yaml_json.h"
 
 namespace enclave::eval {
 namespace {

@@ -7,8 +7,8 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/yaml.h"
 #include "eval/builtin_tasks.h"
-#include "merge/yaml_json.h"
 
 namespace enclave::eval {
 namespace fs = std::filesystem;

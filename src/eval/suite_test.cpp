@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/yaml.h"
 #include "eval/builtin_tasks.h"
 #include "eval/error_testing.h"
 #include "eval/eval_testing.h"
@@ -10,7 +11,6 @@
 #include "eval/task_docs.h"
 #include "eval/template.h"
 #include "eval/yaml_writer.h"
-#include "merge/yaml_json.h"
 
 namespace enclave::eval {
 namespace {

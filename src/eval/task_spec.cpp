@@ -7,9 +7,9 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/yaml.h"
 #include "eval/template.h"
 #include "eval/unicode_ops.h"
-#include "merge/yaml_json.h"
 
 namespace enclave::eval {
 namespace fs = std::filesystem;

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/yaml.h"
 #include "eval/error_testing.h"
-#include "merge/yaml_json.h"
 #include "store/store_testing.h"
 
 namespace enclave::eval {

@@ -1,4 +1,4 @@
-// Writes a JSON value as block-style YAML that merge/yaml_json.h reads back
+// Writes a JSON value as block-style YAML that core/yaml.h reads back
 // to the same value: mappings and sequences indented two spaces, every string
 // double-quoted with JSON escapes (valid YAML), numbers, booleans and null
 // plain. Used to export task and suite files people can read and edit.

@@ -6,7 +6,7 @@
 #include <array>
 
 #include "core/error.h"
-#include "merge/yaml_json.h"
+#include "core/yaml.h"
 
 namespace enclave::merge {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "merge/yaml_json.h"
+#include "core/yaml.h"
 
 namespace enclave::merge {
 namespace {

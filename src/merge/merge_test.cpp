@@ -11,10 +11,10 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/yaml.h"
 #include "merge/merge_test_util.h"
 #include "merge/methods.h"
 #include "merge/sparsify.h"
-#include "merge/yaml_json.h"
 #include "model/engine.h"
 
 namespace enclave::merge {

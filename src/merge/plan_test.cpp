@@ -9,8 +9,8 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/yaml.h"
 #include "merge/merge_test_util.h"
-#include "merge/yaml_json.h"
 #include "model/init.h"
 
 namespace enclave::merge {

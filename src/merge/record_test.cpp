@@ -10,8 +10,8 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/yaml.h"
 #include "merge/merge_test_util.h"
-#include "merge/yaml_json.h"
 #include "model/engine.h"
 #include "store/lineage.h"
 #include "store/run_query.h"

@@ -1,4 +1,4 @@
-#include "merge/yaml_json.h"
+#include "core/yaml.h"
 
 #include <gtest/gtest.h>
 
@@ -21,7 +21,7 @@ std::string error_of(std::string_view text, YamlLimits limits = {}) {
   return "";
 }
 
-TEST(YamlJson, ScalarsFollowTheCoreSchema) {
+TEST(Yaml, ScalarsFollowTheCoreSchema) {
   auto doc = parse_yaml(
       "i: 42\nneg: -3\nf: 0.5\ne: 1e-3\nb: true\nB: False\nn: ~\nempty:\ns: hello\nq: '7'\ndq: "
       "\"true\"\n"
@@ -45,21 +45,21 @@ TEST(YamlJson, ScalarsFollowTheCoreSchema) {
   EXPECT_EQ(doc["nested"]["a"][1]["b"], 2);
 }
 
-TEST(YamlJson, EmptyDocumentIsNull) { EXPECT_TRUE(parse_yaml("", "m.yaml").is_null()); }
+TEST(Yaml, EmptyDocumentIsNull) { EXPECT_TRUE(parse_yaml("", "m.yaml").is_null()); }
 
-TEST(YamlJson, RejectsDuplicateKeysWithTheirLine) {
+TEST(Yaml, RejectsDuplicateKeysWithTheirLine) {
   const std::string e = error_of("a: 1\nb:\n  c: 1\n  c: 2\n");
   EXPECT_NE(e.find("m.yaml: line 4"), std::string::npos) << e;
   EXPECT_NE(e.find("duplicate key 'c'"), std::string::npos) << e;
 }
 
-TEST(YamlJson, RejectsSyntaxErrorsWithPosition) {
+TEST(Yaml, RejectsSyntaxErrorsWithPosition) {
   const std::string e = error_of("a: [1, 2\n");
   EXPECT_NE(e.find("m.yaml: line"), std::string::npos) << e;
   EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
 }
 
-TEST(YamlJson, RejectsDeepNesting) {
+TEST(Yaml, RejectsDeepNesting) {
   std::string deep(100000, '[');
   deep += std::string(100000, ']');
   EXPECT_NE(error_of(deep).find("nested deeper"), std::string::npos);
@@ -68,7 +68,7 @@ TEST(YamlJson, RejectsDeepNesting) {
   EXPECT_NE(error_of(moderate).find("nested deeper than 64"), std::string::npos);
 }
 
-TEST(YamlJson, RejectsAliasExpansionBomb) {
+TEST(Yaml, RejectsAliasExpansionBomb) {
   std::string text = "a: &a [x, x, x, x, x, x, x, x, x]\n";
   std::string prev = "a";
   for (char c : std::string("bcdefgh")) {
@@ -79,13 +79,13 @@ TEST(YamlJson, RejectsAliasExpansionBomb) {
   EXPECT_NE(error_of(text).find("more than 1000000 nodes"), std::string::npos);
 }
 
-TEST(YamlJson, RejectsMultipleDocumentsNulBytesAndComplexKeys) {
+TEST(Yaml, RejectsMultipleDocumentsNulBytesAndComplexKeys) {
   EXPECT_NE(error_of("a: 1\n---\nb: 2\n").find("2 YAML documents"), std::string::npos);
   EXPECT_NE(error_of(std::string("a: 1\0", 5)).find("NUL"), std::string::npos);
   EXPECT_NE(error_of("? [a, b]\n: 1\n").find("mapping keys"), std::string::npos);
 }
 
-TEST(YamlJson, MissingFileIsNotFound) {
+TEST(Yaml, MissingFileIsNotFound) {
   try {
     read_yaml_file("/nonexistent/merge.yaml");
     FAIL();

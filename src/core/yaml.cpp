@@ -1,4 +1,4 @@
-#include "merge/yaml_json.h"
+#include "core/yaml.h"
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>

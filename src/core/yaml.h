@@ -1,6 +1,7 @@
 // Strict YAML for config files users write (merge configs close to
-// mergekit's), read with yaml-cpp and turned into nlohmann::json so the
-// typed field getters of core/json.h give the same errors as for JSON files.
+// mergekit's, eval tasks, suites and gates, data recipes), read with
+// yaml-cpp and turned into nlohmann::json so the typed field getters of
+// core/json.h give the same errors as for JSON files.
 // yaml-cpp silently keeps both of two equal keys and expands aliases without
 // bound; this reader rejects duplicate keys, nesting deeper than a limit and
 // documents that expand to too many nodes ("billion laughs").
