@@ -13,13 +13,9 @@ namespace enclave::data {
 
 namespace {
 
-constexpr std::array<Script, 3> kFilterScripts{Script::kHangul, Script::kLatin, Script::kHan};
-
-Script parse_script(std::string_view name, std::string_view what) {
-  for (Script s : kFilterScripts) {
-    if (to_string(s) == name) return s;
-  }
-  fail_input("{}: unknown script '{}' (expected hangul, latin or han)", what, name);
+Script script_named(std::string_view name, std::string_view what) {
+  if (auto script = parse_script(name)) return *script;
+  fail_input("{}: unknown script '{}' (expected one of {})", what, name, script_names());
 }
 
 std::optional<double> threshold(const nlohmann::json& value, std::string_view what,
@@ -140,7 +136,7 @@ FilterConfig filter_config_from_json(const nlohmann::json& params, std::string_v
       auto& target = key == "script_min" ? c.script_min : c.script_max;
       for (const auto& [name, v] : value.items()) {
         auto t = threshold(v, what, key + "." + name);
-        if (t) target[parse_script(name, what)] = *t;
+        if (t) target[script_named(name, what)] = *t;
       }
     } else if (key == "max_top_ngram" || key == "max_duplicate_ngram") {
       if (!value.is_object())

@@ -12,6 +12,7 @@
 //   digit_ratio               digits / non-space chars              <= 0.4
 //   alpha_words               words with a letter / words           >= 0.6
 //   script_min:<s>/script_max:<s>  letters of script s / letters    -
+//                             (s: a name of text/script.h, e.g. hangul)
 //   bullet_lines              lines starting with a bullet / lines  <= 0.9
 //   ellipsis_lines            lines ending in ... or … / lines      <= 0.3
 //   repeated_lines            duplicate lines / lines               <= 0.3

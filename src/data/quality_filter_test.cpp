@@ -322,7 +322,7 @@ TEST(QualityFilter, ConfigFromJsonAndBack) {
 TEST(QualityFilter, ConfigRejectsBadValues) {
   for (const auto& bad :
        {nlohmann::json{{"min_char", 1}}, nlohmann::json{{"min_chars", "ten"}},
-        nlohmann::json{{"min_chars", -1}}, nlohmann::json{{"script_min", {{"cyrillic", 0.5}}}},
+        nlohmann::json{{"min_chars", -1}}, nlohmann::json{{"script_min", {{"klingon", 0.5}}}},
         nlohmann::json{{"max_top_ngram", {{"7", 0.5}}}}, nlohmann::json{{"blocked_words", "x"}},
         nlohmann::json::array()}) {
     EXPECT_THROW(filter_config_from_json(bad, "test"), Error) << bad.dump();
@@ -337,6 +337,22 @@ TEST(TextStats, CountsScriptsAndWords) {
   EXPECT_EQ(s.n_script_letters[static_cast<int>(Script::kHan)], 2);
   EXPECT_EQ(s.n_digits, 3);
   EXPECT_EQ(s.n_alpha_words, 3);
+}
+
+TEST(QualityFilter, EveryScriptOfTheClassifierCanBeFiltered) {
+  FilterConfig c = filter_config_from_json({{"script_min", {{"cyrillic", 0.5}}}}, "test");
+  EXPECT_EQ(c.script_min.at(Script::kCyrillic), 0.5);
+  EXPECT_EQ(check_quality("Мы обсудили новый план работы на следующий год вместе", c), "");
+  EXPECT_EQ(check_quality("We discussed the new work plan for next year together", c),
+            "script_min:cyrillic");
+  try {
+    filter_config_from_json({{"script_max", {{"klingon", 0.5}}}}, "recipe.yaml: filter");
+    FAIL() << "unknown script accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown script 'klingon' (expected one of latin, hangul"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(TextStats, MarkdownTableSyntaxIsNotCountedAsWords) {

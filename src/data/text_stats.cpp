@@ -1,61 +1,22 @@
 #include "data/text_stats.h"
 
 #include <unicode/uchar.h>
-#include <unicode/uscript.h>
 #include <xxhash.h>
 
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "text/script.h"
 #include "text/utf8.h"
 
 namespace enclave::data {
-
-std::string_view to_string(Script script) {
-  switch (script) {
-    case Script::kHangul:
-      return "hangul";
-    case Script::kLatin:
-      return "latin";
-    case Script::kHan:
-      return "han";
-    case Script::kOther:
-      return "other";
-  }
-  return "other";
-}
-
-Script script_of(char32_t c) {
-  if (c < 0x80) return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ? Script::kLatin : Script::kOther;
-  if ((c >= 0xAC00 && c <= 0xD7A3) || (c >= 0x1100 && c <= 0x11FF) ||
-      (c >= 0x3130 && c <= 0x318F) || (c >= 0xA960 && c <= 0xA97F) ||
-      (c >= 0xD7B0 && c <= 0xD7FF)) {
-    return Script::kHangul;
-  }
-  if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-      (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x3134F)) {
-    return Script::kHan;
-  }
-  UErrorCode status = U_ZERO_ERROR;
-  const UScriptCode code = uscript_getScript(static_cast<UChar32>(c), &status);
-  if (U_FAILURE(status)) return Script::kOther;
-  if (code == USCRIPT_LATIN) return Script::kLatin;
-  if (code == USCRIPT_HANGUL) return Script::kHangul;
-  if (code == USCRIPT_HAN) return Script::kHan;
-  return Script::kOther;
-}
 
 namespace {
 
 bool is_space(char32_t c) {
   if (c < 0x80) return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
   return u_isUWhiteSpace(static_cast<UChar32>(c));
-}
-
-bool is_letter(char32_t c) {
-  if (c < 0x80) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-  return u_isalpha(static_cast<UChar32>(c));
 }
 
 bool is_digit(char32_t c) {
@@ -235,7 +196,7 @@ TextStats compute_text_stats(std::string_view text) {
       if (is_bullet(c)) ++stats.n_bullet_lines;
     }
     line_last = pos;
-    if (is_letter(c)) {
+    if (is_script_letter(c)) {
       ++stats.n_letters;
       word_has_letter = true;
       ++stats.n_script_letters[static_cast<int>(script_of(c))];

@@ -5,7 +5,7 @@
 // paragraphs that repeat an earlier one (by count and by characters), the
 // character fraction held by the most frequent 2-, 3- and 4-gram of words,
 // and the character fraction of words inside 5- to 10-grams seen earlier.
-// Scripts are counted over letters only (ICU script property).
+// Scripts are counted over letters only (text/script.h).
 // Thread safety: stateless; safe from any thread.
 #pragma once
 
@@ -13,12 +13,9 @@
 #include <cstdint>
 #include <string_view>
 
-namespace enclave::data {
+#include "text/script.h"
 
-enum class Script { kHangul, kLatin, kHan, kOther };
-inline constexpr int kNumScripts = 4;
-std::string_view to_string(Script script);  // "hangul", "latin", "han", "other"
-Script script_of(char32_t c);
+namespace enclave::data {
 
 struct TextStats {
   std::int64_t n_chars = 0;  // code points

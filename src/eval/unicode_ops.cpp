@@ -3,9 +3,6 @@
 #include <unicode/locid.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
-#include <unicode/uscript.h>
-
-#include <map>
 
 #include "text/utf8.h"
 
@@ -109,47 +106,6 @@ std::vector<std::string> split_whitespace(std::string_view text) {
 
 std::vector<std::string> word_tokens(std::string_view text) {
   return split_runs(text, [](char32_t c) { return is_word_char(c); });
-}
-
-Script script_of(char32_t c) {
-  UErrorCode status = U_ZERO_ERROR;
-  UScriptCode code = uscript_getScript(static_cast<UChar32>(c), &status);
-  if (U_FAILURE(status)) return Script::kOther;
-  switch (code) {
-    case USCRIPT_LATIN:
-      return Script::kLatin;
-    case USCRIPT_HANGUL:
-      return Script::kHangul;
-    case USCRIPT_HAN:
-      return Script::kHan;
-    case USCRIPT_HIRAGANA:
-    case USCRIPT_KATAKANA:
-      return Script::kKana;
-    case USCRIPT_CYRILLIC:
-      return Script::kCyrillic;
-    case USCRIPT_ARABIC:
-      return Script::kArabic;
-    case USCRIPT_GREEK:
-      return Script::kGreek;
-    default:
-      return Script::kOther;
-  }
-}
-
-Script dominant_script(std::string_view text) {
-  std::map<Script, int> counts;
-  for (char32_t c : to_code_points(text)) {
-    if (u_isalpha(static_cast<UChar32>(c)) != 0) ++counts[script_of(c)];
-  }
-  Script best = Script::kOther;
-  int best_count = 0;
-  for (const auto& [script, n] : counts) {
-    if (n > best_count) {
-      best = script;
-      best_count = n;
-    }
-  }
-  return best;
 }
 
 }  // namespace enclave::eval

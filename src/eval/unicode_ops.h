@@ -1,6 +1,7 @@
 // Unicode text operations that metrics and instruction checks share: case
 // mapping (ICU, root locale, so Korean and other caseless scripts pass
-// through), punctuation and whitespace tests, word splitting and scripts.
+// through), punctuation and whitespace tests and word splitting. Scripts
+// (script_of, dominant_script) come from text/script.h.
 // Inputs must be UTF-8; invalid bytes are treated as U+FFFD.
 // Thread safety: stateless; safe from any thread.
 #pragma once
@@ -8,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "text/script.h"
 
 namespace enclave::eval {
 
@@ -32,11 +35,5 @@ std::vector<std::string> split_whitespace(std::string_view text);
 // Maximal runs of letters, marks and digits ("don't" -> "don", "t"), the
 // words that word counts and ROUGE see; works for Hangul as for Latin.
 std::vector<std::string> word_tokens(std::string_view text);
-
-// Writing systems the language check recognises.
-enum class Script { kLatin, kHangul, kHan, kKana, kCyrillic, kArabic, kGreek, kOther };
-Script script_of(char32_t c);
-// The script of most letters in text; kOther if it has no letters.
-Script dominant_script(std::string_view text);
 
 }  // namespace enclave::eval
