@@ -5,11 +5,11 @@
 
 #include "core/error.h"
 #include "core/file.h"
-#include "data/pii.h"
 #include "serve/feedback_export.h"
 #include "store/clock.h"
 #include "store/registry.h"
 #include "store/workspace.h"
+#include "text/pii.h"
 
 namespace enclave::serve {
 namespace {
@@ -46,8 +46,7 @@ class RequestLogTest : public ::testing::Test {
 
 TEST_F(RequestLogTest, StoresRedactedRecordsAndFiltersThem) {
   {
-    RequestLog log(root_,
-                   {.redactor = [](std::string_view t) { return data::redact_pii(t).text; }});
+    RequestLog log(root_, {.redactor = [](std::string_view t) { return redact_pii(t).text; }});
     log.record(record("cmpl-1", "mail kim@example.com please", "done"));
     RequestRecord other = record("cmpl-2", "hi", "there");
     other.key_id = "ops";

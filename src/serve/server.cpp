@@ -8,7 +8,6 @@
 #include <random>
 
 #include "core/error.h"
-#include "data/pii.h"
 #include "serve/api_error.h"
 #include "serve/auth.h"
 #include "serve/client_watch.h"
@@ -21,6 +20,7 @@
 #include "serve/scheduler.h"
 #include "store/clock.h"
 #include "store/workspace.h"
+#include "text/pii.h"
 
 namespace enclave::serve {
 namespace {
@@ -173,7 +173,7 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
       RequestLogOptions log_options;
       log_options.retention_days = options.retention_days;
       if (options.redact) {
-        log_options.redactor = [](std::string_view text) { return data::redact_pii(text).text; };
+        log_options.redactor = [](std::string_view text) { return redact_pii(text).text; };
       }
       log = std::make_unique<RequestLog>(*root, std::move(log_options));
     }
