@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "monitor/request_log.h"
 #include "serve/api_error.h"
 #include "serve/auth.h"
 #include "serve/client_watch.h"
@@ -16,11 +17,9 @@
 #include "serve/model_host.h"
 #include "serve/openai_request.h"
 #include "serve/openai_response.h"
-#include "serve/request_log.h"
 #include "serve/scheduler.h"
 #include "store/clock.h"
 #include "store/workspace.h"
-#include "text/pii.h"
 
 namespace enclave::serve {
 namespace {
@@ -112,7 +111,7 @@ struct Server::Impl {
   RateLimiter limiter;
   std::unique_ptr<ModelHost> host;
   std::unique_ptr<Scheduler> scheduler;
-  std::unique_ptr<RequestLog> log;
+  std::unique_ptr<monitor::RequestLog> log;
   RequestLimits limits;
   httplib::Server http;
   int port = 0;
@@ -126,7 +125,7 @@ struct Server::Impl {
   void feedback(const httplib::Request& req, httplib::Response& res);
   void reload(const httplib::Request& req, httplib::Response& res);
   void models(httplib::Response& res);
-  void log_request(RequestRecord record);
+  void log_request(monitor::RequestRecord record);
 };
 
 Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
@@ -170,12 +169,12 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
       if (!options.quiet) std::fprintf(stderr, "enclave serve: request log off: %s\n", e.what());
     }
     if (root) {
-      RequestLogOptions log_options;
+      monitor::RequestLogOptions log_options;
       log_options.retention_days = options.retention_days;
       if (options.redact) {
-        log_options.redactor = [](std::string_view text) { return redact_pii(text).text; };
+        log_options.redactor = monitor::pii_redactor();
       }
-      log = std::make_unique<RequestLog>(*root, std::move(log_options));
+      log = std::make_unique<monitor::RequestLog>(*root, std::move(log_options));
     }
   }
   routes();
@@ -216,7 +215,7 @@ const ApiKey* Server::Impl::authorize(const httplib::Request& req, Scope scope) 
   return key;
 }
 
-void Server::Impl::log_request(RequestRecord record) {
+void Server::Impl::log_request(monitor::RequestRecord record) {
   metrics.add_tokens(record.prompt_tokens, record.completion_tokens);
   metrics.observe_request_duration(record.latency_seconds);
   if (log) log->record(std::move(record));
@@ -304,7 +303,7 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
   head.created = static_cast<std::int64_t>(store::now_unix());
   head.model = model->id;
   head.endpoint = endpoint;
-  RequestRecord record;
+  monitor::RequestRecord record;
   record.id = head.id;
   record.created_at = store::now_unix();
   record.key_id = key ? key->id : "";
@@ -364,7 +363,7 @@ void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
     std::shared_ptr<Sequence> seq;
     ResponseHead head;
     CompletionRequest request;
-    RequestRecord record;
+    monitor::RequestRecord record;
     Clock::time_point arrival;
     Clock::time_point last_write;
     bool first = true;
@@ -454,7 +453,7 @@ void Server::Impl::feedback(const httplib::Request& req, httplib::Response& res)
   if (!log)
     throw ApiException(
         server_error("the request log is off (no workspace), so feedback cannot be stored"));
-  FeedbackRecord f;
+  monitor::FeedbackRecord f;
   auto id = body.find("id");
   if (id == body.end() || !id->is_string() || id->get<std::string>().empty()) {
     throw ApiException(
