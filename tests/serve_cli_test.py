@@ -393,6 +393,12 @@ def test_feedback_and_export(s):
     assert_error(*request(s, "POST", "/v1/feedback", {"id": "cmpl-unknown", "rating": 1})[:2], 404, param="id")
     assert_error(*request(s, "POST", "/v1/feedback", {"id": good["id"], "rating": 5})[:2], 400, param="rating")
     assert_error(*request(s, "POST", "/v1/feedback", {"id": good["id"]})[:2], 400)
+    # Each field's documented error (src/serve/README.md, "The feedback endpoint").
+    assert_error(*request(s, "POST", "/v1/feedback", {"rating": 1})[:2], 400, param="id")
+    assert_error(*request(s, "POST", "/v1/feedback", {"id": good["id"], "rating": "good"})[:2], 400, param="rating")
+    assert_error(*request(s, "POST", "/v1/feedback", {"id": good["id"], "correction": 5})[:2], 400, param="correction")
+    assert_error(*request(s, "POST", "/v1/feedback", {"id": good["id"], "rating": None, "correction": None})[:2], 400)
+    assert_error(*request(s, "POST", "/v1/feedback", raw="[1]")[:2], 400)
     p = run("feedback", "export", "--out", "feedback", "--workspace", os.path.join(WORK, "ws"), "--json")
     result = json.loads(p.stdout)
     assert result["dataset"] == "feedback@1" and result["n_sft"] == 1, result

@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "serve/feedback_export.h"
+#include "monitor/feedback_export.h"
 
 namespace enclave::cli {
 namespace {
 
 struct ExportFlags {
   std::string workspace;
-  serve::FeedbackExportOptions options;
+  monitor::FeedbackExportOptions options;
   bool json = false;
 };
 
@@ -44,8 +44,8 @@ void register_feedback(CLI::App& app) {
                               flags->options.name,
                               "--max-pairs",
                               std::to_string(flags->options.max_pairs_per_prompt)};
-    serve::FeedbackExportResult r =
-        serve::export_feedback(workspace_root(flags->workspace), flags->options);
+    monitor::FeedbackExportResult r =
+        monitor::export_feedback(workspace_root(flags->workspace), flags->options);
     if (flags->json) {
       fmt::print("{}\n", nlohmann::json{{"dataset", r.dataset_ref},
                                         {"run", r.run_id},

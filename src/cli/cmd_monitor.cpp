@@ -8,7 +8,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "serve/request_log.h"
+#include "monitor/request_log.h"
 #include "store/clock.h"
 
 namespace enclave::cli {
@@ -17,7 +17,7 @@ namespace {
 struct RequestsFlags {
   std::string workspace;
   std::string since;
-  serve::RequestFilter filter;
+  monitor::RequestFilter filter;
   int status = 0;
   bool json = false;
 };
@@ -39,27 +39,27 @@ double parse_duration(const std::string& text) {
 }
 
 void run_requests(RequestsFlags& flags) {
-  serve::RequestFilter filter = flags.filter;
+  monitor::RequestFilter filter = flags.filter;
   if (!flags.since.empty()) filter.since = store::now_unix() - parse_duration(flags.since);
   if (flags.status != 0) filter.status = flags.status;
-  const std::vector<serve::RequestRecord> records =
-      serve::query_requests(workspace_root(flags.workspace), filter);
+  const std::vector<monitor::RequestRecord> records =
+      monitor::query_requests(workspace_root(flags.workspace), filter);
   if (flags.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : records) out.push_back(serve::request_json(r));
+    for (const auto& r : records) out.push_back(monitor::request_json(r));
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    fmt::print("{}", serve::format_requests(records));
+    fmt::print("{}", monitor::format_requests(records));
   }
 }
 
 }  // namespace
 
 void register_monitor(CLI::App& app) {
-  CLI::App* monitor = app.add_subcommand("monitor", "Look at what the served models are doing");
-  monitor->require_subcommand(1);
+  CLI::App* group = app.add_subcommand("monitor", "Look at what the served models are doing");
+  group->require_subcommand(1);
   auto flags = std::make_shared<RequestsFlags>();
-  CLI::App* cmd = monitor->add_subcommand(
+  CLI::App* cmd = group->add_subcommand(
       "requests", "List served requests, newest first (from the request log)");
   cmd->add_option("--since", flags->since, "Only requests this recent: 90s, 30m, 12h, 7d");
   cmd->add_option("--model", flags->filter.model, "Only this model name or version (name@3)");

@@ -8,9 +8,9 @@
 #include "core/json.h"
 #include "data/ingest.h"
 #include "data/normalize.h"
-#include "data/pii.h"
 #include "data/quality_filter.h"
 #include "data/step_context.h"
+#include "text/pii.h"
 
 namespace enclave::data {
 

@@ -62,6 +62,20 @@ ApiError from_error(const Error& error) {
   }
 }
 
+ApiError error_for(std::exception_ptr error) {
+  try {
+    if (error) std::rethrow_exception(error);
+  } catch (const ApiException& e) {
+    return e.error();
+  } catch (const Error& e) {
+    return from_error(e);
+  } catch (const std::exception& e) {
+    return server_error(e.what());
+  } catch (...) {
+  }
+  return server_error("internal error");
+}
+
 ApiError for_status(int status) {
   switch (status) {
     case 400:

@@ -1,11 +1,14 @@
 // ApiError: a failed API request as the OpenAI API reports it, an HTTP status
 // plus {"error": {"message", "type", "param", "code"}}, so clients written
 // for OpenAI (and their retry logic) understand our failures. Handlers throw
-// ApiException; the server turns it, and any enclave::Error, into a response
-// in one place (server.cpp), so no handler's exception escapes.
+// ApiException; error_for() turns it, any enclave::Error and anything else
+// thrown into an ApiError in one place, which the HTTP transport
+// (http_transport.h) sends for every route and every stream, so no
+// handler's exception escapes.
 // Thread safety: plain values and pure functions.
 #pragma once
 
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -50,6 +53,11 @@ ApiError server_error(std::string message);                                     
 // An enclave::Error met while serving: kInvalidInput -> 400, kNotFound ->
 // 404, the rest -> 500 (message kept: it names the file or field).
 ApiError from_error(const Error& error);
+
+// The error for a caught exception: an ApiException's own error, an
+// enclave::Error through from_error, any other std::exception a 500 with its
+// message, anything else (or no exception) a 500 "internal error".
+ApiError error_for(std::exception_ptr error);
 
 // The error for a status the HTTP layer produced by itself (413 for an
 // oversized body, 400 for a malformed request line, 404 for an unknown path).

@@ -13,8 +13,8 @@
 // context and max_tokens (400), a bounded queue (503 + Retry-After), a
 // timeout per request, slow-client read timeouts. A streaming client that
 // disconnects cancels its generation. Errors use the OpenAI error shape.
-// Every generation is written to the workspace's request log (request_log.h),
-// PII-redacted by default.
+// Every generation is written to the workspace's request log
+// (monitor/request_log.h), PII-redacted by default.
 // Thread safety: start/stop from one thread; handlers run on the HTTP pool.
 #pragma once
 

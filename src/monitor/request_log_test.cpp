@@ -1,17 +1,16 @@
-#include "serve/request_log.h"
+#include "monitor/request_log.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "core/error.h"
 #include "core/file.h"
-#include "data/pii.h"
-#include "serve/feedback_export.h"
+#include "monitor/feedback_export.h"
 #include "store/clock.h"
 #include "store/registry.h"
 #include "store/workspace.h"
 
-namespace enclave::serve {
+namespace enclave::monitor {
 namespace {
 
 class RequestLogTest : public ::testing::Test {
@@ -46,8 +45,7 @@ class RequestLogTest : public ::testing::Test {
 
 TEST_F(RequestLogTest, StoresRedactedRecordsAndFiltersThem) {
   {
-    RequestLog log(root_,
-                   {.redactor = [](std::string_view t) { return data::redact_pii(t).text; }});
+    RequestLog log(root_, {.redactor = pii_redactor()});
     log.record(record("cmpl-1", "mail kim@example.com please", "done"));
     RequestRecord other = record("cmpl-2", "hi", "there");
     other.key_id = "ops";
@@ -146,4 +144,4 @@ TEST_F(RequestLogTest, ExportWithoutUsableFeedbackFails) {
 }
 
 }  // namespace
-}  // namespace enclave::serve
+}  // namespace enclave::monitor

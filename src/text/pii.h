@@ -11,7 +11,8 @@
 // side, so a pattern inside a longer number is not a match. Where candidates
 // overlap, the more confident (then longer) one wins.
 //
-// This is the library the data `pii` step and the server's request log use.
+// It sits in text, below both of its users, so the data `pii` step and the
+// request log (monitor) share one detector without depending on each other.
 // Thread safety: stateless after first use (patterns compile once, thread-
 // safely); every function is safe from any thread.
 #pragma once
@@ -22,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-namespace enclave::data {
+namespace enclave {
 
 enum class PiiType { kEmail, kPhone, kRrn, kBusinessNumber, kCard, kIpAddress, kBankAccount };
 inline constexpr int kNumPiiTypes = 7;
@@ -70,4 +71,4 @@ struct Redaction {
 // Replaces every match with its typed placeholder and counts them by type.
 Redaction redact_pii(std::string_view text, const PiiOptions& options = {});
 
-}  // namespace enclave::data
+}  // namespace enclave

@@ -1,4 +1,4 @@
-#include "serve/request_log.h"
+#include "monitor/request_log.h"
 
 #include <fmt/format.h>
 
@@ -6,8 +6,9 @@
 #include "store/clock.h"
 #include "store/db.h"
 #include "store/workspace.h"
+#include "text/pii.h"
 
-namespace enclave::serve {
+namespace enclave::monitor {
 namespace {
 
 constexpr int kFormatVersion = 1;
@@ -89,6 +90,10 @@ RequestRecord read_record(const store::Statement& s) {
 }
 
 }  // namespace
+
+Redactor pii_redactor() {
+  return [](std::string_view text) { return redact_pii(text).text; };
+}
 
 std::filesystem::path RequestLog::db_path(const std::filesystem::path& workspace_root) {
   return workspace_root / store::kDotDir / "serve" / "requests.db";
@@ -311,4 +316,4 @@ std::string format_requests(const std::vector<RequestRecord>& records) {
   return out;
 }
 
-}  // namespace enclave::serve
+}  // namespace enclave::monitor

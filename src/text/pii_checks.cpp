@@ -1,6 +1,6 @@
-#include "data/pii_checks.h"
+#include "text/pii_checks.h"
 
-namespace enclave::data {
+namespace enclave {
 
 bool luhn_valid(std::string_view s) {
   int sum = 0;
@@ -83,4 +83,4 @@ bool business_number_valid(std::string_view d) {
   return (10 - sum % 10) % 10 == d[9] - '0';
 }
 
-}  // namespace enclave::data
+}  // namespace enclave

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-namespace enclave::data {
+namespace enclave {
 
 // Luhn (ISO/IEC 7812-1) over the digits of s (other characters ignored).
 bool luhn_valid(std::string_view digits);
@@ -27,4 +27,4 @@ RrnCheck check_rrn(std::string_view digits, int current_year);
 // 10 digits; weights 1,3,7,1,3,7,1,3,5 plus the tens of 5*d9, mod 10.
 bool business_number_valid(std::string_view digits);
 
-}  // namespace enclave::data
+}  // namespace enclave

@@ -1,4 +1,4 @@
-#include "serve/feedback_export.h"
+#include "monitor/feedback_export.h"
 
 #include <unistd.h>
 
@@ -8,13 +8,13 @@
 
 #include "core/error.h"
 #include "core/file.h"
-#include "serve/request_log.h"
+#include "monitor/request_log.h"
 #include "store/names.h"
 #include "store/registry.h"
 #include "store/runs.h"
 #include "store/workspace.h"
 
-namespace enclave::serve {
+namespace enclave::monitor {
 namespace {
 
 struct Judged {
@@ -147,4 +147,4 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
   return result;
 }
 
-}  // namespace enclave::serve
+}  // namespace enclave::monitor

@@ -1,6 +1,8 @@
 // RequestLog: every served request, kept in the workspace for monitoring,
 // feedback and retraining: .enclave/serve/requests.db (SQLite, WAL, its own
-// file so a busy server never holds the registry's write lock). A row holds
+// file so a busy server never holds the registry's write lock; the path and
+// schema are those the server wrote before the log moved to monitor, so
+// existing workspaces still read). A row holds
 // id, time, key id, endpoint, model and model version, prompt, completion,
 // token counts, time to first token, latency, finish reason and HTTP status.
 // Prompt and completion pass through the redactor (PII -> "<EMAIL>", ...)
@@ -27,10 +29,14 @@
 #include <thread>
 #include <vector>
 
-namespace enclave::serve {
+namespace enclave::monitor {
 
 // Text in, text with personal data replaced out.
 using Redactor = std::function<std::string(std::string_view)>;
+
+// The default redactor: text/pii.h with its default options (every PII type
+// replaced by its placeholder, "<EMAIL>", "<RRN>", ...).
+Redactor pii_redactor();
 
 struct RequestRecord {
   std::string id;             // "chatcmpl-...", "cmpl-..."
@@ -130,4 +136,4 @@ nlohmann::json request_json(const RequestRecord& record);
 // tokens in/out, ttft, latency, and the start of the prompt.
 std::string format_requests(const std::vector<RequestRecord>& records);
 
-}  // namespace enclave::serve
+}  // namespace enclave::monitor

@@ -1,4 +1,4 @@
-#include "data/pii.h"
+#include "text/pii.h"
 
 #include <arpa/inet.h>
 #include <re2/re2.h>
@@ -10,9 +10,9 @@
 #include <map>
 
 #include "core/error.h"
-#include "data/pii_checks.h"
+#include "text/pii_checks.h"
 
-namespace enclave::data {
+namespace enclave {
 
 std::string_view to_string(PiiType type) {
   switch (type) {
@@ -353,4 +353,4 @@ Redaction redact_pii(std::string_view text, const PiiOptions& options) {
   return out;
 }
 
-}  // namespace enclave::data
+}  // namespace enclave

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace enclave::serve {
+namespace enclave::monitor {
 
 struct FeedbackExportOptions {
   std::string name;                  // dataset name
@@ -42,4 +42,4 @@ struct FeedbackExportResult {
 FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root,
                                      const FeedbackExportOptions& options);
 
-}  // namespace enclave::serve
+}  // namespace enclave::monitor

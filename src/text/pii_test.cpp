@@ -1,13 +1,13 @@
-#include "data/pii.h"
+#include "text/pii.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "core/error.h"
-#include "data/pii_checks.h"
+#include "text/pii_checks.h"
 
-namespace enclave::data {
+namespace enclave {
 namespace {
 
 std::string redact(std::string_view text) { return redact_pii(text, {.current_year = 2025}).text; }
@@ -149,4 +149,4 @@ TEST(Pii, MatchOffsetsPointAtTheSpan) {
 }
 
 }  // namespace
-}  // namespace enclave::data
+}  // namespace enclave

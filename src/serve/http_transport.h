@@ -1,0 +1,91 @@
+// HttpTransport: the HTTP layer under `enclave serve`, apart from its routes
+// (server.cpp). It owns the cpp-httplib server and how it meets the network:
+// binding and listening, the bounded worker pool (connection_pool.h), read,
+// write and keep-alive timeouts against slow clients, the body limit (413
+// before buffering) and the refusal of bodies without a Content-Length
+// (411), and the mapping of every failure to the OpenAI error shape. Routes
+// are added through get()/post(), which wrap each handler so that nothing it
+// throws escapes; guard_stream() does the same for a streaming response's
+// content provider, which httplib calls after the handler has returned.
+// Exceptions become ApiErrors in one place: error_for() in api_error.h.
+// Thread safety: configure (constructor, get, post) and bind from one thread
+// before serve(); stop() from any thread; handlers run on the worker pool.
+#pragma once
+
+#include <httplib.h>
+
+#include <cstddef>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "serve/api_error.h"
+#include "serve/client_watch.h"
+
+namespace enclave::serve {
+
+using HttpHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+struct HttpTransportOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t n_threads = 8;  // workers; as many connections more may wait for one
+  // Called once per response (for metrics), with the request path and status.
+  std::function<void(const std::string& path, int status)> on_response;
+};
+
+class HttpTransport {
+ public:
+  explicit HttpTransport(HttpTransportOptions options);
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
+
+  // Adds a route. The handler may throw; the client then gets the mapped
+  // error response (error_for) and the server carries on.
+  void get(const std::string& path, HttpHandler handler);
+  void post(const std::string& path, HttpHandler handler);
+
+  // Binds the socket; returns the port (useful with port 0). Throws
+  // Error(kIo) if the address cannot be bound.
+  int bind();
+  // Serves until stop() (bind() first). Returns when stopped.
+  void serve();
+  // Stops accepting; safe from another thread.
+  void stop();
+  int port() const { return port_; }
+
+ private:
+  HttpTransportOptions options_;
+  httplib::Server http_;
+  int port_ = 0;
+};
+
+// A JSON response body (invalid UTF-8 in strings replaced, never thrown on).
+void send_json(httplib::Response& res, int status, const nlohmann::json& body);
+// The OpenAI error body with the error's status (and Retry-After when set).
+void send_error(httplib::Response& res, const ApiError& error);
+
+// One step of a streaming response: writes what is ready to the sink;
+// returns false to drop the connection (a write failed), true otherwise
+// (it calls sink.done() after the last event).
+using StreamStep = std::function<bool(httplib::DataSink& sink)>;
+// A content provider for Server-Sent Events that runs step and, if it
+// throws, tells on_error the mapped error (so the caller can cancel and log
+// the request), sends it as an error event followed by "data: [DONE]" and
+// ends the stream. The status line (200) went out with the first byte, so
+// the event is the only way left to tell the client.
+httplib::ContentProviderWithoutLength guard_stream(StreamStep step,
+                                                   std::function<void(const ApiError&)> on_error);
+
+// Whether the client of req is still connected (see client_watch.h).
+ClientWatch watch_client(const httplib::Request& req);
+
+// A loopback name or address: "localhost", "::1", "[::1]" or a dotted
+// 127.x.y.z whose parts are all numbers (so "127.0.0.1.evil.example", a
+// name that can resolve anywhere, is not one).
+bool is_loopback_host(std::string host);
+// The host part of a Host header ("127.0.0.1:8080", "[::1]:80", "localhost").
+std::string host_of(const std::string& header);
+
+}  // namespace enclave::serve

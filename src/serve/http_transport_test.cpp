@@ -1,0 +1,161 @@
+#include "serve/http_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "core/error.h"
+#include "serve/api_error.h"
+
+namespace enclave::serve {
+namespace {
+
+// A transport on a free loopback port, serving on its own thread until the
+// test ends.
+class RunningTransport {
+ public:
+  explicit RunningTransport(HttpTransport& transport) : transport_(transport) {
+    port_ = transport_.bind();
+    thread_ = std::thread([this] { transport_.serve(); });
+  }
+  ~RunningTransport() {
+    transport_.stop();
+    thread_.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10, 0);
+    return c;
+  }
+
+ private:
+  HttpTransport& transport_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+HttpTransportOptions loopback() { return {.host = "127.0.0.1", .port = 0, .n_threads = 2}; }
+
+nlohmann::json error_of(const httplib::Result& res) {
+  EXPECT_TRUE(res) << "no response";
+  if (!res) return {};
+  nlohmann::json body = nlohmann::json::parse(res->body);
+  EXPECT_TRUE(body.contains("error")) << res->body;
+  return body["error"];
+}
+
+TEST(ErrorFor, MapsEachKindOfException) {
+  auto mapped = [](auto thrown) {
+    try {
+      throw thrown;
+    } catch (...) {
+      return error_for(std::current_exception());
+    }
+  };
+  EXPECT_EQ(mapped(ApiException(rate_limited("slow down", 3))).status, 429);
+  EXPECT_EQ(mapped(Error(ErrorKind::kInvalidInput, "bad field")).status, 400);
+  EXPECT_EQ(mapped(Error(ErrorKind::kNotFound, "no such model")).status, 404);
+  const ApiError runtime = mapped(std::runtime_error("disk full"));
+  EXPECT_EQ(runtime.status, 500);
+  EXPECT_EQ(runtime.message, "disk full");
+  EXPECT_EQ(mapped(42).status, 500);
+  EXPECT_EQ(error_for(nullptr).status, 500);
+}
+
+TEST(HttpTransport, HandlersThatThrowGetTheMappedErrorAndTheServerCarriesOn) {
+  HttpTransport transport(loopback());
+  transport.post("/invalid", [](const httplib::Request&, httplib::Response&) {
+    fail_input("'temperature': 7 is out of range [0, 2]");
+  });
+  transport.get("/limited", [](const httplib::Request&, httplib::Response&) {
+    throw ApiException(rate_limited("rate limit reached", 2.5));
+  });
+  transport.get("/crash", [](const httplib::Request&, httplib::Response&) {
+    throw std::runtime_error("unexpected");
+  });
+  transport.get("/ok", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"ok", true}});
+  });
+  RunningTransport running(transport);
+  httplib::Client client = running.client();
+
+  httplib::Result res = client.Post("/invalid", "{}", "application/json");
+  EXPECT_EQ(error_of(res)["type"], "invalid_request_error");
+  EXPECT_EQ(res->status, 400);
+  res = client.Get("/limited");
+  EXPECT_EQ(error_of(res)["type"], "rate_limit_error");
+  EXPECT_EQ(res->status, 429);
+  EXPECT_EQ(res->get_header_value("Retry-After"), "3");
+  res = client.Get("/crash");
+  EXPECT_EQ(error_of(res)["message"], "unexpected");
+  EXPECT_EQ(res->status, 500);
+  res = client.Get("/nowhere");
+  EXPECT_EQ(error_of(res)["type"], "not_found_error");
+  res = client.Get("/ok");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+// A stream whose step throws after its first event: the client gets that
+// event, then the mapped error as an event, then [DONE]; the caller hears
+// of the error once; the server keeps serving.
+TEST(HttpTransport, AnErrorThrownInsideAStreamBecomesAnErrorEvent) {
+  HttpTransport transport(loopback());
+  std::atomic<int> n_errors{0};
+  std::atomic<int> error_status{0};
+  transport.get("/stream", [&](const httplib::Request&, httplib::Response& res) {
+    auto calls = std::make_shared<int>(0);
+    res.set_chunked_content_provider(
+        "text/event-stream", guard_stream(
+                                 [calls](httplib::DataSink& sink) {
+                                   if ((*calls)++ == 0) {
+                                     const std::string event = "data: {\"text\":\"first\"}\n\n";
+                                     return sink.write(event.data(), event.size());
+                                   }
+                                   fail(ErrorKind::kIo, "requests.db: disk I/O error");
+                                 },
+                                 [&](const ApiError& error) {
+                                   ++n_errors;
+                                   error_status = error.status;
+                                 }));
+  });
+  transport.get("/ok", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"ok", true}});
+  });
+  RunningTransport running(transport);
+  httplib::Client client = running.client();
+
+  httplib::Result res = client.Get("/stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  const std::string expected_error =
+      "data: " + error_json(server_error("requests.db: disk I/O error")).dump() + "\n\n";
+  EXPECT_EQ(res->body, "data: {\"text\":\"first\"}\n\n" + expected_error + "data: [DONE]\n\n");
+  EXPECT_EQ(n_errors, 1);
+  EXPECT_EQ(error_status, 500);
+  res = client.Get("/ok");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST(LoopbackHost, OnlyLoopbackNamesAndAddresses) {
+  EXPECT_TRUE(is_loopback_host("localhost"));
+  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("127.10.20.30"));
+  EXPECT_TRUE(is_loopback_host("::1"));
+  EXPECT_TRUE(is_loopback_host("[::1]"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.evil.example"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.256"));
+  EXPECT_FALSE(is_loopback_host("127.1"));
+  EXPECT_FALSE(is_loopback_host("10.0.0.1"));
+  EXPECT_FALSE(is_loopback_host(""));
+  EXPECT_EQ(host_of("127.0.0.1:8080"), "127.0.0.1");
+  EXPECT_EQ(host_of("[::1]:80"), "[::1]");
+  EXPECT_EQ(host_of("localhost"), "localhost");
+}
+
+}  // namespace
+}  // namespace enclave::serve
