@@ -1,12 +1,8 @@
 #include "data/dataset_store.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <random>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -39,33 +35,6 @@ InputDataset open_dataset(store::Workspace& workspace, std::string_view ref) {
     fail_input("dataset {}: holds no .jsonl records", in.version.ref());
   }
   return in;
-}
-
-StagingDir::StagingDir(const store::Workspace& workspace) {
-  std::random_device rd;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate =
-        workspace.tmp_dir() / fmt::format("data-{:016x}", (std::uint64_t{rd()} << 32) | rd());
-    std::error_code ec;
-    if (std::filesystem::create_directory(candidate, ec)) {
-      path_ = candidate;
-      break;
-    }
-    if (ec) fail(ErrorKind::kIo, "{}: cannot create: {}", candidate.string(), ec.message());
-  }
-  if (path_.empty())
-    fail(ErrorKind::kIo, "{}: cannot create a staging folder", workspace.tmp_dir().string());
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    std::filesystem::remove_all(path_);
-    fail(ErrorKind::kIo, "{}: cannot lock the staging folder", path_.string());
-  }
-}
-
-StagingDir::~StagingDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-  if (fd_ >= 0) ::close(fd_);
 }
 
 std::optional<nlohmann::json> read_dataset_report(store::Workspace& workspace,

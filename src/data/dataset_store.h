@@ -45,21 +45,6 @@ struct InputDataset {
 // holds no .jsonl records.
 InputDataset open_dataset(store::Workspace& workspace, std::string_view ref);
 
-// A folder in .enclave/tmp for a step's output, held under an exclusive
-// flock; removed with its contents on destruction.
-class StagingDir {
- public:
-  explicit StagingDir(const store::Workspace& workspace);
-  ~StagingDir();
-  StagingDir(const StagingDir&) = delete;
-  StagingDir& operator=(const StagingDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-  int fd_ = -1;
-};
-
 // The report.json of a stored dataset version, or nullopt if it has none.
 std::optional<nlohmann::json> read_dataset_report(store::Workspace& workspace,
                                                   std::string_view ref);

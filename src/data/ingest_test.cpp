@@ -18,7 +18,8 @@ std::string skipped_reason(const IngestReport& report, const std::string& file_n
 }
 
 TEST(Ingest, ReadsEveryTypeAndSkipsBadFiles) {
-  const auto dir = testing::fresh_dir("ingest");
+  const testing::ScratchDir scratch("ingest");
+  const auto& dir = scratch.path();
   testing::write_bytes(dir / "a.txt", "plain text file");
   testing::write_bytes(dir / "sub" / "b.md", "# Heading\n\nbody");
   testing::write_bytes(dir / "c.jsonl",

@@ -104,7 +104,7 @@ TEST(PdfLayout, ColumnsBecomeMarkdownTable) {
 
 std::filesystem::path write_pdf(const std::string& name, const std::vector<TestPage>& pages,
                                 const testing::PdfBuildOptions& options = {}) {
-  static const auto dir = testing::fresh_dir("pdf");
+  static const testing::ScratchDir dir("pdf");
   auto path = dir / name;
   testing::write_bytes(path, testing::make_pdf(pages, options));
   return path;
@@ -147,7 +147,8 @@ TEST(PdfReader, ExtractsRealPdfThroughPoppler) {
 
 TEST(PdfReader, ReportsBadFilesWithoutThrowing) {
   const auto encrypted = write_pdf("locked.pdf", {{{72, 72, 11, "secret"}}}, {.encrypted = true});
-  const auto corrupt = testing::fresh_dir("pdf_corrupt") / "corrupt.pdf";
+  const testing::ScratchDir scratch("pdf_corrupt");
+  const auto corrupt = scratch / "corrupt.pdf";
   testing::write_bytes(corrupt, "%PDF-1.4\nthis is not really a pdf\n%%EOF\n");
   const auto cyclic = write_pdf("cyclic.pdf", {{{72, 72, 11, "loop"}}}, {.cyclic_page_tree = true});
   // A Flate "bomb": a few KB that inflate to megabytes of text.

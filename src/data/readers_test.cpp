@@ -15,8 +15,8 @@ using testing::docx_table;
 using testing::ZipEntry;
 
 std::filesystem::path dir() {
-  static const auto d = testing::fresh_dir("readers");
-  return d;
+  static const testing::ScratchDir d("readers");
+  return d.path();
 }
 
 std::filesystem::path make_docx(const std::string& name, const std::vector<ZipEntry>& entries) {

@@ -72,7 +72,8 @@ TEST(Recipe, YamlErrorsNameFileLineAndReason) {
 }
 
 TEST(Recipe, RunsTheChainWithRelativePaths) {
-  const auto root = testing::fresh_dir("recipe");
+  const testing::ScratchDir scratch("recipe");
+  const auto& root = scratch.path();
   store::init_workspace(root);
   testing::write_bytes(root / "project" / "docs" / "a.txt",
                        "회사는 올해 새로운 연구 과제 세 건에 예산을 배정했다. 회의에서는 채용 "
@@ -94,7 +95,6 @@ TEST(Recipe, RunsTheChainWithRelativePaths) {
   auto report = read_dataset_report(ws, "corpus@4");
   ASSERT_TRUE(report);
   EXPECT_EQ((*report)["documents_out"], 1);
-  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/staging_dir.h"
 #include "data/step_context.h"
 #include "data/steps.h"
 #include "store/runs.h"
@@ -119,7 +120,7 @@ StepResult run_step(const StepRequest& request) {
                   .program_version = request.program_version});
   try {
     if (input) run.log_input_version(input->version.id, "input");
-    StagingDir staging(*workspace);
+    const StagingDir staging = StagingDir::scratch(workspace->tmp_dir(), "data");
     WorkerPool pool(request.threads);
     StepContext ctx{params,           what, input ? &*input : nullptr,
                     staging.path(),   pool, request.show_progress,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -28,10 +29,11 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
 class StepsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = testing::fresh_dir("steps");
+    scratch_ = std::make_unique<testing::ScratchDir>("steps");
+    root_ = scratch_->path();
     store::init_workspace(root_);
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
+  void TearDown() override { scratch_.reset(); }
 
   StepResult run(const std::string& step, const std::string& in, nlohmann::json params) {
     return run_step({.step = step,
@@ -46,6 +48,7 @@ class StepsTest : public ::testing::Test {
     return store::version_path(ws, store::RegistryKind::kDataset, ref);
   }
 
+  std::unique_ptr<testing::ScratchDir> scratch_;
   std::filesystem::path root_;
 };
 

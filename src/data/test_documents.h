@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/scratch_dir_testing.h"
+
 namespace enclave::data::testing {
 
 struct TestText {
@@ -42,8 +44,7 @@ std::vector<ZipEntry> docx_entries(const std::string& body_xml);
 std::string docx_paragraph(const std::string& text, const std::string& style = "");
 std::string docx_table(const std::vector<std::vector<std::string>>& rows);
 
-// A fresh empty folder under the temp directory, named for the test.
-std::filesystem::path fresh_dir(const std::string& name);
+using enclave::testing::ScratchDir;
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 
 }  // namespace enclave::data::testing

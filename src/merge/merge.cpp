@@ -9,11 +9,11 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/progress.h"
+#include "core/staging_dir.h"
 #include "merge/float_convert.h"
 #include "merge/methods.h"
 #include "merge/sparsify.h"
 #include "merge/tensor_writer.h"
-#include "model/staged_dir.h"
 
 namespace enclave::merge {
 namespace fs = std::filesystem;
@@ -146,7 +146,7 @@ MergeResult run_merge(const MergeConfig& config, const MergeOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const MergePlan plan = plan_merge(config, options.resolve, options.config_name);
 
-  StagedDir staged(options.out_dir);
+  StagingDir staged(options.out_dir);
   std::vector<TensorSpec> specs;
   std::map<std::string, const PlannedTensor*> by_name;
   for (const PlannedTensor& t : plan.tensors) {

@@ -5,7 +5,7 @@
 // merged, converted to the output dtype and appended to the output shard,
 // and the inputs' pages are released again, so peak memory stays near a few
 // copies of the largest tensor however large the models are. The directory
-// appears whole or not at all (StagedDir). The config text, when given, is
+// appears whole or not at all (core/staging_dir.h). The config text, when given, is
 // saved beside the weights as merge_config.yaml (mergekit does the same) so
 // the model carries its own recipe.
 // Thread safety: one merge per call; the function holds no global state.

@@ -23,12 +23,12 @@ namespace {
 namespace fs = std::filesystem;
 using testing::max_abs_diff;
 using testing::read_tensor;
-using testing::TempDir;
+using testing::ScratchDir;
 
 class MergeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir("merge");
+    dir_ = new ScratchDir("merge");
     testing::make_tiny_model(*dir_ / "a", 11);
     testing::make_tiny_model(*dir_ / "b", 12);
     testing::make_tiny_model(*dir_ / "base", 13);
@@ -89,10 +89,10 @@ class MergeTest : public ::testing::Test {
     EXPECT_EQ(r.n_generated, 8);
   }
 
-  static TempDir* dir_;
+  static ScratchDir* dir_;
 };
 
-TempDir* MergeTest::dir_ = nullptr;
+ScratchDir* MergeTest::dir_ = nullptr;
 
 TEST_F(MergeTest, LinearMergeOfAModelWithItselfIsTheIdentity) {
   // The same directory twice, and a model with its own copy.

@@ -1,11 +1,9 @@
 #include "merge/merge_test_util.h"
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "core/file.h"
 #include "merge/float_convert.h"
@@ -15,18 +13,6 @@
 
 namespace enclave::merge::testing {
 namespace fs = std::filesystem;
-
-TempDir::TempDir(const std::string& name) {
-  path_ = fs::temp_directory_path() /
-          fmt::format("enclave_merge_{}_{:08x}", name, std::random_device{}());
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 void make_tiny_model(const fs::path& dir, std::uint64_t seed) { init_model("tiny", dir, seed); }
 

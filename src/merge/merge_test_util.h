@@ -1,4 +1,5 @@
-// Helpers for the merge tests: temporary folders, tiny model directories
+// Helpers for the merge tests: temporary folders (ScratchDir, from
+// core/scratch_dir_testing.h), tiny model directories
 // made by init_model (real config, weights and tokenizer), reading a stored
 // tensor back as float32, and writing a merge config file.
 #pragma once
@@ -8,23 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "core/scratch_dir_testing.h"
 #include "model/config.h"
 
 namespace enclave::merge::testing {
 
-// A fresh empty folder under the system temp dir, removed on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& child) const { return path_ / child; }
-
- private:
-  std::filesystem::path path_;
-};
+using enclave::testing::ScratchDir;
 
 // `enclave model init --preset tiny --seed seed` into dir (4 layers).
 void make_tiny_model(const std::filesystem::path& dir, std::uint64_t seed);

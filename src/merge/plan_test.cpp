@@ -17,7 +17,7 @@ namespace enclave::merge {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TempDir;
+using testing::ScratchDir;
 
 #define EXPECT_HAS(haystack, needle) \
   EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
@@ -25,7 +25,7 @@ using testing::TempDir;
 class PlanTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir("plan");
+    dir_ = new ScratchDir("plan");
     testing::make_tiny_model(*dir_ / "a", 1);
     testing::make_tiny_model(*dir_ / "b", 2);
   }
@@ -73,10 +73,10 @@ class PlanTest : public ::testing::Test {
     throw std::runtime_error("no planned tensor " + name);
   }
 
-  static TempDir* dir_;
+  static ScratchDir* dir_;
 };
 
-TempDir* PlanTest::dir_ = nullptr;
+ScratchDir* PlanTest::dir_ = nullptr;
 
 TEST_F(PlanTest, TiesPlanCoversEveryTensorWithBothModels) {
   const MergePlan p = plan(R"(

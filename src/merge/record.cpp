@@ -4,9 +4,9 @@
 
 #include <fstream>
 #include <functional>
-#include <random>
 
 #include "core/error.h"
+#include "core/staging_dir.h"
 #include "merge/upscale.h"
 #include "store/names.h"
 #include "store/runs.h"
@@ -15,26 +15,6 @@ namespace enclave::merge {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Removes the scratch folder however the merge ends.
-class ScratchDir {
- public:
-  explicit ScratchDir(const fs::path& parent) {
-    std::random_device rd;
-    path_ = parent / fmt::format("merge-{:08x}{:08x}", rd(), rd());
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // argv of this process, for runs started without an explicit command.
 std::vector<std::string> own_command_line() {
@@ -63,7 +43,8 @@ StoredMerge record_merge(std::string_view kind, const nlohmann::json& params, co
                   .build_id = target.build_id});
   if (!target.config_file.empty()) run.log_input(target.config_file, "merge_config");
 
-  ScratchDir scratch(workspace->tmp_dir());
+  // Removed however the merge ends; the store keeps its own copy.
+  const StagingDir scratch = StagingDir::scratch(workspace->tmp_dir(), "merge");
   options.out_dir = scratch.path() / "model";
   StoredMerge out;
   out.merge = merge(options);

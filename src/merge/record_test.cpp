@@ -20,7 +20,7 @@ namespace enclave::merge {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TempDir;
+using testing::ScratchDir;
 
 class RecordTest : public ::testing::Test {
  protected:
@@ -61,7 +61,7 @@ class RecordTest : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_;
+  ScratchDir dir_;
   store::VersionInfo a_, b_;
 };
 

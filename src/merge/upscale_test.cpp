@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::max_abs_diff;
 using testing::read_tensor;
-using testing::TempDir;
+using testing::ScratchDir;
 
 constexpr const char* kLayerTensors[] = {
     "input_layernorm.weight",  "self_attn.q_proj.weight", "self_attn.k_proj.weight",
@@ -55,7 +55,7 @@ TEST(Upscale, RejectsBadDrop) {
 }
 
 TEST(Upscale, TensorsEqualTheirSourcesAndTheModelRuns) {
-  TempDir dir("upscale");
+  ScratchDir dir("upscale");
   testing::make_tiny_model(dir / "m", 21);
   const std::int64_t n = 4, drop = 1;
   const MergeResult r =
@@ -101,7 +101,7 @@ TEST(Upscale, TensorsEqualTheirSourcesAndTheModelRuns) {
 }
 
 TEST(Upscale, DropZeroDoublesAndDtypeConverts) {
-  TempDir dir("upscale0");
+  ScratchDir dir("upscale0");
   testing::make_tiny_model(dir / "m", 22);
   const MergeResult r = upscale_model((dir / "m").string(), 0, DType::kBF16, options(dir / "up"));
   EXPECT_EQ(r.config.n_layer, 8);

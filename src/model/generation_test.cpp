@@ -12,12 +12,12 @@
 namespace enclave {
 namespace {
 
-using testing::TempDir;
+using testing::ScratchDir;
 
 class GenerationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir("generation");
+    dir_ = new ScratchDir("generation");
     init_model("tiny", dir_->path(), /*seed=*/1);
     engine_ = Engine::load(dir_->path(), {}).release();
   }
@@ -30,10 +30,10 @@ class GenerationTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) p.push_back(static_cast<TokenId>((i * 53 + 7) % 1000 + 10));
     return p;
   }
-  static TempDir* dir_;
+  static ScratchDir* dir_;
   static Engine* engine_;
 };
-TempDir* GenerationTest::dir_ = nullptr;
+ScratchDir* GenerationTest::dir_ = nullptr;
 Engine* GenerationTest::engine_ = nullptr;
 
 TEST_F(GenerationTest, LoadsConfigTokenizerAndCountsParameters) {
@@ -74,7 +74,7 @@ TEST_F(GenerationTest, ScoreRejectsBadTokens) {
 }
 
 TEST_F(GenerationTest, ScoreWorksWithoutTokenizerFiles) {
-  TempDir bare("bare");
+  ScratchDir bare("bare");
   std::filesystem::copy_file(dir_->path() / "config.json", bare / "config.json");
   std::filesystem::copy_file(dir_->path() / "model.safetensors", bare / "model.safetensors");
   auto engine = Engine::load(bare.path(), {});
@@ -137,7 +137,7 @@ TEST_F(GenerationTest, EosIdStopsUnlessIgnored) {
   GenerateOptions options{.max_tokens = 8, .sampling = {.temperature = 0.0}, .ignore_eos = true};
   GenerateResult greedy = engine_->generate(prompt(), options, nullptr);
   // Make the third greedy token an eos id through config.json.
-  TempDir copy("eos");
+  ScratchDir copy("eos");
   for (const auto& entry : std::filesystem::directory_iterator(dir_->path())) {
     std::filesystem::copy_file(entry.path(), copy / entry.path().filename().string());
   }

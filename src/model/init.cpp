@@ -7,9 +7,9 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/staging_dir.h"
 #include "model/engine.h"
 #include "model/safetensors.h"
-#include "model/staged_dir.h"
 #include "text/bpe_trainer.h"
 #include "text/tokenizer.h"
 
@@ -110,7 +110,7 @@ void write_random_weights(const ModelConfig& config, const std::filesystem::path
 void init_model(const std::string& preset, const std::filesystem::path& out_dir,
                 std::uint64_t seed) {
   ModelConfig config = preset_config(preset);
-  StagedDir staged(out_dir);
+  StagingDir staged(out_dir);
   write_default_tokenizer(staged.path(), static_cast<std::size_t>(config.vocab_size));
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(staged.path());
   if (static_cast<std::int64_t>(tokenizer->vocab_size()) > config.vocab_size) {

@@ -10,7 +10,7 @@
 namespace enclave {
 namespace {
 
-using testing::TempDir;
+using testing::ScratchDir;
 
 std::map<std::string, std::string> files_of(const std::filesystem::path& dir) {
   std::map<std::string, std::string> out;
@@ -21,7 +21,7 @@ std::map<std::string, std::string> files_of(const std::filesystem::path& dir) {
 }
 
 TEST(InitTest, SameSeedGivesByteIdenticalFiles) {
-  TempDir root("init_seed");
+  ScratchDir root("init_seed");
   init_model("tiny", root / "a", 3);
   init_model("tiny", root / "b", 3);
   init_model("tiny", root / "c", 4);
@@ -39,7 +39,7 @@ TEST(InitTest, SameSeedGivesByteIdenticalFiles) {
 }
 
 TEST(InitTest, TinyModelLoadsAndInspects) {
-  TempDir root("init_inspect");
+  ScratchDir root("init_inspect");
   init_model("tiny", root / "m", 0);
   nlohmann::json s = inspect_model(root / "m");
   ModelConfig c = preset_config("tiny");
@@ -70,7 +70,7 @@ TEST(InitTest, SmallPresetIsAbout100M) {
 }
 
 TEST(InitTest, RefusesNonEmptyDirectoryAndUnknownPreset) {
-  TempDir root("init_refuse");
+  ScratchDir root("init_refuse");
   write_file_atomic(root / "keep.txt", "x");
   try {
     init_model("tiny", root.path(), 0);
@@ -90,7 +90,7 @@ TEST(InitTest, RefusesNonEmptyDirectoryAndUnknownPreset) {
 
 TEST(InitTest, InspectErrors) {
   EXPECT_THROW(inspect_model("/nonexistent/model"), Error);
-  TempDir root("inspect_bad");
+  ScratchDir root("inspect_bad");
   try {
     inspect_model(root.path());
     FAIL();

@@ -12,7 +12,6 @@
 #include "core/json.h"
 #include "model/safetensors.h"
 #include "model/save.h"
-#include "model/staged_dir.h"
 #include "model/weight_files.h"
 #include "model/weights.h"
 

@@ -14,7 +14,7 @@ namespace enclave {
 namespace {
 
 using testing::max_abs_diff;
-using testing::TempDir;
+using testing::ScratchDir;
 
 Transformer load_model(const std::filesystem::path& dir, const ModelConfig& config) {
   Transformer model(config, torch::kFloat32);
@@ -41,7 +41,7 @@ class LoraTest : public ::testing::Test {
   LoraTest() : dir_("lora_test"), config_(testing::tiny_config()) {
     testing::write_test_model(dir_ / "base", config_, 11);
   }
-  TempDir dir_;
+  ScratchDir dir_;
   ModelConfig config_;
 };
 

@@ -4,8 +4,8 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/staging_dir.h"
 #include "model/safetensors.h"
-#include "model/staged_dir.h"
 #include "model/weight_files.h"
 
 namespace enclave {
@@ -30,7 +30,7 @@ void save_model(TransformerImpl& model, const std::filesystem::path& out_dir,
                 const SaveOptions& options) {
   const StoredDtype stored = stored_dtype(options.dtype);
   if (options.max_shard_bytes == 0) fail_input("save: max_shard_bytes must be positive");
-  StagedDir staged(out_dir);
+  StagingDir staged(out_dir);
 
   ModelConfig config = model.config();
   config.torch_dtype = stored.config_name;

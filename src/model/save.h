@@ -4,7 +4,7 @@
 // model.safetensors.index.json when larger than max_shard_bytes, and the
 // tokenizer/generation files copied from a source directory. Used by
 // training and merging. The directory appears whole or not at all
-// (StagedDir).
+// (core/staging_dir.h).
 // Thread safety: reads the module's weights; do not train it concurrently.
 #pragma once
 

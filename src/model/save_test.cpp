@@ -12,7 +12,7 @@
 namespace enclave {
 namespace {
 
-using testing::TempDir;
+using testing::ScratchDir;
 
 Transformer load(const std::filesystem::path& dir) {
   Transformer m(load_model_config(dir / "config.json"), torch::kFloat32);
@@ -25,7 +25,7 @@ std::vector<TokenId> prompt() { return {1, 17, 300, 5, 999, 42, 7}; }
 class SaveTest : public ::testing::Test {
  protected:
   SaveTest() : root_("save") { init_model("tiny", root_ / "src", 2); }
-  TempDir root_;
+  ScratchDir root_;
 };
 
 TEST_F(SaveTest, F32RoundTripGivesIdenticalLogits) {

@@ -1,7 +1,5 @@
 #include "model/test_models.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <limits>
 
@@ -11,18 +9,6 @@
 
 namespace enclave::testing {
 namespace fs = std::filesystem;
-
-TempDir::TempDir(const std::string& name) {
-  path_ =
-      fs::temp_directory_path() / ("enclave_model_test_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 ModelConfig tiny_config(const std::string& architecture) {
   ModelConfig c;

@@ -1,8 +1,7 @@
-// Test helpers for the model tests: temporary directories, small configs of
-// each family written as real model directories (config.json +
-// model.safetensors with seeded random weights), and an independent,
-// deliberately plain float64 reference forward pass (HF eager attention with
-// repeat_kv, additive masks, default RoPE) to check the engine against.
+// Test helpers for the model tests (temporary folders: core/scratch_dir_testing.h): small configs
+// of each family written as real model directories (config.json + model.safetensors with seeded
+// random weights), and an independent, deliberately plain float64 reference forward pass (HF eager
+// attention with repeat_kv, additive masks, default RoPE) to check the engine against.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,22 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "core/scratch_dir_testing.h"
 #include "model/config.h"
 #include "model/init.h"
 
 namespace enclave::testing {
-
-// A fresh empty directory removed (recursively) on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name);
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& child) const { return path_ / child; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // A small config of the given architecture (vocab 96, hidden 64, 2 layers,
 // 4 heads, 2 kv heads, intermediate 80, context 128).

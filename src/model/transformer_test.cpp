@@ -9,7 +9,7 @@
 namespace enclave {
 namespace {
 
-using testing::TempDir;
+using testing::ScratchDir;
 
 Transformer load(const std::filesystem::path& dir, torch::Dtype dtype = torch::kFloat32) {
   Transformer m(load_model_config(dir / "config.json"), dtype);
@@ -77,7 +77,7 @@ std::vector<Variant> variants() {
 
 TEST(TransformerTest, MatchesPlainFloat64Reference) {
   for (const Variant& v : variants()) {
-    TempDir dir("ref_" + v.name);
+    ScratchDir dir("ref_" + v.name);
     testing::write_test_model(dir.path(), v.config, 11);
     Transformer m = load(dir.path());
     std::vector<std::int64_t> ids = sequence(12, v.config.vocab_size);
@@ -96,7 +96,7 @@ TEST(TransformerTest, MatchesPlainFloat64Reference) {
 
 TEST(TransformerTest, SlidingWindowChangesLogitsBeyondTheWindow) {
   ModelConfig c = testing::tiny_config("MistralForCausalLM");
-  TempDir dir("window");
+  ScratchDir dir("window");
   testing::write_test_model(dir.path(), c, 5);
   Transformer full = load(dir.path());
   c.sliding_window = 4;
@@ -111,7 +111,7 @@ TEST(TransformerTest, SlidingWindowChangesLogitsBeyondTheWindow) {
 
 TEST(TransformerTest, KvCacheLogitsEqualFullForward) {
   for (const Variant& v : variants()) {
-    TempDir dir("kv_" + v.name);
+    ScratchDir dir("kv_" + v.name);
     testing::write_test_model(dir.path(), v.config, 13);
     Transformer m = load(dir.path());
     c10::InferenceMode guard;
@@ -134,7 +134,7 @@ TEST(TransformerTest, KvCacheLogitsEqualFullForward) {
 
 TEST(TransformerTest, LeftPaddedBatchEqualsUnbatched) {
   for (const Variant& v : variants()) {
-    TempDir dir("pad_" + v.name);
+    ScratchDir dir("pad_" + v.name);
     testing::write_test_model(dir.path(), v.config, 17);
     Transformer m = load(dir.path());
     c10::InferenceMode guard;
@@ -170,7 +170,7 @@ TEST(TransformerTest, LeftPaddedBatchEqualsUnbatched) {
 
 TEST(TransformerTest, Bf16CloseToF32) {
   ModelConfig c = testing::tiny_config();
-  TempDir dir("bf16");
+  ScratchDir dir("bf16");
   testing::write_test_model(dir.path(), c, 19, {.std = 0.1});
   Transformer f32 = load(dir.path());
   Transformer bf16 = load(dir.path(), torch::kBFloat16);

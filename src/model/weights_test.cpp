@@ -9,7 +9,7 @@
 namespace enclave {
 namespace {
 
-using testing::TempDir;
+using testing::ScratchDir;
 
 struct RawTensor {
   std::string name;
@@ -74,7 +74,7 @@ class WeightsTest : public ::testing::Test {
     testing::write_test_model(dir_.path(), testing::tiny_config(), 7);
   }
   std::filesystem::path file() const { return dir_ / "model.safetensors"; }
-  TempDir dir_;
+  ScratchDir dir_;
 };
 
 TEST_F(WeightsTest, F32IsMemoryMappedNotCopied) {
@@ -104,7 +104,7 @@ TEST_F(WeightsTest, ShardedIndexLoadsTheSameModel) {
   auto tensors = read_all(file());
   std::vector<RawTensor> a(tensors.begin(), tensors.begin() + 5),
       b(tensors.begin() + 5, tensors.end());
-  TempDir sharded("sharded");
+  ScratchDir sharded("sharded");
   std::filesystem::copy_file(dir_ / "config.json", sharded / "config.json");
   write_all(sharded / "model-00001-of-00002.safetensors", a);
   write_all(sharded / "model-00002-of-00002.safetensors", b);
@@ -210,7 +210,7 @@ TEST_F(WeightsTest, Bf16AndF16StoredWeightsLoad) {
 TEST_F(WeightsTest, TiedModelIgnoresStoredLmHead) {
   ModelConfig c = testing::tiny_config();
   c.tie_word_embeddings = true;
-  TempDir tied("tied");
+  ScratchDir tied("tied");
   testing::write_test_model(tied.path(), c, 3);
   Transformer m = load(tied.path());
   EXPECT_FALSE(m->lm_head_);

@@ -1,5 +1,6 @@
 // Helpers shared by the store's unit tests: a scratch folder removed at the
-// end, and small file writers. Tests only; not part of enclave_store.
+// end (ScratchDir, from core/scratch_dir_testing.h) and small file writers.
+// Tests only; not part of enclave_store.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,30 +12,11 @@
 #include <fstream>
 #include <string>
 
+#include "core/scratch_dir_testing.h"
+
 namespace enclave::store::testing {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "enclave-store-test-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    // Blobs are read-only; their folders are not, so remove_all works.
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  std::filesystem::path path_;
-};
+using enclave::testing::ScratchDir;
 
 inline void write_text(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());

@@ -2,9 +2,7 @@
 
 #include <fmt/format.h>
 #include <sentencepiece_trainer.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <fstream>
 #include <stdexcept>
 
@@ -12,29 +10,10 @@ namespace enclave::testing {
 
 namespace fs = std::filesystem;
 
-ScratchDir::ScratchDir(std::string_view name) {
-  static std::atomic<int> counter{0};
-  path_ = fs::temp_directory_path() /
-          fmt::format("enclave_{}_{}_{}", name, static_cast<long>(::getpid()), counter++);
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 void write_test_file(const fs::path& file, std::string_view text) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   if (!out) throw std::runtime_error("cannot write " + file.string());
-}
-
-fs::path ScratchDir::write(std::string_view name, std::string_view text) const {
-  fs::path file = path_ / name;
-  write_test_file(file, text);
-  return file;
 }
 
 std::vector<std::string> sentencepiece_test_corpus() {

@@ -1,7 +1,8 @@
 // Test support for the chat-template, special-token and SentencePiece tests:
-// scratch directories and a small SentencePiece BPE model trained on the spot
+// a small SentencePiece BPE model trained on the spot
 // with the real trainer (so the tests need no binary fixtures).
-// Thread safety: ScratchDir is a plain owner; train_test_sentencepiece_model
+// Temporary folders: ScratchDir (core/scratch_dir_testing.h).
+// Thread safety: train_test_sentencepiece_model
 // is safe to call once per process from one thread.
 #pragma once
 
@@ -10,24 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/scratch_dir_testing.h"
+
 namespace enclave::testing {
-
-// A fresh empty directory under the system temp folder, removed with its
-// contents on destruction.
-class ScratchDir {
- public:
-  explicit ScratchDir(std::string_view name);
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  // Writes `text` to path()/name and returns the full path.
-  std::filesystem::path write(std::string_view name, std::string_view text) const;
-
- private:
-  std::filesystem::path path_;
-};
 
 // Writes text to file (binary), replacing it. Throws std::runtime_error.
 void write_test_file(const std::filesystem::path& file, std::string_view text);

@@ -12,7 +12,7 @@ namespace enclave {
 
 namespace {
 
-constexpr std::array<std::string_view, kNumScripts> kNames{"latin",    "hangul", "han",   "kana",
+constexpr std::array<std::string_view, kNumScripts> kNames{"hangul",   "latin",  "han",   "kana",
                                                            "cyrillic", "arabic", "greek", "other"};
 
 }  // namespace
@@ -27,7 +27,7 @@ std::optional<Script> parse_script(std::string_view name) {
 }
 
 std::string_view script_names() {
-  return "latin, hangul, han, kana, cyrillic, arabic, greek, other";
+  return "hangul, latin, han, kana, cyrillic, arabic, greek, other";
 }
 
 Script script_of(char32_t c) {

@@ -13,10 +13,12 @@
 namespace enclave {
 
 // Hiragana and Katakana are one entry (kKana): Japanese text mixes them.
-enum class Script { kLatin, kHangul, kHan, kKana, kCyrillic, kArabic, kGreek, kOther };
+// The order is the quality filter's order of script_min/script_max checks
+// (the first failing one names the removal) and dominant_script's tie-break.
+enum class Script { kHangul, kLatin, kHan, kKana, kCyrillic, kArabic, kGreek, kOther };
 inline constexpr int kNumScripts = 8;
 
-// "latin", "hangul", "han", "kana", "cyrillic", "arabic", "greek", "other".
+// "hangul", "latin", "han", "kana", "cyrillic", "arabic", "greek", "other".
 std::string_view to_string(Script script);
 // The script named by to_string, or nullopt for any other name.
 std::optional<Script> parse_script(std::string_view name);

@@ -55,7 +55,7 @@ TEST(Script, DominantScriptCountsLetters) {
   EXPECT_EQ(dominant_script("これはテストです"), Script::kKana);
   EXPECT_EQ(dominant_script("123 !! 。"), Script::kOther);
   EXPECT_EQ(dominant_script(""), Script::kOther);
-  EXPECT_EQ(dominant_script("ab 한글"), Script::kLatin);      // a tie goes to the first listed
+  EXPECT_EQ(dominant_script("ab 한글"), Script::kHangul);     // a tie goes to the first listed
   EXPECT_EQ(dominant_script("\xff\xfe ab"), Script::kLatin);  // invalid bytes are no letters
 }
 

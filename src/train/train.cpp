@@ -12,9 +12,9 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/staging_dir.h"
 #include "model/lora.h"
 #include "model/save.h"
-#include "model/staged_dir.h"
 #include "model/weights.h"
 #include "train/adamw.h"
 #include "train/batching.h"
@@ -375,7 +375,7 @@ void Trainer::save_checkpoint(const DataOrder& order, const AdamW& optimizer) {
       std::filesystem::path(config_.checkpoint_dir) / checkpoint_name(step_);
   if (dist_.rank == 0 && !std::filesystem::exists(dir)) {
     std::filesystem::create_directories(dir.parent_path());
-    StagedDir staged(dir);
+    StagingDir staged(dir);
     if (lora_) {
       lora_->save_files(staged.path());
     } else {
@@ -420,7 +420,7 @@ void Trainer::save_checkpoint(const DataOrder& order, const AdamW& optimizer) {
 void Trainer::save_output(const std::filesystem::path& output_dir) {
   if (dist_.rank != 0) return;
   if (lora_) {
-    StagedDir staged(output_dir);
+    StagingDir staged(output_dir);
     lora_->save_files(staged.path());
     staged.commit();
   } else {

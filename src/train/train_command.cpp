@@ -8,11 +8,11 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <thread>
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/staging_dir.h"
 #include "store/names.h"
 #include "store/runs.h"
 
@@ -161,27 +161,6 @@ ResolvedModel resolve_model(const TrainCommand& command, store::Workspace& works
   return out;
 }
 
-fs::path scratch_dir(const store::Workspace& workspace) {
-  std::random_device rd;
-  fs::path p = workspace.tmp_dir() / fmt::format("train-{:08x}{:08x}", rd(), rd());
-  fs::create_directories(p);
-  return p;
-}
-
-class RemoveOnExit {
- public:
-  explicit RemoveOnExit(fs::path path) : path_(std::move(path)) {}
-  ~RemoveOnExit() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  RemoveOnExit(const RemoveOnExit&) = delete;
-  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
-
- private:
-  fs::path path_;
-};
-
 }  // namespace
 
 fs::path resolve_data_ref(store::Workspace& workspace, const std::string& ref,
@@ -319,9 +298,8 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
     progress.note(text);
   };
 
-  const fs::path scratch = scratch_dir(*workspace);
-  RemoveOnExit cleanup(scratch);
-  const fs::path output = scratch / "out";
+  const StagingDir scratch = StagingDir::scratch(workspace->tmp_dir(), "train");
+  const fs::path output = scratch.path() / "out";
   out.train = train(config, model.dir, data, output, callbacks, dist);
   run.log_metric("train/seconds", out.train.seconds, out.train.steps);
   run.log_metric("train/tokens", static_cast<double>(out.train.tokens), out.train.steps);

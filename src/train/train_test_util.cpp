@@ -1,7 +1,5 @@
 #include "train/train_test_util.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -12,18 +10,6 @@
 #include "text/tokenizer.h"
 
 namespace enclave::train::testing {
-
-ScratchDir::ScratchDir() {
-  std::string tmpl =
-      (std::filesystem::temp_directory_path() / "enclave-train-test-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 ModelConfig small_model_config() {
   ModelConfig c = preset_config("tiny");

@@ -1,4 +1,5 @@
-// Helpers for the training tests: a scratch folder, a very small Llama
+// Helpers for the training tests: a scratch folder (ScratchDir, from
+// core/scratch_dir_testing.h), a very small Llama
 // model directory with the default tokenizer (and Llama 3 chat template),
 // and JSONL writers.
 #pragma once
@@ -8,22 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "core/scratch_dir_testing.h"
 #include "model/config.h"
 
 namespace enclave::train::testing {
 
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  std::filesystem::path path_;
-};
+using enclave::testing::ScratchDir;
 
 // vocab 384 byte-level BPE, hidden 64, 2 layers, 4 heads / 2 KV heads.
 ModelConfig small_model_config();
