@@ -4,7 +4,8 @@
 #   2. the learning demonstration (scripts/learning_demo.sh): pretrain, SFT
 #      and DPO on synthetic skill tasks, every step a run in the store;
 #   3. a quality gate: the SFT model against its pretrained base on general
-#      English text (bits per byte), then promotion to production;
+#      English text (bits per byte) and on the skills suite the learning
+#      demo scores, then promotion to production;
 #   4. serving: the aligned model behind the OpenAI API, a request, the
 #      metrics and the request log; feedback turned into a dataset.
 # Usage: scripts/demo.sh [path/to/enclave]
@@ -37,14 +38,29 @@ LEARN_DIR="$work/learning" bash "$here/learning_demo.sh" "$enclave"
 ws=(--workspace "$work/learning/ws")
 
 printf '\n######## 3. Quality gate\n'
+cat > "$work/release.yaml" <<'EOF'
+# The forgetting check (general English text) and the skills the demo trains,
+# scored exactly as the learning demo's `eval run --suite skills` scores them.
+suite: release
+tasks:
+  - general.text_en
+  - skills.reverse_en
+  - skills.reverse_ko
+  - skills.uppercase_en
+  - skills.count_en
+  - skills.count_ko
+  - skills.arithmetic_en
+  - skills.arithmetic_ko
+EOF
 cat > "$work/gate.yaml" <<'EOF'
 # The SFT model may not lose more than 0.5 bits per byte on general text
-# against the model it was trained from.
+# against the model it was trained from, and may not answer any skill worse.
 rules:
   - "regression(general.text_en.bits_per_byte) <= 0.5"
+  - "delta(skills.*.exact_match) >= 0"
 EOF
 step "Gate the SFT model against its pretrained base" \
-  "$enclave" eval gate --model skills-chat --baseline skills-base --suite general.text_en --rules "$work/gate.yaml" \
+  "$enclave" eval gate --model skills-chat --baseline skills-base --suite "$work/release.yaml" --rules "$work/gate.yaml" \
   --limit 20 "${ws[@]}" || echo "(the gate failed: the candidate would not be promoted)"
 step "Promote it" "$enclave" models alias skills-chat@1 production "${ws[@]}"
 

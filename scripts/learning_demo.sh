@@ -2,9 +2,11 @@
 # Learning demonstration on synthetic skill tasks that Enclave generates itself
 # (reverse, uppercase, count letters, simple arithmetic; English and Korean):
 #   1. pretrain a tiny randomly initialised model on solved tasks written as text,
-#   2. SFT it on chat records: exact match on held-out prompts rises from ~0,
+#   2. SFT it on chat records: exact match on the held-out `skills` eval
+#      suite rises from ~0,
 #   3. DPO (LoRA) on the SFT model's own mistakes paired with the right
 #      answers: preference accuracy on held-out pairs rises from ~0.
+# Every score is `enclave eval run`, the scoring path of quality gates.
 # Every step is a run in the workspace store, with lineage from the final
 # adapter back to the random model and the data. About five minutes on 2
 # cores: training runs in bf16 autocast (fp32 weights, bf16 matrix products),
@@ -25,40 +27,51 @@ step "A workspace for the runs" "$enclave" init "$work/ws"
 step "A tiny Llama model with random weights" \
   "$enclave" model init --preset tiny --out "$work/tiny" --seed 1
 step "Register it" "$enclave" models register tiny "$work/tiny" "${ws[@]}"
-step "Generate the skill tasks (held-out prompts are never trained on)" \
+step "Generate the skill tasks (the items of the skills eval suite are held out: never trained on)" \
   "$enclave" train tasks --out "$work/data" --seed 7 --n-pretrain 6000 --n-sft 4000 --n-eval 140 --n-dpo 1200 --n-dpo-eval 140
 head -c 300 "$work/data/sft_eval.jsonl"; echo
 
 common=(--threads "$threads" --precision "${LEARN_PRECISION:-bf16-autocast}" --log-every 50 "${ws[@]}")
+# Every score below is `enclave eval run`, the path quality gates use: the
+# skills suite is exact match on the held-out items through the chat template.
+evaluate=(eval run --threads "$threads" "${ws[@]}")
 step "Pretrain on the tasks as plain text" \
   "$enclave" train pretrain --model tiny --data "$work/data/pretrain.jsonl" --out skills-base \
   --max-length 256 --batch-size 16 --epochs 3 --lr 3e-3 --warmup-steps 20 "${common[@]}"
 step "Exact match after pretraining (chat format not learned yet)" \
-  "$enclave" train eval-tasks --model skills-base --data "$work/data/sft_eval.jsonl" "${ws[@]}"
+  "$enclave" "${evaluate[@]}" --model skills-base --suite skills
 
 step "SFT on chat records (loss on the answers only)" \
   "$enclave" train sft --model skills-base --data "$work/data/sft.jsonl" --eval-data "$work/data/sft_eval.jsonl" \
   --out skills-chat --batch-size 16 --max-steps 2000 --lr 1e-3 --warmup-steps 30 --eval-every 500 "${common[@]}"
-step "Exact match after SFT" \
-  "$enclave" train eval-tasks --model skills-chat --data "$work/data/sft_eval.jsonl" "${ws[@]}"
-
-step "The SFT model's own mistakes become preference pairs (chosen: the right
-   answer, rejected: the model's), on the DPO prompts for training" \
-  "$enclave" train eval-tasks --model skills-chat --data "$work/data/dpo.jsonl" --mistakes "$work/data/mistakes.jsonl" \
-  --threads "$threads" "${ws[@]}"
-step "... and on the held-out prompts for evaluation" \
-  "$enclave" train eval-tasks --model skills-chat --data "$work/data/sft_eval.jsonl" \
-  --mistakes "$work/data/mistakes_eval.jsonl" --threads "$threads" "${ws[@]}"
+step "Exact match after SFT; its wrong answers become held-out preference pairs (chosen: the
+   right answer, rejected: the model's)" \
+  "$enclave" "${evaluate[@]}" --model skills-chat --suite skills --mistakes "$work/data/mistakes_eval.jsonl"
+step "... and on the DPO prompts (train tasks wrote them as a task file): the pairs to train on" \
+  "$enclave" "${evaluate[@]}" --model skills-chat --suite "$work/data/dpo_prompts.yaml" \
+  --mistakes "$work/data/mistakes.jsonl"
+# Preference accuracy: how often the model gives the right answer a higher
+# log-likelihood than its own wrong one (a two-choice task over the pairs).
+cat > "$work/data/preference.yaml" <<'EOF'
+task: skills.preference
+dataset: mistakes_eval.jsonl
+output_type: multiple_choice
+chat_template: true
+doc_to_text: "{{prompt[0].content}}"
+doc_to_choice: ["{{chosen[0].content}}", "{{rejected[0].content}}"]
+doc_to_target: 0
+metric_list: [acc]
+EOF
 step "Preference accuracy before DPO on the held-out pairs (the model prefers its own answers)" \
-  "$enclave" train eval-tasks --model skills-chat --data "$work/data/mistakes_eval.jsonl" "${ws[@]}"
+  "$enclave" "${evaluate[@]}" --model skills-chat --suite "$work/data/preference.yaml"
 step "DPO with a LoRA adapter (reference: the SFT model, adapters off)" \
   "$enclave" train dpo --model skills-chat --data "$work/data/mistakes.jsonl" \
   --eval-data "$work/data/mistakes_eval.jsonl" --out skills-dpo --lora --lora-r 16 --lr 1e-3 --beta 0.5 \
   --batch-size 16 --epochs 8 "${common[@]}"
 adapter=$("$enclave" models path skills-dpo "${ws[@]}")
-step "Preference accuracy after DPO on the held-out pairs" \
-  "$enclave" train eval-tasks --model skills-chat --adapter "$adapter" --data "$work/data/mistakes_eval.jsonl" "${ws[@]}"
+step "Preference accuracy after DPO on the held-out pairs (the adapter applied unmerged)" \
+  "$enclave" "${evaluate[@]}" --model skills-chat --adapter "$adapter" --suite "$work/data/preference.yaml"
 step "Exact match with the DPO adapter" \
-  "$enclave" train eval-tasks --model skills-chat --adapter "$adapter" --data "$work/data/sft_eval.jsonl" "${ws[@]}"
+  "$enclave" "${evaluate[@]}" --model skills-chat --adapter "$adapter" --suite skills
 step "Where did the adapter come from?" "$enclave" lineage skills-dpo --up "${ws[@]}"
 printf '\nlearning demo finished: workspace %s\n' "$work/ws"

@@ -85,9 +85,9 @@ class EvalCliTest(unittest.TestCase):
         r = self.ok("eval", "tasks", "--json")
         tasks = json.loads(r.stdout)
         names = {t["task"] for t in tasks}
-        for skill in ("reverse", "uppercase", "count_letters", "arithmetic"):
-            for lang in ("en", "ko"):
-                self.assertIn(f"skills.{skill}_{lang}", names)
+        skills = {n for n in names if n.startswith("skills.")}
+        self.assertEqual(skills, {"skills.reverse_en", "skills.reverse_ko", "skills.uppercase_en", "skills.count_en",
+                                  "skills.count_ko", "skills.arithmetic_en", "skills.arithmetic_ko"})
         self.assertIn("general.instructions", names)
         self.assertIn("general.text_ko", names)
         out = fresh_dir("written")
@@ -95,7 +95,9 @@ class EvalCliTest(unittest.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(out, "general.yaml")))
         with open(os.path.join(out, "skills", "data", "skills.reverse_ko", "test.jsonl"), encoding="utf-8") as f:
             doc = json.loads(f.readline())
-        self.assertEqual(doc["answer"], doc["input"][::-1])
+        # A TRL preference record: the prompt "거꾸로: 가 나 다", chosen "다 나 가".
+        letters = doc["prompt"][0]["content"].split(": ", 1)[1].split(" ")
+        self.assertEqual(doc["chosen"], [{"role": "assistant", "content": " ".join(reversed(letters))}])
         self.one_line_error(run("eval", "tasks", "--write", out), 1, "already exists")
         ids = self.ok("eval", "tasks", "--instructions").stdout.split()
         self.assertGreaterEqual(len(ids), 12)
@@ -120,6 +122,33 @@ class EvalCliTest(unittest.TestCase):
             self.assertTrue(0 <= value <= 1)
             self.assertIn("stderr", task["metrics"][metric])
         self.assertIsNone(result["run_id"])
+
+    def test_run_writes_mistakes_as_preference_pairs(self):
+        # A random model answers wrongly: every wrong, non-empty answer
+        # becomes a pair whose chosen turn is the reference.
+        mistakes = os.path.join(WORKDIR, "mistakes.jsonl")
+        samples = os.path.join(WORKDIR, "mistakes_samples.jsonl")
+        r = self.ok("eval", "run", "--model", self.tiny, "--suite", "skills.count_ko", "--limit", 8, "--no-record",
+                    "--mistakes", mistakes, "--samples", samples, "--json")
+        result = json.loads(r.stdout)
+        with open(samples, encoding="utf-8") as f:
+            wrong = [s for s in map(json.loads, f) if s["scores"]["exact_match"] < 1 and s["filtered"]]
+        with open(mistakes, encoding="utf-8") as f:
+            pairs = [json.loads(line) for line in f]
+        self.assertEqual(result["mistakes"], len(pairs))
+        self.assertGreater(len(pairs), 0)
+        self.assertEqual([p["doc"] for p in pairs], [s["doc"] for s in wrong])
+        for pair, sample in zip(pairs, wrong):
+            self.assertEqual(pair["task"], "skills.count_ko")
+            self.assertEqual(len(pair["prompt"]), 1)
+            self.assertEqual(pair["prompt"][0]["role"], "user")
+            self.assertTrue(pair["prompt"][0]["content"].startswith("글자 수: "))
+            letters = pair["prompt"][0]["content"].split(": ", 1)[1].split(" ")
+            self.assertEqual(pair["chosen"], [{"role": "assistant", "content": str(len(letters))}])
+            self.assertEqual(pair["rejected"], [{"role": "assistant", "content": sample["filtered"]}])
+        # A suite whose answers are chosen, not generated, has no mistakes to write.
+        self.one_line_error(run("eval", "run", "--model", self.tiny, "--suite", "general.sequence_en",
+                                "--mistakes", mistakes, "--no-record"), 1, "--mistakes", "generate_until")
 
     def check_agrees_with_score(self, batch_size):
         samples = os.path.join(WORKDIR, f"samples_{batch_size}.jsonl")

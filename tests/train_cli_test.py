@@ -128,6 +128,22 @@ class TrainCliTest(unittest.TestCase):
         self.assertLess(diff, 1e-4)
         self.assertGreater(moved, 1e-4)
         ok("generate", "--model", self.base_dir, "--adapter", adapter, "--prompt", "Hi", "--max-tokens", "3")
+        # `eval run --adapter` scores base + adapter unmerged, as its merge scores.
+        lls = {}
+        for name, model in (("adapter", ["--model", "base", "--adapter", adapter]), ("merged", ["--model", merged]),
+                            ("base", ["--model", "base"])):
+            samples = os.path.join(WORKDIR, f"eval_{name}.jsonl")
+            ok("eval", "run", *model, "--suite", "general.sequence_en", "--limit", "4", "--samples", samples,
+               "--threads", "1", *self.ws)
+            with open(samples, encoding="utf-8") as f:
+                lls[name] = [ll for doc in map(json.loads, f) for ll in doc["loglikelihoods"]]
+        diff = max(abs(a - b) for a, b in zip(lls["adapter"], lls["merged"]))
+        moved = max(abs(a - b) for a, b in zip(lls["adapter"], lls["base"]))
+        print(f"eval run --adapter vs merge-lora: max loglikelihood diff {diff:.3g} (vs base {moved:.3g})")
+        self.assertLess(diff, 1e-3)
+        self.assertGreater(moved, 1e-4)
+        shown = json.loads(ok("runs", "list", "--json", *self.ws).stdout)
+        self.assertTrue(any(r["kind"] == "eval" for r in shown))
         r = run("model", "merge-lora", "--base", "base", "--adapter", self.base_dir, "--out", merged + "2", *self.ws)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("adapter_config.json", r.stderr)
@@ -167,33 +183,55 @@ class TrainCliTest(unittest.TestCase):
         self.assertTrue(last.startswith("enclave: error: sdpo: max_steps 1") and "2 chunks" in last, r.stderr)
         self.assertNotIn("sdpo-too-short", ok("models", "list", *self.ws).stdout)
 
+    def test_tasks_hold_out_the_skills_suite(self):
+        # The held-out files are items of the built-in suite, which no training file holds.
+        suite = os.path.join(WORKDIR, "suite_tasks")
+        shutil.rmtree(suite, ignore_errors=True)
+        ok("eval", "tasks", "--write", suite)
+        suite_prompts = set()
+        for root, _, files in os.walk(os.path.join(suite, "skills", "data")):
+            for name in files:
+                with open(os.path.join(root, name), encoding="utf-8") as f:
+                    suite_prompts.update(json.loads(line)["prompt"][0]["content"] for line in f)
+        self.assertEqual(len(suite_prompts), 7 * 40)
+
+        def prompts(name):
+            with open(os.path.join(self.data, name), encoding="utf-8") as f:
+                records = [json.loads(line) for line in f]
+            return {r["messages"][0]["content"] if "messages" in r else r["prompt"][0]["content"] for r in records}
+
+        self.assertLessEqual(prompts("sft_eval.jsonl") | prompts("dpo_eval.jsonl"), suite_prompts)
+        self.assertEqual(len(prompts("sft_eval.jsonl") | prompts("dpo_eval.jsonl")), 16)
+        for name in ("sft.jsonl", "dpo.jsonl"):
+            self.assertFalse(prompts(name) & suite_prompts, name)
+        with open(os.path.join(self.data, "pretrain.jsonl"), encoding="utf-8") as f:
+            solved = [block for doc in map(json.loads, f) for block in doc["text"].split("\n\n") if block]
+        self.assertFalse({block.split("\nAnswer: ")[0] for block in solved} & suite_prompts)
+        r = run("train", "tasks", "--out", os.path.join(WORKDIR, "too_many"), "--n-eval", "200", "--n-dpo-eval", "81")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("skills suite", r.stderr)
+
     def test_mistakes_become_preference_pairs(self):
-        # A random model answers wrongly: each wrong answer becomes a pair
-        # whose chosen turn is the reference and rejected turn the model's.
-        sft_eval = os.path.join(self.data, "sft_eval.jsonl")
-        with open(sft_eval) as f:
-            answers = {}
-            for line in f:
-                r = json.loads(line)
-                answers[json.dumps(r["messages"][:-1])] = r["messages"][-1]["content"]
+        # The DPO prompts scored as the suite scores its items: a random
+        # model's wrong answers become pairs whose chosen turn is the answer.
+        with open(os.path.join(self.data, "dpo.jsonl"), encoding="utf-8") as f:
+            answers = {r["prompt"][0]["content"]: r["chosen"] for r in map(json.loads, f)}
         mistakes = os.path.join(WORKDIR, "mistakes.jsonl")
-        score = json.loads(ok("train", "eval-tasks", "--model", "base", "--data", sft_eval, "--max-tokens", "6",
-                              "--mistakes", mistakes, "--json", *self.ws).stdout)
-        with open(mistakes) as f:
+        result = json.loads(ok("eval", "run", "--model", "base", "--suite", os.path.join(self.data, "dpo_prompts.yaml"),
+                               "--limit", "16", "--mistakes", mistakes, "--json", "--threads", "1", *self.ws).stdout)
+        task = result["tasks"][0]
+        self.assertEqual(task["task"], "skills.dpo_prompts")
+        self.assertEqual(task["n_docs"], 16)
+        with open(mistakes, encoding="utf-8") as f:
             pairs = [json.loads(line) for line in f]
         self.assertGreater(len(pairs), 0)
-        self.assertLessEqual(len(pairs), score["n"] - score["correct"])
+        self.assertEqual(result["mistakes"], len(pairs))
+        self.assertLessEqual(len(pairs), round(16 * (1 - task["metrics"]["exact_match"]["value"])))
         for p in pairs:
-            self.assertEqual(p["prompt"][-1]["role"], "user")
-            self.assertEqual(p["chosen"], [{"role": "assistant", "content": answers[json.dumps(p["prompt"])]}])
+            self.assertEqual([m["role"] for m in p["prompt"]], ["user"])
+            self.assertEqual(p["chosen"], answers[p["prompt"][0]["content"]])
             self.assertEqual(p["rejected"][0]["role"], "assistant")
-            self.assertNotEqual(p["rejected"][0]["content"].strip(), p["chosen"][0]["content"].strip())
-            self.assertIn("skill", p)
-        # Preference pairs in: their chosen turn is the reference answer.
-        from_pairs = os.path.join(WORKDIR, "mistakes_from_pairs.jsonl")
-        ok("train", "eval-tasks", "--model", "base", "--data", os.path.join(self.data, "dpo_eval.jsonl"),
-           "--max-tokens", "6", "--mistakes", from_pairs, *self.ws)
-        self.assertTrue(os.path.getsize(from_pairs) > 0)
+            self.assertNotEqual(p["rejected"][0]["content"], p["chosen"][0]["content"])
         # The pairs are DPO data as they stand.
         out = self.train("dpo", "--data", mistakes, "--out", "dpo-on-mistakes", "--max-steps", "1", "--lr", "1e-4")
         self.assertEqual(out["steps"], 1)

@@ -136,26 +136,41 @@ std::vector<std::string> argv_of(std::initializer_list<std::string> head, const 
 void register_run(CLI::App& eval) {
   auto flags = std::make_shared<EvalFlags>();
   auto model = std::make_shared<std::string>();
+  auto adapter = std::make_shared<std::string>();
+  auto mistakes = std::make_shared<std::string>();
   CLI::App* cmd =
       eval.add_subcommand("run", "Evaluate a model on a suite and record the results as a run");
   cmd->add_option("--model", *model, "Model directory or reference (name, name@3, name:alias)")
       ->required();
+  cmd->add_option("--adapter", *adapter,
+                  "LoRA adapter (directory or reference) applied to the model, unmerged");
+  cmd->add_option("--mistakes", *mistakes,
+                  "Write every wrong generated answer as a DPO pair (chosen: the reference, "
+                  "rejected: the model's) to this JSONL");
   add_eval_flags(*cmd, *flags, /*records=*/true);
-  cmd->callback([flags, model] {
+  cmd->callback([flags, model, adapter, mistakes] {
     const EvalFlags& f = *flags;
-    eval::EvalRunOutcome out = eval::run_eval(
-        {.model = *model,
-         .common = common_of(f, argv_of({"enclave", "eval", "run", "--model", *model}, f))});
+    std::vector<std::string> argv = argv_of({"enclave", "eval", "run", "--model", *model}, f);
+    if (!adapter->empty()) argv.insert(argv.end(), {"--adapter", *adapter});
+    if (!mistakes->empty()) argv.insert(argv.end(), {"--mistakes", *mistakes});
+    eval::EvalRunOutcome out = eval::run_eval({.model = *model,
+                                               .adapter = *adapter,
+                                               .mistakes = *mistakes,
+                                               .common = common_of(f, std::move(argv))});
     if (!f.samples.empty()) write_samples(f.samples, {&out.result}, {});
     if (f.json) {
       nlohmann::json j = eval::suite_result_json(out.result);
       j["model"] = *model;
       j["run_id"] = out.run_id ? nlohmann::json(*out.run_id) : nlohmann::json();
+      if (!adapter->empty()) j["adapter"] = *adapter;
+      if (!mistakes->empty()) j["mistakes"] = out.n_mistakes;
       std::cout << j.dump(2) << "\n";
     } else {
       fmt::print("{}", eval::format_results_table(out.result));
       if (out.run_id) fmt::print("recorded as run {}\n", *out.run_id);
     }
+    if (!mistakes->empty())
+      fmt::print(stderr, "wrote {} preference pairs to {}\n", out.n_mistakes, *mistakes);
     print_not_recorded(out.not_recorded);
   });
 }

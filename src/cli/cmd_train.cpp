@@ -1,8 +1,8 @@
 // `enclave train pretrain|sft|dpo|sdpo`: every key of the training config
 // (train/train_config.h) is a flag and a YAML key; flags override --config.
-// `enclave train tasks` writes the synthetic skill data of the learning
-// demo; `enclave train eval-tasks` scores a model on it (exact match,
-// preference accuracy).
+// `enclave train tasks` writes the synthetic skill data of the learning demo
+// (eval/skill_tasks.h: the generator of the `skills` eval suite, which scores
+// models on it: `enclave eval run --suite skills`).
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -17,10 +17,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/yaml.h"
-#include "model/engine.h"
-#include "store/registry.h"
-#include "train/skill_eval.h"
-#include "train/skill_tasks.h"
+#include "eval/skill_tasks.h"
 #include "train/train_command.h"
 
 namespace enclave::cli {
@@ -141,59 +138,8 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
 
 struct TasksFlags {
   std::string out;
-  train::SkillDataOptions options;
+  eval::SkillDataOptions options;
 };
-
-struct EvalTasksFlags {
-  std::string model;
-  std::string adapter;
-  std::string data;
-  std::string workspace;
-  int max_tokens = 24;
-  std::string mistakes;
-  bool json = false;
-  ComputeFlags compute;
-};
-
-void run_eval_tasks(const EvalTasksFlags& flags) {
-  store::ResolveOptions resolve{.find = {.workspace = workspace_flag(flags.workspace)}};
-  EngineOptions options;
-  options.dtype = flags.compute.dtype;
-  options.device = flags.compute.device;
-  options.threads = flags.compute.threads;
-  if (!flags.adapter.empty())
-    options.adapter = store::resolve_model_ref(flags.adapter, resolve).string();
-  std::unique_ptr<Engine> engine =
-      Engine::load(store::resolve_model_ref(flags.model, resolve), options);
-  std::vector<train::Record> records = train::read_jsonl(flags.data);
-  // Pairs are scored by preference accuracy, unless --mistakes asks for
-  // answers: then their chosen turn is the reference.
-  const bool pairs = records.front().value.contains("chosen") && flags.mistakes.empty();
-  std::vector<nlohmann::json> mistakes;
-  train::SkillScore score = pairs
-                                ? train::preference_accuracy(*engine, records)
-                                : train::exact_match(*engine, records, flags.max_tokens,
-                                                     flags.mistakes.empty() ? nullptr : &mistakes);
-  if (!flags.mistakes.empty()) {
-    std::string text;
-    for (const nlohmann::json& m : mistakes) text += m.dump() + "\n";
-    write_file_atomic(flags.mistakes, text);
-  }
-  const std::string metric = pairs ? "preference_accuracy" : "exact_match";
-  if (flags.json) {
-    nlohmann::json out = {{"metric", metric},
-                          {"accuracy", score.accuracy()},
-                          {"correct", score.correct},
-                          {"n", score.n}};
-    for (const auto& [skill, cn] : score.by_skill)
-      out["by_skill"][skill] = {{"correct", cn.first}, {"n", cn.second}};
-    std::cout << out.dump() << "\n";
-  } else {
-    std::cout << train::format_score(
-                     metric == "exact_match" ? "exact match" : "preference accuracy", score)
-              << "\n";
-  }
-}
 
 }  // namespace
 
@@ -214,7 +160,9 @@ void register_train(CLI::App& app) {
   auto tasks = std::make_shared<TasksFlags>();
   CLI::App* tasks_cmd = train->add_subcommand(
       "tasks", "Write the synthetic skill tasks (English and Korean) of the learning demo");
-  tasks_cmd->add_option("--out", tasks->out, "Folder for pretrain/sft/sft_eval/dpo/dpo_eval .jsonl")
+  tasks_cmd
+      ->add_option("--out", tasks->out,
+                   "Folder for pretrain/sft/sft_eval/dpo/dpo_eval .jsonl and dpo_prompts.yaml")
       ->required();
   tasks_cmd->add_option("--seed", tasks->options.seed, "Seed")->capture_default_str();
   tasks_cmd
@@ -222,35 +170,21 @@ void register_train(CLI::App& app) {
                    "Solved tasks in the pretraining text")
       ->capture_default_str();
   tasks_cmd->add_option("--n-sft", tasks->options.n_sft, "SFT chat records")->capture_default_str();
-  tasks_cmd->add_option("--n-eval", tasks->options.n_eval, "Held-out chat records")
+  tasks_cmd
+      ->add_option("--n-eval", tasks->options.n_eval,
+                   "Held-out chat records (items of the skills suite)")
       ->capture_default_str();
   tasks_cmd->add_option("--n-dpo", tasks->options.n_dpo, "Preference pairs")->capture_default_str();
-  tasks_cmd->add_option("--n-dpo-eval", tasks->options.n_dpo_eval, "Held-out preference pairs")
+  tasks_cmd
+      ->add_option("--n-dpo-eval", tasks->options.n_dpo_eval,
+                   "Held-out preference pairs (items of the skills suite)")
       ->capture_default_str();
   tasks_cmd->callback([tasks] {
-    train::SkillDataFiles files = train::write_skill_datasets(tasks->out, tasks->options);
-    fmt::print("wrote {}, {}, {}, {}, {}\n", files.pretrain.string(), files.sft.string(),
-               files.sft_eval.string(), files.dpo.string(), files.dpo_eval.string());
+    eval::SkillDataFiles files = eval::write_skill_datasets(tasks->out, tasks->options);
+    fmt::print("wrote {}, {}, {}, {}, {}, {}\n", files.pretrain.string(), files.sft.string(),
+               files.sft_eval.string(), files.dpo.string(), files.dpo_eval.string(),
+               files.dpo_prompts.string());
   });
-
-  auto eval = std::make_shared<EvalTasksFlags>();
-  CLI::App* eval_cmd = train->add_subcommand(
-      "eval-tasks",
-      "Exact match (chat records) or preference accuracy (pairs) of a model on skill data");
-  eval_cmd->add_option("--model", eval->model, "Model reference or directory")->required();
-  eval_cmd->add_option("--adapter", eval->adapter,
-                       "LoRA adapter (reference or directory) on top of the model");
-  eval_cmd->add_option("--data", eval->data, "JSONL of chat records or preference pairs")
-      ->required();
-  eval_cmd->add_option("--max-tokens", eval->max_tokens, "Most tokens generated per answer")
-      ->capture_default_str();
-  eval_cmd->add_option("--mistakes", eval->mistakes,
-                       "Generate answers and write each wrong one as a preference pair (chosen: "
-                       "the reference, rejected: the model's) to this JSONL");
-  eval_cmd->add_flag("--json", eval->json, "Print as JSON");
-  add_workspace_flag(*eval_cmd, eval->workspace);
-  add_compute_flags(*eval_cmd, eval->compute);
-  eval_cmd->callback([eval] { run_eval_tasks(*eval); });
 }
 
 }  // namespace enclave::cli

@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "eval/general_docs.h"
-#include "eval/skill_docs.h"
+#include "eval/skill_tasks.h"
 #include "eval/yaml_writer.h"
 
 namespace enclave::eval {
@@ -11,19 +11,14 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uint64_t kSeed = 20240601;
-constexpr std::size_t kSkillTest = 40;
-constexpr std::size_t kSkillTrain = 20;
 constexpr std::size_t kGeneralDocs = 40;
 
-TaskSpec base_task(std::string name, OutputType type, std::vector<nlohmann::json> docs,
-                   std::vector<nlohmann::json> fewshot = {}) {
+TaskSpec base_task(std::string name, OutputType type, std::vector<nlohmann::json> docs) {
   TaskSpec t;
   t.name = std::move(name);
   t.source = "builtin";
   t.output_type = type;
   t.dataset.docs = std::move(docs);
-  t.dataset.fewshot_docs = std::move(fewshot);
-  if (!t.dataset.fewshot_docs.empty()) t.dataset.fewshot_split = "train";
   return t;
 }
 
@@ -33,21 +28,18 @@ void set_generation(TaskSpec& t, const std::string& answer_cue, int max_gen_toks
   t.generation.max_gen_toks = max_gen_toks;
 }
 
+// One task per kind, over the suite's items (skill_tasks.h): the prompts the
+// learning demo's held-out files take, scored as `train tasks` data is.
 std::vector<TaskSpec> skills_tasks() {
+  const std::vector<SkillTask> items = skill_suite_items();
   std::vector<TaskSpec> out;
-  std::uint64_t stream = 0;
-  for (Skill skill :
-       {Skill::kReverse, Skill::kUppercase, Skill::kCountLetters, Skill::kArithmetic}) {
-    for (Language lang : {Language::kEnglish, Language::kKorean}) {
-      SkillSplits docs = make_skill_docs(skill, lang, kSkillTrain, kSkillTest, kSeed + ++stream);
-      TaskSpec t =
-          base_task(fmt::format("skills.{}_{}", skill_name(skill), language_code(lang)),
-                    OutputType::kGenerateUntil, std::move(docs.test), std::move(docs.train));
-      set_generation(t, lang == Language::kKorean ? "답:" : "Answer:", 16);
-      t.doc_to_target = "{{answer}}";
-      t.metrics = {{.name = "exact_match"}, {.name = "chrf"}};
-      out.push_back(std::move(t));
+  for (const SkillKind& kind : skill_kinds()) {
+    std::vector<nlohmann::json> docs;
+    for (const SkillTask& t : items) {
+      if (t.skill == kind.skill && t.language == kind.language) docs.push_back(skill_document(t));
     }
+    out.push_back(
+        skill_generation_task(skill_task_name(kind.skill, kind.language), std::move(docs)));
   }
   return out;
 }

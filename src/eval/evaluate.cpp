@@ -1,6 +1,9 @@
 #include "eval/evaluate.h"
 
+#include <algorithm>
+
 #include "core/error.h"
+#include "core/file.h"
 #include "eval/report.h"
 #include "store/registry.h"
 
@@ -8,10 +11,28 @@ namespace enclave::eval {
 namespace fs = std::filesystem;
 namespace {
 
-SuiteResult evaluate_model(const std::string& ref, const Suite& suite, const EvalCommon& c) {
-  const fs::path dir = store::resolve_model_ref(ref, {.find = c.harness.workspace});
-  std::unique_ptr<Engine> engine = Engine::load(dir, c.engine);
+SuiteResult evaluate_model(const std::string& ref, const Suite& suite, const EvalCommon& c,
+                           const std::string& adapter = "") {
+  const store::ResolveOptions resolve{.find = c.harness.workspace};
+  EngineOptions engine_options = c.engine;
+  if (!adapter.empty())
+    engine_options.adapter = store::resolve_model_ref(adapter, resolve).string();
+  std::unique_ptr<Engine> engine =
+      Engine::load(store::resolve_model_ref(ref, resolve), engine_options);
   return run_suite(*engine, suite, c.harness);
+}
+
+std::size_t write_mistakes(const fs::path& path, const SuiteResult& result) {
+  std::string text;
+  std::size_t n = 0;
+  for (const TaskResult& t : result.tasks) {
+    for (const nlohmann::json& pair : t.mistakes) {
+      text += pair.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      ++n;
+    }
+  }
+  write_file_atomic(path, text);
+  return n;
 }
 
 nlohmann::json run_params(const Suite& suite, const EvalCommon& c) {
@@ -52,12 +73,30 @@ std::unique_ptr<EvalRecorder> open_recorder(const EvalCommon& c, const std::stri
 
 EvalRunOutcome run_eval(const EvalRunOptions& o) {
   const Suite suite = load_suite(o.common.suite);
+  EvalCommon common = o.common;
+  if (!o.mistakes.empty()) {
+    const bool generates = std::any_of(suite.entries.begin(), suite.entries.end(), [](auto& e) {
+      return e.task.output_type == OutputType::kGenerateUntil;
+    });
+    if (!generates) {
+      fail_input("--mistakes: suite '{}' has no generate_until task whose answers could be wrong",
+                 suite.name);
+    }
+    common.harness.keep_mistakes = true;
+  }
   EvalRunOutcome out;
-  std::unique_ptr<EvalRecorder> rec = open_recorder(o.common, "eval", suite.name + " " + o.model,
-                                                    run_params(suite, o.common), out.not_recorded);
-  if (rec) rec->log_model(o.model, "model");
-  out.result = evaluate_model(o.model, suite, o.common);
+  nlohmann::json params = run_params(suite, common);
+  if (!o.adapter.empty()) params["adapter"] = o.adapter;
+  std::unique_ptr<EvalRecorder> rec = open_recorder(common, "eval", suite.name + " " + o.model,
+                                                    std::move(params), out.not_recorded);
   if (rec) {
+    rec->log_model(o.model, "model");
+    if (!o.adapter.empty()) rec->log_model(o.adapter, "adapter");
+  }
+  out.result = evaluate_model(o.model, suite, common, o.adapter);
+  if (!o.mistakes.empty()) out.n_mistakes = write_mistakes(o.mistakes, out.result);
+  if (rec) {
+    if (!o.mistakes.empty()) rec->log_metric("mistakes", static_cast<double>(out.n_mistakes));
     rec->log_results(out.result);
     rec->log_output_json(suite_result_json(out.result), "results");
     rec->finish();

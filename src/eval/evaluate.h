@@ -32,15 +32,24 @@ struct EvalCommon {
 
 struct EvalRunOptions {
   std::string model;
+  // A PEFT LoRA adapter (directory or registry reference) applied to the
+  // model unmerged, as `generate` and `serve` apply one; "" = none.
+  std::string adapter;
+  // When set: every wrong generate_until answer as a DPO pair
+  // (TaskResult::mistakes), written here as TRL preference JSONL, atomically.
+  std::filesystem::path mistakes;
   EvalCommon common;
 };
 
 struct EvalRunOutcome {
   SuiteResult result;
+  std::size_t n_mistakes = 0;          // pairs written to options.mistakes
   std::optional<std::int64_t> run_id;  // none when not recorded
   std::string not_recorded;            // why, when not recorded
 };
 
+// Throws Error(kInvalidInput) when mistakes is set and the suite has no
+// generate_until task (before any model runs).
 EvalRunOutcome run_eval(const EvalRunOptions& options);
 
 struct CompareOptions {

@@ -52,6 +52,10 @@ std::vector<std::string> others(Rng& rng, const std::vector<std::string>& cycle,
 
 }  // namespace
 
+std::string_view language_code(Language language) {
+  return language == Language::kKorean ? "ko" : "en";
+}
+
 std::vector<nlohmann::json> make_sequence_docs(Language language, std::size_t n,
                                                std::uint64_t seed) {
   Rng rng(seed);

@@ -11,11 +11,13 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <vector>
 
-#include "eval/skill_docs.h"  // Language
-
 namespace enclave::eval {
+
+enum class Language { kEnglish, kKorean };
+std::string_view language_code(Language language);  // "en", "ko"
 
 // {"question", "choices", "answer" (index)}
 std::vector<nlohmann::json> make_sequence_docs(Language language, std::size_t n,

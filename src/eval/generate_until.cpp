@@ -37,6 +37,30 @@ double score_one(const MetricSpec& m, const std::string& answer, const std::stri
   fail(ErrorKind::kInternal, "generate_until: no scorer for metric '{}'", m.name);
 }
 
+// The document as a DPO pair: what the model should have answered against
+// what it did, in the shape the task prompts with (TRL conversational or
+// plain text).
+nlohmann::json mistake(const TaskRun& run, std::size_t i, const std::string& target,
+                       const std::string& answer) {
+  nlohmann::json pair = {{"task", run.task.name}, {"doc", i}};
+  if (run.prompts.chat()) {
+    nlohmann::json prompt = nlohmann::json::array();
+    for (const ChatMessage& m : run.prompts.messages(i))
+      prompt.push_back({{"role", m.role}, {"content", m.content}});
+    auto turn = [](const std::string& text) {
+      return nlohmann::json::array({{{"role", "assistant"}, {"content", text}}});
+    };
+    pair["prompt"] = std::move(prompt);
+    pair["chosen"] = turn(target);
+    pair["rejected"] = turn(answer);
+  } else {
+    pair["prompt"] = run.prompts.context(i);
+    pair["chosen"] = run.prompts.answer_delimiter() + target;
+    pair["rejected"] = run.prompts.answer_delimiter() + answer;
+  }
+  return pair;
+}
+
 }  // namespace
 
 void evaluate_generate_until(const TaskRun& run, TaskResult& result) {
@@ -63,6 +87,11 @@ void evaluate_generate_until(const TaskRun& run, TaskResult& result) {
                                 {"filtered", answer},
                                 {"targets", targets},
                                 {"scores", scores}});
+    }
+    // An empty answer or one equal to the reference gives no preference to learn.
+    if (run.options.keep_mistakes && scores[run.metrics.front().name].get<double>() < 1.0 &&
+        !answer.empty() && answer != targets.front()) {
+      result.mistakes.push_back(mistake(run, i, targets.front(), answer));
     }
     progress->advance();
   }

@@ -28,6 +28,7 @@ struct HarnessOptions {
   std::optional<int> num_fewshot;  // overrides each task's num_fewshot
   std::optional<bool> chat_template;  // overrides each task's chat_template
   bool keep_samples = false;          // keep per-document prompts, answers and scores
+  bool keep_mistakes = false;         // keep wrong generate_until answers as preference pairs
   bool show_progress = false;         // a progress line on the terminal
   store::FindOptions workspace;       // for dataset and judge model references
   EngineOptions judge_engine;         // compute options for a local judge model
@@ -43,6 +44,13 @@ struct TaskResult {
   std::vector<MetricSamples>
       metrics;  // in the task's metric order; the first is the primary metric
   std::vector<nlohmann::json> samples;  // per document, when keep_samples
+  // generate_until with keep_mistakes: one TRL preference record per document
+  // whose primary metric is below 1 and whose answer is not empty:
+  // {"prompt": the task's messages (chat) or context text, "chosen": the
+  //  reference, "rejected": the model's answer, "task", "doc"}; in chat mode
+  // chosen and rejected are one assistant message each, in plain mode text
+  // starting with the target delimiter.
+  std::vector<nlohmann::json> mistakes;
   std::string data_sha256;
   std::optional<std::int64_t> dataset_version_id;
   double seconds = 0;

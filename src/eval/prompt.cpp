@@ -93,35 +93,42 @@ std::string PromptBuilder::example_target(const nlohmann::json& doc, std::string
 }
 
 std::string PromptBuilder::context(std::size_t i) const {
+  if (chat_) return render_chat(*template_, messages(i), /*add_generation_prompt=*/true);
   const nlohmann::json& doc = docs_.docs.at(i);
   const std::string what = fmt::format("task '{}': document {}", task_.name, i);
-  const std::vector<std::size_t> shots =
-      select_fewshot(docs_.fewshot_pool.size(), num_fewshot_, task_.fewshot_seed, i,
-                     docs_.fewshot_from_docs ? std::optional<std::size_t>(i) : std::nullopt);
   const std::string description =
       task_.description.empty() ? "" : render_template(task_.description, doc, what);
-  if (!chat_) {
-    std::string out;
-    if (!description.empty()) out += description + task_.fewshot_delimiter;
-    for (std::size_t s : shots) {
-      const nlohmann::json& ex = docs_.fewshot_pool[s];
-      const std::string ex_what = fmt::format("task '{}': few-shot document {}", task_.name, s);
-      out += render_template(task_.doc_to_text, ex, ex_what) + task_.target_delimiter +
-             example_target(ex, ex_what) + task_.fewshot_delimiter;
-    }
-    out += render_template(task_.doc_to_text, doc, what);
-    return out;
+  std::string out;
+  if (!description.empty()) out += description + task_.fewshot_delimiter;
+  for (std::size_t s : shots(i)) {
+    const nlohmann::json& ex = docs_.fewshot_pool[s];
+    const std::string ex_what = fmt::format("task '{}': few-shot document {}", task_.name, s);
+    out += render_template(task_.doc_to_text, ex, ex_what) + task_.target_delimiter +
+           example_target(ex, ex_what) + task_.fewshot_delimiter;
   }
+  out += render_template(task_.doc_to_text, doc, what);
+  return out;
+}
+
+std::vector<ChatMessage> PromptBuilder::messages(std::size_t i) const {
+  const nlohmann::json& doc = docs_.docs.at(i);
+  const std::string what = fmt::format("task '{}': document {}", task_.name, i);
   std::vector<ChatMessage> messages;
-  if (!description.empty()) messages.push_back({"system", description});
-  for (std::size_t s : shots) {
+  if (!task_.description.empty())
+    messages.push_back({"system", render_template(task_.description, doc, what)});
+  for (std::size_t s : shots(i)) {
     const nlohmann::json& ex = docs_.fewshot_pool[s];
     const std::string ex_what = fmt::format("task '{}': few-shot document {}", task_.name, s);
     messages.push_back({"user", render_template(task_.doc_to_text, ex, ex_what)});
     messages.push_back({"assistant", example_target(ex, ex_what)});
   }
   messages.push_back({"user", render_template(task_.doc_to_text, doc, what)});
-  return render_chat(*template_, messages, /*add_generation_prompt=*/true);
+  return messages;
+}
+
+std::vector<std::size_t> PromptBuilder::shots(std::size_t i) const {
+  return select_fewshot(docs_.fewshot_pool.size(), num_fewshot_, task_.fewshot_seed, i,
+                        docs_.fewshot_from_docs ? std::optional<std::size_t>(i) : std::nullopt);
 }
 
 std::vector<TokenId> PromptBuilder::encode_text(const std::string& text) const {

@@ -49,6 +49,9 @@ class PromptBuilder {
 
   // The context text for evaluation document i.
   std::string context(std::size_t i) const;
+  // Chat mode: the messages context(i) renders (system, few-shot turns, the
+  // document's user turn).
+  std::vector<ChatMessage> messages(std::size_t i) const;
   // Context ids (with BOS where the tokenizer adds one; left-truncated so
   // that reserve more tokens still fit).
   std::vector<TokenId> context_tokens(std::size_t i, std::int64_t reserve = 0) const;
@@ -77,6 +80,7 @@ class PromptBuilder {
   std::string example_target(const nlohmann::json& doc, std::string_view what) const;
 
  private:
+  std::vector<std::size_t> shots(std::size_t i) const;  // few-shot pool indices for document i
   std::vector<TokenId> encode_text(const std::string& text) const;
   std::vector<TokenId> truncate_left(std::vector<TokenId> ids, std::int64_t limit) const;
 

@@ -8,6 +8,7 @@
 #include "eval/error_testing.h"
 #include "eval/eval_testing.h"
 #include "eval/instructions.h"
+#include "eval/skill_tasks.h"
 #include "eval/task_docs.h"
 #include "eval/template.h"
 #include "eval/yaml_writer.h"
@@ -22,7 +23,7 @@ TEST(BuiltinTasksTest, SuitesHoldBothLanguagesAndRender) {
   EXPECT_EQ(builtin_suite_names(), (std::vector<std::string>{"general", "skills"}));
   std::optional<Suite> skills = builtin_suite("skills");
   ASSERT_TRUE(skills);
-  EXPECT_EQ(skills->entries.size(), 8u);
+  EXPECT_EQ(skills->entries.size(), 7u);
   std::optional<Suite> general = builtin_suite("general");
   ASSERT_TRUE(general);
   EXPECT_EQ(general->entries.size(), 9u);
@@ -45,31 +46,74 @@ TEST(BuiltinTasksTest, SuitesHoldBothLanguagesAndRender) {
       }
     }
   }
-  // Hand-checkable answers.
+  // Hand-checkable answers: the reference is the chosen turn of a TRL pair.
+  auto content = [](const nlohmann::json& d, const char* key) {
+    return d[key][0]["content"].get<std::string>();
+  };
   const TaskSpec reverse_ko = *builtin_task("skills.reverse_ko");
+  EXPECT_TRUE(reverse_ko.chat_template);
   for (const auto& d : reverse_ko.dataset.docs) {
-    if (d["input"] == "사과") EXPECT_EQ(d["answer"], "과사");
+    if (content(d, "prompt") == "거꾸로: 가 나 다") EXPECT_EQ(content(d, "chosen"), "다 나 가");
+    EXPECT_EQ(d["skill"], "reverse");
+    EXPECT_EQ(d["language"], "ko");
   }
   const TaskSpec arithmetic_en = *builtin_task("skills.arithmetic_en");
   for (const auto& d : arithmetic_en.dataset.docs) {
-    if (d["input"] == "12 + 7") EXPECT_EQ(d["answer"], "19");
+    int a = 0;
+    int b = 0;
+    char op = 0;
+    ASSERT_EQ(std::sscanf(content(d, "prompt").c_str(), "What is %d %c %d?", &a, &op, &b), 3);
+    EXPECT_EQ(content(d, "chosen"), std::to_string(op == '+' ? a + b : a - b));
+    EXPECT_NE(content(d, "rejected"), content(d, "chosen"));
   }
-  const nlohmann::json first = builtin_task("skills.uppercase_ko")->dataset.docs[0];
-  std::string upper = first["input"].get<std::string>();
+  const nlohmann::json first = builtin_task("skills.uppercase_en")->dataset.docs[0];
+  std::string upper = content(first, "prompt").substr(std::string("Uppercase: ").size());
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  EXPECT_EQ(first["answer"].get<std::string>(), upper);
+  EXPECT_EQ(content(first, "chosen"), upper);
+}
+
+TEST(SkillTasksTest, TrainingDataHoldsOutTheSuite) {
+  std::set<std::string> suite;
+  for (const SkillTask& t : skill_suite_items()) suite.insert(t.prompt);
+  EXPECT_EQ(suite.size(), skill_kinds().size() * kSkillSuitePerKind);
+  for (std::uint64_t seed : {1, 7}) {
+    for (const SkillTask& t : generate_skill_tasks(2000, seed, suite))
+      EXPECT_EQ(suite.count(t.prompt), 0u) << t.prompt;
+  }
+  ScratchDir dir;
+  SkillDataFiles files = write_skill_datasets(
+      dir.path(),
+      {.seed = 3, .n_pretrain = 40, .n_sft = 30, .n_eval = 14, .n_dpo = 20, .n_dpo_eval = 7});
+  const std::vector<nlohmann::json> sft_eval = read_jsonl(files.sft_eval);
+  ASSERT_EQ(sft_eval.size(), 14u);
+  std::set<std::string> kinds;  // the held-out files interleave the kinds
+  for (const auto& r : sft_eval) {
+    EXPECT_EQ(suite.count(r["messages"][0]["content"].get<std::string>()), 1u);
+    kinds.insert(r["skill"].get<std::string>() + "_" + r["language"].get<std::string>());
+  }
+  EXPECT_EQ(kinds.size(), skill_kinds().size());
+  for (const auto& r : read_jsonl(files.sft))
+    EXPECT_EQ(suite.count(r["messages"][0]["content"].get<std::string>()), 0u);
+  for (const auto& r : read_jsonl(files.dpo))
+    EXPECT_EQ(suite.count(r["prompt"][0]["content"].get<std::string>()), 0u);
+  // The DPO prompts load as the suite's own kind of task.
+  const Suite prompts = load_suite(files.dpo_prompts.string());
+  ASSERT_EQ(prompts.entries.size(), 1u);
+  const TaskSpec& task = prompts.entries[0].task;
+  const TaskSpec suite_task = *builtin_task("skills.count_en");
+  EXPECT_EQ(task.doc_to_text, suite_task.doc_to_text);
+  EXPECT_EQ(task.doc_to_target, suite_task.doc_to_target);
+  EXPECT_EQ(task.chat_template, suite_task.chat_template);
+  EXPECT_EQ(load_task_docs(task).docs.size(), 20u);
+  EXPECT_THROW(write_skill_datasets(dir.path() / "x", {.n_eval = 200, .n_dpo_eval = 81}), Error);
 }
 
 TEST(BuiltinTasksTest, DeterministicAndSplitsDisjoint) {
   for (const TaskSpec& t : builtin_tasks()) {
     EXPECT_EQ(builtin_task(t.name)->dataset.docs, t.dataset.docs) << t.name;
-    std::set<std::string> test_inputs;
-    for (const auto& d : t.dataset.docs) {
-      if (d.contains("input")) test_inputs.insert(d["input"].get<std::string>());
-    }
-    for (const auto& d : t.dataset.fewshot_docs) {
-      EXPECT_EQ(test_inputs.count(d["input"].get<std::string>()), 0u) << t.name;
-    }
+    std::set<std::string> test_docs;
+    for (const auto& d : t.dataset.docs) test_docs.insert(d.dump());
+    for (const auto& d : t.dataset.fewshot_docs) EXPECT_EQ(test_docs.count(d.dump()), 0u) << t.name;
   }
   EXPECT_FALSE(builtin_task("skills.nope"));
   EXPECT_FALSE(builtin_task("general"));

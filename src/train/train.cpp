@@ -93,7 +93,17 @@ constexpr const char* kResumeKeys[] = {"batch_size",
                                        "sdpo_split",
                                        "sdpo_field"};
 
-// Everything the loop works on.
+// What one phase (all of training, or one sDPO chunk) steps through.
+struct PhaseState {
+  const std::vector<std::size_t>& examples;  // indices into the objective's examples
+  DataOrder order;
+  AdamW optimizer;
+  LrSchedule schedule;
+};
+
+// Everything the loop works on. run() reads as the loop does: per phase
+// begin_phase(), then per step train_step(), maybe_evaluate(),
+// maybe_checkpoint(); finish() evaluates and saves the result.
 class Trainer {
  public:
   Trainer(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
@@ -109,7 +119,24 @@ class Trainer {
                      bool base_model);
   std::vector<double> reduce(std::vector<double> values);
   void all_reduce_grads();
+  // This process's share of batch through the objective, in micro-batches;
+  // the sums of its terms (not yet reduced across processes).
+  std::vector<double> run_objective(Objective& objective, const std::vector<std::size_t>& batch,
+                                    double normaliser);
   std::map<std::string, double> evaluate();
+  // The example indices of each phase: all of them, or sDPO's chunks.
+  void plan_phases();
+  // A fresh phase sets its DPO references; a resumed one restores its data
+  // position and optimiser state.
+  void begin_phase(PhaseState& phase);
+  // One optimiser step over the next batch; true when a stop was requested.
+  bool train_step(PhaseState& phase);
+  // Validation every eval_every steps (not the last), and early stopping.
+  void maybe_evaluate();
+  // A checkpoint every save_every steps, and on a stop request.
+  void maybe_checkpoint(const PhaseState& phase, bool stop);
+  // The final validation and the output directory.
+  void finish(const std::filesystem::path& output_dir);
   void save_checkpoint(const DataOrder& order, const AdamW& optimizer);
   void save_output(const std::filesystem::path& output_dir);
   void message(const std::string& text) const {
@@ -142,6 +169,11 @@ class Trainer {
   double best_eval_ = std::numeric_limits<double>::infinity();
   std::int64_t evals_without_improvement_ = 0;
   TrainResult result_;
+
+  // Set by run().
+  std::int64_t total_steps_ = 0;
+  Clock::time_point start_;
+  std::vector<torch::Tensor> params_;  // the trainable tensors, for clipping
 };
 
 Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_dir,
@@ -281,6 +313,19 @@ void Trainer::set_reference(DpoObjective& objective, const std::vector<std::size
   }
 }
 
+std::vector<double> Trainer::run_objective(Objective& objective,
+                                           const std::vector<std::size_t>& batch,
+                                           double normaliser) {
+  std::vector<double> sums(objective.sum_names().size(), 0.0);
+  const std::vector<std::size_t> mine = shard_batch(batch, dist_.rank, dist_.world_size);
+  for (const auto& micro : micro_batches(
+           mine, [&](std::size_t i) { return objective.cost(i); }, config_.micro_batch_tokens)) {
+    std::vector<double> s = objective.run(*model_, micro, normaliser);
+    for (std::size_t i = 0; i < s.size(); ++i) sums[i] += s[i];
+  }
+  return sums;
+}
+
 std::map<std::string, double> Trainer::evaluate() {
   std::map<std::string, double> out;
   if (!eval_objective_) return out;
@@ -290,15 +335,7 @@ std::map<std::string, double> Trainer::evaluate() {
   std::vector<std::size_t> all(eval_objective_->size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   const double normaliser = eval_objective_->normaliser(all);
-  std::vector<double> sums(eval_objective_->sum_names().size(), 0.0);
-  const std::vector<std::size_t> mine = shard_batch(all, dist_.rank, dist_.world_size);
-  for (const auto& micro : micro_batches(
-           mine, [&](std::size_t i) { return eval_objective_->cost(i); },
-           config_.micro_batch_tokens)) {
-    std::vector<double> s = eval_objective_->run(*model_, micro, normaliser);
-    for (std::size_t i = 0; i < s.size(); ++i) sums[i] += s[i];
-  }
-  sums = reduce(sums);
+  const std::vector<double> sums = reduce(run_objective(*eval_objective_, all, normaliser));
   for (const auto& [key, value] : eval_objective_->metrics(sums, normaliser))
     out["eval/" + key] = value;
   if (lora_) lora_->set_training(true);
@@ -429,140 +466,151 @@ void Trainer::save_output(const std::filesystem::path& output_dir) {
   }
 }
 
-TrainResult Trainer::run(const std::filesystem::path& output_dir) {
-  auto* dpo = dynamic_cast<DpoObjective*>(objective_.get());
-  auto* eval_dpo = dynamic_cast<DpoObjective*>(eval_objective_.get());
-  const bool resumed = !phases_.empty();
-  if (!resumed) {
-    if (config_.mode == TrainMode::kSdpo) {
-      std::vector<std::size_t> all(objective_->size());
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-      if (config_.sdpo_split == SdpoSplit::kMargin) set_reference(*dpo, all, /*base_model=*/true);
-      std::vector<double> margins;
-      if (config_.sdpo_split == SdpoSplit::kMargin) {
-        torch::Tensor ref = dpo->reference().to(torch::kFloat64);
-        torch::Tensor m = (ref.select(1, 0) - ref.select(1, 1)).contiguous();
-        margins.assign(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
-      }
-      phases_ = sdpo_chunks(config_, dpo->examples(), margins, chunk_of_file_);
-      if (config_.max_steps > 0 && config_.max_steps < static_cast<std::int64_t>(phases_.size())) {
-        fail_input(
-            "sdpo: max_steps {} is fewer than the {} chunks; each chunk needs at least one step",
-            config_.max_steps, phases_.size());
-      }
-    } else {
-      std::vector<std::size_t> all(objective_->size());
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-      phases_ = {all};
-    }
+void Trainer::plan_phases() {
+  std::vector<std::size_t> all(objective_->size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  if (config_.mode != TrainMode::kSdpo) {
+    phases_ = {all};
+    return;
   }
-  std::int64_t total_steps = 0;
-  for (std::size_t k = 0; k < phases_.size(); ++k) total_steps += phase_steps(k);
-  const Clock::time_point start = Clock::now();
-  std::vector<torch::Tensor> params;
-  for (auto& [name, p] : trainable_) params.push_back(p);
-  const bool autocast = config_.precision == Precision::kBf16Autocast;
+  auto* dpo = dynamic_cast<DpoObjective*>(objective_.get());
+  std::vector<double> margins;
+  if (config_.sdpo_split == SdpoSplit::kMargin) {
+    set_reference(*dpo, all, /*base_model=*/true);
+    torch::Tensor ref = dpo->reference().to(torch::kFloat64);
+    torch::Tensor m = (ref.select(1, 0) - ref.select(1, 1)).contiguous();
+    margins.assign(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
+  }
+  phases_ = sdpo_chunks(config_, dpo->examples(), margins, chunk_of_file_);
+  if (config_.max_steps > 0 && config_.max_steps < static_cast<std::int64_t>(phases_.size())) {
+    fail_input("sdpo: max_steps {} is fewer than the {} chunks; each chunk needs at least one step",
+               config_.max_steps, phases_.size());
+  }
+}
+
+void Trainer::begin_phase(PhaseState& phase) {
+  if (!optimizer_state_.empty()) {  // continuing the phase a checkpoint stopped in
+    phase.order.seek(data_position_);
+    phase.optimizer.load_state(optimizer_state_, "optimizer.safetensors");
+    optimizer_state_.clear();
+    return;
+  }
+  phase_step_ = 0;
+  // Each phase's reference is the model as the phase starts; phase 0's is the base.
+  if (auto* dpo = dynamic_cast<DpoObjective*>(objective_.get()))
+    set_reference(*dpo, phase.examples, /*base_model=*/phase_ == 0);
+  if (auto* eval_dpo = dynamic_cast<DpoObjective*>(eval_objective_.get())) {
+    std::vector<std::size_t> all(eval_dpo->size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    set_reference(*eval_dpo, all, /*base_model=*/phase_ == 0);
+  }
+  if (phases_.size() > 1)
+    message(fmt::format("sdpo: chunk {}/{} with {} pairs", phase_ + 1, phases_.size(),
+                        phase.examples.size()));
+}
+
+bool Trainer::train_step(PhaseState& phase) {
+  std::vector<std::size_t> batch;
+  for (std::size_t i : phase.order.next(static_cast<std::size_t>(config_.batch_size)))
+    batch.push_back(phase.examples[i]);
+  const double normaliser = objective_->normaliser(batch);
+  std::int64_t tokens = 0;
+  for (std::size_t i : batch) tokens += objective_->tokens(i);
+  torch::manual_seed(mix(mix(config_.seed, static_cast<std::uint64_t>(step_)),
+                         static_cast<std::uint64_t>(dist_.rank)));
+  std::vector<double> sums;
+  {
+    AutocastScope scope(config_.precision == Precision::kBf16Autocast);
+    sums = run_objective(*objective_, batch, normaliser);
+  }
+  all_reduce_grads();
+  // The stop request travels with the sums so every process stops at the same step.
+  sums.push_back(g_stop_requested.load() ? 1.0 : 0.0);
+  sums = reduce(sums);
+  bool stop = sums.back() > 0;
+  sums.pop_back();
+  const double grad_norm = clip_grad_norm(params_, config_.max_grad_norm);
+  const double lr = phase.schedule.lr_at(phase_step_);
+  phase.optimizer.step(lr);
+  phase.optimizer.zero_grad();
+  ++step_;
+
+  StepReport report;
+  report.step = step_;
+  report.total_steps = total_steps_;
+  report.extra = objective_->metrics(sums, normaliser);
+  report.loss = report.extra["loss"];
+  report.extra.erase("loss");
+  report.lr = lr;
+  report.grad_norm = grad_norm;
+  report.tokens = tokens;
+  report.elapsed_s = std::chrono::duration<double>(Clock::now() - start_).count();
+  report.tokens_per_s =
+      report.elapsed_s > 0 ? static_cast<double>(result_.tokens + tokens) / report.elapsed_s : 0;
+  result_.tokens += tokens;
+  result_.losses.push_back(report.loss);
+  if (callbacks_.on_step && dist_.rank == 0) callbacks_.on_step(report);
+
+  // Alone, a stop requested during this step's callback takes effect now;
+  // data-parallel processes agree on it in the next step's reduction.
+  if (dist_.world_size == 1 && g_stop_requested.load()) stop = true;
+  return stop;
+}
+
+void Trainer::maybe_evaluate() {
+  // The last step's evaluation is the final one, run after the loop.
+  if (config_.eval_every <= 0 || step_ % config_.eval_every != 0 || step_ == total_steps_) return;
+  std::map<std::string, double> eval = evaluate();
+  if (eval.empty()) return;
+  if (callbacks_.on_eval && dist_.rank == 0) callbacks_.on_eval(step_, eval);
+  if (eval["eval/loss"] < best_eval_) {
+    best_eval_ = eval["eval/loss"];
+    evals_without_improvement_ = 0;
+  } else if (config_.early_stopping_patience > 0 &&
+             ++evals_without_improvement_ >= config_.early_stopping_patience) {
+    message(fmt::format(
+        "early stopping at step {}: eval/loss has not improved on {:.6g} for {} evaluations", step_,
+        best_eval_, evals_without_improvement_));
+    result_.early_stopped = true;
+  }
+}
+
+void Trainer::maybe_checkpoint(const PhaseState& phase, bool stop) {
+  if (!stop && (config_.save_every <= 0 || step_ % config_.save_every != 0)) return;
+  ++phase_step_;  // the checkpoint holds the position after this step
+  save_checkpoint(phase.order, phase.optimizer);
+  --phase_step_;
+}
+
+void Trainer::finish(const std::filesystem::path& output_dir) {
+  result_.final_eval = evaluate();
+  if (!result_.final_eval.empty() && callbacks_.on_eval && dist_.rank == 0)
+    callbacks_.on_eval(step_, result_.final_eval);
+  if (lora_) lora_->set_training(false);
+  save_output(output_dir);
+  if (group_) group_->barrier();
+}
+
+TrainResult Trainer::run(const std::filesystem::path& output_dir) {
+  if (phases_.empty()) plan_phases();  // a resumed run has them from its checkpoint
+  total_steps_ = 0;
+  for (std::size_t k = 0; k < phases_.size(); ++k) total_steps_ += phase_steps(k);
+  start_ = Clock::now();
+  params_.clear();
+  for (auto& [name, p] : trainable_) params_.push_back(p);
 
   for (; phase_ < phases_.size(); ++phase_) {
-    const std::vector<std::size_t>& phase = phases_[phase_];
     const std::int64_t steps = phase_steps(phase_);
-    DataOrder order(phase.size(), mix(config_.seed, phase_));
-    AdamW optimizer(trainable_, AdamWOptions{config_.adam_beta1, config_.adam_beta2,
-                                             config_.adam_epsilon, config_.weight_decay});
-    const bool continuing = !optimizer_state_.empty();
-    if (continuing) {
-      order.seek(data_position_);
-      optimizer.load_state(optimizer_state_, "optimizer.safetensors");
-      optimizer_state_.clear();
-    } else {
-      phase_step_ = 0;
-      // Each phase's reference is the model as the phase starts; phase 0's is the base.
-      if (dpo) set_reference(*dpo, phase, /*base_model=*/phase_ == 0);
-      if (eval_dpo) {
-        std::vector<std::size_t> all(eval_dpo->size());
-        for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-        set_reference(*eval_dpo, all, /*base_model=*/phase_ == 0);
-      }
-      if (phases_.size() > 1)
-        message(fmt::format("sdpo: chunk {}/{} with {} pairs", phase_ + 1, phases_.size(),
-                            phase.size()));
-    }
-    const LrSchedule schedule(*config_.lr, config_.lr_scheduler, config_.warmup_steps, steps,
-                              config_.min_lr_ratio);
+    PhaseState phase{phases_[phase_], DataOrder(phases_[phase_].size(), mix(config_.seed, phase_)),
+                     AdamW(trainable_, AdamWOptions{config_.adam_beta1, config_.adam_beta2,
+                                                    config_.adam_epsilon, config_.weight_decay}),
+                     LrSchedule(*config_.lr, config_.lr_scheduler, config_.warmup_steps, steps,
+                                config_.min_lr_ratio)};
+    begin_phase(phase);
     for (; phase_step_ < steps; ++phase_step_) {
-      std::vector<std::size_t> batch;
-      for (std::size_t i : order.next(static_cast<std::size_t>(config_.batch_size)))
-        batch.push_back(phase[i]);
-      const double normaliser = objective_->normaliser(batch);
-      std::int64_t tokens = 0;
-      for (std::size_t i : batch) tokens += objective_->tokens(i);
-      torch::manual_seed(mix(mix(config_.seed, static_cast<std::uint64_t>(step_)),
-                             static_cast<std::uint64_t>(dist_.rank)));
-      std::vector<double> sums(objective_->sum_names().size(), 0.0);
-      {
-        AutocastScope scope(autocast);
-        const std::vector<std::size_t> mine = shard_batch(batch, dist_.rank, dist_.world_size);
-        for (const auto& micro : micro_batches(
-                 mine, [&](std::size_t i) { return objective_->cost(i); },
-                 config_.micro_batch_tokens)) {
-          std::vector<double> s = objective_->run(*model_, micro, normaliser);
-          for (std::size_t i = 0; i < s.size(); ++i) sums[i] += s[i];
-        }
-      }
-      all_reduce_grads();
-      sums.push_back(g_stop_requested.load() ? 1.0 : 0.0);
-      sums = reduce(sums);
-      bool stop = sums.back() > 0;
-      sums.pop_back();
-      const double grad_norm = clip_grad_norm(params, config_.max_grad_norm);
-      const double lr = schedule.lr_at(phase_step_);
-      optimizer.step(lr);
-      optimizer.zero_grad();
-      ++step_;
-
-      StepReport report;
-      report.step = step_;
-      report.total_steps = total_steps;
-      report.extra = objective_->metrics(sums, normaliser);
-      report.loss = report.extra["loss"];
-      report.extra.erase("loss");
-      report.lr = lr;
-      report.grad_norm = grad_norm;
-      report.tokens = tokens;
-      report.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
-      report.tokens_per_s = report.elapsed_s > 0
-                                ? static_cast<double>(result_.tokens + tokens) / report.elapsed_s
-                                : 0;
-      result_.tokens += tokens;
-      result_.losses.push_back(report.loss);
-      if (callbacks_.on_step && dist_.rank == 0) callbacks_.on_step(report);
-
-      // Alone, a stop requested during this step's callback takes effect now;
-      // data-parallel processes agree on it in the next step's reduction.
-      if (dist_.world_size == 1 && g_stop_requested.load()) stop = true;
-      const bool last = step_ == total_steps;
-      if (config_.eval_every > 0 && step_ % config_.eval_every == 0 && !last) {
-        std::map<std::string, double> eval = evaluate();
-        if (!eval.empty()) {
-          if (callbacks_.on_eval && dist_.rank == 0) callbacks_.on_eval(step_, eval);
-          if (eval["eval/loss"] < best_eval_) {
-            best_eval_ = eval["eval/loss"];
-            evals_without_improvement_ = 0;
-          } else if (config_.early_stopping_patience > 0 &&
-                     ++evals_without_improvement_ >= config_.early_stopping_patience) {
-            message(
-                fmt::format("early stopping at step {}: eval/loss has not improved on {:.6g} for "
-                            "{} evaluations",
-                            step_, best_eval_, evals_without_improvement_));
-            result_.early_stopped = true;
-          }
-        }
-      }
-      if (stop || (config_.save_every > 0 && step_ % config_.save_every == 0)) {
-        ++phase_step_;  // the checkpoint holds the position after this step
-        save_checkpoint(order, optimizer);
-        --phase_step_;
-      }
+      const bool stop = train_step(phase);
+      maybe_evaluate();
+      maybe_checkpoint(phase, stop);
       if (stop) {
         result_.interrupted = true;
         break;
@@ -572,14 +620,8 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
     if (result_.interrupted || result_.early_stopped) break;
   }
   result_.steps = step_;
-  result_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (result_.interrupted) return result_;
-  result_.final_eval = evaluate();
-  if (!result_.final_eval.empty() && callbacks_.on_eval && dist_.rank == 0)
-    callbacks_.on_eval(step_, result_.final_eval);
-  if (lora_) lora_->set_training(false);
-  save_output(output_dir);
-  if (group_) group_->barrier();
+  result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  if (!result_.interrupted) finish(output_dir);
   return result_;
 }
 

@@ -1,15 +1,17 @@
-#include "train/skill_tasks.h"
+#include "eval/skill_tasks.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "eval/yaml_writer.h"
 
-namespace enclave::train {
+namespace enclave::eval {
 namespace {
 
 using nlohmann::json;
@@ -21,21 +23,23 @@ class Generator {
  public:
   explicit Generator(std::uint64_t seed) : rng_(seed) {}
 
-  SkillTask next() {
-    // 7 (skill, language) kinds, equally likely.
-    switch (uniform(0, 6)) {
+  SkillTask next() { return make(static_cast<std::size_t>(uniform(0, 6))); }
+
+  // One task of skill_kinds()[kind].
+  SkillTask make(std::size_t kind) {
+    switch (kind) {
       case 0:
         return reverse_en();
       case 1:
-        return uppercase_en();
-      case 2:
-        return count_en();
-      case 3:
-        return arithmetic(/*korean=*/false);
-      case 4:
         return reverse_ko();
-      case 5:
+      case 2:
+        return uppercase_en();
+      case 3:
+        return count_en();
+      case 4:
         return count_ko();
+      case 5:
+        return arithmetic(/*korean=*/false);
       default:
         return arithmetic(/*korean=*/true);
     }
@@ -125,6 +129,10 @@ class Generator {
   std::mt19937_64 rng_;
 };
 
+// Fixed: the suite's items are the same in every build, and training data
+// excludes exactly them.
+constexpr std::uint64_t kSuiteSeed = 20240601;
+
 json user(const std::string& text) { return json::array({{{"role", "user"}, {"content", text}}}); }
 json assistant(const std::string& text) {
   return json::array({{{"role", "assistant"}, {"content", text}}});
@@ -136,12 +144,35 @@ void write_records(const std::filesystem::path& path, const std::vector<json>& r
   write_file_atomic(path, text);
 }
 
+// The suite's items one kind at a time in turn, so any prefix covers every kind.
+std::vector<SkillTask> interleaved(const std::vector<SkillTask>& items) {
+  const std::size_t n_kinds = skill_kinds().size();
+  std::vector<SkillTask> out;
+  for (std::size_t j = 0; j < kSkillSuitePerKind; ++j) {
+    for (std::size_t k = 0; k < n_kinds; ++k) out.push_back(items[k * kSkillSuitePerKind + j]);
+  }
+  return out;
+}
+
 }  // namespace
 
-std::vector<SkillTask> generate_skill_tasks(std::size_t n, std::uint64_t seed) {
+const std::vector<SkillKind>& skill_kinds() {
+  static const std::vector<SkillKind> kinds = {
+      {"reverse", "en"}, {"reverse", "ko"},    {"uppercase", "en"},  {"count", "en"},
+      {"count", "ko"},   {"arithmetic", "en"}, {"arithmetic", "ko"},
+  };
+  return kinds;
+}
+
+std::string skill_task_name(const std::string& skill, const std::string& language) {
+  return "skills." + skill + "_" + language;
+}
+
+std::vector<SkillTask> generate_skill_tasks(std::size_t n, std::uint64_t seed,
+                                            const std::set<std::string>& exclude) {
   Generator gen(seed);
   std::vector<SkillTask> out;
-  std::set<std::string> seen;
+  std::set<std::string> seen = exclude;
   // Bounded so an impossible n fails instead of spinning.
   for (std::size_t tries = 0; out.size() < n && tries < 50 * n + 1000; ++tries) {
     SkillTask t = gen.next();
@@ -152,14 +183,60 @@ std::vector<SkillTask> generate_skill_tasks(std::size_t n, std::uint64_t seed) {
   return out;
 }
 
+std::vector<SkillTask> skill_suite_items() {
+  Generator gen(kSuiteSeed);
+  std::vector<SkillTask> out;
+  std::set<std::string> seen;
+  for (std::size_t kind = 0; kind < skill_kinds().size(); ++kind) {
+    std::size_t n = 0;
+    // Every kind has far more than kSkillSuitePerKind distinct prompts (the
+    // fewest, arithmetic, has 155), so the bound is never reached.
+    for (int tries = 0; n < kSkillSuitePerKind && tries < 100000; ++tries) {
+      SkillTask t = gen.make(kind);
+      if (!seen.insert(t.prompt).second) continue;
+      out.push_back(std::move(t));
+      ++n;
+    }
+    ENCLAVE_CHECK(n == kSkillSuitePerKind);
+  }
+  return out;
+}
+
+json skill_document(const SkillTask& t) {
+  return json{{"prompt", user(t.prompt)},       {"chosen", assistant(t.answer)},
+              {"rejected", assistant(t.wrong)}, {"skill", t.skill},
+              {"language", t.language},         {"difficulty", t.difficulty}};
+}
+
+TaskSpec skill_generation_task(std::string name, std::vector<json> docs,
+                               const std::filesystem::path& dataset_path) {
+  TaskSpec t;
+  t.name = std::move(name);
+  t.output_type = OutputType::kGenerateUntil;
+  t.dataset.docs = std::move(docs);
+  t.dataset.path = dataset_path;
+  t.source = t.dataset.docs.empty() ? dataset_path.string() : "builtin";
+  // The chat turn the demo's SFT data trains, and the answer of its DPO pairs.
+  t.chat_template = true;
+  t.doc_to_text = "{{prompt[0].content}}";
+  t.doc_to_target = "{{chosen[0].content}}";
+  t.generation.until = {"\n"};
+  t.generation.max_gen_toks = 24;
+  t.metrics = {{.name = "exact_match"}, {.name = "chrf"}};
+  return t;
+}
+
 SkillDataFiles write_skill_datasets(const std::filesystem::path& dir, const SkillDataOptions& o) {
-  const std::size_t n_held_out = o.n_eval + o.n_dpo_eval;
-  // One pool of distinct prompts: held-out ones first, then training ones.
-  const std::vector<SkillTask> pool =
-      generate_skill_tasks(n_held_out + std::max({o.n_pretrain, o.n_sft, o.n_dpo}), o.seed);
-  const std::vector<SkillTask> held_out(pool.begin(),
-                                        pool.begin() + static_cast<std::ptrdiff_t>(n_held_out));
-  std::vector<SkillTask> train(pool.begin() + static_cast<std::ptrdiff_t>(n_held_out), pool.end());
+  const std::vector<SkillTask> suite = skill_suite_items();
+  if (o.n_eval + o.n_dpo_eval > suite.size()) {
+    fail_input("skill tasks: n_eval {} + n_dpo_eval {} exceed the {} items of the skills suite",
+               o.n_eval, o.n_dpo_eval, suite.size());
+  }
+  std::set<std::string> held_out_prompts;
+  for (const SkillTask& t : suite) held_out_prompts.insert(t.prompt);
+  const std::vector<SkillTask> held_out = interleaved(suite);
+  std::vector<SkillTask> train =
+      generate_skill_tasks(std::max({o.n_pretrain, o.n_sft, o.n_dpo}), o.seed, held_out_prompts);
   std::mt19937_64 rng(o.seed + 1);
   auto sample = [&](std::size_t n) {
     std::shuffle(train.begin(), train.end(), rng);
@@ -168,8 +245,8 @@ SkillDataFiles write_skill_datasets(const std::filesystem::path& dir, const Skil
   };
 
   std::filesystem::create_directories(dir);
-  SkillDataFiles files{dir / "pretrain.jsonl", dir / "sft.jsonl", dir / "sft_eval.jsonl",
-                       dir / "dpo.jsonl", dir / "dpo_eval.jsonl"};
+  SkillDataFiles files{dir / "pretrain.jsonl", dir / "sft.jsonl",      dir / "sft_eval.jsonl",
+                       dir / "dpo.jsonl",      dir / "dpo_eval.jsonl", dir / "dpo_prompts.yaml"};
   std::vector<json> docs;
   std::string doc;
   int in_doc = 0;
@@ -190,26 +267,22 @@ SkillDataFiles write_skill_datasets(const std::filesystem::path& dir, const Skil
                 {"skill", t.skill},
                 {"language", t.language}};
   };
-  auto pair = [](const SkillTask& t) {
-    return json{{"prompt", user(t.prompt)},       {"chosen", assistant(t.answer)},
-                {"rejected", assistant(t.wrong)}, {"skill", t.skill},
-                {"language", t.language},         {"difficulty", t.difficulty}};
-  };
   std::vector<json> sft, sft_eval, dpo, dpo_eval;
   for (const SkillTask& t : sample(o.n_sft)) sft.push_back(chat(t));
-  for (const SkillTask& t : sample(o.n_dpo)) dpo.push_back(pair(t));
-  for (std::size_t i = 0; i < held_out.size(); ++i) {
-    if (i < o.n_eval) {
-      sft_eval.push_back(chat(held_out[i]));
-    } else {
-      dpo_eval.push_back(pair(held_out[i]));
-    }
-  }
+  for (const SkillTask& t : sample(o.n_dpo)) dpo.push_back(skill_document(t));
+  for (std::size_t i = 0; i < o.n_eval; ++i) sft_eval.push_back(chat(held_out[i]));
+  for (std::size_t i = o.n_eval; i < o.n_eval + o.n_dpo_eval; ++i)
+    dpo_eval.push_back(skill_document(held_out[i]));
   write_records(files.sft, sft);
   write_records(files.sft_eval, sft_eval);
   write_records(files.dpo, dpo);
   write_records(files.dpo_eval, dpo_eval);
+  // Relative, so the folder can move.
+  TaskSpec prompts = skill_generation_task("skills.dpo_prompts", {}, "dpo.jsonl");
+  json task = task_to_json(prompts);
+  task["dataset"]["path"] = "dpo.jsonl";
+  write_file_atomic(files.dpo_prompts, to_yaml(task));
   return files;
 }
 
-}  // namespace enclave::train
+}  // namespace enclave::eval
