@@ -156,15 +156,14 @@ struct EvalTasksFlags {
 };
 
 void run_eval_tasks(const EvalTasksFlags& flags) {
-  store::ResolveOptions resolve{.find = {.workspace = workspace_flag(flags.workspace)}};
   EngineOptions options;
   options.dtype = flags.compute.dtype;
   options.device = flags.compute.device;
   options.threads = flags.compute.threads;
-  if (!flags.adapter.empty())
-    options.adapter = store::resolve_model_ref(flags.adapter, resolve).string();
-  std::unique_ptr<Engine> engine =
-      Engine::load(store::resolve_model_ref(flags.model, resolve), options);
+  const store::ResolvedModel model =
+      resolve_model_with_adapter(flags.model, flags.adapter, flags.workspace);
+  options.adapter = model.adapter.string();
+  std::unique_ptr<Engine> engine = Engine::load(model.dir, options);
   std::vector<train::Record> records = train::read_jsonl(flags.data);
   // Pairs are scored by preference accuracy, unless --mistakes asks for
   // answers: then their chosen turn is the reference.

@@ -2,15 +2,25 @@
 
 #include "core/error.h"
 #include "eval/report.h"
-#include "store/registry.h"
+#include "model/lora.h"
+#include "store/model_ref.h"
 
 namespace enclave::eval {
 namespace fs = std::filesystem;
 namespace {
 
 SuiteResult evaluate_model(const std::string& ref, const Suite& suite, const EvalCommon& c) {
-  const fs::path dir = store::resolve_model_ref(ref, {.find = c.harness.workspace});
-  std::unique_ptr<Engine> engine = Engine::load(dir, c.engine);
+  // A reference naming a LoRA adapter is its base plus the adapter; with
+  // an --adapter of its own, the reference's adapters are merged first.
+  const store::ResolvedModel model = store::resolve_model(
+      {.model = ref, .max_unmerged = c.engine.adapter.empty() ? 1U : 0U},
+      {.find = c.harness.workspace,
+       .merge_adapter = [](const fs::path& base, const fs::path& adapter, const fs::path& out) {
+         merge_lora(base, adapter, out, "f32");
+       }});
+  EngineOptions options = c.engine;
+  if (!model.adapter.empty()) options.adapter = model.adapter.string();
+  std::unique_ptr<Engine> engine = Engine::load(model.dir, options);
   return run_suite(*engine, suite, c.harness);
 }
 
