@@ -266,6 +266,102 @@ class TextTest(CliTestCase):
         self.assertNotIn("tokens/s", p.stdout)
 
 
+def write_lora_adapter(path, model_dir, seed, r=2):
+    """A PEFT LoRA adapter (q_proj, v_proj) for the model in model_dir, random non-zero A and B."""
+    import torch
+    with open(os.path.join(model_dir, "config.json")) as f:
+        config = json.load(f)
+    hidden = config["hidden_size"]
+    head_dim = hidden // config["num_attention_heads"]
+    outs = {"q_proj": config["num_attention_heads"] * head_dim,
+            "v_proj": config.get("num_key_value_heads", config["num_attention_heads"]) * head_dim}
+    g = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for layer in range(config["num_hidden_layers"]):
+        for module, out in outs.items():
+            name = f"base_model.model.model.layers.{layer}.self_attn.{module}"
+            tensors[name + ".lora_A.weight"] = torch.randn(r, hidden, generator=g) * 0.2
+            tensors[name + ".lora_B.weight"] = torch.randn(out, r, generator=g) * 0.2
+    os.makedirs(path, exist_ok=True)
+    safetensors_io.save(os.path.join(path, "adapter_model.safetensors"), tensors)
+    with open(os.path.join(path, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "r": r, "lora_alpha": 2 * r, "target_modules": ["q_proj", "v_proj"]}, f)
+    return path
+
+
+# The bug: `train sft --lora --out tiny-chat` registered an adapter, and the
+# next `--model tiny-chat` failed with ".enclave/checkouts/<hash>: missing
+# config.json". A reference naming an adapter is its base plus the adapter.
+class AdapterReferenceTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ws = fresh_dir("adapter_ws")
+        assert run("init", cls.ws).returncode == 0
+        cls.sft = write_lora_adapter(fresh_dir("adapter_sft"), cls.tiny, seed=1)
+        cls.dpo = write_lora_adapter(fresh_dir("adapter_dpo"), cls.tiny, seed=2)
+        for args in (("models", "register", "tiny", cls.tiny),
+                     ("models", "register", "tiny-chat", cls.sft),
+                     ("models", "tag", "tiny-chat@1", "type=adapter", "base=tiny@1"),
+                     ("models", "register", "tiny-dpo", cls.dpo),
+                     ("models", "tag", "tiny-dpo@1", "type=adapter", "base=tiny-chat@1")):
+            p = run("--workspace", cls.ws, *args)
+            assert p.returncode == 0, p.stderr
+
+    def in_ws(self, *args):
+        return self.expect_ok("--workspace", self.ws, *args)
+
+    def logprobs(self, *args):
+        out = json.loads(self.in_ws("score", "--text", "hello adapter world", "--json", *args).stdout)
+        return out["logprobs"]
+
+    def assert_close(self, a, b, tol=2e-4):
+        self.assertEqual(len(a), len(b))
+        diff = max(abs(x - y) for x, y in zip(a, b))
+        self.assertLess(diff, tol, f"max diff {diff}")
+
+    def test_adapter_reference_is_base_plus_adapter(self):
+        base = self.logprobs("--model", self.tiny)
+        by_ref = self.logprobs("--model", "tiny-chat")
+        by_dir = self.logprobs("--model", self.tiny, "--adapter", self.sft)
+        self.assertEqual(by_ref, by_dir)
+        self.assertGreater(max(abs(x - y) for x, y in zip(base, by_ref)), 1e-3, "the adapter changed nothing")
+        args = ["--prompt", "Hi", "--max-tokens", "6", "--temperature", "0"]
+        self.assertEqual(self.in_ws("generate", "--model", "tiny-chat", *args).stdout,
+                         self.in_ws("generate", "--model", self.tiny, "--adapter", self.sft, *args).stdout)
+
+    def test_stacked_adapters_fold_and_merge(self):
+        # tiny-dpo was trained on tiny-chat: tiny + sft merged, dpo on top.
+        stacked = self.logprobs("--model", "tiny-dpo")
+        self.assert_close(stacked, self.logprobs("--model", "tiny-chat", "--adapter", "tiny-dpo"))
+        merged = fresh_dir("adapter_merged")
+        p = self.in_ws("model", "merge-lora", "--base", "tiny-chat", "--adapter", "tiny-dpo", "--out", merged,
+                       "--dtype", "f32")
+        self.assertIn("tiny@1 + adapter tiny-chat@1 + adapter tiny-dpo@1", p.stdout)
+        self.assert_close(stacked, self.logprobs("--model", merged))
+        self.assertNotEqual(stacked, self.logprobs("--model", "tiny-chat"))
+
+    def test_adapter_without_base_says_how_to_fix_it(self):
+        p = run("--workspace", self.ws, "models", "register", "orphan", self.sft)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        err = self.expect_error(["--workspace", self.ws, "score", "--model", "orphan", "--tokens", "1,2"],
+                                "orphan@1", "models tag orphan@1 base=")
+        self.assertNotIn("config.json", err)
+        self.expect_error(["--workspace", self.ws, "score", "--model", self.tiny, "--adapter", "tiny",
+                           "--tokens", "1,2"], "not a lora adapter")
+
+    def test_errors_name_references_not_checkout_hashes(self):
+        broken = fresh_dir("adapter_broken")
+        shutil.copytree(self.plain, broken)
+        with open(os.path.join(broken, "config.json"), "w") as f:
+            f.write("{ not json")
+        p = run("--workspace", self.ws, "models", "register", "broken", broken)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        err = self.expect_error(["--workspace", self.ws, "score", "--model", "broken", "--tokens", "1,2"],
+                                "model broken@1/config.json")
+        self.assertNotIn("checkouts", err)
+
+
 def main():
     global ENCLAVE, WORKDIR
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -315,6 +315,46 @@ class DataCli(unittest.TestCase):
         self.assertEqual(r["report"]["params"]["script_min"], {"hangul": 0.5, "latin": 0.2})
         self.assertEqual(kept(r), [mixed])
 
+    # The bug: `data format --to messages` on plain documents printed
+    # "3 -> 0 documents; removed invalid=3", exited 0 and recorded an empty
+    # dataset that only failed later, in training.
+    def test_step_that_keeps_nothing_fails_and_says_why(self):
+        self.ingest_records("plain", [GOOD_EN, GOOD_KO])
+
+        def error_line(*args):
+            r = run("data", *args, "--workspace", self.ws)
+            self.assertEqual(r.returncode, 1, (args, r.stdout, r.stderr))
+            lines = [l for l in r.stderr.splitlines() if l.strip()]
+            self.assertEqual(len(lines), 1, r.stderr)
+            return lines[0]
+
+        line = error_line("format", "--in", "plain@1", "--out", "plain-sft", "--to", "messages")
+        self.assertIn("kept 0 of 2 documents", line)
+        self.assertIn("no 'messages'", line)       # why: the rows lack the fields
+        self.assertIn("--to text", line)           # what to do
+        self.assertFalse(self._has("plain-sft"))   # nothing recorded
+        line = error_line("filter", "--in", "plain@1", "--out", "plain-none", "--min-words", 1000)
+        self.assertIn("2 min_words", line)
+        self.assertIn("--keep-rejected", line)
+        self.assertFalse(self._has("plain-none"))
+        # A step that keeps something still succeeds.
+        self.data("filter", "--in", "plain@1", "--out", "plain-en", "--min-script", "latin=0.5")
+
+    def test_flag_values_are_checked_by_the_data_library(self):
+        self.ingest_records("flags", [GOOD_EN])
+        for args, message in [
+            (("filter", "--min-words", "many"), "--min-words 'many': expected a number"),
+            (("dedup", "--num-perm", "1.5"), "--num-perm '1.5': expected a whole number"),
+            (("filter", "--set", "=3"), "--set =3: expected KEY=VALUE"),
+        ]:
+            r = run("data", args[0], "--in", "flags@1", "--out", "x", *args[1:], "--workspace", self.ws)
+            self.assertEqual(r.returncode, 1, (args, r.stderr))
+            self.assertIn(message, r.stderr)
+        # Comma-separated lists split, repeated flags add up.
+        r = self.data_json("pii", "--in", "flags@1", "--out", "flags-pii", "--types", "email,rrn", "--types", "ip",
+                           "--mode", "report")
+        self.assertEqual([t.lower() for t in r["report"]["params"]["types"]], ["email", "rrn", "ip"])
+
     def test_bad_input_is_one_line(self):
         cases = [
             (("data", "filter", "--in", "nosuch@1", "--out", "x"), 2),

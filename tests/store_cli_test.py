@@ -444,11 +444,50 @@ class StoreCliTest(StoreCase):
         self.assertIn("upstream", tree)
         self.assertIn("└── ", tree)
         self.assertIn("corpus@1", tree)
+        # Parameters only on request: a training run's reach thousands of characters.
+        self.assertNotIn("lr=0.0003", tree)
+        self.assertIn("lr=0.0003", self.ok("lineage", "tuned:production", "--params").stdout)
+        # A source folder that no longer exists is not shown; one that does is.
+        self.assertIn(f"from {out}", tree)
+        shutil.rmtree(out)
+        self.assertNotIn(f"from {out}", self.ok("lineage", "tuned:production").stdout)
         run_tree = self.ok_json("lineage", f"run:{rid}")
         self.assertEqual(run_tree["root"]["type"], "run")
         self.expect_error(["lineage", "nothing"], "nothing", code=2)
         self.expect_error(["lineage", "run:999"], "999", code=2)
         self.expect_error(["lineage", "sha256:xyz"], code=1)
+
+    def test_tables_fit_their_content(self):
+        ws = self.workspace("tables")
+        make_model_dir(os.path.join(ws, "m"))
+        self.ok("models", "register", "a", os.path.join(ws, "m"))
+        long_name = "a-rather-long-model-name-of-forty-characters"
+        self.ok("models", "register", long_name, os.path.join(ws, "m"))
+        lines = self.ok("models", "list").stdout.splitlines()
+        header = lines[0]
+        # The NAME column is as wide as the longest name, not a fixed 32.
+        self.assertTrue(header.startswith("NAME" + " " * (len(long_name) - 4) + "  "), header)
+        for line in lines:
+            self.assertEqual(line, line.rstrip(), "trailing spaces")
+        row = next(l for l in lines if l.startswith("a "))
+        self.assertTrue(row.startswith("a" + " " * (len(long_name) - 1) + "  "), row)
+        self.exec_run(ws, "--name", "x")
+        runs = self.ok("runs", "list").stdout.splitlines()
+        self.assertTrue(runs[0].startswith("ID  KIND"), runs[0])  # no fixed 5-wide id column
+
+    def test_adapter_versions_say_whose_adapter_they_are(self):
+        ws = self.workspace("adapters")
+        make_model_dir(os.path.join(ws, "m"))
+        write(os.path.join(ws, "lora", "adapter_config.json"), '{"peft_type": "LORA"}')
+        self.ok("models", "register", "tiny", os.path.join(ws, "m"))
+        self.ok("models", "register", "tiny-chat", os.path.join(ws, "lora"))
+        self.ok("models", "tag", "tiny-chat@1", "type=adapter", "base=tiny@1")
+        self.assertIn("adapter of tiny@1", self.ok("models", "list").stdout)
+        self.assertIn("adapter of tiny@1", self.ok("models", "show", "tiny-chat").stdout)
+        self.assertIn("type      adapter of tiny@1", self.ok("models", "show", "tiny-chat@1").stdout)
+        # `models path` of an adapter is its own folder, as --adapter takes it.
+        path = self.ok("models", "path", "tiny-chat").stdout.strip()
+        self.assertTrue(os.path.isfile(os.path.join(path, "adapter_config.json")), path)
 
     def test_audit_list_and_verify(self):
         ws = self.workspace("audit")

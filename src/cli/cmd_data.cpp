@@ -1,14 +1,12 @@
 // `enclave data ingest|normalize|filter|dedup|pii|decontaminate|split|format|run`:
-// flags become the step's params (the same keys a recipe uses, see
-// data/steps.h); --set KEY=VALUE reaches any setting without a flag of its own.
+// each step's flags come from the data library (data/step_flags.h) and
+// become its params; --set KEY=VALUE reaches any setting without a flag.
 #include <fmt/format.h>
 
-#include <deque>
 #include <fstream>
-#include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,6 +15,7 @@
 #include "core/error.h"
 #include "data/dataset_store.h"
 #include "data/recipe.h"
+#include "data/step_flags.h"
 #include "data/steps.h"
 #include "store/workspace.h"
 
@@ -31,97 +30,6 @@ std::vector<std::string> own_command_line() {
   return argv;
 }
 
-// Step settings gathered from flags; only flags given on the command line
-// become params, so the step's own defaults (recorded in its report) apply.
-class ParamFlags {
- public:
-  void number(CLI::App* cmd, const std::string& flag, const std::string& key,
-              const std::string& help) {
-    auto* value = &numbers_.emplace_back();
-    CLI::Option* opt = cmd->add_option(flag, *value, help);
-    apply_.push_back([=](nlohmann::json& p) {
-      if (opt->count() > 0) p[key] = *value;
-    });
-  }
-  void integer(CLI::App* cmd, const std::string& flag, const std::string& key,
-               const std::string& help) {
-    auto* value = &integers_.emplace_back();
-    CLI::Option* opt = cmd->add_option(flag, *value, help);
-    apply_.push_back([=](nlohmann::json& p) {
-      if (opt->count() > 0) p[key] = *value;
-    });
-  }
-  void text(CLI::App* cmd, const std::string& flag, const std::string& key, const std::string& help,
-            bool required = false) {
-    auto* value = &texts_.emplace_back();
-    CLI::Option* opt = cmd->add_option(flag, *value, help);
-    if (required) opt->required();
-    apply_.push_back([=](nlohmann::json& p) {
-      if (opt->count() > 0) p[key] = *value;
-    });
-  }
-  // Repeatable, and comma-separated values split: --types email,rrn --types ip.
-  void list(CLI::App* cmd, const std::string& flag, const std::string& key, const std::string& help,
-            bool required = false) {
-    auto* value = &lists_.emplace_back();
-    CLI::Option* opt = cmd->add_option(flag, *value, help)->delimiter(',');
-    if (required) opt->required();
-    apply_.push_back([=](nlohmann::json& p) {
-      if (opt->count() > 0) p[key] = *value;
-    });
-  }
-  // A boolean setting that the flag sets to `when_given`.
-  void flag(CLI::App* cmd, const std::string& flag, const std::string& key, bool when_given,
-            const std::string& help) {
-    CLI::Option* opt = cmd->add_flag(flag, help);
-    apply_.push_back([=](nlohmann::json& p) {
-      if (opt->count() > 0) p[key] = when_given;
-    });
-  }
-  // SCRIPT=RATIO pairs into an object: --min-script hangul=0.5.
-  void ratios(CLI::App* cmd, const std::string& flag, const std::string& key,
-              const std::string& help) {
-    auto* value = &lists_.emplace_back();
-    CLI::Option* opt = cmd->add_option(flag, *value, help);
-    apply_.push_back([=](nlohmann::json& p) {
-      if (opt->count() == 0) return;
-      for (const auto& item : *value) {
-        const auto eq = item.find('=');
-        if (eq == std::string::npos) fail_input("{} {}: expected SCRIPT=RATIO", flag, item);
-        p[key][item.substr(0, eq)] = parse_value(item.substr(eq + 1));
-      }
-    });
-  }
-  void common(CLI::App* cmd) {
-    cmd->add_option("--set", sets_,
-                    "Any step setting as KEY=VALUE (VALUE in JSON, else a string); repeatable");
-  }
-
-  nlohmann::json params() const {
-    nlohmann::json p = nlohmann::json::object();
-    for (const auto& f : apply_) f(p);
-    for (const auto& item : sets_) {
-      const auto eq = item.find('=');
-      if (eq == std::string::npos || eq == 0) fail_input("--set {}: expected KEY=VALUE", item);
-      p[item.substr(0, eq)] = parse_value(item.substr(eq + 1));
-    }
-    return p;
-  }
-
- private:
-  static nlohmann::json parse_value(const std::string& text) {
-    nlohmann::json v = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    return v.is_discarded() ? nlohmann::json(text) : v;
-  }
-
-  std::deque<double> numbers_;
-  std::deque<std::int64_t> integers_;
-  std::deque<std::string> texts_;
-  std::deque<std::vector<std::string>> lists_;
-  std::vector<std::string> sets_;
-  std::vector<std::function<void(nlohmann::json&)>> apply_;
-};
-
 struct StepFlags {
   std::string step;
   std::string workspace;
@@ -130,7 +38,9 @@ struct StepFlags {
   std::vector<std::string> paths;  // ingest
   int threads = 0;
   bool json = false;
-  ParamFlags params;
+  std::vector<std::string> sets;  // --set KEY=VALUE
+  // The step's own flags (data/step_flags.h): option and values typed.
+  std::vector<std::pair<CLI::Option*, std::vector<std::string>>> options;
 };
 
 void print_result(const data::StepResult& r, bool json) {
@@ -148,10 +58,12 @@ void print_result(const data::StepResult& r, bool json) {
   }
 }
 
-CLI::App* add_step(CLI::App& parent, const std::string& step, const std::string& help,
-                   const std::shared_ptr<StepFlags>& flags) {
+// One subcommand per step: the common flags here, the step's own from the
+// data library, whose step_params turns what was typed into the params.
+void add_step(CLI::App& parent, const std::string& step) {
+  auto flags = std::make_shared<StepFlags>();
   flags->step = step;
-  CLI::App* cmd = parent.add_subcommand(step, help);
+  CLI::App* cmd = parent.add_subcommand(step, std::string(data::step_summary(step)));
   if (step == "ingest") {
     cmd->add_option("paths", flags->paths, "Files and folders to read (recursively)")->required();
   } else {
@@ -160,12 +72,34 @@ CLI::App* add_step(CLI::App& parent, const std::string& step, const std::string&
   }
   cmd->add_option("--out", flags->out, "Dataset name the new version is recorded under")
       ->required();
+  const std::vector<data::StepFlag>& step_flags = data::step_flags(step);
+  flags->options.reserve(step_flags.size());
+  for (const data::StepFlag& f : step_flags) {
+    auto& [option, values] = flags->options.emplace_back();
+    const std::string name(f.flag);
+    const std::string help(f.help);
+    if (f.type == data::FlagType::kSwitch) {
+      option = cmd->add_flag(name, help);
+    } else {
+      option = cmd->add_option(name, values, help)->allow_extra_args(false);
+      if (f.type == data::FlagType::kNumber || f.type == data::FlagType::kInteger ||
+          f.type == data::FlagType::kText) {
+        option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      }
+    }
+    if (f.required) option->required();
+  }
   cmd->add_option("--threads", flags->threads, "Worker threads (default: every core)");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print the new version and its report as JSON");
-  flags->params.common(cmd);
+  cmd->add_option("--set", flags->sets,
+                  "Any step setting as KEY=VALUE (VALUE in JSON, else a string); repeatable");
   cmd->callback([flags] {
-    nlohmann::json params = flags->params.params();
+    std::map<std::string, std::vector<std::string>> given;
+    for (const auto& [option, values] : flags->options) {
+      if (option->count() > 0) given[option->get_name()] = values;
+    }
+    nlohmann::json params = data::step_params(flags->step, given, flags->sets);
     if (flags->step == "ingest") params["paths"] = flags->paths;
     data::StepRequest request{.step = flags->step,
                               .params = params,
@@ -178,7 +112,6 @@ CLI::App* add_step(CLI::App& parent, const std::string& step, const std::string&
                               .program_version = std::string(version_string())};
     print_result(data::run_step(request), flags->json);
   });
-  return cmd;
 }
 
 struct RunFlags {
@@ -208,97 +141,7 @@ void register_data(CLI::App& app) {
       "every step writes a new dataset version");
   data_cmd->require_subcommand(1);
 
-  auto ingest = std::make_shared<StepFlags>();
-  CLI::App* c = add_step(*data_cmd, "ingest",
-                         "Read .txt .md .jsonl .pdf .docx .html files into a dataset", ingest);
-  ingest->params.text(c, "--field", "field",
-                      "JSONL field holding the text (dotted path; default text)");
-  ingest->params.number(c, "--pdf-timeout", "pdf_timeout_s",
-                        "Seconds allowed per PDF (default 60)");
-  ingest->params.integer(c, "--max-file-mb", "max_file_mb",
-                         "Skip files larger than this (default 1024)");
-
-  auto normalize = std::make_shared<StepFlags>();
-  c = add_step(*data_cmd, "normalize",
-               "Unicode NFKC, control characters, whitespace, invalid UTF-8", normalize);
-  normalize->params.flag(c, "--no-nfkc", "nfkc", false, "Keep compatibility characters");
-  normalize->params.flag(c, "--no-controls", "controls", false,
-                         "Keep control and invisible characters");
-  normalize->params.flag(c, "--no-whitespace", "whitespace", false, "Keep whitespace as it is");
-
-  auto filter = std::make_shared<StepFlags>();
-  c = add_step(*data_cmd, "filter", "Drop low-quality documents by heuristic rules (Gopher-style)",
-               filter);
-  filter->params.flag(c, "--keep-rejected", "keep_rejected", true,
-                      "Write removed documents with their rule");
-  filter->params.number(c, "--min-chars", "min_chars", "Minimum characters");
-  filter->params.number(c, "--max-chars", "max_chars", "Maximum characters");
-  filter->params.number(c, "--min-words", "min_words", "Minimum words");
-  filter->params.number(c, "--max-words", "max_words", "Maximum words");
-  filter->params.ratios(c, "--min-script", "script_min",
-                        "Minimum share of letters in a script: hangul=0.5");
-  filter->params.ratios(c, "--max-script", "script_max",
-                        "Maximum share of letters in a script: han=0.3");
-  filter->params.text(c, "--required-words", "required_words_file",
-                      "File of words (one a line) documents need");
-  filter->params.integer(c, "--min-required-words", "min_required_words",
-                         "How many listed words a document needs");
-  filter->params.text(c, "--blocked-words", "blocked_words_file",
-                      "File of words (one a line) that remove a document");
-  filter->params.integer(c, "--max-blocked-words", "max_blocked_words",
-                         "Listed words allowed (default 0)");
-
-  auto dedup = std::make_shared<StepFlags>();
-  c = add_step(*data_cmd, "dedup",
-               "Remove exact and near duplicates (MinHash + LSH), keeping the first", dedup);
-  dedup->params.flag(c, "--exact-only", "near", false, "Exact duplicates only");
-  dedup->params.flag(c, "--near-only", "exact", false, "Near duplicates only");
-  dedup->params.integer(c, "--num-perm", "num_perm", "MinHash permutations (default 128)");
-  dedup->params.integer(c, "--bands", "bands", "LSH bands; must divide --num-perm (default 16)");
-  dedup->params.number(c, "--threshold", "threshold",
-                       "Estimated Jaccard similarity that makes a duplicate (0.8)");
-  dedup->params.text(c, "--shingle", "shingle", "char or word n-grams (default char)");
-  dedup->params.integer(c, "--ngram", "ngram", "Shingle size (default 5)");
-  dedup->params.integer(c, "--seed", "seed", "Permutation seed (default 42)");
-
-  auto pii = std::make_shared<StepFlags>();
-  c = add_step(*data_cmd, "pii",
-               "Find and replace e-mails, phones, RRNs, BRNs, cards, IPs, accounts", pii);
-  pii->params.text(c, "--mode", "mode",
-                   "redact (typed placeholders), drop (the document) or report");
-  pii->params.list(c, "--types", "types", "Only these: email,phone,rrn,brn,card,ip,account");
-  pii->params.number(c, "--min-confidence", "min_confidence",
-                     "Matches below this confidence are ignored (0.5)");
-
-  auto decon = std::make_shared<StepFlags>();
-  c = add_step(*data_cmd, "decontaminate",
-               "Drop documents sharing long n-grams with evaluation sets", decon);
-  decon->params.list(c, "--eval", "eval",
-                     "Evaluation file (.jsonl: every string; else the text); repeatable",
-                     /*required=*/true);
-  decon->params.integer(c, "--ngram", "ngram", "Words per n-gram (default 13)");
-  decon->params.integer(c, "--min-short-words", "min_short_words",
-                        "Shorter eval texts count whole from this size (8)");
-
-  auto split = std::make_shared<StepFlags>();
-  c = add_step(*data_cmd, "split", "Deterministic train/validation/test split by hash", split);
-  split->params.number(c, "--train", "train", "Fraction for train.jsonl (default 0.9)");
-  split->params.number(c, "--validation", "validation",
-                       "Fraction for validation.jsonl (default 0.05)");
-  split->params.number(c, "--test", "test", "Fraction for test.jsonl (default 0.05)");
-  split->params.text(c, "--seed", "seed", "Seed string of the hash (default enclave)");
-  split->params.text(c, "--key", "key", "Hash the id (default) or the text");
-
-  auto format = std::make_shared<StepFlags>();
-  c = add_step(*data_cmd, "format", "Write training records (TRL formats), validating every row",
-               format);
-  format->params.text(c, "--to", "to",
-                      "text, messages, prompt/completion or prompt/chosen/rejected",
-                      /*required=*/true);
-  format->params.text(c, "--tokenizer", "tokenizer",
-                      "Model folder or registered model whose tokenizer counts tokens");
-  format->params.integer(c, "--max-tokens", "max_tokens", "Rows longer than this are invalid");
-  format->params.integer(c, "--min-tokens", "min_tokens", "Rows shorter than this are invalid");
+  for (std::string_view step : data::step_names()) add_step(*data_cmd, std::string(step));
 
   auto run = std::make_shared<RunFlags>();
   CLI::App* run_cmd =

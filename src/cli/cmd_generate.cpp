@@ -49,8 +49,9 @@ void run_generate(const GenerateFlags& flags) {
   engine_options.dtype = flags.compute.dtype;
   engine_options.device = flags.compute.device;
   engine_options.threads = flags.compute.threads;
-  if (!flags.adapter.empty()) engine_options.adapter = resolve_model(flags.adapter).string();
-  std::unique_ptr<Engine> engine = Engine::load(resolve_model(flags.model), engine_options);
+  const store::ResolvedModel model = resolve_model_with_adapter(flags.model, flags.adapter);
+  engine_options.adapter = model.adapter.string();
+  std::unique_ptr<Engine> engine = Engine::load(model.dir, engine_options);
   std::vector<TokenId> prompt = prompt_tokens(*engine, flags);
 
   GenerateResult result = engine->generate(prompt, flags.options, [](std::string_view piece) {

@@ -45,10 +45,32 @@ std::filesystem::path workspace_root(const std::string& workspace) {
   return store::find_workspace(find);
 }
 
-std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace) {
+store::ResolveOptions resolve_options(const std::string& workspace) {
   store::ResolveOptions options;
   options.find.workspace = workspace_flag(workspace);
-  return store::resolve_model_ref(ref, options);
+  options.merge_adapter = adapter_merger();
+  return options;
+}
+
+std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace) {
+  return store::resolve_model_ref(ref, resolve_options(workspace));
+}
+
+store::ResolvedModel resolve_model_with_adapter(const std::string& model,
+                                                const std::string& adapter,
+                                                const std::string& workspace) {
+  return store::resolve_model({.model = model, .adapter = adapter, .max_unmerged = 1},
+                              resolve_options(workspace));
+}
+
+std::string readable_error(std::string_view message) {
+  if (message.find("/.enclave/checkouts/") == std::string_view::npos) return std::string(message);
+  try {
+    store::Workspace workspace(workspace_root(""));
+    return store::name_checkouts(workspace, message);
+  } catch (const std::exception&) {
+    return std::string(message);  // the message as it was beats none
+  }
 }
 
 void register_init(CLI::App& app) {

@@ -19,6 +19,7 @@ struct LineageFlags {
   bool down = false;
   int depth = 64;
   bool json = false;
+  bool params = false;
 };
 
 }  // namespace
@@ -41,6 +42,7 @@ void register_lineage(CLI::App& app) {
       ->capture_default_str();
   add_workspace_flag(*cmd, flags->workspace);
   cmd->add_flag("--json", flags->json, "Print the graph as JSON");
+  cmd->add_flag("--params", flags->params, "Show each run's parameters (long for training runs)");
   cmd->callback([flags] {
     store::LineageOptions options;
     options.kind = flags->kind;
@@ -53,7 +55,7 @@ void register_lineage(CLI::App& app) {
     if (flags->json) {
       std::cout << graph.dump(2) << "\n";
     } else {
-      std::cout << store::format_lineage(graph);
+      std::cout << store::format_lineage(graph, {.params = flags->params});
     }
   });
 }

@@ -38,18 +38,24 @@ void register_model_merge_lora(CLI::App& model) {
       ->check(CLI::IsMember({"f32", "bf16", "f16"}));
   add_workspace_flag(*cmd, flags->workspace);
   cmd->callback([flags] {
-    store::ResolveOptions resolve{.find = {.workspace = workspace_flag(flags->workspace)}};
-    const std::filesystem::path base = store::resolve_model_ref(flags->base, resolve);
-    const std::filesystem::path adapter = store::resolve_model_ref(flags->adapter, resolve);
+    // --base may itself be an adapter (tiny-chat trained with --lora): its
+    // own adapters are folded in first, and --adapter goes on top.
+    const store::ResolvedModel model =
+        resolve_model_with_adapter(flags->base, flags->adapter, flags->workspace);
+    const std::filesystem::path& base = model.dir;
     std::string dtype = flags->dtype;
     if (dtype.empty()) {
       const std::string stored = load_model_config(base / "config.json").torch_dtype;
       dtype = stored == "bfloat16" ? "bf16" : stored == "float16" ? "f16" : "f32";
     }
-    merge_lora(base, adapter, flags->out, dtype);
-    fmt::print("merged {} into {} -> {} ({})\n", adapter.string(), base.string(), flags->out,
-               dtype);
+    merge_lora(base, model.adapter, flags->out, dtype);
+    fmt::print("merged {} -> {} ({})\n", model.description, flags->out, dtype);
   });
+}
+
+store::AdapterMerger adapter_merger() {
+  return [](const std::filesystem::path& base, const std::filesystem::path& adapter,
+            const std::filesystem::path& out) { merge_lora(base, adapter, out, "f32"); };
 }
 
 }  // namespace enclave::cli

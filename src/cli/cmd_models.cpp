@@ -196,17 +196,16 @@ void add_path(CLI::App& parent, RegistryKind kind) {
   cmd->add_flag("--no-verify", flags->no_verify,
                 "Skip re-hashing an existing checkout (a new checkout is always checked)");
   cmd->callback([flags, kind] {
-    std::filesystem::path path;
-    if (kind == RegistryKind::kModel) {
-      store::ResolveOptions options;
-      options.find.workspace = workspace_flag(flags->workspace);
-      options.verify = !flags->no_verify;
-      path = store::resolve_model_ref(flags->ref, options);
-    } else {
-      store::Workspace workspace(workspace_root(flags->workspace));
-      path = store::version_path(workspace, kind, flags->ref, !flags->no_verify);
+    // A model folder is printed as given; a stored version (an adapter
+    // included: its own folder, as --adapter takes it) as its checkout.
+    std::error_code ec;
+    if (kind == RegistryKind::kModel && std::filesystem::is_directory(flags->ref, ec)) {
+      std::cout << std::filesystem::absolute(flags->ref).lexically_normal().string() << "\n";
+      return;
     }
-    std::cout << path.string() << "\n";
+    store::Workspace workspace(workspace_root(flags->workspace));
+    std::cout << store::version_path(workspace, kind, flags->ref, !flags->no_verify).string()
+              << "\n";
   });
 }
 

@@ -1,8 +1,6 @@
 // `enclave runs list | show | compare | exec | log`.
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -11,9 +9,8 @@
 #include "cli/commands.h"
 #include "cli/version.h"
 #include "core/error.h"
-#include "core/file.h"
-#include "store/names.h"
 #include "store/run_exec.h"
+#include "store/run_log.h"
 #include "store/run_query.h"
 #include "store/runs.h"
 
@@ -64,55 +61,12 @@ struct LogFlags {
   bool json = false;
 };
 
-// "KEY=VALUE" -> (key, value); `flag` names the option in errors.
-std::pair<std::string, std::string> split_assignment(const std::string& item,
-                                                     std::string_view flag) {
-  std::size_t eq = item.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    fail_input("{} '{}': expected KEY=VALUE", flag, store::printable(item));
-  }
-  return {item.substr(0, eq), item.substr(eq + 1)};
-}
-
-// --param KEY=VALUE: VALUE is JSON when it parses as JSON (3e-4, true,
-// [1,2]), else a string, so `--param optim=adamw` needs no quotes.
-nlohmann::json parse_params(const std::vector<std::string>& items) {
-  nlohmann::json params = nlohmann::json::object();
-  for (const std::string& item : items) {
-    auto [key, text] = split_assignment(item, "--param");
-    store::validate_tag_value(key, "--param key");
-    nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    params[key] = value.is_discarded() ? nlohmann::json(text) : value;
-  }
-  return params;
-}
-
-double parse_metric_value(const std::string& key, const std::string& text) {
-  errno = 0;
-  char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE) {
-    fail_input("--metric {}: '{}' is not a number", store::printable(key), store::printable(text));
-  }
-  return value;
-}
-
 // "0.1.0 (build 1a2b3c)" -> ("0.1.0", "1a2b3c").
 std::pair<std::string, std::string> program_identity() {
   std::string text(version_string());
   std::size_t open = text.find(" (build ");
   if (open == std::string::npos || text.back() != ')') return {text, ""};
   return {text.substr(0, open), text.substr(open + 8, text.size() - open - 9)};
-}
-
-std::string run_log_text(const std::filesystem::path& dot_dir, const nlohmann::json& run) {
-  std::string rel = run["log_path"].get<std::string>();
-  if (rel.empty()) return "";
-  store::validate_relative_path(rel, "run log path");
-  std::filesystem::path path = dot_dir / rel;
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return "";
-  return read_file(path, std::uint64_t{64} << 20);
 }
 
 void register_list(CLI::App& runs) {
@@ -152,7 +106,7 @@ void register_show(CLI::App& runs) {
     std::int64_t id = store::parse_run_id(flags->id);
     store::Workspace workspace(workspace_root(flags->workspace));
     nlohmann::json run = store::show_run(workspace.db(), id, flags->series);
-    std::string log = flags->log ? run_log_text(workspace.dot_dir(), run) : "";
+    std::string log = flags->log ? store::read_run_log(workspace, run) : "";
     if (flags->json) {
       if (flags->log) run["log"] = log;
       std::cout << run.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -209,7 +163,7 @@ void register_exec(CLI::App& runs) {
     options.workspace_root = workspace_root(flags->workspace);
     options.run.kind = flags->kind;
     options.run.name = flags->name;
-    options.run.params = parse_params(flags->params);
+    options.run.params = store::parse_param_assignments(flags->params);
     options.run.seed = flags->seed;
     std::tie(options.run.program_version, options.run.build_id) = program_identity();
     options.argv = flags->command;
@@ -224,10 +178,7 @@ void register_exec(CLI::App& runs) {
     fmt::print(stderr, "enclave: run {} {}{}\n", result.run_id, store::to_string(result.status),
                result.exit_code == 0 ? "" : fmt::format(" (exit code {})", result.exit_code));
     // The program's exit code is ours, as with `time` or `nice`.
-    if (result.exit_code != 0) {
-      std::cout.flush();
-      std::exit(result.exit_code);
-    }
+    if (result.exit_code != 0) throw ExitStatus{result.exit_code};
   });
 }
 
@@ -246,32 +197,18 @@ void register_log(CLI::App& runs) {
       ->allow_extra_args(false);
   cmd->add_flag("--json", flags->json, "Print the points written as JSON");
   cmd->callback([flags] {
-    std::string run_text = flags->run;
-    if (run_text.empty()) {
-      const char* env = std::getenv("ENCLAVE_RUN_ID");
-      if (env == nullptr || *env == '\0') {
-        fail_input(
-            "runs log: no run given: pass --run ID, or call it from a program started by "
-            "`enclave runs exec` (which sets $ENCLAVE_RUN_ID)");
-      }
-      run_text = env;
-    }
-    std::int64_t id = store::parse_run_id(run_text);
-    if (flags->metrics.empty() && flags->params.empty())
-      fail_input("runs log: give --metric KEY=VALUE or --param KEY=VALUE");
-    store::RunUpdate update;
-    for (const std::string& item : flags->metrics) {
-      auto [key, text] = split_assignment(item, "--metric");
-      update.metrics.push_back({key, parse_metric_value(key, text), flags->step});
-    }
-    update.params = parse_params(flags->params);
-    store::Workspace workspace(workspace_root(flags->workspace));
-    std::vector<store::MetricPoint> points = store::log_to_run(workspace.db(), id, update);
+    const store::RunLogResult logged = store::log_run_assignments(
+        {.workspace = workspace_flag(flags->workspace)}, {.run = flags->run,
+                                                          .metrics = flags->metrics,
+                                                          .params = flags->params,
+                                                          .step = flags->step});
     if (flags->json) {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& p : points)
+      for (const auto& p : logged.points)
         out.push_back({{"key", p.key}, {"step", p.step}, {"value", p.value}});
-      std::cout << nlohmann::json({{"run", id}, {"points", out}, {"params", update.params}}).dump(2)
+      std::cout << nlohmann::json(
+                       {{"run", logged.run_id}, {"points", out}, {"params", logged.params}})
+                       .dump(2)
                 << "\n";
     }
   });

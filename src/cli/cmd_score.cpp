@@ -31,8 +31,9 @@ void run_score(const ScoreFlags& flags) {
   options.dtype = flags.compute.dtype;
   options.device = flags.compute.device;
   options.threads = flags.compute.threads;
-  if (!flags.adapter.empty()) options.adapter = resolve_model(flags.adapter).string();
-  std::unique_ptr<Engine> engine = Engine::load(resolve_model(flags.model), options);
+  const store::ResolvedModel model = resolve_model_with_adapter(flags.model, flags.adapter);
+  options.adapter = model.adapter.string();
+  std::unique_ptr<Engine> engine = Engine::load(model.dir, options);
 
   std::vector<TokenId> ids;
   if (flags.use_tokens) {

@@ -39,7 +39,9 @@ void run_serve(ServeFlags& flags) {
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
       fail_input("--adapter '{}': expected NAME=DIR", spec);
     }
-    if (!options.adapters.emplace(spec.substr(0, eq), spec.substr(eq + 1)).second) {
+    const auto dir =
+        store::resolve_adapter_ref(spec.substr(eq + 1), resolve_options(flags.workspace));
+    if (!options.adapters.emplace(spec.substr(0, eq), dir).second) {
       fail_input("--adapter: the name '{}' is given twice", spec.substr(0, eq));
     }
   }
@@ -64,7 +66,7 @@ void register_serve(CLI::App& app) {
                   "Model directory or registry reference (name, name@3, name:alias)")
       ->required();
   cmd->add_option("--adapter", flags->adapters,
-                  "LoRA adapter served as model NAME: NAME=DIR (PEFT layout; repeatable)");
+                  "LoRA adapter served as model NAME: NAME=DIR or NAME=REF (repeatable)");
   cmd->add_option("--host", o.host, "Address to listen on (beyond loopback only with --api-keys)")
       ->capture_default_str();
   cmd->add_option("--port", o.port, "Port (0: any free port)")

@@ -9,7 +9,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "store/model_ref.h"
 
 namespace enclave::cli {
 
@@ -82,8 +85,24 @@ std::string workspace_flag(const std::string& workspace);
 std::filesystem::path workspace_root(const std::string& workspace);
 // The directory of a model argument: a directory as it is, else a registry
 // reference (name, name@3, name:alias) in the workspace selected as above,
-// its bytes checked before use.
+// its bytes checked before use. A reference naming a LoRA adapter yields its
+// base with the adapter merged (store/model_ref.h).
 std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace = "");
+// --model and --adapter of a command that runs the model (Engine): a model
+// folder and at most one adapter left unmerged, for references naming adapters too.
+store::ResolvedModel resolve_model_with_adapter(const std::string& model,
+                                                const std::string& adapter,
+                                                const std::string& workspace = "");
+// Resolve options for the workspace selected as above, with adapters merged
+// as `enclave model merge-lora` merges them (fp32 base plus adapter).
+store::ResolveOptions resolve_options(const std::string& workspace = "");
+// That merge, in cmd_merge_lora.cpp (the only CLI file that needs the model's internals).
+store::AdapterMerger adapter_merger();
+
+// An error message as main.cpp prints it: paths inside the workspace's
+// checkouts named by the dataset or model version stored there ("dataset
+// sft@1" instead of .enclave/checkouts/<hash>). Never throws.
+std::string readable_error(std::string_view message);
 
 // Parses "1,2,3" into ids; throws Error(kInvalidInput) naming `flag` and the bad item.
 std::vector<std::int32_t> parse_token_list(const std::string& text, const std::string& flag);

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   } catch (const enclave::cli::ExitStatus& e) {
     return e.code;
   } catch (const enclave::Error& e) {
-    fmt::print(stderr, "enclave: error: {}\n", e.what());
+    fmt::print(stderr, "enclave: error: {}\n", enclave::cli::readable_error(e.what()));
     return enclave::exit_code_for(e.kind());
   } catch (const std::exception& e) {
     fmt::print(stderr, "enclave: error: {}\n", e.what());

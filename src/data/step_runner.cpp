@@ -89,6 +89,66 @@ std::string with_member(std::string jsonl, std::string_view key, std::string_vie
   return jsonl;
 }
 
+namespace {
+
+// What the user can change when a step keeps nothing, by step.
+std::string advice(const StepContext& ctx, const StepRequest& request) {
+  const nlohmann::json& p = ctx.params;
+  if (request.step == "ingest")
+    return "check the paths and file types (.txt .md .jsonl .pdf .docx .html)";
+  if (request.step == "format") {
+    const std::string to = p.value("to", "");
+    if (to == "text") return "give documents with text";
+    return fmt::format(
+        "--to {} needs rows that carry those fields ({}); documents read from plain files "
+        "have only 'text': use --to text for pretraining data, or ingest JSONL rows that have "
+        "the fields",
+        to,
+        to == "messages"                 ? "'messages', or 'prompt' and 'completion'"
+        : to == "prompt/chosen/rejected" ? "'prompt', 'chosen' and 'rejected'"
+                                         : "'prompt' and 'completion'");
+  }
+  if (request.step == "filter")
+    return "loosen the settings that removed them (--keep-rejected writes each removed document "
+           "with its rule)";
+  if (request.step == "decontaminate") return "check that --eval names evaluation files";
+  return "check the step's settings";
+}
+
+// A step that keeps no documents leaves nothing to train on; recording an
+// empty version would only move the surprise to the trainer.
+void fail_if_nothing_kept(const StepContext& ctx, const StepRequest& request) {
+  const nlohmann::json& r = ctx.report;
+  if (!r.contains("documents_out") || !r["documents_out"].is_number_integer() ||
+      r["documents_out"].get<std::int64_t>() > 0) {
+    return;
+  }
+  const std::int64_t in = r.value("documents_in", std::int64_t{0});
+  if (in == 0 && request.step != "ingest") {
+    fail_input("{}: {} has no documents; nothing was recorded", ctx.what,
+               ctx.input != nullptr ? ctx.input->version.ref() : request.input);
+  }
+  std::string why;
+  const bool has_reasons = r.contains("invalid") && r["invalid"].is_object();
+  for (const char* key : {"removed", "invalid"}) {
+    if (!r.contains(key) || !r[key].is_object()) continue;
+    for (const auto& [k, v] : r[key].items()) {
+      if (key == std::string_view("removed") && k == "invalid" && has_reasons) continue;
+      why += fmt::format("{}{} {}", why.empty() ? "" : ", ", v.dump(), k);
+    }
+  }
+  if (r.contains("invalid_examples") && r["invalid_examples"].is_array() &&
+      !r["invalid_examples"].empty()) {
+    why += fmt::format(" (first: {})", r["invalid_examples"][0].get<std::string>());
+  }
+  if (r.contains("skipped_files") && r["skipped_files"].is_array())
+    why += fmt::format("{}{} file(s) skipped", why.empty() ? "" : ", ", r["skipped_files"].size());
+  fail_input("{}: kept 0 of {} documents{}{}; nothing was recorded: {}", ctx.what, in,
+             why.empty() ? "" : ": ", why, advice(ctx, request));
+}
+
+}  // namespace
+
 StepResult run_step(const StepRequest& request) {
   const StepEntry* entry = nullptr;
   for (const auto& s : kSteps) {
@@ -127,6 +187,7 @@ StepResult run_step(const StepRequest& request) {
                     workspace->root()};
     const auto start = std::chrono::steady_clock::now();
     entry->fn(ctx);
+    fail_if_nothing_kept(ctx, request);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

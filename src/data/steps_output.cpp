@@ -11,7 +11,7 @@
 #include "core/json.h"
 #include "data/step_context.h"
 #include "data/training_format.h"
-#include "store/registry.h"
+#include "store/model_ref.h"
 #include "text/tokenizer.h"
 
 namespace enclave::data {
@@ -134,8 +134,11 @@ void step_format(StepContext& ctx) {
   }
   std::unique_ptr<Tokenizer> tokenizer;
   if (!tokenizer_ref.empty()) {
-    tokenizer = load_tokenizer(store::resolve_model_ref(
-        tokenizer_ref, {.find = {.workspace = ctx.workspace_root.string()}}));
+    // An adapter reference counts with its base's tokenizer.
+    tokenizer =
+        load_tokenizer(store::resolve_model_stack(
+                           tokenizer_ref, {.find = {.workspace = ctx.workspace_root.string()}})
+                           .base);
     options.tokenizer = tokenizer.get();
   }
   FormatStep step(options);

@@ -188,8 +188,17 @@ TEST_F(StepsTest, FormatValidatesRecordsAndTokenLengths) {
       out[1],
       R"({"messages":[{"content":"Translate: cat","role":"user"},{"content":"고양이","role":"assistant"}]})");
 
-  StepResult pref = run("format", "corpus@1", {{"to", "prompt/chosen/rejected"}});
-  EXPECT_EQ(pref.report["documents_out"], 0);
+  // Keeping nothing fails with the reasons, and records no version.
+  try {
+    run("format", "corpus@1", {{"to", "prompt/chosen/rejected"}});
+    FAIL() << "a format that kept nothing succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+    EXPECT_NE(std::string(e.what()).find("kept 0 of"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("missing 'prompt'"), std::string::npos) << e.what();
+  }
+  store::Workspace ws(root_);
+  EXPECT_THROW(store::resolve_version(ws.db(), store::RegistryKind::kDataset, "corpus@3"), Error);
 }
 
 // prompt/completion and prompt/chosen/rejected records, as strings and as

@@ -5,7 +5,8 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "eval/report.h"
-#include "store/registry.h"
+#include "model/lora.h"
+#include "store/model_ref.h"
 
 namespace enclave::eval {
 namespace fs = std::filesystem;
@@ -13,12 +14,17 @@ namespace {
 
 SuiteResult evaluate_model(const std::string& ref, const Suite& suite, const EvalCommon& c,
                            const std::string& adapter = "") {
-  const store::ResolveOptions resolve{.find = c.harness.workspace};
-  EngineOptions engine_options = c.engine;
-  if (!adapter.empty())
-    engine_options.adapter = store::resolve_model_ref(adapter, resolve).string();
-  std::unique_ptr<Engine> engine =
-      Engine::load(store::resolve_model_ref(ref, resolve), engine_options);
+  // A reference naming a LoRA adapter is its base plus the adapter; an
+  // --adapter goes on top, and the adapters below it are merged first.
+  const store::ResolvedModel model = store::resolve_model(
+      {.model = ref, .adapter = adapter, .max_unmerged = c.engine.adapter.empty() ? 1U : 0U},
+      {.find = c.harness.workspace,
+       .merge_adapter = [](const fs::path& base, const fs::path& adapter_dir, const fs::path& out) {
+         merge_lora(base, adapter_dir, out, "f32");
+       }});
+  EngineOptions options = c.engine;
+  if (!model.adapter.empty()) options.adapter = model.adapter.string();
+  std::unique_ptr<Engine> engine = Engine::load(model.dir, options);
   return run_suite(*engine, suite, c.harness);
 }
 

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "store/clock.h"
 #include "store/db.h"
+#include "store/table.h"
 #include "store/workspace.h"
 #include "text/pii.h"
 
@@ -303,10 +304,8 @@ std::string format_requests(const std::vector<RequestRecord>& records) {
       "{:<24} {:<30} {:<12} {:<16} {:>6} {:<9} {:>6} {:>6} {:>8} {:>8}  {}\n", "time", "id", "key",
       "model", "status", "finish", "in", "out", "ttft", "latency", "prompt");
   for (const RequestRecord& r : records) {
-    std::string prompt = r.prompt.substr(0, 40);
-    for (char& c : prompt) {
-      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-    }
+    // Cut between characters: a byte cut splits Hangul into U+FFFD.
+    const std::string prompt = store::shorten(r.prompt, 40);
     out +=
         fmt::format("{:<24} {:<30} {:<12} {:<16} {:>6} {:<9} {:>6} {:>6} {:>7.3f}s {:>7.3f}s  {}\n",
                     store::format_time(r.created_at), r.id, r.key_id.empty() ? "-" : r.key_id,

@@ -1,6 +1,7 @@
 #include "serve/model_host.h"
 
 #include "core/error.h"
+#include "model/lora.h"
 #include "store/names.h"
 #include "store/registry.h"
 #include "store/workspace.h"
@@ -26,7 +27,12 @@ Source resolve(const std::string& ref, const std::string& workspace) {
   }
   std::unique_ptr<store::Workspace> ws = store::Workspace::open({.workspace = workspace});
   store::VersionInfo v = store::resolve_version(ws->db(), store::RegistryKind::kModel, ref);
-  s.dir = store::version_path(*ws, store::RegistryKind::kModel, v.ref());
+  // A version naming a LoRA adapter serves its base with the adapter merged.
+  s.dir = store::resolve_model_ref(
+      v.ref(), {.find = {.workspace = workspace},
+                .merge_adapter = [](const auto& base, const auto& adapter, const auto& out) {
+                  merge_lora(base, adapter, out, "f32");
+                }});
   s.id = v.name;
   s.version = v.ref();
   s.version_id = v.id;

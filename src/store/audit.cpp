@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "store/clock.h"
 #include "store/process_info.h"
+#include "store/table.h"
 
 namespace enclave::store {
 namespace {
@@ -204,15 +205,12 @@ nlohmann::json audit_entries_json(const std::vector<AuditEntry>& entries) {
 
 std::string format_audit_entries(const std::vector<AuditEntry>& entries) {
   if (entries.empty()) return "no audit entries\n";
-  std::string out =
-      fmt::format("{:>5}  {:<24}  {:<12}  {:<10}  {}\n", "SEQ", "TIME", "USER", "ACTION", "OBJECT");
+  Table table({{"SEQ", Align::kRight}, {"TIME"}, {"USER"}, {"ACTION"}, {"OBJECT"}, {"DETAILS"}});
   for (const AuditEntry& e : entries) {
-    out +=
-        fmt::format("{:>5}  {:<24}  {:<12}  {:<10}  {}", e.seq, e.time, e.user, e.action, e.object);
-    if (e.details != "{}") out += "  " + e.details;
-    out += "\n";
+    table.add_row({std::to_string(e.seq), e.time, e.user, e.action, e.object,
+                   e.details != "{}" ? shorten(e.details, 100) : ""});
   }
-  return out;
+  return table.render();
 }
 
 nlohmann::json audit_report_json(const AuditReport& report) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <set>
 
 #include "core/error.h"
@@ -236,7 +237,7 @@ NodeId resolve_root(Db& db, std::string_view ref, const std::string& kind) {
        printable(ref));
 }
 
-std::string node_line(const nlohmann::json& n) {
+std::string node_line(const nlohmann::json& n, const LineageFormat& format) {
   std::string type = n["type"].get<std::string>();
   std::string out;
   if (type == "run") {
@@ -245,12 +246,14 @@ std::string node_line(const nlohmann::json& n) {
       out += fmt::format(" \"{}\"", n["name"].get<std::string>());
     out +=
         fmt::format(" {} {}", n["status"].get<std::string>(), n["started_at"].get<std::string>());
-    std::string params;
-    for (const auto& [k, v] : n["params"].items()) {
-      params += fmt::format("{}{}={}", params.empty() ? "" : " ", k,
-                            v.is_string() ? v.get<std::string>() : v.dump());
+    if (format.params) {
+      std::string params;
+      for (const auto& [k, v] : n["params"].items()) {
+        params += fmt::format("{}{}={}", params.empty() ? "" : " ", k,
+                              v.is_string() ? v.get<std::string>() : v.dump());
+      }
+      if (!params.empty()) out += "  params: " + params;
     }
-    if (!params.empty()) out += "  params: " + params;
   } else if (type == "artifact") {
     out = fmt::format("artifact {}", n["digest"].get<std::string>());
     if (n.contains("size"))
@@ -260,8 +263,11 @@ std::string node_line(const nlohmann::json& n) {
   } else {
     out = fmt::format("{} {}  {}", type, n["ref"].get<std::string>(),
                       n["artifact"].get<std::string>().substr(0, 19));
-    if (!n["source"].get<std::string>().empty())
-      out += fmt::format("  from {}", n["source"].get<std::string>());
+    // Training registers from a scratch folder it then removes; a path
+    // that no longer exists tells the reader nothing.
+    const std::string source = n["source"].get<std::string>();
+    std::error_code ec;
+    if (!source.empty() && std::filesystem::exists(source, ec)) out += "  from " + source;
     if (n.value("deleted", false)) {
       out += fmt::format("  (deleted {} by {})", n["deleted_at"].get<std::string>(),
                          n["deleted_by"].get<std::string>());
@@ -273,12 +279,13 @@ std::string node_line(const nlohmann::json& n) {
   return out;
 }
 
-void tree(const nlohmann::json& nodes, const std::string& indent, std::string& out) {
+void tree(const nlohmann::json& nodes, const std::string& indent, const LineageFormat& format,
+          std::string& out) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     bool last = i + 1 == nodes.size();
-    out += indent + (last ? "└── " : "├── ") + node_line(nodes[i]) + "\n";
+    out += indent + (last ? "└── " : "├── ") + node_line(nodes[i], format) + "\n";
     if (nodes[i].contains("children"))
-      tree(nodes[i]["children"], indent + (last ? "    " : "│   "), out);
+      tree(nodes[i]["children"], indent + (last ? "    " : "│   "), format, out);
   }
 }
 
@@ -300,12 +307,12 @@ nlohmann::json lineage(Db& db, std::string_view ref, const LineageOptions& optio
   return out;
 }
 
-std::string format_lineage(const nlohmann::json& graph) {
-  std::string out = node_line(graph["root"]) + "\n";
+std::string format_lineage(const nlohmann::json& graph, const LineageFormat& format) {
+  std::string out = node_line(graph["root"], format) + "\n";
   for (const char* dir : {"upstream", "downstream"}) {
     if (!graph.contains(dir)) continue;
     out += fmt::format("{}{}\n", dir, graph[dir].empty() ? " (none)" : "");
-    tree(graph[dir], "", out);
+    tree(graph[dir], "", format, out);
   }
   return out;
 }

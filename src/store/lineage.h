@@ -31,7 +31,14 @@ struct LineageOptions {
 // name that is both a model and a dataset when kind is empty.
 nlohmann::json lineage(Db& db, std::string_view ref, const LineageOptions& options = {});
 
-// The same as an indented tree.
-std::string format_lineage(const nlohmann::json& graph);
+struct LineageFormat {
+  // Each run's parameters on its line. Off by default: a training run's
+  // parameters run to thousands of characters (`--params` turns them on).
+  bool params = false;
+};
+
+// The same as an indented tree. Sources (where a version was registered
+// from) are shown only while that path still exists.
+std::string format_lineage(const nlohmann::json& graph, const LineageFormat& format = {});
 
 }  // namespace enclave::store

@@ -8,6 +8,7 @@
 #include "store/clock.h"
 #include "store/names.h"
 #include "store/process_info.h"
+#include "store/table.h"
 
 namespace enclave::store {
 namespace {
@@ -71,6 +72,15 @@ std::int64_t latest_version(Db& db, RegistryKind kind, const std::string& name, 
   q.bind(1, to_string(kind)).bind(2, name);
   q.step();
   return q.int64(0);
+}
+
+// "adapter of tiny@1" for a LoRA adapter registered by training (tags
+// type=adapter, base=REF), "" otherwise; v is version_json's shape.
+std::string version_note(const nlohmann::json& v) {
+  const nlohmann::json& tags = v["tags"];
+  if (!tags.is_object() || tags.value("type", "") != "adapter") return "";
+  const std::string base = tags.value("base", "");
+  return base.empty() ? "adapter" : "adapter of " + base;
 }
 
 std::string object_label(RegistryKind kind, std::string_view ref) {
@@ -362,20 +372,24 @@ nlohmann::json list_registry(Db& db, RegistryKind kind) {
 
 std::string format_registry_list(const nlohmann::json& names, RegistryKind kind) {
   if (names.empty()) return fmt::format("no {}s registered\n", to_string(kind));
-  std::string out = fmt::format("{:<32}  {:>8}  {:>10}  {:<24}  {}\n", "NAME", "VERSIONS", "SIZE",
-                                "UPDATED", "ALIASES");
+  bool any_note = false;
+  for (const auto& e : names) any_note = any_note || !version_note(e["latest"]).empty();
+  std::vector<Table::Column> columns = {
+      {"NAME"}, {"VERSIONS", Align::kRight}, {"SIZE", Align::kRight}, {"UPDATED"}, {"ALIASES"}};
+  if (any_note) columns.push_back({"LATEST"});
+  Table table(std::move(columns));
   for (const auto& e : names) {
     std::string aliases;
     for (const auto& [alias, version] : e["aliases"].items()) {
       aliases +=
           fmt::format("{}{}->@{}", aliases.empty() ? "" : " ", alias, version.get<std::int64_t>());
     }
-    out += fmt::format("{:<32}  {:>8}  {:>10}  {:<24}  {}\n", e["name"].get<std::string>(),
-                       e["n_versions"].get<std::int64_t>(),
-                       format_bytes(e["latest"].value("size", std::uint64_t{0})),
-                       e["latest"]["created_at"].get<std::string>(), aliases);
+    table.add_row(
+        {e["name"].get<std::string>(), std::to_string(e["n_versions"].get<std::int64_t>()),
+         format_bytes(e["latest"].value("size", std::uint64_t{0})),
+         e["latest"]["created_at"].get<std::string>(), aliases, version_note(e["latest"])});
   }
-  return out;
+  return table.render();
 }
 
 nlohmann::json show_registry(Db& db, RegistryKind kind, std::string_view ref) {
@@ -416,10 +430,15 @@ std::string format_registry_show(const nlohmann::json& s) {
     out += fmt::format("  artifact  {}\n", v["artifact"].get<std::string>());
     out += fmt::format("  created   {} by {}\n", v["created_at"].get<std::string>(),
                        v["created_by"].get<std::string>());
-    if (!v["source"].get<std::string>().empty())
-      out += fmt::format("  source    {}\n", v["source"].get<std::string>());
+    // Training registers from a scratch folder it then removes.
+    const std::string source = v["source"].get<std::string>();
+    std::error_code ec;
+    if (!source.empty() && std::filesystem::exists(source, ec))
+      out += fmt::format("  source    {}\n", source);
     if (!v["run_id"].is_null())
       out += fmt::format("  run       {}\n", v["run_id"].get<std::int64_t>());
+    if (const std::string note = version_note(v); !note.empty())
+      out += fmt::format("  type      {}\n", note);
     if (!v["aliases"].empty()) {
       out += fmt::format("  aliases   {}\n",
                          fmt::join(v["aliases"].get<std::vector<std::string>>(), ", "));
@@ -438,6 +457,7 @@ std::string format_registry_show(const nlohmann::json& s) {
                                      format_bytes(v.value("size", std::uint64_t{0})),
                                      v["artifact"].get<std::string>().substr(0, 19));
       if (!v["run_id"].is_null()) line += fmt::format("  run {}", v["run_id"].get<std::int64_t>());
+      if (const std::string note = version_note(v); !note.empty()) line += "  " + note;
       if (!v["aliases"].empty()) {
         line +=
             fmt::format("  [{}]", fmt::join(v["aliases"].get<std::vector<std::string>>(), ", "));
@@ -461,29 +481,39 @@ std::string format_registry_show(const nlohmann::json& s) {
   return out;
 }
 
+std::string name_checkouts(Workspace& workspace, std::string_view text) {
+  const std::string prefix = workspace.checkouts_dir().string() + "/";
+  std::string out;
+  std::size_t pos = 0;
+  while (true) {
+    const std::size_t at = text.find(prefix, pos);
+    const std::size_t hex_at = at + prefix.size();
+    if (at == std::string_view::npos || hex_at + 64 > text.size()) break;
+    const std::string digest = "sha256:" + std::string(text.substr(hex_at, 64));
+    std::string ref;
+    if (is_digest(digest)) {
+      Statement q(workspace.db(),
+                  "SELECT kind, name, version FROM registry_versions WHERE artifact = ?1"
+                  " ORDER BY deleted_at IS NOT NULL, id DESC LIMIT 1");
+      q.bind(1, digest);
+      if (q.step()) ref = fmt::format("{} {}@{}", q.text(0), q.text(1), q.int64(2));
+    }
+    out += text.substr(pos, at - pos);
+    if (ref.empty()) {
+      out += text.substr(at, prefix.size() + 64);
+    } else {
+      out += ref;
+    }
+    pos = hex_at + 64;
+  }
+  out += text.substr(pos);
+  return out;
+}
+
 std::filesystem::path version_path(Workspace& workspace, RegistryKind kind, std::string_view ref,
                                    bool verify) {
   VersionInfo v = resolve_version(workspace.db(), kind, ref);
   return checkout_artifact(workspace, v.artifact, {.verify = verify});
-}
-
-std::filesystem::path resolve_model_ref(const std::string& ref, const ResolveOptions& options) {
-  if (ref.empty()) fail_input("model reference is empty");
-  std::error_code ec;
-  if (std::filesystem::is_directory(ref, ec))
-    return std::filesystem::absolute(ref).lexically_normal();
-  if (ref.find('/') != std::string::npos || ref.front() == '.' || ref.front() == '~') {
-    fail(ErrorKind::kNotFound, "{}: no such model folder", ref);
-  }
-  std::unique_ptr<Workspace> workspace;
-  try {
-    workspace = Workspace::open(options.find);
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::kNotFound) throw;
-    fail(ErrorKind::kNotFound, "model '{}': not a folder, and no workspace to look it up in ({})",
-         printable(ref), e.what());
-  }
-  return version_path(*workspace, RegistryKind::kModel, ref, options.verify);
 }
 
 }  // namespace enclave::store

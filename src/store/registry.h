@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -119,21 +120,40 @@ std::string format_registry_show(const nlohmann::json& shown);
 nlohmann::json version_json(const VersionInfo& v);
 nlohmann::json deleted_version_json(const DeletedVersion& d);
 
+// text with every checkout path of this workspace (".enclave/checkouts/<hex>",
+// as errors from readers and loaders name files) replaced by the reference
+// of a version stored under it ("sft@1"), so messages name what the user
+// typed rather than a content hash. Paths of unknown content stay as they are.
+std::string name_checkouts(Workspace& workspace, std::string_view text);
+
 // The stored version's checkout (folder, or file for a single-file dataset),
 // its bytes checked against their hashes unless verify is false.
 std::filesystem::path version_path(Workspace& workspace, RegistryKind kind, std::string_view ref,
                                    bool verify = true);
 
+// Folds a PEFT adapter into its base: writes the merged model folder to out
+// (which does not exist yet). The store cannot run a model, so callers that
+// accept adapter references pass the model library's merge (enclave::merge_lora).
+using AdapterMerger =
+    std::function<void(const std::filesystem::path& base, const std::filesystem::path& adapter,
+                       const std::filesystem::path& out)>;
+
 struct ResolveOptions {
   FindOptions find;    // which workspace, for registry references
   bool verify = true;  // check a stored model's bytes before handing it out
+  // Folds adapters into their base where a caller needs fewer adapters than a
+  // reference carries (model_ref.h). Unset: such a reference is
+  // Error(kUnsupported) naming the adapter and its base.
+  AdapterMerger merge_adapter;
 };
 
 // The directory of a model reference: an existing directory is used as it is
 // (the Hugging Face convention); otherwise "name", "name@3" or "name:alias"
-// is looked up in the workspace and its checkout returned. Where a folder and
-// a model share a name, write ./name for the folder and name:latest for the
-// model. Throws Error(kNotFound) if neither exists, Error(kInvalidInput) for a
+// is looked up in the workspace and its checkout returned. A version that is
+// a LoRA adapter (model_ref.h) yields its base with the adapter merged, in a
+// cached folder (needs options.merge_adapter). Where a folder and a model
+// share a name, write ./name for the folder and name:latest for the model.
+// Throws Error(kNotFound) if neither exists, Error(kInvalidInput) for a
 // malformed reference.
 std::filesystem::path resolve_model_ref(const std::string& ref, const ResolveOptions& options = {});
 

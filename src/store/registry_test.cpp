@@ -150,6 +150,18 @@ TEST_F(RegistryTest, ResolveModelRefTakesFoldersAndReferences) {
   EXPECT_THROW(resolve_model_ref("llama", options), Error);
 }
 
+// The bug: errors named .enclave/checkouts/<hash>/... where the user had
+// typed sft@1.
+TEST_F(RegistryTest, ErrorsNameVersionsInsteadOfCheckoutHashes) {
+  reg("sft", "m1", RegistryKind::kDataset);
+  const std::filesystem::path p = version_path(*ws_, RegistryKind::kDataset, "sft@1");
+  EXPECT_EQ(name_checkouts(*ws_, p.string() + "/train.jsonl: line 3: bad JSON"),
+            "dataset sft@1/train.jsonl: line 3: bad JSON");
+  const std::string unknown = (ws_->checkouts_dir() / std::string(64, 'a')).string() + ": x";
+  EXPECT_EQ(name_checkouts(*ws_, unknown), unknown);
+  EXPECT_EQ(name_checkouts(*ws_, "no paths here"), "no paths here");
+}
+
 TEST_F(RegistryTest, DeletedVersionStopsResolvingAndKeepsItsNumber) {
   reg("llama", "m1");
   reg("llama", "m2");

@@ -12,6 +12,7 @@
 #include "store/artifacts.h"
 #include "store/clock.h"
 #include "store/names.h"
+#include "store/table.h"
 
 namespace enclave::store {
 namespace {
@@ -150,8 +151,13 @@ nlohmann::json list_runs(Db& db, const RunFilter& filter) {
 
 std::string format_runs_list(const nlohmann::json& runs) {
   if (runs.empty()) return "no runs\n";
-  std::string out = fmt::format("{:>5}  {:<10}  {:<20}  {:<9}  {:<24}  {:>8}  {}\n", "ID", "KIND",
-                                "NAME", "STATUS", "STARTED", "TIME", "METRICS");
+  Table table({{"ID", Align::kRight},
+               {"KIND"},
+               {"NAME"},
+               {"STATUS"},
+               {"STARTED"},
+               {"TIME", Align::kRight},
+               {"METRICS"}});
   for (const auto& r : runs) {
     std::string metrics;
     int shown = 0;
@@ -164,12 +170,11 @@ std::string format_runs_list(const nlohmann::json& runs) {
     }
     std::string duration =
         r["duration_s"].is_null() ? "-" : format_elapsed(r["duration_s"].get<double>());
-    out += fmt::format("{:>5}  {:<10}  {:<20}  {:<9}  {:<24}  {:>8}  {}\n",
-                       r["id"].get<std::int64_t>(), r["kind"].get<std::string>(),
-                       r["name"].get<std::string>(), r["status"].get<std::string>(),
-                       r["started_at"].get<std::string>(), duration, metrics);
+    table.add_row({std::to_string(r["id"].get<std::int64_t>()), r["kind"].get<std::string>(),
+                   shorten(r["name"].get<std::string>(), 40), r["status"].get<std::string>(),
+                   r["started_at"].get<std::string>(), duration, metrics});
   }
-  return out;
+  return table.render();
 }
 
 nlohmann::json show_run(Db& db, std::int64_t id, bool series) {

@@ -13,6 +13,8 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/staging_dir.h"
+#include "model/lora.h"
+#include "store/model_ref.h"
 #include "store/names.h"
 #include "store/runs.h"
 
@@ -150,15 +152,16 @@ struct ResolvedModel {
   std::optional<store::VersionInfo> version;  // when the reference names a registry version
 };
 
-ResolvedModel resolve_model(const TrainCommand& command, store::Workspace& workspace) {
-  ResolvedModel out;
-  out.dir = store::resolve_model_ref(command.config.model, {.find = command.workspace});
-  std::error_code ec;
-  if (!fs::is_directory(command.config.model, ec)) {
-    out.version =
-        store::resolve_version(workspace.db(), store::RegistryKind::kModel, command.config.model);
-  }
-  return out;
+ResolvedModel resolve_model(const TrainCommand& command, store::Workspace& /*workspace*/) {
+  // A reference naming a LoRA adapter trains on its base with the adapter
+  // merged in; a new --lora adapter is then recorded as based on it.
+  const store::ResolvedModel r = store::resolve_model(
+      {.model = command.config.model, .max_unmerged = 0},
+      {.find = command.workspace,
+       .merge_adapter = [](const fs::path& base, const fs::path& adapter, const fs::path& out) {
+         merge_lora(base, adapter, out, "f32");
+       }});
+  return {.dir = r.dir, .version = r.version};
 }
 
 }  // namespace
@@ -182,6 +185,8 @@ fs::path resolve_data_ref(store::Workspace& workspace, const std::string& ref,
   fs::path path = store::version_path(workspace, store::RegistryKind::kDataset, v.ref());
   if (fs::is_regular_file(path)) return path;
   if (fs::exists(path / "train.jsonl")) return path / "train.jsonl";
+  // `data format` writes data.jsonl beside its invalid.jsonl side file.
+  if (fs::exists(path / "data.jsonl")) return path / "data.jsonl";
   std::vector<fs::path> jsonl;
   for (const auto& entry : fs::recursive_directory_iterator(path)) {
     if (entry.is_regular_file() && entry.path().extension() == ".jsonl")
