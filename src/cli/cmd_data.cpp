@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <deque>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -13,8 +12,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/version.h"
 #include "core/error.h"
+#include "core/program.h"
 #include "data/dataset_store.h"
 #include "data/recipe.h"
 #include "data/steps.h"
@@ -22,14 +21,6 @@
 
 namespace enclave::cli {
 namespace {
-
-// The argv of this process, for the run record.
-std::vector<std::string> own_command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::vector<std::string> argv;
-  for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
-  return argv;
-}
 
 // Step settings gathered from flags; only flags given on the command line
 // become params, so the step's own defaults (recorded in its report) apply.
@@ -174,8 +165,7 @@ CLI::App* add_step(CLI::App& parent, const std::string& step, const std::string&
                               .workspace = workspace_flag(flags->workspace),
                               .threads = flags->threads,
                               .show_progress = !flags->json,
-                              .command = own_command_line(),
-                              .program_version = std::string(version_string())};
+                              .command = program_identity().argv};
     print_result(data::run_step(request), flags->json);
   });
   return cmd;
@@ -314,8 +304,7 @@ void register_data(CLI::App& app) {
                                     {.workspace = workspace_flag(run->workspace),
                                      .threads = run->threads,
                                      .show_progress = !run->json,
-                                     .command = own_command_line(),
-                                     .program_version = std::string(version_string())});
+                                     .command = program_identity().argv});
     if (run->json) {
       nlohmann::json all = nlohmann::json::array();
       for (const auto& r : results)

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/version.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "store/names.h"
@@ -95,14 +94,6 @@ double parse_metric_value(const std::string& key, const std::string& text) {
     fail_input("--metric {}: '{}' is not a number", store::printable(key), store::printable(text));
   }
   return value;
-}
-
-// "0.1.0 (build 1a2b3c)" -> ("0.1.0", "1a2b3c").
-std::pair<std::string, std::string> program_identity() {
-  std::string text(version_string());
-  std::size_t open = text.find(" (build ");
-  if (open == std::string::npos || text.back() != ')') return {text, ""};
-  return {text.substr(0, open), text.substr(open + 8, text.size() - open - 9)};
 }
 
 std::string run_log_text(const std::filesystem::path& dot_dir, const nlohmann::json& run) {
@@ -211,7 +202,6 @@ void register_exec(CLI::App& runs) {
     options.run.name = flags->name;
     options.run.params = parse_params(flags->params);
     options.run.seed = flags->seed;
-    std::tie(options.run.program_version, options.run.build_id) = program_identity();
     options.argv = flags->command;
     options.inputs.assign(flags->inputs.begin(), flags->inputs.end());
     options.outputs.assign(flags->outputs.begin(), flags->outputs.end());

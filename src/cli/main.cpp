@@ -5,16 +5,22 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/version.h"
 #include "core/error.h"
+#include "core/program.h"
 
 int main(int argc, char** argv) {
+  enclave::set_program_identity(std::vector<std::string>(argv, argv + argc),
+                                std::string(enclave::cli::version()),
+                                std::string(enclave::cli::build_id()));
   CLI::App app{
       "Enclave: the LLM lifecycle in one program, for networks that cannot reach the cloud."};
   app.name("enclave");
-  app.set_version_flag("--version", std::string(enclave::cli::version_string()));
+  app.set_version_flag("--version", enclave::cli::version_string());
   app.require_subcommand(1);
   enclave::cli::register_model(app);
   enclave::cli::register_generate(app);

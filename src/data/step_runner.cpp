@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/program.h"
 #include "data/step_context.h"
 #include "data/steps.h"
 #include "store/runs.h"
@@ -115,8 +116,7 @@ StepResult run_step(const StepRequest& request) {
                   .params = {{"step", request.step},
                              {"input", request.input},
                              {"output", request.output},
-                             {"params", params}},
-                  .program_version = request.program_version});
+                             {"params", params}}});
   try {
     if (input) run.log_input_version(input->version.id, "input");
     StagingDir staging(*workspace);
@@ -138,7 +138,8 @@ StepResult run_step(const StepRequest& request) {
         {"recipe", request.recipe},
         {"seconds", seconds},
         {"threads", pool.size()},
-        {"program_version", request.program_version},
+        {"program_version", program_identity().version},
+        {"build_id", program_identity().build_id},
     };
     ctx.report.erase("params");
     report.update(ctx.report);
