@@ -266,6 +266,73 @@ class TextTest(CliTestCase):
         self.assertNotIn("tokens/s", p.stdout)
 
 
+def torch_executable():
+    return os.path.join(os.path.dirname(ENCLAVE), "enclave-torch")
+
+
+def loaded_libraries(*args, env=None):
+    """Runs enclave with the dynamic loader reporting every library it
+    initialises (LD_DEBUG=libs, inherited across exec); returns the process
+    and the paths."""
+    p = subprocess.run([ENCLAVE, *map(str, args)], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, **(env or {}), "LD_DEBUG": "libs"})
+    libs = [line.split("calling init:", 1)[1].strip() for line in p.stderr.splitlines() if "calling init:" in line]
+    return p, libs
+
+
+def torch_libraries(libs):
+    return [lib for lib in libs if os.path.basename(lib).startswith(("libtorch", "libc10"))]
+
+
+class StartupTest(unittest.TestCase):
+    """`enclave` links only torch-free libraries; tensor commands run in
+    enclave-torch, which it execs (src/cli/command_table.h)."""
+
+    def test_version_and_models_list_do_not_load_libtorch(self):
+        p, libs = loaded_libraries("--version")
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        self.assertTrue(libs, "LD_DEBUG=libs reported no libraries: the check would see nothing")
+        self.assertEqual(torch_libraries(libs), [], "enclave --version loaded libtorch")
+        ws = fresh_dir("startup-ws")
+        self.assertEqual(run("init", ws).returncode, 0)
+        p, libs = loaded_libraries("--workspace", ws, "models", "list")
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        self.assertEqual(torch_libraries(libs), [], "enclave models list loaded libtorch")
+
+    def test_tensor_command_runs_in_enclave_torch(self):
+        # The same check sees libtorch where it must be, so it can fail.
+        p, libs = loaded_libraries("train", "--help")
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        self.assertTrue(torch_libraries(libs), "enclave train --help did not reach enclave-torch")
+        self.assertIn("sft", run("train", "--help").stdout)
+        self.assertIn("--prompt", run("generate", "--help").stdout)
+
+    def test_help_lists_every_command_in_both_executables(self):
+        def commands(exe):
+            p = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            section = p.stdout.split("Subcommands:", 1)[1]
+            return [line.split()[0] for line in section.splitlines() if line.startswith("  ") and line.split()]
+
+        light = commands(ENCLAVE)
+        self.assertEqual(light, commands(torch_executable()))
+        for name in ("train", "generate", "models", "runs", "data", "serve", "api-keys", "feedback"):
+            self.assertIn(name, light)
+
+    def test_missing_enclave_torch_is_named(self):
+        alone = fresh_dir("enclave-alone")
+        os.makedirs(alone)
+        exe = os.path.join(alone, "enclave")
+        shutil.copy2(ENCLAVE, exe)
+        self.assertEqual(subprocess.run([exe, "--version"], capture_output=True).returncode, 0)
+        p = subprocess.run([exe, "train", "sft", "--help"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)  # not found
+        err = p.stderr.strip()
+        self.assertNotIn("\n", err)
+        self.assertIn(os.path.join(alone, "enclave-torch"), err)
+        self.assertIn("'train'", err)
+
+
 def main():
     global ENCLAVE, WORKDIR
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
