@@ -333,6 +333,39 @@ class StartupTest(unittest.TestCase):
         self.assertIn("'train'", err)
 
 
+class TypoTest(unittest.TestCase):
+    """Unknown commands and flags name the nearest valid one (exit 64), in
+    `enclave` and in the enclave-torch it hands tensor commands to."""
+
+    def expect_usage_error(self, args, message):
+        p = run(*args)
+        cmd = "enclave " + " ".join(map(str, args))
+        self.assertEqual(p.returncode, 64, f"{cmd}: {p.stderr}")
+        self.assertEqual(p.stdout, "", cmd)
+        err = p.stderr.strip()
+        self.assertNotIn("\n", err, cmd)
+        self.assertIn(message, err, cmd)
+        return err
+
+    def test_unknown_command_names_the_nearest(self):
+        self.expect_usage_error(["trian", "sft"], "enclave: error: unknown command 'trian'; did you mean 'train'?")
+        self.expect_usage_error(["modles", "list"], "unknown command 'modles'; did you mean 'models'?")
+        self.expect_usage_error(["models", "lsit"], "unknown command 'models lsit'; did you mean 'models list'?")
+        self.expect_usage_error(["train", "stf"], "unknown command 'train stf'; did you mean 'train sft'?")
+
+    def test_unknown_flag_names_the_nearest(self):
+        self.expect_usage_error(["generate", "--model", "m", "--promt", "hi"],
+                                "unknown flag '--promt' for 'generate'; did you mean '--prompt'?")
+        self.expect_usage_error(["--workspce", "w", "runs", "list"],
+                                "unknown flag '--workspce'; did you mean '--workspace'?")
+        self.expect_usage_error(["runs", "list", "--limt", "3"],
+                                "unknown flag '--limt' for 'runs list'; did you mean '--limit'?")
+
+    def test_nothing_close_gets_no_guess(self):
+        err = self.expect_usage_error(["xyzzy"], "unknown command 'xyzzy'")
+        self.assertNotIn("did you mean", err)
+
+
 def main():
     global ENCLAVE, WORKDIR
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -7,11 +7,13 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/command_table.h"
 #include "cli/commands.h"
+#include "cli/suggest.h"
 #include "cli/tensor_exec.h"
 #include "cli/version.h"
 #include "core/error.h"
@@ -63,7 +65,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "enclave: error: {} (see --help)\n", e.what());
+    // An unknown word or flag is the likelier cause than what CLI11 reports
+    // ("A subcommand is required" for `enclave trian sft`).
+    if (std::optional<std::string> unknown = enclave::cli::unknown_argument_message(app)) {
+      fmt::print(stderr, "enclave: error: {}\n", *unknown);
+    } else {
+      fmt::print(stderr, "enclave: error: {} (see --help)\n", e.what());
+    }
     return 64;
   } catch (const enclave::cli::ExitStatus& e) {
     return e.code;
