@@ -361,6 +361,105 @@ class AdapterReferenceTest(CliTestCase):
                                 "model broken@1/config.json")
         self.assertNotIn("checkouts", err)
 
+def torch_executable():
+    return os.path.join(os.path.dirname(ENCLAVE), "enclave-torch")
+
+
+def loaded_libraries(*args, env=None):
+    """Runs enclave with the dynamic loader reporting every library it
+    initialises (LD_DEBUG=libs, inherited across exec); returns the process
+    and the paths."""
+    p = subprocess.run([ENCLAVE, *map(str, args)], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, **(env or {}), "LD_DEBUG": "libs"})
+    libs = [line.split("calling init:", 1)[1].strip() for line in p.stderr.splitlines() if "calling init:" in line]
+    return p, libs
+
+
+def torch_libraries(libs):
+    return [lib for lib in libs if os.path.basename(lib).startswith(("libtorch", "libc10"))]
+
+
+class StartupTest(unittest.TestCase):
+    """`enclave` links only torch-free libraries; tensor commands run in
+    enclave-torch, which it execs (src/cli/command_table.h)."""
+
+    def test_version_and_models_list_do_not_load_libtorch(self):
+        p, libs = loaded_libraries("--version")
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        self.assertTrue(libs, "LD_DEBUG=libs reported no libraries: the check would see nothing")
+        self.assertEqual(torch_libraries(libs), [], "enclave --version loaded libtorch")
+        ws = fresh_dir("startup-ws")
+        self.assertEqual(run("init", ws).returncode, 0)
+        p, libs = loaded_libraries("--workspace", ws, "models", "list")
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        self.assertEqual(torch_libraries(libs), [], "enclave models list loaded libtorch")
+
+    def test_tensor_command_runs_in_enclave_torch(self):
+        # The same check sees libtorch where it must be, so it can fail.
+        p, libs = loaded_libraries("train", "--help")
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        self.assertTrue(torch_libraries(libs), "enclave train --help did not reach enclave-torch")
+        self.assertIn("sft", run("train", "--help").stdout)
+        self.assertIn("--prompt", run("generate", "--help").stdout)
+
+    def test_help_lists_every_command_in_both_executables(self):
+        def commands(exe):
+            p = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            section = p.stdout.split("Subcommands:", 1)[1]
+            return [line.split()[0] for line in section.splitlines() if line.startswith("  ") and line.split()]
+
+        light = commands(ENCLAVE)
+        self.assertEqual(light, commands(torch_executable()))
+        for name in ("train", "generate", "models", "runs", "data", "serve", "api-keys", "feedback"):
+            self.assertIn(name, light)
+
+    def test_missing_enclave_torch_is_named(self):
+        alone = fresh_dir("enclave-alone")
+        os.makedirs(alone)
+        exe = os.path.join(alone, "enclave")
+        shutil.copy2(ENCLAVE, exe)
+        self.assertEqual(subprocess.run([exe, "--version"], capture_output=True).returncode, 0)
+        p = subprocess.run([exe, "train", "sft", "--help"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)  # not found
+        err = p.stderr.strip()
+        self.assertNotIn("\n", err)
+        self.assertIn(os.path.join(alone, "enclave-torch"), err)
+        self.assertIn("'train'", err)
+
+
+class TypoTest(unittest.TestCase):
+    """Unknown commands and flags name the nearest valid one (exit 64), in
+    `enclave` and in the enclave-torch it hands tensor commands to."""
+
+    def expect_usage_error(self, args, message):
+        p = run(*args)
+        cmd = "enclave " + " ".join(map(str, args))
+        self.assertEqual(p.returncode, 64, f"{cmd}: {p.stderr}")
+        self.assertEqual(p.stdout, "", cmd)
+        err = p.stderr.strip()
+        self.assertNotIn("\n", err, cmd)
+        self.assertIn(message, err, cmd)
+        return err
+
+    def test_unknown_command_names_the_nearest(self):
+        self.expect_usage_error(["trian", "sft"], "enclave: error: unknown command 'trian'; did you mean 'train'?")
+        self.expect_usage_error(["modles", "list"], "unknown command 'modles'; did you mean 'models'?")
+        self.expect_usage_error(["models", "lsit"], "unknown command 'models lsit'; did you mean 'models list'?")
+        self.expect_usage_error(["train", "stf"], "unknown command 'train stf'; did you mean 'train sft'?")
+
+    def test_unknown_flag_names_the_nearest(self):
+        self.expect_usage_error(["generate", "--model", "m", "--promt", "hi"],
+                                "unknown flag '--promt' for 'generate'; did you mean '--prompt'?")
+        self.expect_usage_error(["--workspce", "w", "runs", "list"],
+                                "unknown flag '--workspce'; did you mean '--workspace'?")
+        self.expect_usage_error(["runs", "list", "--limt", "3"],
+                                "unknown flag '--limt' for 'runs list'; did you mean '--limit'?")
+
+    def test_nothing_close_gets_no_guess(self):
+        err = self.expect_usage_error(["xyzzy"], "unknown command 'xyzzy'")
+        self.assertNotIn("did you mean", err)
+
 
 def main():
     global ENCLAVE, WORKDIR

@@ -3,7 +3,6 @@
 // become its params; --set KEY=VALUE reaches any setting without a flag.
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -11,8 +10,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/version.h"
 #include "core/error.h"
+#include "core/program.h"
 #include "data/dataset_store.h"
 #include "data/recipe.h"
 #include "data/step_flags.h"
@@ -22,13 +21,6 @@
 namespace enclave::cli {
 namespace {
 
-// The argv of this process, for the run record.
-std::vector<std::string> own_command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::vector<std::string> argv;
-  for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
-  return argv;
-}
 
 struct StepFlags {
   std::string step;
@@ -108,8 +100,7 @@ void add_step(CLI::App& parent, const std::string& step) {
                               .workspace = workspace_flag(flags->workspace),
                               .threads = flags->threads,
                               .show_progress = !flags->json,
-                              .command = own_command_line(),
-                              .program_version = std::string(version_string())};
+                              .command = program_identity().argv};
     print_result(data::run_step(request), flags->json);
   });
 }
@@ -157,8 +148,7 @@ void register_data(CLI::App& app) {
                                     {.workspace = workspace_flag(run->workspace),
                                      .threads = run->threads,
                                      .show_progress = !run->json,
-                                     .command = own_command_line(),
-                                     .program_version = std::string(version_string())});
+                                     .command = program_identity().argv});
     if (run->json) {
       nlohmann::json all = nlohmann::json::array();
       for (const auto& r : results)

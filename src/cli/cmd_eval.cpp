@@ -12,7 +12,6 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/version.h"
 #include "core/error.h"
 #include "eval/builtin_tasks.h"
 #include "eval/evaluate.h"
@@ -93,7 +92,6 @@ eval::EvalCommon common_of(const EvalFlags& f, std::vector<std::string> command)
   c.engine = {.dtype = f.compute.dtype, .device = f.compute.device, .threads = f.compute.threads};
   c.harness.judge_engine = c.engine;
   c.record.command = std::move(command);
-  c.record.program_version = std::string(version_string());
   c.no_record = f.no_record;
   return c;
 }

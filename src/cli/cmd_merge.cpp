@@ -12,7 +12,6 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/version.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/yaml.h"
@@ -77,12 +76,9 @@ void register_merge(CLI::App& app) {
         .max_shard_bytes = output.max_shard_bytes(),
     };
     if (!output.out.empty()) {
-      const merge::StoredMerge stored =
-          merge::merge_to_store(config, std::move(options),
-                                {.name = output.out,
-                                 .workspace = find,
-                                 .program_version = std::string(version_string()),
-                                 .config_file = config_path});
+      const merge::StoredMerge stored = merge::merge_to_store(
+          config, std::move(options),
+          {.name = output.out, .workspace = find, .config_file = config_path});
       if (output.json) {
         std::cout << merge::stored_json(stored).dump(2) << "\n";
       } else {

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/version.h"
 #include "core/error.h"
 #include "store/run_exec.h"
 #include "store/run_log.h"
@@ -60,14 +59,6 @@ struct LogFlags {
   std::optional<std::int64_t> step;
   bool json = false;
 };
-
-// "0.1.0 (build 1a2b3c)" -> ("0.1.0", "1a2b3c").
-std::pair<std::string, std::string> program_identity() {
-  std::string text(version_string());
-  std::size_t open = text.find(" (build ");
-  if (open == std::string::npos || text.back() != ')') return {text, ""};
-  return {text.substr(0, open), text.substr(open + 8, text.size() - open - 9)};
-}
 
 void register_list(CLI::App& runs) {
   auto flags = std::make_shared<ListFlags>();
@@ -165,7 +156,6 @@ void register_exec(CLI::App& runs) {
     options.run.name = flags->name;
     options.run.params = store::parse_param_assignments(flags->params);
     options.run.seed = flags->seed;
-    std::tie(options.run.program_version, options.run.build_id) = program_identity();
     options.argv = flags->command;
     options.inputs.assign(flags->inputs.begin(), flags->inputs.end());
     options.outputs.assign(flags->outputs.begin(), flags->outputs.end());

@@ -112,7 +112,9 @@ void register_serve(CLI::App& app) {
   add_workspace_flag(*cmd, flags->workspace);
   add_compute_flags(*cmd, flags->compute);
   cmd->callback([flags] { run_serve(*flags); });
+}
 
+void register_api_keys(CLI::App& app) {
   auto keys = std::make_shared<KeyFlags>();
   CLI::App* api_keys =
       app.add_subcommand("api-keys", "Manage the API keys file of `enclave serve --api-keys`");

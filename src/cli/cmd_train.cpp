@@ -6,16 +6,15 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/version.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/program.h"
 #include "core/yaml.h"
 #include "eval/skill_tasks.h"
 #include "train/train_command.h"
@@ -30,23 +29,6 @@ struct TrainFlags {
   std::map<std::string, std::string> values;  // key -> flag text, for the flags given
   std::map<std::string, CLI::Option*> options;
 };
-
-// The command line as the kernel has it: recorded with the run and re-run by
-// the data-parallel launcher.
-std::vector<std::string> command_line() {
-  // Streamed: procfs files report size 0, so read_file would see nothing.
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> argv;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\0') {
-      argv.push_back(text.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return argv;
-}
 
 void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& help) {
   auto flags = std::make_shared<TrainFlags>();
@@ -96,8 +78,7 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
     command.config = train::config_from_json(
         mode, values, flags->config_file.empty() ? "flags" : flags->config_file);
     command.workspace.workspace = workspace_flag(flags->workspace);
-    command.argv = command_line();
-    command.program_version = std::string(version_string());
+    command.argv = program_identity().argv;  // recorded, and re-run by the launcher
     command.config_file = flags->config_file;
     train::TrainCommandResult result = train::run_train_command(command);
     if (result.run_id == 0) {  // a launcher or a worker: its processes printed what mattered

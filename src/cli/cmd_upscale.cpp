@@ -11,7 +11,6 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/version.h"
 #include "core/error.h"
 #include "merge/record.h"
 #include "merge/upscale.h"
@@ -58,9 +57,7 @@ void register_model_upscale(CLI::App& model) {
     if (!output.out.empty()) {
       merge::StoredMerge stored =
           merge::upscale_to_store(flags->model, flags->drop, dtype, std::move(options),
-                                  {.name = output.out,
-                                   .workspace = find,
-                                   .program_version = std::string(version_string())});
+                                  {.name = output.out, .workspace = find});
       summary = merge::stored_json(stored);
       destination = fmt::format("{} (run {})", stored.version.ref(), stored.run_id);
       result = std::move(stored.merge);

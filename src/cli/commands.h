@@ -1,7 +1,8 @@
 // The `enclave` subcommands. Each cmd_<name>.cpp registers one subcommand on
 // the CLI11 app; the callback parses flags into an options struct and calls
 // one library function. Errors are thrown as enclave::Error and turned into a
-// one-line message and exit code by main.cpp.
+// one-line message and exit code by main.cpp. command_table.cpp lists them
+// and says which need tensors (and so run in enclave-torch).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -61,7 +62,8 @@ void require_merge_output(const MergeOutputFlags& flags, const std::string& comm
 
 // Serving (src/serve): the OpenAI-compatible server, its keys, request log
 // and feedback.
-void register_serve(CLI::App& app);     // serve, api-keys add
+void register_serve(CLI::App& app);     // serve
+void register_api_keys(CLI::App& app);  // api-keys add
 void register_monitor(CLI::App& app);   // monitor requests
 void register_feedback(CLI::App& app);  // feedback export
 

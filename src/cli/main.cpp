@@ -1,41 +1,62 @@
-// Entry point of the `enclave` binary: registers the subcommands and maps
-// errors to one stderr line and an exit code, in this one place.
+// Entry point of both CLI executables, `enclave` and `enclave-torch`
+// (command_table.h): sets the process identity, registers the commands this
+// executable links, hands the others to enclave-torch, and maps errors to
+// one stderr line and an exit code, in this one place.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "cli/command_table.h"
 #include "cli/commands.h"
+#include "cli/suggest.h"
+#include "cli/tensor_exec.h"
 #include "cli/version.h"
 #include "core/error.h"
+#include "core/program.h"
+
+namespace enclave::cli {
+namespace {
+
+// A tensor command in `enclave`: listed in --help, and everything after its
+// name (its own --help included) is left for enclave-torch to parse.
+void add_tensor_command(CLI::App& app, const CommandSpec& spec, char** argv) {
+  CLI::App* cmd = app.add_subcommand(std::string(spec.name), std::string(spec.description));
+  cmd->set_help_flag();
+  cmd->prefix_command();
+  cmd->callback([name = spec.name, argv] { exec_tensor_executable(name, argv); });
+}
+
+void add_commands(CLI::App& app, char** argv) {
+  for (const CommandSpec& spec : command_table()) {
+    if (spec.add == nullptr) {
+      add_tensor_command(app, spec, argv);
+      continue;
+    }
+    spec.add(app);
+    // The table's line is what both executables show.
+    app.get_subcommand(std::string(spec.name))->description(std::string(spec.description));
+  }
+}
+
+}  // namespace
+}  // namespace enclave::cli
 
 int main(int argc, char** argv) {
+  enclave::set_program_identity(std::vector<std::string>(argv, argv + argc),
+                                std::string(enclave::cli::version()),
+                                std::string(enclave::cli::build_id()));
   CLI::App app{
       "Enclave: the LLM lifecycle in one program, for networks that cannot reach the cloud."};
   app.name("enclave");
-  app.set_version_flag("--version", std::string(enclave::cli::version_string()));
-  app.require_subcommand(1);
-  enclave::cli::register_model(app);
-  enclave::cli::register_generate(app);
-  enclave::cli::register_score(app);
-  enclave::cli::register_tokenize(app);
-  enclave::cli::register_init(app);
-  enclave::cli::register_store(app);
-  enclave::cli::register_runs(app);
-  enclave::cli::register_models(app);
-  enclave::cli::register_datasets(app);
-  enclave::cli::register_data(app);
-  enclave::cli::register_lineage(app);
-  enclave::cli::register_audit(app);
-  enclave::cli::register_merge(app);
-  enclave::cli::register_train(app);
-  enclave::cli::register_eval(app);
-  enclave::cli::register_serve(app);
-  enclave::cli::register_monitor(app);
-  enclave::cli::register_feedback(app);
-
   try {
+    app.set_version_flag("--version", enclave::cli::version_string());
+    app.require_subcommand(1);
+    enclave::cli::add_commands(app, argv);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
@@ -44,7 +65,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "enclave: error: {} (see --help)\n", e.what());
+    // An unknown word or flag is the likelier cause than what CLI11 reports
+    // ("A subcommand is required" for `enclave trian sft`).
+    if (std::optional<std::string> unknown = enclave::cli::unknown_argument_message(app)) {
+      fmt::print(stderr, "enclave: error: {}\n", *unknown);
+    } else {
+      fmt::print(stderr, "enclave: error: {} (see --help)\n", e.what());
+    }
     return 64;
   } catch (const enclave::cli::ExitStatus& e) {
     return e.code;

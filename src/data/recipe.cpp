@@ -115,7 +115,6 @@ std::vector<StepResult> run_recipe(const Recipe& recipe, const std::filesystem::
     request.threads = options.threads > 0 ? options.threads : recipe.threads;
     request.show_progress = options.show_progress;
     request.command = options.command;
-    request.program_version = options.program_version;
     request.recipe = {{"file", std::filesystem::absolute(file).lexically_normal().string()},
                       {"step_index", i},
                       {"steps", recipe.source}};

@@ -54,7 +54,6 @@ struct RecipeRunOptions {
   int threads = 0;  // overrides the recipe's when > 0
   bool show_progress = false;
   std::vector<std::string> command;
-  std::string program_version;
 };
 
 // Runs the steps in order; returns every step's result. A failing step

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/program.h"
 #include "core/staging_dir.h"
 #include "data/step_context.h"
 #include "data/steps.h"
@@ -176,8 +177,7 @@ StepResult run_step(const StepRequest& request) {
                   .params = {{"step", request.step},
                              {"input", request.input},
                              {"output", request.output},
-                             {"params", params}},
-                  .program_version = request.program_version});
+                             {"params", params}}});
   try {
     if (input) run.log_input_version(input->version.id, "input");
     const StagingDir staging = StagingDir::scratch(workspace->tmp_dir(), "data");
@@ -200,7 +200,8 @@ StepResult run_step(const StepRequest& request) {
         {"recipe", request.recipe},
         {"seconds", seconds},
         {"threads", pool.size()},
-        {"program_version", request.program_version},
+        {"program_version", program_identity().version},
+        {"build_id", program_identity().build_id},
     };
     ctx.report.erase("params");
     report.update(ctx.report);

@@ -37,8 +37,7 @@ struct StepRequest {
   int threads = 0;        // 0: every core
   bool show_progress = false;
   std::vector<std::string> command;  // argv, for the run record
-  std::string program_version;
-  nlohmann::json recipe;  // null, or {"file", "step_index", "steps"} from run_recipe
+  nlohmann::json recipe;             // null, or {"file", "step_index", "steps"} from run_recipe
 };
 
 struct StepResult {

@@ -19,8 +19,7 @@ EvalRecorder::EvalRecorder(const RecordTarget& target, std::string kind, std::st
                                       store::RunOptions{.kind = std::move(kind),
                                                         .name = std::move(name),
                                                         .command = target.command,
-                                                        .params = std::move(params),
-                                                        .program_version = target.program_version});
+                                                        .params = std::move(params)});
 }
 
 EvalRecorder::~EvalRecorder() = default;

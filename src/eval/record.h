@@ -26,7 +26,6 @@ namespace enclave::eval {
 struct RecordTarget {
   store::FindOptions workspace;
   std::vector<std::string> command;  // argv
-  std::string program_version;
 };
 
 class EvalRecorder {

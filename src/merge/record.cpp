@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <functional>
 
 #include "core/error.h"
@@ -16,14 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// argv of this process, for runs started without an explicit command.
-std::vector<std::string> own_command_line() {
-  // /proc files report size 0, so read to the end rather than by size.
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::vector<std::string> out;
-  for (std::string arg; std::getline(in, arg, '\0');) out.push_back(arg);
-  return out;
-}
 
 using MergeFn = std::function<MergeResult(const MergeOptions&)>;
 
@@ -33,14 +24,11 @@ StoredMerge record_merge(std::string_view kind, const nlohmann::json& params, co
   auto workspace = store::Workspace::open(target.workspace);
   options.resolve = store_resolver(target.workspace);
 
-  store::Run run(workspace->root(),
-                 {.kind = std::string(kind),
-                  .name = target.name,
-                  .command = target.command.empty() ? own_command_line() : target.command,
-                  .params = params,
-                  .seed = static_cast<std::int64_t>(options.seed),
-                  .program_version = target.program_version,
-                  .build_id = target.build_id});
+  store::Run run(workspace->root(), {.kind = std::string(kind),
+                                     .name = target.name,
+                                     .command = target.command,
+                                     .params = params,
+                                     .seed = static_cast<std::int64_t>(options.seed)});
   if (!target.config_file.empty()) run.log_input(target.config_file, "merge_config");
 
   // Removed however the merge ends; the store keeps its own copy.

@@ -28,9 +28,7 @@ struct StoreTarget {
   std::string name;              // model name to register (validated like every store name)
   store::FindOptions workspace;  // which workspace
   std::vector<std::string>
-      command;  // argv recorded with the run; empty: this process's (/proc/self/cmdline)
-  std::string program_version;
-  std::string build_id;
+      command;  // argv recorded with the run; empty: this process's (core/program.h)
   std::filesystem::path config_file;  // recorded as input "merge_config" when non-empty
 };
 

@@ -38,7 +38,6 @@ class RecordTest : public ::testing::Test {
     return {.name = name,
             .workspace = {.workspace = (dir_ / "ws").string()},
             .command = {"enclave", "merge", "--out", name},
-            .program_version = "test",
             .config_file = config_file};
   }
 

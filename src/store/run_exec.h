@@ -25,8 +25,8 @@ namespace enclave::store {
 
 struct ExecOptions {
   std::filesystem::path workspace_root;
-  RunOptions run;                 // kind, name, params, seed, version; command is set to argv
-  std::vector<std::string> argv;  // the program and its arguments (PATH is searched)
+  RunOptions run;                              // kind, name, params, seed; command is set to argv
+  std::vector<std::string> argv;               // the program and its arguments (PATH is searched)
   std::vector<std::filesystem::path> inputs;   // files or folders stored before the run
   std::vector<std::filesystem::path> outputs;  // stored after a successful run
   std::vector<std::string> input_models;       // registry references ("base@2")

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/program.h"
 #include "store/clock.h"
 #include "store/names.h"
 #include "store/process_info.h"
@@ -179,6 +180,8 @@ Run::Run(const std::filesystem::path& workspace_root, RunOptions options)
   validate_tag_value(options_.name, "run name");  // shown in tables: no control characters
   if (!options_.params.is_object()) fail_input("run params: expected a JSON object");
   ProcessIdentity self = current_process();
+  const ProgramIdentity program = program_identity();
+  if (options_.command.empty()) options_.command = program.argv;
   double now = now_unix();
   Db& db = workspace_->db();
   WriteTransaction tx(db);
@@ -192,8 +195,8 @@ Run::Run(const std::filesystem::path& workspace_root, RunOptions options)
       .bind(2, options_.name)
       .bind(3, nlohmann::json(options_.command).dump())
       .bind(4, options_.params.dump())
-      .bind(5, options_.program_version)
-      .bind(6, options_.build_id)
+      .bind(5, program.version)
+      .bind(6, program.build_id)
       .bind(7, self.host)
       .bind(8, self.boot_id)
       .bind(9, self.pid)

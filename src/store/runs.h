@@ -2,6 +2,8 @@
 // ...): kind, name, command line, params, program version and build id,
 // host, user, seed, start and end, status, inputs and outputs (artifacts and
 // registry versions), metrics as (key, step, value, time) series, and a log.
+// The version and build id always come from the process identity main() set
+// (core/program.h), as two fields, so every run names its program one way.
 //
 //   Run run(workspace.root(), {.kind = "train", .name = "sft", .command = argv});
 //   run.log_params({{"lr", 3e-4}});
@@ -56,11 +58,9 @@ RunStatus parse_run_status(std::string_view text);
 struct RunOptions {
   std::string kind;                  // "train", "data", "eval", "merge", "exec", ...
   std::string name;                  // free text shown in lists
-  std::vector<std::string> command;  // argv of the producing command
+  std::vector<std::string> command;  // argv of the producing command; empty: this process's
   nlohmann::json params = nlohmann::json::object();
   std::optional<std::int64_t> seed;
-  std::string program_version;
-  std::string build_id;
   std::chrono::milliseconds heartbeat_interval{10000};
   std::chrono::milliseconds metric_flush_interval{1000};
   std::size_t metric_flush_points = 10000;

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/program.h"
 #include "store/clock.h"
 #include "store/run_query.h"
 #include "store/store_testing.h"
@@ -39,6 +40,33 @@ class RunsTest : public ::testing::Test {
   ScratchDir dir_;
 };
 
+// Every run names its program the way main() set it: version and build id
+// as two fields (never "0.1.0 (build X)" in one), and this process's argv
+// unless the caller records another command.
+TEST_F(RunsTest, RecordsProgramVersionAndBuildIdSplitFromTheProcessIdentity) {
+  set_program_identity({"enclave", "data", "run", "recipe.yaml"}, "0.1.0", "1a2b3c4d5e6f");
+  std::int64_t own = 0;
+  std::int64_t other = 0;
+  {
+    store::Run run(dir_.path(), {.kind = "data"});
+    own = run.id();
+    run.finish();
+    store::Run exec(dir_.path(), {.kind = "exec", .command = {"sh", "-c", "true"}});
+    other = exec.id();
+    exec.finish();
+  }
+  set_program_identity({}, "", "");
+  Workspace ws(dir_.path());
+  nlohmann::json r = show_run(ws.db(), own, /*series=*/false);
+  EXPECT_EQ(r["program_version"], "0.1.0");
+  EXPECT_EQ(r["build_id"], "1a2b3c4d5e6f");
+  EXPECT_EQ(r["command"], nlohmann::json({"enclave", "data", "run", "recipe.yaml"}));
+  nlohmann::json e = show_run(ws.db(), other, /*series=*/false);
+  EXPECT_EQ(e["program_version"], "0.1.0");
+  EXPECT_EQ(e["build_id"], "1a2b3c4d5e6f");
+  EXPECT_EQ(e["command"], nlohmann::json({"sh", "-c", "true"}));
+}
+
 TEST_F(RunsTest, RecordsEverythingAboutARun) {
   testing::write_text(dir_ / "data.jsonl", "{\"text\": \"a\"}\n");
   testing::write_model_dir(dir_ / "out");
@@ -48,9 +76,7 @@ TEST_F(RunsTest, RecordsEverythingAboutARun) {
                                  .name = "sft",
                                  .command = {"enclave", "train", "--lr", "3e-4"},
                                  .params = {{"lr", 3e-4}},
-                                 .seed = 42,
-                                 .program_version = "0.1.0",
-                                 .build_id = "abc"});
+                                 .seed = 42});
     id = run.id();
     run.log_params({{"epochs", 3}, {"optim", {{"beta1", 0.9}}}});
     run.log_input(dir_ / "data.jsonl", "train_data");
@@ -68,7 +94,6 @@ TEST_F(RunsTest, RecordsEverythingAboutARun) {
   EXPECT_EQ(r["params"]["lr"], 3e-4);
   EXPECT_EQ(r["params"]["epochs"], 3);
   EXPECT_EQ(r["command"][3], "3e-4");
-  EXPECT_EQ(r["program_version"], "0.1.0");
   EXPECT_EQ(r["metrics"]["loss"]["n"], 10);
   EXPECT_EQ(r["metrics"]["loss"]["last"], 1.0);
   EXPECT_EQ(r["metrics"]["loss"]["min"], 1.0);

@@ -251,8 +251,7 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
                                      .name = config.out,
                                      .command = command.argv,
                                      .params = to_json(config),
-                                     .seed = static_cast<std::int64_t>(config.seed),
-                                     .program_version = command.program_version});
+                                     .seed = static_cast<std::int64_t>(config.seed)});
   out.run_id = run.id();
   if (model.version) {
     run.log_input_version(model.version->id, "base_model");

@@ -34,8 +34,7 @@ inline constexpr const char* kLocalRankEnv = "ENCLAVE_TRAIN_LOCAL_RANK";
 struct TrainCommand {
   TrainConfig config;  // as parsed; defaults are resolved here
   store::FindOptions workspace;
-  std::vector<std::string> argv;  // the full command line (re-run by the launcher)
-  std::string program_version;
+  std::vector<std::string> argv;      // the full command line (re-run by the launcher)
   std::filesystem::path config_file;  // recorded as input "train_config" when set
 };
 
