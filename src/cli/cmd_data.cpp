@@ -21,7 +21,6 @@
 namespace enclave::cli {
 namespace {
 
-
 struct StepFlags {
   std::string step;
   std::string workspace;

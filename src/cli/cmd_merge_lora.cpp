@@ -53,9 +53,4 @@ void register_model_merge_lora(CLI::App& model) {
   });
 }
 
-store::AdapterMerger adapter_merger() {
-  return [](const std::filesystem::path& base, const std::filesystem::path& adapter,
-            const std::filesystem::path& out) { merge_lora(base, adapter, out, "f32"); };
-}
-
 }  // namespace enclave::cli

@@ -32,7 +32,7 @@ void register_tokenize(CLI::App& app) {
   cmd->add_flag("--no-special", flags->no_special, "Do not add BOS/EOS tokens");
   cmd->add_flag("--json", flags->json, "Print as JSON");
   cmd->callback([flags] {
-    std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(resolve_model(flags->model));
+    std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(resolve_model_base(flags->model));
     std::vector<TokenId> ids = tokenizer->encode(flags->text, !flags->no_special);
     if (flags->json) {
       nlohmann::json out;

@@ -95,11 +95,12 @@ std::filesystem::path resolve_model(const std::string& ref, const std::string& w
 store::ResolvedModel resolve_model_with_adapter(const std::string& model,
                                                 const std::string& adapter,
                                                 const std::string& workspace = "");
-// Resolve options for the workspace selected as above, with adapters merged
-// as `enclave model merge-lora` merges them (fp32 base plus adapter).
+// Resolve options for the workspace selected as above, with no adapter
+// merger: commands that fold adapters use resolve_model* (enclave-torch).
 store::ResolveOptions resolve_options(const std::string& workspace = "");
-// That merge, in cmd_merge_lora.cpp (the only CLI file that needs the model's internals).
-store::AdapterMerger adapter_merger();
+// The base model folder of a reference (adapters on it change neither its
+// config nor its tokenizer), for torch-free commands such as tokenize.
+std::filesystem::path resolve_model_base(const std::string& ref, const std::string& workspace = "");
 
 // An error message as main.cpp prints it: paths inside the workspace's
 // checkouts named by the dataset or model version stored there ("dataset
