@@ -6,7 +6,6 @@
 // exports the built-in task sets.
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -16,7 +15,6 @@
 #include "eval/builtin_tasks.h"
 #include "eval/evaluate.h"
 #include "eval/instructions.h"
-#include "eval/report.h"
 
 namespace enclave::cli {
 namespace {
@@ -71,64 +69,27 @@ void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
   add_compute_flags(cmd, f.compute);
 }
 
-eval::EvalCommon common_of(const EvalFlags& f, std::vector<std::string> command) {
+eval::EvalCommon common_of(const EvalFlags& f) {
   eval::EvalCommon c;
   c.suite = f.suite;
   c.harness.batch_size = f.batch_size;
   c.harness.share_prefix = !f.no_prefix_sharing;
-  if (f.limit_opt->count() > 0) {
-    if (f.limit >= 1 && f.limit != static_cast<double>(static_cast<std::int64_t>(f.limit))) {
-      fail_input("--limit: a count must be a whole number (a fraction must be below 1), got {}",
-                 f.limit);
-    }
-    c.harness.limit = f.limit;
-  }
+  if (f.limit_opt->count() > 0) c.harness.limit = f.limit;
   if (f.fewshot_opt->count() > 0) c.harness.num_fewshot = f.num_fewshot;
   if (f.chat) c.harness.chat_template = true;
   if (f.no_chat) c.harness.chat_template = false;
-  c.harness.keep_samples = !f.samples.empty();
   c.harness.show_progress = true;  // draws only on a terminal
   c.harness.workspace.workspace = workspace_flag(f.workspace);
   c.engine = {.dtype = f.compute.dtype, .device = f.compute.device, .threads = f.compute.threads};
   c.harness.judge_engine = c.engine;
-  c.record.command = std::move(command);
   c.no_record = f.no_record;
+  c.samples = f.samples;
   return c;
-}
-
-void write_samples(const std::string& path, const std::vector<const eval::SuiteResult*>& results,
-                   const std::vector<std::string>& models) {
-  std::string out;
-  for (std::size_t r = 0; r < results.size(); ++r) {
-    for (const eval::TaskResult& t : results[r]->tasks) {
-      for (nlohmann::json s : t.samples) {
-        s["task"] = t.task;
-        if (!models.empty()) s["model"] = models[r];
-        out += s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-      }
-    }
-  }
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file << out;
-  if (!file) fail(ErrorKind::kIo, "{}: cannot write the samples", path);
 }
 
 void print_not_recorded(const std::string& why) {
   if (!why.empty() && why != "--no-record")
     fmt::print(stderr, "note: results not recorded: {}\n", why);
-}
-
-std::vector<std::string> argv_of(std::initializer_list<std::string> head, const EvalFlags& f) {
-  std::vector<std::string> argv(head);
-  argv.insert(argv.end(), {"--suite", f.suite, "--batch-size", std::to_string(f.batch_size)});
-  if (f.limit_opt->count() > 0) argv.insert(argv.end(), {"--limit", fmt::format("{}", f.limit)});
-  if (f.fewshot_opt->count() > 0)
-    argv.insert(argv.end(), {"--num-fewshot", std::to_string(f.num_fewshot)});
-  if (f.no_prefix_sharing) argv.push_back("--no-prefix-sharing");
-  if (f.chat) argv.push_back("--chat-template");
-  if (f.no_chat) argv.push_back("--no-chat-template");
-  argv.insert(argv.end(), {"--dtype", f.compute.dtype, "--device", f.compute.device});
-  return argv;
 }
 
 void register_run(CLI::App& eval) {
@@ -147,25 +108,13 @@ void register_run(CLI::App& eval) {
                   "rejected: the model's) to this JSONL");
   add_eval_flags(*cmd, *flags, /*records=*/true);
   cmd->callback([flags, model, adapter, mistakes] {
-    const EvalFlags& f = *flags;
-    std::vector<std::string> argv = argv_of({"enclave", "eval", "run", "--model", *model}, f);
-    if (!adapter->empty()) argv.insert(argv.end(), {"--adapter", *adapter});
-    if (!mistakes->empty()) argv.insert(argv.end(), {"--mistakes", *mistakes});
-    eval::EvalRunOutcome out = eval::run_eval({.model = *model,
-                                               .adapter = *adapter,
-                                               .mistakes = *mistakes,
-                                               .common = common_of(f, std::move(argv))});
-    if (!f.samples.empty()) write_samples(f.samples, {&out.result}, {});
-    if (f.json) {
-      nlohmann::json j = eval::suite_result_json(out.result);
-      j["model"] = *model;
-      j["run_id"] = out.run_id ? nlohmann::json(*out.run_id) : nlohmann::json();
-      if (!adapter->empty()) j["adapter"] = *adapter;
-      if (!mistakes->empty()) j["mistakes"] = out.n_mistakes;
-      std::cout << j.dump(2) << "\n";
+    const eval::EvalRunOptions options{
+        .model = *model, .adapter = *adapter, .mistakes = *mistakes, .common = common_of(*flags)};
+    const eval::EvalRunOutcome out = eval::run_eval(options);
+    if (flags->json) {
+      std::cout << eval::eval_run_json(options, out).dump(2) << "\n";
     } else {
-      fmt::print("{}", eval::format_results_table(out.result));
-      if (out.run_id) fmt::print("recorded as run {}\n", *out.run_id);
+      fmt::print("{}", eval::format_eval_run(out));
     }
     if (!mistakes->empty())
       fmt::print(stderr, "wrote {} preference pairs to {}\n", out.n_mistakes, *mistakes);
@@ -196,7 +145,7 @@ void register_compare(CLI::App& eval) {
     const EvalFlags& f = *flags;
     eval::CompareOptions o{.model_a = (*models)[0],
                            .model_b = (*models)[1],
-                           .common = common_of(f, {}),
+                           .common = common_of(f),
                            .bootstrap = *bootstrap};
     o.common.no_record = true;
     const eval::Comparison c = eval::run_compare(o);
@@ -224,31 +173,13 @@ void register_gate(CLI::App& eval) {
   cmd->add_option("--rules", *rules, "Gate rules (YAML)")->required();
   add_eval_flags(*cmd, *flags, /*records=*/true);
   cmd->callback([flags, o, rules] {
-    const EvalFlags& f = *flags;
     o->rules = *rules;
-    std::vector<std::string> argv =
-        argv_of({"enclave", "eval", "gate", "--model", o->model, "--rules", *rules}, f);
-    if (!o->baseline.empty()) argv.insert(argv.end(), {"--baseline", o->baseline});
-    o->common = common_of(f, std::move(argv));
-    eval::GateOutcome out = eval::run_gate(*o);
-    if (!f.samples.empty()) {
-      std::vector<const eval::SuiteResult*> results = {&out.candidate};
-      std::vector<std::string> names = {o->model};
-      if (out.baseline) {
-        results.push_back(&*out.baseline);
-        names.push_back(o->baseline);
-      }
-      write_samples(f.samples, results, names);
-    }
-    if (f.json) {
-      nlohmann::json j = eval::gate_report_json(out.report);
-      j["run_id"] = out.run_id ? nlohmann::json(*out.run_id) : nlohmann::json();
-      j["candidate"] = eval::suite_result_json(out.candidate);
-      if (out.baseline) j["baseline"] = eval::suite_result_json(*out.baseline);
-      std::cout << j.dump(2) << "\n";
+    o->common = common_of(*flags);
+    const eval::GateOutcome out = eval::run_gate(*o);
+    if (flags->json) {
+      std::cout << eval::gate_outcome_json(out).dump(2) << "\n";
     } else {
-      fmt::print("{}", eval::format_gate_report(out.report));
-      if (out.run_id) fmt::print("recorded as run {}\n", *out.run_id);
+      fmt::print("{}", eval::format_gate_outcome(out));
     }
     print_not_recorded(out.not_recorded);
     std::cout.flush();
@@ -283,28 +214,10 @@ void register_tasks(CLI::App& eval) {
                  *write_dir, *write_dir, *write_dir);
       return;
     }
-    nlohmann::json list = nlohmann::json::array();
-    std::vector<std::vector<std::string>> rows;
-    for (const std::string& suite : eval::builtin_suite_names()) {
-      const eval::Suite builtin = *eval::builtin_suite(suite);
-      for (const eval::SuiteEntry& e : builtin.entries) {
-        std::string metrics;
-        for (const eval::MetricSpec& m : eval::effective_metrics(e.task))
-          metrics += (metrics.empty() ? "" : ",") + m.name;
-        list.push_back({{"suite", suite},
-                        {"task", e.task.name},
-                        {"output_type", eval::to_string(e.task.output_type)},
-                        {"n_docs", e.task.dataset.docs.size()},
-                        {"metrics", metrics}});
-        rows.push_back({suite, e.task.name, std::string(eval::to_string(e.task.output_type)),
-                        std::to_string(e.task.dataset.docs.size()), metrics});
-      }
-    }
     if (*json) {
-      std::cout << list.dump(2) << "\n";
+      std::cout << eval::builtin_task_list_json().dump(2) << "\n";
     } else {
-      fmt::print("{}",
-                 eval::format_table({"suite", "task", "output_type", "docs", "metrics"}, rows));
+      fmt::print("{}", eval::format_builtin_task_list());
     }
   });
 }

@@ -5,7 +5,7 @@
 // models on it: `enclave eval run --suite skills`).
 #include <fmt/format.h>
 
-#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -82,7 +82,7 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
     command.config_file = flags->config_file;
     train::TrainCommandResult result = train::run_train_command(command);
     if (result.run_id == 0) {  // a launcher or a worker: its processes printed what mattered
-      if (result.exit_code != 0) std::exit(result.exit_code);
+      if (result.exit_code != 0) throw ExitStatus{result.exit_code};
       return;
     }
     nlohmann::json summary = {
@@ -113,7 +113,7 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
                  result.train.seconds, result.train.adapter ? "adapter" : "model",
                  result.version.ref(), result.run_id);
     }
-    if (result.exit_code != 0) std::exit(result.exit_code);
+    if (result.exit_code != 0) throw ExitStatus{result.exit_code};
   });
 }
 

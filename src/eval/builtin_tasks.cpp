@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "eval/general_docs.h"
+#include "eval/report.h"
 #include "eval/skill_tasks.h"
 #include "eval/yaml_writer.h"
 
@@ -128,6 +129,32 @@ std::vector<TaskSpec> builtin_tasks() {
     for (TaskSpec& t : suite_tasks(suite)) all.push_back(std::move(t));
   }
   return all;
+}
+
+nlohmann::json builtin_task_list_json() {
+  nlohmann::json list = nlohmann::json::array();
+  for (const std::string& suite : builtin_suite_names()) {
+    for (const TaskSpec& t : suite_tasks(suite)) {
+      std::string metrics;
+      for (const MetricSpec& m : effective_metrics(t))
+        metrics += (metrics.empty() ? "" : ",") + m.name;
+      list.push_back({{"suite", suite},
+                      {"task", t.name},
+                      {"output_type", to_string(t.output_type)},
+                      {"n_docs", t.dataset.docs.size()},
+                      {"metrics", metrics}});
+    }
+  }
+  return list;
+}
+
+std::string format_builtin_task_list() {
+  std::vector<std::vector<std::string>> rows;
+  for (const nlohmann::json& t : builtin_task_list_json()) {
+    rows.push_back({t["suite"], t["task"], t["output_type"],
+                    std::to_string(t["n_docs"].get<std::size_t>()), t["metrics"]});
+  }
+  return format_table({"suite", "task", "output_type", "docs", "metrics"}, rows);
 }
 
 std::vector<fs::path> write_builtin_tasks(const fs::path& dir) {

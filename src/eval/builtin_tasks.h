@@ -15,6 +15,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,12 @@ std::vector<std::string> builtin_suite_names();  // "general", "skills"
 std::optional<Suite> builtin_suite(std::string_view name);
 std::optional<TaskSpec> builtin_task(std::string_view name);
 std::vector<TaskSpec> builtin_tasks();  // all of them, suite by suite
+
+// What `enclave eval tasks` lists: per task its suite, name, output type,
+// number of documents and metrics, as a table or as JSON
+// [{"suite", "task", "output_type", "n_docs", "metrics": "acc,acc_norm"}].
+std::string format_builtin_task_list();
+nlohmann::json builtin_task_list_json();
 
 // Writes <dir>/<suite>.yaml, <dir>/<suite>/<task>.yaml and
 // <dir>/<suite>/data/<task>/{test,train}.jsonl for every built-in suite.

@@ -1,5 +1,7 @@
 #include "eval/evaluate.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/error.h"
@@ -26,6 +28,38 @@ SuiteResult evaluate_model(const std::string& ref, const Suite& suite, const Eva
   if (!model.adapter.empty()) options.adapter = model.adapter.string();
   std::unique_ptr<Engine> engine = Engine::load(model.dir, options);
   return run_suite(*engine, suite, c.harness);
+}
+
+void check_common(const EvalCommon& c) {
+  if (const std::optional<double> limit = c.harness.limit;
+      limit && *limit >= 1 && *limit != static_cast<double>(static_cast<std::int64_t>(*limit))) {
+    fail_input("--limit: a count must be a whole number (a fraction must be below 1), got {}",
+               *limit);
+  }
+}
+
+// The options a run uses: samples kept when they are written. A run given no
+// command records this process's argv (core/program.h).
+EvalCommon prepared(const EvalCommon& c) {
+  check_common(c);
+  EvalCommon out = c;
+  if (!c.samples.empty()) out.harness.keep_samples = true;
+  return out;
+}
+
+void write_samples(const fs::path& path, const std::vector<const SuiteResult*>& results,
+                   const std::vector<std::string>& models) {
+  std::string out;
+  for (std::size_t r = 0; r < results.size(); ++r) {
+    for (const TaskResult& t : results[r]->tasks) {
+      for (nlohmann::json s : t.samples) {
+        s["task"] = t.task;
+        if (!models.empty()) s["model"] = models[r];
+        out += s.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      }
+    }
+  }
+  write_file_atomic(path, out);
 }
 
 std::size_t write_mistakes(const fs::path& path, const SuiteResult& result) {
@@ -78,8 +112,8 @@ std::unique_ptr<EvalRecorder> open_recorder(const EvalCommon& c, const std::stri
 }  // namespace
 
 EvalRunOutcome run_eval(const EvalRunOptions& o) {
-  const Suite suite = load_suite(o.common.suite);
-  EvalCommon common = o.common;
+  EvalCommon common = prepared(o.common);
+  const Suite suite = load_suite(common.suite);
   if (!o.mistakes.empty()) {
     const bool generates = std::any_of(suite.entries.begin(), suite.entries.end(), [](auto& e) {
       return e.task.output_type == OutputType::kGenerateUntil;
@@ -100,6 +134,7 @@ EvalRunOutcome run_eval(const EvalRunOptions& o) {
     if (!o.adapter.empty()) rec->log_model(o.adapter, "adapter");
   }
   out.result = evaluate_model(o.model, suite, common, o.adapter);
+  if (!common.samples.empty()) write_samples(common.samples, {&out.result}, {});
   if (!o.mistakes.empty()) out.n_mistakes = write_mistakes(o.mistakes, out.result);
   if (rec) {
     if (!o.mistakes.empty()) rec->log_metric("mistakes", static_cast<double>(out.n_mistakes));
@@ -112,15 +147,17 @@ EvalRunOutcome run_eval(const EvalRunOptions& o) {
 }
 
 Comparison run_compare(const CompareOptions& o) {
-  const Suite suite = load_suite(o.common.suite);
+  const EvalCommon common = prepared(o.common);
+  const Suite suite = load_suite(common.suite);
   // Interval settings are checked before hours of evaluation, not after.
   if (o.bootstrap.n_resamples < 10)
     fail_input("--bootstrap must be >= 10, got {}", o.bootstrap.n_resamples);
   if (!(o.bootstrap.confidence > 0 && o.bootstrap.confidence < 1)) {
     fail_input("--confidence must be in (0, 1), got {}", o.bootstrap.confidence);
   }
-  const SuiteResult a = evaluate_model(o.model_a, suite, o.common);
-  const SuiteResult b = evaluate_model(o.model_b, suite, o.common);
+  const SuiteResult a = evaluate_model(o.model_a, suite, common);
+  const SuiteResult b = evaluate_model(o.model_b, suite, common);
+  if (!common.samples.empty()) write_samples(common.samples, {&a, &b}, {o.model_a, o.model_b});
   Comparison c = compare_results(a, b, o.bootstrap);
   c.model_a = o.model_a;
   c.model_b = o.model_b;
@@ -128,24 +165,32 @@ Comparison run_compare(const CompareOptions& o) {
 }
 
 GateOutcome run_gate(const GateOptions& o) {
+  const EvalCommon common = prepared(o.common);
   const std::vector<GateRule> rules = load_gate_rules(o.rules);
   if (needs_baseline(rules) && o.baseline.empty()) {
     fail_input("{}: regression and delta rules need --baseline", o.rules.string());
   }
-  const Suite suite = load_suite(o.common.suite);
+  const Suite suite = load_suite(common.suite);
   GateOutcome out;
-  nlohmann::json params = run_params(suite, o.common);
+  nlohmann::json params = run_params(suite, common);
   params["rules"] = nlohmann::json::array();
   for (const GateRule& r : rules) params["rules"].push_back(r.text);
   std::unique_ptr<EvalRecorder> rec = open_recorder(
-      o.common, "gate", "gate " + suite.name + " " + o.model, std::move(params), out.not_recorded);
+      common, "gate", "gate " + suite.name + " " + o.model, std::move(params), out.not_recorded);
   if (rec) {
     rec->log_model(o.model, "model");
     if (!o.baseline.empty()) rec->log_model(o.baseline, "baseline");
     rec->log_input_file(o.rules, "gate_rules");
   }
-  out.candidate = evaluate_model(o.model, suite, o.common);
-  if (!o.baseline.empty()) out.baseline = evaluate_model(o.baseline, suite, o.common);
+  out.candidate = evaluate_model(o.model, suite, common);
+  if (!o.baseline.empty()) out.baseline = evaluate_model(o.baseline, suite, common);
+  if (!common.samples.empty()) {
+    if (out.baseline) {
+      write_samples(common.samples, {&out.candidate, &*out.baseline}, {o.model, o.baseline});
+    } else {
+      write_samples(common.samples, {&out.candidate}, {o.model});
+    }
+  }
   out.report = evaluate_gate(rules, out.candidate, out.baseline ? &*out.baseline : nullptr);
   if (rec) {
     rec->log_results(out.candidate);
@@ -161,6 +206,35 @@ GateOutcome run_gate(const GateOptions& o) {
     out.run_id = rec->run_id();
   }
   return out;
+}
+
+std::string format_eval_run(const EvalRunOutcome& out) {
+  std::string text = format_results_table(out.result);
+  if (out.run_id) text += fmt::format("recorded as run {}\n", *out.run_id);
+  return text;
+}
+
+nlohmann::json eval_run_json(const EvalRunOptions& o, const EvalRunOutcome& out) {
+  nlohmann::json j = suite_result_json(out.result);
+  j["model"] = o.model;
+  j["run_id"] = out.run_id ? nlohmann::json(*out.run_id) : nlohmann::json();
+  if (!o.adapter.empty()) j["adapter"] = o.adapter;
+  if (!o.mistakes.empty()) j["mistakes"] = out.n_mistakes;
+  return j;
+}
+
+std::string format_gate_outcome(const GateOutcome& out) {
+  std::string text = format_gate_report(out.report);
+  if (out.run_id) text += fmt::format("recorded as run {}\n", *out.run_id);
+  return text;
+}
+
+nlohmann::json gate_outcome_json(const GateOutcome& out) {
+  nlohmann::json j = gate_report_json(out.report);
+  j["run_id"] = out.run_id ? nlohmann::json(*out.run_id) : nlohmann::json();
+  j["candidate"] = suite_result_json(out.candidate);
+  if (out.baseline) j["baseline"] = suite_result_json(*out.baseline);
+  return j;
 }
 
 }  // namespace enclave::eval

@@ -5,7 +5,10 @@
 // Models are references resolved like every command's --model: a directory
 // (Hugging Face layout) or a registry reference (name, name@3, name:alias).
 // Models are loaded one at a time, so comparing two large models never holds
-// both in memory.
+// both in memory. Each call also writes the files its options ask for (the
+// samples, `eval run`'s mistakes) and records the command line it was given
+// or, failing that, rebuilds it from the options; format_* and *_json give
+// what the commands print.
 // Thread safety: one call per thread.
 #pragma once
 
@@ -22,12 +25,18 @@
 
 namespace enclave::eval {
 
+// What every evaluation command shares (the CLI fills it from its flags).
 struct EvalCommon {
   std::string suite;       // file, built-in suite or task name
   HarnessOptions harness;  // harness.workspace also selects the store for recording and refs
   EngineOptions engine;
-  RecordTarget record;  // record.workspace is taken from harness.workspace
+  // record.workspace is taken from harness.workspace; an empty
+  // record.command is rebuilt from these options (`enclave eval run ...`).
+  RecordTarget record;
   bool no_record = false;
+  // When set: every document's prompt, answer and scores as JSONL, each with
+  // its "task" (and, from compare and gate, its "model"), written atomically.
+  std::filesystem::path samples;
 };
 
 struct EvalRunOptions {
@@ -49,8 +58,13 @@ struct EvalRunOutcome {
 };
 
 // Throws Error(kInvalidInput) when mistakes is set and the suite has no
-// generate_until task (before any model runs).
+// generate_until task, or for a harness.limit of 1 or more that is not a
+// whole number (before any model runs).
 EvalRunOutcome run_eval(const EvalRunOptions& options);
+// The results as `eval run` prints them: the table and "recorded as run N",
+// or JSON (suite_result_json plus "model", "run_id", "adapter", "mistakes").
+std::string format_eval_run(const EvalRunOutcome& outcome);
+nlohmann::json eval_run_json(const EvalRunOptions& options, const EvalRunOutcome& outcome);
 
 struct CompareOptions {
   std::string model_a;
@@ -79,5 +93,9 @@ struct GateOutcome {
 // Throws Error(kInvalidInput) for malformed rules (before any model runs) or
 // regression rules without a baseline.
 GateOutcome run_gate(const GateOptions& options);
+// The gate report and "recorded as run N", or JSON (gate_report_json plus
+// "run_id", "candidate" and "baseline" results).
+std::string format_gate_outcome(const GateOutcome& outcome);
+nlohmann::json gate_outcome_json(const GateOutcome& outcome);
 
 }  // namespace enclave::eval
