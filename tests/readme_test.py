@@ -173,7 +173,7 @@ class ReadmeTour(unittest.TestCase):
                 write(os.path.join(root, m.group(1)), "\n".join(lines) + "\n")
                 continue
             self.assertEqual(lang, "sh", f"unexpected ```{lang} block in the tour")
-            server, port = None, None
+            server, port, log = None, None, None
             try:
                 for cmd in commands(lines):
                     cmd = with_tiny_work(cmd)
@@ -206,6 +206,8 @@ class ReadmeTour(unittest.TestCase):
                 if server is not None:
                     server.terminate()
                     server.wait(timeout=30)
+                if log is not None:
+                    log.close()
         # The parser must have found the tour, not an empty page.
         self.assertGreater(n_run, 40, "the tour has fewer commands than expected; was README.md parsed?")
 
