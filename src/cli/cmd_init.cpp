@@ -45,24 +45,6 @@ std::filesystem::path workspace_root(const std::string& workspace) {
   return store::find_workspace(find);
 }
 
-store::ResolveOptions resolve_options(const std::string& workspace) {
-  store::ResolveOptions options;
-  options.find.workspace = workspace_flag(workspace);
-  options.merge_adapter = adapter_merger();
-  return options;
-}
-
-std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace) {
-  return store::resolve_model_ref(ref, resolve_options(workspace));
-}
-
-store::ResolvedModel resolve_model_with_adapter(const std::string& model,
-                                                const std::string& adapter,
-                                                const std::string& workspace) {
-  return store::resolve_model({.model = model, .adapter = adapter, .max_unmerged = 1},
-                              resolve_options(workspace));
-}
-
 std::string readable_error(std::string_view message) {
   if (message.find("/.enclave/checkouts/") == std::string_view::npos) return std::string(message);
   try {

@@ -53,6 +53,26 @@ void register_model_merge_lora(CLI::App& model) {
   });
 }
 
+// The model resolution that may merge adapters lives here, beside the merge,
+// so commands that never run a model link no model code.
+store::ResolveOptions resolve_options(const std::string& workspace) {
+  store::ResolveOptions options;
+  options.find.workspace = workspace_flag(workspace);
+  options.merge_adapter = adapter_merger();
+  return options;
+}
+
+std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace) {
+  return store::resolve_model_ref(ref, resolve_options(workspace));
+}
+
+store::ResolvedModel resolve_model_with_adapter(const std::string& model,
+                                                const std::string& adapter,
+                                                const std::string& workspace) {
+  return store::resolve_model({.model = model, .adapter = adapter, .max_unmerged = 1},
+                              resolve_options(workspace));
+}
+
 store::AdapterMerger adapter_merger() {
   return [](const std::filesystem::path& base, const std::filesystem::path& adapter,
             const std::filesystem::path& out) { merge_lora(base, adapter, out, "f32"); };

@@ -32,7 +32,9 @@ void register_tokenize(CLI::App& app) {
   cmd->add_flag("--no-special", flags->no_special, "Do not add BOS/EOS tokens");
   cmd->add_flag("--json", flags->json, "Print as JSON");
   cmd->callback([flags] {
-    std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(resolve_model(flags->model));
+    std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(
+        // An adapter reference tokenizes with its base's tokenizer.
+        store::resolve_model_stack(flags->model, {.find = {.workspace = workspace_flag("")}}).base);
     std::vector<TokenId> ids = tokenizer->encode(flags->text, !flags->no_special);
     if (flags->json) {
       nlohmann::json out;

@@ -96,7 +96,8 @@ store::ResolvedModel resolve_model_with_adapter(const std::string& model,
 // Resolve options for the workspace selected as above, with adapters merged
 // as `enclave model merge-lora` merges them (fp32 base plus adapter).
 store::ResolveOptions resolve_options(const std::string& workspace = "");
-// That merge, in cmd_merge_lora.cpp (the only CLI file that needs the model's internals).
+// That merge. These four are defined in cmd_merge_lora.cpp, with the model
+// code they need; torch-free commands use store::resolve_model_stack.
 store::AdapterMerger adapter_merger();
 
 // An error message as main.cpp prints it: paths inside the workspace's
