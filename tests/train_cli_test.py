@@ -83,7 +83,7 @@ class TrainCliTest(unittest.TestCase):
         self.assertEqual(params["max_steps"], 4)
         self.assertAlmostEqual(params["lr"], 1e-3)
         self.assertEqual(params["batch_size"], 4)
-        lineage = ok("lineage", "sft-model@1", "--up", *self.ws).stdout
+        lineage = ok("lineage", "sft-model@1", "--up", "--params", *self.ws).stdout
         self.assertIn("base@1", lineage)
         self.assertIn("sft.jsonl", lineage)
         # The registered model loads and generates.

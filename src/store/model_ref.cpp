@@ -173,8 +173,10 @@ AdapterLayer resolve_adapter_layer(const std::string& ref, const ResolveOptions&
   std::error_code ec;
   if (!ref.empty() && fs::is_directory(ref, ec)) {
     const fs::path dir = fs::absolute(ref).lexically_normal();
-    if (!fs::is_regular_file(dir / kAdapterConfig, ec))
-      fail_input("adapter '{}': the folder has no {}", printable(ref), kAdapterConfig);
+    if (!fs::is_regular_file(dir / kAdapterConfig, ec)) {
+      fail(ErrorKind::kNotFound, "adapter '{}': the folder has no {} (not a LoRA adapter)",
+           printable(ref), kAdapterConfig);
+    }
     return {dir, dir.string(), folder_key(dir)};
   }
   ModelStack stack = resolve_model_stack(ref, options);
