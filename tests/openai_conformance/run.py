@@ -52,7 +52,7 @@ def main():
                              "scopes": ["infer"]}]}, f)
     with serve_cli_test.Server("--model", model, "--api-keys", keys, "--no-request-log", "--ctx", "512") as server:
         env = dict(os.environ, OPENAI_BASE_URL=f"http://127.0.0.1:{server.port}/v1", OPENAI_API_KEY=key,
-                   MODEL="tiny")
+                   MODEL=os.path.basename(model))  # served under its folder's name
         # Node resolves "openai" from the script's own folder, where node_modules is.
         p = subprocess.run([node, os.path.join(HERE, "conformance.mjs")], cwd=work, env=env, timeout=300)
         if p.returncode != 0:
