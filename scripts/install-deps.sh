@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Enclave builds, tests and benchmarks with.
-# Idempotent: packages already present are skipped, and nothing runs when all are.
+# Installs what Enclave builds, tests and benchmarks with: Debian packages,
+# then the npm packages of the OpenAI-client conformance test into
+# tests/openai_conformance/node_modules, so that testing never reaches the
+# network. Idempotent: what is already present is skipped, and nothing runs
+# when everything is.
 set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
@@ -20,17 +25,34 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# node and npm are checked as commands: a machine may have them from another
+# source (NodeSource bundles npm into its nodejs), where Debian's npm package
+# would conflict.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+# The openai npm client at the versions package-lock.json pins. npm writes
+# node_modules/.package-lock.json last, so a newer one means a finished
+# install of the current lock file.
+conformance="$root/tests/openai_conformance"
+installed="$conformance/node_modules/.package-lock.json"
+if [[ ! -f "$installed" || "$installed" -ot "$conformance/package-lock.json" ||
+      "$installed" -ot "$conformance/package.json" ]]; then
+  echo "install-deps: npm packages for tests/openai_conformance"
+  (cd "$conformance" && npm ci --no-audit --no-fund --loglevel=error) || {
+    echo "install-deps: npm ci in $conformance failed (it needs the npm registry once)" >&2
+    exit 1
+  }
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -14,18 +14,22 @@ The "saved-by" cases score a directory written by Enclave's own saver
 safetensors parser, so they also check that what Enclave writes is what
 Hugging Face would load.
 
-    /usr/bin/python3 tests/golden_test.py --enclave build/src/cli/enclave --workdir /tmp/golden
+Each TestCase class holds a family of cases (one test method per case), so
+CTest runs the families in parallel.
+
+    /usr/bin/python3 tests/golden_test.py --enclave build/src/cli/enclave --workdir /tmp/golden \
+        [--fixtures build/tests/fixtures] [ClassName ...] [-k llama3]
+    /usr/bin/python3 tests/golden_test.py --reference-only --workdir /tmp/golden
 """
 
 import argparse
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
-import time
+import unittest
 
 import torch
 
@@ -33,6 +37,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ref
 import hf_llama  # noqa: E402
 import make_model  # noqa: E402
 import safetensors_io  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures  # noqa: E402
+
+ENCLAVE = None  # None: --reference-only
+WORKDIR = None
+FIXTURES = None  # the tiny models of tests/fixtures.py
 
 F32_MAX_DIFF = 1e-4
 BF16_MEAN_DIFF = 0.05
@@ -49,7 +60,8 @@ QWEN2_TIED = dict(arch="qwen2", hidden=96, heads=4, kv_heads=2, layers=3, vocab=
 LLAMA3_SCALED = dict(arch="llama", heads=4, kv_heads=1, rope_theta=500000.0, rope_scaling=LLAMA3_ROPE, max_pos=1024)
 
 # name -> (make_model arguments, number of tokens, also check --dtype bf16).
-# A "init" entry is a model made by `enclave model init` instead. An entry
+# A "init" entry is the fixture model made by `enclave model init --preset
+# tiny --seed 1` instead. An entry
 # with "upscale" is a model written by Enclave's own saver: make_model
 # writes the source, `enclave model upscale --drop D --out-dir` writes the
 # model that is scored, and its tensors and config are checked against the
@@ -184,9 +196,6 @@ def check_upscaled(source_dir, model_dir, drop, stored_dtype):
 def make_case_model(name, spec, model_dir, enclave):
     if os.path.exists(model_dir):
         shutil.rmtree(model_dir)
-    if spec == "init":
-        run_enclave([enclave, "model", "init", "--preset", "tiny", "--out", model_dir, "--seed", "1"])
-        return
     args = dict(spec)
     shards = args.pop("shards", 1)
     upscale = args.pop("upscale", None)
@@ -214,8 +223,11 @@ def case_tokens(name, model_dir, n):
 def check_case(name, enclave, workdir):
     """Runs one case; returns a list of failure strings (empty when it passes)."""
     spec, n_tokens, check_bf16 = CASES[name]
-    model_dir = os.path.join(workdir, name)
-    make_case_model(name, spec, model_dir, enclave)
+    if spec == "init":
+        model_dir = fixtures.tiny(FIXTURES, 1)
+    else:
+        model_dir = os.path.join(workdir, name)
+        make_case_model(name, spec, model_dir, enclave)
     tokens = case_tokens(name, model_dir, n_tokens)
     ref = hf_llama.token_logprobs(hf_llama.load_model(model_dir, torch.float32), tokens)
     if enclave is None:
@@ -244,38 +256,61 @@ def check_case(name, enclave, workdir):
     return failures
 
 
+class GoldenCase(unittest.TestCase):
+    """One test method per case name in `cases` (see add_cases)."""
+
+    def check(self, name):
+        if ENCLAVE is None and needs_enclave(CASES[name][0]):
+            self.skipTest("--reference-only: the model is written by the enclave binary")
+        failures = check_case(name, ENCLAVE, WORKDIR)
+        self.assertEqual(failures, [], "; ".join(failures))
+
+
+def add_cases(cls, names):
+    for name in names:
+        setattr(cls, "test_" + name.replace("-", "_"), lambda self, name=name: self.check(name))
+    return cls
+
+
+class LlamaTest(GoldenCase):
+    """Llama: GQA, BF16 weights, llama3 and linear RoPE scaling, head_dim, biases, shards."""
+
+
+class Qwen2MistralTest(GoldenCase):
+    """Qwen2 (q/k/v bias, tied embeddings, sliding-window layers) and Mistral."""
+
+
+class SavedByEnclaveTest(GoldenCase):
+    """Models Enclave wrote: `enclave model init`, and Qwen2 saved by `model upscale`."""
+
+
+add_cases(LlamaTest, [n for n in CASES if n.startswith("llama")])
+add_cases(Qwen2MistralTest, [n for n in CASES if n.startswith(("qwen2", "mistral")) and not needs_enclave(CASES[n][0])])
+add_cases(SavedByEnclaveTest, [n for n in CASES if needs_enclave(CASES[n][0])])
+assert sorted(n for cls in (LlamaTest, Qwen2MistralTest, SavedByEnclaveTest) for n in dir(cls)
+              if n.startswith("test_")) == sorted("test_" + n.replace("-", "_") for n in CASES), \
+    "every case in exactly one class"
+
+
 def main():
+    global ENCLAVE, WORKDIR, FIXTURES
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--enclave", help="path of the enclave binary")
     ap.add_argument("--workdir", required=True, help="scratch directory for the generated models")
-    ap.add_argument("--case", default="", help="only cases whose name matches this regex")
+    ap.add_argument("--fixtures", help="folder made by tests/fixtures.py (default: made under --workdir)")
     ap.add_argument("--reference-only", action="store_true", help="run the reference without the enclave binary")
-    a = ap.parse_args()
+    a, rest = ap.parse_known_args()
     if not a.reference_only and not (a.enclave and os.access(a.enclave, os.X_OK)):
         print(f"golden: enclave binary not found or not executable: {a.enclave}", file=sys.stderr)
         return 1
-    enclave = None if a.reference_only else os.path.abspath(a.enclave)
-    os.makedirs(a.workdir, exist_ok=True)
+    WORKDIR = os.path.abspath(a.workdir)
+    os.makedirs(WORKDIR, exist_ok=True)
+    if not a.reference_only:
+        ENCLAVE = os.path.abspath(a.enclave)
+        FIXTURES = fixtures.find_or_make(ENCLAVE, a.fixtures, WORKDIR)
     torch.set_num_threads(1)  # tiny models; threads only add noise on a shared machine
-    names = [n for n in CASES if re.search(a.case, n)]
-    if not names:
-        print(f"golden: no case matches '{a.case}'", file=sys.stderr)
-        return 1
-    if enclave is None:
-        names = [n for n in names if not needs_enclave(CASES[n][0])]
-    failures = []
-    start = time.monotonic()
-    for name in names:
-        try:
-            failures += check_case(name, enclave, a.workdir)
-        except Exception as e:  # report every case, not just the first broken one
-            print(f"golden {name}: ERROR {e}")
-            failures.append(f"{name}: {e}")
-    print(f"golden: {len(names) - len({f.split(':')[0].split(' ')[0] for f in failures})}/{len(names)} cases passed "
-          f"in {time.monotonic() - start:.1f} s")
-    for f in failures:
-        print(f"FAILED {f}", file=sys.stderr)
-    return 1 if failures else 0
+    result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
+    return 0 if result.wasSuccessful() else 1
 
 
 if __name__ == "__main__":

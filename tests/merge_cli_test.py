@@ -7,7 +7,8 @@ registered in the workspace with lineage to every input model and the config,
 merged and upscaled models that score and generate, and bad configs that end
 with ONE stderr line naming the field.
 
-    /usr/bin/python3 tests/merge_cli_test.py --enclave build/src/cli/enclave --workdir /tmp/merge-cli [-k pattern]
+    /usr/bin/python3 tests/merge_cli_test.py --enclave build/src/cli/enclave --workdir /tmp/merge-cli \
+        [--fixtures build/tests/fixtures] [ClassName ...] [-k pattern]
 """
 
 import argparse
@@ -24,8 +25,12 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
 import safetensors_io  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures  # noqa: E402
+
 ENCLAVE = None
 WORKDIR = None
+FIXTURES = None  # the tiny models of tests/fixtures.py
 EXIT_INTERNAL = 70  # main.cpp: an error that was not an enclave::Error
 
 
@@ -109,24 +114,15 @@ def ties(base, models, weights, density):
     return base + merged / divisor
 
 
-class MergeCliTest(unittest.TestCase):
-    """One workspace with two registered tiny models (alpha, beta) and a base
-    folder, shared by all tests."""
-
-    ws = None
+class MergeCase(unittest.TestCase):
+    """A workspace per class with two registered tiny models (alpha, beta) and
+    a base folder, all three from the shared fixture folder (read only)."""
 
     @classmethod
     def setUpClass(cls):
-        if MergeCliTest.ws is not None:
-            return
-        cls.ws = fresh_dir("ws")
+        cls.ws = fresh_dir(cls.__name__ + "-ws")
         cls.env = clean_env(ENCLAVE_HOME=cls.ws)
-        cls.dirs = {}
-        for name, seed in (("alpha", 1), ("beta", 2), ("base", 3)):
-            path = fresh_dir(name)
-            p = run("model", "init", "--preset", "tiny", "--out", path, "--seed", seed)
-            assert p.returncode == 0, p.stderr
-            cls.dirs[name] = path
+        cls.dirs = {name: fixtures.tiny(FIXTURES, seed) for name, seed in (("alpha", 1), ("beta", 2), ("base", 3))}
         p = run("init", cls.ws)
         assert p.returncode == 0, p.stderr
         for name in ("alpha", "beta"):
@@ -182,6 +178,8 @@ class MergeCliTest(unittest.TestCase):
                     "--ignore-eos")
         self.assertIn("tokens/s", p.stderr)
 
+
+class LinearSlerpTest(MergeCase):
     def test_linear_merge_of_a_model_with_itself_is_the_identity(self):
         out, path = self.merge("self", "merge_method: linear\nmodels:\n"
                                        "  - {model: alpha, parameters: {weight: 0.25}}\n"
@@ -222,6 +220,8 @@ class MergeCliTest(unittest.TestCase):
         self.report("slerp per group vs torch", max_diff(got, want), 1e-6)
         self.check_runs(ph)
 
+
+class TiesDareTest(MergeCase):
     def test_ties_matches_torch_and_records_lineage(self):
         out, path = self.merge("tied", "merge_method: ties\nbase_model: $base\nmodels:\n"
                                        "  - {model: alpha, parameters: {weight: 1.0, density: 0.4}}\n"
@@ -272,6 +272,8 @@ class MergeCliTest(unittest.TestCase):
         self.report("dare entries are dropped or rescaled", worst, 1e-6)
         self.assertAlmostEqual(kept / total, 0.5, delta=0.01)
 
+
+class UpscaleTest(MergeCase):
     def test_upscale_gives_2_n_minus_d_layers_equal_to_sources(self):
         p = self.ok("model", "upscale", "--model", "alpha", "--drop", "1", "--out", "alpha-dus")
         self.assertIn("from 4 to 6 layers", p.stdout)
@@ -310,6 +312,8 @@ class MergeCliTest(unittest.TestCase):
         self.report("linear(beta), sharded, vs beta", max_diff(load_model(out2), self.weights["beta"]), 0.0)
         self.check_runs(out2)
 
+
+class BadConfigTest(MergeCase):
     def test_bad_configs_name_the_field(self):
         def bad(name, text, *words, code=1):
             return self.expect_error(["merge", "--config", self.config(name, text), "--out", "bad"], *words,
@@ -373,10 +377,11 @@ class MergeCliTest(unittest.TestCase):
 
 
 def main():
-    global ENCLAVE, WORKDIR
+    global ENCLAVE, WORKDIR, FIXTURES
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--enclave", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--fixtures", help="folder made by tests/fixtures.py (default: made under --workdir)")
     a, rest = ap.parse_known_args()
     if not os.access(a.enclave, os.X_OK):
         print(f"merge_cli_test: enclave binary not found or not executable: {a.enclave}", file=sys.stderr)
@@ -384,6 +389,7 @@ def main():
     ENCLAVE = os.path.abspath(a.enclave)
     WORKDIR = os.path.abspath(a.workdir)
     os.makedirs(WORKDIR, exist_ok=True)
+    FIXTURES = fixtures.find_or_make(ENCLAVE, a.fixtures, WORKDIR)
     result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
     return 0 if result.wasSuccessful() else 1
 

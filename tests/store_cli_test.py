@@ -332,6 +332,8 @@ class StoreCliTest(StoreCase):
         self.assertEqual([e["name"] for e in self.ok_json("models", "list")], ["good"])
         self.assertEqual(self.ok_json("datasets", "list"), [])
 
+
+class StoreRunsTest(StoreCase):
     def test_runs_exec_list_show_compare(self):
         ws = self.workspace("runs")
         r1, p = self.exec_run(ws, "--name", "lr-small", "--param", "lr=0.001", "--param", "optim=adamw",
@@ -507,6 +509,8 @@ class StoreCliTest(StoreCase):
         self.assertEqual(report["n_entries"], 3)
         self.assertIn("OK", self.ok("audit", "verify").stdout)
 
+
+class StoreGcTest(StoreCase):
     def test_store_verify_and_gc(self):
         ws = self.workspace("verify-gc")
         make_model_dir(os.path.join(ws, "m"))
@@ -677,6 +681,8 @@ class StoreFaultTest(StoreCase):
         self.assertTrue(all(r["status"] == "finished" for r in runs))
         self.assertTrue(self.ok_json("audit", "verify")["ok"])
 
+
+class StoreKillTest(StoreCase):
     def test_sigkill_while_storing_leaves_the_store_consistent(self):
         ws = self.workspace("kill-store")
         big = os.path.join(WORKDIR, "kill-store-src")
@@ -740,6 +746,8 @@ class StoreFaultTest(StoreCase):
             time.sleep(0.05)
         self.assertFalse(os.path.exists(f"/proc/{child}"), "the command outlived its killed owner")
 
+
+class StoreTamperTest(StoreCase):
     def tamper_copy(self, ws, name, *sql):
         copy = fresh_dir(name)
         shutil.rmtree(copy)

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Conformance with the official `openai` npm client: installs it with npm
-(from the npm registry) into the work folder, starts `enclave serve` on a
-free loopback port and runs conformance.mjs against it. Exits 77 (CTest:
-skipped) with a clear message when node or npm is not installed.
+"""Conformance with the official `openai` npm client: starts `enclave serve`
+on a free loopback port and runs conformance.mjs against it. The client is
+installed beforehand by scripts/install-deps.sh (`make` runs it) into
+tests/openai_conformance/node_modules, so the test never reaches the
+network; it fails, naming what to run, when node or the packages are missing.
 
-Usage: run.py --enclave BUILD/src/cli/enclave --workdir DIR
+Usage: run.py --enclave BUILD/src/cli/enclave --workdir DIR [--fixtures DIR]
 """
 import argparse
 import hashlib
@@ -16,36 +17,33 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+import fixtures  # noqa: E402
 import serve_cli_test  # noqa: E402  (the Server helper)
 
-SKIP = 77
+NODE_MODULES = os.path.join(HERE, "node_modules")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--enclave", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--fixtures", help="folder made by tests/fixtures.py (default: made under --workdir)")
     args = ap.parse_args()
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        print("SKIP: openai conformance needs node and npm (apt-get install nodejs npm); not found on PATH")
-        return SKIP
+    node = shutil.which("node")
+    if not node:
+        print("openai_conformance: node is not on PATH; run scripts/install-deps.sh (it installs nodejs)")
+        return 1
+    if not os.path.isfile(os.path.join(NODE_MODULES, "openai", "package.json")):
+        print(f"openai_conformance: the openai npm package is not in {NODE_MODULES}; "
+              "run scripts/install-deps.sh (it installs the packages package-lock.json pins)")
+        return 1
     work = os.path.abspath(args.workdir)
-    os.makedirs(work, exist_ok=True)
-    for name in ("package.json", "conformance.mjs"):
-        shutil.copy(os.path.join(HERE, name), work)
-    if not os.path.isdir(os.path.join(work, "node_modules", "openai")):
-        p = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
-                           capture_output=True, text=True, timeout=300)
-        if p.returncode != 0:
-            print(f"npm install of the openai client failed:\n{p.stdout}\n{p.stderr}")
-            return 1
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
 
     serve_cli_test.ENCLAVE = os.path.abspath(args.enclave)
     serve_cli_test.WORK = work
-    model = os.path.join(work, "tiny")
-    if not os.path.isdir(model):
-        serve_cli_test.run("model", "init", "--preset", "tiny", "--out", model, "--seed", "1")
+    model = fixtures.tiny(fixtures.find_or_make(serve_cli_test.ENCLAVE, args.fixtures, work), 1)
     key = "sk-conformance"
     keys = os.path.join(work, "keys.json")
     with open(keys, "w") as f:
@@ -54,8 +52,9 @@ def main():
                              "scopes": ["infer"]}]}, f)
     with serve_cli_test.Server("--model", model, "--api-keys", keys, "--no-request-log", "--ctx", "512") as server:
         env = dict(os.environ, OPENAI_BASE_URL=f"http://127.0.0.1:{server.port}/v1", OPENAI_API_KEY=key,
-                   MODEL="tiny")
-        p = subprocess.run([node, "conformance.mjs"], cwd=work, env=env, timeout=300)
+                   MODEL=os.path.basename(model))  # served under its folder's name
+        # Node resolves "openai" from the script's own folder, where node_modules is.
+        p = subprocess.run([node, os.path.join(HERE, "conformance.mjs")], cwd=work, env=env, timeout=300)
         if p.returncode != 0:
             print("--- server output ---\n" + server.output()[-3000:])
         return p.returncode

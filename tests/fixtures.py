@@ -1,0 +1,74 @@
+"""The per-run fixture folder: models that several black-box tests need,
+made once per `ctest` run instead of once per test class.
+
+CTest runs this file as the entry `fixtures.tiny_models` (FIXTURES_SETUP
+tiny_models, tests/CMakeLists.txt) before any entry that names the fixture,
+and passes the folder to those entries as `--fixtures DIR`. The models are
+shared: tests read them, register them (the store copies them) or copy them
+before changing anything. Run by hand, a test without `--fixtures` makes
+its own folder under its work folder with the same function.
+
+    /usr/bin/python3 tests/fixtures.py --enclave build/src/cli/enclave --out build/tests/fixtures
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+# `enclave model init --preset tiny --seed N`: random weights, the tiny
+# preset's tokenizer; seeds 1-3 give three different models of one shape.
+TINY_SEEDS = (1, 2, 3)
+
+
+def tiny(fixtures, seed):
+    """Folder of the tiny model made with `seed`."""
+    return os.path.join(fixtures, f"tiny-{seed}")
+
+
+def make(enclave, out):
+    """Makes the folder `out` from nothing: written beside it, then renamed,
+    so a folder that exists is complete."""
+    out = os.path.abspath(out)
+    staging = out + ".partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    for seed in TINY_SEEDS:
+        cmd = [enclave, "model", "init", "--preset", "tiny", "--out", tiny(staging, seed), "--seed", str(seed)]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
+    shutil.rmtree(out, ignore_errors=True)
+    os.rename(staging, out)
+    return out
+
+
+def find_or_make(enclave, fixtures, workdir):
+    """The fixture folder a test should use: `fixtures` when given (it must be
+    complete: CTest made it), else a fresh one under `workdir`."""
+    if fixtures is None:
+        return make(enclave, os.path.join(workdir, "fixtures"))
+    missing = [tiny(fixtures, seed) for seed in TINY_SEEDS
+               if not os.path.isfile(os.path.join(tiny(fixtures, seed), "config.json"))]
+    if missing:
+        raise RuntimeError(f"fixture folder {fixtures} lacks {', '.join(missing)}; "
+                           "run `ctest -R fixtures` or tests/fixtures.py first")
+    return os.path.abspath(fixtures)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--enclave", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    if not os.access(a.enclave, os.X_OK):
+        print(f"fixtures: enclave binary not found or not executable: {a.enclave}", file=sys.stderr)
+        return 1
+    out = make(os.path.abspath(a.enclave), a.out)
+    print(f"fixtures: {', '.join(os.path.basename(tiny(out, s)) for s in TINY_SEEDS)} in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
