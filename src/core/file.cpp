@@ -27,6 +27,18 @@ void fsync_dir(const std::filesystem::path& dir) {
   ::close(fd);
 }
 
+// Opens path read-only and fills st; the caller owns (and closes) the
+// descriptor. Throws Error(kNotFound) or Error(kIo) naming the path.
+int open_for_reading(const std::filesystem::path& path, struct stat& st) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_errno(path, "cannot open");
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    fail_errno(path, "cannot stat");
+  }
+  return fd;
+}
+
 std::string temp_suffix() {
   std::random_device rd;
   return fmt::format(".tmp-{}-{:08x}", ::getpid(), rd());
@@ -35,13 +47,8 @@ std::string temp_suffix() {
 }  // namespace
 
 std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno(path, "cannot open");
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    fail_errno(path, "cannot stat");
-  }
+  const int fd = open_for_reading(path, st);
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
     fail_input("{}: is a directory, expected a file", path.string());
@@ -126,13 +133,8 @@ void AtomicFile::commit() {
 }
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno(path, "cannot open");
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    fail_errno(path, "cannot stat");
-  }
+  const int fd = open_for_reading(path, st);
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     fail_input("{}: not a regular file", path.string());

@@ -5,39 +5,30 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/scratch_dir_testing.h"
 
 namespace enclave {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir() {
-  fs::path dir =
-      fs::temp_directory_path() /
-      ("enclave_file_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-       "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 TEST(FileTest, AtomicWriteThenRead) {
-  auto dir = temp_dir();
+  const testing::ScratchDir dir("file");
   write_file_atomic(dir / "a.txt", "hello");
   EXPECT_EQ(read_file(dir / "a.txt"), "hello");
   write_file_atomic(dir / "a.txt", "again");
   EXPECT_EQ(read_file(dir / "a.txt"), "again");
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
 TEST(FileTest, UncommittedAtomicFileLeavesNothing) {
-  auto dir = temp_dir();
+  const testing::ScratchDir dir("file");
   {
     AtomicFile f(dir / "b.bin");
     f.write("partial");
   }
   EXPECT_FALSE(fs::exists(dir / "b.bin"));
-  EXPECT_TRUE(fs::is_empty(dir));
+  EXPECT_TRUE(fs::is_empty(dir.path()));
 }
 
 TEST(FileTest, MissingFileIsNotFound) {
@@ -51,13 +42,13 @@ TEST(FileTest, MissingFileIsNotFound) {
 }
 
 TEST(FileTest, ReadRespectsLimit) {
-  auto dir = temp_dir();
+  const testing::ScratchDir dir("file");
   write_file_atomic(dir / "c", std::string(100, 'x'));
   EXPECT_THROW(read_file(dir / "c", 10), Error);
 }
 
 TEST(FileTest, MappedFileSeesContents) {
-  auto dir = temp_dir();
+  const testing::ScratchDir dir("file");
   write_file_atomic(dir / "m", "abc");
   MappedFile m(dir / "m");
   ASSERT_EQ(m.size(), 3u);

@@ -1,13 +1,13 @@
 #include "core/hash.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <string>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/scratch_dir_testing.h"
 
 namespace enclave {
 namespace {
@@ -22,15 +22,7 @@ constexpr const char* kMillionA =
 
 class HashTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("enclave_hash_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  testing::ScratchDir dir_{"hash"};
 };
 
 TEST_F(HashTest, MatchesStandardVectors) {
@@ -79,11 +71,11 @@ TEST_F(HashTest, FileErrorsNameThePath) {
         << e.what();
   }
   try {
-    sha256_file_hex(dir_);
+    sha256_file_hex(dir_.path());
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
-    EXPECT_EQ(std::string(e.what()), dir_.string() + ": not a regular file");
+    EXPECT_EQ(std::string(e.what()), dir_.path().string() + ": not a regular file");
   }
 }
 

@@ -2,26 +2,20 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/scratch_dir_testing.h"
 
 namespace enclave::data {
 namespace {
 
-std::filesystem::path write_temp(const std::string& name, const std::string& content) {
-  auto path = std::filesystem::temp_directory_path() / ("enclave_line_reader_" + name);
-  std::ofstream(path, std::ios::binary) << content;
-  return path;
-}
-
 TEST(LineReader, StripsBomAndCrlfAndReadsLastLine) {
-  auto path = write_temp("bom",
-                         "\xEF\xBB\xBF"
-                         "one\r\ntwo\n\nthree");
+  const testing::ScratchDir dir("line-reader");
+  auto path = dir.write("bom.txt",
+                        "\xEF\xBB\xBF"
+                        "one\r\ntwo\n\nthree");
   LineReader reader(path);
   std::vector<std::string> lines;
   Line line;
@@ -32,7 +26,8 @@ TEST(LineReader, StripsBomAndCrlfAndReadsLastLine) {
 
 TEST(LineReader, SkipsOverlongLineWithBoundedMemory) {
   std::string content = "short\n" + std::string(5 << 20, 'x') + "\nafter\n";
-  auto path = write_temp("long", content);
+  const testing::ScratchDir dir("line-reader");
+  auto path = dir.write("long.txt", content);
   LineReader reader(path, 1 << 20);
   Line line;
   ASSERT_TRUE(reader.next(line));

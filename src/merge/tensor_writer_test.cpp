@@ -4,10 +4,10 @@
 
 #include <cstring>
 #include <filesystem>
-#include <random>
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/scratch_dir_testing.h"
 #include "model/safetensors.h"
 #include "model/weight_files.h"
 
@@ -18,13 +18,6 @@ namespace fs = std::filesystem;
 
 class TensorWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ =
-        fs::temp_directory_path() / fmt::format("enclave_tensor_writer_{}", std::random_device{}());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Writes tensors whose bytes are their index repeated, and returns them.
   std::vector<TensorSpec> write(std::vector<TensorSpec> specs, std::uint64_t max_shard) {
     ShardedTensorWriter writer(dir_, specs, max_shard);
@@ -37,7 +30,8 @@ class TensorWriterTest : public ::testing::Test {
     return specs;
   }
 
-  fs::path dir_;
+  const testing::ScratchDir scratch_{"tensor-writer"};
+  const fs::path dir_ = scratch_.path();
   std::size_t n_shards_ = 0;
 };
 

@@ -8,22 +8,15 @@
 
 #include "core/error.h"
 #include "model/generation.h"  // validate_tokens
+#include "model/inference_model.h"
 #include "model/lora.h"
 #include "model/rope.h"
 #include "model/transformer.h"
-#include "model/weight_files.h"
-#include "model/weights.h"
 
 namespace enclave {
 
-struct BatchDecoder::Impl {
-  ModelConfig config;
-  Transformer model{nullptr};
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::optional<ChatTemplate> chat_template;
-  std::vector<TokenId> stop_ids;
-  std::shared_ptr<LoraAdapter> adapter;  // null without one
-  torch::Tensor inv_freq;                // (head_dim / 2) float32 on the model's device
+struct BatchDecoder::Impl : InferenceModel {
+  torch::Tensor inv_freq;  // (head_dim / 2) float32 on the model's device
   int n_slots = 0;
   int max_len = 0;
   // Per layer: (n_slots, n_kv_head, max_len, head_dim) in the compute dtype.
@@ -165,29 +158,18 @@ BatchDecoder::~BatchDecoder() = default;
 std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& dir,
                                                  const EngineOptions& engine,
                                                  const BatchDecoderOptions& options) {
-  if (!std::filesystem::is_directory(dir)) {
-    fail(ErrorKind::kNotFound, "{}: model directory does not exist", dir.string());
-  }
   if (options.n_slots < 1)
     fail_input("batch decoder: n_slots must be >= 1, got {}", options.n_slots);
-  const torch::Dtype dtype = parse_compute_dtype(engine.dtype);
-  const torch::Device device = parse_device(engine.device);
-  if (engine.threads < 0) fail_input("threads: must be >= 0, got {}", engine.threads);
-  apply_compute_threads(engine.threads);
-  if (!std::filesystem::exists(dir / "config.json")) {
-    fail(ErrorKind::kNotFound, "{}: missing config.json", dir.string());
-  }
-
+  EngineOptions with_adapter = engine;
+  with_adapter.adapter = options.adapter.string();
   auto impl = std::make_unique<Impl>();
-  impl->config = load_model_config(dir / "config.json");
+  static_cast<InferenceModel&>(*impl) =
+      load_inference_model(dir, with_adapter, TokenizerFiles::kRequired);
   const ModelConfig& c = impl->config;
   if (options.max_len < 0 || options.max_len > c.max_position_embeddings) {
     fail_input("batch decoder: max_len {} must be in [0, {}] (the model's max_position_embeddings)",
                options.max_len, c.max_position_embeddings);
   }
-  impl->tokenizer = load_tokenizer(dir);
-  impl->chat_template = load_chat_template(dir);
-  impl->stop_ids = stop_token_ids(impl->tokenizer.get(), c);
   impl->n_slots = options.n_slots;
   impl->max_len =
       options.max_len > 0 ? options.max_len : static_cast<int>(c.max_position_embeddings);
@@ -195,12 +177,9 @@ std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& di
   impl->in_use.assign(impl->n_slots, false);
 
   c10::InferenceMode inference;
-  impl->model = Transformer(c, dtype);
-  load_weights(*impl->model, WeightFiles(dir), LoadOptions{.device = device, .allow_mmap = true});
-  if (!options.adapter.empty())
-    impl->adapter = LoraAdapter::attach_saved(*impl->model, options.adapter);
+  const torch::Device device = impl->model->device();
   impl->inv_freq = rope_inv_freq(c).to(device);
-  const auto cache_options = torch::dtype(dtype).device(device);
+  const auto cache_options = torch::dtype(impl->model->dtype()).device(device);
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
     impl->k_cache.push_back(
         torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));

@@ -1,7 +1,6 @@
 #include "model/batch_decoder.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,19 +8,13 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/scratch_dir_testing.h"
 #include "model/engine.h"
 #include "model/safetensors.h"
 #include "model/sampling.h"
 
 namespace enclave {
 namespace {
-
-std::filesystem::path make_temp_dir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("enclave-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  return dir;
-}
 
 // A PEFT LoRA adapter on q_proj and v_proj of every layer, r = 2, with
 // non-zero B so the adapted model differs from the base.
@@ -71,13 +64,12 @@ double max_diff(const std::vector<float>& a, std::span<const float> b) {
 class BatchDecoderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::filesystem::path(make_temp_dir("batch-decoder"));
-    init_model("tiny", *dir_, /*seed=*/3);
-    engine_ = Engine::load(*dir_, {}).release();
+    dir_ = new testing::ScratchDir("batch-decoder");
+    init_model("tiny", dir_->path(), /*seed=*/3);
+    engine_ = Engine::load(dir_->path(), {}).release();
   }
   static void TearDownTestSuite() {
     delete engine_;
-    std::filesystem::remove_all(*dir_);
     delete dir_;
   }
   static std::vector<TokenId> prompt(int n, int salt) {
@@ -86,14 +78,14 @@ class BatchDecoderTest : public ::testing::Test {
       p.push_back(static_cast<TokenId>((i * 53 + salt * 31 + 7) % 1000 + 10));
     return p;
   }
-  static std::filesystem::path* dir_;
+  static testing::ScratchDir* dir_;
   static Engine* engine_;
 };
-std::filesystem::path* BatchDecoderTest::dir_ = nullptr;
+testing::ScratchDir* BatchDecoderTest::dir_ = nullptr;
 Engine* BatchDecoderTest::engine_ = nullptr;
 
 TEST_F(BatchDecoderTest, PrefillMatchesEngineLogits) {
-  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 2, .max_len = 64});
+  auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 2, .max_len = 64});
   const int slot = decoder->acquire().value();
   std::vector<TokenId> p = prompt(9, 1);
   std::vector<float> logits = decoder->prefill(slot, p);
@@ -106,7 +98,7 @@ TEST_F(BatchDecoderTest, PrefillMatchesEngineLogits) {
 // Rows of different lengths in non-adjacent slots, joining at different
 // steps, must each see exactly their own sequence.
 TEST_F(BatchDecoderTest, InterleavedRowsMatchSequentialForward) {
-  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 4, .max_len = 64});
+  auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 4, .max_len = 64});
   const int a = decoder->acquire().value();
   const int gap = decoder->acquire().value();
   const int b = decoder->acquire().value();
@@ -143,7 +135,7 @@ TEST_F(BatchDecoderTest, InterleavedRowsMatchSequentialForward) {
 }
 
 TEST_F(BatchDecoderTest, GreedyDecodingMatchesEngineGenerate) {
-  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 1, .max_len = 0});
+  auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 1, .max_len = 0});
   EXPECT_EQ(decoder->max_len(), engine_->config().max_position_embeddings);
   std::vector<TokenId> p = prompt(7, 4);
   GenerateOptions options;
@@ -168,12 +160,14 @@ TEST_F(BatchDecoderTest, GreedyDecodingMatchesEngineGenerate) {
 }
 
 TEST_F(BatchDecoderTest, AdapterMatchesEngineWithTheSameAdapter) {
-  const std::filesystem::path adapter = *dir_ / "adapter";
+  const testing::ScratchDir adapter_dir("adapter");
+  const std::filesystem::path adapter = adapter_dir / "adapter";
   write_test_adapter(adapter, engine_->config());
   EngineOptions with_adapter;
   with_adapter.adapter = adapter.string();
-  auto adapted_engine = Engine::load(*dir_, with_adapter);
-  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 2, .max_len = 64, .adapter = adapter});
+  auto adapted_engine = Engine::load(dir_->path(), with_adapter);
+  auto decoder =
+      BatchDecoder::load(dir_->path(), {}, {.n_slots = 2, .max_len = 64, .adapter = adapter});
   std::vector<TokenId> p = prompt(6, 5);
   const int slot = decoder->acquire().value();
   std::vector<float> logits = decoder->prefill(slot, p);
@@ -185,11 +179,10 @@ TEST_F(BatchDecoderTest, AdapterMatchesEngineWithTheSameAdapter) {
   p.push_back(77);
   logits = decoder->step(std::vector<BatchDecoder::StepInput>{{slot, 77}});
   EXPECT_LT(max_diff(adapted_engine->last_logits(p), logits), 1e-4);
-  std::filesystem::remove_all(adapter);
 }
 
 TEST_F(BatchDecoderTest, SlotsAreHandedOutLowestFirstUntilFull) {
-  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 2, .max_len = 8});
+  auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 2, .max_len = 8});
   EXPECT_EQ(decoder->acquire(), 0);
   EXPECT_EQ(decoder->acquire(), 1);
   EXPECT_EQ(decoder->acquire(), std::nullopt);
@@ -198,7 +191,7 @@ TEST_F(BatchDecoderTest, SlotsAreHandedOutLowestFirstUntilFull) {
 }
 
 TEST_F(BatchDecoderTest, RejectsBadInput) {
-  auto decoder = BatchDecoder::load(*dir_, {}, {.n_slots = 1, .max_len = 8});
+  auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 1, .max_len = 8});
   const int slot = decoder->acquire().value();
   EXPECT_THROW(decoder->prefill(slot, std::vector<TokenId>{}), Error);
   EXPECT_THROW(decoder->prefill(slot, std::vector<TokenId>{5, 100000}), Error);
@@ -214,8 +207,8 @@ TEST_F(BatchDecoderTest, RejectsBadInput) {
 }
 
 TEST_F(BatchDecoderTest, RejectsBadOptionsAndMissingModel) {
-  EXPECT_THROW(BatchDecoder::load(*dir_, {}, {.n_slots = 0}), Error);
-  EXPECT_THROW(BatchDecoder::load(*dir_, {}, {.n_slots = 1, .max_len = 1 << 20}), Error);
+  EXPECT_THROW(BatchDecoder::load(dir_->path(), {}, {.n_slots = 0}), Error);
+  EXPECT_THROW(BatchDecoder::load(dir_->path(), {}, {.n_slots = 1, .max_len = 1 << 20}), Error);
   try {
     BatchDecoder::load(*dir_ / "missing", {}, {});
     FAIL();

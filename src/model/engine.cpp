@@ -7,22 +7,15 @@
 
 #include "core/error.h"
 #include "model/generation.h"
+#include "model/inference_model.h"
 #include "model/kv_cache.h"
 #include "model/lora.h"
 #include "model/transformer.h"
-#include "model/weight_files.h"
-#include "model/weights.h"
 
 namespace enclave {
 
-struct Engine::Impl {
-  ModelConfig config;
-  Transformer model{nullptr};
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::optional<ChatTemplate> chat_template;
-  std::vector<TokenId> stop_ids;  // tokenizer stop ids + config eos ids
+struct Engine::Impl : InferenceModel {
   std::int64_t n_parameters = 0;
-  std::shared_ptr<LoraAdapter> adapter;  // null without --adapter
 };
 
 namespace {
@@ -44,38 +37,10 @@ Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir,
                                      const EngineOptions& options) {
-  if (!std::filesystem::is_directory(dir)) {
-    fail(ErrorKind::kNotFound, "{}: model directory does not exist", dir.string());
-  }
-  const torch::Dtype dtype = parse_compute_dtype(options.dtype);
-  const torch::Device device = parse_device(options.device);
-  if (options.threads < 0) fail_input("threads: must be >= 0, got {}", options.threads);
-  apply_compute_threads(options.threads);
-
   auto impl = std::make_unique<Impl>();
-  const std::filesystem::path config_path = dir / "config.json";
-  if (!std::filesystem::exists(config_path)) {
-    fail(ErrorKind::kNotFound, "{}: missing config.json", dir.string());
-  }
-  impl->config = load_model_config(config_path);
-  WeightFiles files(dir);
-  {
-    c10::InferenceMode inference;
-    impl->model = Transformer(impl->config, dtype);
-    load_weights(*impl->model, files, LoadOptions{.device = device, .allow_mmap = true});
-  }
+  static_cast<InferenceModel&>(*impl) =
+      load_inference_model(dir, options, TokenizerFiles::kOptional);
   for (const auto& p : impl->model->parameters()) impl->n_parameters += p.numel();
-  // Outside InferenceMode: adapter tensors are ordinary tensors.
-  if (!options.adapter.empty())
-    impl->adapter = LoraAdapter::attach_saved(*impl->model, options.adapter);
-
-  try {
-    impl->tokenizer = load_tokenizer(dir);
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::kNotFound) throw;  // a malformed tokenizer is an error; none is fine
-  }
-  if (impl->tokenizer) impl->chat_template = load_chat_template(dir);
-  impl->stop_ids = stop_token_ids(impl->tokenizer.get(), impl->config);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 

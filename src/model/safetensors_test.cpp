@@ -1,7 +1,6 @@
 #include "model/safetensors.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -10,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/scratch_dir_testing.h"
 
 namespace enclave {
 namespace {
@@ -69,15 +69,7 @@ std::string u8(std::string_view name, int n, int begin, int end) {
 
 class SafetensorsFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("enclave_safetensors_test_{}_{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  testing::ScratchDir dir_{"safetensors"};
 };
 
 std::vector<std::uint8_t> pattern(std::size_t n, std::uint8_t seed) {
@@ -211,7 +203,7 @@ TEST_F(SafetensorsFileTest, WriterRejectsBadTensorsAndLeavesNothingBehind) {
   EXPECT_EQ(error_of({{"bad\xff", DType::kU8, {16}, bytes}}),
             out + ": the name of tensor #0 is not valid UTF-8");
   EXPECT_EQ(error_of({}, {{"k", "\xc3"}}), out + ": __metadata__ field 'k' is not valid UTF-8");
-  EXPECT_TRUE(fs::is_empty(dir_)) << "a failed write must leave no file";
+  EXPECT_TRUE(fs::is_empty(dir_.path())) << "a failed write must leave no file";
 }
 
 TEST_F(SafetensorsFileTest, OpenReportsMissingFileAndMalformedFile) {

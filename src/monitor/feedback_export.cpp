@@ -1,13 +1,12 @@
 #include "monitor/feedback_export.h"
 
-#include <unistd.h>
-
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/staging_dir.h"
 #include "monitor/request_log.h"
 #include "store/names.h"
 #include "store/registry.h"
@@ -111,19 +110,11 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
   }
 
   store::Workspace workspace(workspace_root);
-  const std::filesystem::path staging =
-      workspace.tmp_dir() / fmt::format("feedback-export-{}-{}", options.name, ::getpid());
-  std::filesystem::remove_all(staging);
-  std::filesystem::create_directories(staging);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{staging};
-  if (!sft.empty()) write_file_atomic(staging / "sft.jsonl", sft);
-  if (!preference.empty()) write_file_atomic(staging / "preference.jsonl", preference);
+  // Inside .enclave/tmp and locked, so `store gc` leaves it alone until the
+  // store has copied it in.
+  const StagingDir staging = StagingDir::scratch(workspace.tmp_dir(), "feedback-export");
+  if (!sft.empty()) write_file_atomic(staging.path() / "sft.jsonl", sft);
+  if (!preference.empty()) write_file_atomic(staging.path() / "preference.jsonl", preference);
 
   store::RunOptions run_options;
   run_options.kind = "feedback-export";
@@ -138,7 +129,7 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
   store::VersionInfo version =
       store::register_version(workspace, {.kind = store::RegistryKind::kDataset,
                                           .name = options.name,
-                                          .source = staging,
+                                          .source = staging.path(),
                                           .from_run = run.id()});
   run.log_output_version(version.id, "dataset");
   run.finish(store::RunStatus::kFinished);

@@ -1,10 +1,10 @@
 #include "monitor/request_log.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/scratch_dir_testing.h"
 #include "monitor/feedback_export.h"
 #include "store/clock.h"
 #include "store/registry.h"
@@ -15,14 +15,7 @@ namespace {
 
 class RequestLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("enclave-request-log-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
-    store::init_workspace(root_);
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
+  void SetUp() override { store::init_workspace(root_); }
 
   static RequestRecord record(const std::string& id, const std::string& prompt,
                               const std::string& completion, double age_days = 0) {
@@ -40,7 +33,8 @@ class RequestLogTest : public ::testing::Test {
     r.finish_reason = "stop";
     return r;
   }
-  std::filesystem::path root_;
+  const testing::ScratchDir scratch_{"request-log"};
+  const std::filesystem::path root_ = scratch_.path();
 };
 
 TEST_F(RequestLogTest, StoresRedactedRecordsAndFiltersThem) {

@@ -1,12 +1,11 @@
 #include "serve/auth.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <fstream>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "core/hash.h"
+#include "core/scratch_dir_testing.h"
 
 namespace enclave::serve {
 namespace {
@@ -63,24 +62,18 @@ TEST(ApiKeys, RejectsMalformedFiles) {
 }
 
 TEST(ApiKeys, AddedKeysAreStoredOnlyAsHashes) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     ("enclave-keys-" + std::to_string(::getpid()) + ".json");
-  std::filesystem::remove(path);
+  const testing::ScratchDir dir("keys");
+  const std::filesystem::path path = dir / "keys.json";
   const std::string key = add_api_key(path, "app", {"infer"}, 10);
   const std::string admin = add_api_key(path, "ops", {"infer", "admin"}, 0);
   EXPECT_THROW(add_api_key(path, "app", {"infer"}, 0), Error);
   EXPECT_THROW(add_api_key(path, "x", {"root"}, 0), Error);
-  std::string text;
-  {
-    std::ifstream in(path);
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string text = read_file(path);
   EXPECT_EQ(text.find(key), std::string::npos);
   ApiKeys keys = ApiKeys::load(path);
   ASSERT_NE(keys.authenticate(key), nullptr);
   EXPECT_EQ(keys.authenticate(key)->requests_per_minute, 10);
   EXPECT_TRUE(keys.authenticate(admin)->admin);
-  std::filesystem::remove(path);
 }
 
 TEST(BearerToken, ParsesTheAuthorizationHeader) {

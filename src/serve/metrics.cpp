@@ -9,6 +9,11 @@ namespace {
 
 std::string bound_text(double b) { return fmt::format("{}", b); }
 
+// The HELP and TYPE lines that open a metric family in the Prometheus text format.
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
 }  // namespace
 
 Histogram::Histogram(std::vector<double> bounds)
@@ -91,48 +96,33 @@ std::uint64_t Metrics::requests_with_status(int status) const {
 std::string Metrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
-  out += "# HELP enclave_requests_total HTTP requests by endpoint and status code.\n";
-  out += "# TYPE enclave_requests_total counter\n";
+  family(out, "enclave_requests_total", "counter", "HTTP requests by endpoint and status code.");
   for (const auto& [key, count] : requests_) {
     out += fmt::format("enclave_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n", key.first,
                        key.second, count);
   }
-  out +=
-      "# HELP enclave_prompt_tokens_total Prompt tokens processed.\n# TYPE "
-      "enclave_prompt_tokens_total counter\n";
+  family(out, "enclave_prompt_tokens_total", "counter", "Prompt tokens processed.");
   out += fmt::format("enclave_prompt_tokens_total {}\n", prompt_tokens_);
-  out += "# HELP enclave_completion_tokens_total Tokens generated.\n";
-  out += "# TYPE enclave_completion_tokens_total counter\n";
+  family(out, "enclave_completion_tokens_total", "counter", "Tokens generated.");
   out += fmt::format("enclave_completion_tokens_total {}\n", completion_tokens_);
-  out +=
-      "# HELP enclave_finished_total Generations by finish reason.\n# TYPE enclave_finished_total "
-      "counter\n";
+  family(out, "enclave_finished_total", "counter", "Generations by finish reason.");
   for (const auto& [reason, count] : finishes_) {
     out += fmt::format("enclave_finished_total{{reason=\"{}\"}} {}\n", reason, count);
   }
-  out += "# HELP enclave_time_to_first_token_seconds From arrival to the first generated token.\n";
-  out += "# TYPE enclave_time_to_first_token_seconds histogram\n";
+  family(out, "enclave_time_to_first_token_seconds", "histogram",
+         "From arrival to the first generated token.");
   out += ttft_.render("enclave_time_to_first_token_seconds");
-  out +=
-      "# HELP enclave_time_per_output_token_seconds Time between consecutive tokens of a "
-      "sequence.\n";
-  out += "# TYPE enclave_time_per_output_token_seconds histogram\n";
+  family(out, "enclave_time_per_output_token_seconds", "histogram",
+         "Time between consecutive tokens of a sequence.");
   out += tpot_.render("enclave_time_per_output_token_seconds");
-  out +=
-      "# HELP enclave_request_duration_seconds Generation requests from arrival to the last "
-      "byte.\n";
-  out += "# TYPE enclave_request_duration_seconds histogram\n";
+  family(out, "enclave_request_duration_seconds", "histogram",
+         "Generation requests from arrival to the last byte.");
   out += duration_.render("enclave_request_duration_seconds");
-  out +=
-      "# HELP enclave_queue_depth Requests waiting for a batch slot.\n# TYPE enclave_queue_depth "
-      "gauge\n";
+  family(out, "enclave_queue_depth", "gauge", "Requests waiting for a batch slot.");
   out += fmt::format("enclave_queue_depth {}\n", queue_depth_);
-  out += "# HELP enclave_active_sequences Sequences in the running batch.\n";
-  out += "# TYPE enclave_active_sequences gauge\n";
+  family(out, "enclave_active_sequences", "gauge", "Sequences in the running batch.");
   out += fmt::format("enclave_active_sequences {}\n", active_);
-  out +=
-      "# HELP enclave_model_reloads_total Hot reloads by result.\n# TYPE "
-      "enclave_model_reloads_total counter\n";
+  family(out, "enclave_model_reloads_total", "counter", "Hot reloads by result.");
   out += fmt::format("enclave_model_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_);
   out += fmt::format("enclave_model_reloads_total{{result=\"failed\"}} {}\n", reloads_failed_);
   return out;

@@ -1,8 +1,8 @@
 #include "serve/scheduler.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
+#include "core/scratch_dir_testing.h"
 #include "serve/api_error.h"
 #include "serve/metrics.h"
 
@@ -32,20 +32,15 @@ Outcome collect(Sequence& seq) {
 class SchedulerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
-                                     ("enclave-scheduler-" + std::to_string(::getpid())));
-    std::filesystem::remove_all(*dir_);
-    init_model("tiny", *dir_, /*seed=*/5);
+    dir_ = new testing::ScratchDir("scheduler");
+    init_model("tiny", dir_->path(), /*seed=*/5);
   }
-  static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete dir_; }
   static std::shared_ptr<LoadedModel> load(int n_slots, int max_len = 256) {
     auto m = std::make_shared<LoadedModel>();
     m->id = "tiny";
-    m->version = dir_->string();
-    m->decoder = BatchDecoder::load(*dir_, {}, {.n_slots = n_slots, .max_len = max_len});
+    m->version = dir_->path().string();
+    m->decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = n_slots, .max_len = max_len});
     return m;
   }
   static SequenceRequest request(const std::shared_ptr<LoadedModel>& model,
@@ -59,9 +54,9 @@ class SchedulerTest : public ::testing::Test {
     r.sampling.seed = seed;
     return r;
   }
-  static std::filesystem::path* dir_;
+  static testing::ScratchDir* dir_;
 };
-std::filesystem::path* SchedulerTest::dir_ = nullptr;
+testing::ScratchDir* SchedulerTest::dir_ = nullptr;
 
 TEST_F(SchedulerTest, ConcurrentSequencesGiveTheSameTextAsSequentialOnes) {
   auto model = load(4);

@@ -2,9 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "core/error.h"
+#include "core/scratch_dir_testing.h"
 #include "text/bpe_trainer.h"
 
 namespace enclave::train {
@@ -16,24 +15,19 @@ using nlohmann::json;
 class DatasetTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() /
-                        ("enclave-dataset-test-" + std::to_string(::getpid())));
-    fs::create_directories(*dir_);
-    write_default_tokenizer(*dir_, 1024);
-    tokenizer_ = load_tokenizer(*dir_).release();
+    dir_ = new testing::ScratchDir("dataset");
+    write_default_tokenizer(dir_->path(), 1024);
+    tokenizer_ = load_tokenizer(dir_->path()).release();
   }
   static void TearDownTestSuite() {
     delete tokenizer_;
-    fs::remove_all(*dir_);
     delete dir_;
   }
   fs::path write(const std::string& name, const std::string& text) {
-    fs::path p = *dir_ / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
+    return dir_->write(name, text);
   }
   ExampleBuilder builder(std::int64_t max_length = 256) {
-    return ExampleBuilder(*tokenizer_, load_chat_template(*dir_), max_length);
+    return ExampleBuilder(*tokenizer_, load_chat_template(dir_->path()), max_length);
   }
   std::string targets_text(const SequenceExample& e) {
     std::vector<TokenId> picked;
@@ -42,10 +36,10 @@ class DatasetTest : public ::testing::Test {
     }
     return tokenizer_->decode(picked, /*skip_special=*/false);
   }
-  static fs::path* dir_;
+  static testing::ScratchDir* dir_;
   static Tokenizer* tokenizer_;
 };
-fs::path* DatasetTest::dir_ = nullptr;
+testing::ScratchDir* DatasetTest::dir_ = nullptr;
 Tokenizer* DatasetTest::tokenizer_ = nullptr;
 
 std::string error_of(const std::function<void()>& f) {
