@@ -15,7 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 using MergeFn = std::function<MergeResult(const MergeOptions&)>;
 
 StoredMerge record_merge(std::string_view kind, const nlohmann::json& params, const MergeFn& merge,
