@@ -27,6 +27,7 @@ import safetensors_io  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
+import harness
 
 ENCLAVE = None
 WORKDIR = None
@@ -378,21 +379,10 @@ class BadConfigTest(MergeCase):
 
 def main():
     global ENCLAVE, WORKDIR, FIXTURES
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--enclave", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--fixtures", help="folder made by tests/fixtures.py (default: made under --workdir)")
-    a, rest = ap.parse_known_args()
-    if not os.access(a.enclave, os.X_OK):
-        print(f"merge_cli_test: enclave binary not found or not executable: {a.enclave}", file=sys.stderr)
-        return 1
-    ENCLAVE = os.path.abspath(a.enclave)
-    WORKDIR = os.path.abspath(a.workdir)
-    os.makedirs(WORKDIR, exist_ok=True)
+    a, rest = harness.parse(__doc__, "merge_cli_test", fixtures=True)
+    ENCLAVE, WORKDIR = a.enclave, a.workdir
     FIXTURES = fixtures.find_or_make(ENCLAVE, a.fixtures, WORKDIR)
-    result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
-    return 0 if result.wasSuccessful() else 1
-
+    return harness.run(rest)
 
 if __name__ == "__main__":
     sys.exit(main())

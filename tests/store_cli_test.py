@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import unittest
+import harness
 
 ENCLAVE = None
 WORKDIR = None
@@ -836,19 +837,9 @@ class StoreTamperTest(StoreCase):
 
 def main():
     global ENCLAVE, WORKDIR
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--enclave", required=True)
-    ap.add_argument("--workdir", required=True)
-    a, rest = ap.parse_known_args()
-    if not os.access(a.enclave, os.X_OK):
-        print(f"store_cli_test: enclave binary not found or not executable: {a.enclave}", file=sys.stderr)
-        return 1
-    ENCLAVE = os.path.abspath(a.enclave)
-    WORKDIR = os.path.abspath(a.workdir)
-    os.makedirs(WORKDIR, exist_ok=True)
-    result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
-    return 0 if result.wasSuccessful() else 1
-
+    a, rest = harness.parse(__doc__, "store_cli_test")
+    ENCLAVE, WORKDIR = a.enclave, a.workdir
+    return harness.run(rest)
 
 if __name__ == "__main__":
     sys.exit(main())
