@@ -45,13 +45,7 @@ std::vector<TokenId> prompt_tokens(const Engine& engine, const GenerateFlags& fl
 }
 
 void run_generate(const GenerateFlags& flags) {
-  EngineOptions engine_options;
-  engine_options.dtype = flags.compute.dtype;
-  engine_options.device = flags.compute.device;
-  engine_options.threads = flags.compute.threads;
-  const store::ResolvedModel model = resolve_model_with_adapter(flags.model, flags.adapter);
-  engine_options.adapter = model.adapter.string();
-  std::unique_ptr<Engine> engine = Engine::load(model.dir, engine_options);
+  std::unique_ptr<Engine> engine = load_engine(flags.model, flags.adapter, flags.compute);
   std::vector<TokenId> prompt = prompt_tokens(*engine, flags);
 
   GenerateResult result = engine->generate(prompt, flags.options, [](std::string_view piece) {

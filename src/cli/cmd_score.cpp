@@ -27,13 +27,7 @@ struct ScoreFlags {
 };
 
 void run_score(const ScoreFlags& flags) {
-  EngineOptions options;
-  options.dtype = flags.compute.dtype;
-  options.device = flags.compute.device;
-  options.threads = flags.compute.threads;
-  const store::ResolvedModel model = resolve_model_with_adapter(flags.model, flags.adapter);
-  options.adapter = model.adapter.string();
-  std::unique_ptr<Engine> engine = Engine::load(model.dir, options);
+  std::unique_ptr<Engine> engine = load_engine(flags.model, flags.adapter, flags.compute);
 
   std::vector<TokenId> ids;
   if (flags.use_tokens) {

@@ -8,12 +8,17 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "store/model_ref.h"
+
+namespace enclave {
+class Engine;  // model/engine.h, only in enclave-torch
+}  // namespace enclave
 
 namespace enclave::cli {
 
@@ -117,5 +122,10 @@ struct ComputeFlags {
   int threads = 0;
 };
 void add_compute_flags(CLI::App& cmd, ComputeFlags& flags);
+// The Engine of --model (a folder or reference, possibly an adapter) with
+// --adapter on top, computing as the flags say (enclave-torch only). Throws
+// what resolve_model_with_adapter and Engine::load throw.
+std::unique_ptr<Engine> load_engine(const std::string& model, const std::string& adapter,
+                                    const ComputeFlags& compute);
 
 }  // namespace enclave::cli

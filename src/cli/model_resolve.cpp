@@ -1,10 +1,12 @@
-// Model references for the commands that run a model (enclave-torch only):
+// Model references and engines for the commands that run a model
+// (enclave-torch only):
 // adapters below the top one are folded in as `enclave model merge-lora`
 // folds them, which needs the model library.
 #include <filesystem>
 #include <string>
 
 #include "cli/commands.h"
+#include "model/engine.h"
 #include "model/lora.h"
 #include "store/model_ref.h"
 
@@ -30,6 +32,17 @@ store::ResolvedModel resolve_model_with_adapter(const std::string& model,
                                                 const std::string& workspace) {
   return store::resolve_model({.model = model, .adapter = adapter, .max_unmerged = 1},
                               merging_options(workspace));
+}
+
+std::unique_ptr<Engine> load_engine(const std::string& model, const std::string& adapter,
+                                    const ComputeFlags& compute) {
+  const store::ResolvedModel resolved = resolve_model_with_adapter(model, adapter);
+  EngineOptions options;
+  options.dtype = compute.dtype;
+  options.device = compute.device;
+  options.threads = compute.threads;
+  options.adapter = resolved.adapter.string();
+  return Engine::load(resolved.dir, options);
 }
 
 }  // namespace enclave::cli
