@@ -300,19 +300,27 @@ nlohmann::json request_json(const RequestRecord& r) {
 }
 
 std::string format_requests(const std::vector<RequestRecord>& records) {
-  std::string out = fmt::format(
-      "{:<24} {:<30} {:<12} {:<16} {:>6} {:<9} {:>6} {:>6} {:>8} {:>8}  {}\n", "time", "id", "key",
-      "model", "status", "finish", "in", "out", "ttft", "latency", "prompt");
+  using store::Align;
+  store::Table table({{"time"},
+                      {"id"},
+                      {"key"},
+                      {"model"},
+                      {"status", Align::kRight},
+                      {"finish"},
+                      {"in", Align::kRight},
+                      {"out", Align::kRight},
+                      {"ttft", Align::kRight},
+                      {"latency", Align::kRight},
+                      {"prompt"}});
   for (const RequestRecord& r : records) {
     // Cut between characters: a byte cut splits Hangul into U+FFFD.
-    const std::string prompt = store::shorten(r.prompt, 40);
-    out +=
-        fmt::format("{:<24} {:<30} {:<12} {:<16} {:>6} {:<9} {:>6} {:>6} {:>7.3f}s {:>7.3f}s  {}\n",
-                    store::format_time(r.created_at), r.id, r.key_id.empty() ? "-" : r.key_id,
-                    r.model_version, r.status, r.finish_reason, r.prompt_tokens,
-                    r.completion_tokens, r.ttft_seconds, r.latency_seconds, prompt);
+    table.add_row({store::format_time(r.created_at), r.id, r.key_id.empty() ? "-" : r.key_id,
+                   r.model_version, std::to_string(r.status), r.finish_reason,
+                   std::to_string(r.prompt_tokens), std::to_string(r.completion_tokens),
+                   fmt::format("{:.3f}s", r.ttft_seconds),
+                   fmt::format("{:.3f}s", r.latency_seconds), store::shorten(r.prompt, 40)});
   }
-  return out;
+  return table.render();
 }
 
 }  // namespace enclave::monitor

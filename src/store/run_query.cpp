@@ -283,12 +283,24 @@ std::string format_run(const nlohmann::json& r) {
     }
   }
   if (!r["metrics"].empty()) {
-    out += fmt::format("metrics\n  {:<24} {:>12} {:>10} {:>12} {:>12} {:>8}\n", "KEY", "LAST",
-                       "STEP", "MIN", "MAX", "N");
+    Table table({{"KEY"},
+                 {"LAST", Align::kRight},
+                 {"STEP", Align::kRight},
+                 {"MIN", Align::kRight},
+                 {"MAX", Align::kRight},
+                 {"N", Align::kRight}});
     for (const auto& [k, m] : r["metrics"].items()) {
-      out += fmt::format("  {:<24} {:>12} {:>10} {:>12} {:>12} {:>8}\n", k, value_text(m["last"]),
-                         m["last_step"].get<std::int64_t>(), value_text(m["min"]),
-                         value_text(m["max"]), m["n"].get<std::int64_t>());
+      table.add_row({k, value_text(m["last"]), std::to_string(m["last_step"].get<std::int64_t>()),
+                     value_text(m["min"]), value_text(m["max"]),
+                     std::to_string(m["n"].get<std::int64_t>())});
+    }
+    out += "metrics\n";
+    const std::string rendered = table.render();
+    for (std::size_t start = 0; start < rendered.size();) {
+      std::size_t end = rendered.find('\n', start);
+      if (end == std::string::npos) end = rendered.size();
+      out += "  " + rendered.substr(start, end - start) + "\n";
+      start = end + 1;
     }
   }
   return out;
@@ -344,17 +356,26 @@ nlohmann::json compare_runs(Db& db, const std::vector<std::int64_t>& ids) {
 
 std::string format_compare(const nlohmann::json& c) {
   std::size_t width = 8;
-  auto widen = [&width](const nlohmann::json& rows) {
+  std::size_t value_width = 0;  // the value columns size to the widest value
+  for (const auto& r : c["runs"]) {
+    value_width = std::max(value_width, fmt::format("run {}", r["id"].get<std::int64_t>()).size());
+  }
+  auto widen = [&](const nlohmann::json& rows) {
     for (const auto& row : rows) {
       width = std::max(width, row["key"].get<std::string>().size());
+      for (const auto& v : row["values"]) {
+        value_width = std::max(value_width, display_width(value_text(v)));
+      }
     }
   };
   widen(c["params"]);
   widen(c["metrics"]);
   width = std::min<std::size_t>(width, 40);
+  value_width = std::min<std::size_t>(value_width, 40);
   std::string out = fmt::format("  {:<{}}", "", width);
-  for (const auto& r : c["runs"])
-    out += fmt::format("  {:>14}", fmt::format("run {}", r["id"].get<std::int64_t>()));
+  for (const auto& r : c["runs"]) {
+    out += fmt::format("  {:>{}}", fmt::format("run {}", r["id"].get<std::int64_t>()), value_width);
+  }
   out += "\n";
   auto section = [&](const char* title, const nlohmann::json& rows) {
     out += fmt::format("{}\n", title);
@@ -362,7 +383,9 @@ std::string format_compare(const nlohmann::json& c) {
     for (const auto& row : rows) {
       out += fmt::format("{} {:<{}}", row["differs"].get<bool>() ? "*" : " ",
                          row["key"].get<std::string>(), width);
-      for (const auto& v : row["values"]) out += fmt::format("  {:>14}", value_text(v));
+      for (const auto& v : row["values"]) {
+        out += fmt::format("  {:>{}}", shorten(value_text(v), value_width), value_width);
+      }
       out += "\n";
     }
   };
