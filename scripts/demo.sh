@@ -5,7 +5,7 @@
 #      and DPO on synthetic skill tasks, every step a run in the store;
 #   3. a quality gate: the SFT model against its pretrained base on general
 #      English text (bits per byte) and on the skills suite the learning
-#      demo scores, then promotion to production;
+#      demo scores; production if it passes, else staging;
 #   4. serving: the aligned model behind the OpenAI API, a request, the
 #      metrics and the request log; feedback turned into a dataset.
 # Usage: scripts/demo.sh [path/to/enclave]
@@ -59,16 +59,24 @@ rules:
   - "regression(general.text_en.bits_per_byte) <= 0.5"
   - "delta(skills.*.exact_match) >= 0"
 EOF
-step "Gate the SFT model against its pretrained base" \
+# The gate decides: production only when every rule holds; otherwise the
+# candidate goes to staging, and the serving tour below runs it from there.
+if step "Gate the SFT model against its pretrained base" \
   "$enclave" eval gate --model skills-chat --baseline skills-base --suite "$work/release.yaml" --rules "$work/gate.yaml" \
-  --limit 20 "${ws[@]}" || echo "(the gate failed: the candidate would not be promoted)"
-step "Promote it" "$enclave" models alias skills-chat@1 production "${ws[@]}"
+  --limit 20 "${ws[@]}"; then
+  stage=production
+  step "The gate passed: promote it" "$enclave" models alias skills-chat@1 "$stage" "${ws[@]}"
+else
+  stage=staging
+  echo "(the gate failed: skills-chat@1 is not promoted to production)"
+  step "Stage it instead" "$enclave" models alias skills-chat@1 "$stage" "${ws[@]}"
+fi
 
 printf '\n######## 4. Serving\n'
 port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 adapter=$("$enclave" models path skills-dpo "${ws[@]}")
-echo "\$ enclave serve --model skills-chat:production --adapter dpo=$adapter --port $port"
-"$enclave" serve --model skills-chat:production --adapter "dpo=$adapter" --port "$port" "${ws[@]}" &
+echo "\$ enclave serve --model skills-chat:$stage --adapter dpo=$adapter --port $port"
+"$enclave" serve --model "skills-chat:$stage" --adapter "dpo=$adapter" --port "$port" "${ws[@]}" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 $py - "$port" <<'EOF'
