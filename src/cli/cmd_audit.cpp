@@ -26,8 +26,7 @@ struct VerifyFlags {
 }  // namespace
 
 void register_audit(CLI::App& app) {
-  CLI::App* audit =
-      app.add_subcommand("audit", "The hash-chained log of every change to the workspace");
+  CLI::App* audit = app.add_subcommand("audit");
   audit->require_subcommand(1);
 
   auto list = std::make_shared<ListFlags>();

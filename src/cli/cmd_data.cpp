@@ -125,10 +125,7 @@ std::string dataset_report_text(const std::string& workspace, const std::string&
 }
 
 void register_data(CLI::App& app) {
-  CLI::App* data_cmd = app.add_subcommand(
-      "data",
-      "Prepare training data: ingest documents, clean, deduplicate, scrub PII, split and format; "
-      "every step writes a new dataset version");
+  CLI::App* data_cmd = app.add_subcommand("data");
   data_cmd->require_subcommand(1);
 
   for (std::string_view step : data::step_names()) add_step(*data_cmd, std::string(step));

@@ -225,8 +225,7 @@ void register_tasks(CLI::App& eval) {
 }  // namespace
 
 void register_eval(CLI::App& app) {
-  CLI::App* eval =
-      app.add_subcommand("eval", "Evaluate models: suites, comparisons and quality gates");
+  CLI::App* eval = app.add_subcommand("eval");
   eval->require_subcommand(1);
   register_run(*eval);
   register_compare(*eval);

@@ -21,8 +21,7 @@ struct ExportFlags {
 }  // namespace
 
 void register_feedback(CLI::App& app) {
-  CLI::App* feedback =
-      app.add_subcommand("feedback", "Turn feedback on served answers into training data");
+  CLI::App* feedback = app.add_subcommand("feedback");
   feedback->require_subcommand(1);
   auto flags = std::make_shared<ExportFlags>();
   CLI::App* cmd = feedback->add_subcommand("export",

@@ -68,7 +68,7 @@ void run_generate(const GenerateFlags& flags) {
 void register_generate(CLI::App& app) {
   auto flags = std::make_shared<GenerateFlags>();
   SamplingParams& s = flags->options.sampling;
-  CLI::App* cmd = app.add_subcommand("generate", "Generate text from a prompt, streamed to stdout");
+  CLI::App* cmd = app.add_subcommand("generate");
   cmd->add_option("--model", flags->model,
                   "Model directory or registry reference (name, name@3, name:alias)")
       ->required();

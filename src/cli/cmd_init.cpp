@@ -70,8 +70,7 @@ void register_init(CLI::App& app) {
                  "Workspace for store commands (default: $ENCLAVE_HOME, else found by walking up)");
 
   auto flags = std::make_shared<InitFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "init", "Create a workspace: DIR/.enclave with the metadata database and the object store");
+  CLI::App* cmd = app.add_subcommand("init");
   cmd->add_option("dir", flags->dir,
                   "Folder to make a workspace (default: --workspace, $ENCLAVE_HOME or .)");
   add_workspace_flag(*cmd, flags->workspace);

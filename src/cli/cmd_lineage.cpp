@@ -26,9 +26,7 @@ struct LineageFlags {
 
 void register_lineage(CLI::App& app) {
   auto flags = std::make_shared<LineageFlags>();
-  CLI::App* cmd = app.add_subcommand("lineage",
-                                     "Upstream (runs, data, base models, params that made it) and "
-                                     "downstream (all derived) of REF");
+  CLI::App* cmd = app.add_subcommand("lineage");
   cmd->add_option("ref", flags->ref,
                   "A model or dataset (NAME, NAME@3, NAME:alias), a run (run:12) or an artifact "
                   "(sha256:...)")

@@ -54,10 +54,7 @@ void require_merge_output(const MergeOutputFlags& flags, const std::string& comm
 
 void register_merge(CLI::App& app) {
   auto flags = std::make_shared<MergeFlags>();
-  CLI::App* cmd = app.add_subcommand("merge",
-                                     "Merge models from a mergekit-style YAML config (linear, "
-                                     "slerp, task_arithmetic, ties, dare_ties, "
-                                     "dare_linear, passthrough)");
+  CLI::App* cmd = app.add_subcommand("merge");
   cmd->add_option("--config", flags->config, "Merge config (YAML, close to mergekit's)")
       ->required();
   cmd->add_option("--seed", flags->seed, "Seed of DARE's random drops")->capture_default_str();

@@ -28,7 +28,7 @@ struct InspectFlags {
 }  // namespace
 
 void register_model(CLI::App& app) {
-  CLI::App* model = app.add_subcommand("model", "Create and inspect models (Hugging Face layout)");
+  CLI::App* model = app.add_subcommand("model");
   model->require_subcommand(1);
 
   auto init = std::make_shared<InitFlags>();

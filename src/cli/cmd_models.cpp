@@ -239,10 +239,7 @@ void add_delete(CLI::App& parent, RegistryKind kind) {
 
 void register_registry(CLI::App& app, RegistryKind kind) {
   bool model = kind == RegistryKind::kModel;
-  CLI::App* cmd = app.add_subcommand(
-      model ? "models" : "datasets",
-      model ? "The model registry: named versions, aliases (production, staging) and tags"
-            : "The dataset registry: named, immutable versions of training data");
+  CLI::App* cmd = app.add_subcommand(model ? "models" : "datasets");
   cmd->require_subcommand(1);
   add_register(*cmd, kind);
   add_list(*cmd, kind);

@@ -56,7 +56,7 @@ void run_requests(RequestsFlags& flags) {
 }  // namespace
 
 void register_monitor(CLI::App& app) {
-  CLI::App* group = app.add_subcommand("monitor", "Look at what the served models are doing");
+  CLI::App* group = app.add_subcommand("monitor");
   group->require_subcommand(1);
   auto flags = std::make_shared<RequestsFlags>();
   CLI::App* cmd = group->add_subcommand(

@@ -207,8 +207,7 @@ void register_log(CLI::App& runs) {
 }  // namespace
 
 void register_runs(CLI::App& app) {
-  CLI::App* runs =
-      app.add_subcommand("runs", "Recorded runs: what ran, with which params, inputs and results");
+  CLI::App* runs = app.add_subcommand("runs");
   runs->require_subcommand(1);
   register_list(*runs);
   register_show(*runs);

@@ -66,8 +66,7 @@ void run_score(const ScoreFlags& flags) {
 
 void register_score(CLI::App& app) {
   auto flags = std::make_shared<ScoreFlags>();
-  CLI::App* cmd =
-      app.add_subcommand("score", "Log-probability of each token given the ones before it");
+  CLI::App* cmd = app.add_subcommand("score");
   cmd->add_option("--model", flags->model,
                   "Model directory or registry reference (name, name@3, name:alias)")
       ->required();

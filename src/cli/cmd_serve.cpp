@@ -60,8 +60,7 @@ void run_serve(ServeFlags& flags) {
 void register_serve(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
   serve::ServeOptions& o = flags->options;
-  CLI::App* cmd =
-      app.add_subcommand("serve", "Serve a model through an OpenAI-compatible HTTP API");
+  CLI::App* cmd = app.add_subcommand("serve");
   cmd->add_option("--model", o.model_ref,
                   "Model directory or registry reference (name, name@3, name:alias)")
       ->required();
@@ -116,8 +115,7 @@ void register_serve(CLI::App& app) {
 
 void register_api_keys(CLI::App& app) {
   auto keys = std::make_shared<KeyFlags>();
-  CLI::App* api_keys =
-      app.add_subcommand("api-keys", "Manage the API keys file of `enclave serve --api-keys`");
+  CLI::App* api_keys = app.add_subcommand("api-keys");
   api_keys->require_subcommand(1);
   CLI::App* add =
       api_keys->add_subcommand("add", "Create a key; prints it once, stores only its sha256");

@@ -27,8 +27,7 @@ struct GcFlags {
 }  // namespace
 
 void register_store(CLI::App& app) {
-  CLI::App* store_cmd =
-      app.add_subcommand("store", "Check and clean the content-addressed object store");
+  CLI::App* store_cmd = app.add_subcommand("store");
   store_cmd->require_subcommand(1);
 
   auto verify = std::make_shared<VerifyFlags>();

@@ -23,8 +23,7 @@ struct TokenizeFlags {
 
 void register_tokenize(CLI::App& app) {
   auto flags = std::make_shared<TokenizeFlags>();
-  CLI::App* cmd =
-      app.add_subcommand("tokenize", "Turn text into token ids with a model's tokenizer");
+  CLI::App* cmd = app.add_subcommand("tokenize");
   cmd->add_option("--model", flags->model,
                   "Model directory or registry reference (name, name@3, name:alias)")
       ->required();

@@ -125,8 +125,7 @@ struct TasksFlags {
 }  // namespace
 
 void register_train(CLI::App& app) {
-  CLI::App* train =
-      app.add_subcommand("train", "Train models: pretrain, SFT, DPO, sDPO; full or LoRA");
+  CLI::App* train = app.add_subcommand("train");
   train->require_subcommand(1);
   add_train_mode(*train, train::TrainMode::kPretrain,
                  "Pretrain on {\"text\"} records packed into fixed-length sequences");

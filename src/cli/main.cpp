@@ -38,7 +38,7 @@ void add_commands(CLI::App& app, char** argv) {
       continue;
     }
     spec.add(app);
-    // The table's line is what both executables show.
+    // Descriptions live only in the table, so both executables show the same line.
     app.get_subcommand(std::string(spec.name))->description(std::string(spec.description));
   }
 }

@@ -19,7 +19,7 @@ SuiteResult evaluate_model(const std::string& ref, const Suite& suite, const Eva
   // A reference naming a LoRA adapter is its base plus the adapter; an
   // --adapter goes on top, and the adapters below it are merged first.
   const store::ResolvedModel model = store::resolve_model(
-      {.model = ref, .adapter = adapter, .max_unmerged = c.engine.adapter.empty() ? 1U : 0U},
+      {.model = ref, .adapter = adapter, .max_unmerged = 1},
       {.find = c.harness.workspace,
        .merge_adapter = [](const fs::path& base, const fs::path& adapter_dir, const fs::path& out) {
          merge_lora(base, adapter_dir, out, "f32");
