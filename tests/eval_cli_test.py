@@ -212,6 +212,66 @@ class EvalCliTest(unittest.TestCase):
             first = json.loads(f.readline())
         self.assertIn("<|start_header_id|>user", first["prompt"])
 
+    def test_lm_eval_task_file_with_jinja_json_and_csv(self):
+        """A task file as lm-evaluation-harness users write them: local files through
+        dataset_path json/csv + data_files, Jinja doc_to_text with a loop and filters,
+        doc_to_choice as a rendered list, doc_to_target an index. Prompts must be what
+        jinja2 renders under lm-evaluation-harness's environment, and acc the argmax of
+        the per-choice log-likelihoods."""
+        import jinja2
+        d = fresh_dir("lm_eval_task")
+        docs = [{"question": "  Capital of France? ", "choices": ["Paris", "Rome", "서울"], "label": 0},
+                {"question": "Largest planet?", "choices": ["Mars", "Jupiter", "Venus"], "label": 1},
+                {"question": "한국의 수도는?", "choices": ["부산", "서울", "대구"], "label": 1}]
+        write(os.path.join(d, "test.json"), json.dumps(docs, ensure_ascii=False))
+        write(os.path.join(d, "train.csv"),
+              'question,choices,label\n"2 + 2 = ?","[\'3\', \'4\']",1\n')
+        doc_to_text = ("{% for c in choices %}{{ 'ABC'[loop.index0] }}. {{ c }}\n{% endfor %}"
+                       "Question: {{ question | trim }}\nAnswer:")
+        write(os.path.join(d, "task.yaml"),
+              "task: capitals\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
+              "    test: test.json\ntest_split: test\noutput_type: multiple_choice\n"
+              f"doc_to_text: {json.dumps(doc_to_text)}\n"
+              "doc_to_choice: '{{ choices }}'\ndoc_to_target: '{{ label }}'\n"
+              "metric_list: [acc]\nmetadata: {version: 1.0}\n")
+        samples = os.path.join(d, "samples.jsonl")
+        r = self.ok("eval", "run", "--model", self.tiny, "--suite", os.path.join(d, "task.yaml"),
+                    "--no-record", "--samples", samples, "--json")
+        acc = json.loads(r.stdout)["tasks"][0]["metrics"]["acc"]["value"]
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        with open(samples, encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f]
+        self.assertEqual(len(rows), 3)
+        correct = 0
+        for row in rows:
+            doc = docs[row["doc"]]
+            self.assertEqual(row["context"], env.from_string(doc_to_text).render(**doc))
+            self.assertEqual(row["choices"], doc["choices"])
+            self.assertEqual(row["gold"], doc["label"])
+            lls = row["loglikelihoods"]
+            correct += int(max(range(len(lls)), key=lls.__getitem__) == doc["label"])
+        self.assertAlmostEqual(acc, correct / 3, places=6)
+
+        # The same task over CSV, with a field name as doc_to_target (a dataset column).
+        write(os.path.join(d, "csv.yaml"),
+              "task: sums\ndataset_path: csv\ndataset_kwargs: {data_files: {test: train.csv}}\n"
+              "test_split: test\noutput_type: multiple_choice\ndoc_to_text: '{{question}}'\n"
+              "doc_to_choice: '{{ choices }}'\ndoc_to_target: label\n")
+        r = self.ok("eval", "run", "--model", self.tiny, "--suite", os.path.join(d, "csv.yaml"),
+                    "--no-record", "--samples", samples)
+        with open(samples, encoding="utf-8") as f:
+            row = json.loads(f.readline())
+        self.assertEqual(row["choices"], ["3", "4"])
+        self.assertEqual(row["gold"], 1)
+
+        # A missing field is an error naming the template, as StrictUndefined makes it.
+        write(os.path.join(d, "bad.yaml"),
+              "task: bad\ndataset_path: json\ndataset_kwargs: {data_files: {test: test.json}}\n"
+              "output_type: multiple_choice\ndoc_to_text: '{{ questoin }}'\n"
+              "doc_to_choice: '{{ choices }}'\ndoc_to_target: '{{ label }}'\n")
+        r = run("eval", "run", "--model", self.tiny, "--suite", os.path.join(d, "bad.yaml"), "--no-record")
+        self.one_line_error(r, 1, "doc_to_text", "questoin")
+
     # --- compare ---
 
     def test_compare_reports_intervals_and_verdicts(self):

@@ -28,7 +28,6 @@ struct EvalFlags {
   int num_fewshot = 0;
   int batch_size = 8;
   bool no_prefix_sharing = false;
-  bool chat = false;
   bool no_chat = false;
   std::string samples;
   bool no_record = false;
@@ -37,6 +36,7 @@ struct EvalFlags {
   ComputeFlags compute;
   CLI::Option* limit_opt = nullptr;
   CLI::Option* fewshot_opt = nullptr;
+  CLI::Option* chat_opt = nullptr;
 };
 
 void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
@@ -56,11 +56,17 @@ void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
   cmd.add_flag("--no-prefix-sharing", f.no_prefix_sharing,
                "Score every choice with its whole prompt (default: a question's choices share one "
                "context run)");
-  auto* chat =
-      cmd.add_flag("--chat-template", f.chat, "Render prompts with the model's chat template");
+  // As lm-evaluation-harness's --apply_chat_template: alone, the model's own
+  // template; with a file, that Jinja template instead.
+  auto* chat = cmd.add_option("--chat-template", f.compute.chat_template,
+                              "Render prompts with the model's chat template (or the Jinja FILE "
+                              "given)")
+                   ->expected(0, 1)
+                   ->default_str("");
   auto* no_chat = cmd.add_flag("--no-chat-template", f.no_chat,
                                "Plain prompts even where a task asks for chat");
   chat->excludes(no_chat);
+  f.chat_opt = chat;
   cmd.add_option("--samples", f.samples,
                  "Write every document's prompt, answer and scores to this JSONL file");
   if (records) cmd.add_flag("--no-record", f.no_record, "Do not record a run in the workspace");
@@ -76,11 +82,14 @@ eval::EvalCommon common_of(const EvalFlags& f) {
   c.harness.share_prefix = !f.no_prefix_sharing;
   if (f.limit_opt->count() > 0) c.harness.limit = f.limit;
   if (f.fewshot_opt->count() > 0) c.harness.num_fewshot = f.num_fewshot;
-  if (f.chat) c.harness.chat_template = true;
+  if (f.chat_opt->count() > 0) c.harness.chat_template = true;
   if (f.no_chat) c.harness.chat_template = false;
   c.harness.show_progress = true;  // draws only on a terminal
   c.harness.workspace.workspace = workspace_flag(f.workspace);
-  c.engine = {.dtype = f.compute.dtype, .device = f.compute.device, .threads = f.compute.threads};
+  c.engine = {.dtype = f.compute.dtype,
+              .device = f.compute.device,
+              .threads = f.compute.threads,
+              .chat_template = f.compute.chat_template};
   c.harness.judge_engine = c.engine;
   c.no_record = f.no_record;
   c.samples = f.samples;

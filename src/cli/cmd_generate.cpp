@@ -33,7 +33,9 @@ std::vector<TokenId> prompt_tokens(const Engine& engine, const GenerateFlags& fl
   }
   if (!flags.chat) return tokenizer->encode(flags.prompt, /*add_special=*/true);
   if (!engine.chat_template()) {
-    fail(ErrorKind::kNotFound, "{}: tokenizer_config.json has no chat_template; drop --chat",
+    fail(ErrorKind::kNotFound,
+         "{}: the model has no chat template (tokenizer_config.json has no chat_template, no "
+         "chat_template.jinja); give one with --chat-template FILE, or drop --chat",
          flags.model);
   }
   std::vector<ChatMessage> messages;
@@ -100,6 +102,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--adapter", flags->adapter,
                   "LoRA adapter directory (PEFT format) applied on top of the model");
   add_compute_flags(*cmd, flags->compute);
+  add_chat_template_flag(*cmd, flags->compute);
   cmd->callback([flags] { run_generate(*flags); });
 }
 

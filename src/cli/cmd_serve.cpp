@@ -52,6 +52,7 @@ void run_serve(ServeFlags& flags) {
   options.engine.dtype = flags.compute.dtype;
   options.engine.device = flags.compute.device;
   options.engine.threads = flags.compute.threads;
+  options.engine.chat_template = flags.compute.chat_template;
   serve::run_server(options);
 }
 
@@ -110,6 +111,7 @@ void register_serve(CLI::App& app) {
                 "Store prompts and completions without PII redaction");
   add_workspace_flag(*cmd, flags->workspace);
   add_compute_flags(*cmd, flags->compute);
+  add_chat_template_flag(*cmd, flags->compute);
   cmd->callback([flags] { run_serve(*flags); });
 }
 

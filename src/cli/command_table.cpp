@@ -29,6 +29,8 @@ const CommandSpec kCommands[] = {
      ENCLAVE_TENSORS(register_score)},
     {"tokenize", "Turn text into token ids with a model's tokenizer",
      ENCLAVE_LIGHT(register_tokenize)},
+    {"template", "Render a conversation with a model's own chat template (Jinja)",
+     ENCLAVE_LIGHT(register_template)},
     {"init", "Create a workspace: DIR/.enclave with the metadata database and the object store",
      ENCLAVE_LIGHT(register_init)},
     {"store", "Check and clean the content-addressed object store", ENCLAVE_LIGHT(register_store)},

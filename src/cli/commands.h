@@ -26,6 +26,7 @@ void register_model(CLI::App& app);     // model init | inspect | upscale
 void register_generate(CLI::App& app);  // generate
 void register_score(CLI::App& app);     // score
 void register_tokenize(CLI::App& app);  // tokenize
+void register_template(CLI::App& app);  // template render
 
 // The store (src/store): workspace, artifacts, runs, registry, lineage, audit.
 void register_init(CLI::App& app);      // init [DIR], and the global --workspace flag
@@ -120,8 +121,11 @@ struct ComputeFlags {
   std::string dtype = "f32";
   std::string device = "cpu";
   int threads = 0;
+  std::string chat_template;  // --chat-template FILE, instead of the model's own
 };
 void add_compute_flags(CLI::App& cmd, ComputeFlags& flags);
+// --chat-template FILE, for commands that render chat prompts.
+void add_chat_template_flag(CLI::App& cmd, ComputeFlags& flags);
 // The Engine of --model (a folder or reference, possibly an adapter) with
 // --adapter on top, computing as the flags say (enclave-torch only). Throws
 // what resolve_model_with_adapter and Engine::load throw.

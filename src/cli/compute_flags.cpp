@@ -14,6 +14,11 @@ void add_compute_flags(CLI::App& cmd, ComputeFlags& flags) {
       ->check(CLI::Range(0, 1024));
 }
 
+void add_chat_template_flag(CLI::App& cmd, ComputeFlags& flags) {
+  cmd.add_option("--chat-template", flags.chat_template,
+                 "Jinja chat template file to use instead of the model's own");
+}
+
 std::vector<std::int32_t> parse_token_list(const std::string& text, const std::string& flag) {
   std::vector<std::int32_t> ids;
   std::size_t start = 0;

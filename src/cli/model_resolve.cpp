@@ -41,6 +41,7 @@ std::unique_ptr<Engine> load_engine(const std::string& model, const std::string&
   options.dtype = compute.dtype;
   options.device = compute.device;
   options.threads = compute.threads;
+  options.chat_template = compute.chat_template;
   options.adapter = resolved.adapter.string();
   return Engine::load(resolved.dir, options);
 }

@@ -10,24 +10,27 @@ namespace enclave {
 
 using nlohmann::json;
 
-json parse_json(std::string_view text, std::string_view what, JsonLimits limits) {
+namespace {
+
+template <typename Json>
+Json parse_strict(std::string_view text, std::string_view what, JsonLimits limits) {
   // One set of seen keys per open object, so duplicates are caught at the
   // level they occur.
   std::vector<std::set<std::string>> keys;
-  auto callback = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
+  auto callback = [&](int depth, nlohmann::detail::parse_event_t event, Json& parsed) -> bool {
     switch (event) {
-      case json::parse_event_t::object_start:
-      case json::parse_event_t::array_start:
+      case nlohmann::detail::parse_event_t::object_start:
+      case nlohmann::detail::parse_event_t::array_start:
         if (depth >= limits.max_depth) {
           fail_input("{}: JSON nested deeper than {} levels", what, limits.max_depth);
         }
-        if (event == json::parse_event_t::object_start) keys.emplace_back();
+        if (event == nlohmann::detail::parse_event_t::object_start) keys.emplace_back();
         break;
-      case json::parse_event_t::object_end:
+      case nlohmann::detail::parse_event_t::object_end:
         if (!keys.empty()) keys.pop_back();
         break;
-      case json::parse_event_t::key: {
-        const std::string& k = parsed.get_ref<const std::string&>();
+      case nlohmann::detail::parse_event_t::key: {
+        const std::string& k = parsed.template get_ref<const std::string&>();
         if (!keys.empty() && !keys.back().insert(k).second) {
           fail_input("{}: duplicate JSON key '{}'", what, k);
         }
@@ -39,15 +42,31 @@ json parse_json(std::string_view text, std::string_view what, JsonLimits limits)
     return true;
   };
   try {
-    return json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true,
+    return Json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true,
                        /*ignore_comments=*/false);
-  } catch (const json::parse_error& e) {
+  } catch (const nlohmann::detail::parse_error& e) {
     fail_input("{}: invalid JSON: {}", what, e.what());
   }
 }
 
+}  // namespace
+
+json parse_json(std::string_view text, std::string_view what, JsonLimits limits) {
+  return parse_strict<json>(text, what, limits);
+}
+
+nlohmann::ordered_json parse_ordered_json(std::string_view text, std::string_view what,
+                                          JsonLimits limits) {
+  return parse_strict<nlohmann::ordered_json>(text, what, limits);
+}
+
 json read_json_file(const std::filesystem::path& path, JsonLimits limits) {
   return parse_json(read_file(path, std::uint64_t{1} << 30), path.string(), limits);
+}
+
+nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path,
+                                              JsonLimits limits) {
+  return parse_ordered_json(read_file(path, std::uint64_t{1} << 30), path.string(), limits);
 }
 
 std::string json_type_name(const json& value) { return value.type_name(); }

@@ -24,6 +24,13 @@ nlohmann::json parse_json(std::string_view text, std::string_view what, JsonLimi
 // Reads and parses a JSON file; errors name the file.
 nlohmann::json read_json_file(const std::filesystem::path& path, JsonLimits limits = {});
 
+// The same, keeping object keys in the order of the text (for values whose
+// order shows, such as what a chat template prints with tojson).
+nlohmann::ordered_json parse_ordered_json(std::string_view text, std::string_view what,
+                                          JsonLimits limits = {});
+nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& path,
+                                              JsonLimits limits = {});
+
 // Typed field access with errors that name the file and field:
 // "config.json: field 'hidden_size': expected an integer, got string".
 // `what` names the source; missing fields throw unless a default is given.

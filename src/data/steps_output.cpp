@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <optional>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -133,13 +134,17 @@ void step_format(StepContext& ctx) {
     fail_input("{}: token limits need a tokenizer (a model folder or registered model)", ctx.what);
   }
   std::unique_ptr<Tokenizer> tokenizer;
+  std::optional<ChatTemplate> chat_template;
   if (!tokenizer_ref.empty()) {
-    // An adapter reference counts with its base's tokenizer.
-    tokenizer =
-        load_tokenizer(store::resolve_model_stack(
-                           tokenizer_ref, {.find = {.workspace = ctx.workspace_root.string()}})
-                           .base);
+    // An adapter reference counts with its base's tokenizer and template.
+    const std::filesystem::path base =
+        store::resolve_model_stack(tokenizer_ref,
+                                   {.find = {.workspace = ctx.workspace_root.string()}})
+            .base;
+    tokenizer = load_tokenizer(base);
     options.tokenizer = tokenizer.get();
+    chat_template = load_chat_template(base);
+    if (chat_template) options.chat_template = &*chat_template;
   }
   FormatStep step(options);
   stream_splits(ctx, step, "invalid.jsonl");

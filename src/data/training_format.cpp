@@ -110,6 +110,28 @@ std::string check_part(const nlohmann::json& record, std::string_view field) {
   invalid(fmt::format("'{}' must be a string or a list of turns", field));
 }
 
+// The whole conversation a record holds (prompt turns, then the longer
+// answer), or null for plain-text records.
+nlohmann::json conversation(const nlohmann::json& record, TrainingFormat to) {
+  if (to == TrainingFormat::kMessages) return record["messages"];
+  if (to == TrainingFormat::kText || !record["prompt"].is_array()) return nullptr;
+  nlohmann::json turns = record["prompt"];
+  auto add = [&](const nlohmann::json& answer) {
+    if (answer.is_string()) {
+      turns.push_back({{"role", "assistant"}, {"content", answer}});
+    } else {
+      for (const auto& t : answer) turns.push_back(t);
+    }
+  };
+  if (to == TrainingFormat::kPromptCompletion) {
+    add(record["completion"]);
+  } else {
+    const bool chosen_longer = record["chosen"].dump().size() >= record["rejected"].dump().size();
+    add(record[chosen_longer ? "chosen" : "rejected"]);
+  }
+  return turns;
+}
+
 }  // namespace
 
 FormattedRecord format_record(const Document& doc, const FormatOptions& options) {
@@ -155,8 +177,24 @@ FormattedRecord format_record(const Document& doc, const FormatOptions& options)
     }
     out.chars = count_code_points(text);
     if (options.tokenizer != nullptr) {
-      out.tokens = static_cast<std::int64_t>(
-          options.tokenizer->encode(text, /*add_special=*/true, false).size());
+      nlohmann::json turns =
+          options.chat_template ? conversation(record, options.to) : nlohmann::json();
+      if (turns.is_null()) {
+        out.tokens = static_cast<std::int64_t>(
+            options.tokenizer->encode(text, /*add_special=*/true, false).size());
+      } else {
+        std::string rendered;
+        try {
+          ChatRenderOptions render;
+          render.add_generation_prompt = false;
+          rendered = render_chat(*options.chat_template, nlohmann::ordered_json(turns), render);
+        } catch (const Error& e) {
+          invalid(fmt::format("the model's chat template refuses it: {}", e.what()));
+        }
+        // The rendering carries its own BOS and special markers.
+        out.tokens = static_cast<std::int64_t>(
+            options.tokenizer->encode(rendered, /*add_special=*/false, true).size());
+      }
       if (options.max_tokens > 0 && out.tokens > options.max_tokens) {
         invalid(fmt::format("{} tokens, over the limit of {}", out.tokens, options.max_tokens));
       }

@@ -12,7 +12,8 @@
 // such a list of turns (not required to end with the assistant); then the
 // completion, chosen and rejected answers are lists that start with the
 // assistant and hold no system turn (TRL's conversational form). With a
-// tokenizer, the record's length in tokens must lie in [min_tokens, max_tokens].
+// tokenizer, the record's length in tokens must lie in [min_tokens, max_tokens];
+// with the model's chat template too, a conversation counts as rendered.
 // Thread safety: format_record is safe from many threads (the tokenizer's
 // encode is const).
 #pragma once
@@ -22,6 +23,7 @@
 #include <string_view>
 
 #include "data/document.h"
+#include "text/chat_template.h"
 #include "text/tokenizer.h"
 
 namespace enclave::data {
@@ -35,6 +37,9 @@ std::string_view to_string(TrainingFormat format);
 struct FormatOptions {
   TrainingFormat to = TrainingFormat::kText;
   const Tokenizer* tokenizer = nullptr;  // null: no token-length checks
+  // The model's chat template: conversations are measured as rendered by it
+  // (and a conversation it refuses is invalid). Null: their contents.
+  const ChatTemplate* chat_template = nullptr;
   std::int64_t max_tokens = 0;           // 0: no upper limit
   std::int64_t min_tokens = 0;
 };

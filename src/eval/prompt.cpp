@@ -48,9 +48,9 @@ std::vector<std::size_t> select_fewshot(std::size_t pool_size, int k, std::uint6
 
 std::size_t gold_index(const TaskSpec& task, const nlohmann::json& doc,
                        const std::vector<std::string>& choices, std::string_view what) {
+  // As lm-evaluation-harness: a target of digits is the index of the gold
+  // choice, any other text must be one of the choices.
   const std::string target = render_targets(task.doc_to_target, doc, what).front();
-  auto it = std::find(choices.begin(), choices.end(), target);
-  if (it != choices.end()) return static_cast<std::size_t>(it - choices.begin());
   std::size_t index = 0;
   auto [ptr, ec] = std::from_chars(target.data(), target.data() + target.size(), index);
   if (ec == std::errc() && ptr == target.data() + target.size() && !target.empty()) {
@@ -58,6 +58,8 @@ std::size_t gold_index(const TaskSpec& task, const nlohmann::json& doc,
     fail_input("{}: doc_to_target is index {} but there are {} choices", what, index,
                choices.size());
   }
+  auto it = std::find(choices.begin(), choices.end(), target);
+  if (it != choices.end()) return static_cast<std::size_t>(it - choices.begin());
   fail_input("{}: doc_to_target '{}' is neither one of the choices nor a choice index", what,
              target);
 }

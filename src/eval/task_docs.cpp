@@ -7,6 +7,7 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "eval/doc_files.h"
 #include "store/registry.h"
 
 namespace enclave::eval {
@@ -15,20 +16,34 @@ namespace {
 
 constexpr std::uint64_t kMaxJsonlBytes = std::uint64_t{2} << 30;
 
-// The JSONL file of a split: the path itself when it is a file, else
-// <folder>/<split>.jsonl.
-fs::path split_file(const fs::path& location, const std::string& split, std::string_view what) {
+// The file of a split: the data_files entry of the split, the path itself when
+// it is a file, else <folder>/<split>.jsonl (or .json, .csv).
+fs::path split_file(const DatasetSpec& ds, const fs::path& location, const std::string& split,
+                    std::string_view what) {
   std::error_code ec;
+  if (!ds.split_files.empty()) {
+    auto it = ds.split_files.find(split);
+    if (it != ds.split_files.end()) return it->second;
+    std::string list;
+    for (const auto& [name, file] : ds.split_files) list += (list.empty() ? "" : ", ") + name;
+    fail(ErrorKind::kNotFound, "{}: split '{}' is not in dataset_kwargs.data_files (splits: {})",
+         what, split, list);
+  }
   if (!fs::is_directory(location, ec)) {
     if (!fs::exists(location, ec))
       fail(ErrorKind::kNotFound, "{}: dataset {} does not exist", what, location.string());
     return location;
   }
-  fs::path file = location / (split + ".jsonl");
-  if (fs::is_regular_file(file, ec)) return file;
+  for (const char* ext : kDocumentExtensions) {
+    fs::path file = location / (split + ext);
+    if (fs::is_regular_file(file, ec)) return file;
+  }
+  const fs::path file = location / (split + ".jsonl");
   std::vector<std::string> found;
   for (const auto& entry : fs::directory_iterator(location, ec)) {
-    if (entry.path().extension() == ".jsonl") found.push_back(entry.path().stem().string());
+    for (const char* ext : kDocumentExtensions) {
+      if (entry.path().extension() == ext) found.push_back(entry.path().filename().string());
+    }
   }
   std::sort(found.begin(), found.end());
   std::string list;
@@ -78,7 +93,7 @@ TaskDocs load_task_docs(const TaskSpec& task, const DocsOptions& options) {
   const std::string what = fmt::format("task '{}'", task.name);
   const DatasetSpec& ds = task.dataset;
   std::vector<nlohmann::json> docs;
-  if (ds.path.empty() && ds.ref.empty()) {
+  if (ds.path.empty() && ds.ref.empty() && ds.split_files.empty()) {
     docs = ds.docs;
     if (!ds.fewshot_docs.empty()) {
       out.fewshot_pool = ds.fewshot_docs;
@@ -92,11 +107,12 @@ TaskDocs load_task_docs(const TaskSpec& task, const DocsOptions& options) {
           store::resolve_version(workspace->db(), store::RegistryKind::kDataset, ds.ref).id;
       location = store::version_path(*workspace, store::RegistryKind::kDataset, ds.ref);
     }
-    const fs::path file = split_file(location, ds.split, what);
-    docs = read_jsonl(file, options.max_docs);
+    const fs::path file = split_file(ds, location, ds.split, what);
+    docs = read_documents(file, options.max_docs);
     out.data_sha256 = sha256_file_hex(file);
     if (!ds.fewshot_split.empty() && ds.fewshot_split != ds.split) {
-      out.fewshot_pool = read_jsonl(split_file(location, ds.fewshot_split, what), options.max_docs);
+      out.fewshot_pool =
+          read_documents(split_file(ds, location, ds.fewshot_split, what), options.max_docs);
       out.fewshot_from_docs = false;
     }
   }

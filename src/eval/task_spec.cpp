@@ -35,13 +35,13 @@ const std::set<std::string, std::less<>> kTaskKeys = {
     "doc_to_choice", "target_delimiter",  "fewshot_delimiter",
     "num_fewshot",   "fewshot_seed",      "limit",
     "chat_template", "generation_kwargs", "metric_list",
-    "filter",        "filter_list",       "judge"};
+    "filter",        "filter_list",       "judge",
+    "dataset_kwargs", "validation_split", "training_split"};
 // lm-evaluation-harness bookkeeping keys: accepted so its files load, ignored.
 const std::set<std::string, std::less<>> kIgnoredKeys = {"tag",
                                                          "group",
                                                          "metadata",
                                                          "dataset_name",
-                                                         "dataset_kwargs",
                                                          "should_decontaminate",
                                                          "doc_to_decontamination_query",
                                                          "repeats"};
@@ -93,6 +93,42 @@ std::vector<std::string> string_list(const nlohmann::json& value, std::string_vi
   return out;
 }
 
+// lm-evaluation-harness's local files: `dataset_kwargs: {data_files: ...}`,
+// a file (the "train" split, as Hugging Face names it) or {split: file}.
+std::map<std::string, fs::path> parse_data_files(const nlohmann::json& root,
+                                                 const fs::path& base_dir, std::string_view what) {
+  std::map<std::string, fs::path> out;
+  if (!root.contains("dataset_kwargs")) return out;
+  const nlohmann::json& kw = root["dataset_kwargs"];
+  const std::string ctx = fmt::format("{}: field 'dataset_kwargs'", what);
+  if (!kw.is_object()) fail_input("{}: expected a mapping", ctx);
+  if (!kw.contains("data_files")) return out;
+  auto file_of = [&](const nlohmann::json& v, const std::string& split) {
+    const std::string field = fmt::format("{}.data_files.{}", ctx, split);
+    const nlohmann::json* one = &v;
+    if (v.is_array()) {
+      if (v.size() != 1) fail_input("{}: one file per split is supported, got {}", field, v.size());
+      one = &v[0];
+    }
+    if (!one->is_string() || one->get<std::string>().empty())
+      fail_input("{}: expected a file path", field);
+    fs::path p = one->get<std::string>();
+    if (!p.is_absolute()) p = base_dir / p;
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec))
+      fail(ErrorKind::kNotFound, "{}: {} does not exist", field, p.string());
+    return p;
+  };
+  const nlohmann::json& files = kw["data_files"];
+  if (files.is_object()) {
+    for (const auto& [split, v] : files.items()) out[split] = file_of(v, split);
+  } else {
+    out["train"] = file_of(files, "train");
+  }
+  if (out.empty()) fail_input("{}.data_files: no files", ctx);
+  return out;
+}
+
 void parse_dataset(const nlohmann::json& root, const fs::path& base_dir, std::string_view what,
                    DatasetSpec& out) {
   auto set_location = [&](const std::string& text, bool is_ref) {
@@ -116,7 +152,18 @@ void parse_dataset(const nlohmann::json& root, const fs::path& base_dir, std::st
   const nlohmann::json* ds = root.contains("dataset") ? &root["dataset"] : nullptr;
   if (ds == nullptr && root.contains("dataset_path")) ds = &root["dataset_path"];
   if (ds == nullptr) fail_input("{}: missing field 'dataset'", what);
-  if (ds->is_string()) {
+  out.split_files = parse_data_files(root, base_dir, what);
+  const bool builder = ds->is_string() && (*ds == "json" || *ds == "csv");
+  if (builder && out.split_files.empty())
+    fail_input("{}: dataset_path {} needs dataset_kwargs.data_files naming the files", what,
+               ds->dump());
+  if (!builder && !out.split_files.empty())
+    fail_input("{}: dataset_kwargs.data_files needs dataset_path json or csv, not {}", what,
+               ds->dump());
+  if (builder) {
+    // Hugging Face's json/csv builders: the data files name the splits.
+    if (out.split_files.size() == 1) out.split = out.split_files.begin()->first;
+  } else if (ds->is_string()) {
     set_location(ds->get<std::string>(), false);
   } else if (ds->is_object()) {
     check_keys(*ds, {"path", "ref", "split", "fewshot_split"}, {}, ctx);
@@ -136,7 +183,11 @@ void parse_dataset(const nlohmann::json& root, const fs::path& base_dir, std::st
     fail_input("{}: expected a path, a dataset reference or a mapping, got {}", ctx,
                json_type_name(*ds));
   }
+  // As lm-evaluation-harness: the test split, else the validation split; few-shot
+  // examples from fewshot_split, else the training split.
+  out.split = json_string(root, "validation_split", what, out.split);
   out.split = json_string(root, "test_split", what, out.split);
+  out.fewshot_split = json_string(root, "training_split", what, out.fewshot_split);
   out.fewshot_split = json_string(root, "fewshot_split", what, out.fewshot_split);
   if (out.split.empty()) fail_input("{}: split is empty", ctx);
 }

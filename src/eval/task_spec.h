@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -58,6 +59,9 @@ struct DatasetSpec {
   std::string ref;             // registry dataset reference
   std::string split = "test";
   std::string fewshot_split;  // empty: the evaluation split, minus the document itself
+  // lm-evaluation-harness's `dataset_path: json|csv` with
+  // `dataset_kwargs.data_files`: split name -> file (absolute once loaded).
+  std::map<std::string, std::filesystem::path> split_files;
   // Documents held in memory (the built-in tasks); used when path and ref are empty.
   std::vector<nlohmann::json> docs;
   std::vector<nlohmann::json> fewshot_docs;

@@ -1,146 +1,162 @@
 #include "eval/template.h"
 
-#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "core/error.h"
 #include "core/json.h"
+#include "jinja/jinja.h"
 
 namespace enclave::eval {
 namespace {
 
-struct PathStep {
-  std::string key;         // object key, or empty for an index
-  std::int64_t index = 0;  // array index (negative counts from the end)
-  bool is_index = false;
+jinja::Options lm_eval_options() {
+  jinja::Options options;
+  options.keep_trailing_newline = true;
+  options.strict_undefined = true;
+  return options;
+}
+
+// Task files render the same few templates for every document: parse once.
+std::shared_ptr<const jinja::Template> compiled(std::string_view tmpl, std::string_view what) {
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, std::shared_ptr<const jinja::Template>,
+                  std::less<>>
+      cache;
+  std::pair<std::string, std::string> key{std::string(what), std::string(tmpl)};
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  auto parsed = std::make_shared<const jinja::Template>(
+      jinja::Template::parse(tmpl, std::string(what), lm_eval_options()));
+  if (cache.size() > 4096) cache.clear();  // bounded: task files hold a handful
+  cache.emplace(std::move(key), parsed);
+  return parsed;
+}
+
+// A field as lm-evaluation-harness takes a dataset column: a spec that is
+// exactly one of the document's keys.
+const nlohmann::json* column(const nlohmann::json& spec, const nlohmann::json& doc) {
+  if (!spec.is_string() || !doc.is_object()) return nullptr;
+  auto it = doc.find(spec.get_ref<const std::string&>());
+  return it == doc.end() ? nullptr : &*it;
+}
+
+std::string item_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  // Python's str() of the value, as a template would print it.
+  return jinja::Template::parse("{{ v }}", "value").render({{"v", nlohmann::ordered_json(value)}});
+}
+
+std::vector<std::string> items_of(const nlohmann::json& list) {
+  std::vector<std::string> out;
+  for (const auto& item : list) out.push_back(item_text(item));
+  return out;
+}
+
+class LiteralReader {
+ public:
+  LiteralReader(std::string_view text, std::string_view what) : s_(text), what_(what) {}
+
+  std::vector<std::string> list() {
+    skip_space();
+    expect('[');
+    std::vector<std::string> out;
+    skip_space();
+    if (peek() == ']') {
+      ++pos_;
+    } else {
+      while (true) {
+        out.push_back(value());
+        skip_space();
+        if (peek() == ',') {
+          ++pos_;
+          skip_space();
+          if (peek() == ']') {
+            ++pos_;
+            break;
+          }
+          continue;
+        }
+        expect(']');
+        break;
+      }
+    }
+    skip_space();
+    if (pos_ != s_.size()) bad("text after the list");
+    return out;
+  }
+
+ private:
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  void skip_space() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t')) ++pos_;
+  }
+  [[noreturn]] void bad(std::string_view why) const {
+    fail_input("{}: '{}' is not a Python list literal: {} at byte {}", what_,
+               s_.substr(0, std::min<std::size_t>(s_.size(), 80)), why, pos_);
+  }
+  void expect(char c) {
+    if (peek() != c) bad(fmt::format("expected '{}'", c));
+    ++pos_;
+  }
+  std::string value() {
+    char c = peek();
+    if (c == '\'' || c == '"') return quoted(c);
+    std::size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != ']' && s_[pos_] != ' ') ++pos_;
+    std::string_view word = s_.substr(start, pos_ - start);
+    if (word.empty()) bad("expected a value");
+    bool number = word.find_first_not_of("+-0123456789.eE") == std::string_view::npos;
+    if (!number && word != "True" && word != "False" && word != "None")
+      bad(fmt::format("unsupported value '{}'", word));
+    return std::string(word);
+  }
+  std::string quoted(char q) {
+    ++pos_;
+    std::string out;
+    while (pos_ < s_.size() && s_[pos_] != q) {
+      char c = s_[pos_++];
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) break;
+      char e = s_[pos_++];
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case '0': out += '\0'; break;
+        default: out += e;  // \\ \' \"
+      }
+    }
+    expect(q);
+    return out;
+  }
+
+  std::string_view s_;
+  std::string_view what_;
+  std::size_t pos_ = 0;
 };
 
-bool is_name_char(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-' || u >= 0x80;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::vector<PathStep> parse_path(std::string_view path, std::string_view what) {
-  std::vector<PathStep> steps;
-  std::size_t i = 0;
-  auto bad = [&](std::string_view why) {
-    fail_input("{}: placeholder '{{{{{}}}}}': {} (templates support field paths like a.b[0] only)",
-               what, path, why);
-  };
-  if (path.empty()) bad("empty");
-  while (i < path.size()) {
-    if (path[i] == '[') {
-      std::size_t close = path.find(']', i);
-      if (close == std::string_view::npos) bad("unclosed '['");
-      std::string_view digits = path.substr(i + 1, close - i - 1);
-      bool negative = !digits.empty() && digits.front() == '-';
-      if (negative) digits.remove_prefix(1);
-      if (digits.empty() || digits.size() > 9) bad("bad index");
-      std::int64_t value = 0;
-      for (char c : digits) {
-        if (c < '0' || c > '9') bad("bad index");
-        value = value * 10 + (c - '0');
-      }
-      steps.push_back({.key = "", .index = negative ? -value : value, .is_index = true});
-      i = close + 1;
-      continue;
-    }
-    if (path[i] == '.') {
-      if (steps.empty()) bad("starts with '.'");
-      ++i;
-    }
-    std::size_t start = i;
-    while (i < path.size() && is_name_char(path[i])) ++i;
-    if (i == start)
-      bad(fmt::format("unexpected character '{}'", path[i < path.size() ? i : path.size() - 1]));
-    steps.push_back({.key = std::string(path.substr(start, i - start))});
-  }
-  return steps;
-}
-
-// Calls on_text for literal runs and on_field for placeholder paths.
-template <typename OnText, typename OnField>
-void scan(std::string_view tmpl, std::string_view what, OnText on_text, OnField on_field) {
-  std::size_t pos = 0;
-  while (pos < tmpl.size()) {
-    std::size_t open = tmpl.find("{{", pos);
-    if (open == std::string_view::npos) {
-      on_text(tmpl.substr(pos));
-      return;
-    }
-    on_text(tmpl.substr(pos, open - pos));
-    std::size_t close = tmpl.find("}}", open + 2);
-    if (close == std::string_view::npos) {
-      fail_input("{}: '{{{{' at byte {} has no closing '}}}}'", what, open);
-    }
-    on_field(trim(tmpl.substr(open + 2, close - open - 2)));
-    pos = close + 2;
-  }
-}
-
-// A template that is exactly one placeholder ("{{choices}}"), else empty.
-std::string_view single_placeholder(std::string_view tmpl) {
-  std::string_view t = trim(tmpl);
-  if (t.size() < 4 || t.substr(0, 2) != "{{" || t.substr(t.size() - 2) != "}}") return {};
-  std::string_view inner = t.substr(2, t.size() - 4);
-  if (inner.find("{{") != std::string_view::npos || inner.find("}}") != std::string_view::npos)
-    return {};
-  return trim(inner);
+bool looks_like_list(std::string_view s) {
+  return s.size() >= 2 && s.front() == '[' && s.back() == ']';
 }
 
 }  // namespace
 
-const nlohmann::json& lookup_field(const nlohmann::json& doc, std::string_view path,
-                                   std::string_view what) {
-  const nlohmann::json* node = &doc;
-  for (const PathStep& step : parse_path(path, what)) {
-    if (step.is_index) {
-      if (!node->is_array()) {
-        fail_input("{}: field '{}': cannot index a {}", what, path, json_type_name(*node));
-      }
-      const auto n = static_cast<std::int64_t>(node->size());
-      const std::int64_t i = step.index < 0 ? n + step.index : step.index;
-      if (i < 0 || i >= n)
-        fail_input("{}: field '{}': index {} outside a list of {}", what, path, step.index, n);
-      node = &(*node)[static_cast<std::size_t>(i)];
-    } else {
-      if (!node->is_object()) {
-        fail_input("{}: field '{}': cannot take '{}' of a {}", what, path, step.key,
-                   json_type_name(*node));
-      }
-      auto it = node->find(step.key);
-      if (it == node->end()) fail_input("{}: field '{}' is missing from the document", what, path);
-      node = &*it;
-    }
-  }
-  if (node->is_null()) fail_input("{}: field '{}' is null", what, path);
-  return *node;
-}
-
-std::string value_to_text(const nlohmann::json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 std::string render_template(std::string_view tmpl, const nlohmann::json& doc,
                             std::string_view what) {
-  std::string out;
-  scan(
-      tmpl, what, [&](std::string_view text) { out.append(text); },
-      [&](std::string_view path) { out += value_to_text(lookup_field(doc, path, what)); });
-  return out;
+  if (!doc.is_object()) fail_input("{}: the document is a {}, not an object", what, doc.type_name());
+  return compiled(tmpl, what)->render(nlohmann::ordered_json(doc));
 }
 
-void check_template(std::string_view tmpl, std::string_view what) {
-  scan(
-      tmpl, what, [](std::string_view) {}, [&](std::string_view path) { parse_path(path, what); });
+void check_template(std::string_view tmpl, std::string_view what) { compiled(tmpl, what); }
+
+std::vector<std::string> python_list_items(std::string_view text, std::string_view what) {
+  return LiteralReader(text, what).list();
 }
 
 std::vector<std::string> render_choices(const nlohmann::json& spec, const nlohmann::json& doc,
@@ -151,16 +167,13 @@ std::vector<std::string> render_choices(const nlohmann::json& spec, const nlohma
       if (!spec[i].is_string()) fail_input("{}[{}]: expected a string template", what, i);
       choices.push_back(render_template(spec[i].get<std::string>(), doc, what));
     }
+  } else if (const nlohmann::json* field = column(spec, doc)) {
+    if (!field->is_array())
+      fail_input("{}: field '{}' is a {}, expected a list", what, spec.get<std::string>(),
+                 field->type_name());
+    choices = items_of(*field);
   } else if (spec.is_string()) {
-    std::string_view path = single_placeholder(spec.get_ref<const std::string&>());
-    if (path.empty()) {
-      fail_input("{}: expected a list of templates or one placeholder naming a list, got '{}'",
-                 what, spec.get<std::string>());
-    }
-    const nlohmann::json& value = lookup_field(doc, path, what);
-    if (!value.is_array())
-      fail_input("{}: field '{}' is a {}, expected a list", what, path, json_type_name(value));
-    for (const auto& item : value) choices.push_back(value_to_text(item));
+    choices = python_list_items(render_template(spec.get<std::string>(), doc, what), what);
   } else {
     fail_input("{}: expected a list of templates or a string, got {}", what, json_type_name(spec));
   }
@@ -170,20 +183,19 @@ std::vector<std::string> render_choices(const nlohmann::json& spec, const nlohma
 
 std::vector<std::string> render_targets(const nlohmann::json& spec, const nlohmann::json& doc,
                                         std::string_view what) {
-  if (spec.is_number_integer()) return {value_to_text(spec)};
+  if (spec.is_number_integer()) return {item_text(spec)};
   if (!spec.is_string())
     fail_input("{}: expected a template string, got {}", what, json_type_name(spec));
-  std::string_view path = single_placeholder(spec.get_ref<const std::string&>());
-  if (!path.empty()) {
-    const nlohmann::json& value = lookup_field(doc, path, what);
-    if (value.is_array()) {
-      std::vector<std::string> out;
-      for (const auto& item : value) out.push_back(value_to_text(item));
-      if (out.empty()) fail_input("{}: field '{}' is an empty list", what, path);
-      return out;
-    }
+  std::vector<std::string> out;
+  if (const nlohmann::json* field = column(spec, doc)) {
+    out = field->is_array() ? items_of(*field) : std::vector<std::string>{item_text(*field)};
+  } else {
+    std::string text = render_template(spec.get_ref<const std::string&>(), doc, what);
+    if (!looks_like_list(text)) return {text};
+    out = python_list_items(text, what);
   }
-  return {render_template(spec.get_ref<const std::string&>(), doc, what)};
+  if (out.empty()) fail_input("{}: no target (an empty list)", what);
+  return out;
 }
 
 }  // namespace enclave::eval

@@ -1,11 +1,12 @@
-// Prompt templates of task files: `{{field}}` substitution into text, as the
-// Jinja templates of lm-evaluation-harness task files use it, limited to
-// field access: `{{ question }}`, `{{ meta.source }}`, `{{ choices[2] }}`.
-// No expressions, filters or control flow: a template that needs them is
-// rejected, never half rendered. A string value renders as itself, a number
-// as its shortest decimal form, true/false as `true`/`false`, an array or
-// object as compact JSON; a missing field or null is an error.
-// Thread safety: stateless; safe from any thread.
+// Prompt templates of task files, run as lm-evaluation-harness runs them: a
+// Jinja template rendered with the document's fields as variables
+// (jinja2.Environment with StrictUndefined and keep_trailing_newline), so a
+// missing field is an error, never an empty string, and values print as
+// Python prints them (True, 0.25, ['a', 'b']). A template string that is
+// exactly a field name gives that field, as lm-evaluation-harness does for a
+// dataset column.
+// Thread safety: safe from any thread (parsed templates are cached behind a
+// mutex and immutable).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,33 +16,31 @@
 
 namespace enclave::eval {
 
-// Renders tmpl against doc. `what` names the template in errors
-// ("reverse.yaml: doc_to_text"). Throws Error(kInvalidInput) for an
-// unterminated `{{`, a placeholder that is not a field path, or a field
-// missing from (or null in) doc, naming the field.
+// Renders tmpl against doc (a JSON object). `what` names the template in
+// errors ("reverse.yaml: doc_to_text"). Throws Error(kInvalidInput) naming
+// `what` and the line for a syntax error or an undefined field.
 std::string render_template(std::string_view tmpl, const nlohmann::json& doc,
                             std::string_view what);
 
-// The value a path ("a.b[2]") names in doc; errors as render_template.
-const nlohmann::json& lookup_field(const nlohmann::json& doc, std::string_view path,
-                                   std::string_view what);
-
-// A value as text, the way render_template writes it.
-std::string value_to_text(const nlohmann::json& value);
-
-// doc_to_choice: a list of templates renders each one; a string that is one
-// placeholder naming an array gives the array's items as text; any other
-// string is an error (a choice list cannot come from plain text). Throws
-// Error(kInvalidInput) for fewer than one choice.
+// doc_to_choice: a list of templates renders each one; a string naming a
+// field gives that list; any other string is rendered and read as a Python
+// list literal (`{{choices}}` renders "['a', 'b']"). Throws
+// Error(kInvalidInput) for a result that is not a list, or no choices.
 std::vector<std::string> render_choices(const nlohmann::json& spec, const nlohmann::json& doc,
                                         std::string_view what);
 
-// doc_to_target with several accepted answers: a placeholder naming an
-// array gives every item; anything else one rendered string.
+// doc_to_target: an integer as is; a field name gives the field (every item
+// of a list); a rendered text that is a Python list literal gives its items
+// (several accepted answers); anything else one rendered string.
 std::vector<std::string> render_targets(const nlohmann::json& spec, const nlohmann::json& doc,
                                         std::string_view what);
 
 // Checks a template's syntax without a document (for errors at load time).
 void check_template(std::string_view tmpl, std::string_view what);
+
+// The items of a Python list literal ("['a', \"b\", 3, True]") as text:
+// strings unquoted, other values as written. Throws Error(kInvalidInput)
+// naming `what` for anything else.
+std::vector<std::string> python_list_items(std::string_view text, std::string_view what);
 
 }  // namespace enclave::eval

@@ -32,6 +32,8 @@ struct EngineOptions {
   std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
   int threads = 0;             // torch intra-op threads; 0 = torch's default
   std::string adapter;  // PEFT LoRA adapter directory applied on top (model/lora.h); "" = none
+  // A Jinja chat template file used instead of the model's own; "" = the model's.
+  std::string chat_template;
 };
 
 struct GenerateOptions {

@@ -38,7 +38,11 @@ InferenceModel load_inference_model(const std::filesystem::path& dir, const Engi
     // A malformed tokenizer is always an error; a missing one only when required.
     if (e.kind() != ErrorKind::kNotFound || tokenizer_files == TokenizerFiles::kRequired) throw;
   }
-  if (m.tokenizer) m.chat_template = load_chat_template(dir);
+  if (m.tokenizer) {
+    m.chat_template = options.chat_template.empty()
+                          ? load_chat_template(dir)
+                          : load_chat_template_file(options.chat_template, dir);
+  }
   m.stop_ids = stop_token_ids(m.tokenizer.get(), m.config);
   return m;
 }

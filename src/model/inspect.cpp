@@ -110,10 +110,10 @@ json inspect_model(const std::filesystem::path& dir) {
     summary["tokenizer"] = {{"kind", tokenizer->kind()}, {"vocab_size", tokenizer->vocab_size()}};
     try {
       std::optional<ChatTemplate> tmpl = load_chat_template(dir);
-      if (tmpl) summary["chat_template"] = chat_family_name(tmpl->family);
+      if (tmpl) summary["chat_template"] = describe_chat_template(*tmpl);
     } catch (const Error& e) {
-      if (e.kind() != ErrorKind::kUnsupported) throw;
-      summary["chat_template"] = "unsupported";
+      if (e.kind() != ErrorKind::kInvalidInput) throw;
+      summary["chat_template"] = fmt::format("invalid: {}", e.what());
     }
   }
   return summary;

@@ -43,24 +43,27 @@ std::optional<bool> read_optional_bool(const json& obj, const char* key, const s
 }
 
 // chat_template is a string, or a list of {"name", "template"} of which
-// transformers uses "default" when no name is asked for.
-std::optional<std::string> read_chat_template(const json& obj, const std::string& what) {
+// transformers uses "default" when no name is asked for and "tool_use" when
+// tools are passed.
+void read_chat_template(const json& obj, const std::string& what, SpecialTokenConfig& config) {
   auto it = obj.find("chat_template");
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  if (it->is_string()) return it->get<std::string>();
+  if (it == obj.end() || it->is_null()) return;
+  if (it->is_string()) {
+    config.chat_template = it->get<std::string>();
+    return;
+  }
   if (!it->is_array()) {
     fail_input("{}: field 'chat_template': expected a string or a list of templates, got {}", what,
                json_type_name(*it));
   }
-  std::optional<std::string> found;
   for (std::size_t i = 0; i < it->size(); ++i) {
     const json& entry = (*it)[i];
     std::string entry_what = fmt::format("{}: chat_template[{}]", what, i);
     std::string name = json_string(entry, "name", entry_what);
     std::string text = json_string(entry, "template", entry_what);
-    if (name == "default") found = std::move(text);
+    if (name == "default") config.chat_template = std::move(text);
+    if (name == "tool_use") config.chat_template_tool_use = std::move(text);
   }
-  return found;
 }
 
 void read_tokens(const json& obj, const std::string& what, SpecialTokenConfig& config) {
@@ -107,7 +110,7 @@ SpecialTokenConfig read_special_token_config(const std::filesystem::path& model_
     read_tokens(doc, what, config);
     config.add_bos_token = read_optional_bool(doc, "add_bos_token", what);
     config.add_eos_token = read_optional_bool(doc, "add_eos_token", what);
-    config.chat_template = read_chat_template(doc, what);
+    read_chat_template(doc, what, config);
   }
 
   std::filesystem::path map_path = model_dir / "special_tokens_map.json";

@@ -25,6 +25,9 @@ struct SpecialTokenConfig {
   // The template text: the string, or the entry named "default" of a list
   // of {name, template} (unset when the list has no "default").
   std::optional<std::string> chat_template;
+  // The list's entry named "tool_use", which transformers renders instead
+  // when tools are passed.
+  std::optional<std::string> chat_template_tool_use;
 };
 
 // Reads whichever of the three files exist (none is an empty config). As in

@@ -45,7 +45,8 @@ std::vector<TokenId> default_stop_ids(const Tokenizer& tokenizer,
     add(static_cast<TokenId>(id));
   }
   if (specials.chat_template) {
-    for (std::string_view turn_end : {"<|eot_id|>", "<|im_end|>"}) {
+    for (std::string_view turn_end :
+         {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "[|endofturn|]", "<|end|>"}) {
       if (specials.chat_template->find(turn_end) == std::string::npos) continue;
       if (std::optional<TokenId> id = tokenizer.piece_to_id(turn_end)) add(*id);
     }

@@ -89,17 +89,23 @@ std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t ma
   return records;
 }
 
-std::vector<ChatMessage> parse_messages(const json& value, const std::string& where) {
+nlohmann::ordered_json parse_messages(const json& value, const std::string& where) {
   if (!value.is_array() || value.empty())
     fail_input("{}: 'messages' must be a non-empty list", where);
-  std::vector<ChatMessage> messages;
   for (std::size_t i = 0; i < value.size(); ++i) {
     const std::string what = fmt::format("{}: message {}", where, i);
     const json& m = value[i];
     if (!m.is_object()) fail_input("{}: expected an object with role and content", what);
-    messages.push_back({json_string(m, "role", what), json_string(m, "content", what)});
+    json_string(m, "role", what);
+    auto content = m.find("content");
+    bool has_tool_calls = m.contains("tool_calls");
+    if (content == m.end() ? !has_tool_calls
+                           : !content->is_string() && !content->is_array() &&
+                                 !(content->is_null() && has_tool_calls)) {
+      fail_input("{}: field 'content': expected a string or a list of parts", what);
+    }
   }
-  return messages;
+  return nlohmann::ordered_json(value);
 }
 
 ExampleBuilder::ExampleBuilder(const Tokenizer& tokenizer,
@@ -156,32 +162,23 @@ std::vector<SequenceExample> ExampleBuilder::pretrain(const std::vector<Record>&
 SequenceExample ExampleBuilder::messages_example(const json& value,
                                                  const std::string& where) const {
   const ChatTemplate& tmpl = require_template(where);
-  const std::vector<ChatMessage> messages = parse_messages(value, where);
-  const std::string full = render_chat(tmpl, messages, /*add_generation_prompt=*/false);
+  const nlohmann::ordered_json messages = parse_messages(value, where);
+  if (messages[0]["role"] == "assistant")
+    fail_input("{}: message 0: an assistant turn needs a prompt before it", where);
+  ChatRenderOptions options;
+  options.add_generation_prompt = false;
+  const ChatSpans rendered = render_chat_spans(tmpl, messages, options, where);
+  if (rendered.assistant.empty())
+    fail_input("{}: 'messages' has no assistant turn to learn from", where);
   SequenceExample e;
-  std::size_t done = 0;  // characters of `full` already tokenised
-  bool any = false;
-  for (std::size_t i = 0; i < messages.size(); ++i) {
-    if (messages[i].role != "assistant") continue;
-    if (i == 0) fail_input("{}: message 0: an assistant turn needs a prompt before it", where);
-    const std::vector<ChatMessage> before(messages.begin(),
-                                          messages.begin() + static_cast<std::ptrdiff_t>(i));
-    const std::vector<ChatMessage> upto(messages.begin(),
-                                        messages.begin() + static_cast<std::ptrdiff_t>(i) + 1);
-    const std::string prompt = render_chat(tmpl, before, /*add_generation_prompt=*/true);
-    const std::string turn = render_chat(tmpl, upto, /*add_generation_prompt=*/false);
-    if (!starts_with(turn, prompt) || !starts_with(full, turn) || prompt.size() < done) {
-      fail(ErrorKind::kUnsupported,
-           "{}: the {} chat template does not render turns as prefixes of the conversation", where,
-           chat_family_name(tmpl.family));
-    }
-    append(e.ids, e.targets, encode_segment(full.substr(done, prompt.size() - done)), false);
-    append(e.ids, e.targets, encode_segment(turn.substr(prompt.size())), true);
-    done = turn.size();
-    any = true;
+  std::size_t done = 0;  // bytes of the rendering already tokenised
+  for (const auto& [begin, end] : rendered.assistant) {
+    append(e.ids, e.targets, encode_segment(rendered.text.substr(done, begin - done)), false);
+    append(e.ids, e.targets, encode_segment(rendered.text.substr(begin, end - begin)), true);
+    done = end;
   }
-  if (!any) fail_input("{}: 'messages' has no assistant turn to learn from", where);
-  if (done < full.size()) append(e.ids, e.targets, encode_segment(full.substr(done)), false);
+  if (done < rendered.text.size())
+    append(e.ids, e.targets, encode_segment(rendered.text.substr(done)), false);
   if (!e.targets.empty()) e.targets[0] = 0;
   return e;
 }
@@ -190,8 +187,8 @@ std::vector<TokenId> ExampleBuilder::prompt_ids(const json& prompt,
                                                 const std::string& where) const {
   if (prompt.is_string()) return tokenizer_.encode(prompt.get<std::string>(), /*add_special=*/true);
   if (prompt.is_array()) {
-    return encode_segment(render_chat(require_template(where), parse_messages(prompt, where),
-                                      /*add_generation_prompt=*/true));
+    return encode_segment(
+        render_chat(require_template(where), parse_messages(prompt, where), ChatRenderOptions{}));
   }
   fail_input("{}: field 'prompt': expected a string or a list of messages, got {}", where,
              json_type_name(prompt));
@@ -213,17 +210,19 @@ std::pair<std::vector<TokenId>, std::vector<TokenId>> ExampleBuilder::prompt_com
     return {prompt_tokens, completion_tokens};
   }
   const ChatTemplate& tmpl = require_template(where);
-  std::vector<ChatMessage> messages = parse_messages(prompt, where);
-  const std::string prompt_text = render_chat(tmpl, messages, /*add_generation_prompt=*/true);
+  nlohmann::ordered_json messages = parse_messages(prompt, where);
+  ChatRenderOptions options;
+  const std::string prompt_text = render_chat(tmpl, messages, options);
   if (completion.is_string()) {
-    messages.push_back({"assistant", completion.get<std::string>()});
+    messages.push_back({{"role", "assistant"}, {"content", completion.get<std::string>()}});
   } else {
-    for (ChatMessage& m : parse_messages(completion, where)) messages.push_back(std::move(m));
+    for (const auto& m : parse_messages(completion, where)) messages.push_back(m);
   }
-  const std::string full = render_chat(tmpl, messages, /*add_generation_prompt=*/false);
+  options.add_generation_prompt = false;
+  const std::string full = render_chat(tmpl, messages, options);
   if (!starts_with(full, prompt_text)) {
-    fail(ErrorKind::kUnsupported, "{}: the {} chat template does not render the prompt as a prefix",
-         where, chat_family_name(tmpl.family));
+    fail(ErrorKind::kUnsupported, "{}: {} does not render the prompt as a prefix of the conversation",
+         where, tmpl.origin);
   }
   completion_tokens = encode_segment(full.substr(prompt_text.size()));
   return {prompt_tokens, completion_tokens};

@@ -96,7 +96,9 @@ class ExampleBuilder {
   std::int64_t max_length_;
 };
 
-// Parses [{"role", "content"}, ...]. Error(kInvalidInput) naming `where`.
-std::vector<ChatMessage> parse_messages(const nlohmann::json& value, const std::string& where);
+// Checks [{"role", "content"}, ...] (content a string or a list of parts, or
+// null beside tool_calls) and returns it as the template will see it.
+// Error(kInvalidInput) naming `where`.
+nlohmann::ordered_json parse_messages(const nlohmann::json& value, const std::string& where);
 
 }  // namespace enclave::train
