@@ -8,13 +8,18 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/error.h"
 #include "model/engine.h"
+#include "model/init.h"
 
 namespace enclave::cli {
 namespace {
 
 struct InitFlags {
   std::string preset;
+  std::string config;
+  std::string dtype = "f32";
+  std::string tokenizer;
   std::string out;
   std::uint64_t seed = 0;
   bool json = false;
@@ -32,23 +37,46 @@ void register_model(CLI::App& app) {
   model->require_subcommand(1);
 
   auto init = std::make_shared<InitFlags>();
-  CLI::App* init_cmd = model->add_subcommand("init", "Create a randomly initialised Llama model");
+  CLI::App* init_cmd = model->add_subcommand(
+      "init", "Create a randomly initialised model (a preset, or any config.json)");
+  CLI::Option* preset =
+      init_cmd
+          ->add_option("--preset", init->preset,
+                       "Model size: tiny (tests) or small (~100M, benchmarks)")
+          ->check(CLI::IsMember({"tiny", "small"}));
+  CLI::Option* config = init_cmd->add_option(
+      "--config", init->config,
+      "A Hugging Face config.json: a random model of that shape, as from_config makes one");
+  preset->excludes(config);
+  init_cmd->add_option("--dtype", init->dtype, "Weights dtype written (with --config)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str()
+      ->needs(config);
   init_cmd
-      ->add_option("--preset", init->preset,
-                   "Model size: tiny (tests) or small (~100M, benchmarks)")
-      ->required()
-      ->check(CLI::IsMember({"tiny", "small"}));
+      ->add_option("--tokenizer", init->tokenizer,
+                   "Folder to copy the tokenizer files from (with --config; default: train a "
+                   "byte-level BPE of the config's vocabulary size)")
+      ->needs(config);
   init_cmd->add_option("--out", init->out, "Output directory (must not exist or be empty)")
       ->required();
   init_cmd->add_option("--seed", init->seed, "Random seed")->capture_default_str();
   init_cmd->add_flag("--json", init->json, "Print the summary as JSON");
   init_cmd->callback([init] {
-    init_model(init->preset, init->out, init->seed);
+    if (init->preset.empty() == init->config.empty())
+      fail_input("model init: give --preset NAME or --config FILE");
+    if (!init->preset.empty()) {
+      init_model(init->preset, init->out, init->seed);
+    } else {
+      init_model_from_config(
+          init->config, init->out, init->seed,
+          {.dtype = init->dtype == "bf16" ? DType::kBF16 : DType::kF32, .tokenizer = init->tokenizer});
+    }
     nlohmann::json summary = inspect_model(init->out);
     if (init->json) {
       std::cout << summary.dump() << "\n";
     } else {
-      fmt::print("created {} model in {} ({} parameters, seed {})\n", init->preset, init->out,
+      fmt::print("created {} model in {} ({} parameters, seed {})\n",
+                 init->preset.empty() ? init->config : init->preset, init->out,
                  summary.value("n_parameters", std::int64_t{0}), init->seed);
     }
   });

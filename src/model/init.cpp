@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "core/staging_dir.h"
 #include "model/engine.h"
 #include "model/safetensors.h"
@@ -39,6 +40,14 @@ class NormalSource {
   float spare_ = 0;
   bool has_spare_ = false;
 };
+
+// Round to nearest even, as torch's .to(torch.bfloat16) does (no NaNs here).
+std::uint16_t to_bf16(float value) {
+  std::uint32_t bits = 0;
+  std::memcpy(&bits, &value, 4);
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
 
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() &&
@@ -78,9 +87,13 @@ ModelConfig preset_config(const std::string& preset) {
 
 void write_random_weights(const ModelConfig& config, const std::filesystem::path& file,
                           std::uint64_t seed, const RandomInit& init) {
+  if (init.dtype != DType::kF32 && init.dtype != DType::kBF16)
+    fail_input("model init: weights can be written as F32 or BF16, not {}",
+               dtype_safetensors_name(init.dtype));
   NormalSource normal(seed);
   std::vector<ParameterShape> shapes = parameter_shapes(config);
   std::vector<std::vector<float>> data(shapes.size());
+  std::vector<std::vector<std::uint16_t>> halves(shapes.size());
   std::vector<TensorToWrite> tensors;
   for (std::size_t i = 0; i < shapes.size(); ++i) {
     const ParameterShape& p = shapes[i];
@@ -99,10 +112,16 @@ void write_random_weights(const ModelConfig& config, const std::filesystem::path
     } else {
       for (float& v : values) v = static_cast<float>(init.std) * normal.next();
     }
-    tensors.push_back(TensorToWrite{
-        p.name, DType::kF32, p.shape,
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(values.data()),
-                                      values.size() * 4)});
+    std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(values.data()),
+                                        values.size() * 4);
+    if (init.dtype == DType::kBF16) {
+      std::vector<std::uint16_t>& out = halves[i];
+      out.resize(values.size());
+      for (std::size_t k = 0; k < values.size(); ++k) out[k] = to_bf16(values[k]);
+      std::vector<float>().swap(values);  // only one F32 tensor is held at a time
+      bytes = {reinterpret_cast<const std::uint8_t*>(out.data()), out.size() * 2};
+    }
+    tensors.push_back(TensorToWrite{p.name, init.dtype, p.shape, bytes});
   }
   write_safetensors(file, tensors, {{"format", "pt"}});
 }
@@ -126,6 +145,56 @@ void init_model(const std::string& preset, const std::filesystem::path& out_dir,
   if (!config.eos_token_ids.empty()) generation["eos_token_id"] = config.eos_token_ids[0];
   write_file_atomic(staged.path() / "generation_config.json", generation.dump(2) + "\n");
   write_random_weights(config, staged.path() / "model.safetensors", seed);
+  staged.commit();
+}
+
+void init_model_from_config(const std::filesystem::path& config_json,
+                            const std::filesystem::path& out_dir, std::uint64_t seed,
+                            const InitOptions& options) {
+  nlohmann::json doc = read_json_file(config_json);
+  const ModelConfig config = parse_model_config(doc, config_json.string());
+  StagingDir staged(out_dir);
+  if (options.tokenizer.empty()) {
+    write_default_tokenizer(staged.path(), static_cast<std::size_t>(config.vocab_size));
+  } else {
+    bool any = false;
+    for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+                             "special_tokens_map.json", "chat_template.jinja"}) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(options.tokenizer / name, ec)) continue;
+      std::filesystem::copy_file(options.tokenizer / name, staged.path() / name);
+      any |= std::string_view(name) == "tokenizer.json" || std::string_view(name) == "tokenizer.model";
+    }
+    if (!any) {
+      fail(ErrorKind::kNotFound, "model init: --tokenizer {}: no tokenizer.json or tokenizer.model",
+           options.tokenizer.string());
+    }
+  }
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(staged.path());
+  if (static_cast<std::int64_t>(tokenizer->vocab_size()) > config.vocab_size) {
+    fail_input("model init: the tokenizer has {} tokens, more than {}'s vocab_size {}",
+               tokenizer->vocab_size(), config_json.string(), config.vocab_size);
+  }
+  doc["torch_dtype"] = options.dtype == DType::kBF16 ? "bfloat16" : "float32";
+  write_file_atomic(staged.path() / "config.json", doc.dump(2) + "\n");
+  nlohmann::json generation = {{"_from_model_config", true}};
+  if (config.bos_token_id) {
+    generation["bos_token_id"] = *config.bos_token_id;
+  } else if (tokenizer->bos_id()) {
+    generation["bos_token_id"] = *tokenizer->bos_id();
+  }
+  if (!config.eos_token_ids.empty()) {
+    generation["eos_token_id"] = config.eos_token_ids.size() == 1
+                                     ? nlohmann::json(config.eos_token_ids[0])
+                                     : nlohmann::json(config.eos_token_ids);
+  } else if (tokenizer->eos_id()) {
+    generation["eos_token_id"] = *tokenizer->eos_id();
+  }
+  write_file_atomic(staged.path() / "generation_config.json", generation.dump(2) + "\n");
+  RandomInit init;
+  init.dtype = options.dtype;
+  init.std = json_number(doc, "initializer_range", config_json.string(), 0.02);
+  write_random_weights(config, staged.path() / "model.safetensors", seed, init);
   staged.commit();
 }
 
