@@ -208,6 +208,27 @@ class ModelTest(CliTestCase):
         tensors, meta = safetensors_io.load(os.path.join(a, "model.safetensors"))
         self.assertEqual(meta.get("format"), "pt")
 
+    def test_init_from_config_in_bf16_with_a_published_tokenizer_shape(self):
+        d = fresh_dir("init-config")
+        config = os.path.join(d, "config.json")
+        with open(config, "w") as f:
+            json.dump({"architectures": ["MistralForCausalLM"], "model_type": "mistral",
+                       "vocab_size": 1024, "hidden_size": 64, "intermediate_size": 128,
+                       "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1,
+                       "sliding_window": 64, "max_position_embeddings": 256}, f)
+        out = os.path.join(d, "m")
+        self.expect_ok("model", "init", "--config", config, "--dtype", "bf16", "--tokenizer", self.tiny,
+                       "--out", out, "--seed", "3")
+        summary = json.loads(self.expect_ok("model", "inspect", out, "--json").stdout)
+        self.assertEqual(summary["architecture"], "MistralForCausalLM")
+        self.assertEqual(list(summary["dtypes"]), ["BF16"])
+        with open(os.path.join(out, "config.json")) as f:
+            self.assertEqual(json.load(f)["torch_dtype"], "bfloat16")
+        # --dtype and --tokenizer belong to --config; one of --preset and --config is needed.
+        for args in (["--preset", "tiny", "--dtype", "bf16"], [], ["--preset", "tiny", "--config", config]):
+            r = run("model", "init", *args, "--out", os.path.join(d, "x"))
+            self.assertNotEqual(r.returncode, 0, args)
+
     def test_inspect_text(self):
         p = self.expect_ok("model", "inspect", self.tiny)
         self.assertIn("LlamaForCausalLM", p.stdout)
