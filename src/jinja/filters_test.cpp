@@ -1,0 +1,1 @@
+#include "jinja/jinja.h"
