@@ -16,7 +16,7 @@ packages=(
   libzstd-dev libsodium-dev libsqlite3-dev libicu-dev libre2-dev
   libsentencepiece-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev
-  python3 python3-torch python3-numpy
+  python3 python3-torch python3-numpy python3-jinja2
 )
 
 missing=()

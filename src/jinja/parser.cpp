@@ -252,7 +252,7 @@ class Parser {
     if (skip_op("=")) {
       auto n = node(NodeType::kSet, line);
       n->a = std::move(target);
-      n->b = parse_tuple(false, {}, false);
+      n->b = parse_tuple(true, {}, false);
       expect_block_end();
       return n;
     }
