@@ -466,7 +466,21 @@ Value f_round(Renderer& r, const Value& v, Args& args) {
   if (!v.is_number()) r.fail("type " + type_name(v) + " doesn't define __round__ method");
   std::int64_t prec = p[0].is_integral() ? p[0].as_int() : 0;
   if (method == "common") {
-    if (v.is_integral()) return Value::integer(v.as_int());
+    if (v.is_integral()) {
+      if (prec >= 0) return Value::integer(v.as_int());
+      // Python's int.__round__: to a multiple of 10**-prec, ties to even.
+      if (prec < -18) return Value::integer(0);
+      std::int64_t unit = 1;
+      for (std::int64_t k = 0; k < -prec; ++k) unit *= 10;
+      std::int64_t x = v.as_int();
+      std::int64_t q = x / unit, rem = x % unit;
+      if (rem < 0) {
+        rem += unit;
+        --q;
+      }
+      if (2 * rem > unit || (2 * rem == unit && (q % 2 != 0))) ++q;
+      return Value::integer(q * unit);
+    }
     return Value::floating(py_round(v.as_double(), prec));
   }
   double scale = std::pow(10.0, static_cast<double>(prec));

@@ -34,7 +34,8 @@ bool in(const char* const (&names)[N], const std::string& name) {
   return std::any_of(std::begin(names), std::end(names), [&](const char* n) { return name == n; });
 }
 
-const Value& arg(Args& args, std::size_t k, const char* key, const Value& fallback) {
+// By value: callers pass temporaries as the fallback.
+Value arg(Args& args, std::size_t k, const char* key, const Value& fallback) {
   if (k < args.pos.size()) return args.pos[k];
   for (const auto& [name, v] : args.kw) {
     if (name == key) return v;
@@ -116,7 +117,7 @@ Value string_method(Renderer& r, const std::string& s, const std::string& name, 
                     bool* found) {
   static const Value kNone = Value::none();
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
-    const Value& chars = arg(args, 0, "chars", kNone);
+    Value chars = arg(args, 0, "chars", kNone);
     StripSide side = name == "strip"    ? StripSide::kBoth
                      : name == "lstrip" ? StripSide::kLeft
                                         : StripSide::kRight;
@@ -124,8 +125,8 @@ Value string_method(Renderer& r, const std::string& s, const std::string& name, 
         py_strip(s, chars.is_none() ? nullptr : &str_arg(r, chars, "chars"), side));
   }
   if (name == "split" || name == "rsplit") {
-    const Value& sep = arg(args, 0, "sep", kNone);
-    const Value& maxsplit = arg(args, 1, "maxsplit", Value::integer(-1));
+    Value sep = arg(args, 0, "sep", kNone);
+    Value maxsplit = arg(args, 1, "maxsplit", Value::integer(-1));
     const std::string* sep_s = sep.is_none() ? nullptr : &str_arg(r, sep, "sep");
     if (sep_s && sep_s->empty()) r.fail("empty separator");
     return str_list(py_split(s, sep_s, int_arg(r, maxsplit, "maxsplit"), name == "rsplit"));
@@ -134,7 +135,7 @@ Value string_method(Renderer& r, const std::string& s, const std::string& name, 
     return str_list(py_splitlines(s, arg(args, 0, "keepends", Value::boolean(false)).truthy()));
   }
   if (name == "startswith" || name == "endswith") {
-    const Value& what = arg(args, 0, name == "startswith" ? "prefix" : "suffix", Value());
+    Value what = arg(args, 0, name == "startswith" ? "prefix" : "suffix", Value());
     List candidates = what.is_list() ? what.items() : List{what};
     for (const auto& c : candidates) {
       const std::string& p = str_arg(r, c, name.c_str());
@@ -193,7 +194,7 @@ Value string_method(Renderer& r, const std::string& s, const std::string& name, 
   if (name == "islower") return Value::boolean(py_islower(s));
   if (name == "isupper") return Value::boolean(py_isupper(s));
   if (name == "center" || name == "ljust" || name == "rjust") {
-    const Value& fill = arg(args, 1, "fillchar", Value::string(" "));
+    Value fill = arg(args, 1, "fillchar", Value::string(" "));
     char align = name == "center" ? '^' : name == "ljust" ? '<' : '>';
     return Value::string(py_pad(s, int_arg(r, arg(args, 0, "width", Value()), "width"),
                                 str_arg(r, fill, "fillchar"), align));
@@ -208,7 +209,7 @@ Value string_method(Renderer& r, const std::string& s, const std::string& name, 
     return Value::string(pad + s);
   }
   if (name == "removeprefix" || name == "removesuffix") {
-    const std::string& a = str_arg(r, arg(args, 0, "affix", Value()), name.c_str());
+    std::string a = str_arg(r, arg(args, 0, "affix", Value()), name.c_str());
     if (name == "removeprefix" && s.compare(0, a.size(), a) == 0)
       return Value::string(s.substr(a.size()));
     if (name == "removesuffix" && !a.empty() && s.size() >= a.size() &&
@@ -358,7 +359,7 @@ Value call_method(Renderer& r, const Value& obj, const std::string& name, Args& 
     case Kind::kList: {
       const List& items = obj.items();
       if (name == "index" || name == "count") {
-        const Value& x = arg(args, 0, "value", Value());
+        Value x = arg(args, 0, "value", Value());
         std::int64_t n = 0;
         for (std::size_t k = 0; k < items.size(); ++k) {
           if (!py_equal(items[k], x)) continue;
@@ -442,15 +443,14 @@ Value global_function(Renderer& r, const std::string& name) {
   }
   if (!r.options().transformers_globals) return Value();
   if (name == "raise_exception") {
-    return Value::callable(name, [](Renderer& r, Args& args) -> Value {
-      std::string msg = args.pos.empty() ? "" : py_str(args.pos[0]);
-      throw Error(ErrorKind::kInvalidInput, msg);
-      (void)r;
+    return Value::callable(name, [](Renderer&, Args& args) -> Value {
+      // transformers raises TemplateError(message): the message is the template's own.
+      throw Error(ErrorKind::kInvalidInput, args.pos.empty() ? "" : py_str(args.pos[0]));
     });
   }
   if (name == "strftime_now") {
     return Value::callable(name, [](Renderer& r, Args& args) {
-      const std::string& format = str_arg(r, arg(args, 0, "format", Value()), "format");
+      std::string format = str_arg(r, arg(args, 0, "format", Value()), "format");
       if (r.options().strftime_now) return Value::string(r.options().strftime_now(format));
       std::time_t now = std::time(nullptr);
       std::tm tm{};
