@@ -1,0 +1,853 @@
+// jinja2's built-in filters and tests (jinja2/filters.py, jinja2/tests.py,
+// version 3.1), each with jinja2's parameter names and defaults so keyword
+// calls bind as they do in Python. `tojson` is jinja2's (sorted keys, HTML
+// characters escaped) unless transformers' globals are on, when it is
+// transformers' json.dumps(ensure_ascii=False, indent, separators, sort_keys).
+#include <unicode/uchar.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/error.h"
+#include "jinja/builtins.h"
+#include "jinja/pystr.h"
+#include "jinja/renderer.h"
+
+namespace enclave::jinja {
+namespace {
+
+// Binds a filter's arguments to its parameters (positional, then by name);
+// an unknown keyword or too many positional arguments is an error.
+class Params {
+ public:
+  Params(Renderer& r, Args& args, std::string_view fname,
+         std::initializer_list<std::pair<const char*, Value>> params)
+      : values_(params.size()) {
+    std::size_t k = 0;
+    for (const auto& [name, def] : params) names_.push_back(name), values_[k++] = def;
+    if (args.pos.size() > params.size()) {
+      r.fail(fmt::format("{}() takes at most {} arguments ({} given)", fname, params.size(),
+                         args.pos.size()));
+    }
+    for (k = 0; k < args.pos.size(); ++k) values_[k] = args.pos[k];
+    for (auto& [key, v] : args.kw) {
+      auto it = std::find(names_.begin(), names_.end(), key);
+      if (it == names_.end())
+        r.fail(fmt::format("{}() got an unexpected keyword argument '{}'", fname, key));
+      values_[static_cast<std::size_t>(it - names_.begin())] = v;
+    }
+  }
+  const Value& operator[](std::size_t k) const { return values_[k]; }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<Value> values_;
+};
+
+std::string text_of(Renderer& r, const Value& v) {
+  r.check_defined(v);
+  if (v.is_string()) return v.str();
+  return py_str(v);
+}
+
+std::int64_t length_of(Renderer& r, const Value& v) {
+  switch (v.kind()) {
+    case Kind::kString:
+      return static_cast<std::int64_t>(cp_length(v.str()));
+    case Kind::kList:
+      return static_cast<std::int64_t>(v.items().size());
+    case Kind::kDict:
+      return static_cast<std::int64_t>(v.dict().items.size());
+    case Kind::kUndefined:
+      r.check_defined(v);
+      return 0;
+    default:
+      r.fail("object of type '" + type_name(v) + "' has no len()");
+  }
+}
+
+// jinja2's make_attrgetter: "a.b.0" walks attributes/items; digits index.
+Value attr_path(Renderer& r, const Value& item, const Value& attribute) {
+  if (attribute.is_integral()) return get_item(r, item, attribute);
+  std::string path = py_str(attribute);
+  Value cur = item;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = path.find('.', start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    r.check_defined(cur, true);
+    bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
+    cur = get_item(r, cur, digits ? Value::integer(std::stoll(part)) : Value::string(part));
+    if (dot == std::string::npos) return cur;
+    start = dot + 1;
+  }
+}
+
+Value ignore_case(const Value& v) { return v.is_string() ? Value::string(py_lower(v.str())) : v; }
+
+void py_sort(Renderer& r, std::vector<std::pair<Value, Value>>& keyed, bool reverse) {
+  std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& x, const auto& y) {
+    bool ok = true;
+    bool less = reverse ? py_less(y.first, x.first, &ok) : py_less(x.first, y.first, &ok);
+    if (!ok) {
+      r.fail(fmt::format("'<' not supported between instances of '{}' and '{}'", type_name(x.first),
+                         type_name(y.first)));
+    }
+    return less;
+  });
+}
+
+Value f_abs(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "abs", {});
+  if (v.kind() == Kind::kFloat) return Value::floating(std::fabs(v.as_double()));
+  if (v.is_integral()) return Value::integer(std::llabs(v.as_int()));
+  r.fail("bad operand type for abs(): '" + type_name(v) + "'");
+}
+
+Value f_attr(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "attr", {{"name", Value()}});
+  r.check_defined(v, true);
+  return get_attr(r, v, py_str(p[0]));
+}
+
+Value f_batch(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "batch", {{"linecount", Value()}, {"fill_with", Value::none()}});
+  if (!p[0].is_integral() || p[0].as_int() <= 0) r.fail("batch() needs a positive linecount");
+  auto n = static_cast<std::size_t>(p[0].as_int());
+  List all = r.iterate(v);
+  List out;
+  for (std::size_t k = 0; k < all.size(); k += n) {
+    List chunk(all.begin() + static_cast<std::ptrdiff_t>(k),
+               all.begin() + static_cast<std::ptrdiff_t>(std::min(all.size(), k + n)));
+    if (chunk.size() < n && !p[1].is_none()) chunk.resize(n, p[1]);
+    out.push_back(Value::list(std::move(chunk)));
+  }
+  return Value::list(std::move(out));
+}
+
+Value f_capitalize(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "capitalize", {});
+  return Value::string(py_capitalize(text_of(r, v)));
+}
+
+Value f_center(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "center", {{"width", Value::integer(80)}});
+  if (!p[0].is_integral()) r.fail("center() width must be an integer");
+  return Value::string(py_pad(text_of(r, v), p[0].as_int(), " ", '^'));
+}
+
+Value f_length(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "length", {});
+  return Value::integer(length_of(r, v));
+}
+
+Value f_default(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "default",
+           {{"default_value", Value::string("")}, {"boolean", Value::boolean(false)}});
+  if (v.is_undefined() || (p[1].truthy() && !v.truthy())) return p[0];
+  return v;
+}
+
+Value dict_items(Renderer& r, const Value& v) {
+  r.check_defined(v);
+  if (v.is_undefined()) return Value::list({});
+  if (!v.is_dict()) r.fail("can only get item pairs from a mapping, not " + type_name(v));
+  List out;
+  for (const auto& [k, e] : v.dict().items) out.push_back(Value::list({k, e}, true));
+  return Value::list(std::move(out));
+}
+
+Value f_dictsort(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "dictsort",
+           {{"case_sensitive", Value::boolean(false)},
+            {"by", Value::string("key")},
+            {"reverse", Value::boolean(false)}});
+  std::string by = py_str(p[1]);
+  if (by != "key" && by != "value") r.fail("You can only sort by either 'key' or 'value'");
+  if (!v.is_dict()) r.fail("dictsort() needs a mapping, not " + type_name(v));
+  std::vector<std::pair<Value, Value>> keyed;
+  for (const auto& [k, e] : v.dict().items) {
+    Value key = by == "key" ? k : e;
+    keyed.emplace_back(p[0].truthy() ? key : ignore_case(key), Value::list({k, e}, true));
+  }
+  py_sort(r, keyed, p[2].truthy());
+  List out;
+  for (auto& [k, item] : keyed) out.push_back(item);
+  return Value::list(std::move(out));
+}
+
+Value f_escape(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "escape", {});
+  return Value::string(html_escape(v.is_undefined() ? "" : text_of(r, v)));
+}
+
+Value f_first(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "first", {});
+  List items = r.iterate(v);
+  if (items.empty()) return Value::undefined("No first item, sequence was empty.");
+  return items.front();
+}
+
+Value f_last(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "last", {});
+  List items = r.iterate(v);
+  if (items.empty()) return Value::undefined("No last item, sequence was empty.");
+  return items.back();
+}
+
+// Python float(str): whitespace around, an optional sign, digits, "inf"/"nan".
+bool parse_float(std::string s, double* out) {
+  s = py_strip(s, nullptr, StripSide::kBoth);
+  std::string clean;
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    if (s[k] == '_' && k > 0 && k + 1 < s.size() &&
+        std::isdigit(static_cast<unsigned char>(s[k - 1])) &&
+        std::isdigit(static_cast<unsigned char>(s[k + 1]))) {
+      continue;
+    }
+    clean += s[k];
+  }
+  if (clean.empty() || clean.find_first_of("xXpP") != std::string::npos) return false;
+  char* end = nullptr;
+  *out = std::strtod(clean.c_str(), &end);
+  return end == clean.c_str() + clean.size();
+}
+
+Value f_float(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "float", {{"default", Value::floating(0.0)}});
+  if (v.is_number()) return Value::floating(v.as_double());
+  double f;
+  if (v.is_string() && parse_float(v.str(), &f)) return Value::floating(f);
+  return p[0];
+}
+
+Value f_int(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "int", {{"default", Value::integer(0)}, {"base", Value::integer(10)}});
+  if (v.is_integral()) return Value::integer(v.as_int());
+  if (v.kind() == Kind::kFloat) {
+    double f = v.as_double();
+    if (!std::isfinite(f)) return p[0];
+    return Value::integer(static_cast<std::int64_t>(f));
+  }
+  if (v.is_string()) {
+    std::string s = py_strip(v.str(), nullptr, StripSide::kBoth);
+    std::string clean;
+    for (char c : s) {
+      if (c != '_') clean += c;
+    }
+    int base = p[1].is_integral() ? static_cast<int>(p[1].as_int()) : 10;
+    if (!clean.empty()) {
+      char* end = nullptr;
+      errno = 0;
+      long long n = std::strtoll(clean.c_str(), &end, base);
+      if (errno == 0 && end == clean.c_str() + clean.size()) return Value::integer(n);
+    }
+    double f;
+    if (parse_float(v.str(), &f) && std::isfinite(f))
+      return Value::integer(static_cast<std::int64_t>(f));
+  }
+  return p[0];
+}
+
+Value f_indent(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "indent",
+           {{"width", Value::integer(4)},
+            {"first", Value::boolean(false)},
+            {"blank", Value::boolean(false)}});
+  std::string indention =
+      p[0].is_string()
+          ? p[0].str()
+          : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, p[0].as_int())), ' ');
+  std::string s = text_of(r, v) + "\n";
+  std::vector<std::string> lines = py_splitlines(s, false);
+  std::string out;
+  if (p[2].truthy()) {
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+      if (k) out += "\n" + indention;
+      out += lines[k];
+    }
+  } else {
+    out = lines.empty() ? "" : lines[0];
+    for (std::size_t k = 1; k < lines.size(); ++k) {
+      out += "\n";
+      if (!lines[k].empty()) out += indention;
+      out += lines[k];
+    }
+  }
+  if (p[1].truthy()) out = indention + out;
+  return Value::string(std::move(out));
+}
+
+Value f_items(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "items", {});
+  return dict_items(r, v);
+}
+
+Value f_join(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "join", {{"d", Value::string("")}, {"attribute", Value::none()}});
+  List items = r.iterate(v);
+  std::string sep = py_str(p[0]);
+  std::string out;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (k) out += sep;
+    const Value item = p[1].is_none() ? items[k] : attr_path(r, items[k], p[1]);
+    out += text_of(r, item);
+  }
+  return Value::string(std::move(out));
+}
+
+Value f_list(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "list", {});
+  return Value::list(r.iterate(v));
+}
+
+Value f_lower(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "lower", {});
+  return Value::string(py_lower(text_of(r, v)));
+}
+
+Value f_upper(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "upper", {});
+  return Value::string(py_upper(text_of(r, v)));
+}
+
+Value f_map(Renderer& r, const Value& v, Args& args) {
+  List items = r.iterate(v);
+  List out;
+  out.reserve(items.size());
+  const Value* attribute = nullptr;
+  const Value* def = nullptr;
+  for (const auto& [k, e] : args.kw) {
+    if (k == "attribute") attribute = &e;
+    if (k == "default") def = &e;
+  }
+  if (attribute) {
+    for (const auto& item : items) {
+      Value x = attr_path(r, item, *attribute);
+      out.push_back(x.is_undefined() && def ? *def : x);
+    }
+    return Value::list(std::move(out));
+  }
+  if (args.pos.empty()) r.fail("map requires a filter argument");
+  std::string fname = py_str(args.pos[0]);
+  FilterFn fn = find_filter(fname);
+  if (!fn) r.fail("No filter named '" + fname + "'.");
+  for (const auto& item : items) {
+    Args rest;
+    rest.pos.assign(args.pos.begin() + 1, args.pos.end());
+    rest.kw = args.kw;
+    out.push_back(fn(r, item, rest));
+  }
+  return Value::list(std::move(out));
+}
+
+Value min_max(Renderer& r, const Value& v, Args& args, bool want_max) {
+  Params p(r, args, want_max ? "max" : "min",
+           {{"case_sensitive", Value::boolean(false)}, {"attribute", Value::none()}});
+  List items = r.iterate(v);
+  if (items.empty())
+    return Value::undefined(std::string("No aggregated item, sequence was empty."));
+  std::size_t best = 0;
+  auto key = [&](const Value& item) {
+    Value k = p[1].is_none() ? item : attr_path(r, item, p[1]);
+    return p[0].truthy() ? k : ignore_case(k);
+  };
+  Value best_key = key(items[0]);
+  for (std::size_t k = 1; k < items.size(); ++k) {
+    Value kk = key(items[k]);
+    bool ok = true;
+    bool better = want_max ? py_less(best_key, kk, &ok) : py_less(kk, best_key, &ok);
+    if (!ok)
+      r.fail("'<' not supported between instances of '" + type_name(kk) + "' and '" +
+             type_name(best_key) + "'");
+    if (better) {
+      best = k;
+      best_key = kk;
+    }
+  }
+  return items[best];
+}
+
+Value f_max(Renderer& r, const Value& v, Args& args) { return min_max(r, v, args, true); }
+Value f_min(Renderer& r, const Value& v, Args& args) { return min_max(r, v, args, false); }
+
+// select/reject/selectattr/rejectattr share jinja2's select_or_reject.
+Value select_or_reject(Renderer& r, const Value& v, Args& args, bool want, bool lookup_attr) {
+  List items = r.iterate(v);
+  std::size_t off = 0;
+  Value attribute;
+  if (lookup_attr) {
+    if (args.pos.empty()) r.fail("Missing parameter for attribute name");
+    attribute = args.pos[0];
+    off = 1;
+  }
+  TestFn test = nullptr;
+  Args test_args;
+  if (args.pos.size() > off) {
+    std::string tname = py_str(args.pos[off]);
+    test = find_test(tname);
+    if (!test) r.fail("No test named '" + tname + "'.");
+    test_args.pos.assign(args.pos.begin() + static_cast<std::ptrdiff_t>(off + 1), args.pos.end());
+    test_args.kw = args.kw;
+  }
+  List out;
+  for (const auto& item : items) {
+    Value x = lookup_attr ? attr_path(r, item, attribute) : item;
+    bool hit;
+    if (test) {
+      Args a = test_args;
+      hit = test(r, x, a);
+    } else {
+      r.check_defined(x);
+      hit = x.truthy();
+    }
+    if (hit == want) out.push_back(item);
+  }
+  return Value::list(std::move(out));
+}
+
+Value f_select(Renderer& r, const Value& v, Args& a) {
+  return select_or_reject(r, v, a, true, false);
+}
+Value f_reject(Renderer& r, const Value& v, Args& a) {
+  return select_or_reject(r, v, a, false, false);
+}
+Value f_selectattr(Renderer& r, const Value& v, Args& a) {
+  return select_or_reject(r, v, a, true, true);
+}
+Value f_rejectattr(Renderer& r, const Value& v, Args& a) {
+  return select_or_reject(r, v, a, false, true);
+}
+
+Value f_replace(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "replace", {{"old", Value()}, {"new", Value()}, {"count", Value::none()}});
+  std::int64_t count = p[2].is_none() ? -1 : p[2].as_int();
+  return Value::string(py_replace(text_of(r, v), text_of(r, p[0]), text_of(r, p[1]), count));
+}
+
+Value f_reverse(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "reverse", {});
+  List items = r.iterate(v);
+  std::reverse(items.begin(), items.end());
+  if (v.is_string()) {
+    std::string out;
+    for (const auto& c : items) out += c.str();
+    return Value::string(std::move(out));
+  }
+  return Value::list(std::move(items));
+}
+
+// Python's round(x, n): correctly rounded half-to-even on the decimal
+// expansion of the binary value (what "%.*f" formatting gives).
+double py_round(double x, std::int64_t ndigits) {
+  if (!std::isfinite(x)) return x;
+  if (ndigits > 300) return x;
+  if (ndigits < -308) return 0.0 * x;
+  char buf[512];
+  if (ndigits >= 0) {
+    std::snprintf(buf, sizeof buf, "%.*f", static_cast<int>(ndigits), x);
+    return std::strtod(buf, nullptr);
+  }
+  double pow10 = std::pow(10.0, static_cast<double>(-ndigits));
+  double y = x / pow10;
+  double z = std::nearbyint(y);
+  return z * pow10;
+}
+
+Value f_round(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "round",
+           {{"precision", Value::integer(0)}, {"method", Value::string("common")}});
+  std::string method = py_str(p[1]);
+  if (method != "common" && method != "ceil" && method != "floor") {
+    r.fail("method must be common, ceil or floor");
+  }
+  if (!v.is_number()) r.fail("type " + type_name(v) + " doesn't define __round__ method");
+  std::int64_t prec = p[0].is_integral() ? p[0].as_int() : 0;
+  if (method == "common") {
+    if (v.is_integral()) {
+      if (prec >= 0) return Value::integer(v.as_int());
+      // Python's int.__round__: to a multiple of 10**-prec, ties to even.
+      if (prec < -18) return Value::integer(0);
+      std::int64_t unit = 1;
+      for (std::int64_t k = 0; k < -prec; ++k) unit *= 10;
+      std::int64_t x = v.as_int();
+      std::int64_t q = x / unit, rem = x % unit;
+      if (rem < 0) {
+        rem += unit;
+        --q;
+      }
+      if (2 * rem > unit || (2 * rem == unit && (q % 2 != 0))) ++q;
+      return Value::integer(q * unit);
+    }
+    return Value::floating(py_round(v.as_double(), prec));
+  }
+  double scale = std::pow(10.0, static_cast<double>(prec));
+  double x = v.as_double() * scale;
+  return Value::floating((method == "ceil" ? std::ceil(x) : std::floor(x)) / scale);
+}
+
+Value f_safe(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "safe", {});
+  return v;
+}
+
+Value f_sort(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "sort",
+           {{"reverse", Value::boolean(false)},
+            {"case_sensitive", Value::boolean(false)},
+            {"attribute", Value::none()}});
+  List items = r.iterate(v);
+  std::vector<std::pair<Value, Value>> keyed;
+  for (auto& item : items) {
+    Value k = p[2].is_none() ? item : attr_path(r, item, p[2]);
+    keyed.emplace_back(p[1].truthy() ? k : ignore_case(k), item);
+  }
+  py_sort(r, keyed, p[0].truthy());
+  List out;
+  for (auto& [k, item] : keyed) out.push_back(item);
+  return Value::list(std::move(out));
+}
+
+Value f_string(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "string", {});
+  return Value::string(text_of(r, v));
+}
+
+Value f_sum(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "sum", {{"attribute", Value::none()}, {"start", Value::integer(0)}});
+  Value total = p[1];
+  for (const auto& item : r.iterate(v)) {
+    Value x = p[0].is_none() ? item : attr_path(r, item, p[0]);
+    if (!total.is_number() || !x.is_number()) {
+      r.fail("unsupported operand type(s) for +: '" + type_name(total) + "' and '" + type_name(x) +
+             "'");
+    }
+    if (total.is_integral() && x.is_integral()) {
+      total = Value::integer(total.as_int() + x.as_int());
+    } else {
+      total = Value::floating(total.as_double() + x.as_double());
+    }
+  }
+  return total;
+}
+
+Value f_title(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "title", {});
+  // jinja2 splits at runs of `-`, whitespace and opening brackets and
+  // upper-cases each piece's first character, lower-cases the rest.
+  std::string s = text_of(r, v);
+  auto is_sep = [](char32_t c) {
+    return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || py_isspace(c);
+  };
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    std::size_t start = pos;
+    std::size_t probe = pos;
+    bool sep = is_sep(cp_decode(s, probe));
+    while (pos < s.size()) {
+      std::size_t q = pos;
+      if (is_sep(cp_decode(s, q)) != sep) break;
+      pos = q;
+    }
+    std::string piece = s.substr(start, pos - start);
+    std::size_t first_end = 0;
+    cp_decode(piece, first_end);
+    out += py_upper(piece.substr(0, first_end)) + py_lower(piece.substr(first_end));
+  }
+  return Value::string(std::move(out));
+}
+
+Value f_tojson(Renderer& r, const Value& v, Args& args) {
+  std::string error;
+  std::string out;
+  if (r.options().transformers_globals) {
+    Params p(r, args, "tojson",
+             {{"ensure_ascii", Value::boolean(false)},
+              {"indent", Value::none()},
+              {"separators", Value::none()},
+              {"sort_keys", Value::boolean(false)}});
+    if (!p[2].is_none()) r.fail("tojson: separators are not supported");
+    int indent = -1;
+    if (p[1].is_integral()) {
+      indent = static_cast<int>(std::max<std::int64_t>(0, p[1].as_int()));
+    } else if (!p[1].is_none()) {
+      r.fail("tojson: indent must be an integer");
+    }
+    out = json_dumps(v, p[0].truthy(), indent, p[3].truthy(), &error);
+  } else {
+    Params p(r, args, "tojson", {{"indent", Value::none()}});
+    int indent =
+        p[0].is_integral() ? static_cast<int>(std::max<std::int64_t>(0, p[0].as_int())) : -1;
+    std::string dumped = json_dumps(v, true, indent, true, &error);
+    for (char c : dumped) {
+      switch (c) {
+        case '<':
+          out += "\\u003c";
+          break;
+        case '>':
+          out += "\\u003e";
+          break;
+        case '&':
+          out += "\\u0026";
+          break;
+        case '\'':
+          out += "\\u0027";
+          break;
+        default:
+          out += c;
+      }
+    }
+  }
+  if (!error.empty()) r.fail("tojson: " + error);
+  return Value::string(std::move(out));
+}
+
+Value f_trim(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "trim", {{"chars", Value::none()}});
+  std::string chars = p[0].is_none() ? "" : py_str(p[0]);
+  return Value::string(
+      py_strip(text_of(r, v), p[0].is_none() ? nullptr : &chars, StripSide::kBoth));
+}
+
+Value f_unique(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "unique",
+           {{"case_sensitive", Value::boolean(false)}, {"attribute", Value::none()}});
+  List out;
+  List seen;
+  for (const auto& item : r.iterate(v)) {
+    Value k = p[1].is_none() ? item : attr_path(r, item, p[1]);
+    if (!p[0].truthy()) k = ignore_case(k);
+    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return py_equal(s, k); }))
+      continue;
+    seen.push_back(k);
+    out.push_back(item);
+  }
+  return Value::list(std::move(out));
+}
+
+Value f_wordcount(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "wordcount", {});
+  std::string s = text_of(r, v);
+  std::int64_t n = 0;
+  bool in_word = false;
+  for (std::size_t pos = 0; pos < s.size();) {
+    char32_t c = cp_decode(s, pos);
+    bool w = c == '_' || u_isalnum(static_cast<UChar32>(c));
+    if (w && !in_word) ++n;
+    in_word = w;
+  }
+  return Value::integer(n);
+}
+
+Value f_format(Renderer& r, const Value& v, Args& args) {
+  if (!args.pos.empty() && !args.kw.empty()) {
+    r.fail("can't handle positional and keyword arguments at the same time");
+  }
+  if (!args.kw.empty()) {
+    Dict d;
+    for (auto& [k, e] : args.kw) d.set(Value::string(k), e);
+    return percent_format(r, text_of(r, v), Value::dict(std::move(d)));
+  }
+  return percent_format(r, text_of(r, v), Value::list(args.pos, true));
+}
+
+// --- tests ---
+
+const Value& test_arg(Renderer& r, Args& args, const char* name) {
+  if (!args.pos.empty()) return args.pos[0];
+  for (const auto& [k, v] : args.kw) {
+    if (k == name) return v;
+  }
+  r.fail(std::string("test is missing its argument '") + name + "'");
+}
+
+bool t_defined(Renderer&, const Value& v, Args&) { return !v.is_undefined(); }
+bool t_undefined(Renderer&, const Value& v, Args&) { return v.is_undefined(); }
+bool t_none(Renderer&, const Value& v, Args&) { return v.is_none(); }
+bool t_string(Renderer&, const Value& v, Args&) { return v.is_string(); }
+bool t_mapping(Renderer&, const Value& v, Args&) { return v.is_dict(); }
+bool t_number(Renderer&, const Value& v, Args&) { return v.is_number(); }
+bool t_integer(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kInt; }
+bool t_float(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kFloat; }
+bool t_boolean(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kBool; }
+bool t_true(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kBool && v.as_bool(); }
+bool t_false(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kBool && !v.as_bool(); }
+bool t_callable(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kCallable; }
+bool t_iterable(Renderer& r, const Value& v, Args&) {
+  if (v.is_undefined()) {
+    r.check_defined(v);
+    return true;
+  }
+  return v.is_string() || v.is_list() || v.is_dict();
+}
+bool t_sequence(Renderer& r, const Value& v, Args&) {
+  if (v.is_undefined()) {
+    r.check_defined(v);
+    return true;
+  }
+  return v.is_string() || v.is_list() || v.is_dict();
+}
+bool t_eq(Renderer& r, const Value& v, Args& a) { return py_equal(v, test_arg(r, a, "other")); }
+bool t_ne(Renderer& r, const Value& v, Args& a) { return !py_equal(v, test_arg(r, a, "other")); }
+bool ordered(Renderer& r, const Value& x, const Value& y) {
+  bool ok = true;
+  bool less = py_less(x, y, &ok);
+  if (!ok)
+    r.fail("'<' not supported between instances of '" + type_name(x) + "' and '" + type_name(y) +
+           "'");
+  return less;
+}
+bool t_lt(Renderer& r, const Value& v, Args& a) { return ordered(r, v, test_arg(r, a, "other")); }
+bool t_gt(Renderer& r, const Value& v, Args& a) { return ordered(r, test_arg(r, a, "other"), v); }
+bool t_le(Renderer& r, const Value& v, Args& a) { return !ordered(r, test_arg(r, a, "other"), v); }
+bool t_ge(Renderer& r, const Value& v, Args& a) { return !ordered(r, v, test_arg(r, a, "other")); }
+std::int64_t int_value(Renderer& r, const Value& v) {
+  r.check_defined(v, true);
+  if (!v.is_integral()) r.fail("odd/even/divisibleby need an integer, not " + type_name(v));
+  return v.as_int();
+}
+bool t_odd(Renderer& r, const Value& v, Args&) { return int_value(r, v) % 2 != 0; }
+bool t_even(Renderer& r, const Value& v, Args&) { return int_value(r, v) % 2 == 0; }
+bool t_divisibleby(Renderer& r, const Value& v, Args& a) {
+  std::int64_t d = int_value(r, test_arg(r, a, "num"));
+  if (d == 0) r.fail("integer division or modulo by zero");
+  return int_value(r, v) % d == 0;
+}
+bool t_in(Renderer& r, const Value& v, Args& a) {
+  const Value& seq = test_arg(r, a, "seq");
+  if (seq.is_string()) {
+    if (!v.is_string())
+      r.fail("'in <string>' requires string as left operand, not " + type_name(v));
+    return seq.str().find(v.str()) != std::string::npos;
+  }
+  if (seq.is_dict()) return seq.dict().find(v) != nullptr;
+  for (const auto& e : r.iterate(seq)) {
+    if (py_equal(v, e)) return true;
+  }
+  return false;
+}
+bool t_lower(Renderer& r, const Value& v, Args&) { return py_islower(text_of(r, v)); }
+bool t_upper(Renderer& r, const Value& v, Args&) { return py_isupper(text_of(r, v)); }
+bool t_sameas(Renderer& r, const Value& v, Args& a) {
+  const Value& o = test_arg(r, a, "other");
+  if (v.kind() != o.kind()) return false;
+  switch (v.kind()) {
+    case Kind::kNone:
+    case Kind::kUndefined:
+      return true;
+    case Kind::kBool:
+    case Kind::kInt:
+      return v.as_int() == o.as_int();
+    case Kind::kFloat:
+      return false;
+    case Kind::kString:
+      return v.str() == o.str();
+    default:
+      return v.identity() == o.identity();
+  }
+}
+bool t_filter(Renderer&, const Value& v, Args&) { return v.is_string() && find_filter(v.str()); }
+bool t_test(Renderer&, const Value& v, Args&) { return v.is_string() && find_test(v.str()); }
+bool t_escaped(Renderer&, const Value&, Args&) { return false; }
+
+}  // namespace
+
+FilterFn find_filter(std::string_view name) {
+  static const std::map<std::string_view, FilterFn> kFilters = {
+      {"abs", f_abs},
+      {"attr", f_attr},
+      {"batch", f_batch},
+      {"capitalize", f_capitalize},
+      {"center", f_center},
+      {"count", f_length},
+      {"d", f_default},
+      {"default", f_default},
+      {"dictsort", f_dictsort},
+      {"e", f_escape},
+      {"escape", f_escape},
+      {"first", f_first},
+      {"float", f_float},
+      {"format", f_format},
+      {"indent", f_indent},
+      {"int", f_int},
+      {"items", f_items},
+      {"join", f_join},
+      {"last", f_last},
+      {"length", f_length},
+      {"list", f_list},
+      {"lower", f_lower},
+      {"map", f_map},
+      {"max", f_max},
+      {"min", f_min},
+      {"reject", f_reject},
+      {"rejectattr", f_rejectattr},
+      {"replace", f_replace},
+      {"reverse", f_reverse},
+      {"round", f_round},
+      {"safe", f_safe},
+      {"select", f_select},
+      {"selectattr", f_selectattr},
+      {"sort", f_sort},
+      {"string", f_string},
+      {"sum", f_sum},
+      {"title", f_title},
+      {"tojson", f_tojson},
+      {"trim", f_trim},
+      {"unique", f_unique},
+      {"upper", f_upper},
+      {"wordcount", f_wordcount},
+  };
+  auto it = kFilters.find(name);
+  return it == kFilters.end() ? nullptr : it->second;
+}
+
+TestFn find_test(std::string_view name) {
+  static const std::map<std::string_view, TestFn> kTests = {
+      {"boolean", t_boolean},
+      {"callable", t_callable},
+      {"defined", t_defined},
+      {"divisibleby", t_divisibleby},
+      {"eq", t_eq},
+      {"equalto", t_eq},
+      {"==", t_eq},
+      {"escaped", t_escaped},
+      {"even", t_even},
+      {"false", t_false},
+      {"filter", t_filter},
+      {"float", t_float},
+      {"ge", t_ge},
+      {">=", t_ge},
+      {"gt", t_gt},
+      {">", t_gt},
+      {"greaterthan", t_gt},
+      {"in", t_in},
+      {"integer", t_integer},
+      {"iterable", t_iterable},
+      {"le", t_le},
+      {"<=", t_le},
+      {"lower", t_lower},
+      {"lt", t_lt},
+      {"<", t_lt},
+      {"lessthan", t_lt},
+      {"mapping", t_mapping},
+      {"ne", t_ne},
+      {"!=", t_ne},
+      {"none", t_none},
+      {"number", t_number},
+      {"odd", t_odd},
+      {"sameas", t_sameas},
+      {"sequence", t_sequence},
+      {"string", t_string},
+      {"test", t_test},
+      {"true", t_true},
+      {"undefined", t_undefined},
+      {"upper", t_upper},
+  };
+  auto it = kTests.find(name);
+  return it == kTests.end() ? nullptr : it->second;
+}
+
+}  // namespace enclave::jinja

@@ -1,0 +1,49 @@
+// Template: parse once (lexer, parser), render many times; each render has
+// its own Renderer over the shared, immutable tree.
+#include "jinja/jinja.h"
+
+#include "jinja/lexer.h"
+#include "jinja/parser.h"
+#include "jinja/renderer.h"
+
+namespace enclave::jinja {
+
+struct Template::Program {
+  std::string name;
+  Options options;
+  std::vector<NodePtr> body;
+};
+
+Options chat_template_options() {
+  Options o;
+  o.trim_blocks = true;
+  o.lstrip_blocks = true;
+  o.transformers_globals = true;
+  return o;
+}
+
+Template Template::parse(std::string_view source, std::string name, Options options) {
+  auto program = std::make_shared<Program>();
+  program->name = std::move(name);
+  program->options = std::move(options);
+  program->body = parse_tokens(tokenize(source, program->name, program->options), program->name,
+                               program->options);
+  Template t;
+  t.program_ = std::move(program);
+  return t;
+}
+
+Rendered Template::render_with_spans(const nlohmann::ordered_json& context) const {
+  Rendered out;
+  Renderer r(program_->options, program_->name, context);
+  r.run(program_->body, out);
+  return out;
+}
+
+std::string Template::render(const nlohmann::ordered_json& context) const {
+  return render_with_spans(context).text;
+}
+
+const std::string& Template::name() const { return program_->name; }
+
+}  // namespace enclave::jinja

@@ -1,0 +1,743 @@
+// Scoping follows jinja2's generated code: a `set` inside a loop body lives
+// only for that iteration (the next iteration reads the outer value again),
+// a `set` inside `if` belongs to the enclosing scope, macros see the scope
+// they were defined in, and loop variables never leak out. Arithmetic is
+// Python's (int/int is float, // and % floor, str * int repeats), and an
+// Undefined fails in arithmetic and attribute access in every mode, in any
+// use under strict_undefined (jinja2.StrictUndefined).
+#include "jinja/renderer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "jinja/builtins.h"
+#include "jinja/loop.h"
+
+namespace enclave::jinja {
+
+const Value* Scope::find(const std::string& name) const {
+  for (const Scope* s = this; s; s = s->parent.get()) {
+    for (const auto& [k, v] : s->vars) {
+      if (k == name) return &v;
+    }
+  }
+  return nullptr;
+}
+
+void Scope::set(const std::string& name, Value value) {
+  for (auto& [k, v] : vars) {
+    if (k == name) {
+      v = std::move(value);
+      return;
+    }
+  }
+  vars.emplace_back(name, std::move(value));
+}
+
+Renderer::~Renderer() {
+  // Macros hold their defining scope, which holds them; namespaces can hold
+  // themselves. Emptying both breaks those cycles.
+  for (auto& s : macro_scopes_) s->vars.clear();
+  for (auto& ns : namespaces_) ns.dict().items.clear();
+}
+
+void Renderer::track_namespace(const Value& ns) { namespaces_.push_back(ns); }
+
+Renderer::Renderer(const Options& options, const std::string& name,
+                   const nlohmann::ordered_json& context)
+    : options_(options), name_(name) {
+  if (context.is_object()) {
+    context_.items.reserve(context.size());
+    for (const auto& [k, v] : context.items()) {
+      context_.items.emplace_back(Value::string(k), Value::from_json(v));
+    }
+  } else if (!context.is_null()) {
+    fail_input("{}: the render context must be a JSON object, not {}", name, context.type_name());
+  }
+}
+
+void Renderer::fail(const std::string& reason) const {
+  fail_input("{}:{}: {}", name_, line_, reason);
+}
+
+void Renderer::check_defined(const Value& v, bool for_operation) const {
+  if (!v.is_undefined() || (!for_operation && !options_.strict_undefined)) return;
+  fail(v.str().empty() ? "undefined value" : v.str());
+}
+
+void Renderer::count_iterations(std::size_t n) {
+  iterations_ += n;
+  if (iterations_ > options_.max_loop_iterations) {
+    fail(fmt::format("more than {} loop iterations (max_loop_iterations)",
+                     options_.max_loop_iterations));
+  }
+}
+
+void Renderer::write(const std::string& s) {
+  out_->append(s);
+  if (out_->size() > options_.max_output_bytes) {
+    fail(fmt::format("output exceeds {} bytes (max_output_bytes)", options_.max_output_bytes));
+  }
+}
+
+void Renderer::run(const std::vector<NodePtr>& body, Rendered& out) {
+  rendered_ = &out;
+  out_ = &out.text;
+  auto scope = std::make_shared<Scope>();
+  exec_body(body, scope);
+}
+
+void Renderer::exec_body(const std::vector<NodePtr>& body, const std::shared_ptr<Scope>& scope) {
+  for (const auto& n : body) {
+    exec(*n, scope);
+    if (flow_ != Flow::kNormal) return;
+  }
+}
+
+std::string Renderer::capture(const std::vector<NodePtr>& body,
+                              const std::shared_ptr<Scope>& scope) {
+  std::string buf;
+  std::string* saved = out_;
+  out_ = &buf;
+  ++capture_depth_;
+  try {
+    exec_body(body, scope);
+  } catch (...) {
+    out_ = saved;
+    --capture_depth_;
+    throw;
+  }
+  out_ = saved;
+  --capture_depth_;
+  return buf;
+}
+
+void Renderer::exec(const Node& n, const std::shared_ptr<Scope>& scope) {
+  line_ = n.line;
+  switch (n.type) {
+    case NodeType::kText:
+      write(n.name);
+      return;
+    case NodeType::kOutput: {
+      Value v = eval(*n.a, scope);
+      line_ = n.line;
+      check_defined(v);
+      if (v.is_string()) {
+        write(v.str());
+      } else {
+        std::string s;
+        append_py_str(s, v);
+        write(s);
+      }
+      return;
+    }
+    case NodeType::kIf: {
+      Value c = eval(*n.a, scope);
+      check_defined(c);
+      exec_body(c.truthy() ? n.body : n.orelse, scope);
+      return;
+    }
+    case NodeType::kFor:
+      exec_for(n, scope);
+      return;
+    case NodeType::kSet:
+      assign(*n.a, eval(*n.b, scope), scope);
+      return;
+    case NodeType::kSetBlock: {
+      Value v = Value::string(capture(n.body, scope));
+      if (n.c) v = apply_filters(*n.c, std::move(v), scope);
+      assign(*n.a, v, scope);
+      return;
+    }
+    case NodeType::kMacro:
+      scope->set(n.name, make_macro(n, scope, Value()));
+      return;
+    case NodeType::kCallBlock: {
+      const Node& call = *n.a;
+      Value caller_fn = make_macro(n, scope, Value());
+      Value callee;
+      Args args;
+      if (call.a->type == NodeType::kGetattr) {
+        Value obj = eval(*call.a->a, scope);
+        check_defined(obj, true);
+        callee = get_attr(*this, obj, call.a->name);
+      } else {
+        callee = eval(*call.a, scope);
+      }
+      eval_args(call, scope, args);
+      args.kw.emplace_back("caller", caller_fn);
+      line_ = n.line;
+      Value v = this->call(callee, args);
+      std::string s;
+      append_py_str(s, v);
+      write(s);
+      return;
+    }
+    case NodeType::kFilterBlock: {
+      Value v = apply_filters(*n.c, Value::string(capture(n.body, scope)), scope);
+      std::string s;
+      append_py_str(s, v);
+      write(s);
+      return;
+    }
+    case NodeType::kWith: {
+      auto inner = std::make_shared<Scope>();
+      inner->parent = scope;
+      for (const auto& [k, e] : n.kwargs) inner->set(k, eval(*e, scope));
+      exec_body(n.body, inner);
+      return;
+    }
+    case NodeType::kBreak:
+      flow_ = Flow::kBreak;
+      return;
+    case NodeType::kContinue:
+      flow_ = Flow::kContinue;
+      return;
+    case NodeType::kGeneration: {
+      std::size_t begin = out_->size();
+      exec_body(n.body, scope);
+      if (capture_depth_ == 0) rendered_->generation_spans.emplace_back(begin, out_->size());
+      return;
+    }
+    default:
+      fail("internal: not a statement");
+  }
+}
+
+void Renderer::exec_for(const Node& n, const std::shared_ptr<Scope>& scope) {
+  Value iterable = eval(*n.b, scope);
+  line_ = n.line;
+  List items = iterate(iterable);
+  if (n.c) {
+    List kept;
+    for (auto& item : items) {
+      count_iterations(1);
+      auto s = std::make_shared<Scope>();
+      s->parent = scope;
+      assign(*n.a, item, s);
+      Value keep = eval(*n.c, s);
+      check_defined(keep);
+      if (keep.truthy()) kept.push_back(std::move(item));
+    }
+    items = std::move(kept);
+  }
+  auto state = std::make_shared<LoopState>();
+  state->length = items.size();
+  auto shared_items = std::make_shared<const List>(std::move(items));
+  state->items = shared_items;
+  Value loop = Value::loop(state);
+  for (std::size_t k = 0; k < shared_items->size(); ++k) {
+    line_ = n.line;
+    count_iterations(1);
+    state->index = k;
+    auto s = std::make_shared<Scope>();
+    s->parent = scope;
+    s->vars.reserve(3);
+    s->set("loop", loop);
+    assign(*n.a, (*shared_items)[k], s);
+    exec_body(n.body, s);
+    if (flow_ == Flow::kBreak) {
+      flow_ = Flow::kNormal;
+      break;
+    }
+    flow_ = Flow::kNormal;
+  }
+  if (shared_items->empty() && !n.orelse.empty()) {
+    auto s = std::make_shared<Scope>();
+    s->parent = scope;
+    exec_body(n.orelse, s);
+  }
+}
+
+void Renderer::assign(const Node& target, const Value& v, const std::shared_ptr<Scope>& scope) {
+  if (target.type == NodeType::kName) {
+    scope->set(target.name, v);
+    return;
+  }
+  if (target.type == NodeType::kTuple) {
+    List items = iterate(v);
+    if (items.size() != target.list.size()) {
+      fail(fmt::format("{} values to unpack (expected {}, got {})",
+                       items.size() > target.list.size() ? "too many" : "not enough",
+                       target.list.size(), items.size()));
+    }
+    for (std::size_t k = 0; k < items.size(); ++k) assign(*target.list[k], items[k], scope);
+    return;
+  }
+  // {% set ns.attr = v %}
+  Value ns = lookup(target.a->name, scope);
+  if (ns.kind() != Kind::kNamespace) fail("Cannot assign attribute on non-namespace object");
+  ns.dict().set(Value::string(target.name), v);
+}
+
+Value Renderer::make_macro(const Node& n, const std::shared_ptr<Scope>& closure, Value caller) {
+  const Node* node = &n;
+  macro_scopes_.push_back(closure);
+  return Value::callable(n.name, [node, closure, caller](Renderer& r, Args& args) {
+    if (++r.depth_ > r.options_.max_call_depth) {
+      r.fail(fmt::format("macro calls nested deeper than {} (max_call_depth)",
+                         r.options_.max_call_depth));
+    }
+    auto s = std::make_shared<Scope>();
+    s->parent = closure;
+    std::size_t n_params = node->kwargs.size();
+    List varargs;
+    for (std::size_t k = n_params; k < args.pos.size(); ++k) varargs.push_back(args.pos[k]);
+    Dict kwargs;
+    for (std::size_t k = 0; k < n_params; ++k) {
+      const auto& [pname, def] = node->kwargs[k];
+      const Value* given = k < args.pos.size() ? &args.pos[k] : nullptr;
+      for (const auto& [key, v] : args.kw) {
+        if (key == pname) given = &v;
+      }
+      if (given) {
+        s->set(pname, *given);
+      } else if (def) {
+        s->set(pname, r.eval(*def, s));
+      } else {
+        s->set(pname, Value::undefined("parameter '" + pname + "' was not provided"));
+      }
+    }
+    bool has_caller = !caller.is_undefined();
+    for (const auto& [key, v] : args.kw) {
+      bool is_param = false;
+      for (const auto& p : node->kwargs) is_param |= p.first == key;
+      if (key == "caller") {
+        s->set("caller", v);
+        has_caller = true;
+      } else if (!is_param) {
+        kwargs.set(Value::string(key), v);
+      }
+    }
+    if (has_caller && !caller.is_undefined()) s->set("caller", caller);
+    s->set("varargs", Value::list(std::move(varargs), true));
+    s->set("kwargs", Value::dict(std::move(kwargs)));
+    int saved_line = r.line_;
+    std::string text = r.capture(node->body, s);
+    r.line_ = saved_line;
+    --r.depth_;
+    return Value::string(std::move(text));
+  });
+}
+
+Value Renderer::apply_filters(const Node& chain, Value v, const std::shared_ptr<Scope>& scope) {
+  if (chain.a) v = apply_filters(*chain.a, std::move(v), scope);
+  Args args;
+  eval_args(chain, scope, args);
+  line_ = chain.line;
+  return chain.filter(*this, v, args);
+}
+
+Value Renderer::call(const Value& callee, Args& args) {
+  if (callee.kind() == Kind::kCallable) return callee.fn().call(*this, args);
+  if (callee.is_undefined()) {
+    if (callee.is_unsafe_undefined()) fail(callee.str());
+    fail(callee.str().empty() ? "undefined value is not callable" : callee.str());
+  }
+  fail("'" + type_name(callee) + "' object is not callable");
+}
+
+List Renderer::iterate(const Value& v) const {
+  switch (v.kind()) {
+    case Kind::kList:
+      return v.items();
+    case Kind::kDict: {
+      List keys;
+      keys.reserve(v.dict().items.size());
+      for (const auto& [k, e] : v.dict().items) keys.push_back(k);
+      return keys;
+    }
+    case Kind::kString: {
+      List chars;
+      const std::string& s = v.str();
+      for (std::size_t pos = 0; pos < s.size();) {
+        std::size_t start = pos;
+        cp_decode(s, pos);
+        chars.push_back(Value::string(s.substr(start, pos - start)));
+      }
+      return chars;
+    }
+    case Kind::kUndefined:
+      check_defined(v);
+      return {};
+    default:
+      fail("'" + type_name(v) + "' object is not iterable");
+  }
+}
+
+void Renderer::eval_args(const Node& n, const std::shared_ptr<Scope>& scope, Args& args) {
+  args.pos.reserve(n.list.size());
+  for (const auto& a : n.list) args.pos.push_back(eval(*a, scope));
+  for (const auto& [k, e] : n.kwargs) args.kw.emplace_back(k, eval(*e, scope));
+}
+
+Value Renderer::lookup(const std::string& name, const std::shared_ptr<Scope>& scope) {
+  if (const Value* v = scope->find(name)) return *v;
+  if (const Value* v = context_.find(std::string_view(name))) return *v;
+  Value g = global_function(*this, name);
+  if (!g.is_undefined()) return g;
+  return Value::undefined("'" + name + "' is undefined");
+}
+
+// Python's slice.indices(): clamps start/stop for a sequence of length n.
+static std::vector<std::size_t> slice_indices(Renderer& r, std::int64_t n, const Value& start,
+                                              const Value& stop, const Value& step) {
+  auto as_int = [&](const Value& v, const char* what) -> std::int64_t {
+    if (!v.is_integral()) {
+      r.fail(std::string("slice ") + what + " must be an integer or None, not " + type_name(v));
+    }
+    return v.as_int();
+  };
+  std::int64_t st = step.is_none() || step.is_undefined() ? 1 : as_int(step, "step");
+  if (st == 0) r.fail("slice step cannot be zero");
+  std::int64_t lo, hi;
+  if (st > 0) {
+    lo = 0;
+    hi = n;
+  } else {
+    lo = -1;
+    hi = n - 1;
+  }
+  auto clamp = [&](const Value& v, std::int64_t def) {
+    if (v.is_none() || v.is_undefined()) return def;
+    std::int64_t i = as_int(v, "index");
+    if (i < 0) {
+      i += n;
+      if (i < lo) i = lo;
+    } else if (i > hi) {
+      i = hi;
+    }
+    return i;
+  };
+  std::int64_t a = clamp(start, st > 0 ? lo : hi);
+  std::int64_t b = clamp(stop, st > 0 ? hi : lo);
+  std::vector<std::size_t> out;
+  for (std::int64_t i = a; st > 0 ? i < b : i > b; i += st)
+    out.push_back(static_cast<std::size_t>(i));
+  return out;
+}
+
+Value Renderer::subscript(const Value& obj, const Node& key, const std::shared_ptr<Scope>& scope) {
+  if (key.type != NodeType::kSlice) return get_item(*this, obj, eval(key, scope));
+  Value start = key.a ? eval(*key.a, scope) : Value::none();
+  Value stop = key.b ? eval(*key.b, scope) : Value::none();
+  Value step = key.c ? eval(*key.c, scope) : Value::none();
+  if (obj.is_list()) {
+    const List& items = obj.items();
+    List out;
+    for (std::size_t i :
+         slice_indices(*this, static_cast<std::int64_t>(items.size()), start, stop, step)) {
+      out.push_back(items[i]);
+    }
+    return Value::list(std::move(out), obj.is_tuple());
+  }
+  if (obj.is_string()) {
+    const std::string& s = obj.str();
+    std::vector<std::size_t> offsets = cp_offsets(s);
+    std::string out;
+    for (std::size_t i :
+         slice_indices(*this, static_cast<std::int64_t>(offsets.size() - 1), start, stop, step)) {
+      out.append(s, offsets[i], offsets[i + 1] - offsets[i]);
+    }
+    return Value::string(std::move(out));
+  }
+  return Value::undefined("'" + type_name(obj) + " object' is not subscriptable with a slice");
+}
+
+Value Renderer::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
+  line_ = n.line;
+  switch (n.type) {
+    case NodeType::kConst:
+      return n.value;
+    case NodeType::kName:
+      return lookup(n.name, scope);
+    case NodeType::kGetattr: {
+      Value obj = eval(*n.a, scope);
+      line_ = n.line;
+      check_defined(obj, true);
+      return get_attr(*this, obj, n.name);
+    }
+    case NodeType::kGetitem: {
+      Value obj = eval(*n.a, scope);
+      line_ = n.line;
+      check_defined(obj, true);
+      return subscript(obj, *n.b, scope);
+    }
+    case NodeType::kCall: {
+      Args args;
+      if (n.a->type == NodeType::kGetattr) {
+        Value obj = eval(*n.a->a, scope);
+        line_ = n.line;
+        check_defined(obj, true);
+        eval_args(n, scope, args);
+        line_ = n.line;
+        bool found = false;
+        Value v = call_method(*this, obj, n.a->name, args, &found);
+        if (found) return v;
+        return call(get_attr(*this, obj, n.a->name), args);
+      }
+      Value callee = eval(*n.a, scope);
+      eval_args(n, scope, args);
+      line_ = n.line;
+      return call(callee, args);
+    }
+    case NodeType::kFilter: {
+      Value v = eval(*n.a, scope);
+      Args args;
+      eval_args(n, scope, args);
+      line_ = n.line;
+      return n.filter(*this, v, args);
+    }
+    case NodeType::kTest: {
+      Value v = eval(*n.a, scope);
+      Args args;
+      eval_args(n, scope, args);
+      line_ = n.line;
+      return Value::boolean(n.test(*this, v, args));
+    }
+    case NodeType::kNot: {
+      Value v = eval(*n.a, scope);
+      check_defined(v);
+      return Value::boolean(!v.truthy());
+    }
+    case NodeType::kNeg:
+    case NodeType::kPos: {
+      Value v = eval(*n.a, scope);
+      line_ = n.line;
+      check_defined(v, true);
+      if (!v.is_number()) {
+        fail(fmt::format("bad operand type for unary {}: '{}'",
+                         n.type == NodeType::kNeg ? '-' : '+', type_name(v)));
+      }
+      if (n.type == NodeType::kPos) return v.kind() == Kind::kBool ? Value::integer(v.as_int()) : v;
+      if (v.kind() == Kind::kFloat) return Value::floating(-v.as_double());
+      return Value::integer(-v.as_int());
+    }
+    case NodeType::kBinary: {
+      Value a = eval(*n.a, scope);
+      Value b = eval(*n.b, scope);
+      line_ = n.line;
+      return binary(n.name, a, b);
+    }
+    case NodeType::kAnd:
+    case NodeType::kOr: {
+      Value a = eval(*n.a, scope);
+      check_defined(a);
+      bool t = a.truthy();
+      if (n.type == NodeType::kAnd ? !t : t) return a;
+      return eval(*n.b, scope);
+    }
+    case NodeType::kCompare: {
+      Value left = eval(*n.a, scope);
+      for (std::size_t k = 0; k < n.ops.size(); ++k) {
+        Value right = eval(*n.list[k], scope);
+        line_ = n.line;
+        if (!compare(n.ops[k], left, right)) return Value::boolean(false);
+        left = std::move(right);
+      }
+      return Value::boolean(true);
+    }
+    case NodeType::kCondExpr: {
+      Value c = eval(*n.a, scope);
+      check_defined(c);
+      if (c.truthy()) return eval(*n.b, scope);
+      if (n.c) return eval(*n.c, scope);
+      return Value::undefined(fmt::format(
+          "the inline if-expression on line {} evaluated to false and no else section was defined.",
+          n.line));
+    }
+    case NodeType::kList:
+    case NodeType::kTuple: {
+      List items;
+      items.reserve(n.list.size());
+      for (const auto& e : n.list) items.push_back(eval(*e, scope));
+      return Value::list(std::move(items), n.type == NodeType::kTuple);
+    }
+    case NodeType::kDict: {
+      Dict d;
+      for (std::size_t k = 0; k + 1 < n.list.size(); k += 2) {
+        Value key = eval(*n.list[k], scope);
+        if (key.is_list() && !key.is_tuple()) fail("unhashable type: 'list'");
+        if (key.is_dict()) fail("unhashable type: 'dict'");
+        d.set(std::move(key), eval(*n.list[k + 1], scope));
+      }
+      return Value::dict(std::move(d));
+    }
+    default:
+      fail("internal: not an expression");
+  }
+}
+
+template <typename Op>
+static Value checked(Renderer& r, Op op, std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  if (op(a, b, &out)) r.fail("integer overflow");
+  return Value::integer(out);
+}
+
+Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
+  if (op == "~") {
+    check_defined(a);
+    check_defined(b);
+    std::string s;
+    append_py_str(s, a);
+    append_py_str(s, b);
+    return Value::string(std::move(s));
+  }
+  check_defined(a, true);
+  check_defined(b, true);
+  auto unsupported = [&]() {
+    fail(fmt::format("unsupported operand type(s) for {}: '{}' and '{}'", op, type_name(a),
+                     type_name(b)));
+  };
+  bool ints = a.is_integral() && b.is_integral();
+  bool nums = a.is_number() && b.is_number();
+  switch (op[0]) {
+    case '+':
+      if (ints)
+        return checked(
+            *this,
+            [](std::int64_t x, std::int64_t y, std::int64_t* o) {
+              return __builtin_add_overflow(x, y, o);
+            },
+            a.as_int(), b.as_int());
+      if (nums) return Value::floating(a.as_double() + b.as_double());
+      if (a.is_string() && b.is_string()) return Value::string(a.str() + b.str());
+      if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+        List items = a.items();
+        items.insert(items.end(), b.items().begin(), b.items().end());
+        return Value::list(std::move(items), a.is_tuple());
+      }
+      if (a.is_string())
+        fail(fmt::format("can only concatenate str (not \"{}\") to str", type_name(b)));
+      unsupported();
+    case '-':
+      if (ints)
+        return checked(
+            *this,
+            [](std::int64_t x, std::int64_t y, std::int64_t* o) {
+              return __builtin_sub_overflow(x, y, o);
+            },
+            a.as_int(), b.as_int());
+      if (nums) return Value::floating(a.as_double() - b.as_double());
+      unsupported();
+    case '*':
+      if (op == "**") {
+        if (!nums) unsupported();
+        if (ints && b.as_int() >= 0) {
+          std::int64_t acc = 1;
+          for (std::int64_t k = 0; k < b.as_int(); ++k) {
+            if (__builtin_mul_overflow(acc, a.as_int(), &acc)) fail("integer overflow");
+            if (acc == 0 || acc == 1) break;
+          }
+          return Value::integer(acc);
+        }
+        if (a.as_double() == 0.0 && b.as_double() < 0) {
+          fail("0.0 cannot be raised to a negative power");
+        }
+        return Value::floating(std::pow(a.as_double(), b.as_double()));
+      }
+      if (ints)
+        return checked(
+            *this,
+            [](std::int64_t x, std::int64_t y, std::int64_t* o) {
+              return __builtin_mul_overflow(x, y, o);
+            },
+            a.as_int(), b.as_int());
+      if (nums) return Value::floating(a.as_double() * b.as_double());
+      if ((a.is_string() || a.is_list()) && b.is_integral()) {
+        std::int64_t times = std::max<std::int64_t>(0, b.as_int());
+        if (a.is_string()) {
+          if (a.str().size() * static_cast<std::size_t>(times) > options_.max_output_bytes) {
+            fail("string repetition exceeds max_output_bytes");
+          }
+          std::string s;
+          for (std::int64_t k = 0; k < times; ++k) s += a.str();
+          return Value::string(std::move(s));
+        }
+        List items;
+        count_iterations(a.items().size() * static_cast<std::size_t>(times));
+        for (std::int64_t k = 0; k < times; ++k) {
+          items.insert(items.end(), a.items().begin(), a.items().end());
+        }
+        return Value::list(std::move(items), a.is_tuple());
+      }
+      if (a.is_integral() && (b.is_string() || b.is_list())) return binary(op, b, a);
+      unsupported();
+    case '/':
+      if (!nums) unsupported();
+      if (b.as_double() == 0.0) fail(ints ? "division by zero" : "float division by zero");
+      if (op == "/") return Value::floating(a.as_double() / b.as_double());
+      if (ints) {
+        std::int64_t q = a.as_int() / b.as_int();
+        if ((a.as_int() % b.as_int() != 0) && ((a.as_int() < 0) != (b.as_int() < 0))) --q;
+        return Value::integer(q);
+      }
+      return Value::floating(std::floor(a.as_double() / b.as_double()));
+    case '%':
+      if (a.is_string()) return percent_format(*this, a.str(), b);
+      if (!nums) unsupported();
+      if (b.as_double() == 0.0) fail(ints ? "integer division or modulo by zero" : "float modulo");
+      if (ints) {
+        std::int64_t m = a.as_int() % b.as_int();
+        if (m != 0 && ((m < 0) != (b.as_int() < 0))) m += b.as_int();
+        return Value::integer(m);
+      } else {
+        double m = std::fmod(a.as_double(), b.as_double());
+        if (m != 0 && ((m < 0) != (b.as_double() < 0))) m += b.as_double();
+        return Value::floating(m);
+      }
+    default:
+      unsupported();
+  }
+}
+
+bool Renderer::compare(const std::string& op, const Value& a, const Value& b) {
+  if (options_.strict_undefined) {
+    check_defined(a);
+    check_defined(b);
+  }
+  if (op == "==") return py_equal(a, b);
+  if (op == "!=") return !py_equal(a, b);
+  if (op == "in" || op == "notin") {
+    bool found = false;
+    if (b.is_string()) {
+      if (!a.is_string()) {
+        fail("'in <string>' requires string as left operand, not " + type_name(a));
+      }
+      found = b.str().find(a.str()) != std::string::npos;
+    } else if (b.is_dict() || b.kind() == Kind::kNamespace) {
+      found = b.dict().find(a) != nullptr;
+    } else if (b.is_list()) {
+      for (const auto& e : b.items()) {
+        if (py_equal(a, e)) {
+          found = true;
+          break;
+        }
+      }
+    } else if (!b.is_undefined()) {
+      fail("argument of type '" + type_name(b) + "' is not iterable");
+    }
+    return op == "in" ? found : !found;
+  }
+  check_defined(a, true);
+  check_defined(b, true);
+  bool ok = true;
+  bool result;
+  if (op == "<") {
+    result = py_less(a, b, &ok);
+  } else if (op == ">") {
+    result = py_less(b, a, &ok);
+  } else if (op == "<=") {
+    result = !py_less(b, a, &ok);
+  } else {
+    result = !py_less(a, b, &ok);
+  }
+  if (!ok) {
+    fail(fmt::format("'{}' not supported between instances of '{}' and '{}'", op, type_name(a),
+                     type_name(b)));
+  }
+  return result;
+}
+
+}  // namespace enclave::jinja
