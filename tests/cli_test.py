@@ -210,6 +210,7 @@ class ModelTest(CliTestCase):
 
     def test_init_from_config_in_bf16_with_a_published_tokenizer_shape(self):
         d = fresh_dir("init-config")
+        os.makedirs(d)
         config = os.path.join(d, "config.json")
         with open(config, "w") as f:
             json.dump({"architectures": ["MistralForCausalLM"], "model_type": "mistral",

@@ -218,7 +218,7 @@ class EvalCliTest(unittest.TestCase):
         doc_to_choice as a rendered list, doc_to_target an index. Prompts must be what
         jinja2 renders under lm-evaluation-harness's environment, and acc the argmax of
         the per-choice log-likelihoods."""
-        import jinja2
+        from jinja_reference import render_lm_eval
         d = fresh_dir("lm_eval_task")
         docs = [{"question": "  Capital of France? ", "choices": ["Paris", "Rome", "서울"], "label": 0},
                 {"question": "Largest planet?", "choices": ["Mars", "Jupiter", "Venus"], "label": 1},
@@ -238,14 +238,13 @@ class EvalCliTest(unittest.TestCase):
         r = self.ok("eval", "run", "--model", self.tiny, "--suite", os.path.join(d, "task.yaml"),
                     "--no-record", "--samples", samples, "--json")
         acc = json.loads(r.stdout)["tasks"][0]["metrics"]["acc"]["value"]
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
         with open(samples, encoding="utf-8") as f:
             rows = [json.loads(line) for line in f]
         self.assertEqual(len(rows), 3)
         correct = 0
         for row in rows:
             doc = docs[row["doc"]]
-            self.assertEqual(row["context"], env.from_string(doc_to_text).render(**doc))
+            self.assertEqual(row["context"], render_lm_eval(doc_to_text, doc))
             self.assertEqual(row["choices"], doc["choices"])
             self.assertEqual(row["gold"], doc["label"])
             lls = row["loglikelihoods"]
@@ -340,7 +339,7 @@ class EvalCliTest(unittest.TestCase):
         write(os.path.join(d, "missing.yaml"), "task: t\ndataset: data2.jsonl\noutput_type: generate_until\n"
               "doc_to_text: '{{q}}'\ndoc_to_target: '{{a}}'\n")
         self.one_line_error(run("eval", "run", "--model", self.tiny, "--suite", os.path.join(d, "missing.yaml"),
-                                "--no-record"), 1, "field 'a' is missing")
+                                "--no-record"), 1, "line 1: 'a' is undefined")
         self.one_line_error(run("eval", "run", "--model", os.path.join(d, "nope"), "--suite", "general.copy_en"), 2)
         r = run("eval", "run", "--model", self.tiny, "--suite", "general.copy_en", "--limit", 1.5)
         self.one_line_error(r, 1, "--limit")

@@ -39,11 +39,10 @@ void register_model(CLI::App& app) {
   auto init = std::make_shared<InitFlags>();
   CLI::App* init_cmd = model->add_subcommand(
       "init", "Create a randomly initialised model (a preset, or any config.json)");
-  CLI::Option* preset =
-      init_cmd
-          ->add_option("--preset", init->preset,
-                       "Model size: tiny (tests) or small (~100M, benchmarks)")
-          ->check(CLI::IsMember({"tiny", "small"}));
+  CLI::Option* preset = init_cmd
+                            ->add_option("--preset", init->preset,
+                                         "Model size: tiny (tests) or small (~100M, benchmarks)")
+                            ->check(CLI::IsMember({"tiny", "small"}));
   CLI::Option* config = init_cmd->add_option(
       "--config", init->config,
       "A Hugging Face config.json: a random model of that shape, as from_config makes one");
@@ -67,9 +66,9 @@ void register_model(CLI::App& app) {
     if (!init->preset.empty()) {
       init_model(init->preset, init->out, init->seed);
     } else {
-      init_model_from_config(
-          init->config, init->out, init->seed,
-          {.dtype = init->dtype == "bf16" ? DType::kBF16 : DType::kF32, .tokenizer = init->tokenizer});
+      init_model_from_config(init->config, init->out, init->seed,
+                             {.dtype = init->dtype == "bf16" ? DType::kBF16 : DType::kF32,
+                              .tokenizer = init->tokenizer});
     }
     nlohmann::json summary = inspect_model(init->out);
     if (init->json) {

@@ -40,7 +40,7 @@ struct FormatOptions {
   // The model's chat template: conversations are measured as rendered by it
   // (and a conversation it refuses is invalid). Null: their contents.
   const ChatTemplate* chat_template = nullptr;
-  std::int64_t max_tokens = 0;           // 0: no upper limit
+  std::int64_t max_tokens = 0;  // 0: no upper limit
   std::int64_t min_tokens = 0;
 };
 

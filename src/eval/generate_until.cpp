@@ -30,7 +30,8 @@ double score_one(const MetricSpec& m, const std::string& answer, const std::stri
   if (m.name == "exact_match") return exact_match(answer, target, m.match);
   if (m.name == "contains") return contains_match(answer, target, m.match);
   if (m.name == "regex")
-    return regex_match(answer, render_template(m.pattern, quote_strings(doc), what));
+    return regex_match(
+        answer, render_template(m.pattern, quote_strings(doc), std::string(what) + ": pattern"));
   if (m.name == "token_f1") return token_f1(answer, target);
   if (m.name == "rouge_l") return rouge_l(answer, target);
   if (m.name == "chrf") return chrf(answer, target);

@@ -31,7 +31,7 @@ void evaluate_judge(const TaskRun& run, TaskResult& result) {
     const nlohmann::json& doc = run.docs.docs[i];
     const std::string answer = apply_filter(run.task.filter, generate_answer(run, i));
     nlohmann::json fields = doc;
-    fields["prompt"] = render_template(run.task.doc_to_text, doc, what);
+    fields["prompt"] = render_template(run.task.doc_to_text, doc, what + ": doc_to_text");
     nlohmann::json sample = {{"doc", i}, {"response", answer}};
     bool invalid = false;
     if (!spec.pairwise) {

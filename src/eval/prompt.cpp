@@ -99,16 +99,17 @@ std::string PromptBuilder::context(std::size_t i) const {
   const nlohmann::json& doc = docs_.docs.at(i);
   const std::string what = fmt::format("task '{}': document {}", task_.name, i);
   const std::string description =
-      task_.description.empty() ? "" : render_template(task_.description, doc, what);
+      task_.description.empty() ? ""
+                                : render_template(task_.description, doc, what + ": description");
   std::string out;
   if (!description.empty()) out += description + task_.fewshot_delimiter;
   for (std::size_t s : shots(i)) {
     const nlohmann::json& ex = docs_.fewshot_pool[s];
     const std::string ex_what = fmt::format("task '{}': few-shot document {}", task_.name, s);
-    out += render_template(task_.doc_to_text, ex, ex_what) + task_.target_delimiter +
-           example_target(ex, ex_what) + task_.fewshot_delimiter;
+    out += render_template(task_.doc_to_text, ex, ex_what + ": doc_to_text") +
+           task_.target_delimiter + example_target(ex, ex_what) + task_.fewshot_delimiter;
   }
-  out += render_template(task_.doc_to_text, doc, what);
+  out += render_template(task_.doc_to_text, doc, what + ": doc_to_text");
   return out;
 }
 
@@ -117,14 +118,14 @@ std::vector<ChatMessage> PromptBuilder::messages(std::size_t i) const {
   const std::string what = fmt::format("task '{}': document {}", task_.name, i);
   std::vector<ChatMessage> messages;
   if (!task_.description.empty())
-    messages.push_back({"system", render_template(task_.description, doc, what)});
+    messages.push_back({"system", render_template(task_.description, doc, what + ": description")});
   for (std::size_t s : shots(i)) {
     const nlohmann::json& ex = docs_.fewshot_pool[s];
     const std::string ex_what = fmt::format("task '{}': few-shot document {}", task_.name, s);
-    messages.push_back({"user", render_template(task_.doc_to_text, ex, ex_what)});
+    messages.push_back({"user", render_template(task_.doc_to_text, ex, ex_what + ": doc_to_text")});
     messages.push_back({"assistant", example_target(ex, ex_what)});
   }
-  messages.push_back({"user", render_template(task_.doc_to_text, doc, what)});
+  messages.push_back({"user", render_template(task_.doc_to_text, doc, what + ": doc_to_text")});
   return messages;
 }
 

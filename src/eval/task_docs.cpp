@@ -42,7 +42,7 @@ fs::path split_file(const DatasetSpec& ds, const fs::path& location, const std::
   std::vector<std::string> found;
   for (const auto& entry : fs::directory_iterator(location, ec)) {
     for (const char* ext : kDocumentExtensions) {
-      if (entry.path().extension() == ext) found.push_back(entry.path().filename().string());
+      if (entry.path().extension() == ext) found.push_back(entry.path().stem().string());
     }
   }
   std::sort(found.begin(), found.end());

@@ -29,14 +29,14 @@ constexpr OutputTypeName kOutputTypes[] = {
 };
 
 const std::set<std::string, std::less<>> kTaskKeys = {
-    "task",          "dataset",           "dataset_path",
-    "test_split",    "fewshot_split",     "output_type",
-    "description",   "doc_to_text",       "doc_to_target",
-    "doc_to_choice", "target_delimiter",  "fewshot_delimiter",
-    "num_fewshot",   "fewshot_seed",      "limit",
-    "chat_template", "generation_kwargs", "metric_list",
-    "filter",        "filter_list",       "judge",
-    "dataset_kwargs", "validation_split", "training_split"};
+    "task",           "dataset",           "dataset_path",
+    "test_split",     "fewshot_split",     "output_type",
+    "description",    "doc_to_text",       "doc_to_target",
+    "doc_to_choice",  "target_delimiter",  "fewshot_delimiter",
+    "num_fewshot",    "fewshot_seed",      "limit",
+    "chat_template",  "generation_kwargs", "metric_list",
+    "filter",         "filter_list",       "judge",
+    "dataset_kwargs", "validation_split",  "training_split"};
 // lm-evaluation-harness bookkeeping keys: accepted so its files load, ignored.
 const std::set<std::string, std::less<>> kIgnoredKeys = {"tag",
                                                          "group",

@@ -159,7 +159,7 @@ TEST_F(TaskSpecTest, RejectsBadFilesNamingTheField) {
             std::string::npos);  // YAML duplicate key
   EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: generate_until\ndoc_to_text: "
                 "'{{q'\ndoc_to_target: a\n")
-                .find("no closing"),
+                .find("doc_to_text: line 1"),
             std::string::npos);
   EXPECT_NE(err("task: x\ndataset: data.jsonl\noutput_type: multiple_choice\ndoc_to_text: "
                 "a\ndoc_to_target: 0\n")

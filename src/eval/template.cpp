@@ -18,20 +18,33 @@ jinja::Options lm_eval_options() {
   return options;
 }
 
-// Task files render the same few templates for every document: parse once.
+// Task files render the same few templates for every document: parse once,
+// under a fixed name, and put the caller's `what` into errors instead.
+constexpr std::string_view kName = "template";
+
+[[noreturn]] void rethrow(const Error& e, std::string_view what) {
+  std::string_view message = e.what();
+  // "template:LINE: reason" -> "line LINE: reason"
+  if (message.substr(0, kName.size() + 1) == std::string(kName) + ":")
+    throw Error(e.kind(), fmt::format("{}: line {}", what, message.substr(kName.size() + 1)));
+  throw Error(e.kind(), fmt::format("{}: {}", what, message));
+}
+
 std::shared_ptr<const jinja::Template> compiled(std::string_view tmpl, std::string_view what) {
   static std::mutex mu;
-  static std::map<std::pair<std::string, std::string>, std::shared_ptr<const jinja::Template>,
-                  std::less<>>
-      cache;
-  std::pair<std::string, std::string> key{std::string(what), std::string(tmpl)};
+  static std::map<std::string, std::shared_ptr<const jinja::Template>, std::less<>> cache;
   std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(key);
+  auto it = cache.find(tmpl);
   if (it != cache.end()) return it->second;
-  auto parsed = std::make_shared<const jinja::Template>(
-      jinja::Template::parse(tmpl, std::string(what), lm_eval_options()));
+  std::shared_ptr<const jinja::Template> parsed;
+  try {
+    parsed = std::make_shared<const jinja::Template>(
+        jinja::Template::parse(tmpl, std::string(kName), lm_eval_options()));
+  } catch (const Error& e) {
+    rethrow(e, what);
+  }
   if (cache.size() > 4096) cache.clear();  // bounded: task files hold a handful
-  cache.emplace(std::move(key), parsed);
+  cache.emplace(std::string(tmpl), parsed);
   return parsed;
 }
 
@@ -125,11 +138,20 @@ class LiteralReader {
       if (pos_ >= s_.size()) break;
       char e = s_[pos_++];
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case '0': out += '\0'; break;
-        default: out += e;  // \\ \' \"
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case '0':
+          out += '\0';
+          break;
+        default:
+          out += e;  // \\ \' \"
       }
     }
     expect(q);
@@ -149,8 +171,14 @@ bool looks_like_list(std::string_view s) {
 
 std::string render_template(std::string_view tmpl, const nlohmann::json& doc,
                             std::string_view what) {
-  if (!doc.is_object()) fail_input("{}: the document is a {}, not an object", what, doc.type_name());
-  return compiled(tmpl, what)->render(nlohmann::ordered_json(doc));
+  if (!doc.is_object())
+    fail_input("{}: the document is a {}, not an object", what, doc.type_name());
+  std::shared_ptr<const jinja::Template> parsed = compiled(tmpl, what);
+  try {
+    return parsed->render(nlohmann::ordered_json(doc));
+  } catch (const Error& e) {
+    rethrow(e, what);
+  }
 }
 
 void check_template(std::string_view tmpl, std::string_view what) { compiled(tmpl, what); }
@@ -160,7 +188,8 @@ std::vector<std::string> python_list_items(std::string_view text, std::string_vi
 }
 
 std::vector<std::string> render_choices(const nlohmann::json& spec, const nlohmann::json& doc,
-                                        std::string_view what) {
+                                        std::string_view doc_what) {
+  const std::string what = fmt::format("{}: doc_to_choice", doc_what);
   std::vector<std::string> choices;
   if (spec.is_array()) {
     for (std::size_t i = 0; i < spec.size(); ++i) {
@@ -182,7 +211,8 @@ std::vector<std::string> render_choices(const nlohmann::json& spec, const nlohma
 }
 
 std::vector<std::string> render_targets(const nlohmann::json& spec, const nlohmann::json& doc,
-                                        std::string_view what) {
+                                        std::string_view doc_what) {
+  const std::string what = fmt::format("{}: doc_to_target", doc_what);
   if (spec.is_number_integer()) return {item_text(spec)};
   if (!spec.is_string())
     fail_input("{}: expected a template string, got {}", what, json_type_name(spec));

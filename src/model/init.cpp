@@ -163,7 +163,8 @@ void init_model_from_config(const std::filesystem::path& config_json,
       std::error_code ec;
       if (!std::filesystem::is_regular_file(options.tokenizer / name, ec)) continue;
       std::filesystem::copy_file(options.tokenizer / name, staged.path() / name);
-      any |= std::string_view(name) == "tokenizer.json" || std::string_view(name) == "tokenizer.model";
+      any |=
+          std::string_view(name) == "tokenizer.json" || std::string_view(name) == "tokenizer.model";
     }
     if (!any) {
       fail(ErrorKind::kNotFound, "model init: --tokenizer {}: no tokenizer.json or tokenizer.model",

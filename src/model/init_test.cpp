@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "core/error.h"
 #include "core/file.h"
 #include "model/engine.h"
 #include "model/safetensors.h"
-
-#include <cmath>
-#include <cstring>
 #include "model/test_models.h"
 
 namespace enclave {
@@ -107,8 +107,8 @@ TEST(InitTest, FromAnyConfigInBf16WithAGivenTokenizer) {
   for (std::size_t i = 0; i < h.size() / 2; ++i) {
     float value = 0;
     std::memcpy(&value, f.data() + 4 * i, 4);
-    std::uint32_t bits = static_cast<std::uint32_t>(h[2 * i]) << 16 |
-                         static_cast<std::uint32_t>(h[2 * i + 1]) << 24;
+    std::uint32_t bits =
+        static_cast<std::uint32_t>(h[2 * i]) << 16 | static_cast<std::uint32_t>(h[2 * i + 1]) << 24;
     float rounded = 0;
     std::memcpy(&rounded, &bits, 4);
     EXPECT_LE(std::abs(rounded - value), std::abs(value) / 256 + 1e-30) << i;

@@ -112,7 +112,8 @@ TEST(ChatTemplate, MessagesMustBeObjectsWithRole) {
 TEST(ChatTemplate, SpansFromGenerationBlocks) {
   ChatSpans s = render_chat_spans(make(kGenerationBlocks), conversation(), {}, "rec");
   EXPECT_EQ(spans_text(s), (std::vector<std::string>{"Hi.<eot>", "Done.<eot>"}));
-  EXPECT_EQ(s.text.substr(0, 20), "[system] Be brief.\n[");
+  // trim_blocks drops the newline after a block tag, as transformers sets it.
+  EXPECT_EQ(s.text.substr(0, 20), "[system] Be brief.[u");
 }
 
 TEST(ChatTemplate, SpansFromRenderingUpToEachTurn) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <set>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -96,7 +97,13 @@ nlohmann::ordered_json parse_messages(const json& value, const std::string& wher
     const std::string what = fmt::format("{}: message {}", where, i);
     const json& m = value[i];
     if (!m.is_object()) fail_input("{}: expected an object with role and content", what);
-    json_string(m, "role", what);
+    const std::string role = json_string(m, "role", what);
+    // The roles chat APIs and published templates know; anything else is a
+    // typo a template would silently drop or render as is.
+    static const std::set<std::string> kRoles = {"system",    "developer", "user",
+                                                 "assistant", "tool",      "ipython"};
+    if (kRoles.count(role) == 0)
+      fail_input("{}: unknown role '{}' (expected system, user, assistant or tool)", what, role);
     auto content = m.find("content");
     bool has_tool_calls = m.contains("tool_calls");
     if (content == m.end() ? !has_tool_calls
@@ -221,8 +228,8 @@ std::pair<std::vector<TokenId>, std::vector<TokenId>> ExampleBuilder::prompt_com
   options.add_generation_prompt = false;
   const std::string full = render_chat(tmpl, messages, options);
   if (!starts_with(full, prompt_text)) {
-    fail(ErrorKind::kUnsupported, "{}: {} does not render the prompt as a prefix of the conversation",
-         where, tmpl.origin);
+    fail(ErrorKind::kUnsupported,
+         "{}: {} does not render the prompt as a prefix of the conversation", where, tmpl.origin);
   }
   completion_tokens = encode_segment(full.substr(prompt_text.size()));
   return {prompt_tokens, completion_tokens};
