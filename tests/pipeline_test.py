@@ -239,7 +239,7 @@ stages:
     outs: [good.out]
     cache: false
   bad:
-    cmd: sh -c 'echo y >> bad_runs; test -f fixed; echo ok > bad.out'
+    cmd: sh -c 'echo y >> bad_runs; test -f fixed && echo ok > bad.out'
     outs: [bad.out]
   after_bad:
     cmd: sh -c 'cat bad.out > after.out'
@@ -579,11 +579,11 @@ on:
         self.add_feedback(ws, 2)
         env = clean_env(ENCLAVE_HOME=ws.root)
         watcher = subprocess.Popen([ENCLAVE, "pipeline", "watch", "--dir", "pipelines", "--interval", "0.5"],
-                                   cwd=ws.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True)
+                                   cwd=ws.root, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
         try:
             deadline = time.time() + 30
-            while not os.path.exists(os.path.join(ws.root, "second.started")):
+            while not os.path.exists(os.path.join(ws.root, "pipelines", "second.started")):
                 self.assertLess(time.time(), deadline, "the fired run never reached its second stage")
                 time.sleep(0.1)
             watcher.send_signal(signal.SIGKILL)
@@ -594,6 +594,7 @@ on:
         runs = self.runs_of(ws, "slow")
         self.assertEqual(len(runs), 1)
         self.assertEqual(runs[0]["status"], "running")
+        # Stages run in the pipeline file's folder.
         # The restarted watcher resumes the run (its second stage again, the
         # first not) and starts no other: the feedback that fired it is spent.
         ws.file("pipelines/slow.yaml", ws.read("pipelines/slow.yaml").replace("sleep 30", "sleep 0"))
@@ -602,9 +603,9 @@ on:
         runs = self.runs_of(ws, "slow")
         self.assertEqual(len(runs), 1, out)
         self.assertEqual(runs[0]["status"], "succeeded", out)
-        self.assertEqual(ws.read("first.log").count("run"), 1)
-        self.assertEqual(ws.read("second.log").count("start"), 2)
-        self.assertEqual(ws.read("third.log").count("run"), 1)
+        self.assertEqual(ws.read("pipelines/first.log").count("run"), 1)
+        self.assertEqual(ws.read("pipelines/second.log").count("start"), 2)
+        self.assertEqual(ws.read("pipelines/third.log").count("run"), 1)
         out = self.watch(ws, str(int(time.time())))
         self.assertIn("0 new feedback rows < 2", out)
         self.assertEqual(len(self.runs_of(ws, "slow")), 1)

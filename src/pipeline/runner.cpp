@@ -245,12 +245,13 @@ std::string log_tail(const fs::path& path, std::size_t max_lines) {
   } catch (const Error&) {
     return "";
   }
-  std::size_t pos = text.size();
-  if (pos > 0 && text[pos - 1] == '\n') --pos;
-  for (std::size_t n = 0; n < max_lines && pos != std::string::npos && pos > 0; ++n) {
-    pos = text.rfind('\n', pos - 1);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  std::size_t start = text.size();
+  for (std::size_t n = 0; n < max_lines && start > 0; ++n) {
+    const std::size_t nl = text.rfind('\n', start - 1);
+    start = nl == std::string::npos ? 0 : nl;
   }
-  return pos == std::string::npos ? text : text.substr(pos + 1);
+  return text.substr(start == 0 ? 0 : start + 1);
 }
 
 // Runs one stage to its end; the returned record is final (succeeded,
@@ -306,9 +307,9 @@ StageRecord execute_stage(const Context& ctx, const Stage& stage, const Outs& ou
   ctx.say(fmt::format("{}: running (run {}, {}): {}", stage.name, run.id(), cache.reason, rec.cmd));
   for (const ResolvedDep& d : deps) {
     if (d.version_id) {
-      run.log_input_version(*d.version_id, d.artifact.text());
+      run.log_input_version(*d.version_id, "dependency");
     } else {
-      run.log_input(ctx.spec->dir / d.ref, d.artifact.text());
+      run.log_input(ctx.spec->dir / d.ref, "dependency");
     }
   }
   std::map<std::string, std::int64_t> before;
@@ -351,7 +352,7 @@ StageRecord execute_stage(const Context& ctx, const Stage& stage, const Outs& ou
         run.finish(store::RunStatus::kFailed, m);
         return fail_stage(m);
       }
-      run.log_output(p, o.text());
+      run.log_output(p, "output");
       produced[o.out_name()] = o.ref;
       continue;
     }
@@ -366,7 +367,7 @@ StageRecord execute_stage(const Context& ctx, const Stage& stage, const Outs& ou
       run.finish(store::RunStatus::kFailed, m);
       return fail_stage(m);
     }
-    run.log_output_version(q.int64(0), o.text());
+    run.log_output_version(q.int64(0), "output");
     produced[o.out_name()] = o.ref + "@" + std::to_string(q.int64(1));
   }
   run.finish(store::RunStatus::kFinished);
