@@ -346,6 +346,28 @@ stages:
         self.assertEqual(len([e for e in entries if e["action"] == "pipeline-reject"]), 1)
         ws.ok("audit", "verify")
 
+    def test_one_run_of_a_pipeline_at_a_time(self):
+        ws = Workspace("single")
+        ws.file("p.yaml", "name: single\nstages:\n  s:\n    cmd: sh -c 'touch started; sleep 3'\n    cache: false\n")
+        env = clean_env(ENCLAVE_HOME=ws.root)
+        first = subprocess.Popen([ENCLAVE, "pipeline", "run", "p.yaml"], cwd=ws.root, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 20
+            while not os.path.exists(os.path.join(ws.root, "started")):
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.05)
+            p = ws.run("pipeline", "run", "p.yaml")
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("run 1 is still running", p.stderr)
+            self.assertEqual(first.wait(timeout=30), 0)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        r, _ = ws.pipeline("p.yaml")
+        self.assertEqual(r["run"], 2)
+        self.assertEqual(r["status"], "succeeded")
+
     def test_dag_command(self):
         ws = Workspace("dagcmd")
         ws.file("p.yaml", """
