@@ -140,8 +140,9 @@ stages:
             self.assertEqual(shown["params"]["pipeline_run"], r["run"])
         # Lineage: the dataset leads back to the stage that made it, whose
         # input is the prep stage's output file.
-        lineage = ws.ok("lineage", "dataset:lefty@1" if False else "lefty@1", "--up").stdout
-        self.assertIn(f"run {st['left']['run']}", lineage.replace(":", " ").replace("run  ", "run "))
+        lineage = json.dumps(json.loads(ws.ok("lineage", "lefty@1", "--up", "--json").stdout))
+        self.assertIn('"pipeline-stage"', lineage)
+        self.assertIn(f'"id": {st["left"]["run"]}', lineage)
         # With --jobs 1 the branches cannot overlap.
         r, p = ws.pipeline("p.yaml", "--jobs", "1", "--force", "left", "--force", "right")
         self.assertEqual(r["status"], "succeeded", p.stderr)

@@ -51,6 +51,7 @@ RunRecord read_run(store::Statement& q) {
   r.updated_at = q.real(10);
   if (!q.is_null(11)) r.ended_at = q.real(11);
   r.owner_alive = owner_alive(q, 12);
+  r.owner_pid = q.int64(14);
   return r;
 }
 
@@ -66,8 +67,7 @@ void set_owner(store::Db& db, std::int64_t id, double now) {
 
 // Running runs of pipeline other than except: marks dead ones failed and
 // throws for a live one.
-void refuse_live_runs(store::Db& db, const std::string& pipeline, std::int64_t except, double now,
-                      bool keep_orphans) {
+void refuse_live_runs(store::Db& db, const std::string& pipeline, std::int64_t except, double now) {
   store::Statement q(db, fmt::format("SELECT {} FROM pipeline_runs WHERE pipeline = ?1 AND "
                                      "status = 'running' AND id != ?2",
                                      kRunColumns));
@@ -81,12 +81,6 @@ void refuse_live_runs(store::Db& db, const std::string& pipeline, std::int64_t e
     }
     dead.push_back(r.id);
   }
-  if (keep_orphans && !dead.empty()) {
-    fail_input(
-        "pipeline {}: run {} was left running by a process that died; continue it with "
-        "`enclave pipeline run FILE --resume {}`",
-        pipeline, dead.front(), dead.front());
-  }
   for (std::int64_t id : dead) finish_run(db, id, "failed", "its process died", now);
 }
 
@@ -94,7 +88,7 @@ void refuse_live_runs(store::Db& db, const std::string& pipeline, std::int64_t e
 
 std::int64_t insert_run(store::Db& db, const NewRun& run, double now) {
   ENCLAVE_CHECK(db.in_transaction());
-  refuse_live_runs(db, run.pipeline, 0, now, /*keep_orphans=*/false);
+  refuse_live_runs(db, run.pipeline, 0, now);
   store::Statement ins(db,
                        "INSERT INTO pipeline_runs (pipeline, file, params, target, forced, status, "
                        "trigger, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'running', "
@@ -116,16 +110,12 @@ void claim_run(store::Db& db, std::int64_t id, double now) {
   q.bind(1, id);
   if (!q.step()) fail(ErrorKind::kNotFound, "no pipeline run {}", id);
   RunRecord r = read_run(q);
-  if (r.status == "running" && r.owner_alive && store::current_process().pid != 0) {
-    const store::ProcessIdentity me = store::current_process();
-    store::Statement o(db, "SELECT owner_pid FROM pipeline_runs WHERE id = ?1");
-    o.bind(1, id);
-    o.step();
-    if (o.int64(0) != me.pid)
-      fail_input("pipeline run {} is being run by process {}; wait for it to finish", id,
-                 o.int64(0));
+  // The watcher that created a run runs it too: its own run is not "live elsewhere".
+  if (r.status == "running" && r.owner_alive && r.owner_pid != store::current_process().pid) {
+    fail_input("pipeline run {} is being run by process {}; wait for it to finish", id,
+               r.owner_pid);
   }
-  refuse_live_runs(db, r.pipeline, id, now, /*keep_orphans=*/false);
+  refuse_live_runs(db, r.pipeline, id, now);
   set_owner(db, id, now);
   tx.commit();
 }

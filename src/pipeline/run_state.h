@@ -45,6 +45,7 @@ struct RunRecord {
   double updated_at = 0;
   std::optional<double> ended_at;
   bool owner_alive = false;  // the owning process still runs (only meaningful while running)
+  std::int64_t owner_pid = 0;
   std::vector<StageRecord> stages;
 };
 
