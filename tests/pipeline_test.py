@@ -369,6 +369,38 @@ stages:
         self.assertEqual(r["run"], 2)
         self.assertEqual(r["status"], "succeeded")
 
+    def test_terminating_the_engine_stops_whole_stages_and_resume_finishes(self):
+        ws = Workspace("terminate")
+        ws.file("p.yaml", "name: term\nstages:\n  s:\n"
+                "    cmd: sh -c 'test -f ok && exit 0; sleep 60 & echo $! > child.pid; wait'\n")
+        env = clean_env(ENCLAVE_HOME=ws.root)
+        engine = subprocess.Popen([ENCLAVE, "pipeline", "run", "p.yaml"], cwd=ws.root, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pid_file = os.path.join(ws.root, "child.pid")
+        deadline = time.time() + 20
+        while not (os.path.exists(pid_file) and ws.read("child.pid").strip()):
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        grandchild = int(ws.read("child.pid"))
+        engine.send_signal(signal.SIGTERM)
+        self.assertEqual(engine.wait(timeout=10), -signal.SIGTERM)
+        deadline = time.time() + 10
+        while os.path.exists(f"/proc/{grandchild}") and time.time() < deadline:
+            with open(f"/proc/{grandchild}/stat") as f:
+                if f.read().split(") ")[1].startswith("Z"):
+                    break
+            time.sleep(0.05)
+        alive = os.path.exists(f"/proc/{grandchild}")
+        if alive:
+            with open(f"/proc/{grandchild}/stat") as f:
+                alive = not f.read().split(") ")[1].startswith("Z")
+        self.assertFalse(alive, "the stage's child outlived the engine")
+        run = json.loads(ws.ok("pipeline", "show", "1", "--json").stdout)
+        self.assertEqual(run["status"], "running")
+        ws.file("ok", "")
+        r, _ = ws.pipeline("--resume", "1")
+        self.assertEqual(r["status"], "succeeded")
+
     def test_dag_command(self):
         ws = Workspace("dagcmd")
         ws.file("p.yaml", """

@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "core/error.h"
 
@@ -16,6 +18,62 @@ extern char** environ;
 
 namespace enclave::pipeline {
 namespace {
+
+// Each stage runs in a process group of its own, so its whole tree (a
+// `sh -c` and what it starts) can be signalled at once. The groups are
+// kept here for the handler below; slots are claimed and freed atomically.
+constexpr std::size_t kMaxGroups = 1024;
+std::atomic<pid_t> g_groups[kMaxGroups];
+
+// SIGINT, SIGTERM and SIGHUP to the engine go to every running stage's
+// group too (a stage's group no longer sees the terminal's Ctrl-C), then
+// end the engine as they would have. SIGKILL cannot be caught: then each
+// stage's own process still gets SIGTERM through PR_SET_PDEATHSIG.
+void forward_and_die(int sig) {
+  for (auto& g : g_groups) {
+    pid_t pgid = g.load();
+    if (pgid > 0) ::killpg(pgid, sig);
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void install_forwarding() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction old {};
+      ::sigaction(sig, nullptr, &old);
+      if (old.sa_handler == SIG_IGN) continue;  // nohup: keep ignoring
+      struct sigaction sa {};
+      sa.sa_handler = forward_and_die;
+      sigemptyset(&sa.sa_mask);
+      ::sigaction(sig, &sa, nullptr);
+    }
+  });
+}
+
+// Holds a slot for a running stage's group.
+class GroupSlot {
+ public:
+  explicit GroupSlot(pid_t pgid) {
+    for (auto& g : g_groups) {
+      pid_t empty = 0;
+      if (g.compare_exchange_strong(empty, pgid)) {
+        slot_ = &g;
+        return;
+      }
+    }
+  }
+  ~GroupSlot() {
+    if (slot_ != nullptr) slot_->store(0);
+  }
+  GroupSlot(const GroupSlot&) = delete;
+  GroupSlot& operator=(const GroupSlot&) = delete;
+
+ private:
+  std::atomic<pid_t>* slot_ = nullptr;
+};
 
 std::vector<char*> c_strings(std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -44,6 +102,7 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& extr
 
 StageOutcome LocalExecutor::run(const StageJob& job) {
   ENCLAVE_CHECK(!job.argv.empty());
+  install_forwarding();
   std::vector<std::string> argv_strings = job.argv;
   std::vector<char*> argv = c_strings(argv_strings);
   std::vector<std::string> env_strings = merged_environment(job.env);
@@ -85,6 +144,9 @@ StageOutcome LocalExecutor::run(const StageJob& job) {
     (void)ignored;
     ::_exit(127);
   }
+  // Set here too: the handler may run before the child has called setpgid.
+  if (pid > 0) ::setpgid(pid, pid);
+  GroupSlot group(pid > 0 ? pid : 0);
   ::close(status_pipe[1]);
   ::close(log);
   if (pid < 0) {

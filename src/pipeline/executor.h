@@ -37,9 +37,11 @@ class Executor {
   virtual StageOutcome run(const StageJob& job) = 0;
 };
 
-// Child processes of this one: PATH is searched for a bare argv[0], the
-// child dies with the thread that started it (PR_SET_PDEATHSIG), so killing
-// the engine never leaves a stage running unowned.
+// Child processes of this one: PATH is searched for a bare argv[0]; each
+// stage is a process group of its own, to which SIGINT, SIGTERM and SIGHUP
+// sent to this process are forwarded (the first run() installs the
+// handlers) before this process ends; if this process is SIGKILLed, the
+// stage's own process gets SIGTERM (PR_SET_PDEATHSIG).
 class LocalExecutor : public Executor {
  public:
   std::string name() const override { return "local"; }
