@@ -24,7 +24,7 @@ struct RunFlags {
   std::string file;
   std::vector<std::string> params;
   std::string stage;
-  int jobs = 1;
+  int jobs = 4;
   bool dry_run = false;
   std::vector<std::string> force;
   std::int64_t resume = 0;
@@ -177,7 +177,7 @@ struct ApproveFlags {
   std::string stage;
   bool reject = false;
   std::string reason;
-  int jobs = 1;
+  int jobs = 4;
   bool json = false;
 };
 
@@ -190,7 +190,8 @@ void register_approve(CLI::App& parent) {
   cmd->add_flag("--reject", flags->reject, "Reject: the stage and what needs it do not run");
   cmd->add_option("--reason", flags->reason, "Why (recorded in the audit log)")->required();
   cmd->add_option("--jobs,-j", flags->jobs, "Independent stages run at once")
-      ->check(CLI::Range(1, 256));
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print the run as JSON");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->callback([flags] {
@@ -210,7 +211,7 @@ struct WatchFlags {
   std::string dir = "pipelines";
   bool once = false;
   double interval = 30;
-  int jobs = 1;
+  int jobs = 4;
   std::string name;
   bool json = false;
 };
@@ -244,7 +245,8 @@ void register_watch(CLI::App& parent) {
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
   cmd->add_option("--jobs,-j", flags->jobs, "Independent stages run at once, per pipeline run")
-      ->check(CLI::Range(1, 256));
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   add_workspace_flag(*cmd, flags->workspace);
   cmd->callback([flags] {
     const std::filesystem::path root = workspace_root(flags->workspace);

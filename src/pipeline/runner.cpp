@@ -304,7 +304,8 @@ StageRecord execute_stage(const Context& ctx, const Stage& stage, const Outs& ou
     save_stage(ws.db(), ctx.run_id, rec);
     tx.commit();
   }
-  ctx.say(fmt::format("{}: running (run {}, {}): {}", stage.name, run.id(), cache.reason, rec.cmd));
+  ctx.say(fmt::format("{}: running (run {}, {}; log {}): {}", stage.name, run.id(), cache.reason,
+                      run.log_path().string(), rec.cmd));
   for (const ResolvedDep& d : deps) {
     if (d.version_id) {
       run.log_input_version(*d.version_id, "dependency");
