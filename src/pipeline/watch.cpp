@@ -127,9 +127,19 @@ class Watcher {
       return;
     }
     if (auto orphan = orphaned_run(ws_.db(), name)) {
-      say(name, fmt::format("resume: run {} was left running by a process that died", *orphan));
-      start(name, *orphan);
-      return;
+      // A run a trigger started is the watcher's to finish; one started by
+      // hand and interrupted is left to its user (`pipeline run --resume`).
+      if (load_run(ws_.db(), *orphan).trigger != "manual") {
+        say(name, fmt::format("resume: run {} was left running by a process that died", *orphan));
+        start(name, *orphan);
+        return;
+      }
+      store::WriteTransaction tx(ws_.db());
+      finish_run(ws_.db(), *orphan, "failed", "its process died", pipeline_now());
+      tx.commit();
+      say(name, fmt::format("run {} (started by hand) was left running by a process that died: "
+                            "marked failed; continue it with `enclave pipeline run --resume {}`",
+                            *orphan, *orphan));
     }
     const double now = pipeline_now();
     std::vector<std::pair<const Trigger*, TriggerCheck>> checks;
