@@ -64,6 +64,10 @@ const CommandSpec kCommands[] = {
     {"monitor", "Look at what the served models are doing", ENCLAVE_LIGHT(register_monitor)},
     {"feedback", "Turn feedback on served answers into training data",
      ENCLAVE_LIGHT(register_feedback)},
+    {"pipeline",
+     "Pipelines: stages from a YAML file run in dependency order, cached, approved, and started "
+     "by triggers (`pipeline watch`)",
+     ENCLAVE_LIGHT(register_pipeline)},
 };
 
 }  // namespace

@@ -72,6 +72,8 @@ void register_serve(CLI::App& app);     // serve
 void register_api_keys(CLI::App& app);  // api-keys add
 void register_monitor(CLI::App& app);   // monitor requests
 void register_feedback(CLI::App& app);  // feedback export
+void register_pipeline(CLI::App& app);  // pipeline run | list | show | status | dag | history |
+                                        // approve | watch
 
 // Data preparation (src/data).
 void register_data(CLI::App& app);  // data ingest | normalize | filter | dedup | pii |

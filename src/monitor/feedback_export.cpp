@@ -8,6 +8,7 @@
 #include "core/file.h"
 #include "core/staging_dir.h"
 #include "monitor/request_log.h"
+#include "store/db.h"
 #include "store/names.h"
 #include "store/registry.h"
 #include "store/runs.h"
@@ -136,6 +137,18 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
   result.dataset_ref = version.ref();
   result.run_id = run.id();
   return result;
+}
+
+std::int64_t feedback_high_water(const std::filesystem::path& workspace_root) {
+  const std::filesystem::path path = RequestLog::db_path(workspace_root);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return 0;
+  store::Db db(path);
+  store::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'");
+  if (!q.step()) return 0;
+  store::Statement max(db, "SELECT COALESCE(MAX(id), 0) FROM feedback");
+  max.step();
+  return max.int64(0);
 }
 
 }  // namespace enclave::monitor

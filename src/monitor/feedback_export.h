@@ -42,4 +42,9 @@ struct FeedbackExportResult {
 FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root,
                                      const FeedbackExportOptions& options);
 
+// The highest feedback row id in the workspace's request log (ids only
+// grow), 0 when there is no log or no feedback yet: what `pipeline watch`
+// counts `on: feedback: {new: N}` from.
+std::int64_t feedback_high_water(const std::filesystem::path& workspace_root);
+
 }  // namespace enclave::monitor

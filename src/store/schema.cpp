@@ -161,7 +161,76 @@ CREATE INDEX registry_versions_live ON registry_versions(kind, name, deleted_at)
 ALTER TABLE artifacts ADD COLUMN purged_at REAL;
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kMigration1, kMigration2};
+// Pipelines (src/pipeline): a pipeline run and its stages (each stage a
+// store run), the step cache, and the triggers' state for `pipeline watch`.
+// A fired trigger and the run it started are one row written in the same
+// transaction as the trigger's new cursor, so a restarted watcher neither
+// loses nor repeats it.
+constexpr std::string_view kMigration3 = R"sql(
+CREATE TABLE pipeline_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  pipeline TEXT NOT NULL,
+  file TEXT NOT NULL,
+  params TEXT NOT NULL DEFAULT '{}',
+  target TEXT NOT NULL DEFAULT '',
+  forced TEXT NOT NULL DEFAULT '[]',
+  status TEXT NOT NULL CHECK (status IN
+    ('running', 'waiting_approval', 'succeeded', 'failed', 'rejected')),
+  trigger TEXT NOT NULL DEFAULT 'manual',
+  owner_host TEXT NOT NULL DEFAULT '',
+  owner_boot TEXT NOT NULL DEFAULT '',
+  owner_pid INTEGER NOT NULL DEFAULT 0,
+  owner_start INTEGER NOT NULL DEFAULT 0,
+  message TEXT NOT NULL DEFAULT '',
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL,
+  ended_at REAL
+);
+CREATE INDEX pipeline_runs_name ON pipeline_runs(pipeline, id);
+CREATE TABLE pipeline_stages (
+  run_id INTEGER NOT NULL REFERENCES pipeline_runs(id),
+  stage TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'waiting_approval', 'succeeded',
+    'cached', 'failed', 'skipped', 'rejected')),
+  approved INTEGER NOT NULL DEFAULT 0,
+  store_run INTEGER REFERENCES runs(id),
+  cmd TEXT NOT NULL DEFAULT '',
+  outs TEXT NOT NULL DEFAULT '{}',
+  message TEXT NOT NULL DEFAULT '',
+  started_at REAL,
+  ended_at REAL,
+  PRIMARY KEY (run_id, stage)
+);
+CREATE TABLE pipeline_cache (
+  pipeline TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  key TEXT NOT NULL,
+  program_version TEXT NOT NULL,
+  inputs TEXT NOT NULL,
+  outs TEXT NOT NULL,
+  store_run INTEGER REFERENCES runs(id),
+  created_at REAL NOT NULL,
+  PRIMARY KEY (pipeline, stage)
+);
+CREATE TABLE pipeline_triggers (
+  pipeline TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  cursor TEXT NOT NULL DEFAULT '{}',
+  checked_at REAL,
+  fired_at REAL,
+  PRIMARY KEY (pipeline, trigger)
+);
+CREATE TABLE pipeline_fires (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  pipeline TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES pipeline_runs(id),
+  fired_at REAL NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
 bool has_version_table(Db& db) {
   Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -167,14 +168,24 @@ ResolvedModel resolve_model(const TrainCommand& command, store::Workspace& /*wor
 }  // namespace
 
 fs::path resolve_data_ref(store::Workspace& workspace, const std::string& ref,
-                          std::optional<store::VersionInfo>* version) {
+                          std::optional<store::VersionInfo>* version, std::string_view prefer) {
   std::error_code ec;
   if (fs::is_regular_file(ref, ec)) return ref;
   if (fs::is_directory(ref, ec))
     fail_input("data '{}': is a folder; give a JSONL file or a dataset reference", ref);
+  // "feedback@3:sft" (or "feedback:latest:sft") picks sft.jsonl of a version
+  // that holds several JSONL files, as `feedback export` writes them.
+  std::string version_ref = ref, part;
+  const std::size_t at = ref.find('@'), colon = ref.rfind(':');
+  if (colon != std::string::npos &&
+      ((at != std::string::npos && colon > at) || std::count(ref.begin(), ref.end(), ':') == 2)) {
+    version_ref = ref.substr(0, colon);
+    part = ref.substr(colon + 1);
+    store::validate_relative_path(part, "data file");
+  }
   store::VersionInfo v;
   try {
-    v = store::resolve_version(workspace.db(), store::RegistryKind::kDataset, ref);
+    v = store::resolve_version(workspace.db(), store::RegistryKind::kDataset, version_ref);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::kInvalidInput) {
       fail(ErrorKind::kNotFound, "data '{}': no such JSONL file or dataset ({})", ref, e.what());
@@ -183,18 +194,38 @@ fs::path resolve_data_ref(store::Workspace& workspace, const std::string& ref,
   }
   if (version != nullptr) *version = v;
   fs::path path = store::version_path(workspace, store::RegistryKind::kDataset, v.ref());
+  std::vector<fs::path> jsonl;
+  if (fs::is_directory(path)) {
+    for (const auto& entry : fs::recursive_directory_iterator(path)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".jsonl")
+        jsonl.push_back(entry.path());
+    }
+    std::sort(jsonl.begin(), jsonl.end());
+  }
+  std::string names;
+  for (const fs::path& p : jsonl)
+    names += (names.empty() ? "" : ", ") + fs::relative(p, path).string();
+  if (!part.empty()) {
+    for (const fs::path& candidate : {path / (part + ".jsonl"), path / part}) {
+      if (fs::is_regular_file(candidate)) return candidate;
+    }
+    fail(ErrorKind::kNotFound, "data '{}': dataset {} has no {}.jsonl (it holds: {})", ref, v.ref(),
+         part, names.empty() ? "no .jsonl file" : names);
+  }
   if (fs::is_regular_file(path)) return path;
   if (fs::exists(path / "train.jsonl")) return path / "train.jsonl";
   // `data format` writes data.jsonl beside its invalid.jsonl side file.
   if (fs::exists(path / "data.jsonl")) return path / "data.jsonl";
-  std::vector<fs::path> jsonl;
-  for (const auto& entry : fs::recursive_directory_iterator(path)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".jsonl")
-      jsonl.push_back(entry.path());
+  if (!prefer.empty() && jsonl.size() > 1 &&
+      fs::is_regular_file(path / (std::string(prefer) + ".jsonl")))
+    return path / (std::string(prefer) + ".jsonl");
+  if (jsonl.size() > 1) {
+    fail_input("dataset {}: holds {} .jsonl files ({}); name one, e.g. {}:{}", v.ref(),
+               jsonl.size(), names, v.ref(), jsonl.front().stem().string());
   }
-  if (jsonl.size() != 1) {
-    fail(ErrorKind::kNotFound, "dataset {}: expected one .jsonl file (or train.jsonl), found {}",
-         v.ref(), jsonl.size());
+  if (jsonl.empty()) {
+    fail(ErrorKind::kNotFound, "dataset {}: expected one .jsonl file (or train.jsonl), found 0",
+         v.ref());
   }
   return jsonl.front();
 }
@@ -234,7 +265,11 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
       data.chunk_files.push_back(resolve_data_ref(*workspace, f, &chunk_versions.back()));
     }
   } else {
-    data.train_file = resolve_data_ref(*workspace, config.data, &data_version);
+    // A feedback export holds sft.jsonl and preference.jsonl: each mode takes its own.
+    const std::string_view prefer = config.mode == TrainMode::kSft   ? "sft"
+                                    : config.mode == TrainMode::kDpo ? "preference"
+                                                                     : "";
+    data.train_file = resolve_data_ref(*workspace, config.data, &data_version, prefer);
   }
   if (!config.eval_data.empty())
     data.eval_file = resolve_data_ref(*workspace, config.eval_data, &eval_version);

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/registry.h"
@@ -51,8 +52,13 @@ TrainCommandResult run_train_command(const TrainCommand& command);
 
 // The path of a dataset reference or JSONL file: an existing file is used as
 // is; else the dataset version's checkout, which must be a JSONL file or a
-// folder with one (train.jsonl preferred). Throws Error(kNotFound).
+// folder with one (train.jsonl preferred); "NAME@V:PART" picks PART.jsonl of
+// a version holding several (`feedback export` writes sft.jsonl and
+// preference.jsonl). Throws Error(kNotFound), or Error(kInvalidInput) for a
+// version holding several .jsonl files and no PART, unless one is
+// PREFER.jsonl (train sft prefers sft, train dpo preference).
 std::filesystem::path resolve_data_ref(store::Workspace& workspace, const std::string& ref,
-                                       std::optional<store::VersionInfo>* version = nullptr);
+                                       std::optional<store::VersionInfo>* version = nullptr,
+                                       std::string_view prefer = "");
 
 }  // namespace enclave::train

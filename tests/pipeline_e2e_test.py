@@ -1,0 +1,153 @@
+"""The closed loop with real commands and a tiny model: feedback on served
+answers (written to the request log as the server writes it) is exported,
+trained on directly (`train sft --data feedback@N:sft`, and `feedback@N`
+as it is), and the retrain pipeline of the pipelines issue (feedback export
+-> train sft -> eval run) runs end to end with tiny step counts.
+
+    /usr/bin/python3 tests/pipeline_e2e_test.py --enclave build/src/cli/enclave --workdir /tmp/ple --fixtures build/tests/fixtures
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+import fixtures
+import harness
+
+ENCLAVE = None
+WORKDIR = None
+FIXTURES = None
+
+REQUESTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('format_version', '1');
+CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, created_at REAL NOT NULL, key_id TEXT NOT NULL,
+  endpoint TEXT NOT NULL, model TEXT NOT NULL, model_version TEXT NOT NULL, model_version_id INTEGER,
+  prompt TEXT NOT NULL, completion TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL, ttft REAL NOT NULL, latency REAL NOT NULL,
+  finish_reason TEXT NOT NULL, status INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL
+  REFERENCES requests(id) ON DELETE CASCADE, created_at REAL NOT NULL, key_id TEXT NOT NULL,
+  rating REAL, correction TEXT);
+"""
+
+PIPELINE = """
+name: retrain
+params: {steps: 2}
+stages:
+  export:
+    cmd: enclave feedback export --out feedback
+    outs: [dataset:feedback]
+    cache: false
+  train:
+    cmd: enclave train sft --model assistant:production --data ${stages.export.outs.feedback} --out assistant --max-steps ${steps} --batch-size 2 --threads 1 --max-length 64
+    deps: [dataset:feedback, model:assistant:production]
+    outs: [model:assistant]
+  report:
+    cmd: sh -c 'enclave eval run --model ${stages.train.outs.assistant} --suite general.sequence_en --limit 4 --threads 1 --json > report.json'
+    deps: [model:assistant]
+    outs: [report.json]
+on:
+  feedback: {new: 200}
+"""
+
+
+class FeedbackLoopTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = os.path.join(WORKDIR, "ws")
+        shutil.rmtree(cls.root, ignore_errors=True)
+        cls.ok("init", cls.root)
+        cls.ok("models", "register", "assistant", fixtures.tiny(FIXTURES, 1))
+        cls.ok("models", "alias", "assistant@1", "production")
+        path = os.path.join(cls.root, ".enclave", "serve", "requests.db")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        db = sqlite3.connect(path)
+        db.executescript(REQUESTS_SCHEMA)
+        for i in range(6):
+            rid = f"chatcmpl-{i}"
+            prompt = json.dumps([{"role": "user", "content": f"What is {i} plus {i}?"}])
+            db.execute("INSERT INTO requests VALUES (?, ?, '', 'chat.completions', 'assistant', 'assistant@1', "
+                       "NULL, ?, ?, 8, 4, 0.01, 0.02, 'stop', 200)", (rid, time.time(), prompt, "I do not know."))
+            db.execute("INSERT INTO feedback (request_id, created_at, key_id, rating, correction) VALUES "
+                       "(?, ?, '', -1, ?)", (rid, time.time(), f"{i} plus {i} is {2 * i}."))
+        db.commit()
+        db.close()
+
+    @classmethod
+    def run_enclave(cls, *args, timeout=300):
+        env = {k: v for k, v in os.environ.items() if k not in ("ENCLAVE_RUN_ID", "ENCLAVE_PIPELINE_NOW")}
+        env["ENCLAVE_HOME"] = cls.root
+        return subprocess.run([ENCLAVE, *map(str, args)], capture_output=True, text=True, env=env,
+                              cwd=cls.root if os.path.isdir(cls.root) else WORKDIR, timeout=timeout)
+
+    @classmethod
+    def ok(cls, *args):
+        p = cls.run_enclave(*args)
+        assert p.returncode == 0, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+        return p
+
+    def test_1_feedback_export_is_trained_on_directly(self):
+        out = json.loads(self.ok("feedback", "export", "--out", "fb", "--json").stdout)
+        self.assertEqual(out["dataset"], "fb@1")
+        self.assertEqual(out["n_sft"], 6)
+        common = ["--model", "assistant:production", "--max-steps", "2", "--batch-size", "2",
+                  "--threads", "1", "--max-length", "64", "--json"]
+        for ref in ("fb@1:sft", "fb@1"):
+            p = self.ok("train", "sft", "--data", ref, "--out", "direct", *common)
+            result = json.loads(p.stdout.strip().splitlines()[-1])
+            shown = json.loads(self.ok("runs", "show", result["run_id"], "--json").stdout)
+            self.assertEqual(shown["status"], "finished")
+            data = [i["version"] for i in shown["inputs"] if i["role"] == "train_data"]
+            self.assertEqual([(d["name"], d["version"]) for d in data], [("fb", 1)])
+        # DPO takes the export's preference pairs as they are.
+        p = self.ok("train", "dpo", "--data", "fb@1", "--out", "direct-dpo", *common)
+        self.assertEqual(json.loads(p.stdout.strip().splitlines()[-1])["steps"], 2)
+        # A part the version does not hold is named with what it holds.
+        p = self.run_enclave("train", "sft", "--data", "fb@1:nope", "--out", "direct", *common)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("has no nope.jsonl", p.stderr)
+        self.assertIn("sft.jsonl", p.stderr)
+
+    def test_2_retrain_pipeline_end_to_end(self):
+        with open(os.path.join(self.root, "retrain.yaml"), "w") as f:
+            f.write(PIPELINE)
+        start = time.time()
+        p = self.run_enclave("pipeline", "run", "retrain.yaml", "--json", timeout=600)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        r = json.loads(p.stdout)
+        self.assertEqual(r["status"], "succeeded", p.stderr)
+        st = {s["name"]: s for s in r["stages"]}
+        feedback = st["export"]["outs"]["feedback"]
+        self.assertRegex(feedback, r"^feedback@\d+$")
+        assistant = st["train"]["outs"]["assistant"]
+        self.assertEqual(assistant, "assistant@2")
+        self.assertIn(f"--data {feedback} ", st["train"]["cmd"])
+        self.assertIn(f"--model {assistant} ", st["report"]["cmd"])
+        with open(os.path.join(self.root, "report.json")) as f:
+            report = json.load(f)
+        self.assertIn("general.sequence_en", json.dumps(report))
+        # Lineage: the new model leads back through the train stage and the
+        # feedback dataset to the export stage.
+        lineage = json.loads(self.ok("lineage", assistant, "--up", "--json").stdout)
+        text = json.dumps(lineage)
+        self.assertIn('"pipeline-stage"', text)
+        self.assertIn(feedback.split("@")[0], text)
+        print(f"retrain pipeline: {time.time() - start:.1f}s", file=sys.stderr)
+
+
+def main():
+    global ENCLAVE, WORKDIR, FIXTURES
+    args, rest = harness.parse(__doc__, "pipeline_e2e_test", fixtures=True)
+    ENCLAVE, WORKDIR = args.enclave, args.workdir
+    FIXTURES = fixtures.find_or_make(ENCLAVE, args.fixtures, WORKDIR)
+    return harness.run(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
