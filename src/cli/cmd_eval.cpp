@@ -37,6 +37,7 @@ struct EvalFlags {
   ComputeFlags compute;
   CLI::Option* limit_opt = nullptr;
   CLI::Option* fewshot_opt = nullptr;
+  std::vector<std::string> judge_hosts;
 };
 
 void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
@@ -63,6 +64,8 @@ void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
   chat->excludes(no_chat);
   cmd.add_option("--samples", f.samples,
                  "Write every document's prompt, answer and scores to this JSONL file");
+  cmd.add_option("--allow-judge-host", f.judge_hosts,
+                 "A judge server host tasks may send prompts to (repeatable; loopback always)");
   if (records) cmd.add_flag("--no-record", f.no_record, "Do not record a run in the workspace");
   cmd.add_flag("--json", f.json, "Print the results as JSON");
   add_workspace_flag(cmd, f.workspace);
@@ -82,6 +85,7 @@ eval::EvalCommon common_of(const EvalFlags& f) {
   c.harness.workspace.workspace = workspace_flag(f.workspace);
   c.engine = {.dtype = f.compute.dtype, .device = f.compute.device, .threads = f.compute.threads};
   c.harness.judge_engine = c.engine;
+  c.harness.judge_hosts = f.judge_hosts;
   c.no_record = f.no_record;
   c.samples = f.samples;
   return c;
