@@ -157,6 +157,30 @@ class StoreCliTest(StoreCase):
         self.assertIn(".enclave", self.ok("init", cwd=here).stdout)
         self.assertTrue(os.path.isfile(os.path.join(here, ".enclave", "enclave.db")))
 
+    def test_a_fresh_workspace_is_readable_by_its_owner_only(self):
+        ws = self.workspace("modes")
+        model = os.path.join(WORKDIR, "modes-model")
+        write(os.path.join(model, "config.json"), "{}")
+        write(os.path.join(model, "model.safetensors"), b"weights")
+        self.ok("models", "register", "m", model)
+        self.exec_run(ws, "--name", "r")
+        open_to_others = []
+        for root, dirs, files in os.walk(os.path.join(ws, ".enclave")):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                mode = os.lstat(path).st_mode
+                if mode & 0o077:
+                    open_to_others.append(f"{path} {stat.filemode(mode)}")
+        self.assertEqual(open_to_others, [])
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(ws, ".enclave")).st_mode), 0o700)
+        # A group-shared workspace (setgid .enclave) keeps group access, never others'.
+        shared = fresh_dir("modes-shared")
+        os.makedirs(os.path.join(shared, ".enclave"))
+        os.chmod(os.path.join(shared, ".enclave"), 0o2770)
+        self.ok("init", shared)
+        db = os.lstat(os.path.join(shared, ".enclave", "enclave.db")).st_mode
+        self.assertEqual(stat.S_IMODE(db) & 0o077, 0o040, stat.filemode(db))
+
     def test_init_refuses_a_file_and_a_symlinked_dot_dir(self):
         base = fresh_dir("init-bad")
         write(os.path.join(base, "file"), "x")
