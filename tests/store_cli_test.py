@@ -173,13 +173,17 @@ class StoreCliTest(StoreCase):
                     open_to_others.append(f"{path} {stat.filemode(mode)}")
         self.assertEqual(open_to_others, [])
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(ws, ".enclave")).st_mode), 0o700)
-        # A group-shared workspace (setgid .enclave) keeps group access, never others'.
-        shared = fresh_dir("modes-shared")
-        os.makedirs(os.path.join(shared, ".enclave"))
-        os.chmod(os.path.join(shared, ".enclave"), 0o2770)
-        self.ok("init", shared)
-        db = os.lstat(os.path.join(shared, ".enclave", "enclave.db")).st_mode
-        self.assertEqual(stat.S_IMODE(db) & 0o077, 0o040, stat.filemode(db))
+        # A group-shared workspace (setgid or group-writable .enclave) keeps
+        # group access, never others'.
+        for mode in (0o2770, 0o770):
+            shared = fresh_dir(f"modes-shared-{mode:o}")
+            os.makedirs(os.path.join(shared, ".enclave"))
+            os.chmod(os.path.join(shared, ".enclave"), mode)
+            self.ok("init", shared)
+            db = os.lstat(os.path.join(shared, ".enclave", "enclave.db")).st_mode
+            self.assertEqual(stat.S_IMODE(db) & 0o077, 0o040, stat.filemode(db))
+            dot = os.stat(os.path.join(shared, ".enclave")).st_mode
+            self.assertEqual(stat.S_IMODE(dot) & 0o777, 0o770, stat.filemode(dot))
 
     def test_init_refuses_a_file_and_a_symlinked_dot_dir(self):
         base = fresh_dir("init-bad")

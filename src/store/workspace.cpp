@@ -64,12 +64,14 @@ std::filesystem::path absolute_clean(const std::filesystem::path& p) {
   return std::filesystem::absolute(p).lexically_normal();
 }
 
-// A workspace is private to its owner unless its .enclave folder carries
-// the setgid bit (`chmod 2770 .enclave`, the usual mark of a folder a
-// group shares): then the group keeps read and write access.
+// A workspace is private to its owner unless its .enclave folder is shared
+// with a group: it carries the setgid bit (`chmod 2770 .enclave`, the usual
+// mark of a folder a group shares) or the group may write it. Then the
+// group keeps read and write access.
 bool is_group_shared(const std::filesystem::path& dot) {
   struct stat st {};
-  return ::lstat(dot.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_ISGID) != 0;
+  return ::lstat(dot.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+         (st.st_mode & (S_ISGID | S_IWGRP)) != 0;
 }
 
 // Everything this process creates from here on (folders, objects, SQLite
