@@ -246,7 +246,7 @@ class ApiTest(ServeCase):
         s = self.server
         assert request(s, "GET", "/health", key=None)[0] == 200
         for method, path in (("GET", "/v1/models"), ("GET", "/metrics"), ("POST", "/v1/completions")):
-            status, body, _ = request(s, method, path, body={"prompt": "x"}, key=None)
+            status, body, _ = request(s, method, path, body={"prompt": "x"} if method == "POST" else None, key=None)
             assert_error(status, body, 401)
         assert_error(*request(s, "GET", "/v1/models", key="sk-wrong")[:2], 401)
         assert_error(*request(s, "GET", "/v1/models", key="")[:2], 401)

@@ -157,6 +157,34 @@ class StoreCliTest(StoreCase):
         self.assertIn(".enclave", self.ok("init", cwd=here).stdout)
         self.assertTrue(os.path.isfile(os.path.join(here, ".enclave", "enclave.db")))
 
+    def test_a_fresh_workspace_is_readable_by_its_owner_only(self):
+        ws = self.workspace("modes")
+        model = os.path.join(WORKDIR, "modes-model")
+        write(os.path.join(model, "config.json"), "{}")
+        write(os.path.join(model, "model.safetensors"), b"weights")
+        self.ok("models", "register", "m", model)
+        self.exec_run(ws, "--name", "r")
+        open_to_others = []
+        for root, dirs, files in os.walk(os.path.join(ws, ".enclave")):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                mode = os.lstat(path).st_mode
+                if mode & 0o077:
+                    open_to_others.append(f"{path} {stat.filemode(mode)}")
+        self.assertEqual(open_to_others, [])
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(ws, ".enclave")).st_mode), 0o700)
+        # A group-shared workspace (setgid or group-writable .enclave) keeps
+        # group access, never others'.
+        for mode in (0o2770, 0o770):
+            shared = fresh_dir(f"modes-shared-{mode:o}")
+            os.makedirs(os.path.join(shared, ".enclave"))
+            os.chmod(os.path.join(shared, ".enclave"), mode)
+            self.ok("init", shared)
+            db = os.lstat(os.path.join(shared, ".enclave", "enclave.db")).st_mode
+            self.assertEqual(stat.S_IMODE(db) & 0o077, 0o040, stat.filemode(db))
+            dot = os.stat(os.path.join(shared, ".enclave")).st_mode
+            self.assertEqual(stat.S_IMODE(dot) & 0o777, 0o770, stat.filemode(dot))
+
     def test_init_refuses_a_file_and_a_symlinked_dot_dir(self):
         base = fresh_dir("init-bad")
         write(os.path.join(base, "file"), "x")
@@ -789,6 +817,41 @@ class StoreTamperTest(StoreCase):
                 report = json.loads(run("audit", "verify", "--json", "--workspace", copy).stdout)
                 self.assertFalse(report["ok"])
                 self.assertTrue(report["problems"])
+
+    def test_keyed_log_and_anchor_catch_a_rewrite(self):
+        key = os.path.join(fresh_dir("audit-key"), "audit.key")
+        write(key, os.urandom(32).hex())
+        os.chmod(key, 0o600)
+        ws = self.workspace("keyed")
+        self.env["ENCLAVE_AUDIT_KEY_FILE"] = key
+        make_model_dir(os.path.join(ws, "m"))
+        self.ok("models", "register", "m", os.path.join(ws, "m"))
+        anchor = os.path.join(WORKDIR, "keyed-anchor.json")
+        record = self.ok_json("audit", "anchor", "--out", anchor)
+        with open(anchor) as f:
+            self.assertEqual(json.load(f)["signature"], record["signature"])
+        self.ok("models", "alias", "m@1", "production")
+        self.assertTrue(self.ok_json("audit", "verify", "--anchor", anchor)["ok"])
+        self.assertTrue(all(e["hash"].startswith("hmac-sha256:")
+                            for e in self.ok_json("audit", "list")[1:]))
+        # Without the key a keyed workspace cannot be changed.
+        self.expect_error(["models", "alias", "m@1", "staging", "--workspace", ws], "keyed",
+                          env=clean_env())
+        # A rewrite with recomputed plain hashes, and the head removed.
+        copy = self.tamper_copy(ws, "keyed-rewritten",
+                                "UPDATE audit_log SET user = 'mallory', hash = 'x' WHERE seq >= 2",
+                                "DELETE FROM audit_head")
+        os.remove(os.path.join(copy, ".enclave", "audit.head"))
+        p = run("audit", "verify", "--json", "--workspace", copy, "--anchor", anchor, env=self.env)
+        self.assertNotEqual(p.returncode, 0)
+        reasons = " ".join(pr["reason"] for pr in json.loads(p.stdout)["problems"])
+        for words in ("MAC", "head record is missing", "audit.head is missing", "anchor"):
+            self.assertIn(words, reasons)
+        # A registry row added behind the log's back.
+        copy = self.tamper_copy(ws, "keyed-row", "INSERT INTO registry_versions (kind, name, version, artifact, "
+                                "created_at) SELECT kind, name, 2, artifact, created_at FROM registry_versions")
+        p = run("audit", "verify", "--json", "--workspace", copy, env=self.env)
+        self.assertIn("model m@2 has no register entry", p.stdout)
 
     def test_flipped_byte_is_caught_and_never_served(self):
         ws = self.workspace("flip")

@@ -37,6 +37,7 @@ struct EvalFlags {
   CLI::Option* limit_opt = nullptr;
   CLI::Option* fewshot_opt = nullptr;
   CLI::Option* chat_opt = nullptr;
+  std::vector<std::string> judge_hosts;
 };
 
 void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
@@ -69,6 +70,8 @@ void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
   f.chat_opt = chat;
   cmd.add_option("--samples", f.samples,
                  "Write every document's prompt, answer and scores to this JSONL file");
+  cmd.add_option("--allow-judge-host", f.judge_hosts,
+                 "A judge server host tasks may send prompts to (repeatable; loopback always)");
   if (records) cmd.add_flag("--no-record", f.no_record, "Do not record a run in the workspace");
   cmd.add_flag("--json", f.json, "Print the results as JSON");
   add_workspace_flag(cmd, f.workspace);
@@ -91,6 +94,7 @@ eval::EvalCommon common_of(const EvalFlags& f) {
               .threads = f.compute.threads,
               .chat_template = f.compute.chat_template};
   c.harness.judge_engine = c.engine;
+  c.harness.judge_hosts = f.judge_hosts;
   c.no_record = f.no_record;
   c.samples = f.samples;
   return c;

@@ -1,5 +1,4 @@
-// `enclave serve`: the OpenAI-compatible server (src/serve/server.h), and
-// `enclave api-keys add`, which makes a key for its --api-keys file.
+// `enclave serve`: the OpenAI-compatible server (src/serve/server.h).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -9,8 +8,8 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "serve/auth.h"
 #include "serve/server.h"
+#include "store/audit_key.h"
 
 namespace enclave::cli {
 namespace {
@@ -23,13 +22,6 @@ struct ServeFlags {
   bool no_request_log = false;
   bool no_redact = false;
   ComputeFlags compute;
-};
-
-struct KeyFlags {
-  std::string file;
-  std::string id;
-  std::vector<std::string> scopes{"infer"};
-  int requests_per_minute = 0;
 };
 
 void run_serve(ServeFlags& flags) {
@@ -97,6 +89,14 @@ void register_serve(CLI::App& app) {
                   "Seconds a request may take, waiting included")
       ->check(CLI::Range(0.01, 86400.0))
       ->capture_default_str();
+  cmd->add_option("--read-deadline", o.request_deadline_seconds,
+                  "Seconds in which a request's headers and body must arrive")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-address", o.max_connections_per_address,
+                  "Connections one client address may hold open; more get 429")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   cmd->add_option("--retention-days", o.retention_days,
                   "Days the request log keeps a request (0: forever)")
       ->check(CLI::Range(0.0, 36500.0))
@@ -109,32 +109,14 @@ void register_serve(CLI::App& app) {
                 "Do not store requests in the workspace");
   cmd->add_flag("--no-redact", flags->no_redact,
                 "Store prompts and completions without PII redaction");
+  cmd->add_option_function<std::string>(
+      "--audit-key-file", [](const std::string& file) { store::set_audit_key_file(file); },
+      "Key of the workspace's audit chain, for the reloads the server records "
+      "(default: $ENCLAVE_AUDIT_KEY_FILE)");
   add_workspace_flag(*cmd, flags->workspace);
   add_compute_flags(*cmd, flags->compute);
   add_chat_template_flag(*cmd, flags->compute);
   cmd->callback([flags] { run_serve(*flags); });
-}
-
-void register_api_keys(CLI::App& app) {
-  auto keys = std::make_shared<KeyFlags>();
-  CLI::App* api_keys = app.add_subcommand("api-keys");
-  api_keys->require_subcommand(1);
-  CLI::App* add =
-      api_keys->add_subcommand("add", "Create a key; prints it once, stores only its sha256");
-  add->add_option("--file", keys->file, "Keys file (created if missing)")->required();
-  add->add_option("--id", keys->id, "Name of the key (shown in logs and metrics)")->required();
-  add->add_option("--scope", keys->scopes, "infer and/or admin (repeatable)")
-      ->capture_default_str();
-  add->add_option("--requests-per-minute", keys->requests_per_minute, "Rate limit (0: none)")
-      ->check(CLI::Range(0, 1000000000));
-  add->callback([keys] {
-    const std::string key =
-        serve::add_api_key(keys->file, keys->id, keys->scopes, keys->requests_per_minute);
-    fmt::print("{}\n", key);
-    fmt::print(stderr,
-               "api key '{}' added to {}; the key above is not stored and cannot be shown again\n",
-               keys->id, keys->file);
-  });
 }
 
 }  // namespace enclave::cli

@@ -69,7 +69,7 @@ void require_merge_output(const MergeOutputFlags& flags, const std::string& comm
 // Serving (src/serve): the OpenAI-compatible server, its keys, request log
 // and feedback.
 void register_serve(CLI::App& app);     // serve
-void register_api_keys(CLI::App& app);  // api-keys add
+void register_api_keys(CLI::App& app);  // api-keys add, list, revoke, rotate
 void register_monitor(CLI::App& app);   // monitor requests
 void register_feedback(CLI::App& app);  // feedback export
 void register_pipeline(CLI::App& app);  // pipeline run | list | show | status | dag | history |

@@ -3,10 +3,11 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
-#include <regex>
 #include <set>
 #include <string>
 
@@ -25,22 +26,69 @@ bool is_one_of(const std::string& s, std::initializer_list<const char*> options)
   return false;
 }
 
+// Digits from i on; returns where they end.
+std::size_t skip_digits(const std::string& s, std::size_t i) {
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  return i;
+}
+
+// [-+]?[0-9]+ -- matched by hand: std::regex recurses per character and a
+// value of 100,000 digits overflowed the stack.
+bool is_int(const std::string& s) {
+  const std::size_t start = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  return s.size() > start && skip_digits(s, start) == s.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool is_float(const std::string& s) {
+  std::size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  const std::size_t int_end = skip_digits(s, i);
+  if (int_end > i) {
+    i = int_end;
+    if (i < s.size() && s[i] == '.') i = skip_digits(s, i + 1);
+  } else {
+    if (i >= s.size() || s[i] != '.') return false;
+    const std::size_t frac_end = skip_digits(s, i + 1);
+    if (frac_end == i + 1) return false;
+    i = frac_end;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    std::size_t j = i + 1;
+    if (j < s.size() && (s[j] == '-' || s[j] == '+')) ++j;
+    const std::size_t exp_end = skip_digits(s, j);
+    if (exp_end == j) return false;
+    i = exp_end;
+  }
+  return i == s.size();
+}
+
+// A number the core schema allows but a double cannot hold is an error, not
+// a crash or a silent infinity.
+double to_double(const std::string& s, std::string_view where) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(s.c_str(), &end);
+  if (errno == ERANGE && std::isinf(value)) {
+    fail_input("{}: number {}{} is out of range", where, s.substr(0, 24),
+               s.size() > 24 ? fmt::format("... ({} characters)", s.size()) : "");
+  }
+  return value;
+}
+
 // Resolves a plain (unquoted) scalar as the YAML 1.2 core schema does.
-json plain_scalar(const std::string& s) {
+json plain_scalar(const std::string& s, std::string_view where) {
   if (s.empty() || is_one_of(s, {"~", "null", "Null", "NULL"})) return nullptr;
   if (is_one_of(s, {"true", "True", "TRUE"})) return true;
   if (is_one_of(s, {"false", "False", "FALSE"})) return false;
-  static const std::regex kInt("[-+]?[0-9]+");
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(s, kInt)) {
+  if (is_int(s)) {
     std::int64_t value = 0;
     const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
     auto [end, ec] = std::from_chars(begin, s.data() + s.size(), value);
     if (ec == std::errc() && end == s.data() + s.size()) return value;
     // Out of int64 range: keep it as a number, as PyYAML would (big int).
-    return std::stod(s);
+    return to_double(s, where);
   }
-  if (std::regex_match(s, kFloat)) return std::stod(s);
+  if (is_float(s)) return to_double(s, where);
   if (is_one_of(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"})) {
     return std::numeric_limits<double>::infinity();
   }
@@ -64,7 +112,7 @@ class Converter {
       case YAML::NodeType::Scalar:
         // yaml-cpp tags quoted scalars "!" and plain ones "?".
         if (node.Tag() == "!") return node.Scalar();
-        return plain_scalar(node.Scalar());
+        return plain_scalar(node.Scalar(), fmt::format("{}: {}", what_, position(node)));
       case YAML::NodeType::Sequence: {
         check_depth(node, depth);
         json out = json::array();

@@ -45,6 +45,34 @@ TEST(Yaml, ScalarsFollowTheCoreSchema) {
   EXPECT_EQ(doc["nested"]["a"][1]["b"], 2);
 }
 
+// A merge config once crashed the reader with a value of 100,000 digits
+// (std::regex matched it recursively and overflowed the stack).
+TEST(Yaml, HugeNumbersAreReadWithoutRecursion) {
+  const std::string digits(100'000, '7');
+  EXPECT_THROW(
+      {
+        try {
+          parse_yaml("weight: " + digits + "\n", "merge.yaml");
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("merge.yaml: line 1"), std::string::npos)
+              << e.what();
+          EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
+  EXPECT_DOUBLE_EQ(parse_yaml("w: 0." + digits + "\n", "m.yaml")["w"].get<double>(),
+                   0.7777777777777778);
+  EXPECT_EQ(parse_yaml("w: " + digits + "x\n", "m.yaml")["w"], digits + "x");
+  EXPECT_DOUBLE_EQ(parse_yaml("w: 1" + std::string(300, '0') + "\n", "m.yaml")["w"].get<double>(),
+                   1e300);
+  for (const char* not_number : {"1.2.3", "e5", ".e5", "1e", "+", "-.", "1e+"})
+    EXPECT_TRUE(parse_yaml(std::string("w: ") + not_number, "m.yaml")["w"].is_string())
+        << not_number;
+  EXPECT_DOUBLE_EQ(parse_yaml("w: .5e-1", "m.yaml")["w"].get<double>(), 0.05);
+  EXPECT_DOUBLE_EQ(parse_yaml("w: -3.", "m.yaml")["w"].get<double>(), -3.0);
+}
+
 TEST(Yaml, EmptyDocumentIsNull) { EXPECT_TRUE(parse_yaml("", "m.yaml").is_null()); }
 
 TEST(Yaml, RejectsDuplicateKeysWithTheirLine) {

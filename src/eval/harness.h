@@ -26,12 +26,13 @@ struct HarnessOptions {
   bool share_prefix = true;        // choices of one question share one context run (batch_size > 1)
   std::optional<double> limit;     // overrides each task's limit
   std::optional<int> num_fewshot;  // overrides each task's num_fewshot
-  std::optional<bool> chat_template;  // overrides each task's chat_template
-  bool keep_samples = false;          // keep per-document prompts, answers and scores
-  bool keep_mistakes = false;         // keep wrong generate_until answers as preference pairs
-  bool show_progress = false;         // a progress line on the terminal
-  store::FindOptions workspace;       // for dataset and judge model references
-  EngineOptions judge_engine;         // compute options for a local judge model
+  std::optional<bool> chat_template;     // overrides each task's chat_template
+  bool keep_samples = false;             // keep per-document prompts, answers and scores
+  bool keep_mistakes = false;            // keep wrong generate_until answers as preference pairs
+  bool show_progress = false;            // a progress line on the terminal
+  store::FindOptions workspace;          // for dataset and judge model references
+  EngineOptions judge_engine;            // compute options for a local judge model
+  std::vector<std::string> judge_hosts;  // judge servers allowed beyond loopback
 };
 
 struct TaskResult {

@@ -64,11 +64,12 @@ std::optional<double> to_number(const std::string& text) {
 }  // namespace
 
 // Defined in judge_http.cpp (keeps cpp-httplib out of this file).
-std::unique_ptr<JudgeBackend> make_http_judge(const JudgeSpec& spec);
+std::unique_ptr<JudgeBackend> make_http_judge(const JudgeSpec& spec,
+                                              const std::vector<std::string>& allowed_hosts);
 
 std::unique_ptr<JudgeBackend> make_judge_backend(const JudgeSpec& spec,
                                                  const JudgeBackendOptions& options) {
-  if (!spec.url.empty()) return make_http_judge(spec);
+  if (!spec.url.empty()) return make_http_judge(spec, options.allowed_hosts);
   return std::make_unique<EngineJudge>(spec, options);
 }
 

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "eval/task_spec.h"
 #include "model/engine.h"
@@ -40,11 +41,16 @@ class JudgeBackend {
 struct JudgeBackendOptions {
   store::FindOptions workspace;  // for a registry model reference
   EngineOptions engine;          // compute options for a local judge
+  // Hosts a judge url may name besides loopback (--allow-judge-host): a task
+  // file must not send prompts, or the secret its api_key_env names, to a
+  // host the operator did not name.
+  std::vector<std::string> allowed_hosts;
 };
 
 // Loads the local judge or prepares the HTTP client. Throws Error(kNotFound)
-// for a missing model, Error(kInvalidInput) for a URL that is not http(s)://
-// or an api_key_env variable that is not set.
+// for a missing model, Error(kInvalidInput) for a URL that is not http(s)://,
+// whose host is neither loopback nor allowed, or an api_key_env variable
+// that is not set.
 std::unique_ptr<JudgeBackend> make_judge_backend(const JudgeSpec& spec,
                                                  const JudgeBackendOptions& options);
 

@@ -4,7 +4,9 @@
 // server certificate is verified against the system's CA store).
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -13,9 +15,34 @@
 namespace enclave::eval {
 namespace {
 
+// "host:port" -> "host"; "[::1]:8080" -> "::1"; userinfo ("user@host") is
+// cut off, so "127.0.0.1@evil.example" is evil.example.
+std::string host_name(std::string authority) {
+  if (const std::size_t at = authority.rfind('@'); at != std::string::npos)
+    authority.erase(0, at + 1);
+  if (!authority.empty() && authority.front() == '[')
+    return authority.substr(1, authority.find(']') - 1);
+  return authority.substr(0, authority.find(':'));
+}
+
+// localhost, ::1 or a dotted 127.a.b.c of numbers only.
+bool is_loopback(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  if (host.rfind("127.", 0) != 0) return false;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3 && host.back() != '.' && host.find("..") == std::string::npos;
+}
+
 class HttpJudge : public JudgeBackend {
  public:
-  explicit HttpJudge(const JudgeSpec& spec) : spec_(spec) {
+  HttpJudge(const JudgeSpec& spec, const std::vector<std::string>& allowed_hosts) : spec_(spec) {
     const std::string& url = spec.url;
     const std::size_t scheme_end = url.rfind("https://", 0) == 0  ? 8
                                    : url.rfind("http://", 0) == 0 ? 7
@@ -24,6 +51,14 @@ class HttpJudge : public JudgeBackend {
     const std::size_t slash = url.find('/', scheme_end);
     host_ = url.substr(0, slash);
     if (host_.size() <= scheme_end) fail_input("judge url '{}': no host", url);
+    const std::string name = host_name(host_.substr(scheme_end));
+    if (!is_loopback(name) &&
+        std::find(allowed_hosts.begin(), allowed_hosts.end(), name) == allowed_hosts.end()) {
+      fail_input(
+          "judge url '{}': host '{}' is not allowed (prompts and the api_key_env secret would go "
+          "there); pass --allow-judge-host {} if it is yours",
+          url, name, name);
+    }
     std::string path = slash == std::string::npos ? "" : url.substr(slash);
     while (!path.empty() && path.back() == '/') path.pop_back();
     const std::string endpoint = "/chat/completions";
@@ -87,8 +122,9 @@ class HttpJudge : public JudgeBackend {
 
 }  // namespace
 
-std::unique_ptr<JudgeBackend> make_http_judge(const JudgeSpec& spec) {
-  return std::make_unique<HttpJudge>(spec);
+std::unique_ptr<JudgeBackend> make_http_judge(const JudgeSpec& spec,
+                                              const std::vector<std::string>& allowed_hosts) {
+  return std::make_unique<HttpJudge>(spec, allowed_hosts);
 }
 
 }  // namespace enclave::eval

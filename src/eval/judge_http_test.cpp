@@ -142,6 +142,26 @@ TEST_F(JudgeHttpTest, UnreadableRepliesAndServerErrors) {
   EXPECT_THROW(make_judge_backend(closed, {})->complete("hi"), Error);
 }
 
+// A task file names the judge url; only loopback and the operator's
+// --allow-judge-host hosts may receive prompts (and the api_key_env secret).
+TEST_F(JudgeHttpTest, JudgeHostsOnlyFromTheAllowList) {
+  for (const char* url :
+       {"http://evil.example/v1", "https://10.0.0.5:8443/v1", "http://127.0.0.1.evil.example/v1",
+        "http://127.0.0.1@evil.example/v1", "http://[2001:db8::1]:80/v1"}) {
+    try {
+      make_judge_backend({.url = url}, {});
+      FAIL() << url << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+      EXPECT_NE(std::string(e.what()).find("--allow-judge-host"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(
+      make_judge_backend({.url = "http://evil.example/v1"}, {.allowed_hosts = {"evil.example"}}));
+  for (const char* url : {"http://localhost:8080/v1", "http://[::1]:80/v1", "http://127.0.0.1/v1"})
+    EXPECT_NO_THROW(make_judge_backend({.url = url}, {})) << url;
+}
+
 TEST_F(JudgeHttpTest, LocalModelJudge) {
   // The tiny random model as its own judge: its replies are noise, so the
   // ratings are mostly unreadable, but every document is judged and scored.

@@ -10,8 +10,10 @@ namespace enclave::eval {
 
 void evaluate_judge(const TaskRun& run, TaskResult& result) {
   const JudgeSpec& spec = run.task.judge;
-  std::unique_ptr<JudgeBackend> judge = make_judge_backend(
-      spec, {.workspace = run.options.workspace, .engine = run.options.judge_engine});
+  std::unique_ptr<JudgeBackend> judge =
+      make_judge_backend(spec, {.workspace = run.options.workspace,
+                                .engine = run.options.judge_engine,
+                                .allowed_hosts = run.options.judge_hosts});
   const std::string rubric = !spec.rubric.empty() ? spec.rubric
                              : spec.pairwise      ? default_pairwise_rubric()
                                                   : default_single_rubric(spec);

@@ -2,10 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <random>
-
 #include "core/error.h"
 #include "core/file.h"
+#include "core/staging_dir.h"
 #include "eval/report.h"
 #include "store/registry.h"
 
@@ -79,21 +78,12 @@ void EvalRecorder::log_input_file(const fs::path& path, const std::string& role)
 }
 
 void EvalRecorder::log_output_json(const nlohmann::json& json, const std::string& role) {
-  std::random_device rd;
-  const fs::path dir = workspace_->tmp_dir() / fmt::format("eval-{:08x}{:08x}", rd(), rd());
-  fs::create_directories(dir);
-  const fs::path file = dir / (role + ".json");
-  try {
-    write_file_atomic(file,
-                      json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    run_->log_output(file, role);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-    throw;
-  }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  // Locked until the store has copied it in, so `store gc` leaves it alone.
+  const StagingDir dir = StagingDir::scratch(workspace_->tmp_dir(), "eval");
+  const fs::path file = dir.path() / (role + ".json");
+  write_file_atomic(file,
+                    json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  run_->log_output(file, role);
 }
 
 void EvalRecorder::finish() { run_->finish(store::RunStatus::kFinished); }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "store/audit.h"
 #include "store/clock.h"
 #include "store/db.h"
 #include "store/table.h"
@@ -14,6 +15,8 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 constexpr double kPurgeIntervalSeconds = 3600;
+constexpr std::size_t kMaxRetained = 100000;  // records kept for retry while writes fail
+constexpr auto kRetryDelay = std::chrono::seconds(1);
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,7 +93,31 @@ RequestRecord read_record(const store::Statement& s) {
   return r;
 }
 
+// Each string inside a JSON value, redacted in place.
+void redact_strings(nlohmann::json& value, const Redactor& redactor) {
+  if (value.is_string()) {
+    value = redactor(value.get_ref<const std::string&>());
+  } else if (value.is_structured()) {
+    for (nlohmann::json& item : value) redact_strings(item, redactor);
+  }
+}
+
 }  // namespace
+
+std::string redact_prompt(std::string_view endpoint, const std::string& prompt,
+                          const Redactor& redactor) {
+  // A chat prompt is its messages as JSON. Redacting that text would see
+  // escapes ("\n" before a number hides it; an e-mail after it becomes
+  // "\<EMAIL>", invalid JSON), so the values are redacted and serialised again.
+  if (endpoint == "chat.completions") {
+    nlohmann::json messages = nlohmann::json::parse(prompt, nullptr, /*allow_exceptions=*/false);
+    if (!messages.is_discarded()) {
+      redact_strings(messages, redactor);
+      return messages.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  }
+  return redactor(prompt);
+}
 
 Redactor pii_redactor() {
   return [](std::string_view text) { return redact_pii(text).text; };
@@ -101,7 +128,9 @@ std::filesystem::path RequestLog::db_path(const std::filesystem::path& workspace
 }
 
 RequestLog::RequestLog(const std::filesystem::path& workspace_root, RequestLogOptions options)
-    : path_(db_path(workspace_root)), options_(std::move(options)) {
+    : workspace_root_(workspace_root),
+      path_(db_path(workspace_root)),
+      options_(std::move(options)) {
   store::ensure_real_dir(path_.parent_path());
   open_db(path_, /*create=*/true);
   purge_expired();
@@ -119,7 +148,7 @@ RequestLog::~RequestLog() {
 
 void RequestLog::record(RequestRecord record) {
   if (options_.redactor) {
-    record.prompt = options_.redactor(record.prompt);
+    record.prompt = redact_prompt(record.endpoint, record.prompt, options_.redactor);
     record.completion = options_.redactor(record.completion);
   }
   {
@@ -184,7 +213,21 @@ void RequestLog::writer_loop() {
     }
     lock.lock();
     writing_ = 0;
-    if (!error.empty()) writer_error_ = error;
+    if (error.empty()) {
+      writer_error_.clear();
+    } else {
+      // A failed write (disk full, a lock held too long, a damaged file) is
+      // retried with the records kept, so a passing fault loses nothing and
+      // the log recovers by itself; at most kMaxRetained wait meanwhile.
+      writer_error_ = error;
+      queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
+                    std::make_move_iterator(batch.end()));
+      while (queue_.size() > kMaxRetained) queue_.pop_front();
+      drained_.notify_all();
+      if (stop_) break;
+      cv_.wait_for(lock, kRetryDelay, [&] { return stop_; });
+      continue;
+    }
     drained_.notify_all();
   }
   drained_.notify_all();
@@ -226,6 +269,14 @@ std::int64_t RequestLog::purge_expired() {
   db->prepare("DELETE FROM requests WHERE created_at < ?1").bind(1, cutoff).run();
   const std::int64_t n = db->changes();
   tx.commit();
+  if (n > 0) {
+    // Deleting requests is a change to the workspace like any other.
+    store::Workspace workspace(workspace_root_);
+    store::WriteTransaction audit_tx(workspace.db());
+    store::append_audit(workspace.db(), "purge", "request log",
+                        {{"requests", n}, {"retention_days", options_.retention_days}});
+    audit_tx.commit();
+  }
   return n;
 }
 

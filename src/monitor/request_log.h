@@ -38,6 +38,11 @@ using Redactor = std::function<std::string(std::string_view)>;
 // replaced by its placeholder, "<EMAIL>", "<RRN>", ...).
 Redactor pii_redactor();
 
+// The prompt of a record, redacted: a chat prompt (messages as JSON) value by
+// value, so the result is JSON again; any other prompt as text.
+std::string redact_prompt(std::string_view endpoint, const std::string& prompt,
+                          const Redactor& redactor);
+
 struct RequestRecord {
   std::string id;             // "chatcmpl-...", "cmpl-..."
   double created_at = 0;      // seconds since the epoch
@@ -52,7 +57,7 @@ struct RequestRecord {
   int completion_tokens = 0;
   double ttft_seconds = 0;
   double latency_seconds = 0;
-  std::string finish_reason;  // stop | length | cancelled | timeout | error
+  std::string finish_reason;  // stop | length | cancelled | timeout | error | refused (4xx)
   int status = 200;
 };
 
@@ -102,13 +107,15 @@ class RequestLog {
   // nor correction. The correction is redacted too.
   void add_feedback(FeedbackRecord feedback);
 
-  // Deletes rows older than the retention period; returns how many.
+  // Deletes rows older than the retention period (an audited "purge"
+  // when there were any); returns how many.
   std::int64_t purge_expired();
 
  private:
   void writer_loop();
   void write_batch(std::vector<RequestRecord>& batch);
 
+  std::filesystem::path workspace_root_;
   std::filesystem::path path_;
   RequestLogOptions options_;
   std::mutex mutex_;

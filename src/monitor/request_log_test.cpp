@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/error.h"
 #include "core/file.h"
 #include "core/scratch_dir_testing.h"
 #include "monitor/feedback_export.h"
 #include "store/clock.h"
+#include "store/db.h"
 #include "store/registry.h"
 #include "store/workspace.h"
 
@@ -36,6 +40,54 @@ class RequestLogTest : public ::testing::Test {
   const testing::ScratchDir scratch_{"request-log"};
   const std::filesystem::path root_ = scratch_.path();
 };
+
+// Chat prompts are stored as JSON; values at line starts (after an escaped
+// "\n") and inside strings are redacted, and the row stays valid JSON.
+TEST_F(RequestLogTest, ChatPromptsAreRedactedBeforeTheyAreSerialised) {
+  const std::string content =
+      "kim@example.com\n4111 1111 1111 1111\n010-1234-5678\n900101-1234568\n"
+      "220-81-62517\n192.168.0.1\n\"lee@example.org\"";
+  RequestRecord r = record("chatcmpl-1", "", "reply to\npark@example.com");
+  r.endpoint = "chat.completions";
+  r.prompt = nlohmann::json::array({{{"role", "user"}, {"content", content}}}).dump();
+  {
+    RequestLog log(root_, {.redactor = pii_redactor()});
+    log.record(r);
+    log.flush();
+  }
+  std::vector<RequestRecord> all = query_requests(root_, {});
+  ASSERT_EQ(all.size(), 1u);
+  const nlohmann::json stored = nlohmann::json::parse(all[0].prompt);  // throws if not JSON
+  EXPECT_EQ(stored[0]["content"], "<EMAIL>\n<CARD>\n<PHONE>\n<RRN>\n<BRN>\n<IP>\n\"<EMAIL>\"");
+  EXPECT_EQ(stored[0]["role"], "user");
+  EXPECT_EQ(all[0].completion, "reply to\n<EMAIL>");
+}
+
+// A write that fails (here a trigger refusing inserts, as a full disk
+// would) is retried: the log recovers and keeps the records meanwhile.
+TEST_F(RequestLogTest, AFailedWriteRecovers) {
+  RequestLog log(root_, {});
+  log.record(record("cmpl-1", "a", "b"));
+  log.flush();
+  auto db = std::make_unique<store::Db>(RequestLog::db_path(root_), store::DbOptions{});
+  db->exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON requests BEGIN SELECT RAISE(ABORT, 'disk full'); "
+      "END;");
+  log.record(record("cmpl-2", "a", "b"));
+  EXPECT_THROW(log.flush(), Error);
+  db->exec("DROP TRIGGER refuse");
+  log.record(record("cmpl-3", "a", "b"));
+  for (int i = 0; i < 50; ++i) {
+    try {
+      log.flush();
+      break;
+    } catch (const Error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_NO_THROW(log.flush());
+  EXPECT_EQ(query_requests(root_, {}).size(), 3u);
+}
 
 TEST_F(RequestLogTest, StoresRedactedRecordsAndFiltersThem) {
   {

@@ -1,6 +1,10 @@
 #include "serve/auth.h"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <set>
 
@@ -136,14 +140,132 @@ std::optional<std::string> bearer_token(std::string_view authorization) {
   return std::string(token);
 }
 
+namespace {
+
+std::string new_secret() {
+  std::random_device random;  // /dev/urandom on Linux
+  std::string secret = "sk-enclave-";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 48; ++i) secret += kHex[random() & 15];
+  return secret;
+}
+
+// The file's document, validated; with `must_exist` false a missing file is
+// an empty one.
+nlohmann::json read_keys_doc(const std::filesystem::path& path, bool must_exist) {
+  if (!must_exist && !std::filesystem::exists(path))
+    return {{"format", kFormat}, {"version", kVersion}, {"keys", nlohmann::json::array()}};
+  ApiKeys::load(path);  // validates
+  return parse_json(read_file(path), path.string());
+}
+
+// Keys files hold hashes only, but still say who may do what: owner-only.
+void write_keys_doc(const std::filesystem::path& path, const nlohmann::json& doc) {
+  write_file_atomic(path, doc.dump(2) + "\n");
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::replace);
+}
+
+nlohmann::json& key_entry(nlohmann::json& doc, const std::filesystem::path& path,
+                          const std::string& id) {
+  for (nlohmann::json& k : doc["keys"]) {
+    if (k["id"] == id) return k;
+  }
+  fail(ErrorKind::kNotFound, "{}: no key with id '{}'", path.string(), id);
+}
+
+}  // namespace
+
+void revoke_api_key(const std::filesystem::path& path, const std::string& id) {
+  nlohmann::json doc = read_keys_doc(path, /*must_exist=*/true);
+  key_entry(doc, path, id);
+  nlohmann::json kept = nlohmann::json::array();
+  for (const nlohmann::json& k : doc["keys"])
+    if (k["id"] != id) kept.push_back(k);
+  doc["keys"] = kept;
+  write_keys_doc(path, doc);
+}
+
+std::string rotate_api_key(const std::filesystem::path& path, const std::string& id) {
+  nlohmann::json doc = read_keys_doc(path, /*must_exist=*/true);
+  const std::string secret = new_secret();
+  key_entry(doc, path, id)["sha256"] = sha256_hex(secret);
+  write_keys_doc(path, doc);
+  return secret;
+}
+
+nlohmann::json api_keys_json(const ApiKeys& keys) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ApiKey& k : keys.keys()) {
+    nlohmann::json j = key_json(k);
+    j.erase("sha256");
+    j["sha256_prefix"] = k.sha256.substr(0, 12);
+    out.push_back(j);
+  }
+  return out;
+}
+
+std::string format_api_keys(const ApiKeys& keys) {
+  if (keys.size() == 0) return "no keys\n";
+  std::string out = fmt::format("{:<24} {:<14} {:>10}  {}\n", "ID", "SCOPES", "REQ/MIN", "SHA256");
+  for (const ApiKey& k : keys.keys()) {
+    std::string scopes = k.infer && k.admin ? "infer,admin" : (k.admin ? "admin" : "infer");
+    out += fmt::format(
+        "{:<24} {:<14} {:>10}  {}...\n", k.id, scopes,
+        k.requests_per_minute == 0 ? std::string("-") : std::to_string(k.requests_per_minute),
+        k.sha256.substr(0, 12));
+  }
+  return out;
+}
+
+KeyFile::KeyFile(std::filesystem::path path) : path_(std::move(path)) {
+  stamp_ = stamp();
+  versions_.push_back(std::make_unique<const ApiKeys>(ApiKeys::load(path_)));
+  checked_ = std::chrono::steady_clock::now();
+}
+
+KeyFile::Stamp KeyFile::stamp() const {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) return {};
+  return {static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+bool KeyFile::reload(std::string* error) {
+  std::lock_guard lock(mutex_);
+  stamp_ = stamp();
+  checked_ = std::chrono::steady_clock::now();
+  try {
+    versions_.push_back(std::make_unique<const ApiKeys>(ApiKeys::load(path_)));
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return false;
+  }
+}
+
+const ApiKey* KeyFile::authenticate(std::string_view presented) {
+  bool changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - checked_ >= std::chrono::seconds(1)) {
+      checked_ = now;
+      changed = !(stamp() == stamp_);
+    }
+  }
+  if (changed) {
+    std::string error;
+    if (!reload(&error)) std::fprintf(stderr, "enclave serve: keys file kept: %s\n", error.c_str());
+  }
+  std::lock_guard lock(mutex_);
+  return versions_.back()->authenticate(presented);
+}
+
 std::string add_api_key(const std::filesystem::path& path, const std::string& id,
                         const std::vector<std::string>& scopes, int requests_per_minute) {
-  nlohmann::json doc = {
-      {"format", kFormat}, {"version", kVersion}, {"keys", nlohmann::json::array()}};
-  if (std::filesystem::exists(path)) {
-    ApiKeys::load(path);  // validates
-    doc = parse_json(read_file(path), path.string());
-  }
+  nlohmann::json doc = read_keys_doc(path, /*must_exist=*/false);
   for (const nlohmann::json& k : doc["keys"]) {
     if (k["id"] == id) fail_input("{}: a key with id '{}' already exists", path.string(), id);
   }
@@ -155,13 +277,10 @@ std::string add_api_key(const std::filesystem::path& path, const std::string& id
   if (requests_per_minute < 0)
     fail_input("requests per minute: must be >= 0, got {}", requests_per_minute);
   key.requests_per_minute = requests_per_minute;
-  std::random_device random;  // /dev/urandom on Linux
-  std::string secret = "sk-enclave-";
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 48; ++i) secret += kHex[random() & 15];
+  const std::string secret = new_secret();
   key.sha256 = sha256_hex(secret);
   doc["keys"].push_back(key_json(key));
-  write_file_atomic(path, doc.dump(2) + "\n");
+  write_keys_doc(path, doc);
   return secret;
 }
 

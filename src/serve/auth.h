@@ -17,7 +17,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,9 +51,45 @@ class ApiKeys {
   // The key whose hash matches, or nullptr. Empty keys never match.
   const ApiKey* authenticate(std::string_view presented) const;
   std::size_t size() const { return keys_.size(); }
+  const std::vector<ApiKey>& keys() const { return keys_; }
 
  private:
   std::vector<ApiKey> keys_;
+};
+
+// The keys file of a running server, re-read when it changes (its inode,
+// size or modification time, looked at no more than once a second) or when
+// reload() is called (SIGHUP), so a revoked key stops working without a
+// restart. A file that no longer parses keeps the keys in force (the
+// server must not open up, nor lock everyone out, over a half-edited file)
+// and the failure is reported. Keys handed out stay valid for the life of
+// the object (each version of the file is kept; they are small and few).
+// Thread safety: all methods may be called from any thread.
+class KeyFile {
+ public:
+  // Loads the file; throws like ApiKeys::load.
+  explicit KeyFile(std::filesystem::path path);
+  // authenticate() on the current keys, after re-reading a changed file.
+  const ApiKey* authenticate(std::string_view presented);
+  // Re-reads the file now. Returns true if it was read (the keys may be the
+  // same); on a bad file keeps the old keys, returns false and sets error.
+  bool reload(std::string* error = nullptr);
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  struct Stamp {
+    std::uint64_t inode = 0;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+  Stamp stamp() const;
+
+  const std::filesystem::path path_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<const ApiKeys>> versions_;  // back(): in force
+  Stamp stamp_;
+  std::chrono::steady_clock::time_point checked_;
 };
 
 // "Bearer <key>" -> "<key>"; nullopt for a missing or malformed header.
@@ -63,6 +101,16 @@ std::optional<std::string> bearer_token(std::string_view authorization);
 // already present or an unknown scope.
 std::string add_api_key(const std::filesystem::path& path, const std::string& id,
                         const std::vector<std::string>& scopes, int requests_per_minute);
+// Removes the key `id` from the file (atomically). Throws Error(kNotFound)
+// for an unknown id or file, and like ApiKeys::load.
+void revoke_api_key(const std::filesystem::path& path, const std::string& id);
+// Gives the key `id` a new random secret (same scopes and limit) and returns
+// it, shown once. Throws like revoke_api_key.
+std::string rotate_api_key(const std::filesystem::path& path, const std::string& id);
+// The keys of a file as `api-keys list` prints them: id, scopes, limit and
+// the first 12 hex digits of the hash (never the whole hash).
+nlohmann::json api_keys_json(const ApiKeys& keys);
+std::string format_api_keys(const ApiKeys& keys);
 
 // Token buckets, one per key id: capacity = the per-minute limit, refilled
 // continuously at limit/60 per second, so bursts up to the limit pass and a

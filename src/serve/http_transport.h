@@ -1,9 +1,13 @@
 // HttpTransport: the HTTP layer under `enclave serve`, apart from its routes
 // (server.cpp). It owns the cpp-httplib server and how it meets the network:
-// binding and listening, the bounded worker pool (connection_pool.h), read,
-// write and keep-alive timeouts against slow clients, the body limit (413
-// before buffering) and the refusal of bodies without a Content-Length
-// (411), and the mapping of every failure to the OpenAI error shape. Routes
+// binding and listening (a port in use fails: no SO_REUSEPORT), the bounded
+// worker pool (connection_pool.h), the whole-request deadline, byte budget
+// and per-address connection limit (guarded_server.h), write and keep-alive
+// timeouts, and the refusals made before a body is read: compressed bodies
+// (415, never inflated), a body on a method or path that takes none (400,
+// 405), bodies without a Content-Length (411), over the limit (413) or not
+// `application/json` (415), and cross-origin browser requests (403). Every
+// failure takes the OpenAI error shape. Routes
 // are added through get()/post(), which wrap each handler so that nothing it
 // throws escapes; guard_stream() does the same for a streaming response's
 // content provider, which httplib calls after the handler has returned.
@@ -17,10 +21,13 @@
 #include <cstddef>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "serve/api_error.h"
 #include "serve/client_watch.h"
+#include "serve/guarded_server.h"
 
 namespace enclave::serve {
 
@@ -31,8 +38,14 @@ struct HttpTransportOptions {
   int port = 8080;  // 0: any free port
   std::size_t max_body_bytes = 1 << 20;
   std::size_t n_threads = 8;  // workers; as many connections more may wait for one
-  // Called once per response (for metrics), with the request path and status.
-  std::function<void(const std::string& path, int status)> on_response;
+  // Seconds in which the request line, headers and body of a request must
+  // all arrive (a per-read timeout lets a trickling client stay forever).
+  double request_deadline_seconds = 30;
+  // Connections one remote address may hold open at once; more get 429.
+  std::size_t max_connections_per_address = 16;
+  // Called once per response (for metrics and logging refusals), refusals
+  // made before routing included.
+  std::function<void(const httplib::Request& req, const httplib::Response& res)> on_response;
 };
 
 class HttpTransport {
@@ -56,14 +69,24 @@ class HttpTransport {
   int port() const { return port_; }
 
  private:
+  // The refusal of a request before its body is read (see the file comment),
+  // or nullopt to route it.
+  std::optional<ApiError> refuse_early(const httplib::Request& req) const;
+
   HttpTransportOptions options_;
-  httplib::Server http_;
+  GuardedServer http_;
+  std::set<std::string> body_paths_;  // the POST routes: the only ones that take a body
   int port_ = 0;
 };
 
 // A JSON response body (invalid UTF-8 in strings replaced, never thrown on).
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);
-// The OpenAI error body with the error's status (and Retry-After when set).
+// The message with every absolute path cut to its last part
+// ("/srv/ws/.enclave/serve/requests.db: locked" -> "requests.db: locked"):
+// clients are told which file, never where the server keeps it.
+std::string hide_paths(std::string_view message);
+// The OpenAI error body with the error's status (and Retry-After when set),
+// its message passed through hide_paths.
 void send_error(httplib::Response& res, const ApiError& error);
 
 // One step of a streaming response: writes what is ready to the sink;
@@ -85,6 +108,10 @@ ClientWatch watch_client(const httplib::Request& req);
 // 127.x.y.z whose parts are all numbers (so "127.0.0.1.evil.example", a
 // name that can resolve anywhere, is not one).
 bool is_loopback_host(std::string host);
+// 403 for a request a browser sent from another origin (an Origin header
+// that is not this server's own Host, or Sec-Fetch-Site cross-site or
+// same-site); nullopt for same-origin requests and non-browser clients.
+std::optional<ApiError> refuse_cross_origin(const httplib::Request& req);
 // The host part of a Host header ("127.0.0.1:8080", "[::1]:80", "localhost").
 std::string host_of(const std::string& header);
 

@@ -141,6 +141,16 @@ TEST(HttpTransport, AnErrorThrownInsideAStreamBecomesAnErrorEvent) {
   EXPECT_EQ(res->status, 200);
 }
 
+TEST(HidePaths, ClientsSeeFileNamesNotWhereTheyAre) {
+  EXPECT_EQ(hide_paths("/srv/ws/.enclave/serve/requests.db: request log writer failed"),
+            "requests.db: request log writer failed");
+  EXPECT_EQ(hide_paths("model '/home/ops/models/tiny' not found."), "model 'tiny' not found.");
+  EXPECT_EQ(hide_paths("a/b and 3/4 stay; (/x/y/z.json) goes"), "a/b and 3/4 stay; (z.json) goes");
+  EXPECT_EQ(hide_paths("no paths here"), "no paths here");
+  EXPECT_EQ(hide_paths("GET /v1/models takes no request body"),
+            "GET /v1/models takes no request body");
+}
+
 TEST(LoopbackHost, OnlyLoopbackNamesAndAddresses) {
   EXPECT_TRUE(is_loopback_host("localhost"));
   EXPECT_TRUE(is_loopback_host("127.0.0.1"));

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "model/lora.h"
+#include "store/model_ref.h"
 #include "store/names.h"
 #include "store/registry.h"
 #include "store/workspace.h"
@@ -16,13 +17,16 @@ struct Source {
   std::optional<std::int64_t> version_id;
 };
 
-Source resolve(const std::string& ref, const std::string& workspace) {
+Source resolve(const std::string& ref, const std::string& workspace, bool registry_only) {
   Source s;
-  if (std::filesystem::is_directory(ref)) {
+  if (!registry_only && std::filesystem::is_directory(ref)) {
+    store::refuse_ambiguous_folder(ref, {.workspace = workspace});
     s.dir = std::filesystem::absolute(ref).lexically_normal();
     s.id = s.dir.filename().string();
     if (s.id.empty()) s.id = s.dir.parent_path().filename().string();
-    s.version = s.dir.string();
+    // The folder's name, not its path: /health and /v1/models are public
+    // and must not tell clients where the server keeps its files.
+    s.version = s.id;
     return s;
   }
   std::unique_ptr<store::Workspace> ws = store::Workspace::open({.workspace = workspace});
@@ -51,7 +55,7 @@ ModelHost::ModelHost(ModelHostOptions options)
       fail(ErrorKind::kNotFound, "adapter '{}': {}: not a directory", name, dir.string());
     }
   }
-  loaded_ = load(ref_);
+  loaded_ = load(ref_, /*registry_only=*/false);
   if (options_.watch_seconds > 0 && is_registry_ref(ref_)) {
     watcher_ = std::thread([this] { watch_loop(); });
   }
@@ -66,8 +70,8 @@ ModelHost::~ModelHost() {
   if (watcher_.joinable()) watcher_.join();
 }
 
-ModelHost::Loaded ModelHost::load(const std::string& ref) const {
-  Source source = resolve(ref, options_.workspace);
+ModelHost::Loaded ModelHost::load(const std::string& ref, bool registry_only) const {
+  Source source = resolve(ref, options_.workspace, registry_only);
   Loaded out;
   out.base = std::make_shared<LoadedModel>();
   out.base->id = source.id;
@@ -109,7 +113,8 @@ ReloadResult ModelHost::reload(const std::string& new_ref) {
     std::lock_guard lock(mutex_);
     ref = new_ref.empty() ? ref_ : new_ref;
   }
-  Loaded fresh = load(ref);  // the slow part, while the old models keep serving
+  // A new reference comes from a client: the registry only, never a path.
+  Loaded fresh = load(ref, /*registry_only=*/!new_ref.empty());  // slow; the old models serve on
   ReloadResult result;
   {
     std::lock_guard lock(mutex_);

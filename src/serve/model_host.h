@@ -56,7 +56,9 @@ class ModelHost {
   std::vector<std::shared_ptr<LoadedModel>> all() const;
 
   // Resolves model_ref (or the new reference, when given) again and loads
-  // it with the adapters; throws (and keeps the old models) on failure.
+  // it with the adapters; throws (and keeps the old models) on failure. A
+  // new reference is looked up in the registry only, never as a directory
+  // (it comes from a client: a path would load anything on disk).
   ReloadResult reload(const std::string& new_ref = "");
 
   // Called after each reload attempt by the watcher (ok, message).
@@ -67,7 +69,7 @@ class ModelHost {
     std::shared_ptr<LoadedModel> base;
     std::map<std::string, std::shared_ptr<LoadedModel>> adapters;
   };
-  Loaded load(const std::string& ref) const;
+  Loaded load(const std::string& ref, bool registry_only) const;
   std::optional<std::int64_t> current_registry_version(const std::string& ref) const;
   void watch_loop();
 

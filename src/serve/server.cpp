@@ -1,14 +1,20 @@
 #include "serve/server.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <map>
+#include <random>
 
 #include "core/error.h"
 #include "serve/api_error.h"
 #include "serve/server_impl.h"
+#include "store/audit.h"
 #include "store/workspace.h"
 
 namespace enclave::serve {
@@ -29,6 +35,14 @@ std::string endpoint_label(const std::string& path) {
   return it == kLabels.end() ? "other" : it->second;
 }
 
+// "name", "name@3", "name@alias", "name:alias": registry names are made of
+// letters, digits and . _ - (store/names.h), so anything with a slash, a
+// backslash or a leading dot or tilde is a path.
+bool is_registry_reference(const std::string& ref) {
+  return !ref.empty() && ref.find_first_of("/\\") == std::string::npos && ref.front() != '.' &&
+         ref.front() != '~';
+}
+
 }  // namespace
 
 Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
@@ -40,9 +54,12 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   }
   if (options.max_body_bytes < 1024) fail_input("max body size must be at least 1024 bytes");
   if (options.request_timeout_seconds <= 0) fail_input("request timeout must be positive");
+  if (options.request_deadline_seconds <= 0) fail_input("request read deadline must be positive");
+  if (options.max_connections_per_address < 1)
+    fail_input("connections per address must be at least 1");
   if (options.default_max_tokens < 1 || options.max_tokens_limit < 1)
     fail_input("max_tokens limits must be >= 1");
-  if (!options.api_keys.empty()) keys = ApiKeys::load(options.api_keys);
+  if (!options.api_keys.empty()) keys = std::make_unique<KeyFile>(options.api_keys);
   limits.max_tokens = options.max_tokens_limit;
 
   ModelHostOptions host_options;
@@ -56,6 +73,7 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   host = std::make_unique<ModelHost>(host_options);
   host->on_watch_result([this](bool ok, const std::string& message) {
     metrics.count_reload(ok);
+    if (ok) audit("reload", "serve " + options.model_ref, {{"by", "watch"}, {"message", message}});
     if (!options.quiet) std::fprintf(stderr, "enclave serve: %s\n", message.c_str());
   });
   scheduler = std::make_unique<Scheduler>(
@@ -67,11 +85,16 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
       .host = options.host,
       .port = options.port,
       .max_body_bytes = options.max_body_bytes,
+      // One address may hold max_connections_per_address workers; the rest
+      // are enough for every running and queued request and a few more.
       .n_threads = std::min<std::size_t>(
-          kMaxHttpThreads,
-          static_cast<std::size_t>(options.max_concurrency + options.max_queue) + 8),
-      .on_response = [this](const std::string& path, int status) {
-        metrics.count_request(endpoint_label(path), status);
+          kMaxHttpThreads, static_cast<std::size_t>(options.max_concurrency + options.max_queue) +
+                               8 + options.max_connections_per_address),
+      .request_deadline_seconds = options.request_deadline_seconds,
+      .max_connections_per_address = options.max_connections_per_address,
+      .on_response = [this](const httplib::Request& req, const httplib::Response& res) {
+        metrics.count_request(endpoint_label(req.path), res.status);
+        if (res.status >= 400 && res.status < 500) log_refusal(req, res.status);
       }});
   routes();
 }
@@ -100,6 +123,10 @@ const ApiKey* Server::Impl::authorize(const httplib::Request& req, Scope scope) 
     }
   }
   if (!keys) {
+    if (scope == Scope::kAdmin) {
+      throw ApiException(forbidden(
+          "admin routes need a key with the admin scope; start the server with --api-keys"));
+    }
     if (!is_loopback_host(host_of(req.get_header_value("Host")))) {
       throw ApiException(
           forbidden("Host header is not a loopback name; this server has no API keys and only "
@@ -124,6 +151,30 @@ const ApiKey* Server::Impl::authorize(const httplib::Request& req, Scope scope) 
                      *wait));
   }
   return key;
+}
+
+void Server::Impl::log_refusal(const httplib::Request& req, int status) {
+  if (!log) return;
+  monitor::RequestRecord r;
+  std::random_device random;
+  r.id = fmt::format("refused-{:08x}{:08x}", random(), random());
+  r.created_at =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  // The key id, when the key is a valid one (403 and 429 are refused keys;
+  // a 401 has no key id to give). The body is not stored: it was refused.
+  if (keys) {
+    if (std::optional<std::string> token = bearer_token(req.get_header_value("Authorization"))) {
+      if (const ApiKey* key = keys->authenticate(*token)) r.key_id = key->id;
+    }
+  }
+  r.endpoint = endpoint_label(req.path);
+  r.finish_reason = "refused";
+  r.status = status;
+  try {
+    log->record(std::move(r));
+  } catch (const std::exception& e) {
+    if (!options.quiet) std::fprintf(stderr, "enclave serve: refusal not logged: %s\n", e.what());
+  }
 }
 
 void Server::Impl::log_request(monitor::RequestRecord record) {
@@ -187,8 +238,21 @@ void Server::Impl::feedback(const httplib::Request& req, httplib::Response& res)
   send_json(res, 200, {{"object", "feedback"}, {"id", f.request_id}, {"stored", true}});
 }
 
+void Server::Impl::audit(std::string_view action, const std::string& object,
+                         const nlohmann::json& details) {
+  try {
+    std::unique_ptr<store::Workspace> ws = store::Workspace::open({.workspace = options.workspace});
+    store::WriteTransaction tx(ws->db());
+    store::append_audit(ws->db(), action, object, details);
+    tx.commit();
+  } catch (const std::exception& e) {
+    // The change has happened; a server without a workspace has no log to write.
+    if (!options.quiet) std::fprintf(stderr, "enclave serve: not audited: %s\n", e.what());
+  }
+}
+
 void Server::Impl::reload(const httplib::Request& req, httplib::Response& res) {
-  authorize(req, Scope::kAdmin);
+  const ApiKey* key = authorize(req, Scope::kAdmin);
   std::string ref;
   if (!req.body.empty()) {
     const nlohmann::json body = parse_body(req.body);
@@ -196,6 +260,11 @@ void Server::Impl::reload(const httplib::Request& req, httplib::Response& res) {
       if (!m->is_string())
         throw ApiException(bad_request("'model': expected a model reference", "model"));
       ref = m->get<std::string>();
+      if (!is_registry_reference(ref)) {
+        throw ApiException(bad_request(
+            "'model': expected a registry reference (name, name@3, name:alias), not a path",
+            "model"));
+      }
     }
   }
   ReloadResult r;
@@ -206,6 +275,8 @@ void Server::Impl::reload(const httplib::Request& req, httplib::Response& res) {
     throw;
   }
   metrics.count_reload(true);
+  audit("reload", "serve " + r.current,
+        {{"previous", r.previous}, {"current", r.current}, {"key", key ? key->id : ""}});
   if (!options.quiet)
     std::fprintf(stderr, "enclave serve: reloaded %s -> %s\n", r.previous.c_str(),
                  r.current.c_str());
@@ -242,7 +313,28 @@ Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>(std::move(op
 
 Server::~Server() {
   stop();
+  try {
+    flush_log();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "enclave serve: %s\n", e.what());  // a destructor must not throw
+  }
+}
+
+void Server::flush_log() {
   if (impl_->log) impl_->log->flush();
+}
+
+void Server::reload_keys() {
+  if (!impl_->keys) return;
+  std::string error;
+  const bool ok = impl_->keys->reload(&error);
+  if (!impl_->options.quiet) {
+    if (ok) {
+      std::fprintf(stderr, "enclave serve: keys file re-read\n");
+    } else {
+      std::fprintf(stderr, "enclave serve: keys file kept: %s\n", error.c_str());
+    }
+  }
 }
 
 int Server::bind() { return impl_->http->bind(); }
@@ -251,27 +343,48 @@ void Server::stop() { impl_->http->stop(); }
 int Server::port() const { return impl_->http->port(); }
 Metrics& Server::metrics() { return impl_->metrics; }
 
+namespace {
+
+// Written by the signal handler, read by the waiting thread: the handler
+// runs on whichever thread the kernel picks (libtorch and OpenMP start
+// threads before the server can block signals in them, so sigwait alone
+// let a SIGTERM kill the process with answered requests still queued for
+// the log), and write() is async-signal-safe.
+int signal_pipe[2] = {-1, -1};
+
+extern "C" void on_signal(int sig) {
+  const int saved = errno;
+  const char c = static_cast<char>(sig);
+  [[maybe_unused]] const ssize_t n = ::write(signal_pipe[1], &c, 1);
+  errno = saved;
+}
+
+}  // namespace
+
 void run_server(const ServeOptions& options) {
-  // Signals go to a waiting thread, not to whichever thread they hit.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   Server server(options);
   const int port = server.bind();
-  std::atomic<bool> done{false};
+  if (::pipe2(signal_pipe, O_CLOEXEC) != 0) fail(ErrorKind::kIo, "cannot create a pipe");
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &action, nullptr);
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (!done) server.stop();
+    char sig = 0;
+    // SIGHUP re-reads the keys file; SIGINT and SIGTERM (or 0, the server
+    // having stopped by itself) stop the server.
+    while (::read(signal_pipe[0], &sig, 1) == 1 && sig == SIGHUP) server.reload_keys();
+    server.stop();
   });
   std::fprintf(stderr, "enclave serve: listening on http://%s:%d\n", options.host.c_str(), port);
   std::fflush(stderr);
   server.serve();
-  done = true;
-  pthread_kill(waiter.native_handle(), SIGTERM);
+  const char wake = 0;
+  [[maybe_unused]] const ssize_t n = ::write(signal_pipe[1], &wake, 1);
   waiter.join();
+  // Every request answered is in the log before the process exits.
+  server.flush_log();
 }
 
 }  // namespace enclave::serve

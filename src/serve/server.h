@@ -7,11 +7,16 @@
 //   POST /admin/reload (admin scope).
 // Security: with --api-keys every path but /health needs a key (Bearer) with
 // the right scope, keys in the query string are refused, and each key has a
-// rate limit (429 + Retry-After). Without keys the server refuses to listen
-// on anything but loopback and refuses foreign Host headers (DNS
-// rebinding). Limits: body size (413 before buffering), prompt against the
-// context and max_tokens (400), a bounded queue (503 + Retry-After), a
-// timeout per request, slow-client read timeouts. A streaming client that
+// rate limit (429 + Retry-After). Without keys the server serves inference
+// only (admin routes always need a key), refuses to listen on anything but
+// loopback and refuses foreign Host headers (DNS rebinding). Cross-origin
+// browser requests are refused (403) and bodies must be application/json
+// (415), so a web page cannot drive a local server. /admin/reload takes
+// registry references only, never paths. Limits (http_transport.h): body
+// size and compressed bodies refused before reading (413, 415), a
+// whole-request deadline and per-address connection limit against slow
+// clients, prompt against the context and max_tokens (400), a bounded queue
+// (503 + Retry-After), a timeout per request. A streaming client that
 // disconnects cancels its generation. Errors use the OpenAI error shape.
 // Every generation is written to the workspace's request log
 // (monitor/request_log.h), PII-redacted by default.
@@ -42,9 +47,11 @@ struct ServeOptions {
   int max_tokens_limit = 4096;   // largest max_tokens a request may ask
   int default_max_tokens = 256;  // chat requests without max_tokens (completions: 16, as OpenAI)
   double request_timeout_seconds = 300;
-  std::string workspace;    // for registry references and the request log
-  bool request_log = true;  // off also when no workspace is found
-  bool redact = true;       // PII redaction of the request log
+  double request_deadline_seconds = 30;  // request line, headers and body must arrive in this
+  std::size_t max_connections_per_address = 16;  // open at once from one address; more get 429
+  std::string workspace;                         // for registry references and the request log
+  bool request_log = true;                       // off also when no workspace is found
+  bool redact = true;                            // PII redaction of the request log
   double retention_days = 30;
   double watch_seconds = 10;  // poll a registry reference for a new version; 0 = off
   EngineOptions engine;
@@ -70,6 +77,13 @@ class Server {
   // signal-waiting thread.
   void stop();
 
+  // Waits until every request answered so far is in the request log.
+  // Throws Error(kIo) if the log cannot be written.
+  void flush_log();
+  // Re-reads the --api-keys file now (SIGHUP); a bad file keeps the keys
+  // in force. Safe from any thread.
+  void reload_keys();
+
   int port() const;
   Metrics& metrics();
 
@@ -78,7 +92,8 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// bind + print "listening on http://HOST:PORT" + serve until SIGINT/SIGTERM.
+// bind + print "listening on http://HOST:PORT" + serve until SIGINT/SIGTERM;
+// SIGHUP re-reads the keys file.
 void run_server(const ServeOptions& options);
 
 }  // namespace enclave::serve

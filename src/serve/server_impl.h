@@ -54,7 +54,7 @@ struct StreamState {
 struct Server::Impl {
   ServeOptions options;
   Metrics metrics;
-  std::optional<ApiKeys> keys;
+  std::unique_ptr<KeyFile> keys;  // null: no --api-keys
   RateLimiter limiter;
   std::unique_ptr<ModelHost> host;
   std::unique_ptr<Scheduler> scheduler;
@@ -83,7 +83,12 @@ struct Server::Impl {
   bool stream_step(StreamState& state, httplib::DataSink& sink);
   void finish_stream(StreamState& state, FinishReason reason);
   void log_request(monitor::RequestRecord record);
+  // A refused request (4xx) in the request log: status, endpoint, key id.
+  void log_refusal(const httplib::Request& req, int status);
 
+  // Appends to the workspace's audit log (a server without a workspace
+  // has none: then only stderr says so). Never throws.
+  void audit(std::string_view action, const std::string& object, const nlohmann::json& details);
   void feedback(const httplib::Request& req, httplib::Response& res);
   void reload(const httplib::Request& req, httplib::Response& res);
   void models(httplib::Response& res);

@@ -1,12 +1,17 @@
 // The audit log: every change to a workspace (init, register, alias move,
-// unalias, tag, delete, gc, ...) appended with its time, OS user, action,
-// object and the hash of the previous entry, so editing, inserting or
-// deleting an entry breaks the chain and `enclave audit verify` reports
-// where. audit_head keeps the newest entry's hash, which catches deleting the
-// newest entries too.
-// The chain proves integrity against edits through SQLite, not against an
-// attacker who rewrites the whole chain and head: for that, keep the head
-// hash (`enclave audit list --json`) somewhere else as well.
+// unalias, tag, delete, gc, runs, reloads, API key changes, purges, ...)
+// appended with its time, OS user, action, object (details name the actor
+// where it is not the OS user, e.g. an API key) and the hash of the previous
+// entry, so editing, inserting or deleting an entry breaks the chain and
+// `enclave audit verify` reports where. audit_head (and the audit.head file
+// beside the database) keeps the newest entry's hash, which catches
+// deleting the newest entries too; a missing head is a problem.
+// Keyed logs (audit_key.h): with a key, entries carry HMAC-SHA256 instead of
+// a plain sha256, so rewriting the log needs the key, and once a log has a
+// keyed entry every later one must be keyed. Existing unkeyed logs migrate
+// by themselves: the first keyed entry's MAC covers the hash of the last
+// plain one, sealing everything before it. A signed anchor kept elsewhere
+// (audit_anchor.h) catches even a rewrite by someone holding the key.
 // Thread safety: operates on one Db; see db.h.
 #pragma once
 
@@ -16,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/audit_key.h"
 #include "store/db.h"
 
 namespace enclave::store {
@@ -49,12 +55,20 @@ struct AuditProblem {
 };
 struct AuditReport {
   std::int64_t n_entries = 0;
+  std::int64_t head_seq = 0;
   std::string head_hash;
   std::vector<AuditProblem> problems;
   bool ok() const { return problems.empty(); }
 };
-// Walks the whole chain and reports every break; never throws for a broken
-// chain (only for SQLite failures).
+// Walks the whole chain and reports every break: sequence gaps, broken
+// links, entries whose hash or MAC does not match (MACs are checked with
+// audit_key(); without it a keyed log is reported unverifiable), a plain
+// entry after keyed ones, with the key a newest entry without a MAC, a
+// missing or contradicting head (row or audit.head file), and registry rows
+// the log does not explain (a version without its register entry or with
+// another artifact, a deletion without its entry, an alias the log never
+// moved there). Never throws for a broken chain (only for SQLite failures
+// and a bad key file).
 AuditReport verify_audit(Db& db);
 
 nlohmann::json audit_entries_json(const std::vector<AuditEntry>& entries);
@@ -62,7 +76,9 @@ std::string format_audit_entries(const std::vector<AuditEntry>& entries);
 nlohmann::json audit_report_json(const AuditReport& report);
 std::string format_audit_report(const AuditReport& report);
 
-// The hash an entry must carry: sha256 over its fields and prev_hash.
+// The hash an unkeyed entry carries: sha256 over its fields and prev_hash.
 std::string audit_entry_hash(const AuditEntry& entry);
+// The MAC a keyed entry carries: "hmac-sha256:" + HMAC over the same fields.
+std::string audit_entry_mac(const AuditEntry& entry, const AuditKey& key);
 
 }  // namespace enclave::store

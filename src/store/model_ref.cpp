@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 
 #include <memory>
-#include <random>
 #include <system_error>
 
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "core/staging_dir.h"
 #include "store/artifacts.h"
 #include "store/names.h"
 
@@ -68,6 +68,7 @@ class Unfolder {
     if (ref.empty()) fail_input("model reference is empty");
     std::error_code ec;
     if (fs::is_directory(ref, ec)) {
+      refuse_ambiguous_folder(ref, options_.find);
       const fs::path dir = fs::absolute(ref).lexically_normal();
       if (is_adapter_folder(dir)) {
         const std::string base = adapter_base_field(dir);
@@ -134,31 +135,20 @@ class Unfolder {
   std::unique_ptr<Workspace> workspace_;
 };
 
-std::string random_suffix() {
-  std::random_device rd;
-  return fmt::format("{:08x}{:08x}", rd(), rd());
-}
-
 // base with adapter folded in, built once per content key.
 fs::path merged_folder(Workspace& ws, const fs::path& base, const fs::path& adapter,
                        const std::string& key, const AdapterMerger& merge) {
   const fs::path out = ws.checkouts_dir() / ("merged-" + sha256_hex(key).substr(0, 32));
   std::error_code ec;
   if (fs::is_regular_file(out / "config.json", ec)) return out;
-  const fs::path staging = ws.tmp_dir() / ("merge-" + random_suffix());
-  fs::create_directories(staging);
-  try {
-    merge(base, adapter, staging / "model");
-    fs::create_directories(ws.checkouts_dir());
-    fs::rename(staging / "model", out, ec);  // another process may have won the race
-    if (ec && !fs::is_regular_file(out / "config.json"))
-      fail(ErrorKind::kIo, "{}: cannot move the merged model into place: {}", out.string(),
-           ec.message());
-  } catch (...) {
-    fs::remove_all(staging, ec);
-    throw;
-  }
-  fs::remove_all(staging, ec);
+  // Locked while the fold runs, so `store gc` leaves it alone (store/gc.h).
+  const StagingDir staging = StagingDir::scratch(ws.tmp_dir(), "merge");
+  merge(base, adapter, staging.path() / "model");
+  fs::create_directories(ws.checkouts_dir());
+  fs::rename(staging.path() / "model", out, ec);  // another process may have won the race
+  if (ec && !fs::is_regular_file(out / "config.json"))
+    fail(ErrorKind::kIo, "{}: cannot move the merged model into place: {}", out.string(),
+         ec.message());
   return out;
 }
 
@@ -188,6 +178,23 @@ AdapterLayer resolve_adapter_layer(const std::string& ref, const ResolveOptions&
 }
 
 }  // namespace
+
+void refuse_ambiguous_folder(const std::string& ref, const FindOptions& find) {
+  if (ref.find_first_of("/@:") != std::string::npos || ref.front() == '.' || ref.front() == '~')
+    return;  // a path, or a registry reference with a version or alias
+  std::unique_ptr<Workspace> ws;
+  try {
+    ws = Workspace::open(find);
+    resolve_version(ws->db(), RegistryKind::kModel, ref);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kNotFound || e.kind() == ErrorKind::kInvalidInput) return;
+    throw;
+  }
+  fail_input(
+      "model '{}' names both the folder ./{} and the registered model {}: write ./{} for the "
+      "folder or {}@latest for the registered model",
+      printable(ref), ref, ref, ref, ref);
+}
 
 std::string ModelStack::describe() const {
   std::string out = base_ref;

@@ -40,6 +40,12 @@ struct ModelStack {
   std::string describe() const;
 };
 
+// Throws Error(kInvalidInput) when `ref` is a bare name (no slash, version
+// or alias) that names both a folder in the working directory and a model
+// registered in the workspace: taking either silently could serve the wrong
+// model. The message asks for ./NAME or NAME@latest.
+void refuse_ambiguous_folder(const std::string& ref, const FindOptions& find);
+
 // Unfolds ref: a model folder, a PEFT adapter folder (adapter_config.json
 // whose base_model_name_or_path is a folder or reference), or "name",
 // "name@3", "name:alias" in the workspace. A version is an adapter when

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "store/gc.h"
 #include "store/store_testing.h"
 
 namespace enclave::store {
@@ -100,6 +101,47 @@ TEST_F(ModelRefTest, StackedAdaptersFoldOnceIntoACachedFolder) {
   EXPECT_EQ(merges_.size(), 2u);
   // No temp folders left behind.
   EXPECT_TRUE(fs::is_empty(ws_->tmp_dir()));
+}
+
+// `store gc` while an adapter is being folded leaves the fold's staging
+// folder alone (it once deleted it under the running merge).
+TEST_F(ModelRefTest, GcDuringAFoldLeavesItsStagingFolder) {
+  reg("tiny", "base");
+  reg("tiny-chat", "sft", {"type=adapter", "base=tiny@1"});
+  reg("tiny-dpo", "dpo", {"type=adapter", "base=tiny-chat@1"});
+  const AdapterMerger merge = options_.merge_adapter;
+  options_.merge_adapter = [&](const fs::path& base, const fs::path& adapter, const fs::path& out) {
+    const GcReport report = collect_garbage(*ws_, {});
+    EXPECT_EQ(report.n_temp, 0);
+    EXPECT_TRUE(fs::is_directory(out.parent_path()));
+    merge(base, adapter, out);
+  };
+  const ResolvedModel r = resolve_model({.model = "tiny-dpo"}, options_);
+  EXPECT_EQ(testing::read_text(r.dir / "config.json"),
+            testing::read_text(dir_ / "base/config.json") + "+1");
+  EXPECT_TRUE(fs::is_empty(ws_->tmp_dir()));
+}
+
+// A bare name that is both a folder here and a registered model is an
+// error; ./NAME and NAME@latest say which is meant.
+TEST_F(ModelRefTest, AFolderAndARegisteredModelOfOneNameIsAnError) {
+  reg("tiny", "base");
+  testing::write_model_dir(dir_ / "tiny", "b");
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_.path());
+  try {
+    resolve_model_ref("tiny", options_);
+    ADD_FAILURE() << "an ambiguous reference was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+    EXPECT_NE(std::string(e.what()).find("./tiny"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tiny@latest"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(testing::read_text(resolve_model_ref("./tiny", options_) / "config.json"),
+            testing::read_text(dir_ / "tiny/config.json"));
+  EXPECT_EQ(testing::read_text(resolve_model_ref("tiny@latest", options_) / "config.json"),
+            testing::read_text(dir_ / "base/config.json"));
+  fs::current_path(cwd);
 }
 
 TEST_F(ModelRefTest, AdapterFlagGoesOnTopOfTheModelsOwnAdapters) {

@@ -120,6 +120,11 @@ VersionRef parse_version_ref(std::string_view ref, std::string_view what) {
   if (at != std::string_view::npos) {
     out.name = std::string(ref.substr(0, at));
     std::string_view number = ref.substr(at + 1);
+    if (number == "latest") {  // the same as name:latest, and as plain name
+      out.alias = "latest";
+      validate_name(out.name, fmt::format("{} name", what));
+      return out;
+    }
     std::int64_t version = 0;
     auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), version);
     if (number.empty() || ec != std::errc() || end != number.data() + number.size() ||

@@ -132,7 +132,10 @@ void LockedTempFile::write(const void* data, std::size_t n) {
 bool LockedTempFile::publish(const std::filesystem::path& dest) {
   ENCLAVE_CHECK(fd_ >= 0);
   if (::fsync(fd_) != 0) fail_errno(path_, "fsync failed", errno);
-  if (::fchmod(fd_, 0444) != 0) fail_errno(path_, "chmod failed", errno);
+  // Read-only for whoever may read the workspace (the umask, store/workspace.h).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  if (::fchmod(fd_, 0444 & ~mask) != 0) fail_errno(path_, "chmod failed", errno);
   std::filesystem::path parent = dest.parent_path();
   if (::mkdir(parent.c_str(), 0755) == 0) {
     fsync_dir(parent.parent_path());

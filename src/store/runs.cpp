@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/program.h"
+#include "store/audit.h"
 #include "store/clock.h"
 #include "store/names.h"
 #include "store/process_info.h"
@@ -210,6 +211,9 @@ Run::Run(const std::filesystem::path& workspace_root, RunOptions options)
   std::string rel = fmt::format("logs/run-{}.log", id_);
   Statement set_log(db, "UPDATE runs SET log_path = ?2 WHERE id = ?1");
   set_log.bind(1, id_).bind(2, rel).run();
+  // Every run (training, data, eval, merge, ...) is a change to the workspace.
+  append_audit(db, "run", fmt::format("run {}", id_),
+               {{"kind", options_.kind}, {"name", options_.name}, {"command", options_.command}});
   tx.commit();
   log_path_ = workspace_->dot_dir() / rel;
   last_flush_ = std::chrono::steady_clock::now();

@@ -64,12 +64,42 @@ std::filesystem::path absolute_clean(const std::filesystem::path& p) {
   return std::filesystem::absolute(p).lexically_normal();
 }
 
+// A workspace is private to its owner unless its .enclave folder is shared
+// with a group: it carries the setgid bit (`chmod 2770 .enclave`, the usual
+// mark of a folder a group shares) or the group may write it. Then the
+// group keeps read and write access.
+bool is_group_shared(const std::filesystem::path& dot) {
+  struct stat st {};
+  return ::lstat(dot.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+         (st.st_mode & (S_ISGID | S_IWGRP)) != 0;
+}
+
+// Everything this process creates from here on (folders, objects, SQLite
+// databases with their -wal and -shm files, the request log, temp files) is
+// owner-only, or owner and group in a shared workspace: prompts, training
+// data and models must not be readable by every account on the machine.
+// The umask is process-wide, which is what is wanted: each command works on
+// one workspace. An existing private workspace's .enclave folder is closed
+// too (files in a folder others cannot enter are out of their reach).
+void restrict_modes(const std::filesystem::path& dot) {
+  const bool shared = is_group_shared(dot);
+  ::umask(shared ? 0007 : 0077);
+  struct stat st {};
+  if (!shared && ::lstat(dot.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+      st.st_uid == ::geteuid() && (st.st_mode & 0077) != 0) {
+    ::chmod(dot.c_str(), st.st_mode & 07700);  // best effort: the umask covers new files
+  }
+}
+
 // An explicit location may name the root or its .enclave folder.
 std::filesystem::path explicit_root(const std::filesystem::path& given, std::string_view source) {
   std::filesystem::path p = absolute_clean(given);
   if (p.filename().empty()) p = p.parent_path();
-  if (p.filename() == kDotDir && is_workspace(p.parent_path())) return p.parent_path();
-  if (is_workspace(p)) return p;
+  if (p.filename() == kDotDir && is_workspace(p.parent_path())) p = p.parent_path();
+  if (is_workspace(p)) {
+    restrict_modes(p / kDotDir);
+    return p;
+  }
   fail(ErrorKind::kNotFound,
        "{} ({}): not an Enclave workspace (no {}/enclave.db); run `enclave init {}`", p.string(),
        source, kDotDir, given.string());
@@ -91,7 +121,7 @@ void ensure_real_dir(const std::filesystem::path& path) {
     if (!S_ISDIR(st.st_mode)) fail_input("{}: exists and is not a folder", path.string());
     return;
   }
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     fail(ErrorKind::kIo, "{}: cannot create folder: {}", path.string(), std::strerror(errno));
   }
 }
@@ -110,6 +140,7 @@ InitResult init_workspace(const std::filesystem::path& dir) {
   result.created = !is_workspace(result.root);
   std::filesystem::path dot = result.root / kDotDir;
   ensure_real_dir(dot);
+  restrict_modes(dot);
   for (const char* sub : kSubdirs) ensure_real_dir(dot / sub);
   fsync_dir(result.root);
   {
@@ -136,7 +167,10 @@ std::filesystem::path find_workspace(const FindOptions& options) {
   std::filesystem::path start =
       options.start.empty() ? std::filesystem::current_path() : absolute_clean(options.start);
   for (std::filesystem::path p = start;; p = p.parent_path()) {
-    if (is_workspace(p)) return p;
+    if (is_workspace(p)) {
+      restrict_modes(p / kDotDir);
+      return p;
+    }
     if (p == p.parent_path()) break;
   }
   fail(ErrorKind::kNotFound,

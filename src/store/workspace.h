@@ -93,7 +93,7 @@ class StoreLock {
 };
 
 // Throws Error(kInvalidInput) if path exists and is a symlink or not a
-// directory; creates it (mode 0755) if missing.
+// directory; creates it (mode 0700, less the umask) if missing.
 void ensure_real_dir(const std::filesystem::path& path);
 
 }  // namespace enclave::store

@@ -112,6 +112,10 @@ std::vector<Run> digit_runs(std::string_view t) {
       run.seps.push_back(sep);
       p = next;
     }
+    // "(" is an area code's only when it closes after the first group
+    // ("(02) 123-4567"); otherwise it is punctuation before the number
+    // ("(card 4111 ...", "(010-1234-5678") and stays outside the match.
+    if (run.paren && (run.seps.empty() || run.seps.front() != ')')) run.paren = false;
     if (!run.groups.empty()) runs.push_back(std::move(run));
   }
   return runs;

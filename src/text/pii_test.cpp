@@ -109,6 +109,23 @@ TEST(Pii, EnglishText) {
   EXPECT_EQ(redact("Wire to account 12-3456-7890123 today"), "Wire to account <ACCOUNT> today");
 }
 
+// Every type is found at the start of a line and right after punctuation
+// (the request log once missed them after the "\n" of serialised JSON).
+TEST(Pii, EveryTypeAtLineStartsAndAfterPunctuation) {
+  const std::pair<const char*, const char*> values[] = {
+      {"kim@example.com", "<EMAIL>"},    {"010-1234-5678", "<PHONE>"},
+      {"900101-1234568", "<RRN>"},       {"220-81-62517", "<BRN>"},
+      {"4111 1111 1111 1111", "<CARD>"}, {"192.168.0.1", "<IP>"},
+  };
+  for (const auto& [value, tag] : values) {
+    for (const char* before : {"", "\n", "line one\n", "(", "\"", ":", ",", "\t", "- "}) {
+      const std::string text = std::string(before) + value + "\nnext";
+      EXPECT_EQ(redact(text), std::string(before) + tag + "\nnext") << text;
+    }
+  }
+  EXPECT_EQ(redact("acct:\n신한은행 110-123-456789"), "acct:\n신한은행 <ACCOUNT>");
+}
+
 TEST(Pii, FalsePositivesStayUntouched) {
   const char* clean[] = {
       "주문번호 9913411234567 확인",  // 13 digits, impossible birth date (month 13), fails Luhn

@@ -1,0 +1,229 @@
+#include "serve/guarded_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "serve/api_error.h"
+
+namespace enclave::serve {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+thread_local bool close_requested = false;
+
+bool wait_for(socket_t sock, short events, long timeout_ms) {
+  pollfd p{.fd = sock, .events = events, .revents = 0};
+  for (;;) {
+    const int n = ::poll(&p, 1, static_cast<int>(std::max(0L, timeout_ms)));
+    if (n < 0 && errno == EINTR) continue;
+    return n > 0;
+  }
+}
+
+long to_ms(time_t sec, time_t usec) { return static_cast<long>(sec * 1000 + usec / 1000); }
+
+std::string address_of(const sockaddr_storage& addr, int* port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    if (port) *port = ntohs(in->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    if (port) *port = ntohs(in6->sin6_port);
+  }
+  return text;
+}
+
+// The socket reads of one connection, bounded per request (see the header):
+// every read waits at most until the request's deadline, and the bytes one
+// request may consume are counted. Reads are buffered, as httplib's own
+// stream does, because httplib reads header lines a byte at a time.
+class DeadlineStream final : public httplib::Stream {
+ public:
+  DeadlineStream(socket_t sock, long read_ms, long write_ms)
+      : sock_(sock), read_ms_(read_ms), write_ms_(write_ms) {}
+
+  void start_request(Clock::time_point deadline, std::size_t budget) {
+    deadline_ = deadline;
+    budget_ = budget;
+  }
+  bool has_buffered() const { return pos_ < end_; }
+
+  bool is_readable() const override {
+    return has_buffered() || wait_for(sock_, POLLIN, read_wait_ms());
+  }
+  bool is_writable() const override { return wait_for(sock_, POLLOUT, write_ms_); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (budget_ == 0) return -1;  // the request is larger than any we take
+    if (!has_buffered()) {
+      if (!wait_for(sock_, POLLIN, read_wait_ms())) return -1;  // deadline or idle timeout
+      ssize_t n;
+      do {
+        n = ::recv(sock_, buffer_, sizeof buffer_, 0);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return n;
+      pos_ = 0;
+      end_ = static_cast<std::size_t>(n);
+    }
+    const std::size_t n = std::min({size, end_ - pos_, budget_});
+    std::memcpy(ptr, buffer_ + pos_, n);
+    pos_ += n;
+    budget_ -= n;
+    return static_cast<ssize_t>(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    ssize_t n;
+    do {
+      n = ::send(sock_, ptr, size, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getpeername(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      ip = address_of(addr, &port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      ip = address_of(addr, &port);
+  }
+  socket_t socket() const override { return sock_; }
+
+ private:
+  // The per-read timeout, cut to what is left of the request's deadline.
+  long read_wait_ms() const {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()).count();
+    return std::max(0L, std::min(read_ms_, static_cast<long>(left)));
+  }
+
+  socket_t sock_;
+  long read_ms_;
+  long write_ms_;
+  Clock::time_point deadline_ = Clock::now();
+  std::size_t budget_ = 0;
+  char buffer_[4096];
+  std::size_t pos_ = 0;
+  std::size_t end_ = 0;
+};
+
+void close_socket(socket_t sock) {
+  ::shutdown(sock, SHUT_RDWR);
+  ::close(sock);
+}
+
+// Closing with unread input makes the kernel send a reset, which can destroy
+// the refusal just written before the client reads it. So the sending side
+// is closed first and the client's input discarded for a short, bounded
+// while (as web servers' lingering close does).
+void close_lingering(socket_t sock) {
+  ::shutdown(sock, SHUT_WR);
+  constexpr long kLingerMs = 1000;
+  constexpr std::size_t kLingerBytes = 1 << 20;
+  const auto until = Clock::now() + std::chrono::milliseconds(kLingerMs);
+  char sink[4096];
+  for (std::size_t discarded = 0; discarded < kLingerBytes;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (left <= 0 || !wait_for(sock, POLLIN, static_cast<long>(left))) break;
+    const ssize_t n = ::recv(sock, sink, sizeof sink, 0);
+    if (n <= 0) break;
+    discarded += static_cast<std::size_t>(n);
+  }
+  ::close(sock);
+}
+
+}  // namespace
+
+void close_after_response() { close_requested = true; }
+
+std::size_t GuardedServer::n_connections(const std::string& address) const {
+  std::lock_guard lock(mutex_);
+  auto it = per_address_.find(address);
+  return it == per_address_.end() ? 0 : it->second;
+}
+
+bool GuardedServer::take_slot(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  std::size_t& n = per_address_[address];
+  if (n >= limits_.max_per_address) {
+    if (n == 0) per_address_.erase(address);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void GuardedServer::release_slot(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  auto it = per_address_.find(address);
+  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+}
+
+bool GuardedServer::process_and_close_socket(socket_t sock) {
+  sockaddr_storage peer{};
+  socklen_t peer_len = sizeof peer;
+  std::string address;
+  if (::getpeername(sock, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
+    address = address_of(peer, nullptr);
+  if (!take_slot(address)) {
+    // Refused before anything is read: one short answer, then the socket
+    // goes, so the worker is free again at once.
+    const std::string body =
+        error_json(
+            rate_limited("too many connections from this address; close some and retry", 1.0))
+            .dump();
+    const std::string reply =
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: "
+        "1\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (wait_for(sock, POLLOUT, 1000)) ::send(sock, reply.data(), reply.size(), MSG_NOSIGNAL);
+    close_socket(sock);
+    return false;
+  }
+  DeadlineStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_),
+                        to_ms(write_timeout_sec_, write_timeout_usec_));
+  bool ok = false;
+  const long keep_alive_ms = static_cast<long>(keep_alive_timeout_sec_) * 1000;
+  for (std::size_t left = keep_alive_max_count_; left > 0; --left) {
+    // Wait for the next request in short slices, so stop() is seen soon.
+    bool ready = stream.has_buffered();
+    for (long waited = 0; !ready && waited < keep_alive_ms && svr_sock_ != INVALID_SOCKET;
+         waited += 100) {
+      ready = wait_for(sock, POLLIN, 100);
+    }
+    if (!ready || svr_sock_ == INVALID_SOCKET) break;
+    stream.start_request(Clock::now() + limits_.request_deadline, limits_.max_request_bytes);
+    close_requested = false;
+    bool connection_closed = false;
+    ok = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
+    if (!ok || connection_closed || close_requested) break;
+  }
+  if (close_requested) {
+    close_lingering(sock);
+  } else {
+    close_socket(sock);
+  }
+  close_requested = false;
+  release_slot(address);
+  return ok;
+}
+
+}  // namespace enclave::serve

@@ -1,0 +1,60 @@
+// GuardedServer: cpp-httplib's server with its connection loop replaced, so
+// that reading a request is bounded the way Debian's cpp-httplib 0.11.4
+// cannot bound it by itself. httplib's own timeout applies per read, so a
+// client trickling a byte every few seconds held a worker forever, and it
+// reads header lines without limit. Here each connection's reads go through
+// a stream that enforces, for every request on the connection:
+//   - a whole-request deadline: the request line, headers and body must all
+//     arrive within `request_deadline` of the first byte being awaited;
+//   - a byte budget: at most `max_request_bytes` (headers plus the largest
+//     body) may be read for one request;
+// and the server accepts at most `max_per_address` connections at a time
+// from one remote address (more are answered 429 and closed at once), so
+// one client cannot take every worker.
+// Everything else (parsing, routing, the handlers, writing) is httplib's
+// own process_request(); only the per-connection loop around it and the
+// socket reads are ours.
+// A handler may call close_after_response() to drop the connection once its
+// response is written (for a request whose body was refused unread).
+// Thread safety: configure before listening; connections run on the task
+// queue's threads; the per-address counts are locked.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace enclave::serve {
+
+struct ConnectionLimits {
+  std::chrono::milliseconds request_deadline{30000};
+  std::size_t max_request_bytes = (1 << 20) + (64 << 10);
+  std::size_t max_per_address = 16;
+};
+
+class GuardedServer : public httplib::Server {
+ public:
+  explicit GuardedServer(ConnectionLimits limits) : limits_(limits) {}
+
+  // Connections open now from `address` (for tests and metrics).
+  std::size_t n_connections(const std::string& address) const;
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+  bool take_slot(const std::string& address);
+  void release_slot(const std::string& address);
+
+  const ConnectionLimits limits_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::size_t> per_address_;
+};
+
+// Closes the current connection after the response being built (call from a
+// handler or the pre-routing handler, on the connection's own thread).
+void close_after_response();
+
+}  // namespace enclave::serve

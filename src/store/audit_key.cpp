@@ -1,0 +1,125 @@
+#include "store/audit_key.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/hash.h"
+
+namespace enclave::store {
+namespace {
+
+constexpr std::size_t kMinKeyBytes = 32;
+
+std::mutex key_mutex;
+std::optional<std::filesystem::path> key_file_override;
+bool key_loaded = false;
+std::optional<AuditKey> loaded_key;
+
+AuditKey read_key(const std::filesystem::path& given) {
+  AuditKey key;
+  key.file = std::filesystem::absolute(given).lexically_normal();
+  struct stat st {};
+  if (::stat(key.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    fail_input("{}: audit key file not found (or not a file)", key.file.string());
+  if ((st.st_mode & 077) != 0) {
+    fail_input("{}: audit key file is readable by other users (mode {:o}); chmod 600 it",
+               key.file.string(), st.st_mode & 0777);
+  }
+  key.secret = read_file(key.file);
+  while (!key.secret.empty() && (key.secret.back() == '\n' || key.secret.back() == '\r'))
+    key.secret.pop_back();
+  if (key.secret.size() < kMinKeyBytes) {
+    fail_input("{}: audit key has {} bytes, at least {} are needed (head -c 32 /dev/urandom)",
+               key.file.string(), key.secret.size(), kMinKeyBytes);
+  }
+  return key;
+}
+
+}  // namespace
+
+void set_audit_key_file(const std::filesystem::path& path) {
+  std::lock_guard lock(key_mutex);
+  key_file_override = path.empty() ? std::nullopt : std::optional(path);
+  key_loaded = false;
+  loaded_key.reset();
+}
+
+const std::optional<AuditKey>& audit_key() {
+  std::lock_guard lock(key_mutex);
+  if (!key_loaded) {
+    std::optional<std::filesystem::path> file = key_file_override;
+    const char* env = std::getenv(kAuditKeyEnv);
+    if (!file && env != nullptr && *env != '\0') file = env;
+    if (file) loaded_key = read_key(*file);
+    key_loaded = true;
+  }
+  return loaded_key;
+}
+
+void check_key_outside(const AuditKey& key, const std::filesystem::path& workspace_root) {
+  std::error_code ec;
+  const std::filesystem::path root = std::filesystem::weakly_canonical(workspace_root, ec);
+  const std::filesystem::path file = std::filesystem::weakly_canonical(key.file, ec);
+  const auto mismatch = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
+  if (mismatch.first == root.end()) {
+    fail_input(
+        "{}: the audit key lies inside the workspace {}; keep it outside (anyone who can "
+        "rewrite the log could read it)",
+        key.file.string(), root.string());
+  }
+}
+
+std::string to_hex(const unsigned char* data, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 15];
+  }
+  return out;
+}
+
+std::string from_hex(std::string_view hex, std::size_t n_bytes, std::string_view what) {
+  if (hex.size() != 2 * n_bytes)
+    fail_input("{}: expected {} hex digits, got {}", what, 2 * n_bytes, hex.size());
+  std::string out(n_bytes, '\0');
+  auto digit = [&](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    fail_input("{}: '{}' is not a hex digit", what, c);
+  };
+  for (std::size_t i = 0; i < n_bytes; ++i)
+    out[i] = static_cast<char>(digit(hex[2 * i]) * 16 + digit(hex[2 * i + 1]));
+  return out;
+}
+
+std::string audit_mac(const AuditKey& key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (HMAC(EVP_sha256(), key.secret.data(), static_cast<int>(key.secret.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &n) == nullptr) {
+    fail(ErrorKind::kIo, "HMAC-SHA256 failed");
+  }
+  return std::string(kMacPrefix) + to_hex(mac, n);
+}
+
+SigningKeys signing_keys(const AuditKey& key) {
+  if (sodium_init() < 0) fail(ErrorKind::kIo, "libsodium cannot be initialised");
+  // A seed of its own, so the signing key never equals the MAC key.
+  const std::string seed_hex = sha256_hex("enclave audit anchor signing key\n" + key.secret);
+  const std::string seed = from_hex(seed_hex, crypto_sign_SEEDBYTES, "seed");
+  SigningKeys keys;
+  crypto_sign_seed_keypair(keys.public_key.data(), keys.secret_key.data(),
+                           reinterpret_cast<const unsigned char*>(seed.data()));
+  return keys;
+}
+
+}  // namespace enclave::store
