@@ -1,0 +1,771 @@
+#include "serve/json_grammar.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace enclave::serve {
+
+// --- compiling a schema ---
+
+class SchemaCompiler {
+ public:
+  explicit SchemaCompiler(JsonGrammar& g) : g_(g) {}
+
+  int add(JsonGrammar::Node node) {
+    g_.nodes_.push_back(std::move(node));
+    return static_cast<int>(g_.nodes_.size()) - 1;
+  }
+
+  // The value nodes kAny dispatches to, and the root of json_object.
+  void add_any_nodes() {
+    JsonGrammar::Node any;
+    const int any_id = add(any);
+    JsonGrammar::Node object;
+    object.kind = JsonGrammar::Kind::kObject;
+    object.open = true;
+    object.open_value = any_id;
+    object.next_required = {0};
+    g_.any_object_ = add(object);
+    JsonGrammar::Node array;
+    array.kind = JsonGrammar::Kind::kArray;
+    array.items = any_id;
+    g_.any_array_ = add(array);
+    JsonGrammar::Node string;
+    string.kind = JsonGrammar::Kind::kString;
+    g_.any_string_ = add(string);
+    JsonGrammar::Node number;
+    number.kind = JsonGrammar::Kind::kNumber;
+    g_.any_number_ = add(number);
+    JsonGrammar::Node literal;
+    literal.kind = JsonGrammar::Kind::kLiterals;
+    literal.literals = {"true", "false", "null"};
+    g_.any_literal_ = add(literal);
+  }
+
+  template <class Json>
+  int compile(const Json& s, const std::string& path, int depth) {
+    if (depth > kMaxJsonDepth)
+      fail(path, fmt::format("nested deeper than {} levels", kMaxJsonDepth));
+    if (s.is_boolean() && s.template get<bool>()) return add({});
+    if (!s.is_object()) fail(path, "a schema must be an object (or true)");
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      if (!known(it.key())) {
+        fail(join(path, it.key()),
+             fmt::format("the JSON Schema keyword '{}' is not supported for constrained output",
+                         it.key()));
+      }
+    }
+    if (auto c = s.find("const"); c != s.end()) return literals(Json::array({*c}));
+    if (auto e = s.find("enum"); e != s.end()) {
+      if (!e->is_array() || e->empty()) fail(join(path, "enum"), "expected a non-empty array");
+      return literals(*e);
+    }
+    if (auto any_of = s.find("anyOf"); any_of != s.end()) {
+      if (!any_of->is_array() || any_of->empty())
+        fail(join(path, "anyOf"), "expected a non-empty array of schemas");
+      JsonGrammar::Node node;
+      node.kind = JsonGrammar::Kind::kAnyOf;
+      for (std::size_t i = 0; i < any_of->size(); ++i) {
+        node.alternatives.push_back(
+            compile((*any_of)[i], fmt::format("{}[{}]", join(path, "anyOf"), i), depth + 1));
+      }
+      return add(std::move(node));
+    }
+    auto type = s.find("type");
+    if (type == s.end()) {
+      if (s.contains("properties")) return typed(s, "object", path, depth);
+      if (s.contains("items")) return typed(s, "array", path, depth);
+      return add({});
+    }
+    if (type->is_string()) return typed(s, type->template get<std::string>(), path, depth);
+    if (!type->is_array() || type->empty())
+      fail(join(path, "type"), "expected a type name or a non-empty array of them");
+    JsonGrammar::Node node;
+    node.kind = JsonGrammar::Kind::kAnyOf;
+    for (const Json& t : *type) {
+      if (!t.is_string()) fail(join(path, "type"), "expected type names");
+      node.alternatives.push_back(typed(s, t.template get<std::string>(), path, depth));
+    }
+    return add(std::move(node));
+  }
+
+  [[noreturn]] static void fail(const std::string& path, const std::string& message) {
+    throw SchemaError(path, message);
+  }
+
+ private:
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  static bool known(const std::string& key) {
+    static constexpr std::string_view kKeywords[] = {
+        "type", "properties", "required", "enum", "const", "items", "anyOf", "minLength",
+        "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems",
+        "maxItems", "additionalProperties",
+        // Annotations: they change nothing about what is valid.
+        "description", "title", "default", "examples", "$schema", "$id", "$comment"};
+    return std::find(std::begin(kKeywords), std::end(kKeywords), key) != std::end(kKeywords);
+  }
+
+  template <class Json>
+  int literals(const Json& values) {
+    JsonGrammar::Node node;
+    node.kind = JsonGrammar::Kind::kLiterals;
+    for (const Json& v : values) node.literals.push_back(v.dump());
+    return add(std::move(node));
+  }
+
+  template <class Json>
+  static std::int64_t count(const Json& s, const char* key, const std::string& path,
+                            std::int64_t fallback) {
+    auto it = s.find(key);
+    if (it == s.end()) return fallback;
+    if (!it->is_number_unsigned() &&
+        !(it->is_number_integer() && it->template get<std::int64_t>() >= 0))
+      fail(join(path, key), "expected a non-negative integer");
+    return std::min<std::int64_t>(it->template get<std::int64_t>(), INT32_MAX);
+  }
+
+  template <class Json>
+  static bool bound(const Json& s, const char* key, const std::string& path, double& out) {
+    auto it = s.find(key);
+    if (it == s.end()) return false;
+    if (!it->is_number()) fail(join(path, key), "expected a number");
+    out = it->template get<double>();
+    return true;
+  }
+
+  template <class Json>
+  int typed(const Json& s, const std::string& type, const std::string& path, int depth) {
+    JsonGrammar::Node node;
+    if (type == "string") {
+      node.kind = JsonGrammar::Kind::kString;
+      node.min_length = count(s, "minLength", path, 0);
+      node.max_length = count(s, "maxLength", path, INT32_MAX);
+      if (node.min_length > node.max_length)
+        fail(join(path, "minLength"), "greater than maxLength");
+    } else if (type == "number" || type == "integer") {
+      node.kind = JsonGrammar::Kind::kNumber;
+      node.integer = type == "integer";
+      double v = 0;
+      if (bound(s, "minimum", path, v)) node.has_min = true, node.min = v;
+      if (bound(s, "maximum", path, v)) node.has_max = true, node.max = v;
+      if (bound(s, "exclusiveMinimum", path, v) && (!node.has_min || v >= node.min))
+        node.has_min = true, node.min = v, node.exclusive_min = true;
+      if (bound(s, "exclusiveMaximum", path, v) && (!node.has_max || v <= node.max))
+        node.has_max = true, node.max = v, node.exclusive_max = true;
+      if (node.has_min && node.has_max &&
+          (node.min > node.max ||
+           (node.min == node.max && (node.exclusive_min || node.exclusive_max)))) {
+        fail(join(path, "minimum"), "no number lies in the range");
+      }
+      if (node.integer && node.has_min && node.has_max &&
+          std::floor(node.max) < std::ceil(node.min)) {
+        fail(join(path, "minimum"), "no integer lies in the range");
+      }
+    } else if (type == "boolean") {
+      return literals(Json::array({true, false}));
+    } else if (type == "null") {
+      return literals(Json::array({nullptr}));
+    } else if (type == "array") {
+      node.kind = JsonGrammar::Kind::kArray;
+      auto items = s.find("items");
+      node.items = items == s.end() ? add({}) : compile(*items, join(path, "items"), depth + 1);
+      node.min_items = count(s, "minItems", path, 0);
+      node.max_items = count(s, "maxItems", path, INT32_MAX);
+      if (node.min_items > node.max_items) fail(join(path, "minItems"), "greater than maxItems");
+    } else if (type == "object") {
+      return object(s, path, depth);
+    } else {
+      fail(join(path, "type"), fmt::format("unknown type '{}'", type));
+    }
+    return add(std::move(node));
+  }
+
+  template <class Json>
+  int object(const Json& s, const std::string& path, int depth) {
+    JsonGrammar::Node node;
+    node.kind = JsonGrammar::Kind::kObject;
+    auto props = s.find("properties");
+    auto additional = s.find("additionalProperties");
+    if (additional != s.end() && !additional->is_boolean() && !additional->is_object())
+      fail(join(path, "additionalProperties"), "expected a boolean or a schema");
+    std::vector<std::string> required;
+    if (auto r = s.find("required"); r != s.end()) {
+      if (!r->is_array()) fail(join(path, "required"), "expected an array of property names");
+      for (const Json& name : *r) {
+        if (!name.is_string()) fail(join(path, "required"), "expected property names");
+        required.push_back(name.template get<std::string>());
+      }
+    }
+    if (props == s.end() || (props->is_object() && props->empty())) {
+      if (!required.empty())
+        fail(join(path, "required"), "names properties that 'properties' does not define");
+      // No named properties: any keys, unless additionalProperties is false.
+      node.open =
+          additional == s.end() || !additional->is_boolean() || additional->template get<bool>();
+      node.open_value = additional != s.end() && additional->is_object()
+                            ? compile(*additional, join(path, "additionalProperties"), depth + 1)
+                            : add({});
+      node.next_required = {0};
+      return add(std::move(node));
+    }
+    if (!props->is_object()) fail(join(path, "properties"), "expected an object of schemas");
+    // Properties come out in the schema's order: declared for an
+    // ordered_json, sorted for a json (any order is valid).
+    for (auto it = props->begin(); it != props->end(); ++it) {
+      JsonGrammar::Property p;
+      p.quoted = Json(it.key()).dump();
+      p.node = compile(it.value(), join(join(path, "properties"), it.key()), depth + 1);
+      p.required = std::find(required.begin(), required.end(), it.key()) != required.end();
+      node.properties.push_back(std::move(p));
+    }
+    for (const std::string& name : required) {
+      if (!props->contains(name)) {
+        fail(join(path, "required"),
+             fmt::format("names '{}', which 'properties' does not define", name));
+      }
+    }
+    const int n = static_cast<int>(node.properties.size());
+    node.next_required.assign(static_cast<std::size_t>(n) + 1, n);
+    for (int i = n - 1; i >= 0; --i) {
+      node.next_required[static_cast<std::size_t>(i)] =
+          node.properties[static_cast<std::size_t>(i)].required
+              ? i
+              : node.next_required[static_cast<std::size_t>(i) + 1];
+    }
+    return add(std::move(node));
+  }
+
+  JsonGrammar& g_;
+};
+
+JsonGrammar::JsonGrammar() = default;
+
+std::shared_ptr<const JsonGrammar> JsonGrammar::any_object() {
+  std::shared_ptr<JsonGrammar> g(new JsonGrammar());
+  SchemaCompiler c(*g);
+  c.add_any_nodes();
+  g->root_ = g->any_object_;
+  return g;
+}
+
+template <class Json>
+std::shared_ptr<const JsonGrammar> JsonGrammar::compile(const Json& schema, std::string prefix,
+                                                        std::string suffix) {
+  std::shared_ptr<JsonGrammar> g(new JsonGrammar());
+  SchemaCompiler c(*g);
+  c.add_any_nodes();
+  g->root_ = c.compile(schema, "", 0);
+  g->prefix_ = std::move(prefix);
+  g->suffix_ = std::move(suffix);
+  return g;
+}
+
+std::shared_ptr<const JsonGrammar> JsonGrammar::from_schema(const nlohmann::json& schema,
+                                                            std::string prefix,
+                                                            std::string suffix) {
+  return compile(schema, std::move(prefix), std::move(suffix));
+}
+
+std::shared_ptr<const JsonGrammar> JsonGrammar::from_schema(const nlohmann::ordered_json& schema,
+                                                            std::string prefix,
+                                                            std::string suffix) {
+  return compile(schema, std::move(prefix), std::move(suffix));
+}
+
+// --- the automaton ---
+
+namespace {
+
+using Kind = JsonGrammar::Kind;
+using Config = JsonMatcher::Config;
+using Frame = JsonMatcher::Frame;
+using Node = JsonGrammar::Node;
+
+enum Phase : std::uint8_t { kPrefix, kValue, kSuffix, kDone };
+// Frame kinds: a value not yet begun, or one being read.
+enum FrameKind : std::uint8_t { kExpect, kObj, kArr, kStr, kNum, kLit };
+// kObj states
+enum : std::uint8_t { kObjOpen, kObjKey, kObjKeyStr, kObjColon, kObjValue, kObjAfter, kObjComma };
+// kArr states
+enum : std::uint8_t { kArrOpen, kArrValue, kArrAfter, kArrComma };
+// kStr states
+enum : std::uint8_t { kStrChars, kStrEscape, kStrHex, kStrUtf8 };
+
+constexpr int kStackSize = kMaxJsonDepth + 2;
+
+bool is_ws(unsigned char b) { return b == ' ' || b == '\n' || b == '\r' || b == '\t'; }
+bool is_digit(unsigned char b) { return b >= '0' && b <= '9'; }
+bool is_hex(unsigned char b) {
+  return is_digit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
+}
+
+// The syntax of a number prefix: where "-?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?"
+// has got to. -1: not a prefix of any number.
+enum NumState {
+  kNumStart,
+  kNumMinus,
+  kNumZero,
+  kNumInt,
+  kNumDot,
+  kNumFrac,
+  kNumE,
+  kNumESign,
+  kNumExp
+};
+
+int number_state(std::string_view text, const Node& node) {
+  const bool exp_allowed = !node.integer && !node.has_min && !node.has_max;
+  int st = kNumStart;
+  for (unsigned char b : text) {
+    switch (st) {
+      case kNumStart:
+        st = b == '-' ? kNumMinus : b == '0' ? kNumZero : is_digit(b) ? kNumInt : -1;
+        break;
+      case kNumMinus:
+        st = b == '0' ? kNumZero : is_digit(b) ? kNumInt : -1;
+        break;
+      case kNumZero:
+      case kNumInt:
+        if (is_digit(b) && st == kNumInt) break;
+        st = (b == '.' && !node.integer)               ? kNumDot
+             : ((b == 'e' || b == 'E') && exp_allowed) ? kNumE
+                                                       : -1;
+        break;
+      case kNumDot:
+      case kNumFrac:
+        if (is_digit(b)) {
+          st = kNumFrac;
+        } else {
+          st = st == kNumFrac && (b == 'e' || b == 'E') && exp_allowed ? kNumE : -1;
+        }
+        break;
+      case kNumE:
+        st = (b == '+' || b == '-') ? kNumESign : is_digit(b) ? kNumExp : -1;
+        break;
+      case kNumESign:
+      case kNumExp:
+        st = is_digit(b) ? kNumExp : -1;
+        break;
+      default:
+        return -1;
+    }
+    if (st < 0) return -1;
+  }
+  return st;
+}
+
+bool in_range(double v, const Node& n) {
+  if (n.has_min && (v < n.min || (n.exclusive_min && v == n.min))) return false;
+  if (n.has_max && (v > n.max || (n.exclusive_max && v == n.max))) return false;
+  return true;
+}
+
+// Whether [lo, hi) (or [lo, hi] with closed) meets the node's range.
+bool meets(double lo, double hi, const Node& n) {
+  if (n.has_max && (lo > n.max || (n.exclusive_max && lo >= n.max))) return false;
+  if (n.has_min && (hi < n.min || (hi == n.min && n.exclusive_min))) return false;
+  return true;
+}
+
+// Whether some number starting with text lies in the node's range (integer
+// nodes: some integer). Digits may still be appended, so "1" reaches 1,
+// [10, 20), [100, 200), ...; "1.2" reaches [1.2, 1.3].
+bool number_feasible(std::string_view text, const Node& n, int st) {
+  if (!n.has_min && !n.has_max) return true;
+  const bool negative = !text.empty() && text[0] == '-';
+  std::string_view digits = negative ? text.substr(1) : text;
+  const auto value_of = [&](double magnitude) { return negative ? -magnitude : magnitude; };
+  const auto interval = [&](double a, double b) {  // magnitudes [a, b]
+    const double lo = std::min(value_of(a), value_of(b));
+    const double hi = std::max(value_of(a), value_of(b));
+    if (n.integer) {
+      const double lo_i = std::ceil(lo), hi_i = std::floor(hi);
+      if (lo_i > hi_i) return false;
+      return meets(lo_i, hi_i, n);
+    }
+    return meets(lo, hi, n);
+  };
+  if (digits.empty()) return negative ? (!n.has_min || n.min < 0) : true;
+  if (st == kNumZero) return n.integer ? interval(0, 0) : interval(0, 1);
+  const std::size_t dot = digits.find('.');
+  if (dot != std::string_view::npos) {
+    const double p = std::strtod(std::string(digits).c_str(), nullptr);
+    const std::size_t frac = digits.size() - dot - 1;
+    return interval(p, p + std::pow(10.0, -static_cast<double>(frac)));
+  }
+  const double p = std::strtod(std::string(digits).c_str(), nullptr);
+  const int room = kMaxNumberBytes - static_cast<int>(text.size());
+  for (int k = 0; k <= std::min(room, 20); ++k) {
+    const double scale = std::pow(10.0, k);
+    if (interval(p * scale, (p + 1) * scale - (n.integer ? 1 : 0))) return true;
+  }
+  return false;
+}
+
+bool number_complete(const Config& c, const Node& n) {
+  const std::string_view text(c.num, c.num_len);
+  const int st = number_state(text, n);
+  if (st != kNumZero && st != kNumInt && st != kNumFrac && st != kNumExp) return false;
+  if (n.integer && text.size() > 18) return false;  // beyond int64 exactness
+  return in_range(std::strtod(std::string(text).c_str(), nullptr), n);
+}
+
+class Stepper {
+ public:
+  Stepper(const JsonGrammar& g, std::vector<Config>& out) : g_(g), out_(out) {}
+
+  void feed(Config c, unsigned char b) {
+    switch (c.phase) {
+      case kPrefix:
+        if (static_cast<unsigned char>(g_.prefix()[c.pos]) != b) return;
+        if (++c.pos == static_cast<int>(g_.prefix().size())) c.phase = kValue;
+        emit(c);
+        return;
+      case kSuffix:
+        if (static_cast<unsigned char>(g_.suffix()[c.pos]) != b) return;
+        if (++c.pos == static_cast<int>(g_.suffix().size())) c.phase = kDone;
+        emit(c);
+        return;
+      case kDone:
+        return;
+      default:
+        break;
+    }
+    Frame& f = c.stack[c.depth - 1];
+    const Node& n = g_.nodes()[f.node];
+    switch (f.kind) {
+      case kExpect:
+        return expect(c, b);
+      case kStr:
+        return string(c, b, n);
+      case kNum:
+        return number(c, b, n);
+      case kLit: {
+        const std::string& lit = n.literals[static_cast<std::size_t>(f.a)];
+        if (static_cast<unsigned char>(lit[static_cast<std::size_t>(f.b)]) != b) return;
+        if (++f.b == static_cast<int>(lit.size())) return value_done(c);
+        return emit(c);
+      }
+      case kObj:
+        return object(c, b, n);
+      case kArr:
+        return array(c, b, n);
+      default:
+        return;
+    }
+  }
+
+ private:
+  void emit(const Config& c) {
+    if (static_cast<int>(out_.size()) < kMaxAlternatives) out_.push_back(c);
+  }
+
+  // Whitespace in a gap: taken while the gap has room. True if b was white.
+  bool whitespace(Config& c, unsigned char b) {
+    if (!is_ws(b)) {
+      c.ws = 0;
+      return false;
+    }
+    if (c.ws < kMaxWhitespace) {
+      ++c.ws;
+      emit(c);
+    }
+    return true;
+  }
+
+  bool push(Config& c, int node) {
+    if (c.depth >= kStackSize) return false;
+    c.stack[c.depth++] = Frame{node, kExpect, 0, 0, 0, 0};
+    return true;
+  }
+
+  void value_done(Config& c) {
+    --c.depth;
+    if (c.depth == 0) {
+      c.pos = 0;
+      c.phase = g_.suffix().empty() ? kDone : kSuffix;
+      return emit(c);
+    }
+    Frame& parent = c.stack[c.depth - 1];
+    if (parent.kind == kObj) {
+      parent.state = parent.state == kObjKeyStr ? kObjColon : kObjAfter;
+    } else if (parent.kind == kArr) {
+      ++parent.a;
+      parent.state = kArrAfter;
+    }
+    emit(c);
+  }
+
+  void expect(Config& c, unsigned char b) {
+    if (whitespace(c, b)) return;
+    Frame& f = c.stack[c.depth - 1];
+    const Node& n = g_.nodes()[f.node];
+    switch (n.kind) {
+      case Kind::kAnyOf:
+        for (int alt : n.alternatives) {
+          Config copy = c;
+          copy.stack[copy.depth - 1].node = alt;
+          expect(copy, b);
+        }
+        return;
+      case Kind::kAny: {
+        int node = -1;
+        if (b == '{') node = g_.any_object_node();
+        if (b == '[') node = g_.any_array_node();
+        if (b == '"') node = g_.any_string_node();
+        if (b == '-' || is_digit(b)) node = g_.any_number_node();
+        if (b == 't' || b == 'f' || b == 'n') node = g_.any_literal_node();
+        if (node < 0) return;
+        f.node = node;
+        return expect(c, b);
+      }
+      case Kind::kObject:
+        if (b != '{' || c.depth >= kStackSize) return;
+        f = Frame{f.node, kObj, kObjOpen, 0, 0, 0};
+        return emit(c);
+      case Kind::kArray:
+        if (b != '[' || c.depth >= kStackSize) return;
+        f = Frame{f.node, kArr, kArrOpen, 0, 0, 0};
+        return emit(c);
+      case Kind::kString:
+        if (b != '"') return;
+        f = Frame{f.node, kStr, kStrChars, 0, 0, 0};
+        return emit(c);
+      case Kind::kNumber:
+        f = Frame{f.node, kNum, 0, 0, 0, 0};
+        c.num_len = 0;
+        return number(c, b, n);
+      case Kind::kLiterals:
+        for (std::size_t i = 0; i < n.literals.size(); ++i) {
+          if (static_cast<unsigned char>(n.literals[i][0]) != b) continue;
+          Config copy = c;
+          copy.stack[copy.depth - 1] = Frame{f.node, kLit, 0, static_cast<std::int32_t>(i), 1, 0};
+          if (n.literals[i].size() == 1) {
+            value_done(copy);
+          } else {
+            emit(copy);
+          }
+        }
+        return;
+    }
+  }
+
+  void string(Config& c, unsigned char b, const Node& n) {
+    Frame& f = c.stack[c.depth - 1];
+    switch (f.state) {
+      case kStrChars:
+        if (b == '"') {
+          if (f.a >= n.min_length) value_done(c);
+          return;
+        }
+        if (b < 0x20 || f.a >= n.max_length) return;
+        if (b == '\\') {
+          f.state = kStrEscape;
+        } else if (b < 0x80) {
+          ++f.a;
+        } else {
+          // UTF-8 lead byte: how many continuation bytes, and the range of
+          // the first (RFC 3629: no overlongs, no surrogates, <= U+10FFFF).
+          int need = 0;
+          int lo = 0x80, hi = 0xBF;
+          if (b >= 0xC2 && b <= 0xDF) {
+            need = 1;
+          } else if (b >= 0xE0 && b <= 0xEF) {
+            need = 2;
+            if (b == 0xE0) lo = 0xA0;
+            if (b == 0xED) hi = 0x9F;
+          } else if (b >= 0xF0 && b <= 0xF4) {
+            need = 3;
+            if (b == 0xF0) lo = 0x90;
+            if (b == 0xF4) hi = 0x8F;
+          } else {
+            return;
+          }
+          ++f.a;
+          f.state = kStrUtf8;
+          f.b = need;
+          f.c = (lo << 8) | hi;
+        }
+        return emit(c);
+      case kStrEscape:
+        if (b == 'u') {
+          f.state = kStrHex;
+          f.b = 4;
+          return emit(c);
+        }
+        if (std::strchr("\"\\/bfnrt", b) == nullptr || b == 0) return;
+        ++f.a;
+        f.state = kStrChars;
+        return emit(c);
+      case kStrHex:
+        if (!is_hex(b)) return;
+        if (--f.b == 0) {
+          ++f.a;
+          f.state = kStrChars;
+        }
+        return emit(c);
+      case kStrUtf8: {
+        const int lo = f.c >> 8, hi = f.c & 0xFF;
+        if (b < lo || b > hi) return;
+        f.c = (0x80 << 8) | 0xBF;
+        if (--f.b == 0) f.state = kStrChars;
+        return emit(c);
+      }
+      default:
+        return;
+    }
+  }
+
+  void number(Config& c, unsigned char b, const Node& n) {
+    if (c.num_len < kMaxNumberBytes) {
+      c.num[c.num_len] = static_cast<char>(b);
+      const std::string_view text(c.num, c.num_len + 1u);
+      const int st = number_state(text, n);
+      if (st >= 0 && (!n.integer || text.size() <= 18) && number_feasible(text, n, st)) {
+        Config grown = c;
+        ++grown.num_len;
+        emit(grown);
+        return;  // a byte that continues a number cannot also end it
+      }
+    }
+    // The byte ends the number (if it is one) and belongs to what follows.
+    if (c.num_len == 0 || !number_complete(c, n)) return;
+    std::vector<Config> after;
+    Stepper inner(g_, after);
+    inner.value_done(c);
+    for (Config& next : after) feed(next, b);
+  }
+
+  void object(Config& c, unsigned char b, const Node& n) {
+    Frame& f = c.stack[c.depth - 1];
+    const int n_props = static_cast<int>(n.properties.size());
+    switch (f.state) {
+      case kObjOpen:
+      case kObjComma:
+        if (whitespace(c, b)) return;
+        if (b == '}' && f.state == kObjOpen && (n.open || n.next_required[f.a] == n_props)) {
+          return value_done(c);
+        }
+        if (b != '"') return;
+        if (n.open) {
+          if (!push(c, g_.any_string_node())) return;
+          c.stack[c.depth - 2].state = kObjKeyStr;
+          c.stack[c.depth - 1] = Frame{g_.any_string_node(), kStr, kStrChars, 0, 0, 0};
+          return emit(c);
+        }
+        // Any property from a on may come next, skipping only optional ones.
+        for (int j = f.a; j < n_props && j <= n.next_required[f.a]; ++j) {
+          Config copy = c;
+          Frame& cf = copy.stack[copy.depth - 1];
+          cf.state = kObjKey;
+          cf.b = 1;
+          cf.c = j;
+          emit(copy);
+        }
+        return;
+      case kObjKey: {
+        const std::string& key = n.properties[static_cast<std::size_t>(f.c)].quoted;
+        if (static_cast<unsigned char>(key[static_cast<std::size_t>(f.b)]) != b) return;
+        if (++f.b == static_cast<int>(key.size())) {
+          f.state = kObjColon;
+          f.a = f.c + 1;
+        }
+        return emit(c);
+      }
+      case kObjColon:
+        if (whitespace(c, b)) return;
+        if (b != ':') return;
+        f.state = kObjValue;
+        if (!push(c, n.open ? n.open_value : n.properties[static_cast<std::size_t>(f.c)].node))
+          return;
+        return emit(c);
+      case kObjAfter:
+        if (whitespace(c, b)) return;
+        if (b == '}' && (n.open || n.next_required[f.a] == n_props)) return value_done(c);
+        if (b == ',' && (n.open || f.a < n_props)) {
+          f.state = kObjComma;
+          return emit(c);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  void array(Config& c, unsigned char b, const Node& n) {
+    Frame& f = c.stack[c.depth - 1];
+    switch (f.state) {
+      case kArrOpen:
+      case kArrComma:
+        if (whitespace(c, b)) return;
+        if (b == ']' && f.state == kArrOpen && n.min_items == 0) return value_done(c);
+        if (f.a >= n.max_items) return;
+        f.state = kArrValue;
+        if (!push(c, n.items)) return;
+        return expect(c, b);
+      case kArrAfter:
+        if (whitespace(c, b)) return;
+        if (b == ']' && f.a >= n.min_items) return value_done(c);
+        if (b == ',' && f.a < n.max_items) {
+          f.state = kArrComma;
+          return emit(c);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  const JsonGrammar& g_;
+  std::vector<Config>& out_;
+};
+
+}  // namespace
+
+JsonMatcher::JsonMatcher(std::shared_ptr<const JsonGrammar> grammar)
+    : grammar_(std::move(grammar)) {
+  Config c{};
+  c.phase = grammar_->prefix().empty() ? kValue : kPrefix;
+  c.depth = 1;
+  c.stack[0] = Frame{grammar_->root(), kExpect, 0, 0, 0, 0};
+  configs_.push_back(c);
+}
+
+bool JsonMatcher::step(unsigned char byte, JsonMatcher& out) const {
+  out.grammar_ = grammar_;
+  out.configs_.clear();
+  Stepper stepper(*grammar_, out.configs_);
+  for (const Config& c : configs_) stepper.feed(c, byte);
+  return !out.configs_.empty();
+}
+
+bool JsonMatcher::advance(std::string_view bytes) {
+  JsonMatcher a = *this, b;
+  for (unsigned char byte : bytes) {
+    if (!a.step(byte, b)) return false;
+    std::swap(a, b);
+  }
+  *this = std::move(a);
+  return true;
+}
+
+bool JsonMatcher::complete() const {
+  for (const Config& c : configs_) {
+    if (c.phase == kDone) return true;
+    // A number at the root ends only with the text.
+    if (c.phase == kValue && c.depth == 1 && c.stack[0].kind == kNum &&
+        grammar_->suffix().empty() && number_complete(c, grammar_->nodes()[c.stack[0].node])) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace enclave::serve
