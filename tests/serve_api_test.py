@@ -9,6 +9,7 @@ Usage: serve_api_test.py --enclave BUILD/src/cli/enclave --workdir DIR [--fixtur
 """
 import argparse
 import collections
+import json
 import os
 import shutil
 import sys
@@ -21,8 +22,9 @@ import serve_cli_test as sc  # noqa: E402  (Server, request, stream, assert_erro
 CHAT = [{"role": "user", "content": "Tell me about the fox."}]
 
 
-class ApiCase(unittest.TestCase):
-    """One keyed server over the seed-1 tiny model per class."""
+class ApiCase(sc.ServeCase):
+    """One keyed server over the seed-1 tiny model per class (no workspace;
+    ServeCase's run prints the server's output after a failure)."""
 
     @classmethod
     def setUpClass(cls):
@@ -42,7 +44,6 @@ class ApiCase(unittest.TestCase):
         self.assertEqual(status, 200, reply)
         return reply
 
-    run = sc.ServeCase.run  # prints the server's output after a failure
 
 
 class StrictTest(ApiCase):
@@ -80,7 +81,7 @@ class StrictTest(ApiCase):
         status, events, _ = sc.stream(self.server, "/v1/chat/completions",
                                       {"messages": CHAT, "max_tokens": 3, "stream_options": {"include_usage": True}})
         self.assertEqual(status, 200)
-        self.assertIn("usage", __import__("json").loads(events[-2]))
+        self.assertIn("usage", json.loads(events[-2]))
 
 
 class PenaltyTest(ApiCase):
@@ -120,6 +121,128 @@ class PenaltyTest(ApiCase):
         self.assertGreater(most, 2, f"the greedy output does not repeat: {plain}")
         self.assertNotEqual(plain, penalised)
         self.assertLess(most_penalised, most, f"{plain} vs {penalised}")
+
+
+def validate(value, schema, path="$"):
+    """Checks value against the JSON Schema subset the server constrains to;
+    raises AssertionError naming the path. Independent of the server's own code."""
+    if "const" in schema:
+        assert value == schema["const"], f"{path}: {value!r} != const {schema['const']!r}"
+        return
+    if "enum" in schema:
+        assert value in schema["enum"], f"{path}: {value!r} not in {schema['enum']}"
+        return
+    if "anyOf" in schema:
+        errors = []
+        for alt in schema["anyOf"]:
+            try:
+                return validate(value, alt, path)
+            except AssertionError as e:
+                errors.append(str(e))
+        raise AssertionError(f"{path}: no anyOf branch matches: {errors}")
+    kind = schema.get("type")
+    checks = {"string": lambda v: isinstance(v, str), "boolean": lambda v: isinstance(v, bool),
+              "null": lambda v: v is None, "object": lambda v: isinstance(v, dict),
+              "array": lambda v: isinstance(v, list),
+              "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+              "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if kind:
+        assert checks[kind](value), f"{path}: {value!r} is not {kind}"
+    if isinstance(value, str):
+        assert schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", 1 << 30), f"{path}: length"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        assert value >= schema.get("minimum", float("-inf")), f"{path}: {value} < minimum"
+        assert value <= schema.get("maximum", float("inf")), f"{path}: {value} > maximum"
+    if isinstance(value, list):
+        assert schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", 1 << 30), f"{path}: items"
+        for i, item in enumerate(value):
+            validate(item, schema.get("items", {}), f"{path}[{i}]")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for name in schema.get("required", []):
+            assert name in value, f"{path}: required '{name}' missing"
+        for name, item in value.items():
+            if props and schema.get("additionalProperties") is False:
+                assert name in props, f"{path}: unexpected property '{name}'"
+            if name in props:
+                validate(item, props[name], f"{path}.{name}")
+
+
+PERSON = {"type": "object", "additionalProperties": False, "required": ["name", "age", "ok"], "properties": {
+    "name": {"type": "string", "minLength": 1, "maxLength": 12},
+    "age": {"type": "integer", "minimum": 0, "maximum": 150},
+    "ok": {"type": "boolean"},
+    "tags": {"type": "array", "items": {"enum": ["red", "green", "blue"]}, "maxItems": 3},
+    "score": {"anyOf": [{"type": "number", "minimum": -1, "maximum": 1}, {"type": "null"}]},
+    "address": {"type": "object", "required": ["city"], "additionalProperties": False,
+                "properties": {"city": {"type": "string", "maxLength": 8}, "zip": {"const": "04524"}}}}}
+
+
+class JsonOutputTest(ApiCase):
+    """response_format: every reply of a random model is valid JSON under the schema."""
+
+    def chat(self, response_format, seed, max_tokens=300, stream=False):
+        body = {"messages": CHAT, "max_tokens": max_tokens, "seed": seed, "response_format": response_format}
+        if not stream:
+            r = self.ok("/v1/chat/completions", body)
+            return r["choices"][0]["message"]["content"], r["choices"][0]["finish_reason"]
+        status, events, raw = sc.stream(self.server, "/v1/chat/completions", body)
+        self.assertEqual(status, 200, raw)
+        text, finish = "", None
+        for e in events[:-1]:
+            choice = json.loads(e)["choices"][0]
+            text += choice["delta"].get("content") or ""
+            finish = choice["finish_reason"] or finish
+        return text, finish
+
+    def test_json_schema_replies_parse_and_validate(self):
+        fmt = {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON, "strict": True}}
+        for seed in range(8):
+            text, finish = self.chat(fmt, seed, stream=seed % 2 == 1)
+            self.assertEqual(finish, "stop", f"seed {seed}: {text!r}")
+            validate(json.loads(text), PERSON)
+
+    def test_json_object_replies_are_objects(self):
+        stopped = 0
+        for seed in range(6):
+            text, finish = self.chat({"type": "json_object"}, seed, max_tokens=400)
+            if finish == "stop":
+                stopped += 1
+                self.assertIsInstance(json.loads(text), dict, text)
+            else:
+                self.assertEqual(finish, "length")
+                self.assertTrue(text.lstrip().startswith("{"), text)
+        self.assertGreater(stopped, 0, "no json_object reply closed within 400 tokens")
+
+    def test_scalar_and_array_roots(self):
+        for schema in ({"type": "array", "items": {"type": "integer", "minimum": -5, "maximum": 5},
+                        "minItems": 1, "maxItems": 4},
+                       {"enum": ["yes", "no", 42, None]},
+                       {"type": "string", "maxLength": 5}):
+            fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+            for seed in range(3):
+                text, finish = self.chat(fmt, seed)
+                self.assertEqual(finish, "stop", text)
+                validate(json.loads(text), schema)
+
+    def test_budget_ends_with_length(self):
+        fmt = {"type": "json_schema", "json_schema": {"name": "long", "schema": {
+            "type": "object", "required": ["text"], "properties": {"text": {"type": "string", "minLength": 200}}}}}
+        text, finish = self.chat(fmt, 1, max_tokens=5)
+        self.assertEqual(finish, "length")
+        self.assertTrue(text.lstrip().startswith("{"), text)
+
+    def test_unsupported_schemas_are_refused_by_keyword(self):
+        for schema, param in (({"type": "string", "pattern": "^a"}, "response_format.json_schema.schema.pattern"),
+                              ({"type": "object", "properties": {"a": {"$ref": "#/x"}}},
+                               "response_format.json_schema.schema.properties.a.$ref"),
+                              ({"type": "integer", "minimum": 5, "maximum": 1},
+                               "response_format.json_schema.schema.minimum")):
+            status, body, _ = self.post("/v1/chat/completions", {"messages": CHAT, "response_format": {
+                "type": "json_schema", "json_schema": {"name": "x", "schema": schema}}})
+            sc.assert_error(status, body, 400, param=param)
+        status, body, _ = self.post("/v1/chat/completions", {"messages": CHAT, "response_format": {"type": "yaml"}})
+        sc.assert_error(status, body, 400, param="response_format.type")
 
 
 def main():

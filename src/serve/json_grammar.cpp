@@ -467,13 +467,17 @@ class Stepper {
     if (static_cast<int>(out_.size()) < kMaxAlternatives) out_.push_back(c);
   }
 
-  // Whitespace in a gap: taken while the gap has room. True if b was white.
+  // Whitespace in a gap: " ", or "\n" and an indent. True if b was white
+  // (taken or refused); false resets the gap for the byte that ends it.
   bool whitespace(Config& c, unsigned char b) {
     if (!is_ws(b)) {
       c.ws = 0;
       return false;
     }
-    if (c.ws < kMaxWhitespace) {
+    if (c.ws == 0 && (b == ' ' || b == '\n')) {
+      c.ws = b == ' ' ? 1 : 2;
+      emit(c);
+    } else if (c.ws >= 2 && b == ' ' && c.ws - 2 < kMaxIndent) {
       ++c.ws;
       emit(c);
     }

@@ -12,8 +12,9 @@
 // additionalProperties. Objects with properties are written with those keys
 // only, in their declared order, optional ones possibly left out (as strict
 // structured output does; nlohmann::json keeps keys sorted, so for a parsed
-// request that order is alphabetical); whitespace between tokens is allowed up to
-// kMaxWhitespace bytes, so a model cannot spend its budget on blanks. A
+// request that order is alphabetical); a gap between tokens may hold one
+// space, or one newline and up to kMaxIndent spaces (compact and
+// pretty-printed JSON), so a model cannot spend its budget on blanks. A
 // document may be framed by fixed texts (the "<tool_call>\n" ... "\n</tool_call>"
 // of a tool call). Alternatives (anyOf, enum, which key comes next) are kept
 // as several parse stacks side by side (at most kMaxAlternatives).
@@ -44,7 +45,7 @@ class SchemaError : public std::runtime_error {
   std::string path_;
 };
 
-inline constexpr int kMaxWhitespace = 24;    // bytes of whitespace in one gap
+inline constexpr int kMaxIndent = 32;        // spaces after a newline in one gap
 inline constexpr int kMaxJsonDepth = 16;     // nesting of generated documents
 inline constexpr int kMaxAlternatives = 64;  // parse stacks kept at once
 inline constexpr int kMaxNumberBytes = 24;   // bytes of one number
@@ -141,7 +142,7 @@ class JsonMatcher {
   };
   struct Config {
     std::uint8_t phase;  // prefix, value, suffix, done
-    std::uint8_t ws;     // whitespace bytes in the current gap
+    std::uint8_t ws;     // the gap so far: 0 empty, 1 a space, 2 + n a newline and n spaces
     std::uint8_t depth;
     std::uint8_t num_len;
     std::int32_t pos;  // in prefix or suffix

@@ -47,11 +47,14 @@ TEST(JsonGrammar, AnyObjectAcceptsJsonObjectsOnly) {
 
 TEST(JsonGrammar, WhitespaceInAGapIsBounded) {
   const auto g = JsonGrammar::any_object();
-  EXPECT_TRUE(prefix_ok(g, "{" + std::string(kMaxWhitespace, ' ')));
-  EXPECT_FALSE(prefix_ok(g, "{" + std::string(kMaxWhitespace + 1, ' ')));
-  // Each gap has its own allowance.
-  EXPECT_TRUE(accepts(g, "{" + std::string(kMaxWhitespace, ' ') +
-                             "\"a\":" + std::string(kMaxWhitespace, '\n') + "1}"));
+  // Compact with single spaces, or pretty-printed.
+  EXPECT_TRUE(accepts(g, "{\"a\": [1, 2], \"b\": {}}"));
+  EXPECT_TRUE(accepts(g, "{\n    \"a\": [\n        1\n    ]\n}"));
+  EXPECT_TRUE(prefix_ok(g, "{\n" + std::string(kMaxIndent, ' ')));
+  EXPECT_FALSE(prefix_ok(g, "{\n" + std::string(kMaxIndent + 1, ' ')));
+  for (const char* bad : {"{  ", "{\n\n", "{ \n", "{\t", "{\r\n"}) {
+    EXPECT_FALSE(prefix_ok(g, bad)) << bad;
+  }
 }
 
 TEST(JsonGrammar, StringsAreValidUtf8AndCountCodePoints) {

@@ -164,6 +164,100 @@ TEST(OpenAiRequest, RejectsBadMessages) {
             "top_logprobs");
 }
 
+TEST(OpenAiRequest, ParsesToolsToolChoiceAndToolMessages) {
+  const CompletionRequest r = chat(R"({"messages": [
+      {"role": "user", "content": "weather?"},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"city\": \"Seoul\"}"}}]},
+      {"role": "tool", "tool_call_id": "call_1", "content": "3 C"}],
+      "tools": [{"type": "function", "function": {"name": "get_weather", "description": "d",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}, "strict": true}}],
+      "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+      "parallel_tool_calls": false})");
+  ASSERT_EQ(r.tools.size(), 1u);
+  EXPECT_EQ(r.tools[0].name, "get_weather");
+  EXPECT_TRUE(r.tools[0].strict);
+  EXPECT_EQ(r.tool_choice, ToolChoice::kFunction);
+  EXPECT_EQ(r.tool_choice_name, "get_weather");
+  EXPECT_FALSE(r.parallel_tool_calls);
+  ASSERT_EQ(r.chat_messages.size(), 3u);
+  EXPECT_TRUE(r.chat_messages[1]["content"].is_null());
+  EXPECT_EQ(r.chat_messages[1]["tool_calls"][0]["function"]["arguments"], "{\"city\": \"Seoul\"}");
+  EXPECT_EQ(r.chat_messages[2]["tool_call_id"], "call_1");
+  EXPECT_EQ(r.messages[2].role, "tool");
+  // Tools given without tool_choice: auto.
+  EXPECT_EQ(chat(R"({"messages": [{"role": "user", "content": "x"}],
+      "tools": [{"type": "function", "function": {"name": "f"}}]})")
+                .tool_choice,
+            ToolChoice::kAuto);
+}
+
+TEST(OpenAiRequest, RejectsMalformedToolsNamingTheField) {
+  const Endpoint c = Endpoint::kChatCompletions;
+  const std::string m = R"("messages": [{"role": "user", "content": "x"}])";
+  const auto param = [&](const std::string& rest) {
+    return rejected_param("{" + m + ", " + rest + "}", c);
+  };
+  EXPECT_EQ(param(R"("tools": {})"), "tools");
+  EXPECT_EQ(param(R"("tools": [{"type": "code_interpreter"}])"), "tools[0].type");
+  EXPECT_EQ(param(R"("tools": [{"type": "function", "function": {"name": "a b"}}])"),
+            "tools[0].function.name");
+  EXPECT_EQ(param(R"("tools": [{"type": "function", "function": {"name": "f", "params": {}}}])"),
+            "tools[0].function.params");
+  EXPECT_EQ(param(R"("tools": [{"type": "function", "function": {"name": "f", "parameters": 1}}])"),
+            "tools[0].function.parameters");
+  EXPECT_EQ(param(R"("tools": [{"type": "function", "function": {"name": "f"}},
+      {"type": "function", "function": {"name": "f"}}])"),
+            "tools[1].function.name");
+  EXPECT_EQ(param(R"("tool_choice": "auto")"), "tool_choice");
+  EXPECT_EQ(
+      param(R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "any")"),
+      "tool_choice");
+  EXPECT_EQ(param(R"("tools": [{"type": "function", "function": {"name": "f"}}],
+      "tool_choice": {"type": "function", "function": {"name": "g"}})"),
+            "tool_choice.function.name");
+  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "tool", "content": "x"}]})", c),
+            "messages[0].tool_call_id");
+  EXPECT_EQ(
+      rejected_param(R"({"messages": [{"role": "user", "content": "x", "tool_calls": []}]})", c),
+      "messages[0].tool_calls");
+  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "assistant", "content": null,
+      "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": {}}}]}]})",
+                           c),
+            "messages[0].tool_calls[0].function.arguments");
+  EXPECT_EQ(rejected_param(R"({"messages": [{"role": "assistant", "content": null}]})", c),
+            "messages[0].content");
+}
+
+TEST(OpenAiRequest, ResponseFormatCompilesItsSchema) {
+  const Endpoint c = Endpoint::kChatCompletions;
+  const std::string m = R"("messages": [{"role": "user", "content": "x"}])";
+  EXPECT_EQ(chat("{" + m + R"(, "response_format": {"type": "text"}})").response_grammar, nullptr);
+  EXPECT_NE(chat("{" + m + R"(, "response_format": {"type": "json_object"}})").response_grammar,
+            nullptr);
+  EXPECT_NE(chat("{" + m + R"(, "response_format": {"type": "json_schema", "json_schema":
+      {"name": "n", "strict": true, "schema": {"type": "object", "properties": {}}}}})")
+                .response_grammar,
+            nullptr);
+  const auto param = [&](const std::string& rest) {
+    return rejected_param("{" + m + ", " + rest + "}", c);
+  };
+  EXPECT_EQ(param(R"("response_format": {"type": "json_schema", "json_schema": {"name": "n",
+      "schema": {"type": "object", "properties": {"a": {"type": "string", "format": "date"}}}}})"),
+            "response_format.json_schema.schema.properties.a.format");
+  EXPECT_EQ(param(R"("response_format": {"type": "json_schema", "json_schema": {"schema": {}}})"),
+            "response_format.json_schema.name");
+  EXPECT_EQ(param(R"("response_format": {"type": "json_schema"})"), "response_format.json_schema");
+  EXPECT_EQ(param(R"("response_format": {"type": "json_object", "extra": 1})"),
+            "response_format.extra");
+  EXPECT_EQ(param(R"("response_format": {"type": "json_object"},
+      "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required")"),
+            "response_format");
+  // /v1/completions has no response_format.
+  EXPECT_EQ(rejected_param(R"({"prompt": "a", "response_format": {"type": "json_object"}})"),
+            "response_format");
+}
+
 TEST(OpenAiRequest, RejectsBodiesThatAreNotJsonObjects) {
   for (const char* body : {"", "{", "[1]", "nul", R"({"a": 1, "a": 2})", "\"text\""}) {
     try {
