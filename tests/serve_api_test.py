@@ -225,6 +225,21 @@ class JsonOutputTest(ApiCase):
                 self.assertEqual(finish, "stop", text)
                 validate(json.loads(text), schema)
 
+    def test_nested_models_with_refs(self):
+        # As the openai Python client's parse() sends a pydantic model with a nested one.
+        schema = {"$defs": {"Item": {"type": "object", "title": "Item", "additionalProperties": False,
+                                     "properties": {"name": {"type": "string", "maxLength": 6, "title": "Name"},
+                                                    "qty": {"type": "integer", "minimum": 1, "maximum": 9}},
+                                     "required": ["name", "qty"]}},
+                  "type": "object", "title": "Order", "additionalProperties": False, "required": ["items"],
+                  "properties": {"items": {"type": "array", "items": {"$ref": "#/$defs/Item"}, "maxItems": 2}}}
+        fmt = {"type": "json_schema", "json_schema": {"name": "Order", "schema": schema, "strict": True}}
+        resolved = json.loads(json.dumps(schema).replace('{"$ref": "#/$defs/Item"}', json.dumps(schema["$defs"]["Item"])))
+        for seed in range(4):
+            text, finish = self.chat(fmt, seed)
+            self.assertEqual(finish, "stop", text)
+            validate(json.loads(text), resolved)
+
     def test_budget_ends_with_length(self):
         fmt = {"type": "json_schema", "json_schema": {"name": "long", "schema": {
             "type": "object", "required": ["text"], "properties": {"text": {"type": "string", "minLength": 200}}}}}

@@ -51,6 +51,13 @@ int logged_status(FinishReason reason) {
   }
 }
 
+// Ids for the calls of a reply; with parallel_tool_calls false, only the
+// first call is returned.
+void name_calls(std::vector<ToolCall>& calls, const CompletionRequest& request) {
+  if (!request.parallel_tool_calls && calls.size() > 1) calls.resize(1);
+  for (ToolCall& call : calls) call.id = random_id("call_");
+}
+
 // Tool calls of an assistant message, written as the family's models write them.
 std::string written_tool_calls(const nlohmann::json& calls, ToolCallFormat format) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
@@ -368,7 +375,7 @@ void Server::Impl::respond(const httplib::Request& req, httplib::Response& res, 
       ParsedReply reply{text, {}};
       if (g.tool_format) {
         reply = parse_tool_calls(text, *g.tool_format, g.request.tools);
-        for (ToolCall& call : reply.calls) call.id = random_id("call_");
+        name_calls(reply.calls, g.request);
       }
       send_json(
           res, 200,
@@ -434,7 +441,7 @@ bool Server::Impl::stream_step(StreamState& state, httplib::DataSink& sink) {
     ParsedReply rest = state.tools->finish();
     text += rest.content;
     calls = std::move(rest.calls);
-    for (ToolCall& call : calls) call.id = random_id("call_");
+    name_calls(calls, state.request);
   }
   const bool has_output = !text.empty() || !u.logprobs.empty();
   if (has_output || (state.first && !u.finished)) {

@@ -6,14 +6,16 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 namespace enclave::serve {
 
 // --- compiling a schema ---
 
+template <class Json>
 class SchemaCompiler {
  public:
-  explicit SchemaCompiler(JsonGrammar& g) : g_(g) {}
+  SchemaCompiler(JsonGrammar& g, const Json* root) : g_(g), root_(root) {}
 
   int add(JsonGrammar::Node node) {
     g_.nodes_.push_back(std::move(node));
@@ -46,7 +48,6 @@ class SchemaCompiler {
     g_.any_literal_ = add(literal);
   }
 
-  template <class Json>
   int compile(const Json& s, const std::string& path, int depth) {
     if (depth > kMaxJsonDepth)
       fail(path, fmt::format("nested deeper than {} levels", kMaxJsonDepth));
@@ -58,6 +59,13 @@ class SchemaCompiler {
              fmt::format("the JSON Schema keyword '{}' is not supported for constrained output",
                          it.key()));
       }
+    }
+    if (auto ref = s.find("$ref"); ref != s.end()) return reference(s, *ref, path, depth);
+    if (auto all_of = s.find("allOf"); all_of != s.end()) {
+      // One-element allOf is how generators attach a description to a $ref.
+      if (!all_of->is_array() || all_of->size() != 1 || !only_annotations(s, "allOf"))
+        fail(join(path, "allOf"), "only a one-schema allOf (with nothing beside it) is supported");
+      return compile((*all_of)[0], join(path, "allOf[0]"), depth + 1);
     }
     if (auto c = s.find("const"); c != s.end()) return literals(Json::array({*c}));
     if (auto e = s.find("enum"); e != s.end()) {
@@ -103,16 +111,28 @@ class SchemaCompiler {
   }
 
   static bool known(const std::string& key) {
-    static constexpr std::string_view kKeywords[] = {
-        "type", "properties", "required", "enum", "const", "items", "anyOf", "minLength",
-        "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems",
-        "maxItems", "additionalProperties",
-        // Annotations: they change nothing about what is valid.
-        "description", "title", "default", "examples", "$schema", "$id", "$comment"};
-    return std::find(std::begin(kKeywords), std::end(kKeywords), key) != std::end(kKeywords);
+    static constexpr std::string_view kKeywords[] = {"type",
+                                                     "properties",
+                                                     "required",
+                                                     "enum",
+                                                     "const",
+                                                     "items",
+                                                     "anyOf",
+                                                     "minLength",
+                                                     "maxLength",
+                                                     "minimum",
+                                                     "maximum",
+                                                     "exclusiveMinimum",
+                                                     "exclusiveMaximum",
+                                                     "minItems",
+                                                     "maxItems",
+                                                     "additionalProperties",
+                                                     "$ref",
+                                                     "allOf"};
+    return annotation(key) ||
+           std::find(std::begin(kKeywords), std::end(kKeywords), key) != std::end(kKeywords);
   }
 
-  template <class Json>
   int literals(const Json& values) {
     JsonGrammar::Node node;
     node.kind = JsonGrammar::Kind::kLiterals;
@@ -120,7 +140,6 @@ class SchemaCompiler {
     return add(std::move(node));
   }
 
-  template <class Json>
   static std::int64_t count(const Json& s, const char* key, const std::string& path,
                             std::int64_t fallback) {
     auto it = s.find(key);
@@ -131,7 +150,6 @@ class SchemaCompiler {
     return std::min<std::int64_t>(it->template get<std::int64_t>(), INT32_MAX);
   }
 
-  template <class Json>
   static bool bound(const Json& s, const char* key, const std::string& path, double& out) {
     auto it = s.find(key);
     if (it == s.end()) return false;
@@ -140,7 +158,6 @@ class SchemaCompiler {
     return true;
   }
 
-  template <class Json>
   int typed(const Json& s, const std::string& type, const std::string& path, int depth) {
     JsonGrammar::Node node;
     if (type == "string") {
@@ -187,7 +204,6 @@ class SchemaCompiler {
     return add(std::move(node));
   }
 
-  template <class Json>
   int object(const Json& s, const std::string& path, int depth) {
     JsonGrammar::Node node;
     node.kind = JsonGrammar::Kind::kObject;
@@ -242,14 +258,56 @@ class SchemaCompiler {
     return add(std::move(node));
   }
 
+  // Annotations and definitions: they change nothing about what is valid.
+  static bool annotation(const std::string& key) {
+    return key == "description" || key == "title" || key == "default" || key == "examples" ||
+           key == "$schema" || key == "$id" || key == "$comment" || key == "$defs" ||
+           key == "definitions";
+  }
+
+  static bool only_annotations(const Json& s, const char* keyword) {
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      if (it.key() != keyword && !annotation(it.key())) return false;
+    }
+    return true;
+  }
+
+  // A local reference ("#", "#/$defs/Name", "#/definitions/Name", any JSON
+  // pointer into this schema). Each target is compiled once; a reference
+  // back into itself (a recursive schema) finds its node already
+  // allocated, and the depth limit of generation bounds the recursion.
+  int reference(const Json& s, const Json& ref, const std::string& path, int depth) {
+    if (!ref.is_string() || !ref.template get<std::string>().starts_with("#"))
+      fail(join(path, "$ref"), "only references into the same schema (\"#/...\") are supported");
+    if (!only_annotations(s, "$ref"))
+      fail(join(path, "$ref"), "keywords beside $ref are not supported");
+    const std::string target = ref.template get<std::string>();
+    if (auto it = refs_.find(target); it != refs_.end()) return it->second;
+    const Json* resolved = nullptr;
+    try {
+      resolved = &root_->at(typename Json::json_pointer(target.substr(1)));
+    } catch (const std::exception&) {
+      fail(join(path, "$ref"), fmt::format("'{}' does not point into the schema", target));
+    }
+    const int id = add({});
+    refs_[target] = id;
+    std::string ref_path = target.size() > 2 ? target.substr(2) : "";
+    std::replace(ref_path.begin(), ref_path.end(), '/', '.');
+    const int compiled = compile(*resolved, ref_path, depth + 1);
+    g_.nodes_[static_cast<std::size_t>(id)] = g_.nodes_[static_cast<std::size_t>(compiled)];
+    return id;
+  }
+
   JsonGrammar& g_;
+  const Json* root_;
+  std::map<std::string, int> refs_;
 };
 
 JsonGrammar::JsonGrammar() = default;
 
 std::shared_ptr<const JsonGrammar> JsonGrammar::any_object() {
   std::shared_ptr<JsonGrammar> g(new JsonGrammar());
-  SchemaCompiler c(*g);
+  SchemaCompiler<nlohmann::json> c(*g, nullptr);
   c.add_any_nodes();
   g->root_ = g->any_object_;
   return g;
@@ -259,7 +317,7 @@ template <class Json>
 std::shared_ptr<const JsonGrammar> JsonGrammar::compile(const Json& schema, std::string prefix,
                                                         std::string suffix) {
   std::shared_ptr<JsonGrammar> g(new JsonGrammar());
-  SchemaCompiler c(*g);
+  SchemaCompiler<Json> c(*g, &schema);
   c.add_any_nodes();
   g->root_ = c.compile(schema, "", 0);
   g->prefix_ = std::move(prefix);
@@ -758,6 +816,35 @@ bool JsonMatcher::advance(std::string_view bytes) {
   }
   *this = std::move(a);
   return true;
+}
+
+std::string JsonMatcher::state_key() const {
+  std::string key;
+  const auto put = [&key](std::int64_t v) {
+    key.append(reinterpret_cast<const char*>(&v), sizeof v);
+  };
+  for (const Config& c : configs_) {
+    put(c.phase);
+    put(c.ws);
+    put(c.pos);
+    put(c.depth);
+    key.append(c.num, c.num_len);
+    put(c.num_len);
+    for (int i = 0; i < c.depth; ++i) {
+      const Frame& f = c.stack[i];
+      const Node& n = grammar_->nodes()[static_cast<std::size_t>(f.node)];
+      const bool unlimited = (f.kind == kStr && n.min_length == 0 && n.max_length == INT32_MAX) ||
+                             (f.kind == kArr && n.min_items == 0 && n.max_items == INT32_MAX);
+      put(f.node);
+      put(f.kind);
+      put(f.state);
+      put(unlimited ? 0 : f.a);
+      put(f.b);
+      put(f.c);
+    }
+    put(-1);
+  }
+  return key;
 }
 
 bool JsonMatcher::complete() const {

@@ -9,8 +9,9 @@
 // escapes), and of JSON Schema the types string/number/integer/boolean/null/
 // object/array, properties, required, enum, const, items, anyOf,
 // minLength/maxLength, minimum/maximum (and exclusive*), minItems/maxItems,
-// additionalProperties. Objects with properties are written with those keys
-// only, in their declared order, optional ones possibly left out (as strict
+// additionalProperties, local $ref into $defs/definitions (recursive ones
+// too, as pydantic and zod write nested models), a one-schema allOf. Objects with properties are
+// written with those keys only, in their declared order, optional ones possibly left out (as strict
 // structured output does; nlohmann::json keeps keys sorted, so for a parsed
 // request that order is alphabetical); a gap between tokens may hold one
 // space, or one newline and up to kMaxIndent spaces (compact and
@@ -106,6 +107,7 @@ class JsonGrammar {
   int any_literal_node() const { return any_literal_; }  // true, false, null
 
  private:
+  template <class Json>
   friend class SchemaCompiler;
   JsonGrammar();
   template <class Json>
@@ -132,6 +134,11 @@ class JsonMatcher {
   bool complete() const;
   // No parse is left.
   bool dead() const { return configs_.empty(); }
+  // Two matchers with equal keys accept the same byte strings from here on:
+  // the parse stacks, leaving out counters no limit reads (the length of a
+  // string without minLength/maxLength, the items of an unbounded array).
+  // Lets a mask computed inside a long string be reused for its next token.
+  std::string state_key() const;
 
   // One parse stack (a plain value; public only for the .cpp's helpers).
   struct Frame {

@@ -142,6 +142,39 @@ TEST(JsonGrammar, PrefixAndSuffixFrameTheDocument) {
   EXPECT_FALSE(prefix_ok(g, "<tool_call>\n{\"name\": \"f\"}\n</tool_call>x"));
 }
 
+TEST(JsonGrammar, LocalReferencesAsPydanticWritesThem) {
+  // A nested model, a one-schema allOf around a $ref, and a recursive list.
+  const auto g = schema(R"({"$defs": {
+      "Address": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 5}},
+                  "required": ["city"], "additionalProperties": false, "title": "Address"},
+      "Node": {"type": "object", "properties": {"children": {"type": "array",
+               "items": {"$ref": "#/$defs/Node"}}, "v": {"type": "integer"}}, "required": ["v"]}},
+      "type": "object", "title": "Person", "required": ["home", "tree"],
+      "properties": {"home": {"allOf": [{"$ref": "#/$defs/Address"}], "description": "where"},
+                     "tree": {"$ref": "#/$defs/Node"}}})");
+  EXPECT_TRUE(
+      accepts(g, R"({"home": {"city": "Oslo"}, "tree": {"children": [{"v": 2}], "v": 1}})"));
+  EXPECT_TRUE(accepts(
+      g,
+      R"({"home": {"city": "Oslo"}, "tree": {"children": [{"children": [], "v": 3}], "v": 1}})"));
+  EXPECT_FALSE(prefix_ok(g, R"({"home": {"city": "Bergen)"));
+  EXPECT_FALSE(prefix_ok(g, R"({"home": {"town")"));
+  EXPECT_FALSE(accepts(g, R"({"home": {"city": "Oslo"}, "tree": {"children": [{}], "v": 1}})"));
+}
+
+TEST(JsonGrammar, StateKeysIgnoreCountsNoLimitReads) {
+  const auto g = JsonGrammar::from_schema(nlohmann::json::parse(
+      R"({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string",
+          "maxLength": 9}}, "required": ["a", "b"]})"));
+  JsonMatcher x(g), y(g);
+  ASSERT_TRUE(x.advance(R"({"a": "ab)"));
+  ASSERT_TRUE(y.advance(R"({"a": "abcdef)"));
+  EXPECT_EQ(x.state_key(), y.state_key());  // unbounded: same future
+  ASSERT_TRUE(x.advance(R"(", "b": "ab)"));
+  ASSERT_TRUE(y.advance(R"(", "b": "abcdef)"));
+  EXPECT_NE(x.state_key(), y.state_key());  // maxLength: different room left
+}
+
 TEST(JsonGrammar, UnsupportedKeywordsAreNamed) {
   const auto path_of = [](const std::string& text) {
     try {
@@ -155,6 +188,10 @@ TEST(JsonGrammar, UnsupportedKeywordsAreNamed) {
       path_of(R"({"type": "object", "properties": {"a": {"type": "string", "pattern": "x"}}})"),
       "properties.a.pattern");
   EXPECT_EQ(path_of(R"({"$ref": "#/x"})"), "$ref");
+  EXPECT_EQ(path_of(R"({"$ref": "http://example.com/s.json"})"), "$ref");
+  EXPECT_EQ(path_of(R"({"$defs": {"A": {"format": "email"}}, "$ref": "#/$defs/A"})"),
+            "$defs.A.format");
+  EXPECT_EQ(path_of(R"({"allOf": [{}, {}]})"), "allOf");
   EXPECT_EQ(path_of(R"({"oneOf": []})"), "oneOf");
   EXPECT_EQ(path_of(R"({"type": "strin"})"), "type");
   EXPECT_EQ(path_of(R"({"type": "object", "properties": {}, "required": ["a"]})"), "required");
@@ -213,6 +250,22 @@ TEST(VocabTrie, MaskOfALargeVocabularyIsFast) {
   std::printf("mask of 128000 tokens inside a string: %.1f ms, %d allowed\n", ms, n_allowed);
   EXPECT_GT(n_allowed, 60000);
   EXPECT_LT(ms, 2000);
+
+  // Inside one string the constraint walks the trie once and reuses the mask.
+  GrammarConstraint c(JsonGrammar::any_object(), trie, {});
+  ASSERT_TRUE(const_cast<JsonMatcher&>(c.matcher()).advance("{\"key\": \"some text "));
+  std::vector<float> first(vocab.size(), 0.0f), second(vocab.size(), 0.0f);
+  c.mask(first);
+  TokenId letters = 0;
+  while (trie->bytes(letters).find_first_of("\"\\\n") != std::string::npos) ++letters;
+  c.accept(letters);
+  const auto again = std::chrono::steady_clock::now();
+  c.mask(second);
+  const double cached_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - again).count();
+  std::printf("the next token's mask in the same string: %.1f ms\n", cached_ms);
+  EXPECT_EQ(first, second);
+  EXPECT_LT(cached_ms, ms);
 }
 
 }  // namespace

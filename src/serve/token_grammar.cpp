@@ -127,9 +127,16 @@ GrammarConstraint::GrammarConstraint(std::shared_ptr<const JsonGrammar> grammar,
     : matcher_(std::move(grammar)), trie_(std::move(trie)), stop_ids_(std::move(stop_ids)) {}
 
 void GrammarConstraint::mask(std::span<float> logits) {
-  allowed_.assign(logits.size(), 0);
   const bool complete = matcher_.complete();
-  trie_->allowed(matcher_, allowed_);
+  std::string key = matcher_.state_key();
+  if (auto hit = cache_.find(key); hit != cache_.end() && hit->second.size() == logits.size()) {
+    allowed_ = hit->second;
+  } else {
+    allowed_.assign(logits.size(), 0);
+    trie_->allowed(matcher_, allowed_);
+    if (cache_.size() >= kMaskCacheSize) cache_.clear();
+    cache_[std::move(key)] = allowed_;
+  }
   for (TokenId id : stop_ids_) {
     if (id >= 0 && static_cast<std::size_t>(id) < allowed_.size())
       allowed_[static_cast<std::size_t>(id)] = complete ? 1 : 0;

@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "serve/json_grammar.h"
@@ -70,6 +71,10 @@ class GrammarConstraint final : public TokenConstraint {
   std::shared_ptr<const VocabTrie> trie_;
   std::vector<TokenId> stop_ids_;
   std::vector<std::uint8_t> allowed_;
+  // Masks by JsonMatcher::state_key, so the tokens of one long string
+  // walk the trie once; cleared when it holds kMaskCacheSize entries.
+  static constexpr std::size_t kMaskCacheSize = 16;
+  std::unordered_map<std::string, std::vector<std::uint8_t>> cache_;
 };
 
 }  // namespace enclave::serve
