@@ -260,6 +260,92 @@ class JsonOutputTest(ApiCase):
         sc.assert_error(status, body, 400, param="response_format.type")
 
 
+TOOLS = [{"type": "function", "function": {
+    "name": "lookup", "description": "Find a word",
+    "parameters": {"type": "object", "additionalProperties": False, "required": ["word"],
+                   "properties": {"word": {"type": "string", "minLength": 1, "maxLength": 8},
+                                  "limit": {"type": "integer", "minimum": 1, "maximum": 5}}}}},
+         {"type": "function", "function": {"name": "ping", "parameters": {"type": "object", "properties": {}}}}]
+
+
+class HermesToolTest(ApiCase):
+    """Tool calls in the Hermes/Qwen format: the seed-2 tiny model given a
+    chatml template (the conversation is rendered with <|im_start|> turns and
+    a "# Tools" system block; calls come back between <tool_call> tags)."""
+
+    @classmethod
+    def setUpClass(cls):
+        model = os.path.join(sc.WORK, "tiny-chatml")
+        shutil.rmtree(model, ignore_errors=True)
+        shutil.copytree(fixtures.tiny(sc.FIXTURES, 2), model)
+        config_path = os.path.join(model, "tokenizer_config.json")
+        with open(config_path) as f:
+            config = json.load(f)
+        config["chat_template"] = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+                                   "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+                                   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+        with open(config_path, "w") as f:
+            json.dump(config, f)
+        cls.server = sc.Server("--model", model, "--api-keys", os.path.join(sc.WORK, "keys.json"),
+                               "--no-request-log", "--ctx", "1024")
+
+    def call(self, seed, stream=False, **extra):
+        body = {"messages": CHAT, "tools": TOOLS, "tool_choice": "required", "seed": seed, "max_tokens": 200, **extra}
+        if not stream:
+            r = self.ok("/v1/chat/completions", body)
+            return r["choices"][0]
+        status, events, raw = sc.stream(self.server, "/v1/chat/completions", body)
+        self.assertEqual(status, 200, raw)
+        return [json.loads(e) for e in events[:-1]]
+
+    def check_args(self, name, arguments):
+        args = json.loads(arguments)
+        if name == "lookup":
+            validate(args, TOOLS[0]["function"]["parameters"])
+        else:
+            self.assertEqual(name, "ping")
+            self.assertIsInstance(args, dict)
+
+    def test_required_tool_choice_gives_a_valid_call(self):
+        for seed in range(5):
+            choice = self.call(seed)
+            self.assertEqual(choice["finish_reason"], "tool_calls", choice)
+            message = choice["message"]
+            self.assertIsNone(message["content"], message)
+            self.assertEqual(len(message["tool_calls"]), 1, message)
+            call = message["tool_calls"][0]
+            self.assertTrue(call["id"].startswith("call_"), call)
+            self.assertEqual(call["type"], "function")
+            self.check_args(call["function"]["name"], call["function"]["arguments"])
+        named = self.call(7, tool_choice={"type": "function", "function": {"name": "lookup"}})
+        self.assertEqual(named["message"]["tool_calls"][0]["function"]["name"], "lookup")
+
+    def test_streamed_call_deltas(self):
+        whole = self.call(3)["message"]["tool_calls"][0]
+        chunks = self.call(3, stream=True)
+        deltas = [d for c in chunks if c["choices"] for d in c["choices"][0]["delta"].get("tool_calls", [])]
+        self.assertEqual(deltas[0]["index"], 0)
+        self.assertTrue(deltas[0]["id"].startswith("call_"))
+        self.assertEqual(deltas[0]["type"], "function")
+        self.assertEqual(deltas[0]["function"]["name"], whole["function"]["name"])
+        self.assertEqual("".join(d["function"].get("arguments", "") for d in deltas), whole["function"]["arguments"])
+        content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+        self.assertEqual(content, "")
+        self.assertEqual(chunks[-1]["choices"][0]["finish_reason"], "tool_calls")
+
+    def test_tool_results_reach_the_prompt(self):
+        convo = CHAT + [{"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_9", "type": "function", "function": {"name": "ping", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_9", "content": "pong"}]
+        with_result = self.ok("/v1/chat/completions", {"messages": convo, "tools": TOOLS, "max_tokens": 4})
+        without = self.ok("/v1/chat/completions", {"messages": CHAT, "tools": TOOLS, "max_tokens": 4})
+        # The call and its result are part of the prompt.
+        self.assertGreater(with_result["usage"]["prompt_tokens"], without["usage"]["prompt_tokens"] + 10)
+        plain = self.ok("/v1/chat/completions", {"messages": CHAT, "max_tokens": 4})
+        # The tool definitions are part of the prompt when tools are given.
+        self.assertGreater(without["usage"]["prompt_tokens"], plain["usage"]["prompt_tokens"] + 50)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--enclave", required=True)
