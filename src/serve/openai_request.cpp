@@ -265,6 +265,16 @@ void parse_messages(const nlohmann::json& body, const RequestLimits& limits, Com
   }
 }
 
+std::shared_ptr<const JsonGrammar> compile_schema(const nlohmann::json& schema,
+                                                  const std::string& param) {
+  try {
+    return JsonGrammar::from_schema(schema);
+  } catch (const SchemaError& e) {
+    const std::string at = e.path().empty() ? param : param + "." + e.path();
+    throw ApiException(bad_request(fmt::format("'{}': {}", at, e.what()), at));
+  }
+}
+
 void parse_tools(const nlohmann::json& body, CompletionRequest& r) {
   const nlohmann::json* tools = field(body, "tools");
   if (tools != nullptr) {
@@ -300,6 +310,11 @@ void parse_tools(const nlohmann::json& body, CompletionRequest& r) {
         f.parameters = *params;
       }
       f.strict = boolean(*fn, "strict");
+      if (f.strict) {
+        f.strict_grammar = compile_schema(
+            f.parameters.is_null() ? nlohmann::json{{"type", "object"}} : f.parameters,
+            at + ".function.parameters");
+      }
       r.tools.push_back(std::move(f));
     }
   }
@@ -337,16 +352,6 @@ void parse_tools(const nlohmann::json& body, CompletionRequest& r) {
     reject("tool_choice", "expected a string or an object");
   }
   if (r.tools.empty()) reject("tool_choice", "only allowed when tools are given");
-}
-
-std::shared_ptr<const JsonGrammar> compile_schema(const nlohmann::json& schema,
-                                                  const std::string& param) {
-  try {
-    return JsonGrammar::from_schema(schema);
-  } catch (const SchemaError& e) {
-    const std::string at = e.path().empty() ? param : param + "." + e.path();
-    throw ApiException(bad_request(fmt::format("'{}': {}", at, e.what()), at));
-  }
 }
 
 std::shared_ptr<const JsonGrammar> parse_response_format(const nlohmann::json& body) {

@@ -30,6 +30,9 @@ struct ToolFunction {
   std::string description;
   nlohmann::json parameters;  // a JSON Schema object, or null (no arguments described)
   bool strict = false;
+  // strict: the parameters compiled, so only calls whose arguments follow
+  // them are returned as calls (a schema it cannot follow is a 400).
+  std::shared_ptr<const JsonGrammar> strict_grammar;
 };
 
 // tool_choice: "none", "auto", "required" or {"type": "function", "function": {"name"}}.

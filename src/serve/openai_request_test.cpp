@@ -209,6 +209,9 @@ TEST(OpenAiRequest, RejectsMalformedToolsNamingTheField) {
   EXPECT_EQ(param(R"("tools": [{"type": "function", "function": {"name": "f"}},
       {"type": "function", "function": {"name": "f"}}])"),
             "tools[1].function.name");
+  EXPECT_EQ(param(R"("tools": [{"type": "function", "function": {"name": "f", "strict": true,
+      "parameters": {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}}}}])"),
+            "tools[0].function.parameters.properties.d.format");
   EXPECT_EQ(param(R"("tool_choice": "auto")"), "tool_choice");
   EXPECT_EQ(
       param(R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "any")"),

@@ -32,10 +32,9 @@ std::optional<ordered_json> parse_json(std::string_view text) {
 std::optional<ToolCall> call_of(const ordered_json& j, const std::vector<ToolFunction>& tools) {
   if (!j.is_object() || !j.contains("name") || !j["name"].is_string()) return std::nullopt;
   const std::string name = j["name"].get<std::string>();
-  if (std::none_of(tools.begin(), tools.end(),
-                   [&](const ToolFunction& f) { return f.name == name; })) {
-    return std::nullopt;
-  }
+  auto tool = std::find_if(tools.begin(), tools.end(),
+                           [&](const ToolFunction& f) { return f.name == name; });
+  if (tool == tools.end()) return std::nullopt;
   const char* key = j.contains("arguments") ? "arguments" : "parameters";
   ToolCall call;
   call.name = name;
@@ -50,6 +49,13 @@ std::optional<ToolCall> call_of(const ordered_json& j, const std::vector<ToolFun
     call.arguments = inner->dump(-1, ' ', false, ordered_json::error_handler_t::replace);
   } else {
     return std::nullopt;
+  }
+  if (tool->strict_grammar) {
+    // Checked in the grammar's property order: the schema's keys sorted, as
+    // nlohmann::json writes them.
+    JsonMatcher m(tool->strict_grammar);
+    if (!m.advance(nlohmann::json::parse(call.arguments).dump()) || !m.complete())
+      return std::nullopt;
   }
   return call;
 }

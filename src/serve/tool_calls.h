@@ -6,9 +6,10 @@
 //   Hermes / Qwen (chatml templates): <tool_call>\n{"name": ..., "arguments":
 //     {...}}\n</tool_call>, possibly several, possibly after some text.
 //   Mistral: [TOOL_CALLS] [{"name": ..., "arguments": {...}}, ...].
-// A reply is a tool call only if every call in it parses and names one of
-// the request's tools; anything else stays content, so a model that merely
-// talks about JSON is never mistaken for a caller.
+// A reply is a tool call only if every call in it parses, names one of the
+// request's tools and, for a strict tool, has arguments its parameters
+// schema accepts; anything else stays content, so a model that merely talks
+// about JSON is never mistaken for a caller.
 // Thread safety: pure functions; a ToolCallStream belongs to one response.
 #pragma once
 

@@ -66,6 +66,23 @@ TEST(ToolCalls, UnknownFunctionsAndBrokenJsonStayContent) {
   }
 }
 
+TEST(ToolCalls, StrictToolsReturnOnlyCallsThatFollowTheSchema) {
+  std::vector<ToolFunction> t = tools();
+  t[0].strict = true;
+  t[0].strict_grammar = JsonGrammar::from_schema(t[0].parameters);
+  const auto n_calls = [&](const std::string& args) {
+    return parse_tool_calls("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": " + args +
+                                "}\n</tool_call>",
+                            ToolCallFormat::kHermes, t)
+        .calls.size();
+  };
+  EXPECT_EQ(n_calls(R"({"city": "Oslo"})"), 1u);
+  EXPECT_EQ(n_calls(R"({"unit": "f", "city": "Oslo"})"), 1u);  // any key order
+  EXPECT_EQ(n_calls(R"({"city": "Kristiansand"})"), 0u);       // maxLength 8
+  EXPECT_EQ(n_calls(R"({"unit": "k", "city": "Oslo"})"), 0u);
+  EXPECT_EQ(n_calls(R"({})"), 0u);  // city is required
+}
+
 TEST(ToolCalls, GrammarForcesAWellFormedCall) {
   const auto g = tool_call_grammar(ToolCallFormat::kHermes, tools(), "");
   JsonMatcher m(g);
