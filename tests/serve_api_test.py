@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Black-box tests of what `enclave serve` does with the OpenAI request
 parameters it accepts: unknown and unsupported fields are refused with 400
-naming them, and presence/frequency penalties and logit_bias change what
-is generated. The tiny random models of tests/fixtures.py make the output
-meaningless, so every check is about what the parameters force.
+naming them; presence/frequency penalties and logit_bias change what is
+generated; response_format json_object / json_schema replies always parse
+and validate; tool calls come back in OpenAI's shape (Hermes format here,
+Llama JSON in openai_conformance), forced by tool_choice or held to a
+strict tool's schema. The tiny random models of tests/fixtures.py make the
+output meaningless, so every check is about what the parameters force.
 
 Usage: serve_api_test.py --enclave BUILD/src/cli/enclave --workdir DIR [--fixtures DIR] [ClassName ...]
 """
@@ -29,7 +32,7 @@ class ApiCase(sc.ServeCase):
     @classmethod
     def setUpClass(cls):
         cls.server = sc.Server("--model", fixtures.tiny(sc.FIXTURES, 1), "--api-keys",
-                               os.path.join(sc.WORK, "keys.json"), "--no-request-log", "--ctx", "512",
+                               os.path.join(sc.WORK, "keys.json"), "--no-request-log", "--ctx", "1024",
                                "--max-concurrency", "4")
 
     @classmethod
@@ -344,6 +347,34 @@ class HermesToolTest(ApiCase):
         plain = self.ok("/v1/chat/completions", {"messages": CHAT, "max_tokens": 4})
         # The tool definitions are part of the prompt when tools are given.
         self.assertGreater(without["usage"]["prompt_tokens"], plain["usage"]["prompt_tokens"] + 50)
+
+
+class StrictToolTest(ApiCase):
+    """tool_choice auto with a strict tool (llama3 template, Llama JSON calls):
+    prose stays free, but a reply that begins a call is held to the tool's
+    schema. logit_bias on "{" makes every reply begin one."""
+
+    def brace_id(self):
+        with open(os.path.join(fixtures.tiny(sc.FIXTURES, 1), "tokenizer.json")) as f:
+            return json.load(f)["model"]["vocab"]["{"]
+
+    def test_a_begun_call_follows_the_strict_schema(self):
+        tools = [{"type": "function", "function": {**TOOLS[0]["function"], "strict": True}}]
+        for seed in range(4):
+            r = self.ok("/v1/chat/completions", {"messages": CHAT, "tools": tools, "seed": seed, "max_tokens": 200,
+                                                 "logit_bias": {str(self.brace_id()): 100}})
+            choice = r["choices"][0]
+            self.assertEqual(choice["finish_reason"], "tool_calls", choice)
+            call = choice["message"]["tool_calls"][0]
+            self.assertEqual(call["function"]["name"], "lookup")
+            validate(json.loads(call["function"]["arguments"]), TOOLS[0]["function"]["parameters"])
+
+    def test_prose_is_left_alone(self):
+        tools = [{"type": "function", "function": {**TOOLS[0]["function"], "strict": True}}]
+        with_tools = self.ok("/v1/chat/completions", {"messages": CHAT, "tools": tools, "seed": 1, "max_tokens": 12,
+                                                      "temperature": 0})
+        self.assertEqual(with_tools["choices"][0]["finish_reason"], "length", with_tools)
+        self.assertIsInstance(with_tools["choices"][0]["message"]["content"], str)
 
 
 def main():

@@ -260,8 +260,9 @@ std::vector<TokenId> Server::Impl::tokenize_prompt(const Generation& g) const {
 }
 
 // The reply's tool-call format (when tools may be called) and the grammar
-// decoding follows: the response_format's, or with tool_choice required or
-// a named function, one call in the family's format.
+// decoding follows: the response_format's; with tool_choice required or a
+// named function, one call in the family's format; with auto and strict
+// tools, that grammar from the moment a call begins.
 void Server::Impl::choose_grammar(Generation& g) const {
   const CompletionRequest& r = g.request;
   g.grammar = r.response_grammar;
@@ -269,10 +270,17 @@ void Server::Impl::choose_grammar(Generation& g) const {
   const std::optional<ChatTemplate>& tmpl = g.model->decoder->chat_template();
   if (!tmpl) return;  // tokenize_prompt refused the request already
   g.tool_format = tool_call_format(tmpl->family);
-  if (r.tool_choice != ToolChoice::kRequired && r.tool_choice != ToolChoice::kFunction) return;
+  const bool forced =
+      r.tool_choice == ToolChoice::kRequired || r.tool_choice == ToolChoice::kFunction;
+  const bool any_strict =
+      std::any_of(r.tools.begin(), r.tools.end(), [](const ToolFunction& f) { return f.strict; });
+  // auto with strict tools: a call, once begun, must follow their schemas.
+  if (!forced && (!any_strict || g.grammar)) return;
   try {
     g.grammar = tool_call_grammar(*g.tool_format, r.tools,
-                                  r.tool_choice == ToolChoice::kFunction ? r.tool_choice_name : "");
+                                  r.tool_choice == ToolChoice::kFunction ? r.tool_choice_name : "",
+                                  /*strict_schemas_only=*/!forced);
+    g.lazy_grammar = !forced;
   } catch (const SchemaError& e) {
     throw ApiException(bad_request(fmt::format("'{}': {}", e.path(), e.what()), e.path()));
   }
@@ -310,8 +318,14 @@ std::shared_ptr<Sequence> Server::Impl::admit(const Generation& g) {
   seq_request.penalties = g.request.penalties;
   if (g.grammar) {
     const BatchDecoder& decoder = *g.model->decoder;
-    seq_request.constraint = std::make_shared<GrammarConstraint>(
-        g.grammar, VocabTrie::of(decoder.tokenizer()), decoder.stop_ids());
+    std::shared_ptr<const VocabTrie> trie = VocabTrie::of(decoder.tokenizer());
+    if (g.lazy_grammar) {
+      seq_request.constraint = std::make_shared<LazyToolCallConstraint>(
+          *g.tool_format, g.grammar, std::move(trie), decoder.stop_ids());
+    } else {
+      seq_request.constraint =
+          std::make_shared<GrammarConstraint>(g.grammar, std::move(trie), decoder.stop_ids());
+    }
   }
   seq_request.stop = g.request.stop;
   seq_request.logprobs = g.request.logprobs;

@@ -38,6 +38,7 @@ struct Generation {
   int max_tokens = 0;
   std::shared_ptr<const JsonGrammar> grammar;  // constrained decoding, or null
   std::optional<ToolCallFormat> tool_format;   // set: the reply may hold tool calls
+  bool lazy_grammar = false;                   // grammar applies only once a tool call begins
 };
 
 // One streamed response: the provider runs on the connection's thread and

@@ -45,7 +45,8 @@ class VocabTrie {
   // Sets allowed[id] = 1 for every token whose bytes the matcher accepts
   // whole (allowed must be large enough for every id; others untouched).
   void allowed(const JsonMatcher& matcher, std::span<std::uint8_t> allowed) const;
-  const std::string& bytes(TokenId id) const;  // "" for ids not in the trie
+  const std::string& bytes(TokenId id) const;         // "" for ids not in the trie
+  std::size_t size() const { return bytes_.size(); }  // one past the largest id
 
  private:
   // Compressed rows: node i's edges are edges_[edge_begin_[i], edge_begin_[i+1]),

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
+
+#include "core/error.h"
 
 namespace enclave::serve {
 namespace {
@@ -191,14 +194,16 @@ ParsedReply parse_tool_calls(std::string_view text, ToolCallFormat format,
 
 std::shared_ptr<const JsonGrammar> tool_call_grammar(ToolCallFormat format,
                                                      const std::vector<ToolFunction>& tools,
-                                                     const std::string& only) {
+                                                     const std::string& only,
+                                                     bool strict_schemas_only) {
   ordered_json alternatives = ordered_json::array();
   const char* args_key = format == ToolCallFormat::kLlamaJson ? "parameters" : "arguments";
   for (std::size_t i = 0; i < tools.size(); ++i) {
     const ToolFunction& f = tools[i];
     if (!only.empty() && f.name != only) continue;
-    ordered_json params = f.parameters.is_null() ? ordered_json{{"type", "object"}}
-                                                 : ordered_json::parse(f.parameters.dump());
+    ordered_json params = f.parameters.is_null() || (strict_schemas_only && !f.strict)
+                              ? ordered_json{{"type", "object"}}
+                              : ordered_json::parse(f.parameters.dump());
     // Checked alone first, so an error names the tool's own schema.
     try {
       JsonGrammar::from_schema(params);
@@ -223,6 +228,130 @@ std::shared_ptr<const JsonGrammar> tool_call_grammar(ToolCallFormat format,
       break;
   }
   return JsonGrammar::from_schema(call);
+}
+
+LazyToolCallConstraint::LazyToolCallConstraint(ToolCallFormat format,
+                                               std::shared_ptr<const JsonGrammar> call,
+                                               std::shared_ptr<const VocabTrie> trie,
+                                               std::vector<TokenId> stop_ids)
+    : format_(format),
+      grammar_(std::move(call)),
+      trie_(std::move(trie)),
+      stop_ids_(std::move(stop_ids)),
+      call_(grammar_),
+      mode_(format == ToolCallFormat::kHermes ? Mode::kProse : Mode::kUndecided) {
+  const char trigger = format == ToolCallFormat::kMistral ? '[' : '{';
+  for (std::size_t id = 0; id < trie_->size(); ++id) {
+    const std::string& b = trie_->bytes(static_cast<TokenId>(id));
+    const std::size_t first = b.find_first_not_of(" \n\r\t");
+    kind_.push_back(b.empty()                          ? kOther
+                    : first == std::string::npos       ? kBlank
+                    : b[first] == trigger              ? kTrigger
+                    : b.find('<') != std::string::npos ? kHasAngle
+                                                       : kOther);
+  }
+}
+
+bool LazyToolCallConstraint::is_stop(TokenId token) const {
+  return std::find(stop_ids_.begin(), stop_ids_.end(), token) != stop_ids_.end();
+}
+
+// Whether the token, appended to the prose so far, either contains no
+// "<tool_call>" or starts a call the grammar accepts from there on.
+bool LazyToolCallConstraint::prose_allows(const std::string& bytes) const {
+  const std::string text = tail_ + bytes;
+  const std::size_t at = text.find(kHermesOpen);
+  if (at == std::string::npos) return true;
+  JsonMatcher m(grammar_);
+  return m.advance(std::string_view(text).substr(at));
+}
+
+void LazyToolCallConstraint::mask(std::span<float> logits) {
+  const float kRefused = -std::numeric_limits<float>::infinity();
+  const auto in_vocab = [&](std::size_t id) { return id < kind_.size(); };
+  if (mode_ == Mode::kCall) {
+    allowed_.assign(logits.size(), 0);
+    trie_->allowed(call_, allowed_);
+    const bool complete = call_.complete();
+    for (TokenId id : stop_ids_) {
+      if (static_cast<std::size_t>(id) < allowed_.size())
+        allowed_[static_cast<std::size_t>(id)] = complete ? 1 : 0;
+    }
+  } else if (mode_ == Mode::kUndecided) {
+    // Prose may begin with anything but the call's first character; a
+    // token that begins a call must begin one the grammar accepts.
+    allowed_.assign(logits.size(), 0);
+    if (!call_.dead()) trie_->allowed(call_, allowed_);
+    for (std::size_t id = 0; id < logits.size(); ++id) {
+      if (!in_vocab(id) || kind_[id] != kTrigger) allowed_[id] = 1;
+    }
+  } else {
+    allowed_.assign(logits.size(), 1);
+    if (format_ == ToolCallFormat::kHermes) {
+      // Only tokens with a '<', or any token while the prose ends in part
+      // of the marker, can complete one.
+      const bool partial = call_start(tail_, ToolCallFormat::kHermes, false) != std::string::npos;
+      for (std::size_t id = 0; id < logits.size() && id < kind_.size(); ++id) {
+        if ((partial || kind_[id] == kHasAngle) &&
+            !prose_allows(trie_->bytes(static_cast<TokenId>(id)))) {
+          allowed_[id] = 0;
+        }
+      }
+    }
+  }
+  bool any = false;
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    if (allowed_[i]) {
+      any = true;
+    } else {
+      logits[i] = kRefused;
+    }
+  }
+  if (!any) fail_input("constrained decoding: no token of the vocabulary can continue the output");
+}
+
+void LazyToolCallConstraint::accept(TokenId token) {
+  if (is_stop(token)) return;
+  const std::string& bytes = trie_->bytes(token);
+  switch (mode_) {
+    case Mode::kCall:
+      if (!call_.advance(bytes))
+        fail_input("constrained decoding: token {} does not continue the tool call", token);
+      if (call_.complete() && format_ == ToolCallFormat::kHermes) {
+        // Prose, or another call, may follow a Hermes call.
+        mode_ = Mode::kProse;
+        tail_.clear();
+      }
+      return;
+    case Mode::kUndecided: {
+      const std::size_t id = static_cast<std::size_t>(token);
+      const int kind = id < kind_.size() ? kind_[id] : kOther;
+      if (kind == kBlank) {
+        if (!call_.dead() && !call_.advance(bytes)) call_ = JsonMatcher();  // too many blanks
+      } else if (kind == kTrigger) {
+        if (!call_.advance(bytes))
+          fail_input("constrained decoding: token {} does not begin a tool call", token);
+        mode_ = Mode::kCall;
+      } else {
+        mode_ = Mode::kProse;  // a Llama or Mistral reply is a call only from its start
+      }
+      return;
+    }
+    case Mode::kProse: {
+      if (format_ != ToolCallFormat::kHermes) return;
+      const std::string text = tail_ + bytes;
+      const std::size_t at = text.find(kHermesOpen);
+      if (at == std::string::npos) {
+        tail_ = text.substr(text.size() - std::min(text.size(), kHermesOpen.size() - 1));
+        return;
+      }
+      call_ = JsonMatcher(grammar_);
+      if (!call_.advance(std::string_view(text).substr(at)))
+        fail_input("constrained decoding: token {} does not begin a tool call", token);
+      mode_ = Mode::kCall;
+      return;
+    }
+  }
 }
 
 std::string ToolCallStream::push(std::string_view text) {

@@ -20,6 +20,7 @@
 
 #include "serve/json_grammar.h"
 #include "serve/openai_request.h"
+#include "serve/token_grammar.h"
 #include "text/chat_template.h"
 
 namespace enclave::serve {
@@ -47,12 +48,45 @@ ParsedReply parse_tool_calls(std::string_view text, ToolCallFormat format,
 
 // The grammar of exactly one call in the family's format to one of tools
 // (or, with only non-empty, to that one), its arguments following the
-// function's parameters schema. Throws SchemaError (path relative to
-// "tools[i].function.parameters", named in the error) for a schema the
+// function's parameters schema (with strict_schemas_only, only strict
+// tools' schemas; the others' arguments are any JSON object). Throws
+// SchemaError (path "tools[i].function.parameters...") for a schema the
 // grammar cannot follow.
 std::shared_ptr<const JsonGrammar> tool_call_grammar(ToolCallFormat format,
                                                      const std::vector<ToolFunction>& tools,
-                                                     const std::string& only);
+                                                     const std::string& only,
+                                                     bool strict_schemas_only = false);
+
+// tool_choice "auto" with strict tools: the model may answer in prose or
+// call a tool, but a call, once begun, follows the call grammar (a
+// tool_call_grammar), so a strict tool's arguments always fit its schema.
+// A call begins where the family writes one: a Llama reply whose first
+// non-blank character is "{", a Mistral reply's "[", or "<tool_call>"
+// anywhere in a Hermes reply (after which prose or more calls may follow).
+class LazyToolCallConstraint final : public TokenConstraint {
+ public:
+  LazyToolCallConstraint(ToolCallFormat format, std::shared_ptr<const JsonGrammar> call,
+                         std::shared_ptr<const VocabTrie> trie, std::vector<TokenId> stop_ids);
+  void mask(std::span<float> logits) override;
+  void accept(TokenId token) override;
+
+ private:
+  enum class Mode { kUndecided, kProse, kCall };
+  // What a token's bytes are to the start of a reply.
+  enum TokenKind : std::uint8_t { kOther, kBlank, kTrigger, kHasAngle };
+  bool is_stop(TokenId token) const;
+  bool prose_allows(const std::string& bytes) const;
+
+  ToolCallFormat format_;
+  std::shared_ptr<const JsonGrammar> grammar_;
+  std::shared_ptr<const VocabTrie> trie_;
+  std::vector<TokenId> stop_ids_;
+  JsonMatcher call_;  // dead (default) once blanks ruled a call out
+  Mode mode_;
+  std::string tail_;                // Hermes prose: its last bytes, where a marker may be starting
+  std::vector<std::uint8_t> kind_;  // by token id
+  std::vector<std::uint8_t> allowed_;
+};
 
 // Streaming: passes content through as it arrives but holds back, from the
 // point where a call may begin, everything until the end, when finish()

@@ -100,6 +100,66 @@ TEST(ToolCalls, GrammarForcesAWellFormedCall) {
   EXPECT_EQ(parse_tool_calls(call, ToolCallFormat::kHermes, tools()).calls.size(), 1u);
 }
 
+// The ids a constraint leaves open over a vocabulary of n ids.
+std::vector<int> open_ids(TokenConstraint& c, int n) {
+  std::vector<float> logits(static_cast<std::size_t>(n), 0.0f);
+  c.mask(logits);
+  std::vector<int> ids;
+  for (int i = 0; i < n; ++i) {
+    if (logits[static_cast<std::size_t>(i)] == 0.0f) ids.push_back(i);
+  }
+  return ids;
+}
+
+TEST(ToolCalls, LazyConstraintLeavesProseFreeAndHoldsCallsToTheGrammar) {
+  std::vector<ToolFunction> t(1);
+  t[0].name = "ping";
+  t[0].strict = true;
+  t[0].parameters = nlohmann::json::parse(R"({"type": "object", "properties": {}})");
+  const auto trie = std::make_shared<const VocabTrie>(
+      std::vector<std::pair<TokenId, std::string>>{{0, "{"},
+                                                   {1, "\""},
+                                                   {2, "name"},
+                                                   {3, "\":"},
+                                                   {4, " "},
+                                                   {5, "Hi"},
+                                                   {6, "<tool_call>"},
+                                                   {7, "\n"},
+                                                   {8, "}"},
+                                                   {9, "x"},
+                                                   {10, "<"},
+                                                   {11, "tool_call>"},
+                                                   {12, "{}"}});
+  const int n = 14;  // 13 is the stop id
+  {
+    // Llama: a reply starting with "{" is a call and must be a good one.
+    LazyToolCallConstraint c(ToolCallFormat::kLlamaJson,
+                             tool_call_grammar(ToolCallFormat::kLlamaJson, t, "", true), trie,
+                             {13});
+    EXPECT_EQ(open_ids(c, n), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13}));
+    c.accept(0);
+    EXPECT_EQ(open_ids(c, n), (std::vector<int>{1, 4, 7}));  // the "name" key, or a gap
+  }
+  {
+    LazyToolCallConstraint c(ToolCallFormat::kLlamaJson,
+                             tool_call_grammar(ToolCallFormat::kLlamaJson, t, "", true), trie,
+                             {13});
+    c.accept(5);  // prose: nothing is held to the grammar any more
+    EXPECT_EQ(open_ids(c, n).size(), static_cast<std::size_t>(n));
+  }
+  {
+    // Hermes: prose until "<tool_call>", which may arrive in pieces.
+    LazyToolCallConstraint c(ToolCallFormat::kHermes,
+                             tool_call_grammar(ToolCallFormat::kHermes, t, "", true), trie, {13});
+    EXPECT_EQ(open_ids(c, n).size(), static_cast<std::size_t>(n));
+    c.accept(5);
+    c.accept(10);
+    EXPECT_EQ(open_ids(c, n).size(), static_cast<std::size_t>(n));
+    c.accept(11);  // "Hi<tool_call>": a call has begun
+    EXPECT_EQ(open_ids(c, n), (std::vector<int>{7}));
+  }
+}
+
 TEST(ToolCalls, GrammarErrorsNameTheToolsSchema) {
   std::vector<ToolFunction> t = tools();
   t[1].parameters = nlohmann::json::parse(R"({"type": "object", "patternProperties": {}})");
