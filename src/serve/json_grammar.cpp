@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -475,11 +476,21 @@ bool number_complete(const Config& c, const Node& n) {
   return in_range(std::strtod(std::string(text).c_str(), nullptr), n);
 }
 
+// Copies the part of a parse stack in use: the frames above depth are
+// never read, and whole copies would dominate the cost of a vocabulary walk.
+void copy_config(Config& dst, const Config& src) {
+  std::memcpy(static_cast<void*>(&dst), &src,
+              offsetof(Config, stack) + static_cast<std::size_t>(src.depth) * sizeof(Frame));
+}
+
 class Stepper {
  public:
-  Stepper(const JsonGrammar& g, std::vector<Config>& out) : g_(g), out_(out) {}
+  Stepper(const JsonGrammar& g, std::vector<Config>& out, std::size_t& n_out)
+      : g_(g), out_(out), n_out_(n_out) {}
 
-  void feed(Config c, unsigned char b) {
+  void feed(const Config& src, unsigned char b) {
+    Config c;
+    copy_config(c, src);
     switch (c.phase) {
       case kPrefix:
         if (static_cast<unsigned char>(g_.prefix()[c.pos]) != b) return;
@@ -522,7 +533,9 @@ class Stepper {
 
  private:
   void emit(const Config& c) {
-    if (static_cast<int>(out_.size()) < kMaxAlternatives) out_.push_back(c);
+    if (n_out_ >= static_cast<std::size_t>(kMaxAlternatives)) return;
+    if (n_out_ == out_.size()) out_.emplace_back();
+    copy_config(out_[n_out_++], c);
   }
 
   // Whitespace in a gap: " ", or "\n" and an indent. True if b was white
@@ -548,12 +561,13 @@ class Stepper {
     return true;
   }
 
-  void value_done(Config& c) {
+  // The value on top of the stack is complete: its parent moves on.
+  void close_value(Config& c) {
     --c.depth;
     if (c.depth == 0) {
       c.pos = 0;
       c.phase = g_.suffix().empty() ? kDone : kSuffix;
-      return emit(c);
+      return;
     }
     Frame& parent = c.stack[c.depth - 1];
     if (parent.kind == kObj) {
@@ -562,6 +576,10 @@ class Stepper {
       ++parent.a;
       parent.state = kArrAfter;
     }
+  }
+
+  void value_done(Config& c) {
+    close_value(c);
     emit(c);
   }
 
@@ -572,7 +590,8 @@ class Stepper {
     switch (n.kind) {
       case Kind::kAnyOf:
         for (int alt : n.alternatives) {
-          Config copy = c;
+          Config copy;
+          copy_config(copy, c);
           copy.stack[copy.depth - 1].node = alt;
           expect(copy, b);
         }
@@ -607,7 +626,8 @@ class Stepper {
       case Kind::kLiterals:
         for (std::size_t i = 0; i < n.literals.size(); ++i) {
           if (static_cast<unsigned char>(n.literals[i][0]) != b) continue;
-          Config copy = c;
+          Config copy;
+          copy_config(copy, c);
           copy.stack[copy.depth - 1] = Frame{f.node, kLit, 0, static_cast<std::int32_t>(i), 1, 0};
           if (n.literals[i].size() == 1) {
             value_done(copy);
@@ -691,18 +711,15 @@ class Stepper {
       const std::string_view text(c.num, c.num_len + 1u);
       const int st = number_state(text, n);
       if (st >= 0 && (!n.integer || text.size() <= 18) && number_feasible(text, n, st)) {
-        Config grown = c;
-        ++grown.num_len;
-        emit(grown);
+        ++c.num_len;
+        emit(c);
         return;  // a byte that continues a number cannot also end it
       }
     }
     // The byte ends the number (if it is one) and belongs to what follows.
     if (c.num_len == 0 || !number_complete(c, n)) return;
-    std::vector<Config> after;
-    Stepper inner(g_, after);
-    inner.value_done(c);
-    for (Config& next : after) feed(next, b);
+    close_value(c);
+    feed(c, b);
   }
 
   void object(Config& c, unsigned char b, const Node& n) {
@@ -724,7 +741,8 @@ class Stepper {
         }
         // Any property from a on may come next, skipping only optional ones.
         for (int j = f.a; j < n_props && j <= n.next_required[f.a]; ++j) {
-          Config copy = c;
+          Config copy;
+          copy_config(copy, c);
           Frame& cf = copy.stack[copy.depth - 1];
           cf.state = kObjKey;
           cf.b = 1;
@@ -787,6 +805,7 @@ class Stepper {
 
   const JsonGrammar& g_;
   std::vector<Config>& out_;
+  std::size_t& n_out_;
 };
 
 }  // namespace
@@ -798,14 +817,15 @@ JsonMatcher::JsonMatcher(std::shared_ptr<const JsonGrammar> grammar)
   c.depth = 1;
   c.stack[0] = Frame{grammar_->root(), kExpect, 0, 0, 0, 0};
   configs_.push_back(c);
+  n_configs_ = 1;
 }
 
 bool JsonMatcher::step(unsigned char byte, JsonMatcher& out) const {
   out.grammar_ = grammar_;
-  out.configs_.clear();
-  Stepper stepper(*grammar_, out.configs_);
-  for (const Config& c : configs_) stepper.feed(c, byte);
-  return !out.configs_.empty();
+  out.n_configs_ = 0;
+  Stepper stepper(*grammar_, out.configs_, out.n_configs_);
+  for (std::size_t i = 0; i < n_configs_; ++i) stepper.feed(configs_[i], byte);
+  return out.n_configs_ > 0;
 }
 
 bool JsonMatcher::advance(std::string_view bytes) {
@@ -823,7 +843,8 @@ std::string JsonMatcher::state_key() const {
   const auto put = [&key](std::int64_t v) {
     key.append(reinterpret_cast<const char*>(&v), sizeof v);
   };
-  for (const Config& c : configs_) {
+  for (std::size_t i = 0; i < n_configs_; ++i) {
+    const Config& c = configs_[i];
     put(c.phase);
     put(c.ws);
     put(c.pos);
@@ -848,7 +869,8 @@ std::string JsonMatcher::state_key() const {
 }
 
 bool JsonMatcher::complete() const {
-  for (const Config& c : configs_) {
+  for (std::size_t i = 0; i < n_configs_; ++i) {
+    const Config& c = configs_[i];
     if (c.phase == kDone) return true;
     // A number at the root ends only with the text.
     if (c.phase == kValue && c.depth == 1 && c.stack[0].kind == kNum &&

@@ -133,7 +133,7 @@ class JsonMatcher {
   // A whole document (and its suffix) has been read, so the text may end.
   bool complete() const;
   // No parse is left.
-  bool dead() const { return configs_.empty(); }
+  bool dead() const { return n_configs_ == 0; }
   // Two matchers with equal keys accept the same byte strings from here on:
   // the parse stacks, leaving out counters no limit reads (the length of a
   // string without minLength/maxLength, the items of an unbounded array).
@@ -159,7 +159,10 @@ class JsonMatcher {
 
  private:
   std::shared_ptr<const JsonGrammar> grammar_;
+  // The live stacks are configs_[0, n_configs_); the rest is storage kept
+  // for reuse, so stepping allocates nothing once warm.
   std::vector<Config> configs_;
+  std::size_t n_configs_ = 0;
 };
 
 }  // namespace enclave::serve
