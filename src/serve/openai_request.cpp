@@ -485,9 +485,9 @@ CompletionRequest parse_completion_request(const nlohmann::json& body, Endpoint 
     reject_unknown(*so, kStreamOptions, "stream_options.");
     if (!r.stream) reject("stream_options", "only allowed with stream: true");
     r.include_usage = boolean(*so, "include_usage");
-    // Obfuscation pads chunks against length side channels on OpenAI's
-    // network; a loopback or in-house deployment has none to hide, and the
-    // field only ever removes bytes from what clients receive.
+    // Obfuscation is random padding in each chunk against length side
+    // channels on OpenAI's network; chunks here carry none (as with false),
+    // which clients read the same either way.
     boolean(*so, "include_obfuscation");
   }
   if (chat) {
@@ -513,8 +513,8 @@ CompletionRequest parse_completion_request(const nlohmann::json& body, Endpoint 
     }
   }
   r.user = string_field(body, "user");
-  // Identifiers OpenAI uses for abuse tracking and prompt caching: checked
-  // like user; the request log keeps user.
+  // End-user and cache identifiers: type-checked like user. They are hints
+  // for OpenAI's abuse tracking and prompt cache, which change no output.
   string_field(body, "safety_identifier");
   string_field(body, "prompt_cache_key");
   return r;
