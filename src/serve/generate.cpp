@@ -404,7 +404,11 @@ void Server::Impl::stream(httplib::Response& res, const Generation& g,
                           monitor::RequestRecord record) {
   auto state = std::make_shared<StreamState>(StreamState{
       std::move(seq), head, g.request, std::move(record), g.arrival, Clock::now(), true, false,
-      g.tool_format ? std::make_shared<ToolCallStream>(*g.tool_format, g.request.tools) : nullptr});
+      g.tool_format ? std::make_shared<ToolCallStream>(
+                          *g.tool_format, g.request.tools,
+                          /*forced=*/g.request.tool_choice == ToolChoice::kRequired ||
+                              g.request.tool_choice == ToolChoice::kFunction)
+                    : nullptr});
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
@@ -449,11 +453,16 @@ bool Server::Impl::stream_step(StreamState& state, httplib::DataSink& sink) {
   state.record.completion += u.text;
   // Text that may begin a tool call is held back until the end decides.
   std::string text = state.tools ? state.tools->push(u.text) : u.text;
+  std::vector<ToolCallDelta> deltas;
+  if (state.tools) deltas = state.tools->take_deltas();
   std::vector<ToolCall> calls;
+  // A call streamed as it came: its first call's start and this much of
+  // its arguments went out already (a cut-off call then ends as "length").
+  const bool streamed_call = state.tools && state.tools->streamed_header();
   if (state.tools && u.finished && u.reason != FinishReason::kError &&
       u.reason != FinishReason::kTimeout && u.reason != FinishReason::kCancelled) {
     ParsedReply rest = state.tools->finish();
-    text += rest.content;
+    if (!streamed_call) text += rest.content;
     calls = std::move(rest.calls);
     name_calls(calls, state.request);
   }
@@ -467,8 +476,23 @@ bool Server::Impl::stream_step(StreamState& state, httplib::DataSink& sink) {
       }
       state.first = false;
     }
-  } else if (!u.finished && seconds_since(state.last_write) > kKeepAliveSeconds) {
+  } else if (!u.finished && seconds_since(state.last_write) > kKeepAliveSeconds && deltas.empty()) {
     if (!write(": keep-alive\n\n")) return false;
+  }
+  for (const ToolCallDelta& d : deltas) {
+    if (state.first) {
+      if (!write(sse_event(stream_chunk(state.head, "", true, false, {}, nullptr)))) return false;
+      state.first = false;
+    }
+    if (d.header) {
+      state.call_id = random_id("call_");
+      if (!write(sse_event(tool_call_start_chunk(state.head, 0, state.call_id, d.name))))
+        return false;
+    }
+    if (!d.arguments.empty() &&
+        !write(sse_event(tool_call_arguments_chunk(state.head, 0, d.arguments)))) {
+      return false;
+    }
   }
   if (!u.finished) return true;
   finish_stream(state, u.reason);
@@ -478,7 +502,21 @@ bool Server::Impl::stream_step(StreamState& state, httplib::DataSink& sink) {
                                                                  : "generation failed: " + u.error);
     if (!write(sse_event(error_json(e)))) return false;
   } else {
-    for (const nlohmann::json& chunk : tool_call_chunks(state.head, calls)) {
+    std::vector<nlohmann::json> chunks;
+    if (streamed_call && !calls.empty()) {
+      calls[0].id = state.call_id;
+      const std::size_t sent =
+          std::min(state.tools->streamed_arguments(), calls[0].arguments.size());
+      if (sent < calls[0].arguments.size())
+        chunks.push_back(tool_call_arguments_chunk(state.head, 0, calls[0].arguments.substr(sent)));
+      for (std::size_t i = 1; i < calls.size(); ++i) {
+        chunks.push_back(tool_call_start_chunk(state.head, i, calls[i].id, calls[i].name));
+        chunks.push_back(tool_call_arguments_chunk(state.head, i, calls[i].arguments));
+      }
+    } else {
+      chunks = tool_call_chunks(state.head, calls);
+    }
+    for (const nlohmann::json& chunk : chunks) {
       if (!write(sse_event(chunk))) return false;
     }
     const std::string reason(openai_finish_reason(u.reason, !calls.empty()));

@@ -128,26 +128,41 @@ nlohmann::json stream_chunk(const ResponseHead& head, const std::string& text, b
           {"choices", nlohmann::json::array({choice})}};
 }
 
+namespace {
+
+nlohmann::json tool_call_chunk(const ResponseHead& head, nlohmann::json call) {
+  nlohmann::json choice = {{"index", 0},
+                           {"delta", {{"tool_calls", nlohmann::json::array({std::move(call)})}}},
+                           {"logprobs", nullptr},
+                           {"finish_reason", nullptr}};
+  return {{"id", head.id},
+          {"object", "chat.completion.chunk"},
+          {"created", head.created},
+          {"model", head.model},
+          {"choices", nlohmann::json::array({std::move(choice)})}};
+}
+
+}  // namespace
+
+nlohmann::json tool_call_start_chunk(const ResponseHead& head, std::size_t index,
+                                     const std::string& id, const std::string& name) {
+  return tool_call_chunk(head, {{"index", index},
+                                {"id", id},
+                                {"type", "function"},
+                                {"function", {{"name", name}, {"arguments", ""}}}});
+}
+
+nlohmann::json tool_call_arguments_chunk(const ResponseHead& head, std::size_t index,
+                                         const std::string& arguments) {
+  return tool_call_chunk(head, {{"index", index}, {"function", {{"arguments", arguments}}}});
+}
+
 std::vector<nlohmann::json> tool_call_chunks(const ResponseHead& head,
                                              const std::vector<ToolCall>& calls) {
   std::vector<nlohmann::json> chunks;
-  const auto chunk = [&](nlohmann::json call) {
-    nlohmann::json choice = {{"index", 0},
-                             {"delta", {{"tool_calls", nlohmann::json::array({std::move(call)})}}},
-                             {"logprobs", nullptr},
-                             {"finish_reason", nullptr}};
-    return nlohmann::json{{"id", head.id},
-                          {"object", "chat.completion.chunk"},
-                          {"created", head.created},
-                          {"model", head.model},
-                          {"choices", nlohmann::json::array({std::move(choice)})}};
-  };
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    chunks.push_back(chunk({{"index", i},
-                            {"id", calls[i].id},
-                            {"type", "function"},
-                            {"function", {{"name", calls[i].name}, {"arguments", ""}}}}));
-    chunks.push_back(chunk({{"index", i}, {"function", {{"arguments", calls[i].arguments}}}}));
+    chunks.push_back(tool_call_start_chunk(head, i, calls[i].id, calls[i].name));
+    chunks.push_back(tool_call_arguments_chunk(head, i, calls[i].arguments));
   }
   return chunks;
 }

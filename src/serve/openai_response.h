@@ -42,6 +42,12 @@ nlohmann::json completion_response(const ResponseHead& head, const std::string& 
 // the arguments.
 std::vector<nlohmann::json> tool_call_chunks(const ResponseHead& head,
                                              const std::vector<ToolCall>& calls);
+// The two kinds of those chunks: a call's start (index, id, type, name,
+// arguments ""), and more of its arguments.
+nlohmann::json tool_call_start_chunk(const ResponseHead& head, std::size_t index,
+                                     const std::string& id, const std::string& name);
+nlohmann::json tool_call_arguments_chunk(const ResponseHead& head, std::size_t index,
+                                         const std::string& arguments);
 
 // One streamed chunk carrying text (and its tokens' logprobs); the first
 // chat chunk carries the role. finish: nullptr until the last chunk.

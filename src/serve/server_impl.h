@@ -53,6 +53,7 @@ struct StreamState {
   bool first = true;
   bool logged = false;
   std::shared_ptr<ToolCallStream> tools;  // set when the reply may hold tool calls
+  std::string call_id;                    // of a call streamed as it is generated
 };
 
 struct Server::Impl {

@@ -31,8 +31,82 @@ std::optional<ordered_json> parse_json(std::string_view text) {
   return j;
 }
 
+constexpr std::size_t npos = std::string_view::npos;
+
+bool blank(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// One past the end of the JSON value at text[i]; npos when the text ends
+// first. Only the extent is found (the value is checked by a parser).
+std::size_t value_end(std::string_view t, std::size_t i) {
+  if (i >= t.size()) return npos;
+  if (t[i] == '"') {
+    for (++i; i < t.size(); ++i) {
+      if (t[i] == '\\') {
+        ++i;
+      } else if (t[i] == '"') {
+        return i + 1;
+      }
+    }
+    return npos;
+  }
+  if (t[i] == '{' || t[i] == '[') {
+    int depth = 0;
+    bool in_string = false;
+    for (; i < t.size(); ++i) {
+      const char c = t[i];
+      if (in_string) {
+        if (c == '\\') {
+          ++i;
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return i + 1;
+      }
+    }
+    return npos;
+  }
+  std::size_t j = i;
+  while (j < t.size() && !blank(t[j]) && t[j] != ',' && t[j] != '}' && t[j] != ']') ++j;
+  return j == t.size() ? npos : j;
+}
+
+// Where the value of key begins in the object text obj (starting at its
+// "{"), scanning its members in order; npos if it is not there (yet).
+std::size_t member_value(std::string_view obj, std::string_view key) {
+  std::size_t i = 1;
+  const auto skip = [&] {
+    while (i < obj.size() && blank(obj[i])) ++i;
+  };
+  while (true) {
+    skip();
+    if (i >= obj.size() || obj[i] != '"') return npos;
+    const std::size_t key_end = value_end(obj, i);
+    if (key_end == npos) return npos;
+    std::optional<ordered_json> name = parse_json(obj.substr(i, key_end - i));
+    i = key_end;
+    skip();
+    if (i >= obj.size() || obj[i] != ':') return npos;
+    ++i;
+    skip();
+    if (name && name->is_string() && name->get<std::string>() == key) return i;
+    i = value_end(obj, i);
+    if (i == npos) return npos;
+    skip();
+    if (i >= obj.size() || obj[i] != ',') return npos;
+    ++i;
+  }
+}
+
 // One call object: {"name", "arguments"|"parameters": object or JSON text}.
-std::optional<ToolCall> call_of(const ordered_json& j, const std::vector<ToolFunction>& tools) {
+// raw is its text: the arguments are returned as the model wrote them, as
+// OpenAI returns them.
+std::optional<ToolCall> call_of(std::string_view raw, const ordered_json& j,
+                                const std::vector<ToolFunction>& tools) {
   if (!j.is_object() || !j.contains("name") || !j["name"].is_string()) return std::nullopt;
   const std::string name = j["name"].get<std::string>();
   auto tool = std::find_if(tools.begin(), tools.end(),
@@ -44,7 +118,11 @@ std::optional<ToolCall> call_of(const ordered_json& j, const std::vector<ToolFun
   if (!j.contains(key)) {
     call.arguments = "{}";
   } else if (j[key].is_object()) {
-    call.arguments = j[key].dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+    const std::size_t begin = member_value(raw, key);
+    const std::size_t end = begin == npos ? npos : value_end(raw, begin);
+    call.arguments = end != npos
+                         ? std::string(raw.substr(begin, end - begin))
+                         : j[key].dump(-1, ' ', false, ordered_json::error_handler_t::replace);
   } else if (j[key].is_string()) {
     // Some models write the arguments as JSON text already.
     std::optional<ordered_json> inner = parse_json(j[key].get<std::string>());
@@ -79,8 +157,9 @@ std::vector<ToolCall> parse_hermes(std::string_view text, const std::vector<Tool
     std::size_t close = text.find(kHermesClose, body);
     // A reply cut at its end may lack the last closing tag.
     const std::size_t end = close == std::string_view::npos ? text.size() : close;
-    std::optional<ordered_json> j = parse_json(trim(text.substr(body, end - body)));
-    std::optional<ToolCall> call = j ? call_of(*j, tools) : std::nullopt;
+    const std::string_view raw = trim(text.substr(body, end - body));
+    std::optional<ordered_json> j = parse_json(raw);
+    std::optional<ToolCall> call = j ? call_of(raw, *j, tools) : std::nullopt;
     if (!call) return {};
     calls.push_back(std::move(*call));
     at = close == std::string_view::npos ? text.size() : close + kHermesClose.size();
@@ -95,7 +174,7 @@ std::vector<ToolCall> parse_llama(std::string_view text, const std::vector<ToolF
   if (!text.starts_with("{")) return {};
   std::vector<ToolCall> calls;
   if (std::optional<ordered_json> j = parse_json(text)) {
-    std::optional<ToolCall> call = call_of(*j, tools);
+    std::optional<ToolCall> call = call_of(text, *j, tools);
     if (!call) return {};
     calls.push_back(std::move(*call));
     return calls;
@@ -106,9 +185,10 @@ std::vector<ToolCall> parse_llama(std::string_view text, const std::vector<ToolF
     std::size_t semi = text.find(';', at);
     while (true) {
       const std::size_t end = semi == std::string_view::npos ? text.size() : semi;
-      std::optional<ordered_json> j = parse_json(trim(text.substr(at, end - at)));
+      const std::string_view raw = trim(text.substr(at, end - at));
+      std::optional<ordered_json> j = parse_json(raw);
       if (j) {
-        std::optional<ToolCall> call = call_of(*j, tools);
+        std::optional<ToolCall> call = call_of(raw, *j, tools);
         if (!call) return {};
         calls.push_back(std::move(*call));
         at = end + 1;
@@ -128,12 +208,21 @@ std::vector<ToolCall> parse_mistral(std::string_view text, const std::vector<Too
   if (!text.starts_with("[") && !text.starts_with("{")) return {};
   std::optional<ordered_json> j = parse_json(text);
   if (!j) return {};
-  const ordered_json list = j->is_array() ? *j : ordered_json::array({*j});
+  if (j->is_object()) {
+    std::optional<ToolCall> call = call_of(text, *j, tools);
+    if (!call) return {};
+    return {std::move(*call)};
+  }
   std::vector<ToolCall> calls;
-  for (const ordered_json& item : list) {
-    std::optional<ToolCall> call = call_of(item, tools);
+  std::size_t at = 1;  // after "["
+  for (const ordered_json& item : *j) {
+    while (at < text.size() && (blank(text[at]) || text[at] == ',')) ++at;
+    const std::size_t end = value_end(text, at);
+    if (end == npos) return {};
+    std::optional<ToolCall> call = call_of(text.substr(at, end - at), item, tools);
     if (!call) return {};
     calls.push_back(std::move(*call));
+    at = end;
   }
   return calls;
 }
@@ -354,8 +443,44 @@ void LazyToolCallConstraint::accept(TokenId token) {
   }
 }
 
+void ToolCallStream::stream_forced() {
+  // The call object: after "<tool_call>" (Hermes), "[" (Mistral), or first.
+  std::size_t from = 0;
+  if (format_ == ToolCallFormat::kHermes) {
+    from = pending_.find(kHermesOpen);
+    if (from == std::string::npos) return;
+  }
+  const std::size_t open = pending_.find('{', from);
+  if (open == std::string::npos) return;
+  const std::string_view obj = std::string_view(pending_).substr(open);
+  if (!header_sent_) {
+    const std::size_t name_at = member_value(obj, "name");
+    const std::size_t name_end = name_at == npos ? npos : value_end(obj, name_at);
+    if (name_end == npos) return;
+    std::optional<ordered_json> name = parse_json(obj.substr(name_at, name_end - name_at));
+    if (!name || !name->is_string()) return;
+    deltas_.push_back({true, name->get<std::string>(), ""});
+    header_sent_ = true;
+  }
+  const std::size_t args_at =
+      member_value(obj, format_ == ToolCallFormat::kLlamaJson ? "parameters" : "arguments");
+  if (args_at == npos) return;
+  const std::size_t args_end = value_end(obj, args_at);
+  const std::size_t upto = args_end == npos ? obj.size() : args_end;
+  if (upto > args_at + arguments_sent_) {
+    deltas_.push_back(
+        {false, "",
+         std::string(obj.substr(args_at + arguments_sent_, upto - args_at - arguments_sent_))});
+    arguments_sent_ = upto - args_at;
+  }
+}
+
 std::string ToolCallStream::push(std::string_view text) {
   pending_ += text;
+  if (forced_) {
+    stream_forced();
+    return "";
+  }
   if (holding_) return "";
   if (content_only_) {
     std::string out = std::move(pending_);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "serve/json_grammar.h"
@@ -88,25 +89,46 @@ class LazyToolCallConstraint final : public TokenConstraint {
   std::vector<std::uint8_t> allowed_;
 };
 
+// A piece of the first call, streamed as it is generated.
+struct ToolCallDelta {
+  bool header = false;    // true: the call's name is now known (name set)
+  std::string name;       // header only
+  std::string arguments;  // more of the arguments text
+};
+
 // Streaming: passes content through as it arrives but holds back, from the
 // point where a call may begin, everything until the end, when finish()
-// decides whether it was a call.
+// decides whether it was a call. With forced (the grammar makes the reply
+// one call, name first), the call is streamed as it comes instead: its
+// name once known, then its arguments text piece by piece.
 class ToolCallStream {
  public:
-  ToolCallStream(ToolCallFormat format, std::vector<ToolFunction> tools)
-      : format_(format), tools_(std::move(tools)) {}
+  ToolCallStream(ToolCallFormat format, std::vector<ToolFunction> tools, bool forced = false)
+      : format_(format), tools_(std::move(tools)), forced_(forced) {}
   // The content that can be sent now.
   std::string push(std::string_view text);
-  // What is left: unsent content, and the calls.
+  // Forced: the pieces of the call that arrived since the last call.
+  std::vector<ToolCallDelta> take_deltas() { return std::exchange(deltas_, {}); }
+  // Forced: how much of the first call went out already (its header, and
+  // this many bytes of its arguments).
+  bool streamed_header() const { return header_sent_; }
+  std::size_t streamed_arguments() const { return arguments_sent_; }
+  // What is left: unsent content, and the calls (their arguments whole).
   ParsedReply finish();
 
  private:
+  void stream_forced();
+
   ToolCallFormat format_;
   std::vector<ToolFunction> tools_;
+  bool forced_;
   std::string pending_;  // received, not yet sent
   bool holding_ = false;
   bool content_only_ = false;  // decided: no call can follow
   bool sent_any_ = false;
+  bool header_sent_ = false;
+  std::size_t arguments_sent_ = 0;
+  std::vector<ToolCallDelta> deltas_;
 };
 
 }  // namespace enclave::serve

@@ -25,8 +25,8 @@ TEST(ToolCalls, HermesCallsAreFoundBetweenTags) {
   ASSERT_EQ(r.calls.size(), 2u);
   EXPECT_EQ(r.content, "Let me check.");
   EXPECT_EQ(r.calls[0].name, "get_weather");
-  // The model's key order is kept, as JSON text.
-  EXPECT_EQ(r.calls[0].arguments, R"({"unit":"c","city":"Seoul"})");
+  // The arguments as the model wrote them, as OpenAI returns them.
+  EXPECT_EQ(r.calls[0].arguments, R"({"unit": "c", "city": "Seoul"})");
   EXPECT_EQ(r.calls[1].arguments, "{}");
 }
 
@@ -34,13 +34,13 @@ TEST(ToolCalls, LlamaJsonIsTheWholeReply) {
   ParsedReply r = parse_tool_calls(R"( {"name": "get_weather", "parameters": {"city": "Paris"}})",
                                    ToolCallFormat::kLlamaJson, tools());
   ASSERT_EQ(r.calls.size(), 1u);
-  EXPECT_EQ(r.calls[0].arguments, R"({"city":"Paris"})");
+  EXPECT_EQ(r.calls[0].arguments, R"({"city": "Paris"})");
   EXPECT_EQ(r.content, "");
   r = parse_tool_calls(
       R"(<|python_tag|>{"name": "get_time", "parameters": {"tz": "a;b"}}; {"name": "get_time", "parameters": {}})",
       ToolCallFormat::kLlamaJson, tools());
   ASSERT_EQ(r.calls.size(), 2u);
-  EXPECT_EQ(r.calls[0].arguments, R"({"tz":"a;b"})");
+  EXPECT_EQ(r.calls[0].arguments, R"({"tz": "a;b"})");
   // Text around JSON is content.
   r = parse_tool_calls(R"(Sure: {"name": "get_time", "parameters": {}})",
                        ToolCallFormat::kLlamaJson, tools());
@@ -190,6 +190,25 @@ TEST(ToolCalls, StreamHoldsBackOnlyWhatMayBeACall) {
   EXPECT_EQ(llama.push("{\"name\": \"get_time\","), "");
   llama.push(" \"parameters\": {}}");
   EXPECT_EQ(llama.finish().calls.size(), 1u);
+
+  // Forced: the call goes out as it comes, its arguments piece by piece.
+  ToolCallStream forced(ToolCallFormat::kHermes, tools(), /*forced=*/true);
+  std::string args;
+  std::vector<ToolCallDelta> deltas;
+  for (const char* piece : {"<tool_call>\n{\"na", "me\": \"get_weather\"", ", \"arguments\": {\"ci",
+                            "ty\": \"}\"", "}}\n</tool", "_call>"}) {
+    EXPECT_EQ(forced.push(piece), "");
+    for (ToolCallDelta& d : forced.take_deltas()) deltas.push_back(std::move(d));
+  }
+  ASSERT_GE(deltas.size(), 3u);
+  EXPECT_TRUE(deltas[0].header);
+  EXPECT_EQ(deltas[0].name, "get_weather");
+  for (const ToolCallDelta& d : deltas) args += d.arguments;
+  EXPECT_EQ(args, R"({"city": "}"})");  // a brace inside a string does not end it
+  EXPECT_EQ(forced.streamed_arguments(), args.size());
+  const ParsedReply whole = forced.finish();
+  ASSERT_EQ(whole.calls.size(), 1u);
+  EXPECT_EQ(whole.calls[0].arguments, args);
 
   ToolCallStream prose(ToolCallFormat::kLlamaJson, tools());
   EXPECT_EQ(prose.push("Hello {"), "Hello {");
