@@ -135,8 +135,8 @@ std::optional<ToolCall> call_of(std::string_view raw, const ordered_json& j,
     // Checked in the grammar's property order: the schema's keys sorted, as
     // nlohmann::json writes them.
     JsonMatcher m(tool->strict_grammar);
-    if (!m.advance(nlohmann::json::parse(call.arguments).dump()) || !m.complete())
-      return std::nullopt;
+    const nlohmann::json args = nlohmann::json::parse(call.arguments, nullptr, false);
+    if (args.is_discarded() || !m.advance(args.dump()) || !m.complete()) return std::nullopt;
   }
   return call;
 }
