@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <random>
 
 #include "core/error.h"
+#include "core/scratch_dir_testing.h"
 #include "serve/token_grammar.h"
+#include "text/bpe_trainer.h"
 
 namespace enclave::serve {
 namespace {
@@ -225,6 +228,56 @@ TEST(VocabTrie, MasksTokensTheGrammarRefuses) {
   c.accept(7);
   EXPECT_EQ(allowed(), (std::vector<int>{10}));  // complete: only the stop id
   EXPECT_THROW(c.accept(0), Error);
+}
+
+// The bytes of a text's tokens, joined, are the text: what the grammar
+// reads is what the client receives.
+void expect_token_bytes_spell(const Tokenizer& tokenizer, const std::string& text,
+                              const std::string& prefix = "") {
+  std::string joined;
+  for (TokenId id : tokenizer.encode(text, /*add_special=*/false)) {
+    std::optional<std::string> bytes = token_bytes(tokenizer, id);
+    ASSERT_TRUE(bytes.has_value()) << id;
+    joined += *bytes;
+  }
+  EXPECT_EQ(joined, prefix + text);
+}
+
+TEST(VocabTrie, ByteLevelTokensSpellTheirText) {
+  enclave::testing::ScratchDir dir("token-bytes");
+  write_default_tokenizer(dir.path(), 1024);
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(dir.path());
+  expect_token_bytes_spell(*tokenizer, "{\"name\": \"caf\xc3\xa9\",\n  \"n\": [1, 2.5]}");
+  expect_token_bytes_spell(*tokenizer, " leading space and \xed\x95\x9c\xea\xb5\xad\xec\x96\xb4");
+  ASSERT_TRUE(tokenizer->eos_id().has_value());
+  EXPECT_FALSE(token_bytes(*tokenizer, *tokenizer->eos_id()).has_value());  // special
+}
+
+TEST(VocabTrie, SentencePiecePiecesBecomeSpacesAndBytes) {
+  enclave::testing::ScratchDir dir("token-bytes-sp");
+  // A SentencePiece-style tokenizer.json (Llama 2 / Mistral): "\u2581" for
+  // spaces, byte fallback for what the vocabulary lacks.
+  std::ofstream(dir.path() / "tokenizer.json") << R"({
+    "version": "1.0", "added_tokens": [{"id": 0, "content": "<unk>", "special": true,
+      "single_word": false, "lstrip": false, "rstrip": false, "normalized": false}],
+    "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+      {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+    "pre_tokenizer": null, "post_processor": null,
+    "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"},
+      "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"},
+      {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+    "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", "fuse_unk": true,
+      "vocab": {"<unk>": 0, "<0x7B>": 1, "<0x7D>": 2, "<0x22>": 3, "<0x3A>": 4, "\u2581": 5, "a": 6,
+                "\u2581a": 7},
+      "merges": ["\u2581 a"]}})";
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(dir.path());
+  EXPECT_EQ(token_bytes(*tokenizer, 1), "{");
+  EXPECT_EQ(token_bytes(*tokenizer, 5), " ");
+  EXPECT_EQ(token_bytes(*tokenizer, 7), " a");
+  // The normalizer prepends a space, which the decoder's Strip drops from
+  // the text again: the grammar sees one more leading blank than the client,
+  // which JSON allows.
+  expect_token_bytes_spell(*tokenizer, " {\"a\": a}", " ");
 }
 
 TEST(VocabTrie, MaskOfALargeVocabularyIsFast) {
