@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "serve/api_error.h"
 #include "serve/server_impl.h"
+#include "serve/token_grammar.h"
 #include "store/clock.h"
 
 namespace enclave::serve {
@@ -50,6 +51,152 @@ int logged_status(FinishReason reason) {
   }
 }
 
+// Ids for the calls of a reply; with parallel_tool_calls false, only the
+// first call is returned.
+void name_calls(std::vector<ToolCall>& calls, const CompletionRequest& request) {
+  if (!request.parallel_tool_calls && calls.size() > 1) calls.resize(1);
+  for (ToolCall& call : calls) call.id = random_id("call_");
+}
+
+// Tool calls of an assistant message, written as the family's models write them.
+std::string written_tool_calls(const nlohmann::json& calls, ToolCallFormat format) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  std::string text;
+  for (const nlohmann::json& call : calls) {
+    const std::string& name = call["function"]["name"].get_ref<const std::string&>();
+    const std::string& args = call["function"]["arguments"].get_ref<const std::string&>();
+    nlohmann::ordered_json parsed =
+        nlohmann::ordered_json::parse(args, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) parsed = args;
+    switch (format) {
+      case ToolCallFormat::kHermes:
+        text += (text.empty() ? "" : "\n") + std::string("<tool_call>\n") +
+                nlohmann::ordered_json{{"name", name}, {"arguments", parsed}}.dump() +
+                "\n</tool_call>";
+        break;
+      case ToolCallFormat::kLlamaJson:
+        text += (text.empty() ? "" : "; ") +
+                nlohmann::ordered_json{{"name", name}, {"parameters", parsed}}.dump();
+        break;
+      case ToolCallFormat::kMistral:
+        list.push_back({{"name", name}, {"arguments", parsed}});
+        break;
+    }
+  }
+  return format == ToolCallFormat::kMistral ? "[TOOL_CALLS] " + list.dump() : text;
+}
+
+// The tool definitions as the families' published templates introduce them.
+std::string written_tools(const std::vector<ToolFunction>& tools, ToolCallFormat format) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const ToolFunction& f : tools) {
+    nlohmann::ordered_json fn = {{"name", f.name}};
+    if (!f.description.empty()) fn["description"] = f.description;
+    fn["parameters"] = f.parameters.is_null() ? nlohmann::ordered_json{{"type", "object"}}
+                                              : nlohmann::ordered_json::parse(f.parameters.dump());
+    list.push_back({{"type", "function"}, {"function", fn}});
+  }
+  switch (format) {
+    case ToolCallFormat::kHermes: {
+      std::string text =
+          "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+          "You are provided with function signatures within <tools></tools> XML tags:\n<tools>";
+      for (const auto& t : list) text += "\n" + t.dump();
+      return text +
+             "\n</tools>\n\nFor each function call, return a json object with function name "
+             "and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": "
+             "<function-name>, \"arguments\": <args-json-object>}\n</tool_call>";
+    }
+    case ToolCallFormat::kLlamaJson: {
+      std::string text =
+          "Given the following functions, please respond with a JSON for a function call with "
+          "its proper arguments that best answers the given prompt.\n\nRespond in the format "
+          "{\"name\": function name, \"parameters\": dictionary of argument name and its "
+          "value}.Do not use variables.\n\n";
+      for (const auto& t : list) text += t.dump(4) + "\n\n";
+      return text;
+    }
+    case ToolCallFormat::kMistral:
+      return "[AVAILABLE_TOOLS] " + list.dump() + "[/AVAILABLE_TOOLS]";
+  }
+  return "";
+}
+
+// The prompt text of a chat request.
+//
+// The chat renderer (text/chat_template.h) knows only system, user and
+// assistant turns of plain text, so this function writes tool definitions,
+// assistant tool calls and tool results into those turns the way each
+// family's published template places them (Qwen2.5: a "# Tools" system
+// block and <tool_response> user turns; Llama 3.1: the functions before the
+// first user message; Mistral: [AVAILABLE_TOOLS] before the last user
+// message). Where a template has roles of its own (Llama's "ipython"),
+// tool results become user turns. When chat templates are rendered by the
+// Jinja engine, this is the one function to replace: it gets
+// request.chat_messages and request.tools, which are what a template's
+// `messages` and `tools` take.
+std::string render_chat_prompt(const ChatTemplate& tmpl, const CompletionRequest& request) {
+  const bool with_tools = !request.tools.empty() && request.tool_choice != ToolChoice::kNone;
+  bool has_tool_turns = false;
+  for (const nlohmann::json& m : request.chat_messages)
+    has_tool_turns = has_tool_turns || m.contains("tool_calls") || m["role"] == "tool";
+  if (!with_tools && !has_tool_turns) return render_chat(tmpl, request.messages, true);
+
+  const ToolCallFormat format = tool_call_format(tmpl.family);
+  std::vector<ChatMessage> messages;
+  bool after_tool = false;
+  for (const nlohmann::json& m : request.chat_messages) {
+    const std::string role = m["role"].get<std::string>();
+    const std::string content = m["content"].is_string() ? m["content"].get<std::string>() : "";
+    if (role == "tool") {
+      const std::string result =
+          format == ToolCallFormat::kMistral
+              ? "[TOOL_RESULTS] " +
+                    nlohmann::json{{"content", content}, {"call_id", m["tool_call_id"]}}.dump() +
+                    "[/TOOL_RESULTS]"
+          : format == ToolCallFormat::kHermes ? "<tool_response>\n" + content + "\n</tool_response>"
+                                              : content;
+      // Consecutive results share one turn, as Qwen's template writes them.
+      if (after_tool) {
+        messages.back().content += "\n" + result;
+      } else {
+        messages.push_back({"user", result});
+      }
+      after_tool = true;
+      continue;
+    }
+    after_tool = false;
+    std::string text = content;
+    if (m.contains("tool_calls")) {
+      const std::string calls = written_tool_calls(m["tool_calls"], format);
+      text = text.empty() ? calls : text + "\n" + calls;
+    }
+    messages.push_back({role, text});
+  }
+  if (with_tools) {
+    const std::string tools = written_tools(request.tools, format);
+    if (format == ToolCallFormat::kHermes) {
+      if (!messages.empty() && messages.front().role == "system") {
+        messages.front().content += "\n\n" + tools;
+      } else {
+        messages.insert(messages.begin(),
+                        {"system", tmpl.default_system.value_or("") +
+                                       (tmpl.default_system ? "\n\n" : "") + tools});
+      }
+    } else {
+      // Llama: before the first user message; Mistral: before the last.
+      std::optional<std::size_t> at;
+      for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (messages[i].role != "user") continue;
+        if (!at || format == ToolCallFormat::kMistral) at = i;
+        if (format == ToolCallFormat::kLlamaJson) break;
+      }
+      if (at) messages[*at].content = tools + messages[*at].content;
+    }
+  }
+  return render_chat(tmpl, messages, true);
+}
+
 }  // namespace
 
 void Server::Impl::generate(const httplib::Request& req, httplib::Response& res,
@@ -84,7 +231,9 @@ Generation Server::Impl::parse_generation(const httplib::Request& req, Endpoint 
     throw ApiException(not_found(
         fmt::format("model '{}' does not exist (see GET /v1/models)", g.request.model), "model"));
   }
+  check_logit_bias(g.request, static_cast<std::size_t>(g.model->decoder->config().vocab_size));
   g.prompt = tokenize_prompt(g);
+  choose_grammar(g);
   const int ctx = g.model->decoder->max_len();
   const int n_prompt = static_cast<int>(g.prompt.size());
   if (n_prompt == 0) throw ApiException(bad_request("the prompt is empty", "prompt"));
@@ -107,8 +256,34 @@ std::vector<TokenId> Server::Impl::tokenize_prompt(const Generation& g) const {
     throw ApiException(
         bad_request("this model has no chat template; use /v1/completions", "messages"));
   }
-  return tokenizer.encode(render_chat(*decoder.chat_template(), g.request.messages, true), false,
-                          true);
+  return tokenizer.encode(render_chat_prompt(*decoder.chat_template(), g.request), false, true);
+}
+
+// The reply's tool-call format (when tools may be called) and the grammar
+// decoding follows: the response_format's; with tool_choice required or a
+// named function, one call in the family's format; with auto and strict
+// tools, that grammar from the moment a call begins.
+void Server::Impl::choose_grammar(Generation& g) const {
+  const CompletionRequest& r = g.request;
+  g.grammar = r.response_grammar;
+  if (r.tools.empty() || r.tool_choice == ToolChoice::kNone) return;
+  const std::optional<ChatTemplate>& tmpl = g.model->decoder->chat_template();
+  if (!tmpl) return;  // tokenize_prompt refused the request already
+  g.tool_format = tool_call_format(tmpl->family);
+  const bool forced =
+      r.tool_choice == ToolChoice::kRequired || r.tool_choice == ToolChoice::kFunction;
+  const bool any_strict =
+      std::any_of(r.tools.begin(), r.tools.end(), [](const ToolFunction& f) { return f.strict; });
+  // auto with strict tools: a call, once begun, must follow their schemas.
+  if (!forced && (!any_strict || g.grammar)) return;
+  try {
+    g.grammar = tool_call_grammar(*g.tool_format, r.tools,
+                                  r.tool_choice == ToolChoice::kFunction ? r.tool_choice_name : "",
+                                  /*strict_schemas_only=*/!forced);
+    g.lazy_grammar = !forced;
+  } catch (const SchemaError& e) {
+    throw ApiException(bad_request(fmt::format("'{}': {}", e.path(), e.what()), e.path()));
+  }
 }
 
 // The request's max_tokens if the context has room for it, else a 400;
@@ -140,6 +315,18 @@ std::shared_ptr<Sequence> Server::Impl::admit(const Generation& g) {
   seq_request.sampling.temperature = g.request.temperature;
   seq_request.sampling.top_p = g.request.top_p;
   seq_request.sampling.seed = g.request.seed ? *g.request.seed : random_seed();
+  seq_request.penalties = g.request.penalties;
+  if (g.grammar) {
+    const BatchDecoder& decoder = *g.model->decoder;
+    std::shared_ptr<const VocabTrie> trie = VocabTrie::of(decoder.tokenizer());
+    if (g.lazy_grammar) {
+      seq_request.constraint = std::make_shared<LazyToolCallConstraint>(
+          *g.tool_format, g.grammar, std::move(trie), decoder.stop_ids());
+    } else {
+      seq_request.constraint =
+          std::make_shared<GrammarConstraint>(g.grammar, std::move(trie), decoder.stop_ids());
+    }
+  }
   seq_request.stop = g.request.stop;
   seq_request.logprobs = g.request.logprobs;
   seq_request.top_logprobs = g.request.top_logprobs;
@@ -198,10 +385,17 @@ void Server::Impl::respond(const httplib::Request& req, httplib::Response& res, 
       throw ApiException(server_error("cancelled: the client closed the connection"));
     case FinishReason::kError:
       throw ApiException(server_error("generation failed: " + u.error));
-    default:
-      send_json(res, 200,
-                completion_response(head, text, u.reason, g.request.logprobs, logprobs,
-                                    static_cast<int>(g.prompt.size()), seq.n_generated()));
+    default: {
+      ParsedReply reply{text, {}};
+      if (g.tool_format) {
+        reply = parse_tool_calls(text, *g.tool_format, g.request.tools);
+        name_calls(reply.calls, g.request);
+      }
+      send_json(
+          res, 200,
+          completion_response(head, reply.content, u.reason, g.request.logprobs, logprobs,
+                              static_cast<int>(g.prompt.size()), seq.n_generated(), reply.calls));
+    }
   }
 }
 
@@ -209,7 +403,12 @@ void Server::Impl::stream(httplib::Response& res, const Generation& g,
                           std::shared_ptr<Sequence> seq, const ResponseHead& head,
                           monitor::RequestRecord record) {
   auto state = std::make_shared<StreamState>(StreamState{
-      std::move(seq), head, g.request, std::move(record), g.arrival, Clock::now(), true, false});
+      std::move(seq), head, g.request, std::move(record), g.arrival, Clock::now(), true, false,
+      g.tool_format ? std::make_shared<ToolCallStream>(
+                          *g.tool_format, g.request.tools,
+                          /*forced=*/g.request.tool_choice == ToolChoice::kRequired ||
+                              g.request.tool_choice == ToolChoice::kFunction)
+                    : nullptr});
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
@@ -252,18 +451,48 @@ bool Server::Impl::stream_step(StreamState& state, httplib::DataSink& sink) {
   };
   Sequence::Update u = state.seq->wait(kStreamPoll);
   state.record.completion += u.text;
-  const bool has_output = !u.text.empty() || !u.logprobs.empty();
+  // Text that may begin a tool call is held back until the end decides.
+  std::string text = state.tools ? state.tools->push(u.text) : u.text;
+  std::vector<ToolCallDelta> deltas;
+  if (state.tools) deltas = state.tools->take_deltas();
+  std::vector<ToolCall> calls;
+  // A call streamed as it came: its first call's start and this much of
+  // its arguments went out already (a cut-off call then ends as "length").
+  const bool streamed_call = state.tools && state.tools->streamed_header();
+  if (state.tools && u.finished && u.reason != FinishReason::kError &&
+      u.reason != FinishReason::kTimeout && u.reason != FinishReason::kCancelled) {
+    ParsedReply rest = state.tools->finish();
+    if (!streamed_call) text += rest.content;
+    calls = std::move(rest.calls);
+    name_calls(calls, state.request);
+  }
+  const bool has_output = !text.empty() || !u.logprobs.empty();
   if (has_output || (state.first && !u.finished)) {
     // A chat stream opens with the role before any text arrives.
     if (has_output || state.head.endpoint == Endpoint::kChatCompletions) {
-      if (!write(sse_event(stream_chunk(state.head, u.text, state.first, state.request.logprobs,
+      if (!write(sse_event(stream_chunk(state.head, text, state.first, state.request.logprobs,
                                         u.logprobs, nullptr)))) {
         return false;
       }
       state.first = false;
     }
-  } else if (!u.finished && seconds_since(state.last_write) > kKeepAliveSeconds) {
+  } else if (!u.finished && seconds_since(state.last_write) > kKeepAliveSeconds && deltas.empty()) {
     if (!write(": keep-alive\n\n")) return false;
+  }
+  for (const ToolCallDelta& d : deltas) {
+    if (state.first) {
+      if (!write(sse_event(stream_chunk(state.head, "", true, false, {}, nullptr)))) return false;
+      state.first = false;
+    }
+    if (d.header) {
+      state.call_id = random_id("call_");
+      if (!write(sse_event(tool_call_start_chunk(state.head, 0, state.call_id, d.name))))
+        return false;
+    }
+    if (!d.arguments.empty() &&
+        !write(sse_event(tool_call_arguments_chunk(state.head, 0, d.arguments)))) {
+      return false;
+    }
   }
   if (!u.finished) return true;
   finish_stream(state, u.reason);
@@ -273,7 +502,24 @@ bool Server::Impl::stream_step(StreamState& state, httplib::DataSink& sink) {
                                                                  : "generation failed: " + u.error);
     if (!write(sse_event(error_json(e)))) return false;
   } else {
-    const std::string reason(openai_finish_reason(u.reason));
+    std::vector<nlohmann::json> chunks;
+    if (streamed_call && !calls.empty()) {
+      calls[0].id = state.call_id;
+      const std::size_t sent =
+          std::min(state.tools->streamed_arguments(), calls[0].arguments.size());
+      if (sent < calls[0].arguments.size())
+        chunks.push_back(tool_call_arguments_chunk(state.head, 0, calls[0].arguments.substr(sent)));
+      for (std::size_t i = 1; i < calls.size(); ++i) {
+        chunks.push_back(tool_call_start_chunk(state.head, i, calls[i].id, calls[i].name));
+        chunks.push_back(tool_call_arguments_chunk(state.head, i, calls[i].arguments));
+      }
+    } else {
+      chunks = tool_call_chunks(state.head, calls);
+    }
+    for (const nlohmann::json& chunk : chunks) {
+      if (!write(sse_event(chunk))) return false;
+    }
+    const std::string reason(openai_finish_reason(u.reason, !calls.empty()));
     if (!write(sse_event(stream_chunk(state.head, "", state.first, false, {}, reason.c_str()))))
       return false;
     if (state.request.include_usage &&

@@ -69,20 +69,31 @@ nlohmann::json usage_json(int prompt_tokens, int completion_tokens) {
           {"total_tokens", prompt_tokens + completion_tokens}};
 }
 
-std::string_view openai_finish_reason(FinishReason reason) {
-  return reason == FinishReason::kStop ? "stop" : "length";
+std::string_view openai_finish_reason(FinishReason reason, bool tool_calls) {
+  if (reason != FinishReason::kStop) return "length";
+  return tool_calls ? "tool_calls" : "stop";
 }
 
 nlohmann::json completion_response(const ResponseHead& head, const std::string& text,
                                    FinishReason reason, bool want_logprobs,
                                    const std::vector<TokenLogprob>& logprobs, int prompt_tokens,
-                                   int completion_tokens) {
+                                   int completion_tokens, const std::vector<ToolCall>& calls) {
   nlohmann::json choice = {{"index", 0},
-                           {"finish_reason", openai_finish_reason(reason)},
+                           {"finish_reason", openai_finish_reason(reason, !calls.empty())},
                            {"logprobs", logprobs_for(head.endpoint, want_logprobs, logprobs)}};
   const bool chat = head.endpoint == Endpoint::kChatCompletions;
   if (chat) {
     choice["message"] = {{"role", "assistant"}, {"content", text}};
+    if (!calls.empty()) {
+      if (text.empty()) choice["message"]["content"] = nullptr;
+      nlohmann::json list = nlohmann::json::array();
+      for (const ToolCall& c : calls) {
+        list.push_back({{"id", c.id},
+                        {"type", "function"},
+                        {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+      }
+      choice["message"]["tool_calls"] = std::move(list);
+    }
   } else {
     choice["text"] = text;
   }
@@ -115,6 +126,45 @@ nlohmann::json stream_chunk(const ResponseHead& head, const std::string& text, b
           {"created", head.created},
           {"model", head.model},
           {"choices", nlohmann::json::array({choice})}};
+}
+
+namespace {
+
+nlohmann::json tool_call_chunk(const ResponseHead& head, nlohmann::json call) {
+  nlohmann::json choice = {{"index", 0},
+                           {"delta", {{"tool_calls", nlohmann::json::array({std::move(call)})}}},
+                           {"logprobs", nullptr},
+                           {"finish_reason", nullptr}};
+  return {{"id", head.id},
+          {"object", "chat.completion.chunk"},
+          {"created", head.created},
+          {"model", head.model},
+          {"choices", nlohmann::json::array({std::move(choice)})}};
+}
+
+}  // namespace
+
+nlohmann::json tool_call_start_chunk(const ResponseHead& head, std::size_t index,
+                                     const std::string& id, const std::string& name) {
+  return tool_call_chunk(head, {{"index", index},
+                                {"id", id},
+                                {"type", "function"},
+                                {"function", {{"name", name}, {"arguments", ""}}}});
+}
+
+nlohmann::json tool_call_arguments_chunk(const ResponseHead& head, std::size_t index,
+                                         const std::string& arguments) {
+  return tool_call_chunk(head, {{"index", index}, {"function", {{"arguments", arguments}}}});
+}
+
+std::vector<nlohmann::json> tool_call_chunks(const ResponseHead& head,
+                                             const std::vector<ToolCall>& calls) {
+  std::vector<nlohmann::json> chunks;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    chunks.push_back(tool_call_start_chunk(head, i, calls[i].id, calls[i].name));
+    chunks.push_back(tool_call_arguments_chunk(head, i, calls[i].arguments));
+  }
+  return chunks;
 }
 
 nlohmann::json stream_usage_chunk(const ResponseHead& head, int prompt_tokens,

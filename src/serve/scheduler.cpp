@@ -123,6 +123,7 @@ struct Scheduler::Running {
   StopStringFilter filter;
   StreamDecoder decoder;
   std::vector<TokenId> history;
+  TokenCounts counts;  // generated tokens only, for the OpenAI penalties
   TokenId last = 0;
   int n_generated = 0;
   int budget = 0;
@@ -250,7 +251,7 @@ void Scheduler::admit(std::vector<std::shared_ptr<Sequence>>& admitted) {
         end(*run, FinishReason::kLength);
       } else {
         logits = decoder.prefill(*slot, req.prompt);
-        emit(*run, run->sampler.sample(logits, run->history), logits.data());
+        emit(*run, pick(*run, logits), logits.data());
       }
     } catch (const std::exception& e) {
       end(*run, FinishReason::kError, e.what());
@@ -281,11 +282,29 @@ void Scheduler::step_model(LoadedModel* model) {
     Running& run = *rows[r];
     const float* row = logits.data() + r * V;
     try {
-      emit(run, run.sampler.sample(std::span<const float>(row, V), run.history), row);
+      emit(run, pick(run, std::span<const float>(row, V)), row);
     } catch (const std::exception& e) {
       end(run, FinishReason::kError, e.what());
     }
   }
+}
+
+// Samples the next token after the request's penalties and grammar have
+// adjusted a copy of the logits (logprobs still report the model's own).
+TokenId Scheduler::pick(Running& run, std::span<const float> logits) {
+  const SequenceRequest& req = run.seq->request();
+  TokenId token = 0;
+  if (!req.penalties.active() && !req.constraint) {
+    token = run.sampler.sample(logits, run.history);
+  } else {
+    std::vector<float> adjusted(logits.begin(), logits.end());
+    apply_penalties(adjusted, run.counts, req.penalties);
+    if (req.constraint) req.constraint->mask(adjusted);
+    token = run.sampler.sample(adjusted, run.history);
+    if (req.constraint) req.constraint->accept(token);
+  }
+  ++run.counts[token];
+  return token;
 }
 
 bool Scheduler::emit(Running& run, TokenId token, const float* logits) {

@@ -29,6 +29,7 @@
 
 #include "model/batch_decoder.h"
 #include "model/sampling.h"
+#include "serve/logits_processor.h"
 
 namespace enclave::serve {
 
@@ -58,6 +59,9 @@ struct SequenceRequest {
   std::vector<TokenId> prompt;
   int max_tokens = 16;
   SamplingParams sampling;
+  PenaltyParams penalties;
+  // Grammar the output must follow, or null; used by the scheduler thread only.
+  std::shared_ptr<TokenConstraint> constraint;
   std::vector<std::string> stop;
   bool logprobs = false;
   int top_logprobs = 0;
@@ -135,6 +139,7 @@ class Scheduler {
   void admit(std::vector<std::shared_ptr<Sequence>>& admitted);
   void step_model(LoadedModel* model);
   void drop_finished();
+  TokenId pick(Running& run, std::span<const float> logits);
   bool emit(Running& run, TokenId token, const float* logits);
   void end(Running& run, FinishReason reason, const std::string& error = "");
 

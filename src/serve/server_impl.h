@@ -36,6 +36,9 @@ struct Generation {
   std::shared_ptr<LoadedModel> model;
   std::vector<TokenId> prompt;
   int max_tokens = 0;
+  std::shared_ptr<const JsonGrammar> grammar;  // constrained decoding, or null
+  std::optional<ToolCallFormat> tool_format;   // set: the reply may hold tool calls
+  bool lazy_grammar = false;                   // grammar applies only once a tool call begins
 };
 
 // One streamed response: the provider runs on the connection's thread and
@@ -49,6 +52,8 @@ struct StreamState {
   Clock::time_point last_write;
   bool first = true;
   bool logged = false;
+  std::shared_ptr<ToolCallStream> tools;  // set when the reply may hold tool calls
+  std::string call_id;                    // of a call streamed as it is generated
 };
 
 struct Server::Impl {
@@ -74,6 +79,7 @@ struct Server::Impl {
   Generation parse_generation(const httplib::Request& req, Endpoint endpoint);
   std::vector<TokenId> tokenize_prompt(const Generation& g) const;
   int choose_max_tokens(const Generation& g) const;
+  void choose_grammar(Generation& g) const;
   std::shared_ptr<Sequence> admit(const Generation& g);
   monitor::RequestRecord start_record(const Generation& g, const ResponseHead& head) const;
   void respond(const httplib::Request& req, httplib::Response& res, const Generation& g,

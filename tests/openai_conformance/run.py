@@ -50,7 +50,7 @@ def main():
         json.dump({"format": "enclave-api-keys", "version": 1,
                    "keys": [{"id": "conformance", "sha256": hashlib.sha256(key.encode()).hexdigest(),
                              "scopes": ["infer"]}]}, f)
-    with serve_cli_test.Server("--model", model, "--api-keys", keys, "--no-request-log", "--ctx", "512") as server:
+    with serve_cli_test.Server("--model", model, "--api-keys", keys, "--no-request-log", "--ctx", "1024") as server:
         env = dict(os.environ, OPENAI_BASE_URL=f"http://127.0.0.1:{server.port}/v1", OPENAI_API_KEY=key,
                    MODEL=os.path.basename(model))  # served under its folder's name
         # Node resolves "openai" from the script's own folder, where node_modules is.
