@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "serve/api_error.h"
 #include "serve/server_impl.h"
 #include "serve/token_grammar.h"
@@ -58,143 +59,35 @@ void name_calls(std::vector<ToolCall>& calls, const CompletionRequest& request) 
   for (ToolCall& call : calls) call.id = random_id("call_");
 }
 
-// Tool calls of an assistant message, written as the family's models write them.
-std::string written_tool_calls(const nlohmann::json& calls, ToolCallFormat format) {
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  std::string text;
-  for (const nlohmann::json& call : calls) {
-    const std::string& name = call["function"]["name"].get_ref<const std::string&>();
-    const std::string& args = call["function"]["arguments"].get_ref<const std::string&>();
-    nlohmann::ordered_json parsed =
-        nlohmann::ordered_json::parse(args, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded()) parsed = args;
-    switch (format) {
-      case ToolCallFormat::kHermes:
-        text += (text.empty() ? "" : "\n") + std::string("<tool_call>\n") +
-                nlohmann::ordered_json{{"name", name}, {"arguments", parsed}}.dump() +
-                "\n</tool_call>";
-        break;
-      case ToolCallFormat::kLlamaJson:
-        text += (text.empty() ? "" : "; ") +
-                nlohmann::ordered_json{{"name", name}, {"parameters", parsed}}.dump();
-        break;
-      case ToolCallFormat::kMistral:
-        list.push_back({{"name", name}, {"arguments", parsed}});
-        break;
+// What the model's template renders: the conversation with its keys in the
+// order the client sent them (the request is parsed again as ordered JSON),
+// tool-call arguments as objects rather than JSON text (as vLLM hands them
+// to templates, which print them with tojson), and the tools as given.
+std::string render_chat_prompt(const ChatTemplate& tmpl, const httplib::Request& req,
+                               const CompletionRequest& request) {
+  const nlohmann::ordered_json body = parse_ordered_json(req.body, "request body");
+  nlohmann::ordered_json messages = body.at("messages");
+  for (nlohmann::ordered_json& m : messages) {
+    if (!m.contains("tool_calls") || !m["tool_calls"].is_array()) continue;
+    for (nlohmann::ordered_json& call : m["tool_calls"]) {
+      if (!call.contains("function")) continue;
+      nlohmann::ordered_json& fn = call["function"];
+      if (!fn.contains("arguments") || !fn["arguments"].is_string()) continue;
+      nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(
+          fn["arguments"].get<std::string>(), nullptr, /*allow_exceptions=*/false);
+      if (!parsed.is_discarded()) fn["arguments"] = std::move(parsed);
     }
   }
-  return format == ToolCallFormat::kMistral ? "[TOOL_CALLS] " + list.dump() : text;
-}
-
-// The tool definitions as the families' published templates introduce them.
-std::string written_tools(const std::vector<ToolFunction>& tools, ToolCallFormat format) {
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const ToolFunction& f : tools) {
-    nlohmann::ordered_json fn = {{"name", f.name}};
-    if (!f.description.empty()) fn["description"] = f.description;
-    fn["parameters"] = f.parameters.is_null() ? nlohmann::ordered_json{{"type", "object"}}
-                                              : nlohmann::ordered_json::parse(f.parameters.dump());
-    list.push_back({{"type", "function"}, {"function", fn}});
-  }
-  switch (format) {
-    case ToolCallFormat::kHermes: {
-      std::string text =
-          "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-          "You are provided with function signatures within <tools></tools> XML tags:\n<tools>";
-      for (const auto& t : list) text += "\n" + t.dump();
-      return text +
-             "\n</tools>\n\nFor each function call, return a json object with function name "
-             "and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": "
-             "<function-name>, \"arguments\": <args-json-object>}\n</tool_call>";
-    }
-    case ToolCallFormat::kLlamaJson: {
-      std::string text =
-          "Given the following functions, please respond with a JSON for a function call with "
-          "its proper arguments that best answers the given prompt.\n\nRespond in the format "
-          "{\"name\": function name, \"parameters\": dictionary of argument name and its "
-          "value}.Do not use variables.\n\n";
-      for (const auto& t : list) text += t.dump(4) + "\n\n";
-      return text;
-    }
-    case ToolCallFormat::kMistral:
-      return "[AVAILABLE_TOOLS] " + list.dump() + "[/AVAILABLE_TOOLS]";
-  }
-  return "";
-}
-
-// The prompt text of a chat request.
-//
-// The chat renderer (text/chat_template.h) knows only system, user and
-// assistant turns of plain text, so this function writes tool definitions,
-// assistant tool calls and tool results into those turns the way each
-// family's published template places them (Qwen2.5: a "# Tools" system
-// block and <tool_response> user turns; Llama 3.1: the functions before the
-// first user message; Mistral: [AVAILABLE_TOOLS] before the last user
-// message). Where a template has roles of its own (Llama's "ipython"),
-// tool results become user turns. When chat templates are rendered by the
-// Jinja engine, this is the one function to replace: it gets
-// request.chat_messages and request.tools, which are what a template's
-// `messages` and `tools` take.
-std::string render_chat_prompt(const ChatTemplate& tmpl, const CompletionRequest& request) {
+  ChatRenderOptions options;
   const bool with_tools = !request.tools.empty() && request.tool_choice != ToolChoice::kNone;
-  bool has_tool_turns = false;
-  for (const nlohmann::json& m : request.chat_messages)
-    has_tool_turns = has_tool_turns || m.contains("tool_calls") || m["role"] == "tool";
-  if (!with_tools && !has_tool_turns) return render_chat(tmpl, request.messages, true);
-
-  const ToolCallFormat format = tool_call_format(tmpl.family);
-  std::vector<ChatMessage> messages;
-  bool after_tool = false;
-  for (const nlohmann::json& m : request.chat_messages) {
-    const std::string role = m["role"].get<std::string>();
-    const std::string content = m["content"].is_string() ? m["content"].get<std::string>() : "";
-    if (role == "tool") {
-      const std::string result =
-          format == ToolCallFormat::kMistral
-              ? "[TOOL_RESULTS] " +
-                    nlohmann::json{{"content", content}, {"call_id", m["tool_call_id"]}}.dump() +
-                    "[/TOOL_RESULTS]"
-          : format == ToolCallFormat::kHermes ? "<tool_response>\n" + content + "\n</tool_response>"
-                                              : content;
-      // Consecutive results share one turn, as Qwen's template writes them.
-      if (after_tool) {
-        messages.back().content += "\n" + result;
-      } else {
-        messages.push_back({"user", result});
-      }
-      after_tool = true;
-      continue;
-    }
-    after_tool = false;
-    std::string text = content;
-    if (m.contains("tool_calls")) {
-      const std::string calls = written_tool_calls(m["tool_calls"], format);
-      text = text.empty() ? calls : text + "\n" + calls;
-    }
-    messages.push_back({role, text});
+  if (with_tools) options.tools = body.at("tools");
+  try {
+    return render_chat(tmpl, messages, options);
+  } catch (const Error& e) {
+    // The template's own refusal (roles that do not alternate, a system
+    // message it does not take) is the client's to fix.
+    throw ApiException(bad_request(e.what(), "messages"));
   }
-  if (with_tools) {
-    const std::string tools = written_tools(request.tools, format);
-    if (format == ToolCallFormat::kHermes) {
-      if (!messages.empty() && messages.front().role == "system") {
-        messages.front().content += "\n\n" + tools;
-      } else {
-        messages.insert(messages.begin(),
-                        {"system", tmpl.default_system.value_or("") +
-                                       (tmpl.default_system ? "\n\n" : "") + tools});
-      }
-    } else {
-      // Llama: before the first user message; Mistral: before the last.
-      std::optional<std::size_t> at;
-      for (std::size_t i = 0; i < messages.size(); ++i) {
-        if (messages[i].role != "user") continue;
-        if (!at || format == ToolCallFormat::kMistral) at = i;
-        if (format == ToolCallFormat::kLlamaJson) break;
-      }
-      if (at) messages[*at].content = tools + messages[*at].content;
-    }
-  }
-  return render_chat(tmpl, messages, true);
 }
 
 }  // namespace
@@ -232,7 +125,7 @@ Generation Server::Impl::parse_generation(const httplib::Request& req, Endpoint 
         fmt::format("model '{}' does not exist (see GET /v1/models)", g.request.model), "model"));
   }
   check_logit_bias(g.request, static_cast<std::size_t>(g.model->decoder->config().vocab_size));
-  g.prompt = tokenize_prompt(g);
+  g.prompt = tokenize_prompt(req, g);
   choose_grammar(g);
   const int ctx = g.model->decoder->max_len();
   const int n_prompt = static_cast<int>(g.prompt.size());
@@ -247,7 +140,8 @@ Generation Server::Impl::parse_generation(const httplib::Request& req, Endpoint 
   return g;
 }
 
-std::vector<TokenId> Server::Impl::tokenize_prompt(const Generation& g) const {
+std::vector<TokenId> Server::Impl::tokenize_prompt(const httplib::Request& req,
+                                                   const Generation& g) const {
   const BatchDecoder& decoder = *g.model->decoder;
   const Tokenizer& tokenizer = decoder.tokenizer();
   if (g.endpoint != Endpoint::kChatCompletions)
@@ -256,7 +150,7 @@ std::vector<TokenId> Server::Impl::tokenize_prompt(const Generation& g) const {
     throw ApiException(
         bad_request("this model has no chat template; use /v1/completions", "messages"));
   }
-  return tokenizer.encode(render_chat_prompt(*decoder.chat_template(), g.request), false, true);
+  return tokenizer.encode(render_chat_prompt(*decoder.chat_template(), req, g.request), false, true);
 }
 
 // The reply's tool-call format (when tools may be called) and the grammar
@@ -269,7 +163,7 @@ void Server::Impl::choose_grammar(Generation& g) const {
   if (r.tools.empty() || r.tool_choice == ToolChoice::kNone) return;
   const std::optional<ChatTemplate>& tmpl = g.model->decoder->chat_template();
   if (!tmpl) return;  // tokenize_prompt refused the request already
-  g.tool_format = tool_call_format(tmpl->family);
+  g.tool_format = tool_call_format(*tmpl);
   const bool forced =
       r.tool_choice == ToolChoice::kRequired || r.tool_choice == ToolChoice::kFunction;
   const bool any_strict =

@@ -77,7 +77,7 @@ struct Server::Impl {
   // POST /v1/completions and /v1/chat/completions, in the order of its steps.
   void generate(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
   Generation parse_generation(const httplib::Request& req, Endpoint endpoint);
-  std::vector<TokenId> tokenize_prompt(const Generation& g) const;
+  std::vector<TokenId> tokenize_prompt(const httplib::Request& req, const Generation& g) const;
   int choose_max_tokens(const Generation& g) const;
   void choose_grammar(Generation& g) const;
   std::shared_ptr<Sequence> admit(const Generation& g);

@@ -250,16 +250,14 @@ std::size_t call_start(std::string_view text, ToolCallFormat format, bool at_sta
 
 }  // namespace
 
-ToolCallFormat tool_call_format(ChatFamily family) {
-  switch (family) {
-    case ChatFamily::kLlama3:
-      return ToolCallFormat::kLlamaJson;
-    case ChatFamily::kChatml:
-      return ToolCallFormat::kHermes;
-    case ChatFamily::kMistral:
-    case ChatFamily::kLlama2:
-      return ToolCallFormat::kMistral;
-  }
+ToolCallFormat tool_call_format(const ChatTemplate& tmpl) {
+  auto has = [&](std::string_view marker) {
+    return tmpl.source.find(marker) != std::string::npos ||
+           tmpl.tool_use_source.find(marker) != std::string::npos;
+  };
+  if (has("[TOOL_CALLS]")) return ToolCallFormat::kMistral;
+  if (has("<tool_call>")) return ToolCallFormat::kHermes;
+  if (has("<|python_tag|>") || has("<|start_header_id|>")) return ToolCallFormat::kLlamaJson;
   return ToolCallFormat::kHermes;
 }
 

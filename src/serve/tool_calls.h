@@ -28,8 +28,11 @@ namespace enclave::serve {
 
 enum class ToolCallFormat { kLlamaJson, kHermes, kMistral };
 
-// The format a chat template family's models are trained to write.
-ToolCallFormat tool_call_format(ChatFamily family);
+// The format a model writes tool calls in, by what its chat template
+// expects back: "[TOOL_CALLS]" (Mistral), "<tool_call>" (Hermes: Qwen and
+// most others), "<|python_tag|>" or Llama 3 headers (Llama 3.1 JSON);
+// Hermes for a template that names none.
+ToolCallFormat tool_call_format(const ChatTemplate& tmpl);
 
 struct ToolCall {
   std::string id;  // "call_..." (set by the caller)

@@ -97,7 +97,10 @@ ChatTemplate make_chat_template(std::string_view source, std::string origin,
   ChatTemplate tmpl;
   tmpl.source = std::string(source);
   tmpl.main = compile(source, origin);
-  if (tool_use_source) tmpl.tool_use = compile(*tool_use_source, origin + "[tool_use]");
+  if (tool_use_source) {
+    tmpl.tool_use = compile(*tool_use_source, origin + "[tool_use]");
+    tmpl.tool_use_source = *tool_use_source;
+  }
   tmpl.origin = std::move(origin);
   auto set = [&](const char* key, const std::optional<std::string>& value) {
     if (value) tmpl.special_tokens[key] = *value;

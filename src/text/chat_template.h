@@ -35,7 +35,8 @@ nlohmann::ordered_json chat_messages_json(const std::vector<ChatMessage>& messag
 
 struct ChatTemplate {
   std::string origin;  // where it was read: "DIR/tokenizer_config.json: chat_template"
-  std::string source;  // the main template's text
+  std::string source;           // the main template's text
+  std::string tool_use_source;  // the tool_use template's text, or empty
   std::shared_ptr<const jinja::Template> main;      // "default", or the only template
   std::shared_ptr<const jinja::Template> tool_use;  // the "tool_use" one, when named
   // Variables every render gets, as transformers passes its special_tokens_map:
