@@ -488,6 +488,50 @@ Value f_round(Renderer& r, const Value& v, Args& args) {
   return Value::floating((method == "ceil" ? std::ceil(x) : std::floor(x)) / scale);
 }
 
+Value f_slice(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "slice", {{"slices", Value()}, {"fill_with", Value::none()}});
+  if (!p[0].is_integral() || p[0].as_int() <= 0)
+    r.fail("slice() needs a positive number of slices");
+  List seq = r.iterate(v);
+  auto slices = static_cast<std::size_t>(p[0].as_int());
+  std::size_t per = seq.size() / slices, extra = seq.size() % slices, offset = 0;
+  List out;
+  for (std::size_t k = 0; k < slices; ++k) {
+    std::size_t start = offset + k * per;
+    if (k < extra) ++offset;
+    std::size_t end = offset + (k + 1) * per;
+    List part(seq.begin() + static_cast<std::ptrdiff_t>(start),
+              seq.begin() + static_cast<std::ptrdiff_t>(end));
+    if (!p[1].is_none() && k >= extra) part.push_back(p[1]);
+    out.push_back(Value::list(std::move(part)));
+  }
+  return Value::list(std::move(out));
+}
+
+Value f_truncate(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "truncate",
+           {{"length", Value::integer(255)},
+            {"killwords", Value::boolean(false)},
+            {"end", Value::string("...")},
+            {"leeway", Value::none()}});
+  std::string s = text_of(r, v);
+  std::string end = text_of(r, p[2]);
+  if (!p[0].is_integral()) r.fail("truncate() length must be an integer");
+  std::int64_t length = p[0].as_int();
+  std::int64_t leeway = p[3].is_none() ? 5 : p[3].as_int();
+  auto end_len = static_cast<std::int64_t>(cp_length(end));
+  if (length < end_len) r.fail(fmt::format("expected length >= {}, got {}", end_len, length));
+  if (leeway < 0) r.fail(fmt::format("expected leeway >= 0, got {}", leeway));
+  std::vector<std::size_t> offsets = cp_offsets(s);
+  if (static_cast<std::int64_t>(offsets.size() - 1) <= length + leeway) return Value::string(s);
+  std::string head = s.substr(0, offsets[static_cast<std::size_t>(length - end_len)]);
+  if (!p[1].truthy()) {
+    std::size_t space = head.rfind(' ');
+    if (space != std::string::npos) head.resize(space);
+  }
+  return Value::string(head + end);
+}
+
 Value f_safe(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "safe", {});
   return v;
@@ -788,6 +832,9 @@ FilterFn find_filter(std::string_view name) {
       {"reverse", f_reverse},
       {"round", f_round},
       {"safe", f_safe},
+      {"slice", f_slice},
+      {"truncate", f_truncate},
+      {"forceescape", f_escape},
       {"select", f_select},
       {"selectattr", f_selectattr},
       {"sort", f_sort},

@@ -261,6 +261,21 @@ TEST(JinjaValues, MatchesJinja2) {
   expect_all(cases);
 }
 
+TEST(JinjaFilters, TruncateSliceForceescape) {
+  const Case cases[] = {
+      {"{{ 'hello world foo bar'|truncate(9) }}|{{ 'hello world foo bar'|truncate(9, true) }}|"
+       "{{ 'hello world foo bar'|truncate(11, leeway=0) }}|{{ 'short'|truncate(3, leeway=5) }}|"
+       "{{ 'abcdefghij'|truncate(5, end='..', leeway=0) }}|{{ '한국어 텍스트 입니다'|truncate(6, "
+       "leeway=0) }}",
+       "hello...|hello ...|hello...|short|abc..|한국어..."},
+      {"{{ [1,2,3,4,5,6,7]|slice(3)|list }} {{ [1,2,3,4]|slice(3, 0)|list }} {{ '<x>'|forceescape "
+       "}}",
+       "[[1, 2, 3], [4, 5], [6, 7]] [[1, 2], [3, 0], [4, 0]] &lt;x&gt;"},
+  };
+  expect_all(cases);
+  EXPECT_EQ(error_of("{{ 'abc'|truncate(2) }}"), "f:1: expected length >= 3, got 2");
+}
+
 TEST(JinjaFilters, PlainTojsonIsHtmlSafeAndSorted) {
   auto tpl = Template::parse(
       "{{ {'b': [1, \"é<>&'\"], 'a': none}|tojson }}|{{ [1, {'z': 1, 'y': 2}]|tojson(indent=2) }}",
