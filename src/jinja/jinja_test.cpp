@@ -138,6 +138,10 @@ TEST(JinjaScoping, NamespaceCarriesValuesOutOfLoops) {
           "{% set ns.n = ns.n + i %}{% endfor %}{% set ns.seen = true %}{{ ns.n }} {{ ns.seen }}"),
       "6 True");
   EXPECT_EQ(render("{% set ns = namespace(a=1) %}{{ ns }}"), "<Namespace {'a': 1}>");
+  // A namespace holding itself prints as Python prints the cycle.
+  EXPECT_EQ(
+      render("{% set ns = namespace(a=1) %}{% set ns.me = ns %}{% set ns.l = [ns] %}{{ ns }}"),
+      "<Namespace {'a': 1, 'me': <Namespace {...}>, 'l': [<Namespace {...}>]}>");
   EXPECT_EQ(error_of("{% set d = {} %}\n{% set d.x = 1 %}"),
             "tpl:2: Cannot assign attribute on non-namespace object");
 }
@@ -262,6 +266,23 @@ TEST(JinjaBounds, LoopsOutputAndRecursion) {
   EXPECT_EQ(
       error_of("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}\n{{ r(0) }}", json::object(), opt),
       "tpl:1: macro calls nested deeper than 20 (max_call_depth)");
+  opt = Options{};
+  opt.max_output_bytes = 1000;
+  EXPECT_EQ(
+      error_of(
+          "{% set ns = namespace(s='ab') %}{% for i in range(20) %}{% set ns.s = ns.s ~ ns.s %}"
+          "{% endfor %}",
+          json::object(), opt),
+      "tpl:1: string exceeds 1000 bytes (max_output_bytes)");
+  EXPECT_EQ(error_of("{{ " + std::string(300, '(') + "1" + std::string(300, ')') + " }}"),
+            "tpl:1: nested more than 200 levels deep");
+  std::string deep_ifs;
+  for (int k = 0; k < 300; ++k) deep_ifs += "{% if true %}";
+  EXPECT_EQ(error_of(deep_ifs), "tpl:1: nested more than 200 levels deep");
+  json deep = json::array();
+  for (int k = 0; k < 300; ++k) deep = json::array({deep});
+  EXPECT_EQ(error_of("{{ x }}", json{{"x", deep}}),
+            "render context: JSON nested more than 256 levels deep");
   EXPECT_EQ(error_of("{{ range(100001)|length }}"),
             "tpl:1: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
 }

@@ -46,6 +46,20 @@ class Parser {
     fail_input("{}:{}: {}", name_, line, reason);
   }
 
+  // Bounds the recursion of this recursive-descent parser (and of the
+  // renderer over its tree), so a hostile template fails instead of
+  // exhausting the stack.
+  static constexpr int kMaxNesting = 200;
+  struct Nest {
+    explicit Nest(Parser& p) : p_(p) {
+      if (++p_.nesting_ > kMaxNesting) {
+        p_.error(p_.cur().line, fmt::format("nested more than {} levels deep", kMaxNesting));
+      }
+    }
+    ~Nest() { --p_.nesting_; }
+    Parser& p_;
+  };
+
   std::string describe(const Token& t) const {
     switch (t.type) {
       case Tok::kEof:
@@ -91,6 +105,7 @@ class Parser {
   // Statements until a block tag whose first name is in `ends`; the stream
   // is left at that name.
   std::vector<NodePtr> subparse(std::initializer_list<const char*> ends) {
+    Nest nest(*this);
     std::vector<NodePtr> body;
     while (true) {
       const Token& t = cur();
@@ -497,6 +512,7 @@ class Parser {
   }
 
   NodePtr parse_unary(bool with_filter) {
+    Nest nest(*this);
     NodePtr n;
     if (is_op("-") || is_op("+")) {
       Token op = take();
@@ -736,6 +752,7 @@ class Parser {
   const std::string& name_;
   std::size_t pos_ = 0;
   int loop_depth_ = 0;
+  int nesting_ = 0;
   bool extensions_;
 };
 

@@ -575,6 +575,15 @@ static Value checked(Renderer& r, Op op, std::int64_t a, std::int64_t b) {
   return Value::integer(out);
 }
 
+// Strings built by `+` and `~` count against max_output_bytes too, so a
+// template that doubles a string in a loop stops before memory runs out.
+Value Renderer::sized(Value v) const {
+  if (v.str().size() > options_.max_output_bytes) {
+    fail(fmt::format("string exceeds {} bytes (max_output_bytes)", options_.max_output_bytes));
+  }
+  return v;
+}
+
 Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
   if (op == "~") {
     check_defined(a);
@@ -582,7 +591,7 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
     std::string s;
     append_py_str(s, a);
     append_py_str(s, b);
-    return Value::string(std::move(s));
+    return sized(Value::string(std::move(s)));
   }
   check_defined(a, true);
   check_defined(b, true);
@@ -602,8 +611,9 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
             },
             a.as_int(), b.as_int());
       if (nums) return Value::floating(a.as_double() + b.as_double());
-      if (a.is_string() && b.is_string()) return Value::string(a.str() + b.str());
+      if (a.is_string() && b.is_string()) return sized(Value::string(a.str() + b.str()));
       if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+        count_iterations(b.items().size());
         List items = a.items();
         items.insert(items.end(), b.items().begin(), b.items().end());
         return Value::list(std::move(items), a.is_tuple());

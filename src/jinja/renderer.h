@@ -69,6 +69,7 @@ class Renderer {
   Value lookup(const std::string& name, const std::shared_ptr<Scope>& scope);
   void eval_args(const Node& n, const std::shared_ptr<Scope>& scope, Args& args);
   Value binary(const std::string& op, const Value& a, const Value& b);
+  Value sized(Value v) const;
   bool compare(const std::string& op, const Value& a, const Value& b);
   Value subscript(const Value& obj, const Node& key, const std::shared_ptr<Scope>& scope);
 

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/error.h"
 #include "jinja/loop.h"
 
 namespace enclave::jinja {
@@ -107,7 +108,10 @@ Value Value::undefined(std::string hint, bool unsafe) {
   return v;
 }
 
-Value Value::from_json(const nlohmann::ordered_json& j) {
+Value Value::from_json(const nlohmann::ordered_json& j, int depth) {
+  if (depth > kMaxJsonDepth) {
+    fail_input("render context: JSON nested more than {} levels deep", kMaxJsonDepth);
+  }
   switch (j.type()) {
     case nlohmann::ordered_json::value_t::null:
       return none();
@@ -127,13 +131,13 @@ Value Value::from_json(const nlohmann::ordered_json& j) {
     case nlohmann::ordered_json::value_t::array: {
       List items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json(e));
+      for (const auto& e : j) items.push_back(from_json(e, depth + 1));
       return list(std::move(items));
     }
     case nlohmann::ordered_json::value_t::object: {
       Dict d;
       d.items.reserve(j.size());
-      for (const auto& [k, e] : j.items()) d.items.emplace_back(string(k), from_json(e));
+      for (const auto& [k, e] : j.items()) d.items.emplace_back(string(k), from_json(e, depth + 1));
       return dict(std::move(d));
     }
     default:
@@ -302,6 +306,8 @@ static bool py_isprintable(char32_t cp) {
   }
 }
 
+static void append_py_repr_inner(std::string& out, const Value& v);
+
 static void append_str_repr(std::string& out, const std::string& s) {
   bool has_single = s.find('\'') != std::string::npos;
   bool has_double = s.find('"') != std::string::npos;
@@ -336,7 +342,34 @@ static void append_str_repr(std::string& out, const std::string& s) {
   out += quote;
 }
 
+// Containers being printed, innermost last: a namespace can hold itself,
+// and Python prints such a cycle as {...} / [...] rather than recursing.
+thread_local std::vector<const void*> t_printing;
+
+namespace {
+struct Printing {
+  explicit Printing(const void* id) { t_printing.push_back(id); }
+  ~Printing() { t_printing.pop_back(); }
+  static bool active(const void* id) {
+    return std::find(t_printing.begin(), t_printing.end(), id) != t_printing.end();
+  }
+};
+}  // namespace
+
 void append_py_repr(std::string& out, const Value& v) {
+  if ((v.is_list() || v.is_dict()) && Printing::active(v.identity())) {
+    out += v.is_list() ? (v.is_tuple() ? "(...)" : "[...]") : "{...}";
+    return;
+  }
+  if (v.is_list() || v.is_dict()) {
+    Printing guard(v.identity());
+    append_py_repr_inner(out, v);
+    return;
+  }
+  append_py_repr_inner(out, v);
+}
+
+static void append_py_repr_inner(std::string& out, const Value& v) {
   switch (v.kind()) {
     case Kind::kString:
       append_str_repr(out, v.str());
@@ -393,10 +426,21 @@ void append_py_str(std::string& out, const Value& v) {
       out += v.str();
       return;
     case Kind::kNamespace: {
-      out += "<Namespace ";
-      Value as_dict = Value::dict(v.dict());
-      append_py_repr(out, as_dict);
-      out += '>';
+      if (Printing::active(v.identity())) {
+        out += "<Namespace {...}>";
+        return;
+      }
+      Printing guard(v.identity());
+      out += "<Namespace {";
+      bool first = true;
+      for (const auto& [k, e] : v.dict().items) {
+        if (!first) out += ", ";
+        first = false;
+        append_py_repr(out, k);
+        out += ": ";
+        append_py_repr(out, e);
+      }
+      out += "}>";
       return;
     }
     case Kind::kCallable:

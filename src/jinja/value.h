@@ -77,7 +77,9 @@ class Value {
   // and for errors when it is used. `unsafe` marks an attribute the sandbox
   // refuses: calling it is a security error.
   static Value undefined(std::string hint, bool unsafe = false);
-  static Value from_json(const nlohmann::ordered_json& j);
+  // Throws Error(kInvalidInput) for JSON nested deeper than kMaxJsonDepth.
+  static Value from_json(const nlohmann::ordered_json& j, int depth = 0);
+  static constexpr int kMaxJsonDepth = 256;
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
