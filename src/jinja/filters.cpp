@@ -3,10 +3,12 @@
 // calls bind as they do in Python. `tojson` is jinja2's (sorted keys, HTML
 // characters escaped) unless transformers' globals are on, when it is
 // transformers' json.dumps(ensure_ascii=False, indent, separators, sort_keys).
+#include <re2/re2.h>
 #include <unicode/uchar.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 
 #include "core/error.h"
@@ -532,6 +534,103 @@ Value f_truncate(Renderer& r, const Value& v, Args& args) {
   return Value::string(head + end);
 }
 
+// re.sub(pattern, repl, string, count): repl's \1, \g<1>, \g<name> and
+// escapes as Python expands them; an empty match right after an empty match
+// at the same place is skipped, as Python 3.7+ does (Python would then try
+// a non-empty match there first, which differs only for lazy patterns that
+// can match empty, like `a*?`).
+Value f_regex_replace(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "regex_replace",
+           {{"pattern", Value()}, {"repl", Value()}, {"count", Value::integer(0)}});
+  std::string s = text_of(r, v);
+  RE2 re(text_of(r, p[0]), RE2::Quiet);
+  if (!re.ok()) r.fail("regex_replace: bad pattern: " + re.error());
+  std::string repl = text_of(r, p[1]);
+  int n_groups = re.NumberOfCapturingGroups();
+  // The template as literal pieces and group numbers (-1: literal).
+  std::vector<std::pair<int, std::string>> pieces;
+  std::string lit;
+  auto group = [&](int g) {
+    if (g > n_groups) r.fail(fmt::format("regex_replace: invalid group reference {}", g));
+    pieces.emplace_back(-1, lit);
+    lit.clear();
+    pieces.emplace_back(g, "");
+  };
+  for (std::size_t k = 0; k < repl.size(); ++k) {
+    if (repl[k] != '\\' || k + 1 == repl.size()) {
+      lit += repl[k];
+      continue;
+    }
+    char c = repl[++k];
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      int g = c - '0';
+      if (k + 1 < repl.size() && std::isdigit(static_cast<unsigned char>(repl[k + 1])))
+        g = g * 10 + (repl[++k] - '0');
+      group(g);
+    } else if (c == 'g' && k + 1 < repl.size() && repl[k + 1] == '<') {
+      std::size_t close = repl.find('>', k);
+      if (close == std::string::npos) r.fail("regex_replace: missing >, unterminated name");
+      std::string name = repl.substr(k + 2, close - k - 2);
+      if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+        group(std::stoi(name));
+      } else {
+        auto it = re.NamedCapturingGroups().find(name);
+        if (it == re.NamedCapturingGroups().end())
+          r.fail("regex_replace: unknown group name '" + name + "'");
+        group(it->second);
+      }
+      k = close;
+    } else {
+      const char* esc = std::strchr("nrtfvab\\", c);
+      if (esc) {
+        lit += "\n\r\t\f\v\a\b\\"[esc - "nrtfvab\\"];
+      } else if (std::isalpha(static_cast<unsigned char>(c))) {
+        r.fail(fmt::format("regex_replace: bad escape \\{}", c));
+      } else {
+        lit += '\\';
+        lit += c;
+      }
+    }
+  }
+  pieces.emplace_back(-1, lit);
+  std::int64_t count = p[2].is_integral() ? p[2].as_int() : 0;
+  std::vector<re2::StringPiece> groups(static_cast<std::size_t>(n_groups) + 1);
+  std::string out;
+  std::size_t pos = 0, copied = 0;
+  std::int64_t done = 0;
+  bool last_empty = false;
+  std::size_t last_end = std::string::npos;
+  while (pos <= s.size() && (count <= 0 || done < count)) {
+    if (!re.Match(s, pos, s.size(), RE2::UNANCHORED, groups.data(), n_groups + 1)) break;
+    std::size_t start = static_cast<std::size_t>(groups[0].data() - s.data());
+    std::size_t end = start + groups[0].size();
+    if (start == end && last_empty && start == last_end) {
+      if (start >= s.size()) break;
+      std::size_t next = start;
+      cp_decode(s, next);
+      pos = next;
+      last_empty = false;
+      continue;
+    }
+    out.append(s, copied, start - copied);
+    for (const auto& [g, text] : pieces) {
+      if (g < 0) {
+        out += text;
+      } else if (groups[static_cast<std::size_t>(g)].data()) {
+        out.append(groups[static_cast<std::size_t>(g)].data(),
+                   groups[static_cast<std::size_t>(g)].size());
+      }
+    }
+    copied = end;
+    ++done;
+    last_empty = start == end;
+    last_end = end;
+    pos = end;
+  }
+  out.append(s, copied, std::string::npos);
+  return Value::string(std::move(out));
+}
+
 Value f_safe(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "safe", {});
   return v;
@@ -826,6 +925,7 @@ FilterFn find_filter(std::string_view name) {
       {"map", f_map},
       {"max", f_max},
       {"min", f_min},
+      {"regex_replace", f_regex_replace},
       {"reject", f_reject},
       {"rejectattr", f_rejectattr},
       {"replace", f_replace},

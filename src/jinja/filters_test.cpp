@@ -276,6 +276,24 @@ TEST(JinjaFilters, TruncateSliceForceescape) {
   EXPECT_EQ(error_of("{{ 'abc'|truncate(2) }}"), "f:1: expected length >= 3, got 2");
 }
 
+TEST(JinjaFilters, RegexReplaceWithLmEvalFilters) {
+  Options opt;
+  opt.lm_eval_filters = true;
+  auto render = [&](const std::string& src) {
+    return Template::parse(src, "t", opt).render(nlohmann::ordered_json{{"x", "a1b22c333"}});
+  };
+  // Expected: Python's re.sub through lm-evaluation-harness's filter.
+  EXPECT_EQ(
+      render(
+          R"({{ x | regex_replace('[0-9]+', '#') }}|{{ x | regex_replace('[0-9]', '#', 2) }}|)"
+          R"({{ x | regex_replace('([a-z])(\\d+)', '\\2\\1') }}|)"
+          R"({{ x | regex_replace('(?P<l>[a-z])', '<\\g<l>>') }}|{{ 'abxd' | regex_replace('x*', '-') }}|)"
+          R"({{ '한국어  문장' | regex_replace('\\s+', ' ') }})"),
+      "a#b#c#|a#b#2c333|1a22b333c|<a>1<b>22<c>333|-a-b--d-|한국어 문장");
+  EXPECT_EQ(error_of("{{ 'x' | regex_replace('a', 'b') }}"),
+            "f:1: No filter named 'regex_replace'.");
+}
+
 TEST(JinjaFilters, PlainTojsonIsHtmlSafeAndSorted) {
   auto tpl = Template::parse(
       "{{ {'b': [1, \"é<>&'\"], 'a': none}|tojson }}|{{ [1, {'z': 1, 'y': 2}]|tojson(indent=2) }}",

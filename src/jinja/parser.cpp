@@ -16,8 +16,11 @@ namespace {
 
 class Parser {
  public:
-  Parser(std::vector<Token> tokens, const std::string& name, bool extensions)
-      : t_(std::move(tokens)), name_(name), extensions_(extensions) {}
+  Parser(std::vector<Token> tokens, const std::string& name, const Options& options)
+      : t_(std::move(tokens)),
+        name_(name),
+        extensions_(options.transformers_globals),
+        lm_eval_filters_(options.lm_eval_filters) {}
 
   std::vector<NodePtr> parse_all() {
     auto body = subparse({});
@@ -695,6 +698,7 @@ class Parser {
       auto f = node(NodeType::kFilter, line);
       f->name = fname;
       f->filter = find_filter(fname);
+      if (fname == "regex_replace" && !lm_eval_filters_) f->filter = nullptr;
       if (!f->filter) error(line, "No filter named '" + fname + "'.");
       f->a = std::move(subject);
       if (is_op("(")) parse_call_args(f.get());
@@ -754,13 +758,14 @@ class Parser {
   int loop_depth_ = 0;
   int nesting_ = 0;
   bool extensions_;
+  bool lm_eval_filters_;
 };
 
 }  // namespace
 
 std::vector<NodePtr> parse_tokens(std::vector<Token> tokens, const std::string& name,
                                   const Options& options) {
-  return Parser(std::move(tokens), name, options.transformers_globals).parse_all();
+  return Parser(std::move(tokens), name, options).parse_all();
 }
 
 }  // namespace enclave::jinja
