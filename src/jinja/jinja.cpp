@@ -12,7 +12,22 @@ struct Template::Program {
   std::string name;
   Options options;
   std::vector<NodePtr> body;
+  bool has_generation = false;
 };
+
+namespace {
+
+bool contains_generation(const std::vector<NodePtr>& body) {
+  for (const auto& n : body) {
+    if (n->type == NodeType::kGeneration || contains_generation(n->body) ||
+        contains_generation(n->orelse)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 Options chat_template_options() {
   Options o;
@@ -28,6 +43,7 @@ Template Template::parse(std::string_view source, std::string name, Options opti
   program->options = std::move(options);
   program->body = parse_tokens(tokenize(source, program->name, program->options), program->name,
                                program->options);
+  program->has_generation = contains_generation(program->body);
   Template t;
   t.program_ = std::move(program);
   return t;
@@ -45,5 +61,7 @@ std::string Template::render(const nlohmann::ordered_json& context) const {
 }
 
 const std::string& Template::name() const { return program_->name; }
+
+bool Template::has_generation_blocks() const { return program_->has_generation; }
 
 }  // namespace enclave::jinja

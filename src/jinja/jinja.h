@@ -76,6 +76,10 @@ class Template {
 
   const std::string& name() const;
 
+  // Whether the template has `{% generation %}` blocks (then SFT masks can
+  // come from Rendered::generation_spans, as transformers' do).
+  bool has_generation_blocks() const;
+
  private:
   struct Program;
   std::shared_ptr<const Program> program_;

@@ -177,6 +177,13 @@ TEST(JinjaStatements, FilterWithAndGeneration) {
   ASSERT_EQ(r.generation_spans.size(), 2u);
   EXPECT_EQ(r.generation_spans[0], (std::pair<std::size_t, std::size_t>{1, 5}));
   EXPECT_EQ(r.generation_spans[1], (std::pair<std::size_t, std::size_t>{6, 6}));
+  EXPECT_TRUE(tpl.has_generation_blocks());
+  EXPECT_TRUE(
+      Template::parse("{% for m in x %}{% if m %}{% generation %}{% endgeneration %}{% endif %}"
+                      "{% endfor %}",
+                      "t", chat_template_options())
+          .has_generation_blocks());
+  EXPECT_FALSE(Template::parse("{{ x }}", "t", chat_template_options()).has_generation_blocks());
   EXPECT_EQ(error_of("{% generation %}x{% endgeneration %}"),
             "tpl:1: Encountered unknown tag 'generation'.");
 }
