@@ -262,7 +262,9 @@ Value f_indent(Renderer& r, const Value& v, Args& args) {
       p[0].is_string()
           ? p[0].str()
           : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, p[0].as_int())), ' ');
-  std::string s = text_of(r, v) + "\n";
+  // jinja2 appends a newline to the value itself, which only a str takes.
+  if (!v.is_string()) r.fail("indent() needs a string, not " + type_name(v));
+  std::string s = v.str() + "\n";
   std::vector<std::string> lines = py_splitlines(s, false);
   std::string out;
   if (p[2].truthy()) {
@@ -315,8 +317,15 @@ Value f_upper(Renderer& r, const Value& v, Args& args) {
   return Value::string(py_upper(text_of(r, v)));
 }
 
+// jinja2's map and select family iterate only a truthy value (`if value:`),
+// so none or false map to an empty list.
+List truthy_items(Renderer& r, const Value& v) {
+  r.check_defined(v);
+  return v.truthy() ? r.iterate(v) : List{};
+}
+
 Value f_map(Renderer& r, const Value& v, Args& args) {
-  List items = r.iterate(v);
+  List items = truthy_items(r, v);
   List out;
   out.reserve(items.size());
   const Value* attribute = nullptr;
@@ -377,7 +386,7 @@ Value f_min(Renderer& r, const Value& v, Args& args) { return min_max(r, v, args
 
 // select/reject/selectattr/rejectattr share jinja2's select_or_reject.
 Value select_or_reject(Renderer& r, const Value& v, Args& args, bool want, bool lookup_attr) {
-  List items = r.iterate(v);
+  List items = truthy_items(r, v);
   std::size_t off = 0;
   Value attribute;
   if (lookup_attr) {
@@ -847,17 +856,27 @@ bool t_lt(Renderer& r, const Value& v, Args& a) { return ordered(r, v, test_arg(
 bool t_gt(Renderer& r, const Value& v, Args& a) { return ordered(r, test_arg(r, a, "other"), v); }
 bool t_le(Renderer& r, const Value& v, Args& a) { return !ordered(r, test_arg(r, a, "other"), v); }
 bool t_ge(Renderer& r, const Value& v, Args& a) { return !ordered(r, v, test_arg(r, a, "other")); }
-std::int64_t int_value(Renderer& r, const Value& v) {
+// Python's `value % num` for the odd/even/divisibleby tests (floats too).
+double py_mod(Renderer& r, const Value& v, const Value& num) {
   r.check_defined(v, true);
-  if (!v.is_integral()) r.fail("odd/even/divisibleby need an integer, not " + type_name(v));
-  return v.as_int();
+  if (!v.is_number() || !num.is_number()) {
+    r.fail("unsupported operand type(s) for %: '" + type_name(v) + "' and '" + type_name(num) +
+           "'");
+  }
+  if (num.as_double() == 0.0) r.fail("integer division or modulo by zero");
+  if (v.is_integral() && num.is_integral()) {
+    std::int64_t m = v.as_int() % num.as_int();
+    if (m != 0 && ((m < 0) != (num.as_int() < 0))) m += num.as_int();
+    return static_cast<double>(m);
+  }
+  double m = std::fmod(v.as_double(), num.as_double());
+  if (m != 0 && ((m < 0) != (num.as_double() < 0))) m += num.as_double();
+  return m;
 }
-bool t_odd(Renderer& r, const Value& v, Args&) { return int_value(r, v) % 2 != 0; }
-bool t_even(Renderer& r, const Value& v, Args&) { return int_value(r, v) % 2 == 0; }
+bool t_odd(Renderer& r, const Value& v, Args&) { return py_mod(r, v, Value::integer(2)) == 1.0; }
+bool t_even(Renderer& r, const Value& v, Args&) { return py_mod(r, v, Value::integer(2)) == 0.0; }
 bool t_divisibleby(Renderer& r, const Value& v, Args& a) {
-  std::int64_t d = int_value(r, test_arg(r, a, "num"));
-  if (d == 0) r.fail("integer division or modulo by zero");
-  return int_value(r, v) % d == 0;
+  return py_mod(r, v, test_arg(r, a, "num")) == 0.0;
 }
 bool t_in(Renderer& r, const Value& v, Args& a) {
   const Value& seq = test_arg(r, a, "seq");

@@ -441,7 +441,10 @@ Value Renderer::subscript(const Value& obj, const Node& key, const std::shared_p
     }
     return Value::string(std::move(out));
   }
-  return Value::undefined("'" + type_name(obj) + " object' is not subscriptable with a slice");
+  // jinja2 compiles slices to plain Python subscription (no environment
+  // getitem), so slicing anything else is Python's TypeError.
+  if (obj.is_dict()) fail("unhashable type: 'slice'");
+  fail("'" + type_name(obj) + "' object is not subscriptable");
 }
 
 Value Renderer::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
