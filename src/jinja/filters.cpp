@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "jinja/builtins.h"
@@ -712,6 +713,17 @@ Value f_title(Renderer& r, const Value& v, Args& args) {
   return Value::string(std::move(out));
 }
 
+// json.dumps's `indent`: an int is that many spaces (none below 1 but still
+// newlines), a str is used as is; None is one line.
+std::optional<std::string> json_indent(Renderer& r, const Value& indent) {
+  if (indent.is_none() || indent.is_undefined()) return std::nullopt;
+  if (indent.is_string()) return indent.str();
+  if (indent.is_integral()) {
+    return std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, indent.as_int())), ' ');
+  }
+  r.fail("tojson: indent must be an integer or a string, not " + type_name(indent));
+}
+
 Value f_tojson(Renderer& r, const Value& v, Args& args) {
   std::string error;
   std::string out;
@@ -721,19 +733,24 @@ Value f_tojson(Renderer& r, const Value& v, Args& args) {
               {"indent", Value::none()},
               {"separators", Value::none()},
               {"sort_keys", Value::boolean(false)}});
-    if (!p[2].is_none()) r.fail("tojson: separators are not supported");
-    int indent = -1;
-    if (p[1].is_integral()) {
-      indent = static_cast<int>(std::max<std::int64_t>(0, p[1].as_int()));
-    } else if (!p[1].is_none()) {
-      r.fail("tojson: indent must be an integer");
+    std::optional<std::string> indent = json_indent(r, p[1]);
+    JsonFormat format =
+        JsonFormat::python(p[0].truthy(), p[3].truthy(), indent ? &*indent : nullptr);
+    if (!p[2].is_none()) {
+      if (!p[2].is_list() || p[2].items().size() != 2 || !p[2].items()[0].is_string() ||
+          !p[2].items()[1].is_string()) {
+        r.fail("tojson: separators must be a pair of strings");
+      }
+      format.item_separator = p[2].items()[0].str();
+      format.key_separator = p[2].items()[1].str();
     }
-    out = json_dumps(v, p[0].truthy(), indent, p[3].truthy(), &error);
+    out = json_dumps(v, format, &error);
   } else {
+    // jinja2's own: sorted keys, ASCII only, and <, >, &, ' escaped.
     Params p(r, args, "tojson", {{"indent", Value::none()}});
-    int indent =
-        p[0].is_integral() ? static_cast<int>(std::max<std::int64_t>(0, p[0].as_int())) : -1;
-    std::string dumped = json_dumps(v, true, indent, true, &error);
+    std::optional<std::string> indent = json_indent(r, p[0]);
+    std::string dumped =
+        json_dumps(v, JsonFormat::python(true, true, indent ? &*indent : nullptr), &error);
     for (char c : dumped) {
       switch (c) {
         case '<':

@@ -312,6 +312,23 @@ TEST(JinjaFilters, PythonCornerCases) {
             "f:1: unsupported operand type(s) for %: 'str' and 'int'");
 }
 
+TEST(JinjaFilters, TransformersTojsonSeparatorsAndIndent) {
+  // Expected: transformers' tojson, i.e. Python's json.dumps with these arguments.
+  const Case cases[] = {
+      {"{% set d = {'b': [1, {'x': 'é'}], 'a': none} %}{{ d|tojson(separators=(',', ':')) }}|"
+       "{{ d|tojson(indent=2, separators=(', ', ' = ')) }}|{{ d|tojson(indent='\\t') }}|{{ "
+       "d|tojson(indent=0) }}",
+       "{\"b\":[1,{\"x\":\"é\"}],\"a\":null}|{\n  \"b\" = [\n    1, \n    {\n      \"x\" = \"é\"\n "
+       "   }\n  "
+       "], \n  \"a\" = null\n}|{\n\t\"b\": [\n\t\t1,\n\t\t{\n\t\t\t\"x\": "
+       "\"é\"\n\t\t}\n\t],\n\t\"a\": "
+       "null\n}|{\n\"b\": [\n1,\n{\n\"x\": \"é\"\n}\n],\n\"a\": null\n}"},
+  };
+  expect_all(cases);
+  EXPECT_EQ(error_of("{{ 1|tojson(separators=',') }}"),
+            "f:1: tojson: separators must be a pair of strings");
+}
+
 TEST(JinjaFilters, PlainTojsonIsHtmlSafeAndSorted) {
   auto tpl = Template::parse(
       "{{ {'b': [1, \"é<>&'\"], 'a': none}|tojson }}|{{ [1, {'z': 1, 'y': 2}]|tojson(indent=2) }}",

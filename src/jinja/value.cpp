@@ -625,11 +625,11 @@ static bool json_key(const Value& k, std::string* key) {
   }
 }
 
-static bool json_value(std::string& out, const Value& v, bool ensure_ascii, int indent, bool sort,
-                       int level, std::string* error) {
+static bool json_value(std::string& out, const Value& v, const JsonFormat& f, int level,
+                       std::string* error) {
   auto newline = [&](int lvl) {
     out += '\n';
-    out.append(static_cast<std::size_t>(indent * lvl), ' ');
+    for (int k = 0; k < lvl; ++k) out += f.indent;
   };
   switch (v.kind()) {
     case Kind::kNone:
@@ -653,7 +653,7 @@ static bool json_value(std::string& out, const Value& v, bool ensure_ascii, int 
       return true;
     }
     case Kind::kString:
-      json_string(out, v.str(), ensure_ascii);
+      json_string(out, v.str(), f.ensure_ascii);
       return true;
     case Kind::kList: {
       const List& items = v.items();
@@ -663,11 +663,11 @@ static bool json_value(std::string& out, const Value& v, bool ensure_ascii, int 
       }
       out += '[';
       for (std::size_t k = 0; k < items.size(); ++k) {
-        if (k) out += indent >= 0 ? "," : ", ";
-        if (indent >= 0) newline(level + 1);
-        if (!json_value(out, items[k], ensure_ascii, indent, sort, level + 1, error)) return false;
+        if (k) out += f.item_separator;
+        if (f.pretty) newline(level + 1);
+        if (!json_value(out, items[k], f, level + 1, error)) return false;
       }
-      if (indent >= 0) newline(level);
+      if (f.pretty) newline(level);
       out += ']';
       return true;
     }
@@ -687,21 +687,19 @@ static bool json_value(std::string& out, const Value& v, bool ensure_ascii, int 
         }
         entries.emplace_back(std::move(key), &e);
       }
-      if (sort) {
+      if (f.sort_keys) {
         std::stable_sort(entries.begin(), entries.end(),
                          [](const auto& x, const auto& y) { return x.first < y.first; });
       }
       out += '{';
       for (std::size_t k = 0; k < entries.size(); ++k) {
-        if (k) out += indent >= 0 ? "," : ", ";
-        if (indent >= 0) newline(level + 1);
-        json_string(out, entries[k].first, ensure_ascii);
-        out += ": ";
-        if (!json_value(out, *entries[k].second, ensure_ascii, indent, sort, level + 1, error)) {
-          return false;
-        }
+        if (k) out += f.item_separator;
+        if (f.pretty) newline(level + 1);
+        json_string(out, entries[k].first, f.ensure_ascii);
+        out += f.key_separator;
+        if (!json_value(out, *entries[k].second, f, level + 1, error)) return false;
       }
-      if (indent >= 0) newline(level);
+      if (f.pretty) newline(level);
       out += '}';
       return true;
     }
@@ -711,11 +709,22 @@ static bool json_value(std::string& out, const Value& v, bool ensure_ascii, int 
   }
 }
 
-std::string json_dumps(const Value& v, bool ensure_ascii, int indent, bool sort_keys,
-                       std::string* error) {
+std::string json_dumps(const Value& v, const JsonFormat& format, std::string* error) {
   std::string out;
-  if (!json_value(out, v, ensure_ascii, indent, sort_keys, 0, error)) return "";
+  if (!json_value(out, v, format, 0, error)) return "";
   return out;
+}
+
+JsonFormat JsonFormat::python(bool ensure_ascii, bool sort_keys, const std::string* indent) {
+  JsonFormat f;
+  f.ensure_ascii = ensure_ascii;
+  f.sort_keys = sort_keys;
+  if (indent) {
+    f.pretty = true;
+    f.indent = *indent;
+    f.item_separator = ",";
+  }
+  return f;
 }
 
 }  // namespace enclave::jinja
