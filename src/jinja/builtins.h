@@ -31,6 +31,9 @@ Value call_method(Renderer& r, const Value& obj, const std::string& name, Args& 
 // settings raise_exception, strftime_now); Undefined when there is none.
 Value global_function(Renderer& r, const std::string& name);
 
+// str(v) for a filter's text argument (strict mode: an Undefined fails).
+std::string text_of(Renderer& r, const Value& v);
+
 // Python `a % b` on a str (printf-style formatting).
 Value percent_format(Renderer& r, const std::string& format, const Value& args);
 

@@ -136,23 +136,6 @@ bool py_equal(const Value& a, const Value& b);
 // Python ordering for `<`: sets *ok to false when the types cannot be ordered.
 bool py_less(const Value& a, const Value& b, bool* ok);
 
-// How json.dumps lays out its output.
-struct JsonFormat {
-  bool ensure_ascii = true;
-  bool sort_keys = false;
-  bool pretty = false;  // indent given: newlines and `indent` per level
-  std::string indent;   // per level, when pretty
-  std::string item_separator = ", ";
-  std::string key_separator = ": ";
-  // json.dumps's defaults for these arguments (indent null: one line;
-  // separators (",", ": ") when indented, (", ", ": ") otherwise).
-  static JsonFormat python(bool ensure_ascii, bool sort_keys, const std::string* indent);
-};
-
-// json.dumps(v, ...) as Python's json module writes it. Sets *error to a
-// reason (and returns "") for a value JSON cannot hold (Undefined, a macro).
-std::string json_dumps(const Value& v, const JsonFormat& format, std::string* error);
-
 // --- UTF-8, counted in code points as Python counts str ---
 std::size_t cp_length(std::string_view s);
 std::vector<std::size_t> cp_offsets(std::string_view s);  // byte offset of each cp, then size
