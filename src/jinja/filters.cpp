@@ -100,7 +100,10 @@ void py_sort(Renderer& r, std::vector<std::pair<Value, Value>>& keyed, bool reve
 Value f_abs(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "abs", {});
   if (v.kind() == Kind::kFloat) return Value::floating(std::fabs(v.as_double()));
-  if (v.is_integral()) return Value::integer(std::llabs(v.as_int()));
+  if (v.is_integral()) {
+    if (v.as_int() == INT64_MIN) r.fail("integer overflow");
+    return Value::integer(std::llabs(v.as_int()));
+  }
   r.fail("bad operand type for abs(): '" + type_name(v) + "'");
 }
 

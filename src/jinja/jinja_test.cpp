@@ -234,6 +234,14 @@ TEST(JinjaErrors, RuntimeErrorsNameTemplateAndLine) {
   EXPECT_EQ(error_of("{{ missing + 1 }}"), "tpl:1: 'missing' is undefined");
   EXPECT_EQ(error_of("{{ 5() }}"), "tpl:1: 'int' object is not callable");
   EXPECT_EQ(error_of("{{ 9223372036854775807 + 1 }}"), "tpl:1: integer overflow");
+  EXPECT_EQ(error_of("{{ (-9223372036854775807 - 1) // -1 }}"), "tpl:1: integer overflow");
+  EXPECT_EQ(render("{{ (-9223372036854775807 - 1) % -1 }} {{ (-9223372036854775807 - 1) is "
+                   "divisibleby(-1) }}"),
+            "0 True");
+  EXPECT_EQ(error_of("{{ 'ab' * 4611686018427387904 }}"),
+            "tpl:1: string repetition exceeds max_output_bytes");
+  EXPECT_EQ(error_of("{{ [1, 2] * 4611686018427387904 }}"),
+            "tpl:1: more than 1000000 loop iterations (max_loop_iterations)");
 }
 
 TEST(JinjaErrors, StrictUndefined) {

@@ -514,6 +514,7 @@ Value Renderer::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
       }
       if (n.type == NodeType::kPos) return v.kind() == Kind::kBool ? Value::integer(v.as_int()) : v;
       if (v.kind() == Kind::kFloat) return Value::floating(-v.as_double());
+      if (v.as_int() == INT64_MIN) fail("integer overflow");
       return Value::integer(-v.as_int());
     }
     case NodeType::kBinary: {
@@ -571,6 +572,12 @@ Value Renderer::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
   }
 }
 
+[[noreturn]] static void unsupported(const Renderer& r, const std::string& op, const Value& a,
+                                     const Value& b) {
+  r.fail(fmt::format("unsupported operand type(s) for {}: '{}' and '{}'", op, type_name(a),
+                     type_name(b)));
+}
+
 template <typename Op>
 static Value checked(Renderer& r, Op op, std::int64_t a, std::int64_t b) {
   std::int64_t out = 0;
@@ -598,10 +605,6 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
   }
   check_defined(a, true);
   check_defined(b, true);
-  auto unsupported = [&]() {
-    fail(fmt::format("unsupported operand type(s) for {}: '{}' and '{}'", op, type_name(a),
-                     type_name(b)));
-  };
   bool ints = a.is_integral() && b.is_integral();
   bool nums = a.is_number() && b.is_number();
   switch (op[0]) {
@@ -623,7 +626,7 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
       }
       if (a.is_string())
         fail(fmt::format("can only concatenate str (not \"{}\") to str", type_name(b)));
-      unsupported();
+      unsupported(*this, op, a, b);
     case '-':
       if (ints)
         return checked(
@@ -633,10 +636,10 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
             },
             a.as_int(), b.as_int());
       if (nums) return Value::floating(a.as_double() - b.as_double());
-      unsupported();
+      unsupported(*this, op, a, b);
     case '*':
       if (op == "**") {
-        if (!nums) unsupported();
+        if (!nums) unsupported(*this, op, a, b);
         if (ints && b.as_int() >= 0) {
           std::int64_t acc = 1;
           for (std::int64_t k = 0; k < b.as_int(); ++k) {
@@ -661,7 +664,8 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
       if ((a.is_string() || a.is_list()) && b.is_integral()) {
         std::int64_t times = std::max<std::int64_t>(0, b.as_int());
         if (a.is_string()) {
-          if (a.str().size() * static_cast<std::size_t>(times) > options_.max_output_bytes) {
+          if (times > 0 &&
+              a.str().size() > options_.max_output_bytes / static_cast<std::size_t>(times)) {
             fail("string repetition exceeds max_output_bytes");
           }
           std::string s;
@@ -669,6 +673,10 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
           return Value::string(std::move(s));
         }
         List items;
+        if (times > 0 &&
+            a.items().size() > options_.max_loop_iterations / static_cast<std::size_t>(times)) {
+          count_iterations(options_.max_loop_iterations + 1);
+        }
         count_iterations(a.items().size() * static_cast<std::size_t>(times));
         for (std::int64_t k = 0; k < times; ++k) {
           items.insert(items.end(), a.items().begin(), a.items().end());
@@ -676,9 +684,10 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
         return Value::list(std::move(items), a.is_tuple());
       }
       if (a.is_integral() && (b.is_string() || b.is_list())) return binary(op, b, a);
-      unsupported();
+      unsupported(*this, op, a, b);
     case '/':
-      if (!nums) unsupported();
+      if (!nums) unsupported(*this, op, a, b);
+      if (ints && a.as_int() == INT64_MIN && b.as_int() == -1) fail("integer overflow");
       if (b.as_double() == 0.0) fail(ints ? "division by zero" : "float division by zero");
       if (op == "/") return Value::floating(a.as_double() / b.as_double());
       if (ints) {
@@ -689,8 +698,9 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
       return Value::floating(std::floor(a.as_double() / b.as_double()));
     case '%':
       if (a.is_string()) return percent_format(*this, a.str(), b);
-      if (!nums) unsupported();
+      if (!nums) unsupported(*this, op, a, b);
       if (b.as_double() == 0.0) fail(ints ? "integer division or modulo by zero" : "float modulo");
+      if (ints && b.as_int() == -1) return Value::integer(0);
       if (ints) {
         std::int64_t m = a.as_int() % b.as_int();
         if (m != 0 && ((m < 0) != (b.as_int() < 0))) m += b.as_int();
@@ -701,8 +711,9 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
         return Value::floating(m);
       }
     default:
-      unsupported();
+      break;
   }
+  unsupported(*this, op, a, b);
 }
 
 bool Renderer::compare(const std::string& op, const Value& a, const Value& b) {

@@ -67,6 +67,7 @@ double py_mod(Renderer& r, const Value& v, const Value& num) {
   }
   if (num.as_double() == 0.0) r.fail("integer division or modulo by zero");
   if (v.is_integral() && num.is_integral()) {
+    if (num.as_int() == -1) return 0.0;
     std::int64_t m = v.as_int() % num.as_int();
     if (m != 0 && ((m < 0) != (num.as_int() < 0))) m += num.as_int();
     return static_cast<double>(m);
