@@ -252,6 +252,38 @@ Value f_int(Renderer& r, const Value& v, Args& args) {
   return p[0];
 }
 
+// Sorted by the attribute, then runs of equal keys; without
+// case_sensitive, strings group case-insensitively and the grouper is the
+// first item's own value.
+Value f_groupby(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "groupby",
+           {{"attribute", Value()},
+            {"default", Value::none()},
+            {"case_sensitive", Value::boolean(false)}});
+  auto key_of = [&](const Value& item) {
+    Value k = attr_path(r, item, p[0]);
+    if (k.is_undefined() && !p[1].is_none()) k = p[1];
+    return k;
+  };
+  std::vector<std::pair<Value, Value>> keyed;
+  for (const auto& item : r.iterate(v)) {
+    Value k = key_of(item);
+    keyed.emplace_back(p[2].truthy() ? k : ignore_case(k), item);
+  }
+  py_sort(r, keyed, false);
+  List out;
+  for (std::size_t k = 0; k < keyed.size();) {
+    std::size_t end = k + 1;
+    while (end < keyed.size() && py_equal(keyed[end].first, keyed[k].first)) ++end;
+    List members;
+    for (std::size_t j = k; j < end; ++j) members.push_back(keyed[j].second);
+    Value grouper = p[2].truthy() ? keyed[k].first : key_of(members.front());
+    out.push_back(Value::group_tuple(std::move(grouper), Value::list(std::move(members))));
+    k = end;
+  }
+  return Value::list(std::move(out));
+}
+
 Value f_indent(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "indent",
            {{"width", Value::integer(4)},
@@ -845,6 +877,7 @@ FilterFn find_filter(std::string_view name) {
       {"first", f_first},
       {"float", f_float},
       {"format", f_format},
+      {"groupby", f_groupby},
       {"indent", f_indent},
       {"int", f_int},
       {"items", f_items},

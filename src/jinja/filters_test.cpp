@@ -329,6 +329,21 @@ TEST(JinjaFilters, TransformersTojsonSeparatorsAndIndent) {
             "f:1: tojson: separators must be a pair of strings");
 }
 
+TEST(JinjaFilters, Groupby) {
+  // Expected: jinja2 3.1.
+  const Case cases[] = {
+      {"{% set people = [{'n': 'a', 'c': 'Seoul'}, {'n': 'b', 'c': 'busan'}, {'n': 'c', 'c': "
+       "'seoul'}, "
+       "{'n': 'd'}] %}{% for g, items in people|groupby('c', default='?') %}{{ g }}:"
+       "{{ items|map(attribute='n')|join(',') }};{% endfor %}|{% for grp in people|groupby('c', "
+       "default='?', "
+       "case_sensitive=true) %}{{ grp.grouper }}={{ grp.list|length }} {% endfor %}|"
+       "{{ people|groupby('c', default='x')|first }}",
+       "?:d;busan:b;Seoul:a,c;|?=1 Seoul=1 busan=1 seoul=1 |('busan', [{'n': 'b', 'c': 'busan'}])"},
+  };
+  expect_all(cases);
+}
+
 TEST(JinjaFilters, PlainTojsonIsHtmlSafeAndSorted) {
   auto tpl = Template::parse(
       "{{ {'b': [1, \"é<>&'\"], 'a': none}|tojson }}|{{ [1, {'z': 1, 'y': 2}]|tojson(indent=2) }}",

@@ -233,6 +233,9 @@ TEST(JinjaErrors, RuntimeErrorsNameTemplateAndLine) {
   EXPECT_EQ(error_of("x\n\n{{ missing.attr }}"), "tpl:3: 'missing' is undefined");
   EXPECT_EQ(error_of("{{ missing + 1 }}"), "tpl:1: 'missing' is undefined");
   EXPECT_EQ(error_of("{{ 5() }}"), "tpl:1: 'int' object is not callable");
+  Options strict;
+  strict.strict_undefined = true;
+  EXPECT_EQ(error_of("{{ none.x }}", json::object(), strict), "tpl:1: 'None' has no attribute 'x'");
   EXPECT_EQ(error_of("{{ 9223372036854775807 + 1 }}"), "tpl:1: integer overflow");
   EXPECT_EQ(error_of("{{ (-9223372036854775807 - 1) // -1 }}"), "tpl:1: integer overflow");
   EXPECT_EQ(render("{{ (-9223372036854775807 - 1) % -1 }} {{ (-9223372036854775807 - 1) is "

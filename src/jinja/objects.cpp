@@ -254,7 +254,9 @@ Value bound_method(const Value& obj, const std::string& name) {
   });
 }
 
+// jinja2's object_type_repr: 'None' for None, else 'TYPE object'.
 std::string no_attribute(const Value& obj, const std::string& name) {
+  if (obj.is_none()) return "'None' has no attribute '" + name + "'";
   return "'" + type_name(obj) + " object' has no attribute '" + name + "'";
 }
 
@@ -267,6 +269,9 @@ Value get_attr(Renderer& r, const Value& obj, const std::string& name) {
       if (in(kStrMethods, name)) return bound_method(obj, name);
       break;
     case Kind::kList:
+      if (obj.is_group_tuple() && (name == "grouper" || name == "list")) {
+        return obj.items()[name == "grouper" ? 0 : 1];
+      }
       if (in(kListMethods, name)) return bound_method(obj, name);
       if (in(kListUnsafe, name)) {
         return Value::undefined(

@@ -77,6 +77,12 @@ Value Value::list(List items, bool tuple) {
   v.ptr_ = std::make_shared<List>(std::move(items));
   return v;
 }
+Value Value::group_tuple(Value grouper, Value list) {
+  Value v = Value::list({std::move(grouper), std::move(list)}, true);
+  v.group_ = true;
+  return v;
+}
+
 Value Value::dict(Dict d) {
   Value v;
   v.kind_ = Kind::kDict;

@@ -69,6 +69,9 @@ class Value {
   static Value floating(double f);
   static Value string(std::string s);
   static Value list(List items, bool tuple = false);
+  // jinja2's _GroupTuple (groupby's items): a (grouper, list) tuple whose
+  // parts are also the attributes `grouper` and `list`.
+  static Value group_tuple(Value grouper, Value list);
   static Value dict(Dict d);
   static Value new_namespace(Dict attributes);
   static Value callable(std::string name, std::function<Value(Renderer&, Args&)> fn);
@@ -87,6 +90,7 @@ class Value {
   bool is_string() const { return kind_ == Kind::kString; }
   bool is_list() const { return kind_ == Kind::kList; }
   bool is_tuple() const { return kind_ == Kind::kList && tuple_; }
+  bool is_group_tuple() const { return kind_ == Kind::kList && group_; }
   bool is_dict() const { return kind_ == Kind::kDict; }
   // bool counts as a number, as Python's bool subclasses int.
   bool is_number() const {
@@ -111,6 +115,7 @@ class Value {
  private:
   Kind kind_ = Kind::kUndefined;
   bool tuple_ = false;
+  bool group_ = false;
   union {
     std::int64_t i;
     double f;
