@@ -5,6 +5,7 @@
 // Thread safety: stateless; each call works on one render's values.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,10 @@ Value call_method(Renderer& r, const Value& obj, const std::string& name, Args& 
 // The global functions (range, namespace, dict, and with transformers'
 // settings raise_exception, strftime_now); Undefined when there is none.
 Value global_function(Renderer& r, const std::string& name);
+
+// The decimal digits `digits` as a number, saturating at `cap` (field
+// numbers, widths and precisions written in templates).
+std::int64_t parse_digits(std::string_view digits, std::int64_t cap = 1'000'000'000);
 
 // str(v) for a filter's text argument (strict mode: an Undefined fails).
 std::string text_of(Renderer& r, const Value& v);

@@ -77,7 +77,8 @@ Value attr_path(Renderer& r, const Value& item, const Value& attribute) {
         path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     r.check_defined(cur, true);
     bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-    cur = get_item(r, cur, digits ? Value::integer(std::stoll(part)) : Value::string(part));
+    cur = get_item(
+        r, cur, digits ? Value::integer(parse_digits(part, INT64_MAX / 10)) : Value::string(part));
     if (dot == std::string::npos) return cur;
     start = dot + 1;
   }
@@ -612,7 +613,7 @@ Value f_regex_replace(Renderer& r, const Value& v, Args& args) {
       if (close == std::string::npos) r.fail("regex_replace: missing >, unterminated name");
       std::string name = repl.substr(k + 2, close - k - 2);
       if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
-        group(std::stoi(name));
+        group(static_cast<int>(parse_digits(name, 1000)));
       } else {
         auto it = re.NamedCapturingGroups().find(name);
         if (it == re.NamedCapturingGroups().end())

@@ -381,6 +381,12 @@ TEST(JinjaMethods, BadCallsAreErrors) {
   EXPECT_EQ(error_of("{{ '%s' % ('a', 'b') }}"),
             "f:1: not all arguments converted during string formatting");
   EXPECT_EQ(error_of("{{ 'abc'.nosuch() }}"), "f:1: 'str object' has no attribute 'nosuch'");
+  EXPECT_EQ(error_of("{{ '%99999999999999999999d' % 1 }}"),
+            "f:1: format width or precision too large");
+  EXPECT_EQ(error_of("{{ '{99999999999999999999}'.format(1) }}"),
+            "f:1: Replacement index 99999999999999999999 out of range");
+  const Case wide[] = {{"{{ ('%600d' % 7)|length }} {{ ('%-5s|' % 'ab') }}", "600 ab   |"}};
+  expect_all(wide);
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 // its own Renderer over the shared, immutable tree.
 #include "jinja/jinja.h"
 
+#include <new>
+
+#include "core/error.h"
 #include "jinja/lexer.h"
 #include "jinja/parser.h"
 #include "jinja/renderer.h"
@@ -51,8 +54,13 @@ Template Template::parse(std::string_view source, std::string name, Options opti
 
 Rendered Template::render_with_spans(const nlohmann::ordered_json& context) const {
   Rendered out;
-  Renderer r(program_->options, program_->name, context);
-  r.run(program_->body, out);
+  try {
+    Renderer r(program_->options, program_->name, context);
+    r.run(program_->body, out);
+  } catch (const std::bad_alloc&) {
+    // A template that builds more than memory holds is the template's error.
+    fail_input("{}: out of memory while rendering", program_->name);
+  }
   return out;
 }
 

@@ -98,7 +98,7 @@ Value str_format(Renderer& r, const std::string& fmt, Args& args) {
       if (auto_index >= args.pos.size()) r.fail("Replacement index out of range");
       v = &args.pos[auto_index++];
     } else if (std::all_of(field.begin(), field.end(), ::isdigit)) {
-      std::size_t i = std::stoul(field);
+      auto i = static_cast<std::size_t>(parse_digits(field));
       if (i >= args.pos.size()) r.fail("Replacement index " + field + " out of range");
       v = &args.pos[i];
     } else {
@@ -261,6 +261,14 @@ std::string no_attribute(const Value& obj, const std::string& name) {
 }
 
 }  // namespace
+
+std::int64_t parse_digits(std::string_view digits, std::int64_t cap) {
+  std::int64_t n = 0;
+  for (char c : digits) {
+    n = std::min(cap, n * 10 + (c - '0'));
+  }
+  return n;
+}
 
 Value get_attr(Renderer& r, const Value& obj, const std::string& name) {
   (void)r;
@@ -517,20 +525,22 @@ Value percent_format(Renderer& r, const std::string& format, const Value& args) 
       v = &positional[next++];
     }
     std::string piece;
+    std::int64_t width_n = parse_digits(width);
+    std::int64_t precision_n = precision.size() > 1 ? parse_digits(precision.substr(1)) : 0;
+    if (width_n > (1 << 20) || precision_n > 1000) r.fail("format width or precision too large");
     std::string spec = "%" + flags + width + precision;
-    char buf[512];
+    std::vector<char> buf(static_cast<std::size_t>(width_n + precision_n) + 400);
     switch (conv) {
       case 's':
       case 'r': {
         piece = conv == 's' ? py_str(*v) : py_repr(*v);
         if (precision.size() > 1) {
-          std::size_t n = std::stoul(precision.substr(1));
+          auto n = static_cast<std::size_t>(precision_n);
           std::vector<std::size_t> offs = cp_offsets(piece);
           if (n < offs.size() - 1) piece = piece.substr(0, offs[n]);
         }
         if (!width.empty()) {
-          piece = py_pad(piece, std::stoll(width), " ",
-                         flags.find('-') != std::string::npos ? '<' : '>');
+          piece = py_pad(piece, width_n, " ", flags.find('-') != std::string::npos ? '<' : '>');
         }
         out += piece;
         continue;
@@ -544,7 +554,8 @@ Value percent_format(Renderer& r, const std::string& format, const Value& args) 
           r.fail(fmt::format("%{} format: a real number is required, not {}", conv, type_name(*v)));
         long long n =
             v->kind() == Kind::kFloat ? static_cast<long long>(v->as_double()) : v->as_int();
-        std::snprintf(buf, sizeof buf, (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(), n);
+        std::snprintf(buf.data(), buf.size(), (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(),
+                      n);
         break;
       }
       case 'f':
@@ -554,7 +565,7 @@ Value percent_format(Renderer& r, const std::string& format, const Value& args) 
       case 'g':
       case 'G':
         if (!v->is_number()) r.fail(fmt::format("must be real number, not {}", type_name(*v)));
-        std::snprintf(buf, sizeof buf, (spec + conv).c_str(), v->as_double());
+        std::snprintf(buf.data(), buf.size(), (spec + conv).c_str(), v->as_double());
         break;
       case 'c':
         if (v->is_string()) {
@@ -567,7 +578,7 @@ Value percent_format(Renderer& r, const std::string& format, const Value& args) 
       default:
         r.fail(fmt::format("unsupported format character '{}'", conv));
     }
-    out += buf;
+    out += buf.data();
   }
   if (!used_mapping && next < positional.size() && !mapping) {
     r.fail("not all arguments converted during string formatting");
