@@ -575,6 +575,50 @@ Value f_truncate(Renderer& r, const Value& v, Args& args) {
   return Value::string(head + end);
 }
 
+// Python's \w, \d and \s match Unicode word characters, decimal digits and
+// str.isspace() whitespace; RE2's match ASCII only, so they are rewritten
+// into Unicode classes (inside a [...] too, except the negated \W \D \S
+// there, which keep RE2's ASCII meaning).
+std::string python_classes_for_re2(const std::string& pattern) {
+  static const std::string kWord = R"(\p{L}\p{N}_)";
+  static const std::string kDigit = R"(\p{Nd})";
+  static const std::string kSpace =
+      R"(\t\n\x{0b}\f\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000})";
+  std::string out;
+  bool in_class = false;
+  for (std::size_t k = 0; k < pattern.size(); ++k) {
+    char c = pattern[k];
+    if (c == '\\' && k + 1 < pattern.size()) {
+      char e = pattern[++k];
+      const std::string* cls = e == 'w' || e == 'W'   ? &kWord
+                               : e == 'd' || e == 'D' ? &kDigit
+                               : e == 's' || e == 'S' ? &kSpace
+                                                      : nullptr;
+      bool negated = e == 'W' || e == 'D' || e == 'S';
+      if (!cls || (in_class && negated)) {
+        out += '\\';
+        out += e;
+      } else if (in_class) {
+        out += *cls;
+      } else {
+        out += (negated ? "[^" : "[") + *cls + "]";
+      }
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      // A `]` right after `[` or `[^` is a literal member.
+      if (k + 1 < pattern.size() && pattern[k + 1] == '^') out += pattern[++k];
+      if (k + 1 < pattern.size() && pattern[k + 1] == ']') out += pattern[++k];
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
+  }
+  return out;
+}
+
 // re.sub(pattern, repl, string, count): repl's \1, \g<1>, \g<name> and
 // escapes as Python expands them; an empty match right after an empty match
 // at the same place is skipped, as Python 3.7+ does (Python would then try
@@ -584,7 +628,7 @@ Value f_regex_replace(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "regex_replace",
            {{"pattern", Value()}, {"repl", Value()}, {"count", Value::integer(0)}});
   std::string s = text_of(r, v);
-  RE2 re(text_of(r, p[0]), RE2::Quiet);
+  RE2 re(python_classes_for_re2(text_of(r, p[0])), RE2::Quiet);
   if (!re.ok()) r.fail("regex_replace: bad pattern: " + re.error());
   std::string repl = text_of(r, p[1]);
   int n_groups = re.NumberOfCapturingGroups();
