@@ -290,6 +290,13 @@ TEST(JinjaFilters, RegexReplaceWithLmEvalFilters) {
           R"({{ x | regex_replace('(?P<l>[a-z])', '<\\g<l>>') }}|{{ 'abxd' | regex_replace('x*', '-') }}|)"
           R"({{ '한국어  문장' | regex_replace('\\s+', ' ') }})"),
       "a#b#c#|a#b#2c333|1a22b333c|<a>1<b>22<c>333|-a-b--d-|한국어 문장");
+  // Python's \\w, \\s and \\d are Unicode-aware (Korean letters, U+3000, U+0663).
+  EXPECT_EQ(
+      Template::parse(R"({{ q | regex_replace('\\w+', 'W') }}|{{ q | regex_replace('\\s', '_') }}|)"
+                      R"({{ q | regex_replace('[^\\w]', '') }})",
+                      "t", opt)
+          .render(nlohmann::ordered_json{{"q", "한국어\u3000문장 12 \u0663 foo_bar!"}}),
+      "W\u3000W W W W!|한국어_문장_12_\u0663_foo_bar!|한국어문장12\u0663foo_bar");
   EXPECT_EQ(error_of("{{ 'x' | regex_replace('a', 'b') }}"),
             "f:1: No filter named 'regex_replace'.");
 }
