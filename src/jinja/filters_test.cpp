@@ -290,7 +290,7 @@ TEST(JinjaFilters, RegexReplaceWithLmEvalFilters) {
           R"({{ x | regex_replace('(?P<l>[a-z])', '<\\g<l>>') }}|{{ 'abxd' | regex_replace('x*', '-') }}|)"
           R"({{ '한국어  문장' | regex_replace('\\s+', ' ') }})"),
       "a#b#c#|a#b#2c333|1a22b333c|<a>1<b>22<c>333|-a-b--d-|한국어 문장");
-  // Python's \\w, \\s and \\d are Unicode-aware (Korean letters, U+3000, U+0663).
+  // Python's \w, \s and \d are Unicode-aware (Korean letters, U+3000, U+0663).
   EXPECT_EQ(
       Template::parse(R"({{ q | regex_replace('\\w+', 'W') }}|{{ q | regex_replace('\\s', '_') }}|)"
                       R"({{ q | regex_replace('[^\\w]', '') }})",
