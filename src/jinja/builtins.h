@@ -39,6 +39,9 @@ std::int64_t parse_digits(std::string_view digits, std::int64_t cap = 1'000'000'
 // str(v) for a filter's text argument (strict mode: an Undefined fails).
 std::string text_of(Renderer& r, const Value& v);
 
+// format(v, spec): Python's format-spec mini-language for str.format.
+std::string apply_format_spec(Renderer& r, const Value& v, std::string_view spec);
+
 // Python `a % b` on a str (printf-style formatting).
 Value percent_format(Renderer& r, const std::string& format, const Value& args);
 

@@ -351,6 +351,23 @@ TEST(JinjaFilters, Groupby) {
   expect_all(cases);
 }
 
+TEST(JinjaMethods, StrFormatSpecifications) {
+  // Expected: Python's str.format (through jinja2).
+  const Case cases[] = {
+      {"{{ '{:.2f}|{:>8}|{:<6}|{:^7}|{:*^9}|{:08.3f}|{:+d}|{:,}|{:#X}|{:#b}'.format(3.14159, 'ab', "
+       "'cd', "
+       "'mid', 'x', -2.5, 5, 1234567, 255, 5) }}",
+       "3.14|      ab|cd    |  mid  |****x****|-002.500|+5|1,234,567|0XFF|0b101"},
+      {"{{ '{0!r}|{1:5}|{name:^9}|{2}'.format('q', true, none, name='한국') }}",
+       "'q'|    1|   한국    |None"},
+  };
+  expect_all(cases);
+  EXPECT_EQ(error_of("{{ '{:d}'.format(1.5) }}"),
+            "f:1: Unknown format code 'd' for object of type 'float'");
+  EXPECT_EQ(error_of("{{ '{:>5}'.format([1]) }}"),
+            "f:1: unsupported format string passed to list.__format__");
+}
+
 TEST(JinjaFilters, PlainTojsonIsHtmlSafeAndSorted) {
   auto tpl = Template::parse(
       "{{ {'b': [1, \"é<>&'\"], 'a': none}|tojson }}|{{ [1, {'z': 1, 'y': 2}]|tojson(indent=2) }}",

@@ -90,8 +90,23 @@ Value str_format(Renderer& r, const std::string& fmt, Args& args) {
     std::size_t end = fmt.find('}', k);
     if (end == std::string::npos) r.fail("Single '{' encountered in format string");
     std::string field = fmt.substr(k + 1, end - k - 1);
-    if (field.find_first_of(":!") != std::string::npos) {
-      r.fail("format specifications in str.format are not supported: {" + field + "}");
+    // {name!conversion:spec}
+    std::string spec, conversion;
+    std::size_t colon = field.find(':');
+    if (colon != std::string::npos) {
+      spec = field.substr(colon + 1);
+      field.resize(colon);
+    }
+    std::size_t bang = field.find('!');
+    if (bang != std::string::npos) {
+      conversion = field.substr(bang + 1);
+      field.resize(bang);
+      if (conversion != "r" && conversion != "s" && conversion != "a") {
+        r.fail("Unknown conversion specifier " + conversion);
+      }
+    }
+    if (field.find_first_of(".[") != std::string::npos) {
+      r.fail("attribute and index lookups in str.format fields are not supported: {" + field + "}");
     }
     const Value* v = nullptr;
     if (field.empty()) {
@@ -107,7 +122,9 @@ Value str_format(Renderer& r, const std::string& fmt, Args& args) {
       }
       if (!v) r.fail("KeyError: '" + field + "'");
     }
-    append_py_str(out, *v);
+    Value converted = conversion.empty() || conversion == "s" ? *v : Value::string(py_repr(*v));
+    if (conversion == "s") converted = Value::string(py_str(*v));
+    out += apply_format_spec(r, converted, spec);
     k = end;
   }
   return Value::string(std::move(out));
