@@ -84,6 +84,11 @@ Value attr_path(Renderer& r, const Value& item, const Value& attribute) {
   }
 }
 
+// jinja2's soft_str keeps a Markup a Markup through str methods.
+Value like(const Value& v, std::string s) {
+  return v.is_markup() ? Value::markup(std::move(s)) : Value::string(std::move(s));
+}
+
 Value ignore_case(const Value& v) { return v.is_string() ? Value::string(py_lower(v.str())) : v; }
 
 void py_sort(Renderer& r, std::vector<std::pair<Value, Value>>& keyed, bool reverse) {
@@ -131,13 +136,13 @@ Value f_batch(Renderer& r, const Value& v, Args& args) {
 
 Value f_capitalize(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "capitalize", {});
-  return Value::string(py_capitalize(text_of(r, v)));
+  return like(v, py_capitalize(text_of(r, v)));
 }
 
 Value f_center(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "center", {{"width", Value::integer(80)}});
   if (!p[0].is_integral()) r.fail("center() width must be an integer");
-  return Value::string(py_pad(text_of(r, v), p[0].as_int(), " ", '^'));
+  return like(v, py_pad(text_of(r, v), p[0].as_int(), " ", '^'));
 }
 
 Value f_length(Renderer& r, const Value& v, Args& args) {
@@ -182,7 +187,13 @@ Value f_dictsort(Renderer& r, const Value& v, Args& args) {
 
 Value f_escape(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "escape", {});
-  return Value::string(html_escape(v.is_undefined() ? "" : text_of(r, v)));
+  if (v.is_markup()) return v;
+  return Value::markup(html_escape(v.is_undefined() ? "" : text_of(r, v)));
+}
+
+Value f_forceescape(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "forceescape", {});
+  return Value::markup(html_escape(v.is_undefined() ? "" : text_of(r, v)));
 }
 
 Value f_first(Renderer& r, const Value& v, Args& args) {
@@ -341,12 +352,12 @@ Value f_list(Renderer& r, const Value& v, Args& args) {
 
 Value f_lower(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "lower", {});
-  return Value::string(py_lower(text_of(r, v)));
+  return like(v, py_lower(text_of(r, v)));
 }
 
 Value f_upper(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "upper", {});
-  return Value::string(py_upper(text_of(r, v)));
+  return like(v, py_upper(text_of(r, v)));
 }
 
 // jinja2's map and select family iterate only a truthy value (`if value:`),
@@ -718,7 +729,7 @@ Value f_regex_replace(Renderer& r, const Value& v, Args& args) {
 
 Value f_safe(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "safe", {});
-  return v;
+  return Value::markup(text_of(r, v));
 }
 
 Value f_sort(Renderer& r, const Value& v, Args& args) {
@@ -740,7 +751,7 @@ Value f_sort(Renderer& r, const Value& v, Args& args) {
 
 Value f_string(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "string", {});
-  return Value::string(text_of(r, v));
+  return like(v, text_of(r, v));
 }
 
 Value f_sum(Renderer& r, const Value& v, Args& args) {
@@ -846,14 +857,15 @@ Value f_tojson(Renderer& r, const Value& v, Args& args) {
     }
   }
   if (!error.empty()) r.fail("tojson: " + error);
+  // jinja2's own tojson returns Markup; transformers' returns a str.
+  if (!r.options().transformers_globals) return Value::markup(std::move(out));
   return Value::string(std::move(out));
 }
 
 Value f_trim(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "trim", {{"chars", Value::none()}});
   std::string chars = p[0].is_none() ? "" : py_str(p[0]);
-  return Value::string(
-      py_strip(text_of(r, v), p[0].is_none() ? nullptr : &chars, StripSide::kBoth));
+  return like(v, py_strip(text_of(r, v), p[0].is_none() ? nullptr : &chars, StripSide::kBoth));
 }
 
 Value f_unique(Renderer& r, const Value& v, Args& args) {
@@ -943,7 +955,7 @@ FilterFn find_filter(std::string_view name) {
       {"safe", f_safe},
       {"slice", f_slice},
       {"truncate", f_truncate},
-      {"forceescape", f_escape},
+      {"forceescape", f_forceescape},
       {"select", f_select},
       {"selectattr", f_selectattr},
       {"sort", f_sort},

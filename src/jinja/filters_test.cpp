@@ -368,6 +368,20 @@ TEST(JinjaMethods, StrFormatSpecifications) {
             "f:1: unsupported format string passed to list.__format__");
 }
 
+TEST(JinjaFilters, MarkupFromEscapeSafeAndTojson) {
+  // jinja2's defaults (no transformers globals); expected from jinja2 3.1.
+  auto tpl = Template::parse(
+      "{{ x|e }}|{{ x|e|e }}|{{ x|forceescape|forceescape }}|{{ x|safe|e }}|{{ x|e + x }}|{{ x + "
+      "x|e }}|"
+      "{{ x|e ~ x }}|{{ (x|e)|upper }}|{{ '%s<'|safe % x }}|{{ x|tojson + x }}",
+      "t");
+  EXPECT_EQ(tpl.render(nlohmann::ordered_json{{"x", "<a&b>"}}),
+            "&lt;a&amp;b&gt;|&lt;a&amp;b&gt;|&amp;lt;a&amp;amp;b&amp;gt;|<a&b>|&lt;a&amp;b&gt;&lt;"
+            "a&amp;b&gt;|"
+            "&lt;a&amp;b&gt;&lt;a&amp;b&gt;|&lt;a&amp;b&gt;<a&b>|&LT;A&AMP;B&GT;|&lt;a&amp;b&gt;<|"
+            "\"\\u003ca\\u0026b\\u003e\"&lt;a&amp;b&gt;");
+}
+
 TEST(JinjaFilters, PlainTojsonIsHtmlSafeAndSorted) {
   auto tpl = Template::parse(
       "{{ {'b': [1, \"é<>&'\"], 'a': none}|tojson }}|{{ [1, {'z': 1, 'y': 2}]|tojson(indent=2) }}",

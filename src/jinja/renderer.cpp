@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "jinja/builtins.h"
 #include "jinja/loop.h"
+#include "jinja/pystr.h"
 
 namespace enclave::jinja {
 
@@ -617,7 +618,14 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
             },
             a.as_int(), b.as_int());
       if (nums) return Value::floating(a.as_double() + b.as_double());
-      if (a.is_string() && b.is_string()) return sized(Value::string(a.str() + b.str()));
+      if (a.is_string() && b.is_string()) {
+        if (a.is_markup() || b.is_markup()) {
+          // Markup.__add__ / __radd__ escape the plain side.
+          return sized(Value::markup((a.is_markup() ? a.str() : html_escape(a.str())) +
+                                     (b.is_markup() ? b.str() : html_escape(b.str()))));
+        }
+        return sized(Value::string(a.str() + b.str()));
+      }
       if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
         count_iterations(b.items().size());
         List items = a.items();
@@ -670,7 +678,7 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
           }
           std::string s;
           for (std::int64_t k = 0; k < times; ++k) s += a.str();
-          return Value::string(std::move(s));
+          return a.is_markup() ? Value::markup(std::move(s)) : Value::string(std::move(s));
         }
         List items;
         if (times > 0 &&
@@ -697,6 +705,21 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
       }
       return Value::floating(std::floor(a.as_double() / b.as_double()));
     case '%':
+      if (a.is_markup()) {
+        // Markup.__mod__ escapes the arguments (strings and string members).
+        auto esc = [](const Value& x) {
+          return x.is_string() && !x.is_markup() ? Value::markup(html_escape(x.str())) : x;
+        };
+        Value args = b;
+        if (b.is_tuple()) {
+          List items;
+          for (const auto& x : b.items()) items.push_back(esc(x));
+          args = Value::list(std::move(items), true);
+        } else {
+          args = esc(b);
+        }
+        return Value::markup(percent_format(*this, a.str(), args).str());
+      }
       if (a.is_string()) return percent_format(*this, a.str(), b);
       if (!nums) unsupported(*this, op, a, b);
       if (b.as_double() == 0.0) fail(ints ? "integer division or modulo by zero" : "float modulo");

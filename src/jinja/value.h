@@ -68,6 +68,10 @@ class Value {
   static Value integer(std::int64_t i);
   static Value floating(double f);
   static Value string(std::string s);
+  // markupsafe.Markup: a str that `|e` leaves alone and whose `+` and `%`
+  // escape the plain strings they take in (what |e, |safe and jinja2's own
+  // |tojson return).
+  static Value markup(std::string s);
   static Value list(List items, bool tuple = false);
   // jinja2's _GroupTuple (groupby's items): a (grouper, list) tuple whose
   // parts are also the attributes `grouper` and `list`.
@@ -88,6 +92,7 @@ class Value {
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
   bool is_none() const { return kind_ == Kind::kNone; }
   bool is_string() const { return kind_ == Kind::kString; }
+  bool is_markup() const { return kind_ == Kind::kString && markup_; }
   bool is_list() const { return kind_ == Kind::kList; }
   bool is_tuple() const { return kind_ == Kind::kList && tuple_; }
   bool is_group_tuple() const { return kind_ == Kind::kList && group_; }
@@ -116,6 +121,7 @@ class Value {
   Kind kind_ = Kind::kUndefined;
   bool tuple_ = false;
   bool group_ = false;
+  bool markup_ = false;
   union {
     std::int64_t i;
     double f;
