@@ -754,6 +754,8 @@ bool Renderer::compare(const std::string& op, const Value& a, const Value& b) {
       }
       found = b.str().find(a.str()) != std::string::npos;
     } else if (b.is_dict() || b.kind() == Kind::kNamespace) {
+      if ((a.is_list() && !a.is_tuple()) || a.is_dict())
+        fail("unhashable type: '" + type_name(a) + "'");
       found = b.dict().find(a) != nullptr;
     } else if (b.is_list()) {
       for (const auto& e : b.items()) {
