@@ -111,6 +111,27 @@ TEST(JinjaStatements, ForFilterElseUnpacking) {
             std::string::npos);
 }
 
+TEST(JinjaStatements, RecursiveLoops) {
+  json ctx{{"tree",
+            {{{"n", "a"},
+              {"c",
+               {{{"n", "a1"}, {"c", json::array()}},
+                {{"n", "a2"}, {"c", {{{"n", "a21"}, {"c", json::array()}}}}}}}},
+             {{"n", "b"}, {"c", json::array()}}}}};
+  // Expected: jinja2 3.1.
+  EXPECT_EQ(render("{% for node in tree recursive %}<{{ node.n }}:{{ loop.depth }}{{ loop.depth0 }}"
+                   "{{ loop.index }}/{{ loop.length }}{% if node.c %}[{{ loop(node.c) }}]{% endif "
+                   "%}>{% endfor %}",
+                   ctx),
+            "<a:101/2[<a1:211/2><a2:212/2[<a21:321/1>]>]><b:102/2>");
+  EXPECT_EQ(render("{% for node in tree if node.n != 'a2' recursive %}{{ node.n }}{{ loop(node.c) "
+                   "}}{% endfor %}",
+                   ctx),
+            "aa1b");
+  EXPECT_EQ(error_of("{% for x in [1] %}{{ loop([2]) }}{% endfor %}"),
+            "tpl:1: The loop must have the 'recursive' marker to be called recursively.");
+}
+
 TEST(JinjaStatements, BreakContinueNeedLoopControls) {
   const std::string src =
       "{% for i in range(10) %}{% if i == 1 %}{% continue %}{% endif %}"

@@ -249,8 +249,8 @@ Value loop_attr(const LoopState& st, const std::string& name) {
   if (name == "first") return Value::boolean(i == 0);
   if (name == "last") return Value::boolean(i == n - 1);
   if (name == "length") return Value::integer(n);
-  if (name == "depth") return Value::integer(1);
-  if (name == "depth0") return Value::integer(0);
+  if (name == "depth") return Value::integer(static_cast<std::int64_t>(st.depth));
+  if (name == "depth0") return Value::integer(static_cast<std::int64_t>(st.depth) - 1);
   if (name == "previtem") {
     if (i == 0) return Value::undefined("there is no previous item");
     return (*st.items)[st.index - 1];

@@ -250,7 +250,7 @@ class Parser {
     if (!skip_name("in")) error(cur().line, "expected 'in', got " + describe(cur()));
     n->b = parse_tuple(false, {"recursive"}, false);
     if (skip_name("if")) n->c = parse_expression(true);
-    if (is_name("recursive")) error(cur().line, "recursive loops are not supported");
+    if (skip_name("recursive")) n->name = "recursive";
     expect_block_end();
     ++loop_depth_;
     n->body = subparse({"endfor", "else"});

@@ -208,7 +208,11 @@ void Renderer::exec(const Node& n, const std::shared_ptr<Scope>& scope) {
 void Renderer::exec_for(const Node& n, const std::shared_ptr<Scope>& scope) {
   Value iterable = eval(*n.b, scope);
   line_ = n.line;
-  List items = iterate(iterable);
+  run_loop(n, scope, iterate(iterable), 1);
+}
+
+void Renderer::run_loop(const Node& n, const std::shared_ptr<Scope>& scope, List items,
+                        std::size_t depth) {
   if (n.c) {
     List kept;
     for (auto& item : items) {
@@ -224,8 +228,32 @@ void Renderer::exec_for(const Node& n, const std::shared_ptr<Scope>& scope) {
   }
   auto state = std::make_shared<LoopState>();
   state->length = items.size();
+  state->depth = depth;
   auto shared_items = std::make_shared<const List>(std::move(items));
   state->items = shared_items;
+  if (n.name == "recursive") {
+    const Node* node = &n;
+    state->recurse = [this, node, scope, depth](const Value& more) {
+      if (depth + 1 > options_.max_call_depth) {
+        fail(fmt::format("recursive loop nested deeper than {} (max_call_depth)",
+                         options_.max_call_depth));
+      }
+      std::string buf;
+      std::string* saved = out_;
+      out_ = &buf;
+      ++capture_depth_;
+      try {
+        run_loop(*node, scope, iterate(more), depth + 1);
+      } catch (...) {
+        out_ = saved;
+        --capture_depth_;
+        throw;
+      }
+      out_ = saved;
+      --capture_depth_;
+      return buf;
+    };
+  }
   Value loop = Value::loop(state);
   for (std::size_t k = 0; k < shared_items->size(); ++k) {
     line_ = n.line;
@@ -243,6 +271,8 @@ void Renderer::exec_for(const Node& n, const std::shared_ptr<Scope>& scope) {
     }
     flow_ = Flow::kNormal;
   }
+  // The recursion closure holds this scope; the loop is over.
+  state->recurse = nullptr;
   if (shared_items->empty() && !n.orelse.empty()) {
     auto s = std::make_shared<Scope>();
     s->parent = scope;
@@ -331,6 +361,13 @@ Value Renderer::apply_filters(const Node& chain, Value v, const std::shared_ptr<
 
 Value Renderer::call(const Value& callee, Args& args) {
   if (callee.kind() == Kind::kCallable) return callee.fn().call(*this, args);
+  if (callee.kind() == Kind::kLoop) {
+    if (!callee.loop_state().recurse) {
+      fail("The loop must have the 'recursive' marker to be called recursively.");
+    }
+    if (args.pos.size() != 1 || !args.kw.empty()) fail("loop() takes exactly one argument");
+    return Value::string(callee.loop_state().recurse(args.pos[0]));
+  }
   if (callee.is_undefined()) {
     if (callee.is_unsafe_undefined()) fail(callee.str());
     fail(callee.str().empty() ? "undefined value is not callable" : callee.str());

@@ -58,6 +58,7 @@ class Renderer {
   void exec_body(const std::vector<NodePtr>& body, const std::shared_ptr<Scope>& scope);
   void exec(const Node& n, const std::shared_ptr<Scope>& scope);
   void exec_for(const Node& n, const std::shared_ptr<Scope>& scope);
+  void run_loop(const Node& n, const std::shared_ptr<Scope>& scope, List items, std::size_t depth);
   void exec_set(const Node& n, const std::shared_ptr<Scope>& scope);
   void assign(const Node& target, const Value& v, const std::shared_ptr<Scope>& scope);
   std::string capture(const std::vector<NodePtr>& body, const std::shared_ptr<Scope>& scope);
