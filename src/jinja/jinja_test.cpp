@@ -222,6 +222,10 @@ TEST(JinjaGlobals, TransformersFunctions) {
   }
   // Plain jinja2 has neither.
   EXPECT_EQ(error_of("{{ raise_exception('x') }}"), "tpl:1: 'raise_exception' is undefined");
+  EXPECT_EQ(
+      render("{% set comma = joiner() %}{% for x in [1, 2, 3] %}{{ comma() }}{{ x }}{% endfor %}|"
+             "{% set k = joiner(sep=1) %}{{ k() }}{{ k() }}{{ k() }}"),
+      "1, 2, 3|11");
   EXPECT_EQ(render("{{ range(3)|list }} {{ range(1, 7, 2)|list }} {{ dict(a=1) }}"),
             "[0, 1, 2] [1, 3, 5] {'a': 1}");
 }

@@ -471,6 +471,20 @@ Value global_function(Renderer& r, const std::string& name) {
       return v;
     });
   }
+  if (name == "joiner") {
+    // joiner(sep): a function returning "" the first time, sep after.
+    return Value::callable("joiner", [](Renderer&, Args& args) {
+      std::string sep = py_str(arg(args, 0, "sep", Value::string(", ")));
+      auto used = std::make_shared<bool>(false);
+      return Value::callable("joiner", [sep, used](Renderer&, Args&) {
+        if (!*used) {
+          *used = true;
+          return Value::string("");
+        }
+        return Value::string(sep);
+      });
+    });
+  }
   if (!r.options().transformers_globals) return Value();
   if (name == "raise_exception") {
     return Value::callable(name, [](Renderer&, Args& args) -> Value {
