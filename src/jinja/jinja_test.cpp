@@ -186,6 +186,19 @@ TEST(JinjaMacros, DefaultsKwargsVarargsCaller) {
   EXPECT_EQ(render("{% macro m(x) %}{{ x }}{% endmacro %}{{ m() }}|{{ m is callable }}"), "|True");
 }
 
+TEST(JinjaMacros, StarArgsAndStarStarKwargs) {
+  // Expected: jinja2 3.1.
+  EXPECT_EQ(
+      render(
+          "{% macro m(a, b=2, c=3) %}{{ a }}{{ b }}{{ c }}{{ varargs }}{{ kwargs }}{% endmacro %}"
+          "{{ m(*xs) }}|{{ m(0, **kw) }}|{{ m(*[7, 8, 9, 10], z=1) }}|{{ '{}-{}'.format(*xs) }}|"
+          "{{ [3, 1]|sort(**{'reverse': true}) }}",
+          json{{"xs", {1, 2}}, {"kw", {{"b", 5}}}}),
+      "123(){}|053(){}|789(10,){'z': 1}|1-2|[3, 1]");
+  EXPECT_EQ(error_of("{{ range(**[1]) }}"), "tpl:1: argument after ** must be a mapping, not list");
+  EXPECT_EQ(error_of("{{ range(*[1], 2) }}"), "tpl:1: invalid syntax for function call expression");
+}
+
 TEST(JinjaStatements, FilterWithAndGeneration) {
   EXPECT_EQ(render("{% filter upper %}up {{ 'x' }}{% endfilter %}"), "UP X");
   EXPECT_EQ(render("{% with a = 1, b = 2 %}{{ a + b }}{% endwith %}[{{ a }}]"), "3[]");

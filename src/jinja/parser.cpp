@@ -654,23 +654,33 @@ class Parser {
     return s;
   }
 
+  // (args, key=value, *dyn_args, **dyn_kwargs) in jinja2's order rules;
+  // the dynamic ones go to n->b and n->c.
   void parse_call_args(Node* n) {
     expect_op("(");
     bool first = true;
+    auto ensure = [&](bool ok) {
+      if (!ok) error(cur().line, "invalid syntax for function call expression");
+    };
     while (!is_op(")")) {
       if (!first) {
         expect_op(",");
         if (is_op(")")) break;
       }
       first = false;
-      if (is_op("*") || is_op("**"))
-        error(cur().line, "*args and **kwargs calls are not supported");
-      if (cur().type == Tok::kName && peek().type == Tok::kOp && peek().text == "=") {
+      if (skip_op("*")) {
+        ensure(!n->b && !n->c);
+        n->b = parse_expression(true);
+      } else if (skip_op("**")) {
+        ensure(!n->c);
+        n->c = parse_expression(true);
+      } else if (cur().type == Tok::kName && peek().type == Tok::kOp && peek().text == "=") {
+        ensure(!n->c);
         std::string key = take().text;
         ++pos_;
         n->kwargs.emplace_back(std::move(key), parse_expression(true));
       } else {
-        if (!n->kwargs.empty()) error(cur().line, "invalid syntax for function call expression");
+        ensure(!n->b && !n->c && n->kwargs.empty());
         n->list.push_back(parse_expression(true));
       }
     }

@@ -406,7 +406,21 @@ List Renderer::iterate(const Value& v) const {
 void Renderer::eval_args(const Node& n, const std::shared_ptr<Scope>& scope, Args& args) {
   args.pos.reserve(n.list.size());
   for (const auto& a : n.list) args.pos.push_back(eval(*a, scope));
+  if (n.b) {  // *dyn_args
+    for (auto& v : iterate(eval(*n.b, scope))) args.pos.push_back(std::move(v));
+  }
   for (const auto& [k, e] : n.kwargs) args.kw.emplace_back(k, eval(*e, scope));
+  if (n.c) {  // **dyn_kwargs
+    Value d = eval(*n.c, scope);
+    if (!d.is_dict()) fail("argument after ** must be a mapping, not " + type_name(d));
+    for (const auto& [k, v] : d.dict().items) {
+      if (!k.is_string()) fail("keywords must be strings");
+      for (const auto& [name, given] : args.kw) {
+        if (name == k.str()) fail("got multiple values for keyword argument '" + name + "'");
+      }
+      args.kw.emplace_back(k.str(), v);
+    }
+  }
 }
 
 Value Renderer::lookup(const std::string& name, const std::shared_ptr<Scope>& scope) {
