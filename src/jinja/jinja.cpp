@@ -53,6 +53,7 @@ Template Template::parse(std::string_view source, std::string name, Options opti
 }
 
 Rendered Template::render_with_spans(const nlohmann::ordered_json& context) const {
+  ENCLAVE_CHECK(program_ != nullptr);  // a default-constructed Template was never parsed
   Rendered out;
   try {
     Renderer r(program_->options, program_->name, context);
@@ -68,8 +69,14 @@ std::string Template::render(const nlohmann::ordered_json& context) const {
   return render_with_spans(context).text;
 }
 
-const std::string& Template::name() const { return program_->name; }
+const std::string& Template::name() const {
+  ENCLAVE_CHECK(program_ != nullptr);
+  return program_->name;
+}
 
-bool Template::has_generation_blocks() const { return program_->has_generation; }
+bool Template::has_generation_blocks() const {
+  ENCLAVE_CHECK(program_ != nullptr);
+  return program_->has_generation;
+}
 
 }  // namespace enclave::jinja

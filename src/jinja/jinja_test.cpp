@@ -411,6 +411,16 @@ TEST(JinjaTemplate, ChatTemplateWithToolsRendersInMicroseconds) {
   EXPECT_LT(per_render_us, 1000.0);
 }
 
+TEST(JinjaTemplate, UnparsedTemplateIsAnInternalError) {
+  Template empty;
+  try {
+    empty.render(json::object());
+    FAIL() << "rendering an unparsed Template did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInternal);
+  }
+}
+
 TEST(JinjaTemplate, ConcurrentRendersOfOneTemplate) {
   auto tpl = Template::parse(
       "{% set ns = namespace(s='') %}{% for m in messages %}{% set ns.s = ns.s ~ m %}"
