@@ -19,6 +19,7 @@ Only the standard library and jinja2 (Debian's python3-jinja2) are used.
 
 import datetime
 import json
+import re
 
 import jinja2
 import jinja2.ext
@@ -68,9 +69,17 @@ def chat_environment(now=PINNED_NOW):
     return env
 
 
+def _regex_replace(string, pattern, repl, count=0):
+    # lm-evaluation-harness's filter (lm_eval/utils.py).
+    return re.sub(pattern, repl, string, count=count)
+
+
 def lm_eval_environment():
-    # lm-evaluation-harness: jinja2.Environment(undefined=StrictUndefined, keep_trailing_newline=True)
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # lm-evaluation-harness (lm_eval/utils.py): Environment(loader=BaseLoader,
+    # undefined=StrictUndefined, keep_trailing_newline=True) with regex_replace.
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["regex_replace"] = _regex_replace
+    return env
 
 
 def render_like_transformers(template, messages, tools=None, add_generation_prompt=False, now=PINNED_NOW, **kwargs):

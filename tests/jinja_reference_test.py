@@ -86,6 +86,13 @@ CONVERSATIONS = {
     "tools_pending": [U1, CALL, TOOL1],
     "empty_content": [{"role": "user", "content": ""}, {"role": "assistant", "content": "   "}],
     "whitespace": [{"role": "user", "content": "\n\n  spaced\tout \n"}, {"role": "assistant", "content": "\nok\n"}],
+    "content_parts": [
+        {"role": "system", "content": [{"type": "text", "text": "Describe images briefly."}]},
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": " 이 사진은 무엇인가요? "}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A cat."}]},
+        {"role": "user", "content": "Thanks!"},
+    ],
+    "null_content": [U1, {"role": "assistant", "content": None, "tool_calls": CALL["tool_calls"]}, TOOL1],
 }
 
 

@@ -5,6 +5,7 @@
 // Thread safety: stateless; each call works on one render's values.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,16 @@ Value call_method(Renderer& r, const Value& obj, const std::string& name, Args& 
 // The global functions (range, namespace, dict, and with transformers'
 // settings raise_exception, strftime_now); Undefined when there is none.
 Value global_function(Renderer& r, const std::string& name);
+
+// The decimal digits `digits` as a number, saturating at `cap` (field
+// numbers, widths and precisions written in templates).
+std::int64_t parse_digits(std::string_view digits, std::int64_t cap = 1'000'000'000);
+
+// str(v) for a filter's text argument (strict mode: an Undefined fails).
+std::string text_of(Renderer& r, const Value& v);
+
+// format(v, spec): Python's format-spec mini-language for str.format.
+std::string apply_format_spec(Renderer& r, const Value& v, std::string_view spec);
 
 // Python `a % b` on a str (printf-style formatting).
 Value percent_format(Renderer& r, const std::string& format, const Value& args);

@@ -1,16 +1,20 @@
-// jinja2's built-in filters and tests (jinja2/filters.py, jinja2/tests.py,
-// version 3.1), each with jinja2's parameter names and defaults so keyword
-// calls bind as they do in Python. `tojson` is jinja2's (sorted keys, HTML
+// jinja2's built-in filters (jinja2/filters.py, version 3.1), each with
+// jinja2's parameter names and defaults so keyword calls bind as they do in
+// Python. `tojson` is jinja2's (sorted keys, HTML
 // characters escaped) unless transformers' globals are on, when it is
 // transformers' json.dumps(ensure_ascii=False, indent, separators, sort_keys).
+#include <re2/re2.h>
 #include <unicode/uchar.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "jinja/builtins.h"
+#include "jinja/json_dumps.h"
 #include "jinja/pystr.h"
 #include "jinja/renderer.h"
 
@@ -45,12 +49,6 @@ class Params {
   std::vector<Value> values_;
 };
 
-std::string text_of(Renderer& r, const Value& v) {
-  r.check_defined(v);
-  if (v.is_string()) return v.str();
-  return py_str(v);
-}
-
 std::int64_t length_of(Renderer& r, const Value& v) {
   switch (v.kind()) {
     case Kind::kString:
@@ -79,10 +77,16 @@ Value attr_path(Renderer& r, const Value& item, const Value& attribute) {
         path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     r.check_defined(cur, true);
     bool digits = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-    cur = get_item(r, cur, digits ? Value::integer(std::stoll(part)) : Value::string(part));
+    cur = get_item(
+        r, cur, digits ? Value::integer(parse_digits(part, INT64_MAX / 10)) : Value::string(part));
     if (dot == std::string::npos) return cur;
     start = dot + 1;
   }
+}
+
+// jinja2's soft_str keeps a Markup a Markup through str methods.
+Value like(const Value& v, std::string s) {
+  return v.is_markup() ? Value::markup(std::move(s)) : Value::string(std::move(s));
 }
 
 Value ignore_case(const Value& v) { return v.is_string() ? Value::string(py_lower(v.str())) : v; }
@@ -102,7 +106,10 @@ void py_sort(Renderer& r, std::vector<std::pair<Value, Value>>& keyed, bool reve
 Value f_abs(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "abs", {});
   if (v.kind() == Kind::kFloat) return Value::floating(std::fabs(v.as_double()));
-  if (v.is_integral()) return Value::integer(std::llabs(v.as_int()));
+  if (v.is_integral()) {
+    if (v.as_int() == INT64_MIN) r.fail("integer overflow");
+    return Value::integer(std::llabs(v.as_int()));
+  }
   r.fail("bad operand type for abs(): '" + type_name(v) + "'");
 }
 
@@ -129,13 +136,13 @@ Value f_batch(Renderer& r, const Value& v, Args& args) {
 
 Value f_capitalize(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "capitalize", {});
-  return Value::string(py_capitalize(text_of(r, v)));
+  return like(v, py_capitalize(text_of(r, v)));
 }
 
 Value f_center(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "center", {{"width", Value::integer(80)}});
   if (!p[0].is_integral()) r.fail("center() width must be an integer");
-  return Value::string(py_pad(text_of(r, v), p[0].as_int(), " ", '^'));
+  return like(v, py_pad(text_of(r, v), p[0].as_int(), " ", '^'));
 }
 
 Value f_length(Renderer& r, const Value& v, Args& args) {
@@ -180,7 +187,13 @@ Value f_dictsort(Renderer& r, const Value& v, Args& args) {
 
 Value f_escape(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "escape", {});
-  return Value::string(html_escape(v.is_undefined() ? "" : text_of(r, v)));
+  if (v.is_markup()) return v;
+  return Value::markup(html_escape(v.is_undefined() ? "" : text_of(r, v)));
+}
+
+Value f_forceescape(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "forceescape", {});
+  return Value::markup(html_escape(v.is_undefined() ? "" : text_of(r, v)));
 }
 
 Value f_first(Renderer& r, const Value& v, Args& args) {
@@ -251,6 +264,38 @@ Value f_int(Renderer& r, const Value& v, Args& args) {
   return p[0];
 }
 
+// Sorted by the attribute, then runs of equal keys; without
+// case_sensitive, strings group case-insensitively and the grouper is the
+// first item's own value.
+Value f_groupby(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "groupby",
+           {{"attribute", Value()},
+            {"default", Value::none()},
+            {"case_sensitive", Value::boolean(false)}});
+  auto key_of = [&](const Value& item) {
+    Value k = attr_path(r, item, p[0]);
+    if (k.is_undefined() && !p[1].is_none()) k = p[1];
+    return k;
+  };
+  std::vector<std::pair<Value, Value>> keyed;
+  for (const auto& item : r.iterate(v)) {
+    Value k = key_of(item);
+    keyed.emplace_back(p[2].truthy() ? k : ignore_case(k), item);
+  }
+  py_sort(r, keyed, false);
+  List out;
+  for (std::size_t k = 0; k < keyed.size();) {
+    std::size_t end = k + 1;
+    while (end < keyed.size() && py_equal(keyed[end].first, keyed[k].first)) ++end;
+    List members;
+    for (std::size_t j = k; j < end; ++j) members.push_back(keyed[j].second);
+    Value grouper = p[2].truthy() ? keyed[k].first : key_of(members.front());
+    out.push_back(Value::group_tuple(std::move(grouper), Value::list(std::move(members))));
+    k = end;
+  }
+  return Value::list(std::move(out));
+}
+
 Value f_indent(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "indent",
            {{"width", Value::integer(4)},
@@ -260,7 +305,9 @@ Value f_indent(Renderer& r, const Value& v, Args& args) {
       p[0].is_string()
           ? p[0].str()
           : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, p[0].as_int())), ' ');
-  std::string s = text_of(r, v) + "\n";
+  // jinja2 appends a newline to the value itself, which only a str takes.
+  if (!v.is_string()) r.fail("indent() needs a string, not " + type_name(v));
+  std::string s = v.str() + "\n";
   std::vector<std::string> lines = py_splitlines(s, false);
   std::string out;
   if (p[2].truthy()) {
@@ -305,16 +352,23 @@ Value f_list(Renderer& r, const Value& v, Args& args) {
 
 Value f_lower(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "lower", {});
-  return Value::string(py_lower(text_of(r, v)));
+  return like(v, py_lower(text_of(r, v)));
 }
 
 Value f_upper(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "upper", {});
-  return Value::string(py_upper(text_of(r, v)));
+  return like(v, py_upper(text_of(r, v)));
+}
+
+// jinja2's map and select family iterate only a truthy value (`if value:`),
+// so none or false map to an empty list.
+List truthy_items(Renderer& r, const Value& v) {
+  r.check_defined(v);
+  return v.truthy() ? r.iterate(v) : List{};
 }
 
 Value f_map(Renderer& r, const Value& v, Args& args) {
-  List items = r.iterate(v);
+  List items = truthy_items(r, v);
   List out;
   out.reserve(items.size());
   const Value* attribute = nullptr;
@@ -375,7 +429,7 @@ Value f_min(Renderer& r, const Value& v, Args& args) { return min_max(r, v, args
 
 // select/reject/selectattr/rejectattr share jinja2's select_or_reject.
 Value select_or_reject(Renderer& r, const Value& v, Args& args, bool want, bool lookup_attr) {
-  List items = r.iterate(v);
+  List items = truthy_items(r, v);
   std::size_t off = 0;
   Value attribute;
   if (lookup_attr) {
@@ -488,9 +542,194 @@ Value f_round(Renderer& r, const Value& v, Args& args) {
   return Value::floating((method == "ceil" ? std::ceil(x) : std::floor(x)) / scale);
 }
 
+Value f_slice(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "slice", {{"slices", Value()}, {"fill_with", Value::none()}});
+  if (!p[0].is_integral() || p[0].as_int() <= 0)
+    r.fail("slice() needs a positive number of slices");
+  List seq = r.iterate(v);
+  auto slices = static_cast<std::size_t>(p[0].as_int());
+  std::size_t per = seq.size() / slices, extra = seq.size() % slices, offset = 0;
+  List out;
+  for (std::size_t k = 0; k < slices; ++k) {
+    std::size_t start = offset + k * per;
+    if (k < extra) ++offset;
+    std::size_t end = offset + (k + 1) * per;
+    List part(seq.begin() + static_cast<std::ptrdiff_t>(start),
+              seq.begin() + static_cast<std::ptrdiff_t>(end));
+    if (!p[1].is_none() && k >= extra) part.push_back(p[1]);
+    out.push_back(Value::list(std::move(part)));
+  }
+  return Value::list(std::move(out));
+}
+
+Value f_truncate(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "truncate",
+           {{"length", Value::integer(255)},
+            {"killwords", Value::boolean(false)},
+            {"end", Value::string("...")},
+            {"leeway", Value::none()}});
+  std::string s = text_of(r, v);
+  std::string end = text_of(r, p[2]);
+  if (!p[0].is_integral()) r.fail("truncate() length must be an integer");
+  std::int64_t length = p[0].as_int();
+  std::int64_t leeway = p[3].is_none() ? 5 : p[3].as_int();
+  auto end_len = static_cast<std::int64_t>(cp_length(end));
+  if (length < end_len) r.fail(fmt::format("expected length >= {}, got {}", end_len, length));
+  if (leeway < 0) r.fail(fmt::format("expected leeway >= 0, got {}", leeway));
+  std::vector<std::size_t> offsets = cp_offsets(s);
+  if (static_cast<std::int64_t>(offsets.size() - 1) <= length + leeway) return Value::string(s);
+  std::string head = s.substr(0, offsets[static_cast<std::size_t>(length - end_len)]);
+  if (!p[1].truthy()) {
+    std::size_t space = head.rfind(' ');
+    if (space != std::string::npos) head.resize(space);
+  }
+  return Value::string(head + end);
+}
+
+// Python's \w, \d and \s match Unicode word characters, decimal digits and
+// str.isspace() whitespace; RE2's match ASCII only, so they are rewritten
+// into Unicode classes (inside a [...] too, except the negated \W \D \S
+// there, which keep RE2's ASCII meaning).
+std::string python_classes_for_re2(const std::string& pattern) {
+  static const std::string kWord = R"(\p{L}\p{N}_)";
+  static const std::string kDigit = R"(\p{Nd})";
+  static const std::string kSpace =
+      R"(\t\n\x{0b}\f\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000})";
+  std::string out;
+  bool in_class = false;
+  for (std::size_t k = 0; k < pattern.size(); ++k) {
+    char c = pattern[k];
+    if (c == '\\' && k + 1 < pattern.size()) {
+      char e = pattern[++k];
+      const std::string* cls = e == 'w' || e == 'W'   ? &kWord
+                               : e == 'd' || e == 'D' ? &kDigit
+                               : e == 's' || e == 'S' ? &kSpace
+                                                      : nullptr;
+      bool negated = e == 'W' || e == 'D' || e == 'S';
+      if (!cls || (in_class && negated)) {
+        out += '\\';
+        out += e;
+      } else if (in_class) {
+        out += *cls;
+      } else {
+        out += (negated ? "[^" : "[") + *cls + "]";
+      }
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      // A `]` right after `[` or `[^` is a literal member.
+      if (k + 1 < pattern.size() && pattern[k + 1] == '^') out += pattern[++k];
+      if (k + 1 < pattern.size() && pattern[k + 1] == ']') out += pattern[++k];
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+// re.sub(pattern, repl, string, count): repl's \1, \g<1>, \g<name> and
+// escapes as Python expands them; an empty match right after an empty match
+// at the same place is skipped, as Python 3.7+ does (Python would then try
+// a non-empty match there first, which differs only for lazy patterns that
+// can match empty, like `a*?`).
+Value f_regex_replace(Renderer& r, const Value& v, Args& args) {
+  Params p(r, args, "regex_replace",
+           {{"pattern", Value()}, {"repl", Value()}, {"count", Value::integer(0)}});
+  std::string s = text_of(r, v);
+  RE2 re(python_classes_for_re2(text_of(r, p[0])), RE2::Quiet);
+  if (!re.ok()) r.fail("regex_replace: bad pattern: " + re.error());
+  std::string repl = text_of(r, p[1]);
+  int n_groups = re.NumberOfCapturingGroups();
+  // The template as literal pieces and group numbers (-1: literal).
+  std::vector<std::pair<int, std::string>> pieces;
+  std::string lit;
+  auto group = [&](int g) {
+    if (g > n_groups) r.fail(fmt::format("regex_replace: invalid group reference {}", g));
+    pieces.emplace_back(-1, lit);
+    lit.clear();
+    pieces.emplace_back(g, "");
+  };
+  for (std::size_t k = 0; k < repl.size(); ++k) {
+    if (repl[k] != '\\' || k + 1 == repl.size()) {
+      lit += repl[k];
+      continue;
+    }
+    char c = repl[++k];
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      int g = c - '0';
+      if (k + 1 < repl.size() && std::isdigit(static_cast<unsigned char>(repl[k + 1])))
+        g = g * 10 + (repl[++k] - '0');
+      group(g);
+    } else if (c == 'g' && k + 1 < repl.size() && repl[k + 1] == '<') {
+      std::size_t close = repl.find('>', k);
+      if (close == std::string::npos) r.fail("regex_replace: missing >, unterminated name");
+      std::string name = repl.substr(k + 2, close - k - 2);
+      if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+        group(static_cast<int>(parse_digits(name, 1000)));
+      } else {
+        auto it = re.NamedCapturingGroups().find(name);
+        if (it == re.NamedCapturingGroups().end())
+          r.fail("regex_replace: unknown group name '" + name + "'");
+        group(it->second);
+      }
+      k = close;
+    } else {
+      const char* esc = std::strchr("nrtfvab\\", c);
+      if (esc) {
+        lit += "\n\r\t\f\v\a\b\\"[esc - "nrtfvab\\"];
+      } else if (std::isalpha(static_cast<unsigned char>(c))) {
+        r.fail(fmt::format("regex_replace: bad escape \\{}", c));
+      } else {
+        lit += '\\';
+        lit += c;
+      }
+    }
+  }
+  pieces.emplace_back(-1, lit);
+  std::int64_t count = p[2].is_integral() ? p[2].as_int() : 0;
+  std::vector<re2::StringPiece> groups(static_cast<std::size_t>(n_groups) + 1);
+  std::string out;
+  std::size_t pos = 0, copied = 0;
+  std::int64_t done = 0;
+  bool last_empty = false;
+  std::size_t last_end = std::string::npos;
+  while (pos <= s.size() && (count <= 0 || done < count)) {
+    if (!re.Match(s, pos, s.size(), RE2::UNANCHORED, groups.data(), n_groups + 1)) break;
+    std::size_t start = static_cast<std::size_t>(groups[0].data() - s.data());
+    std::size_t end = start + groups[0].size();
+    if (start == end && last_empty && start == last_end) {
+      if (start >= s.size()) break;
+      std::size_t next = start;
+      cp_decode(s, next);
+      pos = next;
+      last_empty = false;
+      continue;
+    }
+    out.append(s, copied, start - copied);
+    for (const auto& [g, text] : pieces) {
+      if (g < 0) {
+        out += text;
+      } else if (groups[static_cast<std::size_t>(g)].data()) {
+        out.append(groups[static_cast<std::size_t>(g)].data(),
+                   groups[static_cast<std::size_t>(g)].size());
+      }
+    }
+    copied = end;
+    ++done;
+    last_empty = start == end;
+    last_end = end;
+    pos = end;
+  }
+  out.append(s, copied, std::string::npos);
+  return Value::string(std::move(out));
+}
+
 Value f_safe(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "safe", {});
-  return v;
+  return Value::markup(text_of(r, v));
 }
 
 Value f_sort(Renderer& r, const Value& v, Args& args) {
@@ -512,7 +751,7 @@ Value f_sort(Renderer& r, const Value& v, Args& args) {
 
 Value f_string(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "string", {});
-  return Value::string(text_of(r, v));
+  return like(v, text_of(r, v));
 }
 
 Value f_sum(Renderer& r, const Value& v, Args& args) {
@@ -560,6 +799,17 @@ Value f_title(Renderer& r, const Value& v, Args& args) {
   return Value::string(std::move(out));
 }
 
+// json.dumps's `indent`: an int is that many spaces (none below 1 but still
+// newlines), a str is used as is; None is one line.
+std::optional<std::string> json_indent(Renderer& r, const Value& indent) {
+  if (indent.is_none() || indent.is_undefined()) return std::nullopt;
+  if (indent.is_string()) return indent.str();
+  if (indent.is_integral()) {
+    return std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, indent.as_int())), ' ');
+  }
+  r.fail("tojson: indent must be an integer or a string, not " + type_name(indent));
+}
+
 Value f_tojson(Renderer& r, const Value& v, Args& args) {
   std::string error;
   std::string out;
@@ -569,19 +819,24 @@ Value f_tojson(Renderer& r, const Value& v, Args& args) {
               {"indent", Value::none()},
               {"separators", Value::none()},
               {"sort_keys", Value::boolean(false)}});
-    if (!p[2].is_none()) r.fail("tojson: separators are not supported");
-    int indent = -1;
-    if (p[1].is_integral()) {
-      indent = static_cast<int>(std::max<std::int64_t>(0, p[1].as_int()));
-    } else if (!p[1].is_none()) {
-      r.fail("tojson: indent must be an integer");
+    std::optional<std::string> indent = json_indent(r, p[1]);
+    JsonFormat format =
+        JsonFormat::python(p[0].truthy(), p[3].truthy(), indent ? &*indent : nullptr);
+    if (!p[2].is_none()) {
+      if (!p[2].is_list() || p[2].items().size() != 2 || !p[2].items()[0].is_string() ||
+          !p[2].items()[1].is_string()) {
+        r.fail("tojson: separators must be a pair of strings");
+      }
+      format.item_separator = p[2].items()[0].str();
+      format.key_separator = p[2].items()[1].str();
     }
-    out = json_dumps(v, p[0].truthy(), indent, p[3].truthy(), &error);
+    out = json_dumps(v, format, &error);
   } else {
+    // jinja2's own: sorted keys, ASCII only, and <, >, &, ' escaped.
     Params p(r, args, "tojson", {{"indent", Value::none()}});
-    int indent =
-        p[0].is_integral() ? static_cast<int>(std::max<std::int64_t>(0, p[0].as_int())) : -1;
-    std::string dumped = json_dumps(v, true, indent, true, &error);
+    std::optional<std::string> indent = json_indent(r, p[0]);
+    std::string dumped =
+        json_dumps(v, JsonFormat::python(true, true, indent ? &*indent : nullptr), &error);
     for (char c : dumped) {
       switch (c) {
         case '<':
@@ -602,14 +857,15 @@ Value f_tojson(Renderer& r, const Value& v, Args& args) {
     }
   }
   if (!error.empty()) r.fail("tojson: " + error);
+  // jinja2's own tojson returns Markup; transformers' returns a str.
+  if (!r.options().transformers_globals) return Value::markup(std::move(out));
   return Value::string(std::move(out));
 }
 
 Value f_trim(Renderer& r, const Value& v, Args& args) {
   Params p(r, args, "trim", {{"chars", Value::none()}});
   std::string chars = p[0].is_none() ? "" : py_str(p[0]);
-  return Value::string(
-      py_strip(text_of(r, v), p[0].is_none() ? nullptr : &chars, StripSide::kBoth));
+  return like(v, py_strip(text_of(r, v), p[0].is_none() ? nullptr : &chars, StripSide::kBoth));
 }
 
 Value f_unique(Renderer& r, const Value& v, Args& args) {
@@ -654,106 +910,13 @@ Value f_format(Renderer& r, const Value& v, Args& args) {
   return percent_format(r, text_of(r, v), Value::list(args.pos, true));
 }
 
-// --- tests ---
-
-const Value& test_arg(Renderer& r, Args& args, const char* name) {
-  if (!args.pos.empty()) return args.pos[0];
-  for (const auto& [k, v] : args.kw) {
-    if (k == name) return v;
-  }
-  r.fail(std::string("test is missing its argument '") + name + "'");
-}
-
-bool t_defined(Renderer&, const Value& v, Args&) { return !v.is_undefined(); }
-bool t_undefined(Renderer&, const Value& v, Args&) { return v.is_undefined(); }
-bool t_none(Renderer&, const Value& v, Args&) { return v.is_none(); }
-bool t_string(Renderer&, const Value& v, Args&) { return v.is_string(); }
-bool t_mapping(Renderer&, const Value& v, Args&) { return v.is_dict(); }
-bool t_number(Renderer&, const Value& v, Args&) { return v.is_number(); }
-bool t_integer(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kInt; }
-bool t_float(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kFloat; }
-bool t_boolean(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kBool; }
-bool t_true(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kBool && v.as_bool(); }
-bool t_false(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kBool && !v.as_bool(); }
-bool t_callable(Renderer&, const Value& v, Args&) { return v.kind() == Kind::kCallable; }
-bool t_iterable(Renderer& r, const Value& v, Args&) {
-  if (v.is_undefined()) {
-    r.check_defined(v);
-    return true;
-  }
-  return v.is_string() || v.is_list() || v.is_dict();
-}
-bool t_sequence(Renderer& r, const Value& v, Args&) {
-  if (v.is_undefined()) {
-    r.check_defined(v);
-    return true;
-  }
-  return v.is_string() || v.is_list() || v.is_dict();
-}
-bool t_eq(Renderer& r, const Value& v, Args& a) { return py_equal(v, test_arg(r, a, "other")); }
-bool t_ne(Renderer& r, const Value& v, Args& a) { return !py_equal(v, test_arg(r, a, "other")); }
-bool ordered(Renderer& r, const Value& x, const Value& y) {
-  bool ok = true;
-  bool less = py_less(x, y, &ok);
-  if (!ok)
-    r.fail("'<' not supported between instances of '" + type_name(x) + "' and '" + type_name(y) +
-           "'");
-  return less;
-}
-bool t_lt(Renderer& r, const Value& v, Args& a) { return ordered(r, v, test_arg(r, a, "other")); }
-bool t_gt(Renderer& r, const Value& v, Args& a) { return ordered(r, test_arg(r, a, "other"), v); }
-bool t_le(Renderer& r, const Value& v, Args& a) { return !ordered(r, test_arg(r, a, "other"), v); }
-bool t_ge(Renderer& r, const Value& v, Args& a) { return !ordered(r, v, test_arg(r, a, "other")); }
-std::int64_t int_value(Renderer& r, const Value& v) {
-  r.check_defined(v, true);
-  if (!v.is_integral()) r.fail("odd/even/divisibleby need an integer, not " + type_name(v));
-  return v.as_int();
-}
-bool t_odd(Renderer& r, const Value& v, Args&) { return int_value(r, v) % 2 != 0; }
-bool t_even(Renderer& r, const Value& v, Args&) { return int_value(r, v) % 2 == 0; }
-bool t_divisibleby(Renderer& r, const Value& v, Args& a) {
-  std::int64_t d = int_value(r, test_arg(r, a, "num"));
-  if (d == 0) r.fail("integer division or modulo by zero");
-  return int_value(r, v) % d == 0;
-}
-bool t_in(Renderer& r, const Value& v, Args& a) {
-  const Value& seq = test_arg(r, a, "seq");
-  if (seq.is_string()) {
-    if (!v.is_string())
-      r.fail("'in <string>' requires string as left operand, not " + type_name(v));
-    return seq.str().find(v.str()) != std::string::npos;
-  }
-  if (seq.is_dict()) return seq.dict().find(v) != nullptr;
-  for (const auto& e : r.iterate(seq)) {
-    if (py_equal(v, e)) return true;
-  }
-  return false;
-}
-bool t_lower(Renderer& r, const Value& v, Args&) { return py_islower(text_of(r, v)); }
-bool t_upper(Renderer& r, const Value& v, Args&) { return py_isupper(text_of(r, v)); }
-bool t_sameas(Renderer& r, const Value& v, Args& a) {
-  const Value& o = test_arg(r, a, "other");
-  if (v.kind() != o.kind()) return false;
-  switch (v.kind()) {
-    case Kind::kNone:
-    case Kind::kUndefined:
-      return true;
-    case Kind::kBool:
-    case Kind::kInt:
-      return v.as_int() == o.as_int();
-    case Kind::kFloat:
-      return false;
-    case Kind::kString:
-      return v.str() == o.str();
-    default:
-      return v.identity() == o.identity();
-  }
-}
-bool t_filter(Renderer&, const Value& v, Args&) { return v.is_string() && find_filter(v.str()); }
-bool t_test(Renderer&, const Value& v, Args&) { return v.is_string() && find_test(v.str()); }
-bool t_escaped(Renderer&, const Value&, Args&) { return false; }
-
 }  // namespace
+
+std::string text_of(Renderer& r, const Value& v) {
+  r.check_defined(v);
+  if (v.is_string()) return v.str();
+  return py_str(v);
+}
 
 FilterFn find_filter(std::string_view name) {
   static const std::map<std::string_view, FilterFn> kFilters = {
@@ -771,6 +934,7 @@ FilterFn find_filter(std::string_view name) {
       {"first", f_first},
       {"float", f_float},
       {"format", f_format},
+      {"groupby", f_groupby},
       {"indent", f_indent},
       {"int", f_int},
       {"items", f_items},
@@ -782,12 +946,16 @@ FilterFn find_filter(std::string_view name) {
       {"map", f_map},
       {"max", f_max},
       {"min", f_min},
+      {"regex_replace", f_regex_replace},
       {"reject", f_reject},
       {"rejectattr", f_rejectattr},
       {"replace", f_replace},
       {"reverse", f_reverse},
       {"round", f_round},
       {"safe", f_safe},
+      {"slice", f_slice},
+      {"truncate", f_truncate},
+      {"forceescape", f_forceescape},
       {"select", f_select},
       {"selectattr", f_selectattr},
       {"sort", f_sort},
@@ -802,52 +970,6 @@ FilterFn find_filter(std::string_view name) {
   };
   auto it = kFilters.find(name);
   return it == kFilters.end() ? nullptr : it->second;
-}
-
-TestFn find_test(std::string_view name) {
-  static const std::map<std::string_view, TestFn> kTests = {
-      {"boolean", t_boolean},
-      {"callable", t_callable},
-      {"defined", t_defined},
-      {"divisibleby", t_divisibleby},
-      {"eq", t_eq},
-      {"equalto", t_eq},
-      {"==", t_eq},
-      {"escaped", t_escaped},
-      {"even", t_even},
-      {"false", t_false},
-      {"filter", t_filter},
-      {"float", t_float},
-      {"ge", t_ge},
-      {">=", t_ge},
-      {"gt", t_gt},
-      {">", t_gt},
-      {"greaterthan", t_gt},
-      {"in", t_in},
-      {"integer", t_integer},
-      {"iterable", t_iterable},
-      {"le", t_le},
-      {"<=", t_le},
-      {"lower", t_lower},
-      {"lt", t_lt},
-      {"<", t_lt},
-      {"lessthan", t_lt},
-      {"mapping", t_mapping},
-      {"ne", t_ne},
-      {"!=", t_ne},
-      {"none", t_none},
-      {"number", t_number},
-      {"odd", t_odd},
-      {"sameas", t_sameas},
-      {"sequence", t_sequence},
-      {"string", t_string},
-      {"test", t_test},
-      {"true", t_true},
-      {"undefined", t_undefined},
-      {"upper", t_upper},
-  };
-  auto it = kTests.find(name);
-  return it == kTests.end() ? nullptr : it->second;
 }
 
 }  // namespace enclave::jinja

@@ -261,6 +261,127 @@ TEST(JinjaValues, MatchesJinja2) {
   expect_all(cases);
 }
 
+TEST(JinjaFilters, TruncateSliceForceescape) {
+  const Case cases[] = {
+      {"{{ 'hello world foo bar'|truncate(9) }}|{{ 'hello world foo bar'|truncate(9, true) }}|"
+       "{{ 'hello world foo bar'|truncate(11, leeway=0) }}|{{ 'short'|truncate(3, leeway=5) }}|"
+       "{{ 'abcdefghij'|truncate(5, end='..', leeway=0) }}|{{ '한국어 텍스트 입니다'|truncate(6, "
+       "leeway=0) }}",
+       "hello...|hello ...|hello...|short|abc..|한국어..."},
+      {"{{ [1,2,3,4,5,6,7]|slice(3)|list }} {{ [1,2,3,4]|slice(3, 0)|list }} {{ '<x>'|forceescape "
+       "}}",
+       "[[1, 2, 3], [4, 5], [6, 7]] [[1, 2], [3, 0], [4, 0]] &lt;x&gt;"},
+  };
+  expect_all(cases);
+  EXPECT_EQ(error_of("{{ 'abc'|truncate(2) }}"), "f:1: expected length >= 3, got 2");
+}
+
+TEST(JinjaFilters, RegexReplaceWithLmEvalFilters) {
+  Options opt;
+  opt.lm_eval_filters = true;
+  auto render = [&](const std::string& src) {
+    return Template::parse(src, "t", opt).render(nlohmann::ordered_json{{"x", "a1b22c333"}});
+  };
+  // Expected: Python's re.sub through lm-evaluation-harness's filter.
+  EXPECT_EQ(
+      render(
+          R"({{ x | regex_replace('[0-9]+', '#') }}|{{ x | regex_replace('[0-9]', '#', 2) }}|)"
+          R"({{ x | regex_replace('([a-z])(\\d+)', '\\2\\1') }}|)"
+          R"({{ x | regex_replace('(?P<l>[a-z])', '<\\g<l>>') }}|{{ 'abxd' | regex_replace('x*', '-') }}|)"
+          R"({{ '한국어  문장' | regex_replace('\\s+', ' ') }})"),
+      "a#b#c#|a#b#2c333|1a22b333c|<a>1<b>22<c>333|-a-b--d-|한국어 문장");
+  // Python's \w, \s and \d are Unicode-aware (Korean letters, U+3000, U+0663).
+  EXPECT_EQ(
+      Template::parse(R"({{ q | regex_replace('\\w+', 'W') }}|{{ q | regex_replace('\\s', '_') }}|)"
+                      R"({{ q | regex_replace('[^\\w]', '') }})",
+                      "t", opt)
+          .render(nlohmann::ordered_json{{"q", "한국어\u3000문장 12 \u0663 foo_bar!"}}),
+      "W\u3000W W W W!|한국어_문장_12_\u0663_foo_bar!|한국어문장12\u0663foo_bar");
+  EXPECT_EQ(error_of("{{ 'x' | regex_replace('a', 'b') }}"),
+            "f:1: No filter named 'regex_replace'.");
+}
+
+TEST(JinjaFilters, PythonCornerCases) {
+  // Expected: jinja2 3.1 (map/select skip a falsy value; the tests take floats).
+  const Case cases[] = {
+      {"{% set f = false %}{{ f|map('string')|list }} {{ n|select|list }} {{ "
+       "f|selectattr('x')|list }}",
+       "[] [] []"},
+      {"{% set x = 1.5 %}{{ x is odd }} {{ x is even }} {{ 3.0 is odd }} {{ 4.5 is divisibleby 1.5 "
+       "}}",
+       "False False True True"},
+  };
+  expect_all(cases);
+  EXPECT_EQ(error_of("{% set x = 5 %}{{ x|indent }}"), "f:1: indent() needs a string, not int");
+  EXPECT_EQ(error_of("{% set x = 5 %}{{ x[1:] }}"), "f:1: 'int' object is not subscriptable");
+  EXPECT_EQ(error_of("{% set x = {} %}{{ x[1:] }}"), "f:1: unhashable type: 'slice'");
+  EXPECT_EQ(error_of("{{ 'a' is odd }}"),
+            "f:1: unsupported operand type(s) for %: 'str' and 'int'");
+}
+
+TEST(JinjaFilters, TransformersTojsonSeparatorsAndIndent) {
+  // Expected: transformers' tojson, i.e. Python's json.dumps with these arguments.
+  const Case cases[] = {
+      {"{% set d = {'b': [1, {'x': 'é'}], 'a': none} %}{{ d|tojson(separators=(',', ':')) }}|"
+       "{{ d|tojson(indent=2, separators=(', ', ' = ')) }}|{{ d|tojson(indent='\\t') }}|{{ "
+       "d|tojson(indent=0) }}",
+       "{\"b\":[1,{\"x\":\"é\"}],\"a\":null}|{\n  \"b\" = [\n    1, \n    {\n      \"x\" = \"é\"\n "
+       "   }\n  "
+       "], \n  \"a\" = null\n}|{\n\t\"b\": [\n\t\t1,\n\t\t{\n\t\t\t\"x\": "
+       "\"é\"\n\t\t}\n\t],\n\t\"a\": "
+       "null\n}|{\n\"b\": [\n1,\n{\n\"x\": \"é\"\n}\n],\n\"a\": null\n}"},
+  };
+  expect_all(cases);
+  EXPECT_EQ(error_of("{{ 1|tojson(separators=',') }}"),
+            "f:1: tojson: separators must be a pair of strings");
+}
+
+TEST(JinjaFilters, Groupby) {
+  // Expected: jinja2 3.1.
+  const Case cases[] = {
+      {"{% set people = [{'n': 'a', 'c': 'Seoul'}, {'n': 'b', 'c': 'busan'}, {'n': 'c', 'c': "
+       "'seoul'}, "
+       "{'n': 'd'}] %}{% for g, items in people|groupby('c', default='?') %}{{ g }}:"
+       "{{ items|map(attribute='n')|join(',') }};{% endfor %}|{% for grp in people|groupby('c', "
+       "default='?', "
+       "case_sensitive=true) %}{{ grp.grouper }}={{ grp.list|length }} {% endfor %}|"
+       "{{ people|groupby('c', default='x')|first }}",
+       "?:d;busan:b;Seoul:a,c;|?=1 Seoul=1 busan=1 seoul=1 |('busan', [{'n': 'b', 'c': 'busan'}])"},
+  };
+  expect_all(cases);
+}
+
+TEST(JinjaMethods, StrFormatSpecifications) {
+  // Expected: Python's str.format (through jinja2).
+  const Case cases[] = {
+      {"{{ '{:.2f}|{:>8}|{:<6}|{:^7}|{:*^9}|{:08.3f}|{:+d}|{:,}|{:#X}|{:#b}'.format(3.14159, 'ab', "
+       "'cd', "
+       "'mid', 'x', -2.5, 5, 1234567, 255, 5) }}",
+       "3.14|      ab|cd    |  mid  |****x****|-002.500|+5|1,234,567|0XFF|0b101"},
+      {"{{ '{0!r}|{1:5}|{name:^9}|{2}'.format('q', true, none, name='한국') }}",
+       "'q'|    1|   한국    |None"},
+  };
+  expect_all(cases);
+  EXPECT_EQ(error_of("{{ '{:d}'.format(1.5) }}"),
+            "f:1: Unknown format code 'd' for object of type 'float'");
+  EXPECT_EQ(error_of("{{ '{:>5}'.format([1]) }}"),
+            "f:1: unsupported format string passed to list.__format__");
+}
+
+TEST(JinjaFilters, MarkupFromEscapeSafeAndTojson) {
+  // jinja2's defaults (no transformers globals); expected from jinja2 3.1.
+  auto tpl = Template::parse(
+      "{{ x|e }}|{{ x|e|e }}|{{ x|forceescape|forceescape }}|{{ x|safe|e }}|{{ x|e + x }}|{{ x + "
+      "x|e }}|"
+      "{{ x|e ~ x }}|{{ (x|e)|upper }}|{{ '%s<'|safe % x }}|{{ x|tojson + x }}",
+      "t");
+  EXPECT_EQ(tpl.render(nlohmann::ordered_json{{"x", "<a&b>"}}),
+            "&lt;a&amp;b&gt;|&lt;a&amp;b&gt;|&amp;lt;a&amp;amp;b&amp;gt;|<a&b>|&lt;a&amp;b&gt;&lt;"
+            "a&amp;b&gt;|"
+            "&lt;a&amp;b&gt;&lt;a&amp;b&gt;|&lt;a&amp;b&gt;<a&b>|&LT;A&AMP;B&GT;|&lt;a&amp;b&gt;<|"
+            "\"\\u003ca\\u0026b\\u003e\"&lt;a&amp;b&gt;");
+}
+
 TEST(JinjaFilters, PlainTojsonIsHtmlSafeAndSorted) {
   auto tpl = Template::parse(
       "{{ {'b': [1, \"é<>&'\"], 'a': none}|tojson }}|{{ [1, {'z': 1, 'y': 2}]|tojson(indent=2) }}",
@@ -298,6 +419,12 @@ TEST(JinjaMethods, BadCallsAreErrors) {
   EXPECT_EQ(error_of("{{ '%s' % ('a', 'b') }}"),
             "f:1: not all arguments converted during string formatting");
   EXPECT_EQ(error_of("{{ 'abc'.nosuch() }}"), "f:1: 'str object' has no attribute 'nosuch'");
+  EXPECT_EQ(error_of("{{ '%99999999999999999999d' % 1 }}"),
+            "f:1: format width or precision too large");
+  EXPECT_EQ(error_of("{{ '{99999999999999999999}'.format(1) }}"),
+            "f:1: Replacement index 99999999999999999999 out of range");
+  const Case wide[] = {{"{{ ('%600d' % 7)|length }} {{ ('%-5s|' % 'ab') }}", "600 ab   |"}};
+  expect_all(wide);
 }
 
 }  // namespace

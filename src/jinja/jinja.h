@@ -35,6 +35,10 @@ struct Options {
   // its `tojson` (non-ASCII kept, keys in insertion order, `indent`),
   // loop controls (`break`/`continue`) and `{% generation %}` blocks.
   bool transformers_globals = false;
+  // lm-evaluation-harness's addition: the `regex_replace(pattern, repl,
+  // count=0)` filter, Python's re.sub (patterns run on RE2, which shares
+  // Python's syntax for the common constructs).
+  bool lm_eval_filters = false;
   // strftime_now's clock; empty means the machine's local time. Tests pin it.
   std::function<std::string(const std::string& format)> strftime_now;
   // Bounds: the render fails (naming the template and line) past these.
@@ -71,6 +75,10 @@ class Template {
   Rendered render_with_spans(const nlohmann::ordered_json& context) const;
 
   const std::string& name() const;
+
+  // Whether the template has `{% generation %}` blocks (then SFT masks can
+  // come from Rendered::generation_spans, as transformers' do).
+  bool has_generation_blocks() const;
 
  private:
   struct Program;

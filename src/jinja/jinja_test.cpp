@@ -111,6 +111,27 @@ TEST(JinjaStatements, ForFilterElseUnpacking) {
             std::string::npos);
 }
 
+TEST(JinjaStatements, RecursiveLoops) {
+  json ctx{{"tree",
+            {{{"n", "a"},
+              {"c",
+               {{{"n", "a1"}, {"c", json::array()}},
+                {{"n", "a2"}, {"c", {{{"n", "a21"}, {"c", json::array()}}}}}}}},
+             {{"n", "b"}, {"c", json::array()}}}}};
+  // Expected: jinja2 3.1.
+  EXPECT_EQ(render("{% for node in tree recursive %}<{{ node.n }}:{{ loop.depth }}{{ loop.depth0 }}"
+                   "{{ loop.index }}/{{ loop.length }}{% if node.c %}[{{ loop(node.c) }}]{% endif "
+                   "%}>{% endfor %}",
+                   ctx),
+            "<a:101/2[<a1:211/2><a2:212/2[<a21:321/1>]>]><b:102/2>");
+  EXPECT_EQ(render("{% for node in tree if node.n != 'a2' recursive %}{{ node.n }}{{ loop(node.c) "
+                   "}}{% endfor %}",
+                   ctx),
+            "aa1b");
+  EXPECT_EQ(error_of("{% for x in [1] %}{{ loop([2]) }}{% endfor %}"),
+            "tpl:1: The loop must have the 'recursive' marker to be called recursively.");
+}
+
 TEST(JinjaStatements, BreakContinueNeedLoopControls) {
   const std::string src =
       "{% for i in range(10) %}{% if i == 1 %}{% continue %}{% endif %}"
@@ -138,6 +159,10 @@ TEST(JinjaScoping, NamespaceCarriesValuesOutOfLoops) {
           "{% set ns.n = ns.n + i %}{% endfor %}{% set ns.seen = true %}{{ ns.n }} {{ ns.seen }}"),
       "6 True");
   EXPECT_EQ(render("{% set ns = namespace(a=1) %}{{ ns }}"), "<Namespace {'a': 1}>");
+  // A namespace holding itself prints as Python prints the cycle.
+  EXPECT_EQ(
+      render("{% set ns = namespace(a=1) %}{% set ns.me = ns %}{% set ns.l = [ns] %}{{ ns }}"),
+      "<Namespace {'a': 1, 'me': <Namespace {...}>, 'l': [<Namespace {...}>]}>");
   EXPECT_EQ(error_of("{% set d = {} %}\n{% set d.x = 1 %}"),
             "tpl:2: Cannot assign attribute on non-namespace object");
 }
@@ -161,6 +186,19 @@ TEST(JinjaMacros, DefaultsKwargsVarargsCaller) {
   EXPECT_EQ(render("{% macro m(x) %}{{ x }}{% endmacro %}{{ m() }}|{{ m is callable }}"), "|True");
 }
 
+TEST(JinjaMacros, StarArgsAndStarStarKwargs) {
+  // Expected: jinja2 3.1.
+  EXPECT_EQ(
+      render(
+          "{% macro m(a, b=2, c=3) %}{{ a }}{{ b }}{{ c }}{{ varargs }}{{ kwargs }}{% endmacro %}"
+          "{{ m(*xs) }}|{{ m(0, **kw) }}|{{ m(*[7, 8, 9, 10], z=1) }}|{{ '{}-{}'.format(*xs) }}|"
+          "{{ [3, 1]|sort(**{'reverse': true}) }}",
+          json{{"xs", {1, 2}}, {"kw", {{"b", 5}}}}),
+      "123(){}|053(){}|789(10,){'z': 1}|1-2|[3, 1]");
+  EXPECT_EQ(error_of("{{ range(**[1]) }}"), "tpl:1: argument after ** must be a mapping, not list");
+  EXPECT_EQ(error_of("{{ range(*[1], 2) }}"), "tpl:1: invalid syntax for function call expression");
+}
+
 TEST(JinjaStatements, FilterWithAndGeneration) {
   EXPECT_EQ(render("{% filter upper %}up {{ 'x' }}{% endfilter %}"), "UP X");
   EXPECT_EQ(render("{% with a = 1, b = 2 %}{{ a + b }}{% endwith %}[{{ a }}]"), "3[]");
@@ -173,6 +211,13 @@ TEST(JinjaStatements, FilterWithAndGeneration) {
   ASSERT_EQ(r.generation_spans.size(), 2u);
   EXPECT_EQ(r.generation_spans[0], (std::pair<std::size_t, std::size_t>{1, 5}));
   EXPECT_EQ(r.generation_spans[1], (std::pair<std::size_t, std::size_t>{6, 6}));
+  EXPECT_TRUE(tpl.has_generation_blocks());
+  EXPECT_TRUE(
+      Template::parse("{% for m in x %}{% if m %}{% generation %}{% endgeneration %}{% endif %}"
+                      "{% endfor %}",
+                      "t", chat_template_options())
+          .has_generation_blocks());
+  EXPECT_FALSE(Template::parse("{{ x }}", "t", chat_template_options()).has_generation_blocks());
   EXPECT_EQ(error_of("{% generation %}x{% endgeneration %}"),
             "tpl:1: Encountered unknown tag 'generation'.");
 }
@@ -190,6 +235,10 @@ TEST(JinjaGlobals, TransformersFunctions) {
   }
   // Plain jinja2 has neither.
   EXPECT_EQ(error_of("{{ raise_exception('x') }}"), "tpl:1: 'raise_exception' is undefined");
+  EXPECT_EQ(
+      render("{% set comma = joiner() %}{% for x in [1, 2, 3] %}{{ comma() }}{{ x }}{% endfor %}|"
+             "{% set k = joiner(sep=1) %}{{ k() }}{{ k() }}{{ k() }}"),
+      "1, 2, 3|11");
   EXPECT_EQ(render("{{ range(3)|list }} {{ range(1, 7, 2)|list }} {{ dict(a=1) }}"),
             "[0, 1, 2] [1, 3, 5] {'a': 1}");
 }
@@ -222,7 +271,18 @@ TEST(JinjaErrors, RuntimeErrorsNameTemplateAndLine) {
   EXPECT_EQ(error_of("x\n\n{{ missing.attr }}"), "tpl:3: 'missing' is undefined");
   EXPECT_EQ(error_of("{{ missing + 1 }}"), "tpl:1: 'missing' is undefined");
   EXPECT_EQ(error_of("{{ 5() }}"), "tpl:1: 'int' object is not callable");
+  Options strict;
+  strict.strict_undefined = true;
+  EXPECT_EQ(error_of("{{ none.x }}", json::object(), strict), "tpl:1: 'None' has no attribute 'x'");
   EXPECT_EQ(error_of("{{ 9223372036854775807 + 1 }}"), "tpl:1: integer overflow");
+  EXPECT_EQ(error_of("{{ (-9223372036854775807 - 1) // -1 }}"), "tpl:1: integer overflow");
+  EXPECT_EQ(render("{{ (-9223372036854775807 - 1) % -1 }} {{ (-9223372036854775807 - 1) is "
+                   "divisibleby(-1) }}"),
+            "0 True");
+  EXPECT_EQ(error_of("{{ 'ab' * 4611686018427387904 }}"),
+            "tpl:1: string repetition exceeds max_output_bytes");
+  EXPECT_EQ(error_of("{{ [1, 2] * 4611686018427387904 }}"),
+            "tpl:1: more than 1000000 loop iterations (max_loop_iterations)");
 }
 
 TEST(JinjaErrors, StrictUndefined) {
@@ -262,6 +322,23 @@ TEST(JinjaBounds, LoopsOutputAndRecursion) {
   EXPECT_EQ(
       error_of("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}\n{{ r(0) }}", json::object(), opt),
       "tpl:1: macro calls nested deeper than 20 (max_call_depth)");
+  opt = Options{};
+  opt.max_output_bytes = 1000;
+  EXPECT_EQ(
+      error_of(
+          "{% set ns = namespace(s='ab') %}{% for i in range(20) %}{% set ns.s = ns.s ~ ns.s %}"
+          "{% endfor %}",
+          json::object(), opt),
+      "tpl:1: string exceeds 1000 bytes (max_output_bytes)");
+  EXPECT_EQ(error_of("{{ " + std::string(300, '(') + "1" + std::string(300, ')') + " }}"),
+            "tpl:1: nested more than 200 levels deep");
+  std::string deep_ifs;
+  for (int k = 0; k < 300; ++k) deep_ifs += "{% if true %}";
+  EXPECT_EQ(error_of(deep_ifs), "tpl:1: nested more than 200 levels deep");
+  json deep = json::array();
+  for (int k = 0; k < 300; ++k) deep = json::array({deep});
+  EXPECT_EQ(error_of("{{ x }}", json{{"x", deep}}),
+            "render context: JSON nested more than 256 levels deep");
   EXPECT_EQ(error_of("{{ range(100001)|length }}"),
             "tpl:1: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
 }
@@ -332,6 +409,16 @@ TEST(JinjaTemplate, ChatTemplateWithToolsRendersInMicroseconds) {
       kRuns;
   std::printf("chat_reasoning.jinja, 10 messages and a tool: %.1f us per render\n", per_render_us);
   EXPECT_LT(per_render_us, 1000.0);
+}
+
+TEST(JinjaTemplate, UnparsedTemplateIsAnInternalError) {
+  Template empty;
+  try {
+    empty.render(json::object());
+    FAIL() << "rendering an unparsed Template did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInternal);
+  }
 }
 
 TEST(JinjaTemplate, ConcurrentRendersOfOneTemplate) {

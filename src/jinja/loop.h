@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 #include "jinja/value.h"
@@ -15,6 +16,10 @@ struct LoopState {
   std::size_t length = 0;
   std::shared_ptr<const List> items;  // the (filtered) items iterated
   Value last_changed;                 // loop.changed()'s memory; Undefined before the first call
+  std::size_t depth = 1;              // loop.depth: 1, plus one per loop(...) recursion
+  // For `recursive` loops: renders the loop body over other items, as
+  // calling `loop(items)` does; empty otherwise.
+  std::function<std::string(const Value& items)> recurse;
 };
 
 }  // namespace enclave::jinja

@@ -90,15 +90,30 @@ Value str_format(Renderer& r, const std::string& fmt, Args& args) {
     std::size_t end = fmt.find('}', k);
     if (end == std::string::npos) r.fail("Single '{' encountered in format string");
     std::string field = fmt.substr(k + 1, end - k - 1);
-    if (field.find_first_of(":!") != std::string::npos) {
-      r.fail("format specifications in str.format are not supported: {" + field + "}");
+    // {name!conversion:spec}
+    std::string spec, conversion;
+    std::size_t colon = field.find(':');
+    if (colon != std::string::npos) {
+      spec = field.substr(colon + 1);
+      field.resize(colon);
+    }
+    std::size_t bang = field.find('!');
+    if (bang != std::string::npos) {
+      conversion = field.substr(bang + 1);
+      field.resize(bang);
+      if (conversion != "r" && conversion != "s" && conversion != "a") {
+        r.fail("Unknown conversion specifier " + conversion);
+      }
+    }
+    if (field.find_first_of(".[") != std::string::npos) {
+      r.fail("attribute and index lookups in str.format fields are not supported: {" + field + "}");
     }
     const Value* v = nullptr;
     if (field.empty()) {
       if (auto_index >= args.pos.size()) r.fail("Replacement index out of range");
       v = &args.pos[auto_index++];
     } else if (std::all_of(field.begin(), field.end(), ::isdigit)) {
-      std::size_t i = std::stoul(field);
+      auto i = static_cast<std::size_t>(parse_digits(field));
       if (i >= args.pos.size()) r.fail("Replacement index " + field + " out of range");
       v = &args.pos[i];
     } else {
@@ -107,7 +122,9 @@ Value str_format(Renderer& r, const std::string& fmt, Args& args) {
       }
       if (!v) r.fail("KeyError: '" + field + "'");
     }
-    append_py_str(out, *v);
+    Value converted = conversion.empty() || conversion == "s" ? *v : Value::string(py_repr(*v));
+    if (conversion == "s") converted = Value::string(py_str(*v));
+    out += apply_format_spec(r, converted, spec);
     k = end;
   }
   return Value::string(std::move(out));
@@ -232,8 +249,8 @@ Value loop_attr(const LoopState& st, const std::string& name) {
   if (name == "first") return Value::boolean(i == 0);
   if (name == "last") return Value::boolean(i == n - 1);
   if (name == "length") return Value::integer(n);
-  if (name == "depth") return Value::integer(1);
-  if (name == "depth0") return Value::integer(0);
+  if (name == "depth") return Value::integer(static_cast<std::int64_t>(st.depth));
+  if (name == "depth0") return Value::integer(static_cast<std::int64_t>(st.depth) - 1);
   if (name == "previtem") {
     if (i == 0) return Value::undefined("there is no previous item");
     return (*st.items)[st.index - 1];
@@ -254,11 +271,21 @@ Value bound_method(const Value& obj, const std::string& name) {
   });
 }
 
+// jinja2's object_type_repr: 'None' for None, else 'TYPE object'.
 std::string no_attribute(const Value& obj, const std::string& name) {
+  if (obj.is_none()) return "'None' has no attribute '" + name + "'";
   return "'" + type_name(obj) + " object' has no attribute '" + name + "'";
 }
 
 }  // namespace
+
+std::int64_t parse_digits(std::string_view digits, std::int64_t cap) {
+  std::int64_t n = 0;
+  for (char c : digits) {
+    n = std::min(cap, n * 10 + (c - '0'));
+  }
+  return n;
+}
 
 Value get_attr(Renderer& r, const Value& obj, const std::string& name) {
   (void)r;
@@ -267,6 +294,9 @@ Value get_attr(Renderer& r, const Value& obj, const std::string& name) {
       if (in(kStrMethods, name)) return bound_method(obj, name);
       break;
     case Kind::kList:
+      if (obj.is_group_tuple() && (name == "grouper" || name == "list")) {
+        return obj.items()[name == "grouper" ? 0 : 1];
+      }
       if (in(kListMethods, name)) return bound_method(obj, name);
       if (in(kListUnsafe, name)) {
         return Value::undefined(
@@ -441,6 +471,20 @@ Value global_function(Renderer& r, const std::string& name) {
       return v;
     });
   }
+  if (name == "joiner") {
+    // joiner(sep): a function returning "" the first time, sep after.
+    return Value::callable("joiner", [](Renderer&, Args& args) {
+      std::string sep = py_str(arg(args, 0, "sep", Value::string(", ")));
+      auto used = std::make_shared<bool>(false);
+      return Value::callable("joiner", [sep, used](Renderer&, Args&) {
+        if (!*used) {
+          *used = true;
+          return Value::string("");
+        }
+        return Value::string(sep);
+      });
+    });
+  }
   if (!r.options().transformers_globals) return Value();
   if (name == "raise_exception") {
     return Value::callable(name, [](Renderer&, Args& args) -> Value {
@@ -512,20 +556,22 @@ Value percent_format(Renderer& r, const std::string& format, const Value& args) 
       v = &positional[next++];
     }
     std::string piece;
+    std::int64_t width_n = parse_digits(width);
+    std::int64_t precision_n = precision.size() > 1 ? parse_digits(precision.substr(1)) : 0;
+    if (width_n > (1 << 20) || precision_n > 1000) r.fail("format width or precision too large");
     std::string spec = "%" + flags + width + precision;
-    char buf[512];
+    std::vector<char> buf(static_cast<std::size_t>(width_n + precision_n) + 400);
     switch (conv) {
       case 's':
       case 'r': {
         piece = conv == 's' ? py_str(*v) : py_repr(*v);
         if (precision.size() > 1) {
-          std::size_t n = std::stoul(precision.substr(1));
+          auto n = static_cast<std::size_t>(precision_n);
           std::vector<std::size_t> offs = cp_offsets(piece);
           if (n < offs.size() - 1) piece = piece.substr(0, offs[n]);
         }
         if (!width.empty()) {
-          piece = py_pad(piece, std::stoll(width), " ",
-                         flags.find('-') != std::string::npos ? '<' : '>');
+          piece = py_pad(piece, width_n, " ", flags.find('-') != std::string::npos ? '<' : '>');
         }
         out += piece;
         continue;
@@ -539,7 +585,8 @@ Value percent_format(Renderer& r, const std::string& format, const Value& args) 
           r.fail(fmt::format("%{} format: a real number is required, not {}", conv, type_name(*v)));
         long long n =
             v->kind() == Kind::kFloat ? static_cast<long long>(v->as_double()) : v->as_int();
-        std::snprintf(buf, sizeof buf, (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(), n);
+        std::snprintf(buf.data(), buf.size(), (spec + "ll" + (conv == 'i' ? 'd' : conv)).c_str(),
+                      n);
         break;
       }
       case 'f':
@@ -549,7 +596,7 @@ Value percent_format(Renderer& r, const std::string& format, const Value& args) 
       case 'g':
       case 'G':
         if (!v->is_number()) r.fail(fmt::format("must be real number, not {}", type_name(*v)));
-        std::snprintf(buf, sizeof buf, (spec + conv).c_str(), v->as_double());
+        std::snprintf(buf.data(), buf.size(), (spec + conv).c_str(), v->as_double());
         break;
       case 'c':
         if (v->is_string()) {
@@ -562,7 +609,7 @@ Value percent_format(Renderer& r, const std::string& format, const Value& args) 
       default:
         r.fail(fmt::format("unsupported format character '{}'", conv));
     }
-    out += buf;
+    out += buf.data();
   }
   if (!used_mapping && next < positional.size() && !mapping) {
     r.fail("not all arguments converted during string formatting");

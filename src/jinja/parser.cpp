@@ -16,8 +16,11 @@ namespace {
 
 class Parser {
  public:
-  Parser(std::vector<Token> tokens, const std::string& name, bool extensions)
-      : t_(std::move(tokens)), name_(name), extensions_(extensions) {}
+  Parser(std::vector<Token> tokens, const std::string& name, const Options& options)
+      : t_(std::move(tokens)),
+        name_(name),
+        extensions_(options.transformers_globals),
+        lm_eval_filters_(options.lm_eval_filters) {}
 
   std::vector<NodePtr> parse_all() {
     auto body = subparse({});
@@ -45,6 +48,20 @@ class Parser {
   [[noreturn]] void error(int line, const std::string& reason) const {
     fail_input("{}:{}: {}", name_, line, reason);
   }
+
+  // Bounds the recursion of this recursive-descent parser (and of the
+  // renderer over its tree), so a hostile template fails instead of
+  // exhausting the stack.
+  static constexpr int kMaxNesting = 200;
+  struct Nest {
+    explicit Nest(Parser& p) : p_(p) {
+      if (++p_.nesting_ > kMaxNesting) {
+        p_.error(p_.cur().line, fmt::format("nested more than {} levels deep", kMaxNesting));
+      }
+    }
+    ~Nest() { --p_.nesting_; }
+    Parser& p_;
+  };
 
   std::string describe(const Token& t) const {
     switch (t.type) {
@@ -91,6 +108,7 @@ class Parser {
   // Statements until a block tag whose first name is in `ends`; the stream
   // is left at that name.
   std::vector<NodePtr> subparse(std::initializer_list<const char*> ends) {
+    Nest nest(*this);
     std::vector<NodePtr> body;
     while (true) {
       const Token& t = cur();
@@ -232,7 +250,7 @@ class Parser {
     if (!skip_name("in")) error(cur().line, "expected 'in', got " + describe(cur()));
     n->b = parse_tuple(false, {"recursive"}, false);
     if (skip_name("if")) n->c = parse_expression(true);
-    if (is_name("recursive")) error(cur().line, "recursive loops are not supported");
+    if (skip_name("recursive")) n->name = "recursive";
     expect_block_end();
     ++loop_depth_;
     n->body = subparse({"endfor", "else"});
@@ -497,6 +515,7 @@ class Parser {
   }
 
   NodePtr parse_unary(bool with_filter) {
+    Nest nest(*this);
     NodePtr n;
     if (is_op("-") || is_op("+")) {
       Token op = take();
@@ -635,23 +654,33 @@ class Parser {
     return s;
   }
 
+  // (args, key=value, *dyn_args, **dyn_kwargs) in jinja2's order rules;
+  // the dynamic ones go to n->b and n->c.
   void parse_call_args(Node* n) {
     expect_op("(");
     bool first = true;
+    auto ensure = [&](bool ok) {
+      if (!ok) error(cur().line, "invalid syntax for function call expression");
+    };
     while (!is_op(")")) {
       if (!first) {
         expect_op(",");
         if (is_op(")")) break;
       }
       first = false;
-      if (is_op("*") || is_op("**"))
-        error(cur().line, "*args and **kwargs calls are not supported");
-      if (cur().type == Tok::kName && peek().type == Tok::kOp && peek().text == "=") {
+      if (skip_op("*")) {
+        ensure(!n->b && !n->c);
+        n->b = parse_expression(true);
+      } else if (skip_op("**")) {
+        ensure(!n->c);
+        n->c = parse_expression(true);
+      } else if (cur().type == Tok::kName && peek().type == Tok::kOp && peek().text == "=") {
+        ensure(!n->c);
         std::string key = take().text;
         ++pos_;
         n->kwargs.emplace_back(std::move(key), parse_expression(true));
       } else {
-        if (!n->kwargs.empty()) error(cur().line, "invalid syntax for function call expression");
+        ensure(!n->b && !n->c && n->kwargs.empty());
         n->list.push_back(parse_expression(true));
       }
     }
@@ -679,6 +708,7 @@ class Parser {
       auto f = node(NodeType::kFilter, line);
       f->name = fname;
       f->filter = find_filter(fname);
+      if (fname == "regex_replace" && !lm_eval_filters_) f->filter = nullptr;
       if (!f->filter) error(line, "No filter named '" + fname + "'.");
       f->a = std::move(subject);
       if (is_op("(")) parse_call_args(f.get());
@@ -736,14 +766,16 @@ class Parser {
   const std::string& name_;
   std::size_t pos_ = 0;
   int loop_depth_ = 0;
+  int nesting_ = 0;
   bool extensions_;
+  bool lm_eval_filters_;
 };
 
 }  // namespace
 
 std::vector<NodePtr> parse_tokens(std::vector<Token> tokens, const std::string& name,
                                   const Options& options) {
-  return Parser(std::move(tokens), name, options.transformers_globals).parse_all();
+  return Parser(std::move(tokens), name, options).parse_all();
 }
 
 }  // namespace enclave::jinja

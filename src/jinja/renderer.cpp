@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "jinja/builtins.h"
 #include "jinja/loop.h"
+#include "jinja/pystr.h"
 
 namespace enclave::jinja {
 
@@ -207,7 +208,11 @@ void Renderer::exec(const Node& n, const std::shared_ptr<Scope>& scope) {
 void Renderer::exec_for(const Node& n, const std::shared_ptr<Scope>& scope) {
   Value iterable = eval(*n.b, scope);
   line_ = n.line;
-  List items = iterate(iterable);
+  run_loop(n, scope, iterate(iterable), 1);
+}
+
+void Renderer::run_loop(const Node& n, const std::shared_ptr<Scope>& scope, List items,
+                        std::size_t depth) {
   if (n.c) {
     List kept;
     for (auto& item : items) {
@@ -223,8 +228,32 @@ void Renderer::exec_for(const Node& n, const std::shared_ptr<Scope>& scope) {
   }
   auto state = std::make_shared<LoopState>();
   state->length = items.size();
+  state->depth = depth;
   auto shared_items = std::make_shared<const List>(std::move(items));
   state->items = shared_items;
+  if (n.name == "recursive") {
+    const Node* node = &n;
+    state->recurse = [this, node, scope, depth](const Value& more) {
+      if (depth + 1 > options_.max_call_depth) {
+        fail(fmt::format("recursive loop nested deeper than {} (max_call_depth)",
+                         options_.max_call_depth));
+      }
+      std::string buf;
+      std::string* saved = out_;
+      out_ = &buf;
+      ++capture_depth_;
+      try {
+        run_loop(*node, scope, iterate(more), depth + 1);
+      } catch (...) {
+        out_ = saved;
+        --capture_depth_;
+        throw;
+      }
+      out_ = saved;
+      --capture_depth_;
+      return buf;
+    };
+  }
   Value loop = Value::loop(state);
   for (std::size_t k = 0; k < shared_items->size(); ++k) {
     line_ = n.line;
@@ -242,6 +271,8 @@ void Renderer::exec_for(const Node& n, const std::shared_ptr<Scope>& scope) {
     }
     flow_ = Flow::kNormal;
   }
+  // The recursion closure holds this scope; the loop is over.
+  state->recurse = nullptr;
   if (shared_items->empty() && !n.orelse.empty()) {
     auto s = std::make_shared<Scope>();
     s->parent = scope;
@@ -330,6 +361,13 @@ Value Renderer::apply_filters(const Node& chain, Value v, const std::shared_ptr<
 
 Value Renderer::call(const Value& callee, Args& args) {
   if (callee.kind() == Kind::kCallable) return callee.fn().call(*this, args);
+  if (callee.kind() == Kind::kLoop) {
+    if (!callee.loop_state().recurse) {
+      fail("The loop must have the 'recursive' marker to be called recursively.");
+    }
+    if (args.pos.size() != 1 || !args.kw.empty()) fail("loop() takes exactly one argument");
+    return Value::string(callee.loop_state().recurse(args.pos[0]));
+  }
   if (callee.is_undefined()) {
     if (callee.is_unsafe_undefined()) fail(callee.str());
     fail(callee.str().empty() ? "undefined value is not callable" : callee.str());
@@ -368,7 +406,21 @@ List Renderer::iterate(const Value& v) const {
 void Renderer::eval_args(const Node& n, const std::shared_ptr<Scope>& scope, Args& args) {
   args.pos.reserve(n.list.size());
   for (const auto& a : n.list) args.pos.push_back(eval(*a, scope));
+  if (n.b) {  // *dyn_args
+    for (auto& v : iterate(eval(*n.b, scope))) args.pos.push_back(std::move(v));
+  }
   for (const auto& [k, e] : n.kwargs) args.kw.emplace_back(k, eval(*e, scope));
+  if (n.c) {  // **dyn_kwargs
+    Value d = eval(*n.c, scope);
+    if (!d.is_dict()) fail("argument after ** must be a mapping, not " + type_name(d));
+    for (const auto& [k, v] : d.dict().items) {
+      if (!k.is_string()) fail("keywords must be strings");
+      for (const auto& [name, given] : args.kw) {
+        if (name == k.str()) fail("got multiple values for keyword argument '" + name + "'");
+      }
+      args.kw.emplace_back(k.str(), v);
+    }
+  }
 }
 
 Value Renderer::lookup(const std::string& name, const std::shared_ptr<Scope>& scope) {
@@ -441,7 +493,10 @@ Value Renderer::subscript(const Value& obj, const Node& key, const std::shared_p
     }
     return Value::string(std::move(out));
   }
-  return Value::undefined("'" + type_name(obj) + " object' is not subscriptable with a slice");
+  // jinja2 compiles slices to plain Python subscription (no environment
+  // getitem), so slicing anything else is Python's TypeError.
+  if (obj.is_dict()) fail("unhashable type: 'slice'");
+  fail("'" + type_name(obj) + "' object is not subscriptable");
 }
 
 Value Renderer::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
@@ -511,6 +566,7 @@ Value Renderer::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
       }
       if (n.type == NodeType::kPos) return v.kind() == Kind::kBool ? Value::integer(v.as_int()) : v;
       if (v.kind() == Kind::kFloat) return Value::floating(-v.as_double());
+      if (v.as_int() == INT64_MIN) fail("integer overflow");
       return Value::integer(-v.as_int());
     }
     case NodeType::kBinary: {
@@ -568,11 +624,26 @@ Value Renderer::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
   }
 }
 
+[[noreturn]] static void unsupported(const Renderer& r, const std::string& op, const Value& a,
+                                     const Value& b) {
+  r.fail(fmt::format("unsupported operand type(s) for {}: '{}' and '{}'", op, type_name(a),
+                     type_name(b)));
+}
+
 template <typename Op>
 static Value checked(Renderer& r, Op op, std::int64_t a, std::int64_t b) {
   std::int64_t out = 0;
   if (op(a, b, &out)) r.fail("integer overflow");
   return Value::integer(out);
+}
+
+// Strings built by `+` and `~` count against max_output_bytes too, so a
+// template that doubles a string in a loop stops before memory runs out.
+Value Renderer::sized(Value v) const {
+  if (v.str().size() > options_.max_output_bytes) {
+    fail(fmt::format("string exceeds {} bytes (max_output_bytes)", options_.max_output_bytes));
+  }
+  return v;
 }
 
 Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
@@ -582,14 +653,10 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
     std::string s;
     append_py_str(s, a);
     append_py_str(s, b);
-    return Value::string(std::move(s));
+    return sized(Value::string(std::move(s)));
   }
   check_defined(a, true);
   check_defined(b, true);
-  auto unsupported = [&]() {
-    fail(fmt::format("unsupported operand type(s) for {}: '{}' and '{}'", op, type_name(a),
-                     type_name(b)));
-  };
   bool ints = a.is_integral() && b.is_integral();
   bool nums = a.is_number() && b.is_number();
   switch (op[0]) {
@@ -602,15 +669,23 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
             },
             a.as_int(), b.as_int());
       if (nums) return Value::floating(a.as_double() + b.as_double());
-      if (a.is_string() && b.is_string()) return Value::string(a.str() + b.str());
+      if (a.is_string() && b.is_string()) {
+        if (a.is_markup() || b.is_markup()) {
+          // Markup.__add__ / __radd__ escape the plain side.
+          return sized(Value::markup((a.is_markup() ? a.str() : html_escape(a.str())) +
+                                     (b.is_markup() ? b.str() : html_escape(b.str()))));
+        }
+        return sized(Value::string(a.str() + b.str()));
+      }
       if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+        count_iterations(b.items().size());
         List items = a.items();
         items.insert(items.end(), b.items().begin(), b.items().end());
         return Value::list(std::move(items), a.is_tuple());
       }
       if (a.is_string())
         fail(fmt::format("can only concatenate str (not \"{}\") to str", type_name(b)));
-      unsupported();
+      unsupported(*this, op, a, b);
     case '-':
       if (ints)
         return checked(
@@ -620,10 +695,10 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
             },
             a.as_int(), b.as_int());
       if (nums) return Value::floating(a.as_double() - b.as_double());
-      unsupported();
+      unsupported(*this, op, a, b);
     case '*':
       if (op == "**") {
-        if (!nums) unsupported();
+        if (!nums) unsupported(*this, op, a, b);
         if (ints && b.as_int() >= 0) {
           std::int64_t acc = 1;
           for (std::int64_t k = 0; k < b.as_int(); ++k) {
@@ -648,14 +723,19 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
       if ((a.is_string() || a.is_list()) && b.is_integral()) {
         std::int64_t times = std::max<std::int64_t>(0, b.as_int());
         if (a.is_string()) {
-          if (a.str().size() * static_cast<std::size_t>(times) > options_.max_output_bytes) {
+          if (times > 0 &&
+              a.str().size() > options_.max_output_bytes / static_cast<std::size_t>(times)) {
             fail("string repetition exceeds max_output_bytes");
           }
           std::string s;
           for (std::int64_t k = 0; k < times; ++k) s += a.str();
-          return Value::string(std::move(s));
+          return a.is_markup() ? Value::markup(std::move(s)) : Value::string(std::move(s));
         }
         List items;
+        if (times > 0 &&
+            a.items().size() > options_.max_loop_iterations / static_cast<std::size_t>(times)) {
+          count_iterations(options_.max_loop_iterations + 1);
+        }
         count_iterations(a.items().size() * static_cast<std::size_t>(times));
         for (std::int64_t k = 0; k < times; ++k) {
           items.insert(items.end(), a.items().begin(), a.items().end());
@@ -663,9 +743,10 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
         return Value::list(std::move(items), a.is_tuple());
       }
       if (a.is_integral() && (b.is_string() || b.is_list())) return binary(op, b, a);
-      unsupported();
+      unsupported(*this, op, a, b);
     case '/':
-      if (!nums) unsupported();
+      if (!nums) unsupported(*this, op, a, b);
+      if (ints && a.as_int() == INT64_MIN && b.as_int() == -1) fail("integer overflow");
       if (b.as_double() == 0.0) fail(ints ? "division by zero" : "float division by zero");
       if (op == "/") return Value::floating(a.as_double() / b.as_double());
       if (ints) {
@@ -675,9 +756,25 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
       }
       return Value::floating(std::floor(a.as_double() / b.as_double()));
     case '%':
+      if (a.is_markup()) {
+        // Markup.__mod__ escapes the arguments (strings and string members).
+        auto esc = [](const Value& x) {
+          return x.is_string() && !x.is_markup() ? Value::markup(html_escape(x.str())) : x;
+        };
+        Value args = b;
+        if (b.is_tuple()) {
+          List items;
+          for (const auto& x : b.items()) items.push_back(esc(x));
+          args = Value::list(std::move(items), true);
+        } else {
+          args = esc(b);
+        }
+        return Value::markup(percent_format(*this, a.str(), args).str());
+      }
       if (a.is_string()) return percent_format(*this, a.str(), b);
-      if (!nums) unsupported();
+      if (!nums) unsupported(*this, op, a, b);
       if (b.as_double() == 0.0) fail(ints ? "integer division or modulo by zero" : "float modulo");
+      if (ints && b.as_int() == -1) return Value::integer(0);
       if (ints) {
         std::int64_t m = a.as_int() % b.as_int();
         if (m != 0 && ((m < 0) != (b.as_int() < 0))) m += b.as_int();
@@ -688,8 +785,9 @@ Value Renderer::binary(const std::string& op, const Value& a, const Value& b) {
         return Value::floating(m);
       }
     default:
-      unsupported();
+      break;
   }
+  unsupported(*this, op, a, b);
 }
 
 bool Renderer::compare(const std::string& op, const Value& a, const Value& b) {
@@ -707,6 +805,8 @@ bool Renderer::compare(const std::string& op, const Value& a, const Value& b) {
       }
       found = b.str().find(a.str()) != std::string::npos;
     } else if (b.is_dict() || b.kind() == Kind::kNamespace) {
+      if ((a.is_list() && !a.is_tuple()) || a.is_dict())
+        fail("unhashable type: '" + type_name(a) + "'");
       found = b.dict().find(a) != nullptr;
     } else if (b.is_list()) {
       for (const auto& e : b.items()) {

@@ -58,6 +58,7 @@ class Renderer {
   void exec_body(const std::vector<NodePtr>& body, const std::shared_ptr<Scope>& scope);
   void exec(const Node& n, const std::shared_ptr<Scope>& scope);
   void exec_for(const Node& n, const std::shared_ptr<Scope>& scope);
+  void run_loop(const Node& n, const std::shared_ptr<Scope>& scope, List items, std::size_t depth);
   void exec_set(const Node& n, const std::shared_ptr<Scope>& scope);
   void assign(const Node& target, const Value& v, const std::shared_ptr<Scope>& scope);
   std::string capture(const std::vector<NodePtr>& body, const std::shared_ptr<Scope>& scope);
@@ -69,6 +70,7 @@ class Renderer {
   Value lookup(const std::string& name, const std::shared_ptr<Scope>& scope);
   void eval_args(const Node& n, const std::shared_ptr<Scope>& scope, Args& args);
   Value binary(const std::string& op, const Value& a, const Value& b);
+  Value sized(Value v) const;
   bool compare(const std::string& op, const Value& a, const Value& b);
   Value subscript(const Value& obj, const Node& key, const std::shared_ptr<Scope>& scope);
 

@@ -1,8 +1,7 @@
 // Python's printing rules are followed to the byte: float repr is the
 // shortest round-tripping form with Python's switch to exponent notation
-// (exponent < -4 or >= 16), str repr picks its quote and escapes
-// non-printable code points as Python's unicode_repr does, and json_dumps
-// is the C encoder of Python's json module (separators, ensure_ascii).
+// (exponent < -4 or >= 16), and str repr picks its quote and escapes
+// non-printable code points as Python's unicode_repr does.
 #include "jinja/value.h"
 
 #include <unicode/uchar.h>
@@ -12,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/error.h"
 #include "jinja/loop.h"
 
 namespace enclave::jinja {
@@ -70,6 +70,12 @@ Value Value::string(std::string s) {
   v.s_ = std::move(s);
   return v;
 }
+Value Value::markup(std::string s) {
+  Value v = string(std::move(s));
+  v.markup_ = true;
+  return v;
+}
+
 Value Value::list(List items, bool tuple) {
   Value v;
   v.kind_ = Kind::kList;
@@ -77,6 +83,12 @@ Value Value::list(List items, bool tuple) {
   v.ptr_ = std::make_shared<List>(std::move(items));
   return v;
 }
+Value Value::group_tuple(Value grouper, Value list) {
+  Value v = Value::list({std::move(grouper), std::move(list)}, true);
+  v.group_ = true;
+  return v;
+}
+
 Value Value::dict(Dict d) {
   Value v;
   v.kind_ = Kind::kDict;
@@ -107,7 +119,10 @@ Value Value::undefined(std::string hint, bool unsafe) {
   return v;
 }
 
-Value Value::from_json(const nlohmann::ordered_json& j) {
+Value Value::from_json(const nlohmann::ordered_json& j, int depth) {
+  if (depth > kMaxJsonDepth) {
+    fail_input("render context: JSON nested more than {} levels deep", kMaxJsonDepth);
+  }
   switch (j.type()) {
     case nlohmann::ordered_json::value_t::null:
       return none();
@@ -127,13 +142,13 @@ Value Value::from_json(const nlohmann::ordered_json& j) {
     case nlohmann::ordered_json::value_t::array: {
       List items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json(e));
+      for (const auto& e : j) items.push_back(from_json(e, depth + 1));
       return list(std::move(items));
     }
     case nlohmann::ordered_json::value_t::object: {
       Dict d;
       d.items.reserve(j.size());
-      for (const auto& [k, e] : j.items()) d.items.emplace_back(string(k), from_json(e));
+      for (const auto& [k, e] : j.items()) d.items.emplace_back(string(k), from_json(e, depth + 1));
       return dict(std::move(d));
     }
     default:
@@ -302,6 +317,8 @@ static bool py_isprintable(char32_t cp) {
   }
 }
 
+static void append_py_repr_inner(std::string& out, const Value& v);
+
 static void append_str_repr(std::string& out, const std::string& s) {
   bool has_single = s.find('\'') != std::string::npos;
   bool has_double = s.find('"') != std::string::npos;
@@ -336,7 +353,34 @@ static void append_str_repr(std::string& out, const std::string& s) {
   out += quote;
 }
 
+// Containers being printed, innermost last: a namespace can hold itself,
+// and Python prints such a cycle as {...} / [...] rather than recursing.
+thread_local std::vector<const void*> t_printing;
+
+namespace {
+struct Printing {
+  explicit Printing(const void* id) { t_printing.push_back(id); }
+  ~Printing() { t_printing.pop_back(); }
+  static bool active(const void* id) {
+    return std::find(t_printing.begin(), t_printing.end(), id) != t_printing.end();
+  }
+};
+}  // namespace
+
 void append_py_repr(std::string& out, const Value& v) {
+  if ((v.is_list() || v.is_dict()) && Printing::active(v.identity())) {
+    out += v.is_list() ? (v.is_tuple() ? "(...)" : "[...]") : "{...}";
+    return;
+  }
+  if (v.is_list() || v.is_dict()) {
+    Printing guard(v.identity());
+    append_py_repr_inner(out, v);
+    return;
+  }
+  append_py_repr_inner(out, v);
+}
+
+static void append_py_repr_inner(std::string& out, const Value& v) {
   switch (v.kind()) {
     case Kind::kString:
       append_str_repr(out, v.str());
@@ -393,10 +437,21 @@ void append_py_str(std::string& out, const Value& v) {
       out += v.str();
       return;
     case Kind::kNamespace: {
-      out += "<Namespace ";
-      Value as_dict = Value::dict(v.dict());
-      append_py_repr(out, as_dict);
-      out += '>';
+      if (Printing::active(v.identity())) {
+        out += "<Namespace {...}>";
+        return;
+      }
+      Printing guard(v.identity());
+      out += "<Namespace {";
+      bool first = true;
+      for (const auto& [k, e] : v.dict().items) {
+        if (!first) out += ", ";
+        first = false;
+        append_py_repr(out, k);
+        out += ": ";
+        append_py_repr(out, e);
+      }
+      out += "}>";
       return;
     }
     case Kind::kCallable:
@@ -508,170 +563,6 @@ bool py_less(const Value& a, const Value& b, bool* ok) {
   }
   *ok = false;
   return false;
-}
-
-// --- JSON ---
-
-static void json_string(std::string& out, const std::string& s, bool ensure_ascii) {
-  out += '"';
-  for (std::size_t pos = 0; pos < s.size();) {
-    std::size_t start = pos;
-    char32_t cp = cp_decode(s, pos);
-    char buf[16];
-    switch (cp) {
-      case '"':
-        out += "\\\"";
-        continue;
-      case '\\':
-        out += "\\\\";
-        continue;
-      case '\n':
-        out += "\\n";
-        continue;
-      case '\r':
-        out += "\\r";
-        continue;
-      case '\t':
-        out += "\\t";
-        continue;
-      case '\b':
-        out += "\\b";
-        continue;
-      case '\f':
-        out += "\\f";
-        continue;
-      default:
-        break;
-    }
-    if (cp < 0x20 || (ensure_ascii && cp >= 0x7F)) {
-      if (cp >= 0x10000) {
-        char32_t v = cp - 0x10000;
-        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", static_cast<unsigned>(0xD800 | (v >> 10)),
-                      static_cast<unsigned>(0xDC00 | (v & 0x3FF)));
-      } else {
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
-      }
-      out += buf;
-    } else {
-      out.append(s, start, pos - start);
-    }
-  }
-  out += '"';
-}
-
-static bool json_key(const Value& k, std::string* key) {
-  switch (k.kind()) {
-    case Kind::kString:
-      *key = k.str();
-      return true;
-    case Kind::kBool:
-      *key = k.as_bool() ? "true" : "false";
-      return true;
-    case Kind::kNone:
-      *key = "null";
-      return true;
-    case Kind::kInt:
-      *key = std::to_string(k.as_int());
-      return true;
-    case Kind::kFloat:
-      *key = float_repr(k.as_double());
-      return true;
-    default:
-      return false;
-  }
-}
-
-static bool json_value(std::string& out, const Value& v, bool ensure_ascii, int indent, bool sort,
-                       int level, std::string* error) {
-  auto newline = [&](int lvl) {
-    out += '\n';
-    out.append(static_cast<std::size_t>(indent * lvl), ' ');
-  };
-  switch (v.kind()) {
-    case Kind::kNone:
-      out += "null";
-      return true;
-    case Kind::kBool:
-      out += v.as_bool() ? "true" : "false";
-      return true;
-    case Kind::kInt:
-      out += std::to_string(v.as_int());
-      return true;
-    case Kind::kFloat: {
-      double f = v.as_double();
-      if (std::isnan(f)) {
-        out += "NaN";
-      } else if (std::isinf(f)) {
-        out += f < 0 ? "-Infinity" : "Infinity";
-      } else {
-        out += float_repr(f);
-      }
-      return true;
-    }
-    case Kind::kString:
-      json_string(out, v.str(), ensure_ascii);
-      return true;
-    case Kind::kList: {
-      const List& items = v.items();
-      if (items.empty()) {
-        out += "[]";
-        return true;
-      }
-      out += '[';
-      for (std::size_t k = 0; k < items.size(); ++k) {
-        if (k) out += indent >= 0 ? "," : ", ";
-        if (indent >= 0) newline(level + 1);
-        if (!json_value(out, items[k], ensure_ascii, indent, sort, level + 1, error)) return false;
-      }
-      if (indent >= 0) newline(level);
-      out += ']';
-      return true;
-    }
-    case Kind::kDict: {
-      const Dict& d = v.dict();
-      if (d.items.empty()) {
-        out += "{}";
-        return true;
-      }
-      std::vector<std::pair<std::string, const Value*>> entries;
-      entries.reserve(d.items.size());
-      for (const auto& [k, e] : d.items) {
-        std::string key;
-        if (!json_key(k, &key)) {
-          *error = "keys must be str, int, float, bool or None, not " + type_name(k);
-          return false;
-        }
-        entries.emplace_back(std::move(key), &e);
-      }
-      if (sort) {
-        std::stable_sort(entries.begin(), entries.end(),
-                         [](const auto& x, const auto& y) { return x.first < y.first; });
-      }
-      out += '{';
-      for (std::size_t k = 0; k < entries.size(); ++k) {
-        if (k) out += indent >= 0 ? "," : ", ";
-        if (indent >= 0) newline(level + 1);
-        json_string(out, entries[k].first, ensure_ascii);
-        out += ": ";
-        if (!json_value(out, *entries[k].second, ensure_ascii, indent, sort, level + 1, error)) {
-          return false;
-        }
-      }
-      if (indent >= 0) newline(level);
-      out += '}';
-      return true;
-    }
-    default:
-      *error = "Object of type " + type_name(v) + " is not JSON serializable";
-      return false;
-  }
-}
-
-std::string json_dumps(const Value& v, bool ensure_ascii, int indent, bool sort_keys,
-                       std::string* error) {
-  std::string out;
-  if (!json_value(out, v, ensure_ascii, indent, sort_keys, 0, error)) return "";
-  return out;
 }
 
 }  // namespace enclave::jinja

@@ -68,7 +68,14 @@ class Value {
   static Value integer(std::int64_t i);
   static Value floating(double f);
   static Value string(std::string s);
+  // markupsafe.Markup: a str that `|e` leaves alone and whose `+` and `%`
+  // escape the plain strings they take in (what |e, |safe and jinja2's own
+  // |tojson return).
+  static Value markup(std::string s);
   static Value list(List items, bool tuple = false);
+  // jinja2's _GroupTuple (groupby's items): a (grouper, list) tuple whose
+  // parts are also the attributes `grouper` and `list`.
+  static Value group_tuple(Value grouper, Value list);
   static Value dict(Dict d);
   static Value new_namespace(Dict attributes);
   static Value callable(std::string name, std::function<Value(Renderer&, Args&)> fn);
@@ -77,14 +84,18 @@ class Value {
   // and for errors when it is used. `unsafe` marks an attribute the sandbox
   // refuses: calling it is a security error.
   static Value undefined(std::string hint, bool unsafe = false);
-  static Value from_json(const nlohmann::ordered_json& j);
+  // Throws Error(kInvalidInput) for JSON nested deeper than kMaxJsonDepth.
+  static Value from_json(const nlohmann::ordered_json& j, int depth = 0);
+  static constexpr int kMaxJsonDepth = 256;
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
   bool is_none() const { return kind_ == Kind::kNone; }
   bool is_string() const { return kind_ == Kind::kString; }
+  bool is_markup() const { return kind_ == Kind::kString && markup_; }
   bool is_list() const { return kind_ == Kind::kList; }
   bool is_tuple() const { return kind_ == Kind::kList && tuple_; }
+  bool is_group_tuple() const { return kind_ == Kind::kList && group_; }
   bool is_dict() const { return kind_ == Kind::kDict; }
   // bool counts as a number, as Python's bool subclasses int.
   bool is_number() const {
@@ -109,6 +120,8 @@ class Value {
  private:
   Kind kind_ = Kind::kUndefined;
   bool tuple_ = false;
+  bool group_ = false;
+  bool markup_ = false;
   union {
     std::int64_t i;
     double f;
@@ -133,12 +146,6 @@ std::string type_name(const Value& v);
 bool py_equal(const Value& a, const Value& b);
 // Python ordering for `<`: sets *ok to false when the types cannot be ordered.
 bool py_less(const Value& a, const Value& b, bool* ok);
-
-// json.dumps(v, ensure_ascii, indent, separators=None, sort_keys). indent < 0
-// means none. Sets *error to a reason (and returns "") for a value JSON cannot
-// hold (Undefined, a macro).
-std::string json_dumps(const Value& v, bool ensure_ascii, int indent, bool sort_keys,
-                       std::string* error);
 
 // --- UTF-8, counted in code points as Python counts str ---
 std::size_t cp_length(std::string_view s);

@@ -3,7 +3,7 @@
 // byte for byte with Python's jinja2.
 //   jinja_render [--chat | --lm-eval] [--now YYYY-MM-DDTHH:MM:SS] [--json] TEMPLATE CONTEXT
 // --chat: transformers' chat-template settings; --lm-eval: keep the trailing
-// newline and fail on undefined variables; --now pins strftime_now's clock;
+// newline, fail on undefined variables, add regex_replace; --now pins strftime_now's clock;
 // --json prints {"text": ..., "generation_spans": [[begin, end], ...]}.
 // Exit status 1 with the error on stderr for a bad template or render.
 #include <cstdio>
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
     } else if (a == "--lm-eval") {
       options.keep_trailing_newline = true;
       options.strict_undefined = true;
+      options.lm_eval_filters = true;
     } else if (a == "--now" && k + 1 < argc) {
       now = argv[++k];
     } else if (a == "--json") {
