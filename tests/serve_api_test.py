@@ -268,7 +268,38 @@ TOOLS = [{"type": "function", "function": {
     "parameters": {"type": "object", "additionalProperties": False, "required": ["word"],
                    "properties": {"word": {"type": "string", "minLength": 1, "maxLength": 8},
                                   "limit": {"type": "integer", "minimum": 1, "maximum": 5}}}}},
-         {"type": "function", "function": {"name": "ping", "parameters": {"type": "object", "properties": {}}}}]
+         {"type": "function", "function": {"name": "ping", "parameters": {"type": "object", "properties": {},
+                                                                          "additionalProperties": False}}}]
+
+
+# A chatml template that writes tools, calls and results the Hermes way
+# (written for this test; the server runs it as the model's own template).
+HERMES_TEMPLATE = """{%- if tools %}<|im_start|>system
+{% if messages[0].role == 'system' %}{{ messages[0].content }}
+
+{% endif %}# Tools
+<tools>
+{% for t in tools %}{{ t | tojson }}
+{% endfor %}</tools>
+Call a function as <tool_call>{"name": NAME, "arguments": ARGS}</tool_call>.<|im_end|>
+{% endif %}
+{%- for m in messages %}
+{%- if m.role == 'system' and tools %}
+{%- elif m.role == 'tool' %}<|im_start|>user
+<tool_response>
+{{ m.content }}
+</tool_response><|im_end|>
+{% elif m.role == 'assistant' and m.tool_calls %}<|im_start|>assistant
+{% if m.content %}{{ m.content }}
+{% endif %}{% for c in m.tool_calls %}<tool_call>
+{{ {"name": c.function.name, "arguments": c.function.arguments} | tojson }}
+</tool_call>{% endfor %}<|im_end|>
+{% else %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"""
 
 
 class HermesToolTest(ApiCase):
@@ -284,9 +315,7 @@ class HermesToolTest(ApiCase):
         config_path = os.path.join(model, "tokenizer_config.json")
         with open(config_path) as f:
             config = json.load(f)
-        config["chat_template"] = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
-                                   "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
-                                   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+        config["chat_template"] = HERMES_TEMPLATE
         with open(config_path, "w") as f:
             json.dump(config, f)
         cls.server = sc.Server("--model", model, "--api-keys", os.path.join(sc.WORK, "keys.json"),

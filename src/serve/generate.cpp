@@ -150,7 +150,8 @@ std::vector<TokenId> Server::Impl::tokenize_prompt(const httplib::Request& req,
     throw ApiException(
         bad_request("this model has no chat template; use /v1/completions", "messages"));
   }
-  return tokenizer.encode(render_chat_prompt(*decoder.chat_template(), req, g.request), false, true);
+  return tokenizer.encode(render_chat_prompt(*decoder.chat_template(), req, g.request), false,
+                          true);
 }
 
 // The reply's tool-call format (when tools may be called) and the grammar

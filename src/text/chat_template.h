@@ -34,7 +34,7 @@ struct ChatMessage {
 nlohmann::ordered_json chat_messages_json(const std::vector<ChatMessage>& messages);
 
 struct ChatTemplate {
-  std::string origin;  // where it was read: "DIR/tokenizer_config.json: chat_template"
+  std::string origin;           // where it was read: "DIR/tokenizer_config.json: chat_template"
   std::string source;           // the main template's text
   std::string tool_use_source;  // the tool_use template's text, or empty
   std::shared_ptr<const jinja::Template> main;      // "default", or the only template

@@ -115,7 +115,8 @@ function checkCall(call, name) {
   assert(!name || call.function.name === name, JSON.stringify(call));
   const args = JSON.parse(call.function.arguments);
   if (call.function.name === "get_weather") {
-    assert(typeof args.city === "string" && args.city.length <= 10, call.function.arguments);
+    // maxLength counts code points (JSON Schema), not UTF-16 units as .length does.
+    assert(typeof args.city === "string" && [...args.city].length <= 10, call.function.arguments);
     assert(args.unit === undefined || ["c", "f"].includes(args.unit), call.function.arguments);
   }
 }
