@@ -72,7 +72,8 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--max-queue", o.max_queue, "Requests that may wait for a slot; more get 503")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_option("--ctx", o.ctx, "Tokens per sequence, prompt + output (0: the model's context)")
+  cmd->add_option("--ctx", o.ctx,
+                  "Tokens per sequence, prompt + output (0: the model's context, at most 4096)")
       ->check(CLI::Range(0, 1 << 24));
   cmd->add_option("--max-body-bytes", o.max_body_bytes, "Largest request body; larger get 413")
       ->check(CLI::Range(1024, 1 << 30))

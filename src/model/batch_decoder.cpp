@@ -171,8 +171,12 @@ std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& di
                options.max_len, c.max_position_embeddings);
   }
   impl->n_slots = options.n_slots;
+  // Published models declare contexts of 128k tokens; a cache that long for
+  // every slot would not fit, so the default is what most requests need.
   impl->max_len =
-      options.max_len > 0 ? options.max_len : static_cast<int>(c.max_position_embeddings);
+      options.max_len > 0
+          ? options.max_len
+          : static_cast<int>(std::min<std::int64_t>(c.max_position_embeddings, kDefaultMaxLen));
   impl->lengths.assign(impl->n_slots, 0);
   impl->in_use.assign(impl->n_slots, false);
 
@@ -180,11 +184,22 @@ std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& di
   const torch::Device device = impl->model->device();
   impl->inv_freq = rope_inv_freq(c).to(device);
   const auto cache_options = torch::dtype(impl->model->dtype()).device(device);
-  for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    impl->k_cache.push_back(
-        torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
-    impl->v_cache.push_back(
-        torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+  try {
+    for (std::int64_t i = 0; i < c.n_layer; ++i) {
+      impl->k_cache.push_back(
+          torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+      impl->v_cache.push_back(
+          torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+    }
+  } catch (const std::exception&) {  // c10::Error or std::bad_alloc
+    const double gib = 2.0 * static_cast<double>(c.n_layer) * impl->n_slots * c.n_kv_head *
+                       impl->max_len * c.head_dim *
+                       static_cast<double>(torch::elementSize(impl->model->dtype())) /
+                       (1024.0 * 1024.0 * 1024.0);
+    fail(ErrorKind::kInvalidInput,
+         "allocating the KV cache: {} slots x {} tokens need {:.1f} GiB on {}, which is not "
+         "available; lower --ctx or --max-concurrency",
+         impl->n_slots, impl->max_len, gib, device.str());
   }
   return std::unique_ptr<BatchDecoder>(new BatchDecoder(std::move(impl)));
 }

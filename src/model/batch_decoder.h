@@ -25,9 +25,13 @@
 
 namespace enclave {
 
+// The tokens per slot when BatchDecoderOptions::max_len is 0 and the model
+// allows more.
+inline constexpr std::int64_t kDefaultMaxLen = 4096;
+
 struct BatchDecoderOptions {
   int n_slots = 8;  // sequences that can be in the batch at once
-  int max_len = 0;  // tokens per slot (prompt + output); 0 = the model's context
+  int max_len = 0;  // tokens per slot (prompt + output); 0 = min(model's context, kDefaultMaxLen)
   // PEFT LoRA adapter directory applied on top (model/lora.h), "" = none.
   // Weights are memory-mapped, so decoders of one base with different
   // adapters share the base's pages and each costs only its cache.

@@ -217,5 +217,25 @@ TEST_F(BatchDecoderTest, RejectsBadOptionsAndMissingModel) {
   }
 }
 
+TEST_F(BatchDecoderTest, LongDeclaredContextsGetABoundedCacheAndAllocationErrorsNameTheFlags) {
+  // A published model's 128k context: the default cache is 4096 tokens a slot.
+  testing::ScratchDir dir("batch-decoder-long");
+  for (const auto& entry : std::filesystem::directory_iterator(dir_->path()))
+    std::filesystem::copy(entry.path(), dir / entry.path().filename());
+  nlohmann::json config = nlohmann::json::parse(read_file(dir / "config.json"));
+  config["max_position_embeddings"] = 131072;
+  write_file_atomic(dir / "config.json", config.dump());
+  auto decoder = BatchDecoder::load(dir.path(), {}, {.n_slots = 2});
+  EXPECT_EQ(decoder->max_len(), kDefaultMaxLen);
+  // Asked for far more than any machine has: a one-line error naming the flags.
+  try {
+    BatchDecoder::load(dir.path(), {}, {.n_slots = 1 << 20, .max_len = 131072});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--max-concurrency"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace enclave
