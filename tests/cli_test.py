@@ -26,8 +26,9 @@ WORKDIR = None
 EXIT_INTERNAL = 70  # main.cpp: an error that was not an enclave::Error
 
 
-def run(*args, timeout=300):
-    return subprocess.run([ENCLAVE, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+def run(*args, timeout=300, env_extra=None):
+    env = dict(os.environ, **env_extra) if env_extra else None
+    return subprocess.run([ENCLAVE, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def fresh_dir(name):
@@ -229,6 +230,18 @@ class ModelTest(CliTestCase):
         for args in (["--preset", "tiny", "--dtype", "bf16"], [], ["--preset", "tiny", "--config", config]):
             r = run("model", "init", *args, "--out", os.path.join(d, "x"))
             self.assertNotEqual(r.returncode, 0, args)
+
+    def test_inspect_says_what_dtype_auto_means_here(self):
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+        native = "amx_bf16" in flags or "avx512_bf16" in flags
+        summary = json.loads(self.expect_ok("model", "inspect", self.tiny, "--json").stdout)
+        self.assertEqual(summary["compute_dtype_auto"]["dtype"], "bf16" if native else "f32")
+        self.assertIn("compute dtype", self.expect_ok("model", "inspect", self.tiny).stdout)
+        # ENCLAVE_DTYPE pins the default; a bad value is a one-line error.
+        r = run("score", "--model", self.tiny, "--text", "hi", env_extra={"ENCLAVE_DTYPE": "fp8"})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("ENCLAVE_DTYPE", r.stderr)
 
     def test_inspect_text(self):
         p = self.expect_ok("model", "inspect", self.tiny)

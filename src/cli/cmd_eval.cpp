@@ -89,7 +89,7 @@ eval::EvalCommon common_of(const EvalFlags& f) {
   if (f.no_chat) c.harness.chat_template = false;
   c.harness.show_progress = true;  // draws only on a terminal
   c.harness.workspace.workspace = workspace_flag(f.workspace);
-  c.engine = {.dtype = f.compute.dtype,
+  c.engine = {.dtype = compute_dtype(f.compute).dtype,
               .device = f.compute.device,
               .threads = f.compute.threads,
               .chat_template = f.compute.chat_template};

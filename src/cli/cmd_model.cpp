@@ -90,6 +90,8 @@ void register_model(CLI::App& app) {
   inspect_cmd->add_flag("--json", inspect->json, "Print as JSON");
   inspect_cmd->callback([inspect] {
     nlohmann::json summary = inspect_model(resolve_model(inspect->dir));
+    const DtypeChoice dtype = choose_compute_dtype("auto", "cpu");
+    summary["compute_dtype_auto"] = {{"dtype", dtype.dtype}, {"reason", dtype.reason}};
     if (inspect->json) {
       std::cout << summary.dump(2) << "\n";
     } else {

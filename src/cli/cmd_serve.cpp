@@ -41,10 +41,13 @@ void run_serve(ServeFlags& flags) {
   options.workspace = workspace_flag(flags.workspace);
   options.request_log = !flags.no_request_log;
   options.redact = !flags.no_redact;
-  options.engine.dtype = flags.compute.dtype;
+  const DtypeChoice dtype = compute_dtype(flags.compute);
+  options.engine.dtype = dtype.dtype;
   options.engine.device = flags.compute.device;
   options.engine.threads = flags.compute.threads;
   options.engine.chat_template = flags.compute.chat_template;
+  std::fprintf(stderr, "enclave serve: compute dtype %s (%s)\n", dtype.dtype.c_str(),
+               dtype.reason.c_str());
   serve::run_server(options);
 }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/compute_dtype.h"
 #include "store/model_ref.h"
 
 namespace enclave {
@@ -120,12 +121,14 @@ std::vector<std::int32_t> parse_token_list(const std::string& text, const std::s
 
 // Adds --dtype, --device and --threads to a subcommand that runs the model.
 struct ComputeFlags {
-  std::string dtype = "f32";
+  std::string dtype;  // "auto", "f32", "bf16"; empty: ENCLAVE_DTYPE, else auto
   std::string device = "cpu";
   int threads = 0;
   std::string chat_template;  // --chat-template FILE, instead of the model's own
 };
 void add_compute_flags(CLI::App& cmd, ComputeFlags& flags);
+// The compute dtype the flags mean on this machine (core/compute_dtype.h).
+DtypeChoice compute_dtype(const ComputeFlags& flags);
 // --chat-template FILE, for commands that render chat prompts.
 void add_chat_template_flag(CLI::App& cmd, ComputeFlags& flags);
 // The Engine of --model (a folder or reference, possibly an adapter) with

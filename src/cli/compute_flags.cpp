@@ -6,12 +6,18 @@
 namespace enclave::cli {
 
 void add_compute_flags(CLI::App& cmd, ComputeFlags& flags) {
-  cmd.add_option("--dtype", flags.dtype, "Compute dtype")
-      ->check(CLI::IsMember({"f32", "bf16"}))
-      ->capture_default_str();
+  cmd.add_option("--dtype", flags.dtype,
+                 "Compute dtype: auto (bf16 on CUDA or a CPU with AVX512_BF16/AMX, else f32), "
+                 "f32 or bf16 [default: $ENCLAVE_DTYPE, else auto]")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}));
   cmd.add_option("--device", flags.device, "Device: cpu, cuda, cuda:N")->capture_default_str();
   cmd.add_option("--threads", flags.threads, "CPU threads for tensor work (0: library default)")
       ->check(CLI::Range(0, 1024));
+}
+
+DtypeChoice compute_dtype(const ComputeFlags& flags) {
+  return choose_compute_dtype(flags.dtype.empty() ? default_compute_dtype() : flags.dtype,
+                              flags.device);
 }
 
 void add_chat_template_flag(CLI::App& cmd, ComputeFlags& flags) {

@@ -38,7 +38,7 @@ std::unique_ptr<Engine> load_engine(const std::string& model, const std::string&
                                     const ComputeFlags& compute) {
   const store::ResolvedModel resolved = resolve_model_with_adapter(model, adapter);
   EngineOptions options;
-  options.dtype = compute.dtype;
+  options.dtype = compute_dtype(compute).dtype;
   options.device = compute.device;
   options.threads = compute.threads;
   options.chat_template = compute.chat_template;

@@ -166,6 +166,11 @@ std::string format_inspect(const json& s) {
                                        : "none");
   }
   add("chat template", "chat_template");
+  if (s.contains("compute_dtype_auto")) {
+    const nlohmann::json& d = s["compute_dtype_auto"];
+    rows.emplace_back("compute dtype", fmt::format("{} with --dtype auto ({})",
+                                                   d.value("dtype", ""), d.value("reason", "")));
+  }
 
   std::size_t width = 0;
   for (const auto& [label, value] : rows) width = std::max(width, label.size());
