@@ -1,13 +1,16 @@
-// `enclave monitor requests`: list and filter the server's request log.
+// `enclave monitor requests`: list and filter the server's request log;
+// `enclave monitor report`: figures per window, recorded as a monitor run.
 #include <fmt/format.h>
 
 #include <charconv>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "monitor/report.h"
 #include "monitor/request_log.h"
 #include "store/clock.h"
 
@@ -22,20 +25,43 @@ struct RequestsFlags {
   bool json = false;
 };
 
+struct ReportFlags {
+  std::string workspace;
+  std::string since = "24h";
+  std::string window;
+  std::string model;
+  bool json = false;
+};
+
 // "90s", "30m", "12h", "7d" or plain seconds -> seconds.
-double parse_duration(const std::string& text) {
+double parse_duration(const std::string& text, std::string_view flag = "--since") {
   double value = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (ec != std::errc() || value < 0 || text.empty()) {
-    fail_input("--since '{}': expected a duration such as 90s, 30m, 12h or 7d", text);
+    fail_input("{} '{}': expected a duration such as 90s, 30m, 12h or 7d", flag, text);
   }
   const std::string unit(ptr, end);
   if (unit.empty() || unit == "s") return value;
   if (unit == "m") return value * 60;
   if (unit == "h") return value * 3600;
   if (unit == "d") return value * 86400;
-  fail_input("--since '{}': unknown unit '{}' (s, m, h, d)", text, unit);
+  fail_input("{} '{}': unknown unit '{}' (s, m, h, d)", flag, text, unit);
+}
+
+void run_report(const ReportFlags& flags) {
+  monitor::ReportOptions options;
+  options.since_seconds = parse_duration(flags.since);
+  if (!flags.window.empty()) options.window_seconds = parse_duration(flags.window, "--window");
+  if (!flags.window.empty() && options.window_seconds <= 0)
+    fail_input("--window '{}': must be longer than 0 s", flags.window);
+  options.model = flags.model;
+  const monitor::Report report = monitor::monitor_report(workspace_root(flags.workspace), options);
+  if (flags.json) {
+    fmt::print("{}\n", monitor::report_json(report).dump(2));
+  } else {
+    fmt::print("{}", monitor::format_report(report));
+  }
 }
 
 void run_requests(RequestsFlags& flags) {
@@ -73,6 +99,19 @@ void register_monitor(CLI::App& app) {
   cmd->add_flag("--json", flags->json, "Print JSON (full prompts and completions)");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->callback([flags] { run_requests(*flags); });
+
+  auto report = std::make_shared<ReportFlags>();
+  CLI::App* rep = group->add_subcommand(
+      "report",
+      "Requests, errors, latency, feedback and prompt drift per window, recorded as a monitor run");
+  rep->add_option("--since", report->since, "The period, ending now: 90s, 30m, 12h, 7d")
+      ->capture_default_str();
+  rep->add_option("--window", report->window, "Window length (default: the whole period)");
+  rep->add_option("--model", report->model,
+                  "Only this model name or version (name@3); drift against its training data");
+  rep->add_flag("--json", report->json, "Print JSON");
+  add_workspace_flag(*rep, report->workspace);
+  rep->callback([report] { run_report(*report); });
 }
 
 }  // namespace enclave::cli
