@@ -2,14 +2,16 @@
 // `enclave monitor report`: figures per window, recorded as a monitor run.
 #include <fmt/format.h>
 
-#include <charconv>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "monitor/alerts.h"
 #include "monitor/report.h"
 #include "monitor/request_log.h"
 #include "store/clock.h"
@@ -25,6 +27,12 @@ struct RequestsFlags {
   bool json = false;
 };
 
+struct AlertsFlags {
+  std::string workspace;
+  std::string rules;
+  bool json = false;
+};
+
 struct ReportFlags {
   std::string workspace;
   std::string since = "24h";
@@ -33,20 +41,8 @@ struct ReportFlags {
   bool json = false;
 };
 
-// "90s", "30m", "12h", "7d" or plain seconds -> seconds.
 double parse_duration(const std::string& text, std::string_view flag = "--since") {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || value < 0 || text.empty()) {
-    fail_input("{} '{}': expected a duration such as 90s, 30m, 12h or 7d", flag, text);
-  }
-  const std::string unit(ptr, end);
-  if (unit.empty() || unit == "s") return value;
-  if (unit == "m") return value * 60;
-  if (unit == "h") return value * 3600;
-  if (unit == "d") return value * 86400;
-  fail_input("{} '{}': unknown unit '{}' (s, m, h, d)", flag, text, unit);
+  return monitor::parse_duration(text, flag);
 }
 
 void run_report(const ReportFlags& flags) {
@@ -76,6 +72,19 @@ void run_requests(RequestsFlags& flags) {
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", monitor::format_requests(records));
+  }
+}
+
+void run_alerts(const AlertsFlags& flags) {
+  const std::vector<monitor::AlertRule> rules = monitor::load_alert_rules(flags.rules);
+  const std::filesystem::path root = workspace_root(flags.workspace);
+  std::vector<monitor::AlertResult> results;
+  for (const monitor::AlertRule& rule : rules)
+    results.push_back(monitor::evaluate_alert(root, rule));
+  if (flags.json) {
+    fmt::print("{}\n", monitor::alerts_json(results).dump(2));
+  } else {
+    fmt::print("{}", monitor::format_alerts(results));
   }
 }
 
@@ -112,6 +121,14 @@ void register_monitor(CLI::App& app) {
   rep->add_flag("--json", report->json, "Print JSON");
   add_workspace_flag(*rep, report->workspace);
   rep->callback([report] { run_report(*report); });
+
+  auto alerts = std::make_shared<AlertsFlags>();
+  CLI::App* al = group->add_subcommand(
+      "alerts", "Evaluate alert rules on the latest figures; record raised and cleared events");
+  al->add_option("--rules", alerts->rules, "The rules file (alerts.yaml)")->required();
+  al->add_flag("--json", alerts->json, "Print JSON");
+  add_workspace_flag(*al, alerts->workspace);
+  al->callback([alerts] { run_alerts(*alerts); });
 }
 
 }  // namespace enclave::cli
