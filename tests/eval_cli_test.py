@@ -317,6 +317,10 @@ class EvalCliTest(unittest.TestCase):
         self.assertFalse(json.loads(r.stdout)["passed"])
         # regression() without --baseline: an input error before any model runs.
         self.one_line_error(run(*args, "--rules", os.path.join(d, "pass.yaml"), env=self.ws_env()), 1, "--baseline")
+        # a rule selecting no metric (acc spelt accuracy): exit 1 before any model runs
+        write(os.path.join(d, "typo.yaml"), "rules:\n  - 'general.compare_en.accuracy >= 0.5'\n")
+        self.one_line_error(run(*args, "--rules", os.path.join(d, "typo.yaml"), env=self.ws_env()), 1,
+                            "valid: general.compare_en.acc")
         write(os.path.join(d, "bad.yaml"), "rules:\n  - 'general.compare_en.acc => 0.5'\n")
         self.one_line_error(run(*args, "--rules", os.path.join(d, "bad.yaml"), env=self.ws_env()), 1,
                             "bad.yaml: rules[0]")
