@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import shutil
+import sqlite3
 import socket
 import struct
 import subprocess
@@ -221,10 +222,13 @@ class ServeCase(unittest.TestCase):
         for seed in (1, *cls.more_seeds):
             run("models", "register", "tiny", fixtures.tiny(FIXTURES, seed), "--workspace", cls.ws)
         run("models", "alias", cls.production, "production", "--workspace", cls.ws)
+        # The adapter by registry reference: requests through it link to fox@1.
+        run("models", "register", "fox", os.path.join(WORK, "fox-adapter"), "--workspace", cls.ws)
+        run("models", "tag", "fox@1", "base=tiny@1", "--workspace", cls.ws)
         cls.server = Server("--model", "tiny:production", "--workspace", cls.ws, "--api-keys",
                             os.path.join(WORK, "keys.json"), "--max-concurrency", "2", "--max-queue", "1", "--ctx",
                             "256", "--max-body-bytes", "4096", "--watch-seconds", "0.5", "--max-tokens-limit", "1000",
-                            "--adapter", "fox=" + os.path.join(WORK, "fox-adapter"))
+                            "--adapter", "fox=fox@1")
 
     @classmethod
     def tearDownClass(cls):
@@ -361,6 +365,19 @@ class ApiTest(ServeCase):
         assert rows, "request not in the log"
         assert "example.com" not in rows[0]["prompt"] and "<EMAIL>" in rows[0]["prompt"], rows[0]
         assert rows[0]["key_id"] == "infer" and rows[0]["model_version"].startswith("tiny@"), rows[0]
+        # through the registered adapter: the base version and fox@1, by name and by row
+        fox = request(s, "POST", "/v1/completions", {"prompt": "hi", "max_tokens": 2, "model": "fox"})[1]
+        deadline = time.time() + 10
+        row = None
+        while time.time() < deadline and row is None:
+            with sqlite3.connect(os.path.join(self.ws, ".enclave", "serve", "requests.db")) as db:
+                row = db.execute("SELECT model_version, model_version_id, adapter_version_id FROM requests"
+                                 " WHERE id = ?", (fox["id"],)).fetchone()
+            time.sleep(0.2)
+        assert row is not None, "adapter request not in the log"
+        with sqlite3.connect(os.path.join(self.ws, ".enclave", "enclave.db")) as db:
+            fox_id = db.execute("SELECT id FROM registry_versions WHERE name = 'fox' AND version = 1").fetchone()[0]
+        assert row[0].endswith("+fox@1") and row[1] is not None and row[2] == fox_id, row
         table = run("monitor", "requests", "--workspace", self.ws, "--since", "1h", "--key", "infer")
         assert body["id"] in table.stdout, table.stdout
         bad = run("monitor", "requests", "--workspace", self.ws, "--since", "yesterday", check=False)
@@ -530,7 +547,7 @@ class AliasWatchTest(ServeCase):
         run("models", "alias", "tiny@2", "production", "--workspace", ws)
         deadline = time.time() + 30
         while time.time() < deadline:
-            if request(s, "GET", "/health", key=None)[1]["models"] == ["tiny@2", "tiny@2+fox"]:
+            if request(s, "GET", "/health", key=None)[1]["models"] == ["tiny@2", "tiny@2+fox@1"]:
                 return
             time.sleep(0.2)
         raise AssertionError("the server did not follow the alias to tiny@2")

@@ -111,11 +111,13 @@ AlertRule parse_alert_rule(const nlohmann::json& v, const RuleError& fail) {
       if (required) fail("", fmt::format("missing '{}'", key));
       return "";
     }
-    if (!v[key].is_string()) fail(key, fmt::format("expected a string, got {}", json_type_name(v[key])));
+    if (!v[key].is_string())
+      fail(key, fmt::format("expected a string, got {}", json_type_name(v[key])));
     return v[key].get<std::string>();
   };
   auto number_field = [&](const char* key) -> double {
-    if (!v[key].is_number()) fail(key, fmt::format("expected a number, got {}", json_type_name(v[key])));
+    if (!v[key].is_number())
+      fail(key, fmt::format("expected a number, got {}", json_type_name(v[key])));
     return v[key].get<double>();
   };
   AlertRule r;

@@ -150,7 +150,8 @@ std::vector<TokenId> Server::Impl::tokenize_prompt(const httplib::Request& req,
     throw ApiException(
         bad_request("this model has no chat template; use /v1/completions", "messages"));
   }
-  return tokenizer.encode(render_chat_prompt(*decoder.chat_template(), req, g.request), false, true);
+  return tokenizer.encode(render_chat_prompt(*decoder.chat_template(), req, g.request), false,
+                          true);
 }
 
 // The reply's tool-call format (when tools may be called) and the grammar
@@ -241,6 +242,7 @@ monitor::RequestRecord Server::Impl::start_record(const Generation& g,
   record.model = g.request.model.empty() ? g.model->id : g.request.model;
   record.model_version = g.model->version;
   record.model_version_id = g.model->version_id;
+  record.adapter_version_id = g.model->adapter_version_id;
   record.prompt = prompt_record(g.request);
   record.prompt_tokens = static_cast<int>(g.prompt.size());
   return record;
