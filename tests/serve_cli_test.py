@@ -18,9 +18,8 @@ import http.client
 import json
 import os
 import shutil
-import sqlite3
 import socket
-import struct
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -170,27 +169,6 @@ def raw_post(server, head, body=b""):
                 break
             reply += chunk
     return reply.split(b"\r\n")[0].decode()
-
-
-def write_adapter(path, n_layer=4, hidden=256, q_out=256, v_out=128, r=2):
-    """A PEFT LoRA adapter for the tiny preset (q_proj, v_proj), non-zero B."""
-    os.makedirs(path, exist_ok=True)
-    with open(os.path.join(path, "adapter_config.json"), "w") as f:
-        json.dump({"peft_type": "LORA", "r": r, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]}, f)
-    header, blobs, offset = {}, [], 0
-    for layer in range(n_layer):
-        for module, out in (("q_proj", q_out), ("v_proj", v_out)):
-            for part, shape in (("lora_A", [r, hidden]), ("lora_B", [out, r])):
-                n = shape[0] * shape[1]
-                blob = struct.pack(f"<{n}f", *[0.05 * ((i * 37 + layer) % 11) - 0.25 for i in range(n)])
-                name = f"base_model.model.model.layers.{layer}.self_attn.{module}.{part}.weight"
-                header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
-                blobs.append(blob)
-                offset += len(blob)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    with open(os.path.join(path, "adapter_model.safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def write_keys(path):
@@ -602,7 +580,7 @@ def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     FIXTURES = fixtures.find_or_make(ENCLAVE, args.fixtures, WORK)
-    write_adapter(os.path.join(WORK, "fox-adapter"))
+    fixtures.write_adapter(os.path.join(WORK, "fox-adapter"))
     write_keys(os.path.join(WORK, "keys.json"))
     result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
     return 0 if result.wasSuccessful() else 1

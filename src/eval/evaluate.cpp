@@ -157,20 +157,23 @@ Comparison run_compare(const CompareOptions& o) {
     fail_input("--confidence must be in (0, 1), got {}", o.bootstrap.confidence);
   }
   const SuiteResult a = evaluate_model(o.model_a, suite, common);
-  const SuiteResult b = evaluate_model(o.model_b, suite, common);
+  const SuiteResult b = evaluate_model(o.model_b, suite, common, o.adapter_b);
   if (!common.samples.empty()) write_samples(common.samples, {&a, &b}, {o.model_a, o.model_b});
   Comparison c = compare_results(a, b, o.bootstrap);
   c.model_a = o.model_a;
-  c.model_b = o.model_b;
+  c.model_b = o.adapter_b.empty() ? o.model_b : o.model_b + "+" + o.adapter_b;
   return c;
 }
 
 // The results of a model on the suite for a gate: those of a recorded `eval
 // run` of the same model version, suite and settings when there is one (an
 // evaluation is the costly part of a gate), else a fresh evaluation.
-SuiteResult gate_results(const std::string& ref, const Suite& suite, const EvalCommon& c,
-                         std::optional<std::int64_t>& reused_from) {
-  if (c.samples.empty()) {  // recorded runs keep scores, not the answers samples need
+SuiteResult gate_results(const std::string& ref, const std::string& adapter, const Suite& suite,
+                         const EvalCommon& c, std::optional<std::int64_t>& reused_from) {
+  // Recorded runs are matched by model version; one with an adapter is
+  // evaluated afresh.
+  if (c.samples.empty() &&
+      adapter.empty()) {  // recorded runs keep scores, not the answers samples need
     try {
       std::unique_ptr<store::Workspace> ws = store::Workspace::open(c.harness.workspace);
       if (std::optional<RecordedEval> r = find_recorded_eval(*ws, ref, run_params(suite, c))) {
@@ -181,7 +184,7 @@ SuiteResult gate_results(const std::string& ref, const Suite& suite, const EvalC
       if (e.kind() != ErrorKind::kNotFound) throw;  // no workspace or no such version
     }
   }
-  return evaluate_model(ref, suite, c);
+  return evaluate_model(ref, suite, c, adapter);
 }
 
 GateOutcome run_gate(const GateOptions& o) {
@@ -197,16 +200,18 @@ GateOutcome run_gate(const GateOptions& o) {
   nlohmann::json params = run_params(suite, common);
   params["rules"] = nlohmann::json::array();
   for (const GateRule& r : rules) params["rules"].push_back(r.text);
+  if (!o.adapter.empty()) params["adapter"] = o.adapter;
   std::unique_ptr<EvalRecorder> rec = open_recorder(
       common, "gate", "gate " + suite.name + " " + o.model, std::move(params), out.not_recorded);
   if (rec) {
     rec->log_model(o.model, "model");
+    if (!o.adapter.empty()) rec->log_model(o.adapter, "adapter");
     if (!o.baseline.empty()) rec->log_model(o.baseline, "baseline");
     rec->log_input_file(o.rules, "gate_rules");
   }
-  out.candidate = gate_results(o.model, suite, common, out.candidate_reused_from);
+  out.candidate = gate_results(o.model, o.adapter, suite, common, out.candidate_reused_from);
   if (!o.baseline.empty())
-    out.baseline = gate_results(o.baseline, suite, common, out.baseline_reused_from);
+    out.baseline = gate_results(o.baseline, "", suite, common, out.baseline_reused_from);
   if (rec) {
     nlohmann::json reused = nlohmann::json::object();
     if (out.candidate_reused_from) reused["model"] = *out.candidate_reused_from;

@@ -69,6 +69,7 @@ nlohmann::json eval_run_json(const EvalRunOptions& options, const EvalRunOutcome
 struct CompareOptions {
   std::string model_a;
   std::string model_b;
+  std::string adapter_b;  // a LoRA adapter applied to B (the candidate); "" = none
   EvalCommon common;
   BootstrapOptions bootstrap;
 };
@@ -77,6 +78,7 @@ Comparison run_compare(const CompareOptions& options);
 
 struct GateOptions {
   std::string model;
+  std::string adapter;   // a LoRA adapter applied to the candidate; "" = none
   std::string baseline;  // may be empty when no rule needs it
   std::filesystem::path rules;
   EvalCommon common;
