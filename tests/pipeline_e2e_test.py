@@ -91,7 +91,8 @@ class FeedbackLoopTest(unittest.TestCase):
         for i in range(6):
             rid = f"chatcmpl-{i}"
             prompt = json.dumps([{"role": "user", "content": f"What is {i} plus {i}?"}])
-            db.execute("INSERT INTO requests VALUES (?, ?, '', 'chat.completions', 'assistant', 'assistant@1', "
+            db.execute("INSERT INTO requests (id, created_at, key_id, endpoint, model, model_version, model_version_id, prompt, completion, prompt_tokens, completion_tokens, ttft, latency, finish_reason, status)"
+                       " VALUES (?, ?, '', 'chat.completions', 'assistant', 'assistant@1', "
                        "NULL, ?, ?, 8, 4, 0.01, 0.02, 'stop', 200)", (rid, time.time(), prompt, "I do not know."))
             db.execute("INSERT INTO feedback (request_id, created_at, key_id, rating, correction) VALUES "
                        "(?, ?, '', -1, ?)", (rid, time.time(), f"{i} plus {i} is {2 * i}."))

@@ -512,7 +512,8 @@ CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, request_id TEXT NOT
         db = self.feedback_db(ws)
         start = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
         for i in range(start, start + n):
-            db.execute("INSERT INTO requests VALUES (?, ?, '', 'completions', 'm', 'm@1', NULL, ?, ?, 1, 1, 0, 0, 'stop', 200)",
+            db.execute("INSERT INTO requests (id, created_at, key_id, endpoint, model, model_version, model_version_id, prompt, completion, prompt_tokens, completion_tokens, ttft, latency, finish_reason, status)"
+                       " VALUES (?, ?, '', 'completions', 'm', 'm@1', NULL, ?, ?, 1, 1, 0, 0, 'stop', 200)",
                        (f"cmpl-{i}", time.time(), f"prompt {i}", f"answer {i}"))
             db.execute("INSERT INTO feedback (request_id, created_at, key_id, rating, correction) VALUES (?, ?, '', ?, ?)",
                        (f"cmpl-{i}", time.time(), rating, f"better answer {i}"))
