@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import unittest
+
+import fixtures
 import harness
 
 ENCLAVE = None
@@ -294,6 +296,26 @@ class EvalCliTest(unittest.TestCase):
 
     # --- gate ---
 
+    def test_gate_and_compare_take_an_adapter(self):
+        d = fresh_dir("adapter")
+        fox = os.path.join(d, "fox")
+        fixtures.write_adapter(fox)
+        write(os.path.join(d, "rules.yaml"), "rules:\n  - 'general.compare_en.acc >= 0'\n")
+        common = ["--suite", "general.compare_en", "--limit", 4]
+        gate = json.loads(self.ok("eval", "gate", "--model", "tiny@1", "--adapter", fox, *common, "--rules",
+                                  os.path.join(d, "rules.yaml"), "--json", env=self.ws_env()).stdout)
+        self.assertTrue(gate["passed"])
+        self.assertIsNone(gate["reused_eval_runs"]["model"])  # an adapter is evaluated afresh
+        shown = json.loads(self.ok("runs", "show", gate["run_id"], "--json", env=self.ws_env()).stdout)
+        self.assertEqual(shown["params"]["adapter"], fox)
+        self.assertEqual(shown["params"]["adapter_path"], os.path.abspath(fox))
+        c = json.loads(self.ok("eval", "compare", "tiny@1", "tiny@1", "--adapter", fox, *common, "--json",
+                               env=self.ws_env()).stdout)
+        self.assertEqual(c["model_b"], "tiny@1+" + fox)
+        bad = run("eval", "gate", "--model", "tiny@1", "--adapter", os.path.join(d, "none"), *common, "--rules",
+                  os.path.join(d, "rules.yaml"), env=self.ws_env())
+        self.assertNotEqual(bad.returncode, 0)
+
     def test_gate_exit_codes_and_record(self):
         d = fresh_dir("gate")
         write(os.path.join(d, "pass.yaml"),
@@ -317,6 +339,10 @@ class EvalCliTest(unittest.TestCase):
         self.assertFalse(json.loads(r.stdout)["passed"])
         # regression() without --baseline: an input error before any model runs.
         self.one_line_error(run(*args, "--rules", os.path.join(d, "pass.yaml"), env=self.ws_env()), 1, "--baseline")
+        # a rule selecting no metric (acc spelt accuracy): exit 1 before any model runs
+        write(os.path.join(d, "typo.yaml"), "rules:\n  - 'general.compare_en.accuracy >= 0.5'\n")
+        self.one_line_error(run(*args, "--rules", os.path.join(d, "typo.yaml"), env=self.ws_env()), 1,
+                            "valid: general.compare_en.acc")
         write(os.path.join(d, "bad.yaml"), "rules:\n  - 'general.compare_en.acc => 0.5'\n")
         self.one_line_error(run(*args, "--rules", os.path.join(d, "bad.yaml"), env=self.ws_env()), 1,
                             "bad.yaml: rules[0]")

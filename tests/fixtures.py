@@ -12,14 +12,37 @@ its own folder under its work folder with the same function.
 """
 
 import argparse
+import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 
 # `enclave model init --preset tiny --seed N`: random weights, the tiny
 # preset's tokenizer; seeds 1-3 give three different models of one shape.
 TINY_SEEDS = (1, 2, 3)
+
+
+def write_adapter(path, n_layer=4, hidden=256, q_out=256, v_out=128, r=2):
+    """A PEFT LoRA adapter for the tiny preset (q_proj, v_proj), non-zero B."""
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "r": r, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]}, f)
+    header, blobs, offset = {}, [], 0
+    for layer in range(n_layer):
+        for module, out in (("q_proj", q_out), ("v_proj", v_out)):
+            for part, shape in (("lora_A", [r, hidden]), ("lora_B", [out, r])):
+                n = shape[0] * shape[1]
+                blob = struct.pack(f"<{n}f", *[0.05 * ((i * 37 + layer) % 11) - 0.25 for i in range(n)])
+                name = f"base_model.model.model.layers.{layer}.self_attn.{module}.{part}.weight"
+                header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
+                blobs.append(blob)
+                offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(os.path.join(path, "adapter_model.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def tiny(fixtures, seed):

@@ -2,14 +2,19 @@
 answers (written to the request log as the server writes it) is exported,
 trained on directly (`train sft --data feedback@N:sft`, and `feedback@N`
 as it is), and the retrain pipeline of the pipelines issue (feedback export
--> train sft -> eval run) runs end to end with tiny step counts.
+-> train sft -> eval run) runs end to end with tiny step counts; then a
+promotion pipeline (eval gate with a significance rule, reusing the recorded
+eval run -> `models alias ... production`) moves the alias a running server
+watches, and the server hot-reloads the promoted version.
 
     /usr/bin/python3 tests/pipeline_e2e_test.py --enclave build/src/cli/enclave --workdir /tmp/ple --fixtures build/tests/fixtures
 """
 
+import http.client
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -56,6 +61,20 @@ on:
   feedback: {new: 200}
 """
 
+PROMOTE = """
+name: promote
+stages:
+  gate:
+    cmd: sh -c 'enclave eval gate --model assistant@2 --baseline assistant:production --suite general.sequence_en --limit 4 --threads 1 --rules gate.yaml --json > gate.json'
+    deps: [gate.yaml]
+    outs: [gate.json]
+    cache: false
+  promote:
+    cmd: enclave models alias assistant@2 production
+    deps: [gate.json]
+    cache: false
+"""
+
 
 class FeedbackLoopTest(unittest.TestCase):
     @classmethod
@@ -72,7 +91,8 @@ class FeedbackLoopTest(unittest.TestCase):
         for i in range(6):
             rid = f"chatcmpl-{i}"
             prompt = json.dumps([{"role": "user", "content": f"What is {i} plus {i}?"}])
-            db.execute("INSERT INTO requests VALUES (?, ?, '', 'chat.completions', 'assistant', 'assistant@1', "
+            db.execute("INSERT INTO requests (id, created_at, key_id, endpoint, model, model_version, model_version_id, prompt, completion, prompt_tokens, completion_tokens, ttft, latency, finish_reason, status)"
+                       " VALUES (?, ?, '', 'chat.completions', 'assistant', 'assistant@1', "
                        "NULL, ?, ?, 8, 4, 0.01, 0.02, 'stop', 200)", (rid, time.time(), prompt, "I do not know."))
             db.execute("INSERT INTO feedback (request_id, created_at, key_id, rating, correction) VALUES "
                        "(?, ?, '', -1, ?)", (rid, time.time(), f"{i} plus {i} is {2 * i}."))
@@ -139,6 +159,67 @@ class FeedbackLoopTest(unittest.TestCase):
         self.assertIn('"pipeline-stage"', text)
         self.assertIn(feedback.split("@")[0], text)
         print(f"retrain pipeline: {time.time() - start:.1f}s", file=sys.stderr)
+
+    def test_3_promotion_stage_hot_reloads_the_server(self):
+        with open(os.path.join(self.root, "gate.yaml"), "w") as f:
+            f.write("rules:\n  - 'regression(general.*) <= 1 at 95%'\n")
+        with open(os.path.join(self.root, "promote.yaml"), "w") as f:
+            f.write(PROMOTE)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {k: v for k, v in os.environ.items() if k not in ("ENCLAVE_RUN_ID", "ENCLAVE_PIPELINE_NOW")}
+        env["ENCLAVE_HOME"] = self.root
+        log = open(os.path.join(WORKDIR, "promote-serve.log"), "w")
+        server = subprocess.Popen([ENCLAVE, "serve", "--model", "assistant:production", "--port", str(port),
+                                   "--watch-seconds", "0.5", "--threads", "1"],
+                                  stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root)
+
+        def served():
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("GET", "/health")
+                return json.loads(conn.getresponse().read())["models"]
+            except (OSError, ValueError, KeyError):
+                return None
+            finally:
+                conn.close()
+
+        def wait_for(models, seconds):
+            deadline = time.time() + seconds
+            while time.time() < deadline:
+                if server.poll() is not None:
+                    break
+                if served() == models:
+                    return True
+                time.sleep(0.2)
+            return False
+
+        try:
+            self.assertTrue(wait_for(["assistant@1"], 120), "server did not come up")
+            p = self.run_enclave("pipeline", "run", "promote.yaml", "--json", timeout=600)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            r = json.loads(p.stdout)
+            self.assertEqual(r["status"], "succeeded", p.stderr)
+            self.assertEqual([s["name"] for s in r["stages"]], ["gate", "promote"])
+            with open(os.path.join(self.root, "gate.json")) as f:
+                gate = json.load(f)
+            self.assertTrue(gate["passed"])
+            self.assertEqual(len(gate["checks"][0]["interval"]), 2)
+            # the report stage of test_2 evaluated assistant@2 on this suite already
+            self.assertIsNotNone(gate["reused_eval_runs"]["model"])
+            self.assertTrue(wait_for(["assistant@2"], 60), f"server still serves {served()}")
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()
+        shown = json.loads(self.ok("models", "show", "assistant:production", "--json").stdout)
+        self.assertIn("assistant@2", json.dumps(shown))
 
 
 def main():

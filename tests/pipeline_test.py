@@ -508,14 +508,15 @@ CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, request_id TEXT NOT
 """)
         return db
 
-    def add_feedback(self, ws, n):
+    def add_feedback(self, ws, n, rating=1):
         db = self.feedback_db(ws)
         start = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
         for i in range(start, start + n):
-            db.execute("INSERT INTO requests VALUES (?, ?, '', 'completions', 'm', 'm@1', NULL, ?, ?, 1, 1, 0, 0, 'stop', 200)",
+            db.execute("INSERT INTO requests (id, created_at, key_id, endpoint, model, model_version, model_version_id, prompt, completion, prompt_tokens, completion_tokens, ttft, latency, finish_reason, status)"
+                       " VALUES (?, ?, '', 'completions', 'm', 'm@1', NULL, ?, ?, 1, 1, 0, 0, 'stop', 200)",
                        (f"cmpl-{i}", time.time(), f"prompt {i}", f"answer {i}"))
-            db.execute("INSERT INTO feedback (request_id, created_at, key_id, rating, correction) VALUES (?, ?, '', 1, ?)",
-                       (f"cmpl-{i}", time.time(), f"better answer {i}"))
+            db.execute("INSERT INTO feedback (request_id, created_at, key_id, rating, correction) VALUES (?, ?, '', ?, ?)",
+                       (f"cmpl-{i}", time.time(), rating, f"better answer {i}"))
         db.commit()
         db.close()
 
@@ -591,13 +592,60 @@ on:
         self.assertEqual(byname["alias"]["triggers"][0]["fires"], 1)
         self.assertIsNotNone(byname["alias"]["triggers"][0]["fired_at"])
 
-    def test_schedule_in_local_time_and_monitor_reserved(self):
+    def test_monitor_trigger_fires_once_per_breach(self):
+        ws = Workspace("monitor")
+        self.simple(ws, "retrain", "  monitor: {metric: feedback.negative_rate, window: 24h, above: 0.2}\n")
+        now = str(int(time.time()))
+        out = self.watch(ws, now)
+        self.assertIn("trigger monitor: wait:", out)
+        self.assertIn("no request log yet", out)
+        self.add_feedback(ws, 4)
+        out = self.watch(ws, now)
+        self.assertIn("trigger monitor: wait: feedback.negative_rate = 0 over the last 24h (above 0.2: ok)", out)
+        self.add_feedback(ws, 2, rating=-1)  # 2 of 6
+        out = self.watch(ws, now)
+        self.assertIn("trigger monitor: fire: feedback.negative_rate = 0.3333 over the last 24h (above 0.2: firing)", out)
+        self.assertEqual(len(self.runs_of(ws, "retrain")), 1)
+        out = self.watch(ws, now)  # still breached: the same alert, no second run
+        self.assertIn("(above 0.2: firing)", out)
+        self.assertEqual(len(self.runs_of(ws, "retrain")), 1)
+        self.add_feedback(ws, 6)  # 2 of 12: cleared
+        out = self.watch(ws, now)
+        self.assertIn("= 0.1667 over the last 24h (above 0.2: ok)", out)
+        self.add_feedback(ws, 4, rating=-0.5)  # 6 of 16: raised again
+        out = self.watch(ws, now)
+        self.assertIn("trigger monitor: fire:", out)
+        self.assertEqual(len(self.runs_of(ws, "retrain")), 2)
+        # the pipeline's rule left its events where alerts keep theirs
+        events = ws.db().execute("SELECT event FROM alert_events WHERE rule = 'pipeline:retrain' ORDER BY id").fetchall()
+        self.assertEqual([e[0] for e in events], ["raised", "cleared", "raised"])
+
+        # the same figures through `monitor report` and `monitor alerts`
+        report = json.loads(ws.ok("monitor", "report", "--since", "24h", "--json").stdout)
+        metrics = report["windows"][0]["metrics"]
+        self.assertEqual(metrics["serve.requests"], 16)
+        self.assertAlmostEqual(metrics["feedback.negative_rate"], 6 / 16)
+        self.assertAlmostEqual(metrics["feedback.mean_rating"], (10 - 2 - 2) / 16)
+        run = json.loads(ws.ok("runs", "show", str(report["run_id"]), "--json").stdout)
+        self.assertEqual(run["kind"], "monitor")
+        self.assertAlmostEqual(run["metrics"]["feedback.negative_rate"]["last"], 6 / 16)
+        ws.file("alerts.yaml", "alerts:\n  - name: unhappy\n    metric: feedback.negative_rate\n"
+                "    window: 24h\n    above: 0.5\n  - name: slow\n    metric: serve.latency_p95\n"
+                "    window: 1h\n    threshold: 1\n    direction: above\n")
+        alerts = json.loads(ws.ok("monitor", "alerts", "--rules", "alerts.yaml", "--json").stdout)
+        self.assertEqual([(a["name"], a["state"], a["event"]) for a in alerts],
+                         [("unhappy", "ok", ""), ("slow", "ok", "")])
+        ws.file("bad.yaml", "alerts:\n  - metric: feedback.negative\n    window: 1h\n    above: 1\n")
+        bad = ws.run("monitor", "alerts", "--rules", "bad.yaml")
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("bad.yaml: alerts[0].metric (line 2): unknown metric 'feedback.negative'", bad.stderr)
+
+    def test_schedule_in_local_time(self):
         ws = Workspace("schedule")
-        self.simple(ws, "nightly", '  schedule: "0 3 * * *"\n  monitor: {metric: latency_p95, above: 2}\n')
+        self.simple(ws, "nightly", '  schedule: "0 3 * * *"\n')
         seoul = {"TZ": "Asia/Seoul"}
         out = self.watch(ws, "2026-03-01T02:58", seoul)
         self.assertIn("baseline", out)
-        self.assertIn("trigger monitor: not evaluated", out)
         self.watch(ws, "2026-03-01T02:59", seoul)
         self.assertEqual(len(self.runs_of(ws, "nightly")), 0)
         out = self.watch(ws, "2026-03-01T03:01", seoul)

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import socket
-import struct
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -171,27 +171,6 @@ def raw_post(server, head, body=b""):
     return reply.split(b"\r\n")[0].decode()
 
 
-def write_adapter(path, n_layer=4, hidden=256, q_out=256, v_out=128, r=2):
-    """A PEFT LoRA adapter for the tiny preset (q_proj, v_proj), non-zero B."""
-    os.makedirs(path, exist_ok=True)
-    with open(os.path.join(path, "adapter_config.json"), "w") as f:
-        json.dump({"peft_type": "LORA", "r": r, "lora_alpha": 4, "target_modules": ["q_proj", "v_proj"]}, f)
-    header, blobs, offset = {}, [], 0
-    for layer in range(n_layer):
-        for module, out in (("q_proj", q_out), ("v_proj", v_out)):
-            for part, shape in (("lora_A", [r, hidden]), ("lora_B", [out, r])):
-                n = shape[0] * shape[1]
-                blob = struct.pack(f"<{n}f", *[0.05 * ((i * 37 + layer) % 11) - 0.25 for i in range(n)])
-                name = f"base_model.model.model.layers.{layer}.self_attn.{module}.{part}.weight"
-                header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + len(blob)]}
-                blobs.append(blob)
-                offset += len(blob)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    with open(os.path.join(path, "adapter_model.safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
 def write_keys(path):
     keys = [{"id": "infer", "sha256": hashlib.sha256(KEYS["infer"].encode()).hexdigest(), "scopes": ["infer"]},
             {"id": "admin", "sha256": hashlib.sha256(KEYS["admin"].encode()).hexdigest(), "scopes": ["admin"]},
@@ -221,10 +200,13 @@ class ServeCase(unittest.TestCase):
         for seed in (1, *cls.more_seeds):
             run("models", "register", "tiny", fixtures.tiny(FIXTURES, seed), "--workspace", cls.ws)
         run("models", "alias", cls.production, "production", "--workspace", cls.ws)
+        # The adapter by registry reference: requests through it link to fox@1.
+        run("models", "register", "fox", os.path.join(WORK, "fox-adapter"), "--workspace", cls.ws)
+        run("models", "tag", "fox@1", "base=tiny@1", "--workspace", cls.ws)
         cls.server = Server("--model", "tiny:production", "--workspace", cls.ws, "--api-keys",
                             os.path.join(WORK, "keys.json"), "--max-concurrency", "2", "--max-queue", "1", "--ctx",
                             "256", "--max-body-bytes", "4096", "--watch-seconds", "0.5", "--max-tokens-limit", "1000",
-                            "--adapter", "fox=" + os.path.join(WORK, "fox-adapter"))
+                            "--adapter", "fox=fox@1")
 
     @classmethod
     def tearDownClass(cls):
@@ -361,6 +343,19 @@ class ApiTest(ServeCase):
         assert rows, "request not in the log"
         assert "example.com" not in rows[0]["prompt"] and "<EMAIL>" in rows[0]["prompt"], rows[0]
         assert rows[0]["key_id"] == "infer" and rows[0]["model_version"].startswith("tiny@"), rows[0]
+        # through the registered adapter: the base version and fox@1, by name and by row
+        fox = request(s, "POST", "/v1/completions", {"prompt": "hi", "max_tokens": 2, "model": "fox"})[1]
+        deadline = time.time() + 10
+        row = None
+        while time.time() < deadline and row is None:
+            with sqlite3.connect(os.path.join(self.ws, ".enclave", "serve", "requests.db")) as db:
+                row = db.execute("SELECT model_version, model_version_id, adapter_version_id FROM requests"
+                                 " WHERE id = ?", (fox["id"],)).fetchone()
+            time.sleep(0.2)
+        assert row is not None, "adapter request not in the log"
+        with sqlite3.connect(os.path.join(self.ws, ".enclave", "enclave.db")) as db:
+            fox_id = db.execute("SELECT id FROM registry_versions WHERE name = 'fox' AND version = 1").fetchone()[0]
+        assert row[0].endswith("+fox@1") and row[1] is not None and row[2] == fox_id, row
         table = run("monitor", "requests", "--workspace", self.ws, "--since", "1h", "--key", "infer")
         assert body["id"] in table.stdout, table.stdout
         bad = run("monitor", "requests", "--workspace", self.ws, "--since", "yesterday", check=False)
@@ -530,7 +525,7 @@ class AliasWatchTest(ServeCase):
         run("models", "alias", "tiny@2", "production", "--workspace", ws)
         deadline = time.time() + 30
         while time.time() < deadline:
-            if request(s, "GET", "/health", key=None)[1]["models"] == ["tiny@2", "tiny@2+fox"]:
+            if request(s, "GET", "/health", key=None)[1]["models"] == ["tiny@2", "tiny@2+fox@1"]:
                 return
             time.sleep(0.2)
         raise AssertionError("the server did not follow the alias to tiny@2")
@@ -585,7 +580,7 @@ def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     FIXTURES = fixtures.find_or_make(ENCLAVE, args.fixtures, WORK)
-    write_adapter(os.path.join(WORK, "fox-adapter"))
+    fixtures.write_adapter(os.path.join(WORK, "fox-adapter"))
     write_keys(os.path.join(WORK, "keys.json"))
     result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
     return 0 if result.wasSuccessful() else 1

@@ -139,6 +139,7 @@ void register_compare(CLI::App& eval) {
   auto flags = std::make_shared<EvalFlags>();
   auto models = std::make_shared<std::vector<std::string>>();
   auto bootstrap = std::make_shared<eval::BootstrapOptions>();
+  auto adapter = std::make_shared<std::string>();
   CLI::App* cmd = eval.add_subcommand("compare",
                                       "Compare model B with model A on a suite: per-task deltas, "
                                       "paired bootstrap intervals, verdicts");
@@ -153,11 +154,14 @@ void register_compare(CLI::App& eval) {
       ->check(CLI::Range(0.5, 0.9999))
       ->capture_default_str();
   cmd->add_option("--seed", bootstrap->seed, "Bootstrap seed")->capture_default_str();
+  cmd->add_option("--adapter", *adapter,
+                  "LoRA adapter (directory or reference) applied to model B, unmerged");
   add_eval_flags(*cmd, *flags, /*records=*/false);
-  cmd->callback([flags, models, bootstrap] {
+  cmd->callback([flags, models, bootstrap, adapter] {
     const EvalFlags& f = *flags;
     eval::CompareOptions o{.model_a = (*models)[0],
                            .model_b = (*models)[1],
+                           .adapter_b = *adapter,
                            .common = common_of(f),
                            .bootstrap = *bootstrap};
     o.common.no_record = true;
@@ -181,6 +185,8 @@ void register_gate(CLI::App& eval) {
           "fails; recorded as a run",
           kGateFailedExit));
   cmd->add_option("--model", o->model, "Candidate model (directory or reference)")->required();
+  cmd->add_option("--adapter", o->adapter,
+                  "LoRA adapter (directory or reference) applied to the candidate, unmerged");
   cmd->add_option("--baseline", o->baseline,
                   "Baseline model for regression()/delta() rules, e.g. name:production");
   cmd->add_option("--rules", *rules, "Gate rules (YAML)")->required();

@@ -1,13 +1,18 @@
-// `enclave monitor requests`: list and filter the server's request log.
+// `enclave monitor requests`: list and filter the server's request log;
+// `enclave monitor report`: figures per window, recorded as a monitor run.
 #include <fmt/format.h>
 
-#include <charconv>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "monitor/alerts.h"
+#include "monitor/report.h"
 #include "monitor/request_log.h"
 #include "store/clock.h"
 
@@ -22,20 +27,37 @@ struct RequestsFlags {
   bool json = false;
 };
 
-// "90s", "30m", "12h", "7d" or plain seconds -> seconds.
-double parse_duration(const std::string& text) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || value < 0 || text.empty()) {
-    fail_input("--since '{}': expected a duration such as 90s, 30m, 12h or 7d", text);
+struct AlertsFlags {
+  std::string workspace;
+  std::string rules;
+  bool json = false;
+};
+
+struct ReportFlags {
+  std::string workspace;
+  std::string since = "24h";
+  std::string window;
+  std::string model;
+  bool json = false;
+};
+
+double parse_duration(const std::string& text, std::string_view flag = "--since") {
+  return monitor::parse_duration(text, flag);
+}
+
+void run_report(const ReportFlags& flags) {
+  monitor::ReportOptions options;
+  options.since_seconds = parse_duration(flags.since);
+  if (!flags.window.empty()) options.window_seconds = parse_duration(flags.window, "--window");
+  if (!flags.window.empty() && options.window_seconds <= 0)
+    fail_input("--window '{}': must be longer than 0 s", flags.window);
+  options.model = flags.model;
+  const monitor::Report report = monitor::monitor_report(workspace_root(flags.workspace), options);
+  if (flags.json) {
+    fmt::print("{}\n", monitor::report_json(report).dump(2));
+  } else {
+    fmt::print("{}", monitor::format_report(report));
   }
-  const std::string unit(ptr, end);
-  if (unit.empty() || unit == "s") return value;
-  if (unit == "m") return value * 60;
-  if (unit == "h") return value * 3600;
-  if (unit == "d") return value * 86400;
-  fail_input("--since '{}': unknown unit '{}' (s, m, h, d)", text, unit);
 }
 
 void run_requests(RequestsFlags& flags) {
@@ -50,6 +72,19 @@ void run_requests(RequestsFlags& flags) {
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", monitor::format_requests(records));
+  }
+}
+
+void run_alerts(const AlertsFlags& flags) {
+  const std::vector<monitor::AlertRule> rules = monitor::load_alert_rules(flags.rules);
+  const std::filesystem::path root = workspace_root(flags.workspace);
+  std::vector<monitor::AlertResult> results;
+  for (const monitor::AlertRule& rule : rules)
+    results.push_back(monitor::evaluate_alert(root, rule));
+  if (flags.json) {
+    fmt::print("{}\n", monitor::alerts_json(results).dump(2));
+  } else {
+    fmt::print("{}", monitor::format_alerts(results));
   }
 }
 
@@ -73,6 +108,27 @@ void register_monitor(CLI::App& app) {
   cmd->add_flag("--json", flags->json, "Print JSON (full prompts and completions)");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->callback([flags] { run_requests(*flags); });
+
+  auto report = std::make_shared<ReportFlags>();
+  CLI::App* rep = group->add_subcommand(
+      "report",
+      "Requests, errors, latency, feedback and prompt drift per window, recorded as a monitor run");
+  rep->add_option("--since", report->since, "The period, ending now: 90s, 30m, 12h, 7d")
+      ->capture_default_str();
+  rep->add_option("--window", report->window, "Window length (default: the whole period)");
+  rep->add_option("--model", report->model,
+                  "Only this model name or version (name@3); drift against its training data");
+  rep->add_flag("--json", report->json, "Print JSON");
+  add_workspace_flag(*rep, report->workspace);
+  rep->callback([report] { run_report(*report); });
+
+  auto alerts = std::make_shared<AlertsFlags>();
+  CLI::App* al = group->add_subcommand(
+      "alerts", "Evaluate alert rules on the latest figures; record raised and cleared events");
+  al->add_option("--rules", alerts->rules, "The rules file (alerts.yaml)")->required();
+  al->add_flag("--json", alerts->json, "Print JSON");
+  add_workspace_flag(*al, alerts->workspace);
+  al->callback([alerts] { run_alerts(*alerts); });
 }
 
 }  // namespace enclave::cli

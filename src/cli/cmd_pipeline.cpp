@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "monitor/alerts.h"
 #include "monitor/feedback_export.h"
 #include "pipeline/dag.h"
 #include "pipeline/runner.h"
@@ -217,7 +218,23 @@ struct WatchFlags {
 };
 
 pipeline::TriggerSources trigger_sources(const std::filesystem::path& root) {
-  return {.feedback_high_water = [root] { return monitor::feedback_high_water(root); }};
+  return {.feedback_high_water = [root] { return monitor::feedback_high_water(root); },
+          .monitor_alert =
+              [root](const std::string& rule_name, const nlohmann::json& spec) {
+                monitor::AlertRule rule = monitor::parse_alert_rule(
+                    spec, [&](const std::string& field, const std::string& reason) {
+                      fail_input("on.monitor{}: {}", field.empty() ? "" : "." + field, reason);
+                    });
+                rule.name = rule_name;
+                const monitor::AlertResult r = monitor::evaluate_alert(root, rule);
+                std::string value = r.value ? fmt::format("{:.4g}", *r.value) : "no data";
+                return pipeline::MonitorCheck{
+                    .firing = r.firing,
+                    .raised = r.event == "raised",
+                    .reason = fmt::format("{} = {} over the last {} ({} {}: {})", rule.metric,
+                                          value, rule.window, rule.above ? "above" : "below",
+                                          rule.threshold, r.firing ? "firing" : "ok")};
+              }};
 }
 
 void register_status(CLI::App& parent) {

@@ -29,13 +29,15 @@ void run_serve(ServeFlags& flags) {
   for (const std::string& spec : flags.adapters) {
     const std::size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      fail_input("--adapter '{}': expected NAME=DIR", spec);
+      fail_input("--adapter '{}': expected NAME=DIR or NAME=REF", spec);
     }
-    const auto dir =
-        store::resolve_adapter_ref(spec.substr(eq + 1), resolve_options(flags.workspace));
+    const std::string ref = spec.substr(eq + 1);
+    const auto dir = store::resolve_adapter_ref(ref, resolve_options(flags.workspace));
     if (!options.adapters.emplace(spec.substr(0, eq), dir).second) {
       fail_input("--adapter: the name '{}' is given twice", spec.substr(0, eq));
     }
+    // A registry reference is kept so requests link to the adapter's version.
+    if (!std::filesystem::is_directory(ref)) options.adapter_refs[spec.substr(0, eq)] = ref;
   }
   options.api_keys = flags.api_keys;
   options.workspace = workspace_flag(flags.workspace);

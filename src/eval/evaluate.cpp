@@ -140,6 +140,7 @@ EvalRunOutcome run_eval(const EvalRunOptions& o) {
     if (!o.mistakes.empty()) rec->log_metric("mistakes", static_cast<double>(out.n_mistakes));
     rec->log_results(out.result);
     rec->log_output_json(suite_result_json(out.result), "results");
+    rec->log_output_json(per_document_json(out.result), "per_document");
     rec->finish();
     out.run_id = rec->run_id();
   }
@@ -156,12 +157,34 @@ Comparison run_compare(const CompareOptions& o) {
     fail_input("--confidence must be in (0, 1), got {}", o.bootstrap.confidence);
   }
   const SuiteResult a = evaluate_model(o.model_a, suite, common);
-  const SuiteResult b = evaluate_model(o.model_b, suite, common);
+  const SuiteResult b = evaluate_model(o.model_b, suite, common, o.adapter_b);
   if (!common.samples.empty()) write_samples(common.samples, {&a, &b}, {o.model_a, o.model_b});
   Comparison c = compare_results(a, b, o.bootstrap);
   c.model_a = o.model_a;
-  c.model_b = o.model_b;
+  c.model_b = o.adapter_b.empty() ? o.model_b : o.model_b + "+" + o.adapter_b;
   return c;
+}
+
+// The results of a model on the suite for a gate: those of a recorded `eval
+// run` of the same model version, suite and settings when there is one (an
+// evaluation is the costly part of a gate), else a fresh evaluation.
+SuiteResult gate_results(const std::string& ref, const std::string& adapter, const Suite& suite,
+                         const EvalCommon& c, std::optional<std::int64_t>& reused_from) {
+  // Recorded runs are matched by model version; one with an adapter is
+  // evaluated afresh.
+  if (c.samples.empty() &&
+      adapter.empty()) {  // recorded runs keep scores, not the answers samples need
+    try {
+      std::unique_ptr<store::Workspace> ws = store::Workspace::open(c.harness.workspace);
+      if (std::optional<RecordedEval> r = find_recorded_eval(*ws, ref, run_params(suite, c))) {
+        reused_from = r->run_id;
+        return std::move(r->result);
+      }
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kNotFound) throw;  // no workspace or no such version
+    }
+  }
+  return evaluate_model(ref, suite, c, adapter);
 }
 
 GateOutcome run_gate(const GateOptions& o) {
@@ -171,19 +194,30 @@ GateOutcome run_gate(const GateOptions& o) {
     fail_input("{}: regression and delta rules need --baseline", o.rules.string());
   }
   const Suite suite = load_suite(common.suite);
+  // A typo in a rule is found before two models are evaluated for nothing.
+  check_gate_selectors(rules, suite_metric_names(suite), o.rules.string());
   GateOutcome out;
   nlohmann::json params = run_params(suite, common);
   params["rules"] = nlohmann::json::array();
   for (const GateRule& r : rules) params["rules"].push_back(r.text);
+  if (!o.adapter.empty()) params["adapter"] = o.adapter;
   std::unique_ptr<EvalRecorder> rec = open_recorder(
       common, "gate", "gate " + suite.name + " " + o.model, std::move(params), out.not_recorded);
   if (rec) {
     rec->log_model(o.model, "model");
+    if (!o.adapter.empty()) rec->log_model(o.adapter, "adapter");
     if (!o.baseline.empty()) rec->log_model(o.baseline, "baseline");
     rec->log_input_file(o.rules, "gate_rules");
   }
-  out.candidate = evaluate_model(o.model, suite, common);
-  if (!o.baseline.empty()) out.baseline = evaluate_model(o.baseline, suite, common);
+  out.candidate = gate_results(o.model, o.adapter, suite, common, out.candidate_reused_from);
+  if (!o.baseline.empty())
+    out.baseline = gate_results(o.baseline, "", suite, common, out.baseline_reused_from);
+  if (rec) {
+    nlohmann::json reused = nlohmann::json::object();
+    if (out.candidate_reused_from) reused["model"] = *out.candidate_reused_from;
+    if (out.baseline_reused_from) reused["baseline"] = *out.baseline_reused_from;
+    if (!reused.empty()) rec->log_params({{"reused_eval_runs", reused}});
+  }
   if (!common.samples.empty()) {
     if (out.baseline) {
       write_samples(common.samples, {&out.candidate, &*out.baseline}, {o.model, o.baseline});
@@ -224,7 +258,12 @@ nlohmann::json eval_run_json(const EvalRunOptions& o, const EvalRunOutcome& out)
 }
 
 std::string format_gate_outcome(const GateOutcome& out) {
-  std::string text = format_gate_report(out.report);
+  std::string text;
+  if (out.candidate_reused_from)
+    text += fmt::format("candidate: results of eval run {} reused\n", *out.candidate_reused_from);
+  if (out.baseline_reused_from)
+    text += fmt::format("baseline: results of eval run {} reused\n", *out.baseline_reused_from);
+  text += format_gate_report(out.report);
   if (out.run_id) text += fmt::format("recorded as run {}\n", *out.run_id);
   return text;
 }
@@ -232,6 +271,11 @@ std::string format_gate_outcome(const GateOutcome& out) {
 nlohmann::json gate_outcome_json(const GateOutcome& out) {
   nlohmann::json j = gate_report_json(out.report);
   j["run_id"] = out.run_id ? nlohmann::json(*out.run_id) : nlohmann::json();
+  j["reused_eval_runs"] = {
+      {"model",
+       out.candidate_reused_from ? nlohmann::json(*out.candidate_reused_from) : nlohmann::json()},
+      {"baseline",
+       out.baseline_reused_from ? nlohmann::json(*out.baseline_reused_from) : nlohmann::json()}};
   j["candidate"] = suite_result_json(out.candidate);
   if (out.baseline) j["baseline"] = suite_result_json(*out.baseline);
   return j;

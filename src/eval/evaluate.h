@@ -69,6 +69,7 @@ nlohmann::json eval_run_json(const EvalRunOptions& options, const EvalRunOutcome
 struct CompareOptions {
   std::string model_a;
   std::string model_b;
+  std::string adapter_b;  // a LoRA adapter applied to B (the candidate); "" = none
   EvalCommon common;
   BootstrapOptions bootstrap;
 };
@@ -77,6 +78,7 @@ Comparison run_compare(const CompareOptions& options);
 
 struct GateOptions {
   std::string model;
+  std::string adapter;   // a LoRA adapter applied to the candidate; "" = none
   std::string baseline;  // may be empty when no rule needs it
   std::filesystem::path rules;
   EvalCommon common;
@@ -88,10 +90,16 @@ struct GateOutcome {
   std::optional<SuiteResult> baseline;
   std::optional<std::int64_t> run_id;
   std::string not_recorded;
+  // The `eval run` whose recorded results stood in for an evaluation.
+  std::optional<std::int64_t> candidate_reused_from;
+  std::optional<std::int64_t> baseline_reused_from;
 };
 
-// Throws Error(kInvalidInput) for malformed rules (before any model runs) or
-// regression rules without a baseline.
+// Throws Error(kInvalidInput) for malformed rules, a rule that selects no
+// metric of the suite (before any model runs) or regression rules without a
+// baseline. A model whose `eval run` with the same suite and settings is
+// recorded is not evaluated again (record.h find_recorded_eval), unless
+// samples are asked for.
 GateOutcome run_gate(const GateOptions& options);
 // The gate report and "recorded as run N", or JSON (gate_report_json plus
 // "run_id", "candidate" and "baseline" results).

@@ -111,5 +111,44 @@ TEST_F(EvaluateTest, GatePassesAndFailsAndIsRecorded) {
       Error);
 }
 
+// The gate reuses the recorded per-document results of an `eval run` of the
+// same version, suite and settings (the same figures, no new evaluation); a
+// different setting or version is evaluated afresh. A rule selecting no
+// metric is refused before either.
+TEST_F(EvaluateTest, GateReusesRecordedEvalRunsAndRefusesTyposFirst) {
+  write_text(dir_ / "gate.yaml",
+             "rules:\n  - 'general.compare_en.acc >= 0'\n"
+             "  - 'regression(general.compare_en.acc) <= 1 at 95%'\n");
+  const EvalRunOutcome run = run_eval({.model = "tiny@1", .common = common("general.compare_en")});
+  ASSERT_TRUE(run.run_id);
+  GateOutcome gate = run_gate({.model = "tiny@1",
+                               .baseline = "tiny@2",
+                               .rules = dir_ / "gate.yaml",
+                               .common = common("general.compare_en")});
+  EXPECT_EQ(gate.candidate_reused_from, run.run_id);
+  EXPECT_FALSE(gate.baseline_reused_from);  // tiny@2 was never run alone
+  EXPECT_TRUE(gate.report.passed()) << format_gate_report(gate.report);
+  ASSERT_EQ(gate.candidate.tasks.size(), run.result.tasks.size());
+  EXPECT_EQ(gate.candidate.tasks[0].metrics[0].values, run.result.tasks[0].metrics[0].values);
+  EXPECT_NE(format_gate_outcome(gate).find("results of eval run"), std::string::npos);
+  write_text(dir_ / "plain.yaml", "rules:\n  - 'general.compare_en.acc >= 0'\n");
+  EvalCommon other = common("general.compare_en");
+  other.harness.limit = 4;
+  EXPECT_FALSE(run_gate({.model = "tiny@1", .rules = dir_ / "plain.yaml", .common = other})
+                   .candidate_reused_from);
+
+  write_text(dir_ / "typo.yaml", "rules:\n  - 'general.compare_en.accuracy >= 0'\n");
+  try {
+    run_gate({.model = "missing-model@9",  // never loaded: the rule is checked first
+              .rules = dir_ / "typo.yaml",
+              .common = common("general.compare_en")});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+    EXPECT_NE(std::string(e.what()).find("valid: general.compare_en.acc"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace enclave::eval

@@ -49,13 +49,32 @@ bool holds(double value, GateRule::Op op, double threshold) {
   return false;
 }
 
-std::string rule_text(const GateRule& r) {
-  const std::string lhs = r.measure == GateRule::Measure::kValue ? r.selector
-                          : r.measure == GateRule::Measure::kRegression
-                              ? "regression(" + r.selector + ")"
-                              : "delta(" + r.selector + ")";
-  return fmt::format("{} {} {}", lhs, op_text(r.op), r.threshold);
+std::string_view measure_name(GateRule::Measure m) {
+  switch (m) {
+    case GateRule::Measure::kValue:
+      return "";
+    case GateRule::Measure::kRegression:
+      return "regression";
+    case GateRule::Measure::kDelta:
+      return "delta";
+    case GateRule::Measure::kImprovement:
+      return "improvement";
+  }
+  return "";
 }
+
+std::string rule_text(const GateRule& r) {
+  const std::string lhs = r.measure == GateRule::Measure::kValue
+                              ? r.selector
+                              : fmt::format("{}({})", measure_name(r.measure), r.selector);
+  std::string text = fmt::format("{} {} {}", lhs, op_text(r.op), r.threshold);
+  if (r.confidence) text += fmt::format(" at {}%", *r.confidence * 100);
+  return text;
+}
+
+// Rules with <= or < are met by the measure's upper bound, >= and > by its
+// lower bound.
+bool bounded_above(GateRule::Op op) { return op == GateRule::Op::kLe || op == GateRule::Op::kLt; }
 
 void check_selector(const std::string& selector, std::string_view what) {
   if (selector.empty()) fail_input("{}: empty selector", what);
@@ -128,22 +147,35 @@ GateRule parse_gate_rule(const nlohmann::json& value, std::string_view what) {
   GateRule r;
   if (value.is_string()) {
     static const re2::RE2 grammar(
-        R"(^\s*(?:(regression|delta)\(\s*([^()\s]+)\s*\)|([^()\s<>=]+))\s*(>=|<=|>|<)\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$)");
+        R"(^\s*(?:(regression|delta|improvement)\(\s*([^()\s]+)\s*\)|([^()\s<>=]+))\s*(>=|<=|>|<)\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(?:\s+at\s+([0-9]+(?:\.[0-9]+)?)\s*%)?\s*$)");
     std::string fn;
     std::string inner;
     std::string plain;
     std::string op;
     std::string number;
-    if (!re2::RE2::FullMatch(value.get<std::string>(), grammar, &fn, &inner, &plain, &op,
-                             &number)) {
+    std::string percent;
+    if (!re2::RE2::FullMatch(value.get<std::string>(), grammar, &fn, &inner, &plain, &op, &number,
+                             &percent)) {
       fail_input(
-          "{}: rule '{}' is not 'SELECTOR OP NUMBER' or 'regression(SELECTOR) OP NUMBER' (OP: >=, "
-          "<=, >, <)",
+          "{}: rule '{}' is not 'SELECTOR OP NUMBER' or 'FN(SELECTOR) OP NUMBER [at C%]' (FN: "
+          "regression, delta, improvement; OP: >=, <=, >, <)",
           what, value.get<std::string>());
     }
-    r.measure = fn == "regression" ? GateRule::Measure::kRegression
-                : fn == "delta"    ? GateRule::Measure::kDelta
-                                   : GateRule::Measure::kValue;
+    r.measure = fn == "regression"    ? GateRule::Measure::kRegression
+                : fn == "delta"       ? GateRule::Measure::kDelta
+                : fn == "improvement" ? GateRule::Measure::kImprovement
+                                      : GateRule::Measure::kValue;
+    if (!percent.empty()) {
+      if (r.measure == GateRule::Measure::kValue)
+        fail_input(
+            "{}: 'at {}%' needs a comparison with the baseline (regression, delta or "
+            "improvement)",
+            what, percent);
+      const double c = std::stod(percent) / 100;
+      if (!(c >= 0.5 && c < 1))
+        fail_input("{}: confidence {}% is not in [50%, 100%)", what, percent);
+      r.confidence = c;
+    }
     r.selector = fn.empty() ? plain : inner;
     r.op = parse_op(op);
     auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), r.threshold);
@@ -201,6 +233,37 @@ std::vector<GateRule> load_gate_rules(const std::filesystem::path& path) {
   return parse_gate_rules(read_yaml_file(path), path.string());
 }
 
+std::vector<TaskMetricNames> suite_metric_names(const Suite& suite) {
+  std::vector<TaskMetricNames> out;
+  for (const SuiteEntry& e : suite.entries) {
+    TaskMetricNames t{.task = e.task.name};
+    for (const MetricSpec& m : effective_metrics(e.task)) t.metrics.push_back(m.name);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void check_gate_selectors(const std::vector<GateRule>& rules,
+                          const std::vector<TaskMetricNames>& names, std::string_view what) {
+  // The same selection as evaluate_gate's, over results with no documents.
+  SuiteResult skeleton;
+  for (const TaskMetricNames& t : names) {
+    TaskResult r{.task = t.task};
+    for (const std::string& m : t.metrics) r.metrics.push_back({.name = m});
+    skeleton.tasks.push_back(std::move(r));
+  }
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    if (!select(rules[i].selector, skeleton).empty()) continue;
+    std::string valid;
+    for (const TaskMetricNames& t : names) {
+      for (const std::string& m : t.metrics)
+        valid += fmt::format("{}{}.{}", valid.empty() ? "" : ", ", t.task, m);
+    }
+    fail_input("{}: rules[{}]: '{}' selects no task metric of this suite (valid: {})", what, i,
+               rules[i].selector, valid);
+  }
+}
+
 bool needs_baseline(const std::vector<GateRule>& rules) {
   for (const GateRule& r : rules) {
     if (r.measure != GateRule::Measure::kValue) return true;
@@ -209,7 +272,7 @@ bool needs_baseline(const std::vector<GateRule>& rules) {
 }
 
 GateReport evaluate_gate(const std::vector<GateRule>& rules, const SuiteResult& candidate,
-                         const SuiteResult* baseline) {
+                         const SuiteResult* baseline, const BootstrapOptions& bootstrap) {
   if (baseline == nullptr && needs_baseline(rules)) {
     fail_input("gate: regression and delta rules need a baseline model (--baseline)");
   }
@@ -232,13 +295,30 @@ GateReport evaluate_gate(const std::vector<GateRule>& rules, const SuiteResult& 
         if (bm == nullptr)
           fail(ErrorKind::kInternal, "gate: baseline has no {}.{}", s.task->task, m.name);
         check.baseline = aggregate(*bm);
-        const double delta = check.candidate - *check.baseline;
-        check.measured = rule.measure == GateRule::Measure::kDelta
-                             ? delta
-                             : (m.higher_is_better ? -delta : delta);
+        // The measure as sign * (candidate - baseline).
+        double sign = 1;
+        if (rule.measure == GateRule::Measure::kRegression) sign = m.higher_is_better ? -1 : 1;
+        if (rule.measure == GateRule::Measure::kImprovement) sign = m.higher_is_better ? 1 : -1;
+        check.measured = sign * (check.candidate - *check.baseline);
+        if (rule.confidence) {
+          // A one-sided C% bound is an end of the two-sided (2C - 1) interval.
+          BootstrapOptions b = bootstrap;
+          b.confidence = 2 * *rule.confidence - 1;
+          const PairedInterval iv = paired_bootstrap(*bm, m, b);
+          check.low = std::min(sign * iv.low, sign * iv.high);
+          check.high = std::max(sign * iv.low, sign * iv.high);
+        }
       }
-      check.passed =
-          std::isfinite(check.measured) && holds(check.measured, rule.op, rule.threshold);
+      const bool upper = bounded_above(rule.op);
+      const double decisive = rule.confidence ? (upper ? *check.high : *check.low) : check.measured;
+      check.passed = std::isfinite(decisive) && holds(decisive, rule.op, rule.threshold);
+      const std::string verdict = fmt::format(
+          "{} {} {}", format_value(decisive),
+          check.passed ? op_text(rule.op) : "does not meet " + std::string(op_text(rule.op)),
+          rule.threshold);
+      check.why = rule.confidence ? fmt::format("{}: {} end of the one-sided {}% interval", verdict,
+                                                upper ? "upper" : "lower", *rule.confidence * 100)
+                                  : fmt::format("{}: point estimate", verdict);
       if (!check.passed) ++failures;
       report.checks.push_back(check);
     }
@@ -248,6 +328,7 @@ GateReport evaluate_gate(const std::vector<GateRule>& rules, const SuiteResult& 
         if (c.rule == rule.text && !c.passed) {
           which += fmt::format("{}{}.{} = {}", which.empty() ? "" : ", ", c.task, c.metric,
                                format_value(c.measured));
+          if (c.low) which += fmt::format(" ({})", c.why);
         }
       }
       report.failed_rules.push_back(fmt::format("{}: {}", rule.text, which));
@@ -265,7 +346,11 @@ nlohmann::json gate_report_json(const GateReport& report) {
                       {"candidate", json_metric_value(c.candidate)},
                       {"baseline", c.baseline ? json_metric_value(*c.baseline) : nlohmann::json()},
                       {"measured", json_metric_value(c.measured)},
-                      {"passed", c.passed}});
+                      {"interval", c.low ? nlohmann::json::array({json_metric_value(*c.low),
+                                                                  json_metric_value(*c.high)})
+                                         : nlohmann::json()},
+                      {"passed", c.passed},
+                      {"why", c.why}});
   }
   return {{"passed", report.passed()}, {"failed_rules", report.failed_rules}, {"checks", checks}};
 }
@@ -273,12 +358,14 @@ nlohmann::json gate_report_json(const GateReport& report) {
 std::string format_gate_report(const GateReport& report) {
   std::vector<std::vector<std::string>> rows;
   for (const GateCheck& c : report.checks) {
-    rows.push_back({c.rule, c.task + "." + c.metric, format_value(c.candidate),
-                    c.baseline ? format_value(*c.baseline) : "-", format_value(c.measured),
-                    c.passed ? "pass" : "FAIL"});
+    rows.push_back(
+        {c.rule, c.task + "." + c.metric, format_value(c.candidate),
+         c.baseline ? format_value(*c.baseline) : "-", format_value(c.measured),
+         c.low ? fmt::format("[{}, {}]", format_value(*c.low), format_value(*c.high)) : "-",
+         c.passed ? "pass" : "FAIL", c.why});
   }
-  std::string out =
-      format_table({"rule", "metric", "candidate", "baseline", "measured", "result"}, rows);
+  std::string out = format_table(
+      {"rule", "metric", "candidate", "baseline", "estimate", "interval", "result", "why"}, rows);
   if (report.passed()) {
     out += "gate passed\n";
   } else {

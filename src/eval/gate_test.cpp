@@ -123,6 +123,139 @@ rules:
   EXPECT_EQ(j["checks"].size(), 4u);
 }
 
+// One task's results: per-document values of one metric.
+SuiteResult one_task(const std::string& name, std::vector<double> values, bool higher = true) {
+  SuiteResult r;
+  r.suite = "s";
+  r.tasks = {task(name, {samples(higher ? "acc" : "bits_per_byte", std::move(values), higher)})};
+  r.weights = {1.0};
+  return r;
+}
+
+// n documents: `lost` the baseline got right and the candidate wrong,
+// `gained` the other way round, the rest right for both.
+std::pair<SuiteResult, SuiteResult> paired(int n, int lost, int gained) {
+  std::vector<double> base(n, 1.0), cand(n, 1.0);
+  for (int i = 0; i < lost; ++i) cand[i] = 0;
+  for (int i = lost; i < lost + gained; ++i) base[i] = 0;
+  return {one_task("general.a", base), one_task("general.a", cand)};
+}
+
+TEST(GateTest, SignificanceRulesParse) {
+  GateRule r = parse_gate_rule("regression(general.*) <= 0.02 at 95%", "r");
+  EXPECT_EQ(r.measure, GateRule::Measure::kRegression);
+  ASSERT_TRUE(r.confidence);
+  EXPECT_DOUBLE_EQ(*r.confidence, 0.95);
+  EXPECT_EQ(r.text, "regression(general.*) <= 0.02 at 95%");
+  r = parse_gate_rule("improvement(domain.acc) >= 0 at 99.5 %", "r");
+  EXPECT_EQ(r.measure, GateRule::Measure::kImprovement);
+  EXPECT_DOUBLE_EQ(*r.confidence, 0.995);
+  EXPECT_FALSE(parse_gate_rule("improvement(domain.acc) >= 0", "r").confidence);
+  auto err = [](const std::string& rule) {
+    try {
+      parse_gate_rule(rule, "g.yaml: rules[0]");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(err("domain.acc >= 0.5 at 95%").find("needs a comparison with the baseline"),
+            std::string::npos);
+  EXPECT_NE(err("delta(a) >= 0 at 100%").find("not in [50%, 100%)"), std::string::npos);
+  EXPECT_NE(err("delta(a) >= 0 at 40%").find("not in [50%, 100%)"), std::string::npos);
+  EXPECT_NE(err("delta(a) >= 0 at 95").find("not 'SELECTOR"), std::string::npos);
+}
+
+// With the same difference on every document each resample gives that
+// difference, so the interval is exactly the point estimate.
+TEST(GateTest, SignificanceWithAConstantDifferenceIsThePointEstimate) {
+  const SuiteResult base = one_task("general.a", {0.5, 0.6, 0.7, 0.8});
+  const SuiteResult cand = one_task("general.a", {0.49, 0.59, 0.69, 0.79});
+  GateReport r =
+      evaluate_gate({parse_gate_rule("regression(general.*) <= 0.02 at 95%", "r")}, cand, &base);
+  ASSERT_EQ(r.checks.size(), 1u);
+  EXPECT_TRUE(r.passed()) << format_gate_report(r);
+  EXPECT_NEAR(*r.checks[0].low, 0.01, 1e-12);
+  EXPECT_NEAR(*r.checks[0].high, 0.01, 1e-12);
+  EXPECT_NE(r.checks[0].why.find("upper end of the one-sided 95% interval"), std::string::npos)
+      << r.checks[0].why;
+  EXPECT_FALSE(
+      evaluate_gate({parse_gate_rule("regression(general.*) <= 0.005 at 95%", "r")}, cand, &base)
+          .passed());
+  // Lower is better: bits per byte 0.1 higher is a regression of 0.1, an improvement of -0.1.
+  const SuiteResult bpb_base = one_task("general.t", {2.0, 2.5}, false);
+  const SuiteResult bpb_cand = one_task("general.t", {2.1, 2.6}, false);
+  r = evaluate_gate({parse_gate_rule("improvement(general.t) >= -0.2 at 95%", "r"),
+                     parse_gate_rule("regression(general.t) <= 0.05 at 95%", "r")},
+                    bpb_cand, &bpb_base);
+  EXPECT_NEAR(*r.checks[0].low, -0.1, 1e-12);
+  EXPECT_TRUE(r.checks[0].passed);
+  EXPECT_NEAR(*r.checks[1].high, 0.1, 1e-12);
+  EXPECT_FALSE(r.checks[1].passed);
+}
+
+// 100 documents, the candidate loses 5 and gains 4: the point estimate of the
+// regression is 0.01, which a point rule at 0.02 accepts; the per-document
+// differences have standard deviation sqrt(0.09 - 0.0001) = 0.2998, so the
+// one-sided 95% upper end is near 0.01 + 1.645 * 0.02998 = 0.059 (normal
+// approximation; the percentile bootstrap lands within sampling error of it)
+// and the significance rule refuses.
+TEST(GateTest, SignificanceRefusesWhatThePointEstimateAccepts) {
+  const auto [base, cand] = paired(100, 5, 4);
+  const GateReport point =
+      evaluate_gate({parse_gate_rule("regression(general.a) <= 0.02", "r")}, cand, &base);
+  EXPECT_TRUE(point.passed());
+  EXPECT_NEAR(point.checks[0].measured, 0.01, 1e-12);
+  EXPECT_NE(point.checks[0].why.find("point estimate"), std::string::npos);
+  const GateReport sig =
+      evaluate_gate({parse_gate_rule("regression(general.a) <= 0.02 at 95%", "r"),
+                     parse_gate_rule("improvement(general.a) >= 0 at 95%", "r")},
+                    cand, &base);
+  ASSERT_EQ(sig.checks.size(), 2u);
+  EXPECT_FALSE(sig.checks[0].passed);
+  EXPECT_NEAR(*sig.checks[0].high, 0.059, 0.015);
+  EXPECT_NEAR(*sig.checks[0].low, 0.01 - 0.049, 0.015);
+  EXPECT_NEAR(sig.checks[0].measured, 0.01, 1e-12);
+  // improvement is the mirror image: its lower end is minus the regression's upper end.
+  EXPECT_FALSE(sig.checks[1].passed);
+  EXPECT_NEAR(*sig.checks[1].low, -*sig.checks[0].high, 1e-12);
+  ASSERT_EQ(sig.failed_rules.size(), 2u);
+  EXPECT_NE(sig.failed_rules[0].find("upper end of the one-sided 95% interval"), std::string::npos)
+      << sig.failed_rules[0];
+  const nlohmann::json j = gate_report_json(sig);
+  EXPECT_EQ(j["checks"][0]["interval"].size(), 2u);
+  EXPECT_FALSE(j["checks"][0]["why"].get<std::string>().empty());
+  // 30 more right answers out of 100 is an improvement beyond doubt
+  // (0.3 - 1.645 * 0.046 = 0.22 > 0).
+  const auto [base2, cand2] = paired(100, 0, 30);
+  const GateReport better =
+      evaluate_gate({parse_gate_rule("improvement(general.a) >= 0 at 95%", "r")}, cand2, &base2);
+  EXPECT_TRUE(better.passed()) << format_gate_report(better);
+  EXPECT_NEAR(*better.checks[0].low, 0.22, 0.03);
+}
+
+TEST(GateTest, RuleSelectingNoMetricIsAnInputErrorListingValidNames) {
+  const std::vector<TaskMetricNames> names = {{"domain", {"acc", "acc_norm"}},
+                                              {"general.a", {"exact_match"}}};
+  check_gate_selectors({parse_gate_rule("domain.acc >= 0.5", "r"),
+                        parse_gate_rule("regression(general.*) <= 0.02 at 95%", "r"),
+                        parse_gate_rule("domain >= 0.1", "r")},
+                       names, "gate.yaml");
+  try {
+    check_gate_selectors(
+        {parse_gate_rule("domain.acc >= 0.5", "r"), parse_gate_rule("domain.accuracy >= 0.5", "r")},
+        names, "gate.yaml");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+    EXPECT_NE(std::string(e.what()).find("gate.yaml: rules[1]: 'domain.accuracy' selects no task "
+                                         "metric of this suite (valid: domain.acc, "
+                                         "domain.acc_norm, general.a.exact_match)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(CompareTest, DeltasAndVerdicts) {
   SuiteResult a = results(0.0);
   SuiteResult b = results(0.0);

@@ -7,13 +7,17 @@
 // "suite/score", and whose output artifact "results" is the results JSON. So
 // `enclave runs show`, `enclave lineage MODEL --down` and `enclave runs
 // compare` find them. A model given as a plain directory is recorded by path
-// in the params (it is not copied into the store).
+// in the params (it is not copied into the store). `eval run` also stores
+// every metric's per-document values (output "per_document"), so a later
+// `eval gate` of the same model version, suite and settings reuses them
+// (find_recorded_eval) instead of evaluating again.
 // Thread safety: one recorder per thread; it owns its workspace connection.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,5 +70,24 @@ class EvalRecorder {
   std::unique_ptr<store::Workspace> workspace_;
   std::unique_ptr<store::Run> run_;
 };
+
+// Every metric's per-document values and weights with what aggregates them,
+// and the suite's weights and score: enough to rebuild the SuiteResult.
+nlohmann::json per_document_json(const SuiteResult& result);
+// Throws Error(kInvalidInput) naming what for a value that is not one.
+SuiteResult per_document_result(const nlohmann::json& value, std::string_view what);
+
+struct RecordedEval {
+  SuiteResult result;
+  std::int64_t run_id = 0;
+};
+// The newest finished `eval run` of the registry version `model` names
+// (without an adapter) whose params hold every key of params with the same
+// value, read back from its "per_document" output. nullopt when model is a
+// folder or there is no such run (runs recorded before per-document values
+// were stored included).
+std::optional<RecordedEval> find_recorded_eval(store::Workspace& workspace,
+                                               const std::string& model,
+                                               const nlohmann::json& params);
 
 }  // namespace enclave::eval

@@ -69,9 +69,11 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
   };
   std::map<std::pair<std::string, std::string>, Group> groups;
   std::set<std::int64_t> model_versions;
+  std::set<std::int64_t> adapter_versions;
   for (const Judged& j : judged) {
     const RequestRecord& r = j.request;
     if (r.model_version_id) model_versions.insert(*r.model_version_id);
+    if (r.adapter_version_id) adapter_versions.insert(*r.adapter_version_id);
     Group& g = groups[{r.endpoint, r.prompt}];
     if (g.first == nullptr) g.first = &r;
     if (j.correction) {
@@ -127,6 +129,8 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
                         {"max_pairs_per_prompt", options.max_pairs_per_prompt}};
   store::Run run(workspace_root, run_options);
   for (std::int64_t version_id : model_versions) run.log_input_version(version_id, "served_model");
+  for (std::int64_t version_id : adapter_versions)
+    run.log_input_version(version_id, "served_adapter");
   store::VersionInfo version =
       store::register_version(workspace, {.kind = store::RegistryKind::kDataset,
                                           .name = options.name,

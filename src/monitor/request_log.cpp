@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS requests (
   ttft REAL NOT NULL,
   latency REAL NOT NULL,
   finish_reason TEXT NOT NULL,
-  status INTEGER NOT NULL);
+  status INTEGER NOT NULL,
+  adapter_version_id INTEGER);
 CREATE INDEX IF NOT EXISTS requests_created ON requests(created_at);
 CREATE TABLE IF NOT EXISTS feedback (
   id INTEGER PRIMARY KEY,
@@ -49,7 +50,7 @@ CREATE INDEX IF NOT EXISTS feedback_request ON feedback(request_id);
 
 constexpr const char* kColumns =
     "id, created_at, key_id, endpoint, model, model_version, model_version_id, prompt, completion, "
-    "prompt_tokens, completion_tokens, ttft, latency, finish_reason, status";
+    "prompt_tokens, completion_tokens, ttft, latency, finish_reason, status, adapter_version_id";
 
 std::unique_ptr<store::Db> open_db(const std::filesystem::path& path, bool create) {
   if (!create && !std::filesystem::exists(path)) {
@@ -58,6 +59,21 @@ std::unique_ptr<store::Db> open_db(const std::filesystem::path& path, bool creat
   }
   auto db = std::make_unique<store::Db>(path, store::DbOptions{.create = create});
   db->exec(kSchema);
+  // Logs written before adapters were linked lack the column; adding it
+  // keeps them readable by older programs too (they name their columns).
+  auto has_adapter = [&db] {
+    for (store::Statement info(*db, "PRAGMA table_info(requests)"); info.step();) {
+      if (info.text(1) == "adapter_version_id") return true;
+    }
+    return false;
+  };
+  if (!has_adapter()) {
+    try {
+      db->exec("ALTER TABLE requests ADD COLUMN adapter_version_id INTEGER");
+    } catch (const Error&) {
+      if (!has_adapter()) throw;  // else another process added it first
+    }
+  }
   store::Statement get(*db, "SELECT value FROM meta WHERE key = 'format_version'");
   if (get.step()) {
     const std::string v = get.text(0);
@@ -90,6 +106,7 @@ RequestRecord read_record(const store::Statement& s) {
   r.latency_seconds = s.real(12);
   r.finish_reason = s.text(13);
   r.status = static_cast<int>(s.int64(14));
+  r.adapter_version_id = s.optional_int64(15);
   return r;
 }
 
@@ -183,9 +200,10 @@ void RequestLog::writer_loop() {
       if (!batch.empty()) {
         store::WriteTransaction tx(*db);
         store::Statement insert(
-            *db, fmt::format("INSERT OR REPLACE INTO requests ({}) VALUES "
-                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                             kColumns));
+            *db,
+            fmt::format("INSERT OR REPLACE INTO requests ({}) VALUES "
+                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                        kColumns));
         for (const RequestRecord& r : batch) {
           insert.bind(1, r.id)
               .bind(2, r.created_at)
@@ -198,6 +216,7 @@ void RequestLog::writer_loop() {
               .bind(9, r.completion);
           insert.bind(10, r.prompt_tokens).bind(11, r.completion_tokens).bind(12, r.ttft_seconds);
           insert.bind(13, r.latency_seconds).bind(14, r.finish_reason).bind(15, r.status);
+          insert.bind(16, r.adapter_version_id);
           insert.run();
           insert.reset();
         }
@@ -308,7 +327,7 @@ std::vector<std::pair<RequestRecord, std::vector<FeedbackRecord>>> requests_with
   for (std::string_view c :
        {"r.id", "r.created_at", "r.key_id", "r.endpoint", "r.model", "r.model_version",
         "r.model_version_id", "r.prompt", "r.completion", "r.prompt_tokens", "r.completion_tokens",
-        "r.ttft", "r.latency", "r.finish_reason", "r.status"}) {
+        "r.ttft", "r.latency", "r.finish_reason", "r.status", "r.adapter_version_id"}) {
     columns += (columns.empty() ? "" : ", ") + std::string(c);
   }
   store::Statement s(
@@ -323,10 +342,10 @@ std::vector<std::pair<RequestRecord, std::vector<FeedbackRecord>>> requests_with
       out.emplace_back(std::move(r), std::vector<FeedbackRecord>{});
     FeedbackRecord f;
     f.request_id = out.back().first.id;
-    f.created_at = s.real(15);
-    f.key_id = s.text(16);
-    if (!s.is_null(17)) f.rating = s.real(17);
-    f.correction = s.optional_text(18);
+    f.created_at = s.real(16);
+    f.key_id = s.text(17);
+    if (!s.is_null(18)) f.rating = s.real(18);
+    f.correction = s.optional_text(19);
     out.back().second.push_back(std::move(f));
   }
   return out;

@@ -51,7 +51,8 @@ struct RequestRecord {
   std::string model;          // the name requested
   std::string model_version;  // "name@3" or the directory
   std::optional<std::int64_t> model_version_id;
-  std::string prompt;  // completion prompt, or chat messages as JSON
+  std::optional<std::int64_t> adapter_version_id;  // a registered adapter served on top
+  std::string prompt;                              // completion prompt, or chat messages as JSON
   std::string completion;
   int prompt_tokens = 0;
   int completion_tokens = 0;

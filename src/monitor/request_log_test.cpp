@@ -12,6 +12,7 @@
 #include "store/clock.h"
 #include "store/db.h"
 #include "store/registry.h"
+#include "store/run_query.h"
 #include "store/workspace.h"
 
 namespace enclave::monitor {
@@ -172,6 +173,72 @@ TEST_F(RequestLogTest, ExportTurnsFeedbackIntoADatasetVersionWithLineage) {
   EXPECT_NE(pref.find(R"("chosen":[{"content":"Paris","role":"assistant"}])"), std::string::npos)
       << pref;
   EXPECT_THROW(export_feedback(root_, {.name = "../bad"}), Error);
+}
+
+// A request served through a registered adapter names the base version and
+// the adapter version; the export's run links to both, so the lineage of a
+// model trained on the feedback reaches the exact adapter that answered.
+TEST_F(RequestLogTest, AdapterVersionsAreKeptAndLinkedByTheExport) {
+  std::int64_t base_id = 0, adapter_id = 0;
+  {
+    store::Workspace ws(root_);
+    std::filesystem::create_directories(root_ / "base");
+    std::filesystem::create_directories(root_ / "chat");
+    write_file_atomic(root_ / "base" / "config.json", "{}");
+    write_file_atomic(root_ / "chat" / "adapter_config.json", "{}");
+    base_id =
+        store::register_version(
+            ws, {.kind = store::RegistryKind::kModel, .name = "tiny", .source = root_ / "base"})
+            .id;
+    adapter_id =
+        store::register_version(
+            ws, {.kind = store::RegistryKind::kModel, .name = "chat", .source = root_ / "chat"})
+            .id;
+  }
+  {
+    RequestLog log(root_, {});
+    RequestRecord r = record("cmpl-1", "2+2=", "5");
+    r.model = "chat";
+    r.model_version = "tiny@1+chat@1";
+    r.model_version_id = base_id;
+    r.adapter_version_id = adapter_id;
+    log.record(r);
+    log.add_feedback({.request_id = "cmpl-1", .rating = -1.0, .correction = "4"});
+  }
+  const std::vector<RequestRecord> all = query_requests(root_, {});
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].adapter_version_id, adapter_id);
+  EXPECT_EQ(requests_with_feedback(root_).at(0).first.adapter_version_id, adapter_id);
+  const FeedbackExportResult e = export_feedback(root_, {.name = "feedback"});
+  store::Workspace ws(root_);
+  const nlohmann::json run = store::show_run(ws.db(), e.run_id);
+  std::map<std::string, std::int64_t> inputs;  // role -> version id
+  for (const nlohmann::json& i : run["inputs"])
+    inputs[i["role"].get<std::string>()] = i["version"]["id"].get<std::int64_t>();
+  EXPECT_EQ(inputs, (std::map<std::string, std::int64_t>{{"served_model", base_id},
+                                                         {"served_adapter", adapter_id}}))
+      << run["inputs"].dump();
+}
+
+// A log written before adapters were linked gains the column when opened.
+TEST_F(RequestLogTest, OlderLogsGainTheAdapterColumn) {
+  std::filesystem::create_directories(RequestLog::db_path(root_).parent_path());
+  {
+    store::Db db(RequestLog::db_path(root_), store::DbOptions{.create = true});
+    db.exec(
+        "CREATE TABLE requests (id TEXT PRIMARY KEY, created_at REAL NOT NULL, key_id TEXT NOT "
+        "NULL, endpoint TEXT NOT NULL, model TEXT NOT NULL, model_version TEXT NOT NULL, "
+        "model_version_id INTEGER, prompt TEXT NOT NULL, completion TEXT NOT NULL, prompt_tokens "
+        "INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, ttft REAL NOT NULL, latency REAL "
+        "NOT "
+        "NULL, finish_reason TEXT NOT NULL, status INTEGER NOT NULL);"
+        "INSERT INTO requests VALUES ('old', 1e9, '', 'completions', 'm', 'm@1', NULL, 'p', 'c', "
+        "1, 1, 0, 0, 'stop', 200);");
+  }
+  const std::vector<RequestRecord> all = query_requests(root_, {});
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].id, "old");
+  EXPECT_FALSE(all[0].adapter_version_id);
 }
 
 TEST_F(RequestLogTest, ExportWithoutUsableFeedbackFails) {

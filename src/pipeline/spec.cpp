@@ -310,10 +310,17 @@ std::vector<Trigger> parse_triggers(const Reader& r, const nlohmann::json& on) {
     out.push_back(t);
   });
   if (on.contains("monitor")) {
-    // Reserved for monitoring alerts: the shape is checked now so files
-    // written today keep working; `watch` reports it as not evaluated yet.
+    // An alert rule (monitor/alerts.h); the metric's name and the numbers
+    // are checked where rules are evaluated, the shape here.
     Trigger t{.kind = Trigger::Kind::kMonitor, .id = "monitor", .spec = on["monitor"]};
-    r.object(on["monitor"], {"on", "monitor"});
+    const std::vector<std::string> p = {"on", "monitor"};
+    r.object(on["monitor"], p);
+    r.check_keys(on["monitor"], p,
+                 {"metric", "window", "above", "below", "threshold", "direction", "model"});
+    for (const char* key : {"metric", "window"}) {
+      if (!on["monitor"].contains(key)) r.fail_at(p, "missing '{}'", key);
+      r.string(on["monitor"][key], {"on", "monitor", key});
+    }
     out.push_back(t);
   }
   std::set<std::string> ids;
@@ -520,6 +527,9 @@ PipelineSpec load_pipeline(const fs::path& file, const std::vector<std::string>&
   }
   check_acyclic(r, spec.stages);
   if (doc.contains("on")) spec.triggers = parse_triggers(r, doc["on"]);
+  for (Trigger& t : spec.triggers) {
+    if (t.kind == Trigger::Kind::kMonitor) t.name = spec.name;  // names its alert rule
+  }
   return spec;
 }
 

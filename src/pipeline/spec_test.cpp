@@ -87,6 +87,18 @@ TEST(SpecTest, ErrorsNameFileFieldLineAndReason) {
   file = dir.write(
       "p.yaml", "name: p\nstages:\n  a: {cmd: 'x', deps: ['${stages.b.outs.c}']}\n  b: {cmd: y}\n");
   EXPECT_NE(error_of(file).find("stage outputs can be named only in cmd"), std::string::npos);
+  file = dir.write("p.yaml", "name: p\nstages:\n  a: {cmd: x}\non:\n  monitor:\n    metric: m\n");
+  EXPECT_NE(error_of(file).find("on.monitor (line 5): missing 'window'"), std::string::npos)
+      << error_of(file);
+  file = dir.write("p.yaml",
+                   "name: p\nstages:\n  a: {cmd: x}\non:\n  monitor: {metric: m, window: 1h, "
+                   "over: 1}\n");
+  EXPECT_NE(error_of(file).find("on.monitor.over (line 5): unknown key"), std::string::npos)
+      << error_of(file);
+  file = dir.write("p.yaml",
+                   "name: p\nstages:\n  a: {cmd: x}\non:\n  monitor: {metric: m, window: 1h, "
+                   "above: 1}\n");
+  EXPECT_EQ(load_pipeline(file, {}).triggers.at(0).name, "p");  // names its alert rule
   EXPECT_EQ(parse_duration("7d", "f"), 7 * 86400.0);
   EXPECT_EQ(parse_duration("90s", "f"), 90.0);
   EXPECT_THROW(parse_duration("d", "f"), Error);

@@ -11,7 +11,12 @@
 //   schedule "CRON"             a minute the schedule names passed since
 //                               the last check (local time, $TZ honoured)
 //   pipeline {name, status}     a run of that pipeline ended so
-//   monitor {...}               reserved: reported as not evaluated yet
+//   monitor {metric, window, above | below, model?}
+//                               an alert rule (monitor/alerts.h) named
+//                               "pipeline:NAME" is raised: fires once when the
+//                               figure crosses the threshold (at the first
+//                               check too: a breach is a state, not a backlog),
+//                               again only after the rule has cleared
 // The first check of a trigger only records where things stand (what was
 // there before the pipeline was watched does not fire it); a fire moves the
 // cursor to the state that fired it.
@@ -29,10 +34,22 @@
 
 namespace enclave::pipeline {
 
+// What an alert rule evaluation says: whether the rule fires now, whether it
+// was raised by this check, and the figure in words.
+struct MonitorCheck {
+  bool firing = false;
+  bool raised = false;
+  std::string reason;
+};
+
 // What the pipeline layer cannot read itself (the request log belongs to
-// monitor, above it): the highest feedback row id, 0 when there is none.
+// monitor, above it): the highest feedback row id, 0 when there is none;
+// and the evaluation of a monitor trigger's spec as the alert rule named
+// rule_name (Error(kInvalidInput) for a bad spec).
 struct TriggerSources {
   std::function<std::int64_t()> feedback_high_water;
+  std::function<MonitorCheck(const std::string& rule_name, const nlohmann::json& spec)>
+      monitor_alert;
 };
 
 struct TriggerCheck {

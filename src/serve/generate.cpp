@@ -242,6 +242,7 @@ monitor::RequestRecord Server::Impl::start_record(const Generation& g,
   record.model = g.request.model.empty() ? g.model->id : g.request.model;
   record.model_version = g.model->version;
   record.model_version_id = g.model->version_id;
+  record.adapter_version_id = g.model->adapter_version_id;
   record.prompt = prompt_record(g.request);
   record.prompt_tokens = static_cast<int>(g.prompt.size());
   return record;

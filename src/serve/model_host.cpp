@@ -85,6 +85,14 @@ ModelHost::Loaded ModelHost::load(const std::string& ref, bool registry_only) co
     adapted->id = name;
     adapted->version = source.version + "+" + name;
     adapted->version_id = source.version_id;
+    if (auto ref = options_.adapter_refs.find(name); ref != options_.adapter_refs.end()) {
+      std::unique_ptr<store::Workspace> ws =
+          store::Workspace::open({.workspace = options_.workspace});
+      const store::VersionInfo v =
+          store::resolve_version(ws->db(), store::RegistryKind::kModel, ref->second);
+      adapted->version = source.version + "+" + v.ref();
+      adapted->adapter_version_id = v.id;
+    }
     adapted->decoder = BatchDecoder::load(source.dir, options_.engine, decoder);
     out.adapters[name] = std::move(adapted);
   }

@@ -28,6 +28,9 @@ namespace enclave::serve {
 struct ModelHostOptions {
   std::string model_ref;
   std::map<std::string, std::filesystem::path> adapters;  // name -> PEFT directory
+  // name -> the registry reference the directory came from: the served
+  // version reads "base@N+adapter@M" and requests carry the adapter's row.
+  std::map<std::string, std::string> adapter_refs;
   std::string workspace;  // --workspace for registry references ("" = search)
   EngineOptions engine;
   BatchDecoderOptions decoder;  // n_slots, max_len; adapter is set per adapter

@@ -40,6 +40,9 @@ struct LoadedModel {
   std::string id;                          // the name requests use in "model" and /v1/models shows
   std::string version;                     // what was loaded: "name@3" or the directory
   std::optional<std::int64_t> version_id;  // registry version row, if any
+  // An adapter given as a registry reference: its version row, so requests
+  // served through it link to the exact adapter as well as the base.
+  std::optional<std::int64_t> adapter_version_id;
   std::unique_ptr<BatchDecoder> decoder;
 };
 

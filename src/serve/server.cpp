@@ -65,6 +65,7 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   ModelHostOptions host_options;
   host_options.model_ref = options.model_ref;
   host_options.adapters = options.adapters;
+  host_options.adapter_refs = options.adapter_refs;
   host_options.workspace = options.workspace;
   host_options.engine = options.engine;
   host_options.decoder.n_slots = options.max_concurrency;

@@ -37,6 +37,8 @@ class Metrics;
 struct ServeOptions {
   std::string model_ref;
   std::map<std::string, std::filesystem::path> adapters;  // --adapter NAME=DIR
+  // Adapters given as registry references: NAME -> REF ("chat", "chat@2").
+  std::map<std::string, std::string> adapter_refs;
   std::string host = "127.0.0.1";
   int port = 8080;                 // 0: any free port (see Server::port)
   std::filesystem::path api_keys;  // empty: no keys, loopback only

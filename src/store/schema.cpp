@@ -230,7 +230,26 @@ CREATE TABLE pipeline_fires (
 );
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
+// Monitoring alerts (src/monitor/alerts.h): each change of a rule's state,
+// so the latest row says whether it fires and the rows are its history.
+constexpr std::string_view kMigration4 = R"sql(
+CREATE TABLE alert_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  rule TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  model TEXT NOT NULL DEFAULT '',
+  event TEXT NOT NULL CHECK (event IN ('raised', 'cleared')),
+  value REAL,
+  threshold REAL NOT NULL,
+  direction TEXT NOT NULL CHECK (direction IN ('above', 'below')),
+  window_seconds REAL NOT NULL,
+  at REAL NOT NULL
+);
+CREATE INDEX alert_events_rule ON alert_events(rule, id);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kMigration1, kMigration2, kMigration3,
+                                                         kMigration4};
 
 bool has_version_table(Db& db) {
   Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
