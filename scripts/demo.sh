@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end demo on the embedded defaults, a few minutes on 2 cores:
+# End-to-end demo on the embedded defaults, about eight minutes on 2 cores:
 #   1. the engine: create a tiny model, inspect it, tokenize, score, generate;
 #   2. the learning demonstration (scripts/learning_demo.sh): pretrain, SFT
 #      and DPO on synthetic skill tasks, every step a run in the store;
@@ -8,6 +8,11 @@
 #      demo scores; production if it passes, else staging;
 #   4. serving: the aligned model behind the OpenAI API, a request, the
 #      metrics and the request log; feedback turned into a dataset.
+#   5. the closed loop: the model served from its alias answers simulated
+#      users (scripts/demo_users.py), whose reviewed answers come back as
+#      feedback; a pipeline fires on it, retrains, gates and moves the alias;
+#      the server reloads and the same users get more right answers. The
+#      before/after figures are checked against the README's ranges.
 # Usage: scripts/demo.sh [path/to/enclave]
 set -euo pipefail
 enclave=$(realpath "${1:-build/src/cli/enclave}")

@@ -8,11 +8,13 @@
 #      answers: preference accuracy on held-out pairs rises from ~0.
 # Every score is `enclave eval run`, the scoring path of quality gates.
 # Every step is a run in the workspace store, with lineage from the final
-# adapter back to the random model and the data. Training and scoring run
-# in f32, so the scores do not hinge on how a CPU rounds bf16 products
-# (LEARN_PRECISION=bf16-autocast trains faster on CPUs with AMX or
-# AVX512-BF16); the last step checks them against the ranges the README
-# states and fails the demo outside them.
+# adapter back to the random model and the data. About five minutes on 2
+# cores: training runs in bf16 autocast (fp32 weights, bf16 matrix products),
+# which train_bench measures at several times the fp32 speed on CPUs with
+# AMX or AVX512-BF16 (LEARN_PRECISION=f32 to compare). Scoring runs in f32.
+# How a CPU rounds bf16 products moves the scores a little, so the last step
+# checks them against the ranges the README states (measured on Intel with
+# AMX and AMD without) and fails the demo outside them.
 # Usage: scripts/learning_demo.sh [path/to/enclave]
 set -euo pipefail
 enclave=${1:-build/src/cli/enclave}
@@ -33,7 +35,7 @@ step "Generate the skill tasks (the items of the skills eval suite are held out:
   "$enclave" train tasks --out "$work/data" --seed 7 --n-pretrain 6000 --n-sft 4000 --n-eval 140 --n-dpo 1200 --n-dpo-eval 140
 head -c 300 "$work/data/sft_eval.jsonl"; echo
 
-common=(--threads "$threads" --precision "${LEARN_PRECISION:-f32}" --log-every 50 "${ws[@]}")
+common=(--threads "$threads" --precision "${LEARN_PRECISION:-bf16-autocast}" --log-every 50 "${ws[@]}")
 # Every score below is `enclave eval run`, the path quality gates use: the
 # skills suite is exact match on the held-out items through the chat template.
 evaluate=(eval run --dtype f32 --threads "$threads" "${ws[@]}")
