@@ -68,7 +68,7 @@ EOF
 # candidate goes to staging, and the serving tour below runs it from there.
 if step "Gate the SFT model against its pretrained base" \
   "$enclave" eval gate --model skills-chat --baseline skills-base --suite "$work/release.yaml" --rules "$work/gate.yaml" \
-  --limit 20 "${ws[@]}"; then
+  --limit 20 --dtype f32 "${ws[@]}"; then
   stage=production
   step "The gate passed: promote it" "$enclave" models alias skills-chat@1 "$stage" "${ws[@]}"
 else
@@ -80,8 +80,8 @@ fi
 printf '\n######## 4. Serving\n'
 port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 adapter=$("$enclave" models path skills-dpo "${ws[@]}")
-echo "\$ enclave serve --model skills-chat:$stage --adapter dpo=$adapter --port $port"
-"$enclave" serve --model "skills-chat:$stage" --adapter "dpo=$adapter" --port "$port" "${ws[@]}" &
+echo "\$ enclave serve --model skills-chat:$stage --adapter dpo=$adapter --dtype f32 --port $port"
+"$enclave" serve --model "skills-chat:$stage" --adapter "dpo=$adapter" --dtype f32 --port "$port" "${ws[@]}" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 $py - "$port" <<'EOF'
@@ -142,8 +142,9 @@ rules:
 EOF
 cat > "$loop/pipelines/feedback-retrain.yaml" <<EOF
 # Fires when enough new feedback has arrived: exports it, fine-tunes the
-# served model on the corrections, gates the candidate against the model it
-# would replace, and moves the alias the server watches.
+# served model on the reviewed answers (the corrections' SFT records), gates
+# the candidate against the model it would replace, and moves the alias the
+# server watches.
 name: feedback-retrain
 params: {steps: 60}
 stages:
