@@ -262,10 +262,15 @@ void RequestLog::add_feedback(FeedbackRecord feedback) {
     feedback.correction = options_.redactor(*feedback.correction);
   flush();  // the request may still be queued
   std::unique_ptr<store::Db> db = open_db(path_, /*create=*/false);
-  store::Statement find(*db, "SELECT 1 FROM requests WHERE id = ?1");
-  find.bind(1, feedback.request_id);
-  if (!find.step())
-    fail(ErrorKind::kNotFound, "no request with id '{}' in the request log", feedback.request_id);
+  // One write transaction from the start: a read upgraded to a write while
+  // the server logs requests fails at once with SQLITE_BUSY instead of waiting.
+  store::WriteTransaction tx(*db);
+  {
+    store::Statement find(*db, "SELECT 1 FROM requests WHERE id = ?1");
+    find.bind(1, feedback.request_id);
+    if (!find.step())
+      fail(ErrorKind::kNotFound, "no request with id '{}' in the request log", feedback.request_id);
+  }
   store::Statement insert(
       *db,
       "INSERT INTO feedback(request_id, created_at, key_id, rating, correction) "
@@ -274,6 +279,7 @@ void RequestLog::add_feedback(FeedbackRecord feedback) {
       .bind(2, feedback.created_at > 0 ? feedback.created_at : store::now_unix());
   insert.bind(3, feedback.key_id).bind(4, feedback.rating).bind(5, feedback.correction);
   insert.run();
+  tx.commit();
 }
 
 std::int64_t RequestLog::purge_expired() {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -123,6 +124,29 @@ TEST_F(RequestLogTest, DropsRecordsPastTheRetentionPeriod) {
   std::vector<RequestRecord> left = query_requests(root_, {});
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].id, "new");
+}
+
+TEST_F(RequestLogTest, FeedbackWaitsForRequestsBeingLogged) {
+  // The server logs requests from its writer while feedback arrives on
+  // another connection: feedback must wait for the lock, never fail busy.
+  RequestLog log(root_, {});
+  log.record(record("cmpl-0", "p", "c"));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    RequestLog other(root_, {});
+    for (int i = 1; !stop; ++i) other.record(record("cmpl-w" + std::to_string(i), "p", "c"));
+  });
+  std::string failure;
+  for (int i = 0; i < 200 && failure.empty(); ++i) {
+    try {
+      log.add_feedback({.request_id = "cmpl-0", .rating = 1.0});
+    } catch (const Error& e) {
+      failure = e.what();
+    }
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(failure, "");
 }
 
 TEST_F(RequestLogTest, FeedbackNeedsAKnownRequestAndAValidRating) {
