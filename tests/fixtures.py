@@ -19,6 +19,21 @@ import struct
 import subprocess
 import sys
 
+# The request log as the server of format version 1 wrote it (the server adds
+# newer columns when it opens one), for tests that fill it by hand.
+REQUESTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('format_version', '1');
+CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, created_at REAL NOT NULL, key_id TEXT NOT NULL,
+  endpoint TEXT NOT NULL, model TEXT NOT NULL, model_version TEXT NOT NULL, model_version_id INTEGER,
+  prompt TEXT NOT NULL, completion TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL, ttft REAL NOT NULL, latency REAL NOT NULL,
+  finish_reason TEXT NOT NULL, status INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL
+  REFERENCES requests(id) ON DELETE CASCADE, created_at REAL NOT NULL, key_id TEXT NOT NULL,
+  rating REAL, correction TEXT);
+"""
+
 # `enclave model init --preset tiny --seed N`: random weights, the tiny
 # preset's tokenizer; seeds 1-3 give three different models of one shape.
 TINY_SEEDS = (1, 2, 3)

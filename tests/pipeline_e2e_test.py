@@ -28,18 +28,6 @@ ENCLAVE = None
 WORKDIR = None
 FIXTURES = None
 
-REQUESTS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('format_version', '1');
-CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, created_at REAL NOT NULL, key_id TEXT NOT NULL,
-  endpoint TEXT NOT NULL, model TEXT NOT NULL, model_version TEXT NOT NULL, model_version_id INTEGER,
-  prompt TEXT NOT NULL, completion TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
-  completion_tokens INTEGER NOT NULL, ttft REAL NOT NULL, latency REAL NOT NULL,
-  finish_reason TEXT NOT NULL, status INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL
-  REFERENCES requests(id) ON DELETE CASCADE, created_at REAL NOT NULL, key_id TEXT NOT NULL,
-  rating REAL, correction TEXT);
-"""
 
 PIPELINE = """
 name: retrain
@@ -87,7 +75,7 @@ class FeedbackLoopTest(unittest.TestCase):
         path = os.path.join(cls.root, ".enclave", "serve", "requests.db")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         db = sqlite3.connect(path)
-        db.executescript(REQUESTS_SCHEMA)
+        db.executescript(fixtures.REQUESTS_SCHEMA)
         for i in range(6):
             rid = f"chatcmpl-{i}"
             prompt = json.dumps([{"role": "user", "content": f"What is {i} plus {i}?"}])

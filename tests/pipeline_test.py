@@ -19,6 +19,7 @@ import sys
 import time
 import unittest
 
+import fixtures
 import harness
 
 ENCLAVE = None
@@ -494,18 +495,7 @@ class TriggerTest(unittest.TestCase):
         path = os.path.join(ws.root, ".enclave", "serve", "requests.db")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         db = sqlite3.connect(path)
-        db.executescript("""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('format_version', '1');
-CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, created_at REAL NOT NULL, key_id TEXT NOT NULL,
-  endpoint TEXT NOT NULL, model TEXT NOT NULL, model_version TEXT NOT NULL, model_version_id INTEGER,
-  prompt TEXT NOT NULL, completion TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
-  completion_tokens INTEGER NOT NULL, ttft REAL NOT NULL, latency REAL NOT NULL,
-  finish_reason TEXT NOT NULL, status INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL
-  REFERENCES requests(id) ON DELETE CASCADE, created_at REAL NOT NULL, key_id TEXT NOT NULL,
-  rating REAL, correction TEXT);
-""")
+        db.executescript(fixtures.REQUESTS_SCHEMA)
         return db
 
     def add_feedback(self, ws, n, rating=1):

@@ -58,8 +58,10 @@ const nlohmann::json* column(const nlohmann::json& spec, const nlohmann::json& d
 
 std::string item_text(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
-  // Python's str() of the value, as a template would print it.
-  return jinja::Template::parse("{{ v }}", "value").render({{"v", nlohmann::ordered_json(value)}});
+  // Python's str() of the value, as a template would print it; parsed once,
+  // as this runs for every choice of every document.
+  static const jinja::Template kPrint = jinja::Template::parse("{{ v }}", "value");
+  return kPrint.render({{"v", nlohmann::ordered_json(value)}});
 }
 
 std::vector<std::string> items_of(const nlohmann::json& list) {

@@ -365,6 +365,18 @@ struct Printing {
     return std::find(t_printing.begin(), t_printing.end(), id) != t_printing.end();
   }
 };
+
+// "k: v, k: v" as Python writes a dict's items.
+void append_dict_items(std::string& out, const Value& v) {
+  bool first = true;
+  for (const auto& [k, e] : v.dict().items) {
+    if (!first) out += ", ";
+    first = false;
+    append_py_repr(out, k);
+    out += ": ";
+    append_py_repr(out, e);
+  }
+}
 }  // namespace
 
 void append_py_repr(std::string& out, const Value& v) {
@@ -396,19 +408,11 @@ static void append_py_repr_inner(std::string& out, const Value& v) {
       out += v.is_tuple() ? ')' : ']';
       return;
     }
-    case Kind::kDict: {
+    case Kind::kDict:
       out += '{';
-      bool first = true;
-      for (const auto& [k, e] : v.dict().items) {
-        if (!first) out += ", ";
-        first = false;
-        append_py_repr(out, k);
-        out += ": ";
-        append_py_repr(out, e);
-      }
+      append_dict_items(out, v);
       out += '}';
       return;
-    }
     case Kind::kUndefined:
       out += "Undefined";
       return;
@@ -443,14 +447,7 @@ void append_py_str(std::string& out, const Value& v) {
       }
       Printing guard(v.identity());
       out += "<Namespace {";
-      bool first = true;
-      for (const auto& [k, e] : v.dict().items) {
-        if (!first) out += ", ";
-        first = false;
-        append_py_repr(out, k);
-        out += ": ";
-        append_py_repr(out, e);
-      }
+      append_dict_items(out, v);
       out += "}>";
       return;
     }
