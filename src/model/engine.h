@@ -133,8 +133,8 @@ std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfi
 // Summary for `enclave model inspect`, read from config.json and safetensors
 // headers without loading weights: architecture, model_type, n_parameters,
 // per-dtype tensor counts/bytes, n_layer/hidden/heads/kv heads/head_dim/vocab/
-// context/rope, tied, tokenizer kind + vocab size, chat template family.
-// Throws like Engine::load for missing or malformed files.
+// context/rope, tied, tokenizer kind + vocab size, chat template (what it is and where it comes
+// from). Throws like Engine::load for missing or malformed files.
 nlohmann::json inspect_model(const std::filesystem::path& dir);
 // The summary as aligned human-readable lines.
 std::string format_inspect(const nlohmann::json& summary);

@@ -63,9 +63,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& model_dir
 
 // The ids that end generation for a tokenizer with these settings: its EOS,
 // generation_config.json's eos_token_id(s), and the chat template's
-// turn-end token ("<|eot_id|>" for llama3, "<|im_end|>" for chatml) when it
-// is in the vocabulary. No duplicates, in that order. Throws
-// Error(kInvalidInput) for a generation_config id outside the vocabulary.
+// turn-end tokens the template writes ("<|eot_id|>", "<|im_end|>",
+// "<end_of_turn>", "[|endofturn|]", "<|end|>") when in the vocabulary. No duplicates, in that
+// order. Throws Error(kInvalidInput) for a generation_config id outside the vocabulary.
 std::vector<TokenId> default_stop_ids(const Tokenizer& tokenizer,
                                       const SpecialTokenConfig& specials);
 
