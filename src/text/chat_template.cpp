@@ -149,12 +149,10 @@ ChatSpans render_chat_spans(const ChatTemplate& tmpl, const ordered_json& messag
   check_messages(messages);
   ChatRenderOptions full_options = options;
   full_options.add_generation_prompt = false;
-  jinja::Rendered full =
-      choose(tmpl, full_options).render_with_spans(context(tmpl, messages, full_options));
+  const jinja::Template& chosen = choose(tmpl, full_options);
+  jinja::Rendered full = chosen.render_with_spans(context(tmpl, messages, full_options));
   ChatSpans out{std::move(full.text), {}};
-  bool any_assistant = false;
-  for (const ordered_json& m : messages) any_assistant |= m["role"] == "assistant";
-  if (!full.generation_spans.empty() || !any_assistant) {
+  if (chosen.has_generation_blocks()) {
     out.assistant = std::move(full.generation_spans);
     return out;
   }
