@@ -1,7 +1,8 @@
 """Golden test: `enclave score --tokens ... --json` against an independent
 re-implementation of the Hugging Face Transformers forward pass
-(tests/reference/hf_llama.py), on random-weight models written the way
-`save_pretrained` writes them (tests/reference/make_model.py).
+(tests/reference/hf_llama.py, and hf_families.py for Qwen3, Gemma 2/3, EXAONE
+and Phi-3), on random-weight models written the way `save_pretrained` writes
+them (tests/reference/make_model.py, make_families.py).
 
 For each case it prints the largest absolute difference of the n-1
 log-probabilities ("golden llama-gqa-f32: maxdiff 3.1e-06") and fails above
@@ -56,6 +57,18 @@ LLAMA3_ROPE = {
     "original_max_position_embeddings": 64,
 }
 
+QWEN3 = dict(arch="qwen3", hidden=64, heads=8, kv_heads=2, head_dim=16, layers=2)
+GEMMA2 = dict(arch="gemma2", hidden=64, heads=4, kv_heads=2, head_dim=16, query_pre_attn_scalar=24, layers=3,
+              attn_softcap=4.0, final_softcap=3.0, sliding_window=8)
+GEMMA3 = dict(arch="gemma3", hidden=64, heads=4, kv_heads=2, head_dim=16, layers=4, sliding_window_pattern=3,
+              sliding_window=8, rope_theta=1_000_000.0, rope_scaling={"rope_type": "linear", "factor": 8.0})
+GEMMA3_NESTED = dict(arch="gemma3", hidden=64, intermediate=96, layers=7, vocab=300, sliding_window=8,
+                     rope_scaling={"rope_type": "linear", "factor": 8.0}, heads=None, kv_heads=None, head_dim=None,
+                     query_pre_attn_scalar=None, rope_theta=None)
+EXAONE = dict(arch="exaone", hidden=96, heads=4, kv_heads=2, head_dim=24, rope_theta=1_000_000.0,
+              rope_scaling=LLAMA3_ROPE, max_pos=1024, rms_norm_eps=1e-5, tie=True)
+PHI3 = dict(arch="phi3", hidden=64, heads=4, kv_heads=2, max_pos=256, original_max_pos=64, rope_scaling="longrope")
+
 QWEN2_TIED = dict(arch="qwen2", hidden=96, heads=4, kv_heads=2, layers=3, vocab=256, tie=True)
 LLAMA3_SCALED = dict(arch="llama", heads=4, kv_heads=1, rope_theta=500000.0, rope_scaling=LLAMA3_ROPE, max_pos=1024)
 
@@ -86,6 +99,45 @@ CASES = {
         dict(arch="qwen2", layers=3, heads=4, kv_heads=2, use_sliding_window=True, sliding_window=8,
              max_window_layers=1), 40, False),
     "enclave-init-tiny": ("init", 24, False),
+    # Qwen3: per-head q/k RMSNorm, explicit head_dim, bias on q/k/v/o, window layers.
+    "qwen3-qk-norm-gqa": (QWEN3, 40, True),
+    "qwen3-qk-norm-gqa-bf16-weights": (dict(QWEN3, dtype="BF16"), 40, True),
+    "qwen3-attention-bias-tied": (dict(QWEN3, attention_bias=True, tie=True), 32, False),
+    "qwen3-sliding-window-layers": (
+        dict(QWEN3, layers=3, use_sliding_window=True, sliding_window=8, max_window_layers=1), 40, False),
+    # Gemma 2: soft-capping that binds, window 8 on layers 0 and 2, tied; then
+    # explicit layer_types, MQA, sqrt(96) embedding scale, untied, no caps.
+    "gemma2-softcap-window-tied": (GEMMA2, 40, True),
+    "gemma2-softcap-window-tied-bf16-weights": (dict(GEMMA2, dtype="BF16"), 40, True),
+    "gemma2-layer-types-mqa-untied": (
+        dict(GEMMA2, hidden=96, heads=3, kv_heads=1, head_dim=32, query_pre_attn_scalar=32, attn_softcap=None,
+             final_softcap=None, tie=False, layer_types=["full_attention", "sliding_attention", "sliding_attention"]),
+        40, True),
+    # Gemma 3: q/k norms, layers 0, 1, 3 local (rope_local_base_freq), layer 2
+    # global (rope_theta 1e6, linear x8); final soft-cap only where set.
+    "gemma3-local-global-rope": (GEMMA3, 40, True),
+    "gemma3-local-global-rope-bf16-weights": (dict(GEMMA3, dtype="BF16"), 40, True),
+    "gemma3-layer-types-final-softcap-untied": (
+        dict(GEMMA3, layers=3, layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+             rope_scaling=None, query_pre_attn_scalar=32, final_softcap=3.0, tie=False), 40, False),
+    # Gemma3ForConditionalGeneration: sparse text_config (8 heads, 4 kv heads,
+    # head_dim 256, 1-in-6 global layers by default), vision tensors to skip.
+    "gemma3-nested-old-names": (dict(GEMMA3_NESTED, nested="old"), 40, False),
+    "gemma3-nested-new-names-bf16-weights": (dict(GEMMA3_NESTED, nested="new", dtype="BF16"), 40, True),
+    # EXAONE 3.5: Llama under transformer.h.N names, llama3 rope, tied.
+    "exaone-llama3-rope-tied": (EXAONE, 100, True),
+    "exaone-llama3-rope-tied-bf16-weights": (dict(EXAONE, dtype="BF16"), 100, True),
+    "exaone-mha-untied": (dict(arch="exaone", hidden=64, heads=4, kv_heads=4, tie=False, rms_norm_eps=1e-5), 32,
+                          False),
+    # Phi-3: fused qkv/gate_up; longrope with long factors (100 > 64 positions)
+    # and short ones (48), both with scaled cos/sin; Phi-4-mini's partial
+    # rotary and tied head; Phi-3-mini-4k's window; the older "su" name.
+    "phi3-longrope-long": (PHI3, 100, True),
+    "phi3-longrope-long-bf16-weights": (dict(PHI3, dtype="BF16"), 100, True),
+    "phi3-longrope-short": (PHI3, 48, False),
+    "phi3-partial-rotary-tied": (dict(PHI3, partial_rotary_factor=0.75, kv_heads=1, tie=True), 100, False),
+    "phi3-sliding-window": (dict(arch="phi3", hidden=64, heads=4, kv_heads=4, sliding_window=8), 40, False),
+    "phi3-su-sharded": (dict(PHI3, rope_scaling="su", shards=2), 80, False),
     "qwen2-tied-saved-by-upscale": (dict(QWEN2_TIED, upscale=dict(drop=1)), 32, False),
     "qwen2-tied-saved-by-upscale-bf16": (dict(QWEN2_TIED, upscale=dict(drop=1, dtype="bfloat16")), 32, False),
 }
@@ -215,7 +267,8 @@ def make_case_model(name, spec, model_dir, enclave):
 
 def case_tokens(name, model_dir, n):
     with open(os.path.join(model_dir, "config.json")) as f:
-        vocab = json.load(f)["vocab_size"]
+        config = json.load(f)
+    vocab = config["vocab_size"] if "vocab_size" in config else config["text_config"]["vocab_size"]
     g = torch.Generator().manual_seed(len(name) * 7919 + n)
     return torch.randint(0, vocab, (n,), generator=g).tolist()
 
@@ -284,10 +337,15 @@ class SavedByEnclaveTest(GoldenCase):
     """Models Enclave wrote: `enclave model init`, and Qwen2 saved by `model upscale`."""
 
 
+class FamiliesTest(GoldenCase):
+    """Qwen3, Gemma 2, Gemma 3 (text and nested), EXAONE 3.5 and Phi-3: every switch of hf_families.py."""
+
+
 add_cases(LlamaTest, [n for n in CASES if n.startswith("llama")])
 add_cases(Qwen2MistralTest, [n for n in CASES if n.startswith(("qwen2", "mistral")) and not needs_enclave(CASES[n][0])])
 add_cases(SavedByEnclaveTest, [n for n in CASES if needs_enclave(CASES[n][0])])
-assert sorted(n for cls in (LlamaTest, Qwen2MistralTest, SavedByEnclaveTest) for n in dir(cls)
+add_cases(FamiliesTest, [n for n in CASES if n.startswith(("qwen3", "gemma", "exaone", "phi3"))])
+assert sorted(n for cls in (LlamaTest, Qwen2MistralTest, SavedByEnclaveTest, FamiliesTest) for n in dir(cls)
               if n.startswith("test_")) == sorted("test_" + n.replace("-", "_") for n in CASES), \
     "every case in exactly one class"
 

@@ -11,9 +11,11 @@ activation dtype; softmax in fp32 then cast back; the mask adds finfo.min.
 Module and parameter names equal HF's, and load_state_dict(strict=True)
 checks a checkpoint has exactly HF's tensors with HF's shapes.
 
-Config defaults are those of LlamaConfig / MistralConfig / Qwen2Config. Run
-`python3 hf_llama.py DIR 1,2,3` to print log-probabilities like `enclave score
---json` does.
+Config defaults are those of LlamaConfig / MistralConfig / Qwen2Config.
+load_model hands Qwen3, Gemma 2, Gemma 3, EXAONE and Phi-3 directories to
+hf_families.py, which builds on the pieces here. Run
+`python3 hf_llama.py DIR 1,2,3 [bf16]` to print log-probabilities like
+`enclave score --json` does, for any of these families.
 """
 
 import json
@@ -310,9 +312,15 @@ def load_state_dict(model_dir):
 
 def load_model(model_dir, dtype=torch.float32):
     """A ForCausalLM with the directory's weights, cast to `dtype` (bf16 weights
-    upcast exactly to fp32 for dtype=float32)."""
+    upcast exactly to fp32 for dtype=float32). The other families' directories
+    get hf_families' model."""
     with open(os.path.join(model_dir, "config.json")) as f:
-        config = Config(json.load(f))
+        d = json.load(f)
+    import hf_families  # imports this module, so not at the top
+
+    if hf_families.family_of(d) is not None:
+        return hf_families.load_model(model_dir, dtype)
+    config = Config(d)
     model = ForCausalLM(config)
     state = load_state_dict(model_dir)
     if config.tie_word_embeddings and "lm_head.weight" not in state:

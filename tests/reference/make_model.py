@@ -3,7 +3,8 @@
 sorted, as PretrainedConfig.to_json_string does), model.safetensors with
 __metadata__ {"format": "pt"} and no lm_head.weight when the embeddings are
 tied, or shards model-0000i-of-0000n.safetensors plus
-model.safetensors.index.json. No tokenizer files: golden tests pass token ids.
+model.safetensors.index.json. No tokenizer files: golden tests pass token ids. Qwen3, Gemma 2/3, EXAONE and
+Phi-3 configs and weights come from make_families.py.
 
 Weights are scaled so that errors show: projections wide enough that attention
 is far from uniform, an lm_head that gives peaked distributions, norm weights
@@ -20,10 +21,10 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_families  # noqa: E402
 import safetensors_io  # noqa: E402
 
 _ARCHITECTURES = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
-_TORCH_DTYPE = {"F32": "float32", "BF16": "bfloat16", "F16": "float16"}
 _DTYPE = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
 
 
@@ -39,39 +40,43 @@ def make_config(
     max_pos=256,
     rope_theta=10000.0,
     rope_scaling=None,
-    tie=False,
+    tie=None,
     attention_bias=False,
     mlp_bias=False,
     sliding_window=None,
     use_sliding_window=False,
     max_window_layers=None,
-    rms_norm_eps=1e-5,
+    rms_norm_eps=None,
     dtype="F32",
+    **family_args,
 ):
-    """The config.json dict HF writes for these settings."""
-    c = {
-        "architectures": [_ARCHITECTURES[arch]],
-        "attention_dropout": 0.0,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
-        "hidden_act": "silu",
-        "hidden_size": hidden,
-        "initializer_range": 0.02,
-        "intermediate_size": intermediate,
-        "max_position_embeddings": max_pos,
-        "model_type": arch,
-        "num_attention_heads": heads,
-        "num_hidden_layers": layers,
-        "num_key_value_heads": kv_heads,
-        "rms_norm_eps": rms_norm_eps,
-        "rope_theta": rope_theta,
-        "tie_word_embeddings": tie,
-        "torch_dtype": _TORCH_DTYPE[dtype],
-        "transformers_version": "4.46.0",
-        "use_cache": True,
-        "vocab_size": vocab,
-    }
-    c["rope_scaling"] = rope_scaling
+    """The config.json dict HF writes for these settings. tie=None: the
+    architecture's default (tied for Gemma and EXAONE); rms_norm_eps=None: 1e-5
+    for Llama, Mistral and Qwen2, 1e-6 for the others. family_args are
+    make_families.make_config's own (soft-caps, layer_types, longrope, ...)."""
+    common = dict(hidden=hidden, intermediate=intermediate, layers=layers, heads=heads, kv_heads=kv_heads,
+                  head_dim=head_dim, vocab=vocab, max_pos=max_pos, rope_theta=rope_theta, rope_scaling=rope_scaling,
+                  attention_bias=attention_bias, sliding_window=sliding_window, use_sliding_window=use_sliding_window,
+                  max_window_layers=max_window_layers, dtype=dtype)
+    if arch in make_families.FAMILY_ARCHS:
+        if mlp_bias:
+            raise ValueError(f"mlp_bias: {arch} has no MLP bias")
+        return make_families.make_config(arch, tie=tie, rms_norm_eps=1e-6 if rms_norm_eps is None else rms_norm_eps,
+                                         **common, **family_args)
+    if family_args:
+        raise ValueError(f"{sorted(family_args)}: only for {', '.join(make_families.FAMILY_ARCHS)}")
+    return llama_config(arch, tie=bool(tie), mlp_bias=mlp_bias, rms_norm_eps=1e-5 if rms_norm_eps is None else
+                        rms_norm_eps, **common)
+
+
+def llama_config(arch, *, hidden, intermediate, layers, heads, kv_heads, head_dim, vocab, max_pos, rope_theta,
+                 rope_scaling, tie, attention_bias, mlp_bias, sliding_window, use_sliding_window, max_window_layers,
+                 rms_norm_eps, dtype):
+    """Llama, Mistral and Qwen2 configs."""
+    c = make_families.base_config(_ARCHITECTURES[arch], arch, "4.46.0", hidden=hidden, intermediate=intermediate,
+                                  layers=layers, heads=heads, kv_heads=kv_heads, vocab=vocab, max_pos=max_pos,
+                                  rope_theta=rope_theta, rope_scaling=rope_scaling, tie=tie, dtype=dtype)
+    c.update(hidden_act="silu", rms_norm_eps=rms_norm_eps)
     # Llama and Mistral configs always carry head_dim; Qwen2's only when set
     # (Qwen3-style checkpoints).
     if arch in ("llama", "mistral") or head_dim is not None:
@@ -89,8 +94,11 @@ def make_config(
     return c
 
 
-def random_state_dict(config, seed):
-    """HF tensor names and shapes for `config`, random values in fp32."""
+def random_state_dict(config, seed, nested=None):
+    """HF tensor names and shapes for `config`, random values in fp32 (`nested`:
+    the Gemma 3 multimodal naming, see make_families.random_state_dict)."""
+    if make_families.hf_families.family_of(config) is not None:
+        return make_families.random_state_dict(config, seed, nested)
     g = torch.Generator().manual_seed(seed)
 
     def randn(*shape, std):
@@ -177,14 +185,15 @@ def save_model(out_dir, config, state, dtype="F32", shards=1):
 def make_model(out_dir, seed=0, shards=1, **config_args):
     """Builds and saves a random model; returns its config dict."""
     config = make_config(**config_args)
-    save_model(out_dir, config, random_state_dict(config, seed), config_args.get("dtype", "F32"), shards)
+    state = random_state_dict(config, seed, config_args.get("nested"))
+    save_model(out_dir, config, state, config_args.get("dtype", "F32"), shards)
     return config
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out_dir")
-    ap.add_argument("--arch", choices=sorted(_ARCHITECTURES), default="llama")
+    ap.add_argument("--arch", choices=sorted([*_ARCHITECTURES, *make_families.FAMILY_ARCHS]), default="llama")
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--intermediate", type=int, default=160)
     ap.add_argument("--layers", type=int, default=2)
