@@ -29,7 +29,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kLayerPrefix = "model.layers.";
 constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "tokenizer.model"};
 
 struct Source {
@@ -252,7 +251,17 @@ class Planner {
     // Start from the reference's own config.json so fields Enclave does not
     // model (Qwen2's max_window_layers, ...) survive the merge.
     json doc = read_json_file(plan_.models[ref].dir / "config.json");
-    doc["num_hidden_layers"] = n_layer;
+    // Layer i of the output is which layer of the reference model: its
+    // attention type (sliding or full) travels with it.
+    std::vector<std::int64_t> source_layers;
+    for (const Slice& s : slices_) {
+      const Source* src = &s.sources[0];
+      for (const Source& candidate : s.sources)
+        if (candidate.model == ref) src = &candidate;
+      for (std::int64_t i = 0; i < s.n_layers; ++i) source_layers.push_back(src->layer_begin + i);
+    }
+    ENCLAVE_CHECK(static_cast<std::int64_t>(source_layers.size()) == n_layer);
+    set_layers(doc, plan_.models[ref].config, source_layers);
     if (c_.dtype) {
       doc["torch_dtype"] = torch_dtype_name(*c_.dtype);
       if (doc.contains("dtype")) doc["dtype"] = torch_dtype_name(*c_.dtype);
@@ -278,6 +287,8 @@ class Planner {
   }
 
   void plan_tensors() {
+    const CheckpointNames names = checkpoint_names(plan_.out_config);
+    const std::string layer_prefix = names.layer_prefix();
     for (const ParameterShape& p : parameter_shapes(plan_.out_config)) {
       PlannedTensor out;
       out.name = p.name;
@@ -286,9 +297,9 @@ class Planner {
       std::int64_t offset = 0;
       std::string suffix;
       double t = 0.0;
-      const bool is_layer = p.name.starts_with(kLayerPrefix);
+      const bool is_layer = p.name.starts_with(layer_prefix);
       if (is_layer) {
-        const std::string rest = p.name.substr(kLayerPrefix.size());
+        const std::string rest = p.name.substr(layer_prefix.size());
         const std::size_t dot = rest.find('.');
         std::tie(slice_index, offset) = locate_layer(std::stoll(rest.substr(0, dot)));
         suffix = rest.substr(dot);
@@ -297,14 +308,14 @@ class Planner {
       } else {
         // mergekit: embeddings belong to the first slice at t = 0, the final
         // norm and lm_head to the last slice at t = 1.
-        const bool pre = p.name.find("embed_tokens") != std::string::npos;
+        const bool pre = p.name == names.stack + "." + names.embed + ".weight";
         slice_index = pre ? 0 : slices_.size() - 1;
         t = pre ? 0.0 : 1.0;
       }
       const Slice& slice = slices_[slice_index];
       for (const Source& s : slice.sources) {
         const std::string input_name =
-            is_layer ? fmt::format("{}{}{}", kLayerPrefix, s.layer_begin + offset, suffix) : p.name;
+            is_layer ? fmt::format("{}{}{}", layer_prefix, s.layer_begin + offset, suffix) : p.name;
         out.sources.push_back(plan_source(s, slice, input_name, p.shape, t));
       }
       const std::vector<const Parameters*> global = {slice.parameters, &c_.parameters};
@@ -332,7 +343,7 @@ class Planner {
     TensorSource out;
     out.model = s.model;
     out.is_base = plan_.base == s.model;
-    out.ref = m.weights->find(name);
+    out.ref = m.weights->find(StoredNames(m.config, *m.weights)(name));
     if (out.ref == nullptr) {
       fail(ErrorKind::kNotFound, "{}: model {} has no tensor '{}' (needed by '{}')", what_,
            model_name(s.model), name, s.field);

@@ -16,12 +16,15 @@
 namespace enclave {
 
 struct BatchDecoder::Impl : InferenceModel {
-  torch::Tensor inv_freq;  // (head_dim / 2) float32 on the model's device
+  std::shared_ptr<RotaryTables> rotary;
   int n_slots = 0;
   int max_len = 0;
-  // Per layer: (n_slots, n_kv_head, max_len, head_dim) in the compute dtype.
+  // Per layer: (n_slots, n_kv_head, capacity, head_dim) in the compute
+  // dtype; capacity is max_len, or the window for a sliding layer whose
+  // window is shorter (a ring: position p at p mod window).
   std::vector<torch::Tensor> k_cache;
   std::vector<torch::Tensor> v_cache;
+  std::vector<bool> ring;
   std::vector<int> lengths;  // tokens cached per slot
   std::vector<bool> in_use;
 
@@ -51,9 +54,7 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
   const std::int64_t N = tokens.size(0);
   const std::int64_t T = tokens.size(1);
   const std::int64_t n_head = config.n_head;
-  const std::int64_t n_kv = config.n_kv_head;
   const std::int64_t hd = config.head_dim;
-  const std::int64_t group = n_head / n_kv;
   const int lo = *std::min_element(slots.begin(), slots.end());
   const int hi = *std::max_element(slots.begin(), slots.end()) + 1;
   const std::int64_t R = hi - lo;
@@ -78,9 +79,9 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
   // that is not an input sees key 0 only, so its softmax has no empty row.
   torch::Tensor pad = active.logical_not() & (k_pos == 0);
   torch::Tensor causal = ((k_pos <= q_pos) & active) | pad;
-  torch::Tensor mask = causal;
+  torch::Tensor window = causal;
   if (config.sliding_window) {
-    mask = ((k_pos <= q_pos) & ((q_pos - k_pos) < *config.sliding_window) & active) | pad;
+    window = ((k_pos <= q_pos) & ((q_pos - k_pos) < *config.sliding_window) & active) | pad;
   }
 
   torch::Tensor row_slots =
@@ -91,56 +92,71 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
           .to(device);
   torch::Tensor positions =
       row_starts.view({N, 1}) + torch::arange(T, int64_on(device)).view({1, T});  // (N, T)
-  auto [cos, sin] = rope_cos_sin(inv_freq, positions, model->dtype());
+  // HF picks longrope's factors per forward pass from its largest position.
+  auto [cos, sin] = rotary->cos_sin(false, positions, model->dtype(), S);
+  torch::Tensor local_cos, local_sin;
+  if (rotary->has_local())
+    std::tie(local_cos, local_sin) = rotary->cos_sin(true, positions, model->dtype(), S);
   torch::Tensor range_rows = (row_slots - lo).view({N});
 
-  torch::Tensor x = model->model_->embed_tokens_(tokens);  // (N, T, C)
+  torch::Tensor x = model->embed(tokens);  // (N, T, C)
   std::int64_t index = 0;
   for (const auto& module : *model->model_->layers_) {
     auto* layer = module->as<DecoderLayerImpl>();
     auto& attn = *layer->self_attn_;
-    const torch::Tensor& layer_mask =
-        (config.sliding_window && index < config.first_sliding_layer) ? causal : mask;
-    torch::Tensor h = layer->input_layernorm_(x);
-    // h: (N, T, C) -> q: (N, n_head, T, hd), k/v: (N, n_kv, T, hd)
-    torch::Tensor q = attn.q_proj_(h).view({N, T, n_head, hd}).transpose(1, 2);
-    torch::Tensor k = attn.k_proj_(h).view({N, T, n_kv, hd}).transpose(1, 2);
-    torch::Tensor v = attn.v_proj_(h).view({N, T, n_kv, hd}).transpose(1, 2);
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
+    auto [q, k, v] = attn.project(layer->attn_norm_(x), layer->local_rope ? local_cos : cos,
+                                  layer->local_rope ? local_sin : sin);
     torch::Tensor& kc = k_cache[index];
     torch::Tensor& vc = v_cache[index];
-    if (T == 1) {
-      using torch::indexing::Slice;
-      kc.index_put_({row_slots, Slice(), row_starts}, k.squeeze(2));
-      vc.index_put_({row_slots, Slice(), row_starts}, v.squeeze(2));
-    } else {
-      for (std::int64_t n = 0; n < N; ++n) {
-        kc[slots[n]].slice(1, starts[n], starts[n] + T).copy_(k[n]);
-        vc[slots[n]].slice(1, starts[n], starts[n] + T).copy_(v[n]);
+    const std::int64_t cap = kc.size(2);
+    torch::Tensor keys, values, layer_mask = layer->sliding ? window : causal;
+    if (ring[index] && T > 1) {
+      // Prefill of one row: its tokens see the W - 1 positions before them
+      // (gathered from the ring in order) and each other; the last W are kept.
+      ENCLAVE_CHECK(N == 1 && dense);
+      const std::int64_t first = std::max<std::int64_t>(0, starts[0] - (cap - 1));
+      torch::Tensor index_of = torch::arange(first, starts[0], int64_on(device)).remainder(cap);
+      keys = torch::cat({kc[slots[0]].index_select(1, index_of).unsqueeze(0), k}, 2);
+      values = torch::cat({vc[slots[0]].index_select(1, index_of).unsqueeze(0), v}, 2);
+      layer_mask = layer_mask.slice(-1, first);
+      const std::int64_t end = starts[0] + T;
+      for (std::int64_t p = std::max<std::int64_t>(starts[0], end - cap); p < end; ++p) {
+        kc[slots[0]].select(1, p % cap).copy_(k[0].select(1, p - starts[0]));
+        vc[slots[0]].select(1, p % cap).copy_(v[0].select(1, p - starts[0]));
       }
+    } else if (ring[index]) {
+      // One token per row at ring index start mod W. Index j then holds the
+      // latest position congruent to j, all inside the window, so a key is
+      // visible iff it was written: j <= position (or the ring has wrapped).
+      using torch::indexing::Slice;
+      torch::Tensor at = row_starts.remainder(cap);
+      kc.index_put_({row_slots, Slice(), at}, k.squeeze(2));
+      vc.index_put_({row_slots, Slice(), at}, v.squeeze(2));
+      const std::int64_t width = std::min<std::int64_t>(cap, S);
+      keys = kc.slice(0, lo, hi).slice(2, 0, width);
+      values = vc.slice(0, lo, hi).slice(2, 0, width);
+      torch::Tensor j = torch::arange(width, int64_on(device)).view({1, 1, 1, width});
+      layer_mask = ((j <= q_pos) & active) | (active.logical_not() & (j == 0));
+    } else {
+      if (T == 1) {
+        using torch::indexing::Slice;
+        kc.index_put_({row_slots, Slice(), row_starts}, k.squeeze(2));
+        vc.index_put_({row_slots, Slice(), row_starts}, v.squeeze(2));
+      } else {
+        for (std::int64_t n = 0; n < N; ++n) {
+          kc[slots[n]].slice(1, starts[n], starts[n] + T).copy_(k[n]);
+          vc[slots[n]].slice(1, starts[n], starts[n] + T).copy_(v[n]);
+        }
+      }
+      keys = kc.slice(0, lo, hi).slice(2, 0, S);  // (R, n_kv, S, hd)
+      values = vc.slice(0, lo, hi).slice(2, 0, S);
     }
-    torch::Tensor keys = kc.slice(0, lo, hi).slice(2, 0, S);  // (R, n_kv, S, hd)
-    torch::Tensor values = vc.slice(0, lo, hi).slice(2, 0, S);
     torch::Tensor q_range = q;
     if (!dense)
       q_range = torch::zeros({R, n_head, T, hd}, q.options()).index_copy_(0, range_rows, q);
-
-    // As AttentionImpl: a group's query heads folded into rows of one matmul.
-    torch::Tensor qg = q_range.reshape({R, n_kv, group * T, hd});
-    torch::Tensor scores =
-        torch::matmul(qg, keys.transpose(-2, -1)) * std::pow(static_cast<double>(hd), -0.5);
-    scores = scores.to(torch::kFloat32)
-                 .view({R, n_kv, group, T, S})
-                 .masked_fill(layer_mask.view({R, 1, 1, T, S}).logical_not(),
-                              -std::numeric_limits<float>::infinity());
-    torch::Tensor probs =
-        torch::softmax(scores, -1).to(x.scalar_type()).view({R, n_kv, group * T, S});
-    torch::Tensor out = torch::matmul(probs, values).view({R, n_head, T, hd});
+    torch::Tensor out = attn.attend(q_range, keys, values, layer_mask);
     if (!dense) out = out.index_select(0, range_rows);
-    out = out.transpose(1, 2).reshape({N, T, n_head * hd});
-    torch::Tensor mid = x + attn.o_proj_(out);
-    x = mid + layer->mlp_(layer->post_attention_layernorm_(mid));
+    x = layer->add_mlp(layer->add_attention(x, attn.output(out)));
     ++index;
   }
   return model->model_->norm_(x.select(1, T - 1));  // (N, C)
@@ -182,19 +198,26 @@ std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& di
 
   c10::InferenceMode inference;
   const torch::Device device = impl->model->device();
-  impl->inv_freq = rope_inv_freq(c).to(device);
+  impl->rotary = std::make_shared<RotaryTables>(c);
   const auto cache_options = torch::dtype(impl->model->dtype()).device(device);
+  std::int64_t positions = 0;  // cached positions per slot, over all layers
   try {
     for (std::int64_t i = 0; i < c.n_layer; ++i) {
+      const bool ring = is_sliding_layer(c, i) && *c.sliding_window < impl->max_len;
+      const std::int64_t cap = ring ? *c.sliding_window : impl->max_len;
+      positions += cap;
+      impl->ring.push_back(ring);
       impl->k_cache.push_back(
-          torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+          torch::zeros({impl->n_slots, c.n_kv_head, cap, c.head_dim}, cache_options));
       impl->v_cache.push_back(
-          torch::zeros({impl->n_slots, c.n_kv_head, impl->max_len, c.head_dim}, cache_options));
+          torch::zeros({impl->n_slots, c.n_kv_head, cap, c.head_dim}, cache_options));
     }
   } catch (const std::exception&) {  // c10::Error or std::bad_alloc
-    const double gib = 2.0 * static_cast<double>(c.n_layer) * impl->n_slots * c.n_kv_head *
-                       impl->max_len * c.head_dim *
-                       static_cast<double>(torch::elementSize(impl->model->dtype())) /
+    for (std::int64_t i = static_cast<std::int64_t>(impl->ring.size()); i < c.n_layer; ++i)
+      positions += is_sliding_layer(c, i) ? std::min<std::int64_t>(*c.sliding_window, impl->max_len)
+                                          : impl->max_len;
+    const double gib = 2.0 * static_cast<double>(positions) * impl->n_slots * c.n_kv_head *
+                       c.head_dim * static_cast<double>(torch::elementSize(impl->model->dtype())) /
                        (1024.0 * 1024.0 * 1024.0);
     fail(ErrorKind::kInvalidInput,
          "allocating the KV cache: {} slots x {} tokens need {:.1f} GiB on {}, which is not "

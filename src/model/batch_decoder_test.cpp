@@ -10,6 +10,8 @@
 #include "core/file.h"
 #include "core/scratch_dir_testing.h"
 #include "model/engine.h"
+#include "model/init.h"
+#include "model/kv_cache.h"
 #include "model/safetensors.h"
 #include "model/sampling.h"
 
@@ -234,6 +236,105 @@ TEST_F(BatchDecoderTest, LongDeclaredContextsGetABoundedCacheAndAllocationErrors
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--max-concurrency"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
+// Sliding-window layers keep only their window in the KV cache (a ring):
+// decoding through the ring must give the logits of a full forward pass
+// over the whole sequence, in the batch decoder and in generate.
+constexpr std::int64_t kWindow = 4;
+
+// A Gemma 3 shaped model: layers 0 and 2 slide over 4 tokens with their own
+// rotary base, layer 1 is global; weights large enough that attention is
+// far from uniform.
+class WindowCacheTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::ScratchDir("window-cache");
+    const nlohmann::json config = {{"architectures", {"Gemma3ForCausalLM"}},
+                                   {"model_type", "gemma3_text"},
+                                   {"vocab_size", 512},
+                                   {"hidden_size", 64},
+                                   {"intermediate_size", 96},
+                                   {"num_hidden_layers", 3},
+                                   {"num_attention_heads", 4},
+                                   {"num_key_value_heads", 2},
+                                   {"head_dim", 16},
+                                   {"query_pre_attn_scalar", 16},
+                                   {"sliding_window", kWindow},
+                                   {"sliding_window_pattern", 2},
+                                   {"max_position_embeddings", 128},
+                                   {"initializer_range", 0.3}};
+    write_file_atomic(dir_->path() / "config.in.json", config.dump());
+    init_model_from_config(dir_->path() / "config.in.json", dir_->path() / "model", 5);
+    engine_ = Engine::load(dir_->path() / "model", {}).release();
+  }
+  static void TearDownTestSuite() {
+    delete engine_;
+    delete dir_;
+  }
+  static std::vector<TokenId> tokens(int n, int salt) {
+    std::vector<TokenId> p;
+    for (int i = 0; i < n; ++i)
+      p.push_back(static_cast<TokenId>((i * 37 + salt * 11 + 3) % 400 + 20));
+    return p;
+  }
+  static testing::ScratchDir* dir_;
+  static Engine* engine_;
+};
+testing::ScratchDir* WindowCacheTest::dir_ = nullptr;
+Engine* WindowCacheTest::engine_ = nullptr;
+
+TEST_F(WindowCacheTest, OnlySlidingLayersAreRings) {
+  const ModelConfig& c = engine_->config();
+  KvCache cache(c, 1, 64, torch::dtype(torch::kFloat32), /*windowed=*/true);
+  EXPECT_EQ(cache.capacity(0), kWindow);
+  EXPECT_EQ(cache.capacity(1), 64);
+  EXPECT_EQ(cache.capacity(2), kWindow);
+  KvCache full(c, 1, 64, torch::dtype(torch::kFloat32));
+  EXPECT_EQ(full.capacity(0), 64);
+}
+
+TEST_F(WindowCacheTest, BatchDecoderRingsMatchFullForward) {
+  auto decoder = BatchDecoder::load(dir_->path() / "model", {}, {.n_slots = 3, .max_len = 40});
+  const int a = decoder->acquire().value();
+  const int gap = decoder->acquire().value();
+  const int b = decoder->acquire().value();
+  decoder->release(gap);
+  std::vector<TokenId> seq_a = tokens(9, 1);  // longer than the window
+  std::vector<TokenId> seq_b = tokens(2, 2);  // shorter: the ring fills while decoding
+  double worst = max_diff(engine_->last_logits(seq_a), decoder->prefill(a, seq_a));
+  worst = std::max(worst, max_diff(engine_->last_logits(seq_b), decoder->prefill(b, seq_b)));
+  const std::size_t V = static_cast<std::size_t>(decoder->config().vocab_size);
+  for (int i = 0; i < 9; ++i) {
+    const TokenId ta = static_cast<TokenId>(50 + 13 * i);
+    const TokenId tb = static_cast<TokenId>(300 - 7 * i);
+    seq_a.push_back(ta);
+    seq_b.push_back(tb);
+    std::vector<float> logits =
+        decoder->step(std::vector<BatchDecoder::StepInput>{{b, tb}, {a, ta}});
+    worst = std::max(
+        worst, max_diff(engine_->last_logits(seq_b), std::span<const float>(logits.data(), V)));
+    worst = std::max(
+        worst, max_diff(engine_->last_logits(seq_a), std::span<const float>(logits.data() + V, V)));
+  }
+  std::printf("windowed batch decoder max diff %.3g\n", worst);
+  EXPECT_LT(worst, 1e-4);
+}
+
+TEST_F(WindowCacheTest, GenerateThroughRingsMatchesGreedyFullForward) {
+  std::vector<TokenId> seq = tokens(6, 3);
+  GenerateOptions options;
+  options.max_tokens = 10;
+  options.sampling.temperature = 0;
+  options.ignore_eos = true;
+  GenerateResult got = engine_->generate(seq, options, nullptr);
+  ASSERT_EQ(got.tokens.size(), 10u);
+  for (TokenId t : got.tokens) {
+    std::vector<float> logits = engine_->last_logits(seq);
+    const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    EXPECT_EQ(t, static_cast<TokenId>(best));
+    seq.push_back(t);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "model/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -37,10 +38,35 @@ double positive_number(const json& doc, std::string_view key, std::string_view w
   return v;
 }
 
-std::string default_model_type(const std::string& architecture) {
-  if (architecture == "MistralForCausalLM") return "mistral";
-  if (architecture == "Qwen2ForCausalLM") return "qwen2";
-  return "llama";
+struct FamilyInfo {
+  std::string_view architecture;
+  std::string_view model_type;
+  Family family;
+};
+
+constexpr FamilyInfo kFamilies[] = {
+    {"LlamaForCausalLM", "llama", Family::kLlama},
+    {"MistralForCausalLM", "mistral", Family::kMistral},
+    {"Qwen2ForCausalLM", "qwen2", Family::kQwen2},
+    {"Qwen3ForCausalLM", "qwen3", Family::kQwen3},
+    {"Gemma2ForCausalLM", "gemma2", Family::kGemma2},
+    {"Gemma3ForCausalLM", "gemma3_text", Family::kGemma3},
+    {"ExaoneForCausalLM", "exaone", Family::kExaone},
+    {"Phi3ForCausalLM", "phi3", Family::kPhi3},
+};
+constexpr std::string_view kGemma3Multimodal = "Gemma3ForConditionalGeneration";
+
+std::string supported_list() {
+  std::string out;
+  for (const FamilyInfo& f : kFamilies)
+    out += std::string(out.empty() ? "" : ", ") += f.architecture;
+  return out + ", " + std::string(kGemma3Multimodal);
+}
+
+const FamilyInfo* family_of_architecture(std::string_view arch) {
+  for (const FamilyInfo& f : kFamilies)
+    if (f.architecture == arch) return &f;
+  return nullptr;
 }
 
 std::string architecture_of(const json& doc, std::string_view what) {
@@ -48,9 +74,9 @@ std::string architecture_of(const json& doc, std::string_view what) {
   if (it == doc.end() || it->is_null()) {
     // Some hand-written configs carry only model_type.
     std::string type = json_string(doc, "model_type", what);
-    if (type == "llama") return "LlamaForCausalLM";
-    if (type == "mistral") return "MistralForCausalLM";
-    if (type == "qwen2") return "Qwen2ForCausalLM";
+    if (type == "gemma3") return std::string(kGemma3Multimodal);
+    for (const FamilyInfo& f : kFamilies)
+      if (f.model_type == type) return std::string(f.architecture);
     fail(ErrorKind::kUnsupported, "{}: field 'model_type': unsupported model type '{}'", what,
          type);
   }
@@ -58,13 +84,63 @@ std::string architecture_of(const json& doc, std::string_view what) {
     fail_input("{}: field 'architectures': expected a non-empty list of strings", what);
   }
   std::string arch = (*it)[0].get<std::string>();
-  if (arch != "LlamaForCausalLM" && arch != "MistralForCausalLM" && arch != "Qwen2ForCausalLM") {
+  if (arch != kGemma3Multimodal && family_of_architecture(arch) == nullptr) {
     fail(ErrorKind::kUnsupported,
-         "{}: field 'architectures': unsupported architecture '{}' (supported: LlamaForCausalLM, "
-         "MistralForCausalLM, Qwen2ForCausalLM)",
-         what, arch);
+         "{}: field 'architectures': unsupported architecture '{}' (supported: {})", what, arch,
+         supported_list());
   }
   return arch;
+}
+
+// The defaults of each family's Transformers config class for the keys its
+// published config.json files leave out (Gemma 3's text_config is mostly
+// defaults).
+json family_defaults(Family family) {
+  switch (family) {
+    case Family::kGemma2:
+      return {{"vocab_size", 256000},
+              {"hidden_size", 2304},
+              {"intermediate_size", 9216},
+              {"num_hidden_layers", 26},
+              {"num_attention_heads", 8},
+              {"num_key_value_heads", 4},
+              {"head_dim", 256},
+              {"hidden_activation", "gelu_pytorch_tanh"},
+              {"max_position_embeddings", 8192},
+              {"rms_norm_eps", 1e-6},
+              {"rope_theta", 10000.0},
+              {"query_pre_attn_scalar", 256},
+              {"sliding_window", 4096},
+              {"final_logit_softcapping", 30.0},
+              {"attn_logit_softcapping", 50.0},
+              {"tie_word_embeddings", true}};
+    case Family::kGemma3: {
+      // Gemma3TextConfig: Gemma 2's shape, no soft-caps, local:global rope.
+      json d = family_defaults(Family::kGemma2);
+      d.update(json{{"vocab_size", 262208},
+                    {"max_position_embeddings", 131072},
+                    {"rope_theta", 1000000.0},
+                    {"rope_local_base_freq", 10000.0},
+                    {"sliding_window_pattern", 6},
+                    {"final_logit_softcapping", nullptr},
+                    {"attn_logit_softcapping", nullptr}});
+      return d;
+    }
+    case Family::kQwen3:
+      return {{"sliding_window", 4096},
+              {"max_window_layers", 28},
+              {"rms_norm_eps", 1e-6},
+              {"head_dim", 128},
+              {"num_key_value_heads", 32}};
+    case Family::kPhi3:
+      return {{"rms_norm_eps", 1e-5},
+              {"max_position_embeddings", 4096},
+              {"original_max_position_embeddings", 4096}};
+    case Family::kExaone:
+      return {{"layer_norm_epsilon", 1e-5}, {"tie_word_embeddings", true}};
+    default:
+      return json::object();
+  }
 }
 
 RopeScaling parse_rope_scaling(const json& doc, std::string_view what) {
@@ -101,21 +177,141 @@ RopeScaling parse_rope_scaling(const json& doc, std::string_view what) {
     }
     return out;
   }
+  if (type == "longrope" || type == "su") {
+    out.type = RopeScalingType::kLongRope;
+    auto factors = [&](std::string_view key) {
+      auto f = rs.find(std::string(key));
+      if (f == rs.end() || !f->is_array() || f->empty())
+        fail_input("{}: field '{}': expected a non-empty list of numbers", sub, key);
+      std::vector<double> v;
+      for (const json& x : *f) {
+        if (!x.is_number() || !std::isfinite(x.get<double>()) || x.get<double>() <= 0)
+          fail_input("{}: field '{}': expected positive finite numbers", sub, key);
+        v.push_back(x.get<double>());
+      }
+      return v;
+    };
+    out.short_factor = factors("short_factor");
+    out.long_factor = factors("long_factor");
+    if (rs.contains("factor") && !rs["factor"].is_null())
+      out.factor = positive_number(rs, "factor", sub, NAN);
+    if (rs.contains("attention_factor") && !rs["attention_factor"].is_null())
+      out.attention_factor = positive_number(rs, "attention_factor", sub, NAN);
+    else
+      out.attention_factor = -1;  // derived once the context lengths are known
+    if (rs.contains("original_max_position_embeddings"))
+      out.original_max_position_embeddings =
+          positive_int(rs, "original_max_position_embeddings", sub, kMaxPositions);
+    else
+      out.original_max_position_embeddings = 0;
+    return out;
+  }
   fail(ErrorKind::kUnsupported,
-       "{}: field 'rope_type': unsupported rope scaling '{}' (supported: default, linear, llama3)",
+       "{}: field 'rope_type': unsupported rope scaling '{}' (supported: default, linear, llama3, "
+       "longrope)",
        sub, type);
 }
 
-std::optional<std::int64_t> parse_sliding_window(const json& doc, const std::string& architecture,
-                                                 std::string_view what) {
-  if (architecture == "LlamaForCausalLM") return std::nullopt;
-  // Qwen2 applies the window only with use_sliding_window; Mistral whenever it is set.
-  if (architecture == "Qwen2ForCausalLM" && !json_bool(doc, "use_sliding_window", what, false)) {
-    return std::nullopt;
+// Transformers' _compute_longrope_parameters: Phi-3 keeps the pretrained
+// context in original_max_position_embeddings and derives the scale from
+// the ratio of the two contexts.
+void finish_longrope(RopeScaling& rs, const json& doc, const ModelConfig& c,
+                     std::string_view what) {
+  if (doc.contains("original_max_position_embeddings") &&
+      !doc["original_max_position_embeddings"].is_null()) {
+    rs.original_max_position_embeddings =
+        positive_int(doc, "original_max_position_embeddings", what, kMaxPositions);
+    rs.factor = static_cast<double>(c.max_position_embeddings) /
+                static_cast<double>(rs.original_max_position_embeddings);
+  } else if (rs.original_max_position_embeddings == 0) {
+    rs.original_max_position_embeddings = c.max_position_embeddings;
   }
-  auto it = doc.find("sliding_window");
+  if (rs.attention_factor < 0) {
+    rs.attention_factor =
+        rs.factor <= 1.0
+            ? 1.0
+            : std::sqrt(1.0 + std::log(rs.factor) / std::log(static_cast<double>(
+                                                        rs.original_max_position_embeddings)));
+  }
+  const std::size_t half = static_cast<std::size_t>(rotary_dim(c) / 2);
+  if (rs.short_factor.size() != half || rs.long_factor.size() != half) {
+    fail_input(
+        "{}: rope_scaling: short_factor has {} and long_factor {} entries; the rotary dimension "
+        "{} needs {}",
+        what, rs.short_factor.size(), rs.long_factor.size(), rotary_dim(c), half);
+  }
+}
+
+std::optional<double> optional_positive(const json& doc, std::string_view key,
+                                        std::string_view what) {
+  auto it = doc.find(std::string(key));
   if (it == doc.end() || it->is_null()) return std::nullopt;
-  return positive_int(doc, "sliding_window", what, kMaxPositions);
+  return positive_number(doc, key, what, NAN);
+}
+
+// Which layers use the sliding window: layer_types when given, else each
+// family's rule (Transformers' config classes).
+void parse_sliding(const json& doc, ModelConfig& c, std::string_view what) {
+  auto lt = doc.find("layer_types");
+  std::optional<std::int64_t> window;
+  if (doc.contains("sliding_window") && !doc["sliding_window"].is_null())
+    window = positive_int(doc, "sliding_window", what, kMaxPositions);
+  std::vector<bool> sliding(static_cast<std::size_t>(c.n_layer), false);
+  // Qwen's window exists only with use_sliding_window, whatever layer_types says.
+  const bool qwen = c.family == Family::kQwen2 || c.family == Family::kQwen3;
+  if (qwen && !json_bool(doc, "use_sliding_window", what, false)) return;
+  if (lt != doc.end() && !lt->is_null()) {
+    if (!lt->is_array() || static_cast<std::int64_t>(lt->size()) != c.n_layer) {
+      fail_input("{}: field 'layer_types': expected a list of {} entries (num_hidden_layers)", what,
+                 c.n_layer);
+    }
+    for (std::size_t i = 0; i < lt->size(); ++i) {
+      const json& t = (*lt)[i];
+      if (t == "sliding_attention") {
+        sliding[i] = true;
+      } else if (t != "full_attention") {
+        fail_input("{}: field 'layer_types[{}]': expected 'sliding_attention' or 'full_attention'",
+                   what, i);
+      }
+    }
+  } else {
+    switch (c.family) {
+      case Family::kLlama:
+      case Family::kExaone:
+        window.reset();
+        break;
+      case Family::kMistral:
+      case Family::kPhi3:
+        sliding.assign(sliding.size(), true);
+        break;
+      case Family::kQwen2:
+      case Family::kQwen3: {
+        const std::int64_t first = json_int(doc, "max_window_layers", what, 28);
+        if (first < 0) fail_input("{}: field 'max_window_layers': must be >= 0", what);
+        for (std::int64_t i = first; i < c.n_layer; ++i) sliding[i] = true;
+        break;
+      }
+      case Family::kGemma2:
+        for (std::int64_t i = 0; i < c.n_layer; ++i) sliding[i] = (i + 1) % 2 != 0;
+        break;
+      case Family::kGemma3: {
+        const std::int64_t pattern =
+            positive_int(doc, "sliding_window_pattern", what, kMaxLayers, 6);
+        for (std::int64_t i = 0; i < c.n_layer; ++i) sliding[i] = (i + 1) % pattern != 0;
+        break;
+      }
+    }
+  }
+  bool any = false;
+  for (bool b : sliding) any = any || b;
+  if (any && !window) {
+    if (lt != doc.end() && !lt->is_null())
+      fail_input("{}: field 'layer_types': sliding layers need a 'sliding_window'", what);
+    return;  // e.g. Mistral with sliding_window null: full attention
+  }
+  if (!any) return;
+  c.sliding_window = window;
+  c.sliding_layers = std::move(sliding);
 }
 
 std::vector<std::int64_t> parse_token_ids(const json& doc, std::string_view key,
@@ -139,22 +335,42 @@ std::vector<std::int64_t> parse_token_ids(const json& doc, std::string_view key,
 
 }  // namespace
 
-ModelConfig parse_model_config(const json& doc, std::string_view what) {
-  if (!doc.is_object()) fail_input("{}: expected a JSON object, got {}", what, doc.type_name());
-  ModelConfig c;
-  c.architecture = architecture_of(doc, what);
-  c.model_type = json_string(doc, "model_type", what, default_model_type(c.architecture));
+namespace {
 
-  std::string act = json_string(doc, "hidden_act", what, "silu");
-  if (act != "silu") {
-    fail(ErrorKind::kUnsupported, "{}: field 'hidden_act': unsupported activation '{}' (only silu)",
-         what, act);
-  }
+Activation parse_activation(const json& doc, const ModelConfig& c, std::string_view what) {
+  std::string key = "hidden_act";
+  if (c.family == Family::kExaone) key = "activation_function";
+  if ((c.family == Family::kGemma2 || c.family == Family::kGemma3) &&
+      doc.contains("hidden_activation") && !doc["hidden_activation"].is_null())
+    key = "hidden_activation";
+  const bool gemma = c.family == Family::kGemma2 || c.family == Family::kGemma3;
+  std::string act = json_string(doc, key, what, gemma ? "gelu_pytorch_tanh" : "silu");
+  if (act == "silu") return Activation::kSilu;
+  if (act == "gelu_pytorch_tanh" || act == "gelu_tanh") return Activation::kGeluTanh;
+  fail(ErrorKind::kUnsupported,
+       "{}: field '{}': unsupported activation '{}' (supported: silu, gelu_pytorch_tanh)", what,
+       key, act);
+}
+
+ModelConfig parse_text_config(const json& given, std::string arch, std::string_view what) {
+  ModelConfig c;
+  c.architecture = std::move(arch);
+  const FamilyInfo& info = *family_of_architecture(c.architecture);
+  c.family = info.family;
+  json doc = family_defaults(c.family);
+  doc.update(given);
+  c.model_type = json_string(doc, "model_type", what, std::string(info.model_type));
+  c.activation = parse_activation(doc, c, what);
+  const bool exaone = c.family == Family::kExaone;
 
   c.vocab_size = positive_int(doc, "vocab_size", what, kMaxVocab);
   c.hidden_size = positive_int(doc, "hidden_size", what, kMaxHidden);
-  c.intermediate_size = positive_int(doc, "intermediate_size", what, kMaxIntermediate);
-  c.n_layer = positive_int(doc, "num_hidden_layers", what, kMaxLayers);
+  if (exaone && !doc.contains("intermediate_size")) {
+    c.intermediate_size = 4 * c.hidden_size;  // ExaoneConfig's default
+  } else {
+    c.intermediate_size = positive_int(doc, "intermediate_size", what, kMaxIntermediate);
+  }
+  c.n_layer = positive_int(doc, exaone ? "num_layers" : "num_hidden_layers", what, kMaxLayers);
   c.n_head = positive_int(doc, "num_attention_heads", what, kMaxHeads);
   c.n_kv_head = positive_int(doc, "num_key_value_heads", what, kMaxHeads, c.n_head);
   if (c.n_head % c.n_kv_head != 0) {
@@ -173,27 +389,73 @@ ModelConfig parse_model_config(const json& doc, std::string_view what) {
   if (c.head_dim % 2 != 0)
     fail_input("{}: field 'head_dim': {} must be even for rotary embeddings", what, c.head_dim);
 
-  c.rms_norm_eps = positive_number(doc, "rms_norm_eps", what, 1e-6);
+  c.rms_norm_eps = positive_number(doc, exaone ? "layer_norm_epsilon" : "rms_norm_eps", what, 1e-6);
   c.rope_theta = positive_number(doc, "rope_theta", what, 10000.0);
-  c.rope_scaling = parse_rope_scaling(doc, what);
   c.max_position_embeddings =
       positive_int(doc, "max_position_embeddings", what, kMaxPositions, 2048);
   c.tie_word_embeddings = json_bool(doc, "tie_word_embeddings", what, false);
+  if (c.family == Family::kPhi3 && doc.contains("partial_rotary_factor") &&
+      !doc["partial_rotary_factor"].is_null()) {
+    c.partial_rotary_factor = json_number(doc, "partial_rotary_factor", what);
+    if (!(c.partial_rotary_factor > 0 && c.partial_rotary_factor <= 1))
+      fail_input("{}: field 'partial_rotary_factor': must be in (0, 1], got {}", what,
+                 c.partial_rotary_factor);
+    if (rotary_dim(c) < 2 || rotary_dim(c) % 2 != 0)
+      fail_input("{}: field 'partial_rotary_factor': head_dim {} x {} is not an even dimension",
+                 what, c.head_dim, c.partial_rotary_factor);
+  }
+  if ((c.family == Family::kExaone || c.family == Family::kPhi3) &&
+      c.head_dim * c.n_head != c.hidden_size) {
+    // Their modelling code derives head_dim from hidden_size.
+    fail(ErrorKind::kUnsupported,
+         "{}: field 'head_dim': {} x {} heads differs from hidden_size {}, which {} does not "
+         "support",
+         what, c.head_dim, c.n_head, c.hidden_size, c.architecture);
+  }
+  c.rope_scaling = parse_rope_scaling(doc, what);
+  if (c.rope_scaling.type == RopeScalingType::kLongRope) {
+    if (doc["rope_scaling"].contains("factor") && !doc["rope_scaling"]["factor"].is_null())
+      fail(ErrorKind::kUnsupported,
+           "{}: rope_scaling: field 'factor' with longrope is not supported (the scale comes from "
+           "max_position_embeddings / original_max_position_embeddings)",
+           what);
+    finish_longrope(c.rope_scaling, doc, c, what);
+  }
 
-  // As in HF: Llama reads attention_bias/mlp_bias, Qwen2 always has q/k/v
-  // bias, Mistral never has bias.
-  if (c.architecture == "Qwen2ForCausalLM") {
-    c.qkv_bias = true;
-  } else if (c.architecture == "LlamaForCausalLM") {
-    c.qkv_bias = c.o_bias = json_bool(doc, "attention_bias", what, false);
-    c.mlp_bias = json_bool(doc, "mlp_bias", what, false);
+  // Bias as each family's modelling code has it.
+  switch (c.family) {
+    case Family::kQwen2:
+      c.qkv_bias = true;
+      break;
+    case Family::kLlama:
+      c.qkv_bias = c.o_bias = json_bool(doc, "attention_bias", what, false);
+      c.mlp_bias = json_bool(doc, "mlp_bias", what, false);
+      break;
+    case Family::kQwen3:
+    case Family::kGemma2:
+    case Family::kGemma3:
+      c.qkv_bias = c.o_bias = json_bool(doc, "attention_bias", what, false);
+      break;
+    default:
+      break;
   }
-  c.sliding_window = parse_sliding_window(doc, c.architecture, what);
-  if (c.sliding_window && c.architecture == "Qwen2ForCausalLM" &&
-      doc.contains("max_window_layers")) {
-    c.first_sliding_layer = json_int(doc, "max_window_layers", what);
-    if (c.first_sliding_layer < 0) fail_input("{}: field 'max_window_layers': must be >= 0", what);
+  const bool gemma = c.family == Family::kGemma2 || c.family == Family::kGemma3;
+  c.gemma_norm = gemma;
+  c.scale_embeddings = gemma;
+  c.qk_norm = c.family == Family::kQwen3 || c.family == Family::kGemma3;
+  if (gemma) {
+    c.query_pre_attn_scalar = optional_positive(doc, "query_pre_attn_scalar", what);
+    c.attn_logit_softcapping = optional_positive(doc, "attn_logit_softcapping", what);
+    c.final_logit_softcapping = optional_positive(doc, "final_logit_softcapping", what);
   }
+  if (c.family == Family::kGemma3) {
+    c.rope_local_theta = positive_number(doc, "rope_local_base_freq", what, 10000.0);
+    // Transformers versions disagree on whether Gemma 3 applies it.
+    if (c.attn_logit_softcapping)
+      fail(ErrorKind::kUnsupported,
+           "{}: field 'attn_logit_softcapping': not supported for Gemma 3 (set it to null)", what);
+  }
+  parse_sliding(doc, c, what);
 
   // Newer transformers write "dtype", older "torch_dtype".
   c.torch_dtype = json_string(doc, "torch_dtype", what, json_string(doc, "dtype", what, ""));
@@ -204,52 +466,226 @@ ModelConfig parse_model_config(const json& doc, std::string_view what) {
   return c;
 }
 
+}  // namespace
+
+ModelConfig parse_model_config(const json& doc, std::string_view what) {
+  if (!doc.is_object()) fail_input("{}: expected a JSON object, got {}", what, doc.type_name());
+  std::string arch = architecture_of(doc, what);
+  if (arch != kGemma3Multimodal) return parse_text_config(doc, std::move(arch), what);
+  // The text model of a vision-language checkpoint: text_config plus the
+  // top-level fields that apply to it.
+  auto it = doc.find("text_config");
+  if (it == doc.end() || !it->is_object())
+    fail_input("{}: field 'text_config': expected an object ({} keeps its text model there)", what,
+               kGemma3Multimodal);
+  json text = *it;
+  for (const char* key :
+       {"tie_word_embeddings", "torch_dtype", "dtype", "bos_token_id", "eos_token_id"}) {
+    if (doc.contains(key) && !text.contains(key)) text[key] = doc[key];
+  }
+  text.erase("architectures");
+  text["model_type"] = "gemma3_text";
+  ModelConfig c = parse_text_config(text, "Gemma3ForCausalLM", std::string(what) + ": text_config");
+  if (c.final_logit_softcapping)
+    fail(ErrorKind::kUnsupported,
+         "{}: text_config: field 'final_logit_softcapping': not supported in a {} checkpoint "
+         "(Transformers versions disagree on applying it)",
+         what, kGemma3Multimodal);
+  c.text_of_multimodal = true;
+  return c;
+}
+
 ModelConfig load_model_config(const std::filesystem::path& config_json) {
   return parse_model_config(read_json_file(config_json), config_json.string());
 }
 
+bool is_sliding_layer(const ModelConfig& c, std::int64_t layer) {
+  return c.sliding_window && layer >= 0 &&
+         layer < static_cast<std::int64_t>(c.sliding_layers.size()) &&
+         c.sliding_layers[static_cast<std::size_t>(layer)];
+}
+
+std::int64_t rotary_dim(const ModelConfig& c) {
+  return static_cast<std::int64_t>(static_cast<double>(c.head_dim) * c.partial_rotary_factor);
+}
+
+CheckpointNames checkpoint_names(const ModelConfig& c) {
+  CheckpointNames n;
+  switch (c.family) {
+    case Family::kGemma2:
+    case Family::kGemma3:
+      n.attn_out_norm = "post_attention_layernorm";
+      n.mlp_norm = "pre_feedforward_layernorm";
+      n.mlp_out_norm = "post_feedforward_layernorm";
+      break;
+    case Family::kExaone:
+      n.stack = "transformer";
+      n.embed = "wte";
+      n.layers = "h";
+      n.final_norm = "ln_f";
+      n.attn_norm = "ln_1";
+      n.attn = "attn";
+      n.attn_inner = "attention";
+      n.mlp_norm = "ln_2";
+      n.o = "out_proj";
+      n.gate = "c_fc_0";
+      n.up = "c_fc_1";
+      n.down = "c_proj";
+      break;
+    case Family::kPhi3:
+      n.qkv = "qkv_proj";
+      n.q = n.k = n.v = "";
+      n.gate_up = "gate_up_proj";
+      n.gate = n.up = "";
+      break;
+    default:
+      break;
+  }
+  return n;
+}
+
+std::vector<std::string> family_module_names(const ModelConfig& c,
+                                             const std::vector<std::string>& names) {
+  const CheckpointNames n = checkpoint_names(c);
+  auto fused = [](const std::string& own, const std::string& whole) {
+    return own.empty() ? whole : own;
+  };
+  const std::pair<std::string_view, std::string> table[] = {{"q_proj", fused(n.q, n.qkv)},
+                                                            {"k_proj", fused(n.k, n.qkv)},
+                                                            {"v_proj", fused(n.v, n.qkv)},
+                                                            {"o_proj", n.o},
+                                                            {"gate_proj", fused(n.gate, n.gate_up)},
+                                                            {"up_proj", fused(n.up, n.gate_up)},
+                                                            {"down_proj", n.down}};
+  std::vector<std::string> out;
+  for (const std::string& name : names) {
+    std::string mapped = name;
+    for (const auto& [llama, own] : table)
+      if (name == llama) mapped = own;
+    if (std::find(out.begin(), out.end(), mapped) == out.end()) out.push_back(mapped);
+  }
+  return out;
+}
+
+namespace {
+
+json layer_types_json(const ModelConfig& c) {
+  json types = json::array();
+  for (std::int64_t i = 0; i < c.n_layer; ++i)
+    types.push_back(is_sliding_layer(c, i) ? "sliding_attention" : "full_attention");
+  return types;
+}
+
+// Whether the family's own keys (max_window_layers, the Gemma patterns)
+// describe the layer pattern, so layer_types need not be written.
+bool pattern_is_default(const ModelConfig& c) {
+  for (std::int64_t i = 0; i < c.n_layer; ++i) {
+    bool expected = false;
+    switch (c.family) {
+      case Family::kMistral:
+      case Family::kPhi3:
+        expected = true;
+        break;
+      case Family::kGemma2:
+        expected = (i + 1) % 2 != 0;
+        break;
+      default:
+        return false;
+    }
+    if (is_sliding_layer(c, i) != expected) return false;
+  }
+  return true;
+}
+
+json rope_scaling_json(const ModelConfig& c) {
+  const RopeScaling& rs = c.rope_scaling;
+  switch (rs.type) {
+    case RopeScalingType::kNone:
+      return nullptr;
+    case RopeScalingType::kLinear:
+      return {{"rope_type", "linear"}, {"factor", rs.factor}};
+    case RopeScalingType::kLlama3:
+      return {{"rope_type", "llama3"},
+              {"factor", rs.factor},
+              {"low_freq_factor", rs.low_freq_factor},
+              {"high_freq_factor", rs.high_freq_factor},
+              {"original_max_position_embeddings", rs.original_max_position_embeddings}};
+    case RopeScalingType::kLongRope:
+      return {{"type", "longrope"},
+              {"short_factor", rs.short_factor},
+              {"long_factor", rs.long_factor},
+              {"attention_factor", rs.attention_factor}};
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 json to_json(const ModelConfig& c) {
   json j;
+  const bool exaone = c.family == Family::kExaone;
+  const bool gemma = c.family == Family::kGemma2 || c.family == Family::kGemma3;
   j["architectures"] = json::array({c.architecture});
   j["model_type"] = c.model_type;
-  j["hidden_act"] = "silu";
+  const char* act = c.activation == Activation::kSilu ? "silu" : "gelu_pytorch_tanh";
+  j[exaone ? "activation_function" : "hidden_act"] = act;
+  if (gemma) j["hidden_activation"] = act;
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;
   j["intermediate_size"] = c.intermediate_size;
-  j["num_hidden_layers"] = c.n_layer;
+  j[exaone ? "num_layers" : "num_hidden_layers"] = c.n_layer;
   j["num_attention_heads"] = c.n_head;
   j["num_key_value_heads"] = c.n_kv_head;
   j["head_dim"] = c.head_dim;
-  j["rms_norm_eps"] = c.rms_norm_eps;
+  j[exaone ? "layer_norm_epsilon" : "rms_norm_eps"] = c.rms_norm_eps;
   j["rope_theta"] = c.rope_theta;
-  switch (c.rope_scaling.type) {
-    case RopeScalingType::kNone:
-      j["rope_scaling"] = nullptr;
-      break;
-    case RopeScalingType::kLinear:
-      j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", c.rope_scaling.factor}};
-      break;
-    case RopeScalingType::kLlama3:
-      j["rope_scaling"] = {
-          {"rope_type", "llama3"},
-          {"factor", c.rope_scaling.factor},
-          {"low_freq_factor", c.rope_scaling.low_freq_factor},
-          {"high_freq_factor", c.rope_scaling.high_freq_factor},
-          {"original_max_position_embeddings", c.rope_scaling.original_max_position_embeddings}};
-      break;
-  }
+  j["rope_scaling"] = rope_scaling_json(c);
   j["max_position_embeddings"] = c.max_position_embeddings;
   j["tie_word_embeddings"] = c.tie_word_embeddings;
-  if (c.architecture == "LlamaForCausalLM") {
-    j["attention_bias"] = c.qkv_bias;
-    j["mlp_bias"] = c.mlp_bias;
-  }
-  if (c.architecture == "Qwen2ForCausalLM") {
-    j["use_sliding_window"] = c.sliding_window.has_value();
-    j["sliding_window"] = c.sliding_window ? json(*c.sliding_window) : json(nullptr);
-    j["max_window_layers"] = c.first_sliding_layer;
-  } else if (c.architecture == "MistralForCausalLM") {
-    j["sliding_window"] = c.sliding_window ? json(*c.sliding_window) : json(nullptr);
+  switch (c.family) {
+    case Family::kLlama:
+      j["attention_bias"] = c.qkv_bias;
+      j["mlp_bias"] = c.mlp_bias;
+      break;
+    case Family::kQwen2:
+    case Family::kQwen3: {
+      if (c.family == Family::kQwen3) j["attention_bias"] = c.qkv_bias;
+      // max_window_layers says it when the sliding layers are a suffix.
+      std::int64_t first = c.n_layer;
+      while (first > 0 && is_sliding_layer(c, first - 1)) --first;
+      bool suffix = c.sliding_window.has_value();
+      for (std::int64_t i = 0; i < first; ++i) suffix = suffix && !is_sliding_layer(c, i);
+      j["use_sliding_window"] = c.sliding_window.has_value();
+      j["sliding_window"] = c.sliding_window ? json(*c.sliding_window) : json(nullptr);
+      j["max_window_layers"] = c.sliding_window ? first : c.n_layer;
+      if (c.sliding_window && !suffix) j["layer_types"] = layer_types_json(c);
+      break;
+    }
+    case Family::kMistral:
+    case Family::kPhi3:
+      j["sliding_window"] = c.sliding_window ? json(*c.sliding_window) : json(nullptr);
+      if (c.sliding_window && !pattern_is_default(c)) j["layer_types"] = layer_types_json(c);
+      if (c.family == Family::kPhi3) {
+        j["partial_rotary_factor"] = c.partial_rotary_factor;
+        if (c.rope_scaling.type == RopeScalingType::kLongRope)
+          j["original_max_position_embeddings"] = c.rope_scaling.original_max_position_embeddings;
+      }
+      break;
+    case Family::kGemma2:
+    case Family::kGemma3:
+      j["attention_bias"] = c.qkv_bias;
+      j["query_pre_attn_scalar"] =
+          c.query_pre_attn_scalar ? json(*c.query_pre_attn_scalar) : json(nullptr);
+      j["attn_logit_softcapping"] =
+          c.attn_logit_softcapping ? json(*c.attn_logit_softcapping) : json(nullptr);
+      j["final_logit_softcapping"] =
+          c.final_logit_softcapping ? json(*c.final_logit_softcapping) : json(nullptr);
+      j["sliding_window"] = c.sliding_window ? json(*c.sliding_window) : json(nullptr);
+      j["layer_types"] = layer_types_json(c);
+      if (c.rope_local_theta) j["rope_local_base_freq"] = *c.rope_local_theta;
+      break;
+    case Family::kExaone:
+      break;
   }
   if (!c.torch_dtype.empty()) j["torch_dtype"] = c.torch_dtype;
   if (c.bos_token_id) j["bos_token_id"] = *c.bos_token_id;
@@ -261,35 +697,80 @@ json to_json(const ModelConfig& c) {
   return j;
 }
 
+void set_layers(json& doc, const ModelConfig& source, const std::vector<std::int64_t>& layers) {
+  ModelConfig out = source;
+  out.n_layer = static_cast<std::int64_t>(layers.size());
+  out.sliding_layers.clear();
+  for (std::int64_t l : layers) out.sliding_layers.push_back(is_sliding_layer(source, l));
+  const json patched = to_json(out);
+  if (!source.sliding_window && !source.text_of_multimodal) {
+    doc[source.family == Family::kExaone ? "num_layers" : "num_hidden_layers"] = out.n_layer;
+    return;
+  }
+  if (source.text_of_multimodal) {
+    doc = patched;  // saved as the text model alone (Gemma3ForCausalLM)
+    return;
+  }
+  for (const char* key : {"num_hidden_layers", "num_layers", "layer_types", "max_window_layers",
+                          "use_sliding_window", "sliding_window_pattern"}) {
+    if (patched.contains(key)) {
+      doc[key] = patched[key];
+    } else if (std::string_view(key) != "num_hidden_layers" &&
+               std::string_view(key) != "num_layers") {
+      doc.erase(key);
+    }
+  }
+  // The Gemma patterns and max_window_layers no longer describe an
+  // up-scaled stack; layer_types (written above) does.
+  if (patched.contains("layer_types")) doc.erase("sliding_window_pattern");
+}
+
 std::vector<ParameterShape> parameter_shapes(const ModelConfig& c) {
+  const CheckpointNames n = checkpoint_names(c);
   const std::int64_t C = c.hidden_size;
   const std::int64_t q_dim = c.n_head * c.head_dim;
   const std::int64_t kv_dim = c.n_kv_head * c.head_dim;
   const std::int64_t I = c.intermediate_size;
+  const std::string stack = n.stack + ".";
   std::vector<ParameterShape> out;
-  out.push_back({"model.embed_tokens.weight", {c.vocab_size, C}});
+  out.push_back({stack + n.embed + ".weight", {c.vocab_size, C}});
   auto linear = [&](const std::string& name, std::int64_t in, std::int64_t out_features,
                     bool bias) {
     out.push_back({name + ".weight", {out_features, in}});
     if (bias) out.push_back({name + ".bias", {out_features}});
   };
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    const std::string layer = "model.layers." + std::to_string(i);
-    out.push_back({layer + ".input_layernorm.weight", {C}});
-    linear(layer + ".self_attn.q_proj", C, q_dim, c.qkv_bias);
-    linear(layer + ".self_attn.k_proj", C, kv_dim, c.qkv_bias);
-    linear(layer + ".self_attn.v_proj", C, kv_dim, c.qkv_bias);
-    linear(layer + ".self_attn.o_proj", q_dim, C, c.o_bias);
-    out.push_back({layer + ".post_attention_layernorm.weight", {C}});
-    linear(layer + ".mlp.gate_proj", C, I, c.mlp_bias);
-    linear(layer + ".mlp.up_proj", C, I, c.mlp_bias);
-    linear(layer + ".mlp.down_proj", I, C, c.mlp_bias);
+    const std::string layer = n.layer_prefix() + std::to_string(i);
+    const std::string attn =
+        layer + "." + n.attn + (n.attn_inner.empty() ? "" : "." + n.attn_inner);
+    out.push_back({layer + "." + n.attn_norm + ".weight", {C}});
+    if (!n.qkv.empty()) {
+      linear(attn + "." + n.qkv, C, q_dim + 2 * kv_dim, c.qkv_bias);
+    } else {
+      linear(attn + "." + n.q, C, q_dim, c.qkv_bias);
+      linear(attn + "." + n.k, C, kv_dim, c.qkv_bias);
+      linear(attn + "." + n.v, C, kv_dim, c.qkv_bias);
+    }
+    linear(attn + "." + n.o, q_dim, C, c.o_bias);
+    if (c.qk_norm) {
+      out.push_back({attn + ".q_norm.weight", {c.head_dim}});
+      out.push_back({attn + ".k_norm.weight", {c.head_dim}});
+    }
+    if (!n.attn_out_norm.empty()) out.push_back({layer + "." + n.attn_out_norm + ".weight", {C}});
+    out.push_back({layer + "." + n.mlp_norm + ".weight", {C}});
+    if (!n.gate_up.empty()) {
+      linear(layer + ".mlp." + n.gate_up, C, 2 * I, c.mlp_bias);
+    } else {
+      linear(layer + ".mlp." + n.gate, C, I, c.mlp_bias);
+      linear(layer + ".mlp." + n.up, C, I, c.mlp_bias);
+    }
+    linear(layer + ".mlp." + n.down, I, C, c.mlp_bias);
+    if (!n.mlp_out_norm.empty()) out.push_back({layer + "." + n.mlp_out_norm + ".weight", {C}});
   }
-  out.push_back({"model.norm.weight", {C}});
+  out.push_back({stack + n.final_norm + ".weight", {C}});
   if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", {c.vocab_size, C}});
   return out;
 }
-
 std::int64_t count_parameters(const ModelConfig& c) {
   std::int64_t total = 0;
   for (const ParameterShape& p : parameter_shapes(c)) {

@@ -77,7 +77,8 @@ TEST(ConfigTest, Qwen2HasQkvBiasAndOptionalSlidingWindow) {
   EXPECT_EQ(parse_model_config(j, "config.json").sliding_window, 4096);
   j["max_window_layers"] = 2;
   ModelConfig windowed = parse_model_config(j, "config.json");
-  EXPECT_EQ(windowed.first_sliding_layer, 2);
+  EXPECT_FALSE(is_sliding_layer(windowed, 1));
+  EXPECT_TRUE(is_sliding_layer(windowed, 2));
   EXPECT_EQ(to_json(windowed)["max_window_layers"], 2);
   j["max_window_layers"] = -1;
   EXPECT_THROW(parse_model_config(j, "config.json"), Error);

@@ -151,6 +151,7 @@ std::vector<Engine::SequenceScores> Engine::score_continuations(
   TransformerImpl& model = *impl_->model;
   const torch::Device device = model.device();
   const auto n_context = static_cast<std::int64_t>(context.size());
+  // A full (not windowed) cache: each continuation rewinds to the context.
   KvCache cache(impl_->config, /*batch=*/1, n_context + static_cast<std::int64_t>(longest),
                 torch::dtype(model.dtype()).device(device));
   torch::Tensor hidden = model.forward_hidden(ids_tensor(context, device), &cache, 0);  // (1, T, C)

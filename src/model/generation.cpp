@@ -71,7 +71,7 @@ GenerateResult generate_tokens(TransformerImpl& model, const Tokenizer& tokenize
   const torch::Device device = model.device();
   // The last sampled token is never fed back, hence budget - 1.
   KvCache cache(config, /*batch=*/1, n_prompt + budget - 1,
-                torch::dtype(model.dtype()).device(device));
+                torch::dtype(model.dtype()).device(device), /*windowed=*/true);
   std::vector<TokenId> history(prompt.begin(), prompt.end());
 
   const Clock::time_point start = Clock::now();

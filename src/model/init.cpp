@@ -101,12 +101,14 @@ void write_random_weights(const ModelConfig& config, const std::filesystem::path
     for (std::int64_t d : p.shape) n *= d;
     std::vector<float>& values = data[i];
     values.resize(static_cast<std::size_t>(n));
-    const bool is_norm = ends_with(p.name, "norm.weight");
     const bool is_bias = ends_with(p.name, ".bias");
+    // Every 1-D weight is a norm (ln_1 in EXAONE); Gemma's scale is 1 + w.
+    const bool is_norm = p.shape.size() == 1 && !is_bias;
+    const float unit = config.gemma_norm ? 0.0f : 1.0f;
     if (is_norm && !init.random_norms) {
-      std::fill(values.begin(), values.end(), 1.0f);
+      std::fill(values.begin(), values.end(), unit);
     } else if (is_norm) {
-      for (float& v : values) v = 1.0f + static_cast<float>(init.std) * normal.next();
+      for (float& v : values) v = unit + static_cast<float>(init.std) * normal.next();
     } else if (is_bias && !init.random_biases) {
       std::fill(values.begin(), values.end(), 0.0f);
     } else {

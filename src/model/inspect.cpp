@@ -23,6 +23,9 @@ std::string rope_scaling_text(const RopeScaling& rs) {
     case RopeScalingType::kLlama3:
       return fmt::format("llama3 x{} (low {}, high {}, original {})", rs.factor, rs.low_freq_factor,
                          rs.high_freq_factor, rs.original_max_position_embeddings);
+    case RopeScalingType::kLongRope:
+      return fmt::format("longrope x{:.3g} (original {}, attention factor {:.4g})", rs.factor,
+                         rs.original_max_position_embeddings, rs.attention_factor);
   }
   return "none";
 }
@@ -47,6 +50,34 @@ std::string value_text(const json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
   return v.dump();
+}
+
+// What sets the family apart, for the summary ("q/k norm", ...).
+json family_features(const ModelConfig& c) {
+  json out = json::array();
+  if (c.activation == Activation::kGeluTanh) out.push_back("GeGLU (gelu tanh)");
+  if (c.gemma_norm) out.push_back("norms scaled by 1 + weight");
+  if (!checkpoint_names(c).attn_out_norm.empty()) out.push_back("norms after attention and MLP");
+  if (c.qk_norm) out.push_back("q/k norm");
+  if (c.scale_embeddings) out.push_back("embeddings x sqrt(hidden)");
+  if (c.query_pre_attn_scalar)
+    out.push_back(fmt::format("attention scale {}^-0.5", *c.query_pre_attn_scalar));
+  if (c.attn_logit_softcapping)
+    out.push_back(fmt::format("attention soft-cap {}", *c.attn_logit_softcapping));
+  if (c.final_logit_softcapping)
+    out.push_back(fmt::format("final soft-cap {}", *c.final_logit_softcapping));
+  if (c.rope_local_theta) out.push_back(fmt::format("local rope theta {}", *c.rope_local_theta));
+  if (c.partial_rotary_factor < 1.0)
+    out.push_back(fmt::format("partial rotary {}", c.partial_rotary_factor));
+  if (!checkpoint_names(c).qkv.empty()) out.push_back("fused qkv and gate/up");
+  if (c.text_of_multimodal) out.push_back("text model of a vision-language checkpoint");
+  return out;
+}
+
+std::int64_t count_sliding(const ModelConfig& c) {
+  std::int64_t n = 0;
+  for (std::int64_t i = 0; i < c.n_layer; ++i) n += is_sliding_layer(c, i) ? 1 : 0;
+  return n;
 }
 
 }  // namespace
@@ -96,6 +127,8 @@ json inspect_model(const std::filesystem::path& dir) {
       {"rope_theta", c.rope_theta},
       {"rope_scaling", rope_scaling_text(c.rope_scaling)},
       {"sliding_window", c.sliding_window ? json(*c.sliding_window) : json(nullptr)},
+      {"sliding_layers", count_sliding(c)},
+      {"features", family_features(c)},
       {"tied_embeddings", c.tie_word_embeddings},
       {"tokenizer", nullptr},
       {"chat_template", nullptr},
@@ -157,6 +190,14 @@ std::string format_inspect(const json& s) {
   add("rope theta", "rope_theta");
   add("rope scaling", "rope_scaling");
   add("sliding window", "sliding_window");
+  if (s.value("sliding_layers", 0) > 0)
+    rows.emplace_back("sliding layers",
+                      fmt::format("{} of {}", s.value("sliding_layers", 0), s.value("n_layer", 0)));
+  if (s.contains("features") && !s["features"].empty()) {
+    std::string text;
+    for (const json& f : s["features"]) text += (text.empty() ? "" : ", ") + f.get<std::string>();
+    rows.emplace_back("features", text);
+  }
   add("tied embeddings", "tied_embeddings");
   if (s.contains("tokenizer")) {
     const json& t = s["tokenizer"];

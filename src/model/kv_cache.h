@@ -1,9 +1,12 @@
 // KvCache: per-layer keys and values of the tokens seen so far, so decoding
 // a new token costs attention over the cache instead of a full re-forward.
-// Preallocated once per sequence batch: K and V of each layer are
-// (B, n_kv_head, max_len, head_dim) in the compute dtype on the model's
-// device. Position index i in the cache is the i-th token of the (possibly
-// left-padded) batch row.
+// Preallocated once per sequence batch in the compute dtype on the model's
+// device: K and V of a full-attention layer are (B, n_kv_head, max_len,
+// head_dim), position i at index i. A windowed cache keeps a sliding-window
+// layer's last `window` positions only, in a ring (position p at p mod
+// window), so a Gemma 3 or Mistral sequence costs its window, not its
+// length, on those layers. A windowed cache only moves forward: callers
+// that rewind (re-write positions already cached) use a full one.
 // Thread safety: none; one cache belongs to one generation at a time.
 #pragma once
 
@@ -19,22 +22,32 @@ class KvCache {
  public:
   // Throws Error(kInvalidInput) if batch or max_len is not positive.
   KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max_len,
-          const torch::TensorOptions& options);
+          const torch::TensorOptions& options, bool windowed = false);
 
-  // Stores k, v: (B, n_kv_head, T, head_dim) at cache positions [start,
-  // start + T) of `layer` and returns views of positions [0, start + T).
-  // ENCLAVE_CHECK fails if it would run past max_len (callers check first).
-  std::pair<torch::Tensor, torch::Tensor> append(std::int64_t layer, std::int64_t start,
-                                                 const torch::Tensor& k, const torch::Tensor& v);
+  struct Keys {
+    torch::Tensor k;  // (B, n_kv_head, S', head_dim) for positions [first, start + T)
+    torch::Tensor v;
+    std::int64_t first = 0;  // position of the first key (> 0 only for windowed layers)
+  };
+  // Stores k, v: (B, n_kv_head, T, head_dim) at positions [start, start +
+  // T) of `layer` and returns the keys and values those tokens attend to,
+  // in position order. ENCLAVE_CHECK fails if it would run past max_len
+  // (callers check first) or a windowed layer is rewound.
+  Keys append(std::int64_t layer, std::int64_t start, const torch::Tensor& k,
+              const torch::Tensor& v);
 
   std::int64_t batch() const { return batch_; }
   std::int64_t max_len() const { return max_len_; }
+  // Positions a layer holds (max_len, or its window in a windowed cache).
+  std::int64_t capacity(std::int64_t layer) const { return k_[layer].size(2); }
 
  private:
   std::int64_t batch_;
   std::int64_t max_len_;
-  std::vector<torch::Tensor> k_;  // per layer: (B, n_kv_head, max_len, head_dim)
+  std::vector<torch::Tensor> k_;  // per layer: (B, n_kv_head, capacity, head_dim)
   std::vector<torch::Tensor> v_;
+  std::vector<bool> ring_;         // per layer: capacity is a window ring
+  std::vector<std::int64_t> end_;  // per ring layer: positions written so far
 };
 
 }  // namespace enclave

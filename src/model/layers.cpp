@@ -25,27 +25,44 @@ torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) {
   return torch::embedding(weight_, ids);
 }
 
-RMSNormImpl::RMSNormImpl(std::int64_t dim, double eps, torch::Dtype dtype) : eps_(eps) {
-  weight_ = register_parameter("weight", torch::ones({dim}, torch::dtype(dtype)));
+RMSNormImpl::RMSNormImpl(std::int64_t dim, double eps, torch::Dtype dtype, bool gemma)
+    : eps_(eps), gemma_(gemma) {
+  weight_ = register_parameter("weight", gemma ? torch::zeros({dim}, torch::dtype(dtype))
+                                               : torch::ones({dim}, torch::dtype(dtype)));
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   torch::Tensor xf = x.to(torch::kFloat32);
   xf = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  if (gemma_) return (xf * (weight_.to(torch::kFloat32) + 1.0)).to(x.scalar_type());
   return weight_ * xf.to(x.scalar_type());
 }
 
-MlpImpl::MlpImpl(const ModelConfig& c, torch::Dtype dtype) {
-  gate_proj_ =
-      register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, dtype));
-  up_proj_ =
-      register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, dtype));
-  down_proj_ =
-      register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias, dtype));
+MlpImpl::MlpImpl(const ModelConfig& c, torch::Dtype dtype) : activation_(c.activation) {
+  const CheckpointNames n = checkpoint_names(c);
+  const std::int64_t C = c.hidden_size;
+  const std::int64_t I = c.intermediate_size;
+  if (!n.gate_up.empty()) {
+    gate_up_ = register_module(n.gate_up, Linear(C, 2 * I, c.mlp_bias, dtype));
+  } else {
+    gate_proj_ = register_module(n.gate, Linear(C, I, c.mlp_bias, dtype));
+    up_proj_ = register_module(n.up, Linear(C, I, c.mlp_bias, dtype));
+  }
+  down_proj_ = register_module(n.down, Linear(I, C, c.mlp_bias, dtype));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return down_proj_(torch::silu(gate_proj_(x)) * up_proj_(x));
+  torch::Tensor gate, up;
+  if (gate_up_) {
+    auto halves = gate_up_(x).chunk(2, -1);
+    gate = halves[0];
+    up = halves[1];
+  } else {
+    gate = gate_proj_(x);
+    up = up_proj_(x);
+  }
+  gate = activation_ == Activation::kSilu ? torch::silu(gate) : torch::gelu(gate, "tanh");
+  return down_proj_(gate * up);
 }
 
 }  // namespace enclave

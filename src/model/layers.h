@@ -45,22 +45,31 @@ class EmbeddingImpl : public torch::nn::Module {
 TORCH_MODULE(Embedding);
 
 // RMSNorm (Zhang & Sennrich 2019) computed in float32 as HF LlamaRMSNorm:
-// weight * (x / sqrt(mean(x^2) + eps)).to(x.dtype).
+// weight * (x / sqrt(mean(x^2) + eps)).to(x.dtype); with gemma, as
+// GemmaRMSNorm: ((x / sqrt(mean(x^2) + eps)) * (1 + weight)).to(x.dtype),
+// all in float32.
 class RMSNormImpl : public torch::nn::Module {
  public:
-  RMSNormImpl(std::int64_t dim, double eps, torch::Dtype dtype);
+  RMSNormImpl(std::int64_t dim, double eps, torch::Dtype dtype, bool gemma = false);
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight_;
   double eps_;
+  bool gemma_;
 };
 TORCH_MODULE(RMSNorm);
 
-// SwiGLU MLP (Shazeer 2020): down(silu(gate(x)) * up(x)).
+// Gated MLP (Shazeer 2020): down(act(gate(x)) * up(x)), act SiLU (SwiGLU)
+// or tanh-approximated GELU (GeGLU, Gemma). Phi-3 fuses gate and up into one
+// projection (gate_up_, first half gate); the others have gate_proj_ and
+// up_proj_. Module names are the family's (CheckpointNames).
 class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(const ModelConfig& config, torch::Dtype dtype);
   torch::Tensor forward(const torch::Tensor& x);
-  Linear gate_proj_{nullptr}, up_proj_{nullptr}, down_proj_{nullptr};
+  Linear gate_proj_{nullptr}, up_proj_{nullptr}, gate_up_{nullptr}, down_proj_{nullptr};
+
+ private:
+  Activation activation_;
 };
 TORCH_MODULE(Mlp);
 

@@ -156,6 +156,7 @@ json adapter_config_json(const LoraConfig& c) {
 LoraAdapter::LoraAdapter(TransformerImpl& model, LoraConfig config)
     : config_(std::move(config)), state_(std::make_shared<State>()) {
   if (config_.r < 1) fail_input("lora: r must be positive, got {}", config_.r);
+  config_.target_modules = family_module_names(model.config(), config_.target_modules);
   for (const auto& item : model.named_modules()) {
     auto linear = std::dynamic_pointer_cast<LinearImpl>(item.value());
     if (!linear || !targeted(config_, item.key())) continue;

@@ -4,17 +4,31 @@
 
 namespace enclave {
 
+namespace {
+
+torch::Tensor exponents(std::int64_t dim) {
+  return torch::arange(0, dim, 2, torch::kInt64).to(torch::kFloat32) / static_cast<double>(dim);
+}
+
+// 1 / (factors * base^(2i / dim)), as _compute_longrope_parameters.
+torch::Tensor longrope_inv_freq(const ModelConfig& config, const std::vector<double>& factors) {
+  torch::Tensor ext = torch::tensor(factors, torch::kFloat64).to(torch::kFloat32);
+  return (ext * torch::pow(config.rope_theta, exponents(rotary_dim(config)))).reciprocal();
+}
+
+}  // namespace
+
 torch::Tensor rope_inv_freq(const ModelConfig& config) {
-  const std::int64_t dim = config.head_dim;
-  auto exponent =
-      torch::arange(0, dim, 2, torch::kInt64).to(torch::kFloat32) / static_cast<double>(dim);
+  const std::int64_t dim = rotary_dim(config);
   // Python's `scalar / tensor` is tensor.reciprocal() * scalar; spelled out
   // so the bits match HF exactly (ATen's C++ operator divides instead).
-  torch::Tensor inv_freq = torch::pow(config.rope_theta, exponent).reciprocal();
+  torch::Tensor inv_freq = torch::pow(config.rope_theta, exponents(dim)).reciprocal();
   const RopeScaling& rs = config.rope_scaling;
   switch (rs.type) {
     case RopeScalingType::kNone:
       return inv_freq;
+    case RopeScalingType::kLongRope:
+      return longrope_inv_freq(config, rs.short_factor);
     case RopeScalingType::kLinear:
       return inv_freq / rs.factor;
     case RopeScalingType::kLlama3: {
@@ -37,11 +51,40 @@ torch::Tensor rope_inv_freq(const ModelConfig& config) {
 
 std::pair<torch::Tensor, torch::Tensor> rope_cos_sin(const torch::Tensor& inv_freq,
                                                      const torch::Tensor& positions,
-                                                     torch::Dtype dtype) {
-  // freqs: (B, T, head_dim / 2) = pos * inv_freq, in float32.
+                                                     torch::Dtype dtype, double scaling) {
+  // freqs: (B, T, rotary_dim / 2) = pos * inv_freq, in float32.
   torch::Tensor freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq.view({1, 1, -1});
-  torch::Tensor emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);  // (B, 1, T, head_dim)
-  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+  torch::Tensor emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);  // (B, 1, T, rotary_dim)
+  if (scaling == 1.0) return {emb.cos().to(dtype), emb.sin().to(dtype)};
+  return {(emb.cos() * scaling).to(dtype), (emb.sin() * scaling).to(dtype)};
+}
+
+RotaryTables::RotaryTables(const ModelConfig& config) : global_(rope_inv_freq(config)) {
+  const RopeScaling& rs = config.rope_scaling;
+  if (rs.type == RopeScalingType::kLongRope) {
+    long_ = longrope_inv_freq(config, rs.long_factor);
+    scaling_ = rs.attention_factor;
+    original_max_ = rs.original_max_position_embeddings;
+  }
+  if (config.rope_local_theta) {
+    local_ = torch::pow(*config.rope_local_theta, exponents(rotary_dim(config))).reciprocal();
+  }
+}
+
+torch::Tensor RotaryTables::on(torch::Tensor& t, const torch::Device& device) {
+  if (t.device() != device) t = t.to(device);
+  return t;
+}
+
+std::pair<torch::Tensor, torch::Tensor> RotaryTables::cos_sin(bool local,
+                                                              const torch::Tensor& positions,
+                                                              torch::Dtype dtype,
+                                                              std::int64_t seq_len) {
+  const torch::Device device = positions.device();
+  if (local && local_.defined()) return rope_cos_sin(on(local_, device), positions, dtype);
+  if (long_.defined() && seq_len > original_max_)
+    return rope_cos_sin(on(long_, device), positions, dtype, scaling_);
+  return rope_cos_sin(on(global_, device), positions, dtype, scaling_);
 }
 
 namespace {
@@ -53,7 +96,11 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 
 torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos,
                          const torch::Tensor& sin) {
-  return x * cos + rotate_half(x) * sin;
+  const std::int64_t rot = cos.size(-1);
+  if (rot == x.size(-1)) return x * cos + rotate_half(x) * sin;
+  // Partial rotary (Phi-3): the tail dimensions pass through unrotated.
+  torch::Tensor head = x.slice(-1, 0, rot);
+  return torch::cat({head * cos + rotate_half(head) * sin, x.slice(-1, rot)}, -1);
 }
 
 }  // namespace enclave

@@ -16,6 +16,9 @@ ModelConfig tiny_config(const std::string& architecture) {
   c.model_type = architecture == "Qwen2ForCausalLM"     ? "qwen2"
                  : architecture == "MistralForCausalLM" ? "mistral"
                                                         : "llama";
+  c.family = architecture == "Qwen2ForCausalLM"     ? Family::kQwen2
+             : architecture == "MistralForCausalLM" ? Family::kMistral
+                                                    : Family::kLlama;
   c.vocab_size = 96;
   c.hidden_size = 64;
   c.intermediate_size = 80;

@@ -1,37 +1,63 @@
 #include "model/transformer.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "model/rope.h"
 
 namespace enclave {
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, std::int64_t layer_index,
-                                   torch::Dtype dtype) {
-  input_layernorm_ =
-      register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, dtype));
-  self_attn_ = register_module("self_attn", Attention(c, layer_index, dtype));
-  post_attention_layernorm_ =
-      register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, dtype));
+                                   torch::Dtype dtype)
+    : sliding(is_sliding_layer(c, layer_index)),
+      local_rope(sliding && c.rope_local_theta.has_value()) {
+  const CheckpointNames n = checkpoint_names(c);
+  auto norm = [&](const std::string& name) {
+    return register_module(name, RMSNorm(c.hidden_size, c.rms_norm_eps, dtype, c.gemma_norm));
+  };
+  attn_norm_ = norm(n.attn_norm);
+  self_attn_ = Attention(c, layer_index, dtype);
+  if (n.attn_inner.empty()) {
+    register_module(n.attn, self_attn_);
+  } else {
+    // EXAONE nests it: attn.attention.q_proj.
+    auto holder = register_module(n.attn, std::make_shared<torch::nn::Module>());
+    holder->register_module(n.attn_inner, self_attn_);
+  }
+  if (!n.attn_out_norm.empty()) attn_out_norm_ = norm(n.attn_out_norm);
+  mlp_norm_ = norm(n.mlp_norm);
   mlp_ = register_module("mlp", Mlp(c, dtype));
+  if (!n.mlp_out_norm.empty()) mlp_out_norm_ = norm(n.mlp_out_norm);
+}
+
+torch::Tensor DecoderLayerImpl::add_attention(const torch::Tensor& x,
+                                              const torch::Tensor& attn_out) {
+  return x + (attn_out_norm_ ? attn_out_norm_(attn_out) : attn_out);
+}
+
+torch::Tensor DecoderLayerImpl::add_mlp(const torch::Tensor& h) {
+  torch::Tensor m = mlp_(mlp_norm_(h));
+  return h + (mlp_out_norm_ ? mlp_out_norm_(m) : m);
 }
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& cos,
                                         const torch::Tensor& sin, const torch::Tensor& mask,
                                         KvCache* cache, std::int64_t start) {
-  torch::Tensor h = x + self_attn_(input_layernorm_(x), cos, sin, mask, cache, start);
-  return h + mlp_(post_attention_layernorm_(h));
+  return add_mlp(add_attention(x, self_attn_(attn_norm_(x), cos, sin, mask, cache, start)));
 }
 
 DecoderStackImpl::DecoderStackImpl(const ModelConfig& c, torch::Dtype dtype) {
-  embed_tokens_ = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size, dtype));
-  layers_ = register_module("layers", torch::nn::ModuleList());
+  const CheckpointNames n = checkpoint_names(c);
+  embed_tokens_ = register_module(n.embed, Embedding(c.vocab_size, c.hidden_size, dtype));
+  layers_ = register_module(n.layers, torch::nn::ModuleList());
   for (std::int64_t i = 0; i < c.n_layer; ++i) layers_->push_back(DecoderLayer(c, i, dtype));
-  norm_ = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, dtype));
+  norm_ =
+      register_module(n.final_norm, RMSNorm(c.hidden_size, c.rms_norm_eps, dtype, c.gemma_norm));
 }
 
 TransformerImpl::TransformerImpl(const ModelConfig& config, torch::Dtype dtype)
-    : config_(config), dtype_(dtype), inv_freq_(rope_inv_freq(config)) {
-  model_ = register_module("model", DecoderStack(config, dtype));
+    : config_(config), dtype_(dtype), rotary_(std::make_shared<RotaryTables>(config)) {
+  model_ = register_module(checkpoint_names(config).stack, DecoderStack(config, dtype));
   if (!config.tie_word_embeddings) {
     lm_head_ = register_module(
         "lm_head", Linear(config.hidden_size, config.vocab_size, /*bias=*/false, dtype));
@@ -44,6 +70,13 @@ torch::Tensor TransformerImpl::output_weight() const {
   return lm_head_ ? lm_head_->weight_ : model_->embed_tokens_->weight_;
 }
 
+torch::Tensor TransformerImpl::embed(const torch::Tensor& tokens) {
+  torch::Tensor x = model_->embed_tokens_(tokens);
+  if (!config_.scale_embeddings) return x;
+  // Gemma multiplies by sqrt(hidden_size) rounded to the activation dtype.
+  return x * torch::scalar_tensor(std::sqrt(static_cast<double>(config_.hidden_size)), x.options());
+}
+
 torch::Tensor TransformerImpl::forward_hidden(const torch::Tensor& tokens, KvCache* cache,
                                               std::int64_t start, const torch::Tensor& n_pad) {
   ENCLAVE_CHECK(tokens.dim() == 2);
@@ -51,30 +84,36 @@ torch::Tensor TransformerImpl::forward_hidden(const torch::Tensor& tokens, KvCac
   const std::int64_t B = tokens.size(0);
   const std::int64_t T = tokens.size(1);
   const torch::Device device = tokens.device();
-  if (inv_freq_.device() != device) inv_freq_ = inv_freq_.to(device);
 
   torch::Tensor positions = token_positions(B, T, start, n_pad, device);
-  auto [cos, sin] = rope_cos_sin(inv_freq_, positions, dtype_);
-  torch::Tensor mask = attention_mask(B, T, start, n_pad, config_.sliding_window, device);
-  torch::Tensor full_mask;
-  if (config_.sliding_window && config_.first_sliding_layer > 0) {
-    full_mask = attention_mask(B, T, start, n_pad, std::nullopt, device);
-  }
+  const std::int64_t seq_len =
+      n_pad.defined() ? positions.max().item<std::int64_t>() + 1 : start + T;
+  auto [cos, sin] = rotary_->cos_sin(false, positions, dtype_, seq_len);
+  torch::Tensor local_cos, local_sin;
+  if (rotary_->has_local())
+    std::tie(local_cos, local_sin) = rotary_->cos_sin(true, positions, dtype_, seq_len);
+  torch::Tensor mask = attention_mask(B, T, start, n_pad, std::nullopt, device);
+  torch::Tensor window_mask;
+  if (config_.sliding_window)
+    window_mask = attention_mask(B, T, start, n_pad, config_.sliding_window, device);
 
-  torch::Tensor x = model_->embed_tokens_(tokens);
-  std::int64_t index = 0;
+  torch::Tensor x = embed(tokens);
   for (const auto& layer : *model_->layers_) {
-    const bool full = full_mask.defined() && index++ < config_.first_sliding_layer;
     DecoderLayerImpl& block = *layer->as<DecoderLayerImpl>();
-    const torch::Tensor& layer_mask = full ? full_mask : mask;
-    x = layer_runner_ && cache == nullptr ? layer_runner_(block, x, cos, sin, layer_mask)
-                                          : block.forward(x, cos, sin, layer_mask, cache, start);
+    const torch::Tensor& layer_mask = block.sliding ? window_mask : mask;
+    const torch::Tensor& c = block.local_rope ? local_cos : cos;
+    const torch::Tensor& s = block.local_rope ? local_sin : sin;
+    x = layer_runner_ && cache == nullptr ? layer_runner_(block, x, c, s, layer_mask)
+                                          : block.forward(x, c, s, layer_mask, cache, start);
   }
   return model_->norm_(x);
 }
 
 torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
-  return torch::linear(hidden, output_weight());
+  torch::Tensor logits = torch::linear(hidden, output_weight());
+  if (!config_.final_logit_softcapping) return logits;
+  const double cap = *config_.final_logit_softcapping;
+  return torch::tanh(logits / cap) * cap;
 }
 
 torch::Tensor TransformerImpl::forward(const torch::Tensor& tokens, KvCache* cache,

@@ -1,11 +1,13 @@
-// Transformer: a Llama-like decoder-only causal LM (Llama 2/3, Mistral,
-// Qwen2, SOLAR) in the layout of HF LlamaForCausalLM, so parameter names are
-// the checkpoint's: model.embed_tokens, model.layers.{i}.{input_layernorm,
+// Transformer: a decoder-only causal LM of any family config.h reads, with
+// the family's module names so parameter names are the checkpoint's
+// (Llama: model.embed_tokens, model.layers.{i}.{input_layernorm,
 // self_attn.{q,k,v,o}_proj, post_attention_layernorm, mlp.{gate,up,down}_proj},
-// model.norm, lm_head (absent when tie_word_embeddings).
+// model.norm, lm_head, absent when tie_word_embeddings; EXAONE:
+// transformer.h.{i}.attn.attention.q_proj, ...).
 //
-// forward: embed -> per layer: h = x + attn(rmsnorm(x)); x = h + mlp(rmsnorm(h))
-// -> final rmsnorm -> lm_head.
+// forward: embed (* sqrt(hidden) for Gemma) -> per layer:
+// h = x + post_norm(attn(norm(x))); x = h + post_norm(mlp(norm(h))), the
+// post norms only in Gemma -> final rmsnorm -> lm_head (-> soft-cap).
 // The module is device- and dtype-agnostic: every tensor it makes takes the
 // device of its input ids and the dtype of its weights.
 // Thread safety: as torch modules (see layers.h).
@@ -19,6 +21,7 @@
 #include "model/config.h"
 #include "model/kv_cache.h"
 #include "model/layers.h"
+#include "model/rope.h"
 
 namespace enclave {
 
@@ -27,11 +30,20 @@ class DecoderLayerImpl : public torch::nn::Module {
   DecoderLayerImpl(const ModelConfig& config, std::int64_t layer_index, torch::Dtype dtype);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& mask, KvCache* cache, std::int64_t start);
+  // The residual steps around attention, for callers that run attention
+  // themselves (the batch decoder): x + post_norm(attn_out).
+  torch::Tensor add_attention(const torch::Tensor& x, const torch::Tensor& attn_out);
+  // h + post_norm(mlp(norm(h))).
+  torch::Tensor add_mlp(const torch::Tensor& h);
 
-  RMSNorm input_layernorm_{nullptr};
+  RMSNorm attn_norm_{nullptr};
   Attention self_attn_{nullptr};
-  RMSNorm post_attention_layernorm_{nullptr};
+  RMSNorm attn_out_norm_{nullptr};  // Gemma only
+  RMSNorm mlp_norm_{nullptr};
   Mlp mlp_{nullptr};
+  RMSNorm mlp_out_norm_{nullptr};  // Gemma only
+  bool sliding = false;            // attends through the sliding window
+  bool local_rope = false;         // uses the local rotary table (Gemma 3)
 };
 TORCH_MODULE(DecoderLayer);
 
@@ -57,7 +69,10 @@ class TransformerImpl : public torch::nn::Module {
   // n_pad: (B) int64 count of left-pad tokens per row, or undefined.
   torch::Tensor forward_hidden(const torch::Tensor& tokens, KvCache* cache = nullptr,
                                std::int64_t start = 0, const torch::Tensor& n_pad = {});
-  // hidden: (..., C) -> logits (..., V) in the compute dtype.
+  // tokens -> (B, T, C) embeddings, scaled as the family does.
+  torch::Tensor embed(const torch::Tensor& tokens);
+  // hidden: (..., C) -> logits (..., V) in the compute dtype (soft-capped
+  // when the family does).
   torch::Tensor logits(const torch::Tensor& hidden);
   // forward_hidden then logits: (B, T, V).
   torch::Tensor forward(const torch::Tensor& tokens, KvCache* cache = nullptr,
@@ -82,7 +97,7 @@ class TransformerImpl : public torch::nn::Module {
  private:
   ModelConfig config_;
   torch::Dtype dtype_;
-  torch::Tensor inv_freq_;  // (head_dim / 2) float32, moved to the ids' device on use
+  std::shared_ptr<RotaryTables> rotary_;
 };
 TORCH_MODULE(Transformer);
 

@@ -47,6 +47,31 @@ TEST(TransformerTest, ParameterNamesAndShapesAreTheCheckpoints) {
   }
 }
 
+// Every family's module tree has exactly the checkpoint's tensor names.
+TEST(TransformerTest, EveryFamilyRegistersItsCheckpointNames) {
+  const nlohmann::json base = {{"vocab_size", 64},         {"hidden_size", 32},
+                               {"intermediate_size", 48},  {"num_attention_heads", 4},
+                               {"num_key_value_heads", 2}, {"max_position_embeddings", 64}};
+  for (const char* arch :
+       {"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+        "Gemma2ForCausalLM", "Gemma3ForCausalLM", "ExaoneForCausalLM", "Phi3ForCausalLM"}) {
+    nlohmann::json doc = base;
+    doc["architectures"] = {arch};
+    doc[std::string(arch) == "ExaoneForCausalLM" ? "num_layers" : "num_hidden_layers"] = 2;
+    if (std::string(arch).starts_with("Gemma") || std::string(arch).starts_with("Qwen3"))
+      doc["head_dim"] = 8;
+    const ModelConfig c = parse_model_config(doc, arch);
+    Transformer m(c, torch::kFloat32);
+    auto params = m->named_parameters();
+    std::vector<ParameterShape> expected = parameter_shapes(c);
+    ASSERT_EQ(params.size(), expected.size()) << arch;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(params[i].key(), expected[i].name) << arch;
+      EXPECT_EQ(params[i].value().sizes(), c10::IntArrayRef(expected[i].shape)) << arch;
+    }
+  }
+}
+
 struct Variant {
   std::string name;
   ModelConfig config;
@@ -58,6 +83,7 @@ std::vector<Variant> variants() {
   v.push_back({"qwen2-bias", testing::tiny_config("Qwen2ForCausalLM")});
   ModelConfig mistral = testing::tiny_config("MistralForCausalLM");
   mistral.sliding_window = 5;
+  mistral.sliding_layers.assign(mistral.n_layer, true);
   v.push_back({"mistral-window5", mistral});
   ModelConfig head_dim = testing::tiny_config();
   head_dim.head_dim = 24;  // != hidden / heads
@@ -100,6 +126,7 @@ TEST(TransformerTest, SlidingWindowChangesLogitsBeyondTheWindow) {
   testing::write_test_model(dir.path(), c, 5);
   Transformer full = load(dir.path());
   c.sliding_window = 4;
+  c.sliding_layers.assign(c.n_layer, true);
   Transformer windowed(c, torch::kFloat32);
   load_weights(*windowed, WeightFiles(dir.path()), {});
   c10::InferenceMode guard;

@@ -73,4 +73,37 @@ const WeightRef* WeightFiles::find(std::string_view name) const {
 
 std::string WeightFiles::describe(const WeightRef& ref) { return ref.file->path().string(); }
 
+StoredNames::StoredNames(const ModelConfig& config, const WeightFiles& files) {
+  if (!config.text_of_multimodal) return;
+  if (files.find("language_model.model.embed_tokens.weight") != nullptr) {
+    prefix_ = "language_model.";
+  } else if (files.find("model.language_model.embed_tokens.weight") != nullptr) {
+    prefix_ = "model.language_model.";
+  } else {
+    fail_input(
+        "{}: no 'language_model.model.embed_tokens.weight' or "
+        "'model.language_model.embed_tokens.weight' (a Gemma3ForConditionalGeneration checkpoint "
+        "keeps its text model there)",
+        files.files().empty() ? std::string("model")
+                              : files.files()[0]->path().parent_path().string());
+  }
+}
+
+std::string StoredNames::operator()(const std::string& name) const {
+  if (prefix_.empty()) return name;
+  if (prefix_ == "language_model.") return prefix_ + name;
+  // "model.x" -> "model.language_model.x"; lm_head stays at the top.
+  if (name.starts_with("model.")) return prefix_ + name.substr(6);
+  return name;
+}
+
+bool StoredNames::is_ignored(std::string_view name) const {
+  if (prefix_.empty()) return false;
+  for (std::string_view p : {"vision_tower.", "multi_modal_projector.", "model.vision_tower.",
+                             "model.multi_modal_projector."}) {
+    if (name.starts_with(p)) return true;
+  }
+  return false;
+}
+
 }  // namespace enclave

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/config.h"
 #include "model/safetensors.h"
 
 namespace enclave {
@@ -47,6 +48,21 @@ class WeightFiles {
  private:
   std::vector<std::shared_ptr<const SafetensorsFile>> files_;
   std::map<std::string, WeightRef, std::less<>> tensors_;
+};
+
+// The name a module parameter has in a checkpoint's files: itself, except
+// for the text model of a Gemma 3 vision-language checkpoint, whose tensors
+// sit under "language_model.model." or "model.language_model.". Throws
+// Error(kInvalidInput) when such a checkpoint has neither.
+class StoredNames {
+ public:
+  StoredNames(const ModelConfig& config, const WeightFiles& files);
+  std::string operator()(const std::string& name) const;
+  // Tensors of the checkpoint that are not the text model's (vision tower).
+  bool is_ignored(std::string_view stored) const;
+
+ private:
+  std::string prefix_;
 };
 
 // Rejects shard file names that could leave the model directory.

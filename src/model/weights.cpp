@@ -82,8 +82,9 @@ std::string source_of(const WeightFiles& files) {
 void load_weights(TransformerImpl& model, const WeightFiles& files, const LoadOptions& options) {
   const std::string source = source_of(files);
   std::set<std::string, std::less<>> expected;
+  const StoredNames stored_name(model.config(), files);
   for (auto& item : model.named_parameters(/*recurse=*/true)) {
-    const std::string& name = item.key();
+    const std::string name = stored_name(item.key());
     torch::Tensor& param = item.value();
     expected.insert(name);
     const WeightRef* ref = files.find(name);
@@ -109,7 +110,8 @@ void load_weights(TransformerImpl& model, const WeightFiles& files, const LoadOp
     // Old checkpoints carry the rotary buffer; a tied model may still ship
     // lm_head.weight, which HF ignores as well.
     if (ends_with(name, "rotary_emb.inv_freq")) continue;
-    if (name == "lm_head.weight" && model.config().tie_word_embeddings) continue;
+    if (name.ends_with("lm_head.weight") && model.config().tie_word_embeddings) continue;
+    if (stored_name.is_ignored(name)) continue;
     fail_input("{}: unexpected tensor '{}' (shape {}) not used by {}", WeightFiles::describe(ref),
                name, format_shape(ref.info->shape), model.config().architecture);
   }
