@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "model/engine.h"
+#include "model/gguf_export.h"
 #include "model/init.h"
 
 namespace enclave::cli {
@@ -22,6 +23,15 @@ struct InitFlags {
   std::string tokenizer;
   std::string out;
   std::uint64_t seed = 0;
+  bool json = false;
+};
+
+struct ExportFlags {
+  std::string model;
+  std::string format = "gguf";
+  std::string type = "f16";
+  std::string out;
+  std::string name;
   bool json = false;
 };
 
@@ -96,6 +106,36 @@ void register_model(CLI::App& app) {
       std::cout << summary.dump(2) << "\n";
     } else {
       std::cout << format_inspect(summary);
+    }
+  });
+
+  auto exp = std::make_shared<ExportFlags>();
+  CLI::App* export_cmd = model->add_subcommand(
+      "export",
+      "Write a model as one GGUF file for llama.cpp and Ollama (f32, f16, bf16, q8_0, q4_0)");
+  export_cmd->add_option("--model", exp->model, "Model directory or registry reference")
+      ->required();
+  export_cmd->add_option("--format", exp->format, "Output format")
+      ->check(CLI::IsMember({"gguf"}))
+      ->capture_default_str();
+  export_cmd->add_option("--type", exp->type, "Type of the weight matrices")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0"}))
+      ->capture_default_str();
+  export_cmd->add_option("--out", exp->out, "Output file (FILE.gguf)")->required();
+  export_cmd->add_option("--name", exp->name, "general.name (default: the model's folder name)");
+  export_cmd->add_flag("--json", exp->json, "Print the summary as JSON");
+  export_cmd->callback([exp] {
+    const GgufExportResult r = export_gguf(resolve_model(exp->model), exp->out,
+                                           {.type = parse_gguf_type(exp->type), .name = exp->name});
+    if (exp->json) {
+      std::cout << nlohmann::json{{"out", exp->out},          {"format", exp->format},
+                                  {"type", exp->type},        {"architecture", r.architecture},
+                                  {"n_tensors", r.n_tensors}, {"n_bytes", r.n_bytes}}
+                       .dump()
+                << "\n";
+    } else {
+      fmt::print("wrote {} ({} architecture, {} tensors, {} MiB, {})\n", exp->out, r.architecture,
+                 r.n_tensors, r.n_bytes >> 20, exp->type);
     }
   });
 

@@ -10,7 +10,7 @@
 #include "core/file.h"
 #include "core/progress.h"
 #include "core/staging_dir.h"
-#include "merge/float_convert.h"
+#include "model/float_convert.h"
 #include "merge/methods.h"
 #include "merge/sparsify.h"
 #include "merge/tensor_writer.h"

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/file.h"
-#include "merge/float_convert.h"
+#include "model/float_convert.h"
 #include "model/engine.h"
 #include "model/init.h"
 #include "model/weight_files.h"

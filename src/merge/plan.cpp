@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/json.h"
-#include "merge/float_convert.h"
+#include "model/float_convert.h"
 
 namespace enclave::merge {
 namespace fs = std::filesystem;

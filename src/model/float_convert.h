@@ -13,7 +13,7 @@
 
 #include "model/dtype.h"
 
-namespace enclave::merge {
+namespace enclave {
 
 // True for the dtypes these functions convert (F32, F16, BF16, F64).
 bool is_float_dtype(DType dtype);
@@ -31,4 +31,4 @@ std::uint16_t f32_to_bf16(float value);
 float f16_to_f32(std::uint16_t bits);
 std::uint16_t f32_to_f16(float value);
 
-}  // namespace enclave::merge
+}  // namespace enclave

@@ -1,4 +1,4 @@
-#include "merge/float_convert.h"
+#include "model/float_convert.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 
-namespace enclave::merge {
+namespace enclave {
 namespace {
 
 TEST(FloatConvert, Bf16KnownValuesAndRoundingToEven) {
@@ -100,4 +100,4 @@ TEST(FloatConvert, RejectsNonFloatAndWrongSize) {
 }
 
 }  // namespace
-}  // namespace enclave::merge
+}  // namespace enclave

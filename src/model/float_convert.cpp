@@ -1,4 +1,4 @@
-#include "merge/float_convert.h"
+#include "model/float_convert.h"
 
 #include <bit>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace enclave::merge {
+namespace enclave {
 
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
 
@@ -127,4 +127,4 @@ void from_f32(std::span<const float> in, DType dtype, std::span<std::uint8_t> ou
   }
 }
 
-}  // namespace enclave::merge
+}  // namespace enclave

@@ -1,0 +1,415 @@
+#include "model/gguf_export.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+#include <numbers>
+#include <optional>
+#include <set>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "model/config.h"
+#include "model/float_convert.h"
+#include "model/weight_files.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace enclave {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// llama.cpp's token types.
+enum TokenType : std::int32_t {
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6
+};
+
+std::string arch_name(Family f) {
+  switch (f) {
+    case Family::kLlama:
+    case Family::kMistral:
+      return "llama";
+    case Family::kQwen2:
+      return "qwen2";
+    case Family::kQwen3:
+      return "qwen3";
+    case Family::kGemma2:
+      return "gemma2";
+    case Family::kGemma3:
+      return "gemma3";
+    case Family::kExaone:
+      return "exaone";
+    case Family::kPhi3:
+      return "phi3";
+  }
+  return "llama";
+}
+
+[[noreturn]] void cannot(const fs::path& dir, const std::string& arch, const std::string& why) {
+  fail(ErrorKind::kUnsupported, "{}: cannot export as GGUF: llama.cpp's '{}' architecture {}",
+       dir.string(), arch, why);
+}
+
+// What llama.cpp's architecture hard-codes and the model must match.
+void check_expressible(const ModelConfig& c, const fs::path& dir, const std::string& arch) {
+  const bool gemma = c.family == Family::kGemma2 || c.family == Family::kGemma3;
+  if ((c.family == Family::kQwen2 || c.family == Family::kQwen3) && c.sliding_window)
+    cannot(dir, arch, "has no sliding window (the model sets use_sliding_window)");
+  if (c.rope_scaling.type == RopeScalingType::kLlama3 && arch != "llama" && arch != "exaone")
+    cannot(dir, arch, "has no llama3 rope scaling");
+  if (gemma) {
+    if (c.query_pre_attn_scalar && *c.query_pre_attn_scalar != static_cast<double>(c.head_dim))
+      cannot(dir, arch,
+             fmt::format("scales attention by head_dim^-0.5 (the model's query_pre_attn_scalar "
+                         "is {}, head_dim {})",
+                         *c.query_pre_attn_scalar, c.head_dim));
+    const std::int64_t pattern = c.family == Family::kGemma2 ? 2 : 6;
+    for (std::int64_t i = 0; c.sliding_window && i < c.n_layer; ++i) {
+      if (is_sliding_layer(c, i) != ((i + 1) % pattern != 0))
+        cannot(dir, arch,
+               fmt::format("fixes the layer pattern at {} local : 1 global (layer {} differs)",
+                           pattern - 1, i));
+    }
+    if (c.family == Family::kGemma3 && c.rope_local_theta && *c.rope_local_theta != 10000.0)
+      cannot(dir, arch, "fixes the local rotary base at 10000");
+    if (c.family == Family::kGemma3 && !c.sliding_window)
+      cannot(dir, arch, "needs a sliding window");
+  }
+}
+
+std::vector<float> llama3_rope_factors(const ModelConfig& c) {
+  const RopeScaling& rs = c.rope_scaling;
+  const std::int64_t dim = rotary_dim(c);
+  const double old_context = static_cast<double>(rs.original_max_position_embeddings);
+  const double low_wavelen = old_context / rs.low_freq_factor;
+  const double high_wavelen = old_context / rs.high_freq_factor;
+  std::vector<float> out;
+  for (std::int64_t i = 0; i < dim; i += 2) {
+    const float freq = 1.0f / std::pow(static_cast<float>(c.rope_theta),
+                                       static_cast<float>(i) / static_cast<float>(dim));
+    const double wavelen = 2 * std::numbers::pi / freq;
+    if (wavelen < high_wavelen) {
+      out.push_back(1.0f);
+    } else if (wavelen > low_wavelen) {
+      out.push_back(static_cast<float>(rs.factor));
+    } else {
+      const double smooth =
+          (old_context / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+      out.push_back(static_cast<float>(1.0 / ((1 - smooth) / rs.factor + smooth)));
+    }
+  }
+  return out;
+}
+
+void write_hparams(GgufWriter& w, const ModelConfig& c, const std::string& a) {
+  w.add_u32(a + ".vocab_size", static_cast<std::uint32_t>(c.vocab_size));
+  w.add_u32(a + ".context_length", static_cast<std::uint32_t>(c.max_position_embeddings));
+  w.add_u32(a + ".embedding_length", static_cast<std::uint32_t>(c.hidden_size));
+  w.add_u32(a + ".block_count", static_cast<std::uint32_t>(c.n_layer));
+  w.add_u32(a + ".feed_forward_length", static_cast<std::uint32_t>(c.intermediate_size));
+  w.add_u32(a + ".attention.head_count", static_cast<std::uint32_t>(c.n_head));
+  w.add_u32(a + ".attention.head_count_kv", static_cast<std::uint32_t>(c.n_kv_head));
+  w.add_u32(a + ".attention.key_length", static_cast<std::uint32_t>(c.head_dim));
+  w.add_u32(a + ".attention.value_length", static_cast<std::uint32_t>(c.head_dim));
+  w.add_f32(a + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));
+  w.add_f32(a + ".rope.freq_base", static_cast<float>(c.rope_theta));
+  w.add_u32(a + ".rope.dimension_count", static_cast<std::uint32_t>(rotary_dim(c)));
+  const RopeScaling& rs = c.rope_scaling;
+  if (rs.type == RopeScalingType::kLinear) {
+    w.add_string(a + ".rope.scaling.type", "linear");
+    w.add_f32(a + ".rope.scaling.factor", static_cast<float>(rs.factor));
+  } else if (rs.type == RopeScalingType::kLongRope) {
+    w.add_f32(a + ".rope.scaling.attn_factor", static_cast<float>(rs.attention_factor));
+    w.add_u32(a + ".rope.scaling.original_context_length",
+              static_cast<std::uint32_t>(rs.original_max_position_embeddings));
+  }
+  if (c.sliding_window) {
+    w.add_u32(a + ".attention.sliding_window", static_cast<std::uint32_t>(*c.sliding_window));
+  } else if (c.family == Family::kGemma2) {
+    // llama.cpp's Gemma 2 defaults to a 4096 window; the context keeps it inert.
+    w.add_u32(a + ".attention.sliding_window",
+              static_cast<std::uint32_t>(c.max_position_embeddings));
+  }
+  if (c.attn_logit_softcapping)
+    w.add_f32(a + ".attn_logit_softcapping", static_cast<float>(*c.attn_logit_softcapping));
+  if (c.final_logit_softcapping)
+    w.add_f32(a + ".final_logit_softcapping", static_cast<float>(*c.final_logit_softcapping));
+}
+
+// llama.cpp's name for a checkpoint tensor ("blk.3.attn_q.weight").
+std::optional<std::string> gguf_name(const ModelConfig& c, const std::string& name) {
+  const CheckpointNames n = checkpoint_names(c);
+  if (name == n.stack + "." + n.embed + ".weight") return "token_embd.weight";
+  if (name == n.stack + "." + n.final_norm + ".weight") return "output_norm.weight";
+  if (name == "lm_head.weight") return "output.weight";
+  const std::string prefix = n.layer_prefix();
+  if (!name.starts_with(prefix)) return std::nullopt;
+  const std::string rest = name.substr(prefix.size());
+  const std::size_t dot = rest.find('.');
+  const std::string layer = rest.substr(0, dot);
+  const std::string tail = rest.substr(dot + 1);
+  const std::size_t last = tail.rfind('.');
+  const std::string module = tail.substr(0, last);
+  const std::string kind = tail.substr(last);  // ".weight" / ".bias"
+  const std::string attn = n.attn + (n.attn_inner.empty() ? "" : "." + n.attn_inner) + ".";
+  const std::pair<std::string, const char*> table[] = {{attn + n.q, "attn_q"},
+                                                       {attn + n.k, "attn_k"},
+                                                       {attn + n.v, "attn_v"},
+                                                       {attn + n.qkv, "attn_qkv"},
+                                                       {attn + n.o, "attn_output"},
+                                                       {attn + "q_norm", "attn_q_norm"},
+                                                       {attn + "k_norm", "attn_k_norm"},
+                                                       {n.attn_norm, "attn_norm"},
+                                                       {n.attn_out_norm, "post_attention_norm"},
+                                                       {n.mlp_norm, "ffn_norm"},
+                                                       {n.mlp_out_norm, "post_ffw_norm"},
+                                                       {"mlp." + n.gate, "ffn_gate"},
+                                                       {"mlp." + n.up, "ffn_up"},
+                                                       {"mlp." + n.gate_up, "ffn_up"},
+                                                       {"mlp." + n.down, "ffn_down"}};
+  for (const auto& [hf, gguf] : table) {
+    if (!hf.empty() && hf.back() != '.' && module == hf)
+      return fmt::format("blk.{}.{}{}", layer, gguf, kind);
+  }
+  return std::nullopt;
+}
+
+// convert_hf_to_gguf's permute: llama.cpp rotates interleaved pairs, HF
+// rotates halves, so each head's rows (r, r + hd/2) become neighbours.
+std::vector<float> permute_rows(const std::vector<float>& w, std::int64_t heads, std::int64_t rows,
+                                std::int64_t cols) {
+  const std::int64_t hd = rows / heads;
+  std::vector<float> out(w.size());
+  for (std::int64_t h = 0; h < heads; ++h)
+    for (std::int64_t i = 0; i < hd / 2; ++i)
+      for (std::int64_t j = 0; j < 2; ++j) {
+        const std::int64_t dst = h * hd + 2 * i + j;
+        const std::int64_t src = h * hd + j * (hd / 2) + i;
+        std::copy_n(w.begin() + src * cols, cols, out.begin() + dst * cols);
+      }
+  return out;
+}
+
+struct Vocab {
+  std::string model;  // "gpt2" or "llama"
+  std::string pre;
+  std::vector<std::string> tokens;
+  std::vector<std::int32_t> types;
+  std::vector<float> scores;
+  std::vector<std::string> merges;
+};
+
+std::string pre_tokenizer_name(const json& pre, const fs::path& file) {
+  const std::string text = pre.dump();
+  if (text.find("\\\\p{N}{1,3}") != std::string::npos &&
+      text.find("\\\\p{Han}") == std::string::npos &&
+      text.find("(?i:'s|'t|'re|'ve|'m|'ll|'d)") != std::string::npos)
+    return "llama-bpe";
+  if (text.find("(?i:'s|'t|'re|'ve|'m|'ll|'d)") != std::string::npos &&
+      text.find("\\\\p{N}|") != std::string::npos)
+    return "qwen2";
+  if (text.find("'s|'t|'re|'ve|'m|'ll|'d| ?\\\\p{L}+| ?\\\\p{N}+") != std::string::npos ||
+      (text.find("ByteLevel") != std::string::npos && text.find("Split") == std::string::npos))
+    return "gpt-2";
+  fail(ErrorKind::kUnsupported,
+       "{}: field 'pre_tokenizer': not one whose llama.cpp name is known (Llama 3, Qwen2, GPT-2)",
+       file.string());
+}
+
+Vocab read_vocab(const fs::path& dir, const ModelConfig& c, const Tokenizer& tok) {
+  const fs::path file = dir / "tokenizer.json";
+  if (!fs::exists(file))
+    fail(ErrorKind::kUnsupported,
+         "{}: cannot export as GGUF: the tokenizer is needed as tokenizer.json", dir.string());
+  const json doc = read_json_file(file);
+  const json& model = doc.at("model");
+  Vocab v;
+  const bool byte_level =
+      doc.value("pre_tokenizer", json()).dump().find("ByteLevel") != std::string::npos ||
+      doc.value("decoder", json()).dump().find("ByteLevel") != std::string::npos;
+  v.model = byte_level ? "gpt2" : "llama";
+  if (byte_level) v.pre = pre_tokenizer_name(doc.value("pre_tokenizer", json()), file);
+  std::map<std::string, std::int64_t> merge_rank;
+  if (auto m = model.find("merges"); m != model.end() && m->is_array()) {
+    for (const json& item : *m) {
+      std::string merge = item.is_array()
+                              ? item[0].get<std::string>() + " " + item[1].get<std::string>()
+                              : item.get<std::string>();
+      if (!byte_level) {
+        const std::size_t space = merge.find(' ');
+        merge_rank.emplace(merge.substr(0, space) + merge.substr(space + 1),
+                           static_cast<std::int64_t>(v.merges.size()));
+      }
+      v.merges.push_back(std::move(merge));
+    }
+  }
+  std::set<std::string> added;
+  if (auto a = doc.find("added_tokens"); a != doc.end() && a->is_array())
+    for (const json& t : *a) added.insert(t.value("content", ""));
+  const std::string unk = model.value("unk_token", json()).is_string()
+                              ? model["unk_token"].get<std::string>()
+                              : std::string();
+  const std::size_t n_tok = tok.vocab_size();
+  for (std::int64_t id = 0; id < c.vocab_size; ++id) {
+    if (static_cast<std::size_t>(id) >= n_tok) {
+      // The embedding has rows the tokenizer never produces (padding).
+      v.tokens.push_back(fmt::format("[PAD{}]", id));
+      v.types.push_back(kUnused);
+      v.scores.push_back(-1e4f);
+      continue;
+    }
+    const auto t = static_cast<TokenId>(id);
+    std::string piece = tok.id_to_piece(t);
+    std::int32_t type = kNormal;
+    if (tok.is_special(t)) {
+      type = kControl;
+    } else if (!unk.empty() && piece == unk) {
+      type = kUnknown;
+    } else if (added.count(piece) != 0) {
+      type = kUserDefined;
+    } else if (!byte_level && piece.size() == 6 && piece.starts_with("<0x") &&
+               piece.back() == '>') {
+      type = kByte;
+    }
+    auto rank = merge_rank.find(piece);
+    v.scores.push_back(rank == merge_rank.end() ? 0.0f : -static_cast<float>(rank->second + 1));
+    v.tokens.push_back(std::move(piece));
+    v.types.push_back(type);
+  }
+  return v;
+}
+
+void write_tokenizer(GgufWriter& w, const fs::path& dir, const ModelConfig& c) {
+  std::unique_ptr<Tokenizer> tok = load_tokenizer(dir);
+  Vocab v = read_vocab(dir, c, *tok);
+  w.add_string("tokenizer.ggml.model", v.model);
+  if (!v.pre.empty()) w.add_string("tokenizer.ggml.pre", v.pre);
+  w.add_strings("tokenizer.ggml.tokens", v.tokens);
+  w.add_i32s("tokenizer.ggml.token_type", v.types);
+  if (v.model == "llama") w.add_f32s("tokenizer.ggml.scores", v.scores);
+  if (v.model == "gpt2") w.add_strings("tokenizer.ggml.merges", v.merges);
+  if (tok->bos_id())
+    w.add_u32("tokenizer.ggml.bos_token_id", static_cast<std::uint32_t>(*tok->bos_id()));
+  if (tok->eos_id())
+    w.add_u32("tokenizer.ggml.eos_token_id", static_cast<std::uint32_t>(*tok->eos_id()));
+  // Whether encode(add_special) starts with BOS, as the model's tokenizer does.
+  const std::vector<TokenId> probe = tok->encode("a", /*add_special=*/true);
+  w.add_bool("tokenizer.ggml.add_bos_token",
+             tok->bos_id() && !probe.empty() && probe.front() == *tok->bos_id());
+  w.add_bool("tokenizer.ggml.add_eos_token",
+             tok->eos_id() && !probe.empty() && probe.back() == *tok->eos_id());
+  std::optional<ChatTemplate> tmpl = load_chat_template(dir);
+  if (tmpl) w.add_string("tokenizer.chat_template", tmpl->source);
+}
+
+std::int32_t file_type(GgmlType t) {
+  switch (t) {
+    case GgmlType::kF32:
+      return 0;
+    case GgmlType::kF16:
+      return 1;
+    case GgmlType::kQ4_0:
+      return 2;
+    case GgmlType::kQ8_0:
+      return 7;
+    case GgmlType::kBF16:
+      return 32;
+  }
+  return 1;
+}
+
+}  // namespace
+
+GgmlType parse_gguf_type(const std::string& name) {
+  for (GgmlType t :
+       {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+    if (ggml_type_name(t) == name) return t;
+  }
+  fail_input("--type: '{}' is not a GGUF type Enclave writes (f32, f16, bf16, q8_0, q4_0)", name);
+}
+
+GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
+                             const GgufExportOptions& options) {
+  const ModelConfig c = load_model_config(dir / "config.json");
+  const std::string arch = arch_name(c.family);
+  check_expressible(c, dir, arch);
+  const WeightFiles files(dir);
+  const StoredNames stored(c, files);
+
+  GgufWriter w;
+  w.add_string("general.architecture", arch);
+  w.add_string("general.name", options.name.empty()
+                                   ? fs::absolute(dir).lexically_normal().filename().string()
+                                   : options.name);
+  w.add_u32("general.file_type", static_cast<std::uint32_t>(file_type(options.type)));
+  if (ggml_block_size(options.type) > 1) w.add_u32("general.quantization_version", 2);
+  write_hparams(w, c, arch);
+  write_tokenizer(w, dir, c);
+
+  auto add_f32 = [&](const std::string& name, std::vector<float> values) {
+    const std::uint64_t n = values.size();
+    w.add_tensor(name, GgmlType::kF32, {n}, [values = std::move(values)](auto& bytes) {
+      ggml_encode(GgmlType::kF32, values, bytes);
+    });
+  };
+  if (c.rope_scaling.type == RopeScalingType::kLlama3)
+    add_f32("rope_freqs.weight", llama3_rope_factors(c));
+  if (c.rope_scaling.type == RopeScalingType::kLongRope) {
+    add_f32("rope_factors_long.weight", std::vector<float>(c.rope_scaling.long_factor.begin(),
+                                                           c.rope_scaling.long_factor.end()));
+    add_f32("rope_factors_short.weight", std::vector<float>(c.rope_scaling.short_factor.begin(),
+                                                            c.rope_scaling.short_factor.end()));
+  }
+  const bool permute = arch == "llama";
+  const bool gemma = c.family == Family::kGemma2 || c.family == Family::kGemma3;
+  for (const ParameterShape& p : parameter_shapes(c)) {
+    std::optional<std::string> name = gguf_name(c, p.name);
+    if (!name) fail(ErrorKind::kInternal, "gguf: no llama.cpp name for tensor '{}'", p.name);
+    const WeightRef* ref = files.find(stored(p.name));
+    if (ref == nullptr)
+      fail_input("{}: missing tensor '{}' (expected shape [{}])", dir.string(), stored(p.name),
+                 fmt::join(p.shape, ", "));
+    if (ref->info->shape != p.shape)
+      fail_input("{}: tensor '{}': expected shape [{}], got [{}]", WeightFiles::describe(*ref),
+                 p.name, fmt::join(p.shape, ", "), fmt::join(ref->info->shape, ", "));
+    const bool matrix = p.shape.size() == 2;
+    GgmlType type = matrix ? options.type : GgmlType::kF32;
+    if (matrix && p.shape[1] % static_cast<std::int64_t>(ggml_block_size(type)) != 0)
+      type = GgmlType::kF16;  // rows that do not fill quantisation blocks
+    std::int64_t heads = 0;
+    if (permute && name->find(".attn_q.") != std::string::npos) heads = c.n_head;
+    if (permute && name->find(".attn_k.") != std::string::npos) heads = c.n_kv_head;
+    const bool plus_one = gemma && p.name.ends_with("norm.weight");
+    std::vector<std::uint64_t> shape(p.shape.begin(), p.shape.end());
+    w.add_tensor(*name, type, shape, [ref, type, heads, plus_one, shape](auto& bytes) {
+      std::uint64_t n = 1;
+      for (std::uint64_t d : shape) n *= d;
+      std::vector<float> values(n);
+      to_f32(ref->info->dtype, ref->file->data(*ref->info), values);
+      if (heads > 0) {
+        const auto rows = static_cast<std::int64_t>(shape[0]);
+        values = permute_rows(values, heads, rows,
+                              shape.size() == 2 ? static_cast<std::int64_t>(shape[1]) : 1);
+      }
+      if (plus_one)
+        for (float& x : values) x += 1.0f;  // llama.cpp's Gemma norms store the scale itself
+      ggml_encode(type, values, bytes);
+    });
+  }
+  w.write(out);
+  GgufExportResult result;
+  result.architecture = arch;
+  result.n_tensors = w.n_tensors();
+  result.n_bytes = fs::file_size(out);
+  return result;
+}
+
+}  // namespace enclave

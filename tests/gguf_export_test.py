@@ -1,0 +1,335 @@
+"""`enclave model export --format gguf`: the file it writes, read back with
+an independent GGUF reader (tests/reference/gguf_io.py), for every family
+(Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3, EXAONE 3.5, Phi-3): the
+architecture name and hyper-parameters llama.cpp reads, llama.cpp's tensor
+names (mapped here from the Hugging Face names as llama.cpp's converter maps
+them) and layouts (Llama's q/k rows permuted for interleaved rotary, Gemma
+norms stored as 1 + w, Phi-3's fused projections, llama3 rope_freqs and
+longrope factor tensors), the values exactly in f32 and within a
+quantisation step in f16/bf16/q8_0/q4_0, and the tokenizer (tokens in id
+order, merges, special ids, chat template). When llama.cpp's llama-bench is
+available (LLAMA_BENCH, or ../shared/tools/llama.cpp/llama-bench) and the
+CPU has AVX-512, each exported file is also loaded and run by it. What
+llama.cpp cannot express is refused with a reason.
+
+    /usr/bin/python3 tests/gguf_export_test.py --enclave build/src/cli/enclave --workdir /tmp/gguf
+"""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "reference"))
+sys.path.insert(0, HERE)
+import gguf_io  # noqa: E402
+import harness  # noqa: E402
+import safetensors_io  # noqa: E402
+
+ENCLAVE = None
+WORKDIR = None
+
+BASE = {"vocab_size": 512, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "max_position_embeddings": 256, "initializer_range": 0.1}
+LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+               "original_max_position_embeddings": 64}
+FAMILIES = {
+    "llama": dict(architectures=["LlamaForCausalLM"], num_hidden_layers=2, rope_scaling=LLAMA3_ROPE,
+                  rope_theta=500000.0),
+    "mistral": dict(architectures=["MistralForCausalLM"], num_hidden_layers=2, sliding_window=16),
+    "qwen2": dict(architectures=["Qwen2ForCausalLM"], num_hidden_layers=2, tie_word_embeddings=True),
+    "qwen3": dict(architectures=["Qwen3ForCausalLM"], num_hidden_layers=2, head_dim=32),
+    "gemma2": dict(architectures=["Gemma2ForCausalLM"], num_hidden_layers=2, head_dim=16,
+                   query_pre_attn_scalar=16, sliding_window=8),
+    "gemma3": dict(architectures=["Gemma3ForCausalLM"], num_hidden_layers=6, head_dim=16,
+                   query_pre_attn_scalar=16, sliding_window=8, rope_scaling={"rope_type": "linear", "factor": 2.0}),
+    "exaone": dict(architectures=["ExaoneForCausalLM"], num_layers=2, layer_norm_epsilon=1e-5,
+                   tie_word_embeddings=False, rope_scaling=LLAMA3_ROPE),
+    "phi3": dict(architectures=["Phi3ForCausalLM"], num_hidden_layers=2, original_max_position_embeddings=64,
+                 partial_rotary_factor=0.5,
+                 rope_scaling={"type": "longrope", "short_factor": [1.0, 1.1, 1.2, 1.3],
+                               "long_factor": [2.0, 2.5, 3.0, 4.0]}),
+}
+ARCH = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma2": "gemma2",
+        "gemma3": "gemma3", "exaone": "exaone", "phi3": "phi3"}
+
+# llama.cpp's tensor names (gguf-py's tensor_mapping), per Hugging Face module.
+LAYER_NAMES = {
+    "input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "self_attn.qkv_proj": "attn_qkv",
+    "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+    "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down", "mlp.gate_up_proj": "ffn_up",
+    "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
+    # EXAONE
+    "ln_1": "attn_norm", "ln_2": "ffn_norm", "attn.attention.q_proj": "attn_q", "attn.attention.k_proj": "attn_k",
+    "attn.attention.v_proj": "attn_v", "attn.attention.out_proj": "attn_output", "mlp.c_fc_0": "ffn_gate",
+    "mlp.c_fc_1": "ffn_up", "mlp.c_proj": "ffn_down",
+}
+
+
+def gguf_name(family, hf):
+    top = {"model.embed_tokens.weight": "token_embd.weight", "transformer.wte.weight": "token_embd.weight",
+           "model.norm.weight": "output_norm.weight", "transformer.ln_f.weight": "output_norm.weight",
+           "lm_head.weight": "output.weight"}
+    if hf in top:
+        return top[hf]
+    prefix = "transformer.h." if family == "exaone" else "model.layers."
+    rest = hf[len(prefix):]
+    layer, module = rest.split(".", 1)
+    module, kind = module.rsplit(".", 1)
+    if module == "post_attention_layernorm":
+        # After attention in Gemma (a sandwich norm); before the MLP elsewhere.
+        name = "post_attention_norm" if family.startswith("gemma") else "ffn_norm"
+    else:
+        name = LAYER_NAMES[module]
+    return f"blk.{layer}.{name}.{kind}"
+
+
+def llama_permute(w, n_head):
+    """convert_hf_to_gguf.py's LlamaModel.permute."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def expected_value(family, config, hf_name, w):
+    gguf = gguf_name(family, hf_name)
+    if ARCH[family] == "llama" and (".attn_q." in gguf or ".attn_k." in gguf):
+        heads = config["num_attention_heads"] if ".attn_q." in gguf else config["num_key_value_heads"]
+        return llama_permute(w, heads)
+    if family.startswith("gemma") and hf_name.endswith("norm.weight"):
+        return w + 1
+    return w
+
+
+def llama3_factors(config):
+    rs = config["rope_scaling"]
+    head_dim = config["hidden_size"] // config["num_attention_heads"]
+    freqs = 1.0 / (config.get("rope_theta", 10000.0) ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    low, high = rs["original_max_position_embeddings"] / rs["low_freq_factor"], \
+        rs["original_max_position_embeddings"] / rs["high_freq_factor"]
+    out = []
+    for f in freqs.tolist():
+        wavelen = 2 * math.pi / f
+        if wavelen < high:
+            out.append(1.0)
+        elif wavelen > low:
+            out.append(rs["factor"])
+        else:
+            smooth = (rs["original_max_position_embeddings"] / wavelen - rs["low_freq_factor"]) / \
+                (rs["high_freq_factor"] - rs["low_freq_factor"])
+            out.append(1 / ((1 - smooth) / rs["factor"] + smooth))
+    return torch.tensor(out)
+
+
+def run(args, ok=True):
+    p = subprocess.run([ENCLAVE, *args], capture_output=True, text=True, timeout=300)
+    if ok and p.returncode != 0:
+        raise AssertionError(f"enclave {' '.join(args)} exited {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def llama_bench():
+    path = os.environ.get("LLAMA_BENCH") or os.path.join(HERE, "..", "..", "shared", "tools", "llama.cpp",
+                                                         "llama-bench")
+    if not os.access(path, os.X_OK):
+        return None
+    with open("/proc/cpuinfo") as f:
+        if "avx512f" not in f.read():
+            return None  # the reference binaries are built for AVX-512
+    return path
+
+
+class GgufExportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = os.path.join(WORKDIR, "gguf")
+        shutil.rmtree(cls.root, ignore_errors=True)
+        os.makedirs(cls.root)
+        cls.configs = {}
+        for family, extra in FAMILIES.items():
+            config = dict(BASE, **extra)
+            path = os.path.join(cls.root, f"{family}.json")
+            with open(path, "w") as f:
+                json.dump(config, f)
+            run(["model", "init", "--config", path, "--out", os.path.join(cls.root, family), "--seed", "3"])
+            cls.configs[family] = config
+
+    def export(self, family, gtype, name="tiny-random"):
+        out = os.path.join(self.root, f"{family}-{gtype}.gguf")
+        p = run(["model", "export", "--model", os.path.join(self.root, family), "--format", "gguf", "--type", gtype,
+                 "--name", name, "--out", out, "--json"])
+        summary = json.loads(p.stdout)
+        self.assertEqual(summary["architecture"], ARCH[family])
+        return out
+
+    def check_family(self, family):
+        config = self.configs[family]
+        meta, tensors = gguf_io.load(self.export(family, "f32"))
+        arch = ARCH[family]
+        self.assertEqual(meta["general.architecture"], arch)
+        n_layer = config.get("num_hidden_layers", config.get("num_layers"))
+        head_dim = config.get("head_dim", config["hidden_size"] // config["num_attention_heads"])
+        for key, want in [("block_count", n_layer), ("embedding_length", config["hidden_size"]),
+                          ("feed_forward_length", config["intermediate_size"]),
+                          ("attention.head_count", config["num_attention_heads"]),
+                          ("attention.head_count_kv", config["num_key_value_heads"]),
+                          ("attention.key_length", head_dim), ("context_length", config["max_position_embeddings"]),
+                          ("rope.dimension_count", int(head_dim * config.get("partial_rotary_factor", 1.0)))]:
+            self.assertEqual(meta[f"{arch}.{key}"], want, key)
+        source, _ = safetensors_io.load(os.path.join(self.root, family, "model.safetensors"))
+        expected = {gguf_name(family, n): expected_value(family, config, n, t.float()) for n, t in source.items()}
+        if config.get("rope_scaling", {}).get("rope_type") == "llama3":
+            expected["rope_freqs.weight"] = llama3_factors(config)
+        if family == "phi3":
+            expected["rope_factors_long.weight"] = torch.tensor(config["rope_scaling"]["long_factor"])
+            expected["rope_factors_short.weight"] = torch.tensor(config["rope_scaling"]["short_factor"])
+            self.assertAlmostEqual(meta["phi3.rope.scaling.attn_factor"],
+                                   math.sqrt(1 + math.log(256 / 64) / math.log(64)), places=6)
+        self.assertEqual(sorted(tensors), sorted(expected))
+        for name, want in expected.items():
+            tname, shape, got = tensors[name]
+            self.assertEqual(shape, list(want.shape), name)
+            self.assertEqual(tname, "F32", name)
+            torch.testing.assert_close(got, want.float(), rtol=1e-6, atol=1e-6, msg=name)
+        if family.startswith("gemma"):
+            self.assertAlmostEqual(meta[f"{arch}.attention.sliding_window"], config["sliding_window"])
+        if family == "gemma2":
+            self.assertEqual(meta["gemma2.attn_logit_softcapping"], 50.0)
+            self.assertEqual(meta["gemma2.final_logit_softcapping"], 30.0)
+        return meta
+
+    def test_llama(self):
+        self.check_family("llama")
+
+    def test_mistral(self):
+        self.check_family("mistral")
+
+    def test_qwen2(self):
+        self.check_family("qwen2")
+
+    def test_qwen3(self):
+        self.check_family("qwen3")
+
+    def test_gemma2(self):
+        self.check_family("gemma2")
+
+    def test_gemma3(self):
+        self.check_family("gemma3")
+
+    def test_exaone(self):
+        self.check_family("exaone")
+
+    def test_phi3(self):
+        self.check_family("phi3")
+
+    def test_types_stay_within_a_quantisation_step(self):
+        _, exact = gguf_io.load(self.export("qwen3", "f32"))
+        for gtype, rel in [("f16", 1e-3), ("bf16", 8e-3), ("q8_0", 1 / 127), ("q4_0", 1 / 8)]:
+            _, tensors = gguf_io.load(self.export("qwen3", gtype))
+            for name, (tname, _, got) in tensors.items():
+                want = exact[name][2]
+                if want.dim() == 1:
+                    self.assertEqual(tname, "F32", f"{gtype}: {name} (norms stay f32)")
+                    continue
+                self.assertEqual(tname, gtype.upper(), f"{gtype}: {name}")
+                # Per block of 32 (or element), the error is at most half a step of the block's range.
+                blocks = want.reshape(-1, 32)
+                step = blocks.abs().amax(dim=1, keepdim=True) * rel
+                err = (got.reshape(-1, 32) - blocks).abs()
+                self.assertTrue(bool((err <= step + 1e-6).all()), f"{gtype}: {name} max err {err.max():.3g}")
+
+    def test_tokenizer_metadata(self):
+        meta, _ = gguf_io.load(self.export("qwen3", "q8_0"))
+        with open(os.path.join(self.root, "qwen3", "tokenizer.json")) as f:
+            tok = json.load(f)
+        vocab = {v: k for k, v in tok["model"]["vocab"].items()}
+        for t in tok["added_tokens"]:
+            vocab[t["id"]] = t["content"]
+        self.assertEqual(meta["tokenizer.ggml.model"], "gpt2")
+        self.assertEqual(meta["tokenizer.ggml.pre"], "llama-bpe")
+        tokens = meta["tokenizer.ggml.tokens"]
+        self.assertEqual(len(tokens), 512)
+        for i, piece in vocab.items():
+            self.assertEqual(tokens[i], piece, i)
+        merges = [m if isinstance(m, str) else " ".join(m) for m in tok["model"]["merges"]]
+        self.assertEqual(meta["tokenizer.ggml.merges"], merges)
+        types = meta["tokenizer.ggml.token_type"]
+        for t in tok["added_tokens"]:
+            self.assertEqual(types[t["id"]], 3 if t["special"] else 4, t["content"])
+        for i in range(len(vocab), 512):
+            self.assertEqual(types[i], 5)  # rows past the tokenizer: unused padding
+        with open(os.path.join(self.root, "qwen3", "tokenizer_config.json")) as f:
+            self.assertEqual(meta["tokenizer.chat_template"], json.load(f)["chat_template"])
+        self.assertIn("tokenizer.ggml.bos_token_id", meta)
+
+    def test_llama_cpp_loads_and_runs_every_family(self):
+        bench = llama_bench()
+        if bench is None:
+            self.skipTest("llama-bench not available (set LLAMA_BENCH) or no AVX-512")
+        for family in FAMILIES:
+            for gtype in ("q8_0",) if family != "llama" else ("f16", "q8_0", "q4_0"):
+                path = self.export(family, gtype)
+                p = subprocess.run([bench, "-m", path, "-t", "2", "-p", "4", "-n", "2", "-r", "1", "-o", "json"],
+                                   capture_output=True, text=True, timeout=120)
+                self.assertEqual(p.returncode, 0, f"{family} {gtype}: llama-bench: {p.stderr[-600:]}")
+                rows = json.loads(p.stdout)
+                self.assertTrue(all(r["avg_ts"] > 0 for r in rows), f"{family} {gtype}: {rows}")
+                print(f"llama.cpp ran {family} {gtype}: " +
+                      ", ".join(f"{'pp' if r['n_prompt'] else 'tg'} {r['avg_ts']:.0f} tok/s" for r in rows))
+
+    def test_refuses_what_llama_cpp_cannot_express(self):
+        cases = {
+            "gemma3-pattern": (dict(FAMILIES["gemma3"], sliding_window_pattern=2), "layer pattern"),
+            "gemma2-scalar": (dict(FAMILIES["gemma2"], query_pre_attn_scalar=32), "query_pre_attn_scalar"),
+            "qwen3-window": (dict(FAMILIES["qwen3"], use_sliding_window=True, sliding_window=8, max_window_layers=1),
+                             "sliding window"),
+        }
+        for name, (extra, needle) in cases.items():
+            with self.subTest(name):
+                path = os.path.join(self.root, f"{name}.json")
+                with open(path, "w") as f:
+                    json.dump(dict(BASE, **extra), f)
+                model = os.path.join(self.root, name)
+                run(["model", "init", "--config", path, "--out", model])
+                out = os.path.join(self.root, f"{name}.gguf")
+                p = run(["model", "export", "--model", model, "--type", "f16", "--out", out], ok=False)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn(needle, p.stderr)
+                self.assertIn("llama.cpp", p.stderr)
+                self.assertFalse(os.path.exists(out))
+
+    def test_bad_input(self):
+        p = run(["model", "export", "--model", os.path.join(self.root, "missing"), "--out",
+                 os.path.join(self.root, "x.gguf")], ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("missing", p.stderr)
+        p = run(["model", "export", "--model", os.path.join(self.root, "qwen3"), "--type", "q5_k", "--out",
+                 os.path.join(self.root, "x.gguf")], ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--type", p.stderr)
+
+
+class GgufReaderTest(unittest.TestCase):
+    def test_rejects_truncated_and_foreign_files(self):
+        path = os.path.join(WORKDIR, "bad.gguf")
+        for data in (b"GGML" + b"\0" * 20, b"GGUF\x03\0\0\0" + b"\x01" + b"\0" * 3):
+            with open(path, "wb") as f:
+                f.write(data)
+            with self.assertRaises(gguf_io.GgufError):
+                gguf_io.load(path)
+
+
+def main():
+    global ENCLAVE, WORKDIR
+    args, rest = harness.parse(__doc__, "gguf_export_test")
+    ENCLAVE, WORKDIR = args.enclave, args.workdir
+    return harness.run(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
