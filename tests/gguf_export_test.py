@@ -314,6 +314,81 @@ class GgufExportTest(unittest.TestCase):
         self.assertIn("--type", p.stderr)
 
 
+def score(model, tokens):
+    p = run(["score", "--model", model, "--tokens", ",".join(map(str, tokens)), "--dtype", "f32", "--json"])
+    return json.loads(p.stdout)["logprobs"]
+
+
+class GgufImportTest(unittest.TestCase):
+    """`enclave model import FILE.gguf` and `--model FILE.gguf`: the inverse of the export."""
+
+    TOKENS = [5, 17, 99, 200, 3, 44, 101, 7, 8, 9, 10, 11, 300, 12, 13, 14, 15, 16, 18, 19]
+
+    @classmethod
+    def setUpClass(cls):
+        GgufExportTest.setUpClass()
+        cls.root = GgufExportTest.root
+
+    def test_round_trip_keeps_every_tensor_and_logit(self):
+        for family in FAMILIES:
+            with self.subTest(family):
+                src = os.path.join(self.root, family)
+                gguf = os.path.join(self.root, f"{family}-rt.gguf")
+                run(["model", "export", "--model", src, "--type", "f32", "--out", gguf])
+                out = os.path.join(self.root, f"{family}-imported")
+                shutil.rmtree(out, ignore_errors=True)
+                p = run(["model", "import", gguf, "--out", out, "--json"])
+                self.assertEqual(json.loads(p.stdout)["architecture"], FAMILIES[family]["architectures"][0]
+                                 if family != "mistral" else "LlamaForCausalLM")
+                a, _ = safetensors_io.load(os.path.join(src, "model.safetensors"))
+                b, _ = safetensors_io.load(os.path.join(out, "model.safetensors"))
+                self.assertEqual(sorted(a), sorted(b))
+                for name in a:
+                    self.assertTrue(torch.equal(a[name].float(), b[name].float()), f"{family}: {name}")
+                want = score(src, self.TOKENS)
+                if family == "mistral":
+                    continue  # llama.cpp's llama architecture has no sliding window
+                got = score(out, self.TOKENS)
+                self.assertLess(max(abs(x - y) for x, y in zip(want, got)), 1e-5, family)
+                # The tokenizer survives: same ids for the same text.
+                text = "Hello world, 안녕하세요 12345\n  def f(x): return x"
+                ids = [json.loads(run(["tokenize", "--model", d, "--text", text, "--json"]).stdout)["tokens"]
+                       for d in (src, out)]
+                self.assertEqual(ids[0], ids[1], family)
+
+    def test_gguf_file_as_model_reference(self):
+        for family in ("qwen3", "gemma3", "phi3"):
+            with self.subTest(family):
+                src = os.path.join(self.root, family)
+                gguf = os.path.join(self.root, f"{family}-q8.gguf")
+                run(["model", "export", "--model", src, "--type", "q8_0", "--out", gguf])
+                want, got = score(src, self.TOKENS), score(gguf, self.TOKENS)
+                mean = sum(abs(x - y) for x, y in zip(want, got)) / len(want)
+                print(f"{family} q8_0 vs source: mean |logprob diff| {mean:.4f}")
+                self.assertLess(mean, 0.05, family)
+                p = run(["generate", "--model", gguf, "--prompt", "hello", "--max-tokens", "4", "--dtype", "f32",
+                         "--ignore-eos"])
+                self.assertIn("generation: 4 tokens", p.stdout + p.stderr)
+
+    def test_hostile_files_are_clean_errors(self):
+        good = os.path.join(self.root, "qwen3-hostile.gguf")
+        run(["model", "export", "--model", os.path.join(self.root, "qwen3"), "--type", "q8_0", "--out", good])
+        with open(good, "rb") as f:
+            data = f.read()
+        bad = os.path.join(self.root, "bad.gguf")
+        for name, blob in [("truncated", data[: len(data) // 2]), ("magic", b"GGML" + data[4:]),
+                           ("version", data[:4] + b"\x07\0\0\0" + data[8:])]:
+            with self.subTest(name):
+                with open(bad, "wb") as f:
+                    f.write(blob)
+                out = os.path.join(self.root, "bad-out")
+                p = run(["model", "import", bad, "--out", out], ok=False)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn("bad.gguf", p.stderr)
+                self.assertNotIn("Traceback", p.stderr)
+                self.assertFalse(os.path.exists(out))
+
+
 class GgufReaderTest(unittest.TestCase):
     def test_rejects_truncated_and_foreign_files(self):
         path = os.path.join(WORKDIR, "bad.gguf")

@@ -121,8 +121,10 @@ void register_run(CLI::App& eval) {
                   "rejected: the model's) to this JSONL");
   add_eval_flags(*cmd, *flags, /*records=*/true);
   cmd->callback([flags, model, adapter, mistakes] {
-    const eval::EvalRunOptions options{
-        .model = *model, .adapter = *adapter, .mistakes = *mistakes, .common = common_of(*flags)};
+    const eval::EvalRunOptions options{.model = gguf_as_folder(*model),
+                                       .adapter = *adapter,
+                                       .mistakes = *mistakes,
+                                       .common = common_of(*flags)};
     const eval::EvalRunOutcome out = eval::run_eval(options);
     if (flags->json) {
       std::cout << eval::eval_run_json(options, out).dump(2) << "\n";
@@ -159,8 +161,8 @@ void register_compare(CLI::App& eval) {
   add_eval_flags(*cmd, *flags, /*records=*/false);
   cmd->callback([flags, models, bootstrap, adapter] {
     const EvalFlags& f = *flags;
-    eval::CompareOptions o{.model_a = (*models)[0],
-                           .model_b = (*models)[1],
+    eval::CompareOptions o{.model_a = gguf_as_folder((*models)[0]),
+                           .model_b = gguf_as_folder((*models)[1]),
                            .adapter_b = *adapter,
                            .common = common_of(f),
                            .bootstrap = *bootstrap};
@@ -194,6 +196,8 @@ void register_gate(CLI::App& eval) {
   cmd->callback([flags, o, rules] {
     o->rules = *rules;
     o->common = common_of(*flags);
+    o->model = gguf_as_folder(o->model);
+    if (!o->baseline.empty()) o->baseline = gguf_as_folder(o->baseline);
     const eval::GateOutcome out = eval::run_gate(*o);
     if (flags->json) {
       std::cout << eval::gate_outcome_json(out).dump(2) << "\n";

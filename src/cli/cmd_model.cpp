@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "model/engine.h"
 #include "model/gguf_export.h"
+#include "model/gguf_import.h"
 #include "model/init.h"
 
 namespace enclave::cli {
@@ -32,6 +33,12 @@ struct ExportFlags {
   std::string type = "f16";
   std::string out;
   std::string name;
+  bool json = false;
+};
+
+struct ImportFlags {
+  std::string file;
+  std::string out;
   bool json = false;
 };
 
@@ -136,6 +143,27 @@ void register_model(CLI::App& app) {
     } else {
       fmt::print("wrote {} ({} architecture, {} tensors, {} MiB, {})\n", exp->out, r.architecture,
                  r.n_tensors, r.n_bytes >> 20, exp->type);
+    }
+  });
+
+  auto imp = std::make_shared<ImportFlags>();
+  CLI::App* import_cmd = model->add_subcommand(
+      "import",
+      "Write a GGUF file as a Hugging Face model directory (dequantised), e.g. to train it");
+  import_cmd->add_option("file", imp->file, "The GGUF file")->required();
+  import_cmd->add_option("--out", imp->out, "Output directory (must not exist or be empty)")
+      ->required();
+  import_cmd->add_flag("--json", imp->json, "Print the summary as JSON");
+  import_cmd->callback([imp] {
+    const GgufImportResult r = import_gguf(imp->file, imp->out);
+    if (imp->json) {
+      std::cout << nlohmann::json{{"out", imp->out},
+                                  {"architecture", r.architecture},
+                                  {"n_tensors", r.n_tensors}}
+                       .dump()
+                << "\n";
+    } else {
+      fmt::print("wrote {} ({}, {} tensors)\n", imp->out, r.architecture, r.n_tensors);
     }
   });
 

@@ -26,6 +26,7 @@ struct ServeFlags {
 
 void run_serve(ServeFlags& flags) {
   serve::ServeOptions options = flags.options;
+  options.model_ref = gguf_as_folder(options.model_ref, options.workspace);
   for (const std::string& spec : flags.adapters) {
     const std::size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {

@@ -2,13 +2,21 @@
 // (enclave-torch only):
 // adapters below the top one are folded in as `enclave model merge-lora`
 // folds them, which needs the model library.
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
 #include "cli/commands.h"
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/staging_dir.h"
 #include "model/engine.h"
+#include "model/gguf_import.h"
 #include "model/lora.h"
 #include "store/model_ref.h"
+#include "store/workspace.h"
 
 namespace enclave::cli {
 namespace {
@@ -21,17 +29,68 @@ store::ResolveOptions merging_options(const std::string& workspace) {
   return options;
 }
 
+namespace fs = std::filesystem;
+
+// Folders imported from GGUF files outside any workspace: removed when the
+// process ends (weights already mapped stay readable until then).
+struct TempImports {
+  std::vector<fs::path> dirs;
+  ~TempImports() {
+    std::error_code ec;
+    for (const fs::path& d : dirs) fs::remove_all(d, ec);
+  }
+};
+
+// A GGUF file given as a model: imported once into a Hugging Face folder,
+// .enclave/checkouts/gguf-<key> keyed by the file's path, size and
+// modification time (so `store gc` reclaims it), or a temporary folder
+// when there is no workspace.
 }  // namespace
 
+std::string gguf_as_folder(const std::string& ref, const std::string& workspace) {
+  std::error_code ec;
+  if (!ref.ends_with(".gguf") || !fs::is_regular_file(ref, ec)) return ref;
+  const fs::path file = fs::absolute(ref).lexically_normal();
+  const auto mtime = fs::last_write_time(file).time_since_epoch().count();
+  const std::string key =
+      sha256_hex(fmt::format("{}\n{}\n{}", file.string(), fs::file_size(file), mtime))
+          .substr(0, 32);
+  std::unique_ptr<store::Workspace> ws;
+  try {
+    ws = store::Workspace::open(resolve_options(workspace).find);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kNotFound) throw;
+  }
+  if (ws) {
+    const fs::path out = ws->checkouts_dir() / ("gguf-" + key);
+    if (fs::is_regular_file(out / "config.json", ec)) return out.string();
+    const StagingDir staging = StagingDir::scratch(ws->tmp_dir(), "gguf");
+    import_gguf(file, staging.path() / "model");
+    fs::create_directories(ws->checkouts_dir());
+    fs::rename(staging.path() / "model", out, ec);  // another process may have won the race
+    if (ec && !fs::is_regular_file(out / "config.json"))
+      fail(ErrorKind::kIo, "{}: cannot move the imported model into place: {}", out.string(),
+           ec.message());
+    return out.string();
+  }
+  static TempImports temps;
+  const fs::path out =
+      fs::temp_directory_path() / fmt::format("enclave-gguf-{}-{}", key, ::getpid());
+  import_gguf(file, out);
+  temps.dirs.push_back(out);
+  return out.string();
+}
+
 std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace) {
-  return store::resolve_model_ref(ref, merging_options(workspace));
+  return store::resolve_model_ref(gguf_as_folder(ref, workspace), merging_options(workspace));
 }
 
 store::ResolvedModel resolve_model_with_adapter(const std::string& model,
                                                 const std::string& adapter,
                                                 const std::string& workspace) {
-  return store::resolve_model({.model = model, .adapter = adapter, .max_unmerged = 1},
-                              merging_options(workspace));
+  return store::resolve_model(
+      {.model = gguf_as_folder(model, workspace), .adapter = adapter, .max_unmerged = 1},
+      merging_options(workspace));
 }
 
 std::unique_ptr<Engine> load_engine(const std::string& model, const std::string& adapter,

@@ -12,8 +12,10 @@
 #include "core/json.h"
 #include "model/config.h"
 #include "model/float_convert.h"
+#include "model/gguf_names.h"
 #include "model/weight_files.h"
 #include "text/chat_template.h"
+#include "text/split_patterns.h"
 #include "text/tokenizer.h"
 
 namespace enclave {
@@ -31,27 +33,6 @@ enum TokenType : std::int32_t {
   kUnused = 5,
   kByte = 6
 };
-
-std::string arch_name(Family f) {
-  switch (f) {
-    case Family::kLlama:
-    case Family::kMistral:
-      return "llama";
-    case Family::kQwen2:
-      return "qwen2";
-    case Family::kQwen3:
-      return "qwen3";
-    case Family::kGemma2:
-      return "gemma2";
-    case Family::kGemma3:
-      return "gemma3";
-    case Family::kExaone:
-      return "exaone";
-    case Family::kPhi3:
-      return "phi3";
-  }
-  return "llama";
-}
 
 [[noreturn]] void cannot(const fs::path& dir, const std::string& arch, const std::string& why) {
   fail(ErrorKind::kUnsupported, "{}: cannot export as GGUF: llama.cpp's '{}' architecture {}",
@@ -144,60 +125,6 @@ void write_hparams(GgufWriter& w, const ModelConfig& c, const std::string& a) {
     w.add_f32(a + ".final_logit_softcapping", static_cast<float>(*c.final_logit_softcapping));
 }
 
-// llama.cpp's name for a checkpoint tensor ("blk.3.attn_q.weight").
-std::optional<std::string> gguf_name(const ModelConfig& c, const std::string& name) {
-  const CheckpointNames n = checkpoint_names(c);
-  if (name == n.stack + "." + n.embed + ".weight") return "token_embd.weight";
-  if (name == n.stack + "." + n.final_norm + ".weight") return "output_norm.weight";
-  if (name == "lm_head.weight") return "output.weight";
-  const std::string prefix = n.layer_prefix();
-  if (!name.starts_with(prefix)) return std::nullopt;
-  const std::string rest = name.substr(prefix.size());
-  const std::size_t dot = rest.find('.');
-  const std::string layer = rest.substr(0, dot);
-  const std::string tail = rest.substr(dot + 1);
-  const std::size_t last = tail.rfind('.');
-  const std::string module = tail.substr(0, last);
-  const std::string kind = tail.substr(last);  // ".weight" / ".bias"
-  const std::string attn = n.attn + (n.attn_inner.empty() ? "" : "." + n.attn_inner) + ".";
-  const std::pair<std::string, const char*> table[] = {{attn + n.q, "attn_q"},
-                                                       {attn + n.k, "attn_k"},
-                                                       {attn + n.v, "attn_v"},
-                                                       {attn + n.qkv, "attn_qkv"},
-                                                       {attn + n.o, "attn_output"},
-                                                       {attn + "q_norm", "attn_q_norm"},
-                                                       {attn + "k_norm", "attn_k_norm"},
-                                                       {n.attn_norm, "attn_norm"},
-                                                       {n.attn_out_norm, "post_attention_norm"},
-                                                       {n.mlp_norm, "ffn_norm"},
-                                                       {n.mlp_out_norm, "post_ffw_norm"},
-                                                       {"mlp." + n.gate, "ffn_gate"},
-                                                       {"mlp." + n.up, "ffn_up"},
-                                                       {"mlp." + n.gate_up, "ffn_up"},
-                                                       {"mlp." + n.down, "ffn_down"}};
-  for (const auto& [hf, gguf] : table) {
-    if (!hf.empty() && hf.back() != '.' && module == hf)
-      return fmt::format("blk.{}.{}{}", layer, gguf, kind);
-  }
-  return std::nullopt;
-}
-
-// convert_hf_to_gguf's permute: llama.cpp rotates interleaved pairs, HF
-// rotates halves, so each head's rows (r, r + hd/2) become neighbours.
-std::vector<float> permute_rows(const std::vector<float>& w, std::int64_t heads, std::int64_t rows,
-                                std::int64_t cols) {
-  const std::int64_t hd = rows / heads;
-  std::vector<float> out(w.size());
-  for (std::int64_t h = 0; h < heads; ++h)
-    for (std::int64_t i = 0; i < hd / 2; ++i)
-      for (std::int64_t j = 0; j < 2; ++j) {
-        const std::int64_t dst = h * hd + 2 * i + j;
-        const std::int64_t src = h * hd + j * (hd / 2) + i;
-        std::copy_n(w.begin() + src * cols, cols, out.begin() + dst * cols);
-      }
-  return out;
-}
-
 struct Vocab {
   std::string model;  // "gpt2" or "llama"
   std::string pre;
@@ -207,18 +134,35 @@ struct Vocab {
   std::vector<std::string> merges;
 };
 
+// llama.cpp's name for the pre-tokenizer: from the one Split regex it runs
+// (Llama 3, Qwen2, GPT-2), or GPT-2's for a plain ByteLevel with its regex.
 std::string pre_tokenizer_name(const json& pre, const fs::path& file) {
-  const std::string text = pre.dump();
-  if (text.find("\\\\p{N}{1,3}") != std::string::npos &&
-      text.find("\\\\p{Han}") == std::string::npos &&
-      text.find("(?i:'s|'t|'re|'ve|'m|'ll|'d)") != std::string::npos)
-    return "llama-bpe";
-  if (text.find("(?i:'s|'t|'re|'ve|'m|'ll|'d)") != std::string::npos &&
-      text.find("\\\\p{N}|") != std::string::npos)
-    return "qwen2";
-  if (text.find("'s|'t|'re|'ve|'m|'ll|'d| ?\\\\p{L}+| ?\\\\p{N}+") != std::string::npos ||
-      (text.find("ByteLevel") != std::string::npos && text.find("Split") == std::string::npos))
-    return "gpt-2";
+  std::vector<std::string> regexes;
+  bool byte_level_regex = false;
+  auto visit = [&](const json& p, auto& self) -> void {
+    if (!p.is_object()) return;
+    const std::string type = p.value("type", "");
+    if (type == "Sequence") {
+      for (const json& item : p.value("pretokenizers", json::array())) self(item, self);
+    } else if (type == "Split" && p.contains("pattern") && p["pattern"].contains("Regex")) {
+      regexes.push_back(p["pattern"]["Regex"].get<std::string>());
+    } else if (type == "ByteLevel" && p.value("use_regex", true)) {
+      byte_level_regex = true;
+    }
+  };
+  visit(pre, visit);
+  if (regexes.size() == 1) {
+    switch (recognize_split_pattern(regexes[0]).value_or(SplitPattern::kGpt2)) {
+      case SplitPattern::kLlama3:
+        return "llama-bpe";
+      case SplitPattern::kQwen2:
+        return "qwen2";
+      case SplitPattern::kGpt2:
+        if (recognize_split_pattern(regexes[0])) return "gpt-2";
+        break;
+    }
+  }
+  if (regexes.empty() && byte_level_regex) return "gpt-2";
   fail(ErrorKind::kUnsupported,
        "{}: field 'pre_tokenizer': not one whose llama.cpp name is known (Llama 3, Qwen2, GPT-2)",
        file.string());
@@ -339,7 +283,7 @@ GgmlType parse_gguf_type(const std::string& name) {
 GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
                              const GgufExportOptions& options) {
   const ModelConfig c = load_model_config(dir / "config.json");
-  const std::string arch = arch_name(c.family);
+  const std::string arch = gguf_architecture(c.family);
   check_expressible(c, dir, arch);
   const WeightFiles files(dir);
   const StoredNames stored(c, files);
@@ -360,18 +304,19 @@ GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
       ggml_encode(GgmlType::kF32, values, bytes);
     });
   };
-  if (c.rope_scaling.type == RopeScalingType::kLlama3)
+  if (c.rope_scaling.type == RopeScalingType::kLlama3) {
     add_f32("rope_freqs.weight", llama3_rope_factors(c));
+    // The divisors do not determine the parameters; kept for `model import`.
+    w.add_string("enclave.rope_scaling", to_json(c)["rope_scaling"].dump());
+  }
   if (c.rope_scaling.type == RopeScalingType::kLongRope) {
     add_f32("rope_factors_long.weight", std::vector<float>(c.rope_scaling.long_factor.begin(),
                                                            c.rope_scaling.long_factor.end()));
     add_f32("rope_factors_short.weight", std::vector<float>(c.rope_scaling.short_factor.begin(),
                                                             c.rope_scaling.short_factor.end()));
   }
-  const bool permute = arch == "llama";
-  const bool gemma = c.family == Family::kGemma2 || c.family == Family::kGemma3;
   for (const ParameterShape& p : parameter_shapes(c)) {
-    std::optional<std::string> name = gguf_name(c, p.name);
+    std::optional<std::string> name = gguf_tensor_name(c, p.name);
     if (!name) fail(ErrorKind::kInternal, "gguf: no llama.cpp name for tensor '{}'", p.name);
     const WeightRef* ref = files.find(stored(p.name));
     if (ref == nullptr)
@@ -384,10 +329,8 @@ GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
     GgmlType type = matrix ? options.type : GgmlType::kF32;
     if (matrix && p.shape[1] % static_cast<std::int64_t>(ggml_block_size(type)) != 0)
       type = GgmlType::kF16;  // rows that do not fill quantisation blocks
-    std::int64_t heads = 0;
-    if (permute && name->find(".attn_q.") != std::string::npos) heads = c.n_head;
-    if (permute && name->find(".attn_k.") != std::string::npos) heads = c.n_kv_head;
-    const bool plus_one = gemma && p.name.ends_with("norm.weight");
+    const std::int64_t heads = gguf_permuted_heads(c, *name);
+    const bool plus_one = gguf_norm_plus_one(c, p.name);
     std::vector<std::uint64_t> shape(p.shape.begin(), p.shape.end());
     w.add_tensor(*name, type, shape, [ref, type, heads, plus_one, shape](auto& bytes) {
       std::uint64_t n = 1;
@@ -396,8 +339,8 @@ GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
       to_f32(ref->info->dtype, ref->file->data(*ref->info), values);
       if (heads > 0) {
         const auto rows = static_cast<std::int64_t>(shape[0]);
-        values = permute_rows(values, heads, rows,
-                              shape.size() == 2 ? static_cast<std::int64_t>(shape[1]) : 1);
+        values = gguf_permute_rows(values, heads, rows,
+                                   shape.size() == 2 ? static_cast<std::int64_t>(shape[1]) : 1);
       }
       if (plus_one)
         for (float& x : values) x += 1.0f;  // llama.cpp's Gemma norms store the scale itself

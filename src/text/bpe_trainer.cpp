@@ -224,42 +224,52 @@ std::string train_byte_level_bpe(const std::vector<std::string>& corpus,
             {"tokens", ordered_json::array({opts.bos_token})}}}}}};
   }
 
-  ordered_json doc = {
-      {"version", "1.0"},
-      {"truncation", nullptr},
-      {"padding", nullptr},
-      {"added_tokens", added},
-      {"normalizer", nullptr},
-      {"pre_tokenizer",
-       {{"type", "Sequence"},
-        {"pretokenizers",
-         ordered_json::array(
-             {{{"type", "Split"},
-               {"pattern", {{"Regex", std::string(split_pattern_regex(SplitPattern::kLlama3))}}},
-               {"behavior", "Isolated"},
-               {"invert", false}},
-              {{"type", "ByteLevel"},
-               {"add_prefix_space", false},
-               {"trim_offsets", true},
-               {"use_regex", false}}})}}},
-      {"post_processor", post},
-      {"decoder",
-       {{"type", "ByteLevel"},
-        {"add_prefix_space", true},
-        {"trim_offsets", true},
-        {"use_regex", true}}},
-      {"model",
-       {{"type", "BPE"},
-        {"dropout", nullptr},
-        {"unk_token", nullptr},
-        {"continuing_subword_prefix", nullptr},
-        {"end_of_word_suffix", nullptr},
-        {"fuse_unk", false},
-        {"byte_fallback", false},
-        {"ignore_merges", true},
-        {"vocab", vocab},
-        {"merges", merges}}}};
+  const ordered_json doc = byte_level_bpe_json(
+      vocab, merges, added, split_byte_level_pre_tokenizer(SplitPattern::kLlama3), post,
+      /*ignore_merges=*/true);
   return doc.dump(1) + "\n";
+}
+
+ordered_json split_byte_level_pre_tokenizer(SplitPattern pattern) {
+  return {
+      {"type", "Sequence"},
+      {"pretokenizers",
+       ordered_json::array({{{"type", "Split"},
+                             {"pattern", {{"Regex", std::string(split_pattern_regex(pattern))}}},
+                             {"behavior", "Isolated"},
+                             {"invert", false}},
+                            {{"type", "ByteLevel"},
+                             {"add_prefix_space", false},
+                             {"trim_offsets", true},
+                             {"use_regex", false}}})}};
+}
+
+ordered_json byte_level_bpe_json(ordered_json vocab, ordered_json merges, ordered_json added,
+                                 ordered_json pre_tokenizer, ordered_json post_processor,
+                                 bool ignore_merges) {
+  return {{"version", "1.0"},
+          {"truncation", nullptr},
+          {"padding", nullptr},
+          {"added_tokens", std::move(added)},
+          {"normalizer", nullptr},
+          {"pre_tokenizer", std::move(pre_tokenizer)},
+          {"post_processor", std::move(post_processor)},
+          {"decoder",
+           {{"type", "ByteLevel"},
+            {"add_prefix_space", true},
+            {"trim_offsets", true},
+            {"use_regex", true}}},
+          {"model",
+           {{"type", "BPE"},
+            {"dropout", nullptr},
+            {"unk_token", nullptr},
+            {"continuing_subword_prefix", nullptr},
+            {"end_of_word_suffix", nullptr},
+            {"fuse_unk", false},
+            {"byte_fallback", false},
+            {"ignore_merges", ignore_merges},
+            {"vocab", std::move(vocab)},
+            {"merges", std::move(merges)}}}};
 }
 
 void write_default_tokenizer(const std::filesystem::path& dir, std::size_t vocab_size) {

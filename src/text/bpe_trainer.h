@@ -15,8 +15,11 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "text/split_patterns.h"
 
 namespace enclave {
 
@@ -44,6 +47,17 @@ std::string train_byte_level_bpe(const std::vector<std::string>& corpus,
 // smaller than vocab_size when the corpus runs out of pairs. Throws
 // Error(kInvalidInput) for a vocab_size below 261, Error(kIo) on write failure.
 void write_default_tokenizer(const std::filesystem::path& dir, std::size_t vocab_size);
+
+// A byte-level BPE tokenizer.json document in Hugging Face tokenizers'
+// layout (ByteLevel decoder, no normalizer), and the pre-tokenizer of a
+// known Split regex followed by ByteLevel without its own regex.
+nlohmann::ordered_json byte_level_bpe_json(nlohmann::ordered_json vocab,
+                                           nlohmann::ordered_json merges,
+                                           nlohmann::ordered_json added,
+                                           nlohmann::ordered_json pre_tokenizer,
+                                           nlohmann::ordered_json post_processor,
+                                           bool ignore_merges);
+nlohmann::ordered_json split_byte_level_pre_tokenizer(SplitPattern pattern);
 
 // The chat template of Meta-Llama-3-8B-Instruct's tokenizer_config.json.
 extern const char* const kLlama3ChatTemplate;

@@ -1,0 +1,28 @@
+// import_gguf: a GGUF file (llama.cpp's format) as a Hugging Face model
+// directory, the inverse of export_gguf: config.json from the architecture's
+// hyper-parameter keys, weights dequantised to float32 (f16 and bf16 kept)
+// under Hugging Face names and layouts (Llama q/k rows un-permuted, Gemma
+// norms back to w, rotary factor tensors back to rope_scaling), in shards
+// of at most 2 GiB with an index, and the tokenizer (gpt2 vocabularies as a
+// byte-level BPE tokenizer.json with merges and llama.cpp's pre-tokenizer;
+// the chat template and special tokens into tokenizer_config.json). The
+// directory is staged and appears whole or not at all.
+// Torch-free. Thread safety: stateless.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace enclave {
+
+struct GgufImportResult {
+  std::string architecture;  // the Hugging Face one written ("Qwen3ForCausalLM")
+  std::size_t n_tensors = 0;
+};
+
+// Throws what GgufFile throws for a malformed file, Error(kUnsupported) for
+// an architecture, tensor type or vocabulary Enclave does not import (naming
+// it), Error(kInvalidInput) for metadata that contradicts the tensors.
+GgufImportResult import_gguf(const std::filesystem::path& gguf, const std::filesystem::path& out);
+
+}  // namespace enclave
