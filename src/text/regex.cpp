@@ -83,7 +83,9 @@ std::vector<ByteRange> Regex::find_all(std::string_view text) const {
       param.get(), kRetryLimitInSearch + kRetryLimitPerByte * text.size());
   RegionGuard region;
 
-  const auto* str = reinterpret_cast<const OnigUChar*>(text.data());
+  // An empty view may carry a null pointer; Oniguruma wants a real one.
+  static constexpr char kEmpty[] = "";
+  const auto* str = reinterpret_cast<const OnigUChar*>(text.empty() ? kEmpty : text.data());
   const OnigUChar* end = str + text.size();
   std::vector<ByteRange> out;
   // The onig crate's FindMatches: search on from the end of the last match;

@@ -59,6 +59,7 @@ TEST(Regex, EmptyMatchesFollowTheOnigCrate) {
   EXPECT_EQ(got, (std::vector<ByteRange>{{0, 0}, {1, 2}, {3, 3}}));
   EXPECT_EQ(Regex("x", "test").find_all(""), (std::vector<ByteRange>{}));
   EXPECT_EQ(Regex("x*", "test").find_all(""), (std::vector<ByteRange>{{0, 0}}));
+  EXPECT_EQ(Regex("x*", "test").find_all(std::string_view()), (std::vector<ByteRange>{{0, 0}}));
 }
 
 TEST(Regex, BadPatternNamesOriginAndOnigurumaMessage) {
