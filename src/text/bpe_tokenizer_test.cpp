@@ -242,9 +242,10 @@ TEST(BpeTokenizer, MalformedFiles) {
                {"model/tokenizer.json", "model.merges[9]", "'zz'"});
   doc = gpt2_tokenizer();
   doc["pre_tokenizer"] = {
-      {"type", "Split"}, {"pattern", {{"Regex", "[a-z]+"}}}, {"behavior", "Isolated"}};
-  expect_error([&] { make(doc); }, ErrorKind::kUnsupported,
-               {"pre_tokenizer.pattern.Regex", "[a-z]+"});
+      {"type", "Split"}, {"pattern", {{"Regex", "[a-z"}}}, {"behavior", "Isolated"}};
+  expect_error([&] { make(doc); }, ErrorKind::kInvalidInput,
+               {"model/tokenizer.json", "pre_tokenizer.pattern.Regex", "'[a-z'",
+                "premature end of char-class"});
   doc = gpt2_tokenizer();
   doc["added_tokens"][1].erase("content");
   expect_error([&] { make(doc); }, ErrorKind::kInvalidInput,

@@ -108,23 +108,24 @@ void Decoder::parse_into(const JsonField& field, std::vector<Step>& steps) {
     const JsonField list = field["decoders"];
     for (std::size_t i = 0; i < list.array().size(); ++i) parse_into(list[i], steps);
   } else if (type == "ByteLevel") {
-    steps.push_back({Kind::kByteLevel, {}, {}});
+    steps.push_back({Kind::kByteLevel});
   } else if (type == "Replace") {
-    steps.push_back(
-        {Kind::kReplace, read_string_pattern(field["pattern"]), field["content"].string()});
+    Step s{Kind::kReplace, field["content"].string()};
+    s.pattern = Pattern::from_json(field["pattern"]);
+    steps.push_back(std::move(s));
   } else if (type == "ByteFallback") {
-    steps.push_back({Kind::kByteFallback, {}, {}});
+    steps.push_back({Kind::kByteFallback});
   } else if (type == "Fuse") {
-    steps.push_back({Kind::kFuse, {}, {}});
+    steps.push_back({Kind::kFuse});
   } else if (type == "Strip") {
-    Step s{Kind::kStrip, field["content"].string(), {}};
+    Step s{Kind::kStrip, field["content"].string()};
     if (s.a.empty() || utf8_sequence_length(s.a, 0) != s.a.size())
       field["content"].fail("expected one character");
     s.start = read_count(field["start"]);
     s.stop = read_count(field["stop"]);
     steps.push_back(std::move(s));
   } else if (type == "Metaspace") {
-    Step s{Kind::kMetaspace, field["replacement"].string(), {}};
+    Step s{Kind::kMetaspace, field["replacement"].string()};
     if (s.a.empty() || utf8_sequence_length(s.a, 0) != s.a.size()) {
       field["replacement"].fail("expected one character");
     }
@@ -149,7 +150,7 @@ void Decoder::apply(const Step& step, std::vector<std::string>& pieces) {
       decode_byte_level(pieces);
       break;
     case Kind::kReplace:
-      for (std::string& p : pieces) p = replace_all(p, step.a, step.b);
+      for (std::string& p : pieces) p = step.pattern.replace(p, step.a);
       break;
     case Kind::kByteFallback:
       decode_byte_fallback(pieces);

@@ -1,7 +1,7 @@
 // Decoder: turns the vocabulary strings of a token sequence back into text,
 // as tokenizer.json's "decoder" asks. Supports Sequence, ByteLevel (GPT-2
 // alphabet -> bytes, invalid UTF-8 -> U+FFFD as String::from_utf8_lossy),
-// Replace (String pattern), ByteFallback ("<0x0A>" pieces -> bytes; a run of
+// Replace (String or Regex pattern), ByteFallback ("<0x0A>" pieces -> bytes; a run of
 // byte pieces that is not valid UTF-8 gives one U+FFFD per byte, as HF),
 // Fuse, Strip (content, start, stop) and Metaspace.
 // Thread safety: immutable after construction; decode() is const and safe
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "text/json_field.h"
+#include "text/pattern.h"
 
 namespace enclave {
 
@@ -35,11 +36,11 @@ class Decoder {
   enum class Kind { kByteLevel, kReplace, kByteFallback, kFuse, kStrip, kMetaspace };
   struct Step {
     Kind kind;
-    std::string a;  // Replace: pattern; Strip: content; Metaspace: replacement
-    std::string b;  // Replace: content
+    std::string a;  // Replace: content; Strip: content; Metaspace: replacement
     std::size_t start = 0;
     std::size_t stop = 0;  // Strip
     bool prepend = false;  // Metaspace: prepend_scheme is not "never"
+    Pattern pattern;       // Replace
   };
   static void parse_into(const JsonField& field, std::vector<Step>& steps);
   static void apply(const Step& step, std::vector<std::string>& pieces);

@@ -59,6 +59,11 @@ TEST(Decoders, MetaspaceStripAndNone) {
   EXPECT_EQ(parse("null").decode({"a", "b"}), "a b");
 }
 
+TEST(Decoders, RegexReplace) {
+  const Decoder d = parse(R"({"type": "Replace", "pattern": {"Regex": "▁+"}, "content": " "})");
+  EXPECT_EQ(d.decode({"▁▁Hello", "▁world", "!"}), " Hello world!");
+}
+
 TEST(Decoders, BadInput) {
   expect_error([] { parse(R"({"type": "WordPiece", "prefix": "##"})"); }, ErrorKind::kUnsupported,
                {"tokenizer.json", "decoder.type", "WordPiece"});
@@ -69,9 +74,10 @@ TEST(Decoders, BadInput) {
   expect_error(
       [] {
         parse(
-            R"({"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"Regex": "x"}, "content": ""}]})");
+            R"({"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"Regex": "[x"}, "content": ""}]})");
       },
-      ErrorKind::kUnsupported, {"decoder.decoders[0].pattern.Regex"});
+      ErrorKind::kInvalidInput,
+      {"decoder.decoders[0].pattern.Regex", "premature end of char-class"});
   expect_error([] { parse(R"({"decoders": []})"); }, ErrorKind::kInvalidInput,
                {"decoder.type", "missing"});
 }

@@ -73,20 +73,6 @@ std::string replace_all(std::string_view text, std::string_view from, std::strin
   return out;
 }
 
-std::string read_string_pattern(const JsonField& pattern) {
-  pattern.object();
-  if (pattern.has("String")) {
-    std::string s = pattern["String"].string();
-    if (s.empty()) pattern["String"].fail("empty pattern");
-    return s;
-  }
-  if (pattern.has("Regex")) {
-    pattern["Regex"].fail_unsupported("regex pattern '" + pattern["Regex"].string_or("") +
-                                      "' is not supported here");
-  }
-  pattern.fail("expected {\"String\": ...} or {\"Regex\": ...}");
-}
-
 Normalizer Normalizer::from_json(const JsonField& field) {
   Normalizer n;
   if (!field.is_null()) parse_into(field, n.steps_);
@@ -100,23 +86,23 @@ void Normalizer::parse_into(const JsonField& field, std::vector<Step>& steps) {
     const JsonField list = field["normalizers"];
     for (std::size_t i = 0; i < list.array().size(); ++i) parse_into(list[i], steps);
   } else if (type == "Prepend") {
-    steps.push_back({Kind::kPrepend, field["prepend"].string(), {}});
+    steps.push_back({Kind::kPrepend, field["prepend"].string()});
   } else if (type == "Replace") {
-    steps.push_back(
-        {Kind::kReplace, read_string_pattern(field["pattern"]), field["content"].string()});
+    Step step{Kind::kReplace, field["content"].string()};
+    step.pattern = Pattern::from_json(field["pattern"]);
+    steps.push_back(std::move(step));
   } else if (type == "NFC") {
-    steps.push_back({Kind::kNfc, {}, {}});
+    steps.push_back({Kind::kNfc});
   } else if (type == "NFD") {
-    steps.push_back({Kind::kNfd, {}, {}});
+    steps.push_back({Kind::kNfd});
   } else if (type == "NFKC") {
-    steps.push_back({Kind::kNfkc, {}, {}});
+    steps.push_back({Kind::kNfkc});
   } else if (type == "NFKD") {
-    steps.push_back({Kind::kNfkd, {}, {}});
+    steps.push_back({Kind::kNfkd});
   } else if (type == "Lowercase") {
-    steps.push_back({Kind::kLowercase, {}, {}});
+    steps.push_back({Kind::kLowercase});
   } else if (type == "Strip") {
     steps.push_back({Kind::kStrip,
-                     {},
                      {},
                      field["strip_left"].boolean_or(true),
                      field["strip_right"].boolean_or(true)});
@@ -134,7 +120,7 @@ std::string Normalizer::normalize(std::string_view text) const {
         if (!s.empty()) s = step.a + s;
         break;
       case Kind::kReplace:
-        s = replace_all(s, step.a, step.b);
+        s = step.pattern.replace(s, step.a);
         break;
       case Kind::kNfc:
         s = icu_normalize(s, icu_normalizer("nfc", UNORM2_COMPOSE));

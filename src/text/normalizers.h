@@ -1,7 +1,7 @@
 // Normalizer: the text rewrite Hugging Face `tokenizers` applies to each
 // piece of input between added tokens, before pre-tokenization. Supports the
 // normalizers Llama 2 / Mistral (Prepend "▁" + Replace " " -> "▁"), Qwen2
-// (NFC) and others use: Sequence, Prepend, Replace (String pattern), NFC,
+// (NFC) and others use: Sequence, Prepend, Replace (String or Regex), NFC,
 // NFD, NFKC, NFKD (ICU Normalizer2), Lowercase (ICU root locale, as Rust's
 // str::to_lowercase), Strip.
 // Thread safety: immutable after construction; normalize() is const and
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "text/json_field.h"
+#include "text/pattern.h"
 
 namespace enclave {
 
@@ -23,7 +24,7 @@ class Normalizer {
 
   // Parses tokenizer.json's "normalizer" value. Throws Error(kInvalidInput)
   // naming the field for malformed values and Error(kUnsupported) for
-  // normalizer types or patterns we do not implement (e.g. Regex Replace).
+  // normalizer types we do not implement.
   static Normalizer from_json(const JsonField& field);
 
   // text must be valid UTF-8; so is the result.
@@ -35,10 +36,10 @@ class Normalizer {
   enum class Kind { kPrepend, kReplace, kNfc, kNfd, kNfkc, kNfkd, kLowercase, kStrip };
   struct Step {
     Kind kind;
-    std::string a;  // Prepend: text; Replace: pattern
-    std::string b;  // Replace: content
+    std::string a;  // Prepend: text; Replace: content
     bool left = false;
     bool right = false;  // Strip
+    Pattern pattern;     // Replace
   };
   static void parse_into(const JsonField& field, std::vector<Step>& steps);
 
@@ -47,9 +48,5 @@ class Normalizer {
 
 // Replaces every non-overlapping occurrence of `from` (non-empty) with `to`.
 std::string replace_all(std::string_view text, std::string_view from, std::string_view to);
-
-// Reads a Hugging Face pattern object {"String": "..."}; Regex patterns are
-// Error(kUnsupported) naming the field.
-std::string read_string_pattern(const JsonField& pattern);
 
 }  // namespace enclave

@@ -28,6 +28,19 @@ TEST(Normalizers, Llama2PrependAndReplace) {
   EXPECT_EQ(n.normalize(""), "");  // Prepend leaves empty text alone
 }
 
+TEST(Normalizers, RegexReplace) {
+  const Normalizer n =
+      parse(R"({"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "})");
+  EXPECT_EQ(n.normalize("a  b     c d"), "a b c d");
+  // A pattern that matches the empty string inserts content between
+  // characters (the onig crate skips the empty match right after "b"), and
+  // leaves empty text alone, as HF does.
+  const Normalizer empty =
+      parse(R"({"type": "Replace", "pattern": {"Regex": "b*"}, "content": "-"})");
+  EXPECT_EQ(empty.normalize("abc"), "-a-c-");
+  EXPECT_EQ(empty.normalize(""), "");
+}
+
 TEST(Normalizers, UnicodeForms) {
   EXPECT_EQ(parse(R"({"type": "NFC"})").normalize("e\u0301"), "\u00e9");
   EXPECT_EQ(parse(R"({"type": "NFD"})").normalize("\u00e9"), "e\u0301");
@@ -43,8 +56,9 @@ TEST(Normalizers, UnicodeForms) {
 TEST(Normalizers, BadInput) {
   expect_error([] { parse(R"({"type": "BertNormalizer"})"); }, ErrorKind::kUnsupported,
                {"tokenizer.json", "normalizer.type", "BertNormalizer"});
-  expect_error([] { parse(R"({"type": "Replace", "pattern": {"Regex": " +"}, "content": "▁"})"); },
-               ErrorKind::kUnsupported, {"normalizer.pattern.Regex", " +"});
+  expect_error([] { parse(R"({"type": "Replace", "pattern": {"Regex": " +("}, "content": "▁"})"); },
+               ErrorKind::kInvalidInput,
+               {"normalizer.pattern.Regex", "' +('", "end pattern with unmatched parenthesis"});
   expect_error([] { parse(R"({"type": "Prepend"})"); }, ErrorKind::kInvalidInput,
                {"normalizer.prepend", "missing"});
   expect_error([] { parse(R"({"type": "Sequence", "normalizers": {"type": "NFC"}})"); },

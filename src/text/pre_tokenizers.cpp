@@ -14,15 +14,6 @@ namespace {
 
 constexpr std::string_view kMetaspace = "\xE2\x96\x81";  // U+2581 "▁"
 
-std::vector<ByteRange> literal_matches(std::string_view text, std::string_view literal) {
-  std::vector<ByteRange> out;
-  for (std::size_t pos = text.find(literal); pos != std::string_view::npos;
-       pos = text.find(literal, pos + literal.size())) {
-    out.emplace_back(pos, pos + literal.size());
-  }
-  return out;
-}
-
 // Each numeric character is one match (HF's char-predicate patterns).
 std::vector<ByteRange> digit_matches(std::string_view text) {
   std::vector<ByteRange> out;
@@ -60,7 +51,7 @@ std::vector<ByteRange> split_by_matches(std::size_t size, const std::vector<Byte
   std::size_t pos = 0;
   for (const ByteRange& m : matches) {
     if (m.first > pos) parts.push_back({{pos, m.first}, invert});
-    if (m.second > m.first) parts.push_back({m, !invert});
+    parts.push_back({m, !invert});  // empty matches too: they separate parts, as in HF
     pos = m.second;
   }
   if (pos < size) parts.push_back({{pos, size}, invert});
@@ -131,21 +122,7 @@ void PreTokenizer::parse_into(const JsonField& field, std::vector<Step>& steps) 
   }
   if (type == "Split") {
     step.kind = Kind::kSplit;
-    const JsonField pattern = field["pattern"];
-    pattern.object();
-    if (pattern.has("Regex")) {
-      const std::string regex = pattern["Regex"].string();
-      step.regex = recognize_split_pattern(regex);
-      if (!step.regex) {
-        pattern["Regex"].fail_unsupported("split regex '" + regex +
-                                          "' is not one we implement (GPT-2, Llama 3 or Qwen2)");
-      }
-    } else if (pattern.has("String")) {
-      step.literal = pattern["String"].string();
-      if (step.literal.empty()) pattern["String"].fail("empty pattern");
-    } else {
-      pattern.fail("expected {\"String\": ...} or {\"Regex\": ...}");
-    }
+    step.pattern = Pattern::from_json(field["pattern"]);
     step.behavior = parse_behavior(field["behavior"]);
     step.invert = field["invert"].boolean_or(false);
   } else if (type == "ByteLevel") {
@@ -158,6 +135,7 @@ void PreTokenizer::parse_into(const JsonField& field, std::vector<Step>& steps) 
     if (step.literal.empty() || utf8_sequence_length(step.literal, 0) != step.literal.size()) {
       field["replacement"].fail("expected one character");
     }
+    step.pattern = Pattern::literal(step.literal);
     step.flag = field["split"].boolean_or(true);
     if (field.has("prepend_scheme")) {
       const std::string scheme = field["prepend_scheme"].string();
@@ -196,10 +174,7 @@ void PreTokenizer::apply(const Step& step, std::vector<Piece>& pieces) {
   for (Piece& piece : pieces) {
     switch (step.kind) {
       case Kind::kSplit: {
-        const std::vector<ByteRange> matches = step.regex
-                                                   ? find_split_matches(*step.regex, piece.text)
-                                                   : literal_matches(piece.text, step.literal);
-        split_piece(piece, matches, step.behavior, step.invert);
+        split_piece(piece, step.pattern.find_all(piece.text), step.behavior, step.invert);
         break;
       }
       case Kind::kByteLevel: {
@@ -220,8 +195,8 @@ void PreTokenizer::apply(const Step& step, std::vector<Piece>& pieces) {
             step.prepend == Prepend::kAlways || (step.prepend == Prepend::kFirst && piece.at_start);
         if (prepend && !starts_with(piece.text, step.literal)) piece.text.insert(0, step.literal);
         if (step.flag) {
-          split_piece(piece, literal_matches(piece.text, step.literal),
-                      SplitBehavior::kMergedWithNext, false);
+          split_piece(piece, step.pattern.find_all(piece.text), SplitBehavior::kMergedWithNext,
+                      false);
         } else if (!piece.text.empty()) {
           out.push_back(std::move(piece));
         }

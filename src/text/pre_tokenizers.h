@@ -8,25 +8,22 @@
 // safe from many threads.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "text/json_field.h"
-#include "text/split_patterns.h"
+#include "text/pattern.h"
 
 namespace enclave {
 
 // How matches of a split pattern become pieces (HF SplitDelimiterBehavior).
 enum class SplitBehavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };
 
-using ByteRange = std::pair<std::size_t, std::size_t>;  // [first, second)
-
 // The pieces of a text of `size` bytes split at `matches` (sorted,
-// non-overlapping byte ranges) the way HF's NormalizedString::split does;
-// empty pieces are dropped.
+// non-overlapping byte ranges, possibly empty) the way HF's
+// NormalizedString::split does; empty pieces are dropped.
 std::vector<ByteRange> split_by_matches(std::size_t size, const std::vector<ByteRange>& matches,
                                         SplitBehavior behavior, bool invert);
 
@@ -36,13 +33,15 @@ class PreTokenizer {
   PreTokenizer() = default;
 
   // Parses tokenizer.json's "pre_tokenizer". Throws Error(kInvalidInput)
-  // naming the field when malformed, Error(kUnsupported) naming the type or
-  // regex for ones we do not implement.
+  // naming the field when malformed or when a Regex pattern does not compile
+  // (with Oniguruma's message), Error(kUnsupported) naming the type for ones
+  // we do not implement.
   static PreTokenizer from_json(const JsonField& field);
 
   // Splits text (valid UTF-8). at_text_start: the text begins at offset 0
   // of the caller's input (Metaspace prepend_scheme "first" only prepends
-  // there).
+  // there). Throws Error(kInvalidInput) naming the pattern's field when a
+  // Regex gives up (regex.h: retry limits).
   std::vector<std::string> pre_tokenize(std::string_view text, bool at_text_start) const;
 
   // True if a ByteLevel step maps text to GPT-2's byte alphabet.
@@ -53,8 +52,8 @@ class PreTokenizer {
   enum class Prepend { kAlways, kFirst, kNever };
   struct Step {
     Kind kind;
-    std::optional<SplitPattern> regex;  // Split: a known regex, or
-    std::string literal;                // Split: a String pattern; Metaspace: replacement
+    Pattern pattern;      // Split; Metaspace: its replacement
+    std::string literal;  // Metaspace: replacement
     SplitBehavior behavior = SplitBehavior::kIsolated;
     bool invert = false;
     bool flag = false;  // ByteLevel: add_prefix_space; Metaspace: split; Digits: individual

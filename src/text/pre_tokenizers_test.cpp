@@ -49,6 +49,52 @@ TEST(PreTokenizers, Llama3Layout) {
             (Pieces{"Hello", "Ġworld", "Ġ", "202", "4", "Ċ"}));
 }
 
+// The Split steps of published tokenizer.json files (DeepSeek-V3, Mistral
+// Nemo), with the pieces Hugging Face's JavaScript port (@lenml/tokenizers)
+// gives for the same text.
+TEST(PreTokenizers, DeepSeekV3Layout) {
+  const PreTokenizer p = parse(R"({"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "\\p{N}{1,3}"}, "behavior": "Isolated", "invert": false},
+      {"type": "Split", "pattern": {"Regex": "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+"},
+       "behavior": "Isolated", "invert": false},
+      {"type": "Split", "pattern": {"Regex": "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"},
+       "behavior": "Isolated", "invert": false}]})");
+  EXPECT_EQ(p.pre_tokenize("DeepSeek-V3: 671B 参数、日本語のテキスト。", true),
+            (Pieces{"DeepSeek", "-V", "3", ":", " ", "671", "B", " ", "参数", "、",
+                    "日本語のテキスト", "。"}));
+  EXPECT_EQ(
+      p.pre_tokenize("HTTPServer isOK McDonald's 1234567 digits.", true),
+      (Pieces{"HTTPServer", " isOK", " McDonald", "'s", " ", "123", "456", "7", " digits", "."}));
+  EXPECT_EQ(p.pre_tokenize("x=foo(\"bar\");\n\n\tif (a) {", true),
+            (Pieces{"x", "=foo", "(\"", "bar", "\");\n\n", "\tif", " (", "a", ")", " {"}));
+}
+
+TEST(PreTokenizers, MistralNemoCaseSplit) {
+  const PreTokenizer p = parse(
+      R"({"type": "Split", "pattern": {"Regex": "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
+      "behavior": "Isolated", "invert": false})");
+  EXPECT_EQ(p.pre_tokenize("HTTPServer isOK McDonald's iPhone 671", true),
+            (Pieces{"HTTPServer", " is", "OK", " Mc", "Donald", "'s", " i", "Phone", " ", "6", "7",
+                    "1"}));
+  EXPECT_EQ(p.pre_tokenize("DeepSeek 参数、日本語", true),
+            (Pieces{"Deep", "Seek", " 参数", "、日本語"}));
+}
+
+TEST(PreTokenizers, RegexSplitBehaviorsAndInvert) {
+  const std::string base = R"({"type": "Split", "pattern": {"Regex": "-+"}, )";
+  EXPECT_EQ(
+      parse(base + R"("behavior": "MergedWithNext"})").pre_tokenize("the-final--countdown", true),
+      (Pieces{"the", "-final", "--countdown"}));
+  EXPECT_EQ(parse(base + R"("behavior": "Removed", "invert": true})")
+                .pre_tokenize("the-final--countdown", true),
+            (Pieces{"-", "--"}));
+  // An empty match separates the parts around it, as in HF: "a" and "b" are
+  // not joined although both are non-matches.
+  EXPECT_EQ(parse(R"({"type": "Split", "pattern": {"Regex": "x*"}, "behavior": "Contiguous"})")
+                .pre_tokenize("ab", true),
+            (Pieces{"a", "b"}));
+}
+
 TEST(PreTokenizers, Gpt2ByteLevel) {
   const PreTokenizer p =
       parse(R"({"type": "ByteLevel", "add_prefix_space": true, "use_regex": true})");
@@ -89,11 +135,18 @@ TEST(PreTokenizers, DigitsAndStringSplit) {
 TEST(PreTokenizers, BadInput) {
   expect_error(
       [] {
-        parse(
-            R"({"type": "Split", "pattern": {"Regex": "\\w+|[^\\w\\s]+"}, "behavior": "Isolated"})");
+        parse(R"({"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "\\p{Lx}+"}, "behavior": "Isolated"}]})");
       },
-      ErrorKind::kUnsupported,
-      {"tokenizer.json", "pre_tokenizer.pattern.Regex", "\\w+|[^\\w\\s]+"});
+      ErrorKind::kInvalidInput,
+      {"tokenizer.json", "pre_tokenizer.pretokenizers[0].pattern.Regex", "\\p{Lx}+",
+       "invalid character property name {Lx}"});
+  expect_error(
+      [] {
+        parse(R"({"type": "Split", "pattern": {"Regex": "(a+)+b"}, "behavior": "Isolated"})")
+            .pre_tokenize(std::string(40, 'a'), true);
+      },
+      ErrorKind::kInvalidInput, {"pre_tokenizer.pattern.Regex", "retry-limit-in-match over"});
   expect_error([] { parse(R"({"type": "Whitespace"})"); }, ErrorKind::kUnsupported,
                {"pre_tokenizer.type", "Whitespace"});
   expect_error(

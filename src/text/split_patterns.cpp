@@ -1,6 +1,8 @@
 #include "text/split_patterns.h"
 
-#include "text/unicode_class.h"
+#include <oniguruma.h>
+
+#include "core/error.h"
 #include "text/utf8.h"
 
 namespace enclave {
@@ -14,11 +16,53 @@ constexpr std::string_view kLlama3Regex =
 constexpr std::string_view kQwen2Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// \p{L}, \p{N} and \s from Oniguruma's own Unicode tables (which may be a
+// version behind ICU's), so the matchers and the regex engine agree on every
+// code point.
+struct OnigClasses {
+  OnigCtype letter;
+  OnigCtype number;
+};
+
+const OnigClasses& onig_classes() {
+  static const OnigClasses classes = [] {
+    auto ctype = [](std::string_view name) {
+      auto* p = reinterpret_cast<OnigUChar*>(const_cast<char*>(name.data()));
+      const int c = ONIGENC_PROPERTY_NAME_TO_CTYPE(ONIG_ENCODING_UTF8, p, p + name.size());
+      ENCLAVE_CHECK(c >= 0);
+      return static_cast<OnigCtype>(c);
+    };
+    return OnigClasses{ctype("L"), ctype("N")};
+  }();
+  return classes;
+}
+
+bool is_letter(char32_t c) {
+  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  return ONIGENC_IS_CODE_CTYPE(ONIG_ENCODING_UTF8, c, onig_classes().letter) != 0;
+}
+
+bool is_number(char32_t c) {
+  if (c < 0x80) return c >= '0' && c <= '9';
+  return ONIGENC_IS_CODE_CTYPE(ONIG_ENCODING_UTF8, c, onig_classes().number) != 0;
+}
+
+bool is_white_space(char32_t c) {
+  if (c < 0x80) return c == ' ' || (c >= '\t' && c <= '\r');
+  return ONIGENC_IS_CODE_CTYPE(ONIG_ENCODING_UTF8, c, ONIGENC_CTYPE_SPACE) != 0;
+}
+
+bool is_cr_or_lf(char32_t c) { return c == '\r' || c == '\n'; }
+
 // [^\s\p{L}\p{N}]
 bool is_other(char32_t c) { return !is_white_space(c) && !is_letter(c) && !is_number(c); }
 
-char32_t fold_ascii(char32_t c, bool ignore_case) {
-  return ignore_case && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+// (?i:...) on the contractions' letters: ASCII case, and the long s, the one
+// other code point Unicode case folding maps to one of them.
+char32_t fold(char32_t c, bool ignore_case) {
+  if (!ignore_case) return c;
+  if (c == 0x017F) return 's';
+  return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
 // One pass of the matcher over a code-point array; each function returns the
@@ -27,13 +71,13 @@ class Matcher {
  public:
   explicit Matcher(const std::vector<char32_t>& cps) : cps_(cps), n_(cps.size()) {}
 
-  // 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive (ASCII folding).
+  // 's|'t|'re|'ve|'m|'ll|'d, optionally case-insensitive.
   std::size_t contraction(std::size_t i, bool ignore_case) const {
     if (cps_[i] != '\'' || i + 1 >= n_) return 0;
-    const char32_t a = fold_ascii(cps_[i + 1], ignore_case);
+    const char32_t a = fold(cps_[i + 1], ignore_case);
     if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
     if (i + 2 >= n_) return 0;
-    const char32_t b = fold_ascii(cps_[i + 2], ignore_case);
+    const char32_t b = fold(cps_[i + 2], ignore_case);
     if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
     return 0;
   }

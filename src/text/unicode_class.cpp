@@ -25,8 +25,6 @@ bool is_white_space(char32_t c) {
   return u_isUWhiteSpace(static_cast<UChar32>(c)) != 0;
 }
 
-bool is_cr_or_lf(char32_t c) { return c == '\r' || c == '\n'; }
-
 bool is_word_char(char32_t c) {
   if (c == '_') return true;
   return (category_mask(c) & (U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK | U_GC_PC_MASK)) != 0;
