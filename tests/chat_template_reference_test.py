@@ -22,7 +22,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from jinja_reference import render_like_transformers  # noqa: E402
+from jinja_reference import render_like_transformers, special_tokens  # noqa: E402
 from published import MODELS, model_folders  # noqa: E402
 
 ENCLAVE = WORKDIR = None
@@ -65,16 +65,6 @@ CONVERSATIONS = {
 }
 
 
-def special_tokens(config):
-    """The special-token texts transformers passes to every render."""
-    out = {}
-    for key in ("bos_token", "eos_token", "unk_token", "pad_token"):
-        value = config.get(key)
-        if isinstance(value, dict):
-            value = value.get("content")
-        if isinstance(value, str):
-            out[key] = value
-    return out
 
 
 class PublishedTemplateTest(unittest.TestCase):

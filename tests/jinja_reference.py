@@ -89,6 +89,19 @@ def render_like_transformers(template, messages, tools=None, add_generation_prom
     )
 
 
+def special_tokens(tokenizer_config):
+    """The special-token texts transformers passes to every render, from a
+    tokenizer_config.json dict (a string, or an AddedToken's "content")."""
+    out = {}
+    for key in ("bos_token", "eos_token", "unk_token", "pad_token"):
+        value = tokenizer_config.get(key)
+        if isinstance(value, dict):
+            value = value.get("content")
+        if isinstance(value, str):
+            out[key] = value
+    return out
+
+
 def render_chat_context(template, context, now=PINNED_NOW):
     """Renders with an explicit variable dict (what jinja_render --chat takes)."""
     return chat_environment(now).from_string(template).render(**context)
