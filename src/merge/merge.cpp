@@ -10,10 +10,10 @@
 #include "core/file.h"
 #include "core/progress.h"
 #include "core/staging_dir.h"
-#include "model/float_convert.h"
 #include "merge/methods.h"
 #include "merge/sparsify.h"
 #include "merge/tensor_writer.h"
+#include "model/float_convert.h"
 
 namespace enclave::merge {
 namespace fs = std::filesystem;

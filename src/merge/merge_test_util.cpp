@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "core/file.h"
-#include "model/float_convert.h"
 #include "model/engine.h"
+#include "model/float_convert.h"
 #include "model/init.h"
 #include "model/weight_files.h"
 
