@@ -124,6 +124,7 @@ class Planner {
     m.dir = dir;
     m.config = load_model_config(dir / "config.json");
     m.weights = std::make_shared<const WeightFiles>(dir);
+    m.stored.emplace(m.config, *m.weights);
     plan_.models.push_back(std::move(m));
     const std::size_t index = plan_.models.size() - 1;
     by_ref_[ref] = index;
@@ -343,7 +344,7 @@ class Planner {
     TensorSource out;
     out.model = s.model;
     out.is_base = plan_.base == s.model;
-    out.ref = m.weights->find(StoredNames(m.config, *m.weights)(name));
+    out.ref = m.weights->find((*m.stored)(name));
     if (out.ref == nullptr) {
       fail(ErrorKind::kNotFound, "{}: model {} has no tensor '{}' (needed by '{}')", what_,
            model_name(s.model), name, s.field);

@@ -50,6 +50,7 @@ struct InputModel {
   std::filesystem::path dir;  // resolved
   ModelConfig config;
   std::shared_ptr<const WeightFiles> weights;
+  std::optional<StoredNames> stored;  // module name -> name in `weights`
 };
 
 struct TensorSource {

@@ -119,11 +119,9 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
       keys = torch::cat({kc[slots[0]].index_select(1, index_of).unsqueeze(0), k}, 2);
       values = torch::cat({vc[slots[0]].index_select(1, index_of).unsqueeze(0), v}, 2);
       layer_mask = layer_mask.slice(-1, first);
-      const std::int64_t end = starts[0] + T;
-      for (std::int64_t p = std::max<std::int64_t>(starts[0], end - cap); p < end; ++p) {
-        kc[slots[0]].select(1, p % cap).copy_(k[0].select(1, p - starts[0]));
-        vc[slots[0]].select(1, p % cap).copy_(v[0].select(1, p - starts[0]));
-      }
+      const std::int64_t keep = std::max<std::int64_t>(starts[0], starts[0] + T - cap);
+      write_ring(kc[slots[0]], k[0].slice(1, keep - starts[0]), 1, keep);
+      write_ring(vc[slots[0]], v[0].slice(1, keep - starts[0]), 1, keep);
     } else if (ring[index]) {
       // One token per row at ring index start mod W. Index j then holds the
       // latest position congruent to j, all inside the window, so a key is

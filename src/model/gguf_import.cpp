@@ -37,7 +37,7 @@ constexpr ArchInfo kArchs[] = {{"llama", "LlamaForCausalLM"},   {"qwen2", "Qwen2
                                {"gemma3", "Gemma3ForCausalLM"}, {"exaone", "ExaoneForCausalLM"},
                                {"phi3", "Phi3ForCausalLM"}};
 
-std::vector<float> f32_tensor(const GgufFile& f, const GgufTensor& t) {
+std::vector<float> f32_tensor(const GgufTensor& t) {
   std::vector<float> out(t.n_elements);
   ggml_decode(t.type, t.data, out);
   return out;
@@ -122,7 +122,7 @@ json config_of(const GgufFile& f, const std::string& arch, const std::string& hf
   if (f.find("enclave.rope_scaling")) {
     c["rope_scaling"] = parse_json(f.get_string("enclave.rope_scaling"), "enclave.rope_scaling");
   } else if (const GgufTensor* freqs = f.tensor("rope_freqs.weight")) {
-    c["rope_scaling"] = llama3_from_factors(f32_tensor(f, *freqs), c["rope_theta"].get<double>(),
+    c["rope_scaling"] = llama3_from_factors(f32_tensor(*freqs), c["rope_theta"].get<double>(),
                                             static_cast<std::int64_t>(rot), f.path());
   }
   if (const GgufTensor* lf = f.tensor("rope_factors_long.weight")) {
@@ -131,7 +131,7 @@ json config_of(const GgufFile& f, const std::string& arch, const std::string& hf
       fail_input("{}: rope_factors_long.weight without rope_factors_short.weight",
                  f.path().string());
     auto as_double = [&](const GgufTensor& t) {
-      std::vector<float> v = f32_tensor(f, t);
+      std::vector<float> v = f32_tensor(t);
       return std::vector<double>(v.begin(), v.end());
     };
     c["rope_scaling"] = {{"type", "longrope"},
@@ -141,12 +141,10 @@ json config_of(const GgufFile& f, const std::string& arch, const std::string& hf
     c["original_max_position_embeddings"] =
         f.get_uint(a + "rope.scaling.original_context_length", c["max_position_embeddings"]);
   }
-  if (const GgufValue* w = f.find(a + "attention.sliding_window")) {
-    const std::uint64_t window = f.get_uint(a + "attention.sliding_window");
-    if (window > 0 && window < c["max_position_embeddings"].get<std::uint64_t>())
-      c["sliding_window"] = window;
-    (void)w;
-  }
+  // A window as long as the context (how export keeps Gemma 2's inert) is none.
+  const std::uint64_t window = f.get_uint(a + "attention.sliding_window", 0);
+  if (window > 0 && window < c["max_position_embeddings"].get<std::uint64_t>())
+    c["sliding_window"] = window;
   if (arch == "gemma2" || arch == "gemma3") {
     c["query_pre_attn_scalar"] = head_dim;  // what llama.cpp scales by
     c["hidden_activation"] = "gelu_pytorch_tanh";
@@ -310,7 +308,7 @@ GgufImportResult import_gguf(const fs::path& gguf, const fs::path& out) {
       fail_input("{}: tensor '{}': shape [{}] does not match the metadata's [{}]", gguf.string(),
                  *name, fmt::join(t->shape, ", "), fmt::join(p.shape, ", "));
     ++used;
-    std::vector<float> values = f32_tensor(f, *t);
+    std::vector<float> values = f32_tensor(*t);
     if (const std::int64_t heads = gguf_permuted_heads(c, *name); heads > 0) {
       values = gguf_permute_rows(values, heads, p.shape[0], p.shape.size() == 2 ? p.shape[1] : 1,
                                  /*inverse=*/true);

@@ -6,6 +6,17 @@
 
 namespace enclave {
 
+void write_ring(torch::Tensor ring, const torch::Tensor& values, std::int64_t dim,
+                std::int64_t first) {
+  const std::int64_t size = ring.size(dim);
+  const std::int64_t n = values.size(dim);
+  ENCLAVE_CHECK(n <= size);
+  const std::int64_t at = first % size;
+  const std::int64_t head = std::min(n, size - at);
+  ring.narrow(dim, at, head).copy_(values.narrow(dim, 0, head));
+  if (head < n) ring.narrow(dim, 0, n - head).copy_(values.narrow(dim, head, n - head));
+}
+
 KvCache::KvCache(const ModelConfig& config, std::int64_t batch, std::int64_t max_len,
                  const torch::TensorOptions& options, bool windowed)
     : batch_(batch), max_len_(max_len) {
@@ -54,10 +65,9 @@ KvCache::Keys KvCache::append(std::int64_t layer, std::int64_t start, const torc
     out.v = torch::cat({vc.index_select(2, index), v}, 2);
   }
   // Keep the last W positions of what was written.
-  for (std::int64_t p = std::max(start, end - W); p < end; ++p) {
-    kc.select(2, p % W).copy_(k.select(2, p - start));
-    vc.select(2, p % W).copy_(v.select(2, p - start));
-  }
+  const std::int64_t keep = std::max(start, end - W);
+  write_ring(kc, k.slice(2, keep - start), 2, keep);
+  write_ring(vc, v.slice(2, keep - start), 2, keep);
   end_[layer] = end;
   return out;
 }

@@ -18,6 +18,12 @@
 
 namespace enclave {
 
+// Writes `values`, which hold positions [first, first + n) along `dim`
+// (n <= the ring's size there), into `ring` at position mod size: at most
+// two contiguous copies.
+void write_ring(torch::Tensor ring, const torch::Tensor& values, std::int64_t dim,
+                std::int64_t first);
+
 class KvCache {
  public:
   // Throws Error(kInvalidInput) if batch or max_len is not positive.
