@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-fast test-asan demo bench format format-check clean
+.PHONY: all deps configure build test test-fast test-asan fuzz fuzz-build demo bench format format-check clean
 
 all: build
 
@@ -33,6 +33,23 @@ test-fast: build
 
 test-asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DENCLAVE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+
+# libFuzzer targets (fuzz/README.md): a clang build of its own in
+# $(FUZZ_BUILD), then each target for FUZZ_SECONDS over a copy of its
+# committed corpus; crashes are kept under $(FUZZ_BUILD)/fuzz-runs/.
+# Build type Fuzz: no flags of its own; ENCLAVE_FUZZ sets -O1 and line tables.
+# FUZZ_TARGETS picks some (`make fuzz FUZZ_TARGETS="json yaml" FUZZ_SECONDS=300`).
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= safetensors tokenizer json yaml docx pdf openai_request jinja gguf
+
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DENCLAVE_FUZZ=ON -DCMAKE_BUILD_TYPE=Fuzz \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: build
 	bash scripts/demo.sh $(BUILD)/src/cli/enclave

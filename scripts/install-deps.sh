@@ -10,6 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
+  clang libclang-rt-14-dev
   libtorch-dev libopenblas0-openmp libopenblas-dev libgloo-dev
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev
   libfmt-dev libspdlog-dev libcpp-httplib-dev libssl-dev libxxhash-dev

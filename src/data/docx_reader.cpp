@@ -121,25 +121,29 @@ ExtractedText read_docx(const std::filesystem::path& path, const ZipLimits& limi
   SafeZip zip(path, limits);
   std::optional<std::string> xml = zip.read("word/document.xml");
   if (!xml) fail_input("{}: not a DOCX file (no word/document.xml)", path.string());
+  return docx_text_from_xml(*xml, path.string());
+}
+
+ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what) {
   // OOXML never declares a DTD; one here is an entity-expansion or XXE attempt.
-  if (xml->find("<!DOCTYPE") != std::string::npos || xml->find("<!ENTITY") != std::string::npos) {
+  if (xml.find("<!DOCTYPE") != std::string_view::npos ||
+      xml.find("<!ENTITY") != std::string_view::npos) {
     fail_input("{}: word/document.xml declares a DTD or entities (refused: entity expansion)",
-               path.string());
+               what);
   }
   pugi::xml_document doc;
   const pugi::xml_parse_result parsed =
-      doc.load_buffer(xml->data(), xml->size(), pugi::parse_default);
+      doc.load_buffer(xml.data(), xml.size(), pugi::parse_default);
   if (!parsed) {
-    fail_input("{}: word/document.xml: {} at byte {}", path.string(), parsed.description(),
-               parsed.offset);
+    fail_input("{}: word/document.xml: {} at byte {}", what, parsed.description(), parsed.offset);
   }
   const pugi::xml_node body = doc.child("w:document").child("w:body");
-  if (!body) fail_input("{}: word/document.xml has no w:document/w:body", path.string());
+  if (!body) fail_input("{}: word/document.xml has no w:document/w:body", what);
   DocxWriter writer;
   try {
     writer.body(body);
   } catch (const Error& e) {
-    fail_input("{}: word/document.xml: {}", path.string(), e.what());
+    fail_input("{}: word/document.xml: {}", what, e.what());
   }
   ExtractedText out;
   for (const auto& b : writer.blocks) {

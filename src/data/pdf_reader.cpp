@@ -119,7 +119,7 @@ void quiet(const std::string&, void*) {}
 
 class Decoder {
  public:
-  explicit Decoder(const std::string& data) : data_(data) {}
+  explicit Decoder(std::string_view data) : data_(data) {}
   template <typename T>
   bool value(T& v) {
     if (data_.size() - pos_ < sizeof(T)) return false;
@@ -135,35 +135,9 @@ class Decoder {
   }
 
  private:
-  const std::string& data_;
+  std::string_view data_;
   std::size_t pos_ = 0;
 };
-
-std::string decode_pages(const std::string& data, std::vector<PdfPage>& pages) {
-  Decoder in(data);
-  for (;;) {
-    char tag = 0;
-    if (!in.value(tag)) return "truncated output from the PDF reader";
-    if (tag == 'E') return "";
-    if (tag != 'P') return "corrupt output from the PDF reader";
-    PdfPage page;
-    std::uint32_t n = 0;
-    if (!in.value(page.width) || !in.value(page.height) || !in.value(n))
-      return "truncated output from the PDF reader";
-    for (std::uint32_t i = 0; i < n; ++i) {
-      PdfWord w;
-      std::uint32_t len = 0;
-      std::uint8_t space = 0;
-      if (!in.value(len) || !in.bytes(w.text, len) || !in.value(w.x0) || !in.value(w.y0) ||
-          !in.value(w.x1) || !in.value(w.y1) || !in.value(space)) {
-        return "truncated output from the PDF reader";
-      }
-      w.space_after = space != 0;
-      page.words.push_back(std::move(w));
-    }
-    pages.push_back(std::move(page));
-  }
-}
 
 std::string exit_reason(int status, const PdfLimits& limits) {
   if (WIFSIGNALED(status)) {
@@ -200,6 +174,32 @@ struct Child {
 
 }  // namespace
 
+std::string decode_pdf_words(std::string_view data, std::vector<PdfPage>& pages) {
+  Decoder in(data);
+  for (;;) {
+    char tag = 0;
+    if (!in.value(tag)) return "truncated output from the PDF reader";
+    if (tag == 'E') return "";
+    if (tag != 'P') return "corrupt output from the PDF reader";
+    PdfPage page;
+    std::uint32_t n = 0;
+    if (!in.value(page.width) || !in.value(page.height) || !in.value(n))
+      return "truncated output from the PDF reader";
+    for (std::uint32_t i = 0; i < n; ++i) {
+      PdfWord w;
+      std::uint32_t len = 0;
+      std::uint8_t space = 0;
+      if (!in.value(len) || !in.bytes(w.text, len) || !in.value(w.x0) || !in.value(w.y0) ||
+          !in.value(w.x1) || !in.value(w.y1) || !in.value(space)) {
+        return "truncated output from the PDF reader";
+      }
+      w.space_after = space != 0;
+      page.words.push_back(std::move(w));
+    }
+    pages.push_back(std::move(page));
+  }
+}
+
 std::vector<PdfExtraction> extract_pdf_words(const std::vector<std::filesystem::path>& files,
                                              const PdfLimits& limits, int parallel) {
   std::vector<PdfExtraction> results(files.size());
@@ -214,7 +214,7 @@ std::vector<PdfExtraction> extract_pdf_words(const std::vector<std::filesystem::
     }
     PdfExtraction& r = results[c.index];
     r.error = !c.error.empty() ? c.error : exit_reason(status, limits);
-    if (r.error.empty()) r.error = decode_pages(c.data, r.pages);
+    if (r.error.empty()) r.error = decode_pdf_words(c.data, r.pages);
     if (!r.error.empty()) r.pages.clear();
   };
   while (next < files.size() || !running.empty()) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/pdf_layout.h"
@@ -31,6 +32,11 @@ struct PdfExtraction {
   std::string error;  // non-empty: the file is skipped for this reason ("encrypted", "timed out
                       // after 60s", ...)
 };
+
+// What the child sends back, decoded into pages: "" on success, else why the
+// bytes are not a whole message (truncated or corrupt). Pages decoded before
+// the fault stay in `pages`. Exposed for the fuzz target (fuzz/pdf_fuzz.cpp).
+std::string decode_pdf_words(std::string_view data, std::vector<PdfPage>& pages);
 
 // Extracts the words of every file, running up to `parallel` children at
 // once. Results are in the order of files. Never throws for a bad file.

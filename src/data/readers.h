@@ -40,6 +40,8 @@ ExtractedText read_text_file(const std::filesystem::path& path, bool markdown,
 // XML with a DOCTYPE or entity declarations is refused (entity expansion,
 // XXE); no external resource is ever read. meta: "sections", "tables".
 ExtractedText read_docx(const std::filesystem::path& path, const ZipLimits& limits = {});
+// The same from the text of word/document.xml; `what` names the file in errors.
+ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what);
 
 // .html/.htm through gumbo: script, style and other non-content elements
 // dropped, block elements separated, headings "#", lists "- ", tables as

@@ -82,6 +82,7 @@ Value Renderer::subscript(const Value& obj, const Node& key, const std::shared_p
 }
 
 Value Renderer::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
+  const RenderDepth guard(*this);
   line_ = n.line;
   switch (n.type) {
     case NodeType::kConst:

@@ -343,6 +343,44 @@ TEST(JinjaBounds, LoopsOutputAndRecursion) {
             "tpl:1: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
 }
 
+// Stack overflows found by fuzz/jinja_fuzz.cpp (fuzz/corpus/jinja/regress-*):
+// trees deepened by loops rather than recursion, recursion multiplied by
+// macro calls, and values nested in a loop. Each is now a clean error.
+TEST(JinjaBounds, FuzzFoundDeepNestingFailsCleanly) {
+  std::string chain = "{{ 1";
+  for (int k = 0; k < 5000; ++k) chain += "+1";
+  EXPECT_EQ(error_of(chain + " }}"), "tpl:1: nested more than 200 levels deep");
+  std::string nots = "{{ ";
+  for (int k = 0; k < 5000; ++k) nots += "not ";
+  EXPECT_EQ(error_of(nots + "1 }}"), "tpl:1: nested more than 200 levels deep");
+  std::string elifs = "{% if false %}";
+  for (int k = 0; k < 5000; ++k) elifs += "{% elif false %}";
+  EXPECT_EQ(error_of(elifs + "{% endif %}"), "tpl:1: nested more than 200 levels deep");
+  // 100 links in each of many expressions and statements: fine.
+  std::string many;
+  for (int k = 0; k < 50; ++k) many += "{% if false %}{% elif false %}{% elif false %}{% endif %}";
+  for (int k = 0; k < 50; ++k) many += "{{ x|lower|upper }}";
+  EXPECT_EQ(render(many, json{{"x", "a"}}), std::string(50, 'A'));
+
+  std::string deep_macro = "{% macro m(n) %}{{ ";
+  for (int k = 0; k < 60; ++k) deep_macro += "- ";
+  deep_macro += "(m(n - 1) if n > 0 else 0) }}{% endmacro %}{{ m(200) }}";
+  EXPECT_EQ(error_of(deep_macro),
+            "tpl:1: expressions and blocks nested more than 2000 deep while rendering (macro calls "
+            "multiply the template's nesting)");
+
+  const std::string nested_list =
+      "{% set ns = namespace(x=[]) %}{% for i in range(1000) %}{% set ns.x = [ns.x] %}{% endfor "
+      "%}{{ ns.x|tojson }}";
+  EXPECT_EQ(error_of(nested_list), "a list, dict or namespace nested more than 512 levels deep");
+  std::string chained_namespaces =
+      "{% set ns = namespace(head=namespace(), tail=none) %}{% set ns.tail = ns.head %}"
+      "{% for i in range(1000) %}{% set t = ns.tail %}{% set n = namespace() %}"
+      "{% set l = [n] %}{% set t.next = l %}{% set ns.tail = n %}{% endfor %}{{ ns.head }}";
+  EXPECT_EQ(error_of(chained_namespaces),
+            "a list, dict or namespace nested more than 512 levels deep");
+}
+
 TEST(JinjaTemplate, ParseOnceRenderManyIsFast) {
   const std::string src =
       "{{ bos_token }}{% for m in messages %}{% if m.role == 'system' %}<<SYS>>{{ m.content|trim }}"

@@ -87,6 +87,7 @@ NodePtr Parser::parse_statement() {
 }
 
 NodePtr Parser::parse_if() {
+  Nest nest(*this);  // releases the elif links
   auto n = node(NodeType::kIf, take().line);
   n->a = parse_tuple(false, {}, false);
   expect_block_end();
@@ -96,6 +97,7 @@ NodePtr Parser::parse_if() {
     Token tag = take();
     const std::string& kw = tag.text;
     if (kw == "elif") {
+      link();
       auto e = node(NodeType::kIf, tag.line);
       e->a = parse_tuple(false, {}, false);
       expect_block_end();

@@ -33,7 +33,7 @@ NodePtr Parser::parse_tuple(bool with_condexpr, std::initializer_list<const char
   while (true) {
     if (!items.empty()) expect_op(",");
     if (is_tuple_end(extra_ends)) break;
-    items.push_back(with_condexpr ? parse_expression(true) : parse_or());
+    items.push_back(parse_expression(with_condexpr));
     if (is_op(",")) {
       is_tuple = true;
     } else {
@@ -52,6 +52,8 @@ NodePtr Parser::parse_tuple(bool with_condexpr, std::initializer_list<const char
 }
 
 NodePtr Parser::parse_expression(bool with_condexpr) {
+  // Links of one expression's loops are released when it is parsed.
+  Nest nest(*this);
   return with_condexpr ? parse_condexpr() : parse_or();
 }
 
@@ -59,6 +61,7 @@ NodePtr Parser::parse_condexpr() {
   int line = cur().line;
   NodePtr expr1 = parse_or();
   while (skip_name("if")) {
+    link();
     auto n = node(NodeType::kCondExpr, line);
     n->a = parse_or();
     n->b = std::move(expr1);
@@ -71,6 +74,7 @@ NodePtr Parser::parse_condexpr() {
 NodePtr Parser::parse_or() {
   NodePtr left = parse_and();
   while (is_name("or")) {
+    link();
     auto n = node(NodeType::kOr, take().line);
     n->a = std::move(left);
     n->b = parse_and();
@@ -82,6 +86,7 @@ NodePtr Parser::parse_or() {
 NodePtr Parser::parse_and() {
   NodePtr left = parse_not();
   while (is_name("and")) {
+    link();
     auto n = node(NodeType::kAnd, take().line);
     n->a = std::move(left);
     n->b = parse_not();
@@ -92,6 +97,7 @@ NodePtr Parser::parse_and() {
 
 NodePtr Parser::parse_not() {
   if (is_name("not")) {
+    link();
     auto n = node(NodeType::kNot, take().line);
     n->a = parse_not();
     return n;
@@ -127,6 +133,7 @@ NodePtr Parser::parse_compare() {
 }
 
 NodePtr Parser::binary(const std::string& op, int line, NodePtr a, NodePtr b) {
+  link();
   auto n = node(NodeType::kBinary, line);
   n->name = op;
   n->a = std::move(a);
@@ -252,6 +259,7 @@ NodePtr Parser::parse_primary() {
 
 NodePtr Parser::parse_postfix(NodePtr n) {
   while (true) {
+    if (is_op(".") || is_op("[") || is_op("(")) link();
     if (is_op(".")) {
       int line = take().line;
       if (cur().type == Tok::kName) {
@@ -353,6 +361,7 @@ NodePtr Parser::parse_call(NodePtr callee) {
 NodePtr Parser::parse_filter_chain(NodePtr subject, bool start_inline) {
   bool first = true;
   while (is_op("|") || (start_inline && first)) {
+    link();
     if (!(start_inline && first)) ++pos_;
     first = false;
     int line = cur().line;
@@ -375,6 +384,7 @@ NodePtr Parser::parse_filter_chain(NodePtr subject, bool start_inline) {
 
 NodePtr Parser::parse_filter_expr(NodePtr n) {
   while (true) {
+    if (is_name("is") || is_op("(")) link();  // parse_filter_chain links each filter
     if (is_op("|")) {
       n = parse_filter_chain(std::move(n));
     } else if (is_name("is")) {

@@ -48,19 +48,26 @@ class Parser {
     fail_input("{}:{}: {}", name_, line, reason);
   }
 
-  // Bounds the recursion of this recursive-descent parser (and of the
-  // renderer over its tree), so a hostile template fails instead of
-  // exhausting the stack.
+  // Bounds the recursion of this recursive-descent parser and the depth of
+  // the tree it builds (which the renderer and the destructors recurse
+  // over), so a hostile template fails instead of exhausting the stack.
+  // A Nest is one level of recursion; link() is one more node wrapped
+  // around a left operand by a loop (a + b + c, a.b.c, x|f|g, elif), which
+  // deepens the tree without recursing; its count is released when the
+  // enclosing Nest ends.
   static constexpr int kMaxNesting = 200;
   struct Nest {
-    explicit Nest(Parser& p) : p_(p) {
-      if (++p_.nesting_ > kMaxNesting) {
-        p_.error(p_.cur().line, fmt::format("nested more than {} levels deep", kMaxNesting));
-      }
-    }
-    ~Nest() { --p_.nesting_; }
+    explicit Nest(Parser& p) : p_(p), saved_(p.nesting_) { p_.deeper(); }
+    ~Nest() { p_.nesting_ = saved_; }
     Parser& p_;
+    int saved_;
   };
+  void deeper() {
+    if (++nesting_ > kMaxNesting) {
+      error(cur().line, fmt::format("nested more than {} levels deep", kMaxNesting));
+    }
+  }
+  void link() { deeper(); }
 
   std::string describe(const Token& t) const {
     switch (t.type) {

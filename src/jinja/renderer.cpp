@@ -112,7 +112,18 @@ std::string Renderer::capture(const std::vector<NodePtr>& body,
   return buf;
 }
 
+Renderer::RenderDepth::RenderDepth(Renderer& r) : r_(r) {
+  if (++r_.render_depth_ > kMaxRenderDepth) {
+    --r_.render_depth_;
+    r_.fail(
+        fmt::format("expressions and blocks nested more than {} deep while rendering "
+                    "(macro calls multiply the template's nesting)",
+                    kMaxRenderDepth));
+  }
+}
+
 void Renderer::exec(const Node& n, const std::shared_ptr<Scope>& scope) {
+  const RenderDepth guard(*this);
   line_ = n.line;
   switch (n.type) {
     case NodeType::kText:

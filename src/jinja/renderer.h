@@ -84,6 +84,17 @@ class Renderer {
   Flow flow_ = Flow::kNormal;
   std::size_t iterations_ = 0;
   std::size_t depth_ = 0;
+  // Nesting of eval() and exec() calls, across macro calls: what bounds the
+  // stack. The parser bounds one template's nesting, but a macro that
+  // recurses max_call_depth times through a deep expression multiplies it
+  // (a stack overflow found by fuzz/jinja_fuzz.cpp).
+  static constexpr std::size_t kMaxRenderDepth = 2000;
+  std::size_t render_depth_ = 0;
+  struct RenderDepth {
+    explicit RenderDepth(Renderer& r);
+    ~RenderDepth() { --r_.render_depth_; }
+    Renderer& r_;
+  };
   std::vector<std::shared_ptr<Scope>> macro_scopes_;
   std::vector<Value> namespaces_;
 };

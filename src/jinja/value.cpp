@@ -31,7 +31,21 @@ const Value* Dict::find(const Value& key) const {
   return nullptr;
 }
 
+namespace {
+
+// The depth of a container holding values of depth `inner`.
+int container_depth(int inner) {
+  if (inner + 1 > Value::kMaxDepth) {
+    fail_input("a list, dict or namespace nested more than {} levels deep", Value::kMaxDepth);
+  }
+  return inner + 1;
+}
+
+}  // namespace
+
 void Dict::set(Value key, Value value) {
+  // A namespace's attributes change after it is made: its depth follows.
+  depth = std::max({depth, key.depth(), container_depth(value.depth()) - 1});
   for (auto& [k, v] : items) {
     if (py_equal(k, key)) {
       v = std::move(value);
@@ -76,8 +90,16 @@ Value Value::markup(std::string s) {
   return v;
 }
 
+int Value::depth() const {
+  if (kind_ == Kind::kNamespace) return dict().depth + 1;
+  return depth_;
+}
+
 Value Value::list(List items, bool tuple) {
+  int inner = 0;
+  for (const Value& item : items) inner = std::max(inner, item.depth());
   Value v;
+  v.depth_ = static_cast<std::uint16_t>(container_depth(inner));
   v.kind_ = Kind::kList;
   v.tuple_ = tuple;
   v.ptr_ = std::make_shared<List>(std::move(items));
@@ -90,7 +112,11 @@ Value Value::group_tuple(Value grouper, Value list) {
 }
 
 Value Value::dict(Dict d) {
+  d.depth = 0;
+  for (const auto& [key, value] : d.items)
+    d.depth = std::max({d.depth, key.depth(), value.depth()});
   Value v;
+  v.depth_ = static_cast<std::uint16_t>(container_depth(d.depth));
   v.kind_ = Kind::kDict;
   v.ptr_ = std::make_shared<Dict>(std::move(d));
   return v;
@@ -359,7 +385,14 @@ thread_local std::vector<const void*> t_printing;
 
 namespace {
 struct Printing {
-  explicit Printing(const void* id) { t_printing.push_back(id); }
+  explicit Printing(const void* id) {
+    // Namespaces can chain deeper than their recorded depth (an attribute
+    // set after the namespace went into a list): bound the recursion here.
+    if (t_printing.size() >= static_cast<std::size_t>(Value::kMaxDepth)) {
+      fail_input("a list, dict or namespace nested more than {} levels deep", Value::kMaxDepth);
+    }
+    t_printing.push_back(id);
+  }
   ~Printing() { t_printing.pop_back(); }
   static bool active(const void* id) {
     return std::find(t_printing.begin(), t_printing.end(), id) != t_printing.end();

@@ -42,6 +42,7 @@ using List = std::vector<Value>;
 // A Python dict: keys in insertion order, looked up by Python equality.
 struct Dict {
   std::vector<std::pair<Value, Value>> items;
+  int depth = 0;  // the deepest key's or value's Value::depth(), kept by set()
   const Value* find(const Value& key) const;
   const Value* find(std::string_view key) const;
   void set(Value key, Value value);
@@ -87,6 +88,13 @@ class Value {
   // Throws Error(kInvalidInput) for JSON nested deeper than kMaxJsonDepth.
   static Value from_json(const nlohmann::ordered_json& j, int depth = 0);
   static constexpr int kMaxJsonDepth = 256;
+  // Nesting of lists, dicts and namespaces (0 for anything else). A
+  // template can nest values in a loop ({% set ns.x = [ns.x] %}), and
+  // printing, comparing, tojson and destroying a value recurse over it, so
+  // making one deeper than kMaxDepth throws Error(kInvalidInput) (a stack
+  // overflow found by fuzz/jinja_fuzz.cpp).
+  static constexpr int kMaxDepth = 512;
+  int depth() const;
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
@@ -122,6 +130,7 @@ class Value {
   bool tuple_ = false;
   bool group_ = false;
   bool markup_ = false;
+  std::uint16_t depth_ = 0;  // lists and dicts; a namespace's is its Dict's
   union {
     std::int64_t i;
     double f;
