@@ -1046,9 +1046,12 @@ class StoreOpsTest(StoreCase):
             time.sleep(0.01)
         backup = fresh_dir("backup-dir")
         shutil.rmtree(backup)
+        before = len(registered)
         report = self.ok_json("store", "backup", backup)
+        during = len(registered) - before
         stop.set()
         thread.join()
+        print(f"[backup overlap: {before} registered before, {during} during]", file=sys.stderr)
         self.assertGreaterEqual(report["objects"], 2)
         self.assertEqual(report["databases"], 2)
         with open(os.path.join(backup, "manifest.json")) as f:

@@ -46,9 +46,13 @@ struct FileEntry {
 };
 
 // Copies src to dst (created, must not exist) while hashing; dst is synced.
-FileEntry copy_hashing(const fs::path& src, const fs::path& dst, const std::string& rel,
-                       mode_t mode) {
+// With missing_ok, a src that is gone (removed since it was listed) yields
+// nullopt.
+std::optional<FileEntry> copy_hashing(const fs::path& src, const fs::path& dst,
+                                      const std::string& rel, mode_t mode,
+                                      bool missing_ok = false) {
   int in = ::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (in < 0 && errno == ENOENT && missing_ok) return std::nullopt;
   if (in < 0) fail(ErrorKind::kIo, "{}: cannot open: {}", src.string(), std::strerror(errno));
   int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0) {
@@ -92,13 +96,14 @@ void make_dirs(const fs::path& dir) {
 
 bool is_database(const fs::path& p) { return p.extension() == ".db"; }
 
-// SQLite's side files and lock files: meaningless outside the live store.
+// SQLite's side files, lock files and the temp files of atomic writes in
+// flight (core/file.h): meaningless outside the live store.
 bool is_transient(const fs::path& p) {
   const std::string name = p.filename().string();
   for (std::string_view suffix : {"-wal", "-shm", "-journal", ".lock"}) {
     if (name.ends_with(suffix)) return true;
   }
-  return false;
+  return name.find(".tmp-") != std::string::npos;
 }
 
 // Regular files under dot (relative paths), leaving out kSkippedDirs at the
@@ -219,9 +224,11 @@ BackupReport backup_workspace(Workspace& workspace, const fs::path& dir) {
   // The head file before the databases: it may lag their snapshot, which
   // audit verify accepts, but never runs ahead of it.
   if (std::find(rels.begin(), rels.end(), "audit.head") != rels.end()) {
-    files.push_back(
-        copy_hashing(dot / "audit.head", report.dir / "audit.head", "audit.head", 0600));
-    ++report.n_other_files;
+    if (auto head = copy_hashing(dot / "audit.head", report.dir / "audit.head", "audit.head", 0600,
+                                 /*missing_ok=*/true)) {
+      files.push_back(*head);
+      ++report.n_other_files;
+    }
   }
   // enclave.db first: the blobs to copy come from its snapshot.
   std::vector<std::string> databases = {"enclave.db"};
@@ -258,14 +265,17 @@ BackupReport backup_workspace(Workspace& workspace, const fs::path& dir) {
   for (const std::string& hex : objects) {
     const std::string rel = object_rel(hex);
     make_dirs((report.dir / rel).parent_path());
-    files.push_back(copy_hashing(workspace.objects().path_of(hex), report.dir / rel, rel, 0444));
+    files.push_back(*copy_hashing(workspace.objects().path_of(hex), report.dir / rel, rel, 0444));
     ++report.n_objects;
   }
   for (const std::string& rel : rels) {
     if (is_database(rel) || is_transient(rel) || rel == "audit.head") continue;
     make_dirs((report.dir / rel).parent_path());
-    files.push_back(copy_hashing(dot / rel, report.dir / rel, rel, 0600));
-    ++report.n_other_files;
+    // A file removed since the listing (a finished run's temp) is not part of it.
+    if (auto entry = copy_hashing(dot / rel, report.dir / rel, rel, 0600, /*missing_ok=*/true)) {
+      files.push_back(*entry);
+      ++report.n_other_files;
+    }
   }
   for (const FileEntry& f : files) report.bytes += f.size;
 
@@ -383,7 +393,8 @@ RestoreReport restore_workspace(const RestoreOptions& options) {
       }
       make_dirs((staged_dot / f.path).parent_path());
       const bool is_object = f.path.starts_with("objects/");
-      FileEntry got = copy_hashing(src, staged_dot / f.path, f.path, is_object ? 0444 : 0600);
+      const FileEntry got =
+          *copy_hashing(src, staged_dot / f.path, f.path, is_object ? 0444 : 0600);
       if (got.size != f.size) {
         fail_input("backup {}: {}: {} bytes, the manifest says {} (corrupt or truncated)",
                    report.backup.string(), f.path, got.size, f.size);
