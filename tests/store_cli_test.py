@@ -985,7 +985,7 @@ class StoreOpsTest(StoreCase):
         self.ok("datasets", "tag", "docs@1", "owner=records-team")
         self.ok("datasets", "path", "docs@1")  # a checkout: hard links to the blobs
         run_id, _ = self.exec_run(ws, "--input-dataset", "docs@1", "--output", "out", script="mkdir -p out && echo w > out/w.bin")
-        self.ok("models", "register", "m", os.path.join(src, "v2"), "--from-run", str(run_id))
+        self.ok("models", "register", "m", make_model_dir(os.path.join(src, "model")), "--from-run", str(run_id))
         dot = os.path.join(ws, ".enclave")
         self.assertTrue(files_containing(dot, marker))
 
@@ -1016,6 +1016,19 @@ class StoreOpsTest(StoreCase):
         self.assertEqual(entry["object"], "dataset docs@1")
         self.expect_error(["datasets", "purge", "docs@1"], "already purged")
         self.expect_error(["datasets", "purge", "docs"], "explicit version")
+        # The same content as a live version: the tombstone is made, the content stays.
+        self.ok("datasets", "register", "docs", os.path.join(src, "v2"))
+        kept = self.ok_json("datasets", "purge", "docs@3")
+        self.assertFalse(kept["content_erased"])
+        self.assertEqual(kept["content_kept_for"], ["dataset docs@2"])
+        self.assertEqual(kept["objects_removed"], 0)
+        # A soft-deleted version can still be purged.
+        self.ok("datasets", "delete", "docs@2")
+        gone = self.ok_json("datasets", "purge", "docs@2")
+        self.assertTrue(gone["content_erased"])
+        self.assertGreaterEqual(gone["objects_removed"], 2)
+        self.ok("audit", "verify")
+        self.ok("store", "verify")
 
     def test_backup_restore_round_trip_under_concurrent_writes(self):
         ws = self.workspace("backup-src")
