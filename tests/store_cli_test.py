@@ -1,6 +1,7 @@
 """Black-box tests of the store commands of the `enclave` binary: init and
 workspace discovery, the model and dataset registry, runs, lineage, the audit
-log, `store verify` and `store gc`; bad names; two processes logging at once;
+log, `store verify` and `store gc`; erasure (`monitor purge`, `datasets
+purge`) and `store backup|restore`; bad names; two processes logging at once;
 SIGKILL while storing or running; a tampered audit entry; a flipped byte in a
 stored object.
 
@@ -896,6 +897,243 @@ class StoreTamperTest(StoreCase):
         p = self.expect_error(["store", "verify"], "problem", code=3, stdout_empty=False)
         self.assertIn("corrupt-object", p.stdout)
         self.expect_error(["models", "path", "m"])
+
+
+def files_containing(root, marker):
+    """Every file under root whose bytes contain marker (relative paths)."""
+    found = []
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.islink(p):
+                continue
+            with open(p, "rb") as fh:
+                if marker in fh.read():
+                    found.append(os.path.relpath(p, root))
+    return found
+
+
+class StoreOpsTest(StoreCase):
+    """Erasure (monitor purge, datasets purge) and store backup/restore."""
+
+    def request_log(self, ws):
+        path = os.path.join(ws, ".enclave", "serve", "requests.db")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA wal_autocheckpoint=0")  # the rows stay in the -wal file
+        db.executescript(fixtures_requests_schema())
+        return db
+
+    def log_request(self, db, rid, key, prompt, created_at=None, correction=None):
+        db.execute("INSERT INTO requests (id, created_at, key_id, endpoint, model, model_version, model_version_id,"
+                   " prompt, completion, prompt_tokens, completion_tokens, ttft, latency, finish_reason, status)"
+                   " VALUES (?, ?, ?, 'completions', 'm', 'm@1', NULL, ?, ?, 3, 2, 0.01, 0.02, 'stop', 200)",
+                   (rid, created_at or time.time(), key, prompt, "answer to " + prompt))
+        if correction:
+            db.execute("INSERT INTO feedback (request_id, created_at, key_id, rating, correction) VALUES (?, ?, ?, -1, ?)",
+                       (rid, time.time(), key, correction))
+
+    def test_monitor_purge_erases_requests_from_the_bytes(self):
+        ws = self.workspace("purge-requests")
+        db = self.request_log(ws)
+        marker, old_marker = b"MARKER-alice-7f3a91", b"OLD-MARKER-carol-c4e2"
+        for i in range(3):
+            self.log_request(db, f"cmpl-a{i}", "alice", f"{marker.decode()} question {i}",
+                             correction=f"{marker.decode()} corrected {i}" if i == 0 else None)
+        for i in range(2):
+            self.log_request(db, f"cmpl-b{i}", "bob", f"bob keeps question {i}")
+        self.log_request(db, "cmpl-c0", "carol", f"{old_marker.decode()} from long ago", created_at=1577836800.0)
+        self.log_request(db, "cmpl-c1", "carol", "carol recent question")
+        dot = os.path.join(ws, ".enclave")
+        self.assertTrue(files_containing(dot, marker), "the marker should be in the log before the purge")
+        # The writer's connection stays open, as a server's would.
+        out = self.ok_json("monitor", "purge", "--key", "alice")
+        self.assertEqual((out["requests"], out["feedback"], out["key"]), (3, 1, "alice"))
+        self.assertEqual(files_containing(dot, marker), [], "the purged text is still in these files")
+        left = {r["id"] for r in self.ok_json("monitor", "requests", "--limit", "0")}
+        self.assertEqual(left, {"cmpl-b0", "cmpl-b1", "cmpl-c0", "cmpl-c1"})
+        # By date: an ISO 8601 date-time with an offset.
+        p = self.ok("monitor", "purge", "--before", "2021-01-01T00:00:00+00:00")
+        self.assertIn("purged 1 request(s) before 2021-01-01T00:00:00.000Z", p.stdout)
+        self.assertEqual(files_containing(dot, old_marker), [])
+        left = {r["id"] for r in self.ok_json("monitor", "requests", "--limit", "0")}
+        self.assertEqual(left, {"cmpl-b0", "cmpl-b1", "cmpl-c1"})
+        self.assertEqual(db.execute("SELECT COUNT(*) FROM requests").fetchone()[0], 3)
+        db.close()
+        purges = [e for e in self.ok_json("audit", "list") if e["action"] == "purge"]
+        self.assertEqual([json.loads(e["details"]) if isinstance(e["details"], str) else e["details"] for e in purges],
+                         [{"requests": 3, "feedback": 1, "key_id": "alice"},
+                          {"requests": 1, "feedback": 0, "before": "2021-01-01T00:00:00.000Z"}])
+        self.ok("audit", "verify")
+        self.expect_error(["monitor", "purge"], "--key", "--before")
+        self.expect_error(["monitor", "purge", "--before", "yesterday"], "--before", "yesterday", "iso 8601")
+        self.expect_error(["monitor", "purge", "--before", "2021-02-30"], "day out of range")
+
+    def test_datasets_purge_erases_content_and_keeps_a_tombstone(self):
+        ws = self.workspace("purge-dataset")
+        marker = b"RECORD-MARKER-91c2d7"
+        src = os.path.join(WORKDIR, "purge-dataset-src")
+        shutil.rmtree(src, ignore_errors=True)
+        write(os.path.join(src, "v1", "train.jsonl"), json.dumps({"text": marker.decode() + " patient record"}) + "\n")
+        write(os.path.join(src, "v1", "README.txt"), "shared readme\n")
+        write(os.path.join(src, "v2", "train.jsonl"), json.dumps({"text": "a public record"}) + "\n")
+        write(os.path.join(src, "v2", "README.txt"), "shared readme\n")
+        self.ok("datasets", "register", "docs", os.path.join(src, "v1"))
+        self.ok("datasets", "register", "docs", os.path.join(src, "v2"))
+        self.ok("datasets", "alias", "docs@1", "golden")
+        self.ok("datasets", "tag", "docs@1", "owner=records-team")
+        self.ok("datasets", "path", "docs@1")  # a checkout: hard links to the blobs
+        run_id, _ = self.exec_run(ws, "--input-dataset", "docs@1", "--output", "out", script="mkdir -p out && echo w > out/w.bin")
+        self.ok("models", "register", "m", make_model_dir(os.path.join(src, "model")), "--from-run", str(run_id))
+        dot = os.path.join(ws, ".enclave")
+        self.assertTrue(files_containing(dot, marker))
+
+        out = self.ok_json("datasets", "purge", "docs@1")
+        self.assertTrue(out["content_erased"])
+        self.assertEqual(out["aliases_removed"], ["golden"])
+        self.assertEqual(out["tags_removed"], ["owner"])
+        self.assertEqual(out["objects_removed"], 2)  # train.jsonl and the folder's manifest
+        self.assertEqual(out["objects_shared"], 1)   # README.txt: docs@2 has it too
+        self.assertEqual(out["checkouts_removed"], 1)
+        self.assertEqual(out["source"], "")
+        self.assertIn("purged_at", out)
+        self.assertEqual(files_containing(dot, marker), [], "the purged record is still in these files")
+        # The other version is intact; the purged one no longer resolves.
+        with open(os.path.join(self.ok("datasets", "path", "docs@2").stdout.strip(), "README.txt")) as f:
+            self.assertEqual(f.read(), "shared readme\n")
+        self.expect_error(["datasets", "path", "docs@1"], "purged")
+        # The model trained on it keeps a tombstone in its lineage.
+        up = self.ok_json("lineage", "m@1", "--up")
+        nodes = json.dumps(up)
+        self.assertIn('"ref": "docs@1"', nodes)
+        tomb = [n for n in walk_nodes(up["upstream"]) if n.get("ref") == "docs@1"][0]
+        self.assertTrue(tomb["purged"] and tomb["deleted"])
+        self.assertIn("purged", self.ok("lineage", "m@1", "--up").stdout)
+        self.ok("audit", "verify")
+        self.ok("store", "verify")
+        entry = [e for e in self.ok_json("audit", "list") if e["action"] == "purge"][-1]
+        self.assertEqual(entry["object"], "dataset docs@1")
+        self.expect_error(["datasets", "purge", "docs@1"], "already purged")
+        self.expect_error(["datasets", "purge", "docs"], "explicit version")
+        # The same content as a live version: the tombstone is made, the content stays.
+        self.ok("datasets", "register", "docs", os.path.join(src, "v2"))
+        kept = self.ok_json("datasets", "purge", "docs@3")
+        self.assertFalse(kept["content_erased"])
+        self.assertEqual(kept["content_kept_for"], ["dataset docs@2"])
+        self.assertEqual(kept["objects_removed"], 0)
+        # A soft-deleted version can still be purged.
+        self.ok("datasets", "delete", "docs@2")
+        gone = self.ok_json("datasets", "purge", "docs@2")
+        self.assertTrue(gone["content_erased"])
+        self.assertGreaterEqual(gone["objects_removed"], 2)
+        self.ok("audit", "verify")
+        self.ok("store", "verify")
+
+    def test_backup_restore_round_trip_under_concurrent_writes(self):
+        ws = self.workspace("backup-src")
+        data = os.path.join(WORKDIR, "backup-data")
+        shutil.rmtree(data, ignore_errors=True)
+        for i in range(40):
+            write(os.path.join(data, f"d{i}.jsonl"), json.dumps({"text": f"record {i}"}) + "\n")
+        self.ok("datasets", "register", "d0", os.path.join(data, "d0.jsonl"))
+        db = self.request_log(ws)
+        self.log_request(db, "cmpl-0", "k", "first question")
+        db.close()
+        stop = threading.Event()
+        registered = []
+
+        def writer():  # another process registering and logging while the backup runs
+            log = sqlite3.connect(os.path.join(ws, ".enclave", "serve", "requests.db"), isolation_level=None)
+            for i in range(1, 40):
+                if stop.is_set():
+                    break
+                p = run("datasets", "register", f"d{i}", os.path.join(data, f"d{i}.jsonl"), env=self.env)
+                self.log_request(log, f"cmpl-{i}", "k", f"question {i}")
+                if p.returncode == 0:
+                    registered.append(i)
+            log.close()
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        while len(registered) < 2 and thread.is_alive():
+            time.sleep(0.01)
+        backup = fresh_dir("backup-dir")
+        shutil.rmtree(backup)
+        report = self.ok_json("store", "backup", backup)
+        stop.set()
+        thread.join()
+        self.assertGreaterEqual(report["objects"], 2)
+        self.assertEqual(report["databases"], 2)
+        with open(os.path.join(backup, "manifest.json")) as f:
+            manifest = json.load(f)
+        paths = {f["path"] for f in manifest["files"]}
+        self.assertTrue({"enclave.db", "serve/requests.db", "audit.head"} <= paths, paths)
+        for f in manifest["files"]:
+            if f["path"].startswith("objects/"):  # copies, not hard links into the store
+                st = os.stat(os.path.join(backup, f["path"]))
+                self.assertEqual(st.st_nlink, 1)
+                self.assertNotEqual(st.st_ino, os.stat(os.path.join(ws, ".enclave", f["path"])).st_ino)
+        self.assertIn("backup", [e["action"] for e in self.ok_json("audit", "list")])
+
+        target = fresh_dir("backup-restored")
+        out = self.ok_json("store", "restore", backup, "--workspace", target)
+        self.assertEqual(out["files"], len(manifest["files"]))
+        env = clean_env(ENCLAVE_HOME=target)
+        self.ok("store", "verify", env=env)
+        self.ok("audit", "verify", env=env)
+        # A consistent snapshot: the datasets are a prefix of those registered,
+        # each one's content is there, and the request log is from the same moment or later.
+        names = sorted(int(n["name"][1:]) for n in self.ok_json("datasets", "list", env=env))
+        self.assertEqual(names, list(range(len(names))))
+        self.assertGreaterEqual(len(names), 3)
+        for i in names:
+            with open(self.ok("datasets", "path", f"d{i}", env=env).stdout.strip()) as f:
+                self.assertEqual(json.loads(f.read())["text"], f"record {i}")
+        logged = self.ok_json("monitor", "requests", "--limit", "0", env=env)
+        self.assertGreaterEqual(len(logged), len(names))
+        self.assertEqual(self.ok_json("audit", "list", env=env)[-1]["action"], "restore")
+        # A non-empty target needs --force.
+        self.expect_error(["store", "restore", backup, "--workspace", target], "not empty", "--force")
+        self.ok("store", "restore", backup, "--workspace", target, "--force")
+        self.ok("store", "verify", env=env)
+        self.assertEqual(sorted(os.listdir(target)), [".enclave"])  # no temp folders left
+        self.expect_error(["store", "backup", backup], "not empty")
+
+    def test_restore_refuses_a_corrupt_backup_naming_the_file(self):
+        ws = self.workspace("backup-corrupt")
+        self.ok("datasets", "register", "docs", make_model_dir(os.path.join(WORKDIR, "backup-corrupt-src")))
+        backup = os.path.join(WORKDIR, "backup-corrupt-dir")
+        shutil.rmtree(backup, ignore_errors=True)
+        self.ok("store", "backup", backup)
+        with open(os.path.join(backup, "manifest.json")) as f:
+            manifest = json.load(f)
+        blob = [f["path"] for f in manifest["files"] if f["path"].startswith("objects/")][0]
+        path = os.path.join(backup, blob)
+        os.chmod(path, 0o644)
+        with open(path, "r+b") as f:
+            first = f.read(1)
+            f.seek(0)
+            f.write(bytes([first[0] ^ 1]))
+        target = fresh_dir("backup-corrupt-target")
+        self.expect_error(["store", "restore", backup, "--workspace", target], blob, "sha256", "corrupt")
+        self.assertEqual(os.listdir(target), [], "a refused restore left files behind")
+        os.remove(path)
+        self.expect_error(["store", "restore", backup, "--workspace", target], blob, "missing")
+        os.remove(os.path.join(backup, "manifest.json"))
+        self.expect_error(["store", "restore", backup, "--workspace", target], "manifest.json", code=None)
+        self.assertEqual(os.listdir(target), [])
+
+
+def walk_nodes(nodes):
+    for n in nodes:
+        yield n
+        yield from walk_nodes(n.get("children", []))
+
+
+def fixtures_requests_schema():
+    import fixtures
+    return fixtures.REQUESTS_SCHEMA
 
 
 def main():

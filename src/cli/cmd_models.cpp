@@ -1,6 +1,6 @@
 // `enclave models ...` and `enclave datasets ...`: register, list, show,
 // alias (and alias --delete), tag, path and delete, the same verbs over the
-// two kinds of the registry.
+// two kinds of the registry; `datasets purge` erases a dataset version.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "store/artifacts.h"
+#include "store/purge.h"
 #include "store/registry.h"
 #include "store/run_query.h"
 
@@ -237,6 +238,34 @@ void add_delete(CLI::App& parent, RegistryKind kind) {
   });
 }
 
+void add_purge(CLI::App& parent, RegistryKind kind) {
+  std::string k(store::to_string(kind));
+  auto flags = std::make_shared<RefFlags>();
+  CLI::App* cmd = parent.add_subcommand(
+      "purge",
+      fmt::format(
+          "Erase a {0} version (hard delete, for erasure requests): its blobs are overwritten and "
+          "unlinked (a blob another live version shares is kept), its checkout, aliases and tags "
+          "go, and the database is scrubbed (secure_delete, VACUUM, WAL truncated) so the "
+          "content is gone from the bytes of .enclave. Allowed even when a registered model was "
+          "trained on it: the version stays in lineage as a tombstone marked purged (name, "
+          "number, digest, times), so that model's lineage shows its data was erased. A deleted "
+          "version can be purged too. Audited",
+          k));
+  cmd->add_option("ref", flags->ref, "The version: NAME@VERSION (always explicit)")->required();
+  add_workspace_flag(*cmd, flags->workspace);
+  cmd->add_flag("--json", flags->json, "Print the tombstone and what was removed as JSON");
+  cmd->callback([flags, kind] {
+    store::Workspace workspace(workspace_root(flags->workspace));
+    store::PurgedVersion p = store::purge_version(workspace, kind, flags->ref);
+    if (flags->json) {
+      std::cout << store::purged_version_json(p).dump(2) << "\n";
+    } else {
+      std::cout << store::format_purged_version(p);
+    }
+  });
+}
+
 void register_registry(CLI::App& app, RegistryKind kind) {
   bool model = kind == RegistryKind::kModel;
   CLI::App* cmd = app.add_subcommand(model ? "models" : "datasets");
@@ -248,6 +277,7 @@ void register_registry(CLI::App& app, RegistryKind kind) {
   add_tag(*cmd, kind);
   add_path(*cmd, kind);
   add_delete(*cmd, kind);
+  if (!model) add_purge(*cmd, kind);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // `enclave monitor requests`: list and filter the server's request log;
-// `enclave monitor report`: figures per window, recorded as a monitor run.
+// `enclave monitor report`: figures per window, recorded as a monitor run;
+// `enclave monitor purge`: erase requests by API key or age.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "monitor/report.h"
 #include "monitor/request_log.h"
 #include "store/clock.h"
+#include "store/iso_time.h"
 
 namespace enclave::cli {
 namespace {
@@ -24,6 +26,13 @@ struct RequestsFlags {
   std::string since;
   monitor::RequestFilter filter;
   int status = 0;
+  bool json = false;
+};
+
+struct PurgeFlags {
+  std::string workspace;
+  std::string key;
+  std::string before;
   bool json = false;
 };
 
@@ -75,6 +84,31 @@ void run_requests(RequestsFlags& flags) {
   }
 }
 
+void run_purge(const PurgeFlags& flags) {
+  monitor::RequestPurge purge;
+  purge.key_id = flags.key;
+  if (!flags.before.empty()) purge.before = store::parse_time(flags.before, "--before");
+  const monitor::RequestPurgeResult result =
+      monitor::purge_requests(workspace_root(flags.workspace), purge);
+  nlohmann::json out = {{"requests", result.requests}, {"feedback", result.feedback}};
+  if (!purge.key_id.empty()) out["key"] = purge.key_id;
+  if (purge.before) out["before"] = store::format_time(*purge.before);
+  if (flags.json) {
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  std::string which;
+  if (!purge.key_id.empty()) which += fmt::format(" made with key {}", purge.key_id);
+  if (purge.before) {
+    which +=
+        fmt::format("{} before {}", which.empty() ? "" : " and", store::format_time(*purge.before));
+  }
+  fmt::print(
+      "purged {} request(s){} and {} feedback row(s) from the request log; the database was "
+      "scrubbed (secure_delete, VACUUM, WAL truncated)\n",
+      result.requests, which, result.feedback);
+}
+
 void run_alerts(const AlertsFlags& flags) {
   const std::vector<monitor::AlertRule> rules = monitor::load_alert_rules(flags.rules);
   const std::filesystem::path root = workspace_root(flags.workspace);
@@ -121,6 +155,21 @@ void register_monitor(CLI::App& app) {
   rep->add_flag("--json", report->json, "Print JSON");
   add_workspace_flag(*rep, report->workspace);
   rep->callback([report] { run_report(*report); });
+
+  auto purge = std::make_shared<PurgeFlags>();
+  CLI::App* pu = group->add_subcommand(
+      "purge",
+      "Erase requests from the request log (hard delete, for erasure requests and data "
+      "minimisation): those made with an API key (--key, with the feedback given with it), "
+      "those older than a date (--before) or both; the log's database is scrubbed "
+      "(secure_delete, VACUUM, WAL truncated) so their text is gone from its bytes. Audited");
+  pu->add_option("--key", purge->key, "The API key id whose requests go");
+  pu->add_option("--before", purge->before,
+                 "Requests created before this ISO 8601 date or date-time go (2024-06-01, "
+                 "2024-06-01T12:00:00Z; UTC unless an offset is given)");
+  pu->add_flag("--json", purge->json, "Print what was removed as JSON");
+  add_workspace_flag(*pu, purge->workspace);
+  pu->callback([purge] { run_purge(*purge); });
 
   auto alerts = std::make_shared<AlertsFlags>();
   CLI::App* al = group->add_subcommand(

@@ -1,12 +1,15 @@
-// `enclave store verify` and `enclave store gc`.
+// `enclave store verify`, `store gc`, `store backup DIR` and `store restore DIR`.
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "store/backup.h"
 #include "store/gc.h"
 #include "store/verify.h"
 
@@ -23,6 +26,30 @@ struct GcFlags {
   bool dry_run = false;
   bool json = false;
 };
+
+struct BackupFlags {
+  std::string workspace;
+  std::string dir;
+  bool json = false;
+};
+
+struct RestoreFlags {
+  std::string workspace;
+  std::string dir;
+  bool force = false;
+  bool json = false;
+};
+
+// Where restore writes: --workspace (or the global flag), else
+// $ENCLAVE_HOME, else the current folder. Never found by walking up, so a
+// restore with --force cannot land on a parent's workspace by accident.
+std::filesystem::path restore_target(const std::string& workspace) {
+  const std::string flag = workspace_flag(workspace);
+  if (!flag.empty()) return flag;
+  const char* home = std::getenv("ENCLAVE_HOME");
+  if (home != nullptr && *home != '\0') return home;
+  return std::filesystem::current_path();
+}
 
 }  // namespace
 
@@ -65,6 +92,52 @@ void register_store(CLI::App& app) {
       std::cout << store::gc_report_json(report).dump(2) << "\n";
     } else {
       std::cout << store::format_gc_report(report);
+    }
+  });
+
+  auto backup = std::make_shared<BackupFlags>();
+  CLI::App* backup_cmd = store_cmd->add_subcommand(
+      "backup",
+      "Back the workspace up into DIR (new or empty), consistent while it is in use: databases "
+      "through SQLite's online backup, the blobs they name copied, run logs, and DIR/manifest.json "
+      "(every file's size and sha256) written last. Audited");
+  backup_cmd->add_option("dir", backup->dir, "The backup folder (must not exist, or be empty)")
+      ->required();
+  add_workspace_flag(*backup_cmd, backup->workspace);
+  backup_cmd->add_flag("--json", backup->json, "Print the summary as JSON");
+  backup_cmd->callback([backup] {
+    store::Workspace workspace(workspace_root(backup->workspace));
+    store::BackupReport report = store::backup_workspace(workspace, backup->dir);
+    if (backup->json) {
+      std::cout << store::backup_report_json(report).dump(2) << "\n";
+    } else {
+      std::cout << store::format_backup_report(report);
+    }
+  });
+
+  auto restore = std::make_shared<RestoreFlags>();
+  CLI::App* restore_cmd = store_cmd->add_subcommand(
+      "restore",
+      "Restore a backup made by `store backup` into the workspace (--workspace, else "
+      "$ENCLAVE_HOME, else the current folder): every file is checked against the manifest "
+      "before anything is replaced, a corrupt backup is refused naming the file, and a "
+      "non-empty .enclave is replaced only with --force. Runs that were running at backup time "
+      "are marked failed. Audited in the restored workspace");
+  restore_cmd->add_option("dir", restore->dir, "The backup folder (holding manifest.json)")
+      ->required();
+  add_workspace_flag(*restore_cmd, restore->workspace);
+  restore_cmd->add_flag("--force", restore->force,
+                        "Replace an existing workspace store (stop its servers and runs first)");
+  restore_cmd->add_flag("--json", restore->json, "Print the summary as JSON");
+  restore_cmd->callback([restore] {
+    store::RestoreReport report =
+        store::restore_workspace({.backup = restore->dir,
+                                  .target = restore_target(restore->workspace),
+                                  .force = restore->force});
+    if (restore->json) {
+      std::cout << store::restore_report_json(report).dump(2) << "\n";
+    } else {
+      std::cout << store::format_restore_report(report);
     }
   });
 }

@@ -6,6 +6,7 @@
 #include "store/audit.h"
 #include "store/clock.h"
 #include "store/db.h"
+#include "store/db_maintenance.h"
 #include "store/table.h"
 #include "store/workspace.h"
 #include "text/pii.h"
@@ -285,6 +286,7 @@ void RequestLog::add_feedback(FeedbackRecord feedback) {
 std::int64_t RequestLog::purge_expired() {
   if (options_.retention_days <= 0) return 0;
   std::unique_ptr<store::Db> db = open_db(path_, /*create=*/true);
+  store::set_secure_delete(*db);
   const double cutoff = store::now_unix() - options_.retention_days * 86400.0;
   store::WriteTransaction tx(*db);
   db->prepare(
@@ -303,6 +305,46 @@ std::int64_t RequestLog::purge_expired() {
     audit_tx.commit();
   }
   return n;
+}
+
+RequestPurgeResult purge_requests(const std::filesystem::path& workspace_root,
+                                  const RequestPurge& purge) {
+  if (purge.key_id.empty() && !purge.before)
+    fail_input("purge: name the requests to delete with --key ID, --before DATE or both");
+  // The workspace first: its audit entry commits before the deletion does, so
+  // a log that cannot be audited (a keyed log without its key) loses nothing.
+  store::Workspace workspace(workspace_root);
+  std::unique_ptr<store::Db> db = open_db(RequestLog::db_path(workspace_root), /*create=*/false);
+  store::set_secure_delete(*db);
+  std::string where = "1";
+  if (!purge.key_id.empty()) where += " AND key_id = ?1";
+  if (purge.before) where += " AND created_at < ?2";
+  auto bind = [&](store::Statement& s) -> store::Statement& {
+    if (!purge.key_id.empty()) s.bind(1, purge.key_id);
+    if (purge.before) s.bind(2, *purge.before);
+    return s;
+  };
+  RequestPurgeResult result;
+  store::WriteTransaction audit_tx(workspace.db());
+  {
+    store::WriteTransaction tx(*db);
+    store::Statement feedback(
+        *db, "DELETE FROM feedback WHERE request_id IN (SELECT id FROM requests WHERE " + where +
+                 ")" + (purge.key_id.empty() ? "" : " OR (" + where + ")"));
+    bind(feedback).run();
+    result.feedback = db->changes();
+    store::Statement requests(*db, "DELETE FROM requests WHERE " + where);
+    bind(requests).run();
+    result.requests = db->changes();
+    nlohmann::json details = {{"requests", result.requests}, {"feedback", result.feedback}};
+    if (!purge.key_id.empty()) details["key_id"] = purge.key_id;
+    if (purge.before) details["before"] = store::format_time(*purge.before);
+    store::append_audit(workspace.db(), "purge", "request log", details);
+    tx.commit();
+  }
+  audit_tx.commit();
+  store::scrub_deleted(*db);
+  return result;
 }
 
 std::vector<RequestRecord> query_requests(const std::filesystem::path& workspace_root,

@@ -109,7 +109,7 @@ class RequestLog {
   void add_feedback(FeedbackRecord feedback);
 
   // Deletes rows older than the retention period (an audited "purge"
-  // when there were any); returns how many.
+  // when there were any, with SQLite's secure_delete on); returns how many.
   std::int64_t purge_expired();
 
  private:
@@ -138,6 +138,30 @@ std::vector<RequestRecord> query_requests(const std::filesystem::path& workspace
 // request), oldest request first.
 std::vector<std::pair<RequestRecord, std::vector<FeedbackRecord>>> requests_with_feedback(
     const std::filesystem::path& workspace_root);
+
+// Erasure (`enclave monitor purge`): which requests to delete. Both set:
+// requests matching both.
+struct RequestPurge {
+  std::string key_id;            // requests made with this API key, and its feedback
+  std::optional<double> before;  // requests (and feedback) created before this time
+};
+
+struct RequestPurgeResult {
+  std::int64_t requests = 0;  // request rows deleted
+  std::int64_t feedback = 0;  // feedback rows deleted (on those requests, or given by the key)
+};
+
+// Hard-deletes the requests purge names, the feedback on them and, with a
+// key, the feedback given with that key: with secure_delete on, then VACUUM
+// and a TRUNCATE checkpoint, so their text is gone from the bytes of
+// requests.db and its -wal file (store/db.h scrub_deleted). Audited as a
+// "purge" of "request log" in the same step (a keyed audit log without its
+// key refuses before anything is deleted). Records still queued by a running
+// server are written after it. Throws Error(kInvalidInput) if neither field
+// is set, Error(kNotFound) if the workspace has no request log, Error(kIo)
+// if another process kept the log busy past the busy timeout.
+RequestPurgeResult purge_requests(const std::filesystem::path& workspace_root,
+                                  const RequestPurge& purge);
 
 nlohmann::json request_json(const RequestRecord& record);
 // One line per request: time, id, key, model version, status, finish,

@@ -158,25 +158,28 @@ std::vector<AuditEntry> list_audit(Db& db, const AuditQuery& query) {
 namespace {
 
 // Every registry row must be explained by the log: a version by its
-// "register" entry (same artifact), a deleted version by a "delete" entry,
+// "register" entry (same artifact), a deleted version by a "delete" entry
+// (or a "purge" entry, which deletes too), a purged version by a "purge" entry,
 // an alias by the newest "alias" entry for it. A row written straight into
 // SQLite, behind the log's back, shows up here.
 void check_registry_rows(Db& db, const std::vector<AuditEntry>& entries, AuditReport& report) {
   std::map<std::string, std::string> registered;  // "model tiny@1" -> artifact
   std::set<std::string> deleted;
+  std::set<std::string> purged;
   std::map<std::string, std::int64_t> alias_to;  // "model tiny:production" -> version
   for (const AuditEntry& e : entries) {
     const nlohmann::json d = nlohmann::json::parse(e.details, nullptr, false);
     if (!d.is_object()) continue;
     if (e.action == "register") registered[e.object] = d.value("artifact", std::string());
     if (e.action == "delete") deleted.insert(e.object);
+    if (e.action == "purge") purged.insert(e.object);
     if (e.action == "alias" && d.contains("to") && d["to"].is_number_integer())
       alias_to[e.object] = d["to"].get<std::int64_t>();
     if (e.action == "unalias") alias_to.erase(e.object);
   }
   Statement versions(db,
-                     "SELECT kind, name, version, artifact, deleted_at IS NOT NULL"
-                     " FROM registry_versions ORDER BY id");
+                     "SELECT kind, name, version, artifact, deleted_at IS NOT NULL,"
+                     " purged_at IS NOT NULL FROM registry_versions ORDER BY id");
   while (versions.step()) {
     const std::string object =
         fmt::format("{} {}@{}", versions.text(0), versions.text(1), versions.int64(2));
@@ -189,9 +192,13 @@ void check_registry_rows(Db& db, const std::vector<AuditEntry>& entries, AuditRe
           {0, fmt::format("registry row {} names artifact {}, the audit log recorded {}", object,
                           versions.text(3), it->second)});
     }
-    if (versions.int64(4) != 0 && !deleted.contains(object)) {
+    if (versions.int64(4) != 0 && !deleted.contains(object) && !purged.contains(object)) {
       report.problems.push_back(
           {0, fmt::format("registry row {} is deleted without a delete entry", object)});
+    }
+    if (versions.int64(5) != 0 && !purged.contains(object)) {
+      report.problems.push_back(
+          {0, fmt::format("registry row {} is purged without a purge entry", object)});
     }
   }
   Statement aliases(db,

@@ -51,8 +51,8 @@ class Walker {
       j["params"] = params.is_discarded() ? nlohmann::json::object() : params;
     } else if (n.type == NodeId::Type::kVersion) {
       Statement q(db_,
-                  "SELECT kind, name, version, artifact, source, run_id, deleted_at, deleted_by"
-                  " FROM registry_versions WHERE id = ?1");
+                  "SELECT kind, name, version, artifact, source, run_id, deleted_at, deleted_by,"
+                  " purged_at FROM registry_versions WHERE id = ?1");
       q.bind(1, n.id);
       if (!q.step()) fail(ErrorKind::kNotFound, "registry version {} not found", n.id);
       j = {{"type", q.text(0)},
@@ -65,6 +65,11 @@ class Walker {
         j["deleted"] = true;
         j["deleted_at"] = format_time(q.real(6));
         j["deleted_by"] = q.text(7);
+      }
+      // A purged version is a tombstone: the edge stays, the content is erased.
+      if (!q.is_null(8)) {
+        j["purged"] = true;
+        j["purged_at"] = format_time(q.real(8));
       }
     } else {
       j = {{"type", "artifact"}, {"digest", n.digest}};
@@ -259,7 +264,7 @@ std::string node_line(const nlohmann::json& n, const LineageFormat& format) {
     if (n.contains("size"))
       out += fmt::format(" ({}, {})", n["kind"].get<std::string>(),
                          format_bytes(n["size"].get<std::uint64_t>()));
-    if (n.value("purged", false)) out += " (content removed by gc)";
+    if (n.value("purged", false)) out += " (content removed)";
   } else {
     out = fmt::format("{} {}  {}", type, n["ref"].get<std::string>(),
                       n["artifact"].get<std::string>().substr(0, 19));
@@ -268,7 +273,9 @@ std::string node_line(const nlohmann::json& n, const LineageFormat& format) {
     const std::string source = n["source"].get<std::string>();
     std::error_code ec;
     if (!source.empty() && std::filesystem::exists(source, ec)) out += "  from " + source;
-    if (n.value("deleted", false)) {
+    if (n.value("purged", false)) {
+      out += fmt::format("  (purged {}: content erased)", n["purged_at"].get<std::string>());
+    } else if (n.value("deleted", false)) {
       out += fmt::format("  (deleted {} by {})", n["deleted_at"].get<std::string>(),
                          n["deleted_by"].get<std::string>());
     }

@@ -25,8 +25,9 @@ struct LineageOptions {
 // ref: "run:12", an artifact digest "sha256:...", or a registry reference
 // ("name", "name@3", "name:alias"; a deleted version by its name@3). Returns
 // {root, upstream?: [...], downstream?: [...]}, each node {type, ..., role?,
-// children: [...]}; a deleted version's node has "deleted": true, and an
-// artifact whose content gc reclaimed "purged": true.
+// children: [...]}; a deleted version's node has "deleted": true, a purged
+// (erased) version's node also "purged": true and "purged_at", and an
+// artifact whose content gc or a purge reclaimed "purged": true.
 // Throws Error(kNotFound) for an unknown ref, Error(kInvalidInput) for a
 // name that is both a model and a dataset when kind is empty.
 nlohmann::json lineage(Db& db, std::string_view ref, const LineageOptions& options = {});

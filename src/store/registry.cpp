@@ -177,8 +177,14 @@ VersionInfo resolve_version(Db& db, RegistryKind kind, std::string_view ref, boo
   if (!q.step()) fail(ErrorKind::kNotFound, "{} {}@{} not found", k, r.name, version);
   VersionInfo v = read_version(db, q);
   if (v.deleted_at && !include_deleted) {
-    fail(ErrorKind::kNotFound, "{} {} was deleted on {} by {}{}", k, v.ref(),
-         format_time(*v.deleted_at), v.deleted_by.empty() ? "(unknown)" : v.deleted_by,
+    // A purged version (purge.h) says so: its content is gone for good.
+    Statement purged(db, "SELECT purged_at FROM registry_versions WHERE id = ?1");
+    purged.bind(1, v.id);
+    const bool is_purged = purged.step() && !purged.is_null(0);
+    fail(ErrorKind::kNotFound, "{} {} was {} on {} by {}{}", k, v.ref(),
+         is_purged ? "purged (erased)" : "deleted",
+         format_time(is_purged ? purged.real(0) : *v.deleted_at),
+         v.deleted_by.empty() ? "(unknown)" : v.deleted_by,
          latest > 0 ? fmt::format(" (latest is {}@{})", r.name, latest) : "");
   }
   return v;

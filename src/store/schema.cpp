@@ -248,8 +248,24 @@ CREATE TABLE alert_events (
 CREATE INDEX alert_events_rule ON alert_events(rule, id);
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations = {kMigration1, kMigration2, kMigration3,
-                                                         kMigration4};
+// Erasure (store/purge.h): a purged registry version stays as a tombstone
+// (runs' inputs and lineage still name it) with the time it was purged and
+// its source path blanked; that is the one change allowed after deletion,
+// once.
+constexpr std::string_view kMigration5 = R"sql(
+ALTER TABLE registry_versions ADD COLUMN purged_at REAL;
+DROP TRIGGER registry_versions_immutable;
+CREATE TRIGGER registry_versions_immutable
+BEFORE UPDATE OF id, kind, name, version, artifact, run_id, created_at, created_by ON registry_versions
+BEGIN SELECT RAISE(ABORT, 'registry versions are immutable'); END;
+CREATE TRIGGER registry_versions_purge_once
+BEFORE UPDATE OF purged_at, source ON registry_versions
+WHEN OLD.purged_at IS NOT NULL OR NEW.purged_at IS NULL OR NEW.source <> ''
+BEGIN SELECT RAISE(ABORT, 'a registry version changes only when it is purged, once'); END;
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kMigration1, kMigration2, kMigration3,
+                                                         kMigration4, kMigration5};
 
 bool has_version_table(Db& db) {
   Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
