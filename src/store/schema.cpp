@@ -248,8 +248,23 @@ CREATE TABLE alert_events (
 CREATE INDEX alert_events_rule ON alert_events(rule, id);
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations = {kMigration1, kMigration2, kMigration3,
-                                                         kMigration4};
+// Access control (store/users.h, store/roles.h): the OS users of a shared
+// workspace and their roles, and the actor of each audit entry (the OS user,
+// or "key:<id>" for a server action made with an API key). Entries written
+// before this migration have an empty actor, which their hash does not
+// cover, so old chains still verify (audit.cpp).
+constexpr std::string_view kMigration5 = R"sql(
+ALTER TABLE audit_log ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+CREATE TABLE workspace_users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'service', 'developer', 'admin')),
+  added_at REAL NOT NULL,
+  added_by TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kMigration1, kMigration2, kMigration3,
+                                                         kMigration4, kMigration5};
 
 bool has_version_table(Db& db) {
   Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
