@@ -100,7 +100,10 @@ class AirGapTest(unittest.TestCase):
                             'ip link set lo up && exec strace -f -qq --seccomp-bpf -e trace=connect,sendto,sendmsg '
                             '-o "$0" sh -c "$1"', trace, SCRIPT],
                            capture_output=True, text=True, env=env, timeout=120)
-        serve_log = open(os.path.join(work, "serve.log")).read() if os.path.exists(os.path.join(work, "serve.log")) else ""
+        serve_log = ""
+        if os.path.exists(os.path.join(work, "serve.log")):
+            with open(os.path.join(work, "serve.log")) as f:
+                serve_log = f.read()
         self.assertEqual(p.returncode, 0, f"{p.stdout}\n{p.stderr}\n{serve_log[-2000:]}")
         self.assertIn("served text_completion", p.stdout)
         with open(trace) as f:
