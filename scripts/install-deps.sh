@@ -18,6 +18,7 @@ packages=(
   libsentencepiece-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev
   python3 python3-torch python3-numpy python3-jinja2
+  strace openssl iproute2 util-linux
 )
 
 missing=()

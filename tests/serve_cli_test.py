@@ -51,7 +51,11 @@ def free_port():
 class Server:
     """`enclave serve` in a subprocess, always stopped (context manager)."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, connect_host="127.0.0.1", tls=None):
+        """connect_host: the address requests go to; tls: an ssl.SSLContext
+        for a server started with --tls-cert and --tls-key."""
+        self.connect_host = connect_host
+        self.tls = tls
         self.port = free_port()
         self.log = open(os.path.join(WORK, f"serve-{self.port}.log"), "w")
         self.proc = subprocess.Popen([ENCLAVE, "serve", "--port", str(self.port), *args],
@@ -90,8 +94,15 @@ class Server:
         self.stop()
 
 
+def connect(server, timeout=120):
+    host = getattr(server, "connect_host", "127.0.0.1")
+    if getattr(server, "tls", None) is not None:
+        return http.client.HTTPSConnection(host, server.port, timeout=timeout, context=server.tls)
+    return http.client.HTTPConnection(host, server.port, timeout=timeout)
+
+
 def request(server, method, path, body=None, key="infer", headers=None, raw=None, timeout=120):
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    conn = connect(server, timeout)
     h = dict(headers or {})
     if key:
         h["Authorization"] = f"Bearer {KEYS.get(key, key)}"

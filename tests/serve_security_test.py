@@ -11,6 +11,8 @@ and keep serving everyone else.
                 cross-origin browser requests, JSON bodies only.
   OperationsTest  keys re-read without a restart, `api-keys list/revoke/rotate`,
                 refusals in the request log, a port in use, no server paths.
+  AccessTest    roles on keys, TLS with a self-signed certificate, keys refused
+                over plain HTTP from another machine.
   ShutdownTest  every request answered before SIGTERM is in the log after it.
 
 Usage: serve_security_test.py --enclave BUILD/src/cli/enclave --workdir DIR [--fixtures DIR] [ClassName ...]
@@ -23,6 +25,8 @@ import select
 import shutil
 import signal
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -208,6 +212,7 @@ class HardenedTest(unittest.TestCase):
         self.assertEqual(body["current"], "tiny@2")
         entries = json.loads(sc.run("audit", "list", "--workspace", self.ws, "--action", "reload", "--json").stdout)
         self.assertEqual([e["details"]["key"] for e in entries], ["admin"])
+        self.assertEqual([e["actor"] for e in entries], ["key:admin"])
         self.assertEqual(entries[0]["details"]["current"], "tiny@2")
 
 
@@ -368,6 +373,109 @@ class OperationsTest(unittest.TestCase):
             self.assertNotIn(self.model, text, path)
         status, body, _ = sc.request(s, "POST", "/admin/reload", {"model": "missing"}, key="admin")
         self.assertNotIn(sc.WORK, json.dumps(body))
+
+
+def non_loopback_address():
+    """An IPv4 address of this machine other than loopback, or None (from
+    `hostname -I`)."""
+    try:
+        words = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=10).stdout.split()
+    except OSError:
+        return None
+    return next((w for w in words if "." in w and not w.startswith("127.")), None)
+
+
+def self_signed_certificate(folder, address):
+    """cert.pem and key.pem for localhost, 127.0.0.1 (and address), made by the openssl CLI."""
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    names = "DNS:localhost,IP:127.0.0.1" + (f",IP:{address}" if address else "")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", f"subjectAltName={names}",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+class AccessTest(unittest.TestCase):
+    """Roles on API keys (a viewer key may look but not generate; a service
+    key may generate and give feedback), TLS (`--tls-cert/--tls-key`, a
+    certificate the test makes with openssl), and keys refused over plain HTTP
+    from another machine (the machine's own non-loopback address stands in for
+    one)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = os.path.join(sc.WORK, "access")
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        os.makedirs(cls.dir)
+        cls.address = non_loopback_address()
+        cls.cert, cls.key = self_signed_certificate(cls.dir, cls.address)
+        cls.keys = os.path.join(cls.dir, "keys.json")
+        cls.secret = {role: sc.run("api-keys", "add", "--file", cls.keys, "--id", role, "--role", role).stdout.strip()
+                      for role in ("viewer", "service")}
+        cls.tls = ssl.create_default_context(cafile=cls.cert)
+        cls.model = fixtures.tiny(sc.FIXTURES, 1)
+        host = "0.0.0.0" if cls.address else "127.0.0.1"
+        cls.server = sc.Server("--model", cls.model, "--api-keys", cls.keys, "--host", host, "--tls-cert", cls.cert,
+                               "--tls-key", cls.key, "--ctx", "64", "--no-request-log", tls=cls.tls)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def ask(self, server, role, path="/v1/completions", body=None):
+        if body is None and path != "/v1/models":
+            body = {"prompt": "the fox", "max_tokens": 2}
+        return sc.request(server, "GET" if body is None else "POST", path, body, key=self.secret[role])
+
+    def test_roles_decide_what_a_key_may_do(self):
+        listed = json.loads(sc.run("api-keys", "list", "--file", self.keys, "--json").stdout)
+        self.assertEqual({k["id"]: k["role"] for k in listed}, {"viewer": "viewer", "service": "service"})
+        self.assertIn("ROLE", sc.run("api-keys", "list", "--file", self.keys).stdout)
+        s = self.server
+        self.assertEqual(self.ask(s, "viewer", "/v1/models")[0], 200)
+        status, body, _ = self.ask(s, "viewer")
+        sc.assert_error(status, body, 403)
+        self.assertIn("'infer'", body["error"]["message"])
+        status, body, _ = self.ask(s, "service")
+        self.assertEqual(status, 200, body)
+        # Feedback is the service's: an unknown id is 404 (or 500 without a log), never 403.
+        self.assertNotEqual(self.ask(s, "service", "/v1/feedback", {"id": "chatcmpl-x", "rating": 1})[0], 403)
+        sc.assert_error(*self.ask(s, "viewer", "/v1/feedback", {"id": "chatcmpl-x", "rating": 1})[:2], 403)
+
+    def test_tls_serves_https_and_nothing_else(self):
+        self.assertIn(f"listening on https://", self.server.output())
+        self.assertEqual(sc.request(self.server, "GET", "/health", key=None)[0], 200)
+        with self.assertRaises((OSError, http.client.HTTPException)):  # plain HTTP gets no HTTP answer
+            sc.request(type("Plain", (), {"port": self.server.port})(), "GET", "/health", key=None, timeout=5)
+        if self.address:  # over TLS a key may come from another machine
+            remote = type("Remote", (), {"port": self.server.port, "connect_host": self.address, "tls": self.tls})()
+            self.assertEqual(self.ask(remote, "service")[0], 200)
+
+    def test_bad_tls_files_are_named(self):
+        bad = os.path.join(self.dir, "bad.pem")
+        with open(bad, "w") as f:
+            f.write("not a certificate\n")
+        # Each case starts enclave-torch: two cover a file that is not PEM and a key
+        # that is not the certificate's (src/serve/guarded_server.cpp names each).
+        for args, words in ((["--tls-cert", bad, "--tls-key", self.key], ["--tls-cert", "bad.pem", "PEM"]),
+                            (["--tls-cert", self.cert, "--tls-key", self.cert], ["--tls-key", "cert.pem"])):
+            p = sc.run("serve", "--model", self.model, "--port", "0", "--no-request-log", *args, check=False, timeout=60)
+            self.assertNotEqual(p.returncode, 0, p.stderr)
+            for w in words:
+                self.assertIn(w, p.stderr)
+
+    def test_keys_over_plain_http_are_refused_beyond_loopback(self):
+        if not self.address:
+            self.skipTest("this machine has no non-loopback IPv4 address to stand in for another machine")
+        with sc.Server("--model", self.model, "--api-keys", self.keys, "--host", "0.0.0.0", "--ctx", "64",
+                       "--no-request-log") as plain:
+            self.assertIn("without TLS", plain.output())
+            self.assertEqual(self.ask(plain, "service")[0], 200)  # loopback
+            remote = type("Remote", (), {"port": plain.port, "connect_host": self.address, "tls": None})()
+            status, body, _ = self.ask(remote, "service")
+            sc.assert_error(status, body, 403)
+            self.assertIn("TLS", body["error"]["message"])
+            self.assertEqual(sc.request(remote, "GET", "/health", key=None)[0], 200)  # no key, no refusal
 
 
 class ShutdownTest(unittest.TestCase):

@@ -363,6 +363,69 @@ class StoreCliTest(StoreCase):
         self.assertEqual(self.ok_json("datasets", "list"), [])
 
 
+def as_user(user, group):
+    """A command prefix running as another OS user (root only), or None."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return None
+    return ["setpriv", f"--reuid={user}", f"--regid={group}", "--clear-groups", "--"]
+
+
+class UsersTest(StoreCase):
+    """Roles of OS users in a shared workspace: `users add/list/remove`, the
+    CLI refusing a command the user's role does not allow (a real second OS
+    user, `nobody`, through setpriv), and audit entries naming their actor."""
+
+    def test_roles_are_checked_and_the_audit_log_names_the_actor(self):
+        ws = fresh_dir("users")
+        os.chmod(ws, 0o755)
+        init = self.ok_json("init", ws, "--shared-group", "nogroup")
+        self.assertEqual(init["shared_group"], "nogroup")
+        dot = os.path.join(ws, ".enclave")
+        st = os.stat(dot)
+        self.assertTrue(st.st_mode & stat.S_ISGID and st.st_mode & 0o070 == 0o070, oct(st.st_mode))
+        self.assertEqual(os.stat(os.path.join(dot, "enclave.db")).st_mode & 0o060, 0o060)
+        self.env = clean_env(ENCLAVE_HOME=ws)
+        self.assertEqual(self.ok_json("users", "list"), [])
+        me = self.ok_json("users", "add", "nobody", "--role", "viewer")
+        # The first user added makes the one adding it admin, so it keeps the workspace.
+        self.assertEqual([(u["name"], u["role"]) for u in me][1:], [("nobody", "viewer")])
+        self.assertEqual(me[0]["role"], "admin")
+        self.assertIn("viewer", self.ok("users", "list").stdout)
+        self.expect_error(["users", "add", "x", "--role", "root"], "unknown role 'root'")
+        self.expect_error(["users", "remove", me[0]["name"]], "last admin")
+        model = make_model_dir(os.path.join(WORKDIR, "users-model"))
+        self.ok("models", "register", "m", model)
+        prefix = as_user("nobody", "nogroup")
+        if prefix is None:
+            self.skipTest("not root (or no setpriv): cannot run the CLI as another OS user")
+        def nobody(*args):
+            return subprocess.run([*prefix, ENCLAVE, *args], capture_output=True, text=True,
+                                  env=self.env, cwd="/", timeout=60)
+        p = nobody("models", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("m", p.stdout)
+        p = nobody("models", "alias", "m@1", "production")
+        self.assertEqual(p.returncode, 77, p.stderr)
+        for word in ("permission denied", "'nobody'", "'viewer'", "'approve'", "models alias"):
+            self.assertIn(word, p.stderr)
+        self.ok("users", "add", "nobody", "--role", "developer")
+        p = nobody("models", "alias", "m@1", "production")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = nobody("models", "delete", "m@1")
+        self.assertEqual(p.returncode, 77, p.stderr)
+        self.assertIn("'admin'", p.stderr)
+        self.ok("users", "remove", "nobody")
+        p = nobody("models", "list")
+        self.assertEqual(p.returncode, 77, p.stderr)
+        self.assertIn("has no role", p.stderr)
+        entries = self.ok_json("audit", "list")
+        actors = {(e["action"], e["actor"]) for e in entries}
+        self.assertIn(("alias", "nobody"), actors)
+        self.assertIn(("user-remove", me[0]["name"]), actors)
+        self.assertIn("ACTOR", self.ok("audit", "list").stdout)
+        self.ok("audit", "verify")
+
+
 class StoreRunsTest(StoreCase):
     def test_runs_exec_list_show_compare(self):
         ws = self.workspace("runs")
@@ -805,9 +868,9 @@ class StoreTamperTest(StoreCase):
                                "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_log WHERE seq = 4)"],
             "inserted": ["UPDATE audit_log SET seq = seq + 100 WHERE seq >= 3",
                          "UPDATE audit_log SET seq = seq - 99 WHERE seq >= 100",
-                         "INSERT INTO audit_log SELECT 3, time, user, 'alias', 'model m:evil', details, hash, hash "
+                         "INSERT INTO audit_log SELECT 3, time, user, 'alias', 'model m:evil', details, hash, hash, actor "
                          "FROM audit_log WHERE seq = 2"],
-            "appended": ["INSERT INTO audit_log SELECT 6, time, user, 'alias', 'model m:evil', details, hash, hash "
+            "appended": ["INSERT INTO audit_log SELECT 6, time, user, 'alias', 'model m:evil', details, hash, hash, actor "
                          "FROM audit_log WHERE seq = 5"],
         }
         for name, sql in cases.items():

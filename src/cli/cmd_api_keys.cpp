@@ -22,7 +22,8 @@ namespace {
 struct KeyFlags {
   std::string file;
   std::string id;
-  std::vector<std::string> scopes{"infer"};
+  std::vector<std::string> scopes;
+  std::string role;
   int requests_per_minute = 0;
   std::string workspace;
   bool json = false;
@@ -62,13 +63,19 @@ void register_api_keys(CLI::App& app) {
   CLI::App* add_cmd =
       key_command(*api_keys, "add", "Create a key; prints it once, stores only its sha256", add,
                   /*with_id=*/true);
-  add_cmd->add_option("--scope", add->scopes, "infer and/or admin (repeatable)")
-      ->capture_default_str();
+  CLI::Option* scope_opt = add_cmd->add_option(
+      "--scope", add->scopes, "read, infer, feedback, approve, admin (repeatable)");
+  add_cmd
+      ->add_option("--role", add->role,
+                   "viewer (read), service (infer, feedback), developer (read, infer, feedback, "
+                   "approve) or admin; default: service")
+      ->excludes(scope_opt);
   add_cmd->add_option("--requests-per-minute", add->requests_per_minute, "Rate limit (0: none)")
       ->check(CLI::Range(0, 1000000000));
   add_cmd->callback([add] {
+    const std::string role = add->role.empty() && add->scopes.empty() ? "service" : add->role;
     const std::string key =
-        serve::add_api_key(add->file, add->id, add->scopes, add->requests_per_minute);
+        serve::add_api_key(add->file, add->id, add->scopes, add->requests_per_minute, role);
     audit_key_change(*add, "api-key-add");
     fmt::print("{}\n", key);
     fmt::print(stderr,
@@ -77,9 +84,9 @@ void register_api_keys(CLI::App& app) {
   });
 
   auto list = std::make_shared<KeyFlags>();
-  CLI::App* list_cmd =
-      key_command(*api_keys, "list", "The keys of a file: id, scopes, limit, start of the hash",
-                  list, /*with_id=*/false);
+  CLI::App* list_cmd = key_command(*api_keys, "list",
+                                   "The keys of a file: id, role, scopes, limit, start of the hash",
+                                   list, /*with_id=*/false);
   list_cmd->add_flag("--json", list->json, "Print as JSON");
   list_cmd->callback([list] {
     const serve::ApiKeys keys = serve::ApiKeys::load(list->file);

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "store/registry.h"
+#include "store/users.h"
 #include "store/workspace.h"
 
 namespace enclave::cli {
@@ -24,6 +25,7 @@ std::string& global_workspace() {
 struct InitFlags {
   std::string dir;
   std::string workspace;
+  std::string shared_group;
   bool json = false;
 };
 
@@ -74,6 +76,9 @@ void register_init(CLI::App& app) {
   cmd->add_option("dir", flags->dir,
                   "Folder to make a workspace (default: --workspace, $ENCLAVE_HOME or .)");
   add_workspace_flag(*cmd, flags->workspace);
+  cmd->add_option("--shared-group", flags->shared_group,
+                  "Share the workspace with this OS group: setgid, group-writable folders and "
+                  "files (then `enclave users add` gives members roles)");
   cmd->add_flag("--json", flags->json, "Print the result as JSON");
   cmd->callback([flags] {
     std::string dir = flags->dir.empty() ? workspace_flag(flags->workspace) : flags->dir;
@@ -82,11 +87,14 @@ void register_init(CLI::App& app) {
       dir = home != nullptr && *home != '\0' ? home : ".";
     }
     store::InitResult result = store::init_workspace(dir);
+    if (!flags->shared_group.empty())
+      store::share_workspace_with_group(result.root, flags->shared_group);
     if (flags->json) {
       nlohmann::json j = {{"root", result.root.string()},
                           {"dot_dir", (result.root / store::kDotDir).string()},
                           {"created", result.created},
-                          {"schema_version", result.schema_version}};
+                          {"schema_version", result.schema_version},
+                          {"shared_group", flags->shared_group}};
       std::cout << j.dump(2) << "\n";
     } else if (result.created) {
       fmt::print("initialized Enclave workspace in {} (schema version {})\n",

@@ -72,6 +72,8 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--api-keys", flags->api_keys,
                   "Keys file (hashed keys with scopes; see `enclave api-keys add`)");
+  cmd->add_option("--tls-cert", o.tls_cert, "Serve HTTPS with this PEM certificate (chain)");
+  cmd->add_option("--tls-key", o.tls_key, "The PEM private key of --tls-cert");
   cmd->add_option("--max-concurrency", o.max_concurrency, "Sequences decoded together in the batch")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();

@@ -3,6 +3,7 @@
 // them (the linker would pull libtorch in).
 #include "cli/command_table.h"
 
+#include "cli/command_scopes.h"
 #include "cli/commands.h"
 
 #ifndef ENCLAVE_CLI_TENSORS
@@ -51,6 +52,9 @@ const CommandSpec kCommands[] = {
      ENCLAVE_LIGHT(register_lineage)},
     {"audit", "The hash-chained log of every change to the workspace",
      ENCLAVE_LIGHT(register_audit)},
+    {"users",
+     "The OS users of a shared workspace and their roles (viewer, service, developer, admin)",
+     ENCLAVE_LIGHT(register_users)},
     {"merge",
      "Merge models from a mergekit-style YAML config (linear, slerp, task_arithmetic, ties, "
      "dare_ties, dare_linear, passthrough)",

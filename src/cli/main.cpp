@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command_scopes.h"
 #include "cli/command_table.h"
 #include "cli/commands.h"
 #include "cli/suggest.h"
@@ -18,6 +19,7 @@
 #include "cli/version.h"
 #include "core/error.h"
 #include "core/program.h"
+#include "store/users.h"
 
 namespace enclave::cli {
 namespace {
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", enclave::cli::version_string());
     app.require_subcommand(1);
     enclave::cli::add_commands(app, argv);
+    enclave::cli::install_scope_checks(app);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
@@ -75,6 +78,9 @@ int main(int argc, char** argv) {
     return 64;
   } catch (const enclave::cli::ExitStatus& e) {
     return e.code;
+  } catch (const enclave::store::PermissionDenied& e) {
+    fmt::print(stderr, "enclave: error: permission denied: {}\n", e.what());
+    return 77;  // EX_NOPERM
   } catch (const enclave::Error& e) {
     fmt::print(stderr, "enclave: error: {}\n", enclave::cli::readable_error(e.what()));
     return enclave::exit_code_for(e.kind());

@@ -17,7 +17,7 @@ namespace enclave::serve {
 namespace {
 
 constexpr const char* kFormat = "enclave-api-keys";
-constexpr std::int64_t kVersion = 1;
+constexpr std::int64_t kVersion = 2;
 
 bool is_hex64(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -39,26 +39,66 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-void apply_scopes(ApiKey& key, const std::vector<std::string>& scopes, const std::string& where) {
-  for (const std::string& s : scopes) {
+// The scopes of a version 1 entry: "infer" then covered every /v1 route,
+// feedback included.
+Scopes version1_scopes(const std::vector<std::string>& names, const std::string& where) {
+  Scopes out;
+  for (const std::string& s : names) {
     if (s == "infer") {
-      key.infer = true;
+      out.add(Scope::kInfer);
+      out.add(Scope::kFeedback);
     } else if (s == "admin") {
-      key.admin = true;
+      out.add(Scope::kAdmin);
     } else {
-      fail_input("{}: unknown scope '{}' (expected infer or admin)", where, s);
+      fail_input("{}: unknown scope '{}' (a version 1 file knows infer and admin)", where, s);
     }
   }
+  return out;
 }
 
 nlohmann::json key_json(const ApiKey& key) {
-  nlohmann::json scopes = nlohmann::json::array();
-  if (key.infer) scopes.push_back("infer");
-  if (key.admin) scopes.push_back("admin");
-  return {{"id", key.id},
-          {"sha256", key.sha256},
-          {"scopes", scopes},
-          {"requests_per_minute", key.requests_per_minute}};
+  nlohmann::json j = {{"id", key.id}, {"sha256", key.sha256}};
+  if (!key.role.empty()) j["role"] = key.role;
+  j["scopes"] = key.scopes.names();
+  j["requests_per_minute"] = key.requests_per_minute;
+  return j;
+}
+
+// One entry of the file, validated (`at` names it in errors).
+ApiKey parse_key(const nlohmann::json& k, std::int64_t version, const std::string& at) {
+  if (!k.is_object()) fail_input("{}: expected an object", at);
+  ApiKey key;
+  key.id = json_string(k, "id", at);
+  if (!valid_id(key.id))
+    fail_input("{}: field 'id': '{}' is not 1..128 of [A-Za-z0-9._-]", at, key.id);
+  key.sha256 = json_string(k, "sha256", at);
+  if (!is_hex64(key.sha256)) fail_input("{}: field 'sha256': expected 64 lowercase hex digits", at);
+  if (version >= 2 && k.contains("role")) {
+    key.role = json_string(k, "role", at);
+    key.scopes = store::role_scopes_or_fail(key.role, at + ": field 'role'");
+  }
+  auto scopes = k.find("scopes");
+  if (scopes != k.end() || key.role.empty()) {
+    if (scopes == k.end() || !scopes->is_array() || scopes->empty())
+      fail_input("{}: field 'scopes': expected a non-empty array of scope names", at);
+    std::vector<std::string> names;
+    for (const nlohmann::json& s : *scopes) {
+      if (!s.is_string()) fail_input("{}: field 'scopes': expected strings", at);
+      names.push_back(s.get<std::string>());
+    }
+    const std::string where = at + ": field 'scopes'";
+    const Scopes listed =
+        version == 1 ? version1_scopes(names, where) : store::parse_scopes(names, where);
+    if (!key.role.empty() && !(listed == key.scopes)) {
+      fail_input("{}: field 'scopes' does not match the scopes of the role '{}'", at, key.role);
+    }
+    key.scopes = listed;
+  }
+  const std::int64_t rpm = json_int(k, "requests_per_minute", at, 0);
+  if (rpm < 0 || rpm > 1'000'000'000)
+    fail_input("{}: field 'requests_per_minute': {} is out of range", at, rpm);
+  key.requests_per_minute = static_cast<int>(rpm);
+  return key;
 }
 
 }  // namespace
@@ -70,41 +110,19 @@ ApiKeys ApiKeys::from_json_text(std::string_view text, std::string_view what) {
   if (json_string(doc, "format", w) != kFormat)
     fail_input("{}: field 'format': expected '{}'", w, kFormat);
   const std::int64_t version = json_int(doc, "version", w);
-  if (version != kVersion)
-    fail_input("{}: field 'version': {} is not supported (expected {})", w, version, kVersion);
+  if (version != 1 && version != kVersion)
+    fail_input("{}: field 'version': {} is not supported (expected 1 or {})", w, version, kVersion);
   auto keys = doc.find("keys");
   if (keys == doc.end() || !keys->is_array()) fail_input("{}: field 'keys': expected an array", w);
   ApiKeys out;
   std::set<std::string> ids;
   std::set<std::string> hashes;
   for (std::size_t i = 0; i < keys->size(); ++i) {
-    const nlohmann::json& k = (*keys)[i];
     const std::string at = fmt::format("{}: keys[{}]", w, i);
-    if (!k.is_object()) fail_input("{}: expected an object", at);
-    ApiKey key;
-    key.id = json_string(k, "id", at);
-    if (!valid_id(key.id))
-      fail_input("{}: field 'id': '{}' is not 1..128 of [A-Za-z0-9._-]", at, key.id);
+    ApiKey key = parse_key((*keys)[i], version, at);
     if (!ids.insert(key.id).second) fail_input("{}: field 'id': '{}' appears twice", at, key.id);
-    key.sha256 = json_string(k, "sha256", at);
-    if (!is_hex64(key.sha256))
-      fail_input("{}: field 'sha256': expected 64 lowercase hex digits", at);
     if (!hashes.insert(key.sha256).second)
       fail_input("{}: field 'sha256': the same key appears twice", at);
-    auto scopes = k.find("scopes");
-    if (scopes == k.end() || !scopes->is_array() || scopes->empty()) {
-      fail_input("{}: field 'scopes': expected a non-empty array of \"infer\" / \"admin\"", at);
-    }
-    std::vector<std::string> names;
-    for (const nlohmann::json& s : *scopes) {
-      if (!s.is_string()) fail_input("{}: field 'scopes': expected strings", at);
-      names.push_back(s.get<std::string>());
-    }
-    apply_scopes(key, names, at + ": field 'scopes'");
-    const std::int64_t rpm = json_int(k, "requests_per_minute", at, 0);
-    if (rpm < 0 || rpm > 1'000'000'000)
-      fail_input("{}: field 'requests_per_minute': {} is out of range", at, rpm);
-    key.requests_per_minute = static_cast<int>(rpm);
     out.keys_.push_back(std::move(key));
   }
   return out;
@@ -150,13 +168,16 @@ std::string new_secret() {
   return secret;
 }
 
-// The file's document, validated; with `must_exist` false a missing file is
-// an empty one.
+// The file's document, validated and in the current version (a version 1
+// file's entries with their scopes spelled out); with `must_exist` false a
+// missing file is an empty one.
 nlohmann::json read_keys_doc(const std::filesystem::path& path, bool must_exist) {
-  if (!must_exist && !std::filesystem::exists(path))
-    return {{"format", kFormat}, {"version", kVersion}, {"keys", nlohmann::json::array()}};
-  ApiKeys::load(path);  // validates
-  return parse_json(read_file(path), path.string());
+  nlohmann::json doc = {
+      {"format", kFormat}, {"version", kVersion}, {"keys", nlohmann::json::array()}};
+  if (!must_exist && !std::filesystem::exists(path)) return doc;
+  const ApiKeys keys = ApiKeys::load(path);
+  for (const ApiKey& key : keys.keys()) doc["keys"].push_back(key_json(key));
+  return doc;
 }
 
 // Keys files hold hashes only, but still say who may do what: owner-only.
@@ -208,11 +229,13 @@ nlohmann::json api_keys_json(const ApiKeys& keys) {
 
 std::string format_api_keys(const ApiKeys& keys) {
   if (keys.size() == 0) return "no keys\n";
-  std::string out = fmt::format("{:<24} {:<14} {:>10}  {}\n", "ID", "SCOPES", "REQ/MIN", "SHA256");
+  std::string out =
+      fmt::format("{:<24} {:<10} {:<28} {:>10}  {}\n", "ID", "ROLE", "SCOPES", "REQ/MIN", "SHA256");
   for (const ApiKey& k : keys.keys()) {
-    std::string scopes = k.infer && k.admin ? "infer,admin" : (k.admin ? "admin" : "infer");
+    std::string scopes;
+    for (const std::string& s : k.scopes.names()) scopes += (scopes.empty() ? "" : ",") + s;
     out += fmt::format(
-        "{:<24} {:<14} {:>10}  {}...\n", k.id, scopes,
+        "{:<24} {:<10} {:<28} {:>10}  {}...\n", k.id, k.role.empty() ? "-" : k.role, scopes,
         k.requests_per_minute == 0 ? std::string("-") : std::to_string(k.requests_per_minute),
         k.sha256.substr(0, 12));
   }
@@ -264,7 +287,8 @@ const ApiKey* KeyFile::authenticate(std::string_view presented) {
 }
 
 std::string add_api_key(const std::filesystem::path& path, const std::string& id,
-                        const std::vector<std::string>& scopes, int requests_per_minute) {
+                        const std::vector<std::string>& scopes, int requests_per_minute,
+                        const std::string& role) {
   nlohmann::json doc = read_keys_doc(path, /*must_exist=*/false);
   for (const nlohmann::json& k : doc["keys"]) {
     if (k["id"] == id) fail_input("{}: a key with id '{}' already exists", path.string(), id);
@@ -272,8 +296,14 @@ std::string add_api_key(const std::filesystem::path& path, const std::string& id
   ApiKey key;
   key.id = id;
   if (!valid_id(id)) fail_input("key id '{}' is not 1..128 of [A-Za-z0-9._-]", id);
-  apply_scopes(key, scopes, "scopes");
-  if (!key.infer && !key.admin) fail_input("scopes: at least one of infer, admin is required");
+  if (!role.empty() && !scopes.empty()) fail_input("give a role or scopes, not both");
+  if (!role.empty()) {
+    key.role = role;
+    key.scopes = store::role_scopes_or_fail(role, "--role");
+  } else {
+    key.scopes = store::parse_scopes(scopes, "--scope");
+  }
+  if (key.scopes.empty()) fail_input("a key needs a role (--role) or at least one scope (--scope)");
   if (requests_per_minute < 0)
     fail_input("requests per minute: must be >= 0, got {}", requests_per_minute);
   key.requests_per_minute = requests_per_minute;

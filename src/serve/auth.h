@@ -1,12 +1,18 @@
 // API keys and per-key rate limits. The keys file stores only the sha256 of
-// each key (as `sha256sum` prints it), never the key, with its scopes and
-// limit:
+// each key (as `sha256sum` prints it), never the key, with its scopes (or
+// the role they come from) and limit:
 //
-//   {"format": "enclave-api-keys", "version": 1,
-//    "keys": [{"id": "reports-app", "sha256": "<64 hex>",
-//              "scopes": ["infer"], "requests_per_minute": 600}]}
+//   {"format": "enclave-api-keys", "version": 2,
+//    "keys": [{"id": "reports-app", "sha256": "<64 hex>", "role": "service",
+//              "scopes": ["infer", "feedback"], "requests_per_minute": 600}]}
 //
-// Scopes: "infer" (the /v1 endpoints), "admin" (/admin/*; implies infer).
+// Scopes and roles are store/roles.h's. On the server: "infer" for the
+// completion endpoints, "feedback" for /v1/feedback, "read" or "infer" for
+// /v1/models and /metrics, "admin" for /admin/* (admin implies every scope).
+// A key with a "role" has exactly that role's scopes ("scopes" may then be
+// left out; if given it must agree). Version 1 files knew only "infer" (all
+// of /v1, feedback included) and "admin": their "infer" reads as infer and
+// feedback, and a file rewritten by add, revoke or rotate becomes version 2.
 // A presented key is hashed and compared with every stored hash in constant
 // time, so neither the match nor its position leaks through timing.
 // Thread safety: ApiKeys is immutable after load; RateLimiter is internally
@@ -25,18 +31,21 @@
 #include <string_view>
 #include <vector>
 
+#include "store/roles.h"
+
 namespace enclave::serve {
 
-enum class Scope { kInfer, kAdmin };
+using store::Scope;
+using store::Scopes;
 
 struct ApiKey {
   std::string id;
   std::string sha256;  // 64 lowercase hex
-  bool infer = false;
-  bool admin = false;
+  Scopes scopes;
+  std::string role;             // "" when given scopes, not a role
   int requests_per_minute = 0;  // 0 = unlimited
 
-  bool allows(Scope scope) const { return scope == Scope::kInfer ? (infer || admin) : admin; }
+  bool allows(Scope scope) const { return scopes.allows(scope); }
 };
 
 class ApiKeys {
@@ -44,7 +53,8 @@ class ApiKeys {
   // Reads and validates the keys file. Throws Error(kNotFound) for a missing
   // file, Error(kInvalidInput) naming the file and field for a wrong format
   // or version, a bad or duplicate id, a hash that is not 64 hex digits, a
-  // duplicate hash, an unknown scope or a negative limit.
+  // duplicate hash, an unknown scope or role, a role whose scopes differ from
+  // the listed ones, or a negative limit.
   static ApiKeys load(const std::filesystem::path& path);
   static ApiKeys from_json_text(std::string_view text, std::string_view what);
 
@@ -97,18 +107,20 @@ std::optional<std::string> bearer_token(std::string_view authorization);
 
 // Adds a new random key to the keys file (created if missing, written
 // atomically) and returns the key itself, which is shown once and not
-// stored. Throws like ApiKeys::load, and Error(kInvalidInput) for an id
-// already present or an unknown scope.
+// stored. The key gets `role`'s scopes when a role is given, else `scopes`.
+// Throws like ApiKeys::load, and Error(kInvalidInput) for an id already
+// present, an unknown scope or role, or both or neither given.
 std::string add_api_key(const std::filesystem::path& path, const std::string& id,
-                        const std::vector<std::string>& scopes, int requests_per_minute);
+                        const std::vector<std::string>& scopes, int requests_per_minute,
+                        const std::string& role = "");
 // Removes the key `id` from the file (atomically). Throws Error(kNotFound)
 // for an unknown id or file, and like ApiKeys::load.
 void revoke_api_key(const std::filesystem::path& path, const std::string& id);
 // Gives the key `id` a new random secret (same scopes and limit) and returns
 // it, shown once. Throws like revoke_api_key.
 std::string rotate_api_key(const std::filesystem::path& path, const std::string& id);
-// The keys of a file as `api-keys list` prints them: id, scopes, limit and
-// the first 12 hex digits of the hash (never the whole hash).
+// The keys of a file as `api-keys list` prints them: id, role, scopes, limit
+// and the first 12 hex digits of the hash (never the whole hash).
 nlohmann::json api_keys_json(const ApiKeys& keys);
 std::string format_api_keys(const ApiKeys& keys);
 

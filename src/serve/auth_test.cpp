@@ -43,7 +43,7 @@ TEST(ApiKeys, RejectsMalformedFiles) {
   for (const std::string& text : {
            std::string("[]"),
            std::string(R"({"format": "other", "version": 1, "keys": []})"),
-           std::string(R"({"format": "enclave-api-keys", "version": 2, "keys": []})"),
+           std::string(R"({"format": "enclave-api-keys", "version": 3, "keys": []})"),
            std::string(R"({"format": "enclave-api-keys", "version": 1})"),
            keys_text(R"({"id": "a", "sha256": "abc", "scopes": ["infer"]})"),
            keys_text(R"({"id": "a", "sha256": ")" + std::string(64, 'A') +
@@ -73,7 +73,53 @@ TEST(ApiKeys, AddedKeysAreStoredOnlyAsHashes) {
   ApiKeys keys = ApiKeys::load(path);
   ASSERT_NE(keys.authenticate(key), nullptr);
   EXPECT_EQ(keys.authenticate(key)->requests_per_minute, 10);
-  EXPECT_TRUE(keys.authenticate(admin)->admin);
+  EXPECT_TRUE(keys.authenticate(admin)->allows(Scope::kAdmin));
+}
+
+TEST(ApiKeys, RolesGiveTheirScopes) {
+  const testing::ScratchDir dir("keys");
+  const std::filesystem::path path = dir / "keys.json";
+  const std::string viewer = add_api_key(path, "dash", {}, 0, "viewer");
+  const std::string service = add_api_key(path, "app", {}, 0, "service");
+  EXPECT_THROW(add_api_key(path, "x", {}, 0, "root"), Error);
+  EXPECT_THROW(add_api_key(path, "y", {"infer"}, 0, "service"), Error);  // not both
+  EXPECT_THROW(add_api_key(path, "z", {}, 0, ""), Error);                // neither
+  ApiKeys keys = ApiKeys::load(path);
+  const ApiKey* v = keys.authenticate(viewer);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->role, "viewer");
+  EXPECT_TRUE(v->allows(Scope::kRead));
+  EXPECT_FALSE(v->allows(Scope::kInfer));
+  const ApiKey* s = keys.authenticate(service);
+  EXPECT_TRUE(s->allows(Scope::kInfer) && s->allows(Scope::kFeedback));
+  EXPECT_FALSE(s->allows(Scope::kRead) || s->allows(Scope::kApprove));
+  const nlohmann::json listed = api_keys_json(keys);
+  EXPECT_EQ(listed[0]["role"], "viewer");
+  EXPECT_EQ(listed[1]["scopes"], nlohmann::json({"infer", "feedback"}));
+  EXPECT_NE(format_api_keys(keys).find("service"), std::string::npos);
+  // A role and scopes that disagree, and a role unknown, are refused.
+  const std::string v2 = R"({"format": "enclave-api-keys", "version": 2, "keys": [)";
+  for (const std::string& bad : {
+           R"({"id": "a", "sha256": ")" + sha256_hex("k") +
+               R"(", "role": "viewer", "scopes": ["infer"]})",
+           R"({"id": "a", "sha256": ")" + sha256_hex("k") + R"(", "role": "boss"})",
+           R"({"id": "a", "sha256": ")" + sha256_hex("k") + R"(", "scopes": ["write"]})",
+       }) {
+    EXPECT_THROW(ApiKeys::from_json_text(v2 + bad + "]}", "keys.json"), Error) << bad;
+  }
+}
+
+TEST(ApiKeys, Version1InferStillCoversFeedbackAndIsRewrittenAsVersion2) {
+  const testing::ScratchDir dir("keys");
+  const std::filesystem::path path = dir / "keys.json";
+  write_file_atomic(path, keys_text(entry("old", "secret-1")));
+  EXPECT_TRUE(ApiKeys::load(path).authenticate("secret-1")->allows(Scope::kFeedback));
+  EXPECT_THROW(ApiKeys::from_json_text(keys_text(entry("a", "k", R"(["read"])")), "k.json"), Error);
+  add_api_key(path, "new", {"read"}, 0);
+  const nlohmann::json doc = nlohmann::json::parse(read_file(path));
+  EXPECT_EQ(doc["version"], 2);
+  EXPECT_EQ(doc["keys"][0]["scopes"], nlohmann::json({"infer", "feedback"}));
+  EXPECT_NE(ApiKeys::load(path).authenticate("secret-1"), nullptr);
 }
 
 TEST(BearerToken, ParsesTheAuthorizationHeader) {

@@ -1,7 +1,10 @@
 #include "serve/guarded_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,7 +12,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <utility>
 
+#include "core/error.h"
 #include "serve/api_error.h"
 
 namespace enclave::serve {
@@ -18,6 +24,29 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 thread_local bool close_requested = false;
+thread_local bool on_tls = false;
+
+// What a TLS call that returned rc waits for (POLLIN or POLLOUT on a
+// non-blocking socket), or 0 when it failed or the peer closed.
+short tls_wait_events(SSL* ssl, int rc) {
+  const int err = ::SSL_get_error(ssl, rc);
+  ::ERR_clear_error();
+  if (err == SSL_ERROR_WANT_READ) return POLLIN;
+  if (err == SSL_ERROR_WANT_WRITE) return POLLOUT;
+  return 0;
+}
+
+// OpenSSL's queued errors as one line, the queue emptied.
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long e = ::ERR_get_error()) {
+    char text[256];
+    ::ERR_error_string_n(e, text, sizeof text);
+    if (!out.empty()) out += "; ";
+    out += text;
+  }
+  return out.empty() ? "unknown reason" : out;
+}
 
 bool wait_for(socket_t sock, short events, long timeout_ms) {
   pollfd p{.fd = sock, .events = events, .revents = 0};
@@ -50,14 +79,15 @@ std::string address_of(const sockaddr_storage& addr, int* port) {
 // stream does, because httplib reads header lines a byte at a time.
 class DeadlineStream final : public httplib::Stream {
  public:
-  DeadlineStream(socket_t sock, long read_ms, long write_ms)
-      : sock_(sock), read_ms_(read_ms), write_ms_(write_ms) {}
+  // With ssl, reads and writes go through TLS on the (non-blocking) socket.
+  DeadlineStream(socket_t sock, long read_ms, long write_ms, SSL* ssl)
+      : sock_(sock), read_ms_(read_ms), write_ms_(write_ms), ssl_(ssl) {}
 
   void start_request(Clock::time_point deadline, std::size_t budget) {
     deadline_ = deadline;
     budget_ = budget;
   }
-  bool has_buffered() const { return pos_ < end_; }
+  bool has_buffered() const { return pos_ < end_ || (ssl_ && ::SSL_pending(ssl_) > 0); }
 
   bool is_readable() const override {
     return has_buffered() || wait_for(sock_, POLLIN, read_wait_ms());
@@ -66,12 +96,8 @@ class DeadlineStream final : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (budget_ == 0) return -1;  // the request is larger than any we take
-    if (!has_buffered()) {
-      if (!wait_for(sock_, POLLIN, read_wait_ms())) return -1;  // deadline or idle timeout
-      ssize_t n;
-      do {
-        n = ::recv(sock_, buffer_, sizeof buffer_, 0);
-      } while (n < 0 && errno == EINTR);
+    if (pos_ >= end_) {
+      const ssize_t n = ssl_ ? tls_read() : plain_read();
       if (n <= 0) return n;
       pos_ = 0;
       end_ = static_cast<std::size_t>(n);
@@ -84,6 +110,7 @@ class DeadlineStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, size_t size) override {
+    if (ssl_) return tls_write(ptr, size);
     if (!is_writable()) return -1;
     ssize_t n;
     do {
@@ -107,6 +134,35 @@ class DeadlineStream final : public httplib::Stream {
   socket_t socket() const override { return sock_; }
 
  private:
+  ssize_t plain_read() {
+    if (!wait_for(sock_, POLLIN, read_wait_ms())) return -1;  // deadline or idle timeout
+    ssize_t n;
+    do {
+      n = ::recv(sock_, buffer_, sizeof buffer_, 0);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  // A TLS record may arrive in pieces: each wait is cut to the deadline.
+  ssize_t tls_read() {
+    for (;;) {
+      const int n = ::SSL_read(ssl_, buffer_, sizeof buffer_);
+      if (n > 0) return n;
+      const short events = tls_wait_events(ssl_, n);
+      if (events == 0 || !wait_for(sock_, events, read_wait_ms())) return -1;
+    }
+  }
+
+  ssize_t tls_write(const char* ptr, size_t size) {
+    if (size == 0) return 0;
+    for (;;) {
+      const int n = ::SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+      if (n > 0) return n;
+      const short events = tls_wait_events(ssl_, n);
+      if (events == 0 || !wait_for(sock_, events, write_ms_)) return -1;
+    }
+  }
+
   // The per-read timeout, cut to what is left of the request's deadline.
   long read_wait_ms() const {
     const auto left =
@@ -117,6 +173,7 @@ class DeadlineStream final : public httplib::Stream {
   socket_t sock_;
   long read_ms_;
   long write_ms_;
+  SSL* ssl_;
   Clock::time_point deadline_ = Clock::now();
   std::size_t budget_ = 0;
   char buffer_[4096];
@@ -150,9 +207,69 @@ void close_lingering(socket_t sock) {
   ::close(sock);
 }
 
+// The TLS handshake of a new connection, bounded by the request deadline;
+// null (and nothing to free) when it fails.
+SSL* accept_tls(SSL_CTX* ctx, socket_t sock, std::chrono::milliseconds deadline) {
+  const int flags = ::fcntl(sock, F_GETFL);
+  if (flags < 0 || ::fcntl(sock, F_SETFL, flags | O_NONBLOCK) != 0) return nullptr;
+  SSL* ssl = ::SSL_new(ctx);
+  if (ssl == nullptr || ::SSL_set_fd(ssl, sock) != 1) {
+    ::SSL_free(ssl);
+    return nullptr;
+  }
+  const auto until = Clock::now() + deadline;
+  for (;;) {
+    const int r = ::SSL_accept(ssl);
+    if (r == 1) return ssl;
+    const short events = tls_wait_events(ssl, r);
+    const long left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    if (events == 0 || left <= 0 || !wait_for(sock, events, left)) {
+      ::SSL_free(ssl);
+      return nullptr;
+    }
+  }
+}
+
 }  // namespace
 
 void close_after_response() { close_requested = true; }
+
+bool connection_is_tls() { return on_tls; }
+
+GuardedServer::~GuardedServer() { ::SSL_CTX_free(tls_); }
+
+void GuardedServer::use_tls(const std::string& cert_file, const std::string& key_file) {
+  const std::pair<const char*, std::string> files[] = {{"--tls-cert", cert_file},
+                                                       {"--tls-key", key_file}};
+  for (const auto& [flag, file] : files) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec))
+      fail(ErrorKind::kNotFound, "{} {}: no such file", flag, file);
+  }
+  ::ERR_clear_error();
+  SSL_CTX* ctx = ::SSL_CTX_new(::TLS_server_method());
+  if (ctx == nullptr) fail(ErrorKind::kIo, "TLS: cannot create a context: {}", openssl_errors());
+  ::SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  ::SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (::SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
+    const std::string why = openssl_errors();
+    ::SSL_CTX_free(ctx);
+    fail_input("--tls-cert {}: not a PEM certificate: {}", cert_file, why);
+  }
+  if (::SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const std::string why = openssl_errors();
+    ::SSL_CTX_free(ctx);
+    fail_input("--tls-key {}: not a PEM private key: {}", key_file, why);
+  }
+  if (::SSL_CTX_check_private_key(ctx) != 1) {
+    const std::string why = openssl_errors();
+    ::SSL_CTX_free(ctx);
+    fail_input("--tls-key {}: does not match the certificate in {}: {}", key_file, cert_file, why);
+  }
+  ::SSL_CTX_free(tls_);
+  tls_ = ctx;
+}
 
 std::size_t GuardedServer::n_connections(const std::string& address) const {
   std::lock_guard lock(mutex_);
@@ -184,6 +301,10 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   if (::getpeername(sock, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
     address = address_of(peer, nullptr);
   if (!take_slot(address)) {
+    if (tls_ != nullptr) {
+      close_socket(sock);
+      return false;
+    }
     // Refused before anything is read: one short answer, then the socket
     // goes, so the worker is free again at once.
     const std::string body =
@@ -198,8 +319,18 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     close_socket(sock);
     return false;
   }
+  SSL* ssl = nullptr;
+  if (tls_ != nullptr) {
+    ssl = accept_tls(tls_, sock, limits_.request_deadline);
+    if (ssl == nullptr) {
+      close_socket(sock);
+      release_slot(address);
+      return false;
+    }
+  }
+  on_tls = ssl != nullptr;
   DeadlineStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_),
-                        to_ms(write_timeout_sec_, write_timeout_usec_));
+                        to_ms(write_timeout_sec_, write_timeout_usec_), ssl);
   bool ok = false;
   const long keep_alive_ms = static_cast<long>(keep_alive_timeout_sec_) * 1000;
   for (std::size_t left = keep_alive_max_count_; left > 0; --left) {
@@ -215,6 +346,11 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     bool connection_closed = false;
     ok = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
     if (!ok || connection_closed || close_requested) break;
+  }
+  if (ssl != nullptr) {
+    ::SSL_shutdown(ssl);  // one try at close_notify; the socket goes either way
+    ::SSL_free(ssl);
+    on_tls = false;
   }
   if (close_requested) {
     close_lingering(sock);

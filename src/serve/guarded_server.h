@@ -16,6 +16,11 @@
 // socket reads are ours.
 // A handler may call close_after_response() to drop the connection once its
 // response is written (for a request whose body was refused unread).
+// With use_tls() every connection is TLS (OpenSSL): the handshake must also
+// finish within the request deadline, and the same stream bounds apply to
+// the decrypted bytes; connection_is_tls() tells a handler which it is on.
+// A connection over the per-address limit is closed without an answer when
+// TLS is on (a plain 429 would not be understood).
 // Thread safety: configure before listening; connections run on the task
 // queue's threads; the per-address counts are locked.
 #pragma once
@@ -28,6 +33,8 @@
 #include <mutex>
 #include <string>
 
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace enclave::serve {
 
 struct ConnectionLimits {
@@ -39,6 +46,14 @@ struct ConnectionLimits {
 class GuardedServer : public httplib::Server {
  public:
   explicit GuardedServer(ConnectionLimits limits) : limits_(limits) {}
+  ~GuardedServer() override;
+
+  // Serves TLS with the PEM certificate chain and private key in these
+  // files. Throws Error(kNotFound) for a missing file, Error(kInvalidInput)
+  // naming the file and OpenSSL's reason for one that is not a PEM
+  // certificate or key, or a key that does not match the certificate.
+  void use_tls(const std::string& cert_file, const std::string& key_file);
+  bool tls() const { return tls_ != nullptr; }
 
   // Connections open now from `address` (for tests and metrics).
   std::size_t n_connections(const std::string& address) const;
@@ -49,6 +64,7 @@ class GuardedServer : public httplib::Server {
   void release_slot(const std::string& address);
 
   const ConnectionLimits limits_;
+  SSL_CTX* tls_ = nullptr;
   mutable std::mutex mutex_;
   std::map<std::string, std::size_t> per_address_;
 };
@@ -56,5 +72,8 @@ class GuardedServer : public httplib::Server {
 // Closes the current connection after the response being built (call from a
 // handler or the pre-routing handler, on the connection's own thread).
 void close_after_response();
+
+// True when the current connection (the calling handler's) is TLS.
+bool connection_is_tls();
 
 }  // namespace enclave::serve

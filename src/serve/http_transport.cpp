@@ -57,6 +57,9 @@ HttpTransport::HttpTransport(HttpTransportOptions options)
                                  static_cast<long>(options_.request_deadline_seconds * 1000)),
                              .max_request_bytes = options_.max_body_bytes + kMaxHeaderBytes,
                              .max_per_address = options_.max_connections_per_address}) {
+  if (options_.tls_cert.empty() != options_.tls_key.empty())
+    fail_input("--tls-cert and --tls-key go together: give both, or neither for plain HTTP");
+  if (!options_.tls_cert.empty()) http_.use_tls(options_.tls_cert, options_.tls_key);
   // Statuses the HTTP layer sets by itself (413, 404, 400) get the same shape.
   http_.set_error_handler(
       httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {

@@ -43,6 +43,9 @@ struct HttpTransportOptions {
   double request_deadline_seconds = 30;
   // Connections one remote address may hold open at once; more get 429.
   std::size_t max_connections_per_address = 16;
+  // TLS: PEM certificate chain and private key; both empty: plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
   // Called once per response (for metrics and logging refusals), refusals
   // made before routing included.
   std::function<void(const httplib::Request& req, const httplib::Response& res)> on_response;
@@ -50,6 +53,8 @@ struct HttpTransportOptions {
 
 class HttpTransport {
  public:
+  // Throws like GuardedServer::use_tls for bad TLS files, Error(kInvalidInput)
+  // when only one of them is given.
   explicit HttpTransport(HttpTransportOptions options);
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
@@ -67,6 +72,7 @@ class HttpTransport {
   // Stops accepting; safe from another thread.
   void stop();
   int port() const { return port_; }
+  bool tls() const { return http_.tls(); }
 
  private:
   // The refusal of a request before its body is read (see the file comment),

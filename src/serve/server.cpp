@@ -61,6 +61,24 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
     fail_input("max_tokens limits must be >= 1");
   if (!options.api_keys.empty()) keys = std::make_unique<KeyFile>(options.api_keys);
   limits.max_tokens = options.max_tokens_limit;
+  // Before the model loads, so bad TLS files fail at once.
+  http = std::make_unique<HttpTransport>(HttpTransportOptions{
+      .host = options.host,
+      .port = options.port,
+      .max_body_bytes = options.max_body_bytes,
+      // One address may hold max_connections_per_address workers; the rest
+      // are enough for every running and queued request and a few more.
+      .n_threads = std::min<std::size_t>(
+          kMaxHttpThreads, static_cast<std::size_t>(options.max_concurrency + options.max_queue) +
+                               8 + options.max_connections_per_address),
+      .request_deadline_seconds = options.request_deadline_seconds,
+      .max_connections_per_address = options.max_connections_per_address,
+      .tls_cert = options.tls_cert,
+      .tls_key = options.tls_key,
+      .on_response = [this](const httplib::Request& req, const httplib::Response& res) {
+        metrics.count_request(endpoint_label(req.path), res.status);
+        if (res.status >= 400 && res.status < 500) log_refusal(req, res.status);
+      }});
 
   ModelHostOptions host_options;
   host_options.model_ref = options.model_ref;
@@ -82,21 +100,6 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
       &metrics);
   if (options.request_log) open_request_log();
 
-  http = std::make_unique<HttpTransport>(HttpTransportOptions{
-      .host = options.host,
-      .port = options.port,
-      .max_body_bytes = options.max_body_bytes,
-      // One address may hold max_connections_per_address workers; the rest
-      // are enough for every running and queued request and a few more.
-      .n_threads = std::min<std::size_t>(
-          kMaxHttpThreads, static_cast<std::size_t>(options.max_concurrency + options.max_queue) +
-                               8 + options.max_connections_per_address),
-      .request_deadline_seconds = options.request_deadline_seconds,
-      .max_connections_per_address = options.max_connections_per_address,
-      .on_response = [this](const httplib::Request& req, const httplib::Response& res) {
-        metrics.count_request(endpoint_label(req.path), res.status);
-        if (res.status >= 400 && res.status < 500) log_refusal(req, res.status);
-      }});
   routes();
 }
 
@@ -115,7 +118,8 @@ void Server::Impl::open_request_log() {
   log = std::make_unique<monitor::RequestLog>(*root, std::move(log_options));
 }
 
-const ApiKey* Server::Impl::authorize(const httplib::Request& req, Scope scope) {
+const ApiKey* Server::Impl::authorize(const httplib::Request& req, Scope scope,
+                                      std::optional<Scope> alternative) {
   for (const char* param : {"api_key", "key", "token", "access_token"}) {
     if (req.has_param(param)) {
       throw ApiException(
@@ -136,14 +140,24 @@ const ApiKey* Server::Impl::authorize(const httplib::Request& req, Scope scope) 
     return nullptr;
   }
   std::optional<std::string> token = bearer_token(req.get_header_value("Authorization"));
+  if (token && !connection_is_tls() && !is_loopback_host(req.remote_addr)) {
+    throw ApiException(
+        forbidden("API keys are refused over plain HTTP from another machine (the key crosses "
+                  "the network in clear): use TLS, https:// to a server started with --tls-cert "
+                  "and --tls-key"));
+  }
   const ApiKey* key = token ? keys->authenticate(*token) : nullptr;
   if (key == nullptr) {
     throw ApiException(unauthorized(token ? "invalid API key"
                                           : "missing API key: send 'Authorization: Bearer KEY'"));
   }
-  if (!key->allows(scope)) {
-    throw ApiException(forbidden(fmt::format("key '{}' lacks the '{}' scope", key->id,
-                                             scope == Scope::kAdmin ? "admin" : "infer")));
+  if (!key->allows(scope) && !(alternative && key->allows(*alternative))) {
+    throw ApiException(forbidden(
+        alternative ? fmt::format("key '{}' lacks the '{}' or '{}' scope", key->id,
+                                  store::scope_name(scope), store::scope_name(*alternative))
+                    : fmt::format("key '{}'{} lacks the '{}' scope", key->id,
+                                  key->role.empty() ? "" : " (role " + key->role + ")",
+                                  store::scope_name(scope))));
   }
   if (std::optional<double> wait = limiter.acquire(key->id, key->requests_per_minute)) {
     throw ApiException(
@@ -198,7 +212,7 @@ void Server::Impl::models(httplib::Response& res) {
 }
 
 void Server::Impl::feedback(const httplib::Request& req, httplib::Response& res) {
-  const ApiKey* key = authorize(req, Scope::kInfer);
+  const ApiKey* key = authorize(req, Scope::kFeedback);
   const nlohmann::json body = parse_body(req.body);
   if (!log)
     throw ApiException(
@@ -276,6 +290,7 @@ void Server::Impl::reload(const httplib::Request& req, httplib::Response& res) {
     throw;
   }
   metrics.count_reload(true);
+  store::AuditActorScope actor(key ? "key:" + key->id : "");
   audit("reload", "serve " + r.current,
         {{"previous", r.previous}, {"current", r.current}, {"key", key ? key->id : ""}});
   if (!options.quiet)
@@ -290,12 +305,14 @@ void Server::Impl::routes() {
     for (const auto& m : host->all()) versions.push_back(m->version);
     send_json(res, 200, {{"status", "ok"}, {"models", versions}});
   });
+  // Listing models and reading metrics is looking (read), and also what a
+  // client that generates does (infer).
   http->get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
-    authorize(req, Scope::kInfer);
+    authorize(req, Scope::kRead, Scope::kInfer);
     models(res);
   });
   http->get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    authorize(req, Scope::kInfer);
+    authorize(req, Scope::kRead, Scope::kInfer);
     res.set_content(metrics.render(), "text/plain; version=0.0.4");
   });
   http->post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
@@ -378,7 +395,15 @@ void run_server(const ServeOptions& options) {
     while (::read(signal_pipe[0], &sig, 1) == 1 && sig == SIGHUP) server.reload_keys();
     server.stop();
   });
-  std::fprintf(stderr, "enclave serve: listening on http://%s:%d\n", options.host.c_str(), port);
+  const bool tls = !options.tls_cert.empty();
+  if (!tls && !options.api_keys.empty() && !is_loopback_host(options.host)) {
+    std::fprintf(stderr,
+                 "enclave serve: warning: listening on %s without TLS: API keys from other "
+                 "machines are refused (403) until the server has --tls-cert and --tls-key\n",
+                 options.host.c_str());
+  }
+  std::fprintf(stderr, "enclave serve: listening on %s://%s:%d\n", tls ? "https" : "http",
+               options.host.c_str(), port);
   std::fflush(stderr);
   server.serve();
   const char wake = 0;

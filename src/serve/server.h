@@ -7,7 +7,9 @@
 //   POST /admin/reload (admin scope).
 // Security: with --api-keys every path but /health needs a key (Bearer) with
 // the right scope, keys in the query string are refused, and each key has a
-// rate limit (429 + Retry-After). Without keys the server serves inference
+// rate limit (429 + Retry-After). With --tls-cert and --tls-key the server
+// speaks only TLS; over plain HTTP a key from anything but loopback is
+// refused (403: it has crossed the network in clear). Without keys the server serves inference
 // only (admin routes always need a key), refuses to listen on anything but
 // loopback and refuses foreign Host headers (DNS rebinding). Cross-origin
 // browser requests are refused (403) and bodies must be application/json
@@ -42,6 +44,8 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                 // 0: any free port (see Server::port)
   std::filesystem::path api_keys;  // empty: no keys, loopback only
+  std::string tls_cert;            // PEM files; both empty: plain HTTP, where keys
+  std::string tls_key;             // are refused from non-loopback clients (403)
   int max_concurrency = 8;
   int max_queue = 64;
   int ctx = 0;  // tokens per sequence; 0 = the model's context
@@ -94,7 +98,8 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// bind + print "listening on http://HOST:PORT" + serve until SIGINT/SIGTERM;
+// bind + print "listening on http(s)://HOST:PORT" (and a warning for keys
+// over plain HTTP beyond loopback) + serve until SIGINT/SIGTERM;
 // SIGHUP re-reads the keys file.
 void run_server(const ServeOptions& options);
 

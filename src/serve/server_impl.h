@@ -72,7 +72,11 @@ struct Server::Impl {
   void routes();
   // The key allowed to call this path, or nullptr without keys; throws
   // ApiException 401/403/429.
-  const ApiKey* authorize(const httplib::Request& req, Scope scope);
+  // The key of the request if it may use `scope` (or `alternative`); throws
+  // the ApiException to answer otherwise. Keys from another machine over
+  // plain HTTP are refused (403) before they are looked at.
+  const ApiKey* authorize(const httplib::Request& req, Scope scope,
+                          std::optional<Scope> alternative = std::nullopt);
 
   // POST /v1/completions and /v1/chat/completions, in the order of its steps.
   void generate(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);

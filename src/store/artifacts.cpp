@@ -363,7 +363,7 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
     remove_tree(dest);
   }
   std::filesystem::path temp = workspace.tmp_dir() / random_name("checkout");
-  if (::mkdir(temp.c_str(), 0755) != 0) {
+  if (::mkdir(temp.c_str(), 0770) != 0) {  // less the umask (workspace.h)
     fail(ErrorKind::kIo, "{}: cannot create: {}", temp.string(), std::strerror(errno));
   }
   int lock_fd = ::open(temp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 
@@ -31,19 +32,38 @@ AuditEntry read_entry(Statement& q) {
   e.details = q.text(5);
   e.prev_hash = q.text(6);
   e.hash = q.text(7);
+  e.actor = q.text(8);
   return e;
 }
 
-constexpr const char* kColumns = "seq, time, user, action, object, details, prev_hash, hash";
+constexpr const char* kColumns = "seq, time, user, action, object, details, prev_hash, hash, actor";
+
+// The actor of entries: a thread's own (a server request made with a key)
+// before the process's, before the OS user.
+std::mutex actor_mutex;
+std::string process_actor;
+thread_local std::string thread_actor;
+
+std::string current_actor() {
+  if (!thread_actor.empty()) return thread_actor;
+  {
+    std::lock_guard lock(actor_mutex);
+    if (!process_actor.empty()) return process_actor;
+  }
+  return os_user();
+}
 
 }  // namespace
 
 namespace {
 
-// A JSON array gives every field an unambiguous boundary.
+// A JSON array gives every field an unambiguous boundary. The actor joins
+// the hashed fields when it is set: entries from before it existed (schema
+// 5) have none and keep their hashes.
 std::string entry_fields(const AuditEntry& entry) {
   nlohmann::json fields = {entry.seq,    entry.time,    entry.user,     entry.action,
                            entry.object, entry.details, entry.prev_hash};
+  if (!entry.actor.empty()) fields.push_back(entry.actor);
   return fields.dump();
 }
 
@@ -127,13 +147,14 @@ void append_audit(Db& db, std::string_view action, std::string_view object,
   e.action = std::string(action);
   e.object = std::string(object);
   e.details = details.dump();
+  e.actor = current_actor();
   e.hash = key ? audit_entry_mac(e, *key) : audit_entry_hash(e);
   Statement insert(
       db,
-      "INSERT INTO audit_log (seq, time, user, action, object, details, prev_hash, hash)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "INSERT INTO audit_log (seq, time, user, action, object, details, prev_hash, hash, actor)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   insert.bind(1, e.seq).bind(2, e.time).bind(3, e.user).bind(4, e.action).bind(5, e.object);
-  insert.bind(6, e.details).bind(7, e.prev_hash).bind(8, e.hash).run();
+  insert.bind(6, e.details).bind(7, e.prev_hash).bind(8, e.hash).bind(9, e.actor).run();
   Statement head(db,
                  "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)"
                  " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
@@ -141,6 +162,17 @@ void append_audit(Db& db, std::string_view action, std::string_view object,
   const Db* dbp = &db;
   db.after_commit([dbp, seq = e.seq, hash = e.hash, key] { write_anchor(*dbp, seq, hash, key); });
 }
+
+void set_audit_actor(std::string actor) {
+  std::lock_guard lock(actor_mutex);
+  process_actor = std::move(actor);
+}
+
+AuditActorScope::AuditActorScope(std::string actor) : previous_(std::move(thread_actor)) {
+  thread_actor = std::move(actor);
+}
+
+AuditActorScope::~AuditActorScope() { thread_actor = std::move(previous_); }
 
 std::vector<AuditEntry> list_audit(Db& db, const AuditQuery& query) {
   std::string sql = fmt::format("SELECT {} FROM audit_log", kColumns);
@@ -335,6 +367,7 @@ nlohmann::json audit_entries_json(const std::vector<AuditEntry>& entries) {
     out.push_back({{"seq", e.seq},
                    {"time", e.time},
                    {"user", e.user},
+                   {"actor", e.actor},
                    {"action", e.action},
                    {"object", e.object},
                    {"details", details},
@@ -346,10 +379,11 @@ nlohmann::json audit_entries_json(const std::vector<AuditEntry>& entries) {
 
 std::string format_audit_entries(const std::vector<AuditEntry>& entries) {
   if (entries.empty()) return "no audit entries\n";
-  Table table({{"SEQ", Align::kRight}, {"TIME"}, {"USER"}, {"ACTION"}, {"OBJECT"}, {"DETAILS"}});
+  Table table(
+      {{"SEQ", Align::kRight}, {"TIME"}, {"USER"}, {"ACTOR"}, {"ACTION"}, {"OBJECT"}, {"DETAILS"}});
   for (const AuditEntry& e : entries) {
-    table.add_row({std::to_string(e.seq), e.time, e.user, e.action, e.object,
-                   e.details != "{}" ? shorten(e.details, 100) : ""});
+    table.add_row({std::to_string(e.seq), e.time, e.user, e.actor.empty() ? "-" : e.actor, e.action,
+                   e.object, e.details != "{}" ? shorten(e.details, 100) : ""});
   }
   return table.render();
 }

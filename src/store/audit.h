@@ -1,7 +1,7 @@
 // The audit log: every change to a workspace (init, register, alias move,
 // unalias, tag, delete, gc, runs, reloads, API key changes, purges, ...)
-// appended with its time, OS user, action, object (details name the actor
-// where it is not the OS user, e.g. an API key) and the hash of the previous
+// appended with its time, OS user, actor (the OS user, or "key:<id>" for a
+// server action made with an API key), action, object and the hash of the previous
 // entry, so editing, inserting or deleting an entry breaks the chain and
 // `enclave audit verify` reports where. audit_head (and the audit.head file
 // beside the database) keeps the newest entry's hash, which catches
@@ -35,12 +35,30 @@ struct AuditEntry {
   std::string details;  // JSON object text
   std::string prev_hash;
   std::string hash;
+  std::string actor;  // OS user or "key:<id>"; "" in entries older than schema 5
 };
 
 // Appends one entry. Must run inside the caller's WriteTransaction, so the
 // entry commits together with the change it records (ENCLAVE_CHECK).
 void append_audit(Db& db, std::string_view action, std::string_view object,
                   const nlohmann::json& details = nlohmann::json::object());
+
+// The actor of the entries this process appends from now on (default: the
+// OS user). Thread-safe.
+void set_audit_actor(std::string actor);
+// The actor of the entries this thread appends while the object lives (a
+// server request made with an API key: "key:<id>"); an empty actor leaves
+// the process's in force. Nests.
+class AuditActorScope {
+ public:
+  explicit AuditActorScope(std::string actor);
+  ~AuditActorScope();
+  AuditActorScope(const AuditActorScope&) = delete;
+  AuditActorScope& operator=(const AuditActorScope&) = delete;
+
+ private:
+  std::string previous_;
+};
 
 struct AuditQuery {
   std::int64_t limit = 0;  // newest N entries; 0 = all

@@ -99,9 +99,9 @@ TEST_F(AuditTest, DetectsAnInsertedEntry) {
   fake.action = "alias";
   fake.prev_hash = entries.back().hash;
   fake.hash = audit_entry_hash(fake);
-  tamper(
-      fmt::format("INSERT INTO audit_log VALUES (6, '{}', '{}', 'alias', '{}', '{}', '{}', '{}')",
-                  fake.time, fake.user, fake.object, fake.details, fake.prev_hash, fake.hash));
+  tamper(fmt::format(
+      "INSERT INTO audit_log VALUES (6, '{}', '{}', 'alias', '{}', '{}', '{}', '{}', '')",
+      fake.time, fake.user, fake.object, fake.details, fake.prev_hash, fake.hash));
   EXPECT_FALSE(verify_audit(ws_->db()).ok());
 }
 
@@ -112,7 +112,7 @@ TEST_F(AuditTest, DetectsAnEntryInsertedInTheMiddle) {
   fake.hash = audit_entry_hash(fake);
   tamper(
       fmt::format("INSERT INTO audit_log VALUES (3, '{}', 'mallory', 'alias', 'model m:prod', "
-                  "'{{}}', '{}', '{}')",
+                  "'{{}}', '{}', '{}', '')",
                   fake.time, fake.prev_hash, fake.hash));
   AuditReport r = verify_audit(ws_->db());
   EXPECT_FALSE(r.ok());

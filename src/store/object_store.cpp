@@ -137,7 +137,7 @@ bool LockedTempFile::publish(const std::filesystem::path& dest) {
   ::umask(mask);
   if (::fchmod(fd_, 0444 & ~mask) != 0) fail_errno(path_, "chmod failed", errno);
   std::filesystem::path parent = dest.parent_path();
-  if (::mkdir(parent.c_str(), 0755) == 0) {
+  if (::mkdir(parent.c_str(), 0770) == 0) {  // less the umask (workspace.h)
     fsync_dir(parent.parent_path());
   } else if (errno != EEXIST) {
     fail_errno(parent, "cannot create folder", errno);

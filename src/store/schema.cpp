@@ -264,8 +264,23 @@ WHEN OLD.purged_at IS NOT NULL OR NEW.purged_at IS NULL OR NEW.source <> ''
 BEGIN SELECT RAISE(ABORT, 'a registry version changes only when it is purged, once'); END;
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations = {kMigration1, kMigration2, kMigration3,
-                                                         kMigration4, kMigration5};
+// Access control (store/users.h, store/roles.h): the OS users of a shared
+// workspace and their roles, and the actor of each audit entry (the OS user,
+// or "key:<id>" for a server action made with an API key). Entries written
+// before this migration have an empty actor, which their hash does not
+// cover, so old chains still verify (audit.cpp).
+constexpr std::string_view kMigration6 = R"sql(
+ALTER TABLE audit_log ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+CREATE TABLE workspace_users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'service', 'developer', 'admin')),
+  added_at REAL NOT NULL,
+  added_by TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations = {kMigration1, kMigration2, kMigration3,
+                                                         kMigration4, kMigration5, kMigration6};
 
 bool has_version_table(Db& db) {
   Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");

@@ -15,6 +15,7 @@
 #include "store/audit.h"
 #include "store/runs.h"
 #include "store/schema.h"
+#include "store/users.h"
 
 namespace enclave::store {
 namespace {
@@ -98,6 +99,7 @@ std::filesystem::path explicit_root(const std::filesystem::path& given, std::str
   if (p.filename() == kDotDir && is_workspace(p.parent_path())) p = p.parent_path();
   if (is_workspace(p)) {
     restrict_modes(p / kDotDir);
+    check_command_access(p);
     return p;
   }
   fail(ErrorKind::kNotFound,
@@ -121,7 +123,8 @@ void ensure_real_dir(const std::filesystem::path& path) {
     if (!S_ISDIR(st.st_mode)) fail_input("{}: exists and is not a folder", path.string());
     return;
   }
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+  // The umask (restrict_modes) leaves 0700, or 0770 in a group's workspace.
+  if (::mkdir(path.c_str(), 0770) != 0 && errno != EEXIST) {
     fail(ErrorKind::kIo, "{}: cannot create folder: {}", path.string(), std::strerror(errno));
   }
 }
@@ -138,6 +141,7 @@ InitResult init_workspace(const std::filesystem::path& dir) {
   if (ec) fail(ErrorKind::kIo, "{}: cannot create folder: {}", result.root.string(), ec.message());
   refuse_network_fs(result.root);
   result.created = !is_workspace(result.root);
+  if (!result.created) check_command_access(result.root);
   std::filesystem::path dot = result.root / kDotDir;
   ensure_real_dir(dot);
   restrict_modes(dot);
@@ -169,6 +173,7 @@ std::filesystem::path find_workspace(const FindOptions& options) {
   for (std::filesystem::path p = start;; p = p.parent_path()) {
     if (is_workspace(p)) {
       restrict_modes(p / kDotDir);
+      check_command_access(p);
       return p;
     }
     if (p == p.parent_path()) break;
@@ -195,7 +200,7 @@ std::unique_ptr<Workspace> Workspace::open(const FindOptions& options) {
 
 StoreLock::StoreLock(const Workspace& workspace, Mode mode, std::chrono::milliseconds timeout) {
   std::filesystem::path path = workspace.gc_lock_path();
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);  // less the umask
   if (fd_ < 0)
     fail(ErrorKind::kIo, "{}: cannot open lock file: {}", path.string(), std::strerror(errno));
   int op = (mode == Mode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB;

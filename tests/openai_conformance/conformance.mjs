@@ -1,6 +1,6 @@
 // The official `openai` client against `enclave serve`: if these pass, code
 // written for OpenAI works unchanged against Enclave. Needs OPENAI_BASE_URL
-// (http://127.0.0.1:PORT/v1), OPENAI_API_KEY and MODEL in the environment.
+// (https://127.0.0.1:PORT/v1, or http://), OPENAI_API_KEY and MODEL in the environment.
 import OpenAI from "openai";
 
 const baseURL = process.env.OPENAI_BASE_URL;

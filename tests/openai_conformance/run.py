@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Conformance with the official `openai` npm client: starts `enclave serve`
-on a free loopback port and runs conformance.mjs against it. The client is
+on a free loopback port, over TLS with a self-signed certificate made here by
+the openssl CLI (the client trusts it through NODE_EXTRA_CA_CERTS), and runs
+conformance.mjs against it with a key of the `service` role. The client is
 installed beforehand by scripts/install-deps.sh (`make` runs it) into
 tests/openai_conformance/node_modules, so the test never reaches the
 network; it fails, naming what to run, when node or the packages are missing.
@@ -12,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 
@@ -47,12 +50,18 @@ def main():
     key = "sk-conformance"
     keys = os.path.join(work, "keys.json")
     with open(keys, "w") as f:
-        json.dump({"format": "enclave-api-keys", "version": 1,
+        json.dump({"format": "enclave-api-keys", "version": 2,
                    "keys": [{"id": "conformance", "sha256": hashlib.sha256(key.encode()).hexdigest(),
-                             "scopes": ["infer"]}]}, f)
-    with serve_cli_test.Server("--model", model, "--api-keys", keys, "--no-request-log", "--ctx", "1024") as server:
-        env = dict(os.environ, OPENAI_BASE_URL=f"http://127.0.0.1:{server.port}/v1", OPENAI_API_KEY=key,
-                   MODEL=os.path.basename(model))  # served under its folder's name
+                             "role": "service"}]}, f)
+    cert, cert_key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", cert_key, "-out", cert], check=True, capture_output=True)
+    with serve_cli_test.Server("--model", model, "--api-keys", keys, "--no-request-log", "--ctx", "1024",
+                               "--tls-cert", cert, "--tls-key", cert_key,
+                               tls=ssl.create_default_context(cafile=cert)) as server:
+        env = dict(os.environ, OPENAI_BASE_URL=f"https://127.0.0.1:{server.port}/v1", OPENAI_API_KEY=key,
+                   NODE_EXTRA_CA_CERTS=cert, MODEL=os.path.basename(model))  # served under its folder's name
         # Node resolves "openai" from the script's own folder, where node_modules is.
         p = subprocess.run([node, os.path.join(HERE, "conformance.mjs")], cwd=work, env=env, timeout=300)
         if p.returncode != 0:
