@@ -61,6 +61,21 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
     if (field.key == "resume") opt->expected(0, 1);  // bare --resume: the latest checkpoint
     flags->options[field.key] = opt;
   }
+  if (mode == train::TrainMode::kPretrain || mode == train::TrainMode::kSft) {
+    cmd->footer(
+        "Differential privacy (pretrain, sft): --dp-epsilon E --dp-delta D --dp-max-grad-norm C\n"
+        "trains with DP-SGD: Poisson-sampled batches (batch_size examples on average), each\n"
+        "example's gradient clipped to L2 norm C, Gaussian noise at the smallest noise multiplier\n"
+        "for which the RDP accountant proves (E, D) over the whole run. Then for any one training\n"
+        "example (an SFT record; in pretrain, one packed max_length sequence) and any outcome, "
+        "the\n"
+        "outcome's probability changes by at most a factor e^E (plus D) whether that example was\n"
+        "in the data or not. D must be below 1 / examples. Not protected: the base model and\n"
+        "tokenizer, eval_data, the logged loss/grad_norm/dp/clipped_fraction metrics, anything\n"
+        "derived from the data outside training. Metric dp/epsilon is the epsilon spent so far;\n"
+        "the run's 'dp' param holds the final epsilon, delta, noise multiplier and sampling rate.\n"
+        "More in src/train/README.md.");
+  }
   cmd->callback([flags, mode] {
     nlohmann::json values = nlohmann::json::object();
     if (!flags->config_file.empty()) values = read_yaml_file(flags->config_file);
@@ -96,6 +111,7 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
         {"seconds", result.train.seconds},
         {"tokens", result.train.tokens}};
     for (const auto& [key, value] : result.train.final_eval) summary[key] = value;
+    if (result.train.dp) summary["dp"] = train::dp_summary(*result.train.dp);
     if (result.train.interrupted) {
       summary["checkpoint"] = result.train.last_checkpoint.string();
     } else {
@@ -112,6 +128,13 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
                  result.train.steps, result.train.losses.empty() ? 0.0 : result.train.losses.back(),
                  result.train.seconds, result.train.adapter ? "adapter" : "model",
                  result.version.ref(), result.run_id);
+    }
+    if (!flags->json && result.train.dp) {
+      const train::DpResult& dp = *result.train.dp;
+      fmt::print(
+          "differential privacy: ({:.4g}, {:g})-DP for each training example over {} steps "
+          "(noise multiplier {:.4f}, sampling rate {:.4g}, clipping at {:g})\n",
+          dp.epsilon, dp.delta, dp.steps, dp.noise_multiplier, dp.sampling_rate, dp.max_grad_norm);
     }
     if (result.exit_code != 0) throw ExitStatus{result.exit_code};
   });

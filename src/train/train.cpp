@@ -20,6 +20,8 @@
 #include "train/batching.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
+#include "train/dp_accountant.h"
+#include "train/dp_sgd.h"
 #include "train/grad_checkpoint.h"
 #include "train/objectives.h"
 #include "train/schedule.h"
@@ -91,7 +93,10 @@ constexpr const char* kResumeKeys[] = {"batch_size",
                                        "label_smoothing",
                                        "sdpo_chunks",
                                        "sdpo_split",
-                                       "sdpo_field"};
+                                       "sdpo_field",
+                                       "dp_epsilon",
+                                       "dp_delta",
+                                       "dp_max_grad_norm"};
 
 // What one phase (all of training, or one sDPO chunk) steps through.
 struct PhaseState {
@@ -126,6 +131,8 @@ class Trainer {
   std::map<std::string, double> evaluate();
   // The example indices of each phase: all of them, or sDPO's chunks.
   void plan_phases();
+  // DP-SGD: the noise multiplier for the run's budget, the shared seed.
+  void setup_dp();
   // A fresh phase sets its DPO references; a resumed one restores its data
   // position and optimiser state.
   void begin_phase(PhaseState& phase);
@@ -169,6 +176,11 @@ class Trainer {
   double best_eval_ = std::numeric_limits<double>::infinity();
   std::int64_t evals_without_improvement_ = 0;
   TrainResult result_;
+
+  // DP-SGD (set by setup_dp when dp_epsilon is).
+  std::unique_ptr<DpSgd> dp_;
+  std::unique_ptr<RdpAccountant> accountant_;
+  double dp_q_ = 0;
 
   // Set by run().
   std::int64_t total_steps_ = 0;
@@ -488,6 +500,48 @@ void Trainer::plan_phases() {
   }
 }
 
+void Trainer::setup_dp() {
+  const auto n = static_cast<std::int64_t>(phases_.at(0).size());
+  const double delta = *config_.dp_delta;
+  if (config_.batch_size > n) {
+    fail_input(
+        "dp: batch_size {} is larger than the {} training examples; DP-SGD samples each "
+        "example with probability batch_size / examples",
+        config_.batch_size, n);
+  }
+  // delta is the chance the guarantee fails outright; at 1/N or more a
+  // mechanism that publishes one whole example at random would satisfy it.
+  if (delta >= 1.0 / static_cast<double>(n)) {
+    fail_input(
+        "dp_delta: {} is not below 1 / {} training examples = {:.3g}; choose a smaller "
+        "delta (commonly well below 1/N, e.g. 1e-5)",
+        delta, n, 1.0 / static_cast<double>(n));
+  }
+  dp_q_ = static_cast<double>(config_.batch_size) / static_cast<double>(n);
+  const double sigma = noise_multiplier_for(*config_.dp_epsilon, delta, dp_q_, total_steps_);
+  accountant_ = std::make_unique<RdpAccountant>(dp_q_, sigma);
+  // Rank 0's seed reaches every process, so all sample and add the same.
+  std::vector<double> seed = reduce({dist_.rank == 0 ? static_cast<double>(dp_entropy_seed()) : 0});
+  dp_ = std::make_unique<DpSgd>(
+      params_,
+      DpSgdOptions{.noise_multiplier = sigma,
+                   .max_grad_norm = *config_.dp_max_grad_norm,
+                   .expected_batch_size = static_cast<double>(config_.batch_size)},
+      static_cast<std::uint64_t>(seed.at(0)));
+  DpResult& r = result_.dp.emplace();
+  r.target_epsilon = *config_.dp_epsilon;
+  r.delta = delta;
+  r.noise_multiplier = sigma;
+  r.sampling_rate = dp_q_;
+  r.max_grad_norm = *config_.dp_max_grad_norm;
+  r.n_examples = n;
+  r.total_steps = total_steps_;
+  message(
+      fmt::format("dp: DP-SGD over {} examples, sampling rate {:.4g}, {} steps, noise "
+                  "multiplier {:.4f} for epsilon {} at delta {:g}, clipping at {}",
+                  n, dp_q_, total_steps_, sigma, r.target_epsilon, delta, r.max_grad_norm));
+}
+
 void Trainer::begin_phase(PhaseState& phase) {
   if (!optimizer_state_.empty()) {  // continuing the phase a checkpoint stopped in
     phase.order.seek(data_position_);
@@ -511,25 +565,45 @@ void Trainer::begin_phase(PhaseState& phase) {
 
 bool Trainer::train_step(PhaseState& phase) {
   std::vector<std::size_t> batch;
-  for (std::size_t i : phase.order.next(static_cast<std::size_t>(config_.batch_size)))
-    batch.push_back(phase.examples[i]);
+  const std::vector<std::size_t> picked =
+      dp_ ? dp_->sample(phase.examples.size(), dp_q_)
+          : phase.order.next(static_cast<std::size_t>(config_.batch_size));
+  for (std::size_t i : picked) batch.push_back(phase.examples[i]);
   const double normaliser = objective_->normaliser(batch);
   std::int64_t tokens = 0;
   for (std::size_t i : batch) tokens += objective_->tokens(i);
   torch::manual_seed(mix(mix(config_.seed, static_cast<std::uint64_t>(step_)),
                          static_cast<std::uint64_t>(dist_.rank)));
   std::vector<double> sums;
+  double n_clipped = 0;
   {
     AutocastScope scope(config_.precision == Precision::kBf16Autocast);
-    sums = run_objective(*objective_, batch, normaliser);
+    if (dp_) {
+      PrivateBatch b = add_examples(*dp_, *objective_, *model_,
+                                    shard_batch(batch, dist_.rank, dist_.world_size), normaliser);
+      sums = std::move(b.sums);
+      n_clipped = static_cast<double>(b.n_clipped);
+    } else {
+      sums = run_objective(*objective_, batch, normaliser);
+    }
   }
-  all_reduce_grads();
+  if (dp_) {
+    if (group_) group_->all_reduce_sum(dp_->clipped_sums());
+  } else {
+    all_reduce_grads();
+  }
   // The stop request travels with the sums so every process stops at the same step.
+  sums.push_back(n_clipped);
   sums.push_back(g_stop_requested.load() ? 1.0 : 0.0);
   sums = reduce(sums);
   bool stop = sums.back() > 0;
   sums.pop_back();
-  const double grad_norm = clip_grad_norm(params_, config_.max_grad_norm);
+  n_clipped = sums.back();
+  sums.pop_back();
+  // Under DP the per-example bound replaces global clipping (which would
+  // mostly scale the noise); the norm reported is the noisy gradient's.
+  const double grad_norm =
+      dp_ ? dp_->finish_step() : clip_grad_norm(params_, config_.max_grad_norm);
   const double lr = phase.schedule.lr_at(phase_step_);
   phase.optimizer.step(lr);
   phase.optimizer.zero_grad();
@@ -541,6 +615,17 @@ bool Trainer::train_step(PhaseState& phase) {
   report.extra = objective_->metrics(sums, normaliser);
   report.loss = report.extra["loss"];
   report.extra.erase("loss");
+  if (dp_) {
+    const PrivacySpent spent = accountant_->spent(step_, *config_.dp_delta);
+    result_.dp->epsilon = spent.epsilon;
+    result_.dp->order = spent.order;
+    result_.dp->steps = step_;
+    report.extra["dp/epsilon"] = spent.epsilon;
+    report.extra["dp/batch_size"] = static_cast<double>(batch.size());
+    report.extra["dp/clipped_fraction"] =
+        batch.empty() ? 0.0 : n_clipped / static_cast<double>(batch.size());
+    if (batch.empty()) report.loss = std::numeric_limits<double>::quiet_NaN();
+  }
   report.lr = lr;
   report.grad_norm = grad_norm;
   report.tokens = tokens;
@@ -598,6 +683,7 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
   start_ = Clock::now();
   params_.clear();
   for (auto& [name, p] : trainable_) params_.push_back(p);
+  if (dp_enabled(config_)) setup_dp();
 
   for (; phase_ < phases_.size(); ++phase_) {
     const std::int64_t steps = phase_steps(phase_);

@@ -14,6 +14,14 @@
 // runs one DPO phase per chunk, each starting from the previous phase's
 // model, which also becomes its reference.
 //
+// With dp_epsilon set (pretrain, sft) each step is DP-SGD instead: a
+// Poisson-sampled batch, per-example clipped gradients and Gaussian noise
+// (dp_sgd.h), the noise multiplier chosen by the RDP accountant
+// (dp_accountant.h) so that the whole run spends at most dp_epsilon at
+// dp_delta; StepReport.extra carries "dp/epsilon" (spent so far),
+// "dp/batch_size" and "dp/clipped_fraction". An empty sampled batch still
+// takes a noise-only step; its loss is reported as NaN.
+//
 // Torch-free header (the CLI and the store layer include it).
 // Thread safety: one train() per process; request_stop() may be called from
 // a signal handler.
@@ -23,6 +31,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +74,20 @@ struct TrainCallbacks {
   std::function<void(const std::string& message)> on_message;  // notes for the log
 };
 
+// The privacy guarantee of a DP-SGD run (dp_sgd.h, dp_accountant.h).
+struct DpResult {
+  double epsilon = 0;           // spent over the steps run (at most the target)
+  double target_epsilon = 0;    // dp_epsilon: what the noise was chosen for
+  double delta = 0;             // dp_delta
+  double noise_multiplier = 0;  // sigma: noise stddev / max_grad_norm
+  double sampling_rate = 0;     // q = batch_size / n_examples
+  double max_grad_norm = 0;     // C
+  double order = 0;             // the Renyi order that gave epsilon
+  std::int64_t n_examples = 0;  // N: training sequences, the unit protected
+  std::int64_t steps = 0;       // steps run (total_steps when not interrupted)
+  std::int64_t total_steps = 0;
+};
+
 struct TrainResult {
   std::int64_t steps = 0;       // optimiser steps done in total (including before a resume)
   std::int64_t start_step = 0;  // where this process started (resume)
@@ -78,6 +101,7 @@ struct TrainResult {
   double seconds = 0;
   std::int64_t n_parameters = 0;
   std::int64_t n_trainable = 0;
+  std::optional<DpResult> dp;  // set when training with DP-SGD
 };
 
 // Trains and, unless interrupted, writes the result to output_dir (rank 0

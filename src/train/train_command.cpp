@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -125,6 +126,8 @@ class ProgressLine {
     if (auto it = r.extra.find("rewards/accuracies"); it != r.extra.end()) {
       line += fmt::format(" acc {:.2f} margin {:.3f}", it->second, r.extra.at("rewards/margins"));
     }
+    if (auto it = r.extra.find("dp/epsilon"); it != r.extra.end())
+      line += fmt::format(" eps {:.3f}", it->second);
     if (terminal_) {
       std::fprintf(stderr, "\r\033[K%s", line.c_str());
       drawn_ = true;
@@ -166,6 +169,22 @@ ResolvedModel resolve_model(const TrainCommand& command, store::Workspace& /*wor
 }
 
 }  // namespace
+
+nlohmann::json dp_summary(const DpResult& dp) {
+  return {{"epsilon", dp.epsilon},
+          {"target_epsilon", dp.target_epsilon},
+          {"delta", dp.delta},
+          {"noise_multiplier", dp.noise_multiplier},
+          {"sampling_rate", dp.sampling_rate},
+          {"max_grad_norm", dp.max_grad_norm},
+          {"order", dp.order},
+          {"n_examples", dp.n_examples},
+          {"steps", dp.steps},
+          {"total_steps", dp.total_steps},
+          {"accountant",
+           "RDP of the sampled Gaussian mechanism (Mironov et al. 2019), "
+           "converted to (epsilon, delta) by Canonne et al. 2020, Prop. 12"}};
+}
 
 fs::path resolve_data_ref(store::Workspace& workspace, const std::string& ref,
                           std::optional<store::VersionInfo>* version, std::string_view prefer) {
@@ -311,7 +330,7 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
   std::vector<std::string> checkpoints;
   TrainCallbacks callbacks;
   callbacks.on_step = [&](const StepReport& r) {
-    run.log_metric("loss", r.loss, r.step);
+    if (std::isfinite(r.loss)) run.log_metric("loss", r.loss, r.step);  // NaN: an empty DP batch
     run.log_metric("lr", r.lr, r.step);
     run.log_metric("grad_norm", r.grad_norm, r.step);
     run.log_metric("tokens_per_s", r.tokens_per_s, r.step);
@@ -344,6 +363,7 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
   run.log_metric("train/tokens", static_cast<double>(out.train.tokens), out.train.steps);
   run.log_params(
       {{"n_parameters", out.train.n_parameters}, {"n_trainable", out.train.n_trainable}});
+  if (out.train.dp) run.log_params({{"dp", dp_summary(*out.train.dp)}});
   if (out.train.interrupted) {
     const std::string why =
         fmt::format("interrupted at step {}; checkpoint {}; continue with --resume latest",

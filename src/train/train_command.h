@@ -1,7 +1,7 @@
 // `enclave train pretrain|sft|dpo|sdpo` as a store run: resolves the model
 // and data references, records the run (kind "train", params = the resolved
 // config, inputs = base model and dataset versions or stored files), logs
-// loss, lr, grad_norm, tokens/s (and DPO rewards) per step, validation
+// loss, lr, grad_norm, tokens/s (and DPO rewards, DP-SGD's dp/epsilon) per step, validation
 // metrics and checkpoints, shows a progress line (step, loss, tokens/s,
 // ETA), and registers the result (model or PEFT adapter, tag
 // "type=adapter") as the next version of --out, produced by the run, so
@@ -49,6 +49,11 @@ struct TrainCommandResult {
 // Runs the command as described above. Throws Error for bad settings, a
 // missing workspace, model or data (the run, if started, is marked failed).
 TrainCommandResult run_train_command(const TrainCommand& command);
+
+// A DP-SGD run's guarantee as the run's params ("dp") and the CLI's
+// summary show it: epsilon spent, target_epsilon, delta, noise_multiplier,
+// sampling_rate, max_grad_norm, order, n_examples, steps, total_steps, accountant.
+nlohmann::json dp_summary(const DpResult& dp);
 
 // The path of a dataset reference or JSONL file: an existing file is used as
 // is; else the dataset version's checkout, which must be a JSONL file or a

@@ -150,6 +150,19 @@ Binding list_field(const char* key, std::vector<std::string> TrainConfig::*membe
           [=](const TrainConfig& c) { return json(c.*member); }};
 }
 
+// A number in the open interval (low, high); unset (null) by default.
+Binding optional_number_field(const char* key, std::optional<double> TrainConfig::*member,
+                              double low, double high, const char* help) {
+  return {{key, FieldType::kNumber, help, {}},
+          [=](TrainConfig& c, const json& v) {
+            double x = as_number(v, key);
+            if (!(x > low)) fail_input("{}: {} must be above {}", key, x, low);
+            if (!(x < high)) fail_input("{}: {} must be below {}", key, x, high);
+            c.*member = x;
+          },
+          [=](const TrainConfig& c) { return c.*member ? json(*(c.*member)) : json(nullptr); }};
+}
+
 template <typename E>
 Binding enum_field(const char* key, E TrainConfig::*member, const EnumNames<E>& names,
                    const char* help) {
@@ -255,6 +268,16 @@ const std::vector<Binding>& bindings() {
                    "sDPO: record field whose values order the chunks"),
       list_field("sdpo_files", &TrainConfig::sdpo_files,
                  "sDPO: JSONL files, one per chunk, in order"),
+      optional_number_field("dp_epsilon", &TrainConfig::dp_epsilon, 0, 1e6,
+                            "Differential privacy: train with DP-SGD to this epsilon over the "
+                            "whole run (smaller is more private; needs dp_delta and "
+                            "dp_max_grad_norm; pretrain and sft only)"),
+      optional_number_field("dp_delta", &TrainConfig::dp_delta, 0, 1,
+                            "Differential privacy: delta, the chance the epsilon bound fails; "
+                            "must be below 1 / training examples (e.g. 1e-5)"),
+      optional_number_field("dp_max_grad_norm", &TrainConfig::dp_max_grad_norm, 0, 1e9,
+                            "Differential privacy: each example's gradient is clipped to this L2 "
+                            "norm (e.g. 1.0); replaces max_grad_norm"),
       int_field("nproc", &TrainConfig::nproc, 1, 1024, "Data-parallel processes on this machine"),
       int_field("nnodes", &TrainConfig::nnodes, 1, 65536, "Machines taking part"),
       int_field("node_rank", &TrainConfig::node_rank, 0, 65535,
@@ -416,6 +439,23 @@ void resolve_defaults(TrainConfig& c) {
     fail_input("lora_target_modules: give at least one module");
   if (c.node_rank >= c.nnodes)
     fail_input("node_rank: {} must be below nnodes {}", c.node_rank, c.nnodes);
+  const int n_dp =
+      c.dp_epsilon.has_value() + c.dp_delta.has_value() + c.dp_max_grad_norm.has_value();
+  if (n_dp != 0 && n_dp != 3) {
+    std::string missing;
+    for (const char* key : {"dp_epsilon", "dp_delta", "dp_max_grad_norm"}) {
+      if (find_binding(key)->get(c).is_null())
+        missing += (missing.empty() ? "" : ", ") + flag_name(key);
+    }
+    fail_input(
+        "differential privacy needs all of dp_epsilon, dp_delta and dp_max_grad_norm; missing {}",
+        missing);
+  }
+  if (n_dp == 3 && preference) {
+    fail_input(
+        "dp_epsilon: DP-SGD is available for `train pretrain` and `train sft`, not `train {}`",
+        to_string(c.mode));
+  }
   if (c.batch_size < c.nproc * c.nnodes) {
     fail_input("batch_size: {} is smaller than the {} processes sharing it", c.batch_size,
                c.nproc * c.nnodes);

@@ -85,6 +85,10 @@ struct TrainConfig {
   SdpoSplit sdpo_split = SdpoSplit::kMargin;
   std::string sdpo_field;               // kField: records with equal values form one chunk
   std::vector<std::string> sdpo_files;  // kFiles: one JSONL per chunk, in order
+  // Differential privacy (DP-SGD, dp_sgd.h): all three or none.
+  std::optional<double> dp_epsilon;        // target epsilon of the whole run
+  std::optional<double> dp_delta;          // its delta, below 1 / training examples
+  std::optional<double> dp_max_grad_norm;  // C: each example's gradient is clipped to it
   // Data parallel (c10d).
   std::int64_t nproc = 1;
   std::int64_t nnodes = 1;
@@ -118,6 +122,10 @@ nlohmann::json parse_flag_value(const ConfigField& field, std::string_view text)
 // an unknown key (naming it), a value of the wrong type or out of range, a
 // value not among a field's choices, or a missing model/data/out.
 TrainConfig config_from_json(TrainMode mode, const nlohmann::json& values, std::string_view what);
+
+// Whether the run trains with DP-SGD (dp_epsilon is set; resolve_defaults
+// checks the other two are).
+inline bool dp_enabled(const TrainConfig& config) { return config.dp_epsilon.has_value(); }
 
 // Fills what depends on the mode (lr) and checks combinations (sdpo_files
 // with sdpo_split=files, ...). Throws Error(kInvalidInput).

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "core/error.h"
 
 namespace enclave::train {
@@ -91,6 +93,41 @@ TEST(TrainConfig, RejectsBadInput) {
   json no_out = minimal();
   no_out.erase("out");
   EXPECT_NE(error_of(TrainMode::kSft, no_out).find("'out' is required"), std::string::npos);
+}
+
+TEST(TrainConfig, DifferentialPrivacyNeedsAllThreeKeysAndPretrainOrSft) {
+  json v = minimal();
+  v["dp_epsilon"] = 8;
+  v["dp_delta"] = 1e-5;
+  v["dp_max_grad_norm"] = 1.0;
+  TrainConfig c = config_from_json(TrainMode::kSft, v, "x");
+  resolve_defaults(c);
+  EXPECT_TRUE(dp_enabled(c));
+  EXPECT_DOUBLE_EQ(*c.dp_delta, 1e-5);
+  EXPECT_EQ(to_json(c)["dp_epsilon"], json(8.0));
+  EXPECT_EQ(to_json(config_from_json(TrainMode::kSft, minimal(), "x"))["dp_epsilon"], json());
+  EXPECT_FALSE(dp_enabled(config_from_json(TrainMode::kSft, minimal(), "x")));
+
+  json partial = minimal();
+  partial["dp_epsilon"] = 8;
+  const std::string missing = error_of(TrainMode::kSft, partial);
+  EXPECT_NE(missing.find("needs all of dp_epsilon, dp_delta and dp_max_grad_norm"),
+            std::string::npos)
+      << missing;
+  EXPECT_NE(missing.find("missing --dp-delta, --dp-max-grad-norm"), std::string::npos) << missing;
+  EXPECT_NE(error_of(TrainMode::kDpo, v).find("not `train dpo`"), std::string::npos);
+  EXPECT_NE(error_of(TrainMode::kSdpo, v).find("not `train sdpo`"), std::string::npos);
+  EXPECT_TRUE(error_of(TrainMode::kPretrain, v).empty());
+  for (auto [key, value, text] : {std::tuple{"dp_epsilon", 0.0, "dp_epsilon: 0 must be above 0"},
+                                  std::tuple{"dp_epsilon", -1.0, "must be above 0"},
+                                  std::tuple{"dp_delta", 1.0, "dp_delta: 1 must be below 1"},
+                                  std::tuple{"dp_delta", 0.0, "dp_delta: 0 must be above 0"},
+                                  std::tuple{"dp_max_grad_norm", 0.0, "must be above 0"}}) {
+    json bad = v;
+    bad[key] = value;
+    const std::string error = error_of(TrainMode::kSft, bad);
+    EXPECT_NE(error.find(text), std::string::npos) << key << ": " << error;
+  }
 }
 
 TEST(TrainConfig, FlagsParseToTypedValues) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "core/error.h"
 #include "model/engine.h"
@@ -278,6 +279,54 @@ TEST_F(TrainTest, BadDataIsReportedWithTheRecord) {
   }
   TrainConfig s = config(TrainMode::kSft, "pairs.jsonl");
   EXPECT_THROW(run(s, data("pairs.jsonl"), dir_ / "y"), Error);
+}
+
+TEST_F(TrainTest, DpSgdTrainsLoraWithinItsBudget) {
+  TrainConfig c = config(TrainMode::kSft, "sft.jsonl");  // 24 examples
+  c.lora = true;
+  c.lora_r = 4;
+  c.lr = 1e-2;
+  c.max_steps = 4;
+  c.dp_epsilon = 4.0;
+  c.dp_delta = 1e-3;
+  c.dp_max_grad_norm = 0.5;
+  std::vector<StepReport> steps;
+  TrainResult r = run(c, data("sft.jsonl"), dir_ / "out", &steps);
+  ASSERT_TRUE(r.dp.has_value());
+  ASSERT_EQ(steps.size(), 4u);
+  EXPECT_DOUBLE_EQ(r.dp->sampling_rate, 4.0 / 24);
+  EXPECT_EQ(r.dp->n_examples, 24);
+  EXPECT_EQ(r.dp->steps, 4);
+  // The noise is the least that keeps the whole run within its budget.
+  EXPECT_LE(r.dp->epsilon, 4.0);
+  EXPECT_GT(r.dp->epsilon, 4.0 * (1 - 1e-4));
+  EXPECT_DOUBLE_EQ(steps.back().extra.at("dp/epsilon"), r.dp->epsilon);
+  std::set<double> sizes;
+  for (std::size_t i = 1; i < steps.size(); ++i) {
+    EXPECT_GT(steps[i].extra.at("dp/epsilon"), steps[i - 1].extra.at("dp/epsilon"));
+    sizes.insert(steps[i].extra.at("dp/batch_size"));
+  }
+  EXPECT_GT(steps.front().grad_norm, 0);
+  std::printf("dp sft lora: sigma %.4f, epsilon %.4f, batch sizes", r.dp->noise_multiplier,
+              r.dp->epsilon);
+  for (double s : sizes) std::printf(" %g", s);
+  std::printf("\n");
+  // The adapter is written like any other.
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "adapter_model.safetensors"));
+
+  // delta must be below 1/N, and a batch cannot exceed the data.
+  c.dp_delta = 0.05;
+  try {
+    run(c, data("sft.jsonl"), dir_ / "o2");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dp_delta: 0.05 is not below 1 / 24 training examples"),
+              std::string::npos)
+        << e.what();
+  }
+  c.dp_delta = 1e-3;
+  c.batch_size = 30;
+  EXPECT_THROW(run(c, data("sft.jsonl"), dir_ / "o3"), Error);
 }
 
 }  // namespace
