@@ -46,6 +46,9 @@ Json parse_strict(std::string_view text, std::string_view what, JsonLimits limit
                        /*ignore_comments=*/false);
   } catch (const nlohmann::detail::parse_error& e) {
     fail_input("{}: invalid JSON: {}", what, e.what());
+  } catch (const nlohmann::detail::out_of_range& e) {
+    // A number past double's range ("1e400"); found by fuzz/json_fuzz.cpp.
+    fail_input("{}: invalid JSON: {}", what, e.what());
   }
 }
 

@@ -35,6 +35,14 @@ TEST(JsonTest, RejectsDeepNestingWithoutCrashing) {
   EXPECT_NE(error_of(deep).find("nested deeper"), std::string::npos);
 }
 
+// Found by fuzz/json_fuzz.cpp (fuzz/corpus/json/regress-number-overflow):
+// nlohmann's out_of_range escaped as a foreign exception.
+TEST(JsonTest, NumberPastDoubleRangeIsAnInputError) {
+  EXPECT_NE(error_of(R"({"a": [1, 1e400]})").find("x.json: invalid JSON"), std::string::npos);
+  EXPECT_NE(error_of("-1E999").find("number overflow"), std::string::npos);
+  EXPECT_THROW(parse_ordered_json("[1e400]", "x.json"), Error);
+}
+
 TEST(JsonTest, RejectsInvalidUtf8AndSyntax) {
   EXPECT_NE(error_of("{\"a\": \"\xff\"}").find("x.json: invalid JSON"), std::string::npos);
   EXPECT_NE(error_of("{\"a\": ").find("x.json: invalid JSON"), std::string::npos);

@@ -1,6 +1,7 @@
 #include "core/yaml.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "core/error.h"
@@ -155,13 +157,46 @@ class Converter {
   std::int64_t n_nodes_ = 0;
 };
 
+// Receives a document's events and keeps nothing: for counting documents.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The stream's documents, counted up to two. Not YAML::LoadAll: Debian's
+// yaml-cpp 0.7 loops there forever, growing, on some invalid streams (a lone
+// ",": jbeder/yaml-cpp#1040, fixed upstream by #1319); found by
+// fuzz/yaml_fuzz.cpp.
+int count_documents(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  int n = 0;
+  while (n < 2 && parser.HandleNextDocument(counter)) ++n;
+  return n;
+}
+
 }  // namespace
 
 nlohmann::json parse_yaml(std::string_view text, std::string_view what, YamlLimits limits) {
   if (text.find('\0') != std::string_view::npos) fail_input("{}: contains a NUL byte", what);
-  std::vector<YAML::Node> docs;
+  YAML::Node doc;
+  int n_docs = 0;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    const std::string copy(text);
+    n_docs = count_documents(copy);
+    if (n_docs == 1) doc = YAML::Load(copy);
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's own guard (its message is just "bad file").
     fail_input("{}: line {}: nested deeper than yaml-cpp's limit of {} levels", what,
@@ -170,10 +205,10 @@ nlohmann::json parse_yaml(std::string_view text, std::string_view what, YamlLimi
     fail_input("{}: line {}, column {}: invalid YAML: {}", what, e.mark.line + 1, e.mark.column + 1,
                e.msg);
   }
-  if (docs.empty()) return nullptr;
-  if (docs.size() > 1) fail_input("{}: holds {} YAML documents, expected one", what, docs.size());
+  if (n_docs == 0) return nullptr;
+  if (n_docs > 1) fail_input("{}: holds more than one YAML document, expected one", what);
   try {
-    return Converter(what, limits).convert(docs[0], 0);
+    return Converter(what, limits).convert(doc, 0);
   } catch (const YAML::Exception& e) {
     fail_input("{}: invalid YAML: {}", what, e.msg);
   }

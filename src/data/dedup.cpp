@@ -13,7 +13,10 @@ DedupConfig dedup_config_from_json(const nlohmann::json& params, std::string_vie
   DedupConfig c;
   if (params.is_null()) return c;
   if (!params.is_object()) fail_input("{}: expected an object of dedup settings", what);
-  for (const auto& [key, v] : params.items()) {
+  for (const auto& item : params.items()) {
+    // Named, not a structured binding: clang 14 (make fuzz) cannot capture those.
+    const std::string& key = item.key();
+    const nlohmann::json& v = item.value();
     auto need_int = [&] {
       if (!v.is_number_integer())
         fail_input("{}: '{}': expected an integer, got {}", what, key, v.type_name());

@@ -178,8 +178,9 @@ nlohmann::json step_params(std::string_view step,
   const std::vector<StepFlag>& flags = step_flags(step);
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [name, values] : given) {
-    const auto it =
-        std::find_if(flags.begin(), flags.end(), [&](const StepFlag& f) { return f.flag == name; });
+    const auto it = std::find_if(flags.begin(), flags.end(), [&name = name](const StepFlag& f) {
+      return f.flag == name;  // captured by name: clang 14 (make fuzz) cannot capture a binding
+    });
     if (it == flags.end()) fail_input("data {}: no flag {}", step, name);
     params[std::string(it->key)] = flag_value(*it, values);
   }
