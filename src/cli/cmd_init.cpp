@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "store/registry.h"
 #include "store/workspace.h"
+#include "store/workspace_key.h"
 
 namespace enclave::cli {
 namespace {
@@ -24,8 +25,17 @@ std::string& global_workspace() {
 struct InitFlags {
   std::string dir;
   std::string workspace;
+  bool encrypt = false;
   bool json = false;
 };
+
+void add_key_file_flag(CLI::App& cmd) {
+  cmd.add_option_function<std::string>(
+      "--key-file", [](const std::string& file) { store::set_workspace_key_file(file); },
+      fmt::format("Key file of an encrypted workspace (default: ${}); keep it outside the "
+                  "workspace",
+                  store::kWorkspaceKeyEnv));
+}
 
 }  // namespace
 
@@ -69,11 +79,17 @@ void register_init(CLI::App& app) {
   app.add_option("--workspace", global_workspace(),
                  "Workspace for store commands (default: $ENCLAVE_HOME, else found by walking up)");
 
+  add_key_file_flag(app);
+
   auto flags = std::make_shared<InitFlags>();
   CLI::App* cmd = app.add_subcommand("init");
   cmd->add_option("dir", flags->dir,
                   "Folder to make a workspace (default: --workspace, $ENCLAVE_HOME or .)");
   add_workspace_flag(*cmd, flags->workspace);
+  cmd->add_flag("--encrypt", flags->encrypt,
+                "Encrypt the new workspace at rest (databases with SQLCipher, objects with "
+                "XChaCha20-Poly1305) under the key of --key-file");
+  add_key_file_flag(*cmd);
   cmd->add_flag("--json", flags->json, "Print the result as JSON");
   cmd->callback([flags] {
     std::string dir = flags->dir.empty() ? workspace_flag(flags->workspace) : flags->dir;
@@ -81,16 +97,18 @@ void register_init(CLI::App& app) {
       const char* home = std::getenv("ENCLAVE_HOME");
       dir = home != nullptr && *home != '\0' ? home : ".";
     }
-    store::InitResult result = store::init_workspace(dir);
+    store::InitResult result = store::init_workspace(dir, {.encrypt = flags->encrypt});
     if (flags->json) {
       nlohmann::json j = {{"root", result.root.string()},
                           {"dot_dir", (result.root / store::kDotDir).string()},
                           {"created", result.created},
+                          {"encrypted", result.encrypted},
                           {"schema_version", result.schema_version}};
       std::cout << j.dump(2) << "\n";
     } else if (result.created) {
-      fmt::print("initialized Enclave workspace in {} (schema version {})\n",
-                 (result.root / store::kDotDir).string(), result.schema_version);
+      fmt::print("initialized {}Enclave workspace in {} (schema version {})\n",
+                 result.encrypted ? "encrypted " : "", (result.root / store::kDotDir).string(),
+                 result.schema_version);
     } else {
       fmt::print("{} is already an Enclave workspace (schema version {})\n", result.root.string(),
                  result.schema_version);
