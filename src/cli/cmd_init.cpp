@@ -31,7 +31,13 @@ struct InitFlags {
 
 void add_key_file_flag(CLI::App& cmd) {
   cmd.add_option_function<std::string>(
-      "--key-file", [](const std::string& file) { store::set_workspace_key_file(file); },
+      "--key-file",
+      [](const std::string& file) {
+        store::set_workspace_key_file(file);
+        // Programs this command starts (runs exec, pipeline stages) need it too.
+        const std::string absolute = std::filesystem::absolute(file).string();
+        ::setenv(store::kWorkspaceKeyEnv, absolute.c_str(), /*overwrite=*/1);
+      },
       fmt::format("Key file of an encrypted workspace (default: ${}); keep it outside the "
                   "workspace",
                   store::kWorkspaceKeyEnv));
