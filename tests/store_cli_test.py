@@ -899,7 +899,8 @@ class StoreTamperTest(StoreCase):
 
 
 class StoreEncryptTest(StoreCase):
-    """`init --encrypt`: nothing readable under .enclave without the key."""
+    """`init --encrypt`: nothing readable under .enclave without the key (databases, the
+    request log, objects, run logs), and nothing decrypted left behind."""
 
     MARKER = "Zebra-Quince-7741"
 
@@ -921,6 +922,32 @@ class StoreEncryptTest(StoreCase):
                 for form in (marker, marker.lower(), marker.hex().encode()):
                     self.assertNotIn(form, data, f"{os.path.join(root, f)} holds {form!r} in the clear")
         self.assertGreater(n_files, 5)
+
+    def serve_one_request(self, model):
+        """A request whose prompt holds the marker goes into the request log."""
+        import socket, urllib.request
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen([ENCLAVE, "serve", "--model", model, "--port", str(port), "--dtype", "f32"],
+                                  env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(base + "/health", timeout=1)
+                    break
+                except OSError:
+                    self.assertIsNone(server.poll(), server.stderr.read() if server.poll() is not None else "")
+                    time.sleep(0.05)
+            body = {"model": model, "max_tokens": 2, "messages": [{"role": "user", "content": self.MARKER}]}
+            req = urllib.request.Request(base + "/v1/chat/completions", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json"})
+            self.assertIn("choices", json.loads(urllib.request.urlopen(req, timeout=60).read()))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        self.assertIn(self.MARKER, self.ok("monitor", "requests", "--json").stdout)
 
     def encrypted_workspace(self, name):
         ws = fresh_dir(name)
@@ -955,6 +982,7 @@ class StoreEncryptTest(StoreCase):
         p = self.ok("runs", "exec", "--kind", "eval", "--param", f"note={self.MARKER}", "--",
                     "sh", "-c", f"echo {self.MARKER}")
         rid = int(re.search(r"run (\d+) started", p.stderr).group(1))
+        self.serve_one_request(name)
         self.assertIn(self.MARKER, self.ok("runs", "show", str(rid), "--log").stdout)
         self.assertEqual([m["name"] for m in self.ok_json("models", "list")], [name])
         self.assertEqual([d["name"] for d in self.ok_json("datasets", "list")], [name])
