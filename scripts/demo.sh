@@ -41,6 +41,8 @@ step "Chat through the model's chat template" \
 printf '\n######## 2. Training: pretrain, SFT, DPO\n'
 LEARN_DIR="$work/learning" bash "$here/learning_demo.sh" "$enclave"
 ws=(--workspace "$work/learning/ws")
+# The learning demo made the workspace encrypted; its key is beside it.
+export ENCLAVE_WORKSPACE_KEY_FILE="$work/learning/workspace.key"
 
 printf '\n######## 3. Quality gate\n'
 cat > "$work/release.yaml" <<'EOF'
@@ -79,7 +81,7 @@ fi
 
 printf '\n######## 4. Serving\n'
 port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-adapter=$("$enclave" models path skills-dpo "${ws[@]}")
+adapter=skills-dpo  # by reference: the encrypted workspace decrypts it for the server
 echo "\$ enclave serve --model skills-chat:$stage --adapter dpo=$adapter --dtype f32 --port $port"
 "$enclave" serve --model "skills-chat:$stage" --adapter "dpo=$adapter" --dtype f32 --port "$port" "${ws[@]}" &
 server=$!

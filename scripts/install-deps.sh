@@ -14,7 +14,7 @@ packages=(
   libtorch-dev libopenblas0-openmp libopenblas-dev libgloo-dev
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev
   libfmt-dev libspdlog-dev libcpp-httplib-dev libssl-dev libxxhash-dev
-  libzstd-dev libsodium-dev libsqlite3-dev libicu-dev libre2-dev libonig5 libonig-dev
+  libzstd-dev libsodium-dev libsqlcipher-dev libicu-dev libre2-dev libonig5 libonig-dev
   libsentencepiece-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev
   python3 python3-torch python3-numpy python3-jinja2

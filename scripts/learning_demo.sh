@@ -27,7 +27,12 @@ ws=(--workspace "$work/ws")
 
 step() { printf '\n== %s\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 
-step "A workspace for the runs" "$enclave" init "$work/ws"
+# The workspace is encrypted at rest (databases, objects, run logs); its key
+# is kept outside it, and every command below finds it in the environment.
+export ENCLAVE_WORKSPACE_KEY_FILE="$work/workspace.key"
+step "A key for the workspace, outside it (32 random bytes, mode 0600)" \
+  "$enclave" store keygen --out "$ENCLAVE_WORKSPACE_KEY_FILE"
+step "An encrypted workspace for the runs" "$enclave" init --encrypt "$work/ws"
 step "A tiny Llama model with random weights" \
   "$enclave" model init --preset tiny --out "$work/tiny" --seed 1
 step "Register it" "$enclave" models register tiny "$work/tiny" "${ws[@]}"
@@ -72,7 +77,8 @@ step "DPO with a LoRA adapter (reference: the SFT model, adapters off)" \
   "$enclave" train dpo --model skills-chat --data "$work/data/mistakes.jsonl" \
   --eval-data "$work/data/mistakes_eval.jsonl" --out skills-dpo --lora --lora-r 16 --lr 1e-3 --beta 0.5 \
   --batch-size 16 --epochs 8 "${common[@]}"
-adapter=$("$enclave" models path skills-dpo "${ws[@]}")
+# By reference: an encrypted workspace decrypts it for each command.
+adapter=skills-dpo
 step "Preference accuracy after DPO on the held-out pairs (the adapter applied unmerged)" \
   "$enclave" "${evaluate[@]}" --model skills-chat --adapter "$adapter" --suite "$work/data/preference.yaml"
 step "Exact match with the DPO adapter" \

@@ -1199,6 +1199,160 @@ def fixtures_requests_schema():
     return fixtures.REQUESTS_SCHEMA
 
 
+class StoreEncryptTest(StoreCase):
+    """`init --encrypt`: nothing readable under .enclave without the key (databases, the
+    request log, objects, run logs), and nothing decrypted left behind."""
+
+    MARKER = "Zebra-Quince-7741"
+
+    def key_file(self, name):
+        path = os.path.join(WORKDIR, name + ".key")  # outside every workspace
+        if os.path.exists(path):
+            os.remove(path)
+        self.ok("store", "keygen", "--out", path)
+        return path
+
+    def assert_marker_nowhere(self, ws):
+        marker = self.MARKER.encode()
+        n_files = 0
+        for root, _, files in os.walk(os.path.join(ws, ".enclave")):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    data = fh.read()
+                n_files += 1
+                for form in (marker, marker.lower(), marker.hex().encode()):
+                    self.assertNotIn(form, data, f"{os.path.join(root, f)} holds {form!r} in the clear")
+        self.assertGreater(n_files, 5)
+
+    def serve_one_request(self, model):
+        """A request whose prompt holds the marker goes into the request log."""
+        import socket, urllib.request
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = subprocess.Popen([ENCLAVE, "serve", "--model", model, "--port", str(port), "--dtype", "f32"],
+                                  env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(base + "/health", timeout=1)
+                    break
+                except OSError:
+                    self.assertIsNone(server.poll(), server.stderr.read() if server.poll() is not None else "")
+                    time.sleep(0.05)
+            body = {"model": model, "max_tokens": 2, "messages": [{"role": "user", "content": self.MARKER}]}
+            req = urllib.request.Request(base + "/v1/chat/completions", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json"})
+            self.assertIn("choices", json.loads(urllib.request.urlopen(req, timeout=60).read()))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        self.assertIn(self.MARKER, self.ok("monitor", "requests", "--json").stdout)
+
+    def encrypted_workspace(self, name):
+        ws = fresh_dir(name)
+        key = self.key_file(name)
+        self.ok("init", "--encrypt", "--key-file", key, ws)
+        self.env = clean_env(ENCLAVE_HOME=ws, ENCLAVE_WORKSPACE_KEY_FILE=key)
+        return ws, key
+
+    def test_nothing_readable_under_dot_enclave(self):
+        ws = fresh_dir("enc")
+        key = self.key_file("enc")
+        self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600)
+        with open(key) as f:
+            self.assertRegex(f.read(), r"^[0-9a-f]{64}\n$")
+        self.expect_error(["init", "--encrypt", ws], "--key-file", code=1)
+        j = self.ok_json("init", "--encrypt", "--key-file", key, ws)
+        self.assertTrue(j["encrypted"])
+        self.env = clean_env(ENCLAVE_HOME=ws, ENCLAVE_WORKSPACE_KEY_FILE=key)
+        name = self.MARKER.lower()
+
+        data = os.path.join(ws, "src", "data")
+        write(os.path.join(data, "train.jsonl"), json.dumps({"text": f"{self.MARKER} holds the secret"}) + "\n")
+        self.ok("datasets", "register", name, data)
+        model = os.path.join(ws, "src", "tiny")
+        self.ok("model", "init", "--preset", "tiny", "--out", model, "--seed", "3")
+        self.ok("models", "register", name, model)
+        self.ok("models", "tag", f"{name}@1", f"note={self.MARKER}")
+        self.ok("models", "alias", f"{name}@1", "production")
+        # the stored model is decrypted for the command and scores as the folder does
+        self.assertEqual(self.ok_json("score", "--model", f"{name}:production", "--text", "hello there"),
+                         self.ok_json("score", "--model", model, "--text", "hello there"))
+        p = self.ok("runs", "exec", "--kind", "eval", "--param", f"note={self.MARKER}", "--",
+                    "sh", "-c", f"echo {self.MARKER}")
+        rid = int(re.search(r"run (\d+) started", p.stderr).group(1))
+        self.serve_one_request(name)
+        self.assertIn(self.MARKER, self.ok("runs", "show", str(rid), "--log").stdout)
+        self.assertEqual([m["name"] for m in self.ok_json("models", "list")], [name])
+        self.assertEqual([d["name"] for d in self.ok_json("datasets", "list")], [name])
+        self.assertTrue(self.ok_json("audit", "verify")["ok"])
+        self.assertTrue(self.ok_json("store", "verify")["ok"])
+
+        self.assert_marker_nowhere(ws)
+        dot = os.path.join(ws, ".enclave")
+        self.assertEqual(os.listdir(os.path.join(dot, "checkouts")), [])
+        self.assertEqual(os.listdir(os.path.join(dot, "tmp")), [])
+        with self.assertRaises(sqlite3.DatabaseError):
+            sqlite3.connect(os.path.join(dot, "enclave.db")).execute("SELECT * FROM sqlite_master").fetchall()
+
+        # without the key, or with another, every command stops with one line
+        no_key = clean_env(ENCLAVE_HOME=ws)
+        for args in (["models", "list"], ["datasets", "list"], ["runs", "list"],
+                     ["score", "--model", name, "--text", "x"]):
+            self.expect_error(args, "encrypted", "ENCLAVE_WORKSPACE_KEY_FILE", code=1, env=no_key)
+        other = clean_env(ENCLAVE_HOME=ws, ENCLAVE_WORKSPACE_KEY_FILE=self.key_file("other"))
+        self.expect_error(["models", "list"], "does not open", code=1, env=other)
+        self.expect_error(["models", "path", name], "encrypted", code=1)
+        # a plain workspace ignores the key and stays plain SQLite
+        plain = self.workspace("enc-plain")
+        self.ok("models", "list", env=clean_env(ENCLAVE_HOME=plain, ENCLAVE_WORKSPACE_KEY_FILE=key))
+        sqlite3.connect(os.path.join(plain, ".enclave", "enclave.db")).execute("SELECT * FROM sqlite_master")
+        self.expect_error(["init", "--encrypt", "--key-file", key, plain], "without encryption", code=1)
+
+    def test_bad_key_files_are_refused(self):
+        ws = fresh_dir("enc-keys")
+        key = self.key_file("enc-keys")
+        self.expect_error(["store", "keygen", "--out", key], "already exists", code=1)
+        os.chmod(key, 0o640)
+        self.expect_error(["init", "--encrypt", "--key-file", key, ws], key, "chmod 600", code=1)
+        os.chmod(key, 0o600)
+        inside = os.path.join(ws, "inside.key")
+        shutil.copy(key, inside)
+        os.chmod(inside, 0o600)
+        self.expect_error(["init", "--encrypt", "--key-file", inside, ws], "inside the workspace", code=1)
+        garbled = os.path.join(WORKDIR, "garbled.key")
+        for content in (b"abc\n", b"zz" * 32, os.urandom(32)):
+            write(garbled, content)
+            os.chmod(garbled, 0o600)
+            self.expect_error(["init", "--encrypt", "--key-file", garbled, ws], garbled,
+                              "not a workspace key", code=1)
+        self.assertFalse(os.path.exists(os.path.join(ws, ".enclave", "enclave.db")))
+        self.expect_error(["init", "--encrypt", "--key-file", os.path.join(WORKDIR, "none.key"), ws],
+                          "not found", code=1)
+
+    def test_rekey_round_trip(self):
+        ws, old = self.encrypted_workspace("enc-rekey")
+        src = make_model_dir(os.path.join(ws, "m"), flavour=self.MARKER, size=70000)
+        self.ok("models", "register", "m", src)
+        new = self.key_file("enc-rekey-new")
+        self.expect_error(["store", "rekey", "--new-key-file", old], "current key", code=1)
+        out = self.ok("store", "rekey", "--new-key-file", new).stdout
+        self.assertIn("re-encrypted", out)
+        self.assertFalse(os.path.exists(os.path.join(ws, ".enclave", "rekey")))
+        self.expect_error(["models", "list"], "does not open", code=1)
+        self.env = clean_env(ENCLAVE_HOME=ws, ENCLAVE_WORKSPACE_KEY_FILE=new)
+        self.assertEqual([m["name"] for m in self.ok_json("models", "list")], ["m"])
+        self.assertTrue(self.ok_json("store", "verify")["ok"])  # every blob opens under the new key
+        self.assertTrue(self.ok_json("audit", "verify")["ok"])
+        self.assertIn("rekey", [e["action"] for e in self.ok_json("audit", "list")])
+        self.assert_marker_nowhere(ws)
+        # the same content registered again is still found by its plaintext hash
+        self.assertTrue(self.ok_json("models", "register", "m", src)["version"] == 2)
+        self.assertEqual(len(objects_of(ws)), 5)
+
+
 def main():
     global ENCLAVE, WORKDIR
     a, rest = harness.parse(__doc__, "store_cli_test")

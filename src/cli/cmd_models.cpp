@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/error.h"
 #include "store/artifacts.h"
 #include "store/purge.h"
 #include "store/registry.h"
@@ -205,6 +206,13 @@ void add_path(CLI::App& parent, RegistryKind kind) {
       return;
     }
     store::Workspace workspace(workspace_root(flags->workspace));
+    if (workspace.encrypted()) {
+      // Its checkouts are decrypted for one command and removed with it.
+      fail_input(
+          "{}: the workspace is encrypted, so stored versions have no lasting folder; give the "
+          "reference ({}) to the command that uses it",
+          workspace.root().string(), flags->ref);
+    }
     std::cout << store::version_path(workspace, kind, flags->ref, !flags->no_verify).string()
               << "\n";
   });

@@ -1,4 +1,5 @@
-// `enclave store verify`, `store gc`, `store backup DIR` and `store restore DIR`.
+// `enclave store verify`, `store gc`, `store backup DIR`, `store restore DIR`,
+// `store keygen` and `store rekey`.
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -11,7 +12,9 @@
 #include "core/error.h"
 #include "store/backup.h"
 #include "store/gc.h"
+#include "store/rekey.h"
 #include "store/verify.h"
+#include "store/workspace_key.h"
 
 namespace enclave::cli {
 namespace {
@@ -50,6 +53,15 @@ std::filesystem::path restore_target(const std::string& workspace) {
   if (home != nullptr && *home != '\0') return home;
   return std::filesystem::current_path();
 }
+
+struct KeygenFlags {
+  std::string out;
+};
+
+struct RekeyFlags {
+  std::string workspace;
+  std::string new_key_file;
+};
 
 }  // namespace
 
@@ -139,6 +151,33 @@ void register_store(CLI::App& app) {
     } else {
       std::cout << store::format_restore_report(report);
     }
+  });
+
+  auto keygen = std::make_shared<KeygenFlags>();
+  CLI::App* keygen_cmd = store_cmd->add_subcommand(
+      "keygen", "Write a new random workspace key (for `init --encrypt`) to a new file, mode 0600");
+  keygen_cmd->add_option("--out", keygen->out, "Key file to create; keep it outside the workspace")
+      ->required();
+  keygen_cmd->callback([keygen] {
+    store::generate_workspace_key(keygen->out);
+    fmt::print("wrote a new workspace key to {}\n", keygen->out);
+  });
+
+  auto rekey = std::make_shared<RekeyFlags>();
+  CLI::App* rekey_cmd = store_cmd->add_subcommand(
+      "rekey",
+      "Re-encrypt an encrypted workspace (every object and database) under a new key; the "
+      "current key comes from --key-file or $ENCLAVE_WORKSPACE_KEY_FILE");
+  add_workspace_flag(*rekey_cmd, rekey->workspace);
+  rekey_cmd->add_option("--new-key-file", rekey->new_key_file, "The new key (store keygen)")
+      ->required();
+  rekey_cmd->callback([rekey] {
+    store::RekeyResult r =
+        store::rekey_workspace(workspace_root(rekey->workspace), rekey->new_key_file);
+    fmt::print(
+        "re-encrypted {} objects and {} database(s) under {}; the old key no longer opens this "
+        "workspace\n",
+        r.n_objects, r.n_databases, rekey->new_key_file);
   });
 }
 

@@ -62,11 +62,11 @@ std::string gguf_as_folder(const std::string& ref, const std::string& workspace)
     if (e.kind() != ErrorKind::kNotFound) throw;
   }
   if (ws) {
-    const fs::path out = ws->checkouts_dir() / ("gguf-" + key);
+    const fs::path out = ws->checkout_root() / ("gguf-" + key);
     if (fs::is_regular_file(out / "config.json", ec)) return out.string();
     const StagingDir staging = StagingDir::scratch(ws->tmp_dir(), "gguf");
     import_gguf(file, staging.path() / "model");
-    fs::create_directories(ws->checkouts_dir());
+    fs::create_directories(ws->checkout_root());
     fs::rename(staging.path() / "model", out, ec);  // another process may have won the race
     if (ec && !fs::is_regular_file(out / "config.json"))
       fail(ErrorKind::kIo, "{}: cannot move the imported model into place: {}", out.string(),

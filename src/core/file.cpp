@@ -5,11 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <random>
+#include <vector>
 
 #include "core/error.h"
+#include "core/mapping_policy.h"
 
 namespace enclave {
 namespace {
@@ -132,6 +136,28 @@ void AtomicFile::commit() {
   fsync_dir(path_.parent_path());
 }
 
+namespace {
+
+std::mutex unmapped_mutex;
+std::vector<std::filesystem::path> unmapped_dirs;
+
+bool read_not_mapped(const std::filesystem::path& path) {
+  std::lock_guard lock(unmapped_mutex);
+  if (unmapped_dirs.empty()) return false;
+  const std::filesystem::path p = std::filesystem::absolute(path).lexically_normal();
+  for (const std::filesystem::path& dir : unmapped_dirs) {
+    if (std::mismatch(dir.begin(), dir.end(), p.begin(), p.end()).first == dir.end()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void read_instead_of_mapping(const std::filesystem::path& dir) {
+  std::lock_guard lock(unmapped_mutex);
+  unmapped_dirs.push_back(std::filesystem::absolute(dir).lexically_normal());
+}
+
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   struct stat st {};
   const int fd = open_for_reading(path, st);
@@ -140,7 +166,31 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     fail_input("{}: not a regular file", path.string());
   }
   size_ = static_cast<std::size_t>(st.st_size);
-  if (size_ > 0) {
+  if (size_ > 0 && read_not_mapped(path)) {
+    // Anonymous memory, so the destructor's munmap frees either kind.
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      fail_errno(path, "cannot allocate memory to read the file");
+    }
+    auto* buf = static_cast<std::uint8_t*>(p);
+    std::size_t done = 0;
+    while (done < size_) {
+      const ssize_t got = ::read(fd, buf + done, size_ - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        const int err = errno;
+        ::munmap(p, size_);
+        ::close(fd);
+        if (got == 0) fail(ErrorKind::kIo, "{}: file shrank while it was read", path.string());
+        errno = err;
+        fail_errno(path, "read failed");
+      }
+      done += static_cast<std::size_t>(got);
+    }
+    ::mprotect(p, size_, PROT_READ);
+    data_ = buf;
+  } else if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       ::close(fd);

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "store/clock.h"
 #include "store/process_info.h"
+#include "store/upsert.h"
 
 namespace enclave::pipeline {
 namespace {
@@ -171,16 +172,17 @@ RunRecord load_run(store::Db& db, std::int64_t id) {
 }
 
 void save_stage(store::Db& db, std::int64_t run_id, const StageRecord& st) {
-  store::Statement u(
+  store::update_or_insert(
       db,
-      "INSERT INTO pipeline_stages (run_id, stage, status, approved, store_run, cmd, "
-      "outs, message, started_at, ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-      "?9, ?10) ON CONFLICT (run_id, stage) DO UPDATE SET status = ?3, approved = "
-      "?4, store_run = ?5, cmd = ?6, outs = ?7, message = ?8, started_at = ?9, "
-      "ended_at = ?10");
-  u.bind(1, run_id).bind(2, st.stage).bind(3, st.status).bind(4, st.approved ? 1 : 0);
-  u.bind(5, st.store_run).bind(6, st.cmd).bind(7, st.outs.dump()).bind(8, st.message);
-  u.bind(9, st.started_at).bind(10, st.ended_at).run();
+      "UPDATE pipeline_stages SET status = ?3, approved = ?4, store_run = ?5, cmd = ?6, "
+      "outs = ?7, message = ?8, started_at = ?9, ended_at = ?10 WHERE run_id = ?1 AND stage = ?2",
+      "INSERT INTO pipeline_stages (run_id, stage, status, approved, store_run, cmd, outs, "
+      "message, started_at, ended_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+      [&](store::Statement& u) {
+        u.bind(1, run_id).bind(2, st.stage).bind(3, st.status).bind(4, st.approved ? 1 : 0);
+        u.bind(5, st.store_run).bind(6, st.cmd).bind(7, st.outs.dump()).bind(8, st.message);
+        u.bind(9, st.started_at).bind(10, st.ended_at);
+      });
 }
 
 void finish_run(store::Db& db, std::int64_t id, const std::string& status,

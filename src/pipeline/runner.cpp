@@ -23,6 +23,7 @@
 #include "store/clock.h"
 #include "store/registry.h"
 #include "store/runs.h"
+#include "store/upsert.h"
 #include "store/workspace.h"
 
 namespace enclave::pipeline {
@@ -186,14 +187,16 @@ CacheDecision check_cache(store::Workspace& ws, const Context& ctx, const Stage&
 void put_cache(store::Workspace& ws, const Context& ctx, const Stage& stage, const CacheDecision& c,
                const nlohmann::json& outs, std::int64_t store_run) {
   store::WriteTransaction tx(ws.db());
-  store::Statement u(ws.db(),
-                     "INSERT INTO pipeline_cache (pipeline, stage, key, program_version, inputs, "
-                     "outs, store_run, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON "
-                     "CONFLICT (pipeline, stage) DO UPDATE SET key = ?3, program_version = ?4, "
-                     "inputs = ?5, outs = ?6, store_run = ?7, created_at = ?8");
-  u.bind(1, ctx.spec->name).bind(2, stage.name).bind(3, c.key).bind(4, program_version());
-  u.bind(5, c.inputs.dump()).bind(6, outs.dump()).bind(7, store_run).bind(8, pipeline_now());
-  u.run();
+  store::update_or_insert(
+      ws.db(),
+      "UPDATE pipeline_cache SET key = ?3, program_version = ?4, inputs = ?5, outs = ?6, "
+      "store_run = ?7, created_at = ?8 WHERE pipeline = ?1 AND stage = ?2",
+      "INSERT INTO pipeline_cache (pipeline, stage, key, program_version, inputs, outs, "
+      "store_run, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      [&](store::Statement& u) {
+        u.bind(1, ctx.spec->name).bind(2, stage.name).bind(3, c.key).bind(4, program_version());
+        u.bind(5, c.inputs.dump()).bind(6, outs.dump()).bind(7, store_run).bind(8, pipeline_now());
+      });
   tx.commit();
 }
 

@@ -121,7 +121,12 @@ StageRecord execute_stage(const Context& ctx, const Stage& stage, const Outs& ou
   job.stage = stage.name;
   job.argv = argv;
   job.cwd = ctx.spec->dir;
-  job.log_path = run.log_path();
+  // An encrypted workspace keeps run logs sealed (store/sealed_log.h): the
+  // command writes to a file in the private plaintext cache instead, sealed
+  // into the run's log when it ends.
+  const bool seal_log = ws.encrypted();
+  job.log_path =
+      seal_log ? ws.checkout_root() / fmt::format("stage-run-{}.log", run.id()) : run.log_path();
   const char* path_env = std::getenv("PATH");
   job.env = {"ENCLAVE_HOME=" + ctx.root.string(), "ENCLAVE_RUN_ID=" + std::to_string(run.id()),
              "ENCLAVE_PIPELINE=" + ctx.spec->name,
@@ -134,6 +139,8 @@ StageRecord execute_stage(const Context& ctx, const Stage& stage, const Outs& ou
   }
   fs::create_directories(job.log_path.parent_path());
   const StageOutcome outcome = ctx.executor->run(job);
+  std::error_code log_ec;
+  if (seal_log && fs::exists(job.log_path, log_ec)) run.log_text(read_file(job.log_path));
   if (outcome.exit_code != 0 || !outcome.started) {
     std::string tail = log_tail(job.log_path, 15);
     if (!tail.empty())

@@ -15,6 +15,7 @@
 #include "pipeline/runner.h"
 #include "pipeline/spec.h"
 #include "store/clock.h"
+#include "store/upsert.h"
 #include "store/workspace.h"
 
 namespace enclave::pipeline {
@@ -44,13 +45,16 @@ std::optional<nlohmann::json> load_cursor(store::Db& db, const std::string& pipe
 
 void store_cursor(store::Db& db, const std::string& pipeline, const std::string& trigger,
                   const nlohmann::json& cursor, double now, bool fired) {
-  store::Statement u(db,
-                     "INSERT INTO pipeline_triggers (pipeline, trigger, cursor, checked_at, "
-                     "fired_at) VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 THEN ?4 END) ON CONFLICT "
-                     "(pipeline, trigger) DO UPDATE SET cursor = ?3, checked_at = ?4, fired_at = "
-                     "CASE WHEN ?5 THEN ?4 ELSE fired_at END");
-  u.bind(1, pipeline).bind(2, trigger).bind(3, cursor.dump()).bind(4, now).bind(5, fired ? 1 : 0);
-  u.run();
+  store::update_or_insert(
+      db,
+      "UPDATE pipeline_triggers SET cursor = ?3, checked_at = ?4, fired_at = CASE WHEN ?5 THEN "
+      "?4 ELSE fired_at END WHERE pipeline = ?1 AND trigger = ?2",
+      "INSERT INTO pipeline_triggers (pipeline, trigger, cursor, checked_at, fired_at) VALUES "
+      "(?1, ?2, ?3, ?4, CASE WHEN ?5 THEN ?4 END)",
+      [&](store::Statement& u) {
+        u.bind(1, pipeline).bind(2, trigger).bind(3, cursor.dump()).bind(4, now);
+        u.bind(5, fired ? 1 : 0);
+      });
 }
 
 class Watcher {

@@ -134,13 +134,13 @@ void place_blob(ObjectStore& objects, const ArtifactFile& f, const std::filesyst
     fail(ErrorKind::kNotFound, "file '{}': stored object {} is missing; run `enclave store verify`",
          f.path, f.object);
   }
-  objects.check(f.object);
-  std::filesystem::path src = objects.path_of(f.object);
-  if (::link(src.c_str(), dest.c_str()) == 0) return;
-  LockedTempFile copy(dest.parent_path(), ".copy");
-  std::string data = objects.read_verified(f.object, UINT64_MAX);
-  copy.write(data.data(), data.size());
-  copy.publish(dest);
+  // A sealed blob is decrypted into the (private) checkout, never linked.
+  if (!objects.sealed()) {
+    objects.check(f.object);
+    std::filesystem::path src = objects.path_of(f.object);
+    if (::link(src.c_str(), dest.c_str()) == 0) return;
+  }
+  objects.copy_verified(f.object, dest);
 }
 
 }  // namespace
@@ -350,7 +350,8 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
   auto result_path = [&](const std::filesystem::path& dir) {
     return artifact->kind == ArtifactKind::kDir ? dir : dir / artifact->files.front().path;
   };
-  std::filesystem::path dest = workspace.checkouts_dir() / hex;
+  const std::filesystem::path root = workspace.checkout_root();
+  std::filesystem::path dest = root / hex;
   StoreLock lock(workspace, StoreLock::Mode::kShared);
   std::error_code ec;
   if (std::filesystem::exists(std::filesystem::symlink_status(dest, ec))) {
@@ -362,7 +363,9 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
     // below quarantines it and fails.
     remove_tree(dest);
   }
-  std::filesystem::path temp = workspace.tmp_dir() / random_name("checkout");
+  // Built beside its destination when that is the private plaintext cache.
+  std::filesystem::path temp =
+      (workspace.encrypted() ? root : workspace.tmp_dir()) / random_name("checkout");
   if (::mkdir(temp.c_str(), 0770) != 0) {  // less the umask (workspace.h)
     fail(ErrorKind::kIo, "{}: cannot create: {}", temp.string(), std::strerror(errno));
   }
@@ -381,7 +384,7 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
       }
       remove_tree(temp);  // another process published the same checkout first
     }
-    fsync_dir(workspace.checkouts_dir());
+    fsync_dir(root);
   } catch (...) {
     std::filesystem::remove_all(temp, ec);
     if (lock_fd >= 0) ::close(lock_fd);

@@ -16,6 +16,7 @@
 #include "store/clock.h"
 #include "store/process_info.h"
 #include "store/table.h"
+#include "store/upsert.h"
 
 namespace enclave::store {
 namespace {
@@ -155,10 +156,9 @@ void append_audit(Db& db, std::string_view action, std::string_view object,
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   insert.bind(1, e.seq).bind(2, e.time).bind(3, e.user).bind(4, e.action).bind(5, e.object);
   insert.bind(6, e.details).bind(7, e.prev_hash).bind(8, e.hash).bind(9, e.actor).run();
-  Statement head(db,
-                 "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)"
-                 " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
-  head.bind(1, e.seq).bind(2, e.hash).run();
+  update_or_insert(db, "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
+                   "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)",
+                   [&](Statement& s) { s.bind(1, e.seq).bind(2, e.hash); });
   const Db* dbp = &db;
   db.after_commit([dbp, seq = e.seq, hash = e.hash, key] { write_anchor(*dbp, seq, hash, key); });
 }

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hash.h"
+#include "store/workspace_key.h"
 
 namespace enclave::store {
 namespace {
@@ -64,16 +65,7 @@ const std::optional<AuditKey>& audit_key() {
 }
 
 void check_key_outside(const AuditKey& key, const std::filesystem::path& workspace_root) {
-  std::error_code ec;
-  const std::filesystem::path root = std::filesystem::weakly_canonical(workspace_root, ec);
-  const std::filesystem::path file = std::filesystem::weakly_canonical(key.file, ec);
-  const auto mismatch = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
-  if (mismatch.first == root.end()) {
-    fail_input(
-        "{}: the audit key lies inside the workspace {}; keep it outside (anyone who can "
-        "rewrite the log could read it)",
-        key.file.string(), root.string());
-  }
+  check_outside(key.file, workspace_root, "audit key");
 }
 
 std::string to_hex(const unsigned char* data, std::size_t n) {

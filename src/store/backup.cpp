@@ -25,6 +25,7 @@
 #include "store/db_maintenance.h"
 #include "store/names.h"
 #include "store/schema.h"
+#include "store/workspace_key.h"
 
 namespace enclave::store {
 namespace {
@@ -37,7 +38,7 @@ constexpr int kFormatVersion = 1;
 // Folders under .enclave that a backup leaves out: rebuilt on demand
 // (checkouts), in flight (tmp) or set aside (quarantine). objects/ is copied
 // from the database snapshot, not by listing.
-const std::set<std::string> kSkippedDirs = {"objects", "tmp", "checkouts", "quarantine"};
+const std::set<std::string> kSkippedDirs = {"objects", "tmp", "checkouts", "quarantine", "rekey"};
 
 struct FileEntry {
   std::string path;  // relative, '/'-separated
@@ -236,11 +237,15 @@ BackupReport backup_workspace(Workspace& workspace, const fs::path& dir) {
     if (is_database(rel) && rel != "enclave.db") databases.push_back(rel);
   }
   std::vector<std::string> objects;
+  // SQLCipher copies pages only between databases under the same key: an
+  // encrypted workspace's copies are encrypted as its own are.
+  std::optional<std::string> key;
+  if (auto wk = workspace_key_for(dot)) key = wk->database_key();
   for (const std::string& rel : databases) {
     const fs::path dest = report.dir / rel;
     make_dirs(dest.parent_path());
     {
-      Db to(dest, DbOptions{.create = true});
+      Db to(dest, DbOptions{.create = true, .key = key});
       if (rel == "enclave.db") {
         backup_database(workspace.db(), to);
       } else {

@@ -1,16 +1,40 @@
 #include "store/db.h"
 
-#include <sqlite3.h>
+#include <fcntl.h>
+#include <sqlcipher/sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "core/error.h"
+#include "store/upsert.h"
+#include "store/workspace_key.h"
 
 namespace enclave::store {
 namespace {
 
 bool is_busy(int rc) { return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED; }
+
+// SQLCipher 3.4 is SQLite 3.15, older than SQLITE_OPEN_NOFOLLOW (3.31); the
+// lstat check in Db::Db refuses a symlinked path instead.
+#ifndef SQLITE_OPEN_NOFOLLOW
+#define SQLITE_OPEN_NOFOLLOW 0
+#endif
+
+// The SQLCipher key of the database at path: the one given, else the
+// workspace key when the path lies in an encrypted workspace's .enclave.
+std::optional<std::string> database_key(const std::filesystem::path& path,
+                                        const DbOptions& options) {
+  if (options.key) return options.key;
+  const std::filesystem::path dot = enclosing_dot_dir(path);
+  if (dot.empty()) return std::nullopt;
+  std::optional<WorkspaceKey> key = workspace_key_for(dot);
+  if (!key) return std::nullopt;
+  return key->database_key();
+}
 
 }  // namespace
 
@@ -22,6 +46,7 @@ Db::Db(const std::filesystem::path& path, DbOptions options) : path_(path), opti
   } else if (!options.create) {
     fail(ErrorKind::kNotFound, "{}: workspace database not found", path.string());
   }
+  const std::optional<std::string> key = database_key(path, options);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX;
   if (options.create) flags |= SQLITE_OPEN_CREATE;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
@@ -34,6 +59,7 @@ Db::Db(const std::filesystem::path& path, DbOptions options) : path_(path), opti
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, static_cast<int>(options.busy_timeout.count()));
   try {
+    if (key) apply_key(*key);
     // journal_mode answers with the mode in force; WAL can be refused (e.g.
     // on a filesystem without shared memory) and we must not go on silently.
     Statement mode(*this, "PRAGMA journal_mode=WAL");
@@ -46,6 +72,37 @@ Db::Db(const std::filesystem::path& path, DbOptions options) : path_(path), opti
     db_ = nullptr;
     throw;
   }
+}
+
+void Db::apply_key(const std::string& key) {
+  // Not through exec(): its error message would quote the key.
+  const std::string pragma = "PRAGMA key = \"" + key + "\"";
+  int rc = sqlite3_exec(db_, pragma.c_str(), nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) {
+    // A wrong key shows only when a page is read.
+    rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  }
+  if (rc != SQLITE_OK) {
+    fail_input(
+        "{}: cannot open the encrypted database with this key (wrong key, or the file is "
+        "not an encrypted Enclave database): {}",
+        path_.string(), sqlite3_errstr(rc));
+  }
+}
+
+void Db::rekey_to(const std::filesystem::path& dest, const std::string& key) {
+  // ATTACH opens with this connection's flags, which lack SQLITE_OPEN_CREATE
+  // unless the workspace is being made: an empty file is an empty database.
+  const int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) fail(ErrorKind::kIo, "{}: cannot create: {}", dest.string(), std::strerror(errno));
+  ::close(fd);
+  // Bound, so neither the path nor the key is parsed as SQL or quoted in errors.
+  Statement attach(*this, "ATTACH DATABASE ?1 AS rekeyed KEY ?2");
+  attach.bind(1, dest.string()).bind(2, key).run();
+  int rc = sqlite3_exec(db_, "SELECT sqlcipher_export('rekeyed')", nullptr, nullptr, nullptr);
+  const int detach = sqlite3_exec(db_, "DETACH DATABASE rekeyed", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail_sqlite(rc, fmt::format("export to {}", dest.string()));
+  if (detach != SQLITE_OK) fail_sqlite(detach, fmt::format("detach {}", dest.string()));
 }
 
 Db::~Db() {
@@ -201,6 +258,18 @@ void WriteTransaction::commit() {
   std::vector<std::function<void()>> pending;
   pending.swap(db_.after_commit_);
   for (auto& fn : pending) fn();
+}
+
+void update_or_insert(Db& db, std::string_view update_sql, std::string_view insert_sql,
+                      const std::function<void(Statement&)>& bind) {
+  ENCLAVE_CHECK(db.in_transaction());
+  Statement update(db, update_sql);
+  bind(update);
+  update.run();
+  if (db.changes() > 0) return;
+  Statement insert(db, insert_sql);
+  bind(insert);
+  insert.run();
 }
 
 ReadTransaction::ReadTransaction(Db& db) : db_(db) {

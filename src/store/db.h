@@ -28,6 +28,10 @@ struct DbOptions {
   bool create = false;  // create the file if missing (only `enclave init` does)
   // How long a writer waits for another process's write lock.
   std::chrono::milliseconds busy_timeout{30000};
+  // SQLCipher key (`x'<hex>'`). Unset: a database inside an encrypted
+  // workspace's .enclave gets the workspace key (store/workspace_key.h), any
+  // other is plain SQLite.
+  std::optional<std::string> key;
 };
 
 class Statement;
@@ -36,7 +40,8 @@ class Db {
  public:
   // Opens path and applies the settings above. Throws Error(kNotFound) if it
   // is missing and !options.create, Error(kIo) if SQLite cannot open it or
-  // refuses WAL mode; a symlinked path is refused.
+  // refuses WAL mode; a symlinked path is refused. An encrypted database
+  // without its key, or with a wrong one, throws Error(kInvalidInput).
   Db(const std::filesystem::path& path, DbOptions options = {});
   ~Db();
   Db(const Db&) = delete;
@@ -53,6 +58,12 @@ class Db {
   // rolls back): for files that must never run ahead of the database.
   void after_commit(std::function<void()> fn);
 
+  // Writes a copy of the whole database to dest (a new file), encrypted
+  // under key (`x'<hex>'`), with SQLCipher's sqlcipher_export. For rekeying:
+  // the copy replaces the original by rename, so an interruption leaves the
+  // old database whole.
+  void rekey_to(const std::filesystem::path& dest, const std::string& key);
+
   const std::filesystem::path& path() const { return path_; }
   std::chrono::milliseconds busy_timeout() const { return options_.busy_timeout; }
   sqlite3* handle() const { return db_; }
@@ -64,6 +75,7 @@ class Db {
 
  private:
   friend class WriteTransaction;
+  void apply_key(const std::string& key);
   std::filesystem::path path_;
   DbOptions options_;
   sqlite3* db_ = nullptr;

@@ -1,7 +1,7 @@
 #include "store/db_maintenance.h"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
+#include <sqlcipher/sqlite3.h>
 
 #include <chrono>
 #include <thread>

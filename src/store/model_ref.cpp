@@ -138,13 +138,13 @@ class Unfolder {
 // base with adapter folded in, built once per content key.
 fs::path merged_folder(Workspace& ws, const fs::path& base, const fs::path& adapter,
                        const std::string& key, const AdapterMerger& merge) {
-  const fs::path out = ws.checkouts_dir() / ("merged-" + sha256_hex(key).substr(0, 32));
+  const fs::path out = ws.checkout_root() / ("merged-" + sha256_hex(key).substr(0, 32));
   std::error_code ec;
   if (fs::is_regular_file(out / "config.json", ec)) return out;
   // Locked while the fold runs, so `store gc` leaves it alone (store/gc.h).
   const StagingDir staging = StagingDir::scratch(ws.tmp_dir(), "merge");
   merge(base, adapter, staging.path() / "model");
-  fs::create_directories(ws.checkouts_dir());
+  fs::create_directories(ws.checkout_root());
   fs::rename(staging.path() / "model", out, ec);  // another process may have won the race
   if (ec && !fs::is_regular_file(out / "config.json"))
     fail(ErrorKind::kIo, "{}: cannot move the merged model into place: {}", out.string(),

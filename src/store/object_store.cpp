@@ -1,6 +1,7 @@
 #include "store/object_store.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -89,6 +90,29 @@ std::string hash_fd(int fd, const std::filesystem::path& path, Progress* progres
   }
   return hash.finish_hex();
 }
+
+// The bytes of a blob being stored go through here: sealed when the store
+// has a key, as they are otherwise.
+class BlobWriter {
+ public:
+  BlobWriter(LockedTempFile& temp, const std::optional<BlobKey>& key) : temp_(temp) {
+    if (key) sealer_.emplace(*key, [this](const void* d, std::size_t n) { temp_.write(d, n); });
+  }
+  void write(const void* data, std::size_t n) {
+    if (sealer_) {
+      sealer_->write(data, n);
+    } else {
+      temp_.write(data, n);
+    }
+  }
+  void finish() {
+    if (sealer_) sealer_->finish();
+  }
+
+ private:
+  LockedTempFile& temp_;
+  std::optional<BlobSealer> sealer_;
+};
 
 std::string random_suffix() {
   std::random_device rd;
@@ -190,6 +214,7 @@ ObjectStore::PutResult ObjectStore::put_file(const std::filesystem::path& src, P
   ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
   LockedTempFile temp(tmp_dir_, "obj");
+  BlobWriter out(temp, key_);
   Sha256 hash;
   std::unique_ptr<char[]> buf(new char[kChunk]);
   PutResult result;
@@ -197,10 +222,11 @@ ObjectStore::PutResult ObjectStore::put_file(const std::filesystem::path& src, P
     std::size_t n = read_some(in.get(), buf.get(), kChunk, src);
     if (n == 0) break;
     hash.update(buf.get(), n);
-    temp.write(buf.get(), n);
+    out.write(buf.get(), n);
     result.size += n;
     if (progress != nullptr) progress->advance(n);
   }
+  out.finish();
   result.hex = hash.finish_hex();
   result.existed = !temp.publish(path_of(result.hex));
   return result;
@@ -215,50 +241,106 @@ ObjectStore::PutResult ObjectStore::put_bytes(std::string_view data) {
     return result;
   }
   LockedTempFile temp(tmp_dir_, "obj");
-  temp.write(data.data(), data.size());
+  BlobWriter out(temp, key_);
+  out.write(data.data(), data.size());
+  out.finish();
   result.existed = !temp.publish(path_of(result.hex));
   return result;
 }
 
-std::string ObjectStore::rehash(std::string_view hex, Progress* progress) const {
+std::string ObjectStore::stream(std::string_view hex,
+                                const std::function<void(const char*, std::size_t)>& sink,
+                                Progress* progress) const {
   std::filesystem::path path = path_of(hex);
   Fd fd(open_object(path));
-  return hash_fd(fd.get(), path, progress);
+  if (!key_) {
+    if (!sink) return hash_fd(fd.get(), path, progress);
+    Sha256 hash;
+    std::unique_ptr<char[]> buf(new char[kChunk]);
+    for (;;) {
+      std::size_t n = read_some(fd.get(), buf.get(), kChunk, path);
+      if (n == 0) break;
+      hash.update(buf.get(), n);
+      sink(buf.get(), n);
+      if (progress != nullptr) progress->advance(n);
+    }
+    return hash.finish_hex();
+  }
+  Sha256 hash;
+  const std::string why = open_sealed(
+      fd.get(), *key_,
+      [&](const char* data, std::size_t n) {
+        hash.update(data, n);
+        if (sink) sink(data, n);
+        if (progress != nullptr) progress->advance(n);
+      },
+      path.string());
+  if (!why.empty()) return "unreadable: " + why;
+  return hash.finish_hex();
+}
+
+void ObjectStore::fail_corrupt(std::string_view hex, const std::string& actual) {
+  const std::filesystem::path path = path_of(hex);
+  std::filesystem::path moved = quarantine(hex);
+  const std::string what = actual.starts_with("unreadable: ")
+                               ? actual.substr(12)
+                               : fmt::format("its bytes hash to {}", actual);
+  fail(ErrorKind::kIo, "{}: stored object is corrupt ({}); moved to {}", path.string(), what,
+       moved.string());
+}
+
+std::string ObjectStore::rehash(std::string_view hex, Progress* progress) const {
+  return stream(hex, nullptr, progress);
 }
 
 void ObjectStore::check(std::string_view hex, Progress* progress) {
   std::string actual = rehash(hex, progress);
-  if (actual != hex) {
-    std::filesystem::path moved = quarantine(hex);
-    fail(ErrorKind::kIo, "{}: stored object is corrupt (its bytes hash to {}); moved to {}",
-         path_of(hex).string(), actual, moved.string());
-  }
+  if (actual != hex) fail_corrupt(hex, actual);
 }
 
 std::string ObjectStore::read_verified(std::string_view hex, std::uint64_t max_bytes) {
   std::filesystem::path path = path_of(hex);
-  Fd fd(open_object(path));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) fail_errno(path, "cannot stat", errno);
-  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+  // A sealed blob is longer than its content by its header and chunk tags.
+  const std::uint64_t limit =
+      key_ && max_bytes < UINT64_MAX / 2 ? sealed_size(max_bytes) : max_bytes;
+  if (::lstat(path.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) > limit) {
     fail_input("{}: object is {} bytes, more than the limit of {}", path.string(), st.st_size,
                max_bytes);
   }
-  std::string data(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t done = 0;
-  while (done < data.size()) {
-    std::size_t n = read_some(fd.get(), data.data() + done, data.size() - done, path);
-    if (n == 0) break;
-    done += n;
-  }
-  data.resize(done);
-  std::string actual = sha256_hex(data);
+  std::string data;
+  if (st.st_size > 0) data.reserve(static_cast<std::size_t>(st.st_size));
+  std::string actual = stream(
+      hex, [&](const char* p, std::size_t n) { data.append(p, n); }, nullptr);
   if (actual != hex) {
-    std::filesystem::path moved = quarantine(hex);
-    fail(ErrorKind::kIo, "{}: stored object is corrupt (its bytes hash to {}); moved to {}",
-         path.string(), actual, moved.string());
+    sodium_memzero(data.data(), data.size());
+    fail_corrupt(hex, actual);
   }
   return data;
+}
+
+void ObjectStore::copy_verified(std::string_view hex, const std::filesystem::path& dest) {
+  LockedTempFile copy(dest.parent_path(), ".copy");
+  std::string actual = stream(
+      hex, [&](const char* p, std::size_t n) { copy.write(p, n); }, nullptr);
+  if (actual != hex) fail_corrupt(hex, actual);
+  copy.publish(dest);
+}
+
+void ObjectStore::reseal_to(std::string_view hex, const BlobKey& key,
+                            const std::filesystem::path& dest) const {
+  std::filesystem::create_directories(dest.parent_path());
+  LockedTempFile temp(dest.parent_path(), ".reseal");
+  BlobSealer sealer(key, [&temp](const void* d, std::size_t n) { temp.write(d, n); });
+  const std::string actual = stream(
+      hex, [&sealer](const char* p, std::size_t n) { sealer.write(p, n); }, nullptr);
+  if (actual != hex) {
+    fail(ErrorKind::kIo,
+         "{}: stored object is corrupt ({}); run `enclave store verify` before re-encrypting",
+         path_of(hex).string(), actual);
+  }
+  sealer.finish();
+  temp.publish(dest);
 }
 
 std::filesystem::path ObjectStore::quarantine(std::string_view hex) {

@@ -6,17 +6,23 @@
 // and never hand out bytes that do not match; a mismatching blob is moved to
 // .enclave/quarantine so it cannot be served again.
 // Objects are never followed through symlinks (O_NOFOLLOW).
+// In an encrypted workspace (set_key) each blob is sealed on its way in and
+// opened on its way out (store/blob_cipher.h); names, dedup, hash checks and
+// quarantine work on the plaintext exactly as before.
 // Thread safety: safe from several threads and processes at once; the
 // filesystem's atomic rename is the only coordination blobs need.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/progress.h"
+#include "store/blob_cipher.h"
 
 namespace enclave::store {
 
@@ -25,6 +31,10 @@ class ObjectStore {
   // dot_dir is the workspace's .enclave folder; objects/, tmp/ and
   // quarantine/ must exist under it.
   explicit ObjectStore(std::filesystem::path dot_dir);
+
+  // Seals blobs written from now on and opens blobs read under key.
+  void set_key(const BlobKey& key) { key_ = key; }
+  bool sealed() const { return key_.has_value(); }
 
   struct PutResult {
     std::string hex;  // sha256 of the content
@@ -48,8 +58,17 @@ class ObjectStore {
   std::string read_verified(std::string_view hex, std::uint64_t max_bytes = 1u << 30);
   // Streams a blob and checks its hash, with the same failures.
   void check(std::string_view hex, Progress* progress = nullptr);
-  // The sha256 of the bytes actually on disk, without acting on a mismatch.
+  // The sha256 of the bytes actually on disk (of their plaintext when
+  // sealed; "unreadable: <why>" when they cannot be opened), without acting
+  // on a mismatch.
   std::string rehash(std::string_view hex, Progress* progress = nullptr) const;
+  // Writes the blob's content (plaintext) to a new file at dest (mode 0600,
+  // published by rename once complete and checked), with the failures of
+  // check(): wrong bytes never reach dest.
+  void copy_verified(std::string_view hex, const std::filesystem::path& dest);
+  // Writes the blob sealed under key to a new file at dest (for rekeying),
+  // checking its content on the way; a corrupt blob throws Error(kIo).
+  void reseal_to(std::string_view hex, const BlobKey& key, const std::filesystem::path& dest) const;
   // Moves the blob to quarantine/<hex>.<time> (so a good copy can be stored
   // again) and returns where it went.
   std::filesystem::path quarantine(std::string_view hex);
@@ -70,6 +89,14 @@ class ObjectStore {
   std::filesystem::path objects_dir_;
   std::filesystem::path tmp_dir_;
   std::filesystem::path quarantine_dir_;
+  std::optional<BlobKey> key_;
+
+  // Streams the content to sink (nullptr: hash only); returns its sha256 or
+  // "unreadable: <why>".
+  std::string stream(std::string_view hex,
+                     const std::function<void(const char*, std::size_t)>& sink,
+                     Progress* progress) const;
+  [[noreturn]] void fail_corrupt(std::string_view hex, const std::string& actual);
 };
 
 // A temp file in tmp/, created O_EXCL and held under an exclusive flock while

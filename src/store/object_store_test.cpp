@@ -1,6 +1,9 @@
 #include "store/object_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <functional>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -54,6 +57,62 @@ TEST_F(ObjectStoreTest, ReadVerifiedRefusesAndQuarantinesACorruptBlob) {
   // A good copy can be stored again.
   EXPECT_FALSE(store.put_bytes("important bytes").existed);
   EXPECT_NO_THROW(store.check(hex));
+}
+
+// Sealed blobs (blob_cipher.h): names and dedup stay on the plaintext, the
+// bytes on disk are ciphertext of the stated size, and truncation, an
+// altered byte and the wrong key are all refused and quarantined.
+TEST_F(ObjectStoreTest, SealedBlobsKeepPlaintextNamesAndRefuseTampering) {
+  BlobKey key{};
+  key.fill(7);
+  ObjectStore store = objects();
+  store.set_key(key);
+  const std::size_t chunk = std::size_t{64} << 10;
+  for (std::size_t size : {std::size_t{0}, std::size_t{5}, chunk - 1, chunk, 3 * chunk + 17}) {
+    std::string data(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>('a' + i % 23);
+    const std::string hex = store.put_bytes(data).hex;
+    EXPECT_EQ(hex, sha256_hex(data));
+    EXPECT_EQ(std::filesystem::file_size(store.path_of(hex)), sealed_size(size)) << size;
+    EXPECT_EQ(store.read_verified(hex), data) << size;
+    EXPECT_TRUE(store.put_bytes(data).existed);
+    if (size > 100) {
+      EXPECT_EQ(testing::read_text(store.path_of(hex)).find(data.substr(0, 64)), std::string::npos);
+    }
+  }
+  const std::string secret(2 * chunk + 9, 's');
+  const std::string hex = store.put_bytes(secret).hex;
+  const auto damaged = [&](const std::function<void(const std::filesystem::path&)>& damage,
+                           const std::string& why) {
+    damage(store.path_of(hex));
+    try {
+      store.read_verified(hex);
+      ADD_FAILURE() << why << ": damaged blob was served";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(store.contains(hex));
+    EXPECT_FALSE(store.put_bytes(secret).existed);  // a good copy heals it
+  };
+  damaged([](const auto& p) { testing::flip_byte(p, 40000); }, "authentication failed");
+  damaged(
+      [](const auto& p) {
+        ::chmod(p.c_str(), 0644);
+        std::filesystem::resize_file(p, std::filesystem::file_size(p) - 20);
+      },
+      "truncated");
+  damaged(
+      [&](const auto& p) {
+        ::chmod(p.c_str(), 0644);
+        std::filesystem::resize_file(p, 5 + 24 + chunk + 17);  // one whole chunk, no final one
+      },
+      "truncated");
+  BlobKey other = key;
+  other[0] ^= 1;
+  ObjectStore wrong = objects();
+  wrong.set_key(other);
+  EXPECT_NE(wrong.rehash(hex).find("authentication failed"), std::string::npos);
+  EXPECT_EQ(store.rehash(hex), hex);
 }
 
 TEST_F(ObjectStoreTest, NeverFollowsASymlinkInPlaceOfABlob) {

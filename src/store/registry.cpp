@@ -9,6 +9,7 @@
 #include "store/names.h"
 #include "store/process_info.h"
 #include "store/table.h"
+#include "store/upsert.h"
 
 namespace enclave::store {
 namespace {
@@ -208,12 +209,14 @@ VersionInfo set_alias(Workspace& workspace, RegistryKind kind, std::string_view 
     old.bind(1, k).bind(2, v.name).bind(3, alias);
     if (old.step()) from = old.int64(0);
   }
-  Statement upsert(
-      db,
-      "INSERT INTO registry_aliases (kind, name, alias, version_id, updated_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, name, alias)"
-      " DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at");
-  upsert.bind(1, k).bind(2, v.name).bind(3, alias).bind(4, v.id).bind(5, now_unix()).run();
+  update_or_insert(db,
+                   "UPDATE registry_aliases SET version_id = ?4, updated_at = ?5"
+                   " WHERE kind = ?1 AND name = ?2 AND alias = ?3",
+                   "INSERT INTO registry_aliases (kind, name, alias, version_id, updated_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5)",
+                   [&, now = now_unix()](Statement& s) {
+                     s.bind(1, k).bind(2, v.name).bind(3, alias).bind(4, v.id).bind(5, now);
+                   });
   append_audit(db, "alias", object_label(kind, fmt::format("{}:{}", v.name, alias)),
                {{"to", v.version}, {"from", from}});
   tx.commit();
@@ -300,14 +303,13 @@ VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view r
   Db& db = workspace.db();
   WriteTransaction tx(db);
   VersionInfo v = resolve_version(db, kind, ref);
-  Statement upsert(db,
-                   "INSERT INTO registry_tags (version_id, key, value) VALUES (?1, ?2, ?3)"
-                   " ON CONFLICT(version_id, key) DO UPDATE SET value = excluded.value");
+
   nlohmann::json details = {{"set", nlohmann::json::object()},
                             {"removed", nlohmann::json::array()}};
   for (const auto& [key, value] : pairs) {
-    upsert.reset();
-    upsert.bind(1, v.id).bind(2, key).bind(3, value).run();
+    update_or_insert(db, "UPDATE registry_tags SET value = ?3 WHERE version_id = ?1 AND key = ?2",
+                     "INSERT INTO registry_tags (version_id, key, value) VALUES (?1, ?2, ?3)",
+                     [&](Statement& s) { s.bind(1, v.id).bind(2, key).bind(3, value); });
     details["set"][key] = value;
   }
   Statement erase(db, "DELETE FROM registry_tags WHERE version_id = ?1 AND key = ?2");

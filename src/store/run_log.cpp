@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "store/names.h"
 #include "store/run_query.h"
+#include "store/sealed_log.h"
 
 namespace enclave::store {
 namespace {
@@ -78,7 +79,7 @@ std::string read_run_log(const Workspace& workspace, const nlohmann::json& run) 
   const std::filesystem::path path = workspace.dot_dir() / rel;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return "";
-  return read_file(path, std::uint64_t{64} << 20);
+  return read_log(path, workspace_key_for(workspace.dot_dir()), std::uint64_t{64} << 20);
 }
 
 }  // namespace enclave::store

@@ -15,6 +15,7 @@
 #include "store/clock.h"
 #include "store/names.h"
 #include "store/process_info.h"
+#include "store/sealed_log.h"
 
 namespace enclave::store {
 namespace {
@@ -48,11 +49,19 @@ void insert_metrics(Db& db, std::int64_t run_id, const std::vector<MetricPoint>&
   }
 }
 
-// RFC 7396 merge inside SQLite, so two processes adding params to one run
-// never overwrite each other's keys.
+// RFC 7396 merge inside the caller's write transaction, so two processes
+// adding params to one run never overwrite each other's keys. (SQLCipher's
+// SQLite is built without JSON1, so no json_patch in SQL.)
 void merge_params(Db& db, std::int64_t run_id, const nlohmann::json& params) {
-  Statement update(db, "UPDATE runs SET params = json_patch(params, ?2) WHERE id = ?1");
-  update.bind(1, run_id).bind(2, params.dump()).run();
+  ENCLAVE_CHECK(db.in_transaction());
+  Statement get(db, "SELECT params FROM runs WHERE id = ?1");
+  get.bind(1, run_id);
+  if (!get.step()) return;
+  nlohmann::json merged = nlohmann::json::parse(get.text(0), nullptr, /*allow_exceptions=*/false);
+  if (!merged.is_object()) merged = nlohmann::json::object();
+  merged.merge_patch(params);
+  Statement update(db, "UPDATE runs SET params = ?2 WHERE id = ?1");
+  update.bind(1, run_id).bind(2, merged.dump()).run();
 }
 
 }  // namespace
@@ -382,21 +391,7 @@ void Run::log_output_version(std::int64_t version_id, std::string_view role) {
 
 void Run::log_text(std::string_view text) {
   std::lock_guard<std::mutex> lock(mutex_);
-  int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0)
-    fail(ErrorKind::kIo, "{}: cannot open run log: {}", log_path_.string(), std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      fail(ErrorKind::kIo, "{}: cannot write run log: {}", log_path_.string(), std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
+  append_log(log_path_, text, workspace_key_for(workspace_->dot_dir()));
 }
 
 void Run::finish(RunStatus status, std::string_view message) {

@@ -45,12 +45,18 @@ std::int64_t count_users(Db& db, std::string_view role = "") {
 
 WorkspaceUser put_user(Db& db, const std::string& name, const std::string& role) {
   const std::string by = os_user();
-  Statement upsert(db,
-                   "INSERT INTO workspace_users (name, role, added_at, added_by)"
-                   " VALUES (?1, ?2, ?3, ?4)"
-                   " ON CONFLICT(name) DO UPDATE SET role = excluded.role");
   const double now = now_unix();
-  upsert.bind(1, name).bind(2, role).bind(3, now).bind(4, by).run();
+  // The role changes; who added the user and when stays. (SQLite 3.15 under
+  // SQLCipher has no UPSERT; the caller's write transaction makes the pair
+  // atomic, as store/upsert.h says.)
+  Statement update(db, "UPDATE workspace_users SET role = ?2 WHERE name = ?1");
+  update.bind(1, name).bind(2, role).run();
+  if (db.changes() == 0) {
+    Statement insert(db,
+                     "INSERT INTO workspace_users (name, role, added_at, added_by)"
+                     " VALUES (?1, ?2, ?3, ?4)");
+    insert.bind(1, name).bind(2, role).bind(3, now).bind(4, by).run();
+  }
   append_audit(db, "user-add", "user " + name, {{"role", role}});
   return {name, role, format_time(now), by};
 }

@@ -13,9 +13,11 @@
 
 #include "core/error.h"
 #include "store/audit.h"
+#include "store/plaintext_cache.h"
 #include "store/runs.h"
 #include "store/schema.h"
 #include "store/users.h"
+#include "store/workspace_key.h"
 
 namespace enclave::store {
 namespace {
@@ -129,7 +131,7 @@ void ensure_real_dir(const std::filesystem::path& path) {
   }
 }
 
-InitResult init_workspace(const std::filesystem::path& dir) {
+InitResult init_workspace(const std::filesystem::path& dir, const InitOptions& options) {
   InitResult result;
   result.root = absolute_clean(dir);
   if (result.root.filename().empty()) result.root = result.root.parent_path();
@@ -147,6 +149,25 @@ InitResult init_workspace(const std::filesystem::path& dir) {
   restrict_modes(dot);
   for (const char* sub : kSubdirs) ensure_real_dir(dot / sub);
   fsync_dir(result.root);
+  if (options.encrypt && !workspace_encrypted(dot)) {
+    if (!result.created) {
+      fail_input(
+          "{}: already a workspace without encryption; encryption is chosen when a "
+          "workspace is made (make a new one and register its models and data there)",
+          result.root.string());
+    }
+    const std::optional<WorkspaceKey>& key = configured_workspace_key();
+    if (!key) {
+      fail_input(
+          "init --encrypt: name the key file with --key-file FILE or ${} (make one with "
+          "`enclave store keygen --out FILE`, outside the workspace)",
+          kWorkspaceKeyEnv);
+    }
+    check_outside(key->file, result.root, "workspace key");
+    // Before the database exists, so it is never written in the clear.
+    write_encryption_record(dot, *key);
+  }
+  result.encrypted = workspace_encrypted(dot);
   {
     DbOptions options;
     options.create = true;
@@ -190,8 +211,16 @@ Workspace::Workspace(const std::filesystem::path& root, DbOptions db_options)
       objects_(root_ / kDotDir) {
   ensure_real_dir(dot_dir());
   for (const char* sub : kSubdirs) ensure_real_dir(dot_dir() / sub);
+  if (std::optional<WorkspaceKey> key = workspace_key_for(dot_dir())) {
+    objects_.set_key(key->blob_key());
+    remove_abandoned_plaintext(tmp_dir());
+  }
   migrate(db_);
   fail_dead_runs(db_);
+}
+
+std::filesystem::path Workspace::checkout_root() const {
+  return encrypted() ? plaintext_cache_dir(tmp_dir()) : checkouts_dir();
 }
 
 std::unique_ptr<Workspace> Workspace::open(const FindOptions& options) {

@@ -7,6 +7,7 @@
 //   .enclave/logs/         run logs
 //   .enclave/quarantine/   objects whose bytes no longer match their hash
 //   .enclave/gc.lock       writers hold it shared, gc exclusive
+//   .enclave/encryption.json  only in an encrypted workspace (store/workspace_key.h)
 //
 // Commands find it from --workspace, else $ENCLAVE_HOME, else by walking up
 // from the current directory, as git finds `.git`. Opening a workspace
@@ -30,13 +31,23 @@ struct InitResult {
   std::filesystem::path root;  // absolute
   bool created = false;        // false: it was already a workspace (then only migrated)
   int schema_version = 0;
+  bool encrypted = false;  // .enclave/encryption.json is there (store/workspace_key.h)
+};
+
+struct InitOptions {
+  // Encrypt the new workspace under the configured key
+  // (configured_workspace_key in store/workspace_key.h).
+  bool encrypt = false;
 };
 
 // Creates dir (and parents) and dir/.enclave with an empty store. Idempotent.
+// With options.encrypt, the new workspace is encrypted (no key configured,
+// a key inside the workspace, or an existing plaintext workspace throw
+// Error(kInvalidInput)).
 // Throws Error(kInvalidInput) if .enclave or one of its folders is a symlink
 // or not a folder, Error(kUnsupported) on a network filesystem (SQLite's WAL
 // needs shared memory that NFS/SMB do not give), Error(kIo) on failures.
-InitResult init_workspace(const std::filesystem::path& dir);
+InitResult init_workspace(const std::filesystem::path& dir, const InitOptions& options = {});
 
 struct FindOptions {
   std::string workspace;        // --workspace: used as is when non-empty
@@ -65,6 +76,11 @@ class Workspace {
   std::filesystem::path db_path() const { return dot_dir() / "enclave.db"; }
   std::filesystem::path tmp_dir() const { return dot_dir() / "tmp"; }
   std::filesystem::path checkouts_dir() const { return dot_dir() / "checkouts"; }
+  // Where checkouts are made: checkouts/ in a plaintext workspace; in an
+  // encrypted one, this process's private plaintext cache
+  // (store/plaintext_cache.h), so nothing decrypted stays under .enclave.
+  std::filesystem::path checkout_root() const;
+  bool encrypted() const { return objects_.sealed(); }
   std::filesystem::path logs_dir() const { return dot_dir() / "logs"; }
   std::filesystem::path gc_lock_path() const { return dot_dir() / "gc.lock"; }
 
