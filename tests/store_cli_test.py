@@ -1352,6 +1352,29 @@ class StoreEncryptTest(StoreCase):
         self.assertTrue(self.ok_json("models", "register", "m", src)["version"] == 2)
         self.assertEqual(len(objects_of(ws)), 5)
 
+    def test_backup_of_an_encrypted_workspace_stays_encrypted(self):
+        ws, key = self.encrypted_workspace("enc-backup")
+        src = make_model_dir(os.path.join(ws, "m"), flavour=self.MARKER, size=70000)
+        self.ok("models", "register", "m", src)
+        self.ok("models", "tag", "m@1", f"note={self.MARKER}")
+        backup = fresh_dir("enc-backup-copy")
+        os.rmdir(backup)
+        self.ok("store", "backup", backup)
+        marker = self.MARKER.encode()
+        for root, _, files in os.walk(backup):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    self.assertNotIn(marker, fh.read(), f"{f} of the backup holds the marker in the clear")
+        target = fresh_dir("enc-backup-restored")
+        env = clean_env(ENCLAVE_WORKSPACE_KEY_FILE=key)
+        self.ok("store", "restore", backup, "--workspace", target, env=env)
+        self.env = clean_env(ENCLAVE_HOME=target, ENCLAVE_WORKSPACE_KEY_FILE=key)
+        self.assertEqual([m["name"] for m in self.ok_json("models", "list")], ["m"])
+        self.assertTrue(self.ok_json("store", "verify")["ok"])
+        self.assertTrue(self.ok_json("audit", "verify")["ok"])
+        self.assert_marker_nowhere(target)
+        self.expect_error(["models", "list"], "encrypted", code=1, env=clean_env(ENCLAVE_HOME=target))
+
 
 def main():
     global ENCLAVE, WORKDIR
