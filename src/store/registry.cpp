@@ -306,11 +306,13 @@ VersionInfo set_tags(Workspace& workspace, RegistryKind kind, std::string_view r
 
   nlohmann::json details = {{"set", nlohmann::json::object()},
                             {"removed", nlohmann::json::array()}};
-  for (const auto& [key, value] : pairs) {
-    update_or_insert(db, "UPDATE registry_tags SET value = ?3 WHERE version_id = ?1 AND key = ?2",
-                     "INSERT INTO registry_tags (version_id, key, value) VALUES (?1, ?2, ?3)",
-                     [&](Statement& s) { s.bind(1, v.id).bind(2, key).bind(3, value); });
-    details["set"][key] = value;
+  // No structured bindings here: clang 14 (make fuzz) cannot capture them.
+  for (const auto& pair : pairs) {
+    update_or_insert(
+        db, "UPDATE registry_tags SET value = ?3 WHERE version_id = ?1 AND key = ?2",
+        "INSERT INTO registry_tags (version_id, key, value) VALUES (?1, ?2, ?3)",
+        [&](Statement& s) { s.bind(1, v.id).bind(2, pair.first).bind(3, pair.second); });
+    details["set"][pair.first] = pair.second;
   }
   Statement erase(db, "DELETE FROM registry_tags WHERE version_id = ?1 AND key = ?2");
   for (const std::string& key : remove) {
