@@ -116,7 +116,10 @@ class HardenedTest(unittest.TestCase):
         start = time.time()
         status = sc.request(self.server, "GET", "/health", key=None, timeout=5)[0]
         self.assertEqual(status, 200)
-        self.assertLess(time.time() - start, 1.0, "/health took over a second")
+        # Under the 2 s read deadline the slow clients hold: an answer that
+        # had waited for them would take 2 s or more. (1 s flaked on a
+        # loaded 2-core machine at 1.02 s.)
+        self.assertLess(time.time() - start, 1.5, "/health took 1.5 s or more")
 
     def test_compressed_body_is_refused_unread(self):
         s = self.server
