@@ -16,6 +16,12 @@ namespace enclave::pipeline {
 namespace fs = std::filesystem;
 namespace {
 
+// A value quoted in an error message; invalid UTF-8 from the file is shown
+// as U+FFFD instead of making the message itself fail (found by fuzzing).
+std::string shown(const nlohmann::json& v) {
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // The line of a key path in block-style YAML (each key looked for below its
 // parent's line, more indented); the nearest ancestor's line when a key sits
 // in a flow mapping; 0 when not even the first key is found.
@@ -105,7 +111,7 @@ class Reader {
 
   std::int64_t positive(const nlohmann::json& v, const std::vector<std::string>& path) const {
     if (!v.is_number_integer() || v.get<std::int64_t>() < 1)
-      fail_at(path, "expected a positive integer, got {}", v.dump());
+      fail_at(path, "expected a positive integer, got {}", shown(v));
     return v.get<std::int64_t>();
   }
 
@@ -115,7 +121,7 @@ class Reader {
     if (!v.is_array()) fail_at(path, "expected a list of strings, got {}", type_name(v));
     std::vector<std::string> out;
     for (const auto& item : v) {
-      if (!item.is_string()) fail_at(path, "expected a list of strings, found {}", item.dump());
+      if (!item.is_string()) fail_at(path, "expected a list of strings, found {}", shown(item));
       out.push_back(item.get<std::string>());
     }
     return out;
@@ -470,7 +476,7 @@ PipelineSpec load_pipeline(const fs::path& file, const std::vector<std::string>&
         if (c.contains("max_age")) {
           try {
             s.cache_max_age_seconds = parse_duration(
-                c["max_age"].is_string() ? c["max_age"].get<std::string>() : c["max_age"].dump(),
+                c["max_age"].is_string() ? c["max_age"].get<std::string>() : shown(c["max_age"]),
                 "max_age");
           } catch (const Error& e) {
             r.fail_at({"stages", name, "cache", "max_age"}, "{}", e.what());
