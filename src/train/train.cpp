@@ -1,7 +1,6 @@
 #include "train/train.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -17,10 +16,11 @@
 #include "model/save.h"
 #include "model/weights.h"
 #include "train/adamw.h"
+#include "train/autocast_scope.h"
 #include "train/batching.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
-#include "train/dp_accountant.h"
+#include "train/dp_plan.h"
 #include "train/dp_sgd.h"
 #include "train/grad_checkpoint.h"
 #include "train/objectives.h"
@@ -41,29 +41,6 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-
-// Matmuls in bf16 with fp32 weights (Precision::kBf16Autocast).
-class AutocastScope {
- public:
-  explicit AutocastScope(bool on) : on_(on) {
-    if (!on_) return;
-    previous_ = at::autocast::is_cpu_enabled();
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!on_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(previous_);
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool on_;
-  bool previous_ = false;
-};
 
 // Settings a resumed run must share with the checkpoint's, or the losses
 // would not continue the same curve.
@@ -179,8 +156,7 @@ class Trainer {
 
   // DP-SGD (set by setup_dp when dp_epsilon is).
   std::unique_ptr<DpSgd> dp_;
-  std::unique_ptr<RdpAccountant> accountant_;
-  double dp_q_ = 0;
+  std::unique_ptr<DpPlan> dp_plan_;
 
   // Set by run().
   std::int64_t total_steps_ = 0;
@@ -501,45 +477,19 @@ void Trainer::plan_phases() {
 }
 
 void Trainer::setup_dp() {
-  const auto n = static_cast<std::int64_t>(phases_.at(0).size());
-  const double delta = *config_.dp_delta;
-  if (config_.batch_size > n) {
-    fail_input(
-        "dp: batch_size {} is larger than the {} training examples; DP-SGD samples each "
-        "example with probability batch_size / examples",
-        config_.batch_size, n);
-  }
-  // delta is the chance the guarantee fails outright; at 1/N or more a
-  // mechanism that publishes one whole example at random would satisfy it.
-  if (delta >= 1.0 / static_cast<double>(n)) {
-    fail_input(
-        "dp_delta: {} is not below 1 / {} training examples = {:.3g}; choose a smaller "
-        "delta (commonly well below 1/N, e.g. 1e-5)",
-        delta, n, 1.0 / static_cast<double>(n));
-  }
-  dp_q_ = static_cast<double>(config_.batch_size) / static_cast<double>(n);
-  const double sigma = noise_multiplier_for(*config_.dp_epsilon, delta, dp_q_, total_steps_);
-  accountant_ = std::make_unique<RdpAccountant>(dp_q_, sigma);
-  // Rank 0's seed reaches every process, so all sample and add the same.
+  dp_plan_ = std::make_unique<DpPlan>(config_, static_cast<std::int64_t>(phases_.at(0).size()),
+                                      total_steps_);
+  // Rank 0's seed (52 bits, exact as a double) reaches every process, so all
+  // sample and add the same.
   std::vector<double> seed = reduce({dist_.rank == 0 ? static_cast<double>(dp_entropy_seed()) : 0});
   dp_ = std::make_unique<DpSgd>(
       params_,
-      DpSgdOptions{.noise_multiplier = sigma,
+      DpSgdOptions{.noise_multiplier = dp_plan_->noise_multiplier(),
                    .max_grad_norm = *config_.dp_max_grad_norm,
                    .expected_batch_size = static_cast<double>(config_.batch_size)},
       static_cast<std::uint64_t>(seed.at(0)));
-  DpResult& r = result_.dp.emplace();
-  r.target_epsilon = *config_.dp_epsilon;
-  r.delta = delta;
-  r.noise_multiplier = sigma;
-  r.sampling_rate = dp_q_;
-  r.max_grad_norm = *config_.dp_max_grad_norm;
-  r.n_examples = n;
-  r.total_steps = total_steps_;
-  message(
-      fmt::format("dp: DP-SGD over {} examples, sampling rate {:.4g}, {} steps, noise "
-                  "multiplier {:.4f} for epsilon {} at delta {:g}, clipping at {}",
-                  n, dp_q_, total_steps_, sigma, r.target_epsilon, delta, r.max_grad_norm));
+  result_.dp = dp_plan_->result();
+  message(dp_plan_->description());
 }
 
 void Trainer::begin_phase(PhaseState& phase) {
@@ -566,7 +516,7 @@ void Trainer::begin_phase(PhaseState& phase) {
 bool Trainer::train_step(PhaseState& phase) {
   std::vector<std::size_t> batch;
   const std::vector<std::size_t> picked =
-      dp_ ? dp_->sample(phase.examples.size(), dp_q_)
+      dp_ ? dp_->sample(phase.examples.size(), dp_plan_->sampling_rate())
           : phase.order.next(static_cast<std::size_t>(config_.batch_size));
   for (std::size_t i : picked) batch.push_back(phase.examples[i]);
   const double normaliser = objective_->normaliser(batch);
@@ -616,15 +566,8 @@ bool Trainer::train_step(PhaseState& phase) {
   report.loss = report.extra["loss"];
   report.extra.erase("loss");
   if (dp_) {
-    const PrivacySpent spent = accountant_->spent(step_, *config_.dp_delta);
-    result_.dp->epsilon = spent.epsilon;
-    result_.dp->order = spent.order;
-    result_.dp->steps = step_;
-    report.extra["dp/epsilon"] = spent.epsilon;
-    report.extra["dp/batch_size"] = static_cast<double>(batch.size());
-    report.extra["dp/clipped_fraction"] =
-        batch.empty() ? 0.0 : n_clipped / static_cast<double>(batch.size());
-    if (batch.empty()) report.loss = std::numeric_limits<double>::quiet_NaN();
+    dp_plan_->record_step(step_, batch.size(), n_clipped, report);
+    result_.dp = dp_plan_->result();
   }
   report.lr = lr;
   report.grad_norm = grad_norm;
