@@ -3,14 +3,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <sodium.h>
-#include <sys/stat.h>
-
-#include <cstdlib>
-#include <mutex>
 
 #include "core/error.h"
 #include "core/file.h"
 #include "core/hash.h"
+#include "store/key_file.h"
 #include "store/workspace_key.h"
 
 namespace enclave::store {
@@ -18,21 +15,9 @@ namespace {
 
 constexpr std::size_t kMinKeyBytes = 32;
 
-std::mutex key_mutex;
-std::optional<std::filesystem::path> key_file_override;
-bool key_loaded = false;
-std::optional<AuditKey> loaded_key;
-
 AuditKey read_key(const std::filesystem::path& given) {
   AuditKey key;
-  key.file = std::filesystem::absolute(given).lexically_normal();
-  struct stat st {};
-  if (::stat(key.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-    fail_input("{}: audit key file not found (or not a file)", key.file.string());
-  if ((st.st_mode & 077) != 0) {
-    fail_input("{}: audit key file is readable by other users (mode {:o}); chmod 600 it",
-               key.file.string(), st.st_mode & 0777);
-  }
+  key.file = checked_key_file(given, "audit key");
   key.secret = read_file(key.file);
   while (!key.secret.empty() && (key.secret.back() == '\n' || key.secret.back() == '\r'))
     key.secret.pop_back();
@@ -43,26 +28,13 @@ AuditKey read_key(const std::filesystem::path& given) {
   return key;
 }
 
+KeyFileCache<AuditKey> cache(kAuditKeyEnv, read_key);
+
 }  // namespace
 
-void set_audit_key_file(const std::filesystem::path& path) {
-  std::lock_guard lock(key_mutex);
-  key_file_override = path.empty() ? std::nullopt : std::optional(path);
-  key_loaded = false;
-  loaded_key.reset();
-}
+void set_audit_key_file(const std::filesystem::path& path) { cache.set_file(path); }
 
-const std::optional<AuditKey>& audit_key() {
-  std::lock_guard lock(key_mutex);
-  if (!key_loaded) {
-    std::optional<std::filesystem::path> file = key_file_override;
-    const char* env = std::getenv(kAuditKeyEnv);
-    if (!file && env != nullptr && *env != '\0') file = env;
-    if (file) loaded_key = read_key(*file);
-    key_loaded = true;
-  }
-  return loaded_key;
-}
+const std::optional<AuditKey>& audit_key() { return cache.get(); }
 
 void check_key_outside(const AuditKey& key, const std::filesystem::path& workspace_root) {
   check_outside(key.file, workspace_root, "audit key");

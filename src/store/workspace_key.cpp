@@ -16,6 +16,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "store/audit_key.h"
+#include "store/key_file.h"
 #include "store/rekey.h"
 #include "store/workspace.h"
 
@@ -30,11 +31,6 @@ enum SubkeyId : std::uint64_t {
   kCheckSubkey = 3,
   kLogSubkey = 4
 };
-
-std::mutex key_mutex;
-std::optional<std::filesystem::path> key_file_override;
-bool key_loaded = false;
-std::optional<WorkspaceKey> loaded_key;
 
 void init_sodium() {
   if (sodium_init() < 0) fail(ErrorKind::kIo, "libsodium cannot be initialised");
@@ -67,23 +63,9 @@ std::string WorkspaceKey::check_value() const {
   return to_hex(k.data(), k.size());
 }
 
-void set_workspace_key_file(const std::filesystem::path& path) {
-  std::lock_guard lock(key_mutex);
-  key_file_override = path.empty() ? std::nullopt : std::optional(path);
-  key_loaded = false;
-  loaded_key.reset();
-}
-
 WorkspaceKey read_workspace_key(const std::filesystem::path& given) {
   WorkspaceKey key;
-  key.file = std::filesystem::absolute(given).lexically_normal();
-  struct stat st {};
-  if (::stat(key.file.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-    fail_input("{}: workspace key file not found (or not a file)", key.file.string());
-  if ((st.st_mode & 077) != 0) {
-    fail_input("{}: workspace key file is open to other users (mode {:o}); chmod 600 it",
-               key.file.string(), st.st_mode & 0777);
-  }
+  key.file = checked_key_file(given, "workspace key");
   std::string text = read_file(key.file, 1024);
   if (!text.empty() && text.back() == '\n') text.pop_back();
   const bool hex =
@@ -102,17 +84,13 @@ WorkspaceKey read_workspace_key(const std::filesystem::path& given) {
   return key;
 }
 
-const std::optional<WorkspaceKey>& configured_workspace_key() {
-  std::lock_guard lock(key_mutex);
-  if (!key_loaded) {
-    std::optional<std::filesystem::path> file = key_file_override;
-    const char* env = std::getenv(kWorkspaceKeyEnv);
-    if (!file && env != nullptr && *env != '\0') file = env;
-    if (file) loaded_key = read_workspace_key(*file);
-    key_loaded = true;
-  }
-  return loaded_key;
-}
+namespace {
+KeyFileCache<WorkspaceKey> cache(kWorkspaceKeyEnv, read_workspace_key);
+}  // namespace
+
+void set_workspace_key_file(const std::filesystem::path& path) { cache.set_file(path); }
+
+const std::optional<WorkspaceKey>& configured_workspace_key() { return cache.get(); }
 
 void generate_workspace_key(const std::filesystem::path& path) {
   init_sodium();
