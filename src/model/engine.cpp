@@ -1,5 +1,6 @@
 #include "model/engine.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -44,7 +45,31 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir,
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-void apply_compute_threads(int threads) {
+namespace {
+
+// OpenBLAS's threading model (0 sequential, 1 pthreads, 2 OpenMP), or -1
+// when the BLAS libtorch loaded is not OpenBLAS. Looked up at run time: the
+// binary does not link OpenBLAS itself.
+int openblas_parallel() {
+  using Fn = int (*)();
+  static const auto fn = reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  return fn != nullptr ? fn() : -1;
+}
+
+void set_openblas_threads(int threads) {
+  using Fn = void (*)(int);
+  static const auto fn = reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (fn != nullptr) fn(threads);
+}
+
+}  // namespace
+
+void apply_compute_threads(int threads, bool f32) {
+  const bool blas_owns_threads = f32 && openblas_parallel() == 1;
+  if (blas_owns_threads) {
+    if (threads > 0) set_openblas_threads(threads);
+    threads = 1;
+  }
   if (threads <= 0) return;
   torch::set_num_threads(threads);
   // Inter-op threads can be set once per process, before any parallel work.

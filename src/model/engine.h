@@ -124,8 +124,12 @@ class Engine {
 };
 
 // Shared by Engine and BatchDecoder. torch's intra-op threads (and, once per
-// process, its inter-op threads); 0 leaves the library default.
-void apply_compute_threads(int threads);
+// process, its inter-op threads); 0 leaves the library default. For f32
+// under OpenBLAS's pthreads build (Debian's default libblas), the threads go
+// to OpenBLAS and torch keeps one: f32 matrix work is BLAS, and OpenBLAS's
+// own threads and torch's spinning OpenMP threads fight over the cores
+// (f32 on 2 threads ran at half the speed of 1; bench/model_bench).
+void apply_compute_threads(int threads, bool f32);
 // The ids that end a generation: the tokenizer's stop tokens (none without
 // a tokenizer) and config.json's eos_token_id(s), each once.
 std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfig& config);

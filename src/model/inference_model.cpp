@@ -16,7 +16,7 @@ InferenceModel load_inference_model(const std::filesystem::path& dir, const Engi
   const torch::Dtype dtype = parse_compute_dtype(options.dtype);
   const torch::Device device = parse_device(options.device);
   if (options.threads < 0) fail_input("threads: must be >= 0, got {}", options.threads);
-  apply_compute_threads(options.threads);
+  apply_compute_threads(options.threads, dtype == torch::kFloat32);
   const std::filesystem::path config_path = dir / "config.json";
   if (!std::filesystem::exists(config_path)) {
     fail(ErrorKind::kNotFound, "{}: missing config.json", dir.string());
