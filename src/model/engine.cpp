@@ -65,11 +65,7 @@ void set_openblas_threads(int threads) {
 }  // namespace
 
 void apply_compute_threads(int threads, bool f32) {
-  const bool blas_owns_threads = f32 && openblas_parallel() == 1;
-  if (blas_owns_threads) {
-    if (threads > 0) set_openblas_threads(threads);
-    threads = 1;
-  }
+  if (f32 && openblas_parallel() == 1) set_openblas_threads(1);
   if (threads <= 0) return;
   torch::set_num_threads(threads);
   // Inter-op threads can be set once per process, before any parallel work.

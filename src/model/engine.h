@@ -125,10 +125,11 @@ class Engine {
 
 // Shared by Engine and BatchDecoder. torch's intra-op threads (and, once per
 // process, its inter-op threads); 0 leaves the library default. For f32
-// under OpenBLAS's pthreads build (Debian's default libblas), the threads go
-// to OpenBLAS and torch keeps one: f32 matrix work is BLAS, and OpenBLAS's
-// own threads and torch's spinning OpenMP threads fight over the cores
-// (f32 on 2 threads ran at half the speed of 1; bench/model_bench).
+// under OpenBLAS's pthreads build (Debian's default libblas), OpenBLAS runs
+// single-threaded: its spinning threads and torch's OpenMP threads fought
+// over the cores (f32 on 2 threads ran at half the speed of 1). Giving the
+// threads to OpenBLAS and one to torch instead was as fast on an idle
+// machine but up to 3x slower beside other busy processes (bench/README.md).
 void apply_compute_threads(int threads, bool f32);
 // The ids that end a generation: the tokenizer's stop tokens (none without
 // a tokenizer) and config.json's eos_token_id(s), each once.
