@@ -188,9 +188,16 @@ double js_divergence(const std::map<std::string, double>& a,
 }
 
 void TextProfile::add(std::string_view text) {
-  const std::vector<std::string> ws = words(text);
-  lengths[length_bin(ws.size())] += 1;
-  for (const std::string& w : ws) unigrams[w] += 1;
+  if (tokenizer != nullptr) {
+    const std::vector<TokenId> ids =
+        tokenizer->encode(sanitize_utf8(text), /*add_special=*/false, /*parse_special=*/false);
+    lengths[length_bin(ids.size())] += 1;
+    for (TokenId id : ids) unigrams[std::to_string(id)] += 1;
+  } else {
+    const std::vector<std::string> ws = words(text);
+    lengths[length_bin(ws.size())] += 1;
+    for (const std::string& w : ws) unigrams[w] += 1;
+  }
   ++n_texts;
 }
 
@@ -238,6 +245,16 @@ std::string prompt_text(const RequestRecord& record) {
 
 DriftReference training_reference(store::Workspace& workspace, std::string_view model_ref) {
   DriftReference ref;
+  try {
+    ref.tokenizer = load_tokenizer(
+        store::version_path(workspace, store::RegistryKind::kModel, model_ref, /*verify=*/false));
+    ref.profile.tokenizer = ref.tokenizer.get();
+    ref.unit = "tokens";
+  } catch (const Error& e) {
+    // A model without tokenizer files (e.g. one registered as bare weights)
+    // is measured in words; a malformed tokenizer is the user's to fix.
+    if (e.kind() != ErrorKind::kNotFound) throw;
+  }
   const nlohmann::json graph =
       store::lineage(workspace.db(), model_ref,
                      {.direction = store::LineageDirection::kUp, .kind = "model", .max_depth = 16});

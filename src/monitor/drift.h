@@ -1,15 +1,16 @@
 // Drift: how far the prompts a served model receives have moved from the
 // data it was trained on. Two views, each a distance between a reference
 // (training) distribution and a live one:
-//   - prompt length in words, binned at fixed edges (0, 1, 2, 4, 8, ...,
+//   - prompt length in units, binned at fixed edges (0, 1, 2, 4, 8, ...,
 //     1024, more), compared by the population stability index (PSI);
-//   - word unigrams: PSI over the reference's 100 most frequent words plus
+//   - unit unigrams: PSI over the reference's 100 most frequent units plus
 //     one "other" bin, and the Jensen-Shannon divergence (base 2, so in
 //     [0, 1]) over the union of both vocabularies.
-// Words are maximal runs of Unicode letters and numbers (\p{L}, \p{N}),
-// ASCII letters lower-cased: no model tokenizer is needed, so the monitor
-// stays free of models, and the figures do not change when the tokenizer
-// does. PSI = sum over bins of (live - ref) * ln(live / ref), with a
+// The units are the model's own tokens when its version holds a tokenizer
+// (what the model sees: a prompt in a script the tokenizer splits into many
+// pieces drifts in length even when its word count does not), else words:
+// maximal runs of Unicode letters and numbers (\p{L}, \p{N}), ASCII letters
+// lower-cased. PSI = sum over bins of (live - ref) * ln(live / ref), with a
 // proportion of zero raised to 1e-4 (the usual convention, which keeps an
 // empty bin finite).
 // Thread safety: free functions over values; no shared state.
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +27,7 @@
 
 #include "monitor/request_log.h"
 #include "store/workspace.h"
+#include "text/tokenizer.h"
 
 namespace enclave::monitor {
 
@@ -45,11 +48,14 @@ double psi(const std::vector<double>& expected, const std::vector<double>& actua
 double js_divergence(const std::map<std::string, double>& a,
                      const std::map<std::string, double>& b);
 
-// A distribution of texts: per-length-bin counts and word counts.
+// A distribution of texts: per-length-bin counts and unit counts. The units
+// are the tokens of `tokenizer` (keyed by id, no special tokens added), or
+// words when it is null; a reference and a live profile must share it.
 struct TextProfile {
   std::vector<double> lengths = std::vector<double>(kLengthBins, 0.0);
   std::map<std::string, double> unigrams;
   std::int64_t n_texts = 0;
+  const Tokenizer* tokenizer = nullptr;
   void add(std::string_view text);
 };
 
@@ -71,9 +77,13 @@ std::string prompt_text(const RequestRecord& record);
 // Each dataset's *.jsonl files contribute one text per line (the user turns
 // of "messages", "prompt", or "text"), its *.txt and *.md files one per
 // non-empty line. sources lists the dataset refs used (empty: none found).
+// The profile counts the tokens of the model version's tokenizer when it has
+// one (unit "tokens"), else words (unit "words").
 struct DriftReference {
   std::vector<std::string> sources;
   std::vector<std::int64_t> source_version_ids;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::string unit = "words";
   TextProfile profile;
 };
 DriftReference training_reference(store::Workspace& workspace, std::string_view model_ref);

@@ -144,6 +144,7 @@ WindowFigures measure_window(const std::vector<RequestRecord>& records,
   std::int64_t with_feedback = 0, rated = 0, negative = 0;
   double rating_sum = 0;
   TextProfile live;
+  if (reference != nullptr) live.tokenizer = reference->tokenizer;
   for (const RequestRecord& r : records) {
     if (r.created_at < start || r.created_at >= end) continue;
     ++w.requests;
@@ -225,6 +226,7 @@ Report monitor_report(const std::filesystem::path& workspace_root, const ReportO
   if (!report.drift_model.empty()) {
     reference = training_reference(workspace, report.drift_model);
     report.drift_sources = reference.sources;
+    report.drift_unit = reference.unit;
     if (reference.sources.empty()) {
       report.drift_note =
           fmt::format("the lineage of {} names no training dataset", report.drift_model);
@@ -251,7 +253,8 @@ Report monitor_report(const std::filesystem::path& workspace_root, const ReportO
                                {"window_seconds", window},
                                {"model", options.model},
                                {"drift_model", report.drift_model},
-                               {"drift_sources", report.drift_sources}}});
+                               {"drift_sources", report.drift_sources},
+                               {"drift_unit", report.drift_unit}}});
     for (std::size_t i = 0; i < reference.source_version_ids.size(); ++i)
       run.log_input_version(reference.source_version_ids[i], "drift_reference");
     for (std::size_t k = 0; k < report.windows.size(); ++k) {
@@ -292,6 +295,7 @@ nlohmann::json report_json(const Report& report) {
                       {"model", report.model},
                       {"drift_model", report.drift_model},
                       {"drift_sources", report.drift_sources},
+                      {"drift_unit", report.drift_unit},
                       {"windows", windows}};
   if (!report.drift_note.empty()) j["drift_note"] = report.drift_note;
   if (report.run_id) j["run_id"] = *report.run_id;
@@ -326,7 +330,8 @@ std::string format_report(const Report& report) {
   if (!report.drift_sources.empty()) {
     std::string sources;
     for (const std::string& s : report.drift_sources) sources += (sources.empty() ? "" : ", ") + s;
-    out += fmt::format("drift of {} against its training data: {}\n", report.drift_model, sources);
+    out += fmt::format("drift of {} against its training data, in {}: {}\n", report.drift_model,
+                       report.drift_unit, sources);
   } else if (!report.drift_note.empty()) {
     out += fmt::format("no drift figures: {}\n", report.drift_note);
   }

@@ -81,6 +81,7 @@ struct Report {
   std::string model;
   std::string drift_model;  // the model version drift was measured against
   std::vector<std::string> drift_sources;
+  std::string drift_unit;  // "tokens" (the model's tokenizer) or "words"; "" without drift
   std::string drift_note;  // why there is no drift, when there is none
   std::vector<WindowFigures> windows;
   std::optional<std::int64_t> run_id;

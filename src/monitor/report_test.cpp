@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -124,6 +125,45 @@ TEST(Drift, JensenShannonMatchesHandComputedValues) {
 class MonitorReportTest : public ::testing::Test {
  protected:
   void SetUp() override { store::init_workspace(root_); }
+
+  // Registers dataset sft@1 (a JSONL file) and model tiny@1 trained on it,
+  // with tokenizer.json in the model folder when one is given.
+  std::int64_t register_trained_model(const std::string& jsonl,
+                                      const std::string& tokenizer_json = "") {
+    store::Workspace ws(root_);
+    write_file_atomic(root_ / "sft.jsonl", jsonl);
+    const store::VersionInfo data = store::register_version(
+        ws, {.kind = store::RegistryKind::kDataset, .name = "sft", .source = root_ / "sft.jsonl"});
+    std::filesystem::create_directories(root_ / "model");
+    write_file_atomic(root_ / "model" / "config.json", "{}");
+    if (!tokenizer_json.empty())
+      write_file_atomic(root_ / "model" / "tokenizer.json", tokenizer_json);
+    store::Run train(root_, {.kind = "train", .name = "sft"});
+    train.log_input_version(data.id, "train_data");
+    train.finish();
+    return store::register_version(ws, {.kind = store::RegistryKind::kModel,
+                                        .name = "tiny",
+                                        .source = root_ / "model",
+                                        .from_run = train.id()})
+        .id;
+  }
+
+  // One chat request per age (seconds before now) asking `question`.
+  void log_chats(std::int64_t model_version_id, double now, const std::vector<double>& ages,
+                 const std::string& question) {
+    RequestLog log(root_, {.retention_days = 0});
+    for (std::size_t i = 0; i < ages.size(); ++i) {
+      RequestRecord r = request("r" + std::to_string(i), now - ages[i], 200, 1, 0.5, "ok");
+      r.endpoint = "chat.completions";
+      r.prompt = nlohmann::json::array({{{"role", "system"}, {"content", "be brief"}},
+                                        {{"role", "user"}, {"content", question}}})
+                     .dump();
+      r.model_version_id = model_version_id;
+      log.record(r);
+    }
+    log.flush();
+  }
+
   const testing::ScratchDir scratch_{"monitor-report"};
   const std::filesystem::path root_ = scratch_.path();
 };
@@ -135,43 +175,17 @@ class MonitorReportTest : public ::testing::Test {
 //   unigrams: ref a .5, b .5, other 0; live a .25, b .25, other .5
 //   JS: p = (.5, .5, 0, 0), q = (.25, .25, .25, .25)
 TEST_F(MonitorReportTest, RecordsFiguresAndDriftOnAMonitorRun) {
-  std::int64_t model_version_id = 0;
-  {
-    store::Workspace ws(root_);
-    write_file_atomic(root_ / "sft.jsonl",
-                      "{\"messages\":[{\"role\":\"user\",\"content\":\"a b\"},"
-                      "{\"role\":\"assistant\",\"content\":\"x y z w v\"}]}\n"
-                      "{\"prompt\":\"A, b\",\"completion\":\"q\"}\n");
-    const store::VersionInfo data = store::register_version(
-        ws, {.kind = store::RegistryKind::kDataset, .name = "sft", .source = root_ / "sft.jsonl"});
-    std::filesystem::create_directories(root_ / "model");
-    write_file_atomic(root_ / "model" / "config.json", "{}");
-    store::Run train(root_, {.kind = "train", .name = "sft"});
-    train.log_input_version(data.id, "train_data");
-    train.finish();
-    model_version_id = store::register_version(ws, {.kind = store::RegistryKind::kModel,
-                                                    .name = "tiny",
-                                                    .source = root_ / "model",
-                                                    .from_run = train.id()})
-                           .id;
-  }
+  const std::int64_t model_version_id = register_trained_model(
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"a b\"},"
+      "{\"role\":\"assistant\",\"content\":\"x y z w v\"}]}\n"
+      "{\"prompt\":\"A, b\",\"completion\":\"q\"}\n");
   const double now = 1.0e9;
-  {
-    RequestLog log(root_, {.retention_days = 0});
-    for (int i = 0; i < 3; ++i) {
-      RequestRecord r =
-          request("r" + std::to_string(i), now - (i == 2 ? 5400 : 1800), 200, 1, 0.5, "ok");
-      r.endpoint = "chat.completions";
-      r.prompt = R"([{"role":"system","content":"be brief"},{"role":"user","content":"a b c d"}])";
-      r.model_version_id = model_version_id;
-      log.record(r);
-    }
-    log.flush();
-  }
+  log_chats(model_version_id, now, {1800, 1800, 5400}, "a b c d");
   const Report report =
       monitor_report(root_, {.since_seconds = 7200, .window_seconds = 3600, .now = now});
   EXPECT_EQ(report.drift_model, "tiny@1");
   EXPECT_EQ(report.drift_sources, (std::vector<std::string>{"sft@1"}));
+  EXPECT_EQ(report.drift_unit, "words");
   ASSERT_EQ(report.windows.size(), 2u);
   EXPECT_EQ(report.windows[0].requests, 1);
   EXPECT_EQ(report.windows[1].requests, 2);
@@ -197,6 +211,31 @@ TEST_F(MonitorReportTest, RecordsFiguresAndDriftOnAMonitorRun) {
   const auto current = current_metrics(root_, 3600, "", now);
   EXPECT_DOUBLE_EQ(current.at("serve.requests"), 2);
   EXPECT_EQ(store::list_runs(ws.db(), {.kind = "monitor"}).size(), 1u);
+}
+
+// With a tokenizer in the model version, drift counts its tokens: "ab" is
+// two tokens of a character-level vocabulary, the same two as "a b", so
+// prompts that differ in words (length 1 against 2, unigram "ab" against
+// "a", "b") do not drift for the model.
+TEST_F(MonitorReportTest, DriftCountsTheModelsOwnTokens) {
+  const std::string tokenizer = R"({
+    "version": "1.0", "added_tokens": [], "normalizer": null, "post_processor": null,
+    "decoder": null,
+    "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed"},
+    "model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}})";
+  const std::int64_t id = register_trained_model(
+      "{\"prompt\":\"ab\",\"completion\":\"x\"}\n{\"prompt\":\"ab\",\"completion\":\"y\"}\n",
+      tokenizer);
+  const double now = 1.0e9;
+  log_chats(id, now, {10, 20}, "a b");
+  const Report report = monitor_report(root_, {.since_seconds = 3600, .now = now});
+  EXPECT_EQ(report.drift_unit, "tokens");
+  ASSERT_EQ(report.windows.size(), 1u);
+  const auto& m = report.windows[0].metrics;
+  EXPECT_NEAR(m.at("drift.length_psi"), 0.0, 1e-12);
+  EXPECT_NEAR(m.at("drift.unigram_psi"), 0.0, 1e-12);
+  EXPECT_NEAR(m.at("drift.unigram_js"), 0.0, 1e-12);
+  EXPECT_EQ(report_json(report)["drift_unit"], "tokens");
 }
 
 TEST_F(MonitorReportTest, BadPeriodsAreInputErrors) {
