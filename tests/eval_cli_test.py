@@ -315,6 +315,18 @@ class EvalCliTest(unittest.TestCase):
         bad = run("eval", "gate", "--model", "tiny@1", "--adapter", os.path.join(d, "none"), *common, "--rules",
                   os.path.join(d, "rules.yaml"), env=self.ws_env())
         self.assertNotEqual(bad.returncode, 0)
+        # A registered adapter is a version: the gate reuses the eval run of
+        # the same base and adapter versions, and no run of another adapter.
+        self.ok("models", "register", "fox", fox, env=self.ws_env())
+        self.ok("models", "tag", "fox@1", "base=tiny@1", env=self.ws_env())
+        ran = json.loads(self.ok("eval", "run", "--model", "tiny@1", "--adapter", "fox@1", *common, "--json",
+                                 env=self.ws_env()).stdout)
+        gate = json.loads(self.ok("eval", "gate", "--model", "tiny@1", "--adapter", "fox", *common, "--rules",
+                                  os.path.join(d, "rules.yaml"), "--json", env=self.ws_env()).stdout)
+        self.assertEqual(gate["reused_eval_runs"]["model"], ran["run_id"])
+        plain = json.loads(self.ok("eval", "gate", "--model", "tiny@1", *common, "--rules",
+                                   os.path.join(d, "rules.yaml"), "--json", env=self.ws_env()).stdout)
+        self.assertNotEqual(plain["reused_eval_runs"]["model"], ran["run_id"])
 
     def test_gate_exit_codes_and_record(self):
         d = fresh_dir("gate")

@@ -170,13 +170,13 @@ Comparison run_compare(const CompareOptions& o) {
 // evaluation is the costly part of a gate), else a fresh evaluation.
 SuiteResult gate_results(const std::string& ref, const std::string& adapter, const Suite& suite,
                          const EvalCommon& c, std::optional<std::int64_t>& reused_from) {
-  // Recorded runs are matched by model version; one with an adapter is
-  // evaluated afresh.
-  if (c.samples.empty() &&
-      adapter.empty()) {  // recorded runs keep scores, not the answers samples need
+  // Recorded runs are matched by model and adapter version; recorded runs
+  // keep scores, not the answers --samples needs.
+  if (c.samples.empty()) {
     try {
       std::unique_ptr<store::Workspace> ws = store::Workspace::open(c.harness.workspace);
-      if (std::optional<RecordedEval> r = find_recorded_eval(*ws, ref, run_params(suite, c))) {
+      if (std::optional<RecordedEval> r =
+              find_recorded_eval(*ws, ref, adapter, run_params(suite, c))) {
         reused_from = r->run_id;
         return std::move(r->result);
       }

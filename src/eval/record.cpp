@@ -167,12 +167,17 @@ SuiteResult per_document_result(const nlohmann::json& v, std::string_view what) 
 }
 
 std::optional<RecordedEval> find_recorded_eval(store::Workspace& workspace,
-                                               const std::string& model,
+                                               const std::string& model, const std::string& adapter,
                                                const nlohmann::json& params) {
   std::error_code ec;
-  if (fs::is_directory(model, ec)) return std::nullopt;  // a folder may change under its path
+  if (fs::is_directory(model, ec) || fs::is_directory(adapter, ec)) return std::nullopt;
   const store::VersionInfo version =
       store::resolve_version(workspace.db(), store::RegistryKind::kModel, model);
+  // EvalRecorder::log_model records a registered adapter as its version ref.
+  const std::string adapter_ref =
+      adapter.empty()
+          ? std::string()
+          : store::resolve_version(workspace.db(), store::RegistryKind::kModel, adapter).ref();
   store::Statement q(workspace.db(),
                      "SELECT r.id, r.params, o.artifact FROM runs r"
                      " JOIN run_io i ON i.run_id = r.id AND i.direction = 'input'"
@@ -183,7 +188,8 @@ std::optional<RecordedEval> find_recorded_eval(store::Workspace& workspace,
   q.bind(1, version.id);
   while (q.step()) {
     const nlohmann::json recorded = nlohmann::json::parse(q.text(1), nullptr, false);
-    if (!recorded.is_object() || recorded.contains("adapter")) continue;
+    if (!recorded.is_object() || recorded.contains("adapter_path")) continue;
+    if (recorded.value("adapter", std::string()) != adapter_ref) continue;
     bool same = true;
     for (const auto& [key, value] : params.items()) {
       if (!recorded.contains(key) || recorded[key] != value) {

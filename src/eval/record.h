@@ -81,13 +81,14 @@ struct RecordedEval {
   SuiteResult result;
   std::int64_t run_id = 0;
 };
-// The newest finished `eval run` of the registry version `model` names
-// (without an adapter) whose params hold every key of params with the same
-// value, read back from its "per_document" output. nullopt when model is a
-// folder or there is no such run (runs recorded before per-document values
-// were stored included).
+// The newest finished `eval run` of the registry version `model` names,
+// with the registry version `adapter` names on top (or with no adapter when
+// it is ""), whose params hold every key of params with the same value, read
+// back from its "per_document" output. nullopt when model or adapter is a
+// folder (its files may change under its path) or there is no such run (runs
+// recorded before per-document values were stored included).
 std::optional<RecordedEval> find_recorded_eval(store::Workspace& workspace,
-                                               const std::string& model,
+                                               const std::string& model, const std::string& adapter,
                                                const nlohmann::json& params);
 
 }  // namespace enclave::eval
