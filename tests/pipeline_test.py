@@ -585,7 +585,8 @@ on:
     def test_monitor_trigger_fires_once_per_breach(self):
         ws = Workspace("monitor")
         self.simple(ws, "retrain", "  monitor: {metric: feedback.negative_rate, window: 24h, above: 0.2}\n")
-        now = str(int(time.time()))
+        # the pipeline's clock an hour on: the feedback added below is inside its 24h window
+        now = str(int(time.time()) + 3600)
         out = self.watch(ws, now)
         self.assertIn("trigger monitor: wait:", out)
         self.assertIn("no request log yet", out)
@@ -609,6 +610,9 @@ on:
         # the pipeline's rule left its events where alerts keep theirs
         events = ws.db().execute("SELECT event FROM alert_events WHERE rule = 'pipeline:retrain' ORDER BY id").fetchall()
         self.assertEqual([e[0] for e in events], ["raised", "cleared", "raised"])
+        # the window ends at the pipeline's clock: two days on, it holds no feedback
+        out = self.watch(ws, str(int(now) + 2 * 86400))
+        self.assertIn("feedback.negative_rate = no data over the last 24h", out)
 
         # the same figures through `monitor report` and `monitor alerts`
         report = json.loads(ws.ok("monitor", "report", "--since", "24h", "--json").stdout)

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "monitor/alerts.h"
 #include "monitor/feedback_export.h"
+#include "pipeline/clock.h"
 #include "pipeline/dag.h"
 #include "pipeline/runner.h"
 #include "pipeline/spec.h"
@@ -226,7 +227,9 @@ pipeline::TriggerSources trigger_sources(const std::filesystem::path& root) {
                       fail_input("on.monitor{}: {}", field.empty() ? "" : "." + field, reason);
                     });
                 rule.name = rule_name;
-                const monitor::AlertResult r = monitor::evaluate_alert(root, rule);
+                // The window ends at the pipeline's clock, as every trigger's does.
+                const monitor::AlertResult r =
+                    monitor::evaluate_alert(root, rule, pipeline::pipeline_now());
                 std::string value = r.value ? fmt::format("{:.4g}", *r.value) : "no data";
                 return pipeline::MonitorCheck{
                     .firing = r.firing,
