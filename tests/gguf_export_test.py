@@ -28,6 +28,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "reference"))
 sys.path.insert(0, HERE)
+import fixtures  # noqa: E402
 import gguf_io  # noqa: E402
 import harness  # noqa: E402
 import safetensors_io  # noqa: E402
@@ -347,6 +348,43 @@ class GgufExportTest(unittest.TestCase):
                  os.path.join(self.root, "x.gguf")], ok=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("--type", p.stderr)
+
+
+    def test_lora_adapter(self):
+        """A PEFT adapter as llama.cpp's GGUF LoRA: its keys, tensor names,
+        A as it is and B with q's rows permuted as the base q is."""
+        config = self.configs["llama"]
+        adapter = os.path.join(self.root, "llama-adapter")
+        kv_out = config["num_key_value_heads"] * config["hidden_size"] // config["num_attention_heads"]
+        fixtures.write_adapter(adapter, n_layer=2, hidden=config["hidden_size"], q_out=config["hidden_size"],
+                               v_out=kv_out, r=2)
+        out = os.path.join(self.root, "llama-lora.gguf")
+        summary = json.loads(run(["model", "export", "--adapter", adapter, "--base", os.path.join(self.root, "llama"),
+                                  "--format", "gguf", "--type", "f32", "--out", out, "--json"]).stdout)
+        self.assertEqual((summary["kind"], summary["architecture"], summary["n_tensors"]), ("lora adapter", "llama", 8))
+        meta, tensors = gguf_io.load(out)
+        self.assertEqual((meta["general.type"], meta["adapter.type"], meta["general.architecture"]),
+                         ("adapter", "lora", "llama"))
+        self.assertEqual(meta["adapter.lora.alpha"], 4.0)
+        source, _ = safetensors_io.load(os.path.join(adapter, "adapter_model.safetensors"))
+        for layer in range(2):
+            for module, gname in (("q_proj", "attn_q"), ("v_proj", "attn_v")):
+                prefix = f"base_model.model.model.layers.{layer}.self_attn.{module}"
+                a, b = source[prefix + ".lora_A.weight"], source[prefix + ".lora_B.weight"]
+                if module == "q_proj":
+                    b = llama_permute(b, config["num_attention_heads"])
+                for part, want in (("lora_a", a), ("lora_b", b)):
+                    tname, shape, got = tensors[f"blk.{layer}.{gname}.weight.{part}"]
+                    self.assertEqual((tname, shape), ("F32", list(want.shape)))
+                    torch.testing.assert_close(got, want.float(), rtol=0, atol=0)
+        # an adapter trained on another shape is refused, naming the tensor
+        other = os.path.join(self.root, "tiny-adapter")
+        fixtures.write_adapter(other, n_layer=1)
+        p = run(["model", "export", "--adapter", other, "--base", os.path.join(self.root, "llama"), "--out",
+                 os.path.join(self.root, "bad-lora.gguf")], ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("q_proj", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "bad-lora.gguf")))
 
 
 class GgufImportTest(unittest.TestCase):
