@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <random>
 #include <string>
 
 #include "core/error.h"
@@ -345,6 +346,67 @@ TEST(Pii, NewTypesAreSelectableAndScored) {
   EXPECT_EQ(strict.counts[PiiType::kPersonName], 1);  // 김철수 과장 (0.6) stays
   EXPECT_NE(strict.text.find("김철수 과장"), std::string::npos);
   EXPECT_EQ(strict.counts.total(), 5);
+}
+
+// Text cut from the pieces the detectors look for, and random bytes: spans
+// stay inside the text, in order, without overlaps, whatever the input.
+TEST(Pii, AnyTextGivesOrderedSpansInBounds) {
+  const char* pieces[] = {"성명",
+                          ": ",
+                          "홍길동",
+                          "님",
+                          " 과장",
+                          "|",
+                          " ",
+                          "\n",
+                          ". ",
+                          "서울특별시",
+                          "강남구",
+                          "테헤란로",
+                          "123",
+                          "-",
+                          "4층",
+                          "(",
+                          ")",
+                          "password=",
+                          "비밀번호는 ",
+                          "hunter2024",
+                          "M12345678",
+                          "여권",
+                          "11-17-123456-01",
+                          "계좌",
+                          "은행",
+                          "1234567890",
+                          "AKIA",
+                          "IOSFODNN7EXAMPLE",
+                          "\xFF",
+                          "\xE3\x84",
+                          "：",
+                          "name: ",
+                          "John Smith",
+                          "@",
+                          "a.b",
+                          "010-1234-5678"};
+  std::mt19937 rng(7);
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    const int n = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) {
+      if (rng() % 8 == 0) {
+        text += static_cast<char>(rng() % 256);
+      } else {
+        text += pieces[rng() % std::size(pieces)];
+      }
+    }
+    const auto matches = find_pii(text, {.min_confidence = 0, .current_year = 2025});
+    std::size_t last_end = 0;
+    for (const PiiMatch& m : matches) {
+      ASSERT_LE(last_end, m.begin) << text;
+      ASSERT_LT(m.begin, m.end) << text;
+      ASSERT_LE(m.end, text.size()) << text;
+      last_end = m.end;
+    }
+  }
 }
 
 }  // namespace
