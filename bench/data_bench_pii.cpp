@@ -161,7 +161,7 @@ constexpr std::array<const char*, 6> kFiller = {
 };
 
 void plant_one(Gen& g, Builder& b) {
-  switch (g.number(0, 15)) {
+  switch (g.number(0, 16)) {
     case 0:
       b.text(g.chance(0.5) ? "성명: " : "이름: ");
       b.pii(PiiType::kPersonName, g.name());
@@ -240,6 +240,13 @@ void plant_one(Gen& g, Builder& b) {
       b.pii(PiiType::kIpAddress,
             fmt::format("10.{}.{}.{}", g.number(0, 255), g.number(0, 255), g.number(1, 254)));
       b.text(". ");
+      break;
+    case 14:  // a table as ingest writes it: the header labels the column
+      b.text("\n| 성명 | 주소 |\n| --- | --- |\n| ");
+      b.pii(PiiType::kPersonName, g.name());
+      b.text(" | ");
+      b.pii(PiiType::kAddress, g.address());
+      b.text(" |\n");
       break;
     default:
       b.text(kFiller[g.number(0, kFiller.size() - 1)]);

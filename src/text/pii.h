@@ -20,14 +20,15 @@
 //   driver_license  운전면허: region code 11-28 (or region name) -   0.7-0.95
 //                   YY - 6 digits - 2 digits
 //   person_name     Korean names (surname list, compound surnames)   0.9 after 성명/이름/
-//                   after a label, or before 씨/님/a job title       예금주 ... and ':' or a
-//                   (three-syllable names only); "Name: John         table cell; 0.8 이름은;
-//                   Smith" (0.85)                                    0.55 label and space;
-//                                                                    0.6 title after
-//   address         administrative-unit chains in order (시·도 >     0.9 after 주소/소재지;
-//                   시·군·구 > 읍·면·동 > 리 > 로·길) ending in a      0.85 from a province;
-//                   building or lot number, with 동/호/층 details    0.7 from 시·군·구; 0.55
-//                                                                    other chains; 0.4 one unit
+//                   after a label or in a 성명 table column, or      예금주 ... and ':', in a
+//                   before 씨/님/a job title (three-syllable names   table cell or column;
+//                   only); "Name: John Smith" (0.85)                 0.8 이름은; 0.55 label
+//                                                                    and space; 0.6 title
+//   address         administrative-unit chains in order (시·도 >     0.9 after 주소/소재지 or
+//                   시·군·구 > 읍·면·동 > 리 > 로·길) ending in a      in such a column; 0.85
+//                   building or lot number, with 동/호/층 details    from a province; 0.7
+//                                                                    from 시·군·구; 0.55 other
+//                                                                    chains; 0.4 one unit
 //   secret          private key blocks, known API key formats (AWS,  0.95; 0.9 for
 //                   GitHub, Slack, Google, OpenAI, Stripe, HF, JWT)  password= values,
 //                   and values of password/secret/token/api_key=     0.85 token/key=

@@ -1,11 +1,7 @@
 #include "text/pii_context.h"
 
-#include <re2/re2.h>
-
 #include <algorithm>
-#include <array>
 #include <cctype>
-#include <memory>
 #include <string>
 
 #include "text/utf8.h"
@@ -14,19 +10,42 @@ namespace enclave::pii_detail {
 
 namespace {
 
-bool is_ascii_alnum(char c) {
-  return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
-bool is_hangul_syllable(char32_t c) { return c >= 0xAC00 && c <= 0xD7A3; }
+// ---- table columns ----------------------------------------------------------
 
-bool one_of(std::string_view s, std::initializer_list<std::string_view> list) {
-  return std::find(list.begin(), list.end(), s) != list.end();
+// The cells of a Markdown table row (| a | b |); empty if the line is none.
+std::vector<Cell> row_cells(std::string_view text, std::size_t begin, std::size_t end) {
+  while (begin < end && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
+  while (end > begin && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
+    --end;
+  std::vector<Cell> cells;
+  if (end - begin < 2 || text[begin] != '|' || text[end - 1] != '|') return cells;
+  std::size_t cell = begin + 1;
+  for (std::size_t i = begin + 1; i < end; ++i) {
+    if (text[i] != '|' || text[i - 1] == '\\') continue;
+    Cell c{cell, i};
+    while (c.begin < c.end && text[c.begin] == ' ') ++c.begin;
+    while (c.end > c.begin && text[c.end - 1] == ' ') --c.end;
+    cells.push_back(c);
+    cell = i + 1;
+  }
+  return cells;
 }
 
-// No ASCII letter or digit right before begin or right after end.
-bool ascii_bounded(std::string_view text, std::size_t begin, std::size_t end) {
-  return (begin == 0 || !is_ascii_alnum(text[begin - 1])) &&
-         (end >= text.size() || !is_ascii_alnum(text[end]));
+bool is_rule(std::string_view text, const std::vector<Cell>& cells) {
+  return !cells.empty() && std::all_of(cells.begin(), cells.end(), [&](const Cell& c) {
+    const std::string_view t = text.substr(c.begin, c.end - c.begin);
+    return !t.empty() && t.find_first_not_of("-:") == std::string_view::npos;
+  });
+}
+
+// Whether pos lies on a table's header row (the row above a rule row):
+// | 성명 | 주소 | there holds column names, not a label and its value.
+bool on_header_row(std::string_view text, std::size_t pos) {
+  const std::size_t bol = pos == 0 ? 0 : text.rfind('\n', pos - 1) + 1;  // npos + 1 == 0
+  const std::size_t eol = std::min(text.find('\n', pos), text.size());
+  if (eol >= text.size() || row_cells(text, bol, eol).empty()) return false;
+  const std::size_t next_end = std::min(text.find('\n', eol + 1), text.size());
+  return is_rule(text, row_cells(text, eol + 1, next_end));
 }
 
 // ---- person names ----------------------------------------------------------
@@ -120,14 +139,6 @@ std::size_t surname_length(std::string_view text, const Run& r) {
   return 0;
 }
 
-bool starts_with_any(std::string_view s, const auto& list) {
-  return std::any_of(std::begin(list), std::end(list),
-                     [&](std::string_view w) { return s.starts_with(w); });
-}
-bool equals_any(std::string_view s, const auto& list) {
-  return std::any_of(std::begin(list), std::end(list), [&](std::string_view w) { return s == w; });
-}
-
 // How confidently the text before run r labels it a name: 0 if it does not.
 double label_confidence(std::string_view text, const std::vector<Run>& runs, std::size_t r) {
   const std::size_t gap_begin = r > 0 ? runs[r - 1].end : 0;
@@ -169,7 +180,9 @@ void add_korean_names(std::string_view text, std::vector<PiiMatch>& out) {
     const Run& run = runs[r];
     const std::size_t sn = surname_length(text, run);
     if (sn == 0 || run.size() < 2) continue;
+    if (equals_any(run.part(text, 0, run.size()), kNameLabels)) continue;  // 예금주 is a label
     const double labelled = label_confidence(text, runs, r);
+    if (labelled > 0 && on_header_row(text, run.begin)) continue;
     auto add = [&](std::size_t length, double confidence) {
       out.push_back({PiiType::kPersonName, run.at[0], run.at[length], confidence});
     };
@@ -214,305 +227,12 @@ const RE2& english_name_re() {
   return re;
 }
 
-// ---- addresses --------------------------------------------------------------
-
-constexpr std::string_view kRegions[] = {"서울",   "부산",   "대구",   "인천",   "광주",  "대전",
-                                         "울산",   "세종",   "경기",   "강원",   "충북",  "충남",
-                                         "전북",   "전남",   "경북",   "경남",   "제주",  "충청북",
-                                         "충청남", "전라북", "전라남", "경상북", "경상남"};
-constexpr std::string_view kRegionSuffixes[] = {
-    "", "시", "도", "특별시", "광역시", "특별자치시", "특별자치도", "남부", "북부"};
-
-// Ordinary words that end like an administrative unit.
-constexpr std::string_view kNotPlaces[] = {
-    "연구", "요구",   "도구",   "친구",   "가구",   "지구",  "입구", "출구", "추구", "창구", "탐구",
-    "강구", "기구",   "인구",   "항구",   "활동",   "운동",  "행동", "자동", "이동", "공동", "변동",
-    "노동", "감동",   "작동",   "가동",   "충동",   "출동",  "당시", "동시", "역시", "다시", "즉시",
-    "수시", "표시",   "지시",   "제시",   "개시",   "무시",  "감시", "전시", "도시", "게시", "명시",
-    "임시", "혹시",   "측면",   "반면",   "이면",   "표면",  "화면", "방면", "장면", "국면", "전면",
-    "정면", "지면",   "처리",   "관리",   "원리",   "논리",  "거리", "요리", "수리", "심리", "권리",
-    "경리", "무리",   "승리",   "장군",   "아군",   "적군",  "공군", "해군", "육군", "서로", "바로",
-    "새로", "주로",   "별로",   "따로",   "도로",   "경로",  "진로", "통로", "회로", "미로", "고로",
-    "실로", "그대로", "스스로", "제대로", "정말로", "함께로"};
-
-enum class Part { kNone, kRegion, kUnit, kRoad, kNumber, kDetail };
-
-struct Token {
-  std::size_t begin = 0, end = 0;  // the core, without brackets and trailing punctuation
-  Part part = Part::kNone;
-  int rank = 0;  // hierarchy: region 0, 시/군 1, 구 2, 읍/면 3, 동/가 4, 리 5, road 6
-  bool line_start = false;  // a line break before it
-};
-
-// A particle after the last part of an address: 123에, 3층에서.
-bool address_particle(std::string_view rest) {
-  return rest.empty() || one_of(rest, {"에", "에서", "의", "로", "으로", "이", "가", "은", "는"});
-}
-
-// 123, 123-45, 123번지, 123에, 12-3번지의: the bytes of the number (with
-// 번지), 0 if s is not one.
-std::size_t lot_number_length(std::string_view s) {
-  std::size_t n = 0;
-  while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
-  if (n == 0 || n > 5) return 0;
-  if (n < s.size() && s[n] == '-') {
-    std::size_t m = n + 1;
-    while (m < s.size() && s[m] >= '0' && s[m] <= '9') ++m;
-    if (m == n + 1 || m - n - 1 > 5) return 0;
-    n = m;
-  }
-  if (s.substr(n).starts_with("번지")) n += std::string_view("번지").size();
-  return address_particle(s.substr(n)) ? n : 0;
-}
-
-// 101동, 1001호, 3층, 지하1층, B1층.
-// 101동, 1001호, 3층, 지하1층, B1층, 301호실: its bytes without a particle
-// after it, 0 if s is none.
-std::size_t detail_length(std::string_view s) {
-  std::size_t n = 0;
-  if (s.starts_with("지하")) n = std::string_view("지하").size();
-  if (s.substr(n).starts_with("B")) ++n;
-  const std::size_t digits_from = n;
-  while (n < s.size() && s[n] >= '0' && s[n] <= '9') ++n;
-  if (n == digits_from) return 0;
-  for (std::string_view unit : {"호실", "동", "호", "층"}) {
-    if (s.substr(n).starts_with(unit) && address_particle(s.substr(n + unit.size())))
-      return n + unit.size();
-  }
-  return 0;
-}
-
-Token classify(std::string_view text, std::size_t begin, std::size_t end) {
-  Token t{begin, end};
-  const std::string_view s = text.substr(begin, end - begin);
-  if (const std::size_t n = lot_number_length(s); n > 0) {
-    t.part = Part::kNumber;
-    t.end = begin + n;
-    return t;
-  }
-  if (const std::size_t n = detail_length(s); n > 0) {
-    t.part = Part::kDetail;
-    t.end = begin + n;
-    return t;
-  }
-  for (std::string_view region : kRegions) {
-    if (s.starts_with(region) && equals_any(s.substr(region.size()), kRegionSuffixes)) {
-      t.part = Part::kRegion;
-      return t;
-    }
-  }
-  // Hangul syllables and digits, at least two syllables, ending in a unit.
-  std::size_t pos = 0;
-  std::size_t syllables = 0;
-  std::size_t last = 0;
-  bool digits = false;
-  while (pos < s.size()) {
-    last = pos;
-    const char32_t c = next_code_point(s, pos);
-    if (is_hangul_syllable(c)) {
-      ++syllables;
-    } else if (c >= '0' && c <= '9') {
-      digits = true;
-    } else {
-      return t;
-    }
-  }
-  if (syllables < 2) return t;
-  if (!digits && equals_any(s, kNotPlaces)) return t;
-  const std::string_view unit = s.substr(last);
-  if (unit == "로" || unit == "길") {
-    if (s.ends_with("으로")) return t;
-    t.part = Part::kRoad;
-    t.rank = 6;
-    return t;
-  }
-  static const std::pair<std::string_view, int> kUnits[] = {
-      {"시", 1}, {"군", 1}, {"구", 2}, {"읍", 3}, {"면", 3}, {"동", 4}, {"가", 4}, {"리", 5}};
-  for (const auto& [name, rank] : kUnits) {
-    if (unit == name) {
-      if (name == "가" && !digits) return t;  // 종로3가, not 국가
-      t.part = Part::kUnit;
-      t.rank = rank;
-      return t;
-    }
-  }
-  return t;
-}
-
-std::vector<Token> address_tokens(std::string_view text) {
-  std::vector<Token> tokens;
-  std::size_t pos = 0;
-  bool line_start = true;
-  while (pos < text.size()) {
-    const char c = text[pos];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      if (c == '\n') line_start = true;
-      ++pos;
-      continue;
-    }
-    std::size_t end = pos;
-    while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '\n' &&
-           text[end] != '\r')
-      ++end;
-    std::size_t b = pos, e = end;
-    while (b < e && (text[b] == '(' || text[b] == '[' || text[b] == '|')) ++b;
-    while (e > b && std::string_view(",.;:)]|").find(text[e - 1]) != std::string_view::npos) --e;
-    Token t = b < e ? classify(text, b, e) : Token{b, e};
-    t.line_start = line_start;
-    tokens.push_back(t);
-    line_start = false;
-    pos = end;
-  }
-  return tokens;
-}
-
-void add_addresses(std::string_view text, std::vector<PiiMatch>& out) {
-  const std::vector<Token> tokens = address_tokens(text);
-  std::size_t i = 0;
-  while (i < tokens.size()) {
-    const Token& first = tokens[i];
-    if (first.part != Part::kRegion && first.part != Part::kUnit && first.part != Part::kRoad) {
-      ++i;
-      continue;
-    }
-    // The chain of units in hierarchical order, then a number.
-    std::size_t j = i + 1;
-    int rank = first.rank;
-    while (j < tokens.size() && !tokens[j].line_start &&
-           (tokens[j].part == Part::kUnit || tokens[j].part == Part::kRoad) &&
-           tokens[j].rank >= rank && rank < 6) {
-      rank = tokens[j].rank;
-      ++j;
-    }
-    const std::size_t n_units = j - i;
-    const Token& last_unit = tokens[j - 1];
-    const bool ends_at_place =
-        last_unit.part == Part::kRoad || (last_unit.part == Part::kUnit && last_unit.rank >= 4);
-    if (j >= tokens.size() || tokens[j].line_start || tokens[j].part != Part::kNumber ||
-        !ends_at_place) {
-      i = j;
-      continue;
-    }
-    std::size_t end = tokens[j].end;
-    std::size_t k = j + 1;
-    // Details: 101동 1001호, 3층, (역삼동).
-    while (
-        k < tokens.size() && !tokens[k].line_start &&
-        (tokens[k].part == Part::kDetail || (tokens[k].part == Part::kUnit && tokens[k].rank == 4 &&
-                                             text[tokens[k].begin - 1] == '('))) {
-      end = tokens[k].end;
-      if (end < text.size() && text[end] == ')') ++end;
-      ++k;
-    }
-    double confidence = 0.4;
-    if (keyword_near(
-            text, first.begin, first.begin,
-            {"주소", "소재지", "거주지", "주거지", "배송지", "자택", "본적", "address", "addr"},
-            24)) {
-      confidence = 0.9;
-    } else if (first.part == Part::kRegion && n_units >= 2) {
-      confidence = 0.85;
-    } else if (n_units >= 2 && first.rank <= 2) {
-      confidence = 0.7;
-    } else if (n_units >= 2) {
-      confidence = 0.55;
-    }
-    out.push_back({PiiType::kAddress, first.begin, end, confidence});
-    i = k;
-  }
-}
-
-// ---- secrets ----------------------------------------------------------------
-
-struct SecretPattern {
-  std::string_view needle;  // a cheap substring test before the regex runs
-  const char* pattern;
-  double confidence;
-  bool bounded;  // no ASCII letter or digit may touch the match
-};
-
-const SecretPattern kSecretPatterns[] = {
-    {"PRIVATE KEY", R"((?s)-----BEGIN[A-Z ]*PRIVATE KEY-----.*?-----END[A-Z ]*PRIVATE KEY-----)",
-     0.99, false},
-    {"KIA", R"((?:AKIA|ASIA)[0-9A-Z]{16})", 0.95, true},
-    {"gh", R"(gh[pousr]_[A-Za-z0-9]{36,255})", 0.95, true},
-    {"github_pat_", R"(github_pat_[A-Za-z0-9_]{22,255})", 0.95, true},
-    {"xox", R"(xox[abposr]-[A-Za-z0-9-]{10,250})", 0.95, true},
-    {"AIza", R"(AIza[0-9A-Za-z_\-]{35})", 0.95, true},
-    {"sk-", R"(sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,200})", 0.9, true},
-    {"_live_", R"((?:sk|rk|pk)_live_[0-9A-Za-z]{16,200})", 0.95, true},
-    {"hf_", R"(hf_[A-Za-z0-9]{30,100})", 0.9, true},
-    {"eyJ", R"(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})", 0.9, true},
-};
-
-// key=value, key: value, "key": "value"; group 1 the key, 2 the value.
-const RE2& secret_assignment_re() {
-  static const RE2 re(
-      R"((?i)([A-Za-z0-9_.\-]*(?:password|passwd|passcode|pwd|secret|api[_\-]?key|apikey|)"
-      R"(access[_\-]?key|private[_\-]?key|token|credentials?)[A-Za-z0-9_\-]*|비밀번호|패스워드|)"
-      R"(비번|암호|인증키|API ?키)["']?\s*(?:[:=]|=>|：|은|는)\s*["']?)"
-      R"(([\x21\x23-\x26\x28-\x2B\x2D-\x3A\x3D\x3F-\x7E]{4,200}))");
-  return re;
-}
-
-bool placeholder_value(std::string_view v) {
-  if (v.front() == '$' || v.front() == '{' || v.front() == '%' || v.front() == '*') return true;
-  if (std::all_of(v.begin(), v.end(), [&](char c) { return c == v.front(); })) return true;
-  std::string lower(v);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return one_of(lower, {"null", "none", "true", "false", "string", "required", "optional",
-                        "undefined", "password", "secret", "token", "xxxx", "redacted"});
-}
-
-void add_secret_assignments(std::string_view text, std::vector<PiiMatch>& out) {
-  const RE2& re = secret_assignment_re();
-  re2::StringPiece input(text.data(), text.size());
-  re2::StringPiece groups[3];
-  std::size_t pos = 0;
-  while (pos < text.size() && re.Match(input, pos, text.size(), RE2::UNANCHORED, groups, 3)) {
-    const auto begin = static_cast<std::size_t>(groups[2].data() - text.data());
-    const std::size_t end = begin + groups[2].size();
-    pos = std::max(end, static_cast<std::size_t>(groups[0].data() - text.data()) + 1);
-    const std::size_t key_begin = static_cast<std::size_t>(groups[1].data() - text.data());
-    if (key_begin > 0 && is_ascii_alnum(text[key_begin - 1])) continue;
-    std::string_view value(groups[2].data(), groups[2].size());
-    while (!value.empty() && (value.back() == '.' || value.back() == ')')) value.remove_suffix(1);
-    if (value.size() < 4 || placeholder_value(value)) continue;
-    std::string key(groups[1].data(), groups[1].size());
-    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const bool token_like = key.find("token") != std::string::npos ||
-                            key.find("key") != std::string::npos ||
-                            key.find("키") != std::string::npos;
-    // A token or key is long and mixes letters and digits ("max_tokens:
-    // 2048" is a setting, not a secret); a password may be anything.
-    if (token_like) {
-      const bool letters = std::any_of(value.begin(), value.end(), [](char c) {
-        return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-      });
-      const bool digits =
-          std::any_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (value.size() < 12 || !letters || !digits) continue;
-    }
-    out.push_back({PiiType::kSecret, begin, begin + value.size(), token_like ? 0.85 : 0.9});
-  }
-}
-
-template <typename Fn>
-void for_each_match(std::string_view text, const RE2& re, Fn&& fn) {
-  re2::StringPiece input(text.data(), text.size());
-  re2::StringPiece m[2];
-  const int n = std::min(re.NumberOfCapturingGroups() + 1, 2);
-  std::size_t pos = 0;
-  while (pos < text.size() && re.Match(input, pos, text.size(), RE2::UNANCHORED, m, n)) {
-    const auto begin = static_cast<std::size_t>(m[0].data() - text.data());
-    pos = begin + std::max<std::size_t>(m[0].size(), 1);
-    const re2::StringPiece& span = n > 1 ? m[1] : m[0];
-    const auto span_begin = static_cast<std::size_t>(span.data() - text.data());
-    fn(span_begin, span_begin + span.size());
-  }
-}
-
 }  // namespace
+
+bool ascii_bounded(std::string_view text, std::size_t begin, std::size_t end) {
+  return (begin == 0 || !is_ascii_alnum(text[begin - 1])) &&
+         (end >= text.size() || !is_ascii_alnum(text[end]));
+}
 
 bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
                   std::initializer_list<std::string_view> words, std::size_t before,
@@ -548,26 +268,59 @@ bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
                      [&](std::string_view w) { return window.find(w) != std::string::npos; });
 }
 
-bool region_name_before(std::string_view text, std::size_t begin) {
-  std::string_view before = text.substr(0, begin);
-  if (before.ends_with(' ')) before.remove_suffix(1);
-  for (std::string_view region : kRegions) {
-    if (before.ends_with(region)) return true;
+// The data cells, in every Markdown table of text (a header row, a rule
+// row, then rows), of the columns whose header ends with one of labels:
+// | 성명 | 주소 | puts the names and addresses in the rows below it.
+std::vector<Cell> cells_under(std::string_view text, std::span<const std::string_view> labels) {
+  std::vector<Cell> out;
+  if (text.find('|') == std::string_view::npos) return out;
+  std::vector<bool> labelled;  // per column of the current table
+  std::vector<Cell> previous;  // the row before, a header if a rule follows
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t eol = std::min(text.find('\n', pos), text.size());
+    const std::vector<Cell> cells = row_cells(text, pos, eol);
+    if (cells.empty()) {
+      labelled.clear();
+    } else if (is_rule(text, cells) && !previous.empty()) {
+      labelled.clear();
+      for (const Cell& h : previous) {
+        const std::string_view header = text.substr(h.begin, h.end - h.begin);
+        labelled.push_back(std::any_of(std::begin(labels), std::end(labels),
+                                       [&](std::string_view l) { return header.ends_with(l); }));
+      }
+    } else {
+      for (std::size_t i = 0; i < cells.size() && i < labelled.size(); ++i) {
+        if (labelled[i] && cells[i].begin < cells[i].end) out.push_back(cells[i]);
+      }
+    }
+    previous = cells;
+    pos = eol + 1;
   }
-  return false;
+  return out;
+}
+
+// A cell under a name header (| 성명 | ... rows below) that is a name.
+void add_names_in_columns(std::string_view text, std::vector<PiiMatch>& out) {
+  for (const Cell& c : cells_under(text, kNameLabels)) {
+    const std::string_view cell = text.substr(c.begin, c.end - c.begin);
+    const std::vector<Run> runs = hangul_runs(cell);
+    if (runs.size() != 1 || runs[0].begin != 0 || runs[0].end != cell.size()) continue;
+    if (equals_any(cell, kNameLabels)) continue;  // | 예금주 | 김철수 | as a row of the table
+    const std::size_t sn = surname_length(cell, runs[0]);
+    if (sn > 0 && runs[0].size() > sn && runs[0].size() - sn <= 2)
+      out.push_back({PiiType::kPersonName, c.begin, c.end, 0.9});
+  }
 }
 
 void person_name_candidates(std::string_view text, std::vector<PiiMatch>& out) {
   add_korean_names(text, out);
+  add_names_in_columns(text, out);
   if (text.find(':') != std::string_view::npos || text.find("\uFF1A") != std::string_view::npos) {
     for_each_match(text, english_name_re(), [&](std::size_t b, std::size_t e) {
       out.push_back({PiiType::kPersonName, b, e, 0.85});
     });
   }
-}
-
-void address_candidates(std::string_view text, std::vector<PiiMatch>& out) {
-  add_addresses(text, out);
 }
 
 void passport_candidates(std::string_view text, std::vector<PiiMatch>& out) {
@@ -577,23 +330,6 @@ void passport_candidates(std::string_view text, std::vector<PiiMatch>& out) {
     const bool context = keyword_near(text, b, e, {"여권", "passport"}, 48);
     out.push_back({PiiType::kPassport, b, e, context ? 0.9 : 0.45});
   });
-}
-
-void secret_candidates(std::string_view text, std::vector<PiiMatch>& out) {
-  static const std::vector<std::unique_ptr<RE2>> compiled = [] {
-    std::vector<std::unique_ptr<RE2>> v;
-    for (const SecretPattern& p : kSecretPatterns) v.push_back(std::make_unique<RE2>(p.pattern));
-    return v;
-  }();
-  for (std::size_t i = 0; i < std::size(kSecretPatterns); ++i) {
-    const SecretPattern& p = kSecretPatterns[i];
-    if (text.find(p.needle) == std::string_view::npos) continue;
-    for_each_match(text, *compiled[i], [&](std::size_t b, std::size_t e) {
-      if (!p.bounded || ascii_bounded(text, b, e))
-        out.push_back({PiiType::kSecret, b, e, p.confidence});
-    });
-  }
-  add_secret_assignments(text, out);
 }
 
 }  // namespace enclave::pii_detail

@@ -348,6 +348,27 @@ TEST(Pii, NewTypesAreSelectableAndScored) {
   EXPECT_EQ(strict.counts.total(), 5);
 }
 
+// Tables as ingest writes them: a column headed 성명 or 주소 labels every
+// cell below it.
+TEST(Pii, TableColumnsLabelTheirCells) {
+  EXPECT_EQ(redact("| 성명 | 주소 | 연락처 |\n| --- | --- | --- |\n"
+                   "| 홍길동 | 서울특별시 강남구 테헤란로 123 | 010-1234-5678 |\n"
+                   "| 남궁민수 | 테헤란로 45 | 없음 |"),
+            "| 성명 | 주소 | 연락처 |\n| --- | --- | --- |\n"
+            "| <PERSON_NAME> | <ADDRESS> | <PHONE> |\n"
+            "| <PERSON_NAME> | <ADDRESS> | 없음 |");
+  // A label inside the column is a label, and labels its neighbour.
+  EXPECT_EQ(redact("| 성명 | 주소 |\n| --- | --- |\n| 예금주 | 김철수 |"),
+            "| 성명 | 주소 |\n| --- | --- |\n| 예금주 | <PERSON_NAME> |");
+  EXPECT_DOUBLE_EQ(confidence_of("| 주소 |\n| --- |\n| 테헤란로 45 |", PiiType::kAddress), 0.9);
+  expect_untouched({
+      "| 항목 | 비고 |\n| --- | --- |\n| 김치 | 홍보 |",      // no name column
+      "| 이름 | 설명 |\n| --- | --- |\n| 정보보호 | 보안 |",  // four syllables, 정 + 3
+      "| 성명 |\n| --- |\n| 미정 |",                          // no surname
+      "| 성명 | 비고 |\n| 홍길동 | 없음 |",                   // no rule row: no header
+  });
+}
+
 // Text cut from the pieces the detectors look for, and random bytes: spans
 // stay inside the text, in order, without overlaps, whatever the input.
 TEST(Pii, AnyTextGivesOrderedSpansInBounds) {
