@@ -38,6 +38,38 @@ bool is_rule(std::string_view text, const std::vector<Cell>& cells) {
   });
 }
 
+// The start of the line before the one starting at bol (bol > 0).
+std::size_t previous_line(std::string_view text, std::size_t bol) {
+  return bol < 2 ? 0 : text.rfind('\n', bol - 2) + 1;  // npos + 1 == 0
+}
+
+// The header of the table column pos lies in, "" outside a table's data
+// rows: | 계좌번호 | above a cell is its context as much as words beside it.
+std::string_view column_header(std::string_view text, std::size_t pos) {
+  std::size_t bol = pos == 0 ? 0 : text.rfind('\n', pos - 1) + 1;
+  const std::size_t eol = std::min(text.find('\n', pos), text.size());
+  const std::vector<Cell> row = row_cells(text, bol, eol);
+  if (row.empty()) return {};
+  std::size_t column = 0;
+  while (column + 1 < row.size() && row[column + 1].begin <= pos) ++column;
+  // Up through the rows to the rule, at most 64: a longer climb on every
+  // number of a long table would cost more than the context is worth.
+  for (int n = 0; n < 64 && bol > 0; ++n) {
+    const std::size_t above = previous_line(text, bol);
+    const std::vector<Cell> cells = row_cells(text, above, bol - 1);
+    if (cells.empty()) return {};
+    if (is_rule(text, cells)) {
+      if (above == 0) return {};
+      const std::size_t header_bol = previous_line(text, above);
+      const std::vector<Cell> header = row_cells(text, header_bol, above - 1);
+      if (column >= header.size()) return {};
+      return text.substr(header[column].begin, header[column].end - header[column].begin);
+    }
+    bol = above;
+  }
+  return {};
+}
+
 // Whether pos lies on a table's header row (the row above a rule row):
 // | 성명 | 주소 | there holds column names, not a label and its value.
 bool on_header_row(std::string_view text, std::size_t pos) {
@@ -263,6 +295,8 @@ bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
   std::string window(text.substr(from, begin - from));
   window += '\n';
   window.append(text.substr(end, to - end));
+  window += '\n';
+  window.append(column_header(text, begin));
   for (char& c : window) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return std::any_of(words.begin(), words.end(),
                      [&](std::string_view w) { return window.find(w) != std::string::npos; });

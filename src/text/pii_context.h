@@ -45,7 +45,8 @@ bool ascii_bounded(std::string_view text, std::size_t begin, std::size_t end);
 
 // Whether one of words (ASCII matched case-insensitively) occurs within
 // `before` bytes before begin or `after` bytes after end, without crossing a
-// line break or a sentence end (". " not after an ASCII letter, "? ", "! ").
+// line break or a sentence end (". " not after an ASCII letter, "? ", "! "),
+// or in the header of the Markdown table column begin lies in.
 bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
                   std::initializer_list<std::string_view> words, std::size_t before,
                   std::size_t after = 0);

@@ -361,7 +361,16 @@ TEST(Pii, TableColumnsLabelTheirCells) {
   EXPECT_EQ(redact("| 성명 | 주소 |\n| --- | --- |\n| 예금주 | 김철수 |"),
             "| 성명 | 주소 |\n| --- | --- |\n| 예금주 | <PERSON_NAME> |");
   EXPECT_DOUBLE_EQ(confidence_of("| 주소 |\n| --- |\n| 테헤란로 45 |", PiiType::kAddress), 0.9);
+  // Every context word counts from the column header too.
+  EXPECT_EQ(
+      redact("| 계좌번호 | 여권번호 | 사업자등록번호 | 운전면허 |\n| --- | --- | --- | --- |\n"
+             "| 110123456789 | M12345678 | 2208162517 | 11-17-123456-01 |\n"
+             "| 3333012345678 | S98765432 | 2208162517 | 12-20-654321-02 |"),
+      "| 계좌번호 | 여권번호 | 사업자등록번호 | 운전면허 |\n| --- | --- | --- | --- |\n"
+      "| <ACCOUNT> | <PASSPORT> | <BRN> | <DRIVER_LICENSE> |\n"
+      "| <ACCOUNT> | <PASSPORT> | <BRN> | <DRIVER_LICENSE> |");
   expect_untouched({
+      "| 주문번호 | 모델명 |\n| --- | --- |\n| 110123456789 | M12345678 |",
       "| 항목 | 비고 |\n| --- | --- |\n| 김치 | 홍보 |",      // no name column
       "| 이름 | 설명 |\n| --- | --- |\n| 정보보호 | 보안 |",  // four syllables, 정 + 3
       "| 성명 |\n| --- |\n| 미정 |",                          // no surname
