@@ -151,8 +151,9 @@ void step_normalize(StepContext& ctx) {
   check_keys(ctx.params, ctx.what, {"form", "nfkc", "controls", "whitespace"});
   NormalizeOptions options{.controls = json_bool(ctx.params, "controls", ctx.what, true),
                            .whitespace = json_bool(ctx.params, "whitespace", ctx.what, true)};
-  // "nfkc" (a bool, and the --no-nfkc flag) is the setting before "form":
-  // still read, as the form it meant, so older recipes run unchanged.
+  // "nfkc" (a bool, and the --no-nfkc flag) is the setting before "form",
+  // still read so older recipes run: true is nfkc; false, which skipped
+  // Unicode normalisation, is now nfc (composition only, no folds).
   if (ctx.params.contains("nfkc")) {
     if (ctx.params.contains("form"))
       fail_input("{}: give 'form' only ('nfkc' is its deprecated older spelling)", ctx.what);
