@@ -194,7 +194,13 @@ double label_confidence(std::string_view text, const std::vector<Run>& runs, std
   if (strong && lower.find("name") != std::string::npos) return 0.9;
   if (std::any_of(gap.begin(), gap.end(), is_ascii_alnum) || r == 0 || gap.empty()) return 0;
   const Run& prev = runs[r - 1];
-  const std::string_view word = text.substr(prev.begin, prev.end - prev.begin);
+  std::string word(text.substr(prev.begin, prev.end - prev.begin));
+  // A label spaced out to line up in a form: 성 명, 예 금 주.
+  for (std::size_t q = r - 1; q > 0 && runs[q].size() == 1 && runs[q - 1].size() == 1; --q) {
+    const std::string_view between = text.substr(runs[q - 1].end, runs[q].begin - runs[q - 1].end);
+    if (between.find_first_not_of(" \t") != std::string_view::npos) break;
+    word.insert(0, text.substr(runs[q - 1].begin, runs[q - 1].end - runs[q - 1].begin));
+  }
   for (std::string_view label : kNameLabels) {
     if (word.ends_with(label)) return strong ? 0.9 : 0.55;
     for (std::string_view topic : {"은", "는"}) {
@@ -297,6 +303,9 @@ bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
   window.append(text.substr(end, to - end));
   window += '\n';
   window.append(column_header(text, begin));
+  // Lower-case, without spaces: 사업자 등록 번호 and 주 소 (spaced out to
+  // line up in a form) are the words they spell.
+  std::erase_if(window, [](char c) { return c == ' ' || c == '\t'; });
   for (char& c : window) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return std::any_of(words.begin(), words.end(),
                      [&](std::string_view w) { return window.find(w) != std::string::npos; });

@@ -43,7 +43,8 @@ inline bool starts_with_any(std::string_view s, std::span<const std::string_view
 // No ASCII letter or digit right before begin or right after end.
 bool ascii_bounded(std::string_view text, std::size_t begin, std::size_t end);
 
-// Whether one of words (ASCII matched case-insensitively) occurs within
+// Whether one of words (ASCII matched case-insensitively, spaces ignored:
+// "사업자 등록 번호" holds 등록번호) occurs within
 // `before` bytes before begin or `after` bytes after end, without crossing a
 // line break or a sentence end (". " not after an ASCII letter, "? ", "! "),
 // or in the header of the Markdown table column begin lies in.

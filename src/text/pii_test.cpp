@@ -201,6 +201,7 @@ TEST(Pii, BusinessNumberWithoutHyphens) {
       {"사업자등록번호 2208162517", "사업자등록번호 <BRN>"},
       {"사업자번호: 2208162517 (법인)", "사업자번호: <BRN> (법인)"},
       {"BRN 220 81 62517", "BRN <BRN>"},
+      {"사업자 등록 번호 2208162517", "사업자 등록 번호 <BRN>"},
   });
   expect_untouched({
       "주문번호 2208162517 배송 중",  // valid check digit, but no label: 0.4
@@ -265,6 +266,7 @@ TEST(Pii, PersonNames) {
       {"김철수 과장님께 전달", "<PERSON_NAME> 과장님께 전달"},
       {"어제 박영희씨가 왔다", "어제 <PERSON_NAME>씨가 왔다"},
       {"Name: John Smith", "Name: <PERSON_NAME>"},
+      {"성 명 : 홍길동", "성 명 : <PERSON_NAME>"},  // a label spaced out in a form
   });
   expect_untouched({
       "고객님 감사합니다",          // two syllables before 님: a noun
@@ -290,6 +292,7 @@ TEST(Pii, Addresses) {
       {"소재지 | 수원시 팔달구 인계동 1000-1번지 |", "소재지 | <ADDRESS> |"},
       {"서울 종로구 종로3가 12 101동 1001호", "<ADDRESS>"},
       {"주소: 서울 마포구 대학로 12 3층에 있다", "주소: <ADDRESS>에 있다"},
+      {"주  소: 마포구 대학로 12", "주  소: <ADDRESS>"},
   });
   expect_untouched({
       "연구 활동 3",           // words ending like units
