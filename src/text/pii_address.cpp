@@ -163,9 +163,9 @@ std::vector<Token> address_tokens(std::string_view text) {
 constexpr std::string_view kAddressHeaders[] = {"주소",   "소재지", "거주지", "주거지",
                                                 "배송지", "자택",   "본적",   "address"};
 
-void add_addresses(std::string_view text, std::vector<PiiMatch>& out) {
+void add_addresses(std::string_view text, const TableIndex& tables, std::vector<PiiMatch>& out) {
   const std::vector<Token> tokens = address_tokens(text);
-  const std::vector<Cell> columns = cells_under(text, kAddressHeaders);
+  const std::vector<Cell> columns = tables.cells_under(kAddressHeaders);
   std::size_t i = 0;
   while (i < tokens.size()) {
     const Token& first = tokens[i];
@@ -206,7 +206,7 @@ void add_addresses(std::string_view text, std::vector<PiiMatch>& out) {
     const bool in_address_column = std::any_of(columns.begin(), columns.end(), [&](const Cell& c) {
       return c.begin <= first.begin && first.begin < c.end;
     });
-    if (in_address_column || keyword_near(text, first.begin, first.begin,
+    if (in_address_column || keyword_near(text, tables, first.begin, first.begin,
                                           {"주소", "소재지", "거주지", "주거지", "배송지", "자택",
                                            "본적", "address", "addr"},
                                           24)) {
@@ -234,8 +234,9 @@ bool region_name_before(std::string_view text, std::size_t begin) {
   return false;
 }
 
-void address_candidates(std::string_view text, std::vector<PiiMatch>& out) {
-  add_addresses(text, out);
+void address_candidates(std::string_view text, const TableIndex& tables,
+                        std::vector<PiiMatch>& out) {
+  add_addresses(text, tables, out);
 }
 
 }  // namespace enclave::pii_detail

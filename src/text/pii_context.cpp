@@ -38,38 +38,6 @@ bool is_rule(std::string_view text, const std::vector<Cell>& cells) {
   });
 }
 
-// The start of the line before the one starting at bol (bol > 0).
-std::size_t previous_line(std::string_view text, std::size_t bol) {
-  return bol < 2 ? 0 : text.rfind('\n', bol - 2) + 1;  // npos + 1 == 0
-}
-
-// The header of the table column pos lies in, "" outside a table's data
-// rows: | 계좌번호 | above a cell is its context as much as words beside it.
-std::string_view column_header(std::string_view text, std::size_t pos) {
-  std::size_t bol = pos == 0 ? 0 : text.rfind('\n', pos - 1) + 1;
-  const std::size_t eol = std::min(text.find('\n', pos), text.size());
-  const std::vector<Cell> row = row_cells(text, bol, eol);
-  if (row.empty()) return {};
-  std::size_t column = 0;
-  while (column + 1 < row.size() && row[column + 1].begin <= pos) ++column;
-  // Up through the rows to the rule, at most 64: a longer climb on every
-  // number of a long table would cost more than the context is worth.
-  for (int n = 0; n < 64 && bol > 0; ++n) {
-    const std::size_t above = previous_line(text, bol);
-    const std::vector<Cell> cells = row_cells(text, above, bol - 1);
-    if (cells.empty()) return {};
-    if (is_rule(text, cells)) {
-      if (above == 0) return {};
-      const std::size_t header_bol = previous_line(text, above);
-      const std::vector<Cell> header = row_cells(text, header_bol, above - 1);
-      if (column >= header.size()) return {};
-      return text.substr(header[column].begin, header[column].end - header[column].begin);
-    }
-    bol = above;
-  }
-  return {};
-}
-
 // Whether pos lies on a table's header row (the row above a rule row):
 // | 성명 | 주소 | there holds column names, not a label and its value.
 bool on_header_row(std::string_view text, std::size_t pos) {
@@ -267,14 +235,76 @@ const RE2& english_name_re() {
 
 }  // namespace
 
+TableIndex::TableIndex(std::string_view text) : text_(text) {
+  if (text.find('|') == std::string_view::npos) return;
+  bool in_table = false;  // below a header and its rule
+  std::size_t header_begin = 0, header_end = 0;
+  bool previous_is_row = false;
+  std::size_t previous_begin = 0, previous_end = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t eol = std::min(text.find('\n', pos), text.size());
+    const std::vector<Cell> cells = row_cells(text, pos, eol);
+    if (cells.empty()) {
+      in_table = false;
+    } else if (is_rule(text, cells) && previous_is_row) {
+      in_table = true;
+      header_begin = previous_begin;
+      header_end = previous_end;
+    } else if (in_table) {
+      rows_.push_back({pos, eol, header_begin, header_end});
+    }
+    previous_is_row = !cells.empty();
+    previous_begin = pos;
+    previous_end = eol;
+    pos = eol + 1;
+  }
+}
+
+std::string_view TableIndex::column_header(std::size_t pos) const {
+  auto it = std::upper_bound(rows_.begin(), rows_.end(), pos,
+                             [](std::size_t p, const Row& r) { return p < r.begin; });
+  if (it == rows_.begin()) return {};
+  const Row& row = *std::prev(it);
+  if (pos >= row.end) return {};
+  const std::vector<Cell> cells = row_cells(text_, row.begin, row.end);
+  std::size_t column = 0;
+  while (column + 1 < cells.size() && cells[column + 1].begin <= pos) ++column;
+  const std::vector<Cell> header = row_cells(text_, row.header_begin, row.header_end);
+  if (column >= header.size()) return {};
+  return text_.substr(header[column].begin, header[column].end - header[column].begin);
+}
+
+std::vector<Cell> TableIndex::cells_under(std::span<const std::string_view> labels) const {
+  std::vector<Cell> out;
+  std::size_t header_begin = std::string_view::npos;
+  std::vector<bool> labelled;  // per column of the table the row is in
+  for (const Row& row : rows_) {
+    if (row.header_begin != header_begin) {
+      header_begin = row.header_begin;
+      labelled.clear();
+      for (const Cell& h : row_cells(text_, row.header_begin, row.header_end)) {
+        const std::string_view header = text_.substr(h.begin, h.end - h.begin);
+        labelled.push_back(std::any_of(labels.begin(), labels.end(),
+                                       [&](std::string_view l) { return header.ends_with(l); }));
+      }
+    }
+    const std::vector<Cell> cells = row_cells(text_, row.begin, row.end);
+    for (std::size_t i = 0; i < cells.size() && i < labelled.size(); ++i) {
+      if (labelled[i] && cells[i].begin < cells[i].end) out.push_back(cells[i]);
+    }
+  }
+  return out;
+}
+
 bool ascii_bounded(std::string_view text, std::size_t begin, std::size_t end) {
   return (begin == 0 || !is_ascii_alnum(text[begin - 1])) &&
          (end >= text.size() || !is_ascii_alnum(text[end]));
 }
 
-bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
-                  std::initializer_list<std::string_view> words, std::size_t before,
-                  std::size_t after) {
+bool keyword_near(std::string_view text, const TableIndex& tables, std::size_t begin,
+                  std::size_t end, std::initializer_list<std::string_view> words,
+                  std::size_t before, std::size_t after) {
   // The window stays inside the sentence and line: a bank named in the
   // sentence before says nothing of an order number in this one. A period
   // after an ASCII letter is no sentence end ("passport no. M1234").
@@ -302,7 +332,7 @@ bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
   window += '\n';
   window.append(text.substr(end, to - end));
   window += '\n';
-  window.append(column_header(text, begin));
+  window.append(tables.column_header(begin));
   // Lower-case, without spaces: 사업자 등록 번호 and 주 소 (spaced out to
   // line up in a form) are the words they spell.
   std::erase_if(window, [](char c) { return c == ' ' || c == '\t'; });
@@ -311,41 +341,10 @@ bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
                      [&](std::string_view w) { return window.find(w) != std::string::npos; });
 }
 
-// The data cells, in every Markdown table of text (a header row, a rule
-// row, then rows), of the columns whose header ends with one of labels:
-// | 성명 | 주소 | puts the names and addresses in the rows below it.
-std::vector<Cell> cells_under(std::string_view text, std::span<const std::string_view> labels) {
-  std::vector<Cell> out;
-  if (text.find('|') == std::string_view::npos) return out;
-  std::vector<bool> labelled;  // per column of the current table
-  std::vector<Cell> previous;  // the row before, a header if a rule follows
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t eol = std::min(text.find('\n', pos), text.size());
-    const std::vector<Cell> cells = row_cells(text, pos, eol);
-    if (cells.empty()) {
-      labelled.clear();
-    } else if (is_rule(text, cells) && !previous.empty()) {
-      labelled.clear();
-      for (const Cell& h : previous) {
-        const std::string_view header = text.substr(h.begin, h.end - h.begin);
-        labelled.push_back(std::any_of(std::begin(labels), std::end(labels),
-                                       [&](std::string_view l) { return header.ends_with(l); }));
-      }
-    } else {
-      for (std::size_t i = 0; i < cells.size() && i < labelled.size(); ++i) {
-        if (labelled[i] && cells[i].begin < cells[i].end) out.push_back(cells[i]);
-      }
-    }
-    previous = cells;
-    pos = eol + 1;
-  }
-  return out;
-}
-
 // A cell under a name header (| 성명 | ... rows below) that is a name.
-void add_names_in_columns(std::string_view text, std::vector<PiiMatch>& out) {
-  for (const Cell& c : cells_under(text, kNameLabels)) {
+void add_names_in_columns(std::string_view text, const TableIndex& tables,
+                          std::vector<PiiMatch>& out) {
+  for (const Cell& c : tables.cells_under(kNameLabels)) {
     const std::string_view cell = text.substr(c.begin, c.end - c.begin);
     const std::vector<Run> runs = hangul_runs(cell);
     if (runs.size() != 1 || runs[0].begin != 0 || runs[0].end != cell.size()) continue;
@@ -356,9 +355,10 @@ void add_names_in_columns(std::string_view text, std::vector<PiiMatch>& out) {
   }
 }
 
-void person_name_candidates(std::string_view text, std::vector<PiiMatch>& out) {
+void person_name_candidates(std::string_view text, const TableIndex& tables,
+                            std::vector<PiiMatch>& out) {
   add_korean_names(text, out);
-  add_names_in_columns(text, out);
+  add_names_in_columns(text, tables, out);
   if (text.find(':') != std::string_view::npos || text.find("\uFF1A") != std::string_view::npos) {
     for_each_match(text, english_name_re(), [&](std::size_t b, std::size_t e) {
       out.push_back({PiiType::kPersonName, b, e, 0.85});
@@ -366,11 +366,12 @@ void person_name_candidates(std::string_view text, std::vector<PiiMatch>& out) {
   }
 }
 
-void passport_candidates(std::string_view text, std::vector<PiiMatch>& out) {
+void passport_candidates(std::string_view text, const TableIndex& tables,
+                         std::vector<PiiMatch>& out) {
   static const RE2 re(R"([MSRODG](?:[0-9]{8}|[0-9]{3}[A-Z][0-9]{4}))");
   for_each_match(text, re, [&](std::size_t b, std::size_t e) {
     if (!ascii_bounded(text, b, e)) return;
-    const bool context = keyword_near(text, b, e, {"여권", "passport"}, 48);
+    const bool context = keyword_near(text, tables, b, e, {"여권", "passport"}, 48);
     out.push_back({PiiType::kPassport, b, e, context ? 0.9 : 0.45});
   });
 }

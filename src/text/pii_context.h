@@ -43,28 +43,44 @@ inline bool starts_with_any(std::string_view s, std::span<const std::string_view
 // No ASCII letter or digit right before begin or right after end.
 bool ascii_bounded(std::string_view text, std::size_t begin, std::size_t end);
 
-// Whether one of words (ASCII matched case-insensitively, spaces ignored:
-// "사업자 등록 번호" holds 등록번호) occurs within
-// `before` bytes before begin or `after` bytes after end, without crossing a
-// line break or a sentence end (". " not after an ASCII letter, "? ", "! "),
-// or in the header of the Markdown table column begin lies in.
-bool keyword_near(std::string_view text, std::size_t begin, std::size_t end,
-                  std::initializer_list<std::string_view> words, std::size_t before,
-                  std::size_t after = 0);
-
-// A Korean province or metropolitan city name (서울, 경기, 제주 ...) ends
-// right before `begin`, optionally followed by one space.
-bool region_name_before(std::string_view text, std::size_t begin);
-
 // A table cell's text, trimmed: [begin, end) in the text.
 struct Cell {
   std::size_t begin = 0, end = 0;
 };
 
-// The data cells, in every Markdown table of text (a header row, a rule
-// row, then rows), of the columns whose header ends with one of labels:
-// | 성명 | 주소 | puts the names and addresses in the rows below it.
-std::vector<Cell> cells_under(std::string_view text, std::span<const std::string_view> labels);
+// The Markdown tables of a text (a header row, a rule row, then rows),
+// indexed once so that a candidate in a long table finds its column's
+// header without climbing the rows. Holds a view of the text.
+class TableIndex {
+ public:
+  explicit TableIndex(std::string_view text);
+  // The header cell of the column pos lies in; "" outside a table's data rows.
+  std::string_view column_header(std::size_t pos) const;
+  // The data cells of the columns whose header ends with one of labels:
+  // | 성명 | 주소 | puts the names and addresses in the rows below it.
+  std::vector<Cell> cells_under(std::span<const std::string_view> labels) const;
+
+ private:
+  struct Row {
+    std::size_t begin, end;                // the data row's line
+    std::size_t header_begin, header_end;  // its table's header line
+  };
+  std::string_view text_;
+  std::vector<Row> rows_;  // in text order
+};
+
+// Whether one of words (ASCII matched case-insensitively, spaces ignored:
+// "사업자 등록 번호" holds 등록번호) occurs within
+// `before` bytes before begin or `after` bytes after end, without crossing a
+// line break or a sentence end (". " not after an ASCII letter, "? ", "! "),
+// or in the header of the Markdown table column begin lies in.
+bool keyword_near(std::string_view text, const TableIndex& tables, std::size_t begin,
+                  std::size_t end, std::initializer_list<std::string_view> words,
+                  std::size_t before, std::size_t after = 0);
+
+// A Korean province or metropolitan city name (서울, 경기, 제주 ...) ends
+// right before `begin`, optionally followed by one space.
+bool region_name_before(std::string_view text, std::size_t begin);
 
 // fn(begin, end) for each match of re in text: the span of its first
 // capturing group if it has one, else the whole match.
@@ -83,9 +99,12 @@ void for_each_match(std::string_view text, const RE2& re, Fn&& fn) {
   }
 }
 
-void person_name_candidates(std::string_view text, std::vector<PiiMatch>& out);
-void address_candidates(std::string_view text, std::vector<PiiMatch>& out);
-void passport_candidates(std::string_view text, std::vector<PiiMatch>& out);
+void person_name_candidates(std::string_view text, const TableIndex& tables,
+                            std::vector<PiiMatch>& out);
+void address_candidates(std::string_view text, const TableIndex& tables,
+                        std::vector<PiiMatch>& out);
+void passport_candidates(std::string_view text, const TableIndex& tables,
+                         std::vector<PiiMatch>& out);
 void secret_candidates(std::string_view text, std::vector<PiiMatch>& out);
 
 }  // namespace enclave::pii_detail

@@ -1,5 +1,6 @@
 #include "text/pii.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <initializer_list>
@@ -372,6 +373,13 @@ TEST(Pii, TableColumnsLabelTheirCells) {
       "| 계좌번호 | 여권번호 | 사업자등록번호 | 운전면허 |\n| --- | --- | --- | --- |\n"
       "| <ACCOUNT> | <PASSPORT> | <BRN> | <DRIVER_LICENSE> |\n"
       "| <ACCOUNT> | <PASSPORT> | <BRN> | <DRIVER_LICENSE> |");
+  // However far down the table: a payroll of 300 rows.
+  std::string payroll = "| 번호 | 계좌번호 | 예금주 |\n| --- | --- | --- |";
+  for (int i = 0; i < 300; ++i) payroll += fmt::format("\n| {} | 110{:09d} | 김철수 |", i, i);
+  const Redaction r = redact_pii(payroll, {.current_year = 2025});
+  EXPECT_EQ(r.counts[PiiType::kBankAccount], 300);
+  EXPECT_EQ(r.counts[PiiType::kPersonName], 300);
+  EXPECT_EQ(r.counts.total(), 600);
   expect_untouched({
       "| 주문번호 | 모델명 |\n| --- | --- |\n| 110123456789 | M12345678 |",
       "| 항목 | 비고 |\n| --- | --- |\n| 김치 | 홍보 |",      // no name column
