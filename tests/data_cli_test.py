@@ -255,10 +255,12 @@ class DataCli(unittest.TestCase):
         return self.records(name + "@1")
 
     def test_pii_report_and_drop(self):
-        korean = "홍길동 주민등록번호 900101-1234568, 연락처 010-1234-5678, 메일 hong@example.co.kr 로 " + GOOD_KO
+        korean = ("홍길동 주민등록번호 900101-1234568, 연락처 010-1234-5678, 메일 hong@example.co.kr 로 "
+                  "| 성명 | 김영수 |, 주소: 서울특별시 강남구 테헤란로 123, password=hunter2024 " + GOOD_KO)
         english = "Mail a@b.com and c@d.org, card 4111 1111 1111 1111. " + GOOD_EN
         source = self.ingest_records("piicli", [korean, english, GOOD_EN])
-        expected = {"EMAIL": 3, "PHONE": 1, "RRN": 1, "BRN": 0, "CARD": 1, "IP": 0, "ACCOUNT": 0}
+        expected = {"EMAIL": 3, "PHONE": 1, "RRN": 1, "BRN": 0, "CARD": 1, "IP": 0, "ACCOUNT": 0, "PASSPORT": 0,
+                    "DRIVER_LICENSE": 0, "PERSON_NAME": 1, "ADDRESS": 1, "SECRET": 1}
 
         # report: every document and every character unchanged, PII counted per type
         rep = self.data_json("pii", "--in", "piicli@1", "--out", "piicli", "--mode", "report")
@@ -290,6 +292,16 @@ class DataCli(unittest.TestCase):
         self.assertEqual(cards["report"]["removed"], {"pii": 1})
         kept = [d["text"] for d in self.records(cards["version"])]
         self.assertEqual(kept, [korean, GOOD_EN])  # kept documents are not redacted by drop
+
+    def test_normalize_forms(self):
+        """The default form keeps Korean compatibility characters (issue 25); --no-nfkc still works, as nfc."""
+        self.ingest_records("forms", ["ㅋㅋ ①번 ㈜ＡＢＣ\u3000１２３ \uF914 " + GOOD_KO])
+        safe = self.data_json("normalize", "--in", "forms@1", "--out", "forms")
+        self.assertEqual(safe["report"]["params"]["form"], "safe")
+        self.assertEqual(self.records(safe["version"])[0]["text"], "ㅋㅋ ①번 ㈜ABC 123 \uF914 " + GOOD_KO)
+        nfc = self.data_json("normalize", "--in", "forms@1", "--out", "forms", "--no-nfkc")
+        self.assertEqual(nfc["report"]["params"]["form"], "nfc")
+        self.assertEqual(self.records(nfc["version"])[0]["text"], "ㅋㅋ ①번 ㈜ＡＢＣ １２３ \u6A02 " + GOOD_KO)
 
     def test_filter_script_flags(self):
         han = "大韓民國 憲法 第一條 大韓民國은 民主共和國이다"  # 18 Han letters, 3 Hangul
@@ -347,6 +359,8 @@ class DataCli(unittest.TestCase):
             (("filter", "--min-words", "many"), "--min-words 'many': expected a number"),
             (("dedup", "--num-perm", "1.5"), "--num-perm '1.5': expected a whole number"),
             (("filter", "--set", "=3"), "--set =3: expected KEY=VALUE"),
+            (("normalize", "--form", "nfkd"), "'form': unknown normal form 'nfkd' (expected safe, nfc, nfkc or none)"),
+            (("pii", "--types", "email,ssn"), "unknown PII type 'ssn'"),
         ]:
             r = run("data", args[0], "--in", "flags@1", "--out", "x", *args[1:], "--workspace", self.ws)
             self.assertEqual(r.returncode, 1, (args, r.stderr))

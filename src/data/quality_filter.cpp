@@ -224,13 +224,14 @@ std::string check_quality(std::string_view text, const TextStats& s, const Filte
   if (above(c.max_chars, double(s.n_chars))) return "max_chars";
   if (below(c.min_words, double(s.n_words))) return "min_words";
   if (above(c.max_words, double(s.n_words))) return "max_words";
-  if (s.n_words > 0 && (below(c.min_mean_word_length, s.mean_word_length()) ||
-                        above(c.max_mean_word_length, s.mean_word_length()))) {
+  if (s.n_prose_words() > 0 && (below(c.min_mean_word_length, s.mean_word_length()) ||
+                                above(c.max_mean_word_length, s.mean_word_length()))) {
     return "mean_word_length";
   }
   if (above(c.max_symbol_ratio, s.ratio(s.n_symbols, s.n_non_space))) return "symbol_ratio";
   if (above(c.max_digit_ratio, s.ratio(s.n_digits, s.n_non_space))) return "digit_ratio";
-  if (s.n_words > 0 && below(c.min_alpha_words, s.ratio(s.n_alpha_words, s.n_words)))
+  if (s.n_prose_words() > 0 &&
+      below(c.min_alpha_words, s.ratio(s.n_alpha_words, s.n_prose_words())))
     return "alpha_words";
   for (const auto& [script, min] : c.script_min) {
     if (s.ratio(s.n_script_letters[static_cast<int>(script)], s.n_letters) < min) {

@@ -3,6 +3,9 @@
 // datatrove and NeMo Curator ship. Each rule has a name that reports count
 // removals under; a document is removed by the first rule it fails, in the
 // order listed in FilterConfig. A threshold left unset turns its rule off.
+// Markdown table rows are measured as tables (text_stats.h): the ratios of
+// symbols, digits, word length, letter words and repetition are the prose's;
+// word counts include the cells.
 //
 //   rule                      measures (TextStats)                 default
 //   min_chars / max_chars     code points                           - / -

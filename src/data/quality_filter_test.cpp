@@ -357,13 +357,57 @@ TEST(QualityFilter, EveryScriptOfTheClassifierCanBeFiltered) {
 TEST(TextStats, MarkdownTableSyntaxIsNotCountedAsWords) {
   const TextStats s = compute_text_stats("| Name | Team |\n| --- | :---: |\n| Kim | R-D |");
   EXPECT_EQ(s.n_words, 4);  // Name Team Kim R-D, and nothing of the rules and pipes
-  EXPECT_EQ(s.n_alpha_words, 4);
+  EXPECT_EQ(s.n_table_words, 4);
+  EXPECT_EQ(s.n_table_rows, 2);  // the rule row is no line
+  EXPECT_EQ(s.n_lines, 2);
+  EXPECT_EQ(s.n_symbols, 0);
   EXPECT_EQ(
       check_quality(
           "Staff by team is listed below for the whole company.\n\n| Name | Team |\n| --- | --- |\n"
           "| Kim | Research |\n| Lee | Sales |",
           FilterConfig{}),
       "");
+}
+
+// Tables as ingest writes them (markdown_table): figures, units, currency
+// signs, repeated cells and rule rows. Judged as prose, this report fails
+// symbol_ratio (pipes, ₩), digit_ratio and repeated_lines; judged as
+// tables it passes, while the same cells as symbol noise still fail.
+TEST(QualityFilter, MarkdownTablesAreJudgedAsTables) {
+  const std::string prose =
+      "2024년 분기별 매출 현황은 아래 표와 같으며 하반기에 성장세가 뚜렷했다. 설비 투자와 "
+      "해외 진출 계획도 함께 정리했다.\n\n";
+  const std::string tables =
+      "| 분기 | 매출(억 원) | 비용(억 원) | 이익률 |\n| --- | ---: | ---: | ---: |\n"
+      "| 1분기 | 1,200 | 800 | 33.3% |\n| 2분기 | 1,350 | 900 | 33.3% |\n"
+      "| 3분기 | 1,500 | 950 | 36.7% |\n| 4분기 | 1,700 | 1,000 | 41.2% |\n\n"
+      "| 항목 | 상반기 | 하반기 |\n| --- | --- | --- |\n| 신규 채용 | 있음 | 있음 |\n"
+      "| 해외 진출 | 없음 | 있음 |\n| 설비 투자 | ₩120 | ₩300 |\n| 비고 | - | - |\n"
+      "| 비고 | - | - |\n\n| 지점 | 인원 |\n| --- | --- |\n| 서울 | 120 |\n| 부산 | 45 |";
+  const TextStats s = compute_text_stats(prose + tables);
+  EXPECT_EQ(s.n_table_rows, 14);
+  EXPECT_EQ(s.n_symbols, 0);
+  EXPECT_EQ(s.n_digits, 4);     // "2024" in the prose
+  EXPECT_EQ(s.n_dup_lines, 0);  // rule rows and the repeated 비고 row
+  EXPECT_EQ(check_quality(prose + tables, FilterConfig{}), "");
+  // A document that is only a table passes too (no prose to judge).
+  EXPECT_EQ(check_quality(tables, FilterConfig{}), "");
+
+  // The same cells without the table syntax are symbol and digit noise.
+  std::string noise = prose + tables;
+  for (char& c : noise) {
+    if (c == '|') c = '#';
+  }
+  EXPECT_NE(check_quality(noise, FilterConfig{}), "");
+  // Prose rules still see the prose: noisy prose next to a table fails.
+  EXPECT_EQ(check_quality("★★★ ♥♥♥ ★★★ ♥♥♥ 최저가 ★★★ ♥♥♥\n\n" + tables, FilterConfig{}),
+            "symbol_ratio");
+  // Word counts include the cells.
+  FilterConfig min_words;
+  min_words.min_words = 40;
+  EXPECT_EQ(check_quality(tables, min_words), "");
+  min_words.min_words = 200;
+  EXPECT_EQ(check_quality(tables, min_words), "min_words");
 }
 
 }  // namespace

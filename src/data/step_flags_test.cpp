@@ -35,6 +35,7 @@ TEST(StepFlags, TypedValuesBecomeTheStepsParams) {
   EXPECT_EQ(p["max_ellipsis_lines"], 0.5);
   EXPECT_EQ(p["note"], "plain text");
   EXPECT_EQ(step_params("normalize", {{"--no-nfkc", {}}})["nfkc"], false);
+  EXPECT_EQ(step_params("normalize", {{"--form", {"nfkc"}}})["form"], "nfkc");
   EXPECT_EQ(step_params("pii", {{"--types", {"email,rrn", "ip"}}})["types"],
             nlohmann::json({"email", "rrn", "ip"}));
   EXPECT_EQ(step_params("dedup", {{"--num-perm", {"64"}}})["num_perm"], 64);

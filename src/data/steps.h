@@ -5,7 +5,8 @@
 //
 //   step           params (JSON object; unknown keys are errors)
 //   ingest         paths [..], field "text", max_file_mb 1024, pdf_timeout_s 60, pdf_memory_mb 4096
-//   normalize      nfkc, controls, whitespace (bools, default true)
+//   normalize      form "safe"|"nfc"|"nfkc"|"none" (default safe; nfkc, a deprecated bool,
+//                  false = nfc), controls, whitespace (bools, default true)
 //   filter         quality_filter.h settings, keep_rejected (bool)
 //   dedup          dedup.h settings: exact, near, num_perm, bands, threshold, shingle, ngram, seed
 //   pii            mode "redact"|"drop"|"report", types [..], min_confidence 0.5

@@ -148,15 +148,31 @@ class PiiStep : public DocumentStep {
 }  // namespace
 
 void step_normalize(StepContext& ctx) {
-  check_keys(ctx.params, ctx.what, {"nfkc", "controls", "whitespace"});
-  NormalizeOptions options{.nfkc = json_bool(ctx.params, "nfkc", ctx.what, true),
-                           .controls = json_bool(ctx.params, "controls", ctx.what, true),
+  check_keys(ctx.params, ctx.what, {"form", "nfkc", "controls", "whitespace"});
+  NormalizeOptions options{.controls = json_bool(ctx.params, "controls", ctx.what, true),
                            .whitespace = json_bool(ctx.params, "whitespace", ctx.what, true)};
+  // "nfkc" (a bool, and the --no-nfkc flag) is the setting before "form",
+  // still read so older recipes run: true is nfkc; false, which skipped
+  // Unicode normalisation, is now nfc (composition only, no folds).
+  if (ctx.params.contains("nfkc")) {
+    if (ctx.params.contains("form"))
+      fail_input("{}: give 'form' only ('nfkc' is its deprecated older spelling)", ctx.what);
+    options.form =
+        json_bool(ctx.params, "nfkc", ctx.what, true) ? NormalForm::kNfkc : NormalForm::kNfc;
+  } else {
+    const std::string form = json_string(ctx.params, "form", ctx.what, "safe");
+    try {
+      options.form = parse_normal_form(form);
+    } catch (const Error& e) {
+      fail_input("{}: 'form': {}", ctx.what, e.what());
+    }
+  }
   NormalizeStep step(options);
   stream_splits(ctx, step);
   ctx.report["documents_changed"] = step.changed();
-  ctx.report["params"] = {
-      {"nfkc", options.nfkc}, {"controls", options.controls}, {"whitespace", options.whitespace}};
+  ctx.report["params"] = {{"form", to_string(options.form)},
+                          {"controls", options.controls},
+                          {"whitespace", options.whitespace}};
 }
 
 void step_filter(StepContext& ctx) {

@@ -82,6 +82,7 @@ TEST_F(StepsTest, ChainWritesVersionsWithParentsAndReports) {
   StepResult norm = run("normalize", "corpus@1", nlohmann::json::object());
   EXPECT_EQ(norm.report["parent"], "corpus@1");
   EXPECT_EQ(norm.report["documents_changed"], 1);
+  EXPECT_EQ(norm.report["params"]["form"], "safe");
   auto lines = read_lines(version_dir("corpus@2") / "data.jsonl");
   ASSERT_EQ(lines.size(), 7u);
   EXPECT_NE(lines[0].find("FULL width text about"), std::string::npos);
@@ -296,6 +297,9 @@ TEST_F(StepsTest, BadRequestsFailWithoutWritingAVersion) {
   EXPECT_THROW(run("filter", "corpus@1", {{"min_wordz", 3}}), Error);
   EXPECT_THROW(run("split", "corpus@1", {{"train", 0.9}, {"validation", 0.9}}), Error);
   EXPECT_THROW(run("pii", "corpus@1", {{"mode", "shred"}}), Error);
+  EXPECT_THROW(run("pii", "corpus@1", {{"types", {"email", "ssn"}}}), Error);
+  EXPECT_THROW(run("normalize", "corpus@1", {{"form", "nfkd"}}), Error);
+  EXPECT_THROW(run("normalize", "corpus@1", {{"form", "nfc"}, {"nfkc", false}}), Error);
   EXPECT_THROW(run("frobnicate", "corpus@1", {}), Error);
   EXPECT_THROW(run("dedup", "missing@1", {}), Error);
   EXPECT_THROW(run("ingest", "", {{"paths", {(root_ / "nope").string()}}}), Error);

@@ -3,6 +3,7 @@
 #include <unicode/uchar.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -60,8 +61,24 @@ std::int64_t count_code_points(std::string_view s) {
   return n;
 }
 
+// A Markdown table row: starts and ends with '|' (spaces trimmed).
+bool is_table_row(std::string_view line) {
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t'))
+    line.remove_suffix(1);
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  return line.size() >= 2 && line.front() == '|' && line.back() == '|' &&
+         line[line.size() - 2] != '\\';
+}
+
+// A table's rule row: | --- | :---: |.
+bool is_rule_row(std::string_view line) {
+  return line.find('-') != std::string_view::npos &&
+         line.find_first_not_of("|-: \t\r") == std::string_view::npos;
+}
+
 // Lines (or paragraphs) equal to an earlier one: count and characters.
-void count_duplicate_blocks(std::string_view text, std::string_view separator,
+// Table rows are never duplicate lines (skip_table_rows).
+void count_duplicate_blocks(std::string_view text, std::string_view separator, bool skip_table_rows,
                             std::int64_t* n_blocks, std::int64_t* n_dup,
                             std::int64_t* n_dup_chars) {
   std::unordered_set<std::uint64_t> seen;
@@ -74,7 +91,7 @@ void count_duplicate_blocks(std::string_view text, std::string_view separator,
       block.remove_prefix(1);
     while (!block.empty() && (block.back() == ' ' || block.back() == '\n' || block.back() == '\r'))
       block.remove_suffix(1);
-    if (!block.empty()) {
+    if (!block.empty() && !(skip_table_rows && is_table_row(block))) {
       ++*n_blocks;
       if (!seen.insert(hash_bytes(block)).second) {
         ++*n_dup;
@@ -146,28 +163,37 @@ TextStats compute_text_stats(std::string_view text) {
   bool word_has_letter = false;
   bool word_is_table_rule = true;  // only | - : so far: Markdown table syntax, not a word
   bool line_start = true;          // no non-space seen on this line yet
+  bool table_row = false;          // this line is a Markdown table row
+  bool rule_row = false;           // ... its rule row: nothing in it is measured
   std::size_t line_last = 0;       // end of the last non-space code point on this line
   std::size_t line_begin = 0;      // start of its first non-space code point
   auto end_line = [&] {
-    if (line_start) return;
+    if (line_start || rule_row) return;
     ++stats.n_lines;
+    if (table_row) {
+      ++stats.n_table_rows;
+      return;
+    }
     std::string_view line = text.substr(line_begin, line_last - line_begin);
     if (line.ends_with("...") || line.ends_with("\u2026")) ++stats.n_ellipsis_lines;
   };
   auto end_word = [&](std::size_t end) {
     if (word_len == 0) return;
-    // Tables from DOCX and PDF are written as Markdown; their pipes and rules
-    // must not make a document look like symbol soup.
+    // Pipes and rules in prose ("a | b") are table syntax too, not words.
     if (word_is_table_rule) {
       word_len = 0;
       word_has_letter = false;
       return;
     }
     ++stats.n_words;
-    stats.n_word_chars += word_len;
-    stats.n_alpha_words += word_has_letter;
-    word_hashes.push_back(hash_bytes(text.substr(word_start, end - word_start)));
-    word_lengths.push_back(word_len);
+    if (table_row) {
+      ++stats.n_table_words;
+    } else {
+      stats.n_word_chars += word_len;
+      stats.n_alpha_words += word_has_letter;
+      word_hashes.push_back(hash_bytes(text.substr(word_start, end - word_start)));
+      word_lengths.push_back(word_len);
+    }
     word_len = 0;
     word_has_letter = false;
   };
@@ -180,10 +206,27 @@ TextStats compute_text_stats(std::string_view text) {
       if (c == '\n') {
         end_line();
         line_start = true;
+        table_row = rule_row = false;
       }
       continue;
     }
-    ++stats.n_non_space;
+    if (line_start) {
+      const std::size_t eol = std::min(text.find('\n', start), text.size());
+      const std::string_view line = text.substr(start, eol - start);
+      table_row = is_table_row(line);
+      rule_row = table_row && is_rule_row(line);
+    }
+    if (rule_row) {
+      line_start = false;
+      continue;
+    }
+    // A cell separator ends a word; an escaped pipe (\|) is cell text.
+    if (table_row && c == '|' && (start == 0 || text[start - 1] != '\\')) {
+      end_word(start);
+      line_start = false;
+      continue;
+    }
+    if (!table_row) ++stats.n_non_space;
     if (word_len == 0) {
       word_start = start;
       word_is_table_rule = true;
@@ -200,6 +243,8 @@ TextStats compute_text_stats(std::string_view text) {
       ++stats.n_letters;
       word_has_letter = true;
       ++stats.n_script_letters[static_cast<int>(script_of(c))];
+    } else if (table_row) {
+      // Figures, units and marks are what cells hold.
     } else if (is_digit(c)) {
       ++stats.n_digits;
     } else if (is_symbol(c)) {
@@ -209,9 +254,10 @@ TextStats compute_text_stats(std::string_view text) {
   end_word(text.size());
   end_line();
   std::int64_t unused = 0;
-  count_duplicate_blocks(text, "\n", &unused, &stats.n_dup_lines, &stats.n_dup_line_chars);
-  count_duplicate_blocks(text, "\n\n", &stats.n_paragraphs, &stats.n_dup_paragraphs,
-                         &stats.n_dup_paragraph_chars);
+  count_duplicate_blocks(text, "\n", /*skip_table_rows=*/true, &unused, &stats.n_dup_lines,
+                         &stats.n_dup_line_chars);
+  count_duplicate_blocks(text, "\n\n", /*skip_table_rows=*/false, &stats.n_paragraphs,
+                         &stats.n_dup_paragraphs, &stats.n_dup_paragraph_chars);
   ngram_stats(word_hashes, word_lengths, stats);
   return stats;
 }

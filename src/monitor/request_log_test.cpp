@@ -48,7 +48,8 @@ class RequestLogTest : public ::testing::Test {
 TEST_F(RequestLogTest, ChatPromptsAreRedactedBeforeTheyAreSerialised) {
   const std::string content =
       "kim@example.com\n4111 1111 1111 1111\n010-1234-5678\n900101-1234568\n"
-      "220-81-62517\n192.168.0.1\n\"lee@example.org\"";
+      "220-81-62517\n192.168.0.1\n\"lee@example.org\"\n성명: 홍길동\npassword=hunter2024\n"
+      "주소: 서울특별시 강남구 테헤란로 123";
   RequestRecord r = record("chatcmpl-1", "", "reply to\npark@example.com");
   r.endpoint = "chat.completions";
   r.prompt = nlohmann::json::array({{{"role", "user"}, {"content", content}}}).dump();
@@ -60,7 +61,9 @@ TEST_F(RequestLogTest, ChatPromptsAreRedactedBeforeTheyAreSerialised) {
   std::vector<RequestRecord> all = query_requests(root_, {});
   ASSERT_EQ(all.size(), 1u);
   const nlohmann::json stored = nlohmann::json::parse(all[0].prompt);  // throws if not JSON
-  EXPECT_EQ(stored[0]["content"], "<EMAIL>\n<CARD>\n<PHONE>\n<RRN>\n<BRN>\n<IP>\n\"<EMAIL>\"");
+  EXPECT_EQ(stored[0]["content"],
+            "<EMAIL>\n<CARD>\n<PHONE>\n<RRN>\n<BRN>\n<IP>\n\"<EMAIL>\"\n성명: <PERSON_NAME>\n"
+            "password=<SECRET>\n주소: <ADDRESS>");
   EXPECT_EQ(stored[0]["role"], "user");
   EXPECT_EQ(all[0].completion, "reply to\n<EMAIL>");
 }

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "text/pii_checks.h"
+#include "text/pii_context.h"
 
 namespace enclave {
 
@@ -30,6 +31,16 @@ std::string_view to_string(PiiType type) {
       return "IP";
     case PiiType::kBankAccount:
       return "ACCOUNT";
+    case PiiType::kPassport:
+      return "PASSPORT";
+    case PiiType::kDriverLicense:
+      return "DRIVER_LICENSE";
+    case PiiType::kPersonName:
+      return "PERSON_NAME";
+    case PiiType::kAddress:
+      return "ADDRESS";
+    case PiiType::kSecret:
+      return "SECRET";
   }
   return "PII";
 }
@@ -38,11 +49,15 @@ std::string placeholder(PiiType type) { return "<" + std::string(to_string(type)
 
 PiiType parse_pii_type(std::string_view name) {
   std::string upper(name);
-  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : upper)
+    c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   for (PiiType t : kAllPiiTypes) {
     if (to_string(t) == upper) return t;
   }
-  fail_input("unknown PII type '{}' (expected email, phone, rrn, brn, card, ip or account)", name);
+  fail_input(
+      "unknown PII type '{}' (expected email, phone, rrn, brn, card, ip, account, passport, "
+      "driver_license, person_name, address or secret)",
+      name);
 }
 
 std::int64_t PiiCounts::total() const {
@@ -57,6 +72,9 @@ PiiCounts& PiiCounts::operator+=(const PiiCounts& other) {
 }
 
 namespace {
+
+using pii_detail::keyword_near;
+using pii_detail::TableIndex;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
@@ -138,14 +156,30 @@ struct Span {
   }
 };
 
-bool has_account_keyword(std::string_view text, std::size_t begin) {
-  const std::size_t from = begin > 48 ? begin - 48 : 0;
-  std::string before(text.substr(from, begin - from));
-  for (char& c : before) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view k : {"계좌", "입금", "은행", "송금", "account", "acct", "bank", "iban"}) {
-    if (before.find(k) != std::string::npos) return true;
-  }
-  return false;
+bool has_account_keyword(std::string_view text, const TableIndex& tables, std::size_t begin) {
+  return keyword_near(text, tables, begin, begin,
+                      {"계좌", "입금", "은행", "송금", "account", "acct", "bank", "iban"}, 48);
+}
+
+// A bank name or 계좌 near a plain run of digits: without one, 10-14 digits
+// are as likely an order, invoice or tracking number.
+bool has_bank_context(std::string_view text, const TableIndex& tables, std::size_t begin,
+                      std::size_t end) {
+  return keyword_near(text, tables, begin, end,
+                      {"계좌", "은행", "뱅크", "농협", "신협", "수협", "우체국", "새마을금고",
+                       "저축", "ibk", "sc제일", "account", "bank"},
+                      48, 24);
+}
+
+bool has_license_keyword(std::string_view text, const TableIndex& tables, std::size_t begin) {
+  return keyword_near(text, tables, begin, begin,
+                      {"운전면허", "면허번호", "면허", "driver", "licen"}, 48);
+}
+
+// The region codes of Korean driver's licences: 11 서울 ... 26 울산, 28 경기북부.
+bool license_region_code(std::string_view digits) {
+  const int code = (digits[0] - '0') * 10 + (digits[1] - '0');
+  return code >= 11 && code <= 28 && code != 27;
 }
 
 bool known_account_layout(const std::vector<int>& l) {
@@ -169,8 +203,8 @@ bool korean_phone_digits(std::string_view d) {
   return false;
 }
 
-void number_candidates(std::string_view text, const Span& s, int current_year,
-                       std::vector<PiiMatch>& out) {
+void number_candidates(std::string_view text, const TableIndex& tables, const Span& s,
+                       int current_year, std::vector<PiiMatch>& out) {
   auto add = [&](PiiType type, double confidence) {
     out.push_back({type, s.begin, s.end, confidence});
   };
@@ -182,8 +216,28 @@ void number_candidates(std::string_view text, const Span& s, int current_year,
     if (check == RrnCheck::kValidChecksum) add(PiiType::kRrn, 0.98);
     if (check == RrnCheck::kValidNoCheck) add(PiiType::kRrn, l.size() == 2 ? 0.9 : 0.6);
   }
-  if (l == std::vector<int>{3, 2, 5} && s.seps_all("-") && business_number_valid(s.digits)) {
-    add(PiiType::kBusinessNumber, 0.9);
+  if (l == std::vector<int>{3, 2, 5} && business_number_valid(s.digits)) {
+    if (s.seps_all("-"))
+      add(PiiType::kBusinessNumber, 0.9);
+    else if (s.seps_all(" "))
+      add(PiiType::kBusinessNumber, 0.8);
+  }
+  if (l.size() == 1 && nd == 10 && business_number_valid(s.digits)) {
+    const bool labelled =
+        keyword_near(text, tables, s.begin, s.begin, {"사업자", "등록번호", "business", "brn"}, 48);
+    add(PiiType::kBusinessNumber, labelled ? 0.85 : 0.4);
+  }
+  // Driver's licences: 11-17-123456-01, or 서울 17-123456-01.
+  if (!s.plus && !s.paren && s.seps_all("- ")) {
+    const bool coded = l == std::vector<int>{2, 2, 6, 2} && license_region_code(s.digits);
+    const bool named =
+        l == std::vector<int>{2, 6, 2} && pii_detail::region_name_before(text, s.begin);
+    const bool plain = l.size() == 1 && nd == 12 && license_region_code(s.digits);
+    const bool licence_word =
+        (coded || named || plain) && has_license_keyword(text, tables, s.begin);
+    if (coded) add(PiiType::kDriverLicense, licence_word ? 0.95 : 0.7);
+    if (named) add(PiiType::kDriverLicense, licence_word ? 0.95 : 0.9);
+    if (plain && licence_word) add(PiiType::kDriverLicense, 0.8);
   }
   // Cards: 13-19 digits, plain or in groups of four (Amex/Diners 4-6-5/4-6-4).
   if (nd >= 13 && nd <= 19 && s.same_seps() && s.seps_all("- ") && !s.plus && !s.paren) {
@@ -226,16 +280,25 @@ void number_candidates(std::string_view text, const Span& s, int current_year,
       std::all_of(l.begin(), l.end(), [](int g) { return g <= 3; })) {
     const std::string ip(text.substr(s.begin, s.end - s.begin));
     in_addr addr{};
-    if (inet_pton(AF_INET, ip.c_str(), &addr) == 1) add(PiiType::kIpAddress, 0.9);
+    if (inet_pton(AF_INET, ip.c_str(), &addr) == 1) {
+      // "버전 1.2.3.4", "version 10.0.0.1": a version number, most likely.
+      const bool version =
+          keyword_near(text, tables, s.begin, s.begin, {"버전", "version", "ver."}, 12);
+      add(PiiType::kIpAddress, version ? 0.4 : 0.9);
+    }
   }
   // Bank accounts: hyphenated groups, a bank's layout or an "account" word near.
   if (l.size() >= 3 && l.size() <= 4 && nd >= 10 && nd <= 14 && s.seps_all("-") && !s.plus &&
       !s.paren) {
-    if (has_account_keyword(text, s.begin)) {
+    if (has_account_keyword(text, tables, s.begin)) {
       add(PiiType::kBankAccount, 0.9);
     } else if (known_account_layout(l)) {
       add(PiiType::kBankAccount, 0.6);
     }
+  }
+  if (l.size() == 1 && nd >= 10 && nd <= 14 && !s.plus && !s.paren &&
+      has_bank_context(text, tables, s.begin, s.end)) {
+    add(PiiType::kBankAccount, 0.8);
   }
 }
 
@@ -296,6 +359,7 @@ std::vector<PiiMatch> find_pii(std::string_view text, const PiiOptions& options)
   std::vector<PiiMatch> candidates;
   const int year = options.current_year > 0 ? options.current_year : this_year();
   const bool has_digit = std::any_of(text.begin(), text.end(), is_digit);
+  const TableIndex tables(text);
   if (text.find('@') != std::string_view::npos)
     regex_candidates(text, email_re(), PiiType::kEmail, candidates);
   if (text.find(':') != std::string_view::npos)
@@ -314,11 +378,17 @@ std::vector<PiiMatch> find_pii(std::string_view text, const PiiOptions& options)
           s.digits.append(text.substr(b, e - b));
           s.end = e;
           if (s.digits.size() > 24) break;
-          number_candidates(text, s, year, candidates);
+          number_candidates(text, tables, s, year, candidates);
         }
       }
     }
   }
+  auto on = [&](PiiType t) { return options.enabled[static_cast<int>(t)]; };
+  if (on(PiiType::kPersonName)) pii_detail::person_name_candidates(text, tables, candidates);
+  if (on(PiiType::kAddress) && has_digit) pii_detail::address_candidates(text, tables, candidates);
+  if (on(PiiType::kPassport) && has_digit)
+    pii_detail::passport_candidates(text, tables, candidates);
+  if (on(PiiType::kSecret)) pii_detail::secret_candidates(text, candidates);
   std::erase_if(candidates, [&](const PiiMatch& m) {
     return !options.enabled[static_cast<int>(m.type)] || m.confidence < options.min_confidence;
   });
