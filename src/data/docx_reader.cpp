@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "data/readers.h"
+#include "data/safe_xml.h"
 #include "text/utf8.h"
 
 namespace enclave::data {
@@ -24,15 +25,8 @@ int heading_level(const pugi::xml_node& paragraph) {
   return 0;
 }
 
-// Deeper XML than any real document: refuse rather than recurse without bound.
-constexpr int kMaxDepth = 200;
-
-void check_depth(int depth) {
-  if (depth > kMaxDepth) fail_input("XML nested deeper than {} levels", kMaxDepth);
-}
-
 void collect_runs(const pugi::xml_node& node, std::string& out, int depth = 0) {
-  check_depth(depth);
+  check_xml_depth(depth);
   for (const pugi::xml_node& child : node.children()) {
     const std::string_view name = child.name();
     if (name == "w:t") {
@@ -86,7 +80,7 @@ struct DocxWriter {
   }
 
   void table(const pugi::xml_node& tbl, int depth = 0) {
-    check_depth(depth);
+    check_xml_depth(depth);
     std::vector<std::vector<std::string>> rows;
     for (const pugi::xml_node& tr : tbl.children("w:tr")) {
       rows.emplace_back();
@@ -101,7 +95,7 @@ struct DocxWriter {
   }
 
   void body(const pugi::xml_node& node, int depth = 0) {
-    check_depth(depth);
+    check_xml_depth(depth);
     for (const pugi::xml_node& child : node.children()) {
       const std::string_view name = child.name();
       if (name == "w:p") {
@@ -125,18 +119,8 @@ ExtractedText read_docx(const std::filesystem::path& path, const ZipLimits& limi
 }
 
 ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what) {
-  // OOXML never declares a DTD; one here is an entity-expansion or XXE attempt.
-  if (xml.find("<!DOCTYPE") != std::string_view::npos ||
-      xml.find("<!ENTITY") != std::string_view::npos) {
-    fail_input("{}: word/document.xml declares a DTD or entities (refused: entity expansion)",
-               what);
-  }
   pugi::xml_document doc;
-  const pugi::xml_parse_result parsed =
-      doc.load_buffer(xml.data(), xml.size(), pugi::parse_default);
-  if (!parsed) {
-    fail_input("{}: word/document.xml: {} at byte {}", what, parsed.description(), parsed.offset);
-  }
+  load_untrusted_xml(doc, xml, what, "word/document.xml");
   const pugi::xml_node body = doc.child("w:document").child("w:body");
   if (!body) fail_input("{}: word/document.xml has no w:document/w:body", what);
   DocxWriter writer;

@@ -49,4 +49,26 @@ ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what);
 ExtractedText read_html(const std::filesystem::path& path,
                         std::uint64_t max_bytes = std::uint64_t{256} << 20);
 
+// .hwpx (OWPML: ZIP + XML) through SafeZip and pugixml: sections in the
+// package's order, headings (outline paragraphs, heading style names),
+// bullets "- ", numbered items "1. ", tables with merged cells as Markdown
+// tables (every column kept), footnotes and endnotes as "[^n]" markers
+// with their text at the end, text boxes after the paragraph they are
+// anchored in. The same XML refusals as DOCX; an encrypted or
+// distribution-protected package throws Error(kUnsupported). meta:
+// "sections", "tables", "footnotes", "endnotes", "hwpx_sections".
+ExtractedText read_hwpx(const std::filesystem::path& path, const ZipLimits& limits = {});
+
+// .hwp (HWP 5.0: a compound file of zlib-compressed record streams, cfb.h)
+// with the same structure as read_hwpx. Streams are capped as ZIP entries
+// are: max_entry_bytes per stream (declared or inflated), max_total_bytes
+// for all, max_ratio. Password, distribution (배포용), DRM and certificate
+// protected files throw Error(kUnsupported), other bad files
+// Error(kInvalidInput) with the stream and the reason. meta as read_hwpx
+// with "hwp_sections".
+ExtractedText read_hwp(const std::filesystem::path& path, const ZipLimits& limits = {});
+// The same from the file's bytes; `what` names the file in errors.
+ExtractedText hwp_text_from_bytes(std::string bytes, std::string_view what,
+                                  const ZipLimits& limits = {});
+
 }  // namespace enclave::data
