@@ -65,7 +65,7 @@ CompoundFile::CompoundFile(std::string bytes, std::string what, std::uint64_t ma
     fail_input("{}: not a compound file ({} bytes, shorter than its header)", what_, bytes_.size());
   if (std::memcmp(bytes_.data(), kSignature, sizeof(kSignature)) != 0)
     fail_input("{}: not a compound file (no OLE2 signature)", what_);
-  const std::string_view h(bytes_.data(), kHeaderBytes);
+  std::string_view h(bytes_.data(), kHeaderBytes);
   if (le16(h, 0x1C) != 0xFFFE) fail_input("{}: compound file header: bad byte order mark", what_);
   const std::uint16_t major = le16(h, 0x1A);
   const std::uint16_t sector_shift = le16(h, 0x1E);
@@ -86,6 +86,7 @@ CompoundFile::CompoundFile(std::string bytes, std::string what, std::uint64_t ma
   if (bytes_.size() < sector_size_) fail_input("{}: compound file truncated in its header", what_);
   if (const std::size_t rem = bytes_.size() % sector_size_; rem != 0)
     bytes_.append(sector_size_ - rem, '\0');
+  h = std::string_view(bytes_.data(), kHeaderBytes);  // the append may have moved the bytes
   n_sectors_ = bytes_.size() / sector_size_ - 1;
 
   // The FAT's sectors: the header's 109 DIFAT slots, then the DIFAT chain.

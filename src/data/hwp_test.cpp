@@ -62,7 +62,7 @@ class HwpFixtures : public ::testing::Test {
 TEST_F(HwpFixtures, TextAndTablesMatchTheirSource) {
   std::ifstream in(dir_ / "expected.json");
   const nlohmann::json expected = nlohmann::json::parse(in);
-  ASSERT_EQ(expected.size(), 4u);
+  ASSERT_EQ(expected.size(), 5u);
   for (const auto& item : expected.items()) {
     const std::string& name = item.key();
     const nlohmann::json& want = item.value();
@@ -85,6 +85,7 @@ TEST_F(HwpFixtures, TextAndTablesMatchTheirSource) {
   const ExtractedText hwpx = read_hwpx(dir_ / "report.hwpx");
   EXPECT_EQ(hwp.text, expected["report.hwp"]["markdown"]);
   EXPECT_EQ(hwpx.text, expected["report.hwpx"]["markdown"]);
+  EXPECT_EQ(read_hwp(dir_ / "plain.hwp").text, hwp.text);
   EXPECT_EQ(hwp.meta["sections"], nlohmann::json({"2024년 연간 보고서", "세부 내역"}));
   EXPECT_EQ(hwp.meta["footnotes"], 1);
   EXPECT_EQ(hwp.meta["endnotes"], 1);
@@ -131,8 +132,8 @@ TEST_F(HwpFixtures, HostileFilesAreRefusedWithTheReason) {
   options.threads = 2;
   int n_docs = 0;
   const IngestReport report = ingest(options, [&](Document&&) { ++n_docs; });
-  EXPECT_EQ(n_docs, 4);
-  EXPECT_EQ(report.files.at("hwp"), 2);
+  EXPECT_EQ(n_docs, 5);
+  EXPECT_EQ(report.files.at("hwp"), 3);
   EXPECT_EQ(report.files.at("hwpx"), 2);
   EXPECT_EQ(report.skipped.size(), 7u);
 }

@@ -431,6 +431,23 @@ for (const [name, sections] of Object.entries(documents)) {
   expectedFiles[`${name}.hwp`] = expected(sections);
   expectedFiles[`${name}.hwpx`] = expected(sections);
 }
+{
+  // Uncompressed streams (FileHeader flag bit 0 clear) are valid too.
+  // hwp.js reads only compressed files: check that each stream is the
+  // inflated stream of report.hwp, which hwp.js has read.
+  const plain = writeHwp(documents.report, { flags: 0 });
+  const packed = CFB.read(writeHwp(documents.report), { type: "buffer" });
+  const unpacked = CFB.read(plain, { type: "buffer" });
+  for (const name of ["Root Entry/DocInfo", "Root Entry/BodyText/Section0"]) {
+    const want = Buffer.from(pako.inflateRaw(CFB.find(packed, name).content));
+    if (!Buffer.from(CFB.find(unpacked, name).content).equals(want)) {
+      console.error(`plain.hwp: stream ${name} is not report.hwp's, inflated`);
+      process.exit(1);
+    }
+  }
+  fs.writeFileSync(path.join(outDir, "plain.hwp"), plain);
+  expectedFiles["plain.hwp"] = expected(documents.report);
+}
 fs.writeFileSync(path.join(outDir, "expected.json"), JSON.stringify(expectedFiles, null, 1));
 
 // ------------------------------------------------------------------ hostile
