@@ -35,13 +35,20 @@ std::string decode_text_bytes(std::string_view bytes, std::string* encoding = nu
 ExtractedText read_text_file(const std::filesystem::path& path, bool markdown,
                              std::uint64_t max_bytes = std::uint64_t{1} << 30);
 
-// .docx through SafeZip and pugixml: paragraphs, headings (Heading1..9
-// styles, Title) as "#", list paragraphs as "- ", tables as Markdown tables.
-// XML with a DOCTYPE or entity declarations is refused (entity expansion,
-// XXE); no external resource is ever read. meta: "sections", "tables".
+// .docx through SafeZip and pugixml: paragraphs, headings as "#" (from
+// word/styles.xml: style names "heading N"/"Title" and outline levels,
+// through basedOn; without it style ids Heading1..9, Title), list
+// paragraphs as "- " or, when word/numbering.xml gives the level a number
+// format, "1. " counted per list, tables as Markdown tables with merged
+// cells (gridSpan, vMerge, gridBefore) keeping their columns. XML with a
+// DOCTYPE or entity declarations is refused (entity expansion, XXE); no
+// external resource is ever read. meta: "sections", "tables".
 ExtractedText read_docx(const std::filesystem::path& path, const ZipLimits& limits = {});
-// The same from the text of word/document.xml; `what` names the file in errors.
-ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what);
+// The same from the text of word/document.xml (and, when not empty, of
+// word/styles.xml and word/numbering.xml); `what` names the file in errors.
+ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what,
+                                 std::string_view styles_xml = {},
+                                 std::string_view numbering_xml = {});
 
 // .html/.htm through gumbo: script, style and other non-content elements
 // dropped, block elements separated, headings "#", lists "- ", tables as

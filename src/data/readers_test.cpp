@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "core/error.h"
 #include "data/test_documents.h"
 
@@ -52,6 +54,52 @@ TEST(Docx, ParagraphsHeadingsListsAndTables) {
             "## Details\n\na\tb");
   EXPECT_EQ(out.meta["sections"], nlohmann::json({"연간 보고서", "Details"}));
   EXPECT_EQ(out.meta["tables"], 1);
+}
+
+TEST(Docx, StylesNumberingAndMergedCells) {
+  // Localised style ids ("1", "a") named in styles.xml, a style that takes
+  // its level from its base, decimal and bullet numbering, a table whose
+  // header spans two columns and whose first column merges two rows.
+  const std::string styles =
+      R"(<?xml version="1.0"?><w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">)"
+      R"(<w:style w:type="paragraph" w:styleId="1"><w:name w:val="heading 1"/></w:style>)"
+      R"(<w:style w:type="paragraph" w:styleId="a"><w:name w:val="장 제목"/><w:pPr><w:outlineLvl w:val="1"/></w:pPr></w:style>)"
+      R"(<w:style w:type="paragraph" w:styleId="b"><w:name w:val="장 제목 강조"/><w:basedOn w:val="a"/></w:style>)"
+      R"(<w:style w:type="paragraph" w:styleId="c"><w:name w:val="본문"/></w:style></w:styles>)";
+  const std::string numbering =
+      R"(<?xml version="1.0"?><w:numbering xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">)"
+      R"(<w:abstractNum w:abstractNumId="0"><w:lvl w:ilvl="0"><w:numFmt w:val="decimal"/></w:lvl></w:abstractNum>)"
+      R"(<w:abstractNum w:abstractNumId="1"><w:lvl w:ilvl="0"><w:numFmt w:val="bullet"/></w:lvl></w:abstractNum>)"
+      R"(<w:num w:numId="5"><w:abstractNumId w:val="0"/></w:num><w:num w:numId="6"><w:abstractNumId w:val="1"/></w:num></w:numbering>)";
+  auto item = [](const std::string& text, const std::string& num_id) {
+    return "<w:p><w:pPr><w:numPr><w:ilvl w:val=\"0\"/><w:numId w:val=\"" + num_id +
+           "\"/></w:numPr></w:pPr><w:r><w:t>" + text + "</w:t></w:r></w:p>";
+  };
+  auto cell = [](const std::string& text, const std::string& props) {
+    return "<w:tc><w:tcPr>" + props + "</w:tcPr>" + docx_paragraph(text) + "</w:tc>";
+  };
+  const std::string table = "<w:tbl><w:tr>" + cell("구분", "") +
+                            cell("2024년", "<w:gridSpan w:val=\"2\"/>") + "</w:tr><w:tr>" +
+                            cell("국내", "<w:vMerge w:val=\"restart\"/>") + cell("매출", "") +
+                            cell("1,200", "") + "</w:tr><w:tr>" + cell("", "<w:vMerge/>") +
+                            cell("이익", "") + cell("150", "") + "</w:tr></w:tbl>";
+  const std::string body = docx_paragraph("보고서", "1") + docx_paragraph("개요", "b") +
+                           docx_paragraph("본문입니다.", "c") + item("하나", "5") +
+                           item("둘", "5") + item("점", "6") + table;
+  auto entries = docx_entries(body);
+  entries.push_back({"word/styles.xml", styles});
+  entries.push_back({"word/numbering.xml", numbering});
+  const ExtractedText out = read_docx(make_docx("styled.docx", entries));
+  const std::string expected =
+      "# 보고서\n\n## 개요\n\n본문입니다.\n\n1. 하나\n2. 둘\n\n- 점\n\n"
+      "| 구분 | 2024년 |  |\n| --- | --- | --- |\n| 국내 | 매출 | 1,200 |\n|  | 이익 | 150 |";
+  const std::vector<std::vector<std::vector<std::string>>> grid = {
+      {{"구분", "2024년", ""}, {"국내", "매출", "1,200"}, {"", "이익", "150"}}};
+  std::printf("styled.docx  character accuracy %.4f, table-cell accuracy %.4f\n",
+              testing::character_accuracy(expected, out.text),
+              testing::table_cell_accuracy(grid, out.text));
+  EXPECT_EQ(out.text, expected);
+  EXPECT_EQ(out.meta["sections"], nlohmann::json({"보고서", "개요"}));
 }
 
 TEST(Docx, HostileArchivesAreRefused) {
