@@ -50,9 +50,14 @@ ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what,
                                  std::string_view styles_xml = {},
                                  std::string_view numbering_xml = {});
 
-// .html/.htm through gumbo: script, style and other non-content elements
-// dropped, block elements separated, headings "#", lists "- ", tables as
-// Markdown. meta: "title", "sections", "tables".
+// .html/.htm through gumbo, main content only: the first <main> (or
+// role="main"), else the only <article>, else the body; page chrome dropped
+// (nav, aside, footer, page header, hidden elements, navigation/banner/
+// contentinfo/complementary/dialog roles, ids and classes naming menus,
+// cookie or consent banners, sidebars, sharing, ads), as do script, style
+// and other non-content elements. Block elements separated, headings "#",
+// list items "- " or "1. " (<ol>, from its start), tables as Markdown with
+// colspan/rowspan keeping every column. meta: "title", "sections", "tables".
 ExtractedText read_html(const std::filesystem::path& path,
                         std::uint64_t max_bytes = std::uint64_t{256} << 20);
 

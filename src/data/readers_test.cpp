@@ -185,6 +185,41 @@ TEST(Html, ExtractsContentNotChrome) {
   EXPECT_EQ(out.meta["sections"], nlohmann::json({"공지 사항"}));
 }
 
+TEST(Html, MainContentSpannedCellsAndNumberedLists) {
+  const auto path = dir() / "news.html";
+  testing::write_bytes(
+      path,
+      "<html><head><title>뉴스</title></head><body class=\"nav-open\">"
+      "<header class=\"site-header\"><a href=\"/\">홈</a><nav><ul><li>정치</li><li>경제</li>"
+      "</ul></nav></header><div id=\"cookie-banner\">이 사이트는 쿠키를 사용합니다.</div>"
+      "<div class=\"layout\"><main><article><header><h1>예산안 통과</h1></header>"
+      "<p>국회는 오늘 예산안을 통과시켰다.</p><ol start=\"3\"><li>셋째</li><li>넷째</li></ol>"
+      "<div class=\"share-buttons\">공유하기</div>"
+      "<table><tr><th rowspan=\"2\">구분</th><th colspan=\"2\">2024</th></tr>"
+      "<tr><td>상반기</td><td>하반기</td></tr><tr><td>예산</td><td>10</td><td>12</td></tr></table>"
+      "<footer>기자 홍길동</footer></article></main><aside>많이 본 뉴스</aside></div>"
+      "<footer>Copyright</footer></body></html>");
+  const std::string expected =
+      "# 예산안 통과\n\n국회는 오늘 예산안을 통과시켰다.\n\n3. 셋째\n\n4. 넷째\n\n"
+      "| 구분 | 2024 |  |\n| --- | --- | --- |\n|  | 상반기 | 하반기 |\n| 예산 | 10 | 12 |";
+  const ExtractedText out = read_html(path);
+  std::printf(
+      "news.html    character accuracy %.4f, table-cell accuracy %.4f\n",
+      testing::character_accuracy(expected, out.text),
+      testing::table_cell_accuracy(
+          {{{"구분", "2024", ""}, {"", "상반기", "하반기"}, {"예산", "10", "12"}}}, out.text));
+  EXPECT_EQ(out.text, expected);
+  EXPECT_EQ(out.meta["title"], "뉴스");
+
+  // Without <main>: the body less its chrome (role, hidden, consent dialog).
+  const auto plain = dir() / "plain.html";
+  testing::write_bytes(plain,
+                       "<body><div role=\"navigation\">메뉴</div><p>본문 하나.</p>"
+                       "<div class=\"gdpr-consent\">동의하십니까?</div><p hidden>숨김</p>"
+                       "<div class=\"canvas\">본문 둘.</div></body>");
+  EXPECT_EQ(read_html(plain).text, "본문 하나.\n\n본문 둘.");
+}
+
 TEST(Html, DeepNestingIsRefused) {
   const auto path = dir() / "deep.html";
   std::string html;
