@@ -390,6 +390,9 @@ class SectionWalker {
 ExtractedText hwp_text_from_bytes(std::string bytes, std::string_view what,
                                   const ZipLimits& limits) {
   const std::string name(what);
+  // HWP 3.x and older are not compound files; they start with the signature itself.
+  if (bytes.starts_with("HWP Document File"))
+    fail(ErrorKind::kUnsupported, "{}: HWP 3.x document (only HWP 5.0 and HWPX are read)", what);
   const CompoundFile file(std::move(bytes), name, limits.max_entry_bytes);
   const auto header = file.read("FileHeader");
   if (!header) fail_input("{}: not an HWP 5.0 file (no FileHeader stream)", what);

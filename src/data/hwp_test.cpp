@@ -147,6 +147,14 @@ TEST(Hwp, NotACompoundFileIsRefused) {
         throw;
       },
       Error);
+  const auto hwp3 = scratch.write("old.hwp", "HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05");
+  EXPECT_THROW(
+      try { read_hwp(hwp3); } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::kUnsupported);
+        EXPECT_NE(std::string(e.what()).find("HWP 3.x"), std::string::npos);
+        throw;
+      },
+      Error);
   std::string header(512, '\0');
   const unsigned char sig[] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
   std::copy(sig, sig + 8, header.begin());
