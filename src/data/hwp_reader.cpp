@@ -330,6 +330,13 @@ class SectionWalker {
       if (le32(ctrl->data, 0) == kCtrlTable) {
         table(*ctrl, depth + 1);
       } else {
+        // A drawing object's own lists are its caption; its text boxes sit
+        // in its shape components.
+        for (const List& caption : lists(*ctrl)) {
+          std::vector<const Node*> inner;
+          out_.paragraph(list_text(caption, inner, depth + 1));
+          write_anchored(inner, depth + 1);
+        }
         text_box(*ctrl, depth + 1);
       }
     }

@@ -190,10 +190,17 @@ class SectionWalker {
     write_anchored(nested, depth);
   }
 
-  // Text boxes anywhere in a drawing object (grouped shapes included).
+  // A drawing object's caption, then its text boxes anywhere inside it
+  // (grouped shapes included).
   void text_boxes(const pugi::xml_node& node, int depth) {
     check_xml_depth(depth);
     for (const pugi::xml_node& c : node.children()) {
+      if (local_name(c) != "caption") continue;
+      for (const pugi::xml_node& p : child_named(c, "subList").children())
+        if (local_name(p) == "p") body_paragraph(p, depth + 1);
+    }
+    for (const pugi::xml_node& c : node.children()) {
+      if (local_name(c) == "caption") continue;
       if (local_name(c) == "drawText") {
         for (const pugi::xml_node& p : child_named(c, "subList").children())
           if (local_name(p) == "p") body_paragraph(p, depth + 1);

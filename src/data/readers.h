@@ -65,8 +65,8 @@ ExtractedText read_html(const std::filesystem::path& path,
 // package's order, headings (outline paragraphs, heading style names),
 // bullets "- ", numbered items "1. ", tables with merged cells as Markdown
 // tables (every column kept), footnotes and endnotes as "[^n]" markers
-// with their text at the end, text boxes after the paragraph they are
-// anchored in. The same XML refusals as DOCX; an encrypted or
+// with their text at the end, text boxes (and drawing objects' captions)
+// after the paragraph they are anchored in. The same XML refusals as DOCX; an encrypted or
 // distribution-protected package throws Error(kUnsupported). meta:
 // "sections", "tables", "footnotes", "endnotes", "hwpx_sections".
 ExtractedText read_hwpx(const std::filesystem::path& path, const ZipLimits& limits = {});

@@ -69,7 +69,7 @@ const reportModel = [
       ],
     },
   },
-  { box: ["글상자: 본 보고서는 외부 감사를 거쳤다."] },
+  { box: ["글상자: 본 보고서는 외부 감사를 거쳤다."], caption: "그림 1. 감사 의견" },
   { p: "자세한 방법은 부록에 있다", notes: [{ kind: "en", text: "부록 A: 산출 방법." }] },
 ];
 
@@ -127,6 +127,7 @@ function expected(sections) {
         tables.push(tableGrid(b.table));
         blocks.push(markdownTable(tableGrid(b.table)));
       }
+      if (b.caption) blocks.push(b.caption);
       if (b.box) blocks.push(...b.box);
     }
   }
@@ -231,12 +232,15 @@ function tableControl(t) {
   };
 }
 
-function textBoxControl(texts) {
+function textBoxControl(texts, caption) {
   return {
     code: 11,
     id: ctrlId("gso "),
     records: (level) => {
-      const recs = [record(TAG.CTRL_HEADER, level, objectHeader(ctrlId("gso "))), record(TAG.SHAPE_COMPONENT, level + 1, new Bytes().u32(ctrlId("$rec")).u32(ctrlId("$rec")).zeros(200).get())];
+      const recs = [record(TAG.CTRL_HEADER, level, objectHeader(ctrlId("gso ")))];
+      // A caption: a list right under the control (list header with caption properties).
+      if (caption) recs.push(record(TAG.LIST_HEADER, level + 1, listHeader(1, Buffer.alloc(14))), paragraph(level + 1, caption));
+      recs.push(record(TAG.SHAPE_COMPONENT, level + 1, new Bytes().u32(ctrlId("$rec")).u32(ctrlId("$rec")).zeros(200).get()));
       recs.push(record(TAG.LIST_HEADER, level + 2, listHeader(texts.length, Buffer.alloc(13))));
       for (const t of texts) recs.push(paragraph(level + 2, t));
       recs.push(record(TAG.SHAPE_COMPONENT_RECTANGLE, level + 2, Buffer.alloc(33)));
@@ -269,7 +273,7 @@ function sectionStream(model, first) {
     if (b.p) recs.push(paragraph(0, b.p, { controls: [...take(), ...(b.notes ?? []).map((n) => noteControl(n.kind, n.text))] }));
     if (b.list) for (const t of b.items) recs.push(paragraph(0, t, { shape: b.list === "number" ? 3 : 4, controls: take() }));
     if (b.table) recs.push(paragraph(0, "", { controls: [...take(), tableControl(b.table)] }));
-    if (b.box) recs.push(paragraph(0, "", { controls: [...take(), textBoxControl(b.box)] }));
+    if (b.box) recs.push(paragraph(0, "", { controls: [...take(), textBoxControl(b.box, b.caption)] }));
   }
   return Buffer.concat(recs);
 }
@@ -383,7 +387,7 @@ function xmlSection(model, first) {
     }
     if (b.list) for (const t of b.items) body += para(t, { paraPr: b.list === "number" ? 3 : 4 });
     if (b.table) body += para("", { extra: xmlTable(b.table) });
-    if (b.box) body += para("", { extra: `<hp:run charPrIDRef="0"><hp:rect id="${paraId++}"><hp:sz width="3000" height="1000"/><hp:drawText lastWidth="3000" name="" editable="0">${subList(b.box)}</hp:drawText></hp:rect><hp:t/></hp:run>` });
+    if (b.box) body += para("", { extra: `<hp:run charPrIDRef="0"><hp:rect id="${paraId++}"><hp:sz width="3000" height="1000"/><hp:drawText lastWidth="3000" name="" editable="0">${subList(b.box)}</hp:drawText>${b.caption ? `<hp:caption side="BOTTOM">${subList([b.caption])}</hp:caption>` : ""}</hp:rect><hp:t/></hp:run>` });
   }
   return `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><hs:sec ${NS}>${body}</hs:sec>`;
 }
