@@ -41,7 +41,7 @@ test-asan:
 # FUZZ_TARGETS picks some (`make fuzz FUZZ_TARGETS="json yaml" FUZZ_SECONDS=300`).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= safetensors tokenizer json yaml docx pdf openai_request jinja gguf
+FUZZ_TARGETS ?= safetensors tokenizer json yaml docx pdf openai_request jinja gguf hwp
 
 fuzz-build: deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DENCLAVE_FUZZ=ON -DCMAKE_BUILD_TYPE=Fuzz \

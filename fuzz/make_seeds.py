@@ -233,6 +233,25 @@ def seeds_docx():
         put("docx", name, buf.getvalue())
 
 
+# --- HWP 5.0 and HWPX: the fixtures of tests/hwp_fixtures (npm cfb and
+# jszip, read back by hwp.js and hwpxjs there), when node and the packages
+# are installed (scripts/install-deps.sh) ---
+def seeds_hwp():
+    import subprocess
+    import tempfile
+    script = os.path.join(HERE, "..", "tests", "hwp_fixtures", "make_fixtures.mjs")
+    with tempfile.TemporaryDirectory() as out:
+        try:
+            subprocess.run(["node", script, out], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"make_seeds: hwp seeds not rewritten (node or tests/hwp_fixtures packages: {e})",
+                  file=sys.stderr)
+            return
+        for name in ("report.hwp", "plain.hwp", "report.hwpx"):
+            with open(os.path.join(out, name), "rb") as f:
+                put("hwp", name, f.read())
+
+
 # --- PDF hand-off: what the poppler child sends back (data/pdf_reader.cpp) ---
 def pdf_words(pages):
     out = b""
@@ -398,6 +417,7 @@ if __name__ == "__main__":
     seeds_json()
     seeds_yaml()
     seeds_docx()
+    seeds_hwp()
     seeds_pdf()
     seeds_openai_request()
     seeds_jinja()

@@ -22,7 +22,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # structure needs, small enough to keep each run fast.
 max_len() {
   case $1 in
-    docx | gguf | tokenizer) echo 16384 ;;
+    docx | gguf | tokenizer | hwp) echo 16384 ;;
     pdf) echo 8192 ;;
     *) echo 4096 ;;
   esac

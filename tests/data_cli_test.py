@@ -123,6 +123,7 @@ def make_corpus(root):
     # Hostile and broken files: reported and skipped.
     write(os.path.join(docs, "locked.pdf"), make_pdf([[(72, 72, 11, "secret")]], encrypted=True))
     write(os.path.join(docs, "garbage.pdf"), b"%PDF-1.4\nnot really\n")
+    write(os.path.join(docs, "old.hwp"), b"HWP Document File V3.00 \x1a\x01\x02\x03\x04\x05")
     make_docx(os.path.join(docs, "escape.docx"), para("evil"), [("../../escaped.txt", "owned")])
     make_docx(os.path.join(docs, "laughs.docx"), "")
     with zipfile.ZipFile(os.path.join(docs, "laughs.docx"), "w") as z:
@@ -168,6 +169,7 @@ class DataCli(unittest.TestCase):
         self.assertIn("escapes the archive", skipped["escape.docx"])
         self.assertIn("entity expansion", skipped["laughs.docx"])
         self.assertIn("zip bomb", skipped["bomb.docx"])
+        self.assertIn("HWP 3.x", skipped["old.hwp"])  # .hwp reaches the HWP reader
         self.assertFalse(os.path.exists(os.path.join(self.root, "escaped.txt")))
         self.assertFalse(os.path.exists(os.path.join(self.docs, "..", "..", "escaped.txt")))
         self.assertEqual(report["bad_lines"], 1)

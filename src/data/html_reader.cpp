@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "data/markdown.h"
 #include "data/readers.h"
 #include "text/utf8.h"
 
@@ -127,6 +129,69 @@ int heading_level(GumboTag tag) {
   }
 }
 
+std::string_view attribute(const GumboNode* node, const char* name) {
+  const GumboAttribute* a = gumbo_get_attribute(&node->v.element.attributes, name);
+  return a == nullptr ? std::string_view() : std::string_view(a->value);
+}
+
+// Page chrome that main-content extraction drops, as trafilatura-style
+// extractors do: navigation, asides, footers, page headers (outside the
+// main content), hidden elements, landmark roles other than main, and
+// elements whose id or class names a menu, a cookie or consent banner, a
+// sidebar, sharing links or ads (whole tokens: "nav-bar" is, "canvas" is not).
+bool is_boilerplate(const GumboNode* node, bool in_main) {
+  const GumboTag tag = node->v.element.tag;
+  if (tag == GUMBO_TAG_NAV || tag == GUMBO_TAG_ASIDE || tag == GUMBO_TAG_FOOTER) return true;
+  if (tag == GUMBO_TAG_HEADER && !in_main) return true;
+  if (tag == GUMBO_TAG_BODY || tag == GUMBO_TAG_HTML || tag == GUMBO_TAG_MAIN ||
+      tag == GUMBO_TAG_ARTICLE)
+    return false;
+  if (gumbo_get_attribute(&node->v.element.attributes, "hidden") != nullptr ||
+      attribute(node, "aria-hidden") == "true")
+    return true;
+  static const std::string_view kRoles[] = {"navigation",    "banner", "contentinfo",
+                                            "complementary", "search", "dialog",
+                                            "alertdialog",   "menu",   "menubar"};
+  const std::string_view role = attribute(node, "role");
+  if (std::find(std::begin(kRoles), std::end(kRoles), role) != std::end(kRoles)) return true;
+  static const std::string_view kTokens[] = {
+      "cookie", "cookies",       "consent",     "gdpr",    "nav",       "navbar", "navigation",
+      "menu",   "breadcrumb",    "breadcrumbs", "sidebar", "footer",    "social", "share",
+      "advert", "advertisement", "ads",         "popup",   "newsletter"};
+  for (const char* name : {"id", "class"}) {
+    const std::string_view value = attribute(node, name);
+    std::size_t pos = 0;
+    while (pos < value.size()) {
+      while (pos < value.size() && !std::isalnum(static_cast<unsigned char>(value[pos]))) ++pos;
+      std::size_t end = pos;
+      while (end < value.size() && std::isalnum(static_cast<unsigned char>(value[end]))) ++end;
+      std::string token(value.substr(pos, end - pos));
+      for (char& c : token) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!token.empty() &&
+          std::find(std::begin(kTokens), std::end(kTokens), token) != std::end(kTokens))
+        return true;
+      pos = end;
+    }
+  }
+  return false;
+}
+
+// The page's main content: the first <main> or role="main", else the only
+// <article>; nullptr when there is none (the whole body is read).
+const GumboNode* find_main(const GumboNode* node, int depth,
+                           std::vector<const GumboNode*>& articles) {
+  if (depth > kMaxNesting || node->type != GUMBO_NODE_ELEMENT) return nullptr;
+  if (node->v.element.tag == GUMBO_TAG_MAIN || attribute(node, "role") == "main") return node;
+  if (node->v.element.tag == GUMBO_TAG_ARTICLE) articles.push_back(node);
+  const GumboVector& ch = node->v.element.children;
+  for (unsigned i = 0; i < ch.length; ++i) {
+    if (const GumboNode* m =
+            find_main(static_cast<const GumboNode*>(ch.data[i]), depth + 1, articles))
+      return m;
+  }
+  return nullptr;
+}
+
 // Appends text with whitespace runs collapsed (outside <pre>).
 void append_collapsed(std::string& out, std::string_view text) {
   for (char c : text) {
@@ -144,6 +209,8 @@ struct HtmlWriter {
   std::string prefix;  // "# ", "- " for the block being written
   nlohmann::json sections = nlohmann::json::array();
   int tables = 0;
+  bool in_main = false;            // walking inside <main>/<article>
+  std::vector<long> list_numbers;  // per open list: the next number (<ol>) or -1 (<ul>)
 
   void flush() {
     std::string text = current;
@@ -162,7 +229,9 @@ struct HtmlWriter {
       append_collapsed(out, node->v.text.text);
       return;
     }
-    if (node->type != GUMBO_NODE_ELEMENT || skipped(node->v.element.tag)) return;
+    if (node->type != GUMBO_NODE_ELEMENT || skipped(node->v.element.tag) ||
+        is_boilerplate(node, true))
+      return;
     if (node->v.element.tag == GUMBO_TAG_BR) out += ' ';
     const GumboVector& children = node->v.element.children;
     for (unsigned i = 0; i < children.length; ++i) {
@@ -188,21 +257,55 @@ struct HtmlWriter {
       }
     };
     collect(node, collect, depth);
-    for (const GumboNode* tr : trs) {
-      rows.emplace_back();
-      const GumboVector& cells = tr->v.element.children;
-      for (unsigned i = 0; i < cells.length; ++i) {
-        const auto* c = static_cast<const GumboNode*>(cells.data[i]);
+    // Cells placed as HTML's table model places them: each after the slots
+    // that cells spanning down from earlier rows hold, colspan/rowspan
+    // keeping every column.
+    std::vector<SpannedCell> cells;
+    std::vector<std::vector<bool>> taken(trs.size());
+    std::vector<bool> has_cells(trs.size(), false);
+    std::size_t marked = 0;  // slots marked taken, bounded against overlapping spans
+    for (std::size_t r = 0; r < trs.size(); ++r) {
+      std::size_t col = 0;
+      const GumboVector& tds = trs[r]->v.element.children;
+      for (unsigned i = 0; i < tds.length; ++i) {
+        const auto* c = static_cast<const GumboNode*>(tds.data[i]);
         if (c->type != GUMBO_NODE_ELEMENT ||
             (c->v.element.tag != GUMBO_TAG_TD && c->v.element.tag != GUMBO_TAG_TH)) {
           continue;
         }
+        while (col < taken[r].size() && taken[r][col]) ++col;
+        // colspan 0 means 1, rowspan 0 "to the end of the table".
+        auto span = [&](const char* name, long most, long if_zero) {
+          const std::string value(attribute(c, name));
+          const long n = value.empty() ? 1 : std::atol(value.c_str());
+          return static_cast<std::size_t>(n <= 0 ? if_zero : std::min(n, most));
+        };
+        const std::size_t cs = span("colspan", 1000, 1);
+        const long rows_left = static_cast<long>(trs.size() - r);
+        const std::size_t rs = span("rowspan", rows_left, rows_left);
+        marked += cs * rs;
+        if ((col + cs) * (r + rs) > (std::size_t{1} << 20) || marked > (std::size_t{1} << 22))
+          fail_input("table of more than {} cells", std::size_t{1} << 20);
+        for (std::size_t rr = r; rr < r + rs; ++rr) {
+          if (taken[rr].size() < col + cs) taken[rr].resize(col + cs, false);
+          std::fill(taken[rr].begin() + static_cast<long>(col),
+                    taken[rr].begin() + static_cast<long>(col + cs), true);
+        }
         std::string text;
         inline_text(c, text, depth + 1);
         while (!text.empty() && text.back() == ' ') text.pop_back();
-        rows.back().push_back(text.substr(std::min(text.size(), text.find_first_not_of(' '))));
+        text.erase(0, std::min(text.size(), text.find_first_not_of(' ')));
+        cells.push_back({r, col, rs, cs, std::move(text)});
+        has_cells[r] = true;
+        col += cs;
       }
-      if (rows.back().empty()) rows.pop_back();
+    }
+    for (auto& row : spanned_table_rows(cells, 0, 0, "table")) rows.push_back(std::move(row));
+    // Rows without a cell of their own (only spanned into, or empty) add nothing.
+    for (std::size_t r = rows.size(); r-- > 0;) {
+      if (!has_cells[r] && std::all_of(rows[r].begin(), rows[r].end(),
+                                       [](const std::string& t) { return t.empty(); }))
+        rows.erase(rows.begin() + static_cast<long>(r));
     }
     if (rows.empty()) return;
     flush();
@@ -227,7 +330,7 @@ struct HtmlWriter {
       children = &node->v.document.children;
     } else {
       const GumboTag tag = node->v.element.tag;
-      if (skipped(tag)) return;
+      if (skipped(tag) || is_boilerplate(node, in_main)) return;
       if (tag == GUMBO_TAG_TABLE) {
         table(node, depth);
         return;
@@ -240,13 +343,26 @@ struct HtmlWriter {
       if (is_block(tag)) {
         flush();
         if (const int level = heading_level(tag); level > 0) prefix = std::string(level, '#') + " ";
-        if (tag == GUMBO_TAG_LI) prefix = "- ";
+        if (tag == GUMBO_TAG_LI) {
+          prefix = "- ";
+          if (!list_numbers.empty() && list_numbers.back() >= 0)
+            prefix = std::to_string(list_numbers.back()++) + ". ";
+        }
         pre = pre || tag == GUMBO_TAG_PRE;
       }
+    }
+    const bool is_list = node->type == GUMBO_NODE_ELEMENT && (node->v.element.tag == GUMBO_TAG_OL ||
+                                                              node->v.element.tag == GUMBO_TAG_UL);
+    if (is_list) {
+      const std::string start(node->v.element.tag == GUMBO_TAG_OL ? attribute(node, "start") : "");
+      list_numbers.push_back(node->v.element.tag == GUMBO_TAG_UL ? -1
+                             : start.empty()                     ? 1
+                                             : std::max(0L, std::atol(start.c_str())));
     }
     for (unsigned i = 0; i < children->length; ++i) {
       walk(static_cast<const GumboNode*>(children->data[i]), depth + 1, pre);
     }
+    if (is_list) list_numbers.pop_back();
     if (node->type == GUMBO_NODE_ELEMENT && is_block(node->v.element.tag)) {
       if (heading_level(node->v.element.tag) > 0) {
         std::string title = current;
@@ -291,8 +407,16 @@ ExtractedText read_html(const std::filesystem::path& path, std::uint64_t max_byt
       [](GumboOutput* o) { gumbo_destroy_output(&kGumboDefaultOptions, o); });
   if (!output) fail_input("{}: cannot parse HTML", path.string());
   HtmlWriter writer;
-  writer.walk(output->document, 0, false);
-  writer.flush();
+  std::vector<const GumboNode*> articles;
+  const GumboNode* main = find_main(output->root, 0, articles);
+  if (main == nullptr && articles.size() == 1) main = articles[0];
+  try {
+    writer.in_main = main != nullptr;
+    writer.walk(main != nullptr ? main : output->document, 0, false);
+    writer.flush();
+  } catch (const Error& e) {
+    fail_input("{}: {}", path.string(), e.what());
+  }
   ExtractedText out;
   for (const auto& b : writer.blocks) {
     if (!out.text.empty()) out.text += "\n\n";

@@ -31,6 +31,10 @@ std::string_view to_string(FileType type) {
       return "docx";
     case FileType::kHtml:
       return "html";
+    case FileType::kHwp:
+      return "hwp";
+    case FileType::kHwpx:
+      return "hwpx";
   }
   return "txt";
 }
@@ -44,6 +48,8 @@ std::optional<FileType> file_type_of(const std::filesystem::path& path) {
   if (ext == ".pdf") return FileType::kPdf;
   if (ext == ".docx") return FileType::kDocx;
   if (ext == ".html" || ext == ".htm") return FileType::kHtml;
+  if (ext == ".hwp") return FileType::kHwp;
+  if (ext == ".hwpx") return FileType::kHwpx;
   return std::nullopt;
 }
 
@@ -172,6 +178,12 @@ void read_one(const std::filesystem::path& path, FileType type, const IngestOpti
         break;
       case FileType::kHtml:
         r.extracted = read_html(path, options.max_file_bytes);
+        break;
+      case FileType::kHwp:
+        r.extracted = read_hwp(path, options.zip);
+        break;
+      case FileType::kHwpx:
+        r.extracted = read_hwpx(path, options.zip);
         break;
       default:
         ENCLAVE_CHECK(false);

@@ -1,9 +1,9 @@
 // Ingest: turns files and folders of documents into dataset records. Folders
 // are read recursively in sorted order (symlinks are reported, never
-// followed); .txt, .md, .jsonl, .pdf, .docx and .html/.htm are read, other
-// files are counted as ignored. Every document gets an id, its source path,
-// its type and metadata (pages and page offsets for PDFs, sections for
-// Markdown/DOCX/HTML, the line for JSONL). A file that is corrupt,
+// followed); .txt, .md, .jsonl, .pdf, .docx, .html/.htm, .hwp and .hwpx are
+// read, other files are counted as ignored. Every document gets an id, its
+// source path, its type and metadata (pages and page offsets for PDFs,
+// sections for Markdown/DOCX/HTML/HWP/HWPX, the line for JSONL). A file that is corrupt,
 // encrypted, hostile (zip bomb, path-escaping entry, entity expansion,
 // decompression bomb) or over the limits is reported with the reason and
 // skipped; it never stops the batch. JSONL is streamed line by line with
@@ -27,7 +27,7 @@
 
 namespace enclave::data {
 
-enum class FileType { kTxt, kMd, kJsonl, kPdf, kDocx, kHtml };
+enum class FileType { kTxt, kMd, kJsonl, kPdf, kDocx, kHtml, kHwp, kHwpx };
 std::string_view to_string(FileType type);
 // By extension, case-insensitive; nullopt for files ingest does not read.
 std::optional<FileType> file_type_of(const std::filesystem::path& path);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace enclave::data {
 
 std::string markdown_table(const std::vector<std::vector<std::string>>& rows) {
@@ -56,6 +58,34 @@ nlohmann::json markdown_sections(std::string_view text) {
     pos = end + 1;
   }
   return out;
+}
+
+std::vector<std::vector<std::string>> spanned_table_rows(const std::vector<SpannedCell>& cells,
+                                                         std::size_t n_rows, std::size_t n_cols,
+                                                         std::string_view what,
+                                                         std::size_t max_cells) {
+  for (const SpannedCell& c : cells) {
+    if (c.row_span == 0 || c.col_span == 0)
+      fail_input("{}: table cell at row {}, column {} spans 0", what, c.row, c.col);
+    // Each bound alone first, so that the sums below cannot overflow.
+    if (c.row >= max_cells || c.col >= max_cells || c.row_span > max_cells ||
+        c.col_span > max_cells) {
+      fail_input("{}: table cell at row {}, column {} lies past {} cells", what, c.row, c.col,
+                 max_cells);
+    }
+    n_rows = std::max(n_rows, c.row + 1);
+    n_cols = std::max(n_cols, c.col + 1);
+  }
+  if (n_rows == 0 || n_cols == 0) return {};
+  if (n_rows > max_cells / n_cols)
+    fail_input("{}: table of {} x {} cells (limit {})", what, n_rows, n_cols, max_cells);
+  std::vector<std::vector<std::string>> rows(n_rows, std::vector<std::string>(n_cols));
+  for (const SpannedCell& c : cells) {
+    std::string& slot = rows[c.row][c.col];
+    if (!slot.empty() && !c.text.empty()) slot += ' ';
+    slot += c.text;
+  }
+  return rows;
 }
 
 }  // namespace enclave::data

@@ -35,18 +35,52 @@ std::string decode_text_bytes(std::string_view bytes, std::string* encoding = nu
 ExtractedText read_text_file(const std::filesystem::path& path, bool markdown,
                              std::uint64_t max_bytes = std::uint64_t{1} << 30);
 
-// .docx through SafeZip and pugixml: paragraphs, headings (Heading1..9
-// styles, Title) as "#", list paragraphs as "- ", tables as Markdown tables.
-// XML with a DOCTYPE or entity declarations is refused (entity expansion,
-// XXE); no external resource is ever read. meta: "sections", "tables".
+// .docx through SafeZip and pugixml: paragraphs, headings as "#" (from
+// word/styles.xml: style names "heading N"/"Title" and outline levels,
+// through basedOn; without it style ids Heading1..9, Title), list
+// paragraphs as "- " or, when word/numbering.xml gives the level a number
+// format, "1. " counted per list, tables as Markdown tables with merged
+// cells (gridSpan, vMerge, gridBefore) keeping their columns. XML with a
+// DOCTYPE or entity declarations is refused (entity expansion, XXE); no
+// external resource is ever read. meta: "sections", "tables".
 ExtractedText read_docx(const std::filesystem::path& path, const ZipLimits& limits = {});
-// The same from the text of word/document.xml; `what` names the file in errors.
-ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what);
+// The same from the text of word/document.xml (and, when not empty, of
+// word/styles.xml and word/numbering.xml); `what` names the file in errors.
+ExtractedText docx_text_from_xml(std::string_view xml, std::string_view what,
+                                 std::string_view styles_xml = {},
+                                 std::string_view numbering_xml = {});
 
-// .html/.htm through gumbo: script, style and other non-content elements
-// dropped, block elements separated, headings "#", lists "- ", tables as
-// Markdown. meta: "title", "sections", "tables".
+// .html/.htm through gumbo, main content only: the first <main> (or
+// role="main"), else the only <article>, else the body; page chrome dropped
+// (nav, aside, footer, page header, hidden elements, navigation/banner/
+// contentinfo/complementary/dialog roles, ids and classes naming menus,
+// cookie or consent banners, sidebars, sharing, ads), as do script, style
+// and other non-content elements. Block elements separated, headings "#",
+// list items "- " or "1. " (<ol>, from its start), tables as Markdown with
+// colspan/rowspan keeping every column. meta: "title", "sections", "tables".
 ExtractedText read_html(const std::filesystem::path& path,
                         std::uint64_t max_bytes = std::uint64_t{256} << 20);
+
+// .hwpx (OWPML: ZIP + XML) through SafeZip and pugixml: sections in the
+// package's order, headings (outline paragraphs, heading style names),
+// bullets "- ", numbered items "1. ", tables with merged cells as Markdown
+// tables (every column kept), footnotes and endnotes as "[^n]" markers
+// with their text at the end, text boxes (and drawing objects' captions)
+// after the paragraph they are anchored in. The same XML refusals as DOCX; an encrypted or
+// distribution-protected package throws Error(kUnsupported). meta:
+// "sections", "tables", "footnotes", "endnotes", "hwpx_sections".
+ExtractedText read_hwpx(const std::filesystem::path& path, const ZipLimits& limits = {});
+
+// .hwp (HWP 5.0: a compound file of zlib-compressed record streams, cfb.h)
+// with the same structure as read_hwpx. Streams are capped as ZIP entries
+// are: max_entry_bytes per stream (declared or inflated), max_total_bytes
+// for all, max_ratio. Password, distribution (배포용), DRM and certificate
+// protected files throw Error(kUnsupported), other bad files
+// Error(kInvalidInput) with the stream and the reason. meta as read_hwpx
+// with "hwp_sections".
+ExtractedText read_hwp(const std::filesystem::path& path, const ZipLimits& limits = {});
+// The same from the file's bytes; `what` names the file in errors.
+ExtractedText hwp_text_from_bytes(std::string bytes, std::string_view what,
+                                  const ZipLimits& limits = {});
 
 }  // namespace enclave::data

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "core/error.h"
 #include "data/test_documents.h"
 
@@ -52,6 +54,52 @@ TEST(Docx, ParagraphsHeadingsListsAndTables) {
             "## Details\n\na\tb");
   EXPECT_EQ(out.meta["sections"], nlohmann::json({"연간 보고서", "Details"}));
   EXPECT_EQ(out.meta["tables"], 1);
+}
+
+TEST(Docx, StylesNumberingAndMergedCells) {
+  // Localised style ids ("1", "a") named in styles.xml, a style that takes
+  // its level from its base, decimal and bullet numbering, a table whose
+  // header spans two columns and whose first column merges two rows.
+  const std::string styles =
+      R"(<?xml version="1.0"?><w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">)"
+      R"(<w:style w:type="paragraph" w:styleId="1"><w:name w:val="heading 1"/></w:style>)"
+      R"(<w:style w:type="paragraph" w:styleId="a"><w:name w:val="장 제목"/><w:pPr><w:outlineLvl w:val="1"/></w:pPr></w:style>)"
+      R"(<w:style w:type="paragraph" w:styleId="b"><w:name w:val="장 제목 강조"/><w:basedOn w:val="a"/></w:style>)"
+      R"(<w:style w:type="paragraph" w:styleId="c"><w:name w:val="본문"/></w:style></w:styles>)";
+  const std::string numbering =
+      R"(<?xml version="1.0"?><w:numbering xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">)"
+      R"(<w:abstractNum w:abstractNumId="0"><w:lvl w:ilvl="0"><w:numFmt w:val="decimal"/></w:lvl></w:abstractNum>)"
+      R"(<w:abstractNum w:abstractNumId="1"><w:lvl w:ilvl="0"><w:numFmt w:val="bullet"/></w:lvl></w:abstractNum>)"
+      R"(<w:num w:numId="5"><w:abstractNumId w:val="0"/></w:num><w:num w:numId="6"><w:abstractNumId w:val="1"/></w:num></w:numbering>)";
+  auto item = [](const std::string& text, const std::string& num_id) {
+    return "<w:p><w:pPr><w:numPr><w:ilvl w:val=\"0\"/><w:numId w:val=\"" + num_id +
+           "\"/></w:numPr></w:pPr><w:r><w:t>" + text + "</w:t></w:r></w:p>";
+  };
+  auto cell = [](const std::string& text, const std::string& props) {
+    return "<w:tc><w:tcPr>" + props + "</w:tcPr>" + docx_paragraph(text) + "</w:tc>";
+  };
+  const std::string table = "<w:tbl><w:tr>" + cell("구분", "") +
+                            cell("2024년", "<w:gridSpan w:val=\"2\"/>") + "</w:tr><w:tr>" +
+                            cell("국내", "<w:vMerge w:val=\"restart\"/>") + cell("매출", "") +
+                            cell("1,200", "") + "</w:tr><w:tr>" + cell("", "<w:vMerge/>") +
+                            cell("이익", "") + cell("150", "") + "</w:tr></w:tbl>";
+  const std::string body = docx_paragraph("보고서", "1") + docx_paragraph("개요", "b") +
+                           docx_paragraph("본문입니다.", "c") + item("하나", "5") +
+                           item("둘", "5") + item("점", "6") + table;
+  auto entries = docx_entries(body);
+  entries.push_back({"word/styles.xml", styles});
+  entries.push_back({"word/numbering.xml", numbering});
+  const ExtractedText out = read_docx(make_docx("styled.docx", entries));
+  const std::string expected =
+      "# 보고서\n\n## 개요\n\n본문입니다.\n\n1. 하나\n2. 둘\n\n- 점\n\n"
+      "| 구분 | 2024년 |  |\n| --- | --- | --- |\n| 국내 | 매출 | 1,200 |\n|  | 이익 | 150 |";
+  const std::vector<std::vector<std::vector<std::string>>> grid = {
+      {{"구분", "2024년", ""}, {"국내", "매출", "1,200"}, {"", "이익", "150"}}};
+  std::printf("styled.docx  character accuracy %.4f, table-cell accuracy %.4f\n",
+              testing::character_accuracy(expected, out.text),
+              testing::table_cell_accuracy(grid, out.text));
+  EXPECT_EQ(out.text, expected);
+  EXPECT_EQ(out.meta["sections"], nlohmann::json({"보고서", "개요"}));
 }
 
 TEST(Docx, HostileArchivesAreRefused) {
@@ -135,6 +183,41 @@ TEST(Html, ExtractsContentNotChrome) {
             "line\nbreak & entity");
   EXPECT_EQ(out.meta["title"], "사내 공지");
   EXPECT_EQ(out.meta["sections"], nlohmann::json({"공지 사항"}));
+}
+
+TEST(Html, MainContentSpannedCellsAndNumberedLists) {
+  const auto path = dir() / "news.html";
+  testing::write_bytes(
+      path,
+      "<html><head><title>뉴스</title></head><body class=\"nav-open\">"
+      "<header class=\"site-header\"><a href=\"/\">홈</a><nav><ul><li>정치</li><li>경제</li>"
+      "</ul></nav></header><div id=\"cookie-banner\">이 사이트는 쿠키를 사용합니다.</div>"
+      "<div class=\"layout\"><main><article><header><h1>예산안 통과</h1></header>"
+      "<p>국회는 오늘 예산안을 통과시켰다.</p><ol start=\"3\"><li>셋째</li><li>넷째</li></ol>"
+      "<div class=\"share-buttons\">공유하기</div>"
+      "<table><tr><th rowspan=\"2\">구분</th><th colspan=\"2\">2024</th></tr>"
+      "<tr><td>상반기</td><td>하반기</td></tr><tr><td>예산</td><td>10</td><td>12</td></tr></table>"
+      "<footer>기자 홍길동</footer></article></main><aside>많이 본 뉴스</aside></div>"
+      "<footer>Copyright</footer></body></html>");
+  const std::string expected =
+      "# 예산안 통과\n\n국회는 오늘 예산안을 통과시켰다.\n\n3. 셋째\n\n4. 넷째\n\n"
+      "| 구분 | 2024 |  |\n| --- | --- | --- |\n|  | 상반기 | 하반기 |\n| 예산 | 10 | 12 |";
+  const ExtractedText out = read_html(path);
+  std::printf(
+      "news.html    character accuracy %.4f, table-cell accuracy %.4f\n",
+      testing::character_accuracy(expected, out.text),
+      testing::table_cell_accuracy(
+          {{{"구분", "2024", ""}, {"", "상반기", "하반기"}, {"예산", "10", "12"}}}, out.text));
+  EXPECT_EQ(out.text, expected);
+  EXPECT_EQ(out.meta["title"], "뉴스");
+
+  // Without <main>: the body less its chrome (role, hidden, consent dialog).
+  const auto plain = dir() / "plain.html";
+  testing::write_bytes(plain,
+                       "<body><div role=\"navigation\">메뉴</div><p>본문 하나.</p>"
+                       "<div class=\"gdpr-consent\">동의하십니까?</div><p hidden>숨김</p>"
+                       "<div class=\"canvas\">본문 둘.</div></body>");
+  EXPECT_EQ(read_html(plain).text, "본문 하나.\n\n본문 둘.");
 }
 
 TEST(Html, DeepNestingIsRefused) {

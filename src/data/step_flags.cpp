@@ -19,7 +19,7 @@ const std::vector<StepInfo>& steps() {
   using T = FlagType;
   static const std::vector<StepInfo> table = {
       {"ingest",
-       "Read .txt .md .jsonl .pdf .docx .html files into a dataset",
+       "Read .txt .md .jsonl .pdf .docx .html .hwp .hwpx files into a dataset",
        {{"--field", "field", T::kText, "JSONL field holding the text (dotted path; default text)"},
         {"--pdf-timeout", "pdf_timeout_s", T::kNumber, "Seconds allowed per PDF (default 60)"},
         {"--max-file-mb", "max_file_mb", T::kInteger,

@@ -96,7 +96,7 @@ namespace {
 std::string advice(const StepContext& ctx, const StepRequest& request) {
   const nlohmann::json& p = ctx.params;
   if (request.step == "ingest")
-    return "check the paths and file types (.txt .md .jsonl .pdf .docx .html)";
+    return "check the paths and file types (.txt .md .jsonl .pdf .docx .html .hwp .hwpx)";
   if (request.step == "format") {
     const std::string to = p.value("to", "");
     if (to == "text") return "give documents with text";

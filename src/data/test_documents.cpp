@@ -6,8 +6,11 @@
 #include <zip.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
+
+#include "text/utf8.h"
 
 namespace enclave::data::testing {
 
@@ -144,6 +147,104 @@ std::string docx_table(const std::vector<std::vector<std::string>>& rows) {
 void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << bytes;
+}
+
+namespace {
+
+std::u32string code_points(const std::string& s) {
+  std::u32string out;
+  std::size_t pos = 0;
+  while (pos < s.size()) out.push_back(next_code_point(s, pos));
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  const std::size_t a = s.find_first_not_of(' ');
+  if (a == std::string::npos) return "";
+  return s.substr(a, s.find_last_not_of(' ') - a + 1);
+}
+
+}  // namespace
+
+double character_accuracy(const std::string& expected, const std::string& actual) {
+  const std::u32string a = code_points(expected);
+  const std::u32string b = code_points(actual);
+  if (a.empty()) return b.empty() ? 1.0 : 0.0;
+  // Banded Levenshtein: cells further than `band` from the diagonal count
+  // as infinitely far, which keeps 20K-character documents fast.
+  const std::size_t band =
+      a.size() / 20 + (a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) + 8;
+  const std::size_t inf = a.size() + b.size() + 1;
+  std::vector<std::size_t> prev(b.size() + 1, inf), cur(b.size() + 1, inf);
+  for (std::size_t j = 0; j <= std::min(b.size(), band); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    // Only the band is written; its two neighbours are set to inf so the
+    // next row never reads a value left from two rows before.
+    const std::size_t lo = i > band ? i - band : 0;
+    const std::size_t hi = std::min(b.size(), i + band);
+    if (lo == 0) cur[0] = i;
+    if (lo >= 1) cur[lo - 1] = inf;
+    for (std::size_t j = std::max<std::size_t>(lo, 1); j <= hi; ++j) {
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    if (hi + 1 <= b.size()) cur[hi + 1] = inf;
+    std::swap(prev, cur);
+  }
+  const std::size_t distance = std::min(prev[b.size()], band);
+  return std::max(0.0, 1.0 - static_cast<double>(distance) / static_cast<double>(a.size()));
+}
+
+std::vector<std::vector<std::vector<std::string>>> markdown_tables(const std::string& text) {
+  std::vector<std::vector<std::vector<std::string>>> tables;
+  bool in_table = false;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.starts_with("|")) {
+      in_table = false;
+      continue;
+    }
+    std::vector<std::string> cells;
+    std::string cell;
+    for (std::size_t i = 1; i < line.size(); ++i) {
+      if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '|') {
+        cell += '|';
+        ++i;
+      } else if (line[i] == '|') {
+        cells.push_back(trim(cell));
+        cell.clear();
+      } else {
+        cell += line[i];
+      }
+    }
+    if (std::all_of(cells.begin(), cells.end(), [](const std::string& c) { return c == "---"; }))
+      continue;
+    if (!in_table) tables.emplace_back();
+    in_table = true;
+    tables.back().push_back(std::move(cells));
+  }
+  return tables;
+}
+
+double table_cell_accuracy(const std::vector<std::vector<std::vector<std::string>>>& expected,
+                           const std::string& text, std::size_t* n_cells) {
+  const auto actual = markdown_tables(text);
+  std::size_t total = 0, right = 0;
+  for (std::size_t t = 0; t < expected.size(); ++t) {
+    for (std::size_t r = 0; r < expected[t].size(); ++r) {
+      for (std::size_t c = 0; c < expected[t][r].size(); ++c) {
+        ++total;
+        right += t < actual.size() && r < actual[t].size() && c < actual[t][r].size() &&
+                 actual[t][r][c] == expected[t][r][c];
+      }
+    }
+  }
+  if (n_cells != nullptr) *n_cells = total;
+  return total == 0 ? 1.0 : static_cast<double>(right) / static_cast<double>(total);
 }
 
 }  // namespace enclave::data::testing

@@ -44,6 +44,20 @@ std::vector<ZipEntry> docx_entries(const std::string& body_xml);
 std::string docx_paragraph(const std::string& text, const std::string& style = "");
 std::string docx_table(const std::vector<std::vector<std::string>>& rows);
 
+// Extraction accuracy against what a fixture was built from, for the
+// readers' golden tests. character_accuracy: 1 - (edit distance in code
+// points) / (code points of `expected`), floored at 0; the distance is
+// computed in a band around the diagonal wide enough for 5% of errors, so
+// anything worse reads as at most 0.95.
+double character_accuracy(const std::string& expected, const std::string& actual);
+// The Markdown tables of `text` (consecutive lines starting with '|',
+// separator rows dropped, cells trimmed, "\|" unescaped), in order.
+std::vector<std::vector<std::vector<std::string>>> markdown_tables(const std::string& text);
+// The share of the expected tables' cells whose text the n-th table of
+// `text` has at the same row and column (1 when there are no cells).
+double table_cell_accuracy(const std::vector<std::vector<std::vector<std::string>>>& expected,
+                           const std::string& text, std::size_t* n_cells = nullptr);
+
 using enclave::testing::ScratchDir;
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 
