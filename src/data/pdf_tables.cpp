@@ -1,0 +1,254 @@
+#include "data/pdf_tables.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "data/pdf_lines.h"
+
+namespace enclave::data::pdf {
+
+namespace {
+
+// Rulings closer than this (points) are the same line.
+constexpr double kSnap = 2.0;
+constexpr std::size_t kMaxRulings = 4000;
+
+// A merged straight ruling: at `at` (y of a horizontal, x of a vertical),
+// from lo to hi along it.
+struct Segment {
+  double at = 0, lo = 0, hi = 0;
+};
+
+std::vector<Segment> merge_segments(std::vector<Segment> segs) {
+  std::sort(segs.begin(), segs.end(), [](const Segment& a, const Segment& b) {
+    return a.at != b.at ? a.at < b.at : a.lo < b.lo;
+  });
+  // Group by position, then join overlapping or touching runs.
+  std::vector<Segment> out;
+  for (std::size_t i = 0; i < segs.size();) {
+    std::size_t j = i;
+    while (j < segs.size() && segs[j].at - segs[i].at <= kSnap) ++j;
+    std::vector<Segment> group(segs.begin() + static_cast<std::ptrdiff_t>(i),
+                               segs.begin() + static_cast<std::ptrdiff_t>(j));
+    std::sort(group.begin(), group.end(),
+              [](const Segment& a, const Segment& b) { return a.lo < b.lo; });
+    const double at = group.front().at;
+    Segment cur{at, group.front().lo, group.front().hi};
+    for (std::size_t k = 1; k < group.size(); ++k) {
+      if (group[k].lo <= cur.hi + kSnap) {
+        cur.hi = std::max(cur.hi, group[k].hi);
+      } else {
+        out.push_back(cur);
+        cur = {at, group[k].lo, group[k].hi};
+      }
+    }
+    out.push_back(cur);
+    i = j;
+  }
+  return out;
+}
+
+int find(std::vector<int>& parent, int i) {
+  while (parent[static_cast<std::size_t>(i)] != i) {
+    parent[static_cast<std::size_t>(i)] =
+        parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(i)])];
+    i = parent[static_cast<std::size_t>(i)];
+  }
+  return i;
+}
+
+void unite(std::vector<int>& parent, int a, int b) {
+  a = find(parent, a);
+  b = find(parent, b);
+  // The smaller index (top-left cell) owns the merged cell.
+  if (a != b) parent[static_cast<std::size_t>(std::max(a, b))] = std::min(a, b);
+}
+
+// Sorted positions with values closer than kSnap collapsed into one.
+std::vector<double> distinct(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  std::vector<double> out;
+  for (double x : v) {
+    if (out.empty() || x - out.back() > kSnap) out.push_back(x);
+  }
+  return out;
+}
+
+bool covered(const std::vector<Segment>& segs, double at, double along) {
+  return std::any_of(segs.begin(), segs.end(), [&](const Segment& s) {
+    return std::abs(s.at - at) <= kSnap && s.lo - kSnap <= along && along <= s.hi + kSnap;
+  });
+}
+
+std::string cell_text(const std::vector<const PdfWord*>& words, LineJoiner& joiner) {
+  std::string text;
+  for (const Line& line : build_lines(words)) joiner.append(text, line.text());
+  return text;
+}
+
+}  // namespace
+
+int RuledTable::cell_at(double x, double y) const {
+  const auto col = std::upper_bound(xs.begin() + 1, xs.end() - 1, x) - xs.begin() - 1;
+  const auto row = std::upper_bound(ys.begin() + 1, ys.end() - 1, y) - ys.begin() - 1;
+  return static_cast<int>(row) * columns() + static_cast<int>(col);
+}
+
+std::vector<RuledTable> find_ruled_tables(const std::vector<PdfRule>& rules) {
+  // Pages drawn with thousands of strokes are drawings (charts, maps), not
+  // tables; pairing their rulings would cost their square.
+  if (rules.size() > kMaxRulings) return {};
+  std::vector<Segment> hs, vs;
+  for (const PdfRule& r : rules) {
+    if (r.y1 - r.y0 <= r.x1 - r.x0) {
+      if (r.x1 - r.x0 > kSnap) hs.push_back({(r.y0 + r.y1) / 2, r.x0, r.x1});
+    } else if (r.y1 - r.y0 > kSnap) {
+      vs.push_back({(r.x0 + r.x1) / 2, r.y0, r.y1});
+    }
+  }
+  hs = merge_segments(std::move(hs));
+  vs = merge_segments(std::move(vs));
+  // Connected sets of crossing or touching rulings.
+  const int n_h = static_cast<int>(hs.size());
+  std::vector<int> parent(hs.size() + vs.size());
+  std::iota(parent.begin(), parent.end(), 0);
+  for (int i = 0; i < n_h; ++i) {
+    for (std::size_t j = 0; j < vs.size(); ++j) {
+      const Segment& h = hs[static_cast<std::size_t>(i)];
+      const Segment& v = vs[j];
+      if (v.at >= h.lo - kSnap && v.at <= h.hi + kSnap && h.at >= v.lo - kSnap &&
+          h.at <= v.hi + kSnap)
+        unite(parent, i, n_h + static_cast<int>(j));
+    }
+  }
+  std::vector<std::vector<int>> sets(parent.size());
+  for (int i = 0; i < static_cast<int>(parent.size()); ++i)
+    sets[static_cast<std::size_t>(find(parent, i))].push_back(i);
+  std::vector<RuledTable> tables;
+  for (const auto& set : sets) {
+    std::vector<Segment> th, tv;
+    for (int i : set)
+      (i < n_h ? th : tv)
+          .push_back(i < n_h ? hs[static_cast<std::size_t>(i)]
+                             : vs[static_cast<std::size_t>(i - n_h)]);
+    if (th.size() < 2 || tv.empty()) continue;
+    std::vector<double> xs, ys;
+    for (const Segment& v : tv) xs.push_back(v.at);
+    for (const Segment& h : th) ys.push_back(h.at);
+    // Open sides: the horizontal rules' ends and the vertical rules' ends
+    // bound the table where no border is drawn.
+    double left = 1e300, right = -1e300, top = 1e300, bottom = -1e300;
+    for (const Segment& h : th) {
+      left = std::min(left, h.lo);
+      right = std::max(right, h.hi);
+    }
+    for (const Segment& v : tv) {
+      top = std::min(top, v.lo);
+      bottom = std::max(bottom, v.hi);
+    }
+    xs.push_back(left);
+    xs.push_back(right);
+    ys.push_back(top);
+    ys.push_back(bottom);
+    RuledTable t;
+    t.xs = distinct(std::move(xs));
+    t.ys = distinct(std::move(ys));
+    if (t.columns() < 2 || t.rows() < 2) continue;
+    t.box = {t.xs.front(), t.ys.front(), t.xs.back(), t.ys.back()};
+    const int n_cols = t.columns(), n_rows = t.rows();
+    t.owner.resize(static_cast<std::size_t>(n_cols * n_rows));
+    std::iota(t.owner.begin(), t.owner.end(), 0);
+    for (int r = 0; r < n_rows; ++r) {
+      const double mid_y =
+          (t.ys[static_cast<std::size_t>(r)] + t.ys[static_cast<std::size_t>(r + 1)]) / 2;
+      for (int c = 1; c < n_cols; ++c) {
+        if (!covered(tv, t.xs[static_cast<std::size_t>(c)], mid_y))
+          unite(t.owner, r * n_cols + c - 1, r * n_cols + c);
+      }
+    }
+    for (int r = 1; r < n_rows; ++r) {
+      for (int c = 0; c < n_cols; ++c) {
+        const double mid_x =
+            (t.xs[static_cast<std::size_t>(c)] + t.xs[static_cast<std::size_t>(c + 1)]) / 2;
+        if (!covered(th, t.ys[static_cast<std::size_t>(r)], mid_x))
+          unite(t.owner, (r - 1) * n_cols + c, r * n_cols + c);
+      }
+    }
+    for (int i = 0; i < n_cols * n_rows; ++i)
+      t.owner[static_cast<std::size_t>(i)] = find(t.owner, i);
+    tables.push_back(std::move(t));
+  }
+  std::sort(tables.begin(), tables.end(),
+            [](const RuledTable& a, const RuledTable& b) { return a.box.y0 < b.box.y0; });
+  return tables;
+}
+
+TableRows ruled_table_rows(const RuledTable& table, const std::vector<const PdfWord*>& words,
+                           LineJoiner& joiner) {
+  const int n_cols = table.columns(), n_rows = table.rows();
+  std::vector<std::vector<const PdfWord*>> in_cell(static_cast<std::size_t>(n_cols * n_rows));
+  for (const PdfWord* w : words) {
+    const int cell = table.cell_at((w->x0 + w->x1) / 2, (w->y0 + w->y1) / 2);
+    in_cell[static_cast<std::size_t>(table.owner[static_cast<std::size_t>(cell)])].push_back(w);
+  }
+  TableRows rows(static_cast<std::size_t>(n_rows),
+                 std::vector<std::string>(static_cast<std::size_t>(n_cols)));
+  for (int i = 0; i < n_cols * n_rows; ++i) {
+    if (table.owner[static_cast<std::size_t>(i)] == i)
+      rows[static_cast<std::size_t>(i / n_cols)][static_cast<std::size_t>(i % n_cols)] =
+          cell_text(in_cell[static_cast<std::size_t>(i)], joiner);
+  }
+  return rows;
+}
+
+std::optional<TableRows> aligned_table_rows(const std::vector<const PdfWord*>& words,
+                                            const std::vector<Gutter>& gutters,
+                                            LineJoiner& joiner) {
+  const std::vector<Line> lines = build_lines(words);
+  if (lines.size() < 2 || gutters.empty()) return std::nullopt;
+  // Row spacing wider than the spacing inside rows: lines closer than the
+  // midpoint of the two belong to one row.
+  std::vector<double> gaps, heights;
+  for (std::size_t i = 1; i < lines.size(); ++i) gaps.push_back(lines[i].y0 - lines[i - 1].y1);
+  for (const Line& l : lines) heights.push_back(l.height());
+  const double h = median(heights);
+  const double gap_min = *std::min_element(gaps.begin(), gaps.end());
+  const double gap_max = *std::max_element(gaps.begin(), gaps.end());
+  const bool two_spacings = gap_max - gap_min > 0.3 * h;
+  const double row_break = (gap_min + gap_max) / 2;
+  std::vector<std::vector<std::size_t>> rows{{0}};
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (two_spacings && gaps[i - 1] < row_break) {
+      rows.back().push_back(i);
+    } else {
+      rows.push_back({i});
+    }
+  }
+  if (rows.size() < 2) return std::nullopt;
+  const std::size_t n_cols = gutters.size() + 1;
+  TableRows out;
+  int multi_cell_rows = 0;
+  for (const auto& row : rows) {
+    std::vector<std::vector<const PdfWord*>> cells(n_cols);
+    for (std::size_t i : row) {
+      for (const PdfWord* w : lines[i].words) {
+        const double mid = (w->x0 + w->x1) / 2;
+        std::size_t c = 0;
+        while (c < gutters.size() && mid > gutters[c].x0) ++c;
+        cells[c].push_back(w);
+      }
+    }
+    out.emplace_back();
+    int filled = 0;
+    for (const auto& cell : cells) {
+      out.back().push_back(cell_text(cell, joiner));
+      filled += out.back().back().empty() ? 0 : 1;
+    }
+    multi_cell_rows += filled >= 2 ? 1 : 0;
+  }
+  if (2 * multi_cell_rows < static_cast<int>(out.size())) return std::nullopt;
+  return out;
+}
+
+}  // namespace enclave::data::pdf
