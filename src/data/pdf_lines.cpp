@@ -1,6 +1,7 @@
 #include "data/pdf_lines.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 namespace enclave::data::pdf {
@@ -31,10 +32,16 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+bool usable_box(double x0, double y0, double x1, double y1) {
+  // Also false for NaN: a hostile or crashed reader can send any numbers.
+  auto in_range = [](double v) { return std::abs(v) <= kMaxCoordinate; };
+  return in_range(x0) && in_range(y0) && in_range(x1) && in_range(y1) && x1 >= x0 && y1 >= y0;
+}
+
 std::vector<const PdfWord*> page_words(const PdfPage& page) {
   std::vector<const PdfWord*> out;
   for (const auto& w : page.words) {
-    if (!w.text.empty() && w.y1 > w.y0) out.push_back(&w);
+    if (!w.text.empty() && usable_box(w.x0, w.y0, w.x1, w.y1) && w.y1 > w.y0) out.push_back(&w);
   }
   return out;
 }

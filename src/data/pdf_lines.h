@@ -40,7 +40,15 @@ constexpr double kSuperscriptHeight = 0.75;
 // skipped.
 std::vector<Line> build_lines(std::vector<const PdfWord*> words);
 
-// Words of a page that carry text, in the page's order.
+// Coordinates beyond this (points; a page is at most 14400) are corrupt.
+constexpr double kMaxCoordinate = 1e6;
+
+// A box with finite coordinates within kMaxCoordinate and x0 <= x1,
+// y0 <= y1.
+bool usable_box(double x0, double y0, double x1, double y1);
+
+// Words of a page that carry text and have a usable box of some height, in
+// the page's order. Every layout step works on these only.
 std::vector<const PdfWord*> page_words(const PdfPage& page);
 
 }  // namespace enclave::data::pdf

@@ -31,14 +31,16 @@ struct Section {
   std::vector<Gutter> gutters;
 };
 
+// The overlaps of two sorted lists of gutters at least min_width wide, in
+// one sweep.
 std::vector<Gutter> intersect(const std::vector<Gutter>& a, const std::vector<Gutter>& b,
                               double min_width) {
   std::vector<Gutter> out;
-  for (const Gutter& g : a) {
-    for (const Gutter& h : b) {
-      const Gutter both{std::max(g.x0, h.x0), std::min(g.x1, h.x1)};
-      if (both.x1 - both.x0 >= min_width) out.push_back(both);
-    }
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const Gutter both{std::max(a[i].x0, b[j].x0), std::min(a[i].x1, b[j].x1)};
+    if (both.x1 - both.x0 >= min_width) out.push_back(both);
+    (a[i].x1 < b[j].x1 ? i : j) += 1;
   }
   return out;
 }

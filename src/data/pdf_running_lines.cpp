@@ -103,13 +103,12 @@ RunningLines find_running_lines(const std::vector<PdfPage>& pages) {
   for (Candidate& c : candidates) {
     c.running = c.page_number;
     if (c.running || c.key.empty()) continue;
-    for (const Candidate* o : printed[{c.bottom, c.key}]) {
-      const std::size_t apart = o->page > c.page ? o->page - c.page : c.page - o->page;
-      if (apart != 0 && apart <= kRunningWindow && std::abs(o->y1 - c.y1) <= 3) {
-        c.running = true;
-        break;
-      }
-    }
+    const auto& same = printed[{c.bottom, c.key}];  // in page order
+    auto o = std::partition_point(same.begin(), same.end(), [&](const Candidate* x) {
+      return x->page + kRunningWindow < c.page;
+    });
+    for (; o != same.end() && (*o)->page <= c.page + kRunningWindow && !c.running; ++o)
+      c.running = (*o)->page != c.page && std::abs((*o)->y1 - c.y1) <= 3;
   }
   // A header printed once (a chapter title on a short chapter's pages of
   // one parity) sits apart from the body, in the slot where pages of the

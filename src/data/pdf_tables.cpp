@@ -101,6 +101,7 @@ std::vector<RuledTable> find_ruled_tables(const std::vector<PdfRule>& rules) {
   if (rules.size() > kMaxRulings) return {};
   std::vector<Segment> hs, vs;
   for (const PdfRule& r : rules) {
+    if (!usable_box(r.x0, r.y0, r.x1, r.y1)) continue;
     if (r.y1 - r.y0 <= r.x1 - r.x0) {
       if (r.x1 - r.x0 > kSnap) hs.push_back({(r.y0 + r.y1) / 2, r.x0, r.x1});
     } else if (r.y1 - r.y0 > kSnap) {

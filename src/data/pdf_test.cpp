@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <tuple>
 
 #include "data/pdf_drawing_testing.h"
@@ -202,6 +203,20 @@ TEST(PdfLayout, FootnotesGoAfterTheBody) {
   EXPECT_EQ(out.n_footnotes, 1);
 }
 
+TEST(PdfLayout, SkipsCorruptBoxesAndRulings) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  PdfPage page = page_of({{"Only this line is real.", 100}});
+  page.words.push_back({"nan", nan, 100, 10, 110, true});
+  page.words.push_back({"inf", 0, -inf, 10, 110, true});
+  page.words.push_back({"huge", 1e300, 100, 1e301, 110, true});
+  page.words.push_back({"inverted", 50, 100, 40, 110, true});
+  page.rules = {{nan, 0, 100, 0}, {0, 0, inf, 0}, {0, 0, 0, 1e300}, {10, 20, 10, 20}};
+  page.height = nan;
+  PdfText out = layout_pdf_text({page, page});
+  EXPECT_EQ(out.text, "Only this line is real.\n\nOnly this line is real.");
+}
+
 TEST(PdfLineJoin, KoreanBreaksFollowTheDocumentsOwnWords) {
   pdf::LineJoiner joiner("");
   // Words away from line ends are evidence of whole words.
@@ -265,6 +280,24 @@ TEST(PdfRulings, ReadsStrokedLinesAndRectanglesInPageCoordinates) {
   EXPECT_EQ(got, (std::vector<std::string>{"100,200-100,240", "100,200-250,200", "100,220-250,220",
                                            "100,240-250,240", "250,200-250,240"}));
   EXPECT_TRUE(read_pdf_rulings(path.string(), 2).empty());  // page count differs
+  // Hostile content streams: unbalanced Q, operands of the wrong type or
+  // count, and more strokes than the cap.
+  const auto odd = dir / "odd.pdf";
+  testing::write_bytes(
+      odd,
+      testing::make_pdf({{}}, {.raw_content = "Q Q q q 1 0 0 1 cm /Name 3 re 1 2 l S (s) Tj 4 5 "
+                                              "m 6 5 l S 1 2 3 4 re f 9 cm BT ET 7 8 m S"}));
+  const auto odd_rulings = read_pdf_rulings(odd.string(), 1);
+  ASSERT_EQ(odd_rulings.size(), 1u);
+  ASSERT_EQ(odd_rulings[0].size(), 1u);
+  EXPECT_EQ(fmt::format("{:.0f}-{:.0f} at {:.0f}", odd_rulings[0][0].x0, odd_rulings[0][0].x1,
+                        odd_rulings[0][0].y0),
+            "4-6 at 787");
+  std::string many;
+  for (int i = 0; i < 500; ++i) many += fmt::format("0 {} m 100 {} l S\n", i, i);
+  const auto crowded = dir / "crowded.pdf";
+  testing::write_bytes(crowded, testing::make_pdf({{}}, {.raw_content = many}));
+  EXPECT_EQ(read_pdf_rulings(crowded.string(), 1, 50)[0].size(), 50u);
   EXPECT_TRUE(read_pdf_rulings((dir / "missing.pdf").string(), 1).empty());
 }
 
