@@ -141,19 +141,29 @@ Table ruled_table(CairoPdf& pdf, Typesetter& ts, const std::vector<double>& widt
 }
 
 // A table drawn with no lines: cells at column starts, rows further apart
-// than the lines inside a cell.
-Table unruled_table(CairoPdf& pdf, Typesetter& ts, const std::vector<double>& widths,
-                    const Table& rows, double size = 9) {
+// than the lines inside a cell. A cell followed by cells holding "<" spans
+// them too: its text is centred across them (the "<" cells read back empty).
+Table unruled_table(CairoPdf& pdf, Typesetter& ts, const std::vector<double>& widths, Table rows,
+                    double size = 9) {
   const double leading = size * 1.35;
   double y = ts.y() + 12;
-  for (const auto& row : rows) {
+  for (auto& row : rows) {
     double x = kLeft;
     std::size_t n_lines = 1;
     for (std::size_t c = 0; c < row.size(); ++c) {
-      const auto lines = pdf.wrap(row[c], widths[c] - 18, size, Wrap::kWords);
-      for (std::size_t k = 0; k < lines.size(); ++k)
-        pdf.text(x, y + leading * static_cast<double>(k + 1), size, lines[k]);
+      double width = widths[c];
+      std::size_t span = c + 1;
+      while (span < row.size() && row[span] == "<") width += widths[span++];
+      const auto lines = pdf.wrap(row[c], width - 18, size, Wrap::kWords);
+      for (std::size_t k = 0; k < lines.size(); ++k) {
+        const double indent = span > c + 1 ? (width - 18 - pdf.text_width(lines[k], size)) / 2 : 0;
+        pdf.text(x + indent, y + leading * static_cast<double>(k + 1), size, lines[k]);
+      }
       n_lines = std::max(n_lines, lines.size());
+      for (; c + 1 < span; ++c) {
+        x += widths[c];
+        row[c + 1].clear();
+      }
       x += widths[c];
     }
     y += leading * static_cast<double>(n_lines) + 7;
@@ -342,6 +352,15 @@ TEST(PdfDocuments, EnglishReportWithColumnsTablesHeadersAndFootnotes) {
                        {"Certificate rotation", "", "Done"},
                        {"Accelerator procurement", "Finance office", ""},
                        {"Survey follow-up", "Help desk", "Planned for the first quarter"}}));
+    const std::string milestones = "Milestones for the coming year are scheduled as follows.";
+    ts.paragraph(milestones, Wrap::kWords);
+    want.blocks.push_back(milestones);
+    want.table(unruled_table(pdf, ts, {170, 110, 110},
+                             {{"Milestone", "Schedule", "<"},
+                              {"", "Start", "End"},
+                              {"Storage migration", "March", "June"},
+                              {"Network upgrade", "July", "September"},
+                              {"External audit", "October", ""}}));
     ts.new_page();
     ts.frames({{kLeft, kTop, kBottom, kRight - kLeft}});
     const std::vector<std::string> closing = {
@@ -352,7 +371,7 @@ TEST(PdfDocuments, EnglishReportWithColumnsTablesHeadersAndFootnotes) {
     paragraphs(ts, want, closing, Wrap::kWordsHyphenated);
     EXPECT_EQ(ts.page(), 5);
   }
-  expect_document(path, want, 2, {"Chapter", "Enclave Annual Report", "- 3 -"});
+  expect_document(path, want, 3, {"Chapter", "Enclave Annual Report", "- 3 -"});
 }
 
 TEST(PdfDocuments, KoreanReportWithWordsBrokenAcrossLines) {

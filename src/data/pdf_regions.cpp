@@ -10,9 +10,6 @@ namespace enclave::data::pdf {
 
 namespace {
 
-// A column gap is at least this many word heights wide; word spaces are
-// about a third of one.
-constexpr double kGutterWidth = 1.0;
 // How deep columns nest (a column holding columns).
 constexpr int kMaxDepth = 3;
 // A text column: lines of at least this many words on the median ...
@@ -30,20 +27,6 @@ struct Section {
   std::vector<std::size_t> bands;
   std::vector<Gutter> gutters;
 };
-
-// The overlaps of two sorted lists of gutters at least min_width wide, in
-// one sweep.
-std::vector<Gutter> intersect(const std::vector<Gutter>& a, const std::vector<Gutter>& b,
-                              double min_width) {
-  std::vector<Gutter> out;
-  std::size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    const Gutter both{std::max(a[i].x0, b[j].x0), std::min(a[i].x1, b[j].x1)};
-    if (both.x1 - both.x0 >= min_width) out.push_back(both);
-    (a[i].x1 < b[j].x1 ? i : j) += 1;
-  }
-  return out;
-}
 
 bool crosses(const Item& item, const std::vector<Gutter>& gutters) {
   return std::any_of(gutters.begin(), gutters.end(),
@@ -143,7 +126,7 @@ class RegionOrder {
     for (std::size_t b = 0; b < bands.size(); ++b) {
       if (!sections.empty() && !sections.back().gutters.empty()) {
         Section& s = sections.back();
-        auto both = intersect(s.gutters, blanks[b], min_gutter());
+        auto both = intersect_gutters(s.gutters, blanks[b], min_gutter());
         const bool keeps_all = both.size() == s.gutters.size();
         if (!both.empty() && (keeps_all || s.bands.size() == 1)) {
           s.bands.push_back(b);
@@ -261,6 +244,20 @@ class RegionOrder {
 };
 
 }  // namespace
+
+// The overlaps of two sorted lists of gutters at least min_width wide, in
+// one sweep.
+std::vector<Gutter> intersect_gutters(const std::vector<Gutter>& a, const std::vector<Gutter>& b,
+                                      double min_width) {
+  std::vector<Gutter> out;
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const Gutter both{std::max(a[i].x0, b[j].x0), std::min(a[i].x1, b[j].x1)};
+    if (both.x1 - both.x0 >= min_width) out.push_back(both);
+    (a[i].x1 < b[j].x1 ? i : j) += 1;
+  }
+  return out;
+}
 
 PageFlows order_regions(const std::vector<const PdfWord*>& words, const std::vector<Box>& tables) {
   std::vector<Item> items;

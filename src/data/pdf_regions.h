@@ -23,6 +23,10 @@ struct Box {
   double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
 };
 
+// A column gap is at least this many word heights wide; word spaces are
+// about a third of one.
+constexpr double kGutterWidth = 1.0;
+
 struct Gutter {
   double x0 = 0, x1 = 0;  // a blank x range between columns
 };
@@ -44,6 +48,11 @@ struct PageFlows {
   std::vector<Flow> flows;  // in reading order
   int n_column_regions = 0;
 };
+
+// The overlaps of two lists of gutters sorted by x, at least min_width
+// wide, in one sweep.
+std::vector<Gutter> intersect_gutters(const std::vector<Gutter>& a, const std::vector<Gutter>& b,
+                                      double min_width);
 
 // `tables`: boxes of the page's ruled tables (their words already removed).
 PageFlows order_regions(const std::vector<const PdfWord*>& words, const std::vector<Box>& tables);

@@ -87,6 +87,61 @@ std::string cell_text(const std::vector<const PdfWord*>& words, LineJoiner& join
   return text;
 }
 
+// A line's runs: words closer than a column gap, as [first, last) indices.
+std::vector<std::pair<std::size_t, std::size_t>> runs_of(const Line& line, double h) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  const auto& ws = line.words;
+  for (std::size_t a = 0; a < ws.size();) {
+    std::size_t b = a + 1;
+    while (b < ws.size() && ws[b]->x0 - ws[b - 1]->x1 < kGutterWidth * h) ++b;
+    out.emplace_back(a, b);
+    a = b;
+  }
+  return out;
+}
+
+// The column gaps of an aligned table, from its full lines only: the most
+// runs that at least a third of the lines (two at least) have. A heading
+// spanning two columns, an empty cell or a cell's second line then does not
+// merge columns for every row. Without enough full lines: the section's
+// gutters.
+std::vector<Gutter> column_gaps(const std::vector<Line>& lines, const std::vector<Gutter>& gutters,
+                                double h) {
+  std::vector<std::size_t> n_runs;
+  for (const Line& l : lines) n_runs.push_back(runs_of(l, h).size());
+  const std::size_t needed = std::max<std::size_t>(2, lines.size() / 3);
+  std::size_t k = *std::max_element(n_runs.begin(), n_runs.end());
+  while (k > 2 &&
+         static_cast<std::size_t>(std::count_if(n_runs.begin(), n_runs.end(),
+                                                [&](std::size_t n) { return n >= k; })) < needed)
+    --k;
+  std::vector<Gutter> out;
+  bool first = true;
+  double left = 1e300, right = -1e300;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (n_runs[i] < k) continue;
+    left = std::min(left, lines[i].x0);
+    right = std::max(right, lines[i].x1);
+  }
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (n_runs[i] < k) continue;
+    // Blank ranges of this line inside the full lines' extent.
+    std::vector<Gutter> blank;
+    double x = left;
+    for (const PdfWord* w : lines[i].words) {
+      if (w->x0 - x >= kGutterWidth * h) blank.push_back({x, w->x0});
+      x = std::max(x, w->x1);
+    }
+    if (right - x >= kGutterWidth * h) blank.push_back({x, right});
+    out = first ? blank : intersect_gutters(out, blank, kGutterWidth * h);
+    first = false;
+  }
+  // Interior gaps only: content on both sides.
+  std::erase_if(out, [&](const Gutter& g) { return g.x0 <= left + 0.5 || g.x1 >= right - 0.5; });
+  if (out.empty()) return gutters;
+  return out;
+}
+
 }  // namespace
 
 int RuledTable::cell_at(double x, double y) const {
@@ -227,28 +282,41 @@ std::optional<TableRows> aligned_table_rows(const std::vector<const PdfWord*>& w
     }
   }
   if (rows.size() < 2) return std::nullopt;
-  const std::size_t n_cols = gutters.size() + 1;
+  const std::vector<Gutter> columns = column_gaps(lines, gutters, h);
+  const std::size_t n_cols = columns.size() + 1;
   TableRows out;
-  int multi_cell_rows = 0;
   for (const auto& row : rows) {
     std::vector<std::vector<const PdfWord*>> cells(n_cols);
     for (std::size_t i : row) {
-      for (const PdfWord* w : lines[i].words) {
-        const double mid = (w->x0 + w->x1) / 2;
+      // A run that reaches into a column gap spans the columns on both
+      // sides (a heading over two columns): it goes to the leftmost one.
+      const auto& ws = lines[i].words;
+      for (const auto& [a, b] : runs_of(lines[i], h)) {
+        const double x0 = ws[a]->x0, x1 = ws[b - 1]->x1;
         std::size_t c = 0;
-        while (c < gutters.size() && mid > gutters[c].x0) ++c;
-        cells[c].push_back(w);
+        while (c < columns.size() && x0 >= columns[c].x0 &&
+               !(x0 < columns[c].x1 - 0.25 * h && x1 > columns[c].x1))
+          ++c;
+        cells[c].insert(cells[c].end(), ws.begin() + static_cast<std::ptrdiff_t>(a),
+                        ws.begin() + static_cast<std::ptrdiff_t>(b));
       }
     }
     out.emplace_back();
-    int filled = 0;
-    for (const auto& cell : cells) {
-      out.back().push_back(cell_text(cell, joiner));
-      filled += out.back().back().empty() ? 0 : 1;
-    }
-    multi_cell_rows += filled >= 2 ? 1 : 0;
+    for (const auto& cell : cells) out.back().push_back(cell_text(cell, joiner));
   }
-  if (2 * multi_cell_rows < static_cast<int>(out.size())) return std::nullopt;
+  // Columns found only from sparse lines and never holding a cell's start.
+  for (std::size_t c = n_cols; c-- > 0;) {
+    const bool empty =
+        std::all_of(out.begin(), out.end(), [&](const auto& r) { return r[c].empty(); });
+    if (empty && out.front().size() > 1) {
+      for (auto& r : out) r.erase(r.begin() + static_cast<std::ptrdiff_t>(c));
+    }
+  }
+  const auto multi_cell_rows = std::count_if(out.begin(), out.end(), [](const auto& r) {
+    return std::count_if(r.begin(), r.end(), [](const std::string& t) { return !t.empty(); }) >= 2;
+  });
+  if (out.front().size() < 2 || 2 * multi_cell_rows < static_cast<std::ptrdiff_t>(out.size()))
+    return std::nullopt;
   return out;
 }
 

@@ -6,7 +6,9 @@
 //     cells, and a merged cell's text sits in its top-left position with the
 //     positions it covers left empty, so every row keeps its columns;
 //   - aligned tables: words of a region whose lines share column gaps
-//     (pdf_regions.h); rows are the lines, except that when the row spacing
+//     (pdf_regions.h), the column gaps taken from the lines that fill most
+//     columns (a heading spanning two columns goes to the leftmost one); rows
+//     are the lines, except that when the row spacing
 //     is wider than the line spacing inside rows, lines closer than that are
 //     one row (cells of several lines). Missing words are empty cells.
 // A cell of several lines is rejoined with the document's line joiner.
