@@ -33,14 +33,15 @@ struct Point {
 
 class RulingCollector : public QPDFObjectHandle::ParserCallbacks {
  public:
-  RulingCollector(double left, double top, std::size_t max_rules)
-      : left_(left), top_(top), max_rules_(max_rules) {}
+  RulingCollector(double left, double top, std::size_t max_rules, QPDFObjectHandle resources)
+      : left_(left), top_(top), max_rules_(max_rules), resources_{std::move(resources)} {}
 
   void handleObject(QPDFObjectHandle obj) override {
     if (!obj.isOperator()) {
       if (obj.isNumber()) {
         operands_.push_back(obj.getNumericValue());
       } else {
+        if (obj.isName()) name_ = obj.getName();
         operands_.clear();  // names, strings, arrays: not path operands
         bad_operand_ = true;
       }
@@ -101,7 +102,45 @@ class RulingCollector : public QPDFObjectHandle::ParserCallbacks {
       end_path();
     } else if (op == "n") {
       end_path();
+    } else if (op == "Do") {
+      draw_form();
     }
+  }
+
+  // A form XObject (a drawing reused by name) is read like page content,
+  // under its /Matrix and with its own resources; forms that draw
+  // themselves, or nest deeper than kMaxFormDepth, are skipped.
+  void draw_form() {
+    constexpr std::size_t kMaxFormDepth = 8;
+    if (resources_.size() > kMaxFormDepth || !resources_.back().isDictionary()) return;
+    QPDFObjectHandle form = resources_.back().getKeyIfDict("/XObject").getKeyIfDict(name_);
+    if (!form.isStream() || !form.getDict().getKey("/Subtype").isNameAndEquals("/Form")) return;
+    const QPDFObjGen id = form.getObjGen();
+    if (std::find(drawing_.begin(), drawing_.end(), id) != drawing_.end()) return;
+    const Matrix saved_ctm = ctm_;
+    const std::size_t saved_depth = stack_.size();
+    QPDFObjectHandle matrix = form.getDict().getKey("/Matrix");
+    if (matrix.isMatrix()) {
+      const QPDFObjectHandle::Matrix m = matrix.getArrayAsMatrix();
+      ctm_ = multiply({m.a, m.b, m.c, m.d, m.e, m.f}, ctm_);
+    }
+    QPDFObjectHandle own = form.getDict().getKey("/Resources");
+    resources_.push_back(own.isDictionary() ? own : resources_.back());
+    drawing_.push_back(id);
+    end_path();
+    operands_.clear();
+    bad_operand_ = false;
+    try {
+      form.parseAsContents(this);
+    } catch (const std::exception&) {
+      // A form that cannot be read adds no rulings.
+    }
+    drawing_.pop_back();
+    resources_.pop_back();
+    stack_.resize(std::min(stack_.size(), saved_depth));
+    ctm_ = saved_ctm;
+    operands_.clear();
+    end_path();
   }
 
   void add(Point a, Point b) {
@@ -148,6 +187,9 @@ class RulingCollector : public QPDFObjectHandle::ParserCallbacks {
   std::vector<std::vector<Point>> subpaths_;
   std::vector<std::size_t> rects_;  // subpaths drawn by re
   std::vector<PdfRule> rules_;
+  std::string name_;                         // the last name operand
+  std::vector<QPDFObjectHandle> resources_;  // the page's, then each form's
+  std::vector<QPDFObjGen> drawing_;          // forms being read
 };
 
 }  // namespace
@@ -170,7 +212,7 @@ std::vector<std::vector<PdfRule>> read_pdf_rulings(const std::string& path, std:
         if (!box.isRectangle()) continue;
         const QPDFObjectHandle::Rectangle r = box.getArrayAsRectangle();
         RulingCollector collector(std::min(r.llx, r.urx), std::max(r.lly, r.ury),
-                                  max_rules_per_page);
+                                  max_rules_per_page, pages[p].getAttribute("/Resources", false));
         pages[p].parseContents(&collector);
         out[p] = collector.take();
       } catch (const std::exception&) {

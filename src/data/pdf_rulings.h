@@ -1,7 +1,8 @@
 // Ruling lines of PDF pages: the straight horizontal and vertical strokes
 // and thin filled rectangles that draw table borders. poppler-cpp gives text
 // boxes only, so the page content streams are read with qpdf and their path
-// operators (m l re h S s B b f F n, q Q cm) interpreted here.
+// operators (m l re h S s B b f F n, q Q cm, and Do for form XObjects)
+// interpreted here.
 // Runs inside the PDF reader's child process (pdf_reader.h), so a hostile
 // content stream costs at most that child's limits.
 // Thread safety: stateless; each call owns its qpdf objects.

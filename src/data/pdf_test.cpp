@@ -293,6 +293,23 @@ TEST(PdfRulings, ReadsStrokedLinesAndRectanglesInPageCoordinates) {
   EXPECT_EQ(fmt::format("{:.0f}-{:.0f} at {:.0f}", odd_rulings[0][0].x0, odd_rulings[0][0].x1,
                         odd_rulings[0][0].y0),
             "4-6 at 787");
+  // A form XObject drawn under a translation, whose own resources name a
+  // form that draws itself (read once, not forever).
+  const std::vector<std::string> objects{
+      "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Fm1 5 0 "
+      "R >> >> /Contents 4 0 R >>",
+      "<< /Length 30 >>\nstream\nq 1 0 0 1 100 100 cm /Fm1 Do Q\nendstream",
+      "<< /Type /XObject /Subtype /Form /BBox [0 0 200 200] /Matrix [1 0 0 1 10 0] /Resources "
+      "<< /XObject << /Fm1 5 0 R >> >> /Length 22 >>\nstream\n0 0 m 50 0 l S /Fm1 Do\nendstream"};
+  const auto forms = dir / "forms.pdf";
+  testing::write_bytes(forms, testing::pdf_file(objects));
+  const auto form_rulings = read_pdf_rulings(forms.string(), 1);
+  ASSERT_EQ(form_rulings.size(), 1u);
+  ASSERT_EQ(form_rulings[0].size(), 1u);
+  EXPECT_EQ(fmt::format("{:.0f}-{:.0f} at {:.0f}", form_rulings[0][0].x0, form_rulings[0][0].x1,
+                        form_rulings[0][0].y0),
+            "110-160 at 692");
   std::string many;
   for (int i = 0; i < 500; ++i) many += fmt::format("0 {} m 100 {} l S\n", i, i);
   const auto crowded = dir / "crowded.pdf";
