@@ -192,11 +192,21 @@ bool LineJoiner::in_word_list(const std::string& w) {
   return word_list_->count(w) > 0;
 }
 
-bool LineJoiner::korean_space(const std::string& a, const std::string& b) {
+bool LineJoiner::korean_space(const std::string& a, const std::string& b,
+                              std::string_view after_b) {
   if (a.empty() || b.empty()) return true;
   const std::string joined = a + b;
   if (is_word(joined)) return false;
   if (is_suffix(b)) return false;
+  // A connective ending before an auxiliary verb ("남|지 않도록",
+  // "하|게 되었다"): the ending closes the first part's word.
+  static const std::string_view kConnectives[] = {"지", "게", "고", "기"};
+  static const std::string_view kAuxiliaries[] = {"않", "못", "있", "말", "싶",
+                                                  "되", "된", "하", "한", "했"};
+  if (std::find(std::begin(kConnectives), std::end(kConnectives), b) != std::end(kConnectives) &&
+      std::any_of(std::begin(kAuxiliaries), std::end(kAuxiliaries),
+                  [&](std::string_view v) { return after_b.starts_with(v); }))
+    return false;
   // "2회 실시", "24개 시스템": a number with its unit is a word of its own.
   if (has_digit(a) || numeral_then_counter(a, b)) return true;
   const std::string b_stem = strip_suffix(b);
@@ -226,7 +236,8 @@ void LineJoiner::append(std::string& text, std::string_view next) {
   if (is_hangul(before) && is_hangul(after)) {
     const std::string a = trim_word(last_token(text));
     const std::string b = trim_word(first_token(next));
-    const bool space = korean_space(a, b);
+    const std::string_view rest = next.substr(std::min(next.size(), first_token(next).size() + 1));
+    const bool space = korean_space(a, b, first_token(rest));
     ++(space ? stats_.korean_spaced : stats_.korean_joined);
     if (space) text += ' ';
     text += next;

@@ -4,7 +4,9 @@
 //   1. the joined word occurs whole elsewhere in the document (its words
 //      away from line ends are counted) -> no space;
 //   2. the second part is a particle or ending on its own (조사/어미:
-//      "를", "에서", "했다", "입니다") -> no space;
+//      "를", "에서", "했다", "입니다"), or a connective ending before an
+//      auxiliary verb ("지 않", "게 되") -> no space; a number or native
+//      numeral with its counter ("2회", "일곱 개") -> space;
 //   3. both parts occur as words elsewhere in the document -> space;
 //   4. a word of the document starts with the joined prefix (the first part
 //      and the next syllable: "기관" from "기" + "관에서") -> no space;
@@ -53,7 +55,9 @@ class LineJoiner {
   const Stats& stats() const { return stats_; }
 
  private:
-  bool korean_space(const std::string& a, const std::string& b);
+  // a: the last word before the break, b: the first after it, after_b: the
+  // word following b.
+  bool korean_space(const std::string& a, const std::string& b, std::string_view after_b);
   bool is_word(const std::string& w) const { return interior_.count(w) > 0; }
   bool has_word_with_prefix(const std::string& prefix);
   bool in_word_list(const std::string& w);

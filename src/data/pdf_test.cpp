@@ -233,6 +233,7 @@ TEST(PdfLineJoin, KoreanBreaksFollowTheDocumentsOwnWords) {
   EXPECT_EQ(join("연 2회", "실시하였다."), "연 2회 실시하였다.");       // number with unit
   EXPECT_EQ(join("충족하였으나", ", 일부는"), "충족하였으나, 일부는");  // closing punctuation
   EXPECT_EQ(join("현황을 보고서", "를 작성"), "현황을 보고서를 작성");  // particle alone
+  EXPECT_EQ(join("권한이 남", "지 않도록"), "권한이 남지 않도록");      // ending, auxiliary verb
   EXPECT_EQ(joiner.stats().korean_spaced, 3);
 }
 
