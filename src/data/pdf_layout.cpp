@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string_view>
-#include <unordered_set>
 
 #include "data/markdown.h"
 #include "data/pdf_line_join.h"
