@@ -17,6 +17,7 @@ packages=(
   libzstd-dev libsodium-dev libsqlcipher-dev libicu-dev libre2-dev libonig5 libonig-dev
   libsentencepiece-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev
+  libqpdf-dev libcairo2-dev fonts-nanum hunspell-ko
   python3 python3-torch python3-numpy python3-jinja2
   strace openssl iproute2 util-linux
 )

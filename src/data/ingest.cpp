@@ -264,10 +264,10 @@ class Ingester {
       }
       PdfText text = layout_pdf_text(pdf.pages);
       results[i].extracted.text = sanitize_utf8(text.text);
-      results[i].extracted.meta = {{"pages", pdf.pages.size()},
-                                   {"page_offsets", text.page_offsets},
-                                   {"tables", text.n_tables},
-                                   {"dropped_header_footer_lines", text.n_dropped_lines}};
+      results[i].extracted.meta = {
+          {"pages", pdf.pages.size()},     {"page_offsets", text.page_offsets},
+          {"tables", text.n_tables},       {"dropped_header_footer_lines", text.n_dropped_lines},
+          {"footnotes", text.n_footnotes}, {"column_regions", text.n_column_regions}};
       pdf.pages.clear();
     });
     for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <memory>
 
+#include "data/pdf_rulings.h"
+
 namespace enclave::data {
 
 namespace {
@@ -83,12 +85,15 @@ void quiet(const std::string&, void*) {}
     const int n_pages = doc->pages();
     if (n_pages > limits.max_pages) _exit(kTooManyPages);
     ChildWriter out(fd, limits.max_text_bytes);
+    const std::vector<std::vector<PdfRule>> rulings =
+        read_pdf_rulings(path.string(), static_cast<std::size_t>(n_pages));
     for (int p = 0; p < n_pages; ++p) {
       std::unique_ptr<poppler::page> page(doc->create_page(p));
       out.value('P');
       if (!page) {
         out.value(0.0);
         out.value(0.0);
+        out.value(std::uint32_t{0});
         out.value(std::uint32_t{0});
         continue;
       }
@@ -107,6 +112,15 @@ void quiet(const std::string&, void*) {}
         out.value(b.right());
         out.value(b.bottom());
         out.value(static_cast<std::uint8_t>(w.has_space_after()));
+      }
+      const std::vector<PdfRule> none;
+      const auto& rules = rulings.empty() ? none : rulings[static_cast<std::size_t>(p)];
+      out.value(static_cast<std::uint32_t>(rules.size()));
+      for (const PdfRule& r : rules) {
+        out.value(r.x0);
+        out.value(r.y0);
+        out.value(r.x1);
+        out.value(r.y1);
       }
     }
     out.value('E');
@@ -195,6 +209,13 @@ std::string decode_pdf_words(std::string_view data, std::vector<PdfPage>& pages)
       }
       w.space_after = space != 0;
       page.words.push_back(std::move(w));
+    }
+    if (!in.value(n)) return "truncated output from the PDF reader";
+    for (std::uint32_t i = 0; i < n; ++i) {
+      PdfRule r;
+      if (!in.value(r.x0) || !in.value(r.y0) || !in.value(r.x1) || !in.value(r.y1))
+        return "truncated output from the PDF reader";
+      page.rules.push_back(r);
     }
     pages.push_back(std::move(page));
   }

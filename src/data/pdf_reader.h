@@ -2,7 +2,8 @@
 // a hostile PDF (a Flate/LZW bomb, cyclic object references, a false
 // /Length, a parser crash) can then cost at most its time and memory limits
 // and is reported as skipped, never taking the batch down. The child sends
-// back each page's words with their boxes; layout (pdf_layout.h) happens in
+// back each page's words with their boxes and its ruling lines (read with
+// qpdf, pdf_rulings.h); layout (pdf_layout.h) happens in
 // the caller.
 // Fork safety: call from a thread while the process's other threads are
 // idle or blocked (the ingest's worker pool is, between batches); the child

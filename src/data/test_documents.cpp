@@ -83,6 +83,10 @@ std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& 
         "<0123456789ABCDEF0123456789ABCDEF>]",
         objects.size());
   }
+  return pdf_file(objects, trailer_extra);
+}
+
+std::string pdf_file(const std::vector<std::string>& objects, const std::string& trailer_extra) {
   std::string out = "%PDF-1.4\n%\xE2\xE3\xCF\xD3\n";
   std::vector<std::size_t> offsets;
   for (std::size_t i = 0; i < objects.size(); ++i) {

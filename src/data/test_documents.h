@@ -31,6 +31,10 @@ struct PdfBuildOptions {
 };
 
 std::string make_pdf(const std::vector<TestPage>& pages, const PdfBuildOptions& options = {});
+// A PDF file of the given objects (objects[i] is object i + 1, the catalog
+// first) with its cross-reference table; trailer_extra goes into the trailer.
+std::string pdf_file(const std::vector<std::string>& objects,
+                     const std::string& trailer_extra = "");
 
 struct ZipEntry {
   std::string name;
