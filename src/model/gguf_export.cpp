@@ -15,6 +15,7 @@
 #include "model/gguf_names.h"
 #include "model/weight_files.h"
 #include "text/chat_template.h"
+#include "text/sentencepiece_json.h"
 #include "text/split_patterns.h"
 #include "text/tokenizer.h"
 
@@ -132,7 +133,37 @@ struct Vocab {
   std::vector<std::int32_t> types;
   std::vector<float> scores;
   std::vector<std::string> merges;
+  std::optional<bool> add_space_prefix;  // "llama": from the model, else probed
 };
+
+// A tokenizer.model-only SentencePiece BPE model (the original Llama 2 and
+// Mistral releases): its pieces, scores and types as they are, padded to the
+// embedding's rows.
+Vocab sentencepiece_vocab(const fs::path& file, const ModelConfig& c) {
+  const SpModel m = read_sentencepiece_model(file);
+  if (m.model_type != 2)
+    fail(ErrorKind::kUnsupported,
+         "{}: cannot export as GGUF: a SentencePiece model of type {} (llama.cpp's 'llama' "
+         "vocabulary is BPE, type 2)",
+         file.string(), m.model_type);
+  if (static_cast<std::int64_t>(m.pieces.size()) > c.vocab_size)
+    fail_input("{}: {} pieces, more than the model's vocab_size {}", file.string(), m.pieces.size(),
+               c.vocab_size);
+  Vocab v;
+  v.model = "llama";
+  v.add_space_prefix = m.add_dummy_prefix;
+  for (const SpPiece& p : m.pieces) {
+    v.tokens.push_back(p.piece);
+    v.scores.push_back(p.score);
+    v.types.push_back(static_cast<std::int32_t>(p.type));
+  }
+  for (auto id = static_cast<std::int64_t>(m.pieces.size()); id < c.vocab_size; ++id) {
+    v.tokens.push_back(fmt::format("[PAD{}]", id));
+    v.types.push_back(kUnused);
+    v.scores.push_back(-1e4f);
+  }
+  return v;
+}
 
 // llama.cpp's name for the pre-tokenizer: from the one Split regex it runs
 // (Llama 3, Qwen2, GPT-2), or GPT-2's for a plain ByteLevel with its regex.
@@ -170,6 +201,8 @@ std::string pre_tokenizer_name(const json& pre, const fs::path& file) {
 
 Vocab read_vocab(const fs::path& dir, const ModelConfig& c, const Tokenizer& tok) {
   const fs::path file = dir / "tokenizer.json";
+  if (!fs::exists(file) && fs::exists(dir / "tokenizer.model"))
+    return sentencepiece_vocab(dir / "tokenizer.model", c);
   if (!fs::exists(file))
     fail(ErrorKind::kUnsupported,
          "{}: cannot export as GGUF: the tokenizer is needed as tokenizer.json", dir.string());
@@ -238,7 +271,17 @@ void write_tokenizer(GgufWriter& w, const fs::path& dir, const ModelConfig& c) {
   if (!v.pre.empty()) w.add_string("tokenizer.ggml.pre", v.pre);
   w.add_strings("tokenizer.ggml.tokens", v.tokens);
   w.add_i32s("tokenizer.ggml.token_type", v.types);
-  if (v.model == "llama") w.add_f32s("tokenizer.ggml.scores", v.scores);
+  if (v.model == "llama") {
+    w.add_f32s("tokenizer.ggml.scores", v.scores);
+    // Whether the normalizer puts "▁" before the text (Llama 2, Mistral) or
+    // not (Gemma); llama.cpp assumes it does unless told.
+    if (!v.add_space_prefix) {
+      const std::vector<TokenId> probe = tok->encode("a", /*add_special=*/false);
+      v.add_space_prefix =
+          !probe.empty() && tok->id_to_piece(probe.front()).starts_with("\xE2\x96\x81");
+    }
+    w.add_bool("tokenizer.ggml.add_space_prefix", *v.add_space_prefix);
+  }
   if (v.model == "gpt2") w.add_strings("tokenizer.ggml.merges", v.merges);
   if (tok->bos_id())
     w.add_u32("tokenizer.ggml.bos_token_id", static_cast<std::uint32_t>(*tok->bos_id()));

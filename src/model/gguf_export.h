@@ -5,7 +5,10 @@
 // 1 + w, Phi-3's fused projections as they are, llama3 and longrope scaling
 // as rope_freqs / rope_factors tensors), and the tokenizer (byte-level BPE
 // as "gpt2" with merges and llama.cpp's pre-tokenizer name; SentencePiece-
-// style BPE as "llama" with scores), special token ids and chat template.
+// style BPE tokenizer.json as "llama" with scores from the merge ranks; a
+// tokenizer.model-only SentencePiece BPE model as "llama" with its own
+// pieces, scores and types; add_space_prefix), special token ids and chat
+// template.
 // Matrices are written in the requested type (f32, f16, bf16, q8_0, q4_0);
 // norms, biases and rotary factors stay f32, as llama.cpp's converter does.
 // Torch-free. Thread safety: stateless.

@@ -17,6 +17,7 @@
 #include "model/gguf_reader.h"
 #include "model/safetensors.h"
 #include "text/bpe_trainer.h"
+#include "text/sentencepiece_json.h"
 #include "text/split_patterns.h"
 
 namespace enclave {
@@ -208,12 +209,41 @@ nlohmann::ordered_json byte_level_tokenizer(const GgufFile& f,
   return byte_level_bpe_json(vocab, merges, added, pre_tokenizer, nullptr, pre == "llama-bpe");
 }
 
+// A "llama" (SentencePiece) vocabulary as transformers' LlamaConverter
+// writes it: merges recovered from the scores (text/sentencepiece_json.h).
+nlohmann::ordered_json sentencepiece_tokenizer(const GgufFile& f,
+                                               const std::vector<std::string>& tokens,
+                                               const std::vector<std::int32_t>& types) {
+  const GgufValue* scores = f.find("tokenizer.ggml.scores");
+  if (scores == nullptr || !scores->is_array() ||
+      std::get<GgufArray>(scores->v).size() < tokens.size())
+    fail_input("{}: tokenizer.ggml.scores: expected {} numbers (one per token)", f.path().string(),
+               tokens.size());
+  const auto& items = std::get<GgufArray>(scores->v);
+  std::vector<SpPiece> pieces;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto* score = std::get_if<double>(&items[i].v);
+    if (score == nullptr || !std::isfinite(*score))
+      fail_input("{}: tokenizer.ggml.scores[{}]: not a finite number", f.path().string(), i);
+    pieces.push_back({tokens[i], static_cast<float>(*score), static_cast<SpPieceType>(types[i])});
+  }
+  bool add_space_prefix = true;  // llama.cpp's default for this vocabulary
+  if (const GgufValue* v = f.find("tokenizer.ggml.add_space_prefix"))
+    if (const auto* b = std::get_if<bool>(&v->v)) add_space_prefix = *b;
+  try {
+    return sentencepiece_bpe_json(pieces, add_space_prefix);
+  } catch (const Error& e) {
+    fail_input("{}: tokenizer.ggml.tokens: {}", f.path().string(), e.what());
+  }
+}
+
 void write_tokenizer(const GgufFile& f, const fs::path& dir, std::uint64_t vocab_size) {
   if (!f.find("tokenizer.ggml.model")) return;  // weights only
   const std::string model = f.get_string("tokenizer.ggml.model");
-  if (model != "gpt2")
+  if (model != "gpt2" && model != "llama")
     fail(ErrorKind::kUnsupported,
-         "{}: tokenizer.ggml.model '{}': only byte-level BPE ('gpt2') vocabularies are imported",
+         "{}: tokenizer.ggml.model '{}': only byte-level BPE ('gpt2') and SentencePiece ('llama') "
+         "vocabularies are imported",
          f.path().string(), model);
   std::vector<std::string> tokens = f.get_strings("tokenizer.ggml.tokens");
   std::vector<std::int32_t> types(tokens.size(), 1);
@@ -244,7 +274,9 @@ void write_tokenizer(const GgufFile& f, const fs::path& dir, std::uint64_t vocab
     tokens.pop_back();
     types.pop_back();
   }
-  write_file_atomic(dir / "tokenizer.json", byte_level_tokenizer(f, tokens, types).dump() + "\n");
+  const nlohmann::ordered_json doc = model == "llama" ? sentencepiece_tokenizer(f, tokens, types)
+                                                      : byte_level_tokenizer(f, tokens, types);
+  write_file_atomic(dir / "tokenizer.json", doc.dump() + "\n");
   json config = {{"tokenizer_class", "PreTrainedTokenizerFast"}};
   auto token_at = [&](const char* key) -> std::optional<std::string> {
     if (!f.find(key)) return std::nullopt;

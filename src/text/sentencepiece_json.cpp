@@ -1,9 +1,13 @@
 #include "text/sentencepiece_json.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/file.h"
 #include "text/utf8.h"
 
 namespace enclave {
@@ -50,7 +54,133 @@ ordered_json replace(const std::string& from, const std::string& to) {
   return {{"type", "Replace"}, {"pattern", {{"String", from}}}, {"content", to}};
 }
 
+// A bounded reader of protobuf's wire format, enough for ModelProto.
+class Wire {
+ public:
+  Wire(std::string_view bytes, const std::filesystem::path& file, std::size_t base = 0)
+      : bytes_(bytes), file_(file), base_(base) {}
+  bool done() const { return pos_ >= bytes_.size(); }
+
+  std::uint64_t varint() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (done()) bad("truncated varint");
+      const auto byte = static_cast<std::uint8_t>(bytes_[pos_++]);
+      value |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    bad("varint longer than 10 bytes");
+  }
+  // The field's payload for wire type 2 (length-delimited), as a sub-reader.
+  Wire nested() {
+    const std::uint64_t n = varint();
+    if (n > bytes_.size() - pos_) bad("length past the end");
+    Wire w(bytes_.substr(pos_, n), file_, base_ + pos_);
+    pos_ += n;
+    return w;
+  }
+  std::string string() {
+    Wire w = nested();
+    return std::string(w.bytes_);
+  }
+  float fixed32() {
+    if (bytes_.size() - pos_ < 4) bad("truncated fixed32");
+    std::uint32_t bits = 0;
+    for (int i = 0; i < 4; ++i)
+      bits |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes_[pos_ + i])) << (8 * i);
+    pos_ += 4;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  void skip(std::uint32_t wire_type) {
+    switch (wire_type) {
+      case 0:
+        varint();
+        return;
+      case 1:
+        if (bytes_.size() - pos_ < 8) bad("truncated fixed64");
+        pos_ += 8;
+        return;
+      case 2:
+        nested();
+        return;
+      case 5:
+        fixed32();
+        return;
+      default:
+        bad(fmt::format("wire type {} (groups are not in this schema)", wire_type));
+    }
+  }
+  [[noreturn]] void bad(const std::string& why) const {
+    fail_input("{}: not a SentencePiece model: byte {}: {}", file_.string(), base_ + pos_, why);
+  }
+
+ private:
+  std::string_view bytes_;
+  const std::filesystem::path& file_;
+  std::size_t base_;
+  std::size_t pos_ = 0;
+};
+
+SpPiece read_piece(Wire w) {
+  SpPiece p;
+  while (!w.done()) {
+    const std::uint64_t key = w.varint();
+    const auto field = key >> 3;
+    const auto type = static_cast<std::uint32_t>(key & 7);
+    if (field == 1 && type == 2) {
+      p.piece = w.string();
+    } else if (field == 2 && type == 5) {
+      p.score = w.fixed32();
+    } else if (field == 3 && type == 0) {
+      const std::uint64_t t = w.varint();
+      if (t < 1 || t > 6) w.bad(fmt::format("piece type {} is not one SentencePiece defines", t));
+      p.type = static_cast<SpPieceType>(t);
+    } else {
+      w.skip(type);
+    }
+  }
+  return p;
+}
+
+// The varint field `wanted` of a nested message, or fallback.
+std::uint64_t varint_field(Wire w, std::uint64_t wanted, std::uint64_t fallback) {
+  std::uint64_t value = fallback;
+  while (!w.done()) {
+    const std::uint64_t key = w.varint();
+    if ((key >> 3) == wanted && (key & 7) == 0) {
+      value = w.varint();
+    } else {
+      w.skip(static_cast<std::uint32_t>(key & 7));
+    }
+  }
+  return value;
+}
+
 }  // namespace
+
+SpModel read_sentencepiece_model(const std::filesystem::path& file) {
+  const std::string bytes = read_file(file, std::uint64_t{1} << 30);
+  Wire w(bytes, file);
+  SpModel m;
+  while (!w.done()) {
+    const std::uint64_t key = w.varint();
+    const auto field = key >> 3;
+    const auto type = static_cast<std::uint32_t>(key & 7);
+    if (field == 1 && type == 2) {
+      m.pieces.push_back(read_piece(w.nested()));
+    } else if (field == 2 && type == 2) {  // TrainerSpec
+      m.model_type = static_cast<int>(varint_field(w.nested(), 3, 1));
+    } else if (field == 3 && type == 2) {  // NormalizerSpec
+      m.add_dummy_prefix = varint_field(w.nested(), 3, 1) != 0;
+    } else {
+      w.skip(type);
+    }
+  }
+  if (m.pieces.empty()) w.bad("no pieces");
+  return m;
+}
 
 ordered_json sentencepiece_bpe_json(const std::vector<SpPiece>& pieces, bool add_dummy_prefix) {
   std::unordered_map<std::string, std::size_t> ids;
@@ -70,7 +200,7 @@ ordered_json sentencepiece_bpe_json(const std::vector<SpPiece>& pieces, bool add
                        {"single_word", false},
                        {"lstrip", false},
                        {"rstrip", false},
-                       {"normalized", !special},
+                       {"normalized", false},
                        {"special", special}});
     }
   }
