@@ -139,6 +139,7 @@ class Workspace:
     def build(cls):
         if cls.built:
             return
+        start = time.time()
         cls.root = os.path.join(WORKDIR, "ws")
         shutil.rmtree(cls.root, ignore_errors=True)
         os.makedirs(WORKDIR, exist_ok=True)
@@ -151,7 +152,7 @@ class Workspace:
         shutil.copy(os.path.join(data, "pretrain.jsonl"), os.path.join(WORKDIR, "docs", "corpus.jsonl"))
         with open(os.path.join(cls.root, "release.yaml"), "w") as f:
             f.write(PIPELINE)
-        common = ["--batch-size", "2", "--threads", "1", "--max-length", "64", "--max-steps", "3", "--json"]
+        common = ["--batch-size", "2", "--threads", "1", "--max-length", "32", "--max-steps", "3", "--json"]
         for role in ("admin", "viewer"):
             cls.keys[role] = run("api-keys", "add", "--file", os.path.join(cls.root, "keys.json"), "--id", role,
                                  "--role", role).stdout.strip()
@@ -190,6 +191,7 @@ class Workspace:
             status, body, _ = cls.serve.request("POST", "/v1/feedback", {"id": rid, "rating": -1 if i else 1}, auth)
             assert status == 200, body
         cls.built = True
+        print(f"workspace built in {time.time() - start:.1f} s", file=sys.stderr)
 
     @classmethod
     def stop(cls):
@@ -316,8 +318,10 @@ class DashboardTest(unittest.TestCase):
         path = os.path.join(WORKDIR, "browser.json")
         with open(path, "w") as f:
             json.dump(config, f)
+        start = time.time()
         p = subprocess.run(["node", os.path.join(HERE, "ui_browser", "run.mjs"), path], capture_output=True, text=True,
                            timeout=180, cwd=os.path.join(HERE, "ui_browser"))
+        print(f"chromium through {len(pages)} pages in {time.time() - start:.1f} s", file=sys.stderr)
         self.assertEqual(p.returncode, 0, p.stderr)
         seen = json.loads(p.stdout)
         self.assertEqual(seen["console_errors"], [])

@@ -145,5 +145,38 @@ TEST_F(ApiTest, LineageIsAGraphOfRunsAndVersions) {
   EXPECT_THROW(api_.lineage({}), Error);
 }
 
+TEST_F(ApiTest, ModelsShowEvaluationsWithIntervalsAndGateVerdicts) {
+  store::Workspace ws(root_.path());
+  const std::filesystem::path dir = root_.path() / "model";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "config.json") << "{}";
+  const store::VersionInfo m = store::register_version(
+      ws, {.kind = store::RegistryKind::kModel, .name = "chat", .source = dir});
+  {
+    store::Run eval(root_.path(), {.kind = "eval", .name = "suite"});
+    eval.log_input_version(m.id, "model");
+    eval.log_metric("qa/acc", 0.5, 0);
+    eval.log_metric("qa/acc_stderr", 0.1, 0);
+    eval.finish();
+    store::Run gate(root_.path(), {.kind = "gate", .name = "gate"});
+    gate.log_input_version(m.id, "model");
+    gate.log_params({{"failed_rules", {"qa/acc >= 0.9"}}});
+    gate.log_metric("gate/passed", 0.0, 0);
+    gate.finish();
+  }
+  nlohmann::json shown = api_.model("chat");
+  const nlohmann::json& evals = shown["versions"][0]["evaluations"];
+  ASSERT_EQ(evals.size(), 2u) << evals.dump();
+  EXPECT_EQ(evals[0]["kind"], "eval");
+  ASSERT_EQ(evals[0]["metrics"].size(), 1u);  // the stderr is folded into the interval
+  EXPECT_NEAR(evals[0]["metrics"][0]["ci95"][0].get<double>(), 0.5 - 0.196, 1e-12);
+  EXPECT_NEAR(evals[0]["metrics"][0]["ci95"][1].get<double>(), 0.5 + 0.196, 1e-12);
+  EXPECT_EQ(evals[1]["kind"], "gate");
+  EXPECT_FALSE(evals[1]["gate_passed"].get<bool>());
+  EXPECT_EQ(evals[1]["failed_rules"][0], "qa/acc >= 0.9");
+  EXPECT_EQ(api_.models({})["items"][0]["name"], "chat");
+  EXPECT_EQ(api_.runs({{"model", "chat"}})["items"].size(), 2u);
+}
+
 }  // namespace
 }  // namespace enclave::ui

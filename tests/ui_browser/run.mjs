@@ -18,11 +18,19 @@ function watch(page, sink) {
   page.on("response", (res) => { if (res.status() >= 400) sink.failed_requests.push(`${res.url()}: ${res.status()}`); });
 }
 
+// Waits until a render that started after `before` has drawn the page of
+// `hash` (a render still running from an earlier change may finish first).
+async function rendered(page, before, hash) {
+  const path = hash.replace(/^#/, "").split("?")[0] || "/";
+  await page.waitForFunction((n, p) => (window.enclaveRenders || 0) > n && document.querySelector("main").dataset.loaded === p,
+    { timeout: 15000 }, before, path);
+}
+
 // Goes to a hash route and waits until its page has rendered.
 async function visit(page, hash) {
   const before = await page.evaluate(() => window.enclaveRenders || 0);
   await page.evaluate((h) => { location.hash = h; }, hash);
-  await page.waitForFunction((n) => (window.enclaveRenders || 0) > n, { timeout: 15000 }, before);
+  await rendered(page, before, hash);
   const error = await page.$eval("main", (m) => (m.querySelector("p.error") || {}).textContent || "");
   return error;
 }
@@ -59,12 +67,14 @@ try {
   result.korean_nav = await page.$eval("#nav-runs", (a) => a.textContent);
   await page.screenshot({ path: path.join(config.screenshots, "home-ko.png") });
   await page.select("#lang", "en");
+  await page.waitForFunction(() => document.querySelector("#nav-runs").textContent === "Runs", { timeout: 5000 });
 
   // Lineage: from the model's graph to the dataset it was trained on.
   await visit(page, config.lineage_page);
   const before = await page.evaluate(() => window.enclaveRenders || 0);
   await page.click("#lineage g.node.dataset");
-  await page.waitForFunction((n) => (window.enclaveRenders || 0) > n, { timeout: 15000 }, before);
+  await page.waitForFunction(() => location.hash.startsWith("#/datasets/"), { timeout: 15000 });
+  await rendered(page, before, await page.evaluate(() => location.hash));
   result.lineage_reached = await page.evaluate(() => location.hash);
   result.lineage_report = await page.$eval("#report", (e) => e.textContent).catch(() => "");
 
@@ -73,13 +83,13 @@ try {
   result.feedback_request = await page.$eval(".feedback-item", (e) => e.dataset.request);
   let n = await page.evaluate(() => window.enclaveRenders || 0);
   await page.click(".feedback-item button.approve");
-  await page.waitForFunction((k) => (window.enclaveRenders || 0) > k, { timeout: 15000 }, n);
+  await rendered(page, n, config.feedback_page);
 
   // Approving the pipeline stage that waits.
   await visit(page, config.pipeline_page);
   n = await page.evaluate(() => window.enclaveRenders || 0);
   await page.click("button.approve-stage");
-  await page.waitForFunction((k) => (window.enclaveRenders || 0) > k, { timeout: 15000 }, n);
+  await rendered(page, n, config.pipeline_page);
   await page.screenshot({ path: path.join(config.screenshots, "pipeline-approved.png"), fullPage: true });
 
   // A viewer sees the buttons disabled, and the API refuses the change.

@@ -35,7 +35,7 @@ export function lineChart(parent, { title, series, weight = 0, time = false, hei
     return [sorted.map((p) => p[0]), smooth(sorted.map((p) => (p[1] === null ? null : Number(p[1]))), weight)];
   });
   const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
-  const width = Math.max(320, (parent.clientWidth || 460) > 900 ? 440 : (parent.clientWidth || 460) - 16);
+  const width = Math.max(300, (box.clientWidth || 460) - 14);
   const opts = {
     width, height,
     scales: { x: { time } },
