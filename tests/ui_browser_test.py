@@ -152,7 +152,7 @@ class Workspace:
         shutil.copy(os.path.join(data, "pretrain.jsonl"), os.path.join(WORKDIR, "docs", "corpus.jsonl"))
         with open(os.path.join(cls.root, "release.yaml"), "w") as f:
             f.write(PIPELINE)
-        common = ["--batch-size", "2", "--threads", "1", "--max-length", "32", "--max-steps", "3", "--json"]
+        common = ["--batch-size", "2", "--threads", "1", "--max-length", "32", "--max-steps", "2", "--json"]
         for role in ("admin", "viewer"):
             cls.keys[role] = run("api-keys", "add", "--file", os.path.join(cls.root, "keys.json"), "--id", role,
                                  "--role", role).stdout.strip()
@@ -174,7 +174,7 @@ class Workspace:
             merged = pool.submit(run, "merge", "--config", os.path.join(WORKDIR, "merge.yaml"), "--out", "merged",
                                  "--json")
             ev = pool.submit(run, "eval", "run", "--model", "assistant", "--suite", "general.sequence_en", "--limit",
-                             "4", "--threads", "1", "--json")
+                             "2", "--threads", "1", "--json")
             cls.serve = Server(["serve", "--model", "assistant", "--port", "0", "--ui", "--threads", "1",
                                 "--api-keys", os.path.join(cls.root, "keys.json")], "dashboard at ")
             merged.result()

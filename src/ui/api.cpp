@@ -281,7 +281,7 @@ nlohmann::json Api::runs(const Query& query) const {
     }
     only = std::move(ids);
   }
-  if (!since.empty()) store::parse_time(since, "since");
+  const double since_time = since.empty() ? 0 : store::parse_time(since, "since");
   const bool filtered = !q.empty() || !since.empty() || only;
   store::RunFilter filter{.kind = param(query, "kind"),
                           .status = param(query, "status"),
@@ -290,7 +290,8 @@ nlohmann::json Api::runs(const Query& query) const {
   nlohmann::json all = nlohmann::json::array();
   for (nlohmann::json& run : store::list_runs(ws.db(), filter)) {
     if (!contains_folded(run.value("name", ""), q)) continue;
-    if (!since.empty() && run.value("started_at", "") < since) continue;
+    if (!since.empty() && store::parse_time(run.value("started_at", ""), "started_at") < since_time)
+      continue;
     if (only && !only->contains(run["id"].get<std::int64_t>())) continue;
     all.push_back(std::move(run));
   }

@@ -65,6 +65,9 @@ TEST_F(ApiTest, RunsPageWithCursorsAndFilters) {
   EXPECT_TRUE(last["next_cursor"].is_null());
   EXPECT_EQ(api_.runs({{"kind", "eval"}})["items"].size(), 2u);
   EXPECT_EQ(api_.runs({{"q", "R1"}})["items"].size(), 1u);
+  EXPECT_EQ(api_.runs({{"since", "2000-01-01"}})["items"].size(), 5u);
+  EXPECT_EQ(api_.runs({{"since", "2999-01-01T00:00+09:00"}})["items"].size(), 0u);
+  EXPECT_THROW(api_.runs({{"since", "yesterday"}}), Error);
   EXPECT_THROW(api_.runs({{"limit", "0"}}), Error);
   EXPECT_THROW(api_.runs({{"limit", "x"}}), Error);
   EXPECT_THROW(api_.runs({{"cursor", "-3"}}), Error);

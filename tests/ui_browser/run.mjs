@@ -58,7 +58,7 @@ try {
     const error = await visit(page, hash);
     result.pages[name] = { error, text: (await page.$eval("main", (m) => m.innerText)).slice(0, 4000) };
     if (hash === config.run_page) result.charts = await page.evaluate(() => window.enclaveCharts);
-    await page.screenshot({ path: path.join(config.screenshots, `${name}.png`), fullPage: true });
+    await page.screenshot({ path: path.join(config.screenshots, `${name}.png`) });
   }
 
   // Korean text from the switch.

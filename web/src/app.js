@@ -60,16 +60,22 @@ export function canDo(scope) {
   return who.scopes.includes("admin") || who.scopes.includes(scope);
 }
 
-// window.enclaveRenders counts finished renders (tests wait on it).
+// Each render draws into a box of its own; a newer one (another click
+// before the page finished loading) replaces it, and the older one goes on
+// drawing into its detached box unseen. window.enclaveRenders counts the
+// renders that finished as the newest (tests wait on it).
+let generation = 0;
+
 async function render() {
+  const g = ++generation;
   try {
-    await renderPage();
+    await renderPage(g);
   } finally {
-    window.enclaveRenders = (window.enclaveRenders || 0) + 1;
+    if (g === generation) window.enclaveRenders = (window.enclaveRenders || 0) + 1;
   }
 }
 
-async function renderPage() {
+async function renderPage(g) {
   const main = document.getElementById("main");
   if (!who || !who.signed_in) {
     const s = await api.session();
@@ -90,14 +96,15 @@ async function renderPage() {
     const m = path.match(re);
     if (!m) continue;
     header(active);
-    main.replaceChildren();
+    const box = h("div");
+    main.replaceChildren(box);
     window.enclaveCharts = {};
     try {
-      await page(main, m.slice(1), params);
+      await page(box, m.slice(1), params);
     } catch (err) {
-      main.append(h("p", { class: "error" }, err.message));
+      box.append(h("p", { class: "error" }, err.message));
     }
-    main.dataset.loaded = path || "/";
+    if (g === generation) main.dataset.loaded = path || "/";
     return;
   }
   header(null);

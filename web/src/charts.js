@@ -42,7 +42,9 @@ export function lineChart(parent, { title, series, weight = 0, time = false, hei
     series: [{ label: time ? "time" : "step" },
       ...usable.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: true,
         points: { show: s.points.length < 40 } }))],
-    axes: [{}, { size: 60 }],
+    // Steps are whole numbers; small values (learning rates) keep their digits.
+    axes: [time ? {} : { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] },
+      { size: 64, values: (u, vals) => vals.map((v) => (v === null ? "" : v !== 0 && Math.abs(v) < 0.01 ? v.toExponential(1) : String(+v.toPrecision(4)))) }],
     cursor: { drag: { x: true, y: false } },
   };
   new uPlot(opts, data, box);
