@@ -262,30 +262,35 @@ struct Dashboard::Impl {
              reader([this](const httplib::Request& r) { return api.audit(query_of(r)); }));
   }
 
+  // A change: the caller needs `scope` (or `alternative`), a session's
+  // CSRF token and Origin; the audit log records it as the actor.
+  using Action = std::function<nlohmann::json(const nlohmann::json& body, const Caller& caller)>;
+  serve::HttpHandler writer(Scope scope, std::optional<Scope> alternative, int status, Action act) {
+    return [this, scope, alternative, status, act = std::move(act)](const httplib::Request& req,
+                                                                    httplib::Response& res) {
+      const Caller caller = authenticate(req);
+      require(caller, scope, alternative);
+      check_write(req, caller);
+      store::AuditActorScope actor(caller.actor);
+      serve::send_json(res, status, act(body_of(req), caller));
+    };
+  }
+
   void action_routes(serve::HttpTransport& http) {
     http.post("/api/v1/feedback/review",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                const Caller caller = authenticate(req);
-                require(caller, Scope::kFeedback, Scope::kApprove);
-                check_write(req, caller);
-                store::AuditActorScope actor(caller.actor);
-                serve::send_json(res, 200, api.review_feedback(body_of(req), caller.actor));
-              });
-    http.post("/api/v1/feedback/export",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                const Caller caller = authenticate(req);
-                require(caller, Scope::kFeedback, Scope::kApprove);
-                check_write(req, caller);
-                store::AuditActorScope actor(caller.actor);
-                serve::send_json(res, 200, api.export_feedback(body_of(req)));
-              });
+              writer(Scope::kFeedback, Scope::kApprove, 200,
+                     [this](const nlohmann::json& body, const Caller& caller) {
+                       return api.review_feedback(body, caller.actor);
+                     }));
+    http.post("/api/v1/feedback/export", writer(Scope::kFeedback, Scope::kApprove, 200,
+                                                [this](const nlohmann::json& body, const Caller&) {
+                                                  return api.export_feedback(body);
+                                                }));
     http.post("/api/v1/pipelines/decide",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                const Caller caller = authenticate(req);
-                require(caller, Scope::kApprove);
-                check_write(req, caller);
-                serve::send_json(res, 202, decide(body_of(req), caller));
-              });
+              writer(Scope::kApprove, std::nullopt, 202,
+                     [this](const nlohmann::json& body, const Caller& caller) {
+                       return decide(body, caller);
+                     }));
   }
 
   // Checks that the stage waits, then records the decision and continues
