@@ -62,12 +62,15 @@ try {
   }
 
   // Korean text from the switch.
+  await visit(page, "#/");
+  let n = await page.evaluate(() => window.enclaveRenders || 0);
   await page.select("#lang", "ko");
-  await page.waitForFunction(() => document.querySelector("#nav-runs").textContent === "실행", { timeout: 5000 });
+  await rendered(page, n, "#/");
   result.korean_nav = await page.$eval("#nav-runs", (a) => a.textContent);
   await page.screenshot({ path: path.join(config.screenshots, "home-ko.png") });
+  n = await page.evaluate(() => window.enclaveRenders || 0);
   await page.select("#lang", "en");
-  await page.waitForFunction(() => document.querySelector("#nav-runs").textContent === "Runs", { timeout: 5000 });
+  await rendered(page, n, "#/");
 
   // Lineage: from the model's graph to the dataset it was trained on.
   await visit(page, config.lineage_page);
@@ -81,7 +84,7 @@ try {
   // Approving the first pending feedback item.
   await visit(page, config.feedback_page);
   result.feedback_request = await page.$eval(".feedback-item", (e) => e.dataset.request);
-  let n = await page.evaluate(() => window.enclaveRenders || 0);
+  n = await page.evaluate(() => window.enclaveRenders || 0);
   await page.click(".feedback-item button.approve");
   await rendered(page, n, config.feedback_page);
 
