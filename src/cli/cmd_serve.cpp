@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "serve/server.h"
 #include "store/audit_key.h"
+#include "ui/dashboard.h"
 
 namespace enclave::cli {
 namespace {
@@ -21,6 +22,7 @@ struct ServeFlags {
   std::string workspace;
   bool no_request_log = false;
   bool no_redact = false;
+  bool ui = false;
   ComputeFlags compute;
 };
 
@@ -51,6 +53,18 @@ void run_serve(ServeFlags& flags) {
   options.engine.chat_template = flags.compute.chat_template;
   std::fprintf(stderr, "enclave serve: compute dtype %s (%s)\n", dtype.dtype.c_str(),
                dtype.reason.c_str());
+  // --ui: the dashboard on the server's port, over the same workspace.
+  std::unique_ptr<ui::Dashboard> dashboard;
+  if (flags.ui) {
+    dashboard = std::make_unique<ui::Dashboard>(ui::DashboardOptions{
+        .workspace_root = workspace_root(flags.workspace), .api_keys = options.api_keys});
+    options.extra_routes = [&dashboard](serve::HttpTransport& http) { dashboard->mount(http); };
+    options.on_listening = [&dashboard](const std::string& url) {
+      if (!ui::Dashboard::has_pages())
+        std::fprintf(stderr, "enclave serve: %s\n", ui::Dashboard::pages_missing_note().c_str());
+      std::fprintf(stderr, "enclave serve: dashboard at %s\n", dashboard->sign_in_url(url).c_str());
+    };
+  }
   serve::run_server(options);
 }
 
@@ -118,6 +132,9 @@ void register_serve(CLI::App& app) {
                 "Do not store requests in the workspace");
   cmd->add_flag("--no-redact", flags->no_redact,
                 "Store prompts and completions without PII redaction");
+  cmd->add_flag("--ui", flags->ui,
+                "Also serve the dashboard (`enclave ui`) on this port, signed in with the same "
+                "keys");
   cmd->add_option_function<std::string>(
       "--audit-key-file", [](const std::string& file) { store::set_audit_key_file(file); },
       "Key of the workspace's audit chain, for the reloads the server records "

@@ -58,6 +58,8 @@ constexpr std::pair<std::string_view, Scope> kScopes[] = {
     {"pipeline watch", Scope::kInfer},
     {"pipeline approve", Scope::kApprove},
     {"pipeline reject", Scope::kApprove},
+    // What a caller may change in the dashboard its key or role decides.
+    {"ui", Scope::kRead},
 };
 
 bool has_prefix(std::string_view command, std::string_view prefix) {

@@ -75,6 +75,8 @@ const CommandSpec kCommands[] = {
      "Pipelines: stages from a YAML file run in dependency order, cached, approved, and started "
      "by triggers (`pipeline watch`)",
      ENCLAVE_LIGHT(register_pipeline)},
+    {"ui", "The dashboard: runs, models, data, serving, feedback and pipelines in a browser",
+     ENCLAVE_TENSORS(register_ui)},
 };
 
 }  // namespace

@@ -73,6 +73,7 @@ void register_serve(CLI::App& app);     // serve
 void register_api_keys(CLI::App& app);  // api-keys add, list, revoke, rotate
 void register_monitor(CLI::App& app);   // monitor requests
 void register_feedback(CLI::App& app);  // feedback export
+void register_ui(CLI::App& app);        // ui (the dashboard)
 void register_pipeline(CLI::App& app);  // pipeline run | list | show | status | dag | history |
                                         // approve | watch
 

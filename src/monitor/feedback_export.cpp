@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/staging_dir.h"
+#include "monitor/feedback_review.h"
 #include "monitor/request_log.h"
 #include "store/db.h"
 #include "store/names.h"
@@ -49,12 +50,20 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
                                      const FeedbackExportOptions& options) {
   store::validate_name(options.name, "dataset name");
   std::vector<Judged> judged;
+  const std::map<std::string, FeedbackReview> reviews = feedback_reviews(workspace_root);
   for (auto& [request, feedback] : requests_with_feedback(workspace_root)) {
+    auto review = reviews.find(request.id);
+    const bool approved = review != reviews.end() && review->second.decision == "approved";
+    if (review != reviews.end() && !approved) continue;  // rejected by a reviewer
+    if (options.approved_only && !approved) continue;
     Judged j{request, std::nullopt, std::nullopt};
+    if (approved && review->second.correction) j.correction = review->second.correction;
     for (const FeedbackRecord& f : feedback) {  // latest first
       if (!j.rating && f.rating) j.rating = f.rating;
       if (!j.correction && f.correction) j.correction = f.correction;
     }
+    // An approved answer without a rating or correction counts as a good one.
+    if (approved && !j.correction && (!j.rating || *j.rating == 0)) j.rating = 1.0;
     if ((j.rating && *j.rating != 0) || j.correction) judged.push_back(std::move(j));
   }
 
@@ -124,6 +133,7 @@ FeedbackExportResult export_feedback(const std::filesystem::path& workspace_root
   run_options.name = options.name;
   run_options.command = options.command;
   run_options.params = {{"n_sft", result.n_sft},
+                        {"approved_only", options.approved_only},
                         {"n_preference", result.n_preference},
                         {"n_requests", result.n_requests},
                         {"max_pairs_per_prompt", options.max_pairs_per_prompt}};

@@ -11,7 +11,7 @@
 // The export is a run (kind "feedback-export") whose inputs are the model
 // versions that served those requests, so lineage leads from the dataset
 // back to the model it came from. A request's latest rating and latest
-// correction count.
+// correction count; a reviewer's decision (feedback_review.h) comes first.
 // Thread safety: opens its own connections; safe from any thread.
 #pragma once
 
@@ -26,6 +26,9 @@ struct FeedbackExportOptions {
   std::string name;                  // dataset name
   std::vector<std::string> command;  // recorded in the run
   int max_pairs_per_prompt = 16;
+  // Only requests a reviewer approved (feedback_review.h); rejected ones
+  // are left out either way, and an approved correction replaces the user's.
+  bool approved_only = false;
 };
 
 struct FeedbackExportResult {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "monitor/request_db.h"
 #include "store/audit.h"
 #include "store/clock.h"
 #include "store/db.h"
@@ -47,13 +48,21 @@ CREATE TABLE IF NOT EXISTS feedback (
   rating REAL,
   correction TEXT);
 CREATE INDEX IF NOT EXISTS feedback_request ON feedback(request_id);
+CREATE TABLE IF NOT EXISTS feedback_reviews (
+  request_id TEXT PRIMARY KEY REFERENCES requests(id) ON DELETE CASCADE,
+  decision TEXT NOT NULL,
+  correction TEXT,
+  reviewed_at REAL NOT NULL,
+  reviewer TEXT NOT NULL);
 )sql";
 
 constexpr const char* kColumns =
     "id, created_at, key_id, endpoint, model, model_version, model_version_id, prompt, completion, "
     "prompt_tokens, completion_tokens, ttft, latency, finish_reason, status, adapter_version_id";
 
-std::unique_ptr<store::Db> open_db(const std::filesystem::path& path, bool create) {
+}  // namespace
+
+std::unique_ptr<store::Db> open_request_db(const std::filesystem::path& path, bool create) {
   if (!create && !std::filesystem::exists(path)) {
     fail(ErrorKind::kNotFound, "{}: no request log yet (start `enclave serve` in this workspace)",
          path.string());
@@ -89,6 +98,8 @@ std::unique_ptr<store::Db> open_db(const std::filesystem::path& path, bool creat
   }
   return db;
 }
+
+namespace {
 
 RequestRecord read_record(const store::Statement& s) {
   RequestRecord r;
@@ -150,7 +161,7 @@ RequestLog::RequestLog(const std::filesystem::path& workspace_root, RequestLogOp
       path_(db_path(workspace_root)),
       options_(std::move(options)) {
   store::ensure_real_dir(path_.parent_path());
-  open_db(path_, /*create=*/true);
+  open_request_db(path_, /*create=*/true);
   purge_expired();
   writer_ = std::thread([this] { writer_loop(); });
 }
@@ -197,7 +208,7 @@ void RequestLog::writer_loop() {
     lock.unlock();
     std::string error;
     try {
-      if (!db) db = open_db(path_, /*create=*/true);
+      if (!db) db = open_request_db(path_, /*create=*/true);
       if (!batch.empty()) {
         store::WriteTransaction tx(*db);
         store::Statement insert(
@@ -262,7 +273,7 @@ void RequestLog::add_feedback(FeedbackRecord feedback) {
   if (feedback.correction && options_.redactor)
     feedback.correction = options_.redactor(*feedback.correction);
   flush();  // the request may still be queued
-  std::unique_ptr<store::Db> db = open_db(path_, /*create=*/false);
+  std::unique_ptr<store::Db> db = open_request_db(path_, /*create=*/false);
   // One write transaction from the start: a read upgraded to a write while
   // the server logs requests fails at once with SQLITE_BUSY instead of waiting.
   store::WriteTransaction tx(*db);
@@ -285,7 +296,7 @@ void RequestLog::add_feedback(FeedbackRecord feedback) {
 
 std::int64_t RequestLog::purge_expired() {
   if (options_.retention_days <= 0) return 0;
-  std::unique_ptr<store::Db> db = open_db(path_, /*create=*/true);
+  std::unique_ptr<store::Db> db = open_request_db(path_, /*create=*/true);
   store::set_secure_delete(*db);
   const double cutoff = store::now_unix() - options_.retention_days * 86400.0;
   store::WriteTransaction tx(*db);
@@ -314,7 +325,8 @@ RequestPurgeResult purge_requests(const std::filesystem::path& workspace_root,
   // The workspace first: its audit entry commits before the deletion does, so
   // a log that cannot be audited (a keyed log without its key) loses nothing.
   store::Workspace workspace(workspace_root);
-  std::unique_ptr<store::Db> db = open_db(RequestLog::db_path(workspace_root), /*create=*/false);
+  std::unique_ptr<store::Db> db =
+      open_request_db(RequestLog::db_path(workspace_root), /*create=*/false);
   store::set_secure_delete(*db);
   std::string where = "1";
   if (!purge.key_id.empty()) where += " AND key_id = ?1";
@@ -349,7 +361,8 @@ RequestPurgeResult purge_requests(const std::filesystem::path& workspace_root,
 
 std::vector<RequestRecord> query_requests(const std::filesystem::path& workspace_root,
                                           const RequestFilter& filter) {
-  std::unique_ptr<store::Db> db = open_db(RequestLog::db_path(workspace_root), /*create=*/false);
+  std::unique_ptr<store::Db> db =
+      open_request_db(RequestLog::db_path(workspace_root), /*create=*/false);
   std::string sql = fmt::format("SELECT {} FROM requests WHERE created_at >= ?1", kColumns);
   if (!filter.model.empty()) sql += " AND (model = ?2 OR model_version = ?2)";
   if (!filter.key_id.empty()) sql += " AND key_id = ?3";
@@ -370,7 +383,8 @@ std::vector<RequestRecord> query_requests(const std::filesystem::path& workspace
 
 std::vector<std::pair<RequestRecord, std::vector<FeedbackRecord>>> requests_with_feedback(
     const std::filesystem::path& workspace_root) {
-  std::unique_ptr<store::Db> db = open_db(RequestLog::db_path(workspace_root), /*create=*/false);
+  std::unique_ptr<store::Db> db =
+      open_request_db(RequestLog::db_path(workspace_root), /*create=*/false);
   std::string columns;
   for (std::string_view c :
        {"r.id", "r.created_at", "r.key_id", "r.endpoint", "r.model", "r.model_version",

@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "core/error.h"
 #include "serve/api_error.h"
 #include "serve/server_impl.h"
+#include "serve/signal_loop.h"
 #include "store/audit.h"
 #include "store/workspace.h"
 
@@ -77,7 +79,8 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
       .tls_key = options.tls_key,
       .on_response = [this](const httplib::Request& req, const httplib::Response& res) {
         metrics.count_request(endpoint_label(req.path), res.status);
-        if (res.status >= 400 && res.status < 500) log_refusal(req, res.status);
+        if (res.status >= 400 && res.status < 500 && !req.path.starts_with("/api/"))
+          log_refusal(req, res.status);
       }});
 
   ModelHostOptions host_options;
@@ -101,6 +104,7 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   if (options.request_log) open_request_log();
 
   routes();
+  if (options.extra_routes) options.extra_routes(*http);
 }
 
 void Server::Impl::open_request_log() {
@@ -361,40 +365,9 @@ void Server::stop() { impl_->http->stop(); }
 int Server::port() const { return impl_->http->port(); }
 Metrics& Server::metrics() { return impl_->metrics; }
 
-namespace {
-
-// Written by the signal handler, read by the waiting thread: the handler
-// runs on whichever thread the kernel picks (libtorch and OpenMP start
-// threads before the server can block signals in them, so sigwait alone
-// let a SIGTERM kill the process with answered requests still queued for
-// the log), and write() is async-signal-safe.
-int signal_pipe[2] = {-1, -1};
-
-extern "C" void on_signal(int sig) {
-  const int saved = errno;
-  const char c = static_cast<char>(sig);
-  [[maybe_unused]] const ssize_t n = ::write(signal_pipe[1], &c, 1);
-  errno = saved;
-}
-
-}  // namespace
-
 void run_server(const ServeOptions& options) {
   Server server(options);
   const int port = server.bind();
-  if (::pipe2(signal_pipe, O_CLOEXEC) != 0) fail(ErrorKind::kIo, "cannot create a pipe");
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &action, nullptr);
-  std::thread waiter([&] {
-    char sig = 0;
-    // SIGHUP re-reads the keys file; SIGINT and SIGTERM (or 0, the server
-    // having stopped by itself) stop the server.
-    while (::read(signal_pipe[0], &sig, 1) == 1 && sig == SIGHUP) server.reload_keys();
-    server.stop();
-  });
   const bool tls = !options.tls_cert.empty();
   if (!tls && !options.api_keys.empty() && !is_loopback_host(options.host)) {
     std::fprintf(stderr,
@@ -404,11 +377,16 @@ void run_server(const ServeOptions& options) {
   }
   std::fprintf(stderr, "enclave serve: listening on %s://%s:%d\n", tls ? "https" : "http",
                options.host.c_str(), port);
+  if (options.on_listening) {
+    options.on_listening(fmt::format(
+        "{}://{}:{}", tls ? "https" : "http",
+        options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host,
+        port));
+  }
   std::fflush(stderr);
-  server.serve();
-  const char wake = 0;
-  [[maybe_unused]] const ssize_t n = ::write(signal_pipe[1], &wake, 1);
-  waiter.join();
+  // SIGHUP re-reads the keys file; SIGINT and SIGTERM stop the server.
+  serve_until_signal([&server] { server.serve(); }, [&server] { server.stop(); },
+                     [&server] { server.reload_keys(); });
   // Every request answered is in the log before the process exits.
   server.flush_log();
 }

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,7 @@
 namespace enclave::serve {
 
 class Metrics;
+class HttpTransport;
 
 struct ServeOptions {
   std::string model_ref;
@@ -62,6 +64,14 @@ struct ServeOptions {
   double watch_seconds = 10;  // poll a registry reference for a new version; 0 = off
   EngineOptions engine;
   bool quiet = false;  // no startup / reload lines on stderr
+  // More routes on the server's port, added after its own (the dashboard of
+  // `serve --ui`, src/ui); they share the transport's limits and refusals.
+  // Paths under /api/ are the dashboard's: their refusals stay out of the
+  // request log.
+  std::function<void(HttpTransport&)> extra_routes;
+  // Called by run_server once it listens, with the base URL
+  // ("http://127.0.0.1:8080").
+  std::function<void(const std::string& url)> on_listening;
 };
 
 class Server {
