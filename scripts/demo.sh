@@ -201,12 +201,14 @@ step "From the served model back to the feedback that made it" \
   "$enclave" lineage "skills-chat:$stage" --up "${ws[@]}"
 
 printf '\ndemo finished: models, runs and data in the workspace %s\n' "$work/learning/ws"
-# The dashboard stays up while the demo's server runs: until Enter on a
-# terminal, else for $ENCLAVE_DEMO_UI_SECONDS (default 0).
+# The dashboard stays up while the demo's server runs: on a terminal until
+# Enter or $ENCLAVE_DEMO_UI_SECONDS (default 300) pass, elsewhere for
+# $ENCLAVE_DEMO_UI_SECONDS (default 0), so an unattended run never waits.
 dashboard=$(sed -n 's/.*dashboard at //p' "$loop/serve.log" | tail -n 1)
 printf 'dashboard: %s\n' "$dashboard"
 if [[ -t 0 ]]; then
-  read -r -p "the dashboard is up while the server runs; press Enter to stop it " _ || true
+  read -r -t "${ENCLAVE_DEMO_UI_SECONDS:-300}" \
+    -p "the dashboard is up while the server runs; press Enter to stop it " _ || true
 elif [[ ${ENCLAVE_DEMO_UI_SECONDS:-0} != 0 ]]; then
   sleep "$ENCLAVE_DEMO_UI_SECONDS"
 fi

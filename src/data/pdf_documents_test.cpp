@@ -183,8 +183,8 @@ Score read_back(const std::filesystem::path& path, const Expected& expected,
   PdfText text = layout_pdf_text(results[0].pages);
   const std::string reference = expected.text();
   Score s;
-  s.chars = testing::char_accuracy(reference, text.text);
-  s.cells = testing::table_cell_accuracy(expected.tables, testing::markdown_tables(text.text));
+  s.chars = testing::character_accuracy(reference, text.text);
+  s.cells = testing::table_cell_accuracy(expected.tables, text.text);
   fmt::print("{}: character accuracy {:.4f}, table-cell accuracy {:.4f} ({} tables)\n",
              path.filename().string(), s.chars, s.cells, expected.tables.size());
   if (s.chars < 0.99) fmt::print("--- expected\n{}\n--- got\n{}\n---\n", reference, text.text);

@@ -57,16 +57,4 @@ class CairoPdf {
 // True when fontconfig has a font for Korean (fc-list :lang=ko).
 bool has_korean_font();
 
-// 1 - (code point edit distance) / (reference length in code points).
-double char_accuracy(const std::string& reference, const std::string& text);
-
-// The Markdown pipe tables of text, each as rows of trimmed cells (the
-// separator row left out).
-std::vector<std::vector<std::vector<std::string>>> markdown_tables(const std::string& text);
-
-// Share of the reference tables' cells found at the same table, row and
-// column in `tables` (tables matched in order).
-double table_cell_accuracy(const std::vector<std::vector<std::vector<std::string>>>& reference,
-                           const std::vector<std::vector<std::vector<std::string>>>& tables);
-
 }  // namespace enclave::data::testing

@@ -225,8 +225,10 @@ std::vector<std::vector<std::vector<std::string>>> markdown_tables(const std::st
         cell += line[i];
       }
     }
-    if (std::all_of(cells.begin(), cells.end(), [](const std::string& c) { return c == "---"; }))
-      continue;
+    const bool separator = std::all_of(cells.begin(), cells.end(), [](const std::string& c) {
+      return !c.empty() && c.find_first_not_of("-:") == std::string::npos;
+    });
+    if (separator) continue;
     if (!in_table) tables.emplace_back();
     in_table = true;
     tables.back().push_back(std::move(cells));
