@@ -119,24 +119,32 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
   const std::int64_t n_table = (S + bs - 1) / bs;
   const std::int64_t S_pad = n_table * bs;  // keys gathered per row, whole blocks
 
-  // Each row's block table up to n_table, padded with its first block (read
-  // but masked), and the block and offset each new token is written to.
-  std::vector<std::int64_t> table(static_cast<std::size_t>(N * n_table));
-  std::vector<std::int64_t> write_block;
-  std::vector<std::int64_t> write_offset;
+  // The pools are read and written as rows of a flat view: K/V row (head *
+  // n_blocks + block) of (n_kv_head * n_blocks, bs * head_dim) is one
+  // block of one head, and row ((head * n_blocks + block) * bs + offset) of
+  // (n_kv_head * n_blocks * bs, head_dim) one position, so gathering and
+  // writing are index_select / index_copy_ of contiguous rows.
+  // gather: each row's block table up to n_table (padded with its first
+  // block, read but masked), for (row, head, entry): (N * n_kv * n_table).
+  // scatter: where each new token goes, for (head, row, t): (n_kv * N * T).
+  const std::int64_t n_blocks = pool->n_blocks();
+  std::vector<std::int64_t> gather(static_cast<std::size_t>(N * n_kv * n_table));
+  std::vector<std::int64_t> scatter(static_cast<std::size_t>(n_kv * N * T));
   for (std::int64_t n = 0; n < N; ++n) {
     const std::vector<int>& blocks = pool->blocks(slots[n]);
-    for (std::int64_t i = 0; i < n_table; ++i)
-      table[n * n_table + i] = blocks[i < static_cast<std::int64_t>(blocks.size()) ? i : 0];
-    for (std::int64_t t = 0; t < T; ++t) {
-      write_block.push_back(blocks[(starts[n] + t) / bs]);
-      write_offset.push_back((starts[n] + t) % bs);
+    for (std::int64_t h = 0; h < n_kv; ++h) {
+      for (std::int64_t i = 0; i < n_table; ++i) {
+        const std::int64_t b = blocks[i < static_cast<std::int64_t>(blocks.size()) ? i : 0];
+        gather[(n * n_kv + h) * n_table + i] = h * n_blocks + b;
+      }
+      for (std::int64_t t = 0; t < T; ++t) {
+        const std::int64_t p = starts[n] + t;
+        scatter[(h * N + n) * T + t] = (h * n_blocks + blocks[p / bs]) * bs + p % bs;
+      }
     }
   }
-  torch::Tensor table_rows = int64_tensor(table, device).view({N, 1, n_table});
-  torch::Tensor heads = torch::arange(n_kv, int64_on(device));
-  torch::Tensor to_block = int64_tensor(write_block, device).view({1, N * T});
-  torch::Tensor to_offset = int64_tensor(write_offset, device).view({1, N * T});
+  torch::Tensor gather_rows = int64_tensor(gather, device);
+  torch::Tensor scatter_rows = int64_tensor(scatter, device);
 
   torch::Tensor row_starts =
       int64_tensor(std::vector<std::int64_t>(starts.begin(), starts.end()), device);
@@ -195,14 +203,11 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
       values = vc.slice(2, 0, width).index_select(0, row_slots);
       layer_mask = torch::arange(width, int64_on(device)).view({1, 1, 1, width}) <= q_pos;
     } else {
-      // (N, n_kv, T, hd) -> (n_kv, N * T, hd), written at (head, block, offset).
-      kc.index_put_({heads.view({n_kv, 1}), to_block, to_offset},
-                    k.permute({1, 0, 2, 3}).reshape({n_kv, N * T, hd}));
-      vc.index_put_({heads.view({n_kv, 1}), to_block, to_offset},
-                    v.permute({1, 0, 2, 3}).reshape({n_kv, N * T, hd}));
-      // Gathered by (row, head, table entry): (N, n_kv, n_table, bs, hd).
-      keys = kc.index({heads.view({1, n_kv, 1}), table_rows}).view({N, n_kv, S_pad, hd});
-      values = vc.index({heads.view({1, n_kv, 1}), table_rows}).view({N, n_kv, S_pad, hd});
+      // (N, n_kv, T, hd) -> (n_kv * N * T, hd) rows, in scatter's order.
+      kc.view({-1, hd}).index_copy_(0, scatter_rows, k.permute({1, 0, 2, 3}).reshape({-1, hd}));
+      vc.view({-1, hd}).index_copy_(0, scatter_rows, v.permute({1, 0, 2, 3}).reshape({-1, hd}));
+      keys = kc.view({-1, bs * hd}).index_select(0, gather_rows).view({N, n_kv, S_pad, hd});
+      values = vc.view({-1, bs * hd}).index_select(0, gather_rows).view({N, n_kv, S_pad, hd});
     }
     torch::Tensor out = attn.attend(q, keys, values, layer_mask);
     x = layer->add_mlp(layer->add_attention(x, attn.output(out)));
