@@ -14,6 +14,7 @@
 #include "model/kv_cache.h"  // write_ring
 #include "model/kv_cache_pool.h"
 #include "model/lora.h"
+#include "model/multi_lora.h"
 #include "model/rope.h"
 #include "model/transformer.h"
 
@@ -33,6 +34,8 @@ struct BatchDecoder::Impl : InferenceModel {
   std::vector<bool> ring;
   std::unique_ptr<KvCachePool> pool;
   std::vector<bool> in_use;
+  std::shared_ptr<MultiLora> adapters;  // null without BatchDecoderOptions::adapters
+  std::vector<int> slot_adapter;        // per slot: its sequence's adapter id
   std::int64_t block_bytes = 0;
   std::int64_t ring_bytes = 0;
 
@@ -166,6 +169,12 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
   if (rotary->has_local())
     std::tie(local_cos, local_sin) = rotary->cos_sin(true, positions, model->dtype(), S);
 
+  if (adapters) {
+    std::vector<int> row_adapters;
+    for (int slot : slots) row_adapters.push_back(slot_adapter[slot]);
+    adapters->set_rows(row_adapters);
+  }
+
   torch::Tensor x = model->embed(tokens);  // (N, T, C)
   std::int64_t index = 0;
   for (const auto& module : *model->model_->layers_) {
@@ -261,6 +270,12 @@ std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& di
           ? options.max_len
           : static_cast<int>(std::min<std::int64_t>(c.max_position_embeddings, kDefaultMaxLen));
   impl->in_use.assign(impl->n_slots, false);
+  impl->slot_adapter.assign(impl->n_slots, 0);
+  if (!options.adapters.empty()) {
+    if (!options.adapter.empty())
+      fail_input("batch decoder: give one adapter or a batch of adapters, not both");
+    impl->adapters = MultiLora::attach(*impl->model, options.adapters);
+  }
 
   // Sizes first, so a cache that cannot fit is refused before anything is
   // allocated (a CPU allocation may succeed and be killed later on use).
@@ -337,18 +352,24 @@ const std::vector<TokenId>& BatchDecoder::stop_ids() const { return impl_->stop_
 int BatchDecoder::n_slots() const { return impl_->n_slots; }
 int BatchDecoder::max_len() const { return impl_->max_len; }
 
+int BatchDecoder::n_adapters() const { return impl_->adapters ? impl_->adapters->n_adapters() : 0; }
+
 std::optional<BatchDecoder::Admission> BatchDecoder::admit(std::span<const TokenId> prompt,
-                                                           int n_tokens) {
+                                                           int n_tokens, int adapter) {
   validate_tokens(prompt, impl_->config, "prefill: prompt");
+  if (adapter < 0 || adapter > n_adapters())
+    fail_input("admit: adapter {} is not in [0, {}]", adapter, n_adapters());
   if (n_tokens < static_cast<int>(prompt.size()) || n_tokens > impl_->max_len) {
     fail_input("admit: {} tokens must be in [{} (the prompt), {} (the context)]", n_tokens,
                prompt.size(), impl_->max_len);
   }
   for (int s = 0; s < impl_->n_slots; ++s) {
     if (impl_->in_use[s]) continue;
-    std::optional<int> cached = impl_->pool->begin(s, prompt, n_tokens);
+    std::optional<int> cached =
+        impl_->pool->begin(s, prompt, n_tokens, static_cast<std::uint64_t>(adapter));
     if (!cached) return std::nullopt;
     impl_->in_use[s] = true;
+    impl_->slot_adapter[s] = adapter;
     return Admission{s, *cached};
   }
   return std::nullopt;
@@ -359,6 +380,7 @@ std::optional<int> BatchDecoder::acquire() {
     if (impl_->in_use[s]) continue;
     if (!impl_->pool->begin(s, {}, impl_->max_len)) return std::nullopt;
     impl_->in_use[s] = true;
+    impl_->slot_adapter[s] = 0;
     return s;
   }
   return std::nullopt;

@@ -55,6 +55,10 @@ struct BatchDecoderOptions {
   // Weights are memory-mapped, so decoders of one base with different
   // adapters share the base's pages and each costs only its cache.
   std::filesystem::path adapter;
+  // PEFT LoRA adapters served in the same batch as the base (S-LoRA): the
+  // base weights and the KV pool are shared, each sequence applies its own
+  // (admit's `adapter`: k + 1 for adapters[k], 0 for the base).
+  std::vector<std::filesystem::path> adapters;
 };
 
 class BatchDecoder {
@@ -92,7 +96,11 @@ class BatchDecoder {
   // every slot is taken or the pool cannot hold n_tokens more now (blocks
   // come back as sequences are released). Throws Error(kInvalidInput) for
   // an empty or invalid prompt or n_tokens outside [prompt size, max_len].
-  std::optional<Admission> admit(std::span<const TokenId> prompt, int n_tokens);
+  // `adapter` picks one of BatchDecoderOptions::adapters (k + 1), 0 the
+  // base; Error(kInvalidInput) outside [0, n_adapters()]. Cached prefixes are
+  // shared only between sequences of the same adapter.
+  std::optional<Admission> admit(std::span<const TokenId> prompt, int n_tokens, int adapter = 0);
+  int n_adapters() const;
   // admit without a prompt, reserving max_len tokens.
   std::optional<int> acquire();
   // Frees a slot and its blocks (cached prefix blocks stay for reuse).

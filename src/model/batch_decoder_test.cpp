@@ -21,7 +21,7 @@ namespace {
 
 // A PEFT LoRA adapter on q_proj and v_proj of every layer, r = 2, with
 // non-zero B so the adapted model differs from the base.
-void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c) {
+void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c, float shift = 0) {
   std::filesystem::create_directories(dir);
   write_file_atomic(
       dir / "adapter_config.json",
@@ -32,7 +32,7 @@ void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c) 
   auto add = [&](const std::string& name, std::vector<std::int64_t> shape) {
     std::vector<float>& v = data.emplace_back(static_cast<std::size_t>(shape[0] * shape[1]));
     for (std::size_t i = 0; i < v.size(); ++i)
-      v[i] = 0.05f * static_cast<float>((i * 37 + name.size()) % 11) - 0.25f;
+      v[i] = 0.05f * static_cast<float>((i * 37 + name.size()) % 11) - 0.25f + shift;
   };
   std::vector<std::pair<std::string, std::vector<std::int64_t>>> specs;
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
@@ -62,6 +62,25 @@ double max_diff(const std::vector<float>& a, std::span<const float> b) {
   for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
     m = std::max(m, std::abs(double(a[i]) - b[i]));
   return m;
+}
+
+// Greedy tokens of every slot, decoded together from their last logits.
+std::vector<std::vector<TokenId>> greedy_steps(BatchDecoder& decoder, std::vector<int> slots,
+                                               std::vector<std::vector<float>> logits, int n) {
+  std::vector<std::vector<TokenId>> out(slots.size());
+  for (int i = 0; i < n; ++i) {
+    std::vector<BatchDecoder::StepInput> inputs;
+    for (std::size_t r = 0; r < slots.size(); ++r) {
+      const auto best = std::max_element(logits[r].begin(), logits[r].end()) - logits[r].begin();
+      out[r].push_back(static_cast<TokenId>(best));
+      inputs.push_back({slots[r], static_cast<TokenId>(best)});
+    }
+    std::vector<float> all = decoder.step(inputs);
+    const std::size_t V = all.size() / slots.size();
+    for (std::size_t r = 0; r < slots.size(); ++r)
+      logits[r].assign(all.begin() + r * V, all.begin() + (r + 1) * V);
+  }
+  return out;
 }
 
 class BatchDecoderTest : public ::testing::Test {
@@ -184,6 +203,44 @@ TEST_F(BatchDecoderTest, AdapterMatchesEngineWithTheSameAdapter) {
   EXPECT_LT(max_diff(adapted_engine->last_logits(p), logits), 1e-4);
 }
 
+// S-LoRA: the base and two adapters in one batch, sharing weights and the
+// KV pool, give each row the tokens of that adapter decoded alone; the same
+// prompt under another adapter never reuses the other's cached prefix.
+TEST_F(BatchDecoderTest, AdaptersBatchedTogetherGiveTheTokensOfOneAtATime) {
+  const testing::ScratchDir scratch("adapters");
+  const std::vector<std::filesystem::path> dirs = {scratch / "a", scratch / "b"};
+  write_test_adapter(dirs[0], engine_->config());
+  write_test_adapter(dirs[1], engine_->config(), /*shift=*/0.1f);
+  auto batched =
+      BatchDecoder::load(dir_->path(), {}, {.n_slots = 3, .max_len = 64, .adapters = dirs});
+  ASSERT_EQ(batched->n_adapters(), 2);
+  const std::vector<TokenId> p = prompt(20, 8);  // one cacheable block and more
+  std::vector<int> slots;
+  std::vector<std::vector<float>> logits;
+  for (int k = 0; k <= 2; ++k) {
+    const auto admitted = batched->admit(p, 30, k).value();
+    EXPECT_EQ(admitted.n_cached, 0) << "adapter " << k;
+    slots.push_back(admitted.slot);
+    logits.push_back(batched->extend(admitted.slot, p));
+  }
+  EXPECT_GT(max_diff(logits[0], logits[1]), 1e-3);
+  EXPECT_GT(max_diff(logits[1], logits[2]), 1e-3);
+  const auto together = greedy_steps(*batched, slots, logits, 6);
+  double worst = 0;
+  for (int k = 0; k <= 2; ++k) {
+    auto alone = BatchDecoder::load(
+        dir_->path(), {},
+        {.n_slots = 1, .max_len = 64, .adapter = k == 0 ? std::filesystem::path() : dirs[k - 1]});
+    const int slot = alone->acquire().value();
+    std::vector<float> first = alone->prefill(slot, p);
+    worst = std::max(worst, max_diff(first, logits[k]));
+    EXPECT_EQ(greedy_steps(*alone, {slot}, {first}, 6)[0], together[k]) << "adapter " << k;
+  }
+  std::printf("batched adapters vs one at a time: first logits max diff %.3g\n", worst);
+  EXPECT_LT(worst, 1e-4);
+  EXPECT_THROW(batched->admit(p, 30, 3), Error);
+}
+
 TEST_F(BatchDecoderTest, SlotsAreHandedOutLowestFirstUntilFull) {
   auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 2, .max_len = 8});
   EXPECT_EQ(decoder->acquire(), 0);
@@ -238,25 +295,6 @@ TEST_F(BatchDecoderTest, LongDeclaredContextsGetABoundedCacheAndAllocationErrors
     EXPECT_NE(std::string(e.what()).find("--max-concurrency"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
   }
-}
-
-// Greedy tokens of every slot, decoded together from their last logits.
-std::vector<std::vector<TokenId>> greedy_steps(BatchDecoder& decoder, std::vector<int> slots,
-                                               std::vector<std::vector<float>> logits, int n) {
-  std::vector<std::vector<TokenId>> out(slots.size());
-  for (int i = 0; i < n; ++i) {
-    std::vector<BatchDecoder::StepInput> inputs;
-    for (std::size_t r = 0; r < slots.size(); ++r) {
-      const auto best = std::max_element(logits[r].begin(), logits[r].end()) - logits[r].begin();
-      out[r].push_back(static_cast<TokenId>(best));
-      inputs.push_back({slots[r], static_cast<TokenId>(best)});
-    }
-    std::vector<float> all = decoder.step(inputs);
-    const std::size_t V = all.size() / slots.size();
-    for (std::size_t r = 0; r < slots.size(); ++r)
-      logits[r].assign(all.begin() + r * V, all.begin() + (r + 1) * V);
-  }
-  return out;
 }
 
 TEST_F(BatchDecoderTest, ChunkedPrefillGivesTheSameTokensAsWholePrefill) {

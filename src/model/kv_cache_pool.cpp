@@ -56,11 +56,12 @@ std::optional<int> KvCachePool::lookup(std::uint64_t parent,
   return it->second;
 }
 
-std::optional<int> KvCachePool::begin(int seq, std::span<const TokenId> prompt, int n_tokens) {
+std::optional<int> KvCachePool::begin(int seq, std::span<const TokenId> prompt, int n_tokens,
+                                      std::uint64_t salt) {
   Seq& s = seqs_[seq];
   ENCLAVE_CHECK(!s.started && n_tokens >= static_cast<int>(prompt.size()));
   std::vector<int> matched;
-  std::uint64_t chain = 0;
+  std::uint64_t chain = salt;
   if (prefix_cache_ && !prompt.empty()) {
     const std::size_t bs = static_cast<std::size_t>(block_size_);
     const std::size_t max_blocks = (prompt.size() - 1) / bs;  // leave a token to compute

@@ -53,8 +53,10 @@ class KvCachePool {
   // one prompt token to compute, so the caller gets its logits) and
   // reserves the blocks for the rest. Returns the number of cached prompt
   // tokens, or nullopt (nothing changed) when the pool cannot hold the
-  // sequence now.
-  std::optional<int> begin(int seq, std::span<const TokenId> prompt, int n_tokens);
+  // sequence now. Sequences share cached blocks only under the same `salt`
+  // (the LoRA adapter that computed their K and V).
+  std::optional<int> begin(int seq, std::span<const TokenId> prompt, int n_tokens,
+                           std::uint64_t salt = 0);
 
   // Records that `tokens` follow the sequence's cached ones and makes sure
   // its blocks cover them, taking reserved blocks first. Returns the blocks

@@ -229,14 +229,16 @@ void Scheduler::loop() {
       }
     }
     prefill_step();
-    std::vector<LoadedModel*> models;
+    // One step per decoder: the base and its adapters decode in one batch.
+    std::vector<BatchDecoder*> decoders;
     for (auto& run : running_) {
-      if (!run->done && std::find(models.begin(), models.end(), run->model) == models.end()) {
-        models.push_back(run->model);
+      BatchDecoder* decoder = run->model->decoder.get();
+      if (!run->done && std::find(decoders.begin(), decoders.end(), decoder) == decoders.end()) {
+        decoders.push_back(decoder);
       }
     }
-    for (LoadedModel* model : models) step_model(model);
-    report_cache(models);
+    for (BatchDecoder* decoder : decoders) step_decoder(decoder);
+    report_cache(decoders);
     drop_finished();
   }
 }
@@ -254,7 +256,7 @@ bool Scheduler::admit(const std::shared_ptr<Sequence>& seq,
       if (metrics_ != nullptr) metrics_->count_finish(to_string(FinishReason::kLength));
       return true;
     }
-    admission = decoder.admit(req.prompt, n_prompt + budget);
+    admission = decoder.admit(req.prompt, n_prompt + budget, req.model->adapter);
   } catch (const std::exception& e) {
     seq->finish(FinishReason::kError, e.what());
     if (metrics_ != nullptr) metrics_->count_finish(to_string(FinishReason::kError));
@@ -297,34 +299,34 @@ void Scheduler::prefill_step() {
   }
 }
 
-void Scheduler::report_cache(const std::vector<LoadedModel*>& models) {
+void Scheduler::report_cache(const std::vector<BatchDecoder*>& decoders) {
   if (metrics_ == nullptr) return;
-  if (models.empty()) {
+  if (decoders.empty()) {
     metrics_->set_kv_cache_blocks(0, kv_blocks_total_);  // the last pool seen, now idle
     return;
   }
   std::int64_t used = 0;
   kv_blocks_total_ = 0;
-  for (LoadedModel* model : models) {
-    const BatchDecoder::CacheStats stats = model->decoder->cache_stats();
+  for (BatchDecoder* decoder : decoders) {
+    const BatchDecoder::CacheStats stats = decoder->cache_stats();
     used += stats.n_blocks_used;
     kv_blocks_total_ += stats.n_blocks;
   }
   metrics_->set_kv_cache_blocks(used, kv_blocks_total_);
 }
 
-void Scheduler::step_model(LoadedModel* model) {
+void Scheduler::step_decoder(BatchDecoder* decoder) {
   std::vector<Running*> rows;
   std::vector<BatchDecoder::StepInput> inputs;
   for (auto& run : running_) {
-    if (run->done || run->prefilling || run->model != model) continue;
+    if (run->done || run->prefilling || run->model->decoder.get() != decoder) continue;
     rows.push_back(run.get());
     inputs.push_back({run->slot, run->last});
   }
   if (rows.empty()) return;
   std::vector<float> logits;
   try {
-    logits = model->decoder->step(inputs);
+    logits = decoder->step(inputs);
   } catch (const std::exception& e) {
     for (Running* run : rows) end(*run, FinishReason::kError, e.what());
     return;

@@ -49,7 +49,9 @@ struct LoadedModel {
   // An adapter given as a registry reference: its version row, so requests
   // served through it link to the exact adapter as well as the base.
   std::optional<std::int64_t> adapter_version_id;
-  std::unique_ptr<BatchDecoder> decoder;
+  // Shared by the base and its adapters (one batch, one KV pool).
+  std::shared_ptr<BatchDecoder> decoder;
+  int adapter = 0;  // the decoder's adapter id for this model; 0 = the base
 };
 
 struct TokenLogprob {
@@ -158,8 +160,8 @@ class Scheduler {
   // must wait. Called with mutex_ held.
   bool admit(const std::shared_ptr<Sequence>& seq, std::vector<std::unique_ptr<Running>>& admitted);
   void prefill_step();
-  void step_model(LoadedModel* model);
-  void report_cache(const std::vector<LoadedModel*>& models);
+  void step_decoder(BatchDecoder* decoder);
+  void report_cache(const std::vector<BatchDecoder*>& decoders);
   void drop_finished();
   TokenId pick(Running& run, std::span<const float> logits);
   bool emit(Running& run, TokenId token, const float* logits);
