@@ -23,6 +23,7 @@ struct ServeFlags {
   bool no_request_log = false;
   bool no_redact = false;
   bool ui = false;
+  bool no_prefix_cache = false;
   ComputeFlags compute;
 };
 
@@ -46,6 +47,7 @@ void run_serve(ServeFlags& flags) {
   options.workspace = workspace_flag(flags.workspace);
   options.request_log = !flags.no_request_log;
   options.redact = !flags.no_redact;
+  options.prefix_cache = !flags.no_prefix_cache;
   const DtypeChoice dtype = compute_dtype(flags.compute);
   options.engine.dtype = dtype.dtype;
   options.engine.device = flags.compute.device;
@@ -97,6 +99,18 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--ctx", o.ctx,
                   "Tokens per sequence, prompt + output (0: the model's context, at most 4096)")
       ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--kv-cache-mb", o.kv_cache_mb,
+                  "KV cache pool per loaded model, in MiB, taken in blocks as sequences grow; "
+                  "requests that do not fit wait (0: what --ctx x --max-concurrency need)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30))
+      ->capture_default_str();
+  cmd->add_option("--prefill-chunk", o.prefill_chunk,
+                  "Prompt tokens prefilled per step between the other streams' tokens (0: whole "
+                  "prompts at once)")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_flag("--no-prefix-cache", flags->no_prefix_cache,
+                "Do not reuse the KV cache of prompt prefixes seen before");
   cmd->add_option("--max-body-bytes", o.max_body_bytes, "Largest request body; larger get 413")
       ->check(CLI::Range(1024, 1 << 30))
       ->capture_default_str();

@@ -12,6 +12,7 @@
 #include "model/engine.h"
 #include "model/init.h"
 #include "model/kv_cache.h"
+#include "model/kv_cache_pool.h"
 #include "model/safetensors.h"
 #include "model/sampling.h"
 
@@ -20,7 +21,7 @@ namespace {
 
 // A PEFT LoRA adapter on q_proj and v_proj of every layer, r = 2, with
 // non-zero B so the adapted model differs from the base.
-void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c) {
+void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c, float shift = 0) {
   std::filesystem::create_directories(dir);
   write_file_atomic(
       dir / "adapter_config.json",
@@ -31,7 +32,7 @@ void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c) 
   auto add = [&](const std::string& name, std::vector<std::int64_t> shape) {
     std::vector<float>& v = data.emplace_back(static_cast<std::size_t>(shape[0] * shape[1]));
     for (std::size_t i = 0; i < v.size(); ++i)
-      v[i] = 0.05f * static_cast<float>((i * 37 + name.size()) % 11) - 0.25f;
+      v[i] = 0.05f * static_cast<float>((i * 37 + name.size()) % 11) - 0.25f + shift;
   };
   std::vector<std::pair<std::string, std::vector<std::int64_t>>> specs;
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
@@ -61,6 +62,25 @@ double max_diff(const std::vector<float>& a, std::span<const float> b) {
   for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
     m = std::max(m, std::abs(double(a[i]) - b[i]));
   return m;
+}
+
+// Greedy tokens of every slot, decoded together from their last logits.
+std::vector<std::vector<TokenId>> greedy_steps(BatchDecoder& decoder, std::vector<int> slots,
+                                               std::vector<std::vector<float>> logits, int n) {
+  std::vector<std::vector<TokenId>> out(slots.size());
+  for (int i = 0; i < n; ++i) {
+    std::vector<BatchDecoder::StepInput> inputs;
+    for (std::size_t r = 0; r < slots.size(); ++r) {
+      const auto best = std::max_element(logits[r].begin(), logits[r].end()) - logits[r].begin();
+      out[r].push_back(static_cast<TokenId>(best));
+      inputs.push_back({slots[r], static_cast<TokenId>(best)});
+    }
+    std::vector<float> all = decoder.step(inputs);
+    const std::size_t V = all.size() / slots.size();
+    for (std::size_t r = 0; r < slots.size(); ++r)
+      logits[r].assign(all.begin() + r * V, all.begin() + (r + 1) * V);
+  }
+  return out;
 }
 
 class BatchDecoderTest : public ::testing::Test {
@@ -183,6 +203,44 @@ TEST_F(BatchDecoderTest, AdapterMatchesEngineWithTheSameAdapter) {
   EXPECT_LT(max_diff(adapted_engine->last_logits(p), logits), 1e-4);
 }
 
+// S-LoRA: the base and two adapters in one batch, sharing weights and the
+// KV pool, give each row the tokens of that adapter decoded alone; the same
+// prompt under another adapter never reuses the other's cached prefix.
+TEST_F(BatchDecoderTest, AdaptersBatchedTogetherGiveTheTokensOfOneAtATime) {
+  const testing::ScratchDir scratch("adapters");
+  const std::vector<std::filesystem::path> dirs = {scratch / "a", scratch / "b"};
+  write_test_adapter(dirs[0], engine_->config());
+  write_test_adapter(dirs[1], engine_->config(), /*shift=*/0.1f);
+  auto batched =
+      BatchDecoder::load(dir_->path(), {}, {.n_slots = 3, .max_len = 64, .adapters = dirs});
+  ASSERT_EQ(batched->n_adapters(), 2);
+  const std::vector<TokenId> p = prompt(20, 8);  // one cacheable block and more
+  std::vector<int> slots;
+  std::vector<std::vector<float>> logits;
+  for (int k = 0; k <= 2; ++k) {
+    const auto admitted = batched->admit(p, 30, k).value();
+    EXPECT_EQ(admitted.n_cached, 0) << "adapter " << k;
+    slots.push_back(admitted.slot);
+    logits.push_back(batched->extend(admitted.slot, p));
+  }
+  EXPECT_GT(max_diff(logits[0], logits[1]), 1e-3);
+  EXPECT_GT(max_diff(logits[1], logits[2]), 1e-3);
+  const auto together = greedy_steps(*batched, slots, logits, 6);
+  double worst = 0;
+  for (int k = 0; k <= 2; ++k) {
+    auto alone = BatchDecoder::load(
+        dir_->path(), {},
+        {.n_slots = 1, .max_len = 64, .adapter = k == 0 ? std::filesystem::path() : dirs[k - 1]});
+    const int slot = alone->acquire().value();
+    std::vector<float> first = alone->prefill(slot, p);
+    worst = std::max(worst, max_diff(first, logits[k]));
+    EXPECT_EQ(greedy_steps(*alone, {slot}, {first}, 6)[0], together[k]) << "adapter " << k;
+  }
+  std::printf("batched adapters vs one at a time: first logits max diff %.3g\n", worst);
+  EXPECT_LT(worst, 1e-4);
+  EXPECT_THROW(batched->admit(p, 30, 3), Error);
+}
+
 TEST_F(BatchDecoderTest, SlotsAreHandedOutLowestFirstUntilFull) {
   auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 2, .max_len = 8});
   EXPECT_EQ(decoder->acquire(), 0);
@@ -237,6 +295,107 @@ TEST_F(BatchDecoderTest, LongDeclaredContextsGetABoundedCacheAndAllocationErrors
     EXPECT_NE(std::string(e.what()).find("--max-concurrency"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
   }
+}
+
+TEST_F(BatchDecoderTest, ChunkedPrefillGivesTheSameTokensAsWholePrefill) {
+  auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 2, .max_len = 64});
+  const std::vector<TokenId> p = prompt(40, 6);
+  const std::span<const TokenId> all(p);
+  const int whole = decoder->acquire().value();
+  std::vector<float> whole_logits = decoder->prefill(whole, p);
+  const int chunked = decoder->acquire().value();
+  decoder->extend(chunked, all.first(7));  // chunks across block boundaries
+  decoder->extend(chunked, all.subspan(7, 16));
+  std::vector<float> chunked_logits = decoder->extend(chunked, all.subspan(23));
+  const double diff = max_diff(whole_logits, chunked_logits);
+  std::printf("chunked prefill logits max diff %.3g\n", diff);
+  EXPECT_LT(diff, 1e-5);
+  auto tokens = greedy_steps(*decoder, {whole, chunked}, {whole_logits, chunked_logits}, 8);
+  EXPECT_EQ(tokens[0], tokens[1]);
+}
+
+TEST_F(BatchDecoderTest, PrefixCacheHitGivesTheLogitsOfAMiss) {
+  auto decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = 2, .max_len = 64});
+  std::vector<TokenId> first = prompt(36, 7);  // a "system prompt" of two whole blocks and more
+  std::vector<TokenId> second = first;
+  first.insert(first.end(), {11, 12, 13});
+  second.insert(second.end(), {21, 22, 23, 24, 25});
+  const auto a = decoder->admit(first, 48).value();
+  EXPECT_EQ(a.n_cached, 0);
+  decoder->extend(a.slot, first);
+  decoder->release(a.slot);
+  const auto b = decoder->admit(second, 48).value();
+  ASSERT_EQ(b.n_cached, 2 * kKvBlockSize);
+  EXPECT_EQ(decoder->length(b.slot), b.n_cached);
+  std::vector<float> hit = decoder->extend(b.slot, std::span<const TokenId>(second).subspan(32));
+  EXPECT_EQ(decoder->cache_stats().prefix_hit_tokens, 32);
+
+  auto uncached =
+      BatchDecoder::load(dir_->path(), {}, {.n_slots = 1, .max_len = 64, .prefix_cache = false});
+  const auto m = uncached->admit(second, 48).value();
+  EXPECT_EQ(m.n_cached, 0);
+  std::vector<float> miss = uncached->extend(m.slot, second);
+  const double diff = max_diff(miss, hit);
+  std::printf("prefix cache hit vs miss logits max diff %.3g\n", diff);
+  EXPECT_LT(diff, 1e-5);
+  EXPECT_EQ(greedy_steps(*decoder, {b.slot}, {hit}, 4),
+            greedy_steps(*uncached, {m.slot}, {miss}, 4));
+}
+
+TEST_F(BatchDecoderTest, APoolTooFullMakesSequencesWaitAndTooSmallAPoolIsRefused) {
+  const std::int64_t block_bytes =
+      BatchDecoder::load(dir_->path(), {}, {.n_slots = 1, .max_len = 32})
+          ->cache_stats()
+          .block_bytes;
+  // Three blocks of 16: one sequence of max_len (32) and half of another.
+  auto decoder = BatchDecoder::load(
+      dir_->path(), {}, {.n_slots = 3, .max_len = 32, .kv_cache_bytes = 3 * block_bytes});
+  EXPECT_EQ(decoder->cache_stats().n_blocks, 3);
+  const auto a = decoder->admit(prompt(5, 1), 32).value();  // reserves 2 blocks
+  EXPECT_EQ(decoder->admit(prompt(5, 2), 32), std::nullopt);
+  const auto c = decoder->admit(prompt(3, 3), 16).value();  // the last block
+  decoder->extend(c.slot, prompt(3, 3));
+  EXPECT_EQ(decoder->cache_stats().n_blocks_used, 1);
+  decoder->release(a.slot);
+  EXPECT_TRUE(decoder->admit(prompt(5, 2), 32).has_value());
+  try {
+    BatchDecoder::load(dir_->path(), {},
+                       {.n_slots = 1, .max_len = 32, .kv_cache_bytes = block_bytes});
+    FAIL() << "a pool smaller than one sequence must be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--kv-cache-mb"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
+// The pool's bookkeeping: reservations, shared prefix blocks, eviction.
+TEST(KvCachePool, ReservesSequencesSharesPrefixBlocksAndEvictsLeastRecentlyUsed) {
+  KvCachePool pool(/*n_blocks=*/6, /*block_size=*/4, /*n_seqs=*/3, /*prefix_cache=*/true);
+  const std::vector<TokenId> a = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  ASSERT_EQ(pool.begin(0, a, 12), 0);  // three blocks reserved
+  EXPECT_EQ(pool.n_available(), 3);
+  EXPECT_EQ(pool.begin(1, a, 16), std::nullopt);  // four do not fit
+  EXPECT_FALSE(pool.started(1));
+  EXPECT_EQ(pool.grow(0, a).size(), 3u);  // three fresh blocks
+  pool.commit(0);                         // its two full blocks are now cached
+  const std::vector<TokenId> b = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11};
+  ASSERT_EQ(pool.begin(1, b, 12), 8);
+  EXPECT_EQ(pool.blocks(1), std::vector<int>(pool.blocks(0).begin(), pool.blocks(0).begin() + 2));
+  EXPECT_EQ(pool.n_used(), 3);
+  // A prompt that is all cached still leaves its last block to compute.
+  ASSERT_EQ(pool.begin(2, std::span<const TokenId>(a).first(8), 8), 4);
+  pool.end(2);
+  pool.end(0);
+  pool.end(1);
+  EXPECT_EQ(pool.n_used(), 0);
+  EXPECT_EQ(pool.n_available(), 6);  // cached blocks are free to evict
+  EXPECT_EQ(pool.stats().hit_tokens, 12);
+  const std::vector<TokenId> other(24, 7);
+  ASSERT_EQ(pool.begin(2, other, 24), 0);
+  pool.grow(2, other);
+  EXPECT_EQ(pool.stats().evicted_blocks, 2);
+  pool.end(2);
+  EXPECT_EQ(pool.begin(0, a, 12), 0);  // evicted: nothing cached any more
 }
 
 // Sliding-window layers keep only their window in the KV cache (a ring):
@@ -320,6 +479,20 @@ TEST_F(WindowCacheTest, BatchDecoderRingsMatchFullForward) {
   }
   std::printf("windowed batch decoder max diff %.3g\n", worst);
   EXPECT_LT(worst, 1e-4);
+}
+
+TEST_F(WindowCacheTest, ChunkedPrefillThroughRingsMatchesFullForward) {
+  auto decoder = BatchDecoder::load(dir_->path() / "model", {}, {.n_slots = 2, .max_len = 40});
+  const std::vector<TokenId> seq = tokens(11, 4);
+  const std::span<const TokenId> all(seq);
+  const auto a = decoder->admit(seq, 20).value();
+  decoder->extend(a.slot, all.first(3));
+  decoder->extend(a.slot, all.subspan(3, 5));  // wraps the ring of 4
+  const double diff = max_diff(engine_->last_logits(seq), decoder->extend(a.slot, all.subspan(8)));
+  std::printf("windowed chunked prefill max diff %.3g\n", diff);
+  EXPECT_LT(diff, 1e-4);
+  // Rings cannot be shared: no prefix cache for this model.
+  EXPECT_EQ(decoder->admit(seq, 20).value().n_cached, 0);
 }
 
 TEST_F(WindowCacheTest, GenerateThroughRingsMatchesGreedyFullForward) {

@@ -79,6 +79,21 @@ void Metrics::set_active_sequences(int n) {
   std::lock_guard lock(mutex_);
   active_ = n;
 }
+void Metrics::count_prefix_cache(std::int64_t queried_tokens, std::int64_t hit_tokens) {
+  std::lock_guard lock(mutex_);
+  prefix_queried_tokens_ += static_cast<std::uint64_t>(queried_tokens);
+  prefix_hit_tokens_ += static_cast<std::uint64_t>(hit_tokens);
+  if (hit_tokens > 0) ++prefix_hits_;
+}
+void Metrics::set_kv_cache_blocks(std::int64_t used, std::int64_t total) {
+  std::lock_guard lock(mutex_);
+  kv_blocks_used_ = used;
+  kv_blocks_total_ = total;
+}
+std::uint64_t Metrics::prefix_cache_hits() const {
+  std::lock_guard lock(mutex_);
+  return prefix_hits_;
+}
 void Metrics::count_reload(bool ok) {
   std::lock_guard lock(mutex_);
   ++(ok ? reloads_ok_ : reloads_failed_);
@@ -122,6 +137,20 @@ std::string Metrics::render() const {
   out += fmt::format("enclave_queue_depth {}\n", queue_depth_);
   family(out, "enclave_active_sequences", "gauge", "Sequences in the running batch.");
   out += fmt::format("enclave_active_sequences {}\n", active_);
+  family(out, "enclave_kv_cache_blocks_used", "gauge",
+         "KV cache pool blocks held by running sequences.");
+  out += fmt::format("enclave_kv_cache_blocks_used {}\n", kv_blocks_used_);
+  family(out, "enclave_kv_cache_blocks", "gauge", "KV cache pool blocks of the running models.");
+  out += fmt::format("enclave_kv_cache_blocks {}\n", kv_blocks_total_);
+  family(out, "enclave_prefix_cache_queries_total", "counter",
+         "Prompt tokens looked up in the prefix cache.");
+  out += fmt::format("enclave_prefix_cache_queries_total {}\n", prefix_queried_tokens_);
+  family(out, "enclave_prefix_cache_hit_tokens_total", "counter",
+         "Prompt tokens found in the prefix cache (not computed again).");
+  out += fmt::format("enclave_prefix_cache_hit_tokens_total {}\n", prefix_hit_tokens_);
+  family(out, "enclave_prefix_cache_hits_total", "counter",
+         "Requests that reused at least one cached prefix block.");
+  out += fmt::format("enclave_prefix_cache_hits_total {}\n", prefix_hits_);
   family(out, "enclave_model_reloads_total", "counter", "Hot reloads by result.");
   out += fmt::format("enclave_model_reloads_total{{result=\"ok\"}} {}\n", reloads_ok_);
   out += fmt::format("enclave_model_reloads_total{{result=\"failed\"}} {}\n", reloads_failed_);

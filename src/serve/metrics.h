@@ -1,8 +1,8 @@
 // Metrics: the server's Prometheus series, rendered as text exposition
 // format 0.0.4 on GET /metrics: requests by endpoint and status, prompt and
 // completion tokens, finish reasons, histograms of time to first token,
-// time per output token and request duration, and gauges of queue depth
-// and active sequences.
+// time per output token and request duration, gauges of queue depth,
+// active sequences and KV cache blocks in use, and prefix cache hits.
 // Thread safety: every method may be called from any thread (one mutex).
 #pragma once
 
@@ -44,12 +44,17 @@ class Metrics {
   void observe_request_duration(double seconds);
   void set_queue_depth(int n);
   void set_active_sequences(int n);
+  // A request admitted with n prompt tokens, hit_tokens of them cached.
+  void count_prefix_cache(std::int64_t queried_tokens, std::int64_t hit_tokens);
+  void set_kv_cache_blocks(std::int64_t used, std::int64_t total);
   void count_reload(bool ok);
 
   // The whole exposition text (HELP and TYPE lines included).
   std::string render() const;
   // For tests and the bench: requests counted with this status.
   std::uint64_t requests_with_status(int status) const;
+  // Requests that reused cached prefix blocks.
+  std::uint64_t prefix_cache_hits() const;
 
  private:
   mutable std::mutex mutex_;
@@ -64,6 +69,11 @@ class Metrics {
   Histogram duration_;
   int queue_depth_ = 0;
   int active_ = 0;
+  std::uint64_t prefix_queried_tokens_ = 0;
+  std::uint64_t prefix_hit_tokens_ = 0;
+  std::uint64_t prefix_hits_ = 0;
+  std::int64_t kv_blocks_used_ = 0;
+  std::int64_t kv_blocks_total_ = 0;
 };
 
 }  // namespace enclave::serve

@@ -77,10 +77,16 @@ ModelHost::Loaded ModelHost::load(const std::string& ref, bool registry_only) co
   out.base->id = source.id;
   out.base->version = source.version;
   out.base->version_id = source.version_id;
-  out.base->decoder = BatchDecoder::load(source.dir, options_.engine, options_.decoder);
+  // The base and every adapter in one decoder (S-LoRA): the weights and the
+  // KV pool are shared, each sequence applies its own adapter.
+  BatchDecoderOptions decoder_options = options_.decoder;
+  decoder_options.adapter.clear();
+  for (const auto& [name, dir] : options_.adapters) decoder_options.adapters.push_back(dir);
+  std::shared_ptr<BatchDecoder> decoder =
+      BatchDecoder::load(source.dir, options_.engine, decoder_options);
+  out.base->decoder = decoder;
+  int adapter_id = 0;
   for (const auto& [name, dir] : options_.adapters) {
-    BatchDecoderOptions decoder = options_.decoder;
-    decoder.adapter = dir;
     auto adapted = std::make_shared<LoadedModel>();
     adapted->id = name;
     adapted->version = source.version + "+" + name;
@@ -93,7 +99,8 @@ ModelHost::Loaded ModelHost::load(const std::string& ref, bool registry_only) co
       adapted->version = source.version + "+" + v.ref();
       adapted->adapter_version_id = v.id;
     }
-    adapted->decoder = BatchDecoder::load(source.dir, options_.engine, decoder);
+    adapted->decoder = decoder;
+    adapted->adapter = ++adapter_id;  // options_.adapters' order, as pushed above
     out.adapters[name] = std::move(adapted);
   }
   return out;

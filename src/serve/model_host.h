@@ -1,7 +1,8 @@
 // ModelHost: the models a server answers with, and hot reload. The base is a
 // model reference (a directory, or a registry "name", "name@3",
 // "name:alias"); each adapter is a PEFT directory served on top of it under
-// its own name. A reload resolves the reference again (an alias may have
+// its own name, all in one batch decoder (base weights and KV pool shared,
+// each sequence applying its own adapter). A reload resolves the reference again (an alias may have
 // moved), loads the new version completely, then swaps it in; requests
 // already running keep the model they started on (scheduler.h), so nothing
 // in flight is dropped. A watcher thread can poll a registry reference and
@@ -33,7 +34,7 @@ struct ModelHostOptions {
   std::map<std::string, std::string> adapter_refs;
   std::string workspace;  // --workspace for registry references ("" = search)
   EngineOptions engine;
-  BatchDecoderOptions decoder;  // n_slots, max_len; adapter is set per adapter
+  BatchDecoderOptions decoder;  // n_slots, max_len, pool; the adapters are added
   double watch_seconds = 0;     // > 0: poll a registry reference this often
 };
 

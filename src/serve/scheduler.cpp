@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/error.h"
@@ -127,6 +128,8 @@ struct Scheduler::Running {
   TokenId last = 0;
   int n_generated = 0;
   int budget = 0;
+  int n_cached = 0;  // prompt tokens in the cache so far
+  bool prefilling = true;
   Clock::time_point last_token;
   bool done = false;
 };
@@ -136,6 +139,8 @@ Scheduler::Scheduler(SchedulerOptions options, Metrics* metrics)
   if (options_.max_concurrency < 1)
     fail_input("max-concurrency: must be >= 1, got {}", options_.max_concurrency);
   if (options_.max_queue < 1) fail_input("max-queue: must be >= 1, got {}", options_.max_queue);
+  if (options_.prefill_chunk < 0)
+    fail_input("prefill-chunk: must be >= 0, got {}", options_.prefill_chunk);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -183,7 +188,7 @@ int Scheduler::active() const { return n_active_.load(); }
 
 void Scheduler::loop() {
   while (true) {
-    std::vector<std::shared_ptr<Sequence>> admitted;
+    std::vector<std::unique_ptr<Running>> admitted;
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty() || !running_.empty(); });
@@ -201,14 +206,18 @@ void Scheduler::loop() {
         if (metrics_ != nullptr) metrics_->count_finish(to_string((*it)->reason_));
         it = queue_.erase(it);
       }
+      // Admission is bookkeeping only (no model work), so it runs under the
+      // lock: a request leaves the queue exactly when it gets its slot and
+      // blocks, and submit always sees who is still waiting.
       while (!queue_.empty() &&
-             static_cast<int>(running_.size() + admitted.size()) < options_.max_concurrency) {
-        admitted.push_back(queue_.front());
+             static_cast<int>(running_.size() + admitted.size()) < options_.max_concurrency &&
+             admit(queue_.front(), admitted)) {
         queue_.pop_front();
       }
       if (metrics_ != nullptr) metrics_->set_queue_depth(static_cast<int>(queue_.size()));
     }
-    admit(admitted);
+    for (auto& run : admitted) running_.push_back(std::move(run));
+    if (metrics_ != nullptr) metrics_->set_active_sequences(static_cast<int>(running_.size()));
 
     const Clock::time_point now = Clock::now();
     for (auto& run : running_) {
@@ -219,60 +228,105 @@ void Scheduler::loop() {
         end(*run, FinishReason::kTimeout, "request timed out");
       }
     }
-    std::vector<LoadedModel*> models;
+    prefill_step();
+    // One step per decoder: the base and its adapters decode in one batch.
+    std::vector<BatchDecoder*> decoders;
     for (auto& run : running_) {
-      if (!run->done && std::find(models.begin(), models.end(), run->model) == models.end()) {
-        models.push_back(run->model);
+      BatchDecoder* decoder = run->model->decoder.get();
+      if (!run->done && std::find(decoders.begin(), decoders.end(), decoder) == decoders.end()) {
+        decoders.push_back(decoder);
       }
     }
-    for (LoadedModel* model : models) step_model(model);
+    for (BatchDecoder* decoder : decoders) step_decoder(decoder);
+    report_cache(decoders);
     drop_finished();
   }
 }
 
-void Scheduler::admit(std::vector<std::shared_ptr<Sequence>>& admitted) {
-  for (std::shared_ptr<Sequence>& seq : admitted) {
-    BatchDecoder& decoder = *seq->request().model->decoder;
-    std::optional<int> slot = decoder.acquire();
-    if (!slot) {
-      // Every slot of this model is held (only possible across a reload, when
-      // the old model's sequences still run): wait for the next round.
-      std::lock_guard lock(mutex_);
-      queue_.push_front(seq);
-      continue;
+bool Scheduler::admit(const std::shared_ptr<Sequence>& seq,
+                      std::vector<std::unique_ptr<Running>>& admitted) {
+  const SequenceRequest& req = seq->request();
+  BatchDecoder& decoder = *req.model->decoder;
+  const int n_prompt = static_cast<int>(req.prompt.size());
+  const int budget = std::min(req.max_tokens, decoder.max_len() - n_prompt);
+  std::optional<BatchDecoder::Admission> admission;
+  try {
+    if (budget <= 0) {
+      seq->finish(FinishReason::kLength);
+      if (metrics_ != nullptr) metrics_->count_finish(to_string(FinishReason::kLength));
+      return true;
     }
-    auto run = std::make_unique<Running>(seq, *slot);
-    const SequenceRequest& req = seq->request();
-    run->budget = std::min(req.max_tokens, decoder.max_len() - static_cast<int>(req.prompt.size()));
-    ++n_active_;
-    std::vector<float> logits;
+    admission = decoder.admit(req.prompt, n_prompt + budget, req.model->adapter);
+  } catch (const std::exception& e) {
+    seq->finish(FinishReason::kError, e.what());
+    if (metrics_ != nullptr) metrics_->count_finish(to_string(FinishReason::kError));
+    return true;
+  }
+  // No slot (across a reload, the old model's sequences hold them) or not
+  // enough free KV blocks yet: it and those behind it wait, in order, for
+  // running sequences to end.
+  if (!admission) return false;
+  auto run = std::make_unique<Running>(seq, admission->slot);
+  run->budget = budget;
+  run->n_cached = admission->n_cached;
+  ++n_active_;
+  if (metrics_ != nullptr) metrics_->count_prefix_cache(n_prompt, admission->n_cached);
+  admitted.push_back(std::move(run));
+  return true;
+}
+
+// Up to prefill_chunk prompt tokens, oldest sequence first; a sequence whose
+// prompt is complete gets its first token.
+void Scheduler::prefill_step() {
+  int left = options_.prefill_chunk > 0 ? options_.prefill_chunk : std::numeric_limits<int>::max();
+  for (auto& run : running_) {
+    if (left <= 0) break;
+    if (run->done || !run->prefilling) continue;
+    const std::vector<TokenId>& prompt = run->seq->request().prompt;
+    const int n = std::min(static_cast<int>(prompt.size()) - run->n_cached, left);
     try {
-      if (run->budget <= 0) {
-        end(*run, FinishReason::kLength);
-      } else {
-        logits = decoder.prefill(*slot, req.prompt);
+      std::vector<float> logits = run->model->decoder->extend(
+          run->slot, std::span<const TokenId>(prompt).subspan(run->n_cached, n));
+      run->n_cached += n;
+      left -= n;
+      if (run->n_cached == static_cast<int>(prompt.size())) {
+        run->prefilling = false;
         emit(*run, pick(*run, logits), logits.data());
       }
     } catch (const std::exception& e) {
       end(*run, FinishReason::kError, e.what());
     }
-    running_.push_back(std::move(run));
   }
-  if (metrics_ != nullptr) metrics_->set_active_sequences(static_cast<int>(running_.size()));
 }
 
-void Scheduler::step_model(LoadedModel* model) {
+void Scheduler::report_cache(const std::vector<BatchDecoder*>& decoders) {
+  if (metrics_ == nullptr) return;
+  if (decoders.empty()) {
+    metrics_->set_kv_cache_blocks(0, kv_blocks_total_);  // the last pool seen, now idle
+    return;
+  }
+  std::int64_t used = 0;
+  kv_blocks_total_ = 0;
+  for (BatchDecoder* decoder : decoders) {
+    const BatchDecoder::CacheStats stats = decoder->cache_stats();
+    used += stats.n_blocks_used;
+    kv_blocks_total_ += stats.n_blocks;
+  }
+  metrics_->set_kv_cache_blocks(used, kv_blocks_total_);
+}
+
+void Scheduler::step_decoder(BatchDecoder* decoder) {
   std::vector<Running*> rows;
   std::vector<BatchDecoder::StepInput> inputs;
   for (auto& run : running_) {
-    if (run->done || run->model != model) continue;
+    if (run->done || run->prefilling || run->model->decoder.get() != decoder) continue;
     rows.push_back(run.get());
     inputs.push_back({run->slot, run->last});
   }
   if (rows.empty()) return;
   std::vector<float> logits;
   try {
-    logits = model->decoder->step(inputs);
+    logits = decoder->step(inputs);
   } catch (const std::exception& e) {
     for (Running* run : rows) end(*run, FinishReason::kError, e.what());
     return;

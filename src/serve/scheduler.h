@@ -1,8 +1,14 @@
 // Scheduler: continuous batching. Requests wait in a bounded FIFO queue; one
-// thread admits them into the running batch whenever a slot is free
-// (prefill), then advances every running sequence by one token per step
-// (BatchDecoder::step), so sequences join and leave between any two steps
-// and a long generation never holds up a short one. Output goes into each
+// thread admits them into the running batch whenever a slot is free and the
+// model's paged KV pool can hold the prompt and max_tokens (else the head of
+// the queue waits for blocks to come back, and submit answers 503 once the
+// queue is full), then advances every running sequence by one token per
+// step (BatchDecoder::step), so sequences join and leave between any two
+// steps and a long generation never holds up a short one. Prompts are
+// prefilled in chunks of at most prefill_chunk tokens per step between the
+// decode steps (chunked prefill, Sarathi: Agrawal et al. 2023), so a long
+// prompt delays the other streams by one chunk at a time, not its whole
+// length. Output goes into each
 // Sequence's own buffer, which never blocks: a slow (or stalled) reader of
 // one stream cannot slow down the batch. A cancelled (client gone) or
 // expired sequence leaves the batch at the next step.
@@ -43,7 +49,9 @@ struct LoadedModel {
   // An adapter given as a registry reference: its version row, so requests
   // served through it link to the exact adapter as well as the base.
   std::optional<std::int64_t> adapter_version_id;
-  std::unique_ptr<BatchDecoder> decoder;
+  // Shared by the base and its adapters (one batch, one KV pool).
+  std::shared_ptr<BatchDecoder> decoder;
+  int adapter = 0;  // the decoder's adapter id for this model; 0 = the base
 };
 
 struct TokenLogprob {
@@ -115,9 +123,17 @@ class Sequence {
   double ttft_ = 0;
 };
 
+// Prompt tokens prefilled per scheduler step by default: long enough that
+// the chunk's matrix products run at full speed, short enough that the
+// streams decoding beside it wait for a fraction of a second on CPU models.
+inline constexpr int kDefaultPrefillChunk = 512;
+
 struct SchedulerOptions {
   int max_concurrency = 8;  // sequences in the batch, over all models
   int max_queue = 64;       // waiting sequences; more are refused
+  // Prompt tokens prefilled per step, over all sequences (--prefill-chunk);
+  // 0 = each prompt whole as soon as it is admitted.
+  int prefill_chunk = kDefaultPrefillChunk;
 };
 
 class Scheduler {
@@ -139,8 +155,13 @@ class Scheduler {
  private:
   struct Running;
   void loop();
-  void admit(std::vector<std::shared_ptr<Sequence>>& admitted);
-  void step_model(LoadedModel* model);
+  // Takes seq into `admitted` (slot and KV blocks reserved), or ends it
+  // (nothing to generate, bad prompt): true, it leaves the queue; false: it
+  // must wait. Called with mutex_ held.
+  bool admit(const std::shared_ptr<Sequence>& seq, std::vector<std::unique_ptr<Running>>& admitted);
+  void prefill_step();
+  void step_decoder(BatchDecoder* decoder);
+  void report_cache(const std::vector<BatchDecoder*>& decoders);
   void drop_finished();
   TokenId pick(Running& run, std::span<const float> logits);
   bool emit(Running& run, TokenId token, const float* logits);
@@ -154,6 +175,7 @@ class Scheduler {
   std::atomic<int> n_active_{0};
   bool stop_ = false;
   std::vector<std::unique_ptr<Running>> running_;  // scheduler thread only
+  std::int64_t kv_blocks_total_ = 0;               // scheduler thread only
   std::thread thread_;
 };
 

@@ -36,11 +36,14 @@ class SchedulerTest : public ::testing::Test {
     init_model("tiny", dir_->path(), /*seed=*/5);
   }
   static void TearDownTestSuite() { delete dir_; }
-  static std::shared_ptr<LoadedModel> load(int n_slots, int max_len = 256) {
+  static std::shared_ptr<LoadedModel> load(int n_slots, int max_len = 256,
+                                           std::int64_t kv_cache_bytes = 0) {
     auto m = std::make_shared<LoadedModel>();
     m->id = "tiny";
     m->version = dir_->path().string();
-    m->decoder = BatchDecoder::load(dir_->path(), {}, {.n_slots = n_slots, .max_len = max_len});
+    m->decoder = BatchDecoder::load(
+        dir_->path(), {},
+        {.n_slots = n_slots, .max_len = max_len, .kv_cache_bytes = kv_cache_bytes});
     return m;
   }
   static SequenceRequest request(const std::shared_ptr<LoadedModel>& model,
@@ -61,7 +64,8 @@ testing::ScratchDir* SchedulerTest::dir_ = nullptr;
 TEST_F(SchedulerTest, ConcurrentSequencesGiveTheSameTextAsSequentialOnes) {
   auto model = load(4);
   Metrics metrics;
-  Scheduler scheduler({.max_concurrency = 4, .max_queue = 16}, &metrics);
+  // Small prefill chunks: prompts are prefilled between the others' steps.
+  Scheduler scheduler({.max_concurrency = 4, .max_queue = 16, .prefill_chunk = 3}, &metrics);
   const std::vector<std::string> prompts = {
       "The quick brown fox", "Once upon a time", "In the beginning", "Data is", "A model", "Hello"};
   std::vector<Outcome> sequential;
@@ -139,6 +143,53 @@ TEST_F(SchedulerTest, AFullQueueRefusesWith503) {
   second->cancel();
   collect(*first);
   collect(*second);
+}
+
+// A KV pool with room for one sequence: the others wait for its blocks
+// (beyond the queue they are refused with 503), the running stream is
+// unharmed, and every waiting request is served once blocks come back.
+TEST_F(SchedulerTest, AFullKvPoolMakesRequestsWaitThenRefusesWith503) {
+  const std::int64_t block_bytes = load(1, 64)->decoder->cache_stats().block_bytes;
+  auto model = load(2, /*max_len=*/64, /*kv_cache_bytes=*/4 * block_bytes);  // 64 tokens in all
+  Metrics metrics;
+  Scheduler scheduler({.max_concurrency = 2, .max_queue = 1}, &metrics);
+  SequenceRequest big = request(model, "Once upon a time", 100, 3, /*temperature=*/0);
+  big.stop.clear();
+  const Outcome alone = collect(*scheduler.submit(big));
+  ASSERT_EQ(alone.reason, FinishReason::kLength);
+
+  auto first = scheduler.submit(big);  // takes the whole pool
+  std::vector<std::shared_ptr<Sequence>> waiting;
+  for (int i = 0; i < 2; ++i)
+    waiting.push_back(scheduler.submit(request(model, "Hello", 4, 7 + i)));
+  try {
+    scheduler.submit(request(model, "Hello", 4, 9));
+    FAIL() << "a request beyond the queue must be refused";
+  } catch (const ApiException& e) {
+    EXPECT_EQ(e.error().status, 503);
+    EXPECT_TRUE(e.error().retry_after.has_value());
+  }
+  const Outcome got = collect(*first);
+  EXPECT_EQ(got.text, alone.text);
+  EXPECT_EQ(got.n_generated, alone.n_generated);
+  for (auto& seq : waiting) EXPECT_NE(collect(*seq).reason, FinishReason::kError);
+  EXPECT_NE(metrics.render().find("enclave_kv_cache_blocks 4"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, APrefixCacheHitIsCountedAndGivesTheSameText) {
+  auto model = load(1);
+  Metrics metrics;
+  Scheduler scheduler({.max_concurrency = 1, .max_queue = 4}, &metrics);
+  const std::string system =
+      "You are a helpful assistant. Answer briefly and politely, in plain words, and never "
+      "make anything up. ";
+  const Outcome miss = collect(*scheduler.submit(request(model, system + "Hi", 6, 1, 0)));
+  EXPECT_EQ(metrics.prefix_cache_hits(), 0u);
+  collect(*scheduler.submit(request(model, system + "Hello there", 6, 1, 0)));
+  EXPECT_EQ(metrics.prefix_cache_hits(), 1u);
+  const Outcome hit = collect(*scheduler.submit(request(model, system + "Hi", 6, 1, 0)));
+  EXPECT_EQ(hit.text, miss.text);
+  EXPECT_EQ(metrics.prefix_cache_hits(), 2u);
 }
 
 TEST_F(SchedulerTest, ReportsLogprobsOfTheRawDistribution) {

@@ -91,16 +91,33 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
   host_options.engine = options.engine;
   host_options.decoder.n_slots = options.max_concurrency;
   host_options.decoder.max_len = options.ctx;
+  host_options.decoder.kv_cache_bytes = options.kv_cache_mb << 20;
+  host_options.decoder.prefix_cache = options.prefix_cache;
   host_options.watch_seconds = options.watch_seconds;
   host = std::make_unique<ModelHost>(host_options);
+  if (!options.quiet) {
+    const BatchDecoder& decoder = *host->find("")->decoder;
+    const BatchDecoder::CacheStats cache = decoder.cache_stats();
+    std::fprintf(
+        stderr,
+        "enclave serve: KV cache %.1f MiB per model: %lld blocks of %d tokens (%lld tokens, "
+        "--kv-cache-mb) + %.1f MiB of sliding-window rings; --ctx %d, prefix cache %s\n",
+        static_cast<double>(cache.n_blocks * cache.block_bytes) / (1 << 20),
+        static_cast<long long>(cache.n_blocks), kKvBlockSize,
+        static_cast<long long>(cache.n_blocks * kKvBlockSize),
+        static_cast<double>(cache.ring_bytes) / (1 << 20), decoder.max_len(),
+        options.prefix_cache ? "on" : "off");
+  }
   host->on_watch_result([this](bool ok, const std::string& message) {
     metrics.count_reload(ok);
     if (ok) audit("reload", "serve " + options.model_ref, {{"by", "watch"}, {"message", message}});
     if (!options.quiet) std::fprintf(stderr, "enclave serve: %s\n", message.c_str());
   });
-  scheduler = std::make_unique<Scheduler>(
-      SchedulerOptions{.max_concurrency = options.max_concurrency, .max_queue = options.max_queue},
-      &metrics);
+  scheduler =
+      std::make_unique<Scheduler>(SchedulerOptions{.max_concurrency = options.max_concurrency,
+                                                   .max_queue = options.max_queue,
+                                                   .prefill_chunk = options.prefill_chunk},
+                                  &metrics);
   if (options.request_log) open_request_log();
 
   routes();

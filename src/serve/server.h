@@ -31,7 +31,8 @@
 #include <memory>
 #include <string>
 
-#include "model/engine.h"  // EngineOptions
+#include "model/engine.h"     // EngineOptions
+#include "serve/scheduler.h"  // kDefaultPrefillChunk
 
 namespace enclave::serve {
 
@@ -51,6 +52,10 @@ struct ServeOptions {
   int max_concurrency = 8;
   int max_queue = 64;
   int ctx = 0;  // tokens per sequence; 0 = the model's context
+  // Paged KV cache pool in MiB per loaded model; 0 = ctx x max_concurrency.
+  std::int64_t kv_cache_mb = 0;
+  int prefill_chunk = kDefaultPrefillChunk;  // prompt tokens per step; 0 = whole prompts
+  bool prefix_cache = true;
   std::size_t max_body_bytes = 1 << 20;
   int max_tokens_limit = 4096;   // largest max_tokens a request may ask
   int default_max_tokens = 256;  // chat requests without max_tokens (completions: 16, as OpenAI)
