@@ -961,6 +961,57 @@ class StoreTamperTest(StoreCase):
         self.assertIn("corrupt-object", p.stdout)
         self.expect_error(["models", "path", "m"])
 
+    def test_a_resolved_model_is_hashed_again_only_when_changed_or_old(self):
+        # Case 37 of RELIABILITY.md: `name:alias` must not re-read the model
+        # on every use; store stats counts every byte any command hashed.
+        ws = self.workspace("ledger")
+        src = make_model_dir(os.path.join(ws, "m"), size=200000)
+        self.ok("models", "register", "m", src)
+        self.ok("models", "alias", "m@1", "prod")
+        size = self.ok_json("models", "show", "m@1")["artifact_info"]["size"]
+        hashed = lambda: self.ok_json("store", "stats")["hashed_bytes"]
+        stored = hashed()
+        self.assertGreaterEqual(stored, size)  # verified when stored
+        path = self.ok("models", "path", "m:prod").stdout.strip()
+        first = hashed()
+        self.assertGreaterEqual(first - stored, size)  # and when first checked out
+        for _ in range(2):
+            self.assertEqual(self.ok("models", "path", "m:prod").stdout.strip(), path)
+        self.assertEqual(hashed(), first, "an unchanged checkout was read again")
+
+        weights = os.path.join(path, "model.safetensors")
+        st = os.stat(weights)
+        os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 1000))  # same bytes, new mtime
+        self.ok("models", "path", "m:prod")
+        touched = hashed()
+        self.assertGreaterEqual(touched - first, 200000)
+        self.ok("models", "path", "m:prod")
+        self.assertEqual(hashed(), touched)  # verified again: trusted again
+
+        db = sqlite3.connect(os.path.join(ws, ".enclave", "enclave.db"))
+        db.execute("UPDATE blob_verifications SET verified_at = verified_at - 8 * 86400")
+        db.commit()
+        db.close()
+        self.ok("models", "path", "m:prod")  # past the default 7 days
+        aged = hashed()
+        self.assertGreaterEqual(aged - touched, size)
+        self.assertEqual(self.ok("store", "config", "store.verify_max_age").stdout.strip(), "7d")
+        self.ok("store", "config", "store.verify_max_age", "0")  # every use re-hashes
+        self.ok("models", "path", "m:prod")
+        self.assertGreaterEqual(hashed() - aged, size)
+        self.expect_error(["store", "config", "store.verify_max_age", "7y"], "verify_max_age", "7y")
+        self.ok("store", "config", "store.verify_max_age", "2w")
+
+        os.chmod(weights, 0o644)  # the checkout is the blob's file: a flip damages both
+        with open(weights, "r+b") as f:
+            f.seek(100)
+            f.write(b"Z")
+        p = self.expect_error(["models", "path", "m:prod"], "corrupt", code=3)
+        self.assertEqual(p.stdout, "")
+        write(os.path.join(ws, ".enclave", "config.json"), '{"store": {"verify_max_ages": "1d"}}')
+        self.expect_error(["models", "list"], "config.json", "verify_max_ages")
+
+
 
 def files_containing(root, marker):
     """Every file under root whose bytes contain marker (relative paths)."""

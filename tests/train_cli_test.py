@@ -313,6 +313,36 @@ class TrainCliTest(unittest.TestCase):
         print(f"resume after SIGINT at step {stopped}: max loss diff vs uninterrupted {diff:.3g}")
         self.assertLess(diff, 1e-6)
 
+    def test_pretrain_streams_data_far_larger_than_its_memory_growth(self):
+        # Issue 17: data larger than RAM trains in bounded memory, tokenised
+        # once per content. The trainer resets its peak RSS (VmHWM) before
+        # reading the data and reports the peak while reading it: on a file
+        # several times that growth, the data cannot have been held whole.
+        with open(os.path.join(self.base_dir, "tokenizer.json")) as f:
+            vocab = json.load(f)["model"]["vocab"]
+        words = sorted(w[1:] for w in vocab if w.startswith("\u0120") and len(w) > 4 and w[1:].isalpha())
+        self.assertGreater(len(words), 50)
+        data = os.path.join(WORKDIR, "stream.jsonl")
+        with open(data, "w") as f:
+            doc = 0
+            while f.tell() < 20_000_000:
+                f.write(json.dumps({"text": " ".join(words[(doc * 7 + j * j) % len(words)] for j in range(300))}) + "\n")
+                doc += 1
+        data_bytes = os.path.getsize(data)
+        args = ["--data", data, "--max-steps", "1"]
+        first = self.train("pretrain", *args, "--out", "streamed")
+        memory = first["memory_kb"]
+        growth = (memory["peak_reading_data"] - memory["rss_before_data"]) * 1024
+        print(f"streamed pretrain: {data_bytes / 1e6:.1f} MB of data, RSS {memory['rss_before_data'] / 1024:.0f} MB "
+              f"before it, peak +{growth / 1e6:.1f} MB reading it, peak {memory['peak'] / 1024:.0f} MB in all")
+        self.assertEqual((first["steps"], first["token_cache"]), (1, "miss"))
+        self.assertLess(growth, data_bytes / 4)
+        # The same content again (a resume, another learning rate) reads the token cache.
+        again = self.train("pretrain", *args, "--out", "streamed-again")
+        self.assertEqual(again["token_cache"], "hit")
+        shown = json.loads(ok("runs", "show", str(again["run_id"]), "--json", *self.ws).stdout)
+        self.assertTrue(shown["params"]["token_cache"]["hit"])
+
     def test_two_process_data_parallel_matches_one_process(self):
         args = ["--data", os.path.join(self.data, "sft.jsonl"), "--max-steps", "4", "--lr", "1e-3"]
         single = self.train("sft", *args, "--out", "dp1")

@@ -1,5 +1,5 @@
 // `enclave store verify`, `store gc`, `store backup DIR`, `store restore DIR`,
-// `store keygen` and `store rekey`.
+// `store keygen`, `store rekey`, `store stats` and `store config`.
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -12,8 +12,10 @@
 #include "core/error.h"
 #include "store/backup.h"
 #include "store/gc.h"
+#include "store/hash_ledger.h"
 #include "store/rekey.h"
 #include "store/verify.h"
+#include "store/workspace_config.h"
 #include "store/workspace_key.h"
 
 namespace enclave::cli {
@@ -61,6 +63,17 @@ struct KeygenFlags {
 struct RekeyFlags {
   std::string workspace;
   std::string new_key_file;
+};
+
+struct StatsFlags {
+  std::string workspace;
+  bool json = false;
+};
+
+struct ConfigFlags {
+  std::string workspace;
+  std::string key;
+  std::string value;
 };
 
 }  // namespace
@@ -178,6 +191,42 @@ void register_store(CLI::App& app) {
         "re-encrypted {} objects and {} database(s) under {}; the old key no longer opens this "
         "workspace\n",
         r.n_objects, r.n_databases, rekey->new_key_file);
+  });
+
+  auto stats = std::make_shared<StatsFlags>();
+  CLI::App* stats_cmd = store_cmd->add_subcommand(
+      "stats",
+      "Objects and their size, blobs with a recorded verification, and the bytes every command "
+      "has hashed in this workspace");
+  add_workspace_flag(*stats_cmd, stats->workspace);
+  stats_cmd->add_flag("--json", stats->json, "Print the numbers as JSON");
+  stats_cmd->callback([stats] {
+    store::Workspace workspace(workspace_root(stats->workspace));
+    const store::StoreStats s = store::store_stats(workspace);
+    if (stats->json) {
+      std::cout << store::store_stats_json(s).dump(2) << "\n";
+    } else {
+      std::cout << store::format_store_stats(s);
+    }
+  });
+
+  auto config = std::make_shared<ConfigFlags>();
+  std::string keys;
+  for (const std::string& k : store::workspace_config_keys())
+    keys += (keys.empty() ? "" : ", ") + k;
+  CLI::App* config_cmd = store_cmd->add_subcommand(
+      "config", "Print or set a workspace setting (.enclave/config.json): " + keys);
+  add_workspace_flag(*config_cmd, config->workspace);
+  config_cmd->add_option("key", config->key, "The setting, e.g. store.verify_max_age")->required();
+  config_cmd->add_option("value", config->value, "The new value (e.g. 7d); none: print it");
+  config_cmd->callback([config] {
+    store::Workspace workspace(workspace_root(config->workspace));
+    if (config->value.empty()) {
+      std::cout << store::workspace_config_value(workspace.dot_dir(), config->key) << "\n";
+      return;
+    }
+    store::set_workspace_config_value(workspace.dot_dir(), config->key, config->value);
+    fmt::print("{} = {}\n", config->key, config->value);
   });
 }
 

@@ -112,6 +112,11 @@ void add_train_mode(CLI::App& train, train::TrainMode mode, const std::string& h
         {"tokens", result.train.tokens}};
     for (const auto& [key, value] : result.train.final_eval) summary[key] = value;
     if (result.train.dp) summary["dp"] = train::dp_summary(*result.train.dp);
+    if (!result.train.token_cache_key.empty())
+      summary["token_cache"] = result.train.token_cache_hit ? "hit" : "miss";
+    summary["memory_kb"] = {{"rss_before_data", result.train.rss_kb_before_data},
+                            {"peak_reading_data", result.train.peak_rss_kb_data},
+                            {"peak", result.train.peak_rss_kb_end}};
     if (result.train.interrupted) {
       summary["checkpoint"] = result.train.last_checkpoint.string();
     } else {

@@ -22,6 +22,7 @@ constexpr std::pair<std::string_view, Scope> kScopes[] = {
     {"api-keys", Scope::kAdmin},
     {"store", Scope::kAdmin},  // gc, backup, restore, rekey, purges
     {"store verify", Scope::kRead},
+    {"store stats", Scope::kRead},
     {"audit", Scope::kRead},
     {"audit anchor", Scope::kAdmin},
     {"runs", Scope::kRead},

@@ -10,6 +10,7 @@
 #include "core/file.h"
 #include "core/yaml.h"
 #include "pipeline/interpolate.h"
+#include "store/clock.h"
 #include "store/names.h"
 
 namespace enclave::pipeline {
@@ -360,29 +361,7 @@ const Stage* PipelineSpec::find(std::string_view stage) const {
 }
 
 double parse_duration(const std::string& text, const std::string& field) {
-  if (text == "0") return 0;
-  std::size_t n = 0;
-  while (n < text.size() && std::isdigit(static_cast<unsigned char>(text[n]))) ++n;
-  if (n == 0 || n + 1 != text.size() || n > 9) {
-    fail_input("{}: '{}' is not a duration (a number and one of s, m, h, d, w: 90s, 6h, 7d)", field,
-               text);
-  }
-  double v = std::stod(text.substr(0, n));
-  switch (text.back()) {
-    case 's':
-      return v;
-    case 'm':
-      return v * 60;
-    case 'h':
-      return v * 3600;
-    case 'd':
-      return v * 86400;
-    case 'w':
-      return v * 7 * 86400;
-    default:
-      break;
-  }
-  fail_input("{}: '{}': unknown unit '{}' (s, m, h, d or w)", field, text, text.back());
+  return store::parse_duration(text, field);
 }
 
 PipelineSpec load_pipeline(const fs::path& file, const std::vector<std::string>& overrides) {

@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "store/clock.h"
+#include "store/hash_ledger.h"
 #include "store/names.h"
 
 namespace enclave::store {
@@ -95,8 +96,10 @@ void remove_tree(const std::filesystem::path& p) {
 }
 
 // True if the checkout at dir holds exactly the artifact's files with the
-// right bytes (hashing each file when verify is set).
-bool checkout_matches(const std::filesystem::path& dir, const Artifact& artifact, bool verify) {
+// right bytes. With verify, a file is hashed unless it is its blob's own,
+// unchanged, recently verified file (hash_ledger.h).
+bool checkout_matches(Workspace& workspace, const std::filesystem::path& dir,
+                      const Artifact& artifact, bool verify) {
   std::vector<std::string> found;
   std::error_code ec;
   std::filesystem::recursive_directory_iterator it(dir, ec), end;
@@ -110,12 +113,17 @@ bool checkout_matches(const std::filesystem::path& dir, const Artifact& artifact
   }
   std::sort(found.begin(), found.end());
   if (found.size() != artifact.files.size()) return false;
+  ObjectStore& objects = workspace.objects();
   for (std::size_t i = 0; i < found.size(); ++i) {
     const ArtifactFile& f = artifact.files[i];
     if (found[i] != f.path) return false;
-    std::filesystem::path p = dir / f.path;
-    if (std::filesystem::file_size(p, ec) != f.size || ec) return false;
-    if (verify && sha256_file_hex(p) != f.object) return false;
+    const std::filesystem::path p = dir / f.path;
+    const std::optional<FileStamp> stamp = stamp_of(p);
+    if (!stamp || stamp->size != f.size) return false;
+    if (!verify || blob_trusted(workspace, f.object, stamp)) continue;
+    // The blob's own file is hashed as the blob, so the ledger records it.
+    const bool linked = objects.contains(f.object) && stamp_of(objects.path_of(f.object)) == stamp;
+    if ((linked ? objects.rehash(f.object) : objects.hash_file(p)) != f.object) return false;
   }
   return true;
 }
@@ -141,6 +149,16 @@ void place_blob(ObjectStore& objects, const ArtifactFile& f, const std::filesyst
     if (::link(src.c_str(), dest.c_str()) == 0) return;
   }
   objects.copy_verified(f.object, dest);
+}
+
+// A read saves what it verified for later processes; a database that cannot
+// be written (busy, read-only) only costs a re-hash next time.
+void save_ledger_quietly(Workspace& workspace) {
+  if (workspace.db().in_transaction()) return;  // kept for a later save
+  try {
+    save_hash_ledger(workspace.db(), workspace.objects());
+  } catch (const Error&) {
+  }
 }
 
 }  // namespace
@@ -282,6 +300,7 @@ void record_artifact(Db& db, ObjectStore& objects, const Artifact& artifact) {
   Statement file(db,
                  "INSERT INTO artifact_files (artifact, path, object, size, executable)"
                  " VALUES (?1, ?2, ?3, ?4, ?5)");
+  save_hash_ledger(db, objects);  // the blobs just stored were hashed: verified when stored
   for (const ArtifactFile& f : artifact.files) {
     file.reset();
     file.bind(1, artifact.digest)
@@ -341,8 +360,10 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
   // Paths come from the database; never trust them to stay inside the checkout.
   for (const ArtifactFile& f : artifact->files) validate_relative_path(f.path, digest);
   if (artifact->kind == ArtifactKind::kDir) {
-    // The recorded file list must be the one the digest names.
-    std::string manifest = workspace.objects().read_verified(hex);
+    // The recorded file list must be the one the digest names, and the
+    // manifest blob intact (read unless the ledger vouches for it).
+    ObjectStore& objects = workspace.objects();
+    if (!blob_trusted(workspace, hex, stamp_of(objects.path_of(hex)))) objects.read_verified(hex);
     if (sha256_hex(manifest_text(artifact->files)) != hex) {
       fail(ErrorKind::kIo, "artifact {}: recorded file list does not match its manifest", digest);
     }
@@ -356,7 +377,8 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
   std::error_code ec;
   if (std::filesystem::exists(std::filesystem::symlink_status(dest, ec))) {
     if (!std::filesystem::is_symlink(std::filesystem::symlink_status(dest)) &&
-        checkout_matches(dest, *artifact, options.verify)) {
+        checkout_matches(workspace, dest, *artifact, options.verify)) {
+      save_ledger_quietly(workspace);
       return result_path(dest);
     }
     // Damaged or edited: if a blob behind a hard link is bad, building anew
@@ -391,6 +413,7 @@ std::filesystem::path checkout_artifact(Workspace& workspace, std::string_view d
     throw;
   }
   if (lock_fd >= 0) ::close(lock_fd);
+  save_ledger_quietly(workspace);
   return result_path(dest);
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <utility>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -79,18 +80,6 @@ std::size_t read_some(int fd, char* buf, std::size_t n, const std::filesystem::p
   }
 }
 
-std::string hash_fd(int fd, const std::filesystem::path& path, Progress* progress) {
-  Sha256 hash;
-  std::unique_ptr<char[]> buf(new char[kChunk]);
-  for (;;) {
-    std::size_t n = read_some(fd, buf.get(), kChunk, path);
-    if (n == 0) break;
-    hash.update(buf.get(), n);
-    if (progress != nullptr) progress->advance(n);
-  }
-  return hash.finish_hex();
-}
-
 // The bytes of a blob being stored go through here: sealed when the store
 // has a key, as they are otherwise.
 class BlobWriter {
@@ -119,7 +108,21 @@ std::string random_suffix() {
   return fmt::format("{}-{:08x}{:08x}", ::getpid(), rd(), rd());
 }
 
+FileStamp stamp_from(const struct stat& st) {
+  return {.dev = static_cast<std::uint64_t>(st.st_dev),
+          .ino = static_cast<std::uint64_t>(st.st_ino),
+          .size = static_cast<std::uint64_t>(st.st_size),
+          .mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+                      static_cast<std::int64_t>(st.st_mtim.tv_nsec)};
+}
+
 }  // namespace
+
+std::optional<FileStamp> stamp_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return stamp_from(st);
+}
 
 void fsync_dir(const std::filesystem::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -222,19 +225,29 @@ ObjectStore::PutResult ObjectStore::put_file(const std::filesystem::path& src, P
     std::size_t n = read_some(in.get(), buf.get(), kChunk, src);
     if (n == 0) break;
     hash.update(buf.get(), n);
+    count_hashed(n);
     out.write(buf.get(), n);
     result.size += n;
     if (progress != nullptr) progress->advance(n);
   }
   out.finish();
   result.hex = hash.finish_hex();
-  result.existed = !temp.publish(path_of(result.hex));
+  const std::filesystem::path dest = path_of(result.hex);
+  result.existed = !temp.publish(dest);
+  if (!result.existed) {
+    // Written and hashed just now: verified when stored.
+    if (std::optional<FileStamp> stamp = stamp_of(dest)) {
+      std::lock_guard<std::mutex> lock(accounting_mutex_);
+      verified_.push_back({result.hex, *stamp});
+    }
+  }
   return result;
 }
 
 ObjectStore::PutResult ObjectStore::put_bytes(std::string_view data) {
   PutResult result;
   result.hex = sha256_hex(data);
+  count_hashed(data.size());
   result.size = data.size();
   if (contains(result.hex)) {
     result.existed = true;
@@ -253,30 +266,69 @@ std::string ObjectStore::stream(std::string_view hex,
                                 Progress* progress) const {
   std::filesystem::path path = path_of(hex);
   Fd fd(open_object(path));
+  struct stat st {};
+  ::fstat(fd.get(), &st);  // open_object checked it is a regular file
+  Sha256 hash;
+  auto take = [&](const char* data, std::size_t n) {
+    hash.update(data, n);
+    count_hashed(n);
+    if (sink) sink(data, n);
+    if (progress != nullptr) progress->advance(n);
+  };
   if (!key_) {
-    if (!sink) return hash_fd(fd.get(), path, progress);
-    Sha256 hash;
     std::unique_ptr<char[]> buf(new char[kChunk]);
     for (;;) {
       std::size_t n = read_some(fd.get(), buf.get(), kChunk, path);
       if (n == 0) break;
-      hash.update(buf.get(), n);
-      sink(buf.get(), n);
-      if (progress != nullptr) progress->advance(n);
+      take(buf.get(), n);
     }
-    return hash.finish_hex();
+  } else {
+    const std::string why = open_sealed(fd.get(), *key_, take, path.string());
+    if (!why.empty()) return "unreadable: " + why;
   }
+  std::string actual = hash.finish_hex();
+  if (actual == hex) {
+    // The stamp from before the read: a write during it changes the mtime,
+    // so the record never vouches for bytes that were not hashed.
+    std::lock_guard<std::mutex> lock(accounting_mutex_);
+    verified_.push_back({std::string(hex), stamp_from(st)});
+  }
+  return actual;
+}
+
+std::string ObjectStore::hash_file(const std::filesystem::path& path) const {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) fail_errno(path, "cannot open", errno);
   Sha256 hash;
-  const std::string why = open_sealed(
-      fd.get(), *key_,
-      [&](const char* data, std::size_t n) {
-        hash.update(data, n);
-        if (sink) sink(data, n);
-        if (progress != nullptr) progress->advance(n);
-      },
-      path.string());
-  if (!why.empty()) return "unreadable: " + why;
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  for (;;) {
+    std::size_t n = read_some(fd.get(), buf.get(), kChunk, path);
+    if (n == 0) break;
+    hash.update(buf.get(), n);
+    count_hashed(n);
+  }
   return hash.finish_hex();
+}
+
+void ObjectStore::count_hashed(std::uint64_t n) const {
+  std::lock_guard<std::mutex> lock(accounting_mutex_);
+  hashed_bytes_ += n;
+  unsaved_hashed_bytes_ += n;
+}
+
+std::uint64_t ObjectStore::hashed_bytes() const {
+  std::lock_guard<std::mutex> lock(accounting_mutex_);
+  return hashed_bytes_;
+}
+
+std::uint64_t ObjectStore::take_unsaved_hashed_bytes() {
+  std::lock_guard<std::mutex> lock(accounting_mutex_);
+  return std::exchange(unsaved_hashed_bytes_, 0);
+}
+
+std::vector<ObjectStore::Verified> ObjectStore::take_verified() {
+  std::lock_guard<std::mutex> lock(accounting_mutex_);
+  return std::exchange(verified_, {});
 }
 
 void ObjectStore::fail_corrupt(std::string_view hex, const std::string& actual) {

@@ -9,6 +9,10 @@
 // In an encrypted workspace (set_key) each blob is sealed on its way in and
 // opened on its way out (store/blob_cipher.h); names, dedup, hash checks and
 // quarantine work on the plaintext exactly as before.
+// Every byte it hashes (storing, checking, reading, checkouts it is asked to
+// hash) is counted, and every blob whose hash it found right is noted with
+// the identity of the file read (FileStamp); store/hash_ledger.h saves both
+// to the database, so a later process can trust an unchanged blob.
 // Thread safety: safe from several threads and processes at once; the
 // filesystem's atomic rename is the only coordination blobs need.
 #pragma once
@@ -16,6 +20,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +30,20 @@
 #include "store/blob_cipher.h"
 
 namespace enclave::store {
+
+// What identifies a file's bytes without reading them: a file with the same
+// device, inode, size and modification time (ns) has not been written since.
+struct FileStamp {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+// The stamp of the regular file at path (not followed through a symlink), or
+// nullopt when it is missing or not a regular file.
+std::optional<FileStamp> stamp_of(const std::filesystem::path& path);
 
 class ObjectStore {
  public:
@@ -75,6 +94,22 @@ class ObjectStore {
   // Where a quarantined copy of the blob lies, or an empty path.
   std::filesystem::path find_quarantined(std::string_view hex) const;
 
+  // Hashes a file outside the store (a checkout's copy of a blob), counting
+  // its bytes; errors as sha256_file_hex.
+  std::string hash_file(const std::filesystem::path& path) const;
+
+  // A blob found to hash to its name, and the stamp of its file when it was read.
+  struct Verified {
+    std::string hex;
+    FileStamp stamp;
+  };
+  // Bytes hashed since construction.
+  std::uint64_t hashed_bytes() const;
+  // What was hashed and verified since the last call (for saving; see
+  // store/hash_ledger.h), cleared.
+  std::uint64_t take_unsaved_hashed_bytes();
+  std::vector<Verified> take_verified();
+
   struct Listing {
     std::vector<std::string> objects;           // hex names of blob files
     std::vector<std::filesystem::path> strays;  // anything else found under objects/
@@ -90,6 +125,12 @@ class ObjectStore {
   std::filesystem::path tmp_dir_;
   std::filesystem::path quarantine_dir_;
   std::optional<BlobKey> key_;
+
+  mutable std::mutex accounting_mutex_;
+  mutable std::uint64_t hashed_bytes_ = 0;
+  mutable std::uint64_t unsaved_hashed_bytes_ = 0;
+  mutable std::vector<Verified> verified_;
+  void count_hashed(std::uint64_t n) const;
 
   // Streams the content to sink (nullptr: hash only); returns its sha256 or
   // "unreadable: <why>".

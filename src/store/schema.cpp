@@ -279,8 +279,27 @@ CREATE TABLE workspace_users (
 );
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations = {kMigration1, kMigration2, kMigration3,
-                                                         kMigration4, kMigration5, kMigration6};
+// The hash ledger (hash_ledger.h): each blob's last verification, as the
+// file read (device, inode, size, mtime) and when; and the bytes hashed by
+// every process.
+constexpr std::string_view kMigration7 = R"sql(
+CREATE TABLE blob_verifications (
+  object TEXT PRIMARY KEY CHECK (length(object) = 64),
+  dev INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  mtime_ns INTEGER NOT NULL,
+  verified_at REAL NOT NULL
+);
+CREATE TABLE store_counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO store_counters (name, value) VALUES ('hashed_bytes', 0);
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations = {
+    kMigration1, kMigration2, kMigration3, kMigration4, kMigration5, kMigration6, kMigration7};
 
 bool has_version_table(Db& db) {
   Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");

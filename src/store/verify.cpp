@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <set>
 
 #include "core/error.h"
 #include "core/hash.h"
 #include "store/artifacts.h"
+#include "store/hash_ledger.h"
 #include "store/names.h"
 
 namespace enclave::store {
@@ -78,7 +80,8 @@ VerifyReport verify_store(Workspace& workspace, const VerifyOptions& options) {
   }
   progress.finish();
 
-  ReadTransaction snapshot(db);
+  std::optional<ReadTransaction> snapshot;
+  snapshot.emplace(db);
   std::vector<std::string> digests;
   {
     // Purged artifacts (content reclaimed after their versions were deleted)
@@ -144,7 +147,7 @@ VerifyReport verify_store(Workspace& workspace, const VerifyOptions& options) {
       bool linked = ::lstat(objects.path_of(f.object).c_str(), &ost) == 0 &&
                     cst.st_ino == ost.st_ino && cst.st_dev == ost.st_dev;
       if (linked && good.contains(f.object)) continue;
-      if (!S_ISREG(cst.st_mode) || sha256_file_hex(p) != f.object) {
+      if (!S_ISREG(cst.st_mode) || objects.hash_file(p) != f.object) {
         report.problems.push_back({"checkout", p.string(),
                                    "content does not match the stored file (rebuilt on next use)"});
       }
@@ -154,6 +157,8 @@ VerifyReport verify_store(Workspace& workspace, const VerifyOptions& options) {
     (void)entry;
     ++report.n_temp_files;
   }
+  snapshot.reset();
+  save_hash_ledger(db, objects);  // every good blob was verified just now
   return report;
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "store/audit.h"
+#include "store/hash_ledger.h"
 #include "store/plaintext_cache.h"
 #include "store/runs.h"
 #include "store/schema.h"
@@ -217,6 +218,16 @@ Workspace::Workspace(const std::filesystem::path& root, DbOptions db_options)
   }
   migrate(db_);
   fail_dead_runs(db_);
+  config_ = load_workspace_config(dot_dir());
+}
+
+Workspace::~Workspace() {
+  // What this process hashed and verified, for the next one (hash_ledger.h).
+  // A failure here costs only a re-hash later.
+  try {
+    save_hash_ledger(db_, objects_);
+  } catch (const std::exception&) {
+  }
 }
 
 std::filesystem::path Workspace::checkout_root() const {

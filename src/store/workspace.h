@@ -22,6 +22,7 @@
 
 #include "store/db.h"
 #include "store/object_store.h"
+#include "store/workspace_config.h"
 
 namespace enclave::store {
 
@@ -65,11 +66,17 @@ class Workspace {
   // Opens the workspace at root (see find_workspace). Throws like
   // init_workspace, and Error(kNotFound) if root is not a workspace.
   explicit Workspace(const std::filesystem::path& root, DbOptions db_options = {});
+  // Saves what this process hashed (store/hash_ledger.h), ignoring failures.
+  ~Workspace();
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
   // find_workspace(options) then open.
   static std::unique_ptr<Workspace> open(const FindOptions& options = {});
 
   Db& db() { return db_; }
   ObjectStore& objects() { return objects_; }
+  // .enclave/config.json as it was when the workspace was opened.
+  const WorkspaceConfig& config() const { return config_; }
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path dot_dir() const { return root_ / kDotDir; }
@@ -88,6 +95,7 @@ class Workspace {
   std::filesystem::path root_;
   Db db_;
   ObjectStore objects_;
+  WorkspaceConfig config_;
 };
 
 // A shared or exclusive flock on .enclave/gc.lock. Anything that writes

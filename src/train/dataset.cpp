@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -43,6 +44,14 @@ std::int64_t SequenceExample::n_targets() const {
 }
 
 std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t max_line_bytes) {
+  std::vector<Record> records;
+  for_each_jsonl(
+      path, [&](Record&& r) { records.push_back(std::move(r)); }, max_line_bytes);
+  return records;
+}
+
+std::size_t for_each_jsonl(const std::filesystem::path& path,
+                           const std::function<void(Record&&)>& fn, std::size_t max_line_bytes) {
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) {
     if (!std::filesystem::exists(path))
@@ -51,7 +60,7 @@ std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t ma
   }
   if (std::filesystem::is_directory(path))
     fail_input("{}: is a folder, expected a JSONL file", path.string());
-  std::vector<Record> records;
+  std::size_t n_records = 0;
   std::string line;
   std::size_t line_no = 0;
   bool too_long = false;
@@ -67,7 +76,8 @@ std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t ma
       json value = parse_json(line, where);
       if (!value.is_object())
         fail_input("{}: expected a JSON object, got {}", where, json_type_name(value));
-      records.push_back({std::move(value), where});
+      ++n_records;
+      fn({std::move(value), where});
     }
     line.clear();
   };
@@ -86,8 +96,8 @@ std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t ma
   }
   if (std::ferror(file.get())) fail(ErrorKind::kIo, "{}: read error", path.string());
   if (!line.empty() || too_long) finish_line();
-  if (records.empty()) fail_input("{}: no records", path.string());
-  return records;
+  if (n_records == 0) fail_input("{}: no records", path.string());
+  return n_records;
 }
 
 nlohmann::ordered_json parse_messages(const json& value, const std::string& where) {
@@ -135,35 +145,61 @@ const ChatTemplate& ExampleBuilder::require_template(const std::string& where) c
   return *chat_template_;
 }
 
+std::vector<TokenId> ExampleBuilder::document_ids(const Record& r) const {
+  const json& text = field(r, "text");
+  if (!text.is_string())
+    fail_input("{}: field 'text': expected a string, got {}", r.where, json_type_name(text));
+  std::vector<TokenId> ids = tokenizer_.encode(text.get<std::string>(), /*add_special=*/true);
+  if (tokenizer_.eos_id()) ids.push_back(*tokenizer_.eos_id());
+  return ids;
+}
+
 std::vector<SequenceExample> ExampleBuilder::pretrain(const std::vector<Record>& records,
                                                       BuildStats* stats) const {
-  std::vector<TokenId> stream;
-  for (const Record& r : records) {
-    const json& text = field(r, "text");
-    if (!text.is_string())
-      fail_input("{}: field 'text': expected a string, got {}", r.where, json_type_name(text));
-    std::vector<TokenId> ids = tokenizer_.encode(text.get<std::string>(), /*add_special=*/true);
-    stream.insert(stream.end(), ids.begin(), ids.end());
-    if (tokenizer_.eos_id()) stream.push_back(*tokenizer_.eos_id());
-  }
   std::vector<SequenceExample> out;
-  for (std::size_t begin = 0; begin + 1 < stream.size();
-       begin += static_cast<std::size_t>(max_length_)) {
-    const std::size_t end = std::min(stream.size(), begin + static_cast<std::size_t>(max_length_));
-    SequenceExample e;
-    e.ids.assign(stream.begin() + static_cast<std::ptrdiff_t>(begin),
-                 stream.begin() + static_cast<std::ptrdiff_t>(end));
-    e.targets.assign(e.ids.size(), 1);
-    e.targets[0] = 0;
-    out.push_back(std::move(e));
+  SequencePacker packer(max_length_, [&](SequenceExample&& e) { out.push_back(std::move(e)); });
+  std::int64_t n_tokens = 0;
+  for (const Record& r : records) {
+    const std::vector<TokenId> ids = document_ids(r);
+    n_tokens += static_cast<std::int64_t>(ids.size());
+    packer.add(ids);
   }
+  packer.finish();
   if (out.empty()) fail_input("{}: the texts hold fewer than 2 tokens", records.front().where);
   if (stats != nullptr) {
     stats->n_records += static_cast<std::int64_t>(records.size());
     stats->n_sequences += static_cast<std::int64_t>(out.size());
-    stats->n_tokens += static_cast<std::int64_t>(stream.size());
+    stats->n_tokens += n_tokens;
   }
   return out;
+}
+
+SequencePacker::SequencePacker(std::int64_t max_length, std::function<void(SequenceExample&&)> emit)
+    : max_length_(static_cast<std::size_t>(max_length)), emit_(std::move(emit)) {}
+
+void SequencePacker::add(const std::vector<TokenId>& ids) {
+  carry_.insert(carry_.end(), ids.begin(), ids.end());
+  while (carry_.size() - start_ >= max_length_) emit(max_length_);
+  if (start_ > carry_.size() / 2) {  // keep the buffer at about one sequence
+    carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(start_));
+    start_ = 0;
+  }
+}
+
+void SequencePacker::finish() {
+  if (carry_.size() - start_ >= 2) emit(carry_.size() - start_);
+  carry_.clear();
+  start_ = 0;
+}
+
+void SequencePacker::emit(std::size_t n) {
+  SequenceExample e;
+  const auto begin = carry_.begin() + static_cast<std::ptrdiff_t>(start_);
+  e.ids.assign(begin, begin + static_cast<std::ptrdiff_t>(n));
+  e.targets.assign(n, 1);
+  e.targets[0] = 0;
+  start_ += n;
+  emit_(std::move(e));
 }
 
 SequenceExample ExampleBuilder::messages_example(const json& value,
@@ -235,38 +271,43 @@ std::pair<std::vector<TokenId>, std::vector<TokenId>> ExampleBuilder::prompt_com
   return {prompt_tokens, completion_tokens};
 }
 
+std::optional<SequenceExample> ExampleBuilder::sft_example(const Record& r,
+                                                           BuildStats& stats) const {
+  SequenceExample e;
+  if (r.value.contains("messages")) {
+    e = messages_example(r.value["messages"], r.where);
+  } else if (r.value.contains("prompt") && r.value.contains("completion")) {
+    auto [p, c] = prompt_completion(r.value["prompt"], r.value["completion"], r.where);
+    append(e.ids, e.targets, p, false);
+    append(e.ids, e.targets, c, true);
+    e.targets[0] = 0;
+  } else {
+    fail_input(
+        "{}: expected an sft record: {{\"messages\": [...]}} or {{\"prompt\", \"completion\"}}",
+        r.where);
+  }
+  ++stats.n_records;
+  if (static_cast<std::int64_t>(e.ids.size()) > max_length_) {
+    e.ids.resize(static_cast<std::size_t>(max_length_));
+    e.targets.resize(static_cast<std::size_t>(max_length_));
+    ++stats.n_truncated;
+  }
+  if (e.n_targets() == 0) return std::nullopt;  // truncation left nothing to learn
+  stats.n_tokens += static_cast<std::int64_t>(e.ids.size());
+  ++stats.n_sequences;
+  return e;
+}
+
 std::vector<SequenceExample> ExampleBuilder::sft(const std::vector<Record>& records,
                                                  BuildStats* stats) const {
   std::vector<SequenceExample> out;
   BuildStats local;
   for (const Record& r : records) {
-    SequenceExample e;
-    if (r.value.contains("messages")) {
-      e = messages_example(r.value["messages"], r.where);
-    } else if (r.value.contains("prompt") && r.value.contains("completion")) {
-      auto [p, c] = prompt_completion(r.value["prompt"], r.value["completion"], r.where);
-      append(e.ids, e.targets, p, false);
-      append(e.ids, e.targets, c, true);
-      e.targets[0] = 0;
-    } else {
-      fail_input(
-          "{}: expected an sft record: {{\"messages\": [...]}} or {{\"prompt\", \"completion\"}}",
-          r.where);
-    }
-    ++local.n_records;
-    if (static_cast<std::int64_t>(e.ids.size()) > max_length_) {
-      e.ids.resize(static_cast<std::size_t>(max_length_));
-      e.targets.resize(static_cast<std::size_t>(max_length_));
-      ++local.n_truncated;
-    }
-    if (e.n_targets() == 0) continue;  // truncation left nothing to learn
-    local.n_tokens += static_cast<std::int64_t>(e.ids.size());
-    out.push_back(std::move(e));
+    if (std::optional<SequenceExample> e = sft_example(r, local)) out.push_back(std::move(*e));
   }
   if (out.empty())
     fail_input("{}: no record has a completion within max_length {}", records.front().where,
                max_length_);
-  local.n_sequences = static_cast<std::int64_t>(out.size());
   if (stats != nullptr) *stats = local;
   return out;
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -37,6 +38,12 @@ struct Record {
 // max_line_bytes (without reading it whole) or a file without records.
 std::vector<Record> read_jsonl(const std::filesystem::path& path,
                                std::size_t max_line_bytes = 64u << 20);
+// The same, one record at a time (memory bounded by the longest line), in
+// file order; returns how many records fn was given. What fn throws stops
+// the read and is passed on.
+std::size_t for_each_jsonl(const std::filesystem::path& path,
+                           const std::function<void(Record&&)>& fn,
+                           std::size_t max_line_bytes = 64u << 20);
 
 // A token sequence for next-token loss: targets[i] != 0 means ids[i] is
 // predicted from ids[0..i) and counts in the loss (targets[0] is always 0).
@@ -61,6 +68,24 @@ struct BuildStats {
   std::int64_t n_truncated = 0;  // records cut at max_length
 };
 
+// Packs documents' tokens back to back into sequences of max_length tokens
+// (the last one shorter, if it holds at least 2), handing each to emit as it
+// fills: pretrain packing a document at a time, in bounded memory.
+class SequencePacker {
+ public:
+  SequencePacker(std::int64_t max_length, std::function<void(SequenceExample&&)> emit);
+  void add(const std::vector<TokenId>& ids);
+  // Emits what is left.
+  void finish();
+
+ private:
+  void emit(std::size_t n);
+  std::size_t max_length_;
+  std::function<void(SequenceExample&&)> emit_;
+  std::vector<TokenId> carry_;
+  std::size_t start_ = 0;  // carry_[start_..] is not emitted yet
+};
+
 class ExampleBuilder {
  public:
   // max_length: the sequence length of pretrain packing and the cut for the
@@ -71,9 +96,14 @@ class ExampleBuilder {
   // Each record must hold a string "text". Error(kInvalidInput) naming the record otherwise.
   std::vector<SequenceExample> pretrain(const std::vector<Record>& records,
                                         BuildStats* stats = nullptr) const;
+  // One pretrain document: BOS (as the tokenizer adds it) + text + EOS.
+  std::vector<TokenId> document_ids(const Record& record) const;
   // Records of the {"messages"} or {"prompt","completion"} form (mixed is fine).
   std::vector<SequenceExample> sft(const std::vector<Record>& records,
                                    BuildStats* stats = nullptr) const;
+  // One sft record's example, counted in stats; nullopt when cutting it at
+  // max_length left no target token.
+  std::optional<SequenceExample> sft_example(const Record& record, BuildStats& stats) const;
   std::vector<PreferenceExample> preference(const std::vector<Record>& records,
                                             BuildStats* stats = nullptr) const;
 

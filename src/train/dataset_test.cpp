@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/scratch_dir_testing.h"
 #include "text/bpe_trainer.h"
+#include "train/token_cache.h"
 
 namespace enclave::train {
 namespace {
@@ -188,6 +189,57 @@ TEST_F(DatasetTest, PreferencePairsShareThePrompt) {
   EXPECT_NE(error_of([&] {
               builder().preference({{json{{"prompt", "x"}, {"chosen", "y"}}, "r3"}});
             }).find("r3: missing field 'rejected'"),
+            std::string::npos);
+}
+
+// The streamed, cached, multi-threaded path gives exactly the in-memory
+// builder's sequences, and a second call reads the cache.
+TEST_F(DatasetTest, TokenCacheMatchesTheBuilderAndIsReusedByContent) {
+  std::string jsonl;
+  for (int i = 0; i < 700; ++i)
+    jsonl += json{{"text", "document " + std::to_string(i) + " says hello world"}}.dump() + "\n";
+  const fs::path data = write("many.jsonl", jsonl);
+  const std::vector<SequenceExample> expected = builder(16).pretrain(read_jsonl(data));
+  const TokenCacheOptions options{.cache_dir = dir_->path() / "cache",
+                                  .tokenizer_key = tokenizer_key(dir_->path()),
+                                  .max_length = 16,
+                                  .threads = 3};
+  const TokenizedData first = tokenize_cached(data, builder(16), TrainMode::kPretrain, options);
+  EXPECT_FALSE(first.cache_hit);
+  ASSERT_EQ(first.sequences->size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto ids = first.sequences->ids(i);
+    const auto targets = first.sequences->targets(i);
+    ASSERT_EQ(std::vector<TokenId>(ids.begin(), ids.end()), expected[i].ids) << "sequence " << i;
+    ASSERT_EQ(std::vector<std::uint8_t>(targets.begin(), targets.end()), expected[i].targets);
+  }
+  EXPECT_EQ(first.sequences->stats().n_records, 700);
+
+  const TokenizedData again = tokenize_cached(data, builder(16), TrainMode::kPretrain, options);
+  EXPECT_TRUE(again.cache_hit);
+  EXPECT_EQ(again.key, first.key);
+  EXPECT_EQ(again.sequences->size(), expected.size());
+  // Another max_length or other content is another key.
+  EXPECT_FALSE(tokenize_cached(data, builder(32), TrainMode::kPretrain,
+                               {.cache_dir = options.cache_dir,
+                                .tokenizer_key = options.tokenizer_key,
+                                .max_length = 32})
+                   .cache_hit);
+
+  // A bad record is named, whichever thread met it.
+  const fs::path bad = write("bad.jsonl", jsonl + "{\"text\": 5}\n");
+  EXPECT_NE(error_of([&] {
+              tokenize_cached(bad, builder(16), TrainMode::kPretrain, options);
+            }).find("bad.jsonl:701: field 'text'"),
+            std::string::npos);
+}
+
+TEST_F(DatasetTest, TokenCacheFileThatIsDamagedIsRefusedNamingIt) {
+  const fs::path file = write("tokens-bad", std::string(100, 'x'));
+  EXPECT_NE(error_of([&] { PackedSequences s(file); }).find("tokens-bad: not a token cache file"),
+            std::string::npos);
+  const fs::path empty = write("tokens-empty", "");
+  EXPECT_NE(error_of([&] { PackedSequences s(empty); }).find("shorter than its trailer"),
             std::string::npos);
 }
 

@@ -52,19 +52,23 @@ std::map<std::string, double> Objective::metrics(const std::vector<double>& sums
   return {{"loss", sums.at(0)}};
 }
 
-LmObjective::LmObjective(std::vector<SequenceExample> examples) : examples_(std::move(examples)) {
-  if (examples_.empty()) fail_input("training data: no sequences to train on");
+LmObjective::LmObjective(const std::vector<SequenceExample>& examples)
+    : LmObjective(std::make_shared<const PackedSequences>(examples)) {}
+
+LmObjective::LmObjective(std::shared_ptr<const PackedSequences> sequences)
+    : sequences_(std::move(sequences)) {
+  if (sequences_->size() == 0) fail_input("training data: no sequences to train on");
 }
 
 std::int64_t LmObjective::cost(std::size_t index) const {
-  return static_cast<std::int64_t>(examples_.at(index).ids.size());
+  return static_cast<std::int64_t>(sequences_->ids(index).size());
 }
 
 std::int64_t LmObjective::tokens(std::size_t index) const { return cost(index); }
 
 double LmObjective::normaliser(const std::vector<std::size_t>& global_batch) const {
   std::int64_t n = 0;
-  for (std::size_t i : global_batch) n += examples_.at(i).n_targets();
+  for (std::size_t i : global_batch) n += sequences_->n_targets(i);
   return static_cast<double>(std::max<std::int64_t>(n, 1));
 }
 
@@ -72,9 +76,10 @@ std::vector<double> LmObjective::run(TransformerImpl& model, const std::vector<s
                                      double normaliser) {
   std::vector<Row> rows;
   for (std::size_t i : micro) {
-    const SequenceExample& e = examples_.at(i);
-    rows.push_back({std::vector<std::int64_t>(e.ids.begin(), e.ids.end()),
-                    std::vector<bool>(e.targets.begin(), e.targets.end())});
+    const std::span<const TokenId> ids = sequences_->ids(i);
+    const std::span<const std::uint8_t> targets = sequences_->targets(i);
+    rows.push_back({std::vector<std::int64_t>(ids.begin(), ids.end()),
+                    std::vector<bool>(targets.begin(), targets.end())});
   }
   auto [ids, targets] = pad_rows(rows, model.device());
   auto [loss_sum, n] = lm_loss_sum(model, ids, targets);

@@ -16,11 +16,13 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "model/transformer.h"
 #include "train/dataset.h"
+#include "train/token_cache.h"
 #include "train/train_config.h"
 
 namespace enclave::train {
@@ -46,8 +48,11 @@ class Objective {
 
 class LmObjective : public Objective {
  public:
-  explicit LmObjective(std::vector<SequenceExample> examples);
-  std::size_t size() const override { return examples_.size(); }
+  explicit LmObjective(const std::vector<SequenceExample>& examples);
+  // Sequences read where they lie (a mapped token cache file): a micro-batch
+  // touches only its own rows.
+  explicit LmObjective(std::shared_ptr<const PackedSequences> sequences);
+  std::size_t size() const override { return sequences_->size(); }
   std::int64_t cost(std::size_t index) const override;
   std::int64_t tokens(std::size_t index) const override;
   double normaliser(const std::vector<std::size_t>& global_batch) const override;
@@ -56,7 +61,7 @@ class LmObjective : public Objective {
                           double normaliser) override;
 
  private:
-  std::vector<SequenceExample> examples_;
+  std::shared_ptr<const PackedSequences> sequences_;
 };
 
 class DpoObjective : public Objective {

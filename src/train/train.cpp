@@ -3,11 +3,16 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <limits>
+#include <random>
+#include <string_view>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -26,6 +31,7 @@
 #include "train/objectives.h"
 #include "train/schedule.h"
 #include "train/sdpo.h"
+#include "train/token_cache.h"
 
 namespace enclave::train {
 namespace {
@@ -86,6 +92,34 @@ struct PhaseState {
 // Everything the loop works on. run() reads as the loop does: per phase
 // begin_phase(), then per step train_step(), maybe_evaluate(),
 // maybe_checkpoint(); finish() evaluates and saves the result.
+// VmRSS or VmHWM of this process in KiB (0 where /proc is not there).
+std::int64_t proc_status_kb(std::string_view field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':')
+      return std::strtoll(line.c_str() + field.size() + 1, nullptr, 10);
+  }
+  return 0;
+}
+
+// Starts a new peak: VmHWM becomes VmRSS (Linux clear_refs "5").
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// A private token cache folder for a Trainer given none, removed with it.
+struct ScratchTokenCache {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      fmt::format("enclave-tokens-{}-{:08x}", ::getpid(), std::random_device{}());
+  ScratchTokenCache() { std::filesystem::create_directories(dir); }
+  ~ScratchTokenCache() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  ScratchTokenCache(const ScratchTokenCache&) = delete;
+  ScratchTokenCache& operator=(const ScratchTokenCache&) = delete;
+};
+
 class Trainer {
  public:
   Trainer(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
@@ -140,7 +174,8 @@ class Trainer {
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
   std::unique_ptr<Objective> objective_;
   std::unique_ptr<Objective> eval_objective_;
-  std::vector<std::vector<std::size_t>> phases_;  // example indices of each phase (sdpo chunks)
+  std::unique_ptr<ScratchTokenCache> token_scratch_;  // when data_ names no token cache
+  std::vector<std::vector<std::size_t>> phases_;      // example indices of each phase (sdpo chunks)
   std::vector<std::int64_t> chunk_of_file_;
 
   // Position (restored on resume).
@@ -178,7 +213,10 @@ Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_d
   }
   if (dist_.world_size > 1) group_ = std::make_unique<ProcessGroup>(dist_);
   load_model();
+  reset_peak_rss();
+  result_.rss_kb_before_data = proc_status_kb("VmRSS");
   load_data();
+  result_.peak_rss_kb_data = proc_status_kb("VmHWM");
   if (!config_.resume.empty()) resume_from(resolve_resume(config_.resume, config_.checkpoint_dir));
 }
 
@@ -237,6 +275,25 @@ void Trainer::load_data() {
       }
     }
     objective_ = build(all);
+  } else if (config_.mode == TrainMode::kPretrain || config_.mode == TrainMode::kSft) {
+    // Streamed, tokenised on every core and cached by content; read mapped.
+    std::filesystem::path cache_dir = data_.token_cache_dir;
+    if (cache_dir.empty()) {
+      token_scratch_ = std::make_unique<ScratchTokenCache>();
+      cache_dir = token_scratch_->dir;
+    }
+    TokenizedData tokens =
+        tokenize_cached(data_.train_file, builder, config_.mode,
+                        {.cache_dir = cache_dir,
+                         .tokenizer_key = tokenizer_key(model_dir_),
+                         .max_length = config_.max_length,
+                         .threads = 0});  // every core: tokenising is over before training starts
+    stats = tokens.sequences->stats();
+    result_.token_cache_key = tokens.key;
+    result_.token_cache_hit = tokens.cache_hit;
+    message(fmt::format("data: {} token cache {}", tokens.cache_hit ? "read from" : "wrote",
+                        tokens.key.substr(0, 16)));
+    objective_ = std::make_unique<LmObjective>(std::move(tokens.sequences));
   } else {
     objective_ = build(read_jsonl(data_.train_file));
   }
@@ -650,6 +707,7 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
   }
   result_.steps = step_;
   result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  result_.peak_rss_kb_end = proc_status_kb("VmHWM");
   if (!result_.interrupted) finish(output_dir);
   return result_;
 }

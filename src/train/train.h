@@ -44,6 +44,9 @@ struct TrainData {
   std::filesystem::path train_file;
   std::vector<std::filesystem::path> chunk_files;  // sdpo with sdpo_split=files
   std::filesystem::path eval_file;                 // empty: no validation
+  // Where pretrain and sft data are tokenised to, once per content
+  // (train/token_cache.h); empty: a scratch folder removed at the end.
+  std::filesystem::path token_cache_dir;
 };
 
 // This process's place in a data-parallel job (world_size 1: alone).
@@ -102,6 +105,16 @@ struct TrainResult {
   std::int64_t n_parameters = 0;
   std::int64_t n_trainable = 0;
   std::optional<DpResult> dp;  // set when training with DP-SGD
+  // The training data's token cache (pretrain, sft): its key, and whether
+  // it was read from an earlier run's cache instead of tokenised.
+  std::string token_cache_key;
+  bool token_cache_hit = false;
+  // Resident memory in KiB (/proc/self/status; 0 where unknown): before the
+  // training data is read, the peak while reading it (the peak is reset
+  // first), and the peak at the end.
+  std::int64_t rss_kb_before_data = 0;
+  std::int64_t peak_rss_kb_data = 0;
+  std::int64_t peak_rss_kb_end = 0;
 };
 
 // Trains and, unless interrupted, writes the result to output_dir (rank 0

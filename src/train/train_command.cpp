@@ -292,6 +292,9 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
   }
   if (!config.eval_data.empty())
     data.eval_file = resolve_data_ref(*workspace, config.eval_data, &eval_version);
+  // Beside checkouts, so `store gc` reclaims it; an encrypted workspace's is
+  // this process's private plaintext cache, never kept.
+  data.token_cache_dir = workspace->checkout_root();
 
   SignalScope signals(on_stop_signal);
   if (dist.rank != 0) {
@@ -364,6 +367,10 @@ TrainCommandResult run_train_command(const TrainCommand& command) {
   run.log_params(
       {{"n_parameters", out.train.n_parameters}, {"n_trainable", out.train.n_trainable}});
   if (out.train.dp) run.log_params({{"dp", dp_summary(*out.train.dp)}});
+  if (!out.train.token_cache_key.empty()) {
+    run.log_params({{"token_cache",
+                     {{"key", out.train.token_cache_key}, {"hit", out.train.token_cache_hit}}}});
+  }
   if (out.train.interrupted) {
     const std::string why =
         fmt::format("interrupted at step {}; checkpoint {}; continue with --resume latest",

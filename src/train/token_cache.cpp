@@ -1,0 +1,310 @@
+#include "train/token_cache.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include "core/error.h"
+#include "core/hash.h"
+
+namespace enclave::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kMagic[8] = {'E', 'N', 'C', 'L', 'S', 'E', 'Q', '1'};
+constexpr std::uint64_t kFormatVersion = 1;
+constexpr std::size_t kTrailerWords = 8;  // magic, version, n, index offset, 3 stats, reserved
+constexpr std::size_t kTrailerBytes = kTrailerWords * 8;
+// A batch of records tokenised together: enough to keep every core busy,
+// small enough that memory stays flat whatever the file's size.
+constexpr std::size_t kBatchRecords = 128;
+constexpr std::size_t kBatchTextBytes = std::size_t{512} << 10;
+
+// Writes sequences in the cache layout to sink. The index waits in an
+// unnamed temp file, not in memory, so memory stays flat however many
+// sequences there are.
+class SequenceWriter {
+ public:
+  explicit SequenceWriter(std::function<void(const void*, std::size_t)> sink)
+      : sink_(std::move(sink)), index_(std::tmpfile()) {
+    if (index_ == nullptr)
+      fail(ErrorKind::kIo, "cannot create a temp file for the token cache index: {}",
+           std::strerror(errno));
+  }
+  ~SequenceWriter() { std::fclose(index_); }
+  SequenceWriter(const SequenceWriter&) = delete;
+  SequenceWriter& operator=(const SequenceWriter&) = delete;
+
+  void add(const SequenceExample& e) {
+    const std::uint64_t entry[2] = {offset_, e.ids.size()};
+    if (std::fwrite(entry, sizeof(entry), 1, index_) != 1)
+      fail(ErrorKind::kIo, "token cache index: write failed: {}", std::strerror(errno));
+    ++n_;
+    put(e.ids.data(), e.ids.size() * sizeof(TokenId));
+    put(e.targets.data(), e.targets.size());
+    pad(4);
+  }
+
+  void finish(const BuildStats& stats) {
+    pad(8);
+    const std::uint64_t index_offset = offset_;
+    std::rewind(index_);
+    std::vector<char> buf(1 << 16);
+    for (std::size_t got; (got = std::fread(buf.data(), 1, buf.size(), index_)) > 0;)
+      put(buf.data(), got);
+    if (std::ferror(index_) || offset_ - index_offset != n_ * 16)
+      fail(ErrorKind::kIo, "token cache index: read back failed");
+    std::uint64_t trailer[kTrailerWords] = {};
+    std::memcpy(&trailer[0], kMagic, 8);
+    trailer[1] = kFormatVersion;
+    trailer[2] = n_;
+    trailer[3] = index_offset;
+    trailer[4] = static_cast<std::uint64_t>(stats.n_records);
+    trailer[5] = static_cast<std::uint64_t>(stats.n_tokens);
+    trailer[6] = static_cast<std::uint64_t>(stats.n_truncated);
+    put(trailer, sizeof(trailer));
+  }
+
+ private:
+  void put(const void* data, std::size_t n) {
+    if (n == 0) return;
+    sink_(data, n);
+    offset_ += n;
+  }
+  void pad(std::size_t to) {
+    static constexpr char kZeros[8] = {};
+    put(kZeros, (to - offset_ % to) % to);
+  }
+
+  std::function<void(const void*, std::size_t)> sink_;
+  std::FILE* index_;
+  std::uint64_t offset_ = 0;
+  std::uint64_t n_ = 0;
+};
+
+// fn(i) for i in [0, n) on up to `threads` threads, each a contiguous slice;
+// the error of the first failing slice is rethrown.
+void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& fn) {
+  const std::size_t t = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), n);
+  if (t <= 1) {
+    for (std::size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(t);
+  std::vector<std::thread> pool;
+  pool.reserve(t);
+  for (std::size_t k = 0; k < t; ++k) {
+    pool.emplace_back([&fn, &errors, k, n, t] {
+      try {
+        for (std::size_t i = k * n / t; i < (k + 1) * n / t; ++i) fn(i);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    });
+  }
+  for (std::thread& th : pool) th.join();
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+void add_stats(BuildStats& into, const BuildStats& s) {
+  into.n_records += s.n_records;
+  into.n_sequences += s.n_sequences;
+  into.n_tokens += s.n_tokens;
+  into.n_truncated += s.n_truncated;
+}
+
+// Streams jsonl through the builder into writer, a batch at a time.
+BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, TrainMode mode,
+                         std::int64_t max_length, int threads, SequenceWriter& writer) {
+  BuildStats total;
+  std::string first_where;
+  SequencePacker packer(max_length, [&](SequenceExample&& e) {
+    writer.add(e);
+    ++total.n_sequences;
+  });
+  std::vector<Record> batch;
+  std::size_t batch_bytes = 0;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    if (mode == TrainMode::kPretrain) {
+      std::vector<std::vector<TokenId>> docs(batch.size());
+      parallel_for(batch.size(), threads,
+                   [&](std::size_t i) { docs[i] = builder.document_ids(batch[i]); });
+      for (const std::vector<TokenId>& ids : docs) {
+        ++total.n_records;
+        total.n_tokens += static_cast<std::int64_t>(ids.size());
+        packer.add(ids);
+      }
+    } else {
+      std::vector<std::optional<SequenceExample>> examples(batch.size());
+      std::vector<BuildStats> stats(batch.size());
+      parallel_for(batch.size(), threads,
+                   [&](std::size_t i) { examples[i] = builder.sft_example(batch[i], stats[i]); });
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        add_stats(total, stats[i]);
+        if (examples[i]) writer.add(*examples[i]);
+      }
+    }
+    batch.clear();
+    batch_bytes = 0;
+  };
+  for_each_jsonl(jsonl, [&](Record&& r) {
+    if (first_where.empty()) first_where = r.where;
+    if (mode == TrainMode::kPretrain) {
+      auto text = r.value.find("text");
+      if (text != r.value.end() && text->is_string())
+        batch_bytes += text->get_ref<const std::string&>().size();
+    }
+    batch.push_back(std::move(r));
+    if (batch.size() >= kBatchRecords || batch_bytes >= kBatchTextBytes) flush();
+  });
+  flush();
+  if (mode == TrainMode::kPretrain) packer.finish();
+  if (total.n_sequences == 0) {
+    if (mode == TrainMode::kPretrain)
+      fail_input("{}: the texts hold fewer than 2 tokens", first_where);
+    fail_input("{}: no record has a completion within max_length {}", first_where, max_length);
+  }
+  return total;
+}
+
+std::string cache_key(const fs::path& jsonl, TrainMode mode, const TokenCacheOptions& options) {
+  return sha256_hex(fmt::format(
+      "enclave.tokens {}\nmode {}\nmax_length {}\ntokenizer {}\ndata {}\n", kFormatVersion,
+      to_string(mode), options.max_length, options.tokenizer_key, sha256_file_hex(jsonl)));
+}
+
+}  // namespace
+
+PackedSequences::PackedSequences(const std::vector<SequenceExample>& examples) {
+  SequenceWriter writer([this](const void* data, std::size_t n) {
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    owned_.insert(owned_.end(), p, p + n);
+  });
+  BuildStats stats;
+  for (const SequenceExample& e : examples) {
+    ENCLAVE_CHECK(e.ids.size() == e.targets.size());
+    writer.add(e);
+    stats.n_tokens += static_cast<std::int64_t>(e.ids.size());
+  }
+  stats.n_records = static_cast<std::int64_t>(examples.size());
+  writer.finish(stats);
+  parse(owned_, "in-memory sequences");
+}
+
+PackedSequences::PackedSequences(const fs::path& file)
+    : mapped_(std::make_unique<MappedFile>(file)) {
+  parse(mapped_->bytes(), file.string());
+}
+
+void PackedSequences::parse(std::span<const std::uint8_t> bytes, const std::string& what) {
+  if (bytes.size() < kTrailerBytes)
+    fail_input("{}: not a token cache file ({} bytes, shorter than its trailer)", what,
+               bytes.size());
+  std::uint64_t trailer[kTrailerWords];
+  std::memcpy(trailer, bytes.data() + bytes.size() - kTrailerBytes, kTrailerBytes);
+  if (std::memcmp(&trailer[0], kMagic, 8) != 0) fail_input("{}: not a token cache file", what);
+  if (trailer[1] != kFormatVersion)
+    fail_input("{}: token cache format {} (this program reads {})", what, trailer[1],
+               kFormatVersion);
+  const std::uint64_t n = trailer[2];
+  const std::uint64_t index_offset = trailer[3];
+  const std::uint64_t body = bytes.size() - kTrailerBytes;
+  if (index_offset % 8 != 0 || index_offset > body || (body - index_offset) / 16 != n ||
+      (body - index_offset) % 16 != 0)
+    fail_input("{}: token cache index does not fit the file", what);
+  base_ = bytes.data();
+  index_ = reinterpret_cast<const std::uint64_t*>(bytes.data() + index_offset);
+  n_ = static_cast<std::size_t>(n);
+  data_end_ = index_offset;
+  what_ = what;
+  stats_.n_records = static_cast<std::int64_t>(trailer[4]);
+  stats_.n_sequences = static_cast<std::int64_t>(n);
+  stats_.n_tokens = static_cast<std::int64_t>(trailer[5]);
+  stats_.n_truncated = static_cast<std::int64_t>(trailer[6]);
+}
+
+std::pair<std::uint64_t, std::uint64_t> PackedSequences::entry(std::size_t i) const {
+  ENCLAVE_CHECK(i < n_);
+  // Checked here rather than all at open, which would read the whole index.
+  const std::uint64_t offset = index_[2 * i];
+  const std::uint64_t length = index_[2 * i + 1];
+  if (offset % 4 != 0 || length > data_end_ / 5 || offset > data_end_ - 5 * length)
+    fail_input("{}: token cache sequence {} lies outside the file", what_, i);
+  return {offset, length};
+}
+
+std::span<const TokenId> PackedSequences::ids(std::size_t i) const {
+  const auto [offset, length] = entry(i);
+  return {reinterpret_cast<const TokenId*>(base_ + offset), static_cast<std::size_t>(length)};
+}
+
+std::span<const std::uint8_t> PackedSequences::targets(std::size_t i) const {
+  const auto [offset, length] = entry(i);
+  return {base_ + offset + length * sizeof(TokenId), static_cast<std::size_t>(length)};
+}
+
+std::int64_t PackedSequences::n_targets(std::size_t i) const {
+  std::int64_t n = 0;
+  for (std::uint8_t t : targets(i)) n += t != 0;
+  return n;
+}
+
+std::string tokenizer_key(const fs::path& model_dir) {
+  std::string text;
+  for (const char* name :
+       {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+        "added_tokens.json", "generation_config.json", "chat_template.jinja"}) {
+    std::error_code ec;
+    if (fs::is_regular_file(model_dir / name, ec))
+      text += fmt::format("{} {}\n", name, sha256_file_hex(model_dir / name));
+  }
+  return sha256_hex(text);
+}
+
+TokenizedData tokenize_cached(const fs::path& jsonl, const ExampleBuilder& builder, TrainMode mode,
+                              const TokenCacheOptions& options) {
+  ENCLAVE_CHECK(mode == TrainMode::kPretrain || mode == TrainMode::kSft);
+  TokenizedData out;
+  out.key = cache_key(jsonl, mode, options);
+  std::error_code ec;
+  fs::create_directories(options.cache_dir, ec);
+  if (ec)
+    fail(ErrorKind::kIo, "{}: cannot create the token cache folder: {}", options.cache_dir.string(),
+         ec.message());
+  const fs::path file = options.cache_dir / ("tokens-" + out.key);
+  if (fs::is_regular_file(file, ec)) {
+    try {
+      out.sequences = std::make_shared<const PackedSequences>(file);
+      out.cache_hit = true;
+      return out;
+    } catch (const Error&) {
+      // Not a cache file we can read (another version, damaged): build it again.
+    }
+  }
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  {
+    AtomicFile atomic(file);
+    SequenceWriter writer([&atomic](const void* data, std::size_t n) { atomic.write(data, n); });
+    const BuildStats stats =
+        tokenize_into(jsonl, builder, mode, options.max_length, threads, writer);
+    writer.finish(stats);
+    atomic.commit();
+  }
+  out.sequences = std::make_shared<const PackedSequences>(file);
+  return out;
+}
+
+}  // namespace enclave::train
