@@ -2,6 +2,9 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "core/error.h"
 
 namespace enclave {
@@ -13,12 +16,21 @@ constexpr std::int64_t kRowsPerTask = 64;
 }  // namespace
 
 torch::Tensor dequantize(const QuantMatrix& w, torch::Dtype dtype) {
-  torch::Tensor out = torch::empty({w.rows, w.cols}, torch::kFloat32);
-  float* p = out.data_ptr<float>();
+  torch::Tensor out = torch::empty({w.rows, w.cols}, dtype);
   at::parallel_for(0, w.rows, kRowsPerTask, [&](std::int64_t begin, std::int64_t end) {
-    dequantize_rows(w.type, w.data, w.cols, begin, end, p + begin * w.cols);
+    if (dtype == torch::kFloat32) {
+      dequantize_rows(w.type, w.data, w.cols, begin, end, out.data_ptr<float>() + begin * w.cols);
+      return;
+    }
+    // Through a small float32 buffer per task: one pass, no whole-matrix temporary.
+    std::vector<float> buffer(static_cast<std::size_t>(kRowsPerTask * w.cols));
+    for (std::int64_t row = begin; row < end; row += kRowsPerTask) {
+      const std::int64_t n = std::min(kRowsPerTask, end - row);
+      dequantize_rows(w.type, w.data, w.cols, row, row + n, buffer.data());
+      out.narrow(0, row, n).copy_(torch::from_blob(buffer.data(), {n, w.cols}));
+    }
   });
-  return dtype == torch::kFloat32 ? out : out.to(dtype);
+  return out;
 }
 
 torch::Tensor quant_linear(const torch::Tensor& x, const QuantMatrix& w,
