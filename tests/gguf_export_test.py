@@ -279,6 +279,50 @@ class GgufExportTest(unittest.TestCase):
                 err = (got.reshape(-1, 32) - blocks).abs()
                 self.assertTrue(bool((err <= step + 1e-6).all()), f"{gtype}: {name} max err {err.max():.3g}")
 
+    def test_q4_k_m_is_llama_cpps_mix(self):
+        """q4_k_m: Q6_K for output and for attn_v / ffn_down of layers 0, 3, 6, 7 of 8 (llama.cpp's
+        use_more_bits), Q4_K elsewhere, values within a step; the same types as llama-quantize's
+        Q4_K_M of the same weights, and llama-bench runs the file (when the binaries are here)."""
+        config = dict(BASE, architectures=["LlamaForCausalLM"], hidden_size=256, intermediate_size=512,
+                      num_hidden_layers=8)
+        path = os.path.join(self.root, "mix.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        model = os.path.join(self.root, "mix")
+        run(["model", "init", "--config", path, "--out", model, "--seed", "3"])
+
+        def export(gtype):
+            out = os.path.join(self.root, f"mix-{gtype}.gguf")
+            run(["model", "export", "--model", model, "--type", gtype, "--out", out])
+            return out
+        exact = gguf_io.load(export("f32"))[1]
+        meta, tensors = gguf_io.load(export("q4_k_m"))
+        self.assertEqual(meta["general.file_type"], 15)
+        types = {}
+        for name, (tname, _, got) in tensors.items():
+            types[name] = tname
+            want = exact[name][2]
+            if want.dim() == 1:
+                self.assertEqual(tname, "F32", name)
+                continue
+            layer = int(name.split(".")[1]) if name.startswith("blk.") else -1
+            six = name == "output.weight" or (layer in (0, 3, 6, 7) and (".attn_v." in name or ".ffn_down." in name))
+            self.assertEqual(tname, "Q6_K" if six else "Q4_K", name)
+            step = want.abs().max() * (2 / 31 if six else 2 / 15)
+            self.assertLessEqual(float((got - want).abs().max()), float(step), name)
+        quantize = os.path.join(os.path.dirname(llama_bench() or ""), "llama-quantize")
+        if llama_bench() is None or not os.access(quantize, os.X_OK):
+            self.skipTest("llama-quantize / llama-bench not available")
+        ref = os.path.join(self.root, "mix-llama-q4_k_m.gguf")
+        p = subprocess.run([quantize, os.path.join(self.root, "mix-f32.gguf"), ref, "Q4_K_M"], capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr[-600:])
+        self.assertEqual(types, {n: t for n, (t, _, _) in gguf_io.load(ref)[1].items()})
+        p = subprocess.run([llama_bench(), "-m", os.path.join(self.root, "mix-q4_k_m.gguf"), "-t", "2", "-p", "4",
+                            "-n", "2", "-r", "1", "-o", "json"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr[-600:])
+        self.assertTrue(all(r["avg_ts"] > 0 for r in json.loads(p.stdout)))
+
     def test_tokenizer_metadata(self):
         meta, _ = gguf_io.load(self.export("qwen3", "q8_0"))
         with open(os.path.join(self.root, "qwen3", "tokenizer.json")) as f:
@@ -408,6 +452,37 @@ class GgufImportTest(unittest.TestCase):
                 p = run(["generate", "--model", gguf, "--prompt", "hello", "--max-tokens", "4", "--dtype", "f32",
                          "--ignore-eos"])
                 self.assertIn("generation: 4 tokens", p.stdout + p.stderr)
+
+    def test_quantize_registers_a_gguf_version_that_runs_quantised(self):
+        """`model quantize --out NAME`: a version holding the GGUF file, lineage to its source, and
+        score / generate by name within the stated bound of the source (q4_0, a step of amax / 8 against
+        q8_0's amax / 127: mean |logprob diff| < 0.3 where q8_0 stays under 0.05)."""
+        ws = os.path.join(self.root, "ws")
+        shutil.rmtree(ws, ignore_errors=True)
+        run(["init", ws])
+        src = os.path.join(self.root, "qwen3")
+
+        def in_ws(args, ok=True):
+            return run(["--workspace", ws, *args], ok=ok)
+        p = in_ws(["model", "quantize", "--model", src, "--type", "q4_0", "--out", "qwen3-q4", "--json"])
+        summary = json.loads(p.stdout)
+        self.assertEqual(summary["version"]["name"], "qwen3-q4")
+        self.assertGreater(summary["n_bytes"], 0)
+        shown = in_ws(["models", "show", "qwen3-q4@1"]).stdout
+        self.assertIn("model.gguf", shown)
+        self.assertIn("quantize", in_ws(["lineage", "qwen3-q4"]).stdout)
+        p = in_ws(["score", "--model", "qwen3-q4", "--tokens", ",".join(map(str, TOKENS)), "--dtype", "f32",
+                   "--json"])
+        got = json.loads(p.stdout)["logprobs"]
+        want = score(src, TOKENS)
+        mean = sum(abs(x - y) for x, y in zip(want, got)) / len(want)
+        print(f"qwen3 q4_0 (model quantize) vs source: mean |logprob diff| {mean:.4f}")
+        self.assertLess(mean, 0.3)
+        p = in_ws(["generate", "--model", "qwen3-q4", "--prompt", "hello", "--max-tokens", "4", "--ignore-eos"])
+        self.assertIn("generation: 4 tokens", p.stdout + p.stderr)
+        p = in_ws(["model", "quantize", "--model", src, "--type", "q5_k", "--out", "x"], ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--type", p.stderr)
 
     def test_hostile_files_are_clean_errors(self):
         good = os.path.join(self.root, "qwen3-hostile.gguf")

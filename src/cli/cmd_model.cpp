@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "merge/record.h"
 #include "model/engine.h"
 #include "model/gguf_export.h"
 #include "model/gguf_import.h"
@@ -42,6 +43,14 @@ struct ExportFlags {
 struct ImportFlags {
   std::string file;
   std::string out;
+  bool json = false;
+};
+
+struct QuantizeFlags {
+  std::string model;
+  std::string type = "q8_0";
+  std::string out;
+  std::string workspace;
   bool json = false;
 };
 
@@ -123,7 +132,7 @@ void register_model(CLI::App& app) {
   CLI::App* export_cmd = model->add_subcommand("export",
                                                "Write a model, or a LoRA adapter, as one GGUF file "
                                                "for llama.cpp and Ollama (f32, f16, bf16, "
-                                               "q8_0, q4_0)");
+                                               "q8_0, q4_0, q4_k_m)");
   CLI::Option* model_opt =
       export_cmd->add_option("--model", exp->model, "Model directory or registry reference");
   CLI::Option* adapter_opt = export_cmd->add_option(
@@ -139,7 +148,7 @@ void register_model(CLI::App& app) {
   export_cmd
       ->add_option("--type", exp->type,
                    "Type of the weight matrices (an adapter: f32, f16, bf16, q8_0)")
-      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0"}))
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m"}))
       ->capture_default_str();
   export_cmd->add_option("--out", exp->out, "Output file (FILE.gguf)")->required();
   export_cmd->add_option("--name", exp->name, "general.name (default: the model's folder name)");
@@ -201,6 +210,40 @@ void register_model(CLI::App& app) {
                 << "\n";
     } else {
       fmt::print("wrote {} ({}, {} tensors)\n", imp->out, r.architecture, r.n_tensors);
+    }
+  });
+
+  auto quant = std::make_shared<QuantizeFlags>();
+  CLI::App* quantize_cmd = model->add_subcommand(
+      "quantize",
+      "Register a quantised version of a model (GGUF; generate, score, eval and serve run it on "
+      "the quantised kernels)");
+  quantize_cmd->add_option("--model", quant->model, "Model directory or registry reference")
+      ->required();
+  quantize_cmd->add_option("--type", quant->type, "Type of the weight matrices")
+      ->check(CLI::IsMember({"q8_0", "q4_0", "q4_k_m"}))
+      ->capture_default_str();
+  quantize_cmd->add_option("--out", quant->out, "Model name to register the result under")
+      ->required();
+  add_workspace_flag(*quantize_cmd, quant->workspace);
+  quantize_cmd->add_flag("--json", quant->json, "Print the summary as JSON");
+  quantize_cmd->callback([quant] {
+    const store::FindOptions find{.workspace = workspace_flag(quant->workspace)};
+    const merge::StoredMerge stored = merge::quantize_to_store(
+        quant->model, quant->type, {.resolve = merge::store_resolver(find)},
+        {.name = quant->out, .workspace = find});
+    if (quant->json) {
+      std::cout << nlohmann::json{{"version", store::version_json(stored.version)},
+                                  {"run_id", stored.run_id},
+                                  {"type", quant->type},
+                                  {"n_tensors", stored.merge.n_tensors},
+                                  {"n_bytes", stored.merge.n_bytes}}
+                       .dump(2)
+                << "\n";
+    } else {
+      fmt::print("quantised {} as {} into {} (run {}): {} tensors, {} MiB\n", quant->model,
+                 quant->type, stored.version.ref(), stored.run_id, stored.merge.n_tensors,
+                 stored.merge.n_bytes >> 20);
     }
   });
 

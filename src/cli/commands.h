@@ -100,9 +100,11 @@ std::filesystem::path workspace_root(const std::string& workspace);
 // its bytes checked before use. A reference naming a LoRA adapter yields its
 // base with the adapter merged (store/model_ref.h).
 std::filesystem::path resolve_model(const std::string& ref, const std::string& workspace = "");
-// A model reference as commands pass it on: a FILE.gguf becomes the folder
-// it is imported into (once per file version, model/gguf_import.h); any
-// other reference is returned unchanged.
+// A model reference as commands pass it on: a FILE.gguf, or a model that
+// `model quantize` registered (a folder holding only model.gguf), becomes
+// the folder it is imported into (once per file version, its Q8_0 / Q4_0
+// matrices kept quantised; model/gguf_import.h); any other reference is
+// returned unchanged.
 std::string gguf_as_folder(const std::string& ref, const std::string& workspace = "");
 // --model and --adapter of a command that runs the model (Engine): a model
 // folder and at most one adapter left unmerged, for references naming adapters too.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
@@ -41,19 +42,47 @@ struct TempImports {
   }
 };
 
-// A GGUF file given as a model: imported once into a Hugging Face folder,
+// The GGUF file of a model folder that holds only one (what `model quantize`
+// registers), given as the folder or a registry reference; nullopt for any
+// other reference (resolved later, with its own errors).
+std::optional<fs::path> stored_gguf(const std::string& ref, const std::string& workspace) {
+  std::error_code ec;
+  fs::path dir;
+  if (fs::is_directory(ref, ec)) {
+    dir = ref;
+  } else if (!fs::exists(ref, ec)) {
+    try {
+      dir = store::resolve_model_ref(ref, resolve_options(workspace));
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+  }
+  if (dir.empty() || fs::exists(dir / "config.json", ec) ||
+      !fs::is_regular_file(dir / "model.gguf", ec))
+    return std::nullopt;
+  return dir / "model.gguf";
+}
+
+}  // namespace
+
+// A GGUF file given as a model: imported once into a Hugging Face folder
+// (Q8_0 / Q4_0 matrices kept quantised, so inference runs on them),
 // .enclave/checkouts/gguf-<key> keyed by the file's path, size and
 // modification time (so `store gc` reclaims it), or a temporary folder
 // when there is no workspace.
-}  // namespace
-
 std::string gguf_as_folder(const std::string& ref, const std::string& workspace) {
   std::error_code ec;
-  if (!ref.ends_with(".gguf") || !fs::is_regular_file(ref, ec)) return ref;
-  const fs::path file = fs::absolute(ref).lexically_normal();
+  fs::path file;
+  if (ref.ends_with(".gguf") && fs::is_regular_file(ref, ec)) {
+    file = fs::absolute(ref).lexically_normal();
+  } else if (std::optional<fs::path> stored = stored_gguf(ref, workspace)) {
+    file = fs::absolute(*stored).lexically_normal();
+  } else {
+    return ref;
+  }
   const auto mtime = fs::last_write_time(file).time_since_epoch().count();
   const std::string key =
-      sha256_hex(fmt::format("{}\n{}\n{}", file.string(), fs::file_size(file), mtime))
+      sha256_hex(fmt::format("{}\n{}\n{}\nquantized", file.string(), fs::file_size(file), mtime))
           .substr(0, 32);
   std::unique_ptr<store::Workspace> ws;
   try {
@@ -65,7 +94,7 @@ std::string gguf_as_folder(const std::string& ref, const std::string& workspace)
     const fs::path out = ws->checkout_root() / ("gguf-" + key);
     if (fs::is_regular_file(out / "config.json", ec)) return out.string();
     const StagingDir staging = StagingDir::scratch(ws->tmp_dir(), "gguf");
-    import_gguf(file, staging.path() / "model");
+    import_gguf(file, staging.path() / "model", {.keep_quantized = true});
     fs::create_directories(ws->checkout_root());
     fs::rename(staging.path() / "model", out, ec);  // another process may have won the race
     if (ec && !fs::is_regular_file(out / "config.json"))
@@ -76,7 +105,7 @@ std::string gguf_as_folder(const std::string& ref, const std::string& workspace)
   static TempImports temps;
   const fs::path out =
       fs::temp_directory_path() / fmt::format("enclave-gguf-{}-{}", key, ::getpid());
-  import_gguf(file, out);
+  import_gguf(file, out, {.keep_quantized = true});
   temps.dirs.push_back(out);
   return out.string();
 }

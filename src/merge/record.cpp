@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <functional>
 
 #include "core/error.h"
 #include "core/staging_dir.h"
 #include "merge/upscale.h"
+#include "model/gguf_export.h"
 #include "store/names.h"
 #include "store/runs.h"
 
@@ -82,6 +84,30 @@ StoredMerge merge_to_store(const MergeConfig& config, MergeOptions options,
   const nlohmann::json params = {{"merge_config", to_json(config)}, {"seed", options.seed}};
   return record_merge(
       "merge", params, [&config](const MergeOptions& o) { return run_merge(config, o); },
+      std::move(options), target);
+}
+
+StoredMerge quantize_to_store(const std::string& model_ref, const std::string& type,
+                              MergeOptions options, const StoreTarget& target) {
+  const GgmlType ggml_type = parse_gguf_type(type);  // before any work
+  return record_merge(
+      "quantize", {{"model", model_ref}, {"type", type}},
+      [&](const MergeOptions& o) {
+        const auto start = std::chrono::steady_clock::now();
+        MergeResult r;
+        const fs::path dir = o.resolve ? o.resolve(model_ref) : fs::path(model_ref);
+        r.config = load_model_config(dir / "config.json");
+        r.inputs.push_back({model_ref, dir, "model"});
+        fs::create_directories(o.out_dir);
+        const GgufExportResult exported =
+            export_gguf(dir, o.out_dir / "model.gguf", {.type = ggml_type, .name = target.name});
+        r.out_dir = o.out_dir;
+        r.n_tensors = static_cast<std::int64_t>(exported.n_tensors);
+        r.n_bytes = exported.n_bytes;
+        r.n_shards = 1;
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return r;
+      },
       std::move(options), target);
 }
 

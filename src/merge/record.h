@@ -52,6 +52,14 @@ ModelResolver store_resolver(const store::FindOptions& workspace);
 StoredMerge merge_to_store(const MergeConfig& config, MergeOptions options,
                            const StoreTarget& target);
 
+// The same for quantisation (`enclave model quantize`): the model ref
+// names, exported as one GGUF file of `type` (model/gguf_export.h) into a
+// folder holding only `model.gguf`, registered with the source as input
+// "model" of a run of kind "quantize". Commands load such a version through
+// its GGUF file, keeping the matrices quantised.
+StoredMerge quantize_to_store(const std::string& model_ref, const std::string& type,
+                              MergeOptions options, const StoreTarget& target);
+
 // The same for depth up-scaling (upscale.h).
 StoredMerge upscale_to_store(const std::string& model_ref, std::int64_t drop,
                              std::optional<DType> dtype, MergeOptions options,

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "model/config.h"
 #include "model/float_convert.h"
+#include "model/gguf_kquants.h"
 #include "model/gguf_names.h"
 #include "model/weight_files.h"
 #include "text/chat_template.h"
@@ -309,18 +310,54 @@ std::int32_t file_type(GgmlType t) {
       return 7;
     case GgmlType::kBF16:
       return 32;
+    case GgmlType::kQ4_K:
+      return 15;  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+    case GgmlType::kQ6_K:
+      return 18;
   }
   return 1;
+}
+
+// llama.cpp's layer count rule for Q4_K_M (use_more_bits in llama-quant.cpp):
+// the first and last eighth of the layers and every third one between.
+bool more_bits(std::int64_t i, std::int64_t n) {
+  return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+// The type of a matrix in a file of `type`. For q4_k_m, llama.cpp's mix
+// (llama_tensor_get_type): Q6_K for the output matrix (the embeddings when
+// tied), and for attn_v and ffn_down of the layers more_bits picks, Q4_K
+// for the rest; Phi-3's fused attn_qkv, Q5_K in llama.cpp, is Q6_K here
+// (Enclave writes no Q5_K). Rows that do not fill 256-weight blocks fall
+// back to Q8_0 (llama.cpp: Q5_0 for Q4_K, Q8_0 for Q6_K), rows that do not
+// fill 32 to F16.
+GgmlType matrix_type(GgmlType type, const ModelConfig& c, const std::string& name,
+                     std::int64_t cols) {
+  if (type == GgmlType::kQ4_K) {
+    std::int64_t layer = -1;
+    if (name.starts_with("blk.")) layer = std::stoll(name.substr(4));
+    const bool output =
+        name == "output.weight" || (c.tie_word_embeddings && name == "token_embd.weight");
+    if (output || name.ends_with("attn_qkv.weight") ||
+        ((name.ends_with("attn_v.weight") || name.ends_with("ffn_down.weight")) &&
+         more_bits(layer, c.n_layer)))
+      type = GgmlType::kQ6_K;
+    if (cols % static_cast<std::int64_t>(kKQuantBlock) != 0) type = GgmlType::kQ8_0;
+  }
+  if (cols % static_cast<std::int64_t>(ggml_block_size(type)) != 0) type = GgmlType::kF16;
+  return type;
 }
 
 }  // namespace
 
 GgmlType parse_gguf_type(const std::string& name) {
+  if (name == "q4_k_m") return GgmlType::kQ4_K;
   for (GgmlType t :
        {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ4_0}) {
     if (ggml_type_name(t) == name) return t;
   }
-  fail_input("--type: '{}' is not a GGUF type Enclave writes (f32, f16, bf16, q8_0, q4_0)", name);
+  fail_input("--type: '{}' is not a GGUF type Enclave writes (f32, f16, bf16, q8_0, q4_0, q4_k_m)",
+             name);
 }
 
 GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
@@ -369,9 +406,7 @@ GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
       fail_input("{}: tensor '{}': expected shape [{}], got [{}]", WeightFiles::describe(*ref),
                  p.name, fmt::join(p.shape, ", "), fmt::join(ref->info->shape, ", "));
     const bool matrix = p.shape.size() == 2;
-    GgmlType type = matrix ? options.type : GgmlType::kF32;
-    if (matrix && p.shape[1] % static_cast<std::int64_t>(ggml_block_size(type)) != 0)
-      type = GgmlType::kF16;  // rows that do not fill quantisation blocks
+    const GgmlType type = matrix ? matrix_type(options.type, c, *name, p.shape[1]) : GgmlType::kF32;
     const std::int64_t heads = gguf_permuted_heads(c, *name);
     const bool plus_one = gguf_norm_plus_one(c, p.name);
     std::vector<std::uint64_t> shape(p.shape.begin(), p.shape.end());

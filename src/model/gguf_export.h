@@ -9,7 +9,8 @@
 // tokenizer.model-only SentencePiece BPE model as "llama" with its own
 // pieces, scores and types; add_space_prefix), special token ids and chat
 // template.
-// Matrices are written in the requested type (f32, f16, bf16, q8_0, q4_0);
+// Matrices are written in the requested type (f32, f16, bf16, q8_0, q4_0,
+// or q4_k_m: llama.cpp's mix of Q4_K and Q6_K, see matrix_type);
 // norms, biases and rotary factors stay f32, as llama.cpp's converter does.
 // Torch-free. Thread safety: stateless.
 #pragma once
@@ -33,7 +34,8 @@ struct GgufExportResult {
   std::uint64_t n_bytes = 0;  // of the file
 };
 
-// "f32" -> kF32 ...; Error(kInvalidInput) naming the accepted types.
+// "f32" -> kF32 ..., "q4_k_m" -> kQ4_K (export writes its mix); Error(kInvalidInput)
+// naming the accepted types.
 GgmlType parse_gguf_type(const std::string& name);
 
 // Throws Error(kUnsupported) for what llama.cpp's architecture cannot

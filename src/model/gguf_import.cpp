@@ -296,9 +296,29 @@ void write_tokenizer(const GgufFile& f, const fs::path& dir, std::uint64_t vocab
   write_file_atomic(dir / "tokenizer_config.json", config.dump(2) + "\n");
 }
 
+// A quantised matrix as it is, its rows in Hugging Face order: each row is
+// whole blocks, so un-permuting rows moves bytes only.
+void add_quantized(GgufWriter& out, const ModelConfig& c, const std::string& gguf_name,
+                   const ParameterShape& p, const GgufTensor& t) {
+  const std::uint64_t rows = p.shape[0];
+  const std::uint64_t row_bytes = t.data.size() / rows;
+  std::vector<float> order(rows);
+  for (std::uint64_t r = 0; r < rows; ++r) order[r] = static_cast<float>(r);
+  if (const std::int64_t heads = gguf_permuted_heads(c, gguf_name); heads > 0)
+    order = gguf_permute_rows(order, heads, p.shape[0], 1, /*inverse=*/true);
+  out.add_tensor(p.name, t.type, {p.shape.begin(), p.shape.end()},
+                 [&t, order, row_bytes](std::vector<std::uint8_t>& bytes) {
+                   for (float r : order) {
+                     const auto* row = t.data.data() + static_cast<std::uint64_t>(r) * row_bytes;
+                     bytes.insert(bytes.end(), row, row + row_bytes);
+                   }
+                 });
+}
+
 }  // namespace
 
-GgufImportResult import_gguf(const fs::path& gguf, const fs::path& out) {
+GgufImportResult import_gguf(const fs::path& gguf, const fs::path& out,
+                             const GgufImportOptions& options) {
   const GgufFile f(gguf);
   const std::string arch = f.get_string("general.architecture");
   const ArchInfo* info = nullptr;
@@ -320,6 +340,7 @@ GgufImportResult import_gguf(const fs::path& gguf, const fs::path& out) {
   json weight_map = json::object();
   std::vector<std::pair<std::string, std::vector<std::string>>> shards;  // file, names
   std::size_t used = 0;
+  GgufWriter quantized;
   auto flush = [&] {
     if (shard.empty()) return;
     const std::string name = fmt::format("model-{:05d}.safetensors", shards.size() + 1);
@@ -340,6 +361,11 @@ GgufImportResult import_gguf(const fs::path& gguf, const fs::path& out) {
       fail_input("{}: tensor '{}': shape [{}] does not match the metadata's [{}]", gguf.string(),
                  *name, fmt::join(t->shape, ", "), fmt::join(p.shape, ", "));
     ++used;
+    if (options.keep_quantized && p.shape.size() == 2 &&
+        (t->type == GgmlType::kQ8_0 || t->type == GgmlType::kQ4_0)) {
+      add_quantized(quantized, c, *name, p, *t);
+      continue;
+    }
     std::vector<float> values = f32_tensor(*t);
     if (const std::int64_t heads = gguf_permuted_heads(c, *name); heads > 0) {
       values = gguf_permute_rows(values, heads, p.shape[0], p.shape.size() == 2 ? p.shape[1] : 1,
@@ -379,12 +405,13 @@ GgufImportResult import_gguf(const fs::path& gguf, const fs::path& out) {
         staged.path() / "model.safetensors.index.json",
         json{{"metadata", json::object()}, {"weight_map", weight_map}}.dump(2) + "\n");
   }
+  if (quantized.n_tensors() > 0) quantized.write(staged.path() / kQuantWeightsFile);
   json doc = config_doc;
   doc["torch_dtype"] = "float32";
   write_file_atomic(staged.path() / "config.json", doc.dump(2) + "\n");
   write_tokenizer(f, staged.path(), c.vocab_size);
   staged.commit();
-  return {info->hf, used};
+  return {info->hf, used, quantized.n_tensors()};
 }
 
 }  // namespace enclave

@@ -15,14 +15,27 @@
 
 namespace enclave {
 
+// The file in a model directory that holds quantised matrices under their
+// Hugging Face names and layouts (model/quant_weights.h loads it).
+inline constexpr const char* kQuantWeightsFile = "model.quant.gguf";
+
+struct GgufImportOptions {
+  // Q8_0 and Q4_0 matrices are copied as they are into kQuantWeightsFile
+  // (rows un-permuted as for float weights) instead of dequantised into the
+  // safetensors, so inference runs on them (`--model FILE.gguf`).
+  bool keep_quantized = false;
+};
+
 struct GgufImportResult {
   std::string architecture;  // the Hugging Face one written ("Qwen3ForCausalLM")
   std::size_t n_tensors = 0;
+  std::size_t n_quantized = 0;  // kept quantised (keep_quantized)
 };
 
 // Throws what GgufFile throws for a malformed file, Error(kUnsupported) for
 // an architecture, tensor type or vocabulary Enclave does not import (naming
 // it), Error(kInvalidInput) for metadata that contradicts the tensors.
-GgufImportResult import_gguf(const std::filesystem::path& gguf, const std::filesystem::path& out);
+GgufImportResult import_gguf(const std::filesystem::path& gguf, const std::filesystem::path& out,
+                             const GgufImportOptions& options = {});
 
 }  // namespace enclave

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "model/float_convert.h"
+#include "model/gguf_kquants.h"
 
 namespace enclave {
 namespace {
@@ -144,7 +145,9 @@ GgufValue read_value(Cursor& c, std::uint32_t type, const std::string& key) {
   return out;
 }
 
-bool known_type(std::uint32_t t) { return t == 0 || t == 1 || t == 2 || t == 8 || t == 30; }
+bool known_type(std::uint32_t t) {
+  return t == 0 || t == 1 || t == 2 || t == 8 || t == 12 || t == 14 || t == 30;
+}
 
 std::uint64_t checked_align(std::uint64_t n, std::uint64_t align, Cursor& c) {
   if (n > UINT64_MAX - align) c.bad("offset overflows when padded");
@@ -209,9 +212,10 @@ GgufFile::GgufFile(const std::filesystem::path& path)
     }
     const auto type = c.read<std::uint32_t>(info.t.name.c_str());
     if (!known_type(type))
-      c.bad(fmt::format(
-          "tensor '{}': ggml type {} is not one Enclave reads (f32, f16, bf16, q8_0, q4_0)",
-          info.t.name, type));
+      c.bad(
+          fmt::format("tensor '{}': ggml type {} is not one Enclave reads (f32, f16, bf16, q8_0, "
+                      "q4_0, q4_k, q6_k)",
+                      info.t.name, type));
     info.t.type = static_cast<GgmlType>(type);
     if (n % ggml_block_size(info.t.type) != 0 || ne[0] % ggml_block_size(info.t.type) != 0)
       c.bad(fmt::format("tensor '{}': rows of {} are not whole blocks of {}", info.t.name, ne[0],
@@ -319,6 +323,12 @@ void ggml_decode(GgmlType type, std::span<const std::uint8_t> data, std::span<fl
         for (std::size_t i = 0; i < 32; ++i)
           out[b + i] = d * static_cast<float>(static_cast<std::int8_t>(*p++));
       }
+      return;
+    case GgmlType::kQ4_K:
+      decode_q4_k(p, out);
+      return;
+    case GgmlType::kQ6_K:
+      decode_q6_k(p, out);
       return;
     case GgmlType::kQ4_0:
       for (std::size_t b = 0; b < out.size(); b += 32) {

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "model/float_convert.h"
+#include "model/gguf_kquants.h"
 
 namespace enclave {
 namespace {
@@ -51,11 +52,16 @@ std::string_view ggml_type_name(GgmlType type) {
       return "q8_0";
     case GgmlType::kQ4_0:
       return "q4_0";
+    case GgmlType::kQ4_K:
+      return "q4_k";
+    case GgmlType::kQ6_K:
+      return "q6_k";
   }
   return "?";
 }
 
 std::uint64_t ggml_block_size(GgmlType type) {
+  if (type == GgmlType::kQ4_K || type == GgmlType::kQ6_K) return kKQuantBlock;
   return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 ? 32 : 1;
 }
 
@@ -70,6 +76,10 @@ std::uint64_t ggml_nbytes(GgmlType type, std::uint64_t n) {
       return n / 32 * (2 + 32);
     case GgmlType::kQ4_0:
       return n / 32 * (2 + 16);
+    case GgmlType::kQ4_K:
+      return n / kKQuantBlock * kQ4KBytes;
+    case GgmlType::kQ6_K:
+      return n / kKQuantBlock * kQ6KBytes;
   }
   return 0;
 }
@@ -103,6 +113,14 @@ void ggml_encode(GgmlType type, std::span<const float> v, std::vector<std::uint8
         for (std::size_t i = 0; i < 32; ++i)
           *p++ = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::round(v[b + i] * id)));
       }
+      return;
+    case GgmlType::kQ4_K:
+      ENCLAVE_CHECK(v.size() % kKQuantBlock == 0);
+      encode_q4_k(v, p);
+      return;
+    case GgmlType::kQ6_K:
+      ENCLAVE_CHECK(v.size() % kKQuantBlock == 0);
+      encode_q6_k(v, p);
       return;
     case GgmlType::kQ4_0:
       ENCLAVE_CHECK(v.size() % 32 == 0);

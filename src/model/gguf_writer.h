@@ -18,19 +18,28 @@
 namespace enclave {
 
 // ggml tensor types Enclave writes.
-enum class GgmlType : std::uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kBF16 = 30 };
+enum class GgmlType : std::uint32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ8_0 = 8,
+  kQ4_K = 12,
+  kQ6_K = 14,
+  kBF16 = 30
+};
 
-// "f32", "f16", "bf16", "q8_0", "q4_0".
+// "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k".
 std::string_view ggml_type_name(GgmlType type);
 // Bytes of n elements (n a multiple of the block size for quantised types).
 std::uint64_t ggml_nbytes(GgmlType type, std::uint64_t n);
-// Elements per block: 1, or 32 for Q8_0 and Q4_0.
+// Elements per block: 1, 32 for Q8_0 and Q4_0, 256 for Q4_K and Q6_K.
 std::uint64_t ggml_block_size(GgmlType type);
 
 // Encodes n float32 values as `type` (appends to out). Q8_0 and Q4_0 follow
 // ggml's reference quantisers (quantize_row_q8_0_ref / q4_0_ref): per block
 // of 32, an fp16 scale d and 32 int8 (round(x / d), d = amax / 127) or 16
-// bytes of 4-bit codes (x / d + 8.5 truncated, d = max / -8).
+// bytes of 4-bit codes (x / d + 8.5 truncated, d = max / -8). Q4_K and
+// Q6_K: gguf_kquants.h.
 void ggml_encode(GgmlType type, std::span<const float> values, std::vector<std::uint8_t>& out);
 
 class GgufWriter {

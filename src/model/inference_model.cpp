@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "model/quant_weights.h"
 #include "model/weight_files.h"
 #include "model/weights.h"
 
@@ -27,7 +28,10 @@ InferenceModel load_inference_model(const std::filesystem::path& dir, const Engi
   {
     c10::InferenceMode inference;
     m.model = Transformer(m.config, dtype);
-    load_weights(*m.model, WeightFiles(dir), LoadOptions{.device = device, .allow_mmap = true});
+    std::set<std::string> quantised = load_quant_weights(*m.model, dir, device);
+    load_weights(
+        *m.model, WeightFiles(dir),
+        LoadOptions{.device = device, .allow_mmap = true, .provided = std::move(quantised)});
   }
   // Outside InferenceMode: adapter tensors are ordinary tensors.
   if (!options.adapter.empty()) m.adapter = LoraAdapter::attach_saved(*m.model, options.adapter);

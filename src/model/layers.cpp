@@ -10,7 +10,7 @@ LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::linear(x, weight_, bias_);
+  torch::Tensor y = quant_ ? quant_linear(x, *quant_, bias_) : torch::linear(x, weight_, bias_);
   if (adapter_) {
     if (torch::Tensor extra = adapter_->forward(x); extra.defined()) y = y + extra;
   }
@@ -22,6 +22,7 @@ EmbeddingImpl::EmbeddingImpl(std::int64_t n_vocab, std::int64_t dim, torch::Dtyp
 }
 
 torch::Tensor EmbeddingImpl::forward(const torch::Tensor& ids) {
+  if (quant_) return quant_embedding(ids, *quant_, weight_.scalar_type());
   return torch::embedding(weight_, ids);
 }
 

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "model/config.h"
+#include "model/quant_linear.h"
 
 namespace enclave {
 
@@ -24,23 +25,29 @@ class LinearAdapter {
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
 };
 
-// y = x @ weight^T + bias (+ adapter(x)); weight: (out, in).
+// y = x @ weight^T + bias (+ adapter(x)); weight: (out, in). With quant_
+// set (a quantised model, model/quant_weights.h) the product runs on the
+// quantised weight and weight_ is a placeholder of the right shape that
+// holds no data (a zero-stride view of one element).
 class LinearImpl : public torch::nn::Module {
  public:
   LinearImpl(std::int64_t in_features, std::int64_t out_features, bool bias, torch::Dtype dtype);
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight_;
-  torch::Tensor bias_;                      // undefined when the layer has no bias
-  std::shared_ptr<LinearAdapter> adapter_;  // null: a plain linear layer
+  torch::Tensor bias_;                        // undefined when the layer has no bias
+  std::shared_ptr<LinearAdapter> adapter_;    // null: a plain linear layer
+  std::shared_ptr<const QuantMatrix> quant_;  // null: weight_ holds the weight
 };
 TORCH_MODULE(Linear);
 
-// Token ids (B, T) int64 -> (B, T, C); weight: (V, C).
+// Token ids (B, T) int64 -> (B, T, C); weight: (V, C). quant_ as in Linear
+// (rows are dequantised as they are looked up).
 class EmbeddingImpl : public torch::nn::Module {
  public:
   EmbeddingImpl(std::int64_t n_vocab, std::int64_t dim, torch::Dtype dtype);
   torch::Tensor forward(const torch::Tensor& ids);
   torch::Tensor weight_;
+  std::shared_ptr<const QuantMatrix> quant_;
 };
 TORCH_MODULE(Embedding);
 

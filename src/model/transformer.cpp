@@ -110,7 +110,10 @@ torch::Tensor TransformerImpl::forward_hidden(const torch::Tensor& tokens, KvCac
 }
 
 torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
-  torch::Tensor logits = torch::linear(hidden, output_weight());
+  const std::shared_ptr<const QuantMatrix>& quant =
+      lm_head_ ? lm_head_->quant_ : model_->embed_tokens_->quant_;
+  torch::Tensor logits =
+      quant ? quant_linear(hidden, *quant, {}) : torch::linear(hidden, output_weight());
   if (!config_.final_logit_softcapping) return logits;
   const double cap = *config_.final_logit_softcapping;
   return torch::tanh(logits / cap) * cap;

@@ -81,7 +81,8 @@ class TransformerImpl : public torch::nn::Module {
   const ModelConfig& config() const { return config_; }
   torch::Dtype dtype() const { return dtype_; }
   torch::Device device() const;
-  // The lm_head weight (the embedding matrix when tied).
+  // The lm_head weight (the embedding matrix when tied); a placeholder
+  // without data when that weight is quantised (layers.h).
   torch::Tensor output_weight() const;
 
   DecoderStack model_{nullptr};

@@ -84,6 +84,7 @@ void load_weights(TransformerImpl& model, const WeightFiles& files, const LoadOp
   std::set<std::string, std::less<>> expected;
   const StoredNames stored_name(model.config(), files);
   for (auto& item : model.named_parameters(/*recurse=*/true)) {
+    if (options.provided.count(item.key()) != 0) continue;
     const std::string name = stored_name(item.key());
     torch::Tensor& param = item.value();
     expected.insert(name);

@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include <set>
 #include <string>
 
 #include "model/transformer.h"
@@ -22,9 +23,12 @@ struct LoadOptions {
   // Memory-mapped tensors are read-only: training, which updates weights in
   // place, must load with allow_mmap = false.
   bool allow_mmap = true;
+  // Parameters already loaded another way (quantised weights,
+  // quant_weights.h): neither looked up nor expected in the files.
+  std::set<std::string> provided;
 };
 
-// Replaces every parameter of `model` with the checkpoint's tensor. Throws
+// Replaces every parameter of `model` (but options.provided) with the checkpoint's tensor. Throws
 // Error(kInvalidInput) naming the file and tensor for a missing tensor, an
 // unexpected extra tensor (other than rotary_emb.inv_freq buffers and a
 // tied lm_head.weight, which HF ignores too), a shape mismatch (expected and

@@ -2,7 +2,7 @@
 Enclave's writer, for the export tests: metadata, tensor infos (dims
 innermost first, as ggml stores them), and tensor values dequantised to
 float32 the way ggml's reference dequantisers do (F32, F16, BF16, Q8_0,
-Q4_0).
+Q4_0, and the K-quants Q4_K and Q6_K of llama.cpp's Q4_K_M files).
 
     python3 gguf_io.py FILE.gguf   # prints the metadata and tensor list
 """
@@ -12,8 +12,9 @@ import sys
 
 import torch
 
-GGML_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 30: "BF16"}
-_BLOCK = {"F32": (1, 4), "F16": (1, 2), "BF16": (1, 2), "Q8_0": (32, 34), "Q4_0": (32, 18)}
+GGML_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 12: "Q4_K", 14: "Q6_K", 30: "BF16"}
+_BLOCK = {"F32": (1, 4), "F16": (1, 2), "BF16": (1, 2), "Q8_0": (32, 34), "Q4_0": (32, 18),
+          "Q4_K": (256, 144), "Q6_K": (256, 210)}
 _SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 
 
@@ -104,6 +105,8 @@ def dequantize(tname, raw, n):
         return torch.frombuffer(buf, dtype=torch.float16).float()
     if tname == "BF16":
         return torch.frombuffer(buf, dtype=torch.bfloat16).float()
+    if tname in ("Q4_K", "Q6_K"):
+        return dequantize_k(tname, torch.frombuffer(buf, dtype=torch.uint8).reshape(n // 256, -1))
     blocks = torch.frombuffer(buf, dtype=torch.uint8).reshape(n // 32, -1)
     d = blocks[:, :2].contiguous().view(torch.float16).float()  # (nb, 1)
     if tname == "Q8_0":
@@ -112,6 +115,31 @@ def dequantize(tname, raw, n):
     qs = blocks[:, 2:].int()
     lo, hi = (qs & 0x0F) - 8, (qs >> 4) - 8
     return (d * torch.cat([lo, hi], dim=1).float()).reshape(-1)
+
+
+def _half(b):
+    return b.contiguous().view(torch.float16).float()  # (nb, 1)
+
+
+def dequantize_k(tname, blocks):
+    """ggml's K-quant super-blocks of 256 (ggml-common.h block_q4_K / block_q6_K)."""
+    if tname == "Q4_K":
+        d, dmin, s, qs = _half(blocks[:, 0:2]), _half(blocks[:, 2:4]), blocks[:, 4:16].int(), blocks[:, 16:].int()
+        sc = torch.cat([s[:, 0:4] & 63, (s[:, 8:12] & 0x0F) | ((s[:, 0:4] >> 6) << 4)], dim=1)
+        mn = torch.cat([s[:, 4:8] & 63, (s[:, 8:12] >> 4) | ((s[:, 4:8] >> 6) << 4)], dim=1)
+        qs = qs.reshape(-1, 4, 32)
+        q = torch.stack([qs & 0x0F, qs >> 4], dim=2).reshape(-1, 8, 32).float()
+        return (d[:, :, None] * sc[:, :, None] * q - dmin[:, :, None] * mn[:, :, None]).reshape(-1)
+    ql, qh = blocks[:, 0:128].int(), blocks[:, 128:192].int()
+    sc = blocks[:, 192:208].contiguous().view(torch.int8).float()
+    d = _half(blocks[:, 208:210])
+    halves = []
+    for h in range(2):
+        lo, hi = ql[:, 64 * h:64 * h + 64], qh[:, 32 * h:32 * h + 32]
+        halves += [(lo[:, :32] & 0x0F) | ((hi & 3) << 4), (lo[:, 32:] & 0x0F) | (((hi >> 2) & 3) << 4),
+                   (lo[:, :32] >> 4) | (((hi >> 4) & 3) << 4), (lo[:, 32:] >> 4) | (((hi >> 6) & 3) << 4)]
+    q = torch.cat(halves, dim=1).float() - 32
+    return (d * sc.repeat_interleave(16, dim=1) * q).reshape(-1)
 
 
 if __name__ == "__main__":

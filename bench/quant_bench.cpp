@@ -1,0 +1,216 @@
+// Quantised CPU inference against f32/bf16 and against llama.cpp on the same
+// weights. The `small` preset (random weights, seed 1) is exported as GGUF
+// in f32, bf16, q8_0 and q4_0 (model/gguf_export.h); Enclave runs each the
+// way `--model FILE.gguf` does (q8_0/q4_0 matrices kept quantised, f32/bf16
+// as the Hugging Face folder) and reports prefill and decode tokens/s
+// (greedy, KV cache). When LLAMA_BENCH names a llama-bench binary, the same
+// files are run by it in the same process run (same threads, prompt and
+// decode lengths) and the ratios Enclave / llama.cpp are printed.
+//
+// A second table times the decode-shaped products alone: every matrix of one
+// decode step (batch 1) through quant_linear on each instruction-set path,
+// as GB/s of weights read, so kernel speed and per-token overhead separate.
+//
+// Usage: quant_bench [--preset small] [--threads 2] [--prompt 128] [--decode 64] [--work DIR]
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/engine.h"
+#include "model/gguf_export.h"
+#include "model/gguf_import.h"
+#include "model/init.h"
+#include "model/quant_linear.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Speed {
+  double prefill = 0, decode = 0;  // tokens/s
+};
+
+Speed enclave_speed(const fs::path& dir, const std::string& dtype, int threads, int n_prompt,
+                    int n_decode) {
+  enclave::EngineOptions options;
+  options.dtype = dtype;
+  options.threads = threads;
+  auto engine = enclave::Engine::load(dir, options);
+  const auto vocab = static_cast<std::int64_t>(engine->config().vocab_size);
+  std::vector<enclave::TokenId> prompt;
+  for (int i = 0; i < n_prompt; ++i)
+    prompt.push_back(static_cast<enclave::TokenId>((i * 7919 + 13) % vocab));
+  enclave::GenerateOptions gen;
+  gen.max_tokens = n_decode;
+  gen.ignore_eos = true;
+  gen.sampling.temperature = 0.0;
+  (void)engine->generate(prompt, {.max_tokens = 4, .sampling = gen.sampling, .ignore_eos = true},
+                         nullptr);  // warm-up
+  Speed best;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto r = engine->generate(prompt, gen, nullptr);
+    best.prefill = std::max(best.prefill, r.n_prompt_tokens / r.prompt_seconds);
+    best.decode = std::max(best.decode, r.n_generated / r.decode_seconds);
+  }
+  return best;
+}
+
+// llama-bench's pp and tg tokens/s for one file, or nullopt when it fails.
+std::optional<Speed> llama_speed(const std::string& bench, const fs::path& gguf, int threads,
+                                 int n_prompt, int n_decode) {
+  const fs::path out = gguf.string() + ".llama-bench.json";
+  const std::string cmd =
+      fmt::format("'{}' -m '{}' -t {} -p {} -n {} -r 3 -o json > '{}' 2>/dev/null", bench,
+                  gguf.string(), threads, n_prompt, n_decode, out.string());
+  if (std::system(cmd.c_str()) != 0) return std::nullopt;
+  std::FILE* f = std::fopen(out.c_str(), "r");
+  if (f == nullptr) return std::nullopt;
+  std::string text;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  Speed s;
+  for (const auto& row : nlohmann::json::parse(text)) {
+    (row.at("n_prompt").get<int>() > 0 ? s.prefill : s.decode) = row.at("avg_ts").get<double>();
+  }
+  return s;
+}
+
+// GB/s of weights read by the matrices of one decode step on the current path.
+double decode_products_gbs(const enclave::ModelConfig& c, enclave::QuantType type, int reps) {
+  const std::int64_t q_dim = c.n_head * c.head_dim, kv_dim = c.n_kv_head * c.head_dim;
+  std::vector<std::pair<std::int64_t, std::int64_t>> shapes;
+  for (std::int64_t l = 0; l < c.n_layer; ++l) {
+    for (auto s : {std::pair{q_dim, c.hidden_size}, std::pair{kv_dim, c.hidden_size},
+                   std::pair{kv_dim, c.hidden_size}, std::pair{c.hidden_size, q_dim},
+                   std::pair{c.intermediate_size, c.hidden_size},
+                   std::pair{c.intermediate_size, c.hidden_size},
+                   std::pair{c.hidden_size, c.intermediate_size}})
+      shapes.push_back(s);
+  }
+  shapes.push_back({c.vocab_size, c.hidden_size});
+  std::vector<std::vector<std::uint8_t>> bytes;
+  std::vector<enclave::QuantMatrix> matrices;
+  std::vector<torch::Tensor> inputs;
+  double total = 0;
+  for (auto [rows, cols] : shapes) {
+    const torch::Tensor w = torch::randn({rows, cols}) * 0.02;
+    bytes.push_back(enclave::quantize_weights(
+        type, std::span<const float>(w.data_ptr<float>(), static_cast<std::size_t>(w.numel()))));
+  }
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    matrices.push_back({type, shapes[i].first, shapes[i].second, bytes[i].data(), nullptr});
+    inputs.push_back(torch::randn({1, 1, shapes[i].second}));
+    total += static_cast<double>(matrices.back().n_bytes());
+  }
+  auto run = [&] {
+    for (std::size_t i = 0; i < matrices.size(); ++i)
+      (void)enclave::quant_linear(inputs[i], matrices[i], {});
+  };
+  run();
+  const auto start = Clock::now();
+  for (int r = 0; r < reps; ++r) run();
+  return total * reps / seconds_since(start) / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string preset = "small";
+  int threads = 2, n_prompt = 128, n_decode = 64;
+  fs::path work = fs::temp_directory_path() / "enclave_quant_bench";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--preset")
+      preset = argv[i + 1];
+    else if (flag == "--threads")
+      threads = std::stoi(argv[i + 1]);
+    else if (flag == "--prompt")
+      n_prompt = std::stoi(argv[i + 1]);
+    else if (flag == "--decode")
+      n_decode = std::stoi(argv[i + 1]);
+    else if (flag == "--work")
+      work = argv[i + 1];
+    else {
+      fmt::print(stderr, "unknown flag {}\n", flag);
+      return 64;
+    }
+  }
+  try {
+    const fs::path source = work / preset;
+    if (!fs::exists(source / "config.json")) {
+      fs::remove_all(source);
+      fmt::print(stderr, "creating {} model in {}\n", preset, source.string());
+      enclave::init_model(preset, source, 1);
+    }
+    const char* bench = std::getenv("LLAMA_BENCH");
+    fmt::print("{} preset, {} thread(s), prompt {} tokens, decode {} tokens; kernels: {}\n\n",
+               preset, threads, n_prompt, n_decode, enclave::quant_isa_name(enclave::quant_isa()));
+    fmt::print("{:<5} {:<4} | {:>13} {:>13} {:>6} | {:>12} {:>12} {:>6}\n", "type", "act",
+               "prefill tok/s", "llama.cpp", "ratio", "decode tok/s", "llama.cpp", "ratio");
+    struct Variant {
+      const char* type;
+      const char* act;
+    };
+    for (const Variant v :
+         {Variant{"f32", "f32"}, Variant{"bf16", "bf16"}, Variant{"q8_0", "f32"},
+          Variant{"q8_0", "bf16"}, Variant{"q4_0", "f32"}, Variant{"q4_0", "bf16"}}) {
+      const fs::path gguf = work / fmt::format("{}-{}.gguf", preset, v.type);
+      if (!fs::exists(gguf))
+        enclave::export_gguf(source, gguf, {.type = enclave::parse_gguf_type(v.type)});
+      fs::path dir = source;
+      const std::string type = v.type;
+      if (type == "q8_0" || type == "q4_0") {
+        dir = work / fmt::format("{}-{}", preset, v.type);
+        if (!fs::exists(dir / "config.json"))
+          enclave::import_gguf(gguf, dir, {.keep_quantized = true});
+      }
+      const Speed e = enclave_speed(dir, v.act, threads, n_prompt, n_decode);
+      std::optional<Speed> l;
+      if (bench != nullptr && (std::string(v.act) == "f32" || type == "bf16"))
+        l = llama_speed(bench, gguf, threads, n_prompt, n_decode);
+      auto cell = [&](double x) { return l ? fmt::format("{:.1f}", x) : std::string("-"); };
+      auto ratio = [&](double a, double b) {
+        return l ? fmt::format("{:.2f}x", a / b) : std::string("-");
+      };
+      fmt::print("{:<5} {:<4} | {:>13.1f} {:>13} {:>6} | {:>12.1f} {:>12} {:>6}\n", v.type, v.act,
+                 e.prefill, cell(l ? l->prefill : 0), ratio(e.prefill, l ? l->prefill : 1),
+                 e.decode, cell(l ? l->decode : 0), ratio(e.decode, l ? l->decode : 1));
+      std::fflush(stdout);
+    }
+    if (bench == nullptr) fmt::print("(LLAMA_BENCH unset: no llama.cpp comparison)\n");
+
+    fmt::print("\ndecode-step products alone (batch 1, {} thread(s)), GB/s of weights read\n",
+               threads);
+    torch::set_num_threads(threads);
+    const enclave::ModelConfig config = enclave::preset_config(preset);
+    const enclave::QuantIsa best = enclave::detect_quant_isa();
+    for (enclave::QuantIsa isa :
+         {enclave::QuantIsa::kScalar, enclave::QuantIsa::kAvx2, enclave::QuantIsa::kAvx512}) {
+      if (isa > best) continue;
+      enclave::set_quant_isa(isa);
+      fmt::print("{:<7} q8_0 {:>6.2f}  q4_0 {:>6.2f}\n", enclave::quant_isa_name(isa),
+                 decode_products_gbs(config, enclave::QuantType::kQ8_0, 5),
+                 decode_products_gbs(config, enclave::QuantType::kQ4_0, 5));
+    }
+    enclave::set_quant_isa(best);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "quant_bench: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

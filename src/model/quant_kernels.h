@@ -1,0 +1,83 @@
+// Weight-only quantised matrix products on the CPU for ggml's Q8_0 and Q4_0
+// block layouts (32 weights per block with an fp16 scale d: Q8_0 stores 32
+// int8 q, w = d * q; Q4_0 stores 16 bytes of 4-bit codes c, element i in the
+// low nibble of byte i and element i + 16 in its high nibble, w = d * (c - 8)).
+// Weights stay in these bytes (a view of the GGUF memory map, no repacking).
+//
+// y = x W^T is computed as llama.cpp's CPU backend does: each row of x is
+// quantised to Q8 blocks once (amax / 127 per block of 32), and each output
+// is a sum over blocks of d_w * d_x * (integer dot product of the 32 codes).
+// The integer dot products run on AVX-512 VNNI (vpdpbusd: unsigned x signed
+// bytes, so Q8_0 weights take the sign of x and meet |x|; Q4_0 codes are
+// already unsigned and the -8 offset becomes 8 * d_w * d_x * sum(x_q)), on
+// AVX2 (vpmaddubsw + vpmaddwd, llama.cpp's ggml_vec_dot_q8_0_q8_0), or on a
+// plain scalar loop that every path must agree with. The path is chosen at
+// run time from cpuid; set_quant_isa forces one (tests, benchmarks).
+// quant_matmul_reference is the plain dequantise-then-matmul the fast paths
+// are tested against.
+// Torch-free. Thread safety: the kernels are reentrant; set_quant_isa changes
+// process-wide state and must not race with running kernels.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace enclave {
+
+enum class QuantType { kQ8_0, kQ4_0 };
+enum class QuantIsa { kScalar, kAvx2, kAvx512 };
+
+constexpr std::int64_t kQuantBlock = 32;
+// Bytes of one 32-weight block.
+std::int64_t quant_block_bytes(QuantType type);
+// Bytes of one row of k weights (k a multiple of 32).
+std::int64_t quant_row_bytes(QuantType type, std::int64_t k);
+std::string_view quant_isa_name(QuantIsa isa);  // "scalar", "avx2", "avx512"
+
+// The best path this CPU supports: kAvx512 with AVX512F/BW/VL/VNNI, kAvx2
+// with AVX2/FMA/F16C, else kScalar.
+QuantIsa detect_quant_isa();
+// The path the kernels use now (detect_quant_isa() unless forced).
+QuantIsa quant_isa();
+// Forces a path. Throws Error(kUnsupported) when the CPU lacks it.
+void set_quant_isa(QuantIsa isa);
+
+// Rows of x quantised to Q8 blocks, laid out for the kernels: q (m, k) int8
+// codes in [-127, 127]; per block b of row r, d8[(r * nb + b) * 8 + j] = d
+// and s8[...] = d * sum(q of the block), each repeated 8 times so a vector
+// lane group of 8 loads its block's value directly.
+struct QuantizedRows {
+  std::int64_t m = 0, k = 0;
+  std::vector<std::int8_t> q;
+  std::vector<float> d8, s8;
+};
+// x: (m, k) float32, row-major; k a multiple of 32 (ENCLAVE_CHECK).
+void quantize_rows_q8(const float* x, std::int64_t m, std::int64_t k, QuantizedRows& out);
+
+// y[r * ldy + n] = sum over k of x[r] * W[n] for n in [n_begin, n_end) and
+// every row r of x, on the current path. w: the weight matrix (N, k) in
+// `type` blocks, row-major (quant_row_bytes per row).
+void quant_matmul_rows(QuantType type, const std::uint8_t* w, const QuantizedRows& x,
+                       std::int64_t n_begin, std::int64_t n_end, float* y, std::int64_t ldy);
+// The same on an explicit path (tests compare the paths).
+void quant_matmul_rows_on(QuantIsa isa, QuantType type, const std::uint8_t* w,
+                          const QuantizedRows& x, std::int64_t n_begin, std::int64_t n_end,
+                          float* y, std::int64_t ldy);
+
+// Rows [n_begin, n_end) of W as float32 into out ((n_end - n_begin) * k).
+void dequantize_rows(QuantType type, const std::uint8_t* w, std::int64_t k, std::int64_t n_begin,
+                     std::int64_t n_end, float* out);
+
+// The reference: W dequantised to float32, then y = x W^T in float64 sums
+// (x not quantised). x: (m, k), w: (n, k) blocks -> y: (m, n).
+std::vector<float> quant_matmul_reference(QuantType type, std::span<const std::uint8_t> w,
+                                          std::span<const float> x, std::int64_t m, std::int64_t n,
+                                          std::int64_t k);
+
+// Encodes float32 rows as `type` (ggml's reference quantisers, as
+// ggml_encode in gguf_writer.h): for tests and benchmarks.
+std::vector<std::uint8_t> quantize_weights(QuantType type, std::span<const float> w);
+
+}  // namespace enclave

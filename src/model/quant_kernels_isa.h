@@ -1,0 +1,47 @@
+// The instruction-set-specific halves of quant_kernels.cpp, each compiled in
+// its own translation unit with its own -m flags (quant_kernels_avx2.cpp,
+// quant_kernels_avx512.cpp). They take plain pointers and use no inline
+// library templates, so no code built for a wider instruction set can be
+// merged into code that runs on every CPU. Internal to quant_kernels.cpp.
+// Thread safety: reentrant.
+#pragma once
+
+#include <cstdint>
+
+namespace enclave::quant_simd {
+
+// One quantised activation matrix as the kernels read it (see QuantizedRows).
+struct Rows {
+  const std::int8_t* q;  // (m, k)
+  const float* d8;       // (m, k / 32, 8)
+  const float* s8;       // (m, k / 32, 8)
+  std::int64_t m, k;
+};
+
+// Calls dot(weight_row, x_q, d8, s8) for each output n in [n_begin, n_end)
+// and row r of x, storing the float it returns at y[r * ldy + n]. dot is a
+// lambda of the calling file (internal linkage), so each instantiation
+// stays in the file built for its instruction set.
+template <typename Dot>
+inline void each_output(const std::uint8_t* w, std::int64_t block_bytes, const Rows& x,
+                        std::int64_t n_begin, std::int64_t n_end, float* y, std::int64_t ldy,
+                        Dot dot) {
+  const std::int64_t nb = x.k / 32;
+  for (std::int64_t n = n_begin; n < n_end; ++n) {
+    const std::uint8_t* row = w + n * nb * block_bytes;
+    for (std::int64_t r = 0; r < x.m; ++r)
+      y[r * ldy + n] = dot(row, x.q + r * x.k, x.d8 + r * nb * 8, x.s8 + r * nb * 8);
+  }
+}
+
+// y[r * ldy + n] for n in [n_begin, n_end), every row r; w: (N, k) blocks.
+void matmul_q8_0_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                      std::int64_t n_end, float* y, std::int64_t ldy);
+void matmul_q4_0_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                      std::int64_t n_end, float* y, std::int64_t ldy);
+void matmul_q8_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                        std::int64_t n_end, float* y, std::int64_t ldy);
+void matmul_q4_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                        std::int64_t n_end, float* y, std::int64_t ldy);
+
+}  // namespace enclave::quant_simd
