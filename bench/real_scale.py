@@ -81,16 +81,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+MODEL = "llama-1b"  # the folder's name, which serve uses as the model id
+
+
 def stream(port, prompt, max_tokens, times, errors):
     """One streamed completion; appends each chunk's arrival time to times."""
     try:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        body = json.dumps({"model": "m", "prompt": prompt, "max_tokens": max_tokens, "stream": True,
+        body = json.dumps({"model": MODEL, "prompt": prompt, "max_tokens": max_tokens, "stream": True,
                            "temperature": 0})
         c.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
         r = c.getresponse()
         if r.status != 200:
-            errors.append(r.status)
+            errors.append(f"{r.status}: {r.read()[:200]!r}")
             return
         buf = b""
         while True:
@@ -201,6 +204,7 @@ def main():
     # kv heads x head_dim x positions x slots x 2 bytes.
     kv_mib = config["num_hidden_layers"] * 2 * 8 * 64 * 4096 * 8 * 2 / 2**20
     long_prompt = " ".join(["word"] * args.long_tokens)
+    all_errors = []
     for label, extra in (("whole prefill", ["--prefill-chunk", "0"]),
                          (f"chunked prefill ({args.chunk})", ["--prefill-chunk", str(args.chunk)])):
         server = Server(enclave, model, "bf16", extra, args.threads)
@@ -213,6 +217,7 @@ def main():
                     t.start()
                 for t in threads:
                     t.join()
+                all_errors.extend(map(str, errors))
                 hwm = peak_rss_mib(server.proc.pid)
                 target = (weights_mib + kv_mib) * 1.15
                 rows.append(("serve bf16 time to ready", f"{server.ready_seconds:.1f} s", ""))
@@ -221,10 +226,13 @@ def main():
                              f" (+15%: {target:.0f}): {'met' if hwm <= target else 'missed'}",
                              f"errors {len(errors)}"))
             p, worst, errors = itl_under_long_prompts(server.port, long_prompt)
+            all_errors.extend(map(str, errors))
             rows.append((f"ITL of short streams, {args.long_tokens}-token prompts arriving, {label}",
                          f"p99 {p:.0f} ms, max {worst:.0f} ms", f"errors {len(errors)}"))
         finally:
             server.stop()
+    for e in sorted(set(all_errors))[:3]:
+        print(f"real_scale: request error {e}", file=sys.stderr)
     shape = "Llama-3.2-1B shape" + ("" if args.layers == 16 else f", {args.layers} of 16 layers")
     print(f"real_scale: {shape}, {os.cpu_count()} cores, work {work}")
     width = max(len(r[0]) for r in rows)
