@@ -124,4 +124,18 @@ nlohmann::json read_trainer_state(const std::filesystem::path& checkpoint) {
   return state;
 }
 
+std::filesystem::path resolve_resume(const std::string& resume,
+                                     const std::filesystem::path& checkpoint_dir) {
+  if (resume != "latest") {
+    read_trainer_state(resume);
+    return resume;
+  }
+  std::vector<std::filesystem::path> all = list_checkpoints(checkpoint_dir);
+  if (all.empty()) {
+    fail(ErrorKind::kNotFound, "resume latest: no checkpoint in {}",
+         checkpoint_dir.empty() ? "(no checkpoint_dir)" : checkpoint_dir.string());
+  }
+  return all.back();
+}
+
 }  // namespace enclave::train

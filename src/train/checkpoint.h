@@ -44,4 +44,9 @@ void prune_checkpoints(const std::filesystem::path& dir, std::int64_t keep);
 // Error(kInvalidInput) for a bad or foreign one.
 nlohmann::json read_trainer_state(const std::filesystem::path& checkpoint);
 
+// The checkpoint folder `resume` names: itself, or with "latest" the newest
+// in checkpoint_dir. Throws Error(kNotFound) when there is none.
+std::filesystem::path resolve_resume(const std::string& resume,
+                                     const std::filesystem::path& checkpoint_dir);
+
 }  // namespace enclave::train

@@ -8,11 +8,11 @@
 #include <cstring>
 #include <exception>
 #include <functional>
-#include <optional>
 #include <thread>
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/staging_dir.h"
 
 namespace enclave::train {
 namespace {
@@ -275,6 +275,16 @@ std::string tokenizer_key(const fs::path& model_dir) {
 TokenizedData tokenize_cached(const fs::path& jsonl, const ExampleBuilder& builder, TrainMode mode,
                               const TokenCacheOptions& options) {
   ENCLAVE_CHECK(mode == TrainMode::kPretrain || mode == TrainMode::kSft);
+  if (options.cache_dir.empty()) {
+    // Written to a scratch folder, mapped, and removed with the folder on
+    // return: the mapping outlives the name.
+    const StagingDir scratch = StagingDir::scratch(fs::temp_directory_path(), "enclave-tokens");
+    TokenCacheOptions in_scratch = options;
+    in_scratch.cache_dir = scratch.path();
+    TokenizedData out = tokenize_cached(jsonl, builder, mode, in_scratch);
+    out.cache_hit = false;
+    return out;
+  }
   TokenizedData out;
   out.key = cache_key(jsonl, mode, options);
   std::error_code ec;

@@ -69,10 +69,12 @@ class PackedSequences {
 std::string tokenizer_key(const std::filesystem::path& model_dir);
 
 struct TokenCacheOptions {
-  std::filesystem::path cache_dir;  // where tokens-<key> files live (created if missing)
-  std::string tokenizer_key;        // tokenizer_key() of the model
-  std::int64_t max_length = 0;      // the builder's
-  int threads = 0;                  // tokenising threads; <= 0: every core
+  // Where tokens-<key> files live (created if missing); empty: nothing is
+  // cached (the file is written to a scratch folder, mapped, and removed).
+  std::filesystem::path cache_dir;
+  std::string tokenizer_key;    // tokenizer_key() of the model
+  std::int64_t max_length = 0;  // the builder's
+  int threads = 0;              // tokenising threads; <= 0: every core
 };
 
 struct TokenizedData {

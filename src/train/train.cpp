@@ -3,19 +3,15 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
-#include <fstream>
 #include <limits>
-#include <random>
-#include <string_view>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/process_memory.h"
 #include "core/staging_dir.h"
 #include "model/lora.h"
 #include "model/save.h"
@@ -92,34 +88,6 @@ struct PhaseState {
 // Everything the loop works on. run() reads as the loop does: per phase
 // begin_phase(), then per step train_step(), maybe_evaluate(),
 // maybe_checkpoint(); finish() evaluates and saves the result.
-// VmRSS or VmHWM of this process in KiB (0 where /proc is not there).
-std::int64_t proc_status_kb(std::string_view field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':')
-      return std::strtoll(line.c_str() + field.size() + 1, nullptr, 10);
-  }
-  return 0;
-}
-
-// Starts a new peak: VmHWM becomes VmRSS (Linux clear_refs "5").
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-// A private token cache folder for a Trainer given none, removed with it.
-struct ScratchTokenCache {
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      fmt::format("enclave-tokens-{}-{:08x}", ::getpid(), std::random_device{}());
-  ScratchTokenCache() { std::filesystem::create_directories(dir); }
-  ~ScratchTokenCache() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  ScratchTokenCache(const ScratchTokenCache&) = delete;
-  ScratchTokenCache& operator=(const ScratchTokenCache&) = delete;
-};
-
 class Trainer {
  public:
   Trainer(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
@@ -174,8 +142,7 @@ class Trainer {
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
   std::unique_ptr<Objective> objective_;
   std::unique_ptr<Objective> eval_objective_;
-  std::unique_ptr<ScratchTokenCache> token_scratch_;  // when data_ names no token cache
-  std::vector<std::vector<std::size_t>> phases_;      // example indices of each phase (sdpo chunks)
+  std::vector<std::vector<std::size_t>> phases_;  // example indices of each phase (sdpo chunks)
   std::vector<std::int64_t> chunk_of_file_;
 
   // Position (restored on resume).
@@ -277,14 +244,9 @@ void Trainer::load_data() {
     objective_ = build(all);
   } else if (config_.mode == TrainMode::kPretrain || config_.mode == TrainMode::kSft) {
     // Streamed, tokenised on every core and cached by content; read mapped.
-    std::filesystem::path cache_dir = data_.token_cache_dir;
-    if (cache_dir.empty()) {
-      token_scratch_ = std::make_unique<ScratchTokenCache>();
-      cache_dir = token_scratch_->dir;
-    }
     TokenizedData tokens =
         tokenize_cached(data_.train_file, builder, config_.mode,
-                        {.cache_dir = cache_dir,
+                        {.cache_dir = data_.token_cache_dir,
                          .tokenizer_key = tokenizer_key(model_dir_),
                          .max_length = config_.max_length,
                          .threads = 0});  // every core: tokenising is over before training starts
@@ -723,19 +685,5 @@ TrainResult train(const TrainConfig& config, const std::filesystem::path& model_
 
 void request_stop() { g_stop_requested.store(true); }
 void clear_stop_request() { g_stop_requested.store(false); }
-
-std::filesystem::path resolve_resume(const std::string& resume,
-                                     const std::filesystem::path& checkpoint_dir) {
-  if (resume != "latest") {
-    read_trainer_state(resume);
-    return resume;
-  }
-  std::vector<std::filesystem::path> all = list_checkpoints(checkpoint_dir);
-  if (all.empty()) {
-    fail(ErrorKind::kNotFound, "resume latest: no checkpoint in {}",
-         checkpoint_dir.empty() ? "(no checkpoint_dir)" : checkpoint_dir.string());
-  }
-  return all.back();
-}
 
 }  // namespace enclave::train

@@ -132,9 +132,4 @@ void request_stop();
 // Clears a pending request (tests run several trainings in one process).
 void clear_stop_request();
 
-// The checkpoint folder `resume` names: itself, or with "latest" the newest
-// in checkpoint_dir. Throws Error(kNotFound) when there is none.
-std::filesystem::path resolve_resume(const std::string& resume,
-                                     const std::filesystem::path& checkpoint_dir);
-
 }  // namespace enclave::train
