@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -133,23 +134,13 @@ int main(int argc, char** argv) {
   std::string preset = "small";
   int threads = 2, n_prompt = 128, n_decode = 64;
   fs::path work = fs::temp_directory_path() / "enclave_quant_bench";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--preset")
-      preset = argv[i + 1];
-    else if (flag == "--threads")
-      threads = std::stoi(argv[i + 1]);
-    else if (flag == "--prompt")
-      n_prompt = std::stoi(argv[i + 1]);
-    else if (flag == "--decode")
-      n_decode = std::stoi(argv[i + 1]);
-    else if (flag == "--work")
-      work = argv[i + 1];
-    else {
-      fmt::print(stderr, "unknown flag {}\n", flag);
-      return 64;
-    }
-  }
+  CLI::App app("Quantised CPU inference beside llama-bench on the same GGUF files");
+  app.add_option("--preset", preset, "Model preset")->capture_default_str();
+  app.add_option("--threads", threads, "Threads")->capture_default_str();
+  app.add_option("--prompt", n_prompt, "Prompt tokens")->capture_default_str();
+  app.add_option("--decode", n_decode, "Decoded tokens")->capture_default_str();
+  app.add_option("--work", work, "Scratch folder")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   try {
     const fs::path source = work / preset;
     if (!fs::exists(source / "config.json")) {
