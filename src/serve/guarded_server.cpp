@@ -25,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 thread_local bool close_requested = false;
 thread_local bool on_tls = false;
+thread_local GuardedServer::HeldConnection* current_connection = nullptr;
 
 // What a TLS call that returned rc waits for (POLLIN or POLLOUT on a
 // non-blocking socket), or 0 when it failed or the peer closed.
@@ -186,11 +187,18 @@ void close_socket(socket_t sock) {
   ::close(sock);
 }
 
+// True when the peer has closed its side (or the connection failed).
+bool peer_hung_up(socket_t sock) {
+  if (sock == INVALID_SOCKET) return true;
+  pollfd p{.fd = sock, .events = POLLRDHUP, .revents = 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 // Closing with unread input makes the kernel send a reset, which can destroy
 // the refusal just written before the client reads it. So the sending side
 // is closed first and the client's input discarded for a short, bounded
-// while (as web servers' lingering close does).
-void close_lingering(socket_t sock) {
+// while (as web servers' lingering close does). The caller closes the socket.
+void drain_lingering(socket_t sock) {
   ::shutdown(sock, SHUT_WR);
   constexpr long kLingerMs = 1000;
   constexpr std::size_t kLingerBytes = 1 << 20;
@@ -204,7 +212,6 @@ void close_lingering(socket_t sock) {
     if (n <= 0) break;
     discarded += static_cast<std::size_t>(n);
   }
-  ::close(sock);
 }
 
 // The TLS handshake of a new connection, bounded by the request deadline;
@@ -233,7 +240,10 @@ SSL* accept_tls(SSL_CTX* ctx, socket_t sock, std::chrono::milliseconds deadline)
 
 }  // namespace
 
-void close_after_response() { close_requested = true; }
+void close_after_response() {
+  close_requested = true;
+  if (current_connection != nullptr) current_connection->finishing = true;
+}
 
 bool connection_is_tls() { return on_tls; }
 
@@ -274,24 +284,42 @@ void GuardedServer::use_tls(const std::string& cert_file, const std::string& key
 std::size_t GuardedServer::n_connections(const std::string& address) const {
   std::lock_guard lock(mutex_);
   auto it = per_address_.find(address);
-  return it == per_address_.end() ? 0 : it->second;
+  return it == per_address_.end() ? 0 : it->second.size();
 }
 
-bool GuardedServer::take_slot(const std::string& address) {
+GuardedServer::HeldConnection* GuardedServer::take_slot(const std::string& address, socket_t sock) {
   std::lock_guard lock(mutex_);
-  std::size_t& n = per_address_[address];
-  if (n >= limits_.max_per_address) {
-    if (n == 0) per_address_.erase(address);
-    return false;
+  std::list<HeldConnection>& held = per_address_[address];
+  if (held.size() >= limits_.max_per_address) {
+    // A connection whose last response is out and whose client has closed
+    // is no longer the client's: its worker may simply not have run since.
+    // Without this, a client that closes and reconnects at once could be
+    // refused for connections it no longer has.
+    const auto live = std::count_if(held.begin(), held.end(), [](const HeldConnection& h) {
+      return !(h.finishing && peer_hung_up(h.sock));
+    });
+    if (static_cast<std::size_t>(live) >= limits_.max_per_address) {
+      if (held.empty()) per_address_.erase(address);
+      return nullptr;
+    }
   }
-  ++n;
-  return true;
+  return &held.emplace_back(sock);
 }
 
-void GuardedServer::release_slot(const std::string& address) {
+void GuardedServer::forget_socket(HeldConnection* held) {
+  // Under the lock, so take_slot never polls a closed (perhaps reused)
+  // descriptor.
+  std::lock_guard lock(mutex_);
+  held->finishing = true;
+  held->sock = INVALID_SOCKET;
+}
+
+void GuardedServer::release_slot(const std::string& address, HeldConnection* held) {
   std::lock_guard lock(mutex_);
   auto it = per_address_.find(address);
-  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  if (it == per_address_.end()) return;
+  it->second.remove_if([held](const HeldConnection& h) { return &h == held; });
+  if (it->second.empty()) per_address_.erase(it);
 }
 
 bool GuardedServer::process_and_close_socket(socket_t sock) {
@@ -300,7 +328,8 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   std::string address;
   if (::getpeername(sock, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
     address = address_of(peer, nullptr);
-  if (!take_slot(address)) {
+  HeldConnection* held = take_slot(address, sock);
+  if (held == nullptr) {
     if (tls_ != nullptr) {
       close_socket(sock);
       return false;
@@ -319,21 +348,32 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     close_socket(sock);
     return false;
   }
+  const bool ok = serve_connection(sock, held);
+  forget_socket(held);
+  ::close(sock);
+  release_slot(address, held);
+  return ok;
+}
+
+bool GuardedServer::serve_connection(socket_t sock, HeldConnection* held) {
   SSL* ssl = nullptr;
   if (tls_ != nullptr) {
     ssl = accept_tls(tls_, sock, limits_.request_deadline);
     if (ssl == nullptr) {
-      close_socket(sock);
-      release_slot(address);
+      ::shutdown(sock, SHUT_RDWR);
       return false;
     }
   }
   on_tls = ssl != nullptr;
+  current_connection = held;
   DeadlineStream stream(sock, to_ms(read_timeout_sec_, read_timeout_usec_),
                         to_ms(write_timeout_sec_, write_timeout_usec_), ssl);
   bool ok = false;
   const long keep_alive_ms = static_cast<long>(keep_alive_timeout_sec_) * 1000;
   for (std::size_t left = keep_alive_max_count_; left > 0; --left) {
+    // Between requests the connection is idle: one the client has closed
+    // no longer counts against its address.
+    held->finishing = true;
     // Wait for the next request in short slices, so stop() is seen soon.
     bool ready = stream.has_buffered();
     for (long waited = 0; !ready && waited < keep_alive_ms && svr_sock_ != INVALID_SOCKET;
@@ -341,24 +381,26 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
       ready = wait_for(sock, POLLIN, 100);
     }
     if (!ready || svr_sock_ == INVALID_SOCKET) break;
+    held->finishing = false;
     stream.start_request(Clock::now() + limits_.request_deadline, limits_.max_request_bytes);
     close_requested = false;
     bool connection_closed = false;
     ok = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
     if (!ok || connection_closed || close_requested) break;
   }
+  held->finishing = true;
+  current_connection = nullptr;
   if (ssl != nullptr) {
     ::SSL_shutdown(ssl);  // one try at close_notify; the socket goes either way
     ::SSL_free(ssl);
     on_tls = false;
   }
   if (close_requested) {
-    close_lingering(sock);
+    drain_lingering(sock);
   } else {
-    close_socket(sock);
+    ::shutdown(sock, SHUT_RDWR);
   }
   close_requested = false;
-  release_slot(address);
   return ok;
 }
 

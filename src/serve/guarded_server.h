@@ -10,7 +10,9 @@
 //     body) may be read for one request;
 // and the server accepts at most `max_per_address` connections at a time
 // from one remote address (more are answered 429 and closed at once), so
-// one client cannot take every worker.
+// one client cannot take every worker. A connection the client has closed
+// while it was idle or being closed no longer counts, even before its
+// worker has run again.
 // Everything else (parsing, routing, the handlers, writing) is httplib's
 // own process_request(); only the per-connection loop around it and the
 // socket reads are ours.
@@ -27,8 +29,10 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <list>
 #include <map>
 #include <mutex>
 #include <string>
@@ -58,15 +62,27 @@ class GuardedServer : public httplib::Server {
   // Connections open now from `address` (for tests and metrics).
   std::size_t n_connections(const std::string& address) const;
 
+  // One connection holding a slot of its address. `finishing`: between
+  // requests, or its last response decided (refused, closing); such a
+  // connection stops counting once its client has closed. `sock` is
+  // INVALID_SOCKET once the socket is about to be closed (under the lock).
+  struct HeldConnection {
+    explicit HeldConnection(socket_t s) : sock(s) {}
+    socket_t sock;
+    std::atomic<bool> finishing{false};
+  };
+
  private:
   bool process_and_close_socket(socket_t sock) override;
-  bool take_slot(const std::string& address);
-  void release_slot(const std::string& address);
+  bool serve_connection(socket_t sock, HeldConnection* held);
+  HeldConnection* take_slot(const std::string& address, socket_t sock);
+  void forget_socket(HeldConnection* held);
+  void release_slot(const std::string& address, HeldConnection* held);
 
   const ConnectionLimits limits_;
   SSL_CTX* tls_ = nullptr;
   mutable std::mutex mutex_;
-  std::map<std::string, std::size_t> per_address_;
+  std::map<std::string, std::list<HeldConnection>> per_address_;
 };
 
 // Closes the current connection after the response being built (call from a

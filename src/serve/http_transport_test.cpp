@@ -1,8 +1,15 @@
 #include "serve/http_transport.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
@@ -30,6 +37,7 @@ class RunningTransport {
     c.set_read_timeout(10, 0);
     return c;
   }
+  int port() const { return port_; }
 
  private:
   HttpTransport& transport_;
@@ -97,6 +105,69 @@ TEST(HttpTransport, HandlersThatThrowGetTheMappedErrorAndTheServerCarriesOn) {
   res = client.Get("/ok");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
+}
+
+// A loopback connection that has sent `request` and is left open.
+int send_raw(int port, const std::string& request) {
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::send(sock, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  return sock;
+}
+
+// With one connection allowed per address, a connection whose response is
+// decided (it will close) and whose client has gone no longer counts, even
+// while its worker has not finished; one whose client is still there does.
+TEST(HttpTransport, AClosedConnectionStopsCountingBeforeItsWorkerFinishes) {
+  HttpTransportOptions options = loopback();
+  options.max_connections_per_address = 1;
+  HttpTransport transport(options);
+  std::mutex mutex;
+  std::condition_variable changed;
+  int entered = 0;
+  int released = 0;
+  transport.get("/held", [&](const httplib::Request&, httplib::Response& res) {
+    close_after_response();
+    std::unique_lock lock(mutex);
+    const int ticket = ++entered;
+    changed.notify_all();
+    changed.wait(lock, [&] { return released >= ticket; });
+    send_json(res, 200, {{"ok", true}});
+  });
+  transport.get("/ok", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"ok", true}});
+  });
+  RunningTransport running(transport);
+  auto wait_entered = [&](int n) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(10), [&] { return entered >= n; });
+  };
+  auto release = [&] {
+    std::lock_guard lock(mutex);
+    ++released;
+    changed.notify_all();
+  };
+  const std::string held = "GET /held HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+  const int open = send_raw(running.port(), held);
+  ASSERT_TRUE(wait_entered(1));
+  httplib::Result res = running.client().Get("/ok");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429) << "a connection still open counts";
+  release();
+  ::close(open);
+
+  const int gone = send_raw(running.port(), held);
+  ASSERT_TRUE(wait_entered(2));
+  ::close(gone);
+  res = running.client().Get("/ok");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << "the closed connection's worker is still in its handler";
+  release();
 }
 
 // A stream whose step throws after its first event: the client gets that
