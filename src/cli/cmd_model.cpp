@@ -99,7 +99,9 @@ void register_model(CLI::App& app) {
                              {.dtype = init->dtype == "bf16" ? DType::kBF16 : DType::kF32,
                               .tokenizer = init->tokenizer});
     }
-    nlohmann::json summary = inspect_model(init->out);
+    // The tokenizer was loaded (and checked) by init: the line printed
+    // without --json needs only the parameter count.
+    nlohmann::json summary = inspect_model(init->out, /*with_tokenizer=*/init->json);
     if (init->json) {
       std::cout << summary.dump() << "\n";
     } else {

@@ -139,8 +139,9 @@ std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfi
 // headers without loading weights: architecture, model_type, n_parameters,
 // per-dtype tensor counts/bytes, n_layer/hidden/heads/kv heads/head_dim/vocab/
 // context/rope, tied, tokenizer kind + vocab size, chat template (what it is and where it comes
-// from). Throws like Engine::load for missing or malformed files.
-nlohmann::json inspect_model(const std::filesystem::path& dir);
+// from; left null without with_tokenizer, which skips reading it). Throws
+// like Engine::load for missing or malformed files.
+nlohmann::json inspect_model(const std::filesystem::path& dir, bool with_tokenizer = true);
 // The summary as aligned human-readable lines.
 std::string format_inspect(const nlohmann::json& summary);
 

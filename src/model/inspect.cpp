@@ -82,7 +82,7 @@ std::int64_t count_sliding(const ModelConfig& c) {
 
 }  // namespace
 
-json inspect_model(const std::filesystem::path& dir) {
+json inspect_model(const std::filesystem::path& dir, bool with_tokenizer) {
   if (!std::filesystem::is_directory(dir)) {
     fail(ErrorKind::kNotFound, "{}: model directory does not exist", dir.string());
   }
@@ -133,6 +133,7 @@ json inspect_model(const std::filesystem::path& dir) {
       {"tokenizer", nullptr},
       {"chat_template", nullptr},
   };
+  if (!with_tokenizer) return summary;
   std::unique_ptr<Tokenizer> tokenizer;
   try {
     tokenizer = load_tokenizer(dir);

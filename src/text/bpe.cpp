@@ -49,54 +49,68 @@ BpeModel BpeModel::from_json(const JsonField& model) {
 void BpeModel::read_vocab(const JsonField& vocab) {
   const nlohmann::json& obj = vocab.object();
   vocab_.reserve(obj.size());
+  // A published vocabulary has 100k-260k entries: the field (and its path)
+  // is made only for an error.
   for (auto it = obj.begin(); it != obj.end(); ++it) {
-    const JsonField entry = vocab[it.key()];
-    const std::int64_t id = entry.integer();
+    const nlohmann::json& value = it.value();
+    if (!value.is_number_integer()) vocab[it.key()].integer();  // throws, naming the field
+    const std::int64_t id = value.get<std::int64_t>();
     if (id < 0 || id > kMaxTokenId)
-      entry.fail(fmt::format("id {} outside [0, {}]", id, kMaxTokenId));
+      vocab[it.key()].fail(fmt::format("id {} outside [0, {}]", id, kMaxTokenId));
     const auto uid = static_cast<std::size_t>(id);
     if (uid >= pieces_.size()) {
-      pieces_.resize(uid + 1);
-      has_piece_.resize(uid + 1, false);
+      pieces_.resize(std::max(uid + 1, obj.size()));
+      has_piece_.resize(pieces_.size(), false);
     }
-    if (has_piece_[uid]) entry.fail(fmt::format("id {} is also used by '{}'", id, pieces_[uid]));
+    if (has_piece_[uid])
+      vocab[it.key()].fail(fmt::format("id {} is also used by '{}'", id, pieces_[uid]));
     pieces_[uid] = it.key();
     has_piece_[uid] = true;
     vocab_.emplace(it.key(), static_cast<TokenId>(id));
   }
+  // Ids past the largest one in use are not pieces.
+  std::size_t end = pieces_.size();
+  while (end > 0 && !has_piece_[end - 1]) --end;
+  pieces_.resize(end);
+  has_piece_.resize(end);
 }
 
 void BpeModel::read_merges(const JsonField& merges) {
   if (merges.is_null()) return;  // a BPE model may have no merges at all
   const nlohmann::json& list = merges.array();
   merges_.reserve(list.size());
+  std::string joined;
   for (std::size_t i = 0; i < list.size(); ++i) {
-    const JsonField entry = merges[i];
-    std::string left;
-    std::string right;
-    if (entry.value().is_string()) {
+    const nlohmann::json& value = list[i];
+    std::string_view left;
+    std::string_view right;
+    if (value.is_string()) {
       // "a b": exactly one space, as HF requires.
-      const std::string line = entry.string();
+      const std::string& line = value.get_ref<const std::string&>();
       const std::size_t space = line.find(' ');
       if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
-        entry.fail("expected \"left right\" with one space, got '" + line + "'");
+        merges[i].fail("expected \"left right\" with one space, got '" + line + "'");
       }
-      left = line.substr(0, space);
-      right = line.substr(space + 1);
-    } else if (entry.value().is_array()) {
-      if (entry.value().size() != 2) entry.fail("expected a pair [left, right]");
-      left = entry[0].string();
-      right = entry[1].string();
+      left = std::string_view(line).substr(0, space);
+      right = std::string_view(line).substr(space + 1);
+    } else if (value.is_array()) {
+      if (value.size() != 2) merges[i].fail("expected a pair [left, right]");
+      if (!value[0].is_string()) merges[i][0].string();  // throws, naming the field
+      if (!value[1].is_string()) merges[i][1].string();
+      left = value[0].get_ref<const std::string&>();
+      right = value[1].get_ref<const std::string&>();
     } else {
-      entry.fail("expected a string \"left right\" or a pair [left, right], got " +
-                 std::string(entry.value().type_name()));
+      merges[i].fail("expected a string \"left right\" or a pair [left, right], got " +
+                     std::string(value.type_name()));
     }
     const std::optional<TokenId> a = piece_to_id(left);
-    if (!a) entry.fail("piece '" + left + "' is not in the vocabulary");
+    if (!a) merges[i].fail("piece '" + std::string(left) + "' is not in the vocabulary");
     const std::optional<TokenId> b = piece_to_id(right);
-    if (!b) entry.fail("piece '" + right + "' is not in the vocabulary");
-    const std::optional<TokenId> result = piece_to_id(left + right);
-    if (!result) entry.fail("merged piece '" + left + right + "' is not in the vocabulary");
+    if (!b) merges[i].fail("piece '" + std::string(right) + "' is not in the vocabulary");
+    joined.assign(left);
+    joined.append(right);
+    const std::optional<TokenId> result = piece_to_id(joined);
+    if (!result) merges[i].fail("merged piece '" + joined + "' is not in the vocabulary");
     // A repeated pair keeps the later rank, as HF's map insertion does.
     merges_[pair_key(*a, *b)] = Merge{static_cast<std::uint32_t>(i), *result};
   }
