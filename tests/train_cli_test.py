@@ -203,6 +203,8 @@ class TrainCliTest(unittest.TestCase):
         out = self.train("sdpo", "--data", os.path.join(self.data, "dpo.jsonl"), "--out", "sdpo-model",
                          "--max-steps", "4", "--lr", "1e-4", "--sdpo-split", "field", "--sdpo-field", "difficulty")
         self.assertEqual(out["steps"], 4)
+        # The pairs streamed into the token cache for DPO serve sDPO as they are.
+        self.assertEqual(out["token_cache"], "hit")
 
     def test_sdpo_over_dataset_versions_in_order(self):
         # Chunks given as dataset versions, easy first: no --data needed, and

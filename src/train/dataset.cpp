@@ -312,38 +312,39 @@ std::vector<SequenceExample> ExampleBuilder::sft(const std::vector<Record>& reco
   return out;
 }
 
+PreferenceExample ExampleBuilder::preference_example(const Record& r, BuildStats& stats) const {
+  const std::size_t max_len = static_cast<std::size_t>(max_length_);
+  const json& prompt = field(r, "prompt");
+  PreferenceExample e;
+  std::tie(e.prompt, e.chosen) =
+      prompt_completion(prompt, field(r, "chosen"), r.where + " (chosen)");
+  e.rejected = prompt_completion(prompt, field(r, "rejected"), r.where + " (rejected)").second;
+  if (e.chosen.empty() || e.rejected.empty())
+    fail_input("{}: chosen and rejected must not be empty", r.where);
+  ++stats.n_records;
+  const std::size_t longest = std::max(e.chosen.size(), e.rejected.size());
+  if (e.prompt.size() + longest > max_len) {
+    ++stats.n_truncated;
+    // Keep the end of a long prompt (half the budget at most), then cut the completions.
+    const std::size_t keep_prompt =
+        std::min(e.prompt.size(), std::max<std::size_t>(1, max_len / 2));
+    if (e.prompt.size() > keep_prompt)
+      e.prompt.erase(e.prompt.begin(), e.prompt.end() - static_cast<std::ptrdiff_t>(keep_prompt));
+    const std::size_t room = max_len - e.prompt.size();
+    if (e.chosen.size() > room) e.chosen.resize(room);
+    if (e.rejected.size() > room) e.rejected.resize(room);
+  }
+  stats.n_tokens +=
+      static_cast<std::int64_t>(2 * e.prompt.size() + e.chosen.size() + e.rejected.size());
+  ++stats.n_sequences;
+  return e;
+}
+
 std::vector<PreferenceExample> ExampleBuilder::preference(const std::vector<Record>& records,
                                                           BuildStats* stats) const {
   std::vector<PreferenceExample> out;
   BuildStats local;
-  const std::size_t max_len = static_cast<std::size_t>(max_length_);
-  for (const Record& r : records) {
-    const json& prompt = field(r, "prompt");
-    PreferenceExample e;
-    std::tie(e.prompt, e.chosen) =
-        prompt_completion(prompt, field(r, "chosen"), r.where + " (chosen)");
-    e.rejected = prompt_completion(prompt, field(r, "rejected"), r.where + " (rejected)").second;
-    if (e.chosen.empty() || e.rejected.empty())
-      fail_input("{}: chosen and rejected must not be empty", r.where);
-    e.record = r.value;
-    ++local.n_records;
-    const std::size_t longest = std::max(e.chosen.size(), e.rejected.size());
-    if (e.prompt.size() + longest > max_len) {
-      ++local.n_truncated;
-      // Keep the end of a long prompt (half the budget at most), then cut the completions.
-      const std::size_t keep_prompt =
-          std::min(e.prompt.size(), std::max<std::size_t>(1, max_len / 2));
-      if (e.prompt.size() > keep_prompt)
-        e.prompt.erase(e.prompt.begin(), e.prompt.end() - static_cast<std::ptrdiff_t>(keep_prompt));
-      const std::size_t room = max_len - e.prompt.size();
-      if (e.chosen.size() > room) e.chosen.resize(room);
-      if (e.rejected.size() > room) e.rejected.resize(room);
-    }
-    local.n_tokens +=
-        static_cast<std::int64_t>(2 * e.prompt.size() + e.chosen.size() + e.rejected.size());
-    out.push_back(std::move(e));
-  }
-  local.n_sequences = static_cast<std::int64_t>(out.size());
+  for (const Record& r : records) out.push_back(preference_example(r, local));
   if (stats != nullptr) *stats = local;
   return out;
 }

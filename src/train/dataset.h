@@ -58,7 +58,6 @@ struct PreferenceExample {
   std::vector<TokenId> prompt;
   std::vector<TokenId> chosen;
   std::vector<TokenId> rejected;
-  nlohmann::json record;  // the source record (sdpo splits by one of its fields)
 };
 
 struct BuildStats {
@@ -106,6 +105,10 @@ class ExampleBuilder {
   std::optional<SequenceExample> sft_example(const Record& record, BuildStats& stats) const;
   std::vector<PreferenceExample> preference(const std::vector<Record>& records,
                                             BuildStats* stats = nullptr) const;
+  // One {"prompt","chosen","rejected"} record's pair (cut to max_length:
+  // the end of a long prompt, half the budget at most, then the
+  // completions), counted in stats (n_sequences counts pairs).
+  PreferenceExample preference_example(const Record& record, BuildStats& stats) const;
 
   // The prompt and completion token ids of one prompt/completion pair (the
   // completion ends with EOS or the end-of-turn token); used by evaluation.

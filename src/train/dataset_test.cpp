@@ -184,7 +184,6 @@ TEST_F(DatasetTest, PreferencePairsShareThePrompt) {
   ASSERT_EQ(pairs.size(), 2u);
   EXPECT_EQ(tokenizer_->decode(pairs[0].chosen, false), "3<|eot_id|>");
   EXPECT_EQ(tokenizer_->decode(pairs[0].rejected, false), "4<|eot_id|>");
-  EXPECT_EQ(pairs[0].record["difficulty"], 2);
   EXPECT_EQ(tokenizer_->decode(pairs[1].chosen, false), "y<|end_of_text|>");
   EXPECT_NE(error_of([&] {
               builder().preference({{json{{"prompt", "x"}, {"chosen", "y"}}, "r3"}});
@@ -231,6 +230,48 @@ TEST_F(DatasetTest, TokenCacheMatchesTheBuilderAndIsReusedByContent) {
   EXPECT_NE(error_of([&] {
               tokenize_cached(bad, builder(16), TrainMode::kPretrain, options);
             }).find("bad.jsonl:701: field 'text'"),
+            std::string::npos);
+}
+
+// Preference pairs stream into the cache as three sequences each (prompt,
+// chosen, rejected), exactly the in-memory builder's pairs, with the pairs
+// counted as records.
+TEST_F(DatasetTest, PreferencePairsStreamIntoTheTokenCache) {
+  std::string jsonl;
+  for (int i = 0; i < 300; ++i) {
+    const std::string n = std::to_string(i);
+    jsonl += json{{"prompt", "question " + n + " is long enough to be cut"},
+                  {"chosen", "yes " + n},
+                  {"rejected", "no, not " + n + " at all"}}
+                 .dump() +
+             "\n";
+  }
+  const fs::path data = write("pairs.jsonl", jsonl);
+  BuildStats expected_stats;
+  const std::vector<PreferenceExample> expected =
+      builder(12).preference(read_jsonl(data), &expected_stats);
+  const TokenizedData got = tokenize_cached(data, builder(12), TrainMode::kDpo,
+                                            {.cache_dir = dir_->path() / "pair-cache",
+                                             .tokenizer_key = tokenizer_key(dir_->path()),
+                                             .max_length = 12,
+                                             .threads = 3});
+  ASSERT_EQ(got.sequences->size(), 3 * expected.size());
+  const std::shared_ptr<const PackedSequences> packed = pack_pairs(expected);
+  for (std::size_t i = 0; i < got.sequences->size(); ++i) {
+    const auto a = got.sequences->ids(i);
+    const auto b = packed->ids(i);
+    ASSERT_EQ(std::vector<TokenId>(a.begin(), a.end()), std::vector<TokenId>(b.begin(), b.end()))
+        << "sequence " << i;
+    EXPECT_EQ(got.sequences->n_targets(i), 0);
+  }
+  EXPECT_EQ(got.sequences->stats().n_records, 300);
+  EXPECT_GT(expected_stats.n_truncated, 0);
+  EXPECT_EQ(got.sequences->stats().n_truncated, expected_stats.n_truncated);
+  EXPECT_EQ(got.sequences->stats().n_tokens, expected_stats.n_tokens);
+  EXPECT_NE(error_of([&] {
+              tokenize_cached(write("half.jsonl", "{\"prompt\": \"x\", \"chosen\": \"y\"}\n"),
+                              builder(12), TrainMode::kDpo, {.max_length = 12});
+            }).find("half.jsonl:1: missing field 'rejected'"),
             std::string::npos);
 }
 

@@ -35,12 +35,11 @@ std::pair<torch::Tensor, torch::Tensor> pad_rows(const std::vector<Row>& rows,
   return {ids.to(device), targets.to(device)};
 }
 
-Row completion_row(const PreferenceExample& e, bool chosen) {
-  const std::vector<TokenId>& completion = chosen ? e.chosen : e.rejected;
+Row completion_row(std::span<const TokenId> prompt, std::span<const TokenId> completion) {
   Row r;
-  r.ids.assign(e.prompt.begin(), e.prompt.end());
+  r.ids.assign(prompt.begin(), prompt.end());
   r.ids.insert(r.ids.end(), completion.begin(), completion.end());
-  r.targets.assign(e.prompt.size(), false);
+  r.targets.assign(prompt.size(), false);
   r.targets.insert(r.targets.end(), completion.size(), true);
   r.targets[0] = false;
   return r;
@@ -88,21 +87,32 @@ std::vector<double> LmObjective::run(TransformerImpl& model, const std::vector<s
   return {loss.item<double>()};
 }
 
-DpoObjective::DpoObjective(std::vector<PreferenceExample> examples, double beta, DpoLossType type,
-                           double label_smoothing)
-    : examples_(std::move(examples)), beta_(beta), type_(type), label_smoothing_(label_smoothing) {
-  if (examples_.empty()) fail_input("preference data: no pairs to train on");
+DpoObjective::DpoObjective(const std::vector<PreferenceExample>& examples, double beta,
+                           DpoLossType type, double label_smoothing)
+    : DpoObjective(pack_pairs(examples), beta, type, label_smoothing) {}
+
+DpoObjective::DpoObjective(std::shared_ptr<const PackedSequences> pairs, double beta,
+                           DpoLossType type, double label_smoothing)
+    : pairs_(std::move(pairs)),
+      n_pairs_(pairs_->size() / 3),
+      beta_(beta),
+      type_(type),
+      label_smoothing_(label_smoothing) {
+  ENCLAVE_CHECK(pairs_->size() % 3 == 0);
+  if (n_pairs_ == 0) fail_input("preference data: no pairs to train on");
 }
 
 std::int64_t DpoObjective::cost(std::size_t index) const {
-  const PreferenceExample& e = examples_.at(index);
-  return 2 *
-         static_cast<std::int64_t>(e.prompt.size() + std::max(e.chosen.size(), e.rejected.size()));
+  ENCLAVE_CHECK(index < n_pairs_);
+  return 2 * static_cast<std::int64_t>(
+                 prompt(index).size() +
+                 std::max(completion(index, true).size(), completion(index, false).size()));
 }
 
 std::int64_t DpoObjective::tokens(std::size_t index) const {
-  const PreferenceExample& e = examples_.at(index);
-  return static_cast<std::int64_t>(2 * e.prompt.size() + e.chosen.size() + e.rejected.size());
+  ENCLAVE_CHECK(index < n_pairs_);
+  return static_cast<std::int64_t>(2 * prompt(index).size() + completion(index, true).size() +
+                                   completion(index, false).size());
 }
 
 double DpoObjective::normaliser(const std::vector<std::size_t>& global_batch) const {
@@ -116,8 +126,12 @@ std::vector<std::string> DpoObjective::sum_names() const {
 
 torch::Tensor DpoObjective::logps(TransformerImpl& model, const std::vector<std::size_t>& micro) {
   std::vector<Row> rows;
-  for (std::size_t i : micro) rows.push_back(completion_row(examples_.at(i), true));
-  for (std::size_t i : micro) rows.push_back(completion_row(examples_.at(i), false));
+  for (bool chosen : {true, false}) {
+    for (std::size_t i : micro) {
+      ENCLAVE_CHECK(i < n_pairs_);
+      rows.push_back(completion_row(prompt(i), completion(i, chosen)));
+    }
+  }
   auto [ids, targets] = pad_rows(rows, model.device());
   SequenceLogps s = sequence_logps(model, ids, targets);
   torch::Tensor values = s.sum;
@@ -128,8 +142,7 @@ torch::Tensor DpoObjective::logps(TransformerImpl& model, const std::vector<std:
 }
 
 void DpoObjective::set_reference(torch::Tensor reference) {
-  ENCLAVE_CHECK(reference.dim() == 2 &&
-                reference.size(0) == static_cast<std::int64_t>(examples_.size()));
+  ENCLAVE_CHECK(reference.dim() == 2 && reference.size(0) == static_cast<std::int64_t>(n_pairs_));
   reference_ = reference.to(torch::kCPU, torch::kFloat32).contiguous();
 }
 

@@ -66,9 +66,13 @@ class LmObjective : public Objective {
 
 class DpoObjective : public Objective {
  public:
-  DpoObjective(std::vector<PreferenceExample> examples, double beta, DpoLossType type,
+  DpoObjective(const std::vector<PreferenceExample>& examples, double beta, DpoLossType type,
                double label_smoothing);
-  std::size_t size() const override { return examples_.size(); }
+  // Pairs as pack_pairs and a DPO token cache lay them out (mapped, so the
+  // data need not fit in memory).
+  DpoObjective(std::shared_ptr<const PackedSequences> pairs, double beta, DpoLossType type,
+               double label_smoothing);
+  std::size_t size() const override { return n_pairs_; }
   std::int64_t cost(std::size_t index) const override;
   std::int64_t tokens(std::size_t index) const override;
   double normaliser(const std::vector<std::size_t>& global_batch) const override;
@@ -84,10 +88,15 @@ class DpoObjective : public Objective {
   // The reference log-probs for all examples, (size(), 2) fp32 on the CPU.
   void set_reference(torch::Tensor reference);
   const torch::Tensor& reference() const { return reference_; }
-  const std::vector<PreferenceExample>& examples() const { return examples_; }
 
  private:
-  std::vector<PreferenceExample> examples_;
+  std::span<const TokenId> prompt(std::size_t i) const { return pairs_->ids(3 * i); }
+  std::span<const TokenId> completion(std::size_t i, bool chosen) const {
+    return pairs_->ids(3 * i + (chosen ? 1 : 2));
+  }
+
+  std::shared_ptr<const PackedSequences> pairs_;
+  std::size_t n_pairs_ = 0;
   double beta_;
   DpoLossType type_;
   double label_smoothing_;

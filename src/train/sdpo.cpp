@@ -10,9 +10,8 @@
 namespace enclave::train {
 
 std::vector<std::vector<std::size_t>> sdpo_chunks(
-    const TrainConfig& config, const std::vector<PreferenceExample>& examples,
+    const TrainConfig& config, std::size_t n, const std::vector<nlohmann::json>& field_values,
     const std::vector<double>& margins, const std::vector<std::int64_t>& file_of_example) {
-  const std::size_t n = examples.size();
   std::vector<std::vector<std::size_t>> chunks;
   switch (config.sdpo_split) {
     case SdpoSplit::kMargin: {
@@ -32,18 +31,18 @@ std::vector<std::vector<std::size_t>> sdpo_chunks(
     case SdpoSplit::kField: {
       std::map<double, std::vector<std::size_t>> by_number;
       std::map<std::string, std::vector<std::size_t>> by_text;
+      ENCLAVE_CHECK(field_values.size() == n);
       for (std::size_t i = 0; i < n; ++i) {
-        const nlohmann::json& record = examples[i].record;
-        auto it = record.find(config.sdpo_field);
-        if (it == record.end())
+        const nlohmann::json& value = field_values[i];
+        if (value.is_discarded())
           fail_input("preference record {}: missing sdpo_field '{}'", i + 1, config.sdpo_field);
-        if (it->is_number()) {
-          by_number[it->get<double>()].push_back(i);
-        } else if (it->is_string()) {
-          by_text[it->get<std::string>()].push_back(i);
+        if (value.is_number()) {
+          by_number[value.get<double>()].push_back(i);
+        } else if (value.is_string()) {
+          by_text[value.get<std::string>()].push_back(i);
         } else {
           fail_input("preference record {}: field '{}': expected a number or a string, got {}",
-                     i + 1, config.sdpo_field, json_type_name(*it));
+                     i + 1, config.sdpo_field, json_type_name(value));
         }
       }
       if (!by_number.empty() && !by_text.empty()) {
@@ -68,6 +67,17 @@ std::vector<std::vector<std::size_t>> sdpo_chunks(
     }
   }
   return chunks;
+}
+
+std::vector<nlohmann::json> read_field_values(const std::filesystem::path& jsonl,
+                                              const std::string& field) {
+  std::vector<nlohmann::json> values;
+  for_each_jsonl(jsonl, [&](Record&& r) {
+    auto it = r.value.find(field);
+    values.push_back(it == r.value.end() ? nlohmann::json(nlohmann::json::value_t::discarded)
+                                         : std::move(*it));
+  });
+  return values;
 }
 
 }  // namespace enclave::train

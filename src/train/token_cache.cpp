@@ -123,6 +123,17 @@ void add_stats(BuildStats& into, const BuildStats& s) {
   into.n_truncated += s.n_truncated;
 }
 
+// A preference pair as three sequences (prompt, chosen, rejected; no
+// targets): the layout pair_sequences reads.
+SequenceExample untargeted(const std::vector<TokenId>& ids) {
+  return {ids, std::vector<std::uint8_t>(ids.size(), 0)};
+}
+
+void add_pair(SequenceWriter& writer, const PreferenceExample& e) {
+  for (const std::vector<TokenId>* part : {&e.prompt, &e.chosen, &e.rejected})
+    writer.add(untargeted(*part));
+}
+
 // Streams jsonl through the builder into writer, a batch at a time.
 BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, TrainMode mode,
                          std::int64_t max_length, int threads, SequenceWriter& writer) {
@@ -144,6 +155,16 @@ BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, T
         ++total.n_records;
         total.n_tokens += static_cast<std::int64_t>(ids.size());
         packer.add(ids);
+      }
+    } else if (mode == TrainMode::kDpo || mode == TrainMode::kSdpo) {
+      std::vector<PreferenceExample> pairs(batch.size());
+      std::vector<BuildStats> stats(batch.size());
+      parallel_for(batch.size(), threads, [&](std::size_t i) {
+        pairs[i] = builder.preference_example(batch[i], stats[i]);
+      });
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        add_stats(total, stats[i]);
+        add_pair(writer, pairs[i]);
       }
     } else {
       std::vector<std::optional<SequenceExample>> examples(batch.size());
@@ -171,6 +192,8 @@ BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, T
   flush();
   if (mode == TrainMode::kPretrain) packer.finish();
   if (total.n_sequences == 0) {
+    if (mode == TrainMode::kDpo || mode == TrainMode::kSdpo)
+      fail_input("{}: no preference pairs to train on", jsonl.string());
     if (mode == TrainMode::kPretrain)
       fail_input("{}: the texts hold fewer than 2 tokens", first_where);
     fail_input("{}: no record has a completion within max_length {}", first_where, max_length);
@@ -179,9 +202,11 @@ BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, T
 }
 
 std::string cache_key(const fs::path& jsonl, TrainMode mode, const TokenCacheOptions& options) {
+  // sDPO trains on the same pairs as DPO: one cache serves both.
+  const TrainMode tokens_of = mode == TrainMode::kSdpo ? TrainMode::kDpo : mode;
   return sha256_hex(fmt::format(
       "enclave.tokens {}\nmode {}\nmax_length {}\ntokenizer {}\ndata {}\n", kFormatVersion,
-      to_string(mode), options.max_length, options.tokenizer_key, sha256_file_hex(jsonl)));
+      to_string(tokens_of), options.max_length, options.tokenizer_key, sha256_file_hex(jsonl)));
 }
 
 }  // namespace
@@ -260,6 +285,16 @@ std::int64_t PackedSequences::n_targets(std::size_t i) const {
   return n;
 }
 
+std::shared_ptr<const PackedSequences> pack_pairs(const std::vector<PreferenceExample>& pairs) {
+  std::vector<SequenceExample> parts;
+  parts.reserve(3 * pairs.size());
+  for (const PreferenceExample& e : pairs) {
+    for (const std::vector<TokenId>* part : {&e.prompt, &e.chosen, &e.rejected})
+      parts.push_back(untargeted(*part));
+  }
+  return std::make_shared<const PackedSequences>(parts);
+}
+
 std::string tokenizer_key(const fs::path& model_dir) {
   std::string text;
   for (const char* name :
@@ -274,7 +309,6 @@ std::string tokenizer_key(const fs::path& model_dir) {
 
 TokenizedData tokenize_cached(const fs::path& jsonl, const ExampleBuilder& builder, TrainMode mode,
                               const TokenCacheOptions& options) {
-  ENCLAVE_CHECK(mode == TrainMode::kPretrain || mode == TrainMode::kSft);
   if (options.cache_dir.empty()) {
     // Written to a scratch folder, mapped, and removed with the folder on
     // return: the mapping outlives the name.

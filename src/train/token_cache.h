@@ -64,6 +64,10 @@ class PackedSequences {
   BuildStats stats_;
 };
 
+// Preference pairs in memory, in the layout a DPO token cache has: three
+// sequences per pair (prompt, chosen, rejected), without targets.
+std::shared_ptr<const PackedSequences> pack_pairs(const std::vector<PreferenceExample>& pairs);
+
 // sha256 over the files of model_dir that decide tokenisation (tokenizer,
 // its config, special tokens, chat template): part of a cache key.
 std::string tokenizer_key(const std::filesystem::path& model_dir);
@@ -84,10 +88,11 @@ struct TokenizedData {
 };
 
 // The sequences of a pretrain or sft JSONL file (mode kPretrain or kSft),
-// from the cache when it holds them, else tokenised (streaming, on
-// options.threads threads, in file order) into it. Throws what read_jsonl
-// and the builder throw, naming the record; Error(kIo) when the cache file
-// cannot be written.
+// or the pairs of a preference file (kDpo, kSdpo: three sequences per pair,
+// as pack_pairs lays them out; stats count pairs as records), from the cache when it holds them,
+// else tokenised (streaming, on options.threads threads, in file order) into it. Throws what
+// read_jsonl and the builder throw, naming the record; Error(kIo) when the cache file cannot be
+// written.
 TokenizedData tokenize_cached(const std::filesystem::path& jsonl, const ExampleBuilder& builder,
                               TrainMode mode, const TokenCacheOptions& options);
 

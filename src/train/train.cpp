@@ -144,6 +144,7 @@ class Trainer {
   std::unique_ptr<Objective> eval_objective_;
   std::vector<std::vector<std::size_t>> phases_;  // example indices of each phase (sdpo chunks)
   std::vector<std::int64_t> chunk_of_file_;
+  std::vector<nlohmann::json> sdpo_field_values_;  // sdpo_split field: each record's value
 
   // Position (restored on resume).
   std::int64_t step_ = 0;
@@ -242,7 +243,7 @@ void Trainer::load_data() {
       }
     }
     objective_ = build(all);
-  } else if (config_.mode == TrainMode::kPretrain || config_.mode == TrainMode::kSft) {
+  } else {
     // Streamed, tokenised on every core and cached by content; read mapped.
     TokenizedData tokens =
         tokenize_cached(data_.train_file, builder, config_.mode,
@@ -255,9 +256,15 @@ void Trainer::load_data() {
     result_.token_cache_hit = tokens.cache_hit;
     message(fmt::format("data: {} token cache {}", tokens.cache_hit ? "read from" : "wrote",
                         tokens.key.substr(0, 16)));
-    objective_ = std::make_unique<LmObjective>(std::move(tokens.sequences));
-  } else {
-    objective_ = build(read_jsonl(data_.train_file));
+    if (config_.mode == TrainMode::kPretrain || config_.mode == TrainMode::kSft) {
+      objective_ = std::make_unique<LmObjective>(std::move(tokens.sequences));
+    } else {
+      stats.n_sequences = stats.n_records;  // a pair per record, three sequences each
+      objective_ = std::make_unique<DpoObjective>(std::move(tokens.sequences), config_.beta,
+                                                  config_.loss_type, config_.label_smoothing);
+      if (config_.mode == TrainMode::kSdpo && config_.sdpo_split == SdpoSplit::kField)
+        sdpo_field_values_ = read_field_values(data_.train_file, config_.sdpo_field);
+    }
   }
   message(fmt::format("data: {} records -> {} sequences, {} tokens, {} truncated at max_length {}",
                       stats.n_records, stats.n_sequences, stats.n_tokens, stats.n_truncated,
@@ -488,7 +495,7 @@ void Trainer::plan_phases() {
     torch::Tensor m = (ref.select(1, 0) - ref.select(1, 1)).contiguous();
     margins.assign(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
   }
-  phases_ = sdpo_chunks(config_, dpo->examples(), margins, chunk_of_file_);
+  phases_ = sdpo_chunks(config_, dpo->size(), sdpo_field_values_, margins, chunk_of_file_);
   if (config_.max_steps > 0 && config_.max_steps < static_cast<std::int64_t>(phases_.size())) {
     fail_input("sdpo: max_steps {} is fewer than the {} chunks; each chunk needs at least one step",
                config_.max_steps, phases_.size());
