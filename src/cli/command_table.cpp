@@ -5,6 +5,9 @@
 
 #include "cli/command_scopes.h"
 #include "cli/commands.h"
+#if ENCLAVE_CLI_TENSORS
+#include "model/engine.h"
+#endif
 
 #ifndef ENCLAVE_CLI_TENSORS
 #error "ENCLAVE_CLI_TENSORS must be 0 or 1 (set by src/cli/CMakeLists.txt)"
@@ -82,5 +85,11 @@ const CommandSpec kCommands[] = {
 }  // namespace
 
 std::span<const CommandSpec> command_table() { return kCommands; }
+
+void prepare_runtime() {
+#if ENCLAVE_CLI_TENSORS
+  apply_cpu_backend_env();
+#endif
+}
 
 }  // namespace enclave::cli

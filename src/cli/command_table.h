@@ -29,4 +29,8 @@ struct CommandSpec {
 // Every top-level command, in the order --help lists them.
 std::span<const CommandSpec> command_table();
 
+// Process-wide settings read from the environment before any command runs
+// (in `enclave-torch`: ENCLAVE_ONEDNN, model/engine.h); nothing in `enclave`.
+void prepare_runtime();
+
 }  // namespace enclave::cli

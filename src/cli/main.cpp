@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   try {
     app.set_version_flag("--version", enclave::cli::version_string());
     app.require_subcommand(1);
+    enclave::cli::prepare_runtime();
     enclave::cli::add_commands(app, argv);
     enclave::cli::install_scope_checks(app);
     app.parse(argc, argv);

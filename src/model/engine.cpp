@@ -79,6 +79,14 @@ void apply_compute_threads(int threads, bool f32) {
   });
 }
 
+void apply_cpu_backend_env() {
+  const char* env = std::getenv("ENCLAVE_ONEDNN");
+  if (env == nullptr || std::string_view(env).empty() || std::string_view(env) == "1") return;
+  if (std::string_view(env) != "0")
+    fail_input("ENCLAVE_ONEDNN: '{}' is not 0 (oneDNN off) or 1 (on, the default)", env);
+  at::globalContext().setUserEnabledMkldnn(false);
+}
+
 std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfig& config) {
   std::vector<TokenId> ids;
   if (tokenizer != nullptr) ids = tokenizer->stop_ids();

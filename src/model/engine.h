@@ -131,6 +131,13 @@ class Engine {
 // threads to OpenBLAS and one to torch instead was as fast on an idle
 // machine but up to 3x slower beside other busy processes (bench/README.md).
 void apply_compute_threads(int threads, bool f32);
+
+// ENCLAVE_ONEDNN=0 turns libtorch's oneDNN kernels off for the process, as
+// torch.backends.mkldnn.enabled = False does in PyTorch: bf16 matmuls then
+// take ATen's own path, the one CPUs without AVX-512 take (with
+// ATEN_CPU_CAPABILITY=avx2, an Intel machine computes as an AMD one without
+// AVX-512 does). Unset or 1: on. Throws Error(kInvalidInput) for another value.
+void apply_cpu_backend_env();
 // The ids that end a generation: the tokenizer's stop tokens (none without
 // a tokenizer) and config.json's eos_token_id(s), each once.
 std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfig& config);
