@@ -9,9 +9,10 @@
 # Every score is `enclave eval run`, the scoring path of quality gates.
 # Every step is a run in the workspace store, with lineage from the final
 # adapter back to the random model and the data. About five minutes on 2
-# cores: training runs in bf16 autocast (fp32 weights, bf16 matrix products),
-# which train_bench measures at several times the fp32 speed on CPUs with
-# AMX or AVX512-BF16 (LEARN_PRECISION=f32 to compare). Scoring runs in f32.
+# cores: training runs in bf16 autocast (fp32 weights, bf16 matrix products)
+# on CPUs with AMX or AVX512-BF16, where train_bench measures it at several
+# times the fp32 speed, and in f32 elsewhere (LEARN_PRECISION=f32 or
+# bf16-autocast to choose). Scoring runs in f32.
 # How a CPU rounds bf16 products moves the scores a little, so the last step
 # checks them against the ranges the README states (measured on Intel with
 # AMX and AMD without) and fails the demo outside them.
@@ -40,7 +41,14 @@ step "Generate the skill tasks (the items of the skills eval suite are held out:
   "$enclave" train tasks --out "$work/data" --seed 7 --n-pretrain 6000 --n-sft 4000 --n-eval 140 --n-dpo 1200 --n-dpo-eval 140
 head -c 300 "$work/data/sft_eval.jsonl"; echo
 
-common=(--threads "$threads" --precision "${LEARN_PRECISION:-bf16-autocast}" --log-every 50 "${ws[@]}")
+# bf16 autocast where the CPU computes bf16 natively (AMX or AVX512_BF16);
+# elsewhere (AMD without AVX-512, older Intel) bf16 products are emulated and
+# slower than f32, so those machines train in f32.
+if [ -z "${LEARN_PRECISION:-}" ]; then
+  if grep -qwE 'amx_bf16|avx512_bf16' /proc/cpuinfo; then LEARN_PRECISION=bf16-autocast; else LEARN_PRECISION=f32; fi
+fi
+echo "training precision: $LEARN_PRECISION"
+common=(--threads "$threads" --precision "$LEARN_PRECISION" --log-every 50 "${ws[@]}")
 # Every score below is `enclave eval run`, the path quality gates use: the
 # skills suite is exact match on the held-out items through the chat template.
 evaluate=(eval run --dtype f32 --threads "$threads" "${ws[@]}")
