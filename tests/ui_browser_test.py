@@ -9,9 +9,10 @@ Chromium and Firefox ESR (puppeteer-core, tests/ui_browser) through every
 page: no console error, no failed request, curves with the runs' values,
 lineage to the dataset, the live serving indicator, a feedback item
 approved (the store changes); in Chromium also a pipeline stage approved,
-the indicator following a new request and a viewer refused; screenshots
-saved in --workdir/screenshots/BROWSER. One class: the workspace and its
-servers are built once for both browsers.
+the indicator following a new request, the indicator of `enclave ui` alone
+and a viewer refused; screenshots saved in --workdir/screenshots/BROWSER.
+One class: the workspace and its servers are built once for both browsers,
+which start (tests/ui_browser/run.mjs) while it is built.
 
     /usr/bin/python3 tests/ui_browser_test.py --enclave build/src/cli/enclave --workdir /tmp/ui-test
 """
@@ -203,14 +204,59 @@ class Workspace:
             cls.serve = None
 
 
+class Browsers:
+    """tests/ui_browser/run.mjs, started before the workspace is built (a
+    browser takes seconds to start), given its config once the workspace is
+    served (run), or closing its browsers unused (stop)."""
+
+    # Each browser's command and the Debian package that installs it.
+    NAMES = {"chromium": ("chromium", "chromium"), "firefox": ("firefox-esr", "firefox-esr")}
+
+    def __init__(self):
+        executables = {name: shutil.which(command) for name, (command, _) in self.NAMES.items()}
+        self.missing = [package for name, (_, package) in self.NAMES.items() if not executables[name]]
+        if not os.path.isdir(os.path.join(HERE, "ui_browser", "node_modules", "puppeteer-core")):
+            self.missing.append("tests/ui_browser/node_modules")
+        self.proc = None
+        if not self.missing:
+            self.proc = subprocess.Popen(
+                ["node", os.path.join(HERE, "ui_browser", "run.mjs"), *(f"{n}={p}" for n, p in executables.items())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cwd=os.path.join(HERE, "ui_browser"))
+
+    def run(self, config, timeout=240):
+        """(exit status, stdout, stderr) of the run over config."""
+        out, err = self.proc.communicate(json.dumps(config), timeout=timeout)
+        return self.proc.returncode, out, err
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.proc.communicate("" if not self.proc.stdin.closed else None, timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()  # puppeteer closes its browsers on SIGTERM
+            try:
+                self.proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.communicate()
+
+
 class DashboardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        Workspace.build()
-        cls.ui = Server(["ui", "--port", "0"], None)
+        cls.browsers = Browsers()
+        try:
+            Workspace.build()
+            cls.ui = Server(["ui", "--port", "0"], None)
+        except BaseException:
+            cls.browsers.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):
+        cls.browsers.stop()
         cls.ui.stop()
         Workspace.stop()
 
@@ -312,15 +358,9 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(live["server"]["models"], [{"id": "assistant", "version": "assistant@1"}])
         self.assertGreaterEqual(live["server"]["generations"], 3)
 
-    # The browsers, each with its command and the Debian package that installs it.
-    BROWSERS = {"chromium": ("chromium", "chromium"), "firefox": ("firefox-esr", "firefox-esr")}
-
     def test_every_page_in_chromium_and_firefox(self):
-        executables = {name: shutil.which(command) for name, (command, _) in self.BROWSERS.items()}
-        missing = [package for name, (_, package) in self.BROWSERS.items() if not executables[name]]
-        if missing or not os.path.isdir(os.path.join(HERE, "ui_browser", "node_modules", "puppeteer-core")):
-            self.fail(f"needs {', '.join(missing) or 'the browsers'} and tests/ui_browser/node_modules "
-                      "(run scripts/install-deps.sh)")
+        if self.browsers.missing:
+            self.fail(f"needs {', '.join(self.browsers.missing)} (run scripts/install-deps.sh)")
         screenshots = os.path.join(WORKDIR, "screenshots")
         shutil.rmtree(screenshots, ignore_errors=True)
         base = Workspace.serve.url.split("/?")[0].rstrip("/")
@@ -335,21 +375,19 @@ class DashboardTest(unittest.TestCase):
         # Each browser approves a feedback item of its own; Chromium does
         # the changes that can happen once.
         feedback = {"chromium": Workspace.requests[0], "firefox": Workspace.requests[1]}
-        config = {"base": base, "executables": executables, "screenshots": screenshots,
+        config = {"base": base, "screenshots": screenshots,
                   "admin_key": Workspace.keys["admin"], "viewer_key": Workspace.keys["viewer"], "pages": pages,
                   "run_page": f"#/runs/{run_id}", "lineage_page": "#/models/pre",
                   "feedback_page": "#/feedback?status=pending", "pipeline_page": f"#/pipelines/{pipeline_run}",
-                  "pipeline_run": pipeline_run, "feedback": feedback, "full": "chromium"}
-        path = os.path.join(WORKDIR, "browser.json")
-        with open(path, "w") as f:
-            json.dump(config, f)
+                  "pipeline_run": pipeline_run, "feedback": feedback, "full": "chromium", "ui_url": self.ui.url}
+        with open(os.path.join(WORKDIR, "browser.json"), "w") as f:
+            json.dump(config, f)  # for a rerun by hand: node run.mjs chromium=... < browser.json
         start = time.time()
-        p = subprocess.run(["node", os.path.join(HERE, "ui_browser", "run.mjs"), path, *self.BROWSERS],
-                           capture_output=True, text=True, timeout=240, cwd=os.path.join(HERE, "ui_browser"))
-        self.assertEqual(p.returncode, 0, p.stderr)
-        all_seen = json.loads(p.stdout)
-        print(f"{' and '.join(self.BROWSERS)} through {len(pages)} pages in {time.time() - start:.1f} s; "
-              f"screenshots in {screenshots}", file=sys.stderr)
+        status, out, err = self.browsers.run(config)
+        self.assertEqual(status, 0, err)
+        all_seen = json.loads(out)
+        print(f"{' and '.join(all_seen)} through {len(pages)} pages in {time.time() - start:.1f} s "
+              f"(started before the workspace was built); screenshots in {screenshots}", file=sys.stderr)
         shown = json.loads(run("runs", "show", run_id, "--series", "--json").stdout)
         audit = json.loads(run("audit", "list", "--json").stdout)
         for browser, seen in all_seen.items():
@@ -403,6 +441,12 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(int(live["after"]["generations"]), int(live["before"]["generations"]) + 1, live)
         self.assertGreater(int(live["after"]["polls"]), int(live["before"]["polls"]))
         self.assertTrue(live["not_reloaded"])
+        # `enclave ui` alone knows no server: the request log decides.
+        self.assertEqual(live["ui_alone_log"], {"console_errors": [], "failed_requests": []})
+        self.assertEqual(live["ui_alone"]["state"], "unknown", live["ui_alone"])
+        self.assertNotIn("generations", live["ui_alone"])
+        self.assertIn("No server is known", live["ui_alone"]["text"])
+        self.assertIn("assistant@1 · HTTP 200", live["ui_alone"]["text"])
         pipeline_run = Workspace.pipeline["run"]
         deadline = time.time() + 30
         while time.time() < deadline:

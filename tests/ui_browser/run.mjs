@@ -1,29 +1,34 @@
 // Drives browsers (puppeteer-core: Debian's Chromium over CDP, Debian's
 // Firefox ESR over WebDriver BiDi) through the dashboard of a workspace that
-// tests/ui_browser_test.py built and serves, all at once (one process each,
+// tests/ui_browser_test.py builds and serves, all at once (one process each,
 // a pass each), and prints what each saw as one JSON object on stdout,
 // {BROWSER: result}; the Python test judges it.
-//   node run.mjs CONFIG.json chromium firefox
-// CONFIG: {base, executables: {BROWSER: path}, screenshots (a folder per
-//          browser is made in it), admin_key, viewer_key, pages: [[name, hash]],
-//          run_page, lineage_page, feedback_page, pipeline_page, pipeline_run,
-//          feedback: {BROWSER: the request id it approves}, full: BROWSER}
+//   node run.mjs chromium=PATH firefox=PATH < CONFIG.json
+// The browsers start at once; the config is read from stdin when it comes
+// (the test builds its workspace meanwhile). An empty stdin closes them.
+// CONFIG: {base, screenshots (a folder per browser is made in it),
+//          admin_key, viewer_key, pages: [[name, hash]], run_page,
+//          lineage_page, feedback_page, pipeline_page, pipeline_run,
+//          feedback: {BROWSER: the request id it approves}, full: BROWSER,
+//          ui_url: the sign-in URL of an `enclave ui` over the same workspace}
 // Every browser visits every page, reads the curves and the live serving
 // indicator, switches to Korean, clicks through the lineage and approves
-// its feedback item. The `full` browser also watches the indicator follow
-// a new request, approves the pipeline stage, and checks that a viewer and
-// a request without the CSRF token are refused (each of those changes the
-// store once, so one browser does them).
+// its feedback item. The `full` browser also watches the indicator follow a
+// new request in a tab of its own, reads it from `enclave ui` alone,
+// approves the pipeline stage, and checks that a viewer and a request
+// without the CSRF token are refused (each of those changes the store once,
+// so one browser does them).
 import fs from "node:fs";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
 
-const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const browsers = process.argv.slice(3);
+const executables = Object.fromEntries(process.argv.slice(2).map((a) => a.split(/=(.*)/s).slice(0, 2)));
+const browsers = Object.keys(executables);
+let config = null;
 
 const launchOptions = {
   chromium: () => ({
-    executablePath: config.executables.chromium,
+    executablePath: executables.chromium,
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--lang=en-US"],
   }),
@@ -31,7 +36,7 @@ const launchOptions = {
   // of Chromium's switches.
   firefox: () => ({
     browser: "firefox",
-    executablePath: config.executables.firefox,
+    executablePath: executables.firefox,
     headless: true,
     extraPrefsFirefox: { "intl.accept_languages": "en-US", "intl.locale.requested": "en-US" },
   }),
@@ -85,9 +90,16 @@ async function switchLanguage(page, lang) {
 const liveCard = (page) => page.$eval("#serving-live", (c) => ({ ...c.dataset, text: c.innerText }));
 
 // The live indicator follows the server without a reload: after a new
-// completion request its count of answered requests goes up.
-async function watchLiveIndicator(page, live) {
-  await visit(page, "#/");
+// completion request its count of answered requests goes up. In a tab of
+// its own (the same context: signed in), with a screenshot.
+async function watchLiveIndicator(browser, result, shots) {
+  const live = result.live;
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  watch(page, result);
+  await page.goto(config.base + "/#/", { waitUntil: "domcontentloaded" });
+  await page.waitForFunction(() => document.querySelector("main").dataset.loaded === "/" && document.querySelector("#serving-live"),
+    { timeout: 15000 });
   live.before = await liveCard(page);
   await page.evaluate(() => { window.enclaveNotReloaded = true; });
   const n = await renders(page);
@@ -98,10 +110,28 @@ async function watchLiveIndicator(page, live) {
   });
   live.request_status = res.status;
   await res.text();
-  await page.waitForFunction((g) => Number(document.querySelector("#serving-live").dataset.generations) > g,
-    { timeout: 15000 }, Number(live.before.generations));
+  // While the page waits for its next poll, `enclave ui` alone.
+  await Promise.all([
+    page.waitForFunction((g) => Number(document.querySelector("#serving-live").dataset.generations) > g,
+      { timeout: 15000 }, Number(live.before.generations)),
+    checkUiAlone(browser, live)]);
   live.after = await liveCard(page);
   live.not_reloaded = await page.evaluate((r) => window.enclaveNotReloaded === true && window.enclaveRenders === r, n);
+  await page.screenshot({ path: path.join(shots, "home-live.png") });
+  await page.close();
+}
+
+// `enclave ui` alone (token mode) knows no server: its indicator judges
+// from the request log. A context of its own: cookies do not tell ports
+// apart, so its session cookie would replace the server's.
+async function checkUiAlone(browser, live) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  watch(page, live.ui_alone_log = { console_errors: [], failed_requests: [] });
+  await page.goto(config.ui_url, { waitUntil: "domcontentloaded" });
+  await page.waitForFunction(() => document.querySelector("main").dataset.loaded === "/", { timeout: 15000 });
+  live.ui_alone = await liveCard(page);
+  await context.close();
 }
 
 // A viewer sees the review buttons disabled, and the API refuses its
@@ -140,10 +170,9 @@ async function checkRefusals(browser, page, result, shots) {
   await viewer.screenshot({ path: path.join(shots, "feedback-viewer.png"), fullPage: true });
 }
 
-async function pass(name) {
+async function pass(name, browser, result) {
   const shots = path.join(config.screenshots, name);
   fs.mkdirSync(shots, { recursive: true });
-  const result = { pages: {}, console_errors: [], failed_requests: [], charts: {}, viewer: {}, live: {}, ms: {} };
   // Milliseconds each part took, for the test's log.
   let lap = Date.now();
   const timed = (part) => {
@@ -151,8 +180,6 @@ async function pass(name) {
     result.ms[part] = now - lap;
     lap = now;
   };
-  const browser = await puppeteer.launch(launchOptions[name]());
-  timed("launch");
   try {
     result.version = await browser.version();
     const page = await browser.newPage();
@@ -160,6 +187,11 @@ async function pass(name) {
     watch(page, result);
     await signIn(page, config.admin_key);
     timed("sign_in");
+    // Signed in (the cookie is the context's): the live indicator is
+    // watched in a tab of its own while this one goes through the pages.
+    const live = config.full === name ? watchLiveIndicator(browser, result, shots) : null;
+    // Settled here too, so that a failure waits for the await below.
+    if (live) live.catch(() => {});
     for (const [pageName, hash] of config.pages) {
       const error = await visit(page, hash);
       result.pages[pageName] = { error, text: (await page.$eval("main", (m) => m.innerText)).slice(0, 4000) };
@@ -200,10 +232,9 @@ async function pass(name) {
     result.feedback_pending = await page.$$eval(".feedback-item", (items) => items.map((e) => e.dataset.request));
     timed("feedback");
 
-    if (config.full === name) {
-      await watchLiveIndicator(page, result.live);
-      await page.screenshot({ path: path.join(shots, "home-live.png") });
-      timed("live");
+    if (live) {
+      await live;
+      timed("live_wait");
 
       // Approving the pipeline stage that waits.
       await visit(page, config.pipeline_page);
@@ -221,8 +252,34 @@ async function pass(name) {
   return result;
 }
 
+// Starts a browser; never rejects (what failed is kept for the report).
+async function launch(name) {
+  const started = Date.now();
+  try {
+    const browser = await puppeteer.launch(launchOptions[name]());
+    return { browser, ms: Date.now() - started };
+  } catch (error) {
+    return { error };
+  }
+}
+
+const launching = browsers.map(launch);
+let input = "";
+process.stdin.setEncoding("utf8");
+for await (const chunk of process.stdin) input += chunk;
+const launched = await Promise.all(launching);
+if (input.trim() === "") {
+  // Nothing to do (the test did not get as far): close what started.
+  await Promise.all(launched.filter((l) => l.browser).map((l) => l.browser.close()));
+  process.exit(0);
+}
+config = JSON.parse(input);
 // Every pass runs to its end (and closes its browser) even when another fails.
-const settled = await Promise.allSettled(browsers.map(pass));
+const settled = await Promise.allSettled(launched.map((l, i) => {
+  if (l.error) return Promise.reject(l.error);
+  const result = { pages: {}, console_errors: [], failed_requests: [], charts: {}, viewer: {}, live: {}, ms: { launch: l.ms } };
+  return pass(browsers[i], l.browser, result);
+}));
 const failed = settled.map((s, i) => [browsers[i], s]).filter(([, s]) => s.status === "rejected");
 for (const [name, s] of failed) process.stderr.write(`${name}: ${s.reason && s.reason.stack ? s.reason.stack : s.reason}\n`);
 if (failed.length > 0) process.exit(1);
