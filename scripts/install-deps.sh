@@ -20,7 +20,7 @@ packages=(
   libqpdf-dev libcairo2-dev fonts-nanum hunspell-ko
   python3 python3-torch python3-numpy python3-jinja2
   strace openssl iproute2 util-linux
-  chromium
+  chromium firefox-esr
 )
 
 missing=()
@@ -52,7 +52,7 @@ fi
 # (tests/published_tokenizers, test data for chat templates), cfb, jszip,
 # hwp.js and hwpxjs (tests/hwp_fixtures: HWP/HWPX documents built and read
 # back at test time), puppeteer-core (tests/ui_browser, driving Debian's
-# chromium through the dashboard) and the dashboard's own (web: esbuild,
+# chromium and firefox-esr through the dashboard) and the dashboard's own (web: esbuild,
 # uPlot, dagre; the build bundles the pages into the binary). npm writes
 # node_modules/.package-lock.json last, so a newer one means a finished
 # install of the current lock file.

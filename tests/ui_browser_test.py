@@ -4,11 +4,15 @@ step reports, a served model with logged requests and feedback and a
 pipeline waiting for approval; then
 
 the JSON API and sign-in over HTTP (token and keys modes, CSRF, Origin,
-Host, scopes, pagination, OpenAPI), and Debian's Chromium (puppeteer-core,
-tests/ui_browser) through every page: no console error, no failed request,
-curves with the runs' values, lineage to the dataset, feedback and a
-pipeline stage approved (the store changes), a viewer refused; screenshots
-saved in --workdir/screenshots. One class: the workspace is built once.
+Host, scopes, pagination, OpenAPI, the live serving state), and Debian's
+Chromium and Firefox ESR (puppeteer-core, tests/ui_browser) through every
+page: no console error, no failed request, curves with the runs' values,
+lineage to the dataset, the live serving indicator, a feedback item
+approved (the store changes); in Chromium also a pipeline stage approved,
+the indicator following a new request, the indicator of `enclave ui` alone
+and a viewer refused; screenshots saved in --workdir/screenshots/BROWSER.
+One class: the workspace and its servers are built once for both browsers,
+which start (tests/ui_browser/run.mjs) while it is built.
 
     /usr/bin/python3 tests/ui_browser_test.py --enclave build/src/cli/enclave --workdir /tmp/ui-test
 """
@@ -200,14 +204,59 @@ class Workspace:
             cls.serve = None
 
 
+class Browsers:
+    """tests/ui_browser/run.mjs, started before the workspace is built (a
+    browser takes seconds to start), given its config once the workspace is
+    served (run), or closing its browsers unused (stop)."""
+
+    # Each browser's command and the Debian package that installs it.
+    NAMES = {"chromium": ("chromium", "chromium"), "firefox": ("firefox-esr", "firefox-esr")}
+
+    def __init__(self):
+        executables = {name: shutil.which(command) for name, (command, _) in self.NAMES.items()}
+        self.missing = [package for name, (_, package) in self.NAMES.items() if not executables[name]]
+        if not os.path.isdir(os.path.join(HERE, "ui_browser", "node_modules", "puppeteer-core")):
+            self.missing.append("tests/ui_browser/node_modules")
+        self.proc = None
+        if not self.missing:
+            self.proc = subprocess.Popen(
+                ["node", os.path.join(HERE, "ui_browser", "run.mjs"), *(f"{n}={p}" for n, p in executables.items())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cwd=os.path.join(HERE, "ui_browser"))
+
+    def run(self, config, timeout=240):
+        """(exit status, stdout, stderr) of the run over config."""
+        out, err = self.proc.communicate(json.dumps(config), timeout=timeout)
+        return self.proc.returncode, out, err
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.proc.communicate("" if not self.proc.stdin.closed else None, timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()  # puppeteer closes its browsers on SIGTERM
+            try:
+                self.proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.communicate()
+
+
 class DashboardTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        Workspace.build()
-        cls.ui = Server(["ui", "--port", "0"], None)
+        cls.browsers = Browsers()
+        try:
+            Workspace.build()
+            cls.ui = Server(["ui", "--port", "0"], None)
+        except BaseException:
+            cls.browsers.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):
+        cls.browsers.stop()
         cls.ui.stop()
         Workspace.stop()
 
@@ -293,15 +342,27 @@ class DashboardTest(unittest.TestCase):
         status, reqs, _ = self.ui.request("GET", "/api/v1/requests?q=EMAIL", headers={"Cookie": cookie})
         self.assertEqual(len(reqs["items"]), 3)  # stored redacted: <EMAIL>
         self.assertNotIn("example.com", json.dumps(reqs))
+        # The live serving state: `enclave ui` alone knows no server and
+        # reports the request log's last request; `serve --ui` answers for
+        # itself with the version it loaded.
+        self.assertIn("/api/v1/serving/live", spec["paths"])
+        status, live, _ = self.ui.request("GET", "/api/v1/serving/live", headers={"Cookie": cookie})
+        self.assertEqual(status, 200, live)
+        self.assertEqual((live["state"], live["source"], live["server"]), ("unknown", "request_log", None), live)
+        self.assertEqual(live["last_request"]["model"], "assistant")
+        self.assertLess(live["last_request"]["age_s"], live["stale_after_s"])
+        status, live, _ = Workspace.serve.request("GET", "/api/v1/serving/live",
+                                                  headers={"Authorization": "Bearer " + Workspace.keys["viewer"]})
+        self.assertEqual(status, 200, live)
+        self.assertEqual((live["state"], live["source"]), ("up", "server"), live)
+        self.assertEqual(live["server"]["models"], [{"id": "assistant", "version": "assistant@1"}])
+        self.assertGreaterEqual(live["server"]["generations"], 3)
 
-    def test_every_page_in_chromium(self):
-        chromium = shutil.which("chromium")
-        node_modules = os.path.join(HERE, "ui_browser", "node_modules", "puppeteer-core")
-        if not chromium or not os.path.isdir(node_modules):
-            self.fail("needs chromium and tests/ui_browser/node_modules (run scripts/install-deps.sh)")
+    def test_every_page_in_chromium_and_firefox(self):
+        if self.browsers.missing:
+            self.fail(f"needs {', '.join(self.browsers.missing)} (run scripts/install-deps.sh)")
         screenshots = os.path.join(WORKDIR, "screenshots")
         shutil.rmtree(screenshots, ignore_errors=True)
-        os.makedirs(screenshots)
         base = Workspace.serve.url.split("/?")[0].rstrip("/")
         run_id = Workspace.pretrain["run_id"]
         pipeline_run = Workspace.pipeline["run"]
@@ -309,30 +370,50 @@ class DashboardTest(unittest.TestCase):
                  ["compare", f"#/compare?ids={run_id},{Workspace.sft['run_id']}"], ["models", "#/models"],
                  ["model", "#/models/assistant"], ["model-merged", "#/models/merged"], ["datasets", "#/datasets"],
                  ["dataset", "#/datasets/corpus"], ["serving", "#/serving"], ["feedback", "#/feedback"],
-                 ["pipelines", "#/pipelines"], ["pipeline", f"#/pipelines/{pipeline_run}"], ["audit", "#/audit"]]
-        config = {"base": base, "chromium": chromium, "screenshots": screenshots,
+                 ["pipelines", "#/pipelines"], ["pipeline", f"#/pipelines/{pipeline_run}"], ["audit", "#/audit"],
+                 ["lineage", "#/models/pre"]]
+        # Each browser approves a feedback item of its own; Chromium does
+        # the changes that can happen once.
+        feedback = {"chromium": Workspace.requests[0], "firefox": Workspace.requests[1]}
+        config = {"base": base, "screenshots": screenshots,
                   "admin_key": Workspace.keys["admin"], "viewer_key": Workspace.keys["viewer"], "pages": pages,
                   "run_page": f"#/runs/{run_id}", "lineage_page": "#/models/pre",
                   "feedback_page": "#/feedback?status=pending", "pipeline_page": f"#/pipelines/{pipeline_run}",
-                  "pipeline_run": pipeline_run}
-        path = os.path.join(WORKDIR, "browser.json")
-        with open(path, "w") as f:
-            json.dump(config, f)
+                  "pipeline_run": pipeline_run, "feedback": feedback, "full": "chromium", "ui_url": self.ui.url}
+        with open(os.path.join(WORKDIR, "browser.json"), "w") as f:
+            json.dump(config, f)  # for a rerun by hand: node run.mjs chromium=... < browser.json
         start = time.time()
-        p = subprocess.run(["node", os.path.join(HERE, "ui_browser", "run.mjs"), path], capture_output=True, text=True,
-                           timeout=180, cwd=os.path.join(HERE, "ui_browser"))
-        print(f"chromium through {len(pages)} pages in {time.time() - start:.1f} s", file=sys.stderr)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        seen = json.loads(p.stdout)
+        status, out, err = self.browsers.run(config)
+        self.assertEqual(status, 0, err)
+        all_seen = json.loads(out)
+        print(f"{' and '.join(all_seen)} through {len(pages)} pages in {time.time() - start:.1f} s "
+              f"(started before the workspace was built); screenshots in {screenshots}", file=sys.stderr)
+        shown = json.loads(run("runs", "show", run_id, "--series", "--json").stdout)
+        audit = json.loads(run("audit", "list", "--json").stdout)
+        for browser, seen in all_seen.items():
+            parts = ", ".join(f"{k} {v / 1000:.1f}" for k, v in seen["ms"].items())
+            print(f"  {seen['version']}: {parts} s", file=sys.stderr)
+            with self.subTest(browser=browser):
+                self.check_pages(seen, pages, os.path.join(screenshots, browser), shown, audit, feedback[browser])
+        self.check_full_pass(all_seen["chromium"])
+
+    def check_pages(self, seen, pages, screenshots, shown, audit, feedback_request):
+        """What every browser must show."""
         self.assertEqual(seen["console_errors"], [])
         self.assertEqual(seen["failed_requests"], [])
         for name, _ in pages:
             self.assertEqual(seen["pages"][name]["error"], "", name)
             self.assertTrue(os.path.getsize(os.path.join(screenshots, f"{name}.png")) > 1000, name)
         self.assertIn("assistant", seen["pages"]["home"]["text"])
-        self.assertIn("release #", seen["pages"]["home"]["text"])  # the pipeline run that waits
+        # The live indicator: the server this dashboard runs in, with the
+        # version it loaded, in English and Korean.
+        live = seen["live"]["home"]
+        self.assertEqual(live["state"], "up", live)
+        self.assertIn("assistant · loaded assistant@1", live["text"])
+        self.assertEqual(seen["korean_live"].split(), ["현재", "서빙", "정상"])
+        # The stylesheet's rounded corners hold (a unitless length is not CSS).
+        self.assertEqual(seen["node_corner"], "6px")
         # The curves hold the run's logged values.
-        shown = json.loads(run("runs", "show", run_id, "--series", "--json").stdout)
         for key in ("loss", "lr"):
             want = [[p[0], p[1]] for p in shown["metrics"][key]["series"]]
             got = seen["charts"][key][0]["points"]
@@ -344,11 +425,29 @@ class DashboardTest(unittest.TestCase):
         # Lineage: the pretrained model's graph leads to its training data.
         self.assertEqual(seen["lineage_reached"], "#/datasets/corpus")
         self.assertIn("corpus@", seen["lineage_report"])
-        # The approval changed the store, with the key as actor.
-        audit = json.loads(run("audit", "list", "--json").stdout)
-        reviews = [e for e in audit if e["action"] == "feedback-review"]
-        self.assertEqual([e["object"] for e in reviews], ["request " + seen["feedback_request"]])
-        self.assertEqual(reviews[0]["actor"], "key:admin")
+        # The approval changed the store, with the key as actor, and the item
+        # left the pending list.
+        reviews = [e["actor"] for e in audit if e["action"] == "feedback-review"
+                   and e["object"] == "request " + feedback_request]
+        self.assertEqual(reviews, ["key:admin"])
+        self.assertNotIn(feedback_request, seen["feedback_pending"])
+
+    def check_full_pass(self, seen):
+        """What only the browser that makes the one-time changes shows."""
+        self.assertIn("release #", seen["pages"]["home"]["text"])  # the pipeline run that waited
+        # The live indicator followed a new request without a reload.
+        live = seen["live"]
+        self.assertEqual(live["request_status"], 200)
+        self.assertEqual(int(live["after"]["generations"]), int(live["before"]["generations"]) + 1, live)
+        self.assertGreater(int(live["after"]["polls"]), int(live["before"]["polls"]))
+        self.assertTrue(live["not_reloaded"])
+        # `enclave ui` alone knows no server: the request log decides.
+        self.assertEqual(live["ui_alone_log"], {"console_errors": [], "failed_requests": []})
+        self.assertEqual(live["ui_alone"]["state"], "unknown", live["ui_alone"])
+        self.assertNotIn("generations", live["ui_alone"])
+        self.assertIn("No server is known", live["ui_alone"]["text"])
+        self.assertIn("assistant@1 · HTTP 200", live["ui_alone"]["text"])
+        pipeline_run = Workspace.pipeline["run"]
         deadline = time.time() + 30
         while time.time() < deadline:
             shown = json.loads(run("pipeline", "show", pipeline_run, "--json").stdout)
@@ -363,7 +462,6 @@ class DashboardTest(unittest.TestCase):
         self.assertEqual(seen["viewer"]["review_status"], 403)
         self.assertEqual(seen["viewer"]["decide_status"], 403)
         self.assertEqual(seen["no_csrf_status"], 403)
-        print(f"screenshots in {screenshots}", file=sys.stderr)
 
 
 def main():

@@ -61,7 +61,8 @@ void run_serve(ServeFlags& flags) {
     dashboard = std::make_unique<ui::Dashboard>(ui::DashboardOptions{
         .workspace_root = workspace_root(flags.workspace), .api_keys = options.api_keys});
     options.extra_routes = [&dashboard](serve::HttpTransport& http) { dashboard->mount(http); };
-    options.on_listening = [&dashboard](const std::string& url) {
+    options.on_listening = [&dashboard](const std::string& url, const serve::Server& server) {
+      dashboard->watch_server([&server] { return server.status(); });
       if (!ui::Dashboard::has_pages())
         std::fprintf(stderr, "enclave serve: %s\n", ui::Dashboard::pages_missing_note().c_str());
       std::fprintf(stderr, "enclave serve: dashboard at %s\n", dashboard->sign_in_url(url).c_str());

@@ -99,6 +99,25 @@ void Metrics::count_reload(bool ok) {
   ++(ok ? reloads_ok_ : reloads_failed_);
 }
 
+std::uint64_t Metrics::requests_to(std::string_view endpoint) const {
+  std::lock_guard lock(mutex_);
+  std::uint64_t n = 0;
+  for (const auto& [key, count] : requests_) {
+    if (key.first == endpoint) n += count;
+  }
+  return n;
+}
+
+int Metrics::queue_depth() const {
+  std::lock_guard lock(mutex_);
+  return queue_depth_;
+}
+
+int Metrics::active_sequences() const {
+  std::lock_guard lock(mutex_);
+  return active_;
+}
+
 std::uint64_t Metrics::requests_with_status(int status) const {
   std::lock_guard lock(mutex_);
   std::uint64_t n = 0;

@@ -55,6 +55,10 @@ class Metrics {
   std::uint64_t requests_with_status(int status) const;
   // Requests that reused cached prefix blocks.
   std::uint64_t prefix_cache_hits() const;
+  // Requests to one endpoint label ("chat.completions"), any status.
+  std::uint64_t requests_to(std::string_view endpoint) const;
+  int queue_depth() const;
+  int active_sequences() const;
 
  private:
   mutable std::mutex mutex_;

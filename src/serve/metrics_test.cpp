@@ -37,6 +37,10 @@ TEST(Metrics, RendersEverySeries) {
     EXPECT_NE(text.find(line), std::string::npos) << line;
   }
   EXPECT_EQ(m.requests_with_status(200), 2u);
+  EXPECT_EQ(m.requests_to("completions"), 3u);
+  EXPECT_EQ(m.requests_to("chat.completions"), 0u);
+  EXPECT_EQ(m.queue_depth(), 3);
+  EXPECT_EQ(m.active_sequences(), 2);
 }
 
 }  // namespace

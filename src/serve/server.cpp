@@ -17,6 +17,7 @@
 #include "serve/server_impl.h"
 #include "serve/signal_loop.h"
 #include "store/audit.h"
+#include "store/clock.h"
 #include "store/workspace.h"
 
 namespace enclave::serve {
@@ -47,7 +48,7 @@ bool is_registry_reference(const std::string& ref) {
 
 }  // namespace
 
-Server::Impl::Impl(ServeOptions o) : options(std::move(o)) {
+Server::Impl::Impl(ServeOptions o) : options(std::move(o)), started_at(store::now_unix()) {
   if (options.api_keys.empty() && !is_loopback_host(options.host)) {
     fail_input(
         "--host {}: refusing to listen beyond loopback without --api-keys (anyone on the network "
@@ -382,6 +383,17 @@ void Server::stop() { impl_->http->stop(); }
 int Server::port() const { return impl_->http->port(); }
 Metrics& Server::metrics() { return impl_->metrics; }
 
+ServerStatus Server::status() const {
+  ServerStatus out;
+  for (const auto& m : impl_->host->all()) out.models.push_back({m->id, m->version});
+  out.started_at = impl_->started_at;
+  out.generations =
+      impl_->metrics.requests_to("chat.completions") + impl_->metrics.requests_to("completions");
+  out.running = impl_->metrics.active_sequences();
+  out.queued = impl_->metrics.queue_depth();
+  return out;
+}
+
 void run_server(const ServeOptions& options) {
   Server server(options);
   const int port = server.bind();
@@ -395,10 +407,12 @@ void run_server(const ServeOptions& options) {
   std::fprintf(stderr, "enclave serve: listening on %s://%s:%d\n", tls ? "https" : "http",
                options.host.c_str(), port);
   if (options.on_listening) {
-    options.on_listening(fmt::format(
-        "{}://{}:{}", tls ? "https" : "http",
-        options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host,
-        port));
+    options.on_listening(
+        fmt::format(
+            "{}://{}:{}", tls ? "https" : "http",
+            options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host,
+            port),
+        server);
   }
   std::fflush(stderr);
   // SIGHUP re-reads the keys file; SIGINT and SIGTERM stop the server.

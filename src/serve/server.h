@@ -31,13 +31,15 @@
 #include <memory>
 #include <string>
 
-#include "model/engine.h"     // EngineOptions
-#include "serve/scheduler.h"  // kDefaultPrefillChunk
+#include "model/engine.h"         // EngineOptions
+#include "serve/scheduler.h"      // kDefaultPrefillChunk
+#include "serve/server_status.h"  // ServerStatus
 
 namespace enclave::serve {
 
 class Metrics;
 class HttpTransport;
+class Server;
 
 struct ServeOptions {
   std::string model_ref;
@@ -74,9 +76,10 @@ struct ServeOptions {
   // Paths under /api/ are the dashboard's: their refusals stay out of the
   // request log.
   std::function<void(HttpTransport&)> extra_routes;
-  // Called by run_server once it listens, with the base URL
-  // ("http://127.0.0.1:8080").
-  std::function<void(const std::string& url)> on_listening;
+  // Called by run_server once it listens and before it serves, with the
+  // base URL ("http://127.0.0.1:8080") and the server (which outlives every
+  // request it answers: the dashboard of `serve --ui` reads its status).
+  std::function<void(const std::string& url, const Server& server)> on_listening;
 };
 
 class Server {
@@ -107,6 +110,10 @@ class Server {
 
   int port() const;
   Metrics& metrics();
+  // The models served now (after any reload), the time it started, the
+  // completion requests answered and the sequences running and queued.
+  // Safe from any thread.
+  ServerStatus status() const;
 
  private:
   struct Impl;

@@ -66,6 +66,7 @@ struct Server::Impl {
   std::unique_ptr<monitor::RequestLog> log;
   RequestLimits limits;
   std::unique_ptr<HttpTransport> http;
+  double started_at = 0;  // unix seconds
 
   explicit Impl(ServeOptions o);
   void open_request_log();

@@ -19,11 +19,13 @@
 #include "serve/http_transport.h"
 #include "serve/signal_loop.h"
 #include "store/audit.h"
+#include "store/clock.h"
 #include "store/process_info.h"
 #include "store/users.h"
 #include "store/workspace.h"
 #include "ui/api.h"
 #include "ui/assets.h"
+#include "ui/serving_live.h"
 #include "ui/session.h"
 
 namespace enclave::ui {
@@ -76,6 +78,7 @@ struct Dashboard::Impl {
   Sessions sessions;
   std::mutex threads_mutex;
   std::vector<std::thread> threads;
+  std::function<serve::ServerStatus()> server_status;  // `serve --ui` only
 
   explicit Impl(DashboardOptions o) : options(std::move(o)), api(options.workspace_root) {
     store::Workspace ws(options.workspace_root);
@@ -252,6 +255,12 @@ struct Dashboard::Impl {
              reader([this](const httplib::Request& r) { return api.requests(query_of(r)); }));
     http.get("/api/v1/serving",
              reader([this](const httplib::Request& r) { return api.serving(query_of(r)); }));
+    http.get("/api/v1/serving/live", reader([this](const httplib::Request&) {
+               if (!server_status)
+                 return serving_live(options.workspace_root, nullptr, store::now_unix());
+               const serve::ServerStatus status = server_status();
+               return serving_live(options.workspace_root, &status, store::now_unix());
+             }));
     http.get("/api/v1/feedback",
              reader([this](const httplib::Request& r) { return api.feedback(query_of(r)); }));
     http.get("/api/v1/pipelines",
@@ -378,6 +387,10 @@ void Dashboard::mount(serve::HttpTransport& http) {
   impl_->session_routes(http);
   impl_->read_routes(http);
   impl_->action_routes(http);
+}
+
+void Dashboard::watch_server(std::function<serve::ServerStatus()> status) {
+  impl_->server_status = std::move(status);
 }
 
 std::string Dashboard::sign_in_url(const std::string& base) const {

@@ -24,8 +24,11 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+
+#include "serve/server_status.h"
 
 namespace enclave::serve {
 class HttpTransport;
@@ -50,6 +53,10 @@ class Dashboard {
 
   // Adds the pages and the API's routes.
   void mount(serve::HttpTransport& http);
+  // `serve --ui`: the live serving indicator (serving_live.h) reads this
+  // server's status instead of guessing from the request log. Call before
+  // the transport serves; `status` must stay callable while it does.
+  void watch_server(std::function<serve::ServerStatus()> status);
   // The URL a person opens: base ("http://127.0.0.1:8080") plus, in token
   // mode, "/?token=...".
   std::string sign_in_url(const std::string& base) const;

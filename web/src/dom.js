@@ -16,7 +16,8 @@ export function h(tag, attrs, ...children) {
   return e;
 }
 
-export const badge = (s) => h("span", { class: "badge " + String(s).replace(/[^a-z_]/g, "") }, s);
+// A status badge: its class from the status, its text the status or label.
+export const badge = (s, label) => h("span", { class: "badge " + String(s).replace(/[^a-z_]/g, "") }, label === undefined ? s : label);
 export const link = (href, text) => h("a", { href }, text);
 
 export function fmt(v) {

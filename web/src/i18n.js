@@ -27,6 +27,13 @@ const text = {
     workspace: "Workspace", token_hint: "Open the URL that `enclave ui` printed (it carries the sign-in token).",
     metric: "Metric", differs: "differs", p50: "p50", p95: "p95", p99: "p99", file: "File", line: "Line",
     record: "Record", cmd: "Command", message: "Message", files: "Files",
+    serving_now: "Serving now", state_up: "up", state_unknown: "unknown", state_stale: "stale",
+    state_unreachable: "unreachable", loaded: "loaded", up_for: "up for", answered: "requests answered",
+    running: "running", queued: "queued", last_request: "Last request", ago: "{d} ago", checked: "Checked at",
+    no_request_yet: "No request logged yet.",
+    no_server_known: "No server is known to this dashboard: the state is judged from the request log.",
+    no_server_stale: "No server is known to this dashboard, and the last logged request is old: the server may be down.",
+    unit_s: "{n} s", unit_min: "{n} min", unit_h: "{n} h", unit_d: "{n} d",
   },
   ko: {
     home: "홈", runs: "실행", models: "모델", datasets: "데이터셋", serving: "서빙",
@@ -54,6 +61,13 @@ const text = {
     workspace: "작업 공간", token_hint: "`enclave ui`가 출력한 URL(로그인 토큰 포함)을 여세요.",
     metric: "지표", differs: "다름", p50: "p50", p95: "p95", p99: "p99", file: "파일", line: "줄",
     record: "레코드", cmd: "명령", message: "메시지", files: "파일",
+    serving_now: "현재 서빙", state_up: "정상", state_unknown: "알 수 없음", state_stale: "오래됨",
+    state_unreachable: "연결 안 됨", loaded: "로드된 버전", up_for: "가동 시간", answered: "처리한 요청",
+    running: "실행 중", queued: "대기 중", last_request: "마지막 요청", ago: "{d} 전", checked: "확인 시각",
+    no_request_yet: "아직 기록된 요청이 없습니다.",
+    no_server_known: "이 대시보드가 아는 서버가 없어 요청 기록으로 상태를 판단합니다.",
+    no_server_stale: "이 대시보드가 아는 서버가 없고 마지막 요청이 오래되었습니다. 서버가 멈췄을 수 있습니다.",
+    unit_s: "{n}초", unit_min: "{n}분", unit_h: "{n}시간", unit_d: "{n}일",
   },
 };
 

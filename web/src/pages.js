@@ -5,6 +5,7 @@ import { lineChart } from "./charts.js";
 import { badge, fmt, h, kv, link, paged, table } from "./dom.js";
 import { drawDag } from "./graph.js";
 import { t } from "./i18n.js";
+import { servingLiveCard } from "./serving_live.js";
 
 const runLink = (id) => link("#/runs/" + id, "run " + id);
 const aliasText = (aliases) => Object.entries(aliases || {}).map(([a, v]) => `${a}→@${v}`).join(" ");
@@ -21,6 +22,7 @@ export async function homePage(main) {
   main.append(h("h1", null, t("home")));
   const cards = h("div", { class: "cards" });
   main.append(cards);
+  await servingLiveCard(cards);
   cards.append(h("div", { class: "card" }, h("h2", null, t("latest_runs")), table(runColumns.slice(0, 4), home.runs)));
   cards.append(h("div", { class: "card" }, h("h2", null, t("models")), table([
     { key: "name", cell: (m) => link("#/models/" + m.name, m.name) },
