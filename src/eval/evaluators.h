@@ -45,7 +45,9 @@ std::unique_ptr<Progress> make_progress(const TaskRun& run, std::uint64_t total,
 // batch_size 1 (or one document): one at a time through Engine::generate,
 // the path of `enclave generate`; otherwise up to batch_size documents at a
 // time through a BatchDecoder over the engine's model (continuous batching,
-// model/batch_generation.h), which gives the same answers. progress (may be
+// model/batch_generation.h): the same sampling and stop rules on logits
+// equal up to float rounding, so only a near-tie between two tokens can
+// go the other way (see eval/README.md). progress (may be
 // null) advances as each answer is done. Throws what generation throws.
 std::vector<std::string> generate_answers(const TaskRun& run, Progress* progress);
 

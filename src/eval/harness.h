@@ -4,7 +4,8 @@
 // instruction_following.cpp, judge_task.cpp); all of them reach the model only
 // through Engine::score / score_batch / generate, the code path of
 // `enclave score` and `enclave generate`, or for batched answers a
-// BatchDecoder over the engine's model (tested to give generate's answers).
+// BatchDecoder over the engine's model (generate's sampling and stop rules;
+// logits equal up to float rounding).
 // Thread safety: one run_task at a time per engine.
 #pragma once
 
