@@ -126,6 +126,23 @@ class EvalCliTest(unittest.TestCase):
             self.assertIn("stderr", task["metrics"][metric])
         self.assertIsNone(result["run_id"])
 
+    def test_run_answers_the_same_one_at_a_time_and_batched(self):
+        # generate_until answers decoded together (continuous batching: more
+        # documents than slots) are those of Engine::generate one at a time.
+        # (Logits agree up to float rounding: on other documents a random
+        # model's near-flat logits can tie; on these six they do not.)
+        samples = {}
+        for batch in (1, 4):
+            path = os.path.join(WORKDIR, f"batch{batch}_samples.jsonl")
+            self.ok("eval", "run", "--model", self.tiny, "--suite", "skills.reverse_en", "--limit", 6, "--no-record",
+                    "--batch-size", batch, "--samples", path)
+            with open(path, encoding="utf-8") as f:
+                samples[batch] = [json.loads(line) for line in f]
+        self.assertEqual(len(samples[1]), 6)
+        self.assertTrue(any(s["response"] for s in samples[1]), samples[1])
+        for one, batched in zip(samples[1], samples[4]):
+            self.assertEqual(one, batched)
+
     def test_run_writes_mistakes_as_preference_pairs(self):
         # A random model answers wrongly: every wrong, non-empty answer
         # becomes a pair whose chosen turn is the reference.

@@ -51,7 +51,8 @@ void add_eval_flags(CLI::App& cmd, EvalFlags& f, bool records) {
                                  "Few-shot examples per prompt (overrides tasks)")
                       ->check(CLI::Range(0, 1000));
   cmd.add_option("--batch-size", f.batch_size,
-                 "Sequences per forward pass when scoring (1: one at a time)")
+                 "Sequences per forward pass when scoring, and answers generated together "
+                 "(continuous batching; 1: one at a time)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   cmd.add_flag("--no-prefix-sharing", f.no_prefix_sharing,

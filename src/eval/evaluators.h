@@ -39,9 +39,16 @@ void evaluate_judge(const TaskRun& run, TaskResult& result);
 std::unique_ptr<Progress> make_progress(const TaskRun& run, std::uint64_t total,
                                         const std::string& unit);
 
-// Generates the answer to a prompt with the task's generation settings
-// (greedy by default, stop strings, max_gen_toks), the prompt left-truncated
-// so the answer fits.
-std::string generate_answer(const TaskRun& run, std::size_t doc_index);
+// The model's answer to every document, in document order, with the task's
+// generation settings (greedy by default, stop strings, max_gen_toks, seed
+// + document index), each prompt left-truncated so its answer fits.
+// batch_size 1 (or one document): one at a time through Engine::generate,
+// the path of `enclave generate`; otherwise up to batch_size documents at a
+// time through a BatchDecoder over the engine's model (continuous batching,
+// model/batch_generation.h): the same sampling and stop rules on logits
+// equal up to float rounding, so only a near-tie between two tokens can
+// go the other way (see eval/README.md). progress (may be
+// null) advances as each answer is done. Throws what generation throws.
+std::vector<std::string> generate_answers(const TaskRun& run, Progress* progress);
 
 }  // namespace enclave::eval

@@ -65,12 +65,20 @@ nlohmann::json mistake(const TaskRun& run, std::size_t i, const std::string& tar
 }  // namespace
 
 void evaluate_generate_until(const TaskRun& run, TaskResult& result) {
+  // Targets first: a document that cannot render fails before any generation.
+  std::vector<std::vector<std::string>> targets_of;
+  for (std::size_t i = 0; i < run.docs.docs.size(); ++i) {
+    targets_of.push_back(render_targets(run.task.doc_to_target, run.docs.docs[i],
+                                        fmt::format("task '{}': document {}", run.task.name, i)));
+  }
   auto progress = make_progress(run, run.docs.docs.size(), "docs");
+  const std::vector<std::string> raws = generate_answers(run, progress.get());
+  progress->finish();
   for (std::size_t i = 0; i < run.docs.docs.size(); ++i) {
     const std::string what = fmt::format("task '{}': document {}", run.task.name, i);
     const nlohmann::json& doc = run.docs.docs[i];
-    const std::vector<std::string> targets = render_targets(run.task.doc_to_target, doc, what);
-    const std::string raw = generate_answer(run, i);
+    const std::vector<std::string>& targets = targets_of[i];
+    const std::string& raw = raws[i];
     const std::string answer = apply_filter(run.task.filter, raw);
     nlohmann::json scores = nlohmann::json::object();
     for (std::size_t k = 0; k < run.metrics.size(); ++k) {
@@ -94,9 +102,7 @@ void evaluate_generate_until(const TaskRun& run, TaskResult& result) {
         !answer.empty() && answer != targets.front()) {
       result.mistakes.push_back(mistake(run, i, targets.front(), answer));
     }
-    progress->advance();
   }
-  progress->finish();
 }
 
 }  // namespace enclave::eval

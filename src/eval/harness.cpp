@@ -1,9 +1,12 @@
 #include "eval/harness.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.h"
 #include "eval/evaluators.h"
+#include "model/batch_decoder.h"
+#include "model/batch_generation.h"
 
 namespace enclave::eval {
 
@@ -45,16 +48,54 @@ std::unique_ptr<Progress> make_progress(const TaskRun& run, std::uint64_t total,
   return std::make_unique<Progress>(options, stderr, /*draw=*/false);
 }
 
-std::string generate_answer(const TaskRun& run, std::size_t doc_index) {
-  const GenerationSpec& g = run.task.generation;
+namespace {
+
+// The task's generation settings for one document (its seed offset by the
+// document's index, so sampled answers do not depend on the batch).
+GenerateOptions answer_options(const GenerationSpec& g, std::size_t doc_index) {
   GenerateOptions options;
   options.max_tokens = g.max_gen_toks;
   options.stop = g.until;
   options.sampling.temperature = g.temperature;
   options.sampling.top_p = g.top_p;
   options.sampling.seed = g.seed + doc_index;
-  std::vector<TokenId> prompt = run.prompts.context_tokens(doc_index, /*reserve=*/g.max_gen_toks);
-  return run.engine.generate(prompt, options, {}).text;
+  return options;
+}
+
+}  // namespace
+
+std::vector<std::string> generate_answers(const TaskRun& run, Progress* progress) {
+  const GenerationSpec& g = run.task.generation;
+  const std::size_t n = run.docs.docs.size();
+  std::vector<std::string> answers(n);
+  auto advance = [progress] {
+    if (progress != nullptr) progress->advance();
+  };
+  if (run.options.batch_size == 1 || n < 2) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::vector<TokenId> prompt = run.prompts.context_tokens(i, /*reserve=*/g.max_gen_toks);
+      answers[i] = run.engine.generate(prompt, answer_options(g, i), {}).text;
+      advance();
+    }
+    return answers;
+  }
+  // The cache holds batch_size sequences of the longest prompt and its
+  // answer, not of the model's whole context.
+  const std::int64_t context = run.engine.config().max_position_embeddings;
+  std::vector<BatchGenerateRequest> requests(n);
+  std::int64_t max_len = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    requests[i] = {run.prompts.context_tokens(i, /*reserve=*/g.max_gen_toks), answer_options(g, i)};
+    const auto n_prompt = static_cast<std::int64_t>(requests[i].prompt.size());
+    max_len = std::max(max_len, std::min(context, n_prompt + std::max(g.max_gen_toks - 1, 0)));
+  }
+  std::unique_ptr<BatchDecoder> decoder = BatchDecoder::from_engine(
+      run.engine, {.n_slots = static_cast<int>(std::min<std::size_t>(run.options.batch_size, n)),
+                   .max_len = static_cast<int>(max_len)});
+  std::vector<GenerateResult> results =
+      generate_batch(*decoder, requests, {.on_done = [&](std::size_t) { advance(); }});
+  for (std::size_t i = 0; i < n; ++i) answers[i] = std::move(results[i].text);
+  return answers;
 }
 
 TaskResult run_task(const Engine& engine, const TaskSpec& task, const HarnessOptions& options) {

@@ -3,7 +3,9 @@
 // evaluator (multiple_choice.cpp, loglikelihood.cpp, generate_until.cpp,
 // instruction_following.cpp, judge_task.cpp); all of them reach the model only
 // through Engine::score / score_batch / generate, the code path of
-// `enclave score` and `enclave generate`.
+// `enclave score` and `enclave generate`, or for batched answers a
+// BatchDecoder over the engine's model (generate's sampling and stop rules;
+// logits equal up to float rounding).
 // Thread safety: one run_task at a time per engine.
 #pragma once
 
@@ -21,8 +23,10 @@
 namespace enclave::eval {
 
 struct HarnessOptions {
-  int batch_size = 8;              // sequences per forward pass when scoring; 1: Engine::score
-                                   // one sequence at a time, exactly the path of `enclave score`
+  // Sequences per forward pass when scoring, and answers generated together
+  // (continuous batching); 1: Engine::score / Engine::generate one sequence
+  // at a time, exactly the path of `enclave score` / `enclave generate`.
+  int batch_size = 8;
   bool share_prefix = true;        // choices of one question share one context run (batch_size > 1)
   std::optional<double> limit;     // overrides each task's limit
   std::optional<int> num_fewshot;  // overrides each task's num_fewshot

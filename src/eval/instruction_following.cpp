@@ -20,8 +20,10 @@ void evaluate_instruction_following(const TaskRun& run, TaskResult& result) {
   MetricSamples* prompt_loose = metric_slot(result.metrics, "prompt_level_loose_acc");
   MetricSamples* inst_loose = metric_slot(result.metrics, "inst_level_loose_acc");
   auto progress = make_progress(run, per_doc.size(), "docs");
+  const std::vector<std::string> responses = generate_answers(run, progress.get());
+  progress->finish();
   for (std::size_t i = 0; i < per_doc.size(); ++i) {
-    const std::string response = generate_answer(run, i);
+    const std::string& response = responses[i];
     std::size_t n_strict = 0;
     std::size_t n_loose = 0;
     nlohmann::json checks = nlohmann::json::array();
@@ -43,9 +45,7 @@ void evaluate_instruction_following(const TaskRun& run, TaskResult& result) {
                                 {"response", response},
                                 {"instructions", checks}});
     }
-    progress->advance();
   }
-  progress->finish();
 }
 
 }  // namespace enclave::eval

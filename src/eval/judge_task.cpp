@@ -27,11 +27,18 @@ void evaluate_judge(const TaskRun& run, TaskResult& result) {
   if (win_rate != nullptr && !spec.pairwise)
     fail_input("task '{}': metric win_rate needs judge mode pairwise", run.task.name);
 
+  // The answers first (batched), then the judge's grades.
+  std::vector<std::string> answers;
+  {
+    auto answering = make_progress(run, run.docs.docs.size(), "answers");
+    answers = generate_answers(run, answering.get());
+    answering->finish();
+  }
   auto progress = make_progress(run, run.docs.docs.size(), "docs");
   for (std::size_t i = 0; i < run.docs.docs.size(); ++i) {
     const std::string what = fmt::format("task '{}': document {}", run.task.name, i);
     const nlohmann::json& doc = run.docs.docs[i];
-    const std::string answer = apply_filter(run.task.filter, generate_answer(run, i));
+    const std::string answer = apply_filter(run.task.filter, answers[i]);
     nlohmann::json fields = doc;
     fields["prompt"] = render_template(run.task.doc_to_text, doc, what + ": doc_to_text");
     nlohmann::json sample = {{"doc", i}, {"response", answer}};

@@ -47,7 +47,10 @@ struct BatchDecoder::Impl : InferenceModel {
   std::vector<float> logits_of(const torch::Tensor& last_hidden);
   // Blocks taken for the first time hold whatever memory held: zeroed, so a
   // masked key's value (weight exactly 0) is never NaN.
-  void zero_blocks(const std::vector<int>& blocks);
+  void zero_blocks(const std::vector<int>& blocks);  // With the model in place: checks options,
+                                                     // attaches their adapters and
+  // allocates the KV pool and the rings.
+  void set_up(const BatchDecoderOptions& options);
 };
 
 namespace {
@@ -105,6 +108,14 @@ auto torch_step(std::string_view what, F&& work) {
   } catch (const std::bad_alloc&) {
     fail(ErrorKind::kInvalidInput, "{}: {}", what, kMemoryHint);
   }
+}
+
+// The options checked before a model is loaded or shared.
+void check_sizes(const BatchDecoderOptions& options) {
+  if (options.n_slots < 1)
+    fail_input("batch decoder: n_slots must be >= 1, got {}", options.n_slots);
+  if (options.kv_cache_bytes < 0)
+    fail_input("--kv-cache-mb: must be >= 0, got {} bytes", options.kv_cache_bytes);
 }
 
 }  // namespace
@@ -248,99 +259,116 @@ BatchDecoder::~BatchDecoder() = default;
 std::unique_ptr<BatchDecoder> BatchDecoder::load(const std::filesystem::path& dir,
                                                  const EngineOptions& engine,
                                                  const BatchDecoderOptions& options) {
-  if (options.n_slots < 1)
-    fail_input("batch decoder: n_slots must be >= 1, got {}", options.n_slots);
-  if (options.kv_cache_bytes < 0)
-    fail_input("--kv-cache-mb: must be >= 0, got {} bytes", options.kv_cache_bytes);
+  check_sizes(options);
   EngineOptions with_adapter = engine;
   with_adapter.adapter = options.adapter.string();
   auto impl = std::make_unique<Impl>();
   static_cast<InferenceModel&>(*impl) =
       load_inference_model(dir, with_adapter, TokenizerFiles::kRequired);
-  const ModelConfig& c = impl->config;
+  impl->set_up(options);
+  return std::unique_ptr<BatchDecoder>(new BatchDecoder(std::move(impl)));
+}
+
+std::unique_ptr<BatchDecoder> BatchDecoder::from_engine(const Engine& engine,
+                                                        const BatchDecoderOptions& options) {
+  check_sizes(options);
+  if (!options.adapter.empty() || !options.adapters.empty())
+    fail_input("batch decoder: a decoder over a loaded model uses the model's own adapter");
+  const InferenceModel& model = inference_model_of(engine);
+  if (!model.tokenizer) {
+    fail_input(
+        "batch decoder: the model directory has no tokenizer (tokenizer.json or tokenizer.model)");
+  }
+  auto impl = std::make_unique<Impl>();
+  // Copies of the holders: the module tree (weights, attached adapter) and
+  // the tokenizer are shared, not copied.
+  static_cast<InferenceModel&>(*impl) = model;
+  impl->set_up(options);
+  return std::unique_ptr<BatchDecoder>(new BatchDecoder(std::move(impl)));
+}
+
+void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
+  const ModelConfig& c = config;
   if (options.max_len < 0 || options.max_len > c.max_position_embeddings) {
     fail_input("batch decoder: max_len {} must be in [0, {}] (the model's max_position_embeddings)",
                options.max_len, c.max_position_embeddings);
   }
-  impl->n_slots = options.n_slots;
+  n_slots = options.n_slots;
   // Published models declare contexts of 128k tokens; a cache that long for
   // every slot would not fit, so the default is what most requests need.
-  impl->max_len =
+  max_len =
       options.max_len > 0
           ? options.max_len
           : static_cast<int>(std::min<std::int64_t>(c.max_position_embeddings, kDefaultMaxLen));
-  impl->in_use.assign(impl->n_slots, false);
-  impl->slot_adapter.assign(impl->n_slots, 0);
+  in_use.assign(n_slots, false);
+  slot_adapter.assign(n_slots, 0);
   if (!options.adapters.empty()) {
     if (!options.adapter.empty())
       fail_input("batch decoder: give one adapter or a batch of adapters, not both");
-    impl->adapters = MultiLora::attach(*impl->model, options.adapters);
+    adapters = MultiLora::attach(*model, options.adapters);
   }
 
   // Sizes first, so a cache that cannot fit is refused before anything is
   // allocated (a CPU allocation may succeed and be killed later on use).
-  const std::int64_t element = static_cast<std::int64_t>(torch::elementSize(impl->model->dtype()));
+  const std::int64_t element = static_cast<std::int64_t>(torch::elementSize(model->dtype()));
   const std::int64_t position_bytes = 2 * c.n_kv_head * c.head_dim * element;  // K and V
   std::int64_t n_pooled = 0;
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    const bool ring = is_sliding_layer(c, i) && *c.sliding_window < impl->max_len;
-    impl->ring.push_back(ring);
-    if (ring) {
-      impl->ring_bytes += impl->n_slots * *c.sliding_window * position_bytes;
+    const bool is_ring = is_sliding_layer(c, i) && *c.sliding_window < max_len;
+    ring.push_back(is_ring);
+    if (is_ring) {
+      ring_bytes += n_slots * *c.sliding_window * position_bytes;
     } else {
       ++n_pooled;
     }
   }
-  impl->block_bytes = n_pooled * kKvBlockSize * position_bytes;
-  const std::int64_t seq_blocks = (impl->max_len + kKvBlockSize - 1) / kKvBlockSize;
-  const std::int64_t n_blocks = options.kv_cache_bytes > 0 && impl->block_bytes > 0
-                                    ? options.kv_cache_bytes / impl->block_bytes
-                                    : impl->n_slots * seq_blocks;
+  block_bytes = n_pooled * kKvBlockSize * position_bytes;
+  const std::int64_t seq_blocks = (max_len + kKvBlockSize - 1) / kKvBlockSize;
+  const std::int64_t n_blocks = options.kv_cache_bytes > 0 && block_bytes > 0
+                                    ? options.kv_cache_bytes / block_bytes
+                                    : n_slots * seq_blocks;
   if (n_blocks < seq_blocks) {
     fail_input(
         "--kv-cache-mb {:.2f}: holds {} tokens ({} blocks of {}), fewer than one sequence of {} "
         "tokens (--ctx); raise --kv-cache-mb to at least {} or lower --ctx",
         static_cast<double>(options.kv_cache_bytes) / (1 << 20), n_blocks * kKvBlockSize, n_blocks,
-        kKvBlockSize, impl->max_len, (seq_blocks * impl->block_bytes + (1 << 20) - 1) >> 20);
+        kKvBlockSize, max_len, (seq_blocks * block_bytes + (1 << 20) - 1) >> 20);
   }
-  const torch::Device device = impl->model->device();
-  const double total_gib =
-      static_cast<double>(n_blocks * impl->block_bytes + impl->ring_bytes) / (1 << 30);
+  const torch::Device device = model->device();
+  const double total_gib = static_cast<double>(n_blocks * block_bytes + ring_bytes) / (1 << 30);
   auto refuse = [&](std::string_view reason) {
     fail(ErrorKind::kInvalidInput,
          "allocating the KV cache: {:.2f} GiB for {} slots x {} tokens on {}: {}; lower "
          "--kv-cache-mb (default: what --ctx x --max-concurrency need)",
-         total_gib, impl->n_slots, impl->max_len, device.str(), reason);
+         total_gib, n_slots, max_len, device.str(), reason);
   };
   const std::optional<std::int64_t> available = device.is_cpu() ? memory_available() : std::nullopt;
-  if (available && n_blocks * impl->block_bytes + impl->ring_bytes > *available)
+  if (available && n_blocks * block_bytes + ring_bytes > *available)
     refuse(fmt::format("only {:.2f} GiB of memory is available",
                        static_cast<double>(*available) / (1 << 30)));
   if (n_blocks > std::numeric_limits<int>::max() / 2) refuse("too many blocks");
 
   c10::InferenceMode inference;
-  impl->rotary = std::make_shared<RotaryTables>(c);
-  const auto cache_options = torch::dtype(impl->model->dtype()).device(device);
+  rotary = std::make_shared<RotaryTables>(c);
+  const auto cache_options = torch::dtype(model->dtype()).device(device);
   try {
     for (std::int64_t i = 0; i < c.n_layer; ++i) {
       // Pool blocks are zeroed when first taken (zero_blocks): untouched
       // pages of a large pool cost no memory until sequences need them.
       const std::vector<std::int64_t> shape =
-          impl->ring[i]
-              ? std::vector<std::int64_t>{impl->n_slots, c.n_kv_head, *c.sliding_window, c.head_dim}
-              : std::vector<std::int64_t>{c.n_kv_head, n_blocks, kKvBlockSize, c.head_dim};
-      impl->k_cache.push_back(impl->ring[i] ? torch::zeros(shape, cache_options)
-                                            : torch::empty(shape, cache_options));
-      impl->v_cache.push_back(impl->ring[i] ? torch::zeros(shape, cache_options)
-                                            : torch::empty(shape, cache_options));
+          ring[i] ? std::vector<std::int64_t>{n_slots, c.n_kv_head, *c.sliding_window, c.head_dim}
+                  : std::vector<std::int64_t>{c.n_kv_head, n_blocks, kKvBlockSize, c.head_dim};
+      k_cache.push_back(ring[i] ? torch::zeros(shape, cache_options)
+                                : torch::empty(shape, cache_options));
+      v_cache.push_back(ring[i] ? torch::zeros(shape, cache_options)
+                                : torch::empty(shape, cache_options));
     }
   } catch (const std::exception&) {  // c10::Error or std::bad_alloc
     refuse("the allocation failed");
   }
-  const bool has_ring = std::find(impl->ring.begin(), impl->ring.end(), true) != impl->ring.end();
-  impl->pool = std::make_unique<KvCachePool>(static_cast<int>(n_blocks), kKvBlockSize,
-                                             impl->n_slots, options.prefix_cache && !has_ring);
-  return std::unique_ptr<BatchDecoder>(new BatchDecoder(std::move(impl)));
+  const bool has_ring = std::find(ring.begin(), ring.end(), true) != ring.end();
+  pool = std::make_unique<KvCachePool>(static_cast<int>(n_blocks), kKvBlockSize, n_slots,
+                                       options.prefix_cache && !has_ring);
 }
 
 const ModelConfig& BatchDecoder::config() const { return impl_->config; }

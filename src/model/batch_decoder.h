@@ -18,8 +18,10 @@
 //
 // Torch-free header: libtorch stays in batch_decoder.cpp, so the server
 // compiles without it. Loads the model itself (same files and errors as
-// Engine::load) and needs a tokenizer.
-// Thread safety: none; one thread (the server's scheduler) drives it.
+// Engine::load), or decodes with the model an Engine has loaded
+// (from_engine: eval's batched generation); needs a tokenizer.
+// Thread safety: none; one thread (the server's scheduler) drives it. A
+// decoder from_engine and its Engine share the model: one of them at a time.
 #pragma once
 
 #include <cstdint>
@@ -73,6 +75,14 @@ class BatchDecoder {
   static std::unique_ptr<BatchDecoder> load(const std::filesystem::path& dir,
                                             const EngineOptions& engine,
                                             const BatchDecoderOptions& options);
+  // A decoder over the model `engine` has loaded: the same weights (no
+  // second copy), the LoRA adapter the engine applies, its tokenizer, chat
+  // template and stop ids; only the KV pool (and rings) are new. The engine
+  // must outlive the decoder. Throws Error(kInvalidInput) when the engine
+  // has no tokenizer or options name an adapter (the engine's model has its
+  // own), otherwise as load for the options.
+  static std::unique_ptr<BatchDecoder> from_engine(const Engine& engine,
+                                                   const BatchDecoderOptions& options);
   ~BatchDecoder();
   BatchDecoder(const BatchDecoder&) = delete;
   BatchDecoder& operator=(const BatchDecoder&) = delete;

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/scratch_dir_testing.h"
+#include "model/batch_generation.h"
 #include "model/engine.h"
 #include "model/init.h"
 #include "model/kv_cache.h"
@@ -201,6 +202,15 @@ TEST_F(BatchDecoderTest, AdapterMatchesEngineWithTheSameAdapter) {
   p.push_back(77);
   logits = decoder->step(std::vector<BatchDecoder::StepInput>{{slot, 77}});
   EXPECT_LT(max_diff(adapted_engine->last_logits(p), logits), 1e-4);
+
+  // A decoder over the adapted engine's own model decodes with its adapter.
+  auto shared = BatchDecoder::from_engine(*adapted_engine, {.n_slots = 1, .max_len = 64});
+  const std::vector<TokenId> q = prompt(6, 5);
+  const double shared_diff =
+      max_diff(adapted_engine->last_logits(q), shared->prefill(shared->acquire().value(), q));
+  std::printf("decoder over the adapted engine: prefill max diff %.3g\n", shared_diff);
+  EXPECT_LT(shared_diff, 1e-4);
+  EXPECT_THROW(BatchDecoder::from_engine(*adapted_engine, {.adapter = adapter}), Error);
 }
 
 // S-LoRA: the base and two adapters in one batch, sharing weights and the
@@ -366,6 +376,70 @@ TEST_F(BatchDecoderTest, APoolTooFullMakesSequencesWaitAndTooSmallAPoolIsRefused
     EXPECT_NE(std::string(e.what()).find("--kv-cache-mb"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
   }
+}
+
+// eval's batched generation: more requests than slots, of different
+// lengths, greedy and sampled, one cut by a stop string and one with
+// nothing to generate, through a decoder over the engine's own model with
+// chunked prefill: each gives what Engine::generate gives it alone.
+TEST_F(BatchDecoderTest, BatchedGenerationGivesTheTokensAndTextOfOneAtATime) {
+  GenerateOptions greedy;
+  greedy.max_tokens = 10;
+  greedy.sampling.temperature = 0;
+  std::vector<BatchGenerateRequest> requests;
+  for (int i = 0; i < 4; ++i) requests.push_back({prompt(5 + 9 * i, i), greedy});
+  GenerateOptions sampled;
+  sampled.max_tokens = 12;
+  sampled.sampling = {.temperature = 0.9, .top_p = 0.9, .seed = 7};
+  requests.push_back({prompt(37, 3), sampled});  // starts like request 3
+  // A stop string: a character that first appears in the second half of
+  // a greedy text (the first prompt whose text has one), so the answer
+  // stops midway.
+  GenerateOptions with_stop = greedy;
+  with_stop.max_tokens = 16;
+  with_stop.ignore_eos = true;
+  for (int salt = 9; salt < 40 && with_stop.stop.empty(); ++salt) {
+    const std::string text = engine_->generate(prompt(20, salt), with_stop, nullptr).text;
+    const auto at = std::find_if(
+        text.begin() + static_cast<std::ptrdiff_t>(text.size() / 2), text.end(),
+        [&](char ch) { return ch > ' ' && ch < 127 && text.find(ch) >= text.size() / 2; });
+    if (at == text.end()) continue;
+    with_stop.stop = {std::string(1, *at)};
+    requests.push_back({prompt(20, salt), with_stop});
+  }
+  ASSERT_EQ(requests.size(), 6u) << "no prompt's greedy text has a new character midway";
+  GenerateOptions nothing = greedy;
+  nothing.max_tokens = 0;
+  requests.push_back({prompt(4, 2), nothing});
+
+  auto decoder = BatchDecoder::from_engine(*engine_, {.n_slots = 3, .max_len = 64});
+  std::vector<std::size_t> finished;
+  const std::vector<GenerateResult> got = generate_batch(
+      *decoder, requests,
+      {.prefill_chunk = 24, .on_done = [&](std::size_t i) { finished.push_back(i); }});
+  ASSERT_EQ(got.size(), requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const GenerateResult expected = engine_->generate(requests[i].prompt, requests[i].options, {});
+    std::printf("request %zu: %zu prompt tokens, %d generated (%s)\n", i, requests[i].prompt.size(),
+                expected.n_generated, expected.finish_reason.c_str());
+    EXPECT_EQ(got[i].tokens, expected.tokens) << "request " << i;
+    EXPECT_EQ(got[i].text, expected.text) << "request " << i;
+    EXPECT_EQ(got[i].finish_reason, expected.finish_reason) << "request " << i;
+    EXPECT_EQ(got[i].n_generated, expected.n_generated) << "request " << i;
+    EXPECT_EQ(got[i].n_prompt_tokens, expected.n_prompt_tokens) << "request " << i;
+  }
+  EXPECT_EQ(got[5].finish_reason, "stop");
+  EXPECT_GT(got[5].n_generated, 1);
+  EXPECT_LT(got[5].n_generated, 16);
+  EXPECT_TRUE(got[6].tokens.empty());
+  std::sort(finished.begin(), finished.end());
+  EXPECT_EQ(finished, (std::vector<std::size_t>{0, 1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(decoder->cache_stats().n_blocks_used, 0);  // every slot released
+
+  // A request longer than the decoder's sequences is refused by name.
+  auto small = BatchDecoder::from_engine(*engine_, {.n_slots = 1, .max_len = 16});
+  const std::vector<BatchGenerateRequest> too_long = {{prompt(12, 1), greedy}};
+  EXPECT_THROW(generate_batch(*small, too_long), Error);
 }
 
 // The pool's bookkeeping: reservations, shared prefix blocks, eviction.

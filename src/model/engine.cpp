@@ -96,6 +96,8 @@ std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfi
   return ids;
 }
 
+const InferenceModel& inference_model_of(const Engine& engine) { return *engine.impl_; }
+
 const ModelConfig& Engine::config() const { return impl_->config; }
 const Tokenizer* Engine::tokenizer() const { return impl_->tokenizer.get(); }
 const std::optional<ChatTemplate>& Engine::chat_template() const { return impl_->chat_template; }

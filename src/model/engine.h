@@ -27,6 +27,8 @@
 
 namespace enclave {
 
+struct InferenceModel;  // model/inference_model.h
+
 struct EngineOptions {
   std::string dtype = "f32";   // compute dtype: "f32" | "bf16"
   std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
@@ -118,6 +120,7 @@ class Engine {
   std::int64_t n_parameters() const;
 
  private:
+  friend const InferenceModel& inference_model_of(const Engine& engine);
   struct Impl;  // defined in engine.cpp; torch lives there
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

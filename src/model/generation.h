@@ -1,7 +1,7 @@
 // Autoregressive generation for one prompt: a prefill forward of the whole
-// prompt into a KV cache, then one forward per new token, sampling each
-// (sampling.h) and streaming decoded text (StreamDecoder) through a stop-
-// string filter (stop_strings.h).
+// prompt into a KV cache, then one forward per new token; sampling, stop
+// rules and streamed text are GenerationStream's (generation_stream.h), as
+// in batched generation (batch_generation.h).
 // Thread safety: runs the model; one generation at a time per model.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/engine.h"
+#include "model/generation_stream.h"  // validate_tokens
 #include "model/transformer.h"
 #include "text/tokenizer.h"
 
@@ -25,10 +26,5 @@ GenerateResult generate_tokens(TransformerImpl& model, const Tokenizer& tokenize
                                std::span<const TokenId> prompt, const GenerateOptions& options,
                                std::span<const TokenId> stop_ids,
                                const std::function<void(std::string_view)>& on_text);
-
-// Checks ids for a forward pass: non-empty, each in [0, vocab_size), at most
-// max_position_embeddings long. `what` names the caller in errors.
-void validate_tokens(std::span<const TokenId> tokens, const ModelConfig& config,
-                     std::string_view what);
 
 }  // namespace enclave
