@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 
+#include "core/error.h"
 #include "core/scratch_dir_testing.h"
 #include "model/engine.h"
 #include "model/gguf_export.h"
@@ -146,6 +149,52 @@ TEST_F(QuantModelTest, MatricesStayQuantisedAndPerplexityStaysWithinTheStatedInc
       EXPECT_LE(std::fabs(decode), bound) << type << " " << quant_isa_name(isa);
     }
     set_quant_isa(best);
+  }
+}
+
+// export_gguf of a folder imported with its matrices kept quantised: in its
+// own type every tensor's type and bytes are those of the file it was
+// imported from (llama's q/k rows permuted back; nothing re-quantised), f32
+// decodes them, another quantised type is refused naming the kept one.
+TEST_F(QuantModelTest, ExportOfAQuantisedFolderKeepsItsBlocks) {
+  for (const char* type : {"q4_k_m", "q4_0"}) {
+    const auto dir = dir_->path() / type;
+    const GgmlType own = parse_gguf_type(type);
+    ASSERT_EQ(quantized_export_type(dir), own) << type;
+    const auto out = dir_->path() / (std::string(type) + "-again.gguf");
+    export_gguf(dir, out, {.type = own});
+    const GgufFile want(dir_->path() / (std::string(type) + ".gguf")), got(out);
+    ASSERT_EQ(got.tensors().size(), want.tensors().size()) << type;
+    std::size_t n_quantized = 0;
+    for (const GgufTensor& t : want.tensors()) {
+      const GgufTensor* g = got.tensor(t.name);
+      ASSERT_NE(g, nullptr) << t.name;
+      EXPECT_EQ(g->type, t.type) << t.name;
+      EXPECT_TRUE(std::equal(t.data.begin(), t.data.end(), g->data.begin(), g->data.end()))
+          << type << " " << t.name;
+      n_quantized += ggml_block_size(t.type) > 1;
+    }
+    EXPECT_EQ(n_quantized, n_quantized_[type]) << type;
+
+    const auto f32 = dir_->path() / (std::string(type) + "-f32.gguf");
+    export_gguf(dir, f32, {.type = GgmlType::kF32});
+    const GgufFile decoded(f32);
+    const GgufTensor* q = want.tensor("blk.1.attn_q.weight");
+    ASSERT_NE(q, nullptr);
+    std::vector<float> values(q->shape[0] * q->shape[1]);
+    ggml_decode(q->type, q->data, values);
+    const GgufTensor* q32 = decoded.tensor("blk.1.attn_q.weight");
+    ASSERT_NE(q32, nullptr);
+    EXPECT_EQ(q32->type, GgmlType::kF32);
+    EXPECT_EQ(std::memcmp(q32->data.data(), values.data(), values.size() * sizeof(float)), 0);
+
+    try {
+      export_gguf(dir, dir_->path() / "refused.gguf", {.type = GgmlType::kQ8_0});
+      ADD_FAILURE() << type << ": q8_0 export of a quantised folder was not refused";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("exports as ") + type), std::string::npos)
+          << e.what();
+    }
   }
 }
 
