@@ -57,8 +57,9 @@ float dot_q4_k(const std::uint8_t* row, std::int64_t nb, const std::int8_t* xq, 
   for (std::int64_t sb = 0; sb < nb / 8; ++sb) {
     const std::uint8_t* block = row + sb * quant_simd::kQ4KBlockBytes;
     const float d = scale_at(block), dmin = scale_at(block + 2);
-    std::uint8_t sc[8], m[8];
-    quant_simd::unpack_q4_k_scales(block + 4, sc, m);
+    std::uint8_t sm[16];
+    quant_simd::unpack_q4_k_scales(block + 4, sm);
+    const std::uint8_t *sc = sm, *m = sm + 8;
     for (int j = 0; j < 8; ++j) {
       const std::uint8_t* codes = block + 16 + 32 * (j / 2);
       const std::int64_t b = sb * 8 + j;

@@ -96,9 +96,15 @@ void matmul_q4_k_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin
         __m256 acc = _mm256_setzero_ps();
         for (std::int64_t sb = 0; sb < nsb; ++sb) {
           const std::uint8_t* block = row + sb * kQ4KBlockBytes;
-          const float d = half_at(block), dmin = half_at(block + 2);
-          std::uint8_t sc[8], m[8];
-          unpack_q4_k_scales(block + 4, sc, m);
+          std::uint8_t sm[16];
+          unpack_q4_k_scales(block + 4, sm);
+          // d * sc_j and dmin * m_j / 8 (8 lanes of d_x * sum(x_q) add up to 8 times it).
+          const __m128i packed_sm = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sm));
+          const __m256 scales = _mm256_mul_ps(_mm256_set1_ps(half_at(block)),
+                                              _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(packed_sm)));
+          const __m256 mins =
+              _mm256_mul_ps(_mm256_set1_ps(half_at(block + 2) * 0.125f),
+                            _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(packed_sm, 8))));
           for (int j = 0; j < 8; j += 2) {
             // 32 bytes: sub-block j in the low nibbles, j + 1 in the high ones.
             const __m256i packed = load256(block + 16 + 16 * j);
@@ -106,12 +112,12 @@ void matmul_q4_k_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin
                                       _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4)};
             for (int h = 0; h < 2; ++h) {
               const std::int64_t b = sb * 8 + j + h;
+              const __m256i lane = _mm256_set1_epi32(j + h);
               const __m256i dot = dot_u8_s8(codes[h], load256(xq + b * 32));
               const __m256 dx = _mm256_loadu_ps(d8 + b * 8);
               acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot),
-                                    _mm256_mul_ps(_mm256_set1_ps(d * sc[j + h]), dx), acc);
-              // The min: 8 lanes of d_x * sum(x_q) add up to 8 times it.
-              acc = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * m[j + h] * 0.125f),
+                                    _mm256_mul_ps(_mm256_permutevar8x32_ps(scales, lane), dx), acc);
+              acc = _mm256_fnmadd_ps(_mm256_permutevar8x32_ps(mins, lane),
                                      _mm256_loadu_ps(s8 + b * 8), acc);
             }
           }

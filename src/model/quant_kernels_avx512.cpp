@@ -59,11 +59,6 @@ inline __m512i nibble_halves(const std::uint8_t* p) {
   return join(_mm256_and_si256(v, low4), _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
 }
 
-// Lanes 0-7: a, lanes 8-15: b.
-inline __m512 pair(float a, float b) {
-  return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
-}
-
 }  // namespace
 
 void matmul_q8_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
@@ -140,22 +135,31 @@ void matmul_q4_k_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_beg
       w, nsb * kQ4KBlockBytes, x, n_begin, n_end, y, ldy,
       [nsb](const std::uint8_t* row, const std::int8_t* xq, const float* d8, const float* s8) {
         const __m512i zero = _mm512_setzero_si512();
+        // Lanes 0-7 read sub-block j's value, lanes 8-15 sub-block j + 1's.
+        const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
         __m512 acc = _mm512_setzero_ps();
         for (std::int64_t sb = 0; sb < nsb; ++sb) {
           const std::uint8_t* block = row + sb * kQ4KBlockBytes;
-          const float d = half_at(block), dmin = half_at(block + 2);
-          std::uint8_t sc[8], m[8];
-          unpack_q4_k_scales(block + 4, sc, m);
+          std::uint8_t sm[16];
+          unpack_q4_k_scales(block + 4, sm);
+          // Lanes 0-7: d * sc_j, lanes 8-15: dmin * m_j / 8 (8 lanes of d_x *
+          // sum(x_q) add up to 8 times it).
+          const __m512 scales = _mm512_mul_ps(
+              _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(half_at(block)),
+                                   _mm512_set1_ps(half_at(block + 2) * 0.125f)),
+              _mm512_cvtepi32_ps(
+                  _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sm)))));
           for (int j = 0; j < 8; j += 2) {
             const std::int64_t b = sb * 8 + j;  // activation blocks b, b + 1
+            const __m512i lane = _mm512_add_epi32(halves, _mm512_set1_epi32(j));
             const __m512i codes = nibble_halves(block + 16 + 16 * j);
             const __m512i dot = _mm512_dpbusd_epi32(zero, codes, _mm512_loadu_si512(xq + b * 32));
             const __m512 scale =
-                _mm512_mul_ps(pair(d * sc[j], d * sc[j + 1]), _mm512_loadu_ps(d8 + b * 8));
+                _mm512_mul_ps(_mm512_permutexvar_ps(lane, scales), _mm512_loadu_ps(d8 + b * 8));
             acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc);
-            // The mins: 8 lanes of d_x * sum(x_q) add up to 8 times it.
-            acc = _mm512_fnmadd_ps(pair(dmin * m[j] * 0.125f, dmin * m[j + 1] * 0.125f),
-                                   _mm512_loadu_ps(s8 + b * 8), acc);
+            acc = _mm512_fnmadd_ps(
+                _mm512_permutexvar_ps(_mm512_add_epi32(lane, _mm512_set1_epi32(8)), scales),
+                _mm512_loadu_ps(s8 + b * 8), acc);
           }
         }
         return _mm512_reduce_add_ps(acc);

@@ -41,16 +41,20 @@ inline void each_output(const std::uint8_t* w, std::int64_t row_bytes, const Row
 constexpr std::int64_t kQ4KBlockBytes = static_cast<std::int64_t>(kQ4KBytes);
 constexpr std::int64_t kQ6KBlockBytes = static_cast<std::int64_t>(kQ6KBytes);
 
-// A Q4_K super-block's eight 6-bit scales and mins from its 12 packed bytes
-// s (the layout in gguf_kquants.h). static: each instruction-set file keeps
-// its own copy, so none built for a wider set is shared.
-static inline void unpack_q4_k_scales(const std::uint8_t* s, std::uint8_t* sc, std::uint8_t* m) {
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = s[j] & 63;
-    m[j] = s[j + 4] & 63;
-    sc[j + 4] = static_cast<std::uint8_t>((s[j + 8] & 0x0F) | ((s[j] >> 6) << 4));
-    m[j + 4] = static_cast<std::uint8_t>((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
-  }
+// A Q4_K super-block's eight 6-bit scales (out[0..7]) and mins (out[8..15])
+// from its 12 packed bytes s (the layout in gguf_kquants.h), four at a time
+// in 32-bit words as llama.cpp's kernels unpack them. static: each
+// instruction-set file keeps its own copy, so none built for a wider set is
+// shared.
+static inline void unpack_q4_k_scales(const std::uint8_t* s, std::uint8_t* out) {
+  constexpr std::uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  std::uint32_t v[3], u[4];
+  __builtin_memcpy(v, s, 12);
+  u[0] = v[0] & kLow6;                                          // scales 0-3
+  u[1] = (v[2] & kLow4) | (((v[0] >> 6) & kLow2) << 4);         // scales 4-7
+  u[2] = v[1] & kLow6;                                          // mins 0-3
+  u[3] = ((v[2] >> 4) & kLow4) | (((v[1] >> 6) & kLow2) << 4);  // mins 4-7
+  __builtin_memcpy(out, u, 16);
 }
 
 // y[r * ldy + n] for n in [n_begin, n_end), every row r; w: (N, k) blocks.
