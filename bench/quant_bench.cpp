@@ -1,14 +1,15 @@
 // Quantised CPU inference against f32/bf16 and against llama.cpp on the same
 // weights. The `small` preset (random weights, seed 1) is exported as GGUF
-// in f32, bf16, q8_0 and q4_0 (model/gguf_export.h); Enclave runs each the
-// way `--model FILE.gguf` does (q8_0/q4_0 matrices kept quantised, f32/bf16
-// as the Hugging Face folder) and reports prefill and decode tokens/s
-// (greedy, KV cache). When LLAMA_BENCH names a llama-bench binary, the same
+// in f32, bf16, q8_0, q4_0 and q4_k_m (model/gguf_export.h); Enclave runs
+// each the way `--model FILE.gguf` does (q8_0/q4_0/q4_k/q6_k matrices kept
+// quantised, f32/bf16 as the Hugging Face folder) and reports prefill and
+// decode tokens/s (greedy, KV cache). When LLAMA_BENCH names a llama-bench binary, the same
 // files are run by it in the same process run (same threads, prompt and
 // decode lengths) and the ratios Enclave / llama.cpp are printed.
 //
 // A second table times the decode-shaped products alone: every matrix of one
-// decode step (batch 1) through quant_linear on each instruction-set path,
+// decode step (batch 1) through quant_linear on each instruction-set path
+// and for each quantised type (q8_0, q4_0, q4_k, q6_k),
 // as GB/s of weights read, so kernel speed and per-token overhead separate.
 //
 // Usage: quant_bench [--preset small] [--threads 2] [--prompt 128] [--decode 64] [--work DIR]
@@ -151,7 +152,7 @@ int main(int argc, char** argv) {
     const char* bench = std::getenv("LLAMA_BENCH");
     fmt::print("{} preset, {} thread(s), prompt {} tokens, decode {} tokens; kernels: {}\n\n",
                preset, threads, n_prompt, n_decode, enclave::quant_isa_name(enclave::quant_isa()));
-    fmt::print("{:<5} {:<4} | {:>13} {:>13} {:>6} | {:>12} {:>12} {:>6}\n", "type", "act",
+    fmt::print("{:<6} {:<4} | {:>13} {:>13} {:>6} | {:>12} {:>12} {:>6}\n", "type", "act",
                "prefill tok/s", "llama.cpp", "ratio", "decode tok/s", "llama.cpp", "ratio");
     struct Variant {
       const char* type;
@@ -159,13 +160,14 @@ int main(int argc, char** argv) {
     };
     for (const Variant v :
          {Variant{"f32", "f32"}, Variant{"bf16", "bf16"}, Variant{"q8_0", "f32"},
-          Variant{"q8_0", "bf16"}, Variant{"q4_0", "f32"}, Variant{"q4_0", "bf16"}}) {
+          Variant{"q8_0", "bf16"}, Variant{"q4_0", "f32"}, Variant{"q4_0", "bf16"},
+          Variant{"q4_k_m", "f32"}, Variant{"q4_k_m", "bf16"}}) {
       const fs::path gguf = work / fmt::format("{}-{}.gguf", preset, v.type);
       if (!fs::exists(gguf))
         enclave::export_gguf(source, gguf, {.type = enclave::parse_gguf_type(v.type)});
       fs::path dir = source;
       const std::string type = v.type;
-      if (type == "q8_0" || type == "q4_0") {
+      if (type == "q8_0" || type == "q4_0" || type == "q4_k_m") {
         dir = work / fmt::format("{}-{}", preset, v.type);
         if (!fs::exists(dir / "config.json"))
           enclave::import_gguf(gguf, dir, {.keep_quantized = true});
@@ -178,7 +180,7 @@ int main(int argc, char** argv) {
       auto ratio = [&](double a, double b) {
         return l ? fmt::format("{:.2f}x", a / b) : std::string("-");
       };
-      fmt::print("{:<5} {:<4} | {:>13.1f} {:>13} {:>6} | {:>12.1f} {:>12} {:>6}\n", v.type, v.act,
+      fmt::print("{:<6} {:<4} | {:>13.1f} {:>13} {:>6} | {:>12.1f} {:>12} {:>6}\n", v.type, v.act,
                  e.prefill, cell(l ? l->prefill : 0), ratio(e.prefill, l ? l->prefill : 1),
                  e.decode, cell(l ? l->decode : 0), ratio(e.decode, l ? l->decode : 1));
       std::fflush(stdout);
@@ -194,9 +196,13 @@ int main(int argc, char** argv) {
          {enclave::QuantIsa::kScalar, enclave::QuantIsa::kAvx2, enclave::QuantIsa::kAvx512}) {
       if (isa > best) continue;
       enclave::set_quant_isa(isa);
-      fmt::print("{:<7} q8_0 {:>6.2f}  q4_0 {:>6.2f}\n", enclave::quant_isa_name(isa),
-                 decode_products_gbs(config, enclave::QuantType::kQ8_0, 5),
-                 decode_products_gbs(config, enclave::QuantType::kQ4_0, 5));
+      fmt::print("{:<7}", enclave::quant_isa_name(isa));
+      for (enclave::QuantType type : {enclave::QuantType::kQ8_0, enclave::QuantType::kQ4_0,
+                                      enclave::QuantType::kQ4_K, enclave::QuantType::kQ6_K})
+        fmt::print(" {} {:>6.2f} ", enclave::quant_type_name(type),
+                   decode_products_gbs(config, type, 5));
+      fmt::print("\n");
+      std::fflush(stdout);
     }
     enclave::set_quant_isa(best);
   } catch (const std::exception& e) {

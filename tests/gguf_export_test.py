@@ -494,6 +494,45 @@ class GgufImportTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("--type", p.stderr)
 
+    def test_export_of_a_quantised_version_keeps_its_blocks(self):
+        """`model export` of a q4_k_m version `model quantize` registered (a 256-wide Llama, so it holds
+        Q4_K and Q6_K): without --type it writes q4_k_m, every tensor's bytes those of the version's
+        file, read back by the independent reader (no re-quantisation; q/k rows permuted back), and
+        llama-bench runs it when available. (q4_0, f32 decoding and refusals: enclave_model_test.)"""
+        ws = os.path.join(self.root, "ws-export")
+        shutil.rmtree(ws, ignore_errors=True)
+        run(["init", ws])
+        config = dict(BASE, architectures=["LlamaForCausalLM"], hidden_size=256, intermediate_size=256,
+                      num_hidden_layers=2)
+        path = os.path.join(self.root, "wide.json")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        src = os.path.join(self.root, "wide")
+        shutil.rmtree(src, ignore_errors=True)
+        run(["model", "init", "--config", path, "--out", src, "--seed", "3"])
+        run(["--workspace", ws, "model", "quantize", "--model", src, "--type", "q4_k_m", "--out", "wide-q4"])
+        shown = json.loads(run(["--workspace", ws, "models", "show", "wide-q4@1", "--json"]).stdout)
+        digest = shown["artifact_info"]["files"][0]["sha256"]
+        stored = os.path.join(ws, ".enclave", "objects", "sha256", digest[:2], digest)
+        out = os.path.join(self.root, "wide-q4-export.gguf")
+        summary = json.loads(run(["--workspace", ws, "model", "export", "--model", "wide-q4", "--out", out,
+                                  "--json"]).stdout)
+        self.assertEqual(summary["type"], "q4_k_m")
+        meta_want, want = gguf_io.load(stored, raw=True)
+        meta_got, got = gguf_io.load(out, raw=True)
+        self.assertEqual(meta_got["general.file_type"], meta_want["general.file_type"])
+        self.assertEqual(set(got), set(want))
+        for t in want:
+            self.assertEqual(got[t][0], want[t][0], t)
+            self.assertEqual(got[t][2], want[t][2], t)
+        self.assertLessEqual({"Q4_K", "Q6_K"}, {t for t, _, _ in got.values()})
+        if llama_bench() is None:
+            self.skipTest("llama-bench not available")
+        p = subprocess.run([llama_bench(), "-m", out, "-t", "2", "-p", "4", "-n", "2", "-r", "1", "-o", "json"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr[-600:])
+        self.assertTrue(all(r["avg_ts"] > 0 for r in json.loads(p.stdout)))
+
     def test_hostile_files_are_clean_errors(self):
         good = os.path.join(self.root, "qwen3-hostile.gguf")
         run(["model", "export", "--model", os.path.join(self.root, "qwen3"), "--type", "q8_0", "--out", good])

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/commands.h"
@@ -147,18 +148,20 @@ void register_model(CLI::App& app) {
   export_cmd->add_option("--format", exp->format, "Output format")
       ->check(CLI::IsMember({"gguf"}))
       ->capture_default_str();
-  export_cmd
-      ->add_option("--type", exp->type,
-                   "Type of the weight matrices (an adapter: f32, f16, bf16, q8_0)")
-      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m"}))
-      ->capture_default_str();
+  CLI::Option* type_opt =
+      export_cmd
+          ->add_option("--type", exp->type,
+                       "Type of the weight matrices (an adapter: f32, f16, bf16, q8_0; a "
+                       "quantised model: its own type unless given)")
+          ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m"}))
+          ->capture_default_str();
   export_cmd->add_option("--out", exp->out, "Output file (FILE.gguf)")->required();
   export_cmd->add_option("--name", exp->name, "general.name (default: the model's folder name)");
   export_cmd->add_flag("--json", exp->json, "Print the summary as JSON");
-  export_cmd->callback([exp] {
+  export_cmd->callback([exp, type_opt] {
     if (exp->model.empty() && exp->adapter.empty())
       fail_input("model export: give --model, or --adapter with --base");
-    const GgmlType type = parse_gguf_type(exp->type);
+    GgmlType type = parse_gguf_type(exp->type);
     std::string architecture, kind = "model", shown;
     std::size_t n_tensors = 0;
     std::uint64_t n_bytes = 0;
@@ -172,8 +175,15 @@ void register_model(CLI::App& app) {
       kind = "lora adapter";
       shown = "LoRA adapter, ";
     } else {
-      const GgufExportResult r =
-          export_gguf(resolve_model(exp->model), exp->out, {.type = type, .name = exp->name});
+      const std::filesystem::path dir = resolve_model(exp->model);
+      // A quantised model (a `model quantize` version) keeps its blocks by default.
+      if (type_opt->count() == 0) {
+        if (const std::optional<GgmlType> own = quantized_export_type(dir)) {
+          type = *own;
+          exp->type = type == GgmlType::kQ4_K ? "q4_k_m" : std::string(ggml_type_name(type));
+        }
+      }
+      const GgufExportResult r = export_gguf(dir, exp->out, {.type = type, .name = exp->name});
       architecture = r.architecture;
       n_tensors = r.n_tensors;
       n_bytes = r.n_bytes;

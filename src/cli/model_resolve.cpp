@@ -66,8 +66,8 @@ std::optional<fs::path> stored_gguf(const std::string& ref, const std::string& w
 }  // namespace
 
 // A GGUF file given as a model: imported once into a Hugging Face folder
-// (Q8_0 / Q4_0 matrices kept quantised, so inference runs on them),
-// .enclave/checkouts/gguf-<key> keyed by the file's path, size and
+// (Q8_0 / Q4_0 / Q4_K / Q6_K matrices kept quantised, so inference runs on
+// them), .enclave/checkouts/gguf-<key> keyed by the file's path, size and
 // modification time (so `store gc` reclaims it), or a temporary folder
 // when there is no workspace.
 std::string gguf_as_folder(const std::string& ref, const std::string& workspace) {
@@ -82,7 +82,9 @@ std::string gguf_as_folder(const std::string& ref, const std::string& workspace)
   }
   const auto mtime = fs::last_write_time(file).time_since_epoch().count();
   const std::string key =
-      sha256_hex(fmt::format("{}\n{}\n{}\nquantized", file.string(), fs::file_size(file), mtime))
+      // "k-quants": folders imported before K-quant matrices were kept are not reused.
+      sha256_hex(
+          fmt::format("{}\n{}\n{}\nquantized k-quants", file.string(), fs::file_size(file), mtime))
           .substr(0, 32);
   std::unique_ptr<store::Workspace> ws;
   try {

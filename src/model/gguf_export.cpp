@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <numbers>
 #include <optional>
 #include <set>
@@ -12,8 +13,10 @@
 #include "core/json.h"
 #include "model/config.h"
 #include "model/float_convert.h"
+#include "model/gguf_import.h"
 #include "model/gguf_kquants.h"
 #include "model/gguf_names.h"
+#include "model/gguf_reader.h"
 #include "model/weight_files.h"
 #include "text/chat_template.h"
 #include "text/sentencepiece_json.h"
@@ -348,7 +351,32 @@ GgmlType matrix_type(GgmlType type, const ModelConfig& c, const std::string& nam
   return type;
 }
 
+// Whether a matrix kept quantised as `stored` (a model imported from GGUF)
+// is written as it is into a file of `type`, whose own choice for it is
+// `wanted`: when they agree, and in a q4_k_m file for any K-quant or Q8_0
+// matrix (llama.cpp's mix differs by model size and source).
+bool keeps_blocks(GgmlType type, GgmlType wanted, GgmlType stored) {
+  return stored == wanted ||
+         (type == GgmlType::kQ4_K &&
+          (stored == GgmlType::kQ4_K || stored == GgmlType::kQ6_K || stored == GgmlType::kQ8_0));
+}
+
+std::string export_type_name(GgmlType type) {
+  return type == GgmlType::kQ4_K ? "q4_k_m" : std::string(ggml_type_name(type));
+}
+
 }  // namespace
+
+std::optional<GgmlType> quantized_export_type(const fs::path& model_dir) {
+  if (!fs::exists(model_dir / kQuantWeightsFile)) return std::nullopt;
+  const GgufFile f(model_dir / kQuantWeightsFile);
+  bool q4_0 = false;
+  for (const GgufTensor& t : f.tensors()) {
+    if (t.type == GgmlType::kQ4_K || t.type == GgmlType::kQ6_K) return GgmlType::kQ4_K;
+    q4_0 = q4_0 || t.type == GgmlType::kQ4_0;
+  }
+  return q4_0 ? GgmlType::kQ4_0 : GgmlType::kQ8_0;
+}
 
 GgmlType parse_gguf_type(const std::string& name) {
   if (name == "q4_k_m") return GgmlType::kQ4_K;
@@ -367,6 +395,12 @@ GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
   check_expressible(c, dir, arch);
   const WeightFiles files(dir);
   const StoredNames stored(c, files);
+  // Matrices a GGUF import kept quantised: their blocks are written as they
+  // are (never re-quantised from a dequantised copy), or decoded for f32 /
+  // f16 / bf16.
+  std::unique_ptr<const GgufFile> quantized;
+  if (fs::exists(dir / kQuantWeightsFile))
+    quantized = std::make_unique<const GgufFile>(dir / kQuantWeightsFile);
 
   GgufWriter w;
   w.add_string("general.architecture", arch);
@@ -398,23 +432,49 @@ GgufExportResult export_gguf(const fs::path& dir, const fs::path& out,
   for (const ParameterShape& p : parameter_shapes(c)) {
     std::optional<std::string> name = gguf_tensor_name(c, p.name);
     if (!name) fail(ErrorKind::kInternal, "gguf: no llama.cpp name for tensor '{}'", p.name);
-    const WeightRef* ref = files.find(stored(p.name));
-    if (ref == nullptr)
-      fail_input("{}: missing tensor '{}' (expected shape [{}])", dir.string(), stored(p.name),
-                 fmt::join(p.shape, ", "));
-    if (ref->info->shape != p.shape)
-      fail_input("{}: tensor '{}': expected shape [{}], got [{}]", WeightFiles::describe(*ref),
-                 p.name, fmt::join(p.shape, ", "), fmt::join(ref->info->shape, ", "));
     const bool matrix = p.shape.size() == 2;
     const GgmlType type = matrix ? matrix_type(options.type, c, *name, p.shape[1]) : GgmlType::kF32;
     const std::int64_t heads = gguf_permuted_heads(c, *name);
-    const bool plus_one = gguf_norm_plus_one(c, p.name);
     std::vector<std::uint64_t> shape(p.shape.begin(), p.shape.end());
-    w.add_tensor(*name, type, shape, [ref, type, heads, plus_one, shape](auto& bytes) {
+    const GgufTensor* kept = quantized ? quantized->tensor(p.name) : nullptr;
+    const WeightRef* ref = kept ? nullptr : files.find(stored(p.name));
+    if (kept != nullptr) {
+      const std::string where = (dir / kQuantWeightsFile).string();
+      if (kept->shape != shape)
+        fail_input("{}: tensor '{}': expected shape [{}], got [{}]", where, p.name,
+                   fmt::join(p.shape, ", "), fmt::join(kept->shape, ", "));
+      if (keeps_blocks(options.type, type, kept->type)) {
+        const auto rows = static_cast<std::int64_t>(shape[0]);
+        w.add_tensor(*name, kept->type, shape, [kept, heads, rows](auto& bytes) {
+          gguf_append_rows(kept->data, heads, rows, /*inverse=*/false, bytes);
+        });
+        continue;
+      }
+      if (ggml_block_size(options.type) > 1)
+        fail_input(
+            "{}: tensor '{}' is kept quantised as {}: this model exports as {} (its blocks as they "
+            "are) or as f32, f16 or bf16, not as {} (re-quantising would add a second rounding; "
+            "export the model it was quantised from instead)",
+            where, p.name, ggml_type_name(kept->type),
+            export_type_name(quantized_export_type(dir).value_or(kept->type)),
+            export_type_name(options.type));
+    } else if (ref == nullptr) {
+      fail_input("{}: missing tensor '{}' (expected shape [{}])", dir.string(), stored(p.name),
+                 fmt::join(p.shape, ", "));
+    } else if (ref->info->shape != p.shape) {
+      fail_input("{}: tensor '{}': expected shape [{}], got [{}]", WeightFiles::describe(*ref),
+                 p.name, fmt::join(p.shape, ", "), fmt::join(ref->info->shape, ", "));
+    }
+    const bool plus_one = gguf_norm_plus_one(c, p.name);
+    w.add_tensor(*name, type, shape, [ref, kept, type, heads, plus_one, shape](auto& bytes) {
       std::uint64_t n = 1;
       for (std::uint64_t d : shape) n *= d;
       std::vector<float> values(n);
-      to_f32(ref->info->dtype, ref->file->data(*ref->info), values);
+      if (kept != nullptr) {
+        ggml_decode(kept->type, kept->data, values);
+      } else {
+        to_f32(ref->info->dtype, ref->file->data(*ref->info), values);
+      }
       if (heads > 0) {
         const auto rows = static_cast<std::int64_t>(shape[0]);
         values = gguf_permute_rows(values, heads, rows,

@@ -12,11 +12,16 @@
 // Matrices are written in the requested type (f32, f16, bf16, q8_0, q4_0,
 // or q4_k_m: llama.cpp's mix of Q4_K and Q6_K, see matrix_type);
 // norms, biases and rotary factors stay f32, as llama.cpp's converter does.
+// A model imported from GGUF with its matrices kept quantised (a version
+// `model quantize` registered, model/gguf_import.h) writes those matrices'
+// blocks as they are when exported as their own type, and dequantised for
+// f32 / f16 / bf16; another quantised type is refused.
 // Torch-free. Thread safety: stateless.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "model/gguf_writer.h"
@@ -38,10 +43,15 @@ struct GgufExportResult {
 // naming the accepted types.
 GgmlType parse_gguf_type(const std::string& name);
 
+// The --type of a model directory's quantised matrices (kQ4_K for a Q4_K_M
+// mix, kQ4_0, kQ8_0); nullopt when it has none. Throws what GgufFile throws.
+std::optional<GgmlType> quantized_export_type(const std::filesystem::path& model_dir);
+
 // Throws Error(kUnsupported) for what llama.cpp's architecture cannot
 // express (e.g. a Gemma 3 whose local:global pattern is not 5:1, a model
 // without tokenizer.json), naming what differs; Error(kInvalidInput) for a
-// malformed model directory.
+// malformed model directory or a quantised type other than the one its
+// kept-quantised matrices are in.
 GgufExportResult export_gguf(const std::filesystem::path& model_dir,
                              const std::filesystem::path& out, const GgufExportOptions& options);
 

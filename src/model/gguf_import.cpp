@@ -300,18 +300,11 @@ void write_tokenizer(const GgufFile& f, const fs::path& dir, std::uint64_t vocab
 // whole blocks, so un-permuting rows moves bytes only.
 void add_quantized(GgufWriter& out, const ModelConfig& c, const std::string& gguf_name,
                    const ParameterShape& p, const GgufTensor& t) {
-  const std::uint64_t rows = p.shape[0];
-  const std::uint64_t row_bytes = t.data.size() / rows;
-  std::vector<float> order(rows);
-  for (std::uint64_t r = 0; r < rows; ++r) order[r] = static_cast<float>(r);
-  if (const std::int64_t heads = gguf_permuted_heads(c, gguf_name); heads > 0)
-    order = gguf_permute_rows(order, heads, p.shape[0], 1, /*inverse=*/true);
+  const std::int64_t heads = gguf_permuted_heads(c, gguf_name);
+  const auto rows = static_cast<std::int64_t>(p.shape[0]);
   out.add_tensor(p.name, t.type, {p.shape.begin(), p.shape.end()},
-                 [&t, order, row_bytes](std::vector<std::uint8_t>& bytes) {
-                   for (float r : order) {
-                     const auto* row = t.data.data() + static_cast<std::uint64_t>(r) * row_bytes;
-                     bytes.insert(bytes.end(), row, row + row_bytes);
-                   }
+                 [&t, heads, rows](std::vector<std::uint8_t>& bytes) {
+                   gguf_append_rows(t.data, heads, rows, /*inverse=*/true, bytes);
                  });
 }
 
@@ -361,8 +354,11 @@ GgufImportResult import_gguf(const fs::path& gguf, const fs::path& out,
       fail_input("{}: tensor '{}': shape [{}] does not match the metadata's [{}]", gguf.string(),
                  *name, fmt::join(t->shape, ", "), fmt::join(p.shape, ", "));
     ++used;
+    // The types model/quant_kernels.h runs (named here: the fuzz replay
+    // library builds this file without the kernels).
     if (options.keep_quantized && p.shape.size() == 2 &&
-        (t->type == GgmlType::kQ8_0 || t->type == GgmlType::kQ4_0)) {
+        (t->type == GgmlType::kQ8_0 || t->type == GgmlType::kQ4_0 || t->type == GgmlType::kQ4_K ||
+         t->type == GgmlType::kQ6_K)) {
       add_quantized(quantized, c, *name, p, *t);
       continue;
     }

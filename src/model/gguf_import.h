@@ -20,7 +20,7 @@ namespace enclave {
 inline constexpr const char* kQuantWeightsFile = "model.quant.gguf";
 
 struct GgufImportOptions {
-  // Q8_0 and Q4_0 matrices are copied as they are into kQuantWeightsFile
+  // Q8_0, Q4_0, Q4_K and Q6_K matrices are copied as they are into kQuantWeightsFile
   // (rows un-permuted as for float weights) instead of dequantised into the
   // safetensors, so inference runs on them (`--model FILE.gguf`).
   bool keep_quantized = false;

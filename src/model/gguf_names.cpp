@@ -77,10 +77,13 @@ bool gguf_norm_plus_one(const ModelConfig& c, const std::string& hf_name) {
          hf_name.ends_with("norm.weight");
 }
 
-std::vector<float> gguf_permute_rows(const std::vector<float>& w, std::int64_t heads,
-                                     std::int64_t rows, std::int64_t cols, bool inverse) {
+namespace {
+
+template <typename T>
+std::vector<T> permute_rows(std::span<const T> w, std::int64_t heads, std::int64_t rows,
+                            std::int64_t cols, bool inverse) {
   const std::int64_t hd = rows / heads;
-  std::vector<float> out(w.size());
+  std::vector<T> out(w.size());
   for (std::int64_t h = 0; h < heads; ++h)
     for (std::int64_t i = 0; i < hd / 2; ++i)
       for (std::int64_t j = 0; j < 2; ++j) {
@@ -92,6 +95,24 @@ std::vector<float> gguf_permute_rows(const std::vector<float>& w, std::int64_t h
         std::copy_n(w.begin() + src * cols, cols, out.begin() + dst * cols);
       }
   return out;
+}
+
+}  // namespace
+
+std::vector<float> gguf_permute_rows(const std::vector<float>& w, std::int64_t heads,
+                                     std::int64_t rows, std::int64_t cols, bool inverse) {
+  return permute_rows(std::span<const float>(w), heads, rows, cols, inverse);
+}
+
+void gguf_append_rows(std::span<const std::uint8_t> data, std::int64_t heads, std::int64_t rows,
+                      bool inverse, std::vector<std::uint8_t>& out) {
+  if (heads <= 0) {
+    out.insert(out.end(), data.begin(), data.end());
+    return;
+  }
+  const std::vector<std::uint8_t> moved =
+      permute_rows(data, heads, rows, static_cast<std::int64_t>(data.size()) / rows, inverse);
+  out.insert(out.end(), moved.begin(), moved.end());
 }
 
 }  // namespace enclave

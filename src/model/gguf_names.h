@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,10 @@ bool gguf_norm_plus_one(const ModelConfig& config, const std::string& hf_name);
 // for a bias) and its inverse.
 std::vector<float> gguf_permute_rows(const std::vector<float>& w, std::int64_t heads,
                                      std::int64_t rows, std::int64_t cols, bool inverse = false);
+// Appends a matrix of `rows` equal runs of bytes (quantised blocks) to out,
+// its rows as gguf_permute_rows orders them when heads > 0 (as they are
+// otherwise): quantised rows move between the layouts without decoding.
+void gguf_append_rows(std::span<const std::uint8_t> data, std::int64_t heads, std::int64_t rows,
+                      bool inverse, std::vector<std::uint8_t>& out);
 
 }  // namespace enclave

@@ -22,49 +22,146 @@ float scale_at(const std::uint8_t* block) {
   return f16_to_f32(h);
 }
 
-// The scalar path: the fast paths' arithmetic, one product at a time.
+// The scalar paths: the fast paths' arithmetic, one product at a time.
+// Each returns output n's dot product with one row of x (xq codes, block
+// scales d8 and sums s8 as in QuantizedRows).
+float dot_q8_0_q4_0(QuantType type, const std::uint8_t* row, std::int64_t nb, const std::int8_t* xq,
+                    const float* d8) {
+  const std::int64_t bytes = quant_block_bytes(type);
+  float sum = 0;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const std::uint8_t* block = row + b * bytes;
+    const std::int8_t* xb = xq + b * kQuantBlock;
+    const float dx = d8[b * 8];
+    std::int32_t dot = 0;
+    if (type == QuantType::kQ8_0) {
+      for (int i = 0; i < 32; ++i) dot += static_cast<std::int8_t>(block[2 + i]) * xb[i];
+      sum += scale_at(block) * dx * static_cast<float>(dot);
+    } else {
+      std::int32_t xsum = 0;
+      for (int i = 0; i < 16; ++i) {
+        dot += (block[2 + i] & 0x0F) * xb[i] + (block[2 + i] >> 4) * xb[16 + i];
+      }
+      for (int i = 0; i < 32; ++i) xsum += xb[i];
+      sum += scale_at(block) * dx * static_cast<float>(dot - 8 * xsum);
+    }
+  }
+  return sum;
+}
+
+// Q4_K: per sub-block j (activation block 8 * super + j), d * sc_j * d_x *
+// dot(c, x_q) - dmin * m_j * (d_x * sum(x_q)).
+float dot_q4_k(const std::uint8_t* row, std::int64_t nb, const std::int8_t* xq, const float* d8,
+               const float* s8) {
+  float sum = 0;
+  for (std::int64_t sb = 0; sb < nb / 8; ++sb) {
+    const std::uint8_t* block = row + sb * quant_simd::kQ4KBlockBytes;
+    const float d = scale_at(block), dmin = scale_at(block + 2);
+    std::uint8_t sm[16];
+    quant_simd::unpack_q4_k_scales(block + 4, sm);
+    const std::uint8_t *sc = sm, *m = sm + 8;
+    for (int j = 0; j < 8; ++j) {
+      const std::uint8_t* codes = block + 16 + 32 * (j / 2);
+      const std::int64_t b = sb * 8 + j;
+      const std::int8_t* xb = xq + b * kQuantBlock;
+      std::int32_t dot = 0;
+      for (int l = 0; l < 32; ++l) dot += (j % 2 == 0 ? codes[l] & 0x0F : codes[l] >> 4) * xb[l];
+      sum += d * static_cast<float>(sc[j]) * d8[b * 8] * static_cast<float>(dot) -
+             dmin * static_cast<float>(m[j]) * s8[b * 8];
+    }
+  }
+  return sum;
+}
+
+// Q6_K: per activation block (two sub-blocks of 16), d * d_x * (sc_a *
+// dot(c - 32, x_q) over the first 16 + sc_b * the same over the second).
+float dot_q6_k(const std::uint8_t* row, std::int64_t nb, const std::int8_t* xq, const float* d8) {
+  float sum = 0;
+  for (std::int64_t sb = 0; sb < nb / 8; ++sb) {
+    const std::uint8_t* block = row + sb * quant_simd::kQ6KBlockBytes;
+    const auto* sc = reinterpret_cast<const std::int8_t*>(block + 192);
+    const float d = scale_at(block + 208);
+    for (int g = 0; g < 8; ++g) {  // activation block g of the super-block: half g / 4
+      const std::uint8_t* ql = block + 64 * (g / 4) + 32 * (g % 2);
+      const std::uint8_t* qh = block + 128 + 32 * (g / 4);
+      const int nibble_shift = (g % 4) / 2 * 4, high_shift = 2 * (g % 4);
+      const std::int64_t b = sb * 8 + g;
+      const std::int8_t* xb = xq + b * kQuantBlock;
+      std::int32_t dots[2] = {0, 0};
+      for (int l = 0; l < 32; ++l) {
+        const int code = ((ql[l] >> nibble_shift) & 0x0F) | (((qh[l] >> high_shift) & 3) << 4);
+        dots[l / 16] += (code - 32) * xb[l];
+      }
+      sum += d * d8[b * 8] * static_cast<float>(sc[2 * g] * dots[0] + sc[2 * g + 1] * dots[1]);
+    }
+  }
+  return sum;
+}
+
 void matmul_scalar(QuantType type, const std::uint8_t* w, const QuantizedRows& x,
                    std::int64_t n_begin, std::int64_t n_end, float* y, std::int64_t ldy) {
   const std::int64_t nb = x.k / kQuantBlock;
-  const std::int64_t bytes = quant_block_bytes(type);
+  const std::int64_t row_bytes = quant_row_bytes(type, x.k);
   for (std::int64_t n = n_begin; n < n_end; ++n) {
-    const std::uint8_t* row = w + n * nb * bytes;
+    const std::uint8_t* row = w + n * row_bytes;
     for (std::int64_t r = 0; r < x.m; ++r) {
       const std::int8_t* xq = x.q.data() + r * x.k;
-      float sum = 0;
-      for (std::int64_t b = 0; b < nb; ++b) {
-        const std::uint8_t* block = row + b * bytes;
-        const std::int8_t* xb = xq + b * kQuantBlock;
-        const float dx = x.d8[static_cast<std::size_t>((r * nb + b) * 8)];
-        std::int32_t dot = 0;
-        if (type == QuantType::kQ8_0) {
-          for (int i = 0; i < 32; ++i) dot += static_cast<std::int8_t>(block[2 + i]) * xb[i];
-          sum += scale_at(block) * dx * static_cast<float>(dot);
-        } else {
-          std::int32_t xsum = 0;
-          for (int i = 0; i < 16; ++i) {
-            dot += (block[2 + i] & 0x0F) * xb[i] + (block[2 + i] >> 4) * xb[16 + i];
-          }
-          for (int i = 0; i < 32; ++i) xsum += xb[i];
-          sum += scale_at(block) * dx * static_cast<float>(dot - 8 * xsum);
-        }
+      const float* d8 = x.d8.data() + r * nb * 8;
+      const float* s8 = x.s8.data() + r * nb * 8;
+      float out = 0;
+      switch (type) {
+        case QuantType::kQ8_0:
+        case QuantType::kQ4_0:
+          out = dot_q8_0_q4_0(type, row, nb, xq, d8);
+          break;
+        case QuantType::kQ4_K:
+          out = dot_q4_k(row, nb, xq, d8, s8);
+          break;
+        case QuantType::kQ6_K:
+          out = dot_q6_k(row, nb, xq, d8);
+          break;
       }
-      y[r * ldy + n] = sum;
+      y[r * ldy + n] = out;
     }
   }
 }
 
-GgmlType ggml_type_of(QuantType type) {
-  return type == QuantType::kQ8_0 ? GgmlType::kQ8_0 : GgmlType::kQ4_0;
-}
-
 }  // namespace
 
-std::int64_t quant_block_bytes(QuantType type) { return type == QuantType::kQ8_0 ? 34 : 18; }
+GgmlType ggml_type_of(QuantType type) {
+  switch (type) {
+    case QuantType::kQ8_0:
+      return GgmlType::kQ8_0;
+    case QuantType::kQ4_0:
+      return GgmlType::kQ4_0;
+    case QuantType::kQ4_K:
+      return GgmlType::kQ4_K;
+    case QuantType::kQ6_K:
+      return GgmlType::kQ6_K;
+  }
+  return GgmlType::kQ8_0;
+}
+
+std::optional<QuantType> quant_type_of(GgmlType type) {
+  for (QuantType t : {QuantType::kQ8_0, QuantType::kQ4_0, QuantType::kQ4_K, QuantType::kQ6_K})
+    if (ggml_type_of(t) == type) return t;
+  return std::nullopt;
+}
+
+std::int64_t quant_block_size(QuantType type) {
+  return static_cast<std::int64_t>(ggml_block_size(ggml_type_of(type)));
+}
+
+std::int64_t quant_block_bytes(QuantType type) {
+  const GgmlType t = ggml_type_of(type);
+  return static_cast<std::int64_t>(ggml_nbytes(t, ggml_block_size(t)));
+}
 
 std::int64_t quant_row_bytes(QuantType type, std::int64_t k) {
-  return k / kQuantBlock * quant_block_bytes(type);
+  return k / quant_block_size(type) * quant_block_bytes(type);
 }
+
+std::string_view quant_type_name(QuantType type) { return ggml_type_name(ggml_type_of(type)); }
 
 std::string_view quant_isa_name(QuantIsa isa) {
   switch (isa) {
@@ -135,18 +232,19 @@ void quantize_rows_q8(const float* x, std::int64_t m, std::int64_t k, QuantizedR
 void quant_matmul_rows_on(QuantIsa isa, QuantType type, const std::uint8_t* w,
                           const QuantizedRows& x, std::int64_t n_begin, std::int64_t n_end,
                           float* y, std::int64_t ldy) {
+  ENCLAVE_CHECK(x.k % quant_block_size(type) == 0);
   const quant_simd::Rows rows{x.q.data(), x.d8.data(), x.s8.data(), x.m, x.k};
-  const bool q8 = type == QuantType::kQ8_0;
-  switch (isa) {
-    case QuantIsa::kAvx512:
-      return q8 ? quant_simd::matmul_q8_0_avx512(w, rows, n_begin, n_end, y, ldy)
-                : quant_simd::matmul_q4_0_avx512(w, rows, n_begin, n_end, y, ldy);
-    case QuantIsa::kAvx2:
-      return q8 ? quant_simd::matmul_q8_0_avx2(w, rows, n_begin, n_end, y, ldy)
-                : quant_simd::matmul_q4_0_avx2(w, rows, n_begin, n_end, y, ldy);
-    case QuantIsa::kScalar:
-      return matmul_scalar(type, w, x, n_begin, n_end, y, ldy);
-  }
+  using Kernel = void (*)(const std::uint8_t*, const quant_simd::Rows&, std::int64_t, std::int64_t,
+                          float*, std::int64_t);
+  // Per type (QuantType order): the AVX2 and the AVX-512 kernel.
+  static constexpr Kernel kKernels[4][2] = {
+      {quant_simd::matmul_q8_0_avx2, quant_simd::matmul_q8_0_avx512},
+      {quant_simd::matmul_q4_0_avx2, quant_simd::matmul_q4_0_avx512},
+      {quant_simd::matmul_q4_k_avx2, quant_simd::matmul_q4_k_avx512},
+      {quant_simd::matmul_q6_k_avx2, quant_simd::matmul_q6_k_avx512}};
+  if (isa == QuantIsa::kScalar) return matmul_scalar(type, w, x, n_begin, n_end, y, ldy);
+  kKernels[static_cast<int>(type)][isa == QuantIsa::kAvx512 ? 1 : 0](w, rows, n_begin, n_end, y,
+                                                                     ldy);
 }
 
 void quant_matmul_rows(QuantType type, const std::uint8_t* w, const QuantizedRows& x,

@@ -6,6 +6,11 @@
 // negation never overflows); Q4_0 codes (0..15) are unsigned already and
 // their -8 offset is subtracted as 8 * d_w * d_x * sum(x_q). A row with an
 // odd number of blocks ends with one block on the 256-bit registers.
+// Q4_K: a 32-byte run of codes holds two sub-blocks (low and high nibbles),
+// one 512-bit vector against 64 activations; the mins are subtracted from
+// the activation blocks' stored sums. Q6_K: codes rebuilt from ql and qh
+// as on AVX2, 64 per vector, the -32 offset as a second vpdpbusd(32, x),
+// and each 4-lane group (16 weights) scaled by its sub-block's d * sc.
 // Built with -mavx512f/bw/vl/dq/vnni; only called when cpuid reports them.
 #include <immintrin.h>
 
@@ -42,13 +47,25 @@ inline __m256i nibbles(const std::uint8_t* packed) {
 
 inline float sum256(__m256 v) { return _mm512_reduce_add_ps(_mm512_zextps256_ps512(v)); }
 
+inline float half_at(const std::uint8_t* p) {
+  std::uint16_t h;
+  __builtin_memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// 32 bytes of codes -> bytes 0-31: their low nibbles, 32-63: their high ones.
+inline __m512i nibble_halves(const std::uint8_t* p) {
+  const __m256i v = load256(p), low4 = _mm256_set1_epi8(0x0F);
+  return join(_mm256_and_si256(v, low4), _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
+}
+
 }  // namespace
 
 void matmul_q8_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
                         std::int64_t n_end, float* y, std::int64_t ldy) {
   const std::int64_t nb = x.k / 32;
   each_output(
-      w, 34, x, n_begin, n_end, y, ldy,
+      w, nb * 34, x, n_begin, n_end, y, ldy,
       [nb](const std::uint8_t* row, const std::int8_t* xq, const float* d8, const float*) {
         const __m512i zero = _mm512_setzero_si512();
         __m512 acc = _mm512_setzero_ps();
@@ -81,7 +98,7 @@ void matmul_q4_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_beg
                         std::int64_t n_end, float* y, std::int64_t ldy) {
   const std::int64_t nb = x.k / 32;
   each_output(
-      w, 18, x, n_begin, n_end, y, ldy,
+      w, nb * 18, x, n_begin, n_end, y, ldy,
       [nb](const std::uint8_t* row, const std::int8_t* xq, const float* d8, const float* s8) {
         const __m512i zero = _mm512_setzero_si512();
         __m512 acc = _mm512_setzero_ps();
@@ -108,6 +125,92 @@ void matmul_q4_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_beg
                                              _mm256_mul_ps(dw, _mm256_loadu_ps(d8 + b * 8)))));
         }
         return sum;
+      });
+}
+
+void matmul_q4_k_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                        std::int64_t n_end, float* y, std::int64_t ldy) {
+  const std::int64_t nsb = x.k / 256;
+  each_output(
+      w, nsb * kQ4KBlockBytes, x, n_begin, n_end, y, ldy,
+      [nsb](const std::uint8_t* row, const std::int8_t* xq, const float* d8, const float* s8) {
+        const __m512i zero = _mm512_setzero_si512();
+        // Lanes 0-7 read sub-block j's value, lanes 8-15 sub-block j + 1's.
+        const __m512i halves = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+        __m512 acc = _mm512_setzero_ps();
+        for (std::int64_t sb = 0; sb < nsb; ++sb) {
+          const std::uint8_t* block = row + sb * kQ4KBlockBytes;
+          std::uint8_t sm[16];
+          unpack_q4_k_scales(block + 4, sm);
+          // Lanes 0-7: d * sc_j, lanes 8-15: dmin * m_j / 8 (8 lanes of d_x *
+          // sum(x_q) add up to 8 times it).
+          const __m512 scales = _mm512_mul_ps(
+              _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(half_at(block)),
+                                   _mm512_set1_ps(half_at(block + 2) * 0.125f)),
+              _mm512_cvtepi32_ps(
+                  _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sm)))));
+          for (int j = 0; j < 8; j += 2) {
+            const std::int64_t b = sb * 8 + j;  // activation blocks b, b + 1
+            const __m512i lane = _mm512_add_epi32(halves, _mm512_set1_epi32(j));
+            const __m512i codes = nibble_halves(block + 16 + 16 * j);
+            const __m512i dot = _mm512_dpbusd_epi32(zero, codes, _mm512_loadu_si512(xq + b * 32));
+            const __m512 scale =
+                _mm512_mul_ps(_mm512_permutexvar_ps(lane, scales), _mm512_loadu_ps(d8 + b * 8));
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc);
+            acc = _mm512_fnmadd_ps(
+                _mm512_permutexvar_ps(_mm512_add_epi32(lane, _mm512_set1_epi32(8)), scales),
+                _mm512_loadu_ps(s8 + b * 8), acc);
+          }
+        }
+        return _mm512_reduce_add_ps(acc);
+      });
+}
+
+void matmul_q6_k_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                        std::int64_t n_end, float* y, std::int64_t ldy) {
+  const std::int64_t nsb = x.k / 256;
+  each_output(
+      w, nsb * kQ6KBlockBytes, x, n_begin, n_end, y, ldy,
+      [nsb](const std::uint8_t* row, const std::int8_t* xq, const float* d8, const float*) {
+        const __m512i zero = _mm512_setzero_si512();
+        const __m512i offset = _mm512_set1_epi8(32);
+        const __m256i low4 = _mm256_set1_epi8(0x0F), low2 = _mm256_set1_epi8(3);
+        // Lane i of a 64-weight vector belongs to sub-block 4 * q + i / 4.
+        const __m512i lane_group = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+        __m512 acc = _mm512_setzero_ps();
+        for (std::int64_t sb = 0; sb < nsb; ++sb) {
+          const std::uint8_t* block = row + sb * kQ6KBlockBytes;
+          // d * sc for the 16 sub-blocks.
+          const __m512 scales =
+              _mm512_mul_ps(_mm512_set1_ps(half_at(block + 208)),
+                            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 192)))));
+          for (int half = 0; half < 2; ++half) {
+            const __m256i ql0 = load256(block + 64 * half);
+            const __m256i ql1 = load256(block + 64 * half + 32);
+            const __m256i qh = load256(block + 128 + 32 * half);
+            auto high = [&](int shift) {
+              return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, shift), low2), 4);
+            };
+            const __m512i codes[2] = {
+                join(_mm256_or_si256(_mm256_and_si256(ql0, low4), high(0)),
+                     _mm256_or_si256(_mm256_and_si256(ql1, low4), high(2))),
+                join(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(4)),
+                     _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(6)))};
+            for (int p = 0; p < 2; ++p) {
+              const int q = 2 * half + p;             // 64-weight quarter of the super-block
+              const std::int64_t b = sb * 8 + 2 * q;  // activation blocks b, b + 1
+              const __m512i xv = _mm512_loadu_si512(xq + b * 32);
+              const __m512i dot = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, codes[p], xv),
+                                                   _mm512_dpbusd_epi32(zero, offset, xv));
+              const __m512 scale = _mm512_permutexvar_ps(
+                  _mm512_add_epi32(lane_group, _mm512_set1_epi32(4 * q)), scales);
+              acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                                    _mm512_mul_ps(scale, _mm512_loadu_ps(d8 + b * 8)), acc);
+            }
+          }
+        }
+        return _mm512_reduce_add_ps(acc);
       });
 }
 

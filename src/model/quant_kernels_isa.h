@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "model/gguf_kquants.h"
+
 namespace enclave::quant_simd {
 
 // One quantised activation matrix as the kernels read it (see QuantizedRows).
@@ -23,15 +25,36 @@ struct Rows {
 // lambda of the calling file (internal linkage), so each instantiation
 // stays in the file built for its instruction set.
 template <typename Dot>
-inline void each_output(const std::uint8_t* w, std::int64_t block_bytes, const Rows& x,
+inline void each_output(const std::uint8_t* w, std::int64_t row_bytes, const Rows& x,
                         std::int64_t n_begin, std::int64_t n_end, float* y, std::int64_t ldy,
                         Dot dot) {
   const std::int64_t nb = x.k / 32;
   for (std::int64_t n = n_begin; n < n_end; ++n) {
-    const std::uint8_t* row = w + n * nb * block_bytes;
+    const std::uint8_t* row = w + n * row_bytes;
     for (std::int64_t r = 0; r < x.m; ++r)
       y[r * ldy + n] = dot(row, x.q + r * x.k, x.d8 + r * nb * 8, x.s8 + r * nb * 8);
   }
+}
+
+// Super-block bytes: Q4_K: fp16 d, fp16 dmin, 12 bytes of scales and mins,
+// 128 of codes; Q6_K: 128 ql, 64 qh, 16 int8 scales, fp16 d.
+constexpr std::int64_t kQ4KBlockBytes = static_cast<std::int64_t>(kQ4KBytes);
+constexpr std::int64_t kQ6KBlockBytes = static_cast<std::int64_t>(kQ6KBytes);
+
+// A Q4_K super-block's eight 6-bit scales (out[0..7]) and mins (out[8..15])
+// from its 12 packed bytes s (the layout in gguf_kquants.h), four at a time
+// in 32-bit words as llama.cpp's kernels unpack them. static: each
+// instruction-set file keeps its own copy, so none built for a wider set is
+// shared.
+static inline void unpack_q4_k_scales(const std::uint8_t* s, std::uint8_t* out) {
+  constexpr std::uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  std::uint32_t v[3], u[4];
+  __builtin_memcpy(v, s, 12);
+  u[0] = v[0] & kLow6;                                          // scales 0-3
+  u[1] = (v[2] & kLow4) | (((v[0] >> 6) & kLow2) << 4);         // scales 4-7
+  u[2] = v[1] & kLow6;                                          // mins 0-3
+  u[3] = ((v[2] >> 4) & kLow4) | (((v[1] >> 6) & kLow2) << 4);  // mins 4-7
+  __builtin_memcpy(out, u, 16);
 }
 
 // y[r * ldy + n] for n in [n_begin, n_end), every row r; w: (N, k) blocks.
@@ -42,6 +65,14 @@ void matmul_q4_0_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin
 void matmul_q8_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
                         std::int64_t n_end, float* y, std::int64_t ldy);
 void matmul_q4_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                        std::int64_t n_end, float* y, std::int64_t ldy);
+void matmul_q4_k_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                      std::int64_t n_end, float* y, std::int64_t ldy);
+void matmul_q6_k_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                      std::int64_t n_end, float* y, std::int64_t ldy);
+void matmul_q4_k_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
+                        std::int64_t n_end, float* y, std::int64_t ldy);
+void matmul_q6_k_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
                         std::int64_t n_end, float* y, std::int64_t ldy);
 
 }  // namespace enclave::quant_simd

@@ -7,13 +7,17 @@
 // original x an output may differ by at most sum_i |w_i| * amax_block(i) /
 // 254 (a bound, checked as stated plus 1e-4 of float rounding). Against the
 // reference given the already-quantised x, only float rounding remains:
-// 1e-5 of sum |w_i x_i| + 1e-6.
+// 1e-5 of sum |w_i x_i| + 1e-6. The same bounds hold for the K-quants
+// (Q4_K, Q6_K), whose sub-blocks meet the same per-32 activation blocks;
+// they are also run on random bytes (every code and scale pattern a file
+// can hold, with finite fp16 scales) besides encoded matrices.
 #include "model/quant_kernels.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "core/error.h"
@@ -50,17 +54,42 @@ std::vector<float> quantized_x(const QuantizedRows& xq) {
 struct Case {
   QuantType type;
   std::int64_t m, n, k;
+  bool random_bytes = false;  // K-quants: arbitrary blocks instead of encoded weights
 };
+
+// n rows of k weights as random `type` blocks whose fp16 scales are set to
+// finite values of either sign (so every code and 6-bit / int8 scale occurs).
+std::vector<std::uint8_t> random_blocks(QuantType type, std::int64_t n, std::int64_t k) {
+  std::mt19937 rng(7);
+  std::vector<std::uint8_t> w(static_cast<std::size_t>(n * quant_row_bytes(type, k)));
+  for (std::uint8_t& b : w) b = static_cast<std::uint8_t>(rng());
+  std::uniform_real_distribution<float> scale(-2e-3f, 2e-3f);
+  auto put = [&](std::size_t at) {
+    const std::uint16_t h = f32_to_f16(scale(rng));
+    std::memcpy(w.data() + at, &h, 2);
+  };
+  const auto bytes = static_cast<std::size_t>(quant_block_bytes(type));
+  for (std::size_t at = 0; at < w.size(); at += bytes) {
+    if (type == QuantType::kQ4_K) {
+      put(at);
+      put(at + 2);
+    } else {
+      put(at + 208);
+    }
+  }
+  return w;
+}
 
 class QuantKernelsTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(QuantKernelsTest, EveryPathMatchesTheDequantizedReference) {
-  const auto [type, m, n, k] = GetParam();
+  const auto [type, m, n, k, random_bytes] = GetParam();
   const std::vector<float> wf = random_values(static_cast<std::size_t>(n * k), 1, 0.05f);
   std::vector<float> x = random_values(static_cast<std::size_t>(m * k), 2, 1.0f);
   x[5] = 0;  // a zero and an all-zero block (scale 0) are handled
   if (k >= 64) std::fill(x.begin() + 32, x.begin() + 64, 0.0f);
-  const std::vector<std::uint8_t> w = quantize_weights(type, wf);
+  const std::vector<std::uint8_t> w =
+      random_bytes ? random_blocks(type, n, k) : quantize_weights(type, wf);
   QuantizedRows xq;
   quantize_rows_q8(x.data(), m, k, xq);
   const std::vector<float> ref = quant_matmul_reference(type, w, x, m, n, k);
@@ -95,18 +124,20 @@ TEST_P(QuantKernelsTest, EveryPathMatchesTheDequantizedReference) {
             << quant_isa_name(isa) << " row " << r << " col " << j;
       }
     }
-    std::printf("%s %s m=%lld n=%lld k=%lld: maxdiff %.3g (reference), %.3g (quantised x)\n",
-                quant_isa_name(isa).data(), type == QuantType::kQ8_0 ? "q8_0" : "q4_0",
-                static_cast<long long>(m), static_cast<long long>(n), static_cast<long long>(k),
-                max_diff, max_diff_q);
+    std::printf("%s %s%s m=%lld n=%lld k=%lld: maxdiff %.3g (reference), %.3g (quantised x)\n",
+                quant_isa_name(isa).data(), quant_type_name(type).data(),
+                random_bytes ? " (random blocks)" : "", static_cast<long long>(m),
+                static_cast<long long>(n), static_cast<long long>(k), max_diff, max_diff_q);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, QuantKernelsTest,
-                         ::testing::Values(Case{QuantType::kQ8_0, 1, 37, 256},
-                                           Case{QuantType::kQ8_0, 3, 20, 96},
-                                           Case{QuantType::kQ4_0, 1, 37, 256},
-                                           Case{QuantType::kQ4_0, 3, 20, 96}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, QuantKernelsTest,
+    ::testing::Values(Case{QuantType::kQ8_0, 1, 37, 256}, Case{QuantType::kQ8_0, 3, 20, 96},
+                      Case{QuantType::kQ4_0, 1, 37, 256}, Case{QuantType::kQ4_0, 3, 20, 96},
+                      Case{QuantType::kQ4_K, 1, 37, 512}, Case{QuantType::kQ4_K, 3, 20, 256},
+                      Case{QuantType::kQ4_K, 2, 9, 512, true}, Case{QuantType::kQ6_K, 1, 37, 512},
+                      Case{QuantType::kQ6_K, 3, 20, 256}, Case{QuantType::kQ6_K, 2, 9, 512, true}));
 
 TEST(QuantIsaTest, ForcingAPathSelectsItAndAnUnsupportedOneIsAnError) {
   const QuantIsa best = detect_quant_isa();

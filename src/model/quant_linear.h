@@ -1,7 +1,7 @@
 // Quantised weight matrices in the model: a QuantMatrix is a Linear's (or the
-// embedding's) weight kept in ggml's Q8_0 / Q4_0 blocks (quant_kernels.h),
-// usually a view of a memory-mapped GGUF file, and quant_linear computes
-// y = x W^T + b with it. Decoding (few rows) runs the quantised kernels on
+// embedding's) weight kept in ggml's Q8_0 / Q4_0 / Q4_K / Q6_K blocks
+// (quant_kernels.h), usually a view of a memory-mapped GGUF file, and
+// quant_linear computes y = x W^T + b with it. Decoding (few rows) runs the quantised kernels on
 // the current instruction set, threaded over output rows with
 // at::parallel_for; prefill (kDequantizeRows rows or more) dequantises the
 // weight into the activation dtype and hands the product to libtorch
@@ -20,7 +20,7 @@ namespace enclave {
 
 struct QuantMatrix {
   QuantType type = QuantType::kQ8_0;
-  std::int64_t rows = 0, cols = 0;     // (out, in); cols a multiple of 32
+  std::int64_t rows = 0, cols = 0;     // (out, in); cols a multiple of quant_block_size
   const std::uint8_t* data = nullptr;  // rows * quant_row_bytes(type, cols) bytes
   std::shared_ptr<const void> owner;   // keeps data alive (the mapped file)
 

@@ -36,7 +36,8 @@ std::set<std::string> load_quant_weights(TransformerImpl& model, const std::file
     if (slot == slots.end())
       fail_input("{}: tensor '{}' is not the weight of a linear or embedding layer of {}",
                  path.string(), t.name, model.config().architecture);
-    if (t.type != GgmlType::kQ8_0 && t.type != GgmlType::kQ4_0)
+    const std::optional<QuantType> type = quant_type_of(t.type);
+    if (!type)
       fail(ErrorKind::kUnsupported, "{}: tensor '{}': type {} has no quantised kernel",
            path.string(), t.name, ggml_type_name(t.type));
     torch::Tensor& weight = *weights.at(t.name);
@@ -45,7 +46,7 @@ std::set<std::string> load_quant_weights(TransformerImpl& model, const std::file
       fail_input("{}: tensor '{}': shape [{}] differs from the model's {}", path.string(), t.name,
                  fmt::join(t.shape, ", "), format_shape(weight.sizes()));
     auto matrix = std::make_shared<QuantMatrix>();
-    matrix->type = t.type == GgmlType::kQ8_0 ? QuantType::kQ8_0 : QuantType::kQ4_0;
+    matrix->type = *type;
     matrix->rows = weight.size(0);
     matrix->cols = weight.size(1);
     matrix->data = t.data.data();

@@ -1,5 +1,5 @@
 // A model directory's quantised matrices: `model.quant.gguf` beside the
-// safetensors holds the Q8_0 / Q4_0 weights of Linear and Embedding modules
+// safetensors holds the Q8_0 / Q4_0 / Q4_K / Q6_K weights of Linear and Embedding modules
 // under their Hugging Face names and layouts (what import_gguf writes with
 // keep_quantized). load_quant_weights maps the file and points each module's
 // quant_ at its bytes, so the weights are never dequantised on load.

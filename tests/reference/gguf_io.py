@@ -53,8 +53,9 @@ class Reader:
         raise GgufError(f"unknown value type {vtype}")
 
 
-def load(path):
-    """(metadata dict, {name: (type name, dims HF order, tensor float32)})."""
+def load(path, raw=False):
+    """(metadata dict, {name: (type name, dims HF order, tensor float32)}); with raw, the tensor's
+    bytes as stored instead of its values."""
     with open(path, "rb") as f:
         data = f.read()
     r = Reader(data)
@@ -89,11 +90,11 @@ def load(path):
             n *= d
         block, size = _BLOCK[tname]
         nbytes = n // block * size
-        raw = data[start + offset:start + offset + nbytes]
-        if len(raw) != nbytes:
+        data_bytes = data[start + offset:start + offset + nbytes]
+        if len(data_bytes) != nbytes:
             raise GgufError(f"tensor {name}: data runs past the end of the file")
         shape = list(reversed(ne))
-        tensors[name] = (tname, shape, dequantize(tname, raw, n).reshape(shape))
+        tensors[name] = (tname, shape, data_bytes if raw else dequantize(tname, data_bytes, n).reshape(shape))
     return meta, tensors
 
 
