@@ -137,7 +137,8 @@ struct Dashboard::Impl {
       if (std::optional<Caller> c = from_credential(*bearer)) return *c;
       throw ApiException(serve::unauthorized(keys ? "invalid API key" : "invalid sign-in token"));
     }
-    const std::string id = cookie_value(req.get_header_value("Cookie"), kSessionCookie);
+    const std::string id =
+        cookie_value(req.get_header_value("Cookie"), session_cookie_name(req.local_port));
     if (!id.empty()) {
       if (std::optional<Session> s = sessions.find(id)) {
         return Caller{.actor = s->actor, .scopes = s->scopes, .by_cookie = true, .csrf = s->csrf};
@@ -210,7 +211,8 @@ struct Dashboard::Impl {
             serve::unauthorized(keys ? "invalid API key" : "invalid or expired sign-in token"));
       }
       const std::string id = sessions.create(c->actor, c->scopes);
-      res.set_header("Set-Cookie", session_cookie(id, serve::connection_is_tls()));
+      res.set_header("Set-Cookie", session_cookie(session_cookie_name(req.local_port), id,
+                                                  serve::connection_is_tls()));
       res.set_header("Cache-Control", "no-store");
       serve::send_json(res, 200,
                        {{"signed_in", true},
@@ -219,9 +221,10 @@ struct Dashboard::Impl {
                         {"csrf", sessions.find(id)->csrf}});
     });
     http.post("/api/v1/session/end", [this](const httplib::Request& req, httplib::Response& res) {
-      const std::string id = cookie_value(req.get_header_value("Cookie"), kSessionCookie);
+      const std::string name = session_cookie_name(req.local_port);
+      const std::string id = cookie_value(req.get_header_value("Cookie"), name);
       if (!id.empty()) sessions.remove(id);
-      res.set_header("Set-Cookie", session_cookie("", serve::connection_is_tls()));
+      res.set_header("Set-Cookie", session_cookie(name, "", serve::connection_is_tls()));
       serve::send_json(res, 200, {{"signed_in", false}});
     });
   }

@@ -1,5 +1,6 @@
 #include "ui/session.h"
 
+#include <fmt/format.h>
 #include <sys/random.h>
 
 #include <cerrno>
@@ -84,9 +85,13 @@ std::string cookie_value(std::string_view header, std::string_view name) {
   return "";
 }
 
-std::string session_cookie(std::string_view id, bool secure) {
+std::string session_cookie_name(int port) {
+  return port > 0 ? fmt::format("{}_{}", kSessionCookie, port) : std::string(kSessionCookie);
+}
+
+std::string session_cookie(std::string_view name, std::string_view id, bool secure) {
   std::string cookie =
-      std::string(kSessionCookie) + "=" + std::string(id) + "; Path=/; HttpOnly; SameSite=Strict";
+      std::string(name) + "=" + std::string(id) + "; Path=/; HttpOnly; SameSite=Strict";
   if (id.empty()) cookie += "; Max-Age=0";
   if (secure) cookie += "; Secure";
   return cookie;

@@ -21,6 +21,10 @@
 namespace enclave::ui {
 
 inline constexpr std::string_view kSessionCookie = "enclave_session";
+// The session cookie's name for a server on `port`: browsers keep cookies
+// per host, not per port, so `enclave ui` and `serve --ui` on one host would
+// otherwise sign each other out (Jupyter names its cookies by port too).
+std::string session_cookie_name(int port);
 
 struct Session {
   std::string actor;  // "key:<id>" or the OS user
@@ -53,8 +57,8 @@ std::string random_hex(std::size_t bytes);
 bool constant_time_equal(std::string_view a, std::string_view b);
 // The value of cookie `name` in a Cookie header, or "".
 std::string cookie_value(std::string_view header, std::string_view name);
-// The Set-Cookie value of a session (secure adds Secure, for TLS); an empty
-// id clears the cookie.
-std::string session_cookie(std::string_view id, bool secure);
+// The Set-Cookie value of session cookie `name` (secure adds Secure, for
+// TLS); an empty id clears the cookie.
+std::string session_cookie(std::string_view name, std::string_view id, bool secure);
 
 }  // namespace enclave::ui

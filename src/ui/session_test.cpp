@@ -35,12 +35,19 @@ TEST(SessionTest, CookiesAreParsedAndWrittenStrict) {
   EXPECT_EQ(cookie_value("enclave_session=x", "enclave_session"), "x");
   EXPECT_EQ(cookie_value("xenclave_session=x; other=1", "enclave_session"), "");
   EXPECT_EQ(cookie_value("", "enclave_session"), "");
-  const std::string cookie = session_cookie("abc", /*secure=*/false);
+  const std::string cookie = session_cookie("enclave_session_8080", "abc", /*secure=*/false);
+  EXPECT_EQ(cookie.rfind("enclave_session_8080=abc;", 0), 0u) << cookie;
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
   EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
   EXPECT_EQ(cookie.find("Secure"), std::string::npos);
-  EXPECT_NE(session_cookie("abc", true).find("; Secure"), std::string::npos);
-  EXPECT_NE(session_cookie("", false).find("Max-Age=0"), std::string::npos);
+  EXPECT_NE(session_cookie("s", "abc", true).find("; Secure"), std::string::npos);
+  EXPECT_NE(session_cookie("s", "", false).find("Max-Age=0"), std::string::npos);
+  // One name per port, so two dashboards on one host keep their own sessions.
+  EXPECT_EQ(session_cookie_name(8080), "enclave_session_8080");
+  EXPECT_NE(session_cookie_name(8080), session_cookie_name(8081));
+  EXPECT_EQ(
+      cookie_value("enclave_session_8080=a; enclave_session_8081=b", session_cookie_name(8081)),
+      "b");
 }
 
 TEST(SessionTest, ConstantTimeEqual) {
