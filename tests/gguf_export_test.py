@@ -145,18 +145,25 @@ def llama_bench():
     return path
 
 
+def init_model(root, name, config, seed="3"):
+    """`enclave model init` of config (written as root/name.json) into root/name (made anew); the folder."""
+    path = os.path.join(root, f"{name}.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    model = os.path.join(root, name)
+    shutil.rmtree(model, ignore_errors=True)
+    run(["model", "init", "--config", path, "--out", model, "--seed", seed])
+    return model
+
+
 def make_models(root, families):
     """Random models of these families under root (made anew); their configs."""
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
     configs = {}
     for family in families:
-        config = dict(BASE, **FAMILIES[family])
-        path = os.path.join(root, f"{family}.json")
-        with open(path, "w") as f:
-            json.dump(config, f)
-        run(["model", "init", "--config", path, "--out", os.path.join(root, family), "--seed", "3"])
-        configs[family] = config
+        configs[family] = dict(BASE, **FAMILIES[family])
+        init_model(root, family, configs[family])
     return configs
 
 
@@ -283,13 +290,8 @@ class GgufExportTest(unittest.TestCase):
         """q4_k_m: Q6_K for output and for attn_v / ffn_down of layers 0, 3, 6, 7 of 8 (llama.cpp's
         use_more_bits), Q4_K elsewhere, values within a step; the same types as llama-quantize's
         Q4_K_M of the same weights, and llama-bench runs the file (when the binaries are here)."""
-        config = dict(BASE, architectures=["LlamaForCausalLM"], hidden_size=256, intermediate_size=512,
-                      num_hidden_layers=8)
-        path = os.path.join(self.root, "mix.json")
-        with open(path, "w") as f:
-            json.dump(config, f)
-        model = os.path.join(self.root, "mix")
-        run(["model", "init", "--config", path, "--out", model, "--seed", "3"])
+        model = init_model(self.root, "mix", dict(BASE, architectures=["LlamaForCausalLM"], hidden_size=256,
+                                                  intermediate_size=512, num_hidden_layers=8))
 
         def export(gtype):
             out = os.path.join(self.root, f"mix-{gtype}.gguf")
@@ -381,11 +383,7 @@ class GgufExportTest(unittest.TestCase):
         }
         for name, (extra, needle) in cases.items():
             with self.subTest(name):
-                path = os.path.join(self.root, f"{name}.json")
-                with open(path, "w") as f:
-                    json.dump(dict(BASE, **extra), f)
-                model = os.path.join(self.root, name)
-                run(["model", "init", "--config", path, "--out", model])
+                model = init_model(self.root, name, dict(BASE, **extra))
                 out = os.path.join(self.root, f"{name}.gguf")
                 p = run(["model", "export", "--model", model, "--type", "f16", "--out", out], ok=False)
                 self.assertNotEqual(p.returncode, 0)
@@ -502,14 +500,8 @@ class GgufImportTest(unittest.TestCase):
         ws = os.path.join(self.root, "ws-export")
         shutil.rmtree(ws, ignore_errors=True)
         run(["init", ws])
-        config = dict(BASE, architectures=["LlamaForCausalLM"], hidden_size=256, intermediate_size=256,
-                      num_hidden_layers=2)
-        path = os.path.join(self.root, "wide.json")
-        with open(path, "w") as f:
-            json.dump(config, f)
-        src = os.path.join(self.root, "wide")
-        shutil.rmtree(src, ignore_errors=True)
-        run(["model", "init", "--config", path, "--out", src, "--seed", "3"])
+        src = init_model(self.root, "wide", dict(BASE, architectures=["LlamaForCausalLM"], hidden_size=256,
+                                                 intermediate_size=256, num_hidden_layers=2))
         run(["--workspace", ws, "model", "quantize", "--model", src, "--type", "q4_k_m", "--out", "wide-q4"])
         shown = json.loads(run(["--workspace", ws, "models", "show", "wide-q4@1", "--json"]).stdout)
         digest = shown["artifact_info"]["files"][0]["sha256"]
