@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "model/fused_decode.h"
 #include "model/generation.h"  // validate_tokens
 #include "model/inference_model.h"
 #include "model/kv_cache.h"  // write_ring
@@ -38,6 +39,12 @@ struct BatchDecoder::Impl : InferenceModel {
   std::vector<int> slot_adapter;        // per slot: its sequence's adapter id
   std::int64_t block_bytes = 0;
   std::int64_t ring_bytes = 0;
+  // Decoding steps without libtorch's dispatch; null where it does not
+  // apply (adapters, a GPU; model/fused_decode.h).
+  std::unique_ptr<FusedDecoder> fused;
+
+  // Where a slot's keys and values lie in layer's storage, for the fused step.
+  KvPlace place(std::int64_t layer, int slot) const;
 
   // The rows' tokens (N, T) sit at cache positions [starts[n], starts[n] + T)
   // of their slots, whose pool blocks already cover them; returns the
@@ -236,6 +243,25 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
   return model->model_->norm_(x.select(1, T - 1));  // (N, C)
 }
 
+KvPlace BatchDecoder::Impl::place(std::int64_t layer, int slot) const {
+  const torch::Tensor& kc = k_cache[layer];
+  const torch::Tensor& vc = v_cache[layer];
+  if (ring[layer]) {
+    // (n_slots, n_kv_head, window, head_dim): the slot's own window.
+    const std::int64_t bytes = slot * kc.stride(0) * kc.element_size();
+    return KvPlace{.k = static_cast<char*>(kc.data_ptr()) + bytes,
+                   .v = static_cast<char*>(vc.data_ptr()) + bytes,
+                   .head_stride = kc.stride(1),
+                   .ring = kc.size(2)};
+  }
+  // (n_kv_head, n_blocks, block, head_dim) through the slot's block table.
+  return KvPlace{.k = kc.data_ptr(),
+                 .v = vc.data_ptr(),
+                 .head_stride = kc.stride(0),
+                 .blocks = pool->blocks(slot),
+                 .block = kKvBlockSize};
+}
+
 std::vector<float> BatchDecoder::Impl::logits_of(const torch::Tensor& last_hidden) {
   torch::Tensor logits = model->logits(last_hidden).to(torch::kCPU, torch::kFloat32).contiguous();
   const float* p = logits.data_ptr<float>();
@@ -366,6 +392,7 @@ void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
   } catch (const std::exception&) {  // c10::Error or std::bad_alloc
     refuse("the allocation failed");
   }
+  fused = FusedDecoder::create(*model);
   const bool has_ring = std::find(ring.begin(), ring.end(), true) != ring.end();
   pool = std::make_unique<KvCachePool>(static_cast<int>(n_blocks), kKvBlockSize, n_slots,
                                        options.prefix_cache && !has_ring);
@@ -478,6 +505,13 @@ std::vector<float> BatchDecoder::step(std::span<const StepInput> inputs) {
   return torch_step(fmt::format("decoding step of {} sequences", N), [&] {
     for (const StepInput& in : inputs)
       impl_->zero_blocks(impl_->pool->grow(in.slot, std::span<const TokenId>(&in.token, 1)));
+    if (impl_->fused) {
+      const std::vector<std::int64_t> positions(starts.begin(), starts.end());
+      const std::span<const float> logits = impl_->fused->step_rows(
+          tokens, positions,
+          [&](std::int64_t layer, std::int64_t row) { return impl_->place(layer, slots[row]); });
+      return std::vector<float>(logits.begin(), logits.end());
+    }
     torch::Tensor ids =
         torch::tensor(tokens, torch::kInt64).view({N, 1}).to(impl_->model->device());
     return impl_->logits_of(impl_->forward(slots, ids, starts));

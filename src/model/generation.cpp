@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "model/fused_decode.h"
 #include "model/generation_stream.h"
 #include "model/kv_cache.h"
 
@@ -52,7 +53,13 @@ GenerateResult generate_tokens(TransformerImpl& model, const Tokenizer& tokenize
   const Clock::time_point decode_start = Clock::now();
 
   std::int64_t position = n_prompt;
+  const std::unique_ptr<FusedDecoder> fused = FusedDecoder::create(model);
   while (stream.push(logits)) {
+    if (fused) {
+      const std::span<const float> next = fused->step(stream.last(), position++, cache);
+      logits.assign(next.begin(), next.end());
+      continue;
+    }
     torch::Tensor next = torch::full({1, 1}, static_cast<std::int64_t>(stream.last()),
                                      torch::dtype(torch::kInt64).device(device));
     logits = last_logits_of(model, model.forward_hidden(next, &cache, position));

@@ -72,4 +72,13 @@ KvCache::Keys KvCache::append(std::int64_t layer, std::int64_t start, const torc
   return out;
 }
 
+std::int64_t KvCache::claim_slot(std::int64_t layer, std::int64_t position) {
+  ENCLAVE_CHECK(layer >= 0 && layer < static_cast<std::int64_t>(k_.size()));
+  ENCLAVE_CHECK(position >= 0 && position < max_len_);
+  if (!ring_[layer]) return position;
+  ENCLAVE_CHECK(position == end_[layer]);
+  end_[layer] = position + 1;
+  return position % k_[layer].size(2);
+}
+
 }  // namespace enclave

@@ -46,6 +46,16 @@ class KvCache {
   std::int64_t max_len() const { return max_len_; }
   // Positions a layer holds (max_len, or its window in a windowed cache).
   std::int64_t capacity(std::int64_t layer) const { return k_[layer].size(2); }
+  bool is_ring(std::int64_t layer) const { return ring_[layer]; }
+
+  // For writers that store K and V themselves (model/fused_decode.h): the
+  // layer's (B, n_kv_head, capacity, head_dim) tensors, and the index along
+  // capacity where `position` goes. A ring layer must be written in order:
+  // its slot is position mod window, and claiming it advances the ring.
+  // ENCLAVE_CHECK fails past max_len or out of order.
+  const torch::Tensor& keys(std::int64_t layer) const { return k_[layer]; }
+  const torch::Tensor& values(std::int64_t layer) const { return v_[layer]; }
+  std::int64_t claim_slot(std::int64_t layer, std::int64_t position);
 
  private:
   std::int64_t batch_;

@@ -17,6 +17,8 @@
 #include "model/gguf_export.h"
 #include "model/gguf_import.h"
 #include "model/gguf_reader.h"
+#include "model/inference_model.h"
+#include "model/test_models.h"
 
 namespace enclave {
 namespace {
@@ -149,6 +151,25 @@ TEST_F(QuantModelTest, MatricesStayQuantisedAndPerplexityStaysWithinTheStatedInc
       EXPECT_LE(std::fabs(decode), bound) << type << " " << quant_isa_name(isa);
     }
     set_quant_isa(best);
+  }
+}
+
+// The fused decode step on quantised weights (the same kernels, activations
+// quantised the same way) against the libtorch path, f32 and bf16.
+TEST_F(QuantModelTest, FusedDecodeEqualsTheLibtorchPath) {
+  for (const char* type : {"q8_0", "q4_0", "q4_k_m"}) {
+    for (const char* dtype : {"f32", "bf16"}) {
+      InferenceModel m = load_inference_model(dir_->path() / type, EngineOptions{.dtype = dtype},
+                                              TokenizerFiles::kOptional);
+      const double diff = testing::fused_decode_difference(*m.model, 4, 12);
+      std::printf("%s %s: fused vs libtorch decode, max relative diff %.3g\n", type, dtype, diff);
+      // The norms' float sums differ from libtorch's in order only, but an
+      // activation one ulp apart can round to the next Q8 code (a step of
+      // amax / 127 in one element), which later layers carry on: 2% of the
+      // logit scale, as quant_linear's own tolerance; bf16 as in
+      // fused_decode_test.cpp.
+      EXPECT_LT(diff, std::string(dtype) == "f32" ? 0.02 : 0.05) << type << " " << dtype;
+    }
   }
 }
 

@@ -76,6 +76,13 @@ torch::Tensor RotaryTables::on(torch::Tensor& t, const torch::Device& device) {
   return t;
 }
 
+std::pair<const torch::Tensor&, double> RotaryTables::table(bool local,
+                                                            std::int64_t seq_len) const {
+  if (local && local_.defined()) return {local_, 1.0};
+  if (long_.defined() && seq_len > original_max_) return {long_, scaling_};
+  return {global_, scaling_};
+}
+
 std::pair<torch::Tensor, torch::Tensor> RotaryTables::cos_sin(bool local,
                                                               const torch::Tensor& positions,
                                                               torch::Dtype dtype,

@@ -37,6 +37,9 @@ class RotaryTables {
   std::pair<torch::Tensor, torch::Tensor> cos_sin(bool local, const torch::Tensor& positions,
                                                   torch::Dtype dtype, std::int64_t seq_len);
   bool has_local() const { return local_.defined(); }
+  // The inverse frequencies (rotary_dim / 2, float32) and the factor on
+  // cos and sin that cos_sin uses for that table at seq_len.
+  std::pair<const torch::Tensor&, double> table(bool local, std::int64_t seq_len) const;
 
  private:
   torch::Tensor global_;  // float32; moved to the positions' device on use

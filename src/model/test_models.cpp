@@ -1,9 +1,12 @@
 #include "model/test_models.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 
 #include "core/file.h"
+#include "model/fused_decode.h"
 #include "model/safetensors.h"
 #include "model/weights.h"
 
@@ -114,6 +117,38 @@ torch::Tensor reference_logits(const fs::path& dir, const ModelConfig& c,
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+// Prefills the first tokens through libtorch into two caches, then decodes
+// the rest on both paths and returns the largest logit difference relative
+// to the largest logit.
+double fused_decode_difference(TransformerImpl& model, std::int64_t n_prefill,
+                               std::int64_t n_total) {
+  c10::InferenceMode guard;
+  const ModelConfig& c = model.config();
+  std::vector<std::int64_t> ids;
+  for (std::int64_t i = 0; i < n_total; ++i) ids.push_back((i * 37 + 11) % c.vocab_size);
+  const auto options = torch::dtype(model.dtype());
+  KvCache torch_cache(c, 1, n_total, options, /*windowed=*/true);
+  KvCache fused_cache(c, 1, n_total, options, /*windowed=*/true);
+  const torch::Tensor prompt =
+      torch::tensor(std::vector<std::int64_t>(ids.begin(), ids.begin() + n_prefill)).view({1, -1});
+  model.forward(prompt, &torch_cache, 0);
+  model.forward(prompt, &fused_cache, 0);
+  std::unique_ptr<FusedDecoder> fused = FusedDecoder::create(model);
+  EXPECT_TRUE(fused);
+  if (!fused) return 1e9;
+  double worst = 0;
+  for (std::int64_t p = n_prefill; p < n_total; ++p) {
+    const torch::Tensor want = model.forward(torch::tensor({ids[p]}).view({1, 1}), &torch_cache, p)
+                                   .view({-1})
+                                   .to(torch::kFloat32);
+    const std::span<const float> got_span = fused->step(ids[p], p, fused_cache);
+    const torch::Tensor got = torch::from_blob(const_cast<float*>(got_span.data()),
+                                               {static_cast<std::int64_t>(got_span.size())});
+    worst = std::max(worst, ((got - want).abs().max() / want.abs().max()).item<double>());
+  }
+  return worst;
 }
 
 }  // namespace enclave::testing

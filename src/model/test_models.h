@@ -13,6 +13,7 @@
 #include "core/scratch_dir_testing.h"
 #include "model/config.h"
 #include "model/init.h"
+#include "model/transformer.h"
 
 namespace enclave::testing {
 
@@ -30,6 +31,13 @@ void write_test_model(const std::filesystem::path& dir, const ModelConfig& confi
 // plain reference implementation (supports default rope only).
 torch::Tensor reference_logits(const std::filesystem::path& dir, const ModelConfig& config,
                                const std::vector<std::int64_t>& tokens);
+
+// Decodes tokens n_prefill..n_total of a fixed sequence after a libtorch
+// prefill both through libtorch and through FusedDecoder (model/fused_decode.h),
+// each with its own cache, and returns the largest logit difference relative
+// to the largest logit (EXPECTs that the fused path applies).
+double fused_decode_difference(TransformerImpl& model, std::int64_t n_prefill,
+                               std::int64_t n_total);
 
 // Largest absolute difference, printed by the tests (llm.c style).
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);

@@ -84,6 +84,7 @@ class TransformerImpl : public torch::nn::Module {
   // The lm_head weight (the embedding matrix when tied); a placeholder
   // without data when that weight is quantised (layers.h).
   torch::Tensor output_weight() const;
+  const RotaryTables& rotary() const { return *rotary_; }
 
   DecoderStack model_{nullptr};
   Linear lm_head_{nullptr};  // null when tie_word_embeddings
