@@ -399,7 +399,7 @@ class TrainCliTest(unittest.TestCase):
         cache_file = None
         try:
             start = time.monotonic()
-            n_docs = corpus.write(big, int(3.4 * slice_peak))
+            n_docs = corpus.write(big, int(3.5 * slice_peak))
             data_bytes = os.path.getsize(big)
             written = time.monotonic() - start
             out, err, peak, seconds = self.train_measured("--data", big, "--out", "streamed-big", *args)
