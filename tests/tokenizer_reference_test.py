@@ -84,17 +84,21 @@ class PublishedTokenizerTest(unittest.TestCase):
         cls.reference = json.loads(run.stdout)
 
     def enclave_ids(self, model):
-        """The ids of every text, from one `enclave tokenize --texts-file` run."""
+        """The ids of every text, from one `enclave tokenize --texts-file` run that encodes
+        the texts twice: the second time every word comes from the BPE word cache the first
+        filled, and must give the same ids as the merges did."""
         texts_file = os.path.join(WORKDIR, "texts.json")
         with open(texts_file, "w", encoding="utf-8") as f:
-            json.dump(TEXTS, f, ensure_ascii=False)
+            json.dump(TEXTS + TEXTS, f, ensure_ascii=False)
         run = subprocess.run([ENCLAVE, "tokenize", "--model", self.models[model], "--texts-file",
                               texts_file, "--no-special", "--json"],
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(run.returncode, 0, f"{model}: enclave tokenize failed: {run.stderr}")
         lines = run.stdout.splitlines()
-        self.assertEqual(len(lines), len(TEXTS), f"{model}: one JSON line per text")
-        return [json.loads(line)["tokens"] for line in lines]
+        self.assertEqual(len(lines), 2 * len(TEXTS), f"{model}: one JSON line per text")
+        ids = [json.loads(line)["tokens"] for line in lines]
+        self.assertEqual(ids[len(TEXTS):], ids[:len(TEXTS)], f"{model}: cached words encode differently")
+        return ids[:len(TEXTS)]
 
     def test_every_text_same_ids(self):
         for model in MODELS:

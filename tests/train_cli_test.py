@@ -10,9 +10,11 @@ giving one clear stderr line.
 
 import argparse
 import functools
+import itertools
 import json
 import math
 import os
+import random
 import shutil
 import signal
 import socket
@@ -84,6 +86,49 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class PseudoEnglish:
+    """Seeded text that tokenises like prose: 20,000 made-up words drawn by Zipf's law
+    into sentences with capitals, commas, full stops and numbers. A pool of documents
+    is made once; a corpus is the pool in a new shuffled order per pass, so gigabytes
+    are written at disk speed."""
+
+    def __init__(self, seed, n_docs=1000):
+        rng = random.Random(seed)
+        syllables = ["ka", "to", "ri", "mon", "sel", "an", "ber", "tis", "lo", "quen", "dra", "ve", "pu",
+                     "shi", "nor", "el", "gam", "fu", "zo", "ret", "in", "ox", "ia", "th", "str", "ple"]
+        words = set()
+        while len(words) < 20000:
+            words.add("".join(rng.choice(syllables) for _ in range(rng.choice([1, 2, 2, 2, 3, 3, 4]))))
+        words = sorted(words)
+        rng.shuffle(words)
+        cum_weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(words))))
+        self.pool = []
+        for _ in range(n_docs):
+            out = []
+            for w in rng.choices(words, cum_weights=cum_weights, k=rng.randint(50, 400)):
+                if not out or out[-1].endswith("."):
+                    w = w.capitalize()
+                if rng.random() < 0.02:
+                    w = str(rng.randint(0, 2000))
+                if rng.random() < 0.08:
+                    w += rng.choice([".", ",", ".", ";", "?"])
+                out.append(w)
+            self.pool.append(json.dumps({"text": " ".join(out)}) + "\n")
+        self.rng = rng
+
+    def write(self, path, min_bytes):
+        """Writes whole passes over the pool until path holds min_bytes (min_bytes 1: one
+        pass); returns the number of documents."""
+        n, size = 0, 0
+        with open(path, "w") as f:
+            while size < min_bytes:
+                chunk = "".join(self.rng.sample(self.pool, len(self.pool)))
+                f.write(chunk)
+                size += len(chunk)
+                n += len(self.pool)
+        return n
 
 
 class TrainCliTest(unittest.TestCase):
@@ -315,35 +360,69 @@ class TrainCliTest(unittest.TestCase):
         print(f"resume after SIGINT at step {stopped}: max loss diff vs uninterrupted {diff:.3g}")
         self.assertLess(diff, 1e-6)
 
-    def test_pretrain_streams_data_far_larger_than_its_memory_growth(self):
-        # Issue 17: data larger than RAM trains in bounded memory, tokenised
-        # once per content. The trainer resets its peak RSS (VmHWM) before
-        # reading the data and reports the peak while reading it: on a file
-        # several times that growth, the data cannot have been held whole.
-        with open(os.path.join(self.base_dir, "tokenizer.json")) as f:
-            vocab = json.load(f)["model"]["vocab"]
-        words = sorted(w[1:] for w in vocab if w.startswith("\u0120") and len(w) > 4 and w[1:].isalpha())
-        self.assertGreater(len(words), 50)
-        data = os.path.join(WORKDIR, "stream.jsonl")
-        with open(data, "w") as f:
-            doc = 0
-            while f.tell() < 20_000_000:
-                f.write(json.dumps({"text": " ".join(words[(doc * 7 + j * j) % len(words)] for j in range(300))}) + "\n")
-                doc += 1
-        data_bytes = os.path.getsize(data)
-        args = ["--data", data, "--max-steps", "1"]
-        first = self.train("pretrain", *args, "--out", "streamed")
-        memory = first["memory_kb"]
-        growth = (memory["peak_reading_data"] - memory["rss_before_data"]) * 1024
-        print(f"streamed pretrain: {data_bytes / 1e6:.1f} MB of data, RSS {memory['rss_before_data'] / 1024:.0f} MB "
-              f"before it, peak +{growth / 1e6:.1f} MB reading it, peak {memory['peak'] / 1024:.0f} MB in all")
-        self.assertEqual((first["steps"], first["token_cache"]), (1, "miss"))
-        self.assertLess(growth, data_bytes / 4)
+    def train_measured(self, *args):
+        """`enclave train pretrain --model base ... --json`: its JSON output, its stderr, its
+        own peak resident memory in bytes (ru_maxrss from wait4: the process's VmHWM over the
+        whole run, libtorch and the model included) and its wall seconds."""
+        out_path, err_path = os.path.join(WORKDIR, "measured.out"), os.path.join(WORKDIR, "measured.err")
+        start = time.monotonic()
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            proc = subprocess.Popen([ENCLAVE, "train", "pretrain", "--model", "base", *self.ws, "--json",
+                                     *map(str, args)], stdout=out, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - start
+        with open(out_path) as out, open(err_path) as err:
+            stdout, stderr = out.read(), err.read()
+        self.assertEqual(proc.returncode, 0, stderr)
+        return json.loads(stdout.strip().splitlines()[-1]), stderr, usage.ru_maxrss * 1024, seconds
+
+    def test_pretrain_over_data_several_times_its_peak_memory(self):
+        # Issue 17: a pretraining run over a data set several times larger than the
+        # run's whole peak resident memory (VmHWM, libtorch and the model included)
+        # completes: the JSONL streams through tokenisers on every core into the token
+        # cache, which training reads mapped, giving back each step's pages. A first run
+        # on one slice of the corpus measures the peak; the full corpus is sized from it.
+        corpus = PseudoEnglish(seed=17)
+        small = os.path.join(WORKDIR, "slice.jsonl")
+        corpus.write(small, 1)
+        args = ["--max-steps", "2", "--batch-size", "1", "--threads", "1", "--max-length", "128"]
+        first, _, slice_peak, _ = self.train_measured("--data", small, "--out", "streamed", *args)
+        self.assertEqual((first["steps"], first["token_cache"]), (2, "miss"))
         # The same content again (a resume, another learning rate) reads the token cache.
-        again = self.train("pretrain", *args, "--out", "streamed-again")
+        again = self.train("pretrain", "--data", small, "--max-steps", "1", "--out", "streamed-again")
         self.assertEqual(again["token_cache"], "hit")
         shown = json.loads(ok("runs", "show", str(again["run_id"]), "--json", *self.ws).stdout)
         self.assertTrue(shown["params"]["token_cache"]["hit"])
+
+        big = os.path.join(WORKDIR, "big.jsonl")
+        cache_file = None
+        try:
+            start = time.monotonic()
+            n_docs = corpus.write(big, int(3.5 * slice_peak))
+            data_bytes = os.path.getsize(big)
+            written = time.monotonic() - start
+            out, err, peak, seconds = self.train_measured("--data", big, "--out", "streamed-big", *args)
+            shown = json.loads(ok("runs", "show", str(out["run_id"]), "--json", *self.ws).stdout)
+            cache_file = os.path.join(self.root, ".enclave", "checkouts",
+                                      "tokens-" + shown["params"]["token_cache"]["key"])
+            cache_bytes = os.path.getsize(cache_file)
+            memory = out["memory_kb"]
+            growth = (memory["peak_reading_data"] - memory["rss_before_data"]) * 1024
+            print(f"pretrain over {data_bytes / 1e6:.0f} MB of JSONL ({n_docs} documents, written in {written:.1f} s; "
+                  f"token cache {cache_bytes / 1e6:.0f} MB): {seconds:.1f} s, {data_bytes / 1e6 / seconds:.0f} MB/s; "
+                  f"peak RSS (VmHWM) {peak / 1e6:.0f} MB = data / {data_bytes / peak:.1f} "
+                  f"(one slice: {slice_peak / 1e6:.0f} MB); reading the data raised RSS by {growth / 1e6:.1f} MB")
+            self.assertEqual((out["steps"], out["token_cache"]), (2, "miss"))
+            # Every document went through the tokeniser into the packed sequences.
+            self.assertIn(f"data: {n_docs} records -> ", err)
+            self.assertGreater(cache_bytes, data_bytes)
+            self.assertLess(peak, data_bytes / 3)
+            self.assertLess(growth, data_bytes / 50)
+        finally:
+            for path in (big, cache_file):
+                if path and os.path.exists(path):
+                    os.remove(path)
 
     def test_two_process_data_parallel_matches_one_process(self):
         args = ["--data", os.path.join(self.data, "sft.jsonl"), "--max-steps", "4", "--lr", "1e-3"]

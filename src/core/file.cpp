@@ -197,8 +197,18 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
       fail_errno(path, "mmap failed");
     }
     data_ = static_cast<const std::uint8_t*>(p);
+    mapped_ = true;
   }
   ::close(fd);
+}
+
+void MappedFile::release(std::size_t offset, std::size_t n) const {
+  if (!mapped_ || n == 0 || offset >= size_) return;
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(data_ + offset) & ~(page - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(data_ + std::min(size_, offset + n));
+  // A hint: on failure the pages just stay.
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

@@ -60,10 +60,20 @@ class MappedFile {
   std::size_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }
 
+  // Drops the pages that hold bytes [offset, offset + n) from this
+  // process's resident memory (madvise MADV_DONTNEED, whole pages, so a
+  // neighbour's bytes may go too): the bytes stay readable and are paged in
+  // from the file (usually the page cache) when next touched. A reader that
+  // walks a file larger than memory a piece at a time thus stays at the
+  // size of its pieces. Nothing happens for a file that was read, not mapped
+  // (mapping_policy.h), whose memory is the only copy.
+  void release(std::size_t offset, std::size_t n) const;
+
  private:
   std::filesystem::path path_;
   const std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
+  bool mapped_ = false;  // false: read into anonymous memory
 };
 
 }  // namespace enclave

@@ -9,7 +9,7 @@
 
 namespace enclave {
 
-BpeModel BpeModel::from_json(const JsonField& model) {
+BpeModel BpeModel::from_json(const JsonField& model, std::size_t cache_capacity) {
   model.object();
   const JsonField type = model["type"];
   // Files written by old tokenizers versions omit "type" for BPE.
@@ -29,6 +29,7 @@ BpeModel BpeModel::from_json(const JsonField& model) {
   }
 
   BpeModel m;
+  m.cache_ = std::make_shared<BpeWordCache>(cache_capacity);
   m.fuse_unk_ = model["fuse_unk"].boolean_or(false);
   m.byte_fallback_ = model["byte_fallback"].boolean_or(false);
   m.ignore_merges_ = model["ignore_merges"].boolean_or(false);
@@ -37,6 +38,16 @@ BpeModel BpeModel::from_json(const JsonField& model) {
   if (std::optional<std::string> unk = model["unk_token"].optional_string()) {
     m.unk_id_ = m.piece_to_id(*unk);
     if (!m.unk_id_) model["unk_token"].fail("'" + *unk + "' is not in the vocabulary");
+  }
+  m.char_ids_.assign(kCharIds, -1);
+  for (const auto& [piece, id] : m.vocab_) {
+    std::size_t pos = 0;
+    const char32_t c = piece.empty() ? kCharIds : next_code_point(piece, pos);
+    if (c < kCharIds && pos == piece.size()) {
+      std::string canonical;
+      append_utf8(canonical, c);  // not an overlong or invalid form of c
+      if (canonical == piece) m.char_ids_[c] = id;
+    }
   }
   m.byte_ids_.fill(-1);
   for (int b = 0; b < 256; ++b) {
@@ -136,7 +147,13 @@ const BpeModel::Merge* BpeModel::find_merge(TokenId a, TokenId b) const {
 }
 
 void BpeModel::encode_word(std::string_view word, std::vector<TokenId>& out) const {
-  if (word.empty()) return;
+  if (word.empty() || cache_->find(word, out)) return;
+  const std::size_t start = out.size();
+  merge_word(word, out);
+  cache_->insert(word, std::span<const TokenId>(out).subspan(start));
+}
+
+void BpeModel::merge_word(std::string_view word, std::vector<TokenId>& out) const {
   if (ignore_merges_) {
     if (std::optional<TokenId> id = piece_to_id(word)) {
       out.push_back(*id);
@@ -161,9 +178,13 @@ void BpeModel::encode_word(std::string_view word, std::vector<TokenId>& out) con
   bool pending_unk = false;
   for (std::size_t pos = 0; pos < word.size();) {
     const std::size_t start = pos;
-    next_code_point(word, pos);
+    const char32_t c = next_code_point(word, pos);
     const std::string_view ch = word.substr(start, pos - start);
-    if (std::optional<TokenId> id = piece_to_id(ch)) {
+    // The table holds shortest forms only: an overlong byte sequence is looked up as it is.
+    const bool in_table = c < kCharIds && ch.size() == (c < 0x80 ? 1u : 2u) && char_ids_[c] >= 0;
+    const std::optional<TokenId> id =
+        in_table ? std::optional<TokenId>(char_ids_[c]) : piece_to_id(ch);
+    if (id) {
       if (pending_unk) add(*unk_id_);
       pending_unk = false;
       add(*id);

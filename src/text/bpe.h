@@ -8,19 +8,22 @@
 // adjacent pairs (ties: leftmost), using a priority queue with lazy
 // invalidation so a word of n characters costs O(n log n). With
 // ignore_merges (Llama 3), a word that is itself in the vocabulary is
-// emitted whole.
-// Thread safety: immutable after construction; encode_word() is const and
-// safe from many threads.
+// emitted whole. Words already encoded are looked up in a BpeWordCache
+// (bpe_word_cache.h) instead, as tokenizers' BPE does; the ids are the same.
+// Thread safety: immutable after construction (but for the cache, which is
+// safe to share); encode_word() is const and safe from many threads.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "text/bpe_word_cache.h"
 #include "text/json_field.h"
 #include "text/tokenizer.h"
 
@@ -45,10 +48,14 @@ class BpeModel {
   // Error(kInvalidInput) naming the field for a malformed vocab or merges
   // (wrong types, duplicate ids, a merge whose pieces or result are not in
   // the vocabulary, an unk_token that is not in the vocabulary).
-  static BpeModel from_json(const JsonField& model);
+  // cache_capacity: words the word cache holds (0: no cache).
+  static BpeModel from_json(const JsonField& model,
+                            std::size_t cache_capacity = BpeWordCache::kDefaultCapacity);
 
   // Appends the ids of one pre-tokenized word (in the vocabulary's alphabet).
   void encode_word(std::string_view word, std::vector<TokenId>& out) const;
+  // Words in the word cache now.
+  std::size_t n_cached_words() const { return cache_->size(); }
 
   std::optional<TokenId> piece_to_id(std::string_view piece) const;
   // nullptr if the id has no piece.
@@ -69,16 +76,25 @@ class BpeModel {
   void read_vocab(const JsonField& vocab);
   void read_merges(const JsonField& merges);
   const Merge* find_merge(TokenId a, TokenId b) const;
+  // encode_word without the cache.
+  void merge_word(std::string_view word, std::vector<TokenId>& out) const;
 
   PieceMap vocab_;
   std::vector<std::string> pieces_;  // by id; see has_piece_
   std::vector<bool> has_piece_;
   std::unordered_map<std::uint64_t, Merge> merges_;
   std::array<TokenId, 256> byte_ids_{};  // "<0xNN>" pieces, -1 when absent
+  // Pieces of one code point below kCharIds (byte-level's alphabet, Latin,
+  // Greek, Cyrillic...) by code point, -1 when absent: the first step of
+  // every word, without hashing.
+  static constexpr char32_t kCharIds = 0x800;
+  std::vector<TokenId> char_ids_;
   std::optional<TokenId> unk_id_;
   bool fuse_unk_ = false;
   bool byte_fallback_ = false;
   bool ignore_merges_ = false;
+  // Shared by the model's copies: the cache of one vocabulary and merges.
+  std::shared_ptr<BpeWordCache> cache_ = std::make_shared<BpeWordCache>(0);
 };
 
 }  // namespace enclave

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "text/bpe_trainer.h"
+#include "text/default_corpus.h"
+#include "text/pre_tokenizers.h"
 #include "text/tokenizer_json_testing.h"
 
 namespace enclave {
@@ -10,9 +16,10 @@ namespace {
 using testing::expect_error;
 using Ids = std::vector<TokenId>;
 
-BpeModel parse(const std::string& json) {
+BpeModel parse(const std::string& json,
+               std::size_t cache_capacity = BpeWordCache::kDefaultCapacity) {
   static testing::JsonDocs docs;
-  return BpeModel::from_json(docs.parse(json, "tokenizer.json", "model"));
+  return BpeModel::from_json(docs.parse(json, "tokenizer.json", "model"), cache_capacity);
 }
 
 Ids encode(const BpeModel& m, std::string_view word) {
@@ -129,6 +136,105 @@ TEST(Bpe, BadInput) {
               R"(, "merges": []})");
       },
       ErrorKind::kUnsupported, {"model.continuing_subword_prefix"});
+}
+
+// The words of the default corpus as the trained byte-level tokenizer's
+// pre-tokenizer cuts them, and that tokenizer's model JSON.
+struct TrainedWords {
+  std::string model_json;
+  std::vector<std::string> words;
+};
+
+const TrainedWords& trained_words() {
+  static const TrainedWords words = [] {
+    BpeTrainOptions opts;
+    opts.vocab_size = 1024;
+    const nlohmann::json doc = nlohmann::json::parse(train_byte_level_bpe(default_corpus(), opts));
+    testing::JsonDocs docs;
+    const PreTokenizer pre =
+        PreTokenizer::from_json(docs.parse(doc["pre_tokenizer"].dump(), "t", "pre_tokenizer"));
+    TrainedWords out{doc["model"].dump(), {}};
+    for (const std::string& text : default_corpus()) {
+      for (std::string& w : pre.pre_tokenize(text, /*at_text_start=*/true))
+        out.words.push_back(std::move(w));
+    }
+    return out;
+  }();
+  return words;
+}
+
+Ids encode_all(const BpeModel& m, const std::vector<std::string>& words) {
+  Ids out;
+  for (const std::string& w : words) m.encode_word(w, out);
+  return out;
+}
+
+TEST(Bpe, WordCacheGivesTheIdsOfTheMergeLoop) {
+  const TrainedWords& t = trained_words();
+  ASSERT_GT(t.words.size(), 3000u);
+  const BpeModel uncached = parse(t.model_json, /*cache_capacity=*/0);
+  const BpeModel cached = parse(t.model_json);
+  const Ids expected = encode_all(uncached, t.words);
+  EXPECT_EQ(uncached.n_cached_words(), 0u);
+  EXPECT_EQ(encode_all(cached, t.words), expected);  // fills the cache
+  const std::size_t n_cached = cached.n_cached_words();
+  EXPECT_GT(n_cached, 500u);
+  EXPECT_EQ(encode_all(cached, t.words), expected);  // every word from the cache
+  EXPECT_EQ(cached.n_cached_words(), n_cached);
+  // A full cache keeps its words and still encodes the rest.
+  const BpeModel small = parse(t.model_json, /*cache_capacity=*/64);
+  EXPECT_EQ(encode_all(small, t.words), expected);
+  EXPECT_EQ(encode_all(small, t.words), expected);
+  EXPECT_LE(small.n_cached_words(), 64u);
+  EXPECT_GT(small.n_cached_words(), 0u);
+}
+
+TEST(Bpe, WordCacheSharedByThreadsGivesTheSameIds) {
+  const TrainedWords& t = trained_words();
+  const BpeModel uncached = parse(t.model_json, /*cache_capacity=*/0);
+  const BpeModel cached = parse(t.model_json);
+  const Ids expected = encode_all(uncached, t.words);
+  std::vector<Ids> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    threads.emplace_back([&, k] {
+      for (int pass = 0; pass < 3; ++pass) got[k] = encode_all(cached, t.words);
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (const Ids& ids : got) EXPECT_EQ(ids, expected);
+}
+
+TEST(Bpe, WordCacheSkipsLongWords) {
+  const BpeModel m = parse(R"({"type": "BPE", )" + kVocab + R"(, "merges": ["a b", "ab c"]})");
+  const std::string long_word(BpeWordCache::kMaxWordBytes + 1, 'a');
+  EXPECT_EQ(encode(m, long_word), Ids(long_word.size(), 0));
+  EXPECT_EQ(m.n_cached_words(), 0u);
+  EXPECT_EQ(encode(m, "abcab"), (Ids{5, 3}));
+  EXPECT_EQ(m.n_cached_words(), 1u);
+  EXPECT_EQ(encode(m, "abcab"), (Ids{5, 3}));
+}
+
+TEST(BpeWordCache, FindsWhatWasInsertedUpToItsCapacity) {
+  BpeWordCache cache(/*capacity=*/0);
+  cache.insert("word", Ids{1, 2});
+  Ids out{7};
+  EXPECT_FALSE(cache.find("word", out));
+  EXPECT_EQ(cache.size(), 0u);
+
+  BpeWordCache big;
+  big.insert("word", Ids{1, 2});
+  big.insert("empty", Ids{});
+  EXPECT_TRUE(big.find("word", out));
+  EXPECT_EQ(out, (Ids{7, 1, 2}));  // appended
+  EXPECT_TRUE(big.find("empty", out));
+  EXPECT_EQ(out, (Ids{7, 1, 2}));
+  EXPECT_FALSE(big.find("other", out));
+  EXPECT_EQ(big.size(), 2u);
+  EXPECT_GE(big.capacity(), BpeWordCache::kDefaultCapacity);
+  for (int i = 0; i < 30000; ++i) big.insert("w" + std::to_string(i), Ids{i});
+  EXPECT_LE(big.size(), big.capacity());
+  EXPECT_GT(big.size(), big.capacity() * 9 / 10);
 }
 
 }  // namespace

@@ -42,9 +42,16 @@ std::optional<std::uint8_t> byte_level_byte(char32_t c) {
 }
 
 std::string to_byte_level(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() * 2);
-  for (char c : text) out += byte_level_char(static_cast<std::uint8_t>(c));
+  // Each byte becomes one or two bytes: size first, then fill (one allocation at most).
+  const Tables& t = tables();
+  std::size_t n = 0;
+  for (char c : text) n += t.chars[static_cast<std::uint8_t>(c)].size();
+  std::string out(n, '\0');
+  char* p = out.data();
+  for (char c : text) {
+    const std::string& s = t.chars[static_cast<std::uint8_t>(c)];
+    for (char b : s) *p++ = b;
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "train/batching.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -13,15 +14,28 @@ DataOrder::DataOrder(std::size_t n_examples, std::uint64_t seed) : n_(n_examples
   build_permutation();
 }
 
-void DataOrder::build_permutation() {
-  permutation_.resize(n_);
-  std::iota(permutation_.begin(), permutation_.end(), std::size_t{0});
-  // Fisher-Yates with our own draws: std::shuffle differs across standard libraries.
-  std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(position_.epoch) +
-                      1);
-  for (std::size_t i = n_; i > 1; --i) {
+namespace {
+
+// Fisher-Yates with our own draws: std::shuffle differs across standard libraries.
+template <typename Index>
+void shuffle_range(std::vector<Index>& permutation, std::size_t n, std::uint64_t seed,
+                   std::int64_t epoch) {
+  permutation.resize(n);
+  std::iota(permutation.begin(), permutation.end(), Index{0});
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(epoch) + 1);
+  for (std::size_t i = n; i > 1; --i) {
     const std::size_t j = static_cast<std::size_t>(rng() % i);
-    std::swap(permutation_[i - 1], permutation_[j]);
+    std::swap(permutation[i - 1], permutation[j]);
+  }
+}
+
+}  // namespace
+
+void DataOrder::build_permutation() {
+  if (n_ <= std::numeric_limits<std::uint32_t>::max()) {
+    shuffle_range(permutation32_, n_, seed_, position_.epoch);
+  } else {
+    shuffle_range(permutation64_, n_, seed_, position_.epoch);
   }
 }
 
@@ -34,7 +48,9 @@ std::vector<std::size_t> DataOrder::next(std::size_t n) {
       position_.index = 0;
       build_permutation();
     }
-    out.push_back(permutation_[static_cast<std::size_t>(position_.index++)]);
+    const auto at = static_cast<std::size_t>(position_.index++);
+    out.push_back(permutation64_.empty() ? permutation32_[at]
+                                         : static_cast<std::size_t>(permutation64_[at]));
   }
   return out;
 }

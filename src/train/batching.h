@@ -37,7 +37,11 @@ class DataOrder {
   std::size_t n_;
   std::uint64_t seed_;
   DataPosition position_;
-  std::vector<std::size_t> permutation_;  // of position_.epoch
+  // The permutation of position_.epoch, in 32-bit indices while the data
+  // has fewer than 2^32 examples (a large pretraining set has millions of
+  // sequences: 4 bytes each, not 8), else in 64-bit ones.
+  std::vector<std::uint32_t> permutation32_;
+  std::vector<std::uint64_t> permutation64_;
 };
 
 // Items rank, rank + world, rank + 2 * world, ... of batch.

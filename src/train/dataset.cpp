@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <set>
@@ -52,6 +53,14 @@ std::vector<Record> read_jsonl(const std::filesystem::path& path, std::size_t ma
 
 std::size_t for_each_jsonl(const std::filesystem::path& path,
                            const std::function<void(Record&&)>& fn, std::size_t max_line_bytes) {
+  return for_each_jsonl_line(
+      path, [&](JsonlLine&& line) { fn(parse_jsonl_line(path, line, max_line_bytes)); },
+      max_line_bytes);
+}
+
+std::size_t for_each_jsonl_line(const std::filesystem::path& path,
+                                const std::function<void(JsonlLine&&)>& fn,
+                                std::size_t max_line_bytes) {
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) {
     if (!std::filesystem::exists(path))
@@ -60,44 +69,63 @@ std::size_t for_each_jsonl(const std::filesystem::path& path,
   }
   if (std::filesystem::is_directory(path))
     fail_input("{}: is a folder, expected a JSONL file", path.string());
-  std::size_t n_records = 0;
-  std::string line;
-  std::size_t line_no = 0;
-  bool too_long = false;
+  std::size_t n_lines = 0;
+  JsonlLine line;
   auto finish_line = [&] {
-    ++line_no;
-    const std::string where = fmt::format("{}:{}", path.string(), line_no);
-    if (too_long) fail_input("{}: line longer than {} bytes", where, max_line_bytes);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line_no == 1 && starts_with(line, "\xEF\xBB\xBF")) {
-      fail_input("{}: file starts with a UTF-8 byte-order mark; save it without one", where);
+    ++line.number;
+    if (!line.text.empty() && line.text.back() == '\r') line.text.pop_back();
+    if (line.too_long || line.text.find_first_not_of(" \t") != std::string::npos) {
+      ++n_lines;
+      const std::size_t number = line.number;
+      fn(std::move(line));
+      line = JsonlLine{};
+      line.number = number;
     }
-    if (line.find_first_not_of(" \t") != std::string::npos) {
-      json value = parse_json(line, where);
-      if (!value.is_object())
-        fail_input("{}: expected a JSON object, got {}", where, json_type_name(value));
-      ++n_records;
-      fn({std::move(value), where});
-    }
-    line.clear();
+    line.text.clear();
+    line.too_long = false;
   };
-  char buffer[1 << 16];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (buffer[i] == '\n') {
-        finish_line();
-      } else if (line.size() < max_line_bytes) {
-        line.push_back(buffer[i]);
-      } else {
-        too_long = true;  // reported at the end of the line, memory stays bounded
+  // Appends [p, p + n) to the line, holding at most max_line_bytes of it.
+  auto take = [&](const char* p, std::size_t n) {
+    if (line.too_long) return;
+    if (line.text.size() + n > max_line_bytes) {
+      line.too_long = true;  // reported when the line is parsed; memory stays bounded
+      line.text.clear();
+      return;
+    }
+    line.text.append(p, n);
+  };
+  std::vector<char> buffer(std::size_t{1} << 16);
+  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0;) {
+    const char* p = buffer.data();
+    const char* end = p + n;
+    while (p < end) {
+      const auto* nl =
+          static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      if (nl == nullptr) {
+        take(p, static_cast<std::size_t>(end - p));
+        break;
       }
+      take(p, static_cast<std::size_t>(nl - p));
+      finish_line();
+      p = nl + 1;
     }
   }
   if (std::ferror(file.get())) fail(ErrorKind::kIo, "{}: read error", path.string());
-  if (!line.empty() || too_long) finish_line();
-  if (n_records == 0) fail_input("{}: no records", path.string());
-  return n_records;
+  if (!line.text.empty() || line.too_long) finish_line();
+  if (n_lines == 0) fail_input("{}: no records", path.string());
+  return n_lines;
+}
+
+Record parse_jsonl_line(const std::filesystem::path& path, const JsonlLine& line,
+                        std::size_t max_line_bytes) {
+  std::string where = fmt::format("{}:{}", path.string(), line.number);
+  if (line.too_long) fail_input("{}: line longer than {} bytes", where, max_line_bytes);
+  if (line.number == 1 && starts_with(line.text, "\xEF\xBB\xBF"))
+    fail_input("{}: file starts with a UTF-8 byte-order mark; save it without one", where);
+  json value = parse_json(line.text, where);
+  if (!value.is_object())
+    fail_input("{}: expected a JSON object, got {}", where, json_type_name(value));
+  return {std::move(value), std::move(where)};
 }
 
 nlohmann::ordered_json parse_messages(const json& value, const std::string& where) {

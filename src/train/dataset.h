@@ -45,6 +45,22 @@ std::size_t for_each_jsonl(const std::filesystem::path& path,
                            const std::function<void(Record&&)>& fn,
                            std::size_t max_line_bytes = 64u << 20);
 
+// for_each_jsonl in two halves, so records can be parsed on other threads:
+// for_each_jsonl_line hands over the lines that are not blank, unparsed, in
+// file order (throwing what for_each_jsonl throws for the file as a whole:
+// missing, unreadable, no records), and parse_jsonl_line (const, any thread)
+// makes a line's record or throws what for_each_jsonl throws for that line.
+struct JsonlLine {
+  std::string text;        // without "\n" and a trailing "\r"; empty when too_long
+  std::size_t number = 0;  // 1-based
+  bool too_long = false;   // longer than max_line_bytes (not held)
+};
+std::size_t for_each_jsonl_line(const std::filesystem::path& path,
+                                const std::function<void(JsonlLine&&)>& fn,
+                                std::size_t max_line_bytes = 64u << 20);
+Record parse_jsonl_line(const std::filesystem::path& path, const JsonlLine& line,
+                        std::size_t max_line_bytes = 64u << 20);
+
 // A token sequence for next-token loss: targets[i] != 0 means ids[i] is
 // predicted from ids[0..i) and counts in the loss (targets[0] is always 0).
 struct SequenceExample {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "core/error.h"
+#include "core/process_memory.h"
 #include "core/scratch_dir_testing.h"
 #include "text/bpe_trainer.h"
 #include "train/token_cache.h"
@@ -58,6 +61,20 @@ TEST_F(DatasetTest, ReadsJsonlWithBlankLinesAndCrlf) {
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1].value["text"], "b");
   EXPECT_EQ(records[1].where, p.string() + ":4");
+  // Lines longer than the reader's 64 KB buffer, CRLF split across its edge.
+  const std::string big(100000, 'x');
+  std::string text;
+  for (int i = 0; i < 3; ++i) text += "{\"text\": \"" + big.substr(0, 65535 + i) + "\"}\r\n";
+  records = read_jsonl(write("big.jsonl", text + "\n{\"text\": \"" + big + "\"}"));
+  ASSERT_EQ(records.size(), 4u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(records[i].value["text"], big.substr(0, 65535 + i));
+  EXPECT_EQ(records[3].value["text"], big);
+  EXPECT_EQ(records[3].where, (*dir_ / "big.jsonl").string() + ":5");
+  // A line too long for the limit is one error however many buffers it spans.
+  EXPECT_NE(error_of([&] {
+              read_jsonl(write("big2.jsonl", "{}\n" + text), 60000);
+            }).find("big2.jsonl:2: line longer than 60000 bytes"),
+            std::string::npos);
 }
 
 TEST_F(DatasetTest, RejectsBadJsonlNamingTheLine) {
@@ -231,6 +248,22 @@ TEST_F(DatasetTest, TokenCacheMatchesTheBuilderAndIsReusedByContent) {
               tokenize_cached(bad, builder(16), TrainMode::kPretrain, options);
             }).find("bad.jsonl:701: field 'text'"),
             std::string::npos);
+  // Bad records in one batch: the first in the file is named, as a loop in
+  // order would name it, however the threads shared the batch out.
+  std::string lines;
+  for (int i = 1; i <= 100; ++i) {
+    lines += i == 70   ? "[1]\n"
+             : i == 40 ? "{\"text\": \n"
+             : i == 90 ? "{\"text\": 5}\n"
+                       : json{{"text", "record " + std::to_string(i)}}.dump() + "\n";
+  }
+  const fs::path three_bad = write("three_bad.jsonl", lines);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    EXPECT_NE(error_of([&] {
+                tokenize_cached(three_bad, builder(16), TrainMode::kPretrain, options);
+              }).find("three_bad.jsonl:40:"),
+              std::string::npos);
+  }
 }
 
 // Preference pairs stream into the cache as three sequences each (prompt,
@@ -282,6 +315,66 @@ TEST_F(DatasetTest, TokenCacheFileThatIsDamagedIsRefusedNamingIt) {
   const fs::path empty = write("tokens-empty", "");
   EXPECT_NE(error_of([&] { PackedSequences s(empty); }).find("shorter than its trailer"),
             std::string::npos);
+}
+
+// The bytes of a token cache file written by hand in the layout token_cache.h gives:
+// n sequences of `length` ids each (ids i, targets 1), then the index and
+// the trailer.
+std::string cache_file_bytes(std::size_t n, std::size_t length) {
+  std::string bytes;
+  std::vector<std::uint64_t> index;
+  for (std::size_t s = 0; s < n; ++s) {
+    index.insert(index.end(), {bytes.size(), length});
+    for (std::size_t i = 0; i < length; ++i) {
+      const auto id = static_cast<TokenId>(i);
+      bytes.append(reinterpret_cast<const char*>(&id), sizeof(id));
+    }
+    bytes.append(length, '\x01');
+    bytes.append((4 - bytes.size() % 4) % 4, '\0');
+  }
+  bytes.append((8 - bytes.size() % 8) % 8, '\0');
+  const std::uint64_t index_offset = bytes.size();
+  bytes.append(reinterpret_cast<const char*>(index.data()), index.size() * 8);
+  std::uint64_t trailer[8] = {0, 1, n, index_offset, n, n * length, 0, 0};
+  std::memcpy(&trailer[0], "ENCLSEQ1", 8);
+  bytes.append(reinterpret_cast<const char*>(trailer), sizeof(trailer));
+  return bytes;
+}
+
+// Reading every sequence of a mapped cache file, releasing each once read,
+// keeps the process's file-backed memory at a few pages; without the
+// release it grows by the file (the control: the measure can see it).
+TEST_F(DatasetTest, ReleasedSequencesDoNotStayInMemory) {
+  const std::size_t n = 4000;
+  const std::size_t length = 1024;
+  const PackedSequences sequences(write("tokens-big", cache_file_bytes(n, length)));
+  ASSERT_EQ(sequences.size(), n);
+  auto read_all = [&](bool release) {
+    const std::int64_t before = proc_status_kb("RssFile");
+    std::int64_t sum = 0;
+    for (std::size_t s = 0; s < n; ++s) {
+      for (TokenId id : sequences.ids(s)) sum += id;
+      sum += sequences.n_targets(s);
+      if (release) sequences.release(s);
+    }
+    EXPECT_EQ(sum, static_cast<std::int64_t>(n * (length * (length - 1) / 2 + length)));
+    return proc_status_kb("RssFile") - before;
+  };
+  const std::int64_t file_kb = static_cast<std::int64_t>(n * length * 5 / 1024);
+  read_all(/*release=*/true);  // pages in the code that reads, also file-backed memory
+  const std::int64_t released_kb = read_all(/*release=*/true);
+  const std::int64_t kept_kb = read_all(/*release=*/false);
+  std::printf("read %lld KB of sequences: RSS +%lld KB released, +%lld KB kept\n",
+              static_cast<long long>(file_kb), static_cast<long long>(released_kb),
+              static_cast<long long>(kept_kb));
+  EXPECT_LT(released_kb, file_kb / 20);
+  EXPECT_GT(kept_kb, file_kb * 3 / 4);
+  // Released sequences read back the same.
+  EXPECT_EQ(sequences.ids(n - 1)[length - 1], static_cast<TokenId>(length - 1));
+  // In-memory sequences have nothing to give back and stay readable.
+  const PackedSequences in_memory(std::vector<SequenceExample>{{{1, 2, 3}, {0, 1, 1}}});
+  in_memory.release(0);
+  EXPECT_EQ(in_memory.ids(0)[2], 3);
 }
 
 }  // namespace

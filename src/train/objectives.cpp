@@ -79,6 +79,7 @@ std::vector<double> LmObjective::run(TransformerImpl& model, const std::vector<s
     const std::span<const std::uint8_t> targets = sequences_->targets(i);
     rows.push_back({std::vector<std::int64_t>(ids.begin(), ids.end()),
                     std::vector<bool>(targets.begin(), targets.end())});
+    sequences_->release(i);  // copied: memory stays at a batch however much of the file is read
   }
   auto [ids, targets] = pad_rows(rows, model.device());
   auto [loss_sum, n] = lm_loss_sum(model, ids, targets);
@@ -131,6 +132,9 @@ torch::Tensor DpoObjective::logps(TransformerImpl& model, const std::vector<std:
       ENCLAVE_CHECK(i < n_pairs_);
       rows.push_back(completion_row(prompt(i), completion(i, chosen)));
     }
+  }
+  for (std::size_t i : micro) {
+    for (std::size_t part = 0; part < 3; ++part) pairs_->release(3 * i + part);
   }
   auto [ids, targets] = pad_rows(rows, model.device());
   SequenceLogps s = sequence_logps(model, ids, targets);

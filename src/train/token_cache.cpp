@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -71,13 +73,23 @@ class SequenceWriter {
     trailer[5] = static_cast<std::uint64_t>(stats.n_tokens);
     trailer[6] = static_cast<std::uint64_t>(stats.n_truncated);
     put(trailer, sizeof(trailer));
+    flush();
   }
 
  private:
+  // The sink gets large pieces (a write per sequence would be three system calls).
+  static constexpr std::size_t kBufferBytes = std::size_t{1} << 20;
+
   void put(const void* data, std::size_t n) {
     if (n == 0) return;
-    sink_(data, n);
+    const auto* p = static_cast<const char*>(data);
+    buffer_.insert(buffer_.end(), p, p + n);
     offset_ += n;
+    if (buffer_.size() >= kBufferBytes) flush();
+  }
+  void flush() {
+    if (!buffer_.empty()) sink_(buffer_.data(), buffer_.size());
+    buffer_.clear();
   }
   void pad(std::size_t to) {
     static constexpr char kZeros[8] = {};
@@ -85,35 +97,51 @@ class SequenceWriter {
   }
 
   std::function<void(const void*, std::size_t)> sink_;
+  std::vector<char> buffer_;
   std::FILE* index_;
   std::uint64_t offset_ = 0;
   std::uint64_t n_ = 0;
 };
 
-// fn(i) for i in [0, n) on up to `threads` threads, each a contiguous slice;
-// the error of the first failing slice is rethrown.
+// fn(i) for i in [0, n) on up to `threads` threads (the caller's among
+// them), which take the next few indices as they finish, so a slow record
+// does not hold the others. Every i runs; the error of the lowest failing
+// i is rethrown, as a loop in order would have thrown first.
 void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& fn) {
   const std::size_t t = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), n);
   if (t <= 1) {
     for (std::size_t i = 0; i < n; ++i) fn(i);
     return;
   }
-  std::vector<std::exception_ptr> errors(t);
-  std::vector<std::thread> pool;
-  pool.reserve(t);
-  for (std::size_t k = 0; k < t; ++k) {
-    pool.emplace_back([&fn, &errors, k, n, t] {
-      try {
-        for (std::size_t i = k * n / t; i < (k + 1) * n / t; ++i) fn(i);
-      } catch (...) {
-        errors[k] = std::current_exception();
+  constexpr std::size_t kChunk = 4;
+  std::atomic<std::size_t> next{0};
+  struct Failure {
+    std::size_t index = SIZE_MAX;
+    std::exception_ptr error;
+  };
+  std::vector<Failure> failures(t);
+  auto work = [&](std::size_t k) {
+    for (std::size_t begin; (begin = next.fetch_add(kChunk)) < n;) {
+      for (std::size_t i = begin; i < std::min(n, begin + kChunk); ++i) {
+        try {
+          fn(i);
+        } catch (...) {
+          // A thread's indices only grow: its first failure is its lowest.
+          if (!failures[k].error) failures[k] = {i, std::current_exception()};
+        }
       }
-    });
-  }
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(t - 1);
+  for (std::size_t k = 1; k < t; ++k) pool.emplace_back(work, k);
+  work(0);
   for (std::thread& th : pool) th.join();
-  for (const std::exception_ptr& e : errors) {
-    if (e) std::rethrow_exception(e);
+  const Failure* first = nullptr;
+  for (const Failure& f : failures) {
+    if (f.error && (first == nullptr || f.index < first->index)) first = &f;
   }
+  if (first != nullptr) std::rethrow_exception(first->error);
 }
 
 void add_stats(BuildStats& into, const BuildStats& s) {
@@ -134,23 +162,26 @@ void add_pair(SequenceWriter& writer, const PreferenceExample& e) {
     writer.add(untargeted(*part));
 }
 
-// Streams jsonl through the builder into writer, a batch at a time.
+// Streams jsonl through the builder into writer, a batch at a time: this
+// thread reads the lines, the pool parses and tokenises them, and this
+// thread packs and writes the results in file order.
 BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, TrainMode mode,
                          std::int64_t max_length, int threads, SequenceWriter& writer) {
   BuildStats total;
-  std::string first_where;
+  std::size_t first_line = 0;
   SequencePacker packer(max_length, [&](SequenceExample&& e) {
     writer.add(e);
     ++total.n_sequences;
   });
-  std::vector<Record> batch;
+  std::vector<JsonlLine> batch;
   std::size_t batch_bytes = 0;
+  auto record = [&](std::size_t i) { return parse_jsonl_line(jsonl, batch[i]); };
   auto flush = [&] {
     if (batch.empty()) return;
     if (mode == TrainMode::kPretrain) {
       std::vector<std::vector<TokenId>> docs(batch.size());
       parallel_for(batch.size(), threads,
-                   [&](std::size_t i) { docs[i] = builder.document_ids(batch[i]); });
+                   [&](std::size_t i) { docs[i] = builder.document_ids(record(i)); });
       for (const std::vector<TokenId>& ids : docs) {
         ++total.n_records;
         total.n_tokens += static_cast<std::int64_t>(ids.size());
@@ -160,7 +191,7 @@ BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, T
       std::vector<PreferenceExample> pairs(batch.size());
       std::vector<BuildStats> stats(batch.size());
       parallel_for(batch.size(), threads, [&](std::size_t i) {
-        pairs[i] = builder.preference_example(batch[i], stats[i]);
+        pairs[i] = builder.preference_example(record(i), stats[i]);
       });
       for (std::size_t i = 0; i < batch.size(); ++i) {
         add_stats(total, stats[i]);
@@ -170,7 +201,7 @@ BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, T
       std::vector<std::optional<SequenceExample>> examples(batch.size());
       std::vector<BuildStats> stats(batch.size());
       parallel_for(batch.size(), threads,
-                   [&](std::size_t i) { examples[i] = builder.sft_example(batch[i], stats[i]); });
+                   [&](std::size_t i) { examples[i] = builder.sft_example(record(i), stats[i]); });
       for (std::size_t i = 0; i < batch.size(); ++i) {
         add_stats(total, stats[i]);
         if (examples[i]) writer.add(*examples[i]);
@@ -179,19 +210,16 @@ BuildStats tokenize_into(const fs::path& jsonl, const ExampleBuilder& builder, T
     batch.clear();
     batch_bytes = 0;
   };
-  for_each_jsonl(jsonl, [&](Record&& r) {
-    if (first_where.empty()) first_where = r.where;
-    if (mode == TrainMode::kPretrain) {
-      auto text = r.value.find("text");
-      if (text != r.value.end() && text->is_string())
-        batch_bytes += text->get_ref<const std::string&>().size();
-    }
-    batch.push_back(std::move(r));
+  for_each_jsonl_line(jsonl, [&](JsonlLine&& line) {
+    if (first_line == 0) first_line = line.number;
+    batch_bytes += line.text.size();
+    batch.push_back(std::move(line));
     if (batch.size() >= kBatchRecords || batch_bytes >= kBatchTextBytes) flush();
   });
   flush();
   if (mode == TrainMode::kPretrain) packer.finish();
   if (total.n_sequences == 0) {
+    const std::string first_where = fmt::format("{}:{}", jsonl.string(), first_line);
     if (mode == TrainMode::kDpo || mode == TrainMode::kSdpo)
       fail_input("{}: no preference pairs to train on", jsonl.string());
     if (mode == TrainMode::kPretrain)
@@ -283,6 +311,13 @@ std::int64_t PackedSequences::n_targets(std::size_t i) const {
   std::int64_t n = 0;
   for (std::uint8_t t : targets(i)) n += t != 0;
   return n;
+}
+
+void PackedSequences::release(std::size_t i) const {
+  if (!mapped_) return;
+  const auto [offset, length] = entry(i);
+  mapped_->release(static_cast<std::size_t>(offset), static_cast<std::size_t>(length) * 5);
+  mapped_->release(static_cast<std::size_t>(data_end_ + 16 * i), 16);
 }
 
 std::shared_ptr<const PackedSequences> pack_pairs(const std::vector<PreferenceExample>& pairs) {

@@ -46,6 +46,13 @@ class PackedSequences {
   std::span<const TokenId> ids(std::size_t i) const;
   std::span<const std::uint8_t> targets(std::size_t i) const;
   std::int64_t n_targets(std::size_t i) const;
+  // Gives back the memory that reading sequence i paged in from a mapped
+  // file (its ids, targets and index entry; MappedFile::release), once its
+  // tokens are copied out: a run that reads the whole file, a batch at a
+  // time, stays at the size of a batch instead of growing to the file's.
+  // Spans of i stay valid (they page in again when read). Nothing to give
+  // back for in-memory sequences.
+  void release(std::size_t i) const;
   // Counts the file records for the sequences (as ExampleBuilder counted them).
   const BuildStats& stats() const { return stats_; }
 

@@ -77,9 +77,25 @@ constexpr const char* kResumeKeys[] = {"batch_size",
                                        "dp_delta",
                                        "dp_max_grad_norm"};
 
+// The examples of one phase: a list of indices (an sDPO chunk), or all of
+// the objective's, held as a count (a large pretraining set has millions of
+// sequences; a list would cost 8 bytes each).
+struct PhaseExamples {
+  std::size_t n_all = 0;         // with ids empty: examples 0 .. n_all - 1
+  std::vector<std::size_t> ids;  // else these
+  std::size_t size() const { return ids.empty() ? n_all : ids.size(); }
+  std::size_t operator[](std::size_t i) const { return ids.empty() ? i : ids[i]; }
+  std::vector<std::size_t> list() const {
+    if (!ids.empty()) return ids;
+    std::vector<std::size_t> out(n_all);
+    for (std::size_t i = 0; i < n_all; ++i) out[i] = i;
+    return out;
+  }
+};
+
 // What one phase (all of training, or one sDPO chunk) steps through.
 struct PhaseState {
-  const std::vector<std::size_t>& examples;  // indices into the objective's examples
+  const PhaseExamples& examples;  // indices into the objective's examples
   DataOrder order;
   AdamW optimizer;
   LrSchedule schedule;
@@ -142,7 +158,7 @@ class Trainer {
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
   std::unique_ptr<Objective> objective_;
   std::unique_ptr<Objective> eval_objective_;
-  std::vector<std::vector<std::size_t>> phases_;  // example indices of each phase (sdpo chunks)
+  std::vector<PhaseExamples> phases_;  // example indices of each phase (sdpo chunks)
   std::vector<std::int64_t> chunk_of_file_;
   std::vector<nlohmann::json> sdpo_field_values_;  // sdpo_split field: each record's value
 
@@ -396,9 +412,16 @@ void Trainer::resume_from(const std::filesystem::path& checkpoint) {
   optimizer_state_ = load_tensor_file(checkpoint / "optimizer.safetensors");
   std::map<std::string, torch::Tensor> extra = load_tensor_file(checkpoint / "state.safetensors");
   phases_.clear();
-  for (std::size_t k = 0; extra.count(fmt::format("phase/{}", k)) != 0; ++k) {
-    torch::Tensor t = extra[fmt::format("phase/{}", k)];
-    phases_.emplace_back(t.data_ptr<std::int64_t>(), t.data_ptr<std::int64_t>() + t.numel());
+  for (std::size_t k = 0;; ++k) {
+    if (auto it = extra.find(fmt::format("phase/{}", k)); it != extra.end()) {
+      const torch::Tensor& t = it->second;
+      phases_.push_back({0, std::vector<std::size_t>(t.data_ptr<std::int64_t>(),
+                                                     t.data_ptr<std::int64_t>() + t.numel())});
+    } else if (auto all = extra.find(fmt::format("phase/{}/all", k)); all != extra.end()) {
+      phases_.push_back({static_cast<std::size_t>(all->second.item<std::int64_t>()), {}});
+    } else {
+      break;
+    }
   }
   if (phases_.empty() || phase_ >= phases_.size())
     fail_input("{}: checkpoint has no data phases", what);
@@ -436,7 +459,12 @@ void Trainer::save_checkpoint(const DataOrder& order, const AdamW& optimizer) {
     save_tensor_file(staged.path() / "optimizer.safetensors", optimizer.state());
     std::map<std::string, torch::Tensor> extra;
     for (std::size_t k = 0; k < phases_.size(); ++k) {
-      std::vector<std::int64_t> ids(phases_[k].begin(), phases_[k].end());
+      if (phases_[k].ids.empty()) {
+        extra[fmt::format("phase/{}/all", k)] =
+            torch::tensor({static_cast<std::int64_t>(phases_[k].n_all)}, torch::kInt64);
+        continue;
+      }
+      std::vector<std::int64_t> ids(phases_[k].ids.begin(), phases_[k].ids.end());
       extra[fmt::format("phase/{}", k)] = torch::tensor(ids, torch::kInt64);
     }
     if (auto* dpo = dynamic_cast<DpoObjective*>(objective_.get()))
@@ -481,12 +509,12 @@ void Trainer::save_output(const std::filesystem::path& output_dir) {
 }
 
 void Trainer::plan_phases() {
-  std::vector<std::size_t> all(objective_->size());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const PhaseExamples everything{objective_->size(), {}};
   if (config_.mode != TrainMode::kSdpo) {
-    phases_ = {all};
+    phases_ = {everything};
     return;
   }
+  const std::vector<std::size_t> all = everything.list();
   auto* dpo = dynamic_cast<DpoObjective*>(objective_.get());
   std::vector<double> margins;
   if (config_.sdpo_split == SdpoSplit::kMargin) {
@@ -495,7 +523,10 @@ void Trainer::plan_phases() {
     torch::Tensor m = (ref.select(1, 0) - ref.select(1, 1)).contiguous();
     margins.assign(m.data_ptr<double>(), m.data_ptr<double>() + m.numel());
   }
-  phases_ = sdpo_chunks(config_, dpo->size(), sdpo_field_values_, margins, chunk_of_file_);
+  phases_.clear();
+  for (std::vector<std::size_t>& chunk :
+       sdpo_chunks(config_, dpo->size(), sdpo_field_values_, margins, chunk_of_file_))
+    phases_.push_back({0, std::move(chunk)});
   if (config_.max_steps > 0 && config_.max_steps < static_cast<std::int64_t>(phases_.size())) {
     fail_input("sdpo: max_steps {} is fewer than the {} chunks; each chunk needs at least one step",
                config_.max_steps, phases_.size());
@@ -528,7 +559,7 @@ void Trainer::begin_phase(PhaseState& phase) {
   phase_step_ = 0;
   // Each phase's reference is the model as the phase starts; phase 0's is the base.
   if (auto* dpo = dynamic_cast<DpoObjective*>(objective_.get()))
-    set_reference(*dpo, phase.examples, /*base_model=*/phase_ == 0);
+    set_reference(*dpo, phase.examples.list(), /*base_model=*/phase_ == 0);
   if (auto* eval_dpo = dynamic_cast<DpoObjective*>(eval_objective_.get())) {
     std::vector<std::size_t> all(eval_dpo->size());
     for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
