@@ -4,7 +4,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
+#include <string_view>
 
 #include "core/error.h"
 #include "model/generation.h"
@@ -62,9 +64,45 @@ void set_openblas_threads(int threads) {
   if (fn != nullptr) fn(threads);
 }
 
+template <typename Fn>
+Fn openblas_symbol(const char* name) {
+  return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
+}
+
 }  // namespace
 
+std::string select_blas_kernels() {
+  static std::string core;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const auto corename = openblas_symbol<char* (*)()>("openblas_get_corename");
+    const auto quit = openblas_symbol<void (*)()>("gotoblas_dynamic_quit");
+    const auto init = openblas_symbol<void (*)()>("gotoblas_dynamic_init");
+    if (corename == nullptr) return;
+    core = corename();
+    // DYNAMIC_ARCH builds only (Debian's): they export the re-selection.
+    if (quit == nullptr || init == nullptr || std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+    const std::string_view generic[] = {"Prescott",   "Core2",     "Katmai",
+                                        "Coppermine", "Northwood", "Banias"};
+    if (std::find(std::begin(generic), std::end(generic), core) == std::end(generic)) return;
+    const char* wanted = nullptr;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+      wanted = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      wanted = "Haswell";
+    if (wanted == nullptr) return;
+    ::setenv("OPENBLAS_CORETYPE", wanted, /*overwrite=*/0);
+    quit();
+    init();
+    core = corename();
+  });
+  return core;
+}
+
 void apply_compute_threads(int threads, bool f32) {
+  select_blas_kernels();
   if (f32 && openblas_parallel() == 1) set_openblas_threads(1);
   if (threads <= 0) return;
   torch::set_num_threads(threads);
@@ -80,6 +118,7 @@ void apply_compute_threads(int threads, bool f32) {
 }
 
 void apply_cpu_backend_env() {
+  select_blas_kernels();
   const char* env = std::getenv("ENCLAVE_ONEDNN");
   if (env == nullptr || std::string_view(env).empty() || std::string_view(env) == "1") return;
   if (std::string_view(env) != "0")

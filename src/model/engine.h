@@ -126,13 +126,12 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
-// Shared by Engine and BatchDecoder. torch's intra-op threads (and, once per
-// process, its inter-op threads); 0 leaves the library default. For f32
-// under OpenBLAS's pthreads build (Debian's default libblas), OpenBLAS runs
-// single-threaded: its spinning threads and torch's OpenMP threads fought
-// over the cores (f32 on 2 threads ran at half the speed of 1). Giving the
-// threads to OpenBLAS and one to torch instead was as fast on an idle
-// machine but up to 3x slower beside other busy processes (bench/README.md).
+// Shared by Engine and BatchDecoder (and selects the BLAS kernels). torch's intra-op threads (and,
+// once per process, its inter-op threads); 0 leaves the library default. For f32 under OpenBLAS's
+// pthreads build (Debian's default libblas), OpenBLAS runs single-threaded: its spinning threads
+// and torch's OpenMP threads fought over the cores (f32 on 2 threads ran at half the speed of 1).
+// Giving the threads to OpenBLAS and one to torch instead was as fast on an idle machine but up to
+// 3x slower beside other busy processes (bench/README.md).
 void apply_compute_threads(int threads, bool f32);
 
 // ENCLAVE_ONEDNN=0 turns libtorch's oneDNN kernels off for the process, as
@@ -141,6 +140,19 @@ void apply_compute_threads(int threads, bool f32);
 // ATEN_CPU_CAPABILITY=avx2, an Intel machine computes as an AMD one without
 // AVX-512 does). Unset or 1: on. Throws Error(kInvalidInput) for another value.
 void apply_cpu_backend_env();
+
+// OpenBLAS picks its kernels from the CPU model it recognises; Debian 12's
+// (0.3.21) does not know recent ones (family 6 model 207 here, 2023) and
+// falls back to its Prescott (SSE3) kernels, which ran f32 GEMM 4x slower
+// than its SkylakeX ones on the same machine. When the core OpenBLAS chose
+// is such a fallback, this selects SkylakeX (AVX-512 F/CD/BW/DQ/VL) or
+// Haswell (AVX2, FMA) kernels by instruction set instead, through
+// OpenBLAS's own dynamic-architecture entry points (OPENBLAS_CORETYPE set
+// and re-read). An explicit OPENBLAS_CORETYPE, another BLAS, or a core
+// OpenBLAS recognised is left as it is. Once per process, before BLAS work;
+// apply_cpu_backend_env and apply_compute_threads call it. Returns the core
+// in use ("" when the BLAS is not OpenBLAS).
+std::string select_blas_kernels();
 // The ids that end a generation: the tokenizer's stop tokens (none without
 // a tokenizer) and config.json's eos_token_id(s), each once.
 std::vector<TokenId> stop_token_ids(const Tokenizer* tokenizer, const ModelConfig& config);
