@@ -20,22 +20,6 @@ struct Rows {
   std::int64_t m, k;
 };
 
-// Calls dot(weight_row, x_q, d8, s8) for each output n in [n_begin, n_end)
-// and row r of x, storing the float it returns at y[r * ldy + n]. dot is a
-// lambda of the calling file (internal linkage), so each instantiation
-// stays in the file built for its instruction set.
-template <typename Dot>
-inline void each_output(const std::uint8_t* w, std::int64_t row_bytes, const Rows& x,
-                        std::int64_t n_begin, std::int64_t n_end, float* y, std::int64_t ldy,
-                        Dot dot) {
-  const std::int64_t nb = x.k / 32;
-  for (std::int64_t n = n_begin; n < n_end; ++n) {
-    const std::uint8_t* row = w + n * row_bytes;
-    for (std::int64_t r = 0; r < x.m; ++r)
-      y[r * ldy + n] = dot(row, x.q + r * x.k, x.d8 + r * nb * 8, x.s8 + r * nb * 8);
-  }
-}
-
 // Super-block bytes: Q4_K: fp16 d, fp16 dmin, 12 bytes of scales and mins,
 // 128 of codes; Q6_K: 128 ql, 64 qh, 16 int8 scales, fp16 d.
 constexpr std::int64_t kQ4KBlockBytes = static_cast<std::int64_t>(kQ4KBytes);

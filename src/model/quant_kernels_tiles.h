@@ -1,0 +1,322 @@
+// The matrix-vector kernels on 256-bit vectors, shared by the AVX2 and the
+// AVX-512 VNNI files: each file supplies Dot, its integer dot product of
+// unsigned and signed bytes (vpmaddubsw + vpmaddwd, or vpdpbusd), and
+// instantiates these templates with its own -m flags. Everything here has
+// internal linkage (an anonymous namespace), so no code built for one
+// instruction set can be merged into the other's. Included only by those
+// two files.
+//
+// Decoding reads every weight once per token, so the kernels are written to
+// keep the weight stream moving: kTile output rows are computed together,
+// sharing each activation block's loads (codes, d_x and its integer
+// offsets), each row with its own accumulator (kTile independent
+// floating-point chains instead of one), and the rows' sums reduced
+// together at the end. A 32-weight block's products land in 8 int32 lanes
+// (4 bytes per lane), are converted to float and scaled by d_w * d_x
+// broadcast to the 8 lanes. Weights are read where they lie (a view of
+// the GGUF file); nothing is repacked. Each row of x reruns the tile, whose
+// weights are then in L1.
+// Thread safety: reentrant.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "model/quant_kernels_isa.h"
+
+namespace enclave::quant_simd {
+namespace {
+
+// Output rows computed together.
+constexpr int kTile = 4;
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+inline short bits16(const std::uint8_t* p) {
+  short h;
+  __builtin_memcpy(&h, p, 2);
+  return h;
+}
+
+// The fp16 value at p in all 8 lanes.
+inline __m256 half8(const std::uint8_t* p) { return _mm256_cvtph_ps(_mm_set1_epi16(bits16(p))); }
+
+inline float half_at(const std::uint8_t* p) {
+  return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<std::uint16_t>(bits16(p)))));
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// y[i] = the sum of acc[i]'s lanes, i < R; four at once by horizontal adds.
+template <int R>
+inline void store_sums(const __m256 (&acc)[R], float* y) {
+  if constexpr (R == 4) {
+    const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+    _mm_storeu_ps(y, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+  } else {
+    for (int i = 0; i < R; ++i) y[i] = hsum(acc[i]);
+  }
+}
+
+// The activation blocks b0 .. b0 + 7's value (d or d * sum(q)) from their
+// 8-fold copies.
+inline __m256 every_eighth(const float* v8) {
+  return _mm256_i32gather_ps(v8, _mm256_set_epi32(56, 48, 40, 32, 24, 16, 8, 0), 4);
+}
+
+// Asks for the weight `ahead` bytes past p (the same place in the next
+// tile): the hardware prefetchers alone leave the cores waiting on the
+// weight stream.
+inline void prefetch(const std::uint8_t* p, std::int64_t ahead) {
+  _mm_prefetch(reinterpret_cast<const char*>(p + ahead), _MM_HINT_T0);
+}
+
+// Arguments of one tile: R rows of weights from `w` (row_bytes apart)
+// against one row of x (its nb activation blocks), R outputs to y.
+struct Tile {
+  const std::uint8_t* w;
+  std::int64_t row_bytes, nb;
+  std::int64_t ahead;  // bytes from a weight to the one prefetched (the next tile's)
+  const std::int8_t* xq;
+  const float *d8, *s8;
+  float* y;
+};
+
+// The fp16 values at p, p + stride, ..., p + 7 * stride as 8 floats.
+inline __m256 halves8(const std::uint8_t* p, std::int64_t stride) {
+  const __m256i at = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                        _mm256_set1_epi32(static_cast<int>(stride)));
+  const __m256i words = _mm256_and_si256(
+      _mm256_i32gather_epi32(reinterpret_cast<const int*>(p), at, 1), _mm256_set1_epi32(0xFFFF));
+  return _mm256_cvtph_ps(
+      _mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
+}
+
+// Q8_0 and Q4_0 (32-weight blocks led by their fp16 d): Codes gives the
+// per-block integer dot products. The scales d_w * d_x of 8 blocks of a row
+// are converted together into a small array, from which each block's is
+// broadcast by a load; a row's last nb % 8 blocks convert theirs one by one.
+template <class Codes, int R>
+void tile_32(const Tile& t) {
+  constexpr std::int64_t kBytes = Codes::kBlockBytes;
+  __m256 acc[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+  alignas(32) float scales[R][8];
+  auto block_step = [&](std::int64_t b, auto&& scale_of) {
+    const typename Codes::Activation x = Codes::activation(t.xq + b * 32);
+    for (int i = 0; i < R; ++i) {
+      const std::uint8_t* block = t.w + i * t.row_bytes + b * kBytes;
+      prefetch(block, t.ahead);
+      acc[i] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(Codes::dot(x, block)), scale_of(i, block), acc[i]);
+    }
+  };
+  std::int64_t b = 0;
+  for (; b + 8 <= t.nb; b += 8) {
+    const __m256 dx = every_eighth(t.d8 + b * 8);
+    for (int i = 0; i < R; ++i)
+      _mm256_store_ps(scales[i],
+                      _mm256_mul_ps(halves8(t.w + i * t.row_bytes + b * kBytes, kBytes), dx));
+    for (int j = 0; j < 8; ++j)
+      block_step(b + j,
+                 [&](int i, const std::uint8_t*) { return _mm256_broadcast_ss(&scales[i][j]); });
+  }
+  for (; b < t.nb; ++b) {
+    const __m256 dx = _mm256_loadu_ps(t.d8 + b * 8);
+    block_step(b, [&](int, const std::uint8_t* block) { return _mm256_mul_ps(half8(block), dx); });
+  }
+  store_sums<R>(acc, t.y);
+}
+
+// Q8_0: |x| meets w with the sign of x (unsigned x signed bytes).
+template <class Dot>
+struct Q8_0 {
+  static constexpr std::int64_t kBlockWeights = 32;
+  static constexpr std::int64_t kBlockBytes = 34;
+  struct Activation {
+    __m256i x, abs_x;
+  };
+  static Activation activation(const std::int8_t* xb) {
+    const __m256i x = load256(xb);
+    return {x, _mm256_sign_epi8(x, x)};
+  }
+  static __m256i dot(const Activation& a, const std::uint8_t* block) {
+    return Dot::dot(_mm256_setzero_si256(), a.abs_x, _mm256_sign_epi8(load256(block + 2), a.x));
+  }
+  template <int R>
+  static void tile(const Tile& t) {
+    tile_32<Q8_0, R>(t);
+  }
+};
+
+// Q4_0: the 16 code bytes loaded into both 128-bit halves, the high half
+// shifted down a nibble (elements 16-31); the -8 offset enters the integer
+// sum as its starting value -8 * (sum of each lane's 4 x codes), computed
+// once per activation block for the tile.
+template <class Dot>
+struct Q4_0 {
+  static constexpr std::int64_t kBlockWeights = 32;
+  static constexpr std::int64_t kBlockBytes = 18;
+  struct Activation {
+    __m256i x, offset;
+  };
+  static Activation activation(const std::int8_t* xb) {
+    const __m256i x = load256(xb);
+    return {x, _mm256_sub_epi32(_mm256_setzero_si256(),
+                                Dot::dot(_mm256_setzero_si256(), _mm256_set1_epi8(8), x))};
+  }
+  static __m256i dot(const Activation& a, const std::uint8_t* block) {
+    const __m256i packed =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2)));
+    const __m256i codes =
+        _mm256_and_si256(_mm256_srlv_epi32(packed, _mm256_set_epi32(4, 4, 4, 4, 0, 0, 0, 0)),
+                         _mm256_set1_epi8(0x0F));
+    return Dot::dot(a.offset, codes, a.x);
+  }
+  template <int R>
+  static void tile(const Tile& t) {
+    tile_32<Q4_0, R>(t);
+  }
+};
+
+// Q4_K: per super-block and row, d * sc_j * d_x of its 8 sub-blocks go to a
+// small array (each then broadcast by a load), and the mins' term dmin *
+// sum_j m_j * (d_x * sum(x_q))_j is subtracted as one 8-lane product.
+template <class Dot>
+struct Q4_K {
+  static constexpr std::int64_t kBlockWeights = 256;
+  static constexpr std::int64_t kBlockBytes = kQ4KBlockBytes;
+  template <int R>
+  static void tile(const Tile& t) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[R];
+    for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+    alignas(32) float scales[R][8];
+    for (std::int64_t sb = 0; sb < t.nb / 8; ++sb) {
+      const __m256 dx = every_eighth(t.d8 + sb * 64), sx = every_eighth(t.s8 + sb * 64);
+      for (int i = 0; i < R; ++i) {
+        const std::uint8_t* block = t.w + i * t.row_bytes + sb * kBlockBytes;
+        std::uint8_t sm[16];
+        unpack_q4_k_scales(block + 4, sm);
+        const __m256 sc = _mm256_cvtepi32_ps(
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm))));
+        const __m256 m = _mm256_cvtepi32_ps(
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8))));
+        _mm256_store_ps(scales[i],
+                        _mm256_mul_ps(_mm256_mul_ps(sc, dx), _mm256_set1_ps(half_at(block))));
+        acc[i] = _mm256_fnmadd_ps(_mm256_mul_ps(m, sx), _mm256_set1_ps(half_at(block + 2)), acc[i]);
+      }
+      for (int j = 0; j < 8; ++j) {
+        const std::int64_t b = sb * 8 + j;
+        const __m256i xv = load256(t.xq + b * 32);
+        for (int i = 0; i < R; ++i) {
+          // 32 bytes: sub-block j & ~1 in the low nibbles, j | 1 in the high ones.
+          const std::uint8_t* codes_at =
+              t.w + i * t.row_bytes + sb * kBlockBytes + 16 + 16 * (j & ~1);
+          if (j % 2 == 0) prefetch(codes_at, t.ahead);
+          const __m256i packed = load256(codes_at);
+          const __m256i codes =
+              _mm256_and_si256(j % 2 == 0 ? packed : _mm256_srli_epi16(packed, 4), low4);
+          acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Dot::dot(_mm256_setzero_si256(), codes, xv)),
+                                   _mm256_broadcast_ss(&scales[i][j]), acc[i]);
+        }
+      }
+    }
+    store_sums<R>(acc, t.y);
+  }
+};
+
+// Q6_K: 6-bit codes rebuilt from ql and qh per activation block, the -32
+// offset as the integer sum's start (as Q4_0's -8), and lanes 0-3 / 4-7
+// (the block's two sub-blocks of 16) scaled by their own d * sc.
+template <class Dot>
+struct Q6_K {
+  static constexpr std::int64_t kBlockWeights = 256;
+  static constexpr std::int64_t kBlockBytes = kQ6KBlockBytes;
+  template <int R>
+  static void tile(const Tile& t) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), low2 = _mm256_set1_epi8(3);
+    const __m256i thirty_two = _mm256_set1_epi8(32);
+    __m256 acc[R];
+    for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+    __m256 scales[R][2];  // d * sc of sub-blocks 0-7 and 8-15
+    for (std::int64_t sb = 0; sb < t.nb / 8; ++sb) {
+      for (int i = 0; i < R; ++i) {
+        const std::uint8_t* block = t.w + i * t.row_bytes + sb * kBlockBytes;
+        const __m256 d = _mm256_set1_ps(half_at(block + 208));
+        for (int h = 0; h < 2; ++h)
+          scales[i][h] = _mm256_mul_ps(
+              d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+                     _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 192 + 8 * h)))));
+      }
+      for (int g = 0; g < 8; ++g) {  // activation block g of the super-block: half g / 4
+        const std::int64_t b = sb * 8 + g;
+        const int q = g % 4;  // sub-blocks 2q, 2q + 1 of scales[.][g / 4]
+        const __m256i lanes = _mm256_set_epi32(2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q,
+                                               2 * q, 2 * q, 2 * q);
+        const __m256i xv = load256(t.xq + b * 32);
+        const __m256i offset = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                                Dot::dot(_mm256_setzero_si256(), thirty_two, xv));
+        const __m256 dx = _mm256_loadu_ps(t.d8 + b * 8);
+        for (int i = 0; i < R; ++i) {
+          const std::uint8_t* block = t.w + i * t.row_bytes + sb * kBlockBytes;
+          const __m256i ql = load256(block + 64 * (g / 4) + 32 * (q % 2));
+          if (g % 2 == 0) prefetch(block + 32 * g, t.ahead);
+          const __m256i qh = load256(block + 128 + 32 * (g / 4));
+          const __m256i low = _mm256_and_si256(q < 2 ? ql : _mm256_srli_epi16(ql, 4), low4);
+          const __m256i high =
+              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * q), low2), 4);
+          const __m256i dot = Dot::dot(offset, _mm256_or_si256(low, high), xv);
+          const __m256 scale = _mm256_permutevar8x32_ps(scales[i][g / 4], lanes);
+          acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale, dx), acc[i]);
+        }
+      }
+    }
+    store_sums<R>(acc, t.y);
+  }
+};
+
+// y[r * ldy + n] for n in [n_begin, n_end) and every row r of x, by Kernel
+// (one of the above) kTile output rows at a time, the last tile narrower.
+template <class Kernel>
+void each_tile(const std::uint8_t* w, const Rows& x, std::int64_t n_begin, std::int64_t n_end,
+               float* y, std::int64_t ldy) {
+  const std::int64_t nb = x.k / 32;
+  const std::int64_t row_bytes = x.k / Kernel::kBlockWeights * Kernel::kBlockBytes;
+  for (std::int64_t n = n_begin; n < n_end; n += kTile) {
+    const std::int64_t count = std::min<std::int64_t>(kTile, n_end - n);
+    for (std::int64_t r = 0; r < x.m; ++r) {
+      const Tile t{.w = w + n * row_bytes,
+                   .row_bytes = row_bytes,
+                   .nb = nb,
+                   .ahead = kTile * row_bytes,
+                   .xq = x.q + r * x.k,
+                   .d8 = x.d8 + r * nb * 8,
+                   .s8 = x.s8 + r * nb * 8,
+                   .y = y + r * ldy + n};
+      switch (count) {
+        case 4:
+          Kernel::template tile<4>(t);
+          break;
+        case 3:
+          Kernel::template tile<3>(t);
+          break;
+        case 2:
+          Kernel::template tile<2>(t);
+          break;
+        default:
+          Kernel::template tile<1>(t);
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace enclave::quant_simd
