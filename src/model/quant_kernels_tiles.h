@@ -185,6 +185,23 @@ struct Q4_0 {
   }
 };
 
+// A Q4_K super-block's 12 packed bytes at s as unpack_q4_k_scales gives
+// them (bytes 0-7 the scales, 8-15 the mins), on vector lanes: the bytes
+// of a scalar unpacking stored and reloaded as a vector would wait on a
+// failed store forward.
+inline __m128i q4_k_scales_and_mins(const std::uint8_t* s) {
+  constexpr int kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));  // v0 v1 v2 (unused)
+  const __m128i low = _mm_and_si128(
+      _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4)),
+      _mm_setr_epi32(kLow6, kLow4, kLow6, kLow4));  // v0 & 6, v2 & 4, v1 & 6, v2 >> 4 & 4
+  const __m128i top =
+      _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0)), 6),
+                                   _mm_setr_epi32(0, kLow2, 0, kLow2)),
+                     4);  // the top 2 bits of scales and mins 4-7
+  return _mm_or_si128(low, top);
+}
+
 // Q4_K: per super-block and row, d * sc_j * d_x of its 8 sub-blocks go to a
 // small array (each then broadcast by a load), and the mins' term dmin *
 // sum_j m_j * (d_x * sum(x_q))_j is subtracted as one 8-lane product.
@@ -202,29 +219,33 @@ struct Q4_K {
       const __m256 dx = every_eighth(t.d8 + sb * 64), sx = every_eighth(t.s8 + sb * 64);
       for (int i = 0; i < R; ++i) {
         const std::uint8_t* block = t.w + i * t.row_bytes + sb * kBlockBytes;
-        std::uint8_t sm[16];
-        unpack_q4_k_scales(block + 4, sm);
-        const __m256 sc = _mm256_cvtepi32_ps(
-            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm))));
-        const __m256 m = _mm256_cvtepi32_ps(
-            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8))));
+        // d, dmin, d, dmin, ...
+        const __m256 d_dmin = _mm256_cvtph_ps(
+            _mm_castps_si128(_mm_broadcast_ss(reinterpret_cast<const float*>(block))));
+        const __m128i sm = q4_k_scales_and_mins(block + 4);
+        const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm));
+        const __m256 m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(sm, sm)));
         _mm256_store_ps(scales[i],
-                        _mm256_mul_ps(_mm256_mul_ps(sc, dx), _mm256_set1_ps(half_at(block))));
-        acc[i] = _mm256_fnmadd_ps(_mm256_mul_ps(m, sx), _mm256_set1_ps(half_at(block + 2)), acc[i]);
+                        _mm256_mul_ps(_mm256_mul_ps(sc, dx),
+                                      _mm256_permutevar8x32_ps(d_dmin, _mm256_setzero_si256())));
+        acc[i] = _mm256_fnmadd_ps(_mm256_mul_ps(m, sx),
+                                  _mm256_permutevar8x32_ps(d_dmin, _mm256_set1_epi32(1)), acc[i]);
       }
-      for (int j = 0; j < 8; ++j) {
+      for (int j = 0; j < 8;
+           j += 2) {  // 32 bytes: sub-block j in the low nibbles, j + 1 in the high
         const std::int64_t b = sb * 8 + j;
-        const __m256i xv = load256(t.xq + b * 32);
+        const __m256i x0 = load256(t.xq + b * 32), x1 = load256(t.xq + b * 32 + 32);
         for (int i = 0; i < R; ++i) {
-          // 32 bytes: sub-block j & ~1 in the low nibbles, j | 1 in the high ones.
-          const std::uint8_t* codes_at =
-              t.w + i * t.row_bytes + sb * kBlockBytes + 16 + 16 * (j & ~1);
-          if (j % 2 == 0) prefetch(codes_at, t.ahead);
-          const __m256i packed = load256(codes_at);
-          const __m256i codes =
-              _mm256_and_si256(j % 2 == 0 ? packed : _mm256_srli_epi16(packed, 4), low4);
-          acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Dot::dot(_mm256_setzero_si256(), codes, xv)),
-                                   _mm256_broadcast_ss(&scales[i][j]), acc[i]);
+          const std::uint8_t* codes = t.w + i * t.row_bytes + sb * kBlockBytes + 16 + 16 * j;
+          prefetch(codes, t.ahead);
+          const __m256i packed = load256(codes);
+          const __m256i dot0 = Dot::dot(_mm256_setzero_si256(), _mm256_and_si256(packed, low4), x0);
+          const __m256i dot1 = Dot::dot(_mm256_setzero_si256(),
+                                        _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4), x1);
+          acc[i] =
+              _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot0), _mm256_broadcast_ss(&scales[i][j]), acc[i]);
+          acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot1), _mm256_broadcast_ss(&scales[i][j + 1]),
+                                   acc[i]);
         }
       }
     }
