@@ -10,6 +10,7 @@ namespace enclave::quant_simd {
 namespace {
 
 struct Avx2Dot {
+  static constexpr bool kNoSaturation = false;  // int16 pair sums
   // acc + the sums of each lane's 4 products u * s.
   static __m256i dot(__m256i acc, __m256i u, __m256i s) {
     return _mm256_add_epi32(acc,
@@ -18,6 +19,11 @@ struct Avx2Dot {
 };
 
 }  // namespace
+
+void quantize_rows_avx2(const float* x, std::int64_t m, std::int64_t k, std::int8_t* q, float* d8,
+                        float* s8) {
+  quantize_blocks(x, m * k / 32, q, d8, s8);
+}
 
 void matmul_q8_0_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
                       std::int64_t n_end, float* y, std::int64_t ldy) {

@@ -10,10 +10,16 @@ namespace enclave::quant_simd {
 namespace {
 
 struct VnniDot {
+  static constexpr bool kNoSaturation = true;  // int32 sums of 4 products
   static __m256i dot(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
 };
 
 }  // namespace
+
+void quantize_rows_avx512(const float* x, std::int64_t m, std::int64_t k, std::int8_t* q, float* d8,
+                          float* s8) {
+  quantize_blocks(x, m * k / 32, q, d8, s8);
+}
 
 void matmul_q8_0_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
                         std::int64_t n_end, float* y, std::int64_t ldy) {

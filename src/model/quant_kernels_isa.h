@@ -41,6 +41,13 @@ static inline void unpack_q4_k_scales(const std::uint8_t* s, std::uint8_t* out) 
   __builtin_memcpy(out, u, 16);
 }
 
+// quantize_rows_q8's arithmetic on vectors, to the same bits: x (m, k)
+// float32 -> q (m, k), d8 and s8 (m, k / 32, 8) as in QuantizedRows.
+void quantize_rows_avx2(const float* x, std::int64_t m, std::int64_t k, std::int8_t* q, float* d8,
+                        float* s8);
+void quantize_rows_avx512(const float* x, std::int64_t m, std::int64_t k, std::int8_t* q, float* d8,
+                          float* s8);
+
 // y[r * ldy + n] for n in [n_begin, n_end), every row r; w: (N, k) blocks.
 void matmul_q8_0_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
                       std::int64_t n_end, float* y, std::int64_t ldy);

@@ -159,6 +159,30 @@ TEST(QuantIsaTest, ForcingAPathSelectsItAndAnUnsupportedOneIsAnError) {
   EXPECT_EQ(quant_isa(), best);
 }
 
+TEST(QuantIsaTest, EveryPathQuantizesActivationsToTheSameBytes) {
+  constexpr std::int64_t m = 3, k = 320;
+  std::vector<float> x = random_values(static_cast<std::size_t>(m * k), 3, 1.0f);
+  std::fill(x.begin(), x.begin() + 32, 0.0f);  // scale 0
+  // d = 1: codes at exact halves round to even.
+  const float halves[] = {127.0f, 2.5f, -3.5f, 0.5f, 1.5f, -0.5f, -126.5f};
+  std::copy(std::begin(halves), std::end(halves), x.begin() + 32);
+  QuantizedRows want;
+  set_quant_isa(QuantIsa::kScalar);
+  quantize_rows_q8(x.data(), m, k, want);
+  EXPECT_EQ(want.q[33], 2);
+  EXPECT_EQ(want.q[34], -4);
+  EXPECT_EQ(want.q[38], -126);
+  for (QuantIsa isa : supported_isas()) {
+    set_quant_isa(isa);
+    QuantizedRows got;
+    quantize_rows_q8(x.data(), m, k, got);
+    EXPECT_EQ(got.q, want.q) << quant_isa_name(isa);
+    EXPECT_EQ(got.d8, want.d8) << quant_isa_name(isa);
+    EXPECT_EQ(got.s8, want.s8) << quant_isa_name(isa);
+  }
+  set_quant_isa(detect_quant_isa());
+}
+
 TEST(QuantIsaTest, QuantizedRowsHoldScaleAndSumPerBlock) {
   std::vector<float> x(64);
   for (int i = 0; i < 64; ++i) x[i] = static_cast<float>(i - 20);

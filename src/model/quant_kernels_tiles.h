@@ -99,15 +99,15 @@ inline __m256 halves8(const std::uint8_t* p, std::int64_t stride) {
 }
 
 // Q8_0 and Q4_0 (32-weight blocks led by their fp16 d): Codes gives the
-// per-block integer dot products. The scales d_w * d_x of 8 blocks of a row
-// are converted together into a small array, from which each block's is
-// broadcast by a load; a row's last nb % 8 blocks convert theirs one by one.
+// per-block integer dot products (and a last correction of the sums). The scales d_w * d_x of 8
+// blocks of a row are converted together into a small array, from which each block's is broadcast
+// by a load; a row's last nb % 8 blocks convert theirs one by one.
 template <class Codes, int R>
 void tile_32(const Tile& t) {
   constexpr std::int64_t kBytes = Codes::kBlockBytes;
   __m256 acc[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
-  alignas(32) float scales[R][8];
+  __m256 scales[R];
   auto block_step = [&](std::int64_t b, auto&& scale_of) {
     const typename Codes::Activation x = Codes::activation(t.xq + b * 32);
     for (int i = 0; i < R; ++i) {
@@ -121,16 +121,17 @@ void tile_32(const Tile& t) {
   for (; b + 8 <= t.nb; b += 8) {
     const __m256 dx = every_eighth(t.d8 + b * 8);
     for (int i = 0; i < R; ++i)
-      _mm256_store_ps(scales[i],
-                      _mm256_mul_ps(halves8(t.w + i * t.row_bytes + b * kBytes, kBytes), dx));
+      scales[i] = _mm256_mul_ps(halves8(t.w + i * t.row_bytes + b * kBytes, kBytes), dx);
     for (int j = 0; j < 8; ++j)
-      block_step(b + j,
-                 [&](int i, const std::uint8_t*) { return _mm256_broadcast_ss(&scales[i][j]); });
+      block_step(b + j, [&](int i, const std::uint8_t*) {
+        return _mm256_permutevar8x32_ps(scales[i], _mm256_set1_epi32(j));
+      });
   }
   for (; b < t.nb; ++b) {
     const __m256 dx = _mm256_loadu_ps(t.d8 + b * 8);
     block_step(b, [&](int, const std::uint8_t* block) { return _mm256_mul_ps(half8(block), dx); });
   }
+  for (int i = 0; i < R; ++i) acc[i] = Codes::finish(acc[i]);
   store_sums<R>(acc, t.y);
 }
 
@@ -149,16 +150,22 @@ struct Q8_0 {
   static __m256i dot(const Activation& a, const std::uint8_t* block) {
     return Dot::dot(_mm256_setzero_si256(), a.abs_x, _mm256_sign_epi8(load256(block + 2), a.x));
   }
+  static __m256 finish(__m256 acc) { return acc; }
   template <int R>
   static void tile(const Tile& t) {
     tile_32<Q8_0, R>(t);
   }
 };
 
-// Q4_0: the 16 code bytes loaded into both 128-bit halves, the high half
-// shifted down a nibble (elements 16-31); the -8 offset enters the integer
-// sum as its starting value -8 * (sum of each lane's 4 x codes), computed
-// once per activation block for the tile.
+// Q4_0: the 16 code bytes loaded into both 128-bit halves; the low half
+// keeps the low nibbles (elements 0-15), the high half the high ones
+// (16-31). With vpdpbusd, whose int32 sums cannot saturate, the high
+// nibbles stay in place (16 times their value, undone on the float
+// accumulator's lanes 4-7 at the end, exactly: a power of two) and save a
+// shift; vpmaddubsw's int16 pairs would saturate, so on AVX2 they are
+// shifted down. The -8 offset enters the integer sum as its starting value
+// -8 (-128 in place) * (sum of each lane's 4 x codes), computed once per
+// activation block for the tile.
 template <class Dot>
 struct Q4_0 {
   static constexpr std::int64_t kBlockWeights = 32;
@@ -168,16 +175,26 @@ struct Q4_0 {
   };
   static Activation activation(const std::int8_t* xb) {
     const __m256i x = load256(xb);
-    return {x, _mm256_sub_epi32(_mm256_setzero_si256(),
-                                Dot::dot(_mm256_setzero_si256(), _mm256_set1_epi8(8), x))};
+    const __m256i eight = Dot::kNoSaturation
+                              ? _mm256_set_m128i(_mm_set1_epi8(-128), _mm_set1_epi8(8))
+                              : _mm256_set1_epi8(8);
+    return {x,
+            _mm256_sub_epi32(_mm256_setzero_si256(), Dot::dot(_mm256_setzero_si256(), eight, x))};
   }
   static __m256i dot(const Activation& a, const std::uint8_t* block) {
     const __m256i packed =
         _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2)));
     const __m256i codes =
-        _mm256_and_si256(_mm256_srlv_epi32(packed, _mm256_set_epi32(4, 4, 4, 4, 0, 0, 0, 0)),
-                         _mm256_set1_epi8(0x0F));
+        Dot::kNoSaturation
+            ? _mm256_and_si256(packed, _mm256_set_m128i(_mm_set1_epi8(-16), _mm_set1_epi8(0x0F)))
+            : _mm256_and_si256(_mm256_srlv_epi32(packed, _mm256_set_epi32(4, 4, 4, 4, 0, 0, 0, 0)),
+                               _mm256_set1_epi8(0x0F));
     return Dot::dot(a.offset, codes, a.x);
+  }
+  static __m256 finish(__m256 acc) {
+    return Dot::kNoSaturation
+               ? _mm256_mul_ps(acc, _mm256_set_ps(0.0625f, 0.0625f, 0.0625f, 0.0625f, 1, 1, 1, 1))
+               : acc;
   }
   template <int R>
   static void tile(const Tile& t) {
@@ -302,6 +319,41 @@ struct Q6_K {
     store_sums<R>(acc, t.y);
   }
 };
+
+// quantize_rows_q8 on vectors: per block amax / 127 and the codes rounded
+// to nearest even (vcvtps2dq in the default rounding mode, as
+// std::nearbyint), so the bytes are the scalar loop's.
+inline void quantize_blocks(const float* x, std::int64_t n_blocks, std::int8_t* q, float* d8,
+                            float* s8) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (std::int64_t b = 0; b < n_blocks; ++b) {
+    __m256 v[4];
+    for (int i = 0; i < 4; ++i) v[i] = _mm256_loadu_ps(x + b * 32 + 8 * i);
+    __m256 amax =
+        _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                      _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float d = _mm_cvtss_f32(m4) / 127.0f;
+    const __m256 id = _mm256_set1_ps(d != 0 ? 1.0f / d : 0.0f);
+    __m256i c[4];
+    for (int i = 0; i < 4; ++i) c[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));
+    const __m256i sum4 =
+        _mm256_add_epi32(_mm256_add_epi32(c[0], c[1]), _mm256_add_epi32(c[2], c[3]));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(sum4), _mm256_extracti128_si256(sum4, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    // Packing works within 128-bit halves: the dwords come out as 0 2 4 6 1 3 5 7.
+    const __m256i bytes =
+        _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(q + b * 32),
+        _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    _mm256_storeu_ps(d8 + b * 8, _mm256_set1_ps(d));
+    _mm256_storeu_ps(s8 + b * 8, _mm256_set1_ps(d * static_cast<float>(_mm_cvtsi128_si32(s))));
+  }
+}
 
 // y[r * ldy + n] for n in [n_begin, n_end) and every row r of x, by Kernel
 // (one of the above) kTile output rows at a time, the last tile narrower.
