@@ -279,7 +279,7 @@ struct Q6_K {
   static constexpr std::int64_t kBlockBytes = kQ6KBlockBytes;
   template <int R>
   static void tile(const Tile& t) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F), low2 = _mm256_set1_epi8(3);
+    const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30);
     const __m256i thirty_two = _mm256_set1_epi8(32);
     __m256 acc[R];
     for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
@@ -308,8 +308,11 @@ struct Q6_K {
           if (g % 2 == 0) prefetch(block + 32 * g, t.ahead);
           const __m256i qh = load256(block + 128 + 32 * (g / 4));
           const __m256i low = _mm256_and_si256(q < 2 ? ql : _mm256_srli_epi16(ql, 4), low4);
-          const __m256i high =
-              _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * q), low2), 4);
+          // Bits 2q, 2q + 1 of qh moved to bits 4, 5 (16-bit shifts: what
+          // crosses a byte is masked off).
+          const __m256i high = _mm256_and_si256(
+              q == 2 ? qh : (q < 2 ? _mm256_slli_epi16(qh, 4 - 2 * q) : _mm256_srli_epi16(qh, 2)),
+              bits45);
           const __m256i dot = Dot::dot(offset, _mm256_or_si256(low, high), xv);
           const __m256 scale = _mm256_permutevar8x32_ps(scales[i][g / 4], lanes);
           acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale, dx), acc[i]);
@@ -368,7 +371,7 @@ void each_tile(const std::uint8_t* w, const Rows& x, std::int64_t n_begin, std::
       const Tile t{.w = w + n * row_bytes,
                    .row_bytes = row_bytes,
                    .nb = nb,
-                   .ahead = kTile * row_bytes,
+                   .ahead = 2 * kTile * row_bytes,
                    .xq = x.q + r * x.k,
                    .d8 = x.d8 + r * nb * 8,
                    .s8 = x.s8 + r * nb * 8,
