@@ -135,26 +135,34 @@ void tile_32(const Tile& t) {
   store_sums<R>(acc, t.y);
 }
 
-// Q8_0: |x| meets w with the sign of x (unsigned x signed bytes).
-template <class Dot>
-struct Q8_0 {
+// One activation block's codes as Q8_0 and Q4_0 meet them, with a vector
+// of the kernel's own derived from them once for the tile.
+struct Activation32 {
+  __m256i x, derived;
+};
+
+template <class Codes>
+struct Blocks32 {
   static constexpr std::int64_t kBlockWeights = 32;
+  template <int R>
+  static void tile(const Tile& t) {
+    tile_32<Codes, R>(t);
+  }
+};
+
+// Q8_0: |x| (derived) meets w with the sign of x (unsigned x signed bytes).
+template <class Dot>
+struct Q8_0 : Blocks32<Q8_0<Dot>> {
   static constexpr std::int64_t kBlockBytes = 34;
-  struct Activation {
-    __m256i x, abs_x;
-  };
+  using Activation = Activation32;
   static Activation activation(const std::int8_t* xb) {
     const __m256i x = load256(xb);
     return {x, _mm256_sign_epi8(x, x)};
   }
   static __m256i dot(const Activation& a, const std::uint8_t* block) {
-    return Dot::dot(_mm256_setzero_si256(), a.abs_x, _mm256_sign_epi8(load256(block + 2), a.x));
+    return Dot::dot(_mm256_setzero_si256(), a.derived, _mm256_sign_epi8(load256(block + 2), a.x));
   }
   static __m256 finish(__m256 acc) { return acc; }
-  template <int R>
-  static void tile(const Tile& t) {
-    tile_32<Q8_0, R>(t);
-  }
 };
 
 // Q4_0: the 16 code bytes loaded into both 128-bit halves; the low half
@@ -164,15 +172,12 @@ struct Q8_0 {
 // accumulator's lanes 4-7 at the end, exactly: a power of two) and save a
 // shift; vpmaddubsw's int16 pairs would saturate, so on AVX2 they are
 // shifted down. The -8 offset enters the integer sum as its starting value
-// -8 (-128 in place) * (sum of each lane's 4 x codes), computed once per
-// activation block for the tile.
+// (derived) -8 (-128 in place) * (sum of each lane's 4 x codes), computed
+// once per activation block for the tile.
 template <class Dot>
-struct Q4_0 {
-  static constexpr std::int64_t kBlockWeights = 32;
+struct Q4_0 : Blocks32<Q4_0<Dot>> {
   static constexpr std::int64_t kBlockBytes = 18;
-  struct Activation {
-    __m256i x, offset;
-  };
+  using Activation = Activation32;
   static Activation activation(const std::int8_t* xb) {
     const __m256i x = load256(xb);
     const __m256i eight = Dot::kNoSaturation
@@ -189,16 +194,12 @@ struct Q4_0 {
             ? _mm256_and_si256(packed, _mm256_set_m128i(_mm_set1_epi8(-16), _mm_set1_epi8(0x0F)))
             : _mm256_and_si256(_mm256_srlv_epi32(packed, _mm256_set_epi32(4, 4, 4, 4, 0, 0, 0, 0)),
                                _mm256_set1_epi8(0x0F));
-    return Dot::dot(a.offset, codes, a.x);
+    return Dot::dot(a.derived, codes, a.x);
   }
   static __m256 finish(__m256 acc) {
     return Dot::kNoSaturation
                ? _mm256_mul_ps(acc, _mm256_set_ps(0.0625f, 0.0625f, 0.0625f, 0.0625f, 1, 1, 1, 1))
                : acc;
-  }
-  template <int R>
-  static void tile(const Tile& t) {
-    tile_32<Q4_0, R>(t);
   }
 };
 
