@@ -39,6 +39,12 @@ inline short bits16(const std::uint8_t* p) {
   return h;
 }
 
+inline int bits32(const std::uint8_t* p) {
+  int v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
 // The fp16 value at p in all 8 lanes.
 inline __m256 half8(const std::uint8_t* p) { return _mm256_cvtph_ps(_mm_set1_epi16(bits16(p))); }
 
@@ -238,8 +244,7 @@ struct Q4_K {
       for (int i = 0; i < R; ++i) {
         const std::uint8_t* block = t.w + i * t.row_bytes + sb * kBlockBytes;
         // d, dmin, d, dmin, ...
-        const __m256 d_dmin = _mm256_cvtph_ps(
-            _mm_castps_si128(_mm_broadcast_ss(reinterpret_cast<const float*>(block))));
+        const __m256 d_dmin = _mm256_cvtph_ps(_mm_set1_epi32(bits32(block)));
         const __m128i sm = q4_k_scales_and_mins(block + 4);
         const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm));
         const __m256 m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(sm, sm)));
