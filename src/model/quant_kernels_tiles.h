@@ -254,8 +254,9 @@ struct Q4_K {
         acc[i] = _mm256_fnmadd_ps(_mm256_mul_ps(m, sx),
                                   _mm256_permutevar8x32_ps(d_dmin, _mm256_set1_epi32(1)), acc[i]);
       }
-      for (int j = 0; j < 8;
-           j += 2) {  // 32 bytes: sub-block j in the low nibbles, j + 1 in the high
+      // 32 bytes: sub-block j in the low nibbles, j + 1 in the high ones.
+#pragma GCC unroll 4
+      for (int j = 0; j < 8; j += 2) {
         const std::int64_t b = sb * 8 + j;
         const __m256i x0 = load256(t.xq + b * 32), x1 = load256(t.xq + b * 32 + 32);
         for (int i = 0; i < R; ++i) {
@@ -299,6 +300,8 @@ struct Q6_K {
               d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
                      _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + 192 + 8 * h)))));
       }
+      // Unrolled, so that each g's shifts and lanes are constants.
+#pragma GCC unroll 8
       for (int g = 0; g < 8; ++g) {  // activation block g of the super-block: half g / 4
         const std::int64_t b = sb * 8 + g;
         const int q = g % 4;  // sub-blocks 2q, 2q + 1 of scales[.][g / 4]
