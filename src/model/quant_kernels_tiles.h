@@ -105,9 +105,11 @@ inline __m256 halves8(const std::uint8_t* p, std::int64_t stride) {
 }
 
 // Q8_0 and Q4_0 (32-weight blocks led by their fp16 d): Codes gives the
-// per-block integer dot products (and a last correction of the sums). The scales d_w * d_x of 8
-// blocks of a row are converted together into a small array, from which each block's is broadcast
-// by a load; a row's last nb % 8 blocks convert theirs one by one.
+// per-block integer dot products (and a last correction of the sums). The
+// scales d_w * d_x of 8 blocks of a row are converted together (one gather
+// of their fp16 values) and each block's taken from that register by a
+// permute; the 8 blocks' cache lines are prefetched together. A row's last
+// nb % 8 blocks do both one by one.
 template <class Codes, int R>
 void tile_32(const Tile& t) {
   constexpr std::int64_t kBytes = Codes::kBlockBytes;
@@ -118,7 +120,6 @@ void tile_32(const Tile& t) {
     const typename Codes::Activation x = Codes::activation(t.xq + b * 32);
     for (int i = 0; i < R; ++i) {
       const std::uint8_t* block = t.w + i * t.row_bytes + b * kBytes;
-      prefetch(block, t.ahead);
       acc[i] =
           _mm256_fmadd_ps(_mm256_cvtepi32_ps(Codes::dot(x, block)), scale_of(i, block), acc[i]);
     }
@@ -126,8 +127,11 @@ void tile_32(const Tile& t) {
   std::int64_t b = 0;
   for (; b + 8 <= t.nb; b += 8) {
     const __m256 dx = every_eighth(t.d8 + b * 8);
-    for (int i = 0; i < R; ++i)
-      scales[i] = _mm256_mul_ps(halves8(t.w + i * t.row_bytes + b * kBytes, kBytes), dx);
+    for (int i = 0; i < R; ++i) {
+      const std::uint8_t* blocks = t.w + i * t.row_bytes + b * kBytes;
+      for (std::int64_t line = 0; line < 8 * kBytes; line += 64) prefetch(blocks + line, t.ahead);
+      scales[i] = _mm256_mul_ps(halves8(blocks, kBytes), dx);
+    }
     for (int j = 0; j < 8; ++j)
       block_step(b + j, [&](int i, const std::uint8_t*) {
         return _mm256_permutevar8x32_ps(scales[i], _mm256_set1_epi32(j));
@@ -135,7 +139,10 @@ void tile_32(const Tile& t) {
   }
   for (; b < t.nb; ++b) {
     const __m256 dx = _mm256_loadu_ps(t.d8 + b * 8);
-    block_step(b, [&](int, const std::uint8_t* block) { return _mm256_mul_ps(half8(block), dx); });
+    block_step(b, [&](int, const std::uint8_t* block) {
+      prefetch(block, t.ahead);
+      return _mm256_mul_ps(half8(block), dx);
+    });
   }
   for (int i = 0; i < R; ++i) acc[i] = Codes::finish(acc[i]);
   store_sums<R>(acc, t.y);
