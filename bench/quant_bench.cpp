@@ -8,11 +8,15 @@
 // decode lengths) and the ratios Enclave / llama.cpp are printed.
 //
 // A second table times the decode-shaped products alone: every matrix of one
-// decode step (batch 1) through quant_linear on each instruction-set path
-// and for each quantised type (q8_0, q4_0, q4_k, q6_k),
-// as GB/s of weights read, so kernel speed and per-token overhead separate.
+// decode step (batch 1) on each instruction-set path and for each quantised
+// type (q8_0, q4_0, q4_k, q6_k), as GB/s of weights read, so kernel speed and
+// per-token overhead separate: once through quant_linear (tensor glue
+// included) and once by the kernels alone (quantize_rows_q8 and
+// quant_matmul_rows over the threads). --products-only prints only it.
 //
 // Usage: quant_bench [--preset small] [--threads 2] [--prompt 128] [--decode 64] [--work DIR]
+//                    [--products-only]
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -92,8 +96,16 @@ std::optional<Speed> llama_speed(const std::string& bench, const fs::path& gguf,
   return s;
 }
 
-// GB/s of weights read by the matrices of one decode step on the current path.
-double decode_products_gbs(const enclave::ModelConfig& c, enclave::QuantType type, int reps) {
+// The matrices of one decode step (batch 1) as `type` blocks, with an input
+// row for each.
+struct DecodeStep {
+  std::vector<std::vector<std::uint8_t>> bytes;
+  std::vector<enclave::QuantMatrix> matrices;
+  std::vector<torch::Tensor> inputs;  // (1, 1, cols) float32
+  double total_bytes = 0;
+};
+
+DecodeStep decode_step(const enclave::ModelConfig& c, enclave::QuantType type) {
   const std::int64_t q_dim = c.n_head * c.head_dim, kv_dim = c.n_kv_head * c.head_dim;
   std::vector<std::pair<std::int64_t, std::int64_t>> shapes;
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
@@ -105,28 +117,107 @@ double decode_products_gbs(const enclave::ModelConfig& c, enclave::QuantType typ
       shapes.push_back(s);
   }
   shapes.push_back({c.vocab_size, c.hidden_size});
-  std::vector<std::vector<std::uint8_t>> bytes;
-  std::vector<enclave::QuantMatrix> matrices;
-  std::vector<torch::Tensor> inputs;
-  double total = 0;
+  DecodeStep step;
   for (auto [rows, cols] : shapes) {
     const torch::Tensor w = torch::randn({rows, cols}) * 0.02;
-    bytes.push_back(enclave::quantize_weights(
+    step.bytes.push_back(enclave::quantize_weights(
         type, std::span<const float>(w.data_ptr<float>(), static_cast<std::size_t>(w.numel()))));
   }
   for (std::size_t i = 0; i < shapes.size(); ++i) {
-    matrices.push_back({type, shapes[i].first, shapes[i].second, bytes[i].data(), nullptr});
-    inputs.push_back(torch::randn({1, 1, shapes[i].second}));
-    total += static_cast<double>(matrices.back().n_bytes());
+    step.matrices.push_back(
+        {type, shapes[i].first, shapes[i].second, step.bytes[i].data(), nullptr});
+    step.inputs.push_back(torch::randn({1, 1, shapes[i].second}));
+    step.total_bytes += static_cast<double>(step.matrices.back().n_bytes());
   }
-  auto run = [&] {
-    for (std::size_t i = 0; i < matrices.size(); ++i)
-      (void)enclave::quant_linear(inputs[i], matrices[i], {});
+  return step;
+}
+
+// GB/s of weights read by one decode step's products on the current path,
+// the best of 3 timings of `reps` steps each: through quant_linear, and by
+// the kernels alone (quantize_rows_q8, then quant_matmul_rows with the
+// output rows split over the threads, as a fused decode path calls them).
+struct ProductSpeed {
+  double linear = 0, kernels = 0;
+};
+
+ProductSpeed decode_products_gbs(const DecodeStep& step, int reps) {
+  auto best_gbs = [&](auto&& run) {
+    run();
+    double best = 0;
+    for (int t = 0; t < 3; ++t) {
+      const auto start = Clock::now();
+      for (int r = 0; r < reps; ++r) run();
+      best = std::max(best, step.total_bytes * reps / seconds_since(start) / 1e9);
+    }
+    return best;
   };
-  run();
-  const auto start = Clock::now();
-  for (int r = 0; r < reps; ++r) run();
-  return total * reps / seconds_since(start) / 1e9;
+  ProductSpeed speed;
+  speed.linear = best_gbs([&] {
+    for (std::size_t i = 0; i < step.matrices.size(); ++i)
+      (void)enclave::quant_linear(step.inputs[i], step.matrices[i], {});
+  });
+  std::int64_t max_rows = 0;
+  for (const auto& w : step.matrices) max_rows = std::max(max_rows, w.rows);
+  std::vector<float> y(static_cast<std::size_t>(max_rows));
+  enclave::QuantizedRows xq;
+  speed.kernels = best_gbs([&] {
+    for (std::size_t i = 0; i < step.matrices.size(); ++i) {
+      const enclave::QuantMatrix& w = step.matrices[i];
+      enclave::quantize_rows_q8(step.inputs[i].data_ptr<float>(), 1, w.cols, xq);
+      at::parallel_for(0, w.rows, 16, [&](std::int64_t begin, std::int64_t end) {
+        enclave::quant_matmul_rows(w.type, w.data, xq, begin, end, y.data(), w.rows);
+      });
+    }
+  });
+  return speed;
+}
+
+// Prefill and decode tokens/s of each GGUF variant, beside llama-bench when
+// LLAMA_BENCH names it.
+void end_to_end(const std::string& preset, const fs::path& work, int threads, int n_prompt,
+                int n_decode) {
+  const fs::path source = work / preset;
+  if (!fs::exists(source / "config.json")) {
+    fs::remove_all(source);
+    fmt::print(stderr, "creating {} model in {}\n", preset, source.string());
+    enclave::init_model(preset, source, 1);
+  }
+  const char* bench = std::getenv("LLAMA_BENCH");
+  fmt::print("{} preset, {} thread(s), prompt {} tokens, decode {} tokens; kernels: {}\n\n", preset,
+             threads, n_prompt, n_decode, enclave::quant_isa_name(enclave::quant_isa()));
+  fmt::print("{:<6} {:<4} | {:>13} {:>13} {:>6} | {:>12} {:>12} {:>6}\n", "type", "act",
+             "prefill tok/s", "llama.cpp", "ratio", "decode tok/s", "llama.cpp", "ratio");
+  struct Variant {
+    const char* type;
+    const char* act;
+  };
+  for (const Variant v : {Variant{"f32", "f32"}, Variant{"bf16", "bf16"}, Variant{"q8_0", "f32"},
+                          Variant{"q8_0", "bf16"}, Variant{"q4_0", "f32"}, Variant{"q4_0", "bf16"},
+                          Variant{"q4_k_m", "f32"}, Variant{"q4_k_m", "bf16"}}) {
+    const fs::path gguf = work / fmt::format("{}-{}.gguf", preset, v.type);
+    if (!fs::exists(gguf))
+      enclave::export_gguf(source, gguf, {.type = enclave::parse_gguf_type(v.type)});
+    fs::path dir = source;
+    const std::string type = v.type;
+    if (type == "q8_0" || type == "q4_0" || type == "q4_k_m") {
+      dir = work / fmt::format("{}-{}", preset, v.type);
+      if (!fs::exists(dir / "config.json"))
+        enclave::import_gguf(gguf, dir, {.keep_quantized = true});
+    }
+    const Speed e = enclave_speed(dir, v.act, threads, n_prompt, n_decode);
+    std::optional<Speed> l;
+    if (bench != nullptr && (std::string(v.act) == "f32" || type == "bf16"))
+      l = llama_speed(bench, gguf, threads, n_prompt, n_decode);
+    auto cell = [&](double x) { return l ? fmt::format("{:.1f}", x) : std::string("-"); };
+    auto ratio = [&](double a, double b) {
+      return l ? fmt::format("{:.2f}x", a / b) : std::string("-");
+    };
+    fmt::print("{:<6} {:<4} | {:>13.1f} {:>13} {:>6} | {:>12.1f} {:>12} {:>6}\n", v.type, v.act,
+               e.prefill, cell(l ? l->prefill : 0), ratio(e.prefill, l ? l->prefill : 1), e.decode,
+               cell(l ? l->decode : 0), ratio(e.decode, l ? l->decode : 1));
+    std::fflush(stdout);
+  }
+  if (bench == nullptr) fmt::print("(LLAMA_BENCH unset: no llama.cpp comparison)\n");
 }
 
 }  // namespace
@@ -134,6 +225,7 @@ double decode_products_gbs(const enclave::ModelConfig& c, enclave::QuantType typ
 int main(int argc, char** argv) {
   std::string preset = "small";
   int threads = 2, n_prompt = 128, n_decode = 64;
+  bool products_only = false;
   fs::path work = fs::temp_directory_path() / "enclave_quant_bench";
   CLI::App app("Quantised CPU inference beside llama-bench on the same GGUF files");
   app.add_option("--preset", preset, "Model preset")->capture_default_str();
@@ -141,69 +233,44 @@ int main(int argc, char** argv) {
   app.add_option("--prompt", n_prompt, "Prompt tokens")->capture_default_str();
   app.add_option("--decode", n_decode, "Decoded tokens")->capture_default_str();
   app.add_option("--work", work, "Scratch folder")->capture_default_str();
+  app.add_flag("--products-only", products_only,
+               "Only the decode-step products table (no model files, no llama-bench)");
   CLI11_PARSE(app, argc, argv);
   try {
-    const fs::path source = work / preset;
-    if (!fs::exists(source / "config.json")) {
-      fs::remove_all(source);
-      fmt::print(stderr, "creating {} model in {}\n", preset, source.string());
-      enclave::init_model(preset, source, 1);
-    }
-    const char* bench = std::getenv("LLAMA_BENCH");
-    fmt::print("{} preset, {} thread(s), prompt {} tokens, decode {} tokens; kernels: {}\n\n",
-               preset, threads, n_prompt, n_decode, enclave::quant_isa_name(enclave::quant_isa()));
-    fmt::print("{:<6} {:<4} | {:>13} {:>13} {:>6} | {:>12} {:>12} {:>6}\n", "type", "act",
-               "prefill tok/s", "llama.cpp", "ratio", "decode tok/s", "llama.cpp", "ratio");
-    struct Variant {
-      const char* type;
-      const char* act;
-    };
-    for (const Variant v :
-         {Variant{"f32", "f32"}, Variant{"bf16", "bf16"}, Variant{"q8_0", "f32"},
-          Variant{"q8_0", "bf16"}, Variant{"q4_0", "f32"}, Variant{"q4_0", "bf16"},
-          Variant{"q4_k_m", "f32"}, Variant{"q4_k_m", "bf16"}}) {
-      const fs::path gguf = work / fmt::format("{}-{}.gguf", preset, v.type);
-      if (!fs::exists(gguf))
-        enclave::export_gguf(source, gguf, {.type = enclave::parse_gguf_type(v.type)});
-      fs::path dir = source;
-      const std::string type = v.type;
-      if (type == "q8_0" || type == "q4_0" || type == "q4_k_m") {
-        dir = work / fmt::format("{}-{}", preset, v.type);
-        if (!fs::exists(dir / "config.json"))
-          enclave::import_gguf(gguf, dir, {.keep_quantized = true});
-      }
-      const Speed e = enclave_speed(dir, v.act, threads, n_prompt, n_decode);
-      std::optional<Speed> l;
-      if (bench != nullptr && (std::string(v.act) == "f32" || type == "bf16"))
-        l = llama_speed(bench, gguf, threads, n_prompt, n_decode);
-      auto cell = [&](double x) { return l ? fmt::format("{:.1f}", x) : std::string("-"); };
-      auto ratio = [&](double a, double b) {
-        return l ? fmt::format("{:.2f}x", a / b) : std::string("-");
-      };
-      fmt::print("{:<6} {:<4} | {:>13.1f} {:>13} {:>6} | {:>12.1f} {:>12} {:>6}\n", v.type, v.act,
-                 e.prefill, cell(l ? l->prefill : 0), ratio(e.prefill, l ? l->prefill : 1),
-                 e.decode, cell(l ? l->decode : 0), ratio(e.decode, l ? l->decode : 1));
-      std::fflush(stdout);
-    }
-    if (bench == nullptr) fmt::print("(LLAMA_BENCH unset: no llama.cpp comparison)\n");
-
+    if (!products_only) end_to_end(preset, work, threads, n_prompt, n_decode);
     fmt::print("\ndecode-step products alone (batch 1, {} thread(s)), GB/s of weights read\n",
                threads);
     torch::set_num_threads(threads);
     const enclave::ModelConfig config = enclave::preset_config(preset);
     const enclave::QuantIsa best = enclave::detect_quant_isa();
+    std::vector<enclave::QuantIsa> isas;
     for (enclave::QuantIsa isa :
-         {enclave::QuantIsa::kScalar, enclave::QuantIsa::kAvx2, enclave::QuantIsa::kAvx512}) {
-      if (isa > best) continue;
-      enclave::set_quant_isa(isa);
-      fmt::print("{:<7}", enclave::quant_isa_name(isa));
-      for (enclave::QuantType type : {enclave::QuantType::kQ8_0, enclave::QuantType::kQ4_0,
-                                      enclave::QuantType::kQ4_K, enclave::QuantType::kQ6_K})
-        fmt::print(" {} {:>6.2f} ", enclave::quant_type_name(type),
-                   decode_products_gbs(config, type, 5));
-      fmt::print("\n");
-      std::fflush(stdout);
+         {enclave::QuantIsa::kScalar, enclave::QuantIsa::kAvx2, enclave::QuantIsa::kAvx512})
+      if (isa <= best) isas.push_back(isa);
+    const enclave::QuantType types[] = {enclave::QuantType::kQ8_0, enclave::QuantType::kQ4_0,
+                                        enclave::QuantType::kQ4_K, enclave::QuantType::kQ6_K};
+    // [type][isa]
+    std::vector<std::vector<ProductSpeed>> speeds;
+    for (enclave::QuantType type : types) {
+      const DecodeStep step = decode_step(config, type);
+      speeds.emplace_back();
+      for (enclave::QuantIsa isa : isas) {
+        enclave::set_quant_isa(isa);
+        speeds.back().push_back(decode_products_gbs(step, 5));
+      }
     }
+    fmt::print("{:<7} {:<8}", "path", "through");
+    for (enclave::QuantType type : types) fmt::print(" {:>7}", enclave::quant_type_name(type));
+    fmt::print("\n");
+    for (std::size_t i = 0; i < isas.size(); ++i) {
+      for (bool kernels : {false, true}) {
+        fmt::print("{:<7} {:<8}", enclave::quant_isa_name(isas[i]), kernels ? "kernels" : "linear");
+        for (std::size_t t = 0; t < speeds.size(); ++t)
+          fmt::print(" {:>7.2f}", kernels ? speeds[t][i].kernels : speeds[t][i].linear);
+        fmt::print("\n");
+      }
+    }
+    std::fflush(stdout);
     enclave::set_quant_isa(best);
   } catch (const std::exception& e) {
     fmt::print(stderr, "quant_bench: {}\n", e.what());

@@ -212,6 +212,12 @@ void quantize_rows_q8(const float* x, std::int64_t m, std::int64_t k, QuantizedR
   out.q.resize(static_cast<std::size_t>(m * k));
   out.d8.resize(static_cast<std::size_t>(m * nb * 8));
   out.s8.resize(out.d8.size());
+  if (quant_isa() != QuantIsa::kScalar) {
+    (quant_isa() == QuantIsa::kAvx512
+         ? quant_simd::quantize_rows_avx512
+         : quant_simd::quantize_rows_avx2)(x, m, k, out.q.data(), out.d8.data(), out.s8.data());
+    return;
+  }
   for (std::int64_t blk = 0; blk < m * nb; ++blk) {
     const float* xb = x + blk * kQuantBlock;
     std::int8_t* qb = out.q.data() + blk * kQuantBlock;

@@ -10,11 +10,14 @@
 // y = x W^T is computed as llama.cpp's CPU backend does: each row of x is
 // quantised to Q8 blocks once (amax / 127 per block of 32), and each output
 // is a sum over blocks of d_w * d_x * (integer dot product of the 32 codes).
-// The integer dot products run on AVX-512 VNNI (vpdpbusd: unsigned x signed
-// bytes, so Q8_0 weights take the sign of x and meet |x|; Q4_0 codes are
-// already unsigned and the -8 offset becomes 8 * d_w * d_x * sum(x_q)), on
-// AVX2 (vpmaddubsw + vpmaddwd, llama.cpp's ggml_vec_dot_q8_0_q8_0), or on a
-// plain scalar loop that every path must agree with.
+// The integer dot products run on AVX-512 VNNI (vpdpbusd on 256-bit
+// vectors: unsigned x signed bytes, so Q8_0 weights take the sign of x and
+// meet |x|; Q4_0 codes are already unsigned and the -8 offset starts the
+// integer sum as -8 * sum(x_q)), on AVX2 (vpmaddubsw + vpmaddwd, llama.cpp's
+// ggml_vec_dot_q8_0_q8_0), or on a plain scalar loop that every path must
+// agree with. The vector paths compute four output rows at a time, sharing
+// the activation loads, each row on its own accumulator, and prefetch the
+// weights two such tiles ahead (quant_kernels_tiles.h).
 // The K-quants meet the same per-32 Q8 activation blocks (llama.cpp uses
 // Q8_K, one scale per 256): each Q4_K sub-block of 32 lines up with one
 // activation block, so its term is d * sc_j * d_x * dot(c, x_q) - dmin *
@@ -76,7 +79,8 @@ struct QuantizedRows {
   std::vector<std::int8_t> q;
   std::vector<float> d8, s8;
 };
-// x: (m, k) float32, row-major; k a multiple of 32 (ENCLAVE_CHECK).
+// x: (m, k) float32, row-major; k a multiple of 32 (ENCLAVE_CHECK). On the
+// current path; every path writes the same bytes.
 void quantize_rows_q8(const float* x, std::int64_t m, std::int64_t k, QuantizedRows& out);
 
 // y[r * ldy + n] = sum over k of x[r] * W[n] for n in [n_begin, n_end) and

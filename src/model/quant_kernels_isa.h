@@ -20,22 +20,6 @@ struct Rows {
   std::int64_t m, k;
 };
 
-// Calls dot(weight_row, x_q, d8, s8) for each output n in [n_begin, n_end)
-// and row r of x, storing the float it returns at y[r * ldy + n]. dot is a
-// lambda of the calling file (internal linkage), so each instantiation
-// stays in the file built for its instruction set.
-template <typename Dot>
-inline void each_output(const std::uint8_t* w, std::int64_t row_bytes, const Rows& x,
-                        std::int64_t n_begin, std::int64_t n_end, float* y, std::int64_t ldy,
-                        Dot dot) {
-  const std::int64_t nb = x.k / 32;
-  for (std::int64_t n = n_begin; n < n_end; ++n) {
-    const std::uint8_t* row = w + n * row_bytes;
-    for (std::int64_t r = 0; r < x.m; ++r)
-      y[r * ldy + n] = dot(row, x.q + r * x.k, x.d8 + r * nb * 8, x.s8 + r * nb * 8);
-  }
-}
-
 // Super-block bytes: Q4_K: fp16 d, fp16 dmin, 12 bytes of scales and mins,
 // 128 of codes; Q6_K: 128 ql, 64 qh, 16 int8 scales, fp16 d.
 constexpr std::int64_t kQ4KBlockBytes = static_cast<std::int64_t>(kQ4KBytes);
@@ -56,6 +40,13 @@ static inline void unpack_q4_k_scales(const std::uint8_t* s, std::uint8_t* out) 
   u[3] = ((v[2] >> 4) & kLow4) | (((v[1] >> 6) & kLow2) << 4);  // mins 4-7
   __builtin_memcpy(out, u, 16);
 }
+
+// quantize_rows_q8's arithmetic on vectors, to the same bits: x (m, k)
+// float32 -> q (m, k), d8 and s8 (m, k / 32, 8) as in QuantizedRows.
+void quantize_rows_avx2(const float* x, std::int64_t m, std::int64_t k, std::int8_t* q, float* d8,
+                        float* s8);
+void quantize_rows_avx512(const float* x, std::int64_t m, std::int64_t k, std::int8_t* q, float* d8,
+                          float* s8);
 
 // y[r * ldy + n] for n in [n_begin, n_end), every row r; w: (N, k) blocks.
 void matmul_q8_0_avx2(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,

@@ -99,9 +99,13 @@ TEST_P(QuantKernelsTest, EveryPathMatchesTheDequantizedReference) {
 
   for (QuantIsa isa : supported_isas()) {
     std::vector<float> y(static_cast<std::size_t>(m * n), NAN);
-    // Two calls over halves of the output rows, as the threads split them.
-    quant_matmul_rows_on(isa, type, w.data(), xq, 0, n / 2, y.data(), n);
-    quant_matmul_rows_on(isa, type, w.data(), xq, n / 2, n, y.data(), n);
+    // The output rows in calls of 1, 3, 5, 1, 3, 5, ... rows (odd starts,
+    // ranges short of a tile or a tile and a remainder), the rest in one
+    // call, as threads split them.
+    std::int64_t begin = 0;
+    for (std::int64_t size = 1; begin + size < n; begin += size, size = size == 5 ? 1 : size + 2)
+      quant_matmul_rows_on(isa, type, w.data(), xq, begin, begin + size, y.data(), n);
+    quant_matmul_rows_on(isa, type, w.data(), xq, begin, n, y.data(), n);
     double max_diff = 0, max_diff_q = 0;
     for (std::int64_t r = 0; r < m; ++r) {
       for (std::int64_t j = 0; j < n; ++j) {
@@ -134,10 +138,13 @@ TEST_P(QuantKernelsTest, EveryPathMatchesTheDequantizedReference) {
 INSTANTIATE_TEST_SUITE_P(
     Shapes, QuantKernelsTest,
     ::testing::Values(Case{QuantType::kQ8_0, 1, 37, 256}, Case{QuantType::kQ8_0, 3, 20, 96},
-                      Case{QuantType::kQ4_0, 1, 37, 256}, Case{QuantType::kQ4_0, 3, 20, 96},
-                      Case{QuantType::kQ4_K, 1, 37, 512}, Case{QuantType::kQ4_K, 3, 20, 256},
-                      Case{QuantType::kQ4_K, 2, 9, 512, true}, Case{QuantType::kQ6_K, 1, 37, 512},
-                      Case{QuantType::kQ6_K, 3, 20, 256}, Case{QuantType::kQ6_K, 2, 9, 512, true}));
+                      Case{QuantType::kQ8_0, 2, 21, 320}, Case{QuantType::kQ4_0, 1, 37, 256},
+                      Case{QuantType::kQ4_0, 3, 20, 96}, Case{QuantType::kQ4_0, 2, 21, 320},
+                      Case{QuantType::kQ4_0, 15, 9, 320}, Case{QuantType::kQ4_K, 2, 21, 768},
+                      Case{QuantType::kQ6_K, 2, 21, 768}, Case{QuantType::kQ4_K, 1, 37, 512},
+                      Case{QuantType::kQ4_K, 3, 20, 256}, Case{QuantType::kQ4_K, 2, 9, 512, true},
+                      Case{QuantType::kQ6_K, 1, 37, 512}, Case{QuantType::kQ6_K, 3, 20, 256},
+                      Case{QuantType::kQ6_K, 2, 9, 512, true}));
 
 TEST(QuantIsaTest, ForcingAPathSelectsItAndAnUnsupportedOneIsAnError) {
   const QuantIsa best = detect_quant_isa();
@@ -150,6 +157,30 @@ TEST(QuantIsaTest, ForcingAPathSelectsItAndAnUnsupportedOneIsAnError) {
   }
   set_quant_isa(best);
   EXPECT_EQ(quant_isa(), best);
+}
+
+TEST(QuantIsaTest, EveryPathQuantizesActivationsToTheSameBytes) {
+  constexpr std::int64_t m = 3, k = 320;
+  std::vector<float> x = random_values(static_cast<std::size_t>(m * k), 3, 1.0f);
+  std::fill(x.begin(), x.begin() + 32, 0.0f);  // scale 0
+  // d = 1: codes at exact halves round to even.
+  const float halves[] = {127.0f, 2.5f, -3.5f, 0.5f, 1.5f, -0.5f, -126.5f};
+  std::copy(std::begin(halves), std::end(halves), x.begin() + 32);
+  QuantizedRows want;
+  set_quant_isa(QuantIsa::kScalar);
+  quantize_rows_q8(x.data(), m, k, want);
+  EXPECT_EQ(want.q[33], 2);
+  EXPECT_EQ(want.q[34], -4);
+  EXPECT_EQ(want.q[38], -126);
+  for (QuantIsa isa : supported_isas()) {
+    set_quant_isa(isa);
+    QuantizedRows got;
+    quantize_rows_q8(x.data(), m, k, got);
+    EXPECT_EQ(got.q, want.q) << quant_isa_name(isa);
+    EXPECT_EQ(got.d8, want.d8) << quant_isa_name(isa);
+    EXPECT_EQ(got.s8, want.s8) << quant_isa_name(isa);
+  }
+  set_quant_isa(detect_quant_isa());
 }
 
 TEST(QuantIsaTest, QuantizedRowsHoldScaleAndSumPerBlock) {
