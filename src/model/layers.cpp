@@ -1,7 +1,5 @@
 #include "model/layers.h"
 
-#include "model/cpu_linear.h"
-
 namespace enclave {
 
 LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool bias,
@@ -12,7 +10,7 @@ LinearImpl::LinearImpl(std::int64_t in_features, std::int64_t out_features, bool
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = quant_ ? quant_linear(x, *quant_, bias_) : cpu_linear(x, weight_, bias_);
+  torch::Tensor y = quant_ ? quant_linear(x, *quant_, bias_) : torch::linear(x, weight_, bias_);
   if (adapter_) {
     if (torch::Tensor extra = adapter_->forward(x); extra.defined()) y = y + extra;
   }

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "model/cpu_linear.h"
 
 namespace enclave {
 namespace {
@@ -39,8 +38,8 @@ torch::Tensor quant_linear(const torch::Tensor& x, const QuantMatrix& w,
   ENCLAVE_CHECK(x.device().is_cpu() && x.size(-1) == w.cols);
   const std::int64_t m = x.numel() / w.cols;
   if (m >= kDequantizeRows)
-    return cpu_linear(x, dequantize(w, x.scalar_type()),
-                      bias.defined() ? bias.to(x.scalar_type()) : bias);
+    return torch::linear(x, dequantize(w, x.scalar_type()),
+                         bias.defined() ? bias.to(x.scalar_type()) : bias);
 
   const torch::Tensor xf = x.reshape({m, w.cols}).to(torch::kFloat32).contiguous();
   QuantizedRows xq;

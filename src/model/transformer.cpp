@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "model/cpu_linear.h"
 #include "model/rope.h"
 
 namespace enclave {
@@ -114,7 +113,7 @@ torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
   const std::shared_ptr<const QuantMatrix>& quant =
       lm_head_ ? lm_head_->quant_ : model_->embed_tokens_->quant_;
   torch::Tensor logits =
-      quant ? quant_linear(hidden, *quant, {}) : cpu_linear(hidden, output_weight());
+      quant ? quant_linear(hidden, *quant, {}) : torch::linear(hidden, output_weight());
   if (!config_.final_logit_softcapping) return logits;
   const double cap = *config_.final_logit_softcapping;
   return torch::tanh(logits / cap) * cap;
