@@ -17,7 +17,11 @@ constexpr std::int64_t kRowsPerTask = 64;
 
 torch::Tensor dequantize(const QuantMatrix& w, torch::Dtype dtype) {
   torch::Tensor out = torch::empty({w.rows, w.cols}, dtype);
+  // InferenceMode is per thread: the workers take the caller's, or copy_
+  // into an inference tensor made here would be refused.
+  const bool inference = c10::InferenceMode::is_enabled();
   at::parallel_for(0, w.rows, kRowsPerTask, [&](std::int64_t begin, std::int64_t end) {
+    c10::InferenceMode mode(inference);
     if (dtype == torch::kFloat32) {
       dequantize_rows(w.type, w.data, w.cols, begin, end, out.data_ptr<float>() + begin * w.cols);
       return;
