@@ -14,7 +14,8 @@
 // included) and once by the kernels alone (quantize_rows_q8 and
 // quant_matmul_rows over the threads). --products-only prints only it.
 //
-// Usage: quant_bench [--preset small] [--threads 2] [--prompt 128] [--decode 64] [--work DIR]
+// Usage: quant_bench [--preset small | --config config.json [--tokenizer DIR]] [--types
+// f32,bf16,q8_0,q4_0,q4_k_m] [--threads 2] [--prompt 128] [--decode 64] [--work DIR]
 //                    [--products-only]
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -174,13 +175,26 @@ ProductSpeed decode_products_gbs(const DecodeStep& step, int reps) {
 
 // Prefill and decode tokens/s of each GGUF variant, beside llama-bench when
 // LLAMA_BENCH names it.
-void end_to_end(const std::string& preset, const fs::path& work, int threads, int n_prompt,
-                int n_decode) {
+// The source model: the preset, or a random model of config's shape (bf16
+// weights, tokenizer files copied from `tokenizer` when given).
+struct Source {
+  std::string preset;
+  fs::path config, tokenizer;
+  std::string name() const { return config.empty() ? preset : config.stem().string(); }
+};
+
+void end_to_end(const Source& from, const std::vector<std::string>& types, const fs::path& work,
+                int threads, int n_prompt, int n_decode) {
+  const std::string preset = from.name();
   const fs::path source = work / preset;
   if (!fs::exists(source / "config.json")) {
     fs::remove_all(source);
     fmt::print(stderr, "creating {} model in {}\n", preset, source.string());
-    enclave::init_model(preset, source, 1);
+    if (from.config.empty())
+      enclave::init_model(from.preset, source, 1);
+    else
+      enclave::init_model_from_config(
+          from.config, source, 1, {.dtype = enclave::DType::kBF16, .tokenizer = from.tokenizer});
   }
   const char* bench = std::getenv("LLAMA_BENCH");
   fmt::print("{} preset, {} thread(s), prompt {} tokens, decode {} tokens; kernels: {}\n\n", preset,
@@ -194,6 +208,7 @@ void end_to_end(const std::string& preset, const fs::path& work, int threads, in
   for (const Variant v : {Variant{"f32", "f32"}, Variant{"bf16", "bf16"}, Variant{"q8_0", "f32"},
                           Variant{"q8_0", "bf16"}, Variant{"q4_0", "f32"}, Variant{"q4_0", "bf16"},
                           Variant{"q4_k_m", "f32"}, Variant{"q4_k_m", "bf16"}}) {
+    if (std::find(types.begin(), types.end(), v.type) == types.end()) continue;
     const fs::path gguf = work / fmt::format("{}-{}.gguf", preset, v.type);
     if (!fs::exists(gguf))
       enclave::export_gguf(source, gguf, {.type = enclave::parse_gguf_type(v.type)});
@@ -229,6 +244,15 @@ int main(int argc, char** argv) {
   fs::path work = fs::temp_directory_path() / "enclave_quant_bench";
   CLI::App app("Quantised CPU inference beside llama-bench on the same GGUF files");
   app.add_option("--preset", preset, "Model preset")->capture_default_str();
+  fs::path config, tokenizer;
+  app.add_option(
+      "--config", config,
+      "A Hugging Face config.json: a random bf16 model of that shape instead of the preset");
+  app.add_option("--tokenizer", tokenizer, "Tokenizer files for --config (default: a trained BPE)");
+  std::vector<std::string> types = {"f32", "bf16", "q8_0", "q4_0", "q4_k_m"};
+  app.add_option("--types", types, "Weight types to compare")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--threads", threads, "Threads")->capture_default_str();
   app.add_option("--prompt", n_prompt, "Prompt tokens")->capture_default_str();
   app.add_option("--decode", n_decode, "Decoded tokens")->capture_default_str();
@@ -237,7 +261,8 @@ int main(int argc, char** argv) {
                "Only the decode-step products table (no model files, no llama-bench)");
   CLI11_PARSE(app, argc, argv);
   try {
-    if (!products_only) end_to_end(preset, work, threads, n_prompt, n_decode);
+    if (!products_only)
+      end_to_end({preset, config, tokenizer}, types, work, threads, n_prompt, n_decode);
     fmt::print("\ndecode-step products alone (batch 1, {} thread(s)), GB/s of weights read\n",
                threads);
     torch::set_num_threads(threads);
