@@ -1,187 +1,21 @@
 #include "train/train.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
-#include <torch/torch.h>
 
 #include <atomic>
-#include <chrono>
-#include <cmath>
-#include <limits>
 
-#include "core/error.h"
-#include "core/file.h"
-#include "core/process_memory.h"
-#include "core/staging_dir.h"
-#include "model/lora.h"
-#include "model/save.h"
-#include "model/weights.h"
-#include "train/adamw.h"
-#include "train/autocast_scope.h"
-#include "train/batching.h"
-#include "train/checkpoint.h"
-#include "train/distributed.h"
-#include "train/dp_plan.h"
-#include "train/dp_sgd.h"
-#include "train/grad_checkpoint.h"
-#include "train/objectives.h"
-#include "train/schedule.h"
-#include "train/sdpo.h"
-#include "train/token_cache.h"
+#include "train/trainer.h"
 
 namespace enclave::train {
 namespace {
 
 std::atomic<bool> g_stop_requested{false};
 
-using Clock = std::chrono::steady_clock;
+}  // namespace
+
+namespace detail {
+
 using nlohmann::json;
-
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a * 0x9E3779B97F4A7C15ull + b + 0x632BE59BD9B4E019ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// Settings a resumed run must share with the checkpoint's, or the losses
-// would not continue the same curve.
-constexpr const char* kResumeKeys[] = {"batch_size",
-                                       "max_steps",
-                                       "epochs",
-                                       "seed",
-                                       "lora",
-                                       "lora_r",
-                                       "lora_alpha",
-                                       "use_rslora",
-                                       "lora_dropout",
-                                       "lora_target_modules",
-                                       "precision",
-                                       "max_length",
-                                       "lr",
-                                       "lr_scheduler",
-                                       "warmup_steps",
-                                       "min_lr_ratio",
-                                       "weight_decay",
-                                       "adam_beta1",
-                                       "adam_beta2",
-                                       "adam_epsilon",
-                                       "max_grad_norm",
-                                       "loss_type",
-                                       "beta",
-                                       "label_smoothing",
-                                       "sdpo_chunks",
-                                       "sdpo_split",
-                                       "sdpo_field",
-                                       "dp_epsilon",
-                                       "dp_delta",
-                                       "dp_max_grad_norm"};
-
-// The examples of one phase: a list of indices (an sDPO chunk), or all of
-// the objective's, held as a count (a large pretraining set has millions of
-// sequences; a list would cost 8 bytes each).
-struct PhaseExamples {
-  std::size_t n_all = 0;         // with ids empty: examples 0 .. n_all - 1
-  std::vector<std::size_t> ids;  // else these
-  std::size_t size() const { return ids.empty() ? n_all : ids.size(); }
-  std::size_t operator[](std::size_t i) const { return ids.empty() ? i : ids[i]; }
-  std::vector<std::size_t> list() const {
-    if (!ids.empty()) return ids;
-    std::vector<std::size_t> out(n_all);
-    for (std::size_t i = 0; i < n_all; ++i) out[i] = i;
-    return out;
-  }
-};
-
-// What one phase (all of training, or one sDPO chunk) steps through.
-struct PhaseState {
-  const PhaseExamples& examples;  // indices into the objective's examples
-  DataOrder order;
-  AdamW optimizer;
-  LrSchedule schedule;
-};
-
-// Everything the loop works on. run() reads as the loop does: per phase
-// begin_phase(), then per step train_step(), maybe_evaluate(),
-// maybe_checkpoint(); finish() evaluates and saves the result.
-class Trainer {
- public:
-  Trainer(const TrainConfig& config, const std::filesystem::path& model_dir, const TrainData& data,
-          const TrainCallbacks& callbacks, const DistOptions& dist);
-  TrainResult run(const std::filesystem::path& output_dir);
-
- private:
-  void load_model();
-  void load_data();
-  void resume_from(const std::filesystem::path& checkpoint);
-  std::int64_t phase_steps(std::size_t phase) const;
-  void set_reference(DpoObjective& objective, const std::vector<std::size_t>& indices,
-                     bool base_model);
-  std::vector<double> reduce(std::vector<double> values);
-  void all_reduce_grads();
-  // This process's share of batch through the objective, in micro-batches;
-  // the sums of its terms (not yet reduced across processes).
-  std::vector<double> run_objective(Objective& objective, const std::vector<std::size_t>& batch,
-                                    double normaliser);
-  std::map<std::string, double> evaluate();
-  // The example indices of each phase: all of them, or sDPO's chunks.
-  void plan_phases();
-  // DP-SGD: the noise multiplier for the run's budget, the shared seed.
-  void setup_dp();
-  // A fresh phase sets its DPO references; a resumed one restores its data
-  // position and optimiser state.
-  void begin_phase(PhaseState& phase);
-  // One optimiser step over the next batch; true when a stop was requested.
-  bool train_step(PhaseState& phase);
-  // Validation every eval_every steps (not the last), and early stopping.
-  void maybe_evaluate();
-  // A checkpoint every save_every steps, and on a stop request.
-  void maybe_checkpoint(const PhaseState& phase, bool stop);
-  // The final validation and the output directory.
-  void finish(const std::filesystem::path& output_dir);
-  void save_checkpoint(const DataOrder& order, const AdamW& optimizer);
-  void save_output(const std::filesystem::path& output_dir);
-  void message(const std::string& text) const {
-    if (callbacks_.on_message && dist_.rank == 0) callbacks_.on_message(text);
-  }
-
-  TrainConfig config_;
-  std::filesystem::path model_dir_;
-  TrainData data_;
-  TrainCallbacks callbacks_;
-  DistOptions dist_;
-  std::unique_ptr<ProcessGroup> group_;
-  torch::Device device_{torch::kCPU};
-
-  Transformer model_{nullptr};
-  std::shared_ptr<LoraAdapter> lora_;
-  std::vector<std::pair<std::string, torch::Tensor>> trainable_;
-  std::unique_ptr<Objective> objective_;
-  std::unique_ptr<Objective> eval_objective_;
-  std::vector<PhaseExamples> phases_;  // example indices of each phase (sdpo chunks)
-  std::vector<std::int64_t> chunk_of_file_;
-  std::vector<nlohmann::json> sdpo_field_values_;  // sdpo_split field: each record's value
-
-  // Position (restored on resume).
-  std::int64_t step_ = 0;
-  std::size_t phase_ = 0;
-  std::int64_t phase_step_ = 0;
-  DataPosition data_position_;
-  std::map<std::string, torch::Tensor>
-      optimizer_state_;  // from a checkpoint, for the resumed phase
-  double best_eval_ = std::numeric_limits<double>::infinity();
-  std::int64_t evals_without_improvement_ = 0;
-  TrainResult result_;
-
-  // DP-SGD (set by setup_dp when dp_epsilon is).
-  std::unique_ptr<DpSgd> dp_;
-  std::unique_ptr<DpPlan> dp_plan_;
-
-  // Set by run().
-  std::int64_t total_steps_ = 0;
-  Clock::time_point start_;
-  std::vector<torch::Tensor> params_;  // the trainable tensors, for clipping
-};
 
 Trainer::Trainer(const TrainConfig& config, const std::filesystem::path& model_dir,
                  const TrainData& data, const TrainCallbacks& callbacks, const DistOptions& dist)
@@ -370,142 +204,6 @@ std::map<std::string, double> Trainer::evaluate() {
     out["eval/" + key] = value;
   if (lora_) lora_->set_training(true);
   return out;
-}
-
-void Trainer::resume_from(const std::filesystem::path& checkpoint) {
-  const json state = read_trainer_state(checkpoint);
-  const std::string what = (checkpoint / kTrainerStateFile).string();
-  if (state["mode"] != to_string(config_.mode)) {
-    fail_input("{}: checkpoint of `train {}`, cannot resume `train {}`", what,
-               state["mode"].get<std::string>(), to_string(config_.mode));
-  }
-  const json now = to_json(config_);
-  for (const char* key : kResumeKeys) {
-    if (state["config"].value(key, json()) != now[key]) {
-      fail_input(
-          "{}: setting '{}' was {} in the checkpoint but is {} now; resume with the same settings",
-          what, key, state["config"].value(key, json()).dump(), now[key].dump());
-    }
-  }
-  step_ = state["step"].get<std::int64_t>();
-  phase_ = state.value("phase", std::size_t{0});
-  phase_step_ = state.value("phase_step", std::int64_t{0});
-  data_position_ = {state["data"].value("epoch", std::int64_t{0}),
-                    state["data"].value("index", std::int64_t{0})};
-  best_eval_ = state.value("best_eval", std::numeric_limits<double>::infinity());
-  evals_without_improvement_ = state.value("evals_without_improvement", std::int64_t{0});
-  torch::NoGradGuard no_grad;
-  if (lora_) {
-    lora_->load_files(checkpoint);
-  } else {
-    std::map<std::string, torch::Tensor> weights =
-        load_tensor_file(checkpoint / "model.safetensors");
-    for (auto& [name, p] : trainable_) {
-      auto it = weights.find(name);
-      if (it == weights.end() || it->second.sizes() != p.sizes()) {
-        fail_input("{}: tensor '{}' is missing or mis-shaped",
-                   (checkpoint / "model.safetensors").string(), name);
-      }
-      p.copy_(it->second);
-    }
-  }
-  optimizer_state_ = load_tensor_file(checkpoint / "optimizer.safetensors");
-  std::map<std::string, torch::Tensor> extra = load_tensor_file(checkpoint / "state.safetensors");
-  phases_.clear();
-  for (std::size_t k = 0;; ++k) {
-    if (auto it = extra.find(fmt::format("phase/{}", k)); it != extra.end()) {
-      const torch::Tensor& t = it->second;
-      phases_.push_back({0, std::vector<std::size_t>(t.data_ptr<std::int64_t>(),
-                                                     t.data_ptr<std::int64_t>() + t.numel())});
-    } else if (auto all = extra.find(fmt::format("phase/{}/all", k)); all != extra.end()) {
-      phases_.push_back({static_cast<std::size_t>(all->second.item<std::int64_t>()), {}});
-    } else {
-      break;
-    }
-  }
-  if (phases_.empty() || phase_ >= phases_.size())
-    fail_input("{}: checkpoint has no data phases", what);
-  if (auto it = extra.find("reference"); it != extra.end()) {
-    dynamic_cast<DpoObjective&>(*objective_).set_reference(it->second);
-  }
-  if (auto it = extra.find("eval_reference"); it != extra.end() && eval_objective_) {
-    dynamic_cast<DpoObjective&>(*eval_objective_).set_reference(it->second);
-  }
-  if (auto it = extra.find("rng"); it != extra.end()) {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(it->second);
-  }
-  result_.start_step = step_;
-  message(fmt::format("resumed from {} at step {}", checkpoint.string(), step_));
-}
-
-void Trainer::save_checkpoint(const DataOrder& order, const AdamW& optimizer) {
-  if (config_.checkpoint_dir.empty()) {
-    message("no checkpoint_dir set: checkpoint not written");
-    return;
-  }
-  const std::filesystem::path dir =
-      std::filesystem::path(config_.checkpoint_dir) / checkpoint_name(step_);
-  if (dist_.rank == 0 && !std::filesystem::exists(dir)) {
-    std::filesystem::create_directories(dir.parent_path());
-    StagingDir staged(dir);
-    if (lora_) {
-      lora_->save_files(staged.path());
-    } else {
-      std::map<std::string, torch::Tensor> weights(trainable_.begin(), trainable_.end());
-      save_tensor_file(staged.path() / "model.safetensors", weights);
-    }
-    save_tensor_file(staged.path() / "optimizer.safetensors", optimizer.state());
-    std::map<std::string, torch::Tensor> extra;
-    for (std::size_t k = 0; k < phases_.size(); ++k) {
-      if (phases_[k].ids.empty()) {
-        extra[fmt::format("phase/{}/all", k)] =
-            torch::tensor({static_cast<std::int64_t>(phases_[k].n_all)}, torch::kInt64);
-        continue;
-      }
-      std::vector<std::int64_t> ids(phases_[k].ids.begin(), phases_[k].ids.end());
-      extra[fmt::format("phase/{}", k)] = torch::tensor(ids, torch::kInt64);
-    }
-    if (auto* dpo = dynamic_cast<DpoObjective*>(objective_.get()))
-      extra["reference"] = dpo->reference();
-    if (auto* dpo = dynamic_cast<DpoObjective*>(eval_objective_.get()))
-      extra["eval_reference"] = dpo->reference();
-    {
-      at::Generator gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      extra["rng"] = gen.get_state();
-    }
-    save_tensor_file(staged.path() / "state.safetensors", extra);
-    const DataPosition pos = order.position();
-    json state = {{"format_version", kCheckpointFormatVersion},
-                  {"mode", to_string(config_.mode)},
-                  {"step", step_},
-                  {"phase", phase_},
-                  {"phase_step", phase_step_},
-                  {"data", {{"epoch", pos.epoch}, {"index", pos.index}}},
-                  {"evals_without_improvement", evals_without_improvement_},
-                  {"config", to_json(config_)}};
-    if (std::isfinite(best_eval_)) state["best_eval"] = best_eval_;
-    write_file_atomic(staged.path() / kTrainerStateFile, state.dump(2) + "\n");
-    staged.commit();
-    prune_checkpoints(config_.checkpoint_dir, config_.keep_checkpoints);
-    if (callbacks_.on_checkpoint) callbacks_.on_checkpoint(dir, step_);
-  }
-  if (group_) group_->barrier();
-  result_.last_checkpoint = dir;
-}
-
-void Trainer::save_output(const std::filesystem::path& output_dir) {
-  if (dist_.rank != 0) return;
-  if (lora_) {
-    StagingDir staged(output_dir);
-    lora_->save_files(staged.path());
-    staged.commit();
-  } else {
-    save_model(*model_, output_dir,
-               SaveOptions{.dtype = config_.save_dtype, .copy_files_from = model_dir_});
-  }
 }
 
 void Trainer::plan_phases() {
@@ -712,12 +410,12 @@ TrainResult Trainer::run(const std::filesystem::path& output_dir) {
   return result_;
 }
 
-}  // namespace
+}  // namespace detail
 
 TrainResult train(const TrainConfig& config, const std::filesystem::path& model_dir,
                   const TrainData& data, const std::filesystem::path& output_dir,
                   const TrainCallbacks& callbacks, const DistOptions& dist) {
-  Trainer trainer(config, model_dir, data, callbacks, dist);
+  detail::Trainer trainer(config, model_dir, data, callbacks, dist);
   return trainer.run(output_dir);
 }
 
