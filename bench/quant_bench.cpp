@@ -12,7 +12,9 @@
 // type (q8_0, q4_0, q4_k, q6_k), as GB/s of weights read, so kernel speed and
 // per-token overhead separate: once through quant_linear (tensor glue
 // included) and once by the kernels alone (quantize_rows_q8 and
-// quant_matmul_rows over the threads). --products-only prints only it.
+// quant_matmul_rows over the threads); a third row times dequantising the
+// same matrices to bf16 (GB/s of quantised bytes read), the step that comes
+// before the dense product in prefill. --products-only prints only it.
 //
 // Usage: quant_bench [--preset small | --config config.json [--tokenizer DIR]] [--types
 // f32,bf16,q8_0,q4_0,q4_k_m] [--threads 2] [--prompt 128] [--decode 64] [--work DIR]
@@ -141,7 +143,7 @@ DecodeStep decode_step(const enclave::ModelConfig& c, enclave::QuantType type) {
 // the kernels alone (quantize_rows_q8, then quant_matmul_rows with the
 // output rows split over the threads, as a fused decode path calls them).
 struct ProductSpeed {
-  double linear = 0, kernels = 0;
+  double linear = 0, kernels = 0, dequant = 0;
 };
 
 ProductSpeed decode_products_gbs(const DecodeStep& step, int reps) {
@@ -172,6 +174,11 @@ ProductSpeed decode_products_gbs(const DecodeStep& step, int reps) {
         enclave::quant_matmul_rows(w.type, w.data, xq, begin, end, y.data(), w.rows);
       });
     }
+  });
+  // What prefill's many-row products pay first: every matrix to bf16.
+  speed.dequant = best_gbs([&] {
+    for (const enclave::QuantMatrix& w : step.matrices)
+      (void)enclave::dequantize(w, torch::kBFloat16);
   });
   return speed;
 }
@@ -326,10 +333,12 @@ int main(int argc, char** argv) {
     for (enclave::QuantType type : types) fmt::print(" {:>7}", enclave::quant_type_name(type));
     fmt::print("\n");
     for (std::size_t i = 0; i < isas.size(); ++i) {
-      for (bool kernels : {false, true}) {
-        fmt::print("{:<7} {:<8}", enclave::quant_isa_name(isas[i]), kernels ? "kernels" : "linear");
+      for (auto [name, field] : {std::pair{"linear", &ProductSpeed::linear},
+                                 std::pair{"kernels", &ProductSpeed::kernels},
+                                 std::pair{"to bf16", &ProductSpeed::dequant}}) {
+        fmt::print("{:<7} {:<8}", enclave::quant_isa_name(isas[i]), name);
         for (std::size_t t = 0; t < speeds.size(); ++t)
-          fmt::print(" {:>7.2f}", kernels ? speeds[t][i].kernels : speeds[t][i].linear);
+          fmt::print(" {:>7.2f}", speeds[t][i].*field);
         fmt::print("\n");
       }
     }

@@ -258,14 +258,40 @@ void quant_matmul_rows(QuantType type, const std::uint8_t* w, const QuantizedRow
   quant_matmul_rows_on(quant_isa(), type, w, x, n_begin, n_end, y, ldy);
 }
 
-void dequantize_rows(QuantType type, const std::uint8_t* w, std::int64_t k, std::int64_t n_begin,
-                     std::int64_t n_end, float* out) {
+void dequantize_rows_on(QuantIsa isa, QuantType type, const std::uint8_t* w, std::int64_t k,
+                        std::int64_t n_begin, std::int64_t n_end, float* out) {
   const std::int64_t row = quant_row_bytes(type, k);
+  if (isa != QuantIsa::kScalar)
+    return quant_simd::dequantize_avx2(static_cast<int>(type), w + n_begin * row,
+                                       (n_end - n_begin) * k / quant_block_size(type), out);
   const std::size_t n = static_cast<std::size_t>((n_end - n_begin) * k);
   ggml_decode(ggml_type_of(type),
               std::span<const std::uint8_t>(w + n_begin * row,
                                             static_cast<std::size_t>((n_end - n_begin) * row)),
               std::span<float>(out, n));
+}
+
+void dequantize_rows(QuantType type, const std::uint8_t* w, std::int64_t k, std::int64_t n_begin,
+                     std::int64_t n_end, float* out) {
+  dequantize_rows_on(quant_isa(), type, w, k, n_begin, n_end, out);
+}
+
+void dequantize_rows_bf16_on(QuantIsa isa, QuantType type, const std::uint8_t* w, std::int64_t k,
+                             std::int64_t n_begin, std::int64_t n_end, std::uint16_t* out) {
+  if (isa != QuantIsa::kScalar)
+    return quant_simd::dequantize_bf16_avx2(static_cast<int>(type),
+                                            w + n_begin * quant_row_bytes(type, k),
+                                            (n_end - n_begin) * k / quant_block_size(type), out);
+  std::vector<float> row(static_cast<std::size_t>(k));
+  for (std::int64_t n = n_begin; n < n_end; ++n, out += k) {
+    dequantize_rows_on(isa, type, w, k, n, n + 1, row.data());
+    for (std::int64_t i = 0; i < k; ++i) out[i] = f32_to_bf16(row[static_cast<std::size_t>(i)]);
+  }
+}
+
+void dequantize_rows_bf16(QuantType type, const std::uint8_t* w, std::int64_t k,
+                          std::int64_t n_begin, std::int64_t n_end, std::uint16_t* out) {
+  dequantize_rows_bf16_on(quant_isa(), type, w, k, n_begin, n_end, out);
 }
 
 std::vector<float> quant_matmul_reference(QuantType type, std::span<const std::uint8_t> w,
@@ -274,7 +300,7 @@ std::vector<float> quant_matmul_reference(QuantType type, std::span<const std::u
   ENCLAVE_CHECK(static_cast<std::int64_t>(w.size()) == n * quant_row_bytes(type, k));
   ENCLAVE_CHECK(static_cast<std::int64_t>(x.size()) == m * k);
   std::vector<float> wf(static_cast<std::size_t>(n * k));
-  dequantize_rows(type, w.data(), k, 0, n, wf.data());
+  dequantize_rows_on(QuantIsa::kScalar, type, w.data(), k, 0, n, wf.data());
   std::vector<float> y(static_cast<std::size_t>(m * n));
   for (std::int64_t r = 0; r < m; ++r) {
     for (std::int64_t j = 0; j < n; ++j) {

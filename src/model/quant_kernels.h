@@ -94,9 +94,19 @@ void quant_matmul_rows_on(QuantIsa isa, QuantType type, const std::uint8_t* w,
                           const QuantizedRows& x, std::int64_t n_begin, std::int64_t n_end,
                           float* y, std::int64_t ldy);
 
-// Rows [n_begin, n_end) of W as float32 into out ((n_end - n_begin) * k).
+// Rows [n_begin, n_end) of W as float32 into out ((n_end - n_begin) * k),
+// on the current path (vectors unless scalar; the same values as
+// ggml_decode up to the rounding of one fused multiply-add).
 void dequantize_rows(QuantType type, const std::uint8_t* w, std::int64_t k, std::int64_t n_begin,
                      std::int64_t n_end, float* out);
+// The same as bf16 bits, rounded to nearest even from the float32 values.
+void dequantize_rows_bf16(QuantType type, const std::uint8_t* w, std::int64_t k,
+                          std::int64_t n_begin, std::int64_t n_end, std::uint16_t* out);
+// Both on an explicit path (tests compare the paths).
+void dequantize_rows_on(QuantIsa isa, QuantType type, const std::uint8_t* w, std::int64_t k,
+                        std::int64_t n_begin, std::int64_t n_end, float* out);
+void dequantize_rows_bf16_on(QuantIsa isa, QuantType type, const std::uint8_t* w, std::int64_t k,
+                             std::int64_t n_begin, std::int64_t n_end, std::uint16_t* out);
 
 // The reference: W dequantised to float32, then y = x W^T in float64 sums
 // (x not quantised). x: (m, k), w: (n, k) blocks -> y: (m, n).

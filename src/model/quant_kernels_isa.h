@@ -66,4 +66,12 @@ void matmul_q4_k_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_beg
 void matmul_q6_k_avx512(const std::uint8_t* w, const Rows& x, std::int64_t n_begin,
                         std::int64_t n_end, float* y, std::int64_t ldy);
 
+// The block types in QuantType's order (this header does not include
+// quant_kernels.h).
+enum DequantType : int { kDequantQ8_0, kDequantQ4_0, kDequantQ4_K, kDequantQ6_K };
+// `blocks` blocks of `type` at w decoded to float32 (or rounded to bf16
+// bits) at out, as ggml_decode (quant_dequant_avx2.cpp).
+void dequantize_avx2(int type, const std::uint8_t* w, std::int64_t blocks, float* out);
+void dequantize_bf16_avx2(int type, const std::uint8_t* w, std::int64_t blocks, std::uint16_t* out);
+
 }  // namespace enclave::quant_simd

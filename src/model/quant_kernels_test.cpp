@@ -135,6 +135,36 @@ TEST_P(QuantKernelsTest, EveryPathMatchesTheDequantizedReference) {
   }
 }
 
+// Every path decodes the blocks to ggml_decode's values (the vector paths
+// may fuse a multiply and a subtraction: one float rounding, far below the
+// 1e-6 of the matrix's largest weight allowed), and to bf16 rounded to
+// nearest even from its own float32 values.
+TEST_P(QuantKernelsTest, EveryPathDequantizesAsTheReferenceDecoder) {
+  const auto [type, m, n, k, random_bytes] = GetParam();
+  const std::vector<std::uint8_t> w =
+      random_bytes
+          ? random_blocks(type, n, k)
+          : quantize_weights(type, random_values(static_cast<std::size_t>(n * k), 1, 0.05f));
+  std::vector<float> want(static_cast<std::size_t>(n * k));
+  dequantize_rows_on(QuantIsa::kScalar, type, w.data(), k, 0, n, want.data());
+  float max_abs = 0;
+  for (float v : want) max_abs = std::max(max_abs, std::fabs(v));
+  ASSERT_GT(max_abs, 0);
+  for (QuantIsa isa : supported_isas()) {
+    std::vector<float> got(want.size(), NAN);
+    std::vector<std::uint16_t> got_bf16(want.size());
+    // Row 0 alone, then the rest: a range may start anywhere.
+    dequantize_rows_on(isa, type, w.data(), k, 0, 1, got.data());
+    dequantize_rows_on(isa, type, w.data(), k, 1, n, got.data() + k);
+    dequantize_rows_bf16_on(isa, type, w.data(), k, 0, 1, got_bf16.data());
+    dequantize_rows_bf16_on(isa, type, w.data(), k, 1, n, got_bf16.data() + k);
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      ASSERT_NEAR(got[i], want[i], 1e-6 * max_abs) << quant_isa_name(isa) << " element " << i;
+      ASSERT_EQ(got_bf16[i], f32_to_bf16(got[i])) << quant_isa_name(isa) << " element " << i;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Shapes, QuantKernelsTest,
     ::testing::Values(Case{QuantType::kQ8_0, 1, 37, 256}, Case{QuantType::kQ8_0, 3, 20, 96},

@@ -13,6 +13,53 @@ namespace {
 // Output rows per parallel task: enough work to amortise the hand-off.
 constexpr std::int64_t kRowsPerTask = 64;
 
+// Bytes of one dequantised weight tile: it stays in a core's L2 cache
+// between being written and being read by the product (1 MiB measured
+// fastest against 256 KiB - 8 MiB on 2 MiB L2s; the product's own blocking
+// wants tiles that are not too thin).
+constexpr std::int64_t kTileBytes = 1024 * 1024;
+
+// Rows [begin, end) of w into out (end - begin, cols) of out's dtype
+// (float32 or bfloat16; any other through a float32 buffer).
+void dequantize_into(const QuantMatrix& w, std::int64_t begin, std::int64_t end,
+                     torch::Tensor& out) {
+  if (out.scalar_type() == torch::kFloat32)
+    return dequantize_rows(w.type, w.data, w.cols, begin, end, out.data_ptr<float>());
+  if (out.scalar_type() == torch::kBFloat16)
+    return dequantize_rows_bf16(w.type, w.data, w.cols, begin, end,
+                                reinterpret_cast<std::uint16_t*>(out.data_ptr<at::BFloat16>()));
+  std::vector<float> buffer(static_cast<std::size_t>((end - begin) * w.cols));
+  dequantize_rows(w.type, w.data, w.cols, begin, end, buffer.data());
+  out.copy_(torch::from_blob(buffer.data(), {end - begin, w.cols}));
+}
+
+// x (m, cols) times w^T in x's dtype, a tile of output columns at a time:
+// each worker dequantises its tile of weight rows into a buffer that fits
+// its cache and multiplies x by it there (oneDNN for bf16, BLAS for
+// float32, single-threaded inside the worker), so the dequantised matrix
+// never goes out to memory and back, dequantising runs on every core, and
+// no whole dequantised matrix is ever allocated (a 1B model's float32
+// output matrix would be 1 GB).
+torch::Tensor tiled_product(const torch::Tensor& x, const QuantMatrix& w) {
+  const std::int64_t m = x.size(0);
+  const std::int64_t tile =
+      std::clamp<std::int64_t>(kTileBytes / (w.cols * x.element_size()) / 16 * 16, 16, 1024);
+  const std::int64_t n_tiles = (w.rows + tile - 1) / tile;
+  torch::Tensor y = torch::empty({m, w.rows}, x.options());
+  const bool inference = c10::InferenceMode::is_enabled();
+  at::parallel_for(0, n_tiles, 1, [&](std::int64_t begin, std::int64_t end) {
+    c10::InferenceMode mode(inference);
+    torch::Tensor weights = torch::empty({tile, w.cols}, x.options());
+    for (std::int64_t t = begin; t < end; ++t) {
+      const std::int64_t row = t * tile, n = std::min(tile, w.rows - row);
+      torch::Tensor part = weights.narrow(0, 0, n);
+      dequantize_into(w, row, row + n, part);
+      y.narrow(1, row, n).copy_(torch::mm(x, part.t()));
+    }
+  });
+  return y;
+}
+
 }  // namespace
 
 torch::Tensor dequantize(const QuantMatrix& w, torch::Dtype dtype) {
@@ -24,6 +71,12 @@ torch::Tensor dequantize(const QuantMatrix& w, torch::Dtype dtype) {
     c10::InferenceMode mode(inference);
     if (dtype == torch::kFloat32) {
       dequantize_rows(w.type, w.data, w.cols, begin, end, out.data_ptr<float>() + begin * w.cols);
+      return;
+    }
+    if (dtype == torch::kBFloat16) {
+      dequantize_rows_bf16(
+          w.type, w.data, w.cols, begin, end,
+          reinterpret_cast<std::uint16_t*>(out.data_ptr<at::BFloat16>()) + begin * w.cols);
       return;
     }
     // Through a small float32 buffer per task: one pass, no whole-matrix temporary.
@@ -41,9 +94,13 @@ torch::Tensor quant_linear(const torch::Tensor& x, const QuantMatrix& w,
                            const torch::Tensor& bias) {
   ENCLAVE_CHECK(x.device().is_cpu() && x.size(-1) == w.cols);
   const std::int64_t m = x.numel() / w.cols;
-  if (m >= kDequantizeRows)
-    return torch::linear(x, dequantize(w, x.scalar_type()),
-                         bias.defined() ? bias.to(x.scalar_type()) : bias);
+  if (m >= kDequantizeRows) {
+    torch::Tensor y = tiled_product(x.reshape({m, w.cols}).contiguous(), w);
+    std::vector<std::int64_t> shape(x.sizes().begin(), x.sizes().end());
+    shape.back() = w.rows;
+    y = y.view(shape);
+    return bias.defined() ? y + bias.to(x.scalar_type()) : y;
+  }
 
   const torch::Tensor xf = x.reshape({m, w.cols}).to(torch::kFloat32).contiguous();
   QuantizedRows xq;

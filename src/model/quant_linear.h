@@ -4,8 +4,9 @@
 // quant_linear computes y = x W^T + b with it. Decoding (few rows) runs the quantised kernels on
 // the current instruction set, threaded over output rows with
 // at::parallel_for; prefill (kDequantizeRows rows or more) dequantises the
-// weight into the activation dtype and hands the product to libtorch
-// (oneDNN / BLAS), as the weight is then reused across many rows.
+// weight into the activation dtype a cache-sized tile of rows per thread
+// and hands each tile's product to libtorch (oneDNN / BLAS), as the weight
+// is then reused across many rows.
 // Thread safety: QuantMatrix is immutable; the functions are reentrant.
 #pragma once
 

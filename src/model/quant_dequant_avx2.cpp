@@ -1,0 +1,147 @@
+// Dequantisation on AVX2 vectors, to float32 or to bf16: prefill dequantises
+// every weight matrix once per forward (quant_linear's many-row path) and
+// hands it to a dense product, so this decode runs over every byte of the
+// model per prompt and must keep up with the product (the scalar decoder
+// left prefill waiting on it). The arithmetic is ggml_decode's, in its
+// order (d * q; step * q - offset; (d * sc) * (q - 32)); bf16 is rounded to
+// nearest even from that float32, as torch converts. AVX2 serves the
+// AVX-512 machines too: the decode is bounded by the stores, not by the
+// vector width.
+// Built with -mavx2 -mfma -mf16c; only called when cpuid reports them.
+#include "model/quant_kernels_tiles.h"
+
+namespace enclave::quant_simd {
+namespace {
+
+// Eight float32 values to out[0..7], as float32 or as bf16.
+template <class Out>
+inline void store8(Out* out, __m256 v) {
+  if constexpr (sizeof(Out) == 4) {
+    _mm256_storeu_ps(reinterpret_cast<float*>(out), v);
+  } else {
+    const __m256i bits = _mm256_castps_si256(v);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+    const __m256i rounded = _mm256_srli_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7fff)), odd), 16);
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(out),
+        _mm_packus_epi32(_mm256_castsi256_si128(rounded), _mm256_extracti128_si256(rounded, 1)));
+  }
+}
+
+// The 8 bytes at p as floats, signed or unsigned.
+inline __m256 int8x8(const void* p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(static_cast<const __m128i*>(p))));
+}
+inline __m256 uint8x8(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)); }
+
+template <class Out>
+void q8_0(const std::uint8_t* w, std::int64_t blocks, Out* out) {
+  for (std::int64_t b = 0; b < blocks; ++b, w += 34, out += 32) {
+    const __m256 d = _mm256_set1_ps(half_at(w));
+    for (int i = 0; i < 4; ++i) store8(out + 8 * i, _mm256_mul_ps(d, int8x8(w + 2 + 8 * i)));
+  }
+}
+
+template <class Out>
+void q4_0(const std::uint8_t* w, std::int64_t blocks, Out* out) {
+  const __m128i low4 = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+  for (std::int64_t b = 0; b < blocks; ++b, w += 18, out += 32) {
+    const __m256 d = _mm256_set1_ps(half_at(w));
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2));
+    // Elements 0-15 (low nibbles) and 16-31 (high), less 8.
+    const __m128i halves[2] = {_mm_sub_epi8(_mm_and_si128(packed, low4), eight),
+                               _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), low4), eight)};
+    for (int h = 0; h < 2; ++h)
+      for (int i = 0; i < 2; ++i) {
+        const __m128i bytes = i == 0 ? halves[h] : _mm_unpackhi_epi64(halves[h], halves[h]);
+        store8(out + 16 * h + 8 * i,
+               _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))));
+      }
+  }
+}
+
+template <class Out>
+void q4_k(const std::uint8_t* w, std::int64_t blocks, Out* out) {
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  for (std::int64_t b = 0; b < blocks; ++b, w += kQ4KBlockBytes, out += 256) {
+    const __m128i sm = q4_k_scales_and_mins(w + 4);
+    alignas(32) float step[8], offset[8];
+    _mm256_store_ps(step, _mm256_mul_ps(_mm256_set1_ps(half_at(w)), uint8x8(sm)));
+    _mm256_store_ps(
+        offset, _mm256_mul_ps(_mm256_set1_ps(half_at(w + 2)), uint8x8(_mm_unpackhi_epi64(sm, sm))));
+    for (int j = 0; j < 8; ++j) {  // sub-block j: chunk j / 2's low or high nibbles
+      const std::uint8_t* codes = w + 16 + 32 * (j / 2);
+      const __m256 s = _mm256_set1_ps(step[j]), o = _mm256_set1_ps(offset[j]);
+      for (int i = 0; i < 2; ++i) {
+        __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * i));
+        if (j % 2 == 1) packed = _mm_srli_epi16(packed, 4);
+        packed = _mm_and_si128(packed, low4);
+        for (int e = 0; e < 2; ++e) {
+          const __m128i bytes = e == 0 ? packed : _mm_unpackhi_epi64(packed, packed);
+          store8(out + 32 * j + 16 * i + 8 * e, _mm256_sub_ps(_mm256_mul_ps(s, uint8x8(bytes)), o));
+        }
+      }
+    }
+  }
+}
+
+template <class Out>
+void q6_k(const std::uint8_t* w, std::int64_t blocks, Out* out) {
+  const __m128i low4 = _mm_set1_epi8(0x0F), three = _mm_set1_epi8(3),
+                thirty_two = _mm_set1_epi8(32);
+  for (std::int64_t b = 0; b < blocks; ++b, w += kQ6KBlockBytes, out += 256) {
+    const auto* sc = reinterpret_cast<const std::int8_t*>(w + 192);
+    const float d = half_at(w + 208);
+    for (int h = 0; h < 2; ++h) {
+      const std::uint8_t* ql = w + 64 * h;
+      const std::uint8_t* qh = w + 128 + 32 * h;
+      for (int l = 0; l < 32; l += 16) {
+        const __m128i ql0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ql + l));
+        const __m128i ql1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ql + 32 + l));
+        const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qh + l));
+        // Code k of elements l .. l + 15: a nibble of ql0 / ql1 and bits 2k, 2k + 1 of qh.
+        const __m128i lows[4] = {ql0, ql1, _mm_srli_epi16(ql0, 4), _mm_srli_epi16(ql1, 4)};
+        for (int k = 0; k < 4; ++k) {
+          const __m128i high = _mm_and_si128(_mm_srli_epi16(hi, 2 * k), three);
+          const __m128i code = _mm_sub_epi8(
+              _mm_or_si128(_mm_and_si128(lows[k], low4), _mm_slli_epi16(high, 4)), thirty_two);
+          const int e = 128 * h + 32 * k + l;  // 16 elements of one sub-block
+          const __m256 scale = _mm256_set1_ps(d * static_cast<float>(sc[e / 16]));
+          for (int i = 0; i < 2; ++i) {
+            const __m128i bytes = i == 0 ? code : _mm_unpackhi_epi64(code, code);
+            store8(out + e + 8 * i,
+                   _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))));
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class Out>
+void dequantize(int type, const std::uint8_t* w, std::int64_t blocks, Out* out) {
+  switch (type) {
+    case kDequantQ8_0:
+      return q8_0(w, blocks, out);
+    case kDequantQ4_0:
+      return q4_0(w, blocks, out);
+    case kDequantQ4_K:
+      return q4_k(w, blocks, out);
+    default:
+      return q6_k(w, blocks, out);
+  }
+}
+
+}  // namespace
+
+void dequantize_avx2(int type, const std::uint8_t* w, std::int64_t blocks, float* out) {
+  dequantize(type, w, blocks, out);
+}
+
+void dequantize_bf16_avx2(int type, const std::uint8_t* w, std::int64_t blocks,
+                          std::uint16_t* out) {
+  dequantize(type, w, blocks, out);
+}
+
+}  // namespace enclave::quant_simd
