@@ -360,15 +360,16 @@ class TrainCliTest(unittest.TestCase):
         print(f"resume after SIGINT at step {stopped}: max loss diff vs uninterrupted {diff:.3g}")
         self.assertLess(diff, 1e-6)
 
-    def train_measured(self, *args):
-        """`enclave train pretrain --model base ... --json`: its JSON output, its stderr, its
-        own peak resident memory in bytes (ru_maxrss from wait4: the process's VmHWM over the
-        whole run, libtorch and the model included) and its wall seconds."""
+    def train_measured(self, *args, ws=None, env=None):
+        """`enclave train pretrain --model base ... --json` (in ws, default the class's
+        workspace): its JSON output, its stderr, its own peak resident memory in bytes
+        (ru_maxrss from wait4: the process's VmHWM over the whole run, libtorch and the model
+        included) and its wall seconds."""
         out_path, err_path = os.path.join(WORKDIR, "measured.out"), os.path.join(WORKDIR, "measured.err")
         start = time.monotonic()
         with open(out_path, "w") as out, open(err_path, "w") as err:
-            proc = subprocess.Popen([ENCLAVE, "train", "pretrain", "--model", "base", *self.ws, "--json",
-                                     *map(str, args)], stdout=out, stderr=err)
+            proc = subprocess.Popen([ENCLAVE, "train", "pretrain", "--model", "base", *(ws or self.ws), "--json",
+                                     *map(str, args)], stdout=out, stderr=err, env=env)
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.monotonic() - start
@@ -423,6 +424,39 @@ class TrainCliTest(unittest.TestCase):
             for path in (big, cache_file):
                 if path and os.path.exists(path):
                     os.remove(path)
+
+    def test_encrypted_workspace_reads_its_token_cache_mapped(self):
+        # In an encrypted workspace the token cache lies in the process's private plaintext
+        # folder, whose files are read whole rather than mapped; the cache is mapped there
+        # too, so the bound holds: resident memory grows by far less than the cache (about
+        # 2.8 bytes per byte of this JSONL; read whole, the growth was the cache's size).
+        key = os.path.join(WORKDIR, "enc.key")
+        ok("store", "keygen", "--out", key)
+        root = os.path.join(WORKDIR, "enc-ws")
+        ok("init", "--encrypt", "--key-file", key, root)
+        env = dict(os.environ, ENCLAVE_WORKSPACE_KEY_FILE=key)
+        ws = ["--workspace", root]
+        ok("models", "register", "base", self.base_dir, *ws, env=env)
+        data = os.path.join(WORKDIR, "enc-data.jsonl")
+        n_docs = PseudoEnglish(seed=5, n_docs=300).write(data, 60_000_000)
+        data_bytes = os.path.getsize(data)
+        try:
+            out, err, _, _ = self.train_measured("--data", data, "--out", "enc-streamed", "--max-steps", "2",
+                                                 "--batch-size", "1", "--threads", "1", "--max-length", "128",
+                                                 ws=ws, env=env)
+        finally:
+            os.remove(data)
+        self.assertEqual((out["steps"], out["token_cache"]), (2, "miss"))
+        self.assertIn(f"data: {n_docs} records -> ", err)
+        memory = out["memory_kb"]
+        growth = (memory["peak_reading_data"] - memory["rss_before_data"]) * 1024
+        print(f"encrypted workspace: {data_bytes / 1e6:.0f} MB of JSONL; reading it (tokenising, "
+              f"writing and opening the token cache) raised resident memory by {growth / 1e6:.1f} MB")
+        self.assertLess(growth, data_bytes / 2)
+        # Nothing decrypted is left behind once the run has ended.
+        leftovers = [f for _, _, files in os.walk(os.path.join(root, ".enclave")) for f in files
+                     if f.startswith("tokens-")]
+        self.assertEqual(leftovers, [])
 
     def test_two_process_data_parallel_matches_one_process(self):
         args = ["--data", os.path.join(self.data, "sft.jsonl"), "--max-steps", "4", "--lr", "1e-3"]

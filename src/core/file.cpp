@@ -158,7 +158,7 @@ void read_instead_of_mapping(const std::filesystem::path& dir) {
   unmapped_dirs.push_back(std::filesystem::absolute(dir).lexically_normal());
 }
 
-MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
+MappedFile::MappedFile(const std::filesystem::path& path, Mapping mapping) : path_(path) {
   struct stat st {};
   const int fd = open_for_reading(path, st);
   if (!S_ISREG(st.st_mode)) {
@@ -166,7 +166,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
     fail_input("{}: not a regular file", path.string());
   }
   size_ = static_cast<std::size_t>(st.st_size);
-  if (size_ > 0 && read_not_mapped(path)) {
+  if (size_ > 0 && mapping == Mapping::kByPolicy && read_not_mapped(path)) {
     // Anonymous memory, so the destructor's munmap frees either kind.
     void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {

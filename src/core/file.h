@@ -51,7 +51,16 @@ class AtomicFile {
 // Throws Error(kNotFound) / Error(kIo).
 class MappedFile {
  public:
-  explicit MappedFile(const std::filesystem::path& path);
+  // kByPolicy: mapped unless its folder is one mapping_policy.h reads
+  // instead. kAlways: mapped wherever it lies, for a file that is published
+  // by rename and never rewritten or truncated in place (removing it leaves
+  // a mapping valid), so its pages cannot vanish under the reader: the
+  // training token cache, which in an encrypted workspace lies in the
+  // process's private plaintext folder, and read whole there would hold a
+  // data set larger than memory in memory.
+  enum class Mapping { kByPolicy, kAlways };
+
+  explicit MappedFile(const std::filesystem::path& path, Mapping mapping = Mapping::kByPolicy);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

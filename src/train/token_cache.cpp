@@ -256,7 +256,7 @@ PackedSequences::PackedSequences(const std::vector<SequenceExample>& examples) {
 }
 
 PackedSequences::PackedSequences(const fs::path& file)
-    : mapped_(std::make_unique<MappedFile>(file)) {
+    : mapped_(std::make_unique<MappedFile>(file, MappedFile::Mapping::kAlways)) {
   parse(mapped_->bytes(), file.string());
 }
 
