@@ -11,6 +11,7 @@ and CTest passes the class to run in `rest` (tests/CMakeLists.txt).
 import argparse
 import os
 import sys
+import time
 import unittest
 
 
@@ -31,7 +32,25 @@ def parse(doc, name, fixtures=False):
     return args, rest
 
 
+class TimedResult(unittest.TextTestResult):
+    """Records each test's seconds (setUpClass goes to the class's first test)."""
+
+    durations = []
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        TimedResult.durations.append((time.monotonic() - self._started, test.id().split(".", 1)[-1]))
+
+
 def run(rest):
-    """Runs the classes named in rest (all when none), verbosely; 0 when all pass."""
-    result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False).result
+    """Runs the classes named in rest (all when none), verbosely, and lists the
+    slowest tests (the test time budget is kept by looking at them); 0 when all pass."""
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=TimedResult)
+    result = unittest.main(argv=[sys.argv[0], "-v", *rest], exit=False, testRunner=runner).result
+    slowest = sorted(TimedResult.durations, reverse=True)[:5]
+    print("slowest: " + ", ".join(f"{name} {seconds:.1f}s" for seconds, name in slowest), file=sys.stderr)
     return 0 if result.wasSuccessful() else 1

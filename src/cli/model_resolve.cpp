@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -33,14 +35,28 @@ store::ResolveOptions merging_options(const std::string& workspace) {
 namespace fs = std::filesystem;
 
 // Folders imported from GGUF files outside any workspace: removed when the
-// process ends (weights already mapped stay readable until then).
-struct TempImports {
-  std::vector<fs::path> dirs;
-  ~TempImports() {
-    std::error_code ec;
-    for (const fs::path& d : dirs) fs::remove_all(d, ec);
-  }
-};
+// process ends (weights already mapped stay readable until then), by
+// exit or by quick_exit (how the CLI leaves, cli/main.cpp).
+std::mutex temp_imports_mutex;
+std::vector<fs::path>& temp_imports() {
+  static auto* dirs = new std::vector<fs::path>();  // outlives static destructors
+  return *dirs;
+}
+
+void remove_temp_imports() {
+  std::lock_guard lock(temp_imports_mutex);
+  std::error_code ec;
+  for (const fs::path& d : temp_imports()) fs::remove_all(d, ec);
+  temp_imports().clear();
+}
+
+void add_temp_import(const fs::path& dir) {
+  std::lock_guard lock(temp_imports_mutex);
+  static const bool registered =
+      std::atexit(remove_temp_imports) == 0 && std::at_quick_exit(remove_temp_imports) == 0;
+  (void)registered;
+  temp_imports().push_back(dir);
+}
 
 // The GGUF file of a model folder that holds only one (what `model quantize`
 // registers), given as the folder or a registry reference; nullopt for any
@@ -104,11 +120,10 @@ std::string gguf_as_folder(const std::string& ref, const std::string& workspace)
            ec.message());
     return out.string();
   }
-  static TempImports temps;
   const fs::path out =
       fs::temp_directory_path() / fmt::format("enclave-gguf-{}-{}", key, ::getpid());
+  add_temp_import(out);  // first: a failed import leaves nothing behind either
   import_gguf(file, out, {.keep_quantized = true});
-  temps.dirs.push_back(out);
   return out.string();
 }
 

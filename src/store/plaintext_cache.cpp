@@ -48,7 +48,9 @@ std::filesystem::path plaintext_cache_dir(const std::filesystem::path& tmp_dir) 
   std::lock_guard lock(cache_mutex);
   auto found = caches().find(tmp_dir);
   if (found != caches().end()) return found->second.dir;
-  static const bool registered = std::atexit(remove_all_caches) == 0;
+  // quick_exit too: the CLI leaves that way (cli/main.cpp).
+  static const bool registered =
+      std::atexit(remove_all_caches) == 0 && std::at_quick_exit(remove_all_caches) == 0;
   (void)registered;
   std::random_device rd;
   Cache cache;

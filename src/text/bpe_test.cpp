@@ -232,7 +232,8 @@ TEST(BpeWordCache, FindsWhatWasInsertedUpToItsCapacity) {
   EXPECT_FALSE(big.find("other", out));
   EXPECT_EQ(big.size(), 2u);
   EXPECT_GE(big.capacity(), BpeWordCache::kDefaultCapacity);
-  for (int i = 0; i < 30000; ++i) big.insert("w" + std::to_string(i), Ids{i});
+  for (std::size_t i = 0; i < big.capacity() * 3 / 2; ++i)
+    big.insert("w" + std::to_string(i), Ids{static_cast<TokenId>(i)});
   EXPECT_LE(big.size(), big.capacity());
   EXPECT_GT(big.size(), big.capacity() * 9 / 10);
 }
