@@ -42,9 +42,15 @@ void dequantize_into(const QuantMatrix& w, std::int64_t begin, std::int64_t end,
 // output matrix would be 1 GB).
 torch::Tensor tiled_product(const torch::Tensor& x, const QuantMatrix& w) {
   const std::int64_t m = x.size(0);
+  // At most kTileBytes a tile, and as many tiles per thread (a 256-row
+  // matrix in one tile would leave the other threads idle).
+  const std::int64_t threads = at::get_num_threads();
+  const std::int64_t bytes = w.rows * w.cols * x.element_size();
+  std::int64_t n_tiles = std::max<std::int64_t>((bytes + kTileBytes - 1) / kTileBytes, threads);
+  n_tiles = (n_tiles + threads - 1) / threads * threads;
   const std::int64_t tile =
-      std::clamp<std::int64_t>(kTileBytes / (w.cols * x.element_size()) / 16 * 16, 16, 1024);
-  const std::int64_t n_tiles = (w.rows + tile - 1) / tile;
+      std::max<std::int64_t>((w.rows + n_tiles - 1) / n_tiles + 15, 16) / 16 * 16;
+  n_tiles = (w.rows + tile - 1) / tile;
   torch::Tensor y = torch::empty({m, w.rows}, x.options());
   const bool inference = c10::InferenceMode::is_enabled();
   at::parallel_for(0, n_tiles, 1, [&](std::int64_t begin, std::int64_t end) {
