@@ -260,6 +260,25 @@ PackedSequences::PackedSequences(const fs::path& file)
   parse(mapped_->bytes(), file.string());
 }
 
+PackedSequences::PackedSequences(std::vector<std::shared_ptr<const PackedSequences>> parts)
+    : parts_(std::move(parts)) {
+  for (const auto& part : parts_) {
+    part_starts_.push_back(n_);
+    n_ += part->size();
+    stats_.n_records += part->stats().n_records;
+    stats_.n_sequences += part->stats().n_sequences;
+    stats_.n_tokens += part->stats().n_tokens;
+    stats_.n_truncated += part->stats().n_truncated;
+  }
+}
+
+std::pair<const PackedSequences*, std::size_t> PackedSequences::locate(std::size_t i) const {
+  ENCLAVE_CHECK(i < n_);
+  const auto after = std::upper_bound(part_starts_.begin(), part_starts_.end(), i);
+  const auto p = static_cast<std::size_t>(after - part_starts_.begin()) - 1;
+  return {parts_[p].get(), i - part_starts_[p]};
+}
+
 void PackedSequences::parse(std::span<const std::uint8_t> bytes, const std::string& what) {
   if (bytes.size() < kTrailerBytes)
     fail_input("{}: not a token cache file ({} bytes, shorter than its trailer)", what,
@@ -298,11 +317,19 @@ std::pair<std::uint64_t, std::uint64_t> PackedSequences::entry(std::size_t i) co
 }
 
 std::span<const TokenId> PackedSequences::ids(std::size_t i) const {
+  if (!parts_.empty()) {
+    const auto [part, j] = locate(i);
+    return part->ids(j);
+  }
   const auto [offset, length] = entry(i);
   return {reinterpret_cast<const TokenId*>(base_ + offset), static_cast<std::size_t>(length)};
 }
 
 std::span<const std::uint8_t> PackedSequences::targets(std::size_t i) const {
+  if (!parts_.empty()) {
+    const auto [part, j] = locate(i);
+    return part->targets(j);
+  }
   const auto [offset, length] = entry(i);
   return {base_ + offset + length * sizeof(TokenId), static_cast<std::size_t>(length)};
 }
@@ -314,6 +341,10 @@ std::int64_t PackedSequences::n_targets(std::size_t i) const {
 }
 
 void PackedSequences::release(std::size_t i) const {
+  if (!parts_.empty()) {
+    const auto [part, j] = locate(i);
+    return part->release(j);
+  }
   if (!mapped_) return;
   const auto [offset, length] = entry(i);
   mapped_->release(static_cast<std::size_t>(offset), static_cast<std::size_t>(length) * 5);

@@ -39,6 +39,9 @@ class PackedSequences {
   // Maps a cache file. Throws Error(kInvalidInput) naming it when it is not
   // one (truncated, another format version, an index outside the file).
   explicit PackedSequences(const std::filesystem::path& file);
+  // The sequences of parts one after the other (sDPO's chunk files, each
+  // its own cache file), their stats summed; parts stay as they are held.
+  explicit PackedSequences(std::vector<std::shared_ptr<const PackedSequences>> parts);
   PackedSequences(const PackedSequences&) = delete;
   PackedSequences& operator=(const PackedSequences&) = delete;
 
@@ -61,6 +64,11 @@ class PackedSequences {
   // Sequence i's (offset, length), checked to lie in the file.
   std::pair<std::uint64_t, std::uint64_t> entry(std::size_t i) const;
 
+  // Concatenated: the part that holds sequence i, and i's index in it.
+  std::pair<const PackedSequences*, std::size_t> locate(std::size_t i) const;
+
+  std::vector<std::shared_ptr<const PackedSequences>> parts_;
+  std::vector<std::size_t> part_starts_;  // first sequence of each part
   std::unique_ptr<MappedFile> mapped_;
   std::vector<std::uint8_t> owned_;
   const std::uint8_t* base_ = nullptr;

@@ -70,56 +70,58 @@ void Trainer::load_model() {
 void Trainer::load_data() {
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(model_dir_);
   ExampleBuilder builder(*tokenizer, load_chat_template(model_dir_), config_.max_length);
-  BuildStats stats;
-  auto build = [&](const std::vector<Record>& records) -> std::unique_ptr<Objective> {
-    switch (config_.mode) {
-      case TrainMode::kPretrain:
-        return std::make_unique<LmObjective>(builder.pretrain(records, &stats));
-      case TrainMode::kSft:
-        return std::make_unique<LmObjective>(builder.sft(records, &stats));
-      case TrainMode::kDpo:
-      case TrainMode::kSdpo:
-        break;
-    }
-    return std::make_unique<DpoObjective>(builder.preference(records, &stats), config_.beta,
-                                          config_.loss_type, config_.label_smoothing);
-  };
-  if (config_.mode == TrainMode::kSdpo && config_.sdpo_split == SdpoSplit::kFiles) {
-    std::vector<Record> all;
-    for (std::size_t f = 0; f < data_.chunk_files.size(); ++f) {
-      for (Record& r : read_jsonl(data_.chunk_files[f])) {
-        all.push_back(std::move(r));
-        chunk_of_file_.push_back(static_cast<std::int64_t>(f));
-      }
-    }
-    objective_ = build(all);
-  } else {
-    // Streamed, tokenised on every core and cached by content; read mapped.
+  const bool language_model =
+      config_.mode == TrainMode::kPretrain || config_.mode == TrainMode::kSft;
+  // Every file streamed, tokenised on every core and cached by content;
+  // read mapped, so no data set is ever held whole in memory.
+  auto tokens_of = [&](const std::filesystem::path& file) {
     TokenizedData tokens =
-        tokenize_cached(data_.train_file, builder, config_.mode,
+        tokenize_cached(file, builder, config_.mode,
                         {.cache_dir = data_.token_cache_dir,
                          .tokenizer_key = tokenizer_key(model_dir_),
                          .max_length = config_.max_length,
                          .threads = 0});  // every core: tokenising is over before training starts
-    stats = tokens.sequences->stats();
+    message(fmt::format("data: {}: token cache {} {}", file.filename().string(),
+                        tokens.cache_hit ? "read from" : "wrote", tokens.key.substr(0, 16)));
+    return tokens;
+  };
+  auto objective_of =
+      [&](std::shared_ptr<const PackedSequences> sequences) -> std::unique_ptr<Objective> {
+    if (language_model) return std::make_unique<LmObjective>(std::move(sequences));
+    return std::make_unique<DpoObjective>(std::move(sequences), config_.beta, config_.loss_type,
+                                          config_.label_smoothing);
+  };
+  std::shared_ptr<const PackedSequences> sequences;
+  if (config_.mode == TrainMode::kSdpo && config_.sdpo_split == SdpoSplit::kFiles) {
+    // One cache per chunk file, read as one list of pairs.
+    std::vector<std::shared_ptr<const PackedSequences>> parts;
+    result_.token_cache_hit = true;
+    for (std::size_t f = 0; f < data_.chunk_files.size(); ++f) {
+      TokenizedData tokens = tokens_of(data_.chunk_files[f]);
+      chunk_of_file_.insert(chunk_of_file_.end(), tokens.sequences->size() / 3,
+                            static_cast<std::int64_t>(f));
+      result_.token_cache_key += (f == 0 ? "" : ",") + tokens.key;
+      result_.token_cache_hit = result_.token_cache_hit && tokens.cache_hit;
+      parts.push_back(std::move(tokens.sequences));
+    }
+    sequences = std::make_shared<const PackedSequences>(std::move(parts));
+  } else {
+    TokenizedData tokens = tokens_of(data_.train_file);
     result_.token_cache_key = tokens.key;
     result_.token_cache_hit = tokens.cache_hit;
-    message(fmt::format("data: {} token cache {}", tokens.cache_hit ? "read from" : "wrote",
-                        tokens.key.substr(0, 16)));
-    if (config_.mode == TrainMode::kPretrain || config_.mode == TrainMode::kSft) {
-      objective_ = std::make_unique<LmObjective>(std::move(tokens.sequences));
-    } else {
-      stats.n_sequences = stats.n_records;  // a pair per record, three sequences each
-      objective_ = std::make_unique<DpoObjective>(std::move(tokens.sequences), config_.beta,
-                                                  config_.loss_type, config_.label_smoothing);
-      if (config_.mode == TrainMode::kSdpo && config_.sdpo_split == SdpoSplit::kField)
-        sdpo_field_values_ = read_field_values(data_.train_file, config_.sdpo_field);
-    }
+    sequences = std::move(tokens.sequences);
+    if (config_.mode == TrainMode::kSdpo && config_.sdpo_split == SdpoSplit::kField)
+      sdpo_field_values_ = read_field_values(data_.train_file, config_.sdpo_field);
   }
+  BuildStats stats = sequences->stats();
+  if (!language_model)
+    stats.n_sequences = stats.n_records;  // a pair per record, three sequences each
+  objective_ = objective_of(std::move(sequences));
   message(fmt::format("data: {} records -> {} sequences, {} tokens, {} truncated at max_length {}",
                       stats.n_records, stats.n_sequences, stats.n_tokens, stats.n_truncated,
                       config_.max_length));
-  if (!data_.eval_file.empty()) eval_objective_ = build(read_jsonl(data_.eval_file));
+  if (!data_.eval_file.empty())
+    eval_objective_ = objective_of(tokens_of(data_.eval_file).sequences);
 }
 
 std::int64_t Trainer::phase_steps(std::size_t phase) const {

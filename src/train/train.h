@@ -44,8 +44,9 @@ struct TrainData {
   std::filesystem::path train_file;
   std::vector<std::filesystem::path> chunk_files;  // sdpo with sdpo_split=files
   std::filesystem::path eval_file;                 // empty: no validation
-  // Where pretrain and sft data are tokenised to, once per content
-  // (train/token_cache.h); empty: a scratch folder removed at the end.
+  // Where every data file (training, chunk and eval files) is tokenised to,
+  // once per content (train/token_cache.h); empty: a scratch folder removed
+  // at the end.
   std::filesystem::path token_cache_dir;
 };
 
@@ -105,8 +106,9 @@ struct TrainResult {
   std::int64_t n_parameters = 0;
   std::int64_t n_trainable = 0;
   std::optional<DpResult> dp;  // set when training with DP-SGD
-  // The training data's token cache (pretrain, sft): its key, and whether
-  // it was read from an earlier run's cache instead of tokenised.
+  // The training data's token cache: its key (sDPO's chunk files: their
+  // keys, comma-separated), and whether it was read from an earlier run's
+  // cache instead of tokenised (every chunk file's).
   std::string token_cache_key;
   bool token_cache_hit = false;
   // Resident memory in KiB (/proc/self/status; 0 where unknown): before the

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -160,6 +161,36 @@ TEST_F(TrainTest, SdpoMakesEachChunksStartTheNextReference) {
   m.lr = 1e-3;
   m.sdpo_chunks = 2;  // easy-to-hard by the reference margin
   EXPECT_EQ(run(m, data("pairs.jsonl"), dir_ / "sdpo_margin").steps, 4);
+}
+
+TEST_F(TrainTest, SdpoChunkFilesTrainAsTheSameChunksByField) {
+  // The pairs split by "level" into one file per chunk, each tokenised into
+  // its own cache and read as one list: the steps are those of the field
+  // split over the single file, which holds the same chunks in the same order.
+  const std::vector<nlohmann::json> pairs = testing::separable_pairs(16);
+  std::vector<nlohmann::json> by_level[2];
+  for (const nlohmann::json& p : pairs) by_level[p.at("level").get<int>()].push_back(p);
+  testing::write_jsonl(dir_ / "level0.jsonl", by_level[0]);
+  testing::write_jsonl(dir_ / "level1.jsonl", by_level[1]);
+  TrainConfig c = config(TrainMode::kSdpo, "pairs.jsonl");
+  c.lr = 2e-3;
+  c.max_steps = 4;
+  c.sdpo_split = SdpoSplit::kField;
+  c.sdpo_field = "level";
+  std::vector<StepReport> by_field, by_files;
+  run(c, data("pairs.jsonl"), dir_ / "sdpo_field", &by_field);
+  c.sdpo_split = SdpoSplit::kFiles;
+  c.sdpo_files = {"level0.jsonl", "level1.jsonl"};
+  TrainData d{.chunk_files = {dir_ / "level0.jsonl", dir_ / "level1.jsonl"},
+              .token_cache_dir = dir_ / "tokens"};
+  TrainResult r = run(c, d, dir_ / "sdpo_files", &by_files);
+  ASSERT_EQ(by_files.size(), by_field.size());
+  for (std::size_t i = 0; i < by_field.size(); ++i)
+    EXPECT_NEAR(by_files[i].loss, by_field[i].loss, 1e-6) << "step " << i + 1;
+  // Two cache files, one per chunk file, named in the run's key.
+  EXPECT_EQ(std::count(r.token_cache_key.begin(), r.token_cache_key.end(), ','), 1);
+  EXPECT_FALSE(r.token_cache_hit);
+  EXPECT_TRUE(run(c, d, dir_ / "sdpo_files_again").token_cache_hit);
 }
 
 TEST_F(TrainTest, ResumeGivesTheSameLossesAsAnUninterruptedRun) {
