@@ -41,6 +41,7 @@ struct Sample {
   double latency = 0;
   int tokens = 0;
   bool ok = false;
+  std::string failure;  // why not ok: the transport error, status or error event
 };
 
 struct Row {
@@ -53,6 +54,7 @@ struct Row {
   int tokens = 0;
   std::vector<double> ttft;
   std::vector<double> latency;
+  std::vector<std::string> failures;
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -95,7 +97,11 @@ Sample stream_one(int port, int i, int max_tokens) {
   s.latency = std::chrono::duration<double>(Clock::now() - start).count();
   if (!sent || res.status != 200 || received.find("data: [DONE]") == std::string::npos ||
       received.find("data: {\"error\"") != std::string::npos) {
-    return s;  // no answer, or an error event in the stream
+    // No answer, or an error event in the stream.
+    s.failure = !sent ? fmt::format("request {}: {}", i, httplib::to_string(error))
+                      : fmt::format("request {}: status {}: {}", i, res.status,
+                                    received.substr(0, 300));
+    return s;
   }
   // The usage chunk: the last event before [DONE].
   std::istringstream lines(received);
@@ -126,6 +132,7 @@ Row run_server_level(const std::string& dtype, int port, int concurrency, int n_
   for (const Sample& s : samples) {
     if (!s.ok) {
       ++row.errors;
+      row.failures.push_back(s.failure);
       continue;
     }
     row.tokens += s.tokens;
@@ -250,6 +257,7 @@ int main(int argc, char** argv) {
         Row row = run_server_level(dtype, port, level, n_requests, max_tokens);
         errors += row.errors;
         print_row(row, reference_tps);
+        for (const std::string& failure : row.failures) fmt::print(stderr, "  failed: {}\n", failure);
         std::fflush(stdout);
       }
       server.stop();

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 #include "core/error.h"
@@ -194,6 +195,17 @@ bool peer_hung_up(socket_t sock) {
   return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+// How long a connection over its address's limit waits for a slot.
+constexpr int kSlotRetries = 20;
+constexpr std::chrono::milliseconds kSlotRetryInterval{5};
+
+// True when the client has closed and sent nothing more: the next read is
+// end of file (nothing buffered to read first).
+bool closed_without_more(socket_t sock) {
+  char byte;
+  return ::recv(sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 // Closing with unread input makes the kernel send a reset, which can destroy
 // the refusal just written before the client reads it. So the sending side
 // is closed first and the client's input discarded for a short, bounded
@@ -245,6 +257,10 @@ void close_after_response() {
   if (current_connection != nullptr) current_connection->finishing = true;
 }
 
+void response_written() {
+  if (current_connection != nullptr) current_connection->finishing = true;
+}
+
 bool connection_is_tls() { return on_tls; }
 
 GuardedServer::~GuardedServer() { ::SSL_CTX_free(tls_); }
@@ -287,7 +303,8 @@ std::size_t GuardedServer::n_connections(const std::string& address) const {
   return it == per_address_.end() ? 0 : it->second.size();
 }
 
-GuardedServer::HeldConnection* GuardedServer::take_slot(const std::string& address, socket_t sock) {
+GuardedServer::HeldConnection* GuardedServer::take_slot(const std::string& address, socket_t sock,
+                                                        bool* freeing) {
   std::lock_guard lock(mutex_);
   std::list<HeldConnection>& held = per_address_[address];
   if (held.size() >= limits_.max_per_address) {
@@ -295,15 +312,26 @@ GuardedServer::HeldConnection* GuardedServer::take_slot(const std::string& addre
     // is no longer the client's: its worker may simply not have run since.
     // Without this, a client that closes and reconnects at once could be
     // refused for connections it no longer has.
-    const auto live = std::count_if(held.begin(), held.end(), [](const HeldConnection& h) {
-      return !(h.finishing && peer_hung_up(h.sock));
-    });
-    if (static_cast<std::size_t>(live) >= limits_.max_per_address) {
+    std::size_t live = 0;
+    for (const HeldConnection& h : held) {
+      if (!peer_hung_up(h.sock)) {
+        ++live;
+      } else if (!h.finishing) {
+        ++live;
+        *freeing = true;  // its client has gone mid-response: it ends soon
+      }
+    }
+    if (live >= limits_.max_per_address) {
       if (held.empty()) per_address_.erase(address);
       return nullptr;
     }
   }
   return &held.emplace_back(sock);
+}
+
+void GuardedServer::accept_backlog(int n) {
+  // Linux takes a second listen() on a listening socket as a new backlog.
+  if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, n);
 }
 
 void GuardedServer::forget_socket(HeldConnection* held) {
@@ -328,7 +356,18 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   std::string address;
   if (::getpeername(sock, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
     address = address_of(peer, nullptr);
-  HeldConnection* held = take_slot(address, sock);
+  bool freeing = false;
+  HeldConnection* held = take_slot(address, sock, &freeing);
+  // A client that closes a finished stream and reconnects at once can be
+  // here before the old connection's worker has run again to mark it done
+  // (on a loaded machine, milliseconds). Only then is a slot worth a short
+  // wait: connections whose clients are still there are refused at once,
+  // so refusing costs a worker no time.
+  for (int tries = 0; held == nullptr && freeing && tries < kSlotRetries; ++tries) {
+    std::this_thread::sleep_for(kSlotRetryInterval);
+    freeing = false;
+    held = take_slot(address, sock, &freeing);
+  }
   if (held == nullptr) {
     if (tls_ != nullptr) {
       close_socket(sock);
@@ -381,6 +420,10 @@ bool GuardedServer::serve_connection(socket_t sock, HeldConnection* held) {
       ready = wait_for(sock, POLLIN, 100);
     }
     if (!ready || svr_sock_ == INVALID_SOCKET) break;
+    // A client that closed after its last response is done: it must not
+    // count again (as it would from here to reading the end of file) while
+    // it reconnects.
+    if (!stream.has_buffered() && closed_without_more(sock)) break;
     held->finishing = false;
     stream.start_request(Clock::now() + limits_.request_deadline, limits_.max_request_bytes);
     close_requested = false;

@@ -59,6 +59,11 @@ class GuardedServer : public httplib::Server {
   void use_tls(const std::string& cert_file, const std::string& key_file);
   bool tls() const { return tls_ != nullptr; }
 
+  // After binding: up to n connections wait in the kernel for accept()
+  // (httplib's own backlog is 5, past which the kernel drops new
+  // connections' SYNs and clients retry after a second).
+  void accept_backlog(int n);
+
   // Connections open now from `address` (for tests and metrics).
   std::size_t n_connections(const std::string& address) const;
 
@@ -75,7 +80,10 @@ class GuardedServer : public httplib::Server {
  private:
   bool process_and_close_socket(socket_t sock) override;
   bool serve_connection(socket_t sock, HeldConnection* held);
-  HeldConnection* take_slot(const std::string& address, socket_t sock);
+  // A slot of address for sock, or nullptr when its connections are at the
+  // limit; then *freeing says whether one of them is ending (its client has
+  // gone mid-response), so a slot may free within milliseconds.
+  HeldConnection* take_slot(const std::string& address, socket_t sock, bool* freeing);
   void forget_socket(HeldConnection* held);
   void release_slot(const std::string& address, HeldConnection* held);
 
@@ -88,6 +96,11 @@ class GuardedServer : public httplib::Server {
 // Closes the current connection after the response being built (call from a
 // handler or the pre-routing handler, on the connection's own thread).
 void close_after_response();
+
+// Marks the current connection's response as fully written (httplib's
+// logger runs then): from now until its next request it stops counting
+// against its address once its client has closed.
+void response_written();
 
 // True when the current connection (the calling handler's) is TLS.
 bool connection_is_tls();

@@ -69,11 +69,11 @@ HttpTransport::HttpTransport(HttpTransportOptions options)
       }));
   http_.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                  std::exception_ptr e) { send_error(res, error_for(e)); });
-  if (options_.on_response) {
-    http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      options_.on_response(req, res);
-    });
-  }
+  // httplib calls its logger once a response is fully written.
+  http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    response_written();
+    if (options_.on_response) options_.on_response(req, res);
+  });
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     std::optional<ApiError> refusal = refuse_early(req);
     if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
@@ -172,6 +172,7 @@ int HttpTransport::bind() {
     }
     port_ = options_.port;
   }
+  http_.accept_backlog(SOMAXCONN);
   return port_;
 }
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "core/error.h"
 #include "serve/api_error.h"
@@ -168,6 +169,46 @@ TEST(HttpTransport, AClosedConnectionStopsCountingBeforeItsWorkerFinishes) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << "the closed connection's worker is still in its handler";
   release();
+}
+
+// Clients that close and reconnect at once, as many as the per-address
+// limit, are never refused: a finished connection stops counting even when
+// its worker has not yet run again. And more connections than workers wait
+// in the kernel's accept queue instead of being dropped (httplib's backlog
+// of 5 dropped them, and clients retried a second later).
+TEST(HttpTransport, ReconnectingClientsAtTheLimitAreServedWithoutStalls) {
+  HttpTransportOptions options = loopback();
+  options.max_connections_per_address = 8;
+  HttpTransport transport(options);
+  transport.get("/ok", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"ok", true}});
+  });
+  RunningTransport running(transport);
+  std::atomic<int> refused{0}, failed{0};
+  std::atomic<long> slowest_ms{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        httplib::Result res = running.client().Get("/ok");  // a new connection each time
+        const long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+        for (long seen = slowest_ms; ms > seen && !slowest_ms.compare_exchange_weak(seen, ms);) {
+        }
+        if (!res) {
+          ++failed;
+        } else if (res->status == 429) {
+          ++refused;
+        }
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(refused, 0);
+  EXPECT_LT(slowest_ms, 900) << "a connection waited for a retransmitted SYN";
 }
 
 // A stream whose step throws after its first event: the client gets that
