@@ -5,15 +5,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/program.h"
 #include "core/staging_dir.h"
 #include "model/engine.h"
 #include "model/gguf_import.h"
@@ -34,29 +33,8 @@ store::ResolveOptions merging_options(const std::string& workspace) {
 
 namespace fs = std::filesystem;
 
-// Folders imported from GGUF files outside any workspace: removed when the
-// process ends (weights already mapped stay readable until then), by
-// exit or by quick_exit (how the CLI leaves, cli/main.cpp).
-std::mutex temp_imports_mutex;
-std::vector<fs::path>& temp_imports() {
-  static auto* dirs = new std::vector<fs::path>();  // outlives static destructors
-  return *dirs;
-}
-
-void remove_temp_imports() {
-  std::lock_guard lock(temp_imports_mutex);
-  std::error_code ec;
-  for (const fs::path& d : temp_imports()) fs::remove_all(d, ec);
-  temp_imports().clear();
-}
-
-void add_temp_import(const fs::path& dir) {
-  std::lock_guard lock(temp_imports_mutex);
-  static const bool registered =
-      std::atexit(remove_temp_imports) == 0 && std::at_quick_exit(remove_temp_imports) == 0;
-  (void)registered;
-  temp_imports().push_back(dir);
-}
+// Folders imported from GGUF files outside any workspace are removed when
+// the process ends (weights already mapped stay readable until then).
 
 // The GGUF file of a model folder that holds only one (what `model quantize`
 // registers), given as the folder or a registry reference; nullopt for any
@@ -122,7 +100,7 @@ std::string gguf_as_folder(const std::string& ref, const std::string& workspace)
   }
   const fs::path out =
       fs::temp_directory_path() / fmt::format("enclave-gguf-{}-{}", key, ::getpid());
-  add_temp_import(out);  // first: a failed import leaves nothing behind either
+  remove_at_exit(out);  // first: a failed import leaves nothing behind either
   import_gguf(file, out, {.keep_quantized = true});
   return out.string();
 }

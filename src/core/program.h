@@ -6,6 +6,7 @@
 // other threads start; program_identity may then be called from any thread.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,11 @@ struct ProgramIdentity {
 void set_program_identity(std::vector<std::string> argv, std::string version, std::string build_id);
 // The identity set by main(); empty fields if none was set (library tests).
 ProgramIdentity program_identity();
+
+// Removes path (a file, or a folder and all it holds) when the process
+// ends, by exit() or by quick_exit(): the CLI leaves by quick_exit, which
+// runs no static destructor and no atexit handler (cli/main.cpp), so
+// nothing that must go at exit may rely on those. Safe from any thread.
+void remove_at_exit(const std::filesystem::path& path);
 
 }  // namespace enclave

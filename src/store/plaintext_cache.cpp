@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -14,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/mapping_policy.h"
+#include "core/program.h"
 #include "store/object_store.h"
 
 namespace enclave::store {
@@ -32,26 +32,12 @@ std::map<std::filesystem::path, Cache>& caches() {
   return *all;
 }
 
-void remove_all_caches() {
-  std::lock_guard lock(cache_mutex);
-  for (auto& [tmp, cache] : caches()) {
-    std::error_code ec;
-    std::filesystem::remove_all(cache.dir, ec);
-    if (cache.lock_fd >= 0) ::close(cache.lock_fd);
-  }
-  caches().clear();
-}
-
 }  // namespace
 
 std::filesystem::path plaintext_cache_dir(const std::filesystem::path& tmp_dir) {
   std::lock_guard lock(cache_mutex);
   auto found = caches().find(tmp_dir);
   if (found != caches().end()) return found->second.dir;
-  // quick_exit too: the CLI leaves that way (cli/main.cpp).
-  static const bool registered =
-      std::atexit(remove_all_caches) == 0 && std::at_quick_exit(remove_all_caches) == 0;
-  (void)registered;
   std::random_device rd;
   Cache cache;
   cache.dir = tmp_dir / fmt::format("{}{}-{:08x}", kPrefix, ::getpid(), rd());
@@ -62,6 +48,7 @@ std::filesystem::path plaintext_cache_dir(const std::filesystem::path& tmp_dir) 
   ::chmod(cache.dir.c_str(), 0700);  // whatever the umask
   cache.lock_fd = ::open(cache.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cache.lock_fd >= 0) ::flock(cache.lock_fd, LOCK_EX | LOCK_NB);  // in use, for gc
+  remove_at_exit(cache.dir);  // the lock goes with the process
   read_instead_of_mapping(cache.dir);
   caches().emplace(tmp_dir, cache);
   return cache.dir;
