@@ -29,17 +29,21 @@ inline void store8(Out* out, __m256 v) {
   }
 }
 
-// The 8 bytes at p as floats, signed or unsigned.
-inline __m256 int8x8(const void* p) {
-  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(static_cast<const __m128i*>(p))));
-}
+// The low 8 bytes of a vector as floats, signed or unsigned; the high 8
+// (shifted down).
+inline __m256 int8x8(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)); }
 inline __m256 uint8x8(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)); }
+inline __m128i high8(__m128i bytes) { return _mm_unpackhi_epi64(bytes, bytes); }
 
 template <class Out>
 void q8_0(const std::uint8_t* w, std::int64_t blocks, Out* out) {
   for (std::int64_t b = 0; b < blocks; ++b, w += 34, out += 32) {
     const __m256 d = _mm256_set1_ps(half_at(w));
-    for (int i = 0; i < 4; ++i) store8(out + 8 * i, _mm256_mul_ps(d, int8x8(w + 2 + 8 * i)));
+    for (int h = 0; h < 2; ++h) {
+      const __m128i codes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2 + 16 * h));
+      store8(out + 16 * h, _mm256_mul_ps(d, int8x8(codes)));
+      store8(out + 16 * h + 8, _mm256_mul_ps(d, int8x8(high8(codes))));
+    }
   }
 }
 
@@ -52,12 +56,10 @@ void q4_0(const std::uint8_t* w, std::int64_t blocks, Out* out) {
     // Elements 0-15 (low nibbles) and 16-31 (high), less 8.
     const __m128i halves[2] = {_mm_sub_epi8(_mm_and_si128(packed, low4), eight),
                                _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(packed, 4), low4), eight)};
-    for (int h = 0; h < 2; ++h)
-      for (int i = 0; i < 2; ++i) {
-        const __m128i bytes = i == 0 ? halves[h] : _mm_unpackhi_epi64(halves[h], halves[h]);
-        store8(out + 16 * h + 8 * i,
-               _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))));
-      }
+    for (int h = 0; h < 2; ++h) {
+      store8(out + 16 * h, _mm256_mul_ps(d, int8x8(halves[h])));
+      store8(out + 16 * h + 8, _mm256_mul_ps(d, int8x8(high8(halves[h]))));
+    }
   }
 }
 
@@ -68,8 +70,7 @@ void q4_k(const std::uint8_t* w, std::int64_t blocks, Out* out) {
     const __m128i sm = q4_k_scales_and_mins(w + 4);
     alignas(32) float step[8], offset[8];
     _mm256_store_ps(step, _mm256_mul_ps(_mm256_set1_ps(half_at(w)), uint8x8(sm)));
-    _mm256_store_ps(
-        offset, _mm256_mul_ps(_mm256_set1_ps(half_at(w + 2)), uint8x8(_mm_unpackhi_epi64(sm, sm))));
+    _mm256_store_ps(offset, _mm256_mul_ps(_mm256_set1_ps(half_at(w + 2)), uint8x8(high8(sm))));
     for (int j = 0; j < 8; ++j) {  // sub-block j: chunk j / 2's low or high nibbles
       const std::uint8_t* codes = w + 16 + 32 * (j / 2);
       const __m256 s = _mm256_set1_ps(step[j]), o = _mm256_set1_ps(offset[j]);
@@ -77,10 +78,9 @@ void q4_k(const std::uint8_t* w, std::int64_t blocks, Out* out) {
         __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + 16 * i));
         if (j % 2 == 1) packed = _mm_srli_epi16(packed, 4);
         packed = _mm_and_si128(packed, low4);
-        for (int e = 0; e < 2; ++e) {
-          const __m128i bytes = e == 0 ? packed : _mm_unpackhi_epi64(packed, packed);
-          store8(out + 32 * j + 16 * i + 8 * e, _mm256_sub_ps(_mm256_mul_ps(s, uint8x8(bytes)), o));
-        }
+        Out* at = out + 32 * j + 16 * i;
+        store8(at, _mm256_sub_ps(_mm256_mul_ps(s, uint8x8(packed)), o));
+        store8(at + 8, _mm256_sub_ps(_mm256_mul_ps(s, uint8x8(high8(packed))), o));
       }
     }
   }
@@ -108,11 +108,8 @@ void q6_k(const std::uint8_t* w, std::int64_t blocks, Out* out) {
               _mm_or_si128(_mm_and_si128(lows[k], low4), _mm_slli_epi16(high, 4)), thirty_two);
           const int e = 128 * h + 32 * k + l;  // 16 elements of one sub-block
           const __m256 scale = _mm256_set1_ps(d * static_cast<float>(sc[e / 16]));
-          for (int i = 0; i < 2; ++i) {
-            const __m128i bytes = i == 0 ? code : _mm_unpackhi_epi64(code, code);
-            store8(out + e + 8 * i,
-                   _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))));
-          }
+          store8(out + e, _mm256_mul_ps(scale, int8x8(code)));
+          store8(out + e + 8, _mm256_mul_ps(scale, int8x8(high8(code))));
         }
       }
     }

@@ -22,7 +22,7 @@ constexpr std::int64_t kTileBytes = 1024 * 1024;
 // Rows [begin, end) of w into out (end - begin, cols) of out's dtype
 // (float32 or bfloat16; any other through a float32 buffer).
 void dequantize_into(const QuantMatrix& w, std::int64_t begin, std::int64_t end,
-                     torch::Tensor& out) {
+                     torch::Tensor out) {
   if (out.scalar_type() == torch::kFloat32)
     return dequantize_rows(w.type, w.data, w.cols, begin, end, out.data_ptr<float>());
   if (out.scalar_type() == torch::kBFloat16)
@@ -58,7 +58,7 @@ torch::Tensor tiled_product(const torch::Tensor& x, const QuantMatrix& w) {
     torch::Tensor weights = torch::empty({tile, w.cols}, x.options());
     for (std::int64_t t = begin; t < end; ++t) {
       const std::int64_t row = t * tile, n = std::min(tile, w.rows - row);
-      torch::Tensor part = weights.narrow(0, 0, n);
+      const torch::Tensor part = weights.narrow(0, 0, n);
       dequantize_into(w, row, row + n, part);
       y.narrow(1, row, n).copy_(torch::mm(x, part.t()));
     }
@@ -75,22 +75,10 @@ torch::Tensor dequantize(const QuantMatrix& w, torch::Dtype dtype) {
   const bool inference = c10::InferenceMode::is_enabled();
   at::parallel_for(0, w.rows, kRowsPerTask, [&](std::int64_t begin, std::int64_t end) {
     c10::InferenceMode mode(inference);
-    if (dtype == torch::kFloat32) {
-      dequantize_rows(w.type, w.data, w.cols, begin, end, out.data_ptr<float>() + begin * w.cols);
-      return;
-    }
-    if (dtype == torch::kBFloat16) {
-      dequantize_rows_bf16(
-          w.type, w.data, w.cols, begin, end,
-          reinterpret_cast<std::uint16_t*>(out.data_ptr<at::BFloat16>()) + begin * w.cols);
-      return;
-    }
-    // Through a small float32 buffer per task: one pass, no whole-matrix temporary.
-    std::vector<float> buffer(static_cast<std::size_t>(kRowsPerTask * w.cols));
+    // kRowsPerTask rows at a time: any float32 buffer stays small.
     for (std::int64_t row = begin; row < end; row += kRowsPerTask) {
       const std::int64_t n = std::min(kRowsPerTask, end - row);
-      dequantize_rows(w.type, w.data, w.cols, row, row + n, buffer.data());
-      out.narrow(0, row, n).copy_(torch::from_blob(buffer.data(), {n, w.cols}));
+      dequantize_into(w, row, row + n, out.narrow(0, row, n));
     }
   });
   return out;
@@ -100,11 +88,14 @@ torch::Tensor quant_linear(const torch::Tensor& x, const QuantMatrix& w,
                            const torch::Tensor& bias) {
   ENCLAVE_CHECK(x.device().is_cpu() && x.size(-1) == w.cols);
   const std::int64_t m = x.numel() / w.cols;
-  if (m >= kDequantizeRows) {
-    torch::Tensor y = tiled_product(x.reshape({m, w.cols}).contiguous(), w);
+  // (m, rows) -> (..., rows), x's leading dimensions.
+  auto as_x = [&](const torch::Tensor& y) {
     std::vector<std::int64_t> shape(x.sizes().begin(), x.sizes().end());
     shape.back() = w.rows;
-    y = y.view(shape);
+    return y.view(shape);
+  };
+  if (m >= kDequantizeRows) {
+    const torch::Tensor y = as_x(tiled_product(x.reshape({m, w.cols}).contiguous(), w));
     return bias.defined() ? y + bias.to(x.scalar_type()) : y;
   }
 
@@ -116,9 +107,7 @@ torch::Tensor quant_linear(const torch::Tensor& x, const QuantMatrix& w,
   at::parallel_for(0, w.rows, kRowsPerTask, [&](std::int64_t begin, std::int64_t end) {
     quant_matmul_rows(w.type, w.data, xq, begin, end, yp, w.rows);
   });
-  std::vector<std::int64_t> shape(x.sizes().begin(), x.sizes().end());
-  shape.back() = w.rows;
-  y = y.view(shape);
+  y = as_x(y);
   if (bias.defined()) y = y + bias.to(torch::kFloat32);
   return y.to(x.scalar_type());
 }
