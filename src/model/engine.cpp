@@ -49,24 +49,24 @@ std::unique_ptr<Engine> Engine::load(const std::filesystem::path& dir,
 
 namespace {
 
+// An OpenBLAS entry point, or nullptr when the BLAS libtorch loaded is not
+// OpenBLAS (or lacks it). Looked up at run time: the binary does not link
+// OpenBLAS itself.
+template <typename Fn>
+Fn openblas_symbol(const char* name) {
+  return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
+}
+
 // OpenBLAS's threading model (0 sequential, 1 pthreads, 2 OpenMP), or -1
-// when the BLAS libtorch loaded is not OpenBLAS. Looked up at run time: the
-// binary does not link OpenBLAS itself.
+// when it is not OpenBLAS.
 int openblas_parallel() {
-  using Fn = int (*)();
-  static const auto fn = reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  static const auto fn = openblas_symbol<int (*)()>("openblas_get_parallel");
   return fn != nullptr ? fn() : -1;
 }
 
 void set_openblas_threads(int threads) {
-  using Fn = void (*)(int);
-  static const auto fn = reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  static const auto fn = openblas_symbol<void (*)(int)>("openblas_set_num_threads");
   if (fn != nullptr) fn(threads);
-}
-
-template <typename Fn>
-Fn openblas_symbol(const char* name) {
-  return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
 }
 
 }  // namespace

@@ -87,11 +87,11 @@ std::pair<torch::Tensor, torch::Tensor> RotaryTables::cos_sin(bool local,
                                                               const torch::Tensor& positions,
                                                               torch::Dtype dtype,
                                                               std::int64_t seq_len) {
-  const torch::Device device = positions.device();
-  if (local && local_.defined()) return rope_cos_sin(on(local_, device), positions, dtype);
-  if (long_.defined() && seq_len > original_max_)
-    return rope_cos_sin(on(long_, device), positions, dtype, scaling_);
-  return rope_cos_sin(on(global_, device), positions, dtype, scaling_);
+  const auto [inv_freq, scaling] = table(local, seq_len);
+  // table() is const; the tensor is this (non-const) object's own member,
+  // which on() moves to the positions' device once.
+  return rope_cos_sin(on(const_cast<torch::Tensor&>(inv_freq), positions.device()), positions,
+                      dtype, scaling);
 }
 
 namespace {
