@@ -11,15 +11,18 @@ ConnectionPool::~ConnectionPool() { shutdown(); }
 
 void ConnectionPool::enqueue(std::function<void()> fn) {
   {
-    std::lock_guard lock(mutex_);
-    if (!stopping_ && pending_.size() < max_pending_) {
+    std::unique_lock lock(mutex_);
+    if (!stopping_ && pending_.size() >= max_pending_) {
+      ++n_waited_;
+      room_.wait(lock, [this] { return stopping_ || pending_.size() < max_pending_; });
+    }
+    if (!stopping_) {
       pending_.push_back(std::move(fn));
       ready_.notify_one();
       return;
     }
-    ++n_overflow_;
   }
-  fn();  // the backlog is full: serve it here and stop accepting meanwhile
+  fn();  // stopping: the workers may be gone, and nothing accepted is dropped
 }
 
 void ConnectionPool::shutdown() {
@@ -29,15 +32,16 @@ void ConnectionPool::shutdown() {
     stopping_ = true;
   }
   ready_.notify_all();
+  room_.notify_all();
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
   threads_.clear();
 }
 
-std::size_t ConnectionPool::n_overflow() const {
+std::size_t ConnectionPool::n_waited() const {
   std::lock_guard lock(mutex_);
-  return n_overflow_;
+  return n_waited_;
 }
 
 void ConnectionPool::work() {
@@ -50,6 +54,7 @@ void ConnectionPool::work() {
       if (pending_.empty()) return;
       fn = std::move(pending_.front());
       pending_.pop_front();
+      room_.notify_one();
     }
     fn();
   }

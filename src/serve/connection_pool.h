@@ -2,11 +2,12 @@
 // cpp-httplib's own ThreadPool queues accepted connections without limit,
 // so a connection flood (or many slowloris clients) grows memory and delay
 // without bound. Here at most max_pending connections wait for a worker;
-// beyond that the accepting thread serves the connection itself, which
-// stops it from accepting more until it is done: further clients wait in
-// the kernel's listen backlog, and are refused once that is full, instead
-// of piling up inside the server. Each connection is still bounded in time
-// by the server's read and write timeouts.
+// beyond that the accepting thread waits for room, so further clients wait
+// in the kernel's listen backlog (and are refused once that is full)
+// instead of piling up inside the server. It waits for room rather than
+// serving the connection itself: a slow client served on the accepting
+// thread would stop every other client from being accepted until its read
+// deadline, while the workers sat idle.
 // Thread safety: enqueue from the accepting thread; shutdown once.
 #pragma once
 
@@ -32,18 +33,19 @@ class ConnectionPool : public httplib::TaskQueue {
   void enqueue(std::function<void()> fn) override;
   void shutdown() override;
 
-  // Connections the accepting thread had to serve itself (pool and backlog full).
-  std::size_t n_overflow() const;
+  // Connections the accepting thread had to wait to hand over (backlog full).
+  std::size_t n_waited() const;
 
  private:
   void work();
 
   const std::size_t max_pending_;
   mutable std::mutex mutex_;
-  std::condition_variable ready_;
+  std::condition_variable ready_;  // a connection is pending, or stopping
+  std::condition_variable room_;   // a pending connection was taken, or stopping
   std::deque<std::function<void()>> pending_;
   std::vector<std::thread> threads_;
-  std::size_t n_overflow_ = 0;
+  std::size_t n_waited_ = 0;
   bool stopping_ = false;
 };
 
