@@ -428,12 +428,23 @@ class FamilyCase(unittest.TestCase):
                         break
                 except OSError:
                     time.sleep(0.2)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            conn.request("POST", "/v1/chat/completions", headers={"Content-Type": "application/json"},
-                         body=json.dumps({"messages": self.chat, "max_tokens": 4, "seed": 1}))
-            resp = conn.getresponse()
-            status, body = resp.status, json.loads(resp.read())
-            conn.close()
+            def exchange(method, path, body=None):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                conn.request(method, path, headers={"Content-Type": "application/json"},
+                             body=None if body is None else json.dumps(body))
+                resp = conn.getresponse()
+                out = resp.status, resp.read().decode("utf-8")
+                conn.close()
+                return out
+
+            request = {"messages": self.chat, "max_tokens": 4, "seed": 1}
+            status, text = exchange("POST", "/v1/chat/completions", request)
+            body = json.loads(text)
+            # The same prompt again comes from the prefix cache (sliding
+            # layers included: their windows are shorter than --ctx) and
+            # gives the same answer.
+            again = json.loads(exchange("POST", "/v1/chat/completions", request)[1])
+            metrics = exchange("GET", "/metrics")[1]
         finally:
             proc.terminate()
             try:
@@ -451,6 +462,10 @@ class FamilyCase(unittest.TestCase):
         print(f"{self.family} serve: prompt_tokens {body['usage']['prompt_tokens']}, "
               f"reference rendering {n_expected} tokens", file=sys.stderr)
         self.assertEqual(body["usage"]["prompt_tokens"], n_expected)
+        self.assertEqual(again["choices"][0]["message"], choice["message"])
+        hits = re.search(r"^enclave_prefix_cache_hit_tokens_total (\d+)$", metrics, re.M)
+        self.assertIsNotNone(hits, metrics)
+        self.assertGreaterEqual(int(hits.group(1)), 16 * ((n_expected - 1) // 16))
 
 
 SMALL = dict(hidden=32, intermediate=64, layers=3, heads=4, kv_heads=2, head_dim=8, max_pos=256)

@@ -12,7 +12,6 @@
 #include "model/fused_decode.h"
 #include "model/generation.h"  // validate_tokens
 #include "model/inference_model.h"
-#include "model/kv_cache.h"  // write_ring
 #include "model/kv_cache_pool.h"
 #include "model/lora.h"
 #include "model/multi_lora.h"
@@ -25,20 +24,24 @@ struct BatchDecoder::Impl : InferenceModel {
   std::shared_ptr<RotaryTables> rotary;
   int n_slots = 0;
   int max_len = 0;
-  // Per layer, in the compute dtype: a pooled layer's K and V blocks,
+  // Per layer, in the compute dtype: K and V blocks of its pool,
   // (n_kv_head, n_blocks, kKvBlockSize, head_dim), heads first so that one
-  // gather yields each row's keys as (n_kv_head, positions, head_dim); a
-  // ring layer's window per slot, (n_slots, n_kv_head, window, head_dim),
-  // position p at p mod window.
+  // gather yields each row's keys as (n_kv_head, positions, head_dim).
+  // Full-attention layers use `pool`; sliding-window layers shorter than
+  // the context use `window_pool`, which holds only each sequence's window.
   std::vector<torch::Tensor> k_cache;
   std::vector<torch::Tensor> v_cache;
-  std::vector<bool> ring;
+  std::vector<bool> windowed;
   std::unique_ptr<KvCachePool> pool;
+  std::unique_ptr<KvCachePool> window_pool;  // null without windowed layers
+  // Tokens one forward pass appends at most when there are windowed
+  // layers (their pool holds a sequence's window plus this much).
+  int chunk = std::numeric_limits<int>::max();
   std::vector<bool> in_use;
   std::shared_ptr<MultiLora> adapters;  // null without BatchDecoderOptions::adapters
   std::vector<int> slot_adapter;        // per slot: its sequence's adapter id
   std::int64_t block_bytes = 0;
-  std::int64_t ring_bytes = 0;
+  std::int64_t window_bytes = 0;
   // Decoding steps without libtorch's dispatch; null where it does not
   // apply (adapters, a GPU; model/fused_decode.h).
   std::unique_ptr<FusedDecoder> fused;
@@ -54,13 +57,24 @@ struct BatchDecoder::Impl : InferenceModel {
   std::vector<float> logits_of(const torch::Tensor& last_hidden);
   // Blocks taken for the first time hold whatever memory held: zeroed, so a
   // masked key's value (weight exactly 0) is never NaN.
-  void zero_blocks(const std::vector<int>& blocks);  // With the model in place: checks options,
-                                                     // attaches their adapters and
-  // allocates the KV pool and the rings.
+  void zero_blocks(bool in_window_pool, const std::vector<int>& blocks);
+  // Starts a sequence in both pools with the prefix both have cached;
+  // false (nothing changed) when either cannot hold it now.
+  bool begin(int slot, std::span<const TokenId> prompt, int n_tokens, int adapter);
+  // Appends tokens (at most `chunk`) to the slot's blocks in both pools.
+  void grow(int slot, std::span<const TokenId> tokens);
+  // After a forward pass wrote the slot's new keys: registers its full
+  // blocks for the prefix cache and drops what its window no longer sees.
+  void commit(int slot);
+  // With the model in place: checks options, attaches their adapters and
+  // allocates the KV pools.
   void set_up(const BatchDecoderOptions& options);
 };
 
 namespace {
+
+// The most tokens one forward pass appends for a model with windowed layers.
+constexpr int kMaxWindowChunk = 256;
 
 torch::TensorOptions int64_on(const torch::Device& device) {
   return torch::TensorOptions().dtype(torch::kInt64).device(device);
@@ -117,6 +131,64 @@ auto torch_step(std::string_view what, F&& work) {
   }
 }
 
+// Where a forward pass reads and writes one pool's keys and values. The
+// pools are read and written as rows of a flat view: K/V row (head *
+// n_blocks + block) of (n_kv_head * n_blocks, bs * head_dim) is one block
+// of one head, and row ((head * n_blocks + block) * bs + offset) of
+// (n_kv_head * n_blocks * bs, head_dim) one position, so gathering and
+// writing are index_select / index_copy_ of contiguous rows.
+struct KeyTable {
+  std::int64_t n_table = 0;  // blocks gathered per row
+  torch::Tensor gather;      // (row, head, entry) -> block row: (N * n_kv * n_table)
+  torch::Tensor scatter;     // (head, row, t) -> position row: (n_kv * N * T)
+  torch::Tensor causal;      // (N, 1, T, n_table * bs): keys each token sees
+  torch::Tensor window;      // causal, within the sliding window (when the model has one)
+};
+
+// Each row's blocks from the first one its first new token sees (0, or
+// the start of its window when `window` > 0) to its last new position;
+// shorter rows are padded with their last block, read but masked (it lies
+// after every query).
+KeyTable key_table(const KvCachePool& pool, std::int64_t window, const std::vector<int>& slots,
+                   const std::vector<int>& starts, std::int64_t T, const torch::Tensor& q_pos,
+                   std::optional<std::int64_t> sliding, std::int64_t n_kv) {
+  const torch::Device device = q_pos.device();
+  const std::int64_t N = static_cast<std::int64_t>(slots.size());
+  const std::int64_t bs = kKvBlockSize;
+  const std::int64_t n_blocks = pool.n_blocks();
+  std::vector<std::int64_t> first(N), last(N);
+  KeyTable out;
+  for (std::int64_t n = 0; n < N; ++n) {
+    first[n] = window > 0 ? std::max<std::int64_t>(0, starts[n] - window + 1) / bs : 0;
+    last[n] = (starts[n] + T - 1) / bs;
+    out.n_table = std::max(out.n_table, last[n] - first[n] + 1);
+  }
+  std::vector<std::int64_t> gather(static_cast<std::size_t>(N * n_kv * out.n_table));
+  std::vector<std::int64_t> scatter(static_cast<std::size_t>(n_kv * N * T));
+  std::vector<std::int64_t> key_start(N);
+  for (std::int64_t n = 0; n < N; ++n) {
+    const std::vector<int>& blocks = pool.blocks(slots[n]);
+    key_start[n] = first[n] * bs;
+    for (std::int64_t h = 0; h < n_kv; ++h) {
+      for (std::int64_t i = 0; i < out.n_table; ++i) {
+        const std::int64_t b = blocks[std::min(first[n] + i, last[n])];
+        gather[(n * n_kv + h) * out.n_table + i] = h * n_blocks + b;
+      }
+      for (std::int64_t t = 0; t < T; ++t) {
+        const std::int64_t p = starts[n] + t;
+        scatter[(h * N + n) * T + t] = (h * n_blocks + blocks[p / bs]) * bs + p % bs;
+      }
+    }
+  }
+  out.gather = int64_tensor(gather, device);
+  out.scatter = int64_tensor(scatter, device);
+  torch::Tensor k_pos = int64_tensor(key_start, device).view({N, 1, 1, 1}) +
+                        torch::arange(out.n_table * bs, int64_on(device)).view({1, 1, 1, -1});
+  out.causal = k_pos <= q_pos;
+  out.window = sliding ? out.causal & ((q_pos - k_pos) < *sliding) : out.causal;
+  return out;
+}
+
 // The options checked before a model is loaded or shared.
 void check_sizes(const BatchDecoderOptions& options) {
   if (options.n_slots < 1)
@@ -135,52 +207,19 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
   const std::int64_t T = tokens.size(1);
   const std::int64_t n_kv = config.n_kv_head;
   const std::int64_t hd = config.head_dim;
-  const std::int64_t bs = kKvBlockSize;
   const std::int64_t S = *std::max_element(starts.begin(), starts.end()) + T;
-  const std::int64_t n_table = (S + bs - 1) / bs;
-  const std::int64_t S_pad = n_table * bs;  // keys gathered per row, whole blocks
-
-  // The pools are read and written as rows of a flat view: K/V row (head *
-  // n_blocks + block) of (n_kv_head * n_blocks, bs * head_dim) is one
-  // block of one head, and row ((head * n_blocks + block) * bs + offset) of
-  // (n_kv_head * n_blocks * bs, head_dim) one position, so gathering and
-  // writing are index_select / index_copy_ of contiguous rows.
-  // gather: each row's block table up to n_table (padded with its first
-  // block, read but masked), for (row, head, entry): (N * n_kv * n_table).
-  // scatter: where each new token goes, for (head, row, t): (n_kv * N * T).
-  const std::int64_t n_blocks = pool->n_blocks();
-  std::vector<std::int64_t> gather(static_cast<std::size_t>(N * n_kv * n_table));
-  std::vector<std::int64_t> scatter(static_cast<std::size_t>(n_kv * N * T));
-  for (std::int64_t n = 0; n < N; ++n) {
-    const std::vector<int>& blocks = pool->blocks(slots[n]);
-    for (std::int64_t h = 0; h < n_kv; ++h) {
-      for (std::int64_t i = 0; i < n_table; ++i) {
-        const std::int64_t b = blocks[i < static_cast<std::int64_t>(blocks.size()) ? i : 0];
-        gather[(n * n_kv + h) * n_table + i] = h * n_blocks + b;
-      }
-      for (std::int64_t t = 0; t < T; ++t) {
-        const std::int64_t p = starts[n] + t;
-        scatter[(h * N + n) * T + t] = (h * n_blocks + blocks[p / bs]) * bs + p % bs;
-      }
-    }
-  }
-  torch::Tensor gather_rows = int64_tensor(gather, device);
-  torch::Tensor scatter_rows = int64_tensor(scatter, device);
-
+  const std::optional<std::int64_t> sliding = config.sliding_window;
   torch::Tensor row_starts =
       int64_tensor(std::vector<std::int64_t>(starts.begin(), starts.end()), device);
-  torch::Tensor row_slots =
-      int64_tensor(std::vector<std::int64_t>(slots.begin(), slots.end()), device);
-  // mask: (N, 1, T, S_pad), causal within each row's own sequence.
+  // (N, 1, T, 1): each new token's position.
   torch::Tensor q_pos =
       row_starts.view({N, 1, 1, 1}) + torch::arange(T, int64_on(device)).view({1, 1, T, 1});
-  torch::Tensor k_pos = torch::arange(S_pad, int64_on(device)).view({1, 1, 1, S_pad});
-  torch::Tensor causal = k_pos <= q_pos;
-  torch::Tensor window = causal;
-  if (config.sliding_window) window = causal & ((q_pos - k_pos) < *config.sliding_window);
+  const KeyTable full = key_table(*pool, 0, slots, starts, T, q_pos, sliding, n_kv);
+  KeyTable window;
+  if (window_pool)
+    window = key_table(*window_pool, *sliding, slots, starts, T, q_pos, sliding, n_kv);
 
-  torch::Tensor positions =
-      row_starts.view({N, 1}) + torch::arange(T, int64_on(device)).view({1, T});  // (N, T)
+  torch::Tensor positions = q_pos.view({N, T});
   // HF picks longrope's factors per forward pass from its largest position.
   auto [cos, sin] = rotary->cos_sin(false, positions, model->dtype(), S);
   torch::Tensor local_cos, local_sin;
@@ -202,40 +241,16 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
                                   layer->local_rope ? local_sin : sin);
     torch::Tensor& kc = k_cache[index];
     torch::Tensor& vc = v_cache[index];
-    torch::Tensor keys, values, layer_mask = layer->sliding ? window : causal;
-    if (ring[index] && T > 1) {
-      // A prompt (chunk) of one row: its tokens see the W - 1 positions
-      // before them (gathered from the ring in order) and each other; the
-      // last W are kept.
-      ENCLAVE_CHECK(N == 1);
-      const std::int64_t cap = kc.size(2);
-      const std::int64_t first = std::max<std::int64_t>(0, starts[0] - (cap - 1));
-      torch::Tensor index_of = torch::arange(first, starts[0], int64_on(device)).remainder(cap);
-      keys = torch::cat({kc[slots[0]].index_select(1, index_of).unsqueeze(0), k}, 2);
-      values = torch::cat({vc[slots[0]].index_select(1, index_of).unsqueeze(0), v}, 2);
-      layer_mask = layer_mask.slice(-1, first, S);
-      const std::int64_t keep = std::max<std::int64_t>(starts[0], starts[0] + T - cap);
-      write_ring(kc[slots[0]], k[0].slice(1, keep - starts[0]), 1, keep);
-      write_ring(vc[slots[0]], v[0].slice(1, keep - starts[0]), 1, keep);
-    } else if (ring[index]) {
-      // One token per row at ring index start mod W. Index j then holds the
-      // latest position congruent to j, all inside the window, so a key is
-      // visible iff it was written: j <= position (or the ring has wrapped).
-      using torch::indexing::Slice;
-      const std::int64_t width = std::min<std::int64_t>(kc.size(2), S);
-      torch::Tensor at = row_starts.remainder(kc.size(2));
-      kc.index_put_({row_slots, Slice(), at}, k.squeeze(2));
-      vc.index_put_({row_slots, Slice(), at}, v.squeeze(2));
-      keys = kc.slice(2, 0, width).index_select(0, row_slots);
-      values = vc.slice(2, 0, width).index_select(0, row_slots);
-      layer_mask = torch::arange(width, int64_on(device)).view({1, 1, 1, width}) <= q_pos;
-    } else {
-      // (N, n_kv, T, hd) -> (n_kv * N * T, hd) rows, in scatter's order.
-      kc.view({-1, hd}).index_copy_(0, scatter_rows, k.permute({1, 0, 2, 3}).reshape({-1, hd}));
-      vc.view({-1, hd}).index_copy_(0, scatter_rows, v.permute({1, 0, 2, 3}).reshape({-1, hd}));
-      keys = kc.view({-1, bs * hd}).index_select(0, gather_rows).view({N, n_kv, S_pad, hd});
-      values = vc.view({-1, bs * hd}).index_select(0, gather_rows).view({N, n_kv, S_pad, hd});
-    }
+    const KeyTable& table = windowed[index] ? window : full;
+    // (N, n_kv, T, hd) -> (n_kv * N * T, hd) rows, in scatter's order.
+    kc.view({-1, hd}).index_copy_(0, table.scatter, k.permute({1, 0, 2, 3}).reshape({-1, hd}));
+    vc.view({-1, hd}).index_copy_(0, table.scatter, v.permute({1, 0, 2, 3}).reshape({-1, hd}));
+    const std::int64_t n_keys = table.n_table * kKvBlockSize;
+    torch::Tensor keys =
+        kc.view({-1, kKvBlockSize * hd}).index_select(0, table.gather).view({N, n_kv, n_keys, hd});
+    torch::Tensor values =
+        vc.view({-1, kKvBlockSize * hd}).index_select(0, table.gather).view({N, n_kv, n_keys, hd});
+    const torch::Tensor& layer_mask = layer->sliding ? table.window : table.causal;
     torch::Tensor out = attn.attend(q, keys, values, layer_mask);
     x = layer->add_mlp(layer->add_attention(x, attn.output(out)));
     ++index;
@@ -245,20 +260,13 @@ torch::Tensor BatchDecoder::Impl::forward(const std::vector<int>& slots,
 
 KvPlace BatchDecoder::Impl::place(std::int64_t layer, int slot) const {
   const torch::Tensor& kc = k_cache[layer];
-  const torch::Tensor& vc = v_cache[layer];
-  if (ring[layer]) {
-    // (n_slots, n_kv_head, window, head_dim): the slot's own window.
-    const std::int64_t bytes = slot * kc.stride(0) * kc.element_size();
-    return KvPlace{.k = static_cast<char*>(kc.data_ptr()) + bytes,
-                   .v = static_cast<char*>(vc.data_ptr()) + bytes,
-                   .head_stride = kc.stride(1),
-                   .ring = kc.size(2)};
-  }
-  // (n_kv_head, n_blocks, block, head_dim) through the slot's block table.
+  // (n_kv_head, n_blocks, block, head_dim) through the slot's block table;
+  // a windowed layer's table has -1 before its window, which the fused
+  // step never reads (it reads a sliding layer's window only).
   return KvPlace{.k = kc.data_ptr(),
-                 .v = vc.data_ptr(),
+                 .v = v_cache[layer].data_ptr(),
                  .head_stride = kc.stride(0),
-                 .blocks = pool->blocks(slot),
+                 .blocks = (windowed[layer] ? window_pool : pool)->blocks(slot),
                  .block = kKvBlockSize};
 }
 
@@ -268,15 +276,47 @@ std::vector<float> BatchDecoder::Impl::logits_of(const torch::Tensor& last_hidde
   return std::vector<float>(p, p + logits.numel());
 }
 
-void BatchDecoder::Impl::zero_blocks(const std::vector<int>& blocks) {
+void BatchDecoder::Impl::zero_blocks(bool in_window_pool, const std::vector<int>& blocks) {
   if (blocks.empty()) return;
   torch::Tensor index =
       int64_tensor(std::vector<std::int64_t>(blocks.begin(), blocks.end()), model->device());
   for (std::size_t i = 0; i < k_cache.size(); ++i) {
-    if (ring[i]) continue;
+    if (windowed[i] != in_window_pool) continue;
     k_cache[i].index_fill_(1, index, 0);
     v_cache[i].index_fill_(1, index, 0);
   }
+}
+
+void BatchDecoder::Impl::grow(int slot, std::span<const TokenId> tokens) {
+  zero_blocks(false, pool->grow(slot, tokens));
+  if (window_pool) zero_blocks(true, window_pool->grow(slot, tokens));
+}
+
+bool BatchDecoder::Impl::begin(int slot, std::span<const TokenId> prompt, int n_tokens,
+                               int adapter) {
+  const auto salt = static_cast<std::uint64_t>(adapter);
+  // The prefix both pools can serve: all of its blocks in the full pool,
+  // the blocks of its last window in the windowed one.
+  int cached = pool->cached_prefix(prompt, salt, std::numeric_limits<int>::max());
+  if (window_pool) {
+    cached = window_pool->cached_prefix(prompt, salt, cached);
+    if (!window_pool->begin(slot, prompt, n_tokens, salt, cached)) return false;
+  }
+  if (!pool->begin(slot, prompt, n_tokens, salt, cached)) {
+    if (window_pool) window_pool->end(slot);
+    return false;
+  }
+  ENCLAVE_CHECK(pool->length(slot) == cached &&
+                (!window_pool || window_pool->length(slot) == cached));
+  in_use[slot] = true;
+  return true;
+}
+
+void BatchDecoder::Impl::commit(int slot) {
+  pool->commit(slot);
+  if (!window_pool) return;
+  window_pool->commit(slot);
+  window_pool->forget_out_of_window(slot);
 }
 
 BatchDecoder::BatchDecoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -339,16 +379,25 @@ void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
   const std::int64_t element = static_cast<std::int64_t>(torch::elementSize(model->dtype()));
   const std::int64_t position_bytes = 2 * c.n_kv_head * c.head_dim * element;  // K and V
   std::int64_t n_pooled = 0;
+  std::int64_t n_windowed = 0;
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    const bool is_ring = is_sliding_layer(c, i) && *c.sliding_window < max_len;
-    ring.push_back(is_ring);
-    if (is_ring) {
-      ring_bytes += n_slots * *c.sliding_window * position_bytes;
-    } else {
-      ++n_pooled;
-    }
+    windowed.push_back(is_sliding_layer(c, i) && *c.sliding_window < max_len);
+    ++(windowed.back() ? n_windowed : n_pooled);
   }
   block_bytes = n_pooled * kKvBlockSize * position_bytes;
+  // Windowed layers: each slot holds its window plus one chunk (extend
+  // splits longer prompts), from a pool of exactly that much for every
+  // slot; blocks a sequence has left behind stay cached there until taken.
+  // A chunk of 256 tokens keeps prefill's products large while adding a
+  // quarter to a window of 1024 (Gemma 3), and less to longer ones.
+  std::int64_t n_window_blocks = 0;
+  if (n_windowed > 0) {
+    const int window = static_cast<int>(*c.sliding_window);
+    chunk = std::clamp(window, kKvBlockSize, kMaxWindowChunk);
+    n_window_blocks =
+        static_cast<std::int64_t>(n_slots) * KvCachePool::held_cap(kKvBlockSize, window, chunk);
+    window_bytes = n_windowed * n_window_blocks * kKvBlockSize * position_bytes;
+  }
   const std::int64_t seq_blocks = (max_len + kKvBlockSize - 1) / kKvBlockSize;
   const std::int64_t n_blocks = options.kv_cache_bytes > 0 && block_bytes > 0
                                     ? options.kv_cache_bytes / block_bytes
@@ -361,7 +410,7 @@ void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
         kKvBlockSize, max_len, (seq_blocks * block_bytes + (1 << 20) - 1) >> 20);
   }
   const torch::Device device = model->device();
-  const double total_gib = static_cast<double>(n_blocks * block_bytes + ring_bytes) / (1 << 30);
+  const double total_gib = static_cast<double>(n_blocks * block_bytes + window_bytes) / (1 << 30);
   auto refuse = [&](std::string_view reason) {
     fail(ErrorKind::kInvalidInput,
          "allocating the KV cache: {:.2f} GiB for {} slots x {} tokens on {}: {}; lower "
@@ -369,7 +418,7 @@ void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
          total_gib, n_slots, max_len, device.str(), reason);
   };
   const std::optional<std::int64_t> available = device.is_cpu() ? memory_available() : std::nullopt;
-  if (available && n_blocks * block_bytes + ring_bytes > *available)
+  if (available && n_blocks * block_bytes + window_bytes > *available)
     refuse(fmt::format("only {:.2f} GiB of memory is available",
                        static_cast<double>(*available) / (1 << 30)));
   if (n_blocks > std::numeric_limits<int>::max() / 2) refuse("too many blocks");
@@ -381,21 +430,22 @@ void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
     for (std::int64_t i = 0; i < c.n_layer; ++i) {
       // Pool blocks are zeroed when first taken (zero_blocks): untouched
       // pages of a large pool cost no memory until sequences need them.
-      const std::vector<std::int64_t> shape =
-          ring[i] ? std::vector<std::int64_t>{n_slots, c.n_kv_head, *c.sliding_window, c.head_dim}
-                  : std::vector<std::int64_t>{c.n_kv_head, n_blocks, kKvBlockSize, c.head_dim};
-      k_cache.push_back(ring[i] ? torch::zeros(shape, cache_options)
-                                : torch::empty(shape, cache_options));
-      v_cache.push_back(ring[i] ? torch::zeros(shape, cache_options)
-                                : torch::empty(shape, cache_options));
+      const std::vector<std::int64_t> shape = {
+          c.n_kv_head, windowed[i] ? n_window_blocks : n_blocks, kKvBlockSize, c.head_dim};
+      k_cache.push_back(torch::empty(shape, cache_options));
+      v_cache.push_back(torch::empty(shape, cache_options));
     }
   } catch (const std::exception&) {  // c10::Error or std::bad_alloc
     refuse("the allocation failed");
   }
   fused = FusedDecoder::create(*model);
-  const bool has_ring = std::find(ring.begin(), ring.end(), true) != ring.end();
   pool = std::make_unique<KvCachePool>(static_cast<int>(n_blocks), kKvBlockSize, n_slots,
-                                       options.prefix_cache && !has_ring);
+                                       options.prefix_cache);
+  if (n_window_blocks > 0) {
+    window_pool =
+        std::make_unique<KvCachePool>(static_cast<int>(n_window_blocks), kKvBlockSize, n_slots,
+                                      options.prefix_cache, *c.sliding_window, chunk);
+  }
 }
 
 const ModelConfig& BatchDecoder::config() const { return impl_->config; }
@@ -420,12 +470,9 @@ std::optional<BatchDecoder::Admission> BatchDecoder::admit(std::span<const Token
   }
   for (int s = 0; s < impl_->n_slots; ++s) {
     if (impl_->in_use[s]) continue;
-    std::optional<int> cached =
-        impl_->pool->begin(s, prompt, n_tokens, static_cast<std::uint64_t>(adapter));
-    if (!cached) return std::nullopt;
-    impl_->in_use[s] = true;
+    if (!impl_->begin(s, prompt, n_tokens, adapter)) return std::nullopt;
     impl_->slot_adapter[s] = adapter;
-    return Admission{s, *cached};
+    return Admission{s, impl_->pool->length(s)};
   }
   return std::nullopt;
 }
@@ -433,8 +480,7 @@ std::optional<BatchDecoder::Admission> BatchDecoder::admit(std::span<const Token
 std::optional<int> BatchDecoder::acquire() {
   for (int s = 0; s < impl_->n_slots; ++s) {
     if (impl_->in_use[s]) continue;
-    if (!impl_->pool->begin(s, {}, impl_->max_len)) return std::nullopt;
-    impl_->in_use[s] = true;
+    if (!impl_->begin(s, {}, impl_->max_len, 0)) return std::nullopt;
     impl_->slot_adapter[s] = 0;
     return s;
   }
@@ -445,6 +491,7 @@ void BatchDecoder::release(int slot) {
   ENCLAVE_CHECK(slot >= 0 && slot < impl_->n_slots);
   impl_->in_use[slot] = false;
   impl_->pool->end(slot);
+  if (impl_->window_pool) impl_->window_pool->end(slot);
 }
 
 int BatchDecoder::length(int slot) const {
@@ -466,16 +513,23 @@ std::vector<float> BatchDecoder::extend(int slot, std::span<const TokenId> token
                start + static_cast<int>(tokens.size()), impl_->max_len);
   }
   c10::InferenceMode inference;
-  const std::int64_t T = static_cast<std::int64_t>(tokens.size());
-  std::vector<float> logits = torch_step(fmt::format("prefill of {} tokens", T), [&] {
-    impl_->zero_blocks(impl_->pool->grow(slot, tokens));
-    torch::Tensor ids =
-        torch::tensor(std::vector<std::int64_t>(tokens.begin(), tokens.end()), torch::kInt64)
-            .view({1, T})
-            .to(impl_->model->device());
-    return impl_->logits_of(impl_->forward({slot}, ids, {start}));
-  });
-  impl_->pool->commit(slot);
+  std::vector<float> logits;
+  // Windowed layers hold a window and one chunk per slot: longer prompts
+  // go through in chunks (the same result as one pass).
+  for (std::size_t at = 0; at < tokens.size(); at += impl_->chunk) {
+    const std::span<const TokenId> part =
+        tokens.subspan(at, std::min(tokens.size() - at, static_cast<std::size_t>(impl_->chunk)));
+    const std::int64_t T = static_cast<std::int64_t>(part.size());
+    logits = torch_step(fmt::format("prefill of {} tokens", T), [&] {
+      impl_->grow(slot, part);
+      torch::Tensor ids =
+          torch::tensor(std::vector<std::int64_t>(part.begin(), part.end()), torch::kInt64)
+              .view({1, T})
+              .to(impl_->model->device());
+      return impl_->logits_of(impl_->forward({slot}, ids, {start + static_cast<int>(at)}));
+    });
+    impl_->commit(slot);
+  }
   return logits;
 }
 
@@ -502,9 +556,8 @@ std::vector<float> BatchDecoder::step(std::span<const StepInput> inputs) {
   }
   c10::InferenceMode inference;
   const std::int64_t N = static_cast<std::int64_t>(inputs.size());
-  return torch_step(fmt::format("decoding step of {} sequences", N), [&] {
-    for (const StepInput& in : inputs)
-      impl_->zero_blocks(impl_->pool->grow(in.slot, std::span<const TokenId>(&in.token, 1)));
+  std::vector<float> logits = torch_step(fmt::format("decoding step of {} sequences", N), [&] {
+    for (const StepInput& in : inputs) impl_->grow(in.slot, std::span<const TokenId>(&in.token, 1));
     if (impl_->fused) {
       const std::vector<std::int64_t> positions(starts.begin(), starts.end());
       const std::span<const float> logits = impl_->fused->step_rows(
@@ -516,6 +569,8 @@ std::vector<float> BatchDecoder::step(std::span<const StepInput> inputs) {
         torch::tensor(tokens, torch::kInt64).view({N, 1}).to(impl_->model->device());
     return impl_->logits_of(impl_->forward(slots, ids, starts));
   });
+  for (const StepInput& in : inputs) impl_->commit(in.slot);
+  return logits;
 }
 
 BatchDecoder::CacheStats BatchDecoder::cache_stats() const {
@@ -524,7 +579,7 @@ BatchDecoder::CacheStats BatchDecoder::cache_stats() const {
   out.n_blocks = pool.n_blocks();
   out.n_blocks_used = pool.n_used();
   out.block_bytes = impl_->block_bytes;
-  out.ring_bytes = impl_->ring_bytes;
+  out.window_bytes = impl_->window_bytes;
   out.prefix_queried_tokens = pool.stats().queried_tokens;
   out.prefix_hit_tokens = pool.stats().hit_tokens;
   return out;

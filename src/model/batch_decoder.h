@@ -12,9 +12,11 @@
 // can hold its prompt and its output, so nothing runs out mid-stream. Full
 // prompt blocks are kept in a prefix cache, so a prompt that starts like an
 // earlier one (a system prompt) reuses their K and V. Sliding-window layers
-// shorter than the context keep a ring of their window per slot instead
-// (Gemma 2/3, Mistral), outside the pool; models with such layers run
-// without the prefix cache (a ring cannot be shared).
+// shorter than the context (Gemma 2/3, Mistral) take blocks from a second
+// pool, which holds of each sequence only its window: blocks that fall
+// behind it go back to that pool (and stay cached there), so their memory
+// is that of the window, not the context, and a cached prefix is reused
+// when the blocks of its last window are still cached.
 //
 // Torch-free header: libtorch stays in batch_decoder.cpp, so the server
 // compiles without it. Loads the model itself (same files and errors as
@@ -66,7 +68,7 @@ struct BatchDecoderOptions {
 class BatchDecoder {
  public:
   // Loads config.json, weights, tokenizer and chat template from dir and
-  // allocates the KV pool (and the sliding layers' rings). Throws like
+  // allocates the KV pools. Throws like
   // Engine::load (and like LoraAdapter::attach_saved for a bad adapter);
   // Error(kInvalidInput) for a directory without a tokenizer, n_slots < 1,
   // max_len < 0 or above the model's context, a kv_cache_bytes that cannot
@@ -77,7 +79,7 @@ class BatchDecoder {
                                             const BatchDecoderOptions& options);
   // A decoder over the model `engine` has loaded: the same weights (no
   // second copy), the LoRA adapter the engine applies, its tokenizer, chat
-  // template and stop ids; only the KV pool (and rings) are new. The engine
+  // template and stop ids; only the KV pools are new. The engine
   // must outlive the decoder. Throws Error(kInvalidInput) when the engine
   // has no tokenizer or options name an adapter (the engine's model has its
   // own), otherwise as load for the options.
@@ -140,10 +142,10 @@ class BatchDecoder {
   std::vector<float> step(std::span<const StepInput> inputs);
 
   struct CacheStats {
-    std::int64_t n_blocks = 0;       // the pool (0 when every layer is a ring)
+    std::int64_t n_blocks = 0;       // the pool of the full-attention layers
     std::int64_t n_blocks_used = 0;  // held by sequences
-    std::int64_t block_bytes = 0;    // K and V of one block over the pooled layers
-    std::int64_t ring_bytes = 0;     // the sliding layers' rings, all slots
+    std::int64_t block_bytes = 0;    // K and V of one block over those layers (0: none)
+    std::int64_t window_bytes = 0;   // the sliding-window layers' pool
     std::int64_t prefix_queried_tokens = 0;
     std::int64_t prefix_hit_tokens = 0;
   };

@@ -9,11 +9,10 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/scratch_dir_testing.h"
+#include "model/batch_decoder_testing.h"
 #include "model/batch_generation.h"
 #include "model/engine.h"
 #include "model/init.h"
-#include "model/kv_cache.h"
-#include "model/kv_cache_pool.h"
 #include "model/safetensors.h"
 #include "model/sampling.h"
 
@@ -55,33 +54,6 @@ void write_test_adapter(const std::filesystem::path& dir, const ModelConfig& c, 
                                        data[i].size() * sizeof(float))});
   }
   write_safetensors(dir / "adapter_model.safetensors", tensors);
-}
-
-double max_diff(const std::vector<float>& a, std::span<const float> b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    m = std::max(m, std::abs(double(a[i]) - b[i]));
-  return m;
-}
-
-// Greedy tokens of every slot, decoded together from their last logits.
-std::vector<std::vector<TokenId>> greedy_steps(BatchDecoder& decoder, std::vector<int> slots,
-                                               std::vector<std::vector<float>> logits, int n) {
-  std::vector<std::vector<TokenId>> out(slots.size());
-  for (int i = 0; i < n; ++i) {
-    std::vector<BatchDecoder::StepInput> inputs;
-    for (std::size_t r = 0; r < slots.size(); ++r) {
-      const auto best = std::max_element(logits[r].begin(), logits[r].end()) - logits[r].begin();
-      out[r].push_back(static_cast<TokenId>(best));
-      inputs.push_back({slots[r], static_cast<TokenId>(best)});
-    }
-    std::vector<float> all = decoder.step(inputs);
-    const std::size_t V = all.size() / slots.size();
-    for (std::size_t r = 0; r < slots.size(); ++r)
-      logits[r].assign(all.begin() + r * V, all.begin() + (r + 1) * V);
-  }
-  return out;
 }
 
 class BatchDecoderTest : public ::testing::Test {
@@ -440,149 +412,6 @@ TEST_F(BatchDecoderTest, BatchedGenerationGivesTheTokensAndTextOfOneAtATime) {
   auto small = BatchDecoder::from_engine(*engine_, {.n_slots = 1, .max_len = 16});
   const std::vector<BatchGenerateRequest> too_long = {{prompt(12, 1), greedy}};
   EXPECT_THROW(generate_batch(*small, too_long), Error);
-}
-
-// The pool's bookkeeping: reservations, shared prefix blocks, eviction.
-TEST(KvCachePool, ReservesSequencesSharesPrefixBlocksAndEvictsLeastRecentlyUsed) {
-  KvCachePool pool(/*n_blocks=*/6, /*block_size=*/4, /*n_seqs=*/3, /*prefix_cache=*/true);
-  const std::vector<TokenId> a = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-  ASSERT_EQ(pool.begin(0, a, 12), 0);  // three blocks reserved
-  EXPECT_EQ(pool.n_available(), 3);
-  EXPECT_EQ(pool.begin(1, a, 16), std::nullopt);  // four do not fit
-  EXPECT_FALSE(pool.started(1));
-  EXPECT_EQ(pool.grow(0, a).size(), 3u);  // three fresh blocks
-  pool.commit(0);                         // its two full blocks are now cached
-  const std::vector<TokenId> b = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11};
-  ASSERT_EQ(pool.begin(1, b, 12), 8);
-  EXPECT_EQ(pool.blocks(1), std::vector<int>(pool.blocks(0).begin(), pool.blocks(0).begin() + 2));
-  EXPECT_EQ(pool.n_used(), 3);
-  // A prompt that is all cached still leaves its last block to compute.
-  ASSERT_EQ(pool.begin(2, std::span<const TokenId>(a).first(8), 8), 4);
-  pool.end(2);
-  pool.end(0);
-  pool.end(1);
-  EXPECT_EQ(pool.n_used(), 0);
-  EXPECT_EQ(pool.n_available(), 6);  // cached blocks are free to evict
-  EXPECT_EQ(pool.stats().hit_tokens, 12);
-  const std::vector<TokenId> other(24, 7);
-  ASSERT_EQ(pool.begin(2, other, 24), 0);
-  pool.grow(2, other);
-  EXPECT_EQ(pool.stats().evicted_blocks, 2);
-  pool.end(2);
-  EXPECT_EQ(pool.begin(0, a, 12), 0);  // evicted: nothing cached any more
-}
-
-// Sliding-window layers keep only their window in the KV cache (a ring):
-// decoding through the ring must give the logits of a full forward pass
-// over the whole sequence, in the batch decoder and in generate.
-constexpr std::int64_t kWindow = 4;
-
-// A Gemma 3 shaped model: layers 0 and 2 slide over 4 tokens with their own
-// rotary base, layer 1 is global; weights large enough that attention is
-// far from uniform.
-class WindowCacheTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new testing::ScratchDir("window-cache");
-    const nlohmann::json config = {{"architectures", {"Gemma3ForCausalLM"}},
-                                   {"model_type", "gemma3_text"},
-                                   {"vocab_size", 512},
-                                   {"hidden_size", 64},
-                                   {"intermediate_size", 96},
-                                   {"num_hidden_layers", 3},
-                                   {"num_attention_heads", 4},
-                                   {"num_key_value_heads", 2},
-                                   {"head_dim", 16},
-                                   {"query_pre_attn_scalar", 16},
-                                   {"sliding_window", kWindow},
-                                   {"sliding_window_pattern", 2},
-                                   {"max_position_embeddings", 128},
-                                   {"initializer_range", 0.3}};
-    write_file_atomic(dir_->path() / "config.in.json", config.dump());
-    init_model_from_config(dir_->path() / "config.in.json", dir_->path() / "model", 5);
-    engine_ = Engine::load(dir_->path() / "model", {}).release();
-  }
-  static void TearDownTestSuite() {
-    delete engine_;
-    delete dir_;
-  }
-  static std::vector<TokenId> tokens(int n, int salt) {
-    std::vector<TokenId> p;
-    for (int i = 0; i < n; ++i)
-      p.push_back(static_cast<TokenId>((i * 37 + salt * 11 + 3) % 400 + 20));
-    return p;
-  }
-  static testing::ScratchDir* dir_;
-  static Engine* engine_;
-};
-testing::ScratchDir* WindowCacheTest::dir_ = nullptr;
-Engine* WindowCacheTest::engine_ = nullptr;
-
-TEST_F(WindowCacheTest, OnlySlidingLayersAreRings) {
-  const ModelConfig& c = engine_->config();
-  KvCache cache(c, 1, 64, torch::dtype(torch::kFloat32), /*windowed=*/true);
-  EXPECT_EQ(cache.capacity(0), kWindow);
-  EXPECT_EQ(cache.capacity(1), 64);
-  EXPECT_EQ(cache.capacity(2), kWindow);
-  KvCache full(c, 1, 64, torch::dtype(torch::kFloat32));
-  EXPECT_EQ(full.capacity(0), 64);
-}
-
-TEST_F(WindowCacheTest, BatchDecoderRingsMatchFullForward) {
-  auto decoder = BatchDecoder::load(dir_->path() / "model", {}, {.n_slots = 3, .max_len = 40});
-  const int a = decoder->acquire().value();
-  const int gap = decoder->acquire().value();
-  const int b = decoder->acquire().value();
-  decoder->release(gap);
-  std::vector<TokenId> seq_a = tokens(9, 1);  // longer than the window
-  std::vector<TokenId> seq_b = tokens(2, 2);  // shorter: the ring fills while decoding
-  double worst = max_diff(engine_->last_logits(seq_a), decoder->prefill(a, seq_a));
-  worst = std::max(worst, max_diff(engine_->last_logits(seq_b), decoder->prefill(b, seq_b)));
-  const std::size_t V = static_cast<std::size_t>(decoder->config().vocab_size);
-  for (int i = 0; i < 9; ++i) {
-    const TokenId ta = static_cast<TokenId>(50 + 13 * i);
-    const TokenId tb = static_cast<TokenId>(300 - 7 * i);
-    seq_a.push_back(ta);
-    seq_b.push_back(tb);
-    std::vector<float> logits =
-        decoder->step(std::vector<BatchDecoder::StepInput>{{b, tb}, {a, ta}});
-    worst = std::max(
-        worst, max_diff(engine_->last_logits(seq_b), std::span<const float>(logits.data(), V)));
-    worst = std::max(
-        worst, max_diff(engine_->last_logits(seq_a), std::span<const float>(logits.data() + V, V)));
-  }
-  std::printf("windowed batch decoder max diff %.3g\n", worst);
-  EXPECT_LT(worst, 1e-4);
-}
-
-TEST_F(WindowCacheTest, ChunkedPrefillThroughRingsMatchesFullForward) {
-  auto decoder = BatchDecoder::load(dir_->path() / "model", {}, {.n_slots = 2, .max_len = 40});
-  const std::vector<TokenId> seq = tokens(11, 4);
-  const std::span<const TokenId> all(seq);
-  const auto a = decoder->admit(seq, 20).value();
-  decoder->extend(a.slot, all.first(3));
-  decoder->extend(a.slot, all.subspan(3, 5));  // wraps the ring of 4
-  const double diff = max_diff(engine_->last_logits(seq), decoder->extend(a.slot, all.subspan(8)));
-  std::printf("windowed chunked prefill max diff %.3g\n", diff);
-  EXPECT_LT(diff, 1e-4);
-  // Rings cannot be shared: no prefix cache for this model.
-  EXPECT_EQ(decoder->admit(seq, 20).value().n_cached, 0);
-}
-
-TEST_F(WindowCacheTest, GenerateThroughRingsMatchesGreedyFullForward) {
-  std::vector<TokenId> seq = tokens(6, 3);
-  GenerateOptions options;
-  options.max_tokens = 10;
-  options.sampling.temperature = 0;
-  options.ignore_eos = true;
-  GenerateResult got = engine_->generate(seq, options, nullptr);
-  ASSERT_EQ(got.tokens.size(), 10u);
-  for (TokenId t : got.tokens) {
-    std::vector<float> logits = engine_->last_logits(seq);
-    const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
-    EXPECT_EQ(t, static_cast<TokenId>(best));
-    seq.push_back(t);
-  }
 }
 
 }  // namespace

@@ -24,9 +24,14 @@ std::uint64_t block_hash(std::uint64_t parent, std::span<const TokenId> tokens) 
 
 }  // namespace
 
-KvCachePool::KvCachePool(int n_blocks, int block_size, int n_seqs, bool prefix_cache)
-    : block_size_(block_size), prefix_cache_(prefix_cache) {
-  ENCLAVE_CHECK(n_blocks > 0 && block_size > 0 && n_seqs > 0);
+KvCachePool::KvCachePool(int n_blocks, int block_size, int n_seqs, bool prefix_cache, int window,
+                         int max_chunk)
+    : block_size_(block_size),
+      prefix_cache_(prefix_cache),
+      window_(window),
+      held_cap_(held_cap(block_size, window, max_chunk)) {
+  ENCLAVE_CHECK(n_blocks > 0 && block_size > 0 && n_seqs > 0 && window >= 0);
+  ENCLAVE_CHECK(window == 0 || max_chunk > 0);
   seqs_.resize(n_seqs);
   refs_.assign(n_blocks, 0);
   ever_used_.assign(n_blocks, false);
@@ -34,6 +39,16 @@ KvCachePool::KvCachePool(int n_blocks, int block_size, int n_seqs, bool prefix_c
   lru_at_.resize(n_blocks);
   // A stack: the lowest ids are handed out first.
   for (int b = n_blocks - 1; b >= 0; --b) free_.push_back(b);
+}
+
+int KvCachePool::held_cap(int block_size, int window, int max_chunk) {
+  if (window == 0) return 0;
+  // window - 1 + max_chunk positions, starting anywhere inside a block.
+  return (window - 1 + max_chunk + block_size - 1) / block_size + 1;
+}
+
+int KvCachePool::first_visible_block(int position) const {
+  return window_ == 0 ? 0 : std::max(0, position - window_ + 1) / block_size_;
 }
 
 int KvCachePool::n_available() const {
@@ -56,41 +71,81 @@ std::optional<int> KvCachePool::lookup(std::uint64_t parent,
   return it->second;
 }
 
+std::vector<int> KvCachePool::cached_blocks(std::span<const TokenId> prompt, std::uint64_t salt,
+                                            std::vector<std::uint64_t>* chains) const {
+  std::vector<int> found;
+  if (!prefix_cache_ || prompt.empty()) return found;
+  const std::size_t bs = static_cast<std::size_t>(block_size_);
+  const std::size_t max_blocks = (prompt.size() - 1) / bs;  // leave a token to compute
+  std::uint64_t chain = salt;
+  for (std::size_t i = 0; i < max_blocks; ++i) {
+    std::span<const TokenId> tokens = prompt.subspan(i * bs, bs);
+    found.push_back(lookup(chain, tokens).value_or(-1));
+    chain = block_hash(chain, tokens);
+    if (chains != nullptr) chains->push_back(chain);
+  }
+  return found;
+}
+
+namespace {
+
+// The most whole blocks of `found` (cached block ids, -1 where none) a
+// sequence can take, at most max_blocks: every block from the first one
+// its next query sees (first_visible(blocks)) up to there must be cached.
+template <typename FirstVisible>
+int usable_blocks(const std::vector<int>& found, int max_blocks, FirstVisible first_visible) {
+  // missing[i]: blocks before i that are not cached.
+  std::vector<int> missing(found.size() + 1, 0);
+  for (std::size_t i = 0; i < found.size(); ++i) missing[i + 1] = missing[i] + (found[i] < 0);
+  for (int b = std::min(max_blocks, static_cast<int>(found.size())); b > 0; --b) {
+    if (missing[b] == missing[first_visible(b)]) return b;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int KvCachePool::cached_prefix(std::span<const TokenId> prompt, std::uint64_t salt,
+                               int limit) const {
+  const std::vector<int> found = cached_blocks(prompt, salt, nullptr);
+  return block_size_ * usable_blocks(found, limit / block_size_, [this](int b) {
+           return first_visible_block(b * block_size_);
+         });
+}
+
 std::optional<int> KvCachePool::begin(int seq, std::span<const TokenId> prompt, int n_tokens,
-                                      std::uint64_t salt) {
+                                      std::uint64_t salt, int limit) {
   Seq& s = seqs_[seq];
   ENCLAVE_CHECK(!s.started && n_tokens >= static_cast<int>(prompt.size()));
-  std::vector<int> matched;
-  std::uint64_t chain = salt;
-  if (prefix_cache_ && !prompt.empty()) {
-    const std::size_t bs = static_cast<std::size_t>(block_size_);
-    const std::size_t max_blocks = (prompt.size() - 1) / bs;  // leave a token to compute
-    for (std::size_t i = 0; i < max_blocks; ++i) {
-      std::span<const TokenId> tokens = prompt.subspan(i * bs, bs);
-      std::optional<int> b = lookup(chain, tokens);
-      if (!b) break;
-      matched.push_back(*b);
-      chain = cached_[*b].hash;
-    }
-  }
+  std::vector<std::uint64_t> chains;
+  const std::vector<int> found = cached_blocks(prompt, salt, &chains);
+  const int n_cached = usable_blocks(
+      found, limit / block_size_, [this](int b) { return first_visible_block(b * block_size_); });
+  const int first = first_visible_block(n_cached * block_size_);
+  const std::vector<int> matched(found.begin() + first, found.begin() + n_cached);
   const int n_matched = static_cast<int>(matched.size());
-  const int need = std::max(0, blocks_for(n_tokens) - n_matched);
+  const int total = blocks_for(n_tokens);
+  const int need = window_ > 0 ? std::max(0, std::min(total - first, held_cap_) - n_matched)
+                               : std::max(0, total - n_matched);
   const int idle_matched = static_cast<int>(
       std::count_if(matched.begin(), matched.end(), [&](int b) { return refs_[b] == 0; }));
   if (need > n_available() - idle_matched) return std::nullopt;
   for (int b : matched) hold(b);
   s.started = true;
-  s.blocks = std::move(matched);
-  s.tokens.assign(prompt.begin(), prompt.begin() + n_matched * block_size_);
+  s.blocks.assign(static_cast<std::size_t>(first), -1);
+  s.blocks.insert(s.blocks.end(), matched.begin(), matched.end());
+  s.tokens.assign(prompt.begin(), prompt.begin() + n_cached * block_size_);
   s.n_reserved = need;
-  s.n_committed = n_matched;
-  s.chain = chain;
+  s.n_tokens = n_tokens;
+  s.first_held = first;
+  s.n_committed = n_cached;
+  s.chain = n_cached > 0 ? chains[n_cached - 1] : salt;
   n_reserved_ += need;
   if (prefix_cache_) {
     stats_.queried_tokens += static_cast<std::int64_t>(prompt.size());
-    stats_.hit_tokens += static_cast<std::int64_t>(n_matched) * block_size_;
+    stats_.hit_tokens += static_cast<std::int64_t>(n_cached) * block_size_;
   }
-  return n_matched * block_size_;
+  return n_cached * block_size_;
 }
 
 void KvCachePool::hold(int block) {
@@ -139,6 +194,9 @@ std::vector<int> KvCachePool::grow(int seq, std::span<const TokenId> tokens) {
   ENCLAVE_CHECK(s.started);
   const int need = blocks_for(static_cast<std::int64_t>(s.tokens.size() + tokens.size())) -
                    static_cast<int>(s.blocks.size());
+  // A windowed pool's sequence grows by at most max_chunk tokens at a time.
+  ENCLAVE_CHECK(window_ == 0 ||
+                static_cast<int>(s.blocks.size()) + std::max(need, 0) - s.first_held <= held_cap_);
   const int from_reserve = std::min(std::max(need, 0), s.n_reserved);
   if (need - from_reserve > n_available()) {
     fail_input(
@@ -173,13 +231,38 @@ void KvCachePool::commit(int seq) {
   }
 }
 
+void KvCachePool::forget_out_of_window(int seq) {
+  Seq& s = seqs_[seq];
+  if (window_ == 0 || !s.started) return;
+  const int keep = std::min(first_visible_block(static_cast<int>(s.tokens.size())),
+                            static_cast<int>(s.blocks.size()));
+  int dropped = 0;
+  for (; s.first_held < keep; ++s.first_held) {
+    int& b = s.blocks[s.first_held];
+    if (b < 0) continue;
+    drop(b);
+    b = -1;
+    ++dropped;
+  }
+  // Reserve again what the next growth may take, from the blocks just
+  // given back, so the sequence never waits for the pool mid-stream.
+  const int held = static_cast<int>(s.blocks.size()) - s.first_held;
+  const int to_take = blocks_for(s.n_tokens) - static_cast<int>(s.blocks.size());
+  const int target = std::max(0, std::min(to_take, held_cap_ - held));
+  const int more = std::min(dropped, std::max(0, target - s.n_reserved));
+  s.n_reserved += more;
+  n_reserved_ += more;
+}
+
 void KvCachePool::end(int seq) {
   Seq& s = seqs_[seq];
   if (!s.started) return;
   // Last block first: the least recently used end of the LRU then holds a
   // prefix's tail, so eviction shortens cached prefixes instead of cutting
   // their heads (which would strand the rest).
-  for (auto it = s.blocks.rbegin(); it != s.blocks.rend(); ++it) drop(*it);
+  for (auto it = s.blocks.rbegin(); it != s.blocks.rend(); ++it) {
+    if (*it >= 0) drop(*it);
+  }
   n_reserved_ -= s.n_reserved;
   s = Seq{};
 }

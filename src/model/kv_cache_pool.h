@@ -17,10 +17,20 @@
 // them again. Blocks are reference counted; a registered block no sequence
 // holds stays cached and is evicted least recently used first when a free
 // block is needed.
+//
+// A pool with a window (sliding-window layers: Gemma 2/3, Mistral) holds
+// of each sequence only the blocks its next query can see, the last
+// `window` positions: blocks that fall behind are dropped (to the prefix
+// cache when registered), so a sequence holds at most held_cap() blocks
+// however long it grows, and a block table keeps -1 where blocks were
+// dropped. A cached prefix of P tokens is usable when the blocks covering
+// its last `window` positions are still cached (vLLM's hybrid allocator
+// does the same for sliding-window layers).
 // Torch-free. Thread safety: none; its decoder's thread only.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <list>
 #include <optional>
 #include <span>
@@ -34,8 +44,14 @@ namespace enclave {
 class KvCachePool {
  public:
   // n_blocks blocks of block_size positions for n_seqs sequence ids
-  // [0, n_seqs). ENCLAVE_CHECK fails for non-positive sizes.
-  KvCachePool(int n_blocks, int block_size, int n_seqs, bool prefix_cache);
+  // [0, n_seqs). window > 0 keeps only each sequence's last `window`
+  // positions; its sequences then grow by at most max_chunk tokens at a
+  // time. ENCLAVE_CHECK fails for non-positive sizes.
+  KvCachePool(int n_blocks, int block_size, int n_seqs, bool prefix_cache, int window = 0,
+              int max_chunk = 0);
+  // The most blocks a sequence of a windowed pool holds at once (blocks
+  // covering window - 1 + max_chunk positions, unaligned); 0 without a window.
+  static int held_cap(int block_size, int window, int max_chunk);
 
   int n_blocks() const { return static_cast<int>(refs_.size()); }
   int block_size() const { return block_size_; }
@@ -47,16 +63,21 @@ class KvCachePool {
   // Blocks needed for n_tokens positions.
   int blocks_for(std::int64_t n_tokens) const;
 
+  // The longest prefix of prompt, at most `limit` tokens, that begin would
+  // take from the cache: whole blocks, always leaving at least one prompt
+  // token to compute (so the caller gets its logits); 0 without a prefix
+  // cache.
+  int cached_prefix(std::span<const TokenId> prompt, std::uint64_t salt, int limit) const;
+
   // Starts sequence `seq` (not started) whose prompt is `prompt` and which
-  // will hold at most n_tokens positions: takes the cached blocks of the
-  // prompt's longest cached prefix (whole blocks, always leaving at least
-  // one prompt token to compute, so the caller gets its logits) and
-  // reserves the blocks for the rest. Returns the number of cached prompt
-  // tokens, or nullopt (nothing changed) when the pool cannot hold the
-  // sequence now. Sequences share cached blocks only under the same `salt`
-  // (the LoRA adapter that computed their K and V).
+  // will hold at most n_tokens positions: takes the cached blocks of
+  // cached_prefix(prompt, salt, limit) and reserves the blocks for the
+  // rest. Returns the number of cached prompt tokens, or nullopt (nothing
+  // changed) when the pool cannot hold the sequence now. Sequences share
+  // cached blocks only under the same `salt` (the LoRA adapter that
+  // computed their K and V).
   std::optional<int> begin(int seq, std::span<const TokenId> prompt, int n_tokens,
-                           std::uint64_t salt = 0);
+                           std::uint64_t salt = 0, int limit = std::numeric_limits<int>::max());
 
   // Records that `tokens` follow the sequence's cached ones and makes sure
   // its blocks cover them, taking reserved blocks first. Returns the blocks
@@ -69,6 +90,11 @@ class KvCachePool {
   // Registers the sequence's full blocks not yet registered (their K and V
   // must be written) in the prefix cache. No-op without a prefix cache.
   void commit(int seq);
+
+  // A windowed pool: drops the sequence's blocks that its next position
+  // can no longer see (after commit, so registered ones stay cached).
+  // No-op without a window.
+  void forget_out_of_window(int seq);
 
   // Ends the sequence: drops its blocks (cached ones stay for reuse) and
   // its unused reservation.
@@ -91,6 +117,8 @@ class KvCachePool {
     std::vector<int> blocks;
     std::vector<TokenId> tokens;
     int n_reserved = 0;       // blocks still reserved for it
+    int n_tokens = 0;         // the most positions it will hold
+    int first_held = 0;       // blocks before it are dropped (-1): a window
     int n_committed = 0;      // leading blocks registered (or taken from) the prefix cache
     std::uint64_t chain = 0;  // hash of its committed blocks
   };
@@ -105,9 +133,17 @@ class KvCachePool {
   void hold(int block);
   void drop(int block);
   std::optional<int> lookup(std::uint64_t parent, std::span<const TokenId> tokens) const;
+  // The first block the query at `position` sees: 0 without a window.
+  int first_visible_block(int position) const;
+  // For each whole block of prompt that may be taken from the cache: its
+  // cached block or -1, and the hash of the blocks up to it (chains).
+  std::vector<int> cached_blocks(std::span<const TokenId> prompt, std::uint64_t salt,
+                                 std::vector<std::uint64_t>* chains) const;
 
   int block_size_;
   bool prefix_cache_;
+  int window_;
+  int held_cap_;
   std::vector<Seq> seqs_;
   std::vector<int> refs_;        // per block: sequences holding it
   std::vector<bool> ever_used_;  // per block

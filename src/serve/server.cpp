@@ -102,11 +102,11 @@ Server::Impl::Impl(ServeOptions o) : options(std::move(o)), started_at(store::no
     std::fprintf(
         stderr,
         "enclave serve: KV cache %.1f MiB per model: %lld blocks of %d tokens (%lld tokens, "
-        "--kv-cache-mb) + %.1f MiB of sliding-window rings; --ctx %d, prefix cache %s\n",
+        "--kv-cache-mb) + %.1f MiB for sliding-window layers; --ctx %d, prefix cache %s\n",
         static_cast<double>(cache.n_blocks * cache.block_bytes) / (1 << 20),
         static_cast<long long>(cache.n_blocks), kKvBlockSize,
         static_cast<long long>(cache.n_blocks * kKvBlockSize),
-        static_cast<double>(cache.ring_bytes) / (1 << 20), decoder.max_len(),
+        static_cast<double>(cache.window_bytes) / (1 << 20), decoder.max_len(),
         options.prefix_cache ? "on" : "off");
   }
   host->on_watch_result([this](bool ok, const std::string& message) {

@@ -1,0 +1,179 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/file.h"
+#include "core/scratch_dir_testing.h"
+#include "model/batch_decoder.h"
+#include "model/batch_decoder_testing.h"
+#include "model/engine.h"
+#include "model/init.h"
+#include "model/kv_cache.h"
+
+namespace enclave {
+namespace {
+
+// Sliding-window layers keep only their window in the KV cache (a ring in
+// Engine's KvCache, the window pool's blocks in the batch decoder):
+// decoding through them must give the logits of a full forward pass over
+// the whole sequence, in the batch decoder and in generate.
+constexpr std::int64_t kWindow = 4;       // shorter than a block of the pool
+constexpr std::int64_t kWideWindow = 20;  // more than a block
+
+// Gemma 3 shaped models: layers 0 and 2 slide over the window with their
+// own rotary base, layer 1 is global; weights large enough that attention
+// is far from uniform.
+class WindowCacheTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::ScratchDir("window-cache");
+    for (std::int64_t window : {kWindow, kWideWindow}) {
+      const nlohmann::json config = {{"architectures", {"Gemma3ForCausalLM"}},
+                                     {"model_type", "gemma3_text"},
+                                     {"vocab_size", 512},
+                                     {"hidden_size", 64},
+                                     {"intermediate_size", 96},
+                                     {"num_hidden_layers", 3},
+                                     {"num_attention_heads", 4},
+                                     {"num_key_value_heads", 2},
+                                     {"head_dim", 16},
+                                     {"query_pre_attn_scalar", 16},
+                                     {"sliding_window", window},
+                                     {"sliding_window_pattern", 2},
+                                     {"max_position_embeddings", 128},
+                                     {"initializer_range", 0.3}};
+      write_file_atomic(dir_->path() / "config.in.json", config.dump());
+      init_model_from_config(dir_->path() / "config.in.json", model_dir(window), 5);
+      engines_[window == kWindow ? 0 : 1] = Engine::load(model_dir(window), {}).release();
+    }
+    engine_ = engines_[0];
+  }
+  static void TearDownTestSuite() {
+    for (Engine* e : engines_) delete e;
+    delete dir_;
+  }
+  static std::filesystem::path model_dir(std::int64_t window) {
+    return dir_->path() / ("model-" + std::to_string(window));
+  }
+  static Engine& engine(std::int64_t window) { return *engines_[window == kWindow ? 0 : 1]; }
+  static std::vector<TokenId> tokens(int n, int salt) {
+    std::vector<TokenId> p;
+    for (int i = 0; i < n; ++i)
+      p.push_back(static_cast<TokenId>((i * 37 + salt * 11 + 3) % 400 + 20));
+    return p;
+  }
+  static testing::ScratchDir* dir_;
+  static Engine* engines_[2];
+  static Engine* engine_;  // window kWindow
+};
+testing::ScratchDir* WindowCacheTest::dir_ = nullptr;
+Engine* WindowCacheTest::engines_[2] = {nullptr, nullptr};
+Engine* WindowCacheTest::engine_ = nullptr;
+
+TEST_F(WindowCacheTest, OnlySlidingLayersAreRings) {
+  const ModelConfig& c = engine_->config();
+  KvCache cache(c, 1, 64, torch::dtype(torch::kFloat32), /*windowed=*/true);
+  EXPECT_EQ(cache.capacity(0), kWindow);
+  EXPECT_EQ(cache.capacity(1), 64);
+  EXPECT_EQ(cache.capacity(2), kWindow);
+  KvCache full(c, 1, 64, torch::dtype(torch::kFloat32));
+  EXPECT_EQ(full.capacity(0), 64);
+}
+
+TEST_F(WindowCacheTest, BatchDecoderWindowPoolMatchesFullForward) {
+  auto decoder = BatchDecoder::load(model_dir(kWindow), {}, {.n_slots = 3, .max_len = 40});
+  const int a = decoder->acquire().value();
+  const int gap = decoder->acquire().value();
+  const int b = decoder->acquire().value();
+  decoder->release(gap);
+  std::vector<TokenId> seq_a = tokens(9, 1);  // longer than the window
+  std::vector<TokenId> seq_b = tokens(2, 2);  // shorter: the window fills while decoding
+  double worst = max_diff(engine_->last_logits(seq_a), decoder->prefill(a, seq_a));
+  worst = std::max(worst, max_diff(engine_->last_logits(seq_b), decoder->prefill(b, seq_b)));
+  const std::size_t V = static_cast<std::size_t>(decoder->config().vocab_size);
+  for (int i = 0; i < 9; ++i) {
+    const TokenId ta = static_cast<TokenId>(50 + 13 * i);
+    const TokenId tb = static_cast<TokenId>(300 - 7 * i);
+    seq_a.push_back(ta);
+    seq_b.push_back(tb);
+    std::vector<float> logits =
+        decoder->step(std::vector<BatchDecoder::StepInput>{{b, tb}, {a, ta}});
+    worst = std::max(
+        worst, max_diff(engine_->last_logits(seq_b), std::span<const float>(logits.data(), V)));
+    worst = std::max(
+        worst, max_diff(engine_->last_logits(seq_a), std::span<const float>(logits.data() + V, V)));
+  }
+  std::printf("windowed batch decoder max diff %.3g\n", worst);
+  EXPECT_LT(worst, 1e-4);
+}
+
+TEST_F(WindowCacheTest, ChunkedPrefillThroughTheWindowPoolMatchesFullForward) {
+  auto decoder = BatchDecoder::load(model_dir(kWindow), {}, {.n_slots = 2, .max_len = 40});
+  const std::vector<TokenId> seq = tokens(11, 4);
+  const std::span<const TokenId> all(seq);
+  const auto a = decoder->admit(seq, 20).value();
+  decoder->extend(a.slot, all.first(3));
+  decoder->extend(a.slot, all.subspan(3, 5));  // past the window of 4
+  const double diff = max_diff(engine_->last_logits(seq), decoder->extend(a.slot, all.subspan(8)));
+  std::printf("windowed chunked prefill max diff %.3g\n", diff);
+  EXPECT_LT(diff, 1e-4);
+}
+
+// A prompt that starts like one still running reuses its blocks: those of
+// the full-attention layer from the start, those of the sliding layers
+// only over the last window (the running sequence has already dropped the
+// others, which stay cached). Prompts longer than a chunk go through in
+// several passes.
+TEST_F(WindowCacheTest, PrefixCacheHitThroughTheWindowPoolGivesTheLogitsOfAMiss) {
+  for (std::int64_t window : {kWindow, kWideWindow}) {
+    SCOPED_TRACE(window);
+    auto decoder = BatchDecoder::load(model_dir(window), {}, {.n_slots = 2, .max_len = 96});
+    std::vector<TokenId> first = tokens(40, 7);  // two whole blocks and more in common
+    std::vector<TokenId> second = first;
+    first.insert(first.end(), {11, 12, 13});
+    second.insert(second.end(), {21, 22, 23, 24, 25});
+    const auto a = decoder->admit(first, 60).value();
+    EXPECT_EQ(a.n_cached, 0);
+    std::vector<float> first_logits = decoder->extend(a.slot, first);
+    const auto b = decoder->admit(second, 60).value();
+    ASSERT_EQ(b.n_cached, 2 * kKvBlockSize);
+    std::vector<float> hit = decoder->extend(b.slot, std::span<const TokenId>(second).subspan(32));
+    EXPECT_EQ(decoder->cache_stats().prefix_hit_tokens, 32);
+
+    auto uncached = BatchDecoder::load(model_dir(window), {},
+                                       {.n_slots = 1, .max_len = 96, .prefix_cache = false});
+    const auto m = uncached->admit(second, 60).value();
+    std::vector<float> miss = uncached->extend(m.slot, second);
+    const double diff = max_diff(miss, hit);
+    const double full = max_diff(engine(window).last_logits(second), hit);
+    std::printf("window %lld: prefix cache hit vs miss max diff %.3g, vs full forward %.3g\n",
+                static_cast<long long>(window), diff, full);
+    EXPECT_LT(diff, 1e-5);
+    EXPECT_LT(full, 1e-4);
+    // Both go on decoding together, each through its own window.
+    const std::vector<std::vector<TokenId>> together =
+        greedy_steps(*decoder, {a.slot, b.slot}, {first_logits, hit}, 24);
+    EXPECT_EQ(together[1], greedy_steps(*uncached, {m.slot}, {miss}, 24)[0]);
+  }
+}
+
+TEST_F(WindowCacheTest, GenerateThroughRingsMatchesGreedyFullForward) {
+  std::vector<TokenId> seq = tokens(6, 3);
+  GenerateOptions options;
+  options.max_tokens = 10;
+  options.sampling.temperature = 0;
+  options.ignore_eos = true;
+  GenerateResult got = engine_->generate(seq, options, nullptr);
+  ASSERT_EQ(got.tokens.size(), 10u);
+  for (TokenId t : got.tokens) {
+    std::vector<float> logits = engine_->last_logits(seq);
+    const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    EXPECT_EQ(t, static_cast<TokenId>(best));
+    seq.push_back(t);
+  }
+}
+
+}  // namespace
+}  // namespace enclave
