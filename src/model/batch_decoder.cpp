@@ -385,19 +385,6 @@ void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
     ++(windowed.back() ? n_windowed : n_pooled);
   }
   block_bytes = n_pooled * kKvBlockSize * position_bytes;
-  // Windowed layers: each slot holds its window plus one chunk (extend
-  // splits longer prompts), from a pool of exactly that much for every
-  // slot; blocks a sequence has left behind stay cached there until taken.
-  // A chunk of 256 tokens keeps prefill's products large while adding a
-  // quarter to a window of 1024 (Gemma 3), and less to longer ones.
-  std::int64_t n_window_blocks = 0;
-  if (n_windowed > 0) {
-    const int window = static_cast<int>(*c.sliding_window);
-    chunk = std::clamp(window, kKvBlockSize, kMaxWindowChunk);
-    n_window_blocks =
-        static_cast<std::int64_t>(n_slots) * KvCachePool::held_cap(kKvBlockSize, window, chunk);
-    window_bytes = n_windowed * n_window_blocks * kKvBlockSize * position_bytes;
-  }
   const std::int64_t seq_blocks = (max_len + kKvBlockSize - 1) / kKvBlockSize;
   const std::int64_t n_blocks = options.kv_cache_bytes > 0 && block_bytes > 0
                                     ? options.kv_cache_bytes / block_bytes
@@ -408,6 +395,31 @@ void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
         "tokens (--ctx); raise --kv-cache-mb to at least {} or lower --ctx",
         static_cast<double>(options.kv_cache_bytes) / (1 << 20), n_blocks * kKvBlockSize, n_blocks,
         kKvBlockSize, max_len, (seq_blocks * block_bytes + (1 << 20) - 1) >> 20);
+  }
+  // Windowed layers: a sequence holds its window plus one chunk (extend
+  // splits longer prompts); blocks it has left behind stay cached until
+  // taken. A chunk of 256 tokens keeps prefill's products large while
+  // adding a quarter to a window of 1024 (Gemma 3), and less to longer
+  // ones. The pool holds as many windows as the full pool holds sequences
+  // (by default one per slot), or, when every layer is windowed, what
+  // --kv-cache-mb buys.
+  std::int64_t n_window_blocks = 0;
+  if (n_windowed > 0) {
+    const int window = static_cast<int>(*c.sliding_window);
+    chunk = std::clamp(window, kKvBlockSize, kMaxWindowChunk);
+    const std::int64_t cap = KvCachePool::held_cap(kKvBlockSize, window, chunk);
+    const std::int64_t window_block_bytes = n_windowed * kKvBlockSize * position_bytes;
+    n_window_blocks = options.kv_cache_bytes > 0 && block_bytes == 0
+                          ? options.kv_cache_bytes / window_block_bytes
+                          : std::max(cap, n_blocks * cap / seq_blocks);
+    if (n_window_blocks < cap) {
+      fail_input(
+          "--kv-cache-mb {:.2f}: holds {} blocks of {} tokens, fewer than one sequence's window "
+          "of {} tokens and a prefill chunk of {} ({} blocks); raise --kv-cache-mb to at least {}",
+          static_cast<double>(options.kv_cache_bytes) / (1 << 20), n_window_blocks, kKvBlockSize,
+          window, chunk, cap, (cap * window_block_bytes + (1 << 20) - 1) >> 20);
+    }
+    window_bytes = n_window_blocks * window_block_bytes;
   }
   const torch::Device device = model->device();
   const double total_gib = static_cast<double>(n_blocks * block_bytes + window_bytes) / (1 << 30);

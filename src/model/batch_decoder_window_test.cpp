@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/file.h"
 #include "core/scratch_dir_testing.h"
 #include "model/batch_decoder.h"
@@ -172,6 +173,50 @@ TEST_F(WindowCacheTest, GenerateThroughRingsMatchesGreedyFullForward) {
     const auto best = std::max_element(logits.begin(), logits.end()) - logits.begin();
     EXPECT_EQ(t, static_cast<TokenId>(best));
     seq.push_back(t);
+  }
+}
+
+// The window pool grows with --kv-cache-mb as the full pool does, holding
+// as many windows as it holds sequences; a model whose layers all slide
+// (Mistral) gets all of --kv-cache-mb for windows, and one too small for a
+// window is refused naming the flag.
+TEST_F(WindowCacheTest, TheWindowPoolIsSizedByKvCacheMb) {
+  auto plain = BatchDecoder::load(model_dir(kWideWindow), {}, {.n_slots = 2, .max_len = 96});
+  const BatchDecoder::CacheStats base = plain->cache_stats();
+  // Windows of 20 and chunks of 20 over blocks of 16: 4 blocks per slot.
+  // Two slots of 4 blocks, over two windowed layers (one full one).
+  EXPECT_EQ(base.window_bytes, 2 * 4 * (2 * base.block_bytes));
+  auto larger = BatchDecoder::load(
+      model_dir(kWideWindow), {},
+      {.n_slots = 2, .max_len = 96, .kv_cache_bytes = 3 * base.n_blocks * base.block_bytes});
+  EXPECT_EQ(larger->cache_stats().n_blocks, 3 * base.n_blocks);
+  EXPECT_EQ(larger->cache_stats().window_bytes, 3 * base.window_bytes);
+
+  const nlohmann::json config = {{"architectures", {"MistralForCausalLM"}},
+                                 {"model_type", "mistral"},
+                                 {"vocab_size", 512},
+                                 {"hidden_size", 64},
+                                 {"intermediate_size", 96},
+                                 {"num_hidden_layers", 2},
+                                 {"num_attention_heads", 4},
+                                 {"num_key_value_heads", 2},
+                                 {"sliding_window", kWideWindow},
+                                 {"max_position_embeddings", 128}};
+  write_file_atomic(dir_->path() / "mistral.json", config.dump());
+  init_model_from_config(dir_->path() / "mistral.json", dir_->path() / "mistral", 5);
+  auto mistral = BatchDecoder::load(dir_->path() / "mistral", {}, {.n_slots = 2, .max_len = 96});
+  const std::int64_t window_bytes = mistral->cache_stats().window_bytes;
+  EXPECT_EQ(mistral->cache_stats().block_bytes, 0);
+  auto bigger =
+      BatchDecoder::load(dir_->path() / "mistral", {},
+                         {.n_slots = 2, .max_len = 96, .kv_cache_bytes = 5 * window_bytes});
+  EXPECT_EQ(bigger->cache_stats().window_bytes, 5 * window_bytes);
+  try {
+    BatchDecoder::load(dir_->path() / "mistral", {},
+                       {.n_slots = 2, .max_len = 96, .kv_cache_bytes = window_bytes / 4});
+    FAIL() << "a pool smaller than one window was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--kv-cache-mb"), std::string::npos) << e.what();
   }
 }
 
