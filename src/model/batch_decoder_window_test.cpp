@@ -20,8 +20,9 @@ namespace {
 // Engine's KvCache, the window pool's blocks in the batch decoder):
 // decoding through them must give the logits of a full forward pass over
 // the whole sequence, in the batch decoder and in generate.
-constexpr std::int64_t kWindow = 4;       // shorter than a block of the pool
-constexpr std::int64_t kWideWindow = 20;  // more than a block
+constexpr std::int64_t kWindow = 4;        // shorter than a block of the pool
+constexpr std::int64_t kWideWindow = 20;   // more than a block
+constexpr std::int64_t kLongWindow = 300;  // more than a prefill chunk (256)
 
 // Gemma 3 shaped models: layers 0 and 2 slide over the window with their
 // own rotary base, layer 1 is global; weights large enough that attention
@@ -30,7 +31,7 @@ class WindowCacheTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::ScratchDir("window-cache");
-    for (std::int64_t window : {kWindow, kWideWindow}) {
+    for (std::int64_t window : {kWindow, kWideWindow, kLongWindow}) {
       const nlohmann::json config = {{"architectures", {"Gemma3ForCausalLM"}},
                                      {"model_type", "gemma3_text"},
                                      {"vocab_size", 512},
@@ -43,11 +44,11 @@ class WindowCacheTest : public ::testing::Test {
                                      {"query_pre_attn_scalar", 16},
                                      {"sliding_window", window},
                                      {"sliding_window_pattern", 2},
-                                     {"max_position_embeddings", 128},
+                                     {"max_position_embeddings", 1024},
                                      {"initializer_range", 0.3}};
       write_file_atomic(dir_->path() / "config.in.json", config.dump());
       init_model_from_config(dir_->path() / "config.in.json", model_dir(window), 5);
-      engines_[window == kWindow ? 0 : 1] = Engine::load(model_dir(window), {}).release();
+      engines_[index(window)] = Engine::load(model_dir(window), {}).release();
     }
     engine_ = engines_[0];
   }
@@ -58,7 +59,10 @@ class WindowCacheTest : public ::testing::Test {
   static std::filesystem::path model_dir(std::int64_t window) {
     return dir_->path() / ("model-" + std::to_string(window));
   }
-  static Engine& engine(std::int64_t window) { return *engines_[window == kWindow ? 0 : 1]; }
+  static int index(std::int64_t window) {
+    return window == kWindow ? 0 : window == kWideWindow ? 1 : 2;
+  }
+  static Engine& engine(std::int64_t window) { return *engines_[index(window)]; }
   static std::vector<TokenId> tokens(int n, int salt) {
     std::vector<TokenId> p;
     for (int i = 0; i < n; ++i)
@@ -66,11 +70,11 @@ class WindowCacheTest : public ::testing::Test {
     return p;
   }
   static testing::ScratchDir* dir_;
-  static Engine* engines_[2];
+  static Engine* engines_[3];
   static Engine* engine_;  // window kWindow
 };
 testing::ScratchDir* WindowCacheTest::dir_ = nullptr;
-Engine* WindowCacheTest::engines_[2] = {nullptr, nullptr};
+Engine* WindowCacheTest::engines_[3] = {nullptr, nullptr, nullptr};
 Engine* WindowCacheTest::engine_ = nullptr;
 
 TEST_F(WindowCacheTest, OnlySlidingLayersAreRings) {
@@ -128,24 +132,34 @@ TEST_F(WindowCacheTest, ChunkedPrefillThroughTheWindowPoolMatchesFullForward) {
 // others, which stay cached). Prompts longer than a chunk go through in
 // several passes.
 TEST_F(WindowCacheTest, PrefixCacheHitThroughTheWindowPoolGivesTheLogitsOfAMiss) {
-  for (std::int64_t window : {kWindow, kWideWindow}) {
+  struct Case {
+    std::int64_t window;
+    int max_len;
+    int shared;  // prompt tokens in common
+  };
+  for (const Case& c :
+       {Case{kWindow, 96, 40}, Case{kWideWindow, 96, 40}, Case{kLongWindow, 800, 650}}) {
+    const std::int64_t window = c.window;
     SCOPED_TRACE(window);
-    auto decoder = BatchDecoder::load(model_dir(window), {}, {.n_slots = 2, .max_len = 96});
-    std::vector<TokenId> first = tokens(40, 7);  // two whole blocks and more in common
+    auto decoder = BatchDecoder::load(model_dir(window), {}, {.n_slots = 2, .max_len = c.max_len});
+    std::vector<TokenId> first = tokens(c.shared, 7);
     std::vector<TokenId> second = first;
     first.insert(first.end(), {11, 12, 13});
     second.insert(second.end(), {21, 22, 23, 24, 25});
-    const auto a = decoder->admit(first, 60).value();
+    const int n_tokens = static_cast<int>(second.size()) + 24;
+    const auto a = decoder->admit(first, n_tokens).value();
     EXPECT_EQ(a.n_cached, 0);
     std::vector<float> first_logits = decoder->extend(a.slot, first);
-    const auto b = decoder->admit(second, 60).value();
-    ASSERT_EQ(b.n_cached, 2 * kKvBlockSize);
-    std::vector<float> hit = decoder->extend(b.slot, std::span<const TokenId>(second).subspan(32));
-    EXPECT_EQ(decoder->cache_stats().prefix_hit_tokens, 32);
+    const auto b = decoder->admit(second, n_tokens).value();
+    const int n_hit = c.shared / kKvBlockSize * kKvBlockSize;
+    ASSERT_EQ(b.n_cached, n_hit);
+    std::vector<float> hit =
+        decoder->extend(b.slot, std::span<const TokenId>(second).subspan(n_hit));
+    EXPECT_EQ(decoder->cache_stats().prefix_hit_tokens, n_hit);
 
     auto uncached = BatchDecoder::load(model_dir(window), {},
-                                       {.n_slots = 1, .max_len = 96, .prefix_cache = false});
-    const auto m = uncached->admit(second, 60).value();
+                                       {.n_slots = 1, .max_len = c.max_len, .prefix_cache = false});
+    const auto m = uncached->admit(second, n_tokens).value();
     std::vector<float> miss = uncached->extend(m.slot, second);
     const double diff = max_diff(miss, hit);
     const double full = max_diff(engine(window).last_logits(second), hit);
