@@ -325,6 +325,19 @@ class GgufExportTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr[-600:])
         self.assertTrue(all(r["avg_ts"] > 0 for r in json.loads(p.stdout)))
 
+    def test_export_gguf_is_model_exports_short_form(self):
+        """`enclave export gguf` takes model export's flags but --format and writes the same file."""
+        model = os.path.join(self.root, "qwen3")
+        long_form = self.export("qwen3", "q8_0")
+        short_form = os.path.join(self.root, "qwen3-short.gguf")
+        summary = json.loads(run(["export", "gguf", "--model", model, "--type", "q8_0", "--name", "tiny-random",
+                                  "--out", short_form, "--json"]).stdout)
+        self.assertEqual((summary["format"], summary["type"]), ("gguf", "q8_0"))
+        with open(long_form, "rb") as a, open(short_form, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        p = run(["export", "gguf", "--model", model, "--format", "gguf", "--out", short_form], ok=False)
+        self.assertNotEqual(p.returncode, 0)
+
     def test_tokenizer_metadata(self):
         meta, _ = gguf_io.load(self.export("qwen3", "q8_0"))
         with open(os.path.join(self.root, "qwen3", "tokenizer.json")) as f:

@@ -32,6 +32,7 @@ constexpr std::pair<std::string_view, Scope> kScopes[] = {
     {"template", Scope::kRead},
     {"model", Scope::kInfer},
     {"model inspect", Scope::kRead},
+    {"export", Scope::kInfer},
     {"models", Scope::kRead},
     {"models register", Scope::kInfer},
     {"models tag", Scope::kInfer},

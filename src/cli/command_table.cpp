@@ -27,6 +27,8 @@ namespace {
 
 const CommandSpec kCommands[] = {
     {"model", "Create and inspect models (Hugging Face layout)", ENCLAVE_TENSORS(register_model)},
+    {"export", "Write a model or a LoRA adapter for other runtimes (`export gguf`)",
+     ENCLAVE_TENSORS(register_export)},
     {"generate", "Generate text from a prompt, streamed to stdout",
      ENCLAVE_TENSORS(register_generate)},
     {"score", "Log-probability of each token given the ones before it",

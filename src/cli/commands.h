@@ -50,6 +50,8 @@ struct ExitStatus {
 void register_merge(CLI::App& app);               // merge --config FILE --out NAME
 void register_model_upscale(CLI::App& model);     // model upscale, added by register_model
 void register_model_merge_lora(CLI::App& model);  // model merge-lora, added by register_model
+void register_model_export(CLI::App& model);      // model export, added by register_model
+void register_export(CLI::App& app);              // export gguf: model export's short form
 void register_train(CLI::App& app);               // train pretrain | sft | dpo | sdpo | tasks
 
 // Where `merge` and `model upscale` put their result (cmd_merge.cpp): --out
