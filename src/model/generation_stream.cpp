@@ -60,12 +60,15 @@ void GenerationStream::finish() {
   finished_ = true;
 }
 
-bool GenerationStream::push(std::span<const float> logits) {
+bool GenerationStream::is_stop_id(TokenId token) const {
+  return !ignore_eos_ && std::find(stop_ids_.begin(), stop_ids_.end(), token) != stop_ids_.end();
+}
+
+bool GenerationStream::push_token(TokenId token) {
   ENCLAVE_CHECK(!finished_);
-  const TokenId token = sampler_.sample(logits, history_);
   history_.push_back(token);
   result_.tokens.push_back(token);
-  if (!ignore_eos_ && std::find(stop_ids_.begin(), stop_ids_.end(), token) != stop_ids_.end()) {
+  if (is_stop_id(token)) {
     result_.finish_reason = "stop";
     finish();
     return false;

@@ -3,8 +3,10 @@
 // the stop rules (stop ids unless ignore_eos, stop strings through
 // stop_strings.h, max_tokens, the model's context) and the streamed text
 // (StreamDecoder). The model side is the caller's: generate_tokens feeds it
-// from a single-sequence KV cache, generate_batch from a BatchDecoder slot,
-// so both give the same tokens and text for the same logits. Also here:
+// from a single-sequence KV cache, generate_batch from a BatchDecoder slot
+// and the server's scheduler from its batch (choosing each token itself,
+// after penalties and grammars), so all give the same tokens and text for
+// the same logits. Also here:
 // validate_tokens, the check of a forward pass's ids both paths share.
 // Torch-free. Thread safety: none; one stream per sequence.
 #pragma once
@@ -50,8 +52,17 @@ class GenerationStream {
   // the generation goes on: feed last() to the model and push its logits;
   // false when it is over (result() is complete). ENCLAVE_CHECK when
   // already finished.
-  bool push(std::span<const float> logits);
+  bool push(std::span<const float> logits) { return push_token(sample(logits)); }
   TokenId last() const { return result_.tokens.back(); }
+
+  // The two halves of push, for a caller that adjusts the logits first
+  // (penalties, a grammar): the next token by the stream's sampler over
+  // the prompt and the tokens so far, and the stop rules and text for the
+  // token chosen.
+  TokenId sample(std::span<const float> logits) { return sampler_.sample(logits, history_); }
+  bool push_token(TokenId token);
+  // True when token ends the generation by itself (a stop id, unless ignore_eos).
+  bool is_stop_id(TokenId token) const;
 
   // text, tokens, n_prompt_tokens, n_generated, finish_reason; the timings
   // are the caller's to fill.

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "model/stop_strings.h"
+#include "model/generation_stream.h"
 #include "serve/api_error.h"
 #include "serve/metrics.h"
 
@@ -112,22 +112,23 @@ struct Scheduler::Running {
       : seq(std::move(s)),
         model(seq->request().model.get()),
         slot(slot_index),
-        sampler(seq->request().sampling),
-        filter(seq->request().stop),
-        decoder(model->decoder->tokenizer()),
-        history(seq->request().prompt) {}
+        // Sampling, stop ids and strings, the token budget and the streamed
+        // text are generation's own (the same as `generate` gives).
+        stream(model->decoder->tokenizer(), seq->request().prompt,
+               GenerateOptions{.max_tokens = seq->request().max_tokens,
+                               .sampling = seq->request().sampling,
+                               .stop = seq->request().stop},
+               model->decoder->stop_ids(), model->decoder->max_len(),
+               [this](std::string_view more) { text.append(more); }) {}
 
   std::shared_ptr<Sequence> seq;
   LoadedModel* model;
   int slot;
-  Sampler sampler;
-  StopStringFilter filter;
-  StreamDecoder decoder;
-  std::vector<TokenId> history;
+  std::string text;  // what the stream let out for the current token
+  GenerationStream stream;
   TokenCounts counts;  // generated tokens only, for the OpenAI penalties
   TokenId last = 0;
   int n_generated = 0;
-  int budget = 0;
   int n_cached = 0;  // prompt tokens in the cache so far
   bool prefilling = true;
   Clock::time_point last_token;
@@ -250,6 +251,7 @@ bool Scheduler::admit(const std::shared_ptr<Sequence>& seq,
   const int n_prompt = static_cast<int>(req.prompt.size());
   const int budget = std::min(req.max_tokens, decoder.max_len() - n_prompt);
   std::optional<BatchDecoder::Admission> admission;
+  std::unique_ptr<Running> run;
   try {
     if (budget <= 0) {
       seq->finish(FinishReason::kLength);
@@ -257,17 +259,17 @@ bool Scheduler::admit(const std::shared_ptr<Sequence>& seq,
       return true;
     }
     admission = decoder.admit(req.prompt, n_prompt + budget, req.model->adapter);
+    // No slot (across a reload, the old model's sequences hold them) or
+    // not enough free KV blocks yet: it and those behind it wait, in
+    // order, for running sequences to end.
+    if (!admission) return false;
+    run = std::make_unique<Running>(seq, admission->slot);
   } catch (const std::exception& e) {
+    if (admission) decoder.release(admission->slot);
     seq->finish(FinishReason::kError, e.what());
     if (metrics_ != nullptr) metrics_->count_finish(to_string(FinishReason::kError));
     return true;
   }
-  // No slot (across a reload, the old model's sequences hold them) or not
-  // enough free KV blocks yet: it and those behind it wait, in order, for
-  // running sequences to end.
-  if (!admission) return false;
-  auto run = std::make_unique<Running>(seq, admission->slot);
-  run->budget = budget;
   run->n_cached = admission->n_cached;
   ++n_active_;
   if (metrics_ != nullptr) metrics_->count_prefix_cache(n_prompt, admission->n_cached);
@@ -349,12 +351,12 @@ TokenId Scheduler::pick(Running& run, std::span<const float> logits) {
   const SequenceRequest& req = run.seq->request();
   TokenId token = 0;
   if (!req.penalties.active() && !req.constraint) {
-    token = run.sampler.sample(logits, run.history);
+    token = run.stream.sample(logits);
   } else {
     std::vector<float> adjusted(logits.begin(), logits.end());
     apply_penalties(adjusted, run.counts, req.penalties);
     if (req.constraint) req.constraint->mask(adjusted);
-    token = run.sampler.sample(adjusted, run.history);
+    token = run.stream.sample(adjusted);
     if (req.constraint) req.constraint->accept(token);
   }
   ++run.counts[token];
@@ -382,35 +384,21 @@ bool Scheduler::emit(Running& run, TokenId token, const float* logits) {
     std::lock_guard lock(seq.mutex_);
     seq.n_generated_ = run.n_generated;
   }
-  run.history.push_back(token);
   run.last = token;
 
-  const std::vector<TokenId>& stop_ids = decoder.stop_ids();
-  if (std::find(stop_ids.begin(), stop_ids.end(), token) != stop_ids.end()) {
-    seq.publish(run.filter.push(run.decoder.flush()) + run.filter.flush(), {});
-    end(run, FinishReason::kStop);
-    return false;
-  }
   std::vector<TokenLogprob> logprobs;
-  if (req.logprobs) {
+  if (req.logprobs && !run.stream.is_stop_id(token)) {
     logprobs.push_back(token_logprob(decoder.tokenizer(), token, logits,
                                      static_cast<std::size_t>(decoder.config().vocab_size),
                                      req.top_logprobs));
   }
-  std::string text = run.filter.push(run.decoder.push(token));
-  if (!run.filter.stopped() && run.n_generated >= run.budget) {
-    text += run.filter.push(run.decoder.flush());
-    text += run.filter.flush();
-    seq.publish(std::move(text), std::move(logprobs));
-    end(run, run.filter.stopped() ? FinishReason::kStop : FinishReason::kLength);
-    return false;
-  }
-  seq.publish(std::move(text), std::move(logprobs));
-  if (run.filter.stopped()) {
-    end(run, FinishReason::kStop);
-    return false;
-  }
-  return true;
+  run.text.clear();
+  const bool goes_on = run.stream.push_token(token);
+  seq.publish(std::move(run.text), std::move(logprobs));
+  if (goes_on) return true;
+  end(run,
+      run.stream.result().finish_reason == "stop" ? FinishReason::kStop : FinishReason::kLength);
+  return false;
 }
 
 void Scheduler::end(Running& run, FinishReason reason, const std::string& error) {
