@@ -73,5 +73,8 @@ enum DequantType : int { kDequantQ8_0, kDequantQ4_0, kDequantQ4_K, kDequantQ6_K 
 // bits) at out, as ggml_decode (quant_dequant_avx2.cpp).
 void dequantize_avx2(int type, const std::uint8_t* w, std::int64_t blocks, float* out);
 void dequantize_bf16_avx2(int type, const std::uint8_t* w, std::int64_t blocks, std::uint16_t* out);
+// The same bf16 values, rounded by AVX512_BF16 (only where cpuid reports it).
+void dequantize_bf16_avx512bf16(int type, const std::uint8_t* w, std::int64_t blocks,
+                                std::uint16_t* out);
 
 }  // namespace enclave::quant_simd
