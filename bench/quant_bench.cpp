@@ -304,8 +304,18 @@ int main(int argc, char** argv) {
   app.add_option("--work", work, "Scratch folder")->capture_default_str();
   app.add_flag("--products-only", products_only,
                "Only the decode-step products table (no model files, no llama-bench)");
+  std::string isa;
+  app.add_option("--isa", isa,
+                 "Kernel path of the model runs: avx2 stands for a CPU without AVX-512 (AMD "
+                 "before Zen 4); default the best this CPU has")
+      ->check(CLI::IsMember({"scalar", "avx2", "avx512"}));
   CLI11_PARSE(app, argc, argv);
   try {
+    if (!isa.empty()) {
+      enclave::set_quant_isa(isa == "scalar" ? enclave::QuantIsa::kScalar
+                             : isa == "avx2" ? enclave::QuantIsa::kAvx2
+                                             : enclave::QuantIsa::kAvx512);
+    }
     if (!products_only)
       end_to_end({preset, config, tokenizer}, types, work, threads, n_prompt, n_decode);
     fmt::print("\ndecode-step products alone (batch 1, {} thread(s)), GB/s of weights read\n",
