@@ -400,24 +400,26 @@ void BatchDecoder::Impl::set_up(const BatchDecoderOptions& options) {
   // splits longer prompts); blocks it has left behind stay cached until
   // taken. A chunk of 256 tokens keeps prefill's products large while
   // adding a quarter to a window of 1024 (Gemma 3), and less to longer
-  // ones. The pool holds as many windows as the full pool holds sequences
-  // (by default one per slot), or, when every layer is windowed, what
-  // --kv-cache-mb buys.
+  // ones. The pool holds every slot's window at once (so it never makes a
+  // sequence wait), or as many windows as the full pool holds sequences if
+  // that is more; when every layer is windowed, what --kv-cache-mb buys.
   std::int64_t n_window_blocks = 0;
   if (n_windowed > 0) {
     const int window = static_cast<int>(*c.sliding_window);
     chunk = std::clamp(window, kKvBlockSize, kMaxWindowChunk);
     const std::int64_t cap = KvCachePool::held_cap(kKvBlockSize, window, chunk);
     const std::int64_t window_block_bytes = n_windowed * kKvBlockSize * position_bytes;
+    const std::int64_t every_slot = n_slots * cap;
     n_window_blocks = options.kv_cache_bytes > 0 && block_bytes == 0
                           ? options.kv_cache_bytes / window_block_bytes
-                          : std::max(cap, n_blocks * cap / seq_blocks);
-    if (n_window_blocks < cap) {
+                          : std::max(every_slot, n_blocks * cap / seq_blocks);
+    if (n_window_blocks < every_slot) {
       fail_input(
-          "--kv-cache-mb {:.2f}: holds {} blocks of {} tokens, fewer than one sequence's window "
-          "of {} tokens and a prefill chunk of {} ({} blocks); raise --kv-cache-mb to at least {}",
+          "--kv-cache-mb {:.2f}: holds {} blocks of {} tokens, fewer than the windows of {} "
+          "(--max-concurrency) sequences: {} tokens and a prefill chunk of {} each ({} blocks); "
+          "raise --kv-cache-mb to at least {} or lower --max-concurrency",
           static_cast<double>(options.kv_cache_bytes) / (1 << 20), n_window_blocks, kKvBlockSize,
-          window, chunk, cap, (cap * window_block_bytes + (1 << 20) - 1) >> 20);
+          n_slots, window, chunk, cap, (every_slot * window_block_bytes + (1 << 20) - 1) >> 20);
     }
     window_bytes = n_window_blocks * window_block_bytes;
   }

@@ -52,9 +52,10 @@ struct BatchDecoderOptions {
   int max_len = 0;  // tokens per slot (prompt + output); 0 = min(model's context, kDefaultMaxLen)
   // Size of the paged KV pool in bytes (serve's --kv-cache-mb); 0 = what
   // n_slots sequences of max_len tokens need. It must hold at least one
-  // sequence of max_len tokens. The sliding-window layers' pool holds as
-  // many windows as it holds sequences, or is this size when every layer
-  // is a sliding-window one.
+  // sequence of max_len tokens. The sliding-window layers' pool holds every
+  // slot's window, or as many windows as this pool holds sequences if that
+  // is more, or is this size (at least every slot's window) when every
+  // layer is a sliding-window one.
   std::int64_t kv_cache_bytes = 0;
   bool prefix_cache = true;  // reuse cached blocks of equal prompt prefixes
   // PEFT LoRA adapter directory applied on top (model/lora.h), "" = none.

@@ -32,6 +32,8 @@ KvCachePool::KvCachePool(int n_blocks, int block_size, int n_seqs, bool prefix_c
       held_cap_(held_cap(block_size, window, max_chunk)) {
   ENCLAVE_CHECK(n_blocks > 0 && block_size > 0 && n_seqs > 0 && window >= 0);
   ENCLAVE_CHECK(window == 0 || max_chunk > 0);
+  // Every sequence's window fits at once, so none needs a reservation.
+  ENCLAVE_CHECK(window == 0 || n_blocks >= n_seqs * held_cap_);
   seqs_.resize(n_seqs);
   refs_.assign(n_blocks, 0);
   ever_used_.assign(n_blocks, false);
@@ -43,8 +45,10 @@ KvCachePool::KvCachePool(int n_blocks, int block_size, int n_seqs, bool prefix_c
 
 int KvCachePool::held_cap(int block_size, int window, int max_chunk) {
   if (window == 0) return 0;
-  // window - 1 + max_chunk positions, starting anywhere inside a block.
-  return (window - 1 + max_chunk + block_size - 1) / block_size + 1;
+  // window - 1 + max_chunk positions, starting anywhere inside a block:
+  // n positions span at most ceil((n - 1) / block_size) + 1 blocks.
+  const int n = window - 1 + max_chunk;
+  return (n - 1 + block_size - 1) / block_size + 1;
 }
 
 int KvCachePool::first_visible_block(int position) const {
@@ -125,8 +129,12 @@ std::optional<int> KvCachePool::begin(int seq, std::span<const TokenId> prompt, 
   const std::vector<int> matched(found.begin() + first, found.begin() + n_cached);
   const int n_matched = static_cast<int>(matched.size());
   const int total = blocks_for(n_tokens);
-  const int need = window_ > 0 ? std::max(0, std::min(total - first, held_cap_) - n_matched)
-                               : std::max(0, total - n_matched);
+  // A windowed pool holds every sequence's window at once (at most
+  // held_cap blocks each, n_seqs of them): a sequence always finds its next
+  // block, so it reserves none. Reserving there would also be wrong: a
+  // block it shares with another sequence does not come back to the pool
+  // when it leaves the window.
+  const int need = window_ > 0 ? 0 : std::max(0, total - n_matched);
   const int idle_matched = static_cast<int>(
       std::count_if(matched.begin(), matched.end(), [&](int b) { return refs_[b] == 0; }));
   if (need > n_available() - idle_matched) return std::nullopt;
@@ -136,7 +144,6 @@ std::optional<int> KvCachePool::begin(int seq, std::span<const TokenId> prompt, 
   s.blocks.insert(s.blocks.end(), matched.begin(), matched.end());
   s.tokens.assign(prompt.begin(), prompt.begin() + n_cached * block_size_);
   s.n_reserved = need;
-  s.n_tokens = n_tokens;
   s.first_held = first;
   s.n_committed = n_cached;
   s.chain = n_cached > 0 ? chains[n_cached - 1] : salt;
@@ -236,22 +243,12 @@ void KvCachePool::forget_out_of_window(int seq) {
   if (window_ == 0 || !s.started) return;
   const int keep = std::min(first_visible_block(static_cast<int>(s.tokens.size())),
                             static_cast<int>(s.blocks.size()));
-  int dropped = 0;
   for (; s.first_held < keep; ++s.first_held) {
     int& b = s.blocks[s.first_held];
     if (b < 0) continue;
     drop(b);
     b = -1;
-    ++dropped;
   }
-  // Reserve again what the next growth may take, from the blocks just
-  // given back, so the sequence never waits for the pool mid-stream.
-  const int held = static_cast<int>(s.blocks.size()) - s.first_held;
-  const int to_take = blocks_for(s.n_tokens) - static_cast<int>(s.blocks.size());
-  const int target = std::max(0, std::min(to_take, held_cap_ - held));
-  const int more = std::min(dropped, std::max(0, target - s.n_reserved));
-  s.n_reserved += more;
-  n_reserved_ += more;
 }
 
 void KvCachePool::end(int seq) {

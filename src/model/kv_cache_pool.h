@@ -23,7 +23,8 @@
 // `window` positions: blocks that fall behind are dropped (to the prefix
 // cache when registered), so a sequence holds at most held_cap() blocks
 // however long it grows, and a block table keeps -1 where blocks were
-// dropped. A cached prefix of P tokens is usable when the blocks covering
+// dropped. It has room for every sequence's window at once, so it admits
+// any sequence and reserves nothing. A cached prefix of P tokens is usable when the blocks covering
 // its last `window` positions are still cached (vLLM's hybrid allocator
 // does the same for sliding-window layers).
 // Torch-free. Thread safety: none; its decoder's thread only.
@@ -46,7 +47,8 @@ class KvCachePool {
   // n_blocks blocks of block_size positions for n_seqs sequence ids
   // [0, n_seqs). window > 0 keeps only each sequence's last `window`
   // positions; its sequences then grow by at most max_chunk tokens at a
-  // time. ENCLAVE_CHECK fails for non-positive sizes.
+  // time, and n_blocks must be at least n_seqs * held_cap. ENCLAVE_CHECK
+  // fails for non-positive sizes.
   KvCachePool(int n_blocks, int block_size, int n_seqs, bool prefix_cache, int window = 0,
               int max_chunk = 0);
   // The most blocks a sequence of a windowed pool holds at once (blocks
@@ -117,7 +119,6 @@ class KvCachePool {
     std::vector<int> blocks;
     std::vector<TokenId> tokens;
     int n_reserved = 0;       // blocks still reserved for it
-    int n_tokens = 0;         // the most positions it will hold
     int first_held = 0;       // blocks before it are dropped (-1): a window
     int n_committed = 0;      // leading blocks registered (or taken from) the prefix cache
     std::uint64_t chain = 0;  // hash of its committed blocks
