@@ -295,19 +295,20 @@ void BatchDecoder::Impl::grow(int slot, std::span<const TokenId> tokens) {
 bool BatchDecoder::Impl::begin(int slot, std::span<const TokenId> prompt, int n_tokens,
                                int adapter) {
   const auto salt = static_cast<std::uint64_t>(adapter);
-  // The prefix both pools can serve: all of its blocks in the full pool,
-  // the blocks of its last window in the windowed one.
-  int cached = pool->cached_prefix(prompt, salt, std::numeric_limits<int>::max());
+  // With a window pool, the prefix both pools can serve: all of its blocks
+  // in the full pool, the blocks of its last window in the windowed one.
+  int cached = std::numeric_limits<int>::max();
   if (window_pool) {
-    cached = window_pool->cached_prefix(prompt, salt, cached);
+    cached = window_pool->cached_prefix(
+        prompt, salt, pool->cached_prefix(prompt, salt, std::numeric_limits<int>::max()));
     if (!window_pool->begin(slot, prompt, n_tokens, salt, cached)) return false;
   }
   if (!pool->begin(slot, prompt, n_tokens, salt, cached)) {
     if (window_pool) window_pool->end(slot);
     return false;
   }
-  ENCLAVE_CHECK(pool->length(slot) == cached &&
-                (!window_pool || window_pool->length(slot) == cached));
+  ENCLAVE_CHECK(!window_pool ||
+                (pool->length(slot) == cached && window_pool->length(slot) == cached));
   in_use[slot] = true;
   return true;
 }

@@ -63,9 +63,9 @@ int KvCachePool::blocks_for(std::int64_t n_tokens) const {
   return static_cast<int>((n_tokens + block_size_ - 1) / block_size_);
 }
 
-std::optional<int> KvCachePool::lookup(std::uint64_t parent,
+std::optional<int> KvCachePool::lookup(std::uint64_t parent, std::uint64_t hash,
                                        std::span<const TokenId> tokens) const {
-  auto it = by_hash_.find(block_hash(parent, tokens));
+  auto it = by_hash_.find(hash);
   if (it == by_hash_.end()) return std::nullopt;
   const Block& b = cached_[it->second];
   if (b.parent != parent ||
@@ -84,37 +84,29 @@ std::vector<int> KvCachePool::cached_blocks(std::span<const TokenId> prompt, std
   std::uint64_t chain = salt;
   for (std::size_t i = 0; i < max_blocks; ++i) {
     std::span<const TokenId> tokens = prompt.subspan(i * bs, bs);
-    found.push_back(lookup(chain, tokens).value_or(-1));
-    chain = block_hash(chain, tokens);
+    const std::uint64_t hash = block_hash(chain, tokens);
+    found.push_back(lookup(chain, hash, tokens).value_or(-1));
+    chain = hash;
     if (chains != nullptr) chains->push_back(chain);
+    // Without a window a prefix ends at its first miss.
+    if (window_ == 0 && found.back() < 0) break;
   }
   return found;
 }
 
-namespace {
-
-// The most whole blocks of `found` (cached block ids, -1 where none) a
-// sequence can take, at most max_blocks: every block from the first one
-// its next query sees (first_visible(blocks)) up to there must be cached.
-template <typename FirstVisible>
-int usable_blocks(const std::vector<int>& found, int max_blocks, FirstVisible first_visible) {
+int KvCachePool::usable_blocks(const std::vector<int>& found, int limit) const {
   // missing[i]: blocks before i that are not cached.
   std::vector<int> missing(found.size() + 1, 0);
   for (std::size_t i = 0; i < found.size(); ++i) missing[i + 1] = missing[i] + (found[i] < 0);
-  for (int b = std::min(max_blocks, static_cast<int>(found.size())); b > 0; --b) {
-    if (missing[b] == missing[first_visible(b)]) return b;
+  for (int b = std::min(limit / block_size_, static_cast<int>(found.size())); b > 0; --b) {
+    if (missing[b] == missing[first_visible_block(b * block_size_)]) return b;
   }
   return 0;
 }
 
-}  // namespace
-
 int KvCachePool::cached_prefix(std::span<const TokenId> prompt, std::uint64_t salt,
                                int limit) const {
-  const std::vector<int> found = cached_blocks(prompt, salt, nullptr);
-  return block_size_ * usable_blocks(found, limit / block_size_, [this](int b) {
-           return first_visible_block(b * block_size_);
-         });
+  return block_size_ * usable_blocks(cached_blocks(prompt, salt, nullptr), limit);
 }
 
 std::optional<int> KvCachePool::begin(int seq, std::span<const TokenId> prompt, int n_tokens,
@@ -123,8 +115,7 @@ std::optional<int> KvCachePool::begin(int seq, std::span<const TokenId> prompt, 
   ENCLAVE_CHECK(!s.started && n_tokens >= static_cast<int>(prompt.size()));
   std::vector<std::uint64_t> chains;
   const std::vector<int> found = cached_blocks(prompt, salt, &chains);
-  const int n_cached = usable_blocks(
-      found, limit / block_size_, [this](int b) { return first_visible_block(b * block_size_); });
+  const int n_cached = usable_blocks(found, limit);
   const int first = first_visible_block(n_cached * block_size_);
   const std::vector<int> matched(found.begin() + first, found.begin() + n_cached);
   const int n_matched = static_cast<int>(matched.size());

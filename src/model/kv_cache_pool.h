@@ -133,13 +133,19 @@ class KvCachePool {
   int take_block(std::vector<int>& fresh);
   void hold(int block);
   void drop(int block);
-  std::optional<int> lookup(std::uint64_t parent, std::span<const TokenId> tokens) const;
+  // The cached block of tokens after `parent` (hash: of both), verified on the tokens.
+  std::optional<int> lookup(std::uint64_t parent, std::uint64_t hash,
+                            std::span<const TokenId> tokens) const;
   // The first block the query at `position` sees: 0 without a window.
   int first_visible_block(int position) const;
   // For each whole block of prompt that may be taken from the cache: its
-  // cached block or -1, and the hash of the blocks up to it (chains).
+  // cached block or -1, and the hash of the blocks up to it (chains);
+  // without a window, up to the first miss only.
   std::vector<int> cached_blocks(std::span<const TokenId> prompt, std::uint64_t salt,
                                  std::vector<std::uint64_t>* chains) const;
+  // The most of found's blocks (at most limit tokens) a sequence can take:
+  // every one from the first its next query sees up to there is cached.
+  int usable_blocks(const std::vector<int>& found, int limit) const;
 
   int block_size_;
   bool prefix_cache_;
