@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   // (deregistering thousands of operators) take a tenth of a second of
   // every enclave-torch command. Everything Enclave writes is complete and
   // closed by now, and what must still happen at exit (removing decrypted
-  // plaintext) is registered with at_quick_exit.
+  // plaintext and GGUF imports) is core/program.h's remove_at_exit.
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);

@@ -252,13 +252,13 @@ SSL* accept_tls(SSL_CTX* ctx, socket_t sock, std::chrono::milliseconds deadline)
 
 }  // namespace
 
-void close_after_response() {
-  close_requested = true;
+void response_written() {
   if (current_connection != nullptr) current_connection->finishing = true;
 }
 
-void response_written() {
-  if (current_connection != nullptr) current_connection->finishing = true;
+void close_after_response() {
+  close_requested = true;
+  response_written();  // nothing more is read: the connection is ending
 }
 
 bool connection_is_tls() { return on_tls; }
