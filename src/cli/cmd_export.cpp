@@ -59,9 +59,10 @@ void add_gguf_export(CLI::App* export_cmd, bool with_format) {
   export_cmd->add_option("--out", exp->out, "Output file (FILE.gguf)")->required();
   export_cmd->add_option("--name", exp->name, "general.name (default: the model's folder name)");
   export_cmd->add_flag("--json", exp->json, "Print the summary as JSON");
-  export_cmd->callback([exp, type_opt] {
+  const std::string command = with_format ? "model export" : "export gguf";
+  export_cmd->callback([exp, type_opt, command] {
     if (exp->model.empty() && exp->adapter.empty())
-      fail_input("model export: give --model, or --adapter with --base");
+      fail_input("{}: give --model, or --adapter with --base", command);
     GgmlType type = parse_gguf_type(exp->type);
     std::string architecture, kind = "model", shown;
     std::size_t n_tensors = 0;
