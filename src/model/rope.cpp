@@ -76,8 +76,7 @@ torch::Tensor RotaryTables::on(torch::Tensor& t, const torch::Device& device) {
   return t;
 }
 
-std::pair<const torch::Tensor&, double> RotaryTables::table(bool local,
-                                                            std::int64_t seq_len) const {
+std::pair<torch::Tensor&, double> RotaryTables::table(bool local, std::int64_t seq_len) const {
   if (local && local_.defined()) return {local_, 1.0};
   if (long_.defined() && seq_len > original_max_) return {long_, scaling_};
   return {global_, scaling_};
@@ -88,10 +87,7 @@ std::pair<torch::Tensor, torch::Tensor> RotaryTables::cos_sin(bool local,
                                                               torch::Dtype dtype,
                                                               std::int64_t seq_len) {
   const auto [inv_freq, scaling] = table(local, seq_len);
-  // table() is const; the tensor is this (non-const) object's own member,
-  // which on() moves to the positions' device once.
-  return rope_cos_sin(on(const_cast<torch::Tensor&>(inv_freq), positions.device()), positions,
-                      dtype, scaling);
+  return rope_cos_sin(on(inv_freq, positions.device()), positions, dtype, scaling);
 }
 
 namespace {

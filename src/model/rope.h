@@ -39,12 +39,14 @@ class RotaryTables {
   bool has_local() const { return local_.defined(); }
   // The inverse frequencies (rotary_dim / 2, float32) and the factor on
   // cos and sin that cos_sin uses for that table at seq_len.
-  std::pair<const torch::Tensor&, double> table(bool local, std::int64_t seq_len) const;
+  std::pair<torch::Tensor&, double> table(bool local, std::int64_t seq_len) const;
 
  private:
-  torch::Tensor global_;  // float32; moved to the positions' device on use
-  torch::Tensor long_;    // longrope only
-  torch::Tensor local_;   // Gemma 3 only
+  // float32; moved to the positions' device on first use there (a cache of
+  // where they live, hence mutable).
+  mutable torch::Tensor global_;
+  mutable torch::Tensor long_;   // longrope only
+  mutable torch::Tensor local_;  // Gemma 3 only
   double scaling_ = 1.0;
   std::int64_t original_max_ = 0;
   static torch::Tensor on(torch::Tensor& t, const torch::Device& device);
