@@ -311,10 +311,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"scalar", "avx2", "avx512"}));
   CLI11_PARSE(app, argc, argv);
   try {
-    if (!isa.empty()) {
-      enclave::set_quant_isa(isa == "scalar" ? enclave::QuantIsa::kScalar
-                             : isa == "avx2" ? enclave::QuantIsa::kAvx2
-                                             : enclave::QuantIsa::kAvx512);
+    for (enclave::QuantIsa path :
+         {enclave::QuantIsa::kScalar, enclave::QuantIsa::kAvx2, enclave::QuantIsa::kAvx512}) {
+      if (isa == enclave::quant_isa_name(path)) enclave::set_quant_isa(path);
     }
     if (!products_only)
       end_to_end({preset, config, tokenizer}, types, work, threads, n_prompt, n_decode);
