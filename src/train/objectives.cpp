@@ -88,9 +88,6 @@ std::vector<double> LmObjective::run(TransformerImpl& model, const std::vector<s
   return {loss.item<double>()};
 }
 
-DpoObjective::DpoObjective(const std::vector<PreferenceExample>& examples, double beta,
-                           DpoLossType type, double label_smoothing)
-    : DpoObjective(pack_pairs(examples), beta, type, label_smoothing) {}
 
 DpoObjective::DpoObjective(std::shared_ptr<const PackedSequences> pairs, double beta,
                            DpoLossType type, double label_smoothing)

@@ -66,8 +66,6 @@ class LmObjective : public Objective {
 
 class DpoObjective : public Objective {
  public:
-  DpoObjective(const std::vector<PreferenceExample>& examples, double beta, DpoLossType type,
-               double label_smoothing);
   // Pairs as pack_pairs and a DPO token cache lay them out (mapped, so the
   // data need not fit in memory).
   DpoObjective(std::shared_ptr<const PackedSequences> pairs, double beta, DpoLossType type,
